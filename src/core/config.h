@@ -1,0 +1,71 @@
+/*
+ * config.h - the effective configuration of one `ent` process.
+ *
+ * Each setting comes, by increasing precedence, from its default, its environment variable
+ * (ENT_*), the contents of the file named by ENT_*_FILE (for secrets: Docker secrets), and its
+ * command-line flag. config_load() checks every value and stops at the first bad one with a
+ * one-line message naming the variable and the flag.
+ */
+#ifndef ENT_CONFIG_H
+#define ENT_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct config {
+	char *data;       /* ENT_DATA --data */
+	char *listen;     /* ENT_LISTEN --listen */
+	char *public_url; /* ENT_PUBLIC_URL --public-url */
+	char *services;   /* ENT_SERVICES --services */
+	char *db;         /* ENT_DB --db */
+	char *blob;       /* ENT_BLOB --blob */
+	char *bus;        /* ENT_BUS --bus */
+	char *issuer;     /* ENT_OIDC_ISSUER --issuer */
+	char *llm;        /* ENT_LLM --llm */
+	char *vectors;    /* ENT_VECTORS --vectors */
+	char *web;        /* ENT_WEB --web: the built portal and /docs assets */
+	char *log_level;  /* ENT_LOG_LEVEL --log-level */
+	char *access_log; /* ENT_ACCESS_LOG --access-log: on|off */
+	char *threads;    /* ENT_THREADS --threads */
+	char *max_body;   /* ENT_MAX_BODY --max-body */
+	char *idle_timeout; /* ENT_IDLE_TIMEOUT --idle-timeout */
+	char *max_connections; /* ENT_MAX_CONNECTIONS --max-connections */
+	char *per_ip_connections; /* ENT_PER_IP_CONNECTIONS --per-ip-connections */
+	/* Parsed forms. */
+	unsigned n_threads, n_idle_timeout, n_max_connections, n_per_ip;
+	size_t n_max_body;
+};
+
+/* One row of the settings table, for --help and `ent config`. */
+struct config_setting {
+	const char *env;
+	const char *flag;
+	size_t offset;
+	const char *def; /* NULL: computed (see config.c) */
+	int secret;      /* may hold a password: masked when printed */
+	const char *help;
+};
+
+extern const struct config_setting config_settings[];
+extern const size_t config_nsettings;
+
+/*
+ * Fills cfg from defaults, environment and argv (flags "--name VALUE" or "--name=VALUE").
+ * Arguments that are not settings are left in argv, compacted, and their count returned in
+ * *argc. Returns 0, or -1 after writing one line "ent: ..." into err.
+ */
+int config_load(struct config *cfg, int *argc, char **argv, char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+/* Prints "VARIABLE=value" lines with passwords and keys masked. */
+void config_print(const struct config *cfg, FILE *out);
+/* Prints the settings table (for --help). */
+void config_usage(FILE *out);
+
+/* Copies url into out with any password (user:PASS@) and secret query values masked. */
+void config_mask_url(const char *url, char *out, size_t outlen);
+
+/* 1 when name appears in the comma list (or the list is "all"). */
+int config_has_service(const struct config *cfg, const char *name);
+
+#endif

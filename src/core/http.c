@@ -1,0 +1,811 @@
+/*
+ * http.c - the request lifecycle on libmicrohttpd.
+ *
+ * 1. MHD parses the request line and calls uri_start(): the request context and its arena are
+ *    created, the raw URI's length is kept for the 414 check.
+ * 2. First call of on_request(): headers are complete. Limits (414, 431, 413 on Content-Length)
+ *    are enforced and answered at once (the connection is then closed: the body is never read).
+ *    The route is looked up. Nothing is queued otherwise: queueing on this first call would make
+ *    MHD close the connection, which costs keep-alive (see docs/request-lifecycle.md).
+ * 3. Following calls deliver the body in pieces; it is appended to a buffer capped at the route's
+ *    limit (413 when passed).
+ * 4. Last call: 404/405 for unknown routes, the access guard and the role check, then the
+ *    handler, which answers through http_reply_* or http_problem*.
+ * 5. on_completed(): one access-log line, the metrics, and the arena is freed.
+ *
+ * Every answer gets the common headers: X-Request-Id, the seed's security headers, and gzip when
+ * the client accepts it and the body is worth compressing.
+ */
+#include "http.h"
+
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "router.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MAX_URI 8192           /* longer request targets: 414 */
+#define MAX_HEADERS 100        /* more header fields: 431 */
+#define MAX_HEADER_BYTES 16384 /* more header bytes: 431 */
+#define CONN_MEMORY (64 * 1024)
+#define GZIP_MIN 1024          /* smaller bodies are not worth compressing */
+#define DEFAULT_MAX_BODY (1u << 20)
+#define DRAIN_MAX (64u << 20)  /* a too-large chunked body is read and dropped up to this */
+
+struct hdr {
+	struct hdr *next;
+	const char *name, *value;
+};
+
+struct http_req {
+	struct MHD_Connection *conn;
+	http_server *srv;
+	arena *a;
+	uint64_t start_ns;
+	size_t uri_len;
+	const char *method;
+	const char *path;
+	char request_id[65];
+	char ip[INET6_ADDRSTRLEN];
+	int started;     /* first call of on_request done */
+	int match_rc;
+	struct router_match m;
+	size_t max_body;
+	buf body;
+	int too_big;     /* the body passed max_body while being read */
+	size_t drained;  /* bytes discarded since */
+	int answered;
+	int status;
+	size_t bytes_out;
+	struct hdr *headers;
+	struct http_principal principal;
+	int has_principal;
+};
+
+struct http_server {
+	struct MHD_Daemon *d;
+	int fd;
+	unsigned port;
+	size_t max_body;
+	int hsts;
+};
+
+static http_guard guard;
+static atomic_long in_flight;
+
+void http_set_guard(http_guard g) { guard = g; }
+long http_in_flight(void) { return atomic_load(&in_flight); }
+
+const char *http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Range Not Satisfiable";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Error";
+	}
+}
+
+/* ---- request accessors ---- */
+
+const char *http_method(const http_req *req) { return req->method; }
+const char *http_path(const http_req *req) { return req->path; }
+const struct route *http_route(const http_req *req) { return req->m.route; }
+const char *http_request_id(const http_req *req) { return req->request_id; }
+arena *http_arena(http_req *req) { return req->a; }
+int http_answered(const http_req *req) { return req->answered; }
+
+const struct http_principal *http_principal(const http_req *req)
+{
+	return req->has_principal ? &req->principal : NULL;
+}
+
+const char *http_param(const http_req *req, const char *name)
+{
+	for (int i = 0; i < req->m.nparams; i++)
+		if (strcmp(req->m.names[i], name) == 0)
+			return req->m.values[i];
+	return NULL;
+}
+
+const char *http_query(const http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header(const http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_body(const http_req *req, size_t *len)
+{
+	if (len)
+		*len = req->body.len;
+	return req->body.data ? req->body.data : "";
+}
+
+const char *http_client_ip(const http_req *req) { return req->ip; }
+
+/* ---- responses ---- */
+
+void http_set_header(http_req *req, const char *name, const char *value)
+{
+	struct hdr *h = arena_alloc(req->a, sizeof(*h));
+	h->name = arena_strdup(req->a, name);
+	h->value = arena_strdup(req->a, value);
+	h->next = req->headers;
+	req->headers = h;
+}
+
+static const char *find_header(const http_req *req, const char *name)
+{
+	for (const struct hdr *h = req->headers; h; h = h->next)
+		if (strcasecmp(h->name, name) == 0)
+			return h->value;
+	return NULL;
+}
+
+static void queue(http_req *req, int status, struct MHD_Response *r)
+{
+	if (!r)
+		abort();
+	for (const struct hdr *h = req->headers; h; h = h->next)
+		MHD_add_response_header(r, h->name, h->value);
+	MHD_add_response_header(r, "X-Request-Id", req->request_id);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	if (!find_header(req, "Content-Security-Policy"))
+		MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+	if (!find_header(req, "Cache-Control"))
+		MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (req->srv && req->srv->hsts)
+		MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
+	if (MHD_queue_response(req->conn, (unsigned)status, r) != MHD_YES)
+		log_warn("could not queue a %d answer", status);
+	MHD_destroy_response(r);
+	req->answered = 1;
+	req->status = status;
+}
+
+static int compressible(const char *type)
+{
+	return strncmp(type, "text/", 5) == 0 || strstr(type, "json") || strstr(type, "javascript") ||
+	       strstr(type, "xml");
+}
+
+static int accepts_gzip(const http_req *req)
+{
+	const char *ae = http_header(req, "Accept-Encoding");
+	if (!ae)
+		return 0;
+	/* "gzip" listed, and not explicitly refused with q=0. */
+	const char *p = strstr(ae, "gzip");
+	if (!p)
+		return 0;
+	const char *q = strstr(p, ";q=0");
+	const char *comma = strchr(p, ',');
+	if (q && (!comma || q < comma) && (q[4] == '\0' || q[4] == ',' || (q[4] == '.' && q[5] == '0' && (q[6] == '\0' || q[6] == ','))))
+		return 0;
+	return 1;
+}
+
+/* Gzip-compresses data into a new malloc'd buffer. NULL if it would not shrink. */
+static char *gzip(const char *data, size_t len, size_t *outlen)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 5, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	size_t cap = deflateBound(&z, (uLong)len);
+	char *out = malloc(cap);
+	if (!out)
+		abort();
+	z.next_in = (Bytef *)data;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	int rc = deflate(&z, Z_FINISH);
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END || *outlen >= len) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Takes ownership of data (malloc'd). */
+static void reply_owned(http_req *req, int status, const char *type, char *data, size_t len)
+{
+	if (req->answered) {
+		free(data);
+		log_error("handler answered twice on %s", req->m.route ? req->m.route->pattern : req->path);
+		return;
+	}
+	int gz = 0;
+	if (len >= GZIP_MIN && compressible(type) && accepts_gzip(req)) {
+		size_t zlen;
+		char *z = gzip(data, len, &zlen);
+		if (z) {
+			free(data);
+			data = z;
+			len = zlen;
+			gz = 1;
+		}
+	}
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, "Content-Type", type);
+	if (gz)
+		MHD_add_response_header(r, "Content-Encoding", "gzip");
+	if (compressible(type))
+		MHD_add_response_header(r, "Vary", "Accept-Encoding");
+	req->bytes_out = len;
+	queue(req, status, r);
+}
+
+void http_reply_data(http_req *req, int status, const char *content_type, const void *data, size_t len)
+{
+	char *copy = malloc(len ? len : 1);
+	if (!copy)
+		abort();
+	if (len)
+		memcpy(copy, data, len);
+	reply_owned(req, status, content_type, copy, len);
+}
+
+void http_reply_buf(http_req *req, int status, const char *content_type, buf *b)
+{
+	if (b->failed) {
+		http_problem(req, 500, "the answer grew past its size limit");
+		return;
+	}
+	size_t len;
+	char *data = buf_take(b, &len);
+	if (!data) {
+		data = malloc(1);
+		if (!data)
+			abort();
+		len = 0;
+	}
+	reply_owned(req, status, content_type, data, len);
+}
+
+void http_reply_json(http_req *req, int status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (!s) {
+		http_problem(req, 500, "the answer could not be serialised");
+		return;
+	}
+	/* jansson allocates with malloc by default, so MHD may free() it. */
+	reply_owned(req, status, "application/json", s, strlen(s));
+}
+
+void http_reply_empty(http_req *req, int status)
+{
+	if (req->answered)
+		return;
+	struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	queue(req, status, r);
+}
+
+void http_reply_fd(http_req *req, int status, const char *content_type, int fd, uint64_t offset, uint64_t size)
+{
+	if (req->answered) {
+		close(fd);
+		return;
+	}
+	struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(size, fd, offset);
+	MHD_add_response_header(r, "Content-Type", content_type);
+	req->bytes_out = size;
+	queue(req, status, r);
+}
+
+static void problem_write(http_req *req, int status, const char *type, const char *title, const char *detail,
+			  json_t *errors)
+{
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_kstr(&w, "type", type);
+	jw_kstr(&w, "title", title);
+	jw_kint(&w, "status", status);
+	jw_kstr(&w, "detail", detail);
+	jw_kstr(&w, "instance", req->path);
+	jw_kstr(&w, "request_id", req->request_id);
+	if (errors) {
+		char *e = json_dumps(errors, JSON_COMPACT);
+		if (e) {
+			jw_key(&w, "errors");
+			jw_raw(&w, e, strlen(e));
+			free(e);
+		}
+	}
+	jw_obj_close(&w);
+	size_t len;
+	char *data = buf_take(&b, &len);
+	reply_owned(req, status, "application/problem+json", data, len);
+}
+
+void http_problem(http_req *req, int status, const char *detail)
+{
+	problem_write(req, status, "about:blank", http_status_text(status), detail, NULL);
+}
+
+void http_problemf(http_req *req, int status, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	http_problem(req, status, detail);
+}
+
+void http_problem_errors(http_req *req, int status, const char *detail, json_t *errors)
+{
+	problem_write(req, status, "urn:ent:problem:validation", "Invalid input", detail, errors);
+	json_decref(errors);
+}
+
+void http_problem_err(http_req *req, int err, const char *detail)
+{
+	http_problem(req, ent_err_status(err), detail ? detail : ent_err_str(err));
+}
+
+/* ---- body helpers ---- */
+
+static int is_json_type(const char *ct)
+{
+	if (!ct)
+		return 0;
+	size_t n = strcspn(ct, ";");
+	while (n > 0 && ct[n - 1] == ' ')
+		n--;
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return 1;
+	/* application/<something>+json (e.g. merge-patch+json) */
+	return n > 17 && strncasecmp(ct, "application/", 12) == 0 && strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+static void json_tree_free(void *p) { json_decref(p); }
+
+json_t *http_json_body(http_req *req)
+{
+	if (!is_json_type(http_header(req, "Content-Type"))) {
+		http_problem(req, 415, "the body must be sent as application/json");
+		return NULL;
+	}
+	if (req->body.len == 0) {
+		http_problem(req, 400, "a JSON body is required");
+		return NULL;
+	}
+	char err[200];
+	json_t *j = json_parse_strict(req->body.data, req->body.len, err, sizeof(err));
+	if (!j) {
+		http_problem(req, 400, err);
+		return NULL;
+	}
+	arena_on_free(req->a, json_tree_free, j);
+	return j;
+}
+
+int http_page_args(http_req *req, int *limit, const char **cursor)
+{
+	*limit = 50;
+	*cursor = NULL;
+	const char *l = http_query(req, "limit");
+	if (l) {
+		int64_t v;
+		if (util_parse_int64(l, 1, 500, &v)) {
+			json_t *e = json_object();
+			json_object_set_new(e, "limit", json_string("must be an integer from 1 to 500"));
+			http_problem_errors(req, 400, "invalid pagination", e);
+			return -1;
+		}
+		*limit = (int)v;
+	}
+	const char *c = http_query(req, "cursor");
+	if (c) {
+		if (strlen(c) > 512 || !*c) {
+			json_t *e = json_object();
+			json_object_set_new(e, "cursor", json_string("is not a cursor this server issued"));
+			http_problem_errors(req, 400, "invalid pagination", e);
+			return -1;
+		}
+		*cursor = c;
+	}
+	return 0;
+}
+
+/* ---- libmicrohttpd callbacks ---- */
+
+static void *uri_start(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	http_req *req = calloc(1, sizeof(*req));
+	if (!req)
+		abort();
+	req->srv = cls;
+	req->conn = conn;
+	req->a = arena_new(0);
+	req->start_ns = util_now_ns();
+	req->uri_len = strlen(uri);
+	req->path = "";
+	req->method = "";
+	req->match_rc = ENT_ENOTFOUND;
+	buf_init(&req->body, 1);
+	atomic_fetch_add(&in_flight, 1);
+	return req;
+}
+
+struct hdr_count {
+	size_t n, bytes;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct hdr_count *c = cls;
+	c->n++;
+	c->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+static int valid_request_id(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return 0;
+	}
+	return n > 0 && n <= 64;
+}
+
+/* First call: headers are in. Returns 1 when the request was answered already (a limit). */
+static int on_headers(http_req *req)
+{
+	const char *rid = http_header(req, "X-Request-Id");
+	if (rid && valid_request_id(rid))
+		memcpy(req->request_id, rid, strlen(rid) + 1);
+	else
+		util_random_hex(req->request_id, 16);
+
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, req->ip, sizeof(req->ip));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, req->ip, sizeof(req->ip));
+	}
+
+	if (req->uri_len > MAX_URI) {
+		http_problemf(req, 414, "the request target is longer than %d bytes", MAX_URI);
+		return 1;
+	}
+	struct hdr_count hc = {0, 0};
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, count_header, &hc);
+	if (hc.n > MAX_HEADERS || hc.bytes > MAX_HEADER_BYTES) {
+		http_problemf(req, 431, "at most %d header fields and %d bytes of headers are accepted", MAX_HEADERS,
+			      MAX_HEADER_BYTES);
+		return 1;
+	}
+
+	req->match_rc = router_match(req->method, req->path, req->a, &req->m);
+	req->max_body = req->srv->max_body;
+	if (req->m.route && req->m.route->max_body)
+		req->max_body = req->m.route->max_body;
+	buf_init(&req->body, req->max_body);
+
+	const char *cl = http_header(req, "Content-Length");
+	if (cl) {
+		int64_t n;
+		if (util_parse_int64(cl, 0, INT64_MAX, &n)) {
+			http_problem(req, 400, "Content-Length is not a valid number");
+			return 1;
+		}
+		if ((uint64_t)n > req->max_body) {
+			http_problemf(req, 413, "the body is larger than the limit of %zu bytes", req->max_body);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void dispatch(http_req *req)
+{
+	if (req->match_rc == ENT_ENOTFOUND) {
+		http_problemf(req, 404, "no resource at %s", req->path);
+		return;
+	}
+	if (req->match_rc != ENT_OK) {
+		http_set_header(req, "Allow", req->m.allow);
+		http_problemf(req, 405, "%s is not allowed here; allowed: %s", req->method, req->m.allow);
+		return;
+	}
+	const struct route *r = req->m.route;
+	if (!(r->access & ACCESS_PUBLIC)) {
+		if (!guard) {
+			http_set_header(req, "WWW-Authenticate", "Bearer");
+			http_problem(req, 401, "a bearer token is required");
+			return;
+		}
+		if (guard(req, &req->principal) != ENT_OK) {
+			if (!req->answered) {
+				http_set_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+				http_problem(req, 401, "the bearer token is missing or invalid");
+			}
+			return;
+		}
+		req->has_principal = 1;
+		if (!(req->principal.roles & r->access)) {
+			http_problem(req, 403, "your role does not allow this");
+			return;
+		}
+	}
+	r->handler(req);
+	if (!req->answered) {
+		log_error("handler for %s %s did not answer", r->method, r->pattern);
+		http_problem(req, 500, "the server did not produce an answer");
+	}
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	(void)cls;
+	(void)version;
+	(void)conn;
+	http_req *req = *con_cls;
+	if (!req)
+		return MHD_NO; /* cannot happen: uri_start always runs first */
+	if (!req->started) {
+		req->started = 1;
+		req->method = arena_strdup(req->a, method);
+		req->path = arena_strdup(req->a, url);
+		on_headers(req);
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		/*
+		 * MHD cannot send an answer queued in the middle of a body, so a body found too large
+		 * while reading (chunked, no Content-Length) is drained and answered 413 at its end;
+		 * past DRAIN_MAX bytes the connection is dropped instead.
+		 */
+		if (!req->answered && !req->too_big && buf_add(&req->body, upload_data, *upload_data_size) != ENT_OK)
+			req->too_big = 1;
+		if (req->too_big) {
+			req->drained += *upload_data_size;
+			if (req->drained > DRAIN_MAX)
+				return MHD_NO;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (req->answered)
+		return MHD_YES;
+	if (req->too_big)
+		http_problemf(req, 413, "the body is larger than the limit of %zu bytes", req->max_body);
+	else
+		dispatch(req);
+	return MHD_YES;
+}
+
+static void access_log(const http_req *req, double seconds)
+{
+	char line[1024];
+	static __thread time_t last_sec;
+	static __thread char stamp[21];
+	time_t now = time(NULL);
+	if (now != last_sec) {
+		util_time_rfc3339(now, stamp);
+		last_sec = now;
+	}
+	buf b;
+	buf_init(&b, sizeof(line) * 4);
+	buf_printf(&b, "{\"time\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"%s\",\"method\":", stamp,
+		   req->request_id);
+	buf_json_str(&b, req->method, strlen(req->method));
+	buf_addstr(&b, ",\"path\":");
+	size_t plen = strlen(req->path);
+	buf_json_str(&b, req->path, plen > 512 ? 512 : plen);
+	buf_printf(&b, ",\"route\":\"%s\",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,\"ip\":\"%s\"",
+		   req->m.route ? req->m.route->pattern : "", req->status, req->bytes_out, seconds * 1000.0, req->ip);
+	if (req->has_principal && req->principal.sub) {
+		buf_addstr(&b, ",\"user\":");
+		buf_json_str(&b, req->principal.sub, strlen(req->principal.sub));
+	}
+	buf_addc(&b, '}');
+	if (!b.failed)
+		log_write_line(b.data, b.len);
+	buf_free(&b);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	http_req *req = *con_cls;
+	if (!req)
+		return;
+	*con_cls = NULL;
+	double seconds = (double)(util_now_ns() - req->start_ns) / 1e9;
+	if (!req->answered)
+		req->status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499;
+	if (req->started) {
+		metrics_observe(req->m.id, req->method, req->status, seconds);
+		if (log_access_enabled() && !(req->m.route && (req->m.route->flags & ROUTE_NO_LOG)))
+			access_log(req, seconds);
+	}
+	buf_free(&req->body);
+	arena_free(req->a);
+	free(req);
+	atomic_fetch_sub(&in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_warn("http: %s", msg);
+}
+
+/* ---- server ---- */
+
+static int split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen)
+{
+	const char *colon = strrchr(listen, ':');
+	if (!colon || colon[1] == '\0')
+		return -1;
+	size_t hl = (size_t)(colon - listen);
+	const char *h = listen;
+	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl >= hostlen || strlen(colon + 1) >= portlen)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memcpy(port, colon + 1, strlen(colon + 1) + 1);
+	return 0;
+}
+
+static int bind_socket(const char *addr, char *err, size_t errlen)
+{
+	char host[256], port[16];
+	if (split_listen(addr, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "ENT_LISTEN (--listen): \"%s\" is not HOST:PORT", addr);
+		return -1;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc) {
+		snprintf(err, errlen, "ENT_LISTEN (--listen): %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	int fd = -1, saved = 0;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		snprintf(err, errlen, "ENT_LISTEN (--listen): cannot listen on %s: %s", addr, strerror(saved));
+	return fd;
+}
+
+int http_start(const struct http_options *opt, http_server **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	int fd = bind_socket(opt->listen, err, errlen);
+	if (fd < 0)
+		return ENT_EINVAL;
+	http_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		abort();
+	s->fd = fd;
+	s->max_body = opt->max_body ? opt->max_body : DEFAULT_MAX_BODY;
+	s->hsts = opt->public_url && strncmp(opt->public_url, "https://", 8) == 0;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							 : ((struct sockaddr_in *)&ss)->sin_port);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = opt->threads ? opt->threads : (unsigned)(cores > 0 ? cores : 1);
+	s->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
+				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_THREAD_POOL_SIZE, threads,
+				MHD_OPTION_CONNECTION_TIMEOUT, opt->idle_timeout ? opt->idle_timeout : 60u,
+				MHD_OPTION_CONNECTION_LIMIT, opt->max_connections ? opt->max_connections : 4096u,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt->per_ip_connections ? opt->per_ip_connections : 256u,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+				MHD_OPTION_URI_LOG_CALLBACK, uri_start, s,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				MHD_OPTION_END);
+	if (!s->d) {
+		snprintf(err, errlen, "ENT_LISTEN (--listen): the HTTP server could not start on %s", opt->listen);
+		close(fd);
+		free(s);
+		return ENT_EIO;
+	}
+	*out = s;
+	return ENT_OK;
+}
+
+unsigned http_port(const http_server *s) { return s->port; }
+
+void http_stop(http_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->d);
+	close(s->fd);
+	free(s);
+}

@@ -1,0 +1,170 @@
+/*
+ * http.h - the HTTP core: server, requests, responses, problem+json.
+ *
+ * The server is libmicrohttpd with epoll and a pool of worker threads (one per core by default).
+ * For each request the core: reads the headers and enforces the limits (414, 431, 413), finds the
+ * route, runs the access guard, buffers the body (up to the route's limit), calls the handler once
+ * with the complete request, and finally writes one JSON access-log line and the metrics.
+ *
+ * A handler answers exactly once through one of the http_reply_* / http_problem* functions and
+ * returns. It may allocate from http_arena(req): that memory is freed when the request ends.
+ * A handler that returns without answering produces a 500 problem (and a log line): it is a bug.
+ */
+#ifndef ENT_HTTP_H
+#define ENT_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "buf.h"
+
+typedef struct http_req http_req;
+typedef struct http_server http_server;
+
+/* Handlers return nothing useful: the answer is what they queued. */
+typedef void (*http_handler)(http_req *req);
+
+/* Roles, as bits. A route lists the roles that may call it; see struct route. */
+enum {
+	ROLE_ETUDIANT = 1 << 0,
+	ROLE_ENSEIGNANT = 1 << 1,
+	ROLE_ADMIN = 1 << 2,
+	ROLE_SERVICE = 1 << 3, /* a confidential client (client_credentials) */
+	ROLE_ANY_USER = ROLE_ETUDIANT | ROLE_ENSEIGNANT | ROLE_ADMIN,
+	ACCESS_PUBLIC = 1 << 15, /* no token needed */
+};
+
+/* Route flags. */
+enum {
+	ROUTE_RAW_BODY = 1 << 0, /* the body is not JSON: no content-type check by http_json_body */
+	ROUTE_NO_LOG = 1 << 1,   /* leave out of the access log (e.g. /metrics scrapes) */
+	ROUTE_NO_DOC = 1 << 2,   /* leave out of the OpenAPI document (the document itself, /docs) */
+};
+
+struct route {
+	const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+	const char *pattern; /* "/api/users/{id}": literal segments and {name} parameters */
+	http_handler handler;
+	unsigned access;     /* ACCESS_PUBLIC, or the ROLE_* bits allowed; 0 denies everyone */
+	unsigned flags;      /* ROUTE_* */
+	size_t max_body;     /* 0: the server's default (1 MiB) */
+	const char *summary; /* one line for the OpenAPI document */
+	const char *request_schema;  /* JSON Schema of the body (JSON text), or NULL */
+	const char *response_schema; /* JSON Schema of the 2xx answer (JSON text), or NULL */
+	int status;          /* the success status for the document (0: 200) */
+};
+
+/* The caller's identity, set by the access guard (NULL on public routes without a token). */
+struct http_principal {
+	const char *sub;      /* subject (user id) */
+	const char *iss;
+	const char *username;
+	const char *email;
+	const char *name;
+	unsigned roles;       /* ROLE_* bits */
+	const json_t *claims; /* the verified token's claims, owned by the guard */
+};
+
+/*
+ * The access guard decides, for a request that needs a token, who is calling. It returns 0 and
+ * fills *out (allocating from the request arena), or answers the request itself (401) and returns
+ * a negative ent_err. It is installed by the identity service; without one, every non-public
+ * route answers 401.
+ */
+typedef int (*http_guard)(http_req *req, struct http_principal *out);
+void http_set_guard(http_guard guard);
+
+/* ---- server ---- */
+
+struct http_options {
+	const char *listen;      /* "host:port", ":port" */
+	unsigned threads;        /* 0: one per core */
+	unsigned idle_timeout;   /* seconds; 0: 60 */
+	unsigned max_connections; /* 0: 4096 */
+	unsigned per_ip_connections; /* 0: 256 */
+	size_t max_body;         /* 0: 1 MiB */
+	const char *public_url;  /* for Strict-Transport-Security when https */
+};
+
+/*
+ * Binds the listening socket (so "port in use" is reported before anything starts) and starts the
+ * worker threads. Routes come from the router (router.h) built before. Returns 0, or an ent_err
+ * with a one-line reason in err.
+ */
+int http_start(const struct http_options *opt, http_server **out, char *err, size_t errlen);
+/* The bound port (useful with port 0). */
+unsigned http_port(const http_server *s);
+/* Stops accepting, finishes the requests in progress, joins the threads, frees. Accepts NULL. */
+void http_stop(http_server *s);
+
+/* Requests being processed now (for /metrics). */
+long http_in_flight(void);
+
+/* ---- request ---- */
+
+const char *http_method(const http_req *req);
+const char *http_path(const http_req *req);
+/* The value of a path parameter declared as {name} in the route's pattern, or NULL. */
+const char *http_param(const http_req *req, const char *name);
+/* A query-string argument (decoded), or NULL. */
+const char *http_query(const http_req *req, const char *name);
+/* A request header (case-insensitive), or NULL. */
+const char *http_header(const http_req *req, const char *name);
+/* The complete body, NUL-terminated (body_len excludes the NUL). Empty if none. */
+const char *http_body(const http_req *req, size_t *len);
+const struct route *http_route(const http_req *req);
+const char *http_request_id(const http_req *req);
+/* The peer's IP address as text. */
+const char *http_client_ip(const http_req *req);
+arena *http_arena(http_req *req);
+/* The caller, or NULL on a public route called without a token. */
+const struct http_principal *http_principal(const http_req *req);
+
+/*
+ * Parses the body as a JSON object. On success returns the tree (freed with the request). On
+ * failure answers the request (415 wrong content type, 400 malformed JSON or not an object) and
+ * returns NULL: the handler then just returns.
+ */
+json_t *http_json_body(http_req *req);
+
+/*
+ * Reads the pagination arguments ?limit= (default 50, 1..500) and ?cursor= (opaque, max 512
+ * characters). On bad values answers 400 and returns -1.
+ */
+int http_page_args(http_req *req, int *limit, const char **cursor);
+
+/* ---- responses ---- */
+
+/* Adds a header to the response being prepared (copied). */
+void http_set_header(http_req *req, const char *name, const char *value);
+
+/* JSON from a jansson tree (the reference is stolen: the tree is freed). */
+void http_reply_json(http_req *req, int status, json_t *body);
+/* JSON already written into b (e.g. with jw_*); takes b's memory. */
+void http_reply_buf(http_req *req, int status, const char *content_type, buf *b);
+/* Copies len bytes. */
+void http_reply_data(http_req *req, int status, const char *content_type, const void *data, size_t len);
+/* An empty answer (204, 304 ...). */
+void http_reply_empty(http_req *req, int status);
+/* Sends a file from disk (sendfile); takes ownership of fd. */
+void http_reply_fd(http_req *req, int status, const char *content_type, int fd, uint64_t offset, uint64_t size);
+
+/*
+ * RFC 9457 problem+json: {"type","title","status","detail"} and, for validation, "errors"
+ * (field -> message). http_problem_errors steals the errors reference.
+ */
+void http_problem(http_req *req, int status, const char *detail);
+void http_problemf(http_req *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void http_problem_errors(http_req *req, int status, const char *detail, json_t *errors);
+/* Maps an ent_err to its status and answers with a problem. */
+void http_problem_err(http_req *req, int err, const char *detail);
+
+/* Whether the handler has answered already. */
+int http_answered(const http_req *req);
+
+/* The reason phrase of a status ("Not Found"). */
+const char *http_status_text(int status);
+
+#endif

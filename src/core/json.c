@@ -1,0 +1,182 @@
+/*
+ * json.c - strict parsing and field validation for request bodies.
+ */
+#include "json.h"
+
+#include "util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+json_t *json_parse_strict(const char *data, size_t len, char *err, size_t errlen)
+{
+	json_error_t e;
+	json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &e);
+	if (!root) {
+		snprintf(err, errlen, "malformed JSON at line %d, column %d: %s", e.line, e.column, e.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "the body must be a JSON object");
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+size_t json_utf8_len(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static int bounded(const struct jfield *f) { return f->min != 0 || f->max != 0; }
+
+static int valid_email(const char *s)
+{
+	const char *at = strchr(s, '@');
+	if (!at || at == s || strchr(at + 1, '@'))
+		return 0;
+	const char *dot = strrchr(at, '.');
+	if (!dot || dot == at + 1 || dot[1] == '\0')
+		return 0;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' || *p == '"' || *p == ',')
+			return 0;
+	return 1;
+}
+
+static const char *check_one(const struct jfield *f, const json_t *v, char *msg, size_t msglen)
+{
+	switch (f->type) {
+	case JF_STRING:
+	case JF_EMAIL:
+	case JF_UUID:
+	case JF_TIME: {
+		if (!json_is_string(v))
+			return "must be a string";
+		const char *s = json_string_value(v);
+		if (strlen(s) != json_string_length(v))
+			return "must not contain NUL characters";
+		size_t n = json_utf8_len(s);
+		if (f->type == JF_UUID && !util_is_uuid(s))
+			return "must be a UUID";
+		if (f->type == JF_TIME) {
+			time_t t;
+			if (util_parse_rfc3339(s, &t))
+				return "must be an RFC 3339 date-time";
+		}
+		if (f->type == JF_EMAIL && !valid_email(s))
+			return "must be an email address";
+		if (bounded(f) && (n < (size_t)f->min || n > (size_t)f->max)) {
+			snprintf(msg, msglen, "must be %.0f to %.0f characters long", f->min, f->max);
+			return msg;
+		}
+		if (f->one_of) {
+			for (const char *const *o = f->one_of; *o; o++)
+				if (strcmp(*o, s) == 0)
+					return NULL;
+			size_t pos = (size_t)snprintf(msg, msglen, "must be one of:");
+			for (const char *const *o = f->one_of; *o && pos < msglen; o++)
+				pos += (size_t)snprintf(msg + pos, msglen - pos, " %s", *o);
+			return msg;
+		}
+		return NULL;
+	}
+	case JF_INT: {
+		if (!json_is_integer(v))
+			return "must be an integer";
+		double d = (double)json_integer_value(v);
+		if (bounded(f) && (d < f->min || d > f->max)) {
+			snprintf(msg, msglen, "must be between %.0f and %.0f", f->min, f->max);
+			return msg;
+		}
+		return NULL;
+	}
+	case JF_NUMBER: {
+		if (!json_is_number(v))
+			return "must be a number";
+		double d = json_number_value(v);
+		if (!isfinite(d))
+			return "must be a finite number";
+		if (bounded(f) && (d < f->min || d > f->max)) {
+			snprintf(msg, msglen, "must be between %g and %g", f->min, f->max);
+			return msg;
+		}
+		return NULL;
+	}
+	case JF_BOOL:
+		return json_is_boolean(v) ? NULL : "must be true or false";
+	case JF_OBJECT:
+		return json_is_object(v) ? NULL : "must be an object";
+	case JF_ARRAY: {
+		if (!json_is_array(v))
+			return "must be an array";
+		size_t n = json_array_size(v);
+		if (bounded(f) && (n < (size_t)f->min || n > (size_t)f->max)) {
+			snprintf(msg, msglen, "must have %.0f to %.0f items", f->min, f->max);
+			return msg;
+		}
+		return NULL;
+	}
+	}
+	return "has an unsupported type";
+}
+
+int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t *errors)
+{
+	int problems = 0;
+	char msg[256];
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (strcmp(fields[i].name, key) == 0)
+				break;
+		if (i == n) {
+			json_object_set_new(errors, key, json_string("unknown field"));
+			problems++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct jfield *f = &fields[i];
+		v = json_object_get(obj, f->name);
+		if (!v) {
+			if (f->required) {
+				json_object_set_new(errors, f->name, json_string("is required"));
+				problems++;
+			}
+			continue;
+		}
+		if (json_is_null(v)) {
+			if (!f->nullable) {
+				json_object_set_new(errors, f->name, json_string(f->required ? "is required" : "must not be null"));
+				problems++;
+			}
+			continue;
+		}
+		const char *m = check_one(f, v, msg, sizeof(msg));
+		if (m) {
+			json_object_set_new(errors, f->name, json_string(m));
+			problems++;
+		}
+	}
+	return problems;
+}
+
+const char *json_get_str(const json_t *obj, const char *key, const char *def)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_string(v) ? json_string_value(v) : def;
+}
+
+long long json_get_int(const json_t *obj, const char *key, long long def)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_integer(v) ? json_integer_value(v) : def;
+}

@@ -1,0 +1,53 @@
+/*
+ * json.h - request bodies: strict parsing and declarative validation (on jansson).
+ *
+ * json_parse_strict() rejects duplicate keys, trailing data and invalid UTF-8, and accepts only
+ * an object at the top. json_check() validates an object against a table of fields: each field
+ * has a type, whether it is required, and bounds; unknown fields are errors (no mass assignment).
+ * Errors are collected as field -> message in a jansson object, which the caller turns into a
+ * 400 problem+json with http_problem_errors().
+ */
+#ifndef ENT_JSON_H
+#define ENT_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Parses data; NULL on error with a one-line reason (with position) in err. Caller json_decref()s. */
+json_t *json_parse_strict(const char *data, size_t len, char *err, size_t errlen);
+
+enum jf_type {
+	JF_STRING = 1, /* min/max: length in characters (UTF-8 code points) */
+	JF_INT,        /* min/max: value */
+	JF_NUMBER,     /* min/max: value */
+	JF_BOOL,
+	JF_UUID,
+	JF_TIME,       /* RFC 3339 string */
+	JF_EMAIL,      /* min/max: length */
+	JF_OBJECT,
+	JF_ARRAY,      /* min/max: number of items */
+};
+
+struct jfield {
+	const char *name;
+	enum jf_type type;
+	int required;
+	int nullable;
+	double min, max; /* both 0: no bound */
+	const char *const *one_of; /* NULL-terminated list of allowed strings, or NULL */
+};
+
+/*
+ * Checks obj against n fields. Adds "field": "message" entries to errors (a JSON object the
+ * caller owns) and returns the number of problems found (0: valid).
+ */
+int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t *errors);
+
+/* Number of UTF-8 code points in s (s is valid UTF-8, as jansson guarantees). */
+size_t json_utf8_len(const char *s);
+
+/* Convenience getters: the value, or def when absent or null. */
+const char *json_get_str(const json_t *obj, const char *key, const char *def);
+long long json_get_int(const json_t *obj, const char *key, long long def);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * log.h - one JSON object per line on standard error.
+ *
+ * Operational messages (log_info/log_warn/log_error) and the access log (written by http.c) share
+ * the format so that one parser reads both. Each line goes out in a single write(2), so lines
+ * from different threads never interleave. Never log a token, a password or a query string.
+ */
+#ifndef ENT_LOG_H
+#define ENT_LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
+
+/* Messages below `level` are dropped. Default LOG_INFO. */
+void log_set_level(enum log_level level);
+/* When off, the access log (log_access_line) is dropped; operational messages still go out. */
+void log_set_access(int on);
+int log_access_enabled(void);
+
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+/* Writes an already formatted line (without the newline); used by the access log. */
+void log_write_line(const char *line, size_t len);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * service.h - what a service is, and the registry of all of them.
+ *
+ * A service (src/services/<name>/) is described by one `struct service` table: its name, its
+ * routes, its migrations, its hooks. The registry (src/services/registry.c) lists them all;
+ * `--services` picks the ones this process runs. The "core" service (health, metrics, OpenAPI,
+ * docs) always runs.
+ */
+#ifndef ENT_SERVICE_H
+#define ENT_SERVICE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "http.h"
+#include "../store/db.h"
+
+struct migration {
+	int version; /* 1, 2, 3 ... per service, never reused */
+	const char *name;
+	const char *sql; /* portable SQL run as one script in a transaction */
+};
+
+struct service {
+	const char *name;    /* as in --services and /metrics/<name> */
+	const char *title;   /* one line, for the OpenAPI tags */
+	const struct route *routes;
+	size_t nroutes;
+	const struct migration *migrations;
+	size_t nmigrations;
+	/* Called after migrations, before the listener opens. 0 or an ent_err. May be NULL. */
+	int (*start)(void);
+	void (*stop)(void);
+	/* Loads this service's part of the demo school; idempotent. Prints accounts to out. May be NULL. */
+	int (*demo)(db_conn *c, FILE *out);
+};
+
+/* Every service, core first, NULL-terminated. */
+extern const struct service *const service_registry[];
+
+/* The service named name, or NULL. */
+const struct service *service_find(const char *name);
+
+/* Fills out with the services selected by the comma list (core always first). Returns the count. */
+size_t service_select(const char *list, const struct service **out, size_t max);
+
+/* Adds the routes of the given services to the router. Returns 0, or -1 on a bad route table. */
+int service_add_routes(const struct service *const *svcs, size_t n);
+
+#endif

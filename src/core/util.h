@@ -1,0 +1,42 @@
+/*
+ * util.h - small helpers shared by every module: random bytes, UUIDs, times, parsing.
+ */
+#ifndef ENT_UTIL_H
+#define ENT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Cryptographically secure random bytes (getrandom). Aborts if the kernel cannot provide them. */
+void util_random(void *out, size_t len);
+
+/* A random (version 4) UUID in its 36-character text form; out holds at least 37 bytes. */
+void util_uuid(char out[37]);
+/* 1 if s is a UUID in canonical text form (any version, lower or upper case hex). */
+int util_is_uuid(const char *s);
+
+/* `len` random bytes as lower-case hex into out (2*len+1 bytes). */
+void util_random_hex(char *out, size_t len);
+
+/* Time as RFC 3339 UTC with seconds ("2026-11-24T10:00:00Z"); out holds at least 21 bytes. */
+void util_time_rfc3339(time_t t, char out[21]);
+/* Parses RFC 3339 ("...Z" or "+hh:mm" offset, optional fraction). 0 on success. */
+int util_parse_rfc3339(const char *s, time_t *out);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t util_now_ns(void);
+
+/*
+ * Strict decimal parsing: the whole string must be a number within [min, max]. Returns 0 and
+ * stores the value, or -1. No whitespace, no sign other than a leading '-', no overflow.
+ */
+int util_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Constant-time comparison of two byte strings of equal length. 1 if equal. */
+int util_ct_equal(const void *a, const void *b, size_t len);
+
+/* Reads a whole file into a NUL-terminated malloc'd string (trailing newlines removed). NULL on error. */
+char *util_read_file(const char *path, size_t max);
+
+#endif

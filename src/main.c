@@ -1,0 +1,364 @@
+/*
+ * main.c - the `ent` command line: serve, migrate, demo, config, routes, version.
+ *
+ * Every subcommand reads the same settings (config.h) from the environment and flags, so
+ * `ent migrate --db X` and `ent serve --db X` agree. A bad setting stops the program with one
+ * line naming the setting and exit status 2; an engine that cannot be reached, exit status 1.
+ */
+#include "core/app.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/router.h"
+#include "services/core/openapi.h"
+#include "store/migrate.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct config cfg;
+
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: ent COMMAND [--setting VALUE ...]\n\n"
+		     "ENT, the school digital workspace, in one program.\n\n"
+		     "Commands:\n"
+		     "  serve     run the services (all by default) and the portal on one listener\n"
+		     "  migrate   apply the database migrations of the selected services\n"
+		     "  demo      load the demo school (idempotent) and print its accounts\n"
+		     "  config    print the effective configuration, secrets masked\n"
+		     "  routes    print the route table of the selected services\n"
+		     "  version   print the version\n\n"
+		     "Run 'ent COMMAND --help' for the settings each command reads.\n");
+}
+
+static void command_help(FILE *out, const char *cmd, const char *what)
+{
+	fprintf(out, "Usage: ent %s [--setting VALUE ...]\n\n%s\n\n", cmd, what);
+	config_usage(out);
+}
+
+/* mkdir -p for the data directory and the SQLite file's directory. */
+static int make_dirs(const char *path)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -1;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int prepare_storage(void)
+{
+	if (make_dirs(cfg.data) != 0) {
+		fprintf(stderr, "ent: ENT_DATA (--data): cannot create \"%s\": %s\n", cfg.data, strerror(errno));
+		return -1;
+	}
+	if (strncmp(cfg.db, "sqlite:", 7) == 0) {
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s", cfg.db + 7);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (make_dirs(dir) != 0) {
+				fprintf(stderr, "ent: ENT_DB (--db): cannot create \"%s\": %s\n", dir, strerror(errno));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Opens the database and applies migrations. Returns 0 or the exit status. */
+static int open_and_migrate(FILE *report)
+{
+	if (prepare_storage())
+		return 1;
+	char err[512];
+	int rc = db_open(cfg.db, &app.db, err, sizeof(err));
+	if (rc) {
+		char masked[512];
+		config_mask_url(cfg.db, masked, sizeof(masked));
+		fprintf(stderr, "ent: ENT_DB (--db): \"%s\": %s\n", masked, err);
+		return rc == ENT_EINVAL ? 2 : 1;
+	}
+	db_conn *c = app_db();
+	if (!c) {
+		fprintf(stderr, "ent: ENT_DB (--db): the database cannot be reached\n");
+		return 1;
+	}
+	rc = migrate_run(c, app.services, app.nservices, report, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "ent: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int load_config(int *argc, char **argv)
+{
+	char err[1024];
+	if (config_load(&cfg, argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (*argc > 1) {
+		fprintf(stderr, "ent: unknown argument \"%s\" (see ent %s --help)\n", argv[1], argv[0]);
+		config_free(&cfg);
+		return 2;
+	}
+	app.cfg = &cfg;
+	app.started = time(NULL);
+	app.nservices = service_select(cfg.services, app.services, APP_MAX_SERVICES);
+	log_set_level(strcmp(cfg.log_level, "debug") == 0 ? LOG_DEBUG
+		      : strcmp(cfg.log_level, "warn") == 0 ? LOG_WARN
+		      : strcmp(cfg.log_level, "error") == 0 ? LOG_ERROR
+							    : LOG_INFO);
+	log_set_access(strcmp(cfg.access_log, "on") == 0);
+	return 0;
+}
+
+static void cleanup(void)
+{
+	db_close(app.db);
+	app.db = NULL;
+	router_reset();
+	metrics_free();
+	openapi_free();
+	config_free(&cfg);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		command_help(stdout, "serve", "Runs the selected services on one listener until SIGINT or SIGTERM.\n"
+					       "Migrations are applied at start.");
+		return 0;
+	}
+	int rc = load_config(&argc, argv);
+	if (rc)
+		return rc;
+	/* Signals are taken by sigwait() below; worker threads inherit this mask. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = open_and_migrate(NULL);
+	if (rc) {
+		cleanup();
+		return rc;
+	}
+	if (service_add_routes(app.services, app.nservices)) {
+		cleanup();
+		return 1;
+	}
+	metrics_init(router_count());
+	openapi_build(cfg.public_url);
+	size_t started = 0;
+	for (; started < app.nservices; started++) {
+		const struct service *s = app.services[started];
+		if (s->start && (rc = s->start()) != ENT_OK) {
+			fprintf(stderr, "ent: service %s did not start: %s\n", s->name, ent_err_str(rc));
+			rc = 1;
+			goto stop;
+		}
+	}
+	struct http_options opt = {
+		.listen = cfg.listen,
+		.threads = cfg.n_threads,
+		.idle_timeout = cfg.n_idle_timeout,
+		.max_connections = cfg.n_max_connections,
+		.per_ip_connections = cfg.n_per_ip,
+		.max_body = cfg.n_max_body,
+		.public_url = cfg.public_url,
+	};
+	http_server *srv;
+	char err[512];
+	if (http_start(&opt, &srv, err, sizeof(err)) != ENT_OK) {
+		fprintf(stderr, "ent: %s\n", err);
+		rc = 1;
+		goto stop;
+	}
+	char names[512] = "";
+	size_t pos = 0;
+	for (size_t i = 0; i < app.nservices && pos < sizeof(names); i++)
+		pos += (size_t)snprintf(names + pos, sizeof(names) - pos, "%s%s", i ? "," : "", app.services[i]->name);
+	log_info("ent %s listening on %s (port %u), services: %s", ENT_VERSION, cfg.listen, http_port(srv), names);
+
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("signal %d: stopping", sig);
+	http_stop(srv);
+	rc = 0;
+stop:
+	while (started > 0) {
+		const struct service *s = app.services[--started];
+		if (s->stop)
+			s->stop();
+	}
+	cleanup();
+	return rc;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		command_help(stdout, "migrate", "Applies the missing database migrations of the selected services and prints them.");
+		return 0;
+	}
+	int rc = load_config(&argc, argv);
+	if (rc)
+		return rc;
+	rc = open_and_migrate(stdout);
+	if (!rc)
+		printf("database is up to date\n");
+	cleanup();
+	return rc;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		command_help(stdout, "demo", "Loads the demo school into the database (idempotent: running it again changes\n"
+					      "nothing) and prints the demo accounts.");
+		return 0;
+	}
+	int rc = load_config(&argc, argv);
+	if (rc)
+		return rc;
+	rc = open_and_migrate(NULL);
+	if (rc) {
+		cleanup();
+		return rc;
+	}
+	int loaded = 0;
+	for (size_t i = 0; i < app.nservices; i++) {
+		const struct service *s = app.services[i];
+		if (!s->demo)
+			continue;
+		loaded++;
+		int e = s->demo(app_db(), stdout);
+		if (e != ENT_OK) {
+			fprintf(stderr, "ent: demo data of %s could not be loaded: %s\n", s->name, ent_err_str(e));
+			cleanup();
+			return 1;
+		}
+	}
+	if (!loaded)
+		printf("No service in this build has demo data yet; the database is migrated and ready.\n");
+	cleanup();
+	return 0;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		command_help(stdout, "config", "Prints the effective configuration, one VARIABLE=value per line, secrets masked.");
+		return 0;
+	}
+	int rc = load_config(&argc, argv);
+	if (rc)
+		return rc;
+	config_print(&cfg, stdout);
+	config_free(&cfg);
+	return 0;
+}
+
+static const char *access_text(unsigned access, char *out, size_t len)
+{
+	if (access & ACCESS_PUBLIC) {
+		snprintf(out, len, "public");
+		return out;
+	}
+	snprintf(out, len, "%s%s%s%s", access & ROLE_ETUDIANT ? "etudiant," : "", access & ROLE_ENSEIGNANT ? "enseignant," : "",
+		 access & ROLE_ADMIN ? "admin," : "", access & ROLE_SERVICE ? "service," : "");
+	size_t n = strlen(out);
+	if (n)
+		out[n - 1] = '\0';
+	else
+		snprintf(out, len, "nobody");
+	return out;
+}
+
+static int cmd_routes(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		command_help(stdout, "routes", "Prints the route table of the selected services: METHOD PATTERN SERVICE ACCESS DOC,\n"
+						"where DOC says whether the route is in /openapi.json.");
+		return 0;
+	}
+	int rc = load_config(&argc, argv);
+	if (rc)
+		return rc;
+	if (service_add_routes(app.services, app.nservices)) {
+		cleanup();
+		return 1;
+	}
+	for (int i = 0; i < router_count(); i++) {
+		const char *svc;
+		const struct route *r = router_get(i, &svc);
+		char acc[64];
+		printf("%s %s %s %s %s\n", r->method, r->pattern, svc, access_text(r->access, acc, sizeof(acc)),
+		       r->flags & ROUTE_NO_DOC ? "undocumented" : "documented");
+	}
+	cleanup();
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		printf("Usage: ent version\n\nPrints the version and the commit it was built from.\n");
+		return 0;
+	}
+	(void)argc;
+	printf("ent %s (commit %s)\n", ENT_VERSION, ENT_GIT);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} commands[] = {
+		{"serve", cmd_serve}, {"migrate", cmd_migrate}, {"demo", cmd_demo},
+		{"config", cmd_config}, {"routes", cmd_routes}, {"version", cmd_version},
+	};
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(1, argv);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "ent: unknown command \"%s\" (see ent --help)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,143 @@
+/*
+ * core.c - the routes every ENT process serves, whatever its --services:
+ *   GET /health              liveness and readiness (503 when the database does not answer)
+ *   GET /metrics             Prometheus exposition for every service of this process
+ *   GET /metrics/{service}   the same, for one service (the seed's /metrics/<service>)
+ *   GET /openapi.json        the OpenAPI 3.1 document, generated from the route table
+ *   GET /docs                the interactive API reference (Swagger UI, served locally)
+ */
+#include "core/app.h"
+#include "core/err.h"
+#include "core/metrics.h"
+#include "core/router.h"
+#include "core/static.h"
+#include "openapi.h"
+
+#include <string.h>
+#include <time.h>
+
+static void health(http_req *req)
+{
+	db_conn *c = app_db();
+	int up = c && db_ping(c) == ENT_OK;
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_kstr(&w, "status", up ? "ok" : "unavailable");
+	jw_kstr(&w, "version", ENT_VERSION);
+	jw_kstr(&w, "commit", ENT_GIT);
+	jw_key(&w, "services");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < app.nservices; i++)
+		jw_str(&w, app.services[i]->name);
+	jw_arr_close(&w);
+	jw_key(&w, "database");
+	jw_obj_open(&w);
+	jw_kstr(&w, "kind", app.db && db_kind(app.db) == DB_POSTGRES ? "postgresql" : "sqlite");
+	jw_kbool(&w, "reachable", up);
+	jw_obj_close(&w);
+	jw_kint(&w, "uptime_seconds", (int64_t)(time(NULL) - app.started));
+	jw_obj_close(&w);
+	http_reply_buf(req, up ? 200 : 503, "application/json", &b);
+}
+
+static void metrics_reply(http_req *req, const char *service)
+{
+	db_conn *c = app_db();
+	struct metrics_gauges g = {
+		.in_flight = http_in_flight(),
+		.db_connections = app.db ? db_connections(app.db) : 0,
+		.db_up = c && db_ping(c) == ENT_OK,
+	};
+	buf b;
+	buf_init(&b, 0);
+	metrics_write(&b, service, &g);
+	http_reply_buf(req, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
+}
+
+static void metrics_all(http_req *req) { metrics_reply(req, NULL); }
+
+static void metrics_one(http_req *req)
+{
+	const char *name = http_param(req, "service");
+	for (size_t i = 0; i < app.nservices; i++) {
+		if (strcmp(app.services[i]->name, name) == 0) {
+			metrics_reply(req, name);
+			return;
+		}
+	}
+	http_problemf(req, 404, "no service named \"%s\" runs in this process", name);
+}
+
+static void openapi(http_req *req)
+{
+	size_t len;
+	const char *doc = openapi_document(&len);
+	http_set_header(req, "Cache-Control", "no-cache");
+	http_reply_data(req, 200, "application/json", doc, len);
+}
+
+static const char docs_page[] =
+	"<!doctype html>\n"
+	"<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ENT API reference</title>\n"
+	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	"<link rel=\"icon\" href=\"data:,\">\n"
+	"<link rel=\"stylesheet\" href=\"/docs/swagger-ui.css\">\n"
+	"</head><body>\n"
+	"<div id=\"swagger-ui\"></div>\n"
+	"<script src=\"/docs/swagger-ui-bundle.js\"></script>\n"
+	"<script src=\"/docs/init.js\"></script>\n"
+	"</body></html>\n";
+
+/* Swagger UI sets element styles at run time; no inline or remote script is allowed. */
+static const char docs_csp[] = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+			       "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+
+static void docs(http_req *req)
+{
+	http_set_header(req, "Content-Security-Policy", docs_csp);
+	http_set_header(req, "Cache-Control", "no-cache");
+	http_reply_data(req, 200, "text/html; charset=utf-8", docs_page, sizeof(docs_page) - 1);
+}
+
+static void docs_asset(http_req *req)
+{
+	char root[4096];
+	snprintf(root, sizeof(root), "%s/docs", app.cfg->web);
+	if (static_send(req, root, http_param(req, "file"), "public, max-age=3600") != ENT_OK)
+		http_problemf(req, 404, "no documentation asset named \"%s\"; the portal assets may not be built (make web)",
+			      http_param(req, "file"));
+}
+
+static const char health_schema[] =
+	"{\"type\":\"object\",\"required\":[\"status\",\"version\",\"services\",\"database\"],\"properties\":{"
+	"\"status\":{\"type\":\"string\",\"enum\":[\"ok\",\"unavailable\"]},\"version\":{\"type\":\"string\"},"
+	"\"commit\":{\"type\":\"string\"},\"services\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	"\"database\":{\"type\":\"object\",\"properties\":{\"kind\":{\"type\":\"string\"},\"reachable\":{\"type\":\"boolean\"}}},"
+	"\"uptime_seconds\":{\"type\":\"integer\"}}}";
+
+static const struct route routes[] = {
+	{.method = "GET", .pattern = "/health", .handler = health, .access = ACCESS_PUBLIC,
+	 .summary = "Liveness and readiness: version, services of this process, database reachability (503 when down)",
+	 .response_schema = health_schema},
+	{.method = "GET", .pattern = "/metrics", .handler = metrics_all, .access = ACCESS_PUBLIC, .flags = ROUTE_NO_LOG,
+	 .summary = "Prometheus metrics of this process (text exposition format)", .response_schema = "{\"type\":\"string\"}"},
+	{.method = "GET", .pattern = "/metrics/{service}", .handler = metrics_one, .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_NO_LOG, .summary = "Prometheus metrics of one service of this process",
+	 .response_schema = "{\"type\":\"string\"}"},
+	{.method = "GET", .pattern = "/openapi.json", .handler = openapi, .access = ACCESS_PUBLIC, .flags = ROUTE_NO_DOC,
+	 .summary = "This OpenAPI document"},
+	{.method = "GET", .pattern = "/docs", .handler = docs, .access = ACCESS_PUBLIC, .flags = ROUTE_NO_DOC,
+	 .summary = "Interactive API reference"},
+	{.method = "GET", .pattern = "/docs/{file}", .handler = docs_asset, .access = ACCESS_PUBLIC, .flags = ROUTE_NO_DOC,
+	 .summary = "Assets of the API reference page"},
+};
+
+const struct service svc_core = {
+	.name = "core",
+	.title = "Health, metrics and API documentation",
+	.routes = routes,
+	.nroutes = sizeof(routes) / sizeof(routes[0]),
+};

@@ -1,0 +1,14 @@
+/*
+ * registry.c - the list of ENT's services.
+ *
+ * A new service adds its folder under src/services/, defines its `struct service`, and is listed
+ * here. Order matters: services are migrated and started in this order, and stopped in reverse.
+ */
+#include "core/service.h"
+
+extern const struct service svc_core;
+
+const struct service *const service_registry[] = {
+	&svc_core,
+	NULL,
+};

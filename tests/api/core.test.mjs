@@ -1,0 +1,168 @@
+// The core routes of a real `ent serve`: health, 404 problem+json, metrics (checked by promtool),
+// the OpenAPI document (validated as 3.1 and compared with the route table), /docs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { startEnt, api, assertProblem, entRun, PG_URL } from './lib/ent.mjs';
+
+let ent;
+before(async () => { ent = await startEnt(); });
+after(async () => {
+  const e = await ent.stop();
+  assert.equal(e.code, 0, `ent must exit cleanly (sanitizers included):\n${ent.stderr.slice(-4000)}`);
+});
+
+test('GET /health answers 200 with version, services and database', async () => {
+  const r = await api(ent, '/health');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.status, 'ok');
+  assert.match(r.json.version, /^\d+\.\d+\.\d+$/);
+  assert.ok(r.json.services.includes('core'));
+  assert.equal(r.json.database.reachable, true);
+  assert.equal(r.json.database.kind, PG_URL ? 'postgresql' : 'sqlite');
+  assert.equal(typeof r.json.uptime_seconds, 'number');
+});
+
+test('an unknown path is a 404 problem+json', async () => {
+  const r = await api(ent, '/no/such/path');
+  assertProblem(assert, r, 404);
+  assert.equal(r.json.instance, '/no/such/path');
+  assert.ok(r.headers.get('x-request-id'));
+});
+
+test('a wrong method is a 405 problem+json with Allow', async () => {
+  const r = await api(ent, '/health', { method: 'DELETE' });
+  assertProblem(assert, r, 405);
+  assert.equal(r.headers.get('allow'), 'GET');
+});
+
+test('every answer carries the security headers and a request id', async () => {
+  for (const path of ['/health', '/nope', '/openapi.json', '/docs']) {
+    const r = await api(ent, path);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff', path);
+    assert.equal(r.headers.get('x-frame-options'), 'DENY', path);
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer', path);
+    assert.ok(r.headers.get('content-security-policy'), path);
+    assert.match(r.headers.get('x-request-id'), /^[0-9a-f]{32}$/, path);
+  }
+});
+
+test('a 2 MiB JSON body is refused with 413 before it is read', async () => {
+  const body = '{"x":"' + 'a'.repeat(2 * 1024 * 1024) + '"}';
+  const r = await api(ent, '/health', { method: 'POST', body, raw: true, headers: { 'Content-Type': 'application/json' } });
+  assertProblem(assert, r, 413);
+});
+
+test('the access log has one JSON line per request, without the query string', async () => {
+  await api(ent, '/health?token=secret-value');
+  await new Promise((r) => setTimeout(r, 100));
+  const lines = ent.stderr.split('\n').filter((l) => l.includes('"msg":"request"'));
+  assert.ok(lines.length > 0);
+  const last = lines.map((l) => JSON.parse(l)).find((l) => l.path === '/health');
+  assert.equal(last.method, 'GET');
+  assert.equal(last.status, 200);
+  assert.equal(typeof last.duration_ms, 'number');
+  assert.ok(!ent.stderr.includes('secret-value'), 'query strings are never logged');
+});
+
+test('/metrics is valid Prometheus exposition (promtool check metrics)', async () => {
+  await api(ent, '/health');
+  await api(ent, '/nope');
+  const r = await api(ent, '/metrics');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  assert.match(r.text, /ent_http_requests_total\{service="core",route="\/health",method="GET",status="200"\} \d+/);
+  assert.match(r.text, /ent_http_requests_total\{service="core",route="unmatched",method="GET",status="404"\} \d+/);
+  assert.match(r.text, /ent_http_request_duration_seconds_bucket\{service="core",route="\/health",le="\+Inf"\} \d+/);
+  assert.match(r.text, /^ent_http_requests_in_flight \d+$/m);
+  assert.match(r.text, /^ent_db_connections [1-9]\d*$/m);
+  assert.match(r.text, /^process_resident_memory_bytes \d+$/m);
+  assert.match(r.text, /^process_open_fds \d+$/m);
+  assert.match(r.text, /^process_cpu_seconds_total [\d.]+$/m);
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: r.text, encoding: 'utf8' });
+  assert.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}`);
+});
+
+test('/metrics/<service> gives one service; an unknown one is 404', async () => {
+  const r = await api(ent, '/metrics/core');
+  assert.equal(r.status, 200);
+  assert.match(r.text, /service="core"/);
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: r.text, encoding: 'utf8' });
+  assert.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}`);
+  assertProblem(assert, await api(ent, '/metrics/nosuchservice'), 404);
+});
+
+test('/openapi.json is a valid OpenAPI 3.1 document', async () => {
+  const r = await api(ent, '/openapi.json');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.openapi, '3.1.0');
+  const v = new Validator();
+  const res = await v.validate(r.json);
+  assert.equal(res.valid, true, JSON.stringify(res.errors, null, 1));
+  assert.equal(v.version, '3.1');
+});
+
+test('/openapi.json documents every route of the route table', async () => {
+  const doc = (await api(ent, '/openapi.json')).json;
+  const out = entRun(['routes'], { env: ent.env });
+  assert.equal(out.status, 0, out.stderr);
+  const routes = out.stdout.trim().split('\n').map((l) => l.split(' '));
+  assert.ok(routes.length >= 3);
+  for (const [method, pattern, service, access, doc_] of routes) {
+    if (doc_ === 'undocumented') continue;
+    const op = doc.paths?.[pattern]?.[method.toLowerCase()];
+    assert.ok(op, `${method} ${pattern} (${service}) is missing from /openapi.json`);
+    assert.ok(op.tags.includes(service));
+    if (access === 'public') assert.deepEqual(op.security, []);
+    else assert.deepEqual(op.security, [{ bearer: [] }]);
+  }
+  // And nothing is documented that does not exist.
+  const known = new Set(routes.map(([m, p]) => `${m.toLowerCase()} ${p}`));
+  for (const [p, item] of Object.entries(doc.paths))
+    for (const m of Object.keys(item)) assert.ok(known.has(`${m} ${p}`), `${m} ${p} is documented but not routed`);
+});
+
+test('/openapi.json is compressed for clients that accept gzip', async () => {
+  const res = await fetch(ent.url + '/openapi.json', { headers: { 'Accept-Encoding': 'gzip' } });
+  await res.arrayBuffer();
+  const doc = (await api(ent, '/openapi.json')).text;
+  if (doc.length >= 1024) assert.equal(res.headers.get('content-encoding'), 'gzip');
+});
+
+test('/docs serves the interactive reference from this server only', async () => {
+  const r = await api(ent, '/docs');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/html/);
+  assert.ok(!/https?:\/\//.test(r.text.replace(/<!doctype html>/i, '')), 'no external URL (no CDN)');
+  const csp = r.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self'/);
+  assert.ok(!/script-src[^;]*unsafe-inline/.test(csp));
+  for (const asset of ['/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css', '/docs/init.js']) {
+    const a = await fetch(ent.url + asset);
+    assert.equal(a.status, 200, asset);
+    assert.ok((await a.arrayBuffer()).byteLength > 100, asset);
+  }
+  const gz = await fetch(ent.url + '/docs/swagger-ui-bundle.js', { headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(gz.headers.get('content-encoding'), 'gzip');
+  assert.match(gz.headers.get('content-type'), /javascript/);
+  await gz.arrayBuffer();
+  for (const bad of ['/docs/..%2F..%2Fetc%2Fpasswd', '/docs/.hidden', '/docs/nope.js'])
+    assertProblem(assert, await api(ent, bad), 404);
+});
+
+test('GET /health is 503 when the database is unreachable', { skip: !PG_URL && 'needs PostgreSQL (ENT_TEST_PG_URL)' }, async () => {
+  const other = await startEnt();
+  try {
+    assert.equal((await api(other, '/health')).status, 200);
+    other.pg.drop(); // terminates its connections and removes the database
+    const r = await api(other, '/health');
+    assert.equal(r.status, 503);
+    assert.equal(r.json.status, 'unavailable');
+    assert.equal(r.json.database.reachable, false);
+    const m = await api(other, '/metrics');
+    assert.match(m.text, /^ent_db_up 0$/m);
+  } finally {
+    await other.stop();
+  }
+});

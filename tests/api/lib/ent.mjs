@@ -1,0 +1,100 @@
+// Test harness: starts the real `ent` binary on a free port with a fresh data directory (and, when
+// ENT_TEST_PG_URL is set, a fresh PostgreSQL database), and talks HTTP to it.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const ENT_BIN = process.env.ENT_BIN || join(root, 'build', 'ent');
+export const PG_URL = process.env.ENT_TEST_PG_URL || '';
+
+/** Runs `ent ARGS` to completion. Returns {status, stdout, stderr}. */
+export function entRun(args, { env = {}, input } = {}) {
+  const r = spawnSync(ENT_BIN, args, { env: { ...process.env, ...env }, input, encoding: 'utf8', timeout: 60000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function psql(url, sql) {
+  const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** A fresh PostgreSQL database on the test server; returns {url, drop()}. */
+export function freshPgDatabase() {
+  const name = 'ent_t_' + randomBytes(6).toString('hex');
+  psql(PG_URL, `CREATE DATABASE ${name}`);
+  const u = new URL(PG_URL);
+  u.pathname = '/' + name;
+  return {
+    url: u.toString(),
+    name,
+    drop() {
+      try { psql(PG_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } catch { /* already gone */ }
+    },
+  };
+}
+
+/**
+ * Starts `ent serve` and waits until /health answers. Returns a handle with url, port, dataDir,
+ * env, stderr (the log so far) and stop(), which sends SIGTERM and resolves with the exit code.
+ */
+export async function startEnt({ env = {}, args = [], db } = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ent-test-'));
+  let pg = null;
+  const baseEnv = { ENT_DATA: dataDir, ENT_LISTEN: '127.0.0.1:0', ENT_PUBLIC_URL: 'http://127.0.0.1' };
+  if (db) baseEnv.ENT_DB = db;
+  else if (PG_URL) { pg = freshPgDatabase(); baseEnv.ENT_DB = pg.url; }
+  const fullEnv = { ...process.env, ...baseEnv, ...env };
+  const child = spawn(ENT_BIN, ['serve', ...args], { env: fullEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  const handle = { child, dataDir, env: fullEnv, stderr: '', pg, exited: null };
+  child.stderr.setEncoding('utf8');
+  const exited = new Promise((res) => child.on('exit', (code, signal) => { handle.exited = { code, signal }; res(handle.exited); }));
+  const port = await new Promise((res, rej) => {
+    child.stderr.on('data', (chunk) => {
+      handle.stderr += chunk;
+      const m = handle.stderr.match(/listening on \S+ \(port (\d+)\)/);
+      if (m) res(Number(m[1]));
+    });
+    exited.then((e) => rej(new Error(`ent exited (${e.code ?? e.signal}) before listening:\n${handle.stderr}`)));
+    setTimeout(() => rej(new Error(`ent did not start in 30 s:\n${handle.stderr}`)), 30000);
+  });
+  handle.port = port;
+  handle.url = `http://127.0.0.1:${port}`;
+  handle.stop = async () => {
+    if (!handle.exited) child.kill('SIGTERM');
+    const e = await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+    if (pg) pg.drop();
+    return e;
+  };
+  return handle;
+}
+
+/** fetch() against the server, with the JSON body parsed when the answer is JSON. */
+export async function api(ent, path, { method = 'GET', headers = {}, body, raw } = {}) {
+  const init = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = raw ? body : JSON.stringify(body);
+    if (!raw && !init.headers['Content-Type']) init.headers['Content-Type'] = 'application/json';
+  }
+  const res = await fetch(ent.url + path, init);
+  const text = await res.text();
+  let json = null;
+  const ct = res.headers.get('content-type') || '';
+  if (ct.includes('json')) json = JSON.parse(text);
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Asserts an RFC 9457 problem answer with the given status. */
+export function assertProblem(assert, res, status) {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
+  assert.equal(res.headers.get('content-type'), 'application/problem+json');
+  assert.equal(res.json.status, status);
+  assert.equal(typeof res.json.title, 'string');
+  assert.equal(typeof res.json.type, 'string');
+  assert.equal(typeof res.json.detail, 'string');
+}

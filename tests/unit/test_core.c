@@ -1,0 +1,339 @@
+/*
+ * test_core.c - the core's building blocks without a server: arena, buffer and JSON writer,
+ * strict JSON and field checks, router, configuration, utilities.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/router.h"
+#include "core/util.h"
+
+static void test_arena(void **state)
+{
+	(void)state;
+	arena *a = arena_new(64);
+	char *s = arena_strdup(a, "hello");
+	assert_string_equal(s, "hello");
+	/* Larger than the first block: a new block is chained, earlier pointers stay valid. */
+	char *big = arena_alloc(a, 100000);
+	memset(big, 'x', 100000);
+	assert_string_equal(s, "hello");
+	char *p = arena_printf(a, "%s-%d", "n", 42);
+	assert_string_equal(p, "n-42");
+	int *z = arena_calloc(a, 10, sizeof(int));
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(z[i], 0);
+	assert_true(((uintptr_t)z % _Alignof(max_align_t)) == 0);
+	assert_true(arena_used(a) >= 100000);
+	arena_free(a);
+	arena_free(NULL);
+}
+
+static int cleaned;
+static void on_free(void *arg) { cleaned += *(int *)arg; }
+
+static void test_arena_cleanup(void **state)
+{
+	(void)state;
+	static int one = 1, two = 2;
+	arena *a = arena_new(0);
+	arena_on_free(a, on_free, &one);
+	arena_on_free(a, on_free, &two);
+	cleaned = 0;
+	arena_free(a);
+	assert_int_equal(cleaned, 3);
+}
+
+static void test_buf_max(void **state)
+{
+	(void)state;
+	buf b;
+	buf_init(&b, 10);
+	assert_int_equal(buf_addstr(&b, "12345"), ENT_OK);
+	assert_int_equal(buf_addstr(&b, "67890"), ENT_OK);
+	assert_string_equal(b.data, "1234567890");
+	assert_int_equal(buf_addc(&b, 'x'), ENT_ETOOBIG);
+	assert_true(b.failed);
+	assert_null(b.data);
+	/* Once failed, stays failed. */
+	assert_int_equal(buf_addstr(&b, ""), ENT_ETOOBIG);
+	assert_null(buf_take(&b, NULL));
+	buf_free(&b);
+	buf_init(&b, 0);
+	buf_printf(&b, "%d-%s", 7, "x");
+	size_t len;
+	char *t = buf_take(&b, &len);
+	assert_string_equal(t, "7-x");
+	assert_int_equal(len, 3);
+	assert_null(b.data);
+	free(t);
+}
+
+static void test_json_writer(void **state)
+{
+	(void)state;
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_kstr(&w, "name", "Zoé \"la\" \\ \n\x01");
+	jw_kint(&w, "n", -42);
+	jw_key(&w, "list");
+	jw_arr_open(&w);
+	jw_int(&w, 1);
+	jw_double(&w, 12.5);
+	jw_null(&w);
+	jw_bool(&w, 1);
+	jw_obj_open(&w);
+	jw_obj_close(&w);
+	jw_arr_close(&w);
+	jw_kstr(&w, "nil", NULL);
+	jw_key(&w, "inf");
+	jw_double(&w, 1.0 / 0.0);
+	jw_obj_close(&w);
+	assert_string_equal(b.data, "{\"name\":\"Zoé \\\"la\\\" \\\\ \\n\\u0001\",\"n\":-42,\"list\":[1,12.5,null,true,{}],"
+				    "\"nil\":null,\"inf\":null}");
+	json_error_t e;
+	json_t *j = json_loads(b.data, 0, &e);
+	assert_non_null(j);
+	json_decref(j);
+	buf_free(&b);
+}
+
+static void test_json_strict(void **state)
+{
+	(void)state;
+	char err[200];
+	json_t *j = json_parse_strict("{\"a\":1}", 7, err, sizeof(err));
+	assert_non_null(j);
+	json_decref(j);
+	assert_null(json_parse_strict("{\"a\":1,\"a\":2}", 13, err, sizeof(err)));
+	assert_non_null(strstr(err, "duplicate"));
+	assert_null(json_parse_strict("[1]", 3, err, sizeof(err)));
+	assert_null(json_parse_strict("{}x", 3, err, sizeof(err)));
+	assert_null(json_parse_strict("{\"a\":\"\\u0000\"}", 14, err, sizeof(err)));
+	assert_null(json_parse_strict("{\"a\":\"\xff\"}", 8, err, sizeof(err)));
+}
+
+static void test_json_check(void **state)
+{
+	(void)state;
+	static const char *const roles[] = {"etudiant", "enseignant", "admin", NULL};
+	static const struct jfield fields[] = {
+		{.name = "name", .type = JF_STRING, .required = 1, .min = 1, .max = 5},
+		{.name = "age", .type = JF_INT, .min = 0, .max = 150},
+		{.name = "role", .type = JF_STRING, .one_of = roles},
+		{.name = "email", .type = JF_EMAIL},
+		{.name = "id", .type = JF_UUID},
+		{.name = "at", .type = JF_TIME, .nullable = 1},
+	};
+	char err[200];
+	const char *good = "{\"name\":\"Zoé\",\"age\":12,\"role\":\"admin\",\"email\":\"a@b.fr\","
+			   "\"id\":\"123e4567-e89b-42d3-a456-426614174000\",\"at\":null}";
+	json_t *j = json_parse_strict(good, strlen(good), err, sizeof(err));
+	json_t *errors = json_object();
+	assert_int_equal(json_check(j, fields, 6, errors), 0);
+	json_decref(j);
+	json_decref(errors);
+
+	const char *bad = "{\"name\":\"toolong\",\"age\":\"12\",\"role\":\"root\",\"email\":\"nope\",\"id\":\"x\","
+			  "\"at\":\"2026-02-30T00:00:00Z\",\"extra\":1}";
+	j = json_parse_strict(bad, strlen(bad), err, sizeof(err));
+	errors = json_object();
+	assert_int_equal(json_check(j, fields, 6, errors), 7);
+	assert_string_equal(json_string_value(json_object_get(errors, "extra")), "unknown field");
+	assert_non_null(json_object_get(errors, "name"));
+	assert_string_equal(json_string_value(json_object_get(errors, "age")), "must be an integer");
+	assert_non_null(strstr(json_string_value(json_object_get(errors, "role")), "etudiant"));
+	json_decref(j);
+	json_decref(errors);
+
+	j = json_parse_strict("{}", 2, err, sizeof(err));
+	errors = json_object();
+	assert_int_equal(json_check(j, fields, 6, errors), 1);
+	assert_string_equal(json_string_value(json_object_get(errors, "name")), "is required");
+	json_decref(j);
+	json_decref(errors);
+}
+
+static void h(http_req *req) { (void)req; }
+
+static void test_router(void **state)
+{
+	(void)state;
+	static const struct route rs[] = {
+		{.method = "GET", .pattern = "/api/users/{id}", .handler = h},
+		{.method = "PATCH", .pattern = "/api/users/{id}", .handler = h},
+		{.method = "GET", .pattern = "/api/users/me", .handler = h},
+		{.method = "GET", .pattern = "/api/users/{id}/classes/{cid}", .handler = h},
+		{.method = "GET", .pattern = "/", .handler = h},
+	};
+	router_reset();
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(router_add(&rs[i], "users"), (int)i);
+	/* The same method and pattern twice, and malformed patterns, are refused. */
+	assert_int_equal(router_add(&rs[0], "users"), -1);
+	static const struct route bad1 = {.method = "GET", .pattern = "api/x", .handler = h};
+	static const struct route bad2 = {.method = "GET", .pattern = "/api//x", .handler = h};
+	static const struct route bad3 = {.method = "GET", .pattern = "/api/users/{other}", .handler = h};
+	assert_int_equal(router_add(&bad1, "x"), -1);
+	assert_int_equal(router_add(&bad2, "x"), -1);
+	assert_int_equal(router_add(&bad3, "x"), -1);
+
+	arena *a = arena_new(0);
+	struct router_match m;
+	assert_int_equal(router_match("GET", "/api/users/42", a, &m), ENT_OK);
+	assert_ptr_equal(m.route, &rs[0]);
+	assert_int_equal(m.nparams, 1);
+	assert_string_equal(m.names[0], "id");
+	assert_string_equal(m.values[0], "42");
+	assert_int_equal(router_match("GET", "/api/users/me", a, &m), ENT_OK);
+	assert_ptr_equal(m.route, &rs[2]);
+	/* "me" is its own resource: a method it lacks is 405, not a fallback to {id} = "me". */
+	assert_int_equal(router_match("PATCH", "/api/users/me", a, &m), ENT_EINVAL);
+	assert_string_equal(m.allow, "GET");
+	assert_int_equal(router_match("GET", "/api/users/7/classes/9", a, &m), ENT_OK);
+	assert_string_equal(m.values[0], "7");
+	assert_string_equal(m.values[1], "9");
+	assert_int_equal(router_match("HEAD", "/api/users/7", a, &m), ENT_OK);
+	assert_int_equal(router_match("DELETE", "/api/users/7", a, &m), ENT_EINVAL);
+	assert_string_equal(m.allow, "GET, PATCH");
+	assert_int_equal(router_match("GET", "/api/users", a, &m), ENT_ENOTFOUND);
+	assert_int_equal(router_match("GET", "/api/users/", a, &m), ENT_ENOTFOUND);
+	assert_int_equal(router_match("GET", "/api/users/1/2", a, &m), ENT_ENOTFOUND);
+	assert_int_equal(router_match("GET", "/", a, &m), ENT_OK);
+	assert_ptr_equal(m.route, &rs[4]);
+	assert_int_equal(router_match("GET", "", a, &m), ENT_ENOTFOUND);
+	char deep[200];
+	for (int i = 0; i < 40; i++)
+		memcpy(deep + 2 * i, "/a", 2);
+	deep[80] = '\0';
+	assert_int_equal(router_match("GET", deep, a, &m), ENT_ENOTFOUND);
+	arena_free(a);
+	router_reset();
+}
+
+static void test_util(void **state)
+{
+	(void)state;
+	char u[37], v[37];
+	util_uuid(u);
+	util_uuid(v);
+	assert_true(util_is_uuid(u));
+	assert_string_not_equal(u, v);
+	assert_int_equal(u[14], '4');
+	assert_false(util_is_uuid("123e4567-e89b-42d3-a456-42661417400"));
+	assert_false(util_is_uuid("123e4567-e89b-42d3-a456-4266141740000"));
+	assert_false(util_is_uuid("../../etc/passwd"));
+
+	int64_t n;
+	assert_int_equal(util_parse_int64("42", 0, 100, &n), 0);
+	assert_int_equal(n, 42);
+	assert_int_equal(util_parse_int64("-9223372036854775808", INT64_MIN, INT64_MAX, &n), 0);
+	assert_true(n == INT64_MIN);
+	assert_int_equal(util_parse_int64("9223372036854775808", INT64_MIN, INT64_MAX, &n), -1);
+	assert_int_equal(util_parse_int64("99999999999999999999", INT64_MIN, INT64_MAX, &n), -1);
+	assert_int_equal(util_parse_int64("", 0, 1, &n), -1);
+	assert_int_equal(util_parse_int64(" 1", 0, 10, &n), -1);
+	assert_int_equal(util_parse_int64("1e3", 0, 10000, &n), -1);
+	assert_int_equal(util_parse_int64("101", 0, 100, &n), -1);
+
+	time_t t;
+	assert_int_equal(util_parse_rfc3339("2026-11-24T10:00:00Z", &t), 0);
+	char out[21];
+	util_time_rfc3339(t, out);
+	assert_string_equal(out, "2026-11-24T10:00:00Z");
+	assert_int_equal(util_parse_rfc3339("2026-11-24T12:00:00.123+02:00", &t), 0);
+	util_time_rfc3339(t, out);
+	assert_string_equal(out, "2026-11-24T10:00:00Z");
+	assert_int_equal(util_parse_rfc3339("2026-02-29T00:00:00Z", &t), -1);
+	assert_int_equal(util_parse_rfc3339("2024-02-29T00:00:00Z", &t), 0);
+	assert_int_equal(util_parse_rfc3339("2026-11-24 10:00:00Z", &t), -1);
+	assert_int_equal(util_parse_rfc3339("2026-11-24T10:00:00", &t), -1);
+}
+
+static void test_config_mask(void **state)
+{
+	(void)state;
+	char out[256];
+	config_mask_url("postgresql://ent:s3cret@db:5432/ent", out, sizeof(out));
+	assert_string_equal(out, "postgresql://ent:***@db:5432/ent");
+	config_mask_url("s3://cours?endpoint=http://x:9000&secret_key=abc&region=eu", out, sizeof(out));
+	assert_string_equal(out, "s3://cours?endpoint=http://x:9000&secret_key=***&region=eu");
+	config_mask_url("sqlite:/var/ent.db", out, sizeof(out));
+	assert_string_equal(out, "sqlite:/var/ent.db");
+}
+
+static int load(const char *const *args, int n, char *err, size_t errlen, struct config *cfg)
+{
+	char *argv[16];
+	for (int i = 0; i < n; i++)
+		argv[i] = (char *)args[i];
+	int argc = n;
+	return config_load(cfg, &argc, argv, err, errlen);
+}
+
+static void test_config_load(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[512];
+	const char *ok[] = {"serve", "--listen", "127.0.0.1:9000", "--data=/tmp/x", "--db", "postgresql://u:p@h:5432/d"};
+	assert_int_equal(load(ok, 6, err, sizeof(err), &cfg), 0);
+	assert_string_equal(cfg.listen, "127.0.0.1:9000");
+	assert_string_equal(cfg.data, "/tmp/x");
+	assert_string_equal(cfg.blob, "file:/tmp/x/blobs");
+	config_free(&cfg);
+
+	struct {
+		const char *flag, *value, *names;
+	} bad[] = {
+		{"--listen", "nope", "ENT_LISTEN"},
+		{"--listen", ":70000", "ENT_LISTEN"},
+		{"--db", "mysql://x", "ENT_DB"},
+		{"--db", "postgresql://", "ENT_DB"},
+		{"--db", "postgresql://u:pw@host:port/db", "ENT_DB"},
+		{"--services", "notes,nope", "ENT_SERVICES"},
+		{"--bus", "kafka://x", "ENT_BUS"},
+		{"--blob", "ftp://x", "ENT_BLOB"},
+		{"--public-url", "localhost:8080", "ENT_PUBLIC_URL"},
+		{"--issuer", "keycloak", "ENT_OIDC_ISSUER"},
+		{"--threads", "-1", "ENT_THREADS"},
+		{"--max-body", "10", "ENT_MAX_BODY"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *args[] = {"serve", bad[i].flag, bad[i].value};
+		assert_int_equal(load(args, 3, err, sizeof(err), &cfg), -1);
+		assert_non_null(strstr(err, bad[i].names));
+		assert_non_null(strstr(err, bad[i].flag));
+		assert_null(strchr(err, '\n'));
+	}
+	/* The password of a bad URL is not echoed. */
+	const char *pw[] = {"serve", "--db", "postgresql://u:topsecret@host:port/db"};
+	assert_int_equal(load(pw, 3, err, sizeof(err), &cfg), -1);
+	assert_null(strstr(err, "topsecret"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_arena),       cmocka_unit_test(test_arena_cleanup), cmocka_unit_test(test_buf_max),
+		cmocka_unit_test(test_json_writer), cmocka_unit_test(test_json_strict),   cmocka_unit_test(test_json_check),
+		cmocka_unit_test(test_router),      cmocka_unit_test(test_util),          cmocka_unit_test(test_config_mask),
+		cmocka_unit_test(test_config_load),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

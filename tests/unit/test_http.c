@@ -1,0 +1,581 @@
+/*
+ * test_http.c - the HTTP core through a real socket: limits, problem+json, routing, headers,
+ * compression, the access guard, connection limits. The server runs in-process with routes this
+ * test registers; the client is libcurl (or a raw socket where curl would be too polite).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/http.h"
+#include "core/metrics.h"
+#include "core/router.h"
+
+static http_server *srv;
+static unsigned port;
+
+/* ---- routes under test ---- */
+
+static void echo(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	http_reply_json(req, 200, json_incref(body));
+}
+
+static void item(http_req *req)
+{
+	http_reply_json(req, 200, json_pack("{s:s}", "id", http_param(req, "id")));
+}
+
+static void item_special(http_req *req) { http_reply_json(req, 200, json_pack("{s:s}", "special", "yes")); }
+
+static void big(http_req *req)
+{
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "items");
+	jw_arr_open(&w);
+	for (int i = 0; i < 2000; i++)
+		jw_int(&w, i);
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	http_reply_buf(req, 200, "application/json", &b);
+}
+
+static void whoami(http_req *req)
+{
+	const struct http_principal *p = http_principal(req);
+	http_reply_json(req, 200, json_pack("{s:s}", "sub", p ? p->sub : "nobody"));
+}
+
+static void silent(http_req *req) { (void)req; }
+
+static void paged(http_req *req)
+{
+	int limit;
+	const char *cursor;
+	if (http_page_args(req, &limit, &cursor))
+		return;
+	http_reply_json(req, 200, json_pack("{s:i, s:s?}", "limit", limit, "cursor", cursor));
+}
+
+/* A guard that trusts "Bearer student" and "Bearer admin": enough to test the core's role check. */
+static int test_guard(http_req *req, struct http_principal *out)
+{
+	const char *h = http_header(req, "Authorization");
+	memset(out, 0, sizeof(*out));
+	if (h && strcmp(h, "Bearer student") == 0) {
+		out->sub = "s1";
+		out->roles = ROLE_ETUDIANT;
+		return ENT_OK;
+	}
+	if (h && strcmp(h, "Bearer admin") == 0) {
+		out->sub = "a1";
+		out->roles = ROLE_ADMIN;
+		return ENT_OK;
+	}
+	return ENT_EAUTH;
+}
+
+static const struct route routes[] = {
+	{.method = "POST", .pattern = "/test/echo", .handler = echo, .access = ACCESS_PUBLIC},
+	{.method = "GET", .pattern = "/test/items/{id}", .handler = item, .access = ACCESS_PUBLIC},
+	{.method = "DELETE", .pattern = "/test/items/{id}", .handler = item, .access = ROLE_ADMIN},
+	{.method = "GET", .pattern = "/test/items/special", .handler = item_special, .access = ACCESS_PUBLIC},
+	{.method = "GET", .pattern = "/test/big", .handler = big, .access = ACCESS_PUBLIC},
+	{.method = "GET", .pattern = "/test/me", .handler = whoami, .access = ROLE_ANY_USER},
+	{.method = "GET", .pattern = "/test/admin", .handler = whoami, .access = ROLE_ADMIN},
+	{.method = "GET", .pattern = "/test/nobody", .handler = whoami, .access = 0},
+	{.method = "GET", .pattern = "/test/silent", .handler = silent, .access = ACCESS_PUBLIC},
+	{.method = "GET", .pattern = "/test/paged", .handler = paged, .access = ACCESS_PUBLIC},
+};
+
+/* ---- client ---- */
+
+struct resp {
+	long status;
+	char *body;
+	size_t len;
+	char headers[8192];
+	size_t hlen;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct resp *r = ud;
+	size_t len = size * n;
+	r->body = realloc(r->body, r->len + len + 1);
+	memcpy(r->body + r->len, p, len);
+	r->len += len;
+	r->body[r->len] = '\0';
+	return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct resp *r = ud;
+	size_t len = size * n;
+	if (r->hlen + len < sizeof(r->headers)) {
+		memcpy(r->headers + r->hlen, p, len);
+		r->hlen += len;
+		r->headers[r->hlen] = '\0';
+	}
+	return len;
+}
+
+/* Returns the value of header name in r (static buffer), or NULL. */
+static const char *header(const struct resp *r, const char *name)
+{
+	static char value[1024];
+	size_t nlen = strlen(name);
+	for (const char *line = r->headers; *line;) {
+		const char *end = strstr(line, "\r\n");
+		if (!end)
+			break;
+		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+			const char *v = line + nlen + 1;
+			while (*v == ' ')
+				v++;
+			size_t vlen = (size_t)(end - v);
+			if (vlen >= sizeof(value))
+				vlen = sizeof(value) - 1;
+			memcpy(value, v, vlen);
+			value[vlen] = '\0';
+			return value;
+		}
+		line = end + 2;
+	}
+	return NULL;
+}
+
+static struct resp *request(const char *method, const char *path, struct curl_slist *headers, const char *body,
+			    size_t body_len, int decode_gzip)
+{
+	struct resp *r = calloc(1, sizeof(*r));
+	CURL *c = curl_easy_init();
+	char url[20000];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (decode_gzip)
+		curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
+	if (headers)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	}
+	CURLcode rc = curl_easy_perform(c);
+	assert_int_equal(rc, CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_cleanup(c);
+	return r;
+}
+
+static void resp_free(struct resp *r)
+{
+	free(r->body);
+	free(r);
+}
+
+static struct curl_slist *json_ct(void) { return curl_slist_append(NULL, "Content-Type: application/json"); }
+
+/* Asserts r is a problem+json with the given status and returns its parsed body. */
+static json_t *assert_problem(const struct resp *r, long status)
+{
+	assert_int_equal(r->status, status);
+	const char *ct = header(r, "Content-Type");
+	assert_non_null(ct);
+	assert_string_equal(ct, "application/problem+json");
+	json_error_t e;
+	json_t *j = json_loads(r->body, 0, &e);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
+	assert_non_null(json_string_value(json_object_get(j, "title")));
+	assert_non_null(json_string_value(json_object_get(j, "type")));
+	assert_non_null(json_string_value(json_object_get(j, "detail")));
+	return j;
+}
+
+/* ---- tests ---- */
+
+static void test_echo_ok(void **state)
+{
+	(void)state;
+	struct curl_slist *h = json_ct();
+	struct resp *r = request("POST", "/test/echo", h, "{\"a\":1,\"b\":\"é\"}", strlen("{\"a\":1,\"b\":\"é\"}"), 0);
+	assert_int_equal(r->status, 200);
+	assert_string_equal(header(r, "Content-Type"), "application/json");
+	json_t *j = json_loads(r->body, 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(j, "a")), 1);
+	assert_string_equal(json_string_value(json_object_get(j, "b")), "é");
+	json_decref(j);
+	resp_free(r);
+	curl_slist_free_all(h);
+}
+
+static void test_body_too_large(void **state)
+{
+	(void)state;
+	size_t n = 2u << 20;
+	char *body = malloc(n);
+	memset(body, ' ', n);
+	body[0] = '{';
+	body[n - 1] = '}';
+	struct curl_slist *h = json_ct();
+	struct resp *r = request("POST", "/test/echo", h, body, n, 0);
+	json_decref(assert_problem(r, 413));
+	resp_free(r);
+	/* The same without Content-Length (chunked): refused while reading. */
+	h = curl_slist_append(h, "Transfer-Encoding: chunked");
+	r = request("POST", "/test/echo", h, body, n, 0);
+	json_decref(assert_problem(r, 413));
+	resp_free(r);
+	curl_slist_free_all(h);
+	free(body);
+}
+
+static void test_malformed_json(void **state)
+{
+	(void)state;
+	struct curl_slist *h = json_ct();
+	struct resp *r = request("POST", "/test/echo", h, "{\"a\":", 5, 0);
+	json_t *j = assert_problem(r, 400);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "detail")), "malformed JSON"));
+	json_decref(j);
+	resp_free(r);
+	r = request("POST", "/test/echo", h, "{\"a\":1,\"a\":2}", 13, 0);
+	json_decref(assert_problem(r, 400));
+	resp_free(r);
+	r = request("POST", "/test/echo", h, "[1,2]", 5, 0);
+	json_decref(assert_problem(r, 400));
+	resp_free(r);
+	r = request("POST", "/test/echo", h, "{} trailing", 11, 0);
+	json_decref(assert_problem(r, 400));
+	resp_free(r);
+	r = request("POST", "/test/echo", h, "", 0, 0);
+	json_decref(assert_problem(r, 400));
+	resp_free(r);
+	curl_slist_free_all(h);
+}
+
+static void test_wrong_content_type(void **state)
+{
+	(void)state;
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: text/plain");
+	struct resp *r = request("POST", "/test/echo", h, "{}", 2, 0);
+	json_decref(assert_problem(r, 415));
+	resp_free(r);
+	curl_slist_free_all(h);
+	h = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
+	r = request("POST", "/test/echo", h, "{}", 2, 0);
+	assert_int_equal(r->status, 200);
+	resp_free(r);
+	curl_slist_free_all(h);
+}
+
+static void test_not_found_and_method(void **state)
+{
+	(void)state;
+	struct resp *r = request("GET", "/no/such/thing", NULL, NULL, 0, 0);
+	json_decref(assert_problem(r, 404));
+	resp_free(r);
+	r = request("PUT", "/test/echo", NULL, NULL, 0, 0);
+	json_decref(assert_problem(r, 405));
+	assert_string_equal(header(r, "Allow"), "POST");
+	resp_free(r);
+}
+
+static void test_params_and_literals(void **state)
+{
+	(void)state;
+	struct resp *r = request("GET", "/test/items/abc-123", NULL, NULL, 0, 0);
+	assert_int_equal(r->status, 200);
+	assert_non_null(strstr(r->body, "\"id\":\"abc-123\""));
+	resp_free(r);
+	r = request("GET", "/test/items/special", NULL, NULL, 0, 0);
+	assert_int_equal(r->status, 200);
+	assert_non_null(strstr(r->body, "\"special\":\"yes\""));
+	resp_free(r);
+	r = request("HEAD", "/test/items/x", NULL, NULL, 0, 0);
+	assert_int_equal(r->status, 200);
+	resp_free(r);
+}
+
+static void test_uri_too_long(void **state)
+{
+	(void)state;
+	char path[12000];
+	memcpy(path, "/test/items/", 12);
+	memset(path + 12, 'a', 10000);
+	path[10012] = '\0';
+	struct resp *r = request("GET", path, NULL, NULL, 0, 0);
+	json_decref(assert_problem(r, 414));
+	resp_free(r);
+}
+
+static void test_too_many_headers(void **state)
+{
+	(void)state;
+	struct curl_slist *h = NULL;
+	char line[64];
+	for (int i = 0; i < 150; i++) {
+		snprintf(line, sizeof(line), "X-Filler-%d: %d", i, i);
+		h = curl_slist_append(h, line);
+	}
+	struct resp *r = request("GET", "/test/items/a", h, NULL, 0, 0);
+	json_decref(assert_problem(r, 431));
+	resp_free(r);
+	curl_slist_free_all(h);
+	/* One header too large. */
+	char *large = malloc(20000);
+	memcpy(large, "X-Large: ", 9);
+	memset(large + 9, 'b', 19000);
+	large[19009] = '\0';
+	h = curl_slist_append(NULL, large);
+	r = request("GET", "/test/items/a", h, NULL, 0, 0);
+	json_decref(assert_problem(r, 431));
+	resp_free(r);
+	curl_slist_free_all(h);
+	free(large);
+}
+
+static void test_common_headers(void **state)
+{
+	(void)state;
+	struct resp *r = request("GET", "/test/items/a", NULL, NULL, 0, 0);
+	const char *rid = header(r, "X-Request-Id");
+	assert_non_null(rid);
+	assert_int_equal(strlen(rid), 32);
+	assert_string_equal(header(r, "X-Content-Type-Options"), "nosniff");
+	assert_string_equal(header(r, "X-Frame-Options"), "DENY");
+	assert_string_equal(header(r, "Referrer-Policy"), "no-referrer");
+	assert_non_null(header(r, "Content-Security-Policy"));
+	resp_free(r);
+	struct curl_slist *h = curl_slist_append(NULL, "X-Request-Id: trace-42");
+	r = request("GET", "/test/items/a", h, NULL, 0, 0);
+	assert_string_equal(header(r, "X-Request-Id"), "trace-42");
+	resp_free(r);
+	curl_slist_free_all(h);
+	/* A request id with characters we do not log is replaced. */
+	h = curl_slist_append(NULL, "X-Request-Id: \"bad\"value");
+	r = request("GET", "/test/items/a", h, NULL, 0, 0);
+	assert_int_equal(strlen(header(r, "X-Request-Id")), 32);
+	resp_free(r);
+	curl_slist_free_all(h);
+}
+
+static void test_gzip(void **state)
+{
+	(void)state;
+	struct resp *plain = request("GET", "/test/big", NULL, NULL, 0, 0);
+	assert_null(header(plain, "Content-Encoding"));
+	struct resp *gz = request("GET", "/test/big", NULL, NULL, 0, 1);
+	assert_string_equal(header(gz, "Content-Encoding"), "gzip");
+	assert_string_equal(header(gz, "Vary"), "Accept-Encoding");
+	/* curl decoded it: the same bytes as the plain answer. */
+	assert_int_equal(gz->len, plain->len);
+	assert_memory_equal(gz->body, plain->body, plain->len);
+	/* Small answers are not compressed. */
+	struct resp *small = request("GET", "/test/items/a", NULL, NULL, 0, 1);
+	assert_null(header(small, "Content-Encoding"));
+	resp_free(plain);
+	resp_free(gz);
+	resp_free(small);
+}
+
+static void test_guard_and_roles(void **state)
+{
+	(void)state;
+	struct resp *r = request("GET", "/test/me", NULL, NULL, 0, 0);
+	json_decref(assert_problem(r, 401));
+	assert_non_null(header(r, "WWW-Authenticate"));
+	resp_free(r);
+	struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer forged");
+	r = request("GET", "/test/me", h, NULL, 0, 0);
+	json_decref(assert_problem(r, 401));
+	resp_free(r);
+	curl_slist_free_all(h);
+	h = curl_slist_append(NULL, "Authorization: Bearer student");
+	r = request("GET", "/test/me", h, NULL, 0, 0);
+	assert_int_equal(r->status, 200);
+	assert_non_null(strstr(r->body, "\"s1\""));
+	resp_free(r);
+	r = request("GET", "/test/admin", h, NULL, 0, 0);
+	json_decref(assert_problem(r, 403));
+	resp_free(r);
+	r = request("DELETE", "/test/items/x", h, NULL, 0, 0);
+	json_decref(assert_problem(r, 403));
+	resp_free(r);
+	/* A route that lists no role is denied to everyone, admin included. */
+	r = request("GET", "/test/nobody", h, NULL, 0, 0);
+	json_decref(assert_problem(r, 403));
+	resp_free(r);
+	curl_slist_free_all(h);
+	h = curl_slist_append(NULL, "Authorization: Bearer admin");
+	r = request("GET", "/test/admin", h, NULL, 0, 0);
+	assert_int_equal(r->status, 200);
+	resp_free(r);
+	r = request("GET", "/test/nobody", h, NULL, 0, 0);
+	json_decref(assert_problem(r, 403));
+	resp_free(r);
+	curl_slist_free_all(h);
+}
+
+static void test_handler_without_answer(void **state)
+{
+	(void)state;
+	struct resp *r = request("GET", "/test/silent", NULL, NULL, 0, 0);
+	json_decref(assert_problem(r, 500));
+	resp_free(r);
+}
+
+static void test_pagination_args(void **state)
+{
+	(void)state;
+	struct resp *r = request("GET", "/test/paged", NULL, NULL, 0, 0);
+	assert_int_equal(r->status, 200);
+	assert_non_null(strstr(r->body, "\"limit\":50"));
+	resp_free(r);
+	r = request("GET", "/test/paged?limit=500&cursor=abc", NULL, NULL, 0, 0);
+	assert_int_equal(r->status, 200);
+	assert_non_null(strstr(r->body, "\"limit\":500"));
+	assert_non_null(strstr(r->body, "\"cursor\":\"abc\""));
+	resp_free(r);
+	const char *bad[] = {"/test/paged?limit=0", "/test/paged?limit=501", "/test/paged?limit=-5",
+			     "/test/paged?limit=99999999999999999999999", "/test/paged?limit=abc", "/test/paged?limit="};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = request("GET", bad[i], NULL, NULL, 0, 0);
+		json_t *j = assert_problem(r, 400);
+		assert_non_null(json_object_get(json_object_get(j, "errors"), "limit"));
+		json_decref(j);
+		resp_free(r);
+	}
+}
+
+static int raw_connect(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* 1 when the server closed fd within timeout_ms. */
+static int closed_within(int fd, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return 0;
+	char c;
+	return recv(fd, &c, 1, 0) <= 0;
+}
+
+static void test_per_ip_limit(void **state)
+{
+	(void)state;
+	/* The server allows 8 connections per IP (see main). The 9th is closed at once. */
+	int fds[9];
+	for (int i = 0; i < 8; i++)
+		fds[i] = raw_connect();
+	usleep(100000);
+	fds[8] = raw_connect();
+	assert_true(closed_within(fds[8], 2000));
+	for (int i = 0; i < 9; i++)
+		close(fds[i]);
+}
+
+static void test_idle_timeout(void **state)
+{
+	(void)state;
+	/* The server closes connections idle for 1 second (see main). Let the connections of the
+	 * previous test be reaped first, or the per-IP limit would refuse this one. */
+	usleep(1500000);
+	int fd = raw_connect();
+	assert_false(closed_within(fd, 300));
+	assert_true(closed_within(fd, 3000));
+	close(fd);
+}
+
+static void test_metrics_counted(void **state)
+{
+	(void)state;
+	struct resp *r = request("GET", "/test/items/zz", NULL, NULL, 0, 0);
+	resp_free(r);
+	buf b;
+	buf_init(&b, 0);
+	struct metrics_gauges g = {0};
+	metrics_write(&b, "test", &g);
+	assert_non_null(strstr(b.data, "ent_http_requests_total{service=\"test\",route=\"/test/items/{id}\",method=\"GET\",status=\"200\"}"));
+	assert_non_null(strstr(b.data, "ent_http_request_duration_seconds_count{service=\"test\",route=\"/test/items/{id}\"}"));
+	assert_non_null(strstr(b.data, "process_resident_memory_bytes"));
+	buf_free(&b);
+}
+
+int main(void)
+{
+	curl_global_init(CURL_GLOBAL_ALL);
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (router_add(&routes[i], "test") < 0)
+			return 1;
+	metrics_init(router_count());
+	http_set_guard(test_guard);
+	struct http_options opt = {.listen = "127.0.0.1:0", .threads = 2, .idle_timeout = 1, .per_ip_connections = 8};
+	char err[256];
+	if (http_start(&opt, &srv, err, sizeof(err)) != ENT_OK) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	port = http_port(srv);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_echo_ok),
+		cmocka_unit_test(test_body_too_large),
+		cmocka_unit_test(test_malformed_json),
+		cmocka_unit_test(test_wrong_content_type),
+		cmocka_unit_test(test_not_found_and_method),
+		cmocka_unit_test(test_params_and_literals),
+		cmocka_unit_test(test_uri_too_long),
+		cmocka_unit_test(test_too_many_headers),
+		cmocka_unit_test(test_common_headers),
+		cmocka_unit_test(test_gzip),
+		cmocka_unit_test(test_guard_and_roles),
+		cmocka_unit_test(test_handler_without_answer),
+		cmocka_unit_test(test_pagination_args),
+		cmocka_unit_test(test_metrics_counted),
+		cmocka_unit_test(test_per_ip_limit),
+		cmocka_unit_test(test_idle_timeout),
+	};
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	http_stop(srv);
+	router_reset();
+	metrics_free();
+	curl_global_cleanup();
+	return failed;
+}
