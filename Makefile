@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc)
 ENT_DATA ?= ./var
 export ENT_DATA
 
-.PHONY: all build deps web run test test-unit test-api bench clean
+.PHONY: all build deps web run test fuzz bench clean
 
 all: build
 
@@ -41,10 +41,19 @@ test:
 	cmake --build build-asan -j$(JOBS)
 	tests/run.sh build-asan
 
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/deps.sh fuzz
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DENT_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j$(JOBS)
+	for f in build-fuzz/tests/fuzz/fuzz_*; do case $$f in *_replay) continue;; esac; \
+	  n=$$(basename $$f); n=$${n#fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory build web
 	bench/run.sh
 
 clean:
-	rm -rf build build-asan build-bench web/dist
+	rm -rf build build-asan build-bench build-fuzz build-dev web/dist

@@ -4,16 +4,18 @@
 set -euo pipefail
 
 build=(build-essential cmake pkg-config git libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
-       libssl-dev zlib1g-dev libcurl4-openssl-dev nodejs npm)
-test=(libcmocka-dev prometheus postgresql curl)
+       libssl-dev zlib1g-dev libcurl4-openssl-dev libargon2-dev nodejs npm)
+test=(libcmocka-dev prometheus postgresql sqlite3 curl)
 bench=(wrk hyperfine)
+fuzz=(clang)
 
 want=("${build[@]}")
 case "${1:-build}" in
   build) ;;
   test) want+=("${test[@]}") ;;
   bench) want+=("${bench[@]}") ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  fuzz) want+=("${fuzz[@]}") ;;
+  *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/router.h"
+#include "services/auth/auth.h"
 #include "services/core/openapi.h"
 #include "store/migrate.h"
 
@@ -41,8 +42,11 @@ static void usage(FILE *out)
 		     "  demo      load the demo school (idempotent) and print its accounts\n"
 		     "  config    print the effective configuration, secrets masked\n"
 		     "  routes    print the route table of the selected services\n"
-		     "  version   print the version\n\n"
-		     "Run 'ent COMMAND --help' for the settings each command reads.\n");
+		     "  version   print the version\n");
+	for (const struct service *const *sv = service_registry; *sv; sv++)
+		for (size_t i = 0; i < (*sv)->ncommands; i++)
+			fprintf(out, "  %-9s %s\n", (*sv)->commands[i].name, (*sv)->commands[i].usage);
+	fprintf(out, "\nRun 'ent COMMAND --help' for the settings each command reads.\n");
 }
 
 static void command_help(FILE *out, const char *cmd, const char *what)
@@ -150,6 +154,14 @@ static void cleanup(void)
 	config_free(&cfg);
 }
 
+static int service_find_selected(const char *name)
+{
+	for (size_t i = 0; i < app.nservices; i++)
+		if (strcmp(app.services[i]->name, name) == 0)
+			return 1;
+	return 0;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
@@ -188,6 +200,13 @@ static int cmd_serve(int argc, char **argv)
 			goto stop;
 		}
 	}
+	/* Every process checks tokens, whether or not it runs the auth service's routes. */
+	int own_guard = !service_find_selected("auth");
+	if (own_guard && auth_guard_start() != ENT_OK) {
+		fprintf(stderr, "ent: the token signing keys cannot be loaded from the database (run the auth service once)\n");
+		rc = 1;
+		goto stop;
+	}
 	struct http_options opt = {
 		.listen = cfg.listen,
 		.threads = cfg.n_threads,
@@ -214,6 +233,8 @@ static int cmd_serve(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("signal %d: stopping", sig);
 	http_stop(srv);
+	if (own_guard)
+		auth_guard_stop();
 	rc = 0;
 stop:
 	while (started > 0) {
@@ -341,6 +362,27 @@ static int cmd_version(int argc, char **argv)
 	return 0;
 }
 
+/* A command contributed by a service: settings loaded, database open and migrated. */
+static int cmd_service(const struct command *cmd, int argc, char **argv)
+{
+	char err[1024];
+	if (config_load(&cfg, &argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	app.cfg = &cfg;
+	app.started = time(NULL);
+	app.nservices = service_select("all", app.services, APP_MAX_SERVICES);
+	log_set_level(LOG_WARN);
+	int rc = 0;
+	if (!wants_help(argc, argv))
+		rc = open_and_migrate(NULL);
+	if (!rc)
+		rc = cmd->run(argc, argv);
+	cleanup();
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -359,6 +401,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
+	for (const struct service *const *sv = service_registry; *sv; sv++)
+		for (size_t i = 0; i < (*sv)->ncommands; i++)
+			if (strcmp(argv[1], (*sv)->commands[i].name) == 0)
+				return cmd_service(&(*sv)->commands[i], argc - 1, argv + 1);
 	fprintf(stderr, "ent: unknown command \"%s\" (see ent --help)\n", argv[1]);
 	return 2;
 }

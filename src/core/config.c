@@ -25,6 +25,8 @@ const struct config_setting config_settings[] = {
 	{"ENT_BLOB", "--blob", S(blob), NULL, 1, "file:PATH or s3://bucket?endpoint=...&region=... (default file:DATA/blobs)"},
 	{"ENT_BUS", "--bus", S(bus), "local", 1, "local or amqp://user:pass@host:5672/vhost"},
 	{"ENT_OIDC_ISSUER", "--issuer", S(issuer), "", 0, "external OIDC issuer URL; empty: the built-in provider"},
+	{"ENT_OIDC_AUDIENCE", "--audience", S(audience), "ent", 0, "audience a bearer token must carry (aud, or azp when aud is absent)"},
+	{"ENT_OIDC_ROLES_CLAIM", "--roles-claim", S(roles_claim), "realm_access.roles", 0, "dotted path of the roles array in tokens"},
 	{"ENT_LLM", "--llm", S(llm), "", 0, "ollama://host:11434?model=...; empty: extractive answers"},
 	{"ENT_VECTORS", "--vectors", S(vectors), "builtin", 0, "builtin or qdrant://host:6333"},
 	{"ENT_WEB", "--web", S(web), ENT_WEB_DEFAULT, 0, "directory of the built portal and documentation assets"},

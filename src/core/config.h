@@ -21,6 +21,8 @@ struct config {
 	char *blob;       /* ENT_BLOB --blob */
 	char *bus;        /* ENT_BUS --bus */
 	char *issuer;     /* ENT_OIDC_ISSUER --issuer */
+	char *audience;   /* ENT_OIDC_AUDIENCE --audience */
+	char *roles_claim; /* ENT_OIDC_ROLES_CLAIM --roles-claim */
 	char *llm;        /* ENT_LLM --llm */
 	char *vectors;    /* ENT_VECTORS --vectors */
 	char *web;        /* ENT_WEB --web: the built portal and /docs assets */

@@ -160,6 +160,28 @@ const char *http_header(const http_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *http_cookie(const http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+int http_run_guard(http_req *req, const struct http_principal **out)
+{
+	*out = NULL;
+	if (req->has_principal) {
+		*out = &req->principal;
+		return ENT_OK;
+	}
+	if (!guard)
+		return ENT_EAUTH;
+	int rc = guard(req, &req->principal);
+	if (rc != ENT_OK)
+		return rc;
+	req->has_principal = 1;
+	*out = &req->principal;
+	return ENT_OK;
+}
+
 const char *http_body(const http_req *req, size_t *len)
 {
 	if (len)

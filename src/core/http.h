@@ -112,6 +112,13 @@ const char *http_param(const http_req *req, const char *name);
 const char *http_query(const http_req *req, const char *name);
 /* A request header (case-insensitive), or NULL. */
 const char *http_header(const http_req *req, const char *name);
+/* A cookie sent by the client, or NULL. */
+const char *http_cookie(const http_req *req, const char *name);
+/*
+ * Runs the access guard on a public route (e.g. a gateway's token check). Returns 0 and the
+ * caller in *out, or a negative ent_err; answers nothing itself unless the guard did.
+ */
+int http_run_guard(http_req *req, const struct http_principal **out);
 /* The complete body, NUL-terminated (body_len excludes the NUL). Empty if none. */
 const char *http_body(const http_req *req, size_t *len);
 const struct route *http_route(const http_req *req);

@@ -21,6 +21,17 @@ struct migration {
 	const char *sql; /* portable SQL run as one script in a transaction */
 };
 
+/*
+ * A subcommand a service adds to the command line ("ent user add ...", "ent token ...").
+ * run() is called with argv[0] = name and the settings flags already removed; the configuration
+ * is loaded, the database open and migrated (app.db). It returns the process exit status.
+ */
+struct command {
+	const char *name;  /* first word after "ent" */
+	const char *usage; /* one line for "ent --help" */
+	int (*run)(int argc, char **argv);
+};
+
 struct service {
 	const char *name;    /* as in --services and /metrics/<name> */
 	const char *title;   /* one line, for the OpenAPI tags */
@@ -33,6 +44,13 @@ struct service {
 	void (*stop)(void);
 	/* Loads this service's part of the demo school; idempotent. Prints accounts to out. May be NULL. */
 	int (*demo)(db_conn *c, FILE *out);
+	/*
+	 * Adds this service's part of a user's data export (GDPR access right, GET /api/users/me/export)
+	 * under its own key of out. May be NULL.
+	 */
+	int (*export_user)(db_conn *c, const char *user_id, json_t *out);
+	const struct command *commands;
+	size_t ncommands;
 };
 
 /* Every service, core first, NULL-terminated. */

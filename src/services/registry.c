@@ -7,8 +7,12 @@
 #include "core/service.h"
 
 extern const struct service svc_core;
+extern const struct service svc_users;
+extern const struct service svc_auth;
 
 const struct service *const service_registry[] = {
 	&svc_core,
+	&svc_users,
+	&svc_auth,
 	NULL,
 };

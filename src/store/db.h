@@ -37,6 +37,7 @@ enum { DB_DONE = 0, DB_ROW = 1 };
  * writes a one-line reason into err. The handle is freed with db_close().
  */
 int db_open(const char *url, db **out, char *err, size_t errlen);
+/* Closes every connection. All threads that used the handle must have been joined first. */
 void db_close(db *d);
 enum db_kind db_kind(const db *d);
 
@@ -69,8 +70,11 @@ void db_bind_blob(db_stmt *s, int idx, const void *v, size_t len);
 
 /*
  * Executes (first call) and advances. Returns DB_ROW while a row is available, DB_DONE at the end,
- * or a negative ent_err: ENT_ECONFLICT for a unique/primary-key violation, ENT_EBUSY when the
- * database stays locked past the busy timeout, ENT_EDB for anything else (logged).
+ * or a negative ent_err: ENT_ECONFLICT for a unique/primary-key violation, ENT_EINVAL for another
+ * constraint (NOT NULL, CHECK, foreign key), ENT_EBUSY when the database stays locked past the
+ * busy timeout or a serialization failure, ENT_EUNAVAIL when the connection to the server is
+ * lost (PostgreSQL: it is re-established on the next statement outside a transaction), ENT_EDB
+ * for anything else (logged).
  */
 int db_step(db_stmt *s);
 

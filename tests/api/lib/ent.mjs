@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const ENT_BIN = process.env.ENT_BIN || join(root, 'build', 'ent');
@@ -38,39 +39,63 @@ export function freshPgDatabase() {
   };
 }
 
+/** A free loopback port (bound then released: another process could take it, so callers retry). */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+  });
+}
+
 /**
  * Starts `ent serve` and waits until /health answers. Returns a handle with url, port, dataDir,
  * env, stderr (the log so far) and stop(), which sends SIGTERM and resolves with the exit code.
  */
-export async function startEnt({ env = {}, args = [], db } = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ent-test-'));
+export async function startEnt(opts = {}) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      if (attempt < 3 && /cannot listen/.test(String(e.message))) continue;
+      throw e;
+    }
+  }
+}
+
+async function startOnce({ env = {}, args = [], db, dataDir: givenDir, keepData } = {}) {
+  const dataDir = givenDir || mkdtempSync(join(tmpdir(), 'ent-test-'));
+  const port = await freePort();
   let pg = null;
-  const baseEnv = { ENT_DATA: dataDir, ENT_LISTEN: '127.0.0.1:0', ENT_PUBLIC_URL: 'http://127.0.0.1' };
+  const baseEnv = {
+    ENT_DATA: dataDir,
+    ENT_LISTEN: `127.0.0.1:${port}`,
+    ENT_PUBLIC_URL: `http://127.0.0.1:${port}`,
+  };
   if (db) baseEnv.ENT_DB = db;
   else if (PG_URL) { pg = freshPgDatabase(); baseEnv.ENT_DB = pg.url; }
   const fullEnv = { ...process.env, ...baseEnv, ...env };
   const child = spawn(ENT_BIN, ['serve', ...args], { env: fullEnv, stdio: ['ignore', 'ignore', 'pipe'] });
-  const handle = { child, dataDir, env: fullEnv, stderr: '', pg, exited: null };
+  const handle = { child, dataDir, env: fullEnv, stderr: '', pg, exited: null, port, url: `http://127.0.0.1:${port}` };
   child.stderr.setEncoding('utf8');
   const exited = new Promise((res) => child.on('exit', (code, signal) => { handle.exited = { code, signal }; res(handle.exited); }));
-  const port = await new Promise((res, rej) => {
+  await new Promise((res, rej) => {
     child.stderr.on('data', (chunk) => {
       handle.stderr += chunk;
-      const m = handle.stderr.match(/listening on \S+ \(port (\d+)\)/);
-      if (m) res(Number(m[1]));
+      if (/listening on \S+ \(port \d+\)/.test(handle.stderr)) res();
     });
     exited.then((e) => rej(new Error(`ent exited (${e.code ?? e.signal}) before listening:\n${handle.stderr}`)));
-    setTimeout(() => rej(new Error(`ent did not start in 30 s:\n${handle.stderr}`)), 30000);
+    setTimeout(() => rej(new Error(`ent did not start in 60 s:\n${handle.stderr}`)), 60000);
   });
-  handle.port = port;
-  handle.url = `http://127.0.0.1:${port}`;
   handle.stop = async () => {
     if (!handle.exited) child.kill('SIGTERM');
     const e = await exited;
-    rmSync(dataDir, { recursive: true, force: true });
-    if (pg) pg.drop();
+    if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+    if (pg && !keepData) pg.drop();
     return e;
   };
+  /** Runs an `ent` command with this server's settings. */
+  handle.run = (cmdArgs, opts2 = {}) => entRun(cmdArgs, { ...opts2, env: { ...fullEnv, ...(opts2.env || {}) } });
   return handle;
 }
 

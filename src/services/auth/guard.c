@@ -1,0 +1,400 @@
+/*
+ * guard.c - the access guard: who is calling, from the bearer token.
+ *
+ * Built-in mode: the token must verify against our own keys (keys.c), with iss = our issuer,
+ * aud containing ENT_OIDC_AUDIENCE, typ "Bearer", exp in the future (60 s leeway). External mode
+ * (ENT_OIDC_ISSUER): the same checks against the issuer's JWKS, fetched through its discovery
+ * document and cached; an unknown kid triggers at most one refetch every 30 seconds. The local
+ * user for (iss, sub) is created on first sight (users_upsert_external).
+ *
+ * RSA runs once per token: a verified token is cached by its SHA-256 until it expires (bounded:
+ * CACHE_SLOTS entries, direct-mapped, a colliding token simply replaces the older one).
+ * Roles come only from the verified token (the configured claim path), never from headers.
+ */
+#include "internal.h"
+
+#include "core/app.h"
+#include "core/err.h"
+#include "core/jwt.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "services/users/users.h"
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CACHE_SLOTS 2048
+#define CACHE_SHARDS 16
+#define LEEWAY 60
+#define JWKS_REFETCH_MIN 10
+#define FETCH_MAX (1 << 20)
+
+struct entry {
+	unsigned char hash[32];
+	time_t exp;
+	unsigned roles;
+	int used;
+	char sub[64];
+	char iss[192];
+	char username[96];
+	char email[128];
+	char name[128];
+};
+
+static struct entry *cache;
+static pthread_mutex_t shard_lock[CACHE_SHARDS];
+
+/* External issuer state. */
+static pthread_mutex_t ext_lock = PTHREAD_MUTEX_INITIALIZER;
+static jwt_keyset *ext_keys;
+static char *ext_jwks_uri;
+static time_t ext_fetched;
+
+static char issuer[512];
+static pthread_once_t issuer_once = PTHREAD_ONCE_INIT;
+
+static void issuer_init(void)
+{
+	if (app.cfg->issuer && *app.cfg->issuer) {
+		snprintf(issuer, sizeof(issuer), "%s", app.cfg->issuer);
+		size_t n = strlen(issuer);
+		while (n > 0 && issuer[n - 1] == '/')
+			issuer[--n] = '\0';
+	} else {
+		snprintf(issuer, sizeof(issuer), "%s%s", app.cfg->public_url, AUTH_REALM_PATH);
+	}
+}
+
+const char *auth_issuer(void)
+{
+	pthread_once(&issuer_once, issuer_init);
+	return issuer;
+}
+
+int auth_external(void) { return app.cfg->issuer && *app.cfg->issuer; }
+
+/* ---- fetching (external issuer) ---- */
+
+struct fetch {
+	char *data;
+	size_t len;
+	int too_big;
+};
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+	struct fetch *f = ud;
+	size_t len = size * n;
+	if (f->len + len > FETCH_MAX) {
+		f->too_big = 1;
+		return 0;
+	}
+	char *d = realloc(f->data, f->len + len + 1);
+	if (!d)
+		abort();
+	f->data = d;
+	memcpy(f->data + f->len, p, len);
+	f->len += len;
+	f->data[f->len] = '\0';
+	return len;
+}
+
+/* GET url; returns the body (malloc'd) on a 200, NULL otherwise. */
+static char *http_get(const char *url, size_t *len)
+{
+	CURL *c = curl_easy_init();
+	if (!c)
+		return NULL;
+	struct fetch f = {0};
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 3L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	long status = 0;
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK || status != 200) {
+		log_warn("auth: GET %s failed: %s (status %ld)", url, rc != CURLE_OK ? curl_easy_strerror(rc) : "", status);
+		free(f.data);
+		return NULL;
+	}
+	*len = f.len;
+	return f.data;
+}
+
+/* Fetches discovery (once) and the JWKS. Called with ext_lock held. */
+static int ext_fetch(void)
+{
+	ext_fetched = time(NULL);
+	if (!ext_jwks_uri) {
+		char url[600];
+		snprintf(url, sizeof(url), "%s/.well-known/openid-configuration", auth_issuer());
+		size_t len;
+		char *doc = http_get(url, &len);
+		if (!doc)
+			return ENT_EUNAVAIL;
+		json_t *j = json_loadb(doc, len, 0, NULL);
+		free(doc);
+		const char *iss = json_string_value(json_object_get(j, "issuer"));
+		const char *uri = json_string_value(json_object_get(j, "jwks_uri"));
+		if (!iss || strcmp(iss, auth_issuer()) != 0 || !uri) {
+			log_error("auth: the discovery document of %s names another issuer or no jwks_uri", auth_issuer());
+			json_decref(j);
+			return ENT_EUNAVAIL;
+		}
+		ext_jwks_uri = strdup(uri);
+		json_decref(j);
+	}
+	size_t len;
+	char *doc = http_get(ext_jwks_uri, &len);
+	if (!doc)
+		return ENT_EUNAVAIL;
+	jwt_keyset *ks = jwt_keyset_from_jwks(doc, len);
+	free(doc);
+	if (!ks) {
+		log_error("auth: %s is not a JWKS", ext_jwks_uri);
+		return ENT_EUNAVAIL;
+	}
+	jwt_keyset_free(ext_keys);
+	ext_keys = ks;
+	return ENT_OK;
+}
+
+static int ext_verify(const char *token, json_t **claims)
+{
+	char kid[257] = "";
+	pthread_mutex_lock(&ext_lock);
+	if (!ext_keys && time(NULL) - ext_fetched >= 1)
+		ext_fetch();
+	int rc = ext_keys ? jwt_verify_rs256(token, ext_keys, claims, kid, sizeof(kid)) : JWT_EKID;
+	/* An unknown kid may be a rotation at the issuer: refetch, at most every JWKS_REFETCH_MIN s. */
+	if (rc == JWT_EKID && kid[0] && time(NULL) - ext_fetched >= JWKS_REFETCH_MIN && ext_fetch() == ENT_OK)
+		rc = jwt_verify_rs256(token, ext_keys, claims, kid, sizeof(kid));
+	pthread_mutex_unlock(&ext_lock);
+	return rc;
+}
+
+/* ---- claims to principal ---- */
+
+static unsigned roles_from(const json_t *claims)
+{
+	const char *path = app.cfg->roles_claim;
+	const json_t *v = claims;
+	char part[128];
+	while (v && *path) {
+		size_t n = strcspn(path, ".");
+		if (n >= sizeof(part))
+			return 0;
+		memcpy(part, path, n);
+		part[n] = '\0';
+		v = json_object_get(v, part);
+		path += n;
+		if (*path == '.')
+			path++;
+	}
+	unsigned roles = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach(v, i, r) {
+		const char *s = json_string_value(r);
+		if (!s)
+			continue;
+		if (strcmp(s, "etudiant") == 0)
+			roles |= ROLE_ETUDIANT;
+		else if (strcmp(s, "enseignant") == 0)
+			roles |= ROLE_ENSEIGNANT;
+		else if (strcmp(s, "admin") == 0)
+			roles |= ROLE_ADMIN;
+	}
+	return roles;
+}
+
+static void copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+static int fill_entry(arena *a, const json_t *claims, struct entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	const char *sub = json_string_value(json_object_get(claims, "sub"));
+	const char *iss = json_string_value(json_object_get(claims, "iss"));
+	if (!sub || !*sub || strlen(sub) >= 256)
+		return ENT_EAUTH;
+	e->exp = (time_t)json_integer_value(json_object_get(claims, "exp"));
+	const char *username = json_string_value(json_object_get(claims, "preferred_username"));
+	const char *email = json_string_value(json_object_get(claims, "email"));
+	const char *given = json_string_value(json_object_get(claims, "given_name"));
+	const char *family = json_string_value(json_object_get(claims, "family_name"));
+	const char *name = json_string_value(json_object_get(claims, "name"));
+	e->roles = roles_from(claims);
+	/* A service client's token (client_credentials) carries its roles and no user. */
+	const char *typ_client = json_string_value(json_object_get(claims, "client_id"));
+	if (typ_client && json_is_true(json_object_get(claims, "ent_service")))
+		e->roles |= ROLE_SERVICE;
+	if (auth_external()) {
+		struct user u;
+		db_conn *c = app_db();
+		if (!c)
+			return ENT_EUNAVAIL;
+		int rc = users_upsert_external(c, a, iss, sub, email, username, given, family, e->roles, &u);
+		if (rc)
+			return rc;
+		if (u.disabled)
+			return ENT_EAUTH;
+		copy(e->sub, sizeof(e->sub), u.id);
+	} else {
+		if (strlen(sub) >= sizeof(e->sub))
+			return ENT_EAUTH;
+		copy(e->sub, sizeof(e->sub), sub);
+	}
+	copy(e->iss, sizeof(e->iss), iss);
+	copy(e->username, sizeof(e->username), username);
+	copy(e->email, sizeof(e->email), email);
+	copy(e->name, sizeof(e->name), name);
+	e->used = 1;
+	return ENT_OK;
+}
+
+static void to_principal(arena *a, const struct entry *e, struct http_principal *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->sub = arena_strdup(a, e->sub);
+	out->iss = arena_strdup(a, e->iss);
+	out->username = arena_strdup(a, e->username);
+	out->email = e->email[0] ? arena_strdup(a, e->email) : NULL;
+	out->name = arena_strdup(a, e->name);
+	out->roles = e->roles;
+}
+
+int guard_verify_token(arena *a, const char *token, struct http_principal *out)
+{
+	size_t tlen = strlen(token);
+	if (tlen == 0 || tlen > 16384)
+		return ENT_EAUTH;
+	unsigned char hash[32];
+	unsigned int hlen = 0;
+	if (!EVP_Digest(token, tlen, hash, &hlen, EVP_sha256(), NULL))
+		return ENT_EAUTH;
+	unsigned idx = ((unsigned)hash[0] | (unsigned)hash[1] << 8 | (unsigned)hash[2] << 16) % CACHE_SLOTS;
+	pthread_mutex_t *lk = &shard_lock[idx % CACHE_SHARDS];
+	time_t now = time(NULL);
+	if (cache) {
+		pthread_mutex_lock(lk);
+		struct entry *e = &cache[idx];
+		if (e->used && memcmp(e->hash, hash, 32) == 0 && e->exp + LEEWAY > now) {
+			to_principal(a, e, out);
+			pthread_mutex_unlock(lk);
+			return ENT_OK;
+		}
+		pthread_mutex_unlock(lk);
+	}
+
+	json_t *claims = NULL;
+	int rc;
+	if (auth_external()) {
+		rc = ext_verify(token, &claims);
+	} else {
+		char kid[257] = "";
+		rc = keys_verify(token, &claims, kid, sizeof(kid));
+		if (rc == JWT_EKID && kid[0]) {
+			db_conn *c = app_db();
+			if (c && keys_reload(c, 2) == ENT_OK)
+				rc = keys_verify(token, &claims, kid, sizeof(kid));
+		}
+	}
+	if (rc != JWT_OK) {
+		log_debug("auth: token refused: %s", jwt_strerror(rc));
+		return ENT_EAUTH;
+	}
+	struct jwt_expect ex = {
+		.issuer = auth_issuer(),
+		.audience = app.cfg->audience,
+		.typ = "Bearer",
+		.now = now,
+		.leeway = LEEWAY,
+	};
+	rc = jwt_check_claims(claims, &ex);
+	if (rc != JWT_OK) {
+		log_debug("auth: token refused: %s", jwt_strerror(rc));
+		json_decref(claims);
+		return ENT_EAUTH;
+	}
+	struct entry fresh;
+	rc = fill_entry(a, claims, &fresh);
+	json_decref(claims);
+	if (rc)
+		return rc == ENT_EUNAVAIL ? rc : ENT_EAUTH;
+	memcpy(fresh.hash, hash, 32);
+	if (cache) {
+		pthread_mutex_lock(lk);
+		cache[idx] = fresh;
+		pthread_mutex_unlock(lk);
+	}
+	to_principal(a, &fresh, out);
+	return ENT_OK;
+}
+
+/* The token of "Authorization: Bearer TOKEN", or NULL. */
+static const char *bearer(http_req *req)
+{
+	const char *h = http_header(req, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return *h ? h : NULL;
+}
+
+int guard_check(http_req *req, struct http_principal *out)
+{
+	const char *token = bearer(req);
+	if (!token)
+		return ENT_EAUTH;
+	int rc = guard_verify_token(http_arena(req), token, out);
+	if (rc == ENT_EUNAVAIL) {
+		http_problem(req, 503, "the identity provider or the database cannot be reached");
+		return rc;
+	}
+	return rc;
+}
+
+int guard_start(void)
+{
+	cache = calloc(CACHE_SLOTS, sizeof(*cache));
+	if (!cache)
+		abort();
+	for (int i = 0; i < CACHE_SHARDS; i++)
+		pthread_mutex_init(&shard_lock[i], NULL);
+	if (auth_external()) {
+		pthread_mutex_lock(&ext_lock);
+		if (ext_fetch() != ENT_OK)
+			log_warn("auth: the issuer %s cannot be reached yet; tokens will be refused until it can", auth_issuer());
+		pthread_mutex_unlock(&ext_lock);
+	}
+	http_set_guard(guard_check);
+	return ENT_OK;
+}
+
+void guard_stop(void)
+{
+	http_set_guard(NULL);
+	free(cache);
+	cache = NULL;
+	pthread_mutex_lock(&ext_lock);
+	jwt_keyset_free(ext_keys);
+	ext_keys = NULL;
+	free(ext_jwks_uri);
+	ext_jwks_uri = NULL;
+	ext_fetched = 0;
+	pthread_mutex_unlock(&ext_lock);
+}

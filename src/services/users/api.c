@@ -1,0 +1,841 @@
+/*
+ * api.c - the /api/users routes: administration of accounts, the caller's own profile, password
+ * change, GDPR export and erasure, and the CSV import endpoint.
+ *
+ * Who may call what is in the route table (users.c); the router checks roles before a handler
+ * runs. Handlers validate bodies with json_check (unknown fields are 400: no mass assignment) and
+ * build answers with users_row_json, which decides per view which fields appear: a hash never
+ * does, and the caller's own view has no administrative fields. Lists use keyset pagination on
+ * (sort_key, id) with an opaque cursor, so a walk through the pages returns every row once even
+ * when rows are added meanwhile.
+ */
+#include "internal.h"
+
+#include "core/app.h"
+#include "core/err.h"
+#include "core/form.h"
+#include "core/json.h"
+#include "core/jwt.h"
+#include "core/log.h"
+#include "core/password.h"
+#include "core/util.h"
+#include "services/auth/auth.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- helpers shared with classes.c ---- */
+
+int users_bad_request(http_req *req, json_t *errors)
+{
+	http_problem_errors(req, 400, "the request has invalid fields", errors);
+	return -1;
+}
+
+void users_db_problem(http_req *req, int rc)
+{
+	if (rc == ENT_EBUSY || rc == ENT_EUNAVAIL)
+		http_problem(req, 503, "the database is busy or unreachable; try again");
+	else
+		http_problem_err(req, rc, NULL);
+}
+
+char *users_cursor_encode(arena *a, const char *const *parts, int n)
+{
+	size_t len = 0;
+	for (int i = 0; i < n; i++)
+		len += strlen(parts[i]) + 1;
+	char *raw = arena_alloc(a, len + 1);
+	size_t o = 0;
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(parts[i]);
+		memcpy(raw + o, parts[i], l);
+		o += l;
+		if (i + 1 < n)
+			raw[o++] = '\x1f';
+	}
+	size_t cap = o * 4 / 3 + 8;
+	char *out = arena_alloc(a, cap);
+	b64url_encode((const unsigned char *)raw, o, out, cap);
+	return out;
+}
+
+int users_cursor_decode(arena *a, const char *cursor, const char **parts, int n)
+{
+	size_t len = strlen(cursor);
+	unsigned char *raw = arena_alloc(a, len + 1);
+	long got = b64url_decode(cursor, len, raw, len);
+	if (got <= 0)
+		return -1;
+	raw[got] = '\0';
+	if (memchr(raw, '\0', (size_t)got))
+		return -1;
+	char *p = (char *)raw;
+	for (int i = 0; i < n; i++) {
+		char *sep = strchr(p, '\x1f');
+		if ((i + 1 < n) != (sep != NULL))
+			return -1;
+		if (sep)
+			*sep = '\0';
+		parts[i] = p;
+		p = sep ? sep + 1 : p;
+	}
+	return users_valid_text(parts[n - 1]) && util_is_uuid(parts[n - 1]) ? 0 : -1;
+}
+
+void users_link_next(http_req *req, const char *next, const char *const *keep)
+{
+	if (!next)
+		return;
+	arena *a = http_arena(req);
+	buf b;
+	buf_init(&b, 8192);
+	buf_printf(&b, "<%s?", http_path(req));
+	for (const char *const *k = keep; *k; k++) {
+		const char *v = http_query(req, *k);
+		if (v)
+			buf_printf(&b, "%s=%s&", *k, form_encode(a, v));
+	}
+	buf_printf(&b, "cursor=%s>; rel=\"next\"", form_encode(a, next));
+	if (b.data)
+		http_set_header(req, "Link", b.data);
+	buf_free(&b);
+}
+
+static const char *caller(http_req *req)
+{
+	const struct http_principal *p = http_principal(req);
+	return p ? p->sub : NULL;
+}
+
+static db_conn *conn_or_503(http_req *req)
+{
+	db_conn *c = app_db();
+	if (!c)
+		http_problem(req, 503, "the database is unreachable");
+	return c;
+}
+
+/* Writes "user@x" -> "there is already an account with this email" style conflicts. */
+static void conflict(http_req *req, const char *field, const char *msg)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, field, json_string(msg));
+	http_problem_errors(req, 409, msg, e);
+}
+
+/* LIKE pattern for a folded search: %q% with \, % and _ escaped. */
+static char *like_pattern(arena *a, const char *folded)
+{
+	size_t n = strlen(folded);
+	char *out = arena_alloc(a, n * 2 + 3);
+	size_t o = 0;
+	out[o++] = '%';
+	for (const char *p = folded; *p; p++) {
+		if (*p == '\\' || *p == '%' || *p == '_')
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	out[o++] = '%';
+	out[o] = '\0';
+	return out;
+}
+
+/* ---- GET /api/users ---- */
+
+void users_api_list(http_req *req)
+{
+	int limit;
+	const char *cursor;
+	if (http_page_args(req, &limit, &cursor))
+		return;
+	arena *a = http_arena(req);
+	const char *q = http_query(req, "q"), *role = http_query(req, "role"), *class_id = http_query(req, "class_id");
+	const char *disabled = http_query(req, "disabled");
+	json_t *errors = json_object();
+	if (q && (!users_valid_text(q) || json_utf8_len(q) > USERS_NAME_MAX))
+		json_object_set_new(errors, "q", json_string("must be text of at most 100 characters"));
+	if (role && !users_role_bit(role))
+		json_object_set_new(errors, "role", json_string("must be one of: etudiant enseignant admin"));
+	if (class_id && !util_is_uuid(class_id))
+		json_object_set_new(errors, "class_id", json_string("must be a UUID"));
+	if (disabled && strcmp(disabled, "true") != 0 && strcmp(disabled, "false") != 0)
+		json_object_set_new(errors, "disabled", json_string("must be true or false"));
+	const char *after[2] = {NULL, NULL};
+	if (cursor && users_cursor_decode(a, cursor, after, 2))
+		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+	if (json_object_size(errors)) {
+		users_bad_request(req, errors);
+		return;
+	}
+	json_decref(errors);
+	db_conn *c = conn_or_503(req);
+	if (!c)
+		return;
+	const char *pattern = q && *q ? like_pattern(a, users_fold(a, q)) : NULL;
+	db_stmt *s = db_prepare(c, "SELECT " USERS_COLS ", u.sort_key" USERS_FROM " WHERE u.deleted_at IS NULL"
+				   " AND (CAST(? AS TEXT) IS NULL OR u.role = ?)"
+				   " AND (CAST(? AS INTEGER) IS NULL OR u.disabled = ?)"
+				   " AND (CAST(? AS TEXT) IS NULL OR u.search LIKE ? ESCAPE '\\')"
+				   " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM class_members cm"
+				   " WHERE cm.user_id = u.id AND cm.class_id = ?))"
+				   " AND (CAST(? AS TEXT) IS NULL OR u.sort_key > ? OR (u.sort_key = ? AND u.id > ?))"
+				   " ORDER BY u.sort_key, u.id LIMIT ?");
+	if (!s) {
+		users_db_problem(req, ENT_EDB);
+		return;
+	}
+	db_bind_text(s, 1, role);
+	db_bind_text(s, 2, role);
+	if (disabled) {
+		db_bind_int64(s, 3, strcmp(disabled, "true") == 0);
+		db_bind_int64(s, 4, strcmp(disabled, "true") == 0);
+	}
+	db_bind_text(s, 5, pattern);
+	db_bind_text(s, 6, pattern);
+	db_bind_text(s, 7, class_id);
+	db_bind_text(s, 8, class_id);
+	db_bind_text(s, 9, after[1]);
+	db_bind_text(s, 10, after[0]);
+	db_bind_text(s, 11, after[0]);
+	db_bind_text(s, 12, after[1]);
+	db_bind_int64(s, 13, limit + 1);
+	json_t *items = json_array();
+	int rc, n = 0;
+	const char *next = NULL, *last_key = NULL, *last_id = NULL;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (n == limit) {
+			const char *parts[2] = {last_key, last_id};
+			next = users_cursor_encode(a, parts, 2);
+			break;
+		}
+		struct urow r;
+		users_read_row(a, s, &r);
+		last_key = arena_strdup(a, db_col_text(s, 22));
+		last_id = r.id;
+		json_array_append_new(items, users_row_json(c, &r, USERS_VIEW_ADMIN, 0));
+		n++;
+	}
+	db_done(s);
+	if (rc < 0) {
+		json_decref(items);
+		users_db_problem(req, rc);
+		return;
+	}
+	static const char *const keep[] = {"q", "role", "class_id", "disabled", "limit", NULL};
+	users_link_next(req, next, keep);
+	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
+}
+
+/* ---- POST /api/users ---- */
+
+static const struct jfield create_fields[] = {
+	{"email", JF_EMAIL, 1, 0, 3, USERS_EMAIL_MAX, NULL},
+	{"given_name", JF_STRING, 1, 0, 1, USERS_NAME_MAX, NULL},
+	{"family_name", JF_STRING, 1, 0, 1, USERS_NAME_MAX, NULL},
+	{"role", JF_STRING, 1, 0, 0, 0, users_role_names},
+	{"class_id", JF_UUID, 0, 1, 0, 0, NULL},
+	{"password", JF_STRING, 0, 0, 1, 1024, NULL},
+	{"external_id", JF_STRING, 0, 1, 1, USERS_NAME_MAX, NULL},
+};
+
+/* Checks the text fields json_check does not look inside (control characters). */
+static void check_texts(json_t *body, const char *const *names, json_t *errors)
+{
+	for (const char *const *n = names; *n; n++) {
+		const char *v = json_get_str(body, *n, NULL);
+		if (v && !json_object_get(errors, *n) && (!users_valid_text(v) || !*v))
+			json_object_set_new(errors, *n, json_string("must be non-empty text without control characters"));
+	}
+}
+
+void users_api_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	json_t *errors = json_object();
+	json_check(body, create_fields, sizeof(create_fields) / sizeof(create_fields[0]), errors);
+	static const char *const texts[] = {"given_name", "family_name", "external_id", NULL};
+	check_texts(body, texts, errors);
+	const char *password = json_get_str(body, "password", NULL);
+	const char *why = password && !json_object_get(errors, "password") ? password_policy_error(password) : NULL;
+	if (why)
+		json_object_set_new(errors, "password", json_string(why));
+	if (json_object_size(errors)) {
+		users_bad_request(req, errors);
+		return;
+	}
+	json_decref(errors);
+	db_conn *c = conn_or_503(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	const char *email = users_lower(a, json_get_str(body, "email", NULL));
+	const char *role = json_get_str(body, "role", NULL);
+	const char *class_id = json_get_str(body, "class_id", NULL);
+	const char *external_id = json_get_str(body, "external_id", NULL);
+	char *hash = NULL;
+	char code[16] = "", code_hash[65], expires[21] = "";
+	if (password) {
+		hash = password_hash(password);
+		if (!hash) {
+			http_problem(req, 500, "the password could not be hashed");
+			return;
+		}
+	} else {
+		users_new_code(code, code_hash);
+		users_time(expires, (long)USERS_CODE_DAYS * 86400);
+	}
+	char id[37];
+	int rc = db_begin(c);
+	if (rc) {
+		free(hash);
+		users_db_problem(req, rc);
+		return;
+	}
+	rc = users_insert(c, a, id, email, email, json_get_str(body, "given_name", ""), json_get_str(body, "family_name", ""),
+			  role, external_id, NULL, NULL, hash, hash ? NULL : code_hash, hash ? NULL : expires);
+	free(hash);
+	if (rc == ENT_OK && class_id)
+		rc = users_set_class(c, id, role, class_id);
+	if (rc) {
+		db_rollback(c);
+		if (rc == ENT_ENOTFOUND) {
+			json_t *e = json_object();
+			json_object_set_new(e, "class_id", json_string("no such class"));
+			users_bad_request(req, e);
+		} else if (rc == ENT_ECONFLICT) {
+			if (external_id && users_exists(c, "SELECT 1 FROM users WHERE external_id = ?", external_id) == 1)
+				conflict(req, "external_id", "another account has this external id");
+			else
+				conflict(req, "email", "an account with this email exists already");
+		} else {
+			users_db_problem(req, rc);
+		}
+		return;
+	}
+	rc = db_commit(c);
+	if (rc) {
+		users_db_problem(req, rc);
+		return;
+	}
+	struct urow r;
+	rc = users_load(c, a, id, 0, &r);
+	if (rc) {
+		users_db_problem(req, rc);
+		return;
+	}
+	json_t *out = users_row_json(c, &r, USERS_VIEW_ADMIN, 1);
+	if (!password) {
+		json_object_set_new(out, "activation_code", json_string(code));
+		json_object_set_new(out, "activation_expires_at", json_string(expires));
+	}
+	http_set_header(req, "Location", arena_printf(a, "/api/users/%s", id));
+	http_reply_json(req, 201, out);
+}
+
+/* ---- GET /api/users/{id} ---- */
+
+static int load_param_user(http_req *req, db_conn *c, struct urow *r)
+{
+	int rc = users_load(c, http_arena(req), http_param(req, "id"), 0, r);
+	if (rc == ENT_ENOTFOUND)
+		http_problem(req, 404, "no such user");
+	else if (rc)
+		users_db_problem(req, rc);
+	return rc;
+}
+
+void users_api_get(http_req *req)
+{
+	db_conn *c = conn_or_503(req);
+	struct urow r;
+	if (!c || load_param_user(req, c, &r))
+		return;
+	http_reply_json(req, 200, users_row_json(c, &r, USERS_VIEW_ADMIN, 1));
+}
+
+/* ---- PATCH /api/users/{id} ---- */
+
+static const struct jfield patch_fields[] = {
+	{"email", JF_EMAIL, 0, 0, 3, USERS_EMAIL_MAX, NULL},
+	{"given_name", JF_STRING, 0, 0, 1, USERS_NAME_MAX, NULL},
+	{"family_name", JF_STRING, 0, 0, 1, USERS_NAME_MAX, NULL},
+	{"display_name", JF_STRING, 0, 1, 1, USERS_NAME_MAX, NULL},
+	{"locale", JF_STRING, 0, 1, 2, 35, NULL},
+	{"role", JF_STRING, 0, 0, 0, 0, users_role_names},
+	{"class_id", JF_UUID, 0, 1, 0, 0, NULL},
+	{"disabled", JF_BOOL, 0, 0, 0, 0, NULL},
+	{"external_id", JF_STRING, 0, 1, 1, USERS_NAME_MAX, NULL},
+};
+
+static int valid_locale(const char *s)
+{
+	/* BCP 47 shape: letters, digits and dashes ("fr", "fr-FR", "en-GB"). */
+	if (!s || !*s || strlen(s) > 35)
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return 0;
+	return s[0] != '-';
+}
+
+/* The value for a field of a PATCH: the body's (may be NULL for a null) or the current one. */
+static const char *patched(json_t *body, const char *key, const char *current)
+{
+	json_t *v = json_object_get(body, key);
+	if (!v)
+		return current;
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+void users_api_patch(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	json_t *errors = json_object();
+	json_check(body, patch_fields, sizeof(patch_fields) / sizeof(patch_fields[0]), errors);
+	static const char *const texts[] = {"given_name", "family_name", "display_name", "external_id", NULL};
+	check_texts(body, texts, errors);
+	const char *loc = json_get_str(body, "locale", NULL);
+	if (loc && !json_object_get(errors, "locale") && !valid_locale(loc))
+		json_object_set_new(errors, "locale", json_string("must be a language tag such as fr or fr-FR"));
+	if (json_object_size(errors)) {
+		users_bad_request(req, errors);
+		return;
+	}
+	json_decref(errors);
+	db_conn *c = conn_or_503(req);
+	struct urow r;
+	if (!c || load_param_user(req, c, &r))
+		return;
+	arena *a = http_arena(req);
+	const char *email = patched(body, "email", r.email);
+	email = email ? users_lower(a, email) : NULL;
+	const char *given = patched(body, "given_name", r.given_name), *family = patched(body, "family_name", r.family_name);
+	const char *display = patched(body, "display_name", r.display_name), *locale = patched(body, "locale", r.locale);
+	const char *role = patched(body, "role", r.role), *external_id = patched(body, "external_id", r.external_id);
+	json_t *dv = json_object_get(body, "disabled");
+	int disabled = dv ? json_is_true(dv) : r.disabled;
+	int role_changed = strcmp(role, r.role) != 0;
+	const char *me = caller(req);
+	if (me && strcmp(me, r.id) == 0 && (disabled || strcmp(role, "admin") != 0)) {
+		http_problem(req, 409, "an administrator cannot disable or demote their own account");
+		return;
+	}
+	/* The username follows the email for local accounts, where it was the email. */
+	const char *username = r.username;
+	if (!r.iss && (!r.username || (r.email && strcmp(r.username, r.email) == 0)))
+		username = email;
+	char now[21];
+	users_time(now, 0);
+	int rc = db_begin(c);
+	if (rc) {
+		users_db_problem(req, rc);
+		return;
+	}
+	db_stmt *s = db_prepare(c, "UPDATE users SET email = ?, username = ?, given_name = ?, family_name = ?,"
+				   " display_name = ?, locale = ?, role = ?, external_id = ?, disabled = ?, sort_key = ?,"
+				   " search = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL");
+	if (!s) {
+		db_rollback(c);
+		users_db_problem(req, ENT_EDB);
+		return;
+	}
+	db_bind_text(s, 1, email);
+	db_bind_text(s, 2, username);
+	db_bind_text(s, 3, given);
+	db_bind_text(s, 4, family);
+	db_bind_text(s, 5, display);
+	db_bind_text(s, 6, locale);
+	db_bind_text(s, 7, role);
+	db_bind_text(s, 8, external_id);
+	db_bind_int64(s, 9, disabled);
+	db_bind_text(s, 10, users_sort_key(a, given, family));
+	db_bind_text(s, 11, users_search_text(a, given, family, display, email, username));
+	db_bind_text(s, 12, now);
+	db_bind_text(s, 13, r.id);
+	rc = db_step(s);
+	db_done(s);
+	const char *conflict_field = NULL;
+	if (rc == ENT_ECONFLICT)
+		conflict_field = "email";
+	if (rc >= 0 && role_changed) {
+		/* A student may be in one class only: becoming one while in several classes is refused. */
+		s = db_prepare(c, "UPDATE class_members SET kind = ? WHERE user_id = ?");
+		if (s) {
+			db_bind_text(s, 1, role);
+			db_bind_text(s, 2, r.id);
+			rc = db_step(s);
+			db_done(s);
+			if (rc == ENT_ECONFLICT)
+				conflict_field = "role";
+		} else {
+			rc = ENT_EDB;
+		}
+	}
+	if (rc >= 0 && json_object_get(body, "class_id")) {
+		rc = users_set_class(c, r.id, role, json_get_str(body, "class_id", NULL));
+		if (rc == ENT_ENOTFOUND) {
+			db_rollback(c);
+			json_t *e = json_object();
+			json_object_set_new(e, "class_id", json_string("no such class"));
+			users_bad_request(req, e);
+			return;
+		}
+	}
+	if (rc < 0) {
+		db_rollback(c);
+		if (conflict_field && strcmp(conflict_field, "role") == 0)
+			conflict(req, "role", "a student belongs to one class at most: remove the user from the other classes first");
+		else if (rc == ENT_ECONFLICT && external_id &&
+			 users_exists(c, "SELECT 1 FROM users WHERE external_id = ?", external_id) == 1 &&
+			 !(r.external_id && strcmp(r.external_id, external_id) == 0))
+			conflict(req, "external_id", "another account has this external id");
+		else if (rc == ENT_ECONFLICT)
+			conflict(req, "email", "another account has this email");
+		else
+			users_db_problem(req, rc);
+		return;
+	}
+	rc = db_commit(c);
+	if (rc) {
+		users_db_problem(req, rc);
+		return;
+	}
+	if ((disabled && !r.disabled) || role_changed)
+		auth_revoke_user(c, r.id);
+	if ((rc = users_load(c, a, r.id, 0, &r))) {
+		users_db_problem(req, rc);
+		return;
+	}
+	http_reply_json(req, 200, users_row_json(c, &r, USERS_VIEW_ADMIN, 1));
+}
+
+/* ---- DELETE /api/users/{id} ---- */
+
+void users_api_delete(http_req *req)
+{
+	db_conn *c = conn_or_503(req);
+	struct urow r;
+	if (!c || load_param_user(req, c, &r))
+		return;
+	const char *me = caller(req);
+	if (me && strcmp(me, r.id) == 0) {
+		http_problem(req, 409, "an administrator cannot delete their own account");
+		return;
+	}
+	arena *a = http_arena(req);
+	char now[21];
+	users_time(now, 0);
+	/* Erasure, not removal: the row and its id stay so that other services' references hold. */
+	static const char *const steps[] = {
+		"DELETE FROM user_credentials WHERE user_id = ?",
+		"DELETE FROM class_members WHERE user_id = ?",
+		"DELETE FROM login_events WHERE user_id = ?",
+	};
+	int rc = db_begin(c);
+	if (rc) {
+		users_db_problem(req, rc);
+		return;
+	}
+	db_stmt *s = db_prepare(c, "UPDATE users SET iss = NULL, sub = NULL, email = NULL, username = NULL,"
+				   " given_name = 'Utilisateur', family_name = 'supprimé', display_name = NULL, locale = NULL,"
+				   " external_id = NULL, disabled = 1, sort_key = ?, search = '', last_login_at = NULL,"
+				   " deleted_at = ?, updated_at = ? WHERE id = ?");
+	if (!s)
+		rc = ENT_EDB;
+	else {
+		db_bind_text(s, 1, users_sort_key(a, "Utilisateur", "supprimé"));
+		db_bind_text(s, 2, now);
+		db_bind_text(s, 3, now);
+		db_bind_text(s, 4, r.id);
+		rc = db_step(s);
+		db_done(s);
+	}
+	for (size_t i = 0; rc >= 0 && i < sizeof(steps) / sizeof(steps[0]); i++) {
+		s = db_prepare(c, steps[i]);
+		if (!s) {
+			rc = ENT_EDB;
+			break;
+		}
+		db_bind_text(s, 1, r.id);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0) {
+		db_rollback(c);
+		users_db_problem(req, rc);
+		return;
+	}
+	if ((rc = db_commit(c))) {
+		users_db_problem(req, rc);
+		return;
+	}
+	auth_revoke_user(c, r.id);
+	log_info("users: account %s erased", r.id);
+	http_reply_empty(req, 204);
+}
+
+/* ---- POST /api/users/{id}/password-reset ---- */
+
+void users_api_reset(http_req *req)
+{
+	db_conn *c = conn_or_503(req);
+	struct urow r;
+	if (!c || load_param_user(req, c, &r))
+		return;
+	char code[16], expires[21];
+	int rc = users_reset_code(c, r.id, code, expires);
+	if (rc) {
+		users_db_problem(req, rc);
+		return;
+	}
+	auth_revoke_user(c, r.id);
+	http_reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "user_id", r.id, "activation_code", code,
+					    "activation_expires_at", expires));
+}
+
+/* ---- /api/users/me ---- */
+
+static int load_me(http_req *req, db_conn *c, struct urow *r)
+{
+	const char *me = caller(req);
+	int rc = me ? users_load(c, http_arena(req), me, 0, r) : ENT_ENOTFOUND;
+	if (rc == ENT_ENOTFOUND)
+		http_problem(req, 404, "the caller has no account here");
+	else if (rc)
+		users_db_problem(req, rc);
+	return rc;
+}
+
+void users_api_me(http_req *req)
+{
+	db_conn *c = conn_or_503(req);
+	struct urow r;
+	if (!c || load_me(req, c, &r))
+		return;
+	http_reply_json(req, 200, users_row_json(c, &r, USERS_VIEW_SELF, 1));
+}
+
+static const struct jfield me_fields[] = {
+	{"display_name", JF_STRING, 0, 1, 1, USERS_NAME_MAX, NULL},
+	{"locale", JF_STRING, 0, 1, 2, 35, NULL},
+};
+
+void users_api_me_patch(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	json_t *errors = json_object();
+	json_check(body, me_fields, sizeof(me_fields) / sizeof(me_fields[0]), errors);
+	static const char *const texts[] = {"display_name", NULL};
+	check_texts(body, texts, errors);
+	const char *loc = json_get_str(body, "locale", NULL);
+	if (loc && !json_object_get(errors, "locale") && !valid_locale(loc))
+		json_object_set_new(errors, "locale", json_string("must be a language tag such as fr or fr-FR"));
+	if (json_object_size(errors)) {
+		users_bad_request(req, errors);
+		return;
+	}
+	json_decref(errors);
+	db_conn *c = conn_or_503(req);
+	struct urow r;
+	if (!c || load_me(req, c, &r))
+		return;
+	arena *a = http_arena(req);
+	const char *display = patched(body, "display_name", r.display_name), *locale = patched(body, "locale", r.locale);
+	char now[21];
+	users_time(now, 0);
+	db_stmt *s = db_prepare(c, "UPDATE users SET display_name = ?, locale = ?, search = ?, updated_at = ? WHERE id = ?");
+	if (!s) {
+		users_db_problem(req, ENT_EDB);
+		return;
+	}
+	db_bind_text(s, 1, display);
+	db_bind_text(s, 2, locale);
+	db_bind_text(s, 3, users_search_text(a, r.given_name, r.family_name, display, r.email, r.username));
+	db_bind_text(s, 4, now);
+	db_bind_text(s, 5, r.id);
+	int rc = db_step(s);
+	db_done(s);
+	if (rc < 0 || (rc = users_load(c, a, r.id, 0, &r))) {
+		users_db_problem(req, rc);
+		return;
+	}
+	http_reply_json(req, 200, users_row_json(c, &r, USERS_VIEW_SELF, 1));
+}
+
+static const struct jfield password_fields[] = {
+	{"current_password", JF_STRING, 1, 0, 1, 1024, NULL},
+	{"new_password", JF_STRING, 1, 0, 1, 1024, NULL},
+};
+
+void users_api_me_password(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	json_t *errors = json_object();
+	if (json_check(body, password_fields, 2, errors)) {
+		users_bad_request(req, errors);
+		return;
+	}
+	db_conn *c = conn_or_503(req);
+	if (!c) {
+		json_decref(errors);
+		return;
+	}
+	const char *me = caller(req);
+	int retry = 0;
+	int rc = users_check_password(c, me, json_get_str(body, "current_password", ""), http_client_ip(req), &retry);
+	if (rc == ENT_EBUSY) {
+		json_decref(errors);
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%d", retry > 0 ? retry : 1);
+		http_set_header(req, "Retry-After", ra);
+		http_problemf(req, 429, "too many failed attempts; try again in %d seconds", retry > 0 ? retry : 1);
+		return;
+	}
+	if (rc == ENT_EAUTH) {
+		json_object_set_new(errors, "current_password", json_string("is wrong"));
+		users_bad_request(req, errors);
+		return;
+	}
+	if (rc) {
+		json_decref(errors);
+		if (rc == ENT_ENOTFOUND)
+			http_problem(req, 404, "the caller has no account here");
+		else
+			users_db_problem(req, rc);
+		return;
+	}
+	const char *why = NULL;
+	rc = users_set_password(c, me, json_get_str(body, "new_password", ""), &why);
+	if (rc == ENT_EINVAL) {
+		json_object_set_new(errors, "new_password", json_string(why ? why : "is not acceptable"));
+		users_bad_request(req, errors);
+		return;
+	}
+	json_decref(errors);
+	if (rc) {
+		users_db_problem(req, rc);
+		return;
+	}
+	http_reply_empty(req, 204);
+}
+
+/* ---- GET /api/users/me/export ---- */
+
+int users_export(db_conn *c, const char *user_id, json_t *out)
+{
+	arena *a = arena_new(0);
+	struct urow r;
+	int rc = users_load(c, a, user_id, 0, &r);
+	if (rc) {
+		arena_free(a);
+		return rc;
+	}
+	json_t *part = json_object();
+	json_object_set_new(part, "profile", users_row_json(c, &r, USERS_VIEW_SELF, 1));
+	json_t *hist = json_array();
+	db_stmt *s = db_prepare(c, "SELECT at, ip, success FROM login_events WHERE user_id = ? ORDER BY at DESC, id LIMIT 1000");
+	if (!s)
+		rc = ENT_EDB;
+	else {
+		db_bind_text(s, 1, user_id);
+		while ((rc = db_step(s)) == DB_ROW)
+			json_array_append_new(hist, json_pack("{s:s, s:s?, s:b}", "at", db_col_text(s, 0), "ip", db_col_text(s, 1),
+							      "success", db_col_int64(s, 2) != 0));
+		db_done(s);
+	}
+	json_object_set_new(part, "login_history", hist);
+	json_object_set_new(out, "users", part);
+	arena_free(a);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+void users_api_me_export(http_req *req)
+{
+	db_conn *c = conn_or_503(req);
+	struct urow r;
+	if (!c || load_me(req, c, &r))
+		return;
+	char now[21];
+	users_time(now, 0);
+	json_t *out = json_pack("{s:s, s:s}", "user_id", r.id, "exported_at", now);
+	for (size_t i = 0; i < app.nservices; i++) {
+		const struct service *sv = app.services[i];
+		if (!sv->export_user)
+			continue;
+		int rc = sv->export_user(c, r.id, out);
+		if (rc) {
+			log_error("users: export of %s: service %s failed: %s", r.id, sv->name, ent_err_str(rc));
+			json_decref(out);
+			http_problemf(req, 500, "the %s service could not export its data; nothing was exported", sv->name);
+			return;
+		}
+	}
+	http_set_header(req, "Content-Disposition", "attachment; filename=\"ent-export.json\"");
+	http_reply_json(req, 200, out);
+}
+
+/* ---- POST /api/users/import ---- */
+
+static int is_csv(const char *ct)
+{
+	if (!ct)
+		return 0;
+	size_t n = strcspn(ct, ";");
+	while (n > 0 && ct[n - 1] == ' ')
+		n--;
+	return n == 8 && strncasecmp(ct, "text/csv", 8) == 0;
+}
+
+void users_api_import(http_req *req)
+{
+	if (!is_csv(http_header(req, "Content-Type"))) {
+		http_problem(req, 415, "the body must be text/csv");
+		return;
+	}
+	struct import_opts opts = {0};
+	const char *dry = http_query(req, "dry_run");
+	json_t *errors = json_object();
+	if (dry) {
+		if (strcmp(dry, "true") == 0 || strcmp(dry, "1") == 0)
+			opts.dry_run = 1;
+		else if (strcmp(dry, "false") != 0 && strcmp(dry, "0") != 0)
+			json_object_set_new(errors, "dry_run", json_string("must be true or false"));
+	}
+	opts.school_year = http_query(req, "school_year");
+	if (opts.school_year && !users_valid_school_year(opts.school_year))
+		json_object_set_new(errors, "school_year", json_string("must be a school year such as 2026-2027"));
+	if (json_object_size(errors)) {
+		users_bad_request(req, errors);
+		return;
+	}
+	json_decref(errors);
+	db_conn *c = conn_or_503(req);
+	if (!c)
+		return;
+	size_t len;
+	const char *data = http_body(req, &len);
+	json_t *report = NULL;
+	const char *why = NULL;
+	uint64_t t0 = util_now_ns();
+	int rc = users_import(c, data, len, &opts, &report, &why);
+	if (rc == ENT_EINVAL) {
+		http_problem(req, 400, why ? why : "the CSV document is not valid");
+		return;
+	}
+	if (rc) {
+		users_db_problem(req, rc);
+		return;
+	}
+	log_info("users: import of %zu bytes in %.0f ms (dry run: %d)", len, (double)(util_now_ns() - t0) / 1e6, opts.dry_run);
+	http_reply_json(req, 200, report);
+}

@@ -1,0 +1,401 @@
+/*
+ * classes.c - the /api/users/classes routes: classes of a school year and their members.
+ *
+ * A class is (name, school_year), unique together. Membership rows carry the member's role
+ * ("kind"): a student belongs to one class at most (a partial unique index on class_members
+ * enforces it even under concurrent requests), while teachers and administrators may be attached
+ * to several classes. Putting a student in a class moves them out of their previous one.
+ * Teachers read classes and their members; only administrators change them.
+ */
+#include "internal.h"
+
+#include "core/app.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/util.h"
+
+#include <string.h>
+
+static db_conn *conn_or_503(http_req *req)
+{
+	db_conn *c = app_db();
+	if (!c)
+		http_problem(req, 503, "the database is unreachable");
+	return c;
+}
+
+#define CLASS_COLS                                                                                         \
+	"c.id, c.name, c.school_year, c.level, c.created_at, c.updated_at,"                               \
+	" (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id AND m.kind = 'etudiant'),"        \
+	" (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id)"
+
+static json_t *class_json(db_stmt *s)
+{
+	const char *level = db_col_text(s, 3);
+	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I}", "id", db_col_text(s, 0), "name", db_col_text(s, 1),
+			 "school_year", db_col_text(s, 2), "level", level ? json_string(level) : json_null(), "created_at",
+			 db_col_text(s, 4), "updated_at", db_col_text(s, 5), "student_count", (json_int_t)db_col_int64(s, 6),
+			 "member_count", (json_int_t)db_col_int64(s, 7));
+}
+
+/* The class {id} as JSON, or NULL after answering 404 (or a database problem). */
+static json_t *load_class(http_req *req, db_conn *c, const char *id)
+{
+	if (!id || !util_is_uuid(id)) {
+		http_problem(req, 404, "no such class");
+		return NULL;
+	}
+	db_stmt *s = db_prepare(c, "SELECT " CLASS_COLS " FROM classes c WHERE c.id = ?");
+	if (!s) {
+		users_db_problem(req, ENT_EDB);
+		return NULL;
+	}
+	db_bind_text(s, 1, id);
+	int rc = db_step(s);
+	json_t *out = rc == DB_ROW ? class_json(s) : NULL;
+	db_done(s);
+	if (rc < 0)
+		users_db_problem(req, rc);
+	else if (!out)
+		http_problem(req, 404, "no such class");
+	return out;
+}
+
+void classes_api_list(http_req *req)
+{
+	int limit;
+	const char *cursor;
+	if (http_page_args(req, &limit, &cursor))
+		return;
+	arena *a = http_arena(req);
+	const char *year = http_query(req, "school_year");
+	json_t *errors = json_object();
+	if (year && !users_valid_school_year(year))
+		json_object_set_new(errors, "school_year", json_string("must be a school year such as 2026-2027"));
+	const char *after[3] = {NULL, NULL, NULL};
+	if (cursor && users_cursor_decode(a, cursor, after, 3))
+		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+	if (json_object_size(errors)) {
+		users_bad_request(req, errors);
+		return;
+	}
+	json_decref(errors);
+	db_conn *c = conn_or_503(req);
+	if (!c)
+		return;
+	/* Newest school year first, then by name. */
+	db_stmt *s = db_prepare(c, "SELECT " CLASS_COLS " FROM classes c"
+				   " WHERE (CAST(? AS TEXT) IS NULL OR c.school_year = ?)"
+				   " AND (CAST(? AS TEXT) IS NULL OR c.school_year < ?"
+				   " OR (c.school_year = ? AND (c.name > ? OR (c.name = ? AND c.id > ?))))"
+				   " ORDER BY c.school_year DESC, c.name, c.id LIMIT ?");
+	if (!s) {
+		users_db_problem(req, ENT_EDB);
+		return;
+	}
+	db_bind_text(s, 1, year);
+	db_bind_text(s, 2, year);
+	db_bind_text(s, 3, after[2]);
+	db_bind_text(s, 4, after[0]);
+	db_bind_text(s, 5, after[0]);
+	db_bind_text(s, 6, after[1]);
+	db_bind_text(s, 7, after[1]);
+	db_bind_text(s, 8, after[2]);
+	db_bind_int64(s, 9, limit + 1);
+	json_t *items = json_array();
+	int rc, n = 0;
+	const char *next = NULL;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (n == limit) {
+			json_t *last = json_array_get(items, (size_t)n - 1);
+			const char *parts[3] = {json_string_value(json_object_get(last, "school_year")),
+						json_string_value(json_object_get(last, "name")),
+						json_string_value(json_object_get(last, "id"))};
+			next = users_cursor_encode(a, parts, 3);
+			break;
+		}
+		json_array_append_new(items, class_json(s));
+		n++;
+	}
+	db_done(s);
+	if (rc < 0) {
+		json_decref(items);
+		users_db_problem(req, rc);
+		return;
+	}
+	static const char *const keep[] = {"school_year", "limit", NULL};
+	users_link_next(req, next, keep);
+	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
+}
+
+static const struct jfield class_fields[] = {
+	{"name", JF_STRING, 1, 0, 1, USERS_NAME_MAX, NULL},
+	{"school_year", JF_STRING, 0, 0, 9, 9, NULL},
+	{"level", JF_STRING, 0, 1, 1, 50, NULL},
+};
+
+/* Validates a class body; required says whether name is required (create) or not (patch). */
+static int check_class_body(http_req *req, json_t *body, int required)
+{
+	struct jfield f[3];
+	memcpy(f, class_fields, sizeof(f));
+	f[0].required = required;
+	json_t *errors = json_object();
+	json_check(body, f, 3, errors);
+	const char *year = json_get_str(body, "school_year", NULL);
+	if (year && !json_object_get(errors, "school_year") && !users_valid_school_year(year))
+		json_object_set_new(errors, "school_year", json_string("must be a school year such as 2026-2027"));
+	static const char *const texts[] = {"name", "level", NULL};
+	for (const char *const *n = texts; *n; n++) {
+		const char *v = json_get_str(body, *n, NULL);
+		if (v && !json_object_get(errors, *n) && !users_valid_text(v))
+			json_object_set_new(errors, *n, json_string("must be text without control characters"));
+	}
+	if (json_object_size(errors))
+		return users_bad_request(req, errors);
+	json_decref(errors);
+	return 0;
+}
+
+static void name_conflict(http_req *req)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "name", json_string("a class with this name exists for this school year"));
+	http_problem_errors(req, 409, "a class with this name exists for this school year", e);
+}
+
+void classes_api_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body || check_class_body(req, body, 1))
+		return;
+	db_conn *c = conn_or_503(req);
+	if (!c)
+		return;
+	char year[10], id[37], now[21];
+	const char *y = json_get_str(body, "school_year", NULL);
+	if (y)
+		snprintf(year, sizeof(year), "%s", y);
+	else
+		users_school_year(users_clock(), year);
+	util_uuid(id);
+	users_time(now, 0);
+	db_stmt *s = db_prepare(c, "INSERT INTO classes (id, name, school_year, level, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)");
+	if (!s) {
+		users_db_problem(req, ENT_EDB);
+		return;
+	}
+	db_bind_text(s, 1, id);
+	db_bind_text(s, 2, json_get_str(body, "name", NULL));
+	db_bind_text(s, 3, year);
+	db_bind_text(s, 4, json_get_str(body, "level", NULL));
+	db_bind_text(s, 5, now);
+	db_bind_text(s, 6, now);
+	int rc = db_step(s);
+	db_done(s);
+	if (rc == ENT_ECONFLICT) {
+		name_conflict(req);
+		return;
+	}
+	if (rc < 0) {
+		users_db_problem(req, rc);
+		return;
+	}
+	json_t *out = load_class(req, c, id);
+	if (!out)
+		return;
+	http_set_header(req, "Location", arena_printf(http_arena(req), "/api/users/classes/%s", id));
+	http_reply_json(req, 201, out);
+}
+
+void classes_api_get(http_req *req)
+{
+	db_conn *c = conn_or_503(req);
+	if (!c)
+		return;
+	const char *id = http_param(req, "id");
+	json_t *out = load_class(req, c, id);
+	if (!out)
+		return;
+	const struct http_principal *p = http_principal(req);
+	int admin = p && (p->roles & ROLE_ADMIN);
+	db_stmt *s = db_prepare(c, "SELECT u.id, u.given_name, u.family_name, u.display_name, u.role, u.email, u.disabled,"
+				   " CASE WHEN k.password_hash IS NULL THEN 0 ELSE 1 END"
+				   " FROM class_members m JOIN users u ON u.id = m.user_id"
+				   " LEFT JOIN user_credentials k ON k.user_id = u.id"
+				   " WHERE m.class_id = ? AND u.deleted_at IS NULL"
+				   " ORDER BY CASE WHEN m.kind = 'etudiant' THEN 1 ELSE 0 END, u.sort_key, u.id");
+	if (!s) {
+		json_decref(out);
+		users_db_problem(req, ENT_EDB);
+		return;
+	}
+	db_bind_text(s, 1, id);
+	json_t *members = json_array();
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *given = db_col_text(s, 1), *family = db_col_text(s, 2), *display = db_col_text(s, 3);
+		json_t *m = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?}", "id", db_col_text(s, 0), "given_name", given,
+				      "family_name", family, "display_name", display, "role", db_col_text(s, 4), "email",
+				      db_col_text(s, 5));
+		json_object_set_new(m, "name",
+				    display ? json_string(display)
+					    : json_string(arena_printf(http_arena(req), "%s %s", given, family)));
+		if (admin) {
+			json_object_set_new(m, "disabled", json_boolean(db_col_int64(s, 6) != 0));
+			json_object_set_new(m, "active", json_boolean(db_col_int64(s, 7) != 0));
+		}
+		json_array_append_new(members, m);
+	}
+	db_done(s);
+	if (rc < 0) {
+		json_decref(members);
+		json_decref(out);
+		users_db_problem(req, rc);
+		return;
+	}
+	json_object_set_new(out, "members", members);
+	http_reply_json(req, 200, out);
+}
+
+void classes_api_patch(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body || check_class_body(req, body, 0))
+		return;
+	db_conn *c = conn_or_503(req);
+	if (!c)
+		return;
+	const char *id = http_param(req, "id");
+	json_t *cur = load_class(req, c, id);
+	if (!cur)
+		return;
+	const char *name = json_get_str(body, "name", json_string_value(json_object_get(cur, "name")));
+	const char *year = json_get_str(body, "school_year", json_string_value(json_object_get(cur, "school_year")));
+	json_t *lv = json_object_get(body, "level");
+	const char *level = lv ? json_string_value(lv) : json_string_value(json_object_get(cur, "level"));
+	char now[21];
+	users_time(now, 0);
+	db_stmt *s = db_prepare(c, "UPDATE classes SET name = ?, school_year = ?, level = ?, updated_at = ? WHERE id = ?");
+	int rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, name);
+		db_bind_text(s, 2, year);
+		db_bind_text(s, 3, level);
+		db_bind_text(s, 4, now);
+		db_bind_text(s, 5, id);
+		rc = db_step(s);
+		db_done(s);
+	}
+	json_decref(cur);
+	if (rc == ENT_ECONFLICT) {
+		name_conflict(req);
+		return;
+	}
+	if (rc < 0) {
+		users_db_problem(req, rc);
+		return;
+	}
+	json_t *out = load_class(req, c, id);
+	if (out)
+		http_reply_json(req, 200, out);
+}
+
+void classes_api_delete(http_req *req)
+{
+	db_conn *c = conn_or_503(req);
+	if (!c)
+		return;
+	const char *id = http_param(req, "id");
+	json_t *cur = load_class(req, c, id);
+	if (!cur)
+		return;
+	json_decref(cur);
+	int rc = db_begin(c);
+	static const char *const steps[] = {"DELETE FROM class_members WHERE class_id = ?", "DELETE FROM classes WHERE id = ?"};
+	for (size_t i = 0; rc >= 0 && i < 2; i++) {
+		db_stmt *s = db_prepare(c, steps[i]);
+		if (!s) {
+			rc = ENT_EDB;
+			break;
+		}
+		db_bind_text(s, 1, id);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0) {
+		db_rollback(c);
+		users_db_problem(req, rc);
+		return;
+	}
+	if ((rc = db_commit(c))) {
+		users_db_problem(req, rc);
+		return;
+	}
+	http_reply_empty(req, 204);
+}
+
+void classes_api_member_put(http_req *req)
+{
+	db_conn *c = conn_or_503(req);
+	if (!c)
+		return;
+	json_t *cur = load_class(req, c, http_param(req, "id"));
+	if (!cur)
+		return;
+	json_decref(cur);
+	struct urow r;
+	int rc = users_load(c, http_arena(req), http_param(req, "user_id"), 0, &r);
+	if (rc == ENT_ENOTFOUND) {
+		http_problem(req, 404, "no such user");
+		return;
+	}
+	if (rc) {
+		users_db_problem(req, rc);
+		return;
+	}
+	rc = db_begin(c);
+	if (!rc)
+		rc = users_set_class(c, r.id, r.role, http_param(req, "id"));
+	if (rc) {
+		db_rollback(c);
+		users_db_problem(req, rc);
+		return;
+	}
+	if ((rc = db_commit(c))) {
+		users_db_problem(req, rc);
+		return;
+	}
+	http_reply_empty(req, 204);
+}
+
+void classes_api_member_delete(http_req *req)
+{
+	db_conn *c = conn_or_503(req);
+	if (!c)
+		return;
+	const char *id = http_param(req, "id"), *uid = http_param(req, "user_id");
+	if (!util_is_uuid(id) || !util_is_uuid(uid)) {
+		http_problem(req, 404, "no such member");
+		return;
+	}
+	db_stmt *s = db_prepare(c, "DELETE FROM class_members WHERE class_id = ? AND user_id = ?");
+	if (!s) {
+		users_db_problem(req, ENT_EDB);
+		return;
+	}
+	db_bind_text(s, 1, id);
+	db_bind_text(s, 2, uid);
+	int rc = db_step(s);
+	int64_t n = db_changes(s);
+	db_done(s);
+	if (rc < 0) {
+		users_db_problem(req, rc);
+		return;
+	}
+	if (n == 0) {
+		http_problem(req, 404, "no such member");
+		return;
+	}
+	http_reply_empty(req, 204);
+}

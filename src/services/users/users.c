@@ -1,0 +1,249 @@
+/*
+ * users.c - the users service (the seed's user-service): its table for the registry, with the
+ * schema, the routes under /api/users and who may call each, the commands and the hooks.
+ *
+ * Access, route by route (the router enforces the roles; handlers add ownership):
+ *   admin only         list, create, read, update, delete any user; password reset; import;
+ *                      create, update, delete classes and their members
+ *   admin, enseignant  list classes and read a class with its members
+ *   every user         their own profile (/me), its display fields, their password, their export
+ * A student therefore never reads another user through this service.
+ *
+ * The schema is written once for SQLite and PostgreSQL (see docs/store.md): TEXT ids and RFC 3339
+ * times, INTEGER booleans. Credentials are in their own table so that no query on users can leak
+ * a hash. sort_key and search hold folded text computed in C (see store.c).
+ */
+#include "internal.h"
+
+#include "core/service.h"
+
+static const char schema_v1[] =
+	"CREATE TABLE users ("
+	" id TEXT PRIMARY KEY,"
+	" iss TEXT,"
+	" sub TEXT,"
+	" email TEXT UNIQUE,"
+	" username TEXT UNIQUE,"
+	" given_name TEXT NOT NULL,"
+	" family_name TEXT NOT NULL,"
+	" display_name TEXT,"
+	" locale TEXT,"
+	" role TEXT NOT NULL CHECK (role IN ('etudiant', 'enseignant', 'admin')),"
+	" external_id TEXT UNIQUE,"
+	" disabled INTEGER NOT NULL DEFAULT 0,"
+	" sort_key TEXT NOT NULL,"
+	" search TEXT NOT NULL,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL,"
+	" deleted_at TEXT,"
+	" last_login_at TEXT,"
+	" UNIQUE (iss, sub));"
+	"CREATE INDEX users_by_sort ON users (sort_key, id);"
+	"CREATE INDEX users_by_role ON users (role, sort_key, id);"
+	"CREATE TABLE classes ("
+	" id TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" school_year TEXT NOT NULL,"
+	" level TEXT,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL,"
+	" UNIQUE (name, school_year));"
+	"CREATE INDEX classes_by_year ON classes (school_year, name, id);"
+	"CREATE TABLE class_members ("
+	" class_id TEXT NOT NULL REFERENCES classes (id),"
+	" user_id TEXT NOT NULL REFERENCES users (id),"
+	" kind TEXT NOT NULL," /* the member's role: a student is in one class at most */
+	" added_at TEXT NOT NULL,"
+	" PRIMARY KEY (class_id, user_id));"
+	"CREATE UNIQUE INDEX class_members_one_class_per_student ON class_members (user_id) WHERE kind = 'etudiant';"
+	"CREATE INDEX class_members_by_user ON class_members (user_id);"
+	"CREATE TABLE user_credentials ("
+	" user_id TEXT PRIMARY KEY REFERENCES users (id),"
+	" password_hash TEXT,"         /* Argon2id, PHC string; NULL until activated */
+	" activation_hash TEXT,"       /* SHA-256 hex of the one-time activation code */
+	" activation_expires_at TEXT,"
+	" failed_count INTEGER NOT NULL DEFAULT 0,"
+	" locked_until TEXT,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE TABLE login_failures ("
+	" ip TEXT PRIMARY KEY,"
+	" count INTEGER NOT NULL,"
+	" window_start TEXT NOT NULL,"
+	" locked_until TEXT);"
+	"CREATE TABLE login_unknown ("
+	" login_hash TEXT PRIMARY KEY," /* SHA-256 hex of the lower-cased login nobody has */
+	" failed_count INTEGER NOT NULL,"
+	" locked_until TEXT,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE TABLE login_events ("
+	" id TEXT PRIMARY KEY,"
+	" user_id TEXT NOT NULL REFERENCES users (id),"
+	" at TEXT NOT NULL,"
+	" ip TEXT,"
+	" success INTEGER NOT NULL);"
+	"CREATE INDEX login_events_by_user ON login_events (user_id, at);"
+	"CREATE INDEX login_events_by_at ON login_events (at);";
+
+static const struct migration migrations[] = {
+	{1, "users, classes, credentials, login throttling and history", schema_v1},
+};
+
+/* ---- JSON Schemas for the OpenAPI document ---- */
+
+#define S_STR "{\"type\":\"string\"}"
+#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
+#define S_BOOL "{\"type\":\"boolean\"}"
+#define S_INT "{\"type\":\"integer\"}"
+#define S_ROLE "{\"type\":\"string\",\"enum\":[\"etudiant\",\"enseignant\",\"admin\"]}"
+#define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
+#define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
+#define S_NTIME "{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}"
+#define S_CLASS_REF                                                                                     \
+	"{\"type\":[\"object\",\"null\"],\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR \
+	"}}"
+#define S_CLASS_SHORT                                                                                            \
+	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR           \
+	",\"level\":" S_NSTR "}}"
+#define S_USER_COMMON                                                                                              \
+	"\"id\":" S_UUID ",\"email\":" S_NSTR ",\"username\":" S_NSTR ",\"given_name\":" S_STR ",\"family_name\":" S_STR \
+	",\"name\":" S_STR ",\"display_name\":" S_NSTR ",\"locale\":" S_NSTR ",\"role\":" S_ROLE ",\"class\":" S_CLASS_REF \
+	",\"classes\":{\"type\":\"array\",\"items\":" S_CLASS_SHORT "},\"created_at\":" S_TIME ",\"last_login_at\":" S_NTIME
+#define S_USER_ADMIN                                                                                                \
+	"{\"type\":\"object\",\"required\":[\"id\",\"role\",\"disabled\",\"active\"],\"properties\":{" S_USER_COMMON \
+	",\"updated_at\":" S_TIME ",\"external_id\":" S_NSTR ",\"iss\":" S_NSTR ",\"disabled\":" S_BOOL               \
+	",\"active\":" S_BOOL ",\"activation_pending\":" S_BOOL ",\"locked_until\":" S_NTIME "}}"
+#define S_USER_SELF "{\"type\":\"object\",\"required\":[\"id\",\"role\"],\"properties\":{" S_USER_COMMON "}}"
+#define S_PAGE(item) "{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
+#define S_NAME "{\"type\":\"string\",\"minLength\":1,\"maxLength\":100}"
+#define S_NNAME "{\"type\":[\"string\",\"null\"],\"minLength\":1,\"maxLength\":100}"
+#define S_EMAIL "{\"type\":\"string\",\"format\":\"email\",\"maxLength\":254}"
+#define S_LOCALE "{\"type\":[\"string\",\"null\"],\"minLength\":2,\"maxLength\":35,\"examples\":[\"fr\",\"fr-FR\"]}"
+#define S_YEAR "{\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{4}$\",\"examples\":[\"2026-2027\"]}"
+
+static const char user_create_req[] =
+	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"email\",\"given_name\",\"family_name\",\"role\"],"
+	"\"properties\":{\"email\":" S_EMAIL ",\"given_name\":" S_NAME ",\"family_name\":" S_NAME ",\"role\":" S_ROLE
+	",\"class_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\"},"
+	"\"password\":{\"type\":\"string\",\"minLength\":12,\"maxLength\":128,\"description\":\"optional: without it an "
+	"activation code is generated and returned once\"},\"external_id\":" S_NNAME "}}";
+static const char user_create_res[] =
+	"{\"allOf\":[" S_USER_ADMIN ",{\"type\":\"object\",\"properties\":{\"activation_code\":" S_STR
+	",\"activation_expires_at\":" S_TIME "}}]}";
+static const char user_patch_req[] =
+	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"email\":" S_EMAIL ",\"given_name\":" S_NAME
+	",\"family_name\":" S_NAME ",\"display_name\":" S_NNAME ",\"locale\":" S_LOCALE ",\"role\":" S_ROLE
+	",\"class_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\",\"description\":\"a student's class (replaces "
+	"the previous one); for others a class to attach to; null leaves every class\"},\"disabled\":" S_BOOL
+	",\"external_id\":" S_NNAME "}}";
+static const char reset_res[] = "{\"type\":\"object\",\"required\":[\"user_id\",\"activation_code\",\"activation_expires_at\"],"
+				"\"properties\":{\"user_id\":" S_UUID ",\"activation_code\":" S_STR
+				",\"activation_expires_at\":" S_TIME "}}";
+static const char me_patch_req[] = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"display_name\":" S_NNAME
+				   ",\"locale\":" S_LOCALE "}}";
+static const char password_req[] =
+	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"current_password\",\"new_password\"],"
+	"\"properties\":{\"current_password\":" S_STR ",\"new_password\":{\"type\":\"string\",\"minLength\":12,\"maxLength\":128}}}";
+static const char export_res[] =
+	"{\"type\":\"object\",\"required\":[\"user_id\",\"exported_at\",\"users\"],\"properties\":{\"user_id\":" S_UUID
+	",\"exported_at\":" S_TIME ",\"users\":{\"type\":\"object\",\"properties\":{\"profile\":" S_USER_SELF
+	",\"login_history\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"at\":" S_TIME
+	",\"ip\":" S_NSTR ",\"success\":" S_BOOL "}}}}}},\"additionalProperties\":{\"type\":\"object\","
+	"\"description\":\"each other service's part, under its name\"}}";
+static const char import_res[] =
+	"{\"type\":\"object\",\"required\":[\"dry_run\",\"created\",\"updated\",\"unchanged\",\"rejected\",\"activation_codes\"],"
+	"\"properties\":{\"dry_run\":" S_BOOL ",\"school_year\":" S_STR ",\"created\":" S_INT ",\"updated\":" S_INT
+	",\"unchanged\":" S_INT ",\"classes_created\":" S_INT ",\"rejected\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+	"\"properties\":{\"line\":" S_INT ",\"reason\":" S_STR "}}},\"activation_codes\":{\"type\":\"array\",\"items\":{"
+	"\"type\":\"object\",\"properties\":{\"line\":" S_INT ",\"email\":" S_STR ",\"name\":" S_STR ",\"class\":" S_NSTR
+	",\"code\":" S_STR "}}}}}";
+
+#define S_CLASS_PROPS                                                                                                 \
+	"\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR ",\"level\":" S_NSTR ",\"created_at\":" S_TIME \
+	",\"updated_at\":" S_TIME ",\"student_count\":" S_INT ",\"member_count\":" S_INT
+#define S_CLASS "{\"type\":\"object\",\"required\":[\"id\",\"name\",\"school_year\"],\"properties\":{" S_CLASS_PROPS "}}"
+static const char class_list_res[] = S_PAGE(S_CLASS);
+static const char class_get_res[] =
+	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"school_year\",\"members\"],\"properties\":{" S_CLASS_PROPS
+	",\"members\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID
+	",\"given_name\":" S_STR ",\"family_name\":" S_STR ",\"name\":" S_STR ",\"display_name\":" S_NSTR
+	",\"role\":" S_ROLE ",\"email\":" S_NSTR ",\"disabled\":" S_BOOL ",\"active\":" S_BOOL "}}}}}";
+static const char class_create_req[] =
+	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"name\"],\"properties\":{\"name\":" S_NAME
+	",\"school_year\":" S_YEAR ",\"level\":{\"type\":[\"string\",\"null\"],\"maxLength\":50}}}";
+static const char class_patch_req[] =
+	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"name\":" S_NAME ",\"school_year\":" S_YEAR
+	",\"level\":{\"type\":[\"string\",\"null\"],\"maxLength\":50}}}";
+
+#define STAFF (ROLE_ADMIN | ROLE_ENSEIGNANT)
+
+static const struct route routes[] = {
+	{.method = "GET", .pattern = "/api/users", .handler = users_api_list, .access = ROLE_ADMIN,
+	 .summary = "List users (admin): ?q= searches names, email and username; ?role=, ?class_id=, ?disabled= filter; "
+		    "?limit= and ?cursor= paginate",
+	 .response_schema = S_PAGE(S_USER_ADMIN)},
+	{.method = "POST", .pattern = "/api/users", .handler = users_api_create, .access = ROLE_ADMIN, .status = 201,
+	 .summary = "Create a user (admin); without a password, a one-time activation code is returned once",
+	 .request_schema = user_create_req, .response_schema = user_create_res},
+	{.method = "POST", .pattern = "/api/users/import", .handler = users_api_import, .access = ROLE_ADMIN,
+	 .flags = ROUTE_RAW_BODY, .max_body = 16u << 20,
+	 .summary = "Import users and classes from a text/csv body (admin): header email,given_name,family_name,role,class,"
+		    "external_id; ?dry_run=true, ?school_year=",
+	 .response_schema = import_res},
+	{.method = "GET", .pattern = "/api/users/me", .handler = users_api_me, .access = ROLE_ANY_USER,
+	 .summary = "The caller's own profile, role and class", .response_schema = S_USER_SELF},
+	{.method = "PATCH", .pattern = "/api/users/me", .handler = users_api_me_patch, .access = ROLE_ANY_USER,
+	 .summary = "Change the caller's display name or locale (no other field)", .request_schema = me_patch_req,
+	 .response_schema = S_USER_SELF},
+	{.method = "POST", .pattern = "/api/users/me/password", .handler = users_api_me_password, .access = ROLE_ANY_USER,
+	 .status = 204, .summary = "Change the caller's password, given the current one; ends the caller's sessions",
+	 .request_schema = password_req},
+	{.method = "GET", .pattern = "/api/users/me/export", .handler = users_api_me_export, .access = ROLE_ANY_USER,
+	 .summary = "Everything ENT holds about the caller, as JSON (GDPR right of access)", .response_schema = export_res},
+	{.method = "GET", .pattern = "/api/users/classes", .handler = classes_api_list, .access = STAFF,
+	 .summary = "List classes with their member counts (admin, enseignant); ?school_year= filters",
+	 .response_schema = class_list_res},
+	{.method = "POST", .pattern = "/api/users/classes", .handler = classes_api_create, .access = ROLE_ADMIN,
+	 .status = 201, .summary = "Create a class (admin); school_year defaults to the current one",
+	 .request_schema = class_create_req, .response_schema = S_CLASS},
+	{.method = "GET", .pattern = "/api/users/classes/{id}", .handler = classes_api_get, .access = STAFF,
+	 .summary = "A class and its members (admin, enseignant)", .response_schema = class_get_res},
+	{.method = "PATCH", .pattern = "/api/users/classes/{id}", .handler = classes_api_patch, .access = ROLE_ADMIN,
+	 .summary = "Rename a class or change its school year or level (admin)", .request_schema = class_patch_req,
+	 .response_schema = S_CLASS},
+	{.method = "DELETE", .pattern = "/api/users/classes/{id}", .handler = classes_api_delete, .access = ROLE_ADMIN,
+	 .status = 204, .summary = "Delete a class and its memberships (admin); the users stay"},
+	{.method = "PUT", .pattern = "/api/users/classes/{id}/members/{user_id}", .handler = classes_api_member_put,
+	 .access = ROLE_ADMIN, .status = 204,
+	 .summary = "Put a user in a class (admin); a student leaves their previous class. No body"},
+	{.method = "DELETE", .pattern = "/api/users/classes/{id}/members/{user_id}", .handler = classes_api_member_delete,
+	 .access = ROLE_ADMIN, .status = 204, .summary = "Remove a user from a class (admin)"},
+	{.method = "GET", .pattern = "/api/users/{id}", .handler = users_api_get, .access = ROLE_ADMIN,
+	 .summary = "A user (admin)", .response_schema = S_USER_ADMIN},
+	{.method = "PATCH", .pattern = "/api/users/{id}", .handler = users_api_patch, .access = ROLE_ADMIN,
+	 .summary = "Update a user (admin): names, email, role, class, disabled; disabling or a new role ends their sessions",
+	 .request_schema = user_patch_req, .response_schema = S_USER_ADMIN},
+	{.method = "DELETE", .pattern = "/api/users/{id}", .handler = users_api_delete, .access = ROLE_ADMIN, .status = 204,
+	 .summary = "Erase a user (admin, GDPR): personal data removed, the id kept so references stay valid"},
+	{.method = "POST", .pattern = "/api/users/{id}/password-reset", .handler = users_api_reset, .access = ROLE_ADMIN,
+	 .summary = "Reset a user's password (admin): the password is cleared, sessions end, a one-time activation code "
+		    "is returned once",
+	 .response_schema = reset_res},
+};
+
+static const struct command commands[] = {
+	{"user", "create an account: ent user add --email E --name \"Given Family\" --role R", users_cmd_user},
+	{"import", "import users and classes from CSV: ent import users FILE.csv [--dry-run]", users_cmd_import},
+};
+
+const struct service svc_users = {
+	.name = "users",
+	.title = "Users, roles and classes (the seed's user-service)",
+	.routes = routes,
+	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.migrations = migrations,
+	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.demo = users_demo,
+	.export_user = users_export,
+	.commands = commands,
+	.ncommands = sizeof(commands) / sizeof(commands[0]),
+};

@@ -1,0 +1,80 @@
+/*
+ * users.h - the C interface of the users service (the seed's user-service).
+ *
+ * The users service owns the tables users, classes, class_members, user_credentials and
+ * login_failures: every other service reads users through these functions, never the tables.
+ * Across processes the functions work the same, since the database is shared.
+ *
+ * Strings returned in a struct user are allocated from the arena passed in and live as long as
+ * it does. Every function takes the caller's database connection (app_db()).
+ */
+#ifndef ENT_USERS_H
+#define ENT_USERS_H
+
+#include <stddef.h>
+
+#include "core/arena.h"
+#include "store/db.h"
+
+struct user {
+	char id[37];          /* local UUID; also the token's "sub" for the built-in provider */
+	const char *iss;      /* NULL for local accounts; the issuer for accounts seen in external tokens */
+	const char *sub;      /* the subject at iss (external accounts); NULL for local ones */
+	const char *email;    /* lower case; may be NULL for external accounts without one */
+	const char *username; /* preferred_username: unique, defaults to the email */
+	const char *given_name;
+	const char *family_name;
+	const char *name;     /* display name: "Given Family" */
+	unsigned roles;       /* ROLE_* bits of core/http.h (one of etudiant, enseignant, admin) */
+	int disabled;         /* an administrator disabled the account */
+	int active;           /* has a password (0: waiting for activation) */
+};
+
+/* The user with local id, or ENT_ENOTFOUND (also for deleted users). */
+int users_get(db_conn *c, arena *a, const char *id, struct user *out);
+
+/* The user whose email or username is login (case-insensitive), or ENT_ENOTFOUND. */
+int users_find_login(db_conn *c, arena *a, const char *login, struct user *out);
+
+/*
+ * Checks a login and password, with brute-force protection (SECURITY.md, Login and passwords):
+ *  - ENT_OK: *out is the user; the failure counter of the account is reset; the login is recorded.
+ *  - ENT_EAUTH: unknown login or wrong password (the same answer, the same time); counted against
+ *    the account and against ip.
+ *  - ENT_EBUSY: too many failures for this account or from this ip: refused even with the right
+ *    password; *retry_after (seconds) says for how long.
+ *  - ENT_EFORBIDDEN: the account is disabled, or not activated yet.
+ */
+int users_authenticate(db_conn *c, arena *a, const char *login, const char *password, const char *ip, struct user *out,
+		       int *retry_after);
+
+/*
+ * First login of an imported account: checks the one-time activation code of login and sets the
+ * password (policy applied: ENT_EINVAL with *why set to a French message). The code is consumed.
+ * ENT_EAUTH for a wrong or expired code (counted like a failed login), ENT_EBUSY when throttled.
+ */
+int users_activate(db_conn *c, arena *a, const char *login, const char *code, const char *password, const char *ip,
+		   struct user *out, const char **why, int *retry_after);
+
+/* 1 if the user may still get tokens (exists, not deleted, not disabled, not locked out). */
+int users_may_login(db_conn *c, const char *id);
+
+/*
+ * For tokens of an external issuer: the local user for (iss, sub), created on first sight from
+ * the token's claims (email, preferred_username, given_name, family_name, roles). Roles and names
+ * are refreshed from the claims each time they change.
+ */
+int users_upsert_external(db_conn *c, arena *a, const char *iss, const char *sub, const char *email, const char *username,
+			  const char *given_name, const char *family_name, unsigned roles, struct user *out);
+
+/* Creates a local user (ent user add, ent demo). password may be NULL (activation code later). */
+int users_create(db_conn *c, arena *a, const char *email, const char *given_name, const char *family_name, unsigned roles,
+		 const char *password, struct user *out);
+
+/* Sets a new password (policy applied, ENT_EINVAL with *why). Ends the user's refresh tokens. */
+int users_set_password(db_conn *c, const char *id, const char *password, const char **why);
+
+/* Ids of the students of a class (for later services). Returns the count, or a negative ent_err. */
+int users_class_members(db_conn *c, arena *a, const char *class_id, char ***ids);
+
+#endif
