@@ -180,12 +180,22 @@ static int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The port first: a port in use is reported before the database is touched. */
+	char err[512];
+	int listen_fd = http_bind(cfg.listen, err, sizeof(err));
+	if (listen_fd < 0) {
+		fprintf(stderr, "ent: %s\n", err);
+		cleanup();
+		return 1;
+	}
 	rc = open_and_migrate(NULL);
 	if (rc) {
+		close(listen_fd);
 		cleanup();
 		return rc;
 	}
 	if (service_add_routes(app.services, app.nservices)) {
+		close(listen_fd);
 		cleanup();
 		return 1;
 	}
@@ -197,18 +207,17 @@ static int cmd_serve(int argc, char **argv)
 		if (s->start && (rc = s->start()) != ENT_OK) {
 			fprintf(stderr, "ent: service %s did not start: %s\n", s->name, ent_err_str(rc));
 			rc = 1;
+			close(listen_fd);
 			goto stop;
 		}
 	}
 	/* Every process checks tokens, whether or not it runs the auth service's routes. */
 	int own_guard = !service_find_selected("auth");
-	if (own_guard && auth_guard_start() != ENT_OK) {
-		fprintf(stderr, "ent: the token signing keys cannot be loaded from the database (run the auth service once)\n");
-		rc = 1;
-		goto stop;
-	}
+	if (own_guard)
+		auth_guard_start();
 	struct http_options opt = {
 		.listen = cfg.listen,
+		.fd = listen_fd,
 		.threads = cfg.n_threads,
 		.idle_timeout = cfg.n_idle_timeout,
 		.max_connections = cfg.n_max_connections,
@@ -217,7 +226,7 @@ static int cmd_serve(int argc, char **argv)
 		.public_url = cfg.public_url,
 	};
 	http_server *srv;
-	char err[512];
+	listen_fd = -1; /* owned by the server from here on */
 	if (http_start(&opt, &srv, err, sizeof(err)) != ENT_OK) {
 		fprintf(stderr, "ent: %s\n", err);
 		rc = 1;

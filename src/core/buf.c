@@ -93,6 +93,22 @@ int buf_printf(buf *b, const char *fmt, ...)
 	if (b->failed)
 		return ENT_ETOOBIG;
 	va_list ap;
+	/* One pass when the text fits in the room left; a second only when it does not. */
+	if (b->cap > b->len + 1) {
+		size_t room = b->cap - b->len;
+		va_start(ap, fmt);
+		int m = vsnprintf(b->data + b->len, room, fmt, ap);
+		va_end(ap);
+		if (m < 0) {
+			b->data[b->len] = '\0';
+			return ENT_EINVAL;
+		}
+		if ((size_t)m < room && (size_t)m <= b->max - b->len) {
+			b->len += (size_t)m;
+			return ENT_OK;
+		}
+		b->data[b->len] = '\0';
+	}
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
@@ -106,6 +122,25 @@ int buf_printf(buf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t)n;
 	return ENT_OK;
+}
+
+int buf_add_u64(buf *b, uint64_t v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return buf_add(b, tmp + i, sizeof(tmp) - i);
+}
+
+int buf_add_i64(buf *b, int64_t v)
+{
+	if (v >= 0)
+		return buf_add_u64(b, (uint64_t)v);
+	buf_addc(b, '-');
+	return buf_add_u64(b, 0u - (uint64_t)v);
 }
 
 char *buf_take(buf *b, size_t *len)
@@ -215,7 +250,7 @@ void jw_str(jw *w, const char *s)
 void jw_int(jw *w, int64_t v)
 {
 	jw_sep(w);
-	buf_printf(w->b, "%lld", (long long)v);
+	buf_add_i64(w->b, v);
 }
 
 void jw_double(jw *w, double v)

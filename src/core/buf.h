@@ -28,6 +28,9 @@ int buf_add(buf *b, const void *data, size_t len);
 int buf_addstr(buf *b, const char *s);
 int buf_addc(buf *b, char c);
 int buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Decimal digits without printf (hot paths). */
+int buf_add_u64(buf *b, uint64_t v);
+int buf_add_i64(buf *b, int64_t v);
 /* Hands the data to the caller, who frees it; the buffer is left empty. NULL if failed or empty. */
 char *buf_take(buf *b, size_t *len);
 

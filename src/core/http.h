@@ -41,6 +41,7 @@ enum {
 	ROUTE_RAW_BODY = 1 << 0, /* the body is not JSON: no content-type check by http_json_body */
 	ROUTE_NO_LOG = 1 << 1,   /* leave out of the access log (e.g. /metrics scrapes) */
 	ROUTE_NO_DOC = 1 << 2,   /* leave out of the OpenAPI document (the document itself, /docs) */
+	ROUTE_NO_BODY = 1 << 3,  /* a PUT/POST that takes no body (for the OpenAPI document) */
 };
 
 struct route {
@@ -80,6 +81,7 @@ void http_set_guard(http_guard guard);
 
 struct http_options {
 	const char *listen;      /* "host:port", ":port" */
+	int fd;                  /* a socket from http_bind(), or -1: http_start binds listen itself */
 	unsigned threads;        /* 0: one per core */
 	unsigned idle_timeout;   /* seconds; 0: 60 */
 	unsigned max_connections; /* 0: 4096 */
@@ -87,6 +89,12 @@ struct http_options {
 	size_t max_body;         /* 0: 1 MiB */
 	const char *public_url;  /* for Strict-Transport-Security when https */
 };
+
+/*
+ * Binds and listens on "host:port" (so that a port in use is found before anything else starts).
+ * Returns the socket, or -1 with a one-line reason naming ENT_LISTEN in err.
+ */
+int http_bind(const char *listen, char *err, size_t errlen);
 
 /*
  * Binds the listening socket (so "port in use" is reported before anything starts) and starts the

@@ -7,7 +7,9 @@
  */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,4 +80,135 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	out[pos++] = '"';
 	out[pos++] = '}';
 	log_write_line(out, pos);
+}
+
+/* ---- buffered access log ---- */
+
+#define ACCESS_BUF (32 * 1024)
+#define FLUSH_MS 100
+
+struct abuf {
+	pthread_mutex_t lock; /* taken by its thread and by the flusher: uncontended in practice */
+	struct abuf *next;
+	size_t len;
+	char data[ACCESS_BUF];
+};
+
+static pthread_mutex_t abufs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct abuf *abufs;
+static pthread_key_t abuf_key;
+static pthread_once_t abuf_once = PTHREAD_ONCE_INIT;
+static pthread_t flusher;
+static atomic_int flushing;   /* the flusher runs */
+static pthread_mutex_t flusher_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flusher_cond = PTHREAD_COND_INITIALIZER;
+
+static void abuf_flush(struct abuf *b)
+{
+	if (b->len) {
+		ssize_t w = write(STDERR_FILENO, b->data, b->len);
+		(void)w;
+		b->len = 0;
+	}
+}
+
+/* A thread ends (libmicrohttpd stopping): its lines go out, its buffer leaves the list. */
+static void abuf_release(void *arg)
+{
+	struct abuf *b = arg;
+	pthread_mutex_lock(&abufs_lock);
+	for (struct abuf **p = &abufs; *p; p = &(*p)->next) {
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&abufs_lock);
+	pthread_mutex_lock(&b->lock);
+	abuf_flush(b);
+	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+static void abuf_key_init(void) { pthread_key_create(&abuf_key, abuf_release); }
+
+static void flush_all(void)
+{
+	pthread_mutex_lock(&abufs_lock);
+	for (struct abuf *b = abufs; b; b = b->next) {
+		pthread_mutex_lock(&b->lock);
+		abuf_flush(b);
+		pthread_mutex_unlock(&b->lock);
+	}
+	pthread_mutex_unlock(&abufs_lock);
+}
+
+static void *flusher_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&flusher_lock);
+	while (atomic_load(&flushing)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += FLUSH_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&flusher_cond, &flusher_lock, &ts);
+		pthread_mutex_unlock(&flusher_lock);
+		flush_all();
+		pthread_mutex_lock(&flusher_lock);
+	}
+	pthread_mutex_unlock(&flusher_lock);
+	return NULL;
+}
+
+void log_access_start(void)
+{
+	pthread_once(&abuf_once, abuf_key_init);
+	if (atomic_exchange(&flushing, 1))
+		return;
+	if (pthread_create(&flusher, NULL, flusher_main, NULL) != 0)
+		atomic_store(&flushing, 0);
+}
+
+void log_access_stop(void)
+{
+	if (atomic_exchange(&flushing, 0)) {
+		pthread_mutex_lock(&flusher_lock);
+		pthread_cond_signal(&flusher_cond);
+		pthread_mutex_unlock(&flusher_lock);
+		pthread_join(flusher, NULL);
+	}
+	flush_all();
+}
+
+void log_access_line(const char *line, size_t len)
+{
+	if (!atomic_load(&flushing) || len + 1 > ACCESS_BUF) {
+		log_write_line(line, len);
+		return;
+	}
+	struct abuf *b = pthread_getspecific(abuf_key);
+	if (!b) {
+		b = malloc(sizeof(*b));
+		if (!b)
+			abort();
+		pthread_mutex_init(&b->lock, NULL);
+		b->len = 0;
+		pthread_mutex_lock(&abufs_lock);
+		b->next = abufs;
+		abufs = b;
+		pthread_mutex_unlock(&abufs_lock);
+		pthread_setspecific(abuf_key, b);
+	}
+	pthread_mutex_lock(&b->lock);
+	if (b->len + len + 1 > ACCESS_BUF)
+		abuf_flush(b);
+	memcpy(b->data + b->len, line, len);
+	b->data[b->len + len] = '\n';
+	b->len += len + 1;
+	pthread_mutex_unlock(&b->lock);
 }

@@ -24,7 +24,17 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 
-/* Writes an already formatted line (without the newline); used by the access log. */
+/* Writes an already formatted line (without the newline) at once. */
 void log_write_line(const char *line, size_t len);
+
+/*
+ * The access log: lines are gathered in a buffer per thread and written when it holds 32 KiB or
+ * every 100 ms by a flusher thread (one write(2) per batch instead of per request). Between
+ * log_access_start() and log_access_stop() (which flushes everything); outside, lines are written
+ * at once.
+ */
+void log_access_line(const char *line, size_t len);
+void log_access_start(void);
+void log_access_stop(void);
 
 #endif

@@ -191,18 +191,27 @@ int router_match(const char *method, const char *path, arena *a, struct router_m
 		return ENT_ENOTFOUND;
 	const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
 	int id = -1;
-	size_t pos = 0;
-	for (size_t i = 0; i < n->nends; i++) {
-		const struct route *r = R.routes[n->ends[i]];
-		if (strcmp(r->method, want) == 0)
+	for (size_t i = 0; i < n->nends && id < 0; i++)
+		if (strcmp(R.routes[n->ends[i]]->method, want) == 0)
 			id = n->ends[i];
-		pos += (size_t)snprintf(m->allow + pos, pos < sizeof(m->allow) ? sizeof(m->allow) - pos : 0, "%s%s",
-					i ? ", " : "", r->method);
-		if (pos >= sizeof(m->allow))
-			pos = sizeof(m->allow) - 1;
-	}
-	if (id < 0)
+	if (id < 0) {
+		/* The path exists, the method does not: list the allowed ones for the 405. */
+		size_t pos = 0;
+		for (size_t i = 0; i < n->nends; i++) {
+			const char *meth = R.routes[n->ends[i]]->method;
+			size_t len = strlen(meth);
+			if (pos + len + 3 >= sizeof(m->allow))
+				break;
+			if (i) {
+				memcpy(m->allow + pos, ", ", 2);
+				pos += 2;
+			}
+			memcpy(m->allow + pos, meth, len);
+			pos += len;
+		}
+		m->allow[pos] = '\0';
 		return ENT_EINVAL;
+	}
 	m->id = id;
 	m->route = R.routes[id];
 	m->service = R.services[id];

@@ -49,6 +49,11 @@ struct service {
 	 * under its own key of out. May be NULL.
 	 */
 	int (*export_user)(db_conn *c, const char *user_id, json_t *out);
+	/*
+	 * Erases this service's personal data about a user (GDPR erasure, DELETE /api/users/{id}),
+	 * inside the caller's transaction; references by id may stay. 0 or an ent_err. May be NULL.
+	 */
+	int (*erase_user)(db_conn *c, const char *user_id);
 	const struct command *commands;
 	size_t ncommands;
 };

@@ -54,6 +54,25 @@ int util_is_uuid(const char *s)
 	return s[36] == '\0';
 }
 
+void util_request_id(char out[33])
+{
+	/* Ids need to be unique, not secret: a per-thread pool saves a getrandom(2) per request. */
+	static _Thread_local unsigned char pool[512];
+	static _Thread_local size_t left;
+	if (left < 16) {
+		util_random(pool, sizeof(pool));
+		left = sizeof(pool);
+	}
+	unsigned char *r = pool + sizeof(pool) - left;
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = hexdig[r[i] >> 4];
+		out[2 * i + 1] = hexdig[r[i] & 15];
+	}
+	out[32] = '\0';
+	memset(r, 0, 16);
+	left -= 16;
+}
+
 void util_random_hex(char *out, size_t len)
 {
 	unsigned char r[64];

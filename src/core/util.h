@@ -16,6 +16,9 @@ void util_uuid(char out[37]);
 /* 1 if s is a UUID in canonical text form (any version, lower or upper case hex). */
 int util_is_uuid(const char *s);
 
+/* 32 random hex characters for a request id: unique, not secret (no syscall per call). */
+void util_request_id(char out[33]);
+
 /* `len` random bytes as lower-case hex into out (2*len+1 bytes). */
 void util_random_hex(char *out, size_t len);
 

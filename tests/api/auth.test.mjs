@@ -7,7 +7,7 @@ import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { startEnt, api, assertProblem } from './lib/ent.mjs';
 import {
-  b64url, pkce, cookiesOf, cookieHeader, openLogin, postLogin, tokenRequest, login, authorizeUrl, serverPrivateKey,
+  b64url, pkce, cookiesOf, cookieHeader, openLogin, postLogin, tokenRequest, login, authorizeUrl, serverPrivateKey, sql,
 } from './lib/oidc.mjs';
 
 const PW = 'Correct-Horse-Battery-9';
@@ -256,6 +256,51 @@ describe('authorization codes', () => {
   });
 });
 
+describe('lifetimes', () => {
+  test('a code older than 60 seconds is refused', async () => {
+    const page = await openLogin(ent);
+    const post = await postLogin(ent, page, 'eleve@test.local', PW);
+    const code = new URL(post.res.headers.get('location')).searchParams.get('code');
+    // Age every unused code by 61 s instead of sleeping.
+    sql(ent, 'UPDATE auth_codes SET expires_at = expires_at - 61 WHERE used_at IS NULL');
+    const r = await tokenRequest(ent, { grant_type: 'authorization_code', code, redirect_uri: `${ent.url}/login/callback`, client_id: 'ent-portal', code_verifier: page.pk.verifier });
+    assert.equal(r.status, 400);
+    assert.match(r.json.error_description, /expired/);
+  });
+
+  test('refresh has an absolute lifetime, even when used within its idle lifetime', async () => {
+    const l = await login(ent, 'eleve@test.local', PW);
+    const r1 = await tokenRequest(ent, { grant_type: 'refresh_token', refresh_token: l.tokens.refresh_token, client_id: 'ent-portal' });
+    assert.equal(r1.status, 200);
+    assert.ok(r1.json.refresh_expires_in <= 1800);
+    // Move the family's absolute end into the past: its live token stops working.
+    sql(ent, `UPDATE auth_refresh SET absolute_expires_at = ${Math.floor(Date.now() / 1000) - 1} WHERE revoked_at IS NULL AND used_at IS NULL`);
+    const r2 = await tokenRequest(ent, { grant_type: 'refresh_token', refresh_token: r1.json.refresh_token, client_id: 'ent-portal' });
+    assert.equal(r2.status, 400);
+  });
+
+  test('the session cookie is Secure when the public URL is https', async () => {
+    const tls = await startEnt({ env: { ENT_PUBLIC_URL: 'https://ent.example' } });
+    try {
+      assert.equal(tls.run(['user', 'add', '--email', 's@t.local', '--name', 'S T', '--role', 'etudiant', '--password', PW]).status, 0);
+      const pk = pkce();
+      const res = await fetch(`${tls.url}/realms/ent/protocol/openid-connect/auth?` + new URLSearchParams({
+        client_id: 'ent-portal', redirect_uri: 'https://ent.example/login/callback', response_type: 'code',
+        code_challenge: pk.challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+      const html = await res.text();
+      const page = { request: html.match(/name="request" value="([^"]*)"/)[1], csrf: html.match(/name="csrf" value="([^"]*)"/)[1], cookies: cookiesOf(res).map };
+      const post = await postLogin(tls, page, 's@t.local', PW);
+      assert.equal(post.res.status, 303);
+      const line = post.setCookie.find((l) => l.startsWith('ENT_SESSION='));
+      assert.match(line, /; Secure/);
+      assert.match(line, /HttpOnly/);
+      assert.ok(post.res.headers.get('strict-transport-security'));
+    } finally {
+      await tls.stop();
+    }
+  });
+});
+
 describe('redirect URIs', () => {
   const bad = (url) => [
     `${url}/login/callback/extra`, `${url}/login/callback/..;/x`, `${url}/login/callback?x=1`, 'https://ent@evil.example/login/callback',
@@ -458,6 +503,7 @@ describe('accounts that may not log in', () => {
     assert.equal(d.status, 200, d.text);
     const r = await tokenRequest(ent, { grant_type: 'refresh_token', refresh_token: l.tokens.refresh_token, client_id: 'ent-portal' });
     assert.equal(r.status, 400);
+    assertProblem(assert, await api(ent, '/api/auth/me', { headers: bearer(l.tokens.access_token) }), 401);
     const page = await openLogin(ent);
     const post = await postLogin(ent, page, 'gone@test.local', PW);
     assert.notEqual(post.res.status, 303);

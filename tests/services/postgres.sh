@@ -206,7 +206,7 @@ cmd_start() {
 	# The password goes through a psql variable, never spliced into the SQL text.
 	as_owner "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -d postgres \
 		-v pw="$pw" <<-'EOF' || die "could not create the ent role and database"
-		CREATE ROLE ent LOGIN PASSWORD :'pw';
+		CREATE ROLE ent LOGIN CREATEDB PASSWORD :'pw';
 		CREATE DATABASE ent OWNER ent;
 	EOF
 

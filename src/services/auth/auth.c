@@ -209,9 +209,11 @@ static void auth_stop(void)
 
 int auth_guard_start(void)
 {
+	/* Without the auth tables yet (another process migrates them), tokens are refused until the
+	 * keys can be read: the guard rereads them when it meets an unknown kid. */
 	db_conn *c = app_db();
 	if (!auth_external() && (!c || keys_load(c, 0) != ENT_OK))
-		return ENT_EUNAVAIL;
+		log_warn("auth: the signing keys cannot be read yet; tokens are refused until they can");
 	return guard_start();
 }
 

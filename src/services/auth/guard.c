@@ -32,10 +32,12 @@
 #define LEEWAY 60
 #define JWKS_REFETCH_MIN 10
 #define FETCH_MAX (1 << 20)
+#define RECHECK 30 /* seconds between checks that a cached token's user is still enabled */
 
 struct entry {
 	unsigned char hash[32];
 	time_t exp;
+	time_t checked; /* when the user was last found enabled */
 	unsigned roles;
 	int used;
 	char sub[64];
@@ -264,6 +266,22 @@ static int fill_entry(arena *a, const json_t *claims, struct entry *e)
 	return ENT_OK;
 }
 
+/*
+ * A disabled or deleted user's access token stops working within RECHECK seconds, not at its
+ * expiry. (A brute-force lockout does not end sessions: it only stops new tokens, or anyone could
+ * log a classmate out by failing logins in their name.)
+ */
+static int user_enabled(arena *a, const struct entry *e)
+{
+	if (e->roles & ROLE_SERVICE)
+		return 1;
+	db_conn *c = app_db();
+	struct user u;
+	if (!c)
+		return 0;
+	return users_get(c, a, e->sub, &u) == ENT_OK && !u.disabled;
+}
+
 static void to_principal(arena *a, const struct entry *e, struct http_principal *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -291,8 +309,26 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out)
 		pthread_mutex_lock(lk);
 		struct entry *e = &cache[idx];
 		if (e->used && memcmp(e->hash, hash, 32) == 0 && e->exp + LEEWAY > now) {
-			to_principal(a, e, out);
+			if (now - e->checked < RECHECK) {
+				to_principal(a, e, out);
+				pthread_mutex_unlock(lk);
+				return ENT_OK;
+			}
+			struct entry copy = *e;
 			pthread_mutex_unlock(lk);
+			/* The database is asked without the lock held. */
+			if (!user_enabled(a, &copy)) {
+				pthread_mutex_lock(lk);
+				if (memcmp(cache[idx].hash, hash, 32) == 0)
+					cache[idx].used = 0;
+				pthread_mutex_unlock(lk);
+				return ENT_EAUTH;
+			}
+			pthread_mutex_lock(lk);
+			if (memcmp(cache[idx].hash, hash, 32) == 0)
+				cache[idx].checked = now;
+			pthread_mutex_unlock(lk);
+			to_principal(a, &copy, out);
 			return ENT_OK;
 		}
 		pthread_mutex_unlock(lk);
@@ -333,6 +369,9 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out)
 	json_decref(claims);
 	if (rc)
 		return rc == ENT_EUNAVAIL ? rc : ENT_EAUTH;
+	if (!user_enabled(a, &fresh))
+		return ENT_EAUTH;
+	fresh.checked = now;
 	memcpy(fresh.hash, hash, 32);
 	if (cache) {
 		pthread_mutex_lock(lk);

@@ -131,13 +131,14 @@ static json_t *operation(const struct route *r, const char *service)
 		json_object_set_new(op, "security", json_array());
 	}
 	if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0) {
-		if (!(r->flags & ROUTE_RAW_BODY)) {
+		if (!(r->flags & (ROUTE_RAW_BODY | ROUTE_NO_BODY))) {
 			json_object_set_new(op, "requestBody",
 					    json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content", "application/json",
 						      "schema", schema_or(r->request_schema, "{\"type\":\"object\"}")));
 			json_object_set_new(responses, "415", problem_response("The body is not application/json"));
 		}
-		json_object_set_new(responses, "413", problem_response("The body is too large"));
+		if (!(r->flags & ROUTE_NO_BODY))
+			json_object_set_new(responses, "413", problem_response("The body is too large"));
 	}
 	json_object_set_new(responses, "500", problem_response("Server error"));
 	json_object_set_new(op, "responses", responses);

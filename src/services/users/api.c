@@ -566,6 +566,11 @@ void users_api_delete(http_req *req)
 		rc = db_step(s);
 		db_done(s);
 	}
+	/* Every other service erases its part in the same transaction (all services, not only
+	 * those of this process: the database is shared). */
+	for (const struct service *const *sv = service_registry; rc >= 0 && *sv; sv++)
+		if ((*sv)->erase_user)
+			rc = (*sv)->erase_user(c, r.id);
 	if (rc < 0) {
 		db_rollback(c);
 		users_db_problem(req, rc);
@@ -768,8 +773,9 @@ void users_api_me_export(http_req *req)
 	char now[21];
 	users_time(now, 0);
 	json_t *out = json_pack("{s:s, s:s}", "user_id", r.id, "exported_at", now);
-	for (size_t i = 0; i < app.nservices; i++) {
-		const struct service *sv = app.services[i];
+	/* Every service of the build, not only those of this process: the database is shared. */
+	for (const struct service *const *svp = service_registry; *svp; svp++) {
+		const struct service *sv = *svp;
 		if (!sv->export_user)
 			continue;
 		int rc = sv->export_user(c, r.id, out);

@@ -94,6 +94,12 @@ static void prune(db_conn *c)
 	}
 }
 
+/*
+ * A database error as these functions report it: ENT_EBUSY means "throttled" to their callers
+ * (429 with Retry-After), so a database that stays locked is reported as unavailable instead.
+ */
+static int db_err(int rc) { return rc == ENT_EBUSY ? ENT_EUNAVAIL : rc; }
+
 /* ---- per source IP ---- */
 
 /* 1 (and *retry_after) when ip is locked, 0 when not, or a negative error. */
@@ -308,8 +314,12 @@ static int cred_by_id(db_conn *c, arena *a, const char *id, struct cred *cr)
 	return cred_read(s, a, cr);
 }
 
-/* An attempt on a login nobody has: the same work and the same answers as a wrong secret. */
-static int unknown_attempt(db_conn *c, arena *a, const char *login, const char *password, const char *ip,
+/*
+ * An attempt on a login nobody has: the same work and the same answers as a wrong secret. With
+ * argon, the password check of a known account is imitated (password_dummy_verify); without, the
+ * check is an activation code's, a SHA-256 the caller has already computed.
+ */
+static int unknown_attempt(db_conn *c, arena *a, const char *login, const char *password, int argon, const char *ip,
 			   int *retry_after)
 {
 	char key[65];
@@ -323,7 +333,7 @@ static int unknown_attempt(db_conn *c, arena *a, const char *login, const char *
 			wait = seconds_until(db_col_text(s, 0));
 		db_done(s);
 	}
-	if (!wait)
+	if (!wait && argon)
 		password_dummy_verify(password ? password : "");
 	int locked = count_failure(c, &unknown_counter, key);
 	ip_failure(c, ip);
@@ -369,13 +379,13 @@ int users_authenticate(db_conn *c, arena *a, const char *login, const char *pass
 	*retry_after = 0;
 	int rc = ip_locked(c, ip, retry_after);
 	if (rc)
-		return rc < 0 ? rc : ENT_EBUSY;
+		return rc < 0 ? db_err(rc) : ENT_EBUSY;
 	struct cred cr;
 	rc = cred_by_login(c, a, login, &cr);
 	if (rc == ENT_ENOTFOUND)
-		return unknown_attempt(c, a, login, password, ip, retry_after);
+		return unknown_attempt(c, a, login, password, 1, ip, retry_after);
 	if (rc)
-		return rc;
+		return db_err(rc);
 	int ok = 0;
 	if (!seconds_until(cr.locked_until)) {
 		if (cr.password_hash)
@@ -411,17 +421,15 @@ int users_activate(db_conn *c, arena *a, const char *login, const char *code, co
 	*retry_after = 0;
 	int rc = ip_locked(c, ip, retry_after);
 	if (rc)
-		return rc < 0 ? rc : ENT_EBUSY;
+		return rc < 0 ? db_err(rc) : ENT_EBUSY;
 	char typed[65];
 	users_code_hash(code, typed);
 	struct cred cr;
 	rc = cred_by_login(c, a, login, &cr);
-	if (rc == ENT_ENOTFOUND) {
-		rc = unknown_attempt(c, a, login, NULL, ip, retry_after);
-		return rc;
-	}
+	if (rc == ENT_ENOTFOUND)
+		return unknown_attempt(c, a, login, NULL, 0, ip, retry_after);
 	if (rc)
-		return rc;
+		return db_err(rc);
 	int ok = cr.code_hash && strlen(cr.code_hash) == 64 && util_ct_equal(typed, cr.code_hash, 64) &&
 		 seconds_until(cr.code_expires) > 0;
 	rc = known_attempt(c, &cr, ok, ip, retry_after);
@@ -464,7 +472,7 @@ int users_check_password(db_conn *c, const char *user_id, const char *password, 
 	*retry_after = 0;
 	int rc = ip_locked(c, ip, retry_after);
 	if (rc)
-		return rc < 0 ? rc : ENT_EBUSY;
+		return rc < 0 ? db_err(rc) : ENT_EBUSY;
 	arena *a = arena_new(0);
 	struct cred cr;
 	rc = cred_by_id(c, a, user_id, &cr);
@@ -478,6 +486,8 @@ int users_check_password(db_conn *c, const char *user_id, const char *password, 
 		}
 		cr.disabled = 0; /* the caller holds a token: only the secret is in question here */
 		rc = known_attempt(c, &cr, ok, ip, retry_after);
+	} else {
+		rc = db_err(rc);
 	}
 	arena_free(a);
 	return rc;

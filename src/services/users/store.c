@@ -15,6 +15,7 @@
 #include "internal.h"
 
 #include "core/err.h"
+#include "core/json.h"
 #include "core/jwt.h"
 #include "core/log.h"
 #include "core/password.h"
@@ -290,7 +291,8 @@ void users_read_row(arena *a, db_stmt *s, struct urow *r)
 	r->updated_at = col(a, s, 13);
 	r->last_login_at = col(a, s, 14);
 	r->deleted_at = col(a, s, 15);
-	r->active = db_col_int64(s, 16) != 0;
+	/* An account of an external issuer has no password here: it is active from its first token. */
+	r->active = db_col_int64(s, 16) != 0 || r->iss != NULL;
 	r->activation_pending = db_col_int64(s, 17) != 0;
 	r->locked_until = col(a, s, 18);
 	r->class_id = col(a, s, 19);
@@ -604,7 +606,8 @@ int users_create(db_conn *c, arena *a, const char *email, const char *given_name
 {
 	const char *role = users_role_name(roles);
 	if (!role || !email || !users_valid_email(email) || !given_name || !*given_name || !family_name ||
-	    !*family_name || !users_valid_text(given_name) || !users_valid_text(family_name))
+	    !*family_name || !users_valid_text(given_name) || !users_valid_text(family_name) ||
+	    json_utf8_len(given_name) > USERS_NAME_MAX || json_utf8_len(family_name) > USERS_NAME_MAX)
 		return ENT_EINVAL;
 	char *hash = NULL;
 	if (password) {

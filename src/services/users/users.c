@@ -213,7 +213,7 @@ static const struct route routes[] = {
 	{.method = "DELETE", .pattern = "/api/users/classes/{id}", .handler = classes_api_delete, .access = ROLE_ADMIN,
 	 .status = 204, .summary = "Delete a class and its memberships (admin); the users stay"},
 	{.method = "PUT", .pattern = "/api/users/classes/{id}/members/{user_id}", .handler = classes_api_member_put,
-	 .access = ROLE_ADMIN, .status = 204,
+	 .access = ROLE_ADMIN, .status = 204, .flags = ROUTE_NO_BODY,
 	 .summary = "Put a user in a class (admin); a student leaves their previous class. No body"},
 	{.method = "DELETE", .pattern = "/api/users/classes/{id}/members/{user_id}", .handler = classes_api_member_delete,
 	 .access = ROLE_ADMIN, .status = 204, .summary = "Remove a user from a class (admin)"},

@@ -43,7 +43,8 @@ int users_find_login(db_conn *c, arena *a, const char *login, struct user *out);
  *    the account and against ip.
  *  - ENT_EBUSY: too many failures for this account or from this ip: refused even with the right
  *    password; *retry_after (seconds) says for how long.
- *  - ENT_EFORBIDDEN: the account is disabled, or not activated yet.
+ *  - ENT_EFORBIDDEN: the account is disabled (only said once the password was right). An account
+ *    not activated yet has no password: ENT_EAUTH.
  */
 int users_authenticate(db_conn *c, arena *a, const char *login, const char *password, const char *ip, struct user *out,
 		       int *retry_after);

@@ -79,14 +79,15 @@ async function startOnce({ env = {}, args = [], db, dataDir: givenDir, keepData 
   const handle = { child, dataDir, env: fullEnv, stderr: '', pg, exited: null, port, url: `http://127.0.0.1:${port}` };
   child.stderr.setEncoding('utf8');
   const exited = new Promise((res) => child.on('exit', (code, signal) => { handle.exited = { code, signal }; res(handle.exited); }));
+  let timer;
   await new Promise((res, rej) => {
     child.stderr.on('data', (chunk) => {
       handle.stderr += chunk;
       if (/listening on \S+ \(port \d+\)/.test(handle.stderr)) res();
     });
     exited.then((e) => rej(new Error(`ent exited (${e.code ?? e.signal}) before listening:\n${handle.stderr}`)));
-    setTimeout(() => rej(new Error(`ent did not start in 60 s:\n${handle.stderr}`)), 60000);
-  });
+    timer = setTimeout(() => rej(new Error(`ent did not start in 60 s:\n${handle.stderr}`)), 60000);
+  }).finally(() => clearTimeout(timer));
   handle.stop = async () => {
     if (!handle.exited) child.kill('SIGTERM');
     const e = await exited;

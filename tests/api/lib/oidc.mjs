@@ -98,3 +98,13 @@ export function serverPrivateKey(ent) {
     : spawnSync('psql', [db, '-qAtc', kidSql], { encoding: 'utf8' });
   return { pem: r.stdout.trim(), kid: k.stdout.trim() };
 }
+
+/** Runs one SQL statement on the server's database (tests only: to move clocks, not to cheat checks). */
+export function sql(ent, statement) {
+  const db = ent.env.ENT_DB || `sqlite:${join(ent.dataDir, 'ent.db')}`;
+  const r = db.startsWith('sqlite:')
+    ? spawnSync('sqlite3', ['-cmd', '.timeout 5000', db.slice(7), statement], { encoding: 'utf8' })
+    : spawnSync('psql', [db, '-qAtc', statement], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout.trim();
+}
