@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 /* The same values as src/core/http.c and its defaults in src/core/config.c. */
-#define CONN_MEMORY (64 * 1024)
+#define CONN_MEMORY (32 * 1024) /* as src/core/http.c */
 #define IDLE_TIMEOUT 60u
 #define MAX_CONNECTIONS 4096u
 #define PER_IP_CONNECTIONS 256u
