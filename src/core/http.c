@@ -73,6 +73,7 @@ struct http_req {
 	size_t max_body;
 	buf body;
 	int too_big;     /* the body passed max_body while being read */
+	uint64_t streamed; /* bytes handed to on_body */
 	size_t drained;  /* bytes discarded since */
 	int answered;
 	int status;
@@ -80,6 +81,9 @@ struct http_req {
 	struct hdr *headers;
 	struct http_principal principal;
 	int has_principal;
+	int stream_status;          /* an on_body refusal: its status and detail */
+	const char *stream_detail;
+	void *data;
 };
 
 struct http_server {
@@ -446,6 +450,17 @@ void http_problem_err(http_req *req, int err, const char *detail)
 	http_problem(req, ent_err_status(err), detail ? detail : ent_err_str(err));
 }
 
+void http_stream_fail(http_req *req, int status, const char *detail)
+{
+	if (req->stream_status)
+		return;
+	req->stream_status = status;
+	req->stream_detail = arena_strdup(req->a, detail ? detail : http_status_text(status));
+}
+
+void http_set_data(http_req *req, void *data) { req->data = data; }
+void *http_data(const http_req *req) { return req->data; }
+
 /* ---- body helpers ---- */
 
 static int is_json_type(const char *ct)
@@ -556,6 +571,8 @@ static int valid_request_id(const char *s)
 	return n > 0 && n <= 64;
 }
 
+static int check_access(http_req *req);
+
 /* First call: headers are in. Returns 1 when the request was answered already (a limit). */
 static int on_headers(http_req *req)
 {
@@ -583,6 +600,9 @@ static int on_headers(http_req *req)
 		req->max_body = req->m.route->max_body;
 	buf_init(&req->body, req->max_body);
 
+	if (req->match_rc == ENT_OK && req->m.route->on_body && check_access(req))
+		return 1;
+
 	const char *cl = http_header(req, "Content-Length");
 	if (cl) {
 		int64_t n;
@@ -594,6 +614,32 @@ static int on_headers(http_req *req)
 			http_problemf(req, 413, "the body is larger than the limit of %zu bytes", req->max_body);
 			return 1;
 		}
+	}
+	return 0;
+}
+
+/* The guard and the role check. Returns 0 when the caller may go on; otherwise it answered. */
+static int check_access(http_req *req)
+{
+	const struct route *r = req->m.route;
+	if (r->access & ACCESS_PUBLIC)
+		return 0;
+	if (!guard) {
+		http_set_header(req, "WWW-Authenticate", "Bearer");
+		http_problem(req, 401, "a bearer token is required");
+		return -1;
+	}
+	if (guard(req, &req->principal) != ENT_OK) {
+		if (!req->answered) {
+			http_set_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+			http_problem(req, 401, "the bearer token is missing or invalid");
+		}
+		return -1;
+	}
+	req->has_principal = 1;
+	if (!(req->principal.roles & r->access)) {
+		http_problem(req, 403, "your role does not allow this");
+		return -1;
 	}
 	return 0;
 }
@@ -610,25 +656,9 @@ static void dispatch(http_req *req)
 		return;
 	}
 	const struct route *r = req->m.route;
-	if (!(r->access & ACCESS_PUBLIC)) {
-		if (!guard) {
-			http_set_header(req, "WWW-Authenticate", "Bearer");
-			http_problem(req, 401, "a bearer token is required");
-			return;
-		}
-		if (guard(req, &req->principal) != ENT_OK) {
-			if (!req->answered) {
-				http_set_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-				http_problem(req, 401, "the bearer token is missing or invalid");
-			}
-			return;
-		}
-		req->has_principal = 1;
-		if (!(req->principal.roles & r->access)) {
-			http_problem(req, 403, "your role does not allow this");
-			return;
-		}
-	}
+	/* A streaming route was checked when its headers arrived. */
+	if (!r->on_body && check_access(req))
+		return;
 	r->handler(req);
 	if (!req->answered) {
 		log_error("handler for %s %s did not answer", r->method, r->pattern);
@@ -658,6 +688,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		 * while reading (chunked, no Content-Length) is drained and answered 413 at its end;
 		 * past DRAIN_MAX bytes the connection is dropped instead.
 		 */
+		const struct route *r = req->m.route;
+		if (r && r->on_body && req->match_rc == ENT_OK) {
+			/* Streaming: count against the limit, hand the piece over. */
+			if (!req->answered && !req->too_big && !req->stream_status) {
+				req->streamed += *upload_data_size;
+				if (req->streamed > req->max_body)
+					req->too_big = 1;
+				else if (r->on_body(req, upload_data, *upload_data_size) != 0 && !req->stream_status)
+					http_stream_fail(req, 500, "the upload could not be stored");
+			}
+			if (req->too_big || req->stream_status) {
+				req->drained += *upload_data_size;
+				if (req->drained > DRAIN_MAX)
+					return MHD_NO;
+			}
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
 		if (!req->answered && !req->too_big && buf_add(&req->body, upload_data, *upload_data_size) != ENT_OK)
 			req->too_big = 1;
 		if (req->too_big) {
@@ -672,6 +720,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	if (req->too_big)
 		http_problemf(req, 413, "the body is larger than the limit of %zu bytes", req->max_body);
+	else if (req->stream_status)
+		http_problem(req, req->stream_status, req->stream_detail);
 	else
 		dispatch(req);
 	return MHD_YES;

@@ -55,6 +55,16 @@ struct route {
 	const char *request_schema;  /* JSON Schema of the body (JSON text), or NULL */
 	const char *response_schema; /* JSON Schema of the 2xx answer (JSON text), or NULL */
 	int status;          /* the success status for the document (0: 200) */
+	/*
+	 * Streaming body (uploads): when set, the access guard and role check run as soon as the
+	 * headers are in (a refused caller never sends the body), and the body is handed over piece
+	 * by piece instead of being buffered. Return 0 to go on; to refuse, call http_stream_fail()
+	 * and return -1: the rest of the body is drained and the problem answered at its end.
+	 * The handler runs once the whole body arrived (not after a failure). Resources tied to the
+	 * upload (a blob writer) must be released by an arena cleanup, which also runs when the
+	 * client goes away mid-body. max_body still applies (413).
+	 */
+	int (*on_body)(http_req *req, const char *data, size_t len);
 };
 
 /* The caller's identity, set by the access guard (NULL on public routes without a token). */
@@ -175,6 +185,13 @@ void http_problemf(http_req *req, int status, const char *fmt, ...) __attribute_
 void http_problem_errors(http_req *req, int status, const char *detail, json_t *errors);
 /* Maps an ent_err to its status and answers with a problem. */
 void http_problem_err(http_req *req, int err, const char *detail);
+
+/* For on_body callbacks: refuses the upload; answered as a problem once the body is drained. */
+void http_stream_fail(http_req *req, int status, const char *detail);
+
+/* A pointer a route keeps with its request (e.g. an upload's state). */
+void http_set_data(http_req *req, void *data);
+void *http_data(const http_req *req);
 
 /* Whether the handler has answered already. */
 int http_answered(const http_req *req);

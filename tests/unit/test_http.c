@@ -79,6 +79,40 @@ static void paged(http_req *req)
 	http_reply_json(req, 200, json_pack("{s:i, s:s?}", "limit", limit, "cursor", cursor));
 }
 
+/* A streaming upload: counts bytes; refuses a body that starts with "BAD". */
+struct upload_state {
+	size_t bytes;
+	int freed;
+};
+static int uploads_freed;
+static void upload_cleanup(void *p)
+{
+	(void)p;
+	uploads_freed++;
+}
+
+static int upload_chunk(http_req *req, const char *data, size_t len)
+{
+	struct upload_state *u = http_data(req);
+	if (!u) {
+		u = arena_calloc(http_arena(req), 1, sizeof(*u));
+		http_set_data(req, u);
+		arena_on_free(http_arena(req), upload_cleanup, u);
+		if (len >= 3 && memcmp(data, "BAD", 3) == 0) {
+			http_stream_fail(req, 415, "this kind of file is refused");
+			return -1;
+		}
+	}
+	u->bytes += len;
+	return 0;
+}
+
+static void upload_done(http_req *req)
+{
+	struct upload_state *u = http_data(req);
+	http_reply_json(req, 201, json_pack("{s:I}", "bytes", (json_int_t)(u ? u->bytes : 0)));
+}
+
 /* A guard that trusts "Bearer student" and "Bearer admin": enough to test the core's role check. */
 static int test_guard(http_req *req, struct http_principal *out)
 {
@@ -108,6 +142,8 @@ static const struct route routes[] = {
 	{.method = "GET", .pattern = "/test/nobody", .handler = whoami, .access = 0},
 	{.method = "GET", .pattern = "/test/silent", .handler = silent, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/paged", .handler = paged, .access = ACCESS_PUBLIC},
+	{.method = "POST", .pattern = "/test/upload", .handler = upload_done, .access = ROLE_ANY_USER, .flags = ROUTE_RAW_BODY,
+	 .max_body = 8u << 20, .on_body = upload_chunk},
 };
 
 /* ---- client ---- */
@@ -524,6 +560,47 @@ static void test_idle_timeout(void **state)
 	close(fd);
 }
 
+static void test_streaming_upload(void **state)
+{
+	(void)state;
+	size_t n = 5u << 20;
+	char *body = malloc(n);
+	memset(body, 'x', n);
+	struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer student");
+	h = curl_slist_append(h, "Content-Type: application/octet-stream");
+	int before = uploads_freed;
+	struct resp *r = request("POST", "/test/upload", h, body, n, 0);
+	assert_int_equal(r->status, 201);
+	assert_non_null(strstr(r->body, "\"bytes\":5242880"));
+	resp_free(r);
+	/* Refused while streaming: the rest is drained, the problem answered at the end. */
+	memcpy(body, "BAD", 3);
+	r = request("POST", "/test/upload", h, body, n, 0);
+	json_decref(assert_problem(r, 415));
+	resp_free(r);
+	/* Over the route's limit (8 MiB), chunked so that it is found while streaming. */
+	char *big = malloc(9u << 20);
+	memset(big, 'y', 9u << 20);
+	struct curl_slist *hc = curl_slist_append(NULL, "Authorization: Bearer student");
+	hc = curl_slist_append(hc, "Transfer-Encoding: chunked");
+	r = request("POST", "/test/upload", hc, big, 9u << 20, 0);
+	json_decref(assert_problem(r, 413));
+	resp_free(r);
+	curl_slist_free_all(hc);
+	free(big);
+	/* The access check runs before any byte of the body is taken. */
+	struct curl_slist *anon = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+	r = request("POST", "/test/upload", anon, body, n, 0);
+	json_decref(assert_problem(r, 401));
+	resp_free(r);
+	curl_slist_free_all(anon);
+	usleep(100000);
+	/* Every upload state was released (arena cleanups ran). */
+	assert_int_equal(uploads_freed - before, 3);
+	curl_slist_free_all(h);
+	free(body);
+}
+
 static void test_metrics_counted(void **state)
 {
 	(void)state;
@@ -568,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_guard_and_roles),
 		cmocka_unit_test(test_handler_without_answer),
 		cmocka_unit_test(test_pagination_args),
+		cmocka_unit_test(test_streaming_upload),
 		cmocka_unit_test(test_metrics_counted),
 		cmocka_unit_test(test_per_ip_limit),
 		cmocka_unit_test(test_idle_timeout),
