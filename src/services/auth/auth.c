@@ -25,25 +25,11 @@
 
 /* ---- /api/auth ---- */
 
-static json_t *roles_array(unsigned roles)
-{
-	json_t *a = json_array();
-	if (roles & ROLE_ETUDIANT)
-		json_array_append_new(a, json_string("etudiant"));
-	if (roles & ROLE_ENSEIGNANT)
-		json_array_append_new(a, json_string("enseignant"));
-	if (roles & ROLE_ADMIN)
-		json_array_append_new(a, json_string("admin"));
-	if (roles & ROLE_SERVICE)
-		json_array_append_new(a, json_string("service"));
-	return a;
-}
-
 static void api_me(http_req *req)
 {
 	const struct http_principal *p = http_principal(req);
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o}", "sub", p->sub, "iss", p->iss, "preferred_username",
-			      p->username, "email", p->email, "name", p->name, "roles", roles_array(p->roles));
+			      p->username, "email", p->email, "name", p->name, "roles", auth_roles_json(p->roles));
 	http_reply_json(req, 200, j);
 }
 
@@ -84,7 +70,7 @@ static void api_validate(http_req *req)
 		claims = json_object();
 	/* Headers a gateway can forward (Traefik forwardAuth authResponseHeaders). */
 	http_set_header(req, "X-Auth-User", p->sub);
-	json_t *roles = roles_array(p->roles);
+	json_t *roles = auth_roles_json(p->roles);
 	char joined[128] = "";
 	size_t i, pos = 0;
 	json_t *r;

@@ -84,6 +84,9 @@ struct token_set {
 	const char *family;  /* the refresh family issued, if any */
 };
 
+/* ["etudiant", ...] for ROLE_* bits (the realm_access.roles claim). New reference. */
+json_t *auth_roles_json(unsigned roles);
+
 /* Issues access (+ id + refresh) tokens for a user. family NULL: a new refresh family. */
 int tokens_issue(db_conn *c, arena *a, const char *user_id, const char *client_id, const char *scope,
 		 const char *nonce, const char *session_hash, const char *family, int with_refresh,

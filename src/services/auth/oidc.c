@@ -851,30 +851,40 @@ static void grant_password(http_req *req, db_conn *c, const struct form *f, cons
 	tokens_reply(req, &t);
 }
 
+/*
+ * What the token and revocation endpoints share: a form body, the database, an authenticated
+ * client. Returns 0, or -1 after answering.
+ */
+static int oauth_begin(http_req *req, struct form *f, db_conn **c, struct client *cl)
+{
+	const char *ct = http_header(req, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+		http_problem(req, 415, "this endpoint takes application/x-www-form-urlencoded");
+		return -1;
+	}
+	size_t len;
+	const char *body = http_body(req, &len);
+	const char *why;
+	if (form_parse(http_arena(req), body, len, f, &why) != 0) {
+		oauth_error(req, 400, "invalid_request", why);
+		return -1;
+	}
+	*c = app_db();
+	if (!*c) {
+		oauth_error(req, 503, "temporarily_unavailable", "the database did not answer");
+		return -1;
+	}
+	return token_client(req, *c, f, cl);
+}
+
 void oidc_token(http_req *req)
 {
 	if (provider_off(req))
 		return;
-	const char *ct = http_header(req, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-		http_problem(req, 415, "the token endpoint takes application/x-www-form-urlencoded");
-		return;
-	}
 	struct form f;
-	size_t len;
-	const char *body = http_body(req, &len);
-	const char *why;
-	if (form_parse(http_arena(req), body, len, &f, &why) != 0) {
-		oauth_error(req, 400, "invalid_request", why);
-		return;
-	}
-	db_conn *c = app_db();
-	if (!c) {
-		oauth_error(req, 503, "temporarily_unavailable", "the database did not answer");
-		return;
-	}
+	db_conn *c;
 	struct client cl;
-	if (token_client(req, c, &f, &cl))
+	if (oauth_begin(req, &f, &c, &cl))
 		return;
 	const char *grant = form_get(&f, "grant_type");
 	if (!grant) {
@@ -906,15 +916,9 @@ void oidc_revoke(http_req *req)
 	if (provider_off(req))
 		return;
 	struct form f;
-	if (parse_form(req, &f))
-		return;
-	db_conn *c = app_db();
-	if (!c) {
-		oauth_error(req, 503, "temporarily_unavailable", "the database did not answer");
-		return;
-	}
+	db_conn *c;
 	struct client cl;
-	if (token_client(req, c, &f, &cl))
+	if (oauth_begin(req, &f, &c, &cl))
 		return;
 	const char *t = form_get(&f, "token");
 	if (!t) {
@@ -937,13 +941,7 @@ void oidc_userinfo(http_req *req)
 		http_problem(req, 401, "the token's user does not exist");
 		return;
 	}
-	json_t *roles = json_array();
-	if (u.roles & ROLE_ETUDIANT)
-		json_array_append_new(roles, json_string("etudiant"));
-	if (u.roles & ROLE_ENSEIGNANT)
-		json_array_append_new(roles, json_string("enseignant"));
-	if (u.roles & ROLE_ADMIN)
-		json_array_append_new(roles, json_string("admin"));
+	json_t *roles = auth_roles_json(u.roles);
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:o}}", "sub", u.id, "preferred_username",
 			      u.username ? u.username : u.id, "name", u.name ? u.name : "", "given_name",
 			      u.given_name ? u.given_name : "", "family_name", u.family_name ? u.family_name : "",

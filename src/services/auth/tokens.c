@@ -504,7 +504,7 @@ int refresh_revoke(db_conn *c, const char *token, const char *client_id)
 
 /* ---- issuance ---- */
 
-static json_t *roles_json(unsigned roles)
+json_t *auth_roles_json(unsigned roles)
 {
 	json_t *a = json_array();
 	if (roles & ROLE_ETUDIANT)
@@ -513,6 +513,8 @@ static json_t *roles_json(unsigned roles)
 		json_array_append_new(a, json_string("enseignant"));
 	if (roles & ROLE_ADMIN)
 		json_array_append_new(a, json_string("admin"));
+	if (roles & ROLE_SERVICE)
+		json_array_append_new(a, json_string("service"));
 	return a;
 }
 
@@ -543,7 +545,7 @@ int tokens_issue(db_conn *c, arena *a, const char *user_id, const char *client_i
 	json_t *at = json_pack("{s:s, s:s, s:[s], s:s, s:I, s:I, s:s, s:s, s:s, s:{s:o}}", "iss", auth_issuer(), "sub", u.id,
 			       "aud", app.cfg->audience, "azp", client_id, "exp", (json_int_t)(now + ACCESS_TOKEN_TTL), "iat",
 			       (json_int_t)now, "jti", jti, "typ", "Bearer", "scope", scope, "realm_access", "roles",
-			       roles_json(u.roles));
+			       auth_roles_json(u.roles));
 	if (session_hash)
 		json_object_set_new(at, "sid", json_string(session_hash));
 	set_profile(at, &u);
@@ -607,7 +609,7 @@ int tokens_issue_service(db_conn *c, arena *a, const struct client *cl, struct t
 			       "sub", cl->id, "aud", app.cfg->audience, "azp", cl->id, "client_id", cl->id, "exp",
 			       (json_int_t)(now + ACCESS_TOKEN_TTL), "iat", (json_int_t)now, "jti", jti, "typ", "Bearer",
 			       "ent_service", 1, "preferred_username", cl->id, "realm_access", "roles",
-			       roles_json(cl->service_roles));
+			       auth_roles_json(cl->service_roles));
 	out->access_token = keys_sign(at);
 	json_decref(at);
 	return out->access_token ? ENT_OK : ENT_EINTERNAL;
