@@ -331,7 +331,7 @@ static void reply_owned(http_req *req, int status, const char *type, char *data,
 	MHD_add_response_header(r, "Content-Type", type);
 	if (gz)
 		MHD_add_response_header(r, "Content-Encoding", "gzip");
-	if (compressible(type))
+	if (gz || (len >= GZIP_MIN && compressible(type)))
 		MHD_add_response_header(r, "Vary", "Accept-Encoding");
 	req->bytes_out = len;
 	queue(req, status, r);
