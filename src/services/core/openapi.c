@@ -163,7 +163,7 @@ void openapi_build(const char *public_url)
 		}
 		char method[16];
 		size_t k;
-		for (k = 0; r->method[k] && k < sizeof(method) - 1; k++)
+		for (k = 0; k < sizeof(method) - 1 && r->method[k]; k++)
 			method[k] = (char)(r->method[k] | 0x20);
 		method[k] = '\0';
 		json_object_set_new(item, method, operation(r, service));

@@ -78,4 +78,18 @@ int users_set_password(db_conn *c, const char *id, const char *password, const c
 /* Ids of the students of a class (for later services). Returns the count, or a negative ent_err. */
 int users_class_members(db_conn *c, arena *a, const char *class_id, char ***ids);
 
+/* ---- lookups for other services (lookup.c) ---- */
+
+/* The class of a student (kind 'etudiant'): 0 and its id in out, or ENT_ENOTFOUND. */
+int users_student_class(db_conn *c, const char *user_id, char out[37]);
+
+/* 1 if the class exists, 0 if not, or a negative ent_err. */
+int users_class_exists(db_conn *c, const char *class_id);
+
+/* The id of the class name in school_year: 0, ENT_ENOTFOUND, or a negative ent_err. */
+int users_class_find(db_conn *c, const char *name, const char *school_year, char out[37]);
+
+/* The current school year ("2026-2027"), as the users service computes it. */
+void users_current_school_year(char out[10]);
+
 #endif
