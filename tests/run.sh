@@ -20,11 +20,28 @@ echo "== unit tests (SQLite)"
 echo "== API tests (SQLite)"
 node --test --test-concurrency=1 tests/api/
 
-echo "== PostgreSQL"
+s3dir=$(mktemp -d /tmp/ent-s3.XXXXXX)
+rmdir "$s3dir"
 pgdir=$(mktemp -d /tmp/ent-pg.XXXXXX)
 rmdir "$pgdir"
-cleanup() { bash tests/services/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true; }
+cleanup() {
+  bash tests/services/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true
+  bash tests/services/s3.sh stop "$s3dir" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
+
+echo "== S3 (blob store)"
+s3url=$(bash tests/services/s3.sh start "$s3dir")
+echo "== unit tests (S3)"
+(cd "$BUILD" && ENT_TEST_S3_URL=$s3url ctest --output-on-failure -R '^test_blob$')
+s3_api=$(ls tests/api/cours*.test.mjs tests/api/fichiers*.test.mjs 2>/dev/null || true)
+if [ -n "$s3_api" ]; then
+  echo "== API tests of the file services (S3)"
+  # shellcheck disable=SC2086
+  ENT_BLOB=$s3url node --test --test-concurrency=1 $s3_api
+fi
+
+echo "== PostgreSQL"
 url=$(bash tests/services/postgres.sh start "$pgdir")
 export ENT_TEST_PG_URL=$url
 
