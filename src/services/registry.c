@@ -8,11 +8,15 @@
 
 extern const struct service svc_core;
 extern const struct service svc_users;
+extern const struct service svc_cours;
+extern const struct service svc_fichiers;
 extern const struct service svc_auth;
 
 const struct service *const service_registry[] = {
 	&svc_core,
 	&svc_users,
+	&svc_fichiers,
+	&svc_cours,
 	&svc_auth,
 	NULL,
 };

@@ -1,0 +1,720 @@
+/*
+ * cours.c - the cours service (the seed's service-cours): courses, who teaches and follows them,
+ * and the access rule every other part of the service (and the fichiers service) relies on.
+ *
+ * A course has teachers (cours_teachers: user ids of teachers) and classes (cours_classes: class
+ * ids owned by the users service). Access: admins and the course's teachers edit; students of
+ * one of its classes read; anyone else gets 404, exactly as for a course that does not exist.
+ * Student membership is asked of the users service (users_student_class), never read from its
+ * tables. Materials and consultations are in materials.c, the demo in demo.c.
+ */
+#include "cours.h"
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/app.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/service.h"
+#include "core/util.h"
+#include "services/fichiers/fichiers.h"
+#include "services/users/users.h"
+
+static const char schema_v1[] =
+	"CREATE TABLE cours ("
+	" id TEXT PRIMARY KEY,"
+	" title TEXT NOT NULL,"
+	" subject TEXT,"
+	" description TEXT,"
+	" school_year TEXT NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE INDEX cours_by_title ON cours (title, id);"
+	"CREATE TABLE cours_teachers ("
+	" cours_id TEXT NOT NULL REFERENCES cours (id) ON DELETE CASCADE,"
+	" user_id TEXT NOT NULL,"
+	" PRIMARY KEY (cours_id, user_id));"
+	"CREATE INDEX cours_teachers_by_user ON cours_teachers (user_id);"
+	"CREATE TABLE cours_classes ("
+	" cours_id TEXT NOT NULL REFERENCES cours (id) ON DELETE CASCADE,"
+	" class_id TEXT NOT NULL,"
+	" PRIMARY KEY (cours_id, class_id));"
+	"CREATE INDEX cours_classes_by_class ON cours_classes (class_id);"
+	"CREATE TABLE materials ("
+	" id TEXT PRIMARY KEY,"
+	" cours_id TEXT NOT NULL REFERENCES cours (id) ON DELETE CASCADE,"
+	" title TEXT NOT NULL,"
+	" description TEXT,"
+	" section TEXT NOT NULL DEFAULT '',"
+	" position INTEGER NOT NULL DEFAULT 0,"
+	" publish_at TEXT,"
+	" file_id TEXT,"
+	" created_by TEXT NOT NULL,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE INDEX materials_by_cours ON materials (cours_id, section, position, id);"
+	"CREATE INDEX materials_by_file ON materials (file_id);"
+	"CREATE TABLE consultation_cours ("
+	" id TEXT PRIMARY KEY,"
+	" material_id TEXT NOT NULL,"
+	" cours_id TEXT NOT NULL,"
+	" user_id TEXT NOT NULL,"
+	" action TEXT NOT NULL CHECK (action IN ('view', 'download')),"
+	" at TEXT NOT NULL);"
+	"CREATE INDEX consultation_by_material ON consultation_cours (material_id, user_id);"
+	"CREATE INDEX consultation_by_user ON consultation_cours (user_id, at);";
+
+static const struct migration migrations[] = {
+	{1, "courses, teachers, classes, materials, consultations", schema_v1},
+};
+
+void cours_now(char out[21]) { util_time_rfc3339(time(NULL), out); }
+
+void cours_bind_opt(db_stmt *s, int idx, const char *v)
+{
+	if (v)
+		db_bind_text(s, idx, v);
+	else
+		db_bind_null(s, idx);
+}
+
+/* Runs sql with two text parameters; 1 if it gives a row, 0 if not, or an error. */
+static int exists2(db_conn *c, const char *sql, const char *p1, const char *p2)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, p1);
+	if (p2)
+		db_bind_text(s, 2, p2);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : rc == DB_ROW;
+}
+
+int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned roles)
+{
+	if (!c)
+		return ENT_EUNAVAIL;
+	if (!util_is_uuid(cours_id))
+		return COURS_NONE;
+	int rc = exists2(c, "SELECT 1 FROM cours WHERE id = ?", cours_id, NULL);
+	if (rc <= 0)
+		return rc;
+	if (roles & ROLE_ADMIN)
+		return COURS_EDIT;
+	if (roles & ROLE_ENSEIGNANT) {
+		rc = exists2(c, "SELECT 1 FROM cours_teachers WHERE cours_id = ? AND user_id = ?", cours_id, user_id);
+		if (rc != 0)
+			return rc < 0 ? rc : COURS_EDIT;
+	}
+	if (roles & ROLE_ETUDIANT) {
+		char cls[37];
+		rc = users_student_class(c, user_id, cls);
+		if (rc == ENT_ENOTFOUND)
+			return COURS_NONE;
+		if (rc)
+			return rc;
+		rc = exists2(c, "SELECT 1 FROM cours_classes WHERE cours_id = ? AND class_id = ?", cours_id, cls);
+		if (rc != 0)
+			return rc < 0 ? rc : COURS_READ;
+	}
+	return COURS_NONE;
+}
+
+int cours_for_request(http_req *req, int need)
+{
+	const struct http_principal *p = http_principal(req);
+	int acc = cours_access(app_db(), http_param(req, "id"), p->sub, p->roles);
+	if (acc < 0) {
+		http_problem_err(req, acc, "the course could not be read");
+		return -1;
+	}
+	if (acc == COURS_NONE) {
+		http_problem(req, 404, "no such course");
+		return -1;
+	}
+	if (acc < need) {
+		http_problem(req, 403, "only the course's teachers and administrators may change it");
+		return -1;
+	}
+	return acc;
+}
+
+int cours_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles)
+{
+	int acc = cours_access(c, cours_id, user_id, roles);
+	if (acc <= COURS_NONE)
+		return acc < 0 ? acc : 0;
+	if (acc == COURS_EDIT)
+		return 1;
+	char now[21];
+	cours_now(now);
+	db_stmt *s = db_prepare(c, "SELECT 1 FROM materials WHERE cours_id = ? AND file_id = ? AND "
+				   "(publish_at IS NULL OR publish_at <= ?)");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, cours_id);
+	db_bind_text(s, 2, file_id);
+	db_bind_text(s, 3, now);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : rc == DB_ROW;
+}
+
+/* ---- courses ---- */
+
+#define COURS_COLS "c.id, c.title, c.subject, c.description, c.school_year, c.created_by, c.created_at, c.updated_at"
+
+/* A JSON array of the first column of sql run with one parameter; NULL on error. */
+static json_t *id_list(db_conn *c, const char *sql, const char *param)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return NULL;
+	db_bind_text(s, 1, param);
+	json_t *arr = json_array();
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW)
+		json_array_append_new(arr, json_string(db_col_text(s, 0)));
+	db_done(s);
+	if (rc < 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+static json_t *course_row(db_conn *c, db_stmt *s)
+{
+	const char *id = db_col_text(s, 0);
+	json_t *teachers = id_list(c, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id", id);
+	json_t *classes = id_list(c, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id", id);
+	if (!teachers || !classes) {
+		json_decref(teachers);
+		json_decref(classes);
+		return NULL;
+	}
+	return json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:s, s:o, s:o}", "id", id, "title", db_col_text(s, 1),
+			 "subject", db_col_text(s, 2), "description", db_col_text(s, 3), "school_year", db_col_text(s, 4),
+			 "created_by", db_col_text(s, 5), "created_at", db_col_text(s, 6), "updated_at",
+			 db_col_text(s, 7), "teacher_ids", teachers, "class_ids", classes);
+}
+
+static json_t *course_load(db_conn *c, const char *id, int *err)
+{
+	db_stmt *s = db_prepare(c, "SELECT " COURS_COLS " FROM cours c WHERE c.id = ?");
+	*err = ENT_EDB;
+	if (!s)
+		return NULL;
+	db_bind_text(s, 1, id);
+	json_t *out = NULL;
+	int rc = db_step(s);
+	if (rc == DB_ROW) {
+		out = course_row(c, s);
+		*err = out ? ENT_OK : ENT_EDB;
+	} else
+		*err = rc < 0 ? rc : ENT_ENOTFOUND;
+	db_done(s);
+	return out;
+}
+
+/* LIKE pattern for a search: lower case, %, _ and \ escaped, wrapped in %. */
+static const char *like_pattern(arena *a, const char *q)
+{
+	size_t n = strlen(q);
+	char *o = arena_alloc(a, n * 2 + 3), *p = o;
+	*p++ = '%';
+	for (size_t i = 0; i < n; i++) {
+		char ch = q[i];
+		if (ch == '%' || ch == '_' || ch == '\\')
+			*p++ = '\\';
+		*p++ = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+	}
+	*p++ = '%';
+	*p = '\0';
+	return o;
+}
+
+static void cours_list(http_req *req)
+{
+	int limit;
+	const char *cursor;
+	if (http_page_args(req, &limit, &cursor))
+		return;
+	arena *a = http_arena(req);
+	json_t *errors = json_object();
+	const char *q = http_query(req, "q"), *subject = http_query(req, "subject"), *year = http_query(req, "school_year");
+	if (cursor && !util_is_uuid(cursor))
+		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+	if (q && strlen(q) > 200)
+		json_object_set_new(errors, "q", json_string("is longer than 200 characters"));
+	if (json_object_size(errors)) {
+		http_problem_errors(req, 400, "invalid query", errors);
+		return;
+	}
+	json_decref(errors);
+	const struct http_principal *p = http_principal(req);
+	db_conn *c = app_db();
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return;
+	}
+	char cls[37] = "";
+	int scope = 0; /* 0 admin: all; 1 teacher; 2 student */
+	if (!(p->roles & ROLE_ADMIN))
+		scope = (p->roles & ROLE_ENSEIGNANT) ? 1 : 2;
+	if (scope == 2) {
+		int rc = users_student_class(c, p->sub, cls);
+		if (rc == ENT_ENOTFOUND) {
+			http_reply_json(req, 200, json_pack("{s:[], s:n}", "items", "next_cursor"));
+			return;
+		}
+		if (rc) {
+			http_problem_err(req, rc, "the courses could not be listed");
+			return;
+		}
+	}
+	/* The SQL is assembled from constant fragments only; every value is bound. */
+	const char *sql = arena_printf(
+		a, "SELECT " COURS_COLS " FROM cours c WHERE 1 = 1%s%s%s%s%s ORDER BY c.title, c.id LIMIT ?",
+		scope == 1   ? " AND EXISTS (SELECT 1 FROM cours_teachers t WHERE t.cours_id = c.id AND t.user_id = ?)"
+		: scope == 2 ? " AND EXISTS (SELECT 1 FROM cours_classes k WHERE k.cours_id = c.id AND k.class_id = ?)"
+			     : "",
+		q ? " AND (LOWER(c.title) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(c.subject, '')) LIKE ? ESCAPE '\\'"
+		    " OR LOWER(COALESCE(c.description, '')) LIKE ? ESCAPE '\\')"
+		  : "",
+		subject ? " AND c.subject = ?" : "", year ? " AND c.school_year = ?" : "",
+		cursor ? " AND (c.title, c.id) > (SELECT title, id FROM cours WHERE id = ?)" : "");
+	db_stmt *s = db_prepare(c, sql);
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the courses could not be listed");
+		return;
+	}
+	int k = 1;
+	if (scope == 1)
+		db_bind_text(s, k++, p->sub);
+	if (scope == 2)
+		db_bind_text(s, k++, cls);
+	if (q) {
+		const char *pat = like_pattern(a, q);
+		for (int i = 0; i < 3; i++)
+			db_bind_text(s, k++, pat);
+	}
+	if (subject)
+		db_bind_text(s, k++, subject);
+	if (year)
+		db_bind_text(s, k++, year);
+	if (cursor)
+		db_bind_text(s, k++, cursor);
+	db_bind_int64(s, k, limit + 1);
+	json_t *items = json_array();
+	int rc, n = 0;
+	const char *next = NULL, *last = NULL;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (n == limit) {
+			next = last;
+			break;
+		}
+		json_t *row = course_row(c, s);
+		if (!row) {
+			rc = ENT_EDB;
+			break;
+		}
+		last = arena_strdup(a, db_col_text(s, 0));
+		json_array_append_new(items, row);
+		n++;
+	}
+	db_done(s);
+	if (rc < 0) {
+		json_decref(items);
+		http_problem_err(req, rc, "the courses could not be listed");
+		return;
+	}
+	if (next)
+		http_set_header(req, "Link", arena_printf(a, "</api/cours?limit=%d&cursor=%s>; rel=\"next\"", limit, next));
+	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
+}
+
+static const struct jfield course_fields[] = {
+	{"title", JF_STRING, 1, 0, 1, 200, NULL},
+	{"subject", JF_STRING, 0, 1, 0, 100, NULL},
+	{"description", JF_STRING, 0, 1, 0, 20000, NULL},
+	{"school_year", JF_STRING, 0, 0, 9, 9, NULL},
+	{"class_ids", JF_ARRAY, 0, 0, 0, 100, NULL},
+	{"teacher_ids", JF_ARRAY, 0, 0, 0, 50, NULL},
+};
+#define NFIELDS (sizeof(course_fields) / sizeof(course_fields[0]))
+
+/* Checks the fields json_check cannot (year format, id lists). Adds to errors. */
+static void check_course(db_conn *c, arena *a, json_t *body, json_t *errors)
+{
+	const char *year = json_get_str(body, "school_year", NULL);
+	if (year) {
+		int ok = strlen(year) == 9 && year[4] == '-';
+		for (int i = 0; ok && i < 9; i++)
+			if (i != 4 && (year[i] < '0' || year[i] > '9'))
+				ok = 0;
+		if (!ok)
+			json_object_set_new(errors, "school_year", json_string("must look like 2026-2027"));
+	}
+	json_t *cl = json_object_get(body, "class_ids");
+	if (json_is_array(cl)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(cl, i, v)
+		{
+			const char *id = json_string_value(v);
+			if (!id || !util_is_uuid(id) || users_class_exists(c, id) != 1) {
+				json_object_set_new(errors, "class_ids", json_string("lists a class that does not exist"));
+				break;
+			}
+		}
+	}
+	json_t *tl = json_object_get(body, "teacher_ids");
+	if (json_is_array(tl)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(tl, i, v)
+		{
+			const char *id = json_string_value(v);
+			struct user u;
+			if (!id || !util_is_uuid(id) || users_get(c, a, id, &u) != ENT_OK || !(u.roles & ROLE_ENSEIGNANT)) {
+				json_object_set_new(errors, "teacher_ids", json_string("lists someone who is not a teacher"));
+				break;
+			}
+		}
+	}
+}
+
+/* Replaces the rows of table (cours_teachers or cours_classes) for the course with the ids in arr. */
+static int replace_links(db_conn *c, const char *del_sql, const char *ins_sql, const char *cours_id, json_t *arr)
+{
+	db_stmt *s = db_prepare(c, del_sql);
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, cours_id);
+	int rc = db_step(s);
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		s = db_prepare(c, ins_sql);
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, cours_id);
+		db_bind_text(s, 2, json_string_value(v));
+		rc = db_step(s);
+		db_done(s);
+		if (rc < 0 && rc != ENT_ECONFLICT)
+			return rc;
+	}
+	return ENT_OK;
+}
+
+#define DEL_TEACHERS "DELETE FROM cours_teachers WHERE cours_id = ?"
+#define INS_TEACHER "INSERT INTO cours_teachers (cours_id, user_id) VALUES (?, ?)"
+#define DEL_CLASSES "DELETE FROM cours_classes WHERE cours_id = ?"
+#define INS_CLASS "INSERT INTO cours_classes (cours_id, class_id) VALUES (?, ?)"
+
+static void cours_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	db_conn *c = app_db();
+	arena *a = http_arena(req);
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return;
+	}
+	json_t *errors = json_object();
+	if (!json_check(body, course_fields, NFIELDS, errors))
+		check_course(c, a, body, errors);
+	if (json_object_size(errors)) {
+		http_problem_errors(req, 400, "invalid course", errors);
+		return;
+	}
+	json_decref(errors);
+	const struct http_principal *p = http_principal(req);
+	char id[37], now[21], year[10];
+	util_uuid(id);
+	cours_now(now);
+	users_current_school_year(year);
+	json_t *teachers = json_object_get(body, "teacher_ids");
+	teachers = teachers ? json_deep_copy(teachers) : json_array();
+	if (!(p->roles & ROLE_ADMIN)) {
+		/* A teacher always teaches the course they create. */
+		int found = 0;
+		size_t i;
+		json_t *v;
+		json_array_foreach(teachers, i, v) found |= strcmp(json_string_value(v), p->sub) == 0;
+		if (!found)
+			json_array_append_new(teachers, json_string(p->sub));
+	}
+	json_t *classes = json_object_get(body, "class_ids");
+	int rc = db_begin(c);
+	if (rc)
+		goto out;
+	db_stmt *s = db_prepare(c, "INSERT INTO cours (id, title, subject, description, school_year, created_by, created_at, "
+				   "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!s) {
+		rc = ENT_EDB;
+		goto fail;
+	}
+	db_bind_text(s, 1, id);
+	db_bind_text(s, 2, json_get_str(body, "title", ""));
+	cours_bind_opt(s, 3, json_get_str(body, "subject", NULL));
+	cours_bind_opt(s, 4, json_get_str(body, "description", NULL));
+	db_bind_text(s, 5, json_get_str(body, "school_year", year));
+	db_bind_text(s, 6, p->sub);
+	db_bind_text(s, 7, now);
+	db_bind_text(s, 8, now);
+	rc = db_step(s);
+	db_done(s);
+	if (rc < 0)
+		goto fail;
+	if ((rc = replace_links(c, DEL_TEACHERS, INS_TEACHER, id, teachers)))
+		goto fail;
+	if (classes && (rc = replace_links(c, DEL_CLASSES, INS_CLASS, id, classes)))
+		goto fail;
+	rc = db_commit(c);
+	goto out;
+fail:
+	db_rollback(c);
+out:
+	json_decref(teachers);
+	if (rc) {
+		http_problem_err(req, rc, "the course could not be created");
+		return;
+	}
+	json_t *res = course_load(c, id, &rc);
+	if (!res) {
+		http_problem_err(req, rc, "the course could not be read");
+		return;
+	}
+	http_set_header(req, "Location", arena_printf(a, "/api/cours/%s", id));
+	http_reply_json(req, 201, res);
+}
+
+static void cours_get(http_req *req)
+{
+	if (cours_for_request(req, COURS_READ) < 0)
+		return;
+	int rc;
+	json_t *res = course_load(app_db(), http_param(req, "id"), &rc);
+	if (!res)
+		http_problem_err(req, rc, "the course could not be read");
+	else
+		http_reply_json(req, 200, res);
+}
+
+static void cours_patch(http_req *req)
+{
+	if (cours_for_request(req, COURS_EDIT) < 0)
+		return;
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const struct jfield patch_fields[] = {
+		{"title", JF_STRING, 0, 0, 1, 200, NULL},
+		{"subject", JF_STRING, 0, 1, 0, 100, NULL},
+		{"description", JF_STRING, 0, 1, 0, 20000, NULL},
+		{"school_year", JF_STRING, 0, 0, 9, 9, NULL},
+		{"class_ids", JF_ARRAY, 0, 0, 0, 100, NULL},
+		{"teacher_ids", JF_ARRAY, 0, 0, 0, 50, NULL},
+	};
+	db_conn *c = app_db();
+	const char *id = http_param(req, "id");
+	json_t *errors = json_object();
+	if (!json_check(body, patch_fields, sizeof(patch_fields) / sizeof(patch_fields[0]), errors))
+		check_course(c, http_arena(req), body, errors);
+	json_t *tl = json_object_get(body, "teacher_ids");
+	if (tl && json_array_size(tl) == 0)
+		json_object_set_new(errors, "teacher_ids", json_string("a course keeps at least one teacher"));
+	if (json_object_size(errors)) {
+		http_problem_errors(req, 400, "invalid course", errors);
+		return;
+	}
+	json_decref(errors);
+	char now[21];
+	cours_now(now);
+	int rc = db_begin(c);
+	if (rc)
+		goto done;
+	static const char *const cols[4] = {"title", "subject", "description", "school_year"};
+	static const char *const sqls[4] = {
+		"UPDATE cours SET title = ?, updated_at = ? WHERE id = ?",
+		"UPDATE cours SET subject = ?, updated_at = ? WHERE id = ?",
+		"UPDATE cours SET description = ?, updated_at = ? WHERE id = ?",
+		"UPDATE cours SET school_year = ?, updated_at = ? WHERE id = ?",
+	};
+	for (int i = 0; i < 4; i++) {
+		json_t *v = json_object_get(body, cols[i]);
+		if (!v)
+			continue;
+		db_stmt *s = db_prepare(c, sqls[i]);
+		if (!s) {
+			rc = ENT_EDB;
+			goto fail;
+		}
+		cours_bind_opt(s, 1, json_string_value(v));
+		db_bind_text(s, 2, now);
+		db_bind_text(s, 3, id);
+		rc = db_step(s);
+		db_done(s);
+		if (rc < 0)
+			goto fail;
+	}
+	if (tl && (rc = replace_links(c, DEL_TEACHERS, INS_TEACHER, id, tl)))
+		goto fail;
+	json_t *cl = json_object_get(body, "class_ids");
+	if (cl && (rc = replace_links(c, DEL_CLASSES, INS_CLASS, id, cl)))
+		goto fail;
+	rc = db_commit(c);
+	goto done;
+fail:
+	db_rollback(c);
+done:
+	if (rc) {
+		http_problem_err(req, rc, "the course could not be changed");
+		return;
+	}
+	json_t *res = course_load(c, id, &rc);
+	if (!res)
+		http_problem_err(req, rc, "the course could not be read");
+	else
+		http_reply_json(req, 200, res);
+}
+
+static void cours_delete(http_req *req)
+{
+	if (cours_for_request(req, COURS_EDIT) < 0)
+		return;
+	db_conn *c = app_db();
+	const char *id = http_param(req, "id");
+	int rc = materials_delete_files(c, id);
+	if (!rc) {
+		db_stmt *s = db_prepare(c, "DELETE FROM consultation_cours WHERE cours_id = ?");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, id);
+			rc = db_step(s);
+			db_done(s);
+		}
+	}
+	if (rc >= 0) {
+		db_stmt *s = db_prepare(c, "DELETE FROM cours WHERE id = ?");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, id);
+			rc = db_step(s);
+			db_done(s);
+		}
+	}
+	if (rc < 0)
+		http_problem_err(req, rc, "the course could not be deleted");
+	else
+		http_reply_empty(req, 204);
+}
+
+/* ---- service ---- */
+
+#define S_STR "{\"type\":\"string\"}"
+#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
+#define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
+#define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
+#define S_NTIME "{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}"
+#define S_IDS "{\"type\":\"array\",\"items\":" S_UUID "}"
+#define S_COURS                                                                                                      \
+	"{\"type\":\"object\",\"required\":[\"id\",\"title\",\"school_year\",\"teacher_ids\",\"class_ids\"],"        \
+	"\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR ",\"subject\":" S_NSTR ",\"description\":" S_NSTR        \
+	",\"school_year\":" S_STR ",\"created_by\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME       \
+	",\"teacher_ids\":" S_IDS ",\"class_ids\":" S_IDS "}}"
+#define S_COURS_REQ(req)                                                                                         \
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"title\":{\"type\":\"string\"," \
+	"\"minLength\":1,\"maxLength\":200},\"subject\":" S_NSTR ",\"description\":" S_NSTR                           \
+	",\"school_year\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{4}$\"},\"class_ids\":" S_IDS            \
+	",\"teacher_ids\":" S_IDS "}}"
+#define S_MATERIAL                                                                                                   \
+	"{\"type\":\"object\",\"required\":[\"id\",\"cours_id\",\"title\",\"section\",\"position\",\"published\"],"   \
+	"\"properties\":{\"id\":" S_UUID ",\"cours_id\":" S_UUID ",\"title\":" S_STR ",\"description\":" S_NSTR       \
+	",\"section\":" S_STR ",\"position\":{\"type\":\"integer\"},\"publish_at\":" S_NTIME                          \
+	",\"published\":{\"type\":\"boolean\"},\"file_id\":" S_NSTR ",\"file\":{\"type\":[\"object\",\"null\"]},"     \
+	"\"created_by\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
+#define S_MATERIAL_REQ(req)                                                                                          \
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"title\":{\"type\":\"string\","   \
+	"\"minLength\":1,\"maxLength\":200},\"description\":" S_NSTR ",\"section\":{\"type\":[\"string\",\"null\"],"    \
+	"\"maxLength\":100},\"position\":{\"type\":\"integer\",\"minimum\":0},\"publish_at\":" S_NTIME                 \
+	",\"file_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\",\"description\":\"a file the caller uploaded "  \
+	"to /api/fichiers and not yet used\"}}}"
+#define S_LIST(item) \
+	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
+#define S_PERSON "{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"first_at\":" S_TIME "}}"
+
+#define STAFF (ROLE_ENSEIGNANT | ROLE_ADMIN)
+
+static const struct route routes[] = {
+	{.method = "GET", .pattern = "/api/cours", .handler = cours_list, .access = ROLE_ANY_USER,
+	 .summary = "The caller's courses (student: their class's; teacher: those they teach; admin: all); ?q=, "
+		    "?subject=, ?school_year=, ?limit=, ?cursor=",
+	 .response_schema = S_LIST(S_COURS)},
+	{.method = "POST", .pattern = "/api/cours", .handler = cours_create, .access = STAFF, .status = 201,
+	 .summary = "Create a course (enseignant: becomes one of its teachers; admin)",
+	 .request_schema = S_COURS_REQ("\"required\":[\"title\"],"), .response_schema = S_COURS},
+	{.method = "GET", .pattern = "/api/cours/{id}", .handler = cours_get, .access = ROLE_ANY_USER,
+	 .summary = "A course (its teachers, its classes' students, admins; others 404)", .response_schema = S_COURS},
+	{.method = "PATCH", .pattern = "/api/cours/{id}", .handler = cours_patch, .access = STAFF,
+	 .summary = "Change a course (its teachers, admins)", .request_schema = S_COURS_REQ(""),
+	 .response_schema = S_COURS},
+	{.method = "DELETE", .pattern = "/api/cours/{id}", .handler = cours_delete, .access = STAFF, .status = 204,
+	 .summary = "Delete a course with its materials and their files (its teachers, admins)"},
+	{.method = "GET", .pattern = "/api/cours/{id}/materials", .handler = materials_list, .access = ROLE_ANY_USER,
+	 .summary = "A course's materials by section and position (students: published ones only)",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
+			    "\"items\":" S_MATERIAL "}}}"},
+	{.method = "POST", .pattern = "/api/cours/{id}/materials", .handler = materials_create, .access = STAFF,
+	 .status = 201, .summary = "Add a material, with a file uploaded to /api/fichiers by the caller",
+	 .request_schema = S_MATERIAL_REQ("\"required\":[\"title\"],"), .response_schema = S_MATERIAL},
+	{.method = "PUT", .pattern = "/api/cours/{id}/materials/order", .handler = materials_order, .access = STAFF,
+	 .summary = "Reorder materials: {\"ids\": [...]} gives positions 0, 1, 2 ... in that order",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"ids\"],\"properties\":"
+			   "{\"ids\":" S_IDS "}}",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
+			    "\"items\":" S_MATERIAL "}}}"},
+	{.method = "GET", .pattern = "/api/cours/{id}/materials/{mid}", .handler = materials_get, .access = ROLE_ANY_USER,
+	 .summary = "A material (a student's view is recorded)", .response_schema = S_MATERIAL},
+	{.method = "PATCH", .pattern = "/api/cours/{id}/materials/{mid}", .handler = materials_patch, .access = STAFF,
+	 .summary = "Change a material; a new file_id replaces (and deletes) the old file", .request_schema = S_MATERIAL_REQ(""),
+	 .response_schema = S_MATERIAL},
+	{.method = "DELETE", .pattern = "/api/cours/{id}/materials/{mid}", .handler = materials_delete, .access = STAFF,
+	 .status = 204, .summary = "Delete a material and its file"},
+	{.method = "GET", .pattern = "/api/cours/{id}/materials/{mid}/file", .handler = materials_file,
+	 .access = ROLE_ANY_USER,
+	 .summary = "Download a material's file (as /api/fichiers/{id}/content; a student's download is recorded)"},
+	{.method = "GET", .pattern = "/api/cours/{id}/materials/{mid}/views", .handler = materials_views, .access = STAFF,
+	 .summary = "Consultations of a material: how many students viewed or downloaded it, and who has not yet",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"material_id\",\"viewed_count\",\"students_total\","
+			    "\"viewed\",\"not_viewed\"],\"properties\":{\"material_id\":" S_UUID ",\"viewed_count\":"
+			    "{\"type\":\"integer\"},\"students_total\":{\"type\":\"integer\"},\"viewed\":{\"type\":\"array\","
+			    "\"items\":" S_PERSON "},\"not_viewed\":{\"type\":\"array\",\"items\":" S_PERSON "}}}"},
+};
+
+const struct service svc_cours = {
+	.name = "cours",
+	.title = "Courses, materials and consultations (the seed's service-cours)",
+	.routes = routes,
+	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.migrations = migrations,
+	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.demo = cours_demo,
+	.export_user = cours_export_user,
+	.erase_user = cours_erase_user,
+};

@@ -1,0 +1,296 @@
+/*
+ * demo.c - the cours service's part of `ent demo`: one course per demo class, each with a few
+ * real PDF materials.
+ *
+ * The users demo runs first; its classes ("6e A", "5e B", "4e C" of the current school year) and
+ * teachers are found through the users service's C interface (users_class_find,
+ * users_find_login), never its tables. The PDFs are drawn with cairo's PDF surface into memory
+ * (a title page, then a few paragraphs of French course text wrapped to the page), so they open
+ * in any browser and their text can be extracted for the chatbot's index later. They are stored
+ * through the fichiers service (fichiers_create, fichiers_attach).
+ *
+ * Idempotent: a course that exists (same title, same creator) is left as it is.
+ */
+#include "internal.h"
+
+#include <cairo-pdf.h>
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/util.h"
+#include "services/fichiers/fichiers.h"
+#include "services/users/users.h"
+
+struct demo_material {
+	const char *title, *section, *file_name;
+	const char *paragraphs[4];
+};
+
+struct demo_course {
+	const char *class_name, *teacher_email, *title, *subject, *description;
+	struct demo_material materials[3];
+};
+
+static const struct demo_course demo_courses[] = {
+	{"6e A", "claire.martin@demo.ent.local", "Mathématiques — 6e A", "mathematiques",
+	 "Nombres, calcul et géométrie pour la classe de sixième.",
+	 {{"Les fractions", "Chapitre 1 : nombres", "fractions.pdf",
+	   {"Une fraction représente un partage : dans 3/4, le dénominateur 4 indique en combien de parts égales on "
+	    "partage l'unité, et le numérateur 3 combien de parts on prend.",
+	    "Deux fractions sont égales quand on multiplie ou divise leur numérateur et leur dénominateur par un même "
+	    "nombre non nul : 1/2 = 2/4 = 50/100.",
+	    "Pour comparer deux fractions de même dénominateur, il suffit de comparer leurs numérateurs. Sinon, on les "
+	    "écrit d'abord avec un dénominateur commun.",
+	    "Exercice : place sur une demi-droite graduée les fractions 1/4, 3/4, 5/4 et 2."}},
+	  {"Les angles", "Chapitre 2 : géométrie", "angles.pdf",
+	   {"Un angle est formé par deux demi-droites de même origine, appelée le sommet de l'angle.",
+	    "On mesure un angle en degrés avec un rapporteur : un angle droit mesure 90°, un angle plat 180°.",
+	    "Un angle aigu mesure moins de 90°, un angle obtus entre 90° et 180°.",
+	    "Exercice : trace un angle de 35°, puis un angle de 120°, et nomme-les."}},
+	  {NULL, NULL, NULL, {NULL}}}},
+	{"5e B", "thomas.bernard@demo.ent.local", "Français — 5e B", "francais",
+	 "Lecture, écriture et étude de la langue en cinquième.",
+	 {{"Le récit d'aventure", "Séquence 1", "recit-aventure.pdf",
+	   {"Le récit d'aventure raconte le voyage d'un héros qui affronte des épreuves et revient transformé.",
+	    "Le narrateur peut être extérieur à l'histoire ou en être un personnage : on parle alors de récit à la "
+	    "première personne.",
+	    "Les temps du récit sont le passé simple pour les actions de premier plan et l'imparfait pour les "
+	    "descriptions et les actions d'arrière-plan.",
+	    "Lecture : un extrait de « L'Île au trésor » de Robert Louis Stevenson."}},
+	  {"Le complément d'objet", "Étude de la langue", "complement-objet.pdf",
+	   {"Le complément d'objet direct (COD) se rattache au verbe sans préposition : « Elle lit un roman ».",
+	    "Le complément d'objet indirect (COI) est introduit par une préposition : « Il parle à son ami ».",
+	    "Pour trouver le COD, on pose la question « quoi ? » ou « qui ? » après le verbe.",
+	    "Exercice : souligne les COD et encadre les COI dans le texte distribué."}},
+	  {"Écrire un dialogue", "Séquence 1", "dialogue.pdf",
+	   {"Un dialogue s'ouvre par des guillemets ; chaque réplique commence par un tiret.",
+	    "Les verbes de parole (dire, répondre, s'écrier, murmurer) précisent qui parle et comment.",
+	    "Évite de répéter « dit-il » : varie les verbes et les incises.",
+	    "Consigne : écris un dialogue de dix répliques entre deux explorateurs perdus."}}}},
+	{"4e C", "nadia.haddad@demo.ent.local", "Histoire-Géographie — 4e C", "histoire-geographie",
+	 "Le XVIIIe siècle, la Révolution et l'Empire ; l'urbanisation du monde.",
+	 {{"Les Lumières", "Thème 1 : le XVIIIe siècle", "lumieres.pdf",
+	   {"Au XVIIIe siècle, des philosophes comme Voltaire, Montesquieu, Rousseau et Diderot critiquent "
+	    "l'absolutisme et l'intolérance.",
+	    "Ils défendent la raison, la liberté, l'égalité devant la loi et la séparation des pouvoirs.",
+	    "L'Encyclopédie, dirigée par Diderot et d'Alembert, diffuse les connaissances et les idées nouvelles.",
+	    "Question : pourquoi parle-t-on de « siècle des Lumières » ?"}},
+	  {"La Révolution française", "Thème 2 : la Révolution et l'Empire", "revolution.pdf",
+	   {"En 1789, les états généraux se réunissent à Versailles ; les députés du tiers état se proclament "
+	    "Assemblée nationale.",
+	    "Le 14 juillet 1789, le peuple de Paris prend la Bastille ; le 26 août, la Déclaration des droits de "
+	    "l'homme et du citoyen est adoptée.",
+	    "En 1792, la monarchie est abolie et la République proclamée.",
+	    "Repère : réalise une frise chronologique de 1789 à 1815."}},
+	  {NULL, NULL, NULL, {NULL}}}},
+};
+
+#define PAGE_W 595.0
+#define PAGE_H 842.0
+#define MARGIN 60.0
+
+static cairo_status_t pdf_write(void *closure, const unsigned char *data, unsigned int len)
+{
+	return buf_add(closure, data, len) == ENT_OK ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
+/* Draws text wrapped at word boundaries from y; returns the next line's y. */
+static double draw_wrapped(cairo_t *cr, const char *text, double y, double size, double width)
+{
+	cairo_set_font_size(cr, size);
+	char line[512] = "";
+	size_t ll = 0;
+	const char *p = text;
+	while (*p) {
+		const char *sp = strchr(p, ' ');
+		size_t wl = sp ? (size_t)(sp - p) : strlen(p);
+		char trial[512];
+		int n = snprintf(trial, sizeof(trial), "%s%s%.*s", line, ll ? " " : "", (int)wl, p);
+		cairo_text_extents_t ext;
+		cairo_text_extents(cr, trial, &ext);
+		if (ll && ext.x_advance > width) {
+			cairo_move_to(cr, MARGIN, y);
+			cairo_show_text(cr, line);
+			y += size * 1.45;
+			snprintf(line, sizeof(line), "%.*s", (int)wl, p);
+			ll = strlen(line);
+		} else if (n > 0 && (size_t)n < sizeof(line)) {
+			memcpy(line, trial, (size_t)n + 1);
+			ll = (size_t)n;
+		}
+		p += wl;
+		while (*p == ' ')
+			p++;
+	}
+	if (ll) {
+		cairo_move_to(cr, MARGIN, y);
+		cairo_show_text(cr, line);
+		y += size * 1.45;
+	}
+	return y;
+}
+
+/* A two-page PDF (title page, then the text) into out (caller frees with buf_free). */
+static int make_pdf(const struct demo_course *dc, const struct demo_material *m, const char *teacher, buf *out)
+{
+	buf_init(out, 8u << 20);
+	cairo_surface_t *sf = cairo_pdf_surface_create_for_stream(pdf_write, out, PAGE_W, PAGE_H);
+	cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_TITLE, m->title);
+	cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_AUTHOR, teacher);
+	cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_SUBJECT, dc->title);
+	cairo_t *cr = cairo_create(sf);
+	cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+	cairo_set_source_rgb(cr, 0.13, 0.27, 0.53);
+	cairo_rectangle(cr, 0, 0, PAGE_W, 180);
+	cairo_fill(cr);
+	cairo_set_source_rgb(cr, 1, 1, 1);
+	draw_wrapped(cr, dc->title, 110, 24, PAGE_W - 2 * MARGIN);
+	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+	double y = draw_wrapped(cr, m->title, 300, 34, PAGE_W - 2 * MARGIN);
+	cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_ITALIC, CAIRO_FONT_WEIGHT_NORMAL);
+	y = draw_wrapped(cr, m->section, y + 20, 16, PAGE_W - 2 * MARGIN);
+	draw_wrapped(cr, teacher, y + 40, 14, PAGE_W - 2 * MARGIN);
+	cairo_show_page(cr);
+	cairo_select_font_face(cr, "DejaVu Serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+	y = draw_wrapped(cr, m->title, MARGIN + 20, 20, PAGE_W - 2 * MARGIN) + 12;
+	cairo_select_font_face(cr, "DejaVu Serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	for (int i = 0; i < 4 && m->paragraphs[i]; i++)
+		y = draw_wrapped(cr, m->paragraphs[i], y, 12, PAGE_W - 2 * MARGIN) + 10;
+	cairo_show_page(cr);
+	cairo_destroy(cr);
+	cairo_surface_finish(sf);
+	int ok = cairo_surface_status(sf) == CAIRO_STATUS_SUCCESS && !out->failed && out->len > 0;
+	cairo_surface_destroy(sf);
+	if (!ok) {
+		buf_free(out);
+		return ENT_EIO;
+	}
+	return ENT_OK;
+}
+
+static int exec_params(db_conn *c, const char *sql, const char *const *v, int n)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return ENT_EDB;
+	for (int i = 0; i < n; i++)
+		cours_bind_opt(s, i + 1, v[i]);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+static int demo_course(db_conn *c, arena *a, const struct demo_course *dc, const char *year, FILE *out, int *made)
+{
+	char class_id[37];
+	int rc = users_class_find(c, dc->class_name, year, class_id);
+	if (rc == ENT_ENOTFOUND)
+		return ENT_OK; /* the users demo did not create it: nothing to attach a course to */
+	if (rc)
+		return rc;
+	struct user t;
+	rc = users_find_login(c, a, dc->teacher_email, &t);
+	if (rc == ENT_ENOTFOUND)
+		return ENT_OK;
+	if (rc)
+		return rc;
+	db_stmt *s = db_prepare(c, "SELECT 1 FROM cours WHERE title = ? AND created_by = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, dc->title);
+	db_bind_text(s, 2, t.id);
+	rc = db_step(s);
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	if (rc == DB_ROW)
+		return ENT_OK;
+
+	/* The files first (outside the transaction: blobs are not transactional), then the rows. */
+	char file_ids[3][37] = {"", "", ""};
+	for (int i = 0; i < 3 && dc->materials[i].title; i++) {
+		buf pdf;
+		if ((rc = make_pdf(dc, &dc->materials[i], t.name, &pdf)))
+			goto undo_files;
+		rc = fichiers_create(c, t.id, dc->materials[i].file_name, pdf.data, pdf.len, file_ids[i]);
+		buf_free(&pdf);
+		if (rc)
+			goto undo_files;
+	}
+	char id[37], now[21];
+	util_uuid(id);
+	cours_now(now);
+	if ((rc = db_begin(c)))
+		goto undo_files;
+	const char *cv[8] = {id, dc->title, dc->subject, dc->description, year, t.id, now, now};
+	rc = exec_params(c, "INSERT INTO cours (id, title, subject, description, school_year, created_by, created_at, "
+			    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cv, 8);
+	const char *tv[2] = {id, t.id}, *kv[2] = {id, class_id};
+	if (!rc)
+		rc = exec_params(c, "INSERT INTO cours_teachers (cours_id, user_id) VALUES (?, ?)", tv, 2);
+	if (!rc)
+		rc = exec_params(c, "INSERT INTO cours_classes (cours_id, class_id) VALUES (?, ?)", kv, 2);
+	for (int i = 0; !rc && i < 3 && dc->materials[i].title; i++) {
+		const struct demo_material *m = &dc->materials[i];
+		char mid[37];
+		util_uuid(mid);
+		rc = fichiers_attach(c, file_ids[i], t.id, id);
+		if (rc)
+			break;
+		s = db_prepare(c, "INSERT INTO materials (id, cours_id, title, description, section, position, publish_at, "
+				  "file_id, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)");
+		if (!s) {
+			rc = ENT_EDB;
+			break;
+		}
+		db_bind_text(s, 1, mid);
+		db_bind_text(s, 2, id);
+		db_bind_text(s, 3, m->title);
+		db_bind_text(s, 4, m->paragraphs[0]);
+		db_bind_text(s, 5, m->section);
+		db_bind_int64(s, 6, i);
+		db_bind_text(s, 7, file_ids[i]);
+		db_bind_text(s, 8, t.id);
+		db_bind_text(s, 9, now);
+		db_bind_text(s, 10, now);
+		rc = db_step(s);
+		db_done(s);
+		rc = rc < 0 ? rc : ENT_OK;
+	}
+	if (!rc)
+		rc = db_commit(c);
+	if (rc) {
+		db_rollback(c);
+		goto undo_files;
+	}
+	fprintf(out, "  %-32s %-8s %s\n", dc->title, dc->class_name, t.email ? t.email : t.id);
+	(*made)++;
+	return ENT_OK;
+undo_files:
+	for (int i = 0; i < 3; i++)
+		if (file_ids[i][0])
+			fichiers_delete(c, file_ids[i]);
+	return rc;
+}
+
+int cours_demo(db_conn *c, FILE *out)
+{
+	arena *a = arena_new(0);
+	char year[10];
+	users_current_school_year(year);
+	int made = 0, rc = ENT_OK;
+	fprintf(out, "Demo courses (with PDF materials):\n");
+	for (size_t i = 0; !rc && i < sizeof(demo_courses) / sizeof(demo_courses[0]); i++)
+		rc = demo_course(c, a, &demo_courses[i], year, out, &made);
+	if (!rc)
+		fprintf(out, "%d courses created now (%s).\n", made, made ? "first run" : "already loaded, nothing changed");
+	arena_free(a);
+	/* cairo and fontconfig keep caches for the process's life: release them (the demo is a one-shot command). */
+	cairo_debug_reset_static_data();
+	FcFini();
+	return rc;
+}

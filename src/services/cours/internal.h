@@ -1,0 +1,52 @@
+/*
+ * internal.h - what the cours service's files share (never included outside the folder).
+ */
+#ifndef ENT_COURS_INTERNAL_H
+#define ENT_COURS_INTERNAL_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "core/http.h"
+#include "store/db.h"
+
+/* A caller's access to one course. */
+enum { COURS_NONE = 0, COURS_READ = 1, COURS_EDIT = 2 };
+
+/* COURS_* for the user on course cours_id (COURS_NONE when it does not exist), or a negative ent_err. */
+int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned roles);
+
+/*
+ * Resolves the course of the path parameter {id} for the caller: answers 404 (absent or not
+ * visible), 403 (visible but need is COURS_EDIT) or 5xx itself and returns -1; otherwise returns
+ * the caller's access level.
+ */
+int cours_for_request(http_req *req, int need);
+
+/* The current time as RFC 3339 into out. */
+void cours_now(char out[21]);
+
+/* Binds v, or NULL when v is NULL. */
+void cours_bind_opt(db_stmt *s, int idx, const char *v);
+
+/* Materials routes (materials.c). */
+void materials_list(http_req *req);
+void materials_create(http_req *req);
+void materials_get(http_req *req);
+void materials_patch(http_req *req);
+void materials_delete(http_req *req);
+void materials_order(http_req *req);
+void materials_file(http_req *req);
+void materials_views(http_req *req);
+
+/* Deletes the files of every material of a course (before the course goes). */
+int materials_delete_files(db_conn *c, const char *cours_id);
+
+/* GDPR hooks for consultations (materials.c). */
+int cours_export_user(db_conn *c, const char *user_id, json_t *out);
+int cours_erase_user(db_conn *c, const char *user_id);
+
+/* The demo courses (demo.c). */
+int cours_demo(db_conn *c, FILE *out);
+
+#endif

@@ -1,0 +1,654 @@
+/*
+ * materials.c - a course's materials, their files, and the consultations of students.
+ *
+ * A material has a title, a description, a section and a position (the order within the
+ * course), a publication time (NULL: published at once) and at most one file, uploaded first to
+ * /api/fichiers by the caller and attached here (fichiers_attach). Students see only published
+ * materials; a student opening a material or downloading its file adds a row to
+ * consultation_cours (who, what, when). Replacing or deleting a material's file deletes the old
+ * file and its blob through the fichiers service: nothing is left orphaned.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/app.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "services/fichiers/fichiers.h"
+#include "services/users/users.h"
+
+#define MAT_COLS                                                                                                 \
+	"id, cours_id, title, description, section, position, publish_at, file_id, created_by, created_at, updated_at"
+
+static json_t *material_row(db_stmt *s, const char *now)
+{
+	const char *pub = db_col_text(s, 6);
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:I, s:s?, s:b, s:s?, s:s, s:s, s:s}", "id", db_col_text(s, 0),
+			 "cours_id", db_col_text(s, 1), "title", db_col_text(s, 2), "description", db_col_text(s, 3),
+			 "section", db_col_text(s, 4), "position", (json_int_t)db_col_int64(s, 5), "publish_at", pub,
+			 "published", !pub || strcmp(pub, now) <= 0, "file_id", db_col_text(s, 7), "created_by",
+			 db_col_text(s, 8), "created_at", db_col_text(s, 9), "updated_at", db_col_text(s, 10));
+}
+
+/*
+ * Loads material {mid} of course {id} (access already resolved as acc). Students only see it
+ * once published. Answers 404 itself and returns NULL when not visible.
+ */
+static json_t *material_for_request(http_req *req, int acc)
+{
+	const char *mid = http_param(req, "mid");
+	if (!util_is_uuid(mid)) {
+		http_problem(req, 404, "no such material");
+		return NULL;
+	}
+	char now[21];
+	cours_now(now);
+	db_stmt *s = db_prepare(app_db(), "SELECT " MAT_COLS " FROM materials WHERE id = ? AND cours_id = ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the material could not be read");
+		return NULL;
+	}
+	db_bind_text(s, 1, mid);
+	db_bind_text(s, 2, http_param(req, "id"));
+	json_t *m = NULL;
+	int rc = db_step(s);
+	if (rc == DB_ROW)
+		m = material_row(s, now);
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, "the material could not be read");
+		return NULL;
+	}
+	if (!m || (acc < COURS_EDIT && !json_is_true(json_object_get(m, "published")))) {
+		json_decref(m);
+		http_problem(req, 404, "no such material");
+		return NULL;
+	}
+	return m;
+}
+
+/* Records a student's consultation; a failure is logged, never shown to the student. */
+static void record(http_req *req, const char *mid, const char *action)
+{
+	const struct http_principal *p = http_principal(req);
+	if (!(p->roles & ROLE_ETUDIANT))
+		return;
+	char id[37], now[21];
+	util_uuid(id);
+	cours_now(now);
+	db_stmt *s = db_prepare(app_db(), "INSERT INTO consultation_cours (id, material_id, cours_id, user_id, action, at) "
+					  "VALUES (?, ?, ?, ?, ?, ?)");
+	int rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, id);
+		db_bind_text(s, 2, mid);
+		db_bind_text(s, 3, http_param(req, "id"));
+		db_bind_text(s, 4, p->sub);
+		db_bind_text(s, 5, action);
+		db_bind_text(s, 6, now);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0)
+		log_error("cours: a consultation could not be recorded: %s", ent_err_str(rc));
+}
+
+static json_t *list_materials(db_conn *c, const char *cours_id, int published_only, int *err)
+{
+	char now[21];
+	cours_now(now);
+	db_stmt *s = published_only ? db_prepare(c, "SELECT " MAT_COLS " FROM materials WHERE cours_id = ? AND "
+						     "(publish_at IS NULL OR publish_at <= ?) ORDER BY section, position, id")
+				    : db_prepare(c, "SELECT " MAT_COLS " FROM materials WHERE cours_id = ? "
+						    "ORDER BY section, position, id");
+	*err = ENT_EDB;
+	if (!s)
+		return NULL;
+	db_bind_text(s, 1, cours_id);
+	if (published_only)
+		db_bind_text(s, 2, now);
+	json_t *items = json_array();
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW)
+		json_array_append_new(items, material_row(s, now));
+	db_done(s);
+	if (rc < 0) {
+		*err = rc;
+		json_decref(items);
+		return NULL;
+	}
+	*err = ENT_OK;
+	return items;
+}
+
+void materials_list(http_req *req)
+{
+	int acc = cours_for_request(req, COURS_READ);
+	if (acc < 0)
+		return;
+	int rc;
+	json_t *items = list_materials(app_db(), http_param(req, "id"), acc < COURS_EDIT, &rc);
+	if (!items)
+		http_problem_err(req, rc, "the materials could not be listed");
+	else
+		http_reply_json(req, 200, json_pack("{s:o}", "items", items));
+}
+
+static const struct jfield mat_fields[] = {
+	{"title", JF_STRING, 0, 0, 1, 200, NULL},
+	{"description", JF_STRING, 0, 1, 0, 20000, NULL},
+	{"section", JF_STRING, 0, 1, 0, 100, NULL},
+	{"position", JF_INT, 0, 0, 0, 1000000, NULL},
+	{"publish_at", JF_TIME, 0, 1, 0, 0, NULL},
+	{"file_id", JF_UUID, 0, 1, 0, 0, NULL},
+};
+#define NMAT (sizeof(mat_fields) / sizeof(mat_fields[0]))
+
+/* publish_at normalised to RFC 3339 UTC ("...Z"), so that text comparison orders times. */
+static const char *norm_time(arena *a, const char *v)
+{
+	time_t t;
+	if (!v || util_parse_rfc3339(v, &t))
+		return NULL;
+	char *out = arena_alloc(a, 21);
+	util_time_rfc3339(t, out);
+	return out;
+}
+
+static json_t *load_material(db_conn *c, const char *mid, int *err)
+{
+	char now[21];
+	cours_now(now);
+	db_stmt *s = db_prepare(c, "SELECT " MAT_COLS " FROM materials WHERE id = ?");
+	*err = ENT_EDB;
+	if (!s)
+		return NULL;
+	db_bind_text(s, 1, mid);
+	json_t *m = NULL;
+	int rc = db_step(s);
+	if (rc == DB_ROW)
+		m = material_row(s, now);
+	db_done(s);
+	*err = rc < 0 ? rc : m ? ENT_OK : ENT_ENOTFOUND;
+	return m;
+}
+
+void materials_create(http_req *req)
+{
+	if (cours_for_request(req, COURS_EDIT) < 0)
+		return;
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	json_t *errors = json_object();
+	json_check(body, mat_fields, NMAT, errors);
+	if (!json_object_get(body, "title"))
+		json_object_set_new(errors, "title", json_string("is required"));
+	if (json_object_size(errors)) {
+		http_problem_errors(req, 400, "invalid material", errors);
+		return;
+	}
+	json_decref(errors);
+	db_conn *c = app_db();
+	arena *a = http_arena(req);
+	const char *cours_id = http_param(req, "id"), *sub = http_principal(req)->sub;
+	const char *section = json_get_str(body, "section", "");
+	const char *file_id = json_get_str(body, "file_id", NULL);
+	char id[37], now[21];
+	util_uuid(id);
+	cours_now(now);
+	int rc = db_begin(c);
+	if (rc)
+		goto out;
+	int64_t position = json_get_int(body, "position", -1);
+	if (position < 0) {
+		db_stmt *s = db_prepare(c, "SELECT COALESCE(MAX(position) + 1, 0) FROM materials WHERE cours_id = ? AND section = ?");
+		if (!s) {
+			rc = ENT_EDB;
+			goto fail;
+		}
+		db_bind_text(s, 1, cours_id);
+		db_bind_text(s, 2, section);
+		rc = db_step(s);
+		position = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+		db_done(s);
+		if (rc < 0)
+			goto fail;
+	}
+	if (file_id && (rc = fichiers_attach(c, file_id, sub, cours_id))) {
+		if (rc == ENT_ENOTFOUND) {
+			db_rollback(c);
+			http_problem_errors(req, 400, "invalid material",
+					    json_pack("{s:s}", "file_id", "is not a file you uploaded that is still unused"));
+			return;
+		}
+		goto fail;
+	}
+	db_stmt *s = db_prepare(c, "INSERT INTO materials (" MAT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!s) {
+		rc = ENT_EDB;
+		goto fail;
+	}
+	db_bind_text(s, 1, id);
+	db_bind_text(s, 2, cours_id);
+	db_bind_text(s, 3, json_get_str(body, "title", ""));
+	cours_bind_opt(s, 4, json_get_str(body, "description", NULL));
+	db_bind_text(s, 5, section);
+	db_bind_int64(s, 6, position);
+	cours_bind_opt(s, 7, norm_time(a, json_get_str(body, "publish_at", NULL)));
+	cours_bind_opt(s, 8, file_id);
+	db_bind_text(s, 9, sub);
+	db_bind_text(s, 10, now);
+	db_bind_text(s, 11, now);
+	rc = db_step(s);
+	db_done(s);
+	if (rc < 0)
+		goto fail;
+	rc = db_commit(c);
+	goto out;
+fail:
+	db_rollback(c);
+out:
+	if (rc) {
+		http_problem_err(req, rc, "the material could not be created");
+		return;
+	}
+	json_t *m = load_material(c, id, &rc);
+	if (!m) {
+		http_problem_err(req, rc, "the material could not be read");
+		return;
+	}
+	http_set_header(req, "Location", arena_printf(a, "/api/cours/%s/materials/%s", cours_id, id));
+	http_reply_json(req, 201, m);
+}
+
+void materials_get(http_req *req)
+{
+	int acc = cours_for_request(req, COURS_READ);
+	if (acc < 0)
+		return;
+	json_t *m = material_for_request(req, acc);
+	if (!m)
+		return;
+	record(req, http_param(req, "mid"), "view");
+	http_reply_json(req, 200, m);
+}
+
+void materials_patch(http_req *req)
+{
+	if (cours_for_request(req, COURS_EDIT) < 0)
+		return;
+	json_t *old = material_for_request(req, COURS_EDIT);
+	if (!old)
+		return;
+	json_t *body = http_json_body(req);
+	if (!body) {
+		json_decref(old);
+		return;
+	}
+	json_t *errors = json_object();
+	json_check(body, mat_fields, NMAT, errors);
+	if (json_object_size(errors)) {
+		json_decref(old);
+		http_problem_errors(req, 400, "invalid material", errors);
+		return;
+	}
+	json_decref(errors);
+	db_conn *c = app_db();
+	arena *a = http_arena(req);
+	const char *mid = http_param(req, "mid"), *cours_id = http_param(req, "id");
+	const char *old_file = json_string_value(json_object_get(old, "file_id"));
+	old_file = old_file ? arena_strdup(a, old_file) : NULL;
+	json_decref(old);
+	json_t *fv = json_object_get(body, "file_id");
+	const char *new_file = json_string_value(fv);
+	int file_changes = fv && !(new_file && old_file && strcmp(new_file, old_file) == 0) && !(json_is_null(fv) && !old_file);
+	char now[21];
+	cours_now(now);
+	int rc = db_begin(c);
+	if (rc)
+		goto out;
+	static const char *const cols[5] = {"title", "description", "section", "position", "publish_at"};
+	static const char *const sqls[5] = {
+		"UPDATE materials SET title = ?, updated_at = ? WHERE id = ?",
+		"UPDATE materials SET description = ?, updated_at = ? WHERE id = ?",
+		"UPDATE materials SET section = ?, updated_at = ? WHERE id = ?",
+		"UPDATE materials SET position = ?, updated_at = ? WHERE id = ?",
+		"UPDATE materials SET publish_at = ?, updated_at = ? WHERE id = ?",
+	};
+	for (int i = 0; i < 5; i++) {
+		json_t *v = json_object_get(body, cols[i]);
+		if (!v)
+			continue;
+		db_stmt *s = db_prepare(c, sqls[i]);
+		if (!s) {
+			rc = ENT_EDB;
+			goto fail;
+		}
+		if (i == 3)
+			db_bind_int64(s, 1, json_integer_value(v));
+		else if (i == 4)
+			cours_bind_opt(s, 1, norm_time(a, json_string_value(v)));
+		else if (i == 2)
+			db_bind_text(s, 1, json_is_string(v) ? json_string_value(v) : "");
+		else
+			cours_bind_opt(s, 1, json_string_value(v));
+		db_bind_text(s, 2, now);
+		db_bind_text(s, 3, mid);
+		rc = db_step(s);
+		db_done(s);
+		if (rc < 0)
+			goto fail;
+	}
+	if (file_changes) {
+		if (new_file && (rc = fichiers_attach(c, new_file, http_principal(req)->sub, cours_id))) {
+			if (rc == ENT_ENOTFOUND) {
+				db_rollback(c);
+				http_problem_errors(req, 400, "invalid material",
+						    json_pack("{s:s}", "file_id", "is not a file you uploaded that is still unused"));
+				return;
+			}
+			goto fail;
+		}
+		db_stmt *s = db_prepare(c, "UPDATE materials SET file_id = ?, updated_at = ? WHERE id = ?");
+		if (!s) {
+			rc = ENT_EDB;
+			goto fail;
+		}
+		cours_bind_opt(s, 1, new_file);
+		db_bind_text(s, 2, now);
+		db_bind_text(s, 3, mid);
+		rc = db_step(s);
+		db_done(s);
+		if (rc < 0)
+			goto fail;
+	}
+	rc = db_commit(c);
+	if (!rc && file_changes && old_file)
+		rc = fichiers_delete(c, old_file);
+	goto out;
+fail:
+	db_rollback(c);
+out:
+	if (rc) {
+		http_problem_err(req, rc, "the material could not be changed");
+		return;
+	}
+	json_t *m = load_material(c, mid, &rc);
+	if (!m)
+		http_problem_err(req, rc, "the material could not be read");
+	else
+		http_reply_json(req, 200, m);
+}
+
+/* Deletes one material row, its consultations, then its file. */
+static int delete_material(db_conn *c, const char *mid, const char *file_id)
+{
+	db_stmt *s = db_prepare(c, "DELETE FROM consultation_cours WHERE material_id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, mid);
+	int rc = db_step(s);
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	s = db_prepare(c, "DELETE FROM materials WHERE id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, mid);
+	rc = db_step(s);
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	return file_id ? fichiers_delete(c, file_id) : ENT_OK;
+}
+
+void materials_delete(http_req *req)
+{
+	if (cours_for_request(req, COURS_EDIT) < 0)
+		return;
+	json_t *m = material_for_request(req, COURS_EDIT);
+	if (!m)
+		return;
+	const char *f = json_string_value(json_object_get(m, "file_id"));
+	int rc = delete_material(app_db(), http_param(req, "mid"), f ? arena_strdup(http_arena(req), f) : NULL);
+	json_decref(m);
+	if (rc)
+		http_problem_err(req, rc, "the material could not be deleted");
+	else
+		http_reply_empty(req, 204);
+}
+
+int materials_delete_files(db_conn *c, const char *cours_id)
+{
+	db_stmt *s = db_prepare(c, "SELECT file_id FROM materials WHERE cours_id = ? AND file_id IS NOT NULL");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, cours_id);
+	json_t *ids = json_array();
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW)
+		json_array_append_new(ids, json_string(db_col_text(s, 0)));
+	db_done(s);
+	if (rc >= 0) {
+		rc = ENT_OK;
+		s = db_prepare(c, "UPDATE materials SET file_id = NULL WHERE cours_id = ?");
+		if (s) {
+			db_bind_text(s, 1, cours_id);
+			rc = db_step(s);
+			db_done(s);
+		} else
+			rc = ENT_EDB;
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v) if (rc >= 0) rc = fichiers_delete(c, json_string_value(v));
+	json_decref(ids);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+void materials_order(http_req *req)
+{
+	if (cours_for_request(req, COURS_EDIT) < 0)
+		return;
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const struct jfield f[] = {{"ids", JF_ARRAY, 1, 0, 1, 10000, NULL}};
+	json_t *errors = json_object();
+	json_check(body, f, 1, errors);
+	json_t *ids = json_object_get(body, "ids");
+	size_t i;
+	json_t *v;
+	if (!json_object_size(errors))
+		json_array_foreach(ids, i, v) if (!json_is_string(v) || !util_is_uuid(json_string_value(v)))
+			json_object_set_new(errors, "ids", json_string("must be a list of material ids"));
+	if (json_object_size(errors)) {
+		http_problem_errors(req, 400, "invalid order", errors);
+		return;
+	}
+	json_decref(errors);
+	db_conn *c = app_db();
+	const char *cours_id = http_param(req, "id");
+	char now[21];
+	cours_now(now);
+	int rc = db_begin(c);
+	if (rc) {
+		http_problem_err(req, rc, "the materials could not be reordered");
+		return;
+	}
+	json_array_foreach(ids, i, v)
+	{
+		db_stmt *s = db_prepare(c, "UPDATE materials SET position = ?, updated_at = ? WHERE id = ? AND cours_id = ?");
+		if (!s) {
+			rc = ENT_EDB;
+			break;
+		}
+		db_bind_int64(s, 1, (int64_t)i);
+		db_bind_text(s, 2, now);
+		db_bind_text(s, 3, json_string_value(v));
+		db_bind_text(s, 4, cours_id);
+		rc = db_step(s);
+		int64_t n = rc >= 0 ? db_changes(s) : 0;
+		db_done(s);
+		if (rc < 0)
+			break;
+		if (n != 1) {
+			db_rollback(c);
+			http_problem_errors(req, 400, "invalid order",
+					    json_pack("{s:s}", "ids", "lists a material that is not in this course"));
+			return;
+		}
+		rc = ENT_OK;
+	}
+	if (rc < 0 || (rc = db_commit(c))) {
+		db_rollback(c);
+		http_problem_err(req, rc, "the materials could not be reordered");
+		return;
+	}
+	json_t *items = list_materials(c, cours_id, 0, &rc);
+	if (!items)
+		http_problem_err(req, rc, "the materials could not be listed");
+	else
+		http_reply_json(req, 200, json_pack("{s:o}", "items", items));
+}
+
+void materials_file(http_req *req)
+{
+	int acc = cours_for_request(req, COURS_READ);
+	if (acc < 0)
+		return;
+	json_t *m = material_for_request(req, acc);
+	if (!m)
+		return;
+	const char *f = json_string_value(json_object_get(m, "file_id"));
+	char fid[37] = "";
+	if (f)
+		snprintf(fid, sizeof(fid), "%s", f);
+	json_decref(m);
+	if (!fid[0]) {
+		http_problem(req, 404, "this material has no file");
+		return;
+	}
+	/* A conditional or ranged request is still a consultation: record it once per answer. */
+	record(req, http_param(req, "mid"), "download");
+	fichiers_send(req, fid);
+}
+
+void materials_views(http_req *req)
+{
+	if (cours_for_request(req, COURS_EDIT) < 0)
+		return;
+	json_t *m = material_for_request(req, COURS_EDIT);
+	if (!m)
+		return;
+	json_decref(m);
+	db_conn *c = app_db();
+	arena *a = http_arena(req);
+	const char *mid = http_param(req, "mid"), *cours_id = http_param(req, "id");
+	/* The students of the course's classes, from the users service. */
+	json_t *students = json_object(); /* id -> 1 */
+	db_stmt *s = db_prepare(c, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id");
+	int rc = ENT_EDB;
+	json_t *classes = json_array();
+	if (s) {
+		db_bind_text(s, 1, cours_id);
+		while ((rc = db_step(s)) == DB_ROW)
+			json_array_append_new(classes, json_string(db_col_text(s, 0)));
+		db_done(s);
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(classes, i, v)
+	{
+		if (rc < 0)
+			break;
+		char **ids = NULL;
+		int n = users_class_members(c, a, json_string_value(v), &ids);
+		if (n < 0) {
+			rc = n;
+			break;
+		}
+		for (int k = 0; k < n; k++)
+			json_object_set_new(students, ids[k], json_true());
+	}
+	json_decref(classes);
+	json_t *viewed = json_array(), *not_viewed = json_array(), *seen = json_object();
+	if (rc >= 0) {
+		s = db_prepare(c, "SELECT user_id, MIN(at) FROM consultation_cours WHERE material_id = ? GROUP BY user_id "
+				  "ORDER BY MIN(at), user_id");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, mid);
+			while ((rc = db_step(s)) == DB_ROW) {
+				const char *uid = db_col_text(s, 0);
+				struct user u;
+				const char *name = users_get(c, a, uid, &u) == ENT_OK ? u.name : NULL;
+				json_array_append_new(viewed, json_pack("{s:s, s:s?, s:s}", "id", uid, "name", name, "first_at",
+									db_col_text(s, 1)));
+				json_object_set_new(seen, uid, json_true());
+			}
+			db_done(s);
+		}
+	}
+	if (rc >= 0) {
+		const char *uid;
+		json_object_foreach(students, uid, v)
+		{
+			if (json_object_get(seen, uid))
+				continue;
+			struct user u;
+			const char *name = users_get(c, a, uid, &u) == ENT_OK ? u.name : NULL;
+			json_array_append_new(not_viewed, json_pack("{s:s, s:s?}", "id", uid, "name", name));
+		}
+	}
+	size_t total = json_object_size(students);
+	json_decref(students);
+	json_decref(seen);
+	if (rc < 0) {
+		json_decref(viewed);
+		json_decref(not_viewed);
+		http_problem_err(req, rc, "the consultations could not be read");
+		return;
+	}
+	http_reply_json(req, 200,
+			json_pack("{s:s, s:I, s:I, s:o, s:o}", "material_id", mid, "viewed_count",
+				  (json_int_t)json_array_size(viewed), "students_total", (json_int_t)total, "viewed", viewed,
+				  "not_viewed", not_viewed));
+}
+
+int cours_export_user(db_conn *c, const char *user_id, json_t *out)
+{
+	db_stmt *s = db_prepare(c, "SELECT material_id, cours_id, action, at FROM consultation_cours WHERE user_id = ? "
+				   "ORDER BY at, id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, user_id);
+	json_t *items = json_array();
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW)
+		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s}", "material_id", db_col_text(s, 0), "cours_id",
+						       db_col_text(s, 1), "action", db_col_text(s, 2), "at", db_col_text(s, 3)));
+	db_done(s);
+	if (rc < 0) {
+		json_decref(items);
+		return rc;
+	}
+	json_object_set_new(out, "cours", json_pack("{s:o}", "consultations", items));
+	return ENT_OK;
+}
+
+int cours_erase_user(db_conn *c, const char *user_id)
+{
+	db_stmt *s = db_prepare(c, "DELETE FROM consultation_cours WHERE user_id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, user_id);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}

@@ -1,0 +1,616 @@
+/*
+ * fichiers.c - the fichiers service (the seed's service-fichiers): file metadata, downloads,
+ * access checks, and the C interface used by the cours service (fichiers.h).
+ *
+ * A file's bytes live in the blob store (ENT_BLOB, opened once per process at start) under a
+ * key generated here from a UUID; its row in `fichiers` keeps the owner, the course it belongs
+ * to (if any), the client's name (display only, never a path), the type detected from its
+ * bytes, its size and SHA-256. Downloads go out with sendfile on file:, by ranged reads on s3:.
+ *
+ * Access: the owner, admins, and members of the file's course (cours_file_readable) may read;
+ * anyone else gets 404, the same answer as for a file that does not exist. It must never trust
+ * the client's file name or content type, nor serve HTML or SVG inline.
+ */
+#include "fichiers.h"
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/app.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/service.h"
+#include "core/util.h"
+#include "services/cours/cours.h"
+
+blob_store *fichiers_store;
+uint64_t fichiers_max_upload = 100ull << 20;
+uint64_t fichiers_quota = 2ull << 30;
+static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define S3_MAX_MEMORY_RANGE (8u << 20)
+
+static const char schema_v1[] =
+	"CREATE TABLE fichiers ("
+	" id TEXT PRIMARY KEY,"
+	" blob_key TEXT NOT NULL UNIQUE,"
+	" owner_id TEXT NOT NULL,"
+	" cours_id TEXT,"
+	" name TEXT NOT NULL,"
+	" content_type TEXT NOT NULL,"
+	" size BIGINT NOT NULL,"
+	" sha256 TEXT NOT NULL,"
+	" created_at TEXT NOT NULL);"
+	"CREATE INDEX fichiers_by_owner ON fichiers (owner_id, created_at, id);"
+	"CREATE INDEX fichiers_by_cours ON fichiers (cours_id);";
+
+static const struct migration migrations[] = {
+	{1, "files metadata", schema_v1},
+};
+
+/* ---- limits and the store ---- */
+
+static uint64_t env_size(const char *name, uint64_t def)
+{
+	const char *v = getenv(name);
+	int64_t n;
+	if (!v || !*v)
+		return def;
+	if (util_parse_int64(v, 0, INT64_MAX, &n)) {
+		log_warn("%s=%s is not a number of bytes; using %llu", name, v, (unsigned long long)def);
+		return def;
+	}
+	return (uint64_t)n;
+}
+
+/* Opens the process-wide store once (the server's start hook, or `ent demo`). */
+static int open_store(char *err, size_t errlen)
+{
+	int rc = ENT_OK;
+	pthread_mutex_lock(&store_lock);
+	if (!fichiers_store) {
+		const char *url = app.cfg && app.cfg->blob ? app.cfg->blob : NULL;
+		rc = blob_open(url, &fichiers_store, err, errlen);
+	}
+	pthread_mutex_unlock(&store_lock);
+	return rc;
+}
+
+int fichiers_store_ready(void)
+{
+	char err[256];
+	int rc = open_store(err, sizeof(err));
+	if (rc)
+		log_error("fichiers: cannot open the blob store: %s", err);
+	return rc;
+}
+
+/* ---- rows ---- */
+
+#define FICHIER_COLS "id, blob_key, owner_id, cours_id, name, content_type, size, sha256, created_at"
+
+static void row_to(db_stmt *s, arena *a, struct fichier *f)
+{
+	snprintf(f->id, sizeof(f->id), "%s", db_col_text(s, 0));
+	f->blob_key = arena_strdup(a, db_col_text(s, 1));
+	f->owner_id = arena_strdup(a, db_col_text(s, 2));
+	f->cours_id = db_col_text(s, 3) ? arena_strdup(a, db_col_text(s, 3)) : NULL;
+	f->name = arena_strdup(a, db_col_text(s, 4));
+	f->content_type = arena_strdup(a, db_col_text(s, 5));
+	f->size = (uint64_t)db_col_int64(s, 6);
+	f->sha256 = arena_strdup(a, db_col_text(s, 7));
+	f->created_at = arena_strdup(a, db_col_text(s, 8));
+}
+
+int fichiers_load(db_conn *c, arena *a, const char *id, struct fichier *out)
+{
+	if (!c)
+		return ENT_EUNAVAIL;
+	if (!util_is_uuid(id))
+		return ENT_ENOTFOUND;
+	db_stmt *s = db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	int rc = db_step(s);
+	if (rc == DB_ROW) {
+		row_to(s, a, out);
+		rc = ENT_OK;
+	} else if (rc == DB_DONE)
+		rc = ENT_ENOTFOUND;
+	db_done(s);
+	return rc;
+}
+
+json_t *fichiers_json(const struct fichier *f)
+{
+	return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:I, s:s, s:s}", "id", f->id, "owner_id", f->owner_id, "cours_id",
+			 f->cours_id, "name", f->name, "content_type", f->content_type, "size", (json_int_t)f->size, "sha256",
+			 f->sha256, "created_at", f->created_at);
+}
+
+int64_t fichiers_used(db_conn *c, const char *owner_id)
+{
+	if (!c)
+		return ENT_EUNAVAIL;
+	db_stmt *s = db_prepare(c, "SELECT COALESCE(SUM(size), 0) FROM fichiers WHERE owner_id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, owner_id);
+	int rc = db_step(s);
+	int64_t used = rc == DB_ROW ? db_col_int64(s, 0) : (rc < 0 ? rc : 0);
+	db_done(s);
+	return used;
+}
+
+/* ---- access ---- */
+
+static int readable(db_conn *c, const struct fichier *f, const char *user_id, unsigned roles)
+{
+	if (roles & ROLE_ADMIN)
+		return 1;
+	if (strcmp(f->owner_id, user_id) == 0)
+		return 1;
+	if (!f->cours_id)
+		return 0;
+	return cours_file_readable(c, f->cours_id, f->id, user_id, roles);
+}
+
+int fichiers_readable(db_conn *c, const char *file_id, const char *user_id, unsigned roles)
+{
+	arena *a = arena_new(0);
+	struct fichier f;
+	int rc = fichiers_load(c, a, file_id, &f);
+	if (rc == ENT_OK)
+		rc = readable(c, &f, user_id, roles);
+	else if (rc == ENT_ENOTFOUND)
+		rc = 0;
+	arena_free(a);
+	return rc;
+}
+
+/* Loads the file named by the path and checks the caller may read it; answers 404 otherwise. */
+static int load_visible(http_req *req, db_conn *c, struct fichier *f)
+{
+	const struct http_principal *p = http_principal(req);
+	int rc = fichiers_load(c, http_arena(req), http_param(req, "id"), f);
+	if (rc == ENT_OK) {
+		rc = readable(c, f, p->sub, p->roles);
+		if (rc == 0)
+			rc = ENT_ENOTFOUND;
+		else if (rc > 0)
+			rc = ENT_OK;
+	}
+	if (rc == ENT_ENOTFOUND)
+		http_problem(req, 404, "no such file");
+	else if (rc)
+		http_problem_err(req, rc, "the file could not be read");
+	return rc;
+}
+
+/* ---- C interface ---- */
+
+int fichiers_attach(db_conn *c, const char *file_id, const char *owner_id, const char *cours_id)
+{
+	if (!c)
+		return ENT_EUNAVAIL;
+	if (!util_is_uuid(file_id))
+		return ENT_ENOTFOUND;
+	db_stmt *s = db_prepare(c, "UPDATE fichiers SET cours_id = ? WHERE id = ? AND owner_id = ? AND cours_id IS NULL");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, cours_id);
+	db_bind_text(s, 2, file_id);
+	db_bind_text(s, 3, owner_id);
+	int rc = db_step(s);
+	int64_t n = rc >= 0 ? db_changes(s) : 0;
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	return n == 1 ? ENT_OK : ENT_ENOTFOUND;
+}
+
+int fichiers_delete(db_conn *c, const char *file_id)
+{
+	if (!c)
+		return ENT_EUNAVAIL;
+	if (!util_is_uuid(file_id))
+		return ENT_OK;
+	db_stmt *s = db_prepare(c, "DELETE FROM fichiers WHERE id = ? RETURNING blob_key");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, file_id);
+	char key[128] = "";
+	int rc = db_step(s);
+	if (rc == DB_ROW && db_col_text(s, 0))
+		snprintf(key, sizeof(key), "%s", db_col_text(s, 0));
+	while (rc == DB_ROW)
+		rc = db_step(s);
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	if (key[0] && fichiers_store) {
+		int brc = blob_delete(fichiers_store, key);
+		if (brc)
+			log_error("fichiers: blob %s of file %s could not be deleted: %s", key, file_id, ent_err_str(brc));
+	}
+	return ENT_OK;
+}
+
+/* ---- download ---- */
+
+static int inline_safe(const char *ct)
+{
+	return strcmp(ct, "application/pdf") == 0 || strcmp(ct, "image/png") == 0 || strcmp(ct, "image/jpeg") == 0 ||
+	       strcmp(ct, "image/gif") == 0 || strcmp(ct, "image/webp") == 0 || strncmp(ct, "audio/", 6) == 0 ||
+	       strncmp(ct, "video/", 6) == 0;
+}
+
+/* Types a browser could run as a document of our origin: always sent as octet-stream. */
+static int active_type(const char *ct)
+{
+	return strstr(ct, "html") || strstr(ct, "svg") || strstr(ct, "xml") || strstr(ct, "javascript");
+}
+
+/* Content-Disposition with an RFC 5987 filename*. */
+static const char *disposition(arena *a, const char *kind, const char *name)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(name);
+	char *enc = arena_alloc(a, n * 3 + 1), *o = enc;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("!#$&+-.^_`|~", ch)) {
+			*o++ = (char)ch;
+		} else {
+			*o++ = '%';
+			*o++ = hex[ch >> 4];
+			*o++ = hex[ch & 15];
+		}
+	}
+	*o = '\0';
+	return arena_printf(a, "%s; filename*=UTF-8''%s", kind, enc);
+}
+
+/*
+ * Parses a single "bytes=a-b" range against size. Returns 1 with [*from, *to] inclusive, 0 when
+ * there is no usable Range (send everything), -1 when unsatisfiable (416).
+ */
+static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
+{
+	if (!h || strncmp(h, "bytes=", 6) != 0)
+		return 0;
+	const char *r = h + 6;
+	if (strchr(r, ','))
+		return 0; /* several ranges: allowed to answer with the whole file */
+	const char *dash = strchr(r, '-');
+	if (!dash)
+		return 0;
+	char a[24], b[24];
+	size_t al = (size_t)(dash - r), bl = strlen(dash + 1);
+	if (al >= sizeof(a) || bl >= sizeof(b))
+		return 0;
+	memcpy(a, r, al);
+	a[al] = '\0';
+	memcpy(b, dash + 1, bl + 1);
+	int64_t x, y;
+	if (al == 0) { /* suffix: the last y bytes */
+		if (util_parse_int64(b, 0, INT64_MAX, &y))
+			return 0;
+		if (y == 0 || size == 0)
+			return -1;
+		*from = (uint64_t)y >= size ? 0 : size - (uint64_t)y;
+		*to = size - 1;
+		return 1;
+	}
+	if (util_parse_int64(a, 0, INT64_MAX, &x))
+		return 0;
+	if (bl == 0)
+		y = INT64_MAX;
+	else if (util_parse_int64(b, 0, INT64_MAX, &y) || y < x)
+		return 0;
+	if ((uint64_t)x >= size)
+		return -1;
+	*from = (uint64_t)x;
+	*to = (uint64_t)y >= size ? size - 1 : (uint64_t)y;
+	return 1;
+}
+
+static int etag_matches(const char *inm, const char *etag)
+{
+	if (!inm)
+		return 0;
+	if (strcmp(inm, "*") == 0)
+		return 1;
+	return strstr(inm, etag) != NULL;
+}
+
+static void send_file(http_req *req, const struct fichier *f)
+{
+	arena *a = http_arena(req);
+	const char *etag = arena_printf(a, "\"%s\"", f->sha256);
+	http_set_header(req, "ETag", etag);
+	http_set_header(req, "Accept-Ranges", "bytes");
+	http_set_header(req, "Cache-Control", "private, no-cache");
+	if (etag_matches(http_header(req, "If-None-Match"), etag)) {
+		http_reply_empty(req, 304);
+		return;
+	}
+	const char *ct = f->content_type;
+	int inl = inline_safe(ct);
+	if (active_type(ct))
+		ct = "application/octet-stream";
+	http_set_header(req, "Content-Disposition", disposition(a, inl ? "inline" : "attachment", f->name));
+
+	uint64_t from = 0, to = f->size ? f->size - 1 : 0, len = f->size;
+	int status = 200;
+	const char *ir = http_header(req, "If-Range");
+	int pr = ir && strcmp(ir, etag) != 0 ? 0 : parse_range(http_header(req, "Range"), f->size, &from, &to);
+	if (pr < 0) {
+		http_set_header(req, "Content-Range", arena_printf(a, "bytes */%llu", (unsigned long long)f->size));
+		http_problem(req, 416, "the requested range is outside the file");
+		return;
+	}
+	if (pr > 0) {
+		status = 206;
+		len = to - from + 1;
+		http_set_header(req, "Content-Range", arena_printf(a, "bytes %llu-%llu/%llu", (unsigned long long)from,
+								    (unsigned long long)to, (unsigned long long)f->size));
+	}
+	if (!fichiers_store) {
+		http_problem(req, 503, "the file store is not available");
+		return;
+	}
+	int fd = -1;
+	uint64_t bsize = 0;
+	int rc = blob_open_fd(fichiers_store, f->blob_key, &fd, &bsize);
+	if (rc == ENT_OK) {
+		if (bsize != f->size) {
+			close(fd);
+			log_error("fichiers: blob %s has %llu bytes, %llu expected", f->blob_key, (unsigned long long)bsize,
+				  (unsigned long long)f->size);
+			http_problem(req, 500, "the stored file is damaged");
+			return;
+		}
+		http_reply_fd(req, status, ct, fd, from, len);
+		return;
+	}
+	if (rc != ENT_EINVAL) {
+		http_problem_err(req, rc == ENT_ENOTFOUND ? ENT_EIO : rc, "the stored file could not be opened");
+		return;
+	}
+	/* A store without descriptors (s3): ranged reads into memory, up to a bound. */
+	if (len > S3_MAX_MEMORY_RANGE) {
+		http_problemf(req, 501,
+			      "this store streams at most %u bytes per request: ask for a Range (bytes=%llu-%llu, ...)",
+			      S3_MAX_MEMORY_RANGE, (unsigned long long)from,
+			      (unsigned long long)(from + S3_MAX_MEMORY_RANGE - 1));
+		return;
+	}
+	char *data = arena_alloc(a, len ? len : 1);
+	uint64_t got = 0;
+	while (got < len) {
+		long n = blob_read(fichiers_store, f->blob_key, from + got, data + got, len - got);
+		if (n < 0) {
+			http_problem_err(req, (int)n, "the stored file could not be read");
+			return;
+		}
+		if (n == 0)
+			break;
+		got += (uint64_t)n;
+	}
+	if (got != len) {
+		http_problem(req, 500, "the stored file is shorter than recorded");
+		return;
+	}
+	/*
+	 * The core gzips textual in-memory answers for clients that accept it, which would break
+	 * Range offsets and the ETag (a digest of the stored bytes): send those as octet-stream here.
+	 * They are attachments anyway (never inline-safe).
+	 */
+	if (strncmp(ct, "text/", 5) == 0 || strstr(ct, "json") || strstr(ct, "javascript") || strstr(ct, "xml"))
+		ct = "application/octet-stream";
+	http_reply_data(req, status, ct, data, len);
+}
+
+void fichiers_send(http_req *req, const char *file_id)
+{
+	struct fichier f;
+	int rc = fichiers_load(app_db(), http_arena(req), file_id, &f);
+	if (rc == ENT_ENOTFOUND)
+		http_problem(req, 404, "no such file");
+	else if (rc)
+		http_problem_err(req, rc, "the file could not be read");
+	else
+		send_file(req, &f);
+}
+
+/* ---- handlers ---- */
+
+static void file_get(http_req *req)
+{
+	struct fichier f;
+	if (load_visible(req, app_db(), &f) == ENT_OK)
+		http_reply_json(req, 200, fichiers_json(&f));
+}
+
+static void file_content(http_req *req)
+{
+	struct fichier f;
+	if (load_visible(req, app_db(), &f) == ENT_OK)
+		send_file(req, &f);
+}
+
+static void file_delete(http_req *req)
+{
+	db_conn *c = app_db();
+	const struct http_principal *p = http_principal(req);
+	struct fichier f;
+	if (load_visible(req, c, &f) != ENT_OK)
+		return;
+	if (!(p->roles & ROLE_ADMIN) && strcmp(f.owner_id, p->sub) != 0) {
+		http_problem(req, 403, "only the file's owner or an administrator may delete it");
+		return;
+	}
+	if (f.cours_id) {
+		http_problem(req, 409, "this file is used by a course material: delete or change the material instead");
+		return;
+	}
+	int rc = fichiers_delete(c, f.id);
+	if (rc)
+		http_problem_err(req, rc, "the file could not be deleted");
+	else
+		http_reply_empty(req, 204);
+}
+
+static void file_list(http_req *req)
+{
+	int limit;
+	const char *cursor;
+	if (http_page_args(req, &limit, &cursor))
+		return;
+	if (cursor && !util_is_uuid(cursor)) {
+		http_problem_errors(req, 400, "invalid cursor",
+				    json_pack("{s:s}", "cursor", "is not a cursor this server issued"));
+		return;
+	}
+	db_conn *c = app_db();
+	arena *a = http_arena(req);
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return;
+	}
+	db_stmt *s = cursor ? db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? AND (created_at, id) < "
+					    "(SELECT created_at, id FROM fichiers WHERE id = ?) ORDER BY created_at DESC, id DESC LIMIT ?")
+			    : db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? "
+					    "ORDER BY created_at DESC, id DESC LIMIT ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the files could not be listed");
+		return;
+	}
+	int k = 1;
+	db_bind_text(s, k++, http_principal(req)->sub);
+	if (cursor)
+		db_bind_text(s, k++, cursor);
+	db_bind_int64(s, k, limit + 1);
+	json_t *items = json_array();
+	int rc, n = 0;
+	const char *next = NULL;
+	struct fichier f;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (n == limit) {
+			next = arena_strdup(a, f.id);
+			break;
+		}
+		row_to(s, a, &f);
+		json_array_append_new(items, fichiers_json(&f));
+		n++;
+	}
+	db_done(s);
+	if (rc < 0) {
+		json_decref(items);
+		http_problem_err(req, rc, "the files could not be listed");
+		return;
+	}
+	if (next)
+		http_set_header(req, "Link", arena_printf(a, "</api/fichiers?limit=%d&cursor=%s>; rel=\"next\"", limit, next));
+	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
+}
+
+/* ---- service ---- */
+
+#define S_STR "{\"type\":\"string\"}"
+#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
+#define S_FILE                                                                                                  \
+	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"content_type\",\"size\",\"sha256\"],\"properties\":{" \
+	"\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"owner_id\":" S_STR ",\"cours_id\":" S_NSTR            \
+	",\"name\":" S_STR ",\"content_type\":" S_STR ",\"size\":{\"type\":\"integer\"},\"sha256\":" S_STR           \
+	",\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}"
+
+#define STAFF (ROLE_ENSEIGNANT | ROLE_ADMIN)
+
+/* Not const: the upload route's max_body follows ENT_MAX_UPLOAD, set at start before the router is used. */
+static struct route routes[] = {
+	{.method = "POST", .pattern = "/api/fichiers", .handler = fichiers_upload, .on_body = fichiers_upload_body,
+	 .access = STAFF, .flags = ROUTE_RAW_BODY, .max_body = (100u << 20) + 65536, .status = 201,
+	 .summary = "Upload a file (enseignant, admin): a raw body (name from ?name= or Content-Disposition) or "
+		    "multipart/form-data (the first file part); streamed to the store; 413 over ENT_MAX_UPLOAD or the "
+		    "quota (ENT_QUOTA); the type is detected from the bytes",
+	 .response_schema = S_FILE},
+	{.method = "GET", .pattern = "/api/fichiers", .handler = file_list, .access = STAFF,
+	 .summary = "The caller's own files, newest first; ?limit= and ?cursor=",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":"
+			    "{\"type\":\"array\",\"items\":" S_FILE "},\"next_cursor\":" S_NSTR "}}"},
+	{.method = "GET", .pattern = "/api/fichiers/{id}", .handler = file_get, .access = ROLE_ANY_USER,
+	 .summary = "A file's metadata (its owner, members of its course, admins; others 404)", .response_schema = S_FILE},
+	{.method = "GET", .pattern = "/api/fichiers/{id}/content", .handler = file_content, .access = ROLE_ANY_USER,
+	 .summary = "Download a file: Range (206/416), ETag and If-None-Match (304); attachment except PDF, images, "
+		    "audio and video"},
+	{.method = "DELETE", .pattern = "/api/fichiers/{id}", .handler = file_delete, .access = ROLE_ANY_USER,
+	 .status = 204, .summary = "Delete a file not used by a course material, and its blob (owner or admin)"},
+};
+
+static int fichiers_start(void)
+{
+	fichiers_max_upload = env_size("ENT_MAX_UPLOAD", 100ull << 20);
+	fichiers_quota = env_size("ENT_QUOTA", 2ull << 30);
+	/* Multipart framing needs a little more than the file itself. */
+	routes[0].max_body = (size_t)(fichiers_max_upload + 65536);
+	char err[256];
+	int rc = open_store(err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "ent: fichiers: cannot open the blob store (ENT_BLOB): %s\n", err);
+		log_error("fichiers: cannot open the blob store (ENT_BLOB): %s", err);
+	}
+	return rc;
+}
+
+static void fichiers_stop(void)
+{
+	pthread_mutex_lock(&store_lock);
+	fichiers_magic_close();
+	blob_close(fichiers_store);
+	fichiers_store = NULL;
+	pthread_mutex_unlock(&store_lock);
+}
+
+static int fichiers_export(db_conn *c, const char *user_id, json_t *out)
+{
+	db_stmt *s = db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? ORDER BY created_at, id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, user_id);
+	arena *a = arena_new(0);
+	json_t *items = json_array();
+	int rc;
+	struct fichier f;
+	while ((rc = db_step(s)) == DB_ROW) {
+		row_to(s, a, &f);
+		json_array_append_new(items, fichiers_json(&f));
+	}
+	db_done(s);
+	arena_free(a);
+	if (rc < 0) {
+		json_decref(items);
+		return rc;
+	}
+	json_object_set_new(out, "fichiers", json_pack("{s:o}", "files", items));
+	return ENT_OK;
+}
+
+const struct service svc_fichiers = {
+	.name = "fichiers",
+	.title = "Secure file server (the seed's service-fichiers)",
+	.routes = routes,
+	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.migrations = migrations,
+	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.start = fichiers_start,
+	.stop = fichiers_stop,
+	.export_user = fichiers_export,
+};

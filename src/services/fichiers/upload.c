@@ -1,0 +1,393 @@
+/*
+ * upload.c - POST /api/fichiers: a streamed upload into the blob store.
+ *
+ * The body arrives in pieces through the route's on_body callback (the caller's role was checked
+ * when the headers arrived). The first piece sets the upload up: raw body or multipart/form-data
+ * (multipart.c; only the first file part is stored), the size limit (ENT_MAX_UPLOAD) and the
+ * caller's remaining quota (ENT_QUOTA), both checked against Content-Length before anything is
+ * written and again as bytes arrive. Bytes go straight to a blob writer under a key made from a
+ * fresh UUID; the first bytes are kept to detect the type with libmagic. The handler, run once
+ * the body is complete, commits the blob and inserts the row.
+ *
+ * Whatever goes wrong (too large, over quota, malformed multipart, the client going away), the
+ * writer is aborted, by the failure path or by the arena cleanup, so nothing is left behind.
+ * The client's file name is display metadata only: it never reaches a key or a path.
+ */
+#include "fichiers.h"
+#include "internal.h"
+
+#include <magic.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/app.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "multipart.h"
+
+#define HEAD_BYTES 16384
+
+struct upload {
+	http_req *req;
+	blob_writer *w;
+	mp_parser *mp;
+	char id[37];
+	char key[64];
+	const char *name;
+	uint64_t size;
+	uint64_t limit;      /* the smaller of ENT_MAX_UPLOAD and the quota left */
+	int limit_is_quota;  /* which of the two the limit is */
+	int in_file;         /* multipart: inside the file part */
+	int file_seen;       /* multipart: a file part was started */
+	int failed;
+	int fail_status;     /* the refusal, for an upload refused before any body arrived */
+	const char *fail_detail;
+	size_t headlen;
+	unsigned char head[HEAD_BYTES];
+};
+
+static pthread_mutex_t magic_lock = PTHREAD_MUTEX_INITIALIZER;
+static magic_t magic_db;
+
+/* The MIME type of the first bytes, detected by libmagic (one shared handle under a lock). */
+const char *fichiers_detect_type(arena *a, const void *data, size_t len)
+{
+	const char *out = "application/octet-stream";
+	pthread_mutex_lock(&magic_lock);
+	if (!magic_db) {
+		magic_db = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_ELF);
+		if (magic_db && magic_load(magic_db, NULL) != 0) {
+			log_error("fichiers: libmagic could not load its database: %s", magic_error(magic_db));
+			magic_close(magic_db);
+			magic_db = NULL;
+		}
+	}
+	if (magic_db) {
+		const char *t = magic_buffer(magic_db, data, len);
+		if (t && *t && strlen(t) < 128)
+			out = arena_strdup(a, t);
+	}
+	pthread_mutex_unlock(&magic_lock);
+	return out;
+}
+
+void fichiers_magic_close(void)
+{
+	pthread_mutex_lock(&magic_lock);
+	if (magic_db)
+		magic_close(magic_db);
+	magic_db = NULL;
+	pthread_mutex_unlock(&magic_lock);
+}
+
+const char *fichiers_safe_name(arena *a, const char *name)
+{
+	if (!name)
+		return "fichier";
+	const char *base = name;
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
+	size_t n = strlen(base), o = 0;
+	char *out = arena_alloc(a, n + 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)base[i];
+		if (ch < 0x20 || ch == 0x7f)
+			continue;
+		out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	/* At most 255 bytes, cut on a character boundary. */
+	if (o > 255) {
+		o = 255;
+		while (o > 0 && ((unsigned char)out[o] & 0xC0) == 0x80)
+			o--;
+		out[o] = '\0';
+	}
+	json_t *probe = json_string(out); /* NULL for invalid UTF-8 */
+	if (!probe || o == 0 || strcmp(out, ".") == 0 || strcmp(out, "..") == 0) {
+		json_decref(probe);
+		return "fichier";
+	}
+	json_decref(probe);
+	return out;
+}
+
+static void upload_cleanup(void *arg)
+{
+	struct upload *u = arg;
+	if (u->w) {
+		blob_write_abort(u->w);
+		u->w = NULL;
+	}
+}
+
+static void fail(struct upload *u, int status, const char *detail)
+{
+	upload_cleanup(u);
+	u->failed = 1;
+	u->fail_status = status;
+	u->fail_detail = arena_strdup(http_arena(u->req), detail);
+	http_stream_fail(u->req, status, detail);
+}
+
+static void fail_limit(struct upload *u)
+{
+	if (u->limit_is_quota)
+		fail(u, 413,
+		     arena_printf(http_arena(u->req),
+				  "your storage quota of %llu bytes would be exceeded: delete files you no longer need",
+				  (unsigned long long)fichiers_quota));
+	else
+		fail(u, 413,
+		     arena_printf(http_arena(u->req), "the file is larger than the limit of %llu bytes",
+				  (unsigned long long)fichiers_max_upload));
+}
+
+static int begin_blob(struct upload *u)
+{
+	if (!fichiers_store) {
+		fail(u, 503, "the file store is not available");
+		return -1;
+	}
+	util_uuid(u->id);
+	snprintf(u->key, sizeof(u->key), "fichiers/%s", u->id);
+	int rc = blob_write_begin(fichiers_store, u->key, &u->w);
+	if (rc) {
+		u->w = NULL;
+		fail(u, ent_err_status(rc), "the file store refused the upload");
+		return -1;
+	}
+	return 0;
+}
+
+static int write_bytes(struct upload *u, const char *data, size_t len)
+{
+	if (u->failed || !u->w)
+		return -1;
+	if (u->size + len > u->limit) {
+		fail_limit(u);
+		return -1;
+	}
+	if (u->headlen < HEAD_BYTES) {
+		size_t k = HEAD_BYTES - u->headlen < len ? HEAD_BYTES - u->headlen : len;
+		memcpy(u->head + u->headlen, data, k);
+		u->headlen += k;
+	}
+	int rc = blob_write(u->w, data, len);
+	if (rc) {
+		fail(u, ent_err_status(rc), "the file could not be stored");
+		return -1;
+	}
+	u->size += len;
+	return 0;
+}
+
+/* ---- multipart callbacks: the first part with a file name (or named "file") is stored ---- */
+
+static int mp_begin(void *ud, const struct mp_part *part)
+{
+	struct upload *u = ud;
+	u->in_file = 0;
+	if (u->file_seen)
+		return 0;
+	if (!part->filename && !(part->name && strcmp(part->name, "file") == 0))
+		return 0;
+	u->file_seen = 1;
+	u->in_file = 1;
+	u->name = fichiers_safe_name(http_arena(u->req), part->filename ? part->filename : "fichier");
+	return begin_blob(u);
+}
+
+static int mp_data(void *ud, const char *data, size_t len)
+{
+	struct upload *u = ud;
+	return u->in_file ? write_bytes(u, data, len) : 0;
+}
+
+static int mp_end(void *ud)
+{
+	struct upload *u = ud;
+	u->in_file = 0;
+	return 0;
+}
+
+static const struct mp_callbacks mp_cb = {mp_begin, mp_data, mp_end};
+
+/* Sets the upload up from the headers. Returns the state, or NULL after answering/failing. */
+static struct upload *upload_init(http_req *req)
+{
+	arena *a = http_arena(req);
+	struct upload *u = arena_calloc(a, 1, sizeof(*u));
+	u->req = req;
+	http_set_data(req, u);
+	arena_on_free(a, upload_cleanup, u);
+
+	const char *sub = http_principal(req)->sub;
+	int64_t used = fichiers_used(app_db(), sub);
+	if (used < 0) {
+		fail(u, 503, "the quota could not be checked");
+		return NULL;
+	}
+	uint64_t left = (uint64_t)used >= fichiers_quota ? 0 : fichiers_quota - (uint64_t)used;
+	u->limit = fichiers_max_upload;
+	if (left < u->limit) {
+		u->limit = left;
+		u->limit_is_quota = 1;
+	}
+
+	const char *ct = http_header(req, "Content-Type");
+	int multipart = ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
+	const char *cl = http_header(req, "Content-Length");
+	int64_t n = -1;
+	if (cl && util_parse_int64(cl, 0, INT64_MAX, &n) == 0 && !multipart && (uint64_t)n > u->limit) {
+		fail_limit(u);
+		return NULL;
+	}
+	if (multipart) {
+		const char *b = mp_boundary(a, ct);
+		if (!b) {
+			fail(u, 400, "multipart/form-data needs a valid boundary parameter");
+			return NULL;
+		}
+		u->mp = mp_new(a, b, &mp_cb, u);
+		return u;
+	}
+	const char *name = http_query(req, "name");
+	if (!name)
+		name = mp_header_param(a, http_header(req, "Content-Disposition"), "filename");
+	u->name = fichiers_safe_name(a, name);
+	if (begin_blob(u))
+		return NULL;
+	return u;
+}
+
+int fichiers_upload_body(http_req *req, const char *data, size_t len)
+{
+	struct upload *u = http_data(req);
+	if (!u && !(u = upload_init(req)))
+		return -1;
+	if (u->failed)
+		return -1;
+	if (u->mp) {
+		if (mp_feed(u->mp, data, len) != 0) {
+			if (!u->failed)
+				fail(u, 400, "the multipart/form-data body is malformed");
+			return -1;
+		}
+		return 0;
+	}
+	return write_bytes(u, data, len);
+}
+
+void fichiers_upload(http_req *req)
+{
+	struct upload *u = http_data(req);
+	if (!u)
+		u = upload_init(req); /* an empty body: on_body never ran */
+	if (!u)
+		u = http_data(req);
+	if (!u || u->failed) {
+		/* Refused while being set up (a failed stream is answered by the core itself). */
+		if (!http_answered(req))
+			http_problem(req, u ? u->fail_status : 500, u ? u->fail_detail : "the upload could not be started");
+		return;
+	}
+	if (u->mp && (!mp_done(u->mp) || !u->file_seen)) {
+		upload_cleanup(u);
+		http_problem_errors(req, 400, "no complete file in the form",
+				    json_pack("{s:s}", "file", mp_done(u->mp) ? "a file part is required" : "the body ends before "
+													 "the closing boundary"));
+		return;
+	}
+	char sha[65];
+	uint64_t size = 0;
+	blob_writer *w = u->w;
+	u->w = NULL;
+	int rc = blob_write_commit(w, &size, sha);
+	if (rc) {
+		http_problem_err(req, rc, "the file could not be stored");
+		return;
+	}
+	arena *a = http_arena(req);
+	struct fichier f = {0};
+	snprintf(f.id, sizeof(f.id), "%s", u->id);
+	f.blob_key = u->key;
+	f.owner_id = http_principal(req)->sub;
+	f.name = u->name;
+	f.content_type = fichiers_detect_type(a, u->head, u->headlen);
+	f.size = size;
+	f.sha256 = arena_strdup(a, sha);
+	char now[21];
+	util_time_rfc3339(time(NULL), now);
+	f.created_at = now;
+
+	rc = fichiers_insert(app_db(), &f);
+	if (rc < 0) {
+		blob_delete(fichiers_store, u->key);
+		http_problem_err(req, rc, "the file could not be recorded");
+		return;
+	}
+	http_set_header(req, "Location", arena_printf(a, "/api/fichiers/%s", f.id));
+	http_reply_json(req, 201, fichiers_json(&f));
+}
+
+int fichiers_insert(db_conn *c, const struct fichier *f)
+{
+	db_stmt *s = c ? db_prepare(c, "INSERT INTO fichiers (id, blob_key, owner_id, cours_id, name, content_type, size, "
+				       "sha256, created_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?)")
+		       : NULL;
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, f->id);
+	db_bind_text(s, 2, f->blob_key);
+	db_bind_text(s, 3, f->owner_id);
+	db_bind_text(s, 4, f->name);
+	db_bind_text(s, 5, f->content_type);
+	db_bind_int64(s, 6, (int64_t)f->size);
+	db_bind_text(s, 7, f->sha256);
+	db_bind_text(s, 8, f->created_at);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+int fichiers_create(db_conn *c, const char *owner_id, const char *name, const void *data, size_t len, char id_out[37])
+{
+	int rc = fichiers_store_ready();
+	if (rc)
+		return rc;
+	arena *a = arena_new(0);
+	struct fichier f = {0};
+	util_uuid(f.id);
+	f.blob_key = arena_printf(a, "fichiers/%s", f.id);
+	blob_writer *w = NULL;
+	char sha[65];
+	uint64_t size = 0;
+	rc = blob_write_begin(fichiers_store, f.blob_key, &w);
+	if (!rc && (rc = blob_write(w, data, len)) != ENT_OK)
+		blob_write_abort(w);
+	else if (!rc)
+		rc = blob_write_commit(w, &size, sha);
+	if (!rc) {
+		char now[21];
+		util_time_rfc3339(time(NULL), now);
+		f.owner_id = owner_id;
+		f.name = fichiers_safe_name(a, name);
+		f.content_type = fichiers_detect_type(a, data, len < HEAD_BYTES ? len : HEAD_BYTES);
+		f.size = size;
+		f.sha256 = sha;
+		f.created_at = now;
+		rc = fichiers_insert(c, &f);
+		if (rc)
+			blob_delete(fichiers_store, f.blob_key);
+		else
+			snprintf(id_out, 37, "%s", f.id);
+	}
+	arena_free(a);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * lookup.c - small read-only lookups other services need from the users service (users.h):
+ * a student's class, whether a class exists, a class by name, the current school year.
+ *
+ * Other services call these instead of reading the users tables; they never write anything.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+
+int users_student_class(db_conn *c, const char *user_id, char out[37])
+{
+	db_stmt *s = db_prepare(c, "SELECT class_id FROM class_members WHERE user_id = ? AND kind = 'etudiant'");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, user_id);
+	int rc = db_step(s);
+	if (rc == DB_ROW) {
+		const char *v = db_col_text(s, 0);
+		snprintf(out, 37, "%s", v ? v : "");
+		rc = v ? ENT_OK : ENT_ENOTFOUND;
+	} else if (rc >= 0)
+		rc = ENT_ENOTFOUND;
+	db_done(s);
+	return rc;
+}
+
+int users_class_exists(db_conn *c, const char *class_id)
+{
+	return users_exists(c, "SELECT 1 FROM classes WHERE id = ?", class_id);
+}
+
+int users_class_find(db_conn *c, const char *name, const char *school_year, char out[37])
+{
+	return users_class_by_name(c, name, school_year, 0, out, NULL);
+}
+
+void users_current_school_year(char out[10]) { users_school_year(users_clock(), out); }

@@ -1,0 +1,317 @@
+// The cours service against a real `ent serve`: the issue's "Done when" (a teacher creates a
+// course for a class and uploads a PDF; a student of that class lists it, downloads the PDF byte
+// for byte, and the teacher sees the view; a student of another class gets 404 on the course and
+// the file; an upload over the limit gets 413 and stores nothing), then the route × role ×
+// ownership table, publication dates, reordering, replacing and deleting files (no orphan blob),
+// search and pagination, consultations in the GDPR export and erasure.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startEnt, api, assertProblem, entRun } from './lib/ent.mjs';
+
+const PW = 'Correct-Horse-Battery-9';
+const LIMIT = 2 << 20;
+let ent;
+const users = {};
+const tokens = new Map();
+const classes = {};
+
+function addUser(email, name, role) {
+  const r = entRun(['user', 'add', '--email', email, '--name', name, '--role', role, '--password', PW], { env: ent.env });
+  assert.equal(r.status, 0, r.stderr);
+  return { id: r.stdout.match(/([0-9a-f-]{36})\)/)[1], email };
+}
+function token(who) {
+  const email = users[who].email;
+  const t = tokens.get(email);
+  if (t && Date.now() - t.at < 150000) return t.token;
+  const r = entRun(['token', email], { env: ent.env });
+  assert.equal(r.status, 0, r.stderr);
+  tokens.set(email, { token: r.stdout.trim(), at: Date.now() });
+  return r.stdout.trim();
+}
+function as(who, path, opts = {}) {
+  const headers = { ...(opts.headers || {}) };
+  if (who) headers.Authorization = `Bearer ${token(who)}`;
+  return api(ent, path, { ...opts, headers });
+}
+async function fetchBytes(who, path, headers = {}) {
+  const res = await fetch(ent.url + path, { headers: { Authorization: `Bearer ${token(who)}`, ...headers } });
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
+function pdf(text) {
+  return Buffer.concat([Buffer.from(`%PDF-1.4\n% ${text}\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n`), randomBytes(2000)]);
+}
+async function uploadPdf(who, text = 'cours') {
+  const fd = new FormData();
+  const bytes = pdf(text);
+  fd.append('file', new Blob([bytes], { type: 'application/pdf' }), `${text}.pdf`);
+  const res = await fetch(ent.url + '/api/fichiers', { method: 'POST', body: fd, headers: { Authorization: `Bearer ${token(who)}` } });
+  const json = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(json));
+  return { id: json.id, bytes };
+}
+/** Stored objects: files under ENT_DATA/blobs, or s3rver's objects when ENT_TEST_S3_DATA is set; else null. */
+function blobCount() {
+  const s3 = process.env.ENT_BLOB && !process.env.ENT_BLOB.startsWith('file:');
+  if (s3 && !process.env.ENT_TEST_S3_DATA) return null;
+  const root = s3 ? join(process.env.ENT_TEST_S3_DATA, 'cours') : join(ent.dataDir, 'blobs');
+  let n = 0;
+  const walk = (d) => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (!s3 || e.name.endsWith('._S3rver_object')) n++;
+    }
+  };
+  walk(root);
+  return n;
+}
+async function newCourse(who, body) {
+  const r = await as(who, '/api/cours', { method: 'POST', body });
+  assert.equal(r.status, 201, r.text);
+  return r.json;
+}
+async function newMaterial(who, coursId, body) {
+  const r = await as(who, `/api/cours/${coursId}/materials`, { method: 'POST', body });
+  assert.equal(r.status, 201, r.text);
+  return r.json;
+}
+
+before(async () => {
+  ent = await startEnt({ env: { ENT_MAX_UPLOAD: String(LIMIT) } });
+  users.admin = addUser('admin@c.test', 'Ada Admin', 'admin');
+  users.teacher = addUser('prof@c.test', 'Paul Prof', 'enseignant');
+  users.teacher2 = addUser('prof2@c.test', 'Pia Autre', 'enseignant');
+  users.studentA = addUser('a1@c.test', 'Alice Alpha', 'etudiant');
+  users.studentA2 = addUser('a2@c.test', 'Anna Alpha', 'etudiant');
+  users.studentB = addUser('b1@c.test', 'Bruno Beta', 'etudiant');
+  users.nobody = addUser('n@c.test', 'Nina Sansclasse', 'etudiant');
+  for (const name of ['A', 'B']) {
+    const r = await as('admin', '/api/users/classes', { method: 'POST', body: { name: `Classe ${name}` } });
+    assert.equal(r.status, 201, r.text);
+    classes[name] = r.json.id;
+  }
+  for (const [who, cls] of [['studentA', 'A'], ['studentA2', 'A'], ['studentB', 'B']]) {
+    const r = await as('admin', `/api/users/classes/${classes[cls]}/members/${users[who].id}`, { method: 'PUT' });
+    assert.equal(r.status, 204, r.text);
+  }
+});
+
+after(async () => {
+  const errors = ent.stderr.split('\n').filter((l) => l.includes('"level":"error"'));
+  const e = await ent.stop();
+  assert.equal(e.code, 0, ent.stderr.slice(-3000));
+  assert.deepEqual(errors, []);
+});
+
+test('done when: course for a class, PDF, student download byte for byte, the teacher sees the view', async () => {
+  const c = await newCourse('teacher', { title: 'Mathématiques 6e', subject: 'maths', description: 'Fractions', class_ids: [classes.A] });
+  assert.deepEqual(c.teacher_ids, [users.teacher.id]);
+  assert.deepEqual(c.class_ids, [classes.A]);
+  const f = await uploadPdf('teacher', 'fractions');
+  const m = await newMaterial('teacher', c.id, { title: 'Les fractions', section: 'Chapitre 1', file_id: f.id });
+  assert.equal(m.file_id, f.id);
+  assert.equal(m.published, true);
+
+  // The student of class A lists the course and its materials, and downloads the PDF.
+  const list = await as('studentA', '/api/cours');
+  assert.equal(list.status, 200);
+  assert.deepEqual(list.json.items.map((x) => x.id), [c.id]);
+  const mats = await as('studentA', `/api/cours/${c.id}/materials`);
+  assert.deepEqual(mats.json.items.map((x) => x.id), [m.id]);
+  assert.equal((await as('studentA', `/api/cours/${c.id}/materials/${m.id}`)).status, 200);
+  const d = await fetchBytes('studentA', `/api/cours/${c.id}/materials/${m.id}/file`);
+  assert.equal(d.status, 200);
+  assert.ok(d.body.equals(f.bytes));
+  assert.equal(d.headers.get('content-type'), 'application/pdf');
+  assert.equal(d.headers.get('x-content-type-options'), 'nosniff');
+  const d2 = await fetchBytes('studentA', `/api/fichiers/${f.id}/content`);
+  assert.ok(d2.body.equals(f.bytes));
+  assert.equal((await as('studentA', `/api/fichiers/${f.id}`)).status, 200);
+
+  // The teacher sees who viewed it and who has not yet.
+  const v = await as('teacher', `/api/cours/${c.id}/materials/${m.id}/views`);
+  assert.equal(v.status, 200, v.text);
+  assert.equal(v.json.viewed_count, 1);
+  assert.equal(v.json.students_total, 2);
+  assert.deepEqual(v.json.viewed.map((x) => x.id), [users.studentA.id]);
+  assert.equal(v.json.viewed[0].name, 'Alice Alpha');
+  assert.deepEqual(v.json.not_viewed.map((x) => x.id), [users.studentA2.id]);
+
+  // A student of another class (or of none) gets 404 on the course, the material and the file.
+  for (const who of ['studentB', 'nobody']) {
+    assert.deepEqual((await as(who, '/api/cours')).json.items, []);
+    assertProblem(assert, await as(who, `/api/cours/${c.id}`), 404);
+    assertProblem(assert, await as(who, `/api/cours/${c.id}/materials`), 404);
+    assertProblem(assert, await as(who, `/api/cours/${c.id}/materials/${m.id}`), 404);
+    assertProblem(assert, await as(who, `/api/cours/${c.id}/materials/${m.id}/file`), 404);
+    assertProblem(assert, await as(who, `/api/fichiers/${f.id}/content`), 404);
+    assertProblem(assert, await as(who, `/api/fichiers/${f.id}`), 404);
+  }
+  // Their attempts were not recorded as views.
+  const v2 = await as('teacher', `/api/cours/${c.id}/materials/${m.id}/views`);
+  assert.equal(v2.json.viewed_count, 1);
+
+  // An upload over the limit gets 413 and stores nothing.
+  const blobs = blobCount();
+  const files = (await as('teacher', '/api/fichiers?limit=500')).json.items.length;
+  const big = await as('teacher', '/api/fichiers?name=big.pdf', { method: 'POST', raw: true, body: randomBytes(LIMIT + 1), headers: { 'Content-Type': 'application/pdf' } });
+  assertProblem(assert, big, 413);
+  assert.equal((await as('teacher', '/api/fichiers?limit=500')).json.items.length, files);
+  assert.equal(blobCount(), blobs);
+});
+
+test('route × role × ownership for courses', async () => {
+  const c = await newCourse('teacher', { title: 'Histoire', subject: 'histoire', class_ids: [classes.A] });
+  // Students cannot create or change; another teacher does not see it; admins do everything.
+  assertProblem(assert, await as('studentA', '/api/cours', { method: 'POST', body: { title: 'x' } }), 403);
+  assertProblem(assert, await as('studentA', `/api/cours/${c.id}`, { method: 'PATCH', body: { title: 'x' } }), 403);
+  assertProblem(assert, await as('studentA', `/api/cours/${c.id}`, { method: 'DELETE' }), 403);
+  assertProblem(assert, await as('studentA', `/api/cours/${c.id}/materials`, { method: 'POST', body: { title: 'x' } }), 403);
+  assertProblem(assert, await as('studentA', `/api/cours/${c.id}/materials/${c.id}/views`), 403);
+  assert.equal((await as('studentA', `/api/cours/${c.id}`)).status, 200);
+  for (const [method, path, body] of [
+    ['GET', `/api/cours/${c.id}`], ['PATCH', `/api/cours/${c.id}`, { title: 'Piraté' }], ['DELETE', `/api/cours/${c.id}`],
+    ['GET', `/api/cours/${c.id}/materials`], ['POST', `/api/cours/${c.id}/materials`, { title: 'x' }],
+    ['PUT', `/api/cours/${c.id}/materials/order`, { ids: [] }],
+  ]) assertProblem(assert, await as('teacher2', path, { method, body }), 404);
+  assert.ok(!(await as('teacher2', '/api/cours')).json.items.some((x) => x.id === c.id));
+  assertProblem(assert, await as(null, '/api/cours'), 401);
+  assertProblem(assert, await as('teacher', '/api/cours/00000000-0000-4000-8000-000000000000'), 404);
+  assertProblem(assert, await as('teacher', '/api/cours/nope'), 404);
+  // The teacher edits; the admin edits and adds the second teacher, who then sees it.
+  const p = await as('teacher', `/api/cours/${c.id}`, { method: 'PATCH', body: { title: 'Histoire-Géo', description: null } });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.json.title, 'Histoire-Géo');
+  const p2 = await as('admin', `/api/cours/${c.id}`, { method: 'PATCH', body: { teacher_ids: [users.teacher.id, users.teacher2.id] } });
+  assert.equal(p2.status, 200, p2.text);
+  assert.equal((await as('teacher2', `/api/cours/${c.id}`)).status, 200);
+  assert.ok((await as('admin', '/api/cours?limit=500')).json.items.some((x) => x.id === c.id));
+  // Validation: unknown fields, bad class ids, a student as teacher, wrong types.
+  for (const body of [{ title: '' }, { title: 'x', role: 'admin' }, { title: 'x', class_ids: ['00000000-0000-4000-8000-000000000000'] },
+    { title: 'x', teacher_ids: [users.studentA.id] }, { title: 7 }, { title: 'x', school_year: '2026' }]) {
+    assertProblem(assert, await as('admin', '/api/cours', { method: 'POST', body }), 400);
+  }
+  assertProblem(assert, await as('teacher', '/api/cours', { method: 'POST', raw: true, body: 'title=x', headers: { 'Content-Type': 'text/plain' } }), 415);
+  // The second teacher deletes it.
+  assert.equal((await as('teacher2', `/api/cours/${c.id}`, { method: 'DELETE' })).status, 204);
+  assertProblem(assert, await as('teacher', `/api/cours/${c.id}`), 404);
+});
+
+test('materials: publication dates, order, file replacement and deletion leave no orphan', async () => {
+  const c = await newCourse('teacher', { title: 'Physique', subject: 'physique', class_ids: [classes.A, classes.B] });
+  const f1 = await uploadPdf('teacher', 'optique');
+  const future = new Date(Date.now() + 86400000).toISOString();
+  const m1 = await newMaterial('teacher', c.id, { title: 'Optique', section: 'S1', file_id: f1.id });
+  const m2 = await newMaterial('teacher', c.id, { title: 'Mécanique', section: 'S1' });
+  const hidden = await newMaterial('teacher', c.id, { title: 'Examen', section: 'S2', publish_at: future });
+  assert.equal(hidden.published, false);
+  assert.deepEqual([m1.position, m2.position], [0, 1]);
+  // Students see only what is published; teachers see everything.
+  assert.deepEqual((await as('studentB', `/api/cours/${c.id}/materials`)).json.items.map((x) => x.id), [m1.id, m2.id]);
+  assert.deepEqual((await as('teacher', `/api/cours/${c.id}/materials`)).json.items.map((x) => x.id), [m1.id, m2.id, hidden.id]);
+  assertProblem(assert, await as('studentB', `/api/cours/${c.id}/materials/${hidden.id}`), 404);
+  // A file of an unpublished material is not readable by students, by either route.
+  const fh = await uploadPdf('teacher', 'examen');
+  assert.equal((await as('teacher', `/api/cours/${c.id}/materials/${hidden.id}`, { method: 'PATCH', body: { file_id: fh.id } })).status, 200);
+  assertProblem(assert, await as('studentB', `/api/cours/${c.id}/materials/${hidden.id}/file`), 404);
+  assertProblem(assert, await as('studentB', `/api/fichiers/${fh.id}/content`), 404);
+  assert.equal((await fetchBytes('teacher', `/api/cours/${c.id}/materials/${hidden.id}/file`)).status, 200);
+  // Reorder.
+  const o = await as('teacher', `/api/cours/${c.id}/materials/order`, { method: 'PUT', body: { ids: [m2.id, m1.id] } });
+  assert.equal(o.status, 200, o.text);
+  assert.deepEqual(o.json.items.filter((x) => x.section === 'S1').map((x) => x.id), [m2.id, m1.id]);
+  assertProblem(assert, await as('teacher', `/api/cours/${c.id}/materials/order`, { method: 'PUT', body: { ids: [c.id] } }), 400);
+  // A file that is not the caller's, or already used, cannot be attached.
+  const other = await uploadPdf('teacher2', 'autre');
+  assertProblem(assert, await as('teacher', `/api/cours/${c.id}/materials`, { method: 'POST', body: { title: 'x', file_id: other.id } }), 400);
+  assertProblem(assert, await as('teacher', `/api/cours/${c.id}/materials`, { method: 'POST', body: { title: 'x', file_id: f1.id } }), 400);
+  assertProblem(assert, await as('teacher', `/api/fichiers/${f1.id}`, { method: 'DELETE' }), 409);
+  // Replacing the file deletes the old one and its blob.
+  const blobs = blobCount();
+  const f2 = await uploadPdf('teacher', 'optique-v2');
+  const r = await as('teacher', `/api/cours/${c.id}/materials/${m1.id}`, { method: 'PATCH', body: { file_id: f2.id, title: 'Optique (v2)' } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.file_id, f2.id);
+  assertProblem(assert, await as('teacher', `/api/fichiers/${f1.id}`), 404);
+  if (blobs !== null) assert.equal(blobCount(), blobs);
+  const d = await fetchBytes('studentA', `/api/cours/${c.id}/materials/${m1.id}/file`);
+  assert.ok(d.body.equals(f2.bytes));
+  // Deleting a material deletes its file; deleting the course deletes the rest.
+  assert.equal((await as('teacher', `/api/cours/${c.id}/materials/${m1.id}`, { method: 'DELETE' })).status, 204);
+  assertProblem(assert, await as('teacher', `/api/fichiers/${f2.id}`), 404);
+  assertProblem(assert, await as('teacher', `/api/cours/${c.id}/materials/${m1.id}`), 404);
+  if (blobs !== null) assert.equal(blobCount(), blobs - 1);
+  assert.equal((await as('teacher', `/api/cours/${c.id}`, { method: 'DELETE' })).status, 204);
+  assertProblem(assert, await as('admin', `/api/fichiers/${fh.id}`), 404);
+  if (blobs !== null) assert.equal(blobCount(), blobs - 2);
+  // Validation of materials.
+  const c2 = await newCourse('teacher', { title: 'Chimie' });
+  for (const body of [{}, { title: '' }, { title: 'x', publish_at: 'demain' }, { title: 'x', file_id: 'abc' }, { title: 'x', position: -1 }, { title: 'x', extra: 1 }]) {
+    assertProblem(assert, await as('teacher', `/api/cours/${c2.id}/materials`, { method: 'POST', body }), 400);
+  }
+});
+
+test('search, filters and pagination of GET /api/cours', async () => {
+  const made = [];
+  for (let i = 0; i < 5; i++) made.push(await newCourse('teacher2', { title: `Anglais ${i}`, subject: i % 2 ? 'anglais' : 'langues', school_year: '2030-2031' }));
+  const q = await as('teacher2', '/api/cours?q=ANGLAIS');
+  assert.equal(q.json.items.length, 5);
+  assert.equal((await as('teacher2', '/api/cours?subject=anglais')).json.items.length, 2);
+  assert.equal((await as('teacher2', '/api/cours?q=100%25')).json.items.length, 0);
+  assert.equal((await as('admin', '/api/cours?school_year=2030-2031')).json.items.length, 5);
+  const seen = [];
+  let cursor = null;
+  do {
+    const r = await as('teacher2', `/api/cours?limit=2&school_year=2030-2031${cursor ? `&cursor=${cursor}` : ''}`);
+    assert.equal(r.status, 200);
+    seen.push(...r.json.items.map((x) => x.title));
+    cursor = r.json.next_cursor;
+    if (cursor) assert.match(r.headers.get('link'), /rel="next"/);
+  } while (cursor);
+  assert.deepEqual(seen, ['Anglais 0', 'Anglais 1', 'Anglais 2', 'Anglais 3', 'Anglais 4']);
+  assertProblem(assert, await as('teacher2', '/api/cours?limit=0'), 400);
+  assertProblem(assert, await as('teacher2', '/api/cours?cursor=zzz'), 400);
+});
+
+test('consultations are in the GDPR export and erased with the user', async () => {
+  const c = await newCourse('teacher', { title: 'SVT', class_ids: [classes.A] });
+  const m = await newMaterial('teacher', c.id, { title: 'La cellule' });
+  assert.equal((await as('studentA2', `/api/cours/${c.id}/materials/${m.id}`)).status, 200);
+  const ex = await as('studentA2', '/api/users/me/export');
+  assert.equal(ex.status, 200, ex.text);
+  assert.ok(ex.json.cours.consultations.some((x) => x.material_id === m.id && x.action === 'view'));
+  assert.equal((await as('admin', `/api/users/${users.studentA2.id}`, { method: 'DELETE' })).status, 204);
+  const v = await as('teacher', `/api/cours/${c.id}/materials/${m.id}/views`);
+  assert.equal(v.json.viewed_count, 0);
+});
+
+test('ent demo adds a course per demo class with real PDF materials, idempotently', async () => {
+  const r = ent.run(['demo']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /3 courses created now/);
+  const again = ent.run(['demo']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /0 courses created now/);
+  users.demoStudent = { email: 'lea.dubois@demo.ent.local' }; // first student of 6e A
+  users.demoTeacher = { email: 'claire.martin@demo.ent.local' };
+  const list = await as('demoStudent', '/api/cours');
+  assert.equal(list.status, 200, list.text);
+  assert.deepEqual(list.json.items.map((x) => x.title), ['Mathématiques — 6e A']);
+  const c = list.json.items[0];
+  const mats = await as('demoStudent', `/api/cours/${c.id}/materials`);
+  assert.equal(mats.json.items.length, 2);
+  for (const m of mats.json.items) {
+    const d = await fetchBytes('demoStudent', `/api/cours/${c.id}/materials/${m.id}/file`);
+    assert.equal(d.status, 200);
+    assert.equal(d.headers.get('content-type'), 'application/pdf');
+    assert.equal(d.body.subarray(0, 5).toString(), '%PDF-');
+    assert.ok(d.body.length > 5000);
+  }
+  const v = await as('demoTeacher', `/api/cours/${c.id}/materials/${mats.json.items[0].id}/views`);
+  assert.equal(v.json.viewed_count, 1);
+  assert.equal(v.json.students_total, 25);
+});

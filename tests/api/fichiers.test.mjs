@@ -1,0 +1,370 @@
+// The fichiers service against a real `ent serve` on the default file: store (or ENT_BLOB when
+// set, e.g. s3:// from tests/services/s3.sh): raw and multipart uploads streamed to the store,
+// the type detected from the bytes, path-traversal names, a zero-byte file, the size limit and
+// the quota (413, nothing stored), a client cutting the connection mid-body (nothing left),
+// Range/ETag/If-None-Match, HTML always as an attachment with nosniff, and who may do what.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { startEnt, api, assertProblem, entRun } from './lib/ent.mjs';
+
+const PW = 'Correct-Horse-Battery-9';
+const LIMIT = 1 << 20; // ENT_MAX_UPLOAD for this server
+const QUOTA = 3 * LIMIT + 1000;
+let ent;
+const users = {};
+const tokens = new Map();
+
+function addUser(email, name, role) {
+  const r = entRun(['user', 'add', '--email', email, '--name', name, '--role', role, '--password', PW], { env: ent.env });
+  assert.equal(r.status, 0, r.stderr);
+  return { id: r.stdout.match(/([0-9a-f-]{36})\)/)[1], email };
+}
+function token(who) {
+  const email = users[who].email;
+  const t = tokens.get(email);
+  if (t && Date.now() - t.at < 150000) return t.token;
+  const r = entRun(['token', email], { env: ent.env });
+  assert.equal(r.status, 0, r.stderr);
+  tokens.set(email, { token: r.stdout.trim(), at: Date.now() });
+  return r.stdout.trim();
+}
+function as(who, path, opts = {}) {
+  const headers = { ...(opts.headers || {}) };
+  if (who) headers.Authorization = `Bearer ${token(who)}`;
+  return api(ent, path, { ...opts, headers });
+}
+/** Raw fetch returning the bytes. */
+async function fetchBytes(who, path, headers = {}) {
+  const res = await fetch(ent.url + path, { headers: { Authorization: `Bearer ${token(who)}`, ...headers } });
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
+function upload(who, bytes, { name, contentType = 'application/octet-stream', headers = {} } = {}) {
+  const q = name === undefined ? '' : `?name=${encodeURIComponent(name)}`;
+  return as(who, `/api/fichiers${q}`, { method: 'POST', raw: true, body: bytes, headers: { 'Content-Type': contentType, ...headers } });
+}
+
+export function samplePdf(text = 'Bonjour') {
+  const body = `%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n% ${text}\ntrailer << /Root 1 0 R >>\n%%EOF\n`;
+  return Buffer.concat([Buffer.from(body), randomBytes(3000)]);
+}
+const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d4944415478da63f8cfc0f01f0005000201e2a1f8a50000000049454e44ae426082', 'hex');
+
+/**
+ * Every stored object: the regular files under ENT_DATA/blobs (temporary files included) on
+ * file:, or the objects in s3rver's data directory when ENT_TEST_S3_DATA names it (tests/services/s3.sh
+ * keeps them in DIR/data). Paths are relative to the root. null when the store cannot be seen.
+ */
+function storeRoot() {
+  if (!process.env.ENT_BLOB || process.env.ENT_BLOB.startsWith('file:')) return join(ent.dataDir, 'blobs');
+  return process.env.ENT_TEST_S3_DATA ? join(process.env.ENT_TEST_S3_DATA, 'cours') : null;
+}
+function blobFiles() {
+  const root = storeRoot();
+  const out = [];
+  const s3 = root && !root.endsWith('blobs');
+  const walk = (d) => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!s3 || e.name.endsWith('._S3rver_object')) out.push(p);
+    }
+  };
+  if (root) walk(root);
+  return out;
+}
+const onDisk = () => storeRoot() !== null;
+async function myFileCount(who) {
+  const r = await as(who, '/api/fichiers?limit=500');
+  assert.equal(r.status, 200, r.text);
+  return r.json.items.length;
+}
+
+before(async () => {
+  ent = await startEnt({ env: { ENT_MAX_UPLOAD: String(LIMIT), ENT_QUOTA: String(QUOTA) } });
+  users.admin = addUser('admin@f.test', 'Ada Admin', 'admin');
+  users.teacher = addUser('prof@f.test', 'Paul Prof', 'enseignant');
+  users.teacher2 = addUser('prof2@f.test', 'Pia Prof', 'enseignant');
+  users.quota = addUser('quota@f.test', 'Quentin Quota', 'enseignant');
+  users.student = addUser('eleve@f.test', 'Emma Eleve', 'etudiant');
+});
+
+after(async () => {
+  const errors = ent.stderr.split('\n').filter((l) => l.includes('"level":"error"'));
+  const e = await ent.stop();
+  assert.equal(e.code, 0, ent.stderr.slice(-3000));
+  assert.deepEqual(errors, []);
+});
+
+test('a raw upload is stored, typed from its bytes and downloaded byte for byte', async () => {
+  const pdf = samplePdf();
+  const r = await upload('teacher', pdf, { name: 'cours.pdf', contentType: 'text/html' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.content_type, 'application/pdf'); // never the client's type
+  assert.equal(r.json.size, pdf.length);
+  assert.equal(r.json.name, 'cours.pdf');
+  assert.equal(r.json.sha256, createHash('sha256').update(pdf).digest('hex'));
+  assert.equal(r.json.owner_id, users.teacher.id);
+  const d = await fetchBytes('teacher', `/api/fichiers/${r.json.id}/content`);
+  assert.equal(d.status, 200);
+  assert.ok(d.body.equals(pdf));
+  assert.equal(d.headers.get('content-type'), 'application/pdf');
+  assert.match(d.headers.get('content-disposition'), /^inline; filename\*=UTF-8''cours\.pdf$/);
+  assert.equal(d.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(d.headers.get('etag'), `"${r.json.sha256}"`);
+  const nm = await fetchBytes('teacher', `/api/fichiers/${r.json.id}/content`, { 'If-None-Match': d.headers.get('etag') });
+  assert.equal(nm.status, 304);
+  assert.equal(nm.body.length, 0);
+  const meta = await as('teacher', `/api/fichiers/${r.json.id}`);
+  assert.equal(meta.status, 200);
+  assert.equal(meta.json.id, r.json.id);
+});
+
+test('Range returns exactly the bytes asked; 416 when unsatisfiable', async () => {
+  const data = randomBytes(10000);
+  const r = await upload('teacher', data, { name: 'video.bin' });
+  assert.equal(r.status, 201, r.text);
+  const p = `/api/fichiers/${r.json.id}/content`;
+  let d = await fetchBytes('teacher', p, { Range: 'bytes=100-199' });
+  assert.equal(d.status, 206);
+  assert.ok(d.body.equals(data.subarray(100, 200)));
+  assert.equal(d.headers.get('content-range'), 'bytes 100-199/10000');
+  d = await fetchBytes('teacher', p, { Range: 'bytes=9990-' });
+  assert.equal(d.status, 206);
+  assert.ok(d.body.equals(data.subarray(9990)));
+  d = await fetchBytes('teacher', p, { Range: 'bytes=-7' });
+  assert.equal(d.status, 206);
+  assert.ok(d.body.equals(data.subarray(9993)));
+  d = await fetchBytes('teacher', p, { Range: 'bytes=9000-20000' });
+  assert.equal(d.status, 206);
+  assert.ok(d.body.equals(data.subarray(9000)));
+  d = await fetchBytes('teacher', p, { Range: 'bytes=10000-' });
+  assert.equal(d.status, 416);
+  assert.equal(d.headers.get('content-range'), 'bytes */10000');
+  d = await fetchBytes('teacher', p, { Range: 'bytes=0-0' });
+  assert.equal(d.status, 206);
+  assert.ok(d.body.equals(data.subarray(0, 1)));
+  // An octet-stream is an attachment.
+  assert.match(d.headers.get('content-disposition'), /^attachment; /);
+  // A text file is never gzipped on the way out: ranges and the ETag refer to the stored bytes.
+  const text = Buffer.from('Bonjour la classe. '.repeat(400));
+  const t = await upload('teacher', text, { name: 'texte.txt' });
+  assert.equal(t.json.content_type, 'text/plain');
+  for (const range of [undefined, 'bytes=1000-2999']) {
+    const res = await fetch(ent.url + `/api/fichiers/${t.json.id}/content`, {
+      headers: { Authorization: `Bearer ${token('teacher')}`, 'Accept-Encoding': 'gzip', ...(range ? { Range: range } : {}) },
+    });
+    const body = Buffer.from(await res.arrayBuffer());
+    assert.equal(res.headers.get('content-encoding'), null);
+    assert.ok(body.equals(range ? text.subarray(1000, 3000) : text));
+  }
+});
+
+test('multipart/form-data: the first file part is stored, other fields ignored', async () => {
+  const fd = new FormData();
+  fd.append('title', 'ignored field');
+  fd.append('file', new Blob([PNG], { type: 'text/html' }), 'image é.png');
+  fd.append('file2', new Blob([Buffer.from('second')]), 'second.txt');
+  const res = await fetch(ent.url + '/api/fichiers', { method: 'POST', body: fd, headers: { Authorization: `Bearer ${token('teacher')}` } });
+  const j = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(j));
+  assert.equal(j.name, 'image é.png');
+  assert.equal(j.content_type, 'image/png');
+  assert.equal(j.size, PNG.length);
+  const d = await fetchBytes('teacher', `/api/fichiers/${j.id}/content`);
+  assert.ok(d.body.equals(PNG));
+  assert.equal(d.headers.get('content-disposition'), "inline; filename*=UTF-8''image%20%C3%A9.png");
+  // A boundary split across every byte still parses: multipart sent in tiny chunks.
+  const boundary = 'XyZ' + randomBytes(8).toString('hex');
+  const payload = randomBytes(5000);
+  const body = Buffer.concat([
+    Buffer.from(`preamble\r\n--${boundary}\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue\r\n--${boundary}\r\n` +
+      `Content-Disposition: form-data; name="file"; filename="data.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    payload, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+  const r2 = await upload('teacher', body, { contentType: `multipart/form-data; boundary=${boundary}` });
+  assert.equal(r2.status, 201, r2.text);
+  assert.equal(r2.json.size, payload.length);
+  assert.equal(r2.json.sha256, createHash('sha256').update(payload).digest('hex'));
+  // Malformed multipart: no closing boundary, or no file part -> 400, nothing stored.
+  const before = await myFileCount('teacher');
+  const cut = await upload('teacher', body.subarray(0, body.length - 20), { contentType: `multipart/form-data; boundary=${boundary}` });
+  assertProblem(assert, cut, 400);
+  const nofile = await upload('teacher', Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="a"\r\n\r\nv\r\n--${boundary}--\r\n`),
+    { contentType: `multipart/form-data; boundary=${boundary}` });
+  assertProblem(assert, nofile, 400);
+  const noboundary = await upload('teacher', body, { contentType: 'multipart/form-data' });
+  assertProblem(assert, noboundary, 400);
+  const empty = await upload('teacher', Buffer.alloc(0), { contentType: 'multipart/form-data' }); // refused before any body
+  assertProblem(assert, empty, 400);
+  assert.match(empty.json.detail, /boundary/);
+  const emptyForm = await upload('teacher', Buffer.alloc(0), { contentType: `multipart/form-data; boundary=${boundary}` });
+  assertProblem(assert, emptyForm, 400);
+  assert.equal(await myFileCount('teacher'), before);
+});
+
+test('an HTML or SVG upload is always downloaded as an attachment, octet-stream, nosniff', async () => {
+  const html = Buffer.from('<!DOCTYPE html><html><head><title>x</title></head><body><script>alert(1)</script></body></html>\n');
+  const r = await upload('teacher', html, { name: 'page.html', contentType: 'image/png' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.content_type, 'text/html');
+  const d = await fetchBytes('teacher', `/api/fichiers/${r.json.id}/content`);
+  assert.equal(d.status, 200);
+  assert.equal(d.headers.get('content-type'), 'application/octet-stream');
+  assert.match(d.headers.get('content-disposition'), /^attachment; filename\*=UTF-8''page\.html$/);
+  assert.equal(d.headers.get('x-content-type-options'), 'nosniff');
+  assert.ok(d.body.equals(html));
+  const svg = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>\n');
+  const s = await upload('teacher', svg, { name: 'x.svg' });
+  assert.equal(s.status, 201);
+  const ds = await fetchBytes('teacher', `/api/fichiers/${s.json.id}/content`);
+  assert.equal(ds.headers.get('content-type'), 'application/octet-stream');
+  assert.match(ds.headers.get('content-disposition'), /^attachment;/);
+});
+
+test('path-traversal names are display names only; the storage root is never left', async () => {
+  const before = onDisk() ? blobFiles() : [];
+  const cases = [
+    [{ name: '../../x' }, 'x'],
+    [{ name: 'a\u0000.php' }, /^a(\.php)?$/], // the NUL never reaches the name (the query decoder stops at it)
+    [{ name: '..\\..\\evil.txt' }, 'evil.txt'],
+    [{ name: '..' }, 'fichier'],
+    [{ headers: { 'Content-Disposition': 'attachment; filename="../../../etc/passwd"' } }, 'passwd'],
+    [{ headers: { 'Content-Disposition': "attachment; filename*=UTF-8''..%2F..%2Fy%C3%A9.txt" } }, 'yé.txt'],
+  ];
+  for (const [opts, expected] of cases) {
+    const r = await upload('teacher', Buffer.from('contenu'), opts);
+    assert.equal(r.status, 201, r.text);
+    if (expected instanceof RegExp) assert.match(r.json.name, expected);
+    else assert.equal(r.json.name, expected, JSON.stringify(opts));
+    assert.ok(!r.json.name.includes('\u0000') && !r.json.name.includes('/') && !r.json.name.includes('\\'));
+    const d = await fetchBytes('teacher', `/api/fichiers/${r.json.id}/content`);
+    assert.equal(d.body.toString(), 'contenu');
+  }
+  assert.ok(!existsSync(join(dirname(ent.dataDir), 'x')));
+  assert.ok(!existsSync(join(ent.dataDir, 'x')));
+  if (onDisk()) {
+    const added = blobFiles().filter((f) => !before.includes(f));
+    assert.equal(added.length, cases.length);
+    const root = storeRoot() + '/';
+    for (const f of added) {
+      assert.ok(f.startsWith(root), f);
+      assert.match(f.slice(root.length), /^fichiers\/[0-9a-f-]{36}(\._S3rver_object)?$/);
+    }
+  }
+});
+
+test('a zero-byte file is stored and downloaded', async () => {
+  const r = await upload('teacher', Buffer.alloc(0), { name: 'vide.txt' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.size, 0);
+  assert.equal(r.json.sha256, createHash('sha256').update(Buffer.alloc(0)).digest('hex'));
+  const d = await fetchBytes('teacher', `/api/fichiers/${r.json.id}/content`);
+  assert.equal(d.status, 200);
+  assert.equal(d.body.length, 0);
+});
+
+test('a file just over the limit gets 413 and nothing is stored', async () => {
+  const count = await myFileCount('teacher');
+  const blobs = onDisk() ? blobFiles().length : 0;
+  // Raw body with Content-Length: refused before anything is written.
+  let r = await upload('teacher', randomBytes(LIMIT + 1), { name: 'big.bin' });
+  assertProblem(assert, r, 413);
+  assert.match(r.json.detail, /limit/);
+  // Exactly the limit is accepted.
+  r = await upload('teacher', randomBytes(LIMIT), { name: 'exact.bin' });
+  assert.equal(r.status, 201, r.text);
+  await as('teacher', `/api/fichiers/${r.json.id}`, { method: 'DELETE' });
+  // Multipart: the file part passes the limit while streaming.
+  const fd = new FormData();
+  fd.append('file', new Blob([randomBytes(LIMIT + 1)]), 'big.bin');
+  const res = await fetch(ent.url + '/api/fichiers', { method: 'POST', body: fd, headers: { Authorization: `Bearer ${token('teacher')}` } });
+  assert.equal(res.status, 413);
+  await res.text();
+  // Chunked (no Content-Length): found while streaming.
+  const status = await new Promise((resolve, reject) => {
+    const req = httpRequest(ent.url + '/api/fichiers?name=chunked.bin', {
+      method: 'POST', headers: { Authorization: `Bearer ${token('teacher')}`, 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' },
+    }, (resp) => { resp.resume(); resp.on('end', () => resolve(resp.statusCode)); });
+    req.on('error', reject);
+    for (let i = 0; i < 17; i++) req.write(randomBytes(LIMIT / 16));
+    req.end();
+  });
+  assert.equal(status, 413);
+  assert.equal(await myFileCount('teacher'), count);
+  if (onDisk()) assert.equal(blobFiles().length, blobs);
+});
+
+test('the per-user quota answers 413 with a clear message', async () => {
+  for (let i = 0; i < 3; i++) {
+    const r = await upload('quota', randomBytes(LIMIT), { name: `q${i}.bin` });
+    assert.equal(r.status, 201, r.text);
+  }
+  const r = await upload('quota', randomBytes(2000), { name: 'one-too-many.bin' });
+  assertProblem(assert, r, 413);
+  assert.match(r.json.detail, /quota/);
+  assert.equal(await myFileCount('quota'), 3);
+  // Freeing space makes room again.
+  const list = await as('quota', '/api/fichiers');
+  assert.equal((await as('quota', `/api/fichiers/${list.json.items[0].id}`, { method: 'DELETE' })).status, 204);
+  assert.equal((await upload('quota', randomBytes(2000), { name: 'ok.bin' })).status, 201);
+});
+
+test('a client cutting the connection mid-body leaves nothing behind', async () => {
+  const count = await myFileCount('teacher');
+  const blobs = onDisk() ? blobFiles().length : 0;
+  const tok = token('teacher');
+  await new Promise((resolve) => {
+    const sock = connect(ent.port, '127.0.0.1', () => {
+      sock.write(`POST /api/fichiers?name=cut.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${tok}\r\n` +
+        `Content-Type: application/octet-stream\r\nContent-Length: 600000\r\n\r\n`);
+      sock.write(randomBytes(300000), () => setTimeout(() => { sock.destroy(); resolve(); }, 200));
+    });
+    sock.on('error', () => resolve());
+  });
+  // Give the server a moment to notice and clean up.
+  for (let i = 0; i < 50 && onDisk() && blobFiles().length !== blobs; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await myFileCount('teacher'), count);
+  if (onDisk()) assert.equal(blobFiles().length, blobs);
+});
+
+test('route × role × ownership: owner, admin, other teacher, student, anonymous', async () => {
+  const r = await upload('teacher', Buffer.from('secret notes'), { name: 'notes.txt' });
+  assert.equal(r.status, 201);
+  const id = r.json.id;
+  // Students cannot upload or list.
+  assertProblem(assert, await upload('student', Buffer.from('x')), 403);
+  assertProblem(assert, await as('student', '/api/fichiers'), 403);
+  assertProblem(assert, await as(null, `/api/fichiers/${id}`), 401);
+  // Another teacher and a student: 404, as for a file that does not exist.
+  for (const who of ['teacher2', 'student']) {
+    assertProblem(assert, await as(who, `/api/fichiers/${id}`), 404);
+    assertProblem(assert, await as(who, `/api/fichiers/${id}/content`), 404);
+    assertProblem(assert, await as(who, `/api/fichiers/${id}`, { method: 'DELETE' }), 404);
+  }
+  assertProblem(assert, await as('teacher', '/api/fichiers/00000000-0000-4000-8000-000000000000'), 404);
+  assertProblem(assert, await as('teacher', '/api/fichiers/not-a-uuid/content'), 404);
+  // Lists show only the caller's own files.
+  const l2 = await as('teacher2', '/api/fichiers');
+  assert.ok(!l2.json.items.some((f) => f.id === id));
+  const l1 = await as('teacher', '/api/fichiers?limit=2');
+  assert.equal(l1.json.items.length, 2);
+  assert.ok(l1.json.next_cursor);
+  const l1b = await as('teacher', `/api/fichiers?limit=2&cursor=${l1.json.next_cursor}`);
+  assert.equal(l1b.status, 200);
+  assert.ok(!l1b.json.items.some((f) => l1.json.items.some((g) => g.id === f.id)));
+  // Admins read everything; the owner deletes, and the blob goes too.
+  assert.equal((await as('admin', `/api/fichiers/${id}`)).status, 200);
+  assert.equal((await fetchBytes('admin', `/api/fichiers/${id}/content`)).body.toString(), 'secret notes');
+  const blobs = onDisk() ? blobFiles().length : 0;
+  assert.equal((await as('teacher', `/api/fichiers/${id}`, { method: 'DELETE' })).status, 204);
+  if (onDisk()) assert.equal(blobFiles().length, blobs - 1);
+  assertProblem(assert, await as('teacher', `/api/fichiers/${id}`), 404);
+  // Admin may delete another's file.
+  const r2 = await upload('teacher', Buffer.from('x'));
+  assert.equal((await as('admin', `/api/fichiers/${r2.json.id}`, { method: 'DELETE' })).status, 204);
+});
