@@ -317,7 +317,9 @@ static void reply_owned(http_req *req, int status, const char *type, char *data,
 		return;
 	}
 	int gz = 0;
-	if (len >= GZIP_MIN && compressible(type) && accepts_gzip(req)) {
+	const char *cc = find_header(req, "Cache-Control");
+	int no_transform = cc && strstr(cc, "no-transform");
+	if (len >= GZIP_MIN && !no_transform && compressible(type) && accepts_gzip(req)) {
 		size_t zlen;
 		char *z = gzip(data, len, &zlen);
 		if (z) {
@@ -391,6 +393,54 @@ void http_reply_fd(http_req *req, int status, const char *content_type, int fd, 
 		return;
 	}
 	struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(size, fd, offset);
+	MHD_add_response_header(r, "Content-Type", content_type);
+	req->bytes_out = size;
+	queue(req, status, r);
+}
+
+struct stream {
+	http_read_fn read;
+	void *ctx;
+	void (*free_ctx)(void *);
+};
+
+static ssize_t stream_cb(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct stream *st = cls;
+	long n = st->read(st->ctx, pos, out, max);
+	if (n < 0) {
+		log_warn("http: a streamed answer failed at byte %llu: %s", (unsigned long long)pos, ent_err_str((int)n));
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *st = cls;
+	if (st->free_ctx)
+		st->free_ctx(st->ctx);
+	free(st);
+}
+
+void http_reply_stream(http_req *req, int status, const char *content_type, uint64_t size, http_read_fn read,
+		       void *ctx, void (*free_ctx)(void *))
+{
+	if (req->answered) {
+		if (free_ctx)
+			free_ctx(ctx);
+		return;
+	}
+	struct stream *st = malloc(sizeof(*st));
+	if (!st)
+		abort();
+	st->read = read;
+	st->ctx = ctx;
+	st->free_ctx = free_ctx;
+	/* 1 MiB pieces: few round trips to an object store, a bounded buffer per download. */
+	struct MHD_Response *r = MHD_create_response_from_callback(size, 1u << 20, stream_cb, st, stream_free);
 	MHD_add_response_header(r, "Content-Type", content_type);
 	req->bytes_out = size;
 	queue(req, status, r);

@@ -162,7 +162,10 @@ int http_page_args(http_req *req, int *limit, const char **cursor);
 
 /* ---- responses ---- */
 
-/* Adds a header to the response being prepared (copied). */
+/*
+ * Adds a header to the response being prepared (copied). A Cache-Control with "no-transform"
+ * keeps the core from compressing the answer (byte ranges and digests of stored files).
+ */
 void http_set_header(http_req *req, const char *name, const char *value);
 
 /* JSON from a jansson tree (the reference is stolen: the tree is freed). */
@@ -175,6 +178,17 @@ void http_reply_data(http_req *req, int status, const char *content_type, const 
 void http_reply_empty(http_req *req, int status);
 /* Sends a file from disk (sendfile); takes ownership of fd. */
 void http_reply_fd(http_req *req, int status, const char *content_type, int fd, uint64_t offset, uint64_t size);
+
+/*
+ * Streams size bytes produced on demand (a file in an object store): read() is called from the
+ * server thread as the client takes the data, with the offset from the start of the answer, and
+ * returns the number of bytes written into buf (at most max), or a negative ent_err (the
+ * connection is then closed). free_ctx(ctx) runs when the answer is done or abandoned; ctx must
+ * be malloc'd, not from the request arena (the answer may outlive the request's bookkeeping).
+ */
+typedef long (*http_read_fn)(void *ctx, uint64_t offset, char *buf, size_t max);
+void http_reply_stream(http_req *req, int status, const char *content_type, uint64_t size, http_read_fn read,
+		       void *ctx, void (*free_ctx)(void *));
 
 /*
  * RFC 9457 problem+json: {"type","title","status","detail"} and, for validation, "errors"

@@ -125,6 +125,43 @@ test('a raw upload is stored, typed from its bytes and downloaded byte for byte'
   assert.equal(meta.json.id, r.json.id);
 });
 
+test('a 20 MiB file streams back byte for byte, whole and by range, on any store', async () => {
+  // A server of its own: this suite's server caps uploads at 1 MiB.
+  const big = await startEnt();
+  try {
+    assert.equal(big.run(['user', 'add', '--email', 'big@t.local', '--name', 'Big Teacher', '--role', 'enseignant', '--password', 'Correct-Horse-Battery-9']).status, 0);
+    const auth = { Authorization: `Bearer ${big.run(['token', 'big@t.local']).stdout.trim()}` };
+    const data = randomBytes(20 * 1024 * 1024);
+    const up = await fetch(`${big.url}/api/fichiers?name=film.bin`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/octet-stream' }, body: data });
+    const meta = await up.json();
+    assert.equal(up.status, 201, JSON.stringify(meta));
+    const get = async (headers) => {
+      const res = await fetch(`${big.url}/api/fichiers/${meta.id}/content`, { headers: { ...auth, ...headers } });
+      return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+    };
+    const d = await get({ 'Accept-Encoding': 'gzip' });
+    assert.equal(d.status, 200);
+    assert.equal(d.headers.get('content-encoding'), null);
+    assert.ok(d.body.equals(data));
+    const from = 9 * 1024 * 1024 + 17;
+    const p = await get({ Range: `bytes=${from}-` });
+    assert.equal(p.status, 206);
+    assert.ok(p.body.equals(data.subarray(from)));
+  } finally {
+    const e = await big.stop();
+    assert.equal(e.code, 0, big.stderr.slice(-3000));
+  }
+});
+
+test('a text file is never compressed on the way out (its ETag is a digest of the stored bytes)', async () => {
+  const text = Buffer.from('Cours de français — '.repeat(500));
+  const r = await upload('teacher', text, { name: 'notes.txt' });
+  assert.equal(r.status, 201, r.text);
+  const d = await fetchBytes('teacher', `/api/fichiers/${r.json.id}/content`, { 'Accept-Encoding': 'gzip' });
+  assert.equal(d.headers.get('content-encoding'), null);
+  assert.ok(d.body.equals(text));
+});
+
 test('Range returns exactly the bytes asked; 416 when unsatisfiable', async () => {
   const data = randomBytes(10000);
   const r = await upload('teacher', data, { name: 'video.bin' });
