@@ -54,6 +54,7 @@ bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory build web
 	bench/run.sh
+	bench/files.sh
 
 clean:
 	rm -rf build build-asan build-bench build-fuzz build-dev web/dist

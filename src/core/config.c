@@ -34,6 +34,8 @@ const struct config_setting config_settings[] = {
 	{"ENT_ACCESS_LOG", "--access-log", S(access_log), "on", 0, "one JSON line per request: on or off"},
 	{"ENT_THREADS", "--threads", S(threads), "0", 0, "HTTP worker threads; 0: one per core"},
 	{"ENT_MAX_BODY", "--max-body", S(max_body), "1048576", 0, "largest JSON body accepted, in bytes"},
+	{"ENT_MAX_UPLOAD", "--max-upload", S(max_upload), "104857600", 0, "largest course file, in bytes"},
+	{"ENT_QUOTA", "--quota", S(quota), "2147483648", 0, "bytes of files each user may store"},
 	{"ENT_IDLE_TIMEOUT", "--idle-timeout", S(idle_timeout), "60", 0, "seconds before an idle connection is closed"},
 	{"ENT_MAX_CONNECTIONS", "--max-connections", S(max_connections), "4096", 0, "open connections at most"},
 	{"ENT_PER_IP_CONNECTIONS", "--per-ip-connections", S(per_ip_connections), "256", 0, "open connections per client IP at most"},
@@ -221,6 +223,12 @@ static int check(struct config *cfg, char *err, size_t errlen)
 	if (!uint_ok(cfg->max_body, 1024, 1LL << 30, &n))
 		return bad(err, errlen, setting("ENT_MAX_BODY"), cfg->max_body, "expected bytes from 1024 to 1073741824");
 	cfg->n_max_body = (size_t)n;
+	if (!uint_ok(cfg->max_upload, 1, 1LL << 40, &n))
+		return bad(err, errlen, setting("ENT_MAX_UPLOAD"), cfg->max_upload, "expected bytes from 1 to 1099511627776");
+	cfg->n_max_upload = n;
+	if (!uint_ok(cfg->quota, 0, 1LL << 50, &n))
+		return bad(err, errlen, setting("ENT_QUOTA"), cfg->quota, "expected a number of bytes");
+	cfg->n_quota = n;
 	if (!uint_ok(cfg->idle_timeout, 1, 3600, &n))
 		return bad(err, errlen, setting("ENT_IDLE_TIMEOUT"), cfg->idle_timeout, "expected seconds from 1 to 3600");
 	cfg->n_idle_timeout = (unsigned)n;

@@ -10,6 +10,7 @@
 #define ENT_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct config {
@@ -30,12 +31,15 @@ struct config {
 	char *access_log; /* ENT_ACCESS_LOG --access-log: on|off */
 	char *threads;    /* ENT_THREADS --threads */
 	char *max_body;   /* ENT_MAX_BODY --max-body */
+	char *max_upload; /* ENT_MAX_UPLOAD --max-upload */
+	char *quota;      /* ENT_QUOTA --quota */
 	char *idle_timeout; /* ENT_IDLE_TIMEOUT --idle-timeout */
 	char *max_connections; /* ENT_MAX_CONNECTIONS --max-connections */
 	char *per_ip_connections; /* ENT_PER_IP_CONNECTIONS --per-ip-connections */
 	/* Parsed forms. */
 	unsigned n_threads, n_idle_timeout, n_max_connections, n_per_ip;
 	size_t n_max_body;
+	uint64_t n_max_upload, n_quota;
 };
 
 /* One row of the settings table, for --help and `ent config`. */

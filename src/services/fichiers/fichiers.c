@@ -54,19 +54,6 @@ static const struct migration migrations[] = {
 
 /* ---- limits and the store ---- */
 
-static uint64_t env_size(const char *name, uint64_t def)
-{
-	const char *v = getenv(name);
-	int64_t n;
-	if (!v || !*v)
-		return def;
-	if (util_parse_int64(v, 0, INT64_MAX, &n)) {
-		log_warn("%s=%s is not a number of bytes; using %llu", name, v, (unsigned long long)def);
-		return def;
-	}
-	return (uint64_t)n;
-}
-
 /* Opens the process-wide store once (the server's start hook, or `ent demo`). */
 static int open_store(char *err, size_t errlen)
 {
@@ -553,8 +540,8 @@ static struct route routes[] = {
 
 static int fichiers_start(void)
 {
-	fichiers_max_upload = env_size("ENT_MAX_UPLOAD", 100ull << 20);
-	fichiers_quota = env_size("ENT_QUOTA", 2ull << 30);
+	fichiers_max_upload = app.cfg->n_max_upload;
+	fichiers_quota = app.cfg->n_quota;
 	/* Multipart framing needs a little more than the file itself. */
 	routes[0].max_body = (size_t)(fichiers_max_upload + 65536);
 	char err[256];
