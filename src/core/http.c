@@ -19,6 +19,7 @@
 #include "http.h"
 
 #include "err.h"
+#include "form.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -228,6 +229,32 @@ void http_set_header(http_req *req, const char *name, const char *value)
 	h->value = arena_strdup(req->a, value);
 	h->next = req->headers;
 	req->headers = h;
+}
+
+void http_link_next(http_req *req, const char *next, const char *const *keep)
+{
+	if (!next)
+		return;
+	buf b;
+	buf_init(&b, 8192);
+	buf_addc(&b, '<');
+	buf_addstr(&b, req->path);
+	buf_addc(&b, '?');
+	for (const char *const *k = keep; *k; k++) {
+		const char *v = http_query(req, *k);
+		if (!v)
+			continue;
+		buf_addstr(&b, *k);
+		buf_addc(&b, '=');
+		buf_addstr(&b, form_encode(req->a, v));
+		buf_addc(&b, '&');
+	}
+	buf_addstr(&b, "cursor=");
+	buf_addstr(&b, form_encode(req->a, next));
+	buf_addstr(&b, ">; rel=\"next\"");
+	if (!b.failed)
+		http_set_header(req, "Link", b.data);
+	buf_free(&b);
 }
 
 static const char *find_header(const http_req *req, const char *name)

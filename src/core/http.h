@@ -168,6 +168,13 @@ int http_page_args(http_req *req, int *limit, const char **cursor);
  */
 void http_set_header(http_req *req, const char *name, const char *value);
 
+/*
+ * For a page of a list: sets `Link: <PATH?k=v&...&cursor=NEXT>; rel="next"`, keeping the
+ * request's query arguments named in keep (NULL-terminated: the filters and limit), so that the
+ * next page has the same filters. Nothing when next is NULL.
+ */
+void http_link_next(http_req *req, const char *next, const char *const *keep);
+
 /* JSON from a jansson tree (the reference is stolen: the tree is freed). */
 void http_reply_json(http_req *req, int status, json_t *body);
 /* JSON already written into b (e.g. with jw_*); takes b's memory. */

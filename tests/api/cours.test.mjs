@@ -266,11 +266,19 @@ test('search, filters and pagination of GET /api/cours', async () => {
   const seen = [];
   let cursor = null;
   do {
-    const r = await as('teacher2', `/api/cours?limit=2&school_year=2030-2031${cursor ? `&cursor=${cursor}` : ''}`);
+    const r = await as('teacher2', `/api/cours?limit=2&school_year=2030-2031${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     assert.equal(r.status, 200);
     seen.push(...r.json.items.map((x) => x.title));
     cursor = r.json.next_cursor;
-    if (cursor) assert.match(r.headers.get('link'), /rel="next"/);
+    if (cursor) {
+      // The next link keeps the filters and the page size.
+      const link = r.headers.get('link').match(/^<([^>]+)>; rel="next"$/)[1];
+      const u = new URL(link, ent.url);
+      assert.equal(u.pathname, '/api/cours');
+      assert.equal(u.searchParams.get('school_year'), '2030-2031');
+      assert.equal(u.searchParams.get('limit'), '2');
+      assert.equal(u.searchParams.get('cursor'), cursor);
+    }
   } while (cursor);
   assert.deepEqual(seen, ['Anglais 0', 'Anglais 1', 'Anglais 2', 'Anglais 3', 'Anglais 4']);
   assertProblem(assert, await as('teacher2', '/api/cours?limit=0'), 400);

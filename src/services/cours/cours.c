@@ -335,8 +335,8 @@ static void cours_list(http_req *req)
 		http_problem_err(req, rc, "the courses could not be listed");
 		return;
 	}
-	if (next)
-		http_set_header(req, "Link", arena_printf(a, "</api/cours?limit=%d&cursor=%s>; rel=\"next\"", limit, next));
+	static const char *const keep[] = {"q", "subject", "school_year", "limit", NULL};
+	http_link_next(req, next, keep);
 	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
 }
 

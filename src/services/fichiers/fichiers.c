@@ -500,8 +500,8 @@ static void file_list(http_req *req)
 		http_problem_err(req, rc, "the files could not be listed");
 		return;
 	}
-	if (next)
-		http_set_header(req, "Link", arena_printf(a, "</api/fichiers?limit=%d&cursor=%s>; rel=\"next\"", limit, next));
+	static const char *const keep[] = {"limit", NULL};
+	http_link_next(req, next, keep);
 	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
 }
 

@@ -84,25 +84,6 @@ int users_cursor_decode(arena *a, const char *cursor, const char **parts, int n)
 	return users_valid_text(parts[n - 1]) && util_is_uuid(parts[n - 1]) ? 0 : -1;
 }
 
-void users_link_next(http_req *req, const char *next, const char *const *keep)
-{
-	if (!next)
-		return;
-	arena *a = http_arena(req);
-	buf b;
-	buf_init(&b, 8192);
-	buf_printf(&b, "<%s?", http_path(req));
-	for (const char *const *k = keep; *k; k++) {
-		const char *v = http_query(req, *k);
-		if (v)
-			buf_printf(&b, "%s=%s&", *k, form_encode(a, v));
-	}
-	buf_printf(&b, "cursor=%s>; rel=\"next\"", form_encode(a, next));
-	if (b.data)
-		http_set_header(req, "Link", b.data);
-	buf_free(&b);
-}
-
 static const char *caller(http_req *req)
 {
 	const struct http_principal *p = http_principal(req);
@@ -224,7 +205,7 @@ void users_api_list(http_req *req)
 		return;
 	}
 	static const char *const keep[] = {"q", "role", "class_id", "disabled", "limit", NULL};
-	users_link_next(req, next, keep);
+	http_link_next(req, next, keep);
 	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
 }
 

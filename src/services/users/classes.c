@@ -124,7 +124,7 @@ void classes_api_list(http_req *req)
 		return;
 	}
 	static const char *const keep[] = {"school_year", "limit", NULL};
-	users_link_next(req, next, keep);
+	http_link_next(req, next, keep);
 	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
 }
 

@@ -211,10 +211,5 @@ void users_db_problem(http_req *req, int rc);
 /* Encodes / decodes an opaque keyset cursor made of up to 3 text parts. */
 char *users_cursor_encode(arena *a, const char *const *parts, int n);
 int users_cursor_decode(arena *a, const char *cursor, const char **parts, int n);
-/*
- * Sets the Link header for the next page: the request's path and query with cursor replaced.
- * Does nothing when next is NULL.
- */
-void users_link_next(http_req *req, const char *next, const char *const *keep);
 
 #endif
