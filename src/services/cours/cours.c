@@ -279,38 +279,35 @@ static void cours_list(http_req *req)
 			return;
 		}
 	}
-	/* The SQL is assembled from constant fragments only; every value is bound. */
-	const char *sql = arena_printf(
-		a, "SELECT " COURS_COLS " FROM cours c WHERE 1 = 1%s%s%s%s%s ORDER BY c.title, c.id LIMIT ?",
-		scope == 1   ? " AND EXISTS (SELECT 1 FROM cours_teachers t WHERE t.cours_id = c.id AND t.user_id = ?)"
-		: scope == 2 ? " AND EXISTS (SELECT 1 FROM cours_classes k WHERE k.cours_id = c.id AND k.class_id = ?)"
-			     : "",
-		q ? " AND (LOWER(c.title) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(c.subject, '')) LIKE ? ESCAPE '\\'"
-		    " OR LOWER(COALESCE(c.description, '')) LIKE ? ESCAPE '\\')"
-		  : "",
-		subject ? " AND c.subject = ?" : "", year ? " AND c.school_year = ?" : "",
-		cursor ? " AND (c.title, c.id) > (SELECT title, id FROM cours WHERE id = ?)" : "");
-	db_stmt *s = db_prepare(c, sql);
+	/*
+	 * One fixed statement: each optional filter is "(CAST(? AS TEXT) IS NULL OR ...)", its value
+	 * bound twice (NULL when absent), as in the users service. The casts let PostgreSQL type a
+	 * parameter that is only compared with NULL.
+	 */
+	db_stmt *s = db_prepare(c, "SELECT " COURS_COLS " FROM cours c WHERE 1 = 1"
+				   " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM cours_teachers t"
+				   "  WHERE t.cours_id = c.id AND t.user_id = ?))"
+				   " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM cours_classes k"
+				   "  WHERE k.cours_id = c.id AND k.class_id = ?))"
+				   " AND (CAST(? AS TEXT) IS NULL OR LOWER(c.title) LIKE ? ESCAPE '\\'"
+				   "  OR LOWER(COALESCE(c.subject, '')) LIKE ? ESCAPE '\\'"
+				   "  OR LOWER(COALESCE(c.description, '')) LIKE ? ESCAPE '\\')"
+				   " AND (CAST(? AS TEXT) IS NULL OR c.subject = ?)"
+				   " AND (CAST(? AS TEXT) IS NULL OR c.school_year = ?)"
+				   " AND (CAST(? AS TEXT) IS NULL OR (c.title, c.id) > (SELECT title, id FROM cours WHERE id = ?))"
+				   " ORDER BY c.title, c.id LIMIT ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "the courses could not be listed");
 		return;
 	}
+	const char *pat = q ? like_pattern(a, q) : NULL;
+	const char *teacher = scope == 1 ? p->sub : NULL;
+	const char *klass = scope == 2 ? cls : NULL;
+	const char *const values[] = {teacher, teacher, klass, klass, pat, pat, pat, pat, subject, subject, year, year,
+				      cursor, cursor};
 	int k = 1;
-	if (scope == 1)
-		db_bind_text(s, k++, p->sub);
-	if (scope == 2)
-		db_bind_text(s, k++, cls);
-	if (q) {
-		const char *pat = like_pattern(a, q);
-		for (int i = 0; i < 3; i++)
-			db_bind_text(s, k++, pat);
-	}
-	if (subject)
-		db_bind_text(s, k++, subject);
-	if (year)
-		db_bind_text(s, k++, year);
-	if (cursor)
-		db_bind_text(s, k++, cursor);
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		db_bind_text(s, k++, values[i]);
 	db_bind_int64(s, k, limit + 1);
 	json_t *items = json_array();
 	int rc, n = 0;
