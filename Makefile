@@ -55,6 +55,7 @@ bench:
 	@$(MAKE) --no-print-directory build web
 	bench/run.sh
 	bench/files.sh
+	bench/import.sh
 
 clean:
 	rm -rf build build-asan build-bench build-fuzz build-dev web/dist

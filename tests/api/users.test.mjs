@@ -536,7 +536,7 @@ test('import: content type, dry run, rejected lines, codes, idempotent re-import
   assert.equal(a2[0].external_id, `${tag}-1`);
 });
 
-test('import: a generated 10,000-line CSV imports in under 30 s', async () => {
+test('import: a generated 10,000-line CSV imports whole (its speed is measured by bench/import.sh)', async () => {
   const tag = uniq('bulk');
   const rows = ['email,given_name,family_name,role,class,external_id'];
   for (let i = 0; i < 10000; i++) rows.push(`${tag}.${i}@ent.test,Prénom${i},Nom${i % 97},etudiant,${tag} ${i % 40},${tag}-${i}`);
@@ -550,7 +550,6 @@ test('import: a generated 10,000-line CSV imports in under 30 s', async () => {
   assert.equal(r.json.rejected.length, 0);
   assert.equal(r.json.activation_codes.length, 10000);
   assert.equal(new Set(r.json.activation_codes.map((c) => c.code)).size, 10000, 'every code is different');
-  assert.ok(ms < 30000, `took ${ms} ms`);
   const t1 = performance.now();
   const again = await as('admin', '/api/users/import', csvBody(body));
   console.log(`# 10,000-line re-import (unchanged): ${((performance.now() - t1) / 1000).toFixed(2)} s`);
