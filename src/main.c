@@ -5,6 +5,7 @@
  * `ent migrate --db X` and `ent serve --db X` agree. A bad setting stops the program with one
  * line naming the setting and exit status 2; an engine that cannot be reached, exit status 1.
  */
+#include "bus/bus.h"
 #include "core/app.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -211,6 +212,13 @@ static int cmd_serve(int argc, char **argv)
 			goto stop;
 		}
 	}
+	/* Consumers subscribed in their services' start(); delivery begins before the first request. */
+	if ((rc = bus_start(err, sizeof(err))) != ENT_OK) {
+		fprintf(stderr, "%s\n", err);
+		rc = 1;
+		close(listen_fd);
+		goto stop;
+	}
 	/* Every process checks tokens, whether or not it runs the auth service's routes. */
 	int own_guard = !service_find_selected("auth");
 	if (own_guard)
@@ -246,6 +254,7 @@ static int cmd_serve(int argc, char **argv)
 		auth_guard_stop();
 	rc = 0;
 stop:
+	bus_stop();
 	while (started > 0) {
 		const struct service *s = app.services[--started];
 		if (s->stop)

@@ -19,6 +19,8 @@ struct migration {
 	int version; /* 1, 2, 3 ... per service, never reused */
 	const char *name;
 	const char *sql; /* portable SQL run as one script in a transaction */
+	/* PostgreSQL's version when the two dialects cannot share one (identity columns); may be NULL. */
+	const char *sql_pg;
 };
 
 /*

@@ -149,6 +149,7 @@ void db_close(db *d)
 }
 
 enum db_kind db_kind(const db *d) { return d->kind; }
+enum db_kind db_conn_kind(const db_conn *c) { return c->d->kind; }
 long db_connections(const db *d) { return atomic_load(&((db *)d)->nconns); }
 
 db_conn *db_conn_get(db *d)

@@ -40,6 +40,8 @@ int db_open(const char *url, db **out, char *err, size_t errlen);
 /* Closes every connection. All threads that used the handle must have been joined first. */
 void db_close(db *d);
 enum db_kind db_kind(const db *d);
+/* The engine behind a connection. */
+enum db_kind db_conn_kind(const db_conn *c);
 
 /* Number of connections currently open (for /metrics). */
 long db_connections(const db *d);

@@ -47,7 +47,7 @@ static int apply_one(db_conn *c, const char *service, const struct migration *m,
 	}
 	if (rc < 0)
 		goto fail_rollback;
-	rc = db_exec(c, m->sql);
+	rc = db_exec(c, m->sql_pg && db_conn_kind(c) == DB_POSTGRES ? m->sql_pg : m->sql);
 	if (rc)
 		goto fail_rollback;
 	db_stmt *s = db_prepare(c, "INSERT INTO ent_migrations (service, version, name, applied_at) VALUES (?, ?, ?, ?)");

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,32 @@ static int test_guard(http_req *req, struct http_principal *out)
 	return ENT_EAUTH;
 }
 
+/* An event stream: the handle is kept for the test thread to send on. */
+static http_sse *stream;
+static int stream_closed;
+static pthread_mutex_t stream_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void stream_gone(http_sse *s, void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_lock(&stream_mu);
+	stream_closed++;
+	if (s == stream)
+		stream = NULL;
+	pthread_mutex_unlock(&stream_mu);
+	http_sse_release(s);
+}
+
+static void events(http_req *req)
+{
+	http_sse *s = http_reply_sse(req, stream_gone, NULL);
+	pthread_mutex_lock(&stream_mu);
+	stream = s;
+	pthread_mutex_unlock(&stream_mu);
+}
+
 static const struct route routes[] = {
+	{.method = "GET", .pattern = "/test/events", .handler = events, .access = ROLE_ETUDIANT},
 	{.method = "POST", .pattern = "/test/echo", .handler = echo, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/items/{id}", .handler = item, .access = ACCESS_PUBLIC},
 	{.method = "DELETE", .pattern = "/test/items/{id}", .handler = item, .access = ROLE_ADMIN},
@@ -560,6 +586,84 @@ static void test_idle_timeout(void **state)
 	close(fd);
 }
 
+/* Reads from fd until needle appears in what was read (or 3 s pass). Returns 1 when found. */
+static int read_until(int fd, char *got, size_t cap, const char *needle)
+{
+	size_t len = strlen(got);
+	for (int i = 0; i < 300 && !strstr(got, needle); i++) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		ssize_t n = read(fd, got + len, cap - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		got[len] = '\0';
+	}
+	return strstr(got, needle) != NULL;
+}
+
+static http_sse *current_stream(void)
+{
+	for (int i = 0; i < 300; i++) {
+		pthread_mutex_lock(&stream_mu);
+		http_sse *s = stream;
+		pthread_mutex_unlock(&stream_mu);
+		if (s)
+			return s;
+		usleep(10000);
+	}
+	return NULL;
+}
+
+static void test_event_stream(void **state)
+{
+	(void)state;
+	int fd = raw_connect();
+	const char *head = "GET /test/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer student\r\n\r\n";
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	static char got[8192];
+	got[0] = '\0';
+	assert_true(read_until(fd, got, sizeof got, "retry: 3000"));
+	assert_non_null(strstr(got, "HTTP/1.1 200"));
+	assert_non_null(strcasestr(got, "Content-Type: text/event-stream"));
+	http_sse *s = current_stream();
+	assert_non_null(s);
+	/* Idle longer than the server's 1 s idle timeout: a waiting stream is not cut. */
+	usleep(1500000);
+	assert_int_equal(http_sse_send(s, "notification", "42", "{\"a\":1}\nsecond line"), 0);
+	assert_true(read_until(fd, got, sizeof got, "data: second line\n"));
+	assert_non_null(strstr(got, "event: notification\nid: 42\ndata: {\"a\":1}\ndata: second line\n"));
+	assert_int_equal(http_sse_open(), 1);
+	/* The client leaves while the stream waits: the server notices, on_close runs once. */
+	close(fd);
+	int closed = 0;
+	for (int i = 0; i < 500 && !closed; i++) {
+		pthread_mutex_lock(&stream_mu);
+		closed = stream_closed;
+		pthread_mutex_unlock(&stream_mu);
+		usleep(10000);
+	}
+	assert_int_equal(closed, 1);
+	assert_int_equal(http_sse_open(), 0);
+
+	/* Without a token: 401, no stream. */
+	fd = raw_connect();
+	const char *anon = "GET /test/events HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_int_equal(write(fd, anon, strlen(anon)), (ssize_t)strlen(anon));
+	got[0] = '\0';
+	assert_true(read_until(fd, got, sizeof got, "\r\n\r\n"));
+	assert_non_null(strstr(got, "HTTP/1.1 401"));
+	close(fd);
+
+	/* A stream left open when the server stops (main's http_stop) must not hang the stop. */
+	fd = raw_connect();
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	got[0] = '\0';
+	assert_true(read_until(fd, got, sizeof got, "retry: 3000"));
+	assert_non_null(current_stream());
+}
+
 static void test_streaming_upload(void **state)
 {
 	(void)state;
@@ -646,12 +750,17 @@ int main(void)
 		cmocka_unit_test(test_handler_without_answer),
 		cmocka_unit_test(test_pagination_args),
 		cmocka_unit_test(test_streaming_upload),
+		cmocka_unit_test(test_event_stream),
 		cmocka_unit_test(test_metrics_counted),
 		cmocka_unit_test(test_per_ip_limit),
 		cmocka_unit_test(test_idle_timeout),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
-	http_stop(srv);
+	http_stop(srv); /* with an event stream still open (test_event_stream) */
+	if (http_sse_open() != 0) {
+		fprintf(stderr, "an event stream outlived http_stop\n");
+		failed++;
+	}
 	router_reset();
 	metrics_free();
 	curl_global_cleanup();

@@ -165,7 +165,7 @@ static const struct migration migrations[] = {
 	 " expires_at BIGINT NOT NULL, absolute_expires_at BIGINT NOT NULL, used_at BIGINT, revoked_at BIGINT);"
 	 "CREATE INDEX auth_refresh_family ON auth_refresh (family);"
 	 "CREATE INDEX auth_refresh_user ON auth_refresh (user_id);"
-	 "CREATE INDEX auth_refresh_session ON auth_refresh (session_hash);"},
+	 "CREATE INDEX auth_refresh_session ON auth_refresh (session_hash);", NULL},
 };
 
 /* ---- lifecycle ---- */

@@ -6,6 +6,7 @@
  *   GET /openapi.json        the OpenAPI 3.1 document, generated from the route table
  *   GET /docs                the interactive API reference (Swagger UI, served locally)
  */
+#include "bus/bus.h"
 #include "core/app.h"
 #include "core/err.h"
 #include "core/metrics.h"
@@ -151,9 +152,16 @@ static const struct route routes[] = {
 	 .summary = "Assets of the API reference page"},
 };
 
+/* The event bus's tables live with the core service, which every process runs. */
+static const struct migration migrations[] = {
+	{1, "event bus: outbox, applied events, cursors", bus_schema_v1, bus_schema_v1_pg},
+};
+
 const struct service svc_core = {
 	.name = "core",
 	.title = "Health, metrics and API documentation",
 	.routes = routes,
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.migrations = migrations,
+	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
 };

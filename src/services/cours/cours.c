@@ -69,7 +69,7 @@ static const char schema_v1[] =
 	"CREATE INDEX consultation_by_user ON consultation_cours (user_id, at);";
 
 static const struct migration migrations[] = {
-	{1, "courses, teachers, classes, materials, consultations", schema_v1},
+	{1, "courses, teachers, classes, materials, consultations", schema_v1, NULL},
 };
 
 void cours_now(char out[21]) { util_time_rfc3339(time(NULL), out); }

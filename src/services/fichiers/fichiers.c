@@ -49,7 +49,7 @@ static const char schema_v1[] =
 	"CREATE INDEX fichiers_by_cours ON fichiers (cours_id);";
 
 static const struct migration migrations[] = {
-	{1, "files metadata", schema_v1},
+	{1, "files metadata", schema_v1, NULL},
 };
 
 /* ---- limits and the store ---- */

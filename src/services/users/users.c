@@ -85,7 +85,7 @@ static const char schema_v1[] =
 	"CREATE INDEX login_events_by_at ON login_events (at);";
 
 static const struct migration migrations[] = {
-	{1, "users, classes, credentials, login throttling and history", schema_v1},
+	{1, "users, classes, credentials, login throttling and history", schema_v1, NULL},
 };
 
 /* ---- JSON Schemas for the OpenAPI document ---- */
