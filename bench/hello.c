@@ -7,14 +7,15 @@
  * ent/hello-world.
  *
  * To compare like with like it starts libmicrohttpd exactly as src/core/http.c does: the same
- * daemon flags (MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG), one worker thread per online
- * core, the same connection limits, idle timeout and per-connection memory limit, and a listening
- * socket bound by the program itself (non-blocking, backlog 1024) and handed over with
- * MHD_OPTION_LISTEN_SOCKET. It also answers only once the request is complete: the first call of
- * the access handler for a request returns MHD_YES with nothing queued (docs/request-lifecycle.md
- * explains why queueing on that call costs keep-alive). Each answer is a new MHD response over the
- * static body, as a minimal real handler would do. The callbacks ent registers besides the
- * handler (URI log, request completed, error logger) are left out: what they do is ent's work.
+ * daemon flags (MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, the
+ * last for event streams), one worker thread per online core, the same connection limits, idle
+ * timeout and per-connection memory limit, and a listening socket bound by the program itself
+ * (non-blocking, backlog 1024) and handed over with MHD_OPTION_LISTEN_SOCKET. It also answers only
+ * once the request is complete: the first call of the access handler for a request returns MHD_YES
+ * with nothing queued (docs/request-lifecycle.md explains why queueing on that call costs
+ * keep-alive). Each answer is a new MHD response over the static body, as a minimal real handler would
+ * do. The callbacks ent registers besides the handler (URI log, request completed, error logger)
+ * are left out: what they do is ent's work.
  *
  * It must never listen anywhere but the loopback interface: it is a benchmark tool, not a server.
  *
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
 	}
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = (unsigned)(cores > 0 ? cores : 1);
-	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
 						on_request, NULL,
 						MHD_OPTION_LISTEN_SOCKET, fd,
 						MHD_OPTION_THREAD_POOL_SIZE, threads,

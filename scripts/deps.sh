@@ -4,8 +4,8 @@
 set -euo pipefail
 
 build=(build-essential cmake pkg-config git libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
-       libssl-dev zlib1g-dev libcurl4-openssl-dev libargon2-dev libmagic-dev libcairo2-dev libfontconfig-dev nodejs npm)
-test=(libcmocka-dev prometheus postgresql sqlite3 curl)
+       libssl-dev zlib1g-dev libcurl4-openssl-dev libargon2-dev libmagic-dev libcairo2-dev libfontconfig-dev librabbitmq-dev nodejs npm)
+test=(libcmocka-dev prometheus postgresql sqlite3 curl rabbitmq-server chromium)
 bench=(wrk hyperfine)
 fuzz=(clang)
 
@@ -38,4 +38,6 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 # The prometheus package would start a server where systemd runs; we only need promtool.
+# rabbitmq-server may start a system node (rabbit@HOST, port 5672) likewise; the tests run their own
+# node on other ports (tests/services/rabbitmq.sh).
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

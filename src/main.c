@@ -11,16 +11,19 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/router.h"
+#include "core/util.h"
 #include "services/auth/auth.h"
 #include "services/core/openapi.h"
 #include "store/migrate.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct config cfg;
@@ -122,14 +125,15 @@ static int open_and_migrate(FILE *report)
 	return 0;
 }
 
-static int load_config(int *argc, char **argv)
+/* Loads the settings; with extra, arguments that are not settings stay in argv for the command. */
+static int load_config_args(int *argc, char **argv, int extra)
 {
 	char err[1024];
 	if (config_load(&cfg, argc, argv, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	if (*argc > 1) {
+	if (*argc > 1 && !extra) {
 		fprintf(stderr, "ent: unknown argument \"%s\" (see ent %s --help)\n", argv[1], argv[0]);
 		config_free(&cfg);
 		return 2;
@@ -144,6 +148,8 @@ static int load_config(int *argc, char **argv)
 	log_set_access(strcmp(cfg.access_log, "on") == 0);
 	return 0;
 }
+
+static int load_config(int *argc, char **argv) { return load_config_args(argc, argv, 0); }
 
 static void cleanup(void)
 {
@@ -280,18 +286,106 @@ static int cmd_migrate(int argc, char **argv)
 	return rc;
 }
 
+static uint64_t progress_last_ns;
+
+/* One line per part, rewritten in place on a terminal (at most 10 times a second). */
+static void scale_progress(const char *what, uint64_t done, uint64_t total)
+{
+	uint64_t now = util_now_ns();
+	if (done < total && now - progress_last_ns < 100000000u)
+		return;
+	progress_last_ns = now;
+	int tty = isatty(STDERR_FILENO);
+	if (!tty && done < total)
+		return;
+	fprintf(stderr, "%s%-14s %10llu / %-10llu %3d%%%s", tty ? "\r" : "", what, (unsigned long long)done,
+		(unsigned long long)total, total ? (int)(done * 100 / total) : 100, done >= total ? "\n" : "");
+	fflush(stderr);
+}
+
+/* `ent demo --scale N [--seed S]`: a district of N students; the rest in proportion (docs/bench). */
+static int demo_scale(const char *n_text, const char *seed_text)
+{
+	int64_t n, seed = 1;
+	if (util_parse_int64(n_text, 100, 1000000, &n) || (seed_text && util_parse_int64(seed_text, 0, INT64_MAX, &seed))) {
+		fprintf(stderr, "ent: --scale takes a number of students from 100 to 1000000, --seed a number\n");
+		return 2;
+	}
+	struct scale sc = {
+		.students = (unsigned)n,
+		.teachers = (unsigned)(n * 3 / 40),      /* 1,500 for 20,000 */
+		.classes = (unsigned)(n / 25),           /* 800: about 25 students a class */
+		.courses = (unsigned)(n * 3 / 10),       /* 6,000: 7 or 8 a class */
+		.grades = (uint64_t)n * 100,             /* 2,000,000 */
+		.notifications = (uint64_t)n * 10,       /* 200,000 */
+		.seed = (uint64_t)seed,
+		.progress = scale_progress,
+	};
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	int y = tm.tm_year + 1900 - (tm.tm_mon < 8);
+	unsigned first = (unsigned)y % 9999u;
+	snprintf(sc.school_year, sizeof sc.school_year, "%04u-%04u", first, first + 1);
+	printf("Generating a district: %u students, %u teachers, %u classes, %u courses, %llu grades, "
+	       "%llu notifications (school year %s)\n",
+	       sc.students, sc.teachers, sc.classes, sc.courses, (unsigned long long)sc.grades,
+	       (unsigned long long)sc.notifications, sc.school_year);
+	fflush(stdout);
+	uint64_t t0 = util_now_ns();
+	for (size_t i = 0; i < app.nservices; i++) {
+		const struct service *s = app.services[i];
+		if (!s->generate)
+			continue;
+		int e = s->generate(app_db(), &sc);
+		if (e != ENT_OK) {
+			fprintf(stderr, "ent: the %s part of the district could not be generated: %s\n", s->name,
+				ent_err_str(e));
+			return 1;
+		}
+	}
+	printf("Done in %.1f s. Every account's password is %s; tokens: ent token s1@%s\n",
+	       (double)(util_now_ns() - t0) / 1e9, SCALE_PASSWORD, SCALE_DOMAIN);
+	return 0;
+}
+
 static int cmd_demo(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
-		command_help(stdout, "demo", "Loads the demo school into the database (idempotent: running it again changes\n"
-					      "nothing) and prints the demo accounts.");
+		command_help(stdout, "demo [--scale N [--seed S]]",
+			     "Loads the demo school into the database (idempotent: running it again changes\n"
+			     "nothing) and prints the demo accounts. With --scale N, generates instead a district\n"
+			     "of N students with teachers, classes, courses, grades and notifications in\n"
+			     "proportion, for benchmarks (20000 gives 2 million grades); into an empty database.");
 		return 0;
 	}
-	int rc = load_config(&argc, argv);
+	int rc = load_config_args(&argc, argv, 1);
 	if (rc)
 		return rc;
+	const char *scale = NULL, *seed = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc) {
+			scale = argv[++i];
+		} else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+			seed = argv[++i];
+		} else {
+			fprintf(stderr, "ent: demo: unknown argument \"%s\" (see ent demo --help)\n", argv[i]);
+			config_free(&cfg);
+			return 2;
+		}
+	}
+	if (seed && !scale) {
+		fprintf(stderr, "ent: demo: --seed goes with --scale\n");
+		config_free(&cfg);
+		return 2;
+	}
 	rc = open_and_migrate(NULL);
 	if (rc) {
+		cleanup();
+		return rc;
+	}
+	if (scale) {
+		rc = demo_scale(scale, seed);
 		cleanup();
 		return rc;
 	}

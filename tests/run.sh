@@ -20,6 +20,13 @@ echo "== unit tests (SQLite)"
 echo "== API tests (SQLite)"
 node --test --test-concurrency=1 tests/api/
 
+echo "== browser tests of the portal (SQLite, Chromium)"
+# playwright-core drives the system Chromium (Debian package, scripts/deps.sh): no browser download.
+if [ ! -f tests/browser/node_modules/.package-lock.json ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+node --test --test-concurrency=1 tests/browser/
+
 s3dir=$(mktemp -d /tmp/ent-s3.XXXXXX)
 rmdir "$s3dir"
 pgdir=$(mktemp -d /tmp/ent-pg.XXXXXX)

@@ -640,3 +640,6 @@ void bus_stop(void)
 }
 
 long bus_pending(void) { return atomic_load(&pending); }
+void bus_set_pending(long n) { atomic_store(&pending, n); }
+
+int bus_broker_up(void) { return running == BACKEND_AMQP ? bus_amqp_connected() : -1; }

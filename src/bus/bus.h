@@ -84,5 +84,7 @@ int bus_type_matches(const char *pattern, const char *type);
 
 /* For /metrics and tests: events waiting in the outbox (not yet relayed / delivered to all). */
 long bus_pending(void);
+/* 1 when the broker connection is up, 0 when down, -1 when no broker is configured (local). */
+int bus_broker_up(void);
 
 #endif

@@ -46,6 +46,9 @@ char *bus_envelope(const struct bus_event *ev, const char *payload_text, size_t 
 /* Backoff for retries: 1 s doubling to 5 min, with +-20 % jitter, in milliseconds. */
 long bus_backoff_ms(unsigned attempt);
 
+/* Sets what bus_pending() reports (the relay: rows not yet confirmed by the broker). */
+void bus_set_pending(long n);
+
 /* The RabbitMQ backend (amqp.c). */
 int bus_amqp_start(const char *url, char *err, size_t errlen);
 void bus_amqp_kick(void);

@@ -701,6 +701,16 @@ http_sse *http_reply_sse(http_req *req, void (*on_close)(http_sse *s, void *ctx)
 	return s;
 }
 
+void http_sse_close(http_sse *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->closed = 1;
+	sse_wake(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
 int http_sse_send(http_sse *s, const char *event, const char *id, const char *data)
 {
 	if (!s)
@@ -985,10 +995,25 @@ static int check_access(http_req *req)
 	return 0;
 }
 
+static http_handler not_found;
+
+void http_set_page_fallback(http_handler h) { not_found = h; }
+
+/* A browser asking for a page (GET, Accept: text/html), not an API client: the portal's paths. */
+static int wants_page(const http_req *req)
+{
+	const char *accept = http_header(req, "Accept");
+	return (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) && accept &&
+	       strstr(accept, "text/html") && strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/api") != 0;
+}
+
 static void dispatch(http_req *req)
 {
 	if (req->match_rc == ENT_ENOTFOUND) {
-		http_problemf(req, 404, "no resource at %s", req->path);
+		if (not_found && wants_page(req))
+			not_found(req);
+		else
+			http_problemf(req, 404, "no resource at %s", req->path);
 		return;
 	}
 	if (req->match_rc != ENT_OK) {
@@ -1143,7 +1168,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	size_t n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	log_warn("http: %s", msg);
+	/* A client that leaves in the middle of an answer (an event stream's end) is routine. */
+	if (strstr(msg, "socket is no longer available") || strstr(msg, "onnection reset"))
+		log_debug("http: %s", msg);
+	else
+		log_warn("http: %s", msg);
 }
 
 /* ---- server ---- */

@@ -87,6 +87,13 @@ struct http_principal {
 typedef int (*http_guard)(http_req *req, struct http_principal *out);
 void http_set_guard(http_guard guard);
 
+/*
+ * The answer to a GET for an unknown path from a browser (Accept: text/html) outside /api/: the
+ * portal's index.html, so that its client-side routes work as deep links. API clients still get
+ * a 404 problem. NULL (the default): 404 for everyone.
+ */
+void http_set_page_fallback(http_handler h);
+
 /* ---- server ---- */
 
 struct http_options {
@@ -213,6 +220,8 @@ http_sse *http_reply_sse(http_req *req, void (*on_close)(http_sse *s, void *ctx)
  * hold newlines, split into data lines). Returns 0, or -1 when the stream is closed. */
 int http_sse_send(http_sse *s, const char *event, const char *id, const char *data);
 void http_sse_release(http_sse *s);
+/* Ends the stream from the server's side after what is queued (on_close follows). Any thread. */
+void http_sse_close(http_sse *s);
 /* Open SSE streams in this process (for /metrics). */
 long http_sse_open(void);
 

@@ -213,7 +213,19 @@ void metrics_write(buf *out, const char *service, const struct metrics_gauges *g
 		   "ent_db_connections %ld\n"
 		   "# HELP ent_db_up Whether the database answered the last check (1) or not (0).\n"
 		   "# TYPE ent_db_up gauge\n"
-		   "ent_db_up %d\n",
-		   g->in_flight, g->db_connections, g->db_up);
+		   "ent_db_up %d\n"
+		   "# HELP ent_sse_streams Open Server-Sent Events streams.\n"
+		   "# TYPE ent_sse_streams gauge\n"
+		   "ent_sse_streams %ld\n"
+		   "# HELP ent_bus_pending Events waiting: a consumer's retry, or the broker.\n"
+		   "# TYPE ent_bus_pending gauge\n"
+		   "ent_bus_pending %ld\n",
+		   g->in_flight, g->db_connections, g->db_up, g->sse_streams, g->bus_pending);
+	if (g->bus_broker_up >= 0)
+		buf_printf(out,
+			   "# HELP ent_bus_broker_up Whether the message broker connection is up (1) or not (0).\n"
+			   "# TYPE ent_bus_broker_up gauge\n"
+			   "ent_bus_broker_up %d\n",
+			   g->bus_broker_up);
 	write_process(out);
 }

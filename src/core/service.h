@@ -10,6 +10,7 @@
 #define ENT_SERVICE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "http.h"
@@ -34,6 +35,25 @@ struct command {
 	int (*run)(int argc, char **argv);
 };
 
+/*
+ * A district-sized data set for benchmarks (`ent demo --scale N`, bench/). Each service's
+ * generate() adds its part, in registry order, reading what earlier services generated from the
+ * database (users and classes, then courses, then grades, then notifications).
+ */
+struct scale {
+	unsigned students, teachers, classes, courses;
+	uint64_t grades, notifications;
+	uint64_t seed;
+	char school_year[10];
+	/* Reports progress of one part ("users", "grades" ...): done out of total. */
+	void (*progress)(const char *what, uint64_t done, uint64_t total);
+};
+
+/* The domain of generated accounts: s<N>@, t<N>@district.ent.local. */
+#define SCALE_DOMAIN "district.ent.local"
+/* The password of every generated account (one Argon2 hash shared by all). */
+#define SCALE_PASSWORD "District-2026!"
+
 struct service {
 	const char *name;    /* as in --services and /metrics/<name> */
 	const char *title;   /* one line, for the OpenAPI tags */
@@ -46,6 +66,8 @@ struct service {
 	void (*stop)(void);
 	/* Loads this service's part of the demo school; idempotent. Prints accounts to out. May be NULL. */
 	int (*demo)(db_conn *c, FILE *out);
+	/* Generates this service's part of a district-sized data set (see struct scale). May be NULL. */
+	int (*generate)(db_conn *c, const struct scale *sc);
 	/*
 	 * Adds this service's part of a user's data export (GDPR access right, GET /api/users/me/export)
 	 * under its own key of out. May be NULL.

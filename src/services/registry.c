@@ -10,6 +10,8 @@ extern const struct service svc_core;
 extern const struct service svc_users;
 extern const struct service svc_cours;
 extern const struct service svc_fichiers;
+extern const struct service svc_notifications;
+extern const struct service svc_notes;
 extern const struct service svc_auth;
 
 const struct service *const service_registry[] = {
@@ -17,6 +19,8 @@ const struct service *const service_registry[] = {
 	&svc_users,
 	&svc_fichiers,
 	&svc_cours,
+	&svc_notifications,
+	&svc_notes,
 	&svc_auth,
 	NULL,
 };

@@ -540,6 +540,25 @@ describe('operator tools', () => {
     assert.notEqual(ent.run(['token', 'nobody@test.local']).status, 0);
   });
 
+  test('ent token --ttl S EMAIL... prints one token per user, valid S seconds; bad --ttl is refused', async () => {
+    const r = ent.run(['token', '--ttl', '3600', 'prof@test.local', 'admin@test.local']);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 2);
+    const roles = [];
+    for (const t of lines) {
+      const p = JSON.parse(Buffer.from(t.split('.')[1], 'base64url'));
+      assert.equal(p.exp - p.iat, 3600);
+      roles.push((await api(ent, '/api/auth/me', { headers: bearer(t) })).json.roles[0]);
+    }
+    assert.deepEqual(roles, ['enseignant', 'admin']);
+    for (const bad of ['59', '86401', 'x']) {
+      const b = ent.run(['token', '--ttl', bad, 'prof@test.local']);
+      assert.equal(b.status, 2);
+      assert.match(b.stderr, /--ttl/);
+    }
+  });
+
   test('ent keys rotate: the old key stays published, old and new tokens both verify', async () => {
     const before = (await api(ent, '/test-jwks')).json.keys.map((k) => k.kid);
     const oldToken = ent.run(['token', 'prof@test.local']).stdout.trim();

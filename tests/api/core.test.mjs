@@ -32,6 +32,19 @@ test('an unknown path is a 404 problem+json', async () => {
   assert.ok(r.headers.get('x-request-id'));
 });
 
+test('a browser asking for an unknown page gets the portal; API paths and API clients still get 404', async () => {
+  const page = await fetch(ent.url + '/une/page/inconnue', { headers: { Accept: 'text/html,application/xhtml+xml' } });
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type'), /^text\/html/);
+  assert.equal(page.headers.get('cache-control'), 'no-cache');
+  assert.match(await page.text(), /<div id="root">/);
+  const api404 = await fetch(ent.url + '/api/nothing/here', { headers: { Accept: 'text/html' } });
+  assert.equal(api404.status, 404);
+  assert.match(api404.headers.get('content-type'), /^application\/problem\+json/);
+  const post = await fetch(ent.url + '/une/page/inconnue', { method: 'POST', headers: { Accept: 'text/html' } });
+  assert.equal(post.status, 404);
+});
+
 test('a wrong method is a 405 problem+json with Allow', async () => {
   const r = await api(ent, '/health', { method: 'DELETE' });
   assertProblem(assert, r, 405);

@@ -656,6 +656,21 @@ static void test_event_stream(void **state)
 	assert_non_null(strstr(got, "HTTP/1.1 401"));
 	close(fd);
 
+	/* The server ends a stream: what was queued arrives, then the end of the chunked body. */
+	fd = raw_connect();
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	got[0] = '\0';
+	assert_true(read_until(fd, got, sizeof got, "retry: 3000"));
+	s = current_stream();
+	assert_non_null(s);
+	assert_int_equal(http_sse_send(s, "last", NULL, "bye"), 0);
+	http_sse_close(s);
+	assert_true(read_until(fd, got, sizeof got, "data: bye\n\n\r\n0\r\n\r\n"));
+	close(fd);
+	for (int i = 0; i < 300 && http_sse_open() > 0; i++)
+		usleep(10000);
+	assert_int_equal(http_sse_open(), 0);
+
 	/* A stream left open when the server stops (main's http_stop) must not hang the stop. */
 	fd = raw_connect();
 	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));

@@ -16,6 +16,7 @@
 #include "core/jwt.h"
 #include "core/log.h"
 #include "core/service.h"
+#include "core/util.h"
 #include "services/users/users.h"
 
 #include <stdlib.h>
@@ -209,11 +210,22 @@ void auth_guard_stop(void) { auth_stop(); }
 
 static int cmd_token(int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(argc == 2 ? stdout : stderr,
-			"Usage: ent token EMAIL\n\nPrints a 5-minute access token for that user, signed with the server's key\n"
-			"(an operator's tool, like Keycloak's admin CLI). Reads the same settings as ent serve.\n");
-		return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+	int64_t ttl = 0;
+	int first = 1;
+	if (argc > 2 && strcmp(argv[1], "--ttl") == 0) {
+		if (util_parse_int64(argv[2], 60, 86400, &ttl)) {
+			fprintf(stderr, "ent: token: --ttl takes a number of seconds from 60 to 86400\n");
+			return 2;
+		}
+		first = 3;
+	}
+	if (argc <= first || argv[first][0] == '-') {
+		int help = argc == 2 && strcmp(argv[1], "--help") == 0;
+		fprintf(help ? stdout : stderr,
+			"Usage: ent token [--ttl SECONDS] EMAIL...\n\nPrints an access token for each user, one per line, signed with the\n"
+			"server's key (an operator's tool, like Keycloak's admin CLI). Tokens last 5 minutes,\n"
+			"or --ttl seconds (60 to 86400: for load tests). Reads the same settings as ent serve.\n");
+		return help ? 0 : 2;
 	}
 	db_conn *c = app_db();
 	if (auth_external()) {
@@ -224,25 +236,27 @@ static int cmd_token(int argc, char **argv)
 		fprintf(stderr, "ent: the signing keys cannot be loaded\n");
 		return 1;
 	}
-	arena *a = arena_new(0);
-	struct user u;
-	int rc = users_find_login(c, a, argv[1], &u);
-	if (rc != ENT_OK) {
-		fprintf(stderr, "ent: no user with the email or username \"%s\"\n", argv[1]);
+	int rc = 0;
+	for (int i = first; i < argc && rc == 0; i++) {
+		arena *a = arena_new(0);
+		struct user u;
+		if (users_find_login(c, a, argv[i], &u) != ENT_OK) {
+			fprintf(stderr, "ent: no user with the email or username \"%s\"\n", argv[i]);
+			rc = 1;
+		} else {
+			char *t = auth_issue_access_token(c, u.id, (int)ttl);
+			if (!t) {
+				fprintf(stderr, "ent: the token could not be signed\n");
+				rc = 1;
+			} else {
+				printf("%s\n", t);
+				free(t);
+			}
+		}
 		arena_free(a);
-		keys_free();
-		return 1;
 	}
-	char *t = auth_issue_access_token(c, u.id);
-	arena_free(a);
 	keys_free();
-	if (!t) {
-		fprintf(stderr, "ent: the token could not be signed\n");
-		return 1;
-	}
-	printf("%s\n", t);
-	free(t);
-	return 0;
+	return rc;
 }
 
 static int cmd_keys(int argc, char **argv)
@@ -315,7 +329,7 @@ static int cmd_client(int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{"token", "print an access token for a user (ent token EMAIL)", cmd_token},
+	{"token", "print access tokens for users (ent token [--ttl S] EMAIL...)", cmd_token},
 	{"keys", "rotate the provider's signing key (ent keys rotate)", cmd_keys},
 	{"client", "register an OIDC client (ent client add --id ID ...)", cmd_client},
 };

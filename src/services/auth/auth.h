@@ -12,9 +12,10 @@ int auth_revoke_user(db_conn *c, const char *user_id);
 
 /*
  * Issues an access token for the user (the operator's `ent token EMAIL`), signed with the current
- * key, for client ent-portal. Returns a malloc'd JWT or NULL.
+ * key, for client ent-portal, valid ttl seconds (0: the standard 5 minutes). Returns a malloc'd
+ * JWT or NULL.
  */
-char *auth_issue_access_token(db_conn *c, const char *user_id);
+char *auth_issue_access_token(db_conn *c, const char *user_id, int ttl);
 
 /*
  * Installs the access guard in a process that does not run the auth service itself (e.g.

@@ -22,6 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The operator's `ent token --ttl` (this thread only); 0: the standard 5 minutes. */
+static _Thread_local int ttl_override;
+static int access_ttl(void) { return ttl_override > 0 ? ttl_override : ACCESS_TOKEN_TTL; }
+
 static void json_free_cb(void *p) { json_decref(p); }
 
 static char *random_token(arena *a)
@@ -543,7 +547,7 @@ int tokens_issue(db_conn *c, arena *a, const char *user_id, const char *client_i
 	char jti[37];
 	util_uuid(jti);
 	json_t *at = json_pack("{s:s, s:s, s:[s], s:s, s:I, s:I, s:s, s:s, s:s, s:{s:o}}", "iss", auth_issuer(), "sub", u.id,
-			       "aud", app.cfg->audience, "azp", client_id, "exp", (json_int_t)(now + ACCESS_TOKEN_TTL), "iat",
+			       "aud", app.cfg->audience, "azp", client_id, "exp", (json_int_t)(now + access_ttl()), "iat",
 			       (json_int_t)now, "jti", jti, "typ", "Bearer", "scope", scope, "realm_access", "roles",
 			       auth_roles_json(u.roles));
 	if (session_hash)
@@ -558,7 +562,7 @@ int tokens_issue(db_conn *c, arena *a, const char *user_id, const char *client_i
 	if (scope && strstr(scope, "openid")) {
 		util_uuid(jti);
 		json_t *id = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "iss", auth_issuer(), "sub", u.id, "aud",
-				       client_id, "azp", client_id, "exp", (json_int_t)(now + ACCESS_TOKEN_TTL), "iat",
+				       client_id, "azp", client_id, "exp", (json_int_t)(now + access_ttl()), "iat",
 				       (json_int_t)now, "jti", jti, "typ", "ID");
 		if (nonce)
 			json_object_set_new(id, "nonce", json_string(nonce));
@@ -607,7 +611,7 @@ int tokens_issue_service(db_conn *c, arena *a, const struct client *cl, struct t
 	util_uuid(jti);
 	json_t *at = json_pack("{s:s, s:s, s:[s], s:s, s:s, s:I, s:I, s:s, s:s, s:b, s:s, s:{s:o}}", "iss", auth_issuer(),
 			       "sub", cl->id, "aud", app.cfg->audience, "azp", cl->id, "client_id", cl->id, "exp",
-			       (json_int_t)(now + ACCESS_TOKEN_TTL), "iat", (json_int_t)now, "jti", jti, "typ", "Bearer",
+			       (json_int_t)(now + access_ttl()), "iat", (json_int_t)now, "jti", jti, "typ", "Bearer",
 			       "ent_service", 1, "preferred_username", cl->id, "realm_access", "roles",
 			       auth_roles_json(cl->service_roles));
 	out->access_token = keys_sign(at);
@@ -630,7 +634,7 @@ void tokens_reply(http_req *req, struct token_set *t)
 	jw_init(&w, &b);
 	jw_obj_open(&w);
 	jw_kstr(&w, "access_token", t->access_token);
-	jw_kint(&w, "expires_in", ACCESS_TOKEN_TTL);
+	jw_kint(&w, "expires_in", access_ttl());
 	if (t->refresh_token) {
 		jw_kstr(&w, "refresh_token", t->refresh_token);
 		jw_kint(&w, "refresh_expires_in", t->refresh_expires_in);
@@ -659,8 +663,9 @@ void tokens_gc(db_conn *c)
 	exec_bound(c, "DELETE FROM auth_sessions WHERE expires_at < ?", 1, NULL, ints, "i", NULL);
 }
 
-char *auth_issue_access_token(db_conn *c, const char *user_id)
+char *auth_issue_access_token(db_conn *c, const char *user_id, int ttl)
 {
+	ttl_override = ttl;
 	arena *a = arena_new(0);
 	struct token_set t;
 	char *out = NULL;
@@ -670,5 +675,6 @@ char *auth_issue_access_token(db_conn *c, const char *user_id)
 		token_set_free(&t);
 	}
 	arena_free(a);
+	ttl_override = 0;
 	return out;
 }

@@ -5,6 +5,9 @@
  *   GET /metrics/{service}   the same, for one service (the seed's /metrics/<service>)
  *   GET /openapi.json        the OpenAPI 3.1 document, generated from the route table
  *   GET /docs                the interactive API reference (Swagger UI, served locally)
+ *   GET /config.json         what the portal needs to log in: issuer, client id, services here
+ *   GET /, /portail, ...     the portal (web/dist/index.html) for each of its client-side routes
+ *   GET /assets/{file}       the portal's hashed assets, cached for a year
  */
 #include "bus/bus.h"
 #include "core/app.h"
@@ -67,6 +70,9 @@ static void metrics_reply(http_req *req, const char *service)
 		.in_flight = http_in_flight(),
 		.db_connections = app.db ? db_connections(app.db) : 0,
 		.db_up = c && db_ping(c) == ENT_OK,
+		.sse_streams = http_sse_open(),
+		.bus_pending = bus_pending(),
+		.bus_broker_up = bus_broker_up(),
 	};
 	buf b;
 	buf_init(&b, 0);
@@ -128,6 +134,92 @@ static void docs_asset(http_req *req)
 			      http_param(req, "file"));
 }
 
+/* ---- the portal (docs/portal.md) ---- */
+
+#define PORTAL_CLIENT_ID "ent-portal"
+
+/* The issuer the portal logs in with: ENT_OIDC_ISSUER, or the built-in provider's. No trailing slash. */
+static void portal_issuer(char *out, size_t len)
+{
+	if (app.cfg->issuer && *app.cfg->issuer)
+		snprintf(out, len, "%s", app.cfg->issuer);
+	else
+		snprintf(out, len, "%s/realms/ent", app.cfg->public_url);
+	size_t n = strlen(out);
+	while (n > 0 && out[n - 1] == '/')
+		out[--n] = '\0';
+}
+
+static void portal_config(http_req *req)
+{
+	char issuer[1024];
+	portal_issuer(issuer, sizeof(issuer));
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_kstr(&w, "issuer", issuer);
+	jw_kstr(&w, "client_id", PORTAL_CLIENT_ID);
+	jw_key(&w, "services");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < app.nservices; i++)
+		jw_str(&w, app.services[i]->name);
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	http_set_header(req, "Cache-Control", "no-cache");
+	http_reply_buf(req, 200, "application/json", &b);
+}
+
+/*
+ * The portal's policy: scripts and styles from this origin only (React sets styles through the
+ * CSSOM, which style-src does not restrict); API calls to this origin and, with an external
+ * issuer, to that issuer's origin (token refresh).
+ */
+static const char *portal_csp(http_req *req)
+{
+	char issuer[1024], origin[1024] = "";
+	portal_issuer(issuer, sizeof(issuer));
+	const char *scheme = strstr(issuer, "://");
+	if (scheme && strncmp(issuer, app.cfg->public_url, strlen(app.cfg->public_url)) != 0) {
+		size_t n = strcspn(scheme + 3, "/");
+		snprintf(origin, sizeof(origin), " %.*s", (int)(scheme + 3 + n - issuer), issuer);
+		/* Only printable text without separators goes into the header. */
+		for (char *p = origin + 1; *p; p++)
+			if ((unsigned char)*p <= 0x20 || *p == ';' || *p == ',' || *p == '\'' || (unsigned char)*p >= 0x7f) {
+				origin[0] = '\0';
+				break;
+			}
+	}
+	return arena_printf(http_arena(req),
+			    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+			    "font-src 'self'; connect-src 'self'%s; object-src 'none'; base-uri 'self'; form-action 'self'%s; "
+			    "frame-ancestors 'none'",
+			    origin, origin);
+}
+
+/* index.html for every client-side route of the portal; never cached, so a new build is seen at once. */
+static void portal_page(http_req *req)
+{
+	http_set_header(req, "Content-Security-Policy", portal_csp(req));
+	if (static_send(req, app.cfg->web, "index.html", "no-cache") != ENT_OK)
+		http_problem(req, 404, "the portal is not built: run `make web` (or set ENT_WEB to a built portal)");
+}
+
+/* Vite names assets by their content's hash: they never change, so browsers keep them a year. */
+static void portal_asset(http_req *req)
+{
+	char root[4096];
+	snprintf(root, sizeof(root), "%s/assets", app.cfg->web);
+	if (static_send(req, root, http_param(req, "file"), "public, max-age=31536000, immutable") != ENT_OK)
+		http_problemf(req, 404, "no portal asset named \"%s\"", http_param(req, "file"));
+}
+
+static const char config_schema[] =
+	"{\"type\":\"object\",\"required\":[\"issuer\",\"client_id\",\"services\"],\"properties\":{"
+	"\"issuer\":{\"type\":\"string\"},\"client_id\":{\"type\":\"string\"},"
+	"\"services\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}";
+
 static const char health_schema[] =
 	"{\"type\":\"object\",\"required\":[\"status\",\"version\",\"services\",\"database\"],\"properties\":{"
 	"\"status\":{\"type\":\"string\",\"enum\":[\"ok\",\"unavailable\"]},\"version\":{\"type\":\"string\"},"
@@ -150,7 +242,32 @@ static const struct route routes[] = {
 	 .summary = "Interactive API reference"},
 	{.method = "GET", .pattern = "/docs/{file}", .handler = docs_asset, .access = ACCESS_PUBLIC, .flags = ROUTE_NO_DOC,
 	 .summary = "Assets of the API reference page"},
+	{.method = "GET", .pattern = "/config.json", .handler = portal_config, .access = ACCESS_PUBLIC,
+	 .summary = "The portal's settings: OIDC issuer, client id, services this process runs",
+	 .response_schema = config_schema},
+	{.method = "GET", .pattern = "/assets/{file}", .handler = portal_asset, .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_NO_DOC, .summary = "The portal's hashed assets"},
+#define PORTAL_ROUTE(p) {.method = "GET", .pattern = p, .handler = portal_page, .access = ACCESS_PUBLIC, \
+			 .flags = ROUTE_NO_DOC, .summary = "The portal (single-page application)"}
+	PORTAL_ROUTE("/"),
+	PORTAL_ROUTE("/login"),
+	PORTAL_ROUTE("/login/callback"),
+	PORTAL_ROUTE("/portail"),
+	PORTAL_ROUTE("/cours"),
+	PORTAL_ROUTE("/cours/{id}"),
+	PORTAL_ROUTE("/notes"),
+	PORTAL_ROUTE("/notifications"),
+	PORTAL_ROUTE("/admin"),
+	PORTAL_ROUTE("/admin/{section}"),
+#undef PORTAL_ROUTE
 };
+
+/* Unknown paths asked for by a browser get the portal too (its own router shows "not found"). */
+static int core_start(void)
+{
+	http_set_page_fallback(portal_page);
+	return ENT_OK;
+}
 
 /* The event bus's tables live with the core service, which every process runs. */
 static const struct migration migrations[] = {
@@ -164,4 +281,5 @@ const struct service svc_core = {
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.start = core_start,
 };

@@ -712,6 +712,7 @@ const struct service svc_cours = {
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
 	.demo = cours_demo,
+	.generate = cours_generate,
 	.export_user = cours_export_user,
 	.erase_user = cours_erase_user,
 };

@@ -48,5 +48,8 @@ int cours_erase_user(db_conn *c, const char *user_id);
 
 /* The demo courses (demo.c). */
 int cours_demo(db_conn *c, FILE *out);
+/* The courses of `ent demo --scale` (generate.c). */
+struct scale;
+int cours_generate(db_conn *c, const struct scale *sc);
 
 #endif

@@ -201,6 +201,9 @@ int users_cmd_user(int argc, char **argv);
 int users_cmd_import(int argc, char **argv);
 
 int users_demo(db_conn *c, FILE *out);
+/* The users part of `ent demo --scale` (generate.c). */
+struct scale;
+int users_generate(db_conn *c, const struct scale *sc);
 
 /* ---- helpers for handlers ---- */
 

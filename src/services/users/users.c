@@ -243,6 +243,7 @@ const struct service svc_users = {
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
 	.demo = users_demo,
+	.generate = users_generate,
 	.export_user = users_export,
 	.commands = commands,
 	.ncommands = sizeof(commands) / sizeof(commands[0]),

@@ -108,6 +108,11 @@ export async function api(ent, path, { method = 'GET', headers = {}, body, raw }
     if (!raw && !init.headers['Content-Type']) init.headers['Content-Type'] = 'application/json';
   }
   const res = await fetch(ent.url + path, init);
+  // An event stream (SSE) never ends: keep its status and headers, drop the body.
+  if ((res.headers.get('content-type') || '').startsWith('text/event-stream')) {
+    await res.body.cancel();
+    return { status: res.status, headers: res.headers, text: '', json: null };
+  }
   const text = await res.text();
   let json = null;
   const ct = res.headers.get('content-type') || '';

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# bench/district.sh - the district load scenarios: ent on a generated district against the
+# hello-world ceiling, in one run.
+#
+#   1. builds build/ent (release) and bench/hello.c;
+#   2. generates a district with `ent demo --scale N` (20,000 students, 2 million grades by
+#      default) on SQLite, or PostgreSQL with BENCH_DB=postgres (a server started for the run);
+#   3. starts ent on it and measures start to ready (first 200 on /health);
+#   4. prepares the request lists (bench/prepare.mjs: tokens of many users, see there);
+#   5. runs wrk with bench/scenario.lua for S1..S5, and against the hello-world (the ceiling);
+#   6. prints a table (requests/s, p50 and p99 latency, ent's resident memory) and writes it to
+#      bench/results/DATE-COMMIT-district-DB.md with the machine and the commit.
+#
+# Settings (environment): BENCH_SCALE=20000 BENCH_DB=sqlite|postgres BENCH_THREADS=2
+# BENCH_CONNECTIONS=64 BENCH_DURATION=10 BENCH_WARMUP=3 BENCH_USERS=1000 BENCH_TEACHERS=200
+# BENCH_DATA=DIR (keep the generated district there and reuse it on the next run; SQLite only)
+# ENT_BIN=build/ent BENCH_RESULTS=bench/results
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# shellcheck source=bench/common.sh
+. bench/common.sh
+die() { bench_die "$@"; }
+
+scale=${BENCH_SCALE:-20000}
+dbkind=${BENCH_DB:-sqlite}
+threads=${BENCH_THREADS:-2}
+conns=${BENCH_CONNECTIONS:-64}
+duration=${BENCH_DURATION:-10}
+warmup=${BENCH_WARMUP:-3}
+ent_bin=${ENT_BIN:-build/ent}
+results_dir=${BENCH_RESULTS:-bench/results}
+for v in "$scale" "$threads" "$conns" "$duration" "$warmup"; do
+	[[ $v =~ ^[0-9]+$ && $v -gt 0 ]] || die "BENCH_* settings must be positive integers (got \"$v\")"
+done
+[[ $dbkind == sqlite || $dbkind == postgres ]] || die "BENCH_DB must be sqlite or postgres"
+for cmd in wrk curl cc pkg-config node; do
+	command -v "$cmd" >/dev/null || die "$cmd is not installed (make bench installs it)"
+done
+
+pgdir=""
+cleanup() {
+	stop_all
+	[[ -n $pgdir ]] && bash tests/services/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- build ----
+
+if [[ -z ${ENT_BIN:-} && -z ${BENCH_SKIP_BUILD:-} ]]; then
+	make --no-print-directory build >&2 || die "make build failed"
+fi
+[[ -x $ent_bin ]] || die "$ent_bin is missing: run make build"
+ent_bin=$(cd "$(dirname "$ent_bin")" && pwd)/$(basename "$ent_bin")
+build_hello || die "bench/hello.c did not build"
+
+# ---- data ----
+
+if [[ -n ${BENCH_DATA:-} && $dbkind == sqlite ]]; then
+	data=$BENCH_DATA
+	mkdir -p "$data"
+else
+	make_tmpdir || die "cannot make a temporary directory"
+	data=$bench_tmpdir
+fi
+export ENT_DATA=$data ENT_LOG_LEVEL=warn
+unset ENT_DB
+if [[ $dbkind == postgres ]]; then
+	pgdir=$(mktemp -d /tmp/ent-bench-pg.XXXXXX)
+	rmdir "$pgdir"
+	ENT_DB=$(bash tests/services/postgres.sh start "$pgdir") || die "PostgreSQL did not start"
+	export ENT_DB
+fi
+generated=""
+if [[ -f $data/.district-$scale ]]; then
+	echo "bench: reusing the district of $scale students in $data" >&2
+else
+	echo "bench: generating a district of $scale students ($dbkind)" >&2
+	t0=$(date +%s%N)
+	"$ent_bin" demo --scale "$scale" >&2 || die "ent demo --scale failed"
+	t1=$(date +%s%N)
+	generated=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.1f", d / 1e9 }')
+	[[ $dbkind == sqlite ]] && touch "$data/.district-$scale"
+fi
+
+# ---- start to ready ----
+
+free_port || die "no free loopback port"
+eport=$bench_port
+t0=$(date +%s%N)
+start_bg "$ent_bin" serve --listen "127.0.0.1:$eport" --access-log off 2>"$data/ent.log"
+epid=$bench_last_pid
+ready=""
+for _ in $(seq 5000); do
+	if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$eport/health" || true) == 200 ]]; then
+		ready=$(( ($(date +%s%N) - t0) / 1000000 ))
+		break
+	fi
+	kill -0 "$epid" 2>/dev/null || die "ent did not start: $(tail -5 "$data/ent.log")"
+done
+[[ -n $ready ]] || die "ent did not answer 200 on /health"
+sleep 1
+idle_rss=$(rss_kib "$epid")
+
+free_port || die "no free loopback port"
+hport=$bench_port
+start_bg build-bench/hello "$hport" >/dev/null
+hpid=$bench_last_pid
+wait_ready "$hpid" "http://127.0.0.1:$hport/" || die "the hello-world did not start"
+
+# ---- requests ----
+
+lists=$data/requests
+ENT_BIN=$ent_bin node bench/prepare.mjs "http://127.0.0.1:$eport" "$scale" "$lists" || die "preparing the requests failed"
+grades_per_put=$(cat "$lists/s4.grades")
+
+scenario() { # NAME FILE SECONDS -> WRK_RESULT line
+	local out
+	out=$(timeout $(($3 + 60)) wrk -t"$threads" -c"$conns" -d"$3s" --timeout 5s -s bench/scenario.lua \
+		"http://127.0.0.1:$eport" -- "$2") || return 1
+	grep '^WRK_RESULT ' <<<"$out"
+}
+
+declare -A result peak
+names=(S1 S2 S3 S4 S5)
+declare -A label=(
+	[S1]="S1 student reads grades and averages (GET /api/notes/me)"
+	[S2]="S2 student lists courses (GET /api/cours)"
+	[S3]="S3 notifications: list and unread count"
+	[S4]="S4 teachers enter a class's grades (PUT …/grades)"
+	[S5]="S5 mix: 40% S1, 20% S2, 25% S3, 5% S4, 10% downloads"
+)
+echo "bench: ceiling (hello-world), ${duration}s" >&2
+run_wrk "http://127.0.0.1:$hport/" "$warmup" "$threads" "$conns" >/dev/null || die "wrk failed"
+result[hello]=$(run_wrk "http://127.0.0.1:$hport/" "$duration" "$threads" "$conns") || die "wrk failed"
+for n in "${names[@]}"; do
+	f=$lists/$(tr 'S' 's' <<<"$n").txt
+	echo "bench: $n, warm-up ${warmup}s then ${duration}s" >&2
+	scenario "$n" "$f" "$warmup" >/dev/null || die "wrk failed on $n"
+	result[$n]=$(scenario "$n" "$f" "$duration") || die "wrk failed on $n"
+	kill -0 "$epid" 2>/dev/null || die "ent died under $n: $(tail -5 "$data/ent.log")"
+	peak[$n]=$(hwm_kib "$epid")
+	bad=$(($(field "${result[$n]}" err_status) + $(field "${result[$n]}" err_connect)))
+	((bad == 0)) || die "$n: $bad connection errors or non-2xx answers: ${result[$n]}"
+	echo "bench:   $(field "${result[$n]}" rps) req/s, p50 $(field "${result[$n]}" p50_us) us, p99 $(field "${result[$n]}" p99_us) us" >&2
+done
+load_rss=$(rss_kib "$epid")
+peak_rss=$(hwm_kib "$epid")
+
+# ---- report ----
+
+ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 100 * a / b }'; }
+ok() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { print ((dir == "ge" ? v >= t : v <= t) ? "met" : "NOT met") }'; }
+
+hello_rps=$(field "${result[hello]}" rps)
+s1_rps=$(field "${result[S1]}" rps)
+s1_ratio=$(pct "$s1_rps" "$hello_rps")
+s1_p99=$(ms "$(field "${result[S1]}" p99_us)")
+s4_grades=$(awk -v r="$(field "${result[S4]}" rps)" -v g="$grades_per_put" 'BEGIN { printf "%.0f", r * g }')
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=""
+[[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]] && dirty="-dirty"
+day=$(date -u +%Y-%m-%d)
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+
+table() {
+	echo "| scenario | requests/s | p50 ms | p99 ms | peak RSS of ent after it, MiB |"
+	echo "|---|---:|---:|---:|---:|"
+	printf '| ceiling: hello-world (bench/hello.c) | %.0f | %s | %s | |\n' "$hello_rps" \
+		"$(ms "$(field "${result[hello]}" p50_us)")" "$(ms "$(field "${result[hello]}" p99_us)")"
+	for n in "${names[@]}"; do
+		printf '| %s | %.0f | %s | %s | %s |\n' "${label[$n]}" "$(field "${result[$n]}" rps)" \
+			"$(ms "$(field "${result[$n]}" p50_us)")" "$(ms "$(field "${result[$n]}" p99_us)")" "$(mib "${peak[$n]}")"
+	done
+}
+
+targets="| target | measured | |
+|---|---|---|
+| S1 ≥ 50 % of the ceiling's requests/s | ${s1_ratio} % | $(ok "$s1_ratio" 50 ge) |
+| S1 p99 ≤ 10 ms at $conns connections | ${s1_p99} ms | $(ok "$s1_p99" 10 le) |
+| S4 ≥ 2,000 grades/s (synchronous=FULL) | ${s4_grades} grades/s ($(field "${result[S4]}" rps) requests of ${grades_per_put} grades) | $(ok "$s4_grades" 2000 ge) |
+| resident memory idle ≤ 30 MB | $(mib "$idle_rss") MiB | $(ok "$(mib "$idle_rss")" 28.6 le) |
+| resident memory under S5 ≤ 100 MB | $(mib "${peak[S5]}") MiB peak | $(ok "$(mib "${peak[S5]}")" 95.4 le) |
+| start to ready ≤ 100 ms | ${ready} ms | $(ok "$ready" 100 le) |"
+
+mkdir -p "$results_dir"
+out="$results_dir/$day-$commit$dirty-district-$dbkind.md"
+{
+	echo "# District scenarios, $day, commit $commit$dirty, $dbkind"
+	echo
+	echo "Machine: $(nproc) CPUs ($cpu_model), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)."
+	echo "Data: \`ent demo --scale $scale\`${generated:+ (generated in $generated s)}. wrk -t$threads -c$conns -d${duration}s on the same machine."
+	echo "Requests: bench/prepare.mjs, ${BENCH_USERS:-1000} students and ${BENCH_TEACHERS:-200} teachers with their own tokens."
+	echo
+	table
+	echo
+	echo "ent's resident memory: $(mib "$idle_rss") MiB idle, $(mib "$load_rss") MiB after the runs, $(mib "$peak_rss") MiB peak."
+	echo
+	echo "$targets"
+} >"$out"
+cat "$out"
+echo "bench: written to $out" >&2

@@ -1,0 +1,118 @@
+// prepare.mjs - builds the request lists of the district load scenarios (bench/district.sh).
+//
+// Usage: node bench/prepare.mjs URL SCALE OUTDIR
+// Environment: ENT_BIN and the settings of the server (ENT_DATA, ENT_DB ...), so that
+// `ent token --ttl` signs tokens the server accepts; BENCH_USERS (students sampled, default 1000)
+// and BENCH_TEACHERS (default 200).
+//
+// Users are sampled evenly over the whole district (s1, s1+k, s1+2k ...), each with their own
+// token, so the scenarios touch many rows rather than one cached user. The lists (one request a
+// line: METHOD, PATH, TOKEN, BODY separated by tabs; see bench/scenario.lua) are:
+//   s1.txt  GET /api/notes/me                               a student's grades and averages
+//   s2.txt  GET /api/cours?limit=20                         a student's courses
+//   s3.txt  GET /api/notifications?limit=20 and /unread-count, alternately
+//   s4.txt  PUT /api/notes/evaluations/{id}/grades          a teacher enters a whole class's grades
+//   s5.txt  a mix: 40 % S1, 20 % S2, 25 % S3, 5 % S4, 10 % downloads of course files
+// and s4.grades: the number of grades per S4 request on average (for grades/s).
+import { execFileSync } from 'node:child_process';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [url, scaleText, out] = process.argv.slice(2);
+if (!url || !scaleText || !out) {
+  console.error('usage: node bench/prepare.mjs URL SCALE OUTDIR');
+  process.exit(2);
+}
+const scale = Number(scaleText);
+const ent = process.env.ENT_BIN || 'build/ent';
+const nStudents = Math.min(Number(process.env.BENCH_USERS || 1000), scale);
+const nTeachers = Math.min(Number(process.env.BENCH_TEACHERS || 200), Math.floor((scale * 3) / 40));
+mkdirSync(out, { recursive: true });
+
+function sample(n, total) {
+  const step = total / n;
+  return Array.from({ length: n }, (_, i) => 1 + Math.floor(i * step));
+}
+
+function tokens(emails) {
+  const all = [];
+  for (let i = 0; i < emails.length; i += 200) {
+    const chunk = emails.slice(i, i + 200);
+    const r = execFileSync(ent, ['token', '--ttl', '7200', ...chunk], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    all.push(...r.trim().split('\n'));
+  }
+  if (all.length !== emails.length) throw new Error(`expected ${emails.length} tokens, got ${all.length}`);
+  return all;
+}
+
+async function get(path, token) {
+  const r = await fetch(url + path, { headers: { Authorization: `Bearer ${token}` } });
+  if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+// Runs fn over items with a few requests in flight at once.
+async function pool(items, n, fn) {
+  const results = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  }));
+  return results;
+}
+
+const line = (method, path, token, body) => [method, path, token, body ? JSON.stringify(body) : ''].join('\t');
+
+const studentTokens = tokens(sample(nStudents, scale).map((n) => `s${n}@district.ent.local`));
+const teacherTokens = tokens(sample(nTeachers, Math.floor((scale * 3) / 40)).map((n) => `t${n}@district.ent.local`));
+
+const s1 = studentTokens.map((t) => line('GET', '/api/notes/me', t));
+const s2 = studentTokens.map((t) => line('GET', '/api/cours?limit=20', t));
+const s3 = studentTokens.flatMap((t) => [line('GET', '/api/notifications?limit=20', t),
+  line('GET', '/api/notifications/unread-count', t)]);
+
+// S4: each sampled teacher, each of their courses' most recent evaluation, the class's grades.
+let gradesTotal = 0;
+const s4 = (await pool(teacherTokens, 8, async (t) => {
+  const lines = [];
+  const courses = (await get('/api/cours?limit=10', t)).items;
+  for (const c of courses.slice(0, 3)) {
+    const evals = (await get(`/api/notes/evaluations?course_id=${c.id}&limit=5`, t)).items;
+    if (!evals.length) continue;
+    const ev = evals[0];
+    const grades = (await get(`/api/notes/evaluations/${ev.id}/grades`, t)).items;
+    if (!grades.length) continue;
+    const body = { grades: grades.map((g, i) => ({ student_id: g.student_id, status: 'graded', value: (i * 7) % (ev.scale + 1) })) };
+    gradesTotal += grades.length;
+    lines.push(line('PUT', `/api/notes/evaluations/${ev.id}/grades`, t, body));
+  }
+  return lines;
+})).flat();
+if (!s4.length) throw new Error('no evaluation with grades found for the sampled teachers');
+
+// Downloads: the files of the materials of the sampled students' courses.
+const downloads = (await pool(studentTokens.slice(0, 200), 8, async (t) => {
+  const courses = (await get('/api/cours?limit=20', t)).items;
+  for (const c of courses) {
+    const mats = (await get(`/api/cours/${c.id}/materials`, t)).items.filter((m) => m.file_id || m.file);
+    if (mats.length) return [line('GET', `/api/cours/${c.id}/materials/${mats[0].id}/file`, t)];
+  }
+  return [];
+})).flat();
+
+// S5: the mix, interleaved so that every stretch of the list has the same proportions.
+const s5 = [];
+const parts = [[s1, 8], [s2, 4], [s3, 5], [s4, 1], [downloads.length ? downloads : s2, 2]];
+for (let i = 0; s5.length < 20000; i++) {
+  for (const [list, weight] of parts) for (let k = 0; k < weight; k++) s5.push(list[(i * weight + k) % list.length]);
+}
+
+for (const [name, list] of [['s1', s1], ['s2', s2], ['s3', s3], ['s4', s4], ['s5', s5]]) {
+  writeFileSync(join(out, `${name}.txt`), list.join('\n') + '\n');
+}
+writeFileSync(join(out, 's4.grades'), String(gradesTotal / s4.length));
+console.error(`prepare: ${studentTokens.length} students, ${teacherTokens.length} teachers, ${s4.length} grade entries ` +
+  `(${(gradesTotal / s4.length).toFixed(1)} grades each), ${downloads.length} downloads`);

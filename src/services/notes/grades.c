@@ -1,0 +1,684 @@
+/*
+ * grades.c - entering grades, the audit trail, and the publication events.
+ *
+ * PUT /evaluations/{id}/grades saves a whole batch in one transaction: every line is checked first
+ * (inside the transaction, after the evaluation row is locked), and one bad line saves nothing.
+ * The lock is a no-op UPDATE of the evaluation row: on PostgreSQL (READ COMMITTED) it serialises
+ * concurrent batches on one evaluation, so the old values written to the audit trail are exact;
+ * on SQLite BEGIN IMMEDIATE already serialises writers.
+ *
+ * Visibility: an evaluation is visible to students once publish_at <= now. `notified` records
+ * that its first announcement was written. Events (bus_publish, in the same transaction):
+ *   - the first time a visible evaluation is handled (a batch saved after publish_at, a PATCH that
+ *     moves publish_at to the past, or the background publisher when publish_at comes), ONE
+ *     "note.published" with every student who has a grade shown (graded, absent, exempt), and
+ *     notified = 1 set by a conditional UPDATE, so exactly one of them writes it;
+ *   - later batches on an announced evaluation: "note.published" for students whose grade appears
+ *     for the first time, "note.updated" for students whose visible grade changed.
+ * The audit trail keeps every change of status or value of an existing grade made while the
+ * evaluation is visible (entering a grade for the first time is not a change).
+ *
+ * The background publisher is one thread started by the service's start(): it wakes every 2 s
+ * (or when stopped), finds visible evaluations not yet announced and announces each in its own
+ * transaction, on the thread's own database connection.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus/bus.h"
+#include "core/app.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "services/users/users.h"
+
+/* The evaluation fields an event carries. */
+struct eval_info {
+	char id[37], course_id[37];
+	const char *title, *date, *publish_at;
+	int scale, notified;
+};
+
+static int eval_info_load(db_conn *c, arena *a, const char *id, struct eval_info *out)
+{
+	db_stmt *s = db_prepare(c, "SELECT course_id, title, held_on, scale, publish_at, notified FROM notes_evaluations "
+				   "WHERE id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	int rc = db_step(s);
+	if (rc == DB_ROW) {
+		snprintf(out->id, sizeof(out->id), "%s", id);
+		snprintf(out->course_id, sizeof(out->course_id), "%s", db_col_text(s, 0));
+		out->title = arena_strdup(a, db_col_text(s, 1));
+		out->date = arena_strdup(a, db_col_text(s, 2));
+		out->scale = (int)db_col_int64(s, 3);
+		out->publish_at = arena_strdup(a, db_col_text(s, 4));
+		out->notified = (int)db_col_int64(s, 5);
+		rc = ENT_OK;
+	} else if (rc >= 0)
+		rc = ENT_ENOTFOUND;
+	db_done(s);
+	return rc;
+}
+
+/* Writes one event of type for e with students (borrowed) on c. */
+static int publish_event(db_conn *c, arena *a, const char *type, const struct eval_info *e, json_t *students)
+{
+	const char *course_title = notes_course_title(c, a, e->course_id);
+	json_t *payload = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:i, s:O}", "evaluation_id", e->id, "evaluation_title",
+				    e->title, "course_id", e->course_id, "course_title", course_title, "date", e->date,
+				    "scale", e->scale, "students", students);
+	if (!payload)
+		return ENT_ENOMEM;
+	int rc = bus_publish(c, "notes", type, payload, NULL);
+	json_decref(payload);
+	return rc;
+}
+
+int notes_publish_if_due(db_conn *c, arena *a, const char *eval_id, const char *now, int *published)
+{
+	*published = 0;
+	db_stmt *s = db_prepare(c, "UPDATE notes_evaluations SET notified = 1 WHERE id = ? AND notified = 0 AND publish_at <= ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, eval_id);
+	db_bind_text(s, 2, now);
+	int rc = db_step(s);
+	int64_t changed = rc >= 0 ? db_changes(s) : 0;
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	if (changed != 1)
+		return ENT_OK; /* not visible yet, or announced already */
+	struct eval_info e;
+	if ((rc = eval_info_load(c, a, eval_id, &e)))
+		return rc;
+	s = db_prepare(c, "SELECT student_id FROM notes_grades WHERE evaluation_id = ? AND status <> 'not_graded' "
+			  "ORDER BY student_id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, eval_id);
+	json_t *students = json_array();
+	while ((rc = db_step(s)) == DB_ROW)
+		json_array_append_new(students, json_string(db_col_text(s, 0)));
+	db_done(s);
+	if (rc >= 0 && json_array_size(students)) {
+		rc = publish_event(c, a, "note.published", &e, students);
+		*published = rc == ENT_OK;
+	}
+	json_decref(students);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/* ---- reading grades ---- */
+
+struct grade_row {
+	const char *student_id, *name, *status, *comment, *updated_at;
+	double value;
+	int has_value;
+};
+
+static int by_name(const void *x, const void *y)
+{
+	const struct grade_row *a = x, *b = y;
+	int d = strcmp(a->name ? a->name : "", b->name ? b->name : "");
+	return d ? d : strcmp(a->student_id, b->student_id);
+}
+
+/* Writes {"items":[grade...]} of evaluation id into b, sorted by student name. */
+static int grades_write(db_conn *c, arena *a, const char *id, buf *b)
+{
+	db_stmt *s = db_prepare(c, "SELECT student_id, status, value, comment, updated_at FROM notes_grades "
+				   "WHERE evaluation_id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	size_t n = 0, cap = 32;
+	struct grade_row *rows = arena_alloc(a, cap * sizeof(*rows));
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (n == cap) {
+			struct grade_row *nr = arena_alloc(a, cap * 2 * sizeof(*rows));
+			memcpy(nr, rows, n * sizeof(*rows));
+			rows = nr;
+			cap *= 2;
+		}
+		struct grade_row *r = &rows[n++];
+		r->student_id = arena_strdup(a, db_col_text(s, 0));
+		r->status = arena_strdup(a, db_col_text(s, 1));
+		r->has_value = !db_col_is_null(s, 2);
+		r->value = r->has_value ? db_col_double(s, 2) : 0;
+		r->comment = db_col_text(s, 3) ? arena_strdup(a, db_col_text(s, 3)) : NULL;
+		r->updated_at = arena_strdup(a, db_col_text(s, 4));
+		r->name = NULL;
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct user u;
+		if (users_get(c, a, rows[i].student_id, &u) == ENT_OK)
+			rows[i].name = u.name;
+	}
+	qsort(rows, n, sizeof(*rows), by_name);
+	jw w;
+	jw_init(&w, b);
+	jw_obj_open(&w);
+	jw_key(&w, "items");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < n; i++) {
+		jw_obj_open(&w);
+		jw_kstr(&w, "student_id", rows[i].student_id);
+		jw_kstr(&w, "student_name", rows[i].name);
+		jw_kstr(&w, "status", rows[i].status);
+		jw_key(&w, "value");
+		if (rows[i].has_value)
+			jw_double(&w, rows[i].value);
+		else
+			jw_null(&w);
+		jw_kstr(&w, "comment", rows[i].comment);
+		jw_kstr(&w, "updated_at", rows[i].updated_at);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	return b->failed ? ENT_ETOOBIG : ENT_OK;
+}
+
+void notes_grades_get(http_req *req)
+{
+	char course[37];
+	const char *id = http_param(req, "id");
+	if (notes_eval_for_request(req, id, course))
+		return;
+	buf b;
+	buf_init(&b, 0);
+	int rc = grades_write(app_db(), http_arena(req), id, &b);
+	if (rc) {
+		buf_free(&b);
+		http_problem_err(req, rc, "the grades could not be read");
+		return;
+	}
+	http_reply_buf(req, 200, "application/json", &b);
+}
+
+void notes_audit_get(http_req *req)
+{
+	char course[37];
+	const char *id = http_param(req, "id");
+	if (notes_eval_for_request(req, id, course))
+		return;
+	db_conn *c = app_db();
+	arena *a = http_arena(req);
+	db_stmt *s = db_prepare(c, "SELECT student_id, changed_by, changed_at, old_status, old_value, new_status, new_value "
+				   "FROM notes_audit WHERE evaluation_id = ? ORDER BY seq");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the audit trail could not be read");
+		return;
+	}
+	db_bind_text(s, 1, id);
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "items");
+	jw_arr_open(&w);
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		struct user su, cu;
+		/* Names are looked up on this connection while the statement is open: a nested use is safe. */
+		int sok = users_get(c, a, db_col_text(s, 0), &su) == ENT_OK;
+		int cok = users_get(c, a, db_col_text(s, 1), &cu) == ENT_OK;
+		jw_obj_open(&w);
+		jw_kstr(&w, "student_id", db_col_text(s, 0));
+		jw_kstr(&w, "student_name", sok ? su.name : NULL);
+		jw_kstr(&w, "changed_by", db_col_text(s, 1));
+		jw_kstr(&w, "changed_by_name", cok ? cu.name : NULL);
+		jw_kstr(&w, "changed_at", db_col_text(s, 2));
+		jw_kstr(&w, "old_status", db_col_text(s, 3));
+		jw_key(&w, "old_value");
+		if (db_col_is_null(s, 4))
+			jw_null(&w);
+		else
+			jw_double(&w, db_col_double(s, 4));
+		jw_kstr(&w, "new_status", db_col_text(s, 5));
+		jw_key(&w, "new_value");
+		if (db_col_is_null(s, 6))
+			jw_null(&w);
+		else
+			jw_double(&w, db_col_double(s, 6));
+		jw_obj_close(&w);
+	}
+	db_done(s);
+	if (rc < 0) {
+		buf_free(&b);
+		http_problem_err(req, rc, "the audit trail could not be read");
+		return;
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	http_reply_buf(req, 200, "application/json", &b);
+}
+
+/* ---- entering grades ---- */
+
+struct line {
+	const char *student_id, *comment;
+	int status;
+	double value;
+};
+
+/* Adds "grades[i].field": msg to errors. */
+static void line_error(json_t *errors, size_t i, const char *field, const char *msg)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "grades[%zu].%s", i, field);
+	if (!json_object_get(errors, key))
+		json_object_set_new(errors, key, json_string(msg));
+}
+
+/* 1 if class_id is one of classes (NULL-terminated). */
+static int in_list(char **classes, const char *class_id)
+{
+	for (size_t i = 0; classes[i]; i++)
+		if (strcmp(classes[i], class_id) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 if the student already has a grade for the evaluation (kept when they changed class). */
+static int has_grade(db_conn *c, const char *eval_id, const char *student)
+{
+	db_stmt *s = db_prepare(c, "SELECT 1 FROM notes_grades WHERE evaluation_id = ? AND student_id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, eval_id);
+	db_bind_text(s, 2, student);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : rc == DB_ROW;
+}
+
+/*
+ * Checks every line of the batch against the evaluation (scale) and the course's classes. Fills
+ * lines[] and adds field errors. Returns 0, or a negative ent_err for a failure to check.
+ */
+static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info *e, struct line *lines,
+		       json_t *errors)
+{
+	char **classes;
+	int rc = notes_course_classes(c, a, e->course_id, &classes);
+	if (rc < 0)
+		return rc;
+	static const char *const statuses[] = {"graded", "absent", "exempt", "not_graded", NULL};
+	static const struct jfield fields[] = {
+		{"student_id", JF_UUID, 1, 0, 0, 0, NULL},
+		{"status", JF_STRING, 1, 0, 0, 0, statuses},
+		{"value", JF_NUMBER, 0, 1, 0, 0, NULL},
+		{"comment", JF_STRING, 0, 1, 0, 1000, NULL},
+	};
+	size_t i;
+	json_t *item;
+	json_array_foreach(arr, i, item)
+	{
+		struct line *l = &lines[i];
+		memset(l, 0, sizeof(*l));
+		if (!json_is_object(item)) {
+			char key[32];
+			snprintf(key, sizeof(key), "grades[%zu]", i);
+			json_object_set_new(errors, key, json_string("must be an object"));
+			continue;
+		}
+		json_t *errs = json_object();
+		json_check(item, fields, sizeof(fields) / sizeof(fields[0]), errs);
+		const char *k;
+		json_t *v;
+		json_object_foreach(errs, k, v) line_error(errors, i, k, json_string_value(v));
+		int bad_student = json_object_get(errs, "student_id") != NULL;
+		int bad_status = json_object_get(errs, "status") != NULL;
+		int bad_value = json_object_get(errs, "value") != NULL;
+		json_decref(errs);
+		l->student_id = json_get_str(item, "student_id", NULL);
+		l->status = notes_status_parse(json_get_str(item, "status", NULL));
+		l->comment = json_get_str(item, "comment", NULL);
+		json_t *val = json_object_get(item, "value");
+		if (!bad_status && !bad_value) {
+			if (l->status == NG_GRADED) {
+				if (!json_is_number(val))
+					line_error(errors, i, "value", "is required when the status is graded");
+				else {
+					l->value = json_number_value(val);
+					if (!isfinite(l->value) || l->value < 0 || l->value > e->scale) {
+						char msg[64];
+						snprintf(msg, sizeof(msg), "must be between 0 and %d (the scale)", e->scale);
+						line_error(errors, i, "value", msg);
+					}
+				}
+			} else if (val && !json_is_null(val))
+				line_error(errors, i, "value", "must be absent or null unless the status is graded");
+		}
+		if (bad_student)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (lines[j].student_id && strcmp(lines[j].student_id, l->student_id) == 0) {
+				line_error(errors, i, "student_id", "appears twice in the batch");
+				bad_student = 1;
+				break;
+			}
+		if (bad_student)
+			continue;
+		char cls[37];
+		rc = users_student_class(c, l->student_id, cls);
+		if (rc && rc != ENT_ENOTFOUND)
+			return rc;
+		if (rc == ENT_OK && in_list(classes, cls))
+			continue;
+		rc = has_grade(c, e->id, l->student_id);
+		if (rc < 0)
+			return rc;
+		if (!rc)
+			line_error(errors, i, "student_id", "is not a student of the course's classes");
+	}
+	return ENT_OK;
+}
+
+/* Old state of a grade row. */
+struct old_grade {
+	int exists, status, has_value;
+	double value;
+	const char *comment;
+};
+
+static int old_load(db_conn *c, arena *a, const char *eval_id, const char *student, struct old_grade *o)
+{
+	memset(o, 0, sizeof(*o));
+	db_stmt *s = db_prepare(c, "SELECT status, value, comment FROM notes_grades WHERE evaluation_id = ? AND student_id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, eval_id);
+	db_bind_text(s, 2, student);
+	int rc = db_step(s);
+	if (rc == DB_ROW) {
+		o->exists = 1;
+		o->status = notes_status_parse(db_col_text(s, 0));
+		o->has_value = !db_col_is_null(s, 1);
+		o->value = o->has_value ? db_col_double(s, 1) : 0;
+		o->comment = db_col_text(s, 2) ? arena_strdup(a, db_col_text(s, 2)) : NULL;
+	}
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+static void bind_value(db_stmt *s, int idx, int status, double v)
+{
+	if (status == NG_GRADED)
+		db_bind_double(s, idx, v);
+	else
+		db_bind_null(s, idx);
+}
+
+static int audit_add(db_conn *c, const char *eval_id, const struct line *l, const struct old_grade *o, const char *who,
+		     const char *now)
+{
+	char id[37];
+	util_uuid(id);
+	db_stmt *s = db_prepare(c, "INSERT INTO notes_audit (id, evaluation_id, seq, student_id, changed_by, changed_at,"
+				   " old_status, old_value, new_status, new_value) VALUES (?, ?,"
+				   " (SELECT COALESCE(MAX(seq), 0) + 1 FROM notes_audit WHERE evaluation_id = ?), ?, ?, ?, ?, ?, ?, ?)");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	db_bind_text(s, 2, eval_id);
+	db_bind_text(s, 3, eval_id);
+	db_bind_text(s, 4, l->student_id);
+	db_bind_text(s, 5, who);
+	db_bind_text(s, 6, now);
+	db_bind_text(s, 7, notes_status_name(o->status));
+	if (o->has_value)
+		db_bind_double(s, 8, o->value);
+	else
+		db_bind_null(s, 8);
+	db_bind_text(s, 9, notes_status_name(l->status));
+	bind_value(s, 10, l->status, l->value);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/* Saves one line; records the audit row and sorts the student into the event lists. */
+static int save_line(db_conn *c, arena *a, const struct eval_info *e, int visible, const struct line *l, const char *who,
+		     const char *now, json_t *appeared, json_t *changed)
+{
+	struct old_grade o;
+	int rc = old_load(c, a, e->id, l->student_id, &o);
+	if (rc)
+		return rc;
+	int same_grade = o.exists && o.status == l->status && (l->status != NG_GRADED || o.value == l->value);
+	int same_comment = (!o.comment && !l->comment) || (o.comment && l->comment && strcmp(o.comment, l->comment) == 0);
+	if (same_grade && same_comment)
+		return ENT_OK;
+	db_stmt *s = db_prepare(c, "INSERT INTO notes_grades (evaluation_id, student_id, status, value, comment, updated_by,"
+				   " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (evaluation_id, student_id) DO UPDATE"
+				   " SET status = excluded.status, value = excluded.value, comment = excluded.comment,"
+				   " updated_by = excluded.updated_by, updated_at = excluded.updated_at");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, e->id);
+	db_bind_text(s, 2, l->student_id);
+	db_bind_text(s, 3, notes_status_name(l->status));
+	bind_value(s, 4, l->status, l->value);
+	notes_bind_opt(s, 5, l->comment);
+	db_bind_text(s, 6, who);
+	db_bind_text(s, 7, now);
+	rc = db_step(s);
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	if (!visible || same_grade)
+		return ENT_OK;
+	if (o.exists && (rc = audit_add(c, e->id, l, &o, who, now)))
+		return rc;
+	int was_shown = o.exists && o.status != NG_NOT_GRADED;
+	if (!was_shown && l->status != NG_NOT_GRADED)
+		json_array_append_new(appeared, json_string(l->student_id));
+	else if (was_shown)
+		json_array_append_new(changed, json_string(l->student_id));
+	return ENT_OK;
+}
+
+void notes_grades_put(http_req *req)
+{
+	char course[37];
+	const char *id = http_param(req, "id");
+	if (notes_eval_for_request(req, id, course))
+		return;
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const struct jfield top[] = {{"grades", JF_ARRAY, 1, 0, 1, 2000, NULL}};
+	json_t *errors = json_object();
+	if (json_check(body, top, 1, errors)) {
+		http_problem_errors(req, 400, "invalid grades", errors);
+		return;
+	}
+	db_conn *c = app_db();
+	arena *a = http_arena(req);
+	const struct http_principal *p = http_principal(req);
+	json_t *arr = json_object_get(body, "grades");
+	struct line *lines = arena_calloc(a, json_array_size(arr), sizeof(*lines));
+	json_t *appeared = json_array(), *changed = json_array();
+	char now[21];
+	notes_now(now);
+	int published = 0, events = 0;
+	struct eval_info e;
+	int rc = db_begin(c);
+	if (rc)
+		goto out;
+	/* Locks the evaluation row (see the top of the file); 0 rows: deleted meanwhile. */
+	db_stmt *s = db_prepare(c, "UPDATE notes_evaluations SET updated_at = updated_at WHERE id = ?");
+	rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, id);
+		rc = db_step(s);
+		if (rc >= 0)
+			rc = db_changes(s) == 1 ? ENT_OK : ENT_ENOTFOUND;
+		db_done(s);
+	}
+	if (rc || (rc = eval_info_load(c, a, id, &e)))
+		goto fail;
+	if ((rc = check_lines(c, a, arr, &e, lines, errors)))
+		goto fail;
+	if (json_object_size(errors)) {
+		db_rollback(c);
+		json_decref(appeared);
+		json_decref(changed);
+		http_problem_errors(req, 400, "invalid grades: nothing was saved", errors);
+		return;
+	}
+	int visible = strcmp(e.publish_at, now) <= 0;
+	for (size_t i = 0; i < json_array_size(arr); i++)
+		if ((rc = save_line(c, a, &e, visible, &lines[i], p->sub, now, appeared, changed)))
+			goto fail;
+	if (visible) {
+		/* First announcement (covers grades saved before publish_at), else what this batch changed. */
+		if ((rc = notes_publish_if_due(c, a, id, now, &published)))
+			goto fail;
+		events = published;
+		if (!published && e.notified) {
+			if (json_array_size(appeared) && (rc = publish_event(c, a, "note.published", &e, appeared)))
+				goto fail;
+			if (json_array_size(changed) && (rc = publish_event(c, a, "note.updated", &e, changed)))
+				goto fail;
+			events = json_array_size(appeared) || json_array_size(changed);
+		}
+	}
+	rc = db_commit(c);
+	if (rc)
+		goto fail;
+	if (events)
+		bus_kick();
+	goto out;
+fail:
+	db_rollback(c);
+out:
+	json_decref(errors);
+	json_decref(appeared);
+	json_decref(changed);
+	if (rc) {
+		http_problem_err(req, rc, rc == ENT_ENOTFOUND ? "no such evaluation" : "the grades could not be saved");
+		return;
+	}
+	buf b;
+	buf_init(&b, 0);
+	rc = grades_write(c, a, id, &b);
+	if (rc) {
+		buf_free(&b);
+		http_problem_err(req, rc, "the grades could not be read");
+		return;
+	}
+	http_reply_buf(req, 200, "application/json", &b);
+}
+
+/* ---- the background publisher ---- */
+
+static pthread_t publisher;
+static int publisher_running;
+static int publisher_stop;
+static pthread_mutex_t publisher_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t publisher_cv = PTHREAD_COND_INITIALIZER;
+
+#define PUBLISH_INTERVAL_S 2
+#define PUBLISH_BATCH 100
+
+/* Announces every evaluation that became visible and was not announced. Returns how many. */
+static int publish_due(db_conn *c)
+{
+	arena *a = arena_new(0);
+	char now[21];
+	notes_now(now);
+	db_stmt *s = db_prepare(c, "SELECT e.id FROM notes_evaluations e WHERE e.notified = 0 AND e.publish_at <= ?"
+				   " AND EXISTS (SELECT 1 FROM cours c WHERE c.id = e.course_id)"
+				   " ORDER BY e.publish_at, e.id LIMIT ?");
+	if (!s) {
+		arena_free(a);
+		return ENT_EDB;
+	}
+	db_bind_text(s, 1, now);
+	db_bind_int64(s, 2, PUBLISH_BATCH);
+	char **ids = arena_alloc(a, PUBLISH_BATCH * sizeof(*ids));
+	int n = 0, rc;
+	while (n < PUBLISH_BATCH && (rc = db_step(s)) == DB_ROW)
+		ids[n++] = arena_strdup(a, db_col_text(s, 0));
+	db_done(s);
+	int done = 0;
+	for (int i = 0; i < n; i++) {
+		int published = 0;
+		if ((rc = db_begin(c)))
+			break;
+		rc = notes_publish_if_due(c, a, ids[i], now, &published);
+		if (!rc)
+			rc = db_commit(c);
+		if (rc) {
+			db_rollback(c);
+			log_error("notes: evaluation %s could not be announced: %s", ids[i], ent_err_str(rc));
+			continue;
+		}
+		done += published;
+	}
+	arena_free(a);
+	if (done)
+		bus_kick();
+	return done;
+}
+
+static void *publisher_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&publisher_mu);
+	while (!publisher_stop) {
+		pthread_mutex_unlock(&publisher_mu);
+		db_conn *c = app_db();
+		if (c)
+			publish_due(c);
+		pthread_mutex_lock(&publisher_mu);
+		if (publisher_stop)
+			break;
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += PUBLISH_INTERVAL_S;
+		while (!publisher_stop && pthread_cond_timedwait(&publisher_cv, &publisher_mu, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&publisher_mu);
+	return NULL;
+}
+
+int notes_start(void)
+{
+	publisher_stop = 0;
+	if (pthread_create(&publisher, NULL, publisher_main, NULL))
+		return ENT_EINTERNAL;
+	publisher_running = 1;
+	return ENT_OK;
+}
+
+void notes_stop(void)
+{
+	if (!publisher_running)
+		return;
+	pthread_mutex_lock(&publisher_mu);
+	publisher_stop = 1;
+	pthread_cond_broadcast(&publisher_cv);
+	pthread_mutex_unlock(&publisher_mu);
+	pthread_join(publisher, NULL);
+	publisher_running = 0;
+}

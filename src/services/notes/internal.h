@@ -1,0 +1,169 @@
+/*
+ * internal.h - what the notes service's files share (never included outside the folder).
+ *
+ * Files: notes.c (service table, periods, evaluations, access), grades.c (entering grades, the
+ * audit trail, publication events and the background publisher), calc.c (the average rules, pure
+ * functions), report.c (a student's report card, the class grid and its CSV), demo.c (demo data
+ * and the GDPR hooks).
+ */
+#ifndef ENT_NOTES_INTERNAL_H
+#define ENT_NOTES_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/http.h"
+#include "store/db.h"
+
+/* ---- calc.c: the average rules (docs/notes.md) ---- */
+
+/* A grade's status. NG_NONE: the student has no grade row for the evaluation. */
+enum { NG_NONE = 0, NG_GRADED = 1, NG_ABSENT = 2, NG_EXEMPT = 3, NG_NOT_GRADED = 4 };
+
+struct notes_grade {
+	const char *student_id;
+	int status;   /* NG_* */
+	double value; /* on the evaluation's scale; meaningful for NG_GRADED only */
+	const char *comment;
+	const char *updated_at;
+};
+
+struct notes_eval {
+	const char *id, *course_id, *period_id, *title, *date, *publish_at;
+	double coef;
+	int scale;
+	int visible; /* publish_at <= now */
+	struct notes_grade *grades;
+	size_t ngrades;
+};
+
+/* The evaluations of one course in one period: a subject of the report card. */
+struct notes_subject {
+	const char *course_id;
+	const struct notes_eval **evals;
+	size_t nevals;
+};
+
+/* A value on the scale brought to /20 (value * 20 / scale). */
+double notes_value20(double value, int scale);
+
+/* The grade of student in e, or NULL. */
+const struct notes_grade *notes_find_grade(const struct notes_eval *e, const char *student);
+
+/*
+ * Class statistics of one evaluation on /20 over its graded grades. Returns how many were graded;
+ * *avg, *min, *max are NAN when none.
+ */
+int notes_eval_stats(const struct notes_eval *e, double *avg, double *min, double *max);
+
+/*
+ * A student's subject average: sum(value20 * coef) / sum(coef) over the evaluations where the
+ * student is graded (absent, exempt, not graded and missing grades are left out), counting only
+ * evaluations dated upto or before (all when upto is NULL). NAN when nothing counts.
+ */
+double notes_subject_avg(const struct notes_subject *s, const char *student, const char *upto);
+
+/* A student's general average: the plain mean of their subject averages that exist. NAN if none. */
+double notes_general_avg(const struct notes_subject *subs, size_t n, const char *student, const char *upto);
+
+/*
+ * Class statistics of a subject: over the students graded at least once in it, the mean, minimum
+ * and maximum of their subject averages. Returns the number of students counted (values NAN if 0).
+ */
+int notes_subject_class(const struct notes_subject *s, double *avg, double *min, double *max);
+
+/* The mean of the general averages of every student graded in any of the subjects; NAN if none. */
+double notes_general_class(const struct notes_subject *subs, size_t n);
+
+/* Writes v rounded to 2 decimals, or null for NAN (rounding happens only here, at output). */
+void notes_jw_num(jw *w, double v);
+/* The same as text into out ("" for NAN), for CSV. */
+void notes_fmt_num(char out[32], double v);
+
+/* Status names <-> NG_*. notes_status_parse returns NG_NONE for an unknown name. */
+const char *notes_status_name(int status);
+int notes_status_parse(const char *s);
+
+/* ---- notes.c ---- */
+
+/* A caller's access to a course: none (absent: 404), read-only denied (exists: 403), edit. */
+enum { NOTES_NOCOURSE = 0, NOTES_DENIED = 1, NOTES_EDIT = 2 };
+
+/* NOTES_* for the caller on course_id, or a negative ent_err. */
+int notes_course_access(db_conn *c, const char *course_id, const char *user_id, unsigned roles);
+
+/*
+ * Loads evaluation id's course for the caller and checks they may edit it. Answers 404 (no such
+ * evaluation), 403 (not a teacher of its course) or 5xx and returns -1; 0 when allowed, with the
+ * course id copied into course_id.
+ */
+int notes_eval_for_request(http_req *req, const char *id, char course_id[37]);
+
+/* The current time as RFC 3339 into out. */
+void notes_now(char out[21]);
+
+/* Binds v, or NULL when v is NULL. */
+void notes_bind_opt(db_stmt *s, int idx, const char *v);
+
+/* 1 if s is a valid calendar date YYYY-MM-DD. */
+int notes_valid_date(const char *s);
+
+/* The title of a course (arena copy), or NULL. */
+const char *notes_course_title(db_conn *c, arena *a, const char *course_id);
+
+/* The display name of a class (arena copy), or NULL. */
+const char *notes_class_name(db_conn *c, arena *a, const char *class_id);
+
+/* Ids of the classes of a course, NULL-terminated (arena). Returns the count or an ent_err. */
+int notes_course_classes(db_conn *c, arena *a, const char *course_id, char ***out);
+
+/* ---- grades.c ---- */
+
+void notes_grades_put(http_req *req);
+void notes_grades_get(http_req *req);
+void notes_audit_get(http_req *req);
+
+/*
+ * Publishes "note.published" for evaluation eval_id if it is visible (publish_at <= now) and not
+ * yet announced, marking it announced: exactly once, whoever calls first. Must run inside the
+ * caller's transaction on c. *published is set to 1 when an event was written. Returns 0 or an
+ * ent_err.
+ */
+int notes_publish_if_due(db_conn *c, arena *a, const char *eval_id, const char *now, int *published);
+
+/* The background publisher of evaluations whose publish_at comes later (start/stop). */
+int notes_start(void);
+void notes_stop(void);
+
+/* ---- report.c ---- */
+
+void notes_me(http_req *req);
+void notes_student(http_req *req);
+void notes_grid(http_req *req);
+void notes_grid_csv(http_req *req);
+
+/* ---- demo.c ---- */
+
+int notes_demo(db_conn *c, FILE *out);
+int notes_export_user(db_conn *c, const char *user_id, json_t *out);
+int notes_erase_user(db_conn *c, const char *user_id);
+
+/* A period of the demo and the generator: Trimestre 1..3 of a school year. */
+struct period_def {
+	char name[32], year[24], starts[24], ends[24];
+	char id[37];
+};
+
+/* The three trimesters of the school year starting in September of y (demo.c). */
+void notes_trimesters(int y, struct period_def out[3]);
+
+/* ---- generate.c ---- */
+
+/* The grades of `ent demo --scale`. */
+struct scale;
+int notes_generate(db_conn *c, const struct scale *sc);
+
+#endif

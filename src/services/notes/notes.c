@@ -1,0 +1,1043 @@
+/*
+ * notes.c - the notes service: periods, evaluations, who may touch them, and the service table.
+ *
+ * A period is a part of a school year (a trimester, a semester). An evaluation belongs to a
+ * course (owned by the cours service) and a period, with a date, a coefficient, a scale (/20,
+ * /10, /100 ...) and a publication time before which students see neither it nor its grades.
+ * Grades, the audit trail and the publication events are in grades.c; report cards and the
+ * class grid in report.c; the average rules in calc.c.
+ *
+ * Access: admins everything; a teacher only the courses they teach (403 on another course, 404
+ * when the course or evaluation does not exist); students never reach the evaluation routes
+ * (403 by the route table) and read their own grades through /api/notes/me.
+ *
+ * The courses, their teachers and classes are read from the cours service's tables (read only);
+ * students, names and classes through the users service's C interface.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/app.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/service.h"
+#include "core/util.h"
+#include "bus/bus.h"
+#include "services/users/users.h"
+
+static const char schema_v1[] =
+	"CREATE TABLE notes_periods ("
+	" id TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" school_year TEXT NOT NULL,"
+	" starts_on TEXT NOT NULL,"
+	" ends_on TEXT NOT NULL,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL,"
+	" UNIQUE (school_year, name));"
+	"CREATE INDEX notes_periods_by_start ON notes_periods (starts_on, id);"
+	"CREATE TABLE notes_evaluations ("
+	" id TEXT PRIMARY KEY,"
+	" course_id TEXT NOT NULL,"
+	" period_id TEXT NOT NULL REFERENCES notes_periods (id),"
+	" title TEXT NOT NULL,"
+	" held_on TEXT NOT NULL,"
+	" coefficient DOUBLE PRECISION NOT NULL,"
+	" scale INTEGER NOT NULL,"
+	" publish_at TEXT NOT NULL,"
+	" notified INTEGER NOT NULL DEFAULT 0,"
+	" created_by TEXT NOT NULL,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE INDEX notes_evaluations_by_course ON notes_evaluations (course_id, held_on, id);"
+	"CREATE INDEX notes_evaluations_by_period ON notes_evaluations (period_id);"
+	"CREATE INDEX notes_evaluations_due ON notes_evaluations (notified, publish_at);"
+	"CREATE TABLE notes_grades ("
+	" evaluation_id TEXT NOT NULL REFERENCES notes_evaluations (id) ON DELETE CASCADE,"
+	" student_id TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('graded', 'absent', 'exempt', 'not_graded')),"
+	" value DOUBLE PRECISION,"
+	" comment TEXT,"
+	" updated_by TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL,"
+	" PRIMARY KEY (evaluation_id, student_id));"
+	"CREATE INDEX notes_grades_by_student ON notes_grades (student_id);"
+	"CREATE TABLE notes_audit ("
+	" id TEXT PRIMARY KEY,"
+	" evaluation_id TEXT NOT NULL REFERENCES notes_evaluations (id) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" student_id TEXT NOT NULL,"
+	" changed_by TEXT NOT NULL,"
+	" changed_at TEXT NOT NULL,"
+	" old_status TEXT,"
+	" old_value DOUBLE PRECISION,"
+	" new_status TEXT NOT NULL,"
+	" new_value DOUBLE PRECISION);"
+	"CREATE INDEX notes_audit_by_evaluation ON notes_audit (evaluation_id, seq);"
+	"CREATE INDEX notes_audit_by_student ON notes_audit (student_id);";
+
+static const struct migration migrations[] = {
+	{1, "periods, evaluations, grades, audit trail", schema_v1, NULL},
+};
+
+void notes_now(char out[21]) { util_time_rfc3339(time(NULL), out); }
+
+void notes_bind_opt(db_stmt *s, int idx, const char *v)
+{
+	if (v)
+		db_bind_text(s, idx, v);
+	else
+		db_bind_null(s, idx);
+}
+
+int notes_valid_date(const char *s)
+{
+	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return 0;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return 0;
+	int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	int m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return 0;
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return !(m == 2 && d == 29 && !leap);
+}
+
+static int valid_school_year(const char *y)
+{
+	if (!y || strlen(y) != 9 || y[4] != '-')
+		return 0;
+	int a = 0, b = 0;
+	for (int i = 0; i < 9; i++) {
+		if (i == 4)
+			continue;
+		if (y[i] < '0' || y[i] > '9')
+			return 0;
+		if (i < 4)
+			a = a * 10 + (y[i] - '0');
+		else
+			b = b * 10 + (y[i] - '0');
+	}
+	return b == a + 1;
+}
+
+/* Copies the first text column of sql run with one parameter into the arena; NULL if no row. */
+static const char *one_text(db_conn *c, arena *a, const char *sql, const char *param)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return NULL;
+	db_bind_text(s, 1, param);
+	const char *out = NULL;
+	if (db_step(s) == DB_ROW && db_col_text(s, 0))
+		out = arena_strdup(a, db_col_text(s, 0));
+	db_done(s);
+	return out;
+}
+
+const char *notes_course_title(db_conn *c, arena *a, const char *course_id)
+{
+	return one_text(c, a, "SELECT title FROM cours WHERE id = ?", course_id);
+}
+
+const char *notes_class_name(db_conn *c, arena *a, const char *class_id)
+{
+	/* The users service has no lookup for a class's name yet (users.h): a read-only query. */
+	return one_text(c, a, "SELECT name FROM classes WHERE id = ?", class_id);
+}
+
+int notes_course_classes(db_conn *c, arena *a, const char *course_id, char ***out)
+{
+	db_stmt *s = db_prepare(c, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, course_id);
+	size_t n = 0, cap = 8;
+	char **v = arena_alloc(a, cap * sizeof(*v));
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (n + 1 >= cap) {
+			char **nv = arena_alloc(a, cap * 2 * sizeof(*v));
+			memcpy(nv, v, n * sizeof(*v));
+			v = nv;
+			cap *= 2;
+		}
+		v[n++] = arena_strdup(a, db_col_text(s, 0));
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	v[n] = NULL;
+	*out = v;
+	return (int)n;
+}
+
+/* 1 if the query with two text parameters gives a row, 0 if not, or an ent_err. */
+static int exists2(db_conn *c, const char *sql, const char *p1, const char *p2)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, p1);
+	if (p2)
+		db_bind_text(s, 2, p2);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : rc == DB_ROW;
+}
+
+int notes_course_access(db_conn *c, const char *course_id, const char *user_id, unsigned roles)
+{
+	if (!c)
+		return ENT_EUNAVAIL;
+	if (!util_is_uuid(course_id))
+		return NOTES_NOCOURSE;
+	int rc = exists2(c, "SELECT 1 FROM cours WHERE id = ?", course_id, NULL);
+	if (rc <= 0)
+		return rc < 0 ? rc : NOTES_NOCOURSE;
+	if (roles & ROLE_ADMIN)
+		return NOTES_EDIT;
+	if (roles & ROLE_ENSEIGNANT) {
+		rc = exists2(c, "SELECT 1 FROM cours_teachers WHERE cours_id = ? AND user_id = ?", course_id, user_id);
+		if (rc != 0)
+			return rc < 0 ? rc : NOTES_EDIT;
+	}
+	return NOTES_DENIED;
+}
+
+int notes_eval_for_request(http_req *req, const char *id, char course_id[37])
+{
+	db_conn *c = app_db();
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return -1;
+	}
+	if (!util_is_uuid(id)) {
+		http_problem(req, 404, "no such evaluation");
+		return -1;
+	}
+	const char *cid = one_text(c, http_arena(req),
+				   "SELECT e.course_id FROM notes_evaluations e JOIN cours c ON c.id = e.course_id "
+				   "WHERE e.id = ?",
+				   id);
+	if (!cid) {
+		http_problem(req, 404, "no such evaluation");
+		return -1;
+	}
+	const struct http_principal *p = http_principal(req);
+	int acc = notes_course_access(c, cid, p->sub, p->roles);
+	if (acc < 0) {
+		http_problem_err(req, acc, "the evaluation could not be read");
+		return -1;
+	}
+	if (acc != NOTES_EDIT) {
+		http_problem(req, 403, "only the course's teachers and administrators may see or change its grades");
+		return -1;
+	}
+	snprintf(course_id, 37, "%s", cid);
+	return 0;
+}
+
+/* Answers a validation problem from errors when it is not empty; returns 1 if it answered. */
+static int invalid(http_req *req, json_t *errors, const char *detail)
+{
+	if (json_object_size(errors)) {
+		http_problem_errors(req, 400, detail, errors);
+		return 1;
+	}
+	json_decref(errors);
+	return 0;
+}
+
+/* Answers the reply from a jw buffer (or 500 when it overflowed). */
+static void reply_buf(http_req *req, int status, buf *b)
+{
+	if (b->failed) {
+		buf_free(b);
+		http_problem(req, 500, "the answer could not be written");
+		return;
+	}
+	http_reply_buf(req, status, "application/json", b);
+}
+
+/* ---- periods ---- */
+
+#define PERIOD_COLS "id, name, school_year, starts_on, ends_on, created_at, updated_at"
+
+static void period_write(jw *w, db_stmt *s)
+{
+	jw_obj_open(w);
+	jw_kstr(w, "id", db_col_text(s, 0));
+	jw_kstr(w, "name", db_col_text(s, 1));
+	jw_kstr(w, "school_year", db_col_text(s, 2));
+	jw_kstr(w, "starts_on", db_col_text(s, 3));
+	jw_kstr(w, "ends_on", db_col_text(s, 4));
+	jw_kstr(w, "created_at", db_col_text(s, 5));
+	jw_kstr(w, "updated_at", db_col_text(s, 6));
+	jw_obj_close(w);
+}
+
+/* Answers one period with status, or 404. */
+static void period_reply(http_req *req, db_conn *c, const char *id, int status)
+{
+	db_stmt *s = db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods WHERE id = ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the period could not be read");
+		return;
+	}
+	db_bind_text(s, 1, id);
+	int rc = db_step(s);
+	if (rc != DB_ROW) {
+		db_done(s);
+		if (rc < 0)
+			http_problem_err(req, rc, "the period could not be read");
+		else
+			http_problem(req, 404, "no such period");
+		return;
+	}
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	period_write(&w, s);
+	db_done(s);
+	reply_buf(req, status, &b);
+}
+
+static void periods_list(http_req *req)
+{
+	int limit;
+	const char *cursor;
+	if (http_page_args(req, &limit, &cursor))
+		return;
+	json_t *errors = json_object();
+	const char *year = http_query(req, "school_year");
+	if (cursor && !util_is_uuid(cursor))
+		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+	if (year && !valid_school_year(year))
+		json_object_set_new(errors, "school_year", json_string("must look like 2026-2027"));
+	if (invalid(req, errors, "invalid query"))
+		return;
+	db_conn *c = app_db();
+	db_stmt *s = c ? db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods p WHERE"
+				       " (CAST(? AS TEXT) IS NULL OR p.school_year = ?)"
+				       " AND (CAST(? AS TEXT) IS NULL OR (p.starts_on, p.id) >"
+				       "  (SELECT starts_on, id FROM notes_periods WHERE id = ?))"
+				       " ORDER BY p.starts_on, p.id LIMIT ?")
+		       : NULL;
+	if (!s) {
+		http_problem_err(req, c ? ENT_EDB : ENT_EUNAVAIL, "the periods could not be listed");
+		return;
+	}
+	notes_bind_opt(s, 1, year);
+	notes_bind_opt(s, 2, year);
+	notes_bind_opt(s, 3, cursor);
+	notes_bind_opt(s, 4, cursor);
+	db_bind_int64(s, 5, limit + 1);
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "items");
+	jw_arr_open(&w);
+	int rc, n = 0;
+	const char *next = NULL, *last = NULL;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (n == limit) {
+			next = last;
+			break;
+		}
+		period_write(&w, s);
+		last = arena_strdup(http_arena(req), db_col_text(s, 0));
+		n++;
+	}
+	db_done(s);
+	if (rc < 0) {
+		buf_free(&b);
+		http_problem_err(req, rc, "the periods could not be listed");
+		return;
+	}
+	jw_arr_close(&w);
+	jw_kstr(&w, "next_cursor", next);
+	jw_obj_close(&w);
+	static const char *const keep[] = {"school_year", "limit", NULL};
+	http_link_next(req, next, keep);
+	reply_buf(req, 200, &b);
+}
+
+/* Checks a period's fields after json_check: year format, dates, order. */
+static void check_period(const char *year, const char *starts, const char *ends, json_t *errors)
+{
+	if (year && !valid_school_year(year))
+		json_object_set_new(errors, "school_year", json_string("must look like 2026-2027"));
+	if (starts && !notes_valid_date(starts))
+		json_object_set_new(errors, "starts_on", json_string("must be a date YYYY-MM-DD"));
+	if (ends && !notes_valid_date(ends))
+		json_object_set_new(errors, "ends_on", json_string("must be a date YYYY-MM-DD"));
+	else if (starts && ends && notes_valid_date(starts) && strcmp(starts, ends) > 0)
+		json_object_set_new(errors, "ends_on", json_string("must not be before starts_on"));
+}
+
+static void period_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const struct jfield fields[] = {
+		{"name", JF_STRING, 1, 0, 1, 100, NULL},
+		{"school_year", JF_STRING, 1, 0, 9, 9, NULL},
+		{"starts_on", JF_STRING, 1, 0, 10, 10, NULL},
+		{"ends_on", JF_STRING, 1, 0, 10, 10, NULL},
+	};
+	json_t *errors = json_object();
+	if (!json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors))
+		check_period(json_get_str(body, "school_year", NULL), json_get_str(body, "starts_on", NULL),
+			     json_get_str(body, "ends_on", NULL), errors);
+	if (invalid(req, errors, "invalid period"))
+		return;
+	db_conn *c = app_db();
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return;
+	}
+	char id[37], now[21];
+	util_uuid(id);
+	notes_now(now);
+	db_stmt *s = db_prepare(c, "INSERT INTO notes_periods (" PERIOD_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)");
+	int rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, id);
+		db_bind_text(s, 2, json_get_str(body, "name", ""));
+		db_bind_text(s, 3, json_get_str(body, "school_year", ""));
+		db_bind_text(s, 4, json_get_str(body, "starts_on", ""));
+		db_bind_text(s, 5, json_get_str(body, "ends_on", ""));
+		db_bind_text(s, 6, now);
+		db_bind_text(s, 7, now);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc == ENT_ECONFLICT) {
+		http_problem(req, 409, "a period with this name exists in this school year");
+		return;
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "the period could not be created");
+		return;
+	}
+	http_set_header(req, "Location", arena_printf(http_arena(req), "/api/notes/periods/%s", id));
+	period_reply(req, c, id, 201);
+}
+
+static void period_patch(http_req *req)
+{
+	const char *id = http_param(req, "id");
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	db_conn *c = app_db();
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return;
+	}
+	arena *a = http_arena(req);
+	const char *cur_starts = util_is_uuid(id) ? one_text(c, a, "SELECT starts_on FROM notes_periods WHERE id = ?", id) : NULL;
+	if (!cur_starts) {
+		http_problem(req, 404, "no such period");
+		return;
+	}
+	const char *cur_ends = one_text(c, a, "SELECT ends_on FROM notes_periods WHERE id = ?", id);
+	static const struct jfield fields[] = {
+		{"name", JF_STRING, 0, 0, 1, 100, NULL},
+		{"school_year", JF_STRING, 0, 0, 9, 9, NULL},
+		{"starts_on", JF_STRING, 0, 0, 10, 10, NULL},
+		{"ends_on", JF_STRING, 0, 0, 10, 10, NULL},
+	};
+	json_t *errors = json_object();
+	if (!json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors))
+		check_period(json_get_str(body, "school_year", NULL), json_get_str(body, "starts_on", cur_starts),
+			     json_get_str(body, "ends_on", cur_ends), errors);
+	if (invalid(req, errors, "invalid period"))
+		return;
+	char now[21];
+	notes_now(now);
+	db_stmt *s = db_prepare(c, "UPDATE notes_periods SET name = COALESCE(?, name), school_year = COALESCE(?, school_year),"
+				   " starts_on = COALESCE(?, starts_on), ends_on = COALESCE(?, ends_on), updated_at = ?"
+				   " WHERE id = ?");
+	int rc = ENT_EDB;
+	if (s) {
+		notes_bind_opt(s, 1, json_get_str(body, "name", NULL));
+		notes_bind_opt(s, 2, json_get_str(body, "school_year", NULL));
+		notes_bind_opt(s, 3, json_get_str(body, "starts_on", NULL));
+		notes_bind_opt(s, 4, json_get_str(body, "ends_on", NULL));
+		db_bind_text(s, 5, now);
+		db_bind_text(s, 6, id);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc == ENT_ECONFLICT) {
+		http_problem(req, 409, "a period with this name exists in this school year");
+		return;
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "the period could not be changed");
+		return;
+	}
+	period_reply(req, c, id, 200);
+}
+
+static void period_delete(http_req *req)
+{
+	const char *id = http_param(req, "id");
+	db_conn *c = app_db();
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return;
+	}
+	if (!util_is_uuid(id) || exists2(c, "SELECT 1 FROM notes_periods WHERE id = ?", id, NULL) != 1) {
+		http_problem(req, 404, "no such period");
+		return;
+	}
+	/* One statement, so that an evaluation added meanwhile keeps its period (or the FK refuses). */
+	db_stmt *s = db_prepare(c, "DELETE FROM notes_periods WHERE id = ? AND NOT EXISTS "
+				   "(SELECT 1 FROM notes_evaluations WHERE period_id = ?)");
+	int rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, id);
+		db_bind_text(s, 2, id);
+		rc = db_step(s);
+		if (rc >= 0)
+			rc = db_changes(s) == 1 ? ENT_OK : ENT_ECONFLICT;
+		db_done(s);
+	}
+	if (rc == ENT_ECONFLICT || rc == ENT_EINVAL)
+		http_problem(req, 409, "evaluations use this period: delete or move them first");
+	else if (rc < 0)
+		http_problem_err(req, rc, "the period could not be deleted");
+	else
+		http_reply_empty(req, 204);
+}
+
+/* ---- evaluations ---- */
+
+#define EVAL_COLS                                                                                                   \
+	"e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at, e.created_by, "   \
+	"e.created_at, e.updated_at"
+
+static void eval_write(jw *w, db_stmt *s, const char *now)
+{
+	jw_obj_open(w);
+	jw_kstr(w, "id", db_col_text(s, 0));
+	jw_kstr(w, "course_id", db_col_text(s, 1));
+	jw_kstr(w, "period_id", db_col_text(s, 2));
+	jw_kstr(w, "title", db_col_text(s, 3));
+	jw_kstr(w, "date", db_col_text(s, 4));
+	jw_key(w, "coefficient");
+	jw_double(w, db_col_double(s, 5));
+	jw_kint(w, "scale", db_col_int64(s, 6));
+	jw_kstr(w, "publish_at", db_col_text(s, 7));
+	jw_kbool(w, "published", strcmp(db_col_text(s, 7), now) <= 0);
+	jw_kstr(w, "created_by", db_col_text(s, 8));
+	jw_kstr(w, "created_at", db_col_text(s, 9));
+	jw_kstr(w, "updated_at", db_col_text(s, 10));
+	jw_obj_close(w);
+}
+
+static void eval_reply(http_req *req, db_conn *c, const char *id, int status)
+{
+	db_stmt *s = db_prepare(c, "SELECT " EVAL_COLS " FROM notes_evaluations e WHERE e.id = ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the evaluation could not be read");
+		return;
+	}
+	db_bind_text(s, 1, id);
+	int rc = db_step(s);
+	if (rc != DB_ROW) {
+		db_done(s);
+		http_problem_err(req, rc < 0 ? rc : ENT_ENOTFOUND, "the evaluation could not be read");
+		return;
+	}
+	char now[21];
+	notes_now(now);
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	eval_write(&w, s, now);
+	db_done(s);
+	reply_buf(req, status, &b);
+}
+
+static void evals_list(http_req *req)
+{
+	int limit;
+	const char *cursor;
+	if (http_page_args(req, &limit, &cursor))
+		return;
+	const char *course = http_query(req, "course_id"), *period = http_query(req, "period_id");
+	json_t *errors = json_object();
+	if (cursor && !util_is_uuid(cursor))
+		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+	if (course && !util_is_uuid(course))
+		json_object_set_new(errors, "course_id", json_string("must be a UUID"));
+	if (period && !util_is_uuid(period))
+		json_object_set_new(errors, "period_id", json_string("must be a UUID"));
+	if (invalid(req, errors, "invalid query"))
+		return;
+	db_conn *c = app_db();
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return;
+	}
+	const struct http_principal *p = http_principal(req);
+	if (course) {
+		int acc = notes_course_access(c, course, p->sub, p->roles);
+		if (acc < 0) {
+			http_problem_err(req, acc, "the evaluations could not be listed");
+			return;
+		}
+		if (acc == NOTES_NOCOURSE) {
+			http_problem(req, 404, "no such course");
+			return;
+		}
+		if (acc != NOTES_EDIT) {
+			http_problem(req, 403, "only the course's teachers and administrators see its evaluations");
+			return;
+		}
+	}
+	const char *teacher = (p->roles & ROLE_ADMIN) ? NULL : p->sub;
+	db_stmt *s = db_prepare(c, "SELECT " EVAL_COLS " FROM notes_evaluations e JOIN cours c ON c.id = e.course_id WHERE"
+				   " (CAST(? AS TEXT) IS NULL OR e.course_id = ?)"
+				   " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
+				   " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM cours_teachers t"
+				   "  WHERE t.cours_id = e.course_id AND t.user_id = ?))"
+				   " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) >"
+				   "  (SELECT held_on, id FROM notes_evaluations WHERE id = ?))"
+				   " ORDER BY e.held_on, e.id LIMIT ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the evaluations could not be listed");
+		return;
+	}
+	const char *const values[] = {course, course, period, period, teacher, teacher, cursor, cursor};
+	for (int i = 0; i < 8; i++)
+		notes_bind_opt(s, i + 1, values[i]);
+	db_bind_int64(s, 9, limit + 1);
+	char now[21];
+	notes_now(now);
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "items");
+	jw_arr_open(&w);
+	int rc, n = 0;
+	const char *next = NULL, *last = NULL;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (n == limit) {
+			next = last;
+			break;
+		}
+		eval_write(&w, s, now);
+		last = arena_strdup(http_arena(req), db_col_text(s, 0));
+		n++;
+	}
+	db_done(s);
+	if (rc < 0) {
+		buf_free(&b);
+		http_problem_err(req, rc, "the evaluations could not be listed");
+		return;
+	}
+	jw_arr_close(&w);
+	jw_kstr(&w, "next_cursor", next);
+	jw_obj_close(&w);
+	static const char *const keep[] = {"course_id", "period_id", "limit", NULL};
+	http_link_next(req, next, keep);
+	reply_buf(req, 200, &b);
+}
+
+/*
+ * Checks what json_check cannot: the coefficient's lower bound, the date, the period (exists, the
+ * date inside it), publish_at normalised into pub (RFC 3339 UTC). Adds to errors.
+ */
+static void check_eval(db_conn *c, arena *a, json_t *body, const char *period_id, const char *date, json_t *errors,
+		       char pub[21])
+{
+	json_t *coef = json_object_get(body, "coefficient");
+	if (json_is_number(coef) && json_number_value(coef) <= 0)
+		json_object_set_new(errors, "coefficient", json_string("must be more than 0 (at most 100)"));
+	if (date && !notes_valid_date(date))
+		json_object_set_new(errors, "date", json_string("must be a date YYYY-MM-DD"));
+	if (period_id) {
+		const char *starts = one_text(c, a, "SELECT starts_on FROM notes_periods WHERE id = ?", period_id);
+		const char *ends = one_text(c, a, "SELECT ends_on FROM notes_periods WHERE id = ?", period_id);
+		if (!starts || !ends)
+			json_object_set_new(errors, "period_id", json_string("no such period"));
+		else if (date && notes_valid_date(date) && (strcmp(date, starts) < 0 || strcmp(date, ends) > 0))
+			json_object_set_new(errors, "date", json_string("is outside the evaluation's period"));
+	}
+	const char *p = json_get_str(body, "publish_at", NULL);
+	time_t t = time(NULL);
+	if (p && util_parse_rfc3339(p, &t))
+		json_object_set_new(errors, "publish_at", json_string("must be an RFC 3339 time"));
+	util_time_rfc3339(t, pub);
+}
+
+static const struct jfield eval_fields[] = {
+	{"course_id", JF_UUID, 1, 0, 0, 0, NULL},
+	{"period_id", JF_UUID, 1, 0, 0, 0, NULL},
+	{"title", JF_STRING, 1, 0, 1, 200, NULL},
+	{"date", JF_STRING, 1, 0, 10, 10, NULL},
+	{"coefficient", JF_NUMBER, 0, 0, 0, 100, NULL},
+	{"scale", JF_INT, 0, 0, 1, 1000, NULL},
+	{"publish_at", JF_TIME, 0, 1, 0, 0, NULL},
+};
+
+static void eval_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	db_conn *c = app_db();
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return;
+	}
+	arena *a = http_arena(req);
+	const struct http_principal *p = http_principal(req);
+	char pub[21];
+	json_t *errors = json_object();
+	const char *course = json_get_str(body, "course_id", NULL);
+	if (!json_check(body, eval_fields, sizeof(eval_fields) / sizeof(eval_fields[0]), errors)) {
+		int acc = notes_course_access(c, course, p->sub, p->roles);
+		if (acc < 0) {
+			json_decref(errors);
+			http_problem_err(req, acc, "the course could not be read");
+			return;
+		}
+		if (acc == NOTES_NOCOURSE)
+			json_object_set_new(errors, "course_id", json_string("no such course"));
+		else if (acc != NOTES_EDIT) {
+			json_decref(errors);
+			http_problem(req, 403, "only the course's teachers and administrators may add evaluations");
+			return;
+		}
+		check_eval(c, a, body, json_get_str(body, "period_id", NULL), json_get_str(body, "date", NULL), errors, pub);
+	}
+	if (invalid(req, errors, "invalid evaluation"))
+		return;
+	json_t *coef = json_object_get(body, "coefficient");
+	char id[37], now[21];
+	util_uuid(id);
+	notes_now(now);
+	db_stmt *s = db_prepare(c, "INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, coefficient,"
+				   " scale, publish_at, notified, created_by, created_at, updated_at)"
+				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
+	int rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, id);
+		db_bind_text(s, 2, course);
+		db_bind_text(s, 3, json_get_str(body, "period_id", ""));
+		db_bind_text(s, 4, json_get_str(body, "title", ""));
+		db_bind_text(s, 5, json_get_str(body, "date", ""));
+		db_bind_double(s, 6, coef ? json_number_value(coef) : 1.0);
+		db_bind_int64(s, 7, json_get_int(body, "scale", 20));
+		db_bind_text(s, 8, pub);
+		db_bind_text(s, 9, p->sub);
+		db_bind_text(s, 10, now);
+		db_bind_text(s, 11, now);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "the evaluation could not be created");
+		return;
+	}
+	http_set_header(req, "Location", arena_printf(a, "/api/notes/evaluations/%s", id));
+	eval_reply(req, c, id, 201);
+}
+
+static void eval_get(http_req *req)
+{
+	char course[37];
+	const char *id = http_param(req, "id");
+	if (notes_eval_for_request(req, id, course))
+		return;
+	eval_reply(req, app_db(), id, 200);
+}
+
+static void eval_patch(http_req *req)
+{
+	char course[37];
+	const char *id = http_param(req, "id");
+	if (notes_eval_for_request(req, id, course))
+		return;
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const struct jfield fields[] = {
+		{"period_id", JF_UUID, 0, 0, 0, 0, NULL},
+		{"title", JF_STRING, 0, 0, 1, 200, NULL},
+		{"date", JF_STRING, 0, 0, 10, 10, NULL},
+		{"coefficient", JF_NUMBER, 0, 0, 0, 100, NULL},
+		{"scale", JF_INT, 0, 0, 1, 1000, NULL},
+		{"publish_at", JF_TIME, 0, 1, 0, 0, NULL},
+	};
+	db_conn *c = app_db();
+	arena *a = http_arena(req);
+	const char *cur_period = one_text(c, a, "SELECT period_id FROM notes_evaluations WHERE id = ?", id);
+	const char *cur_date = one_text(c, a, "SELECT held_on FROM notes_evaluations WHERE id = ?", id);
+	const char *cur_pub = one_text(c, a, "SELECT publish_at FROM notes_evaluations WHERE id = ?", id);
+	if (!cur_period || !cur_date || !cur_pub) {
+		http_problem(req, 404, "no such evaluation");
+		return;
+	}
+	char pub[21];
+	json_t *errors = json_object();
+	if (!json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors))
+		check_eval(c, a, body, json_get_str(body, "period_id", cur_period), json_get_str(body, "date", cur_date),
+			   errors, pub);
+	if (invalid(req, errors, "invalid evaluation"))
+		return;
+	json_t *pubv = json_object_get(body, "publish_at");
+	const char *new_pub = !pubv ? cur_pub : pub; /* null or a time: pub holds now or that time */
+	json_t *coef = json_object_get(body, "coefficient"), *scale = json_object_get(body, "scale");
+	char now[21];
+	notes_now(now);
+	int rc = db_begin(c), published = 0;
+	if (rc) {
+		http_problem_err(req, rc, "the evaluation could not be changed");
+		return;
+	}
+	if (scale) {
+		/* Checked inside the transaction: a grade entered meanwhile cannot end above the scale. */
+		db_stmt *s = db_prepare(c, "SELECT 1 FROM notes_grades WHERE evaluation_id = ? AND status = 'graded' AND value > ?");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, id);
+			db_bind_double(s, 2, (double)json_integer_value(scale));
+			rc = db_step(s);
+			db_done(s);
+		}
+		if (rc == DB_ROW) {
+			db_rollback(c);
+			errors = json_object();
+			json_object_set_new(errors, "scale", json_string("is below a grade already entered"));
+			http_problem_errors(req, 400, "invalid evaluation", errors);
+			return;
+		}
+		if (rc < 0)
+			goto fail;
+	}
+	db_stmt *s = db_prepare(c, "UPDATE notes_evaluations SET period_id = COALESCE(?, period_id), title = COALESCE(?, title),"
+				   " held_on = COALESCE(?, held_on), coefficient = COALESCE(?, coefficient),"
+				   " scale = COALESCE(?, scale), publish_at = ?, updated_at = ? WHERE id = ?");
+	rc = ENT_EDB;
+	if (!s)
+		goto fail;
+	notes_bind_opt(s, 1, json_get_str(body, "period_id", NULL));
+	notes_bind_opt(s, 2, json_get_str(body, "title", NULL));
+	notes_bind_opt(s, 3, json_get_str(body, "date", NULL));
+	if (coef)
+		db_bind_double(s, 4, json_number_value(coef));
+	else
+		db_bind_null(s, 4);
+	if (scale)
+		db_bind_int64(s, 5, json_integer_value(scale));
+	else
+		db_bind_null(s, 5);
+	db_bind_text(s, 6, new_pub);
+	db_bind_text(s, 7, now);
+	db_bind_text(s, 8, id);
+	rc = db_step(s);
+	db_done(s);
+	if (rc < 0)
+		goto fail;
+	/* Made visible now (publish_at moved to the past): its grades are announced in this transaction. */
+	if ((rc = notes_publish_if_due(c, a, id, now, &published)))
+		goto fail;
+	if ((rc = db_commit(c)))
+		goto fail;
+	if (published)
+		bus_kick();
+	eval_reply(req, c, id, 200);
+	return;
+fail:
+	db_rollback(c);
+	http_problem_err(req, rc, "the evaluation could not be changed");
+}
+
+static void eval_delete(http_req *req)
+{
+	char course[37];
+	const char *id = http_param(req, "id");
+	if (notes_eval_for_request(req, id, course))
+		return;
+	db_conn *c = app_db();
+	db_stmt *s = db_prepare(c, "DELETE FROM notes_evaluations WHERE id = ?");
+	int rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, id);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0)
+		http_problem_err(req, rc, "the evaluation could not be deleted");
+	else
+		http_reply_empty(req, 204);
+}
+
+/* ---- service ---- */
+
+#define S_STR "{\"type\":\"string\"}"
+#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
+#define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
+#define S_DATE "{\"type\":\"string\",\"format\":\"date\"}"
+#define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
+#define S_NUM "{\"type\":\"number\"}"
+#define S_NNUM "{\"type\":[\"number\",\"null\"]}"
+#define S_INT "{\"type\":\"integer\"}"
+#define S_STATUS "{\"type\":\"string\",\"enum\":[\"graded\",\"absent\",\"exempt\",\"not_graded\"]}"
+#define S_NSTATUS "{\"type\":[\"string\",\"null\"],\"enum\":[\"graded\",\"absent\",\"exempt\",\"not_graded\",null]}"
+#define S_LIST(item)                                                                                               \
+	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\"," \
+	"\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
+#define S_ITEMS(item) "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item "}}}"
+#define S_PERIOD                                                                                                   \
+	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"school_year\",\"starts_on\",\"ends_on\"],\"properties\":" \
+	"{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR ",\"starts_on\":" S_DATE ",\"ends_on\":" S_DATE  \
+	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
+#define S_PERIOD_REQ(req)                                                                                          \
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"name\":{\"type\":\"string\","  \
+	"\"minLength\":1,\"maxLength\":100},\"school_year\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{4}$\"}," \
+	"\"starts_on\":" S_DATE ",\"ends_on\":" S_DATE "}}"
+#define S_EVAL                                                                                                     \
+	"{\"type\":\"object\",\"required\":[\"id\",\"course_id\",\"period_id\",\"title\",\"date\",\"coefficient\","   \
+	"\"scale\",\"publish_at\",\"published\"],\"properties\":{\"id\":" S_UUID ",\"course_id\":" S_UUID               \
+	",\"period_id\":" S_UUID ",\"title\":" S_STR ",\"date\":" S_DATE ",\"coefficient\":" S_NUM ",\"scale\":" S_INT  \
+	",\"publish_at\":" S_TIME ",\"published\":{\"type\":\"boolean\"},\"created_by\":" S_UUID ",\"created_at\":"     \
+	S_TIME ",\"updated_at\":" S_TIME "}}"
+#define S_EVAL_REQ(req, course)                                                                                    \
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{" course "\"period_id\":" S_UUID   \
+	",\"title\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},\"date\":" S_DATE                            \
+	",\"coefficient\":{\"type\":\"number\",\"exclusiveMinimum\":0,\"maximum\":100,\"default\":1},"                  \
+	"\"scale\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":20},\"publish_at\":{\"type\":"      \
+	"[\"string\",\"null\"],\"format\":\"date-time\",\"description\":\"students see the evaluation from then on "    \
+	"(default: now)\"}}}"
+#define S_GRADE                                                                                                    \
+	"{\"type\":\"object\",\"required\":[\"student_id\",\"status\"],\"properties\":{\"student_id\":" S_UUID          \
+	",\"student_name\":" S_NSTR ",\"status\":" S_STATUS ",\"value\":" S_NNUM ",\"comment\":" S_NSTR                \
+	",\"updated_at\":" S_TIME "}}"
+#define S_GRADES_REQ                                                                                               \
+	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"grades\"],\"properties\":{\"grades\":"    \
+	"{\"type\":\"array\",\"minItems\":1,\"maxItems\":2000,\"items\":{\"type\":\"object\",\"additionalProperties\":" \
+	"false,\"required\":[\"student_id\",\"status\"],\"properties\":{\"student_id\":" S_UUID ",\"status\":"          \
+	S_STATUS ",\"value\":{\"type\":[\"number\",\"null\"],\"minimum\":0,\"description\":\"required when graded, "    \
+	"at most the scale\"},\"comment\":{\"type\":[\"string\",\"null\"],\"maxLength\":1000}}}}}}"
+#define S_AUDIT                                                                                                    \
+	"{\"type\":\"object\",\"required\":[\"student_id\",\"changed_by\",\"changed_at\",\"new_status\"],"             \
+	"\"properties\":{\"student_id\":" S_UUID ",\"student_name\":" S_NSTR ",\"changed_by\":" S_UUID                 \
+	",\"changed_by_name\":" S_NSTR ",\"changed_at\":" S_TIME ",\"old_status\":" S_NSTATUS ",\"old_value\":" S_NNUM   \
+	",\"new_status\":" S_STATUS ",\"new_value\":" S_NNUM "}}"
+#define S_STATS ",\"class_average\":" S_NNUM ",\"min\":" S_NNUM ",\"max\":" S_NNUM
+#define S_REPORT_EVAL                                                                                              \
+	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR ",\"date\":" S_DATE                   \
+	",\"coefficient\":" S_NUM ",\"scale\":" S_INT ",\"status\":" S_NSTATUS ",\"value\":" S_NNUM ",\"value20\":"      \
+	S_NNUM ",\"comment\":" S_NSTR S_STATS "}}"
+#define S_SUBJECT                                                                                                  \
+	"{\"type\":\"object\",\"properties\":{\"course_id\":" S_UUID ",\"title\":" S_STR ",\"subject\":" S_NSTR         \
+	",\"teachers\":{\"type\":\"array\",\"items\":" S_STR "},\"average\":" S_NNUM S_STATS ",\"evaluations\":"        \
+	"{\"type\":\"array\",\"items\":" S_REPORT_EVAL "}}}"
+#define S_REPORT                                                                                                   \
+	"{\"type\":\"object\",\"required\":[\"student\",\"periods\",\"timeline\"],\"properties\":{\"student\":"        \
+	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR "}},\"periods\":{\"type\":\"array\","  \
+	"\"items\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"starts_on\":" S_DATE      \
+	",\"ends_on\":" S_DATE ",\"average\":" S_NNUM ",\"class_average\":" S_NNUM ",\"subjects\":{\"type\":\"array\"," \
+	"\"items\":" S_SUBJECT "}}}},\"timeline\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"    \
+	"{\"date\":" S_DATE ",\"period_id\":" S_UUID ",\"average\":" S_NUM "}}}}}"
+#define S_GRID                                                                                                     \
+	"{\"type\":\"object\",\"required\":[\"course\",\"period\",\"evaluations\",\"students\",\"class_average\"],"    \
+	"\"properties\":{\"course\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR "}},"       \
+	"\"period\":{\"oneOf\":[" S_PERIOD ",{\"type\":\"null\"}]},\"evaluations\":{\"type\":\"array\",\"items\":"       \
+	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR ",\"date\":" S_DATE ",\"coefficient\":" \
+	S_NUM ",\"scale\":" S_INT ",\"publish_at\":" S_TIME ",\"published\":{\"type\":\"boolean\"},\"average\":" S_NNUM  \
+	",\"min\":" S_NNUM ",\"max\":" S_NNUM "}}},\"students\":{\"type\":\"array\",\"items\":{\"type\":\"object\","     \
+	"\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"class\":" S_NSTR ",\"grades\":{\"type\":\"object\","    \
+	"\"additionalProperties\":{\"type\":\"object\",\"properties\":{\"status\":" S_STATUS ",\"value\":" S_NNUM        \
+	",\"comment\":" S_NSTR "}}},\"average\":" S_NNUM "}}},\"class_average\":" S_NNUM "}}"
+
+#define STAFF (ROLE_ENSEIGNANT | ROLE_ADMIN)
+
+static const struct route routes[] = {
+	{.method = "GET", .pattern = "/api/notes/periods", .handler = periods_list, .access = ROLE_ANY_USER,
+	 .summary = "The periods (trimesters, semesters) by start date; ?school_year=, ?limit=, ?cursor=",
+	 .response_schema = S_LIST(S_PERIOD)},
+	{.method = "POST", .pattern = "/api/notes/periods", .handler = period_create, .access = ROLE_ADMIN, .status = 201,
+	 .summary = "Create a period of a school year (admin)",
+	 .request_schema = S_PERIOD_REQ("\"required\":[\"name\",\"school_year\",\"starts_on\",\"ends_on\"],"),
+	 .response_schema = S_PERIOD},
+	{.method = "PATCH", .pattern = "/api/notes/periods/{id}", .handler = period_patch, .access = ROLE_ADMIN,
+	 .summary = "Change a period (admin)", .request_schema = S_PERIOD_REQ(""), .response_schema = S_PERIOD},
+	{.method = "DELETE", .pattern = "/api/notes/periods/{id}", .handler = period_delete, .access = ROLE_ADMIN,
+	 .status = 204, .summary = "Delete a period no evaluation uses (admin; 409 otherwise)"},
+	{.method = "GET", .pattern = "/api/notes/evaluations", .handler = evals_list, .access = STAFF,
+	 .summary = "Evaluations of the courses the caller teaches (admin: all) by date; ?course_id=, ?period_id=, "
+		    "?limit=, ?cursor=",
+	 .response_schema = S_LIST(S_EVAL)},
+	{.method = "POST", .pattern = "/api/notes/evaluations", .handler = eval_create, .access = STAFF, .status = 201,
+	 .summary = "Create an evaluation of a course the caller teaches (admin: any)",
+	 .request_schema = S_EVAL_REQ("\"required\":[\"course_id\",\"period_id\",\"title\",\"date\"],",
+				      "\"course_id\":" S_UUID ","),
+	 .response_schema = S_EVAL},
+	{.method = "GET", .pattern = "/api/notes/evaluations/{id}", .handler = eval_get, .access = STAFF,
+	 .summary = "An evaluation (its course's teachers, admins)", .response_schema = S_EVAL},
+	{.method = "PATCH", .pattern = "/api/notes/evaluations/{id}", .handler = eval_patch, .access = STAFF,
+	 .summary = "Change an evaluation; moving publish_at to the past publishes its grades",
+	 .request_schema = S_EVAL_REQ("", ""), .response_schema = S_EVAL},
+	{.method = "DELETE", .pattern = "/api/notes/evaluations/{id}", .handler = eval_delete, .access = STAFF,
+	 .status = 204, .summary = "Delete an evaluation with its grades and audit trail"},
+	{.method = "PUT", .pattern = "/api/notes/evaluations/{id}/grades", .handler = notes_grades_put, .access = STAFF,
+	 .max_body = 1u << 20,
+	 .summary = "Enter grades for students of the course's classes, all or nothing; answers every grade of the "
+		    "evaluation",
+	 .request_schema = S_GRADES_REQ, .response_schema = S_ITEMS(S_GRADE)},
+	{.method = "GET", .pattern = "/api/notes/evaluations/{id}/grades", .handler = notes_grades_get, .access = STAFF,
+	 .summary = "The grades of an evaluation, by student name", .response_schema = S_ITEMS(S_GRADE)},
+	{.method = "GET", .pattern = "/api/notes/evaluations/{id}/audit", .handler = notes_audit_get, .access = STAFF,
+	 .summary = "Changes of grades made after publication: who, when, old and new value",
+	 .response_schema = S_ITEMS(S_AUDIT)},
+	{.method = "GET", .pattern = "/api/notes/me", .handler = notes_me, .access = ROLE_ETUDIANT,
+	 .summary = "The caller's published grades by period and subject, with averages and class figures; ?period_id=",
+	 .response_schema = S_REPORT},
+	{.method = "GET", .pattern = "/api/notes/students/{id}", .handler = notes_student, .access = ROLE_ANY_USER,
+	 .summary = "A student's report card as /me (admins; teachers of one of the student's courses; a student: "
+		    "their own only, 404 for others); ?period_id=",
+	 .response_schema = S_REPORT},
+	{.method = "GET", .pattern = "/api/notes/courses/{id}/grid", .handler = notes_grid, .access = STAFF,
+	 .summary = "The class grid of a course: students x evaluations with averages; ?period_id=",
+	 .response_schema = S_GRID},
+	{.method = "GET", .pattern = "/api/notes/courses/{id}/grid.csv", .handler = notes_grid_csv, .access = STAFF,
+	 .summary = "The class grid as CSV (UTF-8, comma separated, one row per student, formula-safe cells); ?period_id="},
+};
+
+const struct service svc_notes = {
+	.name = "notes",
+	.title = "Grades: periods, evaluations, report cards and class grids",
+	.routes = routes,
+	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.migrations = migrations,
+	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.start = notes_start,
+	.stop = notes_stop,
+	.demo = notes_demo,
+	.generate = notes_generate,
+	.export_user = notes_export_user,
+	.erase_user = notes_erase_user,
+};

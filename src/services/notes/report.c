@@ -1,0 +1,788 @@
+/*
+ * report.c - what grades add up to: a student's report card (/me, /students/{id}) and a course's
+ * class grid (JSON and CSV).
+ *
+ * Both load the evaluations concerned and every grade of each into memory (a class has tens of
+ * students, a period tens of evaluations), then apply the rules of calc.c. The report card holds
+ * only evaluations visible to students (publish_at <= now), for the student as for the staff who
+ * look at it, so the class figures are those the student sees; the grid, a teacher's tool, holds
+ * them all.
+ *
+ * The report card's evaluations are those of the courses of the student's class, and of any other
+ * course where the student has a grade (a student who changed class keeps their grades).
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/app.h"
+#include "core/err.h"
+#include "core/util.h"
+#include "services/users/users.h"
+
+struct evset {
+	struct notes_eval *v;
+	size_t n, cap;
+};
+
+/* Grows an arena array of elements of size sz to hold one more. */
+static void *grow(arena *a, void *arr, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return arr;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *na = arena_alloc(a, ncap * sz);
+	if (n)
+		memcpy(na, arr, n * sz);
+	*cap = ncap;
+	return na;
+}
+
+static int load_grades(db_conn *c, arena *a, struct notes_eval *e)
+{
+	db_stmt *s = db_prepare(c, "SELECT student_id, status, value, comment, updated_at FROM notes_grades "
+				   "WHERE evaluation_id = ? ORDER BY student_id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, e->id);
+	size_t cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		e->grades = grow(a, e->grades, e->ngrades, &cap, sizeof(*e->grades));
+		struct notes_grade *g = &e->grades[e->ngrades++];
+		g->student_id = arena_strdup(a, db_col_text(s, 0));
+		g->status = notes_status_parse(db_col_text(s, 1));
+		g->value = db_col_is_null(s, 2) ? 0 : db_col_double(s, 2);
+		g->comment = db_col_text(s, 3) ? arena_strdup(a, db_col_text(s, 3)) : NULL;
+		g->updated_at = arena_strdup(a, db_col_text(s, 4));
+	}
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/*
+ * Reads the rows of s (columns: id, course_id, period_id, title, held_on, coefficient, scale,
+ * publish_at), then every evaluation's grades. Calls db_done(s).
+ */
+static int load_evals(db_conn *c, arena *a, db_stmt *s, const char *now, struct evset *out)
+{
+	memset(out, 0, sizeof(*out));
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		out->v = grow(a, out->v, out->n, &out->cap, sizeof(*out->v));
+		struct notes_eval *e = &out->v[out->n++];
+		memset(e, 0, sizeof(*e));
+		e->id = arena_strdup(a, db_col_text(s, 0));
+		e->course_id = arena_strdup(a, db_col_text(s, 1));
+		e->period_id = arena_strdup(a, db_col_text(s, 2));
+		e->title = arena_strdup(a, db_col_text(s, 3));
+		e->date = arena_strdup(a, db_col_text(s, 4));
+		e->coef = db_col_double(s, 5);
+		e->scale = (int)db_col_int64(s, 6);
+		e->publish_at = arena_strdup(a, db_col_text(s, 7));
+		e->visible = strcmp(e->publish_at, now) <= 0;
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < out->n; i++)
+		if ((rc = load_grades(c, a, &out->v[i])))
+			return rc;
+	return ENT_OK;
+}
+
+/* Checks ?period_id=: NULL when absent; answers 400 and sets *bad when it is not a period. */
+static const char *period_arg(http_req *req, db_conn *c, int *bad)
+{
+	*bad = 0;
+	const char *p = http_query(req, "period_id");
+	if (!p)
+		return NULL;
+	int ok = 0;
+	if (util_is_uuid(p)) {
+		db_stmt *s = db_prepare(c, "SELECT 1 FROM notes_periods WHERE id = ?");
+		if (s) {
+			db_bind_text(s, 1, p);
+			ok = db_step(s) == DB_ROW;
+			db_done(s);
+		}
+	}
+	if (!ok) {
+		json_t *errors = json_object();
+		json_object_set_new(errors, "period_id", json_string("no such period"));
+		http_problem_errors(req, 400, "invalid query", errors);
+		*bad = 1;
+	}
+	return p;
+}
+
+/* Writes a period object's fields (without closing it). */
+static int period_fields(db_conn *c, jw *w, const char *id, int with_year)
+{
+	db_stmt *s = db_prepare(c, "SELECT id, name, school_year, starts_on, ends_on FROM notes_periods WHERE id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	int rc = db_step(s);
+	if (rc == DB_ROW) {
+		jw_kstr(w, "id", db_col_text(s, 0));
+		jw_kstr(w, "name", db_col_text(s, 1));
+		if (with_year)
+			jw_kstr(w, "school_year", db_col_text(s, 2));
+		jw_kstr(w, "starts_on", db_col_text(s, 3));
+		jw_kstr(w, "ends_on", db_col_text(s, 4));
+	}
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/* ---- report card ---- */
+
+struct rperiod {
+	const char *id, *starts_on;
+};
+
+static int by_start(const void *x, const void *y)
+{
+	const struct rperiod *a = x, *b = y;
+	int d = strcmp(a->starts_on, b->starts_on);
+	return d ? d : strcmp(a->id, b->id);
+}
+
+struct rcourse {
+	const char *id, *title, *subject;
+	const char **teachers;
+	size_t nteachers;
+};
+
+static int by_title(const void *x, const void *y)
+{
+	const struct rcourse *a = x, *b = y;
+	int d = strcmp(a->title ? a->title : "", b->title ? b->title : "");
+	return d ? d : strcmp(a->id, b->id);
+}
+
+static int course_info(db_conn *c, arena *a, const char *id, struct rcourse *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	db_stmt *s = db_prepare(c, "SELECT title, subject FROM cours WHERE id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	int rc = db_step(s);
+	if (rc == DB_ROW) {
+		out->title = arena_strdup(a, db_col_text(s, 0));
+		out->subject = db_col_text(s, 1) ? arena_strdup(a, db_col_text(s, 1)) : NULL;
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	s = db_prepare(c, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	size_t cap = 0;
+	const char **ids = NULL;
+	size_t n = 0;
+	while ((rc = db_step(s)) == DB_ROW) {
+		ids = grow(a, ids, n, &cap, sizeof(*ids));
+		ids[n++] = arena_strdup(a, db_col_text(s, 0));
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	out->teachers = arena_alloc(a, (n ? n : 1) * sizeof(*out->teachers));
+	for (size_t i = 0; i < n; i++) {
+		struct user u;
+		if (users_get(c, a, ids[i], &u) == ENT_OK)
+			out->teachers[out->nteachers++] = u.name;
+	}
+	return ENT_OK;
+}
+
+static void write_eval_line(jw *w, const struct notes_eval *e, const char *student)
+{
+	const struct notes_grade *g = notes_find_grade(e, student);
+	double avg, mn, mx;
+	notes_eval_stats(e, &avg, &mn, &mx);
+	jw_obj_open(w);
+	jw_kstr(w, "id", e->id);
+	jw_kstr(w, "title", e->title);
+	jw_kstr(w, "date", e->date);
+	jw_key(w, "coefficient");
+	jw_double(w, e->coef);
+	jw_kint(w, "scale", e->scale);
+	jw_kstr(w, "status", g ? notes_status_name(g->status) : NULL);
+	jw_key(w, "value");
+	if (g && g->status == NG_GRADED)
+		jw_double(w, g->value);
+	else
+		jw_null(w);
+	jw_key(w, "value20");
+	notes_jw_num(w, g && g->status == NG_GRADED ? notes_value20(g->value, e->scale) : NAN);
+	jw_kstr(w, "comment", g ? g->comment : NULL);
+	jw_key(w, "class_average");
+	notes_jw_num(w, avg);
+	jw_key(w, "min");
+	notes_jw_num(w, mn);
+	jw_key(w, "max");
+	notes_jw_num(w, mx);
+	jw_obj_close(w);
+}
+
+/* The report card of student_id (name for display), limited to period when not NULL. */
+static void report(http_req *req, db_conn *c, const char *student_id, const char *name, const char *period)
+{
+	arena *a = http_arena(req);
+	char now[21], cls[37];
+	notes_now(now);
+	int rc = users_student_class(c, student_id, cls);
+	if (rc && rc != ENT_ENOTFOUND) {
+		http_problem_err(req, rc, "the report card could not be read");
+		return;
+	}
+	db_stmt *s = db_prepare(c, "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale,"
+				   " e.publish_at FROM notes_evaluations e JOIN cours c ON c.id = e.course_id"
+				   " WHERE e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
+				   " AND (e.course_id IN (SELECT cours_id FROM cours_classes WHERE class_id = ?)"
+				   "  OR EXISTS (SELECT 1 FROM notes_grades g WHERE g.evaluation_id = e.id AND g.student_id = ?))"
+				   " ORDER BY e.held_on, e.id");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the report card could not be read");
+		return;
+	}
+	db_bind_text(s, 1, now);
+	notes_bind_opt(s, 2, period);
+	notes_bind_opt(s, 3, period);
+	notes_bind_opt(s, 4, rc == ENT_OK ? cls : NULL);
+	db_bind_text(s, 5, student_id);
+	struct evset ev;
+	if ((rc = load_evals(c, a, s, now, &ev))) {
+		http_problem_err(req, rc, "the report card could not be read");
+		return;
+	}
+	/* The periods: the one asked for, or every period with an evaluation, by start date. */
+	size_t np = 0, pcap = 0;
+	struct rperiod *ps = NULL;
+	for (size_t i = 0; i <= ev.n; i++) {
+		const char *pid = i < ev.n ? ev.v[i].period_id : period;
+		if (!pid)
+			continue;
+		size_t k = 0;
+		while (k < np && strcmp(ps[k].id, pid) != 0)
+			k++;
+		if (k < np)
+			continue;
+		ps = grow(a, ps, np, &pcap, sizeof(*ps));
+		ps[np].id = pid;
+		const char *st = NULL;
+		db_stmt *q = db_prepare(c, "SELECT starts_on FROM notes_periods WHERE id = ?");
+		if (q) {
+			db_bind_text(q, 1, pid);
+			if (db_step(q) == DB_ROW)
+				st = arena_strdup(a, db_col_text(q, 0));
+			db_done(q);
+		}
+		ps[np++].starts_on = st ? st : "";
+	}
+	if (np > 1)
+		qsort(ps, np, sizeof(*ps), by_start);
+	/* The courses, by title. */
+	size_t nc = 0, ccap = 0;
+	struct rcourse *cs = NULL;
+	for (size_t i = 0; i < ev.n; i++) {
+		size_t k = 0;
+		while (k < nc && strcmp(cs[k].id, ev.v[i].course_id) != 0)
+			k++;
+		if (k < nc)
+			continue;
+		cs = grow(a, cs, nc, &ccap, sizeof(*cs));
+		if ((rc = course_info(c, a, ev.v[i].course_id, &cs[nc++]))) {
+			http_problem_err(req, rc, "the report card could not be read");
+			return;
+		}
+	}
+	if (nc > 1)
+		qsort(cs, nc, sizeof(*cs), by_title);
+
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "student");
+	jw_obj_open(&w);
+	jw_kstr(&w, "id", student_id);
+	jw_kstr(&w, "name", name);
+	jw_obj_close(&w);
+	jw_key(&w, "periods");
+	jw_arr_open(&w);
+	/* Subjects per period, kept for the timeline. */
+	struct notes_subject **psubs = arena_calloc(a, np ? np : 1, sizeof(*psubs));
+	size_t *pnsubs = arena_calloc(a, np ? np : 1, sizeof(*pnsubs));
+	for (size_t p = 0; p < np; p++) {
+		struct notes_subject *subs = arena_calloc(a, nc ? nc : 1, sizeof(*subs));
+		size_t *subj_course = arena_calloc(a, nc ? nc : 1, sizeof(*subj_course));
+		size_t ns = 0;
+		for (size_t k = 0; k < nc; k++) {
+			size_t cnt = 0;
+			for (size_t i = 0; i < ev.n; i++)
+				cnt += strcmp(ev.v[i].period_id, ps[p].id) == 0 && strcmp(ev.v[i].course_id, cs[k].id) == 0;
+			if (!cnt)
+				continue;
+			struct notes_subject *sj = &subs[ns];
+			sj->course_id = cs[k].id;
+			sj->evals = arena_alloc(a, cnt * sizeof(*sj->evals));
+			for (size_t i = 0; i < ev.n; i++)
+				if (strcmp(ev.v[i].period_id, ps[p].id) == 0 && strcmp(ev.v[i].course_id, cs[k].id) == 0)
+					sj->evals[sj->nevals++] = &ev.v[i];
+			subj_course[ns++] = k;
+		}
+		psubs[p] = subs;
+		pnsubs[p] = ns;
+		jw_obj_open(&w);
+		if ((rc = period_fields(c, &w, ps[p].id, 0))) {
+			buf_free(&b);
+			http_problem_err(req, rc, "the report card could not be read");
+			return;
+		}
+		jw_key(&w, "average");
+		notes_jw_num(&w, notes_general_avg(subs, ns, student_id, NULL));
+		jw_key(&w, "class_average");
+		notes_jw_num(&w, notes_general_class(subs, ns));
+		jw_key(&w, "subjects");
+		jw_arr_open(&w);
+		for (size_t k = 0; k < ns; k++) {
+			const struct rcourse *rc_ = &cs[subj_course[k]];
+			double avg, mn, mx;
+			notes_subject_class(&subs[k], &avg, &mn, &mx);
+			jw_obj_open(&w);
+			jw_kstr(&w, "course_id", rc_->id);
+			jw_kstr(&w, "title", rc_->title);
+			jw_kstr(&w, "subject", rc_->subject);
+			jw_key(&w, "teachers");
+			jw_arr_open(&w);
+			for (size_t t = 0; t < rc_->nteachers; t++)
+				jw_str(&w, rc_->teachers[t]);
+			jw_arr_close(&w);
+			jw_key(&w, "average");
+			notes_jw_num(&w, notes_subject_avg(&subs[k], student_id, NULL));
+			jw_key(&w, "class_average");
+			notes_jw_num(&w, avg);
+			jw_key(&w, "min");
+			notes_jw_num(&w, mn);
+			jw_key(&w, "max");
+			notes_jw_num(&w, mx);
+			jw_key(&w, "evaluations");
+			jw_arr_open(&w);
+			for (size_t i = 0; i < subs[k].nevals; i++)
+				write_eval_line(&w, subs[k].evals[i], student_id);
+			jw_arr_close(&w);
+			jw_obj_close(&w);
+		}
+		jw_arr_close(&w);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	/* Timeline: after each evaluation date, the general average of that date's period so far. */
+	jw_key(&w, "timeline");
+	jw_arr_open(&w);
+	for (size_t p = 0; p < np; p++) {
+		const char *last = NULL;
+		for (size_t i = 0; i < ev.n; i++) {
+			if (strcmp(ev.v[i].period_id, ps[p].id) != 0 || (last && strcmp(last, ev.v[i].date) == 0))
+				continue;
+			last = ev.v[i].date;
+			double g = notes_general_avg(psubs[p], pnsubs[p], student_id, last);
+			if (isnan(g))
+				continue;
+			jw_obj_open(&w);
+			jw_kstr(&w, "date", last);
+			jw_kstr(&w, "period_id", ps[p].id);
+			jw_key(&w, "average");
+			notes_jw_num(&w, g);
+			jw_obj_close(&w);
+		}
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	if (b.failed) {
+		buf_free(&b);
+		http_problem(req, 500, "the report card is too large");
+		return;
+	}
+	http_reply_buf(req, 200, "application/json", &b);
+}
+
+void notes_me(http_req *req)
+{
+	db_conn *c = app_db();
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return;
+	}
+	int bad;
+	const char *period = period_arg(req, c, &bad);
+	if (bad)
+		return;
+	const struct http_principal *p = http_principal(req);
+	struct user u;
+	const char *name = users_get(c, http_arena(req), p->sub, &u) == ENT_OK ? u.name : p->name;
+	report(req, c, p->sub, name, period);
+}
+
+void notes_student(http_req *req)
+{
+	db_conn *c = app_db();
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return;
+	}
+	const struct http_principal *p = http_principal(req);
+	const char *id = http_param(req, "id");
+	arena *a = http_arena(req);
+	struct user u;
+	int rc = util_is_uuid(id) ? users_get(c, a, id, &u) : ENT_ENOTFOUND;
+	if (rc && rc != ENT_ENOTFOUND) {
+		http_problem_err(req, rc, "the student could not be read");
+		return;
+	}
+	int self = strcmp(id, p->sub) == 0;
+	/* A student reaches only their own card: any other id answers as if it did not exist. */
+	if (rc == ENT_ENOTFOUND || !(u.roles & ROLE_ETUDIANT) ||
+	    (!(p->roles & (ROLE_ADMIN | ROLE_ENSEIGNANT)) && !self)) {
+		http_problem(req, 404, "no such student");
+		return;
+	}
+	if (!(p->roles & ROLE_ADMIN) && !self) {
+		/* A teacher: of a course of the student's class, or of a course where the student has a grade. */
+		char cls[37];
+		int hc = users_student_class(c, id, cls);
+		if (hc && hc != ENT_ENOTFOUND) {
+			http_problem_err(req, hc, "the student could not be read");
+			return;
+		}
+		db_stmt *s = db_prepare(c, "SELECT 1 FROM cours_teachers t WHERE t.user_id = ? AND ("
+					   " t.cours_id IN (SELECT cours_id FROM cours_classes WHERE class_id = ?)"
+					   " OR t.cours_id IN (SELECT e.course_id FROM notes_evaluations e JOIN notes_grades g"
+					   "  ON g.evaluation_id = e.id WHERE g.student_id = ?))");
+		int ok = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, p->sub);
+			notes_bind_opt(s, 2, hc == ENT_OK ? cls : NULL);
+			db_bind_text(s, 3, id);
+			ok = db_step(s);
+			db_done(s);
+		}
+		if (ok < 0) {
+			http_problem_err(req, ok, "the student could not be read");
+			return;
+		}
+		if (ok != DB_ROW) {
+			http_problem(req, 403, "only the student's teachers and administrators see their grades");
+			return;
+		}
+	}
+	int bad;
+	const char *period = period_arg(req, c, &bad);
+	if (bad)
+		return;
+	report(req, c, id, u.name, period);
+}
+
+/* ---- class grid ---- */
+
+struct gstudent {
+	const char *id, *name, *klass;
+	double avg;
+};
+
+static int by_gname(const void *x, const void *y)
+{
+	const struct gstudent *a = x, *b = y;
+	int d = strcmp(a->name ? a->name : "", b->name ? b->name : "");
+	return d ? d : strcmp(a->id, b->id);
+}
+
+struct grid {
+	const char *course_id, *course_title, *period;
+	struct evset ev;
+	struct notes_subject subj;
+	struct gstudent *st;
+	size_t nst;
+};
+
+static void add_student(arena *a, struct grid *g, size_t *cap, const char *id)
+{
+	for (size_t i = 0; i < g->nst; i++)
+		if (strcmp(g->st[i].id, id) == 0)
+			return;
+	g->st = grow(a, g->st, g->nst, cap, sizeof(*g->st));
+	g->st[g->nst].id = arena_strdup(a, id);
+	g->st[g->nst].name = NULL;
+	g->st[g->nst++].klass = NULL;
+}
+
+/*
+ * Loads the grid of the course {id} for the caller: answers 404/403/400/5xx itself and returns -1,
+ * or 0 with g filled.
+ */
+static int grid_load(http_req *req, struct grid *g)
+{
+	db_conn *c = app_db();
+	if (!c) {
+		http_problem(req, 503, "the database is unreachable");
+		return -1;
+	}
+	arena *a = http_arena(req);
+	const struct http_principal *p = http_principal(req);
+	memset(g, 0, sizeof(*g));
+	g->course_id = http_param(req, "id");
+	int rc = notes_course_access(c, g->course_id, p->sub, p->roles);
+	if (rc < 0) {
+		http_problem_err(req, rc, "the course could not be read");
+		return -1;
+	}
+	if (rc == NOTES_NOCOURSE) {
+		http_problem(req, 404, "no such course");
+		return -1;
+	}
+	if (rc != NOTES_EDIT) {
+		http_problem(req, 403, "only the course's teachers and administrators see its grades");
+		return -1;
+	}
+	int bad;
+	g->period = period_arg(req, c, &bad);
+	if (bad)
+		return -1;
+	g->course_title = notes_course_title(c, a, g->course_id);
+	char now[21];
+	notes_now(now);
+	db_stmt *s = db_prepare(c, "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale,"
+				   " e.publish_at FROM notes_evaluations e WHERE e.course_id = ?"
+				   " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?) ORDER BY e.held_on, e.id");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the grid could not be read");
+		return -1;
+	}
+	db_bind_text(s, 1, g->course_id);
+	notes_bind_opt(s, 2, g->period);
+	notes_bind_opt(s, 3, g->period);
+	if ((rc = load_evals(c, a, s, now, &g->ev))) {
+		http_problem_err(req, rc, "the grid could not be read");
+		return -1;
+	}
+	g->subj.course_id = g->course_id;
+	g->subj.evals = arena_alloc(a, (g->ev.n ? g->ev.n : 1) * sizeof(*g->subj.evals));
+	for (size_t i = 0; i < g->ev.n; i++)
+		g->subj.evals[g->subj.nevals++] = &g->ev.v[i];
+	/* The students of the course's classes, and anyone graded in it. */
+	size_t cap = 0;
+	char **classes;
+	if ((rc = notes_course_classes(c, a, g->course_id, &classes)) < 0) {
+		http_problem_err(req, rc, "the grid could not be read");
+		return -1;
+	}
+	for (size_t k = 0; classes[k]; k++) {
+		char **ids;
+		int n = users_class_members(c, a, classes[k], &ids);
+		if (n < 0) {
+			http_problem_err(req, n, "the grid could not be read");
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			add_student(a, g, &cap, ids[i]);
+	}
+	for (size_t i = 0; i < g->ev.n; i++)
+		for (size_t j = 0; j < g->ev.v[i].ngrades; j++)
+			add_student(a, g, &cap, g->ev.v[i].grades[j].student_id);
+	/* Names and class names (class names cached: a class has many students). */
+	const char *cls_ids[64], *cls_names[64];
+	size_t ncls = 0;
+	for (size_t i = 0; i < g->nst; i++) {
+		struct user u;
+		g->st[i].name = users_get(c, a, g->st[i].id, &u) == ENT_OK ? u.name : NULL;
+		char cls[37];
+		if (users_student_class(c, g->st[i].id, cls) == ENT_OK) {
+			size_t k = 0;
+			while (k < ncls && strcmp(cls_ids[k], cls) != 0)
+				k++;
+			if (k == ncls && ncls < 64) {
+				cls_ids[ncls] = arena_strdup(a, cls);
+				cls_names[ncls++] = notes_class_name(c, a, cls);
+			}
+			g->st[i].klass = k < ncls ? cls_names[k] : notes_class_name(c, a, cls);
+		}
+		g->st[i].avg = notes_subject_avg(&g->subj, g->st[i].id, NULL);
+	}
+	if (g->nst > 1)
+		qsort(g->st, g->nst, sizeof(*g->st), by_gname);
+	return 0;
+}
+
+void notes_grid(http_req *req)
+{
+	struct grid g;
+	if (grid_load(req, &g))
+		return;
+	db_conn *c = app_db();
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "course");
+	jw_obj_open(&w);
+	jw_kstr(&w, "id", g.course_id);
+	jw_kstr(&w, "title", g.course_title);
+	jw_obj_close(&w);
+	jw_key(&w, "period");
+	if (g.period) {
+		jw_obj_open(&w);
+		int rc = period_fields(c, &w, g.period, 1);
+		if (rc) {
+			buf_free(&b);
+			http_problem_err(req, rc, "the grid could not be read");
+			return;
+		}
+		jw_obj_close(&w);
+	} else
+		jw_null(&w);
+	jw_key(&w, "evaluations");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < g.ev.n; i++) {
+		const struct notes_eval *e = &g.ev.v[i];
+		double avg, mn, mx;
+		notes_eval_stats(e, &avg, &mn, &mx);
+		jw_obj_open(&w);
+		jw_kstr(&w, "id", e->id);
+		jw_kstr(&w, "title", e->title);
+		jw_kstr(&w, "date", e->date);
+		jw_key(&w, "coefficient");
+		jw_double(&w, e->coef);
+		jw_kint(&w, "scale", e->scale);
+		jw_kstr(&w, "publish_at", e->publish_at);
+		jw_kbool(&w, "published", e->visible);
+		jw_key(&w, "average");
+		notes_jw_num(&w, avg);
+		jw_key(&w, "min");
+		notes_jw_num(&w, mn);
+		jw_key(&w, "max");
+		notes_jw_num(&w, mx);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_key(&w, "students");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < g.nst; i++) {
+		jw_obj_open(&w);
+		jw_kstr(&w, "id", g.st[i].id);
+		jw_kstr(&w, "name", g.st[i].name);
+		jw_kstr(&w, "class", g.st[i].klass);
+		jw_key(&w, "grades");
+		jw_obj_open(&w);
+		for (size_t k = 0; k < g.ev.n; k++) {
+			const struct notes_grade *gr = notes_find_grade(&g.ev.v[k], g.st[i].id);
+			if (!gr)
+				continue;
+			jw_key(&w, g.ev.v[k].id);
+			jw_obj_open(&w);
+			jw_kstr(&w, "status", notes_status_name(gr->status));
+			jw_key(&w, "value");
+			if (gr->status == NG_GRADED)
+				jw_double(&w, gr->value);
+			else
+				jw_null(&w);
+			jw_kstr(&w, "comment", gr->comment);
+			jw_obj_close(&w);
+		}
+		jw_obj_close(&w);
+		jw_key(&w, "average");
+		notes_jw_num(&w, g.st[i].avg);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	double avg, mn, mx;
+	notes_subject_class(&g.subj, &avg, &mn, &mx);
+	jw_key(&w, "class_average");
+	notes_jw_num(&w, avg);
+	jw_obj_close(&w);
+	if (b.failed) {
+		buf_free(&b);
+		http_problem(req, 500, "the grid is too large");
+		return;
+	}
+	http_reply_buf(req, 200, "application/json", &b);
+}
+
+/*
+ * One CSV cell (RFC 4180: always quoted, quotes doubled). A cell that a spreadsheet would read as
+ * a formula (starting with = + - @, a tab or a carriage return) gets a leading single quote, as
+ * OWASP's CSV injection page recommends.
+ */
+static void csv_cell(buf *b, const char *s, int first)
+{
+	if (!first)
+		buf_addc(b, ',');
+	buf_addc(b, '"');
+	if (s && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r'))
+		buf_addc(b, '\'');
+	for (const char *p = s ? s : ""; *p; p++) {
+		if (*p == '"')
+			buf_addc(b, '"');
+		buf_addc(b, *p);
+	}
+	buf_addc(b, '"');
+}
+
+void notes_grid_csv(http_req *req)
+{
+	struct grid g;
+	if (grid_load(req, &g))
+		return;
+	arena *a = http_arena(req);
+	buf b;
+	buf_init(&b, 0);
+	buf_addstr(&b, "\xEF\xBB\xBF"); /* a BOM, so that spreadsheets read the file as UTF-8 */
+	csv_cell(&b, "Élève", 1);
+	csv_cell(&b, "Classe", 0);
+	for (size_t k = 0; k < g.ev.n; k++) {
+		const struct notes_eval *e = &g.ev.v[k];
+		char coef[32];
+		snprintf(coef, sizeof(coef), "%g", e->coef);
+		csv_cell(&b, arena_printf(a, "%s (%s, /%d, coef. %s)", e->title, e->date, e->scale, coef), 0);
+	}
+	csv_cell(&b, "Moyenne /20", 0);
+	buf_addstr(&b, "\r\n");
+	for (size_t i = 0; i < g.nst; i++) {
+		csv_cell(&b, g.st[i].name, 1);
+		csv_cell(&b, g.st[i].klass, 0);
+		for (size_t k = 0; k < g.ev.n; k++) {
+			const struct notes_grade *gr = notes_find_grade(&g.ev.v[k], g.st[i].id);
+			const char *v = "";
+			if (gr && gr->status == NG_GRADED)
+				v = arena_printf(a, "%g", gr->value);
+			else if (gr && gr->status == NG_ABSENT)
+				v = "ABS";
+			else if (gr && gr->status == NG_EXEMPT)
+				v = "DISP";
+			else if (gr && gr->status == NG_NOT_GRADED)
+				v = "NN";
+			csv_cell(&b, v, 0);
+		}
+		char avg[32];
+		notes_fmt_num(avg, g.st[i].avg);
+		csv_cell(&b, avg, 0);
+		buf_addstr(&b, "\r\n");
+	}
+	if (b.failed) {
+		buf_free(&b);
+		http_problem(req, 500, "the grid is too large");
+		return;
+	}
+	http_set_header(req, "Content-Disposition", "attachment; filename=\"notes.csv\"");
+	http_reply_buf(req, 200, "text/csv; charset=utf-8", &b);
+}

@@ -1,0 +1,571 @@
+/*
+ * notifications.c - the notifications service (the seed's notification-service): each user's
+ * notifications, their read state, their preferences per type, and the GDPR hooks.
+ *
+ * Notifications are written only by the bus consumer (consumer.c) from other services' events;
+ * the routes here read them, mark them read and delete them, always for the caller alone: another
+ * user's notification answers 404, as one that does not exist. Live delivery (Server-Sent
+ * Events) is in stream.c.
+ *
+ * Order: newest first by created_us (microseconds, the sort key; created_at is the same instant in
+ * RFC 3339 seconds for the API), then id. The cursor of a page is "<created_us>_<id>" of its last
+ * item, so a page boundary survives the deletion of that item. The unread count reads the index
+ * (user_id, read_at) only.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/app.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/service.h"
+#include "core/util.h"
+
+static const char schema_v1[] =
+	"CREATE TABLE notifications ("
+	" id TEXT PRIMARY KEY,"
+	" user_id TEXT NOT NULL,"
+	" type TEXT NOT NULL,"
+	" title TEXT NOT NULL,"
+	" body TEXT NOT NULL,"
+	" link TEXT,"
+	" data TEXT NOT NULL,"
+	" event_id TEXT,"
+	" created_at TEXT NOT NULL,"
+	" created_us BIGINT NOT NULL,"
+	" read_at TEXT);"
+	"CREATE INDEX notifications_by_user ON notifications (user_id, created_us, id);"
+	"CREATE INDEX notifications_unread ON notifications (user_id, read_at);"
+	"CREATE UNIQUE INDEX notifications_by_event ON notifications (event_id, user_id);"
+	"CREATE TABLE notification_prefs ("
+	" user_id TEXT NOT NULL,"
+	" type TEXT NOT NULL,"
+	" enabled INTEGER NOT NULL,"
+	" updated_at TEXT NOT NULL,"
+	" PRIMARY KEY (user_id, type));";
+
+static const struct migration migrations[] = {
+	{1, "notifications and preferences", schema_v1, NULL},
+};
+
+void notif_write_row(jw *w, db_stmt *s)
+{
+	jw_obj_open(w);
+	jw_kstr(w, "id", db_col_text(s, 0));
+	jw_kstr(w, "type", db_col_text(s, 1));
+	jw_kstr(w, "title", db_col_text(s, 2));
+	jw_kstr(w, "body", db_col_text(s, 3));
+	jw_kstr(w, "link", db_col_text(s, 4));
+	jw_key(w, "data");
+	const char *data = db_col_text(s, 5);
+	if (data && *data == '{')
+		jw_raw(w, data, strlen(data)); /* written by consumer.c with json_dumps */
+	else {
+		jw_obj_open(w);
+		jw_obj_close(w);
+	}
+	jw_kstr(w, "created_at", db_col_text(s, 6));
+	jw_kstr(w, "read_at", db_col_text(s, 7));
+	jw_obj_close(w);
+}
+
+int64_t notif_unread_count(db_conn *c, const char *user_id)
+{
+	db_stmt *s = db_prepare(c, "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, user_id);
+	int rc = db_step(s);
+	int64_t n = rc == DB_ROW ? db_col_int64(s, 0) : rc < 0 ? rc : 0;
+	db_done(s);
+	return n;
+}
+
+static db_conn *db_or_503(http_req *req)
+{
+	db_conn *c = app_db();
+	if (!c)
+		http_problem(req, 503, "the database is unreachable");
+	return c;
+}
+
+/* Parses "<created_us>_<id>"; 0, or -1 when it is not a cursor we issued. */
+static int parse_cursor(const char *cur, int64_t *us, const char **id)
+{
+	const char *sep = strchr(cur, '_');
+	if (!sep || sep == cur || sep - cur > 19 || !util_is_uuid(sep + 1))
+		return -1;
+	char num[20];
+	memcpy(num, cur, (size_t)(sep - cur));
+	num[sep - cur] = '\0';
+	if (util_parse_int64(num, 0, INT64_MAX, us))
+		return -1;
+	*id = sep + 1;
+	return 0;
+}
+
+static void notif_list(http_req *req)
+{
+	int limit;
+	const char *cursor;
+	if (http_page_args(req, &limit, &cursor))
+		return;
+	json_t *errors = json_object();
+	const char *unread = http_query(req, "unread");
+	int only_unread = unread && !strcmp(unread, "true");
+	if (unread && !only_unread && strcmp(unread, "false"))
+		json_object_set_new(errors, "unread", json_string("must be true or false"));
+	int64_t cur_us = 0;
+	const char *cur_id = NULL;
+	if (cursor && parse_cursor(cursor, &cur_us, &cur_id))
+		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+	if (json_object_size(errors)) {
+		http_problem_errors(req, 400, "invalid query", errors);
+		return;
+	}
+	json_decref(errors);
+	db_conn *c = db_or_503(req);
+	if (!c)
+		return;
+	db_stmt *s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ?"
+				   " AND (? = 0 OR read_at IS NULL)"
+				   " AND (? = 0 OR created_us < ? OR (created_us = ? AND id < ?))"
+				   " ORDER BY created_us DESC, id DESC LIMIT ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the notifications could not be listed");
+		return;
+	}
+	db_bind_text(s, 1, http_principal(req)->sub);
+	db_bind_int64(s, 2, only_unread);
+	db_bind_int64(s, 3, cursor != NULL);
+	db_bind_int64(s, 4, cur_us);
+	db_bind_int64(s, 5, cur_us);
+	db_bind_text(s, 6, cur_id ? cur_id : "");
+	db_bind_int64(s, 7, limit + 1);
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "items");
+	jw_arr_open(&w);
+	int rc, n = 0;
+	char last[64] = "", *next = NULL;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (n == limit) {
+			next = last;
+			break;
+		}
+		notif_write_row(&w, s);
+		snprintf(last, sizeof(last), "%lld_%s", (long long)db_col_int64(s, 8), db_col_text(s, 0));
+		n++;
+	}
+	db_done(s);
+	if (rc < 0) {
+		buf_free(&b);
+		http_problem_err(req, rc, "the notifications could not be listed");
+		return;
+	}
+	jw_arr_close(&w);
+	jw_kstr(&w, "next_cursor", next);
+	jw_obj_close(&w);
+	static const char *const keep[] = {"unread", "limit", NULL};
+	http_link_next(req, next, keep);
+	http_reply_buf(req, 200, "application/json", &b);
+}
+
+static void notif_count(http_req *req)
+{
+	db_conn *c = db_or_503(req);
+	if (!c)
+		return;
+	int64_t n = notif_unread_count(c, http_principal(req)->sub);
+	if (n < 0)
+		http_problem_err(req, (int)n, "the notifications could not be counted");
+	else
+		http_reply_json(req, 200, json_pack("{s:I}", "count", (json_int_t)n));
+}
+
+static void notif_read(http_req *req)
+{
+	const char *id = http_param(req, "id");
+	const char *user = http_principal(req)->sub;
+	if (!util_is_uuid(id)) {
+		http_problem(req, 404, "no such notification");
+		return;
+	}
+	db_conn *c = db_or_503(req);
+	if (!c)
+		return;
+	char now[21];
+	util_time_rfc3339(time(NULL), now);
+	db_stmt *s = db_prepare(c, "UPDATE notifications SET read_at = ? WHERE id = ? AND user_id = ? AND read_at IS NULL");
+	int rc = ENT_EDB;
+	int64_t changed = 0;
+	if (s) {
+		db_bind_text(s, 1, now);
+		db_bind_text(s, 2, id);
+		db_bind_text(s, 3, user);
+		rc = db_step(s);
+		changed = db_changes(s);
+		db_done(s);
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "the notification could not be marked read");
+		return;
+	}
+	s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE id = ? AND user_id = ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the notification could not be read");
+		return;
+	}
+	db_bind_text(s, 1, id);
+	db_bind_text(s, 2, user);
+	rc = db_step(s);
+	if (rc != DB_ROW) {
+		db_done(s);
+		if (rc < 0)
+			http_problem_err(req, rc, "the notification could not be read");
+		else
+			http_problem(req, 404, "no such notification");
+		return;
+	}
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	notif_write_row(&w, s);
+	db_done(s);
+	if (changed)
+		notif_push_unread(user);
+	http_reply_buf(req, 200, "application/json", &b);
+}
+
+static void notif_read_all(http_req *req)
+{
+	const char *user = http_principal(req)->sub;
+	db_conn *c = db_or_503(req);
+	if (!c)
+		return;
+	char now[21];
+	util_time_rfc3339(time(NULL), now);
+	db_stmt *s = db_prepare(c, "UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the notifications could not be marked read");
+		return;
+	}
+	db_bind_text(s, 1, now);
+	db_bind_text(s, 2, user);
+	int rc = db_step(s);
+	int64_t changed = db_changes(s);
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, "the notifications could not be marked read");
+		return;
+	}
+	if (changed)
+		notif_push_unread(user);
+	http_reply_json(req, 200, json_pack("{s:I}", "count", (json_int_t)changed));
+}
+
+static void notif_delete(http_req *req)
+{
+	const char *id = http_param(req, "id");
+	const char *user = http_principal(req)->sub;
+	if (!util_is_uuid(id)) {
+		http_problem(req, 404, "no such notification");
+		return;
+	}
+	db_conn *c = db_or_503(req);
+	if (!c)
+		return;
+	db_stmt *s = db_prepare(c, "DELETE FROM notifications WHERE id = ? AND user_id = ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the notification could not be deleted");
+		return;
+	}
+	db_bind_text(s, 1, id);
+	db_bind_text(s, 2, user);
+	int rc = db_step(s);
+	int64_t changed = db_changes(s);
+	db_done(s);
+	if (rc < 0)
+		http_problem_err(req, rc, "the notification could not be deleted");
+	else if (!changed)
+		http_problem(req, 404, "no such notification");
+	else {
+		notif_push_unread(user);
+		http_reply_empty(req, 204);
+	}
+}
+
+/* ---- preferences ---- */
+
+/* {"items":[{"type","label","enabled"}...]} for user: every known type, enabled unless turned off. */
+static void prefs_reply(http_req *req, db_conn *c, const char *user)
+{
+	int enabled[64];
+	for (size_t i = 0; i < notif_ntypes && i < 64; i++)
+		enabled[i] = 1;
+	db_stmt *s = db_prepare(c, "SELECT type, enabled FROM notification_prefs WHERE user_id = ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the preferences could not be read");
+		return;
+	}
+	db_bind_text(s, 1, user);
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		const struct notif_type *t = notif_type_find(db_col_text(s, 0));
+		if (t && t - notif_types < 64)
+			enabled[t - notif_types] = db_col_int64(s, 1) != 0;
+	}
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, "the preferences could not be read");
+		return;
+	}
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "items");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < notif_ntypes && i < 64; i++) {
+		jw_obj_open(&w);
+		jw_kstr(&w, "type", notif_types[i].type);
+		jw_kstr(&w, "label", notif_types[i].label);
+		jw_kbool(&w, "enabled", enabled[i]);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	http_reply_buf(req, 200, "application/json", &b);
+}
+
+static void prefs_get(http_req *req)
+{
+	db_conn *c = db_or_503(req);
+	if (c)
+		prefs_reply(req, c, http_principal(req)->sub);
+}
+
+static void prefs_put(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const struct jfield fields[] = {
+		{"items", JF_ARRAY, 1, 0, 0, 100, NULL},
+	};
+	static const struct jfield item_fields[] = {
+		{"type", JF_STRING, 1, 0, 1, 100, NULL},
+		{"enabled", JF_BOOL, 1, 0, 0, 0, NULL},
+	};
+	json_t *errors = json_object();
+	json_t *items = json_object_get(body, "items");
+	if (!json_check(body, fields, 1, errors)) {
+		size_t i;
+		json_t *it;
+		json_array_foreach(items, i, it)
+		{
+			char key[64];
+			if (!json_is_object(it)) {
+				snprintf(key, sizeof(key), "items[%zu]", i);
+				json_object_set_new(errors, key, json_string("must be an object {type, enabled}"));
+				continue;
+			}
+			json_t *sub = json_object();
+			json_check(it, item_fields, 2, sub);
+			const char *type = json_string_value(json_object_get(it, "type"));
+			if (type && !json_object_get(sub, "type") && !notif_type_find(type))
+				json_object_set_new(sub, "type", json_string("is not a known notification type"));
+			const char *k;
+			json_t *msg;
+			json_object_foreach(sub, k, msg)
+			{
+				snprintf(key, sizeof(key), "items[%zu].%.20s", i, k);
+				json_object_set(errors, key, msg);
+			}
+			json_decref(sub);
+		}
+	}
+	if (json_object_size(errors)) {
+		http_problem_errors(req, 400, "invalid preferences", errors);
+		return;
+	}
+	json_decref(errors);
+	db_conn *c = db_or_503(req);
+	if (!c)
+		return;
+	const char *user = http_principal(req)->sub;
+	char now[21];
+	util_time_rfc3339(time(NULL), now);
+	int rc = db_begin(c);
+	if (rc) {
+		http_problem_err(req, rc, "the preferences could not be saved");
+		return;
+	}
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it)
+	{
+		db_stmt *s = db_prepare(c, "INSERT INTO notification_prefs (user_id, type, enabled, updated_at) VALUES "
+					   "(?, ?, ?, ?) ON CONFLICT (user_id, type) DO UPDATE SET enabled = excluded.enabled, "
+					   "updated_at = excluded.updated_at");
+		if (!s) {
+			rc = ENT_EDB;
+			break;
+		}
+		db_bind_text(s, 1, user);
+		db_bind_text(s, 2, json_string_value(json_object_get(it, "type")));
+		db_bind_int64(s, 3, json_is_true(json_object_get(it, "enabled")));
+		db_bind_text(s, 4, now);
+		rc = db_step(s);
+		db_done(s);
+		if (rc < 0)
+			break;
+		rc = ENT_OK;
+	}
+	if (!rc)
+		rc = db_commit(c);
+	if (rc) {
+		db_rollback(c);
+		http_problem_err(req, rc, "the preferences could not be saved");
+		return;
+	}
+	prefs_reply(req, c, user);
+}
+
+/* ---- GDPR ---- */
+
+static int notif_export_user(db_conn *c, const char *user_id, json_t *out)
+{
+	db_stmt *s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ? ORDER BY created_us, id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, user_id);
+	json_t *items = json_array();
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		json_t *data = json_loads(db_col_text(s, 5), 0, NULL);
+		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:s, s:s?}", "id", db_col_text(s, 0),
+						       "type", db_col_text(s, 1), "title", db_col_text(s, 2), "body",
+						       db_col_text(s, 3), "link", db_col_text(s, 4), "data",
+						       data ? data : json_object(), "created_at", db_col_text(s, 6), "read_at",
+						       db_col_text(s, 7)));
+	}
+	db_done(s);
+	if (rc < 0) {
+		json_decref(items);
+		return rc;
+	}
+	json_t *prefs = json_array();
+	s = db_prepare(c, "SELECT type, enabled, updated_at FROM notification_prefs WHERE user_id = ? ORDER BY type");
+	if (!s) {
+		json_decref(items);
+		json_decref(prefs);
+		return ENT_EDB;
+	}
+	db_bind_text(s, 1, user_id);
+	while ((rc = db_step(s)) == DB_ROW)
+		json_array_append_new(prefs, json_pack("{s:s, s:b, s:s}", "type", db_col_text(s, 0), "enabled",
+						       db_col_int64(s, 1) != 0, "updated_at", db_col_text(s, 2)));
+	db_done(s);
+	if (rc < 0) {
+		json_decref(items);
+		json_decref(prefs);
+		return rc;
+	}
+	json_object_set_new(out, "notifications", json_pack("{s:o, s:o}", "items", items, "preferences", prefs));
+	return ENT_OK;
+}
+
+static int notif_erase_user(db_conn *c, const char *user_id)
+{
+	static const char *const sqls[] = {
+		"DELETE FROM notifications WHERE user_id = ?",
+		"DELETE FROM notification_prefs WHERE user_id = ?",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		db_stmt *s = db_prepare(c, sqls[i]);
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, user_id);
+		int rc = db_step(s);
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	return ENT_OK;
+}
+
+static int notif_start(void) { return bus_subscribe(&notif_consumer); }
+
+/* ---- service ---- */
+
+#define S_STR "{\"type\":\"string\"}"
+#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
+#define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
+#define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
+#define S_NTIME "{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}"
+#define S_COUNT "{\"type\":\"object\",\"required\":[\"count\"],\"properties\":{\"count\":{\"type\":\"integer\",\"minimum\":0}}}"
+#define S_NOTIF                                                                                                      \
+	"{\"type\":\"object\",\"required\":[\"id\",\"type\",\"title\",\"body\",\"link\",\"data\",\"created_at\","     \
+	"\"read_at\"],\"properties\":{\"id\":" S_UUID ",\"type\":{\"type\":\"string\",\"examples\":"                   \
+	"[\"note.published\",\"note.updated\"]},\"title\":" S_STR ",\"body\":" S_STR ",\"link\":" S_NSTR              \
+	",\"data\":{\"type\":\"object\",\"description\":\"ids of what the notification is about (evaluation_id, "   \
+	"course_id)\"},\"created_at\":" S_TIME ",\"read_at\":" S_NTIME "}}"
+#define S_LIST(item)                                                                                                 \
+	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\","  \
+	"\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
+#define S_PREFS                                                                                                      \
+	"{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":"       \
+	"{\"type\":\"object\",\"required\":[\"type\",\"label\",\"enabled\"],\"properties\":{\"type\":" S_STR          \
+	",\"label\":" S_STR ",\"enabled\":{\"type\":\"boolean\"}}}}}}"
+#define S_PREFS_REQ                                                                                                  \
+	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"items\"],\"properties\":{\"items\":"      \
+	"{\"type\":\"array\",\"maxItems\":100,\"items\":{\"type\":\"object\",\"additionalProperties\":false,"         \
+	"\"required\":[\"type\",\"enabled\"],\"properties\":{\"type\":" S_STR ",\"enabled\":{\"type\":\"boolean\"}}}}}}"
+
+static const struct route routes[] = {
+	{.method = "GET", .pattern = "/api/notifications", .handler = notif_list, .access = ROLE_ANY_USER,
+	 .summary = "The caller's notifications, newest first; ?unread=true for unread ones only, ?limit=, ?cursor=",
+	 .response_schema = S_LIST(S_NOTIF)},
+	{.method = "GET", .pattern = "/api/notifications/unread-count", .handler = notif_count, .access = ROLE_ANY_USER,
+	 .summary = "How many of the caller's notifications are unread", .response_schema = S_COUNT},
+	{.method = "POST", .pattern = "/api/notifications/read-all", .handler = notif_read_all, .access = ROLE_ANY_USER,
+	 .flags = ROUTE_NO_BODY, .summary = "Mark all the caller's notifications read; answers how many were unread",
+	 .response_schema = S_COUNT},
+	{.method = "GET", .pattern = "/api/notifications/preferences", .handler = prefs_get, .access = ROLE_ANY_USER,
+	 .summary = "The caller's preferences: every notification type, enabled unless turned off",
+	 .response_schema = S_PREFS},
+	{.method = "PUT", .pattern = "/api/notifications/preferences", .handler = prefs_put, .access = ROLE_ANY_USER,
+	 .summary = "Turn notification types on or off for the caller (types not listed keep their setting)",
+	 .request_schema = S_PREFS_REQ, .response_schema = S_PREFS},
+	{.method = "GET", .pattern = "/api/notifications/stream", .handler = notif_stream, .access = ROLE_ANY_USER,
+	 .summary = "Server-Sent Events (text/event-stream, bearer token in the Authorization header): `unread` "
+		    "{\"count\"} at connect and after each change, `notification` (id: the notification's id) for each "
+		    "new one; Last-Event-ID replays the ones missed"},
+	{.method = "POST", .pattern = "/api/notifications/{id}/read", .handler = notif_read, .access = ROLE_ANY_USER,
+	 .flags = ROUTE_NO_BODY, .summary = "Mark one of the caller's notifications read (others' answer 404)",
+	 .response_schema = S_NOTIF},
+	{.method = "DELETE", .pattern = "/api/notifications/{id}", .handler = notif_delete, .access = ROLE_ANY_USER,
+	 .status = 204, .summary = "Delete one of the caller's notifications (others' answer 404)"},
+};
+
+const struct service svc_notifications = {
+	.name = "notifications",
+	.title = "Notifications from other services' events, live by Server-Sent Events (the seed's notification-service)",
+	.routes = routes,
+	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.migrations = migrations,
+	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.start = notif_start,
+	.generate = notif_generate,
+	.export_user = notif_export_user,
+	.erase_user = notif_erase_user,
+};

@@ -1,0 +1,89 @@
+// Browser helpers: the system Chromium driven by playwright-core (no browser download), logins
+// through the real OIDC pages, axe-core checks and screenshots at desktop and phone widths.
+import { chromium } from 'playwright-core';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+export const SHOTS = join(here, '..', 'screenshots');
+mkdirSync(SHOTS, { recursive: true });
+
+export const CHROMIUM = process.env.ENT_CHROMIUM || '/usr/bin/chromium';
+export const DESKTOP = { width: 1280, height: 860 };
+export const PHONE = { width: 375, height: 740 };
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+/**
+ * A new page in its own context (its own cookies: one person each). Console errors and CSP
+ * violations are collected in page.problems for the tests to check.
+ */
+export async function newPage(browser, viewport = DESKTOP) {
+  const context = await browser.newContext({ viewport, locale: 'fr-FR', acceptDownloads: true });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.problems.push(m.text());
+  });
+  page.on('pageerror', (e) => page.problems.push(String(e)));
+  page.setDefaultTimeout(15000);
+  return page;
+}
+
+/** Logs in through the portal's login page and the provider's form; ends on /portail. */
+export async function login(page, ent, email, password) {
+  await page.goto(`${ent.url}/portail`);
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.waitForURL(/\/realms\/ent\/protocol\/openid-connect\/auth/);
+  await page.fill('#username', email);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${ent.url}/portail`);
+  await page.getByRole('heading', { level: 1 }).waitFor();
+}
+
+/** axe-core on the current page: the violations of impact serious or critical. */
+export async function seriousViolations(page) {
+  // Evaluated through the DevTools protocol: the page's CSP (no inline script) does not apply.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** A screenshot of the whole page under screenshots/NAME-VIEW.png. */
+export async function shot(page, name) {
+  const { width } = page.viewportSize();
+  const view = width <= 480 ? 'phone' : 'desktop';
+  // From the top, so that the sticky header is photographed in place.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(SHOTS, `${name}-${view}.png`), fullPage: true });
+}
+
+/** Checks accessibility and takes the screenshots of the current page at both widths. */
+export async function review(t, page, name, assert) {
+  await shot(page, name);
+  const v = await seriousViolations(page);
+  assert.deepEqual(v, [], `${name}: axe-core serious or critical violations`);
+  const before = page.viewportSize();
+  await page.setViewportSize(PHONE);
+  await page.waitForTimeout(150); // layout settles (media queries, chart resize)
+  await shot(page, name);
+  const vp = await seriousViolations(page);
+  assert.deepEqual(vp, [], `${name} (375 px): axe-core serious or critical violations`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `${name} (375 px): the page scrolls sideways by ${overflow}px`);
+  await page.setViewportSize(before);
+}

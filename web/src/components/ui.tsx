@@ -1,0 +1,69 @@
+import { useEffect, useRef, type ReactNode } from 'react';
+import { ApiError } from '../lib/api';
+
+export function Spinner({ label = 'Chargement…' }: { label?: string }) {
+  return (
+    <div className="spinner" role="status">
+      <span className="spinner-dot" aria-hidden="true" />
+      {label}
+    </div>
+  );
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) {
+    const fields = e.problem.errors ? Object.entries(e.problem.errors).map(([k, v]) => `${k} : ${v}`) : [];
+    return [e.message, ...fields].join(' — ');
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function Alert({ kind = 'error', children }: { kind?: 'error' | 'success' | 'info'; children: ReactNode }) {
+  return (
+    <div className={`alert alert-${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+      {children}
+    </div>
+  );
+}
+
+export function PageTitle({ title, children }: { title: string; children?: ReactNode }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    document.title = `${title} — ENT`;
+  }, [title]);
+  return (
+    <div className="page-head">
+      <h1 ref={ref} tabIndex={-1} id="page-title">
+        {title}
+      </h1>
+      {children && <div className="page-actions">{children}</div>}
+    </div>
+  );
+}
+
+export function Card({ title, children, actions, className = '' }: { title?: ReactNode; children: ReactNode; actions?: ReactNode; className?: string }) {
+  return (
+    <section className={`card ${className}`}>
+      {(title || actions) && (
+        <div className="card-head">
+          {title && <h2>{title}</h2>}
+          {actions}
+        </div>
+      )}
+      {children}
+    </section>
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <p className="empty">{children}</p>;
+}
+
+/** A table that may scroll sideways on a phone: focusable so that keyboard users can scroll it. */
+export function TableWrap({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="table-wrap" tabIndex={0} role="region" aria-label={label}>
+      {children}
+    </div>
+  );
+}

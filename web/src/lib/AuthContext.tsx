@@ -1,0 +1,143 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import type { User } from 'oidc-client-ts';
+import { useNavigate } from 'react-router';
+import { getManager, loadConfig, returnPath, sessionOf, type PortalConfig, type Role, type Session } from './auth';
+import { setUnauthorizedHandler } from './api';
+
+type Status = 'loading' | 'ready';
+
+interface AuthValue {
+  status: Status;
+  session: Session | null;
+  config: PortalConfig | null;
+  error: string | null;
+  login: (returnTo?: string) => Promise<void>;
+  logout: () => Promise<void>;
+  hasRole: (...roles: Role[]) => boolean;
+  hasService: (name: string) => boolean;
+}
+
+const AuthContext = createContext<AuthValue | null>(null);
+
+const SILENT_FAILED = 'ent.silent-failed';
+
+interface LoginState {
+  returnTo?: string;
+}
+
+export function AuthProvider({ children }: { children: ReactNode }) {
+  const [status, setStatus] = useState<Status>('loading');
+  const [session, setSession] = useState<Session | null>(null);
+  const [config, setConfig] = useState<PortalConfig | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const navigate = useNavigate();
+
+  useEffect(() => {
+    let cancelled = false;
+    const mgr = getManager();
+    const loaded = (u: User) => setSession(sessionOf(u));
+    const expired = () => {
+      setSession(null);
+      setError('Votre session a expiré : reconnectez-vous.');
+    };
+    mgr.events.addUserLoaded(loaded);
+    mgr.events.addSilentRenewError(expired);
+    mgr.events.addUserUnloaded(() => setSession(null));
+
+    (async () => {
+      const cfg = await loadConfig();
+      if (cancelled) return;
+      setConfig(cfg);
+      const path = window.location.pathname;
+      if (path === '/login/callback') {
+        try {
+          const user = await mgr.signinRedirectCallback();
+          sessionStorage.removeItem(SILENT_FAILED);
+          if (cancelled) return;
+          setSession(sessionOf(user));
+          const to = (user.state as LoginState | undefined)?.returnTo;
+          navigate(to && to.startsWith('/') && !to.startsWith('/login') ? to : '/portail', { replace: true });
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          sessionStorage.setItem(SILENT_FAILED, '1');
+          if (!/login_required|no active session|interaction_required/i.test(msg))
+            setError(`La connexion a échoué : ${msg}`);
+          navigate('/login', { replace: true, state: { from: (e as { state?: LoginState })?.state?.returnTo } });
+        }
+        setStatus('ready');
+        return;
+      }
+      const user = await mgr.getUser();
+      if (user && !user.expired) {
+        setSession(sessionOf(user));
+        setStatus('ready');
+        return;
+      }
+      // Tokens are kept in memory only: after a reload, ask the provider whether its session is
+      // still open (no form is shown with prompt=none; login_required comes back otherwise).
+      if (path !== '/login' && !sessionStorage.getItem(SILENT_FAILED)) {
+        await mgr.signinRedirect({ prompt: 'none', state: { returnTo: returnPath() } satisfies LoginState });
+        return;
+      }
+      setStatus('ready');
+    })().catch((e) => {
+      setError(`Le portail ne peut pas joindre le serveur (${e instanceof Error ? e.message : e}).`);
+      setStatus('ready');
+    });
+    return () => {
+      cancelled = true;
+      mgr.events.removeUserLoaded(loaded);
+      mgr.events.removeSilentRenewError(expired);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => {
+      getManager()
+        .getUser()
+        .then((u) => {
+          if (!u || u.expired) setSession(null);
+        });
+    });
+  }, []);
+
+  const login = useCallback(async (returnTo?: string) => {
+    sessionStorage.removeItem(SILENT_FAILED);
+    await getManager().signinRedirect({ state: { returnTo: returnTo || '/portail' } satisfies LoginState });
+  }, []);
+
+  const logout = useCallback(async () => {
+    const mgr = getManager();
+    const user = await mgr.getUser();
+    sessionStorage.setItem(SILENT_FAILED, '1');
+    setSession(null);
+    try {
+      await mgr.revokeTokens(['refresh_token']);
+    } catch {
+      /* the provider ends the session below anyway */
+    }
+    await mgr.signoutRedirect({ id_token_hint: user?.id_token });
+  }, []);
+
+  const value = useMemo<AuthValue>(
+    () => ({
+      status,
+      session,
+      config,
+      error,
+      login,
+      logout,
+      hasRole: (...roles) => !!session && roles.some((r) => session.roles.includes(r)),
+      hasService: (name) => !!config && config.services.includes(name),
+    }),
+    [status, session, config, error, login, logout],
+  );
+  return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+export function useAuth(): AuthValue {
+  const v = useContext(AuthContext);
+  if (!v) throw new Error('useAuth outside AuthProvider');
+  return v;
+}

@@ -1,0 +1,159 @@
+// fetch() with the bearer token and problem+json errors turned into ApiError.
+import { accessToken } from './auth';
+
+export interface Problem {
+  type?: string;
+  title?: string;
+  status: number;
+  detail?: string;
+  errors?: Record<string, string>;
+}
+
+export class ApiError extends Error {
+  status: number;
+  problem: Problem;
+  constructor(problem: Problem) {
+    super(problem.detail || problem.title || `Erreur ${problem.status}`);
+    this.status = problem.status;
+    this.problem = problem;
+  }
+}
+
+let onUnauthorized: (() => void) | null = null;
+export function setUnauthorizedHandler(fn: () => void) {
+  onUnauthorized = fn;
+}
+
+export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {
+  const token = await accessToken();
+  const headers = new Headers(init.headers);
+  if (token) headers.set('Authorization', `Bearer ${token}`);
+  if (!headers.has('Accept')) headers.set('Accept', 'application/json');
+  const r = await fetch(path, { ...init, headers });
+  if (r.status === 401 && onUnauthorized) onUnauthorized();
+  return r;
+}
+
+async function problemOf(r: Response): Promise<ApiError> {
+  let p: Problem = { status: r.status };
+  try {
+    const ct = r.headers.get('Content-Type') || '';
+    if (ct.includes('json')) p = { ...(await r.json()), status: r.status };
+  } catch {
+    /* not JSON */
+  }
+  if (!p.detail) p.detail = messageForStatus(r.status);
+  return new ApiError(p);
+}
+
+export function messageForStatus(status: number): string {
+  switch (status) {
+    case 401: return 'Votre session a expiré : reconnectez-vous.';
+    case 403: return "Vous n'avez pas accès à cette ressource.";
+    case 404: return 'Ressource introuvable.';
+    case 409: return 'Conflit : la ressource a changé ou existe déjà.';
+    case 413: return 'Fichier ou contenu trop volumineux.';
+    case 429: return 'Trop de requêtes : réessayez dans un instant.';
+    default: return status >= 500 ? 'Le serveur a rencontré une erreur. Réessayez plus tard.' : `Erreur ${status}`;
+  }
+}
+
+export async function api<T = unknown>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
+  const { json, ...rest } = init;
+  if (json !== undefined) {
+    rest.body = JSON.stringify(json);
+    rest.headers = { ...(rest.headers as Record<string, string>), 'Content-Type': 'application/json' };
+  }
+  const r = await apiFetch(path, rest);
+  if (!r.ok) throw await problemOf(r);
+  if (r.status === 204) return undefined as T;
+  const ct = r.headers.get('Content-Type') || '';
+  return (ct.includes('json') ? await r.json() : await r.text()) as T;
+}
+
+/** Downloads a protected file: fetched with the token, then saved under its name. */
+export async function download(path: string, filename: string): Promise<void> {
+  const r = await apiFetch(path, { headers: { Accept: '*/*' } });
+  if (!r.ok) throw await problemOf(r);
+  const blob = await r.blob();
+  saveBlob(blob, filenameOf(r.headers.get('Content-Disposition')) || filename);
+}
+
+/** The file name of a Content-Disposition header (RFC 6266: filename* wins over filename). */
+export function filenameOf(cd: string | null): string | null {
+  if (!cd) return null;
+  const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(cd);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch {
+      /* fall back to filename */
+    }
+  }
+  const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]+))/.exec(cd);
+  if (plain) return (plain[1] ?? plain[2]).replace(/\\(.)/g, '$1').trim();
+  return null;
+}
+
+export function saveBlob(blob: Blob, filename: string) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Uploads a file with progress (XMLHttpRequest: fetch has no upload progress). */
+export async function upload<T>(path: string, file: File, onProgress: (fraction: number) => void): Promise<T> {
+  const token = await accessToken();
+  return new Promise<T>((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+    xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress(e.loaded / e.total);
+    };
+    xhr.onload = () => {
+      let body: unknown = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        /* empty */
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(1);
+        resolve(body as T);
+      } else {
+        const p = (body as Problem) || { status: xhr.status };
+        reject(new ApiError({ ...p, status: xhr.status, detail: p.detail || messageForStatus(xhr.status) }));
+      }
+    };
+    xhr.onerror = () => reject(new ApiError({ status: 0, detail: 'Le serveur est injoignable.' }));
+    xhr.send(file);
+  });
+}
+
+export interface List<T> {
+  items: T[];
+  next_cursor?: string | null;
+}
+
+/** Follows cursors until `max` items (lists are paginated). */
+export async function listAll<T>(path: string, max = 500): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null | undefined = null;
+  const sep = path.includes('?') ? '&' : '?';
+  do {
+    const page: List<T> = await api<List<T>>(
+      `${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    out.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor && out.length < max);
+  return out;
+}

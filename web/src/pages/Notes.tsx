@@ -1,0 +1,375 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useAuth } from '../lib/AuthContext';
+import { ApiError, api, download, type List } from '../lib/api';
+import { fmtDate, fmtNum } from '../lib/format';
+import type { Cours, Evaluation, Grid, Period, StudentEvaluation, StudentReport } from '../lib/types';
+import { Alert, Card, Empty, PageTitle, Spinner, TableWrap, errorText } from '../components/ui';
+import { AverageChart } from '../components/AverageChart';
+import { GradeGrid, type GradeLine } from '../components/GradeGrid';
+
+export function NotesPage() {
+  const { hasRole } = useAuth();
+  return hasRole('enseignant', 'admin') ? <TeacherNotes /> : <StudentNotes />;
+}
+
+function evalText(e: StudentEvaluation): string {
+  if (e.status === 'absent') return 'Absent';
+  if (e.status === 'exempt') return 'Dispensé';
+  if (e.status === 'not_graded' || e.value === null) return 'Non noté';
+  return `${fmtNum(e.value)}/${e.scale}`;
+}
+
+function StudentNotes() {
+  const [report, setReport] = useState<StudentReport | null>(null);
+  const [periodId, setPeriodId] = useState<string>('');
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    api<StudentReport>('/api/notes/me')
+      .then((r) => {
+        setReport(r);
+        const today = new Date().toISOString().slice(0, 10);
+        const current = r.periods.find((p) => p.starts_on <= today && today <= p.ends_on && p.subjects.length) ||
+          [...r.periods].reverse().find((p) => p.subjects.length) || r.periods[0];
+        setPeriodId(current?.id ?? '');
+      })
+      .catch((e) => setError(errorText(e)));
+  }, []);
+
+  if (error) return <><PageTitle title="Mes notes" /><Alert>{error}</Alert></>;
+  if (!report) return <><PageTitle title="Mes notes" /><Spinner /></>;
+  const period = report.periods.find((p) => p.id === periodId);
+
+  return (
+    <>
+      <PageTitle title="Mes notes" />
+      {report.periods.length === 0 ? (
+        <Card><Empty>Aucune période de notation pour le moment.</Empty></Card>
+      ) : (
+        <>
+          <div className="toolbar">
+            <div className="field">
+              <label htmlFor="period">Période</label>
+              <select id="period" value={periodId} onChange={(e) => setPeriodId(e.target.value)}>
+                {report.periods.map((p) => (
+                  <option key={p.id} value={p.id}>{p.name}</option>
+                ))}
+              </select>
+            </div>
+          </div>
+          {period && (
+            <div className="grid-2 grid-wide-first">
+              <Card title="Évolution de ma moyenne">
+                {report.timeline.length === 0 ? <Empty>Pas encore de note.</Empty> : <AverageChart points={report.timeline} />}
+              </Card>
+              <Card title={period.name}>
+                <ul className="stats stats-column">
+                  <li>
+                    <span className="muted">Ma moyenne générale</span>
+                    <strong className="big" data-testid="general-average">{period.average === null ? '—' : `${fmtNum(period.average)}/20`}</strong>
+                  </li>
+                  <li>
+                    <span className="muted">Moyenne de la classe</span>
+                    <strong>{period.class_average === null ? '—' : `${fmtNum(period.class_average)}/20`}</strong>
+                  </li>
+                  <li>
+                    <span className="muted">Du {fmtDate(period.starts_on)} au {fmtDate(period.ends_on)}</span>
+                  </li>
+                </ul>
+              </Card>
+            </div>
+          )}
+          {period && period.subjects.length === 0 && <Card><Empty>Aucune note sur cette période.</Empty></Card>}
+          {period?.subjects.map((s) => (
+            <Card
+              key={s.course_id}
+              title={s.title}
+              actions={<span className="grade-pill big-pill">{s.average === null ? '—' : `${fmtNum(s.average)}/20`}</span>}
+            >
+              <p className="small muted">
+                {s.teachers.length > 0 && `${s.teachers.join(', ')} · `}Classe : moyenne {fmtNum(s.class_average)}, min {fmtNum(s.min)}, max {fmtNum(s.max)}
+              </p>
+              <TableWrap label={`Évaluations de ${s.title}`}>
+                <table className="table">
+                  <caption className="visually-hidden">Évaluations de {s.title}</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Évaluation</th>
+                      <th scope="col" className="hide-sm">Date</th>
+                      <th scope="col">Ma note</th>
+                      <th scope="col" className="hide-sm">Coef.</th>
+                      <th scope="col" className="hide-sm">Classe (moy. / min / max)</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {s.evaluations.map((e) => (
+                      <tr key={e.id}>
+                        <th scope="row">
+                          {e.title}
+                          <span className="small muted block show-sm">
+                            {fmtDate(e.date)} · coef. {fmtNum(e.coefficient)} · classe {fmtNum(e.class_average)} (min {fmtNum(e.min)}, max {fmtNum(e.max)})
+                          </span>
+                          {e.comment && <span className="small muted block">« {e.comment} »</span>}
+                        </th>
+                        <td className="nowrap hide-sm">{fmtDate(e.date)}</td>
+                        <td className="nowrap"><strong>{evalText(e)}</strong></td>
+                        <td className="hide-sm">{fmtNum(e.coefficient)}</td>
+                        <td className="nowrap hide-sm">{fmtNum(e.class_average)} / {fmtNum(e.min)} / {fmtNum(e.max)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </TableWrap>
+            </Card>
+          ))}
+        </>
+      )}
+    </>
+  );
+}
+
+function TeacherNotes() {
+  const [courses, setCourses] = useState<Cours[] | null>(null);
+  const [periods, setPeriods] = useState<Period[]>([]);
+  const [courseId, setCourseId] = useState('');
+  const [periodId, setPeriodId] = useState('');
+  const [grid, setGrid] = useState<Grid | null>(null);
+  const [evalId, setEvalId] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [ok, setOk] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const [serverErrors, setServerErrors] = useState<Record<number, string>>({});
+
+  useEffect(() => {
+    Promise.all([api<List<Cours>>('/api/cours?limit=200'), api<List<Period>>('/api/notes/periods')])
+      .then(([c, p]) => {
+        setCourses(c.items);
+        setPeriods(p.items);
+        if (c.items.length) setCourseId(c.items[0].id);
+        const today = new Date().toISOString().slice(0, 10);
+        const cur = p.items.find((x) => x.starts_on <= today && today <= x.ends_on) || p.items[0];
+        if (cur) setPeriodId(cur.id);
+      })
+      .catch((e) => setError(errorText(e)));
+  }, []);
+
+  const loadGrid = useCallback(
+    async (keepEval?: string) => {
+      if (!courseId) return;
+      try {
+        const q = periodId ? `?period_id=${encodeURIComponent(periodId)}` : '';
+        const g = await api<Grid>(`/api/notes/courses/${courseId}/grid${q}`);
+        setGrid(g);
+        setEvalId((old) => {
+          const want = keepEval || old;
+          return g.evaluations.some((e) => e.id === want) ? want : (g.evaluations[g.evaluations.length - 1]?.id ?? '');
+        });
+        setError(null);
+      } catch (e) {
+        setGrid(null);
+        setError(errorText(e));
+      }
+    },
+    [courseId, periodId],
+  );
+  useEffect(() => {
+    setServerErrors({});
+    loadGrid();
+  }, [loadGrid]);
+
+  const evaluation = grid?.evaluations.find((e) => e.id === evalId);
+
+  const save = async (lines: GradeLine[]) => {
+    if (!evaluation) return;
+    setSaving(true);
+    setOk(null);
+    setServerErrors({});
+    try {
+      await api(`/api/notes/evaluations/${evaluation.id}/grades`, { method: 'PUT', json: { grades: lines } });
+      setOk(`Notes de « ${evaluation.title} » enregistrées.`);
+      setError(null);
+      await loadGrid(evaluation.id);
+    } catch (e) {
+      if (e instanceof ApiError && e.problem.errors) {
+        const byRow: Record<number, string> = {};
+        for (const [k, v] of Object.entries(e.problem.errors)) {
+          const m = /^grades\[(\d+)\]/.exec(k);
+          if (m) byRow[Number(m[1])] = v;
+        }
+        setServerErrors(byRow);
+      }
+      setError(errorText(e));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const exportCsv = () => {
+    const q = periodId ? `?period_id=${encodeURIComponent(periodId)}` : '';
+    download(`/api/notes/courses/${courseId}/grid.csv${q}`, 'grid.csv').catch((e) => setError(errorText(e)));
+  };
+
+  if (courses === null) return <><PageTitle title="Notes" />{error ? <Alert>{error}</Alert> : <Spinner />}</>;
+
+  return (
+    <>
+      <PageTitle title="Saisie des notes">
+        {courseId && (
+          <button type="button" className="button" onClick={exportCsv}>
+            Exporter en CSV
+          </button>
+        )}
+      </PageTitle>
+      {courses.length === 0 ? (
+        <Card><Empty>Vous n'enseignez dans aucun cours.</Empty></Card>
+      ) : (
+        <>
+          <div className="toolbar">
+            <div className="field">
+              <label htmlFor="t-course">Cours</label>
+              <select id="t-course" value={courseId} onChange={(e) => setCourseId(e.target.value)}>
+                {courses.map((c) => (
+                  <option key={c.id} value={c.id}>{c.title}</option>
+                ))}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="t-period">Période</label>
+              <select id="t-period" value={periodId} onChange={(e) => setPeriodId(e.target.value)}>
+                <option value="">Toutes les périodes</option>
+                {periods.map((p) => (
+                  <option key={p.id} value={p.id}>{p.name}</option>
+                ))}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="t-eval">Évaluation</label>
+              <select id="t-eval" value={evalId} onChange={(e) => { setServerErrors({}); setEvalId(e.target.value); }} disabled={!grid?.evaluations.length}>
+                {!grid?.evaluations.length && <option value="">Aucune évaluation</option>}
+                {grid?.evaluations.map((e) => (
+                  <option key={e.id} value={e.id}>{e.title} — {fmtDate(e.date)}</option>
+                ))}
+              </select>
+            </div>
+            <button type="button" className="button button-primary toolbar-end" onClick={() => setCreating((c) => !c)} aria-expanded={creating}>
+              Nouvelle évaluation
+            </button>
+          </div>
+          {creating && (
+            <CreateEvaluation
+              courseId={courseId}
+              periods={periods}
+              periodId={periodId}
+              onCancel={() => setCreating(false)}
+              onCreated={(ev) => {
+                setCreating(false);
+                setOk(`Évaluation « ${ev.title} » créée.`);
+                if (ev.period_id && ev.period_id !== periodId) setPeriodId(ev.period_id);
+                setEvalId(ev.id);
+                loadGrid(ev.id);
+              }}
+            />
+          )}
+          {error && <Alert>{error}</Alert>}
+          {ok && <Alert kind="success">{ok}</Alert>}
+          {grid && evaluation ? (
+            <Card
+              title={`${evaluation.title}`}
+              actions={
+                <span className="small muted">
+                  {fmtDate(evaluation.date)} · coef. {fmtNum(evaluation.coefficient)} · sur {evaluation.scale}
+                  {evaluation.average != null && ` · moyenne ${fmtNum(evaluation.average)}`}
+                </span>
+              }
+            >
+              {grid.students.length === 0 ? (
+                <Empty>Aucun élève dans les classes de ce cours.</Empty>
+              ) : (
+                <GradeGrid grid={grid} evaluationId={evaluation.id} scale={evaluation.scale} serverErrors={serverErrors} onSave={save} saving={saving} />
+              )}
+            </Card>
+          ) : grid ? (
+            <Card><Empty>Aucune évaluation sur cette période : créez-en une.</Empty></Card>
+          ) : (
+            !error && <Spinner />
+          )}
+        </>
+      )}
+    </>
+  );
+}
+
+function CreateEvaluation({ courseId, periods, periodId, onCreated, onCancel }: {
+  courseId: string; periods: Period[]; periodId: string; onCreated: (e: Evaluation) => void; onCancel: () => void;
+}) {
+  const [title, setTitle] = useState('');
+  const [date, setDate] = useState(new Date().toISOString().slice(0, 10));
+  const [period, setPeriod] = useState(periodId || periods[0]?.id || '');
+  const [coefficient, setCoefficient] = useState('1');
+  const [scale, setScale] = useState('20');
+  const [publishAt, setPublishAt] = useState('');
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const body: Record<string, unknown> = {
+        course_id: courseId,
+        period_id: period,
+        title: title.trim(),
+        date,
+        coefficient: Number(coefficient.replace(',', '.')),
+        scale: Number(scale),
+      };
+      if (publishAt) body.publish_at = new Date(publishAt).toISOString();
+      onCreated(await api<Evaluation>('/api/notes/evaluations', { method: 'POST', json: body }));
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+
+  return (
+    <Card title="Nouvelle évaluation">
+      <form className="form" onSubmit={submit}>
+        {error && <Alert>{error}</Alert>}
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="ev-title">Titre</label>
+            <input id="ev-title" required maxLength={200} value={title} onChange={(e) => setTitle(e.target.value)} placeholder="Contrôle n°1" />
+          </div>
+          <div className="field">
+            <label htmlFor="ev-date">Date</label>
+            <input id="ev-date" type="date" required value={date} onChange={(e) => setDate(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="ev-period">Période</label>
+            <select id="ev-period" required value={period} onChange={(e) => setPeriod(e.target.value)}>
+              {periods.map((p) => (
+                <option key={p.id} value={p.id}>{p.name}</option>
+              ))}
+            </select>
+          </div>
+        </div>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="ev-coef">Coefficient</label>
+            <input id="ev-coef" inputMode="decimal" required value={coefficient} onChange={(e) => setCoefficient(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="ev-scale">Barème (noté sur)</label>
+            <input id="ev-scale" type="number" min={1} max={1000} required value={scale} onChange={(e) => setScale(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="ev-publish">Publication aux élèves (vide : dès l'enregistrement)</label>
+            <input id="ev-publish" type="datetime-local" value={publishAt} onChange={(e) => setPublishAt(e.target.value)} />
+          </div>
+        </div>
+        <div className="form-actions">
+          <button type="submit" className="button button-primary">Créer l'évaluation</button>
+          <button type="button" className="button" onClick={onCancel}>Annuler</button>
+        </div>
+      </form>
+    </Card>
+  );
+}
