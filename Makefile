@@ -56,6 +56,7 @@ bench:
 	bench/run.sh
 	bench/files.sh
 	bench/import.sh
+	bench/district.sh
 
 clean:
 	rm -rf build build-asan build-bench build-fuzz build-dev web/dist

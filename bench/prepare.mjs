@@ -38,7 +38,7 @@ function tokens(emails) {
   const all = [];
   for (let i = 0; i < emails.length; i += 200) {
     const chunk = emails.slice(i, i + 200);
-    const r = execFileSync(ent, ['token', '--ttl', '7200', ...chunk], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const r = execFileSync(ent, ['token', '--ttl', '3600', ...chunk], { encoding: 'utf8', maxBuffer: 64 << 20 });
     all.push(...r.trim().split('\n'));
   }
   if (all.length !== emails.length) throw new Error(`expected ${emails.length} tokens, got ${all.length}`);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test against the binaries in the build directory given (built with sanitizers by
 # `make test`): unit tests (ctest), then the API suite against the real binary on SQLite, then the
-# same on a PostgreSQL server started for the occasion and stopped afterwards.
+# file services on S3, the event bus on RabbitMQ, and everything again on PostgreSQL (with the bus
+# tests on RabbitMQ as well); each server is started for the occasion and stopped afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build-asan}
@@ -31,7 +32,10 @@ s3dir=$(mktemp -d /tmp/ent-s3.XXXXXX)
 rmdir "$s3dir"
 pgdir=$(mktemp -d /tmp/ent-pg.XXXXXX)
 rmdir "$pgdir"
+amqpdir=$(mktemp -d /tmp/ent-amqp.XXXXXX)
+rmdir "$amqpdir"
 cleanup() {
+  bash tests/services/rabbitmq.sh stop "$amqpdir" >/dev/null 2>&1 || true
   bash tests/services/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true
   bash tests/services/s3.sh stop "$s3dir" >/dev/null 2>&1 || true
 }
@@ -46,6 +50,20 @@ if [ -n "$s3_api" ]; then
   echo "== API tests of the file services (S3)"
   # shellcheck disable=SC2086
   ENT_BLOB=$s3url node --test --test-concurrency=1 $s3_api
+fi
+
+echo "== RabbitMQ (event bus)"
+# Exported: the PostgreSQL phase below runs the bus tests on RabbitMQ too (the production pair).
+# The tests halt and restart this broker (ENT_TEST_AMQP_DIR) to show that nothing is lost.
+ENT_TEST_AMQP_URL=$(bash tests/services/rabbitmq.sh start "$amqpdir")
+export ENT_TEST_AMQP_URL ENT_TEST_AMQP_DIR=$amqpdir
+echo "== unit tests (RabbitMQ)"
+(cd "$BUILD" && ctest --output-on-failure -R '^test_bus')
+bus_api=$(ls tests/api/bus*.test.mjs 2>/dev/null || true)
+if [ -n "$bus_api" ]; then
+  echo "== API tests of the event bus (RabbitMQ)"
+  # shellcheck disable=SC2086
+  node --test --test-concurrency=1 $bus_api
 fi
 
 echo "== PostgreSQL"

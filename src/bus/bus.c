@@ -529,7 +529,7 @@ static long dispatch_consumer(db_conn *c, size_t k, int settle)
 	return waiting;
 }
 
-static void purge(db_conn *c)
+void bus_purge(db_conn *c)
 {
 	char cutoff[21];
 	util_time_rfc3339(time(NULL) - BUS_RETAIN, cutoff);
@@ -591,7 +591,7 @@ static void *dispatch_main(void *arg)
 			down = failed;
 		}
 		if (time(NULL) - last_purge > 3600) {
-			purge(c);
+			bus_purge(c);
 			last_purge = time(NULL);
 		}
 	}
@@ -641,5 +641,15 @@ void bus_stop(void)
 
 long bus_pending(void) { return atomic_load(&pending); }
 void bus_set_pending(long n) { atomic_store(&pending, n); }
+
+void bus_count_unrelayed(db_conn *c)
+{
+	db_stmt *s = db_prepare(c, "SELECT COUNT(*) FROM bus_outbox WHERE relayed_at IS NULL");
+	if (!s)
+		return;
+	if (db_step(s) == DB_ROW)
+		atomic_store(&pending, (long)db_col_int64(s, 0));
+	db_done(s);
+}
 
 int bus_broker_up(void) { return running == BACKEND_AMQP ? bus_amqp_connected() : -1; }

@@ -48,6 +48,10 @@ long bus_backoff_ms(unsigned attempt);
 
 /* Sets what bus_pending() reports (the relay: rows not yet confirmed by the broker). */
 void bus_set_pending(long n);
+/* Sets bus_pending() to the number of outbox rows not yet relayed (the AMQP relay, now and then). */
+void bus_count_unrelayed(db_conn *c);
+/* Deletes outbox rows relayed or below every cursor, and applied marks, older than a week. */
+void bus_purge(db_conn *c);
 
 /* The RabbitMQ backend (amqp.c). */
 int bus_amqp_start(const char *url, char *err, size_t errlen);

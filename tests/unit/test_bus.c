@@ -158,6 +158,12 @@ static int setup(void **state)
 	(void)state;
 	const char *base = getenv("ENT_TEST_TMP");
 	char tmpl[512];
+	if (base) {
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", base);
+		if (system(cmd) != 0)
+			return -1;
+	}
 	snprintf(tmpl, sizeof(tmpl), "%s/bus-XXXXXX", base ? base : "/tmp");
 	if (!mkdtemp(tmpl))
 		return -1;

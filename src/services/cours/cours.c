@@ -96,6 +96,15 @@ static int exists2(db_conn *c, const char *sql, const char *p1, const char *p2)
 	return rc < 0 ? rc : rc == DB_ROW;
 }
 
+int cours_exists(db_conn *c, const char *cours_id)
+{
+	if (!c)
+		return ENT_EUNAVAIL;
+	if (!util_is_uuid(cours_id))
+		return 0;
+	return exists2(c, "SELECT 1 FROM cours WHERE id = ?", cours_id, NULL);
+}
+
 int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned roles)
 {
 	if (!c)

@@ -14,6 +14,19 @@
  * admins and teachers of the course always; students of one of the course's classes when a
  * material using the file is published. 1 yes, 0 no, or a negative ent_err (the caller denies).
  */
+/* A caller's access to one course. */
+enum { COURS_NONE = 0, COURS_READ = 1, COURS_EDIT = 2 };
+
+/*
+ * COURS_* for the user (ROLE_* bits roles) on course cours_id: EDIT for admins and the course's
+ * teachers, READ for students of one of its classes, NONE otherwise or when it does not exist;
+ * or a negative ent_err.
+ */
+int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned roles);
+
+/* 1 if the course exists, 0 if not, or a negative ent_err. */
+int cours_exists(db_conn *c, const char *cours_id);
+
 int cours_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles);
 
 #endif

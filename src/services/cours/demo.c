@@ -134,32 +134,32 @@ static double draw_wrapped(cairo_t *cr, const char *text, double y, double size,
 	return y;
 }
 
-/* A two-page PDF (title page, then the text) into out (caller frees with buf_free). */
-static int make_pdf(const struct demo_course *dc, const struct demo_material *m, const char *teacher, buf *out)
+int cours_make_pdf(const char *course, const char *title, const char *section, const char *const *paragraphs,
+		   int nparagraphs, const char *teacher, buf *out)
 {
 	buf_init(out, 8u << 20);
 	cairo_surface_t *sf = cairo_pdf_surface_create_for_stream(pdf_write, out, PAGE_W, PAGE_H);
-	cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_TITLE, m->title);
+	cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_TITLE, title);
 	cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_AUTHOR, teacher);
-	cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_SUBJECT, dc->title);
+	cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_SUBJECT, course);
 	cairo_t *cr = cairo_create(sf);
 	cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
 	cairo_set_source_rgb(cr, 0.13, 0.27, 0.53);
 	cairo_rectangle(cr, 0, 0, PAGE_W, 180);
 	cairo_fill(cr);
 	cairo_set_source_rgb(cr, 1, 1, 1);
-	draw_wrapped(cr, dc->title, 110, 24, PAGE_W - 2 * MARGIN);
+	draw_wrapped(cr, course, 110, 24, PAGE_W - 2 * MARGIN);
 	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-	double y = draw_wrapped(cr, m->title, 300, 34, PAGE_W - 2 * MARGIN);
+	double y = draw_wrapped(cr, title, 300, 34, PAGE_W - 2 * MARGIN);
 	cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_ITALIC, CAIRO_FONT_WEIGHT_NORMAL);
-	y = draw_wrapped(cr, m->section, y + 20, 16, PAGE_W - 2 * MARGIN);
+	y = draw_wrapped(cr, section, y + 20, 16, PAGE_W - 2 * MARGIN);
 	draw_wrapped(cr, teacher, y + 40, 14, PAGE_W - 2 * MARGIN);
 	cairo_show_page(cr);
 	cairo_select_font_face(cr, "DejaVu Serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-	y = draw_wrapped(cr, m->title, MARGIN + 20, 20, PAGE_W - 2 * MARGIN) + 12;
+	y = draw_wrapped(cr, title, MARGIN + 20, 20, PAGE_W - 2 * MARGIN) + 12;
 	cairo_select_font_face(cr, "DejaVu Serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-	for (int i = 0; i < 4 && m->paragraphs[i]; i++)
-		y = draw_wrapped(cr, m->paragraphs[i], y, 12, PAGE_W - 2 * MARGIN) + 10;
+	for (int i = 0; i < nparagraphs && paragraphs[i]; i++)
+		y = draw_wrapped(cr, paragraphs[i], y, 12, PAGE_W - 2 * MARGIN) + 10;
 	cairo_show_page(cr);
 	cairo_destroy(cr);
 	cairo_surface_finish(sf);
@@ -214,7 +214,8 @@ static int demo_course(db_conn *c, arena *a, const struct demo_course *dc, const
 	char file_ids[3][37] = {"", "", ""};
 	for (int i = 0; i < 3 && dc->materials[i].title; i++) {
 		buf pdf;
-		if ((rc = make_pdf(dc, &dc->materials[i], t.name, &pdf)))
+		const struct demo_material *m = &dc->materials[i];
+		if ((rc = cours_make_pdf(dc->title, m->title, m->section, m->paragraphs, 4, t.name, &pdf)))
 			goto undo_files;
 		rc = fichiers_create(c, t.id, dc->materials[i].file_name, pdf.data, pdf.len, file_ids[i]);
 		buf_free(&pdf);

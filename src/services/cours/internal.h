@@ -7,14 +7,11 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "core/buf.h"
 #include "core/http.h"
 #include "store/db.h"
+#include "cours.h"
 
-/* A caller's access to one course. */
-enum { COURS_NONE = 0, COURS_READ = 1, COURS_EDIT = 2 };
-
-/* COURS_* for the user on course cours_id (COURS_NONE when it does not exist), or a negative ent_err. */
-int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned roles);
 
 /*
  * Resolves the course of the path parameter {id} for the caller: answers 404 (absent or not
@@ -48,6 +45,12 @@ int cours_erase_user(db_conn *c, const char *user_id);
 
 /* The demo courses (demo.c). */
 int cours_demo(db_conn *c, FILE *out);
+/*
+ * A two-page PDF (a title page with the course, title, section and teacher, then the paragraphs)
+ * into out, which it initialises (the caller frees it with buf_free). ENT_OK or ENT_EIO.
+ */
+int cours_make_pdf(const char *course, const char *title, const char *section, const char *const *paragraphs,
+		   int nparagraphs, const char *teacher, buf *out);
 /* The courses of `ent demo --scale` (generate.c). */
 struct scale;
 int cours_generate(db_conn *c, const struct scale *sc);

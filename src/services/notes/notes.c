@@ -27,6 +27,7 @@
 #include "core/service.h"
 #include "core/util.h"
 #include "bus/bus.h"
+#include "services/cours/cours.h"
 #include "services/users/users.h"
 
 static const char schema_v1[] =
@@ -195,21 +196,14 @@ static int exists2(db_conn *c, const char *sql, const char *p1, const char *p2)
 
 int notes_course_access(db_conn *c, const char *course_id, const char *user_id, unsigned roles)
 {
-	if (!c)
-		return ENT_EUNAVAIL;
-	if (!util_is_uuid(course_id))
-		return NOTES_NOCOURSE;
-	int rc = exists2(c, "SELECT 1 FROM cours WHERE id = ?", course_id, NULL);
-	if (rc <= 0)
-		return rc < 0 ? rc : NOTES_NOCOURSE;
-	if (roles & ROLE_ADMIN)
+	/* Grades are for the course's teachers and admins: the cours service says who they are. */
+	int rc = cours_access(c, course_id, user_id, roles & (ROLE_ADMIN | ROLE_ENSEIGNANT));
+	if (rc < 0)
+		return rc;
+	if (rc == COURS_EDIT)
 		return NOTES_EDIT;
-	if (roles & ROLE_ENSEIGNANT) {
-		rc = exists2(c, "SELECT 1 FROM cours_teachers WHERE cours_id = ? AND user_id = ?", course_id, user_id);
-		if (rc != 0)
-			return rc < 0 ? rc : NOTES_EDIT;
-	}
-	return NOTES_DENIED;
+	rc = cours_exists(c, course_id);
+	return rc < 0 ? rc : rc ? NOTES_DENIED : NOTES_NOCOURSE;
 }
 
 int notes_eval_for_request(http_req *req, const char *id, char course_id[37])

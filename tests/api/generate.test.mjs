@@ -1,0 +1,78 @@
+// `ent demo --scale N`: the district generator of the benchmarks. It must produce the proportions
+// it announces, data the services serve correctly (a generated student's report card, courses and
+// notifications, a course file), refuse to run twice on one database, and refuse bad arguments.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEnt, api } from './lib/ent.mjs';
+import { sql } from './lib/oidc.mjs';
+
+const N = 200;
+let ent, gen;
+
+before(async () => {
+  ent = await startEnt();
+  gen = ent.run(['demo', '--scale', String(N), '--seed', '7']);
+});
+after(async () => {
+  const e = await ent.stop();
+  assert.equal(e.code, 0, ent.stderr.slice(-3000));
+});
+
+const count = (statement) => Number(sql(ent, statement));
+
+test('the district has the announced proportions', async () => {
+  assert.equal(gen.status, 0, gen.stderr);
+  assert.match(gen.stdout, /200 students, 15 teachers, 8 classes, 60 courses, 20000 grades, 2000 notifications/);
+  assert.equal(count("SELECT COUNT(*) AS n FROM users WHERE role = 'etudiant' AND email LIKE '%@district.ent.local'"), N);
+  assert.equal(count("SELECT COUNT(*) AS n FROM users WHERE role = 'enseignant' AND email LIKE '%@district.ent.local'"), 15);
+  assert.equal(count("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND email LIKE '%@district.ent.local'"), 1);
+  assert.equal(count("SELECT COUNT(*) AS n FROM classes WHERE name LIKE '% 0%'"), 8);
+  // Every student in exactly one class; class sizes stay within what schools have.
+  assert.equal(count("SELECT COUNT(DISTINCT user_id) AS n FROM class_members WHERE kind = 'etudiant'"), N);
+  const sizes = sql(ent, "SELECT COUNT(*) FROM class_members WHERE kind = 'etudiant' GROUP BY class_id").split('\n').map(Number);
+  assert.equal(sizes.length, 8);
+  for (const n of sizes) assert.ok(n >= 10 && n <= 40, `class of ${n}`);
+  assert.equal(count('SELECT COUNT(*) AS n FROM cours'), 60);
+  assert.equal(count('SELECT COUNT(*) AS n FROM materials'), 8);
+  const grades = count('SELECT COUNT(*) AS n FROM notes_grades');
+  assert.ok(grades > 15000 && grades < 25000, `${grades} grades for 20000 announced`);
+  assert.equal(count('SELECT COUNT(*) AS n FROM notifications'), 2000);
+  assert.equal(count('SELECT COUNT(*) AS n FROM bus_outbox'), 0, 'generated data produces no events');
+});
+
+test("a generated student's grades, courses, notifications and course file are served", async () => {
+  const token = ent.run(['token', 's1@district.ent.local']).stdout.trim();
+  const auth = { Authorization: `Bearer ${token}` };
+  const me = await api(ent, '/api/notes/me', { headers: auth });
+  assert.equal(me.status, 200, me.text);
+  const evals = me.json.periods.flatMap((p) => p.subjects.flatMap((s) => s.evaluations));
+  assert.ok(evals.length > 10, `${evals.length} evaluations`);
+  assert.ok(evals.some((e) => e.status === 'graded' && e.value20 >= 0 && e.value20 <= 20));
+  const courses = await api(ent, '/api/cours?limit=20', { headers: auth });
+  assert.equal(courses.status, 200);
+  assert.ok(courses.json.items.length >= 6);
+  const unread = await api(ent, '/api/notifications/unread-count', { headers: auth });
+  assert.equal(unread.status, 200);
+  assert.equal(typeof unread.json.count, 'number');
+  let downloaded = false;
+  for (const c of courses.json.items) {
+    const mats = await api(ent, `/api/cours/${c.id}/materials`, { headers: auth });
+    for (const m of mats.json.items) {
+      const f = await fetch(`${ent.url}/api/cours/${c.id}/materials/${m.id}/file`, { headers: auth });
+      assert.equal(f.status, 200);
+      assert.equal(Buffer.from(await f.arrayBuffer()).subarray(0, 5).toString(), '%PDF-');
+      downloaded = true;
+    }
+  }
+  assert.ok(downloaded, 'the first course of the class has a file');
+});
+
+test('a second generation on the same database, and bad arguments, are refused', () => {
+  const again = ent.run(['demo', '--scale', String(N)]);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /already holds a generated district/);
+  for (const args of [['--scale', '5'], ['--scale', 'x'], ['--seed', '3'], ['--scale']]) {
+    const r = ent.run(['demo', ...args]);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+  }
+});
