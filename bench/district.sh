@@ -148,7 +148,7 @@ for n in "${names[@]}"; do
 	peak[$n]=$(hwm_kib "$epid")
 	bad=$(($(field "${result[$n]}" err_status) + $(field "${result[$n]}" err_connect)))
 	((bad == 0)) || die "$n: $bad connection errors or non-2xx answers: ${result[$n]}"
-	echo "bench:   $(field "${result[$n]}" rps) req/s, p50 $(field "${result[$n]}" p50_us) us, p99 $(field "${result[$n]}" p99_us) us" >&2
+	echo "bench:   $(field "${result[$n]}" rps) req/s, p50 $(field "${result[$n]}" p50_us) us, p99 $(field "${result[$n]}" p99_us) us, $(field "${result[$n]}" err_timeout) timeouts" >&2
 done
 load_rss=$(rss_kib "$epid")
 peak_rss=$(hwm_kib "$epid")
@@ -164,6 +164,9 @@ hello_rps=$(field "${result[hello]}" rps)
 s1_rps=$(field "${result[S1]}" rps)
 s1_ratio=$(pct "$s1_rps" "$hello_rps")
 s1_p99=$(ms "$(field "${result[S1]}" p99_us)")
+# Requests that timed out have no latency in wrk's histogram: then p99 is at least the timeout.
+if (($(field "${result[S1]}" err_timeout) > 0)); then s1_p99=">5000"; fi
+s1_p99_ok=$(if [[ $s1_p99 == ">"* ]]; then echo "NOT met"; else ok "$s1_p99" 10 le; fi)
 s4_grades=$(awk -v r="$(field "${result[S4]}" rps)" -v g="$grades_per_put" 'BEGIN { printf "%.0f", r * g }')
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -173,20 +176,22 @@ day=$(date -u +%Y-%m-%d)
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 
 table() {
-	echo "| scenario | requests/s | p50 ms | p99 ms | peak RSS of ent after it, MiB |"
-	echo "|---|---:|---:|---:|---:|"
-	printf '| ceiling: hello-world (bench/hello.c) | %.0f | %s | %s | |\n' "$hello_rps" \
-		"$(ms "$(field "${result[hello]}" p50_us)")" "$(ms "$(field "${result[hello]}" p99_us)")"
+	echo "| scenario | requests/s | p50 ms | p99 ms | timeouts (5 s) | peak RSS of ent after it, MiB |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	printf '| ceiling: hello-world (bench/hello.c) | %.0f | %s | %s | %s | |\n' "$hello_rps" \
+		"$(ms "$(field "${result[hello]}" p50_us)")" "$(ms "$(field "${result[hello]}" p99_us)")" \
+		"$(field "${result[hello]}" err_timeout)"
 	for n in "${names[@]}"; do
-		printf '| %s | %.0f | %s | %s | %s |\n' "${label[$n]}" "$(field "${result[$n]}" rps)" \
-			"$(ms "$(field "${result[$n]}" p50_us)")" "$(ms "$(field "${result[$n]}" p99_us)")" "$(mib "${peak[$n]}")"
+		printf '| %s | %.0f | %s | %s | %s | %s |\n' "${label[$n]}" "$(field "${result[$n]}" rps)" \
+			"$(ms "$(field "${result[$n]}" p50_us)")" "$(ms "$(field "${result[$n]}" p99_us)")" \
+			"$(field "${result[$n]}" err_timeout)" "$(mib "${peak[$n]}")"
 	done
 }
 
 targets="| target | measured | |
 |---|---|---|
 | S1 ≥ 50 % of the ceiling's requests/s | ${s1_ratio} % | $(ok "$s1_ratio" 50 ge) |
-| S1 p99 ≤ 10 ms at $conns connections | ${s1_p99} ms | $(ok "$s1_p99" 10 le) |
+| S1 p99 ≤ 10 ms at $conns connections | ${s1_p99} ms | ${s1_p99_ok} |
 | S4 ≥ 2,000 grades/s (synchronous=FULL) | ${s4_grades} grades/s ($(field "${result[S4]}" rps) requests of ${grades_per_put} grades) | $(ok "$s4_grades" 2000 ge) |
 | resident memory idle ≤ 30 MB | $(mib "$idle_rss") MiB | $(ok "$(mib "$idle_rss")" 28.6 le) |
 | resident memory under S5 ≤ 100 MB | $(mib "${peak[S5]}") MiB peak | $(ok "$(mib "${peak[S5]}")" 95.4 le) |

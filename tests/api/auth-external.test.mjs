@@ -47,6 +47,22 @@ test('forged tokens are refused by the relying process too', async () => {
   assertProblem(assert, await api(app, '/api/auth/me', { headers: bearer(t.slice(0, -3) + 'abc') }), 401);
 });
 
+test("the portal logs in at the external issuer: /config.json names it, the pages' CSP allows its origin", async () => {
+  const cfg = await api(app, '/config.json');
+  assert.equal(cfg.status, 200);
+  assert.equal(cfg.json.issuer, `${issuer.url}/realms/ent`);
+  assert.equal(cfg.json.client_id, 'ent-portal');
+  const page = await fetch(`${app.url}/portail`);
+  const csp = page.headers.get('content-security-policy');
+  assert.match(csp, new RegExp(`connect-src 'self' ${issuer.url.replace(/[.]/g, '\\.')}`));
+  assert.match(csp, new RegExp(`form-action 'self' ${issuer.url.replace(/[.]/g, '\\.')}`));
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  // The built-in provider's own configuration names itself.
+  const own = await api(issuer, '/config.json');
+  assert.equal(own.json.issuer, `${issuer.url}/realms/ent`);
+  assert.doesNotMatch((await fetch(`${issuer.url}/portail`)).headers.get('content-security-policy'), /127\.0\.0\.1/);
+});
+
 test('the relying process does not act as a provider', async () => {
   assertProblem(assert, await api(app, '/realms/ent/.well-known/openid-configuration'), 404);
   assert.notEqual(app.run(['token', 'ext.teacher@test.local']).status, 0);

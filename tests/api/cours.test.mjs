@@ -220,6 +220,24 @@ test('materials: publication dates, order, file replacement and deletion leave n
   assertProblem(assert, await as('studentB', `/api/cours/${c.id}/materials/${hidden.id}/file`), 404);
   assertProblem(assert, await as('studentB', `/api/fichiers/${fh.id}/content`), 404);
   assert.equal((await fetchBytes('teacher', `/api/cours/${c.id}/materials/${hidden.id}/file`)).status, 200);
+  // The download route's other 404s: a material without a file, one of another course, an id
+  // that is not one, a course the caller does not follow; each says which.
+  const elsewhere = await newMaterial('teacher', (await newCourse('teacher', { title: 'Ailleurs', class_ids: [classes.B] })).id, { title: 'x', file_id: (await uploadPdf('teacher', 'ailleurs')).id });
+  const detail = async (who, mid, coursId = c.id) => {
+    const r = await as(who, `/api/cours/${coursId}/materials/${mid}/file`);
+    assertProblem(assert, r, 404);
+    return r.json.detail;
+  };
+  for (const who of ['studentB', 'teacher']) {
+    assert.equal(await detail(who, m2.id), 'this material has no file', who);
+    assert.equal(await detail(who, elsewhere.id), 'no such material', who);
+    assert.equal(await detail(who, 'not-a-material'), 'no such material', who);
+  }
+  const noFileHidden = await newMaterial('teacher', c.id, { title: 'Brouillon', section: 'S2', publish_at: future });
+  assert.equal(await detail('studentB', noFileHidden.id), 'no such material');
+  assert.equal(await detail('teacher', noFileHidden.id), 'this material has no file');
+  assert.equal(await detail('nobody', m1.id), 'no such course');
+  assert.equal((await as('teacher', `/api/cours/${c.id}/materials/${noFileHidden.id}`, { method: 'DELETE' })).status, 204);
   // Reorder.
   const o = await as('teacher', `/api/cours/${c.id}/materials/order`, { method: 'PUT', body: { ids: [m2.id, m1.id] } });
   assert.equal(o.status, 200, o.text);
@@ -283,6 +301,84 @@ test('search, filters and pagination of GET /api/cours', async () => {
   assert.deepEqual(seen, ['Anglais 0', 'Anglais 1', 'Anglais 2', 'Anglais 3', 'Anglais 4']);
   assertProblem(assert, await as('teacher2', '/api/cours?limit=0'), 400);
   assertProblem(assert, await as('teacher2', '/api/cours?cursor=zzz'), 400);
+});
+
+// Walks GET path page by page (the Link header's next), checking that the cursor and the filters
+// travel in it; returns the ids in the order the pages gave them.
+async function walkCourses(who, path) {
+  const ids = [];
+  for (let pages = 0; path; pages++) {
+    assert.ok(pages < 100, 'the walk ends');
+    const r = await as(who, path);
+    assert.equal(r.status, 200, r.text);
+    ids.push(...r.json.items.map((x) => x.id));
+    const link = r.headers.get('link');
+    if (!r.json.next_cursor) {
+      assert.equal(link, null);
+      break;
+    }
+    path = link.match(/^<([^>]+)>; rel="next"$/)[1];
+    assert.equal(new URL(path, ent.url).searchParams.get('cursor'), r.json.next_cursor);
+  }
+  return ids;
+}
+
+test('every role\'s course list pages in (title, id) order, with and without filters', async () => {
+  // Two courses share a title: the id breaks the tie, on both sides of a page boundary.
+  const mk = (title, subject, classIds, teacher = 'teacher') => newCourse(teacher, { title, subject, class_ids: classIds });
+  const zeta = await mk('Pagin Zeta', 'pagin-x', [classes.B]);
+  const alpha1 = await mk('Pagin Alpha', 'pagin-x', [classes.B, classes.A]);
+  const alpha2 = await mk('Pagin Alpha', 'pagin-y', [classes.B]);
+  const mu = await mk('Pagin Mu', null, [classes.B], 'teacher2');
+  const onlyA = await mk('Pagin Beta', 'pagin-x', [classes.A]);
+  const alphas = [alpha1, alpha2].map((x) => x.id).sort();
+  const expected = [...alphas, mu.id, zeta.id];
+  for (const who of ['studentB', 'teacher', 'teacher2', 'admin']) {
+    const all = await as(who, '/api/cours?limit=500');
+    assert.equal(all.status, 200);
+    const ids = all.json.items.map((x) => x.id);
+    const sorted = [...all.json.items].sort((x, y) => (x.title < y.title ? -1 : x.title > y.title ? 1 : x.id < y.id ? -1 : 1));
+    assert.deepEqual(ids, sorted.map((x) => x.id), `${who}: ordered by title, then id`);
+    assert.deepEqual(await walkCourses(who, '/api/cours?limit=1'), ids, `${who}: pages of one give the same list`);
+    assert.deepEqual(await walkCourses(who, '/api/cours?limit=2'), ids, `${who}: pages of two give the same list`);
+  }
+  // A student sees their class's courses only, searched and filtered like anyone's.
+  const b = (await as('studentB', '/api/cours?limit=500')).json.items.map((x) => x.id);
+  assert.ok(!b.includes(onlyA.id));
+  assert.deepEqual(await walkCourses('studentB', '/api/cours?limit=1&q=PAGIN'), expected);
+  assert.deepEqual(await walkCourses('studentB', '/api/cours?limit=1&subject=pagin-x'), [alpha1.id, zeta.id]);
+  assert.deepEqual(await walkCourses('studentB', '/api/cours?limit=1&q=pagin%20alpha&school_year=' + alpha1.school_year), alphas);
+  assert.deepEqual(await walkCourses('studentA', '/api/cours?limit=1&q=pagin'), [alpha1.id, onlyA.id]);
+  // A teacher sees the courses they teach; an administrator everything, filtered the same way.
+  assert.deepEqual(await walkCourses('teacher2', '/api/cours?limit=1&q=pagin'), [mu.id]);
+  assert.deepEqual(await walkCourses('teacher', '/api/cours?limit=2&subject=pagin-x'), [alpha1.id, onlyA.id, zeta.id]);
+  assert.deepEqual(await walkCourses('admin', '/api/cours?limit=1&q=pagin'), [...alphas, onlyA.id, mu.id, zeta.id]);
+  assert.deepEqual(await walkCourses('admin', '/api/cours?limit=3&subject=pagin-y'), [alpha2.id]);
+  // A cursor that is a course id, but not one of the caller's courses, starts after it all the same.
+  assert.deepEqual(await walkCourses('studentB', `/api/cours?limit=5&q=pagin&cursor=${onlyA.id}`), [mu.id, zeta.id]);
+  // A well-formed cursor naming no course gives an empty last page, whoever asks.
+  for (const who of ['studentB', 'teacher', 'admin', 'nobody']) {
+    const r = await as(who, '/api/cours?cursor=00000000-0000-4000-8000-000000000000');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { items: [], next_cursor: null });
+    assert.equal(r.headers.get('link'), null);
+  }
+  // A student in no class has no course.
+  assert.deepEqual((await as('nobody', '/api/cours?q=pagin')).json, { items: [], next_cursor: null });
+});
+
+test('a listed course is the course itself, whatever characters its fields hold', async () => {
+  const odd = await newCourse('teacher2', {
+    title: 'Odd "guillemets" \\ \u00e9t\u00e9 \t\b\f\u0001\u001f \u2028 \ud83d\ude00 </script>',
+    subject: null, description: 'ligne 1\nligne 2\r\n?', class_ids: [classes.B],
+  });
+  for (const who of ['teacher2', 'studentB', 'admin']) {
+    const r = await as(who, '/api/cours?limit=500&q=guillemets');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.items, [(await as(who, `/api/cours/${odd.id}`)).json], who);
+  }
+  assert.equal(odd.subject, null);
+  assert.ok(odd.title.includes('\u0001') && odd.title.includes('\u{1F600}'));
 });
 
 test('consultations are in the GDPR export and erased with the user', async () => {

@@ -527,3 +527,109 @@ test('ent demo adds periods and published grades over two periods, idempotently'
     assert.ok(got, 'the demo grades reach the notifications');
   }
 });
+
+// The class figures of the report card are stored when grades change (src/services/notes/stats.c).
+// After each kind of change, every classmate's card must show what a computation from scratch
+// over the grades gives: that computation is done here, from the teacher's grid of each course,
+// with the rules and the order of docs/notes.md (values chosen so that sums are exact).
+test('class figures stay exact after grades, evaluations, publication and erasure change', async () => {
+  const t3 = (await ok(as('admin', '/api/notes/periods', { method: 'POST', body: { name: 'Trimestre test', school_year: '2027-2028', starts_on: '2027-09-01', ends_on: '2027-11-30' } }), 201)).id;
+  const mk = (course, title, date, scale, coefficient, period = t3) => newEval('teacher', { course_id: course, period_id: period, title, date, scale, coefficient });
+  const m1 = await mk(courses.maths, 'M1', '2027-09-10', 20, 2);
+  const m2 = await mk(courses.maths, 'M2', '2027-09-15', 10, 1);
+  const f1 = await mk(courses.fr, 'F1', '2027-09-12', 20, 1);
+  await ok(putGrades('teacher', m1.id, [g('alice', 12), g('bob', 15), st('evil', 'absent')]));
+  await ok(putGrades('teacher', m2.id, [g('alice', 7), g('bob', 4.5), g('evil', 9)]));
+  await ok(putGrades('teacher', f1.id, [g('alice', 14), g('bob', 10), g('evil', 16)]));
+
+  const r2 = (v) => (v === null ? null : Math.round(v * 100) / 100);
+  const stats = (vals) => (vals.length ? [vals.reduce((a, b) => a + b, 0) / vals.length, Math.min(...vals), Math.max(...vals)] : [null, null, null]);
+  // The figures of one period's card, from the grids of Français and Mathématiques (card order).
+  async function expected(period) {
+    const subjects = [];
+    for (const course of [courses.fr, courses.maths]) {
+      const grid = await ok(as('teacher', `/api/notes/courses/${course}/grid?period_id=${period}`));
+      const evs = grid.evaluations.filter((e) => e.published);
+      if (!evs.length) continue;
+      const ids = grid.students.map((s) => s.id).sort();
+      const grade = (sid, e) => { const s = grid.students.find((x) => x.id === sid); return s && s.grades[e.id]; };
+      const evalFig = {};
+      const seen = [];
+      const num = {}, den = {};
+      for (const e of evs) {
+        const v20 = [];
+        for (const sid of ids) {
+          const gr = grade(sid, e);
+          if (!gr || gr.status !== 'graded') continue;
+          v20.push((gr.value * 20) / e.scale);
+          if (!(sid in num)) { seen.push(sid); num[sid] = 0; den[sid] = 0; }
+          num[sid] += ((gr.value * 20) / e.scale) * e.coefficient;
+          den[sid] += e.coefficient;
+        }
+        evalFig[e.id] = stats(v20).map(r2);
+      }
+      const avg = Object.fromEntries(seen.map((sid) => [sid, num[sid] / den[sid]]));
+      subjects.push({ course, evalFig, seen, avg, fig: stats(seen.map((sid) => avg[sid])).map(r2) });
+    }
+    const order = [];
+    for (const s of subjects) for (const sid of s.seen) if (!order.includes(sid)) order.push(sid);
+    const generals = order.map((sid) => { const a = subjects.filter((s) => sid in s.avg).map((s) => s.avg[sid]); return a.reduce((x, y) => x + y, 0) / a.length; });
+    return { subjects, classAverage: r2(stats(generals)[0]) };
+  }
+  async function check(period, who = ['alice', 'bob', 'evil']) {
+    const want = await expected(period);
+    for (const w of who) {
+      const card = await ok(as(w, `/api/notes/me?period_id=${period}`));
+      const p = card.periods[0];
+      assert.equal(p.class_average, want.subjects.length ? want.classAverage : null, `${w}: class average`);
+      assert.deepEqual(p.subjects.map((s) => s.course_id), want.subjects.map((s) => s.course), `${w}: subjects`);
+      for (const [i, s] of p.subjects.entries()) {
+        assert.deepEqual([s.class_average, s.min, s.max], want.subjects[i].fig, `${w}: subject ${s.title}`);
+        for (const e of s.evaluations) assert.deepEqual([e.class_average, e.min, e.max], want.subjects[i].evalFig[e.id], `${w}: ${e.title}`);
+      }
+      // The card with every period says the same.
+      const all = (await ok(as(w, '/api/notes/me'))).periods.find((x) => x.id === period);
+      if (all || p.subjects.length) assert.deepEqual(all, p);
+    }
+    return want;
+  }
+  const first = await check(t3);
+  // Worked by hand: maths M1 (12, 15) -> 13.5; M2 (14, 9, 18) -> 13.67; Alice (24+14)/3 = 12.6667,
+  // Bob (30+9)/3 = 13, Evil 18 -> 14.56; français 14, 10, 16; general: Alice 13.3333, Bob 11.5,
+  // Evil 17 -> 41.8333/3 = 13.9444 -> 13.94.
+  assert.deepEqual(first.subjects[1].fig, [14.56, 12.67, 18]);
+  assert.deepEqual(first.subjects[1].evalFig[m1.id], [13.5, 12, 15]);
+  assert.equal(first.classAverage, 13.94);
+
+  await ok(putGrades('teacher', m1.id, [g('bob', 18), g('evil', 6)]));
+  await check(t3);
+  await ok(as('teacher', `/api/notes/evaluations/${m2.id}`, { method: 'PATCH', body: { coefficient: 3 } }));
+  await check(t3);
+  await ok(as('teacher', `/api/notes/evaluations/${m2.id}`, { method: 'PATCH', body: { scale: 20 } }));
+  await check(t3);
+  const later = new Date(Date.now() + 3600_000).toISOString();
+  await ok(as('teacher', `/api/notes/evaluations/${f1.id}`, { method: 'PATCH', body: { publish_at: later } }));
+  assert.equal((await check(t3)).subjects.length, 1);
+  await ok(as('teacher', `/api/notes/evaluations/${f1.id}`, { method: 'PATCH', body: { publish_at: null } }));
+  await check(t3);
+  await ok(as('teacher', `/api/notes/evaluations/${m1.id}`, { method: 'PATCH', body: { period_id: periods.t2, date: '2027-01-10' } }));
+  await check(t3);
+  await check(periods.t2, ['evil']);
+  await ok(as('teacher', `/api/notes/evaluations/${m2.id}`, { method: 'DELETE' }), 204);
+  await check(t3);
+  // An evaluation that becomes visible with time, with no write at that moment.
+  const soon = new Date(Date.now() + 3000).toISOString();
+  const f2 = await newEval('teacher', { course_id: courses.fr, period_id: t3, title: 'F2', date: '2027-09-20', scale: 20, coefficient: 2, publish_at: soon });
+  await ok(putGrades('teacher', f2.id, [g('alice', 3), g('bob', 20)]));
+  assert.ok(await until(async () => (await ok(as('alice', `/api/notes/me?period_id=${t3}`))).periods[0].subjects.some((s) => s.evaluations.some((e) => e.id === f2.id))));
+  await check(t3);
+  // GDPR erasure of a graded student.
+  assert.equal((await as('admin', `/api/users/${users.evil.id}`, { method: 'DELETE' })).status, 204);
+  await check(t3, ['alice', 'bob']);
+  await check(periods.t2, ['alice', 'bob']);
+  // A student who changed class keeps the grades of the old class's courses on their card (those
+  // courses are not the class's any more: their figures are not the stored class ones).
+  assert.equal((await as('admin', `/api/users/classes/${classes.B}/members/${users.bob.id}`, { method: 'PUT' })).status, 204);
+  await check(t3, ['bob']);
+  await check(t3, ['alice']);
+});

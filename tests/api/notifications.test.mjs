@@ -373,6 +373,25 @@ test('list: newest first, cursor pages with Link, unread filter; bad queries are
   assert.ok(page.next_cursor);
   const link = (await as('s0', '/api/notifications?unread=true&limit=1')).headers.get('link');
   assert.ok(link.includes('unread=true'), link);
+  // Pages of one, unread or not, give each list whole and in order; a cursor past the oldest
+  // notification gives an empty last page.
+  for (const [q, expected] of [['&unread=true', unreadOnes], ['&unread=false', all], ['', all]]) {
+    const ids = [];
+    let next = `/api/notifications?limit=1${q}`;
+    while (next) {
+      const r = await as('s0', next);
+      assert.equal(r.status, 200, r.text);
+      ids.push(...r.json.items.map((n) => n.id));
+      const l = r.headers.get('link');
+      assert.equal(Boolean(l), Boolean(r.json.next_cursor));
+      next = l ? l.match(/<([^>]+)>/)[1].replace(/^https?:\/\/[^/]+/, '') : null;
+      assert.ok(ids.length <= expected.length + 1);
+    }
+    assert.deepEqual(ids, expected.map((n) => n.id), q);
+  }
+  const past = await as('s0', `/api/notifications?cursor=1_${all[all.length - 1].id}`);
+  assert.equal(past.status, 200, past.text);
+  assert.deepEqual(past.json, { items: [], next_cursor: null });
 
   for (const q of ['?unread=maybe', '?limit=0', '?limit=501', '?cursor=garbage', `?cursor=${randomUUID()}`, '?cursor=12_x']) {
     const r = await as('s0', `/api/notifications${q}`);

@@ -305,6 +305,75 @@ test('search ignores case and accents; filters by role, class and disabled', asy
   assertProblem(assert, await as('admin', '/api/users?disabled=maybe'), 400);
 });
 
+test('every filter of GET /api/users, alone or combined, pages like its whole list', async () => {
+  // A class with three students of the same name (their sort keys tie: the id decides), another
+  // student, a disabled one and a teacher.
+  const c = await freshClass();
+  const made = [];
+  for (const [given, family, role] of [['Tie', 'Same', 'etudiant'], ['Tie', 'Same', 'etudiant'], ['Tie', 'Same', 'etudiant'],
+    ['Other', 'Walker', 'etudiant'], ['Off', 'Walker', 'etudiant'], ['Teach', 'Walker', 'enseignant']]) {
+    const r = await as('admin', '/api/users', { method: 'POST', body: { email: `${uniq('f')}@ent.test`, given_name: given, family_name: family, role } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await as('admin', `/api/users/classes/${c.id}/members/${r.json.id}`, { method: 'PUT' })).status, 204);
+    made.push(r.json);
+  }
+  assert.equal((await as('admin', `/api/users/${made[4].id}`, { method: 'PATCH', body: { disabled: true } })).status, 200);
+  // Disabled accounts outside the class, enough for pages of two; an erased account is never listed.
+  const off = [];
+  for (const role of ['etudiant', 'enseignant', 'etudiant']) {
+    const u = await freshUser(role);
+    assert.equal((await as('admin', `/api/users/${u.id}`, { method: 'PATCH', body: { disabled: true } })).status, 200);
+    off.push(u);
+  }
+  assert.equal((await as('admin', `/api/users/${off[2].id}`, { method: 'DELETE' })).status, 204);
+  const disabledIds = (await as('admin', '/api/users?limit=500&disabled=true')).json.items.map((u) => u.id);
+  assert.ok(disabledIds.includes(made[4].id) && disabledIds.includes(off[0].id) && disabledIds.includes(off[1].id));
+  assert.ok(!disabledIds.includes(off[2].id), 'an erased account is not listed');
+  const inClass = new Set(made.map((u) => u.id));
+  const filters = ['', '&role=etudiant', '&role=enseignant', '&role=admin', '&disabled=true', '&disabled=false', '&q=tie%20same',
+    '&disabled=true&role=etudiant', '&disabled=true&role=enseignant', '&disabled=true&q=walker', '&disabled=true&q=tmp%20user&role=etudiant',
+    '&q=walker&disabled=false', '&role=etudiant&disabled=false&q=same', `&class_id=${c.id}`, `&class_id=${c.id}&role=etudiant`,
+    `&class_id=${c.id}&disabled=true`, `&class_id=${c.id}&q=same`, `&class_id=${c.id}&role=enseignant&disabled=false`,
+    `&class_id=${c.id}&role=admin`];
+  for (const f of filters) {
+    const all = await as('admin', `/api/users?limit=500${f}`);
+    assert.equal(all.status, 200, all.text);
+    assert.equal(all.json.next_cursor, null);
+    const params = new URLSearchParams(f);
+    for (const u of all.json.items) {
+      if (params.get('role')) assert.equal(u.role, params.get('role'), f);
+      if (params.get('disabled')) assert.equal(u.disabled, params.get('disabled') === 'true', f);
+      if (params.get('class_id')) assert.ok(inClass.has(u.id), f);
+    }
+    const seen = [];
+    let path = `/api/users?limit=2${f}`;
+    for (let pages = 0; path; pages++) {
+      assert.ok(pages < 200);
+      const r = await as('admin', path);
+      assert.equal(r.status, 200, r.text);
+      seen.push(...r.json.items.map((u) => u.id));
+      const link = r.headers.get('link');
+      if (!r.json.next_cursor) {
+        assert.equal(link, null);
+        break;
+      }
+      path = link.slice(1, link.indexOf('>'));
+      for (const [k, v] of params) assert.equal(new URL(path, ent.url).searchParams.get(k), v, `${f}: the Link keeps ${k}`);
+    }
+    assert.deepEqual(seen, all.json.items.map((u) => u.id), `${f}: the pages give the whole list, in its order`);
+  }
+  const byClass = async (f) => (await as('admin', `/api/users?limit=500&class_id=${c.id}${f}`)).json.items.map((u) => u.id);
+  const ties = made.slice(0, 3).map((u) => u.id).sort();
+  assert.deepEqual(await byClass('&q=tie'), ties, 'equal names come in id order');
+  assert.deepEqual(new Set(await byClass('')), inClass);
+  assert.deepEqual(await byClass('&role=enseignant'), [made[5].id]);
+  assert.deepEqual(await byClass('&disabled=true'), [made[4].id]);
+  assert.deepEqual((await byClass('&role=etudiant&disabled=false')).length, 4);
+  // An empty class, or one that does not exist, lists nobody.
+  assert.deepEqual((await as('admin', `/api/users?class_id=${(await freshClass()).id}`)).json, { items: [], next_cursor: null });
+  assert.deepEqual((await as('admin', '/api/users?class_id=00000000-0000-4000-8000-000000000000')).json, { items: [], next_cursor: null });
+});
+
 test('admin updates a user: names, email, role, class, disabled; not their own role', async () => {
   const u = await freshUser();
   const c = await freshClass();

@@ -8,7 +8,8 @@
  * user for (iss, sub) is created on first sight (users_upsert_external).
  *
  * RSA runs once per token: a verified token is cached by its SHA-256 until it expires (bounded:
- * CACHE_SLOTS entries, direct-mapped, a colliding token simply replaces the older one).
+ * CACHE_SETS sets of CACHE_WAYS entries, 8,192 tokens; a new token replaces the least recently
+ * used of its set, so thousands of active users do not evict each other).
  * Roles come only from the verified token (the configured claim path), never from headers.
  */
 #include "internal.h"
@@ -23,11 +24,14 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define CACHE_SLOTS 2048
+#define CACHE_SETS 2048 /* x CACHE_WAYS entries: a school's active tokens */
+#define CACHE_WAYS 4
 #define CACHE_SHARDS 16
 #define LEEWAY 60
 #define JWKS_REFETCH_MIN 10
@@ -36,6 +40,7 @@
 
 struct entry {
 	unsigned char hash[32];
+	uint64_t stamp;   /* when it was last used, to pick the entry a new token replaces */
 	time_t exp;
 	time_t checked; /* when the user was last found enabled */
 	unsigned roles;
@@ -47,8 +52,67 @@ struct entry {
 	char name[128];
 };
 
-static struct entry *cache;
+static struct entry *cache; /* CACHE_SETS sets of CACHE_WAYS entries */
 static pthread_mutex_t shard_lock[CACHE_SHARDS];
+static _Atomic uint64_t cache_clock; /* recency of use across the shards */
+
+/*
+ * SHA-256 of every presented token is the cache key. EVP_Digest(…, EVP_sha256(), …) looks the
+ * algorithm up in OpenSSL's provider tables at each call, which cost more than the hash itself:
+ * the algorithm is fetched once, and each thread keeps its own digest context.
+ */
+static EVP_MD *sha256_md;
+static pthread_key_t ctx_key;
+static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
+
+static void ctx_free(void *p) { EVP_MD_CTX_free(p); }
+
+static void sha_init(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	pthread_key_create(&ctx_key, ctx_free);
+}
+
+static int token_hash(const char *token, size_t len, unsigned char out[32])
+{
+	pthread_once(&sha_once, sha_init);
+	if (!sha256_md)
+		return -1;
+	EVP_MD_CTX *ctx = pthread_getspecific(ctx_key);
+	if (!ctx) {
+		if (!(ctx = EVP_MD_CTX_new()))
+			return -1;
+		pthread_setspecific(ctx_key, ctx);
+	}
+	unsigned int n = 0;
+	return EVP_DigestInit_ex2(ctx, sha256_md, NULL) && EVP_DigestUpdate(ctx, token, len) &&
+			       EVP_DigestFinal_ex(ctx, out, &n) && n == 32
+		       ? 0
+		       : -1;
+}
+
+/* The entry of hash in its set, or NULL (shard lock held). */
+static struct entry *cache_find(unsigned set, const unsigned char hash[32])
+{
+	struct entry *e = &cache[(size_t)set * CACHE_WAYS];
+	for (int w = 0; w < CACHE_WAYS; w++)
+		if (e[w].used && memcmp(e[w].hash, hash, 32) == 0)
+			return &e[w];
+	return NULL;
+}
+
+/* Where a new token goes in its set: a free entry, or the least recently used (lock held). */
+static struct entry *cache_victim(unsigned set)
+{
+	struct entry *e = &cache[(size_t)set * CACHE_WAYS], *v = &e[0];
+	for (int w = 0; w < CACHE_WAYS; w++) {
+		if (!e[w].used)
+			return &e[w];
+		if (e[w].stamp < v->stamp)
+			v = &e[w];
+	}
+	return v;
+}
 
 /* External issuer state. */
 static pthread_mutex_t ext_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -299,16 +363,16 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out)
 	if (tlen == 0 || tlen > 16384)
 		return ENT_EAUTH;
 	unsigned char hash[32];
-	unsigned int hlen = 0;
-	if (!EVP_Digest(token, tlen, hash, &hlen, EVP_sha256(), NULL))
+	if (token_hash(token, tlen, hash) != 0)
 		return ENT_EAUTH;
-	unsigned idx = ((unsigned)hash[0] | (unsigned)hash[1] << 8 | (unsigned)hash[2] << 16) % CACHE_SLOTS;
-	pthread_mutex_t *lk = &shard_lock[idx % CACHE_SHARDS];
+	unsigned set = ((unsigned)hash[0] | (unsigned)hash[1] << 8 | (unsigned)hash[2] << 16) % CACHE_SETS;
+	pthread_mutex_t *lk = &shard_lock[set % CACHE_SHARDS];
 	time_t now = time(NULL);
 	if (cache) {
 		pthread_mutex_lock(lk);
-		struct entry *e = &cache[idx];
-		if (e->used && memcmp(e->hash, hash, 32) == 0 && e->exp + LEEWAY > now) {
+		struct entry *e = cache_find(set, hash);
+		if (e && e->exp + LEEWAY > now) {
+			e->stamp = atomic_fetch_add(&cache_clock, 1) + 1;
 			if (now - e->checked < RECHECK) {
 				to_principal(a, e, out);
 				pthread_mutex_unlock(lk);
@@ -319,14 +383,14 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out)
 			/* The database is asked without the lock held. */
 			if (!user_enabled(a, &copy)) {
 				pthread_mutex_lock(lk);
-				if (memcmp(cache[idx].hash, hash, 32) == 0)
-					cache[idx].used = 0;
+				if ((e = cache_find(set, hash)))
+					e->used = 0;
 				pthread_mutex_unlock(lk);
 				return ENT_EAUTH;
 			}
 			pthread_mutex_lock(lk);
-			if (memcmp(cache[idx].hash, hash, 32) == 0)
-				cache[idx].checked = now;
+			if ((e = cache_find(set, hash)))
+				e->checked = now;
 			pthread_mutex_unlock(lk);
 			to_principal(a, &copy, out);
 			return ENT_OK;
@@ -372,10 +436,15 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out)
 	if (!user_enabled(a, &fresh))
 		return ENT_EAUTH;
 	fresh.checked = now;
+	fresh.used = 1;
 	memcpy(fresh.hash, hash, 32);
 	if (cache) {
 		pthread_mutex_lock(lk);
-		cache[idx] = fresh;
+		struct entry *slot = cache_find(set, hash);
+		if (!slot)
+			slot = cache_victim(set);
+		fresh.stamp = atomic_fetch_add(&cache_clock, 1) + 1;
+		*slot = fresh;
 		pthread_mutex_unlock(lk);
 	}
 	to_principal(a, &fresh, out);
@@ -409,7 +478,7 @@ int guard_check(http_req *req, struct http_principal *out)
 
 int guard_start(void)
 {
-	cache = calloc(CACHE_SLOTS, sizeof(*cache));
+	cache = calloc((size_t)CACHE_SETS * CACHE_WAYS, sizeof(*cache));
 	if (!cache)
 		abort();
 	for (int i = 0; i < CACHE_SHARDS; i++)

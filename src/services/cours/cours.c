@@ -249,6 +249,86 @@ static const char *like_pattern(arena *a, const char *q)
 	return o;
 }
 
+/*
+ * The statements of GET /api/cours, one per way in: a student's courses start from their class
+ * in cours_classes, a teacher's from cours_teachers, and an administrator's from the
+ * (title, id) index, sought from the cursor when there is one. Each is a complete constant
+ * string: the scope and the cursor choose the statement, and only the filters that never pick
+ * the rows to read (search, subject, year) stay optional, "(CAST(? AS TEXT) IS NULL OR ...)",
+ * their value bound twice (NULL when absent); the casts let PostgreSQL type a parameter that is
+ * only compared with NULL. A student's or teacher's courses are a few rows, so their cursor is
+ * an optional filter too; an administrator's list needs the index seek, hence two statements.
+ */
+#define LIST_FILTERS                                                                                           \
+	" AND (CAST(? AS TEXT) IS NULL OR LOWER(c.title) LIKE ? ESCAPE '\\'"                                   \
+	"  OR LOWER(COALESCE(c.subject, '')) LIKE ? ESCAPE '\\'"                                              \
+	"  OR LOWER(COALESCE(c.description, '')) LIKE ? ESCAPE '\\')"                                         \
+	" AND (CAST(? AS TEXT) IS NULL OR c.subject = ?)"                                                      \
+	" AND (CAST(? AS TEXT) IS NULL OR c.school_year = ?)"
+#define LIST_AFTER_OPT " AND (CAST(? AS TEXT) IS NULL OR (c.title, c.id) > (?, ?))"
+#define LIST_ORDER " ORDER BY c.title, c.id LIMIT ?"
+#define LIST_STUDENT                                                                                           \
+	"SELECT " COURS_COLS " FROM cours_classes k JOIN cours c ON c.id = k.cours_id WHERE k.class_id = ?"    \
+	LIST_FILTERS LIST_AFTER_OPT LIST_ORDER
+#define LIST_TEACHER                                                                                           \
+	"SELECT " COURS_COLS " FROM cours_teachers t JOIN cours c ON c.id = t.cours_id WHERE t.user_id = ?"    \
+	LIST_FILTERS LIST_AFTER_OPT LIST_ORDER
+#define LIST_ALL "SELECT " COURS_COLS " FROM cours c WHERE 1 = 1" LIST_FILTERS LIST_ORDER
+#define LIST_ALL_AFTER                                                                                         \
+	"SELECT " COURS_COLS " FROM cours c WHERE 1 = 1" LIST_FILTERS " AND (c.title, c.id) > (?, ?)" LIST_ORDER
+
+/* Writes the first column of sql, run with one parameter, as a JSON array of strings. 0 or an error. */
+static int write_ids(jw *w, db_conn *c, const char *sql, const char *param)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, param);
+	jw_arr_open(w);
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW)
+		jw_str(w, db_col_text(s, 0));
+	db_done(s);
+	jw_arr_close(w);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/*
+ * Writes the course of row s (COURS_COLS) as course_row builds it, field for field and in the same
+ * order, straight into the list's buffer: a page of courses costs no jansson tree. 0 or an error.
+ */
+static int write_course(jw *w, db_conn *c, db_stmt *s)
+{
+	const char *id = db_col_text(s, 0);
+	static const char *const keys[8] = {"id", "title", "subject", "description",
+					    "school_year", "created_by", "created_at", "updated_at"};
+	jw_obj_open(w);
+	for (int i = 0; i < 8; i++)
+		jw_kstr(w, keys[i], db_col_text(s, i));
+	jw_key(w, "teacher_ids");
+	int rc = write_ids(w, c, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id", id);
+	if (rc)
+		return rc;
+	jw_key(w, "class_ids");
+	rc = write_ids(w, c, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id", id);
+	jw_obj_close(w);
+	return rc;
+}
+
+/* The title of the course named by a cursor into *title (arena copy): ENT_OK, ENT_ENOTFOUND or an error. */
+static int cursor_title(db_conn *c, arena *a, const char *cursor, const char **title)
+{
+	db_stmt *s = db_prepare(c, "SELECT title FROM cours WHERE id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, cursor);
+	int rc = db_step(s);
+	if (rc == DB_ROW)
+		*title = arena_strdup(a, db_col_text(s, 0));
+	db_done(s);
+	return rc < 0 ? rc : rc == DB_ROW ? ENT_OK : ENT_ENOTFOUND;
+}
+
 static void cours_list(http_req *req)
 {
 	int limit;
@@ -289,36 +369,49 @@ static void cours_list(http_req *req)
 		}
 	}
 	/*
-	 * One fixed statement: each optional filter is "(CAST(? AS TEXT) IS NULL OR ...)", its value
-	 * bound twice (NULL when absent), as in the users service. The casts let PostgreSQL type a
-	 * parameter that is only compared with NULL.
+	 * The cursor is a course id: its (title, id) is where the page starts. A cursor that names
+	 * no course gives an empty page, as it always has.
 	 */
-	db_stmt *s = db_prepare(c, "SELECT " COURS_COLS " FROM cours c WHERE 1 = 1"
-				   " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM cours_teachers t"
-				   "  WHERE t.cours_id = c.id AND t.user_id = ?))"
-				   " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM cours_classes k"
-				   "  WHERE k.cours_id = c.id AND k.class_id = ?))"
-				   " AND (CAST(? AS TEXT) IS NULL OR LOWER(c.title) LIKE ? ESCAPE '\\'"
-				   "  OR LOWER(COALESCE(c.subject, '')) LIKE ? ESCAPE '\\'"
-				   "  OR LOWER(COALESCE(c.description, '')) LIKE ? ESCAPE '\\')"
-				   " AND (CAST(? AS TEXT) IS NULL OR c.subject = ?)"
-				   " AND (CAST(? AS TEXT) IS NULL OR c.school_year = ?)"
-				   " AND (CAST(? AS TEXT) IS NULL OR (c.title, c.id) > (SELECT title, id FROM cours WHERE id = ?))"
-				   " ORDER BY c.title, c.id LIMIT ?");
+	const char *after_title = NULL;
+	if (cursor) {
+		int rc = cursor_title(c, a, cursor, &after_title);
+		if (rc == ENT_ENOTFOUND) {
+			http_reply_json(req, 200, json_pack("{s:[], s:n}", "items", "next_cursor"));
+			return;
+		}
+		if (rc) {
+			http_problem_err(req, rc, "the courses could not be listed");
+			return;
+		}
+	}
+	/* The statement of the scope, and its parameters in their order in the SQL. */
+	static const char *const by_scope[] = {NULL, LIST_TEACHER, LIST_STUDENT};
+	db_stmt *s = db_prepare(c, scope ? by_scope[scope] : cursor ? LIST_ALL_AFTER : LIST_ALL);
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "the courses could not be listed");
 		return;
 	}
-	const char *pat = q ? like_pattern(a, q) : NULL;
-	const char *teacher = scope == 1 ? p->sub : NULL;
-	const char *klass = scope == 2 ? cls : NULL;
-	const char *const values[] = {teacher, teacher, klass, klass, pat, pat, pat, pat, subject, subject, year, year,
-				      cursor, cursor};
 	int k = 1;
+	if (scope)
+		db_bind_text(s, k++, scope == 2 ? cls : p->sub);
+	const char *pat = q ? like_pattern(a, q) : NULL;
+	const char *const values[] = {pat, pat, pat, pat, subject, subject, year, year};
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
 		db_bind_text(s, k++, values[i]);
+	if (scope)
+		db_bind_text(s, k++, after_title); /* the "no cursor" switch of LIST_AFTER_OPT */
+	if (scope || cursor) {
+		db_bind_text(s, k++, after_title);
+		db_bind_text(s, k++, cursor);
+	}
 	db_bind_int64(s, k, limit + 1);
-	json_t *items = json_array();
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "items");
+	jw_arr_open(&w);
 	int rc, n = 0;
 	const char *next = NULL, *last = NULL;
 	while ((rc = db_step(s)) == DB_ROW) {
@@ -326,24 +419,23 @@ static void cours_list(http_req *req)
 			next = last;
 			break;
 		}
-		json_t *row = course_row(c, s);
-		if (!row) {
-			rc = ENT_EDB;
+		if ((rc = write_course(&w, c, s)))
 			break;
-		}
 		last = arena_strdup(a, db_col_text(s, 0));
-		json_array_append_new(items, row);
 		n++;
 	}
 	db_done(s);
 	if (rc < 0) {
-		json_decref(items);
+		buf_free(&b);
 		http_problem_err(req, rc, "the courses could not be listed");
 		return;
 	}
+	jw_arr_close(&w);
+	jw_kstr(&w, "next_cursor", next);
+	jw_obj_close(&w);
 	static const char *const keep[] = {"q", "subject", "school_year", "limit", NULL};
 	http_link_next(req, next, keep);
-	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
+	http_reply_buf(req, 200, "application/json", &b);
 }
 
 static const struct jfield course_fields[] = {

@@ -517,19 +517,55 @@ void materials_order(http_req *req)
 		http_reply_json(req, 200, json_pack("{s:o}", "items", items));
 }
 
+/*
+ * The file of material {mid} of course {id} into fid ("" when it has none), with the visibility
+ * rule of material_for_request, which answers the same 404s: a download reads two columns rather
+ * than building the whole material. 0, or -1 when an answer has been sent.
+ */
+static int material_file_for_request(http_req *req, int acc, char fid[37])
+{
+	const char *mid = http_param(req, "mid");
+	if (!util_is_uuid(mid)) {
+		http_problem(req, 404, "no such material");
+		return -1;
+	}
+	char now[21];
+	cours_now(now);
+	db_stmt *s = db_prepare(app_db(), "SELECT file_id, publish_at FROM materials WHERE id = ? AND cours_id = ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, "the material could not be read");
+		return -1;
+	}
+	db_bind_text(s, 1, mid);
+	db_bind_text(s, 2, http_param(req, "id"));
+	int rc = db_step(s), visible = 0;
+	fid[0] = '\0';
+	if (rc == DB_ROW) {
+		const char *f = db_col_text(s, 0), *pub = db_col_text(s, 1);
+		visible = acc >= COURS_EDIT || !pub || strcmp(pub, now) <= 0;
+		if (f)
+			snprintf(fid, 37, "%s", f);
+	}
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, "the material could not be read");
+		return -1;
+	}
+	if (!visible) {
+		http_problem(req, 404, "no such material");
+		return -1;
+	}
+	return 0;
+}
+
 void materials_file(http_req *req)
 {
 	int acc = cours_for_request(req, COURS_READ);
 	if (acc < 0)
 		return;
-	json_t *m = material_for_request(req, acc);
-	if (!m)
+	char fid[37];
+	if (material_file_for_request(req, acc, fid))
 		return;
-	const char *f = json_string_value(json_object_get(m, "file_id"));
-	char fid[37] = "";
-	if (f)
-		snprintf(fid, sizeof(fid), "%s", f);
-	json_decref(m);
 	if (!fid[0]) {
 		http_problem(req, 404, "this material has no file");
 		return;

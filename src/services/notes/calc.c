@@ -15,6 +15,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -160,7 +161,67 @@ void notes_jw_num(jw *w, double v)
 	if (isnan(v))
 		jw_null(w);
 	else
-		jw_double(w, round2(v));
+		notes_jw_double(w, round2(v));
+}
+
+/*
+ * The text jw_double() writes ("%.15g"), without printf for the numbers of a report card: a
+ * double that is the nearest to a number of cents below 1e13 prints as that decimal number,
+ * trailing zeros left out. Returns the length written into out[24], or 0 for anything else
+ * (negative zero included), which the callers hand to printf.
+ */
+static size_t fmt_cents(double v, char out[24])
+{
+	if (!(v >= 0 && v < 1e13) || signbit(v))
+		return 0;
+	long long cents = llround(v * 100.0);
+	if ((double)cents / 100.0 != v)
+		return 0;
+	char tmp[24], *p = tmp + sizeof(tmp);
+	int frac = (int)(cents % 100);
+	long long whole = cents / 100;
+	if (frac) {
+		if (frac % 10)
+			*--p = (char)('0' + frac % 10);
+		*--p = (char)('0' + frac / 10);
+		*--p = '.';
+	}
+	do
+		*--p = (char)('0' + whole % 10);
+	while ((whole /= 10) > 0);
+	size_t n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
+	return n;
+}
+
+void notes_jw_double(jw *w, double v)
+{
+	char d[24];
+	size_t n = fmt_cents(v, d);
+	if (n)
+		jw_raw(w, d, n);
+	else
+		jw_double(w, v);
+}
+
+void notes_buf_double(buf *b, double v)
+{
+	char d[24];
+	size_t n = fmt_cents(v, d);
+	if (n)
+		buf_add(b, d, n);
+	else if (!isfinite(v))
+		buf_add(b, "null", 4);
+	else
+		buf_printf(b, "%.15g", v);
+}
+
+void notes_buf_num(buf *b, double v)
+{
+	if (isnan(v))
+		buf_add(b, "null", 4);
+	else
+		notes_buf_double(b, round2(v));
 }
 
 void notes_fmt_num(char out[32], double v)
@@ -185,4 +246,153 @@ int notes_status_parse(const char *s)
 		if (strcmp(s, status_names[i]) == 0)
 			return i;
 	return NG_NONE;
+}
+
+/* ---- the class figures in one pass (notes_class_compute) ---- */
+
+/* FNV-1a of a student id, for the open-addressing table below. */
+static uint64_t id_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+void notes_class_compute(arena *a, const struct notes_subject *subs, size_t n, struct notes_class_figures *out)
+{
+	out->subj = arena_calloc(a, n ? n : 1, sizeof(*out->subj));
+	out->general = NAN;
+	size_t ng = 0;
+	for (size_t s = 0; s < n; s++)
+		for (size_t e = 0; e < subs[s].nevals; e++)
+			ng += subs[s].evals[e]->ngrades;
+	/* Students numbered in order of first sight among graded grades, as each_student() meets them. */
+	size_t cap = 16;
+	while (cap < ng * 2)
+		cap *= 2;
+	const char **keys = arena_calloc(a, cap, sizeof(*keys));
+	size_t *vals = arena_alloc(a, cap * sizeof(*vals));
+	size_t **idx = arena_alloc(a, (n ? n : 1) * sizeof(*idx)); /* per subject, per evaluation's grade */
+	size_t nst = 0;
+	for (size_t s = 0; s < n; s++) {
+		size_t k = 0;
+		size_t tot = 0;
+		for (size_t e = 0; e < subs[s].nevals; e++)
+			tot += subs[s].evals[e]->ngrades;
+		idx[s] = arena_alloc(a, (tot ? tot : 1) * sizeof(**idx));
+		for (size_t e = 0; e < subs[s].nevals; e++) {
+			const struct notes_eval *ev = subs[s].evals[e];
+			for (size_t g = 0; g < ev->ngrades; g++, k++) {
+				idx[s][k] = SIZE_MAX;
+				if (ev->grades[g].status != NG_GRADED)
+					continue;
+				const char *id = ev->grades[g].student_id;
+				size_t h = (size_t)id_hash(id) & (cap - 1);
+				while (keys[h] && strcmp(keys[h], id) != 0)
+					h = (h + 1) & (cap - 1);
+				if (!keys[h]) {
+					keys[h] = id;
+					vals[h] = nst++;
+				}
+				idx[s][k] = vals[h];
+			}
+		}
+	}
+	/*
+	 * Per subject: each student's sums in evaluation order (the operations of notes_subject_avg),
+	 * then the subject figures over its students in their order of first sight in the subject.
+	 */
+	double *num = arena_alloc(a, (nst ? nst : 1) * sizeof(*num));
+	double *den = arena_alloc(a, (nst ? nst : 1) * sizeof(*den));
+	size_t *order = arena_alloc(a, (nst ? nst : 1) * sizeof(*order));
+	double *savg = arena_alloc(a, (n ? n : 1) * (nst ? nst : 1) * sizeof(*savg));
+	for (size_t s = 0; s < n; s++) {
+		size_t no = 0, k = 0;
+		for (size_t i = 0; i < nst; i++)
+			num[i] = den[i] = 0, savg[s * nst + i] = NAN;
+		unsigned char *seen = arena_calloc(a, nst ? nst : 1, 1);
+		for (size_t e = 0; e < subs[s].nevals; e++) {
+			const struct notes_eval *ev = subs[s].evals[e];
+			for (size_t g = 0; g < ev->ngrades; g++, k++) {
+				size_t i = idx[s][k];
+				if (i == SIZE_MAX)
+					continue;
+				if (!seen[i]) {
+					seen[i] = 1;
+					order[no++] = i;
+				}
+				num[i] += notes_value20(ev->grades[g].value, ev->scale) * ev->coef;
+				den[i] += ev->coef;
+			}
+		}
+		int cnt = 0;
+		double sum = 0, lo = 0, hi = 0;
+		for (size_t j = 0; j < no; j++) {
+			size_t i = order[j];
+			double v = den[i] > 0 ? num[i] / den[i] : NAN;
+			savg[s * nst + i] = v;
+			acc(v, &cnt, &sum, &lo, &hi);
+		}
+		out->subj[s].n = finish(cnt, sum, lo, hi, &out->subj[s].avg, &out->subj[s].min, &out->subj[s].max);
+	}
+	/* The general class average: students in global order of first sight (their numbering). */
+	int cnt = 0;
+	double sum = 0, lo = 0, hi = 0;
+	for (size_t i = 0; i < nst; i++) {
+		double gs = 0;
+		int gk = 0;
+		for (size_t s = 0; s < n; s++) {
+			double v = savg[s * nst + i];
+			if (!isnan(v)) {
+				gs += v;
+				gk++;
+			}
+		}
+		acc(gk ? gs / gk : NAN, &cnt, &sum, &lo, &hi);
+	}
+	double mn, mx;
+	finish(cnt, sum, lo, hi, &out->general, &mn, &mx);
+}
+
+size_t notes_subject_students(arena *a, const struct notes_subject *s, struct notes_student_avg **out)
+{
+	size_t ng = 0;
+	for (size_t e = 0; e < s->nevals; e++)
+		ng += s->evals[e]->ngrades;
+	size_t cap = 16;
+	while (cap < ng * 2)
+		cap *= 2;
+	const char **keys = arena_calloc(a, cap, sizeof(*keys));
+	size_t *vals = arena_alloc(a, cap * sizeof(*vals));
+	struct notes_student_avg *v = arena_alloc(a, (ng ? ng : 1) * sizeof(*v));
+	double *num = arena_alloc(a, (ng ? ng : 1) * sizeof(*num)), *den = arena_alloc(a, (ng ? ng : 1) * sizeof(*den));
+	size_t n = 0;
+	for (size_t e = 0; e < s->nevals; e++) {
+		const struct notes_eval *ev = s->evals[e];
+		for (size_t g = 0; g < ev->ngrades; g++) {
+			if (ev->grades[g].status != NG_GRADED)
+				continue;
+			const char *id = ev->grades[g].student_id;
+			size_t h = (size_t)id_hash(id) & (cap - 1);
+			while (keys[h] && strcmp(keys[h], id) != 0)
+				h = (h + 1) & (cap - 1);
+			if (!keys[h]) {
+				keys[h] = id;
+				vals[h] = n;
+				v[n].student_id = id;
+				v[n].first_eval = e;
+				num[n] = den[n] = 0;
+				n++;
+			}
+			size_t i = vals[h];
+			/* The operations of notes_subject_avg(), in its order. */
+			num[i] += notes_value20(ev->grades[g].value, ev->scale) * ev->coef;
+			den[i] += ev->coef;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i].avg = den[i] > 0 ? num[i] / den[i] : NAN;
+	*out = v;
+	return n;
 }

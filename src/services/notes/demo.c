@@ -257,6 +257,11 @@ int notes_demo(db_conn *c, FILE *out)
 		if (!rc)
 			fprintf(out, "  %-32s 6 evaluations\n", demo_courses[k]);
 	}
+	/* The class figures of what was written (stats.c). */
+	if (!rc && made && !(rc = notes_stats_enqueue_all(c))) {
+		int n = notes_stats_drain(c, NULL);
+		rc = n < 0 ? n : ENT_OK;
+	}
 	if (!rc)
 		fprintf(out, "%d evaluations created now (%s).\n", made, made ? "first run" : "already loaded, nothing changed");
 	arena_free(a);
@@ -317,17 +322,54 @@ int notes_export_user(db_conn *c, const char *user_id, json_t *out)
 int notes_erase_user(db_conn *c, const char *user_id)
 {
 	/* A student's grades and the history of their grades go; a teacher's name on others' history stays as an id. */
+	/* The subjects where they were graded: their class figures are recomputed without them. */
+	arena *a = arena_new(0);
+	struct notes_pair *pairs = NULL;
+	size_t np = 0, cap = 0;
+	db_stmt *q = db_prepare(c, "SELECT DISTINCT e.course_id, e.period_id FROM notes_grades g JOIN notes_evaluations e"
+				   " ON e.id = g.evaluation_id WHERE g.student_id = ?");
+	if (!q) {
+		arena_free(a);
+		return ENT_EDB;
+	}
+	db_bind_text(q, 1, user_id);
+	int qrc;
+	while ((qrc = db_step(q)) == DB_ROW) {
+		if (np == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct notes_pair *np2 = arena_alloc(a, ncap * sizeof(*np2));
+			if (np)
+				memcpy(np2, pairs, np * sizeof(*pairs));
+			pairs = np2;
+			cap = ncap;
+		}
+		pairs[np].id = arena_strdup(a, db_col_text(q, 0));
+		pairs[np++].period_id = arena_strdup(a, db_col_text(q, 1));
+	}
+	db_done(q);
+	if (qrc < 0) {
+		arena_free(a);
+		return qrc;
+	}
 	static const char *const sqls[] = {"DELETE FROM notes_audit WHERE student_id = ?",
 					   "DELETE FROM notes_grades WHERE student_id = ?"};
 	for (size_t i = 0; i < 2; i++) {
 		db_stmt *s = db_prepare(c, sqls[i]);
-		if (!s)
+		if (!s) {
+			arena_free(a);
 			return ENT_EDB;
+		}
 		db_bind_text(s, 1, user_id);
 		int rc = db_step(s);
 		db_done(s);
-		if (rc < 0)
+		if (rc < 0) {
+			arena_free(a);
 			return rc;
+		}
 	}
-	return ENT_OK;
+	char now[21];
+	notes_now(now);
+	int rc = np ? notes_stats_refresh(c, a, pairs, np, NULL, now) : ENT_OK;
+	arena_free(a);
+	return rc;
 }

@@ -252,6 +252,11 @@ int notes_generate(db_conn *c, const struct scale *sc)
 	rc = db_commit(c);
 	if (!rc)
 		sc->progress("grades", target, target);
+	/* The class figures of the report cards (stats.c), so that the district is served at once. */
+	if (!rc && !(rc = notes_stats_enqueue_all(c))) {
+		int n = notes_stats_drain(c, NULL);
+		rc = n < 0 ? n : ENT_OK;
+	}
 	goto out;
 fail:
 	db_rollback(c);

@@ -561,6 +561,9 @@ void notes_grades_put(http_req *req)
 			events = json_array_size(appeared) || json_array_size(changed);
 		}
 	}
+	/* The class figures, in the same transaction (stats.c). */
+	if ((rc = notes_stats_refresh_eval(c, a, id, id, now)))
+		goto fail;
 	rc = db_commit(c);
 	if (rc)
 		goto fail;
@@ -625,6 +628,9 @@ static int publish_due(db_conn *c)
 		if ((rc = db_begin(c)))
 			break;
 		rc = notes_publish_if_due(c, a, ids[i], now, &published);
+		/* Visible now: the subject's figures count it from now on. */
+		if (!rc)
+			rc = notes_stats_refresh_eval(c, a, ids[i], ids[i], now);
 		if (!rc)
 			rc = db_commit(c);
 		if (rc) {
@@ -640,6 +646,14 @@ static int publish_due(db_conn *c)
 	return done;
 }
 
+static int publisher_stopping(void)
+{
+	pthread_mutex_lock(&publisher_mu);
+	int stop = publisher_stop;
+	pthread_mutex_unlock(&publisher_mu);
+	return stop;
+}
+
 static void *publisher_main(void *arg)
 {
 	(void)arg;
@@ -647,8 +661,13 @@ static void *publisher_main(void *arg)
 	while (!publisher_stop) {
 		pthread_mutex_unlock(&publisher_mu);
 		db_conn *c = app_db();
-		if (c)
+		if (c) {
 			publish_due(c);
+			/* Figures queued by a migration (an existing database): computed in batches. */
+			int rc = notes_stats_drain(c, publisher_stopping);
+			if (rc < 0)
+				log_error("notes: class figures could not be computed: %s", ent_err_str(rc));
+		}
 		pthread_mutex_lock(&publisher_mu);
 		if (publisher_stop)
 			break;

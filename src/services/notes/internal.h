@@ -3,8 +3,8 @@
  *
  * Files: notes.c (service table, periods, evaluations, access), grades.c (entering grades, the
  * audit trail, publication events and the background publisher), calc.c (the average rules, pure
- * functions), report.c (a student's report card, the class grid and its CSV), demo.c (demo data
- * and the GDPR hooks).
+ * functions), report.c (a student's report card, the class grid and its CSV), stats.c (the class
+ * figures of the report card, stored when grades change), demo.c (demo data and the GDPR hooks).
  */
 #ifndef ENT_NOTES_INTERNAL_H
 #define ENT_NOTES_INTERNAL_H
@@ -78,8 +78,42 @@ int notes_subject_class(const struct notes_subject *s, double *avg, double *min,
 /* The mean of the general averages of every student graded in any of the subjects; NAN if none. */
 double notes_general_class(const struct notes_subject *subs, size_t n);
 
+/* Every class figure of a report card's period at once (what stats.c stores). */
+struct notes_class_figures {
+	struct {
+		int n;               /* students counted */
+		double avg, min, max; /* NAN when n == 0 */
+	} *subj;                     /* per subject, as notes_subject_class() */
+	double general;              /* as notes_general_class() */
+};
+
+/*
+ * Fills out with the results of notes_subject_class() for each of subs and notes_general_class()
+ * over subs, bit for bit the same (same operations in the same order), in time linear in the
+ * number of grades instead of quadratic. out->subj is allocated in a.
+ */
+void notes_class_compute(arena *a, const struct notes_subject *subs, size_t n, struct notes_class_figures *out);
+
+/* A student's average in a subject, and the position of the first evaluation where they are graded. */
+struct notes_student_avg {
+	const char *student_id;
+	double avg; /* notes_subject_avg(s, student_id, NULL), the same double */
+	size_t first_eval;
+};
+
+/*
+ * The students graded at least once in s, in order of first sight (evaluations in order, grades
+ * in order), each with their subject average. *out is allocated in a. Returns how many.
+ */
+size_t notes_subject_students(arena *a, const struct notes_subject *s, struct notes_student_avg **out);
+
 /* Writes v rounded to 2 decimals, or null for NAN (rounding happens only here, at output). */
 void notes_jw_num(jw *w, double v);
+/* jw_double(w, v), the same text, faster for numbers with at most 2 decimals. */
+void notes_jw_double(jw *w, double v);
+/* The value text of jw_double(v) and notes_jw_num(v), appended to b (no separator). */
+void notes_buf_double(buf *b, double v);
+void notes_buf_num(buf *b, double v);
 /* The same as text into out ("" for NAN), for CSV. */
 void notes_fmt_num(char out[32], double v);
 
@@ -144,6 +178,33 @@ void notes_me(http_req *req);
 void notes_student(http_req *req);
 void notes_grid(http_req *req);
 void notes_grid_csv(http_req *req);
+
+/* ---- stats.c: class figures kept up to date at write time ---- */
+
+/* A course (or a class) id and a period id. */
+struct notes_pair {
+	const char *id, *period_id;
+};
+
+/*
+ * Recomputes the stored figures of each (course, period) of pairs (sorted in place) and of the
+ * classes of those courses for those periods, as of now. Only the evaluation only_eval's own
+ * figures are rewritten when it is not NULL (the others of those courses did not change). Must run
+ * inside the caller's transaction, after its changes. Returns 0 or an ent_err.
+ */
+int notes_stats_refresh(db_conn *c, arena *a, struct notes_pair *pairs, size_t n, const char *only_eval, const char *now);
+
+/* notes_stats_refresh() for the (course, period) of evaluation eval_id (nothing if it is gone). */
+int notes_stats_refresh_eval(db_conn *c, arena *a, const char *eval_id, const char *only_eval, const char *now);
+
+/* Queues every (course, period) that has evaluations for notes_stats_drain(). */
+int notes_stats_enqueue_all(db_conn *c);
+
+/*
+ * Computes the queued figures (notes_stats_todo), a batch per transaction, until the queue is
+ * empty or stop() answers non-zero. Returns how many were computed or an ent_err.
+ */
+int notes_stats_drain(db_conn *c, int (*stop)(void));
 
 /* ---- demo.c ---- */
 

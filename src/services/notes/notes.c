@@ -81,8 +81,51 @@ static const char schema_v1[] =
 	"CREATE INDEX notes_audit_by_evaluation ON notes_audit (evaluation_id, seq);"
 	"CREATE INDEX notes_audit_by_student ON notes_audit (student_id);";
 
+/*
+ * The class figures of the report card, stored when grades change (stats.c). Existing databases
+ * get every (course, period) queued in notes_stats_todo: the background publisher computes them
+ * (in C: the stored numbers must be the very doubles calc.c computes, which a SQL sum in another
+ * order would not be), and until a row exists the report card computes that part itself.
+ */
+static const char schema_v2[] =
+	"ALTER TABLE notes_evaluations ADD COLUMN stat_n INTEGER;"
+	"ALTER TABLE notes_evaluations ADD COLUMN stat_avg DOUBLE PRECISION;"
+	"ALTER TABLE notes_evaluations ADD COLUMN stat_lo DOUBLE PRECISION;"
+	"ALTER TABLE notes_evaluations ADD COLUMN stat_hi DOUBLE PRECISION;"
+	"CREATE TABLE notes_subject_stats ("
+	" course_id TEXT NOT NULL,"
+	" period_id TEXT NOT NULL,"
+	" nevals INTEGER NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" average DOUBLE PRECISION,"
+	" lo DOUBLE PRECISION,"
+	" hi DOUBLE PRECISION,"
+	" stale_at TEXT,"
+	" PRIMARY KEY (course_id, period_id));"
+	"CREATE TABLE notes_subject_students ("
+	" course_id TEXT NOT NULL,"
+	" period_id TEXT NOT NULL,"
+	" student_id TEXT NOT NULL,"
+	" average DOUBLE PRECISION,"
+	" first_at TEXT NOT NULL,"
+	" PRIMARY KEY (course_id, period_id, student_id));"
+	"CREATE TABLE notes_class_stats ("
+	" class_id TEXT NOT NULL,"
+	" period_id TEXT NOT NULL,"
+	" courses TEXT NOT NULL,"
+	" average DOUBLE PRECISION,"
+	" stale_at TEXT,"
+	" PRIMARY KEY (class_id, period_id));"
+	"CREATE TABLE notes_stats_todo ("
+	" kind TEXT NOT NULL,"
+	" id TEXT NOT NULL,"
+	" period_id TEXT NOT NULL,"
+	" PRIMARY KEY (kind, id, period_id));"
+	"INSERT INTO notes_stats_todo (kind, id, period_id) SELECT DISTINCT 's', course_id, period_id FROM notes_evaluations;";
+
 static const struct migration migrations[] = {
 	{1, "periods, evaluations, grades, audit trail", schema_v1, NULL},
+	{2, "class figures kept at write time", schema_v2, NULL},
 };
 
 void notes_now(char out[21]) { util_time_rfc3339(time(NULL), out); }
@@ -731,10 +774,15 @@ static void eval_create(http_req *req)
 	char id[37], now[21];
 	util_uuid(id);
 	notes_now(now);
+	int rc = db_begin(c);
+	if (rc) {
+		http_problem_err(req, rc, "the evaluation could not be created");
+		return;
+	}
 	db_stmt *s = db_prepare(c, "INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, coefficient,"
 				   " scale, publish_at, notified, created_by, created_at, updated_at)"
 				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
-	int rc = ENT_EDB;
+	rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
 		db_bind_text(s, 2, course);
@@ -750,7 +798,13 @@ static void eval_create(http_req *req)
 		rc = db_step(s);
 		db_done(s);
 	}
+	/* Its subject's figures: a visible evaluation counts, a later one sets when they go stale. */
+	if (rc >= 0)
+		rc = notes_stats_refresh_eval(c, a, id, id, now);
+	if (rc >= 0)
+		rc = db_commit(c);
 	if (rc < 0) {
+		db_rollback(c);
 		http_problem_err(req, rc, "the evaluation could not be created");
 		return;
 	}
@@ -857,6 +911,10 @@ static void eval_patch(http_req *req)
 	/* Made visible now (publish_at moved to the past): its grades are announced in this transaction. */
 	if ((rc = notes_publish_if_due(c, a, id, now, &published)))
 		goto fail;
+	/* The figures of its subject, in its old period and its new one (scale, coefficient, date, publication). */
+	struct notes_pair pairs[2] = {{course, cur_period}, {course, json_get_str(body, "period_id", cur_period)}};
+	if ((rc = notes_stats_refresh(c, a, pairs, 2, id, now)))
+		goto fail;
 	if ((rc = db_commit(c)))
 		goto fail;
 	if (published)
@@ -875,13 +933,30 @@ static void eval_delete(http_req *req)
 	if (notes_eval_for_request(req, id, course))
 		return;
 	db_conn *c = app_db();
+	arena *a = http_arena(req);
+	char now[21];
+	notes_now(now);
+	int rc = db_begin(c);
+	if (rc) {
+		http_problem_err(req, rc, "the evaluation could not be deleted");
+		return;
+	}
+	/* Its subject's figures are recomputed without it (its own go with it: ON DELETE CASCADE). */
+	const char *period = one_text(c, a, "SELECT period_id FROM notes_evaluations WHERE id = ?", id);
 	db_stmt *s = db_prepare(c, "DELETE FROM notes_evaluations WHERE id = ?");
-	int rc = ENT_EDB;
+	rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
 		rc = db_step(s);
 		db_done(s);
 	}
+	struct notes_pair pair = {course, period};
+	if (rc >= 0 && period)
+		rc = notes_stats_refresh(c, a, &pair, 1, id, now);
+	if (rc >= 0)
+		rc = db_commit(c);
+	if (rc < 0)
+		db_rollback(c);
 	if (rc < 0)
 		http_problem_err(req, rc, "the evaluation could not be deleted");
 	else

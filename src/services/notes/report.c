@@ -2,14 +2,18 @@
  * report.c - what grades add up to: a student's report card (/me, /students/{id}) and a course's
  * class grid (JSON and CSV).
  *
- * Both load the evaluations concerned and every grade of each into memory (a class has tens of
- * students, a period tens of evaluations), then apply the rules of calc.c. The report card holds
- * only evaluations visible to students (publish_at <= now), for the student as for the staff who
- * look at it, so the class figures are those the student sees; the grid, a teacher's tool, holds
- * them all.
+ * The grid loads the course's evaluations and every grade of each into memory (a class has tens
+ * of students, a period tens of evaluations), then applies the rules of calc.c. It holds every
+ * evaluation (a teacher's tool).
  *
- * The report card's evaluations are those of the courses of the student's class, and of any other
- * course where the student has a grade (a student who changed class keeps their grades).
+ * The report card holds only evaluations visible to students (publish_at <= now), for the student
+ * as for the staff who look at it, so the class figures are those the student sees. Read by every
+ * student, it must stay cheap at district scale: it reads the student's own grades and the class
+ * figures that stats.c stored when grades changed, and computes a figure from every grade only
+ * when the stored one does not describe this card (see report() and docs/notes.md).
+ *
+ * The report card's evaluations are those of the courses of the student's class, and those of
+ * other courses on which the student has a grade (a student who changed class keeps their grades).
  */
 #include "internal.h"
 
@@ -164,6 +168,53 @@ static int by_title(const void *x, const void *y)
 	return d ? d : strcmp(a->id, b->id);
 }
 
+struct tlink {
+	const char *course_id, *user_id;
+};
+
+static int by_course_user(const void *x, const void *y)
+{
+	const struct tlink *a = x, *b = y;
+	int d = strcmp(a->course_id, b->course_id);
+	return d ? d : strcmp(a->user_id, b->user_id);
+}
+
+/* The teachers' names of the courses cs of class_id (as course_info() finds them), in one read. */
+static int course_teachers(db_conn *c, arena *a, const char *class_id, struct rcourse *cs, size_t nc)
+{
+	db_stmt *s = db_prepare(c, "SELECT t.cours_id, t.user_id FROM cours_classes cc JOIN cours_teachers t"
+				   " ON t.cours_id = cc.cours_id WHERE cc.class_id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, class_id);
+	struct tlink *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = grow(a, v, n, &cap, sizeof(*v));
+		v[n].course_id = arena_strdup(a, db_col_text(s, 0));
+		v[n++].user_id = arena_strdup(a, db_col_text(s, 1));
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_course_user);
+	for (size_t k = 0; k < nc; k++) {
+		size_t cnt = 0;
+		for (size_t i = 0; i < n; i++)
+			cnt += strcmp(v[i].course_id, cs[k].id) == 0;
+		cs[k].teachers = arena_alloc(a, (cnt ? cnt : 1) * sizeof(*cs[k].teachers));
+		cs[k].nteachers = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct user u;
+			if (strcmp(v[i].course_id, cs[k].id) == 0 && users_get(c, a, v[i].user_id, &u) == ENT_OK)
+				cs[k].teachers[cs[k].nteachers++] = u.name;
+		}
+	}
+	return ENT_OK;
+}
+
 static int course_info(db_conn *c, arena *a, const char *id, struct rcourse *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -203,37 +254,293 @@ static int course_info(db_conn *c, arena *a, const char *id, struct rcourse *out
 	return ENT_OK;
 }
 
-static void write_eval_line(jw *w, const struct notes_eval *e, const char *student)
+/*
+ * Up to this many grades on evaluations outside the class's visible ones are looked up one by one
+ * (a build may set it to 0 to test the other way).
+ */
+#ifndef OTHERS_ONE_BY_ONE
+#define OTHERS_ONE_BY_ONE 16
+#endif
+
+/* An evaluation of the report card, with its stored figures. */
+struct reval {
+	struct notes_eval e;
+	int has_stats; /* its stored figures (stat_*) were read */
+	size_t subj;   /* index of its subject in its period (timeline) */
+	int full;      /* e.grades holds every grade (else the student's only) */
+	double avg, min, max;
+};
+
+static int by_id_ptr(const void *x, const void *y)
 {
-	const struct notes_grade *g = notes_find_grade(e, student);
-	double avg, mn, mx;
-	notes_eval_stats(e, &avg, &mn, &mx);
-	jw_obj_open(w);
-	jw_kstr(w, "id", e->id);
-	jw_kstr(w, "title", e->title);
-	jw_kstr(w, "date", e->date);
-	jw_key(w, "coefficient");
-	jw_double(w, e->coef);
-	jw_kint(w, "scale", e->scale);
-	jw_kstr(w, "status", g ? notes_status_name(g->status) : NULL);
-	jw_key(w, "value");
-	if (g && g->status == NG_GRADED)
-		jw_double(w, g->value);
-	else
-		jw_null(w);
-	jw_key(w, "value20");
-	notes_jw_num(w, g && g->status == NG_GRADED ? notes_value20(g->value, e->scale) : NAN);
-	jw_kstr(w, "comment", g ? g->comment : NULL);
-	jw_key(w, "class_average");
-	notes_jw_num(w, avg);
-	jw_key(w, "min");
-	notes_jw_num(w, mn);
-	jw_key(w, "max");
-	notes_jw_num(w, mx);
-	jw_obj_close(w);
+	const struct reval *const *a = x, *const *b = y;
+	return strcmp((*a)->e.id, (*b)->e.id);
 }
 
-/* The report card of student_id (name for display), limited to period when not NULL. */
+static int by_date_id(const void *x, const void *y)
+{
+	const struct reval *a = x, *b = y;
+	int d = strcmp(a->e.date, b->e.date);
+	return d ? d : strcmp(a->e.id, b->e.id);
+}
+
+/* Columns 0-7: id, course_id, period_id, title, held_on, coefficient, scale, publish_at; 8-11: n, average, lo, hi. */
+static void read_eval(db_stmt *s, arena *a, const char *now, struct reval *r)
+{
+	memset(r, 0, sizeof(*r));
+	struct notes_eval *e = &r->e;
+	e->id = arena_strdup(a, db_col_text(s, 0));
+	e->course_id = arena_strdup(a, db_col_text(s, 1));
+	e->period_id = arena_strdup(a, db_col_text(s, 2));
+	e->title = arena_strdup(a, db_col_text(s, 3));
+	e->date = arena_strdup(a, db_col_text(s, 4));
+	e->coef = db_col_double(s, 5);
+	e->scale = (int)db_col_int64(s, 6);
+	e->publish_at = arena_strdup(a, db_col_text(s, 7));
+	e->visible = strcmp(e->publish_at, now) <= 0;
+	if (!db_col_is_null(s, 8)) {
+		r->has_stats = 1;
+		r->avg = db_col_is_null(s, 9) ? NAN : db_col_double(s, 9);
+		r->min = db_col_is_null(s, 10) ? NAN : db_col_double(s, 10);
+		r->max = db_col_is_null(s, 11) ? NAN : db_col_double(s, 11);
+	}
+}
+
+/* Reads the rows of s into an arena array sorted by (date, id); with_grade: columns 12-15 are the student's grade. */
+static int read_evals(db_stmt *s, arena *a, const char *now, const char *student, int with_grade, struct reval **out,
+		      size_t *n)
+{
+	struct reval *v = NULL;
+	size_t nv = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = grow(a, v, nv, &cap, sizeof(*v));
+		struct reval *r = &v[nv++];
+		read_eval(s, a, now, r);
+		if (!with_grade)
+			continue;
+		struct notes_grade *g = arena_alloc(a, sizeof(*g));
+		g->student_id = student;
+		g->status = notes_status_parse(db_col_text(s, 12));
+		g->value = db_col_is_null(s, 13) ? 0 : db_col_double(s, 13);
+		g->comment = db_col_text(s, 14) ? arena_strdup(a, db_col_text(s, 14)) : NULL;
+		g->updated_at = arena_strdup(a, db_col_text(s, 15));
+		r->e.grades = g;
+		r->e.ngrades = 1;
+	}
+	db_done(s);
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), by_date_id);
+	*out = v;
+	*n = nv;
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/* Loads every grade of r's evaluation (instead of the student's only), for figures computed here. */
+static int full_grades(db_conn *c, arena *a, struct reval *r)
+{
+	if (r->full)
+		return ENT_OK;
+	r->e.grades = NULL;
+	r->e.ngrades = 0;
+	r->full = 1;
+	return load_grades(c, a, &r->e);
+}
+
+/* A JSON string or null, as jw_str() writes it. */
+static void raw_str(buf *b, const char *s)
+{
+	if (s)
+		buf_json_str(b, s, strlen(s));
+	else
+		buf_add(b, "null", 4);
+}
+
+#define RAW(b, lit) buf_add((b), (lit), sizeof(lit) - 1)
+
+/*
+ * One evaluation of the card: the bytes the jw_* calls of the grid would write for such an object
+ * (keys in this order), appended in one go: jw_raw() writes the separator, the rest goes straight
+ * to the buffer (a card has a hundred of these; field by field calls cost more than the data).
+ */
+static void write_eval_line(jw *w, const struct reval *r, const char *student)
+{
+	const struct notes_eval *e = &r->e;
+	const struct notes_grade *g = notes_find_grade(e, student);
+	double avg = r->avg, mn = r->min, mx = r->max;
+	if (r->full)
+		notes_eval_stats(e, &avg, &mn, &mx);
+	int graded = g && g->status == NG_GRADED;
+	buf *b = w->b;
+	jw_raw(w, "{\"id\":", 6);
+	raw_str(b, e->id);
+	RAW(b, ",\"title\":");
+	raw_str(b, e->title);
+	RAW(b, ",\"date\":");
+	raw_str(b, e->date);
+	RAW(b, ",\"coefficient\":");
+	notes_buf_double(b, e->coef);
+	RAW(b, ",\"scale\":");
+	buf_add_i64(b, e->scale);
+	RAW(b, ",\"status\":");
+	raw_str(b, g ? notes_status_name(g->status) : NULL);
+	RAW(b, ",\"value\":");
+	if (graded)
+		notes_buf_double(b, g->value);
+	else
+		RAW(b, "null");
+	RAW(b, ",\"value20\":");
+	notes_buf_num(b, graded ? notes_value20(g->value, e->scale) : NAN);
+	RAW(b, ",\"comment\":");
+	raw_str(b, g ? g->comment : NULL);
+	RAW(b, ",\"class_average\":");
+	notes_buf_num(b, avg);
+	RAW(b, ",\"min\":");
+	notes_buf_num(b, mn);
+	RAW(b, ",\"max\":");
+	notes_buf_num(b, mx);
+	buf_addc(b, '}');
+}
+
+struct rsubj {
+	size_t course; /* index in the card's courses */
+	int ok;        /* the stored figures are current for this card */
+	double avg, min, max;
+};
+
+/*
+ * The class figures of the subjects of a period (and its class average when general is not NULL)
+ * from stats.c's rows when they are current for this card, else computed from every grade.
+ */
+/* A notes_subject_stats row. */
+struct sstat {
+	const char *course_id, *period_id, *stale_at;
+	int64_t nevals;
+	double avg, min, max;
+};
+
+/* Reads the rows of s (columns: course_id, period_id, nevals, average, lo, hi, stale_at). Calls db_done(s). */
+static int read_sstats(db_stmt *s, arena *a, struct sstat **out, size_t *n)
+{
+	size_t cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		*out = grow(a, *out, *n, &cap, sizeof(**out));
+		struct sstat *x = &(*out)[(*n)++];
+		x->course_id = arena_strdup(a, db_col_text(s, 0));
+		x->period_id = arena_strdup(a, db_col_text(s, 1));
+		x->nevals = db_col_int64(s, 2);
+		x->avg = db_col_is_null(s, 3) ? NAN : db_col_double(s, 3);
+		x->min = db_col_is_null(s, 4) ? NAN : db_col_double(s, 4);
+		x->max = db_col_is_null(s, 5) ? NAN : db_col_double(s, 5);
+		x->stale_at = db_col_text(s, 6) ? arena_strdup(a, db_col_text(s, 6)) : NULL;
+	}
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+static int period_figures(db_conn *c, arena *a, const char *cls, const char *period_id, const char *now,
+			  struct notes_subject *subs, struct rsubj *rs, size_t ns, struct reval *ev, size_t nev,
+			  const struct sstat *sst, size_t nsst, double *general)
+{
+	int rc;
+	for (size_t k = 0; k < ns; k++) {
+		/* The class's rows were read with the card; another course's is read here. */
+		const struct sstat *x = NULL;
+		for (size_t i = 0; !x && i < nsst; i++)
+			if (strcmp(sst[i].course_id, subs[k].course_id) == 0 && strcmp(sst[i].period_id, period_id) == 0)
+				x = &sst[i];
+		struct sstat *one = NULL;
+		size_t none = 0;
+		if (!x) {
+			db_stmt *s = db_prepare(c, "SELECT course_id, period_id, nevals, average, lo, hi, stale_at FROM notes_subject_stats"
+						   " WHERE course_id = ? AND period_id = ?");
+			if (!s)
+				return ENT_EDB;
+			db_bind_text(s, 1, subs[k].course_id);
+			db_bind_text(s, 2, period_id);
+			if ((rc = read_sstats(s, a, &one, &none)))
+				return rc;
+			x = none ? one : NULL;
+		}
+		rs[k].ok = x && x->nevals == (int64_t)subs[k].nevals && (!x->stale_at || strcmp(now, x->stale_at) < 0);
+		if (rs[k].ok) {
+			rs[k].avg = x->avg;
+			rs[k].min = x->min;
+			rs[k].max = x->max;
+		}
+	}
+	int general_ok = 0;
+	if (cls) {
+		db_stmt *s = db_prepare(c, "SELECT courses, average, stale_at FROM notes_class_stats WHERE class_id = ? AND period_id = ?");
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, cls);
+		db_bind_text(s, 2, period_id);
+		if ((rc = db_step(s)) == DB_ROW) {
+			/* The same subjects in the same order: "id,id,..." of the card's subjects. */
+			const char *ids = db_col_text(s, 0), *stale = db_col_text(s, 2);
+			general_ok = ids && (!stale || strcmp(now, stale) < 0);
+			for (size_t k = 0; general_ok && k < ns; k++) {
+				size_t l = strlen(subs[k].course_id);
+				if (k && *ids++ != ',')
+					general_ok = 0;
+				else if (strncmp(ids, subs[k].course_id, l) != 0)
+					general_ok = 0;
+				else
+					ids += l;
+			}
+			general_ok = general_ok && *ids == '\0';
+			*general = db_col_is_null(s, 1) ? NAN : db_col_double(s, 1);
+		}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	int need_all = !general_ok;
+	for (size_t i = 0; i < nev; i++) {
+		if (strcmp(ev[i].e.period_id, period_id) != 0)
+			continue;
+		size_t k = 0;
+		while (k < ns && strcmp(subs[k].course_id, ev[i].e.course_id) != 0)
+			k++;
+		if ((need_all || (k < ns && !rs[k].ok)) && (rc = full_grades(c, a, &ev[i])))
+			return rc;
+	}
+	if (need_all) {
+		struct notes_class_figures f;
+		notes_class_compute(a, subs, ns, &f);
+		*general = f.general;
+		for (size_t k = 0; k < ns; k++) {
+			rs[k].ok = 1;
+			rs[k].avg = f.subj[k].avg;
+			rs[k].min = f.subj[k].min;
+			rs[k].max = f.subj[k].max;
+		}
+		return ENT_OK;
+	}
+	for (size_t k = 0; k < ns; k++) {
+		if (rs[k].ok)
+			continue;
+		struct notes_class_figures f;
+		notes_class_compute(a, &subs[k], 1, &f);
+		rs[k].ok = 1;
+		rs[k].avg = f.subj[0].avg;
+		rs[k].min = f.subj[0].min;
+		rs[k].max = f.subj[0].max;
+	}
+	return ENT_OK;
+}
+
+/*
+ * The report card of student_id (name for display), limited to period when not NULL.
+ *
+ * Its evaluations come from two indexed reads merged here: those of the courses of the student's
+ * class (cours_classes by class, then notes_evaluations by course) and those where the student has
+ * a grade (notes_grades by student, with the grades). The class figures are stats.c's stored ones
+ * when they are current for this card, else computed from every grade of the evaluations
+ * concerned, as this card always did: the answer is the same either way.
+ */
 static void report(http_req *req, db_conn *c, const char *student_id, const char *name, const char *period)
 {
 	arena *a = http_arena(req);
@@ -244,31 +551,148 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		http_problem_err(req, rc, "the report card could not be read");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale,"
-				   " e.publish_at FROM notes_evaluations e JOIN cours c ON c.id = e.course_id"
-				   " WHERE e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
-				   " AND (e.course_id IN (SELECT cours_id FROM cours_classes WHERE class_id = ?)"
-				   "  OR EXISTS (SELECT 1 FROM notes_grades g WHERE g.evaluation_id = e.id AND g.student_id = ?))"
-				   " ORDER BY e.held_on, e.id");
+	int has_class = rc == ENT_OK;
+	struct reval *cev = NULL, *mev = NULL;
+	size_t ncev = 0, nmev = 0;
+	db_stmt *s;
+	if (has_class) {
+		s = db_prepare(c, "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at,"
+				  " e.stat_n, e.stat_avg, e.stat_lo, e.stat_hi FROM cours_classes cc JOIN cours k ON k.id = cc.cours_id"
+				  " JOIN notes_evaluations e ON e.course_id = cc.cours_id"
+				  " WHERE cc.class_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, cls);
+			db_bind_text(s, 2, now);
+			notes_bind_opt(s, 3, period);
+			notes_bind_opt(s, 4, period);
+			rc = read_evals(s, a, now, NULL, 0, &cev, &ncev);
+		}
+		if (rc) {
+			http_problem_err(req, rc, "the report card could not be read");
+			return;
+		}
+	}
+	/*
+	 * The student's grades: on evaluations of the class's courses (matched by id), or on
+	 * others, read with their evaluation only when there are such.
+	 */
+	s = db_prepare(c, "SELECT evaluation_id, status, value, comment FROM notes_grades WHERE student_id = ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "the report card could not be read");
 		return;
 	}
-	db_bind_text(s, 1, now);
-	notes_bind_opt(s, 2, period);
-	notes_bind_opt(s, 3, period);
-	notes_bind_opt(s, 4, rc == ENT_OK ? cls : NULL);
-	db_bind_text(s, 5, student_id);
-	struct evset ev;
-	if ((rc = load_evals(c, a, s, now, &ev))) {
+	db_bind_text(s, 1, student_id);
+	struct reval **byid = arena_alloc(a, (ncev ? ncev : 1) * sizeof(*byid));
+	for (size_t i = 0; i < ncev; i++)
+		byid[i] = &cev[i];
+	if (ncev > 1)
+		qsort(byid, ncev, sizeof(*byid), by_id_ptr);
+	int others = 0;
+	const char *other_ids[OTHERS_ONE_BY_ONE + 1];
+	struct notes_grade *other_grades[OTHERS_ONE_BY_ONE + 1];
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *eid = db_col_text(s, 0);
+		size_t lo = 0, hi = ncev;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (strcmp(byid[mid]->e.id, eid) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		struct notes_grade *g = arena_alloc(a, sizeof(*g));
+		g->student_id = student_id;
+		g->status = notes_status_parse(db_col_text(s, 1));
+		g->value = db_col_is_null(s, 2) ? 0 : db_col_double(s, 2);
+		g->comment = db_col_text(s, 3) ? arena_strdup(a, db_col_text(s, 3)) : NULL;
+		g->updated_at = NULL; /* not on the card */
+		if (lo == ncev || strcmp(byid[lo]->e.id, eid) != 0) {
+			/* Another course's evaluation, or one not visible yet: looked up below. */
+			if (others < OTHERS_ONE_BY_ONE) {
+				other_ids[others] = arena_strdup(a, eid);
+				other_grades[others] = g;
+			}
+			others++;
+			continue;
+		}
+		byid[lo]->e.grades = g;
+		byid[lo]->e.ngrades = 1;
+	}
+	db_done(s);
+	if (rc < 0) {
 		http_problem_err(req, rc, "the report card could not be read");
 		return;
+	}
+	if (others && others <= OTHERS_ONE_BY_ONE) {
+		/* A few (grades entered before publication, typically): each by its primary key. */
+		size_t cap = 0;
+		for (int i = 0; i < others && !rc; i++) {
+			s = db_prepare(c, "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale,"
+					  " e.publish_at, e.stat_n, e.stat_avg, e.stat_lo, e.stat_hi FROM notes_evaluations e"
+					  " JOIN cours k ON k.id = e.course_id WHERE e.id = ? AND e.publish_at <= ?"
+					  " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
+			if (!s) {
+				rc = ENT_EDB;
+				break;
+			}
+			db_bind_text(s, 1, other_ids[i]);
+			db_bind_text(s, 2, now);
+			notes_bind_opt(s, 3, period);
+			notes_bind_opt(s, 4, period);
+			if ((rc = db_step(s)) == DB_ROW) {
+				mev = grow(a, mev, nmev, &cap, sizeof(*mev));
+				read_eval(s, a, now, &mev[nmev]);
+				mev[nmev].e.grades = other_grades[i];
+				mev[nmev++].e.ngrades = 1;
+			}
+			db_done(s);
+			rc = rc < 0 ? rc : ENT_OK;
+		}
+		if (nmev > 1)
+			qsort(mev, nmev, sizeof(*mev), by_date_id);
+		if (rc) {
+			http_problem_err(req, rc, "the report card could not be read");
+			return;
+		}
+	} else if (others) {
+		/* Many (a student who changed class): one read of all their grades with their evaluations. */
+		s = db_prepare(c, "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at,"
+				  " e.stat_n, e.stat_avg, e.stat_lo, e.stat_hi, g.status, g.value, g.comment, g.updated_at"
+				  " FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id JOIN cours k ON k.id = e.course_id"
+				  " WHERE g.student_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, student_id);
+			db_bind_text(s, 2, now);
+			notes_bind_opt(s, 3, period);
+			notes_bind_opt(s, 4, period);
+			rc = read_evals(s, a, now, student_id, 1, &mev, &nmev);
+		}
+		if (rc) {
+			http_problem_err(req, rc, "the report card could not be read");
+			return;
+		}
+	}
+	/* Merged by (date, id): a class evaluation takes the student's grade. */
+	struct reval *ev = arena_alloc(a, (ncev + nmev ? ncev + nmev : 1) * sizeof(*ev));
+	size_t nev = 0;
+	for (size_t i = 0, j = 0; i < ncev || j < nmev;) {
+		int d = i == ncev ? 1 : j == nmev ? -1 : by_date_id(&cev[i], &mev[j]);
+		if (d < 0)
+			ev[nev++] = cev[i++];
+		else if (d > 0)
+			ev[nev++] = mev[j++];
+		else {
+			ev[nev++] = cev[i++]; /* its grade was matched above */
+			j++;
+		}
 	}
 	/* The periods: the one asked for, or every period with an evaluation, by start date. */
 	size_t np = 0, pcap = 0;
 	struct rperiod *ps = NULL;
-	for (size_t i = 0; i <= ev.n; i++) {
-		const char *pid = i < ev.n ? ev.v[i].period_id : period;
+	for (size_t i = 0; i <= nev; i++) {
+		const char *pid = i < nev ? ev[i].e.period_id : period;
 		if (!pid)
 			continue;
 		size_t k = 0;
@@ -290,17 +714,60 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	}
 	if (np > 1)
 		qsort(ps, np, sizeof(*ps), by_start);
-	/* The courses, by title. */
+	/*
+	 * The courses, by title: those of the class with their teachers in two reads, any other one
+	 * by itself; and the class's stored subject figures.
+	 */
 	size_t nc = 0, ccap = 0;
 	struct rcourse *cs = NULL;
-	for (size_t i = 0; i < ev.n; i++) {
+	struct sstat *sst = NULL;
+	size_t nsst = 0;
+	if (has_class && nev) {
+		s = db_prepare(c, "SELECT k.id, k.title, k.subject FROM cours_classes cc JOIN cours k ON k.id = cc.cours_id"
+				  " WHERE cc.class_id = ?");
+		if (!s) {
+			http_problem_err(req, ENT_EDB, "the report card could not be read");
+			return;
+		}
+		db_bind_text(s, 1, cls);
+		while ((rc = db_step(s)) == DB_ROW) {
+			const char *id = db_col_text(s, 0);
+			int used = 0;
+			for (size_t i = 0; !used && i < nev; i++)
+				used = strcmp(ev[i].e.course_id, id) == 0;
+			if (!used)
+				continue; /* no evaluation on the card */
+			cs = grow(a, cs, nc, &ccap, sizeof(*cs));
+			memset(&cs[nc], 0, sizeof(cs[nc]));
+			cs[nc].id = arena_strdup(a, id);
+			cs[nc].title = arena_strdup(a, db_col_text(s, 1));
+			cs[nc++].subject = db_col_text(s, 2) ? arena_strdup(a, db_col_text(s, 2)) : NULL;
+		}
+		db_done(s);
+		if (rc >= 0)
+			rc = course_teachers(c, a, cls, cs, nc);
+		s = rc >= 0 ? db_prepare(c, "SELECT ss.course_id, ss.period_id, ss.nevals, ss.average, ss.lo, ss.hi, ss.stale_at"
+					    " FROM cours_classes cc JOIN notes_subject_stats ss ON ss.course_id = cc.cours_id"
+					    " WHERE cc.class_id = ?")
+			    : NULL;
+		if (s) {
+			db_bind_text(s, 1, cls);
+			rc = read_sstats(s, a, &sst, &nsst);
+		} else if (rc >= 0)
+			rc = ENT_EDB;
+		if (rc < 0) {
+			http_problem_err(req, rc, "the report card could not be read");
+			return;
+		}
+	}
+	for (size_t i = 0; i < nev; i++) {
 		size_t k = 0;
-		while (k < nc && strcmp(cs[k].id, ev.v[i].course_id) != 0)
+		while (k < nc && strcmp(cs[k].id, ev[i].e.course_id) != 0)
 			k++;
 		if (k < nc)
 			continue;
 		cs = grow(a, cs, nc, &ccap, sizeof(*cs));
-		if ((rc = course_info(c, a, ev.v[i].course_id, &cs[nc++]))) {
+		if ((rc = course_info(c, a, ev[i].e.course_id, &cs[nc++]))) {
 			http_problem_err(req, rc, "the report card could not be read");
 			return;
 		}
@@ -325,40 +792,48 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	size_t *pnsubs = arena_calloc(a, np ? np : 1, sizeof(*pnsubs));
 	for (size_t p = 0; p < np; p++) {
 		struct notes_subject *subs = arena_calloc(a, nc ? nc : 1, sizeof(*subs));
-		size_t *subj_course = arena_calloc(a, nc ? nc : 1, sizeof(*subj_course));
+		struct rsubj *rs = arena_calloc(a, nc ? nc : 1, sizeof(*rs));
 		size_t ns = 0;
 		for (size_t k = 0; k < nc; k++) {
 			size_t cnt = 0;
-			for (size_t i = 0; i < ev.n; i++)
-				cnt += strcmp(ev.v[i].period_id, ps[p].id) == 0 && strcmp(ev.v[i].course_id, cs[k].id) == 0;
+			for (size_t i = 0; i < nev; i++)
+				cnt += strcmp(ev[i].e.period_id, ps[p].id) == 0 && strcmp(ev[i].e.course_id, cs[k].id) == 0;
 			if (!cnt)
 				continue;
 			struct notes_subject *sj = &subs[ns];
 			sj->course_id = cs[k].id;
 			sj->evals = arena_alloc(a, cnt * sizeof(*sj->evals));
-			for (size_t i = 0; i < ev.n; i++)
-				if (strcmp(ev.v[i].period_id, ps[p].id) == 0 && strcmp(ev.v[i].course_id, cs[k].id) == 0)
-					sj->evals[sj->nevals++] = &ev.v[i];
-			subj_course[ns++] = k;
+			for (size_t i = 0; i < nev; i++)
+				if (strcmp(ev[i].e.period_id, ps[p].id) == 0 && strcmp(ev[i].e.course_id, cs[k].id) == 0) {
+					sj->evals[sj->nevals++] = &ev[i].e;
+					ev[i].subj = ns;
+				}
+			rs[ns++].course = k;
 		}
 		psubs[p] = subs;
 		pnsubs[p] = ns;
+		double general = NAN;
+		if ((rc = period_figures(c, a, has_class ? cls : NULL, ps[p].id, now, subs, rs, ns, ev, nev, sst, nsst,
+					 &general))) {
+			buf_free(&b);
+			http_problem_err(req, rc, "the report card could not be read");
+			return;
+		}
 		jw_obj_open(&w);
 		if ((rc = period_fields(c, &w, ps[p].id, 0))) {
 			buf_free(&b);
 			http_problem_err(req, rc, "the report card could not be read");
 			return;
 		}
+		/* The student's own averages count their grade only (present in every evaluation's grades). */
 		jw_key(&w, "average");
 		notes_jw_num(&w, notes_general_avg(subs, ns, student_id, NULL));
 		jw_key(&w, "class_average");
-		notes_jw_num(&w, notes_general_class(subs, ns));
+		notes_jw_num(&w, general);
 		jw_key(&w, "subjects");
 		jw_arr_open(&w);
 		for (size_t k = 0; k < ns; k++) {
-			const struct rcourse *rc_ = &cs[subj_course[k]];
-			double avg, mn, mx;
-			notes_subject_class(&subs[k], &avg, &mn, &mx);
+			const struct rcourse *rc_ = &cs[rs[k].course];
 			jw_obj_open(&w);
 			jw_kstr(&w, "course_id", rc_->id);
 			jw_kstr(&w, "title", rc_->title);
@@ -371,15 +846,15 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			jw_key(&w, "average");
 			notes_jw_num(&w, notes_subject_avg(&subs[k], student_id, NULL));
 			jw_key(&w, "class_average");
-			notes_jw_num(&w, avg);
+			notes_jw_num(&w, rs[k].avg);
 			jw_key(&w, "min");
-			notes_jw_num(&w, mn);
+			notes_jw_num(&w, rs[k].min);
 			jw_key(&w, "max");
-			notes_jw_num(&w, mx);
+			notes_jw_num(&w, rs[k].max);
 			jw_key(&w, "evaluations");
 			jw_arr_open(&w);
 			for (size_t i = 0; i < subs[k].nevals; i++)
-				write_eval_line(&w, subs[k].evals[i], student_id);
+				write_eval_line(&w, (const struct reval *)subs[k].evals[i], student_id);
 			jw_arr_close(&w);
 			jw_obj_close(&w);
 		}
@@ -391,19 +866,41 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	jw_key(&w, "timeline");
 	jw_arr_open(&w);
 	for (size_t p = 0; p < np; p++) {
-		const char *last = NULL;
-		for (size_t i = 0; i < ev.n; i++) {
-			if (strcmp(ev.v[i].period_id, ps[p].id) != 0 || (last && strcmp(last, ev.v[i].date) == 0))
+		/*
+		 * The subjects' sums grow date after date, in the order notes_subject_avg() adds them, so
+		 * each point is the very double notes_general_avg(..., date) would give, in one pass.
+		 */
+		size_t ns = pnsubs[p];
+		double *num = arena_calloc(a, ns ? ns : 1, sizeof(*num)), *den = arena_calloc(a, ns ? ns : 1, sizeof(*den));
+		for (size_t i = 0; i < nev;) {
+			if (strcmp(ev[i].e.period_id, ps[p].id) != 0) {
+				i++;
 				continue;
-			last = ev.v[i].date;
-			double g = notes_general_avg(psubs[p], pnsubs[p], student_id, last);
-			if (isnan(g))
+			}
+			const char *date = ev[i].e.date;
+			for (; i < nev && strcmp(ev[i].e.date, date) == 0; i++) {
+				const struct notes_eval *e = &ev[i].e;
+				const struct notes_grade *g;
+				if (strcmp(e->period_id, ps[p].id) != 0 || !(g = notes_find_grade(e, student_id)) ||
+				    g->status != NG_GRADED)
+					continue;
+				num[ev[i].subj] += notes_value20(g->value, e->scale) * e->coef;
+				den[ev[i].subj] += e->coef;
+			}
+			double sum = 0;
+			int k = 0;
+			for (size_t j = 0; j < ns; j++)
+				if (den[j] > 0) {
+					sum += num[j] / den[j];
+					k++;
+				}
+			if (!k)
 				continue;
 			jw_obj_open(&w);
-			jw_kstr(&w, "date", last);
+			jw_kstr(&w, "date", date);
 			jw_kstr(&w, "period_id", ps[p].id);
 			jw_key(&w, "average");
-			notes_jw_num(&w, g);
+			notes_jw_num(&w, sum / k);
 			jw_obj_close(&w);
 		}
 	}

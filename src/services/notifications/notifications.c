@@ -130,21 +130,29 @@ static void notif_list(http_req *req)
 	db_conn *c = db_or_503(req);
 	if (!c)
 		return;
-	db_stmt *s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ?"
-				   " AND (? = 0 OR read_at IS NULL)"
-				   " AND (? = 0 OR created_us < ? OR (created_us = ? AND id < ?))"
-				   " ORDER BY created_us DESC, id DESC LIMIT ?");
+	/*
+	 * Two complete statements, the first page and the pages after a cursor: the cursor is a seek
+	 * on notifications_by_user (user_id, created_us, id), so a page deep in a long history costs
+	 * what the first one does. "unread" only narrows the rows read and stays an optional filter.
+	 */
+	db_stmt *s = db_prepare(c, cursor ? "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ?"
+					    " AND (? = 0 OR read_at IS NULL) AND (created_us, id) < (?, ?)"
+					    " ORDER BY created_us DESC, id DESC LIMIT ?"
+					  : "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ?"
+					    " AND (? = 0 OR read_at IS NULL)"
+					    " ORDER BY created_us DESC, id DESC LIMIT ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "the notifications could not be listed");
 		return;
 	}
-	db_bind_text(s, 1, http_principal(req)->sub);
-	db_bind_int64(s, 2, only_unread);
-	db_bind_int64(s, 3, cursor != NULL);
-	db_bind_int64(s, 4, cur_us);
-	db_bind_int64(s, 5, cur_us);
-	db_bind_text(s, 6, cur_id ? cur_id : "");
-	db_bind_int64(s, 7, limit + 1);
+	int k = 1;
+	db_bind_text(s, k++, http_principal(req)->sub);
+	db_bind_int64(s, k++, only_unread);
+	if (cursor) {
+		db_bind_int64(s, k++, cur_us);
+		db_bind_text(s, k++, cur_id);
+	}
+	db_bind_int64(s, k, limit + 1);
 	buf b;
 	buf_init(&b, 0);
 	jw w;

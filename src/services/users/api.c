@@ -125,6 +125,40 @@ static char *like_pattern(arena *a, const char *folded)
 
 /* ---- GET /api/users ---- */
 
+/*
+ * The statements of GET /api/users, one per way in: the members of a class start from
+ * class_members, disabled=true from the partial index users_disabled (a few accounts), a role
+ * from the (role, sort_key, id) index, and the rest from the (sort_key, id) index; the cursor,
+ * when there is one, is a seek on that index, so a page deep in the district costs what the
+ * first one does. Each is a complete constant string chosen by which filters are present: a
+ * filter that only narrows the rows read stays in the form "(CAST(? AS TEXT) IS NULL OR ...)",
+ * its value bound twice (NULL when absent), the casts letting PostgreSQL type a parameter only
+ * compared with NULL. A class has few members, so its role and cursor are optional filters too.
+ * disabled=false keeps nearly everyone: it narrows, it never chooses the way in.
+ */
+#define LIST_SELECT "SELECT " USERS_COLS ", u.sort_key"
+#define LIST_NARROW                                                                                            \
+	" AND (CAST(? AS INTEGER) IS NULL OR u.disabled = ?)"                                                  \
+	" AND (CAST(? AS TEXT) IS NULL OR u.search LIKE ? ESCAPE '\\')"
+#define LIST_AFTER " AND (u.sort_key, u.id) > (?, ?)"
+#define LIST_AFTER_OPT " AND (CAST(? AS TEXT) IS NULL OR (u.sort_key, u.id) > (?, ?))"
+#define LIST_ORDER " ORDER BY u.sort_key, u.id LIMIT ?"
+#define LIST_CLASS                                                                                             \
+	LIST_SELECT " FROM class_members cm JOIN users u ON u.id = cm.user_id" USERS_JOINS                      \
+		    " WHERE cm.class_id = ? AND u.deleted_at IS NULL AND (CAST(? AS TEXT) IS NULL OR u.role = ?)" \
+		    LIST_NARROW LIST_AFTER_OPT LIST_ORDER
+#define LIST_ROLE LIST_SELECT USERS_FROM " WHERE u.deleted_at IS NULL AND u.role = ?" LIST_NARROW LIST_ORDER
+#define LIST_ROLE_AFTER                                                                                        \
+	LIST_SELECT USERS_FROM " WHERE u.deleted_at IS NULL AND u.role = ?" LIST_NARROW LIST_AFTER LIST_ORDER
+/* Its WHERE repeats the index's own ("disabled = 1 AND deleted_at IS NULL"), so both engines use it. */
+#define LIST_DISABLED_WHERE                                                                                    \
+	" WHERE u.deleted_at IS NULL AND u.disabled = 1 AND (CAST(? AS TEXT) IS NULL OR u.role = ?)"           \
+	" AND (CAST(? AS TEXT) IS NULL OR u.search LIKE ? ESCAPE '\\')"
+#define LIST_DISABLED LIST_SELECT USERS_FROM LIST_DISABLED_WHERE LIST_ORDER
+#define LIST_DISABLED_AFTER LIST_SELECT USERS_FROM LIST_DISABLED_WHERE LIST_AFTER LIST_ORDER
+#define LIST_ALL LIST_SELECT USERS_FROM " WHERE u.deleted_at IS NULL" LIST_NARROW LIST_ORDER
+#define LIST_ALL_AFTER LIST_SELECT USERS_FROM " WHERE u.deleted_at IS NULL" LIST_NARROW LIST_AFTER LIST_ORDER
+
 void users_api_list(http_req *req)
 {
 	int limit;
@@ -155,33 +189,42 @@ void users_api_list(http_req *req)
 	if (!c)
 		return;
 	const char *pattern = q && *q ? like_pattern(a, users_fold(a, q)) : NULL;
-	db_stmt *s = db_prepare(c, "SELECT " USERS_COLS ", u.sort_key" USERS_FROM " WHERE u.deleted_at IS NULL"
-				   " AND (CAST(? AS TEXT) IS NULL OR u.role = ?)"
-				   " AND (CAST(? AS INTEGER) IS NULL OR u.disabled = ?)"
-				   " AND (CAST(? AS TEXT) IS NULL OR u.search LIKE ? ESCAPE '\\')"
-				   " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM class_members cm"
-				   " WHERE cm.user_id = u.id AND cm.class_id = ?))"
-				   " AND (CAST(? AS TEXT) IS NULL OR u.sort_key > ? OR (u.sort_key = ? AND u.id > ?))"
-				   " ORDER BY u.sort_key, u.id LIMIT ?");
+	/* The way in, hence the statement and its parameters (in their order in the SQL). */
+	int only_disabled = disabled && strcmp(disabled, "true") == 0;
+	enum { BY_CLASS, BY_DISABLED, BY_ROLE, BY_ALL } way = class_id ? BY_CLASS
+							       : only_disabled ? BY_DISABLED
+							       : role ? BY_ROLE
+								      : BY_ALL;
+	static const char *const first_page[] = {LIST_CLASS, LIST_DISABLED, LIST_ROLE, LIST_ALL};
+	static const char *const next_page[] = {LIST_CLASS, LIST_DISABLED_AFTER, LIST_ROLE_AFTER, LIST_ALL_AFTER};
+	db_stmt *s = db_prepare(c, cursor ? next_page[way] : first_page[way]);
 	if (!s) {
 		users_db_problem(req, ENT_EDB);
 		return;
 	}
-	db_bind_text(s, 1, role);
-	db_bind_text(s, 2, role);
-	if (disabled) {
-		db_bind_int64(s, 3, strcmp(disabled, "true") == 0);
-		db_bind_int64(s, 4, strcmp(disabled, "true") == 0);
+	int k = 1;
+	if (way == BY_CLASS)
+		db_bind_text(s, k++, class_id);
+	if (way == BY_CLASS || way == BY_DISABLED) { /* the role narrows */
+		db_bind_text(s, k++, role);
+		db_bind_text(s, k++, role);
+	} else if (way == BY_ROLE)
+		db_bind_text(s, k++, role);
+	for (int i = 0; way != BY_DISABLED && i < 2; i++) { /* "disabled" narrows */
+		if (disabled)
+			db_bind_int64(s, k++, only_disabled);
+		else
+			db_bind_null(s, k++);
 	}
-	db_bind_text(s, 5, pattern);
-	db_bind_text(s, 6, pattern);
-	db_bind_text(s, 7, class_id);
-	db_bind_text(s, 8, class_id);
-	db_bind_text(s, 9, after[1]);
-	db_bind_text(s, 10, after[0]);
-	db_bind_text(s, 11, after[0]);
-	db_bind_text(s, 12, after[1]);
-	db_bind_int64(s, 13, limit + 1);
+	db_bind_text(s, k++, pattern);
+	db_bind_text(s, k++, pattern);
+	if (way == BY_CLASS)
+		db_bind_text(s, k++, after[1]); /* the "no cursor" switch of LIST_AFTER_OPT */
+	if (way == BY_CLASS || cursor) {
+		db_bind_text(s, k++, after[0]);
+		db_bind_text(s, k++, after[1]);
+	}
+	db_bind_int64(s, k, limit + 1);
 	json_t *items = json_array();
 	int rc, n = 0;
 	const char *next = NULL, *last_key = NULL, *last_id = NULL;
