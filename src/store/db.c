@@ -282,3 +282,24 @@ int db_ping(db_conn *c)
 int db_migrate_lock(db_conn *c) { return c->d->be->migrate_lock(c->impl); }
 int db_migrate_unlock(db_conn *c) { return c->d->be->migrate_unlock(c->impl); }
 const char *db_errmsg(db_conn *c) { return c->d->be->errmsg(c->impl); }
+
+void db_bind_text_or_null(db_stmt *s, int idx, const char *v)
+{
+	if (v)
+		db_bind_text(s, idx, v);
+	else
+		db_bind_null(s, idx);
+}
+
+int db_exists(db_conn *c, const char *sql, const char *p1, const char *p2)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, p1);
+	if (p2)
+		db_bind_text(s, 2, p2);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : rc == DB_ROW;
+}

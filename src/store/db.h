@@ -69,6 +69,11 @@ void db_bind_int64(db_stmt *s, int idx, int64_t v);
 void db_bind_double(db_stmt *s, int idx, double v);
 void db_bind_null(db_stmt *s, int idx);
 void db_bind_blob(db_stmt *s, int idx, const void *v, size_t len);
+/* Text, or SQL NULL when v is NULL (optional fields). */
+void db_bind_text_or_null(db_stmt *s, int idx, const char *v);
+
+/* Runs sql with one or two text parameters (p2 NULL: one): 1 if it gives a row, 0 if not, or an ent_err. */
+int db_exists(db_conn *c, const char *sql, const char *p1, const char *p2);
 
 /*
  * Executes (first call) and advances. Returns DB_ROW while a row is available, DB_DONE at the end,

@@ -74,35 +74,13 @@ static const struct migration migrations[] = {
 
 void cours_now(char out[21]) { util_time_rfc3339(time(NULL), out); }
 
-void cours_bind_opt(db_stmt *s, int idx, const char *v)
-{
-	if (v)
-		db_bind_text(s, idx, v);
-	else
-		db_bind_null(s, idx);
-}
-
-/* Runs sql with two text parameters; 1 if it gives a row, 0 if not, or an error. */
-static int exists2(db_conn *c, const char *sql, const char *p1, const char *p2)
-{
-	db_stmt *s = db_prepare(c, sql);
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, p1);
-	if (p2)
-		db_bind_text(s, 2, p2);
-	int rc = db_step(s);
-	db_done(s);
-	return rc < 0 ? rc : rc == DB_ROW;
-}
-
 int cours_exists(db_conn *c, const char *cours_id)
 {
 	if (!c)
 		return ENT_EUNAVAIL;
 	if (!util_is_uuid(cours_id))
 		return 0;
-	return exists2(c, "SELECT 1 FROM cours WHERE id = ?", cours_id, NULL);
+	return db_exists(c, "SELECT 1 FROM cours WHERE id = ?", cours_id, NULL);
 }
 
 int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned roles)
@@ -111,13 +89,13 @@ int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned
 		return ENT_EUNAVAIL;
 	if (!util_is_uuid(cours_id))
 		return COURS_NONE;
-	int rc = exists2(c, "SELECT 1 FROM cours WHERE id = ?", cours_id, NULL);
+	int rc = db_exists(c, "SELECT 1 FROM cours WHERE id = ?", cours_id, NULL);
 	if (rc <= 0)
 		return rc;
 	if (roles & ROLE_ADMIN)
 		return COURS_EDIT;
 	if (roles & ROLE_ENSEIGNANT) {
-		rc = exists2(c, "SELECT 1 FROM cours_teachers WHERE cours_id = ? AND user_id = ?", cours_id, user_id);
+		rc = db_exists(c, "SELECT 1 FROM cours_teachers WHERE cours_id = ? AND user_id = ?", cours_id, user_id);
 		if (rc != 0)
 			return rc < 0 ? rc : COURS_EDIT;
 	}
@@ -128,7 +106,7 @@ int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned
 			return COURS_NONE;
 		if (rc)
 			return rc;
-		rc = exists2(c, "SELECT 1 FROM cours_classes WHERE cours_id = ? AND class_id = ?", cours_id, cls);
+		rc = db_exists(c, "SELECT 1 FROM cours_classes WHERE cours_id = ? AND class_id = ?", cours_id, cls);
 		if (rc != 0)
 			return rc < 0 ? rc : COURS_READ;
 	}
@@ -569,8 +547,8 @@ static void cours_create(http_req *req)
 	}
 	db_bind_text(s, 1, id);
 	db_bind_text(s, 2, json_get_str(body, "title", ""));
-	cours_bind_opt(s, 3, json_get_str(body, "subject", NULL));
-	cours_bind_opt(s, 4, json_get_str(body, "description", NULL));
+	db_bind_text_or_null(s, 3, json_get_str(body, "subject", NULL));
+	db_bind_text_or_null(s, 4, json_get_str(body, "description", NULL));
 	db_bind_text(s, 5, json_get_str(body, "school_year", year));
 	db_bind_text(s, 6, p->sub);
 	db_bind_text(s, 7, now);
@@ -663,7 +641,7 @@ static void cours_patch(http_req *req)
 			rc = ENT_EDB;
 			goto fail;
 		}
-		cours_bind_opt(s, 1, json_string_value(v));
+		db_bind_text_or_null(s, 1, json_string_value(v));
 		db_bind_text(s, 2, now);
 		db_bind_text(s, 3, id);
 		rc = db_step(s);

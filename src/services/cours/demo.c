@@ -178,7 +178,7 @@ static int exec_params(db_conn *c, const char *sql, const char *const *v, int n)
 	if (!s)
 		return ENT_EDB;
 	for (int i = 0; i < n; i++)
-		cours_bind_opt(s, i + 1, v[i]);
+		db_bind_text_or_null(s, i + 1, v[i]);
 	int rc = db_step(s);
 	db_done(s);
 	return rc < 0 ? rc : ENT_OK;

@@ -23,8 +23,6 @@ int cours_for_request(http_req *req, int need);
 /* The current time as RFC 3339 into out. */
 void cours_now(char out[21]);
 
-/* Binds v, or NULL when v is NULL. */
-void cours_bind_opt(db_stmt *s, int idx, const char *v);
 
 /* Materials routes (materials.c). */
 void materials_list(http_req *req);

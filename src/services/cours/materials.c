@@ -236,11 +236,11 @@ void materials_create(http_req *req)
 	db_bind_text(s, 1, id);
 	db_bind_text(s, 2, cours_id);
 	db_bind_text(s, 3, json_get_str(body, "title", ""));
-	cours_bind_opt(s, 4, json_get_str(body, "description", NULL));
+	db_bind_text_or_null(s, 4, json_get_str(body, "description", NULL));
 	db_bind_text(s, 5, section);
 	db_bind_int64(s, 6, position);
-	cours_bind_opt(s, 7, norm_time(a, json_get_str(body, "publish_at", NULL)));
-	cours_bind_opt(s, 8, file_id);
+	db_bind_text_or_null(s, 7, norm_time(a, json_get_str(body, "publish_at", NULL)));
+	db_bind_text_or_null(s, 8, file_id);
 	db_bind_text(s, 9, sub);
 	db_bind_text(s, 10, now);
 	db_bind_text(s, 11, now);
@@ -332,11 +332,11 @@ void materials_patch(http_req *req)
 		if (i == 3)
 			db_bind_int64(s, 1, json_integer_value(v));
 		else if (i == 4)
-			cours_bind_opt(s, 1, norm_time(a, json_string_value(v)));
+			db_bind_text_or_null(s, 1, norm_time(a, json_string_value(v)));
 		else if (i == 2)
 			db_bind_text(s, 1, json_is_string(v) ? json_string_value(v) : "");
 		else
-			cours_bind_opt(s, 1, json_string_value(v));
+			db_bind_text_or_null(s, 1, json_string_value(v));
 		db_bind_text(s, 2, now);
 		db_bind_text(s, 3, mid);
 		rc = db_step(s);
@@ -359,7 +359,7 @@ void materials_patch(http_req *req)
 			rc = ENT_EDB;
 			goto fail;
 		}
-		cours_bind_opt(s, 1, new_file);
+		db_bind_text_or_null(s, 1, new_file);
 		db_bind_text(s, 2, now);
 		db_bind_text(s, 3, mid);
 		rc = db_step(s);

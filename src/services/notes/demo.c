@@ -168,7 +168,7 @@ static int demo_evaluation(db_conn *c, arena *a, const char *course_id, const ch
 			db_bind_double(s, 4, v);
 		else
 			db_bind_null(s, 4);
-		notes_bind_opt(s, 5, (i + (int)j) % 4 == 0 ? demo_comments[(size_t)(i / 4) % 4] : NULL);
+		db_bind_text_or_null(s, 5, (i + (int)j) % 4 == 0 ? demo_comments[(size_t)(i / 4) % 4] : NULL);
 		db_bind_text(s, 6, teacher);
 		db_bind_text(s, 7, now);
 		rc = db_step(s);

@@ -476,7 +476,7 @@ static int save_line(db_conn *c, arena *a, const struct eval_info *e, int visibl
 	db_bind_text(s, 2, l->student_id);
 	db_bind_text(s, 3, notes_status_name(l->status));
 	bind_value(s, 4, l->status, l->value);
-	notes_bind_opt(s, 5, l->comment);
+	db_bind_text_or_null(s, 5, l->comment);
 	db_bind_text(s, 6, who);
 	db_bind_text(s, 7, now);
 	rc = db_step(s);

@@ -139,8 +139,6 @@ int notes_eval_for_request(http_req *req, const char *id, char course_id[37]);
 /* The current time as RFC 3339 into out. */
 void notes_now(char out[21]);
 
-/* Binds v, or NULL when v is NULL. */
-void notes_bind_opt(db_stmt *s, int idx, const char *v);
 
 /* 1 if s is a valid calendar date YYYY-MM-DD. */
 int notes_valid_date(const char *s);

@@ -130,14 +130,6 @@ static const struct migration migrations[] = {
 
 void notes_now(char out[21]) { util_time_rfc3339(time(NULL), out); }
 
-void notes_bind_opt(db_stmt *s, int idx, const char *v)
-{
-	if (v)
-		db_bind_text(s, idx, v);
-	else
-		db_bind_null(s, idx);
-}
-
 int notes_valid_date(const char *s)
 {
 	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
@@ -221,20 +213,6 @@ int notes_course_classes(db_conn *c, arena *a, const char *course_id, char ***ou
 	v[n] = NULL;
 	*out = v;
 	return (int)n;
-}
-
-/* 1 if the query with two text parameters gives a row, 0 if not, or an ent_err. */
-static int exists2(db_conn *c, const char *sql, const char *p1, const char *p2)
-{
-	db_stmt *s = db_prepare(c, sql);
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, p1);
-	if (p2)
-		db_bind_text(s, 2, p2);
-	int rc = db_step(s);
-	db_done(s);
-	return rc < 0 ? rc : rc == DB_ROW;
 }
 
 int notes_course_access(db_conn *c, const char *course_id, const char *user_id, unsigned roles)
@@ -373,10 +351,10 @@ static void periods_list(http_req *req)
 		http_problem_err(req, c ? ENT_EDB : ENT_EUNAVAIL, "the periods could not be listed");
 		return;
 	}
-	notes_bind_opt(s, 1, year);
-	notes_bind_opt(s, 2, year);
-	notes_bind_opt(s, 3, cursor);
-	notes_bind_opt(s, 4, cursor);
+	db_bind_text_or_null(s, 1, year);
+	db_bind_text_or_null(s, 2, year);
+	db_bind_text_or_null(s, 3, cursor);
+	db_bind_text_or_null(s, 4, cursor);
 	db_bind_int64(s, 5, limit + 1);
 	buf b;
 	buf_init(&b, 0);
@@ -510,10 +488,10 @@ static void period_patch(http_req *req)
 				   " WHERE id = ?");
 	int rc = ENT_EDB;
 	if (s) {
-		notes_bind_opt(s, 1, json_get_str(body, "name", NULL));
-		notes_bind_opt(s, 2, json_get_str(body, "school_year", NULL));
-		notes_bind_opt(s, 3, json_get_str(body, "starts_on", NULL));
-		notes_bind_opt(s, 4, json_get_str(body, "ends_on", NULL));
+		db_bind_text_or_null(s, 1, json_get_str(body, "name", NULL));
+		db_bind_text_or_null(s, 2, json_get_str(body, "school_year", NULL));
+		db_bind_text_or_null(s, 3, json_get_str(body, "starts_on", NULL));
+		db_bind_text_or_null(s, 4, json_get_str(body, "ends_on", NULL));
 		db_bind_text(s, 5, now);
 		db_bind_text(s, 6, id);
 		rc = db_step(s);
@@ -538,7 +516,7 @@ static void period_delete(http_req *req)
 		http_problem(req, 503, "the database is unreachable");
 		return;
 	}
-	if (!util_is_uuid(id) || exists2(c, "SELECT 1 FROM notes_periods WHERE id = ?", id, NULL) != 1) {
+	if (!util_is_uuid(id) || db_exists(c, "SELECT 1 FROM notes_periods WHERE id = ?", id, NULL) != 1) {
 		http_problem(req, 404, "no such period");
 		return;
 	}
@@ -664,7 +642,7 @@ static void evals_list(http_req *req)
 	}
 	const char *const values[] = {course, course, period, period, teacher, teacher, cursor, cursor};
 	for (int i = 0; i < 8; i++)
-		notes_bind_opt(s, i + 1, values[i]);
+		db_bind_text_or_null(s, i + 1, values[i]);
 	db_bind_int64(s, 9, limit + 1);
 	char now[21];
 	notes_now(now);
@@ -890,9 +868,9 @@ static void eval_patch(http_req *req)
 	rc = ENT_EDB;
 	if (!s)
 		goto fail;
-	notes_bind_opt(s, 1, json_get_str(body, "period_id", NULL));
-	notes_bind_opt(s, 2, json_get_str(body, "title", NULL));
-	notes_bind_opt(s, 3, json_get_str(body, "date", NULL));
+	db_bind_text_or_null(s, 1, json_get_str(body, "period_id", NULL));
+	db_bind_text_or_null(s, 2, json_get_str(body, "title", NULL));
+	db_bind_text_or_null(s, 3, json_get_str(body, "date", NULL));
 	if (coef)
 		db_bind_double(s, 4, json_number_value(coef));
 	else

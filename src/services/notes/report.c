@@ -564,8 +564,8 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		if (s) {
 			db_bind_text(s, 1, cls);
 			db_bind_text(s, 2, now);
-			notes_bind_opt(s, 3, period);
-			notes_bind_opt(s, 4, period);
+			db_bind_text_or_null(s, 3, period);
+			db_bind_text_or_null(s, 4, period);
 			rc = read_evals(s, a, now, NULL, 0, &cev, &ncev);
 		}
 		if (rc) {
@@ -638,8 +638,8 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			}
 			db_bind_text(s, 1, other_ids[i]);
 			db_bind_text(s, 2, now);
-			notes_bind_opt(s, 3, period);
-			notes_bind_opt(s, 4, period);
+			db_bind_text_or_null(s, 3, period);
+			db_bind_text_or_null(s, 4, period);
 			if ((rc = db_step(s)) == DB_ROW) {
 				mev = grow(a, mev, nmev, &cap, sizeof(*mev));
 				read_eval(s, a, now, &mev[nmev]);
@@ -665,8 +665,8 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		if (s) {
 			db_bind_text(s, 1, student_id);
 			db_bind_text(s, 2, now);
-			notes_bind_opt(s, 3, period);
-			notes_bind_opt(s, 4, period);
+			db_bind_text_or_null(s, 3, period);
+			db_bind_text_or_null(s, 4, period);
 			rc = read_evals(s, a, now, student_id, 1, &mev, &nmev);
 		}
 		if (rc) {
@@ -969,7 +969,7 @@ void notes_student(http_req *req)
 		int ok = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, p->sub);
-			notes_bind_opt(s, 2, hc == ENT_OK ? cls : NULL);
+			db_bind_text_or_null(s, 2, hc == ENT_OK ? cls : NULL);
 			db_bind_text(s, 3, id);
 			ok = db_step(s);
 			db_done(s);
@@ -1066,8 +1066,8 @@ static int grid_load(http_req *req, struct grid *g)
 		return -1;
 	}
 	db_bind_text(s, 1, g->course_id);
-	notes_bind_opt(s, 2, g->period);
-	notes_bind_opt(s, 3, g->period);
+	db_bind_text_or_null(s, 2, g->period);
+	db_bind_text_or_null(s, 3, g->period);
 	if ((rc = load_evals(c, a, s, now, &g->ev))) {
 		http_problem_err(req, rc, "the grid could not be read");
 		return -1;

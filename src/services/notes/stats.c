@@ -199,7 +199,7 @@ static int refresh_subject(db_conn *c, arena *a, const struct notes_pair *p, con
 	bind_num(s, 3, f.subj[0].avg);
 	bind_num(s, 4, f.subj[0].min);
 	bind_num(s, 5, f.subj[0].max);
-	notes_bind_opt(s, 6, stale);
+	db_bind_text_or_null(s, 6, stale);
 	db_bind_text(s, 7, p->id);
 	db_bind_text(s, 8, p->period_id);
 	rc = db_step(s);
@@ -411,7 +411,7 @@ static int refresh_class(db_conn *c, arena *a, const struct notes_pair *p)
 	}
 	db_bind_text(s, 1, ids.failed || !ids.data ? "" : ids.data);
 	bind_num(s, 2, general);
-	notes_bind_opt(s, 3, stale);
+	db_bind_text_or_null(s, 3, stale);
 	db_bind_text(s, 4, p->id);
 	db_bind_text(s, 5, p->period_id);
 	rc = db_step(s);
