@@ -603,6 +603,14 @@ test('class figures stay exact after grades, evaluations, publication and erasur
 
   await ok(putGrades('teacher', m1.id, [g('bob', 18), g('evil', 6)]));
   await check(t3);
+  // Alice's only grade in français becomes absent: her stored subject row must go (the others are
+  // left as they are); then back, and a batch that changes nothing.
+  await ok(putGrades('teacher', f1.id, [st('alice', 'absent')]));
+  await check(t3);
+  await ok(putGrades('teacher', f1.id, [g('alice', 14)]));
+  await check(t3);
+  await ok(putGrades('teacher', f1.id, [g('alice', 14), g('bob', 10)]));
+  await check(t3);
   await ok(as('teacher', `/api/notes/evaluations/${m2.id}`, { method: 'PATCH', body: { coefficient: 3 } }));
   await check(t3);
   await ok(as('teacher', `/api/notes/evaluations/${m2.id}`, { method: 'PATCH', body: { scale: 20 } }));
@@ -632,4 +640,25 @@ test('class figures stay exact after grades, evaluations, publication and erasur
   assert.equal((await as('admin', `/api/users/classes/${classes.B}/members/${users.bob.id}`, { method: 'PUT' })).status, 204);
   await check(t3, ['bob']);
   await check(t3, ['alice']);
+});
+
+test('the card names the student and the teachers as the users service does (display name first)', async () => {
+  users.eve = addUser('eve@n.test', 'Eve Epsilon', 'etudiant');
+  const c = await ok(as('admin', '/api/users/classes', { method: 'POST', body: { name: 'Classe C' } }), 201);
+  const r = await as('admin', `/api/users/classes/${c.id}/members/${users.eve.id}`, { method: 'PUT' });
+  assert.equal(r.status, 204, r.text);
+  const course = await ok(as('admin', '/api/cours', {
+    method: 'POST', body: { title: 'Histoire C', subject: 'histoire', class_ids: [c.id], teacher_ids: [users.teacher.id, users.teacher2.id] },
+  }), 201);
+  await ok(as('admin', `/api/users/${users.teacher2.id}`, { method: 'PATCH', body: { display_name: 'Mme Autre' } }));
+  await ok(as('admin', `/api/users/${users.eve.id}`, { method: 'PATCH', body: { display_name: 'Ève E.' } }));
+  const e = await newEval('teacher', { course_id: course.id, period_id: periods.t1, title: 'Frise', date: '2026-10-02', scale: 20, coefficient: 1 });
+  await ok(putGrades('teacher', e.id, [g('eve', 12)]));
+  const me = await ok(as('eve', `/api/notes/me?period_id=${periods.t1}`));
+  assert.deepEqual(me.student, { id: users.eve.id, name: 'Ève E.' });
+  // Teachers by user id; each by display name when set, "Given Family" otherwise.
+  const names = { [users.teacher.id]: 'Paul Prof', [users.teacher2.id]: 'Mme Autre', [users.admin.id]: 'Ada Admin' };
+  assert.deepEqual(me.periods[0].subjects.map((s) => s.title), ['Histoire C']);
+  assert.deepEqual(me.periods[0].subjects[0].teachers, [...course.teacher_ids].sort().map((id) => names[id]));
+  assert.ok(me.periods[0].subjects[0].teachers.includes('Mme Autre'));
 });

@@ -163,11 +163,14 @@ static int grades_write(db_conn *c, arena *a, const char *id, buf *b)
 	db_done(s);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
-		struct user u;
-		if (users_get(c, a, rows[i].student_id, &u) == ENT_OK)
-			rows[i].name = u.name;
-	}
+	/* The students' names in one batch (users_names: the names users_get() gives, cheaper). */
+	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)), **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
+	for (size_t i = 0; i < n; i++)
+		ids[i] = rows[i].student_id;
+	if ((rc = users_names(c, a, ids, n, names)))
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		rows[i].name = names[i];
 	qsort(rows, n, sizeof(*rows), by_name);
 	jw w;
 	jw_init(&w, b);

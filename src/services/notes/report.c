@@ -200,17 +200,21 @@ static int course_teachers(db_conn *c, arena *a, const char *class_id, struct rc
 		return rc;
 	if (n > 1)
 		qsort(v, n, sizeof(*v), by_course_user);
+	/* Every teacher's name in one batch (users_names: the names users_get() gives, cheaper). */
+	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)), **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
+	for (size_t i = 0; i < n; i++)
+		ids[i] = v[i].user_id;
+	if ((rc = users_names(c, a, ids, n, names)))
+		return rc;
 	for (size_t k = 0; k < nc; k++) {
 		size_t cnt = 0;
 		for (size_t i = 0; i < n; i++)
 			cnt += strcmp(v[i].course_id, cs[k].id) == 0;
 		cs[k].teachers = arena_alloc(a, (cnt ? cnt : 1) * sizeof(*cs[k].teachers));
 		cs[k].nteachers = 0;
-		for (size_t i = 0; i < n; i++) {
-			struct user u;
-			if (strcmp(v[i].course_id, cs[k].id) == 0 && users_get(c, a, v[i].user_id, &u) == ENT_OK)
-				cs[k].teachers[cs[k].nteachers++] = u.name;
-		}
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(v[i].course_id, cs[k].id) == 0 && names[i])
+				cs[k].teachers[cs[k].nteachers++] = names[i];
 	}
 	return ENT_OK;
 }
@@ -246,11 +250,12 @@ static int course_info(db_conn *c, arena *a, const char *id, struct rcourse *out
 	if (rc < 0)
 		return rc;
 	out->teachers = arena_alloc(a, (n ? n : 1) * sizeof(*out->teachers));
-	for (size_t i = 0; i < n; i++) {
-		struct user u;
-		if (users_get(c, a, ids[i], &u) == ENT_OK)
-			out->teachers[out->nteachers++] = u.name;
-	}
+	const char **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
+	if ((rc = users_names(c, a, ids, n, names)))
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (names[i])
+			out->teachers[out->nteachers++] = names[i];
 	return ENT_OK;
 }
 
@@ -926,8 +931,9 @@ void notes_me(http_req *req)
 	if (bad)
 		return;
 	const struct http_principal *p = http_principal(req);
-	struct user u;
-	const char *name = users_get(c, http_arena(req), p->sub, &u) == ENT_OK ? u.name : p->name;
+	const char *name;
+	if (users_names(c, http_arena(req), &p->sub, 1, &name) || !name)
+		name = p->name;
 	report(req, c, p->sub, name, period);
 }
 

@@ -93,49 +93,60 @@ static int exec_texts(db_conn *c, const char *sql, const char *p1, const char *p
 /*
  * Loads the evaluations of course in period (all of them, by date and id) with every grade (by
  * student), as the report card orders them. *out is an arena array.
+ *
+ * Two reads rather than one join ordered by (date, id, student): the rows come in the same order
+ * (the same ORDER BY keys, evaluation by evaluation), but each evaluation's grades come straight
+ * from the primary key (evaluation_id, student_id) in order, where the join sorted every grade row.
  */
 static int load_course_period(db_conn *c, arena *a, const char *course, const char *period, struct notes_eval **out,
 			      size_t *n)
 {
-	db_stmt *s = db_prepare(c, "SELECT e.id, e.held_on, e.coefficient, e.scale, e.publish_at, g.student_id, g.status,"
-				   " g.value FROM notes_evaluations e LEFT JOIN notes_grades g ON g.evaluation_id = e.id"
-				   " WHERE e.course_id = ? AND e.period_id = ? ORDER BY e.held_on, e.id, g.student_id");
+	db_stmt *s = db_prepare(c, "SELECT id, held_on, coefficient, scale, publish_at FROM notes_evaluations"
+				   " WHERE course_id = ? AND period_id = ? ORDER BY held_on, id");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, course);
 	db_bind_text(s, 2, period);
 	struct notes_eval *v = NULL;
-	size_t nv = 0, cap = 0, gcap = 0;
+	size_t nv = 0, cap = 0;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		const char *id = db_col_text(s, 0);
-		if (!nv || strcmp(v[nv - 1].id, id) != 0) {
-			v = grow(a, v, nv, &cap, sizeof(*v));
-			struct notes_eval *e = &v[nv++];
-			memset(e, 0, sizeof(*e));
-			e->id = arena_strdup(a, id);
-			e->course_id = course;
-			e->period_id = period;
-			e->date = arena_strdup(a, db_col_text(s, 1));
-			e->coef = db_col_double(s, 2);
-			e->scale = (int)db_col_int64(s, 3);
-			e->publish_at = arena_strdup(a, db_col_text(s, 4));
-			gcap = 0;
-		}
-		if (db_col_is_null(s, 5))
-			continue;
-		struct notes_eval *e = &v[nv - 1];
-		e->grades = grow(a, e->grades, e->ngrades, &gcap, sizeof(*e->grades));
-		struct notes_grade *g = &e->grades[e->ngrades++];
-		memset(g, 0, sizeof(*g));
-		g->student_id = arena_strdup(a, db_col_text(s, 5));
-		g->status = notes_status_parse(db_col_text(s, 6));
-		g->value = db_col_is_null(s, 7) ? 0 : db_col_double(s, 7);
+		v = grow(a, v, nv, &cap, sizeof(*v));
+		struct notes_eval *e = &v[nv++];
+		memset(e, 0, sizeof(*e));
+		e->id = arena_strdup(a, db_col_text(s, 0));
+		e->course_id = course;
+		e->period_id = period;
+		e->date = arena_strdup(a, db_col_text(s, 1));
+		e->coef = db_col_double(s, 2);
+		e->scale = (int)db_col_int64(s, 3);
+		e->publish_at = arena_strdup(a, db_col_text(s, 4));
 	}
 	db_done(s);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < nv; i++) {
+		struct notes_eval *e = &v[i];
+		s = db_prepare(c, "SELECT student_id, status, value FROM notes_grades WHERE evaluation_id = ? ORDER BY student_id");
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, e->id);
+		size_t gcap = 0;
+		while ((rc = db_step(s)) == DB_ROW) {
+			e->grades = grow(a, e->grades, e->ngrades, &gcap, sizeof(*e->grades));
+			struct notes_grade *g = &e->grades[e->ngrades++];
+			memset(g, 0, sizeof(*g));
+			g->student_id = arena_strdup(a, db_col_text(s, 0));
+			g->status = notes_status_parse(db_col_text(s, 1));
+			g->value = db_col_is_null(s, 2) ? 0 : db_col_double(s, 2);
+		}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
 	*out = v;
 	*n = nv;
-	return rc < 0 ? rc : ENT_OK;
+	return ENT_OK;
 }
 
 static int eval_stats_store(db_conn *c, const struct notes_eval *e)
@@ -168,6 +179,9 @@ static void visible_subject(arena *a, const struct notes_eval *v, size_t n, cons
 			*stale_at = v[i].publish_at;
 	}
 }
+
+static int store_subject_students(db_conn *c, arena *a, const struct notes_pair *p, const struct notes_subject *sj,
+				  const struct notes_student_avg *st, size_t nst);
 
 /* Recomputes the figures of one (course, period): its evaluations' (only_eval alone if not NULL) and the subject's. */
 static int refresh_subject(db_conn *c, arena *a, const struct notes_pair *p, const char *only_eval, const char *now)
@@ -207,30 +221,112 @@ static int refresh_subject(db_conn *c, arena *a, const struct notes_pair *p, con
 	if (rc < 0)
 		return rc;
 	/* Each student's subject average, for the class averages of the periods (refresh_class). */
-	if ((rc = exec_texts(c, "DELETE FROM notes_subject_students WHERE course_id = ? AND period_id = ?", p->id,
-			     p->period_id)))
-		return rc;
 	struct notes_student_avg *st;
 	size_t nst = notes_subject_students(a, &sj, &st);
+	if ((rc = store_subject_students(c, a, p, &sj, st, nst)))
+		return rc;
+	return exec_texts(c, "DELETE FROM notes_stats_todo WHERE kind = 's' AND id = ? AND period_id = ?", p->id,
+			  p->period_id);
+}
+
+/* 1 when the stored row (average, NULL as NAN; first_at) is the computed one, bit for bit. */
+static int same_student_row(const struct notes_student_avg *st, const char *first_at, double stored_avg,
+			    const char *stored_first)
+{
+	if (isnan(st->avg) || isnan(stored_avg))
+		return isnan(st->avg) && isnan(stored_avg) && strcmp(first_at, stored_first) == 0;
+	return memcmp(&st->avg, &stored_avg, sizeof(double)) == 0 && strcmp(first_at, stored_first) == 0;
+}
+
+/*
+ * Brings the rows of notes_subject_students of (course, period) to the nst students of st: a row
+ * whose average (bit for bit) and first_at are already stored is left alone, a changed or new one
+ * is upserted, a student no longer graded loses their row. A batch of grades usually changes a
+ * few students' averages, not the whole class's.
+ */
+static int store_subject_students(db_conn *c, arena *a, const struct notes_pair *p, const struct notes_subject *sj,
+				  const struct notes_student_avg *st, size_t nst)
+{
+	/* first_at of each visible evaluation: "date id" (held_on has a fixed length, so it sorts as
+	   (date, id), the card's order); one string per evaluation, not per student. */
+	const char **fa = arena_alloc(a, (sj->nevals ? sj->nevals : 1) * sizeof(*fa));
+	for (size_t e = 0; e < sj->nevals; e++)
+		fa[e] = arena_printf(a, "%s %s", sj->evals[e]->date, sj->evals[e]->id);
+	size_t cap = 16;
+	while (cap < nst * 2)
+		cap *= 2;
+	size_t *slot = arena_alloc(a, cap * sizeof(*slot)); /* index in st + 1, 0: empty */
+	memset(slot, 0, cap * sizeof(*slot));
+	unsigned char *keep = arena_calloc(a, nst ? nst : 1, 1);
 	for (size_t i = 0; i < nst; i++) {
-		const struct notes_eval *first = sj.evals[st[i].first_eval];
+		size_t h = 0;
+		for (const char *q = st[i].student_id; *q; q++)
+			h = h * 31 + (unsigned char)*q;
+		h &= cap - 1;
+		while (slot[h])
+			h = (h + 1) & (cap - 1);
+		slot[h] = i + 1;
+	}
+	db_stmt *s = db_prepare(c, "SELECT student_id, average, first_at FROM notes_subject_students WHERE course_id = ? AND period_id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, p->id);
+	db_bind_text(s, 2, p->period_id);
+	const char **gone = NULL;
+	size_t ngone = 0, gcap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *id = db_col_text(s, 0);
+		size_t h = 0;
+		for (const char *q = id; *q; q++)
+			h = h * 31 + (unsigned char)*q;
+		h &= cap - 1;
+		while (slot[h] && strcmp(st[slot[h] - 1].student_id, id) != 0)
+			h = (h + 1) & (cap - 1);
+		if (!slot[h]) {
+			gone = grow(a, gone, ngone, &gcap, sizeof(*gone));
+			gone[ngone++] = arena_strdup(a, id);
+			continue;
+		}
+		size_t i = slot[h] - 1;
+		double avg = db_col_is_null(s, 1) ? NAN : db_col_double(s, 1);
+		const char *first = db_col_text(s, 2);
+		keep[i] = first && same_student_row(&st[i], fa[st[i].first_eval], avg, first);
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < ngone; i++) {
+		s = db_prepare(c, "DELETE FROM notes_subject_students WHERE course_id = ? AND period_id = ? AND student_id = ?");
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, p->id);
+		db_bind_text(s, 2, p->period_id);
+		db_bind_text(s, 3, gone[i]);
+		rc = db_step(s);
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	for (size_t i = 0; i < nst; i++) {
+		if (keep[i])
+			continue;
 		s = db_prepare(c, "INSERT INTO notes_subject_students (course_id, period_id, student_id, average, first_at)"
-				  " VALUES (?, ?, ?, ?, ?)");
+				  " VALUES (?, ?, ?, ?, ?) ON CONFLICT (course_id, period_id, student_id)"
+				  " DO UPDATE SET average = excluded.average, first_at = excluded.first_at");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, p->id);
 		db_bind_text(s, 2, p->period_id);
 		db_bind_text(s, 3, st[i].student_id);
 		bind_num(s, 4, st[i].avg);
-		/* held_on has a fixed length: "date id" sorts as (date, id), the card's order. */
-		db_bind_text(s, 5, arena_printf(a, "%s %s", first->date, first->id));
+		db_bind_text(s, 5, fa[st[i].first_eval]);
 		rc = db_step(s);
 		db_done(s);
 		if (rc < 0)
 			return rc;
 	}
-	return exec_texts(c, "DELETE FROM notes_stats_todo WHERE kind = 's' AND id = ? AND period_id = ?", p->id,
-			  p->period_id);
+	return ENT_OK;
 }
 
 struct kcourse {

@@ -1,6 +1,7 @@
 /*
  * lookup.c - small read-only lookups other services need from the users service (users.h):
- * a student's class, whether a class exists, a class by name, the current school year.
+ * a student's class, whether a class exists, a class by name, the current school year, users'
+ * display names.
  *
  * Other services call these instead of reading the users tables; they never write anything.
  */
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/util.h"
 
 int users_student_class(db_conn *c, const char *user_id, char out[37])
 {
@@ -36,6 +38,29 @@ int users_class_exists(db_conn *c, const char *class_id)
 int users_class_find(db_conn *c, const char *name, const char *school_year, char out[37])
 {
 	return users_class_by_name(c, name, school_year, 0, out, NULL);
+}
+
+int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names)
+{
+	for (size_t i = 0; i < n; i++) {
+		names[i] = NULL;
+		if (!ids[i] || !util_is_uuid(ids[i]))
+			continue; /* users_get() does not look such an id up either */
+		db_stmt *s = db_prepare(c, "SELECT display_name, given_name, family_name FROM users WHERE id = ? AND deleted_at IS NULL");
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, ids[i]);
+		int rc = db_step(s);
+		if (rc == DB_ROW) {
+			/* The name of to_user() (store.c). */
+			const char *d = db_col_text(s, 0), *g = db_col_text(s, 1), *f = db_col_text(s, 2);
+			names[i] = d ? arena_strdup(a, d) : arena_printf(a, "%s %s", g ? g : "", f ? f : "");
+		}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	return ENT_OK;
 }
 
 void users_current_school_year(char out[10]) { users_school_year(users_clock(), out); }

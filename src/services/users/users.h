@@ -89,6 +89,13 @@ int users_class_exists(db_conn *c, const char *class_id);
 /* The id of the class name in school_year: 0, ENT_ENOTFOUND, or a negative ent_err. */
 int users_class_find(db_conn *c, const char *name, const char *school_year, char out[37]);
 
+/*
+ * The display names of n users (ids), as users_get() gives them (struct user .name), in one
+ * prepared statement that reads the users table alone (no credentials, no class): names[i] is
+ * NULL for an id that is not a user or a deleted one. Returns 0 or a negative ent_err.
+ */
+int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names);
+
 /* The current school year ("2026-2027"), as the users service computes it. */
 void users_current_school_year(char out[10]);
 
