@@ -19,7 +19,12 @@
  *
  * It must never listen anywhere but the loopback interface: it is a benchmark tool, not a server.
  *
- * Usage: hello PORT        (PORT 0 picks a free port; the bound port is printed on stdout)
+ * Usage: hello PORT [BYTES]
+ *   PORT 0 picks a free port; the bound port is printed on stdout.
+ *   BYTES, when given, replaces the 137-byte body by a JSON body of that many bytes (a string of
+ *   filler). bench/district.sh uses it with the size of a student's report card, to show what a
+ *   server that did no work at all would reach with an answer that size: the ceiling that the
+ *   bytes alone set, apart from the work behind them.
  * Stops on SIGINT or SIGTERM.
  */
 #include <arpa/inet.h>
@@ -41,8 +46,12 @@
 #define LISTEN_BACKLOG 1024
 
 /* The size and shape of ent's /health answer (137 bytes). */
-static const char body[] = "{\"status\":\"ok\",\"version\":\"0.0.0\",\"commit\":\"0000000\",\"services\":[\"core\"],"
+static const char small_body[] = "{\"status\":\"ok\",\"version\":\"0.0.0\",\"commit\":\"0000000\",\"services\":[\"core\"],"
 			   "\"database\":{\"kind\":\"sqlite\",\"reachable\":true},\"uptime_seconds\":0}";
+
+/* The body every request gets: small_body, or the BYTES of the command line. */
+static const char *body = small_body;
+static size_t body_len = sizeof(small_body) - 1;
 
 /* Marks a request whose headers were seen (the address is the mark, the value is unused). */
 static int headers_seen;
@@ -64,7 +73,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0; /* a body is read and dropped */
 		return MHD_YES;
 	}
-	struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = MHD_create_response_from_buffer(body_len, (void *)body, MHD_RESPMEM_PERSISTENT);
 	if (!r)
 		abort();
 	MHD_add_response_header(r, "Content-Type", "application/json");
@@ -109,9 +118,28 @@ static int bind_loopback(unsigned port, unsigned *bound)
 int main(int argc, char **argv)
 {
 	unsigned port;
-	if (argc != 2 || parse_port(argv[1], &port)) {
-		fprintf(stderr, "usage: %s PORT   (0: any free port)\n", argv[0]);
+	unsigned long bytes = 0;
+	char *end = NULL;
+	if (argc == 3) {
+		errno = 0;
+		bytes = strtoul(argv[2], &end, 10);
+	}
+	if (argc < 2 || argc > 3 || parse_port(argv[1], &port) ||
+	    (argc == 3 && (errno || end == argv[2] || *end != '\0' || bytes < 16 || bytes > 64ul << 20))) {
+		fprintf(stderr, "usage: %s PORT [BYTES]   (PORT 0: any free port; BYTES 16 to 64 MiB)\n", argv[0]);
 		return 2;
+	}
+	char *big = NULL;
+	if (bytes) {
+		/* {"filler":"xxxx...x"} of exactly BYTES bytes. */
+		big = malloc(bytes);
+		if (!big)
+			return 1;
+		memset(big, 'x', bytes);
+		memcpy(big, "{\"filler\":\"", 11);
+		memcpy(big + bytes - 2, "\"}", 2);
+		body = big;
+		body_len = bytes;
 	}
 	/* Signals are taken by sigwait(); the worker threads inherit this mask. */
 	sigset_t set;
@@ -150,5 +178,6 @@ int main(int argc, char **argv)
 	sigwait(&set, &sig);
 	MHD_stop_daemon(d);
 	close(fd);
+	free(big);
 	return 0;
 }

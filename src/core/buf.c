@@ -158,6 +158,17 @@ char *buf_take(buf *b, size_t *len)
 	return p;
 }
 
+/* The bytes a JSON string cannot hold as they are: control characters, quote and backslash. */
+static const unsigned char json_escaped[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1, [0x07] = 1,
+	[0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1,
+	[0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1,
+	['"'] = 1,  ['\\'] = 1,
+};
+
+int buf_reserve(buf *b, size_t n) { return buf_grow(b, n); }
+
 void buf_json_str(buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -165,7 +176,7 @@ void buf_json_str(buf *b, const char *s, size_t len)
 	size_t start = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!json_escaped[c])
 			continue;
 		buf_add(b, s + start, i - start);
 		start = i + 1;

@@ -24,6 +24,8 @@ typedef struct buf {
 void buf_init(buf *b, size_t max);
 void buf_free(buf *b);
 void buf_reset(buf *b); /* empties without freeing */
+/* Makes room for n more bytes at once (an answer whose size is known roughly grows in one step). */
+int buf_reserve(buf *b, size_t n);
 int buf_add(buf *b, const void *data, size_t len);
 int buf_addstr(buf *b, const char *s);
 int buf_addc(buf *b, char c);

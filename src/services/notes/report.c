@@ -274,7 +274,32 @@ struct reval {
 	size_t subj;   /* index of its subject in its period (timeline) */
 	int full;      /* e.grades holds every grade (else the student's only) */
 	double avg, min, max;
+	long dkey;     /* e.date as YYYYMMDD, 0 if it is not such a date: compared before the text */
+	size_t pix;    /* index of its period in the card's periods */
+	size_t cix;    /* index of its course in the card's courses */
 };
+
+/* A date YYYY-MM-DD as the number YYYYMMDD (which orders as the text does), else 0. */
+static long date_key(const char *d)
+{
+	long k = 0;
+	for (int i = 0; i < 10; i++) {
+		if (i == 4 || i == 7) {
+			if (d[i] != '-')
+				return 0;
+			continue;
+		}
+		if (d[i] < '0' || d[i] > '9')
+			return 0;
+		k = k * 10 + (d[i] - '0');
+	}
+	return d[10] == '\0' ? k : 0;
+}
+
+static int same_date(const struct reval *a, const struct reval *b)
+{
+	return a->dkey ? a->dkey == b->dkey : strcmp(a->e.date, b->e.date) == 0;
+}
 
 static int by_id_ptr(const void *x, const void *y)
 {
@@ -285,8 +310,28 @@ static int by_id_ptr(const void *x, const void *y)
 static int by_date_id(const void *x, const void *y)
 {
 	const struct reval *a = x, *b = y;
-	int d = strcmp(a->e.date, b->e.date);
+	int d = a->dkey && b->dkey ? (a->dkey > b->dkey) - (a->dkey < b->dkey) : strcmp(a->e.date, b->e.date);
 	return d ? d : strcmp(a->e.id, b->e.id);
+}
+
+static int by_date_id_ptr(const void *x, const void *y)
+{
+	const struct reval *const *a = x, *const *b = y;
+	return by_date_id(*a, *b);
+}
+
+/* Sorts v[0..n) by (date, id) through an array of pointers (the elements are large to move). */
+static struct reval *sort_by_date(arena *a, struct reval *v, size_t n)
+{
+	if (n < 2)
+		return v;
+	struct reval **p = arena_alloc(a, n * sizeof(*p)), *out = arena_alloc(a, n * sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		p[i] = &v[i];
+	qsort(p, n, sizeof(*p), by_date_id_ptr);
+	for (size_t i = 0; i < n; i++)
+		out[i] = *p[i];
+	return out;
 }
 
 /* Columns 0-7: id, course_id, period_id, title, held_on, coefficient, scale, publish_at; 8-11: n, average, lo, hi. */
@@ -299,6 +344,7 @@ static void read_eval(db_stmt *s, arena *a, const char *now, struct reval *r)
 	e->period_id = arena_strdup(a, db_col_text(s, 2));
 	e->title = arena_strdup(a, db_col_text(s, 3));
 	e->date = arena_strdup(a, db_col_text(s, 4));
+	r->dkey = date_key(e->date);
 	e->coef = db_col_double(s, 5);
 	e->scale = (int)db_col_int64(s, 6);
 	e->publish_at = arena_strdup(a, db_col_text(s, 7));
@@ -334,9 +380,7 @@ static int read_evals(db_stmt *s, arena *a, const char *now, const char *student
 		r->e.ngrades = 1;
 	}
 	db_done(s);
-	if (nv > 1)
-		qsort(v, nv, sizeof(*v), by_date_id);
-	*out = v;
+	*out = sort_by_date(a, v, nv);
 	*n = nv;
 	return rc < 0 ? rc : ENT_OK;
 }
@@ -444,7 +488,7 @@ static int read_sstats(db_stmt *s, arena *a, struct sstat **out, size_t *n)
 	return rc < 0 ? rc : ENT_OK;
 }
 
-static int period_figures(db_conn *c, arena *a, const char *cls, const char *period_id, const char *now,
+static int period_figures(db_conn *c, arena *a, const char *cls, const char *period_id, size_t pix, const char *now,
 			  struct notes_subject *subs, struct rsubj *rs, size_t ns, struct reval *ev, size_t nev,
 			  const struct sstat *sst, size_t nsst, double *general)
 {
@@ -504,11 +548,9 @@ static int period_figures(db_conn *c, arena *a, const char *cls, const char *per
 	}
 	int need_all = !general_ok;
 	for (size_t i = 0; i < nev; i++) {
-		if (strcmp(ev[i].e.period_id, period_id) != 0)
+		if (ev[i].pix != pix)
 			continue;
-		size_t k = 0;
-		while (k < ns && strcmp(subs[k].course_id, ev[i].e.course_id) != 0)
-			k++;
+		size_t k = ev[i].subj; /* its subject in this period (set with subs) */
 		if ((need_all || (k < ns && !rs[k].ok)) && (rc = full_grades(c, a, &ev[i])))
 			return rc;
 	}
@@ -654,8 +696,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			db_done(s);
 			rc = rc < 0 ? rc : ENT_OK;
 		}
-		if (nmev > 1)
-			qsort(mev, nmev, sizeof(*mev), by_date_id);
+		mev = sort_by_date(a, mev, nmev);
 		if (rc) {
 			http_problem_err(req, rc, "the report card could not be read");
 			return;
@@ -779,9 +820,21 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	}
 	if (nc > 1)
 		qsort(cs, nc, sizeof(*cs), by_title);
+	/* Each evaluation's period and course by index, compared below instead of their ids. */
+	for (size_t i = 0; i < nev; i++) {
+		size_t k = 0;
+		while (k + 1 < np && strcmp(ps[k].id, ev[i].e.period_id) != 0)
+			k++;
+		ev[i].pix = k;
+		k = 0;
+		while (k + 1 < nc && strcmp(cs[k].id, ev[i].e.course_id) != 0)
+			k++;
+		ev[i].cix = k;
+	}
 
 	buf b;
 	buf_init(&b, 0);
+	buf_reserve(&b, 1024 + 320 * nev); /* about what an evaluation's line and its share of the rest take */
 	jw w;
 	jw_init(&w, &b);
 	jw_obj_open(&w);
@@ -802,14 +855,14 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		for (size_t k = 0; k < nc; k++) {
 			size_t cnt = 0;
 			for (size_t i = 0; i < nev; i++)
-				cnt += strcmp(ev[i].e.period_id, ps[p].id) == 0 && strcmp(ev[i].e.course_id, cs[k].id) == 0;
+				cnt += ev[i].pix == p && ev[i].cix == k;
 			if (!cnt)
 				continue;
 			struct notes_subject *sj = &subs[ns];
 			sj->course_id = cs[k].id;
 			sj->evals = arena_alloc(a, cnt * sizeof(*sj->evals));
 			for (size_t i = 0; i < nev; i++)
-				if (strcmp(ev[i].e.period_id, ps[p].id) == 0 && strcmp(ev[i].e.course_id, cs[k].id) == 0) {
+				if (ev[i].pix == p && ev[i].cix == k) {
 					sj->evals[sj->nevals++] = &ev[i].e;
 					ev[i].subj = ns;
 				}
@@ -818,7 +871,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		psubs[p] = subs;
 		pnsubs[p] = ns;
 		double general = NAN;
-		if ((rc = period_figures(c, a, has_class ? cls : NULL, ps[p].id, now, subs, rs, ns, ev, nev, sst, nsst,
+		if ((rc = period_figures(c, a, has_class ? cls : NULL, ps[p].id, p, now, subs, rs, ns, ev, nev, sst, nsst,
 					 &general))) {
 			buf_free(&b);
 			http_problem_err(req, rc, "the report card could not be read");
@@ -878,15 +931,16 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		size_t ns = pnsubs[p];
 		double *num = arena_calloc(a, ns ? ns : 1, sizeof(*num)), *den = arena_calloc(a, ns ? ns : 1, sizeof(*den));
 		for (size_t i = 0; i < nev;) {
-			if (strcmp(ev[i].e.period_id, ps[p].id) != 0) {
+			if (ev[i].pix != p) {
 				i++;
 				continue;
 			}
+			const struct reval *first = &ev[i];
 			const char *date = ev[i].e.date;
-			for (; i < nev && strcmp(ev[i].e.date, date) == 0; i++) {
+			for (; i < nev && same_date(&ev[i], first); i++) {
 				const struct notes_eval *e = &ev[i].e;
 				const struct notes_grade *g;
-				if (strcmp(e->period_id, ps[p].id) != 0 || !(g = notes_find_grade(e, student_id)) ||
+				if (ev[i].pix != p || !(g = notes_find_grade(e, student_id)) ||
 				    g->status != NG_GRADED)
 					continue;
 				num[ev[i].subj] += notes_value20(g->value, e->scale) * e->coef;

@@ -111,13 +111,20 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     const mgr = getManager();
     const user = await mgr.getUser();
     sessionStorage.setItem(SILENT_FAILED, '1');
-    setSession(null);
     try {
       await mgr.revokeTokens(['refresh_token']);
     } catch {
       /* the provider ends the session below anyway */
     }
-    await mgr.signoutRedirect({ id_token_hint: user?.id_token });
+    // The page leaves for the provider, which sends it back to /login: the session is not cleared
+    // first, which would show /login for a moment and then leave it (and race a navigation made
+    // meanwhile). It is cleared here only if the provider cannot be reached.
+    try {
+      await mgr.signoutRedirect({ id_token_hint: user?.id_token });
+    } catch {
+      await mgr.removeUser();
+      setSession(null);
+    }
   }, []);
 
   const value = useMemo<AuthValue>(
