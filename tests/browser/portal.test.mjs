@@ -337,9 +337,17 @@ test('an admin creates a user who then activates the account and logs in', async
   await user.keyboard.press('Escape');
   await user.getByRole('navigation', { name: 'Navigation principale' }).waitFor({ state: 'hidden' });
   // Logout ends the provider session: the portal asks to log in again.
+  // The provider sends the browser back to /login (a document request, unlike the portal's own
+  // route changes). Going elsewhere before the portal has started there races its router, whose
+  // start (a history.replaceState) Playwright counts as a navigation interrupting goto(): wait for
+  // the login page itself, and for the next page's answer only.
+  const backFromProvider = user.waitForResponse(
+    (r) => r.request().isNavigationRequest() && new URL(r.url()).pathname === '/login',
+  );
   await user.getByRole('button', { name: 'Déconnexion' }).click();
-  await user.waitForURL(`${ent.url}/login`);
-  await user.goto(`${ent.url}/portail`);
+  await backFromProvider;
+  await user.getByRole('button', { name: 'Se connecter' }).waitFor();
+  await user.goto(`${ent.url}/portail`, { waitUntil: 'commit' });
   await user.waitForURL(`${ent.url}/login`);
   // Disabled from the admin page: the account's list entry says so.
   await admin.getByRole('link', { name: 'Utilisateurs' }).click();
