@@ -32,7 +32,7 @@ const struct config_setting config_settings[] = {
 	{"ENT_WEB", "--web", S(web), ENT_WEB_DEFAULT, 0, "directory of the built portal and documentation assets"},
 	{"ENT_LOG_LEVEL", "--log-level", S(log_level), "info", 0, "debug, info, warn or error"},
 	{"ENT_ACCESS_LOG", "--access-log", S(access_log), "on", 0, "one JSON line per request: on or off"},
-	{"ENT_THREADS", "--threads", S(threads), "0", 0, "HTTP worker threads; 0: one per core"},
+	{"ENT_THREADS", "--threads", S(threads), "0", 0, "HTTP worker threads; 0: one per core on SQLite, four per core on PostgreSQL"},
 	{"ENT_MAX_BODY", "--max-body", S(max_body), "1048576", 0, "largest JSON body accepted, in bytes"},
 	{"ENT_MAX_UPLOAD", "--max-upload", S(max_upload), "104857600", 0, "largest course file, in bytes"},
 	{"ENT_QUOTA", "--quota", S(quota), "2147483648", 0, "bytes of files each user may store"},

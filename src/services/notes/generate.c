@@ -22,6 +22,27 @@
 #include "services/users/users.h"
 
 #define BATCH 5000
+#define ROWS 40 /* grades per INSERT statement */
+
+/* INSERT INTO notes_grades ... VALUES (...), ... for n rows of 5 parameters each. */
+static const char *grades_insert_sql(arena *a, int n)
+{
+	static const char head[] = "INSERT INTO notes_grades (evaluation_id, student_id, status, value, comment, updated_by, "
+				   "updated_at) VALUES ";
+	static const char row[] = "(?, ?, ?, ?, NULL, 'generator', ?)";
+	size_t len = sizeof(head) - 1 + (size_t)n * (sizeof(row) + 1);
+	char *sql = arena_alloc(a, len + 1), *p = sql;
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	for (int i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		memcpy(p, row, sizeof(row) - 1);
+		p += sizeof(row) - 1;
+	}
+	*p = '\0';
+	return sql;
+}
 
 static uint64_t next_rand(uint64_t *s)
 {
@@ -176,6 +197,7 @@ int notes_generate(db_conn *c, const struct scale *sc)
 	if (last < first)
 		last = first;
 	uint64_t rng = sc->seed * 104729u + 7, done = 0, target = sc->grades;
+	const char *grade_sql[ROWS] = {0}; /* the INSERT of n rows at [n - 1], made when first needed */
 	char now[21];
 	notes_now(now);
 	if ((rc = db_begin(c)))
@@ -218,32 +240,42 @@ int notes_generate(db_conn *c, const struct scale *sc)
 			db_done(s);
 			if (rc < 0)
 				goto fail;
-			for (int k = 0; k < nmembers[i]; k++) {
-				double u = uniform(&rng);
-				const char *status = u < 0.05 ? "absent" : u < 0.08 ? "exempt" : u < 0.10 ? "not_graded" : "graded";
-				/* About 12/20 give or take 3.5: the mean of three uniform draws, stretched. */
-				double v20 = 12 + 18 * ((uniform(&rng) + uniform(&rng) + uniform(&rng)) / 3 - 0.5);
-				v20 = v20 < 0 ? 0 : v20 > 20 ? 20 : v20;
-				double value = round(v20 * scale / 20 * 2) / 2; /* halves, as teachers write them */
-				s = db_prepare(c, "INSERT INTO notes_grades (evaluation_id, student_id, status, value, comment, "
-						  "updated_by, updated_at) VALUES (?, ?, ?, ?, NULL, 'generator', ?)");
+			/* The class's grades in statements of up to ROWS rows (one round trip each on PostgreSQL). */
+			for (int k0 = 0; k0 < nmembers[i]; k0 += ROWS) {
+				int n = nmembers[i] - k0 < ROWS ? nmembers[i] - k0 : ROWS;
+				if (!grade_sql[n - 1] && !(grade_sql[n - 1] = grades_insert_sql(a, n))) {
+					rc = ENT_ENOMEM;
+					goto fail;
+				}
+				s = db_prepare(c, grade_sql[n - 1]);
 				if (!s) {
 					rc = ENT_EDB;
 					goto fail;
 				}
-				db_bind_text(s, 1, eid);
-				db_bind_text(s, 2, members[i][k]);
-				db_bind_text(s, 3, status);
-				if (strcmp(status, "graded") == 0)
-					db_bind_double(s, 4, value);
-				else
-					db_bind_null(s, 4);
-				db_bind_text(s, 5, now);
+				for (int k = k0; k < k0 + n; k++) {
+					double u = uniform(&rng);
+					const char *status = u < 0.05 ? "absent" : u < 0.08 ? "exempt" : u < 0.10 ? "not_graded" : "graded";
+					/* About 12/20 give or take 3.5: the mean of three uniform draws, stretched. */
+					double v20 = 12 + 18 * ((uniform(&rng) + uniform(&rng) + uniform(&rng)) / 3 - 0.5);
+					v20 = v20 < 0 ? 0 : v20 > 20 ? 20 : v20;
+					double value = round(v20 * scale / 20 * 2) / 2; /* halves, as teachers write them */
+					int col = 5 * (k - k0);
+					db_bind_text(s, col + 1, eid);
+					db_bind_text(s, col + 2, members[i][k]);
+					db_bind_text(s, col + 3, status);
+					if (strcmp(status, "graded") == 0)
+						db_bind_double(s, col + 4, value);
+					else
+						db_bind_null(s, col + 4);
+					db_bind_text(s, col + 5, now);
+				}
 				rc = db_step(s);
 				db_done(s);
 				if (rc < 0)
 					goto fail;
-				if (++done % BATCH == 0 && ((rc = db_commit(c)) || (rc = db_begin(c))))
+				uint64_t before = done;
+				done += (uint64_t)n;
+				if (done / BATCH != before / BATCH && ((rc = db_commit(c)) || (rc = db_begin(c))))
 					goto fail;
 				sc->progress("grades", done < target ? done : target - 1, target);
 			}
