@@ -66,6 +66,14 @@ static int buf_grow(buf *b, size_t extra)
 
 int buf_add(buf *b, const void *data, size_t len)
 {
+	if (!b->failed && len < b->cap - b->len) {
+		/* Room enough (b->cap <= b->max + 1, so the maximum holds too): no growth to consider. */
+		if (len)
+			memcpy(b->data + b->len, data, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+		return ENT_OK;
+	}
 	int rc = buf_grow(b, len);
 	if (rc)
 		return rc;
