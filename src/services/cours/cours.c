@@ -271,26 +271,124 @@ static int write_ids(jw *w, db_conn *c, const char *sql, const char *param)
 	return rc < 0 ? rc : ENT_OK;
 }
 
-/*
- * Writes the course of row s (COURS_COLS) as course_row builds it, field for field and in the same
- * order, straight into the list's buffer: a page of courses costs no jansson tree. 0 or an error.
- */
-static int write_course(jw *w, db_conn *c, db_stmt *s)
+/* A (course, teacher or class) pair of the links of a page of courses. */
+struct link {
+	const char *cours_id, *other;
+};
+
+static int by_link(const void *x, const void *y)
 {
-	const char *id = db_col_text(s, 0);
+	const struct link *a = x, *b = y;
+	int d = strcmp(a->cours_id, b->cours_id);
+	return d ? d : strcmp(a->other, b->other);
+}
+
+/*
+ * Every (course, other) pair that sql gives for param, sorted by course then other (the order of
+ * the one-course statements: ids are canonical UUIDs, which sort the same by byte and by any
+ * collation). 0 or an error.
+ */
+static int load_links(db_conn *c, arena *a, const char *sql, const char *param, struct link **out, size_t *n)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, param);
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (*n == cap) {
+			size_t ncap = cap ? 2 * cap : 32;
+			struct link *v = arena_alloc(a, ncap * sizeof(*v));
+			if (*n)
+				memcpy(v, *out, *n * sizeof(*v));
+			*out = v;
+			cap = ncap;
+		}
+		(*out)[*n].cours_id = arena_strdup(a, db_col_text(s, 0));
+		(*out)[(*n)++].other = arena_strdup(a, db_col_text(s, 1));
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), by_link);
+	return ENT_OK;
+}
+
+/* Writes the others of course id among links (sorted by load_links) as a JSON array. */
+static void write_linked(jw *w, const struct link *v, size_t n, const char *id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(v[mid].cours_id, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	jw_arr_open(w);
+	for (; lo < n && strcmp(v[lo].cours_id, id) == 0; lo++)
+		jw_str(w, v[lo].other);
+	jw_arr_close(w);
+}
+
+/* A course of a page, its COURS_COLS. */
+struct crow {
+	const char *col[8];
+};
+
+/*
+ * The teachers and classes of the courses a student's class or a teacher sees, in two statements
+ * whatever the page's size (instead of two per course: on PostgreSQL each is a round trip).
+ */
+static const char *const links_teachers[] = {
+	NULL,
+	"SELECT o.cours_id, o.user_id FROM cours_teachers t JOIN cours_teachers o ON o.cours_id = t.cours_id WHERE t.user_id = ?",
+	"SELECT t.cours_id, t.user_id FROM cours_classes k JOIN cours_teachers t ON t.cours_id = k.cours_id WHERE k.class_id = ?",
+};
+static const char *const links_classes[] = {
+	NULL,
+	"SELECT k.cours_id, k.class_id FROM cours_teachers t JOIN cours_classes k ON k.cours_id = t.cours_id WHERE t.user_id = ?",
+	"SELECT o.cours_id, o.class_id FROM cours_classes k JOIN cours_classes o ON o.cours_id = k.cours_id WHERE k.class_id = ?",
+};
+
+/*
+ * Writes the courses of a page as course_row builds them, field for field and in the same order,
+ * straight into the list's buffer: a page of courses costs no jansson tree. scope 1 or 2 (and
+ * param, the teacher or the class) reads the links of every course in that scope at once; scope 0
+ * (an admin's list of all courses) reads them course by course. 0 or an error.
+ */
+static int write_courses(jw *w, db_conn *c, arena *a, const struct crow *rows, int n, int scope, const char *param)
+{
 	static const char *const keys[8] = {"id", "title", "subject", "description",
 					    "school_year", "created_by", "created_at", "updated_at"};
-	jw_obj_open(w);
-	for (int i = 0; i < 8; i++)
-		jw_kstr(w, keys[i], db_col_text(s, i));
-	jw_key(w, "teacher_ids");
-	int rc = write_ids(w, c, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id", id);
-	if (rc)
+	struct link *teachers = NULL, *classes = NULL;
+	size_t nteachers = 0, nclasses = 0;
+	int rc;
+	if (scope && n && ((rc = load_links(c, a, links_teachers[scope], param, &teachers, &nteachers)) ||
+			   (rc = load_links(c, a, links_classes[scope], param, &classes, &nclasses))))
 		return rc;
-	jw_key(w, "class_ids");
-	rc = write_ids(w, c, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id", id);
-	jw_obj_close(w);
-	return rc;
+	for (int i = 0; i < n; i++) {
+		const char *id = rows[i].col[0];
+		jw_obj_open(w);
+		for (int k = 0; k < 8; k++)
+			jw_kstr(w, keys[k], rows[i].col[k]);
+		jw_key(w, "teacher_ids");
+		if (scope)
+			write_linked(w, teachers, nteachers, id);
+		else if ((rc = write_ids(w, c, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id", id)))
+			return rc;
+		jw_key(w, "class_ids");
+		if (scope)
+			write_linked(w, classes, nclasses, id);
+		else if ((rc = write_ids(w, c, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id", id)))
+			return rc;
+		jw_obj_close(w);
+	}
+	return ENT_OK;
 }
 
 /* The title of the course named by a cursor into *title (arena copy): ENT_OK, ENT_ENOTFOUND or an error. */
@@ -391,18 +489,20 @@ static void cours_list(http_req *req)
 	jw_key(&w, "items");
 	jw_arr_open(&w);
 	int rc, n = 0;
-	const char *next = NULL, *last = NULL;
+	const char *next = NULL;
+	struct crow *rows = arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof(*rows));
 	while ((rc = db_step(s)) == DB_ROW) {
 		if (n == limit) {
-			next = last;
+			next = rows[n - 1].col[0];
 			break;
 		}
-		if ((rc = write_course(&w, c, s)))
-			break;
-		last = arena_strdup(a, db_col_text(s, 0));
+		for (int col = 0; col < 8; col++)
+			rows[n].col[col] = db_col_text(s, col) ? arena_strdup(a, db_col_text(s, col)) : NULL;
 		n++;
 	}
 	db_done(s);
+	if (rc >= 0)
+		rc = write_courses(&w, c, a, rows, n, scope, scope == 2 ? cls : p->sub);
 	if (rc < 0) {
 		buf_free(&b);
 		http_problem_err(req, rc, "the courses could not be listed");
