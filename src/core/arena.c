@@ -113,6 +113,20 @@ char *arena_strndup(arena *a, const char *s, size_t n)
 
 char *arena_strdup(arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
 
+void *arena_grow(arena *a, void *arr, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return arr;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	if (ncap < *cap || ncap > SIZE_MAX / size)
+		abort();
+	void *bigger = arena_alloc(a, ncap * size);
+	if (n)
+		memcpy(bigger, arr, n * size);
+	*cap = ncap;
+	return bigger;
+}
+
 char *arena_printf(arena *a, const char *fmt, ...)
 {
 	va_list ap;

@@ -25,6 +25,12 @@ void *arena_calloc(arena *a, size_t n, size_t size);
 char *arena_strdup(arena *a, const char *s);
 char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * An array of n elements of `size` bytes with room for *cap: returned as it is while n < *cap,
+ * else copied into a block twice as large (16 elements at first) and *cap updated. The old block
+ * stays in the arena until it is freed. For arrays filled one element at a time.
+ */
+void *arena_grow(arena *a, void *arr, size_t n, size_t *cap, size_t size);
 
 /* Registers fn(arg) to run when the arena is freed. */
 void arena_on_free(arena *a, void (*fn)(void *), void *arg);

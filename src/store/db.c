@@ -291,7 +291,8 @@ void db_bind_text_or_null(db_stmt *s, int idx, const char *v)
 		db_bind_null(s, idx);
 }
 
-int db_exists(db_conn *c, const char *sql, const char *p1, const char *p2)
+/* Steps sql once with one or two text parameters: DB_ROW, DB_DONE or an error. */
+static int step_texts(db_conn *c, const char *sql, const char *p1, const char *p2)
 {
 	db_stmt *s = db_prepare(c, sql);
 	if (!s)
@@ -301,5 +302,17 @@ int db_exists(db_conn *c, const char *sql, const char *p1, const char *p2)
 		db_bind_text(s, 2, p2);
 	int rc = db_step(s);
 	db_done(s);
+	return rc;
+}
+
+int db_exists(db_conn *c, const char *sql, const char *p1, const char *p2)
+{
+	int rc = step_texts(c, sql, p1, p2);
 	return rc < 0 ? rc : rc == DB_ROW;
+}
+
+int db_run(db_conn *c, const char *sql, const char *p1, const char *p2)
+{
+	int rc = step_texts(c, sql, p1, p2);
+	return rc < 0 ? rc : ENT_OK;
 }

@@ -74,6 +74,8 @@ void db_bind_text_or_null(db_stmt *s, int idx, const char *v);
 
 /* Runs sql with one or two text parameters (p2 NULL: one): 1 if it gives a row, 0 if not, or an ent_err. */
 int db_exists(db_conn *c, const char *sql, const char *p1, const char *p2);
+/* Runs sql for its effect with one or two text parameters (p2 may be NULL). ENT_OK or an error. */
+int db_run(db_conn *c, const char *sql, const char *p1, const char *p2);
 
 /*
  * Executes (first call) and advances. Returns DB_ROW while a row is available, DB_DONE at the end,

@@ -299,14 +299,7 @@ static int load_links(db_conn *c, arena *a, const char *sql, const char *param, 
 	*out = NULL;
 	*n = 0;
 	while ((rc = db_step(s)) == DB_ROW) {
-		if (*n == cap) {
-			size_t ncap = cap ? 2 * cap : 32;
-			struct link *v = arena_alloc(a, ncap * sizeof(*v));
-			if (*n)
-				memcpy(v, *out, *n * sizeof(*v));
-			*out = v;
-			cap = ncap;
-		}
+		*out = arena_grow(a, *out, *n, &cap, sizeof(**out));
 		(*out)[*n].cours_id = arena_strdup(a, db_col_text(s, 0));
 		(*out)[(*n)++].other = arena_strdup(a, db_col_text(s, 1));
 	}

@@ -335,14 +335,7 @@ int notes_erase_user(db_conn *c, const char *user_id)
 	db_bind_text(q, 1, user_id);
 	int qrc;
 	while ((qrc = db_step(q)) == DB_ROW) {
-		if (np == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct notes_pair *np2 = arena_alloc(a, ncap * sizeof(*np2));
-			if (np)
-				memcpy(np2, pairs, np * sizeof(*pairs));
-			pairs = np2;
-			cap = ncap;
-		}
+		pairs = arena_grow(a, pairs, np, &cap, sizeof(*pairs));
 		pairs[np].id = arena_strdup(a, db_col_text(q, 0));
 		pairs[np++].period_id = arena_strdup(a, db_col_text(q, 1));
 	}

@@ -145,12 +145,7 @@ static int grades_write(db_conn *c, arena *a, const char *id, buf *b)
 	struct grade_row *rows = arena_alloc(a, cap * sizeof(*rows));
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == cap) {
-			struct grade_row *nr = arena_alloc(a, cap * 2 * sizeof(*rows));
-			memcpy(nr, rows, n * sizeof(*rows));
-			rows = nr;
-			cap *= 2;
-		}
+		rows = arena_grow(a, rows, n, &cap, sizeof(*rows));
 		struct grade_row *r = &rows[n++];
 		r->student_id = arena_strdup(a, db_col_text(s, 0));
 		r->status = arena_strdup(a, db_col_text(s, 1));

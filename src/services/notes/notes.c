@@ -214,21 +214,17 @@ int notes_course_classes(db_conn *c, arena *a, const char *course_id, char ***ou
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, course_id);
-	size_t n = 0, cap = 8;
-	char **v = arena_alloc(a, cap * sizeof(*v));
+	size_t n = 0, cap = 0;
+	char **v = NULL;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		if (n + 1 >= cap) {
-			char **nv = arena_alloc(a, cap * 2 * sizeof(*v));
-			memcpy(nv, v, n * sizeof(*v));
-			v = nv;
-			cap *= 2;
-		}
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
 		v[n++] = arena_strdup(a, db_col_text(s, 0));
 	}
 	db_done(s);
 	if (rc < 0)
 		return rc;
+	v = arena_grow(a, v, n, &cap, sizeof(*v)); /* room for the NULL at the end */
 	v[n] = NULL;
 	*out = v;
 	return (int)n;

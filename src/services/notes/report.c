@@ -31,19 +31,6 @@ struct evset {
 	size_t n, cap;
 };
 
-/* Grows an arena array of elements of size sz to hold one more. */
-static void *grow(arena *a, void *arr, size_t n, size_t *cap, size_t sz)
-{
-	if (n < *cap)
-		return arr;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *na = arena_alloc(a, ncap * sz);
-	if (n)
-		memcpy(na, arr, n * sz);
-	*cap = ncap;
-	return na;
-}
-
 static int load_grades(db_conn *c, arena *a, struct notes_eval *e)
 {
 	db_stmt *s = db_prepare(c, "SELECT student_id, status, value, comment, updated_at FROM notes_grades "
@@ -54,7 +41,7 @@ static int load_grades(db_conn *c, arena *a, struct notes_eval *e)
 	size_t cap = 0;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		e->grades = grow(a, e->grades, e->ngrades, &cap, sizeof(*e->grades));
+		e->grades = arena_grow(a, e->grades, e->ngrades, &cap, sizeof(*e->grades));
 		struct notes_grade *g = &e->grades[e->ngrades++];
 		g->student_id = arena_strdup(a, db_col_text(s, 0));
 		g->status = notes_status_parse(db_col_text(s, 1));
@@ -75,7 +62,7 @@ static int load_evals(db_conn *c, arena *a, db_stmt *s, const char *now, struct 
 	memset(out, 0, sizeof(*out));
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		out->v = grow(a, out->v, out->n, &out->cap, sizeof(*out->v));
+		out->v = arena_grow(a, out->v, out->n, &out->cap, sizeof(*out->v));
 		struct notes_eval *e = &out->v[out->n++];
 		memset(e, 0, sizeof(*e));
 		e->id = arena_strdup(a, db_col_text(s, 0));
@@ -144,8 +131,10 @@ static int period_fields(db_conn *c, jw *w, const char *id, int with_year)
 
 /* ---- report card ---- */
 
+/* A period of the card, read once: its row, or found 0 (starts_on "") when there is none. */
 struct rperiod {
-	const char *id, *starts_on;
+	const char *id, *name, *starts_on, *ends_on;
+	int found;
 };
 
 static int by_start(const void *x, const void *y)
@@ -191,7 +180,7 @@ static int course_teachers(db_conn *c, arena *a, const char *class_id, struct rc
 	size_t n = 0, cap = 0;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		v = grow(a, v, n, &cap, sizeof(*v));
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
 		v[n].course_id = arena_strdup(a, db_col_text(s, 0));
 		v[n++].user_id = arena_strdup(a, db_col_text(s, 1));
 	}
@@ -243,7 +232,7 @@ static int course_info(db_conn *c, arena *a, const char *id, struct rcourse *out
 	const char **ids = NULL;
 	size_t n = 0;
 	while ((rc = db_step(s)) == DB_ROW) {
-		ids = grow(a, ids, n, &cap, sizeof(*ids));
+		ids = arena_grow(a, ids, n, &cap, sizeof(*ids));
 		ids[n++] = arena_strdup(a, db_col_text(s, 0));
 	}
 	db_done(s);
@@ -357,18 +346,17 @@ static void read_eval(db_stmt *s, arena *a, const char *now, struct reval *r)
 	}
 }
 
-/* Reads the rows of s into an arena array sorted by (date, id); with_grade: columns 12-15 are the student's grade. */
-static int read_evals(db_stmt *s, arena *a, const char *now, const char *student, int with_grade, struct reval **out,
-		      size_t *n)
+/* Reads the rows of s into an arena array sorted by (date, id); with student: columns 12-15 are their grade. */
+static int read_evals(db_stmt *s, arena *a, const char *now, const char *student, struct reval **out, size_t *n)
 {
 	struct reval *v = NULL;
 	size_t nv = 0, cap = 0;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		v = grow(a, v, nv, &cap, sizeof(*v));
+		v = arena_grow(a, v, nv, &cap, sizeof(*v));
 		struct reval *r = &v[nv++];
 		read_eval(s, a, now, r);
-		if (!with_grade)
+		if (!student)
 			continue;
 		struct notes_grade *g = arena_alloc(a, sizeof(*g));
 		g->student_id = student;
@@ -383,6 +371,23 @@ static int read_evals(db_stmt *s, arena *a, const char *now, const char *student
 	*out = sort_by_date(a, v, nv);
 	*n = nv;
 	return rc < 0 ? rc : ENT_OK;
+}
+
+/*
+ * Runs sql with its parameters (key, now, period, period: the report card's two evaluation
+ * reads) and reads its rows with read_evals(), the student's grade too when student is not NULL.
+ */
+static int query_evals(db_conn *c, arena *a, const char *sql, const char *key, const char *now, const char *period,
+		       const char *student, struct reval **out, size_t *n)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, key);
+	db_bind_text(s, 2, now);
+	db_bind_text_or_null(s, 3, period);
+	db_bind_text_or_null(s, 4, period);
+	return read_evals(s, a, now, student, out, n);
 }
 
 /* Loads every grade of r's evaluation (instead of the student's only), for figures computed here. */
@@ -474,7 +479,7 @@ static int read_sstats(db_stmt *s, arena *a, struct sstat **out, size_t *n)
 	size_t cap = 0;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		*out = grow(a, *out, *n, &cap, sizeof(**out));
+		*out = arena_grow(a, *out, *n, &cap, sizeof(**out));
 		struct sstat *x = &(*out)[(*n)++];
 		x->course_id = arena_strdup(a, db_col_text(s, 0));
 		x->period_id = arena_strdup(a, db_col_text(s, 1));
@@ -603,18 +608,12 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	size_t ncev = 0, nmev = 0;
 	db_stmt *s;
 	if (has_class) {
-		s = db_prepare(c, "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at,"
-				  " e.stat_n, e.stat_avg, e.stat_lo, e.stat_hi FROM cours_classes cc JOIN cours k ON k.id = cc.cours_id"
-				  " JOIN notes_evaluations e ON e.course_id = cc.cours_id"
-				  " WHERE cc.class_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, cls);
-			db_bind_text(s, 2, now);
-			db_bind_text_or_null(s, 3, period);
-			db_bind_text_or_null(s, 4, period);
-			rc = read_evals(s, a, now, NULL, 0, &cev, &ncev);
-		}
+		rc = query_evals(c, a,
+				 "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at,"
+				 " e.stat_n, e.stat_avg, e.stat_lo, e.stat_hi FROM cours_classes cc JOIN cours k ON k.id = cc.cours_id"
+				 " JOIN notes_evaluations e ON e.course_id = cc.cours_id"
+				 " WHERE cc.class_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)",
+				 cls, now, period, NULL, &cev, &ncev);
 		if (rc) {
 			http_problem_err(req, rc, "the report card could not be read");
 			return;
@@ -688,7 +687,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			db_bind_text_or_null(s, 3, period);
 			db_bind_text_or_null(s, 4, period);
 			if ((rc = db_step(s)) == DB_ROW) {
-				mev = grow(a, mev, nmev, &cap, sizeof(*mev));
+				mev = arena_grow(a, mev, nmev, &cap, sizeof(*mev));
 				read_eval(s, a, now, &mev[nmev]);
 				mev[nmev].e.grades = other_grades[i];
 				mev[nmev++].e.ngrades = 1;
@@ -703,18 +702,13 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		}
 	} else if (others) {
 		/* Many (a student who changed class): one read of all their grades with their evaluations. */
-		s = db_prepare(c, "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at,"
-				  " e.stat_n, e.stat_avg, e.stat_lo, e.stat_hi, g.status, g.value, g.comment, g.updated_at"
-				  " FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id JOIN cours k ON k.id = e.course_id"
-				  " WHERE g.student_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, student_id);
-			db_bind_text(s, 2, now);
-			db_bind_text_or_null(s, 3, period);
-			db_bind_text_or_null(s, 4, period);
-			rc = read_evals(s, a, now, student_id, 1, &mev, &nmev);
-		}
+		rc = query_evals(c, a,
+				 "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at,"
+				 " e.stat_n, e.stat_avg, e.stat_lo, e.stat_hi, g.status, g.value, g.comment, g.updated_at"
+				 " FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
+				 " JOIN cours k ON k.id = e.course_id"
+				 " WHERE g.student_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)",
+				 student_id, now, period, student_id, &mev, &nmev);
 		if (rc) {
 			http_problem_err(req, rc, "the report card could not be read");
 			return;
@@ -746,17 +740,28 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			k++;
 		if (k < np)
 			continue;
-		ps = grow(a, ps, np, &pcap, sizeof(*ps));
-		ps[np].id = pid;
-		const char *st = NULL;
-		db_stmt *q = db_prepare(c, "SELECT starts_on FROM notes_periods WHERE id = ?");
-		if (q) {
-			db_bind_text(q, 1, pid);
-			if (db_step(q) == DB_ROW)
-				st = arena_strdup(a, db_col_text(q, 0));
-			db_done(q);
+		ps = arena_grow(a, ps, np, &pcap, sizeof(*ps));
+		struct rperiod *rp = &ps[np++];
+		memset(rp, 0, sizeof(*rp));
+		rp->id = pid;
+		rp->starts_on = "";
+		db_stmt *q = db_prepare(c, "SELECT name, starts_on, ends_on FROM notes_periods WHERE id = ?");
+		if (!q) {
+			http_problem_err(req, ENT_EDB, "the report card could not be read");
+			return;
 		}
-		ps[np++].starts_on = st ? st : "";
+		db_bind_text(q, 1, pid);
+		if ((rc = db_step(q)) == DB_ROW) {
+			rp->found = 1;
+			rp->name = arena_strdup(a, db_col_text(q, 0));
+			rp->starts_on = arena_strdup(a, db_col_text(q, 1));
+			rp->ends_on = arena_strdup(a, db_col_text(q, 2));
+		}
+		db_done(q);
+		if (rc < 0) {
+			http_problem_err(req, rc, "the report card could not be read");
+			return;
+		}
 	}
 	if (np > 1)
 		qsort(ps, np, sizeof(*ps), by_start);
@@ -783,7 +788,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 				used = strcmp(ev[i].e.course_id, id) == 0;
 			if (!used)
 				continue; /* no evaluation on the card */
-			cs = grow(a, cs, nc, &ccap, sizeof(*cs));
+			cs = arena_grow(a, cs, nc, &ccap, sizeof(*cs));
 			memset(&cs[nc], 0, sizeof(cs[nc]));
 			cs[nc].id = arena_strdup(a, id);
 			cs[nc].title = arena_strdup(a, db_col_text(s, 1));
@@ -812,7 +817,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			k++;
 		if (k < nc)
 			continue;
-		cs = grow(a, cs, nc, &ccap, sizeof(*cs));
+		cs = arena_grow(a, cs, nc, &ccap, sizeof(*cs));
 		if ((rc = course_info(c, a, ev[i].e.course_id, &cs[nc++]))) {
 			http_problem_err(req, rc, "the report card could not be read");
 			return;
@@ -878,10 +883,11 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			return;
 		}
 		jw_obj_open(&w);
-		if ((rc = period_fields(c, &w, ps[p].id, 0))) {
-			buf_free(&b);
-			http_problem_err(req, rc, "the report card could not be read");
-			return;
+		if (ps[p].found) { /* the fields period_fields() writes, from the row read above */
+			jw_kstr(&w, "id", ps[p].id);
+			jw_kstr(&w, "name", ps[p].name);
+			jw_kstr(&w, "starts_on", ps[p].starts_on);
+			jw_kstr(&w, "ends_on", ps[p].ends_on);
 		}
 		/* The student's own averages count their grade only (present in every evaluation's grades). */
 		jw_key(&w, "average");
@@ -1077,7 +1083,7 @@ static void add_student(arena *a, struct grid *g, size_t *cap, const char *id)
 	for (size_t i = 0; i < g->nst; i++)
 		if (strcmp(g->st[i].id, id) == 0)
 			return;
-	g->st = grow(a, g->st, g->nst, cap, sizeof(*g->st));
+	g->st = arena_grow(a, g->st, g->nst, cap, sizeof(*g->st));
 	g->st[g->nst].id = arena_strdup(a, id);
 	g->st[g->nst].name = NULL;
 	g->st[g->nst++].klass = NULL;

@@ -48,19 +48,6 @@
 
 #include "core/err.h"
 
-/* Grows an arena array of elements of size sz to hold one more. */
-static void *grow(arena *a, void *arr, size_t n, size_t *cap, size_t sz)
-{
-	if (n < *cap)
-		return arr;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *na = arena_alloc(a, ncap * sz);
-	if (n)
-		memcpy(na, arr, n * sz);
-	*cap = ncap;
-	return na;
-}
-
 static int pair_cmp(const void *x, const void *y)
 {
 	const struct notes_pair *a = x, *b = y;
@@ -74,20 +61,6 @@ static void bind_num(db_stmt *s, int idx, double v)
 		db_bind_null(s, idx);
 	else
 		db_bind_double(s, idx, v);
-}
-
-/* Runs a statement of text parameters only, for its effect. */
-static int exec_texts(db_conn *c, const char *sql, const char *p1, const char *p2)
-{
-	db_stmt *s = db_prepare(c, sql);
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, p1);
-	if (p2)
-		db_bind_text(s, 2, p2);
-	int rc = db_step(s);
-	db_done(s);
-	return rc < 0 ? rc : ENT_OK;
 }
 
 /*
@@ -111,7 +84,7 @@ static int load_course_period(db_conn *c, arena *a, const char *course, const ch
 	size_t nv = 0, cap = 0;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		v = grow(a, v, nv, &cap, sizeof(*v));
+		v = arena_grow(a, v, nv, &cap, sizeof(*v));
 		struct notes_eval *e = &v[nv++];
 		memset(e, 0, sizeof(*e));
 		e->id = arena_strdup(a, db_col_text(s, 0));
@@ -133,7 +106,7 @@ static int load_course_period(db_conn *c, arena *a, const char *course, const ch
 		db_bind_text(s, 1, e->id);
 		size_t gcap = 0;
 		while ((rc = db_step(s)) == DB_ROW) {
-			e->grades = grow(a, e->grades, e->ngrades, &gcap, sizeof(*e->grades));
+			e->grades = arena_grow(a, e->grades, e->ngrades, &gcap, sizeof(*e->grades));
 			struct notes_grade *g = &e->grades[e->ngrades++];
 			memset(g, 0, sizeof(*g));
 			g->student_id = arena_strdup(a, db_col_text(s, 0));
@@ -187,7 +160,7 @@ static int store_subject_students(db_conn *c, arena *a, const struct notes_pair 
 static int refresh_subject(db_conn *c, arena *a, const struct notes_pair *p, const char *only_eval, const char *now)
 {
 	/* The row lock first (see the top of the file). */
-	int rc = exec_texts(c, "INSERT INTO notes_subject_stats (course_id, period_id, nevals, n) VALUES (?, ?, 0, 0)"
+	int rc = db_run(c, "INSERT INTO notes_subject_stats (course_id, period_id, nevals, n) VALUES (?, ?, 0, 0)"
 			       " ON CONFLICT (course_id, period_id) DO UPDATE SET nevals = notes_subject_stats.nevals",
 			    p->id, p->period_id);
 	if (rc)
@@ -225,7 +198,7 @@ static int refresh_subject(db_conn *c, arena *a, const struct notes_pair *p, con
 	size_t nst = notes_subject_students(a, &sj, &st);
 	if ((rc = store_subject_students(c, a, p, &sj, st, nst)))
 		return rc;
-	return exec_texts(c, "DELETE FROM notes_stats_todo WHERE kind = 's' AND id = ? AND period_id = ?", p->id,
+	return db_run(c, "DELETE FROM notes_stats_todo WHERE kind = 's' AND id = ? AND period_id = ?", p->id,
 			  p->period_id);
 }
 
@@ -284,7 +257,7 @@ static int store_subject_students(db_conn *c, arena *a, const struct notes_pair 
 		while (slot[h] && strcmp(st[slot[h] - 1].student_id, id) != 0)
 			h = (h + 1) & (cap - 1);
 		if (!slot[h]) {
-			gone = grow(a, gone, ngone, &gcap, sizeof(*gone));
+			gone = arena_grow(a, gone, ngone, &gcap, sizeof(*gone));
 			gone[ngone++] = arena_strdup(a, id);
 			continue;
 		}
@@ -352,7 +325,7 @@ static int class_courses(db_conn *c, arena *a, const char *class_id, struct kcou
 	size_t nk = 0, cap = 0;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		ks = grow(a, ks, nk, &cap, sizeof(*ks));
+		ks = arena_grow(a, ks, nk, &cap, sizeof(*ks));
 		ks[nk].id = arena_strdup(a, db_col_text(s, 0));
 		ks[nk++].title = db_col_text(s, 1) ? arena_strdup(a, db_col_text(s, 1)) : NULL;
 	}
@@ -387,7 +360,7 @@ static int by_first(const void *x, const void *y)
  */
 static int refresh_class(db_conn *c, arena *a, const struct notes_pair *p)
 {
-	int rc = exec_texts(c, "INSERT INTO notes_class_stats (class_id, period_id, courses) VALUES (?, ?, '')"
+	int rc = db_run(c, "INSERT INTO notes_class_stats (class_id, period_id, courses) VALUES (?, ?, '')"
 			       " ON CONFLICT (class_id, period_id) DO UPDATE SET courses = notes_class_stats.courses",
 			    p->id, p->period_id);
 	if (rc)
@@ -434,7 +407,7 @@ static int refresh_class(db_conn *c, arena *a, const struct notes_pair *p)
 		size_t cap = 0, n = 0;
 		struct sstudent *v = NULL;
 		while ((rc = db_step(s)) == DB_ROW) {
-			v = grow(a, v, n, &cap, sizeof(*v));
+			v = arena_grow(a, v, n, &cap, sizeof(*v));
 			v[n].id = arena_strdup(a, db_col_text(s, 0));
 			v[n].avg = db_col_is_null(s, 1) ? NAN : db_col_double(s, 1);
 			v[n++].first_at = arena_strdup(a, db_col_text(s, 2));
@@ -515,7 +488,7 @@ static int refresh_class(db_conn *c, arena *a, const struct notes_pair *p)
 	buf_free(&ids);
 	if (rc < 0)
 		return rc;
-	return exec_texts(c, "DELETE FROM notes_stats_todo WHERE kind = 'k' AND id = ? AND period_id = ?", p->id,
+	return db_run(c, "DELETE FROM notes_stats_todo WHERE kind = 'k' AND id = ? AND period_id = ?", p->id,
 			  p->period_id);
 }
 
@@ -531,7 +504,7 @@ static int classes_of(db_conn *c, arena *a, const struct notes_pair *pairs, size
 		if (rc < 0)
 			return rc;
 		for (size_t k = 0; classes[k]; k++) {
-			ks = grow(a, ks, nk, &cap, sizeof(*ks));
+			ks = arena_grow(a, ks, nk, &cap, sizeof(*ks));
 			ks[nk].id = classes[k];
 			ks[nk++].period_id = pairs[i].period_id;
 		}
@@ -573,7 +546,7 @@ static int refresh_all(db_conn *c, arena *a, const struct notes_pair *pairs, siz
 	size_t na = 0, cap = 0;
 	int rc;
 	for (size_t i = 0; i < n; i++) {
-		all = grow(a, all, na, &cap, sizeof(*all));
+		all = arena_grow(a, all, na, &cap, sizeof(*all));
 		all[na++] = pairs[i];
 	}
 	for (size_t i = 0; i < nk; i++) {
@@ -587,7 +560,7 @@ static int refresh_all(db_conn *c, arena *a, const struct notes_pair *pairs, siz
 				return rc;
 			if (!stale)
 				continue;
-			all = grow(a, all, na, &cap, sizeof(*all));
+			all = arena_grow(a, all, na, &cap, sizeof(*all));
 			all[na].id = cs[k].id;
 			all[na++].period_id = ks[i].period_id;
 		}
@@ -688,7 +661,7 @@ int notes_stats_drain(db_conn *c, int (*stop)(void))
 			if (!rc)
 				rc = classes_of(c, a, &ps[i], 1, &ks, &nk);
 			for (size_t k = 0; !rc && k < nk; k++)
-				rc = exec_texts(c, "INSERT INTO notes_stats_todo (kind, id, period_id) VALUES ('k', ?, ?)"
+				rc = db_run(c, "INSERT INTO notes_stats_todo (kind, id, period_id) VALUES ('k', ?, ?)"
 						   " ON CONFLICT (kind, id, period_id) DO NOTHING",
 						ks[k].id, ks[k].period_id);
 		}

@@ -369,14 +369,7 @@ static int class_id_of(struct ctx *x, const char *name, const char **id)
 		*id = x->class_ids[x->classes.vals[slot]];
 		return ENT_OK;
 	}
-	if (x->nclasses == x->class_cap) {
-		size_t ncap = x->class_cap ? x->class_cap * 2 : 16;
-		char(*bigger)[37] = arena_alloc(x->a, ncap * sizeof(*bigger));
-		if (x->nclasses)
-			memcpy(bigger, x->class_ids, x->nclasses * sizeof(*bigger));
-		x->class_ids = bigger;
-		x->class_cap = ncap;
-	}
+	x->class_ids = arena_grow(x->a, x->class_ids, x->nclasses, &x->class_cap, sizeof(*x->class_ids));
 	int created = 0;
 	int rc = users_class_by_name(x->c, name, x->year, 1, x->class_ids[x->nclasses], &created);
 	if (rc)

@@ -697,17 +697,13 @@ int users_class_members(db_conn *c, arena *a, const char *class_id, char ***ids)
 	char **v = arena_alloc(a, cap * sizeof(*v));
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		if (n + 1 >= cap) {
-			char **bigger = arena_alloc(a, cap * 2 * sizeof(*v));
-			memcpy(bigger, v, n * sizeof(*v));
-			v = bigger;
-			cap *= 2;
-		}
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
 		v[n++] = arena_strdup(a, db_col_text(s, 0));
 	}
 	db_done(s);
 	if (rc < 0)
 		return rc;
+	v = arena_grow(a, v, n, &cap, sizeof(*v)); /* room for the NULL at the end */
 	v[n] = NULL;
 	*ids = v;
 	return (int)n;
