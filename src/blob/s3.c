@@ -339,17 +339,6 @@ static void s3_free(struct s3 *s3)
 	free(s3);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A percent-decoded copy of s[0..n), or NULL when it holds a bad escape or a NUL. */
 static char *url_decode(const char *s, size_t n)
 {
@@ -363,7 +352,7 @@ static char *url_decode(const char *s, size_t n)
 				free(o);
 				return NULL;
 			}
-			int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
+			int hi = util_hexval((unsigned char)s[i + 1]), lo = util_hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 				free(o);
 				return NULL;

@@ -1,20 +1,11 @@
 /* form.c - strict x-www-form-urlencoded parsing and encoding. */
 #include "form.h"
 
+#include "util.h"
+
 #include <string.h>
 
 #define FORM_MAX_VALUE 8192
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decodes s[0..len) into a new arena string; NULL on a bad escape or an embedded NUL. */
 static char *decode(arena *a, const char *s, size_t len)
@@ -28,7 +19,7 @@ static char *decode(arena *a, const char *s, size_t len)
 		} else if (c == '%') {
 			if (i + 2 >= len)
 				return NULL;
-			int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+			int hi = util_hexval(s[i + 1]), lo = util_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return NULL;
 			char d = (char)(hi * 16 + lo);

@@ -216,3 +216,61 @@ char *util_read_file(const char *path, size_t max)
 	data[n] = '\0';
 	return data;
 }
+
+uint64_t util_splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+int util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int util_valid_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned ch = *p;
+		if (ch < 0x80) {
+			if (ch < 0x20 || ch == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		int n;
+		unsigned cp;
+		if ((ch & 0xE0) == 0xC0) {
+			n = 1;
+			cp = ch & 0x1F;
+		} else if ((ch & 0xF0) == 0xE0) {
+			n = 2;
+			cp = ch & 0x0F;
+		} else if ((ch & 0xF8) == 0xF0) {
+			n = 3;
+			cp = ch & 0x07;
+		} else {
+			return 0;
+		}
+		for (int k = 1; k <= n; k++) {
+			if ((p[k] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[k] & 0x3F);
+		}
+		/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp < 0xA0))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}

@@ -39,6 +39,19 @@ int util_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Constant-time comparison of two byte strings of equal length. 1 if equal. */
 int util_ct_equal(const void *a, const void *b, size_t len);
 
+/*
+ * splitmix64 (Steele, Lea, Flood 2014): a small, fast, deterministic generator for data generators
+ * (--seed gives the same district every time). Advances *state and returns the next value. Never
+ * for secrets: use util_random().
+ */
+uint64_t util_splitmix64(uint64_t *state);
+
+/* The value of one hexadecimal digit (either case), or -1 when c is not one. */
+int util_hexval(int c);
+
+/* 1 if s is valid UTF-8 (no overlong forms, surrogates or C1 controls) without control characters. */
+int util_valid_text(const char *s);
+
 /* Reads a whole file into a NUL-terminated malloc'd string (trailing newlines removed). NULL on error. */
 char *util_read_file(const char *path, size_t max);
 

@@ -263,6 +263,23 @@ static void test_util(void **state)
 	assert_int_equal(util_parse_rfc3339("2024-02-29T00:00:00Z", &t), 0);
 	assert_int_equal(util_parse_rfc3339("2026-11-24 10:00:00Z", &t), -1);
 	assert_int_equal(util_parse_rfc3339("2026-11-24T10:00:00", &t), -1);
+
+	assert_true(util_valid_text("Zoë d'Arc"));
+	assert_false(util_valid_text("a\x01"));
+	assert_false(util_valid_text("\xC3"));        /* truncated */
+	assert_false(util_valid_text("\xC0\xAF"));    /* overlong */
+	assert_false(util_valid_text("\xED\xA0\x80")); /* surrogate */
+
+	assert_int_equal(util_hexval('0'), 0);
+	assert_int_equal(util_hexval('a'), 10);
+	assert_int_equal(util_hexval('F'), 15);
+	assert_int_equal(util_hexval('g'), -1);
+	assert_int_equal(util_hexval(-61), -1); /* a byte of UTF-8 seen as a signed char */
+
+	/* splitmix64's published sequence for seed 0, so every generator keeps its districts. */
+	uint64_t st = 0;
+	assert_true(util_splitmix64(&st) == 0xe220a8397b1dcdafu);
+	assert_true(util_splitmix64(&st) == 0x6e789e6aa1b965f4u);
 }
 
 static void test_config_mask(void **state)

@@ -13,6 +13,8 @@
  */
 #include "multipart.h"
 
+#include "core/util.h"
+
 #include <string.h>
 #include <strings.h>
 
@@ -30,17 +32,6 @@ struct mp_parser {
 	char hdr[MP_MAX_HEADERS + 1];
 };
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes n bytes of s into the arena; NULL on a bad escape or a decoded NUL. */
 static char *pct_decode(arena *a, const char *s, size_t n)
 {
@@ -53,7 +44,7 @@ static char *pct_decode(arena *a, const char *s, size_t n)
 		}
 		if (n - i < 3)
 			return NULL;
-		int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+		int h = util_hexval(s[i + 1]), l = util_hexval(s[i + 2]);
 		if (h < 0 || l < 0 || (h | l) == 0)
 			return NULL;
 		out[o++] = (char)(h * 16 + l);

@@ -16,14 +16,6 @@
 
 #define BATCH 5000
 
-static uint64_t next_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
 static const char *const subjects[6] = {"Mathématiques", "Français", "Histoire-Géographie", "Anglais", "SVT",
 					"Physique-Chimie"};
 
@@ -64,7 +56,7 @@ int notif_generate(db_conn *c, const struct scale *sc)
 	}
 	for (uint64_t i = 0; i < sc->notifications; i++) {
 		const char *user = ids[i % n];
-		uint64_t r = next_rand(&rng);
+		uint64_t r = util_splitmix64(&rng);
 		time_t at = now - (time_t)(r % (60 * 86400));
 		int read = (r >> 32) % 10 < 7;
 		char id[37], created[21], read_at[21], title[96], data[160];

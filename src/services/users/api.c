@@ -81,7 +81,7 @@ int users_cursor_decode(arena *a, const char *cursor, const char **parts, int n)
 		parts[i] = p;
 		p = sep ? sep + 1 : p;
 	}
-	return users_valid_text(parts[n - 1]) && util_is_uuid(parts[n - 1]) ? 0 : -1;
+	return util_valid_text(parts[n - 1]) && util_is_uuid(parts[n - 1]) ? 0 : -1;
 }
 
 static const char *caller(http_req *req)
@@ -169,7 +169,7 @@ void users_api_list(http_req *req)
 	const char *q = http_query(req, "q"), *role = http_query(req, "role"), *class_id = http_query(req, "class_id");
 	const char *disabled = http_query(req, "disabled");
 	json_t *errors = json_object();
-	if (q && (!users_valid_text(q) || json_utf8_len(q) > USERS_NAME_MAX))
+	if (q && (!util_valid_text(q) || json_utf8_len(q) > USERS_NAME_MAX))
 		json_object_set_new(errors, "q", json_string("must be text of at most 100 characters"));
 	if (role && !users_role_bit(role))
 		json_object_set_new(errors, "role", json_string("must be one of: etudiant enseignant admin"));
@@ -269,7 +269,7 @@ static void check_texts(json_t *body, const char *const *names, json_t *errors)
 {
 	for (const char *const *n = names; *n; n++) {
 		const char *v = json_get_str(body, *n, NULL);
-		if (v && !json_object_get(errors, *n) && (!users_valid_text(v) || !*v))
+		if (v && !json_object_get(errors, *n) && (!util_valid_text(v) || !*v))
 			json_object_set_new(errors, *n, json_string("must be non-empty text without control characters"));
 	}
 }

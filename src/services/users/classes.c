@@ -148,7 +148,7 @@ static int check_class_body(http_req *req, json_t *body, int required)
 	static const char *const texts[] = {"name", "level", NULL};
 	for (const char *const *n = texts; *n; n++) {
 		const char *v = json_get_str(body, *n, NULL);
-		if (v && !json_object_get(errors, *n) && !users_valid_text(v))
+		if (v && !json_object_get(errors, *n) && !util_valid_text(v))
 			json_object_set_new(errors, *n, json_string("must be text without control characters"));
 	}
 	if (json_object_size(errors))

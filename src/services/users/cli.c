@@ -123,7 +123,7 @@ static int user_add(int argc, char **argv)
 		return 2;
 	}
 	const char *space = strchr(name, ' ');
-	if (!space || space == name || !space[1] || !users_valid_text(name)) {
+	if (!space || space == name || !space[1] || !util_valid_text(name)) {
 		fprintf(stderr, "ent user add: --name must be the given name, a space and the family name\n");
 		return 2;
 	}

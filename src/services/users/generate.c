@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/password.h"
 #include "core/service.h"
+#include "core/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,15 +34,6 @@ static const char *const family[24] = {
 };
 static const char *const levels[7] = {"6e", "5e", "4e", "3e", "2de", "1re", "Tle"};
 
-/* splitmix64: a small deterministic generator, so that --seed gives the same district. */
-static uint64_t next_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
 /* Class sizes between 18 and 32 adding up to students. */
 static unsigned *class_sizes(unsigned classes, unsigned students, uint64_t *rng)
 {
@@ -50,12 +42,12 @@ static unsigned *class_sizes(unsigned classes, unsigned students, uint64_t *rng)
 		return NULL;
 	long total = 0;
 	for (unsigned i = 0; i < classes; i++) {
-		size[i] = 18 + (unsigned)(next_rand(rng) % 15);
+		size[i] = 18 + (unsigned)(util_splitmix64(rng) % 15);
 		total += size[i];
 	}
 	/* Move the total to students one seat at a time, in random classes that can take it. */
 	for (unsigned guard = 0; total != (long)students && guard < 100u * students; guard++) {
-		unsigned k = (unsigned)(next_rand(rng) % classes);
+		unsigned k = (unsigned)(util_splitmix64(rng) % classes);
 		if (total < (long)students && size[k] < 40) {
 			size[k]++;
 			total++;
@@ -124,7 +116,7 @@ int users_generate(db_conn *c, const struct scale *sc)
 	for (unsigned t = 1; t <= sc->teachers; t++) {
 		char email[64];
 		snprintf(email, sizeof email, "t%u@" SCALE_DOMAIN, t);
-		uint64_t r = next_rand(&rng);
+		uint64_t r = util_splitmix64(&rng);
 		if ((rc = users_insert(c, a, id, email, email, given[r % 24], family[(r >> 8) % 24], "enseignant", NULL, NULL,
 				       NULL, hash, NULL, NULL)))
 			goto fail;
@@ -143,7 +135,7 @@ int users_generate(db_conn *c, const struct scale *sc)
 	for (unsigned n = 1; n <= sc->students; n++) {
 		char email[64];
 		snprintf(email, sizeof email, "s%u@" SCALE_DOMAIN, n);
-		uint64_t r = next_rand(&rng);
+		uint64_t r = util_splitmix64(&rng);
 		if ((rc = users_insert(c, a, id, email, email, given[r % 24], family[(r >> 8) % 24], "etudiant", NULL, NULL,
 				       NULL, hash, NULL, NULL)))
 			goto fail;

@@ -150,7 +150,7 @@ static const char *bad_text(const char *what, const char *v, int required, arena
 {
 	if (!*v)
 		return required ? arena_printf(a, "%s is empty", what) : NULL;
-	if (!users_valid_text(v))
+	if (!util_valid_text(v))
 		return arena_printf(a, "%s is not valid UTF-8 text", what);
 	if (json_utf8_len(v) > USERS_NAME_MAX)
 		return arena_printf(a, "%s is longer than %d characters", what, USERS_NAME_MAX);

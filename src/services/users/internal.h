@@ -56,8 +56,6 @@ char *users_search_text(arena *a, const char *given, const char *family, const c
 char *users_lower(arena *a, const char *s);
 /* 1 if s looks like an email address (one @, a dot in the domain, no spaces or quotes). */
 int users_valid_email(const char *s);
-/* 1 if s is valid UTF-8 without control characters. */
-int users_valid_text(const char *s);
 
 /* ---- times ---- */
 

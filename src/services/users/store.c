@@ -154,46 +154,7 @@ int users_valid_email(const char *s)
 	for (const char *p = s; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' || *p == '"' || *p == ',' || *p == 0x7f)
 			return 0;
-	return users_valid_text(s);
-}
-
-int users_valid_text(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		unsigned ch = *p;
-		if (ch < 0x80) {
-			if (ch < 0x20 || ch == 0x7f)
-				return 0;
-			p++;
-			continue;
-		}
-		int n;
-		unsigned cp;
-		if ((ch & 0xE0) == 0xC0) {
-			n = 1;
-			cp = ch & 0x1F;
-		} else if ((ch & 0xF0) == 0xE0) {
-			n = 2;
-			cp = ch & 0x0F;
-		} else if ((ch & 0xF8) == 0xF0) {
-			n = 3;
-			cp = ch & 0x07;
-		} else {
-			return 0;
-		}
-		for (int k = 1; k <= n; k++) {
-			if ((p[k] & 0xC0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[k] & 0x3F);
-		}
-		/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-		    (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp < 0xA0))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
+	return util_valid_text(s);
 }
 
 /* ---- times ---- */
@@ -606,7 +567,7 @@ int users_create(db_conn *c, arena *a, const char *email, const char *given_name
 {
 	const char *role = users_role_name(roles);
 	if (!role || !email || !users_valid_email(email) || !given_name || !*given_name || !family_name ||
-	    !*family_name || !users_valid_text(given_name) || !users_valid_text(family_name) ||
+	    !*family_name || !util_valid_text(given_name) || !util_valid_text(family_name) ||
 	    json_utf8_len(given_name) > USERS_NAME_MAX || json_utf8_len(family_name) > USERS_NAME_MAX)
 		return ENT_EINVAL;
 	char *hash = NULL;
@@ -719,9 +680,9 @@ int users_upsert_external(db_conn *c, arena *a, const char *iss, const char *sub
 	if (!role)
 		role = "etudiant";
 	const char *mail = email && users_valid_email(email) ? users_lower(a, email) : NULL;
-	const char *uname = username && *username && users_valid_text(username) ? users_lower(a, username) : mail;
-	const char *given = given_name && users_valid_text(given_name) ? given_name : "";
-	const char *family = family_name && users_valid_text(family_name) ? family_name : "";
+	const char *uname = username && *username && util_valid_text(username) ? users_lower(a, username) : mail;
+	const char *given = given_name && util_valid_text(given_name) ? given_name : "";
+	const char *family = family_name && util_valid_text(family_name) ? family_name : "";
 	for (int attempt = 0; attempt < 3; attempt++) {
 		db_stmt *s = db_prepare(c, "SELECT id, email, username, given_name, family_name, role FROM users"
 					   " WHERE iss = ? AND sub = ?");
