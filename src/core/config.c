@@ -39,6 +39,8 @@ const struct config_setting config_settings[] = {
 	{"ENT_IDLE_TIMEOUT", "--idle-timeout", S(idle_timeout), "60", 0, "seconds before an idle connection is closed"},
 	{"ENT_MAX_CONNECTIONS", "--max-connections", S(max_connections), "4096", 0, "open connections at most"},
 	{"ENT_PER_IP_CONNECTIONS", "--per-ip-connections", S(per_ip_connections), "256", 0, "open connections per client IP at most"},
+	{"ENT_TEACHER_REPORT_VIEW", "--teacher-report-view", S(teacher_report_view), "own", 0,
+	 "what a teacher sees of a student's report card: own (the subjects they teach) or all (every subject)"},
 };
 const size_t config_nsettings = sizeof(config_settings) / sizeof(config_settings[0]);
 
@@ -213,6 +215,9 @@ static int check(struct config *cfg, char *err, size_t errlen)
 	if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") && strcmp(cfg->log_level, "warn") &&
 	    strcmp(cfg->log_level, "error"))
 		return bad(err, errlen, s, cfg->log_level, "expected debug, info, warn or error");
+	s = setting("ENT_TEACHER_REPORT_VIEW");
+	if (strcmp(cfg->teacher_report_view, "own") && strcmp(cfg->teacher_report_view, "all"))
+		return bad(err, errlen, s, cfg->teacher_report_view, "expected own or all");
 	s = setting("ENT_ACCESS_LOG");
 	if (strcmp(cfg->access_log, "on") && strcmp(cfg->access_log, "off"))
 		return bad(err, errlen, s, cfg->access_log, "expected on or off");

@@ -122,7 +122,8 @@ class School {
     let r = await this.as(this.admin, '/api/users/classes', { method: 'POST', body: { name: `6e ${tag}` } });
     assert.equal(r.status, 201, r.text);
     const classId = r.json.id;
-    for (const s of this.students) {
+    // The teacher is assigned to the class by an administrator: only then may they link a course to it.
+    for (const s of [...this.students, this.teacher]) {
       r = await this.as(this.admin, `/api/users/classes/${classId}/members/${s.id}`, { method: 'PUT' });
       assert.equal(r.status, 204, r.text);
     }

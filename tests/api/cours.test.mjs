@@ -94,7 +94,8 @@ before(async () => {
     assert.equal(r.status, 201, r.text);
     classes[name] = r.json.id;
   }
-  for (const [who, cls] of [['studentA', 'A'], ['studentA2', 'A'], ['studentB', 'B']]) {
+  // Teachers are assigned to the classes they link courses to (an administrator does it).
+  for (const [who, cls] of [['studentA', 'A'], ['studentA2', 'A'], ['studentB', 'B'], ['teacher', 'A'], ['teacher', 'B'], ['teacher2', 'B']]) {
     const r = await as('admin', `/api/users/classes/${classes[cls]}/members/${users[who].id}`, { method: 'PUT' });
     assert.equal(r.status, 204, r.text);
   }

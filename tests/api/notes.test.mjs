@@ -76,7 +76,8 @@ before(async () => {
     const c = await ok(as('admin', '/api/users/classes', { method: 'POST', body: { name: `Classe ${name}` } }), 201);
     classes[name] = c.id;
   }
-  for (const [who, cls] of [['alice', 'A'], ['bob', 'A'], ['chloe', 'A'], ['evil', 'A'], ['dan', 'B']]) {
+  // Teachers are assigned to the classes they link courses to (an administrator does it).
+  for (const [who, cls] of [['alice', 'A'], ['bob', 'A'], ['chloe', 'A'], ['evil', 'A'], ['dan', 'B'], ['teacher', 'A'], ['teacher2', 'A'], ['teacher3', 'B']]) {
     const r = await as('admin', `/api/users/classes/${classes[cls]}/members/${users[who].id}`, { method: 'PUT' });
     assert.equal(r.status, 204, r.text);
   }
@@ -313,10 +314,19 @@ test('averages: the worked cases of docs/notes.md, exactly', async () => {
   assert.equal(evil.average, null);
   assert.equal(evil.class_average, 14.16);
   assert.equal(evil.subjects[1].evaluations[0].status, null);
-  // The same card through /students/{id}, for the teacher and for the student herself.
-  const viaTeacher = await ok(as('teacher', `/api/notes/students/${users.alice.id}?period_id=${periods.t1}`));
-  assert.deepEqual(viaTeacher, me);
+  // The same card through /students/{id}, for an administrator and for the student herself.
+  assert.deepEqual(await ok(as('admin', `/api/notes/students/${users.alice.id}?period_id=${periods.t1}`)), me);
   assert.deepEqual(await ok(as('alice', `/api/notes/students/${users.alice.id}?period_id=${periods.t1}`)), me);
+  // A teacher sees the subjects they teach, exactly as on the card, and no general average
+  // (ENT_TEACHER_REPORT_VIEW=own, the default).
+  const viaTeacher = await ok(as('teacher', `/api/notes/students/${users.alice.id}?period_id=${periods.t1}`));
+  const taught = new Set([courses.maths, courses.fr]);
+  assert.deepEqual(viaTeacher, {
+    ...me,
+    periods: me.periods.map((p) => ({ ...p, average: null, class_average: null, subjects: p.subjects.filter((x) => taught.has(x.course_id)) })),
+    timeline: [],
+    scope: 'teacher_subjects',
+  });
 
   // The class grid of Mathématiques in Trimestre 1.
   const grid = await ok(as('teacher', `/api/notes/courses/${courses.maths}/grid?period_id=${periods.t1}`));

@@ -156,7 +156,7 @@ before(async () => {
     students.push(`s${i}`);
   }
   const cls = await ok(as('admin', '/api/users/classes', { method: 'POST', body: { name: '3e Notif' } }), 201);
-  for (const s of students) {
+  for (const s of [...students, 'teacher']) {
     const r = await as('admin', `/api/users/classes/${cls.id}/members/${users[s].id}`, { method: 'PUT' });
     assert.equal(r.status, 204, r.text);
   }

@@ -83,6 +83,26 @@ int cours_exists(db_conn *c, const char *cours_id)
 	return db_exists(c, "SELECT 1 FROM cours WHERE id = ?", cours_id, NULL);
 }
 
+int cours_taught_by(db_conn *c, arena *a, const char *user_id, const char ***ids)
+{
+	if (!c)
+		return ENT_EUNAVAIL;
+	db_stmt *s = db_prepare(c, "SELECT cours_id FROM cours_teachers WHERE user_id = ? ORDER BY cours_id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, user_id);
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		v[n++] = arena_strdup(a, db_col_text(s, 0));
+	}
+	db_done(s);
+	*ids = v;
+	return rc < 0 ? rc : (int)n;
+}
+
 int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned roles)
 {
 	if (!c)
@@ -560,6 +580,86 @@ static void check_course(db_conn *c, arena *a, json_t *body, json_t *errors)
 	}
 }
 
+/* 1 if the JSON array arr holds the string v. */
+static int has_id(json_t *arr, const char *v)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(arr, i, x) if (json_string_value(x) && strcmp(json_string_value(x), v) == 0) return 1;
+	return 0;
+}
+
+/*
+ * Who may link a course to a class (SECURITY.md: links that grant access are created only by
+ * those allowed to grant it). A course's link to a class opens that class's report cards and the
+ * course's materials to every teacher of the course, so a (teacher, class) pair is an access
+ * grant. An administrator creates any. Anyone else may only create pairs where an administrator
+ * assigned that teacher to that class (users_class_teacher): adding a class checks every teacher
+ * of the course for it, adding a teacher checks them for every class of the course. Pairs that
+ * exist already stay, and removing links is always allowed.
+ *
+ * cours_id is NULL for a new course. teachers and classes are the lists the request sets (NULL:
+ * unchanged). Returns 0 when allowed; otherwise answers (403 naming the class and the teacher,
+ * or a database problem) and returns -1.
+ */
+static int check_grants(http_req *req, db_conn *c, const char *cours_id, json_t *teachers, json_t *classes)
+{
+	const struct http_principal *p = http_principal(req);
+	if ((p->roles & ROLE_ADMIN) || (!teachers && !classes))
+		return 0;
+	arena *a = http_arena(req);
+	json_t *old_t = cours_id ? id_list(c, "SELECT user_id FROM cours_teachers WHERE cours_id = ?", cours_id) : json_array();
+	json_t *old_c = cours_id ? id_list(c, "SELECT class_id FROM cours_classes WHERE cours_id = ?", cours_id) : json_array();
+	int rc = old_t && old_c ? ENT_OK : ENT_EDB;
+	json_t *nt = teachers ? teachers : old_t, *nc = classes ? classes : old_c;
+	size_t i, j;
+	json_t *t, *k;
+	const char *bad_t = NULL, *bad_c = NULL;
+	if (!rc)
+		json_array_foreach(nt, i, t)
+		{
+			const char *tid = json_string_value(t);
+			int old_teacher = has_id(old_t, tid);
+			json_array_foreach(nc, j, k)
+			{
+				const char *cid = json_string_value(k);
+				if (old_teacher && has_id(old_c, cid))
+					continue;
+				int ok = users_class_teacher(c, tid, cid);
+				if (ok < 0)
+					rc = ok;
+				else if (!ok && !bad_t) {
+					/* Copied: nt or nc may be a list freed below. */
+					bad_t = arena_strdup(a, tid);
+					bad_c = arena_strdup(a, cid);
+				}
+			}
+		}
+	json_decref(old_t);
+	json_decref(old_c);
+	if (rc) {
+		http_problem_err(req, rc, "the course's links could not be checked");
+		return -1;
+	}
+	if (!bad_t)
+		return 0;
+	const char *cname = users_class_name(c, a, bad_c);
+	const char *tname = NULL;
+	if (strcmp(bad_t, p->sub) == 0)
+		http_problemf(req, 403,
+			      "Vous n'êtes pas affecté(e) à la classe %s : seul un administrateur, ou un enseignant qu'un "
+			      "administrateur a affecté à cette classe, peut y rattacher un cours.",
+			      cname ? cname : bad_c);
+	else {
+		users_names(c, a, &bad_t, 1, &tname);
+		http_problemf(req, 403,
+			      "%s n'est pas affecté(e) à la classe %s : un administrateur doit d'abord l'affecter à cette "
+			      "classe pour qu'il ou elle enseigne ce cours.",
+			      tname ? tname : bad_t, cname ? cname : bad_c);
+	}
+	return -1;
+}
+
 /* Replaces the rows of table (cours_teachers or cours_classes) for the course with the ids in arr. */
 static int replace_links(db_conn *c, const char *del_sql, const char *ins_sql, const char *cours_id, json_t *arr)
 {
@@ -629,7 +729,12 @@ static void cours_create(http_req *req)
 			json_array_append_new(teachers, json_string(p->sub));
 	}
 	json_t *classes = json_object_get(body, "class_ids");
-	int rc = db_begin(c);
+	int rc = check_grants(req, c, NULL, teachers, classes);
+	if (rc) {
+		json_decref(teachers);
+		return;
+	}
+	rc = db_begin(c);
 	if (rc)
 		goto out;
 	db_stmt *s = db_prepare(c, "INSERT INTO cours (id, title, subject, description, school_year, created_by, created_at, "
@@ -713,6 +818,8 @@ static void cours_patch(http_req *req)
 		return;
 	}
 	json_decref(errors);
+	if (check_grants(req, c, id, tl, json_object_get(body, "class_ids")))
+		return;
 	char now[21];
 	cours_now(now);
 	int rc = db_begin(c);

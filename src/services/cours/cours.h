@@ -7,6 +7,7 @@
 #ifndef ENT_COURS_H
 #define ENT_COURS_H
 
+#include "core/arena.h"
 #include "store/db.h"
 
 /*
@@ -23,6 +24,12 @@ enum { COURS_NONE = 0, COURS_READ = 1, COURS_EDIT = 2 };
  * or a negative ent_err.
  */
 int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned roles);
+
+/*
+ * The ids of the courses user_id teaches, sorted (byte order), into *ids (arena a; the array and
+ * its strings live as long as a). Returns how many, or a negative ent_err.
+ */
+int cours_taught_by(db_conn *c, arena *a, const char *user_id, const char ***ids);
 
 /* 1 if the course exists, 0 if not, or a negative ent_err. */
 int cours_exists(db_conn *c, const char *cours_id);

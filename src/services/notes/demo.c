@@ -270,14 +270,22 @@ int notes_demo(db_conn *c, FILE *out)
 
 /* ---- GDPR ---- */
 
+/*
+ * The export shows what the student's own answers show (SECURITY.md: every way out applies the
+ * same visibility): grades, comments and their history only for evaluations already published.
+ * A grade entered before its publication date appears in the export from that date, as on the card.
+ */
 int notes_export_user(db_conn *c, const char *user_id, json_t *out)
 {
+	char now[21];
+	notes_now(now);
 	db_stmt *s = db_prepare(c, "SELECT e.id, e.title, e.course_id, e.held_on, e.scale, e.coefficient, g.status, g.value,"
 				   " g.comment, g.updated_at FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
-				   " WHERE g.student_id = ? ORDER BY e.held_on, e.id");
+				   " WHERE g.student_id = ? AND e.publish_at <= ? ORDER BY e.held_on, e.id");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
+	db_bind_text(s, 2, now);
 	json_t *grades = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
@@ -294,13 +302,15 @@ int notes_export_user(db_conn *c, const char *user_id, json_t *out)
 		json_decref(grades);
 		return rc;
 	}
-	s = db_prepare(c, "SELECT evaluation_id, changed_by, changed_at, old_status, old_value, new_status, new_value"
-			  " FROM notes_audit WHERE student_id = ? ORDER BY changed_at, seq");
+	s = db_prepare(c, "SELECT a.evaluation_id, a.changed_by, a.changed_at, a.old_status, a.old_value, a.new_status,"
+			  " a.new_value FROM notes_audit a JOIN notes_evaluations e ON e.id = a.evaluation_id"
+			  " WHERE a.student_id = ? AND e.publish_at <= ? ORDER BY a.changed_at, a.seq");
 	if (!s) {
 		json_decref(grades);
 		return ENT_EDB;
 	}
 	db_bind_text(s, 1, user_id);
+	db_bind_text(s, 2, now);
 	json_t *audit = json_array();
 	while ((rc = db_step(s)) == DB_ROW)
 		json_array_append_new(

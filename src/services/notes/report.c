@@ -24,6 +24,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "services/cours/cours.h"
 #include "services/users/users.h"
 
 struct evset {
@@ -593,7 +594,29 @@ static int period_figures(db_conn *c, arena *a, const char *cls, const char *per
  * when they are current for this card, else computed from every grade of the evaluations
  * concerned, as this card always did: the answer is the same either way.
  */
-static void report(http_req *req, db_conn *c, const char *student_id, const char *name, const char *period)
+static int has_str(const char *const *v, int n, const char *s)
+{
+	int lo = 0, hi = n;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2, d = strcmp(v[mid], s);
+		if (d == 0)
+			return 1;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/*
+ * The card of student_id as only_teacher may see it under the school's policy
+ * ENT_TEACHER_REPORT_VIEW=own (NULL: the whole card): the subjects of the courses only_teacher
+ * teaches, and nothing computed over the others (the general averages and the timeline are
+ * null and empty, the answer says "scope": "teacher_subjects").
+ */
+static void report(http_req *req, db_conn *c, const char *student_id, const char *name, const char *period,
+		   const char *only_teacher)
 {
 	arena *a = http_arena(req);
 	char now[21], cls[37];
@@ -727,6 +750,19 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			ev[nev++] = cev[i++]; /* its grade was matched above */
 			j++;
 		}
+	}
+	if (only_teacher) {
+		const char **mine = NULL;
+		int nmine = cours_taught_by(c, a, only_teacher, &mine);
+		if (nmine < 0) {
+			http_problem_err(req, nmine, "the report card could not be read");
+			return;
+		}
+		size_t kept = 0;
+		for (size_t i = 0; i < nev; i++)
+			if (has_str(mine, nmine, ev[i].e.course_id))
+				ev[kept++] = ev[i];
+		nev = kept;
 	}
 	/* The periods: the one asked for, or every period with an evaluation, by start date. */
 	size_t np = 0, pcap = 0;
@@ -891,9 +927,9 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		}
 		/* The student's own averages count their grade only (present in every evaluation's grades). */
 		jw_key(&w, "average");
-		notes_jw_num(&w, notes_general_avg(subs, ns, student_id, NULL));
+		notes_jw_num(&w, only_teacher ? NAN : notes_general_avg(subs, ns, student_id, NULL));
 		jw_key(&w, "class_average");
-		notes_jw_num(&w, general);
+		notes_jw_num(&w, only_teacher ? NAN : general);
 		jw_key(&w, "subjects");
 		jw_arr_open(&w);
 		for (size_t k = 0; k < ns; k++) {
@@ -929,7 +965,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	/* Timeline: after each evaluation date, the general average of that date's period so far. */
 	jw_key(&w, "timeline");
 	jw_arr_open(&w);
-	for (size_t p = 0; p < np; p++) {
+	for (size_t p = 0; p < np && !only_teacher; p++) {
 		/*
 		 * The subjects' sums grow date after date, in the order notes_subject_avg() adds them, so
 		 * each point is the very double notes_general_avg(..., date) would give, in one pass.
@@ -970,6 +1006,8 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		}
 	}
 	jw_arr_close(&w);
+	if (only_teacher)
+		jw_kstr(&w, "scope", "teacher_subjects");
 	jw_obj_close(&w);
 	if (b.failed) {
 		buf_free(&b);
@@ -994,7 +1032,7 @@ void notes_me(http_req *req)
 	const char *name;
 	if (users_names(c, http_arena(req), &p->sub, 1, &name) || !name)
 		name = p->name;
-	report(req, c, p->sub, name, period);
+	report(req, c, p->sub, name, period, NULL);
 }
 
 void notes_student(http_req *req)
@@ -1053,7 +1091,9 @@ void notes_student(http_req *req)
 	const char *period = period_arg(req, c, &bad);
 	if (bad)
 		return;
-	report(req, c, id, u.name, period);
+	/* A teacher sees the subjects they teach only, unless the school chose to show them all. */
+	int restrict_view = !(p->roles & ROLE_ADMIN) && !self && (!app.cfg || strcmp(app.cfg->teacher_report_view, "all") != 0);
+	report(req, c, id, u.name, period, restrict_view ? p->sub : NULL);
 }
 
 /* ---- class grid ---- */

@@ -35,6 +35,27 @@ int users_class_exists(db_conn *c, const char *class_id)
 	return users_exists(c, "SELECT 1 FROM classes WHERE id = ?", class_id);
 }
 
+int users_class_teacher(db_conn *c, const char *user_id, const char *class_id)
+{
+	if (!util_is_uuid(user_id) || !util_is_uuid(class_id))
+		return 0;
+	return db_exists(c, "SELECT 1 FROM class_members WHERE class_id = ? AND user_id = ? AND kind = 'enseignant'",
+			 class_id, user_id);
+}
+
+const char *users_class_name(db_conn *c, arena *a, const char *class_id)
+{
+	if (!util_is_uuid(class_id))
+		return NULL;
+	db_stmt *s = db_prepare(c, "SELECT name FROM classes WHERE id = ?");
+	if (!s)
+		return NULL;
+	db_bind_text(s, 1, class_id);
+	const char *name = db_step(s) == DB_ROW && db_col_text(s, 0) ? arena_strdup(a, db_col_text(s, 0)) : NULL;
+	db_done(s);
+	return name;
+}
+
 int users_class_find(db_conn *c, const char *name, const char *school_year, char out[37])
 {
 	return users_class_by_name(c, name, school_year, 0, out, NULL);

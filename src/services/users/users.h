@@ -86,6 +86,17 @@ int users_student_class(db_conn *c, const char *user_id, char out[37]);
 /* 1 if the class exists, 0 if not, or a negative ent_err. */
 int users_class_exists(db_conn *c, const char *class_id);
 
+/*
+ * 1 if an administrator assigned the teacher user_id to class_id (a class member of kind
+ * 'enseignant'), 0 if not, or a negative ent_err. Only such a teacher may link a course to the
+ * class (the cours service checks it): that link opens the class's report cards to the course's
+ * teachers.
+ */
+int users_class_teacher(db_conn *c, const char *user_id, const char *class_id);
+
+/* The name of a class ("6e A"; arena copy), or NULL when there is no such class or on error. */
+const char *users_class_name(db_conn *c, arena *a, const char *class_id);
+
 /* The id of the class name in school_year: 0, ENT_ENOTFOUND, or a negative ent_err. */
 int users_class_find(db_conn *c, const char *name, const char *school_year, char out[37]);
 

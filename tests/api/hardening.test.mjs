@@ -1,0 +1,142 @@
+// Holes found by probing the demo school as an attacker would (the hardening issue), each shown
+// by a test that failed before its fix:
+//  1. a teacher with no class attached a course to any class and then read every report card of
+//     that class: links that grant access are now created only by those allowed to grant them,
+//     and a teacher sees in a card only what the school's policy allows (ENT_TEACHER_REPORT_VIEW,
+//     default "own": the subjects they teach);
+//  2. the GDPR export showed grades and comments whose publication date had not come.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEnt, assertProblem } from './lib/ent.mjs';
+import { school, ok } from './lib/school.mjs';
+
+/** A server with two classes, three teachers, two students and two subjects graded in class A. */
+async function setUp(env = {}) {
+  const ent = await startEnt({ env });
+  const s = school(ent);
+  s.add('admin', 'admin@h.test', 'Ada Admin', 'admin');
+  s.add('maths', 'maths@h.test', 'Marc Maths', 'enseignant'); // assigned to class A
+  s.add('svt', 'svt@h.test', 'Sara Svt', 'enseignant'); // assigned to class A
+  s.add('rogue', 'rogue@h.test', 'Rémi Sansclasse', 'enseignant'); // assigned to no class
+  s.add('other', 'other@h.test', 'Olga Autre', 'enseignant'); // assigned to class B
+  s.add('alice', 'alice@h.test', 'Alice Alpha', 'etudiant');
+  s.add('bruno', 'bruno@h.test', 'Bruno Beta', 'etudiant');
+  const A = await s.newClass('admin', '6e A');
+  const B = await s.newClass('admin', '6e B');
+  for (const k of ['maths', 'svt', 'alice']) await s.join('admin', A, k);
+  for (const k of ['other', 'bruno']) await s.join('admin', B, k);
+  const course = async (who, title, cls) => ok(s.as(who, '/api/cours', { method: 'POST', body: { title, subject: title.toLowerCase(), class_ids: [cls] } }), 201);
+  const maths = await course('maths', 'Maths', A);
+  const svt = await course('svt', 'SVT', A);
+  const period = await ok(s.as('admin', '/api/notes/periods', { method: 'POST', body: { name: 'Trimestre 1', school_year: '2026-2027', starts_on: '2026-09-01', ends_on: '2026-12-20' } }), 201);
+  const grade = async (who, courseId, title, value, comment, extra = {}) => {
+    const e = await ok(s.as(who, '/api/notes/evaluations', { method: 'POST', body: { course_id: courseId, period_id: period.id, title, date: '2026-10-01', scale: 20, coefficient: 1, ...extra } }), 201);
+    await ok(s.as(who, `/api/notes/evaluations/${e.id}/grades`, { method: 'PUT', body: { grades: [{ student_id: s.users.alice.id, status: 'graded', value, comment }] } }));
+    return e;
+  };
+  await grade('maths', maths.id, 'Fractions', 12, 'Bien');
+  await grade('svt', svt.id, 'Cellule', 16, 'Très bien');
+  return { ent, s, A, B, maths, svt, period, grade };
+}
+
+let w;
+before(async () => { w = await setUp(); });
+after(async () => {
+  const errors = w.ent.stderr.split('\n').filter((l) => l.includes('"level":"error"'));
+  const e = await w.ent.stop();
+  assert.equal(e.code, 0, w.ent.stderr.slice(-3000));
+  assert.deepEqual(errors, []);
+});
+
+test('a teacher not assigned to a class cannot attach a course to it, nor read its report cards', async () => {
+  const { s, A } = w;
+  // The probe: a teacher with no class creates a course for class A.
+  const r = await s.as('rogue', '/api/cours', { method: 'POST', body: { title: 'Cheval de Troie', class_ids: [A] } });
+  assertProblem(assert, r, 403);
+  assert.match(r.json.detail, /6e A/);
+  assert.match(r.json.detail, /administrateur/);
+  assertProblem(assert, await s.as('rogue', `/api/notes/students/${s.users.alice.id}`), 403);
+  // Nor through an update of a course of their own.
+  const own = await ok(s.as('rogue', '/api/cours', { method: 'POST', body: { title: 'Atelier' } }), 201);
+  assertProblem(assert, await s.as('rogue', `/api/cours/${own.id}`, { method: 'PATCH', body: { class_ids: [A] } }), 403);
+  assert.deepEqual((await ok(s.as('admin', `/api/cours/${own.id}`))).class_ids, []);
+  assertProblem(assert, await s.as('rogue', `/api/notes/students/${s.users.alice.id}`), 403);
+  // Nor by having a colleague assigned to class A add them to a course of class A.
+  assertProblem(assert, await s.as('maths', `/api/cours/${w.maths.id}`, { method: 'PATCH', body: { teacher_ids: [s.users.maths.id, s.users.rogue.id] } }), 403);
+  assert.deepEqual((await ok(s.as('admin', `/api/cours/${w.maths.id}`))).teacher_ids, [s.users.maths.id]);
+  // Nor by adding class A to a course shared with a colleague who is not assigned to it.
+  const shared = await ok(s.as('admin', '/api/cours', { method: 'POST', body: { title: 'Projet', teacher_ids: [s.users.maths.id, s.users.other.id] } }), 201);
+  const r2 = await s.as('maths', `/api/cours/${shared.id}`, { method: 'PATCH', body: { class_ids: [A] } });
+  assertProblem(assert, r2, 403);
+  assert.match(r2.json.detail, /Olga Autre/);
+  // A teacher assigned to the class may; an administrator may link anyone to anything.
+  const ok1 = await ok(s.as('svt', '/api/cours', { method: 'POST', body: { title: 'Club sciences', class_ids: [A], teacher_ids: [s.users.maths.id] } }), 201);
+  assert.deepEqual(ok1.class_ids, [A]);
+  assert.deepEqual([...ok1.teacher_ids].sort(), [s.users.maths.id, s.users.svt.id].sort());
+  const byAdmin = await ok(s.as('admin', `/api/cours/${own.id}`, { method: 'PATCH', body: { class_ids: [A] } }));
+  assert.deepEqual(byAdmin.class_ids, [A]);
+  // Links that exist stay changeable: the rogue teacher may now edit the title, and remove the class.
+  assert.equal((await ok(s.as('rogue', `/api/cours/${own.id}`, { method: 'PATCH', body: { title: 'Atelier 2', class_ids: [A] } }))).title, 'Atelier 2');
+  assert.deepEqual((await ok(s.as('rogue', `/api/cours/${own.id}`, { method: 'PATCH', body: { class_ids: [] } }))).class_ids, []);
+  assertProblem(assert, await s.as('rogue', `/api/cours/${own.id}`, { method: 'PATCH', body: { class_ids: [A] } }), 403);
+});
+
+const subjects = (card) => card.periods.flatMap((p) => p.subjects.map((x) => x.title)).sort();
+
+test('by default a teacher sees in a report card the subjects they teach only', async () => {
+  const { s } = w;
+  const mine = await ok(s.as('maths', `/api/notes/students/${s.users.alice.id}`));
+  assert.deepEqual(subjects(mine), ['Maths']);
+  assert.equal(mine.scope, 'teacher_subjects');
+  // Nothing computed over the other subjects: no general averages, no timeline.
+  assert.equal(mine.periods[0].average, null);
+  assert.equal(mine.periods[0].class_average, null);
+  assert.deepEqual(mine.timeline, []);
+  assert.equal(mine.periods[0].subjects[0].average, 12);
+  assert.ok(!JSON.stringify(mine).includes('Très bien'));
+  assert.deepEqual(subjects(await ok(s.as('svt', `/api/notes/students/${s.users.alice.id}`))), ['SVT']);
+  // The student and administrators see the whole card.
+  for (const who of ['alice', 'admin']) {
+    const card = await ok(s.as(who, who === 'alice' ? '/api/notes/me' : `/api/notes/students/${s.users.alice.id}`));
+    assert.deepEqual(subjects(card), ['Maths', 'SVT']);
+    assert.equal(card.periods[0].average, 14);
+    assert.equal(card.scope, undefined);
+  }
+  // A teacher of another class still gets 403.
+  assertProblem(assert, await s.as('other', `/api/notes/students/${s.users.alice.id}`), 403);
+});
+
+test('ENT_TEACHER_REPORT_VIEW=all shows the class\'s teachers every subject', async () => {
+  const v = await setUp({ ENT_TEACHER_REPORT_VIEW: 'all' });
+  try {
+    const card = await ok(v.s.as('maths', `/api/notes/students/${v.s.users.alice.id}`));
+    assert.deepEqual(subjects(card), ['Maths', 'SVT']);
+    assert.equal(card.periods[0].average, 14);
+    assert.equal(card.scope, undefined);
+    assertProblem(assert, await v.s.as('other', `/api/notes/students/${v.s.users.alice.id}`), 403);
+  } finally {
+    const e = await v.ent.stop();
+    assert.equal(e.code, 0, v.ent.stderr.slice(-3000));
+  }
+});
+
+test('the GDPR export shows only grades already published, as the card does', async () => {
+  const { s, maths, grade } = w;
+  const later = new Date(Date.now() + 3600_000).toISOString();
+  const hidden = await grade('maths', maths.id, 'Contrôle surprise', 3, 'Commentaire pas encore publié', { publish_at: later });
+  // A change to the hidden grade, which would be audited if the evaluation were visible.
+  await ok(s.as('maths', `/api/notes/evaluations/${hidden.id}/grades`, { method: 'PUT', body: { grades: [{ student_id: s.users.alice.id, status: 'graded', value: 4, comment: 'Toujours caché' }] } }));
+  const ex = await ok(s.as('alice', '/api/users/me/export'));
+  assert.ok(!ex.notes.grades.some((g) => g.evaluation_id === hidden.id), 'an unpublished grade is in the export');
+  assert.ok(!ex.notes.audit.some((a) => a.evaluation_id === hidden.id));
+  assert.ok(!JSON.stringify(ex).includes('pas encore publié') && !JSON.stringify(ex).includes('Toujours caché'));
+  assert.deepEqual(ex.notes.grades.map((g) => g.evaluation_title).sort(), ['Cellule', 'Fractions']);
+  // Published, it appears, with its later changes.
+  await ok(s.as('maths', `/api/notes/evaluations/${hidden.id}`, { method: 'PATCH', body: { publish_at: null } }));
+  await ok(s.as('maths', `/api/notes/evaluations/${hidden.id}/grades`, { method: 'PUT', body: { grades: [{ student_id: s.users.alice.id, status: 'graded', value: 5, comment: 'Publié' }] } }));
+  const ex2 = await ok(s.as('alice', '/api/users/me/export'));
+  const g = ex2.notes.grades.find((x) => x.evaluation_id === hidden.id);
+  assert.equal(g.value, 5);
+  assert.equal(g.comment, 'Publié');
+  assert.ok(ex2.notes.audit.some((a) => a.evaluation_id === hidden.id && a.new_value === 5));
+});
