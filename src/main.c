@@ -46,6 +46,7 @@ static void usage(FILE *out)
 		     "  demo      load the demo school (idempotent) and print its accounts\n"
 		     "  config    print the effective configuration, secrets masked\n"
 		     "  routes    print the route table of the selected services\n"
+		     "  tables    print the tables each service owns\n"
 		     "  version   print the version\n");
 	for (const struct service *const *sv = service_registry; *sv; sv++)
 		for (size_t i = 0; i < (*sv)->ncommands; i++)
@@ -474,6 +475,19 @@ static int cmd_routes(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_tables(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		command_help(stdout, "tables", "Prints the tables each service owns: SERVICE TABLE, one per line, for every service\n"
+						"of this build (a service's SQL names only its own tables).");
+		return 0;
+	}
+	for (const struct service *const *sv = service_registry; *sv; sv++)
+		for (const char *const *t = (*sv)->tables; t && *t; t++)
+			printf("%s %s\n", (*sv)->name, *t);
+	return 0;
+}
+
 static int cmd_version(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
@@ -513,7 +527,8 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} commands[] = {
 		{"serve", cmd_serve}, {"migrate", cmd_migrate}, {"demo", cmd_demo},
-		{"config", cmd_config}, {"routes", cmd_routes}, {"version", cmd_version},
+		{"config", cmd_config}, {"routes", cmd_routes}, {"tables", cmd_tables},
+		{"version", cmd_version},
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);

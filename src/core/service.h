@@ -61,6 +61,12 @@ struct service {
 	size_t nroutes;
 	const struct migration *migrations;
 	size_t nmigrations;
+	/*
+	 * The tables this service owns, NULL-terminated: exactly those its migrations create. Only
+	 * its own SQL names them; other services go through its C interface (DESIGN.md), and
+	 * tests/api/boundaries.test.mjs fails when a service's SQL names another's table.
+	 */
+	const char *const *tables;
 	/* Called after migrations, before the listener opens. 0 or an ent_err. May be NULL. */
 	int (*start)(void);
 	void (*stop)(void);

@@ -334,6 +334,8 @@ static const struct command commands[] = {
 	{"client", "register an OIDC client (ent client add --id ID ...)", cmd_client},
 };
 
+static const char *const owned_tables[] = {"auth_clients", "auth_codes", "auth_keys", "auth_login_requests", "auth_refresh", "auth_sessions", NULL};
+
 const struct service svc_auth = {
 	.name = "auth",
 	.title = "Authentication: built-in OIDC provider (Keycloak-compatible paths), token checks",
@@ -341,6 +343,7 @@ const struct service svc_auth = {
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.tables = owned_tables,
 	.start = auth_start,
 	.stop = auth_stop,
 	.commands = commands,

@@ -983,6 +983,8 @@ static const struct route routes[] = {
 			    "\"items\":" S_PERSON "},\"not_viewed\":{\"type\":\"array\",\"items\":" S_PERSON "}}}"},
 };
 
+static const char *const owned_tables[] = {"cours", "cours_teachers", "cours_classes", "materials", "consultation_cours", NULL};
+
 const struct service svc_cours = {
 	.name = "cours",
 	.title = "Courses, materials and consultations (the seed's service-cours)",
@@ -990,6 +992,7 @@ const struct service svc_cours = {
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.tables = owned_tables,
 	.demo = cours_demo,
 	.generate = cours_generate,
 	.export_user = cours_export_user,

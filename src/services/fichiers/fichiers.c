@@ -586,6 +586,8 @@ static int fichiers_export(db_conn *c, const char *user_id, json_t *out)
 	return ENT_OK;
 }
 
+static const char *const owned_tables[] = {"fichiers", NULL};
+
 const struct service svc_fichiers = {
 	.name = "fichiers",
 	.title = "Secure file server (the seed's service-fichiers)",
@@ -593,6 +595,7 @@ const struct service svc_fichiers = {
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.tables = owned_tables,
 	.start = fichiers_start,
 	.stop = fichiers_stop,
 	.export_user = fichiers_export,

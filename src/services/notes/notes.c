@@ -1089,6 +1089,8 @@ static const struct route routes[] = {
 	 .summary = "The class grid as CSV (UTF-8, comma separated, one row per student, formula-safe cells); ?period_id="},
 };
 
+static const char *const owned_tables[] = {"notes_periods", "notes_evaluations", "notes_grades", "notes_audit", "notes_subject_stats", "notes_class_stats", "notes_subject_students", "notes_stats_todo", NULL};
+
 const struct service svc_notes = {
 	.name = "notes",
 	.title = "Grades: periods, evaluations, report cards and class grids",
@@ -1096,6 +1098,7 @@ const struct service svc_notes = {
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.tables = owned_tables,
 	.start = notes_start,
 	.stop = notes_stop,
 	.demo = notes_demo,

@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "services/users/users.h"
 
 #define BATCH 5000
 
@@ -21,32 +22,13 @@ static const char *const subjects[6] = {"Mathématiques", "Français", "Histoire
 
 int notif_generate(db_conn *c, const struct scale *sc)
 {
-	/* The generated students' ids, in the order of their numbers. */
-	db_stmt *s = db_prepare(c, "SELECT id FROM users WHERE role = 'etudiant' AND email LIKE ? ORDER BY id");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, "s%@" SCALE_DOMAIN);
-	size_t cap = 1024, n = 0;
-	char (*ids)[37] = malloc(cap * 37);
-	int rc;
-	while (ids && (rc = db_step(s)) == DB_ROW) {
-		if (n == cap) {
-			char (*w)[37] = realloc(ids, (cap *= 2) * 37);
-			if (!w) {
-				free(ids);
-				ids = NULL;
-				break;
-			}
-			ids = w;
-		}
-		snprintf(ids[n++], 37, "%s", db_col_text(s, 0));
-	}
-	db_done(s);
-	if (!ids)
-		return ENT_ENOMEM;
-	if (rc < 0 || n == 0) {
+	/* The generated students' ids, sorted (asked of the users service). */
+	char(*ids)[37];
+	size_t n;
+	int rc = users_scale_students(c, &ids, &n);
+	if (rc || n == 0) {
 		free(ids);
-		return rc < 0 ? rc : ENT_OK;
+		return rc;
 	}
 	uint64_t rng = sc->seed * 15485863u + 3;
 	time_t now = time(NULL);
@@ -69,7 +51,7 @@ int notif_generate(db_conn *c, const struct scale *sc)
 		util_uuid(eid);
 		util_uuid(cid);
 		snprintf(data, sizeof data, "{\"evaluation_id\":\"%s\",\"course_id\":\"%s\"}", eid, cid);
-		s = db_prepare(c, "INSERT INTO notifications (id, user_id, type, title, body, link, data, event_id, "
+		db_stmt *s = db_prepare(c, "INSERT INTO notifications (id, user_id, type, title, body, link, data, event_id, "
 				  "created_at, created_us, read_at) VALUES (?, ?, 'note.published', ?, ?, '/notes', ?, NULL, ?, ?, ?)");
 		if (!s) {
 			rc = ENT_EDB;

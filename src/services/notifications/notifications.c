@@ -565,6 +565,8 @@ static const struct route routes[] = {
 	 .status = 204, .summary = "Delete one of the caller's notifications (others' answer 404)"},
 };
 
+static const char *const owned_tables[] = {"notifications", "notification_prefs", NULL};
+
 const struct service svc_notifications = {
 	.name = "notifications",
 	.title = "Notifications from other services' events, live by Server-Sent Events (the seed's notification-service)",
@@ -572,6 +574,7 @@ const struct service svc_notifications = {
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.tables = owned_tables,
 	.start = notif_start,
 	.generate = notif_generate,
 	.export_user = notif_export_user,

@@ -8,9 +8,11 @@
 #include "internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/service.h"
 #include "core/util.h"
 
 int users_student_class(db_conn *c, const char *user_id, char out[37])
@@ -85,3 +87,34 @@ int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const ch
 }
 
 void users_current_school_year(char out[10]) { users_school_year(users_clock(), out); }
+
+int users_scale_students(db_conn *c, char (**ids)[37], size_t *n)
+{
+	*ids = NULL;
+	*n = 0;
+	db_stmt *s = db_prepare(c, "SELECT id FROM users WHERE role = 'etudiant' AND email LIKE ? ORDER BY id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, "s%@" SCALE_DOMAIN);
+	size_t cap = 0;
+	char(*v)[37] = NULL;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			char(*w)[37] = realloc(v, cap * 37);
+			if (!w)
+				abort(); /* out of memory aborts (STYLE.md) */
+			v = w;
+		}
+		snprintf(v[(*n)++], 37, "%s", db_col_text(s, 0));
+	}
+	db_done(s);
+	if (rc < 0) {
+		free(v);
+		*n = 0;
+		return rc;
+	}
+	*ids = v;
+	return ENT_OK;
+}

@@ -242,6 +242,8 @@ static const struct command commands[] = {
 	{"import", "import users and classes from CSV: ent import users FILE.csv [--dry-run]", users_cmd_import},
 };
 
+static const char *const owned_tables[] = {"users", "user_credentials", "classes", "class_members", "login_events", "login_failures", "login_unknown", NULL};
+
 const struct service svc_users = {
 	.name = "users",
 	.title = "Users, roles and classes (the seed's user-service)",
@@ -249,6 +251,7 @@ const struct service svc_users = {
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.tables = owned_tables,
 	.demo = users_demo,
 	.generate = users_generate,
 	.export_user = users_export,

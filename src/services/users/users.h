@@ -110,4 +110,11 @@ int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const ch
 /* The current school year ("2026-2027"), as the users service computes it. */
 void users_current_school_year(char out[10]);
 
+/*
+ * The ids of the students of a generated district (`ent demo --scale`: s<N>@ SCALE_DOMAIN), sorted,
+ * for the other services' generate(). *ids is malloc'ed (the caller frees it; NULL when *n is 0).
+ * Returns 0 or a negative ent_err.
+ */
+int users_scale_students(db_conn *c, char (**ids)[37], size_t *n);
+
 #endif
