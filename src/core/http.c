@@ -18,6 +18,7 @@
  */
 #include "http.h"
 
+#include "app.h"
 #include "err.h"
 #include "form.h"
 #include "json.h"
@@ -86,6 +87,9 @@ struct http_req {
 	int stream_status;          /* an on_body refusal: its status and detail */
 	const char *stream_detail;
 	void *data;
+	buf out; /* the answer written with http_jw() */
+	jw out_w;
+	int has_out;
 };
 
 struct http_server {
@@ -175,19 +179,28 @@ const char *http_cookie(const http_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
 }
 
+/* The one answer to a caller the guard did not accept: 503 when it could not decide, else 401. */
+static void guard_refused(http_req *req, int rc)
+{
+	if (rc == ENT_EUNAVAIL || rc == ENT_EBUSY) {
+		http_problem(req, 503, "the identity provider or the database cannot be reached");
+		return;
+	}
+	http_set_header(req, "WWW-Authenticate", guard ? "Bearer error=\"invalid_token\"" : "Bearer");
+	http_problem(req, 401, guard ? "the bearer token is missing or invalid" : "a bearer token is required");
+}
+
 int http_run_guard(http_req *req, const struct http_principal **out)
 {
 	*out = NULL;
-	if (req->has_principal) {
-		*out = &req->principal;
-		return ENT_OK;
+	if (!req->has_principal) {
+		int rc = guard ? guard(req, &req->principal) : ENT_EAUTH;
+		if (rc != ENT_OK) {
+			guard_refused(req, rc);
+			return rc;
+		}
+		req->has_principal = 1;
 	}
-	if (!guard)
-		return ENT_EAUTH;
-	int rc = guard(req, &req->principal);
-	if (rc != ENT_OK)
-		return rc;
-	req->has_principal = 1;
 	*out = &req->principal;
 	return ENT_OK;
 }
@@ -428,6 +441,18 @@ void http_reply_buf(http_req *req, int status, const char *content_type, buf *b)
 	}
 	reply_owned(req, status, content_type, data, len);
 }
+
+jw *http_jw(http_req *req)
+{
+	if (!req->has_out) {
+		buf_init(&req->out, 0);
+		jw_init(&req->out_w, &req->out);
+		req->has_out = 1;
+	}
+	return &req->out_w;
+}
+
+void http_reply_jw(http_req *req, int status) { http_reply_buf(req, status, "application/json", http_jw(req)->b); }
 
 void http_reply_json(http_req *req, int status, json_t *body)
 {
@@ -833,7 +858,28 @@ void http_problem_errors(http_req *req, int status, const char *detail, json_t *
 
 void http_problem_err(http_req *req, int err, const char *detail)
 {
-	http_problem(req, ent_err_status(err), detail ? detail : ent_err_str(err));
+	if (!detail)
+		detail = err == ENT_EBUSY || err == ENT_EUNAVAIL ? "the database is busy or unreachable; try again"
+								 : ent_err_str(err);
+	http_problem(req, ent_err_status(err), detail);
+}
+
+db_conn *http_db(http_req *req)
+{
+	db_conn *c = app_db();
+	if (!c)
+		http_problem(req, 503, "the database is unreachable");
+	return c;
+}
+
+int http_invalid(http_req *req, json_t *errors)
+{
+	if (json_object_size(errors) == 0) {
+		json_decref(errors);
+		return 0;
+	}
+	http_problem_errors(req, 400, "the request has invalid fields", errors);
+	return 1;
 }
 
 void http_stream_fail(http_req *req, int status, const char *detail)
@@ -1010,20 +1056,10 @@ static int check_access(http_req *req)
 	const struct route *r = req->m.route;
 	if (r->access & ACCESS_PUBLIC)
 		return 0;
-	if (!guard) {
-		http_set_header(req, "WWW-Authenticate", "Bearer");
-		http_problem(req, 401, "a bearer token is required");
+	const struct http_principal *p;
+	if (http_run_guard(req, &p) != ENT_OK)
 		return -1;
-	}
-	if (guard(req, &req->principal) != ENT_OK) {
-		if (!req->answered) {
-			http_set_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-			http_problem(req, 401, "the bearer token is missing or invalid");
-		}
-		return -1;
-	}
-	req->has_principal = 1;
-	if (!(req->principal.roles & r->access)) {
+	if (!(p->roles & r->access)) {
 		http_problem(req, 403, "your role does not allow this");
 		return -1;
 	}
@@ -1190,6 +1226,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			access_log(req, seconds);
 	}
 	buf_free(&req->body);
+	buf_free(&req->out);
 	arena_free(req->a);
 	free(req);
 	atomic_fetch_sub(&in_flight, 1);

@@ -80,9 +80,10 @@ struct http_principal {
 
 /*
  * The access guard decides, for a request that needs a token, who is calling. It returns 0 and
- * fills *out (allocating from the request arena), or answers the request itself (401) and returns
- * a negative ent_err. It is installed by the identity service; without one, every non-public
- * route answers 401.
+ * fills *out (allocating from the request arena), or a negative ent_err and answers nothing: the
+ * core answers ENT_EUNAVAIL and ENT_EBUSY with 503 (it could not decide: the identity provider or
+ * the database is down) and any other error with 401. It is installed by the identity service;
+ * without one, every non-public route answers 401.
  */
 typedef int (*http_guard)(http_req *req, struct http_principal *out);
 void http_set_guard(http_guard guard);
@@ -141,7 +142,8 @@ const char *http_header(const http_req *req, const char *name);
 const char *http_cookie(const http_req *req, const char *name);
 /*
  * Runs the access guard on a public route (e.g. a gateway's token check). Returns 0 and the
- * caller in *out, or a negative ent_err; answers nothing itself unless the guard did.
+ * caller in *out, or a negative ent_err after answering 401 or 503 as the core does for a route
+ * that needs a token: the handler then just returns.
  */
 int http_run_guard(http_req *req, const struct http_principal **out);
 /* The complete body, NUL-terminated (body_len excludes the NUL). Empty if none. */
@@ -162,12 +164,46 @@ const struct http_principal *http_principal(const http_req *req);
 json_t *http_json_body(http_req *req);
 
 /*
- * Reads the pagination arguments ?limit= (default 50, 1..500) and ?cursor= (opaque, max 512
- * characters). On bad values answers 400 and returns -1.
+ * Legacy, for the lists not yet on page.h (cours, notes): reads ?limit= (default 50, 1..500) and
+ * ?cursor= (max 512 characters, not decoded). On bad values answers 400 and returns -1. New lists
+ * use page_begin() (core/page.h), which also decodes and checks the cursor and writes the page.
  */
 int http_page_args(http_req *req, int *limit, const char **cursor);
 
+/* ---- failing: the one way a handler stops early ---- */
+
+/*
+ * A handler that cannot go on answers through one of these and returns; there is no other path.
+ * They answer once and return what tells the handler to stop, so each failure is one line:
+ *
+ *   db_conn *c = http_db(req);        if (!c) return;
+ *   if (http_invalid(req, errors))    return;
+ *   if (rc < 0) { http_problem_err(req, rc, NULL); return; }
+ *
+ * (Returning an ent_err from the handler instead would change the handler type of every route of
+ * every service at once; these keep `void handler(http_req *)` and still put each answer in one
+ * place.)
+ */
+
+struct db_conn;
+/* The calling thread's database connection, or NULL after answering 503. */
+struct db_conn *http_db(http_req *req);
+/*
+ * errors is a JSON object of field -> message (stolen). When it holds any field, answers 400
+ * problem+json (type urn:ent:problem:validation, detail "the request has invalid fields") and
+ * returns 1; otherwise frees it and returns 0.
+ */
+int http_invalid(http_req *req, json_t *errors);
+
 /* ---- responses ---- */
+
+/*
+ * A JSON writer on the request's answer buffer, created on the first call (the same writer after),
+ * freed with the request. Write one value with it, then answer with http_reply_jw().
+ */
+jw *http_jw(http_req *req);
+/* Answers what was written with http_jw() as application/json (500 if it grew past its limit). */
+void http_reply_jw(http_req *req, int status);
 
 /*
  * Adds a header to the response being prepared (copied). A Cache-Control with "no-transform"
@@ -232,7 +268,10 @@ long http_sse_open(void);
 void http_problem(http_req *req, int status, const char *detail);
 void http_problemf(http_req *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void http_problem_errors(http_req *req, int status, const char *detail, json_t *errors);
-/* Maps an ent_err to its status and answers with a problem. */
+/*
+ * Maps an ent_err to its status and answers with a problem: detail, or when NULL a short text
+ * for the error ("the database is busy or unreachable; try again" for ENT_EBUSY and ENT_EUNAVAIL).
+ */
 void http_problem_err(http_req *req, int err, const char *detail);
 
 /* For on_body callbacks: refuses the upload; answered as a problem once the body is drained. */

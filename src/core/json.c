@@ -3,6 +3,8 @@
  */
 #include "json.h"
 
+#include "buf.h"
+
 #include "util.h"
 
 #include <math.h>
@@ -179,4 +181,11 @@ long long json_get_int(const json_t *obj, const char *key, long long def)
 {
 	json_t *v = json_object_get(obj, key);
 	return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+json_t *json_from_buf(buf *b)
+{
+	json_t *j = b->failed || !b->data ? NULL : json_loadb(b->data, b->len, 0, NULL);
+	buf_free(b);
+	return j;
 }

@@ -46,6 +46,14 @@ int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t 
 /* Number of UTF-8 code points in s (s is valid UTF-8, as jansson guarantees). */
 size_t json_utf8_len(const char *s);
 
+/*
+ * The tree of what a jw writer wrote into b (b is emptied): for the few places that need as a tree
+ * a value whose JSON is written once with jw (the GDPR export gathers every service's part). NULL
+ * if b failed or does not hold JSON. Caller json_decref()s.
+ */
+struct buf;
+json_t *json_from_buf(struct buf *b);
+
 /* Convenience getters: the value, or def when absent or null. */
 const char *json_get_str(const json_t *obj, const char *key, const char *def);
 long long json_get_int(const json_t *obj, const char *key, long long def);

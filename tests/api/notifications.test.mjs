@@ -373,8 +373,7 @@ test('list: newest first, cursor pages with Link, unread filter; bad queries are
   assert.ok(page.next_cursor);
   const link = (await as('s0', '/api/notifications?unread=true&limit=1')).headers.get('link');
   assert.ok(link.includes('unread=true'), link);
-  // Pages of one, unread or not, give each list whole and in order; a cursor past the oldest
-  // notification gives an empty last page.
+  // Pages of one, unread or not, give each list whole and in order.
   for (const [q, expected] of [['&unread=true', unreadOnes], ['&unread=false', all], ['', all]]) {
     const ids = [];
     let next = `/api/notifications?limit=1${q}`;
@@ -389,11 +388,12 @@ test('list: newest first, cursor pages with Link, unread filter; bad queries are
     }
     assert.deepEqual(ids, expected.map((n) => n.id), q);
   }
-  const past = await as('s0', `/api/notifications?cursor=1_${all[all.length - 1].id}`);
-  assert.equal(past.status, 200, past.text);
-  assert.deepEqual(past.json, { items: [], next_cursor: null });
-
-  for (const q of ['?unread=maybe', '?limit=0', '?limit=501', '?cursor=garbage', `?cursor=${randomUUID()}`, '?cursor=12_x']) {
+  // The cursor is opaque (core/page.h): the old "<created_us>_<id>" form, or a cursor of another
+  // list, is not one this server issued.
+  const users = await as('admin', '/api/users?limit=1');
+  assert.ok(users.json.next_cursor);
+  for (const q of ['?unread=maybe', '?limit=0', '?limit=501', '?cursor=garbage', `?cursor=${randomUUID()}`, '?cursor=12_x',
+    `?cursor=1_${all[all.length - 1].id}`, `?cursor=${users.json.next_cursor}`]) {
     const r = await as('s0', `/api/notifications${q}`);
     assertProblem(assert, r, 400);
     assert.ok(r.json.errors && Object.keys(r.json.errors).length === 1, r.text);

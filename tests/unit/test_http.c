@@ -25,7 +25,9 @@
 #include "core/err.h"
 #include "core/http.h"
 #include "core/metrics.h"
+#include "core/page.h"
 #include "core/router.h"
+#include "core/util.h"
 
 static http_server *srv;
 static unsigned port;
@@ -80,6 +82,42 @@ static void paged(http_req *req)
 	http_reply_json(req, 200, json_pack("{s:i, s:s?}", "limit", limit, "cursor", cursor));
 }
 
+/* A list of the numbers 0..6 on core/page.h, keyed by the number; ?f= is a filter to keep. */
+static void listed(http_req *req)
+{
+	page pg;
+	if (page_begin(req, &pg, "numbers", 1))
+		return;
+	json_t *errors = json_object();
+	const char *f = http_query(req, "f");
+	if (f && strcmp(f, "x") != 0)
+		json_object_set_new(errors, "f", json_string("must be x"));
+	if (http_invalid(req, errors))
+		return;
+	int64_t from = 0;
+	if (pg.has_cursor && util_parse_int64(pg.after[0], 0, 6, &from) == 0)
+		from++;
+	for (int64_t i = from; i < 7 && i < from + page_fetch(&pg); i++) {
+		char key[24];
+		snprintf(key, sizeof(key), "%lld", (long long)i);
+		const char *keys[1] = {key};
+		jw *w = page_item(&pg, keys);
+		if (!w)
+			break;
+		jw_int(w, i);
+	}
+	static const char *const keep[] = {"f", "limit", NULL};
+	page_reply(&pg, keep);
+}
+
+/* Without a database (the test has none), http_db() answers 503. */
+static void needs_db(http_req *req)
+{
+	if (!http_db(req))
+		return;
+	http_reply_empty(req, 204);
+}
+
 /* A streaming upload: counts bytes; refuses a body that starts with "BAD". */
 struct upload_state {
 	size_t bytes;
@@ -129,6 +167,8 @@ static int test_guard(http_req *req, struct http_principal *out)
 		out->roles = ROLE_ADMIN;
 		return ENT_OK;
 	}
+	if (h && strcmp(h, "Bearer unreachable") == 0)
+		return ENT_EUNAVAIL; /* the identity provider is down: the core answers 503 */
 	return ENT_EAUTH;
 }
 
@@ -168,6 +208,8 @@ static const struct route routes[] = {
 	{.method = "GET", .pattern = "/test/nobody", .handler = whoami, .access = 0},
 	{.method = "GET", .pattern = "/test/silent", .handler = silent, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/paged", .handler = paged, .access = ACCESS_PUBLIC},
+	{.method = "GET", .pattern = "/test/list", .handler = listed, .access = ACCESS_PUBLIC},
+	{.method = "GET", .pattern = "/test/db", .handler = needs_db, .access = ACCESS_PUBLIC},
 	{.method = "POST", .pattern = "/test/upload", .handler = upload_done, .access = ROLE_ANY_USER, .flags = ROUTE_RAW_BODY,
 	 .max_body = 8u << 20, .on_body = upload_chunk},
 };
@@ -541,6 +583,79 @@ static void test_pagination_args(void **state)
 	}
 }
 
+/* The cursor of a page's Link header, decoded from the URL ("" when none). */
+static void link_cursor(struct resp *r, char *out, size_t n)
+{
+	out[0] = '\0';
+	const char *l = header(r, "Link");
+	const char *c = l ? strstr(l, "cursor=") : NULL;
+	if (c)
+		snprintf(out, n, "%.*s", (int)strcspn(c + 7, ">&"), c + 7);
+}
+
+static void test_page_writer(void **state)
+{
+	(void)state;
+	/* Pages of three: 0-2, 3-5, 6; each Link keeps the filter and the limit. */
+	char path[512] = "/test/list?f=x&limit=3", cur[256];
+	const char *want[] = {"{\"items\":[0,1,2],\"next_cursor\":\"", "{\"items\":[3,4,5],\"next_cursor\":\"",
+			      "{\"items\":[6],\"next_cursor\":null}"};
+	for (int p = 0; p < 3; p++) {
+		struct resp *r = request("GET", path, NULL, NULL, 0, 0);
+		assert_int_equal(r->status, 200);
+		assert_memory_equal(r->body, want[p], strlen(want[p]));
+		link_cursor(r, cur, sizeof(cur));
+		if (p < 2) {
+			assert_non_null(strstr(header(r, "Link"), "</test/list?f=x&limit=3&cursor="));
+			assert_non_null(strstr(header(r, "Link"), ">; rel=\"next\""));
+			/* The body's next_cursor is the Link's (base64url needs no escaping). */
+			assert_non_null(strstr(r->body, cur));
+		} else {
+			assert_null(header(r, "Link"));
+		}
+		snprintf(path, sizeof(path), "/test/list?f=x&limit=3&cursor=%s", cur);
+		resp_free(r);
+	}
+	/* Bad limits and cursors: 400 with errors.limit / errors.cursor, both at once. */
+	arena *a = arena_new(0);
+	const char *keys[1] = {"2"};
+	char foreign[300];
+	snprintf(foreign, sizeof(foreign), "/test/list?cursor=%s", page_cursor_encode(a, "users", keys, 1));
+	arena_free(a);
+	const char *bad[] = {"/test/list?cursor=abc", "/test/list?cursor=", foreign, "/test/list?limit=0&cursor=zz"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct resp *r = request("GET", bad[i], NULL, NULL, 0, 0);
+		json_t *j = assert_problem(r, 400);
+		json_t *e = json_object_get(j, "errors");
+		assert_string_equal(json_string_value(json_object_get(e, "cursor")), "is not a cursor this server issued");
+		assert_int_equal(json_object_size(e), i == 3 ? 2 : 1);
+		json_decref(j);
+		resp_free(r);
+	}
+	/* The handler's own validation: http_invalid. */
+	struct resp *r = request("GET", "/test/list?f=y", NULL, NULL, 0, 0);
+	json_t *j = assert_problem(r, 400);
+	assert_string_equal(json_string_value(json_object_get(j, "detail")), "the request has invalid fields");
+	assert_non_null(json_object_get(json_object_get(j, "errors"), "f"));
+	json_decref(j);
+	resp_free(r);
+}
+
+static void test_failures(void **state)
+{
+	(void)state;
+	struct resp *r = request("GET", "/test/db", NULL, NULL, 0, 0);
+	json_decref(assert_problem(r, 503));
+	resp_free(r);
+	/* A guard that cannot decide: 503 from the core, no WWW-Authenticate. */
+	struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer unreachable");
+	r = request("GET", "/test/me", h, NULL, 0, 0);
+	json_decref(assert_problem(r, 503));
+	assert_null(header(r, "WWW-Authenticate"));
+	resp_free(r);
+	curl_slist_free_all(h);
+}
+
 static int raw_connect(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -764,6 +879,8 @@ int main(void)
 		cmocka_unit_test(test_guard_and_roles),
 		cmocka_unit_test(test_handler_without_answer),
 		cmocka_unit_test(test_pagination_args),
+		cmocka_unit_test(test_page_writer),
+		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_streaming_upload),
 		cmocka_unit_test(test_event_stream),
 		cmocka_unit_test(test_metrics_counted),

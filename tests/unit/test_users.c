@@ -516,14 +516,6 @@ static void test_text(void **state)
 	assert_string_equal(y, "2026-2027");
 	users_school_year(1780000000, y); /* 2026-05-28 */
 	assert_string_equal(y, "2025-2026");
-	const char *parts[] = {"dupont jean", "0b0c56ad-1e5c-4d46-8a43-5c1a9e3b3f11"};
-	char *cur = users_cursor_encode(a, parts, 2);
-	const char *back[2];
-	assert_int_equal(users_cursor_decode(a, cur, back, 2), 0);
-	assert_string_equal(back[0], parts[0]);
-	assert_string_equal(back[1], parts[1]);
-	assert_int_equal(users_cursor_decode(a, "bm90IGEgY3Vyc29y", back, 2), -1);
-	assert_int_equal(users_cursor_decode(a, "!!!", back, 2), -1);
 	arena_free(a);
 }
 

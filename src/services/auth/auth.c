@@ -58,14 +58,8 @@ static json_t *payload_of(http_req *req)
 static void api_validate(http_req *req)
 {
 	const struct http_principal *p;
-	int rc = http_run_guard(req, &p);
-	if (http_answered(req))
+	if (http_run_guard(req, &p) != ENT_OK)
 		return;
-	if (rc != ENT_OK) {
-		http_set_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-		http_problem(req, 401, "the bearer token is missing or invalid");
-		return;
-	}
 	json_t *claims = payload_of(req);
 	if (!claims)
 		claims = json_object();

@@ -468,12 +468,7 @@ int guard_check(http_req *req, struct http_principal *out)
 	const char *token = bearer(req);
 	if (!token)
 		return ENT_EAUTH;
-	int rc = guard_verify_token(http_arena(req), token, out);
-	if (rc == ENT_EUNAVAIL) {
-		http_problem(req, 503, "the identity provider or the database cannot be reached");
-		return rc;
-	}
-	return rc;
+	return guard_verify_token(http_arena(req), token, out);
 }
 
 int guard_start(void)

@@ -23,7 +23,9 @@
 
 #include "core/app.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/log.h"
+#include "core/page.h"
 #include "core/service.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
@@ -113,11 +115,18 @@ int fichiers_load(db_conn *c, arena *a, const char *id, struct fichier *out)
 	return rc;
 }
 
-json_t *fichiers_json(const struct fichier *f)
+void fichiers_write(jw *w, const struct fichier *f)
 {
-	return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:I, s:s, s:s}", "id", f->id, "owner_id", f->owner_id, "cours_id",
-			 f->cours_id, "name", f->name, "content_type", f->content_type, "size", (json_int_t)f->size, "sha256",
-			 f->sha256, "created_at", f->created_at);
+	jw_obj_open(w);
+	jw_kstr(w, "id", f->id);
+	jw_kstr(w, "owner_id", f->owner_id);
+	jw_kstr(w, "cours_id", f->cours_id);
+	jw_kstr(w, "name", f->name);
+	jw_kstr(w, "content_type", f->content_type);
+	jw_kint(w, "size", (int64_t)f->size);
+	jw_kstr(w, "sha256", f->sha256);
+	jw_kstr(w, "created_at", f->created_at);
+	jw_obj_close(w);
 }
 
 int64_t fichiers_used(db_conn *c, const char *owner_id)
@@ -417,24 +426,28 @@ void fichiers_send(http_req *req, const char *file_id)
 
 static void file_get(http_req *req)
 {
+	db_conn *c = http_db(req);
 	struct fichier f;
-	if (load_visible(req, app_db(), &f) == ENT_OK)
-		http_reply_json(req, 200, fichiers_json(&f));
+	if (!c || load_visible(req, c, &f))
+		return;
+	fichiers_write(http_jw(req), &f);
+	http_reply_jw(req, 200);
 }
 
 static void file_content(http_req *req)
 {
+	db_conn *c = http_db(req);
 	struct fichier f;
-	if (load_visible(req, app_db(), &f) == ENT_OK)
+	if (c && load_visible(req, c, &f) == ENT_OK)
 		send_file(req, &f);
 }
 
 static void file_delete(http_req *req)
 {
-	db_conn *c = app_db();
+	db_conn *c = http_db(req);
 	const struct http_principal *p = http_principal(req);
 	struct fichier f;
-	if (load_visible(req, c, &f) != ENT_OK)
+	if (!c || load_visible(req, c, &f) != ENT_OK)
 		return;
 	if (!(p->roles & ROLE_ADMIN) && strcmp(f.owner_id, p->sub) != 0) {
 		http_problem(req, 403, "only the file's owner or an administrator may delete it");
@@ -453,56 +466,45 @@ static void file_delete(http_req *req)
 
 static void file_list(http_req *req)
 {
-	int limit;
-	const char *cursor;
-	if (http_page_args(req, &limit, &cursor))
+	page pg;
+	if (page_begin(req, &pg, "fichiers", 2))
 		return;
-	if (cursor && !util_is_uuid(cursor)) {
-		http_problem_errors(req, 400, "invalid cursor",
-				    json_pack("{s:s}", "cursor", "is not a cursor this server issued"));
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
-	db_conn *c = app_db();
 	arena *a = http_arena(req);
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
-		return;
-	}
-	db_stmt *s = cursor ? db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? AND (created_at, id) < "
-					    "(SELECT created_at, id FROM fichiers WHERE id = ?) ORDER BY created_at DESC, id DESC LIMIT ?")
-			    : db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? "
-					    "ORDER BY created_at DESC, id DESC LIMIT ?");
+	db_stmt *s = pg.has_cursor ? db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ?"
+						   " AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?")
+				   : db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? "
+						   "ORDER BY created_at DESC, id DESC LIMIT ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "the files could not be listed");
 		return;
 	}
 	int k = 1;
 	db_bind_text(s, k++, http_principal(req)->sub);
-	if (cursor)
-		db_bind_text(s, k++, cursor);
-	db_bind_int64(s, k, limit + 1);
-	json_t *items = json_array();
-	int rc, n = 0;
-	const char *next = NULL;
+	if (pg.has_cursor) {
+		db_bind_text(s, k++, pg.after[0]);
+		db_bind_text(s, k++, pg.after[1]);
+	}
+	db_bind_int64(s, k, page_fetch(&pg));
+	int rc;
 	struct fichier f;
 	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == limit) {
-			next = arena_strdup(a, f.id);
-			break;
-		}
 		row_to(s, a, &f);
-		json_array_append_new(items, fichiers_json(&f));
-		n++;
+		const char *keys[2] = {f.created_at, f.id};
+		jw *w = page_item(&pg, keys);
+		if (!w)
+			break;
+		fichiers_write(w, &f);
 	}
 	db_done(s);
 	if (rc < 0) {
-		json_decref(items);
 		http_problem_err(req, rc, "the files could not be listed");
 		return;
 	}
 	static const char *const keep[] = {"limit", NULL};
-	http_link_next(req, next, keep);
-	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
+	page_reply(&pg, keep);
 }
 
 /* ---- service ---- */
@@ -569,20 +571,29 @@ static int fichiers_export(db_conn *c, const char *user_id, json_t *out)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
 	arena *a = arena_new(0);
-	json_t *items = json_array();
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "files");
+	jw_arr_open(&w);
 	int rc;
 	struct fichier f;
 	while ((rc = db_step(s)) == DB_ROW) {
 		row_to(s, a, &f);
-		json_array_append_new(items, fichiers_json(&f));
+		fichiers_write(&w, &f);
 	}
 	db_done(s);
 	arena_free(a);
-	if (rc < 0) {
-		json_decref(items);
-		return rc;
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	json_t *part = json_from_buf(&b);
+	if (rc < 0 || !part) {
+		json_decref(part);
+		return rc < 0 ? rc : ENT_ENOMEM;
 	}
-	json_object_set_new(out, "fichiers", json_pack("{s:o}", "files", items));
+	json_object_set_new(out, "fichiers", part);
 	return ENT_OK;
 }
 

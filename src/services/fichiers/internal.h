@@ -27,8 +27,8 @@ struct fichier {
 /* Loads file id. ENT_OK, ENT_ENOTFOUND, or a database error. */
 int fichiers_load(db_conn *c, arena *a, const char *id, struct fichier *out);
 
-/* The JSON metadata answered by the API. */
-json_t *fichiers_json(const struct fichier *f);
+/* Writes the JSON metadata answered by the API. */
+void fichiers_write(jw *w, const struct fichier *f);
 
 /* Bytes stored by owner_id so far (for the quota), or a negative ent_err. */
 int64_t fichiers_used(db_conn *c, const char *owner_id);

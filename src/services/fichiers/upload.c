@@ -333,7 +333,8 @@ void fichiers_upload(http_req *req)
 		return;
 	}
 	http_set_header(req, "Location", arena_printf(a, "/api/fichiers/%s", f.id));
-	http_reply_json(req, 201, fichiers_json(&f));
+	fichiers_write(http_jw(req), &f);
+	http_reply_jw(req, 201);
 }
 
 int fichiers_insert(db_conn *c, const struct fichier *f)

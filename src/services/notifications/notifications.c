@@ -8,8 +8,8 @@
  * Events) is in stream.c.
  *
  * Order: newest first by created_us (microseconds, the sort key; created_at is the same instant in
- * RFC 3339 seconds for the API), then id. The cursor of a page is "<created_us>_<id>" of its last
- * item, so a page boundary survives the deletion of that item. The unread count reads the index
+ * RFC 3339 seconds for the API), then id. The cursor of a page (core/page.h) carries created_us and
+ * id of its last item, so a page boundary survives the deletion of that item. The unread count reads the index
  * (user_id, read_at) only.
  */
 #include "internal.h"
@@ -21,6 +21,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/page.h"
 #include "core/service.h"
 #include "core/util.h"
 
@@ -84,34 +85,10 @@ int64_t notif_unread_count(db_conn *c, const char *user_id)
 	return n;
 }
 
-static db_conn *db_or_503(http_req *req)
-{
-	db_conn *c = app_db();
-	if (!c)
-		http_problem(req, 503, "the database is unreachable");
-	return c;
-}
-
-/* Parses "<created_us>_<id>"; 0, or -1 when it is not a cursor we issued. */
-static int parse_cursor(const char *cur, int64_t *us, const char **id)
-{
-	const char *sep = strchr(cur, '_');
-	if (!sep || sep == cur || sep - cur > 19 || !util_is_uuid(sep + 1))
-		return -1;
-	char num[20];
-	memcpy(num, cur, (size_t)(sep - cur));
-	num[sep - cur] = '\0';
-	if (util_parse_int64(num, 0, INT64_MAX, us))
-		return -1;
-	*id = sep + 1;
-	return 0;
-}
-
 static void notif_list(http_req *req)
 {
-	int limit;
-	const char *cursor;
-	if (http_page_args(req, &limit, &cursor))
+	page pg;
+	if (page_begin(req, &pg, "notifications", 2))
 		return;
 	json_t *errors = json_object();
 	const char *unread = http_query(req, "unread");
@@ -119,15 +96,11 @@ static void notif_list(http_req *req)
 	if (unread && !only_unread && strcmp(unread, "false"))
 		json_object_set_new(errors, "unread", json_string("must be true or false"));
 	int64_t cur_us = 0;
-	const char *cur_id = NULL;
-	if (cursor && parse_cursor(cursor, &cur_us, &cur_id))
+	if (pg.has_cursor && util_parse_int64(pg.after[0], 0, INT64_MAX, &cur_us))
 		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
-	if (json_object_size(errors)) {
-		http_problem_errors(req, 400, "invalid query", errors);
+	if (http_invalid(req, errors))
 		return;
-	}
-	json_decref(errors);
-	db_conn *c = db_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	/*
@@ -135,7 +108,7 @@ static void notif_list(http_req *req)
 	 * on notifications_by_user (user_id, created_us, id), so a page deep in a long history costs
 	 * what the first one does. "unread" only narrows the rows read and stays an optional filter.
 	 */
-	db_stmt *s = db_prepare(c, cursor ? "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ?"
+	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ?"
 					    " AND (? = 0 OR read_at IS NULL) AND (created_us, id) < (?, ?)"
 					    " ORDER BY created_us DESC, id DESC LIMIT ?"
 					  : "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ?"
@@ -148,46 +121,33 @@ static void notif_list(http_req *req)
 	int k = 1;
 	db_bind_text(s, k++, http_principal(req)->sub);
 	db_bind_int64(s, k++, only_unread);
-	if (cursor) {
+	if (pg.has_cursor) {
 		db_bind_int64(s, k++, cur_us);
-		db_bind_text(s, k++, cur_id);
+		db_bind_text(s, k++, pg.after[1]);
 	}
-	db_bind_int64(s, k, limit + 1);
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	jw_obj_open(&w);
-	jw_key(&w, "items");
-	jw_arr_open(&w);
-	int rc, n = 0;
-	char last[64] = "", *next = NULL;
+	db_bind_int64(s, k, page_fetch(&pg));
+	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == limit) {
-			next = last;
+		char us[24];
+		snprintf(us, sizeof(us), "%lld", (long long)db_col_int64(s, 8));
+		const char *keys[2] = {us, db_col_text(s, 0)};
+		jw *w = page_item(&pg, keys);
+		if (!w)
 			break;
-		}
-		notif_write_row(&w, s);
-		snprintf(last, sizeof(last), "%lld_%s", (long long)db_col_int64(s, 8), db_col_text(s, 0));
-		n++;
+		notif_write_row(w, s);
 	}
 	db_done(s);
 	if (rc < 0) {
-		buf_free(&b);
 		http_problem_err(req, rc, "the notifications could not be listed");
 		return;
 	}
-	jw_arr_close(&w);
-	jw_kstr(&w, "next_cursor", next);
-	jw_obj_close(&w);
 	static const char *const keep[] = {"unread", "limit", NULL};
-	http_link_next(req, next, keep);
-	http_reply_buf(req, 200, "application/json", &b);
+	page_reply(&pg, keep);
 }
 
 static void notif_count(http_req *req)
 {
-	db_conn *c = db_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	int64_t n = notif_unread_count(c, http_principal(req)->sub);
@@ -205,7 +165,7 @@ static void notif_read(http_req *req)
 		http_problem(req, 404, "no such notification");
 		return;
 	}
-	db_conn *c = db_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	char now[21];
@@ -255,7 +215,7 @@ static void notif_read(http_req *req)
 static void notif_read_all(http_req *req)
 {
 	const char *user = http_principal(req)->sub;
-	db_conn *c = db_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	char now[21];
@@ -287,7 +247,7 @@ static void notif_delete(http_req *req)
 		http_problem(req, 404, "no such notification");
 		return;
 	}
-	db_conn *c = db_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	db_stmt *s = db_prepare(c, "DELETE FROM notifications WHERE id = ? AND user_id = ?");
@@ -356,7 +316,7 @@ static void prefs_reply(http_req *req, db_conn *c, const char *user)
 
 static void prefs_get(http_req *req)
 {
-	db_conn *c = db_or_503(req);
+	db_conn *c = http_db(req);
 	if (c)
 		prefs_reply(req, c, http_principal(req)->sub);
 }
@@ -401,12 +361,9 @@ static void prefs_put(http_req *req)
 			json_decref(sub);
 		}
 	}
-	if (json_object_size(errors)) {
-		http_problem_errors(req, 400, "invalid preferences", errors);
+	if (http_invalid(req, errors))
 		return;
-	}
-	json_decref(errors);
-	db_conn *c = db_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	const char *user = http_principal(req)->sub;

@@ -189,11 +189,9 @@ void notif_stream(http_req *req)
 {
 	pthread_once(&hub_once, hub_init);
 	const struct http_principal *p = http_principal(req);
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	/* A Last-Event-ID that is not one of our ids is ignored, as for a first connection. */
 	const char *last = http_header(req, "Last-Event-ID");
 	if (last && !util_is_uuid(last))

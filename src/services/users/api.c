@@ -4,7 +4,7 @@
  *
  * Who may call what is in the route table (users.c); the router checks roles before a handler
  * runs. Handlers validate bodies with json_check (unknown fields are 400: no mass assignment) and
- * build answers with users_row_json, which decides per view which fields appear: a hash never
+ * build answers with users_row_write (the jw writer), which decides per view which fields appear: a hash never
  * does, and the caller's own view has no administrative fields. Lists use keyset pagination on
  * (sort_key, id) with an opaque cursor, so a walk through the pages returns every row once even
  * when rows are added meanwhile.
@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/jwt.h"
 #include "core/log.h"
+#include "core/page.h"
 #include "core/password.h"
 #include "core/util.h"
 #include "services/auth/auth.h"
@@ -25,77 +26,10 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- helpers shared with classes.c ---- */
-
-int users_bad_request(http_req *req, json_t *errors)
-{
-	http_problem_errors(req, 400, "the request has invalid fields", errors);
-	return -1;
-}
-
-void users_db_problem(http_req *req, int rc)
-{
-	if (rc == ENT_EBUSY || rc == ENT_EUNAVAIL)
-		http_problem(req, 503, "the database is busy or unreachable; try again");
-	else
-		http_problem_err(req, rc, NULL);
-}
-
-char *users_cursor_encode(arena *a, const char *const *parts, int n)
-{
-	size_t len = 0;
-	for (int i = 0; i < n; i++)
-		len += strlen(parts[i]) + 1;
-	char *raw = arena_alloc(a, len + 1);
-	size_t o = 0;
-	for (int i = 0; i < n; i++) {
-		size_t l = strlen(parts[i]);
-		memcpy(raw + o, parts[i], l);
-		o += l;
-		if (i + 1 < n)
-			raw[o++] = '\x1f';
-	}
-	size_t cap = o * 4 / 3 + 8;
-	char *out = arena_alloc(a, cap);
-	b64url_encode((const unsigned char *)raw, o, out, cap);
-	return out;
-}
-
-int users_cursor_decode(arena *a, const char *cursor, const char **parts, int n)
-{
-	size_t len = strlen(cursor);
-	unsigned char *raw = arena_alloc(a, len + 1);
-	long got = b64url_decode(cursor, len, raw, len);
-	if (got <= 0)
-		return -1;
-	raw[got] = '\0';
-	if (memchr(raw, '\0', (size_t)got))
-		return -1;
-	char *p = (char *)raw;
-	for (int i = 0; i < n; i++) {
-		char *sep = strchr(p, '\x1f');
-		if ((i + 1 < n) != (sep != NULL))
-			return -1;
-		if (sep)
-			*sep = '\0';
-		parts[i] = p;
-		p = sep ? sep + 1 : p;
-	}
-	return util_valid_text(parts[n - 1]) && util_is_uuid(parts[n - 1]) ? 0 : -1;
-}
-
 static const char *caller(http_req *req)
 {
 	const struct http_principal *p = http_principal(req);
 	return p ? p->sub : NULL;
-}
-
-static db_conn *conn_or_503(http_req *req)
-{
-	db_conn *c = app_db();
-	if (!c)
-		http_problem(req, 503, "the database is unreachable");
-	return c;
 }
 
 /* Writes "user@x" -> "there is already an account with this email" style conflicts. */
@@ -161,9 +95,8 @@ static char *like_pattern(arena *a, const char *folded)
 
 void users_api_list(http_req *req)
 {
-	int limit;
-	const char *cursor;
-	if (http_page_args(req, &limit, &cursor))
+	page pg;
+	if (page_begin(req, &pg, "users", 2))
 		return;
 	arena *a = http_arena(req);
 	const char *q = http_query(req, "q"), *role = http_query(req, "role"), *class_id = http_query(req, "class_id");
@@ -177,15 +110,9 @@ void users_api_list(http_req *req)
 		json_object_set_new(errors, "class_id", json_string("must be a UUID"));
 	if (disabled && strcmp(disabled, "true") != 0 && strcmp(disabled, "false") != 0)
 		json_object_set_new(errors, "disabled", json_string("must be true or false"));
-	const char *after[2] = {NULL, NULL};
-	if (cursor && users_cursor_decode(a, cursor, after, 2))
-		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
-	if (json_object_size(errors)) {
-		users_bad_request(req, errors);
+	if (http_invalid(req, errors))
 		return;
-	}
-	json_decref(errors);
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	const char *pattern = q && *q ? like_pattern(a, users_fold(a, q)) : NULL;
@@ -197,9 +124,9 @@ void users_api_list(http_req *req)
 								      : BY_ALL;
 	static const char *const first_page[] = {LIST_CLASS, LIST_DISABLED, LIST_ROLE, LIST_ALL};
 	static const char *const next_page[] = {LIST_CLASS, LIST_DISABLED_AFTER, LIST_ROLE_AFTER, LIST_ALL_AFTER};
-	db_stmt *s = db_prepare(c, cursor ? next_page[way] : first_page[way]);
+	db_stmt *s = db_prepare(c, pg.has_cursor ? next_page[way] : first_page[way]);
 	if (!s) {
-		users_db_problem(req, ENT_EDB);
+		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
 	int k = 1;
@@ -219,37 +146,29 @@ void users_api_list(http_req *req)
 	db_bind_text(s, k++, pattern);
 	db_bind_text(s, k++, pattern);
 	if (way == BY_CLASS)
-		db_bind_text(s, k++, after[1]); /* the "no cursor" switch of LIST_AFTER_OPT */
-	if (way == BY_CLASS || cursor) {
-		db_bind_text(s, k++, after[0]);
-		db_bind_text(s, k++, after[1]);
+		db_bind_text(s, k++, pg.after[1]); /* the "no cursor" switch of LIST_AFTER_OPT */
+	if (way == BY_CLASS || pg.has_cursor) {
+		db_bind_text(s, k++, pg.after[0]);
+		db_bind_text(s, k++, pg.after[1]);
 	}
-	db_bind_int64(s, k, limit + 1);
-	json_t *items = json_array();
-	int rc, n = 0;
-	const char *next = NULL, *last_key = NULL, *last_id = NULL;
+	db_bind_int64(s, k, page_fetch(&pg));
+	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == limit) {
-			const char *parts[2] = {last_key, last_id};
-			next = users_cursor_encode(a, parts, 2);
+		const char *keys[2] = {db_col_text(s, 22), db_col_text(s, 0)};
+		jw *w = page_item(&pg, keys);
+		if (!w)
 			break;
-		}
 		struct urow r;
 		users_read_row(a, s, &r);
-		last_key = arena_strdup(a, db_col_text(s, 22));
-		last_id = r.id;
-		json_array_append_new(items, users_row_json(c, &r, USERS_VIEW_ADMIN, 0));
-		n++;
+		users_row_write(w, c, &r, USERS_VIEW_ADMIN, 0);
 	}
 	db_done(s);
 	if (rc < 0) {
-		json_decref(items);
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	static const char *const keep[] = {"q", "role", "class_id", "disabled", "limit", NULL};
-	http_link_next(req, next, keep);
-	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
+	page_reply(&pg, keep);
 }
 
 /* ---- POST /api/users ---- */
@@ -287,12 +206,9 @@ void users_api_create(http_req *req)
 	const char *why = password && !json_object_get(errors, "password") ? password_policy_error(password) : NULL;
 	if (why)
 		json_object_set_new(errors, "password", json_string(why));
-	if (json_object_size(errors)) {
-		users_bad_request(req, errors);
+	if (http_invalid(req, errors))
 		return;
-	}
-	json_decref(errors);
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
@@ -316,7 +232,7 @@ void users_api_create(http_req *req)
 	int rc = db_begin(c);
 	if (rc) {
 		free(hash);
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	rc = users_insert(c, a, id, email, email, json_get_str(body, "given_name", ""), json_get_str(body, "family_name", ""),
@@ -329,35 +245,38 @@ void users_api_create(http_req *req)
 		if (rc == ENT_ENOTFOUND) {
 			json_t *e = json_object();
 			json_object_set_new(e, "class_id", json_string("no such class"));
-			users_bad_request(req, e);
+			http_invalid(req, e);
 		} else if (rc == ENT_ECONFLICT) {
 			if (external_id && users_exists(c, "SELECT 1 FROM users WHERE external_id = ?", external_id) == 1)
 				conflict(req, "external_id", "another account has this external id");
 			else
 				conflict(req, "email", "an account with this email exists already");
 		} else {
-			users_db_problem(req, rc);
+			http_problem_err(req, rc, NULL);
 		}
 		return;
 	}
 	rc = db_commit(c);
 	if (rc) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	struct urow r;
 	rc = users_load(c, a, id, 0, &r);
 	if (rc) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
-	json_t *out = users_row_json(c, &r, USERS_VIEW_ADMIN, 1);
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	users_row_fields(w, c, &r, USERS_VIEW_ADMIN, 1);
 	if (!password) {
-		json_object_set_new(out, "activation_code", json_string(code));
-		json_object_set_new(out, "activation_expires_at", json_string(expires));
+		jw_kstr(w, "activation_code", code);
+		jw_kstr(w, "activation_expires_at", expires);
 	}
+	jw_obj_close(w);
 	http_set_header(req, "Location", arena_printf(a, "/api/users/%s", id));
-	http_reply_json(req, 201, out);
+	http_reply_jw(req, 201);
 }
 
 /* ---- GET /api/users/{id} ---- */
@@ -368,17 +287,18 @@ static int load_param_user(http_req *req, db_conn *c, struct urow *r)
 	if (rc == ENT_ENOTFOUND)
 		http_problem(req, 404, "no such user");
 	else if (rc)
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 	return rc;
 }
 
 void users_api_get(http_req *req)
 {
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	struct urow r;
 	if (!c || load_param_user(req, c, &r))
 		return;
-	http_reply_json(req, 200, users_row_json(c, &r, USERS_VIEW_ADMIN, 1));
+	users_row_write(http_jw(req), c, &r, USERS_VIEW_ADMIN, 1);
+	http_reply_jw(req, 200);
 }
 
 /* ---- PATCH /api/users/{id} ---- */
@@ -427,12 +347,9 @@ void users_api_patch(http_req *req)
 	const char *loc = json_get_str(body, "locale", NULL);
 	if (loc && !json_object_get(errors, "locale") && !valid_locale(loc))
 		json_object_set_new(errors, "locale", json_string("must be a language tag such as fr or fr-FR"));
-	if (json_object_size(errors)) {
-		users_bad_request(req, errors);
+	if (http_invalid(req, errors))
 		return;
-	}
-	json_decref(errors);
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	struct urow r;
 	if (!c || load_param_user(req, c, &r))
 		return;
@@ -458,7 +375,7 @@ void users_api_patch(http_req *req)
 	users_time(now, 0);
 	int rc = db_begin(c);
 	if (rc) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	db_stmt *s = db_prepare(c, "UPDATE users SET email = ?, username = ?, given_name = ?, family_name = ?,"
@@ -466,7 +383,7 @@ void users_api_patch(http_req *req)
 				   " search = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL");
 	if (!s) {
 		db_rollback(c);
-		users_db_problem(req, ENT_EDB);
+		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
 	db_bind_text(s, 1, email);
@@ -507,7 +424,7 @@ void users_api_patch(http_req *req)
 			db_rollback(c);
 			json_t *e = json_object();
 			json_object_set_new(e, "class_id", json_string("no such class"));
-			users_bad_request(req, e);
+			http_invalid(req, e);
 			return;
 		}
 	}
@@ -522,28 +439,29 @@ void users_api_patch(http_req *req)
 		else if (rc == ENT_ECONFLICT)
 			conflict(req, "email", "another account has this email");
 		else
-			users_db_problem(req, rc);
+			http_problem_err(req, rc, NULL);
 		return;
 	}
 	rc = db_commit(c);
 	if (rc) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	if ((disabled && !r.disabled) || role_changed)
 		auth_revoke_user(c, r.id);
 	if ((rc = users_load(c, a, r.id, 0, &r))) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
-	http_reply_json(req, 200, users_row_json(c, &r, USERS_VIEW_ADMIN, 1));
+	users_row_write(http_jw(req), c, &r, USERS_VIEW_ADMIN, 1);
+	http_reply_jw(req, 200);
 }
 
 /* ---- DELETE /api/users/{id} ---- */
 
 void users_api_delete(http_req *req)
 {
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	struct urow r;
 	if (!c || load_param_user(req, c, &r))
 		return;
@@ -563,7 +481,7 @@ void users_api_delete(http_req *req)
 	};
 	int rc = db_begin(c);
 	if (rc) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	db_stmt *s = db_prepare(c, "UPDATE users SET iss = NULL, sub = NULL, email = NULL, username = NULL,"
@@ -597,11 +515,11 @@ void users_api_delete(http_req *req)
 			rc = (*sv)->erase_user(c, r.id);
 	if (rc < 0) {
 		db_rollback(c);
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	if ((rc = db_commit(c))) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	auth_revoke_user(c, r.id);
@@ -613,14 +531,14 @@ void users_api_delete(http_req *req)
 
 void users_api_reset(http_req *req)
 {
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	struct urow r;
 	if (!c || load_param_user(req, c, &r))
 		return;
 	char code[16], expires[21];
 	int rc = users_reset_code(c, r.id, code, expires);
 	if (rc) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	auth_revoke_user(c, r.id);
@@ -637,17 +555,18 @@ static int load_me(http_req *req, db_conn *c, struct urow *r)
 	if (rc == ENT_ENOTFOUND)
 		http_problem(req, 404, "the caller has no account here");
 	else if (rc)
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 	return rc;
 }
 
 void users_api_me(http_req *req)
 {
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	struct urow r;
 	if (!c || load_me(req, c, &r))
 		return;
-	http_reply_json(req, 200, users_row_json(c, &r, USERS_VIEW_SELF, 1));
+	users_row_write(http_jw(req), c, &r, USERS_VIEW_SELF, 1);
+	http_reply_jw(req, 200);
 }
 
 static const struct jfield me_fields[] = {
@@ -667,12 +586,9 @@ void users_api_me_patch(http_req *req)
 	const char *loc = json_get_str(body, "locale", NULL);
 	if (loc && !json_object_get(errors, "locale") && !valid_locale(loc))
 		json_object_set_new(errors, "locale", json_string("must be a language tag such as fr or fr-FR"));
-	if (json_object_size(errors)) {
-		users_bad_request(req, errors);
+	if (http_invalid(req, errors))
 		return;
-	}
-	json_decref(errors);
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	struct urow r;
 	if (!c || load_me(req, c, &r))
 		return;
@@ -682,7 +598,7 @@ void users_api_me_patch(http_req *req)
 	users_time(now, 0);
 	db_stmt *s = db_prepare(c, "UPDATE users SET display_name = ?, locale = ?, search = ?, updated_at = ? WHERE id = ?");
 	if (!s) {
-		users_db_problem(req, ENT_EDB);
+		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
 	db_bind_text(s, 1, display);
@@ -693,10 +609,11 @@ void users_api_me_patch(http_req *req)
 	int rc = db_step(s);
 	db_done(s);
 	if (rc < 0 || (rc = users_load(c, a, r.id, 0, &r))) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
-	http_reply_json(req, 200, users_row_json(c, &r, USERS_VIEW_SELF, 1));
+	users_row_write(http_jw(req), c, &r, USERS_VIEW_SELF, 1);
+	http_reply_jw(req, 200);
 }
 
 static const struct jfield password_fields[] = {
@@ -711,10 +628,10 @@ void users_api_me_password(http_req *req)
 		return;
 	json_t *errors = json_object();
 	if (json_check(body, password_fields, 2, errors)) {
-		users_bad_request(req, errors);
+		http_invalid(req, errors);
 		return;
 	}
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c) {
 		json_decref(errors);
 		return;
@@ -732,7 +649,7 @@ void users_api_me_password(http_req *req)
 	}
 	if (rc == ENT_EAUTH) {
 		json_object_set_new(errors, "current_password", json_string("is wrong"));
-		users_bad_request(req, errors);
+		http_invalid(req, errors);
 		return;
 	}
 	if (rc) {
@@ -740,19 +657,19 @@ void users_api_me_password(http_req *req)
 		if (rc == ENT_ENOTFOUND)
 			http_problem(req, 404, "the caller has no account here");
 		else
-			users_db_problem(req, rc);
+			http_problem_err(req, rc, NULL);
 		return;
 	}
 	const char *why = NULL;
 	rc = users_set_password(c, me, json_get_str(body, "new_password", ""), &why);
 	if (rc == ENT_EINVAL) {
 		json_object_set_new(errors, "new_password", json_string(why ? why : "is not acceptable"));
-		users_bad_request(req, errors);
+		http_invalid(req, errors);
 		return;
 	}
 	json_decref(errors);
 	if (rc) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	http_reply_empty(req, 204);
@@ -770,7 +687,12 @@ int users_export(db_conn *c, const char *user_id, json_t *out)
 		return rc;
 	}
 	json_t *part = json_object();
-	json_object_set_new(part, "profile", users_row_json(c, &r, USERS_VIEW_SELF, 1));
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	users_row_write(&w, c, &r, USERS_VIEW_SELF, 1);
+	json_object_set_new(part, "profile", json_from_buf(&b));
 	json_t *hist = json_array();
 	db_stmt *s = db_prepare(c, "SELECT at, ip, success FROM login_events WHERE user_id = ? ORDER BY at DESC, id LIMIT 1000");
 	if (!s)
@@ -790,7 +712,7 @@ int users_export(db_conn *c, const char *user_id, json_t *out)
 
 void users_api_me_export(http_req *req)
 {
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	struct urow r;
 	if (!c || load_me(req, c, &r))
 		return;
@@ -844,12 +766,9 @@ void users_api_import(http_req *req)
 	opts.school_year = http_query(req, "school_year");
 	if (opts.school_year && !users_valid_school_year(opts.school_year))
 		json_object_set_new(errors, "school_year", json_string("must be a school year such as 2026-2027"));
-	if (json_object_size(errors)) {
-		users_bad_request(req, errors);
+	if (http_invalid(req, errors))
 		return;
-	}
-	json_decref(errors);
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	size_t len;
@@ -863,7 +782,7 @@ void users_api_import(http_req *req)
 		return;
 	}
 	if (rc) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	log_info("users: import of %zu bytes in %.0f ms (dry run: %d)", len, (double)(util_now_ns() - t0) / 1e6, opts.dry_run);

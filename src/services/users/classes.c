@@ -12,30 +12,39 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/page.h"
 #include "core/util.h"
 
 #include <string.h>
-
-static db_conn *conn_or_503(http_req *req)
-{
-	db_conn *c = app_db();
-	if (!c)
-		http_problem(req, 503, "the database is unreachable");
-	return c;
-}
 
 #define CLASS_COLS                                                                                         \
 	"c.id, c.name, c.school_year, c.level, c.created_at, c.updated_at,"                               \
 	" (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id AND m.kind = 'etudiant'),"        \
 	" (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id)"
 
+static void class_write(jw *w, db_stmt *s)
+{
+	jw_obj_open(w);
+	jw_kstr(w, "id", db_col_text(s, 0));
+	jw_kstr(w, "name", db_col_text(s, 1));
+	jw_kstr(w, "school_year", db_col_text(s, 2));
+	jw_kstr(w, "level", db_col_text(s, 3));
+	jw_kstr(w, "created_at", db_col_text(s, 4));
+	jw_kstr(w, "updated_at", db_col_text(s, 5));
+	jw_kint(w, "student_count", db_col_int64(s, 6));
+	jw_kint(w, "member_count", db_col_int64(s, 7));
+	jw_obj_close(w);
+}
+
+/* The same as a tree, for the handlers that add members or read fields back. */
 static json_t *class_json(db_stmt *s)
 {
-	const char *level = db_col_text(s, 3);
-	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I}", "id", db_col_text(s, 0), "name", db_col_text(s, 1),
-			 "school_year", db_col_text(s, 2), "level", level ? json_string(level) : json_null(), "created_at",
-			 db_col_text(s, 4), "updated_at", db_col_text(s, 5), "student_count", (json_int_t)db_col_int64(s, 6),
-			 "member_count", (json_int_t)db_col_int64(s, 7));
+	buf b;
+	buf_init(&b, 0);
+	jw w;
+	jw_init(&w, &b);
+	class_write(&w, s);
+	return json_from_buf(&b);
 }
 
 /* The class {id} as JSON, or NULL after answering 404 (or a database problem). */
@@ -47,7 +56,7 @@ static json_t *load_class(http_req *req, db_conn *c, const char *id)
 	}
 	db_stmt *s = db_prepare(c, "SELECT " CLASS_COLS " FROM classes c WHERE c.id = ?");
 	if (!s) {
-		users_db_problem(req, ENT_EDB);
+		http_problem_err(req, ENT_EDB, NULL);
 		return NULL;
 	}
 	db_bind_text(s, 1, id);
@@ -55,7 +64,7 @@ static json_t *load_class(http_req *req, db_conn *c, const char *id)
 	json_t *out = rc == DB_ROW ? class_json(s) : NULL;
 	db_done(s);
 	if (rc < 0)
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 	else if (!out)
 		http_problem(req, 404, "no such class");
 	return out;
@@ -63,24 +72,16 @@ static json_t *load_class(http_req *req, db_conn *c, const char *id)
 
 void classes_api_list(http_req *req)
 {
-	int limit;
-	const char *cursor;
-	if (http_page_args(req, &limit, &cursor))
+	page pg;
+	if (page_begin(req, &pg, "classes", 3))
 		return;
-	arena *a = http_arena(req);
 	const char *year = http_query(req, "school_year");
 	json_t *errors = json_object();
 	if (year && !users_valid_school_year(year))
 		json_object_set_new(errors, "school_year", json_string("must be a school year such as 2026-2027"));
-	const char *after[3] = {NULL, NULL, NULL};
-	if (cursor && users_cursor_decode(a, cursor, after, 3))
-		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
-	if (json_object_size(errors)) {
-		users_bad_request(req, errors);
+	if (http_invalid(req, errors))
 		return;
-	}
-	json_decref(errors);
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	/* Newest school year first, then by name. */
@@ -90,42 +91,33 @@ void classes_api_list(http_req *req)
 				   " OR (c.school_year = ? AND (c.name > ? OR (c.name = ? AND c.id > ?))))"
 				   " ORDER BY c.school_year DESC, c.name, c.id LIMIT ?");
 	if (!s) {
-		users_db_problem(req, ENT_EDB);
+		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
 	db_bind_text(s, 1, year);
 	db_bind_text(s, 2, year);
-	db_bind_text(s, 3, after[2]);
-	db_bind_text(s, 4, after[0]);
-	db_bind_text(s, 5, after[0]);
-	db_bind_text(s, 6, after[1]);
-	db_bind_text(s, 7, after[1]);
-	db_bind_text(s, 8, after[2]);
-	db_bind_int64(s, 9, limit + 1);
-	json_t *items = json_array();
-	int rc, n = 0;
-	const char *next = NULL;
+	db_bind_text(s, 3, pg.after[2]);
+	db_bind_text(s, 4, pg.after[0]);
+	db_bind_text(s, 5, pg.after[0]);
+	db_bind_text(s, 6, pg.after[1]);
+	db_bind_text(s, 7, pg.after[1]);
+	db_bind_text(s, 8, pg.after[2]);
+	db_bind_int64(s, 9, page_fetch(&pg));
+	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == limit) {
-			json_t *last = json_array_get(items, (size_t)n - 1);
-			const char *parts[3] = {json_string_value(json_object_get(last, "school_year")),
-						json_string_value(json_object_get(last, "name")),
-						json_string_value(json_object_get(last, "id"))};
-			next = users_cursor_encode(a, parts, 3);
+		const char *keys[3] = {db_col_text(s, 2), db_col_text(s, 1), db_col_text(s, 0)};
+		jw *w = page_item(&pg, keys);
+		if (!w)
 			break;
-		}
-		json_array_append_new(items, class_json(s));
-		n++;
+		class_write(w, s);
 	}
 	db_done(s);
 	if (rc < 0) {
-		json_decref(items);
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	static const char *const keep[] = {"school_year", "limit", NULL};
-	http_link_next(req, next, keep);
-	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? json_string(next) : json_null()));
+	page_reply(&pg, keep);
 }
 
 static const struct jfield class_fields[] = {
@@ -151,10 +143,7 @@ static int check_class_body(http_req *req, json_t *body, int required)
 		if (v && !json_object_get(errors, *n) && !util_valid_text(v))
 			json_object_set_new(errors, *n, json_string("must be text without control characters"));
 	}
-	if (json_object_size(errors))
-		return users_bad_request(req, errors);
-	json_decref(errors);
-	return 0;
+	return http_invalid(req, errors) ? -1 : 0;
 }
 
 static void name_conflict(http_req *req)
@@ -169,7 +158,7 @@ void classes_api_create(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body || check_class_body(req, body, 1))
 		return;
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	char year[10], id[37], now[21];
@@ -182,7 +171,7 @@ void classes_api_create(http_req *req)
 	users_time(now, 0);
 	db_stmt *s = db_prepare(c, "INSERT INTO classes (id, name, school_year, level, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)");
 	if (!s) {
-		users_db_problem(req, ENT_EDB);
+		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
 	db_bind_text(s, 1, id);
@@ -198,7 +187,7 @@ void classes_api_create(http_req *req)
 		return;
 	}
 	if (rc < 0) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	json_t *out = load_class(req, c, id);
@@ -210,7 +199,7 @@ void classes_api_create(http_req *req)
 
 void classes_api_get(http_req *req)
 {
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	const char *id = http_param(req, "id");
@@ -227,7 +216,7 @@ void classes_api_get(http_req *req)
 				   " ORDER BY CASE WHEN m.kind = 'etudiant' THEN 1 ELSE 0 END, u.sort_key, u.id");
 	if (!s) {
 		json_decref(out);
-		users_db_problem(req, ENT_EDB);
+		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
 	db_bind_text(s, 1, id);
@@ -251,7 +240,7 @@ void classes_api_get(http_req *req)
 	if (rc < 0) {
 		json_decref(members);
 		json_decref(out);
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	json_object_set_new(out, "members", members);
@@ -263,7 +252,7 @@ void classes_api_patch(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body || check_class_body(req, body, 0))
 		return;
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	const char *id = http_param(req, "id");
@@ -293,7 +282,7 @@ void classes_api_patch(http_req *req)
 		return;
 	}
 	if (rc < 0) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	json_t *out = load_class(req, c, id);
@@ -303,7 +292,7 @@ void classes_api_patch(http_req *req)
 
 void classes_api_delete(http_req *req)
 {
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	const char *id = http_param(req, "id");
@@ -325,11 +314,11 @@ void classes_api_delete(http_req *req)
 	}
 	if (rc < 0) {
 		db_rollback(c);
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	if ((rc = db_commit(c))) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	http_reply_empty(req, 204);
@@ -337,7 +326,7 @@ void classes_api_delete(http_req *req)
 
 void classes_api_member_put(http_req *req)
 {
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	json_t *cur = load_class(req, c, http_param(req, "id"));
@@ -351,7 +340,7 @@ void classes_api_member_put(http_req *req)
 		return;
 	}
 	if (rc) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	rc = db_begin(c);
@@ -359,11 +348,11 @@ void classes_api_member_put(http_req *req)
 		rc = users_set_class(c, r.id, r.role, http_param(req, "id"));
 	if (rc) {
 		db_rollback(c);
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	if ((rc = db_commit(c))) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	http_reply_empty(req, 204);
@@ -371,7 +360,7 @@ void classes_api_member_put(http_req *req)
 
 void classes_api_member_delete(http_req *req)
 {
-	db_conn *c = conn_or_503(req);
+	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	const char *id = http_param(req, "id"), *uid = http_param(req, "user_id");
@@ -381,7 +370,7 @@ void classes_api_member_delete(http_req *req)
 	}
 	db_stmt *s = db_prepare(c, "DELETE FROM class_members WHERE class_id = ? AND user_id = ?");
 	if (!s) {
-		users_db_problem(req, ENT_EDB);
+		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
 	db_bind_text(s, 1, id);
@@ -390,7 +379,7 @@ void classes_api_member_delete(http_req *req)
 	int64_t n = db_changes(s);
 	db_done(s);
 	if (rc < 0) {
-		users_db_problem(req, rc);
+		http_problem_err(req, rc, NULL);
 		return;
 	}
 	if (n == 0) {

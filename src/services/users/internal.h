@@ -114,10 +114,12 @@ enum users_view {
 };
 
 /*
- * The JSON of a user. With classes, adds "classes": every class the user is attached to (one
- * more query). Returns a new reference.
+ * Writes the JSON of a user: users_row_write the whole object, users_row_fields only its members
+ * (into an object the caller opened, to add more). With classes, adds "classes": every class the
+ * user is attached to (one more query). Which fields appear depends on view.
  */
-json_t *users_row_json(db_conn *c, const struct urow *r, enum users_view view, int classes);
+void users_row_write(jw *w, db_conn *c, const struct urow *r, enum users_view view, int classes);
+void users_row_fields(jw *w, db_conn *c, const struct urow *r, enum users_view view, int classes);
 
 /*
  * Inserts a user and its credentials row (no transaction: the caller holds one). role is a role
@@ -203,15 +205,5 @@ int users_demo(db_conn *c, FILE *out);
 /* The users part of `ent demo --scale` (generate.c). */
 struct scale;
 int users_generate(db_conn *c, const struct scale *sc);
-
-/* ---- helpers for handlers ---- */
-
-/* Answers 400 with errors and frees nothing else; returns -1 for "return" chains. */
-int users_bad_request(http_req *req, json_t *errors);
-/* Answers a problem for a database error (503 when busy or unavailable, else 500). */
-void users_db_problem(http_req *req, int rc);
-/* Encodes / decodes an opaque keyset cursor made of up to 3 text parts. */
-char *users_cursor_encode(arena *a, const char *const *parts, int n);
-int users_cursor_decode(arena *a, const char *cursor, const char **parts, int n);
 
 #endif

@@ -299,60 +299,75 @@ static void to_user(arena *a, const struct urow *r, struct user *out)
 	out->active = r->active;
 }
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
-
-static json_t *classes_of(db_conn *c, const char *user_id)
+/* The classes the user belongs to, newest school year first. */
+static void classes_of(jw *w, db_conn *c, const char *user_id)
 {
-	json_t *arr = json_array();
+	jw_arr_open(w);
 	db_stmt *s = db_prepare(c, "SELECT c.id, c.name, c.school_year, c.level FROM class_members m"
 				   " JOIN classes c ON c.id = m.class_id WHERE m.user_id = ?"
 				   " ORDER BY c.school_year DESC, c.name, c.id");
-	if (!s)
-		return arr;
-	db_bind_text(s, 1, user_id);
-	while (db_step(s) == DB_ROW)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "id", db_col_text(s, 0), "name",
-						     db_col_text(s, 1), "school_year", db_col_text(s, 2), "level",
-						     str_or_null(db_col_text(s, 3))));
-	db_done(s);
-	return arr;
+	if (s) {
+		db_bind_text(s, 1, user_id);
+		while (db_step(s) == DB_ROW) {
+			jw_obj_open(w);
+			jw_kstr(w, "id", db_col_text(s, 0));
+			jw_kstr(w, "name", db_col_text(s, 1));
+			jw_kstr(w, "school_year", db_col_text(s, 2));
+			jw_kstr(w, "level", db_col_text(s, 3));
+			jw_obj_close(w);
+		}
+		db_done(s);
+	}
+	jw_arr_close(w);
 }
 
-json_t *users_row_json(db_conn *c, const struct urow *r, enum users_view view, int classes)
+void users_row_fields(jw *w, db_conn *c, const struct urow *r, enum users_view view, int classes)
 {
 	char name[2 * 4 * USERS_NAME_MAX + 2];
 	snprintf(name, sizeof(name), "%s %s", r->given_name ? r->given_name : "", r->family_name ? r->family_name : "");
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_string(r->id));
-	json_object_set_new(o, "email", str_or_null(r->email));
-	json_object_set_new(o, "username", str_or_null(r->username));
-	json_object_set_new(o, "given_name", str_or_null(r->given_name));
-	json_object_set_new(o, "family_name", str_or_null(r->family_name));
-	json_object_set_new(o, "name", json_string(r->display_name ? r->display_name : name));
-	json_object_set_new(o, "display_name", str_or_null(r->display_name));
-	json_object_set_new(o, "locale", str_or_null(r->locale));
-	json_object_set_new(o, "role", str_or_null(r->role));
-	json_object_set_new(o, "class", r->class_id ? json_pack("{s:s, s:s, s:s}", "id", r->class_id, "name", r->class_name,
-								 "school_year", r->class_year)
-						  : json_null());
-	if (classes)
-		json_object_set_new(o, "classes", classes_of(c, r->id));
-	json_object_set_new(o, "created_at", str_or_null(r->created_at));
-	json_object_set_new(o, "last_login_at", str_or_null(r->last_login_at));
+	jw_kstr(w, "id", r->id);
+	jw_kstr(w, "email", r->email);
+	jw_kstr(w, "username", r->username);
+	jw_kstr(w, "given_name", r->given_name);
+	jw_kstr(w, "family_name", r->family_name);
+	jw_kstr(w, "name", r->display_name ? r->display_name : name);
+	jw_kstr(w, "display_name", r->display_name);
+	jw_kstr(w, "locale", r->locale);
+	jw_kstr(w, "role", r->role);
+	jw_key(w, "class");
+	if (r->class_id) {
+		jw_obj_open(w);
+		jw_kstr(w, "id", r->class_id);
+		jw_kstr(w, "name", r->class_name);
+		jw_kstr(w, "school_year", r->class_year);
+		jw_obj_close(w);
+	} else {
+		jw_null(w);
+	}
+	if (classes) {
+		jw_key(w, "classes");
+		classes_of(w, c, r->id);
+	}
+	jw_kstr(w, "created_at", r->created_at);
+	jw_kstr(w, "last_login_at", r->last_login_at);
 	if (view == USERS_VIEW_ADMIN) {
 		char now[21];
 		users_time(now, 0);
-		json_object_set_new(o, "updated_at", str_or_null(r->updated_at));
-		json_object_set_new(o, "external_id", str_or_null(r->external_id));
-		json_object_set_new(o, "iss", str_or_null(r->iss));
-		json_object_set_new(o, "disabled", json_boolean(r->disabled));
-		json_object_set_new(o, "active", json_boolean(r->active));
-		json_object_set_new(o, "activation_pending", json_boolean(r->activation_pending));
-		json_object_set_new(o, "locked_until",
-				    r->locked_until && strcmp(r->locked_until, now) > 0 ? json_string(r->locked_until)
-											 : json_null());
+		jw_kstr(w, "updated_at", r->updated_at);
+		jw_kstr(w, "external_id", r->external_id);
+		jw_kstr(w, "iss", r->iss);
+		jw_kbool(w, "disabled", r->disabled);
+		jw_kbool(w, "active", r->active);
+		jw_kbool(w, "activation_pending", r->activation_pending);
+		jw_kstr(w, "locked_until", r->locked_until && strcmp(r->locked_until, now) > 0 ? r->locked_until : NULL);
 	}
-	return o;
+}
+
+void users_row_write(jw *w, db_conn *c, const struct urow *r, enum users_view view, int classes)
+{
+	jw_obj_open(w);
+	users_row_fields(w, c, r, view, classes);
+	jw_obj_close(w);
 }
 
 int users_insert(db_conn *c, arena *a, char id[37], const char *email, const char *username, const char *given,
