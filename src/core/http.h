@@ -240,26 +240,7 @@ typedef long (*http_read_fn)(void *ctx, uint64_t offset, char *buf, size_t max);
 void http_reply_stream(http_req *req, int status, const char *content_type, uint64_t size, http_read_fn read,
 		       void *ctx, void (*free_ctx)(void *));
 
-/*
- * Server-Sent Events (text/event-stream): an answer that stays open and carries events pushed from
- * any thread. http_reply_sse() answers the request and returns a handle with two references: one
- * held by the connection, one by the caller. The caller sends with http_sse_send() and drops its
- * reference with http_sse_release() when it no longer wants to send (e.g. from on_close). When the
- * client goes away (or the server stops), on_close(s, ctx) runs once on a server thread; sends after
- * that return -1. The core writes a comment line every 15 s so that dead peers are found and
- * proxies keep the stream open. Events are queued up to 1 MiB per stream; beyond that the stream
- * is closed (a client that does not read). Returns NULL (and has answered 500) on allocation failure.
- */
-typedef struct http_sse http_sse;
-http_sse *http_reply_sse(http_req *req, void (*on_close)(http_sse *s, void *ctx), void *ctx);
-/* Queues one event: "event: EVENT\nid: ID\ndata: DATA\n\n" (event and id may be NULL; data may
- * hold newlines, split into data lines). Returns 0, or -1 when the stream is closed. */
-int http_sse_send(http_sse *s, const char *event, const char *id, const char *data);
-void http_sse_release(http_sse *s);
-/* Ends the stream from the server's side after what is queued (on_close follows). Any thread. */
-void http_sse_close(http_sse *s);
-/* Open SSE streams in this process (for /metrics). */
-long http_sse_open(void);
+/* Server-Sent Events (answers that stay open and carry pushed events): see sse.h. */
 
 /*
  * RFC 9457 problem+json: {"type","title","status","detail"} and, for validation, "errors"

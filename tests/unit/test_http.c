@@ -27,6 +27,7 @@
 #include "core/metrics.h"
 #include "core/page.h"
 #include "core/router.h"
+#include "core/sse.h"
 #include "core/util.h"
 
 static http_server *srv;
@@ -173,11 +174,11 @@ static int test_guard(http_req *req, struct http_principal *out)
 }
 
 /* An event stream: the handle is kept for the test thread to send on. */
-static http_sse *stream;
+static sse_stream *stream;
 static int stream_closed;
 static pthread_mutex_t stream_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void stream_gone(http_sse *s, void *ctx)
+static void stream_gone(sse_stream *s, void *ctx)
 {
 	(void)ctx;
 	pthread_mutex_lock(&stream_mu);
@@ -185,12 +186,12 @@ static void stream_gone(http_sse *s, void *ctx)
 	if (s == stream)
 		stream = NULL;
 	pthread_mutex_unlock(&stream_mu);
-	http_sse_release(s);
+	sse_release(s);
 }
 
 static void events(http_req *req)
 {
-	http_sse *s = http_reply_sse(req, stream_gone, NULL);
+	sse_stream *s = sse_open(req, stream_gone, NULL);
 	pthread_mutex_lock(&stream_mu);
 	stream = s;
 	pthread_mutex_unlock(&stream_mu);
@@ -718,11 +719,11 @@ static int read_until(int fd, char *got, size_t cap, const char *needle)
 	return strstr(got, needle) != NULL;
 }
 
-static http_sse *current_stream(void)
+static sse_stream *current_stream(void)
 {
 	for (int i = 0; i < 300; i++) {
 		pthread_mutex_lock(&stream_mu);
-		http_sse *s = stream;
+		sse_stream *s = stream;
 		pthread_mutex_unlock(&stream_mu);
 		if (s)
 			return s;
@@ -742,14 +743,14 @@ static void test_event_stream(void **state)
 	assert_true(read_until(fd, got, sizeof got, "retry: 3000"));
 	assert_non_null(strstr(got, "HTTP/1.1 200"));
 	assert_non_null(strcasestr(got, "Content-Type: text/event-stream"));
-	http_sse *s = current_stream();
+	sse_stream *s = current_stream();
 	assert_non_null(s);
 	/* Idle longer than the server's 1 s idle timeout: a waiting stream is not cut. */
 	usleep(1500000);
-	assert_int_equal(http_sse_send(s, "notification", "42", "{\"a\":1}\nsecond line"), 0);
+	assert_int_equal(sse_send(s, "notification", "42", "{\"a\":1}\nsecond line"), 0);
 	assert_true(read_until(fd, got, sizeof got, "data: second line\n"));
 	assert_non_null(strstr(got, "event: notification\nid: 42\ndata: {\"a\":1}\ndata: second line\n"));
-	assert_int_equal(http_sse_open(), 1);
+	assert_int_equal(sse_count(), 1);
 	/* The client leaves while the stream waits: the server notices, on_close runs once. */
 	close(fd);
 	int closed = 0;
@@ -760,7 +761,7 @@ static void test_event_stream(void **state)
 		usleep(10000);
 	}
 	assert_int_equal(closed, 1);
-	assert_int_equal(http_sse_open(), 0);
+	assert_int_equal(sse_count(), 0);
 
 	/* Without a token: 401, no stream. */
 	fd = raw_connect();
@@ -778,13 +779,13 @@ static void test_event_stream(void **state)
 	assert_true(read_until(fd, got, sizeof got, "retry: 3000"));
 	s = current_stream();
 	assert_non_null(s);
-	assert_int_equal(http_sse_send(s, "last", NULL, "bye"), 0);
-	http_sse_close(s);
+	assert_int_equal(sse_send(s, "last", NULL, "bye"), 0);
+	sse_close(s);
 	assert_true(read_until(fd, got, sizeof got, "data: bye\n\n\r\n0\r\n\r\n"));
 	close(fd);
-	for (int i = 0; i < 300 && http_sse_open() > 0; i++)
+	for (int i = 0; i < 300 && sse_count() > 0; i++)
 		usleep(10000);
-	assert_int_equal(http_sse_open(), 0);
+	assert_int_equal(sse_count(), 0);
 
 	/* A stream left open when the server stops (main's http_stop) must not hang the stop. */
 	fd = raw_connect();
@@ -889,7 +890,7 @@ int main(void)
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	http_stop(srv); /* with an event stream still open (test_event_stream) */
-	if (http_sse_open() != 0) {
+	if (sse_count() != 0) {
 		fprintf(stderr, "an event stream outlived http_stop\n");
 		failed++;
 	}

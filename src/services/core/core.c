@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/metrics.h"
 #include "core/router.h"
+#include "core/sse.h"
 #include "core/static.h"
 #include "openapi.h"
 
@@ -70,7 +71,7 @@ static void metrics_reply(http_req *req, const char *service)
 		.in_flight = http_in_flight(),
 		.db_connections = app.db ? db_connections(app.db) : 0,
 		.db_up = c && db_ping(c) == ENT_OK,
-		.sse_streams = http_sse_open(),
+		.sse_streams = sse_count(),
 		.bus_pending = bus_pending(),
 		.bus_broker_up = bus_broker_up(),
 	};

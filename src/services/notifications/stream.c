@@ -14,14 +14,14 @@
  *    each new notification (`notification`, id = its id) and the recipient's new `unread` count.
  *  - notif_push_unread() after read, read-all and delete, so other tabs update their badge.
  *
- * Lifetime of a stream: http_reply_sse() gives two references to the http_sse handle, one kept
+ * Lifetime of a stream: sse_open() gives two references to the sse_stream handle, one kept
  * by the connection and one by us; ours belongs to the hub while the stream is listed there. The
  * struct stream itself is shared by the connection's on_close callback and the handler that
  * registers it (refs = 2): it is freed by whichever finishes last, under the stripe's lock. So
  * on_close never frees what the handler is still using, and a stream whose client left before it
  * was registered is released by the handler instead of being listed.
  *
- * This relies on http_sse_send() never calling on_close on the calling thread (http.h: on_close
+ * This relies on sse_send() never calling on_close on the calling thread (sse.h: on_close
  * runs on a server thread when the client goes away), since sends happen under the stripe lock
  * that on_close takes.
  *
@@ -38,6 +38,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/sse.h"
 #include "core/util.h"
 
 #define HUB_STRIPES 64
@@ -46,7 +47,7 @@
 #define REPLAY_MAX 200
 
 struct stream {
-	http_sse *sse;
+	sse_stream *sse;
 	char user[37];
 	unsigned stripe;
 	uint64_t opened; /* order of opening, to find a user's oldest stream */
@@ -94,7 +95,7 @@ static void unlink_stream(struct stripe *sp, struct stream *st)
 /* Drops one reference to st (lock held); 1 when the caller must free it after unlocking. */
 static int drop_ref(struct stream *st) { return --st->refs == 0; }
 
-static void on_close(http_sse *s, void *ctx)
+static void on_close(sse_stream *s, void *ctx)
 {
 	struct stream *st = ctx;
 	struct stripe *sp = &hub[st->stripe];
@@ -106,7 +107,7 @@ static void on_close(http_sse *s, void *ctx)
 	int last = drop_ref(st);
 	pthread_mutex_unlock(&sp->lock);
 	if (release)
-		http_sse_release(s);
+		sse_release(s);
 	if (last)
 		free(st);
 }
@@ -125,7 +126,7 @@ static void send_user(struct stripe *sp, const char *user, const char *event, co
 {
 	for (struct stream *st = sp->head; st; st = st->next)
 		if (!strcmp(st->user, user))
-			http_sse_send(st->sse, event, id, data);
+			sse_send(st->sse, event, id, data);
 }
 
 /* {"count":n} for user into out; 0 or a negative ent_err. */
@@ -178,7 +179,7 @@ static int replay(db_conn *c, struct stream *st, const char *last)
 	while ((rc = db_step(s)) == DB_ROW) {
 		char *json = row_json(s);
 		if (json)
-			http_sse_send(st->sse, "notification", db_col_text(s, 0), json);
+			sse_send(st->sse, "notification", db_col_text(s, 0), json);
 		free(json);
 	}
 	db_done(s);
@@ -203,19 +204,19 @@ void notif_stream(http_req *req)
 	st->stripe = stripe_of(st->user);
 	st->refs = 2;
 	st->opened = atomic_fetch_add(&hub_opened, 1);
-	st->sse = http_reply_sse(req, on_close, st);
+	st->sse = sse_open(req, on_close, st);
 	if (!st->sse) {
 		free(st); /* answered 500; on_close never runs for a stream that was not opened */
 		return;
 	}
 	struct stripe *sp = &hub[st->stripe];
-	http_sse *evicted = NULL;
+	sse_stream *evicted = NULL;
 	pthread_mutex_lock(&sp->lock);
 	if (st->closed) {
 		/* The client left already: our reference was never handed to the hub. */
 		int last_ref = drop_ref(st);
 		pthread_mutex_unlock(&sp->lock);
-		http_sse_release(st->sse);
+		sse_release(st->sse);
 		if (last_ref)
 			free(st);
 		return;
@@ -244,7 +245,7 @@ void notif_stream(http_req *req)
 	char count[48];
 	int rc = unread_json(c, st->user, count);
 	if (!rc)
-		http_sse_send(st->sse, "unread", NULL, count);
+		sse_send(st->sse, "unread", NULL, count);
 	if (!rc && last)
 		rc = replay(c, st, last);
 	if (rc)
@@ -252,8 +253,8 @@ void notif_stream(http_req *req)
 	int last_ref = drop_ref(st);
 	pthread_mutex_unlock(&sp->lock);
 	if (evicted) {
-		http_sse_close(evicted); /* the oldest tab's stream ends; its on_close frees it */
-		http_sse_release(evicted);
+		sse_close(evicted); /* the oldest tab's stream ends; its on_close frees it */
+		sse_release(evicted);
 	}
 	if (last_ref)
 		free(st);
