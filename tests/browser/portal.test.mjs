@@ -118,6 +118,55 @@ test('a student who opens /admin is turned away', async (t) => {
   await page.context().close();
 });
 
+test('the dashboard loads in few requests, and a page left mid-request cancels it without an error', async () => {
+  const page = await newPage(browser);
+  const requests = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/api/')) requests.push(u.pathname + u.search);
+  });
+  await login(page, ent, ctx.student, STUDENT_PASSWORD);
+  await page.getByRole('heading', { name: 'Dernières notes' }).waitFor();
+  await page.locator('section.card', { has: page.getByRole('heading', { name: 'Supports récents' }) }).locator('.list, .empty').waitFor();
+  // (no networkidle: the notifications stream stays open)
+  while (!requests.includes('/api/notifications?limit=10')) await page.waitForTimeout(50);
+  await page.waitForTimeout(500);
+  const courses = (await as(ctx.student, '/api/cours?limit=8')).items;
+  const count = (p) => requests.filter((r) => r === p).length;
+  assert.equal(count('/api/notes/me'), 1, requests.join(' '));
+  assert.equal(count('/api/cours?limit=8'), 1, requests.join(' '));
+  for (const c of courses) assert.equal(count(`/api/cours/${c.id}/materials`), 1, requests.join(' '));
+  assert.equal(count('/api/notifications?limit=10'), 1, requests.join(' '));
+  // The stream sends the unread count when it opens: no separate request for it.
+  assert.equal(count('/api/notifications/unread-count'), 0, requests.join(' '));
+  assert.equal(requests.length, 4 + courses.length, requests.join(' '));
+
+  // The materials answer late; the student goes to the courses before: they are cancelled.
+  let release;
+  const held = new Promise((r) => (release = r));
+  await page.route('**/api/cours/*/materials', async (route) => {
+    await held;
+    await route.continue().catch(() => {}); // the page cancelled it meanwhile
+  });
+  const aborted = [];
+  page.on('requestfailed', (r) => {
+    if (/\/materials$/.test(new URL(r.url()).pathname)) aborted.push(r.failure()?.errorText);
+  });
+  await page.getByRole('link', { name: 'Cours', exact: true }).first().click();
+  const asked = page.waitForRequest((r) => /\/materials$/.test(r.url()));
+  await page.getByRole('link', { name: 'Tableau de bord' }).click();
+  await asked;
+  await page.getByRole('link', { name: 'Cours', exact: true }).first().click();
+  await page.getByRole('link', { name: new RegExp(ctx.course.title) }).waitFor();
+  release();
+  assert.ok(aborted.length >= 1 && aborted.every((e) => /ABORTED/.test(e)), JSON.stringify(aborted));
+  await page.waitForTimeout(300);
+  assert.equal(await page.getByRole('alert').count(), 0, 'no error shown');
+  await page.unroute('**/api/cours/*/materials');
+  assert.deepEqual(problems(page), []);
+  await page.context().close();
+});
+
 test('the access token is refreshed before it expires, with the refresh token', async () => {
   const page = await newPage(browser);
   await page.clock.install(); // the page's timers and Date, moved forward below

@@ -3,14 +3,12 @@ import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
 import { AuthProvider, useAuth } from './lib/AuthContext';
 import { NotificationsProvider } from './lib/notifications';
 import type { Role } from './lib/auth';
+import { ROLE_LABELS } from './lib/format';
+import { ModulesProvider } from './lib/modules';
+import { MODULES } from './modules';
 import { Layout } from './components/Layout';
 import { PageTitle, Spinner } from './components/ui';
 import { LoginPage } from './pages/Login';
-import { PortailPage } from './pages/Portail';
-import { CoursListPage, CoursDetailPage } from './pages/Cours';
-import { NotesPage } from './pages/Notes';
-import { AdminPage } from './pages/Admin';
-import { NotificationsPage } from './pages/Notifications';
 
 function FullPageSpinner() {
   return (
@@ -29,22 +27,22 @@ function PrivateRoute({ children, roles }: { children: ReactNode; roles?: Role[]
   if (roles && !hasRole(...roles))
     return (
       <Layout>
-        <Forbidden />
+        <Forbidden roles={roles} />
       </Layout>
     );
   return <Layout>{children}</Layout>;
 }
 
-function AdminRoute({ children }: { children: ReactNode }) {
-  return <PrivateRoute roles={['admin']}>{children}</PrivateRoute>;
-}
-
-function Forbidden() {
+function Forbidden({ roles }: { roles: Role[] }) {
   return (
     <div data-testid="forbidden">
       <PageTitle title="Accès refusé" />
       <div className="card">
-        <p>Cette page est réservée aux administrateurs de l'établissement.</p>
+        <p>
+          {roles.length === 1 && roles[0] === 'admin'
+            ? "Cette page est réservée aux administrateurs de l'établissement."
+            : `Cette page est réservée aux profils suivants : ${roles.map((r) => ROLE_LABELS[r]).join(', ')}.`}
+        </p>
         <p>
           <Link to="/portail">Retour au tableau de bord</Link>
         </p>
@@ -67,19 +65,20 @@ function NotFound() {
   );
 }
 
+/** Each module's pages (src/modules.tsx), behind the login and the module's roles. */
+const moduleRoutes = MODULES.flatMap((m) =>
+  (m.page ? [{ path: m.path, page: m.page }, ...(m.subpages ?? [])] : []).map(({ path, page: Page }) => (
+    <Route key={path} path={path} element={<PrivateRoute roles={m.roles}><Page /></PrivateRoute>} />
+  )),
+);
+
 function Routed() {
   return (
     <Routes>
       <Route path="/login" element={<LoginPage />} />
       <Route path="/login/callback" element={<FullPageSpinner />} />
       <Route path="/" element={<Navigate to="/portail" replace />} />
-      <Route path="/portail" element={<PrivateRoute><PortailPage /></PrivateRoute>} />
-      <Route path="/cours" element={<PrivateRoute><CoursListPage /></PrivateRoute>} />
-      <Route path="/cours/:id" element={<PrivateRoute><CoursDetailPage /></PrivateRoute>} />
-      <Route path="/notes" element={<PrivateRoute><NotesPage /></PrivateRoute>} />
-      <Route path="/notifications" element={<PrivateRoute><NotificationsPage /></PrivateRoute>} />
-      <Route path="/admin" element={<AdminRoute><AdminPage /></AdminRoute>} />
-      <Route path="/admin/:section" element={<AdminRoute><AdminPage /></AdminRoute>} />
+      {moduleRoutes}
       <Route path="*" element={<PrivateRoute><NotFound /></PrivateRoute>} />
     </Routes>
   );
@@ -89,7 +88,9 @@ export function App() {
   return (
     <AuthProvider>
       <NotificationsProvider>
-        <Routed />
+        <ModulesProvider modules={MODULES}>
+          <Routed />
+        </ModulesProvider>
       </NotificationsProvider>
     </AuthProvider>
   );

@@ -2,16 +2,12 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { NavLink, useLocation } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
 import { ROLE_LABELS } from '../lib/format';
+import { useModules } from '../lib/modules';
 import { Bell } from './Bell';
 
-interface NavItem {
-  to: string;
-  label: string;
-  show: boolean;
-}
-
 export function Layout({ children }: { children: ReactNode }) {
-  const { session, logout, hasRole, hasService } = useAuth();
+  const { session, logout } = useAuth();
+  const { nav } = useModules();
   const [menuOpen, setMenuOpen] = useState(false);
   const location = useLocation();
 
@@ -34,13 +30,6 @@ export function Layout({ children }: { children: ReactNode }) {
     return () => document.removeEventListener('keydown', onKey);
   }, [menuOpen]);
 
-  const items: NavItem[] = [
-    { to: '/portail', label: 'Tableau de bord', show: true },
-    { to: '/cours', label: 'Cours', show: hasService('cours') },
-    { to: '/notes', label: 'Notes', show: hasService('notes') },
-    { to: '/notifications', label: 'Notifications', show: hasService('notifications') },
-    { to: '/admin', label: 'Administration', show: hasRole('admin') && hasService('users') },
-  ];
   const role = session?.roles.includes('admin') ? 'admin' : session?.roles.includes('enseignant') ? 'enseignant' : 'etudiant';
 
   return (
@@ -80,13 +69,11 @@ export function Layout({ children }: { children: ReactNode }) {
       <div className="body">
         <nav id="main-nav" className={`sidenav ${menuOpen ? 'open' : ''}`} aria-label="Navigation principale">
           <ul>
-            {items
-              .filter((i) => i.show)
-              .map((i) => (
-                <li key={i.to}>
-                  <NavLink to={i.to}>{i.label}</NavLink>
-                </li>
-              ))}
+            {nav.map((m) => (
+              <li key={m.path}>
+                <NavLink to={m.path}>{m.title}</NavLink>
+              </li>
+            ))}
           </ul>
         </nav>
         <main id="main" className="main" tabIndex={-1}>

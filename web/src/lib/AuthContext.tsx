@@ -127,6 +127,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
+  // hasService keeps its identity while the configuration does (not at each token refresh), so
+  // that effects which depend on it do not run again then.
+  const hasService = useCallback((name: string) => !!config && config.services.includes(name), [config]);
   const value = useMemo<AuthValue>(
     () => ({
       status,
@@ -136,9 +139,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       login,
       logout,
       hasRole: (...roles) => !!session && roles.some((r) => session.roles.includes(r)),
-      hasService: (name) => !!config && config.services.includes(name),
+      hasService,
     }),
-    [status, session, config, error, login, logout],
+    [status, session, config, error, login, logout, hasService],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -1,4 +1,11 @@
 // fetch() with the bearer token and problem+json errors turned into ApiError.
+//
+// Pages and their components call the API through useApi(): its requests are cancelled when the
+// component unmounts (an AbortController per component), and the promise of a cancelled request
+// never settles, so no then, catch or finally of a page that has gone away runs: no error
+// message, no state update. The functions themselves (api, listAll, download, upload) take an
+// optional signal and reject with an AbortError (isAbortError) when it aborts.
+import { useEffect, useMemo, useRef } from 'react';
 import { accessToken } from './auth';
 
 export interface Problem {
@@ -72,8 +79,8 @@ export async function api<T = unknown>(path: string, init: RequestInit & { json?
 }
 
 /** Downloads a protected file: fetched with the token, then saved under its name. */
-export async function download(path: string, filename: string): Promise<void> {
-  const r = await apiFetch(path, { headers: { Accept: '*/*' } });
+export async function download(path: string, filename: string, signal?: AbortSignal): Promise<void> {
+  const r = await apiFetch(path, { headers: { Accept: '*/*' }, signal });
   if (!r.ok) throw await problemOf(r);
   const blob = await r.blob();
   saveBlob(blob, filenameOf(r.headers.get('Content-Disposition')) || filename);
@@ -107,10 +114,13 @@ export function saveBlob(blob: Blob, filename: string) {
 }
 
 /** Uploads a file with progress (XMLHttpRequest: fetch has no upload progress). */
-export async function upload<T>(path: string, file: File, onProgress: (fraction: number) => void): Promise<T> {
+export async function upload<T>(path: string, file: File, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<T> {
   const token = await accessToken();
+  if (signal?.aborted) throw new DOMException('Envoi annulé.', 'AbortError');
   return new Promise<T>((resolve, reject) => {
     const xhr = new XMLHttpRequest();
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.onabort = () => reject(new DOMException('Envoi annulé.', 'AbortError'));
     xhr.open('POST', path);
     if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
     xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
@@ -144,16 +154,87 @@ export interface List<T> {
 }
 
 /** Follows cursors until `max` items (lists are paginated). */
-export async function listAll<T>(path: string, max = 500): Promise<T[]> {
+export async function listAll<T>(path: string, max = 500, signal?: AbortSignal): Promise<T[]> {
   const out: T[] = [];
   let cursor: string | null | undefined = null;
   const sep = path.includes('?') ? '&' : '?';
   do {
     const page: List<T> = await api<List<T>>(
       `${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      { signal },
     );
     out.push(...page.items);
     cursor = page.next_cursor;
   } while (cursor && out.length < max);
   return out;
+}
+
+/** True for the rejection of a request whose signal aborted. */
+export function isAbortError(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError';
+}
+
+/** p, unless signal aborts first: then a promise that never settles (see the top of this file). */
+function unlessAborted<T>(signal: AbortSignal, p: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    p.then(
+      (v) => {
+        if (!signal.aborted) resolve(v);
+      },
+      (e) => {
+        if (!signal.aborted) reject(e);
+      },
+    );
+  });
+}
+
+/** The API functions of one component: each request is cancelled when the component unmounts. */
+export interface ComponentApi {
+  api: typeof api;
+  apiFetch: typeof apiFetch;
+  listAll: <T>(path: string, max?: number) => Promise<T[]>;
+  download: (path: string, filename: string) => Promise<void>;
+  upload: <T>(path: string, file: File, onProgress: (fraction: number) => void) => Promise<T>;
+}
+
+/**
+ * The API for a page or one of its components: `const { api } = useApi();` at the top of each
+ * component that makes requests (a component does not pass its own to a child: the child calls
+ * useApi() too). A request still running when the component unmounts is cancelled, and its
+ * promise never settles.
+ */
+export function useApi(): ComponentApi {
+  const ref = useRef<AbortController | null>(null);
+  useEffect(() => {
+    // A fresh controller when React mounts the component again (StrictMode in development).
+    if (!ref.current || ref.current.signal.aborted) ref.current = new AbortController();
+    const controller = ref.current;
+    return () => controller.abort();
+  }, []);
+  return useMemo(() => {
+    // Created on the first request when it comes before the effect above has run.
+    const signal = () => (ref.current ??= new AbortController()).signal;
+    return {
+      api: <T,>(path: string, init: RequestInit & { json?: unknown } = {}) => {
+        const s = signal();
+        return unlessAborted(s, api<T>(path, { ...init, signal: s }));
+      },
+      apiFetch: (path: string, init: RequestInit = {}) => {
+        const s = signal();
+        return unlessAborted(s, apiFetch(path, { ...init, signal: s }));
+      },
+      listAll: <T,>(path: string, max?: number) => {
+        const s = signal();
+        return unlessAborted(s, listAll<T>(path, max, s));
+      },
+      download: (path: string, filename: string) => {
+        const s = signal();
+        return unlessAborted(s, download(path, filename, s));
+      },
+      upload: <T,>(path: string, file: File, onProgress: (fraction: number) => void) => {
+        const s = signal();
+        return unlessAborted(s, upload<T>(path, file, onProgress, s));
+      },
+    };
+  }, []);
 }

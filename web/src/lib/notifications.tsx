@@ -3,17 +3,10 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import { api, type List } from './api';
 import { openStream } from './sse';
 import { useAuth } from './AuthContext';
+import type { Notification, UnreadCount } from './types';
 
-export interface Notification {
-  id: string;
-  type: string;
-  title: string;
-  body: string;
-  link: string | null;
-  data: Record<string, unknown> | null;
-  created_at: string;
-  read_at: string | null;
-}
+export type { Notification };
+
 
 interface NotificationsValue {
   available: boolean;
@@ -35,31 +28,32 @@ export function NotificationsProvider({ children }: { children: ReactNode }) {
   const [latest, setLatest] = useState<Notification[]>([]);
   const [connected, setConnected] = useState(false);
 
+  const loadLatest = useCallback(async () => {
+    if (!available) return;
+    setLatest((await api<List<Notification>>('/api/notifications?limit=10')).items);
+  }, [available]);
   const refresh = useCallback(async () => {
     if (!available) return;
-    const [count, list] = await Promise.all([
-      api<{ count: number }>('/api/notifications/unread-count'),
-      api<List<Notification>>('/api/notifications?limit=10'),
-    ]);
+    const [count] = await Promise.all([api<UnreadCount>('/api/notifications/unread-count'), loadLatest()]);
     setUnread(count.count);
-    setLatest(list.items);
-  }, [available]);
+  }, [available, loadLatest]);
 
   useEffect(() => {
     if (!available) return;
     let first = true;
     const stop = openStream('/api/notifications/stream', {
-      // Each (re)connection reloads the list: events sent while disconnected are not replayed.
+      // Each (re)connection reloads the list; the unread count needs no request then: the stream
+      // sends it (`unread`) as soon as it opens. Without a stream, both are read once.
       onState: (up) => {
         setConnected(up);
-        if (up) refresh().catch(() => {});
+        if (up) loadLatest().catch(() => {});
         else if (first) refresh().catch(() => {});
         first = false;
       },
       onEvent: (e) => {
         try {
           if (e.event === 'unread') {
-            setUnread((JSON.parse(e.data) as { count: number }).count);
+            setUnread((JSON.parse(e.data) as UnreadCount).count);
           } else if (e.event === 'notification') {
             const n = JSON.parse(e.data) as Notification;
             setLatest((old) => [n, ...old.filter((o) => o.id !== n.id)].slice(0, 10));

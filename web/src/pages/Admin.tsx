@@ -1,16 +1,17 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { NavLink, useParams } from 'react-router';
-import { api, apiFetch, listAll, saveBlob, type List } from '../lib/api';
+import { saveBlob, useApi, type List } from '../lib/api';
 import { ROLE_LABELS, fmtDate, fmtDateTime } from '../lib/format';
-import type { ClassInfo, UserInfo } from '../lib/types';
+import type { ClassInfo, CreatedUser, ImportReport, PasswordReset, UserInfo } from '../lib/types';
 import { Alert, Card, Empty, PageTitle, Spinner, TableWrap, errorText } from '../components/ui';
 
 export function AdminPage() {
   const { section = 'utilisateurs' } = useParams();
+  const { listAll } = useApi();
   const [classes, setClasses] = useState<ClassInfo[]>([]);
   const reloadClasses = useCallback(() => {
     listAll<ClassInfo>('/api/users/classes').then(setClasses).catch(() => setClasses([]));
-  }, []);
+  }, [listAll]);
   useEffect(reloadClasses, [reloadClasses]);
 
   return (
@@ -55,6 +56,7 @@ function statusOf(u: UserInfo): { text: string; cls: string } {
 }
 
 function UsersSection({ classes }: { classes: ClassInfo[] }) {
+  const { api } = useApi();
   const [q, setQ] = useState('');
   const [role, setRole] = useState('');
   const [classId, setClassId] = useState('');
@@ -82,7 +84,7 @@ function UsersSection({ classes }: { classes: ClassInfo[] }) {
         setError(errorText(e));
       }
     },
-    [q, role, classId],
+    [q, role, classId, api],
   );
   useEffect(() => {
     const t = setTimeout(() => load(), 250);
@@ -105,7 +107,7 @@ function UsersSection({ classes }: { classes: ClassInfo[] }) {
   const reset = async (u: UserInfo) => {
     if (!window.confirm(`Réinitialiser le mot de passe de ${u.name} ? Un nouveau code d'activation sera créé.`)) return;
     try {
-      const r = await api<{ activation_code: string; activation_expires_at: string }>(`/api/users/${u.id}/password-reset`, {
+      const r = await api<PasswordReset>(`/api/users/${u.id}/password-reset`, {
         method: 'POST',
         json: {},
       });
@@ -234,7 +236,8 @@ function UsersSection({ classes }: { classes: ClassInfo[] }) {
   );
 }
 
-function UserForm({ user, classes, onSaved, onCancel }: { user?: UserInfo; classes: ClassInfo[]; onSaved: (u: UserInfo) => void; onCancel: () => void }) {
+function UserForm({ user, classes, onSaved, onCancel }: { user?: UserInfo; classes: ClassInfo[]; onSaved: (u: CreatedUser) => void; onCancel: () => void }) {
+  const { api } = useApi();
   const [given, setGiven] = useState(user?.given_name ?? '');
   const [family, setFamily] = useState(user?.family_name ?? '');
   const [email, setEmail] = useState(user?.email ?? '');
@@ -256,7 +259,7 @@ function UserForm({ user, classes, onSaved, onCancel }: { user?: UserInfo; class
       } else if (classId) body.class_id = classId;
       const r = user
         ? await api<UserInfo>(`/api/users/${user.id}`, { method: 'PATCH', json: body })
-        : await api<UserInfo>('/api/users', { method: 'POST', json: body });
+        : await api<CreatedUser>('/api/users', { method: 'POST', json: body });
       onSaved(r);
     } catch (err) {
       setError(errorText(err));
@@ -322,6 +325,7 @@ function currentSchoolYear(): string {
 }
 
 function ClassesSection({ classes, reload }: { classes: ClassInfo[]; reload: () => void }) {
+  const { api } = useApi();
   const [name, setName] = useState('');
   const [level, setLevel] = useState('');
   const [year, setYear] = useState('');
@@ -400,23 +404,13 @@ function ClassesSection({ classes, reload }: { classes: ClassInfo[]; reload: () 
   );
 }
 
-interface ImportReport {
-  dry_run: boolean;
-  school_year?: string;
-  created: number;
-  updated: number;
-  unchanged: number;
-  classes_created?: number;
-  rejected: { line: number; reason: string }[];
-  activation_codes: { line: number; email: string; name: string; class: string | null; code: string }[];
-}
-
 function csvCell(s: string | null | undefined): string {
   const v = s ?? '';
   return /[",\n\r;]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 function ImportSection({ onImported }: { onImported: () => void }) {
+  const { api } = useApi();
   const [file, setFile] = useState<File | null>(null);
   const [dryRun, setDryRun] = useState(true);
   const [report, setReport] = useState<ImportReport | null>(null);
@@ -432,14 +426,14 @@ function ImportSection({ onImported }: { onImported: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      const r = await apiFetch(`/api/users/import${dryRun ? '?dry_run=true' : ''}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'text/csv; charset=utf-8' },
-        body: await file.text(),
-      });
-      const body = await r.json();
-      if (!r.ok) throw new Error(body.detail || `Erreur ${r.status}`);
-      setReport(body as ImportReport);
+      const body = await file.text();
+      setReport(
+        await api<ImportReport>(`/api/users/import${dryRun ? '?dry_run=true' : ''}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'text/csv; charset=utf-8' },
+          body,
+        }),
+      );
       if (!dryRun) onImported();
     } catch (err) {
       setError(errorText(err));

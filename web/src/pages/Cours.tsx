@@ -1,13 +1,14 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
-import { api, download, listAll, upload, type List } from '../lib/api';
+import { useApi, type List } from '../lib/api';
 import { fmtDate, fmtDateTime, fmtSize, subjectLabel } from '../lib/format';
-import type { ClassInfo, Cours, FileInfo, Material } from '../lib/types';
+import type { ClassInfo, Cours, FileInfo, Material, MaterialViews } from '../lib/types';
 import { Alert, Card, Empty, PageTitle, Spinner, errorText } from '../components/ui';
 
 export function CoursListPage() {
   const { hasRole } = useAuth();
+  const { api } = useApi();
   const [q, setQ] = useState('');
   const [items, setItems] = useState<Cours[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
@@ -28,7 +29,7 @@ export function CoursListPage() {
       setError(errorText(e));
       setItems([]);
     }
-  }, []);
+  }, [api]);
 
   useEffect(() => {
     const t = setTimeout(() => load(q), 250);
@@ -79,6 +80,7 @@ export function CoursListPage() {
 
 function CreateCours({ onCancel }: { onCancel: () => void }) {
   const navigate = useNavigate();
+  const { api, listAll } = useApi();
   const [classes, setClasses] = useState<ClassInfo[]>([]);
   const [title, setTitle] = useState('');
   const [subject, setSubject] = useState('');
@@ -89,7 +91,7 @@ function CreateCours({ onCancel }: { onCancel: () => void }) {
 
   useEffect(() => {
     listAll<ClassInfo>('/api/users/classes').then(setClasses).catch(() => setClasses([]));
-  }, []);
+  }, [listAll]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -153,21 +155,15 @@ function CreateCours({ onCancel }: { onCancel: () => void }) {
   );
 }
 
-interface Views {
-  viewed_count: number;
-  students_total: number;
-  viewed: { id: string; name: string; first_at: string }[];
-  not_viewed: { id: string; name: string }[];
-}
-
 export function CoursDetailPage() {
   const { id = '' } = useParams();
   const { session, hasRole } = useAuth();
+  const { api, download } = useApi();
   const [cours, setCours] = useState<Cours | null>(null);
   const [materials, setMaterials] = useState<Material[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
-  const [views, setViews] = useState<{ id: string; data: Views } | null>(null);
+  const [views, setViews] = useState<{ id: string; data: MaterialViews } | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -177,7 +173,7 @@ export function CoursDetailPage() {
     } catch (e) {
       setError(errorText(e));
     }
-  }, [id]);
+  }, [id, api]);
   useEffect(() => {
     load();
   }, [load]);
@@ -205,7 +201,7 @@ export function CoursDetailPage() {
       return;
     }
     try {
-      setViews({ id: m.id, data: await api<Views>(`/api/cours/${id}/materials/${m.id}/views`) });
+      setViews({ id: m.id, data: await api<MaterialViews>(`/api/cours/${id}/materials/${m.id}/views`) });
     } catch (e) {
       setError(errorText(e));
     }
@@ -318,6 +314,7 @@ export function CoursDetailPage() {
 }
 
 function UploadMaterial({ coursId, onDone }: { coursId: string; onDone: (title: string) => void }) {
+  const { api, upload } = useApi();
   const [title, setTitle] = useState('');
   const [section, setSection] = useState('');
   const [file, setFile] = useState<File | null>(null);

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { useAuth } from '../lib/AuthContext';
-import { ApiError, api, download, type List } from '../lib/api';
+import { ApiError, useApi, type List } from '../lib/api';
 import { fmtDate, fmtNum } from '../lib/format';
 import type { Cours, Evaluation, Grid, Period, StudentEvaluation, StudentReport } from '../lib/types';
 import { Alert, Card, Empty, PageTitle, Spinner, TableWrap, errorText } from '../components/ui';
@@ -20,6 +20,7 @@ function evalText(e: StudentEvaluation): string {
 }
 
 function StudentNotes() {
+  const { api } = useApi();
   const [report, setReport] = useState<StudentReport | null>(null);
   const [periodId, setPeriodId] = useState<string>('');
   const [error, setError] = useState<string | null>(null);
@@ -34,7 +35,7 @@ function StudentNotes() {
         setPeriodId(current?.id ?? '');
       })
       .catch((e) => setError(errorText(e)));
-  }, []);
+  }, [api]);
 
   if (error) return <><PageTitle title="Mes notes" /><Alert>{error}</Alert></>;
   if (!report) return <><PageTitle title="Mes notes" /><Spinner /></>;
@@ -129,6 +130,7 @@ function StudentNotes() {
 }
 
 function TeacherNotes() {
+  const { api, download } = useApi();
   const [courses, setCourses] = useState<Cours[] | null>(null);
   const [periods, setPeriods] = useState<Period[]>([]);
   const [courseId, setCourseId] = useState('');
@@ -152,7 +154,7 @@ function TeacherNotes() {
         if (cur) setPeriodId(cur.id);
       })
       .catch((e) => setError(errorText(e)));
-  }, []);
+  }, [api]);
 
   const loadGrid = useCallback(
     async (keepEval?: string) => {
@@ -171,7 +173,7 @@ function TeacherNotes() {
         setError(errorText(e));
       }
     },
-    [courseId, periodId],
+    [courseId, periodId, api],
   );
   useEffect(() => {
     setServerErrors({});
@@ -303,6 +305,7 @@ function TeacherNotes() {
 function CreateEvaluation({ courseId, periods, periodId, onCreated, onCancel }: {
   courseId: string; periods: Period[]; periodId: string; onCreated: (e: Evaluation) => void; onCancel: () => void;
 }) {
+  const { api } = useApi();
   const [title, setTitle] = useState('');
   const [date, setDate] = useState(new Date().toISOString().slice(0, 10));
   const [period, setPeriod] = useState(periodId || periods[0]?.id || '');

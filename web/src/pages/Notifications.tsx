@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { useNavigate } from 'react-router';
-import { api, type List } from '../lib/api';
+import { useApi, type List } from '../lib/api';
 import { useNotifications, type Notification } from '../lib/notifications';
 import { fmtDateTime } from '../lib/format';
 import { Alert, Card, Empty, PageTitle, Spinner, errorText } from '../components/ui';
@@ -12,6 +12,7 @@ export function NotificationsPage() {
   const [onlyUnread, setOnlyUnread] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const navigate = useNavigate();
+  const { api } = useApi();
 
   const load = useCallback(
     async (cursor?: string) => {
@@ -27,7 +28,7 @@ export function NotificationsPage() {
         setItems([]);
       }
     },
-    [onlyUnread],
+    [onlyUnread, api],
   );
   // Reload when a new notification arrives on the stream.
   useEffect(() => {
@@ -87,4 +88,10 @@ export function NotificationsPage() {
       {next && <button type="button" className="button" onClick={() => load(next)}>Afficher plus</button>}
     </>
   );
+}
+
+/** The notifications tile's badge on the dashboard: how many are unread. */
+export function UnreadBadge() {
+  const { unread } = useNotifications();
+  return unread > 0 ? <span className="tile-badge">{unread} non lue{unread > 1 ? 's' : ''}</span> : null;
 }

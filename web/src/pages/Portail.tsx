@@ -2,20 +2,11 @@ import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
 import { useNotifications } from '../lib/notifications';
-import { api, type List } from '../lib/api';
+import { useModules } from '../lib/modules';
+import { useApi, type List } from '../lib/api';
 import { fmtDate, fmtNum, relTime } from '../lib/format';
-import type { Cours, Material, StudentReport } from '../lib/types';
+import type { Cours, Material, StudentEvaluation, StudentReport } from '../lib/types';
 import { Card, Empty, PageTitle, Spinner } from '../components/ui';
-
-const SERVICES: Record<string, { label: string; text: string; to?: string }> = {
-  cours: { label: 'Cours', text: 'Supports de cours et documents', to: '/cours' },
-  notes: { label: 'Notes', text: 'Évaluations, moyennes et bulletins', to: '/notes' },
-  notifications: { label: 'Notifications', text: 'Nouveautés qui vous concernent', to: '/notifications' },
-  calendar: { label: 'Emploi du temps', text: 'Cours et événements de la semaine' },
-  messagerie: { label: 'Messagerie', text: "Messages avec l'établissement" },
-  support: { label: 'Assistance', text: 'Demandes au support' },
-  chatbot: { label: 'Assistant', text: 'Questions sur vos cours' },
-};
 
 interface RecentGrade {
   id: string;
@@ -25,7 +16,7 @@ interface RecentGrade {
   text: string;
 }
 
-function gradeText(e: StudentReport['periods'][0]['subjects'][0]['evaluations'][0]): string {
+function gradeText(e: StudentEvaluation): string {
   if (e.status === 'absent') return 'Absent';
   if (e.status === 'exempt') return 'Dispensé';
   if (e.status === 'not_graded' || e.value === null) return 'Non noté';
@@ -35,12 +26,21 @@ function gradeText(e: StudentReport['periods'][0]['subjects'][0]['evaluations'][
 export function PortailPage() {
   const { session, hasRole, hasService } = useAuth();
   const { unread, latest, available } = useNotifications();
+  const { tiles } = useModules();
+  const { api } = useApi();
   const [grades, setGrades] = useState<RecentGrade[] | null>(null);
   const [materials, setMaterials] = useState<(Material & { cours: string })[] | null>(null);
   const student = hasRole('etudiant') && !hasRole('admin', 'enseignant');
+  // Booleans, not hasService itself: the functions of useAuth() change at each token refresh,
+  // which would load the dashboard again every few minutes.
+  const showGrades = student && hasService('notes');
+  const showMaterials = hasService('cours');
 
+  // The requests: /api/notes/me (students), /api/cours?limit=8 then one materials list per course
+  // (the API has no list of recent materials across courses). The unread notifications come from
+  // the notifications context (its stream and one list), shared with the bell.
   useEffect(() => {
-    if (!student || !hasService('notes')) return;
+    if (!showGrades) return;
     api<StudentReport>('/api/notes/me')
       .then((r) => {
         const all: RecentGrade[] = [];
@@ -52,10 +52,10 @@ export function PortailPage() {
         setGrades(all.slice(0, 5));
       })
       .catch(() => setGrades([]));
-  }, [student, hasService]);
+  }, [showGrades, api]);
 
   useEffect(() => {
-    if (!hasService('cours')) return;
+    if (!showMaterials) return;
     (async () => {
       const courses = await api<List<Cours>>('/api/cours?limit=8');
       const lists = await Promise.all(
@@ -68,34 +68,31 @@ export function PortailPage() {
       const all = lists.flat().sort((a, b) => (b.publish_at || b.created_at).localeCompare(a.publish_at || a.created_at));
       setMaterials(all.slice(0, 5));
     })().catch(() => setMaterials([]));
-  }, [hasService]);
-
-  const tiles = Object.entries(SERVICES).filter(([name]) => hasService(name));
-  if (hasRole('admin') && hasService('users')) tiles.push(['users', { label: 'Administration', text: 'Comptes, classes et imports', to: '/admin' }]);
+  }, [showMaterials, api]);
 
   return (
     <>
       <PageTitle title={`Bonjour ${session?.name.split(' ')[0] ?? ''}`} />
       <ul className="tiles" aria-label="Services">
-        {tiles.map(([name, t]) => (
-          <li key={name}>
-            {t.to ? (
-              <Link className="tile" to={t.to}>
-                <span className="tile-label">{t.label}</span>
-                <span className="tile-text">{t.text}</span>
-                {name === 'notifications' && unread > 0 && <span className="tile-badge">{unread} non lue{unread > 1 ? 's' : ''}</span>}
+        {tiles.map(({ path, title, page, tile }) => (
+          <li key={path}>
+            {page ? (
+              <Link className="tile" to={path}>
+                <span className="tile-label">{title}</span>
+                <span className="tile-text">{tile.text}</span>
+                {tile.Badge && <tile.Badge />}
               </Link>
             ) : (
               <div className="tile tile-disabled">
-                <span className="tile-label">{t.label}</span>
-                <span className="tile-text">{t.text}</span>
+                <span className="tile-label">{title}</span>
+                <span className="tile-text">{tile.text}</span>
               </div>
             )}
           </li>
         ))}
       </ul>
       <div className="grid-2">
-        {student && hasService('notes') && (
+        {showGrades && (
           <Card title="Dernières notes" actions={<Link to="/notes">Toutes mes notes</Link>}>
             {grades === null ? (
               <Spinner />
@@ -139,7 +136,7 @@ export function PortailPage() {
             )}
           </Card>
         )}
-        {hasService('cours') && (
+        {showMaterials && (
           <Card title="Supports récents" actions={<Link to="/cours">Tous les cours</Link>}>
             {materials === null ? (
               <Spinner />
