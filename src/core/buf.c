@@ -204,6 +204,13 @@ void buf_json_str(buf *b, const char *s, size_t len)
 	buf_addc(b, '"');
 }
 
+jw *jwbuf_init(jwbuf *j, size_t max)
+{
+	buf_init(&j->b, max);
+	jw_init(&j->w, &j->b);
+	return &j->w;
+}
+
 void jw_init(jw *w, buf *b)
 {
 	memset(w, 0, sizeof(*w));

@@ -67,6 +67,17 @@ void jw_kstr(jw *w, const char *key, const char *s);
 void jw_kint(jw *w, const char *key, int64_t v);
 void jw_kbool(jw *w, const char *key, int v);
 
+/*
+ * A writer with a buffer of its own, for JSON that is not the request's answer (which is written
+ * with http_jw): an event of a stream, a part of the GDPR export. Returns the writer; the text is
+ * in j->b (max as for buf_init), freed by the caller with buf_free, buf_take or json_from_buf.
+ */
+typedef struct jwbuf {
+	buf b;
+	jw w;
+} jwbuf;
+jw *jwbuf_init(jwbuf *j, size_t max);
+
 /* Appends s as a JSON string literal (with quotes) to b. */
 void buf_json_str(buf *b, const char *s, size_t len);
 

@@ -111,6 +111,19 @@ static void test_json_writer(void **state)
 	assert_non_null(j);
 	json_decref(j);
 	buf_free(&b);
+
+	/* A writer with its own buffer, and the tree of what it wrote (the buffer is emptied). */
+	jwbuf own;
+	jw *ow = jwbuf_init(&own, 0);
+	jw_obj_open(ow);
+	jw_kint(ow, "n", 7);
+	jw_obj_close(ow);
+	j = json_from_buf(&own.b);
+	assert_int_equal(json_integer_value(json_object_get(j, "n")), 7);
+	assert_null(own.b.data);
+	json_decref(j);
+	jw_str(jwbuf_init(&own, 4), "longer than four bytes"); /* failed: no tree */
+	assert_null(json_from_buf(&own.b));
 }
 
 static void test_json_strict(void **state)

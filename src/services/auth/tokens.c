@@ -628,29 +628,26 @@ void token_set_free(struct token_set *t)
 
 void tokens_reply(http_req *req, struct token_set *t)
 {
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	jw_obj_open(&w);
-	jw_kstr(&w, "access_token", t->access_token);
-	jw_kint(&w, "expires_in", access_ttl());
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_kstr(w, "access_token", t->access_token);
+	jw_kint(w, "expires_in", access_ttl());
 	if (t->refresh_token) {
-		jw_kstr(&w, "refresh_token", t->refresh_token);
-		jw_kint(&w, "refresh_expires_in", t->refresh_expires_in);
+		jw_kstr(w, "refresh_token", t->refresh_token);
+		jw_kint(w, "refresh_expires_in", t->refresh_expires_in);
 	}
-	jw_kstr(&w, "token_type", "Bearer");
+	jw_kstr(w, "token_type", "Bearer");
 	if (t->id_token)
-		jw_kstr(&w, "id_token", t->id_token);
-	jw_kint(&w, "not-before-policy", 0);
+		jw_kstr(w, "id_token", t->id_token);
+	jw_kint(w, "not-before-policy", 0);
 	if (t->session_state)
-		jw_kstr(&w, "session_state", t->session_state);
+		jw_kstr(w, "session_state", t->session_state);
 	if (t->scope)
-		jw_kstr(&w, "scope", t->scope);
-	jw_obj_close(&w);
+		jw_kstr(w, "scope", t->scope);
+	jw_obj_close(w);
 	http_set_header(req, "Cache-Control", "no-store");
 	http_set_header(req, "Pragma", "no-cache");
-	http_reply_buf(req, 200, "application/json", &b);
+	http_reply_jw(req, 200);
 	token_set_free(t);
 }
 

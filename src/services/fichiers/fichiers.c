@@ -571,29 +571,27 @@ static int fichiers_export(db_conn *c, const char *user_id, json_t *out)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
 	arena *a = arena_new(0);
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	jw_obj_open(&w);
-	jw_key(&w, "files");
-	jw_arr_open(&w);
+	jwbuf part;
+	jw *w = jwbuf_init(&part, 0);
+	jw_obj_open(w);
+	jw_key(w, "files");
+	jw_arr_open(w);
 	int rc;
 	struct fichier f;
 	while ((rc = db_step(s)) == DB_ROW) {
 		row_to(s, a, &f);
-		fichiers_write(&w, &f);
+		fichiers_write(w, &f);
 	}
 	db_done(s);
 	arena_free(a);
-	jw_arr_close(&w);
-	jw_obj_close(&w);
-	json_t *part = json_from_buf(&b);
-	if (rc < 0 || !part) {
-		json_decref(part);
+	jw_arr_close(w);
+	jw_obj_close(w);
+	json_t *files = json_from_buf(&part.b);
+	if (rc < 0 || !files) {
+		json_decref(files);
 		return rc < 0 ? rc : ENT_ENOMEM;
 	}
-	json_object_set_new(out, "fichiers", part);
+	json_object_set_new(out, "fichiers", files);
 	return ENT_OK;
 }
 

@@ -201,15 +201,11 @@ static void notif_read(http_req *req)
 			http_problem(req, 404, "no such notification");
 		return;
 	}
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	notif_write_row(&w, s);
+	notif_write_row(http_jw(req), s);
 	db_done(s);
 	if (changed)
 		notif_push_unread(user);
-	http_reply_buf(req, 200, "application/json", &b);
+	http_reply_jw(req, 200);
 }
 
 static void notif_read_all(http_req *req)
@@ -295,23 +291,20 @@ static void prefs_reply(http_req *req, db_conn *c, const char *user)
 		http_problem_err(req, rc, "the preferences could not be read");
 		return;
 	}
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	jw_obj_open(&w);
-	jw_key(&w, "items");
-	jw_arr_open(&w);
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_key(w, "items");
+	jw_arr_open(w);
 	for (size_t i = 0; i < notif_ntypes && i < 64; i++) {
-		jw_obj_open(&w);
-		jw_kstr(&w, "type", notif_types[i].type);
-		jw_kstr(&w, "label", notif_types[i].label);
-		jw_kbool(&w, "enabled", enabled[i]);
-		jw_obj_close(&w);
+		jw_obj_open(w);
+		jw_kstr(w, "type", notif_types[i].type);
+		jw_kstr(w, "label", notif_types[i].label);
+		jw_kbool(w, "enabled", enabled[i]);
+		jw_obj_close(w);
 	}
-	jw_arr_close(&w);
-	jw_obj_close(&w);
-	http_reply_buf(req, 200, "application/json", &b);
+	jw_arr_close(w);
+	jw_obj_close(w);
+	http_reply_jw(req, 200);
 }
 
 static void prefs_get(http_req *req)

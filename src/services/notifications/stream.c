@@ -142,13 +142,10 @@ static int unread_json(db_conn *c, const char *user, char out[48])
 /* The notification of the current row of s as JSON text (malloc'd), or NULL. */
 static char *row_json(db_stmt *s)
 {
-	buf b;
-	buf_init(&b, 1 << 20);
-	jw w;
-	jw_init(&w, &b);
-	notif_write_row(&w, s);
+	jwbuf j;
+	notif_write_row(jwbuf_init(&j, 1 << 20), s);
 	size_t len;
-	return buf_take(&b, &len);
+	return buf_take(&j.b, &len);
 }
 
 /*

@@ -687,12 +687,9 @@ int users_export(db_conn *c, const char *user_id, json_t *out)
 		return rc;
 	}
 	json_t *part = json_object();
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	users_row_write(&w, c, &r, USERS_VIEW_SELF, 1);
-	json_object_set_new(part, "profile", json_from_buf(&b));
+	jwbuf profile;
+	users_row_write(jwbuf_init(&profile, 0), c, &r, USERS_VIEW_SELF, 1);
+	json_object_set_new(part, "profile", json_from_buf(&profile.b));
 	json_t *hist = json_array();
 	db_stmt *s = db_prepare(c, "SELECT at, ip, success FROM login_events WHERE user_id = ? ORDER BY at DESC, id LIMIT 1000");
 	if (!s)

@@ -39,12 +39,9 @@ static void class_write(jw *w, db_stmt *s)
 /* The same as a tree, for the handlers that add members or read fields back. */
 static json_t *class_json(db_stmt *s)
 {
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	class_write(&w, s);
-	return json_from_buf(&b);
+	jwbuf j;
+	class_write(jwbuf_init(&j, 0), s);
+	return json_from_buf(&j.b);
 }
 
 /* The class {id} as JSON, or NULL after answering 404 (or a database problem). */
