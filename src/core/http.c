@@ -25,6 +25,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "page.h"
 #include "router.h"
 #include "sse.h"
 #include "util.h"
@@ -680,7 +681,7 @@ int http_page_args(http_req *req, int *limit, const char **cursor)
 	if (c) {
 		if (strlen(c) > 512 || !*c) {
 			json_t *e = json_object();
-			json_object_set_new(e, "cursor", json_string("is not a cursor this server issued"));
+			json_object_set_new(e, "cursor", json_string(PAGE_BAD_CURSOR));
 			http_problem_errors(req, 400, "invalid pagination", e);
 			return -1;
 		}

@@ -16,7 +16,6 @@
 
 #define CURSOR_VERSION 1
 #define CHECK_LEN 8
-#define NOT_OURS "is not a cursor this server issued"
 
 static uint64_t check_of(const unsigned char *data, size_t len)
 {
@@ -104,7 +103,7 @@ int page_begin(http_req *req, page *p, const char *list, int nkeys)
 	if (c && page_cursor_decode(http_arena(req), list, c, p->after, nkeys) == 0)
 		p->has_cursor = 1;
 	else if (c)
-		json_object_set_new(errors, "cursor", json_string(NOT_OURS));
+		json_object_set_new(errors, "cursor", json_string(PAGE_BAD_CURSOR));
 	if (json_object_size(errors)) {
 		http_problem_errors(req, 400, "invalid pagination", errors);
 		return -1;

@@ -39,6 +39,8 @@
 #define PAGE_MAX_LIMIT 500
 #define PAGE_CURSOR_MAX 2048 /* characters of a cursor */
 #define PAGE_KEYS_MAX 1500   /* bytes of an item's key values together */
+/* errors.cursor of every refused cursor: a stable text clients may test for. */
+#define PAGE_BAD_CURSOR "is not a cursor this server issued"
 
 typedef struct page {
 	int limit;                        /* ?limit=: 1..500, default 50 */

@@ -97,7 +97,7 @@ static void notif_list(http_req *req)
 		json_object_set_new(errors, "unread", json_string("must be true or false"));
 	int64_t cur_us = 0;
 	if (pg.has_cursor && util_parse_int64(pg.after[0], 0, INT64_MAX, &cur_us))
-		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+		json_object_set_new(errors, "cursor", json_string(PAGE_BAD_CURSOR));
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
