@@ -236,13 +236,14 @@ int util_hexval(int c)
 	return -1;
 }
 
-int util_valid_text(const char *s)
+/* Valid UTF-8 without C0/C1 controls, but for tab, CR and LF when lines is set. */
+static int valid_utf8(const char *s, int lines)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
 		unsigned ch = *p;
 		if (ch < 0x80) {
-			if (ch < 0x20 || ch == 0x7f)
+			if ((ch < 0x20 && !(lines && (ch == '\t' || ch == '\r' || ch == '\n'))) || ch == 0x7f)
 				return 0;
 			p++;
 			continue;
@@ -274,3 +275,7 @@ int util_valid_text(const char *s)
 	}
 	return 1;
 }
+
+int util_valid_text(const char *s) { return valid_utf8(s, 0); }
+
+int util_valid_lines(const char *s) { return valid_utf8(s, 1); }

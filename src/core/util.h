@@ -51,6 +51,8 @@ int util_hexval(int c);
 
 /* 1 if s is valid UTF-8 (no overlong forms, surrogates or C1 controls) without control characters. */
 int util_valid_text(const char *s);
+/* The same, but for a text of several lines: tab, CR and LF are allowed. */
+int util_valid_lines(const char *s);
 
 /* Reads a whole file into a NUL-terminated malloc'd string (trailing newlines removed). NULL on error. */
 char *util_read_file(const char *path, size_t max);

@@ -12,6 +12,7 @@ extern const struct service svc_cours;
 extern const struct service svc_fichiers;
 extern const struct service svc_notifications;
 extern const struct service svc_notes;
+extern const struct service svc_calendar;
 extern const struct service svc_auth;
 
 const struct service *const service_registry[] = {
@@ -21,6 +22,7 @@ const struct service *const service_registry[] = {
 	&svc_cours,
 	&svc_notifications,
 	&svc_notes,
+	&svc_calendar,
 	&svc_auth,
 	NULL,
 };

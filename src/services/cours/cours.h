@@ -36,4 +36,19 @@ int cours_exists(db_conn *c, const char *cours_id);
 
 int cours_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles);
 
+/* ---- lookup.c: for other services (calendar, chatbot) ---- */
+
+/*
+ * Each fills *ids with ids as arena strings (sorted; the array and strings live as long as a) and
+ * returns how many, or a negative ent_err:
+ *   cours_of_class         the courses class_id follows;
+ *   cours_teacher_classes  the classes of the courses user_id teaches;
+ *   cours_classes_of       the classes of course cours_id.
+ */
+int cours_of_class(db_conn *c, arena *a, const char *class_id, const char ***ids);
+int cours_teacher_classes(db_conn *c, arena *a, const char *user_id, const char ***ids);
+int cours_classes_of(db_conn *c, arena *a, const char *cours_id, const char ***ids);
+/* The title of a course (arena copy), or NULL when there is none or on error. */
+const char *cours_title(db_conn *c, arena *a, const char *cours_id);
+
 #endif

@@ -118,3 +118,23 @@ int users_scale_students(db_conn *c, char (**ids)[37], size_t *n)
 	*ids = v;
 	return ENT_OK;
 }
+
+int users_teacher_classes(db_conn *c, arena *a, const char *user_id, const char ***ids)
+{
+	*ids = NULL;
+	db_stmt *s = db_prepare(c, "SELECT class_id FROM class_members WHERE user_id = ? AND kind = 'enseignant'"
+				   " ORDER BY class_id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, user_id);
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		v[n++] = arena_strdup(a, db_col_text(s, 0));
+	}
+	db_done(s);
+	*ids = v;
+	return rc < 0 ? rc : (int)n;
+}

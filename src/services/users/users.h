@@ -117,4 +117,7 @@ void users_current_school_year(char out[10]);
  */
 int users_scale_students(db_conn *c, char (**ids)[37], size_t *n);
 
+/* The classes an administrator assigned the teacher user_id to, sorted, as arena strings. Count or error. */
+int users_teacher_classes(db_conn *c, arena *a, const char *user_id, const char ***ids);
+
 #endif

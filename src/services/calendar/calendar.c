@@ -1,0 +1,392 @@
+/*
+ * calendar.c - the calendar service (the seed's calendar-service, "Calendrier académique,
+ * événements & emplois du temps"): the school's events, the week's timetable with its cancelled
+ * and moved lessons, the homework diary (cahier de textes) and iCalendar feeds.
+ *
+ * An event has an audience, which decides who sees it:
+ *   school    everyone (set by administrators: school events, holidays)
+ *   teachers  teachers and administrators (staff meetings)
+ *   classes   the students of the listed classes and their teachers
+ *   course    the students of the course's classes (asked of the cours service when read, so a
+ *             class added to a course sees its lessons at once) and its teachers
+ *   owner     its owner only (personal events)
+ * Administrators see everything. An event a caller may not see answers 404, as one that does not
+ * exist. Who may create what is in events.c (check_audience).
+ *
+ * The caller's classes and courses come from the users and cours services' C interfaces
+ * (users.h, cours.h), never from their tables. Recurrence is in expand.c.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#include "core/app.h"
+#include "core/err.h"
+#include "core/service.h"
+#include "core/util.h"
+#include "services/cours/cours.h"
+#include "services/users/users.h"
+
+static const char schema_v1[] =
+	"CREATE TABLE calendar_events ("
+	" id TEXT PRIMARY KEY,"
+	" kind TEXT NOT NULL CHECK (kind IN ('lesson', 'exam', 'homework', 'school', 'holiday', 'personal')),"
+	" title TEXT NOT NULL,"
+	" description TEXT,"
+	" location TEXT,"
+	" starts_at TEXT NOT NULL,"
+	" ends_at TEXT NOT NULL,"
+	" tz TEXT NOT NULL,"
+	" all_day INTEGER NOT NULL DEFAULT 0,"
+	" rrule TEXT,"
+	" exdates TEXT NOT NULL DEFAULT '',"
+	" last_end_at TEXT,"
+	" audience TEXT NOT NULL CHECK (audience IN ('school', 'teachers', 'classes', 'course', 'owner')),"
+	" course_id TEXT,"
+	" evaluation_id TEXT,"
+	" teacher_id TEXT,"
+	" owner_id TEXT NOT NULL,"
+	" parent_id TEXT,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE INDEX calendar_events_by_audience ON calendar_events (audience, starts_at);"
+	"CREATE INDEX calendar_events_by_course ON calendar_events (course_id, starts_at);"
+	"CREATE INDEX calendar_events_by_owner ON calendar_events (owner_id, starts_at);"
+	"CREATE INDEX calendar_events_holidays ON calendar_events (kind, starts_at);"
+	"CREATE TABLE calendar_event_classes ("
+	" event_id TEXT NOT NULL REFERENCES calendar_events (id) ON DELETE CASCADE,"
+	" class_id TEXT NOT NULL,"
+	" PRIMARY KEY (event_id, class_id));"
+	"CREATE INDEX calendar_event_classes_by_class ON calendar_event_classes (class_id);"
+	"CREATE TABLE calendar_overrides ("
+	" event_id TEXT NOT NULL REFERENCES calendar_events (id) ON DELETE CASCADE,"
+	" occurrence_at TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('cancelled', 'changed')),"
+	" starts_at TEXT,"
+	" ends_at TEXT,"
+	" location TEXT,"
+	" teacher_id TEXT,"
+	" note TEXT,"
+	" updated_by TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL,"
+	" PRIMARY KEY (event_id, occurrence_at));"
+	"CREATE TABLE calendar_homework ("
+	" id TEXT PRIMARY KEY,"
+	" course_id TEXT NOT NULL,"
+	" event_id TEXT,"
+	" occurrence_at TEXT,"
+	" title TEXT NOT NULL,"
+	" work TEXT,"
+	" done_in_class TEXT,"
+	" due_at TEXT NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE INDEX calendar_homework_by_course ON calendar_homework (course_id, due_at);"
+	"CREATE TABLE calendar_homework_done ("
+	" homework_id TEXT NOT NULL REFERENCES calendar_homework (id) ON DELETE CASCADE,"
+	" student_id TEXT NOT NULL,"
+	" done_at TEXT NOT NULL,"
+	" PRIMARY KEY (homework_id, student_id));"
+	"CREATE INDEX calendar_homework_done_by_student ON calendar_homework_done (student_id);"
+	"CREATE TABLE calendar_feeds ("
+	" user_id TEXT PRIMARY KEY,"
+	" token_hash TEXT NOT NULL UNIQUE,"
+	" created_at TEXT NOT NULL);";
+
+static const struct migration migrations[] = {
+	{1, "events, classes, overrides, homework, ticks, feeds", schema_v1, NULL},
+};
+
+int cal_has(const char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* Appends the n strings of add to *v (*n of them, capacity *cap) that are not there yet. */
+static void merge(arena *a, const char ***v, size_t *n, size_t *cap, const char **add, size_t nadd)
+{
+	for (size_t i = 0; i < nadd; i++) {
+		if (cal_has(*v, *n, add[i]))
+			continue;
+		*v = arena_grow(a, *v, *n, cap, sizeof(**v));
+		(*v)[(*n)++] = add[i];
+	}
+}
+
+int cal_viewer_of_class(db_conn *c, arena *a, const char *class_id, struct cal_viewer *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->roles = ROLE_ETUDIANT;
+	v->user_id = "";
+	v->classes = arena_alloc(a, sizeof(*v->classes));
+	v->classes[0] = arena_strdup(a, class_id);
+	v->nclasses = 1;
+	const char **ids;
+	int n = cours_of_class(c, a, class_id, &ids);
+	if (n < 0)
+		return n;
+	v->courses = ids;
+	v->ncourses = (size_t)n;
+	return ENT_OK;
+}
+
+int cal_viewer_for(db_conn *c, arena *a, const struct http_principal *p, struct cal_viewer *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->user_id = p->sub;
+	v->roles = p->roles;
+	if (p->roles & ROLE_ADMIN) {
+		v->all = 1;
+		return ENT_OK;
+	}
+	int rc = ENT_OK;
+	size_t ccap = 0, kcap = 0;
+	if (p->roles & ROLE_ENSEIGNANT) {
+		const char **ids;
+		int n = cours_taught_by(c, a, p->sub, &ids);
+		if (n >= 0) {
+			v->taught = ids;
+			v->ntaught = (size_t)n;
+			merge(a, &v->courses, &v->ncourses, &kcap, ids, (size_t)n);
+			n = users_teacher_classes(c, a, p->sub, &ids);
+		}
+		if (n >= 0) {
+			merge(a, &v->classes, &v->nclasses, &ccap, ids, (size_t)n);
+			n = cours_teacher_classes(c, a, p->sub, &ids);
+		}
+		if (n >= 0)
+			merge(a, &v->classes, &v->nclasses, &ccap, ids, (size_t)n);
+		rc = n < 0 ? n : ENT_OK;
+	}
+	if (!rc && (p->roles & ROLE_ETUDIANT)) {
+		char cls[37];
+		rc = users_student_class(c, p->sub, cls);
+		if (rc == ENT_ENOTFOUND)
+			rc = ENT_OK;
+		else if (!rc) {
+			const char *one = arena_strdup(a, cls), **ids;
+			merge(a, &v->classes, &v->nclasses, &ccap, &one, 1);
+			int n = cours_of_class(c, a, cls, &ids);
+			if (n >= 0)
+				merge(a, &v->courses, &v->ncourses, &kcap, ids, (size_t)n);
+			rc = n < 0 ? n : ENT_OK;
+		}
+	}
+	return rc;
+}
+
+int cal_viewer_load(http_req *req, db_conn *c, struct cal_viewer *v)
+{
+	int rc = cal_viewer_for(c, http_arena(req), http_principal(req), v);
+	if (rc) {
+		http_problem_err(req, rc, "Votre agenda n'a pas pu être lu.");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- GDPR ---- */
+
+int cal_export_user(db_conn *c, const char *user_id, json_t *out)
+{
+	/* The user's own events, and their homework ticks. */
+	db_stmt *s = db_prepare(c, "SELECT id, kind, title, description, location, starts_at, ends_at, rrule, created_at"
+				   " FROM calendar_events WHERE owner_id = ? AND audience = 'owner' ORDER BY starts_at, id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, user_id);
+	json_t *events = json_array();
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW)
+		json_array_append_new(events,
+				      json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s}", "id", db_col_text(s, 0), "kind",
+						db_col_text(s, 1), "title", db_col_text(s, 2), "description", db_col_text(s, 3),
+						"location", db_col_text(s, 4), "starts_at", db_col_text(s, 5), "ends_at",
+						db_col_text(s, 6), "rrule", db_col_text(s, 7), "created_at", db_col_text(s, 8)));
+	db_done(s);
+	json_t *done = json_array();
+	if (rc >= 0) {
+		s = db_prepare(c, "SELECT homework_id, done_at FROM calendar_homework_done WHERE student_id = ? ORDER BY done_at");
+		if (!s)
+			rc = ENT_EDB;
+		else {
+			db_bind_text(s, 1, user_id);
+			while ((rc = db_step(s)) == DB_ROW)
+				json_array_append_new(done, json_pack("{s:s, s:s}", "homework_id", db_col_text(s, 0), "done_at",
+								      db_col_text(s, 1)));
+			db_done(s);
+		}
+	}
+	if (rc < 0) {
+		json_decref(events);
+		json_decref(done);
+		return rc;
+	}
+	json_object_set_new(out, "calendar", json_pack("{s:o, s:o}", "personal_events", events, "homework_done", done));
+	return ENT_OK;
+}
+
+int cal_erase_user(db_conn *c, const char *user_id)
+{
+	static const char *const sqls[] = {
+		"DELETE FROM calendar_events WHERE owner_id = ? AND audience = 'owner'",
+		"DELETE FROM calendar_homework_done WHERE student_id = ?",
+		"DELETE FROM calendar_feeds WHERE user_id = ?",
+	};
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+		int rc = db_run(c, sqls[i], user_id, NULL);
+		if (rc < 0)
+			return rc;
+	}
+	return ENT_OK;
+}
+
+/* ---- service ---- */
+
+static int cal_start(void)
+{
+	cal_init();
+	return ENT_OK;
+}
+
+#define S_STR "{\"type\":\"string\"}"
+#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
+#define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
+#define S_NUUID "{\"type\":[\"string\",\"null\"],\"format\":\"uuid\"}"
+#define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
+#define S_NTIME "{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}"
+#define S_IDS "{\"type\":\"array\",\"items\":" S_UUID "}"
+#define S_KIND "{\"type\":\"string\",\"enum\":[\"lesson\",\"exam\",\"homework\",\"school\",\"holiday\",\"personal\"]}"
+#define S_AUDIENCE "{\"type\":\"string\",\"enum\":[\"school\",\"teachers\",\"classes\",\"course\",\"owner\"]}"
+#define S_OCC                                                                                                          \
+	"{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_id\",\"kind\",\"title\",\"starts_at\",\"ends_at\"," \
+	"\"all_day\",\"status\"],\"properties\":{\"event_id\":" S_UUID ",\"occurrence_id\":" S_TIME ",\"kind\":" S_KIND    \
+	",\"title\":" S_STR ",\"description\":" S_NSTR ",\"location\":" S_NSTR ",\"starts_at\":" S_TIME ",\"ends_at\":"  \
+	S_TIME ",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR ",\"recurring\":{\"type\":\"boolean\"},"        \
+	"\"audience\":" S_AUDIENCE ",\"course_id\":" S_NUUID ",\"class_ids\":" S_IDS ",\"teacher_id\":" S_NUUID          \
+	",\"evaluation_id\":" S_NUUID ",\"status\":{\"type\":\"string\",\"enum\":[\"scheduled\",\"cancelled\","          \
+	"\"changed\"]},\"note\":" S_NSTR ",\"original\":{\"type\":[\"object\",\"null\"]}}}"
+#define S_SERIES                                                                                                       \
+	"{\"type\":\"object\",\"required\":[\"id\",\"kind\",\"title\",\"starts_at\",\"ends_at\",\"audience\"],"         \
+	"\"properties\":{\"id\":" S_UUID ",\"kind\":" S_KIND ",\"title\":" S_STR ",\"description\":" S_NSTR              \
+	",\"location\":" S_NSTR ",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"time_zone\":" S_STR                   \
+	",\"all_day\":{\"type\":\"boolean\"},\"rrule\":" S_NSTR ",\"exdates\":{\"type\":\"array\",\"items\":" S_TIME "}," \
+	"\"audience\":" S_AUDIENCE ",\"class_ids\":" S_IDS ",\"course_id\":" S_NUUID ",\"evaluation_id\":" S_NUUID       \
+	",\"teacher_id\":" S_NUUID ",\"owner_id\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
+#define S_SERIES_REQ(req)                                                                                              \
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"kind\":" S_KIND ",\"title\":"      \
+	"{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},\"description\":" S_NSTR ",\"location\":" S_NSTR         \
+	",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR       \
+	",\"rrule\":" S_NSTR ",\"exdates\":{\"type\":\"array\",\"items\":" S_TIME "},\"audience\":" S_AUDIENCE           \
+	",\"class_ids\":" S_IDS ",\"course_id\":" S_NUUID ",\"evaluation_id\":" S_NUUID ",\"teacher_id\":" S_NUUID "}}"
+#define S_OVERRIDE_REQ                                                                                                 \
+	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"status\":{\"type\":\"string\","           \
+	"\"enum\":[\"cancelled\",\"scheduled\"]},\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"location\":" S_NSTR   \
+	",\"teacher_id\":" S_NUUID ",\"note\":" S_NSTR "}}"
+#define S_HOMEWORK                                                                                                     \
+	"{\"type\":\"object\",\"required\":[\"id\",\"course_id\",\"title\",\"due_at\"],\"properties\":{\"id\":" S_UUID   \
+	",\"course_id\":" S_UUID ",\"course_title\":" S_NSTR ",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME      \
+	",\"title\":" S_STR ",\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME                \
+	",\"done\":{\"type\":\"boolean\"},\"done_count\":{\"type\":\"integer\"},\"students_total\":"               \
+	"{\"type\":\"integer\"},\"created_by\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
+#define S_HOMEWORK_REQ(req)                                                                                            \
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"course_id\":" S_UUID               \
+	",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME ",\"title\":{\"type\":\"string\",\"minLength\":1,"        \
+	"\"maxLength\":200},\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME "}}"
+#define S_LIST(item)                                                                                                   \
+	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\","  \
+	"\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
+
+static const struct route routes[] = {
+	{.method = "GET", .pattern = "/api/calendar/events", .handler = cal_events_list, .access = ROLE_ANY_USER,
+	 .summary = "The occurrences the caller may see between ?from= and ?to= (RFC 3339 or YYYY-MM-DD; default this "
+		    "week; 400 days at most), recurring events expanded; ?kind= filters",
+	 .response_schema = S_LIST(S_OCC)},
+	{.method = "POST", .pattern = "/api/calendar/events", .handler = cal_events_create, .access = ROLE_ANY_USER,
+	 .status = 201,
+	 .summary = "Create an event or a series (rrule): teachers for their courses and classes, admins for the school, "
+		    "holidays and staff; anyone a personal one",
+	 .request_schema = S_SERIES_REQ("\"required\":[\"title\",\"starts_at\",\"ends_at\"],"),
+	 .response_schema = S_SERIES},
+	{.method = "GET", .pattern = "/api/calendar/events.ics", .handler = cal_ics_export, .access = ROLE_ANY_USER,
+	 .summary = "The same occurrences as GET /api/calendar/events, as an iCalendar file (RFC 5545)"},
+	{.method = "POST", .pattern = "/api/calendar/import", .handler = cal_ics_import, .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	 .flags = ROUTE_RAW_BODY, .max_body = 1 << 20, .status = 201,
+	 .summary = "Import an iCalendar file (text/calendar, 1 MiB at most): admins as school events or holidays "
+		    "(?kind=holiday), teachers as events of one of their courses (?course_id=)"},
+	{.method = "GET", .pattern = "/api/calendar/events/{id}", .handler = cal_events_get, .access = ROLE_ANY_USER,
+	 .summary = "An event or series (404 when the caller may not see it)", .response_schema = S_SERIES},
+	{.method = "PATCH", .pattern = "/api/calendar/events/{id}", .handler = cal_events_patch, .access = ROLE_ANY_USER,
+	 .summary = "Change a series: all of it, or ?scope=following&occurrence_id=T to change T and the following "
+		    "occurrences (the series is split there)",
+	 .request_schema = S_SERIES_REQ(""), .response_schema = S_SERIES},
+	{.method = "DELETE", .pattern = "/api/calendar/events/{id}", .handler = cal_events_delete, .access = ROLE_ANY_USER,
+	 .status = 204, .summary = "Delete an event or series (its owner, its course's teachers, admins)"},
+	{.method = "PUT", .pattern = "/api/calendar/events/{id}/occurrences/{occurrence_id}", .handler = cal_occurrence_put,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	 .summary = "Change one occurrence: cancel it, move it, another room or a replacement teacher",
+	 .request_schema = S_OVERRIDE_REQ, .response_schema = S_OCC},
+	{.method = "DELETE", .pattern = "/api/calendar/events/{id}/occurrences/{occurrence_id}",
+	 .handler = cal_occurrence_delete, .access = ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 204,
+	 .summary = "Undo the changes made to one occurrence"},
+	{.method = "GET", .pattern = "/api/calendar/timetable", .handler = cal_timetable, .access = ROLE_ANY_USER,
+	 .summary = "The timetable of ?week=2026-W49 (default: this week): the caller's, or ?class_id= (teachers, admins)",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"week\",\"starts_on\",\"items\"],\"properties\":{"
+			    "\"week\":" S_STR ",\"starts_on\":" S_STR ",\"class_id\":" S_NUUID ",\"items\":{\"type\":"
+			    "\"array\",\"items\":" S_OCC "}}}"},
+	{.method = "GET", .pattern = "/api/calendar/homework", .handler = cal_homework_list, .access = ROLE_ANY_USER,
+	 .summary = "Homework due between ?from= and ?to= (default: from today, 4 weeks): a student's with their own "
+		    "tick; a teacher's courses' with how many students ticked; ?course_id=",
+	 .response_schema = S_LIST(S_HOMEWORK)},
+	{.method = "POST", .pattern = "/api/calendar/homework", .handler = cal_homework_create,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 201, .summary = "Give homework for a course (its teachers)",
+	 .request_schema = S_HOMEWORK_REQ("\"required\":[\"course_id\",\"title\",\"due_at\"],"),
+	 .response_schema = S_HOMEWORK},
+	{.method = "GET", .pattern = "/api/calendar/homework/{id}", .handler = cal_homework_get, .access = ROLE_ANY_USER,
+	 .summary = "One homework (404 when not the caller's course)", .response_schema = S_HOMEWORK},
+	{.method = "PATCH", .pattern = "/api/calendar/homework/{id}", .handler = cal_homework_patch,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN, .summary = "Change homework (its course's teachers)",
+	 .request_schema = S_HOMEWORK_REQ(""), .response_schema = S_HOMEWORK},
+	{.method = "DELETE", .pattern = "/api/calendar/homework/{id}", .handler = cal_homework_delete,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 204, .summary = "Delete homework (its course's teachers)"},
+	{.method = "PUT", .pattern = "/api/calendar/homework/{id}/done", .handler = cal_homework_done_put,
+	 .access = ROLE_ETUDIANT, .flags = ROUTE_NO_BODY, .status = 204,
+	 .summary = "Tick homework as done (the student's own mark, seen by nobody else but as a count)"},
+	{.method = "DELETE", .pattern = "/api/calendar/homework/{id}/done", .handler = cal_homework_done_delete,
+	 .access = ROLE_ETUDIANT, .status = 204, .summary = "Untick homework"},
+	{.method = "GET", .pattern = "/api/calendar/feed", .handler = cal_feed_get, .access = ROLE_ANY_USER,
+	 .summary = "Whether the caller has a personal feed, and since when (never the address itself)",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"active\"],\"properties\":{\"active\":{\"type\":"
+			    "\"boolean\"},\"created_at\":" S_NTIME "}}"},
+	{.method = "POST", .pattern = "/api/calendar/feed", .handler = cal_feed_create, .access = ROLE_ANY_USER,
+	 .flags = ROUTE_NO_BODY, .status = 201,
+	 .summary = "Create (or replace: the old address stops working) the caller's secret feed address, shown once",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"url\",\"created_at\"],\"properties\":{\"url\":" S_STR
+			    ",\"created_at\":" S_TIME "}}"},
+	{.method = "DELETE", .pattern = "/api/calendar/feed", .handler = cal_feed_delete, .access = ROLE_ANY_USER,
+	 .status = 204, .summary = "Revoke the caller's feed address (it then answers 404)"},
+	{.method = "GET", .pattern = "/api/calendar/feeds/{token}", .handler = cal_feed_read, .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_NO_LOG,
+	 .summary = "A personal feed (TOKEN.ics, no bearer token: for phone calendars): the owner's occurrences from "
+		    "30 days ago to a year ahead; 404 for a revoked or unknown address"},
+};
+
+static const char *const owned_tables[] = {"calendar_events", "calendar_event_classes", "calendar_overrides",
+					   "calendar_homework", "calendar_homework_done", "calendar_feeds", NULL};
+
+const struct service svc_calendar = {
+	.name = "calendar",
+	.title = "Calendar, timetable and homework (the seed's calendar-service)",
+	.routes = routes,
+	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.migrations = migrations,
+	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.tables = owned_tables,
+	.start = cal_start,
+	.export_user = cal_export_user,
+	.erase_user = cal_erase_user,
+};

@@ -1,0 +1,276 @@
+/*
+ * expand.c - the occurrences of an event in a window: recurrence rules (RFC 5545 RRULE, through
+ * libical), exception dates, holidays, in the event's time zone.
+ *
+ * A series is stored as its first occurrence (start and end in UTC), its time zone (Europe/Paris by
+ * default), an RRULE and its EXDATEs. Occurrences are computed on the wall clock of the time zone,
+ * as a school means them: a lesson at 08:00 stays at 08:00 across the October and March clock
+ * changes (its UTC time moves by an hour), and its length is wall-clock too. Each occurrence is
+ * named by its original start in UTC (RFC 5545's RECURRENCE-ID): the key of EXDATEs and of the
+ * changes made to one occurrence (overrides.c).
+ *
+ * Rules are bounded on purpose: a frequency below DAILY is refused (no school event repeats every
+ * hour, and such a rule without an end would expand without bound), and expansion stops after
+ * CAL_MAX_STEPS iterations whatever the rule says, so no stored rule can make a request loop.
+ *
+ * Nothing here touches the database: these are pure functions, tested against the cases worked by
+ * hand in docs/calendar.md (tests/unit/test_calendar.c).
+ */
+#include "internal.h"
+
+#include <libical/ical.h>
+#include <string.h>
+
+#include "core/err.h"
+
+/* Iterations of a rule at most per expansion (a daily rule over 27 years; a weekly one, 190). */
+#define CAL_MAX_STEPS 10000
+
+static icaltimezone *zone_of(const char *tz)
+{
+	if (!tz || !*tz)
+		tz = CAL_DEFAULT_TZ;
+	if (strcmp(tz, "UTC") == 0)
+		return icaltimezone_get_utc_timezone();
+	return icaltimezone_get_builtin_timezone(tz);
+}
+
+int cal_tz_valid(const char *tz) { return tz && strlen(tz) < 64 && zone_of(tz) != NULL; }
+
+void cal_init(void)
+{
+	/* Loads the default zone once, before worker threads use it. */
+	(void)zone_of(CAL_DEFAULT_TZ);
+}
+
+int cal_rule_check(const char *rrule, time_t dtstart, const char **why)
+{
+	if (!rrule)
+		return ENT_OK;
+	if (strlen(rrule) > 500) {
+		*why = "est trop longue (500 caractères au plus)";
+		return ENT_EINVAL;
+	}
+	icalerror_clear_errno();
+	struct icalrecurrencetype r = icalrecurrencetype_from_string(rrule);
+	if (r.freq == ICAL_NO_RECURRENCE || icalerrno != ICAL_NO_ERROR) {
+		icalerror_clear_errno();
+		*why = "n'est pas une règle de récurrence RFC 5545 (par exemple FREQ=WEEKLY;INTERVAL=2;BYDAY=MO)";
+		return ENT_EINVAL;
+	}
+	if (r.freq == ICAL_SECONDLY_RECURRENCE || r.freq == ICAL_MINUTELY_RECURRENCE || r.freq == ICAL_HOURLY_RECURRENCE) {
+		*why = "répète plus d'une fois par jour : FREQ doit être DAILY, WEEKLY, MONTHLY ou YEARLY";
+		return ENT_EINVAL;
+	}
+	if (r.interval < 1 || r.interval > 1000) {
+		*why = "a un INTERVAL hors de 1 à 1000";
+		return ENT_EINVAL;
+	}
+	if (r.count < 0 || r.count > CAL_MAX_STEPS) {
+		*why = "a un COUNT hors de 1 à 10000";
+		return ENT_EINVAL;
+	}
+	if (!icaltime_is_null_time(r.until) && icaltime_as_timet_with_zone(r.until, icaltimezone_get_utc_timezone()) < dtstart) {
+		*why = "se termine (UNTIL) avant son premier début";
+		return ENT_EINVAL;
+	}
+	return ENT_OK;
+}
+
+/* 1 if t is in the sorted array v of n times. */
+static int in_sorted(const time_t *v, size_t n, time_t t)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (v[mid] == t)
+			return 1;
+		if (v[mid] < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* 1 if [start, end) falls in one of the holidays (its start inside a holiday's span). */
+static int in_holiday(const struct cal_span *h, size_t nh, time_t start)
+{
+	for (size_t i = 0; i < nh; i++)
+		if (start >= h[i].start && start < h[i].end)
+			return 1;
+	return 0;
+}
+
+int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn, void *ctx)
+{
+	if (to <= from)
+		return 0;
+	if (!s->rrule) {
+		if (s->start < to && s->end > from && !(s->skip_holidays && in_holiday(s->holidays, s->nholidays, s->start))) {
+			int rc = fn(ctx, s->start, s->end, s->start);
+			return rc < 0 ? rc : 1;
+		}
+		return 0;
+	}
+	icaltimezone *z = zone_of(s->tz);
+	if (!z)
+		return ENT_EINVAL;
+	icalerror_clear_errno();
+	struct icalrecurrencetype r = icalrecurrencetype_from_string(s->rrule);
+	if (r.freq == ICAL_NO_RECURRENCE) {
+		icalerror_clear_errno();
+		return ENT_EINVAL;
+	}
+	if (r.freq == ICAL_SECONDLY_RECURRENCE || r.freq == ICAL_MINUTELY_RECURRENCE || r.freq == ICAL_HOURLY_RECURRENCE)
+		return ENT_EINVAL;
+	/* The first occurrence on the zone's wall clock, and the series' wall-clock length. */
+	struct icaltimetype dt = icaltime_from_timet_with_zone(s->start, 0, z);
+	struct icaltimetype de = icaltime_from_timet_with_zone(s->end, 0, z);
+	struct icaldurationtype len = icaltime_subtract(de, dt);
+	icalrecur_iterator *it = icalrecur_iterator_new(r, dt);
+	if (!it) {
+		icalerror_clear_errno();
+		return ENT_EINVAL;
+	}
+	int n = 0, rc = 0;
+	for (int step = 0; step < CAL_MAX_STEPS; step++) {
+		struct icaltimetype t = icalrecur_iterator_next(it);
+		if (icaltime_is_null_time(t))
+			break;
+		time_t start = icaltime_as_timet_with_zone(t, z);
+		if (start >= to)
+			break;
+		time_t end = icaltime_as_timet_with_zone(icaltime_add(t, len), z);
+		if (end <= from)
+			continue;
+		if (in_sorted(s->exdates, s->nexdates, start))
+			continue;
+		if (s->skip_holidays && in_holiday(s->holidays, s->nholidays, start))
+			continue;
+		if ((rc = fn(ctx, start, end, start)) < 0)
+			break;
+		n++;
+	}
+	icalrecur_iterator_free(it);
+	icalerror_clear_errno();
+	return rc < 0 ? rc : n;
+}
+
+/* Collects the last occurrence's end (for cal_series_last_end). */
+static int keep_last(void *ctx, time_t start, time_t end, time_t id)
+{
+	(void)start;
+	(void)id;
+	*(time_t *)ctx = end;
+	return 0;
+}
+
+int cal_series_last_end(const struct cal_series *s, time_t *last_end)
+{
+	*last_end = 0;
+	if (!s->rrule) {
+		*last_end = s->end;
+		return 1;
+	}
+	struct icalrecurrencetype r = icalrecurrencetype_from_string(s->rrule);
+	icalerror_clear_errno();
+	if (r.count == 0 && icaltime_is_null_time(r.until))
+		return 0; /* no end */
+	/* A bounded rule: its last occurrence (at most CAL_MAX_STEPS iterations). */
+	struct cal_series all = *s;
+	all.nexdates = 0;
+	all.skip_holidays = 0;
+	int n = cal_expand(&all, s->start, (time_t)INT64_C(253402300799) /* 9999-12-31 */, keep_last, last_end);
+	if (n < 0)
+		return n;
+	if (n == 0)
+		*last_end = s->end;
+	return 1;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's algorithm). */
+static long days_from_civil(long y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	long era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long)doe - 719468;
+}
+
+/* The ISO weeks of year y: 53 when the year starts on a Thursday, or a leap year on a Wednesday. */
+static int iso_weeks(long y)
+{
+	long p = (y + y / 4 - y / 100 + y / 400) % 7, q = ((y - 1) + (y - 1) / 4 - (y - 1) / 100 + (y - 1) / 400) % 7;
+	return 52 + (p == 4 || q == 3);
+}
+
+int cal_week_start(const char *week, const char *tz, time_t *from, time_t *to)
+{
+	/* ISO 8601 week "2026-W49": its Monday 00:00 on the zone's wall clock, and the next Monday's. */
+	int y, w;
+	char tail;
+	if (!week || strlen(week) != 8 || week[4] != '-' || week[5] != 'W' || sscanf(week, "%4d-W%2d%c", &y, &w, &tail) != 2 ||
+	    y < 1971 || y > 9998 || w < 1 || w > iso_weeks(y))
+		return ENT_EINVAL;
+	/* January 4th is always in week 1; week 1 starts on its Monday (1970-01-01 was a Thursday). */
+	long jan4 = days_from_civil(y, 1, 4);
+	long dow = ((jan4 % 7) + 7 + 3) % 7; /* 0 = Monday */
+	long monday = jan4 - dow + 7L * (w - 1);
+	icaltimezone *z = zone_of(tz);
+	if (!z)
+		return ENT_EINVAL;
+	struct icaltimetype a = icaltime_from_timet_with_zone((time_t)monday * 86400, 1, NULL);
+	struct icaltimetype b = icaltime_from_timet_with_zone((time_t)(monday + 7) * 86400, 1, NULL);
+	a.is_date = b.is_date = 0;
+	a.zone = b.zone = z;
+	*from = icaltime_as_timet_with_zone(a, z);
+	*to = icaltime_as_timet_with_zone(b, z);
+	return ENT_OK;
+}
+
+int cal_iso_week(time_t t, const char *tz, char out[9])
+{
+	icaltimezone *z = zone_of(tz);
+	if (!z)
+		return ENT_EINVAL;
+	struct icaltimetype lt = icaltime_from_timet_with_zone(t, 0, z);
+	long days = days_from_civil(lt.year, (unsigned)lt.month, (unsigned)lt.day);
+	long dow = ((days % 7) + 7 + 3) % 7; /* 0 = Monday */
+	long thursday = days - dow + 3;      /* the week's year is its Thursday's */
+	struct icaltimetype th = icaltime_from_timet_with_zone((time_t)thursday * 86400, 1, NULL);
+	long week = (thursday - days_from_civil(th.year, 1, 1)) / 7 + 1;
+	snprintf(out, 9, "%04u-W%02u", (unsigned)th.year % 10000u, (unsigned)week % 100u);
+	return ENT_OK;
+}
+
+int cal_local_date(time_t t, const char *tz, char out[11])
+{
+	icaltimezone *z = zone_of(tz);
+	if (!z)
+		return ENT_EINVAL;
+	struct icaltimetype lt = icaltime_from_timet_with_zone(t, 0, z);
+	snprintf(out, 11, "%04u-%02u-%02u", (unsigned)lt.year % 10000u, (unsigned)lt.month % 100u, (unsigned)lt.day % 100u);
+	return ENT_OK;
+}
+
+int cal_local_midnight(const char *date, const char *tz, time_t *out)
+{
+	int y, m, d;
+	char tail;
+	if (!date || strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 ||
+	    d > icaltime_days_in_month(m, y))
+		return ENT_EINVAL;
+	icaltimezone *z = zone_of(tz);
+	if (!z)
+		return ENT_EINVAL;
+	struct icaltimetype t = icaltime_null_time();
+	t.year = y;
+	t.month = m;
+	t.day = d;
+	t.zone = z;
+	*out = icaltime_as_timet_with_zone(t, z);
+	return ENT_OK;
+}

@@ -1,0 +1,486 @@
+/*
+ * homework.c - the homework diary (cahier de textes): for a course, what was done in class and the
+ * work to do for a due date, and each student's own tick.
+ *
+ * A homework belongs to a course: its teachers (and administrators) give, change and delete it;
+ * the students of the course's classes read it. A student's tick (calendar_homework_done) is theirs
+ * alone: a classmate never sees it, a teacher sees only how many students ticked (done_count, out
+ * of students_total, the students of the course's classes now).
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#include "core/err.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "services/cours/cours.h"
+#include "services/users/users.h"
+
+#define HW_COLS "h.id, h.course_id, h.event_id, h.occurrence_at, h.title, h.work, h.done_in_class, h.due_at, " \
+		"h.created_by, h.created_at, h.updated_at"
+#define IN16 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+struct hw {
+	const char *col[11];
+	int done;
+	int64_t done_count, students_total;
+	const char *course_title;
+};
+
+static void read_hw(db_stmt *s, arena *a, struct hw *h)
+{
+	memset(h, 0, sizeof(*h));
+	for (int i = 0; i < 11; i++)
+		h->col[i] = db_col_text(s, i) ? arena_strdup(a, db_col_text(s, i)) : NULL;
+}
+
+static void write_hw(jw *w, const struct hw *h, int student, int staff)
+{
+	static const char *const keys[11] = {"id", "course_id", "event_id", "occurrence_id", "title", "work",
+					     "done_in_class", "due_at", "created_by", "created_at", "updated_at"};
+	jw_obj_open(w);
+	for (int i = 0; i < 11; i++) {
+		jw_kstr(w, keys[i], h->col[i]);
+		if (i == 1)
+			jw_kstr(w, "course_title", h->course_title);
+	}
+	if (student)
+		jw_kbool(w, "done", h->done);
+	if (staff) {
+		jw_kint(w, "done_count", h->done_count);
+		jw_kint(w, "students_total", h->students_total);
+	}
+	jw_obj_close(w);
+}
+
+/* done_count and students_total of h (for its course's teachers and administrators). */
+static int hw_counts(db_conn *c, arena *a, struct hw *h)
+{
+	db_stmt *s = db_prepare(c, "SELECT COUNT(*) FROM calendar_homework_done WHERE homework_id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, h->col[0]);
+	int rc = db_step(s);
+	h->done_count = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	const char **classes;
+	int n = cours_classes_of(c, a, h->col[1], &classes);
+	if (n < 0)
+		return n;
+	h->students_total = 0;
+	for (int i = 0; i < n; i++) {
+		char **ids;
+		int m = users_class_members(c, a, classes[i], &ids);
+		if (m < 0)
+			return m;
+		h->students_total += m;
+	}
+	return ENT_OK;
+}
+
+/* The student's tick on h. */
+static int hw_done(db_conn *c, const char *student, struct hw *h)
+{
+	int rc = db_exists(c, "SELECT 1 FROM calendar_homework_done WHERE homework_id = ? AND student_id = ?", h->col[0],
+			   student);
+	if (rc < 0)
+		return rc;
+	h->done = rc;
+	return ENT_OK;
+}
+
+/* Loads {id} for the caller: 404 when absent or not the caller's course; 403 when need_edit and not a teacher of it. */
+static int hw_for_request(http_req *req, db_conn *c, struct cal_viewer *v, struct hw *h, int need_edit)
+{
+	if (cal_viewer_load(req, c, v))
+		return -1;
+	const char *id = http_param(req, "id");
+	int rc = DB_DONE;
+	if (util_is_uuid(id)) {
+		db_stmt *s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.id = ?");
+		if (!s)
+			rc = ENT_EDB;
+		else {
+			db_bind_text(s, 1, id);
+			if ((rc = db_step(s)) == DB_ROW)
+				read_hw(s, http_arena(req), h);
+			db_done(s);
+		}
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "Le devoir n'a pas pu être lu.");
+		return -1;
+	}
+	if (rc != DB_ROW || (!v->all && !cal_has(v->courses, v->ncourses, h->col[1]))) {
+		http_problem(req, 404, "Ce devoir n'existe pas ou ne vous est pas visible.");
+		return -1;
+	}
+	if (need_edit && !v->all && !cal_has(v->taught, v->ntaught, h->col[1])) {
+		http_problem(req, 403, "Seuls les enseignants du cours et les administrateurs modifient ses devoirs.");
+		return -1;
+	}
+	return 0;
+}
+
+static void reply_hw(http_req *req, db_conn *c, const struct cal_viewer *v, struct hw *h, int status)
+{
+	arena *a = http_arena(req);
+	int student = (v->roles & ROLE_ETUDIANT) != 0;
+	int staff = v->all || cal_has(v->taught, v->ntaught, h->col[1]);
+	int rc = student ? hw_done(c, v->user_id, h) : ENT_OK;
+	if (!rc && staff)
+		rc = hw_counts(c, a, h);
+	if (rc) {
+		http_problem_err(req, rc, "Le devoir n'a pas pu être relu.");
+		return;
+	}
+	h->course_title = cours_title(c, a, h->col[1]);
+	write_hw(http_jw(req), h, student, staff);
+	http_reply_jw(req, status);
+}
+
+void cal_homework_list(http_req *req)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	const char *f = http_query(req, "from"), *t = http_query(req, "to"), *course = http_query(req, "course_id");
+	time_t from, to;
+	json_t *errors = json_object();
+	char today[11];
+	cal_local_date(time(NULL), CAL_DEFAULT_TZ, today);
+	cal_local_midnight(today, CAL_DEFAULT_TZ, &from);
+	to = from + 28 * 86400;
+	if (f && util_parse_rfc3339(f, &from) && cal_local_midnight(f, CAL_DEFAULT_TZ, &from))
+		json_object_set_new(errors, "from", json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
+	if (t && util_parse_rfc3339(t, &to) && cal_local_midnight(t, CAL_DEFAULT_TZ, &to))
+		json_object_set_new(errors, "to", json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
+	else if (f && !t)
+		to = from + 28 * 86400;
+	if (!json_object_size(errors) && to <= from)
+		json_object_set_new(errors, "to", json_string("doit être après from"));
+	else if (!json_object_size(errors) && to - from > (time_t)CAL_MAX_WINDOW_DAYS * 86400)
+		json_object_set_new(errors, "to", json_string("est à plus de 400 jours de from"));
+	if (course && !util_is_uuid(course))
+		json_object_set_new(errors, "course_id", json_string("doit être l'identifiant d'un cours"));
+	if (http_invalid(req, errors))
+		return;
+	struct cal_viewer v;
+	if (cal_viewer_load(req, c, &v))
+		return;
+	char fs[21], ts[21];
+	util_time_rfc3339(from, fs);
+	util_time_rfc3339(to, ts);
+	/* The courses to read: one asked for (if the caller follows it), theirs, or every course (admins). */
+	const char *const *ids = v.courses;
+	size_t n = v.ncourses;
+	if (course) {
+		if (!v.all && !cal_has(v.courses, v.ncourses, course))
+			n = 0;
+		else {
+			ids = &course;
+			n = 1;
+		}
+	}
+	struct hw *items = NULL;
+	size_t nitems = 0, cap = 0;
+	int rc = ENT_OK;
+	if (v.all && !course) {
+		db_stmt *s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.due_at >= ? AND h.due_at < ?"
+					   " ORDER BY h.due_at, h.id LIMIT 500");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, fs);
+			db_bind_text(s, 2, ts);
+			while ((rc = db_step(s)) == DB_ROW) {
+				items = arena_grow(a, items, nitems, &cap, sizeof(*items));
+				read_hw(s, a, &items[nitems++]);
+			}
+			db_done(s);
+		}
+	} else
+		for (size_t base = 0; base < n && rc >= 0; base += 16) {
+			db_stmt *s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.course_id IN " IN16
+						   " AND h.due_at >= ? AND h.due_at < ?");
+			if (!s) {
+				rc = ENT_EDB;
+				break;
+			}
+			for (size_t i = 0; i < 16; i++)
+				db_bind_text_or_null(s, (int)i + 1, base + i < n ? ids[base + i] : NULL);
+			db_bind_text(s, 17, fs);
+			db_bind_text(s, 18, ts);
+			while ((rc = db_step(s)) == DB_ROW) {
+				items = arena_grow(a, items, nitems, &cap, sizeof(*items));
+				read_hw(s, a, &items[nitems++]);
+			}
+			db_done(s);
+		}
+	if (rc < 0) {
+		http_problem_err(req, rc, "Les devoirs n'ont pas pu être lus.");
+		return;
+	}
+	/* By due date then id (several statements when more than 16 courses). */
+	for (size_t i = 1; i < nitems; i++)
+		for (size_t j = i; j > 0; j--) {
+			int d = strcmp(items[j - 1].col[7], items[j].col[7]);
+			if (d < 0 || (d == 0 && strcmp(items[j - 1].col[0], items[j].col[0]) < 0))
+				break;
+			struct hw x = items[j];
+			items[j] = items[j - 1];
+			items[j - 1] = x;
+		}
+	int student = (v.roles & ROLE_ETUDIANT) != 0;
+	for (size_t i = 0; i < nitems && !rc; i++) {
+		struct hw *h = &items[i];
+		if (student)
+			rc = hw_done(c, v.user_id, h);
+		if (!rc && (v.all || cal_has(v.taught, v.ntaught, h->col[1])))
+			rc = hw_counts(c, a, h);
+		h->course_title = cours_title(c, a, h->col[1]);
+	}
+	if (rc) {
+		http_problem_err(req, rc, "Les devoirs n'ont pas pu être lus.");
+		return;
+	}
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_key(w, "items");
+	jw_arr_open(w);
+	for (size_t i = 0; i < nitems; i++)
+		write_hw(w, &items[i], student, v.all || cal_has(v.taught, v.ntaught, items[i].col[1]));
+	jw_arr_close(w);
+	jw_kstr(w, "next_cursor", NULL);
+	jw_obj_close(w);
+	http_reply_jw(req, 200);
+}
+
+static const struct jfield hw_fields[] = {
+	{"course_id", JF_UUID, 1, 0, 0, 0, NULL},
+	{"event_id", JF_UUID, 0, 1, 0, 0, NULL},
+	{"occurrence_id", JF_TIME, 0, 1, 0, 0, NULL},
+	{"title", JF_STRING, 1, 0, 1, 200, NULL},
+	{"work", JF_STRING, 0, 1, 0, 10000, NULL},
+	{"done_in_class", JF_STRING, 0, 1, 0, 10000, NULL},
+	{"due_at", JF_TIME, 1, 0, 0, 0, NULL},
+};
+#define NHW_FIELDS (sizeof(hw_fields) / sizeof(hw_fields[0]))
+
+/* Normalised RFC 3339 UTC of a valid time string (arena), or NULL. */
+static const char *utc(arena *a, const char *s)
+{
+	time_t t;
+	if (!s || util_parse_rfc3339(s, &t))
+		return NULL;
+	char *out = arena_alloc(a, 21);
+	util_time_rfc3339(t, out);
+	return out;
+}
+
+void cal_homework_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	json_t *errors = json_object();
+	json_check(body, hw_fields, NHW_FIELDS, errors);
+	if (http_invalid(req, errors))
+		return;
+	struct cal_viewer v;
+	if (cal_viewer_load(req, c, &v))
+		return;
+	const char *course = json_get_str(body, "course_id", NULL);
+	int rc = cours_exists(c, course);
+	if (rc <= 0) {
+		if (rc < 0)
+			http_problem_err(req, rc, NULL);
+		else
+			http_invalid(req, json_pack("{s:s}", "course_id", "ne désigne aucun cours"));
+		return;
+	}
+	if (!v.all && !cal_has(v.taught, v.ntaught, course)) {
+		http_problem(req, 403, "Seuls les enseignants du cours et les administrateurs y donnent des devoirs.");
+		return;
+	}
+	char id[37], now[21];
+	util_uuid(id);
+	util_time_rfc3339(time(NULL), now);
+	db_stmt *s = db_prepare(c, "INSERT INTO calendar_homework (id, course_id, event_id, occurrence_at, title, work,"
+				   " done_in_class, due_at, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	rc = ENT_EDB;
+	if (s) {
+		const char *vals[] = {id, course, json_get_str(body, "event_id", NULL),
+				      utc(a, json_get_str(body, "occurrence_id", NULL)), json_get_str(body, "title", NULL),
+				      json_get_str(body, "work", NULL), json_get_str(body, "done_in_class", NULL),
+				      utc(a, json_get_str(body, "due_at", NULL)), v.user_id, now, now};
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+			db_bind_text_or_null(s, (int)i + 1, vals[i]);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "Le devoir n'a pas pu être enregistré.");
+		return;
+	}
+	struct hw h;
+	memset(&h, 0, sizeof(h));
+	s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.id = ?");
+	rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, id);
+		if ((rc = db_step(s)) == DB_ROW)
+			read_hw(s, a, &h);
+		db_done(s);
+	}
+	if (rc != DB_ROW) {
+		http_problem_err(req, rc < 0 ? rc : ENT_EDB, "Le devoir n'a pas pu être relu.");
+		return;
+	}
+	http_set_header(req, "Location", arena_printf(a, "/api/calendar/homework/%s", id));
+	reply_hw(req, c, &v, &h, 201);
+}
+
+void cal_homework_get(http_req *req)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct cal_viewer v;
+	struct hw h;
+	if (hw_for_request(req, c, &v, &h, 0))
+		return;
+	reply_hw(req, c, &v, &h, 200);
+}
+
+void cal_homework_patch(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	struct cal_viewer v;
+	struct hw h;
+	if (hw_for_request(req, c, &v, &h, 1))
+		return;
+	struct jfield fields[NHW_FIELDS];
+	memcpy(fields, hw_fields, sizeof(fields));
+	for (size_t i = 0; i < NHW_FIELDS; i++)
+		fields[i].required = 0;
+	json_t *errors = json_object();
+	json_check(body, fields, NHW_FIELDS, errors);
+	if (json_object_get(body, "course_id") && strcmp(json_get_str(body, "course_id", ""), h.col[1]))
+		json_object_set_new(errors, "course_id", json_string("ne change pas : donnez le devoir dans l'autre cours"));
+	if (http_invalid(req, errors))
+		return;
+	/* One statement: each column keeps its value unless the body names it (then it may become null). */
+	static const char *const keys[] = {"event_id", "occurrence_id", "title", "work", "done_in_class", "due_at"};
+	db_stmt *s = db_prepare(c, "UPDATE calendar_homework SET"
+				   " event_id = CASE WHEN ? = 1 THEN ? ELSE event_id END,"
+				   " occurrence_at = CASE WHEN ? = 1 THEN ? ELSE occurrence_at END,"
+				   " title = CASE WHEN ? = 1 THEN ? ELSE title END,"
+				   " work = CASE WHEN ? = 1 THEN ? ELSE work END,"
+				   " done_in_class = CASE WHEN ? = 1 THEN ? ELSE done_in_class END,"
+				   " due_at = CASE WHEN ? = 1 THEN ? ELSE due_at END,"
+				   " updated_at = ? WHERE id = ?");
+	int rc = ENT_EDB;
+	if (s) {
+		int k = 1;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			json_t *val = json_object_get(body, keys[i]);
+			const char *text = json_string_value(val);
+			if (i == 1 || i == 5)
+				text = utc(a, text);
+			db_bind_int64(s, k++, val != NULL);
+			db_bind_text_or_null(s, k++, text);
+		}
+		char now[21];
+		util_time_rfc3339(time(NULL), now);
+		db_bind_text(s, k++, now);
+		db_bind_text(s, k, h.col[0]);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "Le devoir n'a pas pu être modifié.");
+		return;
+	}
+	s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.id = ?");
+	rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, h.col[0]);
+		if ((rc = db_step(s)) == DB_ROW)
+			read_hw(s, a, &h);
+		db_done(s);
+	}
+	if (rc != DB_ROW) {
+		http_problem_err(req, rc < 0 ? rc : ENT_EDB, "Le devoir n'a pas pu être relu.");
+		return;
+	}
+	reply_hw(req, c, &v, &h, 200);
+}
+
+void cal_homework_delete(http_req *req)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct cal_viewer v;
+	struct hw h;
+	if (hw_for_request(req, c, &v, &h, 1))
+		return;
+	int rc = db_begin(c);
+	if (!rc && db_run(c, "DELETE FROM calendar_homework_done WHERE homework_id = ?", h.col[0], NULL) < 0)
+		rc = ENT_EDB;
+	if (!rc && db_run(c, "DELETE FROM calendar_homework WHERE id = ?", h.col[0], NULL) < 0)
+		rc = ENT_EDB;
+	rc = rc ? (db_rollback(c), rc) : db_commit(c);
+	if (rc)
+		http_problem_err(req, rc, "Le devoir n'a pas pu être supprimé.");
+	else
+		http_reply_empty(req, 204);
+}
+
+static void set_done(http_req *req, int done)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct cal_viewer v;
+	struct hw h;
+	if (hw_for_request(req, c, &v, &h, 0))
+		return;
+	char now[21];
+	util_time_rfc3339(time(NULL), now);
+	int rc;
+	if (done) {
+		db_stmt *s = db_prepare(c, "INSERT INTO calendar_homework_done (homework_id, student_id, done_at) VALUES (?, ?, ?)"
+					   " ON CONFLICT (homework_id, student_id) DO NOTHING");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, h.col[0]);
+			db_bind_text(s, 2, v.user_id);
+			db_bind_text(s, 3, now);
+			rc = db_step(s);
+			db_done(s);
+		}
+	} else
+		rc = db_run(c, "DELETE FROM calendar_homework_done WHERE homework_id = ? AND student_id = ?", h.col[0], v.user_id);
+	if (rc < 0)
+		http_problem_err(req, rc, "Votre coche n'a pas pu être enregistrée.");
+	else
+		http_reply_empty(req, 204);
+}
+
+void cal_homework_done_put(http_req *req) { set_done(req, 1); }
+void cal_homework_done_delete(http_req *req) { set_done(req, 0); }

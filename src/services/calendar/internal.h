@@ -1,0 +1,164 @@
+/*
+ * internal.h - what the calendar service's files share (never included outside the folder).
+ *
+ * Files: calendar.c (the service table, schema, who sees what), expand.c (recurrence expansion,
+ * pure functions), events.c (events and series: create, read, change, delete, the occurrences of
+ * a window and the week's timetable), homework.c (the homework diary and each student's ticks),
+ * ical.c (iCalendar export, the personal feeds and the import).
+ */
+#ifndef ENT_CALENDAR_INTERNAL_H
+#define ENT_CALENDAR_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/http.h"
+#include "store/db.h"
+
+#define CAL_DEFAULT_TZ "Europe/Paris"
+/* The widest window a list or an export may ask for, in days (a school year and some). */
+#define CAL_MAX_WINDOW_DAYS 400
+
+/* ---- expand.c ---- */
+
+struct cal_span {
+	time_t start, end;
+};
+
+/* A series as stored: its first occurrence, its rule and exceptions. */
+struct cal_series {
+	time_t start, end;       /* the first occurrence, UTC */
+	const char *tz;          /* IANA zone name; NULL: CAL_DEFAULT_TZ */
+	const char *rrule;       /* NULL: one occurrence */
+	const time_t *exdates;   /* sorted original starts left out */
+	size_t nexdates;
+	int skip_holidays;       /* lessons: occurrences starting in a holiday are left out */
+	const struct cal_span *holidays;
+	size_t nholidays;
+};
+
+/* Called for each occurrence in order: its start and end, and its id (the original start). <0 stops. */
+typedef int (*cal_occ_fn)(void *ctx, time_t start, time_t end, time_t id);
+
+/* Loads the default time zone (before threads start). */
+void cal_init(void);
+/* 1 if tz names a time zone this server knows. */
+int cal_tz_valid(const char *tz);
+/*
+ * Checks a rule before it is stored: ENT_OK, or ENT_EINVAL with *why a French phrase completing
+ * "la règle de récurrence ..." (a static string).
+ */
+int cal_rule_check(const char *rrule, time_t dtstart, const char **why);
+/*
+ * Calls fn for each occurrence of s overlapping [from, to), in order. Returns how many, or a
+ * negative ent_err (ENT_EINVAL for a rule or zone that cannot be read; fn's own error).
+ */
+int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn, void *ctx);
+/* The end of s's last occurrence: returns 1 with *last_end, 0 for a rule without end, or an error. */
+int cal_series_last_end(const struct cal_series *s, time_t *last_end);
+/* The ISO week "2026-W49" on tz's wall clock: [Monday 00:00, next Monday 00:00) in UTC. ENT_EINVAL if not a week. */
+int cal_week_start(const char *week, const char *tz, time_t *from, time_t *to);
+/* The ISO week ("2026-W49") of t on tz's wall clock. */
+int cal_iso_week(time_t t, const char *tz, char out[9]);
+/* t's date on tz's wall clock ("2026-12-03"). */
+int cal_local_date(time_t t, const char *tz, char out[11]);
+/* 00:00 of date ("2026-12-03") on tz's wall clock, in UTC. ENT_EINVAL for a bad date. */
+int cal_local_midnight(const char *date, const char *tz, time_t *out);
+
+/* ---- calendar.c: who is asking ---- */
+
+/* What the caller may see: their role, classes and courses (arena strings). */
+struct cal_viewer {
+	const char *user_id;
+	unsigned roles;
+	int all;                 /* an administrator: everything */
+	const char **classes;    /* a student's class; a teacher's assigned classes and those of their courses */
+	size_t nclasses;
+	const char **courses;    /* a student's class's courses; a teacher's courses */
+	size_t ncourses;
+	const char **taught;     /* the courses the caller teaches (teachers) */
+	size_t ntaught;
+};
+
+/* Fills v for the principal p (allocating from a). 0 or an ent_err. */
+int cal_viewer_for(db_conn *c, arena *a, const struct http_principal *p, struct cal_viewer *v);
+/* Fills v for the caller of req; on error answers (503 ...) and returns -1. */
+int cal_viewer_load(http_req *req, db_conn *c, struct cal_viewer *v);
+/* The viewer a student of class_id would be (for a class's timetable); 0 or an ent_err. */
+int cal_viewer_of_class(db_conn *c, arena *a, const char *class_id, struct cal_viewer *v);
+/* 1 if s is in v (n strings). */
+int cal_has(const char *const *v, size_t n, const char *s);
+
+/* ---- events.c ---- */
+
+void cal_events_list(http_req *req);
+void cal_events_create(http_req *req);
+void cal_events_get(http_req *req);
+void cal_events_patch(http_req *req);
+void cal_events_delete(http_req *req);
+void cal_occurrence_put(http_req *req);
+void cal_occurrence_delete(http_req *req);
+void cal_timetable(http_req *req);
+
+/* An occurrence as listed and exported. Strings live in the request's arena. */
+struct cal_occ {
+	const char *event_id, *kind, *title, *description, *location, *tz, *audience, *course_id, *teacher_id;
+	const char *evaluation_id, *owner_id;
+	const char **class_ids;
+	size_t nclass_ids;
+	time_t start, end, id;      /* id: the original start */
+	time_t orig_start, orig_end; /* before a change */
+	const char *orig_location, *orig_teacher_id;
+	int all_day, recurring;
+	int status;                 /* CAL_SCHEDULED, CAL_CANCELLED, CAL_CHANGED */
+	const char *note;           /* the change's note */
+	const char *rrule;
+	const char *updated_at;
+};
+enum { CAL_SCHEDULED = 0, CAL_CANCELLED = 1, CAL_CHANGED = 2 };
+
+/*
+ * The occurrences visible to v overlapping [from, to), sorted by start then event id, into *out
+ * (arena). kinds: NULL for all, or a NULL-terminated list. Returns how many or an ent_err.
+ */
+int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to,
+		    const char *const *kinds, struct cal_occ **out);
+/* Parses ?from= and ?to= (RFC 3339 or YYYY-MM-DD on Paris's clock; defaults: this week). Answers 400 and returns -1. */
+int cal_window_args(http_req *req, time_t *from, time_t *to);
+/*
+ * Stores one imported event (inside the caller's transaction): a school event or holiday (course
+ * NULL) or an event of kind of the course, owned by v's user. 0 or an ent_err.
+ */
+int cal_import_one(db_conn *c, arena *a, const struct cal_viewer *v, const char *kind, const char *course,
+		   const char *title, const char *description, const char *location, time_t start, time_t end,
+		   int all_day, const char *rrule, time_t *exdates, size_t nexdates);
+/* Writes one occurrence as JSON. */
+void cal_write_occ(jw *w, const struct cal_occ *o);
+
+/* ---- homework.c ---- */
+
+void cal_homework_list(http_req *req);
+void cal_homework_create(http_req *req);
+void cal_homework_get(http_req *req);
+void cal_homework_patch(http_req *req);
+void cal_homework_delete(http_req *req);
+void cal_homework_done_put(http_req *req);
+void cal_homework_done_delete(http_req *req);
+
+/* ---- ical.c ---- */
+
+void cal_ics_export(http_req *req);
+void cal_feed_get(http_req *req);
+void cal_feed_create(http_req *req);
+void cal_feed_delete(http_req *req);
+void cal_feed_read(http_req *req);
+void cal_ics_import(http_req *req);
+
+/* ---- GDPR (calendar.c) ---- */
+int cal_export_user(db_conn *c, const char *user_id, json_t *out);
+int cal_erase_user(db_conn *c, const char *user_id);
+
+#endif
