@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import ICAL from 'ical.js';
 import { startEnt, assertProblem } from './lib/ent.mjs';
-import { school, ok } from './lib/school.mjs';
+import { school, ok, until, sleep } from './lib/school.mjs';
 
 let ent, s, A, B, maths, english;
 const W = '2027-W01'; // Monday 4 January 2027
@@ -297,6 +297,41 @@ test('ICS import: holidays by an admin, a course\'s events by its teacher; bad f
   assertProblem(assert, await post('admin', 'kind=school', good, 'text/plain'), 415);
   assertProblem(assert, await post('admin', 'kind=school', ics(['X'.repeat(1100000)])), 413);
   assert.equal(await count(), n0, 'nothing was stored by a refused import');
+});
+
+test('students hear of a cancelled lesson, new homework and tomorrow\'s exam, once each', async () => {
+  const hour = 3600_000;
+  const t0 = Math.ceil(Date.now() / hour) * hour + 24 * hour; // tomorrow, on the hour
+  const iso = (ms) => new Date(ms).toISOString().replace('.000', '');
+  const soon = await ok(s.as('teacher', '/api/calendar/events', { method: 'POST', body: lesson({ title: 'Géométrie', starts_at: iso(t0), ends_at: iso(t0 + hour), rrule: 'FREQ=WEEKLY;COUNT=3' }) }), 201);
+  const mine = async (who, type) => (await ok(s.as(who, '/api/notifications?limit=100'))).items.filter((n) => n.type === type);
+  await ok(s.as('teacher', `/api/calendar/events/${soon.id}/occurrences/${iso(t0)}`, { method: 'PUT', body: { status: 'cancelled', note: 'Sortie scolaire' } }));
+  const got = await until(async () => (await mine('alice', 'calendar.lesson_changed')).length === 1 && (await mine('bob', 'calendar.lesson_changed')).length === 1);
+  assert.ok(got, 'each student of the class is told of the cancelled lesson');
+  const n = (await mine('alice', 'calendar.lesson_changed'))[0];
+  assert.equal(n.title, 'Cours annulé : Géométrie');
+  assert.match(n.body, /^Le cours du (lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) \d+ \S+ à \d\d:\d\d est annulé \(Sortie scolaire\)\.$/);
+  assert.equal(n.link, '/calendar');
+  assert.equal(n.data.event_id, soon.id);
+  assert.deepEqual(await mine('dan', 'calendar.lesson_changed'), []);
+  // A change far away (the third lesson, in 15 days) is not announced.
+  await ok(s.as('teacher', `/api/calendar/events/${soon.id}/occurrences/${iso(t0 + 14 * 24 * hour)}`, { method: 'PUT', body: { location: 'Salle 9' } }));
+  const hw = await ok(s.as('teacher', '/api/calendar/homework', { method: 'POST', body: { course_id: maths, title: 'Apprendre le théorème de Pythagore', due_at: iso(t0) } }), 201);
+  assert.ok(await until(async () => (await mine('bob', 'calendar.homework')).some((x) => x.data.homework_id === hw.id)));
+  const h = (await mine('bob', 'calendar.homework')).find((x) => x.data.homework_id === hw.id);
+  assert.equal(h.title, 'Nouveau devoir en Mathématiques 4e');
+  assert.match(h.body, /^Apprendre le théorème de Pythagore, pour le \S+ \d+ \S+$/);
+  // An exam in two hours: one reminder per student, however many rounds the reminder thread makes.
+  const exam = await ok(s.as('teacher', '/api/calendar/events', { method: 'POST', body: { kind: 'exam', title: 'Contrôle de géométrie', course_id: maths, location: 'Salle 101', starts_at: iso(t0 - 22 * hour), ends_at: iso(t0 - 21 * hour) } }), 201);
+  const reminders = async (who) => (await mine(who, 'calendar.exam_reminder')).filter((x) => x.data.event_id === exam.id);
+  assert.ok(await until(async () => (await reminders('alice')).length === 1), 'the reminder arrives');
+  await sleep(11000); // two more rounds of the reminder thread
+  assert.equal((await reminders('alice')).length, 1);
+  assert.equal((await reminders('bob')).length, 1);
+  assert.equal((await reminders('alice'))[0].title, 'Rappel d\'examen : Contrôle de géométrie');
+  assert.deepEqual(await reminders('dan'), []);
+  // Changes after the last one stay quiet: the far lesson's room change was never announced.
+  assert.equal((await mine('alice', 'calendar.lesson_changed')).length, 1);
 });
 
 test('GDPR: a student\'s personal events and ticks are in their export', async () => {

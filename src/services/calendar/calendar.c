@@ -94,8 +94,16 @@ static const char schema_v1[] =
 	" token_hash TEXT NOT NULL UNIQUE,"
 	" created_at TEXT NOT NULL);";
 
+static const char schema_v2[] =
+	"CREATE TABLE calendar_reminders ("
+	" event_id TEXT NOT NULL,"
+	" occurrence_at TEXT NOT NULL,"
+	" sent_at TEXT NOT NULL,"
+	" PRIMARY KEY (event_id, occurrence_at));";
+
 static const struct migration migrations[] = {
 	{1, "events, classes, overrides, homework, ticks, feeds", schema_v1, NULL},
+	{2, "exam reminders sent (one row per occurrence: the lease)", schema_v2, NULL},
 };
 
 int cal_has(const char *const *v, size_t n, const char *s)
@@ -250,7 +258,7 @@ int cal_erase_user(db_conn *c, const char *user_id)
 static int cal_start(void)
 {
 	cal_init();
-	return ENT_OK;
+	return cal_reminders_start();
 }
 
 #define S_STR "{\"type\":\"string\"}"
@@ -376,7 +384,8 @@ static const struct route routes[] = {
 };
 
 static const char *const owned_tables[] = {"calendar_events", "calendar_event_classes", "calendar_overrides",
-					   "calendar_homework", "calendar_homework_done", "calendar_feeds", NULL};
+					   "calendar_homework", "calendar_homework_done", "calendar_feeds",
+					   "calendar_reminders", NULL};
 
 const struct service svc_calendar = {
 	.name = "calendar",
@@ -387,6 +396,7 @@ const struct service svc_calendar = {
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
 	.tables = owned_tables,
 	.start = cal_start,
+	.stop = cal_reminders_stop,
 	.export_user = cal_export_user,
 	.erase_user = cal_erase_user,
 };

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/bus.h"
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -1320,7 +1321,11 @@ void cal_occurrence_put(http_req *req)
 	char ats[21], sts[21], ets[21], now[21];
 	util_time_rfc3339(at, ats);
 	now_text(now);
-	int rc;
+	int rc = db_begin(c);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
 	if (!cancelled && !start && !loc && !teacher) {
 		/* Nothing changed any more: back to the series. */
 		rc = db_run(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?", x.col[C_ID], ats);
@@ -1346,11 +1351,20 @@ void cal_occurrence_put(http_req *req)
 			db_done(s);
 			rc = rc < 0 ? rc : ENT_OK;
 		}
+		/* The students hear of it, in the same transaction (a lesson of the next 14 days). */
+		struct cal_change ch = {.event_id = x.col[C_ID], .kind = x.col[C_KIND], .title = x.col[C_TITLE],
+					.tz = x.col[C_TZ], .audience = x.col[C_AUDIENCE], .course_id = x.col[C_COURSE],
+					.class_ids = x.class_ids, .nclass_ids = x.nclass_ids, .at = at, .cancelled = cancelled,
+					.new_start = start, .location = loc, .note = note};
+		if (!rc)
+			rc = cal_notify_change(c, a, &ch);
 	}
+	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {
 		http_problem_err(req, rc, "L'occurrence n'a pas pu être modifiée.");
 		return;
 	}
+	bus_kick();
 	reply_occurrence(req, c, &v, &x, at);
 }
 

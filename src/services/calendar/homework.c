@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "bus/bus.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -313,6 +314,10 @@ void cal_homework_create(http_req *req)
 	char id[37], now[21];
 	util_uuid(id);
 	util_time_rfc3339(time(NULL), now);
+	if ((rc = db_begin(c))) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
 	db_stmt *s = db_prepare(c, "INSERT INTO calendar_homework (id, course_id, event_id, occurrence_at, title, work,"
 				   " done_in_class, due_at, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	rc = ENT_EDB;
@@ -326,10 +331,17 @@ void cal_homework_create(http_req *req)
 		rc = db_step(s);
 		db_done(s);
 	}
-	if (rc < 0) {
+	/* The course's students hear of it, in the same transaction. */
+	time_t due = 0;
+	util_parse_rfc3339(json_get_str(body, "due_at", ""), &due);
+	if (rc >= 0)
+		rc = cal_notify_homework(c, a, id, course, json_get_str(body, "title", ""), due);
+	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
+	if (rc) {
 		http_problem_err(req, rc, "Le devoir n'a pas pu être enregistré.");
 		return;
 	}
+	bus_kick();
 	struct hw h;
 	memset(&h, 0, sizeof(h));
 	s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.id = ?");

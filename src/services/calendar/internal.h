@@ -157,6 +157,33 @@ void cal_feed_delete(http_req *req);
 void cal_feed_read(http_req *req);
 void cal_ics_import(http_req *req);
 
+/* ---- notify.c ---- */
+
+/* A change of one occurrence, for cal_notify_change(). */
+struct cal_change {
+	const char *event_id, *kind, *title, *tz, *audience, *course_id;
+	const char *const *class_ids;
+	size_t nclass_ids;
+	time_t at;        /* the occurrence's original start */
+	int cancelled;
+	time_t new_start; /* 0: not moved */
+	const char *location, *note;
+};
+
+/* t on tz's clock for people: "lundi 18 janvier à 08:00" (with_time) or "lundi 18 janvier". */
+void cal_french_when(time_t t, const char *tz, int with_time, char out[64]);
+/* Appends to out (a JSON array) the ids of the students an event of that audience concerns. */
+int cal_students(db_conn *c, arena *a, const char *audience, const char *course_id, const char *const *class_ids,
+		 size_t nclass_ids, json_t *out);
+/* Publishes calendar.lesson_changed when ch is a lesson or exam of the next 14 days (inside the caller's transaction). */
+int cal_notify_change(db_conn *c, arena *a, const struct cal_change *ch);
+/* Publishes calendar.homework to the course's students (inside the caller's transaction). */
+int cal_notify_homework(db_conn *c, arena *a, const char *homework_id, const char *course_id, const char *title,
+			time_t due);
+/* The exam reminder thread (started and stopped with the service). */
+int cal_reminders_start(void);
+void cal_reminders_stop(void);
+
 /* ---- GDPR (calendar.c) ---- */
 int cal_export_user(db_conn *c, const char *user_id, json_t *out);
 int cal_erase_user(db_conn *c, const char *user_id);

@@ -1,7 +1,7 @@
 /*
  * consumer.c - turns events of the bus into notifications.
  *
- * The service subscribes to "note.*". For each event the bus opens a transaction and calls
+ * The service subscribes to "note.*" and "calendar.*". For each event the bus opens a transaction and calls
  * consume(): one notification per student listed in the payload's "students" (an evaluation with
  * 30 grades is one event, so each student gets one notification, not a flood), unless the student
  * turned that type off in their preferences. The bus records the event as applied in the same
@@ -86,9 +86,84 @@ static int text_updated(const json_t *payload, const char *user_id, buf *title, 
 	return ENT_OK;
 }
 
+/*
+ * A time as the calendar service wrote it for people ("lundi 18 janvier à 08:00", on Paris's
+ * clock) under key, or else the RFC 3339 time under fallback.
+ */
+static void when_line(buf *b, const json_t *payload, const char *key, const char *fallback)
+{
+	const char *human = json_string_value(json_object_get(payload, key));
+	const char *at = json_string_value(json_object_get(payload, fallback));
+	buf_addstr(b, human && *human ? human : at ? at : "?");
+}
+
+static int text_lesson_changed(const json_t *payload, const char *user_id, buf *title, buf *body)
+{
+	(void)user_id;
+	const char *status = json_string_value(json_object_get(payload, "status"));
+	const char *what = json_string_value(json_object_get(payload, "title"));
+	if (!status || !what)
+		return ENT_EINVAL;
+	int cancelled = strcmp(status, "cancelled") == 0;
+	buf_printf(title, "%s : %s", cancelled ? "Cours annulé" : "Cours modifié", what);
+	buf_addstr(body, cancelled ? "Le cours du " : "Le cours prévu le ");
+	when_line(body, payload, "when", "starts_at");
+	if (cancelled)
+		buf_addstr(body, " est annulé");
+	else {
+		const char *loc = json_string_value(json_object_get(payload, "location"));
+		if (json_string_value(json_object_get(payload, "new_starts_at"))) {
+			buf_addstr(body, " a lieu le ");
+			when_line(body, payload, "new_when", "new_starts_at");
+		} else
+			buf_addstr(body, " a lieu comme prévu");
+		if (loc && *loc)
+			buf_printf(body, ", salle %s", loc);
+	}
+	const char *note = json_string_value(json_object_get(payload, "note"));
+	if (note && *note)
+		buf_printf(body, " (%s)", note);
+	buf_addc(body, '.');
+	return ENT_OK;
+}
+
+static int text_homework(const json_t *payload, const char *user_id, buf *title, buf *body)
+{
+	(void)user_id;
+	const char *what = json_string_value(json_object_get(payload, "title"));
+	if (!what)
+		return ENT_EINVAL;
+	buf_addstr(title, "Nouveau devoir");
+	course_suffix(title, payload);
+	buf_printf(body, "%s, pour le ", what);
+	when_line(body, payload, "due_when", "due_at");
+	return ENT_OK;
+}
+
+static int text_exam_reminder(const json_t *payload, const char *user_id, buf *title, buf *body)
+{
+	(void)user_id;
+	const char *what = json_string_value(json_object_get(payload, "title"));
+	if (!what)
+		return ENT_EINVAL;
+	buf_printf(title, "Rappel d'examen : %s", what);
+	buf_addstr(body, "Rappel : ");
+	buf_addstr(body, what);
+	buf_addstr(body, " a lieu le ");
+	when_line(body, payload, "when", "starts_at");
+	const char *loc = json_string_value(json_object_get(payload, "location"));
+	if (loc && *loc)
+		buf_printf(body, ", salle %s", loc);
+	buf_addc(body, '.');
+	return ENT_OK;
+}
+
 const struct notif_type notif_types[] = {
-	{"note.published", "Nouvelle note", text_published},
-	{"note.updated", "Note modifiée", text_updated},
+	{"note.published", "Nouvelle note", "/notes", text_published},
+	{"note.updated", "Note modifiée", "/notes", text_updated},
+	{"calendar.lesson_changed", "Cours annulé ou déplacé", "/calendar", text_lesson_changed},
+	{"calendar.homework", "Nouveau devoir", "/calendar", text_homework},
+	{"calendar.exam_reminder", "Rappel d'examen la veille", "/calendar", text_exam_reminder},
 };
 const size_t notif_ntypes = sizeof(notif_types) / sizeof(notif_types[0]);
 
@@ -148,7 +223,7 @@ static int insert_one(db_conn *c, const struct bus_event *ev, const struct notif
 		db_bind_text(s, 3, t->type);
 		db_bind_text(s, 4, title.data);
 		db_bind_text(s, 5, body.data);
-		db_bind_text(s, 6, "/notes");
+		db_bind_text(s, 6, t->link);
 		db_bind_text(s, 7, data);
 		db_bind_text(s, 8, ev->id);
 		db_bind_text(s, 9, now);
@@ -183,7 +258,7 @@ static int consume(db_conn *c, const struct bus_event *ev)
 	}
 	/* What the portal needs to open the right page: the ids found in the payload, nothing else. */
 	json_t *d = json_object();
-	static const char *const keys[] = {"evaluation_id", "course_id"};
+	static const char *const keys[] = {"evaluation_id", "course_id", "event_id", "homework_id"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *v = json_string_value(json_object_get(ev->payload, keys[i]));
 		if (v && util_is_uuid(v))
@@ -221,7 +296,7 @@ static int consume(db_conn *c, const struct bus_event *ev)
 	return rc;
 }
 
-static const char *const consumed_types[] = {"note.*", NULL};
+static const char *const consumed_types[] = {"note.*", "calendar.*", NULL};
 
 const struct bus_consumer notif_consumer = {
 	.name = "notifications",

@@ -19,6 +19,7 @@
 struct notif_type {
 	const char *type;  /* the event type, also the notification's "type": "note.published" */
 	const char *label; /* for the preferences screen: "Nouvelle note" */
+	const char *link;  /* the portal page the notification opens: "/notes" */
 	/*
 	 * Writes the title and body for one recipient into title and body (both empty buffers).
 	 * Returns 0, or ENT_EINVAL when the payload lacks what the text needs (the event is skipped).

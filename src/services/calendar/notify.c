@@ -1,0 +1,305 @@
+/*
+ * notify.c - what the calendar tells students through the bus (the notifications service turns
+ * each event into one notification per student, after their preferences):
+ *
+ *   calendar.lesson_changed  a lesson or exam of the next 14 days cancelled, moved, or given
+ *                            another room or teacher (published with the change, same transaction)
+ *   calendar.homework        new homework for a course
+ *   calendar.exam_reminder   the day before an exam (in the 24 hours before it starts)
+ *
+ * The reminder is sent once even when several processes run the calendar: a background thread
+ * in each looks every few seconds for exams starting within 24 hours, and claims each occurrence
+ * by inserting (event, occurrence) into calendar_reminders in the transaction that publishes the
+ * event. The primary key is the lease: the insert of a second process does nothing (ON CONFLICT
+ * DO NOTHING, after the first commits), and it publishes nothing.
+ *
+ * Payloads carry the students' ids and the texts' ingredients, with times already written for
+ * people on Paris's clock ("lundi 18 janvier à 08:00"), never grades or private notes.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <libical/ical.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "bus/bus.h"
+#include "core/app.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "services/cours/cours.h"
+#include "services/users/users.h"
+
+/* Changes to lessons further away than this are not announced. */
+#define NOTIFY_HORIZON (14L * 86400)
+#define REMINDER_INTERVAL_S 5
+
+void cal_french_when(time_t t, const char *tz, int with_time, char out[64])
+{
+	static const char *const days[] = {"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"};
+	static const char *const months[] = {"janvier", "février", "mars",      "avril",   "mai",      "juin",
+					     "juillet", "août",    "septembre", "octobre", "novembre", "décembre"};
+	icaltimezone *z = icaltimezone_get_builtin_timezone(tz && *tz ? tz : CAL_DEFAULT_TZ);
+	struct icaltimetype lt = icaltime_from_timet_with_zone(t, 0, z ? z : icaltimezone_get_utc_timezone());
+	int dow = icaltime_day_of_week(lt) - 1; /* libical: 1 = Sunday */
+	if (dow < 0 || dow > 6 || lt.month < 1 || lt.month > 12) {
+		util_time_rfc3339(t, out);
+		return;
+	}
+	if (with_time)
+		snprintf(out, 64, "%s %d %s à %02d:%02d", days[dow], lt.day % 100, months[lt.month - 1], lt.hour % 100,
+			 lt.minute % 100);
+	else
+		snprintf(out, 64, "%s %d %s", days[dow], lt.day % 100, months[lt.month - 1]);
+}
+
+int cal_students(db_conn *c, arena *a, const char *audience, const char *course_id, const char *const *class_ids,
+		 size_t nclass_ids, json_t *out)
+{
+	const char **classes = (const char **)class_ids;
+	int n = (int)nclass_ids;
+	if (audience && !strcmp(audience, "course")) {
+		n = cours_classes_of(c, a, course_id, &classes);
+		if (n < 0)
+			return n;
+	} else if (!audience || strcmp(audience, "classes"))
+		return ENT_OK; /* school-wide and staff events are not announced one by one */
+	for (int i = 0; i < n; i++) {
+		char **ids;
+		int m = users_class_members(c, a, classes[i], &ids);
+		if (m < 0)
+			return m;
+		for (int k = 0; k < m; k++)
+			json_array_append_new(out, json_string(ids[k]));
+	}
+	return ENT_OK;
+}
+
+int cal_notify_change(db_conn *c, arena *a, const struct cal_change *ch)
+{
+	time_t now = time(NULL);
+	int near = (ch->at >= now && ch->at < now + NOTIFY_HORIZON) ||
+		   (ch->new_start && ch->new_start >= now && ch->new_start < now + NOTIFY_HORIZON);
+	if (!near || (strcmp(ch->kind, "lesson") && strcmp(ch->kind, "exam")))
+		return ENT_OK;
+	json_t *students = json_array();
+	int rc = cal_students(c, a, ch->audience, ch->course_id, ch->class_ids, ch->nclass_ids, students);
+	if (rc || !json_array_size(students)) {
+		json_decref(students);
+		return rc;
+	}
+	char at[21], when[64], new_at[21], new_when[64];
+	util_time_rfc3339(ch->at, at);
+	cal_french_when(ch->at, ch->tz, 1, when);
+	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "event_id", ch->event_id, "occurrence_id", at,
+			      "title", ch->title, "status", ch->cancelled ? "cancelled" : "changed", "starts_at", at, "when",
+			      when, "students", students);
+	if (ch->course_id)
+		json_object_set_new(p, "course_id", json_string(ch->course_id));
+	if (ch->new_start) {
+		util_time_rfc3339(ch->new_start, new_at);
+		cal_french_when(ch->new_start, ch->tz, 1, new_when);
+		json_object_set_new(p, "new_starts_at", json_string(new_at));
+		json_object_set_new(p, "new_when", json_string(new_when));
+	}
+	if (ch->location)
+		json_object_set_new(p, "location", json_string(ch->location));
+	if (ch->note)
+		json_object_set_new(p, "note", json_string(ch->note));
+	rc = bus_publish(c, "calendar", "calendar.lesson_changed", p, NULL);
+	json_decref(p);
+	return rc;
+}
+
+int cal_notify_homework(db_conn *c, arena *a, const char *homework_id, const char *course_id, const char *title,
+			time_t due)
+{
+	json_t *students = json_array();
+	int rc = cal_students(c, a, "course", course_id, NULL, 0, students);
+	if (rc || !json_array_size(students)) {
+		json_decref(students);
+		return rc;
+	}
+	char due_at[21], when[64];
+	util_time_rfc3339(due, due_at);
+	cal_french_when(due, CAL_DEFAULT_TZ, 0, when);
+	const char *course_title = cours_title(c, a, course_id);
+	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "homework_id", homework_id, "course_id", course_id, "title",
+			      title, "due_at", due_at, "due_when", when, "students", students);
+	if (course_title)
+		json_object_set_new(p, "course_title", json_string(course_title));
+	rc = bus_publish(c, "calendar", "calendar.homework", p, NULL);
+	json_decref(p);
+	return rc;
+}
+
+/* ---- the exam reminder ---- */
+
+struct exam {
+	const char *id, *title, *location, *tz, *rrule, *audience, *course_id, *exdates;
+	time_t start, end;
+};
+
+static int collect_exam(void *ctx, time_t start, time_t end, time_t id)
+{
+	(void)end;
+	(void)id;
+	time_t *first = ctx;
+	if (!*first)
+		*first = start;
+	return 0;
+}
+
+/* Sends the reminders due now. Returns how many were published, or an ent_err. */
+static int remind_due(db_conn *c)
+{
+	arena *a = arena_new(0);
+	time_t now = time(NULL);
+	char from[21], to[21];
+	util_time_rfc3339(now, from);
+	util_time_rfc3339(now + 86400, to);
+	db_stmt *s = db_prepare(c, "SELECT e.id, e.title, e.location, e.tz, e.rrule, e.audience, e.course_id, e.exdates,"
+				   " e.starts_at, e.ends_at FROM calendar_events e WHERE e.kind = 'exam' AND e.starts_at < ?"
+				   " AND (e.last_end_at IS NULL OR e.last_end_at > ?)");
+	if (!s) {
+		arena_free(a);
+		return ENT_EDB;
+	}
+	db_bind_text(s, 1, to);
+	db_bind_text(s, 2, from);
+	struct exam *ex = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		ex = arena_grow(a, ex, n, &cap, sizeof(*ex));
+		struct exam *x = &ex[n++];
+		const char **f[] = {&x->id, &x->title, &x->location, &x->tz, &x->rrule, &x->audience, &x->course_id, &x->exdates};
+		for (int i = 0; i < 8; i++)
+			*f[i] = db_col_text(s, i) ? arena_strdup(a, db_col_text(s, i)) : NULL;
+		util_parse_rfc3339(db_col_text(s, 8), &x->start);
+		util_parse_rfc3339(db_col_text(s, 9), &x->end);
+	}
+	db_done(s);
+	int sent = 0;
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		struct exam *x = &ex[i];
+		/* The first occurrence starting in the next 24 hours (a cancelled one is not reminded). */
+		time_t first = 0;
+		struct cal_series cs = {.start = x->start, .end = x->end, .tz = x->tz, .rrule = x->rrule};
+		if (cal_expand(&cs, now, now + 86400, collect_exam, &first) <= 0 || first < now)
+			continue;
+		char at[21];
+		util_time_rfc3339(first, at);
+		if (x->exdates && strstr(x->exdates, at))
+			continue;
+		int cancelled = db_exists(c, "SELECT 1 FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?"
+					     " AND status = 'cancelled'", x->id, at);
+		if (cancelled)
+			continue;
+		if ((rc = db_begin(c)))
+			break;
+		db_stmt *ins = db_prepare(c, "INSERT INTO calendar_reminders (event_id, occurrence_at, sent_at) VALUES (?, ?, ?)"
+					     " ON CONFLICT (event_id, occurrence_at) DO NOTHING");
+		rc = ENT_EDB;
+		int claimed = 0;
+		if (ins) {
+			db_bind_text(ins, 1, x->id);
+			db_bind_text(ins, 2, at);
+			db_bind_text(ins, 3, from);
+			rc = db_step(ins);
+			claimed = rc >= 0 && db_changes(ins) == 1;
+			db_done(ins);
+		}
+		if (rc >= 0 && claimed) {
+			json_t *students = json_array();
+			const char **classes = NULL;
+			size_t ncls = 0;
+			if (x->audience && !strcmp(x->audience, "classes")) {
+				db_stmt *k = db_prepare(c, "SELECT class_id FROM calendar_event_classes WHERE event_id = ?");
+				size_t kcap = 0;
+				if (k) {
+					db_bind_text(k, 1, x->id);
+					while (db_step(k) == DB_ROW) {
+						classes = arena_grow(a, classes, ncls, &kcap, sizeof(*classes));
+						classes[ncls++] = arena_strdup(a, db_col_text(k, 0));
+					}
+					db_done(k);
+				}
+			}
+			rc = cal_students(c, a, x->audience, x->course_id, classes, ncls, students);
+			if (!rc && json_array_size(students)) {
+				char when[64];
+				cal_french_when(first, x->tz, 1, when);
+				json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "event_id", x->id, "occurrence_id", at,
+						      "title", x->title, "starts_at", at, "when", when, "students", students);
+				if (x->course_id)
+					json_object_set_new(p, "course_id", json_string(x->course_id));
+				if (x->location)
+					json_object_set_new(p, "location", json_string(x->location));
+				rc = bus_publish(c, "calendar", "calendar.exam_reminder", p, NULL);
+				json_decref(p);
+				sent += rc == ENT_OK;
+			} else
+				json_decref(students);
+		}
+		if (rc < 0 || (rc = db_commit(c))) {
+			db_rollback(c);
+			log_error("calendar: the reminder of exam %s could not be sent: %s", x->id, ent_err_str(rc));
+		}
+		rc = ENT_OK;
+	}
+	arena_free(a);
+	if (sent)
+		bus_kick();
+	return rc < 0 ? rc : sent;
+}
+
+static pthread_t reminder;
+static int reminder_running, reminder_stop;
+static pthread_mutex_t reminder_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reminder_cv = PTHREAD_COND_INITIALIZER;
+
+static void *reminder_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&reminder_mu);
+	while (!reminder_stop) {
+		pthread_mutex_unlock(&reminder_mu);
+		db_conn *c = app_db();
+		if (c) {
+			int rc = remind_due(c);
+			if (rc < 0)
+				log_error("calendar: exam reminders: %s", ent_err_str(rc));
+		}
+		pthread_mutex_lock(&reminder_mu);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += REMINDER_INTERVAL_S;
+		while (!reminder_stop && pthread_cond_timedwait(&reminder_cv, &reminder_mu, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&reminder_mu);
+	return NULL;
+}
+
+int cal_reminders_start(void)
+{
+	reminder_stop = 0;
+	if (pthread_create(&reminder, NULL, reminder_main, NULL))
+		return ENT_EINTERNAL;
+	reminder_running = 1;
+	return ENT_OK;
+}
+
+void cal_reminders_stop(void)
+{
+	if (!reminder_running)
+		return;
+	pthread_mutex_lock(&reminder_mu);
+	reminder_stop = 1;
+	pthread_cond_broadcast(&reminder_cv);
+	pthread_mutex_unlock(&reminder_mu);
+	pthread_join(reminder, NULL);
+	reminder_running = 0;
+}
