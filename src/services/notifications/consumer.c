@@ -158,12 +158,30 @@ static int text_exam_reminder(const json_t *payload, const char *user_id, buf *t
 	return ENT_OK;
 }
 
+/*
+ * For services that write their own texts (messagerie, support): the payload's "notify_title" and
+ * "notify_body", French, written by the producer for every recipient alike.
+ */
+static int text_from_payload(const json_t *payload, const char *user_id, buf *title, buf *body)
+{
+	(void)user_id;
+	const char *t = json_string_value(json_object_get(payload, "notify_title"));
+	const char *b = json_string_value(json_object_get(payload, "notify_body"));
+	if (!t || !*t || !b)
+		return ENT_EINVAL;
+	buf_addstr(title, t);
+	buf_addstr(body, b);
+	return ENT_OK;
+}
+
 const struct notif_type notif_types[] = {
 	{"note.published", "Nouvelle note", "/notes", text_published},
 	{"note.updated", "Note modifiée", "/notes", text_updated},
 	{"calendar.lesson_changed", "Cours annulé ou déplacé", "/calendar", text_lesson_changed},
 	{"calendar.homework", "Nouveau devoir", "/calendar", text_homework},
 	{"calendar.exam_reminder", "Rappel d'examen la veille", "/calendar", text_exam_reminder},
+	{"message.received", "Nouveau message", "/messagerie", text_from_payload},
+	{"support.updated", "Suivi de mes demandes d'assistance", "/support", text_from_payload},
 };
 const size_t notif_ntypes = sizeof(notif_types) / sizeof(notif_types[0]);
 
@@ -258,7 +276,7 @@ static int consume(db_conn *c, const struct bus_event *ev)
 	}
 	/* What the portal needs to open the right page: the ids found in the payload, nothing else. */
 	json_t *d = json_object();
-	static const char *const keys[] = {"evaluation_id", "course_id", "event_id", "homework_id"};
+	static const char *const keys[] = {"evaluation_id", "course_id", "event_id", "homework_id", "message_id", "ticket_id"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *v = json_string_value(json_object_get(ev->payload, keys[i]));
 		if (v && util_is_uuid(v))
@@ -296,7 +314,7 @@ static int consume(db_conn *c, const struct bus_event *ev)
 	return rc;
 }
 
-static const char *const consumed_types[] = {"note.*", "calendar.*", NULL};
+static const char *const consumed_types[] = {"note.*", "calendar.*", "message.*", "support.*", NULL};
 
 const struct bus_consumer notif_consumer = {
 	.name = "notifications",

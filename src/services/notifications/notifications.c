@@ -474,7 +474,7 @@ static int notif_start(void) { return bus_subscribe(&notif_consumer); }
 #define S_NOTIF                                                                                                      \
 	"{\"type\":\"object\",\"required\":[\"id\",\"type\",\"title\",\"body\",\"link\",\"data\",\"created_at\","     \
 	"\"read_at\"],\"properties\":{\"id\":" S_UUID ",\"type\":{\"type\":\"string\",\"examples\":"                   \
-	"[\"note.published\",\"note.updated\",\"calendar.lesson_changed\",\"calendar.homework\",\"calendar.exam_reminder\"]},\"title\":" S_STR ",\"body\":" S_STR ",\"link\":" S_NSTR              \
+	"[\"note.published\",\"note.updated\",\"calendar.lesson_changed\",\"calendar.homework\",\"calendar.exam_reminder\",\"message.received\",\"support.updated\"]},\"title\":" S_STR ",\"body\":" S_STR ",\"link\":" S_NSTR              \
 	",\"data\":{\"type\":\"object\",\"description\":\"ids of what the notification is about (evaluation_id, "   \
 	"course_id)\"},\"created_at\":" S_TIME ",\"read_at\":" S_NTIME "}}"
 #define S_LIST(item)                                                                                                 \
