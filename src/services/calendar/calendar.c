@@ -397,6 +397,8 @@ const struct service svc_calendar = {
 	.tables = owned_tables,
 	.start = cal_start,
 	.stop = cal_reminders_stop,
+	.demo = cal_demo,
+	.generate = cal_generate,
 	.export_user = cal_export_user,
 	.erase_user = cal_erase_user,
 };

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "core/arena.h"
@@ -183,6 +184,29 @@ int cal_notify_homework(db_conn *c, arena *a, const char *homework_id, const cha
 /* The exam reminder thread (started and stopped with the service). */
 int cal_reminders_start(void);
 void cal_reminders_stop(void);
+
+/* ---- demo.c, generate.c: the demo school's timetable and the district's (`ent demo`) ---- */
+
+/* A school year on Paris's wall clock, in UTC (demo.c): its days of classes and its holidays. */
+struct cal_year {
+	time_t first_day; /* 00:00 of the first day of classes */
+	time_t end;       /* 00:00 of the first day of the summer holidays */
+	struct {
+		const char *title;
+		time_t from, to; /* 00:00 of the first day off, 00:00 of the day classes resume */
+	} holidays[4];
+};
+/* The dates of school_year ("2026-2027"), holidays of zone C: 0, or ENT_EINVAL for a year that cannot be read. */
+int cal_year_dates(const char *school_year, struct cal_year *out);
+/* Stores y's holidays not stored yet (school events of kind holiday owned by owner); adds them to *made. */
+int cal_year_store_holidays(db_conn *c, const struct cal_year *y, const char *owner, int *made);
+/* The day number (days since 1970-01-01) of t's date on Paris's wall clock, and 00:00 of a day number there. */
+long cal_day_number(time_t t);
+time_t cal_day_start(long day);
+struct scale;
+/* The service table's hooks (struct service .demo and .generate). */
+int cal_demo(db_conn *c, FILE *out);
+int cal_generate(db_conn *c, const struct scale *sc);
 
 /* ---- GDPR (calendar.c) ---- */
 int cal_export_user(db_conn *c, const char *user_id, json_t *out);
