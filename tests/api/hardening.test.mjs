@@ -4,11 +4,14 @@
 //     that class: links that grant access are now created only by those allowed to grant them,
 //     and a teacher sees in a card only what the school's policy allows (ENT_TEACHER_REPORT_VIEW,
 //     default "own": the subjects they teach);
-//  2. the GDPR export showed grades and comments whose publication date had not come.
+//  2. the GDPR export showed grades and comments whose publication date had not come;
+//  7. access tokens outlived account changes: a demoted teacher or a disabled user kept their
+//     rights until the token expired, and `ent token --ttl` allowed 24 hours.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, assertProblem } from './lib/ent.mjs';
-import { school, ok } from './lib/school.mjs';
+import { school, ok, until } from './lib/school.mjs';
+import { api } from './lib/ent.mjs';
 
 /** A server with two classes, three teachers, two students and two subjects graded in class A. */
 async function setUp(env = {}) {
@@ -139,4 +142,24 @@ test('the GDPR export shows only grades already published, as the card does', as
   assert.equal(g.value, 5);
   assert.equal(g.comment, 'Publié');
   assert.ok(ex2.notes.audit.some((a) => a.evaluation_id === hidden.id && a.new_value === 5));
+});
+
+test('rights follow account changes within seconds: a demoted teacher, a disabled student', async () => {
+  const { s, ent } = w;
+  s.add('demoted', 'demoted@h.test', 'Denis Rétrogradé', 'enseignant');
+  s.add('leaver', 'leaver@h.test', 'Léa Partie', 'etudiant');
+  const teacherToken = s.token('demoted'), studentToken = s.token('leaver');
+  const as = (token, path, opts = {}) => api(ent, path, { ...opts, headers: { Authorization: `Bearer ${token}` } });
+  assert.equal((await as(teacherToken, '/api/cours', { method: 'POST', body: { title: 'Avant' } })).status, 201);
+  assert.equal((await as(studentToken, '/api/notes/me')).status, 200);
+  await ok(s.as('admin', `/api/users/${s.users.demoted.id}`, { method: 'PATCH', body: { role: 'etudiant' } }));
+  await ok(s.as('admin', `/api/users/${s.users.leaver.id}`, { method: 'PATCH', body: { disabled: true } }));
+  // The same tokens, still far from their expiry, lose what the accounts lost.
+  assert.ok(await until(async () => (await as(teacherToken, '/api/cours', { method: 'POST', body: { title: 'Après' } })).status === 401, 40),
+    'a demoted teacher\'s token still creates courses');
+  assert.ok(await until(async () => (await as(studentToken, '/api/notes/me')).status === 401, 40), 'a disabled student\'s token still works');
+  // And the operator's tool no longer signs day-long tokens.
+  const r = ent.run(['token', '--ttl', '86400', 'maths@h.test']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /3600/);
 });

@@ -207,8 +207,8 @@ static int cmd_token(int argc, char **argv)
 	int64_t ttl = 0;
 	int first = 1;
 	if (argc > 2 && strcmp(argv[1], "--ttl") == 0) {
-		if (util_parse_int64(argv[2], 60, 86400, &ttl)) {
-			fprintf(stderr, "ent: token: --ttl takes a number of seconds from 60 to 86400\n");
+		if (util_parse_int64(argv[2], 60, 3600, &ttl)) {
+			fprintf(stderr, "ent: token: --ttl takes a number of seconds from 60 to 3600\n");
 			return 2;
 		}
 		first = 3;
@@ -218,7 +218,7 @@ static int cmd_token(int argc, char **argv)
 		fprintf(help ? stdout : stderr,
 			"Usage: ent token [--ttl SECONDS] EMAIL...\n\nPrints an access token for each user, one per line, signed with the\n"
 			"server's key (an operator's tool, like Keycloak's admin CLI). Tokens last 5 minutes,\n"
-			"or --ttl seconds (60 to 86400: for load tests). Reads the same settings as ent serve.\n");
+			"or --ttl seconds (60 to 3600: for load tests). Reads the same settings as ent serve.\n");
 		return help ? 0 : 2;
 	}
 	db_conn *c = app_db();

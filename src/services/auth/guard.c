@@ -36,14 +36,15 @@
 #define LEEWAY 60
 #define JWKS_REFETCH_MIN 10
 #define FETCH_MAX (1 << 20)
-#define RECHECK 30 /* seconds between checks that a cached token's user is still enabled */
+#define RECHECK 5 /* seconds between re-reads of a cached token's user: enabled, and their roles now */
 
 struct entry {
 	unsigned char hash[32];
 	uint64_t stamp;   /* when it was last used, to pick the entry a new token replaces */
 	time_t exp;
 	time_t checked; /* when the user was last found enabled */
-	unsigned roles;
+	unsigned roles;       /* the token's roles the account still has (what requests get) */
+	unsigned token_roles; /* the token's roles */
 	int used;
 	char sub[64];
 	char iss[192];
@@ -331,19 +332,27 @@ static int fill_entry(arena *a, const json_t *claims, struct entry *e)
 }
 
 /*
- * A disabled or deleted user's access token stops working within RECHECK seconds, not at its
- * expiry. (A brute-force lockout does not end sessions: it only stops new tokens, or anyone could
- * log a classmate out by failing logins in their name.)
+ * Rights follow account changes within RECHECK seconds, not at the token's expiry (SECURITY.md):
+ * a disabled or deleted user's access token stops working, and a user's roles are those of the
+ * token that the database still gives them, so a demoted teacher loses the teacher's routes (the
+ * token's roles and the account's are intersected; none left: the token is refused, and the
+ * portal gets a new one with the roles of now). *roles is set to the roles to use. (A
+ * brute-force lockout does not end sessions: it only stops new tokens, or anyone could log a
+ * classmate out by failing logins in their name.)
  */
-static int user_enabled(arena *a, const struct entry *e)
+static int user_enabled(arena *a, const struct entry *e, unsigned *roles)
 {
+	*roles = e->roles;
 	if (e->roles & ROLE_SERVICE)
 		return 1;
 	db_conn *c = app_db();
 	struct user u;
 	if (!c)
 		return 0;
-	return users_get(c, a, e->sub, &u) == ENT_OK && !u.disabled;
+	if (users_get(c, a, e->sub, &u) != ENT_OK || u.disabled)
+		return 0;
+	*roles = e->roles & u.roles;
+	return *roles != 0;
 }
 
 static void to_principal(arena *a, const struct entry *e, struct http_principal *out)
@@ -380,8 +389,10 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out)
 			}
 			struct entry copy = *e;
 			pthread_mutex_unlock(lk);
-			/* The database is asked without the lock held. */
-			if (!user_enabled(a, &copy)) {
+			/* The database is asked without the lock held, from the token's own roles. */
+			copy.roles = copy.token_roles;
+			unsigned roles;
+			if (!user_enabled(a, &copy, &roles)) {
 				pthread_mutex_lock(lk);
 				if ((e = cache_find(set, hash)))
 					e->used = 0;
@@ -389,9 +400,12 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out)
 				return ENT_EAUTH;
 			}
 			pthread_mutex_lock(lk);
-			if ((e = cache_find(set, hash)))
+			if ((e = cache_find(set, hash))) {
 				e->checked = now;
+				e->roles = roles;
+			}
 			pthread_mutex_unlock(lk);
+			copy.roles = roles;
 			to_principal(a, &copy, out);
 			return ENT_OK;
 		}
@@ -433,8 +447,11 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out)
 	json_decref(claims);
 	if (rc)
 		return rc == ENT_EUNAVAIL ? rc : ENT_EAUTH;
-	if (!user_enabled(a, &fresh))
+	unsigned roles;
+	if (!user_enabled(a, &fresh, &roles))
 		return ENT_EAUTH;
+	fresh.token_roles = fresh.roles;
+	fresh.roles = roles;
 	fresh.checked = now;
 	fresh.used = 1;
 	memcpy(fresh.hash, hash, 32);
