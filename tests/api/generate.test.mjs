@@ -38,6 +38,28 @@ test('the district has the announced proportions', async () => {
   assert.ok(grades > 15000 && grades < 25000, `${grades} grades for 20000 announced`);
   assert.equal(count('SELECT COUNT(*) AS n FROM notifications'), 2000);
   assert.equal(count('SELECT COUNT(*) AS n FROM bus_outbox'), 0, 'generated data produces no events');
+  // The calendar: about 28 weekly lessons a class (a series each; two A/B courses share a slot), 10
+  // homework a course, the four holidays.
+  assert.match(gen.stdout, /Timetables: \d+ lesson series and 600 homework, 4 holidays/);
+  const series = count("SELECT COUNT(*) AS n FROM calendar_events WHERE kind = 'lesson'");
+  assert.ok(series >= 8 * 28 && series <= 8 * 30, `${series} lesson series`);
+  assert.equal(count('SELECT COUNT(*) AS n FROM calendar_homework'), 600);
+  assert.equal(count("SELECT COUNT(*) AS n FROM calendar_events WHERE kind = 'holiday'"), 4);
+});
+
+test("a generated student's week and homework are served", async () => {
+  const token = ent.run(['token', 's1@district.ent.local']).stdout.trim();
+  const auth = { Authorization: `Bearer ${token}` };
+  // A school week of the year: mid-November is between the Toussaint and Christmas holidays.
+  const year = gen.stdout.match(/school year (\d{4})-/)[1];
+  const week = await api(ent, `/api/calendar/timetable?week=${year}-W47`, { headers: auth });
+  assert.equal(week.status, 200, week.text);
+  const lessons = week.json.items.filter((o) => o.kind === 'lesson');
+  assert.ok(lessons.length >= 27 && lessons.length <= 28, `${lessons.length} lessons`);
+  assert.ok(lessons.every((o) => o.audience === 'course' && o.course_id && o.teacher_id));
+  const hw = await api(ent, `/api/calendar/homework?from=${year}-09-01&to=${Number(year) + 1}-07-01&limit=100`, { headers: auth });
+  assert.equal(hw.status, 200, hw.text);
+  assert.ok(hw.json.items.length >= 50, `${hw.json.items.length} homework over the year`);
 });
 
 test("a generated student's grades, courses, notifications and course file are served", async () => {
