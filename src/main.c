@@ -6,6 +6,7 @@
  * line naming the setting and exit status 2; an engine that cannot be reached, exit status 1.
  */
 #include "bus/bus.h"
+#include "core/forwarded.h"
 #include "core/app.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -147,6 +148,11 @@ static int load_config_args(int *argc, char **argv, int extra)
 		      : strcmp(cfg.log_level, "error") == 0 ? LOG_ERROR
 							    : LOG_INFO);
 	log_set_access(strcmp(cfg.access_log, "on") == 0);
+	char why[160];
+	if (forwarded_set_trusted(cfg.trusted_proxies, why, sizeof(why))) {
+		fprintf(stderr, "ent: ENT_TRUSTED_PROXIES: %s\n", why);
+		return 2;
+	}
 	return 0;
 }
 

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include "forwarded.h"
 #include "service.h"
 #include "util.h"
 
@@ -39,6 +40,8 @@ const struct config_setting config_settings[] = {
 	{"ENT_IDLE_TIMEOUT", "--idle-timeout", S(idle_timeout), "60", 0, "seconds before an idle connection is closed"},
 	{"ENT_MAX_CONNECTIONS", "--max-connections", S(max_connections), "4096", 0, "open connections at most"},
 	{"ENT_PER_IP_CONNECTIONS", "--per-ip-connections", S(per_ip_connections), "256", 0, "open connections per client IP at most"},
+	{"ENT_TRUSTED_PROXIES", "--trusted-proxies", S(trusted_proxies), "", 0,
+	 "comma list of proxy addresses or CIDR ranges whose X-Forwarded-For / Forwarded is believed"},
 	{"ENT_TEACHER_REPORT_VIEW", "--teacher-report-view", S(teacher_report_view), "own", 0,
 	 "what a teacher sees of a student's report card: own (the subjects they teach) or all (every subject)"},
 };
@@ -215,6 +218,10 @@ static int check(struct config *cfg, char *err, size_t errlen)
 	if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") && strcmp(cfg->log_level, "warn") &&
 	    strcmp(cfg->log_level, "error"))
 		return bad(err, errlen, s, cfg->log_level, "expected debug, info, warn or error");
+	s = setting("ENT_TRUSTED_PROXIES");
+	char why[160];
+	if (forwarded_check(cfg->trusted_proxies, why, sizeof(why)))
+		return bad(err, errlen, s, cfg->trusted_proxies, why);
 	s = setting("ENT_TEACHER_REPORT_VIEW");
 	if (strcmp(cfg->teacher_report_view, "own") && strcmp(cfg->teacher_report_view, "all"))
 		return bad(err, errlen, s, cfg->teacher_report_view, "expected own or all");

@@ -5,6 +5,10 @@
 //     and a teacher sees in a card only what the school's policy allows (ENT_TEACHER_REPORT_VIEW,
 //     default "own": the subjects they teach);
 //  2. the GDPR export showed grades and comments whose publication date had not come;
+//  5. the per-IP login limit counted the socket's address only and locked it for 15 minutes:
+//     behind a gateway or a school's shared address, one pupil's 101 failures locked the whole
+//     school out. X-Forwarded-For is now believed from ENT_TRUSTED_PROXIES only, and a hot
+//     address is slowed (one attempt a second), never locked;
 //  7. access tokens outlived account changes: a demoted teacher or a disabled user kept their
 //     rights until the token expired, and `ent token --ttl` allowed 24 hours.
 import { test, before, after } from 'node:test';
@@ -12,6 +16,8 @@ import assert from 'node:assert/strict';
 import { startEnt, assertProblem } from './lib/ent.mjs';
 import { school, ok, until } from './lib/school.mjs';
 import { api } from './lib/ent.mjs';
+import { openLogin, cookieHeader } from './lib/oidc.mjs';
+import { sleep } from './lib/school.mjs';
 
 /** A server with two classes, three teachers, two students and two subjects graded in class A. */
 async function setUp(env = {}) {
@@ -162,4 +168,43 @@ test('rights follow account changes within seconds: a demoted teacher, a disable
   const r = ent.run(['token', '--ttl', '86400', 'maths@h.test']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /3600/);
+});
+
+/** One login through the built-in provider's form, as a browser behind the school's gateway. */
+async function loginFrom(ent, xff, username, password) {
+  const page = await openLogin(ent);
+  const res = await fetch(ent.url + '/realms/ent/login-actions/authenticate', {
+    method: 'POST', redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookieHeader(page.cookies), 'X-Forwarded-For': xff },
+    body: new URLSearchParams({ request: page.request, csrf: page.csrf, username, password }),
+  });
+  await res.text();
+  return res.status;
+}
+
+test('behind a trusted gateway, one address\'s failures slow it down but never lock the school out', async () => {
+  const ent = await startEnt({ env: { ENT_TRUSTED_PROXIES: '127.0.0.1' } });
+  try {
+    const s = school(ent);
+    s.add('pupil', 'pupil@h.test', 'Paul Élève', 'etudiant');
+    s.add('other', 'other-pupil@h.test', 'Olive Élève', 'etudiant');
+    const PWD = 'Correct-Horse-Battery-9';
+    // 101 failures on as many logins, all from the school's address as the gateway reports it.
+    for (let i = 0; i < 101; i++) {
+      const st = await loginFrom(ent, '203.0.113.7', `spray${i}@h.test`, 'Password-2026!');
+      assert.ok(st === 200 || st === 429, `attempt ${i}: ${st}`);
+    }
+    // Another school's address is untouched.
+    assert.equal(await loginFrom(ent, '203.0.113.8', 'other-pupil@h.test', PWD), 303);
+    // The hot address still gets a correct password through, at its turn (one a second).
+    let st = 0;
+    for (let i = 0; i < 10 && st !== 303; i++) {
+      st = await loginFrom(ent, '198.51.100.4, 203.0.113.7', 'pupil@h.test', PWD);
+      if (st !== 303) { assert.equal(st, 429); await sleep(1100); }
+    }
+    assert.equal(st, 303, 'a correct password from the shared address was refused');
+  } finally {
+    const e = await ent.stop();
+    assert.equal(e.code, 0, ent.stderr.slice(-3000));
+  }
 });

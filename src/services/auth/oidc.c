@@ -21,6 +21,7 @@
  */
 #include "internal.h"
 
+#include "core/forwarded.h"
 #include "core/app.h"
 #include "core/err.h"
 #include "core/form.h"
@@ -577,7 +578,7 @@ void oidc_login_post(http_req *req)
 	}
 	struct user u;
 	int retry = 0;
-	rc = users_authenticate(c, http_arena(req), username, password, http_client_ip(req), &u, &retry);
+	rc = users_authenticate(c, http_arena(req), username, password, http_client_addr(req), &u, &retry);
 	switch (rc) {
 	case ENT_OK:
 		finish_login(req, c, &x.lr, u.id);
@@ -654,7 +655,7 @@ void oidc_activate_post(http_req *req)
 	struct user u;
 	const char *why = NULL;
 	int retry = 0;
-	int rc = users_activate(c, http_arena(req), x.login, code, pw, http_client_ip(req), &u, &why, &retry);
+	int rc = users_activate(c, http_arena(req), x.login, code, pw, http_client_addr(req), &u, &why, &retry);
 	if (rc == ENT_EINVAL) {
 		rerender_activate(req, why ? why : "Mot de passe refusé.", 400);
 		return;
@@ -830,7 +831,7 @@ static void grant_password(http_req *req, db_conn *c, const struct form *f, cons
 	arena *a = http_arena(req);
 	struct user u;
 	int retry = 0;
-	int rc = users_authenticate(c, a, username, password, http_client_ip(req), &u, &retry);
+	int rc = users_authenticate(c, a, username, password, http_client_addr(req), &u, &retry);
 	if (rc == ENT_EBUSY) {
 		char ra[16];
 		snprintf(ra, sizeof(ra), "%d", retry > 0 ? retry : 1);

@@ -11,6 +11,7 @@
  */
 #include "internal.h"
 
+#include "core/forwarded.h"
 #include "core/app.h"
 #include "core/err.h"
 #include "core/form.h"
@@ -638,7 +639,7 @@ void users_api_me_password(http_req *req)
 	}
 	const char *me = caller(req);
 	int retry = 0;
-	int rc = users_check_password(c, me, json_get_str(body, "current_password", ""), http_client_ip(req), &retry);
+	int rc = users_check_password(c, me, json_get_str(body, "current_password", ""), http_client_addr(req), &retry);
 	if (rc == ENT_EBUSY) {
 		json_decref(errors);
 		char ra[16];

@@ -3,8 +3,12 @@
  *
  * Every attempt goes through the same steps, whatever its outcome, so that an attacker learns
  * nothing from the answer or its timing:
- *   1. the source IP: more than IP_MAX_FAILURES failed attempts in IP_WINDOW seconds lock it for
- *      IP_LOCK seconds (the counter lives in login_failures, one row per IP);
+ *   1. the source address: after IP_MAX_FAILURES failed attempts in IP_WINDOW seconds, its
+ *      attempts are evaluated one per IP_SLOT seconds (the counter and the next free slot live in
+ *      login_failures, one row per address). It slows an attacker down without locking the
+ *      address: a school's whole network may reach us through one address (its NAT, or a gateway
+ *      whose X-Forwarded-For is trusted, ENT_TRUSTED_PROXIES), and one pupil's failures must not
+ *      keep the others out; a correct password of another account goes through at its turn;
  *   2. the account: from its ACCOUNT_FREE_FAILURES-th consecutive failure it is locked for
  *      2^(n-5) seconds, at most ACCOUNT_MAX_LOCK. While locked, an attempt is refused without
  *      looking at the password (even the right one) and counts as one more failure, so hammering
@@ -33,7 +37,7 @@
 
 #define IP_MAX_FAILURES 100
 #define IP_WINDOW (15 * 60)
-#define IP_LOCK (15 * 60)
+#define IP_SLOT 1 /* seconds between two evaluated attempts of a hot address */
 #define ACCOUNT_FREE_FAILURES 5
 #define ACCOUNT_MAX_LOCK (15 * 60)
 #define FAILURES_FORGOTTEN_AFTER (12 * 3600) /* a failure this old no longer counts as consecutive */
@@ -102,16 +106,42 @@ static int db_err(int rc) { return rc == ENT_EBUSY ? ENT_EUNAVAIL : rc; }
 
 /* ---- per source IP ---- */
 
-/* 1 (and *retry_after) when ip is locked, 0 when not, or a negative error. */
-static int ip_locked(db_conn *c, const char *ip, int *retry_after)
+/*
+ * 0 when an attempt from ip may be evaluated now, 1 (and *retry_after) when the address is hot and
+ * its next slot is not free yet, or a negative error. A hot address's slot is taken by one atomic
+ * conditional UPDATE, so concurrent attempts get one slot each.
+ */
+static int ip_gate(db_conn *c, const char *ip, int *retry_after)
 {
 	if (!ip || !*ip)
 		return 0;
-	db_stmt *s = db_prepare(c, "SELECT locked_until FROM login_failures WHERE ip = ?");
+	char now[21], window_start[21], next[21];
+	users_time(now, 0);
+	users_time(window_start, -IP_WINDOW);
+	users_time(next, IP_SLOT);
+	db_stmt *s = db_prepare(c, "UPDATE login_failures SET locked_until = ? WHERE ip = ? AND count > ?"
+				   " AND window_start >= ? AND (locked_until IS NULL OR locked_until <= ?)");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, next);
+	db_bind_text(s, 2, ip);
+	db_bind_int64(s, 3, IP_MAX_FAILURES);
+	db_bind_text(s, 4, window_start);
+	db_bind_text(s, 5, now);
+	int rc = db_step(s);
+	int64_t took = rc >= 0 ? db_changes(s) : 0;
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	if (took)
+		return 0; /* hot, and this attempt has the slot */
+	s = db_prepare(c, "SELECT locked_until FROM login_failures WHERE ip = ? AND count > ? AND window_start >= ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, ip);
-	int rc = db_step(s);
+	db_bind_int64(s, 2, IP_MAX_FAILURES);
+	db_bind_text(s, 3, window_start);
+	rc = db_step(s);
 	int wait = rc == DB_ROW ? seconds_until(db_col_text(s, 0)) : 0;
 	db_done(s);
 	if (rc < 0)
@@ -144,20 +174,8 @@ static void ip_failure(db_conn *c, const char *ip)
 	db_bind_text(s, 4, window_start);
 	int64_t n = db_step(s) == DB_ROW ? db_col_int64(s, 0) : 0;
 	db_done(s);
-	if (n > IP_MAX_FAILURES) {
-		char until[21];
-		users_time(until, IP_LOCK);
-		s = db_prepare(c, "UPDATE login_failures SET locked_until = ? WHERE ip = ?"
-				  " AND (locked_until IS NULL OR locked_until < ?)");
-		if (!s)
-			return;
-		db_bind_text(s, 1, until);
-		db_bind_text(s, 2, ip);
-		db_bind_text(s, 3, now);
-		db_step(s);
-		db_done(s);
-		log_warn("login: %s locked for %d s after %lld failed logins", ip, IP_LOCK, (long long)n);
-	}
+	if (n == IP_MAX_FAILURES + 1)
+		log_warn("login: %s slowed to one attempt every %d s after %lld failed logins", ip, IP_SLOT, (long long)n);
 }
 
 /* ---- per account, known or unknown ---- */
@@ -377,7 +395,7 @@ int users_authenticate(db_conn *c, arena *a, const char *login, const char *pass
 		       int *retry_after)
 {
 	*retry_after = 0;
-	int rc = ip_locked(c, ip, retry_after);
+	int rc = ip_gate(c, ip, retry_after);
 	if (rc)
 		return rc < 0 ? db_err(rc) : ENT_EBUSY;
 	struct cred cr;
@@ -419,7 +437,7 @@ int users_activate(db_conn *c, arena *a, const char *login, const char *code, co
 {
 	*why = NULL;
 	*retry_after = 0;
-	int rc = ip_locked(c, ip, retry_after);
+	int rc = ip_gate(c, ip, retry_after);
 	if (rc)
 		return rc < 0 ? db_err(rc) : ENT_EBUSY;
 	char typed[65];
@@ -470,7 +488,7 @@ int users_activate(db_conn *c, arena *a, const char *login, const char *code, co
 int users_check_password(db_conn *c, const char *user_id, const char *password, const char *ip, int *retry_after)
 {
 	*retry_after = 0;
-	int rc = ip_locked(c, ip, retry_after);
+	int rc = ip_gate(c, ip, retry_after);
 	if (rc)
 		return rc < 0 ? db_err(rc) : ENT_EBUSY;
 	arena *a = arena_new(0);
