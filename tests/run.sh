@@ -27,6 +27,7 @@ if [ ! -f tests/browser/node_modules/.package-lock.json ] || [ tests/browser/pac
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 node --test --test-concurrency=1 tests/browser/
+ENT_BIN=$PWD/$BUILD/ent node web/scripts/gen-api.mjs --check
 
 s3dir=$(mktemp -d /tmp/ent-s3.XXXXXX)
 rmdir "$s3dir"

@@ -139,7 +139,9 @@ test('the dashboard loads in few requests, and a page left mid-request cancels i
   assert.equal(count('/api/notifications?limit=10'), 1, requests.join(' '));
   // The stream sends the unread count when it opens: no separate request for it.
   assert.equal(count('/api/notifications/unread-count'), 0, requests.join(' '));
-  assert.equal(requests.length, 4 + courses.length, requests.join(' '));
+  // The calendar's tile: one request for the lessons of the coming days.
+  assert.equal(requests.filter((r) => r.startsWith('/api/calendar/events?')).length, 1, requests.join(' '));
+  assert.equal(requests.length, 5 + courses.length, requests.join(' '));
 
   // The materials answer late; the student goes to the courses before: they are cancelled.
   let release;

@@ -11,6 +11,7 @@ import { CoursDetailPage, CoursListPage } from './pages/Cours';
 import { NotesPage } from './pages/Notes';
 import { NotificationsPage, UnreadBadge } from './pages/Notifications';
 import { AdminPage } from './pages/Admin';
+import { CalendarPage, CalendarTileBadge } from './pages/Calendar';
 
 export const MODULES: readonly PortalModule[] = [
   {
@@ -44,14 +45,15 @@ export const MODULES: readonly PortalModule[] = [
     page: NotificationsPage,
     tile: { text: 'Nouveautés qui vous concernent', Badge: UnreadBadge },
   },
-  // Services being built on the server: their tile shows (greyed out) once the server runs them.
   {
     path: '/calendar',
     title: 'Emploi du temps',
     service: 'calendar',
     icon: 'M7 2h2v2h6V2h2v2h2a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2h2zM5 9v11h14V9zm2 2h4v4H7z',
-    tile: { text: 'Cours et événements de la semaine' },
+    page: CalendarPage,
+    tile: { text: 'Cours, travail à faire et événements', Badge: CalendarTileBadge },
   },
+  // Services being built on the server: their tile shows (greyed out) once the server runs them.
   {
     path: '/messagerie',
     title: 'Messagerie',

@@ -83,3 +83,34 @@ export type GradeCell = GridStudent['grades'][string];
 
 export type Notification = ItemOf<Answer<'/api/notifications'>>;
 export type UnreadCount = Answer<'/api/notifications/unread-count'>;
+
+// --- calendar ------------------------------------------------------------------------------------
+
+/** What a changed occurrence was (its `original`, an object without properties in the schema). */
+export interface OccurrenceOriginal {
+  starts_at: string;
+  ends_at: string;
+  location: string | null;
+  teacher_id: string | null;
+}
+/**
+ * One occurrence of an event (GET /api/calendar/events, /api/calendar/timetable): the server
+ * writes every field; `original` is described as a bare object by the schema: what it was.
+ */
+export type Occurrence = Omit<Filled<ItemOf<Answer<'/api/calendar/events'>>>, 'original'> & {
+  original: OccurrenceOriginal | null;
+};
+export type Timetable = Omit<Answer<'/api/calendar/timetable'>, 'items'> & { items: Occurrence[] };
+/** An event or a series (GET /api/calendar/events/{id}). */
+export type CalendarSeries = Sure<
+  Answer<'/api/calendar/events/{id}'>,
+  'rrule' | 'exdates' | 'location' | 'course_id' | 'time_zone' | 'all_day'
+>;
+export type NewCalendarEvent = RequestBody<'/api/calendar/events', 'post'>;
+export type CalendarEventPatch = RequestBody<'/api/calendar/events/{id}', 'patch'>;
+export type OccurrenceChange = RequestBody<'/api/calendar/events/{id}/occurrences/{occurrence_id}', 'put'>;
+/** A homework: `done` for a student (their own tick), `done_count` of `students_total` for its teachers. */
+export type Homework = Sure<ItemOf<Answer<'/api/calendar/homework'>>, 'course_title' | 'work' | 'done_in_class'>;
+export type NewHomework = RequestBody<'/api/calendar/homework', 'post'>;
+export type FeedState = Answer<'/api/calendar/feed'>;
+export type FeedCreated = Answer<'/api/calendar/feed', 'post'>;
