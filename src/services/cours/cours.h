@@ -2,7 +2,9 @@
  * cours.h - the C interface of the cours service (the seed's service-cours).
  *
  * The cours service owns the tables cours, cours_teachers, cours_classes, materials and
- * consultation_cours. Other services (fichiers, later the chatbot) ask it who may read what.
+ * consultation_cours. Other services (fichiers, notes, the calendar, later the chatbot) ask it who
+ * may read what, and read courses, their teachers and classes through these functions, never the
+ * tables.
  */
 #ifndef ENT_COURS_H
 #define ENT_COURS_H
@@ -36,7 +38,55 @@ int cours_exists(db_conn *c, const char *cours_id);
 
 int cours_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles);
 
-/* ---- lookup.c: for other services (calendar, chatbot) ---- */
+/* ---- lookup.c: reads for other services (notes, calendar, chatbot) ---- */
+
+/*
+ * Every function of lookup.c reads only the cours service's tables. Strings are copies in the arena a
+ * and live as long as it does; arrays too (the caller frees nothing but the arena). A set of course
+ * ids costs one statement per COURS_BATCH ids. Orders are byte orders of the ids (strcmp), the same
+ * on SQLite and PostgreSQL. No database (c NULL): ENT_EUNAVAIL.
+ */
+#define COURS_BATCH 16
+
+/* A course as other services show it. title is NULL for an id that is not a course. */
+struct cours_brief {
+	const char *id, *title, *subject; /* subject may be NULL */
+};
+
+/* A link of a course to a teacher (user id) or to a class (class id). */
+struct cours_link {
+	const char *cours_id, *id;
+};
+
+/*
+ * The courses class_id follows, with title and subject, by id, in one statement: *out (arena) and
+ * how many, or a negative ent_err.
+ */
+int cours_class_courses(db_conn *c, arena *a, const char *class_id, struct cours_brief **out);
+
+/*
+ * What each of ids[0..n) is: out[i] (n elements, the caller's) gets id ids[i] and its title and
+ * subject, or title NULL when there is no such course. Returns how many exist, or a negative
+ * ent_err (out then partly filled).
+ */
+int cours_describe(db_conn *c, arena *a, const char *const *ids, size_t n, struct cours_brief *out);
+
+/*
+ * The teachers (cours_teacher_links) or the classes (cours_class_links) of the courses ids[0..n):
+ * *out (arena) sorted by course then teacher or class id, and how many, or a negative ent_err.
+ */
+int cours_teacher_links(db_conn *c, arena *a, const char *const *ids, size_t n, struct cours_link **out);
+int cours_class_links(db_conn *c, arena *a, const char *const *ids, size_t n, struct cours_link **out);
+
+/* 1 if user_id teaches a course class_id follows, 0 if not, or a negative ent_err. */
+int cours_teaches_class(db_conn *c, const char *user_id, const char *class_id);
+
+/* The course titled title in school_year (the smallest id if several): 0 and out, ENT_ENOTFOUND, or an ent_err. */
+int cours_find(db_conn *c, const char *title, const char *school_year, char out[37]);
+
+/* The ids of the courses of school_year, sorted, into *ids (arena). How many, or a negative ent_err. */
+int cours_of_year(db_conn *c, arena *a, const char *school_year, const char ***ids);
+
 
 /*
  * Each fills *ids with ids as arena strings (sorted; the array and strings live as long as a) and

@@ -20,6 +20,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "services/cours/cours.h"
 #include "services/users/users.h"
 
 static const char *const demo_courses[] = {"Mathématiques — 6e A", "Français — 5e B", "Histoire-Géographie — 4e C"};
@@ -209,24 +210,21 @@ int notes_demo(db_conn *c, FILE *out)
 	const struct period_def *use[2] = {&ps[cur > 0 ? cur - 1 : 0], &ps[cur]};
 	fprintf(out, "Demo grades (%s, %s):\n", use[0]->name, use[1]->name);
 	for (size_t k = 0; !rc && k < sizeof(demo_courses) / sizeof(demo_courses[0]); k++) {
-		db_stmt *s = db_prepare(c, "SELECT c.id, t.user_id FROM cours c JOIN cours_teachers t ON t.cours_id = c.id"
-					   " WHERE c.title = ? AND c.school_year = ? ORDER BY t.user_id");
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		db_bind_text(s, 1, demo_courses[k]);
-		db_bind_text(s, 2, year);
+		/* The course and its first teacher (by id), from the cours service. */
+		char cid[37];
 		const char *course = NULL, *teacher = NULL;
-		if (db_step(s) == DB_ROW) {
-			course = arena_strdup(a, db_col_text(s, 0));
-			teacher = arena_strdup(a, db_col_text(s, 1));
+		struct cours_link *tl;
+		if (cours_find(c, demo_courses[k], year, cid) == ENT_OK) {
+			const char *one = cid;
+			if (cours_teacher_links(c, a, &one, 1, &tl) > 0) {
+				course = arena_strdup(a, cid);
+				teacher = tl[0].id;
+			}
 		}
-		db_done(s);
 		if (!course)
 			continue; /* the cours demo did not create it */
-		char **classes;
-		int ncls = notes_course_classes(c, a, course, &classes);
+		const char **classes;
+		int ncls = cours_classes_of(c, a, course, &classes);
 		if (ncls < 0) {
 			rc = ncls;
 			break;

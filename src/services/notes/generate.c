@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "services/cours/cours.h"
 #include "services/users/users.h"
 
 #define BATCH 5000
@@ -102,37 +103,46 @@ static void date_of(long day, char out[11])
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
+static int by_class_course(const void *x, const void *y)
+{
+	const struct course *a = x, *b = y;
+	int d = strcmp(a->class_id, b->class_id);
+	return d ? d : strcmp(a->id, b->id);
+}
+
+/*
+ * The (course, class) links of the courses of year, from the cours service, sorted by class then
+ * course. *out is malloc'ed (the caller frees it).
+ */
 static int load_courses(db_conn *c, const char *year, struct course **out, size_t *n)
 {
-	db_stmt *s = db_prepare(c, "SELECT k.id, cc.class_id FROM cours k JOIN cours_classes cc ON cc.cours_id = k.id "
-				   "WHERE k.school_year = ? ORDER BY cc.class_id, k.id");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, year);
-	size_t cap = 1024, len = 0;
-	struct course *v = malloc(cap * sizeof(*v));
-	int rc;
-	while (v && (rc = db_step(s)) == DB_ROW) {
-		if (len == cap) {
-			struct course *w = realloc(v, (cap *= 2) * sizeof(*v));
-			if (!w) {
-				free(v);
-				v = NULL;
-				break;
-			}
-			v = w;
-		}
-		snprintf(v[len].id, 37, "%s", db_col_text(s, 0));
-		snprintf(v[len].class_id, 37, "%s", db_col_text(s, 1));
-		len++;
-	}
-	db_done(s);
-	if (!v)
+	*out = NULL;
+	*n = 0;
+	arena *a = arena_new(0);
+	if (!a)
 		return ENT_ENOMEM;
+	const char **ids;
+	struct cours_link *links = NULL;
+	int rc = cours_of_year(c, a, year, &ids);
+	if (rc >= 0)
+		rc = cours_class_links(c, a, ids, (size_t)rc, &links);
 	if (rc < 0) {
-		free(v);
+		arena_free(a);
 		return rc;
 	}
+	size_t len = (size_t)rc;
+	struct course *v = malloc((len ? len : 1) * sizeof(*v));
+	if (!v) {
+		arena_free(a);
+		return ENT_ENOMEM;
+	}
+	for (size_t i = 0; i < len; i++) {
+		snprintf(v[i].id, 37, "%s", links[i].cours_id);
+		snprintf(v[i].class_id, 37, "%s", links[i].id);
+	}
+	arena_free(a);
+	if (len > 1)
+		qsort(v, len, sizeof(*v), by_class_course);
 	*out = v;
 	*n = len;
 	return ENT_OK;

@@ -143,14 +143,18 @@ void notes_now(char out[21]);
 /* 1 if s is a valid calendar date YYYY-MM-DD. */
 int notes_valid_date(const char *s);
 
-/* The title of a course (arena copy), or NULL. */
-const char *notes_course_title(db_conn *c, arena *a, const char *course_id);
+/*
+ * A set of ids (courses, evaluations) is read NOTES_BATCH at a time with one constant statement,
+ * "... IN " NOTES_IN16: no query text is built for the number of ids, and a set costs one round
+ * trip per 16 on PostgreSQL. notes_bind_ids() binds ids[0..n) to the 16 parameters from first
+ * (the first 16 of them when n is larger) and NULL, which matches nothing, to the others.
+ */
+#define NOTES_BATCH 16
+#define NOTES_IN16 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+void notes_bind_ids(db_stmt *s, int first, const char *const *ids, size_t n);
 
-/* The display name of a class (arena copy), or NULL. */
-const char *notes_class_name(db_conn *c, arena *a, const char *class_id);
-
-/* Ids of the classes of a course, NULL-terminated (arena). Returns the count or an ent_err. */
-int notes_course_classes(db_conn *c, arena *a, const char *course_id, char ***out);
+/* 1 if student_id has a grade on an evaluation of one of courses[0..n), 0 if not, or an ent_err. */
+int notes_graded_in(db_conn *c, const char *student_id, const char *const *courses, size_t n);
 
 /* ---- grades.c ---- */
 

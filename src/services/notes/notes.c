@@ -11,8 +11,10 @@
  * when the course or evaluation does not exist); students never reach the evaluation routes
  * (403 by the route table) and read their own grades through /api/notes/me.
  *
- * The courses, their teachers and classes are read from the cours service's tables (read only);
- * students, names and classes through the users service's C interface.
+ * The courses, their teachers and classes come from the cours service's C interface (cours.h),
+ * students, names and classes from the users service's (users.h): no statement here names another
+ * service's table. An evaluation whose course the cours service deleted stays in notes_evaluations
+ * but is never shown.
  */
 #include "internal.h"
 
@@ -197,37 +199,31 @@ static const char *one_text(db_conn *c, arena *a, const char *sql, const char *p
 	return out;
 }
 
-const char *notes_course_title(db_conn *c, arena *a, const char *course_id)
+void notes_bind_ids(db_stmt *s, int first, const char *const *ids, size_t n)
 {
-	return one_text(c, a, "SELECT title FROM cours WHERE id = ?", course_id);
-}
-
-const char *notes_class_name(db_conn *c, arena *a, const char *class_id)
-{
-	/* The users service has no lookup for a class's name yet (users.h): a read-only query. */
-	return one_text(c, a, "SELECT name FROM classes WHERE id = ?", class_id);
-}
-
-int notes_course_classes(db_conn *c, arena *a, const char *course_id, char ***out)
-{
-	db_stmt *s = db_prepare(c, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, course_id);
-	size_t n = 0, cap = 0;
-	char **v = NULL;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		v = arena_grow(a, v, n, &cap, sizeof(*v));
-		v[n++] = arena_strdup(a, db_col_text(s, 0));
+	for (size_t i = 0; i < NOTES_BATCH; i++) {
+		if (i < n)
+			db_bind_text(s, first + (int)i, ids[i]);
+		else
+			db_bind_null(s, first + (int)i);
 	}
-	db_done(s);
-	if (rc < 0)
-		return rc;
-	v = arena_grow(a, v, n, &cap, sizeof(*v)); /* room for the NULL at the end */
-	v[n] = NULL;
-	*out = v;
-	return (int)n;
+}
+
+int notes_graded_in(db_conn *c, const char *student_id, const char *const *courses, size_t n)
+{
+	for (size_t at = 0; at < n; at += NOTES_BATCH) {
+		db_stmt *s = db_prepare(c, "SELECT 1 FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
+					   " WHERE g.student_id = ? AND e.course_id IN " NOTES_IN16 " LIMIT 1");
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, student_id);
+		notes_bind_ids(s, 2, courses + at, n - at);
+		int rc = db_step(s);
+		db_done(s);
+		if (rc != DB_DONE)
+			return rc == DB_ROW ? 1 : rc;
+	}
+	return 0;
 }
 
 int notes_course_access(db_conn *c, const char *course_id, const char *user_id, unsigned roles)
@@ -253,10 +249,7 @@ int notes_eval_for_request(http_req *req, const char *id, char course_id[37])
 		http_problem(req, 404, "no such evaluation");
 		return -1;
 	}
-	const char *cid = one_text(c, http_arena(req),
-				   "SELECT e.course_id FROM notes_evaluations e JOIN cours c ON c.id = e.course_id "
-				   "WHERE e.id = ?",
-				   id);
+	const char *cid = one_text(c, http_arena(req), "SELECT course_id FROM notes_evaluations WHERE id = ?", id);
 	if (!cid) {
 		http_problem(req, 404, "no such evaluation");
 		return -1;
@@ -265,6 +258,11 @@ int notes_eval_for_request(http_req *req, const char *id, char course_id[37])
 	int acc = notes_course_access(c, cid, p->sub, p->roles);
 	if (acc < 0) {
 		http_problem_err(req, acc, "the evaluation could not be read");
+		return -1;
+	}
+	/* An evaluation whose course the cours service deleted is gone with it. */
+	if (acc == NOTES_NOCOURSE) {
+		http_problem(req, 404, "no such evaluation");
 		return -1;
 	}
 	if (acc != NOTES_EDIT) {
@@ -561,22 +559,44 @@ static void period_delete(http_req *req)
 	"e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at, e.created_by, "   \
 	"e.created_at, e.updated_at"
 
-static void eval_write(jw *w, db_stmt *s, const char *now)
+/* An evaluation as the evaluation routes answer it (the columns EVAL_COLS). */
+struct erow {
+	const char *id, *course_id, *period_id, *title, *date, *publish_at, *created_by, *created_at, *updated_at;
+	double coef;
+	int64_t scale;
+};
+
+static void erow_read(db_stmt *s, arena *a, struct erow *r)
+{
+	r->id = arena_strdup(a, db_col_text(s, 0));
+	r->course_id = arena_strdup(a, db_col_text(s, 1));
+	r->period_id = arena_strdup(a, db_col_text(s, 2));
+	r->title = arena_strdup(a, db_col_text(s, 3));
+	r->date = arena_strdup(a, db_col_text(s, 4));
+	r->coef = db_col_double(s, 5);
+	r->scale = db_col_int64(s, 6);
+	r->publish_at = arena_strdup(a, db_col_text(s, 7));
+	r->created_by = arena_strdup(a, db_col_text(s, 8));
+	r->created_at = arena_strdup(a, db_col_text(s, 9));
+	r->updated_at = arena_strdup(a, db_col_text(s, 10));
+}
+
+static void eval_write(jw *w, const struct erow *r, const char *now)
 {
 	jw_obj_open(w);
-	jw_kstr(w, "id", db_col_text(s, 0));
-	jw_kstr(w, "course_id", db_col_text(s, 1));
-	jw_kstr(w, "period_id", db_col_text(s, 2));
-	jw_kstr(w, "title", db_col_text(s, 3));
-	jw_kstr(w, "date", db_col_text(s, 4));
+	jw_kstr(w, "id", r->id);
+	jw_kstr(w, "course_id", r->course_id);
+	jw_kstr(w, "period_id", r->period_id);
+	jw_kstr(w, "title", r->title);
+	jw_kstr(w, "date", r->date);
 	jw_key(w, "coefficient");
-	jw_double(w, db_col_double(s, 5));
-	jw_kint(w, "scale", db_col_int64(s, 6));
-	jw_kstr(w, "publish_at", db_col_text(s, 7));
-	jw_kbool(w, "published", strcmp(db_col_text(s, 7), now) <= 0);
-	jw_kstr(w, "created_by", db_col_text(s, 8));
-	jw_kstr(w, "created_at", db_col_text(s, 9));
-	jw_kstr(w, "updated_at", db_col_text(s, 10));
+	jw_double(w, r->coef);
+	jw_kint(w, "scale", r->scale);
+	jw_kstr(w, "publish_at", r->publish_at);
+	jw_kbool(w, "published", strcmp(r->publish_at, now) <= 0);
+	jw_kstr(w, "created_by", r->created_by);
+	jw_kstr(w, "created_at", r->created_at);
+	jw_kstr(w, "updated_at", r->updated_at);
 	jw_obj_close(w);
 }
 
@@ -600,9 +620,133 @@ static void eval_reply(http_req *req, db_conn *c, const char *id, int status)
 	buf_init(&b, 0);
 	jw w;
 	jw_init(&w, &b);
-	eval_write(&w, s, now);
+	struct erow r;
+	erow_read(s, http_arena(req), &r);
 	db_done(s);
+	eval_write(&w, &r, now);
 	reply_buf(req, status, &b);
+}
+
+/* The evaluations read for a list, in (date, id) order once sorted. */
+struct eset {
+	struct erow *v;
+	size_t n, cap;
+};
+
+static int by_date_id(const void *x, const void *y)
+{
+	const struct erow *a = x, *b = y;
+	int d = strcmp(a->date, b->date);
+	return d ? d : strcmp(a->id, b->id);
+}
+
+/*
+ * Appends to out the evaluations of the course course (any course when NULL), or of the courses
+ * ids[0..n) (at most NOTES_BATCH) when ids is not NULL; of period when not NULL; after the
+ * evaluation cursor in (date, id) order when not NULL; want of them at most, in that order.
+ */
+static int evals_read(db_conn *c, arena *a, const char *course, const char *const *ids, size_t n, const char *period,
+		      const char *cursor, int want, struct eset *out)
+{
+	db_stmt *s = db_prepare(c, ids ? "SELECT " EVAL_COLS " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
+					 " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
+					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) >"
+					 "  (SELECT held_on, id FROM notes_evaluations WHERE id = ?))"
+					 " ORDER BY e.held_on, e.id LIMIT ?"
+				       : "SELECT " EVAL_COLS " FROM notes_evaluations e WHERE (CAST(? AS TEXT) IS NULL OR e.course_id = ?)"
+					 " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
+					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) >"
+					 "  (SELECT held_on, id FROM notes_evaluations WHERE id = ?))"
+					 " ORDER BY e.held_on, e.id LIMIT ?");
+	if (!s)
+		return ENT_EDB;
+	int k = 1;
+	if (ids) {
+		notes_bind_ids(s, 1, ids, n);
+		k += NOTES_BATCH;
+	} else {
+		db_bind_text_or_null(s, k++, course);
+		db_bind_text_or_null(s, k++, course);
+	}
+	const char *const values[] = {period, period, cursor, cursor};
+	for (int i = 0; i < 4; i++)
+		db_bind_text_or_null(s, k++, values[i]);
+	db_bind_int64(s, k, want);
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		out->v = arena_grow(a, out->v, out->n, &out->cap, sizeof(*out->v));
+		erow_read(s, a, &out->v[out->n++]);
+	}
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/*
+ * The first want evaluations of a list (after cursor, of period), in (date, id) order, as the
+ * caller may see them: of course when not NULL (the caller may edit it); else of the courses
+ * teacher teaches (the cours service's list, read NOTES_BATCH courses a statement, merged here);
+ * else (an admin) of every course that still exists: evaluations whose course the cours service
+ * deleted stay in notes_evaluations, so pages are read until want are kept.
+ */
+static int evals_page(db_conn *c, arena *a, const char *course, const char *teacher, const char *period,
+		      const char *cursor, int want, struct eset *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (course)
+		return evals_read(c, a, course, NULL, 0, period, cursor, want, out);
+	int rc;
+	if (teacher) {
+		const char **ids;
+		int n = cours_taught_by(c, a, teacher, &ids);
+		if (n < 0)
+			return n;
+		for (size_t at = 0; at < (size_t)n; at += NOTES_BATCH)
+			if ((rc = evals_read(c, a, NULL, ids + at, (size_t)n - at, period, cursor, want, out)))
+				return rc;
+		if (out->n > 1)
+			qsort(out->v, out->n, sizeof(*out->v), by_date_id);
+		if (out->n > (size_t)want)
+			out->n = (size_t)want;
+		return ENT_OK;
+	}
+	struct cours_brief *known = NULL;
+	size_t nknown = 0, kcap = 0;
+	const char *after = cursor;
+	for (;;) {
+		struct eset page = {0};
+		if ((rc = evals_read(c, a, NULL, NULL, 0, period, after, want, &page)))
+			return rc;
+		/* The courses not met yet, asked about in one batch. */
+		size_t first = nknown;
+		for (size_t i = 0; i < page.n; i++) {
+			int seen = 0;
+			for (size_t j = 0; !seen && j < nknown; j++)
+				seen = strcmp(known[j].id, page.v[i].course_id) == 0;
+			if (!seen) {
+				known = arena_grow(a, known, nknown, &kcap, sizeof(*known));
+				known[nknown++].id = page.v[i].course_id;
+			}
+		}
+		if (nknown > first) {
+			const char **ask = arena_alloc(a, (nknown - first) * sizeof(*ask));
+			for (size_t j = first; j < nknown; j++)
+				ask[j - first] = known[j].id;
+			if ((rc = cours_describe(c, a, ask, nknown - first, known + first)) < 0)
+				return rc;
+		}
+		for (size_t i = 0; i < page.n && out->n < (size_t)want; i++)
+			for (size_t j = 0; j < nknown; j++)
+				if (strcmp(known[j].id, page.v[i].course_id) == 0) {
+					if (known[j].title) {
+						out->v = arena_grow(a, out->v, out->n, &out->cap, sizeof(*out->v));
+						out->v[out->n++] = page.v[i];
+					}
+					break;
+				}
+		if (out->n >= (size_t)want || page.n < (size_t)want)
+			return ENT_OK;
+		after = page.v[page.n - 1].id;
+	}
 }
 
 static void evals_list(http_req *req)
@@ -643,22 +787,12 @@ static void evals_list(http_req *req)
 		}
 	}
 	const char *teacher = (p->roles & ROLE_ADMIN) ? NULL : p->sub;
-	db_stmt *s = db_prepare(c, "SELECT " EVAL_COLS " FROM notes_evaluations e JOIN cours c ON c.id = e.course_id WHERE"
-				   " (CAST(? AS TEXT) IS NULL OR e.course_id = ?)"
-				   " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
-				   " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM cours_teachers t"
-				   "  WHERE t.cours_id = e.course_id AND t.user_id = ?))"
-				   " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) >"
-				   "  (SELECT held_on, id FROM notes_evaluations WHERE id = ?))"
-				   " ORDER BY e.held_on, e.id LIMIT ?");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, "the evaluations could not be listed");
+	struct eset rows;
+	int rc = evals_page(c, http_arena(req), course, teacher, period, cursor, limit + 1, &rows);
+	if (rc < 0) {
+		http_problem_err(req, rc, "the evaluations could not be listed");
 		return;
 	}
-	const char *const values[] = {course, course, period, period, teacher, teacher, cursor, cursor};
-	for (int i = 0; i < 8; i++)
-		db_bind_text_or_null(s, i + 1, values[i]);
-	db_bind_int64(s, 9, limit + 1);
 	char now[21];
 	notes_now(now);
 	buf b;
@@ -668,22 +802,13 @@ static void evals_list(http_req *req)
 	jw_obj_open(&w);
 	jw_key(&w, "items");
 	jw_arr_open(&w);
-	int rc, n = 0;
-	const char *next = NULL, *last = NULL;
-	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == limit) {
-			next = last;
+	const char *next = NULL;
+	for (size_t i = 0; i < rows.n; i++) {
+		if (i == (size_t)limit) {
+			next = i ? rows.v[i - 1].id : NULL;
 			break;
 		}
-		eval_write(&w, s, now);
-		last = arena_strdup(http_arena(req), db_col_text(s, 0));
-		n++;
-	}
-	db_done(s);
-	if (rc < 0) {
-		buf_free(&b);
-		http_problem_err(req, rc, "the evaluations could not be listed");
-		return;
+		eval_write(&w, &rows.v[i], now);
 	}
 	jw_arr_close(&w);
 	jw_kstr(&w, "next_cursor", next);

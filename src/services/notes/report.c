@@ -158,94 +158,50 @@ static int by_title(const void *x, const void *y)
 	return d ? d : strcmp(a->id, b->id);
 }
 
-struct tlink {
-	const char *course_id, *user_id;
-};
-
-static int by_course_user(const void *x, const void *y)
+/*
+ * The teachers' names of the courses cs[0..nc): their links in one batch from the cours service
+ * (cours_teacher_links, sorted by course then teacher), then every name in one batch (users_names:
+ * the names users_get() gives, cheaper). A teacher without a name (a deleted account) is left out.
+ */
+static int course_teachers(db_conn *c, arena *a, struct rcourse *cs, size_t nc)
 {
-	const struct tlink *a = x, *b = y;
-	int d = strcmp(a->course_id, b->course_id);
-	return d ? d : strcmp(a->user_id, b->user_id);
-}
-
-/* The teachers' names of the courses cs of class_id (as course_info() finds them), in one read. */
-static int course_teachers(db_conn *c, arena *a, const char *class_id, struct rcourse *cs, size_t nc)
-{
-	db_stmt *s = db_prepare(c, "SELECT t.cours_id, t.user_id FROM cours_classes cc JOIN cours_teachers t"
-				   " ON t.cours_id = cc.cours_id WHERE cc.class_id = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, class_id);
-	struct tlink *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		v = arena_grow(a, v, n, &cap, sizeof(*v));
-		v[n].course_id = arena_strdup(a, db_col_text(s, 0));
-		v[n++].user_id = arena_strdup(a, db_col_text(s, 1));
-	}
-	db_done(s);
+	const char **cids = arena_alloc(a, (nc ? nc : 1) * sizeof(*cids));
+	for (size_t k = 0; k < nc; k++)
+		cids[k] = cs[k].id;
+	struct cours_link *v;
+	int rc = cours_teacher_links(c, a, cids, nc, &v);
 	if (rc < 0)
 		return rc;
-	if (n > 1)
-		qsort(v, n, sizeof(*v), by_course_user);
-	/* Every teacher's name in one batch (users_names: the names users_get() gives, cheaper). */
-	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)), **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
-	for (size_t i = 0; i < n; i++)
-		ids[i] = v[i].user_id;
-	if ((rc = users_names(c, a, ids, n, names)))
+	size_t n = (size_t)rc;
+	/* Each teacher's name once, though they may teach several of the courses. */
+	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)), **unames = arena_alloc(a, (n ? n : 1) * sizeof(*unames));
+	const char **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
+	size_t nu = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < nu && strcmp(ids[j], v[i].id) != 0)
+			j++;
+		if (j == nu)
+			ids[nu++] = v[i].id;
+	}
+	if ((rc = users_names(c, a, ids, nu, unames)))
 		return rc;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < nu; j++)
+			if (strcmp(ids[j], v[i].id) == 0) {
+				names[i] = unames[j];
+				break;
+			}
 	for (size_t k = 0; k < nc; k++) {
 		size_t cnt = 0;
 		for (size_t i = 0; i < n; i++)
-			cnt += strcmp(v[i].course_id, cs[k].id) == 0;
+			cnt += strcmp(v[i].cours_id, cs[k].id) == 0;
 		cs[k].teachers = arena_alloc(a, (cnt ? cnt : 1) * sizeof(*cs[k].teachers));
 		cs[k].nteachers = 0;
 		for (size_t i = 0; i < n; i++)
-			if (strcmp(v[i].course_id, cs[k].id) == 0 && names[i])
+			if (strcmp(v[i].cours_id, cs[k].id) == 0 && names[i])
 				cs[k].teachers[cs[k].nteachers++] = names[i];
 	}
-	return ENT_OK;
-}
-
-static int course_info(db_conn *c, arena *a, const char *id, struct rcourse *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->id = id;
-	db_stmt *s = db_prepare(c, "SELECT title, subject FROM cours WHERE id = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	int rc = db_step(s);
-	if (rc == DB_ROW) {
-		out->title = arena_strdup(a, db_col_text(s, 0));
-		out->subject = db_col_text(s, 1) ? arena_strdup(a, db_col_text(s, 1)) : NULL;
-	}
-	db_done(s);
-	if (rc < 0)
-		return rc;
-	s = db_prepare(c, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	size_t cap = 0;
-	const char **ids = NULL;
-	size_t n = 0;
-	while ((rc = db_step(s)) == DB_ROW) {
-		ids = arena_grow(a, ids, n, &cap, sizeof(*ids));
-		ids[n++] = arena_strdup(a, db_col_text(s, 0));
-	}
-	db_done(s);
-	if (rc < 0)
-		return rc;
-	out->teachers = arena_alloc(a, (n ? n : 1) * sizeof(*out->teachers));
-	const char **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
-	if ((rc = users_names(c, a, ids, n, names)))
-		return rc;
-	for (size_t i = 0; i < n; i++)
-		if (names[i])
-			out->teachers[out->nteachers++] = names[i];
 	return ENT_OK;
 }
 
@@ -347,15 +303,20 @@ static void read_eval(db_stmt *s, arena *a, const char *now, struct reval *r)
 	}
 }
 
-/* Reads the rows of s into an arena array sorted by (date, id); with student: columns 12-15 are their grade. */
-static int read_evals(db_stmt *s, arena *a, const char *now, const char *student, struct reval **out, size_t *n)
+/* An array of the card's evaluations being read. */
+struct rset {
+	struct reval *v;
+	size_t n, cap;
+};
+
+/* Appends the rows of s to out; with student: columns 12-15 are their grade. Calls db_done(s). */
+static int read_evals(db_stmt *s, arena *a, const char *now, const char *student, struct rset *out)
 {
-	struct reval *v = NULL;
-	size_t nv = 0, cap = 0;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		v = arena_grow(a, v, nv, &cap, sizeof(*v));
-		struct reval *r = &v[nv++];
+		struct reval *v = out->v = arena_grow(a, out->v, out->n, &out->cap, sizeof(*out->v));
+		size_t nv = out->n++;
+		struct reval *r = &v[nv];
 		read_eval(s, a, now, r);
 		if (!student)
 			continue;
@@ -369,26 +330,86 @@ static int read_evals(db_stmt *s, arena *a, const char *now, const char *student
 		r->e.ngrades = 1;
 	}
 	db_done(s);
-	*out = sort_by_date(a, v, nv);
-	*n = nv;
 	return rc < 0 ? rc : ENT_OK;
 }
 
+#define REVAL_COLS                                                                                                 \
+	"e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at, e.stat_n, "       \
+	"e.stat_avg, e.stat_lo, e.stat_hi"
+
 /*
- * Runs sql with its parameters (key, now, period, period: the report card's two evaluation
- * reads) and reads its rows with read_evals(), the student's grade too when student is not NULL.
+ * The visible evaluations (of period when not NULL) whose course_id (by_course) or id (else) is
+ * one of keys[0..n), with their stored figures, appended to out: one statement per NOTES_BATCH
+ * keys, each served by an index (notes_evaluations_by_course, or the primary key).
  */
-static int query_evals(db_conn *c, arena *a, const char *sql, const char *key, const char *now, const char *period,
-		       const char *student, struct reval **out, size_t *n)
+static int evals_in(db_conn *c, arena *a, int by_course, const char *const *keys, size_t n, const char *now,
+		    const char *period, struct rset *out)
 {
-	db_stmt *s = db_prepare(c, sql);
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, key);
-	db_bind_text(s, 2, now);
-	db_bind_text_or_null(s, 3, period);
-	db_bind_text_or_null(s, 4, period);
-	return read_evals(s, a, now, student, out, n);
+	for (size_t at = 0; at < n; at += NOTES_BATCH) {
+		db_stmt *s = db_prepare(c, by_course ? "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
+						       " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
+						     : "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.id IN " NOTES_IN16
+						       " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
+		if (!s)
+			return ENT_EDB;
+		notes_bind_ids(s, 1, keys + at, n - at);
+		db_bind_text(s, NOTES_BATCH + 1, now);
+		db_bind_text_or_null(s, NOTES_BATCH + 2, period);
+		db_bind_text_or_null(s, NOTES_BATCH + 3, period);
+		int rc = read_evals(s, a, now, NULL, out);
+		if (rc)
+			return rc;
+	}
+	return ENT_OK;
+}
+
+/* What the card knows of courses (cours_describe's answers), looked up by id. */
+struct known {
+	struct cours_brief *v;
+	size_t n, cap;
+};
+
+static const struct cours_brief *known_find(const struct known *k, const char *id)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (strcmp(k->v[i].id, id) == 0)
+			return &k->v[i];
+	return NULL;
+}
+
+/*
+ * Asks the cours service about the courses of r[0..*n) not in k yet (one batch), adds its answers
+ * to k, and drops from r the evaluations of courses that no longer exist (the cours service
+ * deleted them; their evaluations stay here), keeping the order.
+ */
+static int drop_gone(db_conn *c, arena *a, struct known *k, struct reval *r, size_t *n)
+{
+	const char **ask = arena_alloc(a, (*n ? *n : 1) * sizeof(*ask));
+	size_t nask = 0;
+	for (size_t i = 0; i < *n; i++) {
+		const char *id = r[i].e.course_id;
+		int seen = known_find(k, id) != NULL;
+		for (size_t j = 0; !seen && j < nask; j++)
+			seen = strcmp(ask[j], id) == 0;
+		if (!seen)
+			ask[nask++] = id;
+	}
+	if (nask) {
+		for (size_t j = 0; j < nask; j++)
+			k->v = arena_grow(a, k->v, k->n + j, &k->cap, sizeof(*k->v));
+		int rc = cours_describe(c, a, ask, nask, k->v + k->n);
+		if (rc < 0)
+			return rc;
+		k->n += nask;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < *n; i++) {
+		const struct cours_brief *b = known_find(k, r[i].e.course_id);
+		if (b && b->title)
+			r[kept++] = r[i];
+	}
+	*n = kept;
+	return ENT_OK;
 }
 
 /* Loads every grade of r's evaluation (instead of the student's only), for figures computed here. */
@@ -474,13 +495,15 @@ struct sstat {
 	double avg, min, max;
 };
 
-/* Reads the rows of s (columns: course_id, period_id, nevals, average, lo, hi, stale_at). Calls db_done(s). */
-static int read_sstats(db_stmt *s, arena *a, struct sstat **out, size_t *n)
+/*
+ * Appends the rows of s (columns: course_id, period_id, nevals, average, lo, hi, stale_at) to *out
+ * (*n of them, room for *cap). Calls db_done(s).
+ */
+static int read_sstats(db_stmt *s, arena *a, struct sstat **out, size_t *n, size_t *cap)
 {
-	size_t cap = 0;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		*out = arena_grow(a, *out, *n, &cap, sizeof(**out));
+		*out = arena_grow(a, *out, *n, cap, sizeof(**out));
 		struct sstat *x = &(*out)[(*n)++];
 		x->course_id = arena_strdup(a, db_col_text(s, 0));
 		x->period_id = arena_strdup(a, db_col_text(s, 1));
@@ -506,7 +529,7 @@ static int period_figures(db_conn *c, arena *a, const char *cls, const char *per
 			if (strcmp(sst[i].course_id, subs[k].course_id) == 0 && strcmp(sst[i].period_id, period_id) == 0)
 				x = &sst[i];
 		struct sstat *one = NULL;
-		size_t none = 0;
+		size_t none = 0, ocap = 0;
 		if (!x) {
 			db_stmt *s = db_prepare(c, "SELECT course_id, period_id, nevals, average, lo, hi, stale_at FROM notes_subject_stats"
 						   " WHERE course_id = ? AND period_id = ?");
@@ -514,7 +537,7 @@ static int period_figures(db_conn *c, arena *a, const char *cls, const char *per
 				return ENT_EDB;
 			db_bind_text(s, 1, subs[k].course_id);
 			db_bind_text(s, 2, period_id);
-			if ((rc = read_sstats(s, a, &one, &none)))
+			if ((rc = read_sstats(s, a, &one, &none, &ocap)))
 				return rc;
 			x = none ? one : NULL;
 		}
@@ -585,15 +608,7 @@ static int period_figures(db_conn *c, arena *a, const char *cls, const char *per
 	return ENT_OK;
 }
 
-/*
- * The report card of student_id (name for display), limited to period when not NULL.
- *
- * Its evaluations come from two indexed reads merged here: those of the courses of the student's
- * class (cours_classes by class, then notes_evaluations by course) and those where the student has
- * a grade (notes_grades by student, with the grades). The class figures are stats.c's stored ones
- * when they are current for this card, else computed from every grade of the evaluations
- * concerned, as this card always did: the answer is the same either way.
- */
+/* 1 if s is one of v[0..n) (sorted). */
 static int has_str(const char *const *v, int n, const char *s)
 {
 	int lo = 0, hi = n;
@@ -610,6 +625,16 @@ static int has_str(const char *const *v, int n, const char *s)
 }
 
 /*
+ * The report card of student_id (name for display), limited to period when not NULL.
+ *
+ * Its evaluations come from two indexed reads merged here: those of the courses of the student's
+ * class (the class's courses from the cours service, cours_class_courses(), then
+ * notes_evaluations by course id, 16 ids a statement) and those where the student has a grade
+ * (notes_grades by student, with the grades; their courses checked with the cours service). The
+ * class figures are stats.c's stored ones when they are current for this card, else computed from
+ * every grade of the evaluations concerned, as this card always did: the answer is the same either
+ * way.
+ *
  * The card of student_id as only_teacher may see it under the school's policy
  * ENT_TEACHER_REPORT_VIEW=own (NULL: the whole card): the subjects of the courses only_teacher
  * teaches, and nothing computed over the others (the general averages and the timeline are
@@ -630,18 +655,29 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	struct reval *cev = NULL, *mev = NULL;
 	size_t ncev = 0, nmev = 0;
 	db_stmt *s;
+	/* The class's courses (the cours service's answer, by id), then their visible evaluations. */
+	struct cours_brief *kc = NULL;
+	size_t nkc = 0;
+	const char **kids = NULL;
 	if (has_class) {
-		rc = query_evals(c, a,
-				 "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at,"
-				 " e.stat_n, e.stat_avg, e.stat_lo, e.stat_hi FROM cours_classes cc JOIN cours k ON k.id = cc.cours_id"
-				 " JOIN notes_evaluations e ON e.course_id = cc.cours_id"
-				 " WHERE cc.class_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)",
-				 cls, now, period, NULL, &cev, &ncev);
-		if (rc) {
+		int n = cours_class_courses(c, a, cls, &kc);
+		if (n < 0) {
+			http_problem_err(req, n, "the report card could not be read");
+			return;
+		}
+		nkc = (size_t)n;
+		kids = arena_alloc(a, (nkc ? nkc : 1) * sizeof(*kids));
+		for (size_t k = 0; k < nkc; k++)
+			kids[k] = kc[k].id;
+		struct rset rs = {0};
+		if ((rc = evals_in(c, a, 1, kids, nkc, now, period, &rs))) {
 			http_problem_err(req, rc, "the report card could not be read");
 			return;
 		}
+		cev = sort_by_date(a, rs.v, rs.n);
+		ncev = rs.n;
 	}
+	struct known known = {0}; /* the other courses met, as the cours service described them */
 	/*
 	 * The student's grades: on evaluations of the class's courses (matched by id), or on
 	 * others, read with their evaluation only when there are such.
@@ -658,8 +694,8 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	if (ncev > 1)
 		qsort(byid, ncev, sizeof(*byid), by_id_ptr);
 	int others = 0;
-	const char *other_ids[OTHERS_ONE_BY_ONE + 1];
-	struct notes_grade *other_grades[OTHERS_ONE_BY_ONE + 1];
+	const char *other_ids[OTHERS_ONE_BY_ONE > 0 ? OTHERS_ONE_BY_ONE : 1];
+	struct notes_grade *other_grades[OTHERS_ONE_BY_ONE > 0 ? OTHERS_ONE_BY_ONE : 1];
 	while ((rc = db_step(s)) == DB_ROW) {
 		const char *eid = db_col_text(s, 0);
 		size_t lo = 0, hi = ncev;
@@ -693,49 +729,40 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		http_problem_err(req, rc, "the report card could not be read");
 		return;
 	}
-	if (others && others <= OTHERS_ONE_BY_ONE) {
-		/* A few (grades entered before publication, typically): each by its primary key. */
-		size_t cap = 0;
-		for (int i = 0; i < others && !rc; i++) {
-			s = db_prepare(c, "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale,"
-					  " e.publish_at, e.stat_n, e.stat_avg, e.stat_lo, e.stat_hi FROM notes_evaluations e"
-					  " JOIN cours k ON k.id = e.course_id WHERE e.id = ? AND e.publish_at <= ?"
-					  " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
-			if (!s) {
-				rc = ENT_EDB;
-				break;
+	if (others) {
+		struct rset rs = {0};
+		if (others <= OTHERS_ONE_BY_ONE) {
+			/* A few (grades entered before publication, typically): one read by primary key. */
+			if (!(rc = evals_in(c, a, 0, other_ids, (size_t)others, now, period, &rs)))
+				for (size_t i = 0; i < rs.n; i++)
+					for (int j = 0; j < others; j++)
+						if (strcmp(other_ids[j], rs.v[i].e.id) == 0) {
+							rs.v[i].e.grades = other_grades[j];
+							rs.v[i].e.ngrades = 1;
+						}
+		} else {
+			/* Many (a student who changed class): one read of all their grades with their evaluations. */
+			s = db_prepare(c, "SELECT " REVAL_COLS ", g.status, g.value, g.comment, g.updated_at"
+					  " FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
+					  " WHERE g.student_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
+			rc = ENT_EDB;
+			if (s) {
+				db_bind_text(s, 1, student_id);
+				db_bind_text(s, 2, now);
+				db_bind_text_or_null(s, 3, period);
+				db_bind_text_or_null(s, 4, period);
+				rc = read_evals(s, a, now, student_id, &rs);
 			}
-			db_bind_text(s, 1, other_ids[i]);
-			db_bind_text(s, 2, now);
-			db_bind_text_or_null(s, 3, period);
-			db_bind_text_or_null(s, 4, period);
-			if ((rc = db_step(s)) == DB_ROW) {
-				mev = arena_grow(a, mev, nmev, &cap, sizeof(*mev));
-				read_eval(s, a, now, &mev[nmev]);
-				mev[nmev].e.grades = other_grades[i];
-				mev[nmev++].e.ngrades = 1;
-			}
-			db_done(s);
-			rc = rc < 0 ? rc : ENT_OK;
 		}
-		mev = sort_by_date(a, mev, nmev);
+		/* Only those of courses that still exist (one question to the cours service). */
+		if (!rc)
+			rc = drop_gone(c, a, &known, rs.v, &rs.n);
 		if (rc) {
 			http_problem_err(req, rc, "the report card could not be read");
 			return;
 		}
-	} else if (others) {
-		/* Many (a student who changed class): one read of all their grades with their evaluations. */
-		rc = query_evals(c, a,
-				 "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at,"
-				 " e.stat_n, e.stat_avg, e.stat_lo, e.stat_hi, g.status, g.value, g.comment, g.updated_at"
-				 " FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
-				 " JOIN cours k ON k.id = e.course_id"
-				 " WHERE g.student_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)",
-				 student_id, now, period, student_id, &mev, &nmev);
-		if (rc) {
-			http_problem_err(req, rc, "the report card could not be read");
-			return;
-		}
+		mev = sort_by_date(a, rs.v, rs.n);
+		nmev = rs.n;
 	}
 	/* Merged by (date, id): a class evaluation takes the student's grade. */
 	struct reval *ev = arena_alloc(a, (ncev + nmev ? ncev + nmev : 1) * sizeof(*ev));
@@ -802,59 +829,69 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	if (np > 1)
 		qsort(ps, np, sizeof(*ps), by_start);
 	/*
-	 * The courses, by title: those of the class with their teachers in two reads, any other one
-	 * by itself; and the class's stored subject figures.
+	 * The courses, by title: those of the card's evaluations, as the cours service described them
+	 * above (the class's, then the others), any one still missing in one more batch; their
+	 * teachers in one batch; and the stored subject figures of the class's courses.
 	 */
 	size_t nc = 0, ccap = 0;
 	struct rcourse *cs = NULL;
 	struct sstat *sst = NULL;
-	size_t nsst = 0;
-	if (has_class && nev) {
-		s = db_prepare(c, "SELECT k.id, k.title, k.subject FROM cours_classes cc JOIN cours k ON k.id = cc.cours_id"
-				  " WHERE cc.class_id = ?");
-		if (!s) {
-			http_problem_err(req, ENT_EDB, "the report card could not be read");
-			return;
-		}
-		db_bind_text(s, 1, cls);
-		while ((rc = db_step(s)) == DB_ROW) {
-			const char *id = db_col_text(s, 0);
-			int used = 0;
-			for (size_t i = 0; !used && i < nev; i++)
-				used = strcmp(ev[i].e.course_id, id) == 0;
-			if (!used)
-				continue; /* no evaluation on the card */
-			cs = arena_grow(a, cs, nc, &ccap, sizeof(*cs));
-			memset(&cs[nc], 0, sizeof(cs[nc]));
-			cs[nc].id = arena_strdup(a, id);
-			cs[nc].title = arena_strdup(a, db_col_text(s, 1));
-			cs[nc++].subject = db_col_text(s, 2) ? arena_strdup(a, db_col_text(s, 2)) : NULL;
-		}
-		db_done(s);
-		if (rc >= 0)
-			rc = course_teachers(c, a, cls, cs, nc);
-		s = rc >= 0 ? db_prepare(c, "SELECT ss.course_id, ss.period_id, ss.nevals, ss.average, ss.lo, ss.hi, ss.stale_at"
-					    " FROM cours_classes cc JOIN notes_subject_stats ss ON ss.course_id = cc.cours_id"
-					    " WHERE cc.class_id = ?")
-			    : NULL;
-		if (s) {
-			db_bind_text(s, 1, cls);
-			rc = read_sstats(s, a, &sst, &nsst);
-		} else if (rc >= 0)
-			rc = ENT_EDB;
-		if (rc < 0) {
-			http_problem_err(req, rc, "the report card could not be read");
-			return;
-		}
-	}
+	size_t nsst = 0, sstcap = 0;
+	const char **missing = arena_alloc(a, (nev ? nev : 1) * sizeof(*missing));
+	size_t nmissing = 0;
 	for (size_t i = 0; i < nev; i++) {
+		const char *id = ev[i].e.course_id;
 		size_t k = 0;
-		while (k < nc && strcmp(cs[k].id, ev[i].e.course_id) != 0)
+		while (k < nc && strcmp(cs[k].id, id) != 0)
 			k++;
 		if (k < nc)
 			continue;
+		const struct cours_brief *b = NULL;
+		for (size_t j = 0; !b && j < nkc; j++)
+			if (strcmp(kc[j].id, id) == 0)
+				b = &kc[j];
+		if (!b)
+			b = known_find(&known, id);
 		cs = arena_grow(a, cs, nc, &ccap, sizeof(*cs));
-		if ((rc = course_info(c, a, ev[i].e.course_id, &cs[nc++]))) {
+		memset(&cs[nc], 0, sizeof(cs[nc]));
+		cs[nc].id = id;
+		if (b) {
+			cs[nc].title = b->title;
+			cs[nc].subject = b->subject;
+		} else
+			missing[nmissing++] = id;
+		nc++;
+	}
+	if (nmissing) {
+		struct cours_brief *mb = arena_alloc(a, nmissing * sizeof(*mb));
+		if ((rc = cours_describe(c, a, missing, nmissing, mb)) < 0) {
+			http_problem_err(req, rc, "the report card could not be read");
+			return;
+		}
+		for (size_t k = 0; k < nc; k++)
+			for (size_t j = 0; j < nmissing; j++)
+				if (!cs[k].title && cs[k].id == missing[j]) {
+					cs[k].title = mb[j].title;
+					cs[k].subject = mb[j].subject;
+				}
+	}
+	if ((rc = course_teachers(c, a, cs, nc))) {
+		http_problem_err(req, rc, "the report card could not be read");
+		return;
+	}
+	if (has_class && nev) {
+		for (size_t at = 0; at < nkc; at += NOTES_BATCH) {
+			s = db_prepare(c, "SELECT course_id, period_id, nevals, average, lo, hi, stale_at FROM notes_subject_stats"
+					  " WHERE course_id IN " NOTES_IN16);
+			if (!s) {
+				rc = ENT_EDB;
+				break;
+			}
+			notes_bind_ids(s, 1, kids + at, nkc - at);
+			if ((rc = read_sstats(s, a, &sst, &nsst, &sstcap)))
+				break;
+		}
+		if (rc < 0) {
 			http_problem_err(req, rc, "the report card could not be read");
 			return;
 		}
@@ -1066,23 +1103,17 @@ void notes_student(http_req *req)
 			http_problem_err(req, hc, "the student could not be read");
 			return;
 		}
-		db_stmt *s = db_prepare(c, "SELECT 1 FROM cours_teachers t WHERE t.user_id = ? AND ("
-					   " t.cours_id IN (SELECT cours_id FROM cours_classes WHERE class_id = ?)"
-					   " OR t.cours_id IN (SELECT e.course_id FROM notes_evaluations e JOIN notes_grades g"
-					   "  ON g.evaluation_id = e.id WHERE g.student_id = ?))");
-		int ok = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, p->sub);
-			db_bind_text_or_null(s, 2, hc == ENT_OK ? cls : NULL);
-			db_bind_text(s, 3, id);
-			ok = db_step(s);
-			db_done(s);
+		int ok = hc == ENT_OK ? cours_teaches_class(c, p->sub, cls) : 0;
+		if (ok == 0) {
+			const char **mine;
+			int n = cours_taught_by(c, a, p->sub, &mine);
+			ok = n < 0 ? n : notes_graded_in(c, id, mine, (size_t)n);
 		}
 		if (ok < 0) {
 			http_problem_err(req, ok, "the student could not be read");
 			return;
 		}
-		if (ok != DB_ROW) {
+		if (!ok) {
 			http_problem(req, 403, "only the student's teachers and administrators see their grades");
 			return;
 		}
@@ -1161,7 +1192,7 @@ static int grid_load(http_req *req, struct grid *g)
 	g->period = period_arg(req, c, &bad);
 	if (bad)
 		return -1;
-	g->course_title = notes_course_title(c, a, g->course_id);
+	g->course_title = cours_title(c, a, g->course_id);
 	char now[21];
 	notes_now(now);
 	db_stmt *s = db_prepare(c, "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale,"
@@ -1184,12 +1215,13 @@ static int grid_load(http_req *req, struct grid *g)
 		g->subj.evals[g->subj.nevals++] = &g->ev.v[i];
 	/* The students of the course's classes, and anyone graded in it. */
 	size_t cap = 0;
-	char **classes;
-	if ((rc = notes_course_classes(c, a, g->course_id, &classes)) < 0) {
-		http_problem_err(req, rc, "the grid could not be read");
+	const char **classes;
+	int ncls_ = cours_classes_of(c, a, g->course_id, &classes);
+	if (ncls_ < 0) {
+		http_problem_err(req, ncls_, "the grid could not be read");
 		return -1;
 	}
-	for (size_t k = 0; classes[k]; k++) {
+	for (int k = 0; k < ncls_; k++) {
 		char **ids;
 		int n = users_class_members(c, a, classes[k], &ids);
 		if (n < 0) {
@@ -1215,9 +1247,9 @@ static int grid_load(http_req *req, struct grid *g)
 				k++;
 			if (k == ncls && ncls < 64) {
 				cls_ids[ncls] = arena_strdup(a, cls);
-				cls_names[ncls++] = notes_class_name(c, a, cls);
+				cls_names[ncls++] = users_class_name(c, a, cls);
 			}
-			g->st[i].klass = k < ncls ? cls_names[k] : notes_class_name(c, a, cls);
+			g->st[i].klass = k < ncls ? cls_names[k] : users_class_name(c, a, cls);
 		}
 		g->st[i].avg = notes_subject_avg(&g->subj, g->st[i].id, NULL);
 	}

@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "services/cours/cours.h"
 
 static int pair_cmp(const void *x, const void *y)
 {
@@ -313,28 +314,26 @@ static int by_ktitle(const void *x, const void *y)
 	return d ? d : strcmp(a->id, b->id);
 }
 
-/* The courses of a class (joined to cours, as the card), by title then id: the card's order. */
+/* The courses of a class (the cours service's cours_class_courses(), as the card), by title then id: the card's order. */
 static int class_courses(db_conn *c, arena *a, const char *class_id, struct kcourse **out, size_t *n)
 {
-	db_stmt *s = db_prepare(c, "SELECT k.id, k.title FROM cours_classes cc JOIN cours k ON k.id = cc.cours_id"
-				   " WHERE cc.class_id = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, class_id);
-	struct kcourse *ks = NULL;
-	size_t nk = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		ks = arena_grow(a, ks, nk, &cap, sizeof(*ks));
-		ks[nk].id = arena_strdup(a, db_col_text(s, 0));
-		ks[nk++].title = db_col_text(s, 1) ? arena_strdup(a, db_col_text(s, 1)) : NULL;
+	struct cours_brief *v;
+	int rc = cours_class_courses(c, a, class_id, &v);
+	*out = NULL;
+	*n = 0;
+	if (rc < 0)
+		return rc;
+	size_t nk = (size_t)rc;
+	struct kcourse *ks = arena_alloc(a, (nk ? nk : 1) * sizeof(*ks));
+	for (size_t i = 0; i < nk; i++) {
+		ks[i].id = v[i].id;
+		ks[i].title = v[i].title;
 	}
-	db_done(s);
 	if (nk > 1)
 		qsort(ks, nk, sizeof(*ks), by_ktitle);
 	*out = ks;
 	*n = nk;
-	return rc < 0 ? rc : ENT_OK;
+	return ENT_OK;
 }
 
 struct sstudent {
@@ -499,11 +498,11 @@ static int classes_of(db_conn *c, arena *a, const struct notes_pair *pairs, size
 	struct notes_pair *ks = NULL;
 	size_t nk = 0, cap = 0;
 	for (size_t i = 0; i < n; i++) {
-		char **classes;
-		int rc = notes_course_classes(c, a, pairs[i].id, &classes);
+		const char **classes;
+		int rc = cours_classes_of(c, a, pairs[i].id, &classes);
 		if (rc < 0)
 			return rc;
-		for (size_t k = 0; classes[k]; k++) {
+		for (int k = 0; k < rc; k++) {
 			ks = arena_grow(a, ks, nk, &cap, sizeof(*ks));
 			ks[nk].id = classes[k];
 			ks[nk++].period_id = pairs[i].period_id;
