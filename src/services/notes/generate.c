@@ -45,15 +45,7 @@ static const char *grades_insert_sql(arena *a, int n)
 	return sql;
 }
 
-static uint64_t next_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
-static double uniform(uint64_t *s) { return (double)(next_rand(s) >> 11) / 9007199254740992.0; }
+static double uniform(uint64_t *s) { return (double)(util_splitmix64(s) >> 11) / 9007199254740992.0; }
 
 struct course {
 	char id[37], class_id[37];
@@ -224,7 +216,7 @@ int notes_generate(db_conn *c, const struct scale *sc)
 			date_of(day, date);
 			util_time_rfc3339((time_t)(day + 2 < today ? day + 2 : today) * 86400 + 61200, publish);
 			const char *pid = strcmp(date, to1) <= 0 ? t1 : strcmp(date, feb_end) <= 0 ? t2 : t3;
-			int r = (int)(next_rand(&rng) % 20);
+			int r = (int)(util_splitmix64(&rng) % 20);
 			int scale = r < 15 ? 20 : r < 18 ? 10 : 100;
 			double coef = r % 5 == 0 ? 2 : r % 7 == 0 ? 0.5 : 1;
 			char title[48];
