@@ -42,6 +42,8 @@ const struct config_setting config_settings[] = {
 	{"ENT_PER_IP_CONNECTIONS", "--per-ip-connections", S(per_ip_connections), "256", 0, "open connections per client IP at most"},
 	{"ENT_TRUSTED_PROXIES", "--trusted-proxies", S(trusted_proxies), "", 0,
 	 "comma list of proxy addresses or CIDR ranges whose X-Forwarded-For / Forwarded is believed"},
+	{"ENT_MFA_TEACHERS", "--mfa-teachers", S(mfa_teachers), "optional", 0,
+	 "teachers' second factor (TOTP) at login: optional or required (administrators always need one)"},
 	{"ENT_TEACHER_REPORT_VIEW", "--teacher-report-view", S(teacher_report_view), "own", 0,
 	 "what a teacher sees of a student's report card: own (the subjects they teach) or all (every subject)"},
 };
@@ -222,6 +224,9 @@ static int check(struct config *cfg, char *err, size_t errlen)
 	char why[160];
 	if (forwarded_check(cfg->trusted_proxies, why, sizeof(why)))
 		return bad(err, errlen, s, cfg->trusted_proxies, why);
+	s = setting("ENT_MFA_TEACHERS");
+	if (strcmp(cfg->mfa_teachers, "optional") && strcmp(cfg->mfa_teachers, "required"))
+		return bad(err, errlen, s, cfg->mfa_teachers, "expected optional or required");
 	s = setting("ENT_TEACHER_REPORT_VIEW");
 	if (strcmp(cfg->teacher_report_view, "own") && strcmp(cfg->teacher_report_view, "all"))
 		return bad(err, errlen, s, cfg->teacher_report_view, "expected own or all");

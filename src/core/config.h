@@ -37,6 +37,7 @@ struct config {
 	char *max_connections; /* ENT_MAX_CONNECTIONS --max-connections */
 	char *per_ip_connections; /* ENT_PER_IP_CONNECTIONS --per-ip-connections */
 	char *trusted_proxies; /* ENT_TRUSTED_PROXIES --trusted-proxies */
+	char *mfa_teachers; /* ENT_MFA_TEACHERS --mfa-teachers: optional|required */
 	char *teacher_report_view; /* ENT_TEACHER_REPORT_VIEW --teacher-report-view: own|all */
 	/* Parsed forms. */
 	unsigned n_threads, n_idle_timeout, n_max_connections, n_per_ip;

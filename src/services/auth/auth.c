@@ -112,6 +112,9 @@ static const struct route routes[] = {
 	{.method = "POST", .pattern = AUTH_REALM_PATH "/login-actions/activate", .handler = oidc_activate_post,
 	 .access = ACCESS_PUBLIC, .flags = ROUTE_RAW_BODY, .max_body = 16384,
 	 .summary = "Target of the activation form: checks the code, sets the password, logs in"},
+	{.method = "POST", .pattern = AUTH_REALM_PATH "/login-actions/otp", .handler = oidc_otp_post,
+	 .access = ACCESS_PUBLIC, .flags = ROUTE_RAW_BODY, .max_body = 16384,
+	 .summary = "Second step of a staff login: the TOTP code (or a recovery code), or the first code of an enrolment"},
 	{.method = "POST", .pattern = OIDC "/token", .handler = oidc_token, .access = ACCESS_PUBLIC, .flags = ROUTE_RAW_BODY,
 	 .max_body = 65536,
 	 .summary = "Token endpoint: authorization_code, refresh_token (rotating), client_credentials, password (if enabled)"},
@@ -161,6 +164,14 @@ static const struct migration migrations[] = {
 	 "CREATE INDEX auth_refresh_family ON auth_refresh (family);"
 	 "CREATE INDEX auth_refresh_user ON auth_refresh (user_id);"
 	 "CREATE INDEX auth_refresh_session ON auth_refresh (session_hash);", NULL},
+	{2, "second factor: TOTP secrets, recovery codes, the login step between password and code",
+	 "CREATE TABLE auth_totp (user_id TEXT PRIMARY KEY, secret TEXT NOT NULL, confirmed_at BIGINT, "
+	 " last_step BIGINT NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0, "
+	 " created_at BIGINT NOT NULL);"
+	 "CREATE TABLE auth_recovery_codes (user_id TEXT NOT NULL, code_hash TEXT NOT NULL, used_at BIGINT, "
+	 " PRIMARY KEY (user_id, code_hash));"
+	 "ALTER TABLE auth_login_requests ADD COLUMN mfa_user_id TEXT;"
+	 "ALTER TABLE auth_login_requests ADD COLUMN mfa_done INTEGER NOT NULL DEFAULT 0;", NULL},
 };
 
 /* ---- lifecycle ---- */
@@ -170,6 +181,7 @@ static int auth_start(void)
 	db_conn *c = app_db();
 	if (!c)
 		return ENT_EUNAVAIL;
+	totp_init();
 	if (!auth_external()) {
 		int rc = keys_load(c, 1);
 		if (rc)
@@ -328,7 +340,8 @@ static const struct command commands[] = {
 	{"client", "register an OIDC client (ent client add --id ID ...)", cmd_client},
 };
 
-static const char *const owned_tables[] = {"auth_clients", "auth_codes", "auth_keys", "auth_login_requests", "auth_refresh", "auth_sessions", NULL};
+static const char *const owned_tables[] = {"auth_clients", "auth_codes", "auth_keys", "auth_login_requests", "auth_refresh",
+					   "auth_sessions", "auth_totp", "auth_recovery_codes", NULL};
 
 const struct service svc_auth = {
 	.name = "auth",
@@ -340,6 +353,7 @@ const struct service svc_auth = {
 	.tables = owned_tables,
 	.start = auth_start,
 	.stop = auth_stop,
+	.erase_user = totp_erase_user,
 	.commands = commands,
 	.ncommands = sizeof(commands) / sizeof(commands[0]),
 };

@@ -136,9 +136,37 @@ void oidc_authorize(http_req *req);
 void oidc_login_post(http_req *req);
 void oidc_activate_get(http_req *req);
 void oidc_activate_post(http_req *req);
+void oidc_otp_post(http_req *req);
 void oidc_token(http_req *req);
 void oidc_revoke(http_req *req);
 void oidc_userinfo(http_req *req);
 void oidc_logout(http_req *req);
+
+/* ---- totp.c: the second factor of staff logins ---- */
+
+struct user;
+enum { TOTP_OFF = 0, TOTP_PENDING = 1, TOTP_ON = 2 };
+void totp_init(void);
+/* 1 if u must log in with a second factor (admins; teachers with ENT_MFA_TEACHERS=required). */
+int totp_required(const struct user *u);
+/* TOTP_OFF, TOTP_PENDING (enrolment begun, not confirmed) or TOTP_ON; or a negative ent_err. */
+int totp_state(db_conn *c, const char *user_id);
+/*
+ * Starts (or restarts) an enrolment: a new secret, pending until confirmed. *secret_b32 and *uri
+ * (otpauth://) are arena strings. ENT_ECONFLICT when the user's TOTP is already confirmed.
+ */
+int totp_begin_enrol(db_conn *c, arena *a, const char *user_id, const char *account, const char **secret_b32,
+		     const char **uri);
+/*
+ * Confirms a pending enrolment with a first code: ENT_OK and *recovery (ten codes, NULL-terminated,
+ * arena; shown once), ENT_EAUTH for a wrong code, ENT_EBUSY (*retry_after) when locked.
+ */
+int totp_confirm(db_conn *c, arena *a, const char *user_id, const char *code, int *retry_after, const char ***recovery);
+/* Checks a login's code or recovery code: ENT_OK, ENT_EAUTH, ENT_EBUSY (*retry_after), or an error. */
+int totp_check(db_conn *c, const char *user_id, const char *code, int *retry_after);
+/* Appends an inline SVG QR code of uri to b. */
+void totp_qr_svg(buf *b, const char *uri);
+/* GDPR erasure of the user's second factor. */
+int totp_erase_user(db_conn *c, const char *user_id);
 
 #endif

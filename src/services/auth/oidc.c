@@ -5,6 +5,7 @@
  *   /realms/ent/protocol/openid-connect/auth        authorization endpoint: login page, codes
  *   /realms/ent/login-actions/authenticate          the login form's target
  *   /realms/ent/login-actions/activate              first login of an imported account
+ *   /realms/ent/login-actions/otp                   the second factor of staff (totp.c)
  *   /realms/ent/protocol/openid-connect/token       authorization_code, refresh_token,
  *                                                   client_credentials, password (if enabled)
  *   /realms/ent/protocol/openid-connect/userinfo    the caller's claims
@@ -127,6 +128,8 @@ static void origin_of(const char *url, char *out, size_t len)
 
 struct login_req {
 	const char *id, *client_id, *redirect_uri, *state, *nonce, *challenge, *scope;
+	const char *mfa_user_id; /* the password was right: the second step is for this user */
+	int mfa_done;            /* enrolment confirmed, recovery codes shown: only "continue" is left */
 };
 
 static void login_form(http_req *req, const struct login_req *lr, const char *csrf, const struct client *cl,
@@ -304,8 +307,8 @@ static int login_request_load(http_req *req, db_conn *c, const char *id, const c
 	memset(lr, 0, sizeof(*lr));
 	if (!id || !util_is_uuid(id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT csrf_hash, client_id, redirect_uri, state, nonce, code_challenge, scope "
-				   "FROM auth_login_requests WHERE id = ? AND expires_at > ?");
+	db_stmt *s = db_prepare(c, "SELECT csrf_hash, client_id, redirect_uri, state, nonce, code_challenge, scope, "
+				   "mfa_user_id, mfa_done FROM auth_login_requests WHERE id = ? AND expires_at > ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -323,6 +326,8 @@ static int login_request_load(http_req *req, db_conn *c, const char *id, const c
 	lr->nonce = db_col_is_null(s, 4) ? NULL : arena_strdup(a, db_col_text(s, 4));
 	lr->challenge = db_col_is_null(s, 5) ? NULL : arena_strdup(a, db_col_text(s, 5));
 	lr->scope = arena_strdup(a, db_col_text(s, 6));
+	lr->mfa_user_id = db_col_is_null(s, 7) ? NULL : arena_strdup(a, db_col_text(s, 7));
+	lr->mfa_done = (int)db_col_int64(s, 8);
 	db_done(s);
 	const char *cookie = http_cookie(req, CSRF_COOKIE);
 	if (!csrf || !cookie || strlen(csrf) != 64 || strcmp(csrf, cookie) != 0)
@@ -526,6 +531,221 @@ static void finish_login(http_req *req, db_conn *c, const struct login_req *lr, 
 	redirect_code(req, c, lr, user_id, session_hash);
 }
 
+/* ---- the second factor (totp.c) ---- */
+
+/* Marks the pending login as past its password for user_id (the code step comes next). */
+static int login_request_mfa(db_conn *c, const char *id, const char *user_id, int done)
+{
+	db_stmt *s = db_prepare(c, "UPDATE auth_login_requests SET mfa_user_id = ?, mfa_done = ? WHERE id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, user_id);
+	db_bind_int64(s, 2, done);
+	db_bind_text(s, 3, id);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+static void mfa_hidden(buf *b, const struct login_req *lr, const char *csrf)
+{
+	buf_addstr(b, "<input type=\"hidden\" name=\"request\" value=\"");
+	html_text(b, lr->id);
+	buf_addstr(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
+	html_text(b, csrf);
+	buf_addstr(b, "\">");
+}
+
+/* The code form of a login whose password was right (enrolled users). */
+static void otp_form(http_req *req, const struct login_req *lr, const char *csrf, const char *error, int status)
+{
+	buf b;
+	buf_init(&b, 0);
+	page_open(req, &b, "Code de vérification", NULL);
+	buf_addstr(&b, "<h1>Vérification en deux étapes</h1><p class=\"sub\">Saisissez le code à 6 chiffres affiché par "
+		       "votre application d'authentification, ou l'un de vos codes de secours.</p>");
+	if (error) {
+		buf_addstr(&b, "<p class=\"alert\" role=\"alert\">");
+		html_text(&b, error);
+		buf_addstr(&b, "</p>");
+	}
+	buf_addstr(&b, "<form method=\"post\" action=\"" AUTH_REALM_PATH "/login-actions/otp\">");
+	mfa_hidden(&b, lr, csrf);
+	buf_addstr(&b, "<label for=\"code\">Code</label><input id=\"code\" name=\"code\" autocomplete=\"one-time-code\" "
+		       "inputmode=\"numeric\" required autofocus maxlength=\"9\"><button type=\"submit\">Valider</button></form>");
+	page_close(req, &b, status);
+}
+
+/* The enrolment page: the QR code, the secret to type by hand, and the first code to confirm it. */
+static void enrol_form(http_req *req, const struct login_req *lr, const char *csrf, const char *secret, const char *uri,
+		       const char *error, int status)
+{
+	buf b;
+	buf_init(&b, 0);
+	page_open(req, &b, "Activer la vérification en deux étapes", NULL);
+	buf_addstr(&b, "<h1>Vérification en deux étapes</h1><p class=\"sub\">Votre compte doit être protégé par un "
+		       "second facteur. Scannez ce QR code avec une application d'authentification (FreeOTP, Aegis, "
+		       "Google Authenticator…), puis saisissez le code à 6 chiffres qu'elle affiche.</p>");
+	if (error) {
+		buf_addstr(&b, "<p class=\"alert\" role=\"alert\">");
+		html_text(&b, error);
+		buf_addstr(&b, "</p>");
+	}
+	if (uri)
+		totp_qr_svg(&b, uri);
+	if (secret) {
+		/* In groups of four, as applications show and accept it. */
+		buf_addstr(&b, "<p>Ou saisissez cette clé dans l'application : <code id=\"secret\">");
+		for (size_t i = 0; secret[i]; i++) {
+			if (i && i % 4 == 0)
+				buf_addc(&b, ' ');
+			buf_addc(&b, secret[i]);
+		}
+		buf_addstr(&b, "</code></p>");
+	}
+	buf_addstr(&b, "<form method=\"post\" action=\"" AUTH_REALM_PATH "/login-actions/otp\">");
+	mfa_hidden(&b, lr, csrf);
+	buf_addstr(&b, "<label for=\"code\">Code à 6 chiffres</label><input id=\"code\" name=\"code\" "
+		       "autocomplete=\"one-time-code\" inputmode=\"numeric\" required maxlength=\"6\">"
+		       "<button type=\"submit\">Activer</button></form>");
+	page_close(req, &b, status);
+}
+
+/* After a right password: straight to the code, to an enrolment, or (no second factor) logged in. */
+static void after_password(http_req *req, db_conn *c, const struct login_req *lr, const char *csrf, const struct user *u)
+{
+	int state = totp_state(c, u->id);
+	if (state < 0) {
+		error_page(req, 503, "Le service est momentanément indisponible.");
+		return;
+	}
+	if (state != TOTP_ON && !totp_required(u)) {
+		finish_login(req, c, lr, u->id);
+		return;
+	}
+	if (login_request_mfa(c, lr->id, u->id, 0)) {
+		error_page(req, 503, "Le service est momentanément indisponible.");
+		return;
+	}
+	if (state == TOTP_ON) {
+		otp_form(req, lr, csrf, NULL, 200);
+		return;
+	}
+	const char *secret, *uri;
+	int rc = totp_begin_enrol(c, http_arena(req), u->id, u->email ? u->email : u->username, &secret, &uri);
+	if (rc) {
+		error_page(req, 503, "Le service est momentanément indisponible.");
+		return;
+	}
+	enrol_form(req, lr, csrf, secret, uri, NULL, 200);
+}
+
+static void recovery_page(http_req *req, const struct login_req *lr, const char *csrf, const char *const *codes)
+{
+	buf b;
+	buf_init(&b, 0);
+	page_open(req, &b, "Codes de secours", NULL);
+	buf_addstr(&b, "<h1>Vérification activée</h1><p class=\"ok\" role=\"status\">Votre application est associée à "
+		       "votre compte.</p><p>Gardez ces codes de secours en lieu sûr : chacun permet de vous connecter "
+		       "une fois si vous n'avez plus votre téléphone. Ils ne seront plus affichés.</p><ul id=\"recovery\">");
+	for (const char *const *c = codes; *c; c++) {
+		buf_addstr(&b, "<li><code>");
+		html_text(&b, *c);
+		buf_addstr(&b, "</code></li>");
+	}
+	buf_addstr(&b, "</ul><form method=\"post\" action=\"" AUTH_REALM_PATH "/login-actions/otp\">");
+	mfa_hidden(&b, lr, csrf);
+	buf_addstr(&b, "<input type=\"hidden\" name=\"action\" value=\"continue\">"
+		       "<button type=\"submit\">J'ai noté mes codes, continuer</button></form>");
+	page_close(req, &b, 200);
+}
+
+void oidc_otp_post(http_req *req)
+{
+	if (provider_off(req))
+		return;
+	struct form f;
+	if (parse_form(req, &f))
+		return;
+	db_conn *c = app_db();
+	if (!c) {
+		error_page(req, 503, "Le service est momentanément indisponible.");
+		return;
+	}
+	const char *csrf = form_get(&f, "csrf");
+	struct login_req lr;
+	int rc = login_request_load(req, c, form_get(&f, "request"), csrf, &lr);
+	if (rc == ENT_EFORBIDDEN) {
+		error_page(req, 403, "La vérification de sécurité du formulaire a échoué. Revenez à l'application et recommencez.");
+		return;
+	}
+	if (rc != ENT_OK || !lr.mfa_user_id) {
+		error_page(req, 400, "Cette page de connexion a expiré. Revenez à l'application et recommencez.");
+		return;
+	}
+	const char *action = form_get(&f, "action");
+	if (action && strcmp(action, "continue") == 0) {
+		if (lr.mfa_done)
+			finish_login(req, c, &lr, lr.mfa_user_id);
+		else
+			error_page(req, 400, "Cette page de connexion a expiré. Revenez à l'application et recommencez.");
+		return;
+	}
+	const char *code = form_get(&f, "code");
+	char typed[16] = "";
+	if (code) { /* spaces typed in the middle ("123 456") are ignored */
+		size_t k = 0;
+		for (const char *p = code; *p && k + 1 < sizeof typed; p++)
+			if (*p != ' ')
+				typed[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		typed[k] = '\0';
+	}
+	int state = totp_state(c, lr.mfa_user_id);
+	int retry = 0;
+	if (state == TOTP_PENDING) {
+		const char **codes;
+		rc = totp_confirm(c, http_arena(req), lr.mfa_user_id, typed, &retry, &codes);
+		if (rc == ENT_OK && !login_request_mfa(c, lr.id, lr.mfa_user_id, 1)) {
+			recovery_page(req, &lr, csrf, codes);
+			return;
+		}
+		if (rc == ENT_EAUTH || rc == ENT_EBUSY) {
+			char msg[160];
+			if (rc == ENT_EBUSY)
+				snprintf(msg, sizeof msg, "Trop de codes incorrects. Réessayez dans %d secondes.", retry);
+			enrol_form(req, &lr, csrf, NULL, NULL, rc == ENT_EBUSY ? msg : "Code incorrect : vérifiez l'heure de votre "
+				   "téléphone et saisissez le code affiché maintenant. Pour recommencer l'association, revenez à "
+				   "l'application.", rc == ENT_EBUSY ? 429 : 200);
+			return;
+		}
+		error_page(req, 503, "Le service est momentanément indisponible.");
+		return;
+	}
+	if (state != TOTP_ON) {
+		error_page(req, 400, "Cette page de connexion a expiré. Revenez à l'application et recommencez.");
+		return;
+	}
+	rc = totp_check(c, lr.mfa_user_id, typed, &retry);
+	switch (rc) {
+	case ENT_OK:
+		finish_login(req, c, &lr, lr.mfa_user_id);
+		return;
+	case ENT_EAUTH:
+		otp_form(req, &lr, csrf, "Code incorrect.", 200);
+		return;
+	case ENT_EBUSY: {
+		char ra[16], msg[160];
+		snprintf(ra, sizeof ra, "%d", retry > 0 ? retry : 1);
+		http_set_header(req, "Retry-After", ra);
+		snprintf(msg, sizeof msg, "Trop de codes incorrects. Réessayez dans %d secondes.", retry);
+		otp_form(req, &lr, csrf, msg, 429);
+		return;
+	}
+	default:
+		error_page(req, 503, "Le service est momentanément indisponible.");
+	}
+}
+
 /* State shared by the re-rendering callbacks of one login POST. */
 struct login_ctx {
 	struct login_req lr;
@@ -581,7 +801,7 @@ void oidc_login_post(http_req *req)
 	rc = users_authenticate(c, http_arena(req), username, password, http_client_addr(req), &u, &retry);
 	switch (rc) {
 	case ENT_OK:
-		finish_login(req, c, &x.lr, u.id);
+		after_password(req, c, &x.lr, x.csrf, &u);
 		return;
 	case ENT_EBUSY:
 		busy_page(req, retry, rerender_login);
@@ -671,7 +891,7 @@ void oidc_activate_post(http_req *req)
 	/* Activated: continue the pending login when there is one, otherwise say so. */
 	struct login_req lr;
 	if (x.request_id && login_request_load(req, c, x.request_id, x.csrf, &lr) == ENT_OK) {
-		finish_login(req, c, &lr, u.id);
+		after_password(req, c, &lr, x.csrf, &u);
 		return;
 	}
 	buf b;
@@ -841,6 +1061,16 @@ static void grant_password(http_req *req, db_conn *c, const struct form *f, cons
 	}
 	if (rc != ENT_OK) {
 		oauth_error(req, 400, "invalid_grant", "invalid user credentials");
+		return;
+	}
+	/* The password grant has no place for a second factor: who needs one logs in through the pages. */
+	int mfa = totp_state(c, u.id);
+	if (mfa < 0) {
+		oauth_error(req, 503, "temporarily_unavailable", "try again later");
+		return;
+	}
+	if (mfa == TOTP_ON || totp_required(&u)) {
+		oauth_error(req, 400, "invalid_grant", "this account logs in with a second factor: use the login page");
 		return;
 	}
 	const char *scope = form_get(f, "scope");

@@ -1,5 +1,6 @@
 // Browser helpers: the system Chromium driven by playwright-core (no browser download), logins
 // through the real OIDC pages, axe-core checks and screenshots at desktop and phone widths.
+import { createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -40,6 +41,22 @@ export async function newPage(browser, viewport = DESKTOP) {
 }
 
 /** Logs in through the portal's login page and the provider's form; ends on /portail. */
+/** RFC 6238 (SHA-1, 6 digits, 30 s) from a base32 key, as an authenticator application computes it. */
+export function totp(b32, ms = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of b32.replace(/=+$/, '')) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(ms / 1000 / 30)));
+  const h = createHmac('sha1', key).update(msg).digest();
+  const o = h[19] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+/** Recovery codes of the accounts enrolled by login() in this run (each works once). */
+const recoveryCodes = new Map();
+
 export async function login(page, ent, email, password) {
   await page.goto(`${ent.url}/portail`);
   await page.getByRole('button', { name: 'Se connecter' }).click();
@@ -47,6 +64,24 @@ export async function login(page, ent, email, password) {
   await page.fill('#username', email);
   await page.fill('#password', password);
   await page.click('button[type=submit]');
+  // Staff with a second factor: the first login enrols it (key shown, a first code, recovery codes
+  // noted); later logins use a recovery code (a TOTP code is never accepted twice in its 30 s).
+  await page.waitForURL((u) => u.pathname === '/portail' || u.pathname.endsWith('/login-actions/authenticate'));
+  if (new URL(page.url()).pathname !== '/portail') {
+    const secret = page.locator('#secret');
+    if (await secret.count()) {
+      await page.fill('#code', totp((await secret.textContent()).replace(/\s/g, '')));
+      await page.click('button[type=submit]');
+      await page.locator('#recovery').waitFor();
+      recoveryCodes.set(email, await page.locator('#recovery code').allTextContents());
+      await page.getByRole('button', { name: /continuer/ }).click();
+    } else if (await page.locator('#code').count()) {
+      const codes = recoveryCodes.get(email) || [];
+      if (!codes.length) throw new Error(`${email} has a second factor this run did not enrol`);
+      await page.fill('#code', codes.shift());
+      await page.click('button[type=submit]');
+    }
+  }
   await page.waitForURL(`${ent.url}/portail`);
   await page.getByRole('heading', { level: 1 }).waitFor();
 }
