@@ -989,6 +989,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/realms/ent/login-actions/otp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Second step of a staff login: the TOTP code (or a recovery code), or the first code of an enrolment */
+        post: operations["post_realms_ent_login_actions_otp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/realms/ent/protocol/openid-connect/token": {
         parameters: {
             query?: never;
@@ -4722,6 +4739,8 @@ export interface operations {
                              * @example calendar.lesson_changed
                              * @example calendar.homework
                              * @example calendar.exam_reminder
+                             * @example message.received
+                             * @example support.updated
                              */
                             type: string;
                             title: string;
@@ -5179,6 +5198,8 @@ export interface operations {
                          * @example calendar.lesson_changed
                          * @example calendar.homework
                          * @example calendar.exam_reminder
+                         * @example message.received
+                         * @example support.updated
                          */
                         type: string;
                         title: string;
@@ -8910,6 +8931,62 @@ export interface operations {
         };
     };
     post_realms_ent_login_actions_activate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_realms_ent_login_actions_otp: {
         parameters: {
             query?: never;
             header?: never;
