@@ -56,7 +56,7 @@
 	" body TEXT NOT NULL,"                                                                                   \
 	" internal INTEGER NOT NULL DEFAULT 0,"                                                                  \
 	" created_at TEXT NOT NULL,"                                                                             \
-	" seq INTEGER NOT NULL);"                                                                                \
+	" seq BIGINT NOT NULL);"                                                                                \
 	"CREATE INDEX support_comments_by_ticket ON support_comments (ticket_id, seq, id);"                     \
 	"CREATE INDEX support_comments_by_author ON support_comments (author_id);"                              \
 	"CREATE TABLE support_history ("                                                                        \
@@ -67,7 +67,7 @@
 	" old_value TEXT,"                                                                                       \
 	" new_value TEXT,"                                                                                       \
 	" at TEXT NOT NULL,"                                                                                     \
-	" seq INTEGER NOT NULL);"                                                                                \
+	" seq BIGINT NOT NULL);"                                                                                \
 	"CREATE INDEX support_history_by_ticket ON support_history (ticket_id, seq, id);"                       \
 	"CREATE TABLE support_sla ("                                                                            \
 	" priority TEXT PRIMARY KEY CHECK (priority IN ('low', 'normal', 'high', 'urgent')),"                    \

@@ -504,7 +504,7 @@ void sup_comments_create(http_req *req)
 	if (rc >= 0 && !internal) {
 		/* The first public answer of the staff stops the first-answer clock. */
 		s = db_prepare(c, "UPDATE support_requests SET state = COALESCE(?, state),"
-				  " resolved_at = CASE WHEN ? IS NULL THEN resolved_at ELSE NULL END,"
+				  " resolved_at = CASE WHEN CAST(? AS TEXT) IS NULL THEN resolved_at ELSE NULL END,"
 				  " first_response_at = CASE WHEN ? = 1 THEN COALESCE(first_response_at, ?) ELSE first_response_at END,"
 				  " updated_at = ? WHERE id = ? AND state = ?");
 		rc = ENT_EDB;
