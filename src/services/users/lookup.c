@@ -138,3 +138,22 @@ int users_teacher_classes(db_conn *c, arena *a, const char *user_id, const char 
 	*ids = v;
 	return rc < 0 ? rc : (int)n;
 }
+
+int users_with_role(db_conn *c, arena *a, const char *role, const char ***ids)
+{
+	*ids = NULL;
+	db_stmt *s = db_prepare(c, "SELECT id FROM users WHERE role = ? AND deleted_at IS NULL AND disabled = 0 ORDER BY id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, role);
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		v[n++] = arena_strdup(a, db_col_text(s, 0));
+	}
+	db_done(s);
+	*ids = v;
+	return rc < 0 ? rc : (int)n;
+}

@@ -120,4 +120,11 @@ int users_scale_students(db_conn *c, char (**ids)[37], size_t *n);
 /* The classes an administrator assigned the teacher user_id to, sorted, as arena strings. Count or error. */
 int users_teacher_classes(db_conn *c, arena *a, const char *user_id, const char ***ids);
 
+/*
+ * The ids of the accounts of role ("etudiant", "enseignant", "admin") that may still act (not
+ * deleted, not disabled), sorted, as arena strings: the support service tells the administrators
+ * of a new ticket. Returns the count, or a negative ent_err.
+ */
+int users_with_role(db_conn *c, arena *a, const char *role, const char ***ids);
+
 #endif

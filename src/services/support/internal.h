@@ -1,0 +1,148 @@
+/*
+ * internal.h - what the support service's files share (never included outside the folder).
+ *
+ * Files: support.c (the service table, schema, labels, who sees what, GDPR), tickets.c (tickets,
+ * their states, comments, internal notes, history and ratings), queue.c (the staff's queue: lists
+ * with filters, the CSV export, the service levels and the dashboard), faq.c (the FAQ and its
+ * full-text search), notify.c (support.updated on the bus) and jobs.c (the 7-day auto-close).
+ */
+#ifndef ENT_SUPPORT_INTERNAL_H
+#define ENT_SUPPORT_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/http.h"
+#include "store/db.h"
+
+/* A RESOLVED ticket nobody reopened closes itself after this long. */
+#define SUP_AUTOCLOSE_S (7L * 86400)
+#define SUP_SUBJECT_MAX 200
+#define SUP_TEXT_MAX 10000
+
+/* ---- support.c: codes and their French labels ---- */
+
+/* NULL-terminated lists of the stable codes. */
+extern const char *const sup_categories[];
+extern const char *const sup_priorities[];
+extern const char *const sup_states[];
+/* The French label of a code of one of the lists above ("Compte et connexion"), or the code itself. */
+const char *sup_label(const char *code);
+/* 1 if s is one of list's codes. */
+int sup_is(const char *const *list, const char *s);
+
+/* ---- support.c: who is asking, and what they are to a ticket ---- */
+
+struct sup_viewer {
+	const char *id;
+	unsigned roles;
+	int admin;
+};
+void sup_viewer_of(http_req *req, struct sup_viewer *v);
+
+/* A ticket as stored; strings live in the arena it was read into. */
+enum {
+	T_ID, T_SUBJECT, T_DESCRIPTION, T_CATEGORY, T_PRIORITY, T_STATE, T_REQUESTER, T_ASSIGNEE, T_CREATED,
+	T_UPDATED, T_FR_DUE, T_RES_DUE, T_FR_AT, T_RESOLVED_AT, T_CLOSED_AT, T_RATING, T_RATING_COMMENT, T_RATED_AT,
+	T_NCOLS
+};
+#define SUP_TICKET_COLS                                                                                         \
+	"t.id, t.subject, t.description, t.category, t.priority, t.state, t.requester_id, t.assignee_id, "     \
+	"t.created_at, t.updated_at, t.first_response_due, t.resolution_due, t.first_response_at, "            \
+	"t.resolved_at, t.closed_at, t.rating, t.rating_comment, t.rated_at"
+struct sup_ticket {
+	const char *col[T_NCOLS];
+};
+void sup_ticket_read(db_stmt *s, arena *a, struct sup_ticket *t);
+
+/* What the caller is to a ticket: bits. 0: they may not see it (404). */
+enum { SUP_REQUESTER = 1, SUP_STAFF = 2 };
+int sup_relation(const struct sup_viewer *v, const struct sup_ticket *t);
+
+/*
+ * The ticket {id} of req for the caller: 0 with *t and *rel, or -1 after answering (404 when
+ * absent or not visible, 503 ...).
+ */
+int sup_ticket_load(http_req *req, db_conn *c, const struct sup_viewer *v, struct sup_ticket *t, int *rel);
+/* Rereads the ticket id into t (after a change). 0 or an ent_err. */
+int sup_ticket_get(db_conn *c, arena *a, const char *id, struct sup_ticket *t);
+
+/* Overdue flags of t at now. */
+int sup_first_response_overdue(const struct sup_ticket *t, const char *now);
+int sup_resolution_overdue(const struct sup_ticket *t, const char *now);
+
+/* Writes t as JSON (names looked up through users.h). */
+void sup_ticket_write(jw *w, db_conn *c, arena *a, const struct sup_ticket *t, const char *now);
+
+/* now as RFC 3339 UTC and its microseconds (to order rows of the same second). */
+void sup_now(char out[21], int64_t *us);
+
+/* ---- tickets.c ---- */
+
+void sup_tickets_create(http_req *req);
+void sup_tickets_get(http_req *req);
+void sup_tickets_patch(http_req *req);
+void sup_comments_list(http_req *req);
+void sup_comments_create(http_req *req);
+void sup_history_list(http_req *req);
+void sup_rating_put(http_req *req);
+
+/* Records one change in the history (actor NULL: the system). Inside the caller's transaction. */
+int sup_history_add(db_conn *c, const char *ticket_id, const char *actor, const char *field, const char *old_value,
+		    const char *new_value, const char *at, int64_t us);
+
+/* ---- queue.c ---- */
+
+void sup_tickets_list(http_req *req);
+void sup_tickets_csv(http_req *req);
+void sup_sla_list(http_req *req);
+void sup_sla_put(http_req *req);
+void sup_dashboard(http_req *req);
+/*
+ * The deadlines of a ticket of priority created at created (RFC 3339), from the service levels
+ * table, into fr_due and res_due. 0 or an ent_err.
+ */
+int sup_deadlines(db_conn *c, const char *priority, const char *created, char fr_due[21], char res_due[21]);
+
+/* ---- faq.c ---- */
+
+void sup_faq_list(http_req *req);
+void sup_faq_create(http_req *req);
+void sup_faq_get(http_req *req);
+void sup_faq_patch(http_req *req);
+void sup_faq_delete(http_req *req);
+void sup_faq_suggest(http_req *req);
+void sup_faq_helpful(http_req *req);
+
+/* ---- notify.c ---- */
+
+/*
+ * Publishes support.updated about t to the people of ids (n of them; the actor and duplicates are
+ * left out), with French title and body, inside the caller's transaction. Nothing when nobody is
+ * left. 0 or an ent_err.
+ */
+int sup_notify(db_conn *c, const struct sup_ticket *t, const char *actor, const char *const *ids, size_t n,
+	       const char *title, const char *body);
+/* The same to the requester of t (a staff member's public comment or state change). */
+int sup_notify_requester(db_conn *c, const struct sup_ticket *t, const char *actor, const char *title,
+			 const char *body);
+/* The same to the assignee of t, or every administrator when nobody is assigned (a requester's action). */
+int sup_notify_staff(db_conn *c, arena *a, const struct sup_ticket *t, const char *actor, const char *title,
+		     const char *body);
+
+/* ---- jobs.c ---- */
+
+/* Closes the tickets resolved more than 7 days ago; returns how many, or an ent_err. */
+int sup_autoclose_due(db_conn *c);
+int sup_jobs_start(void);
+void sup_jobs_stop(void);
+
+/* ---- GDPR (support.c) ---- */
+int sup_export_user(db_conn *c, const char *user_id, json_t *out);
+int sup_erase_user(db_conn *c, const char *user_id);
+
+#endif

@@ -1,0 +1,721 @@
+/*
+ * tickets.c - one ticket's life: its creation, its state changes, the conversation (public
+ * comments and the staff's internal notes), the history of every change and the requester's
+ * satisfaction rating.
+ *
+ * States and the only legal transitions (anything else answers 409 naming the current state):
+ *
+ *   new      -> open (taken up; also the staff's first public answer), closed (not a request)
+ *   open     -> waiting (on the requester), resolved
+ *   waiting  -> open (also the requester's answer), resolved
+ *   resolved -> open (also the requester's answer), closed (also the requester, or after 7 days)
+ *   closed   -> nothing: a closed ticket is read-only
+ *
+ * Every change is one transaction: the row is updated on the condition that its state is still the
+ * one read (a concurrent change answers 409), one history row is written per field, and the
+ * support.updated event is published (notify.c). An internal note publishes nothing and is never
+ * written into anything the requester reads.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#include "bus/bus.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/page.h"
+#include "core/util.h"
+#include "services/users/users.h"
+
+static int legal_transition(const char *from, const char *to)
+{
+	static const char *const legal[][2] = {
+		{"new", "open"},	  {"new", "closed"},	  {"open", "waiting"},	 {"open", "resolved"},
+		{"waiting", "open"},	  {"waiting", "resolved"}, {"resolved", "open"}, {"resolved", "closed"},
+	};
+	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++)
+		if (!strcmp(legal[i][0], from) && !strcmp(legal[i][1], to))
+			return 1;
+	return 0;
+}
+
+int sup_history_add(db_conn *c, const char *ticket_id, const char *actor, const char *field, const char *old_value,
+		    const char *new_value, const char *at, int64_t us)
+{
+	db_stmt *s = db_prepare(c, "INSERT INTO support_history (id, ticket_id, actor_id, field, old_value, new_value, at, seq)"
+				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!s)
+		return ENT_EDB;
+	char id[37];
+	util_uuid(id);
+	db_bind_text(s, 1, id);
+	db_bind_text(s, 2, ticket_id);
+	db_bind_text_or_null(s, 3, actor);
+	db_bind_text(s, 4, field);
+	db_bind_text_or_null(s, 5, old_value);
+	db_bind_text_or_null(s, 6, new_value);
+	db_bind_text(s, 7, at);
+	db_bind_int64(s, 8, us);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/* Answers the ticket id as it is now. */
+static void reply_ticket(http_req *req, db_conn *c, const char *id, int status)
+{
+	arena *a = http_arena(req);
+	struct sup_ticket t;
+	int rc = sup_ticket_get(c, a, id, &t);
+	if (rc) {
+		http_problem_err(req, rc == ENT_ENOTFOUND ? ENT_EDB : rc, "La demande n'a pas pu être relue.");
+		return;
+	}
+	char now[21];
+	sup_now(now, NULL);
+	sup_ticket_write(http_jw(req), c, a, &t, now);
+	http_reply_jw(req, status);
+}
+
+static const char *state_conflict(arena *a, const char *state, const char *to)
+{
+	if (!strcmp(state, "closed"))
+		return "La demande est à l'état « Clos » : elle ne change plus.";
+	return arena_printf(a, "La demande est à l'état « %s » : elle ne peut pas passer à « %s ».", sup_label(state),
+			    sup_label(to));
+}
+
+/* ---- POST /api/support/tickets ---- */
+
+void sup_tickets_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	const struct jfield fields[] = {
+		{"subject", JF_STRING, 1, 0, 1, SUP_SUBJECT_MAX, NULL},
+		{"description", JF_STRING, 1, 0, 1, SUP_TEXT_MAX, NULL},
+		{"category", JF_STRING, 1, 0, 0, 0, sup_categories},
+		{"priority", JF_STRING, 0, 0, 0, 0, sup_priorities},
+	};
+	json_t *errors = json_object();
+	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
+	const char *subject = json_get_str(body, "subject", NULL), *description = json_get_str(body, "description", NULL);
+	if (subject && !json_object_get(errors, "subject") && !util_valid_text(subject))
+		json_object_set_new(errors, "subject", json_string("doit être une ligne de texte sans caractère de contrôle"));
+	if (description && !json_object_get(errors, "description") && !util_valid_lines(description))
+		json_object_set_new(errors, "description", json_string("contient des caractères de contrôle"));
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	struct sup_viewer v;
+	sup_viewer_of(req, &v);
+	const char *priority = json_get_str(body, "priority", "normal");
+	char id[37], now[21], fr_due[21], res_due[21];
+	int64_t us;
+	util_uuid(id);
+	sup_now(now, &us);
+	int rc = sup_deadlines(c, priority, now, fr_due, res_due);
+	if (!rc)
+		rc = db_begin(c);
+	if (rc) {
+		http_problem_err(req, rc, "La demande n'a pas pu être enregistrée.");
+		return;
+	}
+	db_stmt *s = db_prepare(c, "INSERT INTO support_requests (id, subject, description, category, priority, state,"
+				   " requester_id, created_at, updated_at, first_response_due, resolution_due)"
+				   " VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?)");
+	rc = ENT_EDB;
+	if (s) {
+		const char *vals[] = {id,   subject, description, json_get_str(body, "category", NULL), priority, v.id, now,
+				      now, fr_due,  res_due};
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+			db_bind_text(s, (int)i + 1, vals[i]);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc >= 0)
+		rc = sup_history_add(c, id, v.id, "created", NULL, "new", now, us);
+	struct sup_ticket t;
+	if (rc >= 0)
+		rc = sup_ticket_get(c, a, id, &t);
+	if (rc >= 0) {
+		const char *names[1] = {NULL};
+		users_names(c, a, &v.id, 1, names);
+		rc = sup_notify_staff(c, a, &t, v.id, arena_printf(a, "Nouvelle demande d'assistance : %s", subject),
+				      arena_printf(a, "%s a ouvert une demande (%s, priorité %s).", names[0] ? names[0] : "Un utilisateur",
+						   sup_label(t.col[T_CATEGORY]), sup_label(priority)));
+	}
+	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
+	if (rc) {
+		http_problem_err(req, rc, "La demande n'a pas pu être enregistrée.");
+		return;
+	}
+	bus_kick();
+	http_set_header(req, "Location", arena_printf(a, "/api/support/tickets/%s", id));
+	reply_ticket(req, c, id, 201);
+}
+
+/* ---- GET /api/support/tickets/{id} ---- */
+
+void sup_tickets_get(http_req *req)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct sup_viewer v;
+	sup_viewer_of(req, &v);
+	struct sup_ticket t;
+	int rel;
+	if (sup_ticket_load(req, c, &v, &t, &rel))
+		return;
+	char now[21];
+	sup_now(now, NULL);
+	sup_ticket_write(http_jw(req), c, http_arena(req), &t, now);
+	http_reply_jw(req, 200);
+}
+
+/* ---- PATCH /api/support/tickets/{id} ---- */
+
+/* Checks that assignee may take a ticket of category: an admin, or a teacher for grades. 0, 1 (refused) or an error. */
+static int check_assignee(db_conn *c, arena *a, const char *assignee, const char *category, json_t *errors)
+{
+	struct user u;
+	int rc = users_get(c, a, assignee, &u);
+	if (rc == ENT_ENOTFOUND || (!rc && u.disabled)) {
+		json_object_set_new(errors, "assignee_id", json_string("ne désigne aucun compte actif"));
+		return 1;
+	}
+	if (rc)
+		return rc;
+	if (u.roles & ROLE_ADMIN)
+		return 0;
+	if ((u.roles & ROLE_ENSEIGNANT) && !strcmp(category, "grades"))
+		return 0;
+	json_object_set_new(errors, "assignee_id",
+			    json_string((u.roles & ROLE_ENSEIGNANT)
+						? "un enseignant ne prend en charge que les demandes de la catégorie Notes"
+						: "doit désigner un administrateur (ou un enseignant pour une demande de notes)"));
+	return 1;
+}
+
+void sup_tickets_patch(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	struct sup_viewer v;
+	sup_viewer_of(req, &v);
+	struct sup_ticket t;
+	int rel;
+	if (sup_ticket_load(req, c, &v, &t, &rel))
+		return;
+	const struct jfield fields[] = {
+		{"state", JF_STRING, 0, 0, 0, 0, sup_states},
+		{"priority", JF_STRING, 0, 0, 0, 0, sup_priorities},
+		{"category", JF_STRING, 0, 0, 0, 0, sup_categories},
+		{"assignee_id", JF_UUID, 0, 1, 0, 0, NULL},
+	};
+	json_t *errors = json_object();
+	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
+	if (http_invalid(req, errors))
+		return;
+	const char *state = json_get_str(body, "state", NULL), *priority = json_get_str(body, "priority", NULL);
+	const char *category = json_get_str(body, "category", NULL);
+	json_t *jassignee = json_object_get(body, "assignee_id");
+	const char *assignee = json_string_value(jassignee);
+	/* Who may change what: staff the state; administrators the rest; the requester only closes. */
+	errors = json_object();
+	if (!(rel & SUP_STAFF)) {
+		if (state && strcmp(state, "closed"))
+			json_object_set_new(errors, "state", json_string("le demandeur ne peut que clore sa demande résolue"));
+		if (priority || category || jassignee) {
+			const char *f = priority ? "priority" : category ? "category" : "assignee_id";
+			json_object_set_new(errors, f, json_string("seul le personnel du support modifie ce champ"));
+		}
+	} else if (!v.admin && (priority || category || jassignee)) {
+		const char *f = priority ? "priority" : category ? "category" : "assignee_id";
+		json_object_set_new(errors, f, json_string("seuls les administrateurs modifient ce champ"));
+	}
+	if (json_object_size(errors)) {
+		http_problem_errors(req, 403, "Vous ne pouvez pas modifier ces champs de la demande.", errors);
+		return;
+	}
+	json_decref(errors);
+	if (state && !legal_transition(t.col[T_STATE], state)) {
+		http_problem(req, 409, state_conflict(a, t.col[T_STATE], state));
+		return;
+	}
+	if (!state && !strcmp(t.col[T_STATE], "closed") && (priority || category || jassignee)) {
+		http_problem(req, 409, "La demande est à l'état « Clos » : elle ne change plus.");
+		return;
+	}
+	const char *new_category = category ? category : t.col[T_CATEGORY];
+	const char *new_assignee = jassignee ? assignee : t.col[T_ASSIGNEE];
+	errors = json_object();
+	int rc = ENT_OK;
+	if (assignee)
+		rc = check_assignee(c, a, assignee, new_category, errors);
+	else if (category && new_assignee && strcmp(category, "grades")) {
+		/* A teacher holds a grades ticket only: moving it elsewhere needs another assignee first. */
+		struct user u;
+		int g = users_get(c, a, new_assignee, &u);
+		if (!g && !(u.roles & ROLE_ADMIN))
+			json_object_set_new(errors, "category",
+					    json_string("la demande est confiée à un enseignant : confiez-la d'abord à un administrateur"));
+	}
+	if (rc < 0) {
+		json_decref(errors);
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	if (http_invalid(req, errors))
+		return;
+	char now[21], fr_due[21], res_due[21];
+	int64_t us;
+	sup_now(now, &us);
+	const char *new_state = state ? state : t.col[T_STATE];
+	const char *new_priority = priority ? priority : t.col[T_PRIORITY];
+	/* A new priority moves the deadlines, from the ticket's creation. */
+	snprintf(fr_due, sizeof(fr_due), "%s", t.col[T_FR_DUE]);
+	snprintf(res_due, sizeof(res_due), "%s", t.col[T_RES_DUE]);
+	if (priority && strcmp(priority, t.col[T_PRIORITY]))
+		rc = sup_deadlines(c, priority, t.col[T_CREATED], fr_due, res_due);
+	if (!rc)
+		rc = db_begin(c);
+	if (rc) {
+		http_problem_err(req, rc, "La demande n'a pas pu être modifiée.");
+		return;
+	}
+	const char *resolved_at = t.col[T_RESOLVED_AT], *closed_at = t.col[T_CLOSED_AT];
+	if (state && !strcmp(state, "resolved"))
+		resolved_at = now;
+	else if (state && !strcmp(state, "open"))
+		resolved_at = NULL;
+	if (state && !strcmp(state, "closed"))
+		closed_at = now;
+	db_stmt *s = db_prepare(c, "UPDATE support_requests SET state = ?, priority = ?, category = ?, assignee_id = ?,"
+				   " first_response_due = ?, resolution_due = ?, resolved_at = ?, closed_at = ?, updated_at = ?"
+				   " WHERE id = ? AND state = ?");
+	rc = ENT_EDB;
+	if (s) {
+		const char *vals[] = {new_state, new_priority, new_category, new_assignee, fr_due, res_due,
+				      resolved_at, closed_at, now, t.col[T_ID], t.col[T_STATE]};
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+			db_bind_text_or_null(s, (int)i + 1, vals[i]);
+		rc = db_step(s);
+		if (rc >= 0 && db_changes(s) != 1)
+			rc = ENT_ECONFLICT;
+		db_done(s);
+	}
+	const char *changes[][3] = {
+		{"state", t.col[T_STATE], new_state},
+		{"priority", t.col[T_PRIORITY], new_priority},
+		{"category", t.col[T_CATEGORY], new_category},
+		{"assignee_id", t.col[T_ASSIGNEE], new_assignee},
+	};
+	for (size_t i = 0; rc >= 0 && i < sizeof(changes) / sizeof(changes[0]); i++) {
+		const char *o = changes[i][1], *n = changes[i][2];
+		if ((!o && !n) || (o && n && !strcmp(o, n)))
+			continue;
+		rc = sup_history_add(c, t.col[T_ID], v.id, changes[i][0], o, n, now, us);
+	}
+	struct sup_ticket after;
+	if (rc >= 0)
+		rc = sup_ticket_get(c, a, t.col[T_ID], &after);
+	/* Who hears of it: the requester of a staff member's state change; staff of a requester's close. */
+	if (rc >= 0 && state) {
+		const char *title = arena_printf(a, "Demande « %s » : %s", after.col[T_SUBJECT], sup_label(state));
+		const char *text = !strcmp(state, "resolved")  ? "Votre demande a été résolue. Répondez si le problème persiste, "
+								 "ou donnez votre avis sur la réponse."
+				   : !strcmp(state, "waiting") ? "Le support attend votre réponse pour avancer."
+				   : !strcmp(state, "closed")  ? "La demande est close."
+							       : "Votre demande est prise en charge.";
+		if (rel & SUP_STAFF)
+			rc = sup_notify_requester(c, &after, v.id, title, text);
+		else
+			rc = sup_notify_staff(c, a, &after, v.id, title, "Le demandeur a clos sa demande.");
+	}
+	if (rc >= 0 && assignee && (!t.col[T_ASSIGNEE] || strcmp(assignee, t.col[T_ASSIGNEE]))) {
+		const char *one[1] = {assignee};
+		rc = sup_notify(c, &after, v.id, one, 1, arena_printf(a, "Demande confiée : %s", after.col[T_SUBJECT]),
+				arena_printf(a, "Une demande (%s, priorité %s) vous a été confiée.", sup_label(new_category),
+					     sup_label(new_priority)));
+	}
+	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
+	if (rc == ENT_ECONFLICT) {
+		http_problem(req, 409, "La demande vient d'être modifiée par quelqu'un d'autre : relisez-la.");
+		return;
+	}
+	if (rc) {
+		http_problem_err(req, rc, "La demande n'a pas pu être modifiée.");
+		return;
+	}
+	bus_kick();
+	reply_ticket(req, c, t.col[T_ID], 200);
+}
+
+/* ---- comments and internal notes ---- */
+
+#define COMMENT_COLS "id, author_id, body, internal, created_at, seq"
+
+static void write_comment(jw *w, db_conn *c, arena *a, db_stmt *s, const char *ticket_id)
+{
+	const char *author = db_col_text(s, 1), *name = NULL;
+	users_names(c, a, &author, 1, &name);
+	jw_obj_open(w);
+	jw_kstr(w, "id", db_col_text(s, 0));
+	jw_kstr(w, "ticket_id", ticket_id);
+	jw_key(w, "author");
+	jw_obj_open(w);
+	jw_kstr(w, "id", author);
+	jw_kstr(w, "name", name);
+	jw_obj_close(w);
+	jw_kstr(w, "body", db_col_text(s, 2));
+	jw_kbool(w, "internal", db_col_int64(s, 3) != 0);
+	jw_kstr(w, "created_at", db_col_text(s, 4));
+	jw_obj_close(w);
+}
+
+void sup_comments_list(http_req *req)
+{
+	page pg;
+	if (page_begin(req, &pg, "support_comments", 2))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	struct sup_viewer v;
+	sup_viewer_of(req, &v);
+	struct sup_ticket t;
+	int rel;
+	if (sup_ticket_load(req, c, &v, &t, &rel))
+		return;
+	int64_t seq = 0;
+	if (pg.has_cursor && util_parse_int64(pg.after[0], 0, INT64_MAX, &seq)) {
+		http_invalid(req, json_pack("{s:s}", "cursor", PAGE_BAD_CURSOR));
+		return;
+	}
+	/* The requester never reads an internal note; staff read both. */
+	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT " COMMENT_COLS " FROM support_comments WHERE ticket_id = ?"
+						   " AND (internal = 0 OR ? = 1) AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?"
+						 : "SELECT " COMMENT_COLS " FROM support_comments WHERE ticket_id = ?"
+						   " AND (internal = 0 OR ? = 1) ORDER BY seq, id LIMIT ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return;
+	}
+	int k = 1;
+	db_bind_text(s, k++, t.col[T_ID]);
+	db_bind_int64(s, k++, (rel & SUP_STAFF) ? 1 : 0);
+	if (pg.has_cursor) {
+		db_bind_int64(s, k++, seq);
+		db_bind_text(s, k++, pg.after[1]);
+	}
+	db_bind_int64(s, k, page_fetch(&pg));
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *keys[2] = {db_col_text(s, 5), db_col_text(s, 0)};
+		jw *w = page_item(&pg, keys);
+		if (!w)
+			break;
+		write_comment(w, c, a, s, t.col[T_ID]);
+	}
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	static const char *const keep[] = {"limit", NULL};
+	page_reply(&pg, keep);
+}
+
+void sup_comments_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	struct sup_viewer v;
+	sup_viewer_of(req, &v);
+	struct sup_ticket t;
+	int rel;
+	if (sup_ticket_load(req, c, &v, &t, &rel))
+		return;
+	const struct jfield fields[] = {
+		{"body", JF_STRING, 1, 0, 1, SUP_TEXT_MAX, NULL},
+		{"internal", JF_BOOL, 0, 0, 0, 0, NULL},
+	};
+	json_t *errors = json_object();
+	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
+	const char *text = json_get_str(body, "body", NULL);
+	if (text && !json_object_get(errors, "body") && !util_valid_lines(text))
+		json_object_set_new(errors, "body", json_string("contient des caractères de contrôle"));
+	int internal = json_is_true(json_object_get(body, "internal"));
+	if (internal && !(rel & SUP_STAFF))
+		json_object_set_new(errors, "internal", json_string("seul le personnel du support écrit des notes internes"));
+	if (http_invalid(req, errors))
+		return;
+	if (!strcmp(t.col[T_STATE], "closed")) {
+		http_problem(req, 409, "La demande est à l'état « Clos » : on n'y répond plus ; ouvrez une nouvelle demande.");
+		return;
+	}
+	/* The requester's answer (even from an administrator asking for themselves) reopens. */
+	int as_requester = (rel & SUP_REQUESTER) != 0;
+	char id[37], now[21];
+	int64_t us;
+	util_uuid(id);
+	sup_now(now, &us);
+	int rc = db_begin(c);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	db_stmt *s = db_prepare(c, "INSERT INTO support_comments (id, ticket_id, author_id, body, internal, created_at, seq)"
+				   " VALUES (?, ?, ?, ?, ?, ?, ?)");
+	rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, id);
+		db_bind_text(s, 2, t.col[T_ID]);
+		db_bind_text(s, 3, v.id);
+		db_bind_text(s, 4, text);
+		db_bind_int64(s, 5, internal);
+		db_bind_text(s, 6, now);
+		db_bind_int64(s, 7, us);
+		rc = db_step(s);
+		db_done(s);
+	}
+	const char *to_state = NULL;
+	if (!internal && as_requester && (!strcmp(t.col[T_STATE], "resolved") || !strcmp(t.col[T_STATE], "waiting")))
+		to_state = "open";
+	else if (!internal && !as_requester && !strcmp(t.col[T_STATE], "new"))
+		to_state = "open"; /* the staff's first answer takes the ticket up */
+	if (rc >= 0 && !internal) {
+		/* The first public answer of the staff stops the first-answer clock. */
+		s = db_prepare(c, "UPDATE support_requests SET state = COALESCE(?, state),"
+				  " resolved_at = CASE WHEN CAST(? AS TEXT) IS NULL THEN resolved_at ELSE NULL END,"
+				  " first_response_at = CASE WHEN ? = 1 THEN COALESCE(first_response_at, ?) ELSE first_response_at END,"
+				  " updated_at = ? WHERE id = ? AND state = ?");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text_or_null(s, 1, to_state);
+			db_bind_text_or_null(s, 2, to_state);
+			db_bind_int64(s, 3, !as_requester);
+			db_bind_text(s, 4, now);
+			db_bind_text(s, 5, now);
+			db_bind_text(s, 6, t.col[T_ID]);
+			db_bind_text(s, 7, t.col[T_STATE]);
+			rc = db_step(s);
+			if (rc >= 0 && db_changes(s) != 1)
+				rc = ENT_ECONFLICT;
+			db_done(s);
+		}
+	}
+	if (rc >= 0 && to_state)
+		rc = sup_history_add(c, t.col[T_ID], v.id, "state", t.col[T_STATE], to_state, now, us);
+	if (rc >= 0 && !internal) {
+		/* A public answer reaches the other side; an internal note reaches nobody. */
+		size_t n = strlen(text);
+		const char *excerpt = text;
+		if (n > 280) {
+			/* Do not cut a UTF-8 sequence in two. */
+			size_t cut = 277;
+			while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+				cut--;
+			excerpt = arena_printf(a, "%.*s…", (int)cut, text);
+		}
+		if (as_requester)
+			rc = sup_notify_staff(c, a, &t, v.id, arena_printf(a, "Nouvelle réponse du demandeur : %s", t.col[T_SUBJECT]),
+					      excerpt);
+		else
+			rc = sup_notify_requester(c, &t, v.id, arena_printf(a, "Réponse du support : %s", t.col[T_SUBJECT]),
+						  excerpt);
+	}
+	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
+	if (rc == ENT_ECONFLICT) {
+		http_problem(req, 409, "La demande vient d'être modifiée par quelqu'un d'autre : relisez-la.");
+		return;
+	}
+	if (rc) {
+		http_problem_err(req, rc, "La réponse n'a pas pu être enregistrée.");
+		return;
+	}
+	bus_kick();
+	s = db_prepare(c, "SELECT " COMMENT_COLS " FROM support_comments WHERE id = ?");
+	rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, id);
+		if ((rc = db_step(s)) == DB_ROW)
+			write_comment(http_jw(req), c, a, s, t.col[T_ID]);
+		db_done(s);
+	}
+	if (rc != DB_ROW) {
+		http_problem_err(req, rc < 0 ? rc : ENT_EDB, "La réponse n'a pas pu être relue.");
+		return;
+	}
+	http_reply_jw(req, 201);
+}
+
+/* ---- GET /api/support/tickets/{id}/history ---- */
+
+void sup_history_list(http_req *req)
+{
+	page pg;
+	if (page_begin(req, &pg, "support_history", 2))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	struct sup_viewer v;
+	sup_viewer_of(req, &v);
+	struct sup_ticket t;
+	int rel;
+	if (sup_ticket_load(req, c, &v, &t, &rel))
+		return;
+	if (!(rel & SUP_STAFF)) {
+		http_problem(req, 403, "L'historique d'une demande est réservé au personnel du support.");
+		return;
+	}
+	int64_t seq = 0;
+	if (pg.has_cursor && util_parse_int64(pg.after[0], 0, INT64_MAX, &seq)) {
+		http_invalid(req, json_pack("{s:s}", "cursor", PAGE_BAD_CURSOR));
+		return;
+	}
+	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT id, actor_id, field, old_value, new_value, at, seq FROM support_history"
+						   " WHERE ticket_id = ? AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?"
+						 : "SELECT id, actor_id, field, old_value, new_value, at, seq FROM support_history"
+						   " WHERE ticket_id = ? ORDER BY seq, id LIMIT ?");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return;
+	}
+	int k = 1;
+	db_bind_text(s, k++, t.col[T_ID]);
+	if (pg.has_cursor) {
+		db_bind_int64(s, k++, seq);
+		db_bind_text(s, k++, pg.after[1]);
+	}
+	db_bind_int64(s, k, page_fetch(&pg));
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *keys[2] = {db_col_text(s, 6), db_col_text(s, 0)};
+		jw *w = page_item(&pg, keys);
+		if (!w)
+			break;
+		const char *actor = db_col_text(s, 1), *name = NULL;
+		if (actor)
+			users_names(c, a, &actor, 1, &name);
+		jw_obj_open(w);
+		jw_kstr(w, "id", db_col_text(s, 0));
+		jw_key(w, "actor");
+		if (!actor)
+			jw_null(w); /* the system: the 7-day auto-close */
+		else {
+			jw_obj_open(w);
+			jw_kstr(w, "id", actor);
+			jw_kstr(w, "name", name);
+			jw_obj_close(w);
+		}
+		jw_kstr(w, "field", db_col_text(s, 2));
+		jw_kstr(w, "old_value", db_col_text(s, 3));
+		jw_kstr(w, "new_value", db_col_text(s, 4));
+		jw_kstr(w, "at", db_col_text(s, 5));
+		jw_obj_close(w);
+	}
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	static const char *const keep[] = {"limit", NULL};
+	page_reply(&pg, keep);
+}
+
+/* ---- PUT /api/support/tickets/{id}/rating ---- */
+
+void sup_rating_put(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	struct sup_viewer v;
+	sup_viewer_of(req, &v);
+	struct sup_ticket t;
+	int rel;
+	if (sup_ticket_load(req, c, &v, &t, &rel))
+		return;
+	const struct jfield fields[] = {
+		{"rating", JF_INT, 1, 0, 1, 5, NULL},
+		{"comment", JF_STRING, 0, 1, 0, 2000, NULL},
+	};
+	json_t *errors = json_object();
+	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
+	const char *comment = json_get_str(body, "comment", NULL);
+	if (comment && !json_object_get(errors, "comment") && !util_valid_lines(comment))
+		json_object_set_new(errors, "comment", json_string("contient des caractères de contrôle"));
+	if (http_invalid(req, errors))
+		return;
+	if (!(rel & SUP_REQUESTER)) {
+		http_problem(req, 403, "Seul le demandeur donne son avis sur la réponse.");
+		return;
+	}
+	if (strcmp(t.col[T_STATE], "resolved") && strcmp(t.col[T_STATE], "closed")) {
+		http_problem(req, 409, arena_printf(a, "La demande est à l'état « %s » : on donne son avis une fois la demande résolue.",
+						    sup_label(t.col[T_STATE])));
+		return;
+	}
+	if (t.col[T_RATING]) {
+		http_problem(req, 409, "Vous avez déjà donné votre avis sur cette demande.");
+		return;
+	}
+	char now[21];
+	int64_t us;
+	sup_now(now, &us);
+	long long rating = json_get_int(body, "rating", 0);
+	int rc = db_begin(c);
+	db_stmt *s = rc ? NULL
+			: db_prepare(c, "UPDATE support_requests SET rating = ?, rating_comment = ?, rated_at = ?, updated_at = ?"
+					" WHERE id = ? AND rating IS NULL");
+	if (!rc) {
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_int64(s, 1, rating);
+			db_bind_text_or_null(s, 2, comment);
+			db_bind_text(s, 3, now);
+			db_bind_text(s, 4, now);
+			db_bind_text(s, 5, t.col[T_ID]);
+			rc = db_step(s);
+			if (rc >= 0 && db_changes(s) != 1)
+				rc = ENT_ECONFLICT;
+			db_done(s);
+		}
+		if (rc >= 0)
+			rc = sup_history_add(c, t.col[T_ID], v.id, "rating", NULL, arena_printf(a, "%lld", rating), now, us);
+		rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
+	}
+	if (rc == ENT_ECONFLICT) {
+		http_problem(req, 409, "Vous avez déjà donné votre avis sur cette demande.");
+		return;
+	}
+	if (rc) {
+		http_problem_err(req, rc, "Votre avis n'a pas pu être enregistré.");
+		return;
+	}
+	reply_ticket(req, c, t.col[T_ID], 200);
+}
