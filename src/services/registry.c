@@ -13,6 +13,7 @@ extern const struct service svc_fichiers;
 extern const struct service svc_notifications;
 extern const struct service svc_notes;
 extern const struct service svc_calendar;
+extern const struct service svc_messagerie;
 extern const struct service svc_auth;
 
 const struct service *const service_registry[] = {
@@ -23,6 +24,7 @@ const struct service *const service_registry[] = {
 	&svc_notifications,
 	&svc_notes,
 	&svc_calendar,
+	&svc_messagerie,
 	&svc_auth,
 	NULL,
 };
