@@ -412,6 +412,30 @@ test('a scheduled message is delivered at its time, once, with one notification 
   assertProblem(assert, await s.as('teacher', `/api/messages/${c.id}`), 404);
 });
 
+test('with two processes on one database, each scheduled message is delivered once', async () => {
+  const twin = await startEnt({ dataDir: ent.dataDir, db: ent.env.ENT_DB, keepData: true });
+  try {
+    const at = new Date(Date.now() + 2000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push((await ok(send('teacher', { subject: `Programmé ${i}`, body: 'x', to: [user('bob')], send_at: at }), 201)).id);
+    assert.ok(await until(async () => {
+      const mine = (await inbox('bob')).map((x) => x.id);
+      return ids.every((id) => mine.includes(id));
+    }));
+    // A message sent after them: once its notification is there, theirs were all processed.
+    await ok(send('teacher', { subject: 'Témoin', body: 'x', to: [user('bob')] }), 201);
+    const notes = await until(async () => {
+      const items = (await ok(s.as('bob', '/api/notifications?limit=500'))).items;
+      return items.some((n) => n.body === 'Témoin') && items.filter((n) => n.body.startsWith('Programmé ')).length >= 4 ? items : null;
+    });
+    assert.ok(notes);
+    assert.deepEqual(notes.filter((n) => n.body.startsWith('Programmé ')).map((n) => n.body).sort(), ['Programmé 0', 'Programmé 1', 'Programmé 2', 'Programmé 3']);
+  } finally {
+    const e = await twin.stop();
+    assert.equal(e.code, 0, twin.stderr.slice(-3000));
+  }
+});
+
 test('the sending limit: 429 with Retry-After past the hourly count; too many addresses is 400', async () => {
   await ok(s.as('admin', '/api/messages/rules', { method: 'PUT', body: { limits: [{ role: 'etudiant', per_hour: 3, per_message: 2 }] } }));
   const wide = await send('eve', { subject: 'x', body: 'x', to: [user('alice'), user('bob'), user('teacher')] });
