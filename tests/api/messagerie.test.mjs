@@ -96,6 +96,26 @@ test('communication rules: a refused recipient answers 403 naming them, and noth
   assert.ok((await inbox('teacher2')).some((x) => x.subject === 'Information'));
 });
 
+test('rights follow account changes: a student moved to another class writes to their new teachers only', async () => {
+  s.add('fay', 'fay@msg.test', 'Fay Phi', 'etudiant');
+  await s.join('admin', B, 'fay');
+  await ok(send('fay', { subject: 'Bonjour', body: 'x', to: [user('teacher2')] }), 201);
+  assertProblem(assert, await send('fay', { subject: 'Bonjour', body: 'x', to: [user('teacher')] }), 403);
+  await s.join('admin', A, 'fay');
+  assertProblem(assert, await send('fay', { subject: 'Encore', body: 'x', to: [user('teacher2')] }), 403);
+  await ok(send('fay', { subject: 'Bonjour', body: 'x', to: [user('teacher')] }), 201);
+  // A disabled account is no recipient: named directly it is a 400, in a group it is skipped.
+  await ok(s.as('admin', `/api/users/${s.users.fay.id}`, { method: 'PATCH', body: { disabled: true } }));
+  const r = await send('teacher', { subject: 'x', body: 'x', to: [user('fay')] });
+  assertProblem(assert, r, 400);
+  assert.ok(r.json.errors['to[0].id']);
+  const m = await ok(send('teacher', { subject: 'Classe entière', body: 'x', to: [{ type: 'class', id: A }] }), 201);
+  const rc = await ok(s.as('teacher', `/api/messages/${m.id}/receipts`));
+  assert.ok(!rc.items.some((x) => x.user.id === s.users.fay.id));
+  await ok(s.as('admin', `/api/users/${s.users.fay.id}`, { method: 'PATCH', body: { disabled: false } }));
+  await ok(s.as('admin', `/api/users/classes/${A}/members/${s.users.fay.id}`, { method: 'DELETE' }), 204);
+});
+
 test('administrators edit the rules; the rules also filter the proposed recipients', async () => {
   const rules = await ok(s.as('admin', '/api/messages/rules'));
   assert.ok(rules.rules.some((r) => r.role === 'etudiant' && r.target === 'student_own' && r.allowed));
