@@ -13,6 +13,17 @@
  *    handler, which answers through http_reply_* or http_problem*.
  * 5. on_completed(): one access-log line, the metrics, and the arena is freed.
  *
+ * One reading of a request: what a proxy in front could read differently from libmicrohttpd
+ * (two Content-Length, Content-Length with Transfer-Encoding, a coding other than chunked, a
+ * header name with a space, no Host or two, a NUL or a control byte in the target) is answered
+ * 400 with Connection: close at step 2, so nothing after the head is read as another request.
+ *
+ * Slow clients: libmicrohttpd only has an inactivity timeout, which each byte restarts. Every
+ * connection is tracked (struct conn_track) with the phase of its current request and when that
+ * phase began; a reaper thread shuts down the connections still sending their head past the
+ * deadline, or sending a body slower than the minimum rate. A request being handled or answered
+ * (a download, an event stream) is never cut by it.
+ *
  * Every answer gets the common headers: X-Request-Id, the seed's security headers, and gzip when
  * the client accepts it and the body is worth compressing.
  */
@@ -43,6 +54,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -57,6 +69,39 @@
 #define GZIP_MIN 1024          /* smaller bodies are not worth compressing */
 #define DEFAULT_MAX_BODY (1u << 20)
 #define DRAIN_MAX (64u << 20)  /* a too-large chunked body is read and dropped up to this */
+#define DEFAULT_HEADER_TIMEOUT 15u  /* seconds to send a request head */
+#define DEFAULT_BODY_MIN_RATE 1024u /* bytes per second a body must keep after that */
+#define REAP_EVERY_MS 500           /* how often the reaper looks */
+
+/*
+ * A connection, from accept (NOTIFY_CONNECTION) to its close. The worker thread that owns the
+ * connection moves it from phase to phase; the reaper only reads the phases and times, and
+ * shuts the socket down. The list itself is guarded by the server's trk_mu, which the close
+ * notification also takes: a socket is never shut down after libmicrohttpd closed it (its
+ * number could belong to another file by then).
+ */
+enum {
+	PHASE_HEAD, /* waiting for a request or reading its head; since: accept or the previous answer's end */
+	PHASE_BODY, /* reading a body; since: the end of its head */
+	PHASE_BUSY, /* handled or answered: never cut by the reaper */
+};
+
+struct conn_track {
+	struct conn_track *prev, *next;
+	int fd;
+	int cut;                  /* shut down already (reaper only) */
+	atomic_int phase;
+	atomic_uint_fast64_t since_ms; /* monotonic, when the phase began */
+	atomic_uint_fast64_t body_bytes;
+	/*
+	 * The request begun on it (uri_start) and not completed yet. libmicrohttpd does not always
+	 * report the end of a request it refused itself after uri_start (a query string with more
+	 * arguments than the connection's memory holds): the close frees it then.
+	 */
+	http_req *req;
+};
+
+static void req_free(http_req *req);
 
 struct hdr {
 	struct hdr *next;
@@ -66,6 +111,8 @@ struct hdr {
 struct http_req {
 	struct MHD_Connection *conn;
 	http_server *srv;
+	struct conn_track *trk; /* the connection's, or NULL */
+	const char *bad_target; /* why the raw request target is refused (uri_start), or NULL */
 	arena *a;
 	uint64_t start_ns;
 	size_t uri_len;
@@ -101,6 +148,14 @@ struct http_server {
 	unsigned port;
 	size_t max_body;
 	int hsts;
+	uint64_t header_ms;     /* the head deadline */
+	uint64_t body_min_rate; /* bytes per second */
+	pthread_mutex_t trk_mu; /* the list of connections */
+	struct conn_track *trk_list;
+	pthread_cond_t reap_cond;
+	int reap_stop;
+	pthread_t reaper;
+	int reaper_running;
 };
 
 static http_guard guard;
@@ -690,6 +745,286 @@ int http_page_args(http_req *req, int *limit, const char **cursor)
 	return 0;
 }
 
+/* ---- slow clients: the connections' phases and the reaper ---- */
+
+static uint64_t now_ms(void) { return util_now_ns() / 1000000u; }
+
+static void trk_phase(struct conn_track *t, int phase)
+{
+	if (!t)
+		return;
+	/* The time first: the reaper reads the phase, then the time. */
+	if (phase != PHASE_BUSY)
+		atomic_store(&t->since_ms, now_ms());
+	if (phase == PHASE_BODY)
+		atomic_store(&t->body_bytes, 0);
+	atomic_store(&t->phase, phase);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	http_server *s = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		struct conn_track *t = calloc(1, sizeof(*t));
+		if (!t)
+			abort();
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		t->fd = ci ? ci->connect_fd : -1;
+		atomic_init(&t->phase, PHASE_HEAD);
+		atomic_init(&t->since_ms, now_ms());
+		atomic_init(&t->body_bytes, 0);
+		pthread_mutex_lock(&s->trk_mu);
+		t->next = s->trk_list;
+		if (t->next)
+			t->next->prev = t;
+		s->trk_list = t;
+		pthread_mutex_unlock(&s->trk_mu);
+		*socket_context = t;
+		return;
+	}
+	struct conn_track *t = *socket_context;
+	if (!t)
+		return;
+	if (t->req)
+		req_free(t->req); /* never completed (see struct conn_track) */
+	pthread_mutex_lock(&s->trk_mu);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		s->trk_list = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	pthread_mutex_unlock(&s->trk_mu);
+	*socket_context = NULL;
+	free(t);
+}
+
+/* Whether t is past its deadline at now (ms). */
+static int too_slow(const http_server *s, struct conn_track *t, uint64_t now)
+{
+	int phase = atomic_load(&t->phase);
+	uint64_t since = atomic_load(&t->since_ms);
+	if (phase == PHASE_HEAD)
+		return now > since + s->header_ms;
+	if (phase == PHASE_BODY)
+		return now > since + s->header_ms + atomic_load(&t->body_bytes) * 1000u / s->body_min_rate;
+	return 0;
+}
+
+/*
+ * Every REAP_EVERY_MS: shuts down the connections too slow to send their request. shutdown(2), not
+ * close: libmicrohttpd sees the client gone, ends the request (on_completed) and closes the socket
+ * itself, in its own thread.
+ */
+static void *reaper(void *arg)
+{
+	http_server *s = arg;
+	pthread_mutex_lock(&s->trk_mu);
+	while (!s->reap_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += REAP_EVERY_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&s->reap_cond, &s->trk_mu, &ts);
+		if (s->reap_stop)
+			break;
+		uint64_t now = now_ms();
+		unsigned heads = 0, bodies = 0;
+		for (struct conn_track *t = s->trk_list; t; t = t->next) {
+			if (t->cut || t->fd < 0 || !too_slow(s, t, now))
+				continue;
+			t->cut = 1;
+			if (atomic_load(&t->phase) == PHASE_BODY)
+				bodies++;
+			else
+				heads++;
+			shutdown(t->fd, SHUT_RDWR);
+		}
+		if (heads || bodies)
+			log_warn("http: closed %u connection(s) that did not send a request head within %llu s and %u "
+				 "sending a body slower than %llu bytes/s",
+				 heads, (unsigned long long)(s->header_ms / 1000), bodies, (unsigned long long)s->body_min_rate);
+	}
+	pthread_mutex_unlock(&s->trk_mu);
+	return NULL;
+}
+
+/* ---- one reading of the request ---- */
+
+/* Whether c may be part of a header name (RFC 9110 tchar). */
+static int is_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * The raw request target, before libmicrohttpd decodes it (a %00 would cut the path there and
+ * serve another route). Returns why it is refused, or NULL. Refused: a control byte, a space or
+ * DEL anywhere, a %00 anywhere, an encoded control byte in the path.
+ */
+static const char *check_target(const char *uri)
+{
+	int in_path = 1;
+	for (const unsigned char *p = (const unsigned char *)uri; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f)
+			return "the request target contains a control character or a space";
+		if (*p == '?')
+			in_path = 0;
+		if (*p == '%' && hexval((char)p[1]) >= 0 && hexval((char)p[2]) >= 0) {
+			int v = hexval((char)p[1]) * 16 + hexval((char)p[2]);
+			if (v == 0 || (in_path && (v < 0x20 || v == 0x7f)))
+				return "the request target contains an encoded NUL or control character";
+		}
+	}
+	return NULL;
+}
+
+/* Whether s is well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF). */
+static int utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned c = *p;
+		int n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+		if (n < 0)
+			return 0;
+		if (n >= 2) {
+			unsigned lo = 0x80, hi = 0xbf;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+			else if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+			if (p[1] < lo || p[1] > hi)
+				return 0;
+		}
+		for (int i = 1; i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+static enum MHD_Result arg_utf8(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	int *ok = cls;
+	if (!utf8_valid(key) || (value && !utf8_valid(value))) {
+		*ok = 0;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Whether the decoded path and query arguments are UTF-8: nothing here is named otherwise, and a
+ * handler that put such a value in a JSON answer would fail with a 500.
+ */
+static int target_utf8(http_req *req)
+{
+	int ok = utf8_valid(req->path);
+	if (ok)
+		MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, arg_utf8, &ok);
+	return ok;
+}
+
+struct framing {
+	unsigned content_length, transfer_encoding, host;
+	const char *cl;  /* the first Content-Length */
+	int cl_differ;   /* another Content-Length with a different value */
+	int bad_name;    /* a header name that is not a token (a space before the colon...) */
+	const char *te;
+};
+
+static enum MHD_Result scan_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct framing *f = cls;
+	if (!*key)
+		f->bad_name = 1;
+	for (const unsigned char *k = (const unsigned char *)key; *k; k++)
+		if (!is_tchar(*k)) {
+			f->bad_name = 1;
+			break;
+		}
+	if (!value)
+		value = "";
+	if (strcasecmp(key, "Content-Length") == 0) {
+		if (f->content_length++ && strcmp(f->cl, value) != 0)
+			f->cl_differ = 1;
+		else
+			f->cl = value;
+	} else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+		f->transfer_encoding++;
+		f->te = value;
+	} else if (strcasecmp(key, "Host") == 0) {
+		f->host++;
+	}
+	return MHD_YES;
+}
+
+/*
+ * The head as a proxy would read it, or why not (NULL: fine). url and version are what
+ * libmicrohttpd passed to the first call of the access handler.
+ */
+static const char *check_framing(http_req *req, const char *url, const char *version)
+{
+	if (req->bad_target)
+		return req->bad_target;
+	if (!version)
+		version = "";
+	/*
+	 * A raw NUL in the target: libmicrohttpd 0.9 passes the target to uri_start() and the access
+	 * handler as a C string ending where the version begins, so a NUL inside it makes the string
+	 * shorter than the span up to the version. (Only when the version lies right after the
+	 * target in the same line, which is how libmicrohttpd parses it.)
+	 */
+	if (version && *version && version > url && (size_t)(version - url) <= req->uri_len + 65536 &&
+	    (size_t)(version - url) - 1 != req->uri_len)
+		return "the request target contains a NUL byte";
+	struct framing f = {0};
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, scan_framing, &f);
+	if (f.bad_name)
+		return "a header name contains a space or a character not allowed";
+	if (f.cl_differ)
+		return "Content-Length is given twice with different values";
+	if (f.transfer_encoding && f.content_length)
+		return "Content-Length and Transfer-Encoding cannot both be given";
+	if (f.transfer_encoding > 1)
+		return "Transfer-Encoding is given twice";
+	if (f.transfer_encoding) {
+		const char *v = f.te;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		size_t n = strlen(v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		if (n != 7 || strncasecmp(v, "chunked", 7) != 0)
+			return "the only transfer coding accepted is chunked";
+		if (strcmp(version, "HTTP/1.1") != 0)
+			return "Transfer-Encoding needs HTTP/1.1";
+	}
+	if (f.host > 1)
+		return "Host is given twice";
+	if (f.host == 0 && strcmp(version, "HTTP/1.1") == 0)
+		return "Host is required in HTTP/1.1";
+	return NULL;
+}
+
 /* ---- libmicrohttpd callbacks ---- */
 
 static void *uri_start(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -702,6 +1037,14 @@ static void *uri_start(void *cls, const char *uri, struct MHD_Connection *conn)
 	req->a = arena_new(0);
 	req->start_ns = util_now_ns();
 	req->uri_len = strlen(uri);
+	req->bad_target = check_target(uri);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	req->trk = ci ? ci->socket_context : NULL;
+	if (req->trk) {
+		if (req->trk->req)
+			req_free(req->trk->req); /* the previous one was never completed */
+		req->trk->req = req;
+	}
 	req->path = "";
 	req->method = "";
 	req->match_rc = ENT_ENOTFOUND;
@@ -738,7 +1081,7 @@ static int valid_request_id(const char *s)
 static int check_access(http_req *req);
 
 /* First call: headers are in. Returns 1 when the request was answered already (a limit). */
-static int on_headers(http_req *req)
+static int on_headers(http_req *req, const char *url, const char *version)
 {
 	const char *rid = http_header(req, "X-Request-Id");
 	if (rid && valid_request_id(rid))
@@ -755,6 +1098,17 @@ static int on_headers(http_req *req)
 	if (hc.n > MAX_HEADERS || hc.bytes > MAX_HEADER_BYTES) {
 		http_problemf(req, 431, "at most %d header fields and %d bytes of headers are accepted", MAX_HEADERS,
 			      MAX_HEADER_BYTES);
+		return 1;
+	}
+	const char *bad = check_framing(req, url, version);
+	if (bad) {
+		/* Nothing after this head may be read: it could be another request to a proxy's eyes. */
+		http_set_header(req, "Connection", "close");
+		http_problem(req, 400, bad);
+		return 1;
+	}
+	if (!target_utf8(req)) {
+		http_problem(req, 400, "the request target is not valid UTF-8 once decoded");
 		return 1;
 	}
 
@@ -839,7 +1193,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	(void)cls;
-	(void)version;
 	(void)conn;
 	http_req *req = *con_cls;
 	if (!req)
@@ -848,10 +1201,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req->started = 1;
 		req->method = arena_strdup(req->a, method);
 		req->path = arena_strdup(req->a, url);
-		on_headers(req);
+		trk_phase(req->trk, on_headers(req, url, version) ? PHASE_BUSY : PHASE_BODY);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
+		if (req->trk)
+			atomic_fetch_add(&req->trk->body_bytes, *upload_data_size);
 		/*
 		 * MHD cannot send an answer queued in the middle of a body, so a body found too large
 		 * while reading (chunked, no Content-Length) is drained and answered 413 at its end;
@@ -885,6 +1240,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	trk_phase(req->trk, PHASE_BUSY);
 	if (req->answered)
 		return MHD_YES;
 	if (req->too_big)
@@ -949,6 +1305,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!req)
 		return;
 	*con_cls = NULL;
+	/* The connection waits for its next request: the head deadline starts again. */
+	trk_phase(req->trk, PHASE_HEAD);
 	double seconds = (double)(util_now_ns() - req->start_ns) / 1e9;
 	if (!req->answered)
 		req->status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499;
@@ -957,6 +1315,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		if (log_access_enabled() && !(req->m.route && (req->m.route->flags & ROUTE_NO_LOG)))
 			access_log(req, seconds);
 	}
+	req_free(req);
+}
+
+static void req_free(http_req *req)
+{
+	if (req->trk && req->trk->req == req)
+		req->trk->req = NULL;
 	buf_free(&req->body);
 	buf_free(&req->out);
 	arena_free(req->a);
@@ -1047,6 +1412,10 @@ int http_start(const struct http_options *opt, http_server **out, char *err, siz
 	s->fd = fd;
 	s->max_body = opt->max_body ? opt->max_body : DEFAULT_MAX_BODY;
 	s->hsts = opt->public_url && strncmp(opt->public_url, "https://", 8) == 0;
+	s->header_ms = (uint64_t)(opt->header_timeout ? opt->header_timeout : DEFAULT_HEADER_TIMEOUT) * 1000u;
+	s->body_min_rate = opt->body_min_rate ? opt->body_min_rate : DEFAULT_BODY_MIN_RATE;
+	pthread_mutex_init(&s->trk_mu, NULL);
+	pthread_cond_init(&s->reap_cond, NULL);
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -1064,13 +1433,19 @@ int http_start(const struct http_options *opt, http_server **out, char *err, siz
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 				MHD_OPTION_URI_LOG_CALLBACK, uri_start, s,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 				MHD_OPTION_END);
 	if (!s->d) {
 		snprintf(err, errlen, "ENT_LISTEN (--listen): the HTTP server could not start on %s", opt->listen);
 		close(fd);
+		pthread_mutex_destroy(&s->trk_mu);
+		pthread_cond_destroy(&s->reap_cond);
 		free(s);
 		return ENT_EIO;
 	}
+	if (pthread_create(&s->reaper, NULL, reaper, s) != 0)
+		abort();
+	s->reaper_running = 1;
 	sse__start();
 	log_access_start();
 	*out = s;
@@ -1085,11 +1460,20 @@ void http_stop(http_server *s)
 		return;
 	/* Event streams end first: libmicrohttpd must not be stopped with suspended connections. */
 	sse__stop();
+	if (s->reaper_running) {
+		pthread_mutex_lock(&s->trk_mu);
+		s->reap_stop = 1;
+		pthread_cond_signal(&s->reap_cond);
+		pthread_mutex_unlock(&s->trk_mu);
+		pthread_join(s->reaper, NULL);
+	}
 	MHD_quiesce_daemon(s->d);
 	for (int i = 0; i < 100 && sse_count() > 0; i++)
 		usleep(10000); /* the resumed streams finish (at most a second) */
 	MHD_stop_daemon(s->d);
 	close(s->fd);
+	pthread_mutex_destroy(&s->trk_mu);
+	pthread_cond_destroy(&s->reap_cond);
 	free(s);
 	log_access_stop();
 }

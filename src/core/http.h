@@ -104,6 +104,15 @@ struct http_options {
 	unsigned idle_timeout;   /* seconds; 0: 60 */
 	unsigned max_connections; /* 0: 4096 */
 	unsigned per_ip_connections; /* 0: 256 */
+	/*
+	 * Slow clients (whom the idle timeout does not stop: every byte restarts it). A request must
+	 * send its whole head within header_timeout seconds of the connection's opening or of the end
+	 * of the previous answer on it (so an idle keep-alive connection is closed after that too); a
+	 * body gets header_timeout seconds plus one second per body_min_rate bytes received. Requests
+	 * being handled or answered (downloads, event streams) are never cut by these.
+	 */
+	unsigned header_timeout; /* seconds; 0: 15 */
+	unsigned body_min_rate;  /* bytes per second; 0: 1024 */
 	size_t max_body;         /* 0: 1 MiB */
 	const char *public_url;  /* for Strict-Transport-Security when https */
 };

@@ -14,6 +14,7 @@ extern const struct service svc_notifications;
 extern const struct service svc_notes;
 extern const struct service svc_calendar;
 extern const struct service svc_support;
+extern const struct service svc_messagerie;
 extern const struct service svc_auth;
 
 const struct service *const service_registry[] = {
@@ -25,6 +26,7 @@ const struct service *const service_registry[] = {
 	&svc_notes,
 	&svc_calendar,
 	&svc_support,
+	&svc_messagerie,
 	&svc_auth,
 	NULL,
 };

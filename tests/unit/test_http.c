@@ -197,7 +197,23 @@ static void events(http_req *req)
 	pthread_mutex_unlock(&stream_mu);
 }
 
+/* 4 MiB produced on demand: a download a slow client takes longer than the head deadline to read. */
+#define DOWNLOAD_SIZE (4u << 20)
+static long download_read(void *ctx, uint64_t offset, char *out, size_t max)
+{
+	(void)ctx;
+	size_t n = DOWNLOAD_SIZE - offset < max ? (size_t)(DOWNLOAD_SIZE - offset) : max;
+	memset(out, 'd', n);
+	return (long)n;
+}
+
+static void download(http_req *req)
+{
+	http_reply_stream(req, 200, "application/octet-stream", DOWNLOAD_SIZE, download_read, NULL, NULL);
+}
+
 static const struct route routes[] = {
+	{.method = "GET", .pattern = "/test/download", .handler = download, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/events", .handler = events, .access = ROLE_ETUDIANT},
 	{.method = "POST", .pattern = "/test/echo", .handler = echo, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/items/{id}", .handler = item, .access = ACCESS_PUBLIC},
@@ -745,8 +761,9 @@ static void test_event_stream(void **state)
 	assert_non_null(strcasestr(got, "Content-Type: text/event-stream"));
 	sse_stream *s = current_stream();
 	assert_non_null(s);
-	/* Idle longer than the server's 1 s idle timeout: a waiting stream is not cut. */
-	usleep(1500000);
+	/* Idle longer than the server's 1 s idle timeout and its 2 s head deadline: a waiting stream
+	 * is not cut. */
+	usleep(3000000);
 	assert_int_equal(sse_send(s, "notification", "42", "{\"a\":1}\nsecond line"), 0);
 	assert_true(read_until(fd, got, sizeof got, "data: second line\n"));
 	assert_non_null(strstr(got, "event: notification\nid: 42\ndata: {\"a\":1}\ndata: second line\n"));
@@ -836,6 +853,128 @@ static void test_streaming_upload(void **state)
 	free(body);
 }
 
+/*
+ * Writes head on a new connection and returns the whole answer read until the server closes it
+ * (at most 5 s), in a static buffer; *closed tells whether it did close.
+ */
+static const char *raw_exchange(const char *head, size_t len, int *closed)
+{
+	static char got[16384];
+	int fd = raw_connect();
+	assert_int_equal(write(fd, head, len), (ssize_t)len);
+	size_t n = 0;
+	*closed = 0;
+	for (int i = 0; i < 500 && !*closed; i++) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		ssize_t k = read(fd, got + n, sizeof(got) - 1 - n);
+		if (k <= 0)
+			*closed = 1;
+		else
+			n += (size_t)k;
+	}
+	got[n] = '\0';
+	close(fd);
+	return got;
+}
+
+static void test_one_reading(void **state)
+{
+	(void)state;
+	/* Heads a proxy could read otherwise: 400 problem+json, Connection: close, closed. */
+	static const struct {
+		const char *head;
+		size_t len;
+	} bad[] = {
+#define B(s) {s, sizeof(s) - 1}
+		B("POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}"
+		  "GET /test/items/1 HTTP/1.1\r\nHost: x\r\n\r\n"),
+		B("POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+		B("POST /test/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n"),
+		B("POST /test/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+		B("GET /test/items/1 HTTP/1.1\r\n\r\n"),
+		B("GET /test/items/1 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+		B("GET /test/items/special%00/x HTTP/1.1\r\nHost: x\r\n\r\n"),
+		B("GET /test/items/special\0/x HTTP/1.1\r\nHost: x\r\n\r\n"),
+		B("GET /test/items/a\x01b HTTP/1.1\r\nHost: x\r\n\r\n"),
+		B("GET /test/items/a%0d%0ab HTTP/1.1\r\nHost: x\r\n\r\n"),
+#undef B
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int closed;
+		const char *got = raw_exchange(bad[i].head, bad[i].len, &closed);
+		if (strncmp(got, "HTTP/1.1 400 ", 13) != 0 || !strcasestr(got, "\r\nConnection: close\r\n") ||
+		    !strstr(got, "application/problem+json") || strstr(got + 13, "HTTP/1.1 ") || !closed)
+			fail_msg("case %zu: %s (closed: %d)", i, got, closed);
+	}
+	/* Not UTF-8 once decoded: 400 (no handler gets such a parameter). */
+	int closed;
+	const char *got = raw_exchange("GET /test/items/%ff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 60, &closed);
+	assert_int_equal(strncmp(got, "HTTP/1.1 400 ", 13), 0);
+	got = raw_exchange("GET /test/items/caf%C3%A9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 66, &closed);
+	assert_int_equal(strncmp(got, "HTTP/1.1 200 ", 13), 0);
+	/* The same Content-Length twice is one reading; HTTP/1.0 needs no Host. */
+	static const char same[] = "POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+				   "Content-Length: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+	got = raw_exchange(same, sizeof(same) - 1, &closed);
+	assert_int_equal(strncmp(got, "HTTP/1.1 200 ", 13), 0);
+	got = raw_exchange("GET /test/items/1 HTTP/1.0\r\n\r\n", 30, &closed);
+	assert_int_equal(strncmp(got, "HTTP/1.1 200 ", 13), 0);
+}
+
+/* Sends head, then one byte of drip every 200 ms; returns the ms until the server closed (or -1 after 10 s). */
+static long trickle_until_closed(const char *head, char drip)
+{
+	int fd = raw_connect();
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	uint64_t t0 = util_now_ns();
+	long closed_ms = -1;
+	for (int i = 0; i < 50 && closed_ms < 0; i++) {
+		if (closed_within(fd, 200))
+			closed_ms = (long)((util_now_ns() - t0) / 1000000u);
+		else if (send(fd, &drip, 1, MSG_NOSIGNAL) != 1)
+			closed_ms = (long)((util_now_ns() - t0) / 1000000u);
+	}
+	close(fd);
+	return closed_ms;
+}
+
+static void test_slow_clients(void **state)
+{
+	(void)state;
+	/* The server gives 2 s to send a head (see main), whatever trickles in: the idle timeout
+	 * (1 s) alone never fires, a byte comes every 200 ms. */
+	long ms = trickle_until_closed("GET /test/items/1 HTTP/1.1\r\nHost: x\r\nX-Slow: ", 'a');
+	assert_true(ms >= 1500);
+	assert_true(ms > 0 && ms < 9000);
+	/* A body at 5 bytes/s, under the minimum of 1024 after the 2 s grace: cut. */
+	ms = trickle_until_closed("POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+				  "Content-Length: 100000\r\n\r\n", ' ');
+	assert_true(ms >= 1500);
+	assert_true(ms > 0 && ms < 9000);
+	/* A download read slowly, for longer than the deadline, is not cut: the answer is not a head. */
+	int fd = raw_connect();
+	const char *get = "GET /test/download HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	assert_int_equal(write(fd, get, strlen(get)), (ssize_t)strlen(get));
+	size_t total = 0;
+	uint64_t t0 = util_now_ns();
+	static char chunk[32768];
+	for (int i = 0; i < 1000; i++) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 900) <= 0)
+			break;
+		ssize_t k = read(fd, chunk, sizeof chunk);
+		if (k <= 0)
+			break;
+		total += (size_t)k;
+		usleep(25000); /* about 1.3 MB/s: 3 s for the 4 MiB */
+	}
+	close(fd);
+	assert_true(util_now_ns() - t0 > 2500000000u);
+	assert_true(total > DOWNLOAD_SIZE);
+}
+
 static void test_metrics_counted(void **state)
 {
 	(void)state;
@@ -859,7 +998,8 @@ int main(void)
 			return 1;
 	metrics_init(router_count());
 	http_set_guard(test_guard);
-	struct http_options opt = {.listen = "127.0.0.1:0", .threads = 2, .idle_timeout = 1, .per_ip_connections = 8};
+	struct http_options opt = {.listen = "127.0.0.1:0", .threads = 2, .idle_timeout = 1, .per_ip_connections = 8,
+				   .header_timeout = 2};
 	char err[256];
 	if (http_start(&opt, &srv, err, sizeof(err)) != ENT_OK) {
 		fprintf(stderr, "%s\n", err);
@@ -885,6 +1025,8 @@ int main(void)
 		cmocka_unit_test(test_streaming_upload),
 		cmocka_unit_test(test_event_stream),
 		cmocka_unit_test(test_metrics_counted),
+		cmocka_unit_test(test_one_reading),
+		cmocka_unit_test(test_slow_clients),
 		cmocka_unit_test(test_per_ip_limit),
 		cmocka_unit_test(test_idle_timeout),
 	};

@@ -101,4 +101,13 @@ int cours_classes_of(db_conn *c, arena *a, const char *cours_id, const char ***i
 /* The title of a course (arena copy), or NULL when there is none or on error. */
 const char *cours_title(db_conn *c, arena *a, const char *cours_id);
 
+/* ---- lookup.c: for the messagerie ---- */
+
+/*
+ * The teachers of the courses class_id follows (cours_teachers of its courses), sorted, as arena
+ * strings; and the teachers of course cours_id. Count or a negative ent_err.
+ */
+int cours_class_teachers(db_conn *c, arena *a, const char *class_id, const char ***ids);
+int cours_teachers_of(db_conn *c, arena *a, const char *cours_id, const char ***ids);
+
 #endif

@@ -236,4 +236,15 @@ int cours_find(db_conn *c, const char *title, const char *school_year, char out[
 int cours_of_year(db_conn *c, arena *a, const char *school_year, const char ***ids)
 {
 	return id_column(c, a, "SELECT id FROM cours WHERE school_year = ? ORDER BY id", school_year, ids);
+int cours_class_teachers(db_conn *c, arena *a, const char *class_id, const char ***ids)
+{
+	return id_column(c, a,
+			 "SELECT DISTINCT t.user_id FROM cours_classes k JOIN cours_teachers t ON t.cours_id = k.cours_id"
+			 " WHERE k.class_id = ? ORDER BY t.user_id",
+			 class_id, ids);
+}
+
+int cours_teachers_of(db_conn *c, arena *a, const char *cours_id, const char ***ids)
+{
+	return id_column(c, a, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id", cours_id, ids);
 }

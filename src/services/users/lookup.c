@@ -146,6 +146,18 @@ int users_with_role(db_conn *c, arena *a, const char *role, const char ***ids)
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, role);
+/* ---- for the messagerie ---- */
+
+int users_class_teachers(db_conn *c, arena *a, const char *class_id, const char ***ids)
+{
+	*ids = NULL;
+	if (!util_is_uuid(class_id))
+		return 0;
+	db_stmt *s = db_prepare(c, "SELECT m.user_id FROM class_members m JOIN users u ON u.id = m.user_id"
+				   " WHERE m.class_id = ? AND m.kind = 'enseignant' AND u.deleted_at IS NULL ORDER BY m.user_id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, class_id);
 	const char **v = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
@@ -155,5 +167,95 @@ int users_with_role(db_conn *c, arena *a, const char *role, const char ***ids)
 	}
 	db_done(s);
 	*ids = v;
+	return rc < 0 ? rc : (int)n;
+}
+
+int users_admins(db_conn *c, arena *a, const char ***ids)
+{
+	*ids = NULL;
+	db_stmt *s = db_prepare(c, "SELECT id FROM users WHERE role = 'admin' AND deleted_at IS NULL AND disabled = 0 ORDER BY id");
+	if (!s)
+		return ENT_EDB;
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		v[n++] = arena_strdup(a, db_col_text(s, 0));
+	}
+	db_done(s);
+	*ids = v;
+	return rc < 0 ? rc : (int)n;
+}
+
+/* "%q%" with \, % and _ escaped, for LIKE ... ESCAPE '\'. */
+static char *lookup_like(arena *a, const char *folded)
+{
+	size_t n = strlen(folded), o = 0;
+	char *out = arena_alloc(a, n * 2 + 3);
+	out[o++] = '%';
+	for (const char *p = folded; *p; p++) {
+		if (*p == '\\' || *p == '%' || *p == '_')
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	out[o++] = '%';
+	out[o] = '\0';
+	return out;
+}
+
+int users_suggest(db_conn *c, arena *a, const char *q, int limit, struct users_hit **out)
+{
+	*out = NULL;
+	db_stmt *s = db_prepare(c, "SELECT id, display_name, given_name, family_name, role FROM users"
+				   " WHERE deleted_at IS NULL AND disabled = 0 AND search LIKE ? ESCAPE '\\'"
+				   " ORDER BY sort_key, id LIMIT ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, lookup_like(a, users_fold(a, q ? q : "")));
+	db_bind_int64(s, 2, limit);
+	struct users_hit *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		const char *d = db_col_text(s, 1), *g = db_col_text(s, 2), *f = db_col_text(s, 3);
+		v[n].id = arena_strdup(a, db_col_text(s, 0));
+		v[n].name = d ? arena_strdup(a, d) : arena_printf(a, "%s %s", g ? g : "", f ? f : "");
+		v[n].roles = users_role_bit(db_col_text(s, 4));
+		n++;
+	}
+	db_done(s);
+	*out = v;
+	return rc < 0 ? rc : (int)n;
+}
+
+int users_classes_matching(db_conn *c, arena *a, const char *q, int limit, const char ***ids, const char ***names)
+{
+	*ids = NULL;
+	*names = NULL;
+	char year[10];
+	users_current_school_year(year);
+	/* Class names are short: folded in C rather than stored folded. */
+	db_stmt *s = db_prepare(c, "SELECT id, name FROM classes WHERE school_year = ? ORDER BY name, id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, year);
+	const char *want = users_fold(a, q ? q : "");
+	const char **v = NULL, **w = NULL;
+	size_t n = 0, cap = 0, wcap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *name = db_col_text(s, 1);
+		if ((int)n >= limit || !strstr(users_fold(a, name), want))
+			continue;
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		w = arena_grow(a, w, n, &wcap, sizeof(*w));
+		v[n] = arena_strdup(a, db_col_text(s, 0));
+		w[n++] = arena_strdup(a, name);
+	}
+	db_done(s);
+	*ids = v;
+	*names = w;
 	return rc < 0 ? rc : (int)n;
 }

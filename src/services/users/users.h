@@ -126,5 +126,34 @@ int users_teacher_classes(db_conn *c, arena *a, const char *user_id, const char 
  * of a new ticket. Returns the count, or a negative ent_err.
  */
 int users_with_role(db_conn *c, arena *a, const char *role, const char ***ids);
+/* ---- lookups for the messagerie (lookup.c) ---- */
+
+/*
+ * The teachers an administrator assigned to class_id (class members of kind 'enseignant'),
+ * sorted, as arena strings. Count or a negative ent_err.
+ */
+int users_class_teachers(db_conn *c, arena *a, const char *class_id, const char ***ids);
+
+/* The ids of the administrators whose account is usable (not deleted, not disabled), sorted. Count or error. */
+int users_admins(db_conn *c, arena *a, const char ***ids);
+
+/* One user proposed as a recipient: id, official display name, ROLE_* bit. Arena strings. */
+struct users_hit {
+	const char *id;
+	const char *name;
+	unsigned roles;
+};
+
+/*
+ * Up to limit usable users (not deleted, not disabled) whose names, email or username contain q
+ * (case and accents ignored), in name order, into *out (arena). Count or a negative ent_err.
+ */
+int users_suggest(db_conn *c, arena *a, const char *q, int limit, struct users_hit **out);
+
+/*
+ * Up to limit classes of the current school year whose name contains q (case and accents ignored;
+ * NULL or "": every class), in name order: ids and names as arena strings. Count or error.
+ */
+int users_classes_matching(db_conn *c, arena *a, const char *q, int limit, const char ***ids, const char ***names);
 
 #endif

@@ -1,0 +1,705 @@
+/*
+ * compose.c - writing messages: a new message sent now, scheduled (send_at) or kept as a draft;
+ * a draft changed and later sent; reply, reply all and forward; and the delivery of scheduled
+ * messages by the background thread.
+ *
+ * Sending checks, in this order: the fields (400 naming them), the number of addresses (a group
+ * counts as one; 400 naming "to"), who may ask for an acknowledgement (403), every recipient
+ * against the rules with groups expanded (rules.c: 400 for an unknown id, 403 naming a refused
+ * recipient), and, inside the transaction that stores the message, the hourly limit (429 with
+ * Retry-After). Nothing is stored unless everything passed.
+ *
+ * A sent message gets one message_boxes row per recipient (folder inbox, their kind to/cc/bcc) and
+ * one for the sender (folder sent), and message.received is published in the same transaction. A
+ * scheduled message is expanded and checked when it is scheduled; its recipients' rows stay
+ * invisible (visible = 0) until the background thread claims it (UPDATE ... WHERE state =
+ * 'scheduled': one process wins) and delivers it. A draft has only its sender's row, folder drafts;
+ * its addresses are checked when it is sent.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bus/bus.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+
+static const char *const addr_types[] = {"user", "class", "course", "class_teachers", "staff", NULL};
+static const char *const kinds[] = {"to", "cc", "bcc"};
+
+/* What a request asks to send. */
+struct compose {
+	const char *subject, *body;
+	struct msg_addr *addrs;
+	size_t naddrs, cap;
+	int ack, draft;
+	time_t send_at; /* 0: now */
+	const char *thread_id, *in_reply_to, *forward_of;
+};
+
+static void add_addr(arena *a, struct compose *m, const char *kind, const char *type, const char *id)
+{
+	m->addrs = arena_grow(a, m->addrs, m->naddrs, &m->cap, sizeof(*m->addrs));
+	m->addrs[m->naddrs].kind = kind;
+	m->addrs[m->naddrs].type = type;
+	m->addrs[m->naddrs++].id = id;
+}
+
+/* Reads the addresses of kind from body into m, errors named "to[2].id". */
+static void parse_addrs(arena *a, const json_t *body, const char *kind, struct compose *m, json_t *errors)
+{
+	const json_t *arr = json_object_get(body, kind);
+	if (!arr || json_is_null(arr))
+		return;
+	if (!json_is_array(arr) || json_array_size(arr) > MSG_ADDRS_MAX) {
+		json_object_set_new(errors, kind, json_string("doit être une liste de 200 adresses au plus"));
+		return;
+	}
+	size_t i;
+	const json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		const char *type = json_string_value(json_object_get(v, "type"));
+		const char *id = json_string_value(json_object_get(v, "id"));
+		if (!json_is_object(v)) {
+			json_object_set_new(errors, arena_printf(a, "%s[%zu]", kind, i),
+					    json_string("doit être un objet {\"type\", \"id\"}"));
+			continue;
+		}
+		const char *k;
+		const json_t *x;
+		int bad = 0;
+		json_object_foreach((json_t *)v, k, x) if (strcmp(k, "type") && strcmp(k, "id"))
+		{
+			json_object_set_new(errors, arena_printf(a, "%s[%zu].%s", kind, i, k), json_string("champ inconnu"));
+			bad = 1;
+		}
+		int t = -1;
+		for (int j = 0; type && addr_types[j]; j++)
+			if (!strcmp(type, addr_types[j]))
+				t = j;
+		if (t < 0) {
+			json_object_set_new(errors, arena_printf(a, "%s[%zu].type", kind, i),
+					    json_string("doit être user, class, course, class_teachers ou staff"));
+			continue;
+		}
+		if (t == 4) {
+			if (json_object_get(v, "id") && !json_is_null(json_object_get(v, "id"))) {
+				json_object_set_new(errors, arena_printf(a, "%s[%zu].id", kind, i),
+						    json_string("n'a pas de sens pour staff"));
+				continue;
+			}
+			id = NULL;
+		} else if (!util_is_uuid(id)) {
+			json_object_set_new(errors, arena_printf(a, "%s[%zu].id", kind, i),
+					    json_string("doit être un identifiant (UUID)"));
+			continue;
+		}
+		if (!bad)
+			add_addr(a, m, kind, addr_types[t], id ? arena_strdup(a, id) : NULL);
+	}
+}
+
+/* Reads the fields of body named in allowed (NULL-terminated) into m. */
+static void parse_compose(http_req *req, const json_t *body, const char *const *allowed, struct compose *m,
+			  json_t *errors)
+{
+	arena *a = http_arena(req);
+	static const struct jfield all[] = {
+		{"subject", JF_STRING, 0, 0, 0, MSG_SUBJECT_MAX, NULL},
+		{"body", JF_STRING, 0, 0, 0, MSG_BODY_MAX, NULL},
+		{"to", JF_ARRAY, 0, 1, 0, MSG_ADDRS_MAX, NULL},
+		{"cc", JF_ARRAY, 0, 1, 0, MSG_ADDRS_MAX, NULL},
+		{"bcc", JF_ARRAY, 0, 1, 0, MSG_ADDRS_MAX, NULL},
+		{"ack_required", JF_BOOL, 0, 0, 0, 0, NULL},
+		{"send_at", JF_TIME, 0, 1, 0, 0, NULL},
+		{"draft", JF_BOOL, 0, 0, 0, 0, NULL},
+		{"all", JF_BOOL, 0, 0, 0, 0, NULL},
+	};
+	struct jfield fields[sizeof(all) / sizeof(all[0])];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		for (size_t j = 0; allowed[j]; j++)
+			if (!strcmp(allowed[j], all[i].name))
+				fields[n++] = all[i];
+	json_check(body, fields, n, errors);
+	m->subject = json_get_str(body, "subject", NULL);
+	m->body = json_get_str(body, "body", NULL);
+	if (m->subject && (!util_valid_text(m->subject)))
+		json_object_set_new(errors, "subject", json_string("ne doit pas contenir de caractères de contrôle"));
+	if (m->body && !util_valid_lines(m->body))
+		json_object_set_new(errors, "body", json_string("ne doit pas contenir de caractères de contrôle"));
+	for (int k = 0; k < 3; k++)
+		if (json_object_get(body, kinds[k]))
+			parse_addrs(a, body, kinds[k], m, errors);
+	m->ack = json_is_true(json_object_get(body, "ack_required"));
+	m->draft = json_is_true(json_object_get(body, "draft"));
+	const char *at = json_get_str(body, "send_at", NULL);
+	m->send_at = 0;
+	if (at && !util_parse_rfc3339(at, &m->send_at)) {
+		time_t now = time(NULL);
+		if (m->send_at <= now)
+			json_object_set_new(errors, "send_at", json_string("doit être dans le futur"));
+		else if (m->send_at > now + (time_t)MSG_SCHEDULE_MAX_DAYS * 86400)
+			json_object_set_new(errors, "send_at", json_string("doit être à moins d'un an"));
+	}
+}
+
+/* The checks of a message about to be sent (not a draft): 400 answered, returns -1. */
+static int check_sendable(http_req *req, const struct msg_who *who, const struct compose *m)
+{
+	json_t *errors = json_object();
+	if (!m->subject || !*m->subject)
+		json_object_set_new(errors, "subject", json_string("est obligatoire pour envoyer un message"));
+	if (!m->naddrs)
+		json_object_set_new(errors, "to", json_string("indiquez au moins un destinataire"));
+	else if (who->per_message > 0 && m->naddrs > (size_t)who->per_message)
+		json_object_set_new(errors, "to",
+				    json_string(arena_printf(http_arena(req),
+							     "%d destinataires au plus par message (une classe ou un groupe compte pour un)",
+							     who->per_message)));
+	if (http_invalid(req, errors))
+		return -1;
+	if (m->ack && who->role == ROLE_ETUDIANT) {
+		http_problem_errors(req, 403, "Seuls les enseignants et l'administration demandent un accusé de réception.",
+				    json_pack("{s:s}", "ack_required", "réservé aux enseignants et à l'administration"));
+		return -1;
+	}
+	return 0;
+}
+
+/* Answers a refusal of msg_expand(). */
+static void expand_failed(http_req *req, const struct compose *m, int rc, int bad, const char *name)
+{
+	arena *a = http_arena(req);
+	const char *field = bad >= 0 ? arena_printf(a, "%s[%d]", m->addrs[bad].kind, bad) : "to";
+	/* bad counts over all addresses; name the field by its index within its own kind. */
+	if (bad >= 0) {
+		int idx = 0;
+		for (int i = 0; i < bad; i++)
+			idx += !strcmp(m->addrs[i].kind, m->addrs[bad].kind);
+		field = arena_printf(a, "%s[%d]", m->addrs[bad].kind, idx);
+	}
+	if (rc == ENT_EFORBIDDEN) {
+		const char *detail = arena_printf(a, "Vous n'avez pas le droit d'écrire à %s. Le message n'a pas été envoyé.",
+						  name ? name : "ce destinataire");
+		http_problem_errors(req, 403, detail,
+				    json_pack("{s:s}", field, arena_printf(a, "%s : destinataire non autorisé", name ? name : "")));
+	} else if (rc == ENT_EINVAL) {
+		if (bad < 0)
+			http_invalid(req, json_pack("{s:s}", "to", "ces adresses n'atteignent personne"));
+		else
+			http_invalid(req, json_pack("{s:s}", arena_printf(a, "%s.id", field),
+						    "ne désigne aucun utilisateur, classe ou cours actif"));
+	} else
+		http_problem_err(req, rc, "Les destinataires n'ont pas pu être vérifiés.");
+}
+
+/*
+ * Stores message id (inside the caller's transaction): its row, addresses, the sender's copy, the
+ * recipients' copies (visible when state is "sent"), the search index.
+ */
+static int store(db_conn *c, const char *id, const struct msg_who *who, const struct compose *m, const char *state,
+		 const struct msg_rcpt *r, size_t nr, int64_t now_us)
+{
+	char now[21], send_at[21];
+	msg_time(now_us, now);
+	if (m->send_at)
+		util_time_rfc3339(m->send_at, send_at);
+	int sent = !strcmp(state, "sent"), draft = !strcmp(state, "draft");
+	db_stmt *s = db_prepare(c, "INSERT INTO messages (id, thread_id, in_reply_to, forward_of, sender_id, subject, body,"
+				   " state, ack_required, send_at, sent_at, submitted_us, created_at, updated_at)"
+				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	db_bind_text(s, 2, m->thread_id ? m->thread_id : id);
+	db_bind_text_or_null(s, 3, m->in_reply_to);
+	db_bind_text_or_null(s, 4, m->forward_of);
+	db_bind_text(s, 5, who->id);
+	db_bind_text(s, 6, m->subject ? m->subject : "");
+	db_bind_text(s, 7, m->body ? m->body : "");
+	db_bind_text(s, 8, state);
+	db_bind_int64(s, 9, m->ack);
+	db_bind_text_or_null(s, 10, m->send_at ? send_at : NULL);
+	db_bind_text_or_null(s, 11, sent ? now : NULL);
+	if (draft)
+		db_bind_null(s, 12);
+	else
+		db_bind_int64(s, 12, now_us);
+	db_bind_text(s, 13, now);
+	db_bind_text(s, 14, now);
+	int rc = db_step(s);
+	db_done(s);
+	for (size_t i = 0; i < m->naddrs && rc >= 0; i++) {
+		s = db_prepare(c, "INSERT INTO message_addresses (message_id, position, kind, type, ref_id) VALUES (?, ?, ?, ?, ?)");
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, id);
+		db_bind_int64(s, 2, (int64_t)i);
+		db_bind_text(s, 3, m->addrs[i].kind);
+		db_bind_text(s, 4, m->addrs[i].type);
+		db_bind_text_or_null(s, 5, m->addrs[i].id);
+		rc = db_step(s);
+		db_done(s);
+	}
+	static const char box_sql[] = "INSERT INTO message_boxes (message_id, user_id, role, folder, at_us, visible, read_at)"
+				      " VALUES (?, ?, ?, ?, ?, ?, ?)";
+	if (rc >= 0) {
+		s = db_prepare(c, box_sql);
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, id);
+		db_bind_text(s, 2, who->id);
+		db_bind_text(s, 3, "sender");
+		db_bind_text(s, 4, draft ? "drafts" : "sent");
+		db_bind_int64(s, 5, now_us);
+		db_bind_int64(s, 6, 1);
+		db_bind_text(s, 7, now);
+		rc = db_step(s);
+		db_done(s);
+	}
+	for (size_t i = 0; i < nr && rc >= 0; i++) {
+		s = db_prepare(c, box_sql);
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, id);
+		db_bind_text(s, 2, r[i].user_id);
+		db_bind_text(s, 3, r[i].kind);
+		db_bind_text(s, 4, "inbox");
+		db_bind_int64(s, 5, now_us);
+		db_bind_int64(s, 6, sent);
+		db_bind_null(s, 7);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc >= 0) {
+		s = db_prepare(c, "INSERT INTO messages_fts (message_id, subject, body) VALUES (?, ?, ?)");
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, id);
+		db_bind_text(s, 2, m->subject ? m->subject : "");
+		db_bind_text(s, 3, m->body ? m->body : "");
+		rc = db_step(s);
+		db_done(s);
+	}
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/* Answers the caller's copy of id with status. */
+static void reply_copy(http_req *req, db_conn *c, const char *id, int status)
+{
+	struct msg_copy m;
+	if (msg_copy_load(req, c, id, &m))
+		return;
+	jw *w = http_jw(req);
+	int rc = msg_write(c, http_arena(req), w, &m, 1);
+	if (rc) {
+		http_problem_err(req, rc, "Le message n'a pas pu être relu.");
+		return;
+	}
+	http_reply_jw(req, status);
+}
+
+/*
+ * Stores m as id (a draft, or a message sent now or scheduled) and answers it with status.
+ * replace: id is a draft of the caller's to replace (changed or sent).
+ */
+static void submit(http_req *req, db_conn *c, const struct msg_who *who, struct compose *m, const char *id,
+		   int replace, int status)
+{
+	arena *a = http_arena(req);
+	struct msg_rcpt *r = NULL;
+	size_t nr = 0;
+	if (!m->draft) {
+		if (check_sendable(req, who, m))
+			return;
+		int bad;
+		const char *name;
+		int rc = msg_expand(c, a, who, m->addrs, m->naddrs, &r, &nr, &bad, &name);
+		if (rc) {
+			expand_failed(req, m, rc, bad, name);
+			return;
+		}
+	}
+	const char *state = m->draft ? "draft" : m->send_at ? "scheduled" : "sent";
+	int64_t now_us = msg_now_us();
+	int rc = db_begin(c);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	int retry = 0;
+	if (!m->draft)
+		rc = msg_rate_check(c, who, now_us, &retry);
+	if (rc == ENT_EBUSY && retry) {
+		db_rollback(c);
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%d", retry);
+		http_set_header(req, "Retry-After", ra);
+		http_problemf(req, 429,
+			      "Vous avez envoyé %d messages dans l'heure, la limite de votre profil. Réessayez dans %d minute%s.",
+			      who->per_hour, (retry + 59) / 60, (retry + 59) / 60 > 1 ? "s" : "");
+		return;
+	}
+	if (!rc && replace)
+		rc = msg_remove(c, id);
+	if (!rc)
+		rc = store(c, id, who, m, state, r, nr, now_us);
+	const char **users = arena_alloc(a, (nr ? nr : 1) * sizeof(*users));
+	for (size_t i = 0; i < nr; i++)
+		users[i] = r[i].user_id;
+	if (!rc && !strcmp(state, "sent"))
+		rc = msg_notify(c, a, id, who->name, m->subject, m->ack, 0, users, nr);
+	rc = rc ? (db_rollback(c), rc) : db_commit(c);
+	if (rc) {
+		http_problem_err(req, rc, "Le message n'a pas pu être enregistré.");
+		return;
+	}
+	if (!strcmp(state, "sent"))
+		msg_announce(c, a, id, users, nr);
+	reply_copy(req, c, id, status);
+}
+
+/* ---- POST /api/messages ---- */
+
+void msg_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const char *const allowed[] = {"subject", "body", "to", "cc", "bcc", "ack_required", "send_at", "draft", NULL};
+	struct compose m = {0};
+	json_t *errors = json_object();
+	parse_compose(req, body, allowed, &m, errors);
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct msg_who who;
+	if (msg_who_req(req, c, &who))
+		return;
+	char id[37];
+	util_uuid(id);
+	submit(req, c, &who, &m, id, 0, 201);
+}
+
+/* Loads the caller's draft {id} with its addresses into m: 0, or -1 after answering (404, 409). */
+static int load_draft(http_req *req, db_conn *c, struct msg_copy *copy, struct compose *m)
+{
+	const char *id = http_param(req, "id");
+	if (msg_copy_load(req, c, id, copy))
+		return -1;
+	if (strcmp(copy->role, "sender") || strcmp(copy->state, "draft")) {
+		http_problem(req, 409, "Ce message n'est pas un de vos brouillons : il ne peut plus être modifié.");
+		return -1;
+	}
+	arena *a = http_arena(req);
+	memset(m, 0, sizeof(*m));
+	m->subject = copy->subject;
+	m->body = copy->body;
+	m->ack = copy->ack_required;
+	m->thread_id = copy->thread_id;
+	m->in_reply_to = copy->in_reply_to;
+	m->forward_of = copy->forward_of;
+	m->draft = 1;
+	if (copy->send_at)
+		util_parse_rfc3339(copy->send_at, &m->send_at);
+	db_stmt *s = db_prepare(c, "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? ORDER BY position");
+	int rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, copy->id);
+		while ((rc = db_step(s)) == DB_ROW) {
+			const char *kind = db_col_text(s, 0);
+			add_addr(a, m, !strcmp(kind, "to") ? "to" : !strcmp(kind, "cc") ? "cc" : "bcc",
+				 arena_strdup(a, db_col_text(s, 1)), db_col_text(s, 2) ? arena_strdup(a, db_col_text(s, 2)) : NULL);
+		}
+		db_done(s);
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "Le brouillon n'a pas pu être lu.");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- PATCH /api/messages/{id}: change a draft ---- */
+
+void msg_patch(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const char *const allowed[] = {"subject", "body", "to", "cc", "bcc", "ack_required", "send_at", NULL};
+	struct compose in = {0};
+	json_t *errors = json_object();
+	parse_compose(req, body, allowed, &in, errors);
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct msg_who who;
+	if (msg_who_req(req, c, &who))
+		return;
+	struct msg_copy copy;
+	struct compose m;
+	if (load_draft(req, c, &copy, &m))
+		return;
+	if (json_object_get(body, "subject"))
+		m.subject = in.subject;
+	if (json_object_get(body, "body"))
+		m.body = in.body;
+	if (json_object_get(body, "ack_required"))
+		m.ack = in.ack;
+	if (json_object_get(body, "send_at"))
+		m.send_at = in.send_at;
+	/* The kinds given replace the draft's addresses of that kind. */
+	arena *a = http_arena(req);
+	struct compose merged = m;
+	merged.addrs = NULL;
+	merged.naddrs = merged.cap = 0;
+	for (int k = 0; k < 3; k++) {
+		int given = json_object_get(body, kinds[k]) != NULL;
+		const struct compose *from = given ? &in : &m;
+		for (size_t i = 0; i < from->naddrs; i++)
+			if (!strcmp(from->addrs[i].kind, kinds[k]))
+				add_addr(a, &merged, from->addrs[i].kind, from->addrs[i].type, from->addrs[i].id);
+	}
+	submit(req, c, &who, &merged, copy.id, 1, 200);
+}
+
+/* ---- POST /api/messages/{id}/send: send a draft ---- */
+
+void msg_send_draft(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const char *const allowed[] = {"send_at", NULL};
+	struct compose in = {0};
+	json_t *errors = json_object();
+	parse_compose(req, body, allowed, &in, errors);
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct msg_who who;
+	if (msg_who_req(req, c, &who))
+		return;
+	struct msg_copy copy;
+	struct compose m;
+	if (load_draft(req, c, &copy, &m))
+		return;
+	m.draft = 0;
+	if (json_object_get(body, "send_at"))
+		m.send_at = in.send_at;
+	if (m.send_at && m.send_at <= time(NULL))
+		m.send_at = 0; /* a draft whose planned time passed is sent now */
+	submit(req, c, &who, &m, copy.id, 1, 200);
+}
+
+/* ---- reply and forward ---- */
+
+/* "RE : subject" unless it already starts so (prefix "RE : " or "TR : "). */
+static const char *prefixed(arena *a, const char *prefix, const char *subject)
+{
+	size_t n = strlen(prefix);
+	if (!strncasecmp(subject, prefix, n))
+		return subject;
+	const char *s = arena_printf(a, "%s%s", prefix, subject);
+	if (json_utf8_len(s) > MSG_SUBJECT_MAX)
+		return subject;
+	return s;
+}
+
+void msg_reply(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const char *const allowed[] = {"body", "all", "draft", "send_at", NULL};
+	struct compose m = {0};
+	json_t *errors = json_object();
+	parse_compose(req, body, allowed, &m, errors);
+	if (!json_object_get(body, "body"))
+		json_object_set_new(errors, "body", json_string("est obligatoire"));
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	struct msg_who who;
+	if (msg_who_req(req, c, &who))
+		return;
+	struct msg_copy orig;
+	if (msg_copy_load(req, c, http_param(req, "id"), &orig))
+		return;
+	if (!strcmp(orig.state, "draft")) {
+		http_problem(req, 409, "On ne répond pas à un brouillon.");
+		return;
+	}
+	m.subject = prefixed(a, "RE : ", orig.subject);
+	m.thread_id = orig.thread_id;
+	m.in_reply_to = orig.id;
+	int all = json_is_true(json_object_get(body, "all"));
+	/* To the original sender (unless replying to one's own message), then for "all" its to and cc. */
+	if (strcmp(orig.sender_id, who.id))
+		add_addr(a, &m, "to", "user", orig.sender_id);
+	int rc = ENT_OK;
+	if (all || !strcmp(orig.sender_id, who.id)) {
+		db_stmt *s = db_prepare(c, "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ?"
+					   " AND kind IN ('to', 'cc') ORDER BY position");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, orig.id);
+			while ((rc = db_step(s)) == DB_ROW) {
+				const char *type = db_col_text(s, 1), *ref = db_col_text(s, 2);
+				if (!strcmp(type, "user") && (!strcmp(ref, who.id) || !strcmp(ref, orig.sender_id)))
+					continue;
+				add_addr(a, &m, !strcmp(db_col_text(s, 0), "cc") ? "cc" : "to", arena_strdup(a, type),
+					 ref ? arena_strdup(a, ref) : NULL);
+			}
+			db_done(s);
+		}
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "Le message d'origine n'a pas pu être lu.");
+		return;
+	}
+	char id[37];
+	util_uuid(id);
+	submit(req, c, &who, &m, id, 0, 201);
+}
+
+void msg_forward(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const char *const allowed[] = {"body", "to", "cc", "bcc", "draft", "send_at", NULL};
+	struct compose m = {0};
+	json_t *errors = json_object();
+	parse_compose(req, body, allowed, &m, errors);
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	struct msg_who who;
+	if (msg_who_req(req, c, &who))
+		return;
+	struct msg_copy orig;
+	if (msg_copy_load(req, c, http_param(req, "id"), &orig))
+		return;
+	if (!strcmp(orig.state, "draft")) {
+		http_problem(req, 409, "Un brouillon ne se transfère pas : envoyez-le ou copiez son texte.");
+		return;
+	}
+	const char *from = msg_addr_label(c, a, "user", orig.sender_id);
+	const char *text = arena_printf(a, "%s%s----- Message transféré -----\nDe : %s\nDate : %s\nObjet : %s\n\n%s",
+					m.body ? m.body : "", m.body && *m.body ? "\n\n" : "", from,
+					orig.sent_at ? orig.sent_at : orig.created_at, orig.subject, orig.body);
+	if (json_utf8_len(text) > MSG_BODY_MAX) {
+		http_invalid(req, json_pack("{s:s}", "body", "le message transféré dépasserait 50 000 caractères"));
+		return;
+	}
+	m.body = text;
+	m.subject = prefixed(a, "TR : ", orig.subject);
+	m.forward_of = orig.id;
+	char id[37];
+	util_uuid(id);
+	submit(req, c, &who, &m, id, 0, 201);
+}
+
+/* ---- scheduled delivery ---- */
+
+int msg_deliver_due(db_conn *c)
+{
+	arena *a = arena_new(0);
+	char now[21];
+	util_time_rfc3339(time(NULL), now);
+	db_stmt *s = db_prepare(c, "SELECT id FROM messages WHERE state = 'scheduled' AND send_at <= ? ORDER BY send_at, id LIMIT 100");
+	if (!s) {
+		arena_free(a);
+		return ENT_EDB;
+	}
+	db_bind_text(s, 1, now);
+	const char **ids = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		ids = arena_grow(a, ids, n, &cap, sizeof(*ids));
+		ids[n++] = arena_strdup(a, db_col_text(s, 0));
+	}
+	db_done(s);
+	int sent = 0;
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		int64_t now_us = msg_now_us();
+		char at[21];
+		msg_time(now_us, at);
+		if ((rc = db_begin(c)))
+			break;
+		/* The claim: of several processes, the one whose update changes the row delivers it. */
+		s = db_prepare(c, "UPDATE messages SET state = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND state = 'scheduled'");
+		int claimed = 0;
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, at);
+			db_bind_text(s, 2, at);
+			db_bind_text(s, 3, ids[i]);
+			rc = db_step(s);
+			claimed = rc >= 0 && db_changes(s) == 1;
+			db_done(s);
+		}
+		const char **users = NULL;
+		size_t nu = 0, ucap = 0;
+		const char *sender = NULL, *subject = NULL;
+		int ack = 0;
+		if (rc >= 0 && claimed) {
+			s = db_prepare(c, "UPDATE message_boxes SET visible = 1, at_us = ? WHERE message_id = ? AND role <> 'sender'");
+			rc = ENT_EDB;
+			if (s) {
+				db_bind_int64(s, 1, now_us);
+				db_bind_text(s, 2, ids[i]);
+				rc = db_step(s);
+				db_done(s);
+			}
+			s = rc < 0 ? NULL : db_prepare(c, "SELECT b.user_id, m.sender_id, m.subject, m.ack_required FROM message_boxes b"
+							     " JOIN messages m ON m.id = b.message_id WHERE b.message_id = ?"
+							     " AND b.role <> 'sender'");
+			if (s) {
+				db_bind_text(s, 1, ids[i]);
+				while ((rc = db_step(s)) == DB_ROW) {
+					users = arena_grow(a, users, nu, &ucap, sizeof(*users));
+					users[nu++] = arena_strdup(a, db_col_text(s, 0));
+					sender = arena_strdup(a, db_col_text(s, 1));
+					subject = arena_strdup(a, db_col_text(s, 2));
+					ack = db_col_int64(s, 3) != 0;
+				}
+				db_done(s);
+			} else if (rc >= 0)
+				rc = ENT_EDB;
+			if (rc >= 0 && nu)
+				rc = msg_notify(c, a, ids[i], msg_addr_label(c, a, "user", sender), subject, ack, 0, users, nu);
+		}
+		if (rc < 0 || (rc = db_commit(c))) {
+			db_rollback(c);
+			log_error("messagerie: the scheduled message %s could not be delivered: %s", ids[i], ent_err_str(rc));
+		} else if (claimed) {
+			msg_announce(c, a, ids[i], users, nu);
+			sent++;
+		}
+		rc = ENT_OK;
+	}
+	arena_free(a);
+	return rc < 0 ? rc : sent;
+}

@@ -1,0 +1,205 @@
+/*
+ * internal.h - what the messagerie service's files share (never included outside the folder).
+ *
+ * Files: messagerie.c (the service table, schema, GDPR hooks), rules.c (who may write to whom:
+ * the sender's context, the rules table, group expansion, sending limits, recipient
+ * suggestions), compose.c (new messages, drafts, reply, forward, sending and scheduled delivery),
+ * message.c (one message, a thread, read receipts, acknowledgements, reminders, recall),
+ * mailbox.c (folders, lists, move, read marks, trash, search), stream.c (the live stream),
+ * notify.c (the bus event and the background thread: scheduled sends, trash purge).
+ *
+ * Tables: messages (one row per message, its text and state), message_addresses (the addresses
+ * as the sender wrote them: users and groups, to/cc/bcc), message_boxes (one row per user who
+ * holds a copy: the sender's and each recipient's, with folder and read marks; the only way to
+ * see a message), message_folders (users' own folders), message_rules and message_limits
+ * (administrators' settings), messages_fts (the search index).
+ */
+#ifndef ENT_MESSAGERIE_INTERNAL_H
+#define ENT_MESSAGERIE_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/http.h"
+#include "store/db.h"
+
+#define MSG_SUBJECT_MAX 200
+#define MSG_BODY_MAX 50000      /* characters */
+#define MSG_ADDRS_MAX 200       /* addresses of one kind (to, cc, bcc) in a request */
+#define MSG_FOLDER_NAME_MAX 60
+#define MSG_RECALL_S 3600       /* a message may be recalled this long after it was sent */
+#define MSG_TRASH_DAYS 30       /* the trash keeps messages this long */
+#define MSG_SCHEDULE_MAX_DAYS 366
+
+/* ---- rules.c ---- */
+
+/* The targets of the rules table (message_rules.target), in this order. */
+enum msg_target {
+	T_ADMIN,               /* an administrator, individually */
+	T_TEACHER_OWN,         /* a teacher of one of the sender's classes */
+	T_TEACHER_ANY,         /* any teacher */
+	T_STUDENT_OWN,         /* a student of one of the sender's classes */
+	T_STUDENT_ANY,         /* any student */
+	T_CLASS_OWN,           /* group: the students of one of the sender's classes */
+	T_CLASS_ANY,           /* group: the students of any class */
+	T_COURSE_OWN,          /* group: the students of a course the sender teaches or follows */
+	T_COURSE_ANY,          /* group: the students of any course */
+	T_CLASS_TEACHERS_OWN,  /* group: the teachers of one of the sender's classes */
+	T_CLASS_TEACHERS_ANY,  /* group: the teachers of any class */
+	T_STAFF,               /* group: every administrator */
+	T_COUNT
+};
+extern const char *const msg_target_names[T_COUNT + 1]; /* NULL-terminated */
+extern const char *const msg_role_names[4];            /* etudiant, enseignant, admin, NULL */
+
+/* Who is writing: their one role, classes, courses and what the rules allow them. */
+struct msg_who {
+	const char *id;
+	const char *name;
+	unsigned role;          /* one ROLE_* bit: the highest the caller has */
+	const char *role_name;  /* "etudiant" ... */
+	const char **classes;   /* a student's class; a teacher's assigned classes and their courses' */
+	size_t nclasses;
+	const char **courses;   /* a student's class's courses; the courses a teacher teaches */
+	size_t ncourses;
+	int allowed[T_COUNT];   /* the rules of role */
+	int per_hour, per_message; /* the limits of role */
+};
+
+/* Fills w for the caller p (arena a). 0 or an ent_err. */
+int msg_who_load(db_conn *c, arena *a, const struct http_principal *p, struct msg_who *w);
+/* msg_who_load for a request: on error answers 503/500 and returns -1. */
+int msg_who_req(http_req *req, db_conn *c, struct msg_who *w);
+
+/* One address as written: kind "to"/"cc"/"bcc", type "user"/"class"/"course"/"class_teachers"/"staff". */
+struct msg_addr {
+	const char *kind, *type, *id; /* id NULL for staff */
+};
+
+/* One user a message reaches, with the strongest kind that reached them (to > cc > bcc). */
+struct msg_rcpt {
+	const char *user_id;
+	const char *kind;
+};
+
+/*
+ * Expands addrs (n) into the users they reach, each checked against w's rules, the sender
+ * left out. Returns ENT_OK with *out (arena) and *nout; or, without answering:
+ *   ENT_EINVAL     addrs[*bad] names no user, class or course (or nobody at all: *bad = -1);
+ *   ENT_EFORBIDDEN addrs[*bad] (or a member of it) may not be written to: *who_name is the
+ *                  refused recipient's name (a user, or the group's label);
+ *   another ent_err from the store.
+ */
+int msg_expand(db_conn *c, arena *a, const struct msg_who *w, const struct msg_addr *addrs, size_t n,
+	       struct msg_rcpt **out, size_t *nout, int *bad, const char **who_name);
+
+/* The label of an address for people ("Classe 4e A", "Enseignants de 4e A", "Administration", a name). */
+const char *msg_addr_label(db_conn *c, arena *a, const char *type, const char *id);
+
+/*
+ * The sending limit: 0 when w may send one more message now, or ENT_EBUSY with *retry_after
+ * (seconds) when w sent per_hour messages in the last hour. Call inside the sending transaction.
+ */
+int msg_rate_check(db_conn *c, const struct msg_who *w, int64_t now_us, int *retry_after);
+
+void msg_rules_get(http_req *req);
+void msg_rules_put(http_req *req);
+void msg_recipients(http_req *req);
+
+/* ---- compose.c ---- */
+
+void msg_create(http_req *req);
+void msg_patch(http_req *req);
+void msg_send_draft(http_req *req);
+void msg_reply(http_req *req);
+void msg_forward(http_req *req);
+/* Delivers the scheduled messages whose time came (the background thread). Count or an ent_err. */
+int msg_deliver_due(db_conn *c);
+
+/* ---- message.c ---- */
+
+/* The caller's copy of a message: its box row joined to the message. Arena strings. */
+struct msg_copy {
+	const char *id, *thread_id, *in_reply_to, *forward_of, *sender_id, *subject, *body, *state, *send_at, *sent_at,
+		*recalled_at, *created_at, *updated_at;
+	const char *role, *folder, *prev_folder, *read_at, *acked_at;
+	int ack_required;
+	int64_t at_us;
+};
+#define MSG_COPY_COLS                                                                                            \
+	"m.id, m.thread_id, m.in_reply_to, m.forward_of, m.sender_id, m.subject, m.body, m.state, m.send_at, "    \
+	"m.sent_at, m.recalled_at, m.created_at, m.updated_at, b.role, b.folder, b.prev_folder, b.read_at, "      \
+	"b.acked_at, m.ack_required, b.at_us"
+#define MSG_COPY_FROM " FROM message_boxes b JOIN messages m ON m.id = b.message_id"
+void msg_copy_read(arena *a, db_stmt *s, struct msg_copy *m);
+/*
+ * Loads the caller's copy of message id: 0, or -1 after answering (404 when the caller holds no
+ * visible copy: the same as a message that does not exist).
+ */
+int msg_copy_load(http_req *req, db_conn *c, const char *id, struct msg_copy *m);
+/* Writes m as the caller sees it (bcc only for its sender; with the body when full). */
+int msg_write(db_conn *c, arena *a, jw *w, const struct msg_copy *m, int full);
+/* Writes the list item of m, sender_name already looked up. */
+void msg_write_item(jw *w, const struct msg_copy *m, const char *sender_name);
+
+void msg_get(http_req *req);
+void msg_thread(http_req *req);
+void msg_receipts(http_req *req);
+void msg_ack(http_req *req);
+void msg_remind(http_req *req);
+void msg_recall(http_req *req);
+
+/* ---- mailbox.c ---- */
+
+void msg_list(http_req *req);
+void msg_search(http_req *req);
+void msg_folders_list(http_req *req);
+void msg_folders_create(http_req *req);
+void msg_folders_patch(http_req *req);
+void msg_folders_delete(http_req *req);
+void msg_move(http_req *req);
+void msg_read_put(http_req *req);
+void msg_read_delete(http_req *req);
+void msg_delete(http_req *req);
+void msg_restore(http_req *req);
+/* Removes message id and everything about it when nobody holds a copy any more. 0 or an ent_err. */
+int msg_collect(db_conn *c, const char *id);
+/* Removes message id entirely (a draft, a cancelled scheduled message). 0 or an ent_err. */
+int msg_remove(db_conn *c, const char *id);
+/* Empties the trash of what was put there more than MSG_TRASH_DAYS days ago. Count or error. */
+int msg_purge_trash(db_conn *c);
+
+/* ---- stream.c ---- */
+
+void msg_stream(http_req *req);
+/* Sends one event to the open streams of each of the n users (this process only). */
+void msg_push(const char *const *users, size_t n, const char *event, const char *id, const char *data);
+
+/* ---- notify.c ---- */
+
+/*
+ * Publishes message.received for the n recipients (inside the caller's transaction), with the
+ * French title and body the notifications service shows. reminder: the text of a reminder.
+ */
+int msg_notify(db_conn *c, arena *a, const char *message_id, const char *sender_name, const char *subject,
+	       int ack_required, int reminder, const char *const *users, size_t n);
+/*
+ * After the commit: wakes the bus and pushes the new message to the recipients' streams.
+ */
+void msg_announce(db_conn *c, arena *a, const char *message_id, const char *const *users, size_t n);
+int msg_worker_start(void);
+void msg_worker_stop(void);
+
+/* ---- messagerie.c ---- */
+
+int64_t msg_now_us(void);
+/* RFC 3339 of a microsecond time. */
+void msg_time(int64_t us, char out[21]);
+int msg_export_user(db_conn *c, const char *user_id, json_t *out);
+int msg_erase_user(db_conn *c, const char *user_id);
+
+#endif

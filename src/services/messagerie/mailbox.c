@@ -1,0 +1,699 @@
+/*
+ * mailbox.c - a user's mailbox: the folders (inbox, sent, drafts, trash and the user's own) with
+ * their unread counts, the list of a folder, moving, read marks, the trash and its restore, and
+ * the full-text search.
+ *
+ * Everything here reads and writes the caller's own message_boxes rows only (user_id = the
+ * caller): another user's copy of the same message is never touched or seen. A message leaves
+ * the database when its last copy is deleted (msg_collect).
+ *
+ * Search: SQLite's FTS5 (messages_fts, accents folded) or PostgreSQL's full text with the
+ * 'french' configuration (a GIN index on messages_fts). The two differ only in the MATCH clause,
+ * chosen in search_sql(); both join the caller's copies, so the search never returns another
+ * user's mail.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/err.h"
+#include "core/json.h"
+#include "core/page.h"
+#include "core/util.h"
+#include "services/users/users.h"
+
+static const char *const system_folders[] = {"inbox", "sent", "drafts", "trash", NULL};
+static const char *const folder_names[] = {"Boîte de réception", "Envoyés", "Brouillons", "Corbeille"};
+
+/* ---- removal ---- */
+
+int msg_collect(db_conn *c, const char *id)
+{
+	int rc = db_exists(c, "SELECT 1 FROM message_boxes WHERE message_id = ?", id, NULL);
+	if (rc)
+		return rc < 0 ? rc : ENT_OK;
+	return msg_remove(c, id);
+}
+
+int msg_remove(db_conn *c, const char *id)
+{
+	static const char *const sqls[] = {
+		"DELETE FROM message_boxes WHERE message_id = ?",
+		"DELETE FROM message_addresses WHERE message_id = ?",
+		"DELETE FROM messages_fts WHERE message_id = ?",
+		"DELETE FROM messages WHERE id = ?",
+	};
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+		int rc = db_run(c, sqls[i], id, NULL);
+		if (rc < 0)
+			return rc;
+	}
+	return ENT_OK;
+}
+
+int msg_purge_trash(db_conn *c)
+{
+	char before[21];
+	util_time_rfc3339(time(NULL) - (time_t)MSG_TRASH_DAYS * 86400, before);
+	db_stmt *s = db_prepare(c, "SELECT message_id, user_id FROM message_boxes WHERE folder = 'trash' AND trashed_at < ? LIMIT 500");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, before);
+	arena *a = arena_new(0);
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, 2 * sizeof(*v));
+		v[2 * n] = arena_strdup(a, db_col_text(s, 0));
+		v[2 * n + 1] = arena_strdup(a, db_col_text(s, 1));
+		n++;
+	}
+	db_done(s);
+	int purged = 0;
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		if ((rc = db_begin(c)))
+			break;
+		rc = db_run(c, "DELETE FROM message_boxes WHERE message_id = ? AND user_id = ? AND folder = 'trash'", v[2 * i],
+			    v[2 * i + 1]);
+		if (!rc)
+			rc = msg_collect(c, v[2 * i]);
+		rc = rc ? (db_rollback(c), rc) : db_commit(c);
+		purged += !rc;
+	}
+	arena_free(a);
+	return rc < 0 ? rc : purged;
+}
+
+/* ---- folders ---- */
+
+/* 1 if folder (a system name or the id of one of user's folders) is one of user's; 0; or an error. */
+static int folder_exists(db_conn *c, const char *user, const char *folder)
+{
+	for (int i = 0; system_folders[i]; i++)
+		if (!strcmp(folder, system_folders[i]))
+			return 1;
+	if (!util_is_uuid(folder))
+		return 0;
+	return db_exists(c, "SELECT 1 FROM message_folders WHERE id = ? AND owner_id = ?", folder, user);
+}
+
+void msg_folders_list(http_req *req)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	const char *me = http_principal(req)->sub;
+	/* Counts per folder, then the folders in order: the four system ones, the user's by name. */
+	db_stmt *s = db_prepare(c, "SELECT folder, COUNT(*), SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END)"
+				   " FROM message_boxes WHERE user_id = ? AND visible = 1 GROUP BY folder");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return;
+	}
+	db_bind_text(s, 1, me);
+	struct count {
+		const char *folder;
+		int64_t total, unread;
+	} *cv = NULL;
+	size_t nc = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		cv = arena_grow(a, cv, nc, &cap, sizeof(*cv));
+		cv[nc].folder = arena_strdup(a, db_col_text(s, 0));
+		cv[nc].total = db_col_int64(s, 1);
+		cv[nc++].unread = db_col_int64(s, 2);
+	}
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, "Les dossiers n'ont pas pu être lus.");
+		return;
+	}
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_key(w, "items");
+	jw_arr_open(w);
+	for (int pass = 0; pass < 2; pass++) {
+		const char **ids = NULL, **names = NULL;
+		size_t n = 0, ncap = 0, icap = 0;
+		if (!pass) {
+			ids = (const char **)system_folders;
+			names = (const char **)folder_names;
+			n = 4;
+		} else {
+			s = db_prepare(c, "SELECT id, name FROM message_folders WHERE owner_id = ? ORDER BY name, id");
+			if (!s) {
+				rc = ENT_EDB;
+				break;
+			}
+			db_bind_text(s, 1, me);
+			while ((rc = db_step(s)) == DB_ROW) {
+				ids = arena_grow(a, ids, n, &icap, sizeof(*ids));
+				names = arena_grow(a, names, n, &ncap, sizeof(*names));
+				ids[n] = arena_strdup(a, db_col_text(s, 0));
+				names[n++] = arena_strdup(a, db_col_text(s, 1));
+			}
+			db_done(s);
+		}
+		for (size_t i = 0; i < n; i++) {
+			int64_t total = 0, unread = 0;
+			for (size_t k = 0; k < nc; k++)
+				if (!strcmp(cv[k].folder, ids[i])) {
+					total = cv[k].total;
+					unread = cv[k].unread;
+				}
+			jw_obj_open(w);
+			jw_kstr(w, "id", ids[i]);
+			jw_kstr(w, "name", names[i]);
+			jw_kbool(w, "system", !pass);
+			jw_kint(w, "total", total);
+			jw_kint(w, "unread", unread);
+			jw_obj_close(w);
+		}
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+	if (rc < 0) {
+		http_problem_err(req, rc, "Les dossiers n'ont pas pu être lus.");
+		return;
+	}
+	http_reply_jw(req, 200);
+}
+
+static const struct jfield folder_fields[] = {{"name", JF_STRING, 1, 0, 1, MSG_FOLDER_NAME_MAX, NULL}};
+
+/* Validates {"name"}: the name, or NULL after answering 400. */
+static const char *folder_name(http_req *req, json_t *body)
+{
+	json_t *errors = json_object();
+	json_check(body, folder_fields, 1, errors);
+	const char *name = json_get_str(body, "name", NULL);
+	if (name && !json_object_get(errors, "name") && !util_valid_text(name))
+		json_object_set_new(errors, "name", json_string("ne doit pas contenir de caractères de contrôle"));
+	for (int i = 0; name && !json_object_get(errors, "name") && i < 4; i++)
+		if (!strcasecmp(name, folder_names[i]) || !strcmp(name, system_folders[i]))
+			json_object_set_new(errors, "name", json_string("est le nom d'un dossier de la messagerie"));
+	if (http_invalid(req, errors))
+		return NULL;
+	return name;
+}
+
+static void write_folder(http_req *req, const char *id, const char *name, int status)
+{
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_kstr(w, "id", id);
+	jw_kstr(w, "name", name);
+	jw_kbool(w, "system", 0);
+	jw_obj_close(w);
+	http_reply_jw(req, status);
+}
+
+void msg_folders_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	const char *name = folder_name(req, body);
+	if (!name)
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	char id[37], now[21];
+	util_uuid(id);
+	util_time_rfc3339(time(NULL), now);
+	int n = db_exists(c, "SELECT COUNT(*) FROM message_folders WHERE owner_id = ? HAVING COUNT(*) >= 100",
+			  http_principal(req)->sub, NULL);
+	if (n > 0) {
+		http_problem(req, 409, "Vous avez déjà 100 dossiers.");
+		return;
+	}
+	db_stmt *s = db_prepare(c, "INSERT INTO message_folders (id, owner_id, name, created_at) VALUES (?, ?, ?, ?)");
+	int rc = n < 0 ? n : ENT_EDB;
+	if (s && n >= 0) {
+		db_bind_text(s, 1, id);
+		db_bind_text(s, 2, http_principal(req)->sub);
+		db_bind_text(s, 3, name);
+		db_bind_text(s, 4, now);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc == ENT_ECONFLICT) {
+		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.", json_pack("{s:s}", "name", "est déjà pris"));
+		return;
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "Le dossier n'a pas pu être créé.");
+		return;
+	}
+	write_folder(req, id, name, 201);
+}
+
+void msg_folders_patch(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	const char *name = folder_name(req, body);
+	if (!name)
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	const char *id = http_param(req, "id");
+	int rc = util_is_uuid(id) ? DB_DONE : ENT_ENOTFOUND;
+	int64_t changed = 0;
+	db_stmt *s = rc ? NULL : db_prepare(c, "UPDATE message_folders SET name = ? WHERE id = ? AND owner_id = ?");
+	if (s) {
+		db_bind_text(s, 1, name);
+		db_bind_text(s, 2, id);
+		db_bind_text(s, 3, http_principal(req)->sub);
+		rc = db_step(s);
+		changed = db_changes(s);
+		db_done(s);
+	} else if (!rc)
+		rc = ENT_EDB;
+	if (rc == ENT_ECONFLICT) {
+		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.", json_pack("{s:s}", "name", "est déjà pris"));
+		return;
+	}
+	if (rc == ENT_ENOTFOUND || (rc >= 0 && !changed)) {
+		http_problem(req, 404, "Ce dossier n'existe pas.");
+		return;
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "Le dossier n'a pas pu être renommé.");
+		return;
+	}
+	write_folder(req, id, name, 200);
+}
+
+void msg_folders_delete(http_req *req)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	const char *id = http_param(req, "id"), *me = http_principal(req)->sub;
+	int rc = util_is_uuid(id) ? folder_exists(c, me, id) : 0;
+	if (rc <= 0) {
+		if (rc < 0)
+			http_problem_err(req, rc, NULL);
+		else
+			http_problem(req, 404, "Ce dossier n'existe pas.");
+		return;
+	}
+	/* Its messages go back where they came from: the inbox, or sent for the user's own messages. */
+	if (!(rc = db_begin(c))) {
+		rc = db_run(c, "UPDATE message_boxes SET folder = CASE WHEN role = 'sender' THEN 'sent' ELSE 'inbox' END"
+			       " WHERE user_id = ? AND folder = ?", me, id);
+		if (!rc)
+			rc = db_run(c, "UPDATE message_boxes SET prev_folder = NULL WHERE user_id = ? AND prev_folder = ?", me, id);
+		if (!rc)
+			rc = db_run(c, "DELETE FROM message_folders WHERE id = ? AND owner_id = ?", id, me);
+		rc = rc ? (db_rollback(c), rc) : db_commit(c);
+	}
+	if (rc) {
+		http_problem_err(req, rc, "Le dossier n'a pas pu être supprimé.");
+		return;
+	}
+	http_reply_empty(req, 204);
+}
+
+/* ---- lists ---- */
+
+#define LIST_COLS                                                                                                 \
+	"m.id, m.thread_id, m.in_reply_to, m.forward_of, m.sender_id, m.subject, substr(m.body, 1, 140), m.state, " \
+	"m.send_at, m.sent_at, m.recalled_at, m.created_at, m.updated_at, b.role, b.folder, b.prev_folder, "          \
+	"b.read_at, b.acked_at, m.ack_required, b.at_us"
+#define LIST_WHERE " WHERE b.user_id = ? AND b.visible = 1 AND b.folder = ? AND (? = 0 OR b.read_at IS NULL)"
+#define LIST_ORDER " ORDER BY b.at_us DESC, b.message_id DESC LIMIT ?"
+#define LIST_AFTER " AND (b.at_us < ? OR (b.at_us = ? AND b.message_id < ?))"
+
+/* Reads the rows of s into the page, with the senders' names. Returns 0 or an ent_err. */
+static int write_page(db_conn *c, arena *a, db_stmt *s, page *pg)
+{
+	struct msg_copy *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		msg_copy_read(a, s, &v[n++]);
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)), **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
+	for (size_t i = 0; i < n; i++)
+		ids[i] = v[i].sender_id;
+	if ((rc = users_names(c, a, ids, n, names)))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		char at[24];
+		snprintf(at, sizeof(at), "%lld", (long long)v[i].at_us);
+		const char *keys[2] = {at, v[i].id};
+		jw *w = page_item(pg, keys);
+		if (!w)
+			break;
+		msg_write_item(w, &v[i], names[i]);
+	}
+	return ENT_OK;
+}
+
+/* The cursor's time key, or -1 when it is not a number. */
+static int64_t cursor_at(const page *pg)
+{
+	int64_t v;
+	return util_parse_int64(pg->after[0], 0, INT64_MAX, &v) ? -1 : v;
+}
+
+void msg_list(http_req *req)
+{
+	page pg;
+	if (page_begin(req, &pg, "messages", 2))
+		return;
+	const char *folder = http_query(req, "folder"), *unread = http_query(req, "unread");
+	json_t *errors = json_object();
+	if (!folder)
+		folder = "inbox";
+	if (unread && strcmp(unread, "true") && strcmp(unread, "false"))
+		json_object_set_new(errors, "unread", json_string("doit être true ou false"));
+	if (strlen(folder) > 36)
+		json_object_set_new(errors, "folder", json_string("doit être inbox, sent, drafts, trash ou l'un de vos dossiers"));
+	if (pg.has_cursor && cursor_at(&pg) < 0)
+		json_object_set_new(errors, "cursor", json_string(PAGE_BAD_CURSOR));
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	const char *me = http_principal(req)->sub;
+	int rc = folder_exists(c, me, folder);
+	if (rc <= 0) {
+		if (rc < 0)
+			http_problem_err(req, rc, NULL);
+		else
+			http_invalid(req, json_pack("{s:s}", "folder", "doit être inbox, sent, drafts, trash ou l'un de vos dossiers"));
+		return;
+	}
+	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT " LIST_COLS MSG_COPY_FROM LIST_WHERE LIST_AFTER LIST_ORDER
+						 : "SELECT " LIST_COLS MSG_COPY_FROM LIST_WHERE LIST_ORDER);
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return;
+	}
+	int k = 1;
+	db_bind_text(s, k++, me);
+	db_bind_text(s, k++, folder);
+	db_bind_int64(s, k++, unread && !strcmp(unread, "true"));
+	if (pg.has_cursor) {
+		db_bind_int64(s, k++, cursor_at(&pg));
+		db_bind_int64(s, k++, cursor_at(&pg));
+		db_bind_text(s, k++, pg.after[1]);
+	}
+	db_bind_int64(s, k, page_fetch(&pg));
+	rc = write_page(c, http_arena(req), s, &pg);
+	if (rc) {
+		http_problem_err(req, rc, "La liste des messages n'a pas pu être lue.");
+		return;
+	}
+	static const char *const keep[] = {"folder", "unread", "limit", NULL};
+	page_reply(&pg, keep);
+}
+
+/* ---- search ---- */
+
+/*
+ * The FTS5 query for what a user typed: each word quoted (so no character of the FTS5 syntax
+ * means anything) and matched as a prefix, all words required. NULL when q has no word.
+ */
+static const char *fts5_query(arena *a, const char *q)
+{
+	buf b;
+	buf_init(&b, 4096);
+	const unsigned char *p = (const unsigned char *)q;
+	int words = 0;
+	while (*p) {
+		while (*p && !(*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+			p++;
+		const unsigned char *start = p;
+		while (*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+			p++;
+		if (p > start) {
+			buf_printf(&b, "%s\"%.*s\"*", words++ ? " " : "", (int)(p - start), (const char *)start);
+		}
+	}
+	size_t len;
+	char *s = buf_take(&b, &len);
+	const char *out = words && s ? arena_strdup(a, s) : NULL;
+	free(s);
+	return out;
+}
+
+#define SEARCH_WHERE " AND b.user_id = ? AND b.visible = 1 AND (? = 0 OR b.folder <> 'trash')"
+#define SEARCH_SQLITE(after)                                                                                      \
+	"SELECT " LIST_COLS " FROM messages_fts f JOIN message_boxes b ON b.message_id = f.message_id"              \
+	" JOIN messages m ON m.id = b.message_id WHERE messages_fts MATCH ?" SEARCH_WHERE after LIST_ORDER
+#define SEARCH_PG(after)                                                                                          \
+	"SELECT " LIST_COLS " FROM messages_fts f JOIN message_boxes b ON b.message_id = f.message_id"              \
+	" JOIN messages m ON m.id = b.message_id WHERE to_tsvector('french', f.subject || ' ' || f.body) @@"       \
+	" plainto_tsquery('french', ?)" SEARCH_WHERE after LIST_ORDER
+
+/* The one place the two engines' SQL differ. */
+static const char *search_sql(db_conn *c, int after)
+{
+	if (db_conn_kind(c) == DB_POSTGRES)
+		return after ? SEARCH_PG(LIST_AFTER) : SEARCH_PG("");
+	return after ? SEARCH_SQLITE(LIST_AFTER) : SEARCH_SQLITE("");
+}
+
+void msg_search(http_req *req)
+{
+	page pg;
+	if (page_begin(req, &pg, "messages-search", 2))
+		return;
+	const char *q = http_query(req, "q"), *trash = http_query(req, "include_trash");
+	json_t *errors = json_object();
+	if (!q || !*q || json_utf8_len(q) > 200 || !util_valid_text(q))
+		json_object_set_new(errors, "q", json_string("est obligatoire : un texte de 1 à 200 caractères"));
+	if (trash && strcmp(trash, "true") && strcmp(trash, "false"))
+		json_object_set_new(errors, "include_trash", json_string("doit être true ou false"));
+	if (pg.has_cursor && cursor_at(&pg) < 0)
+		json_object_set_new(errors, "cursor", json_string(PAGE_BAD_CURSOR));
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	const char *match = db_conn_kind(c) == DB_POSTGRES ? q : fts5_query(a, q);
+	if (!match) {
+		page_reply(&pg, (const char *const[]){"q", NULL}); /* nothing searchable in q: no result */
+		return;
+	}
+	db_stmt *s = db_prepare(c, search_sql(c, pg.has_cursor));
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return;
+	}
+	int k = 1;
+	db_bind_text(s, k++, match);
+	db_bind_text(s, k++, http_principal(req)->sub);
+	db_bind_int64(s, k++, !(trash && !strcmp(trash, "true")));
+	if (pg.has_cursor) {
+		db_bind_int64(s, k++, cursor_at(&pg));
+		db_bind_int64(s, k++, cursor_at(&pg));
+		db_bind_text(s, k++, pg.after[1]);
+	}
+	db_bind_int64(s, k, page_fetch(&pg));
+	int rc = write_page(c, a, s, &pg);
+	if (rc) {
+		http_problem_err(req, rc, "La recherche n'a pas pu être faite.");
+		return;
+	}
+	static const char *const keep[] = {"q", "include_trash", "limit", NULL};
+	page_reply(&pg, keep);
+}
+
+/* ---- one message in the mailbox ---- */
+
+void msg_move(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const struct jfield fields[] = {{"folder", JF_STRING, 1, 0, 1, 36, NULL}};
+	json_t *errors = json_object();
+	json_check(body, fields, 1, errors);
+	if (http_invalid(req, errors))
+		return;
+	const char *folder = json_get_str(body, "folder", "");
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct msg_copy m;
+	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+		return;
+	const char *me = http_principal(req)->sub;
+	int rc = folder_exists(c, me, folder);
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	int sender = !strcmp(m.role, "sender");
+	if (!rc || !strcmp(folder, "drafts") || (!strcmp(folder, "sent") && !sender) || (!strcmp(folder, "inbox") && sender)) {
+		http_invalid(req, json_pack("{s:s}", "folder",
+					    sender ? "doit être sent, trash ou l'un de vos dossiers"
+						   : "doit être inbox, trash ou l'un de vos dossiers"));
+		return;
+	}
+	if (strcmp(m.state, "sent")) {
+		http_problem(req, 409, "Un brouillon ou un message programmé reste dans ses dossiers.");
+		return;
+	}
+	char now[21];
+	util_time_rfc3339(time(NULL), now);
+	int to_trash = !strcmp(folder, "trash"), in_trash = !strcmp(m.folder, "trash");
+	db_stmt *s = db_prepare(c, "UPDATE message_boxes SET folder = ?, prev_folder = ?, trashed_at = ? WHERE message_id = ? AND user_id = ?");
+	rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, folder);
+		db_bind_text_or_null(s, 2, to_trash ? (in_trash ? m.prev_folder : m.folder) : NULL);
+		db_bind_text_or_null(s, 3, to_trash ? now : NULL);
+		db_bind_text(s, 4, m.id);
+		db_bind_text(s, 5, me);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "Le message n'a pas pu être déplacé.");
+		return;
+	}
+	http_reply_empty(req, 204);
+}
+
+static void set_read(http_req *req, int read)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct msg_copy m;
+	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+		return;
+	char now[21];
+	msg_time(msg_now_us(), now);
+	db_stmt *s = db_prepare(c, read ? "UPDATE message_boxes SET read_at = COALESCE(read_at, ?) WHERE message_id = ? AND user_id = ?"
+					: "UPDATE message_boxes SET read_at = NULL WHERE message_id = ? AND user_id = ?");
+	int rc = ENT_EDB;
+	if (s) {
+		int k = 1;
+		if (read)
+			db_bind_text(s, k++, now);
+		db_bind_text(s, k++, m.id);
+		db_bind_text(s, k, http_principal(req)->sub);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "La marque de lecture n'a pas pu être enregistrée.");
+		return;
+	}
+	http_reply_empty(req, 204);
+}
+
+void msg_read_put(http_req *req) { set_read(req, 1); }
+void msg_read_delete(http_req *req) { set_read(req, 0); }
+
+void msg_delete(http_req *req)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct msg_copy m;
+	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+		return;
+	const char *me = http_principal(req)->sub;
+	int rc = db_begin(c);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	if (!strcmp(m.role, "sender") && strcmp(m.state, "sent")) {
+		/* A draft is discarded; a scheduled message is cancelled: nobody else ever had it. */
+		rc = msg_remove(c, m.id);
+	} else if (!strcmp(m.folder, "trash")) {
+		rc = db_run(c, "DELETE FROM message_boxes WHERE message_id = ? AND user_id = ?", m.id, me);
+		if (!rc)
+			rc = msg_collect(c, m.id);
+	} else {
+		char now[21];
+		util_time_rfc3339(time(NULL), now);
+		db_stmt *s = db_prepare(c, "UPDATE message_boxes SET prev_folder = folder, folder = 'trash', trashed_at = ?"
+					   " WHERE message_id = ? AND user_id = ?");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, now);
+			db_bind_text(s, 2, m.id);
+			db_bind_text(s, 3, me);
+			rc = db_step(s);
+			rc = rc < 0 ? rc : ENT_OK;
+			db_done(s);
+		}
+	}
+	rc = rc ? (db_rollback(c), rc) : db_commit(c);
+	if (rc) {
+		http_problem_err(req, rc, "Le message n'a pas pu être supprimé.");
+		return;
+	}
+	http_reply_empty(req, 204);
+}
+
+void msg_restore(http_req *req)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct msg_copy m;
+	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+		return;
+	if (strcmp(m.folder, "trash")) {
+		http_problem(req, 409, "Ce message n'est pas dans la corbeille.");
+		return;
+	}
+	const char *me = http_principal(req)->sub;
+	const char *back = !strcmp(m.role, "sender") ? "sent" : "inbox";
+	if (m.prev_folder) {
+		int rc = folder_exists(c, me, m.prev_folder);
+		if (rc < 0) {
+			http_problem_err(req, rc, NULL);
+			return;
+		}
+		if (rc && strcmp(m.prev_folder, "trash"))
+			back = m.prev_folder;
+	}
+	db_stmt *s = db_prepare(c, "UPDATE message_boxes SET folder = ?, prev_folder = NULL, trashed_at = NULL"
+				   " WHERE message_id = ? AND user_id = ?");
+	int rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, back);
+		db_bind_text(s, 2, m.id);
+		db_bind_text(s, 3, me);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, "Le message n'a pas pu être restauré.");
+		return;
+	}
+	if (msg_copy_load(req, c, m.id, &m))
+		return;
+	rc = msg_write(c, http_arena(req), http_jw(req), &m, 1);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	http_reply_jw(req, 200);
+}
