@@ -236,6 +236,8 @@ int cours_find(db_conn *c, const char *title, const char *school_year, char out[
 int cours_of_year(db_conn *c, arena *a, const char *school_year, const char ***ids)
 {
 	return id_column(c, a, "SELECT id FROM cours WHERE school_year = ? ORDER BY id", school_year, ids);
+}
+
 int cours_class_teachers(db_conn *c, arena *a, const char *class_id, const char ***ids)
 {
 	return id_column(c, a,

@@ -146,6 +146,18 @@ int users_with_role(db_conn *c, arena *a, const char *role, const char ***ids)
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, role);
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		v[n++] = arena_strdup(a, db_col_text(s, 0));
+	}
+	db_done(s);
+	*ids = v;
+	return rc < 0 ? rc : (int)n;
+}
+
 /* ---- for the messagerie ---- */
 
 int users_class_teachers(db_conn *c, arena *a, const char *class_id, const char ***ids)

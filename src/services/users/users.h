@@ -126,6 +126,7 @@ int users_teacher_classes(db_conn *c, arena *a, const char *user_id, const char 
  * of a new ticket. Returns the count, or a negative ent_err.
  */
 int users_with_role(db_conn *c, arena *a, const char *role, const char ***ids);
+
 /* ---- lookups for the messagerie (lookup.c) ---- */
 
 /*
