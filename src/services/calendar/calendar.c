@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/schema.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -261,13 +262,6 @@ static int cal_start(void)
 	return cal_reminders_start();
 }
 
-#define S_STR "{\"type\":\"string\"}"
-#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
-#define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
-#define S_NUUID "{\"type\":[\"string\",\"null\"],\"format\":\"uuid\"}"
-#define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
-#define S_NTIME "{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}"
-#define S_IDS "{\"type\":\"array\",\"items\":" S_UUID "}"
 #define S_KIND "{\"type\":\"string\",\"enum\":[\"lesson\",\"exam\",\"homework\",\"school\",\"holiday\",\"personal\"]}"
 #define S_AUDIENCE "{\"type\":\"string\",\"enum\":[\"school\",\"teachers\",\"classes\",\"course\",\"owner\"]}"
 #define S_OCC                                                                                                          \
@@ -305,9 +299,6 @@ static int cal_start(void)
 	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"course_id\":" S_UUID               \
 	",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME ",\"title\":{\"type\":\"string\",\"minLength\":1,"        \
 	"\"maxLength\":200},\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME "}}"
-#define S_LIST(item)                                                                                                   \
-	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\","  \
-	"\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
 
 static const struct route routes[] = {
 	{.method = "GET", .pattern = "/api/calendar/events", .handler = cal_events_list, .access = ROLE_ANY_USER,

@@ -20,6 +20,7 @@
 #include "core/json.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/schema.h"
 #include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
 
@@ -903,12 +904,6 @@ static void cours_delete(http_req *req)
 
 /* ---- service ---- */
 
-#define S_STR "{\"type\":\"string\"}"
-#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
-#define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
-#define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
-#define S_NTIME "{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}"
-#define S_IDS "{\"type\":\"array\",\"items\":" S_UUID "}"
 #define S_COURS                                                                                                      \
 	"{\"type\":\"object\",\"required\":[\"id\",\"title\",\"school_year\",\"teacher_ids\",\"class_ids\"],"        \
 	"\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR ",\"subject\":" S_NSTR ",\"description\":" S_NSTR        \
@@ -931,8 +926,6 @@ static void cours_delete(http_req *req)
 	"\"maxLength\":100},\"position\":{\"type\":\"integer\",\"minimum\":0},\"publish_at\":" S_NTIME                 \
 	",\"file_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\",\"description\":\"a file the caller uploaded "  \
 	"to /api/fichiers and not yet used\"}}}"
-#define S_LIST(item) \
-	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
 #define S_PERSON "{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"first_at\":" S_TIME "}}"
 
 #define STAFF (ROLE_ENSEIGNANT | ROLE_ADMIN)

@@ -28,6 +28,7 @@
 #include "core/page.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/schema.h"
 #include "services/cours/cours.h"
 
 blob_store *fichiers_store;
@@ -509,8 +510,6 @@ static void file_list(http_req *req)
 
 /* ---- service ---- */
 
-#define S_STR "{\"type\":\"string\"}"
-#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
 #define S_FILE                                                                                                  \
 	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"content_type\",\"size\",\"sha256\"],\"properties\":{" \
 	"\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"owner_id\":" S_STR ",\"cours_id\":" S_NSTR            \

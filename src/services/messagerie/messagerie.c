@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/schema.h"
 
 /* The tables, shared by both engines. */
 #define SCHEMA_COMMON                                                                                          \
@@ -249,14 +250,6 @@ int msg_erase_user(db_conn *c, const char *user_id)
 
 static int msg_start(void) { return msg_worker_start(); }
 
-#define S_STR "{\"type\":\"string\"}"
-#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
-#define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
-#define S_NUUID "{\"type\":[\"string\",\"null\"],\"format\":\"uuid\"}"
-#define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
-#define S_NTIME "{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}"
-#define S_BOOL "{\"type\":\"boolean\"}"
-#define S_INT "{\"type\":\"integer\"}"
 #define S_PERSON "{\"type\":\"object\",\"required\":[\"id\",\"name\"],\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR "}}"
 #define S_ADDR_TYPE "{\"type\":\"string\",\"enum\":[\"user\",\"class\",\"course\",\"class_teachers\",\"staff\"]}"
 #define S_ADDR_REQ                                                                                                     \
@@ -283,9 +276,6 @@ static int msg_start(void) { return msg_worker_start(); }
 	",\"sender\":" S_PERSON ",\"state\":" S_STATE ",\"folder\":" S_STR ",\"my_role\":" S_ROLE ",\"at\":" S_TIME       \
 	",\"sent_at\":" S_NTIME ",\"send_at\":" S_NTIME ",\"read\":" S_BOOL ",\"ack_required\":" S_BOOL ",\"acked\":"     \
 	S_BOOL "}}"
-#define S_LIST(item)                                                                                                   \
-	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\","  \
-	"\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
 #define S_CREATE                                                                                                       \
 	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"subject\":{\"type\":\"string\","          \
 	"\"maxLength\":200},\"body\":{\"type\":\"string\",\"maxLength\":50000},\"to\":" S_ADDRS_REQ ",\"cc\":"         \

@@ -24,6 +24,7 @@
 #include "core/page.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/schema.h"
 
 static const char schema_v1[] =
 	"CREATE TABLE notifications ("
@@ -465,11 +466,6 @@ static int notif_start(void) { return bus_subscribe(&notif_consumer); }
 
 /* ---- service ---- */
 
-#define S_STR "{\"type\":\"string\"}"
-#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
-#define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
-#define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
-#define S_NTIME "{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}"
 #define S_COUNT "{\"type\":\"object\",\"required\":[\"count\"],\"properties\":{\"count\":{\"type\":\"integer\",\"minimum\":0}}}"
 #define S_NOTIF                                                                                                      \
 	"{\"type\":\"object\",\"required\":[\"id\",\"type\",\"title\",\"body\",\"link\",\"data\",\"created_at\","     \
@@ -477,9 +473,6 @@ static int notif_start(void) { return bus_subscribe(&notif_consumer); }
 	"[\"note.published\",\"note.updated\",\"calendar.lesson_changed\",\"calendar.homework\",\"calendar.exam_reminder\",\"message.received\",\"support.updated\"]},\"title\":" S_STR ",\"body\":" S_STR ",\"link\":" S_NSTR              \
 	",\"data\":{\"type\":\"object\",\"description\":\"ids of what the notification is about (evaluation_id, "   \
 	"course_id)\"},\"created_at\":" S_TIME ",\"read_at\":" S_NTIME "}}"
-#define S_LIST(item)                                                                                                 \
-	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\","  \
-	"\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
 #define S_PREFS                                                                                                      \
 	"{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":"       \
 	"{\"type\":\"object\",\"required\":[\"type\",\"label\",\"enabled\"],\"properties\":{\"type\":" S_STR          \

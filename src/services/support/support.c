@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/schema.h"
 #include "services/users/users.h"
 
 /* The FAQ's full-text index differs by engine: FTS5 on SQLite, a tsvector column on PostgreSQL. */
@@ -403,14 +404,6 @@ static int sup_start(void)
 	return sup_jobs_start();
 }
 
-#define S_STR "{\"type\":\"string\"}"
-#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
-#define S_INT "{\"type\":\"integer\"}"
-#define S_BOOL "{\"type\":\"boolean\"}"
-#define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
-#define S_NUUID "{\"type\":[\"string\",\"null\"],\"format\":\"uuid\"}"
-#define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
-#define S_NTIME "{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}"
 #define S_CATEGORY                                                                                               \
 	"{\"type\":\"string\",\"enum\":[\"account\",\"courses\",\"grades\",\"timetable\",\"messaging\",\"other\"]}"
 #define S_PRIORITY "{\"type\":\"string\",\"enum\":[\"low\",\"normal\",\"high\",\"urgent\"]}"
@@ -447,9 +440,6 @@ static int sup_start(void)
 	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"title\":{\"type\":\"string\","\
 	"\"minLength\":1,\"maxLength\":200},\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":20000},"     \
 	"\"category\":" S_CATEGORY ",\"published\":" S_BOOL "}}"
-#define S_LIST(item)                                                                                             \
-	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\","\
-	"\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
 
 static const struct route routes[] = {
 	{.method = "POST", .pattern = "/api/support/tickets", .handler = sup_tickets_create, .access = ROLE_ANY_USER,

@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #include "core/service.h"
+#include "core/schema.h"
 
 static const char schema_v1[] =
 	"CREATE TABLE users ("
@@ -97,14 +98,7 @@ static const struct migration migrations[] = {
 
 /* ---- JSON Schemas for the OpenAPI document ---- */
 
-#define S_STR "{\"type\":\"string\"}"
-#define S_NSTR "{\"type\":[\"string\",\"null\"]}"
-#define S_BOOL "{\"type\":\"boolean\"}"
-#define S_INT "{\"type\":\"integer\"}"
 #define S_ROLE "{\"type\":\"string\",\"enum\":[\"etudiant\",\"enseignant\",\"admin\"]}"
-#define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
-#define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
-#define S_NTIME "{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}"
 #define S_CLASS_REF                                                                                     \
 	"{\"type\":[\"object\",\"null\"],\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR \
 	"}}"
