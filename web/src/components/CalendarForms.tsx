@@ -201,18 +201,17 @@ export function HomeworkDialog({
   const [due, setDue] = useState(dueDay);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [nextLesson, setNextLesson] = useState<Occurrence | null>(null);
+  const [lessons, setLessons] = useState<Occurrence[]>([]);
 
-  // Given in a lesson: due by default at the course's next lesson (an A/B series skips a week).
+  // The coming lessons: homework given in a lesson is due by default at its course's next lesson
+  // (an A/B series skips a week), and at the time of the course's lesson on the day chosen.
   useEffect(() => {
-    if (!from?.course_id) return;
-    const day = parisDay(from.starts_at);
-    api<List<Occurrence>>(`/api/calendar/events?from=${addDays(day, 1)}&to=${addDays(day, 50)}&kind=lesson`)
+    const day = from ? parisDay(from.starts_at) : parisDay();
+    api<List<Occurrence>>(`/api/calendar/events?from=${day}&to=${addDays(day, 60)}&kind=lesson`)
       .then((l) => {
-        const next = l.items.find((o) => o.course_id === from.course_id && o.status !== 'cancelled');
-        if (!next) return;
-        setNextLesson(next);
-        setDue((d) => (d === dueDay ? parisDay(next.starts_at) : d));
+        setLessons(l.items);
+        const next = from && l.items.find((o) => o.course_id === from.course_id && o.status !== 'cancelled' && parisDay(o.starts_at) > day);
+        if (next) setDue((d) => (d === dueDay ? parisDay(next.starts_at) : d));
       })
       .catch(() => {});
   }, [api, from, dueDay]);
@@ -224,7 +223,7 @@ export function HomeworkDialog({
       title: title.trim(),
       work: work.trim() || null,
       done_in_class: inClass.trim() || null,
-      due_at: parisToUtc(due, lessonTime(nextLesson ? [nextLesson, ...items] : items, courseId, due)),
+      due_at: parisToUtc(due, lessonTime([...lessons, ...items], courseId, due)),
     };
     if (from && from.course_id === courseId) {
       body.event_id = from.event_id;

@@ -2,6 +2,7 @@
 // to do with each student's own tick (teachers see how many ticked), the teachers' lesson series
 // and homework, changes to one lesson or a series, and the personal iCalendar feed.
 import { useCallback, useEffect, useId, useRef, useState, useSyncExternalStore } from 'react';
+import { useSearchParams } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
 import { useApi, type List } from '../lib/api';
 import type { Cours, FeedCreated, FeedState, Homework, Occurrence, Timetable } from '../lib/types';
@@ -38,6 +39,16 @@ function useMedia(query: string): boolean {
 }
 
 type View = 'week' | 'month';
+
+/** The day the address names: the Monday of ?semaine=2026-W49, the first of ?mois=2026-12. */
+function dayOfParams(params: URLSearchParams): string | null {
+  const m = /^(\d{4})-(\d{2})$/.exec(params.get('mois') ?? '');
+  if (m && Number(m[2]) >= 1 && Number(m[2]) <= 12) return `${m[1]}-${m[2]}-01`;
+  const w = /^(\d{4})-W(\d{2})$/.exec(params.get('semaine') ?? '');
+  if (!w || Number(w[2]) < 1 || Number(w[2]) > 53) return null;
+  // Week 1 holds 4 January.
+  return addDays(mondayOf(`${w[1]}-01-04`), 7 * (Number(w[2]) - 1));
+}
 type DialogState =
   | { type: 'series' }
   | { type: 'homework'; from?: Occurrence; due: string }
@@ -52,8 +63,16 @@ export function CalendarPage() {
   const student = hasRole('etudiant') && !teacher;
   const phone = useMedia('(max-width: 640px)');
   const today = parisDay();
-  const [view, setView] = useState<View>('week');
-  const [anchor, setAnchor] = useState(today);
+  // The period shown is in the address (?semaine=2026-W49, ?mois=2026-12): a reload or a link keeps it.
+  const [params, setParams] = useSearchParams();
+  const view: View = params.has('mois') ? 'month' : 'week';
+  const anchor = dayOfParams(params) ?? today;
+  const show = useCallback(
+    (v: View, day: string) => setParams(v === 'month' ? { mois: day.slice(0, 7) } : { semaine: isoWeek(day) }, { replace: true }),
+    [setParams],
+  );
+  const setView = (v: View) => show(v, anchor);
+  const setAnchor = (day: string) => show(view, day);
   const [items, setItems] = useState<Occurrence[] | null>(null);
   const [courses, setCourses] = useState<Cours[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -104,8 +123,15 @@ export function CalendarPage() {
   }, [api, teacher, admin, me]);
 
   const canEdit = (o: Occurrence) => admin || (!!o.course_id && courses.some((c) => c.id === o.course_id));
+  // A teacher's timetable from the API holds every lesson of their classes: by default only
+  // theirs (given by them or of a course they teach); the rest on demand.
+  const [allClasses, setAllClasses] = useState(false);
+  const mine = (o: Occurrence) =>
+    (o.kind !== 'lesson' && o.kind !== 'exam') || o.teacher_id === me || (!!o.course_id && courses.some((c) => c.id === o.course_id));
+  const filterMine = teacher && !admin && !allClasses;
+  const shown = items && filterMine ? items.filter(mine) : items;
 
-  const go = (delta: number) => setAnchor((a) => (view === 'week' ? addDays(a, 7 * delta) : addMonths(a, delta)));
+  const go = (delta: number) => setAnchor(view === 'week' ? addDays(anchor, 7 * delta) : addMonths(monthStart, delta));
   const done = (message: string) => {
     setDialog(null);
     setStatus(message);
@@ -173,17 +199,17 @@ export function CalendarPage() {
       </div>
 
       <section className="card cal-card" aria-label={view === 'week' ? 'Emploi du temps de la semaine' : 'Calendrier du mois'} aria-busy={items === null}>
-        {items === null ? (
+        {shown === null ? (
           <Spinner />
         ) : view === 'week' ? (
           phone ? (
-            <DayList items={items} today={today} onOpen={(occ) => setDialog({ type: 'occurrence', occ })} days={weekDays} label={periodLabel} />
+            <DayList items={shown} today={today} onOpen={(occ) => setDialog({ type: 'occurrence', occ })} days={weekDays} label={periodLabel} />
           ) : (
-            <WeekGrid items={items} today={today} onOpen={(occ) => setDialog({ type: 'occurrence', occ })} monday={monday} label={periodLabel} />
+            <WeekGrid items={shown} today={today} onOpen={(occ) => setDialog({ type: 'occurrence', occ })} monday={monday} label={periodLabel} />
           )
         ) : phone ? (
           <DayList
-            items={items}
+            items={shown}
             today={today}
             onOpen={(occ) => setDialog({ type: 'occurrence', occ })}
             days={monthDays}
@@ -192,22 +218,25 @@ export function CalendarPage() {
           />
         ) : (
           <MonthGrid
-            items={items}
+            items={shown}
             today={today}
             onOpen={(occ) => setDialog({ type: 'occurrence', occ })}
             start={gridStart}
             month={monthStart.slice(0, 7)}
             label={periodLabel}
-            onDay={(d) => {
-              setAnchor(d);
-              setView('week');
-            }}
+            onDay={(d) => show('week', d)}
           />
         )}
-        {items !== null && items.length === 0 && view === 'week' && !phone && (
+        {shown !== null && shown.length === 0 && view === 'week' && !phone && (
           <p className="empty cal-empty">Aucun cours ni événement cette semaine.</p>
         )}
         <div className="cal-legend">
+          {teacher && !admin && (
+            <label className="check cal-all">
+              <input type="checkbox" checked={allClasses} onChange={(e) => setAllClasses(e.target.checked)} />
+              Afficher aussi les cours de mes classes donnés par d'autres
+            </label>
+          )}
           <span className="legend legend-cancelled">Annulé</span>
           <span className="legend legend-changed">Modifié (salle ou horaire)</span>
           <button type="button" className="link-button" onClick={exportIcs}>
@@ -234,8 +263,7 @@ export function CalendarPage() {
           firstDay={weekdayIndex(anchor) === 6 ? addDays(anchor, 1) : anchor}
           onClose={() => setDialog(null)}
           onCreated={(m, day) => {
-            setAnchor(day);
-            setView('week');
+            show('week', day);
             done(m);
           }}
         />
