@@ -14,6 +14,7 @@
 #include "bus/bus.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/patch.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -395,27 +396,20 @@ void cal_homework_patch(http_req *req)
 		json_object_set_new(errors, "course_id", json_string("ne change pas : donnez le devoir dans l'autre cours"));
 	if (http_invalid(req, errors))
 		return;
-	/* One statement: each column keeps its value unless the body names it (then it may become null). */
+	/* One statement (core/patch.h); the times are stored normalised to UTC first. */
 	static const char *const keys[] = {"event_id", "occurrence_id", "title", "work", "done_in_class", "due_at"};
-	db_stmt *s = db_prepare(c, "UPDATE calendar_homework SET"
-				   " event_id = CASE WHEN ? = 1 THEN ? ELSE event_id END,"
-				   " occurrence_at = CASE WHEN ? = 1 THEN ? ELSE occurrence_at END,"
-				   " title = CASE WHEN ? = 1 THEN ? ELSE title END,"
-				   " work = CASE WHEN ? = 1 THEN ? ELSE work END,"
-				   " done_in_class = CASE WHEN ? = 1 THEN ? ELSE done_in_class END,"
-				   " due_at = CASE WHEN ? = 1 THEN ? ELSE due_at END,"
-				   " updated_at = ? WHERE id = ?");
+	json_t *norm = json_deep_copy(body);
+	for (size_t i = 1; i < 6; i += 4) {
+		const char *t = json_string_value(json_object_get(norm, keys[i]));
+		if (t)
+			json_object_set_new(norm, keys[i], json_string(utc(a, t)));
+	}
+	db_stmt *s = db_prepare(c, "UPDATE calendar_homework SET " PATCH_SET("event_id") ", occurrence_at = CASE WHEN ? = 1"
+				   " THEN ? ELSE occurrence_at END, " PATCH_SET("title") ", " PATCH_SET("work") ", "
+				   PATCH_SET("done_in_class") ", " PATCH_SET("due_at") ", updated_at = ? WHERE id = ?");
 	int rc = ENT_EDB;
 	if (s) {
-		int k = 1;
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-			json_t *val = json_object_get(body, keys[i]);
-			const char *text = json_string_value(val);
-			if (i == 1 || i == 5)
-				text = utc(a, text);
-			db_bind_int64(s, k++, val != NULL);
-			db_bind_text_or_null(s, k++, text);
-		}
+		int k = patch_bind(s, 1, norm, keys, sizeof(keys) / sizeof(keys[0]));
 		char now[21];
 		util_time_rfc3339(time(NULL), now);
 		db_bind_text(s, k++, now);
@@ -423,6 +417,7 @@ void cal_homework_patch(http_req *req)
 		rc = db_step(s);
 		db_done(s);
 	}
+	json_decref(norm);
 	if (rc < 0) {
 		http_problem_err(req, rc, "Le devoir n'a pas pu être modifié.");
 		return;

@@ -18,6 +18,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/patch.h"
 #include "core/service.h"
 #include "core/util.h"
 #include "core/schema.h"
@@ -827,24 +828,19 @@ static void cours_patch(http_req *req)
 	if (rc)
 		goto done;
 	static const char *const cols[4] = {"title", "subject", "description", "school_year"};
-	static const char *const sqls[4] = {
-		"UPDATE cours SET title = ?, updated_at = ? WHERE id = ?",
-		"UPDATE cours SET subject = ?, updated_at = ? WHERE id = ?",
-		"UPDATE cours SET description = ?, updated_at = ? WHERE id = ?",
-		"UPDATE cours SET school_year = ?, updated_at = ? WHERE id = ?",
-	};
-	for (int i = 0; i < 4; i++) {
-		json_t *v = json_object_get(body, cols[i]);
-		if (!v)
-			continue;
-		db_stmt *s = db_prepare(c, sqls[i]);
+	int changes = 0;
+	for (int i = 0; i < 4; i++)
+		changes += json_object_get(body, cols[i]) != NULL;
+	if (changes) { /* the course's own fields, in one statement (core/patch.h) */
+		db_stmt *s = db_prepare(c, "UPDATE cours SET " PATCH_SET("title") ", " PATCH_SET("subject") ", "
+					   PATCH_SET("description") ", " PATCH_SET("school_year") ", updated_at = ? WHERE id = ?");
 		if (!s) {
 			rc = ENT_EDB;
 			goto fail;
 		}
-		db_bind_text_or_null(s, 1, json_string_value(v));
-		db_bind_text(s, 2, now);
-		db_bind_text(s, 3, id);
+		int k = patch_bind(s, 1, body, cols, 4);
+		db_bind_text(s, k++, now);
+		db_bind_text(s, k, id);
 		rc = db_step(s);
 		db_done(s);
 		if (rc < 0)
