@@ -68,6 +68,11 @@ test('a teacher\'s A/B-week series: the class sees it in its timetable; another 
   assert.deepEqual(starts(byClass.items, series.id), ['2027-01-04T07:00:00Z']);
   assert.deepEqual(starts((await ok(s.as('admin', `/api/calendar/timetable?week=${W}&class_id=${B}`))).items, series.id), []);
   assertProblem(assert, await s.as('alice', `/api/calendar/timetable?week=${W}&class_id=${A}`), 403);
+  // ?mine=true: a teacher's own lessons only (teacher2 teaches none of class A's).
+  assert.deepEqual(starts((await ok(s.as('teacher', `/api/calendar/timetable?week=${W}&mine=true`))).items, series.id), ['2027-01-04T07:00:00Z']);
+  const t2 = await ok(s.as('teacher2', `/api/calendar/timetable?week=${W}&mine=true`));
+  assert.deepEqual(starts(t2.items, series.id), []);
+  assertProblem(assert, await s.as('teacher', `/api/calendar/timetable?week=${W}&mine=oui`), 400);
   for (const q of ['week=2027-W54', 'week=2027-1', 'class_id=nope']) {
     const r = await s.as('teacher', `/api/calendar/timetable?${q}`);
     assertProblem(assert, r, 400);

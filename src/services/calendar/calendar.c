@@ -265,13 +265,16 @@ static int cal_start(void)
 #define S_KIND "{\"type\":\"string\",\"enum\":[\"lesson\",\"exam\",\"homework\",\"school\",\"holiday\",\"personal\"]}"
 #define S_AUDIENCE "{\"type\":\"string\",\"enum\":[\"school\",\"teachers\",\"classes\",\"course\",\"owner\"]}"
 #define S_OCC                                                                                                          \
-	"{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_id\",\"kind\",\"title\",\"starts_at\",\"ends_at\"," \
-	"\"all_day\",\"status\"],\"properties\":{\"event_id\":" S_UUID ",\"occurrence_id\":" S_TIME ",\"kind\":" S_KIND    \
+	"{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_id\",\"kind\",\"title\",\"description\","        \
+	"\"location\",\"starts_at\",\"ends_at\",\"all_day\",\"time_zone\",\"recurring\",\"audience\",\"course_id\","       \
+	"\"class_ids\",\"teacher_id\",\"evaluation_id\",\"status\",\"note\",\"original\"],\"properties\":{\"event_id\":" S_UUID ",\"occurrence_id\":" S_TIME ",\"kind\":" S_KIND    \
 	",\"title\":" S_STR ",\"description\":" S_NSTR ",\"location\":" S_NSTR ",\"starts_at\":" S_TIME ",\"ends_at\":"  \
 	S_TIME ",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR ",\"recurring\":{\"type\":\"boolean\"},"        \
 	"\"audience\":" S_AUDIENCE ",\"course_id\":" S_NUUID ",\"class_ids\":" S_IDS ",\"teacher_id\":" S_NUUID          \
 	",\"evaluation_id\":" S_NUUID ",\"status\":{\"type\":\"string\",\"enum\":[\"scheduled\",\"cancelled\","          \
-	"\"changed\"]},\"note\":" S_NSTR ",\"original\":{\"type\":[\"object\",\"null\"]}}}"
+	"\"changed\"]},\"note\":" S_NSTR ",\"original\":{\"type\":[\"object\",\"null\"],\"description\":\"what a changed occurrence was\","      \
+	"\"required\":[\"starts_at\",\"ends_at\",\"location\",\"teacher_id\"],\"properties\":{\"starts_at\":" S_TIME          \
+	",\"ends_at\":" S_TIME ",\"location\":" S_NSTR ",\"teacher_id\":" S_NUUID "}}}}"
 #define S_SERIES                                                                                                       \
 	"{\"type\":\"object\",\"required\":[\"id\",\"kind\",\"title\",\"starts_at\",\"ends_at\",\"audience\"],"         \
 	"\"properties\":{\"id\":" S_UUID ",\"kind\":" S_KIND ",\"title\":" S_STR ",\"description\":" S_NSTR              \
@@ -290,7 +293,8 @@ static int cal_start(void)
 	"\"enum\":[\"cancelled\",\"scheduled\"]},\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"location\":" S_NSTR   \
 	",\"teacher_id\":" S_NUUID ",\"note\":" S_NSTR "}}"
 #define S_HOMEWORK                                                                                                     \
-	"{\"type\":\"object\",\"required\":[\"id\",\"course_id\",\"title\",\"due_at\"],\"properties\":{\"id\":" S_UUID   \
+	"{\"type\":\"object\",\"required\":[\"id\",\"course_id\",\"course_title\",\"event_id\",\"occurrence_id\",\"title\"," \
+	"\"work\",\"done_in_class\",\"due_at\",\"created_by\",\"created_at\",\"updated_at\"],\"properties\":{\"id\":" S_UUID \
 	",\"course_id\":" S_UUID ",\"course_title\":" S_NSTR ",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME      \
 	",\"title\":" S_STR ",\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME                \
 	",\"done\":{\"type\":\"boolean\"},\"done_count\":{\"type\":\"integer\"},\"students_total\":"               \
@@ -333,7 +337,8 @@ static const struct route routes[] = {
 	 .handler = cal_occurrence_delete, .access = ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 204,
 	 .summary = "Undo the changes made to one occurrence"},
 	{.method = "GET", .pattern = "/api/calendar/timetable", .handler = cal_timetable, .access = ROLE_ANY_USER,
-	 .summary = "The timetable of ?week=2026-W49 (default: this week): the caller's, or ?class_id= (teachers, admins)",
+	 .summary = "The timetable of ?week=2026-W49 (default: this week): the caller's, or ?class_id= (teachers, admins); "
+		    "?mine=true keeps a teacher's own lessons (taught or replaced) and every event that is not a lesson",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"week\",\"starts_on\",\"items\"],\"properties\":{"
 			    "\"week\":" S_STR ",\"starts_on\":" S_STR ",\"class_id\":" S_NUUID ",\"items\":{\"type\":"
 			    "\"array\",\"items\":" S_OCC "}}}"},

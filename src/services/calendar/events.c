@@ -1410,6 +1410,9 @@ void cal_timetable(http_req *req)
 		json_object_set_new(errors, "week", json_string("doit être une semaine ISO comme 2026-W49"));
 	if (cls && !util_is_uuid(cls))
 		json_object_set_new(errors, "class_id", json_string("doit être l'identifiant d'une classe"));
+	const char *mine_arg = http_query(req, "mine");
+	if (mine_arg && strcmp(mine_arg, "true") && strcmp(mine_arg, "false"))
+		json_object_set_new(errors, "mine", json_string("doit être true ou false"));
 	if (http_invalid(req, errors))
 		return;
 	const struct http_principal *p = http_principal(req);
@@ -1434,8 +1437,23 @@ void cal_timetable(http_req *req)
 	} else if (cal_viewer_load(req, c, &v))
 		return;
 	static const char *const kinds[] = {"lesson", "exam", "school", "holiday", NULL};
+	const char *mine = http_query(req, "mine");
 	struct cal_occ *occ;
 	int n = cal_occurrences(c, a, &v, from, to, kinds, &occ);
+	if (n > 0 && mine && strcmp(mine, "true") == 0 && !cls) {
+		/* A teacher's own lessons: those they teach (or replace), and everything that is not a lesson. */
+		int k = 0;
+		for (int i = 0; i < n; i++) {
+			const struct cal_occ *o = &occ[i];
+			int lesson = !strcmp(o->kind, "lesson") || !strcmp(o->kind, "exam");
+			int theirs = (o->teacher_id && !strcmp(o->teacher_id, p->sub)) ||
+				     (!o->orig_teacher_id && o->course_id && cal_has(v.taught, v.ntaught, o->course_id) &&
+				      (!o->teacher_id || !strcmp(o->teacher_id, p->sub)));
+			if (!lesson || theirs)
+				occ[k++] = occ[i];
+		}
+		n = k;
+	}
 	if (n < 0) {
 		http_problem_err(req, n, "L'emploi du temps n'a pas pu être lu.");
 		return;
