@@ -591,6 +591,28 @@ out:
 	http_reply_buf(req, 200, "application/json", &b);
 }
 
+int notes_load_grades(db_conn *c, arena *a, struct notes_eval *e)
+{
+	db_stmt *s = db_prepare(c, "SELECT student_id, status, value, comment, updated_at FROM notes_grades "
+				   "WHERE evaluation_id = ? ORDER BY student_id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, e->id);
+	size_t cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		e->grades = arena_grow(a, e->grades, e->ngrades, &cap, sizeof(*e->grades));
+		struct notes_grade *g = &e->grades[e->ngrades++];
+		g->student_id = arena_strdup(a, db_col_text(s, 0));
+		g->status = notes_status_parse(db_col_text(s, 1));
+		g->value = db_col_is_null(s, 2) ? 0 : db_col_double(s, 2);
+		g->comment = db_col_text(s, 3) ? arena_strdup(a, db_col_text(s, 3)) : NULL;
+		g->updated_at = arena_strdup(a, db_col_text(s, 4));
+	}
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
 /* ---- the background publisher ---- */
 
 static pthread_t publisher;

@@ -1,10 +1,12 @@
 /*
  * internal.h - what the notes service's files share (never included outside the folder).
  *
- * Files: notes.c (service table, periods, evaluations, access), grades.c (entering grades, the
- * audit trail, publication events and the background publisher), calc.c (the average rules, pure
- * functions), report.c (a student's report card, the class grid and its CSV), stats.c (the class
- * figures of the report card, stored when grades change), demo.c (demo data and the GDPR hooks).
+ * Files: notes.c (service table, periods, evaluations, access), schema.c (the tables and their
+ * migrations), grades.c (entering grades, the audit trail, publication events and the background
+ * publisher), calc.c (the average rules, pure functions), report.c (a student's report card),
+ * grid.c (a course's class grid and its CSV), stats.c (the class figures of the report card,
+ * stored when grades change), demo.c (demo data and the GDPR hooks), generate.c (the grades of
+ * `ent demo --scale`).
  */
 #ifndef ENT_NOTES_INTERNAL_H
 #define ENT_NOTES_INTERNAL_H
@@ -16,6 +18,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/http.h"
+#include "core/service.h"
 #include "store/db.h"
 
 /* ---- calc.c: the average rules (docs/notes.md) ---- */
@@ -121,6 +124,12 @@ void notes_fmt_num(char out[32], double v);
 const char *notes_status_name(int status);
 int notes_status_parse(const char *s);
 
+/* ---- schema.c ---- */
+
+/* The service's migrations, in order (the service table in notes.c). */
+#define NOTES_NMIGRATIONS 3
+extern const struct migration notes_migrations[NOTES_NMIGRATIONS];
+
 /* ---- notes.c ---- */
 
 /* A caller's access to a course: none (absent: 404), read-only denied (exists: 403), edit. */
@@ -138,6 +147,12 @@ int notes_eval_for_request(http_req *req, const char *id, char course_id[37]);
 
 /* The current time as RFC 3339 into out. */
 void notes_now(char out[21]);
+
+/*
+ * Checks ?period_id= of req: NULL when absent, else the period id (the request's string). When
+ * it is not a period, answers 400 itself and sets *bad (else *bad is 0).
+ */
+const char *notes_period_arg(http_req *req, db_conn *c, int *bad);
 
 
 /* 1 if s is a valid calendar date YYYY-MM-DD. */
@@ -157,6 +172,12 @@ void notes_bind_ids(db_stmt *s, int first, const char *const *ids, size_t n);
 int notes_graded_in(db_conn *c, const char *student_id, const char *const *courses, size_t n);
 
 /* ---- grades.c ---- */
+
+/*
+ * Appends every grade of evaluation e (student_id order) to e->grades (arena a). 0 or an
+ * ent_err.
+ */
+int notes_load_grades(db_conn *c, arena *a, struct notes_eval *e);
 
 void notes_grades_put(http_req *req);
 void notes_grades_get(http_req *req);
@@ -178,6 +199,9 @@ void notes_stop(void);
 
 void notes_me(http_req *req);
 void notes_student(http_req *req);
+
+/* ---- grid.c ---- */
+
 void notes_grid(http_req *req);
 void notes_grid_csv(http_req *req);
 
