@@ -7,7 +7,7 @@
 #      default) on SQLite, or PostgreSQL with BENCH_DB=postgres (a server started for the run);
 #   3. starts ent on it and measures start to ready (first 200 on /health);
 #   4. prepares the request lists (bench/prepare.mjs: tokens of many users, see there);
-#   5. runs wrk with bench/scenario.lua for S1..S5, and against the hello-world (the ceiling);
+#   5. runs wrk with bench/scenario.lua for S1..S6, and against the hello-world (the ceiling);
 #   6. prints a table (requests/s, p50 and p99 latency, ent's resident memory) and writes it to
 #      bench/results/DATE-COMMIT-district-DB.md with the machine and the commit.
 #
@@ -143,13 +143,14 @@ scenario() { # NAME FILE SECONDS -> WRK_RESULT line
 }
 
 declare -A result peak
-names=(S1 S2 S3 S4 S5)
+names=(S1 S2 S3 S4 S5 S6)
 declare -A label=(
 	[S1]="S1 student reads grades and averages (GET /api/notes/me)"
 	[S2]="S2 student lists courses (GET /api/cours)"
 	[S3]="S3 notifications: list and unread count"
 	[S4]="S4 teachers enter a class's grades (PUT …/grades)"
 	[S5]="S5 mix: 40% S1, 20% S2, 25% S3, 5% S4, 10% downloads"
+	[S6]="S6 a student's week with homework (GET /api/calendar/timetable?week=, /api/calendar/homework)"
 )
 echo "bench: ceiling (hello-world), ${duration}s" >&2
 run_wrk "http://127.0.0.1:$hport/" "$warmup" "$threads" "$conns" >/dev/null || die "wrk failed"
@@ -218,6 +219,7 @@ targets="| target | measured | |
 | S1 ≥ 50 % of the ceiling's requests/s | ${s1_ratio} % | $(ok "$s1_ratio" 50 ge) |
 | (S1 against the ceiling with a card-sized answer, for comparison) | ${s1_ratio2} % | |
 | S1 p99 ≤ 10 ms at $conns connections | ${s1_p99} ms | ${s1_p99_ok} |
+| (S6, a student's week, against S2 / against the ceiling) | $(pct "$(field "${result[S6]}" rps)" "$(field "${result[S2]}" rps)") % / $(pct "$(field "${result[S6]}" rps)" "$hello_rps") % | |
 | S4 ≥ 2,000 grades/s (synchronous=FULL) | ${s4_grades} grades/s ($(field "${result[S4]}" rps) requests of $(printf "%.1f" "$grades_per_put") grades) | $(ok "$s4_grades" 2000 ge) |
 | resident memory idle ≤ 30 MB | $(mib "$idle_rss") MiB | $(ok "$(mib "$idle_rss")" 28.6 le) |
 | resident memory under S5 ≤ 100 MB | $(mib "${peak[S5]}") MiB peak | $(ok "$(mib "${peak[S5]}")" 95.4 le) |

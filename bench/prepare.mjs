@@ -13,6 +13,9 @@
 //   s3.txt  GET /api/notifications?limit=20 and /unread-count, alternately
 //   s4.txt  PUT /api/notes/evaluations/{id}/grades          a teacher enters a whole class's grades
 //   s5.txt  a mix: 40 % S1, 20 % S2, 25 % S3, 5 % S4, 10 % downloads of course files
+//   s6.txt  a student's week: GET /api/calendar/timetable?week=W (a school week of the year drawn
+//           at random, holidays left out) and GET /api/calendar/homework, alternately, the
+//           students in a random order (seeded: the same list every run)
 // and s4.grades: the number of grades per S4 request on average (for grades/s).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -118,9 +121,38 @@ for (let i = 0; s5.length < 20000; i++) {
   for (const [list, weight] of parts) for (let k = 0; k < weight; k++) s5.push(list[(i * weight + k) % list.length]);
 }
 
-for (const [name, list] of [['s1', s1], ['s2', s2], ['s3', s3], ['s4', s4], ['s5', s5]]) {
+// S6: the school weeks of the current school year (the generator's: from September of the year
+// that began), without the holidays, which every student sees.
+const random = ((seed) => () => {
+  // mulberry32: a small seeded generator, so that the list is the same from run to run.
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+})(6);
+const today = new Date();
+const year = today.getUTCFullYear() - (today.getUTCMonth() < 8 ? 1 : 0);
+const holidays = (await get(`/api/calendar/events?kind=holiday&from=${year}-09-01&to=${year + 1}-07-01`, studentTokens[0])).items
+  .map((h) => [Date.parse(h.starts_at), Date.parse(h.ends_at)]);
+const isoWeek = (d) => {
+  const thursday = new Date(d.getTime() + (3 - ((d.getUTCDay() + 6) % 7)) * 86400000);
+  const w = Math.floor((thursday.getTime() - Date.UTC(thursday.getUTCFullYear(), 0, 1)) / 86400000 / 7) + 1;
+  return `${thursday.getUTCFullYear()}-W${String(w).padStart(2, '0')}`;
+};
+const weeks = [];
+for (let t = Date.UTC(year, 8, 1, 12); t < Date.UTC(year + 1, 6, 1); t += 86400000) {
+  const d = new Date(t);
+  if (d.getUTCDay() !== 3) continue; // each week by its Wednesday
+  if (!holidays.some(([a, b]) => t >= a && t < b)) weeks.push(isoWeek(d));
+}
+if (!weeks.length) throw new Error('no school week found in the school year');
+const order = studentTokens.map((t) => [random(), t]).sort((a, b) => a[0] - b[0]).map(([, t]) => t);
+const s6 = order.flatMap((t) => [line('GET', `/api/calendar/timetable?week=${weeks[Math.floor(random() * weeks.length)]}`, t),
+  line('GET', '/api/calendar/homework', t)]);
+
+for (const [name, list] of [['s1', s1], ['s2', s2], ['s3', s3], ['s4', s4], ['s5', s5], ['s6', s6]]) {
   writeFileSync(join(out, `${name}.txt`), list.join('\n') + '\n');
 }
 writeFileSync(join(out, 's4.grades'), String(gradesTotal / s4.length));
 console.error(`prepare: ${studentTokens.length} students, ${teacherTokens.length} teachers, ${s4.length} grade entries ` +
-  `(${(gradesTotal / s4.length).toFixed(1)} grades each), ${downloads.length} downloads`);
+  `(${(gradesTotal / s4.length).toFixed(1)} grades each), ${downloads.length} downloads, ${weeks.length} school weeks`);
