@@ -9,6 +9,9 @@
 //     behind a gateway or a school's shared address, one pupil's 101 failures locked the whole
 //     school out. X-Forwarded-For is now believed from ENT_TRUSTED_PROXIES only, and a hot
 //     address is slowed (one attempt a second), never locked;
+//  8. two uploads could pass the quota check together, and deleting a course deleted rows then
+//     blobs outside one transaction: the quota is now a reservation, and blobs are deleted by a
+//     durable job after the transaction that deleted their files;
 //  7. access tokens outlived account changes: a demoted teacher or a disabled user kept their
 //     rights until the token expired, and `ent token --ttl` allowed 24 hours.
 import { test, before, after } from 'node:test';
@@ -16,6 +19,9 @@ import assert from 'node:assert/strict';
 import { startEnt, assertProblem } from './lib/ent.mjs';
 import { school, ok, until } from './lib/school.mjs';
 import { api } from './lib/ent.mjs';
+import { request } from 'node:http';
+import { readdirSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { openLogin, cookieHeader } from './lib/oidc.mjs';
 import { sleep } from './lib/school.mjs';
 
@@ -203,6 +209,58 @@ test('behind a trusted gateway, one address\'s failures slow it down but never l
       if (st !== 303) { assert.equal(st, 429); await sleep(1100); }
     }
     assert.equal(st, 303, 'a correct password from the shared address was refused');
+  } finally {
+    const e = await ent.stop();
+    assert.equal(e.code, 0, ent.stderr.slice(-3000));
+  }
+});
+
+/** Starts a raw upload of total bytes, sends the first chunk and keeps it open; finish() sends the rest. */
+function slowUpload(ent, token, total) {
+  const u = new URL(ent.url + '/api/fichiers?name=lent.bin');
+  let resolve;
+  const done = new Promise((r) => { resolve = r; });
+  const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream', 'Content-Length': total } }, (res) => {
+    let body = '';
+    res.on('data', (d) => { body += d; });
+    res.on('end', () => resolve({ status: res.statusCode, body }));
+  });
+  req.on('error', (e) => resolve({ status: 0, body: String(e) }));
+  req.write(Buffer.alloc(1000, 1));
+  return { done, finish: () => { req.end(Buffer.alloc(total - 1000, 2)); return done; } };
+}
+
+test('the quota is a reservation: two uploads cannot both pass it; a deleted course\'s blobs are swept durably', async () => {
+  const QUOTA = 100000;
+  const ent = await startEnt({ env: { ENT_QUOTA: String(QUOTA), ENT_MAX_UPLOAD: '200000' } });
+  try {
+    const s = school(ent);
+    s.add('prof', 'prof-quota@h.test', 'Paul Quota', 'enseignant');
+    const a = slowUpload(ent, s.token('prof'), 60000);
+    // The first upload, still sending, holds its 60,000 bytes.
+    assert.ok(await until(async () => (await ok(s.as('prof', '/api/fichiers/usage'))).reserved === 60000, 40), 'no reservation seen');
+    const b = await s.as('prof', '/api/fichiers?name=b.bin', { method: 'POST', raw: true, body: Buffer.alloc(60000, 3), headers: { 'Content-Type': 'application/octet-stream' } });
+    assertProblem(assert, b, 413);
+    assert.match(b.json.detail, /quota/);
+    const first = await a.finish();
+    assert.equal(first.status, 201, first.body);
+    const usage = await ok(s.as('prof', '/api/fichiers/usage'));
+    assert.deepEqual([usage.used, usage.reserved], [60000, 0]);
+    // A refused upload leaves no reservation behind either.
+    assertProblem(assert, await s.as('prof', '/api/fichiers?name=c.bin', { method: 'POST', raw: true, body: Buffer.alloc(50000, 4), headers: { 'Content-Type': 'application/octet-stream' } }), 413);
+    assert.equal((await ok(s.as('prof', '/api/fichiers/usage'))).reserved, 0);
+    // Deleting the file: the row at once, the blob by the sweeper, nothing left in the trash.
+    const blobs = () => {
+      const n = []; const walk = (d) => { if (!existsSync(d)) return; for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : n.push(e.name); };
+      walk(join(ent.dataDir, 'blobs')); return n.length;
+    };
+    if (!process.env.ENT_BLOB || process.env.ENT_BLOB.startsWith('file:')) {
+      const before = blobs();
+      const id = JSON.parse(first.body).id;
+      assert.equal((await s.as('prof', `/api/fichiers/${id}`, { method: 'DELETE' })).status, 204);
+      assert.ok(await until(() => blobs() === before - 1, 40), 'the blob of a deleted file stays');
+    }
   } finally {
     const e = await ent.stop();
     assert.equal(e.code, 0, ent.stderr.slice(-3000));

@@ -873,7 +873,10 @@ static void cours_delete(http_req *req)
 		return;
 	db_conn *c = app_db();
 	const char *id = http_param(req, "id");
-	int rc = materials_delete_files(c, id);
+	/* One transaction: the course, its materials and its files' rows (their blobs follow, fichiers' trash). */
+	int rc = db_begin(c);
+	if (!rc)
+		rc = materials_delete_files(c, id);
 	if (!rc) {
 		db_stmt *s = db_prepare(c, "DELETE FROM consultation_cours WHERE cours_id = ?");
 		rc = ENT_EDB;
@@ -892,10 +895,16 @@ static void cours_delete(http_req *req)
 			db_done(s);
 		}
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		db_rollback(c);
 		http_problem_err(req, rc, "the course could not be deleted");
-	else
-		http_reply_empty(req, 204);
+		return;
+	}
+	if ((rc = db_commit(c))) {
+		http_problem_err(req, rc, "the course could not be deleted");
+		return;
+	}
+	http_reply_empty(req, 204);
 }
 
 /* ---- service ---- */

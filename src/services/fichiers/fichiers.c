@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/app.h"
@@ -51,8 +52,18 @@ static const char schema_v1[] =
 	"CREATE INDEX fichiers_by_owner ON fichiers (owner_id, created_at, id);"
 	"CREATE INDEX fichiers_by_cours ON fichiers (cours_id);";
 
+static const char schema_v2[] =
+	/* One row per owner, written first by every reservation: it serialises an owner's reservations. */
+	"CREATE TABLE fichiers_usage (owner_id TEXT PRIMARY KEY, touched BIGINT NOT NULL DEFAULT 0);"
+	"CREATE TABLE fichiers_reservations (id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, bytes BIGINT NOT NULL,"
+	" expires_at BIGINT NOT NULL);"
+	"CREATE INDEX fichiers_reservations_by_owner ON fichiers_reservations (owner_id, expires_at);"
+	"CREATE TABLE fichiers_trash (blob_key TEXT PRIMARY KEY, deleted_at BIGINT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0);";
+
 static const struct migration migrations[] = {
 	{1, "files metadata", schema_v1, NULL},
+	{2, "quota reservations of uploads in progress; blobs waiting to be deleted", schema_v2, NULL},
 };
 
 /* ---- limits and the store ---- */
@@ -130,20 +141,6 @@ void fichiers_write(jw *w, const struct fichier *f)
 	jw_obj_close(w);
 }
 
-int64_t fichiers_used(db_conn *c, const char *owner_id)
-{
-	if (!c)
-		return ENT_EUNAVAIL;
-	db_stmt *s = db_prepare(c, "SELECT COALESCE(SUM(size), 0) FROM fichiers WHERE owner_id = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, owner_id);
-	int rc = db_step(s);
-	int64_t used = rc == DB_ROW ? db_col_int64(s, 0) : (rc < 0 ? rc : 0);
-	db_done(s);
-	return used;
-}
-
 /* ---- access ---- */
 
 static int readable(db_conn *c, const struct fichier *f, const char *user_id, unsigned roles)
@@ -217,24 +214,25 @@ int fichiers_delete(db_conn *c, const char *file_id)
 		return ENT_EUNAVAIL;
 	if (!util_is_uuid(file_id))
 		return ENT_OK;
-	db_stmt *s = db_prepare(c, "DELETE FROM fichiers WHERE id = ? RETURNING blob_key");
+	/*
+	 * The blob goes into the trash first, then the row: the sweeper (trash.c) deletes a blob only
+	 * once no row names it, so whether this runs in the caller's transaction (a course deleted with
+	 * its materials) or statement by statement, no crash leaves an orphan blob nor a row without
+	 * its blob.
+	 */
+	db_stmt *s = db_prepare(c, "INSERT INTO fichiers_trash (blob_key, deleted_at) SELECT blob_key, ? FROM fichiers"
+				   " WHERE id = ? ON CONFLICT (blob_key) DO NOTHING");
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, file_id);
-	char key[128] = "";
+	db_bind_int64(s, 1, time(NULL));
+	db_bind_text(s, 2, file_id);
 	int rc = db_step(s);
-	if (rc == DB_ROW && db_col_text(s, 0))
-		snprintf(key, sizeof(key), "%s", db_col_text(s, 0));
-	while (rc == DB_ROW)
-		rc = db_step(s);
 	db_done(s);
 	if (rc < 0)
 		return rc;
-	if (key[0] && fichiers_store) {
-		int brc = blob_delete(fichiers_store, key);
-		if (brc)
-			log_error("fichiers: blob %s of file %s could not be deleted: %s", key, file_id, ent_err_str(brc));
-	}
+	if ((rc = db_run(c, "DELETE FROM fichiers WHERE id = ?", file_id, NULL)) < 0)
+		return rc;
+	fichiers_trash_kick();
 	return ENT_OK;
 }
 
@@ -508,6 +506,39 @@ static void file_list(http_req *req)
 	page_reply(&pg, keep);
 }
 
+/* GET /api/fichiers/usage: the caller's quota, what their files use and what uploads in progress reserve. */
+static void file_usage(http_req *req)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	const char *me = http_principal(req)->sub;
+	db_stmt *s = db_prepare(c, "SELECT (SELECT COALESCE(SUM(size), 0) FROM fichiers WHERE owner_id = ?),"
+				   " (SELECT COALESCE(SUM(bytes), 0) FROM fichiers_reservations WHERE owner_id = ? AND expires_at > ?)");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return;
+	}
+	db_bind_text(s, 1, me);
+	db_bind_text(s, 2, me);
+	db_bind_int64(s, 3, (int64_t)time(NULL));
+	int rc = db_step(s);
+	int64_t used = rc == DB_ROW ? db_col_int64(s, 0) : 0, reserved = rc == DB_ROW ? db_col_int64(s, 1) : 0;
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_kint(w, "quota", (int64_t)fichiers_quota);
+	jw_kint(w, "used", used);
+	jw_kint(w, "reserved", reserved);
+	jw_kint(w, "max_upload", (int64_t)fichiers_max_upload);
+	jw_obj_close(w);
+	http_reply_jw(req, 200);
+}
+
 /* ---- service ---- */
 
 #define S_FILE                                                                                                  \
@@ -530,6 +561,11 @@ static struct route routes[] = {
 	 .summary = "The caller's own files, newest first; ?limit= and ?cursor=",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":"
 			    "{\"type\":\"array\",\"items\":" S_FILE "},\"next_cursor\":" S_NSTR "}}"},
+	{.method = "GET", .pattern = "/api/fichiers/usage", .handler = file_usage, .access = STAFF,
+	 .summary = "The caller's storage: quota (ENT_QUOTA), bytes used by their files, bytes reserved by their uploads "
+		    "in progress, and the largest upload",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"quota\",\"used\",\"reserved\",\"max_upload\"],"
+			    "\"properties\":{\"quota\":" S_INT ",\"used\":" S_INT ",\"reserved\":" S_INT ",\"max_upload\":" S_INT "}}"},
 	{.method = "GET", .pattern = "/api/fichiers/{id}", .handler = file_get, .access = ROLE_ANY_USER,
 	 .summary = "A file's metadata (its owner, members of its course, admins; others 404)", .response_schema = S_FILE},
 	{.method = "GET", .pattern = "/api/fichiers/{id}/content", .handler = file_content, .access = ROLE_ANY_USER,
@@ -543,6 +579,7 @@ static int fichiers_start(void)
 {
 	fichiers_max_upload = app.cfg->n_max_upload;
 	fichiers_quota = app.cfg->n_quota;
+	fichiers_trash_start();
 	/* Multipart framing needs a little more than the file itself. */
 	routes[0].max_body = (size_t)(fichiers_max_upload + 65536);
 	char err[256];
@@ -556,6 +593,7 @@ static int fichiers_start(void)
 
 static void fichiers_stop(void)
 {
+	fichiers_trash_stop();
 	pthread_mutex_lock(&store_lock);
 	fichiers_magic_close();
 	blob_close(fichiers_store);
@@ -594,7 +632,7 @@ static int fichiers_export(db_conn *c, const char *user_id, json_t *out)
 	return ENT_OK;
 }
 
-static const char *const owned_tables[] = {"fichiers", NULL};
+static const char *const owned_tables[] = {"fichiers", "fichiers_usage", "fichiers_reservations", "fichiers_trash", NULL};
 
 const struct service svc_fichiers = {
 	.name = "fichiers",

@@ -30,8 +30,6 @@ int fichiers_load(db_conn *c, arena *a, const char *id, struct fichier *out);
 /* Writes the JSON metadata answered by the API. */
 void fichiers_write(jw *w, const struct fichier *f);
 
-/* Bytes stored by owner_id so far (for the quota), or a negative ent_err. */
-int64_t fichiers_used(db_conn *c, const char *owner_id);
 
 /* POST /api/fichiers: the streaming body callback and the final handler (upload.c). */
 int fichiers_upload_body(http_req *req, const char *data, size_t len);
@@ -51,5 +49,27 @@ int fichiers_store_ready(void);
 
 /* Frees the shared libmagic handle (service stop). */
 void fichiers_magic_close(void);
+
+/* ---- trash.c: blobs deleted after the transaction that deleted their file ---- */
+
+/* Starts and stops the sweeper thread; wakes it (after a commit that put blobs in the trash). */
+void fichiers_trash_start(void);
+void fichiers_trash_stop(void);
+void fichiers_trash_kick(void);
+/* Deletes the blobs waiting in the trash, 100 at most; returns how many, or an ent_err. */
+int fichiers_trash_sweep(db_conn *c);
+
+/* ---- quota reservations (upload.c) ---- */
+
+/*
+ * Reserves want bytes of owner's quota for an upload (want 0: whatever is left, up to max): the
+ * owner's files and live reservations plus want must fit in quota. Concurrent reservations of one
+ * owner are serialised by their fichiers_usage row. ENT_OK with *granted and the reservation's id
+ * in id (37 bytes), ENT_ETOOBIG when it does not fit, or an ent_err. A reservation lasts an hour
+ * unless the upload ends first (fichiers_release, or the file's insert deleting it).
+ */
+int fichiers_reserve(db_conn *c, const char *owner, uint64_t want, uint64_t max, uint64_t quota, char id[37],
+		     uint64_t *granted);
+void fichiers_release(db_conn *c, const char *id);
 
 #endif

@@ -5,7 +5,10 @@
  * when the headers arrived). The first piece sets the upload up: raw body or multipart/form-data
  * (multipart.c; only the first file part is stored), the size limit (ENT_MAX_UPLOAD) and the
  * caller's remaining quota (ENT_QUOTA), both checked against Content-Length before anything is
- * written and again as bytes arrive. Bytes go straight to a blob writer under a key made from a
+ * written and again as bytes arrive. The quota is a reservation: the bytes an upload may write are
+ * reserved when it starts (fichiers_reserve: the owner's files plus the uploads in progress must
+ * fit), so two uploads cannot both pass a check that only one of them fits; the reservation ends
+ * with the upload (in the transaction that records the file, or when it fails). Bytes go straight to a blob writer under a key made from a
  * fresh UUID; the first bytes are kept to detect the type with libmagic. The handler, run once
  * the body is complete, commits the blob and inserts the row.
  *
@@ -39,8 +42,9 @@ struct upload {
 	char key[64];
 	const char *name;
 	uint64_t size;
-	uint64_t limit;      /* the smaller of ENT_MAX_UPLOAD and the quota left */
+	uint64_t limit;      /* the smaller of ENT_MAX_UPLOAD and the quota reserved */
 	int limit_is_quota;  /* which of the two the limit is */
+	char resv[37];       /* the quota reservation, "" when none */
 	int in_file;         /* multipart: inside the file part */
 	int file_seen;       /* multipart: a file part was started */
 	int failed;
@@ -123,6 +127,79 @@ static void upload_cleanup(void *arg)
 	if (u->w) {
 		blob_write_abort(u->w);
 		u->w = NULL;
+	}
+	if (u->resv[0]) {
+		fichiers_release(app_db(), u->resv);
+		u->resv[0] = '\0';
+	}
+}
+
+int fichiers_reserve(db_conn *c, const char *owner, uint64_t want, uint64_t max, uint64_t quota, char id[37],
+		     uint64_t *granted)
+{
+	if (!c)
+		return ENT_EUNAVAIL;
+	int rc = db_begin(c);
+	if (rc)
+		return rc;
+	int64_t now = (int64_t)time(NULL);
+	/* The owner's row first: its write lock makes the owner's reservations one at a time. */
+	db_stmt *s = db_prepare(c, "INSERT INTO fichiers_usage (owner_id, touched) VALUES (?, 1)"
+				   " ON CONFLICT (owner_id) DO UPDATE SET touched = fichiers_usage.touched + 1");
+	rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, owner);
+		rc = db_step(s);
+		db_done(s);
+	}
+	int64_t used = 0;
+	if (rc >= 0) {
+		s = db_prepare(c, "SELECT (SELECT COALESCE(SUM(size), 0) FROM fichiers WHERE owner_id = ?)"
+				  " + (SELECT COALESCE(SUM(bytes), 0) FROM fichiers_reservations WHERE owner_id = ? AND expires_at > ?)");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, owner);
+			db_bind_text(s, 2, owner);
+			db_bind_int64(s, 3, now);
+			rc = db_step(s);
+			used = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+			db_done(s);
+		}
+	}
+	uint64_t left = (uint64_t)used >= quota ? 0 : quota - (uint64_t)used;
+	*granted = want ? want : (left < max ? left : max);
+	if (rc >= 0 && (*granted > left || (!want && left == 0)))
+		rc = ENT_ETOOBIG;
+	if (rc >= 0) {
+		util_uuid(id);
+		s = db_prepare(c, "INSERT INTO fichiers_reservations (id, owner_id, bytes, expires_at) VALUES (?, ?, ?, ?)");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, id);
+			db_bind_text(s, 2, owner);
+			db_bind_int64(s, 3, (int64_t)*granted);
+			db_bind_int64(s, 4, now + 3600);
+			rc = db_step(s);
+			db_done(s);
+		}
+	}
+	if (rc < 0) {
+		db_rollback(c);
+		id[0] = '\0';
+		return rc;
+	}
+	return db_commit(c);
+}
+
+void fichiers_release(db_conn *c, const char *id)
+{
+	if (!c || !id || !*id)
+		return;
+	db_stmt *s = db_prepare(c, "DELETE FROM fichiers_reservations WHERE id = ?");
+	if (s) {
+		db_bind_text(s, 1, id);
+		db_step(s);
+		db_done(s);
 	}
 }
 
@@ -228,25 +305,34 @@ static struct upload *upload_init(http_req *req)
 	arena_on_free(a, upload_cleanup, u);
 
 	const char *sub = http_principal(req)->sub;
-	int64_t used = fichiers_used(app_db(), sub);
-	if (used < 0) {
-		fail(u, 503, "the quota could not be checked");
-		return NULL;
-	}
-	uint64_t left = (uint64_t)used >= fichiers_quota ? 0 : fichiers_quota - (uint64_t)used;
-	u->limit = fichiers_max_upload;
-	if (left < u->limit) {
-		u->limit = left;
-		u->limit_is_quota = 1;
-	}
-
 	const char *ct = http_header(req, "Content-Type");
 	int multipart = ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
 	const char *cl = http_header(req, "Content-Length");
 	int64_t n = -1;
-	if (cl && util_parse_int64(cl, 0, INT64_MAX, &n) == 0 && !multipart && (uint64_t)n > u->limit) {
+	if (cl && util_parse_int64(cl, 0, INT64_MAX, &n) != 0)
+		n = -1;
+	u->limit = fichiers_max_upload;
+	if (n >= 0 && !multipart && (uint64_t)n > u->limit) {
 		fail_limit(u);
 		return NULL;
+	}
+	/* The bytes this upload may write, reserved now: Content-Length when known, else what is left. */
+	uint64_t want = n > 0 ? (uint64_t)n : 0, granted = 0;
+	if (multipart && want > fichiers_max_upload)
+		want = fichiers_max_upload; /* the file inside is what counts; the framing is checked below */
+	int rc = fichiers_reserve(app_db(), sub, want, fichiers_max_upload, fichiers_quota, u->resv, &granted);
+	if (rc == ENT_ETOOBIG) {
+		u->limit_is_quota = 1;
+		fail_limit(u);
+		return NULL;
+	}
+	if (rc) {
+		fail(u, 503, "the quota could not be checked");
+		return NULL;
+	}
+	if (granted < u->limit) {
+		u->limit = granted;
+		u->limit_is_quota = 1;
 	}
 	if (multipart) {
 		const char *b = mp_boundary(a, ct);
@@ -326,12 +412,23 @@ void fichiers_upload(http_req *req)
 	util_time_rfc3339(time(NULL), now);
 	f.created_at = now;
 
-	rc = fichiers_insert(app_db(), &f);
+	/* The file's row and the end of its reservation, together. */
+	db_conn *c = app_db();
+	rc = c ? db_begin(c) : ENT_EUNAVAIL;
+	if (!rc)
+		rc = fichiers_insert(c, &f);
+	if (!rc) {
+		fichiers_release(c, u->resv);
+		rc = db_commit(c);
+	} else if (c)
+		db_rollback(c);
 	if (rc < 0) {
 		blob_delete(fichiers_store, u->key);
+		upload_cleanup(u); /* the reservation */
 		http_problem_err(req, rc, "the file could not be recorded");
 		return;
 	}
+	u->resv[0] = '\0';
 	http_set_header(req, "Location", arena_printf(a, "/api/fichiers/%s", f.id));
 	fichiers_write(http_jw(req), &f);
 	http_reply_jw(req, 201);
