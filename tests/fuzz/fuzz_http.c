@@ -77,7 +77,7 @@ static void start(void)
 }
 
 /*
- * Whether a status line 5xx is in got. A status line starts the reply or follows the end of a
+ * Whether a status line 5xx (505 aside) is in got. A status line starts the reply or follows the end of a
  * body ('}' of JSON, or a line end) and ends with CRLF before any '"': a JSON body that quotes
  * the path cannot look like one (its strings hold no raw CR).
  */
@@ -88,6 +88,8 @@ static int has_5xx(const char *got)
 			continue;
 		if ((p[7] != '0' && p[7] != '1') || p[8] != ' ' || p[9] != '5')
 			continue;
+		if (strncmp(p + 9, "505 ", 4) == 0)
+			continue; /* libmicrohttpd's own answer to an HTTP version it does not speak: correct */
 		size_t n = strcspn(p, "\"\r");
 		if (p[n] == '\r')
 			return 1;
