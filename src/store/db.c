@@ -9,6 +9,7 @@
 #include "db.h"
 
 #include "backend.h"
+#include "../core/arena.h"
 #include "../core/err.h"
 #include "../core/log.h"
 
@@ -309,6 +310,33 @@ int db_exists(db_conn *c, const char *sql, const char *p1, const char *p2)
 {
 	int rc = step_texts(c, sql, p1, p2);
 	return rc < 0 ? rc : rc == DB_ROW;
+}
+
+int db_texts(db_conn *c, arena *a, const char *sql, const char *p1, const char *p2, const char ***out)
+{
+	*out = NULL;
+	if (!c)
+		return ENT_EUNAVAIL;
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return ENT_EDB;
+	if (p1)
+		db_bind_text(s, 1, p1);
+	if (p2)
+		db_bind_text(s, 2, p2);
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *t = db_col_text(s, 0);
+		if (!t)
+			continue;
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		v[n++] = arena_strdup(a, t);
+	}
+	db_done(s);
+	*out = v;
+	return rc < 0 ? rc : (int)n;
 }
 
 int db_run(db_conn *c, const char *sql, const char *p1, const char *p2)

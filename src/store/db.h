@@ -76,6 +76,13 @@ void db_bind_text_or_null(db_stmt *s, int idx, const char *v);
 int db_exists(db_conn *c, const char *sql, const char *p1, const char *p2);
 /* Runs sql for its effect with one or two text parameters (p2 may be NULL). ENT_OK or an error. */
 int db_run(db_conn *c, const char *sql, const char *p1, const char *p2);
+/*
+ * Runs sql with zero, one or two text parameters (p1, p2 NULL when absent) and copies the first
+ * column of every row into *out as strings of a (the array and strings live as long as a; NULL
+ * columns are skipped). Returns how many, or a negative ent_err (ENT_EUNAVAIL without c).
+ */
+struct arena;
+int db_texts(db_conn *c, struct arena *a, const char *sql, const char *p1, const char *p2, const char ***out);
 
 /*
  * Executes (first call) and advances. Returns DB_ROW while a row is available, DB_DONE at the end,

@@ -87,22 +87,7 @@ int cours_exists(db_conn *c, const char *cours_id)
 
 int cours_taught_by(db_conn *c, arena *a, const char *user_id, const char ***ids)
 {
-	if (!c)
-		return ENT_EUNAVAIL;
-	db_stmt *s = db_prepare(c, "SELECT cours_id FROM cours_teachers WHERE user_id = ? ORDER BY cours_id");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
-	const char **v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		v = arena_grow(a, v, n, &cap, sizeof(*v));
-		v[n++] = arena_strdup(a, db_col_text(s, 0));
-	}
-	db_done(s);
-	*ids = v;
-	return rc < 0 ? rc : (int)n;
+	return db_texts(c, a, "SELECT cours_id FROM cours_teachers WHERE user_id = ? ORDER BY cours_id", user_id, NULL, ids);
 }
 
 int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned roles)

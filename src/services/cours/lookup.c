@@ -22,44 +22,21 @@
 #include "core/err.h"
 #include "core/util.h"
 
-/* The first column of sql run with one text parameter, as arena strings into *ids. Count or error. */
-static int id_column(db_conn *c, arena *a, const char *sql, const char *param, const char ***ids)
-{
-	*ids = NULL;
-	if (!c)
-		return ENT_EUNAVAIL;
-	db_stmt *s = db_prepare(c, sql);
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, param);
-	const char **v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		v = arena_grow(a, v, n, &cap, sizeof(*v));
-		v[n++] = arena_strdup(a, db_col_text(s, 0));
-	}
-	db_done(s);
-	*ids = v;
-	return rc < 0 ? rc : (int)n;
-}
-
 int cours_of_class(db_conn *c, arena *a, const char *class_id, const char ***ids)
 {
-	return id_column(c, a, "SELECT cours_id FROM cours_classes WHERE class_id = ? ORDER BY cours_id", class_id, ids);
+	return db_texts(c, a, "SELECT cours_id FROM cours_classes WHERE class_id = ? ORDER BY cours_id", class_id, NULL, ids);
 }
 
 int cours_teacher_classes(db_conn *c, arena *a, const char *user_id, const char ***ids)
 {
-	return id_column(c, a,
-			 "SELECT DISTINCT k.class_id FROM cours_teachers t JOIN cours_classes k ON k.cours_id = t.cours_id"
+	return db_texts(c, a, "SELECT DISTINCT k.class_id FROM cours_teachers t JOIN cours_classes k ON k.cours_id = t.cours_id"
 			 " WHERE t.user_id = ? ORDER BY k.class_id",
-			 user_id, ids);
+			 user_id, NULL, ids);
 }
 
 int cours_classes_of(db_conn *c, arena *a, const char *cours_id, const char ***ids)
 {
-	return id_column(c, a, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id", cours_id, ids);
+	return db_texts(c, a, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id", cours_id, NULL, ids);
 }
 
 const char *cours_title(db_conn *c, arena *a, const char *cours_id)
@@ -235,18 +212,17 @@ int cours_find(db_conn *c, const char *title, const char *school_year, char out[
 
 int cours_of_year(db_conn *c, arena *a, const char *school_year, const char ***ids)
 {
-	return id_column(c, a, "SELECT id FROM cours WHERE school_year = ? ORDER BY id", school_year, ids);
+	return db_texts(c, a, "SELECT id FROM cours WHERE school_year = ? ORDER BY id", school_year, NULL, ids);
 }
 
 int cours_class_teachers(db_conn *c, arena *a, const char *class_id, const char ***ids)
 {
-	return id_column(c, a,
-			 "SELECT DISTINCT t.user_id FROM cours_classes k JOIN cours_teachers t ON t.cours_id = k.cours_id"
+	return db_texts(c, a, "SELECT DISTINCT t.user_id FROM cours_classes k JOIN cours_teachers t ON t.cours_id = k.cours_id"
 			 " WHERE k.class_id = ? ORDER BY t.user_id",
-			 class_id, ids);
+			 class_id, NULL, ids);
 }
 
 int cours_teachers_of(db_conn *c, arena *a, const char *cours_id, const char ***ids)
 {
-	return id_column(c, a, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id", cours_id, ids);
+	return db_texts(c, a, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id", cours_id, NULL, ids);
 }

@@ -121,41 +121,14 @@ int users_scale_students(db_conn *c, char (**ids)[37], size_t *n)
 
 int users_teacher_classes(db_conn *c, arena *a, const char *user_id, const char ***ids)
 {
-	*ids = NULL;
-	db_stmt *s = db_prepare(c, "SELECT class_id FROM class_members WHERE user_id = ? AND kind = 'enseignant'"
-				   " ORDER BY class_id");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
-	const char **v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		v = arena_grow(a, v, n, &cap, sizeof(*v));
-		v[n++] = arena_strdup(a, db_col_text(s, 0));
-	}
-	db_done(s);
-	*ids = v;
-	return rc < 0 ? rc : (int)n;
+	return db_texts(c, a, "SELECT class_id FROM class_members WHERE user_id = ? AND kind = 'enseignant' ORDER BY class_id",
+			user_id, NULL, ids);
 }
 
 int users_with_role(db_conn *c, arena *a, const char *role, const char ***ids)
 {
-	*ids = NULL;
-	db_stmt *s = db_prepare(c, "SELECT id FROM users WHERE role = ? AND deleted_at IS NULL AND disabled = 0 ORDER BY id");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, role);
-	const char **v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		v = arena_grow(a, v, n, &cap, sizeof(*v));
-		v[n++] = arena_strdup(a, db_col_text(s, 0));
-	}
-	db_done(s);
-	*ids = v;
-	return rc < 0 ? rc : (int)n;
+	return db_texts(c, a, "SELECT id FROM users WHERE role = ? AND deleted_at IS NULL AND disabled = 0 ORDER BY id", role,
+			NULL, ids);
 }
 
 /* ---- for the messagerie ---- */
@@ -165,39 +138,13 @@ int users_class_teachers(db_conn *c, arena *a, const char *class_id, const char 
 	*ids = NULL;
 	if (!util_is_uuid(class_id))
 		return 0;
-	db_stmt *s = db_prepare(c, "SELECT m.user_id FROM class_members m JOIN users u ON u.id = m.user_id"
-				   " WHERE m.class_id = ? AND m.kind = 'enseignant' AND u.deleted_at IS NULL ORDER BY m.user_id");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, class_id);
-	const char **v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		v = arena_grow(a, v, n, &cap, sizeof(*v));
-		v[n++] = arena_strdup(a, db_col_text(s, 0));
-	}
-	db_done(s);
-	*ids = v;
-	return rc < 0 ? rc : (int)n;
+	return db_texts(c, a, "SELECT m.user_id FROM class_members m JOIN users u ON u.id = m.user_id WHERE m.class_id = ?"
+			" AND m.kind = 'enseignant' AND u.deleted_at IS NULL ORDER BY m.user_id", class_id, NULL, ids);
 }
 
 int users_admins(db_conn *c, arena *a, const char ***ids)
 {
-	*ids = NULL;
-	db_stmt *s = db_prepare(c, "SELECT id FROM users WHERE role = 'admin' AND deleted_at IS NULL AND disabled = 0 ORDER BY id");
-	if (!s)
-		return ENT_EDB;
-	const char **v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		v = arena_grow(a, v, n, &cap, sizeof(*v));
-		v[n++] = arena_strdup(a, db_col_text(s, 0));
-	}
-	db_done(s);
-	*ids = v;
-	return rc < 0 ? rc : (int)n;
+	return users_with_role(c, a, "admin", ids);
 }
 
 /* "%q%" with \, % and _ escaped, for LIKE ... ESCAPE '\'. */
