@@ -2,7 +2,7 @@
  * cours.h - the C interface of the cours service (the seed's service-cours).
  *
  * The cours service owns the tables cours, cours_teachers, cours_classes, materials and
- * consultation_cours. Other services (fichiers, notes, the calendar, later the chatbot) ask it who
+ * consultation_cours. Other services (fichiers, notes, the calendar, the chatbot) ask it who
  * may read what, and read courses, their teachers and classes through these functions, never the
  * tables.
  */
