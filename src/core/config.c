@@ -30,6 +30,7 @@ const struct config_setting config_settings[] = {
 	{"ENT_OIDC_ROLES_CLAIM", "--roles-claim", S(roles_claim), "realm_access.roles", 0, "dotted path of the roles array in tokens"},
 	{"ENT_LLM", "--llm", S(llm), "", 0, "ollama://host:11434?model=...; empty: extractive answers"},
 	{"ENT_VECTORS", "--vectors", S(vectors), "builtin", 0, "builtin or qdrant://host:6333"},
+	{"ENT_CHATBOT_RATE", "--chatbot-rate", S(chatbot_rate), "20", 0, "questions each user may ask the assistant in 10 minutes"},
 	{"ENT_WEB", "--web", S(web), ENT_WEB_DEFAULT, 0, "directory of the built portal and documentation assets"},
 	{"ENT_LOG_LEVEL", "--log-level", S(log_level), "info", 0, "debug, info, warn or error"},
 	{"ENT_ACCESS_LOG", "--access-log", S(access_log), "on", 0, "one JSON line per request: on or off"},
@@ -246,6 +247,9 @@ static int check(struct config *cfg, char *err, size_t errlen)
 	if (!uint_ok(cfg->quota, 0, 1LL << 50, &n))
 		return bad(err, errlen, setting("ENT_QUOTA"), cfg->quota, "expected a number of bytes");
 	cfg->n_quota = n;
+	if (!uint_ok(cfg->chatbot_rate, 1, 100000, &n))
+		return bad(err, errlen, setting("ENT_CHATBOT_RATE"), cfg->chatbot_rate, "expected a number from 1 to 100000");
+	cfg->n_chatbot_rate = (unsigned)n;
 	if (!uint_ok(cfg->idle_timeout, 1, 3600, &n))
 		return bad(err, errlen, setting("ENT_IDLE_TIMEOUT"), cfg->idle_timeout, "expected seconds from 1 to 3600");
 	cfg->n_idle_timeout = (unsigned)n;

@@ -26,6 +26,7 @@ struct config {
 	char *roles_claim; /* ENT_OIDC_ROLES_CLAIM --roles-claim */
 	char *llm;        /* ENT_LLM --llm */
 	char *vectors;    /* ENT_VECTORS --vectors */
+	char *chatbot_rate; /* ENT_CHATBOT_RATE --chatbot-rate: questions per user per 10 minutes */
 	char *web;        /* ENT_WEB --web: the built portal and /docs assets */
 	char *log_level;  /* ENT_LOG_LEVEL --log-level */
 	char *access_log; /* ENT_ACCESS_LOG --access-log: on|off */
@@ -40,7 +41,7 @@ struct config {
 	char *mfa_teachers; /* ENT_MFA_TEACHERS --mfa-teachers: optional|required */
 	char *teacher_report_view; /* ENT_TEACHER_REPORT_VIEW --teacher-report-view: own|all */
 	/* Parsed forms. */
-	unsigned n_threads, n_idle_timeout, n_max_connections, n_per_ip;
+	unsigned n_threads, n_idle_timeout, n_max_connections, n_per_ip, n_chatbot_rate;
 	size_t n_max_body;
 	uint64_t n_max_upload, n_quota;
 };

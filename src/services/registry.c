@@ -15,6 +15,7 @@ extern const struct service svc_notes;
 extern const struct service svc_calendar;
 extern const struct service svc_support;
 extern const struct service svc_messagerie;
+extern const struct service svc_chatbot;
 extern const struct service svc_auth;
 
 const struct service *const service_registry[] = {
@@ -27,6 +28,7 @@ const struct service *const service_registry[] = {
 	&svc_calendar,
 	&svc_support,
 	&svc_messagerie,
+	&svc_chatbot,
 	&svc_auth,
 	NULL,
 };

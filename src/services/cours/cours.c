@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bus/bus.h"
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -858,37 +859,32 @@ static void cours_delete(http_req *req)
 		return;
 	db_conn *c = app_db();
 	const char *id = http_param(req, "id");
-	/* One transaction: the course, its materials and its files' rows (their blobs follow, fichiers' trash). */
+	const char **files = NULL;
+	int nfiles = 0;
+	/*
+	 * One transaction: the course, its materials (their events for the chatbot), their files' rows
+	 * (the blobs follow, fichiers' trash) and the consultations.
+	 */
 	int rc = db_begin(c);
-	if (!rc)
-		rc = materials_delete_files(c, id);
 	if (!rc) {
-		db_stmt *s = db_prepare(c, "DELETE FROM consultation_cours WHERE cours_id = ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, id);
-			rc = db_step(s);
-			db_done(s);
-		}
-	}
-	if (rc >= 0) {
-		db_stmt *s = db_prepare(c, "DELETE FROM cours WHERE id = ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, id);
-			rc = db_step(s);
-			db_done(s);
-		}
+		nfiles = materials_course_deleting(c, http_arena(req), id, &files);
+		rc = nfiles < 0 ? nfiles : ENT_OK;
+		for (int i = 0; !rc && i < nfiles; i++)
+			rc = fichiers_delete(c, files[i]);
+		if (!rc)
+			rc = db_run(c, "DELETE FROM consultation_cours WHERE cours_id = ?", id, NULL);
+		if (!rc)
+			rc = db_run(c, "DELETE FROM cours WHERE id = ?", id, NULL);
+		if (!rc)
+			rc = db_commit(c);
+		if (rc)
+			db_rollback(c);
 	}
 	if (rc < 0) {
-		db_rollback(c);
 		http_problem_err(req, rc, "the course could not be deleted");
 		return;
 	}
-	if ((rc = db_commit(c))) {
-		http_problem_err(req, rc, "the course could not be deleted");
-		return;
-	}
+	bus_kick();
 	http_reply_empty(req, 204);
 }
 

@@ -2,7 +2,7 @@
  * cours.h - the C interface of the cours service (the seed's service-cours).
  *
  * The cours service owns the tables cours, cours_teachers, cours_classes, materials and
- * consultation_cours. Other services (fichiers, notes, the calendar, later the chatbot) ask it who
+ * consultation_cours. Other services (fichiers, notes, the calendar, the chatbot) ask it who
  * may read what, and read courses, their teachers and classes through these functions, never the
  * tables.
  */
@@ -109,5 +109,18 @@ const char *cours_title(db_conn *c, arena *a, const char *cours_id);
  */
 int cours_class_teachers(db_conn *c, arena *a, const char *class_id, const char ***ids);
 int cours_teachers_of(db_conn *c, arena *a, const char *cours_id, const char ***ids);
+
+/* ---- lookup.c: for the chatbot ---- */
+
+/* A material as the chatbot indexes it. file_id and publish_at (RFC 3339 UTC) may be NULL. */
+struct cours_material {
+	const char *id, *cours_id, *file_id, *title, *publish_at;
+};
+
+/* Material material_id as it is now: ENT_OK and *out (arena strings), ENT_ENOTFOUND, or an ent_err. */
+int cours_material_get(db_conn *c, arena *a, const char *material_id, struct cours_material *out);
+
+/* Every material that has a file, by id, into *out (arena): how many, or a negative ent_err. */
+int cours_materials_with_files(db_conn *c, arena *a, struct cours_material **out);
 
 #endif

@@ -34,8 +34,12 @@ void materials_order(http_req *req);
 void materials_file(http_req *req);
 void materials_views(http_req *req);
 
-/* Deletes the files of every material of a course (before the course goes). */
-int materials_delete_files(db_conn *c, const char *cours_id);
+/*
+ * Before a course is deleted, inside the caller's transaction: publishes "material.deleted" for
+ * each of its materials with a file and detaches the files, whose ids go to *files (arena a) for
+ * the caller to delete with fichiers_delete() once committed. Returns how many, or an ent_err.
+ */
+int materials_course_deleting(db_conn *c, arena *a, const char *cours_id, const char ***files);
 
 /* GDPR hooks for consultations (materials.c). */
 int cours_export_user(db_conn *c, const char *user_id, json_t *out);

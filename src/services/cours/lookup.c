@@ -226,3 +226,56 @@ int cours_teachers_of(db_conn *c, arena *a, const char *cours_id, const char ***
 {
 	return db_texts(c, a, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id", cours_id, NULL, ids);
 }
+
+/* ---- for the chatbot ---- */
+
+#define MATERIAL_FILE_COLS "id, cours_id, file_id, title, publish_at"
+
+static void material_from(db_stmt *s, arena *a, struct cours_material *m)
+{
+	m->id = arena_strdup(a, db_col_text(s, 0));
+	m->cours_id = arena_strdup(a, db_col_text(s, 1));
+	m->file_id = db_col_text(s, 2) ? arena_strdup(a, db_col_text(s, 2)) : NULL;
+	m->title = arena_strdup(a, db_col_text(s, 3));
+	m->publish_at = db_col_text(s, 4) ? arena_strdup(a, db_col_text(s, 4)) : NULL;
+}
+
+int cours_material_get(db_conn *c, arena *a, const char *material_id, struct cours_material *out)
+{
+	if (!c)
+		return ENT_EUNAVAIL;
+	if (!util_is_uuid(material_id))
+		return ENT_ENOTFOUND;
+	db_stmt *s = db_prepare(c, "SELECT " MATERIAL_FILE_COLS " FROM materials WHERE id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, material_id);
+	int rc = db_step(s);
+	if (rc == DB_ROW) {
+		material_from(s, a, out);
+		rc = ENT_OK;
+	} else if (rc == DB_DONE)
+		rc = ENT_ENOTFOUND;
+	db_done(s);
+	return rc;
+}
+
+int cours_materials_with_files(db_conn *c, arena *a, struct cours_material **out)
+{
+	*out = NULL;
+	if (!c)
+		return ENT_EUNAVAIL;
+	db_stmt *s = db_prepare(c, "SELECT " MATERIAL_FILE_COLS " FROM materials WHERE file_id IS NOT NULL ORDER BY id");
+	if (!s)
+		return ENT_EDB;
+	struct cours_material *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		material_from(s, a, &v[n++]);
+	}
+	db_done(s);
+	*out = v;
+	return rc < 0 ? rc : (int)n;
+}

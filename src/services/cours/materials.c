@@ -7,12 +7,19 @@
  * materials; a student opening a material or downloading its file adds a row to
  * consultation_cours (who, what, when). Replacing or deleting a material's file deletes the old
  * file and its blob through the fichiers service: nothing is left orphaned.
+ *
+ * Events (docs/bus.md), published in the transaction of the change: "material.published" when a
+ * material with a file is created or changed (a new file, title or publication time), and
+ * "material.deleted" when it is deleted, loses its file or its course is deleted. Both carry
+ * course_id, material_id, file_id, title and publish_at (null: published at once); the chatbot
+ * indexes the file's text from them. A material without a file publishes nothing.
  */
 #include "internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "bus/bus.h"
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -32,6 +39,44 @@ static json_t *material_row(db_stmt *s, const char *now)
 			 "section", db_col_text(s, 4), "position", (json_int_t)db_col_int64(s, 5), "publish_at", pub,
 			 "published", !pub || strcmp(pub, now) <= 0, "file_id", db_col_text(s, 7), "created_by",
 			 db_col_text(s, 8), "created_at", db_col_text(s, 9), "updated_at", db_col_text(s, 10));
+}
+
+/* Publishes type about one material inside the caller's transaction. 0 or an ent_err. */
+static int publish(db_conn *c, const char *type, const char *cours_id, const char *mid, const char *file_id,
+		   const char *title, const char *publish_at)
+{
+	json_t *p = json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "course_id", cours_id, "material_id", mid, "file_id",
+			      file_id, "title", title, "publish_at", publish_at);
+	if (!p)
+		return ENT_ENOMEM;
+	int rc = bus_publish(c, "cours", type, p, NULL);
+	json_decref(p);
+	return rc;
+}
+
+/*
+ * After a change of material mid inside the caller's transaction: "material.published" with its
+ * state as the transaction sees it when it has a file; "material.deleted" when it had one (had_file)
+ * and has none now. 0 or an ent_err.
+ */
+static int publish_state(db_conn *c, const char *mid, int had_file)
+{
+	db_stmt *s = db_prepare(c, "SELECT cours_id, file_id, title, publish_at FROM materials WHERE id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, mid);
+	int rc = db_step(s);
+	if (rc == DB_ROW) {
+		const char *f = db_col_text(s, 1);
+		if (f)
+			rc = publish(c, "material.published", db_col_text(s, 0), mid, f, db_col_text(s, 2), db_col_text(s, 3));
+		else if (had_file)
+			rc = publish(c, "material.deleted", db_col_text(s, 0), mid, NULL, db_col_text(s, 2), NULL);
+		else
+			rc = ENT_OK;
+	}
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
 }
 
 /*
@@ -248,7 +293,11 @@ void materials_create(http_req *req)
 	db_done(s);
 	if (rc < 0)
 		goto fail;
+	if (file_id && (rc = publish_state(c, id, 0)))
+		goto fail;
 	rc = db_commit(c);
+	if (!rc && file_id)
+		bus_kick();
 	goto out;
 fail:
 	db_rollback(c);
@@ -367,7 +416,11 @@ void materials_patch(http_req *req)
 		if (rc < 0)
 			goto fail;
 	}
+	if ((rc = publish_state(c, mid, old_file != NULL)))
+		goto fail;
 	rc = db_commit(c);
+	if (!rc)
+		bus_kick();
 	if (!rc && file_changes && old_file)
 		rc = fichiers_delete(c, old_file);
 	goto out;
@@ -385,26 +438,28 @@ out:
 		http_reply_json(req, 200, m);
 }
 
-/* Deletes one material row, its consultations, then its file. */
-static int delete_material(db_conn *c, const char *mid, const char *file_id)
+/*
+ * Deletes one material row and its consultations in a transaction that publishes
+ * "material.deleted" when it had a file, then the file once committed.
+ */
+static int delete_material(db_conn *c, const char *cours_id, const char *mid, const char *file_id)
 {
-	db_stmt *s = db_prepare(c, "DELETE FROM consultation_cours WHERE material_id = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, mid);
-	int rc = db_step(s);
-	db_done(s);
-	if (rc < 0)
+	int rc = db_begin(c);
+	if (rc)
 		return rc;
-	s = db_prepare(c, "DELETE FROM materials WHERE id = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, mid);
-	rc = db_step(s);
-	db_done(s);
-	if (rc < 0)
-		return rc;
+	if (file_id && (rc = publish(c, "material.deleted", cours_id, mid, file_id, NULL, NULL)))
+		goto fail;
+	if ((rc = db_run(c, "DELETE FROM consultation_cours WHERE material_id = ?", mid, NULL)) ||
+	    (rc = db_run(c, "DELETE FROM materials WHERE id = ?", mid, NULL)))
+		goto fail;
+	if ((rc = db_commit(c)))
+		goto fail;
+	if (file_id)
+		bus_kick();
 	return file_id ? fichiers_delete(c, file_id) : ENT_OK;
+fail:
+	db_rollback(c);
+	return rc;
 }
 
 void materials_delete(http_req *req)
@@ -415,7 +470,8 @@ void materials_delete(http_req *req)
 	if (!m)
 		return;
 	const char *f = json_string_value(json_object_get(m, "file_id"));
-	int rc = delete_material(app_db(), http_param(req, "mid"), f ? arena_strdup(http_arena(req), f) : NULL);
+	int rc = delete_material(app_db(), http_param(req, "id"), http_param(req, "mid"),
+				 f ? arena_strdup(http_arena(req), f) : NULL);
 	json_decref(m);
 	if (rc)
 		http_problem_err(req, rc, "the material could not be deleted");
@@ -423,32 +479,28 @@ void materials_delete(http_req *req)
 		http_reply_empty(req, 204);
 }
 
-int materials_delete_files(db_conn *c, const char *cours_id)
+int materials_course_deleting(db_conn *c, arena *a, const char *cours_id, const char ***files)
 {
-	db_stmt *s = db_prepare(c, "SELECT file_id FROM materials WHERE cours_id = ? AND file_id IS NOT NULL");
+	*files = NULL;
+	db_stmt *s = db_prepare(c, "SELECT id, file_id FROM materials WHERE cours_id = ? AND file_id IS NOT NULL ORDER BY id");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, cours_id);
-	json_t *ids = json_array();
+	const char **mids = NULL;
+	size_t n = 0, cap = 0, fcap = 0, nf = 0;
 	int rc;
-	while ((rc = db_step(s)) == DB_ROW)
-		json_array_append_new(ids, json_string(db_col_text(s, 0)));
-	db_done(s);
-	if (rc >= 0) {
-		rc = ENT_OK;
-		s = db_prepare(c, "UPDATE materials SET file_id = NULL WHERE cours_id = ?");
-		if (s) {
-			db_bind_text(s, 1, cours_id);
-			rc = db_step(s);
-			db_done(s);
-		} else
-			rc = ENT_EDB;
+	while ((rc = db_step(s)) == DB_ROW) {
+		mids = arena_grow(a, mids, n, &cap, sizeof(*mids));
+		*files = arena_grow(a, *files, nf, &fcap, sizeof(**files));
+		mids[n++] = arena_strdup(a, db_col_text(s, 0));
+		(*files)[nf++] = arena_strdup(a, db_col_text(s, 1));
 	}
-	size_t i;
-	json_t *v;
-	json_array_foreach(ids, i, v) if (rc >= 0) rc = fichiers_delete(c, json_string_value(v));
-	json_decref(ids);
-	return rc < 0 ? rc : ENT_OK;
+	db_done(s);
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		rc = publish(c, "material.deleted", cours_id, mids[i], (*files)[i], NULL, NULL);
+	if (rc >= 0)
+		rc = db_run(c, "UPDATE materials SET file_id = NULL WHERE cours_id = ?", cours_id, NULL);
+	return rc < 0 ? rc : (int)nf;
 }
 
 void materials_order(http_req *req)

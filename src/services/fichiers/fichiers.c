@@ -127,6 +127,39 @@ int fichiers_load(db_conn *c, arena *a, const char *id, struct fichier *out)
 	return rc;
 }
 
+int fichiers_read(db_conn *c, const char *file_id, size_t max, buf *out, char *type, size_t typelen)
+{
+	buf_init(out, max + 1);
+	if (typelen)
+		type[0] = '\0';
+	arena *a = arena_new(0);
+	struct fichier f;
+	int rc = fichiers_load(c, a, file_id, &f);
+	if (!rc && f.size > max)
+		rc = ENT_ETOOBIG;
+	if (!rc)
+		rc = fichiers_store_ready();
+	if (!rc && typelen)
+		snprintf(type, typelen, "%s", f.content_type);
+	uint64_t off = 0;
+	char chunk[65536];
+	while (!rc) {
+		long n = blob_read(fichiers_store, f.blob_key, off, chunk, sizeof(chunk));
+		if (n < 0)
+			rc = (int)n;
+		else if (n == 0)
+			break;
+		else if (buf_add(out, chunk, (size_t)n))
+			rc = ENT_ETOOBIG;
+		else
+			off += (uint64_t)n;
+	}
+	arena_free(a);
+	if (rc)
+		buf_free(out);
+	return rc;
+}
+
 void fichiers_write(jw *w, const struct fichier *f)
 {
 	jw_obj_open(w);

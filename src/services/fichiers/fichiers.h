@@ -45,4 +45,13 @@ int fichiers_readable(db_conn *c, const char *file_id, const char *user_id, unsi
  */
 int fichiers_create(db_conn *c, const char *owner_id, const char *name, const void *data, size_t len, char id_out[37]);
 
+/*
+ * Reads the whole content of file_id (at most max bytes) into out, which it initialises (the caller
+ * frees it with buf_free), and its detected MIME type into type (copied, at most typelen bytes).
+ * For other services that process a file's text (the chatbot's indexing); the caller decides who
+ * may see what it derives. ENT_OK, ENT_ENOTFOUND (no such file or no stored object), ENT_ETOOBIG
+ * (larger than max), or a storage or database error.
+ */
+int fichiers_read(db_conn *c, const char *file_id, size_t max, buf *out, char *type, size_t typelen);
+
 #endif

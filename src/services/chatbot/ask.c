@@ -1,0 +1,991 @@
+/*
+ * ask.c - questions to the assistant: retrieval, answers, streams, conversations, feedback.
+ *
+ * Retrieval reads only what the caller may read, inside the query: a student's class's courses
+ * with their published documents (publish_at passed), a teacher's own courses (everything),
+ * everything for administrators; course ids come from cours.h, COURS_BATCH per constant statement
+ * ("IN (?, ... ?)", unused slots NULL). Excluded documents and documents without text never match.
+ * Every passage found is then checked again with cours_file_readable() before it is used: a course
+ * left or a material unpublished between the two reads leaves nothing behind.
+ *
+ * Ranking: SQLite FTS5's BM25 over stemmed passages (the question stemmed the same way, its
+ * stems OR-ed); PostgreSQL's ts_rank over the 'french' tsvector. Then a relevance floor that does
+ * not depend on the engine's scores: the best passage must hold at least 60 % of the question's
+ * content stems. Below it the answer is "Je ne sais pas", with the FAQ and a ticket proposed:
+ * nothing is ever made up.
+ *
+ * The extractive answer (the default, and whenever no ENT_LLM is set) quotes the best sentence of
+ * each of the best passages (at most three), each followed by its citation: document title, page,
+ * and a link /cours/{course}/materials/{material}?page=N that the portal opens at that page.
+ *
+ * Every question is recorded in interactions_chatbot (question, answer, sources, time to the first
+ * token, later the feedback) and counts towards a per-user limit (ENT_CHATBOT_RATE per
+ * CB_RATE_WINDOW seconds, 429 with Retry-After beyond), kept in chatbot_asks so that deleting one's history does
+ * not reset it.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/app.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/page.h"
+#include "core/sse.h"
+#include "core/util.h"
+#include "services/cours/cours.h"
+#include "services/users/users.h"
+
+/* Questions per user per CB_RATE_WINDOW seconds: ENT_CHATBOT_RATE (default 20). */
+#define CB_RATE_MAX ((int64_t)(app.cfg && app.cfg->n_chatbot_rate ? app.cfg->n_chatbot_rate : 20))
+#define CB_RATE_WINDOW 600
+#define CB_MAX_STEMS 16
+#define CB_TOP 8
+#define CB_MAX_QUOTES 3
+#define CB_QUESTION_MAX 2000
+
+static const char UNKNOWN[] = "Je ne sais pas : je n'ai trouvé dans vos documents de cours aucun passage qui réponde "
+			      "à cette question. Vous pouvez consulter la FAQ de l'assistance ou ouvrir un ticket : "
+			      "quelqu'un vous répondra.";
+
+/* ---- who may read what ---- */
+
+struct viewer {
+	const char *sub;
+	unsigned roles;
+	int all;
+	const char **edit, **read; /* courses: every document / published documents only */
+	size_t nedit, nread;
+	const char *class_id;      /* a student's class (for the teachers' list of unanswered questions) */
+};
+
+static int viewer_load(db_conn *c, arena *a, const struct http_principal *p, struct viewer *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->sub = p->sub;
+	v->roles = p->roles;
+	if (p->roles & ROLE_ADMIN) {
+		v->all = 1;
+		return ENT_OK;
+	}
+	if (p->roles & ROLE_ENSEIGNANT) {
+		int n = cours_taught_by(c, a, p->sub, &v->edit);
+		if (n < 0)
+			return n;
+		v->nedit = (size_t)n;
+	}
+	if (p->roles & ROLE_ETUDIANT) {
+		char cls[37];
+		int rc = users_student_class(c, p->sub, cls);
+		if (rc == ENT_ENOTFOUND)
+			return ENT_OK;
+		if (rc)
+			return rc;
+		v->class_id = arena_strdup(a, cls);
+		int n = cours_of_class(c, a, cls, &v->read);
+		if (n < 0)
+			return n;
+		v->nread = (size_t)n;
+	}
+	return ENT_OK;
+}
+
+/* Narrows v to the one course course_id: 1 when the caller may read it, 0 when not. */
+static int viewer_narrow(arena *a, struct viewer *v, const char *course_id, db_conn *c)
+{
+	if (v->all) {
+		int e = cours_exists(c, course_id);
+		if (e <= 0)
+			return e;
+		v->all = 0;
+		v->edit = arena_alloc(a, sizeof(*v->edit));
+		v->edit[0] = course_id;
+		v->nedit = 1;
+		v->nread = 0;
+		return 1;
+	}
+	for (size_t i = 0; i < v->nedit; i++)
+		if (strcmp(v->edit[i], course_id) == 0) {
+			v->edit = &v->edit[i];
+			v->nedit = 1;
+			v->nread = 0;
+			return 1;
+		}
+	for (size_t i = 0; i < v->nread; i++)
+		if (strcmp(v->read[i], course_id) == 0) {
+			v->read = &v->read[i];
+			v->nread = 1;
+			v->nedit = 0;
+			return 1;
+		}
+	return 0;
+}
+
+/* ---- retrieval ---- */
+
+struct hit {
+	int64_t id;
+	const char *material_id, *course_id, *file_id, *title, *text, *stems;
+	int page;
+	double score;
+	size_t cover;
+};
+
+#define HIT_COLS "p.id, p.material_id, p.course_id, p.page, p.text, p.stems, d.file_id, d.title"
+#define IN16 " AND p.course_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define SQLITE_Q(in)                                                                                             \
+	"SELECT " HIT_COLS ", -bm25(chatbot_fts) FROM chatbot_fts JOIN chatbot_passages p ON p.id = chatbot_fts.rowid" \
+	" JOIN chatbot_documents d ON d.material_id = p.material_id WHERE chatbot_fts MATCH ?"                      \
+	" AND d.status = 'indexed' AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)" in  \
+	" ORDER BY bm25(chatbot_fts) LIMIT 8"
+#define PG_Q(in)                                                                                                 \
+	"SELECT " HIT_COLS ", ts_rank(p.tsv, to_tsquery('french', ?)) AS r FROM chatbot_passages p"                 \
+	" JOIN chatbot_documents d ON d.material_id = p.material_id WHERE p.tsv @@ to_tsquery('french', ?)"          \
+	" AND d.status = 'indexed' AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)" in  \
+	" ORDER BY r DESC, p.id LIMIT 8"
+
+/* Adds h to the best CB_TOP hits in v (sorted by score, descending). */
+static void keep_best(struct hit *v, size_t *n, const struct hit *h)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i].id == h->id)
+			return;
+	size_t at = *n;
+	while (at > 0 && v[at - 1].score < h->score)
+		at--;
+	if (at >= CB_TOP)
+		return;
+	size_t end = *n < CB_TOP ? *n : CB_TOP - 1;
+	memmove(&v[at + 1], &v[at], (end - at) * sizeof(*v));
+	v[at] = *h;
+	if (*n < CB_TOP)
+		(*n)++;
+}
+
+/* One statement over the courses ids[0..n) (n <= 16; ids NULL: every course). */
+static int search_batch(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
+			struct hit *v, size_t *nv)
+{
+	int pg = db_conn_kind(c) == DB_POSTGRES;
+	const char *sql = pg ? (ids ? PG_Q(IN16) : PG_Q("")) : (ids ? SQLITE_Q(IN16) : SQLITE_Q(""));
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return ENT_EDB;
+	char now[21];
+	cb_now(now);
+	int k = 1;
+	db_bind_text(s, k++, match);
+	if (pg)
+		db_bind_text(s, k++, match);
+	db_bind_int64(s, k++, everything);
+	db_bind_text(s, k++, now);
+	if (ids)
+		for (size_t i = 0; i < COURS_BATCH; i++)
+			db_bind_text_or_null(s, k++, i < n ? ids[i] : NULL);
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		struct hit h = {
+			.id = db_col_int64(s, 0),
+			.material_id = arena_strdup(a, db_col_text(s, 1)),
+			.course_id = arena_strdup(a, db_col_text(s, 2)),
+			.page = (int)db_col_int64(s, 3),
+			.text = arena_strdup(a, db_col_text(s, 4)),
+			.stems = arena_strdup(a, db_col_text(s, 5)),
+			.file_id = arena_strdup(a, db_col_text(s, 6)),
+			.title = arena_strdup(a, db_col_text(s, 7)),
+			.score = db_col_double(s, 8),
+		};
+		keep_best(v, nv, &h);
+	}
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+static int search_set(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
+		      struct hit *v, size_t *nv)
+{
+	for (size_t i = 0; i < n; i += COURS_BATCH) {
+		int rc = search_batch(c, a, match, everything, ids + i, n - i < COURS_BATCH ? n - i : COURS_BATCH, v, nv);
+		if (rc)
+			return rc;
+	}
+	return ENT_OK;
+}
+
+/*
+ * The passages v may read that best match text, re-checked one by one, ordered by how many of the
+ * question's stems q[0..nq) they hold, then by rank. Returns how many (<= CB_TOP) or an ent_err.
+ */
+static int retrieve(db_conn *c, arena *a, const struct viewer *vw, const char *text, const char *const *q, size_t nq,
+		    struct hit *out)
+{
+	if (!nq)
+		return 0;
+	const char *match;
+	if (db_conn_kind(c) == DB_POSTGRES) {
+		match = cb_words(a, text, " | ");
+		if (!*match)
+			return 0;
+	} else {
+		buf b;
+		buf_init(&b, 0);
+		for (size_t i = 0; i < nq; i++)
+			buf_printf(&b, "%s\"%s\"", i ? " OR " : "", q[i]);
+		match = arena_strdup(a, b.data ? b.data : "");
+		buf_free(&b);
+	}
+	size_t n = 0;
+	int rc = ENT_OK;
+	if (vw->all)
+		rc = search_batch(c, a, match, 1, NULL, 0, out, &n);
+	if (!rc)
+		rc = search_set(c, a, match, 1, vw->edit, vw->nedit, out, &n);
+	if (!rc)
+		rc = search_set(c, a, match, 0, vw->read, vw->nread, out, &n);
+	if (rc)
+		return rc;
+	/* Checked again, each one, through the cours service. */
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		int ok = cours_file_readable(c, out[i].course_id, out[i].file_id, vw->sub, vw->roles);
+		if (ok < 0)
+			return ok;
+		if (!ok) {
+			log_warn("chatbot: passage %lld of material %s dropped: not readable by its asker",
+				 (long long)out[i].id, out[i].material_id);
+			continue;
+		}
+		out[i].cover = cb_coverage(out[i].stems, q, nq);
+		out[kept++] = out[i];
+	}
+	/* Stable insertion sort by coverage (the rank order stays within equal coverage). */
+	for (size_t i = 1; i < kept; i++) {
+		struct hit h = out[i];
+		size_t j = i;
+		while (j > 0 && out[j - 1].cover < h.cover) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = h;
+	}
+	return (int)kept;
+}
+
+/* ---- the extractive answer ---- */
+
+/* The sentence of text that holds the most of q (with the next one when it is short), at most 600 bytes. */
+static const char *best_sentence(arena *a, const char *text, const char *const *q, size_t nq)
+{
+	const char *best = text, *best_end = text + strlen(text);
+	size_t best_cover = 0;
+	int found = 0;
+	for (const char *p = text; *p;) {
+		const char *e = p;
+		while (*e && !((*e == '.' || *e == '!' || *e == '?') && (e[1] == ' ' || e[1] == '\0')))
+			e++;
+		if (*e)
+			e++;
+		size_t len = (size_t)(e - p);
+		char *sent = arena_alloc(a, len + 1);
+		memcpy(sent, p, len);
+		sent[len] = '\0';
+		size_t cover = cb_coverage(cb_stems(a, sent), q, nq);
+		if (!found || cover > best_cover) {
+			best = p;
+			best_end = e;
+			best_cover = cover;
+			found = 1;
+		}
+		p = e;
+		while (*p == ' ')
+			p++;
+	}
+	if (best_end - best < 80 && *best_end) {
+		const char *e = best_end + 1;
+		while (*e && !((*e == '.' || *e == '!' || *e == '?') && (e[1] == ' ' || e[1] == '\0')))
+			e++;
+		best_end = *e ? e + 1 : e;
+	}
+	size_t len = (size_t)(best_end - best);
+	if (len > 600) {
+		len = 600;
+		while (len > 0 && (best[len] & 0xC0) == 0x80)
+			len--;
+	}
+	char *r = arena_alloc(a, len + 4);
+	memcpy(r, best, len);
+	strcpy(r + len, len < (size_t)(best_end - best) ? "…" : "");
+	return r;
+}
+
+/* What an answer is made of, for the JSON answer, the stream and the record. */
+struct answer {
+	int answered;
+	const char *text;          /* the answer as shown */
+	struct hit *hits;          /* the cited passages, numbered from 1 */
+	size_t nhits;
+	const char *sources_json;  /* JSON array */
+};
+
+static const char *link_of(arena *a, const struct hit *h)
+{
+	return arena_printf(a, "/cours/%s/materials/%s?page=%d", h->course_id, h->material_id, h->page);
+}
+
+static void write_sources(jw *w, arena *a, const struct hit *h, size_t n)
+{
+	jw_arr_open(w);
+	for (size_t i = 0; i < n; i++) {
+		jw_obj_open(w);
+		jw_kint(w, "n", (int64_t)i + 1);
+		jw_kstr(w, "title", h[i].title);
+		jw_kint(w, "page", h[i].page);
+		jw_kstr(w, "course_id", h[i].course_id);
+		jw_kstr(w, "material_id", h[i].material_id);
+		jw_kstr(w, "link", link_of(a, &h[i]));
+		size_t len = strlen(h[i].text);
+		if (len > 400) {
+			len = 400;
+			while (len > 0 && (h[i].text[len] & 0xC0) == 0x80)
+				len--;
+		}
+		jw_key(w, "excerpt");
+		jw_strn(w, h[i].text, len);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+}
+
+static void extractive(arena *a, struct hit *hits, size_t n, const char *const *q, size_t nq, struct answer *ans)
+{
+	memset(ans, 0, sizeof(*ans));
+	size_t floor = (size_t)ceil(0.6 * (double)nq);
+	if (floor < 1)
+		floor = 1;
+	if (!n || hits[0].cover < floor) {
+		ans->text = UNKNOWN;
+		ans->sources_json = "[]";
+		return;
+	}
+	struct hit *cited = arena_alloc(a, CB_MAX_QUOTES * sizeof(*cited));
+	size_t nc = 0;
+	buf b;
+	buf_init(&b, 0);
+	buf_addstr(&b, "Voici ce que disent vos documents de cours :");
+	for (size_t i = 0; i < n && nc < CB_MAX_QUOTES; i++) {
+		if (hits[i].cover < floor)
+			break;
+		int dup = 0;
+		for (size_t k = 0; k < nc; k++)
+			dup |= strcmp(cited[k].material_id, hits[i].material_id) == 0 && cited[k].page == hits[i].page;
+		if (dup)
+			continue;
+		cited[nc++] = hits[i];
+		buf_printf(&b, "\n\n« %s » [%zu] (%s, page %d)", best_sentence(a, hits[i].text, q, nq), nc, hits[i].title,
+			   hits[i].page);
+	}
+	ans->answered = 1;
+	ans->text = arena_strdup(a, b.data ? b.data : "");
+	buf_free(&b);
+	ans->hits = cited;
+	ans->nhits = nc;
+	jwbuf j;
+	jw *w = jwbuf_init(&j, 0);
+	write_sources(w, a, cited, nc);
+	ans->sources_json = arena_strdup(a, j.b.data ? j.b.data : "[]");
+	buf_free(&j.b);
+}
+
+/* ---- rate limit ---- */
+
+/* Counts this question against the caller's limit: ENT_OK, or ENT_EBUSY with *retry seconds. */
+static int rate_take(db_conn *c, const char *sub, int *retry)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, since = now - (int64_t)CB_RATE_WINDOW * 1000000;
+	*retry = 0;
+	int rc = db_begin(c);
+	if (rc)
+		return rc;
+	db_stmt *s = db_prepare(c, "DELETE FROM chatbot_asks WHERE user_id = ? AND at_us < ?");
+	rc = ENT_EDB;
+	if (s) {
+		db_bind_text(s, 1, sub);
+		db_bind_int64(s, 2, since);
+		rc = db_step(s);
+		db_done(s);
+	}
+	int64_t n = 0, oldest = now;
+	if (rc >= 0) {
+		s = db_prepare(c, "SELECT COUNT(*), MIN(at_us) FROM chatbot_asks WHERE user_id = ?");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, sub);
+			rc = db_step(s);
+			if (rc == DB_ROW) {
+				n = db_col_int64(s, 0);
+				oldest = db_col_is_null(s, 1) ? now : db_col_int64(s, 1);
+			}
+			db_done(s);
+		}
+	}
+	if (rc >= 0 && n >= CB_RATE_MAX) {
+		db_rollback(c);
+		*retry = (int)((oldest + (int64_t)CB_RATE_WINDOW * 1000000 - now) / 1000000) + 1;
+		return ENT_EBUSY;
+	}
+	if (rc >= 0) {
+		s = db_prepare(c, "INSERT INTO chatbot_asks (user_id, at_us) VALUES (?, ?)");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, sub);
+			db_bind_int64(s, 2, now);
+			rc = db_step(s);
+			db_done(s);
+		}
+	}
+	if (rc >= 0)
+		rc = db_commit(c);
+	if (rc) {
+		db_rollback(c);
+		return rc;
+	}
+	return ENT_OK;
+}
+
+/* ---- a question ---- */
+
+struct question {
+	const char *text, *conversation_id, *course_id;
+	const char *context; /* the text searched: the question, with the previous one for a short follow-up */
+	int new_conversation;
+};
+
+/*
+ * Reads and checks a question (JSON body for POST, query string for GET), the caller's rights and
+ * limit. Answers and returns -1 on any refusal.
+ */
+static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct question *qn)
+{
+	arena *a = http_arena(req);
+	memset(qn, 0, sizeof(*qn));
+	json_t *errors = json_object();
+	if (strcmp(http_method(req), "GET") == 0) {
+		qn->text = http_query(req, "question");
+		qn->conversation_id = http_query(req, "conversation_id");
+		qn->course_id = http_query(req, "course_id");
+	} else {
+		json_t *body = http_json_body(req);
+		if (!body) {
+			json_decref(errors);
+			return -1;
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(body, k, v)
+		{
+			if (strcmp(k, "question") && strcmp(k, "conversation_id") && strcmp(k, "course_id"))
+				json_object_set_new(errors, k, json_string("n'est pas un champ de la question"));
+			else if (!json_is_string(v) && !json_is_null(v))
+				json_object_set_new(errors, k, json_string("doit être un texte"));
+		}
+		qn->text = json_string_value(json_object_get(body, "question"));
+		qn->conversation_id = json_string_value(json_object_get(body, "conversation_id"));
+		qn->course_id = json_string_value(json_object_get(body, "course_id"));
+	}
+	if (!qn->text || !util_valid_text(qn->text) || !*qn->text)
+		json_object_set_new(errors, "question", json_string("est requise"));
+	else if (json_utf8_len(qn->text) > CB_QUESTION_MAX)
+		json_object_set_new(errors, "question", json_string("est trop longue (2000 caractères au plus)"));
+	if (qn->conversation_id && !util_is_uuid(qn->conversation_id))
+		json_object_set_new(errors, "conversation_id", json_string("doit être l'identifiant d'une conversation"));
+	if (qn->course_id && !util_is_uuid(qn->course_id))
+		json_object_set_new(errors, "course_id", json_string("doit être l'identifiant d'un cours"));
+	if (http_invalid(req, errors))
+		return -1;
+	qn->text = arena_strdup(a, qn->text);
+	qn->context = qn->text;
+	int rc = viewer_load(c, a, http_principal(req), vw);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return -1;
+	}
+	if (qn->course_id) {
+		int ok = viewer_narrow(a, vw, qn->course_id, c);
+		if (ok < 0) {
+			http_problem_err(req, ok, NULL);
+			return -1;
+		}
+		if (!ok) {
+			http_problem(req, 404, "Ce cours n'existe pas.");
+			return -1;
+		}
+	}
+	if (qn->conversation_id) {
+		/* The previous question of the caller's own conversation; another's answers 404. */
+		db_stmt *s = db_prepare(c, "SELECT question FROM interactions_chatbot WHERE conversation_id = ? AND user_id = ?"
+					   " ORDER BY created_at DESC, id DESC LIMIT 1");
+		if (!s) {
+			http_problem_err(req, ENT_EDB, NULL);
+			return -1;
+		}
+		db_bind_text(s, 1, qn->conversation_id);
+		db_bind_text(s, 2, vw->sub);
+		rc = db_step(s);
+		const char *prev = rc == DB_ROW ? arena_strdup(a, db_col_text(s, 0)) : NULL;
+		db_done(s);
+		if (rc < 0) {
+			http_problem_err(req, rc, NULL);
+			return -1;
+		}
+		if (!prev) {
+			http_problem(req, 404, "Cette conversation n'existe pas.");
+			return -1;
+		}
+		const char *tmp[3];
+		if (cb_stem_set(a, qn->text, tmp, 3) < 3)
+			qn->context = arena_printf(a, "%s %s", prev, qn->text);
+	} else {
+		char *id = arena_alloc(a, 37);
+		util_uuid(id);
+		qn->conversation_id = id;
+		qn->new_conversation = 1;
+	}
+	int retry;
+	rc = rate_take(c, vw->sub, &retry);
+	if (rc == ENT_EBUSY && retry) {
+		http_set_header(req, "Retry-After", arena_printf(a, "%d", retry));
+		http_problemf(req, 429,
+			      "Vous avez posé %d questions en %d minutes, la limite de l'assistant. Réessayez dans %d minute%s.",
+			      (int)CB_RATE_MAX, CB_RATE_WINDOW / 60, (retry + 59) / 60, (retry + 59) / 60 > 1 ? "s" : "");
+		return -1;
+	}
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Records the interaction; its id into id (37 bytes). */
+static int record(db_conn *c, const struct viewer *vw, const struct question *qn, const struct answer *ans,
+		  const char *mode, int64_t first_ms, char *id)
+{
+	util_uuid(id);
+	char now[32];
+	cb_now_precise(now);
+	db_stmt *s = db_prepare(c, "INSERT INTO interactions_chatbot (id, user_id, conversation_id, class_id, course_id,"
+				   " question, answer, sources, answered, mode, first_token_ms, created_at)"
+				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	db_bind_text(s, 2, vw->sub);
+	db_bind_text(s, 3, qn->conversation_id);
+	db_bind_text_or_null(s, 4, vw->class_id);
+	db_bind_text_or_null(s, 5, qn->course_id);
+	db_bind_text(s, 6, qn->text);
+	db_bind_text(s, 7, ans->text);
+	db_bind_text(s, 8, ans->sources_json);
+	db_bind_int64(s, 9, ans->answered);
+	db_bind_text(s, 10, mode);
+	db_bind_int64(s, 11, first_ms);
+	db_bind_text(s, 12, now);
+	int rc = db_step(s);
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/* Retrieval and the extractive answer for a loaded question. */
+static int answer_question(db_conn *c, arena *a, const struct viewer *vw, const struct question *qn,
+			   struct answer *ans)
+{
+	const char **q = arena_alloc(a, CB_MAX_STEMS * sizeof(*q));
+	size_t nq = cb_stem_set(a, qn->context, q, CB_MAX_STEMS);
+	struct hit *hits = arena_alloc(a, CB_TOP * sizeof(*hits));
+	int n = retrieve(c, a, vw, qn->context, q, nq, hits);
+	if (n < 0)
+		return n;
+	extractive(a, hits, (size_t)n, q, nq, ans);
+	return ENT_OK;
+}
+
+static void suggestions(jw *w)
+{
+	jw_arr_open(w);
+	jw_obj_open(w);
+	jw_kstr(w, "label", "Consulter la FAQ");
+	jw_kstr(w, "link", "/support");
+	jw_obj_close(w);
+	jw_obj_open(w);
+	jw_kstr(w, "label", "Ouvrir un ticket d'assistance");
+	jw_kstr(w, "link", "/support?ticket=nouveau");
+	jw_obj_close(w);
+	jw_arr_close(w);
+}
+
+void cb_ask(http_req *req)
+{
+	uint64_t t0 = util_now_ns();
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	struct viewer vw;
+	struct question qn;
+	if (question_load(req, c, &vw, &qn))
+		return;
+	struct answer ans;
+	int rc = answer_question(c, a, &vw, &qn, &ans);
+	char id[37];
+	if (!rc)
+		rc = record(c, &vw, &qn, &ans, "extractive", (int64_t)((util_now_ns() - t0) / 1000000), id);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_kstr(w, "interaction_id", id);
+	jw_kstr(w, "conversation_id", qn.conversation_id);
+	jw_kstr(w, "question", qn.text);
+	jw_kstr(w, "answer", ans.text);
+	jw_kbool(w, "answered", ans.answered);
+	jw_key(w, "sources");
+	jw_raw(w, ans.sources_json, strlen(ans.sources_json));
+	if (!ans.answered) {
+		jw_key(w, "suggestions");
+		suggestions(w);
+	}
+	jw_kstr(w, "mode", "extractive");
+	jw_obj_close(w);
+	http_reply_jw(req, 200);
+}
+
+/* ---- the stream ---- */
+
+static void stream_closed(sse_stream *s, void *ctx)
+{
+	(void)s;
+	(void)ctx;
+}
+
+/* Sends text as "token" events of a few words each, as a model would. */
+static void send_tokens(sse_stream *st, const char *text)
+{
+	jwbuf j;
+	const char *p = text;
+	while (*p) {
+		const char *e = p;
+		int words = 0;
+		while (*e && words < 4) {
+			if (*e == ' ' || *e == '\n')
+				words++;
+			e++;
+		}
+		jw *w = jwbuf_init(&j, 0);
+		jw_obj_open(w);
+		jw_key(w, "text");
+		jw_strn(w, p, (size_t)(e - p));
+		jw_obj_close(w);
+		sse_send(st, "token", NULL, j.b.data);
+		buf_free(&j.b);
+		p = e;
+	}
+}
+
+void cb_ask_stream(http_req *req)
+{
+	uint64_t t0 = util_now_ns();
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	struct viewer vw;
+	struct question qn;
+	if (question_load(req, c, &vw, &qn))
+		return;
+	struct answer ans;
+	int rc = answer_question(c, a, &vw, &qn, &ans);
+	char id[37];
+	if (!rc)
+		rc = record(c, &vw, &qn, &ans, "extractive", (int64_t)((util_now_ns() - t0) / 1000000), id);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	sse_stream *st = sse_open(req, stream_closed, NULL);
+	if (!st)
+		return;
+	jwbuf j;
+	jw *w = jwbuf_init(&j, 0);
+	jw_obj_open(w);
+	jw_kstr(w, "conversation_id", qn.conversation_id);
+	jw_key(w, "sources");
+	jw_raw(w, ans.sources_json, strlen(ans.sources_json));
+	jw_obj_close(w);
+	sse_send(st, "sources", NULL, j.b.data);
+	buf_free(&j.b);
+	send_tokens(st, ans.text);
+	w = jwbuf_init(&j, 0);
+	jw_obj_open(w);
+	jw_kstr(w, "interaction_id", id);
+	jw_kstr(w, "conversation_id", qn.conversation_id);
+	jw_kbool(w, "answered", ans.answered);
+	if (!ans.answered) {
+		jw_key(w, "suggestions");
+		suggestions(w);
+	}
+	jw_obj_close(w);
+	sse_send(st, "done", id, j.b.data);
+	buf_free(&j.b);
+	sse_close(st);
+	sse_release(st);
+}
+
+/* ---- history ---- */
+
+#define INT_COLS "id, conversation_id, question, answer, sources, answered, mode, first_token_ms, feedback, comment, created_at"
+
+static void interaction_write(jw *w, db_stmt *s)
+{
+	jw_obj_open(w);
+	jw_kstr(w, "id", db_col_text(s, 0));
+	jw_kstr(w, "conversation_id", db_col_text(s, 1));
+	jw_kstr(w, "question", db_col_text(s, 2));
+	jw_kstr(w, "answer", db_col_text(s, 3));
+	jw_key(w, "sources");
+	jw_raw(w, db_col_text(s, 4), db_col_bytes(s, 4));
+	jw_kbool(w, "answered", db_col_int64(s, 5) != 0);
+	jw_kstr(w, "mode", db_col_text(s, 6));
+	jw_key(w, "time_to_first_token_ms");
+	if (db_col_is_null(s, 7))
+		jw_null(w);
+	else
+		jw_int(w, db_col_int64(s, 7));
+	jw_key(w, "feedback");
+	jw_str(w, db_col_is_null(s, 8) ? NULL : db_col_int64(s, 8) > 0 ? "up" : "down");
+	jw_kstr(w, "comment", db_col_text(s, 9));
+	jw_kstr(w, "created_at", db_col_text(s, 10));
+	jw_obj_close(w);
+}
+
+/* GET /chatbot/history[?conversation_id=]: the caller's questions and answers, newest first. */
+void cb_conversations_list(http_req *req)
+{
+	page pg;
+	if (page_begin(req, &pg, "chatbot_history", 2))
+		return;
+	const char *conv = http_query(req, "conversation_id");
+	json_t *errors = json_object();
+	if (conv && !util_is_uuid(conv))
+		json_object_set_new(errors, "conversation_id", json_string("doit être l'identifiant d'une conversation"));
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	static const char *const sqls[4] = {
+		"SELECT " INT_COLS " FROM interactions_chatbot WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+		"SELECT " INT_COLS " FROM interactions_chatbot WHERE user_id = ? AND (created_at, id) < (?, ?)"
+		" ORDER BY created_at DESC, id DESC LIMIT ?",
+		"SELECT " INT_COLS " FROM interactions_chatbot WHERE user_id = ? AND conversation_id = ?"
+		" ORDER BY created_at DESC, id DESC LIMIT ?",
+		"SELECT " INT_COLS " FROM interactions_chatbot WHERE user_id = ? AND conversation_id = ?"
+		" AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?",
+	};
+	db_stmt *s = db_prepare(c, sqls[(conv ? 2 : 0) + pg.has_cursor]);
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return;
+	}
+	int k = 1;
+	db_bind_text(s, k++, http_principal(req)->sub);
+	if (conv)
+		db_bind_text(s, k++, conv);
+	if (pg.has_cursor) {
+		db_bind_text(s, k++, pg.after[0]);
+		db_bind_text(s, k++, pg.after[1]);
+	}
+	db_bind_int64(s, k, page_fetch(&pg));
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *keys[2] = {db_col_text(s, 10), db_col_text(s, 0)};
+		jw *w = page_item(&pg, keys);
+		if (!w)
+			break;
+		interaction_write(w, s);
+	}
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	static const char *const keep[] = {"conversation_id", "limit", NULL};
+	page_reply(&pg, keep);
+}
+
+/* GET /chatbot/interactions/{id}: one of the caller's own. */
+void cb_conversation_get(http_req *req)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	const char *id = http_param(req, "id");
+	db_stmt *s = util_is_uuid(id) ? db_prepare(c, "SELECT " INT_COLS " FROM interactions_chatbot WHERE id = ? AND user_id = ?")
+				      : NULL;
+	int rc = DB_DONE;
+	if (s) {
+		db_bind_text(s, 1, id);
+		db_bind_text(s, 2, http_principal(req)->sub);
+		rc = db_step(s);
+		if (rc == DB_ROW)
+			interaction_write(http_jw(req), s);
+		db_done(s);
+	}
+	if (rc < 0)
+		http_problem_err(req, rc, NULL);
+	else if (rc != DB_ROW)
+		http_problem(req, 404, "Cette question n'existe pas.");
+	else
+		http_reply_jw(req, 200);
+}
+
+/* DELETE /chatbot/history[?conversation_id=]: the caller's questions, all or one conversation's. */
+void cb_history_delete(http_req *req)
+{
+	const char *conv = http_query(req, "conversation_id");
+	json_t *errors = json_object();
+	if (conv && !util_is_uuid(conv))
+		json_object_set_new(errors, "conversation_id", json_string("doit être l'identifiant d'une conversation"));
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	const char *sub = http_principal(req)->sub;
+	int rc = conv ? db_run(c, "DELETE FROM interactions_chatbot WHERE user_id = ? AND conversation_id = ?", sub, conv)
+		      : db_run(c, "DELETE FROM interactions_chatbot WHERE user_id = ?", sub, NULL);
+	if (rc)
+		http_problem_err(req, rc, NULL);
+	else
+		http_reply_empty(req, 204);
+}
+
+/* PUT /chatbot/interactions/{id}/feedback {"rating": "up"|"down", "comment": text?} */
+void cb_feedback(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const char *const ratings[] = {"up", "down", NULL};
+	static const struct jfield f[] = {{"rating", JF_STRING, 1, 0, 0, 0, ratings}, {"comment", JF_STRING, 0, 1, 0, 2000, NULL}};
+	json_t *errors = json_object();
+	json_check(body, f, 2, errors);
+	const char *k;
+	json_t *v;
+	json_object_foreach(body, k, v) if (strcmp(k, "rating") && strcmp(k, "comment"))
+		json_object_set_new(errors, k, json_string("n'est pas un champ de l'avis"));
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	const char *id = http_param(req, "id");
+	db_stmt *s = util_is_uuid(id) ? db_prepare(c, "UPDATE interactions_chatbot SET feedback = ?, comment = ? WHERE id = ? AND user_id = ?")
+				      : NULL;
+	int rc = DB_DONE;
+	int64_t changed = 0;
+	if (s) {
+		db_bind_int64(s, 1, strcmp(json_get_str(body, "rating", ""), "up") == 0 ? 1 : -1);
+		db_bind_text_or_null(s, 2, json_get_str(body, "comment", NULL));
+		db_bind_text(s, 3, id);
+		db_bind_text(s, 4, http_principal(req)->sub);
+		rc = db_step(s);
+		changed = rc >= 0 ? db_changes(s) : 0;
+		db_done(s);
+	}
+	if (rc < 0)
+		http_problem_err(req, rc, NULL);
+	else if (!changed)
+		http_problem(req, 404, "Cette question n'existe pas.");
+	else
+		http_reply_empty(req, 204);
+}
+
+/* ---- GET /chatbot/unanswered?course_id= ---- */
+
+void cb_unanswered(http_req *req)
+{
+	const char *course = http_query(req, "course_id");
+	json_t *errors = json_object();
+	if (!course || !util_is_uuid(course))
+		json_object_set_new(errors, "course_id", json_string("doit être l'identifiant d'un cours"));
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	const struct http_principal *p = http_principal(req);
+	int acc = cours_access(c, course, p->sub, p->roles);
+	if (acc < 0) {
+		http_problem_err(req, acc, NULL);
+		return;
+	}
+	if (acc == COURS_NONE) {
+		http_problem(req, 404, "Ce cours n'existe pas.");
+		return;
+	}
+	if (acc < COURS_EDIT) {
+		http_problem(req, 403, "Seuls les enseignants du cours voient les questions restées sans réponse.");
+		return;
+	}
+	arena *a = http_arena(req);
+	const char **classes;
+	int n = cours_classes_of(c, a, course, &classes);
+	if (n < 0) {
+		http_problem_err(req, n, NULL);
+		return;
+	}
+	/* Asked about this course, or by a student of one of its classes; who asked is not shown. */
+	json_t *items = json_array();
+	int rc = ENT_OK;
+	for (int i = 0; !rc && i <= n / COURS_BATCH; i++) {
+		db_stmt *s = db_prepare(c, "SELECT id, question, created_at FROM interactions_chatbot WHERE answered = 0 AND"
+					   " (course_id = ? OR (course_id IS NULL AND class_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+					   " ?, ?, ?, ?))) ORDER BY created_at DESC, id DESC LIMIT 200");
+		if (!s) {
+			rc = ENT_EDB;
+			break;
+		}
+		db_bind_text(s, 1, course);
+		for (int k = 0; k < COURS_BATCH; k++) {
+			int at = i * COURS_BATCH + k;
+			db_bind_text_or_null(s, 2 + k, at < n ? classes[at] : NULL);
+		}
+		while ((rc = db_step(s)) == DB_ROW) {
+			int dup = 0;
+			size_t x;
+			json_t *it;
+			json_array_foreach(items, x, it) dup |= strcmp(json_string_value(json_object_get(it, "id")), db_col_text(s, 0)) == 0;
+			if (!dup)
+				json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "id", db_col_text(s, 0), "question",
+								       db_col_text(s, 1), "created_at", db_col_text(s, 2)));
+		}
+		db_done(s);
+		rc = rc < 0 ? rc : ENT_OK;
+	}
+	if (rc) {
+		json_decref(items);
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	http_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+}
