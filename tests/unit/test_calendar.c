@@ -67,6 +67,11 @@ static void test_march_change(void **state)
 	struct cal_series s = {.start = T("2027-03-18T09:00:00Z"), .end = T("2027-03-18T10:00:00Z"), .tz = "Europe/Paris",
 			       .rrule = "FREQ=WEEKLY;COUNT=3"};
 	expect(&s, (const char *const[]){"2027-03-18T09:00:00Z", "2027-03-25T09:00:00Z", "2027-04-01T08:00:00Z", NULL});
+	/* A lesson ending in the hour the clocks skip still lasts (keep() checks end > start). */
+	struct cal_series gap = {.start = T("2027-03-21T00:30:00Z"), .end = T("2027-03-21T01:30:00Z"), .tz = "Europe/Paris",
+				 .rrule = "FREQ=WEEKLY;COUNT=2"};
+	struct got gg = {.n = 0};
+	assert_int_equal(cal_expand(&gap, T("2027-03-01T00:00:00Z"), T("2027-04-01T00:00:00Z"), keep, &gg), 2);
 	/* The length stays one hour on the wall clock. */
 	struct got g = {.n = 0};
 	time_t ends[3];
@@ -134,6 +139,16 @@ static void test_rules_refused(void **state)
 	assert_int_equal(cal_rule_check("not a rule", t, &why), ENT_EINVAL);
 	assert_int_equal(cal_rule_check("FREQ=DAILY;UNTIL=20200101T000000Z", t, &why), ENT_EINVAL);
 	assert_int_equal(cal_rule_check("FREQ=DAILY;COUNT=20000", t, &why), ENT_EINVAL);
+	/* Parts out of range: libical would search forever for the 51st Sunday of a month (fuzzing). */
+	assert_int_equal(cal_rule_check("FREQ=MONTHLY;BYDAY=51SU", t, &why), ENT_EINVAL);
+	assert_int_equal(cal_rule_check("FREQ=WEEKLY;BYDAY=2MO", t, &why), ENT_EINVAL);
+	assert_int_equal(cal_rule_check("FREQ=DAILY;BYHOUR=8,10", t, &why), ENT_EINVAL);
+	assert_int_equal(cal_rule_check("FREQ=MONTHLY;BYMONTHDAY=0", t, &why), ENT_EINVAL);
+	assert_int_equal(cal_rule_check("FREQ=MONTHLY;BYDAY=-1FR", t, &why), ENT_OK);
+	assert_int_equal(cal_rule_check("FREQ=YEARLY;BYMONTH=9;BYMONTHDAY=1", t, &why), ENT_OK);
+	struct cal_series bad = {.start = t, .end = t + 3600, .tz = "Europe/Paris", .rrule = "FREQ=MONTHLY;BYDAY=51SU"};
+	struct got none = {.n = 0};
+	assert_int_equal(cal_expand(&bad, t, t + 86400L * 365, keep, &none), ENT_EINVAL);
 	/* A stored rule that slipped through still cannot loop: at most 10,000 steps. */
 	struct cal_series s = {.start = t, .end = t + 3600, .tz = "Europe/Paris", .rrule = "FREQ=DAILY"};
 	struct got g = {.n = 0};

@@ -399,7 +399,12 @@ int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t fro
 				      " ON e.id = k.event_id WHERE e.audience = 'classes' AND k.class_id IN " IN16 WINDOW,
 				      v->classes, v->nclasses, t, f, &fs);
 		if (!rc)
-			rc = query_in(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = 'course'"
+			/*
+			 * (e.audience || '') keeps SQLite off the audience index for this one: it would read every
+			 * course series of the school instead of the caller's courses' (measured on the district:
+			 * 124 ms against 0.4 ms). Portable: PostgreSQL plans on course_id either way.
+			 */
+			rc = query_in(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE (e.audience || '') = 'course'"
 				      " AND e.course_id IN " IN16 WINDOW, v->courses, v->ncourses, t, f, &fs);
 	}
 	struct cal_span *hol = NULL;

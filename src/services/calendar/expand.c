@@ -43,6 +43,43 @@ void cal_init(void)
 	(void)zone_of(CAL_DEFAULT_TZ);
 }
 
+/* 1 if a list of r has a value out of [lo, hi] or 0 (when nonzero), up to its end marker. */
+static int out_of(const short *v, int size, int lo, int hi, int nonzero)
+{
+	for (int i = 0; i < size && v[i] != ICAL_RECURRENCE_ARRAY_MAX; i++)
+		if (v[i] < lo || v[i] > hi || (nonzero && v[i] == 0))
+			return 1;
+	return 0;
+}
+
+/*
+ * 1 when a BY part is out of RFC 5545's ranges, or of what a school needs: libical accepts
+ * BYDAY=51SU in a monthly rule and then searches forever for the 51st Sunday of a month (found by
+ * fuzzing, tests/fuzz/corpus/ics). Times within the day (BYHOUR, BYMINUTE, BYSECOND) are refused:
+ * they would repeat an event several times a day.
+ */
+static int rule_parts_bad(const struct icalrecurrencetype *r)
+{
+	if (r->by_hour[0] != ICAL_RECURRENCE_ARRAY_MAX || r->by_minute[0] != ICAL_RECURRENCE_ARRAY_MAX ||
+	    r->by_second[0] != ICAL_RECURRENCE_ARRAY_MAX)
+		return 1;
+	int maxpos = r->freq == ICAL_MONTHLY_RECURRENCE ? 5 : r->freq == ICAL_YEARLY_RECURRENCE ? 53 : 0;
+	for (int i = 0; i < ICAL_BY_DAY_SIZE && r->by_day[i] != ICAL_RECURRENCE_ARRAY_MAX; i++) {
+		int pos = icalrecurrencetype_day_position(r->by_day[i]);
+		if (pos < -maxpos || pos > maxpos)
+			return 1;
+	}
+	for (int i = 0; i < ICAL_BY_MONTH_SIZE && r->by_month[i] != ICAL_RECURRENCE_ARRAY_MAX; i++) {
+		int m = icalrecurrencetype_month_month(r->by_month[i]);
+		if (m < 1 || m > 12 || icalrecurrencetype_month_is_leap(r->by_month[i]))
+			return 1;
+	}
+	return out_of(r->by_month_day, ICAL_BY_MONTHDAY_SIZE, -31, 31, 1) ||
+	       out_of(r->by_year_day, ICAL_BY_YEARDAY_SIZE, -366, 366, 1) ||
+	       out_of(r->by_week_no, ICAL_BY_WEEKNO_SIZE, -53, 53, 1) ||
+	       out_of(r->by_set_pos, ICAL_BY_SETPOS_SIZE, -366, 366, 1);
+}
+
 int cal_rule_check(const char *rrule, time_t dtstart, const char **why)
 {
 	if (!rrule)
@@ -68,6 +105,10 @@ int cal_rule_check(const char *rrule, time_t dtstart, const char **why)
 	}
 	if (r.count < 0 || r.count > CAL_MAX_STEPS) {
 		*why = "a un COUNT hors de 1 à 10000";
+		return ENT_EINVAL;
+	}
+	if (rule_parts_bad(&r)) {
+		*why = "a une partie BY… hors des valeurs de la RFC 5545 (BYDAY=5MO au plus dans un mois, pas de BYHOUR…)";
 		return ENT_EINVAL;
 	}
 	if (!icaltime_is_null_time(r.until) && icaltime_as_timet_with_zone(r.until, icaltimezone_get_utc_timezone()) < dtstart) {
@@ -122,7 +163,8 @@ int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn
 		icalerror_clear_errno();
 		return ENT_EINVAL;
 	}
-	if (r.freq == ICAL_SECONDLY_RECURRENCE || r.freq == ICAL_MINUTELY_RECURRENCE || r.freq == ICAL_HOURLY_RECURRENCE)
+	if (r.freq == ICAL_SECONDLY_RECURRENCE || r.freq == ICAL_MINUTELY_RECURRENCE || r.freq == ICAL_HOURLY_RECURRENCE ||
+	    rule_parts_bad(&r))
 		return ENT_EINVAL;
 	/* The first occurrence on the zone's wall clock, and the series' wall-clock length. */
 	struct icaltimetype dt = icaltime_from_timet_with_zone(s->start, 0, z);
@@ -142,6 +184,8 @@ int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn
 		if (start >= to)
 			break;
 		time_t end = icaltime_as_timet_with_zone(icaltime_add(t, len), z);
+		if (end <= start) /* the wall-clock end fell in the spring gap: keep the series' length in seconds */
+			end = start + (s->end - s->start);
 		if (end <= from)
 			continue;
 		if (in_sorted(s->exdates, s->nexdates, start))

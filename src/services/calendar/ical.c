@@ -402,8 +402,8 @@ void cal_ics_import(http_req *req)
 			const icaltimezone *ze = de.zone ? de.zone : (icaltime_is_utc(de) ? icaltimezone_get_utc_timezone() : paris);
 			im.end = icaltime_as_timet_with_zone(de, ze);
 		}
-		if (im.end <= im.start) {
-			problem = "se termine avant de commencer (DTEND)";
+		if (im.end <= im.start || im.end - im.start > 366L * 86400) {
+			problem = im.end <= im.start ? "se termine avant de commencer (DTEND)" : "dure plus d'un an";
 			problem_line = line;
 			break;
 		}
