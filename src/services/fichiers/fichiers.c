@@ -229,7 +229,8 @@ int fichiers_delete(db_conn *c, const char *file_id)
 	db_done(s);
 	if (rc < 0)
 		return rc;
-	if (key[0] && fichiers_store) {
+	/* A process that runs cours without fichiers opens the store on first use. */
+	if (key[0] && fichiers_store_ready() == ENT_OK) {
 		int brc = blob_delete(fichiers_store, key);
 		if (brc)
 			log_error("fichiers: blob %s of file %s could not be deleted: %s", key, file_id, ent_err_str(brc));
@@ -377,7 +378,7 @@ static void send_file(http_req *req, const struct fichier *f)
 		http_set_header(req, "Content-Range", arena_printf(a, "bytes %llu-%llu/%llu", (unsigned long long)from,
 								    (unsigned long long)to, (unsigned long long)f->size));
 	}
-	if (!fichiers_store) {
+	if (fichiers_store_ready() != ENT_OK) {
 		http_problem(req, 503, "the file store is not available");
 		return;
 	}
