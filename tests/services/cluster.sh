@@ -292,8 +292,9 @@ cmd_start() {
 		fi
 	} >"$dir/processes"
 	mkdir -p "$dir/ent/cli"
-	(umask 077 && printf 'ENT_DB=%s\nENT_BUS=%s\nENT_BLOB=%s\nENT_PUBLIC_URL=%s\nENT_DATA=%s\n' \
-		"$pg" "$bus" "$s3" "$url" "$dir/ent/cli" >"$dir/env")
+	# ENT_TEST_S3_DATA: where s3rver keeps the objects (the API tests count them).
+	(umask 077 && printf 'ENT_DB=%s\nENT_BUS=%s\nENT_BLOB=%s\nENT_PUBLIC_URL=%s\nENT_DATA=%s\nENT_TEST_S3_DATA=%s\n' \
+		"$pg" "$bus" "$s3" "$url" "$dir/ent/cli" "$dir/s3/data" >"$dir/env")
 	start_ent "$dir"
 	start_nginx "$dir" "$gw"
 	wait_http "$url/health" 10 || die "the gateway does not answer $url/health"

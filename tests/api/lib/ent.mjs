@@ -31,6 +31,11 @@ function externalEnv() {
   }
   return out;
 }
+// The tests read some settings from their own environment (ENT_BLOB, ENT_TEST_S3_DATA to count
+// stored objects): in external mode they are the cluster's.
+if (TEST_URL) {
+  for (const [k, v] of Object.entries(externalEnv())) if (process.env[k] === undefined) process.env[k] = v;
+}
 
 /** Runs `ent ARGS` to completion. Returns {status, stdout, stderr}. */
 export function entRun(args, { env = {}, input } = {}) {
