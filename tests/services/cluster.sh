@@ -241,7 +241,7 @@ start_prometheus() {
 	# runuser forks: find the prometheus process itself.
 	for _ in $(seq 1 100); do
 		if wait_http "http://127.0.0.1:$port/-/ready" 1; then
-			pgrep -f -- "--web.listen-address=127.0.0.1:$port" | head -n 1 >"$p/pid"
+			pgrep -x -f -- "prometheus --config.file=$p/prometheus.yml .*" | head -n 1 >"$p/pid"
 			return 0
 		fi
 	done
@@ -324,11 +324,16 @@ cmd_reset() {
 	echo "cluster.sh: reset done (database recreated, virtual host ent$gen)"
 }
 
+# Waits up to 20 s for every target to have been scraped successfully (a reset restarts them).
 cmd_targets() {
 	local dir=$1
 	[[ -s "$dir/prometheus_port" ]] || die "no cluster in $dir"
-	curl -fsS -m 5 "http://127.0.0.1:$(cat "$dir/prometheus_port")/api/v1/targets" >"$dir/targets.json" ||
-		die "Prometheus does not answer"
+	for _ in $(seq 1 20); do
+		curl -fsS -m 5 "http://127.0.0.1:$(cat "$dir/prometheus_port")/api/v1/targets" >"$dir/targets.json" ||
+			die "Prometheus does not answer"
+		grep -q '"health":"down"\|"health":"unknown"' "$dir/targets.json" || break
+		sleep 1
+	done
 	node -e '
 		const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).data.activeTargets;
 		let bad = 0;
