@@ -409,7 +409,7 @@ static void send_file(http_req *req, const struct fichier *f)
 		http_set_header(req, "Content-Range", arena_printf(a, "bytes %llu-%llu/%llu", (unsigned long long)from,
 								    (unsigned long long)to, (unsigned long long)f->size));
 	}
-	if (!fichiers_store) {
+	if (fichiers_store_ready() != ENT_OK) {
 		http_problem(req, 503, "the file store is not available");
 		return;
 	}

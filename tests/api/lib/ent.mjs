@@ -1,7 +1,15 @@
 // Test harness: starts the real `ent` binary on a free port with a fresh data directory (and, when
 // ENT_TEST_PG_URL is set, a fresh PostgreSQL database), and talks HTTP to it.
+//
+// External mode (ENT_TEST_URL set): nothing is started; the tests talk to that URL, e.g. the nginx
+// gateway of a cluster (tests/services/cluster.sh). `ent` commands (`ent.run()`: user add, token…)
+// run with the settings of the file ENT_TEST_ENV (KEY=VALUE lines: the cluster's ENT_DB, ENT_BUS,
+// ENT_BLOB, ENT_DATA…), so that they reach the same database. When ENT_TEST_RESET is set, each
+// startEnt() first runs that shell command, with the ENT_* settings the test asked for in its
+// environment, to give it a fresh database and restarted servers with those settings (as a
+// started ent would have); stop() then does nothing and reports a clean exit.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +19,23 @@ import { createServer } from 'node:net';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const ENT_BIN = process.env.ENT_BIN || join(root, 'build', 'ent');
 export const PG_URL = process.env.ENT_TEST_PG_URL || '';
+export const TEST_URL = (process.env.ENT_TEST_URL || '').replace(/\/+$/, '');
+
+/** The cluster's settings (ENT_TEST_ENV: KEY=VALUE lines), for `ent` commands in external mode. */
+function externalEnv() {
+  const out = {};
+  if (!process.env.ENT_TEST_ENV) return out;
+  for (const line of readFileSync(process.env.ENT_TEST_ENV, 'utf8').split('\n')) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+// The tests read some settings from their own environment (ENT_BLOB, ENT_TEST_S3_DATA to count
+// stored objects): in external mode they are the cluster's.
+if (TEST_URL) {
+  for (const [k, v] of Object.entries(externalEnv())) if (process.env[k] === undefined) process.env[k] = v;
+}
 
 /** Runs `ent ARGS` to completion. Returns {status, stdout, stderr}. */
 export function entRun(args, { env = {}, input } = {}) {
@@ -63,7 +88,29 @@ export async function startEnt(opts = {}) {
   }
 }
 
-async function startOnce({ env = {}, args = [], db, dataDir: givenDir, keepData } = {}) {
+/** External mode: a handle on the server at ENT_TEST_URL (see the top of this file). */
+function startExternal({ env = {} } = {}) {
+  if (process.env.ENT_TEST_RESET) {
+    const asked = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('ENT_')));
+    const r = spawnSync('sh', ['-c', process.env.ENT_TEST_RESET], {
+      env: { ...process.env, ...asked }, encoding: 'utf8', timeout: 180000,
+    });
+    if (r.status !== 0) throw new Error(`ENT_TEST_RESET failed (${r.status}):\n${r.stdout}${r.stderr}`);
+  }
+  const fullEnv = { ...process.env, ...externalEnv(), ...env };
+  const u = new URL(TEST_URL);
+  const handle = {
+    child: null, dataDir: fullEnv.ENT_DATA || '', env: fullEnv, stderr: '', pg: null, exited: null,
+    port: Number(u.port) || 80, url: TEST_URL, external: true,
+  };
+  handle.stop = async () => ({ code: 0, signal: null });
+  handle.run = (cmdArgs, opts2 = {}) => entRun(cmdArgs, { ...opts2, env: { ...fullEnv, ...(opts2.env || {}) } });
+  return handle;
+}
+
+async function startOnce(opts = {}) {
+  if (TEST_URL) return startExternal(opts);
+  const { env = {}, args = [], db, dataDir: givenDir, keepData } = opts;
   const dataDir = givenDir || mkdtempSync(join(tmpdir(), 'ent-test-'));
   const port = await freePort();
   let pg = null;

@@ -1,0 +1,207 @@
+// deploy/: the Compose files, the Traefik and nginx routes, Prometheus, the Grafana dashboard and
+// the Keycloak realm checked against each other and against what ent really serves. No Docker
+// engine is needed: `docker-compose config` (Debian's docker-compose, when installed) or the YAML
+// parser plus structural checks; promtool for Prometheus; a started ent for /metrics.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdtempSync, cpSync, rmSync, existsSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import YAML from 'yaml';
+import { startEnt, api, TEST_URL } from './lib/ent.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const D = join(root, 'deploy');
+const read = (p) => readFileSync(join(D, p), 'utf8');
+const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
+const single = YAML.parse(read('docker-compose.single.yml'), { merge: true });
+const realm = JSON.parse(read('keycloak/ent-realm.json'));
+const dashboard = JSON.parse(read('grafana/provisioning/dashboards/microservices.json'));
+
+// The seed's layout: container, `--services`, port, Traefik path prefixes.
+const LAYOUT = [
+  ['auth-service', 'auth', 8000, ['/api/auth', '/test-jwks']],
+  ['user-service', 'users', 8001, ['/api/users']],
+  ['service-cours', 'cours', 8002, ['/api/cours']],
+  ['service-fichiers', 'fichiers', 8003, ['/api/fichiers']],
+  ['notification-service', 'notifications', 8004, ['/api/notifications']],
+  ['calendar-service', 'calendar', 8005, ['/api/calendar']],
+  ['notes-service', 'notes', 8006, ['/api/notes']],
+];
+const ENGINES = ['traefik', 'postgres', 'rabbitmq', 'minio', 'keycloak', 'keycloak-init', 'qdrant', 'ollama', 'prometheus', 'grafana', 'portal'];
+
+const labels = (svc) => Object.fromEntries((compose.services[svc].labels || []).map((l) => {
+  const i = l.indexOf('=');
+  return [l.slice(0, i), l.slice(i + 1)];
+}));
+/** Every PathPrefix/Path of a Traefik rule. */
+const rulePaths = (rule) => [...rule.matchAll(/(PathPrefix|Path)\(`([^`]+)`\)/g)].map((m) => m[2]);
+
+test('docker-compose config accepts both Compose files (when docker-compose is installed)', (t) => {
+  const dc = spawnSync('docker-compose', ['version'], { encoding: 'utf8' });
+  if (dc.error || dc.status !== 0) { t.skip('docker-compose is not installed (apt-get install docker-compose)'); return; }
+  // The secrets' files must exist for `config`: generate them in a copy of deploy/.
+  const tmp = mkdtempSync(join(tmpdir(), 'ent-deploy-'));
+  try {
+    cpSync(D, join(tmp, 'deploy'), { recursive: true, filter: (p) => !/secrets\/.*\.(txt|conf)$/.test(p) });
+    const g = spawnSync('bash', [join(tmp, 'deploy', 'secrets', 'generate.sh')], { encoding: 'utf8' });
+    assert.equal(g.status, 0, g.stderr);
+    for (const f of ['docker-compose.yml', 'docker-compose.single.yml']) {
+      const r = spawnSync('docker-compose', ['-f', join(tmp, 'deploy', f), 'config', '-q'], { encoding: 'utf8', timeout: 60000 });
+      assert.equal(r.status, 0, `${f}: ${r.stdout}${r.stderr}`);
+    }
+    const s = spawnSync('docker-compose', ['-f', join(tmp, 'deploy', 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8' });
+    const names = s.stdout.trim().split('\n').sort();
+    for (const n of [...LAYOUT.map((l) => l[0]), ...ENGINES]) assert.ok(names.includes(n), `docker-compose config lists ${n}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('the Compose file: the seed\'s services on the seed\'s ports, from one image, with health checks, restart policies and secrets', () => {
+  for (const n of [...LAYOUT.map((l) => l[0]), ...ENGINES]) assert.ok(compose.services[n], `service ${n}`);
+  const image = compose.services['auth-service'].image;
+  for (const [name, svc, port, prefixes] of LAYOUT) {
+    const s = compose.services[name];
+    assert.equal(s.image, image, `${name}: the same image`);
+    assert.deepEqual(s.command, ['serve', '--services', svc, '--listen', `0.0.0.0:${port}`], name);
+    assert.equal(s.environment.ENT_LISTEN, `0.0.0.0:${port}`);
+    assert.equal(s.restart, 'unless-stopped');
+    const l = labels(name);
+    assert.equal(l['traefik.enable'], 'true');
+    assert.equal(l[`traefik.http.services.${svc}.loadbalancer.server.port`], String(port), `${name}: Traefik's port`);
+    assert.deepEqual(rulePaths(l[`traefik.http.routers.${svc}.rule`]).sort(), [...prefixes].sort(), `${name}: routes`);
+    assert.match(l[`traefik.http.routers.${svc}.middlewares`], /security-headers@file/);
+    assert.deepEqual(rulePaths(l[`traefik.http.routers.${svc}-metrics.rule`]), [`/metrics/${svc}`]);
+    // Secrets only through *_FILE: no password in the environment.
+    for (const [k, v] of Object.entries(s.environment)) {
+      assert.ok(!/:\/\/[^/@]+:[^/@]+@/.test(String(v)), `${name}: ${k} carries a password`);
+    }
+    assert.ok(s.environment.ENT_DB_FILE && s.environment.ENT_BUS_FILE && s.environment.ENT_S3_SECRET_KEY_FILE, `${name}: *_FILE secrets`);
+    for (const dep of ['postgres', 'rabbitmq', 'minio', 'keycloak']) assert.ok(s.depends_on[dep], `${name} waits for ${dep}`);
+  }
+  // The portal at /, below every other route.
+  const p = labels('portal');
+  assert.deepEqual(rulePaths(p['traefik.http.routers.portal.rule']), ['/']);
+  assert.equal(p['traefik.http.routers.portal.priority'], '1');
+  assert.deepEqual(rulePaths(labels('keycloak')['traefik.http.routers.keycloak.rule']), ['/realms/', '/resources/']);
+  for (const n of ['postgres', 'rabbitmq', 'minio', 'keycloak', 'qdrant', 'ollama', 'prometheus', 'grafana', 'traefik']) {
+    assert.ok(compose.services[n].healthcheck, `${n} has a health check`);
+    assert.equal(compose.services[n].restart, 'unless-stopped', `${n} restarts`);
+  }
+  assert.equal(compose.services['keycloak-init'].restart, 'on-failure');
+  assert.equal(compose.services.keycloak.depends_on['keycloak-init'].condition, 'service_completed_successfully');
+  for (const v of ['postgres_data', 'minio_data', 'qdrant_data', 'ollama_data', 'rabbitmq_data']) assert.ok(v in compose.volumes, `volume ${v}`);
+  for (const [name, s] of Object.entries(compose.secrets)) assert.match(s.file, /^\.\/secrets\//, `secret ${name}`);
+  // The shared middlewares exist in the file provider.
+  const dyn = YAML.parse(read('traefik/dynamic.yml'));
+  assert.ok(dyn.http.middlewares['global-compress'].compress.excludedContentTypes.includes('text/event-stream'));
+  assert.ok(dyn.http.middlewares['security-headers'].headers);
+  // The one-container variant: the embedded defaults, the same image.
+  assert.deepEqual(Object.keys(single.services), ['ent']);
+  assert.equal(single.services.ent.image, image);
+  for (const k of ['ENT_DB', 'ENT_BUS', 'ENT_BLOB', 'ENT_OIDC_ISSUER']) assert.ok(!(k in single.services.ent.environment), `single: no ${k}`);
+});
+
+test('the Dockerfile: Debian 12 slim in two stages, non-root, the portal built in, a health check', () => {
+  const df = read('Dockerfile');
+  assert.equal((df.match(/^FROM debian:12-slim/gm) || []).length, 2);
+  assert.match(df, /make build web/);
+  assert.match(df, /^USER ent/m);
+  assert.match(df, /^HEALTHCHECK .*\n?.*\/health/m);
+  assert.match(df, /COPY --from=build \/src\/web\/dist/);
+  // Every -dev package of scripts/deps.sh (build list) is installed in the build stage.
+  const deps = readFileSync(join(root, 'scripts', 'deps.sh'), 'utf8');
+  const build = /build=\(([^)]*)\)/.exec(deps)[1].split(/\s+/).filter((p) => p.endsWith('-dev'));
+  for (const p of build) assert.ok(df.includes(p), `Dockerfile installs ${p}`);
+});
+
+test('nginx routes the same paths to the same services as Traefik', () => {
+  const conf = read('nginx/ent.conf.template');
+  const routes = {};
+  for (const m of conf.matchAll(/location\s+(=\s+)?(\S+)\s*\{[^}]*?proxy_pass http:\/\/ent_(\w+);/g)) routes[m[2]] = m[3];
+  for (const [, svc, , prefixes] of LAYOUT) {
+    for (const p of prefixes) assert.equal(routes[p], svc, `nginx ${p}`);
+    assert.equal(routes[`/metrics/${svc}`], svc, `nginx /metrics/${svc}`);
+  }
+  assert.equal(routes['/realms/'], 'oidc');
+  assert.equal(routes['/'], 'portal');
+  // Traefik has no route that nginx lacks.
+  const traefik = [];
+  for (const name of Object.keys(compose.services)) {
+    for (const [k, v] of Object.entries(labels(name))) if (/\.rule$/.test(k)) traefik.push(...rulePaths(v));
+  }
+  for (const p of traefik) assert.ok(p in routes, `nginx routes ${p} like Traefik`);
+  // Event streams are not buffered.
+  assert.match(/location \/api\/notifications \{[^}]*\}/.exec(conf)[0], /proxy_buffering off/);
+});
+
+test('promtool accepts the Prometheus file, which scrapes every service container', (t) => {
+  const r = spawnSync('promtool', ['check', 'config', join(D, 'prometheus', 'prometheus.yml')], { encoding: 'utf8' });
+  if (r.error) { t.skip('promtool is not installed (scripts/deps.sh test)'); return; }
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const prom = YAML.parse(read('prometheus/prometheus.yml'));
+  const job = prom.scrape_configs.find((j) => j.job_name === 'ent');
+  const targets = job.static_configs.flatMap((s) => s.targets);
+  for (const [name, , port] of LAYOUT) assert.ok(targets.includes(`${name}:${port}`), `Prometheus scrapes ${name}:${port}`);
+  assert.ok(targets.includes('portal:8080'));
+});
+
+test('the realm matches what the Compose file configures ent with', () => {
+  assert.equal(realm.realm, 'ent');
+  assert.deepEqual(realm.roles.realm.map((r) => r.name).sort(), ['admin', 'enseignant', 'etudiant']);
+  const env = compose.services['auth-service'].environment;
+  const publicUrl = env.ENT_PUBLIC_URL.replace(/\$\{ENT_HOSTNAME:-([^}]+)\}/, '$1');
+  const issuer = env.ENT_OIDC_ISSUER.replace(/\$\{ENT_HOSTNAME:-([^}]+)\}/, '$1');
+  assert.equal(issuer, `${publicUrl}/realms/${realm.realm}`, 'the issuer is the realm behind the gateway');
+  // Keycloak's own public address is the issuer's origin.
+  assert.equal(compose.services.keycloak.environment.KC_HOSTNAME.replace(/\$\{ENT_HOSTNAME:-([^}]+)\}/, '$1'), publicUrl);
+  // The realm file's ${ENT_PUBLIC_URL} placeholders are resolved from the init job's environment.
+  assert.equal(compose.services['keycloak-init'].environment.ENT_PUBLIC_URL, env.ENT_PUBLIC_URL);
+  const sub = (s) => s.replaceAll('${ENT_PUBLIC_URL}', publicUrl);
+  const portal = realm.clients.find((c) => c.clientId === 'ent-portal');
+  assert.ok(portal, 'the portal client is ent-portal, as /config.json says');
+  assert.equal(portal.publicClient, true);
+  assert.equal(portal.standardFlowEnabled, true);
+  assert.equal(portal.implicitFlowEnabled, false);
+  assert.equal(portal.directAccessGrantsEnabled, false);
+  assert.equal(portal.attributes['pkce.code.challenge.method'], 'S256');
+  assert.deepEqual(portal.redirectUris.map(sub), [`${publicUrl}/login/callback`]);
+  assert.deepEqual(sub(portal.attributes['post.logout.redirect.uris']).split('##').sort(), [`${publicUrl}/`, `${publicUrl}/login`]);
+  const aud = portal.protocolMappers.find((m) => m.protocolMapper === 'oidc-audience-mapper');
+  assert.equal(aud.config['included.custom.audience'], env.ENT_OIDC_AUDIENCE);
+  assert.equal(aud.config['access.token.claim'], 'true');
+  const roles = portal.protocolMappers.find((m) => m.protocolMapper === 'oidc-usermodel-realm-role-mapper');
+  assert.equal(roles.config['claim.name'], env.ENT_OIDC_ROLES_CLAIM);
+  assert.equal(roles.config['access.token.claim'], 'true');
+  assert.equal(roles.config.multivalued, 'true');
+});
+
+let ent;
+before(async () => {
+  // RabbitMQ configured but unreachable: /metrics then shows ent_bus_broker_up too (as 0).
+  if (!TEST_URL) ent = await startEnt({ env: { ENT_BUS: 'amqp://ent:x@127.0.0.1:1/%2f' } });
+});
+after(async () => { if (ent) await ent.stop(); });
+
+test('every metric the Grafana dashboard uses is one ent\'s /metrics exposes', async (t) => {
+  if (!ent) { t.skip('external mode: the gateway\'s /metrics is the portal process\'s'); return; }
+  await api(ent, '/health');
+  const r = await api(ent, '/metrics');
+  assert.equal(r.status, 200);
+  const exposed = new Set(r.text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
+  const exprs = dashboard.panels.flatMap((p) => p.targets.map((x) => x.expr));
+  exprs.push(...dashboard.templating.list.map((v) => v.query.query || v.query));
+  const used = new Set(exprs.flatMap((e) => e.match(/\b(?:ent|process)_[a-z_]+\b/g) || []));
+  assert.ok(used.size >= 10, `the dashboard uses ${[...used]}`);
+  for (const m of used) assert.ok(exposed.has(m), `${m} is in /metrics`);
+  // What the brief asks the dashboard to show.
+  for (const m of ['ent_http_requests_total', 'ent_http_request_duration_seconds_bucket', 'ent_sse_streams', 'ent_bus_pending',
+    'ent_bus_broker_up', 'ent_db_connections', 'process_resident_memory_bytes']) assert.ok(used.has(m), `the dashboard shows ${m}`);
+  assert.ok(exprs.some((e) => e.startsWith('histogram_quantile(0.5,')) && exprs.some((e) => e.startsWith('histogram_quantile(0.99,')));
+  // The labels the dashboard groups by exist.
+  assert.match(r.text, /ent_http_requests_total\{service="[a-z]+",route="[^"]+",method="[A-Z]+",status="\d+"\}/);
+  assert.ok(existsSync(join(D, 'grafana', 'provisioning', 'dashboards', 'dashboards.yml')));
+});
