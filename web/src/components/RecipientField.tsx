@@ -13,18 +13,12 @@ export interface Chosen {
   name: string;
 }
 
-const GROUP_LABELS: Record<string, string> = {
-  class: 'Classe',
-  course: 'Cours',
-  class_teachers: 'Enseignants',
-  staff: 'Administration',
-};
 
 export const sameAddress = (a: Chosen, b: Chosen) => a.type === b.type && (a.id ?? '') === (b.id ?? '');
 
 function kindOf(r: Recipient): string {
   if (r.type === 'user') return r.role ? ROLE_LABELS[r.role] ?? '' : '';
-  return GROUP_LABELS[r.type] ?? '';
+  return 'Groupe';
 }
 
 export function RecipientField({
@@ -128,7 +122,7 @@ export function RecipientField({
           type="text"
           role="combobox"
           autoComplete="off"
-          autoFocus={autoFocus}
+          data-autofocus={autoFocus || undefined}
           aria-expanded={open && shown.length > 0}
           aria-controls={listId}
           aria-autocomplete="list"

@@ -851,7 +851,7 @@ function ComposeDialog({ mode, onClose, onDone }: { mode: ComposeMode; onClose: 
         )}
         <div className="field">
           <label htmlFor="compose-body">Message</label>
-          <textarea id="compose-body" rows={9} maxLength={50000} value={body} aria-invalid={invalid.body || undefined} onChange={(e) => setBody(e.target.value)} autoFocus={!!reply} />
+          <textarea id="compose-body" rows={9} maxLength={50000} value={body} aria-invalid={invalid.body || undefined} onChange={(e) => setBody(e.target.value)} data-autofocus={reply ? true : undefined} />
           {mode.kind === 'forward' && <span className="muted small">Le message d'origine est ajouté à la suite.</span>}
         </div>
         {staff && !reply && mode.kind !== 'forward' && (

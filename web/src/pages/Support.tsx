@@ -697,9 +697,6 @@ function Faq() {
   return (
     <>
       <p className="muted">Les réponses aux questions les plus fréquentes. Vous n'y trouvez pas la vôtre ? <Link to="/support/nouvelle">Ouvrez une demande</Link>.</p>
-      <p className="visually-hidden" role="status">
-        {status}
-      </p>
       {status && <Alert kind="success">{status}</Alert>}
       {admin &&
         (editing === 'new' ? (
