@@ -210,6 +210,7 @@ test('support: FAQ suggestions, a ticket answered with a public comment and an i
   await admin.getByLabel('Catégorie').selectOption('timetable');
   await admin.getByText('Aucune demande avec ces filtres.').waitFor();
   await admin.getByLabel('Catégorie').selectOption('');
+  await admin.getByRole('link', { name: "Mot de passe oublié, et pas d'adresse e-mail" }).waitFor();
   await review(t, admin, 'support-queue', assert);
   await admin.getByRole('link', { name: "Mot de passe oublié, et pas d'adresse e-mail" }).click();
   await admin.getByRole('heading', { level: 1, name: "Mot de passe oublié, et pas d'adresse e-mail" }).waitFor();

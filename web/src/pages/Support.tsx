@@ -79,7 +79,7 @@ function SupportTabs({ section }: { section: string }) {
     ['faq', 'FAQ'],
   ];
   return (
-    <nav className="tabs" aria-label="Sections de l'assistance">
+    <nav className="tabs tabs-wrap" aria-label="Sections de l'assistance">
       {tabs.map(([s, label]) => (
         <NavLink key={s} to={s ? `/support/${s}` : '/support'} end className={() => (section === s ? 'active' : '')} aria-current={section === s ? 'page' : undefined}>
           {label}
@@ -498,7 +498,7 @@ function Queue() {
           <div className="field">
             <label htmlFor="f-state">État</label>
             <select id="f-state" value={state} onChange={(e) => setState(e.target.value)}>
-              <option value="active">À traiter (non résolues)</option>
+              <option value="active">À traiter</option>
               <option value="">Tous les états</option>
               {Object.entries(STATES).map(([k, v]) => (
                 <option key={k} value={k}>
