@@ -12,6 +12,8 @@ import { NotesPage } from './pages/Notes';
 import { NotificationsPage, UnreadBadge } from './pages/Notifications';
 import { AdminPage } from './pages/Admin';
 import { CalendarPage, CalendarTileBadge } from './pages/Calendar';
+import { MailNavBadge, MailTileBadge, MessageriePage } from './pages/Messagerie';
+import { SupportPage, SupportTicketPage } from './pages/Support';
 
 export const MODULES: readonly PortalModule[] = [
   {
@@ -53,21 +55,28 @@ export const MODULES: readonly PortalModule[] = [
     page: CalendarPage,
     tile: { text: 'Cours, travail à faire et événements', Badge: CalendarTileBadge },
   },
-  // Services being built on the server: their tile shows (greyed out) once the server runs them.
   {
     path: '/messagerie',
     title: 'Messagerie',
     service: 'messagerie',
     icon: 'M3 4h18a1 1 0 0 1 1 1v14a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1zm1 3.4V18h16V7.4l-8 5.1z',
-    tile: { text: "Messages avec l'établissement" },
+    page: MessageriePage,
+    navBadge: MailNavBadge,
+    tile: { text: "Messages avec l'établissement", Badge: MailTileBadge },
   },
   {
     path: '/support',
     title: 'Assistance',
     service: 'support',
     icon: 'M12 2a10 10 0 1 1 0 20 10 10 0 0 1 0-20zm-1.2 13.5v2.4h2.4v-2.4zM12 6a4 4 0 0 0-4 4h2.4a1.6 1.6 0 1 1 2.4 1.4c-1.2.7-2 1.6-2 3.1h2.4c0-.8.4-1.2 1.1-1.6A4 4 0 0 0 12 6z',
+    page: SupportPage,
+    subpages: [
+      { path: '/support/demandes/:id', page: SupportTicketPage },
+      { path: '/support/:section', page: SupportPage },
+    ],
     tile: { text: 'Demandes au support' },
   },
+  // A service being built on the server: its tile shows (greyed out) once the server runs it.
   {
     path: '/chat',
     title: 'Assistant',

@@ -3,7 +3,8 @@ import { useEffect, useId, useRef, type ReactNode } from 'react';
 /**
  * A modal dialog: the browser's <dialog> opened with showModal(), which keeps the focus inside,
  * makes the rest of the page inert and closes on Escape; the focus goes back where it was when it
- * closes. It is open while it is rendered: the parent removes it in onClose.
+ * closes. It is open while it is rendered: the parent removes it in onClose. The element marked
+ * data-autofocus, if any, gets the focus when it opens.
  */
 export function Dialog({ title, onClose, children, wide = false }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -22,6 +23,9 @@ export function Dialog({ title, onClose, children, wide = false }: { title: stri
     };
     d.addEventListener('cancel', cancel);
     if (!d.open) d.showModal();
+    // showModal() focuses the first focusable element (the close button); a field marked
+    // data-autofocus (the first one to fill) takes the focus instead.
+    d.querySelector<HTMLElement>('[data-autofocus]')?.focus();
     return () => {
       d.removeEventListener('cancel', cancel);
       if (d.open) d.close();

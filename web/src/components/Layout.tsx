@@ -71,7 +71,10 @@ export function Layout({ children }: { children: ReactNode }) {
           <ul>
             {nav.map((m) => (
               <li key={m.path}>
-                <NavLink to={m.path}>{m.title}</NavLink>
+                <NavLink to={m.path}>
+                  {m.title}
+                  {m.navBadge && <m.navBadge />}
+                </NavLink>
               </li>
             ))}
           </ul>

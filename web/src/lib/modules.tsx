@@ -29,6 +29,11 @@ export interface PortalModule {
   page?: ComponentType;
   /** More addresses of the module, each with its page: [{ path: '/cours/:id', page: CoursDetailPage }]. */
   subpages?: { path: string; page: ComponentType }[];
+  /**
+   * A badge drawn after the title in the navigation (a component: an unread count kept live). It is
+   * inside the link, so its text is part of the link's name: a short one ("3 non lus").
+   */
+  navBadge?: ComponentType;
   /** The dashboard tile: a line of text, and an optional badge (a component drawn in the tile). Omitted: no tile. */
   tile?: { text: string; Badge?: ComponentType };
 }

@@ -114,3 +114,44 @@ export type Homework = Sure<ItemOf<Answer<'/api/calendar/homework'>>, 'course_ti
 export type NewHomework = RequestBody<'/api/calendar/homework', 'post'>;
 export type FeedState = Answer<'/api/calendar/feed'>;
 export type FeedCreated = Answer<'/api/calendar/feed', 'post'>;
+
+// --- messagerie ----------------------------------------------------------------------------------
+
+/** A message as the caller holds it (GET /api/messages/{id}). */
+export type Message = Sure<Answer<'/api/messages/{id}'>, 'body' | 'sent_at' | 'created_at' | 'acked_at' | 'recalled_at' | 'read_at'>;
+/** An address of a message (to, cc, bcc), with its name. */
+export type Address = Message['to'][number];
+/** What a new message or a draft's change sends as addresses: no names. */
+export type AddressRef = NonNullable<RequestBody<'/api/messages', 'post'>['to']>[number];
+export type NewMessage = RequestBody<'/api/messages', 'post'>;
+/** One line of a folder's list or of a search (GET /api/messages, /api/messages/search). */
+export type MessageItem = ItemOf<Answer<'/api/messages'>>;
+/** A folder with its counts: the server always writes total and unread. */
+export type MessageFolder = Sure<ItemOf<Answer<'/api/messages/folders'>>, 'total' | 'unread'>;
+/** A proposed recipient (GET /api/messages/recipients). */
+export type Recipient = ItemOf<Answer<'/api/messages/recipients'>>;
+/** Who read and who confirmed (the sender's): every field written. */
+export type Receipts = Filled<Answer<'/api/messages/{id}/receipts'>>;
+export type Receipt = Receipts['items'][number];
+export type RecallResult = Answer<'/api/messages/{id}/recall', 'post'>;
+export type MessageThread = Answer<'/api/messages/threads/{id}'>;
+
+// --- support -------------------------------------------------------------------------------------
+
+/** A support ticket: the server writes the labels, the assignee (or null) and the rating (or null). */
+export type Ticket = Sure<
+  Answer<'/api/support/tickets/{id}'>,
+  'category_label' | 'priority_label' | 'state_label' | 'assignee' | 'rating' | 'first_response_at' | 'resolved_at' | 'closed_at'
+>;
+export type TicketState = Ticket['state'];
+export type TicketCategory = Ticket['category'];
+export type TicketPriority = Ticket['priority'];
+export type TicketComment = ItemOf<Answer<'/api/support/tickets/{id}/comments'>>;
+export type TicketChange = ItemOf<Answer<'/api/support/tickets/{id}/history'>>;
+export type NewTicket = RequestBody<'/api/support/tickets', 'post'>;
+export type TicketPatch = RequestBody<'/api/support/tickets/{id}', 'patch'>;
+/** A FAQ article: the server writes every field. */
+export type FaqArticle = Sure<Answer<'/api/support/faq/{id}'>, 'category_label' | 'helpful_count' | 'created_at' | 'updated_at'>;
+export type FaqInput = RequestBody<'/api/support/faq', 'post'>;
+/** The admins' dashboard (GET /api/support/dashboard). */
+export type SupportDashboard = Answer<'/api/support/dashboard'>;
