@@ -267,6 +267,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/fichiers/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's storage: quota (ENT_QUOTA), bytes used by their files, bytes reserved by their uploads in progress, and the largest upload */
+        get: operations["get_api_fichiers_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/fichiers/{id}": {
         parameters: {
             query?: never;
@@ -819,7 +836,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The timetable of ?week=2026-W49 (default: this week): the caller's, or ?class_id= (teachers, admins) */
+        /** The timetable of ?week=2026-W49 (default: this week): the caller's, or ?class_id= (teachers, admins); ?mine=true keeps a teacher's own lessons (taught or replaced) and every event that is not a lesson */
         get: operations["get_api_calendar_timetable"];
         put?: never;
         post?: never;
@@ -1471,6 +1488,144 @@ export interface paths {
         put?: never;
         /** Recall a message within 60 minutes of sending: it leaves the mailboxes of those who have not read it; the answer says for whom it worked */
         post: operations["post_api_messages_id_recall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatbot/ask": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask the assistant: an answer quoted from the documents of the caller's courses, each quote with its document, page and link; "Je ne sais pas" with the FAQ and a ticket below the relevance floor; 429 with Retry-After past the per-user limit */
+        post: operations["post_chatbot_ask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatbot/ask/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The streamed answer for ?question= (and ?conversation_id=, ?course_id=), for EventSource */
+        get: operations["get_chatbot_ask_stream"];
+        put?: never;
+        /** The same answer as Server-Sent Events: sources, then token events, then done */
+        post: operations["post_chatbot_ask_stream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatbot/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's questions and answers, newest first (?conversation_id= for one conversation) */
+        get: operations["get_chatbot_history"];
+        put?: never;
+        post?: never;
+        /** Delete the caller's history (?conversation_id= for one conversation) */
+        delete: operations["delete_chatbot_history"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatbot/interactions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's questions with its answer */
+        get: operations["get_chatbot_interactions_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatbot/interactions/{id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Thumbs up or down on one of the caller's answers, with a comment */
+        put: operations["put_chatbot_interactions_id_feedback"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatbot/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The documents of ?course_id= as the assistant sees them: indexed, unreadable or empty (with the reason), excluded; for the course's teachers */
+        get: operations["get_chatbot_documents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatbot/documents/{material_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Exclude a document from the assistant's answers, or include it again ({"excluded": bool}) */
+        patch: operations["patch_chatbot_documents_materialid"];
+        trace?: never;
+    };
+    "/chatbot/unanswered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The questions about ?course_id= (or from its classes) the assistant could not answer, without who asked; for the course's teachers */
+        get: operations["get_chatbot_unanswered"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3839,6 +3994,76 @@ export interface operations {
             };
             /** @description The body is too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_api_fichiers_usage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        quota: number;
+                        used: number;
+                        reserved: number;
+                        max_upload: number;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7456,28 +7681,37 @@ export interface operations {
                             /** @enum {string} */
                             kind: "lesson" | "exam" | "homework" | "school" | "holiday" | "personal";
                             title: string;
-                            description?: string | null;
-                            location?: string | null;
+                            description: string | null;
+                            location: string | null;
                             /** Format: date-time */
                             starts_at: string;
                             /** Format: date-time */
                             ends_at: string;
                             all_day: boolean;
-                            time_zone?: string;
-                            recurring?: boolean;
+                            time_zone: string;
+                            recurring: boolean;
                             /** @enum {string} */
-                            audience?: "school" | "teachers" | "classes" | "course" | "owner";
+                            audience: "school" | "teachers" | "classes" | "course" | "owner";
                             /** Format: uuid */
-                            course_id?: string | null;
-                            class_ids?: string[];
+                            course_id: string | null;
+                            class_ids: string[];
                             /** Format: uuid */
-                            teacher_id?: string | null;
+                            teacher_id: string | null;
                             /** Format: uuid */
-                            evaluation_id?: string | null;
+                            evaluation_id: string | null;
                             /** @enum {string} */
                             status: "scheduled" | "cancelled" | "changed";
-                            note?: string | null;
-                            original?: Record<string, never> | null;
+                            note: string | null;
+                            /** @description what a changed occurrence was */
+                            original: {
+                                /** Format: date-time */
+                                starts_at: string;
+                                /** Format: date-time */
+                                ends_at: string;
+                                location: string | null;
+                                /** Format: uuid */
+                                teacher_id: string | null;
+                            } | null;
                         }[];
                         next_cursor: string | null;
                     };
@@ -8157,28 +8391,37 @@ export interface operations {
                         /** @enum {string} */
                         kind: "lesson" | "exam" | "homework" | "school" | "holiday" | "personal";
                         title: string;
-                        description?: string | null;
-                        location?: string | null;
+                        description: string | null;
+                        location: string | null;
                         /** Format: date-time */
                         starts_at: string;
                         /** Format: date-time */
                         ends_at: string;
                         all_day: boolean;
-                        time_zone?: string;
-                        recurring?: boolean;
+                        time_zone: string;
+                        recurring: boolean;
                         /** @enum {string} */
-                        audience?: "school" | "teachers" | "classes" | "course" | "owner";
+                        audience: "school" | "teachers" | "classes" | "course" | "owner";
                         /** Format: uuid */
-                        course_id?: string | null;
-                        class_ids?: string[];
+                        course_id: string | null;
+                        class_ids: string[];
                         /** Format: uuid */
-                        teacher_id?: string | null;
+                        teacher_id: string | null;
                         /** Format: uuid */
-                        evaluation_id?: string | null;
+                        evaluation_id: string | null;
                         /** @enum {string} */
                         status: "scheduled" | "cancelled" | "changed";
-                        note?: string | null;
-                        original?: Record<string, never> | null;
+                        note: string | null;
+                        /** @description what a changed occurrence was */
+                        original: {
+                            /** Format: date-time */
+                            starts_at: string;
+                            /** Format: date-time */
+                            ends_at: string;
+                            location: string | null;
+                            /** Format: uuid */
+                            teacher_id: string | null;
+                        } | null;
                     };
                 };
             };
@@ -8341,28 +8584,37 @@ export interface operations {
                             /** @enum {string} */
                             kind: "lesson" | "exam" | "homework" | "school" | "holiday" | "personal";
                             title: string;
-                            description?: string | null;
-                            location?: string | null;
+                            description: string | null;
+                            location: string | null;
                             /** Format: date-time */
                             starts_at: string;
                             /** Format: date-time */
                             ends_at: string;
                             all_day: boolean;
-                            time_zone?: string;
-                            recurring?: boolean;
+                            time_zone: string;
+                            recurring: boolean;
                             /** @enum {string} */
-                            audience?: "school" | "teachers" | "classes" | "course" | "owner";
+                            audience: "school" | "teachers" | "classes" | "course" | "owner";
                             /** Format: uuid */
-                            course_id?: string | null;
-                            class_ids?: string[];
+                            course_id: string | null;
+                            class_ids: string[];
                             /** Format: uuid */
-                            teacher_id?: string | null;
+                            teacher_id: string | null;
                             /** Format: uuid */
-                            evaluation_id?: string | null;
+                            evaluation_id: string | null;
                             /** @enum {string} */
                             status: "scheduled" | "cancelled" | "changed";
-                            note?: string | null;
-                            original?: Record<string, never> | null;
+                            note: string | null;
+                            /** @description what a changed occurrence was */
+                            original: {
+                                /** Format: date-time */
+                                starts_at: string;
+                                /** Format: date-time */
+                                ends_at: string;
+                                location: string | null;
+                                /** Format: uuid */
+                                teacher_id: string | null;
+                            } | null;
                         }[];
                     };
                 };
@@ -8435,25 +8687,25 @@ export interface operations {
                             id: string;
                             /** Format: uuid */
                             course_id: string;
-                            course_title?: string | null;
+                            course_title: string | null;
                             /** Format: uuid */
-                            event_id?: string | null;
+                            event_id: string | null;
                             /** Format: date-time */
-                            occurrence_id?: string | null;
+                            occurrence_id: string | null;
                             title: string;
-                            work?: string | null;
-                            done_in_class?: string | null;
+                            work: string | null;
+                            done_in_class: string | null;
                             /** Format: date-time */
                             due_at: string;
                             done?: boolean;
                             done_count?: number;
                             students_total?: number;
                             /** Format: uuid */
-                            created_by?: string;
+                            created_by: string;
                             /** Format: date-time */
-                            created_at?: string;
+                            created_at: string;
                             /** Format: date-time */
-                            updated_at?: string;
+                            updated_at: string;
                         }[];
                         next_cursor: string | null;
                     };
@@ -8542,25 +8794,25 @@ export interface operations {
                         id: string;
                         /** Format: uuid */
                         course_id: string;
-                        course_title?: string | null;
+                        course_title: string | null;
                         /** Format: uuid */
-                        event_id?: string | null;
+                        event_id: string | null;
                         /** Format: date-time */
-                        occurrence_id?: string | null;
+                        occurrence_id: string | null;
                         title: string;
-                        work?: string | null;
-                        done_in_class?: string | null;
+                        work: string | null;
+                        done_in_class: string | null;
                         /** Format: date-time */
                         due_at: string;
                         done?: boolean;
                         done_count?: number;
                         students_total?: number;
                         /** Format: uuid */
-                        created_by?: string;
+                        created_by: string;
                         /** Format: date-time */
-                        created_at?: string;
+                        created_at: string;
                         /** Format: date-time */
-                        updated_at?: string;
+                        updated_at: string;
                     };
                 };
             };
@@ -8651,25 +8903,25 @@ export interface operations {
                         id: string;
                         /** Format: uuid */
                         course_id: string;
-                        course_title?: string | null;
+                        course_title: string | null;
                         /** Format: uuid */
-                        event_id?: string | null;
+                        event_id: string | null;
                         /** Format: date-time */
-                        occurrence_id?: string | null;
+                        occurrence_id: string | null;
                         title: string;
-                        work?: string | null;
-                        done_in_class?: string | null;
+                        work: string | null;
+                        done_in_class: string | null;
                         /** Format: date-time */
                         due_at: string;
                         done?: boolean;
                         done_count?: number;
                         students_total?: number;
                         /** Format: uuid */
-                        created_by?: string;
+                        created_by: string;
                         /** Format: date-time */
-                        created_at?: string;
+                        created_at: string;
                         /** Format: date-time */
-                        updated_at?: string;
+                        updated_at: string;
                     };
                 };
             };
@@ -8823,25 +9075,25 @@ export interface operations {
                         id: string;
                         /** Format: uuid */
                         course_id: string;
-                        course_title?: string | null;
+                        course_title: string | null;
                         /** Format: uuid */
-                        event_id?: string | null;
+                        event_id: string | null;
                         /** Format: date-time */
-                        occurrence_id?: string | null;
+                        occurrence_id: string | null;
                         title: string;
-                        work?: string | null;
-                        done_in_class?: string | null;
+                        work: string | null;
+                        done_in_class: string | null;
                         /** Format: date-time */
                         due_at: string;
                         done?: boolean;
                         done_count?: number;
                         students_total?: number;
                         /** Format: uuid */
-                        created_by?: string;
+                        created_by: string;
                         /** Format: date-time */
-                        created_at?: string;
+                        created_at: string;
                         /** Format: date-time */
-                        updated_at?: string;
+                        updated_at: string;
                     };
                 };
             };
@@ -13727,6 +13979,869 @@ export interface operations {
                             name: string;
                         }[];
                     };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_chatbot_ask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    question: string;
+                    /** Format: uuid */
+                    conversation_id?: string;
+                    /** Format: uuid */
+                    course_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        interaction_id: string;
+                        /** Format: uuid */
+                        conversation_id: string;
+                        question?: string;
+                        answer: string;
+                        answered: boolean;
+                        sources: {
+                            n?: number;
+                            title?: string;
+                            page?: number;
+                            /** Format: uuid */
+                            course_id?: string;
+                            /** Format: uuid */
+                            material_id?: string;
+                            link?: string;
+                            excerpt?: string;
+                        }[];
+                        suggestions?: unknown[];
+                        mode?: string;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_chatbot_ask_stream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_chatbot_ask_stream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    question: string;
+                    /** Format: uuid */
+                    conversation_id?: string;
+                    /** Format: uuid */
+                    course_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_chatbot_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id?: string;
+                            /** Format: uuid */
+                            conversation_id?: string;
+                            question?: string;
+                            answer?: string;
+                            sources?: {
+                                n?: number;
+                                title?: string;
+                                page?: number;
+                                /** Format: uuid */
+                                course_id?: string;
+                                /** Format: uuid */
+                                material_id?: string;
+                                link?: string;
+                                excerpt?: string;
+                            }[];
+                            answered?: boolean;
+                            mode?: string;
+                            time_to_first_token_ms?: number | null;
+                            /** @enum {string|null} */
+                            feedback?: "up" | "down" | null;
+                            comment?: string | null;
+                            created_at?: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_chatbot_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_chatbot_interactions_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id?: string;
+                        /** Format: uuid */
+                        conversation_id?: string;
+                        question?: string;
+                        answer?: string;
+                        sources?: {
+                            n?: number;
+                            title?: string;
+                            page?: number;
+                            /** Format: uuid */
+                            course_id?: string;
+                            /** Format: uuid */
+                            material_id?: string;
+                            link?: string;
+                            excerpt?: string;
+                        }[];
+                        answered?: boolean;
+                        mode?: string;
+                        time_to_first_token_ms?: number | null;
+                        /** @enum {string|null} */
+                        feedback?: "up" | "down" | null;
+                        comment?: string | null;
+                        created_at?: string;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_chatbot_interactions_id_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    rating: "up" | "down";
+                    comment?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_chatbot_documents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            material_id?: string;
+                            /** Format: uuid */
+                            course_id?: string;
+                            title?: string;
+                            publish_at?: string | null;
+                            /** @enum {string} */
+                            status?: "indexed" | "unreadable" | "empty";
+                            reason?: string | null;
+                            pages?: number;
+                            passages?: number;
+                            excluded?: boolean;
+                            indexed_at?: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_chatbot_documents_materialid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                material_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    excluded: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        material_id?: string;
+                        /** Format: uuid */
+                        course_id?: string;
+                        title?: string;
+                        publish_at?: string | null;
+                        /** @enum {string} */
+                        status?: "indexed" | "unreadable" | "empty";
+                        reason?: string | null;
+                        pages?: number;
+                        passages?: number;
+                        excluded?: boolean;
+                        indexed_at?: string;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_chatbot_unanswered: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
                 };
             };
             /** @description Invalid input */
