@@ -665,7 +665,7 @@ int http_invalid(http_req *req, json_t *errors)
 		json_decref(errors);
 		return 0;
 	}
-	http_problem_errors(req, 400, "the request has invalid fields", errors);
+	http_problem_errors(req, 400, "La requête contient des champs invalides.", errors);
 	return 1;
 }
 

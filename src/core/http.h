@@ -199,7 +199,7 @@ struct db_conn;
 struct db_conn *http_db(http_req *req);
 /*
  * errors is a JSON object of field -> message (stolen). When it holds any field, answers 400
- * problem+json (type urn:ent:problem:validation, detail "the request has invalid fields") and
+ * problem+json (type urn:ent:problem:validation, detail "La requête contient des champs invalides.") and
  * returns 1; otherwise frees it and returns 0.
  */
 int http_invalid(http_req *req, json_t *errors);

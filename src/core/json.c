@@ -60,29 +60,29 @@ static const char *check_one(const struct jfield *f, const json_t *v, char *msg,
 	case JF_UUID:
 	case JF_TIME: {
 		if (!json_is_string(v))
-			return "must be a string";
+			return "doit être une chaîne de caractères";
 		const char *s = json_string_value(v);
 		if (strlen(s) != json_string_length(v))
-			return "must not contain NUL characters";
+			return "ne doit pas contenir de caractère NUL";
 		size_t n = json_utf8_len(s);
 		if (f->type == JF_UUID && !util_is_uuid(s))
-			return "must be a UUID";
+			return "doit être un identifiant (UUID)";
 		if (f->type == JF_TIME) {
 			time_t t;
 			if (util_parse_rfc3339(s, &t))
-				return "must be an RFC 3339 date-time";
+				return "doit être une date-heure RFC 3339 (2026-12-07T08:00:00Z)";
 		}
 		if (f->type == JF_EMAIL && !valid_email(s))
-			return "must be an email address";
+			return "doit être une adresse e-mail";
 		if (bounded(f) && (n < (size_t)f->min || n > (size_t)f->max)) {
-			snprintf(msg, msglen, "must be %.0f to %.0f characters long", f->min, f->max);
+			snprintf(msg, msglen, "doit compter de %.0f à %.0f caractères", f->min, f->max);
 			return msg;
 		}
 		if (f->one_of) {
 			for (const char *const *o = f->one_of; *o; o++)
 				if (strcmp(*o, s) == 0)
 					return NULL;
-			size_t pos = (size_t)snprintf(msg, msglen, "must be one of:");
+			size_t pos = (size_t)snprintf(msg, msglen, "doit valoir l'une de ces valeurs :");
 			for (const char *const *o = f->one_of; *o && pos < msglen; o++)
 				pos += (size_t)snprintf(msg + pos, msglen - pos, " %s", *o);
 			return msg;
@@ -91,42 +91,42 @@ static const char *check_one(const struct jfield *f, const json_t *v, char *msg,
 	}
 	case JF_INT: {
 		if (!json_is_integer(v))
-			return "must be an integer";
+			return "doit être un nombre entier";
 		double d = (double)json_integer_value(v);
 		if (bounded(f) && (d < f->min || d > f->max)) {
-			snprintf(msg, msglen, "must be between %.0f and %.0f", f->min, f->max);
+			snprintf(msg, msglen, "doit être compris entre %.0f et %.0f", f->min, f->max);
 			return msg;
 		}
 		return NULL;
 	}
 	case JF_NUMBER: {
 		if (!json_is_number(v))
-			return "must be a number";
+			return "doit être un nombre";
 		double d = json_number_value(v);
 		if (!isfinite(d))
-			return "must be a finite number";
+			return "doit être un nombre fini";
 		if (bounded(f) && (d < f->min || d > f->max)) {
-			snprintf(msg, msglen, "must be between %g and %g", f->min, f->max);
+			snprintf(msg, msglen, "doit être compris entre %g et %g", f->min, f->max);
 			return msg;
 		}
 		return NULL;
 	}
 	case JF_BOOL:
-		return json_is_boolean(v) ? NULL : "must be true or false";
+		return json_is_boolean(v) ? NULL : "doit valoir true ou false";
 	case JF_OBJECT:
-		return json_is_object(v) ? NULL : "must be an object";
+		return json_is_object(v) ? NULL : "doit être un objet";
 	case JF_ARRAY: {
 		if (!json_is_array(v))
-			return "must be an array";
+			return "doit être une liste";
 		size_t n = json_array_size(v);
 		if (bounded(f) && (n < (size_t)f->min || n > (size_t)f->max)) {
-			snprintf(msg, msglen, "must have %.0f to %.0f items", f->min, f->max);
+			snprintf(msg, msglen, "doit contenir de %.0f à %.0f éléments", f->min, f->max);
 			return msg;
 		}
 		return NULL;
 	}
 	}
-	return "has an unsupported type";
+	return "a un type non pris en charge";
 }
 
 int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t *errors)
@@ -141,7 +141,7 @@ int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t 
 			if (strcmp(fields[i].name, key) == 0)
 				break;
 		if (i == n) {
-			json_object_set_new(errors, key, json_string("unknown field"));
+			json_object_set_new(errors, key, json_string("champ inconnu"));
 			problems++;
 		}
 	}
@@ -150,14 +150,14 @@ int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t 
 		v = json_object_get(obj, f->name);
 		if (!v) {
 			if (f->required) {
-				json_object_set_new(errors, f->name, json_string("is required"));
+				json_object_set_new(errors, f->name, json_string("est obligatoire"));
 				problems++;
 			}
 			continue;
 		}
 		if (json_is_null(v)) {
 			if (!f->nullable) {
-				json_object_set_new(errors, f->name, json_string(f->required ? "is required" : "must not be null"));
+				json_object_set_new(errors, f->name, json_string(f->required ? "est obligatoire" : "ne peut pas être null"));
 				problems++;
 			}
 			continue;

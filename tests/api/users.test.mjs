@@ -199,10 +199,10 @@ test('mass assignment: /me accepts display_name and locale only', async () => {
 test('mass assignment: admin create and update refuse unknown fields', async () => {
   const r = await as('admin', '/api/users', { method: 'POST', body: { email: `${uniq('m')}@ent.test`, given_name: 'A', family_name: 'B', role: 'etudiant', id: users.admin.id } });
   assertProblem(assert, r, 400);
-  assert.equal(r.json.errors.id, 'unknown field');
+  assert.equal(r.json.errors.id, 'champ inconnu');
   const p = await as('admin', `/api/users/${users.student2.id}`, { method: 'PATCH', body: { password_hash: 'x' } });
   assertProblem(assert, p, 400);
-  assert.equal(p.json.errors.password_hash, 'unknown field');
+  assert.equal(p.json.errors.password_hash, 'champ inconnu');
   const bad = await as('admin', '/api/users', { method: 'POST', body: { email: 'not-an-email', given_name: '', family_name: 'B', role: 'chef' } });
   assertProblem(assert, bad, 400);
   assert.ok(bad.json.errors.email && bad.json.errors.given_name && bad.json.errors.role, bad.text);
@@ -415,7 +415,7 @@ test('password change: current password required, policy applied, failures count
   assert.ok(!weak.json.errors.current_password);
   const extra = await as('pwd', '/api/users/me/password', { method: 'POST', body: { current_password: PW, new_password: 'Brand-New-Password-2', role: 'admin' } });
   assertProblem(assert, extra, 400);
-  assert.equal(extra.json.errors.role, 'unknown field');
+  assert.equal(extra.json.errors.role, 'champ inconnu');
   const ok = await as('pwd', '/api/users/me/password', { method: 'POST', body: { current_password: PW, new_password: 'Brand-New-Password-2' } });
   assert.equal(ok.status, 204, ok.text);
   // The new password is now the current one.

@@ -167,9 +167,9 @@ static void test_json_check(void **state)
 	j = json_parse_strict(bad, strlen(bad), err, sizeof(err));
 	errors = json_object();
 	assert_int_equal(json_check(j, fields, 6, errors), 7);
-	assert_string_equal(json_string_value(json_object_get(errors, "extra")), "unknown field");
+	assert_string_equal(json_string_value(json_object_get(errors, "extra")), "champ inconnu");
 	assert_non_null(json_object_get(errors, "name"));
-	assert_string_equal(json_string_value(json_object_get(errors, "age")), "must be an integer");
+	assert_string_equal(json_string_value(json_object_get(errors, "age")), "doit être un nombre entier");
 	assert_non_null(strstr(json_string_value(json_object_get(errors, "role")), "etudiant"));
 	json_decref(j);
 	json_decref(errors);
@@ -177,7 +177,7 @@ static void test_json_check(void **state)
 	j = json_parse_strict("{}", 2, err, sizeof(err));
 	errors = json_object();
 	assert_int_equal(json_check(j, fields, 6, errors), 1);
-	assert_string_equal(json_string_value(json_object_get(errors, "name")), "is required");
+	assert_string_equal(json_string_value(json_object_get(errors, "name")), "est obligatoire");
 	json_decref(j);
 	json_decref(errors);
 }

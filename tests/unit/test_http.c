@@ -652,7 +652,7 @@ static void test_page_writer(void **state)
 	/* The handler's own validation: http_invalid. */
 	struct resp *r = request("GET", "/test/list?f=y", NULL, NULL, 0, 0);
 	json_t *j = assert_problem(r, 400);
-	assert_string_equal(json_string_value(json_object_get(j, "detail")), "the request has invalid fields");
+	assert_string_equal(json_string_value(json_object_get(j, "detail")), "La requête contient des champs invalides.");
 	assert_non_null(json_object_get(json_object_get(j, "errors"), "f"));
 	json_decref(j);
 	resp_free(r);
