@@ -78,6 +78,14 @@ int cours_describe(db_conn *c, arena *a, const char *const *ids, size_t n, struc
 int cours_teacher_links(db_conn *c, arena *a, const char *const *ids, size_t n, struct cours_link **out);
 int cours_class_links(db_conn *c, arena *a, const char *const *ids, size_t n, struct cours_link **out);
 
+/*
+ * The (course, teacher) links of every course class_id follows, in one statement keyed by the
+ * class (cheaper than cours_teacher_links() over the class's course ids when the caller starts
+ * from a class, as the report card does): *out (arena) sorted by course then teacher, and how
+ * many, or a negative ent_err.
+ */
+int cours_class_teacher_links(db_conn *c, arena *a, const char *class_id, struct cours_link **out);
+
 /* 1 if user_id teaches a course class_id follows, 0 if not, or a negative ent_err. */
 int cours_teaches_class(db_conn *c, const char *user_id, const char *class_id);
 

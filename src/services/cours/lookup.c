@@ -113,6 +113,33 @@ int cours_class_links(db_conn *c, arena *a, const char *const *ids, size_t n, st
 	return links(c, a, "SELECT cours_id, class_id FROM cours_classes WHERE cours_id IN " IN16, ids, n, out);
 }
 
+int cours_class_teacher_links(db_conn *c, arena *a, const char *class_id, struct cours_link **out)
+{
+	*out = NULL;
+	if (!c)
+		return ENT_EUNAVAIL;
+	db_stmt *s = db_prepare(c, "SELECT t.cours_id, t.user_id FROM cours_classes cc JOIN cours_teachers t"
+				   " ON t.cours_id = cc.cours_id WHERE cc.class_id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, class_id);
+	struct cours_link *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		v[n].cours_id = arena_strdup(a, db_col_text(s, 0));
+		v[n++].id = arena_strdup(a, db_col_text(s, 1));
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_link);
+	*out = v;
+	return (int)n;
+}
+
 static int by_brief(const void *x, const void *y)
 {
 	const struct cours_brief *a = x, *b = y;

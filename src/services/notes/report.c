@@ -54,20 +54,42 @@ static int by_title(const void *x, const void *y)
 }
 
 /*
- * The teachers' names of the courses cs[0..nc): their links in one batch from the cours service
- * (cours_teacher_links, sorted by course then teacher), then every name in one batch (users_names:
- * the names users_get() gives, cheaper). A teacher without a name (a deleted account) is left out.
+ * The teachers' names of the courses cs[0..nc) (those of class_id when it is not NULL, and
+ * others): their links from the cours service, for the class's courses in one statement keyed by
+ * the class (cours_class_teacher_links), for the others in one batch (cours_teacher_links), then
+ * every name once (users_names: the names users_get() gives, cheaper). A teacher without a name
+ * (a deleted account) is left out.
  */
-static int course_teachers(db_conn *c, arena *a, struct rcourse *cs, size_t nc)
+static int course_teachers(db_conn *c, arena *a, const char *class_id, const struct cours_brief *kc, size_t nkc,
+			   struct rcourse *cs, size_t nc)
 {
-	const char **cids = arena_alloc(a, (nc ? nc : 1) * sizeof(*cids));
-	for (size_t k = 0; k < nc; k++)
-		cids[k] = cs[k].id;
-	struct cours_link *v;
-	int rc = cours_teacher_links(c, a, cids, nc, &v);
-	if (rc < 0)
-		return rc;
-	size_t n = (size_t)rc;
+	struct cours_link *cl = NULL, *ol = NULL;
+	int ncl = 0, nol = 0;
+	const char **others = arena_alloc(a, (nc ? nc : 1) * sizeof(*others));
+	size_t nothers = 0;
+	for (size_t k = 0; k < nc; k++) {
+		int of_class = 0;
+		for (size_t j = 0; !of_class && j < nkc; j++)
+			of_class = strcmp(kc[j].id, cs[k].id) == 0;
+		if (!of_class)
+			others[nothers++] = cs[k].id;
+	}
+	if (class_id && nc > nothers && (ncl = cours_class_teacher_links(c, a, class_id, &cl)) < 0)
+		return ncl;
+	if (nothers && (nol = cours_teacher_links(c, a, others, nothers, &ol)) < 0)
+		return nol;
+	/* The links of the card's courses only (the class may follow courses without evaluations here). */
+	struct cours_link *v = arena_alloc(a, ((size_t)ncl + (size_t)nol ? (size_t)ncl + (size_t)nol : 1) * sizeof(*v));
+	size_t n = 0;
+	for (int i = 0; i < ncl + nol; i++) {
+		const struct cours_link *l = i < ncl ? &cl[i] : &ol[i - ncl];
+		for (size_t k = 0; k < nc; k++)
+			if (strcmp(cs[k].id, l->cours_id) == 0) {
+				v[n++] = *l;
+				break;
+			}
+	}
+	int rc;
 	/* Each teacher's name once, though they may teach several of the courses. */
 	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)), **unames = arena_alloc(a, (n ? n : 1) * sizeof(*unames));
 	const char **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
@@ -101,8 +123,9 @@ static int course_teachers(db_conn *c, arena *a, struct rcourse *cs, size_t nc)
 }
 
 /*
- * Up to this many grades on evaluations outside the class's visible ones are looked up one by one
- * (a build may set it to 0 to test the other way).
+ * Up to this many grades on evaluations outside the class's visible ones are looked up by their
+ * evaluation's primary key, NOTES_BATCH a statement (a build may set it to 0 to test the other
+ * way: every grade of the student joined to its evaluation).
  */
 #ifndef OTHERS_ONE_BY_ONE
 #define OTHERS_ONE_BY_ONE 16
@@ -770,7 +793,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 					cs[k].subject = mb[j].subject;
 				}
 	}
-	if ((rc = course_teachers(c, a, cs, nc))) {
+	if ((rc = course_teachers(c, a, has_class ? cls : NULL, kc, nkc, cs, nc))) {
 		http_problem_err(req, rc, "the report card could not be read");
 		return;
 	}
