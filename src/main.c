@@ -251,6 +251,8 @@ static int cmd_serve(int argc, char **argv)
 		.fd = listen_fd,
 		.threads = threads,
 		.idle_timeout = cfg.n_idle_timeout,
+		.header_timeout = cfg.n_header_timeout,
+		.body_min_rate = cfg.n_body_min_rate,
 		.max_connections = cfg.n_max_connections,
 		.per_ip_connections = cfg.n_per_ip,
 		.max_body = cfg.n_max_body,

@@ -39,6 +39,10 @@ const struct config_setting config_settings[] = {
 	{"ENT_MAX_UPLOAD", "--max-upload", S(max_upload), "104857600", 0, "largest course file, in bytes"},
 	{"ENT_QUOTA", "--quota", S(quota), "2147483648", 0, "bytes of files each user may store"},
 	{"ENT_IDLE_TIMEOUT", "--idle-timeout", S(idle_timeout), "60", 0, "seconds before an idle connection is closed"},
+	{"ENT_HEADER_TIMEOUT", "--header-timeout", S(header_timeout), "15", 0,
+	 "seconds a request has to send its request line and headers (slow clients are cut)"},
+	{"ENT_BODY_MIN_RATE", "--body-min-rate", S(body_min_rate), "1024", 0,
+	 "bytes per second a request body must keep after the head deadline"},
 	{"ENT_MAX_CONNECTIONS", "--max-connections", S(max_connections), "4096", 0, "open connections at most"},
 	{"ENT_PER_IP_CONNECTIONS", "--per-ip-connections", S(per_ip_connections), "256", 0, "open connections per client IP at most"},
 	{"ENT_TRUSTED_PROXIES", "--trusted-proxies", S(trusted_proxies), "", 0,
@@ -253,6 +257,12 @@ static int check(struct config *cfg, char *err, size_t errlen)
 	if (!uint_ok(cfg->idle_timeout, 1, 3600, &n))
 		return bad(err, errlen, setting("ENT_IDLE_TIMEOUT"), cfg->idle_timeout, "expected seconds from 1 to 3600");
 	cfg->n_idle_timeout = (unsigned)n;
+	if (!uint_ok(cfg->header_timeout, 1, 3600, &n))
+		return bad(err, errlen, setting("ENT_HEADER_TIMEOUT"), cfg->header_timeout, "expected seconds from 1 to 3600");
+	cfg->n_header_timeout = (unsigned)n;
+	if (!uint_ok(cfg->body_min_rate, 1, 1LL << 30, &n))
+		return bad(err, errlen, setting("ENT_BODY_MIN_RATE"), cfg->body_min_rate, "expected bytes per second from 1");
+	cfg->n_body_min_rate = (unsigned)n;
 	if (!uint_ok(cfg->max_connections, 1, 1000000, &n))
 		return bad(err, errlen, setting("ENT_MAX_CONNECTIONS"), cfg->max_connections, "expected a number from 1 to 1000000");
 	cfg->n_max_connections = (unsigned)n;

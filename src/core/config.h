@@ -35,12 +35,15 @@ struct config {
 	char *max_upload; /* ENT_MAX_UPLOAD --max-upload */
 	char *quota;      /* ENT_QUOTA --quota */
 	char *idle_timeout; /* ENT_IDLE_TIMEOUT --idle-timeout */
+	char *header_timeout; /* ENT_HEADER_TIMEOUT --header-timeout */
+	char *body_min_rate;  /* ENT_BODY_MIN_RATE --body-min-rate */
 	char *max_connections; /* ENT_MAX_CONNECTIONS --max-connections */
 	char *per_ip_connections; /* ENT_PER_IP_CONNECTIONS --per-ip-connections */
 	char *trusted_proxies; /* ENT_TRUSTED_PROXIES --trusted-proxies */
 	char *mfa_teachers; /* ENT_MFA_TEACHERS --mfa-teachers: optional|required */
 	char *teacher_report_view; /* ENT_TEACHER_REPORT_VIEW --teacher-report-view: own|all */
 	/* Parsed forms. */
+	unsigned n_header_timeout, n_body_min_rate;
 	unsigned n_threads, n_idle_timeout, n_max_connections, n_per_ip, n_chatbot_rate;
 	size_t n_max_body;
 	uint64_t n_max_upload, n_quota;
