@@ -6,6 +6,25 @@
 
 #include <string.h>
 
+int service_revoke_user(db_conn *c, const char *user_id)
+{
+	for (const struct service *const *s = service_registry; *s; s++)
+		if ((*s)->revoke_user) {
+			int rc = (*s)->revoke_user(c, user_id);
+			if (rc)
+				return rc;
+		}
+	return 0;
+}
+
+int service_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles)
+{
+	for (const struct service *const *s = service_registry; *s; s++)
+		if ((*s)->file_readable)
+			return (*s)->file_readable(c, cours_id, file_id, user_id, roles);
+	return 0;
+}
+
 const struct service *service_find(const char *name)
 {
 	for (const struct service *const *s = service_registry; *s; s++)

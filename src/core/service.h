@@ -84,12 +84,33 @@ struct service {
 	 * inside the caller's transaction; references by id may stay. 0 or an ent_err. May be NULL.
 	 */
 	int (*erase_user)(db_conn *c, const char *user_id);
+	/*
+	 * Ends what the service keeps open for a user whose access changed (password changed, account
+	 * disabled or deleted: the identity service ends sessions and refresh tokens), in the caller's
+	 * transaction. Called by service_revoke_user(). May be NULL.
+	 */
+	int (*revoke_user)(db_conn *c, const char *user_id);
+	/*
+	 * Whether user_id (with ROLE_* bits roles) may read file_id attached to cours_id: the service
+	 * that owns courses answers for the files of its materials (1 yes, 0 no, or an ent_err, which
+	 * denies). Called by service_file_readable(). May be NULL.
+	 */
+	int (*file_readable)(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles);
 	const struct command *commands;
 	size_t ncommands;
 };
 
 /* Every service, core first, NULL-terminated. */
 extern const struct service *const service_registry[];
+
+/*
+ * Hooks across services, asked of every service of the build (not only those of this process: the
+ * database is shared), so that a service does not call another's code directly:
+ *   service_revoke_user    every .revoke_user; the first error stops and is returned;
+ *   service_file_readable  the first service with .file_readable (0 when none).
+ */
+int service_revoke_user(db_conn *c, const char *user_id);
+int service_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles);
 
 /* The service named name, or NULL. */
 const struct service *service_find(const char *name);

@@ -354,6 +354,7 @@ const struct service svc_auth = {
 	.start = auth_start,
 	.stop = auth_stop,
 	.erase_user = totp_erase_user,
+	.revoke_user = auth_revoke_user,
 	.commands = commands,
 	.ncommands = sizeof(commands) / sizeof(commands[0]),
 };

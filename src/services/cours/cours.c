@@ -975,5 +975,6 @@ const struct service svc_cours = {
 	.demo = cours_demo,
 	.generate = cours_generate,
 	.export_user = cours_export_user,
+	.file_readable = cours_file_readable,
 	.erase_user = cours_erase_user,
 };

@@ -7,7 +7,8 @@
  * to (if any), the client's name (display only, never a path), the type detected from its
  * bytes, its size and SHA-256. Downloads go out with sendfile on file:, by ranged reads on s3:.
  *
- * Access: the owner, admins, and members of the file's course (cours_file_readable) may read;
+ * Access: the owner, admins, and members of the file's course (the cours service's .file_readable
+ * hook, asked through service_file_readable()) may read;
  * anyone else gets 404, the same answer as for a file that does not exist. It must never trust
  * the client's file name or content type, nor serve HTML or SVG inline.
  */
@@ -30,7 +31,6 @@
 #include "core/service.h"
 #include "core/util.h"
 #include "core/schema.h"
-#include "services/cours/cours.h"
 
 blob_store *fichiers_store;
 uint64_t fichiers_max_upload = 100ull << 20;
@@ -184,7 +184,7 @@ static int readable(db_conn *c, const struct fichier *f, const char *user_id, un
 		return 1;
 	if (!f->cours_id)
 		return 0;
-	return cours_file_readable(c, f->cours_id, f->id, user_id, roles);
+	return service_file_readable(c, f->cours_id, f->id, user_id, roles); /* the cours service's rule */
 }
 
 int fichiers_readable(db_conn *c, const char *file_id, const char *user_id, unsigned roles)

@@ -14,6 +14,7 @@
 #include "core/forwarded.h"
 #include "core/app.h"
 #include "core/err.h"
+#include "core/service.h"
 #include "core/form.h"
 #include "core/json.h"
 #include "core/jwt.h"
@@ -21,7 +22,6 @@
 #include "core/page.h"
 #include "core/password.h"
 #include "core/util.h"
-#include "services/auth/auth.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -449,7 +449,7 @@ void users_api_patch(http_req *req)
 		return;
 	}
 	if ((disabled && !r.disabled) || role_changed)
-		auth_revoke_user(c, r.id);
+		service_revoke_user(c, r.id);
 	if ((rc = users_load(c, a, r.id, 0, &r))) {
 		http_problem_err(req, rc, NULL);
 		return;
@@ -523,7 +523,7 @@ void users_api_delete(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	auth_revoke_user(c, r.id);
+	service_revoke_user(c, r.id);
 	log_info("users: account %s erased", r.id);
 	http_reply_empty(req, 204);
 }
@@ -542,7 +542,7 @@ void users_api_reset(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	auth_revoke_user(c, r.id);
+	service_revoke_user(c, r.id);
 	http_reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "user_id", r.id, "activation_code", code,
 					    "activation_expires_at", expires));
 }

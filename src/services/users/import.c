@@ -21,11 +21,11 @@
 #include "internal.h"
 
 #include "core/err.h"
+#include "core/service.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "csv.h"
-#include "services/auth/auth.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -567,7 +567,7 @@ int users_import(db_conn *c, const char *data, size_t len, const struct import_o
 		goto out;
 	if (!opts->dry_run)
 		for (size_t i = 0; i < x.nrevoke; i++)
-			auth_revoke_user(c, x.revoke[i]);
+			service_revoke_user(c, x.revoke[i]);
 	/* Rejections were appended in two passes: order them by line for the reader. */
 	size_t nr = json_array_size(x.rejected);
 	for (size_t i = 1; i < nr; i++)

@@ -15,12 +15,12 @@
 #include "internal.h"
 
 #include "core/err.h"
+#include "core/service.h"
 #include "core/json.h"
 #include "core/jwt.h"
 #include "core/log.h"
 #include "core/password.h"
 #include "core/util.h"
-#include "services/auth/auth.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -654,7 +654,7 @@ int users_set_password(db_conn *c, const char *id, const char *password, const c
 	free(hash);
 	if (rc < 0)
 		return rc;
-	auth_revoke_user(c, id);
+	service_revoke_user(c, id);
 	return ENT_OK;
 }
 
