@@ -710,6 +710,14 @@ json_t *http_json_body(http_req *req)
 	char err[200];
 	json_t *j = json_parse_strict(req->body.data, req->body.len, err, sizeof(err));
 	if (!j) {
+		/* Bytes that are not UTF-8 in a string: name the field, as any other invalid field. */
+		char field[200];
+		if (json_bad_utf8_field(req->body.data, req->body.len, field, sizeof(field))) {
+			json_t *errors = json_object();
+			json_object_set_new(errors, field, json_string("must be valid UTF-8 text (the body has bytes that are not UTF-8)"));
+			http_invalid(req, errors);
+			return NULL;
+		}
 		http_problem(req, 400, err);
 		return NULL;
 	}

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 json_t *json_parse_strict(const char *data, size_t len, char *err, size_t errlen)
@@ -25,6 +26,120 @@ json_t *json_parse_strict(const char *data, size_t len, char *err, size_t errlen
 		return NULL;
 	}
 	return root;
+}
+
+/* The length of the UTF-8 sequence at p (1 to 4 bytes, within len), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *p, size_t len)
+{
+	unsigned ch = p[0];
+	if (ch < 0x80)
+		return 1;
+	size_t n = (ch & 0xE0) == 0xC0 ? 1 : (ch & 0xF0) == 0xE0 ? 2 : (ch & 0xF8) == 0xF0 ? 3 : 0;
+	if (!n || n >= len)
+		return 0;
+	unsigned cp = ch & (0x3F >> n);
+	for (size_t k = 1; k <= n; k++) {
+		if ((p[k] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[k] & 0x3F);
+	}
+	if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n + 1;
+}
+
+/* U+FFFF, a noncharacter no client sends: it stands for each byte that is not UTF-8. */
+#define BAD_MARK "\xEF\xBF\xBF"
+
+/* Appends ".key" (or "key" first) or "[idx]" to path without overflowing; the marker becomes "?". */
+static void path_add(char *path, size_t cap, const char *s, size_t idx)
+{
+	size_t o = strlen(path);
+	char tmp[256];
+	if (s) {
+		size_t t = 0;
+		for (const char *p = s; *p && t < sizeof(tmp) - 2; p++) {
+			if (strncmp(p, BAD_MARK, 3) == 0) {
+				tmp[t++] = '?';
+				p += 2;
+			} else
+				tmp[t++] = *p;
+		}
+		tmp[t] = '\0';
+		snprintf(path + o, cap - o, "%s%s", o ? "." : "", tmp);
+	} else
+		snprintf(path + o, cap - o, "[%zu]", idx);
+}
+
+/* 1 when v (or a key or value inside) holds the marker; path then names it. */
+static int find_mark(const json_t *v, char *path, size_t cap)
+{
+	size_t o = strlen(path);
+	if (json_is_string(v))
+		return strstr(json_string_value(v), BAD_MARK) != NULL;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *x;
+		json_object_foreach((json_t *)v, k, x)
+		{
+			path_add(path, cap, k, 0);
+			if (strstr(k, BAD_MARK) || find_mark(x, path, cap))
+				return 1;
+			path[o] = '\0';
+		}
+	}
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+		{
+			path_add(path, cap, NULL, i);
+			if (find_mark(x, path, cap))
+				return 1;
+			path[o] = '\0';
+		}
+	}
+	return 0;
+}
+
+int json_bad_utf8_field(const char *data, size_t len, char *path, size_t pathlen)
+{
+	if (!pathlen)
+		return 0;
+	path[0] = '\0';
+	const unsigned char *u = (const unsigned char *)data;
+	size_t bad = 0;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq(u + i, len - i);
+		bad += !n;
+		i += n ? n : 1;
+	}
+	if (!bad)
+		return 0;
+	char *copy = malloc(len + 2 * bad + 1);
+	if (!copy)
+		abort();
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq(u + i, len - i);
+		if (n) {
+			memcpy(copy + o, data + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(copy + o, BAD_MARK, 3);
+			o += 3;
+			i++;
+		}
+	}
+	json_t *root = json_loadb(copy, o, JSON_REJECT_DUPLICATES, NULL);
+	free(copy);
+	int found = root && find_mark(root, path, pathlen);
+	json_decref(root);
+	if (!found)
+		path[0] = '\0';
+	return found;
 }
 
 size_t json_utf8_len(const char *s)

@@ -16,6 +16,14 @@
 /* Parses data; NULL on error with a one-line reason (with position) in err. Caller json_decref()s. */
 json_t *json_parse_strict(const char *data, size_t len, char *err, size_t errlen);
 
+/*
+ * For a body json_parse_strict() refused: when data is JSON but for bytes that are not UTF-8,
+ * returns 1 with the field holding the first of them in path ("given_name", "grades[2].comment";
+ * a key that is itself not UTF-8 names its object, then "?"), so that the answer can name the
+ * field. Returns 0 when the body is wrong in another way (or is UTF-8).
+ */
+int json_bad_utf8_field(const char *data, size_t len, char *path, size_t pathlen);
+
 enum jf_type {
 	JF_STRING = 1, /* min/max: length in characters (UTF-8 code points) */
 	JF_INT,        /* min/max: value */

@@ -67,6 +67,12 @@ struct service {
 	 * tests/api/boundaries.test.mjs fails when a service's SQL names another's table.
 	 */
 	const char *const *tables;
+	/*
+	 * Called by the migrations runner after the SQL of each of this service's migrations, in the
+	 * same transaction, to fill values only C can compute (the users service's collation keys).
+	 * version is the migration's. 0 or an ent_err, which rolls the migration back. May be NULL.
+	 */
+	int (*migrate_fill)(db_conn *c, int version);
 	/* Called after migrations, before the listener opens. 0 or an ent_err. May be NULL. */
 	int (*start)(void);
 	void (*stop)(void);

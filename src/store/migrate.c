@@ -3,7 +3,7 @@
  *
  * The bookkeeping table is created first (idempotently). Then, for each service and each of its
  * migrations in version order: BEGIN (IMMEDIATE on SQLite), check whether it is recorded, run it
- * and record it, COMMIT. The check inside the transaction makes two processes starting at once
+ * (its SQL, then the service's migrate_fill when it has one) and record it, COMMIT. The check inside the transaction makes two processes starting at once
  * safe on SQLite; on PostgreSQL the advisory lock of db_migrate_lock() does the same.
  */
 #include "migrate.h"
@@ -34,8 +34,9 @@ static int applied(db_conn *c, const char *service, int version)
 	return rc;
 }
 
-static int apply_one(db_conn *c, const char *service, const struct migration *m, int *done, char *err, size_t errlen)
+static int apply_one(db_conn *c, const struct service *svc, const struct migration *m, int *done, char *err, size_t errlen)
 {
+	const char *service = svc->name;
 	*done = 0;
 	int rc = db_begin(c);
 	if (rc)
@@ -48,6 +49,8 @@ static int apply_one(db_conn *c, const char *service, const struct migration *m,
 	if (rc < 0)
 		goto fail_rollback;
 	rc = db_exec(c, m->sql_pg && db_conn_kind(c) == DB_POSTGRES ? m->sql_pg : m->sql);
+	if (!rc && svc->migrate_fill)
+		rc = svc->migrate_fill(c, m->version);
 	if (rc)
 		goto fail_rollback;
 	db_stmt *s = db_prepare(c, "INSERT INTO ent_migrations (service, version, name, applied_at) VALUES (?, ?, ?, ?)");
@@ -96,7 +99,7 @@ int migrate_run(db_conn *c, const struct service *const *svcs, size_t n, FILE *r
 		for (size_t k = 0; k < svcs[i]->nmigrations; k++) {
 			const struct migration *m = &svcs[i]->migrations[k];
 			int done;
-			rc = apply_one(c, svcs[i]->name, m, &done, err, errlen);
+			rc = apply_one(c, svcs[i], m, &done, err, errlen);
 			if (rc)
 				goto out;
 			if (done) {

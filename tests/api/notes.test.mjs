@@ -246,11 +246,12 @@ test('grades are saved all or nothing: one bad line saves nothing', async () => 
   for (const body of [{}, { grades: [] }, { grades: {} }, { grades: [g('alice', 1)], extra: 1 }]) {
     assertProblem(assert, await as('teacher', `/api/notes/evaluations/${e.id}/grades`, { method: 'PUT', body }), 400);
   }
-  // The whole class at once, then the answer is every grade of the evaluation by student name.
+  // The whole class at once, then the answer is every grade of the evaluation in register order
+  // (family name, then given name).
   const saved = await ok(putGrades('teacher', e.id, [g('chloe', 9.5, 'Bien'), g('alice', 8), st('bob', 'absent'), st('evil', 'not_graded')]));
   assert.deepEqual(saved.items.map((x) => [x.student_name, x.status, x.value, x.comment]), [
-    ['=Evil Hacker', 'not_graded', null, null], ['Alice Alpha', 'graded', 8, null],
-    ['Bob Beta', 'absent', null, null], ['Chloé Gamma', 'graded', 9.5, 'Bien'],
+    ['Alice Alpha', 'graded', 8, null], ['Bob Beta', 'absent', null, null],
+    ['Chloé Gamma', 'graded', 9.5, 'Bien'], ['=Evil Hacker', 'not_graded', null, null],
   ]);
   const admin = await ok(putGrades('admin', e.id, [g('bob', 6)]));
   assert.equal(admin.items.find((x) => x.student_id === users.bob.id).value, 6);
@@ -337,11 +338,11 @@ test('averages: the worked cases of docs/notes.md, exactly', async () => {
     ['Contrôle 1', 12, 9, 15], ['Interro', 13.33, 8, 18], ['DM', 14.2, 12.4, 16],
   ]);
   assert.deepEqual(grid.students.map((s) => [s.name, s.class, s.average]), [
-    ['=Evil Hacker', 'Classe A', null], ['Alice Alpha', 'Classe A', 14.67], ['Bob Beta', 'Classe A', 9.2], ['Chloé Gamma', 'Classe A', 17.33],
+    ['Alice Alpha', 'Classe A', 14.67], ['Bob Beta', 'Classe A', 9.2], ['Chloé Gamma', 'Classe A', 17.33], ['=Evil Hacker', 'Classe A', null],
   ]);
-  assert.deepEqual(grid.students[1].grades[e3.id], { status: 'exempt', value: null, comment: null });
-  assert.deepEqual(grid.students[2].grades[e3.id], { status: 'graded', value: 62, comment: null });
-  assert.deepEqual(grid.students[0].grades, {});
+  assert.deepEqual(grid.students[0].grades[e3.id], { status: 'exempt', value: null, comment: null });
+  assert.deepEqual(grid.students[1].grades[e3.id], { status: 'graded', value: 62, comment: null });
+  assert.deepEqual(grid.students[3].grades, {});
   assert.equal(grid.class_average, 13.73);
   assert.deepEqual(await ok(as('admin', `/api/notes/courses/${courses.maths}/grid?period_id=${periods.t1}`)), grid);
   // Without a period: every evaluation of the course.
@@ -349,17 +350,17 @@ test('averages: the worked cases of docs/notes.md, exactly', async () => {
   assert.equal(all.period, null);
   assert.ok(all.evaluations.length >= 3);
 
-  // The CSV export: one row per student, formulas neutralised.
-  const csv = await as('teacher', `/api/notes/courses/${courses.maths}/grid.csv?period_id=${periods.t1}`);
+  // The CSV export in its comma form: one row per student, formulas neutralised.
+  const csv = await as('teacher', `/api/notes/courses/${courses.maths}/grid.csv?period_id=${periods.t1}&format=rfc4180`);
   assert.equal(csv.status, 200, csv.text);
   assert.equal(csv.headers.get('content-type'), 'text/csv; charset=utf-8');
   assert.match(csv.headers.get('content-disposition'), /^attachment/);
-  assert.equal(csv.text.replace(/^\uFEFF/, ''), [
+  assert.equal(csv.text, [
     '"Élève","Classe","Contrôle 1 (2026-10-01, /20, coef. 2)","Interro (2026-10-10, /10, coef. 1)","DM (2026-10-15, /100, coef. 0.5)","Moyenne /20"',
-    '"\'=Evil Hacker","Classe A","","","",""',
     '"Alice Alpha","Classe A","15","7","DISP","14.67"',
     '"Bob Beta","Classe A","9","4","62","9.2"',
     '"Chloé Gamma","Classe A","ABS","9","80","17.33"',
+    '"\'=Evil Hacker","Classe A","","","",""',
     '',
   ].join('\r\n'));
 });
@@ -369,8 +370,8 @@ test('CSV cells that a spreadsheet would run as formulas get a leading quote', a
   for (const [i, title] of titles.entries()) {
     await newEval('teacher', { course_id: courses.fr, period_id: periods.t2, title, date: `2026-12-0${i + 1}` });
   }
-  const csv = await as('teacher', `/api/notes/courses/${courses.fr}/grid.csv?period_id=${periods.t2}`);
-  const header = csv.text.replace(/^\uFEFF/, '').split('\r\n')[0];
+  const csv = await as('teacher', `/api/notes/courses/${courses.fr}/grid.csv?period_id=${periods.t2}&format=rfc4180`);
+  const header = csv.text.split('\r\n')[0];
   assert.equal(header, '"Élève","Classe","\'-1+2 (2026-12-01, /20, coef. 1)","\'+SUM(A1) (2026-12-02, /20, coef. 1)",'
     + '"\'@cmd (2026-12-03, /20, coef. 1)","\'=HYPERLINK(""http://x"") (2026-12-04, /20, coef. 1)",'
     + '"Normal ""quoted"" (2026-12-05, /20, coef. 1)","Moyenne /20"');

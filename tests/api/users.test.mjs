@@ -574,10 +574,11 @@ test('import: content type, dry run, rejected lines, codes, idempotent re-import
   assert.equal(real.json.classes_created, 1);
   assert.deepEqual(real.json.rejected.map((x) => x.line), [5, 6, 7, 8]);
   for (const x of real.json.rejected) assert.ok(x.reason.length > 5, x.reason);
-  assert.match(real.json.rejected[0].reason, /email/);
-  assert.match(real.json.rejected[1].reason, /role/);
-  assert.match(real.json.rejected[2].reason, /line 2/);
-  assert.match(real.json.rejected[3].reason, /fields/);
+  assert.match(real.json.rejected[0].reason, /^colonne email : /);
+  assert.match(real.json.rejected[1].reason, /^colonne role : /);
+  assert.match(real.json.rejected[2].reason, /ligne 2/);
+  assert.match(real.json.rejected[3].reason, /champs/);
+  assert.deepEqual(real.json.rejected.map((x) => x.column), ['email', 'role', 'email', null]);
   assert.equal(real.json.activation_codes.length, 3);
   const b = real.json.activation_codes.find((x) => x.email === `${tag}.b@ent.test`);
   assert.equal(b.name, 'Bruno Import, fils');
@@ -649,7 +650,7 @@ test('ent import users: dry run, codes file (0600), report and exit status', () 
     writeFileSync(file, `email,given_name,family_name,role\nnope,A,B,etudiant\n`);
     const bad = entRun(['import', 'users', file], { env: ent.env });
     assert.equal(bad.status, 3, 'some lines rejected');
-    assert.match(bad.stdout, /line 2 rejected: email/);
+    assert.match(bad.stdout, /ligne 2 refusée : colonne email/);
     assert.equal(entRun(['import', 'users', join(dir, 'missing.csv')], { env: ent.env }).status, 1);
     assert.equal(entRun(['import', 'users'], { env: ent.env }).status, 2);
   } finally {

@@ -518,7 +518,13 @@ static void test_text(void **state)
 	(void)state;
 	arena *a = arena_new(0);
 	assert_string_equal(users_fold(a, "Éloïse CŒUR-Ÿvon ßx"), "eloise coeur-yvon ssx");
-	assert_string_equal(users_sort_key(a, "Léa", "Lefèvre"), "lefevre lea");
+	/* A French register: family name then given name, accents and case second (ICU's "fr"). */
+	assert_true(strcmp(users_sort_key(a, "Lea", "Martin"), users_sort_key(a, "Léa", "Martin")) < 0);
+	assert_true(strcmp(users_sort_key(a, "Léa", "Martin"), users_sort_key(a, "Lucas", "Martin")) < 0);
+	assert_true(strcmp(users_sort_key(a, "Zoé", "Leger"), users_sort_key(a, "Hélène", "Léger")) > 0);
+	assert_true(strcmp(users_sort_key(a, "Eric", "Dupond"), users_sort_key(a, "Éric", "Dupont")) < 0);
+	assert_int_equal(strspn(users_sort_key(a, "Éloïse", "Cœur"), "0123456789abcdef"),
+			 strlen(users_sort_key(a, "Éloïse", "Cœur")));
 	assert_true(users_valid_email("a.b@c.fr"));
 	assert_false(users_valid_email("a@b"));
 	assert_false(users_valid_email("a b@c.fr"));

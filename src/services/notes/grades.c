@@ -122,15 +122,16 @@ int notes_publish_if_due(db_conn *c, arena *a, const char *eval_id, const char *
 /* ---- reading grades ---- */
 
 struct grade_row {
-	const char *student_id, *name, *status, *comment, *updated_at;
+	const char *student_id, *name, *status, *comment, *updated_at, *key;
 	double value;
 	int has_value;
 };
 
-static int by_name(const void *x, const void *y)
+/* Register order: the users service's sort key (users_sort_keys), then the id. */
+static int by_key(const void *x, const void *y)
 {
 	const struct grade_row *a = x, *b = y;
-	int d = strcmp(a->name ? a->name : "", b->name ? b->name : "");
+	int d = strcmp(a->key ? a->key : "", b->key ? b->key : "");
 	return d ? d : strcmp(a->student_id, b->student_id);
 }
 
@@ -155,6 +156,7 @@ static int grades_write(db_conn *c, arena *a, const char *id, buf *b)
 		r->comment = db_col_text(s, 3) ? arena_strdup(a, db_col_text(s, 3)) : NULL;
 		r->updated_at = arena_strdup(a, db_col_text(s, 4));
 		r->name = NULL;
+		r->key = NULL;
 	}
 	db_done(s);
 	if (rc < 0)
@@ -165,9 +167,14 @@ static int grades_write(db_conn *c, arena *a, const char *id, buf *b)
 		ids[i] = rows[i].student_id;
 	if ((rc = users_names(c, a, ids, n, names)))
 		return rc;
-	for (size_t i = 0; i < n; i++)
+	const char **keys = arena_alloc(a, (n ? n : 1) * sizeof(*keys));
+	if ((rc = users_sort_keys(c, a, ids, n, keys)))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
 		rows[i].name = names[i];
-	qsort(rows, n, sizeof(*rows), by_name);
+		rows[i].key = keys[i];
+	}
+	qsort(rows, n, sizeof(*rows), by_key);
 	jw w;
 	jw_init(&w, b);
 	jw_obj_open(&w);

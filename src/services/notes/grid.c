@@ -76,14 +76,14 @@ static int period_fields(db_conn *c, jw *w, const char *id, int with_year)
 }
 
 struct gstudent {
-	const char *id, *name, *klass;
+	const char *id, *name, *klass, *key; /* key: the users service's sort key (register order) */
 	double avg;
 };
 
-static int by_gname(const void *x, const void *y)
+static int by_gkey(const void *x, const void *y)
 {
 	const struct gstudent *a = x, *b = y;
-	int d = strcmp(a->name ? a->name : "", b->name ? b->name : "");
+	int d = strcmp(a->key ? a->key : "", b->key ? b->key : "");
 	return d ? d : strcmp(a->id, b->id);
 }
 
@@ -199,8 +199,19 @@ static int grid_load(http_req *req, struct grid *g)
 		}
 		g->st[i].avg = notes_subject_avg(&g->subj, g->st[i].id, NULL);
 	}
+	/* The order of a French register, as the users service keeps it (users_sort_keys). */
+	const char **ids = arena_alloc(a, (g->nst ? g->nst : 1) * sizeof(*ids));
+	const char **keys = arena_alloc(a, (g->nst ? g->nst : 1) * sizeof(*keys));
+	for (size_t i = 0; i < g->nst; i++)
+		ids[i] = g->st[i].id;
+	if ((rc = users_sort_keys(c, a, ids, g->nst, keys))) {
+		http_problem_err(req, rc, "the grid could not be read");
+		return -1;
+	}
+	for (size_t i = 0; i < g->nst; i++)
+		g->st[i].key = keys[i];
 	if (g->nst > 1)
-		qsort(g->st, g->nst, sizeof(*g->st), by_gname);
+		qsort(g->st, g->nst, sizeof(*g->st), by_gkey);
 	return 0;
 }
 
@@ -300,14 +311,22 @@ void notes_grid(http_req *req)
 }
 
 /*
- * One CSV cell (RFC 4180: always quoted, quotes doubled). A cell that a spreadsheet would read as
- * a formula (starting with = + - @, a tab or a carriage return) gets a leading single quote, as
- * OWASP's CSV injection page recommends.
+ * The grid as CSV, in one of two forms. The default is the one French Excel opens directly with a
+ * double click: ';' between cells, decimal commas ("12,5") and a UTF-8 byte order mark.
+ * ?format=rfc4180 gives the comma form for programs: ',' between cells, decimal points, no BOM.
+ * Every cell is quoted, quotes doubled. A cell that a spreadsheet would read as a formula
+ * (starting with = + - @, a tab or a carriage return) gets a leading single quote, as OWASP's CSV
+ * injection page recommends.
  */
-static void csv_cell(buf *b, const char *s, int first)
+struct csv_form {
+	char sep;   /* ';' or ',' */
+	char point; /* the decimal separator: ',' or '.' */
+};
+
+static void csv_cell(buf *b, const struct csv_form *f, const char *s, int first)
 {
 	if (!first)
-		buf_addc(b, ',');
+		buf_addc(b, f->sep);
 	buf_addc(b, '"');
 	if (s && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r'))
 		buf_addc(b, '\'');
@@ -319,44 +338,64 @@ static void csv_cell(buf *b, const char *s, int first)
 	buf_addc(b, '"');
 }
 
+/* A number written by %g or notes_fmt_num, with the form's decimal separator (in place). */
+static char *csv_num(const struct csv_form *f, char *num)
+{
+	for (char *p = num; *p; p++)
+		if (*p == '.')
+			*p = f->point;
+	return num;
+}
+
 void notes_grid_csv(http_req *req)
 {
+	const char *format = http_query(req, "format");
+	struct csv_form form = {';', ','};
+	if (format && strcmp(format, "rfc4180") == 0)
+		form = (struct csv_form){',', '.'};
+	else if (format && strcmp(format, "excel-fr") != 0) {
+		json_t *errors = json_object();
+		json_object_set_new(errors, "format", json_string("doit valoir excel-fr (par défaut) ou rfc4180"));
+		if (http_invalid(req, errors))
+			return;
+	}
 	struct grid g;
 	if (grid_load(req, &g))
 		return;
 	arena *a = http_arena(req);
 	buf b;
 	buf_init(&b, 0);
-	buf_addstr(&b, "\xEF\xBB\xBF"); /* a BOM, so that spreadsheets read the file as UTF-8 */
-	csv_cell(&b, "Élève", 1);
-	csv_cell(&b, "Classe", 0);
+	if (form.sep == ';')
+		buf_addstr(&b, "\xEF\xBB\xBF"); /* a BOM, so that Excel reads the file as UTF-8 */
+	csv_cell(&b, &form, "Élève", 1);
+	csv_cell(&b, &form, "Classe", 0);
 	for (size_t k = 0; k < g.ev.n; k++) {
 		const struct notes_eval *e = &g.ev.v[k];
 		char coef[32];
 		snprintf(coef, sizeof(coef), "%g", e->coef);
-		csv_cell(&b, arena_printf(a, "%s (%s, /%d, coef. %s)", e->title, e->date, e->scale, coef), 0);
+		csv_cell(&b, &form, arena_printf(a, "%s (%s, /%d, coef. %s)", e->title, e->date, e->scale, csv_num(&form, coef)), 0);
 	}
-	csv_cell(&b, "Moyenne /20", 0);
+	csv_cell(&b, &form, "Moyenne /20", 0);
 	buf_addstr(&b, "\r\n");
 	for (size_t i = 0; i < g.nst; i++) {
-		csv_cell(&b, g.st[i].name, 1);
-		csv_cell(&b, g.st[i].klass, 0);
+		csv_cell(&b, &form, g.st[i].name, 1);
+		csv_cell(&b, &form, g.st[i].klass, 0);
 		for (size_t k = 0; k < g.ev.n; k++) {
 			const struct notes_grade *gr = notes_find_grade(&g.ev.v[k], g.st[i].id);
 			const char *v = "";
 			if (gr && gr->status == NG_GRADED)
-				v = arena_printf(a, "%g", gr->value);
+				v = csv_num(&form, arena_printf(a, "%g", gr->value));
 			else if (gr && gr->status == NG_ABSENT)
 				v = "ABS";
 			else if (gr && gr->status == NG_EXEMPT)
 				v = "DISP";
 			else if (gr && gr->status == NG_NOT_GRADED)
 				v = "NN";
-			csv_cell(&b, v, 0);
+			csv_cell(&b, &form, v, 0);
 		}
 		char avg[32];
 		notes_fmt_num(avg, g.st[i].avg);
-		csv_cell(&b, avg, 0);
+		csv_cell(&b, &form, csv_num(&form, avg), 0);
 		buf_addstr(&b, "\r\n");
 	}
 	if (b.failed) {

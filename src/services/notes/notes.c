@@ -1120,7 +1120,9 @@ static const struct route routes[] = {
 	 .summary = "The class grid of a course: students x evaluations with averages; ?period_id=",
 	 .response_schema = S_GRID},
 	{.method = "GET", .pattern = "/api/notes/courses/{id}/grid.csv", .handler = notes_grid_csv, .access = STAFF,
-	 .summary = "The class grid as CSV (UTF-8, comma separated, one row per student, formula-safe cells); ?period_id="},
+	 .summary = "The class grid as CSV, one row per student in register order, formula-safe cells: by default as French "
+		    "Excel opens it (UTF-8 with a BOM, ';', decimal commas); ?format=rfc4180 for commas and decimal points; "
+		    "?period_id="},
 };
 
 static const char *const owned_tables[] = {"notes_periods", "notes_evaluations", "notes_grades", "notes_audit", "notes_subject_stats", "notes_class_stats", "notes_subject_students", "notes_stats_todo", NULL};

@@ -223,7 +223,9 @@ int users_cmd_user(int argc, char **argv)
 static const char import_usage[] =
 	"Usage: ent import users FILE.csv [--dry-run] [--codes OUT.csv] [--school-year YYYY-YYYY]\n"
 	"\n"
-	"Imports users and classes from a CSV file (RFC 4180, UTF-8; FILE may be - for standard input).\n"
+	"Imports users and classes from a CSV file as a spreadsheet saves it: separated by commas,\n"
+	"semicolons (French Excel) or tabs, in UTF-8 (with or without BOM) or Windows-1252; FILE may be\n"
+	"- for standard input. Messages about the file are in French, with its line and column.\n"
 	"The first line names the columns: email,given_name,family_name,role,class,external_id\n"
 	"(class and external_id are optional). role is etudiant, enseignant or admin; class is the\n"
 	"name of a class of the school year (default: the current one), created when missing.\n"
@@ -340,9 +342,13 @@ int users_cmd_import(int argc, char **argv)
 		return 1;
 	}
 	json_t *rejected = json_object_get(report, "rejected"), *codes = json_object_get(report, "activation_codes");
-	printf("%s%s (school year %s): %lld created, %lld updated, %lld unchanged, %zu rejected, %lld classes created"
+	printf("%s%s (%s, '%s', school year %s): %lld created, %lld updated, %lld unchanged, %zu rejected, %lld classes created"
 	       " in %.1f s\n",
 	       opts.dry_run ? "dry run, nothing changed: " : "imported ", file,
+	       json_string_value(json_object_get(report, "encoding")),
+	       strcmp(json_string_value(json_object_get(report, "separator")), "\t") == 0
+		       ? "\\t"
+		       : json_string_value(json_object_get(report, "separator")),
 	       json_string_value(json_object_get(report, "school_year")),
 	       (long long)json_integer_value(json_object_get(report, "created")),
 	       (long long)json_integer_value(json_object_get(report, "updated")),
@@ -353,7 +359,7 @@ int users_cmd_import(int argc, char **argv)
 	json_t *v;
 	json_array_foreach(rejected, i, v)
 	{
-		printf("line %lld rejected: %s\n", (long long)json_integer_value(json_object_get(v, "line")),
+		printf("ligne %lld refusée : %s\n", (long long)json_integer_value(json_object_get(v, "line")),
 		       json_string_value(json_object_get(v, "reason")));
 	}
 	int rc = json_array_size(rejected) ? 3 : 0;

@@ -3,7 +3,7 @@
  *
  * A small state machine over the bytes of one record: at the start of each field it decides
  * between a quoted and a plain field, copies the field's bytes into the caller's storage
- * (unquoting doubled quotes), and stops at a comma (next field), a line end (end of record) or
+ * (unquoting doubled quotes), and stops at the separator (next field), a line end (end of record) or
  * the end of the data. On a malformed record it resynchronises at the next line end, so one bad
  * line costs one line. It must never read past len or write past out->cap.
  */
@@ -28,6 +28,7 @@ static size_t skip_line(const char *data, size_t len, size_t i, unsigned *lines)
 int csv_parse_line(const char *data, size_t len, size_t *consumed, struct csv_record *out)
 {
 	size_t i = 0, o = 0;
+	const char sep = out->sep ? out->sep : ',';
 	out->nfields = 0;
 	out->lines = 0;
 	*consumed = 0;
@@ -66,12 +67,12 @@ int csv_parse_line(const char *data, size_t len, size_t *consumed, struct csv_re
 				}
 				out->store[o++] = ch;
 			}
-			if (i < len && data[i] != ',' && data[i] != '\n' && data[i] != '\r') {
+			if (i < len && data[i] != sep && data[i] != '\n' && data[i] != '\r') {
 				rc = CSV_EQUOTE;
 				goto bad;
 			}
 		} else {
-			while (i < len && data[i] != ',' && data[i] != '\n' && data[i] != '\r') {
+			while (i < len && data[i] != sep && data[i] != '\n' && data[i] != '\r') {
 				if (data[i] == '"') {
 					rc = CSV_EQUOTE;
 					goto bad;
@@ -93,7 +94,7 @@ int csv_parse_line(const char *data, size_t len, size_t *consumed, struct csv_re
 		out->nfields++;
 		if (i >= len)
 			break;
-		if (data[i] == ',') {
+		if (data[i] == sep) {
 			i++;
 			continue;
 		}
@@ -117,13 +118,40 @@ size_t csv_bom_len(const char *data, size_t len)
 	return len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
 }
 
+char csv_detect_sep(const char *data, size_t len)
+{
+	size_t comma = 0, semi = 0, tab = 0;
+	int quoted = 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = data[i];
+		if (ch == '"')
+			quoted = !quoted; /* a doubled quote toggles twice */
+		else if (quoted)
+			continue;
+		else if (ch == '\n' || ch == '\r')
+			break;
+		else if (ch == ',')
+			comma++;
+		else if (ch == ';')
+			semi++;
+		else if (ch == '\t')
+			tab++;
+	}
+	if (semi > comma && semi >= tab)
+		return semi > tab ? ';' : ',';
+	if (tab > comma && tab > semi)
+		return '\t';
+	return ',';
+}
+
 const char *csv_strerror(int rc)
 {
 	switch (rc) {
-	case CSV_EQUOTE: return "misplaced quote (a field with a quote must be quoted, its quotes doubled)";
-	case CSV_EUNTERMINATED: return "a quoted field is not closed before the end of the file";
-	case CSV_ETOOMANY: return "too many fields";
-	case CSV_ETOOLONG: return "line too long";
-	default: return "malformed line";
+	case CSV_EQUOTE: return "guillemet mal placé (un champ qui contient un guillemet doit être entre guillemets, "
+				"ses guillemets doublés)";
+	case CSV_EUNTERMINATED: return "un champ entre guillemets n'est pas refermé avant la fin du fichier";
+	case CSV_ETOOMANY: return "trop de champs";
+	case CSV_ETOOLONG: return "ligne trop longue";
+	default: return "ligne mal formée";
 	}
 }

@@ -5,9 +5,10 @@
  * field holds line breaks) from a buffer and splits it into fields, unquoting them into storage
  * the caller provides. It never allocates and never reads past len; all state is in its
  * arguments, so a fuzzer can call it on any bytes. Accepted: fields quoted with '"', doubled
- * quotes inside them, CRLF, LF or CR line ends, a last line without a line end. A UTF-8 byte
- * order mark is the caller's to skip (csv_bom_len). Spaces are kept: trimming is the caller's
- * policy.
+ * quotes inside them, CRLF, LF or CR line ends, a last line without a line end. The separator is
+ * the comma, or the one the caller sets in the record (';' from French Excel, a tab): see
+ * csv_detect_sep(). A UTF-8 byte order mark is the caller's to skip (csv_bom_len). Spaces are
+ * kept: trimming is the caller's policy.
  */
 #ifndef ENT_USERS_CSV_H
 #define ENT_USERS_CSV_H
@@ -32,6 +33,7 @@ struct csv_record {
 	char *fields[CSV_MAX_FIELDS]; /* NUL-terminated, pointing into store */
 	size_t lens[CSV_MAX_FIELDS];  /* lengths (a field may contain NUL bytes: check lens) */
 	unsigned lines;     /* physical line breaks consumed, so the caller can number lines */
+	char sep;           /* the field separator: ',' (also when 0), ';' or '\t'; set by the caller */
 };
 
 /*
@@ -45,7 +47,13 @@ int csv_parse_line(const char *data, size_t len, size_t *consumed, struct csv_re
 /* 3 if data starts with a UTF-8 byte order mark, else 0. */
 size_t csv_bom_len(const char *data, size_t len);
 
-/* A short English description of a csv_result error. */
+/*
+ * The separator of a document, from its first record (quotes respected): whichever of ',', ';' and
+ * tab appears most often outside quotes; ',' when none does or on a tie.
+ */
+char csv_detect_sep(const char *data, size_t len);
+
+/* A short French description of a csv_result error. */
 const char *csv_strerror(int rc);
 
 #endif

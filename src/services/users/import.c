@@ -7,6 +7,14 @@
  * (class and external_id may be left out). Each following line is one user. class is a class
  * name of the school year being imported (created when missing).
  *
+ * The document is taken as a spreadsheet saves it. Its separator is found in the header line
+ * (',', or ';' as French Excel writes, or a tab; quotes respected). Its encoding is UTF-8, with or
+ * without a byte order mark, or else Windows-1252 (Excel's "CSV (séparateur : point-virgule)" in
+ * French), converted to UTF-8 with iconv. A document that is neither is refused as a whole, and so
+ * is one that mixes both (a BOM or valid UTF-8 accents, then bytes that are not UTF-8): the first
+ * such field is named by its line and column, and nothing is stored. Messages are in French,
+ * since the people who read them are school staff.
+ *
  * The import works in two passes. The first parses and validates every line without touching the
  * database (bad lines, and lines repeating an email or external id of an earlier line, are
  * rejected with their line number and a reason). The second applies the valid lines in ONE
@@ -27,6 +35,8 @@
 #include "core/util.h"
 #include "csv.h"
 
+#include <errno.h>
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,7 +119,7 @@ static size_t strmap_put(struct strmap *m, arena *a, const char *key, size_t val
 
 /* ---- first pass: parsing and validation ---- */
 
-static _Thread_local char why_buf[256];
+static _Thread_local char why_buf[1024];
 
 static char *trim(arena *a, const char *s, size_t len)
 {
@@ -140,42 +150,216 @@ static const char *role_of(arena *a, const char *cell)
 	return NULL;
 }
 
-static void reject(json_t *rejected, unsigned line, const char *reason)
+/* A rejected line: its number, the column at fault (NULL: the line as a whole) and why, in French. */
+static void reject(json_t *rejected, unsigned line, const char *column, const char *reason)
 {
-	json_array_append_new(rejected, json_pack("{s:i, s:s}", "line", (int)line, "reason", reason));
+	char text[512];
+	if (column)
+		snprintf(text, sizeof(text), "colonne %s : %s", column, reason);
+	else
+		snprintf(text, sizeof(text), "%s", reason);
+	json_array_append_new(rejected, json_pack("{s:i, s:s?, s:s}", "line", (int)line, "column", column, "reason", text));
 }
 
-/* Checks a name-like cell; returns a reason or NULL. */
-static const char *bad_text(const char *what, const char *v, int required, arena *a)
+/* Checks a name-like cell; returns a reason (French) or NULL. */
+static const char *bad_text(const char *v, int required, arena *a)
 {
 	if (!*v)
-		return required ? arena_printf(a, "%s is empty", what) : NULL;
+		return required ? "vide" : NULL;
 	if (!util_valid_text(v))
-		return arena_printf(a, "%s is not valid UTF-8 text", what);
+		return "contient des caractères de contrôle";
 	if (json_utf8_len(v) > USERS_NAME_MAX)
-		return arena_printf(a, "%s is longer than %d characters", what, USERS_NAME_MAX);
+		return arena_printf(a, "plus de %d caractères", USERS_NAME_MAX);
 	return NULL;
 }
 
+/* ---- the document's encoding ---- */
+
+static const char resave[] = "enregistrez-le depuis Excel en « CSV UTF-8 (délimité par des virgules) » ou en "
+			     "« CSV (séparateur : point-virgule) »";
+
 /*
- * Parses the document into rows; bad lines go to rejected. Returns the number of rows, or -1
- * with why_buf set when the document as a whole is unusable.
+ * Checks that p is UTF-8 (any code point but surrogates; controls are the fields' business).
+ * Returns 1 if so; else 0 with *bad the offset of the first byte that is not. *multibyte is set
+ * when a valid sequence of two bytes or more comes first.
  */
-static long parse_rows(arena *a, const char *data, size_t len, struct row **out, json_t *rejected)
+static int utf8_scan(const unsigned char *p, size_t len, size_t *bad, int *multibyte)
 {
-	size_t pos = csv_bom_len(data, len);
+	*multibyte = 0;
+	size_t i = 0;
+	while (i < len) {
+		unsigned ch = p[i];
+		if (ch < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n = (ch & 0xE0) == 0xC0 ? 1 : (ch & 0xF0) == 0xE0 ? 2 : (ch & 0xF8) == 0xF0 ? 3 : 0;
+		unsigned cp = ch & (0x3F >> n);
+		int ok = n && i + n < len;
+		for (size_t k = 1; ok && k <= n; k++) {
+			ok = (p[i + k] & 0xC0) == 0x80;
+			cp = (cp << 6) | (p[i + k] & 0x3F);
+		}
+		if (ok && ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+			   (cp >= 0xD800 && cp <= 0xDFFF)))
+			ok = 0;
+		if (!ok) {
+			*bad = i;
+			return 0;
+		}
+		*multibyte = 1;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/*
+ * 1 if every byte could be text written in Windows-1252: no control character but tab and line
+ * ends, none of the five bytes the code page leaves undefined. Random bytes fail at once.
+ */
+static int plausible_cp1252(const unsigned char *p, size_t len, size_t *bad)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned ch = p[i];
+		if ((ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') || ch == 0x7F || ch == 0x81 || ch == 0x8D ||
+		    ch == 0x8F || ch == 0x90 || ch == 0x9D) {
+			*bad = i;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The physical line (from 1) of byte offset at, and the field it falls in (from 0), quotes respected. */
+static void locate(const char *data, size_t at, char sep, unsigned *line, size_t *field)
+{
+	int quoted = 0;
+	*line = 1;
+	*field = 0;
+	for (size_t i = 0; i < at; i++) {
+		char ch = data[i];
+		if (ch == '\n' || (ch == '\r' && data[i + 1] != '\n'))
+			(*line)++;
+		if (ch == '"')
+			quoted = !quoted;
+		else if (!quoted && ch == sep)
+			(*field)++;
+		else if (!quoted && (ch == '\n' || ch == '\r'))
+			*field = 0;
+	}
+}
+
+/*
+ * Brings the document to UTF-8: *doc and *dlen are the text to parse (the BOM skipped), *enc the
+ * encoding read ("utf-8" or "windows-1252"). Returns 0, or -1 with why_buf set (French) when the
+ * document is refused.
+ */
+static int decode(arena *a, const char *data, size_t len, const char **doc, size_t *dlen, const char **enc)
+{
+	const unsigned char *u = (const unsigned char *)data;
+	if ((len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF))) ||
+	    (len >= 4 && u[0] == 0 && u[1] == 0 && u[2] == 0xFE && u[3] == 0xFF)) {
+		snprintf(why_buf, sizeof(why_buf), "le fichier est en UTF-16 ou UTF-32, que l'import ne lit pas : %s", resave);
+		return -1;
+	}
+	size_t bom = csv_bom_len(data, len);
+	data += bom;
+	len -= bom;
+	u += bom;
+	char sep = csv_detect_sep(data, len);
+	if (memchr(data, '\0', len)) {
+		unsigned line;
+		size_t field;
+		locate(data, (size_t)((const char *)memchr(data, '\0', len) - data), sep, &line, &field);
+		snprintf(why_buf, sizeof(why_buf),
+			 "ligne %u : le fichier contient des octets nuls, il n'est donc ni en UTF-8 ni en Windows-1252 "
+			 "(UTF-16 ?) : %s",
+			 line, resave);
+		return -1;
+	}
+	size_t bad = 0;
+	int multibyte;
+	if (utf8_scan(u, len, &bad, &multibyte)) {
+		*doc = data;
+		*dlen = len;
+		*enc = "utf-8";
+		return 0;
+	}
+	unsigned line;
+	size_t field;
+	locate(data, bad, sep, &line, &field);
+	if (bom || multibyte) {
+		/* UTF-8 by its BOM or its first accents, then bytes that are not: a damaged file. */
+		const char *col = NULL;
+		struct csv_record rec = {.store = arena_alloc(a, 4096), .cap = 4096, .sep = sep};
+		size_t used;
+		if (csv_parse_line(data, len, &used, &rec) == CSV_RECORD && field < rec.nfields) {
+			const char *name = users_fold(a, trim(a, rec.fields[field], rec.lens[field]));
+			for (int k = 0; k < NCOLS && !col; k++)
+				if (strcmp(name, col_names[k]) == 0)
+					col = col_names[k];
+		}
+		const char *label = col ? col : arena_printf(a, "%zu", field + 1); /* by name when the header names it */
+		snprintf(why_buf, sizeof(why_buf),
+			 "ligne %u, colonne %s : l'octet 0x%02X n'est pas de l'UTF-8 valide, alors que le fichier est en UTF-8 "
+			 "(%s) ; rien n'a été importé : corrigez cette cellule ou %s",
+			 line, label, u[bad], bom ? "il commence par la marque d'ordre des octets" : "ses premiers accents sont en UTF-8",
+			 resave);
+		return -1;
+	}
+	if (!plausible_cp1252(u, len, &bad)) {
+		locate(data, bad, sep, &line, &field);
+		snprintf(why_buf, sizeof(why_buf),
+			 "le fichier n'est ni en UTF-8 ni en Windows-1252 (octet 0x%02X à la ligne %u, colonne %zu) : %s", u[bad],
+			 line, field + 1, resave);
+		return -1;
+	}
+	iconv_t cd = iconv_open("UTF-8", "WINDOWS-1252");
+	if (cd == (iconv_t)-1) {
+		snprintf(why_buf, sizeof(why_buf), "le fichier est en Windows-1252, que ce serveur ne sait pas convertir : %s",
+			 resave);
+		return -1;
+	}
+	size_t cap = len * 3 + 1, left = len, room = cap;
+	char *out = arena_alloc(a, cap), *o = out;
+	char *in = (char *)data;
+	size_t r = iconv(cd, &in, &left, &o, &room);
+	iconv_close(cd);
+	if (r == (size_t)-1) {
+		locate(data, (size_t)(in - data), sep, &line, &field);
+		snprintf(why_buf, sizeof(why_buf), "ligne %u, colonne %zu : l'octet 0x%02X n'existe pas en Windows-1252 : %s",
+			 line, field + 1, (unsigned char)*in, resave);
+		return -1;
+	}
+	*o = '\0';
+	*doc = out;
+	*dlen = (size_t)(o - out);
+	*enc = "windows-1252";
+	return 0;
+}
+
+/* The separator's name, for messages. */
+static const char *sep_name(char sep) { return sep == ';' ? "point-virgule" : sep == '\t' ? "tabulation" : "virgule"; }
+
+/*
+ * Parses the document (UTF-8, BOM skipped) into rows; bad lines go to rejected. Returns the
+ * number of rows, or -1 with why_buf set when the document as a whole is unusable.
+ */
+static long parse_rows(arena *a, const char *data, size_t len, char sep, struct row **out, json_t *rejected)
+{
+	size_t pos = 0;
 	size_t cap = 65536;
-	struct csv_record rec = {.store = arena_alloc(a, cap), .cap = cap};
+	struct csv_record rec = {.store = arena_alloc(a, cap), .cap = cap, .sep = sep};
 	size_t used;
 	unsigned line = 1;
 	int rc = csv_parse_line(data + pos, len - pos, &used, &rec);
 	if (rc == CSV_END) {
-		snprintf(why_buf, sizeof(why_buf), "the document is empty: a header line is expected (%s)",
-			 "email,given_name,family_name,role,class,external_id");
+		snprintf(why_buf, sizeof(why_buf), "le fichier est vide : une ligne d'en-tête est attendue (%s)",
+			 "email;given_name;family_name;role;class;external_id");
 		return -1;
 	}
 	if (rc != CSV_RECORD) {
-		snprintf(why_buf, sizeof(why_buf), "line 1 (header): %s", csv_strerror(rc));
+		snprintf(why_buf, sizeof(why_buf), "ligne 1 (en-tête) : %s", csv_strerror(rc));
 		return -1;
 	}
 	int map[CSV_MAX_FIELDS];
@@ -189,19 +373,21 @@ static long parse_rows(arena *a, const char *data, size_t len, struct row **out,
 				map[i] = k;
 		if (map[i] < 0) {
 			snprintf(why_buf, sizeof(why_buf),
-				 "unknown column \"%.60s\" in the header line (columns: email,given_name,family_name,role,"
-				 "class,external_id)",
-				 name);
+				 "ligne 1 (en-tête), colonne %zu : colonne inconnue « %.60s » (colonnes possibles : email, "
+				 "given_name, family_name, role, class, external_id ; séparateur lu : %s)",
+				 i + 1, name, sep_name(sep));
 			return -1;
 		}
 		if (seen[map[i]]++) {
-			snprintf(why_buf, sizeof(why_buf), "column \"%s\" appears twice in the header line", name);
+			snprintf(why_buf, sizeof(why_buf), "ligne 1 (en-tête), colonne %zu : la colonne « %s » apparaît deux fois",
+				 i + 1, name);
 			return -1;
 		}
 	}
 	for (int k = 0; k < COL_CLASS; k++)
 		if (!seen[k]) {
-			snprintf(why_buf, sizeof(why_buf), "the header line has no column \"%s\"", col_names[k]);
+			snprintf(why_buf, sizeof(why_buf), "ligne 1 (en-tête) : il manque la colonne « %s » (séparateur lu : %s)",
+				 col_names[k], sep_name(sep));
 			return -1;
 		}
 	pos += used;
@@ -219,7 +405,7 @@ static long parse_rows(arena *a, const char *data, size_t len, struct row **out,
 		pos += used;
 		line += rec.lines;
 		if (rc != CSV_RECORD) {
-			reject(rejected, this_line, csv_strerror(rc));
+			reject(rejected, this_line, NULL, csv_strerror(rc));
 			if (rc == CSV_EUNTERMINATED)
 				break;
 			continue;
@@ -232,44 +418,48 @@ static long parse_rows(arena *a, const char *data, size_t len, struct row **out,
 		if (blank)
 			continue;
 		if (rec.nfields != ncols) {
-			reject(rejected, this_line,
-			       arena_printf(a, "expected %zu fields as in the header line, found %zu", ncols, rec.nfields));
+			reject(rejected, this_line, NULL,
+			       arena_printf(a, "%zu champs au lieu des %zu de la ligne d'en-tête (séparateur : %s)", rec.nfields,
+					    ncols, sep_name(sep)));
 			continue;
 		}
 		if (n >= IMPORT_MAX_ROWS) {
-			reject(rejected, this_line, arena_printf(a, "more than %d lines: split the file", IMPORT_MAX_ROWS));
+			reject(rejected, this_line, NULL, arena_printf(a, "plus de %d lignes : découpez le fichier", IMPORT_MAX_ROWS));
 			break;
 		}
 		const char *cell[NCOLS] = {"", "", "", "", "", ""};
-		int nul = 0;
+		int nul = -1;
 		for (size_t i = 0; i < rec.nfields; i++) {
 			if (strlen(rec.fields[i]) != rec.lens[i])
-				nul = 1;
+				nul = map[i];
 			cell[map[i]] = trim(a, rec.fields[i], rec.lens[i]);
 		}
-		if (nul) {
-			reject(rejected, this_line, "a field contains a NUL character");
+		if (nul >= 0) {
+			reject(rejected, this_line, col_names[nul], "contient un caractère NUL");
 			continue;
 		}
 		struct row r = {.line = this_line};
 		const char *bad = NULL;
+		int bad_col = COL_EMAIL;
 		r.email = users_lower(a, cell[COL_EMAIL]);
 		if (!*r.email)
-			bad = "email is empty";
+			bad = "vide";
 		else if (!users_valid_email(r.email))
-			bad = "email is not a valid address";
-		if (!bad)
-			bad = bad_text("given_name", cell[COL_GIVEN], 1, a);
-		if (!bad)
-			bad = bad_text("family_name", cell[COL_FAMILY], 1, a);
-		if (!bad && !(r.role = role_of(a, cell[COL_ROLE])))
-			bad = arena_printf(a, "role \"%.40s\" is not one of etudiant, enseignant, admin", cell[COL_ROLE]);
-		if (!bad)
-			bad = bad_text("class", cell[COL_CLASS], 0, a);
-		if (!bad)
-			bad = bad_text("external_id", cell[COL_EXTERNAL], 0, a);
+			bad = arena_printf(a, "« %.60s » n'est pas une adresse électronique valide", cell[COL_EMAIL]);
+		if (!bad && (bad = bad_text(cell[COL_GIVEN], 1, a)))
+			bad_col = COL_GIVEN;
+		if (!bad && (bad = bad_text(cell[COL_FAMILY], 1, a)))
+			bad_col = COL_FAMILY;
+		if (!bad && !(r.role = role_of(a, cell[COL_ROLE]))) {
+			bad = arena_printf(a, "« %.40s » n'est pas un rôle (etudiant, enseignant ou admin)", cell[COL_ROLE]);
+			bad_col = COL_ROLE;
+		}
+		if (!bad && (bad = bad_text(cell[COL_CLASS], 0, a)))
+			bad_col = COL_CLASS;
+		if (!bad && (bad = bad_text(cell[COL_EXTERNAL], 0, a)))
+			bad_col = COL_EXTERNAL;
 		if (bad) {
-			reject(rejected, this_line, bad);
+			reject(rejected, this_line, col_names[bad_col], bad);
 			continue;
 		}
 		r.given = cell[COL_GIVEN];
@@ -278,13 +468,13 @@ static long parse_rows(arena *a, const char *data, size_t len, struct row **out,
 		r.external_id = *cell[COL_EXTERNAL] ? cell[COL_EXTERNAL] : NULL;
 		size_t first = strmap_put(&emails, a, r.email, this_line);
 		if (first != this_line) {
-			reject(rejected, this_line, arena_printf(a, "same email as line %zu", first));
+			reject(rejected, this_line, "email", arena_printf(a, "même adresse qu'à la ligne %zu", first));
 			continue;
 		}
 		if (r.external_id) {
 			first = strmap_put(&externals, a, r.external_id, this_line);
 			if (first != this_line) {
-				reject(rejected, this_line, arena_printf(a, "same external_id as line %zu", first));
+				reject(rejected, this_line, "external_id", arena_printf(a, "même identifiant qu'à la ligne %zu", first));
 				continue;
 			}
 		}
@@ -397,7 +587,7 @@ static int apply_row(struct ctx *x, const struct row *r)
 		if (found < 0)
 			return found;
 		if (found && r->external_id && e.external_id && strcmp(e.external_id, r->external_id) != 0) {
-			reject(x->rejected, r->line, "this email belongs to an account with another external_id");
+			reject(x->rejected, r->line, "email", "cette adresse appartient à un compte d'un autre external_id");
 			return ENT_OK;
 		}
 	}
@@ -407,7 +597,7 @@ static int apply_row(struct ctx *x, const struct row *r)
 		if (rc < 0)
 			return rc;
 		if (rc) {
-			reject(x->rejected, r->line, "this email is another account's username");
+			reject(x->rejected, r->line, "email", "cette adresse est l'identifiant de connexion d'un autre compte");
 			return ENT_OK;
 		}
 		char id[37], code[16], hash[65];
@@ -457,7 +647,7 @@ static int apply_row(struct ctx *x, const struct row *r)
 		if (rc < 0)
 			return rc;
 		if (rc) {
-			reject(x->rejected, r->line, "this email is used by another account");
+			reject(x->rejected, r->line, "email", "cette adresse est celle d'un autre compte");
 			return ENT_OK;
 		}
 	}
@@ -541,7 +731,14 @@ int users_import(db_conn *c, const char *data, size_t len, const struct import_o
 	strmap_init(&x.classes, a, 64);
 	users_time(x.expires, (long)USERS_CODE_DAYS * 86400);
 	struct row *rows = NULL;
-	long n = parse_rows(a, data, len, &rows, x.rejected);
+	const char *doc = NULL, *enc = NULL;
+	size_t dlen = 0;
+	char sep = ',';
+	long n = -1;
+	if (decode(a, data, len, &doc, &dlen, &enc) == 0) {
+		sep = csv_detect_sep(doc, dlen);
+		n = parse_rows(a, doc, dlen, sep, &rows, x.rejected);
+	}
 	int rc = ENT_OK;
 	if (n < 0) {
 		*why = why_buf;
@@ -581,7 +778,9 @@ int users_import(db_conn *c, const char *data, size_t len, const struct import_o
 		}
 	if (opts->dry_run)
 		json_array_clear(x.codes);
-	*report = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:O, s:O}", "dry_run", opts->dry_run, "school_year", year,
+	char sep_text[2] = {sep, '\0'};
+	*report = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:O, s:O}", "dry_run", opts->dry_run, "school_year", year,
+			    "encoding", enc, "separator", sep_text,
 			    "created", (json_int_t)x.created, "updated", (json_int_t)x.updated, "unchanged",
 			    (json_int_t)x.unchanged, "classes_created", (json_int_t)x.classes_created, "rejected",
 			    x.rejected, "activation_codes", x.codes);

@@ -21,7 +21,7 @@
 
 #define USERS_NAME_MAX 100      /* characters of a given or family name, a display name, a class name */
 #define USERS_EMAIL_MAX 254     /* characters of an email address */
-#define USERS_SORT_KEY_MAX 120  /* bytes of the folded sort key (kept short: it travels in cursors) */
+#define USERS_SORT_KEY_MAX 1024 /* hex characters of a sort key (it travels in cursors: PAGE_KEYS_MAX) */
 #define USERS_CODE_DAYS 30      /* lifetime of an activation code */
 #define USERS_CODE_LEN 12       /* characters of an activation code, dashes excluded */
 
@@ -47,8 +47,15 @@ extern const char *const users_role_names[]; /* NULL-terminated, for json_check'
  * Characters it does not know are kept. The result is allocated from a.
  */
 char *users_fold(arena *a, const char *s);
-/* The sort key of a user: folded "family given", cut to USERS_SORT_KEY_MAX bytes on a character boundary. */
+/*
+ * The sort key of a user, for a French register: ICU's French collation key of the family name
+ * merged level by level with the given name's (ucol_mergeSortkeys), hex-encoded so that plain
+ * text comparison (SQLite's BINARY, PostgreSQL under any collation: only the digits 0-9 and a-f)
+ * gives ICU's order; cut to USERS_SORT_KEY_MAX characters. Allocated from a.
+ */
 char *users_sort_key(arena *a, const char *given, const char *family);
+/* Recomputes the sort key of every row of users (migration users/3). 0 or an ent_err. */
+int users_fill_sort_keys(db_conn *c);
 /* The search text of a user: folded names (both orders), display name, email and username. */
 char *users_search_text(arena *a, const char *given, const char *family, const char *display, const char *email,
 			const char *username);

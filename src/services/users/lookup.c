@@ -1,7 +1,7 @@
 /*
  * lookup.c - small read-only lookups other services need from the users service (users.h):
  * a student's class, whether a class exists, a class by name, the current school year, users'
- * display names.
+ * display names and sort keys.
  *
  * Other services call these instead of reading the users tables; they never write anything.
  */
@@ -79,6 +79,26 @@ int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const ch
 			const char *d = db_col_text(s, 0), *g = db_col_text(s, 1), *f = db_col_text(s, 2);
 			names[i] = d ? arena_strdup(a, d) : arena_printf(a, "%s %s", g ? g : "", f ? f : "");
 		}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	return ENT_OK;
+}
+
+int users_sort_keys(db_conn *c, arena *a, const char *const *ids, size_t n, const char **keys)
+{
+	for (size_t i = 0; i < n; i++) {
+		keys[i] = NULL;
+		if (!ids[i] || !util_is_uuid(ids[i]))
+			continue;
+		db_stmt *s = db_prepare(c, "SELECT sort_key FROM users WHERE id = ?");
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, ids[i]);
+		int rc = db_step(s);
+		if (rc == DB_ROW && db_col_text(s, 0))
+			keys[i] = arena_strdup(a, db_col_text(s, 0));
 		db_done(s);
 		if (rc < 0)
 			return rc;

@@ -22,8 +22,11 @@
 #include "core/password.h"
 #include "core/util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicode/ucol.h>
+#include <unicode/ustring.h>
 
 static time_t system_clock(void) { return time(NULL); }
 time_t (*users_clock)(void) = system_clock;
@@ -109,17 +112,129 @@ char *users_fold(arena *a, const char *s)
 	return out;
 }
 
+/*
+ * The French collator, opened once: ICU's "fr" rules (CLDR) at tertiary strength, with
+ * normalisation on so that a decomposed "e\u0301" sorts as "\u00e9". A UCollator is not to be used by
+ * two threads at once, and a key takes microseconds: one collator under a mutex is enough.
+ */
+static pthread_mutex_t coll_lock = PTHREAD_MUTEX_INITIALIZER;
+static UCollator *coll;
+static int coll_failed;
+
+/* The ICU sort key of s (UTF-8) into a's memory, its length in *len; NULL when ICU failed. */
+static uint8_t *icu_key(arena *a, const char *s, int32_t *len)
+{
+	UErrorCode e = U_ZERO_ERROR;
+	int32_t n16 = 0;
+	u_strFromUTF8(NULL, 0, &n16, s, -1, &e);
+	if (e != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(e))
+		return NULL;
+	UChar *u = arena_alloc(a, ((size_t)n16 + 1) * sizeof(*u));
+	e = U_ZERO_ERROR;
+	u_strFromUTF8(u, n16 + 1, NULL, s, -1, &e);
+	if (U_FAILURE(e))
+		return NULL;
+	int32_t cap = 4 * n16 + 16;
+	uint8_t *k = arena_alloc(a, (size_t)cap);
+	*len = ucol_getSortKey(coll, u, n16, k, cap);
+	if (*len > cap) {
+		cap = *len;
+		k = arena_alloc(a, (size_t)cap);
+		*len = ucol_getSortKey(coll, u, n16, k, cap);
+	}
+	return *len > 0 ? k : NULL;
+}
+
+/* n bytes of p as lower-case hex, cut to USERS_SORT_KEY_MAX characters, in a's memory. */
+static char *key_hex(arena *a, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (n * 2 > USERS_SORT_KEY_MAX)
+		n = USERS_SORT_KEY_MAX / 2;
+	char *out = arena_alloc(a, n * 2 + 1);
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[n * 2] = '\0';
+	return out;
+}
+
 char *users_sort_key(arena *a, const char *given, const char *family)
 {
-	char *k = users_fold(a, arena_printf(a, "%s %s", family ? family : "", given ? given : ""));
-	size_t n = strlen(k);
-	if (n > USERS_SORT_KEY_MAX) {
-		n = USERS_SORT_KEY_MAX;
-		while (n > 0 && ((unsigned char)k[n] & 0xC0) == 0x80)
-			n--;
-		k[n] = '\0';
+	char *out = NULL;
+	pthread_mutex_lock(&coll_lock);
+	if (!coll && !coll_failed) {
+		UErrorCode e = U_ZERO_ERROR;
+		coll = ucol_open("fr", &e);
+		if (U_SUCCESS(e))
+			ucol_setAttribute(coll, UCOL_NORMALIZATION_MODE, UCOL_ON, &e);
+		if (U_FAILURE(e)) {
+			log_error("users: ICU's French collation cannot be opened (%s): names sort by code point",
+				  u_errorName(e));
+			if (coll)
+				ucol_close(coll);
+			coll = NULL;
+			coll_failed = 1;
+		}
 	}
-	return k;
+	int32_t lf = 0, lg = 0;
+	uint8_t *kf = coll ? icu_key(a, family ? family : "", &lf) : NULL;
+	uint8_t *kg = coll ? icu_key(a, given ? given : "", &lg) : NULL;
+	if (kf && kg) {
+		/*
+		 * Merged level by level (family primary, given primary, family accents, given accents, ...):
+		 * the order is the family name, then the given name, ignoring accents and case, and only
+		 * then accents and case, as a dictionary does.
+		 */
+		int32_t cap = lf + lg;
+		uint8_t *m = arena_alloc(a, (size_t)cap);
+		int32_t lm = ucol_mergeSortkeys(kf, lf, kg, lg, m, cap);
+		if (lm > 0 && lm <= cap) {
+			if (m[lm - 1] == 0)
+				lm--; /* the terminating zero adds nothing to the order */
+			out = key_hex(a, m, (size_t)lm);
+		}
+	}
+	pthread_mutex_unlock(&coll_lock);
+	if (!out) { /* no collator: still a key of hex digits, in code point order */
+		const char *t = arena_printf(a, "%s\x01%s", family ? family : "", given ? given : "");
+		out = key_hex(a, (const uint8_t *)t, strlen(t));
+	}
+	return out;
+}
+
+int users_fill_sort_keys(db_conn *c)
+{
+	/* Read everything first: one statement steps at a time on a connection. */
+	arena *a = arena_new(1 << 16);
+	db_stmt *s = db_prepare(c, "SELECT id, given_name, family_name FROM users ORDER BY id");
+	int rc = s ? ENT_OK : ENT_EDB;
+	size_t n = 0, cap = 0;
+	const char *(*v)[3] = NULL;
+	while (s && (rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		for (int i = 0; i < 3; i++)
+			v[n][i] = arena_strdup(a, db_col_text(s, i) ? db_col_text(s, i) : "");
+		n++;
+	}
+	if (s)
+		db_done(s);
+	rc = rc < 0 ? rc : ENT_OK;
+	for (size_t i = 0; !rc && i < n; i++) {
+		s = db_prepare(c, "UPDATE users SET sort_key = ? WHERE id = ?");
+		if (!s) {
+			rc = ENT_EDB;
+			break;
+		}
+		db_bind_text(s, 1, users_sort_key(a, v[i][1], v[i][2]));
+		db_bind_text(s, 2, v[i][0]);
+		rc = db_step(s);
+		db_done(s);
+		rc = rc < 0 ? rc : ENT_OK;
+	}
+	arena_free(a);
+	return rc;
 }
 
 char *users_search_text(arena *a, const char *given, const char *family, const char *display, const char *email,

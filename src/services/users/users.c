@@ -11,7 +11,8 @@
  *
  * The schema is written once for SQLite and PostgreSQL (see docs/store.md): TEXT ids and RFC 3339
  * times, INTEGER booleans. Credentials are in their own table so that no query on users can leak
- * a hash. sort_key and search hold folded text computed in C (see store.c).
+ * a hash. sort_key (ICU's French collation key, hex) and search (folded text) are computed in C
+ * (see store.c).
  */
 #include "internal.h"
 
@@ -91,10 +92,19 @@ static const char schema_v1[] =
  */
 static const char schema_v2[] = "CREATE INDEX users_disabled ON users (sort_key, id) WHERE disabled = 1 AND deleted_at IS NULL;";
 
+/*
+ * sort_key becomes ICU's French collation key (store.c, users_sort_key): the old folded keys are
+ * cleared and users_fill_sort_keys() computes every row's key again, in the same transaction.
+ */
+static const char schema_v3[] = "UPDATE users SET sort_key = '';";
+
 static const struct migration migrations[] = {
 	{1, "users, classes, credentials, login throttling and history", schema_v1, NULL},
 	{2, "an index of disabled accounts for GET /api/users?disabled=true", schema_v2, NULL},
+	{3, "names sorted as a French register: sort_key is ICU's French collation key", schema_v3, NULL},
 };
+
+static int migrate_fill(db_conn *c, int version) { return version == 3 ? users_fill_sort_keys(c) : 0; }
 
 /* ---- JSON Schemas for the OpenAPI document ---- */
 
@@ -152,9 +162,10 @@ static const char export_res[] =
 	"\"description\":\"each other service's part, under its name\"}}";
 static const char import_res[] =
 	"{\"type\":\"object\",\"required\":[\"dry_run\",\"created\",\"updated\",\"unchanged\",\"rejected\",\"activation_codes\"],"
-	"\"properties\":{\"dry_run\":" S_BOOL ",\"school_year\":" S_STR ",\"created\":" S_INT ",\"updated\":" S_INT
+	"\"properties\":{\"dry_run\":" S_BOOL ",\"school_year\":" S_STR ",\"encoding\":{\"type\":\"string\",\"enum\":"
+	"[\"utf-8\",\"windows-1252\"]},\"separator\":{\"type\":\"string\",\"enum\":[\",\",\";\",\"\\t\"]},\"created\":" S_INT ",\"updated\":" S_INT
 	",\"unchanged\":" S_INT ",\"classes_created\":" S_INT ",\"rejected\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-	"\"properties\":{\"line\":" S_INT ",\"reason\":" S_STR "}}},\"activation_codes\":{\"type\":\"array\",\"items\":{"
+	"\"properties\":{\"line\":" S_INT ",\"column\":" S_NSTR ",\"reason\":" S_STR "}}},\"activation_codes\":{\"type\":\"array\",\"items\":{"
 	"\"type\":\"object\",\"properties\":{\"line\":" S_INT ",\"email\":" S_STR ",\"name\":" S_STR ",\"class\":" S_NSTR
 	",\"code\":" S_STR "}}}}}";
 
@@ -188,7 +199,8 @@ static const struct route routes[] = {
 	{.method = "POST", .pattern = "/api/users/import", .handler = users_api_import, .access = ROLE_ADMIN,
 	 .flags = ROUTE_RAW_BODY, .max_body = 16u << 20,
 	 .summary = "Import users and classes from a text/csv body (admin): header email,given_name,family_name,role,class,"
-		    "external_id; ?dry_run=true, ?school_year=",
+		    "external_id; separator ',' ';' or tab, UTF-8 (BOM or not) or Windows-1252, as Excel saves it; "
+		    "messages in French; ?dry_run=true, ?school_year=",
 	 .response_schema = import_res},
 	{.method = "GET", .pattern = "/api/users/me", .handler = users_api_me, .access = ROLE_ANY_USER,
 	 .summary = "The caller's own profile, role and class", .response_schema = S_USER_SELF},
@@ -246,6 +258,7 @@ const struct service svc_users = {
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
 	.tables = owned_tables,
+	.migrate_fill = migrate_fill,
 	.demo = users_demo,
 	.generate = users_generate,
 	.export_user = users_export,

@@ -107,6 +107,14 @@ int users_class_find(db_conn *c, const char *name, const char *school_year, char
  */
 int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names);
 
+/*
+ * The register order of n users (ids): keys[i] is the sort key the users service keeps for the
+ * user (ICU's French collation of family then given name, hex; see docs/identity.md), NULL for
+ * an id that is not a user. Comparing keys with strcmp, then ids, gives the order of
+ * GET /api/users: sort with it rather than by display name. Arena strings. 0 or a negative ent_err.
+ */
+int users_sort_keys(db_conn *c, arena *a, const char *const *ids, size_t n, const char **keys);
+
 /* The current school year ("2026-2027"), as the users service computes it. */
 void users_current_school_year(char out[10]);
 
