@@ -90,7 +90,8 @@ int main(int argc, char **argv)
 			x->start = cal_day_start(dd) + hm[slot][0] * 3600 + hm[slot][1] * 60;
 			x->end = x->start + 3600;
 			snprintf(rules[n], sizeof rules[n], "FREQ=WEEKLY;%sBYDAY=%s;UNTIL=%.4s%.2s%.2sT%.2s%.2s%.2sZ",
-				 interval == 2 ? "INTERVAL=2;" : "", byday[day], u, u + 5, u + 8, u + 11, u + 14, u + 17);
+				 interval == 2 ? "INTERVAL=2;" : "", byday[day], u, u + 5, u + 8, u + 11, u + 14,
+				 u + 17);
 			x->rrule = rules[n];
 			x->skip_holidays = 1;
 			x->holidays = hol;

@@ -46,8 +46,9 @@
 #define LISTEN_BACKLOG 1024
 
 /* The size and shape of ent's /health answer (137 bytes). */
-static const char small_body[] = "{\"status\":\"ok\",\"version\":\"0.0.0\",\"commit\":\"0000000\",\"services\":[\"core\"],"
-			   "\"database\":{\"kind\":\"sqlite\",\"reachable\":true},\"uptime_seconds\":0}";
+static const char small_body[] =
+	"{\"status\":\"ok\",\"version\":\"0.0.0\",\"commit\":\"0000000\",\"services\":[\"core\"],"
+	"\"database\":{\"kind\":\"sqlite\",\"reachable\":true},\"uptime_seconds\":0}";
 
 /* The body every request gets: small_body, or the BYTES of the command line. */
 static const char *body = small_body;
@@ -57,7 +58,8 @@ static size_t body_len = sizeof(small_body) - 1;
 static int headers_seen;
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
 {
 	(void)cls;
 	(void)url;
@@ -157,15 +159,11 @@ int main(int argc, char **argv)
 	}
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = (unsigned)(cores > 0 ? cores : 1);
-	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
-						on_request, NULL,
-						MHD_OPTION_LISTEN_SOCKET, fd,
-						MHD_OPTION_THREAD_POOL_SIZE, threads,
-						MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT,
-						MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
-						MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_CONNECTIONS,
-						MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-						MHD_OPTION_END);
+	struct MHD_Daemon *d = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request,
+		NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+		IDLE_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		PER_IP_CONNECTIONS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "hello: the HTTP server could not start\n");
 		close(fd);

@@ -143,8 +143,8 @@ static int load_config_args(int *argc, char **argv, int extra)
 	app.cfg = &cfg;
 	app.started = time(NULL);
 	app.nservices = service_select(cfg.services, app.services, APP_MAX_SERVICES);
-	log_set_level(strcmp(cfg.log_level, "debug") == 0 ? LOG_DEBUG
-		      : strcmp(cfg.log_level, "warn") == 0 ? LOG_WARN
+	log_set_level(strcmp(cfg.log_level, "debug") == 0   ? LOG_DEBUG
+		      : strcmp(cfg.log_level, "warn") == 0  ? LOG_WARN
 		      : strcmp(cfg.log_level, "error") == 0 ? LOG_ERROR
 							    : LOG_INFO);
 	log_set_access(strcmp(cfg.access_log, "on") == 0);
@@ -179,8 +179,9 @@ static int service_find_selected(const char *name)
 static int cmd_serve(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
-		command_help(stdout, "serve", "Runs the selected services on one listener until SIGINT or SIGTERM.\n"
-					       "Migrations are applied at start.");
+		command_help(stdout, "serve",
+			     "Runs the selected services on one listener until SIGINT or SIGTERM.\n"
+			     "Migrations are applied at start.");
 		return 0;
 	}
 	int rc = load_config(&argc, argv);
@@ -292,7 +293,8 @@ stop:
 static int cmd_migrate(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
-		command_help(stdout, "migrate", "Applies the missing database migrations of the selected services and prints them.");
+		command_help(stdout, "migrate",
+			     "Applies the missing database migrations of the selected services and prints them.");
 		return 0;
 	}
 	int rc = load_config(&argc, argv);
@@ -327,17 +329,18 @@ static void scale_progress(const char *what, uint64_t done, uint64_t total)
 static int demo_scale(const char *n_text, const char *seed_text)
 {
 	int64_t n, seed = 1;
-	if (util_parse_int64(n_text, 100, 1000000, &n) || (seed_text && util_parse_int64(seed_text, 0, INT64_MAX, &seed))) {
+	if (util_parse_int64(n_text, 100, 1000000, &n) ||
+	    (seed_text && util_parse_int64(seed_text, 0, INT64_MAX, &seed))) {
 		fprintf(stderr, "ent: --scale takes a number of students from 100 to 1000000, --seed a number\n");
 		return 2;
 	}
 	struct scale sc = {
 		.students = (unsigned)n,
-		.teachers = (unsigned)(n * 3 / 40),      /* 1,500 for 20,000 */
-		.classes = (unsigned)(n / 25),           /* 800: about 25 students a class */
-		.courses = (unsigned)(n * 3 / 10),       /* 6,000: 7 or 8 a class */
-		.grades = (uint64_t)n * 100,             /* 2,000,000 */
-		.notifications = (uint64_t)n * 10,       /* 200,000 */
+		.teachers = (unsigned)(n * 3 / 40), /* 1,500 for 20,000 */
+		.classes = (unsigned)(n / 25),      /* 800: about 25 students a class */
+		.courses = (unsigned)(n * 3 / 10),  /* 6,000: 7 or 8 a class */
+		.grades = (uint64_t)n * 100,        /* 2,000,000 */
+		.notifications = (uint64_t)n * 10,  /* 200,000 */
 		.seed = (uint64_t)seed,
 		.progress = scale_progress,
 	};
@@ -431,7 +434,8 @@ static int cmd_demo(int argc, char **argv)
 static int cmd_config(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
-		command_help(stdout, "config", "Prints the effective configuration, one VARIABLE=value per line, secrets masked.");
+		command_help(stdout, "config",
+			     "Prints the effective configuration, one VARIABLE=value per line, secrets masked.");
 		return 0;
 	}
 	int rc = load_config(&argc, argv);
@@ -448,8 +452,9 @@ static const char *access_text(unsigned access, char *out, size_t len)
 		snprintf(out, len, "public");
 		return out;
 	}
-	snprintf(out, len, "%s%s%s%s", access & ROLE_ETUDIANT ? "etudiant," : "", access & ROLE_ENSEIGNANT ? "enseignant," : "",
-		 access & ROLE_ADMIN ? "admin," : "", access & ROLE_SERVICE ? "service," : "");
+	snprintf(out, len, "%s%s%s%s", access & ROLE_ETUDIANT ? "etudiant," : "",
+		 access & ROLE_ENSEIGNANT ? "enseignant," : "", access & ROLE_ADMIN ? "admin," : "",
+		 access & ROLE_SERVICE ? "service," : "");
 	size_t n = strlen(out);
 	if (n)
 		out[n - 1] = '\0';
@@ -461,8 +466,9 @@ static const char *access_text(unsigned access, char *out, size_t len)
 static int cmd_routes(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
-		command_help(stdout, "routes", "Prints the route table of the selected services: METHOD PATTERN SERVICE ACCESS DOC,\n"
-						"where DOC says whether the route is in /openapi.json.");
+		command_help(stdout, "routes",
+			     "Prints the route table of the selected services: METHOD PATTERN SERVICE ACCESS DOC,\n"
+			     "where DOC says whether the route is in /openapi.json.");
 		return 0;
 	}
 	int rc = load_config(&argc, argv);
@@ -486,8 +492,9 @@ static int cmd_routes(int argc, char **argv)
 static int cmd_tables(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
-		command_help(stdout, "tables", "Prints the tables each service owns: SERVICE TABLE, one per line, for every service\n"
-						"of this build (a service's SQL names only its own tables).");
+		command_help(stdout, "tables",
+			     "Prints the tables each service owns: SERVICE TABLE, one per line, for every service\n"
+			     "of this build (a service's SQL names only its own tables).");
 		return 0;
 	}
 	for (const struct service *const *sv = service_registry; *sv; sv++)
@@ -534,9 +541,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} commands[] = {
-		{"serve", cmd_serve}, {"migrate", cmd_migrate}, {"demo", cmd_demo},
-		{"config", cmd_config}, {"routes", cmd_routes}, {"tables", cmd_tables},
-		{"version", cmd_version},
+		{"serve", cmd_serve},   {"migrate", cmd_migrate}, {"demo", cmd_demo},       {"config", cmd_config},
+		{"routes", cmd_routes}, {"tables", cmd_tables},   {"version", cmd_version},
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);

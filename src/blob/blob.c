@@ -52,8 +52,8 @@ int blob_open(const char *url, blob_store **out, char *err, size_t errlen)
 	else if (strncmp(url, "s3://", 5) == 0)
 		be = &blob_s3_backend;
 	else {
-		snprintf(err, errlen, "ENT_BLOB: unknown scheme in '%.64s' (expected file:PATH or s3://BUCKET?endpoint=URL)",
-			 url);
+		snprintf(err, errlen,
+			 "ENT_BLOB: unknown scheme in '%.64s' (expected file:PATH or s3://BUCKET?endpoint=URL)", url);
 		return ENT_EINVAL;
 	}
 	void *impl = be->open(url, err, errlen);
@@ -90,8 +90,8 @@ int blob_key_valid(const char *key)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = key[i];
-		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			 c == '.' || c == '_' || c == '/' || c == '-';
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+			 c == '_' || c == '/' || c == '-';
 		if (!ok)
 			return 0;
 		/* Every path component is non-empty and starts with neither '.' nor '/': this refuses

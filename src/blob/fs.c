@@ -53,15 +53,11 @@ static int errno_err(int e)
 	switch (e) {
 	case ENOENT:
 	case ENOTDIR:
-	case ELOOP:
-		return ENT_ENOTFOUND;
+	case ELOOP: return ENT_ENOTFOUND;
 	case ENOSPC:
-	case EDQUOT:
-		return ENT_ETOOBIG;
-	case ENOMEM:
-		return ENT_ENOMEM;
-	default:
-		return ENT_EIO;
+	case EDQUOT: return ENT_ETOOBIG;
+	case ENOMEM: return ENT_ENOMEM;
+	default: return ENT_EIO;
 	}
 }
 

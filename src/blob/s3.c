@@ -34,8 +34,8 @@
 #define S3_PART_SIZE ((size_t)8 << 20)
 #define S3_MAX_PARTS 10000
 #define S3_CONNECT_TIMEOUT 10L
-#define S3_TIMEOUT 600L         /* a whole request, 8 MiB part included */
-#define S3_LOW_SPEED_TIME 30L   /* abort a transfer stalled this long */
+#define S3_TIMEOUT 600L       /* a whole request, 8 MiB part included */
+#define S3_LOW_SPEED_TIME 30L /* abort a transfer stalled this long */
 #define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 struct s3 {
@@ -67,7 +67,7 @@ struct s3_req {
 	const char *range;       /* NULL or "bytes=a-b" */
 	/* Response. */
 	long status;
-	buf resp; /* error documents, XML answers */
+	buf resp;           /* error documents, XML answers */
 	unsigned char *out; /* GET into caller memory */
 	size_t out_cap, out_len;
 	uint64_t skip; /* bytes to drop before out (a server that ignored Range) */
@@ -479,8 +479,9 @@ static void *s3_open(const char *url, char *err, size_t errlen)
 	if (!secret)
 		secret = env_secret("ENT_S3_SECRET_KEY");
 	if (!access || !secret || !*access || !*secret || strchr(access, ':')) {
-		snprintf(err, errlen,
-			 "ENT_BLOB: no S3 credentials (set ENT_S3_ACCESS_KEY and ENT_S3_SECRET_KEY, their _FILE variants, or access_key=/secret_key= in the URL)");
+		snprintf(
+			err, errlen,
+			"ENT_BLOB: no S3 credentials (set ENT_S3_ACCESS_KEY and ENT_S3_SECRET_KEY, their _FILE variants, or access_key=/secret_key= in the URL)");
 		goto fail;
 	}
 	{
@@ -516,7 +517,8 @@ static void *s3_open(const char *url, char *err, size_t errlen)
 		rc = s3_perform(s3, &c);
 		buf_free(&c.resp);
 		if (rc != ENT_OK || c.status / 100 != 2) {
-			snprintf(err, errlen, "ENT_BLOB: cannot create the S3 bucket %s (HTTP %ld)", s3->bucket, c.status);
+			snprintf(err, errlen, "ENT_BLOB: cannot create the S3 bucket %s (HTTP %ld)", s3->bucket,
+				 c.status);
 			goto fail;
 		}
 	} else if (r.status / 100 != 2) {
@@ -717,7 +719,8 @@ static int s3_write_commit(void *wp, const char *sha256)
 	struct s3_writer *w = wp;
 	int rc;
 	if (!w->upload_id) {
-		struct s3_req r = {.method = "PUT", .key = w->key, .body = w->data, .body_len = w->len, .body_sha256 = sha256};
+		struct s3_req r = {
+			.method = "PUT", .key = w->key, .body = w->data, .body_len = w->len, .body_sha256 = sha256};
 		rc = s3_perform(w->s3, &r);
 		if (rc == ENT_OK) {
 			buf_free(&r.resp);

@@ -60,17 +60,17 @@
 
 #define BROKER_EXCHANGE "ent.events"
 #define BROKER_CHANNEL 1
-#define BROKER_BATCH 100              /* outbox rows published before waiting for confirms */
-#define BROKER_PREFETCH 64            /* unacknowledged messages a consumer holds */
-#define BROKER_POLL_MS 500            /* longest blocking call, so that stop is quick */
-#define BROKER_CONFIRM_MS 10000       /* confirms not back by then: the connection is dropped */
-#define BROKER_CONNECT_S 5            /* TCP connect and login */
-#define BROKER_RPC_S 10               /* declare, bind, consume, close */
+#define BROKER_BATCH 100        /* outbox rows published before waiting for confirms */
+#define BROKER_PREFETCH 64      /* unacknowledged messages a consumer holds */
+#define BROKER_POLL_MS 500      /* longest blocking call, so that stop is quick */
+#define BROKER_CONFIRM_MS 10000 /* confirms not back by then: the connection is dropped */
+#define BROKER_CONNECT_S 5      /* TCP connect and login */
+#define BROKER_RPC_S 10         /* declare, bind, consume, close */
 #define BROKER_RETRY_MIN_MS 1000
 #define BROKER_RETRY_MAX_MS 30000
-#define BROKER_IDLE_MS 1000           /* the relay looks at the outbox at least this often */
+#define BROKER_IDLE_MS 1000 /* the relay looks at the outbox at least this often */
 #define BROKER_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
-#define BROKER_TYPE_MAX 80            /* an event type (64 characters at most) and its NUL */
+#define BROKER_TYPE_MAX 80 /* an event type (64 characters at most) and its NUL */
 
 /* The broker's address, parsed once from the URL; strings point into url_copy. */
 static struct amqp_connection_info broker;
@@ -144,15 +144,9 @@ static long retry_ms(unsigned failures)
 static void reply_str(amqp_rpc_reply_t r, char *out, size_t n)
 {
 	switch (r.reply_type) {
-	case AMQP_RESPONSE_NORMAL:
-		snprintf(out, n, "ok");
-		return;
-	case AMQP_RESPONSE_NONE:
-		snprintf(out, n, "no reply from the broker");
-		return;
-	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-		snprintf(out, n, "%s", amqp_error_string2(r.library_error));
-		return;
+	case AMQP_RESPONSE_NORMAL: snprintf(out, n, "ok"); return;
+	case AMQP_RESPONSE_NONE: snprintf(out, n, "no reply from the broker"); return;
+	case AMQP_RESPONSE_LIBRARY_EXCEPTION: snprintf(out, n, "%s", amqp_error_string2(r.library_error)); return;
 	case AMQP_RESPONSE_SERVER_EXCEPTION:
 		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD && r.reply.decoded) {
 			const amqp_connection_close_t *m = r.reply.decoded;
@@ -320,7 +314,8 @@ static void link_failed(struct link *l, const char *why)
 static void link_up(struct link *l)
 {
 	if (l->down_logged || !l->ever_up)
-		log_info("bus: %s: connected to RabbitMQ at %s:%d, vhost %s", l->who, broker.host, broker.port, broker.vhost);
+		log_info("bus: %s: connected to RabbitMQ at %s:%d, vhost %s", l->who, broker.host, broker.port,
+			 broker.vhost);
 	l->failures = 0;
 	l->down_logged = 0;
 	l->ever_up = 1;
@@ -410,7 +405,8 @@ static int await_confirms(struct batch *b)
 				return -1;
 			}
 			if (now_ms() > deadline) {
-				snprintf(b->why, sizeof b->why, "no publisher confirm within %d s", BROKER_CONFIRM_MS / 1000);
+				snprintf(b->why, sizeof b->why, "no publisher confirm within %d s",
+					 BROKER_CONFIRM_MS / 1000);
 				return -1;
 			}
 			continue;
@@ -437,11 +433,13 @@ static int await_confirms(struct batch *b)
 			 * per type in a row, so that a type nobody consumes does not flood the log. */
 			const amqp_basic_return_t *r = f.payload.method.decoded;
 			char type[BROKER_TYPE_MAX];
-			snprintf(type, sizeof type, "%.*s", (int)r->routing_key.len, (const char *)r->routing_key.bytes);
+			snprintf(type, sizeof type, "%.*s", (int)r->routing_key.len,
+				 (const char *)r->routing_key.bytes);
 			if (strcmp(type, b->unrouted) != 0) {
-				log_warn("bus: relay: no queue is bound for event type %s; the broker dropped such events "
-					 "(start the consuming services once so that their queues exist)",
-					 type);
+				log_warn(
+					"bus: relay: no queue is bound for event type %s; the broker dropped such events "
+					"(start the consuming services once so that their queues exist)",
+					type);
 				snprintf(b->unrouted, BROKER_TYPE_MAX, "%s", type);
 			}
 			break;
@@ -458,8 +456,7 @@ static int await_confirms(struct batch *b)
 				 (int)m->reply_text.len, (const char *)m->reply_text.bytes);
 			return -1;
 		}
-		default:
-			break;
+		default: break;
 		}
 	}
 	return 0;
@@ -750,8 +747,7 @@ static int other_frame(struct link *l, char *why, size_t n)
 	case AMQP_BASIC_CANCEL_METHOD:
 		snprintf(why, n, "the broker cancelled the consumer (queue deleted?)");
 		return -1;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 

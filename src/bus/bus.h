@@ -28,10 +28,10 @@
 #include "../store/db.h"
 
 struct bus_event {
-	const char *id;       /* UUID */
-	const char *type;     /* "note.published", dotted lowercase */
-	const char *producer; /* the producing service's name */
-	const char *time;     /* RFC 3339 UTC, when it was published */
+	const char *id;        /* UUID */
+	const char *type;      /* "note.published", dotted lowercase */
+	const char *producer;  /* the producing service's name */
+	const char *time;      /* RFC 3339 UTC, when it was published */
 	const json_t *payload; /* a JSON object, owned by the bus */
 };
 
@@ -43,7 +43,7 @@ struct bus_event {
 typedef int (*bus_handler)(db_conn *c, const struct bus_event *ev);
 
 struct bus_consumer {
-	const char *name;    /* unique and stable: "notifications" (names the queue ent.<name>) */
+	const char *name;         /* unique and stable: "notifications" (names the queue ent.<name>) */
 	const char *const *types; /* NULL-terminated; "note.published" or a prefix pattern "note.*" */
 	bus_handler handle;
 	/* Called after the handler's transaction committed (e.g. to wake SSE streams). May be NULL. */

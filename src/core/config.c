@@ -20,21 +20,28 @@
 const struct config_setting config_settings[] = {
 	{"ENT_DATA", "--data", S(data), "./var", 0, "data directory of the embedded defaults"},
 	{"ENT_LISTEN", "--listen", S(listen), "0.0.0.0:8080", 0, "address and port to listen on"},
-	{"ENT_PUBLIC_URL", "--public-url", S(public_url), "http://localhost:8080", 0, "external URL (issuer, redirects, links)"},
+	{"ENT_PUBLIC_URL", "--public-url", S(public_url), "http://localhost:8080", 0,
+	 "external URL (issuer, redirects, links)"},
 	{"ENT_SERVICES", "--services", S(services), "all", 0, "comma list of services this process runs"},
-	{"ENT_DB", "--db", S(db), NULL, 1, "sqlite:PATH or postgresql://user:pass@host:port/db (default sqlite:DATA/ent.db)"},
-	{"ENT_BLOB", "--blob", S(blob), NULL, 1, "file:PATH or s3://bucket?endpoint=...&region=... (default file:DATA/blobs)"},
+	{"ENT_DB", "--db", S(db), NULL, 1,
+	 "sqlite:PATH or postgresql://user:pass@host:port/db (default sqlite:DATA/ent.db)"},
+	{"ENT_BLOB", "--blob", S(blob), NULL, 1,
+	 "file:PATH or s3://bucket?endpoint=...&region=... (default file:DATA/blobs)"},
 	{"ENT_BUS", "--bus", S(bus), "local", 1, "local or amqp://user:pass@host:5672/vhost"},
 	{"ENT_OIDC_ISSUER", "--issuer", S(issuer), "", 0, "external OIDC issuer URL; empty: the built-in provider"},
-	{"ENT_OIDC_AUDIENCE", "--audience", S(audience), "ent", 0, "audience a bearer token must carry (aud, or azp when aud is absent)"},
-	{"ENT_OIDC_ROLES_CLAIM", "--roles-claim", S(roles_claim), "realm_access.roles", 0, "dotted path of the roles array in tokens"},
+	{"ENT_OIDC_AUDIENCE", "--audience", S(audience), "ent", 0,
+	 "audience a bearer token must carry (aud, or azp when aud is absent)"},
+	{"ENT_OIDC_ROLES_CLAIM", "--roles-claim", S(roles_claim), "realm_access.roles", 0,
+	 "dotted path of the roles array in tokens"},
 	{"ENT_LLM", "--llm", S(llm), "", 0, "ollama://host:11434?model=...; empty: extractive answers"},
 	{"ENT_VECTORS", "--vectors", S(vectors), "builtin", 0, "builtin or qdrant://host:6333"},
-	{"ENT_CHATBOT_RATE", "--chatbot-rate", S(chatbot_rate), "20", 0, "questions each user may ask the assistant in 10 minutes"},
+	{"ENT_CHATBOT_RATE", "--chatbot-rate", S(chatbot_rate), "20", 0,
+	 "questions each user may ask the assistant in 10 minutes"},
 	{"ENT_WEB", "--web", S(web), ENT_WEB_DEFAULT, 0, "directory of the built portal and documentation assets"},
 	{"ENT_LOG_LEVEL", "--log-level", S(log_level), "info", 0, "debug, info, warn or error"},
 	{"ENT_ACCESS_LOG", "--access-log", S(access_log), "on", 0, "one JSON line per request: on or off"},
-	{"ENT_THREADS", "--threads", S(threads), "0", 0, "HTTP worker threads; 0: one per core on SQLite, four per core on PostgreSQL"},
+	{"ENT_THREADS", "--threads", S(threads), "0", 0,
+	 "HTTP worker threads; 0: one per core on SQLite, four per core on PostgreSQL"},
 	{"ENT_MAX_BODY", "--max-body", S(max_body), "1048576", 0, "largest JSON body accepted, in bytes"},
 	{"ENT_MAX_UPLOAD", "--max-upload", S(max_upload), "104857600", 0, "largest course file, in bytes"},
 	{"ENT_QUOTA", "--quota", S(quota), "2147483648", 0, "bytes of files each user may store"},
@@ -44,7 +51,8 @@ const struct config_setting config_settings[] = {
 	{"ENT_BODY_MIN_RATE", "--body-min-rate", S(body_min_rate), "1024", 0,
 	 "bytes per second a request body must keep after the head deadline"},
 	{"ENT_MAX_CONNECTIONS", "--max-connections", S(max_connections), "4096", 0, "open connections at most"},
-	{"ENT_PER_IP_CONNECTIONS", "--per-ip-connections", S(per_ip_connections), "256", 0, "open connections per client IP at most"},
+	{"ENT_PER_IP_CONNECTIONS", "--per-ip-connections", S(per_ip_connections), "256", 0,
+	 "open connections per client IP at most"},
 	{"ENT_TRUSTED_PROXIES", "--trusted-proxies", S(trusted_proxies), "", 0,
 	 "comma list of proxy addresses or CIDR ranges whose X-Forwarded-For / Forwarded is believed"},
 	{"ENT_MFA_TEACHERS", "--mfa-teachers", S(mfa_teachers), "optional", 0,
@@ -178,7 +186,8 @@ static int check(struct config *cfg, char *err, size_t errlen)
 			size_t l = strcspn(p, ",");
 			char name[64];
 			if (l == 0 || l >= sizeof(name))
-				return bad(err, errlen, s, cfg->services, "expected \"all\" or a comma list of service names");
+				return bad(err, errlen, s, cfg->services,
+					   "expected \"all\" or a comma list of service names");
 			memcpy(name, p, l);
 			name[l] = '\0';
 			empty = 0;
@@ -243,28 +252,35 @@ static int check(struct config *cfg, char *err, size_t errlen)
 		return bad(err, errlen, setting("ENT_THREADS"), cfg->threads, "expected a number from 0 to 256");
 	cfg->n_threads = (unsigned)n;
 	if (!uint_ok(cfg->max_body, 1024, 1LL << 30, &n))
-		return bad(err, errlen, setting("ENT_MAX_BODY"), cfg->max_body, "expected bytes from 1024 to 1073741824");
+		return bad(err, errlen, setting("ENT_MAX_BODY"), cfg->max_body,
+			   "expected bytes from 1024 to 1073741824");
 	cfg->n_max_body = (size_t)n;
 	if (!uint_ok(cfg->max_upload, 1, 1LL << 40, &n))
-		return bad(err, errlen, setting("ENT_MAX_UPLOAD"), cfg->max_upload, "expected bytes from 1 to 1099511627776");
+		return bad(err, errlen, setting("ENT_MAX_UPLOAD"), cfg->max_upload,
+			   "expected bytes from 1 to 1099511627776");
 	cfg->n_max_upload = n;
 	if (!uint_ok(cfg->quota, 0, 1LL << 50, &n))
 		return bad(err, errlen, setting("ENT_QUOTA"), cfg->quota, "expected a number of bytes");
 	cfg->n_quota = n;
 	if (!uint_ok(cfg->chatbot_rate, 1, 100000, &n))
-		return bad(err, errlen, setting("ENT_CHATBOT_RATE"), cfg->chatbot_rate, "expected a number from 1 to 100000");
+		return bad(err, errlen, setting("ENT_CHATBOT_RATE"), cfg->chatbot_rate,
+			   "expected a number from 1 to 100000");
 	cfg->n_chatbot_rate = (unsigned)n;
 	if (!uint_ok(cfg->idle_timeout, 1, 3600, &n))
-		return bad(err, errlen, setting("ENT_IDLE_TIMEOUT"), cfg->idle_timeout, "expected seconds from 1 to 3600");
+		return bad(err, errlen, setting("ENT_IDLE_TIMEOUT"), cfg->idle_timeout,
+			   "expected seconds from 1 to 3600");
 	cfg->n_idle_timeout = (unsigned)n;
 	if (!uint_ok(cfg->header_timeout, 1, 3600, &n))
-		return bad(err, errlen, setting("ENT_HEADER_TIMEOUT"), cfg->header_timeout, "expected seconds from 1 to 3600");
+		return bad(err, errlen, setting("ENT_HEADER_TIMEOUT"), cfg->header_timeout,
+			   "expected seconds from 1 to 3600");
 	cfg->n_header_timeout = (unsigned)n;
 	if (!uint_ok(cfg->body_min_rate, 1, 1LL << 30, &n))
-		return bad(err, errlen, setting("ENT_BODY_MIN_RATE"), cfg->body_min_rate, "expected bytes per second from 1");
+		return bad(err, errlen, setting("ENT_BODY_MIN_RATE"), cfg->body_min_rate,
+			   "expected bytes per second from 1");
 	cfg->n_body_min_rate = (unsigned)n;
 	if (!uint_ok(cfg->max_connections, 1, 1000000, &n))
-		return bad(err, errlen, setting("ENT_MAX_CONNECTIONS"), cfg->max_connections, "expected a number from 1 to 1000000");
+		return bad(err, errlen, setting("ENT_MAX_CONNECTIONS"), cfg->max_connections,
+			   "expected a number from 1 to 1000000");
 	cfg->n_max_connections = (unsigned)n;
 	if (!uint_ok(cfg->per_ip_connections, 1, 1000000, &n))
 		return bad(err, errlen, setting("ENT_PER_IP_CONNECTIONS"), cfg->per_ip_connections,
@@ -307,7 +323,8 @@ int config_load(struct config *cfg, int *argc, char **argv, char *err, size_t er
 			const char *eq = strchr(a, '=');
 			size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
 			for (size_t k = 0; k < config_nsettings; k++) {
-				if (strlen(config_settings[k].flag) == nlen && strncmp(config_settings[k].flag, a, nlen) == 0) {
+				if (strlen(config_settings[k].flag) == nlen &&
+				    strncmp(config_settings[k].flag, a, nlen) == 0) {
 					s = &config_settings[k];
 					break;
 				}
@@ -386,7 +403,8 @@ void config_mask_url(const char *url, char *out, size_t outlen)
 				for (size_t i = 0; i < l; i++)
 					lname[i] = (char)(name[i] | 0x20);
 				lname[l] = '\0';
-				if (strstr(lname, "secret") || strstr(lname, "password") || strstr(lname, "key") || strstr(lname, "token")) {
+				if (strstr(lname, "secret") || strstr(lname, "password") || strstr(lname, "key") ||
+				    strstr(lname, "token")) {
 					for (const char *q = name; q <= eq && o < outlen - 1; q++)
 						out[o++] = *q;
 					const char *mask = "***";
@@ -415,8 +433,9 @@ void config_print(const struct config *cfg, FILE *out)
 
 void config_usage(FILE *out)
 {
-	fprintf(out, "Settings (environment variable, flag, default). Any variable can also be read from a file named by\n"
-		     "VARIABLE_FILE (for secrets):\n");
+	fprintf(out,
+		"Settings (environment variable, flag, default). Any variable can also be read from a file named by\n"
+		"VARIABLE_FILE (for secrets):\n");
 	for (size_t i = 0; i < config_nsettings; i++) {
 		const struct config_setting *s = &config_settings[i];
 		fprintf(out, "  %-24s %-22s %s", s->env, s->flag, s->help);

@@ -14,33 +14,33 @@
 #include <stdio.h>
 
 struct config {
-	char *data;       /* ENT_DATA --data */
-	char *listen;     /* ENT_LISTEN --listen */
-	char *public_url; /* ENT_PUBLIC_URL --public-url */
-	char *services;   /* ENT_SERVICES --services */
-	char *db;         /* ENT_DB --db */
-	char *blob;       /* ENT_BLOB --blob */
-	char *bus;        /* ENT_BUS --bus */
-	char *issuer;     /* ENT_OIDC_ISSUER --issuer */
-	char *audience;   /* ENT_OIDC_AUDIENCE --audience */
-	char *roles_claim; /* ENT_OIDC_ROLES_CLAIM --roles-claim */
-	char *llm;        /* ENT_LLM --llm */
-	char *vectors;    /* ENT_VECTORS --vectors */
-	char *chatbot_rate; /* ENT_CHATBOT_RATE --chatbot-rate: questions per user per 10 minutes */
-	char *web;        /* ENT_WEB --web: the built portal and /docs assets */
-	char *log_level;  /* ENT_LOG_LEVEL --log-level */
-	char *access_log; /* ENT_ACCESS_LOG --access-log: on|off */
-	char *threads;    /* ENT_THREADS --threads */
-	char *max_body;   /* ENT_MAX_BODY --max-body */
-	char *max_upload; /* ENT_MAX_UPLOAD --max-upload */
-	char *quota;      /* ENT_QUOTA --quota */
-	char *idle_timeout; /* ENT_IDLE_TIMEOUT --idle-timeout */
-	char *header_timeout; /* ENT_HEADER_TIMEOUT --header-timeout */
-	char *body_min_rate;  /* ENT_BODY_MIN_RATE --body-min-rate */
-	char *max_connections; /* ENT_MAX_CONNECTIONS --max-connections */
-	char *per_ip_connections; /* ENT_PER_IP_CONNECTIONS --per-ip-connections */
-	char *trusted_proxies; /* ENT_TRUSTED_PROXIES --trusted-proxies */
-	char *mfa_teachers; /* ENT_MFA_TEACHERS --mfa-teachers: optional|required */
+	char *data;                /* ENT_DATA --data */
+	char *listen;              /* ENT_LISTEN --listen */
+	char *public_url;          /* ENT_PUBLIC_URL --public-url */
+	char *services;            /* ENT_SERVICES --services */
+	char *db;                  /* ENT_DB --db */
+	char *blob;                /* ENT_BLOB --blob */
+	char *bus;                 /* ENT_BUS --bus */
+	char *issuer;              /* ENT_OIDC_ISSUER --issuer */
+	char *audience;            /* ENT_OIDC_AUDIENCE --audience */
+	char *roles_claim;         /* ENT_OIDC_ROLES_CLAIM --roles-claim */
+	char *llm;                 /* ENT_LLM --llm */
+	char *vectors;             /* ENT_VECTORS --vectors */
+	char *chatbot_rate;        /* ENT_CHATBOT_RATE --chatbot-rate: questions per user per 10 minutes */
+	char *web;                 /* ENT_WEB --web: the built portal and /docs assets */
+	char *log_level;           /* ENT_LOG_LEVEL --log-level */
+	char *access_log;          /* ENT_ACCESS_LOG --access-log: on|off */
+	char *threads;             /* ENT_THREADS --threads */
+	char *max_body;            /* ENT_MAX_BODY --max-body */
+	char *max_upload;          /* ENT_MAX_UPLOAD --max-upload */
+	char *quota;               /* ENT_QUOTA --quota */
+	char *idle_timeout;        /* ENT_IDLE_TIMEOUT --idle-timeout */
+	char *header_timeout;      /* ENT_HEADER_TIMEOUT --header-timeout */
+	char *body_min_rate;       /* ENT_BODY_MIN_RATE --body-min-rate */
+	char *max_connections;     /* ENT_MAX_CONNECTIONS --max-connections */
+	char *per_ip_connections;  /* ENT_PER_IP_CONNECTIONS --per-ip-connections */
+	char *trusted_proxies;     /* ENT_TRUSTED_PROXIES --trusted-proxies */
+	char *mfa_teachers;        /* ENT_MFA_TEACHERS --mfa-teachers: optional|required */
 	char *teacher_report_view; /* ENT_TEACHER_REPORT_VIEW --teacher-report-view: own|all */
 	/* Parsed forms. */
 	unsigned n_header_timeout, n_body_min_rate;

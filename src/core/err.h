@@ -9,17 +9,17 @@
 
 enum ent_err {
 	ENT_OK = 0,
-	ENT_EINVAL = -1,    /* bad input: 400 */
-	ENT_ENOTFOUND = -2, /* absent or not visible: 404 */
-	ENT_ECONFLICT = -3, /* unique constraint, state conflict: 409 */
+	ENT_EINVAL = -1,     /* bad input: 400 */
+	ENT_ENOTFOUND = -2,  /* absent or not visible: 404 */
+	ENT_ECONFLICT = -3,  /* unique constraint, state conflict: 409 */
 	ENT_EFORBIDDEN = -4, /* known caller, not allowed: 403 */
-	ENT_EAUTH = -5,     /* no or bad credentials: 401 */
-	ENT_ETOOBIG = -6,   /* over a size limit: 413 */
-	ENT_EBUSY = -7,     /* database locked past the timeout, or rate limited: 503 */
-	ENT_EDB = -8,       /* database error: 500 */
-	ENT_EIO = -9,       /* file or network I/O: 500 */
-	ENT_ENOMEM = -10,   /* allocation failure: 500 */
-	ENT_EUNAVAIL = -11, /* a dependency is down: 503 */
+	ENT_EAUTH = -5,      /* no or bad credentials: 401 */
+	ENT_ETOOBIG = -6,    /* over a size limit: 413 */
+	ENT_EBUSY = -7,      /* database locked past the timeout, or rate limited: 503 */
+	ENT_EDB = -8,        /* database error: 500 */
+	ENT_EIO = -9,        /* file or network I/O: 500 */
+	ENT_ENOMEM = -10,    /* allocation failure: 500 */
+	ENT_EUNAVAIL = -11,  /* a dependency is down: 503 */
 	ENT_EINTERNAL = -12, /* a bug: 500 */
 };
 

@@ -66,9 +66,9 @@
  * largest request head we accept (8 KiB target + 16 KiB of headers) and halves that cost.
  */
 #define CONN_MEMORY (32 * 1024)
-#define GZIP_MIN 1024          /* smaller bodies are not worth compressing */
+#define GZIP_MIN 1024 /* smaller bodies are not worth compressing */
 #define DEFAULT_MAX_BODY (1u << 20)
-#define DRAIN_MAX (64u << 20)  /* a too-large chunked body is read and dropped up to this */
+#define DRAIN_MAX (64u << 20)       /* a too-large chunked body is read and dropped up to this */
 #define DEFAULT_HEADER_TIMEOUT 15u  /* seconds to send a request head */
 #define DEFAULT_BODY_MIN_RATE 1024u /* bytes per second a body must keep after that */
 #define REAP_EVERY_MS 500           /* how often the reaper looks */
@@ -89,7 +89,7 @@ enum {
 struct conn_track {
 	struct conn_track *prev, *next;
 	int fd;
-	int cut;                  /* shut down already (reaper only) */
+	int cut; /* shut down already (reaper only) */
 	atomic_int phase;
 	atomic_uint_fast64_t since_ms; /* monotonic, when the phase began */
 	atomic_uint_fast64_t body_bytes;
@@ -120,21 +120,21 @@ struct http_req {
 	const char *path;
 	char request_id[65];
 	char ip[INET6_ADDRSTRLEN];
-	int started;     /* first call of on_request done */
+	int started; /* first call of on_request done */
 	int match_rc;
 	struct router_match m;
 	size_t max_body;
 	buf body;
-	int too_big;     /* the body passed max_body while being read */
+	int too_big;       /* the body passed max_body while being read */
 	uint64_t streamed; /* bytes handed to on_body */
-	size_t drained;  /* bytes discarded since */
+	size_t drained;    /* bytes discarded since */
 	int answered;
 	int status;
 	size_t bytes_out;
 	struct hdr *headers;
 	struct http_principal principal;
 	int has_principal;
-	int stream_status;          /* an on_body refusal: its status and detail */
+	int stream_status; /* an on_body refusal: its status and detail */
 	const char *stream_detail;
 	void *data;
 	buf out; /* the answer written with http_jw() */
@@ -209,10 +209,7 @@ const char *http_request_id(const http_req *req) { return req->request_id; }
 arena *http_arena(http_req *req) { return req->a; }
 int http_answered(const http_req *req) { return req->answered; }
 
-const struct http_principal *http_principal(const http_req *req)
-{
-	return req->has_principal ? &req->principal : NULL;
-}
+const struct http_principal *http_principal(const http_req *req) { return req->has_principal ? &req->principal : NULL; }
 
 const char *http_param(const http_req *req, const char *name)
 {
@@ -276,9 +273,11 @@ static void fill_ip(http_req *req)
 	if (ci && ci->client_addr) {
 		const struct sockaddr *sa = ci->client_addr;
 		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, req->ip, sizeof(req->ip));
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, req->ip,
+				  sizeof(req->ip));
 		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, req->ip, sizeof(req->ip));
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, req->ip,
+				  sizeof(req->ip));
 	}
 	if (!req->ip[0])
 		memcpy(req->ip, "unknown", 8);
@@ -379,7 +378,8 @@ static int accepts_gzip(const http_req *req)
 		return 0;
 	const char *q = strstr(p, ";q=0");
 	const char *comma = strchr(p, ',');
-	if (q && (!comma || q < comma) && (q[4] == '\0' || q[4] == ',' || (q[4] == '.' && q[5] == '0' && (q[6] == '\0' || q[6] == ','))))
+	if (q && (!comma || q < comma) &&
+	    (q[4] == '\0' || q[4] == ',' || (q[4] == '.' && q[5] == '0' && (q[6] == '\0' || q[6] == ','))))
 		return 0;
 	return 1;
 }
@@ -557,7 +557,8 @@ static ssize_t stream_cb(void *cls, uint64_t pos, char *out, size_t max)
 	struct stream *st = cls;
 	long n = st->read(st->ctx, pos, out, max);
 	if (n < 0) {
-		log_warn("http: a streamed answer failed at byte %llu: %s", (unsigned long long)pos, ent_err_str((int)n));
+		log_warn("http: a streamed answer failed at byte %llu: %s", (unsigned long long)pos,
+			 ent_err_str((int)n));
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	if (n == 0)
@@ -573,8 +574,8 @@ static void stream_free(void *cls)
 	free(st);
 }
 
-void http_reply_stream(http_req *req, int status, const char *content_type, uint64_t size, http_read_fn read,
-		       void *ctx, void (*free_ctx)(void *))
+void http_reply_stream(http_req *req, int status, const char *content_type, uint64_t size, http_read_fn read, void *ctx,
+		       void (*free_ctx)(void *))
 {
 	if (req->answered) {
 		if (free_ctx)
@@ -714,7 +715,9 @@ json_t *http_json_body(http_req *req)
 		char field[200];
 		if (json_bad_utf8_field(req->body.data, req->body.len, field, sizeof(field))) {
 			json_t *errors = json_object();
-			json_object_set_new(errors, field, json_string("must be valid UTF-8 text (the body has bytes that are not UTF-8)"));
+			json_object_set_new(
+				errors, field,
+				json_string("must be valid UTF-8 text (the body has bytes that are not UTF-8)"));
 			http_invalid(req, errors);
 			return NULL;
 		}
@@ -853,7 +856,8 @@ static void *reaper(void *arg)
 		if (heads || bodies)
 			log_warn("http: closed %u connection(s) that did not send a request head within %llu s and %u "
 				 "sending a body slower than %llu bytes/s",
-				 heads, (unsigned long long)(s->header_ms / 1000), bodies, (unsigned long long)s->body_min_rate);
+				 heads, (unsigned long long)(s->header_ms / 1000), bodies,
+				 (unsigned long long)s->body_min_rate);
 	}
 	pthread_mutex_unlock(&s->trk_mu);
 	return NULL;
@@ -864,7 +868,8 @@ static void *reaper(void *arg)
 /* Whether c may be part of a header name (RFC 9110 tchar). */
 static int is_tchar(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 static int hexval(char c)
@@ -903,7 +908,11 @@ static int utf8_valid(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
 		unsigned c = *p;
-		int n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+		int n = c < 0x80                 ? 0
+			: c >= 0xc2 && c <= 0xdf ? 1
+			: c >= 0xe0 && c <= 0xef ? 2
+			: c >= 0xf0 && c <= 0xf4 ? 3
+						 : -1;
 		if (n < 0)
 			return 0;
 		if (n >= 2) {
@@ -952,9 +961,9 @@ static int target_utf8(http_req *req)
 
 struct framing {
 	unsigned content_length, transfer_encoding, host;
-	const char *cl;  /* the first Content-Length */
-	int cl_differ;   /* another Content-Length with a different value */
-	int bad_name;    /* a header name that is not a token (a space before the colon...) */
+	const char *cl; /* the first Content-Length */
+	int cl_differ;  /* another Content-Length with a different value */
+	int bad_name;   /* a header name that is not a token (a space before the colon...) */
 	const char *te;
 };
 
@@ -1079,8 +1088,8 @@ static int valid_request_id(const char *s)
 	size_t n = 0;
 	for (; s[n]; n++) {
 		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		      c == '.'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '_' || c == '.'))
 			return 0;
 	}
 	return n > 0 && n <= 64;
@@ -1198,7 +1207,8 @@ static void dispatch(http_req *req)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
 {
 	(void)cls;
 	(void)conn;
@@ -1380,7 +1390,8 @@ int http_bind(const char *addr, char *err, size_t errlen)
 		snprintf(err, errlen, "ENT_LISTEN (--listen): \"%s\" is not HOST:PORT", addr);
 		return -1;
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
 	if (rc) {
@@ -1431,18 +1442,15 @@ int http_start(const struct http_options *opt, http_server **out, char *err, siz
 							 : ((struct sockaddr_in *)&ss)->sin_port);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = opt->threads ? opt->threads : (unsigned)(cores > 0 ? cores : 1);
-	s->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, s,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, so that option errors reach it */
-				MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_THREAD_POOL_SIZE, threads,
-				MHD_OPTION_CONNECTION_TIMEOUT, opt->idle_timeout ? opt->idle_timeout : 60u,
-				MHD_OPTION_CONNECTION_LIMIT, opt->max_connections ? opt->max_connections : 4096u,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt->per_ip_connections ? opt->per_ip_connections : 256u,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-				MHD_OPTION_URI_LOG_CALLBACK, uri_start, s,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-				MHD_OPTION_END);
+	s->d = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request,
+		s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, so that option errors reach it */
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+		opt->idle_timeout ? opt->idle_timeout : 60u, MHD_OPTION_CONNECTION_LIMIT,
+		opt->max_connections ? opt->max_connections : 4096u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		opt->per_ip_connections ? opt->per_ip_connections : 256u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)CONN_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, uri_start, s, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
 	if (!s->d) {
 		snprintf(err, errlen, "ENT_LISTEN (--listen): the HTTP server could not start on %s", opt->listen);
 		close(fd);

@@ -48,13 +48,13 @@ struct route {
 	const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
 	const char *pattern; /* "/api/users/{id}": literal segments and {name} parameters */
 	http_handler handler;
-	unsigned access;     /* ACCESS_PUBLIC, or the ROLE_* bits allowed; 0 denies everyone */
-	unsigned flags;      /* ROUTE_* */
-	size_t max_body;     /* 0: the server's default (1 MiB) */
-	const char *summary; /* one line for the OpenAPI document */
+	unsigned access;             /* ACCESS_PUBLIC, or the ROLE_* bits allowed; 0 denies everyone */
+	unsigned flags;              /* ROUTE_* */
+	size_t max_body;             /* 0: the server's default (1 MiB) */
+	const char *summary;         /* one line for the OpenAPI document */
 	const char *request_schema;  /* JSON Schema of the body (JSON text), or NULL */
 	const char *response_schema; /* JSON Schema of the 2xx answer (JSON text), or NULL */
-	int status;          /* the success status for the document (0: 200) */
+	int status;                  /* the success status for the document (0: 200) */
 	/*
 	 * Streaming body (uploads): when set, the access guard and role check run as soon as the
 	 * headers are in (a refused caller never sends the body), and the body is handed over piece
@@ -69,7 +69,7 @@ struct route {
 
 /* The caller's identity, set by the access guard (NULL on public routes without a token). */
 struct http_principal {
-	const char *sub;      /* subject (user id) */
+	const char *sub; /* subject (user id) */
 	const char *iss;
 	const char *username;
 	const char *email;
@@ -98,11 +98,11 @@ void http_set_page_fallback(http_handler h);
 /* ---- server ---- */
 
 struct http_options {
-	const char *listen;      /* "host:port", ":port" */
-	int fd;                  /* a socket from http_bind(), or -1: http_start binds listen itself */
-	unsigned threads;        /* 0: one per core */
-	unsigned idle_timeout;   /* seconds; 0: 60 */
-	unsigned max_connections; /* 0: 4096 */
+	const char *listen;          /* "host:port", ":port" */
+	int fd;                      /* a socket from http_bind(), or -1: http_start binds listen itself */
+	unsigned threads;            /* 0: one per core */
+	unsigned idle_timeout;       /* seconds; 0: 60 */
+	unsigned max_connections;    /* 0: 4096 */
 	unsigned per_ip_connections; /* 0: 256 */
 	/*
 	 * Slow clients (whom the idle timeout does not stop: every byte restarts it). A request must
@@ -246,8 +246,8 @@ void http_reply_fd(http_req *req, int status, const char *content_type, int fd, 
  * be malloc'd, not from the request arena (the answer may outlive the request's bookkeeping).
  */
 typedef long (*http_read_fn)(void *ctx, uint64_t offset, char *buf, size_t max);
-void http_reply_stream(http_req *req, int status, const char *content_type, uint64_t size, http_read_fn read,
-		       void *ctx, void (*free_ctx)(void *));
+void http_reply_stream(http_req *req, int status, const char *content_type, uint64_t size, http_read_fn read, void *ctx,
+		       void (*free_ctx)(void *));
 
 /* Server-Sent Events (answers that stay open and carry pushed events): see sse.h. */
 

@@ -81,8 +81,7 @@ static int find_mark(const json_t *v, char *path, size_t cap)
 	if (json_is_object(v)) {
 		const char *k;
 		json_t *x;
-		json_object_foreach((json_t *)v, k, x)
-		{
+		json_object_foreach ((json_t *)v, k, x) {
 			path_add(path, cap, k, 0);
 			if (strstr(k, BAD_MARK) || find_mark(x, path, cap))
 				return 1;
@@ -92,8 +91,7 @@ static int find_mark(const json_t *v, char *path, size_t cap)
 	if (json_is_array(v)) {
 		size_t i;
 		json_t *x;
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			path_add(path, cap, NULL, i);
 			if (find_mark(x, path, cap))
 				return 1;
@@ -226,10 +224,8 @@ static const char *check_one(const struct jfield *f, const json_t *v, char *msg,
 		}
 		return NULL;
 	}
-	case JF_BOOL:
-		return json_is_boolean(v) ? NULL : "doit valoir true ou false";
-	case JF_OBJECT:
-		return json_is_object(v) ? NULL : "doit être un objet";
+	case JF_BOOL: return json_is_boolean(v) ? NULL : "doit valoir true ou false";
+	case JF_OBJECT: return json_is_object(v) ? NULL : "doit être un objet";
 	case JF_ARRAY: {
 		if (!json_is_array(v))
 			return "doit être une liste";
@@ -250,7 +246,7 @@ int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t 
 	char msg[256];
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach ((json_t *)obj, key, v) {
 		size_t i;
 		for (i = 0; i < n; i++)
 			if (strcmp(fields[i].name, key) == 0)
@@ -272,7 +268,9 @@ int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t 
 		}
 		if (json_is_null(v)) {
 			if (!f->nullable) {
-				json_object_set_new(errors, f->name, json_string(f->required ? "est obligatoire" : "ne peut pas être null"));
+				json_object_set_new(
+					errors, f->name,
+					json_string(f->required ? "est obligatoire" : "ne peut pas être null"));
 				problems++;
 			}
 			continue;

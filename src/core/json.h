@@ -30,10 +30,10 @@ enum jf_type {
 	JF_NUMBER,     /* min/max: value */
 	JF_BOOL,
 	JF_UUID,
-	JF_TIME,       /* RFC 3339 string */
-	JF_EMAIL,      /* min/max: length */
+	JF_TIME,  /* RFC 3339 string */
+	JF_EMAIL, /* min/max: length */
 	JF_OBJECT,
-	JF_ARRAY,      /* min/max: number of items */
+	JF_ARRAY, /* min/max: number of items */
 };
 
 struct jfield {
@@ -41,7 +41,7 @@ struct jfield {
 	enum jf_type type;
 	int required;
 	int nullable;
-	double min, max; /* both 0: no bound */
+	double min, max;           /* both 0: no bound */
 	const char *const *one_of; /* NULL-terminated list of allowed strings, or NULL */
 };
 

@@ -117,7 +117,8 @@ long b64url_decode(const char *in, size_t len, unsigned char *out, size_t outlen
 		int c = b64url_val((unsigned char)in[i + 2]), d = b64url_val((unsigned char)in[i + 3]);
 		if ((a | b | c | d) < 0)
 			return -1;
-		unsigned long v = (unsigned long)a << 18 | (unsigned long)b << 12 | (unsigned long)c << 6 | (unsigned long)d;
+		unsigned long v = (unsigned long)a << 18 | (unsigned long)b << 12 | (unsigned long)c << 6 |
+				  (unsigned long)d;
 		out[o++] = (unsigned char)(v >> 16);
 		out[o++] = (unsigned char)(v >> 8);
 		out[o++] = (unsigned char)v;
@@ -381,7 +382,8 @@ json_t *jwt_key_public_jwk(const jwt_key *k)
 	char *e = bn_param_b64url(k->pkey, OSSL_PKEY_PARAM_RSA_E);
 	json_t *jwk = NULL;
 	if (n && e) {
-		jwk = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "RSA", "use", "sig", "alg", "RS256", "n", n, "e", e);
+		jwk = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "RSA", "use", "sig", "alg", "RS256", "n", n, "e",
+				e);
 		if (jwk && k->kid[0])
 			json_object_set_new(jwk, "kid", json_string(k->kid));
 	}
@@ -425,8 +427,7 @@ jwt_keyset *jwt_keyset_from_jwks(const char *json, size_t len)
 	jwt_keyset *ks = jwt_keyset_new();
 	size_t i;
 	const json_t *jwk;
-	json_array_foreach(keys, i, jwk)
-	{
+	json_array_foreach (keys, i, jwk) {
 		if (ks->n >= JWT_MAX_KEYS)
 			break;
 		/* Non-RSA, encryption, unparsable or duplicate keys are skipped, not fatal: a JWKS
@@ -702,7 +703,8 @@ int jwt_check_claims(const json_t *claims, const struct jwt_expect *e)
 		} else if (json_is_array(aud)) {
 			size_t i;
 			const json_t *a;
-			json_array_foreach(aud, i, a) found |= string_is(a, e->audience);
+			json_array_foreach (aud, i, a)
+				found |= string_is(a, e->audience);
 		} else {
 			found = string_is(aud, e->audience);
 		}
@@ -717,28 +719,17 @@ int jwt_check_claims(const json_t *claims, const struct jwt_expect *e)
 const char *jwt_strerror(int err)
 {
 	switch (err) {
-	case JWT_OK:
-		return "ok";
-	case JWT_EFORMAT:
-		return "malformed token";
-	case JWT_EALG:
-		return "unexpected algorithm";
-	case JWT_EKID:
-		return "unknown or malformed key id";
-	case JWT_ESIGNATURE:
-		return "bad signature";
-	case JWT_EEXPIRED:
-		return "token expired";
-	case JWT_ENOTYET:
-		return "token not yet valid";
-	case JWT_EISSUER:
-		return "wrong issuer";
-	case JWT_EAUDIENCE:
-		return "wrong audience";
-	case JWT_ETYPE:
-		return "wrong token type";
-	default:
-		return "unknown error";
+	case JWT_OK: return "ok";
+	case JWT_EFORMAT: return "malformed token";
+	case JWT_EALG: return "unexpected algorithm";
+	case JWT_EKID: return "unknown or malformed key id";
+	case JWT_ESIGNATURE: return "bad signature";
+	case JWT_EEXPIRED: return "token expired";
+	case JWT_ENOTYET: return "token not yet valid";
+	case JWT_EISSUER: return "wrong issuer";
+	case JWT_EAUDIENCE: return "wrong audience";
+	case JWT_ETYPE: return "wrong token type";
+	default: return "unknown error";
 	}
 }
 

@@ -64,7 +64,7 @@ enum jwt_err {
 	JWT_ENOTYET = -6,    /* nbf or iat in the future (beyond leeway) */
 	JWT_EISSUER = -7,
 	JWT_EAUDIENCE = -8,
-	JWT_ETYPE = -9,      /* typ claim is not the expected one */
+	JWT_ETYPE = -9, /* typ claim is not the expected one */
 };
 
 /*
@@ -76,11 +76,12 @@ enum jwt_err {
 int jwt_verify_rs256(const char *token, const jwt_keyset *ks, json_t **claims, char *kid_out, size_t kid_len);
 
 struct jwt_expect {
-	const char *issuer;   /* required equal to iss */
-	const char *audience; /* must appear in aud (string or array), or equal azp when aud is absent; NULL: no check */
-	const char *typ;      /* required equal to the "typ" claim (Keycloak: "Bearer", "ID", "Refresh"); NULL: no check */
+	const char *issuer; /* required equal to iss */
+	const char
+		*audience; /* must appear in aud (string or array), or equal azp when aud is absent; NULL: no check */
+	const char *typ;   /* required equal to the "typ" claim (Keycloak: "Bearer", "ID", "Refresh"); NULL: no check */
 	time_t now;
-	int leeway;           /* seconds, for exp / nbf / iat */
+	int leeway; /* seconds, for exp / nbf / iat */
 };
 
 /* Checks the registered claims of a verified payload. JWT_OK or the first failing jwt_err. */

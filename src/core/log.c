@@ -63,7 +63,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(out, sizeof(out), "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"msg\":\"",
+	int n = snprintf(out, sizeof(out),
+			 "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"msg\":\"",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 ts.tv_nsec / 1000000, level_name(level));
 	size_t pos = (size_t)n;
@@ -99,7 +100,7 @@ static struct abuf *abufs;
 static pthread_key_t abuf_key;
 static pthread_once_t abuf_once = PTHREAD_ONCE_INIT;
 static pthread_t flusher;
-static atomic_int flushing;   /* the flusher runs */
+static atomic_int flushing; /* the flusher runs */
 static pthread_mutex_t flusher_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t flusher_cond = PTHREAD_COND_INITIALIZER;
 

@@ -120,12 +120,16 @@ static void write_requests(buf *out, const char *service)
 			unsigned k = atomic_load(&slots[i].keys[s]);
 			if (!k)
 				continue;
-			buf_printf(out, "ent_http_requests_total{service=\"%s\",route=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
-				   svc, pat, methods[(k >> 16) - 1], k & 0xffff, atomic_load(&slots[i].counts[s]));
+			buf_printf(
+				out,
+				"ent_http_requests_total{service=\"%s\",route=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
+				svc, pat, methods[(k >> 16) - 1], k & 0xffff, atomic_load(&slots[i].counts[s]));
 		}
 	}
-	buf_addstr(out, "# HELP ent_http_request_duration_seconds Time from the first byte of a request to the end of its answer.\n"
-			"# TYPE ent_http_request_duration_seconds histogram\n");
+	buf_addstr(
+		out,
+		"# HELP ent_http_request_duration_seconds Time from the first byte of a request to the end of its answer.\n"
+		"# TYPE ent_http_request_duration_seconds histogram\n");
 	for (int i = 0; i < nslots; i++) {
 		const char *svc, *pat;
 		route_labels(i, &svc, &pat);
@@ -137,14 +141,18 @@ static void write_requests(buf *out, const char *service)
 		unsigned long long cum = 0;
 		for (size_t b = 0; b < NBUCKETS; b++) {
 			cum += atomic_load(&slots[i].buckets[b]);
-			buf_printf(out, "ent_http_request_duration_seconds_bucket{service=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
-				   svc, pat, bucket_le[b], cum);
+			buf_printf(
+				out,
+				"ent_http_request_duration_seconds_bucket{service=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
+				svc, pat, bucket_le[b], cum);
 		}
-		buf_printf(out, "ent_http_request_duration_seconds_bucket{service=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n", svc,
-			   pat, count);
+		buf_printf(out,
+			   "ent_http_request_duration_seconds_bucket{service=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
+			   svc, pat, count);
 		buf_printf(out, "ent_http_request_duration_seconds_sum{service=\"%s\",route=\"%s\"} %.9f\n", svc, pat,
 			   (double)atomic_load(&slots[i].sum_ns) / 1e9);
-		buf_printf(out, "ent_http_request_duration_seconds_count{service=\"%s\",route=\"%s\"} %llu\n", svc, pat, count);
+		buf_printf(out, "ent_http_request_duration_seconds_count{service=\"%s\",route=\"%s\"} %llu\n", svc, pat,
+			   count);
 	}
 }
 
@@ -197,7 +205,8 @@ static void write_process(buf *out)
 		   "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
 		   "# TYPE process_start_time_seconds gauge\n"
 		   "process_start_time_seconds %lld\n",
-		   cpu, pages_rss * page, pages_vm * page, count_fds(), (unsigned long long)rl.rlim_cur, (long long)started);
+		   cpu, pages_rss * page, pages_vm * page, count_fds(), (unsigned long long)rl.rlim_cur,
+		   (long long)started);
 }
 
 void metrics_write(buf *out, const char *service, const struct metrics_gauges *g)

@@ -22,8 +22,8 @@ struct metrics_gauges {
 	long in_flight;
 	long db_connections;
 	int db_up;
-	long sse_streams; /* open Server-Sent Events streams */
-	long bus_pending; /* events waiting for a retry (local) or for the broker (amqp) */
+	long sse_streams;  /* open Server-Sent Events streams */
+	long bus_pending;  /* events waiting for a retry (local) or for the broker (amqp) */
 	int bus_broker_up; /* -1: no broker configured */
 };
 

@@ -18,12 +18,12 @@
 #define MAX_DEPTH 32
 
 struct node {
-	char *seg;          /* literal text, or the parameter's name */
+	char *seg; /* literal text, or the parameter's name */
 	int is_param;
 	struct node **kids; /* literal children */
 	size_t nkids;
 	struct node *param;
-	int *ends;          /* route ids ending here */
+	int *ends; /* route ids ending here */
 	size_t nends;
 };
 

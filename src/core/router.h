@@ -15,12 +15,12 @@
 
 struct router_match {
 	const struct route *route;
-	int id;           /* index in the table, for metrics */
+	int id; /* index in the table, for metrics */
 	const char *service;
 	int nparams;
 	const char *names[ROUTER_MAX_PARAMS];
 	const char *values[ROUTER_MAX_PARAMS];
-	char allow[64];   /* when the path exists but not for this method: "GET, POST" */
+	char allow[64]; /* when the path exists but not for this method: "GET, POST" */
 };
 
 /* Adds a route owned by `service` (a static string). Returns its id, or -1 for a bad pattern. */

@@ -23,7 +23,7 @@
 #define S_IDS "{\"type\":\"array\",\"items\":" S_UUID "}"
 /* A page of a list (core/page.h): {"items": [item...], "next_cursor": "..." | null}. */
 #define S_LIST(item)                                                                                                   \
-	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\","  \
+	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\"," \
 	"\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
 
 #endif

@@ -60,7 +60,8 @@ int service_add_routes(const struct service *const *svcs, size_t n)
 		for (size_t k = 0; k < svcs[i]->nroutes; k++) {
 			const struct route *r = &svcs[i]->routes[k];
 			if (router_add(r, svcs[i]->name) < 0) {
-				log_error("service %s: bad or duplicate route %s %s", svcs[i]->name, r->method, r->pattern);
+				log_error("service %s: bad or duplicate route %s %s", svcs[i]->name, r->method,
+					  r->pattern);
 				return -1;
 			}
 		}

@@ -55,8 +55,8 @@ struct scale {
 #define SCALE_PASSWORD "District-2026!"
 
 struct service {
-	const char *name;    /* as in --services and /metrics/<name> */
-	const char *title;   /* one line, for the OpenAPI tags */
+	const char *name;  /* as in --services and /metrics/<name> */
+	const char *title; /* one line, for the OpenAPI tags */
 	const struct route *routes;
 	size_t nroutes;
 	const struct migration *migrations;
@@ -101,7 +101,8 @@ struct service {
 	 * that owns courses answers for the files of its materials (1 yes, 0 no, or an ent_err, which
 	 * denies). Called by service_file_readable(). May be NULL.
 	 */
-	int (*file_readable)(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles);
+	int (*file_readable)(db_conn *c, const char *cours_id, const char *file_id, const char *user_id,
+			     unsigned roles);
 	const struct command *commands;
 	size_t ncommands;
 };

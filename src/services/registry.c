@@ -19,16 +19,6 @@ extern const struct service svc_chatbot;
 extern const struct service svc_auth;
 
 const struct service *const service_registry[] = {
-	&svc_core,
-	&svc_users,
-	&svc_fichiers,
-	&svc_cours,
-	&svc_notifications,
-	&svc_notes,
-	&svc_calendar,
-	&svc_support,
-	&svc_messagerie,
-	&svc_chatbot,
-	&svc_auth,
-	NULL,
+	&svc_core,     &svc_users,   &svc_fichiers,   &svc_cours,   &svc_notifications, &svc_notes,
+	&svc_calendar, &svc_support, &svc_messagerie, &svc_chatbot, &svc_auth,          NULL,
 };

@@ -95,7 +95,7 @@ int db_texts(db_conn *c, struct arena *a, const char *sql, const char *p1, const
 int db_step(db_stmt *s);
 
 int db_col_count(db_stmt *s);
-int db_col_is_null(db_stmt *s, int col); /* columns are numbered from 0 */
+int db_col_is_null(db_stmt *s, int col);      /* columns are numbered from 0 */
 const char *db_col_text(db_stmt *s, int col); /* NULL for SQL NULL */
 size_t db_col_bytes(db_stmt *s, int col);
 int64_t db_col_int64(db_stmt *s, int col);

@@ -34,7 +34,8 @@ static int applied(db_conn *c, const char *service, int version)
 	return rc;
 }
 
-static int apply_one(db_conn *c, const struct service *svc, const struct migration *m, int *done, char *err, size_t errlen)
+static int apply_one(db_conn *c, const struct service *svc, const struct migration *m, int *done, char *err,
+		     size_t errlen)
 {
 	const char *service = svc->name;
 	*done = 0;
@@ -53,7 +54,8 @@ static int apply_one(db_conn *c, const struct service *svc, const struct migrati
 		rc = svc->migrate_fill(c, m->version);
 	if (rc)
 		goto fail_rollback;
-	db_stmt *s = db_prepare(c, "INSERT INTO ent_migrations (service, version, name, applied_at) VALUES (?, ?, ?, ?)");
+	db_stmt *s = db_prepare(c,
+				"INSERT INTO ent_migrations (service, version, name, applied_at) VALUES (?, ?, ?, ?)");
 	if (!s) {
 		rc = ENT_EDB;
 		goto fail_rollback;

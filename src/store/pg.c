@@ -175,10 +175,8 @@ static int check_result(struct pg_conn *c, const PGresult *res, const char *what
 	switch (PQresultStatus(res)) {
 	case PGRES_COMMAND_OK:
 	case PGRES_TUPLES_OK:
-	case PGRES_EMPTY_QUERY:
-		return ENT_OK;
-	default:
-		return map_error(c, res, what);
+	case PGRES_EMPTY_QUERY: return ENT_OK;
+	default: return map_error(c, res, what);
 	}
 }
 
@@ -204,10 +202,9 @@ static void notice_receiver(void *arg, const PGresult *res)
 /* Session settings, run after every (re)connection. */
 static int session_init(struct pg_conn *c)
 {
-	PGresult *res = PQexec(c->pg,
-			       "SET synchronous_commit = on;"
-			       "SET client_min_messages = warning;"
-			       "SET TIME ZONE 'UTC'");
+	PGresult *res = PQexec(c->pg, "SET synchronous_commit = on;"
+				      "SET client_min_messages = warning;"
+				      "SET TIME ZONE 'UTC'");
 	int rc = check_result(c, res, "session setup");
 	PQclear(res);
 	return rc;
@@ -477,12 +474,12 @@ static int rewrite(const char *sql, char *out, size_t outlen)
 	int n = 0;
 	size_t o = 0;
 	/* ch is evaluated exactly once: callers pass *p++. */
-#define EMIT(ch)                               \
-	do {                                   \
-		char ch_ = (ch);               \
-		if (out && o + 1 < outlen)     \
-			out[o] = ch_;          \
-		o++;                           \
+#define EMIT(ch)                                                                                                       \
+	do {                                                                                                           \
+		char ch_ = (ch);                                                                                       \
+		if (out && o + 1 < outlen)                                                                             \
+			out[o] = ch_;                                                                                  \
+		o++;                                                                                                   \
 	} while (0)
 	for (const char *p = sql; *p;) {
 		if (*p == '?') {
@@ -797,10 +794,8 @@ static int pg_step(void *stmt)
 		s->row = s->nrows;
 		s->state = ST_DONE;
 		return DB_DONE;
-	case ST_DONE:
-		return DB_DONE;
-	default:
-		return s->err; /* ST_ERROR: the same error until reset */
+	case ST_DONE: return DB_DONE;
+	default: return s->err; /* ST_ERROR: the same error until reset */
 	}
 }
 

@@ -66,11 +66,8 @@ static int map_rc(sqlite3 *sq, int rc)
 		log_warn("sqlite constraint: %s", sqlite3_errmsg(sq));
 		return ENT_EINVAL;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return ENT_EBUSY;
-	default:
-		log_error("sqlite: %s", sqlite3_errmsg(sq));
-		return ENT_EDB;
+	case SQLITE_LOCKED: return ENT_EBUSY;
+	default: log_error("sqlite: %s", sqlite3_errmsg(sq)); return ENT_EDB;
 	}
 }
 
@@ -131,9 +128,18 @@ static int sq_step(void *stmt)
 }
 
 static int sq_col_count(void *stmt) { return sqlite3_column_count(((struct sq_stmt *)stmt)->st); }
-static int sq_col_is_null(void *stmt, int col) { return sqlite3_column_type(((struct sq_stmt *)stmt)->st, col) == SQLITE_NULL; }
-static const char *sq_col_text(void *stmt, int col) { return (const char *)sqlite3_column_text(((struct sq_stmt *)stmt)->st, col); }
-static size_t sq_col_bytes(void *stmt, int col) { return (size_t)sqlite3_column_bytes(((struct sq_stmt *)stmt)->st, col); }
+static int sq_col_is_null(void *stmt, int col)
+{
+	return sqlite3_column_type(((struct sq_stmt *)stmt)->st, col) == SQLITE_NULL;
+}
+static const char *sq_col_text(void *stmt, int col)
+{
+	return (const char *)sqlite3_column_text(((struct sq_stmt *)stmt)->st, col);
+}
+static size_t sq_col_bytes(void *stmt, int col)
+{
+	return (size_t)sqlite3_column_bytes(((struct sq_stmt *)stmt)->st, col);
+}
 static int64_t sq_col_int64(void *stmt, int col) { return sqlite3_column_int64(((struct sq_stmt *)stmt)->st, col); }
 static double sq_col_double(void *stmt, int col) { return sqlite3_column_double(((struct sq_stmt *)stmt)->st, col); }
 static const void *sq_col_blob(void *stmt, int col, size_t *len)
@@ -158,8 +164,16 @@ static void sq_reset(void *stmt)
  * Migrations run each in its own BEGIN IMMEDIATE transaction and re-check inside it whether they
  * were applied, which already serialises concurrent processes: no separate lock is needed.
  */
-static int sq_migrate_lock(void *conn) { (void)conn; return ENT_OK; }
-static int sq_migrate_unlock(void *conn) { (void)conn; return ENT_OK; }
+static int sq_migrate_lock(void *conn)
+{
+	(void)conn;
+	return ENT_OK;
+}
+static int sq_migrate_unlock(void *conn)
+{
+	(void)conn;
+	return ENT_OK;
+}
 static const char *sq_errmsg(void *conn) { return sqlite3_errmsg(conn); }
 
 const struct db_backend db_sqlite_backend = {

@@ -66,7 +66,10 @@ static void start(void)
 	metrics_init(router_count());
 	log_set_level(LOG_ERROR);
 	log_set_access(0);
-	struct http_options opt = {.listen = "127.0.0.1:0", .threads = 2, .idle_timeout = 2, .header_timeout = 2,
+	struct http_options opt = {.listen = "127.0.0.1:0",
+				   .threads = 2,
+				   .idle_timeout = 2,
+				   .header_timeout = 2,
 				   .per_ip_connections = 1000};
 	http_server *srv;
 	char err[256];

@@ -102,8 +102,14 @@ static void bare_rule(const char *text, size_t size)
 	if (cal_rule_check(rule, start, &why) == 0) {
 		time_t ex[2] = {start + 7 * 86400, start + 14 * 86400};
 		struct cal_span hol = {start + 20 * 86400, start + 36 * 86400};
-		struct cal_series s = {.start = start, .end = end, .rrule = rule, .exdates = ex, .nexdates = 2,
-				       .skip_holidays = 1, .holidays = &hol, .nholidays = 1};
+		struct cal_series s = {.start = start,
+				       .end = end,
+				       .rrule = rule,
+				       .exdates = ex,
+				       .nexdates = 2,
+				       .skip_holidays = 1,
+				       .holidays = &hol,
+				       .nholidays = 1};
 		expand(&s, from, to);
 	} else if (!why) {
 		__builtin_trap(); /* a refusal always says why */
@@ -131,14 +137,18 @@ static void calendar(const char *text)
 		if (icaltime_is_null_time(ds) || !icaltime_is_valid_time(ds) || ds.year < 1900 || ds.year > 9999 ||
 		    ds.month < 1 || ds.month > 12 || ds.day < 1 || ds.day > icaltime_days_in_month(ds.month, ds.year))
 			continue;
-		const icaltimezone *zs = ds.zone ? ds.zone : (icaltime_is_utc(ds) ? icaltimezone_get_utc_timezone() : paris);
+		const icaltimezone *zs = ds.zone ? ds.zone
+						 : (icaltime_is_utc(ds) ? icaltimezone_get_utc_timezone() : paris);
 		time_t start = icaltime_as_timet_with_zone(ds, zs), end;
 		if (!icalcomponent_get_first_property(e, ICAL_DTEND_PROPERTY)) {
 			icalproperty *dp = icalcomponent_get_first_property(e, ICAL_DURATION_PROPERTY);
-			struct icaldurationtype d = dp ? icalproperty_get_duration(dp) : icaldurationtype_null_duration();
+			struct icaldurationtype d = dp ? icalproperty_get_duration(dp)
+						       : icaldurationtype_null_duration();
 			end = icaldurationtype_is_null_duration(d) ? start + 3600 : start + icaldurationtype_as_int(d);
 		} else {
-			const icaltimezone *ze = de.zone ? de.zone : (icaltime_is_utc(de) ? icaltimezone_get_utc_timezone() : paris);
+			const icaltimezone *ze = de.zone ? de.zone
+							 : (icaltime_is_utc(de) ? icaltimezone_get_utc_timezone()
+										: paris);
 			end = icaltime_as_timet_with_zone(de, ze);
 		}
 		if (end <= start)
@@ -159,7 +169,9 @@ static void calendar(const char *text)
 		for (icalproperty *x = icalcomponent_get_first_property(e, ICAL_EXDATE_PROPERTY); x && nex < 16;
 		     x = icalcomponent_get_next_property(e, ICAL_EXDATE_PROPERTY)) {
 			struct icaltimetype t = icalproperty_get_exdate(x);
-			const icaltimezone *zx = t.zone ? t.zone : (icaltime_is_utc(t) ? icaltimezone_get_utc_timezone() : paris);
+			const icaltimezone *zx = t.zone ? t.zone
+							: (icaltime_is_utc(t) ? icaltimezone_get_utc_timezone()
+									      : paris);
 			ex[nex++] = icaltime_as_timet_with_zone(t, zx);
 		}
 		for (size_t i = 1; i < nex; i++) /* stored exdates are sorted */

@@ -56,8 +56,11 @@ static void fuzz_verify(const uint8_t *data, size_t size)
 	if (strnlen(kid, sizeof(kid)) > 256)
 		abort();
 	if (rc == JWT_OK) {
-		struct jwt_expect e = {.issuer = "https://ent.example/realms/ent", .audience = "ent-api", .typ = "Bearer",
-				       .now = 1767225600, .leeway = 60};
+		struct jwt_expect e = {.issuer = "https://ent.example/realms/ent",
+				       .audience = "ent-api",
+				       .typ = "Bearer",
+				       .now = 1767225600,
+				       .leeway = 60};
 		rc = jwt_check_claims(claims, &e);
 		if (rc > JWT_OK || rc < JWT_ETYPE)
 			abort();

@@ -38,8 +38,8 @@
 struct fixture {
 	blob_store *s;
 	int is_file;
-	char dir[512];    /* file: only: the store's root */
-	char prefix[40];  /* of every key of this run */
+	char dir[512];   /* file: only: the store's root */
+	char prefix[40]; /* of every key of this run */
 };
 
 static struct fixture file_fx, s3_fx;
@@ -77,8 +77,8 @@ static void sha256_hex(const void *data, size_t len, char out[65])
 }
 
 /* Writes data under k in chunks of `chunk` bytes; returns the commit's result. */
-static int put(blob_store *s, const char *k, const unsigned char *data, size_t len, size_t chunk,
-	       uint64_t *size, char *sha)
+static int put(blob_store *s, const char *k, const unsigned char *data, size_t len, size_t chunk, uint64_t *size,
+	       char *sha)
 {
 	blob_writer *w = NULL;
 	int rc = blob_write_begin(s, k, &w);
@@ -299,9 +299,9 @@ static void test_range(void **state)
 	assert_memory_equal(got, data + N - 10, 10);
 	assert_int_equal(blob_read(f->s, k, N - 1, got, 1), 1);
 	assert_int_equal(got[0], data[N - 1]);
-	assert_int_equal(blob_read(f->s, k, N, got, 100), 0);       /* at the end */
-	assert_int_equal(blob_read(f->s, k, 2 * N, got, 100), 0);   /* past it */
-	assert_int_equal(blob_read(f->s, k, 5, got, 0), 0);         /* nothing asked */
+	assert_int_equal(blob_read(f->s, k, N, got, 100), 0);     /* at the end */
+	assert_int_equal(blob_read(f->s, k, 2 * N, got, 100), 0); /* past it */
+	assert_int_equal(blob_read(f->s, k, 5, got, 0), 0);       /* nothing asked */
 	assert_int_equal(blob_delete(f->s, k), ENT_OK);
 }
 
@@ -331,9 +331,9 @@ static void test_bad_keys(void **state)
 	/* What an attacker's file name could turn into if a caller ever built keys from it. */
 	static const char nul_name[] = {'a', '\0', '.', 'p', 'h', 'p', '\0'};
 	const char *bad[] = {
-		"../../x", "..\\", "..", ".", "a/../b", "a/..", "../a", "a..b", "/etc/passwd", "/a", ".tmp/x",
-		".hidden", "a//b", "a/", "a/./b", "a/.x", "", "a\\b", "a b", "a%00.php", "a\\0.php", "é",
-		"a\nb", "a:b", "a?b", "a#b", "a*b", "~x",
+		"../../x",  "..\\",    "..",   ".",   "a/../b", "a/..", "../a", "a..b", "/etc/passwd", "/a",
+		".tmp/x",   ".hidden", "a//b", "a/",  "a/./b",  "a/.x", "",     "a\\b", "a b",         "a%00.php",
+		"a\\0.php", "é",       "a\nb", "a:b", "a?b",    "a#b",  "a*b",  "~x",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		blob_writer *w = (blob_writer *)1;
@@ -364,8 +364,7 @@ static void test_bad_keys(void **state)
 	longkey[513] = '\0';
 	assert_false(blob_key_valid(longkey));
 
-	const char *good[] = {"a", "a/b/c", "2f1c3a9e-8d7b-4c1e-9a0f-123456789abc", "x.pdf", "a-b_c.d/e.f",
-			      "A/B"};
+	const char *good[] = {"a", "a/b/c", "2f1c3a9e-8d7b-4c1e-9a0f-123456789abc", "x.pdf", "a-b_c.d/e.f", "A/B"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		if (!blob_key_valid(good[i]))
 			fail_msg("key '%s' refused", good[i]);
@@ -509,13 +508,13 @@ static void test_file_open_errors(void **state)
 	assert_non_null(strstr(err, "ENT_BLOB"));
 	/* An S3 endpoint nobody listens on: a prompt one-line failure. */
 	assert_int_not_equal(
-		blob_open("s3://cours?endpoint=http://127.0.0.1:1&region=us-east-1&access_key=a&secret_key=b", &s,
-			  err, sizeof(err)),
+		blob_open("s3://cours?endpoint=http://127.0.0.1:1&region=us-east-1&access_key=a&secret_key=b", &s, err,
+			  sizeof(err)),
 		ENT_OK);
 	assert_non_null(strstr(err, "ENT_BLOB"));
 	assert_null(strchr(err, '\n'));
-	assert_int_not_equal(blob_open("s3://Bad_Bucket?endpoint=http://127.0.0.1:1&access_key=a&secret_key=b", &s,
-				       err, sizeof(err)),
+	assert_int_not_equal(blob_open("s3://Bad_Bucket?endpoint=http://127.0.0.1:1&access_key=a&secret_key=b", &s, err,
+				       sizeof(err)),
 			     ENT_OK);
 	assert_non_null(strstr(err, "ENT_BLOB"));
 }
@@ -614,12 +613,18 @@ static void test_s3_idle_connection(void **state)
 int main(void)
 {
 	const struct CMUnitTest common[] = {
-		cmocka_unit_test(test_small),	     cmocka_unit_test(test_zero),
-		cmocka_unit_test(test_8mib),	     cmocka_unit_test(test_20mib),
-		cmocka_unit_test(test_big_single_write), cmocka_unit_test(test_overwrite),
-		cmocka_unit_test(test_abort_small),  cmocka_unit_test(test_abort_multipart),
-		cmocka_unit_test(test_range),	     cmocka_unit_test(test_delete),
-		cmocka_unit_test(test_bad_keys),     cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_small),
+		cmocka_unit_test(test_zero),
+		cmocka_unit_test(test_8mib),
+		cmocka_unit_test(test_20mib),
+		cmocka_unit_test(test_big_single_write),
+		cmocka_unit_test(test_overwrite),
+		cmocka_unit_test(test_abort_small),
+		cmocka_unit_test(test_abort_multipart),
+		cmocka_unit_test(test_range),
+		cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_bad_keys),
+		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_failed_writer),
 	};
 	const struct CMUnitTest file_only[] = {
@@ -643,8 +648,7 @@ int main(void)
 						  teardown_s3);
 		failed += _cmocka_run_group_tests("blob_s3_only", s3_only, sizeof(s3_only) / sizeof(s3_only[0]),
 						  setup_s3, teardown_s3);
-	}
-	else
+	} else
 		fprintf(stderr, "ENT_TEST_S3_URL not set: s3 cases skipped\n");
 	return failed ? 1 : 0;
 }

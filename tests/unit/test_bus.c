@@ -318,7 +318,8 @@ static void test_outbox_survives_stop(void **state)
 static void test_envelope(void **state)
 {
 	(void)state;
-	struct bus_event ev = {"0b7e6a8e-57c5-4f7e-9a43-3f6c2d1e9b10", "test.env", "notes", "2026-11-24T10:00:00Z", NULL};
+	struct bus_event ev = {"0b7e6a8e-57c5-4f7e-9a43-3f6c2d1e9b10", "test.env", "notes", "2026-11-24T10:00:00Z",
+			       NULL};
 	size_t len = 0;
 	char *text = bus_envelope(&ev, "{\"a\":1}", &len);
 	assert_non_null(text);
@@ -331,7 +332,8 @@ static void test_envelope(void **state)
 	assert_int_equal(json_integer_value(json_object_get(back.payload, "a")), 1);
 	json_decref(tree);
 	free(text);
-	assert_int_equal(bus_envelope_parse("{\"id\":\"x\",\"type\":\"a\",\"payload\":{}}", 35, &back, &tree), ENT_EINVAL);
+	assert_int_equal(bus_envelope_parse("{\"id\":\"x\",\"type\":\"a\",\"payload\":{}}", 35, &back, &tree),
+			 ENT_EINVAL);
 	assert_int_equal(bus_envelope_parse("not json", 8, &back, &tree), ENT_EINVAL);
 	for (unsigned a = 1; a < 20; a++) {
 		long ms = bus_backoff_ms(a);

@@ -52,10 +52,10 @@ static char dir[512];
 static db *dbh;
 static struct config cfg;
 static char consumer_name[40];
-static atomic_int handled;     /* applications committed (counted by `applied`, see above) */
-static atomic_int fail_next;   /* the handler fails this many more times */
-static atomic_int failures;    /* failed handler calls */
-static atomic_int hold_ms;     /* the handler then waits this long, its transaction still open */
+static atomic_int handled;   /* applications committed (counted by `applied`, see above) */
+static atomic_int fail_next; /* the handler fails this many more times */
+static atomic_int failures;  /* failed handler calls */
+static atomic_int hold_ms;   /* the handler then waits this long, its transaction still open */
 
 static const char *const types[] = {"test.*", NULL};
 
@@ -142,7 +142,7 @@ static void check_exactly_once(int want)
 	assert_int_equal(scalar("SELECT MAX(n) FROM t_seen WHERE type <> 'test.raw'"), want - 1);
 }
 
-static int events_seen;     /* events published by the tests so far (numbered 0..n-1) */
+static int events_seen; /* events published by the tests so far (numbered 0..n-1) */
 
 /* tests/services/rabbitmq.sh, found from this file's path (CMake compiles it by absolute path). */
 static int broker_cmd(const char *verb)

@@ -55,7 +55,9 @@ static void test_october_change(void **state)
 {
 	(void)state;
 	/* Mondays 08:00 in Paris from 2026-10-19 (summer time, UTC+2): 08:00 after the 25th is UTC+1. */
-	struct cal_series s = {.start = T("2026-10-19T06:00:00Z"), .end = T("2026-10-19T07:00:00Z"), .tz = "Europe/Paris",
+	struct cal_series s = {.start = T("2026-10-19T06:00:00Z"),
+			       .end = T("2026-10-19T07:00:00Z"),
+			       .tz = "Europe/Paris",
 			       .rrule = "FREQ=WEEKLY;COUNT=3"};
 	expect(&s, (const char *const[]){"2026-10-19T06:00:00Z", "2026-10-26T07:00:00Z", "2026-11-02T07:00:00Z", NULL});
 }
@@ -64,11 +66,15 @@ static void test_march_change(void **state)
 {
 	(void)state;
 	/* Thursdays 10:00 from 2027-03-18 (UTC+1); summer time from Sunday 2027-03-28. */
-	struct cal_series s = {.start = T("2027-03-18T09:00:00Z"), .end = T("2027-03-18T10:00:00Z"), .tz = "Europe/Paris",
+	struct cal_series s = {.start = T("2027-03-18T09:00:00Z"),
+			       .end = T("2027-03-18T10:00:00Z"),
+			       .tz = "Europe/Paris",
 			       .rrule = "FREQ=WEEKLY;COUNT=3"};
 	expect(&s, (const char *const[]){"2027-03-18T09:00:00Z", "2027-03-25T09:00:00Z", "2027-04-01T08:00:00Z", NULL});
 	/* A lesson ending in the hour the clocks skip still lasts (keep() checks end > start). */
-	struct cal_series gap = {.start = T("2027-03-21T00:30:00Z"), .end = T("2027-03-21T01:30:00Z"), .tz = "Europe/Paris",
+	struct cal_series gap = {.start = T("2027-03-21T00:30:00Z"),
+				 .end = T("2027-03-21T01:30:00Z"),
+				 .tz = "Europe/Paris",
 				 .rrule = "FREQ=WEEKLY;COUNT=2"};
 	struct got gg = {.n = 0};
 	assert_int_equal(cal_expand(&gap, T("2027-03-01T00:00:00Z"), T("2027-04-01T00:00:00Z"), keep, &gg), 2);
@@ -84,7 +90,9 @@ static void test_ab_weeks(void **state)
 {
 	(void)state;
 	/* Week A only: every other Tuesday from 2026-12-01 08:00. */
-	struct cal_series s = {.start = T("2026-12-01T07:00:00Z"), .end = T("2026-12-01T08:00:00Z"), .tz = "Europe/Paris",
+	struct cal_series s = {.start = T("2026-12-01T07:00:00Z"),
+			       .end = T("2026-12-01T08:00:00Z"),
+			       .tz = "Europe/Paris",
 			       .rrule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;COUNT=3"};
 	expect(&s, (const char *const[]){"2026-12-01T07:00:00Z", "2026-12-15T07:00:00Z", "2026-12-29T07:00:00Z", NULL});
 }
@@ -93,20 +101,31 @@ static void test_exdate_and_holiday(void **state)
 {
 	(void)state;
 	time_t ex[] = {T("2026-12-09T13:00:00Z")};
-	struct cal_series s = {.start = T("2026-12-02T13:00:00Z"), .end = T("2026-12-02T14:00:00Z"), .tz = "Europe/Paris",
-			       .rrule = "FREQ=WEEKLY;COUNT=4", .exdates = ex, .nexdates = 1};
+	struct cal_series s = {.start = T("2026-12-02T13:00:00Z"),
+			       .end = T("2026-12-02T14:00:00Z"),
+			       .tz = "Europe/Paris",
+			       .rrule = "FREQ=WEEKLY;COUNT=4",
+			       .exdates = ex,
+			       .nexdates = 1};
 	expect(&s, (const char *const[]){"2026-12-02T13:00:00Z", "2026-12-16T13:00:00Z", "2026-12-23T13:00:00Z", NULL});
 	/* Christmas holidays from Saturday 19 December to Monday 4 January 00:00 (Paris). */
 	struct cal_span hol[] = {{T("2026-12-18T23:00:00Z"), T("2027-01-03T23:00:00Z")}};
-	struct cal_series l = {.start = T("2026-12-14T07:00:00Z"), .end = T("2026-12-14T08:00:00Z"), .tz = "Europe/Paris",
-			       .rrule = "FREQ=WEEKLY;COUNT=4", .skip_holidays = 1, .holidays = hol, .nholidays = 1};
+	struct cal_series l = {.start = T("2026-12-14T07:00:00Z"),
+			       .end = T("2026-12-14T08:00:00Z"),
+			       .tz = "Europe/Paris",
+			       .rrule = "FREQ=WEEKLY;COUNT=4",
+			       .skip_holidays = 1,
+			       .holidays = hol,
+			       .nholidays = 1};
 	expect(&l, (const char *const[]){"2026-12-14T07:00:00Z", "2027-01-04T07:00:00Z", NULL});
 }
 
 static void test_window_and_last_end(void **state)
 {
 	(void)state;
-	struct cal_series s = {.start = T("2026-11-02T07:00:00Z"), .end = T("2026-11-02T08:00:00Z"), .tz = "Europe/Paris",
+	struct cal_series s = {.start = T("2026-11-02T07:00:00Z"),
+			       .end = T("2026-11-02T08:00:00Z"),
+			       .tz = "Europe/Paris",
 			       .rrule = "FREQ=WEEKLY;COUNT=6"};
 	struct got g = {.n = 0};
 	/* A window that starts inside an occurrence includes it. */
@@ -188,9 +207,12 @@ int main(void)
 {
 	cal_init();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_october_change), cmocka_unit_test(test_march_change),
-		cmocka_unit_test(test_ab_weeks),       cmocka_unit_test(test_exdate_and_holiday),
-		cmocka_unit_test(test_window_and_last_end), cmocka_unit_test(test_rules_refused),
+		cmocka_unit_test(test_october_change),
+		cmocka_unit_test(test_march_change),
+		cmocka_unit_test(test_ab_weeks),
+		cmocka_unit_test(test_exdate_and_holiday),
+		cmocka_unit_test(test_window_and_last_end),
+		cmocka_unit_test(test_rules_refused),
 		cmocka_unit_test(test_iso_weeks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -104,8 +104,9 @@ static void test_json_writer(void **state)
 	jw_key(&w, "inf");
 	jw_double(&w, 1.0 / 0.0);
 	jw_obj_close(&w);
-	assert_string_equal(b.data, "{\"name\":\"Zoé \\\"la\\\" \\\\ \\n\\u0001\",\"n\":-42,\"list\":[1,12.5,null,true,{}],"
-				    "\"nil\":null,\"inf\":null}");
+	assert_string_equal(b.data,
+			    "{\"name\":\"Zoé \\\"la\\\" \\\\ \\n\\u0001\",\"n\":-42,\"list\":[1,12.5,null,true,{}],"
+			    "\"nil\":null,\"inf\":null}");
 	json_error_t e;
 	json_t *j = json_loads(b.data, 0, &e);
 	assert_non_null(j);
@@ -279,8 +280,8 @@ static void test_util(void **state)
 
 	assert_true(util_valid_text("Zoë d'Arc"));
 	assert_false(util_valid_text("a\x01"));
-	assert_false(util_valid_text("\xC3"));        /* truncated */
-	assert_false(util_valid_text("\xC0\xAF"));    /* overlong */
+	assert_false(util_valid_text("\xC3"));         /* truncated */
+	assert_false(util_valid_text("\xC0\xAF"));     /* overlong */
 	assert_false(util_valid_text("\xED\xA0\x80")); /* surrogate */
 
 	assert_int_equal(util_hexval('0'), 0);
@@ -321,7 +322,8 @@ static void test_config_load(void **state)
 	(void)state;
 	struct config cfg;
 	char err[512];
-	const char *ok[] = {"serve", "--listen", "127.0.0.1:9000", "--data=/tmp/x", "--db", "postgresql://u:p@h:5432/d"};
+	const char *ok[] = {"serve",         "--listen", "127.0.0.1:9000",
+			    "--data=/tmp/x", "--db",     "postgresql://u:p@h:5432/d"};
 	assert_int_equal(load(ok, 6, err, sizeof(err), &cfg), 0);
 	assert_string_equal(cfg.listen, "127.0.0.1:9000");
 	assert_string_equal(cfg.data, "/tmp/x");
@@ -360,10 +362,11 @@ static void test_config_load(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_arena),       cmocka_unit_test(test_arena_cleanup), cmocka_unit_test(test_buf_max),
-		cmocka_unit_test(test_json_writer), cmocka_unit_test(test_json_strict),   cmocka_unit_test(test_json_check),
-		cmocka_unit_test(test_router),      cmocka_unit_test(test_util),          cmocka_unit_test(test_config_mask),
-		cmocka_unit_test(test_config_load),
+		cmocka_unit_test(test_arena),       cmocka_unit_test(test_arena_cleanup),
+		cmocka_unit_test(test_buf_max),     cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_json_strict), cmocka_unit_test(test_json_check),
+		cmocka_unit_test(test_router),      cmocka_unit_test(test_util),
+		cmocka_unit_test(test_config_mask), cmocka_unit_test(test_config_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

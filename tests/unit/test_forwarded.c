@@ -39,8 +39,10 @@ static void test_trusted_proxy_chain(void **state)
 	/* Only proxies: the left-most of them. */
 	assert_string_equal(forwarded_client(a, "127.0.0.1", "10.9.9.9, 10.1.2.3", NULL), "10.9.9.9");
 	/* Forwarded (RFC 7239), IPv6 in brackets with a port, and an IPv4 with a port. */
-	assert_string_equal(forwarded_client(a, "10.0.0.1", NULL, "for=192.0.2.60;proto=https;by=10.0.0.1"), "192.0.2.60");
-	assert_string_equal(forwarded_client(a, "fd00::1", NULL, "for=\"[2001:db8:cafe::17]:4711\""), "2001:db8:cafe::17");
+	assert_string_equal(forwarded_client(a, "10.0.0.1", NULL, "for=192.0.2.60;proto=https;by=10.0.0.1"),
+			    "192.0.2.60");
+	assert_string_equal(forwarded_client(a, "fd00::1", NULL, "for=\"[2001:db8:cafe::17]:4711\""),
+			    "2001:db8:cafe::17");
 	assert_string_equal(forwarded_client(a, "127.0.0.1", "192.0.2.1:5555", NULL), "192.0.2.1");
 	/* An element that names no address (obfuscated, garbage): the peer, not a guess. */
 	assert_string_equal(forwarded_client(a, "127.0.0.1", "unknown", NULL), "127.0.0.1");

@@ -43,10 +43,7 @@ static void echo(http_req *req)
 	http_reply_json(req, 200, json_incref(body));
 }
 
-static void item(http_req *req)
-{
-	http_reply_json(req, 200, json_pack("{s:s}", "id", http_param(req, "id")));
-}
+static void item(http_req *req) { http_reply_json(req, 200, json_pack("{s:s}", "id", http_param(req, "id"))); }
 
 static void item_special(http_req *req) { http_reply_json(req, 200, json_pack("{s:s}", "special", "yes")); }
 
@@ -227,8 +224,13 @@ static const struct route routes[] = {
 	{.method = "GET", .pattern = "/test/paged", .handler = paged, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/list", .handler = listed, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/db", .handler = needs_db, .access = ACCESS_PUBLIC},
-	{.method = "POST", .pattern = "/test/upload", .handler = upload_done, .access = ROLE_ANY_USER, .flags = ROUTE_RAW_BODY,
-	 .max_body = 8u << 20, .on_body = upload_chunk},
+	{.method = "POST",
+	 .pattern = "/test/upload",
+	 .handler = upload_done,
+	 .access = ROLE_ANY_USER,
+	 .flags = ROUTE_RAW_BODY,
+	 .max_body = 8u << 20,
+	 .on_body = upload_chunk},
 };
 
 /* ---- client ---- */
@@ -589,8 +591,9 @@ static void test_pagination_args(void **state)
 	assert_non_null(strstr(r->body, "\"limit\":500"));
 	assert_non_null(strstr(r->body, "\"cursor\":\"abc\""));
 	resp_free(r);
-	const char *bad[] = {"/test/paged?limit=0", "/test/paged?limit=501", "/test/paged?limit=-5",
-			     "/test/paged?limit=99999999999999999999999", "/test/paged?limit=abc", "/test/paged?limit="};
+	const char *bad[] = {"/test/paged?limit=0",   "/test/paged?limit=501",
+			     "/test/paged?limit=-5",  "/test/paged?limit=99999999999999999999999",
+			     "/test/paged?limit=abc", "/test/paged?limit="};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r = request("GET", bad[i], NULL, NULL, 0, 0);
 		json_t *j = assert_problem(r, 400);
@@ -644,7 +647,8 @@ static void test_page_writer(void **state)
 		struct resp *r = request("GET", bad[i], NULL, NULL, 0, 0);
 		json_t *j = assert_problem(r, 400);
 		json_t *e = json_object_get(j, "errors");
-		assert_string_equal(json_string_value(json_object_get(e, "cursor")), "is not a cursor this server issued");
+		assert_string_equal(json_string_value(json_object_get(e, "cursor")),
+				    "is not a cursor this server issued");
 		assert_int_equal(json_object_size(e), i == 3 ? 2 : 1);
 		json_decref(j);
 		resp_free(r);
@@ -652,7 +656,8 @@ static void test_page_writer(void **state)
 	/* The handler's own validation: http_invalid. */
 	struct resp *r = request("GET", "/test/list?f=y", NULL, NULL, 0, 0);
 	json_t *j = assert_problem(r, 400);
-	assert_string_equal(json_string_value(json_object_get(j, "detail")), "La requête contient des champs invalides.");
+	assert_string_equal(json_string_value(json_object_get(j, "detail")),
+			    "La requête contient des champs invalides.");
 	assert_non_null(json_object_get(json_object_get(j, "errors"), "f"));
 	json_decref(j);
 	resp_free(r);
@@ -910,7 +915,8 @@ static void test_one_reading(void **state)
 	}
 	/* Not UTF-8 once decoded: 400 (no handler gets such a parameter). */
 	int closed;
-	const char *got = raw_exchange("GET /test/items/%ff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 60, &closed);
+	const char *got = raw_exchange("GET /test/items/%ff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 60,
+				       &closed);
 	assert_int_equal(strncmp(got, "HTTP/1.1 400 ", 13), 0);
 	got = raw_exchange("GET /test/items/caf%C3%A9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 66, &closed);
 	assert_int_equal(strncmp(got, "HTTP/1.1 200 ", 13), 0);
@@ -950,7 +956,8 @@ static void test_slow_clients(void **state)
 	assert_true(ms >= 1500);
 	/* A body at 5 bytes/s, under the minimum of 1024 after the 2 s grace: cut. */
 	ms = trickle_until_closed("POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-				  "Content-Length: 100000\r\n\r\n", ' ');
+				  "Content-Length: 100000\r\n\r\n",
+				  ' ');
 	assert_true(ms > 0 && ms < 9000);
 	assert_true(ms >= 1500);
 	/* A download read slowly, for longer than the deadline, is not cut: the answer is not a head. */
@@ -984,8 +991,11 @@ static void test_metrics_counted(void **state)
 	buf_init(&b, 0);
 	struct metrics_gauges g = {0};
 	metrics_write(&b, "test", &g);
-	assert_non_null(strstr(b.data, "ent_http_requests_total{service=\"test\",route=\"/test/items/{id}\",method=\"GET\",status=\"200\"}"));
-	assert_non_null(strstr(b.data, "ent_http_request_duration_seconds_count{service=\"test\",route=\"/test/items/{id}\"}"));
+	assert_non_null(strstr(
+		b.data,
+		"ent_http_requests_total{service=\"test\",route=\"/test/items/{id}\",method=\"GET\",status=\"200\"}"));
+	assert_non_null(
+		strstr(b.data, "ent_http_request_duration_seconds_count{service=\"test\",route=\"/test/items/{id}\"}"));
 	assert_non_null(strstr(b.data, "process_resident_memory_bytes"));
 	buf_free(&b);
 }
@@ -998,8 +1008,8 @@ int main(void)
 			return 1;
 	metrics_init(router_count());
 	http_set_guard(test_guard);
-	struct http_options opt = {.listen = "127.0.0.1:0", .threads = 2, .idle_timeout = 1, .per_ip_connections = 8,
-				   .header_timeout = 2};
+	struct http_options opt = {
+		.listen = "127.0.0.1:0", .threads = 2, .idle_timeout = 1, .per_ip_connections = 8, .header_timeout = 2};
 	char err[256];
 	if (http_start(&opt, &srv, err, sizeof(err)) != ENT_OK) {
 		fprintf(stderr, "%s\n", err);

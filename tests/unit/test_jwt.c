@@ -72,7 +72,10 @@ static void b64s(const char *s, size_t len, char *out, size_t cap, size_t *pos)
 	*pos += n;
 }
 
-static size_t input_cap(const char *header, const char *payload) { return (strlen(header) + strlen(payload)) * 2 + 2048; }
+static size_t input_cap(const char *header, const char *payload)
+{
+	return (strlen(header) + strlen(payload)) * 2 + 2048;
+}
 
 /* "b64(header).b64(payload)" in a malloc'd buffer of input_cap() bytes, with room for a signature. */
 static char *signing_input(const char *header, const char *payload, size_t *len)
@@ -151,8 +154,8 @@ static void test_b64url(void **state)
 	assert_int_equal(b64url_decode("-_-_", 4, bin, sizeof(bin)), 3);
 	assert_memory_equal(bin, url, 3);
 	/* Padding, the standard alphabet, whitespace, NUL and other characters are refused. */
-	const char *bad[] = {"Zg==", "Zm8=", "Zg=", "Zm9v+", "+_-_", "/_-_", "Zm 9v", "Zm9v\n", "Zm9v.", "Zm9\xc3\xa9",
-			     "Z", "Zm9vZ", "%6d9v"};
+	const char *bad[] = {"Zg==",   "Zm8=",  "Zg=",         "Zm9v+", "+_-_",  "/_-_", "Zm 9v",
+			     "Zm9v\n", "Zm9v.", "Zm9\xc3\xa9", "Z",     "Zm9vZ", "%6d9v"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(b64url_decode(bad[i], strlen(bad[i]), bin, sizeof(bin)), -1);
 	assert_int_equal(b64url_decode("Zm\0v", 4, bin, sizeof(bin)), -1);
@@ -186,8 +189,11 @@ static void test_sign_verify(void **state)
 	jwt_keyset *ks = public_set();
 	assert_int_equal(jwt_verify_rs256(tok, ks, &got, NULL, 0), JWT_OK);
 	assert_true(json_equal(got, claims));
-	struct jwt_expect e = {.issuer = "https://ent.example/realms/ent", .audience = "ent-api", .typ = "Bearer",
-			       .now = time(NULL), .leeway = 60};
+	struct jwt_expect e = {.issuer = "https://ent.example/realms/ent",
+			       .audience = "ent-api",
+			       .typ = "Bearer",
+			       .now = time(NULL),
+			       .leeway = 60};
 	assert_int_equal(jwt_check_claims(got, &e), JWT_OK);
 	json_decref(got);
 
@@ -287,7 +293,7 @@ static void test_jwk_roundtrip(void **state)
 	assert_string_equal(json_string_value(json_object_get(jwk, "alg")), "RS256");
 	assert_string_equal(json_string_value(json_object_get(jwk, "kid")), "k1");
 	assert_string_equal(json_string_value(json_object_get(jwk, "e")), "AQAB"); /* 65537 */
-	assert_int_equal(json_string_length(json_object_get(jwk, "n")), 342);   /* 256 bytes */
+	assert_int_equal(json_string_length(json_object_get(jwk, "n")), 342);      /* 256 bytes */
 	assert_null(json_object_get(jwk, "d"));
 
 	jwt_key *pub = jwt_key_from_jwk(jwk);
@@ -314,10 +320,18 @@ static void test_jwk_roundtrip(void **state)
 		const char *member;
 		json_t *value; /* NULL: delete the member */
 	} bad[] = {
-		{"kty", json_string("EC")}, {"kty", NULL},		   {"use", json_string("enc")},
-		{"alg", json_string("RS512")}, {"alg", json_string("HS256")}, {"n", NULL},
-		{"e", NULL},		       {"n", json_string("AQAB")},    {"e", json_string("AQ==")},
-		{"e", json_string("AA")},      {"n", json_integer(3)},	      {"kid", json_integer(1)},
+		{"kty", json_string("EC")},
+		{"kty", NULL},
+		{"use", json_string("enc")},
+		{"alg", json_string("RS512")},
+		{"alg", json_string("HS256")},
+		{"n", NULL},
+		{"e", NULL},
+		{"n", json_string("AQAB")},
+		{"e", json_string("AQ==")},
+		{"e", json_string("AA")},
+		{"n", json_integer(3)},
+		{"kid", json_integer(1)},
 		{"kid", json_string("a\x7f")},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -358,8 +372,8 @@ static char *jwks_text(void)
 	json_object_set_new(enc, "use", json_string("enc"));
 	json_object_set_new(enc, "kid", json_string("enc-key"));
 	json_array_append_new(keys, enc);
-	json_array_append_new(keys, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "kid", "ec", "crv", "P-256", "x",
-					      "AAAA", "y", "AAAA"));
+	json_array_append_new(keys, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "kid", "ec", "crv", "P-256",
+					      "x", "AAAA", "y", "AAAA"));
 	json_array_append_new(keys, json_string("not a key"));
 	char longkid[300];
 	memset(longkid, 'x', sizeof(longkid) - 1);
@@ -433,7 +447,13 @@ static void test_jwks(void **state)
 	json_decref(jwk);
 
 	/* Not JWKS documents. */
-	const char *bad[] = {"", "[]", "{}", "{\"keys\":{}}", "{\"keys\":[]", "{\"keys\":[],\"keys\":[]}", "null",
+	const char *bad[] = {"",
+			     "[]",
+			     "{}",
+			     "{\"keys\":{}}",
+			     "{\"keys\":[]",
+			     "{\"keys\":[],\"keys\":[]}",
+			     "null",
 			     "{\"keys\":[]} x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_null(jwt_keyset_from_jwks(bad[i], strlen(bad[i])));
@@ -540,7 +560,8 @@ static void test_hs256_confusion(void **state)
 	jwt_keyset *ks = public_set();
 	jwt_keyset *from_pem = jwt_keyset_new();
 	assert_int_equal(jwt_keyset_add(from_pem, jwt_key_from_pem("k1", pub_pem[0])), 0);
-	const char *headers[] = {"{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}", "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"};
+	const char *headers[] = {"{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}",
+				 "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"};
 	for (size_t i = 0; i < 2; i++) {
 		size_t pos;
 		char *t = signing_input(headers[i], "{\"sub\":\"admin\",\"exp\":9999999999}", &pos);
@@ -600,7 +621,7 @@ static void test_format(void **state)
 	assert_int_equal(jwt_verify_rs256(buf, ks, &got, NULL, 0), JWT_EFORMAT);
 
 	/* Headers that are not one JSON object without duplicates. */
-	const char *headers[] = {"[\"RS256\"]", "\"RS256\"", "{\"alg\":\"RS256\",\"alg\":\"RS256\"}",
+	const char *headers[] = {"[\"RS256\"]",           "\"RS256\"",          "{\"alg\":\"RS256\",\"alg\":\"RS256\"}",
 				 "{\"alg\":\"RS256\"}{}", "{\"alg\":\"RS256\"", "\xff"};
 	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
 		char *t = rs256_raw(0, headers[i], "{}");
@@ -620,8 +641,9 @@ static void test_format(void **state)
 		free(t);
 	}
 	/* jku, x5u and jwk are ignored: the key still comes from our set. */
-	t = rs256_raw(0, "{\"alg\":\"RS256\",\"kid\":\"k1\",\"jku\":\"https://evil/jwks\",\"x5u\":\"https://evil/\","
-			 "\"jwk\":{\"kty\":\"RSA\"}}",
+	t = rs256_raw(0,
+		      "{\"alg\":\"RS256\",\"kid\":\"k1\",\"jku\":\"https://evil/jwks\",\"x5u\":\"https://evil/\","
+		      "\"jwk\":{\"kty\":\"RSA\"}}",
 		      "{}");
 	assert_int_equal(jwt_verify_rs256(t, ks, &got, NULL, 0), JWT_OK);
 	json_decref(got);
@@ -737,10 +759,10 @@ static void test_kid(void **state)
 	free(htxt);
 	json_decref(h);
 	free(longkid);
-	const char *headers[] = {"{\"alg\":\"RS256\",\"kid\":\"k\\u0001\"}", "{\"alg\":\"RS256\",\"kid\":\"k1\\n\"}",
+	const char *headers[] = {"{\"alg\":\"RS256\",\"kid\":\"k\\u0001\"}",  "{\"alg\":\"RS256\",\"kid\":\"k1\\n\"}",
 				 "{\"alg\":\"RS256\",\"kid\":\"k\\u00e91\"}", "{\"alg\":\"RS256\",\"kid\":1}",
-				 "{\"alg\":\"RS256\",\"kid\":null}", "{\"alg\":\"RS256\",\"kid\":[\"k1\"]}",
-				 "{\"alg\":\"RS256\",\"kid\":\"\"}", "{\"alg\":\"RS256\",\"kid\":\"nope\"}",
+				 "{\"alg\":\"RS256\",\"kid\":null}",          "{\"alg\":\"RS256\",\"kid\":[\"k1\"]}",
+				 "{\"alg\":\"RS256\",\"kid\":\"\"}",          "{\"alg\":\"RS256\",\"kid\":\"nope\"}",
 				 "{\"alg\":\"RS256\",\"kid\":\"K1\"}"};
 	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
 		t = rs256_raw(0, headers[i], "{}");
@@ -761,22 +783,28 @@ static void test_claims(void **state)
 {
 	(void)state;
 	time_t now = 1800000000;
-	struct jwt_expect e = {.issuer = "https://kc/realms/ent", .audience = "ent-api", .typ = "Bearer", .now = now,
-			       .leeway = 60};
+	struct jwt_expect e = {
+		.issuer = "https://kc/realms/ent", .audience = "ent-api", .typ = "Bearer", .now = now, .leeway = 60};
 	struct {
 		const char *json;
 		int want;
 	} cases[] = {
-		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1800000300}", JWT_OK},
+		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1800000300}",
+		 JWT_OK},
 		/* exp */
 		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\"}", JWT_EEXPIRED},
-		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1799999900}", JWT_EEXPIRED},
-		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1799999940}", JWT_EEXPIRED},
-		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1799999941}", JWT_OK},
-		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1799999941.5}", JWT_OK},
+		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1799999900}",
+		 JWT_EEXPIRED},
+		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1799999940}",
+		 JWT_EEXPIRED},
+		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1799999941}",
+		 JWT_OK},
+		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1799999941.5}",
+		 JWT_OK},
 		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":\"1900000000\"}",
 		 JWT_EEXPIRED},
-		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":null}", JWT_EEXPIRED},
+		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":null}",
+		 JWT_EEXPIRED},
 		/* nbf and iat */
 		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1800000300,"
 		 "\"nbf\":1800000061}",
@@ -807,7 +835,8 @@ static void test_claims(void **state)
 		 JWT_EAUDIENCE},
 		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":[],\"azp\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1800000300}",
 		 JWT_EAUDIENCE},
-		{"{\"iss\":\"https://kc/realms/ent\",\"azp\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1800000300}", JWT_OK},
+		{"{\"iss\":\"https://kc/realms/ent\",\"azp\":\"ent-api\",\"typ\":\"Bearer\",\"exp\":1800000300}",
+		 JWT_OK},
 		{"{\"iss\":\"https://kc/realms/ent\",\"azp\":\"other\",\"typ\":\"Bearer\",\"exp\":1800000300}",
 		 JWT_EAUDIENCE},
 		{"{\"iss\":\"https://kc/realms/ent\",\"typ\":\"Bearer\",\"exp\":1800000300}", JWT_EAUDIENCE},
@@ -816,17 +845,21 @@ static void test_claims(void **state)
 		 JWT_EAUDIENCE},
 		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":7,\"typ\":\"Bearer\",\"exp\":1800000300}", JWT_EAUDIENCE},
 		/* typ: an ID or refresh token used as a bearer token */
-		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"ID\",\"exp\":1800000300}", JWT_ETYPE},
-		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Refresh\",\"exp\":1800000300}", JWT_ETYPE},
+		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"ID\",\"exp\":1800000300}",
+		 JWT_ETYPE},
+		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"Refresh\",\"exp\":1800000300}",
+		 JWT_ETYPE},
 		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"exp\":1800000300}", JWT_ETYPE},
-		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"bearer\",\"exp\":1800000300}", JWT_ETYPE},
+		{"{\"iss\":\"https://kc/realms/ent\",\"aud\":\"ent-api\",\"typ\":\"bearer\",\"exp\":1800000300}",
+		 JWT_ETYPE},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_t *c = json_loads(cases[i].json, 0, NULL);
 		assert_non_null(c);
 		int rc = jwt_check_claims(c, &e);
 		if (rc != cases[i].want)
-			fail_msg("case %zu: %s -> %d (%s), want %d", i, cases[i].json, rc, jwt_strerror(rc), cases[i].want);
+			fail_msg("case %zu: %s -> %d (%s), want %d", i, cases[i].json, rc, jwt_strerror(rc),
+				 cases[i].want);
 		json_decref(c);
 	}
 
@@ -909,11 +942,13 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_b64url),	     cmocka_unit_test(test_sign_verify), cmocka_unit_test(test_pem),
-		cmocka_unit_test(test_jwk_roundtrip), cmocka_unit_test(test_jwks),	 cmocka_unit_test(test_tampered),
-		cmocka_unit_test(test_alg),	     cmocka_unit_test(test_hs256_confusion),
-		cmocka_unit_test(test_format),	     cmocka_unit_test(test_kid),	 cmocka_unit_test(test_claims),
-		cmocka_unit_test(test_sha256),	     cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_b64url),  cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_pem),     cmocka_unit_test(test_jwk_roundtrip),
+		cmocka_unit_test(test_jwks),    cmocka_unit_test(test_tampered),
+		cmocka_unit_test(test_alg),     cmocka_unit_test(test_hs256_confusion),
+		cmocka_unit_test(test_format),  cmocka_unit_test(test_kid),
+		cmocka_unit_test(test_claims),  cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

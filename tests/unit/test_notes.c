@@ -19,11 +19,16 @@
 #define assert_near(a, b) assert_true(fabs((double)(a) - (double)(b)) < 1e-9)
 
 /* The worked cases: maths e1..e3 and français f1..f2, students A(lice), B(ob), C(hloé). */
-static struct notes_grade g_e1[] = {{"A", NG_GRADED, 15, NULL, NULL}, {"B", NG_GRADED, 9, NULL, NULL}, {"C", NG_ABSENT, 0, NULL, NULL}};
-static struct notes_grade g_e2[] = {{"A", NG_GRADED, 7, NULL, NULL}, {"B", NG_GRADED, 4, NULL, NULL}, {"C", NG_GRADED, 9, NULL, NULL}};
-static struct notes_grade g_e3[] = {{"A", NG_EXEMPT, 0, NULL, NULL}, {"B", NG_GRADED, 62, NULL, NULL}, {"C", NG_GRADED, 80, NULL, NULL}};
-static struct notes_grade g_f1[] = {{"A", NG_GRADED, 12, NULL, NULL}, {"B", NG_GRADED, 16, NULL, NULL}, {"C", NG_NOT_GRADED, 0, NULL, NULL}};
-static struct notes_grade g_f2[] = {{"A", NG_GRADED, 30, NULL, NULL}, {"B", NG_GRADED, 20, NULL, NULL}, {"C", NG_GRADED, 36, NULL, NULL}};
+static struct notes_grade g_e1[] = {
+	{"A", NG_GRADED, 15, NULL, NULL}, {"B", NG_GRADED, 9, NULL, NULL}, {"C", NG_ABSENT, 0, NULL, NULL}};
+static struct notes_grade g_e2[] = {
+	{"A", NG_GRADED, 7, NULL, NULL}, {"B", NG_GRADED, 4, NULL, NULL}, {"C", NG_GRADED, 9, NULL, NULL}};
+static struct notes_grade g_e3[] = {
+	{"A", NG_EXEMPT, 0, NULL, NULL}, {"B", NG_GRADED, 62, NULL, NULL}, {"C", NG_GRADED, 80, NULL, NULL}};
+static struct notes_grade g_f1[] = {
+	{"A", NG_GRADED, 12, NULL, NULL}, {"B", NG_GRADED, 16, NULL, NULL}, {"C", NG_NOT_GRADED, 0, NULL, NULL}};
+static struct notes_grade g_f2[] = {
+	{"A", NG_GRADED, 30, NULL, NULL}, {"B", NG_GRADED, 20, NULL, NULL}, {"C", NG_GRADED, 36, NULL, NULL}};
 
 static struct notes_eval e1 = {"e1", "m", "t1", "Contrôle 1", "2026-10-01", "", 2, 20, 1, g_e1, 3};
 static struct notes_eval e2 = {"e2", "m", "t1", "Interro", "2026-10-10", "", 1, 10, 1, g_e2, 3};
@@ -131,7 +136,6 @@ static void test_status_names(void **state)
 	assert_null(notes_status_name(NG_NONE));
 }
 
-
 /* A deterministic pseudo-random sequence for the larger cases below. */
 static uint64_t rnd_state = 88172645463325252u;
 static uint64_t rnd(void)
@@ -213,7 +217,8 @@ static void test_class_compute_same_bits(void **state)
 			assert_int_equal(n, (size_t)f.subj[k].n);
 			for (size_t i = 0; i < n; i++) {
 				assert_same(st[i].avg, notes_subject_avg(&subs[k], st[i].student_id, NULL));
-				const struct notes_grade *g = notes_find_grade(subs[k].evals[st[i].first_eval], st[i].student_id);
+				const struct notes_grade *g = notes_find_grade(subs[k].evals[st[i].first_eval],
+									       st[i].student_id);
 				assert_non_null(g);
 				assert_int_equal(g->status, NG_GRADED);
 			}
@@ -227,12 +232,12 @@ static void test_class_compute_same_bits(void **state)
 static void test_fast_numbers(void **state)
 {
 	(void)state;
-	static const double fixed[] = {0, 0.5, 1, 2, 0.3, 0.05, 0.1, 12.4, 14.67, 17.33, 100, 1000, 9.999, 1e13, 1e15, 123456789.12,
-				       1.0 / 3, -1, -0.0, 0.001, 2.5e-7};
+	static const double fixed[] = {0,    0.5,   1,    2,    0.3,          0.05,    0.1, 12.4, 14.67, 17.33, 100,
+				       1000, 9.999, 1e13, 1e15, 123456789.12, 1.0 / 3, -1,  -0.0, 0.001, 2.5e-7};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 20000; i++) {
 		double v = i < sizeof(fixed) / sizeof(fixed[0]) ? fixed[i]
-			   : i % 2 ? (double)(rnd() % 200001) / 100.0
-				   : (double)(rnd() % 2000001) / 1000.0;
+			   : i % 2                              ? (double)(rnd() % 200001) / 100.0
+								: (double)(rnd() % 2000001) / 1000.0;
 		buf b1, b2;
 		buf_init(&b1, 0);
 		buf_init(&b2, 0);
@@ -254,10 +259,14 @@ static void test_fast_numbers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_value20),       cmocka_unit_test(test_subject_averages),
-		cmocka_unit_test(test_general_averages), cmocka_unit_test(test_class_figures),
-		cmocka_unit_test(test_rounding_at_output), cmocka_unit_test(test_status_names),
-		cmocka_unit_test(test_class_compute_same_bits), cmocka_unit_test(test_fast_numbers),
+		cmocka_unit_test(test_value20),
+		cmocka_unit_test(test_subject_averages),
+		cmocka_unit_test(test_general_averages),
+		cmocka_unit_test(test_class_figures),
+		cmocka_unit_test(test_rounding_at_output),
+		cmocka_unit_test(test_status_names),
+		cmocka_unit_test(test_class_compute_same_bits),
+		cmocka_unit_test(test_fast_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

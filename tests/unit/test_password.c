@@ -157,9 +157,9 @@ static void test_policy(void **state)
 		size_t n;
 		const char *want;
 	} cases[] = {
-		{"a", 0, too_short},   {"a", 11, too_short},  {"a", 12, NULL},	   {"a", 128, NULL},
-		{"a", 129, too_long},  {"é", 11, too_short},  {"é", 12, NULL},	   {"é", 128, NULL},
-		{"é", 129, too_long},  {"€", 12, NULL},	      {"€", 129, too_long},   {"😀", 12, NULL},
+		{"a", 0, too_short},  {"a", 11, too_short}, {"a", 12, NULL},      {"a", 128, NULL},
+		{"a", 129, too_long}, {"é", 11, too_short}, {"é", 12, NULL},      {"é", 128, NULL},
+		{"é", 129, too_long}, {"€", 12, NULL},      {"€", 129, too_long}, {"😀", 12, NULL},
 		{"😀", 11, too_short}, {"😀", 128, NULL},     {"a", 200, too_long},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -177,9 +177,16 @@ static void test_policy(void **state)
 	assert_null(password_policy_error("une phrase de passe"));
 
 	/* Not UTF-8: stray continuation, overlong forms, surrogates, past U+10FFFF, truncated. */
-	const char *invalid[] = {"\xff" "aaaaaaaaaaaaa", "aaaaaaaaaaaa\x80", "aaaaaaaaaaaa\xc0\xaf", "aaaaaaaaaaaa\xe0\x80\xaf",
-				 "aaaaaaaaaaaa\xed\xa0\x80", "aaaaaaaaaaaa\xf4\x90\x80\x80", "aaaaaaaaaaaa\xc3",
-				 "aaaaaaaaaaaa\xe2\x82", "aaaaaaaaaaaa\xf0\x9f\x98"};
+	const char *invalid[] = {"\xff"
+				 "aaaaaaaaaaaaa",
+				 "aaaaaaaaaaaa\x80",
+				 "aaaaaaaaaaaa\xc0\xaf",
+				 "aaaaaaaaaaaa\xe0\x80\xaf",
+				 "aaaaaaaaaaaa\xed\xa0\x80",
+				 "aaaaaaaaaaaa\xf4\x90\x80\x80",
+				 "aaaaaaaaaaaa\xc3",
+				 "aaaaaaaaaaaa\xe2\x82",
+				 "aaaaaaaaaaaa\xf0\x9f\x98"};
 	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
 		const char *got = password_policy_error(invalid[i]);
 		assert_non_null(got);
@@ -279,8 +286,9 @@ static void test_dummy_verify(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hash_verify),   cmocka_unit_test(test_malformed),    cmocka_unit_test(test_policy),
-		cmocka_unit_test(test_no_truncation), cmocka_unit_test(test_needs_rehash), cmocka_unit_test(test_dummy_verify),
+		cmocka_unit_test(test_hash_verify),  cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_policy),       cmocka_unit_test(test_no_truncation),
+		cmocka_unit_test(test_needs_rehash), cmocka_unit_test(test_dummy_verify),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -827,16 +827,12 @@ static void test_pg_not_configured(void **state)
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
-#define COMMON_TESTS                                      \
-	cmocka_unit_test(test_roundtrip),                 \
-	cmocka_unit_test(test_question_mark_in_literal),  \
-	cmocka_unit_test(test_unique_conflict),           \
-	cmocka_unit_test(test_changes),                   \
-	cmocka_unit_test(test_transactions),              \
-	cmocka_unit_test(test_statement_cache),           \
-	cmocka_unit_test(test_nested_same_sql),           \
-	cmocka_unit_test(test_threads),                   \
-	cmocka_unit_test(test_ping_and_migrate_lock)
+#define COMMON_TESTS                                                                                                   \
+	cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_question_mark_in_literal),                             \
+		cmocka_unit_test(test_unique_conflict), cmocka_unit_test(test_changes),                                \
+		cmocka_unit_test(test_transactions), cmocka_unit_test(test_statement_cache),                           \
+		cmocka_unit_test(test_nested_same_sql), cmocka_unit_test(test_threads),                                \
+		cmocka_unit_test(test_ping_and_migrate_lock)
 
 int main(void)
 {

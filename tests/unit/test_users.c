@@ -181,8 +181,9 @@ static void test_create_and_get(void **state)
 	(void)state;
 	arena *a = arena_new(0);
 	struct user u, g;
-	assert_int_equal(users_create(conn(), a, "Marie.Curie@Example.org", "Marie", "Curie", ROLE_ENSEIGNANT, good_pw, &u),
-			 ENT_OK);
+	assert_int_equal(
+		users_create(conn(), a, "Marie.Curie@Example.org", "Marie", "Curie", ROLE_ENSEIGNANT, good_pw, &u),
+		ENT_OK);
 	assert_string_equal(u.email, "marie.curie@example.org");
 	assert_string_equal(u.username, "marie.curie@example.org");
 	assert_string_equal(u.name, "Marie Curie");
@@ -197,12 +198,14 @@ static void test_create_and_get(void **state)
 	assert_int_equal(users_find_login(conn(), a, "nobody@example.org", &g), ENT_ENOTFOUND);
 	assert_int_equal(users_get(conn(), a, "not-a-uuid", &g), ENT_ENOTFOUND);
 	/* Duplicates, bad input, weak passwords. */
-	assert_int_equal(users_create(conn(), a, "marie.curie@example.org", "M", "C", ROLE_ETUDIANT, NULL, &g), ENT_ECONFLICT);
+	assert_int_equal(users_create(conn(), a, "marie.curie@example.org", "M", "C", ROLE_ETUDIANT, NULL, &g),
+			 ENT_ECONFLICT);
 	assert_int_equal(users_create(conn(), a, "not an email", "M", "C", ROLE_ETUDIANT, NULL, &g), ENT_EINVAL);
 	assert_int_equal(users_create(conn(), a, "x@example.org", "M", "C", 0, NULL, &g), ENT_EINVAL);
 	assert_int_equal(users_create(conn(), a, "y@example.org", "M", "C", ROLE_ETUDIANT, "short", &g), ENT_EINVAL);
 	/* Without a password: not active, no login possible. */
-	assert_int_equal(users_create(conn(), a, "pending@example.org", "Paul", "Attente", ROLE_ETUDIANT, NULL, &g), ENT_OK);
+	assert_int_equal(users_create(conn(), a, "pending@example.org", "Paul", "Attente", ROLE_ETUDIANT, NULL, &g),
+			 ENT_OK);
 	assert_false(g.active);
 	assert_int_equal(auth("pending@example.org", "", "10.1.0.1", NULL), ENT_EAUTH);
 	assert_int_equal(auth("pending@example.org", good_pw, "10.1.0.1", NULL), ENT_EAUTH);
@@ -368,26 +371,30 @@ static void test_activation(void **state)
 	(void)state;
 	arena *a = arena_new(0);
 	struct user u;
-	assert_int_equal(users_create(conn(), a, "new@example.org", "Nouvel", "Élève", ROLE_ETUDIANT, NULL, &u), ENT_OK);
+	assert_int_equal(users_create(conn(), a, "new@example.org", "Nouvel", "Élève", ROLE_ETUDIANT, NULL, &u),
+			 ENT_OK);
 	char code[16], expires[21];
 	assert_int_equal(users_reset_code(conn(), u.id, code, expires), ENT_OK);
 	assert_int_equal(strlen(code), 14); /* XXXX-XXXX-XXXX */
 	for (const char *p = code; *p; p++)
 		assert_non_null(strchr("ABCDEFGHJKLMNPQRSTUVWXYZ23456789-", *p));
 	/* The database holds only the code's hash. */
-	assert_int_equal(sql_int("SELECT COUNT(*) FROM user_credentials WHERE user_id = ? AND activation_hash IS NOT NULL"
-				 " AND length(activation_hash) = 64",
-				 u.id),
-			 1);
+	assert_int_equal(
+		sql_int("SELECT COUNT(*) FROM user_credentials WHERE user_id = ? AND activation_hash IS NOT NULL"
+			" AND length(activation_hash) = 64",
+			u.id),
+		1);
 	const char *why = NULL;
 	int retry = 0;
 	struct user out;
-	assert_int_equal(users_activate(conn(), a, "new@example.org", "AAAA-BBBB-CCCC", good_pw, "10.7.0.1", &out, &why, &retry),
-			 ENT_EAUTH);
+	assert_int_equal(
+		users_activate(conn(), a, "new@example.org", "AAAA-BBBB-CCCC", good_pw, "10.7.0.1", &out, &why, &retry),
+		ENT_EAUTH);
 	assert_int_equal(users_activate(conn(), a, "nobody@example.org", code, good_pw, "10.7.0.1", &out, &why, &retry),
 			 ENT_EAUTH);
 	/* Right code, weak password: refused with a reason, and the code is still valid. */
-	assert_int_equal(users_activate(conn(), a, "new@example.org", code, "short", "10.7.0.1", &out, &why, &retry), ENT_EINVAL);
+	assert_int_equal(users_activate(conn(), a, "new@example.org", code, "short", "10.7.0.1", &out, &why, &retry),
+			 ENT_EINVAL);
 	assert_non_null(why);
 	/* Lower case and without dashes is the same code. */
 	char typed[16];
@@ -396,17 +403,20 @@ static void test_activation(void **state)
 		if (*p != '-')
 			typed[o++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 	typed[o] = '\0';
-	assert_int_equal(users_activate(conn(), a, "new@example.org", typed, good_pw, "10.7.0.1", &out, &why, &retry), ENT_OK);
+	assert_int_equal(users_activate(conn(), a, "new@example.org", typed, good_pw, "10.7.0.1", &out, &why, &retry),
+			 ENT_OK);
 	assert_string_equal(out.id, u.id);
 	assert_true(out.active);
 	/* Consumed. */
-	assert_int_equal(users_activate(conn(), a, "new@example.org", code, good_pw, "10.7.0.1", &out, &why, &retry), ENT_EAUTH);
+	assert_int_equal(users_activate(conn(), a, "new@example.org", code, good_pw, "10.7.0.1", &out, &why, &retry),
+			 ENT_EAUTH);
 	assert_int_equal(auth("new@example.org", good_pw, "10.7.0.1", NULL), ENT_OK);
 	/* An expired code is refused. */
 	assert_int_equal(users_reset_code(conn(), u.id, code, expires), ENT_OK);
 	assert_int_equal(auth("new@example.org", good_pw, "10.7.0.1", NULL), ENT_EAUTH); /* password cleared */
 	fake_now += 31L * 86400;
-	assert_int_equal(users_activate(conn(), a, "new@example.org", code, good_pw, "10.7.0.1", &out, &why, &retry), ENT_EAUTH);
+	assert_int_equal(users_activate(conn(), a, "new@example.org", code, good_pw, "10.7.0.1", &out, &why, &retry),
+			 ENT_EAUTH);
 	arena_free(a);
 }
 
@@ -421,12 +431,14 @@ static void test_set_password(void **state)
 	char longpw[200];
 	memset(longpw, 'a', sizeof(longpw) - 1);
 	longpw[sizeof(longpw) - 1] = '\0';
-	assert_int_equal(users_set_password(conn(), id, longpw, &why), ENT_EINVAL); /* over 128: refused, not truncated */
+	assert_int_equal(users_set_password(conn(), id, longpw, &why),
+			 ENT_EINVAL); /* over 128: refused, not truncated */
 	assert_int_equal(users_set_password(conn(), id, "Another-Good-Pass-77", &why), ENT_OK);
 	assert_int_equal(auth("setpw@example.org", good_pw, NULL, NULL), ENT_EAUTH);
 	assert_int_equal(auth("setpw@example.org", "Another-Good-Pass-77", NULL, NULL), ENT_OK);
-	assert_int_equal(users_set_password(conn(), "00000000-0000-4000-8000-000000000000", "Another-Good-Pass-77", &why),
-			 ENT_ENOTFOUND);
+	assert_int_equal(
+		users_set_password(conn(), "00000000-0000-4000-8000-000000000000", "Another-Good-Pass-77", &why),
+		ENT_ENOTFOUND);
 	/* users_check_password (password change) counts failures like a login. */
 	int retry;
 	assert_int_equal(users_check_password(conn(), id, "wrong-password-123", "10.8.0.1", &retry), ENT_EAUTH);
@@ -457,15 +469,16 @@ static void test_upsert_external(void **state)
 	assert_string_equal(v.given_name, "Éric");
 	assert_int_equal(v.roles, ROLE_ADMIN);
 	/* The same sub at another issuer is another person. */
-	assert_int_equal(users_upsert_external(conn(), a, "https://other.example.org", "sub-1", NULL, NULL, "A", "B", 0, &v),
-			 ENT_OK);
+	assert_int_equal(
+		users_upsert_external(conn(), a, "https://other.example.org", "sub-1", NULL, NULL, "A", "B", 0, &v),
+		ENT_OK);
 	assert_string_not_equal(v.id, u.id);
 	assert_int_equal(v.roles, ROLE_ETUDIANT);
 	/* An email a local account holds is not taken over (users are identified by iss+sub, never email). */
 	char local[37];
 	make_user("taken@example.org", ROLE_ADMIN, good_pw, local);
-	assert_int_equal(users_upsert_external(conn(), a, iss, "sub-2", "taken@example.org", "taken@example.org", "T", "K",
-					       ROLE_ETUDIANT, &v),
+	assert_int_equal(users_upsert_external(conn(), a, iss, "sub-2", "taken@example.org", "taken@example.org", "T",
+					       "K", ROLE_ETUDIANT, &v),
 			 ENT_OK);
 	assert_string_not_equal(v.id, local);
 	assert_null(v.email);
@@ -501,12 +514,14 @@ static void test_classes(void **state)
 	assert_null(ids[1]);
 	assert_int_equal(sql_int("SELECT COUNT(*) FROM class_members WHERE user_id = ?", t1), 2);
 	/* The database itself refuses a second class for a student. */
-	db_stmt *s = db_prepare(conn(), "INSERT INTO class_members (class_id, user_id, kind, added_at) VALUES (?, ?, 'etudiant', 'x')");
+	db_stmt *s = db_prepare(
+		conn(), "INSERT INTO class_members (class_id, user_id, kind, added_at) VALUES (?, ?, 'etudiant', 'x')");
 	db_bind_text(s, 1, cid);
 	db_bind_text(s, 2, s2);
 	assert_int_equal(db_step(s), ENT_ECONFLICT);
 	db_done(s);
-	assert_int_equal(users_set_class(conn(), s1, "etudiant", "00000000-0000-4000-8000-000000000000"), ENT_ENOTFOUND);
+	assert_int_equal(users_set_class(conn(), s1, "etudiant", "00000000-0000-4000-8000-000000000000"),
+			 ENT_ENOTFOUND);
 	assert_int_equal(users_class_members(conn(), a, "nope", &ids), ENT_ENOTFOUND);
 	arena_free(a);
 }

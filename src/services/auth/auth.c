@@ -69,7 +69,7 @@ static void api_validate(http_req *req)
 	char joined[128] = "";
 	size_t i, pos = 0;
 	json_t *r;
-	json_array_foreach(roles, i, r)
+	json_array_foreach (roles, i, r)
 		pos += (size_t)snprintf(joined + pos, sizeof(joined) - pos, "%s%s", i ? "," : "", json_string_value(r));
 	http_set_header(req, "X-Auth-Roles", joined);
 	json_t *j = json_pack("{s:b, s:s, s:o, s:o}", "active", 1, "user_id", p->sub, "roles", roles, "claims", claims);
@@ -89,59 +89,132 @@ static const char me_schema[] =
 	"{\"type\":\"object\",\"properties\":{\"sub\":{\"type\":\"string\"},\"iss\":{\"type\":\"string\"},"
 	"\"preferred_username\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
 	"\"roles\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"enum\":[\"etudiant\",\"enseignant\",\"admin\",\"service\"]}}}}";
-static const char jwks_schema[] = "{\"type\":\"object\",\"required\":[\"keys\"],\"properties\":{\"keys\":{\"type\":\"array\","
-				  "\"items\":{\"type\":\"object\"}}}}";
-static const char validate_schema[] = "{\"type\":\"object\",\"properties\":{\"active\":{\"type\":\"boolean\"},"
-				      "\"user_id\":{\"type\":\"string\"},\"roles\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
-				      "\"claims\":{\"type\":\"object\"}}}";
+static const char jwks_schema[] =
+	"{\"type\":\"object\",\"required\":[\"keys\"],\"properties\":{\"keys\":{\"type\":\"array\","
+	"\"items\":{\"type\":\"object\"}}}}";
+static const char validate_schema[] =
+	"{\"type\":\"object\",\"properties\":{\"active\":{\"type\":\"boolean\"},"
+	"\"user_id\":{\"type\":\"string\"},\"roles\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	"\"claims\":{\"type\":\"object\"}}}";
 
 #define OIDC AUTH_REALM_PATH "/protocol/openid-connect"
 
 static const struct route routes[] = {
-	{.method = "GET", .pattern = AUTH_REALM_PATH "/.well-known/openid-configuration", .handler = oidc_discovery,
-	 .access = ACCESS_PUBLIC, .summary = "OpenID Connect discovery document"},
-	{.method = "GET", .pattern = OIDC "/auth", .handler = oidc_authorize, .access = ACCESS_PUBLIC,
-	 .summary = "Authorization endpoint (code flow with PKCE S256): the login page, or a code when a session exists",
+	{.method = "GET",
+	 .pattern = AUTH_REALM_PATH "/.well-known/openid-configuration",
+	 .handler = oidc_discovery,
+	 .access = ACCESS_PUBLIC,
+	 .summary = "OpenID Connect discovery document"},
+	{.method = "GET",
+	 .pattern = OIDC "/auth",
+	 .handler = oidc_authorize,
+	 .access = ACCESS_PUBLIC,
+	 .summary =
+		 "Authorization endpoint (code flow with PKCE S256): the login page, or a code when a session exists",
 	 .response_schema = "{\"type\":\"string\",\"contentMediaType\":\"text/html\"}"},
-	{.method = "POST", .pattern = AUTH_REALM_PATH "/login-actions/authenticate", .handler = oidc_login_post,
-	 .access = ACCESS_PUBLIC, .flags = ROUTE_RAW_BODY, .max_body = 16384, .status = 303,
+	{.method = "POST",
+	 .pattern = AUTH_REALM_PATH "/login-actions/authenticate",
+	 .handler = oidc_login_post,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_RAW_BODY,
+	 .max_body = 16384,
+	 .status = 303,
 	 .summary = "Target of the login form (application/x-www-form-urlencoded, CSRF-protected)"},
-	{.method = "GET", .pattern = AUTH_REALM_PATH "/login-actions/activate", .handler = oidc_activate_get,
-	 .access = ACCESS_PUBLIC, .summary = "Account activation form (first login with an activation code)",
+	{.method = "GET",
+	 .pattern = AUTH_REALM_PATH "/login-actions/activate",
+	 .handler = oidc_activate_get,
+	 .access = ACCESS_PUBLIC,
+	 .summary = "Account activation form (first login with an activation code)",
 	 .response_schema = "{\"type\":\"string\",\"contentMediaType\":\"text/html\"}"},
-	{.method = "POST", .pattern = AUTH_REALM_PATH "/login-actions/activate", .handler = oidc_activate_post,
-	 .access = ACCESS_PUBLIC, .flags = ROUTE_RAW_BODY, .max_body = 16384,
+	{.method = "POST",
+	 .pattern = AUTH_REALM_PATH "/login-actions/activate",
+	 .handler = oidc_activate_post,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_RAW_BODY,
+	 .max_body = 16384,
 	 .summary = "Target of the activation form: checks the code, sets the password, logs in"},
-	{.method = "POST", .pattern = AUTH_REALM_PATH "/login-actions/otp", .handler = oidc_otp_post,
-	 .access = ACCESS_PUBLIC, .flags = ROUTE_RAW_BODY, .max_body = 16384,
-	 .summary = "Second step of a staff login: the TOTP code (or a recovery code), or the first code of an enrolment"},
-	{.method = "POST", .pattern = OIDC "/token", .handler = oidc_token, .access = ACCESS_PUBLIC, .flags = ROUTE_RAW_BODY,
+	{.method = "POST",
+	 .pattern = AUTH_REALM_PATH "/login-actions/otp",
+	 .handler = oidc_otp_post,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_RAW_BODY,
+	 .max_body = 16384,
+	 .summary =
+		 "Second step of a staff login: the TOTP code (or a recovery code), or the first code of an enrolment"},
+	{.method = "POST",
+	 .pattern = OIDC "/token",
+	 .handler = oidc_token,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_RAW_BODY,
 	 .max_body = 65536,
-	 .summary = "Token endpoint: authorization_code, refresh_token (rotating), client_credentials, password (if enabled)"},
-	{.method = "GET", .pattern = OIDC "/userinfo", .handler = oidc_userinfo, .access = ROLE_ANY_USER,
+	 .summary =
+		 "Token endpoint: authorization_code, refresh_token (rotating), client_credentials, password (if enabled)"},
+	{.method = "GET",
+	 .pattern = OIDC "/userinfo",
+	 .handler = oidc_userinfo,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The caller's OpenID claims"},
-	{.method = "POST", .pattern = OIDC "/userinfo", .handler = oidc_userinfo, .access = ROLE_ANY_USER,
-	 .flags = ROUTE_RAW_BODY, .summary = "The caller's OpenID claims"},
-	{.method = "GET", .pattern = OIDC "/certs", .handler = oidc_certs, .access = ACCESS_PUBLIC,
+	{.method = "POST",
+	 .pattern = OIDC "/userinfo",
+	 .handler = oidc_userinfo,
+	 .access = ROLE_ANY_USER,
+	 .flags = ROUTE_RAW_BODY,
+	 .summary = "The caller's OpenID claims"},
+	{.method = "GET",
+	 .pattern = OIDC "/certs",
+	 .handler = oidc_certs,
+	 .access = ACCESS_PUBLIC,
 	 .summary = "The provider's signing keys (JWKS)"},
-	{.method = "GET", .pattern = OIDC "/logout", .handler = oidc_logout, .access = ACCESS_PUBLIC, .status = 302,
+	{.method = "GET",
+	 .pattern = OIDC "/logout",
+	 .handler = oidc_logout,
+	 .access = ACCESS_PUBLIC,
+	 .status = 302,
 	 .summary = "RP-initiated logout: ends the session; redirects only to a registered post_logout_redirect_uri"},
-	{.method = "POST", .pattern = OIDC "/logout", .handler = oidc_logout, .access = ACCESS_PUBLIC, .flags = ROUTE_RAW_BODY,
-	 .status = 302, .summary = "RP-initiated logout (form post)"},
-	{.method = "POST", .pattern = OIDC "/revoke", .handler = oidc_revoke, .access = ACCESS_PUBLIC, .flags = ROUTE_RAW_BODY,
+	{.method = "POST",
+	 .pattern = OIDC "/logout",
+	 .handler = oidc_logout,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_RAW_BODY,
+	 .status = 302,
+	 .summary = "RP-initiated logout (form post)"},
+	{.method = "POST",
+	 .pattern = OIDC "/revoke",
+	 .handler = oidc_revoke,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_RAW_BODY,
 	 .summary = "Token revocation (RFC 7009): revokes a refresh token and its family"},
-	{.method = "GET", .pattern = "/api/auth/me", .handler = api_me, .access = ROLE_ANY_USER | ROLE_SERVICE,
-	 .summary = "The caller's identity and roles", .response_schema = me_schema},
-	{.method = "GET", .pattern = "/api/auth/validate", .handler = api_validate, .access = ACCESS_PUBLIC,
+	{.method = "GET",
+	 .pattern = "/api/auth/me",
+	 .handler = api_me,
+	 .access = ROLE_ANY_USER | ROLE_SERVICE,
+	 .summary = "The caller's identity and roles",
+	 .response_schema = me_schema},
+	{.method = "GET",
+	 .pattern = "/api/auth/validate",
+	 .handler = api_validate,
+	 .access = ACCESS_PUBLIC,
 	 .summary = "Checks the bearer token and returns its claims, or 401 (for gateways: Traefik forwardAuth)",
 	 .response_schema = validate_schema},
-	{.method = "POST", .pattern = "/api/auth/validate", .handler = api_validate, .access = ACCESS_PUBLIC,
-	 .flags = ROUTE_RAW_BODY, .summary = "Checks the bearer token and returns its claims, or 401",
+	{.method = "POST",
+	 .pattern = "/api/auth/validate",
+	 .handler = api_validate,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_RAW_BODY,
+	 .summary = "Checks the bearer token and returns its claims, or 401",
 	 .response_schema = validate_schema},
-	{.method = "GET", .pattern = "/api/auth/jwks", .handler = api_jwks, .access = ACCESS_PUBLIC,
-	 .summary = "Public signing keys (JWKS)", .response_schema = jwks_schema},
-	{.method = "GET", .pattern = "/test-jwks", .handler = api_jwks, .access = ACCESS_PUBLIC,
-	 .summary = "Public signing keys (JWKS), at the seed's path", .response_schema = jwks_schema},
+	{.method = "GET",
+	 .pattern = "/api/auth/jwks",
+	 .handler = api_jwks,
+	 .access = ACCESS_PUBLIC,
+	 .summary = "Public signing keys (JWKS)",
+	 .response_schema = jwks_schema},
+	{.method = "GET",
+	 .pattern = "/test-jwks",
+	 .handler = api_jwks,
+	 .access = ACCESS_PUBLIC,
+	 .summary = "Public signing keys (JWKS), at the seed's path",
+	 .response_schema = jwks_schema},
 };
 
 static const struct migration migrations[] = {
@@ -163,7 +236,8 @@ static const struct migration migrations[] = {
 	 " expires_at BIGINT NOT NULL, absolute_expires_at BIGINT NOT NULL, used_at BIGINT, revoked_at BIGINT);"
 	 "CREATE INDEX auth_refresh_family ON auth_refresh (family);"
 	 "CREATE INDEX auth_refresh_user ON auth_refresh (user_id);"
-	 "CREATE INDEX auth_refresh_session ON auth_refresh (session_hash);", NULL},
+	 "CREATE INDEX auth_refresh_session ON auth_refresh (session_hash);",
+	 NULL},
 	{2, "second factor: TOTP secrets, recovery codes, the login step between password and code",
 	 "CREATE TABLE auth_totp (user_id TEXT PRIMARY KEY, secret TEXT NOT NULL, confirmed_at BIGINT, "
 	 " last_step BIGINT NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0, "
@@ -171,7 +245,8 @@ static const struct migration migrations[] = {
 	 "CREATE TABLE auth_recovery_codes (user_id TEXT NOT NULL, code_hash TEXT NOT NULL, used_at BIGINT, "
 	 " PRIMARY KEY (user_id, code_hash));"
 	 "ALTER TABLE auth_login_requests ADD COLUMN mfa_user_id TEXT;"
-	 "ALTER TABLE auth_login_requests ADD COLUMN mfa_done INTEGER NOT NULL DEFAULT 0;", NULL},
+	 "ALTER TABLE auth_login_requests ADD COLUMN mfa_done INTEGER NOT NULL DEFAULT 0;",
+	 NULL},
 };
 
 /* ---- lifecycle ---- */
@@ -310,8 +385,8 @@ static int cmd_client(int argc, char **argv)
 		} else if (strcmp(a, "--direct-grant") == 0) {
 			direct = 1;
 		} else if (strcmp(a, "--service-roles") == 0 && v) {
-			roles = (strstr(v, "etudiant") ? ROLE_ETUDIANT : 0) | (strstr(v, "enseignant") ? ROLE_ENSEIGNANT : 0) |
-				(strstr(v, "admin") ? ROLE_ADMIN : 0);
+			roles = (strstr(v, "etudiant") ? ROLE_ETUDIANT : 0) |
+				(strstr(v, "enseignant") ? ROLE_ENSEIGNANT : 0) | (strstr(v, "admin") ? ROLE_ADMIN : 0);
 			i++;
 		} else {
 			help = 1;
@@ -340,8 +415,9 @@ static const struct command commands[] = {
 	{"client", "register an OIDC client (ent client add --id ID ...)", cmd_client},
 };
 
-static const char *const owned_tables[] = {"auth_clients", "auth_codes", "auth_keys", "auth_login_requests", "auth_refresh",
-					   "auth_sessions", "auth_totp", "auth_recovery_codes", NULL};
+static const char *const owned_tables[] = {"auth_clients",        "auth_codes",          "auth_keys",
+					   "auth_login_requests", "auth_refresh",        "auth_sessions",
+					   "auth_totp",           "auth_recovery_codes", NULL};
 
 const struct service svc_auth = {
 	.name = "auth",

@@ -40,9 +40,9 @@
 
 struct entry {
 	unsigned char hash[32];
-	uint64_t stamp;   /* when it was last used, to pick the entry a new token replaces */
+	uint64_t stamp; /* when it was last used, to pick the entry a new token replaces */
 	time_t exp;
-	time_t checked; /* when the user was last found enabled */
+	time_t checked;       /* when the user was last found enabled */
 	unsigned roles;       /* the token's roles the account still has (what requests get) */
 	unsigned token_roles; /* the token's roles */
 	int used;
@@ -189,7 +189,8 @@ static char *http_get(const char *url, size_t *len)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK || status != 200) {
-		log_warn("auth: GET %s failed: %s (status %ld)", url, rc != CURLE_OK ? curl_easy_strerror(rc) : "", status);
+		log_warn("auth: GET %s failed: %s (status %ld)", url, rc != CURLE_OK ? curl_easy_strerror(rc) : "",
+			 status);
 		free(f.data);
 		return NULL;
 	}
@@ -213,7 +214,8 @@ static int ext_fetch(void)
 		const char *iss = json_string_value(json_object_get(j, "issuer"));
 		const char *uri = json_string_value(json_object_get(j, "jwks_uri"));
 		if (!iss || strcmp(iss, auth_issuer()) != 0 || !uri) {
-			log_error("auth: the discovery document of %s names another issuer or no jwks_uri", auth_issuer());
+			log_error("auth: the discovery document of %s names another issuer or no jwks_uri",
+				  auth_issuer());
 			json_decref(j);
 			return ENT_EUNAVAIL;
 		}
@@ -270,7 +272,7 @@ static unsigned roles_from(const json_t *claims)
 	unsigned roles = 0;
 	size_t i;
 	json_t *r;
-	json_array_foreach(v, i, r) {
+	json_array_foreach (v, i, r) {
 		const char *s = json_string_value(r);
 		if (!s)
 			continue;
@@ -284,10 +286,7 @@ static unsigned roles_from(const json_t *claims)
 	return roles;
 }
 
-static void copy(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src ? src : "");
-}
+static void copy(char *dst, size_t len, const char *src) { snprintf(dst, len, "%s", src ? src : ""); }
 
 static int fill_entry(arena *a, const json_t *claims, struct entry *e)
 {
@@ -498,7 +497,8 @@ int guard_start(void)
 	if (auth_external()) {
 		pthread_mutex_lock(&ext_lock);
 		if (ext_fetch() != ENT_OK)
-			log_warn("auth: the issuer %s cannot be reached yet; tokens will be refused until it can", auth_issuer());
+			log_warn("auth: the issuer %s cannot be reached yet; tokens will be refused until it can",
+				 auth_issuer());
 		pthread_mutex_unlock(&ext_lock);
 	}
 	http_set_guard(guard_check);

@@ -19,13 +19,13 @@
 #include "store/db.h"
 
 #define AUTH_REALM_PATH "/realms/ent"
-#define ACCESS_TOKEN_TTL 300        /* 5 minutes */
-#define CODE_TTL 60                 /* authorization codes */
-#define LOGIN_REQUEST_TTL 1800      /* a login page stays usable 30 minutes */
-#define REFRESH_IDLE_TTL 1800       /* 30 minutes without use ends a refresh token */
-#define REFRESH_ABSOLUTE_TTL 36000  /* 10 hours at most, however often it is used */
+#define ACCESS_TOKEN_TTL 300       /* 5 minutes */
+#define CODE_TTL 60                /* authorization codes */
+#define LOGIN_REQUEST_TTL 1800     /* a login page stays usable 30 minutes */
+#define REFRESH_IDLE_TTL 1800      /* 30 minutes without use ends a refresh token */
+#define REFRESH_ABSOLUTE_TTL 36000 /* 10 hours at most, however often it is used */
 #define SESSION_TTL 36000
-#define KEY_GRACE 900               /* a retired key stays published this long (> token lifetimes) */
+#define KEY_GRACE 900 /* a retired key stays published this long (> token lifetimes) */
 #define PORTAL_CLIENT "ent-portal"
 
 /* The issuer of tokens this process accepts and (built-in mode) issues. */
@@ -57,9 +57,9 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out);
 struct client {
 	const char *id;
 	const char *name;
-	int confidential;       /* has a secret */
-	int direct_grant;       /* password grant allowed */
-	json_t *redirect_uris;  /* array of strings (owned by the arena cleanup) */
+	int confidential;      /* has a secret */
+	int direct_grant;      /* password grant allowed */
+	json_t *redirect_uris; /* array of strings (owned by the arena cleanup) */
 	json_t *post_logout_uris;
 	unsigned service_roles; /* roles of its client_credentials tokens */
 	int disabled;
@@ -81,16 +81,15 @@ struct token_set {
 	int refresh_expires_in;
 	const char *scope;
 	const char *session_state;
-	const char *family;  /* the refresh family issued, if any */
+	const char *family; /* the refresh family issued, if any */
 };
 
 /* ["etudiant", ...] for ROLE_* bits (the realm_access.roles claim). New reference. */
 json_t *auth_roles_json(unsigned roles);
 
 /* Issues access (+ id + refresh) tokens for a user. family NULL: a new refresh family. */
-int tokens_issue(db_conn *c, arena *a, const char *user_id, const char *client_id, const char *scope,
-		 const char *nonce, const char *session_hash, const char *family, int with_refresh,
-		 struct token_set *out);
+int tokens_issue(db_conn *c, arena *a, const char *user_id, const char *client_id, const char *scope, const char *nonce,
+		 const char *session_hash, const char *family, int with_refresh, struct token_set *out);
 /* Access token only, for a confidential client (client_credentials). */
 int tokens_issue_service(db_conn *c, arena *a, const struct client *cl, struct token_set *out);
 void token_set_free(struct token_set *t);

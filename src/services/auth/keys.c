@@ -22,7 +22,7 @@
 #include <string.h>
 
 struct keystate {
-	jwt_keyset *pub;   /* every published key (private parts included: jwt_key keeps both) */
+	jwt_keyset *pub; /* every published key (private parts included: jwt_key keeps both) */
 	const jwt_key *signing;
 	char *jwks;
 	size_t jwks_len;
@@ -105,7 +105,8 @@ static int build(db_conn *c, struct keystate **out)
 	json_t *keys = json_array();
 	json_t *jwks = json_pack("{s:o}", "keys", keys);
 	/* Publish each key once. */
-	db_stmt *l = db_prepare(c, "SELECT kid FROM auth_keys WHERE retired_at IS NULL OR retired_at > ? ORDER BY created_at, kid");
+	db_stmt *l = db_prepare(
+		c, "SELECT kid FROM auth_keys WHERE retired_at IS NULL OR retired_at > ? ORDER BY created_at, kid");
 	if (l) {
 		db_bind_text(l, 1, cutoff);
 		while (db_step(l) == DB_ROW) {
@@ -236,7 +237,8 @@ int keys_rotate(db_conn *c, FILE *out)
 	if (rc)
 		goto fail;
 	if (out)
-		fprintf(out, "new signing key %s; the previous keys stay published for %d seconds\n", jwt_key_kid(k), KEY_GRACE);
+		fprintf(out, "new signing key %s; the previous keys stay published for %d seconds\n", jwt_key_kid(k),
+			KEY_GRACE);
 	jwt_key_free(k);
 	return keys_load(c, 0);
 fail:
@@ -245,7 +247,4 @@ fail:
 	return rc < 0 ? rc : ENT_EDB;
 }
 
-void keys_free(void)
-{
-	publish(NULL);
-}
+void keys_free(void) { publish(NULL); }

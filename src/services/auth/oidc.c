@@ -165,8 +165,10 @@ static void login_form(http_req *req, const struct login_req *lr, const char *cs
 	} else {
 		buf_addstr(&b, " autofocus");
 	}
-	buf_addstr(&b, "><label for=\"password\">Mot de passe</label>"
-		       "<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required");
+	buf_addstr(
+		&b,
+		"><label for=\"password\">Mot de passe</label>"
+		"<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required");
 	if (username)
 		buf_addstr(&b, " autofocus");
 	buf_addstr(&b, "><button type=\"submit\">Se connecter</button></form>"
@@ -195,18 +197,22 @@ static void activate_form(http_req *req, const char *request_id, const char *csr
 	html_text(&b, request_id ? request_id : "");
 	buf_addstr(&b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
 	html_text(&b, csrf);
-	buf_addstr(&b, "\"><label for=\"username\">Adresse e-mail</label>"
-		       "<input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" required value=\"");
+	buf_addstr(
+		&b,
+		"\"><label for=\"username\">Adresse e-mail</label>"
+		"<input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" required value=\"");
 	html_text(&b, login ? login : "");
-	buf_addstr(&b, "\"><label for=\"code\">Code d'activation</label>"
-		       "<input id=\"code\" name=\"code\" type=\"text\" autocomplete=\"one-time-code\" required "
-		       "autocapitalize=\"characters\" spellcheck=\"false\">"
-		       "<label for=\"password\">Nouveau mot de passe</label>"
-		       "<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" "
-		       "minlength=\"12\" maxlength=\"128\" required>"
-		       "<label for=\"password2\">Confirmez le mot de passe</label>"
-		       "<input id=\"password2\" name=\"password2\" type=\"password\" autocomplete=\"new-password\" required>"
-		       "<button type=\"submit\">Activer et me connecter</button></form>");
+	buf_addstr(
+		&b,
+		"\"><label for=\"code\">Code d'activation</label>"
+		"<input id=\"code\" name=\"code\" type=\"text\" autocomplete=\"one-time-code\" required "
+		"autocapitalize=\"characters\" spellcheck=\"false\">"
+		"<label for=\"password\">Nouveau mot de passe</label>"
+		"<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" "
+		"minlength=\"12\" maxlength=\"128\" required>"
+		"<label for=\"password2\">Confirmez le mot de passe</label>"
+		"<input id=\"password2\" name=\"password2\" type=\"password\" autocomplete=\"new-password\" required>"
+		"<button type=\"submit\">Activer et me connecter</button></form>");
 	page_close(req, &b, status);
 }
 
@@ -253,15 +259,17 @@ static void redirect_error(http_req *req, const char *uri, const char *state, co
 	redirect(req, 302, with_params(http_arena(req), uri, pairs));
 }
 
-static void redirect_code(http_req *req, db_conn *c, const struct login_req *lr, const char *user_id, const char *session_hash)
+static void redirect_code(http_req *req, db_conn *c, const struct login_req *lr, const char *user_id,
+			  const char *session_hash)
 {
 	char *code;
-	if (code_create(c, http_arena(req), lr->client_id, user_id, session_hash, lr->redirect_uri, lr->challenge, lr->scope,
-			lr->nonce, &code) != ENT_OK) {
+	if (code_create(c, http_arena(req), lr->client_id, user_id, session_hash, lr->redirect_uri, lr->challenge,
+			lr->scope, lr->nonce, &code) != ENT_OK) {
 		error_page(req, 500, "Une erreur interne empêche la connexion. Réessayez plus tard.");
 		return;
 	}
-	const char *pairs[] = {"code", code, "state", lr->state, "session_state", session_hash, "iss", auth_issuer(), NULL};
+	const char *pairs[] = {"code",       code,  "state",       lr->state, "session_state",
+			       session_hash, "iss", auth_issuer(), NULL};
 	redirect(req, 303, with_params(http_arena(req), lr->redirect_uri, pairs));
 }
 
@@ -276,8 +284,9 @@ static int login_request_create(db_conn *c, arena *a, struct login_req *lr, char
 	util_random_hex(token, 32);
 	char h[65];
 	sha256_hex(token, strlen(token), h);
-	db_stmt *s = db_prepare(c, "INSERT INTO auth_login_requests (id, csrf_hash, client_id, redirect_uri, state, nonce, "
-				   "code_challenge, scope, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO auth_login_requests (id, csrf_hash, client_id, redirect_uri, state, nonce, "
+		   "code_challenge, scope, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -361,15 +370,16 @@ void oidc_discovery(http_req *req)
 	json_t *doc = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:[s,s], s:[s,s,s,s], s:[s], s:[s], s:[s], s:[s,s,s], "
 		"s:[s,s,s,s], s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s], s:b, s:b}",
-		"issuer", iss, "authorization_endpoint", ep[0], "token_endpoint", ep[1], "userinfo_endpoint", ep[2], "jwks_uri",
-		ep[3], "end_session_endpoint", ep[4], "revocation_endpoint", ep[5], "response_types_supported", "code",
-		"response_modes_supported", "query", "fragment", "grant_types_supported", "authorization_code",
-		"refresh_token", "client_credentials", "password", "subject_types_supported", "public",
-		"id_token_signing_alg_values_supported", "RS256", "code_challenge_methods_supported", "S256",
-		"token_endpoint_auth_methods_supported", "client_secret_basic", "client_secret_post", "none",
-		"scopes_supported", "openid", "profile", "email", "roles", "claims_supported", "iss", "sub", "aud", "exp",
-		"iat", "nonce", "sid", "preferred_username", "email", "email_verified", "name", "given_name", "family_name",
-		"realm_access", "authorization_response_iss_parameter_supported", 1, "frontchannel_logout_supported", 0);
+		"issuer", iss, "authorization_endpoint", ep[0], "token_endpoint", ep[1], "userinfo_endpoint", ep[2],
+		"jwks_uri", ep[3], "end_session_endpoint", ep[4], "revocation_endpoint", ep[5],
+		"response_types_supported", "code", "response_modes_supported", "query", "fragment",
+		"grant_types_supported", "authorization_code", "refresh_token", "client_credentials", "password",
+		"subject_types_supported", "public", "id_token_signing_alg_values_supported", "RS256",
+		"code_challenge_methods_supported", "S256", "token_endpoint_auth_methods_supported",
+		"client_secret_basic", "client_secret_post", "none", "scopes_supported", "openid", "profile", "email",
+		"roles", "claims_supported", "iss", "sub", "aud", "exp", "iat", "nonce", "sid", "preferred_username",
+		"email", "email_verified", "name", "given_name", "family_name", "realm_access",
+		"authorization_response_iss_parameter_supported", 1, "frontchannel_logout_supported", 0);
 	http_set_header(req, "Cache-Control", "public, max-age=300");
 	http_set_header(req, "Access-Control-Allow-Origin", "*");
 	http_reply_json(req, 200, doc);
@@ -400,7 +410,8 @@ static int valid_challenge(const char *s)
 	if (strlen(s) != 43)
 		return 0;
 	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_'))
 			return 0;
 	return 1;
 }
@@ -436,7 +447,8 @@ void oidc_authorize(http_req *req)
 		return;
 	}
 	if (!response_type || strcmp(response_type, "code") != 0) {
-		redirect_error(req, lr.redirect_uri, lr.state, "unsupported_response_type", "only response_type=code is supported");
+		redirect_error(req, lr.redirect_uri, lr.state, "unsupported_response_type",
+			       "only response_type=code is supported");
 		return;
 	}
 	if (method && strcmp(method, "S256") != 0) {
@@ -452,7 +464,8 @@ void oidc_authorize(http_req *req)
 		return;
 	}
 	if (!cl.confidential && !lr.challenge) {
-		redirect_error(req, lr.redirect_uri, lr.state, "invalid_request", "PKCE (S256) is required for public clients");
+		redirect_error(req, lr.redirect_uri, lr.state, "invalid_request",
+			       "PKCE (S256) is required for public clients");
 		return;
 	}
 	if ((lr.state && strlen(lr.state) > 1024) || (lr.nonce && strlen(lr.nonce) > 1024)) {
@@ -562,8 +575,9 @@ static void otp_form(http_req *req, const struct login_req *lr, const char *csrf
 	buf b;
 	buf_init(&b, 0);
 	page_open(req, &b, "Code de vérification", NULL);
-	buf_addstr(&b, "<h1>Vérification en deux étapes</h1><p class=\"sub\">Saisissez le code à 6 chiffres affiché par "
-		       "votre application d'authentification, ou l'un de vos codes de secours.</p>");
+	buf_addstr(&b,
+		   "<h1>Vérification en deux étapes</h1><p class=\"sub\">Saisissez le code à 6 chiffres affiché par "
+		   "votre application d'authentification, ou l'un de vos codes de secours.</p>");
 	if (error) {
 		buf_addstr(&b, "<p class=\"alert\" role=\"alert\">");
 		html_text(&b, error);
@@ -571,8 +585,10 @@ static void otp_form(http_req *req, const struct login_req *lr, const char *csrf
 	}
 	buf_addstr(&b, "<form method=\"post\" action=\"" AUTH_REALM_PATH "/login-actions/otp\">");
 	mfa_hidden(&b, lr, csrf);
-	buf_addstr(&b, "<label for=\"code\">Code</label><input id=\"code\" name=\"code\" autocomplete=\"one-time-code\" "
-		       "inputmode=\"numeric\" required autofocus maxlength=\"9\"><button type=\"submit\">Valider</button></form>");
+	buf_addstr(
+		&b,
+		"<label for=\"code\">Code</label><input id=\"code\" name=\"code\" autocomplete=\"one-time-code\" "
+		"inputmode=\"numeric\" required autofocus maxlength=\"9\"><button type=\"submit\">Valider</button></form>");
 	page_close(req, &b, status);
 }
 
@@ -612,7 +628,8 @@ static void enrol_form(http_req *req, const struct login_req *lr, const char *cs
 }
 
 /* After a right password: straight to the code, to an enrolment, or (no second factor) logged in. */
-static void after_password(http_req *req, db_conn *c, const struct login_req *lr, const char *csrf, const struct user *u)
+static void after_password(http_req *req, db_conn *c, const struct login_req *lr, const char *csrf,
+			   const struct user *u)
 {
 	int state = totp_state(c, u->id);
 	if (state < 0) {
@@ -645,9 +662,11 @@ static void recovery_page(http_req *req, const struct login_req *lr, const char 
 	buf b;
 	buf_init(&b, 0);
 	page_open(req, &b, "Codes de secours", NULL);
-	buf_addstr(&b, "<h1>Vérification activée</h1><p class=\"ok\" role=\"status\">Votre application est associée à "
-		       "votre compte.</p><p>Gardez ces codes de secours en lieu sûr : chacun permet de vous connecter "
-		       "une fois si vous n'avez plus votre téléphone. Ils ne seront plus affichés.</p><ul id=\"recovery\">");
+	buf_addstr(
+		&b,
+		"<h1>Vérification activée</h1><p class=\"ok\" role=\"status\">Votre application est associée à "
+		"votre compte.</p><p>Gardez ces codes de secours en lieu sûr : chacun permet de vous connecter "
+		"une fois si vous n'avez plus votre téléphone. Ils ne seront plus affichés.</p><ul id=\"recovery\">");
 	for (const char *const *c = codes; *c; c++) {
 		buf_addstr(&b, "<li><code>");
 		html_text(&b, *c);
@@ -676,7 +695,9 @@ void oidc_otp_post(http_req *req)
 	struct login_req lr;
 	int rc = login_request_load(req, c, form_get(&f, "request"), csrf, &lr);
 	if (rc == ENT_EFORBIDDEN) {
-		error_page(req, 403, "La vérification de sécurité du formulaire a échoué. Revenez à l'application et recommencez.");
+		error_page(
+			req, 403,
+			"La vérification de sécurité du formulaire a échoué. Revenez à l'application et recommencez.");
 		return;
 	}
 	if (rc != ENT_OK || !lr.mfa_user_id) {
@@ -688,7 +709,8 @@ void oidc_otp_post(http_req *req)
 		if (lr.mfa_done)
 			finish_login(req, c, &lr, lr.mfa_user_id);
 		else
-			error_page(req, 400, "Cette page de connexion a expiré. Revenez à l'application et recommencez.");
+			error_page(req, 400,
+				   "Cette page de connexion a expiré. Revenez à l'application et recommencez.");
 		return;
 	}
 	const char *code = form_get(&f, "code");
@@ -712,10 +734,16 @@ void oidc_otp_post(http_req *req)
 		if (rc == ENT_EAUTH || rc == ENT_EBUSY) {
 			char msg[160];
 			if (rc == ENT_EBUSY)
-				snprintf(msg, sizeof msg, "Trop de codes incorrects. Réessayez dans %d secondes.", retry);
-			enrol_form(req, &lr, csrf, NULL, NULL, rc == ENT_EBUSY ? msg : "Code incorrect : vérifiez l'heure de votre "
-				   "téléphone et saisissez le code affiché maintenant. Pour recommencer l'association, revenez à "
-				   "l'application.", rc == ENT_EBUSY ? 429 : 200);
+				snprintf(msg, sizeof msg, "Trop de codes incorrects. Réessayez dans %d secondes.",
+					 retry);
+			enrol_form(
+				req, &lr, csrf, NULL, NULL,
+				rc == ENT_EBUSY
+					? msg
+					: "Code incorrect : vérifiez l'heure de votre "
+					  "téléphone et saisissez le code affiché maintenant. Pour recommencer l'association, revenez à "
+					  "l'application.",
+				rc == ENT_EBUSY ? 429 : 200);
 			return;
 		}
 		error_page(req, 503, "Le service est momentanément indisponible.");
@@ -727,12 +755,8 @@ void oidc_otp_post(http_req *req)
 	}
 	rc = totp_check(c, lr.mfa_user_id, typed, &retry);
 	switch (rc) {
-	case ENT_OK:
-		finish_login(req, c, &lr, lr.mfa_user_id);
-		return;
-	case ENT_EAUTH:
-		otp_form(req, &lr, csrf, "Code incorrect.", 200);
-		return;
+	case ENT_OK: finish_login(req, c, &lr, lr.mfa_user_id); return;
+	case ENT_EAUTH: otp_form(req, &lr, csrf, "Code incorrect.", 200); return;
 	case ENT_EBUSY: {
 		char ra[16], msg[160];
 		snprintf(ra, sizeof ra, "%d", retry > 0 ? retry : 1);
@@ -741,8 +765,7 @@ void oidc_otp_post(http_req *req)
 		otp_form(req, &lr, csrf, msg, 429);
 		return;
 	}
-	default:
-		error_page(req, 503, "Le service est momentanément indisponible.");
+	default: error_page(req, 503, "Le service est momentanément indisponible.");
 	}
 }
 
@@ -777,7 +800,9 @@ void oidc_login_post(http_req *req)
 	x.csrf = form_get(&f, "csrf");
 	int rc = login_request_load(req, c, form_get(&f, "request"), x.csrf, &x.lr);
 	if (rc == ENT_EFORBIDDEN) {
-		error_page(req, 403, "La vérification de sécurité du formulaire a échoué. Revenez à l'application et recommencez.");
+		error_page(
+			req, 403,
+			"La vérification de sécurité du formulaire a échoué. Revenez à l'application et recommencez.");
 		return;
 	}
 	if (rc != ENT_OK) {
@@ -800,20 +825,13 @@ void oidc_login_post(http_req *req)
 	int retry = 0;
 	rc = users_authenticate(c, http_arena(req), username, password, http_client_addr(req), &u, &retry);
 	switch (rc) {
-	case ENT_OK:
-		after_password(req, c, &x.lr, x.csrf, &u);
-		return;
-	case ENT_EBUSY:
-		busy_page(req, retry, rerender_login);
-		return;
+	case ENT_OK: after_password(req, c, &x.lr, x.csrf, &u); return;
+	case ENT_EBUSY: busy_page(req, retry, rerender_login); return;
 	case ENT_EFORBIDDEN:
 		rerender_login(req, "Ce compte est désactivé. Contactez l'administration de votre établissement.", 403);
 		return;
-	case ENT_EAUTH:
-		rerender_login(req, "Identifiant ou mot de passe incorrect.", 200);
-		return;
-	default:
-		error_page(req, 503, "Le service est momentanément indisponible.");
+	case ENT_EAUTH: rerender_login(req, "Identifiant ou mot de passe incorrect.", 200); return;
+	default: error_page(req, 503, "Le service est momentanément indisponible.");
 	}
 }
 
@@ -858,7 +876,8 @@ void oidc_activate_post(http_req *req)
 	current_activate = &x;
 	const char *cookie = http_cookie(req, CSRF_COOKIE);
 	if (!x.csrf || !cookie || strlen(x.csrf) != 64 || strcmp(x.csrf, cookie) != 0) {
-		error_page(req, 403, "La vérification de sécurité du formulaire a échoué. Rechargez la page et recommencez.");
+		error_page(req, 403,
+			   "La vérification de sécurité du formulaire a échoué. Rechargez la page et recommencez.");
 		return;
 	}
 	const char *code = form_get(&f, "code");
@@ -1255,4 +1274,3 @@ void oidc_logout(http_req *req)
 		       "Vous pouvez fermer cette page.</p>");
 	page_close(req, &b, 200);
 }
-

@@ -69,8 +69,9 @@ static int exec_bound(db_conn *c, const char *sql, int n, const char *const *tex
 int client_get(db_conn *c, arena *a, const char *id, struct client *out)
 {
 	memset(out, 0, sizeof(*out));
-	db_stmt *s = db_prepare(c, "SELECT client_id, name, secret_hash, redirect_uris, post_logout_uris, direct_grant, "
-				   "service_roles, disabled FROM auth_clients WHERE client_id = ?");
+	db_stmt *s = db_prepare(c,
+				"SELECT client_id, name, secret_hash, redirect_uris, post_logout_uris, direct_grant, "
+				"service_roles, disabled FROM auth_clients WHERE client_id = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -120,7 +121,7 @@ int client_has_uri(const json_t *uris, const char *uri)
 	json_t *v;
 	if (!uri)
 		return 0;
-	json_array_foreach(uris, i, v) {
+	json_array_foreach (uris, i, v) {
 		const char *s = json_string_value(v);
 		if (s && strcmp(s, uri) == 0) /* exact match only: no prefixes, no normalisation */
 			return 1;
@@ -170,8 +171,9 @@ int client_add(db_conn *c, const char *id, const char *name, const char *redirec
 	}
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = db_prepare(c, "INSERT INTO auth_clients (client_id, name, secret_hash, redirect_uris, post_logout_uris, "
-				   "direct_grant, service_roles, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO auth_clients (client_id, name, secret_hash, redirect_uris, post_logout_uris, "
+		   "direct_grant, service_roles, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
@@ -208,8 +210,9 @@ int session_create(db_conn *c, arena *a, const char *user_id, char **cookie_valu
 	int64_t now = time(NULL);
 	const char *texts[] = {h, user_id};
 	int64_t ints[] = {now, now + SESSION_TTL};
-	int rc = exec_bound(c, "INSERT INTO auth_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)", 4,
-			    texts, ints, "ttii", NULL);
+	int rc = exec_bound(c,
+			    "INSERT INTO auth_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+			    4, texts, ints, "ttii", NULL);
 	if (rc)
 		return rc;
 	*cookie_value = v;
@@ -222,7 +225,8 @@ int session_user(db_conn *c, arena *a, const char *cookie_value, char **user_id,
 	if (!cookie_value || strlen(cookie_value) > 128)
 		return ENT_ENOTFOUND;
 	char *h = hash_of(a, cookie_value);
-	db_stmt *s = db_prepare(c, "SELECT user_id FROM auth_sessions WHERE id_hash = ? AND ended_at IS NULL AND expires_at > ?");
+	db_stmt *s = db_prepare(
+		c, "SELECT user_id FROM auth_sessions WHERE id_hash = ? AND ended_at IS NULL AND expires_at > ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, h);
@@ -325,8 +329,9 @@ int code_redeem(db_conn *c, arena *a, const char *code, const char *client_id, c
 			    (const char *const[]){h}, ints, "it", &changes);
 	if (rc)
 		return rc;
-	db_stmt *s = db_prepare(c, "SELECT client_id, user_id, session_hash, redirect_uri, code_challenge, scope, nonce, "
-				   "expires_at, family FROM auth_codes WHERE code_hash = ?");
+	db_stmt *s = db_prepare(c,
+				"SELECT client_id, user_id, session_hash, redirect_uri, code_challenge, scope, nonce, "
+				"expires_at, family FROM auth_codes WHERE code_hash = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, h);
@@ -388,8 +393,8 @@ int code_set_family(db_conn *c, const char *code, const char *family)
 {
 	char h[65];
 	sha256_hex(code, strlen(code), h);
-	return exec_bound(c, "UPDATE auth_codes SET family = ? WHERE code_hash = ?", 2, (const char *const[]){family, h},
-			  NULL, "tt", NULL);
+	return exec_bound(c, "UPDATE auth_codes SET family = ? WHERE code_hash = ?", 2,
+			  (const char *const[]){family, h}, NULL, "tt", NULL);
 }
 
 /* ---- refresh tokens ---- */
@@ -400,8 +405,9 @@ static int refresh_store(db_conn *c, arena *a, const char *family, const char *u
 	char *v = random_token(a);
 	int64_t now = time(NULL);
 	int64_t expires = now + REFRESH_IDLE_TTL < absolute ? now + REFRESH_IDLE_TTL : absolute;
-	db_stmt *s = db_prepare(c, "INSERT INTO auth_refresh (token_hash, family, user_id, client_id, session_hash, scope, "
-				   "nonce, created_at, expires_at, absolute_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO auth_refresh (token_hash, family, user_id, client_id, session_hash, scope, "
+		   "nonce, created_at, expires_at, absolute_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, hash_of(a, v));
@@ -422,7 +428,8 @@ static int refresh_store(db_conn *c, arena *a, const char *family, const char *u
 	return ENT_OK;
 }
 
-int refresh_use(db_conn *c, arena *a, const char *token, const char *client_id, struct code_grant *out, const char **why)
+int refresh_use(db_conn *c, arena *a, const char *token, const char *client_id, struct code_grant *out,
+		const char **why)
 {
 	memset(out, 0, sizeof(*out));
 	*why = "the refresh token is invalid, expired or revoked";
@@ -432,14 +439,16 @@ int refresh_use(db_conn *c, arena *a, const char *token, const char *client_id, 
 	int64_t now = time(NULL);
 	int64_t changes = 0;
 	int64_t ints[] = {now, now, now};
-	int rc = exec_bound(c,
-			    "UPDATE auth_refresh SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL "
-			    "AND expires_at > ? AND absolute_expires_at > ?",
-			    4, (const char *const[]){h}, ints, "itii", &changes);
+	int rc = exec_bound(
+		c,
+		"UPDATE auth_refresh SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL "
+		"AND expires_at > ? AND absolute_expires_at > ?",
+		4, (const char *const[]){h}, ints, "itii", &changes);
 	if (rc)
 		return rc;
-	db_stmt *s = db_prepare(c, "SELECT family, user_id, client_id, session_hash, scope, nonce, used_at, absolute_expires_at "
-				   "FROM auth_refresh WHERE token_hash = ?");
+	db_stmt *s = db_prepare(
+		c, "SELECT family, user_id, client_id, session_hash, scope, nonce, used_at, absolute_expires_at "
+		   "FROM auth_refresh WHERE token_hash = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, h);
@@ -546,10 +555,10 @@ int tokens_issue(db_conn *c, arena *a, const char *user_id, const char *client_i
 	time_t now = time(NULL);
 	char jti[37];
 	util_uuid(jti);
-	json_t *at = json_pack("{s:s, s:s, s:[s], s:s, s:I, s:I, s:s, s:s, s:s, s:{s:o}}", "iss", auth_issuer(), "sub", u.id,
-			       "aud", app.cfg->audience, "azp", client_id, "exp", (json_int_t)(now + access_ttl()), "iat",
-			       (json_int_t)now, "jti", jti, "typ", "Bearer", "scope", scope, "realm_access", "roles",
-			       auth_roles_json(u.roles));
+	json_t *at = json_pack("{s:s, s:s, s:[s], s:s, s:I, s:I, s:s, s:s, s:s, s:{s:o}}", "iss", auth_issuer(), "sub",
+			       u.id, "aud", app.cfg->audience, "azp", client_id, "exp",
+			       (json_int_t)(now + access_ttl()), "iat", (json_int_t)now, "jti", jti, "typ", "Bearer",
+			       "scope", scope, "realm_access", "roles", auth_roles_json(u.roles));
 	if (session_hash)
 		json_object_set_new(at, "sid", json_string(session_hash));
 	set_profile(at, &u);
@@ -561,9 +570,9 @@ int tokens_issue(db_conn *c, arena *a, const char *user_id, const char *client_i
 	out->session_state = session_hash;
 	if (scope && strstr(scope, "openid")) {
 		util_uuid(jti);
-		json_t *id = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "iss", auth_issuer(), "sub", u.id, "aud",
-				       client_id, "azp", client_id, "exp", (json_int_t)(now + access_ttl()), "iat",
-				       (json_int_t)now, "jti", jti, "typ", "ID");
+		json_t *id = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "iss", auth_issuer(), "sub", u.id,
+				       "aud", client_id, "azp", client_id, "exp", (json_int_t)(now + access_ttl()),
+				       "iat", (json_int_t)now, "jti", jti, "typ", "ID");
 		if (nonce)
 			json_object_set_new(id, "nonce", json_string(nonce));
 		if (session_hash)
@@ -577,7 +586,8 @@ int tokens_issue(db_conn *c, arena *a, const char *user_id, const char *client_i
 		const char *fam = family;
 		if (fam) {
 			/* A rotation keeps the family's absolute expiry. */
-			db_stmt *s = db_prepare(c, "SELECT MIN(absolute_expires_at) FROM auth_refresh WHERE family = ?");
+			db_stmt *s = db_prepare(c,
+						"SELECT MIN(absolute_expires_at) FROM auth_refresh WHERE family = ?");
 			if (s) {
 				db_bind_text(s, 1, fam);
 				if (db_step(s) == DB_ROW && !db_col_is_null(s, 0))
@@ -589,7 +599,8 @@ int tokens_issue(db_conn *c, arena *a, const char *user_id, const char *client_i
 			util_uuid(f);
 			fam = f;
 		}
-		rc = refresh_store(c, a, fam, u.id, client_id, session_hash, scope, nonce, absolute, &out->refresh_token);
+		rc = refresh_store(c, a, fam, u.id, client_id, session_hash, scope, nonce, absolute,
+				   &out->refresh_token);
 		if (rc) {
 			token_set_free(out);
 			return rc;
@@ -609,10 +620,10 @@ int tokens_issue_service(db_conn *c, arena *a, const struct client *cl, struct t
 	time_t now = time(NULL);
 	char jti[37];
 	util_uuid(jti);
-	json_t *at = json_pack("{s:s, s:s, s:[s], s:s, s:s, s:I, s:I, s:s, s:s, s:b, s:s, s:{s:o}}", "iss", auth_issuer(),
-			       "sub", cl->id, "aud", app.cfg->audience, "azp", cl->id, "client_id", cl->id, "exp",
-			       (json_int_t)(now + access_ttl()), "iat", (json_int_t)now, "jti", jti, "typ", "Bearer",
-			       "ent_service", 1, "preferred_username", cl->id, "realm_access", "roles",
+	json_t *at = json_pack("{s:s, s:s, s:[s], s:s, s:s, s:I, s:I, s:s, s:s, s:b, s:s, s:{s:o}}", "iss",
+			       auth_issuer(), "sub", cl->id, "aud", app.cfg->audience, "azp", cl->id, "client_id",
+			       cl->id, "exp", (json_int_t)(now + access_ttl()), "iat", (json_int_t)now, "jti", jti,
+			       "typ", "Bearer", "ent_service", 1, "preferred_username", cl->id, "realm_access", "roles",
 			       auth_roles_json(cl->service_roles));
 	out->access_token = keys_sign(at);
 	json_decref(at);

@@ -61,7 +61,8 @@ static const char *uri_encode(arena *a, const char *s)
 	char *o = arena_alloc(a, strlen(s) * 3 + 1), *p = o;
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("-._~@", ch))
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    strchr("-._~@", ch))
 			*p++ = (char)ch;
 		else
 			p += sprintf(p, "%%%02X", ch);
@@ -80,10 +81,11 @@ int totp_begin_enrol(db_conn *c, arena *a, const char *user_id, const char *acco
 		return ENT_EINTERNAL;
 	*secret_b32 = arena_strndup(a, b32, b32len);
 	free(b32);
-	db_stmt *s = db_prepare(c, "INSERT INTO auth_totp (user_id, secret, confirmed_at, last_step, failures, locked_until,"
-				   " created_at) VALUES (?, ?, NULL, 0, 0, 0, ?) ON CONFLICT (user_id) DO UPDATE SET"
-				   " secret = excluded.secret, confirmed_at = NULL, last_step = 0, failures = 0,"
-				   " created_at = excluded.created_at WHERE auth_totp.confirmed_at IS NULL");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO auth_totp (user_id, secret, confirmed_at, last_step, failures, locked_until,"
+		   " created_at) VALUES (?, ?, NULL, 0, 0, 0, ?) ON CONFLICT (user_id) DO UPDATE SET"
+		   " secret = excluded.secret, confirmed_at = NULL, last_step = 0, failures = 0,"
+		   " created_at = excluded.created_at WHERE auth_totp.confirmed_at IS NULL");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
@@ -109,7 +111,8 @@ struct totp_row {
 
 static int load_row(db_conn *c, const char *user_id, struct totp_row *r)
 {
-	db_stmt *s = db_prepare(c, "SELECT secret, confirmed_at, last_step, failures, locked_until FROM auth_totp WHERE user_id = ?");
+	db_stmt *s = db_prepare(
+		c, "SELECT secret, confirmed_at, last_step, failures, locked_until FROM auth_totp WHERE user_id = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
@@ -170,7 +173,9 @@ static int use_recovery(db_conn *c, const char *user_id, const char *code)
 		return 0;
 	char h[65];
 	sha256_hex(code, 9, h);
-	db_stmt *s = db_prepare(c, "UPDATE auth_recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL");
+	db_stmt *s = db_prepare(
+		c,
+		"UPDATE auth_recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL");
 	if (!s)
 		return ENT_EDB;
 	db_bind_int64(s, 1, time(NULL));
@@ -212,8 +217,9 @@ int totp_check(db_conn *c, const char *user_id, const char *code, int *retry_aft
 		return ENT_EAUTH;
 	}
 	/* Accepted: the step is kept so that this code is never accepted again (compare-and-set). */
-	db_stmt *s = db_prepare(c, "UPDATE auth_totp SET last_step = ?, failures = 0, locked_until = 0 WHERE user_id = ?"
-				   " AND last_step = ?");
+	db_stmt *s = db_prepare(c,
+				"UPDATE auth_totp SET last_step = ?, failures = 0, locked_until = 0 WHERE user_id = ?"
+				" AND last_step = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_int64(s, 1, step);
@@ -250,8 +256,9 @@ int totp_confirm(db_conn *c, arena *a, const char *user_id, const char *code, in
 	}
 	if ((rc = db_begin(c)))
 		return rc;
-	db_stmt *s = db_prepare(c, "UPDATE auth_totp SET confirmed_at = ?, last_step = ?, failures = 0, locked_until = 0"
-				   " WHERE user_id = ? AND confirmed_at IS NULL");
+	db_stmt *s = db_prepare(c,
+				"UPDATE auth_totp SET confirmed_at = ?, last_step = ?, failures = 0, locked_until = 0"
+				" WHERE user_id = ? AND confirmed_at IS NULL");
 	rc = ENT_EDB;
 	if (s) {
 		db_bind_int64(s, 1, now);
@@ -306,10 +313,12 @@ void totp_qr_svg(buf *b, const char *uri)
 	if (!q)
 		return;
 	int w = q->width, quiet = 4, size = w + 2 * quiet;
-	buf_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"220\" height=\"220\" "
-		      "role=\"img\" aria-label=\"QR code à scanner avec votre application d'authentification\" "
-		      "shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
-		   size, size, size, size);
+	buf_printf(
+		b,
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"220\" height=\"220\" "
+		"role=\"img\" aria-label=\"QR code à scanner avec votre application d'authentification\" "
+		"shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
+		size, size, size, size);
 	for (int y = 0; y < w; y++)
 		for (int x = 0; x < w; x++)
 			if (q->data[y * w + x] & 1)
@@ -320,7 +329,8 @@ void totp_qr_svg(buf *b, const char *uri)
 
 int totp_erase_user(db_conn *c, const char *user_id)
 {
-	static const char *const sqls[] = {"DELETE FROM auth_recovery_codes WHERE user_id = ?", "DELETE FROM auth_totp WHERE user_id = ?"};
+	static const char *const sqls[] = {"DELETE FROM auth_recovery_codes WHERE user_id = ?",
+					   "DELETE FROM auth_totp WHERE user_id = ?"};
 	for (size_t i = 0; i < 2; i++) {
 		db_stmt *s = db_prepare(c, sqls[i]);
 		if (!s)

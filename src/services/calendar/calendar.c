@@ -95,12 +95,11 @@ static const char schema_v1[] =
 	" token_hash TEXT NOT NULL UNIQUE,"
 	" created_at TEXT NOT NULL);";
 
-static const char schema_v2[] =
-	"CREATE TABLE calendar_reminders ("
-	" event_id TEXT NOT NULL,"
-	" occurrence_at TEXT NOT NULL,"
-	" sent_at TEXT NOT NULL,"
-	" PRIMARY KEY (event_id, occurrence_at));";
+static const char schema_v2[] = "CREATE TABLE calendar_reminders ("
+				" event_id TEXT NOT NULL,"
+				" occurrence_at TEXT NOT NULL,"
+				" sent_at TEXT NOT NULL,"
+				" PRIMARY KEY (event_id, occurrence_at));";
 
 static const struct migration migrations[] = {
 	{1, "events, classes, overrides, homework, ticks, feeds", schema_v1, NULL},
@@ -203,30 +202,34 @@ int cal_viewer_load(http_req *req, db_conn *c, struct cal_viewer *v)
 int cal_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	/* The user's own events, and their homework ticks. */
-	db_stmt *s = db_prepare(c, "SELECT id, kind, title, description, location, starts_at, ends_at, rrule, created_at"
-				   " FROM calendar_events WHERE owner_id = ? AND audience = 'owner' ORDER BY starts_at, id");
+	db_stmt *s = db_prepare(
+		c, "SELECT id, kind, title, description, location, starts_at, ends_at, rrule, created_at"
+		   " FROM calendar_events WHERE owner_id = ? AND audience = 'owner' ORDER BY starts_at, id");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
 	json_t *events = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
-		json_array_append_new(events,
-				      json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s}", "id", db_col_text(s, 0), "kind",
-						db_col_text(s, 1), "title", db_col_text(s, 2), "description", db_col_text(s, 3),
-						"location", db_col_text(s, 4), "starts_at", db_col_text(s, 5), "ends_at",
-						db_col_text(s, 6), "rrule", db_col_text(s, 7), "created_at", db_col_text(s, 8)));
+		json_array_append_new(events, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s}", "id",
+							db_col_text(s, 0), "kind", db_col_text(s, 1), "title",
+							db_col_text(s, 2), "description", db_col_text(s, 3), "location",
+							db_col_text(s, 4), "starts_at", db_col_text(s, 5), "ends_at",
+							db_col_text(s, 6), "rrule", db_col_text(s, 7), "created_at",
+							db_col_text(s, 8)));
 	db_done(s);
 	json_t *done = json_array();
 	if (rc >= 0) {
-		s = db_prepare(c, "SELECT homework_id, done_at FROM calendar_homework_done WHERE student_id = ? ORDER BY done_at");
+		s = db_prepare(
+			c,
+			"SELECT homework_id, done_at FROM calendar_homework_done WHERE student_id = ? ORDER BY done_at");
 		if (!s)
 			rc = ENT_EDB;
 		else {
 			db_bind_text(s, 1, user_id);
 			while ((rc = db_step(s)) == DB_ROW)
-				json_array_append_new(done, json_pack("{s:s, s:s}", "homework_id", db_col_text(s, 0), "done_at",
-								      db_col_text(s, 1)));
+				json_array_append_new(done, json_pack("{s:s, s:s}", "homework_id", db_col_text(s, 0),
+								      "done_at", db_col_text(s, 1)));
 			db_done(s);
 		}
 	}
@@ -264,124 +267,206 @@ static int cal_start(void)
 
 #define S_KIND "{\"type\":\"string\",\"enum\":[\"lesson\",\"exam\",\"homework\",\"school\",\"holiday\",\"personal\"]}"
 #define S_AUDIENCE "{\"type\":\"string\",\"enum\":[\"school\",\"teachers\",\"classes\",\"course\",\"owner\"]}"
-#define S_OCC                                                                                                          \
-	"{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_id\",\"kind\",\"title\",\"description\","        \
-	"\"location\",\"starts_at\",\"ends_at\",\"all_day\",\"time_zone\",\"recurring\",\"audience\",\"course_id\","       \
-	"\"class_ids\",\"teacher_id\",\"evaluation_id\",\"status\",\"note\",\"original\"],\"properties\":{\"event_id\":" S_UUID ",\"occurrence_id\":" S_TIME ",\"kind\":" S_KIND    \
-	",\"title\":" S_STR ",\"description\":" S_NSTR ",\"location\":" S_NSTR ",\"starts_at\":" S_TIME ",\"ends_at\":"  \
-	S_TIME ",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR ",\"recurring\":{\"type\":\"boolean\"},"        \
-	"\"audience\":" S_AUDIENCE ",\"course_id\":" S_NUUID ",\"class_ids\":" S_IDS ",\"teacher_id\":" S_NUUID          \
-	",\"evaluation_id\":" S_NUUID ",\"status\":{\"type\":\"string\",\"enum\":[\"scheduled\",\"cancelled\","          \
-	"\"changed\"]},\"note\":" S_NSTR ",\"original\":{\"type\":[\"object\",\"null\"],\"description\":\"what a changed occurrence was\","      \
-	"\"required\":[\"starts_at\",\"ends_at\",\"location\",\"teacher_id\"],\"properties\":{\"starts_at\":" S_TIME          \
+#define S_OCC                                                                                                                   \
+	"{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_id\",\"kind\",\"title\",\"description\","                 \
+	"\"location\",\"starts_at\",\"ends_at\",\"all_day\",\"time_zone\",\"recurring\",\"audience\",\"course_id\","            \
+	"\"class_ids\",\"teacher_id\",\"evaluation_id\",\"status\",\"note\",\"original\"],\"properties\":{\"event_id\":" S_UUID \
+	",\"occurrence_id\":" S_TIME ",\"kind\":" S_KIND ",\"title\":" S_STR ",\"description\":" S_NSTR                         \
+	",\"location\":" S_NSTR ",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME                                                 \
+	",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR ",\"recurring\":{\"type\":\"boolean\"},"                     \
+	"\"audience\":" S_AUDIENCE ",\"course_id\":" S_NUUID ",\"class_ids\":" S_IDS ",\"teacher_id\":" S_NUUID                 \
+	",\"evaluation_id\":" S_NUUID ",\"status\":{\"type\":\"string\",\"enum\":[\"scheduled\",\"cancelled\","                 \
+	"\"changed\"]},\"note\":" S_NSTR                                                                                        \
+	",\"original\":{\"type\":[\"object\",\"null\"],\"description\":\"what a changed occurrence was\","                      \
+	"\"required\":[\"starts_at\",\"ends_at\",\"location\",\"teacher_id\"],\"properties\":{\"starts_at\":" S_TIME            \
 	",\"ends_at\":" S_TIME ",\"location\":" S_NSTR ",\"teacher_id\":" S_NUUID "}}}}"
 #define S_SERIES                                                                                                       \
-	"{\"type\":\"object\",\"required\":[\"id\",\"kind\",\"title\",\"starts_at\",\"ends_at\",\"audience\"],"         \
-	"\"properties\":{\"id\":" S_UUID ",\"kind\":" S_KIND ",\"title\":" S_STR ",\"description\":" S_NSTR              \
-	",\"location\":" S_NSTR ",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"time_zone\":" S_STR                   \
-	",\"all_day\":{\"type\":\"boolean\"},\"rrule\":" S_NSTR ",\"exdates\":{\"type\":\"array\",\"items\":" S_TIME "}," \
-	"\"audience\":" S_AUDIENCE ",\"class_ids\":" S_IDS ",\"course_id\":" S_NUUID ",\"evaluation_id\":" S_NUUID       \
+	"{\"type\":\"object\",\"required\":[\"id\",\"kind\",\"title\",\"starts_at\",\"ends_at\",\"audience\"],"        \
+	"\"properties\":{\"id\":" S_UUID ",\"kind\":" S_KIND ",\"title\":" S_STR ",\"description\":" S_NSTR            \
+	",\"location\":" S_NSTR ",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"time_zone\":" S_STR                \
+	",\"all_day\":{\"type\":\"boolean\"},\"rrule\":" S_NSTR ",\"exdates\":{\"type\":\"array\",\"items\":" S_TIME   \
+	"},"                                                                                                           \
+	"\"audience\":" S_AUDIENCE ",\"class_ids\":" S_IDS ",\"course_id\":" S_NUUID ",\"evaluation_id\":" S_NUUID     \
 	",\"teacher_id\":" S_NUUID ",\"owner_id\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
 #define S_SERIES_REQ(req)                                                                                              \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"kind\":" S_KIND ",\"title\":"      \
-	"{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},\"description\":" S_NSTR ",\"location\":" S_NSTR         \
-	",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR       \
-	",\"rrule\":" S_NSTR ",\"exdates\":{\"type\":\"array\",\"items\":" S_TIME "},\"audience\":" S_AUDIENCE           \
-	",\"class_ids\":" S_IDS ",\"course_id\":" S_NUUID ",\"evaluation_id\":" S_NUUID ",\"teacher_id\":" S_NUUID "}}"
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"kind\":" S_KIND ",\"title\":"    \
+	"{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},\"description\":" S_NSTR ",\"location\":" S_NSTR      \
+	",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR     \
+	",\"rrule\":" S_NSTR ",\"exdates\":{\"type\":\"array\",\"items\":" S_TIME "},\"audience\":" S_AUDIENCE         \
+	",\"class_ids\":" S_IDS ",\"course_id\":" S_NUUID ",\"evaluation_id\":" S_NUUID ",\"teacher_id\":" S_NUUID     \
+	"}}"
 #define S_OVERRIDE_REQ                                                                                                 \
-	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"status\":{\"type\":\"string\","           \
-	"\"enum\":[\"cancelled\",\"scheduled\"]},\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"location\":" S_NSTR   \
+	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"status\":{\"type\":\"string\","         \
+	"\"enum\":[\"cancelled\",\"scheduled\"]},\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"location\":" S_NSTR \
 	",\"teacher_id\":" S_NUUID ",\"note\":" S_NSTR "}}"
-#define S_HOMEWORK                                                                                                     \
+#define S_HOMEWORK                                                                                                           \
 	"{\"type\":\"object\",\"required\":[\"id\",\"course_id\",\"course_title\",\"event_id\",\"occurrence_id\",\"title\"," \
 	"\"work\",\"done_in_class\",\"due_at\",\"created_by\",\"created_at\",\"updated_at\"],\"properties\":{\"id\":" S_UUID \
-	",\"course_id\":" S_UUID ",\"course_title\":" S_NSTR ",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME      \
-	",\"title\":" S_STR ",\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME                \
-	",\"done\":{\"type\":\"boolean\"},\"done_count\":{\"type\":\"integer\"},\"students_total\":"               \
+	",\"course_id\":" S_UUID ",\"course_title\":" S_NSTR ",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME          \
+	",\"title\":" S_STR ",\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME                           \
+	",\"done\":{\"type\":\"boolean\"},\"done_count\":{\"type\":\"integer\"},\"students_total\":"                         \
 	"{\"type\":\"integer\"},\"created_by\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
 #define S_HOMEWORK_REQ(req)                                                                                            \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"course_id\":" S_UUID               \
-	",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME ",\"title\":{\"type\":\"string\",\"minLength\":1,"        \
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"course_id\":" S_UUID             \
+	",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME ",\"title\":{\"type\":\"string\",\"minLength\":1,"      \
 	"\"maxLength\":200},\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME "}}"
 
 static const struct route routes[] = {
-	{.method = "GET", .pattern = "/api/calendar/events", .handler = cal_events_list, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/calendar/events",
+	 .handler = cal_events_list,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The occurrences the caller may see between ?from= and ?to= (RFC 3339 or YYYY-MM-DD; default this "
 		    "week; 400 days at most), recurring events expanded; ?kind= filters",
 	 .response_schema = S_LIST(S_OCC)},
-	{.method = "POST", .pattern = "/api/calendar/events", .handler = cal_events_create, .access = ROLE_ANY_USER,
+	{.method = "POST",
+	 .pattern = "/api/calendar/events",
+	 .handler = cal_events_create,
+	 .access = ROLE_ANY_USER,
 	 .status = 201,
-	 .summary = "Create an event or a series (rrule): teachers for their courses and classes, admins for the school, "
-		    "holidays and staff; anyone a personal one",
+	 .summary =
+		 "Create an event or a series (rrule): teachers for their courses and classes, admins for the school, "
+		 "holidays and staff; anyone a personal one",
 	 .request_schema = S_SERIES_REQ("\"required\":[\"title\",\"starts_at\",\"ends_at\"],"),
 	 .response_schema = S_SERIES},
-	{.method = "GET", .pattern = "/api/calendar/events.ics", .handler = cal_ics_export, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/calendar/events.ics",
+	 .handler = cal_ics_export,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The same occurrences as GET /api/calendar/events, as an iCalendar file (RFC 5545)"},
-	{.method = "POST", .pattern = "/api/calendar/import", .handler = cal_ics_import, .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .flags = ROUTE_RAW_BODY, .max_body = 1 << 20, .status = 201,
+	{.method = "POST",
+	 .pattern = "/api/calendar/import",
+	 .handler = cal_ics_import,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	 .flags = ROUTE_RAW_BODY,
+	 .max_body = 1 << 20,
+	 .status = 201,
 	 .summary = "Import an iCalendar file (text/calendar, 1 MiB at most): admins as school events or holidays "
 		    "(?kind=holiday), teachers as events of one of their courses (?course_id=)"},
-	{.method = "GET", .pattern = "/api/calendar/events/{id}", .handler = cal_events_get, .access = ROLE_ANY_USER,
-	 .summary = "An event or series (404 when the caller may not see it)", .response_schema = S_SERIES},
-	{.method = "PATCH", .pattern = "/api/calendar/events/{id}", .handler = cal_events_patch, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/calendar/events/{id}",
+	 .handler = cal_events_get,
+	 .access = ROLE_ANY_USER,
+	 .summary = "An event or series (404 when the caller may not see it)",
+	 .response_schema = S_SERIES},
+	{.method = "PATCH",
+	 .pattern = "/api/calendar/events/{id}",
+	 .handler = cal_events_patch,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Change a series: all of it, or ?scope=following&occurrence_id=T to change T and the following "
 		    "occurrences (the series is split there)",
-	 .request_schema = S_SERIES_REQ(""), .response_schema = S_SERIES},
-	{.method = "DELETE", .pattern = "/api/calendar/events/{id}", .handler = cal_events_delete, .access = ROLE_ANY_USER,
-	 .status = 204, .summary = "Delete an event or series (its owner, its course's teachers, admins)"},
-	{.method = "PUT", .pattern = "/api/calendar/events/{id}/occurrences/{occurrence_id}", .handler = cal_occurrence_put,
+	 .request_schema = S_SERIES_REQ(""),
+	 .response_schema = S_SERIES},
+	{.method = "DELETE",
+	 .pattern = "/api/calendar/events/{id}",
+	 .handler = cal_events_delete,
+	 .access = ROLE_ANY_USER,
+	 .status = 204,
+	 .summary = "Delete an event or series (its owner, its course's teachers, admins)"},
+	{.method = "PUT",
+	 .pattern = "/api/calendar/events/{id}/occurrences/{occurrence_id}",
+	 .handler = cal_occurrence_put,
 	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
 	 .summary = "Change one occurrence: cancel it, move it, another room or a replacement teacher",
-	 .request_schema = S_OVERRIDE_REQ, .response_schema = S_OCC},
-	{.method = "DELETE", .pattern = "/api/calendar/events/{id}/occurrences/{occurrence_id}",
-	 .handler = cal_occurrence_delete, .access = ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 204,
+	 .request_schema = S_OVERRIDE_REQ,
+	 .response_schema = S_OCC},
+	{.method = "DELETE",
+	 .pattern = "/api/calendar/events/{id}/occurrences/{occurrence_id}",
+	 .handler = cal_occurrence_delete,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	 .status = 204,
 	 .summary = "Undo the changes made to one occurrence"},
-	{.method = "GET", .pattern = "/api/calendar/timetable", .handler = cal_timetable, .access = ROLE_ANY_USER,
-	 .summary = "The timetable of ?week=2026-W49 (default: this week): the caller's, or ?class_id= (teachers, admins); "
-		    "?mine=true keeps a teacher's own lessons (taught or replaced) and every event that is not a lesson",
+	{.method = "GET",
+	 .pattern = "/api/calendar/timetable",
+	 .handler = cal_timetable,
+	 .access = ROLE_ANY_USER,
+	 .summary =
+		 "The timetable of ?week=2026-W49 (default: this week): the caller's, or ?class_id= (teachers, admins); "
+		 "?mine=true keeps a teacher's own lessons (taught or replaced) and every event that is not a lesson",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"week\",\"starts_on\",\"items\"],\"properties\":{"
 			    "\"week\":" S_STR ",\"starts_on\":" S_STR ",\"class_id\":" S_NUUID ",\"items\":{\"type\":"
 			    "\"array\",\"items\":" S_OCC "}}}"},
-	{.method = "GET", .pattern = "/api/calendar/homework", .handler = cal_homework_list, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/calendar/homework",
+	 .handler = cal_homework_list,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Homework due between ?from= and ?to= (default: from today, 4 weeks): a student's with their own "
 		    "tick; a teacher's courses' with how many students ticked; ?course_id=",
 	 .response_schema = S_LIST(S_HOMEWORK)},
-	{.method = "POST", .pattern = "/api/calendar/homework", .handler = cal_homework_create,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 201, .summary = "Give homework for a course (its teachers)",
+	{.method = "POST",
+	 .pattern = "/api/calendar/homework",
+	 .handler = cal_homework_create,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	 .status = 201,
+	 .summary = "Give homework for a course (its teachers)",
 	 .request_schema = S_HOMEWORK_REQ("\"required\":[\"course_id\",\"title\",\"due_at\"],"),
 	 .response_schema = S_HOMEWORK},
-	{.method = "GET", .pattern = "/api/calendar/homework/{id}", .handler = cal_homework_get, .access = ROLE_ANY_USER,
-	 .summary = "One homework (404 when not the caller's course)", .response_schema = S_HOMEWORK},
-	{.method = "PATCH", .pattern = "/api/calendar/homework/{id}", .handler = cal_homework_patch,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN, .summary = "Change homework (its course's teachers)",
-	 .request_schema = S_HOMEWORK_REQ(""), .response_schema = S_HOMEWORK},
-	{.method = "DELETE", .pattern = "/api/calendar/homework/{id}", .handler = cal_homework_delete,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 204, .summary = "Delete homework (its course's teachers)"},
-	{.method = "PUT", .pattern = "/api/calendar/homework/{id}/done", .handler = cal_homework_done_put,
-	 .access = ROLE_ETUDIANT, .flags = ROUTE_NO_BODY, .status = 204,
+	{.method = "GET",
+	 .pattern = "/api/calendar/homework/{id}",
+	 .handler = cal_homework_get,
+	 .access = ROLE_ANY_USER,
+	 .summary = "One homework (404 when not the caller's course)",
+	 .response_schema = S_HOMEWORK},
+	{.method = "PATCH",
+	 .pattern = "/api/calendar/homework/{id}",
+	 .handler = cal_homework_patch,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	 .summary = "Change homework (its course's teachers)",
+	 .request_schema = S_HOMEWORK_REQ(""),
+	 .response_schema = S_HOMEWORK},
+	{.method = "DELETE",
+	 .pattern = "/api/calendar/homework/{id}",
+	 .handler = cal_homework_delete,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	 .status = 204,
+	 .summary = "Delete homework (its course's teachers)"},
+	{.method = "PUT",
+	 .pattern = "/api/calendar/homework/{id}/done",
+	 .handler = cal_homework_done_put,
+	 .access = ROLE_ETUDIANT,
+	 .flags = ROUTE_NO_BODY,
+	 .status = 204,
 	 .summary = "Tick homework as done (the student's own mark, seen by nobody else but as a count)"},
-	{.method = "DELETE", .pattern = "/api/calendar/homework/{id}/done", .handler = cal_homework_done_delete,
-	 .access = ROLE_ETUDIANT, .status = 204, .summary = "Untick homework"},
-	{.method = "GET", .pattern = "/api/calendar/feed", .handler = cal_feed_get, .access = ROLE_ANY_USER,
+	{.method = "DELETE",
+	 .pattern = "/api/calendar/homework/{id}/done",
+	 .handler = cal_homework_done_delete,
+	 .access = ROLE_ETUDIANT,
+	 .status = 204,
+	 .summary = "Untick homework"},
+	{.method = "GET",
+	 .pattern = "/api/calendar/feed",
+	 .handler = cal_feed_get,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Whether the caller has a personal feed, and since when (never the address itself)",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"active\"],\"properties\":{\"active\":{\"type\":"
 			    "\"boolean\"},\"created_at\":" S_NTIME "}}"},
-	{.method = "POST", .pattern = "/api/calendar/feed", .handler = cal_feed_create, .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY, .status = 201,
+	{.method = "POST",
+	 .pattern = "/api/calendar/feed",
+	 .handler = cal_feed_create,
+	 .access = ROLE_ANY_USER,
+	 .flags = ROUTE_NO_BODY,
+	 .status = 201,
 	 .summary = "Create (or replace: the old address stops working) the caller's secret feed address, shown once",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"url\",\"created_at\"],\"properties\":{\"url\":" S_STR
 			    ",\"created_at\":" S_TIME "}}"},
-	{.method = "DELETE", .pattern = "/api/calendar/feed", .handler = cal_feed_delete, .access = ROLE_ANY_USER,
-	 .status = 204, .summary = "Revoke the caller's feed address (it then answers 404)"},
-	{.method = "GET", .pattern = "/api/calendar/feeds/{token}", .handler = cal_feed_read, .access = ACCESS_PUBLIC,
+	{.method = "DELETE",
+	 .pattern = "/api/calendar/feed",
+	 .handler = cal_feed_delete,
+	 .access = ROLE_ANY_USER,
+	 .status = 204,
+	 .summary = "Revoke the caller's feed address (it then answers 404)"},
+	{.method = "GET",
+	 .pattern = "/api/calendar/feeds/{token}",
+	 .handler = cal_feed_read,
+	 .access = ACCESS_PUBLIC,
 	 .flags = ROUTE_NO_LOG,
 	 .summary = "A personal feed (TOKEN.ics, no bearer token: for phone calendars): the owner's occurrences from "
 		    "30 days ago to a year ahead; 404 for a revoked or unknown address"},
 };
 
-static const char *const owned_tables[] = {"calendar_events", "calendar_event_classes", "calendar_overrides",
-					   "calendar_homework", "calendar_homework_done", "calendar_feeds",
-					   "calendar_reminders", NULL};
+static const char *const owned_tables[] = {
+	"calendar_events",        "calendar_event_classes", "calendar_overrides", "calendar_homework",
+	"calendar_homework_done", "calendar_feeds",         "calendar_reminders", NULL};
 
 const struct service svc_calendar = {
 	.name = "calendar",

@@ -90,17 +90,28 @@ static const struct {
 	const char *first_day, *end;
 	const char *holidays[4][2];
 } known_years[] = {
-	{2025, "2025-09-01", "2026-07-04",
-	 {{"2025-10-18", "2025-11-03"}, {"2025-12-20", "2026-01-05"}, {"2026-02-21", "2026-03-09"}, {"2026-04-18", "2026-05-04"}}},
-	{2026, "2026-09-01", "2027-07-03",
-	 {{"2026-10-17", "2026-11-02"}, {"2026-12-19", "2027-01-04"}, {"2027-02-06", "2027-02-22"}, {"2027-04-03", "2027-04-19"}}},
+	{2025,
+	 "2025-09-01",
+	 "2026-07-04",
+	 {{"2025-10-18", "2025-11-03"},
+	  {"2025-12-20", "2026-01-05"},
+	  {"2026-02-21", "2026-03-09"},
+	  {"2026-04-18", "2026-05-04"}}},
+	{2026,
+	 "2026-09-01",
+	 "2027-07-03",
+	 {{"2026-10-17", "2026-11-02"},
+	  {"2026-12-19", "2027-01-04"},
+	  {"2027-02-06", "2027-02-22"},
+	  {"2027-04-03", "2027-04-19"}}},
 };
 
 int cal_year_dates(const char *school_year, struct cal_year *out)
 {
 	int y1, y2;
 	char tail;
-	if (!school_year || sscanf(school_year, "%4d-%4d%c", &y1, &y2, &tail) != 2 || y2 != y1 + 1 || y1 < 1971 || y1 > 9000)
+	if (!school_year || sscanf(school_year, "%4d-%4d%c", &y1, &y2, &tail) != 2 || y2 != y1 + 1 || y1 < 1971 ||
+	    y1 > 9000)
 		return ENT_EINVAL;
 	memset(out, 0, sizeof(*out));
 	long first = 0, end = 0, from[4], to[4];
@@ -144,7 +155,8 @@ int cal_year_dates(const char *school_year, struct cal_year *out)
 /* Inserts one event row (inside the caller's transaction). last_end is computed from the rule. */
 static int insert_event(db_conn *c, const char *id, const char *kind, const char *title, const char *description,
 			const char *location, time_t start, time_t end, int all_day, const char *rrule,
-			const char *audience, const char *course, const char *teacher, const char *owner, const char *now)
+			const char *audience, const char *course, const char *teacher, const char *owner,
+			const char *now)
 {
 	char s[21], e[21], last[21];
 	util_time_rfc3339(start, s);
@@ -156,10 +168,11 @@ static int insert_event(db_conn *c, const char *id, const char *kind, const char
 		return bounded;
 	if (bounded)
 		util_time_rfc3339(le, last);
-	db_stmt *st = db_prepare(c, "INSERT INTO calendar_events (id, kind, title, description, location, starts_at, ends_at,"
-				    " tz, all_day, rrule, exdates, last_end_at, audience, course_id, evaluation_id, teacher_id,"
-				    " owner_id, parent_id, created_at, updated_at)"
-				    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, NULL, ?, ?, NULL, ?, ?)");
+	db_stmt *st = db_prepare(
+		c, "INSERT INTO calendar_events (id, kind, title, description, location, starts_at, ends_at,"
+		   " tz, all_day, rrule, exdates, last_end_at, audience, course_id, evaluation_id, teacher_id,"
+		   " owner_id, parent_id, created_at, updated_at)"
+		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, NULL, ?, ?, NULL, ?, ?)");
 	if (!st)
 		return ENT_EDB;
 	const char *v1[8] = {id, kind, title, description, location, s, e, CAL_DEFAULT_TZ};
@@ -182,7 +195,8 @@ int cal_year_store_holidays(db_conn *c, const struct cal_year *y, const char *ow
 	for (int i = 0; i < 4; i++) {
 		char from[21];
 		util_time_rfc3339(y->holidays[i].from, from);
-		int rc = db_exists(c, "SELECT 1 FROM calendar_events WHERE kind = 'holiday' AND starts_at = ?", from, NULL);
+		int rc = db_exists(c, "SELECT 1 FROM calendar_events WHERE kind = 'holiday' AND starts_at = ?", from,
+				   NULL);
 		if (rc < 0)
 			return rc;
 		if (rc == 1)
@@ -238,16 +252,19 @@ static const struct {
 static const struct {
 	int a, b;
 } fillers[] = {
-	{FR, -1},  {MATHS, -1}, {HG, -1},  {ANG, -1},  {EPS, -1},   {SVT, -1}, {FR, -1},   {MATHS, -1}, {ESP, -1},
-	{TECH, -1}, {HG, -1},   {ANG, -1}, {FR, MATHS}, {PC, -1},   {EPS, -1}, {ARTS, -1}, {FR, -1},    {MATHS, -1},
-	{HG, -1},  {ANG, -1},   {SVT, PC}, {MUS, -1},  {ESP, -1},   {FR, -1},  {TECH, ESP}, {EPS, -1},
+	{FR, -1},   {MATHS, -1}, {HG, -1},  {ANG, -1},   {EPS, -1}, {SVT, -1}, {FR, -1},    {MATHS, -1}, {ESP, -1},
+	{TECH, -1}, {HG, -1},    {ANG, -1}, {FR, MATHS}, {PC, -1},  {EPS, -1}, {ARTS, -1},  {FR, -1},    {MATHS, -1},
+	{HG, -1},   {ANG, -1},   {SVT, PC}, {MUS, -1},   {ESP, -1}, {FR, -1},  {TECH, ESP}, {EPS, -1},
 };
 #define NFILL (sizeof(fillers) / sizeof(fillers[0]))
 
 static const char *const homework_text[3][3] = {
-	{"Exercices du manuel", "Faire les exercices 3 à 6 de la page 84.", "Correction des exercices de la séance précédente."},
-	{"Apprendre la leçon", "Revoir le cours et apprendre les définitions du chapitre.", "Nouvelle leçon : trace écrite et exemples."},
-	{"Préparer le contrôle", "Refaire les exercices corrigés et la fiche de révision.", "Fiche de révision distribuée."},
+	{"Exercices du manuel", "Faire les exercices 3 à 6 de la page 84.",
+	 "Correction des exercices de la séance précédente."},
+	{"Apprendre la leçon", "Revoir le cours et apprendre les définitions du chapitre.",
+	 "Nouvelle leçon : trace écrite et exemples."},
+	{"Préparer le contrôle", "Refaire les exercices corrigés et la fiche de révision.",
+	 "Fiche de révision distribuée."},
 };
 
 /* A weekly series of the demo, and its occurrences in a window. */
@@ -267,8 +284,9 @@ static void lesson_rule(const struct lesson *l, time_t until, char out[96])
 {
 	char u[21];
 	util_time_rfc3339(until, u);
-	snprintf(out, 96, "FREQ=WEEKLY;%sBYDAY=%s;UNTIL=%.4s%.2s%.2sT%.2s%.2s%.2sZ", l->interval == 2 ? "INTERVAL=2;" : "",
-		 byday[weekday(cal_day_number(l->start)) % 5], u, u + 5, u + 8, u + 11, u + 14, u + 17);
+	snprintf(out, 96, "FREQ=WEEKLY;%sBYDAY=%s;UNTIL=%.4s%.2s%.2sT%.2s%.2s%.2sZ",
+		 l->interval == 2 ? "INTERVAL=2;" : "", byday[weekday(cal_day_number(l->start)) % 5], u, u + 5, u + 8,
+		 u + 11, u + 14, u + 17);
 }
 
 /* "08:00": t on Paris's wall clock. */
@@ -302,7 +320,8 @@ static void occurrences(const struct lesson *l, const struct cal_year *y, time_t
 		hol[i] = (struct cal_span){y->holidays[i].from, y->holidays[i].to};
 	char rule[96];
 	lesson_rule(l, until, rule);
-	struct cal_series s = {.start = l->start, .end = l->end, .rrule = rule, .skip_holidays = 1, .holidays = hol, .nholidays = 4};
+	struct cal_series s = {
+		.start = l->start, .end = l->end, .rrule = rule, .skip_holidays = 1, .holidays = hol, .nholidays = 4};
 	out->n = 0;
 	cal_expand(&s, from, to, keep_occ, out);
 }
@@ -312,7 +331,7 @@ struct demo_ctx {
 	arena *a;
 	const struct cal_year *y;
 	const char *year, *admin, *now;
-	time_t until;       /* the rules' UNTIL: the last second before the summer */
+	time_t until; /* the rules' UNTIL: the last second before the summer */
 	const char *teacher_ids[NSUBJ];
 	const char **taught[4], *taught_by[4]; /* the demo teachers' courses */
 	int ntaught[4];
@@ -332,8 +351,10 @@ static int insert_override(db_conn *c, const char *event, time_t at, const char 
 {
 	char ats[21];
 	util_time_rfc3339(at, ats);
-	db_stmt *s = db_prepare(c, "INSERT INTO calendar_overrides (event_id, occurrence_at, status, starts_at, ends_at,"
-				   " location, teacher_id, note, updated_by, updated_at) VALUES (?, ?, ?, NULL, NULL, ?, NULL, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c,
+		"INSERT INTO calendar_overrides (event_id, occurrence_at, status, starts_at, ends_at,"
+		" location, teacher_id, note, updated_by, updated_at) VALUES (?, ?, ?, NULL, NULL, ?, NULL, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	const char *v[7] = {event, ats, status, location, note, by, now};
@@ -351,8 +372,10 @@ static int insert_homework(db_conn *c, const char *course, const char *event, ti
 	util_uuid(id);
 	util_time_rfc3339(given_in, g);
 	util_time_rfc3339(due, du);
-	db_stmt *s = db_prepare(c, "INSERT INTO calendar_homework (id, course_id, event_id, occurrence_at, title, work,"
-				   " done_in_class, due_at, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c,
+		"INSERT INTO calendar_homework (id, course_id, event_id, occurrence_at, title, work,"
+		" done_in_class, due_at, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	const char *v[11] = {id, course, event, event ? g : NULL, text[0], text[1], text[2], du, by, now, now};
@@ -376,8 +399,10 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 		return ENT_OK; /* the users demo did not create it */
 	if (rc)
 		return rc;
-	rc = db_exists(c, "SELECT 1 FROM calendar_event_classes k JOIN calendar_events e ON e.id = k.event_id"
-			  " WHERE k.class_id = ? AND e.kind = 'lesson'", class_id, NULL);
+	rc = db_exists(c,
+		       "SELECT 1 FROM calendar_event_classes k JOIN calendar_events e ON e.id = k.event_id"
+		       " WHERE k.class_id = ? AND e.kind = 'lesson'",
+		       class_id, NULL);
 	if (rc)
 		return rc < 0 ? rc : ENT_OK; /* it has a timetable: left as it is */
 
@@ -411,7 +436,8 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 			l->subject = subj;
 			l->ab = ab;
 			l->course = course_of[subj];
-			l->teacher = l->course && course_teacher(d, l->course) ? course_teacher(d, l->course) : d->teacher_ids[subj];
+			l->teacher = l->course && course_teacher(d, l->course) ? course_teacher(d, l->course)
+									       : d->teacher_ids[subj];
 			l->room = subjects[subj].room ? subjects[subj].room : home_room;
 			l->interval = fillers[f].b >= 0 ? 2 : 1;
 			long dd = week0 + 7 * ab + day;
@@ -429,10 +455,12 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 		struct lesson *l = &les[i];
 		lesson_rule(l, d->until, rule);
 		const char *desc = l->interval == 2 ? (l->ab ? "Semaine B" : "Semaine A") : NULL;
-		rc = insert_event(c, l->id, "lesson", subjects[l->subject].name, desc, l->room, l->start, l->end, 0, rule,
-				  l->course ? "course" : "classes", l->course, l->teacher, l->teacher ? l->teacher : d->admin, d->now);
+		rc = insert_event(c, l->id, "lesson", subjects[l->subject].name, desc, l->room, l->start, l->end, 0,
+				  rule, l->course ? "course" : "classes", l->course, l->teacher,
+				  l->teacher ? l->teacher : d->admin, d->now);
 		if (!rc && !l->course)
-			rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)", l->id, class_id);
+			rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)", l->id,
+				    class_id);
 	}
 	if (rc)
 		goto fail;
@@ -467,10 +495,11 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 	if (oc.n && om.n) {
 		cal_iso_week(wfrom, CAL_DEFAULT_TZ, week);
 		const struct lesson *lc = &les[cancel], *lm = &les[moved];
-		rc = insert_override(c, lc->id, oc.v[0], "cancelled", NULL, "Professeur absent", lc->teacher ? lc->teacher : d->admin,
-				     d->now);
+		rc = insert_override(c, lc->id, oc.v[0], "cancelled", NULL, "Professeur absent",
+				     lc->teacher ? lc->teacher : d->admin, d->now);
 		if (!rc)
-			rc = insert_override(c, lm->id, om.v[0], "changed", "CDI", "Salle habituelle indisponible : cours au CDI",
+			rc = insert_override(c, lm->id, om.v[0], "changed", "CDI",
+					     "Salle habituelle indisponible : cours au CDI",
 					     lm->teacher ? lm->teacher : d->admin, d->now);
 		if (rc)
 			goto fail;
@@ -486,11 +515,12 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 			char id[37];
 			util_uuid(id);
 			rc = insert_event(c, id, "exam", arena_printf(a, "Contrôle de %s", subjects[lm->subject].name),
-					  "Contrôle d'une heure sur le chapitre en cours ; calculatrice autorisée.", lm->room, ox.v[0],
-					  ox.v[0] + 3600, 0, NULL, lm->course ? "course" : "classes", lm->course, lm->teacher,
-					  lm->teacher ? lm->teacher : d->admin, d->now);
+					  "Contrôle d'une heure sur le chapitre en cours ; calculatrice autorisée.",
+					  lm->room, ox.v[0], ox.v[0] + 3600, 0, NULL, lm->course ? "course" : "classes",
+					  lm->course, lm->teacher, lm->teacher ? lm->teacher : d->admin, d->now);
 			if (!rc && !lm->course)
-				rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)", id, class_id);
+				rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
+					    id, class_id);
 		}
 		long wed = cal_day_number(wfrom) + 14 + 2;
 		for (int i = 0; i < 4; i++) /* not in the holidays */
@@ -500,10 +530,13 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 			char id[37];
 			util_uuid(id);
 			time_t at = cal_day_start(wed) + 13 * 3600 + 30 * 60;
-			rc = insert_event(c, id, "exam", "Devoir commun de français", "Deux heures, pour toutes les classes du niveau.",
-					  home_room, at, at + 2 * 3600, 0, NULL, "classes", NULL, d->teacher_ids[FR], d->admin, d->now);
+			rc = insert_event(c, id, "exam", "Devoir commun de français",
+					  "Deux heures, pour toutes les classes du niveau.", home_room, at,
+					  at + 2 * 3600, 0, NULL, "classes", NULL, d->teacher_ids[FR], d->admin,
+					  d->now);
 			if (!rc)
-				rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)", id, class_id);
+				rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
+					    id, class_id);
 		}
 		if (rc)
 			goto fail;
@@ -550,7 +583,8 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 	int weekly = 0, ab = 0;
 	for (size_t f = 0; f < NFILL; f++)
 		fillers[f].b >= 0 ? ab++ : weekly++;
-	fprintf(d->out, "  %-6s %d lessons a week (%d slots on A/B weeks), 2 exams, %d homework\n", name, weekly + ab, ab, nhw);
+	fprintf(d->out, "  %-6s %d lessons a week (%d slots on A/B weeks), 2 exams, %d homework\n", name, weekly + ab,
+		ab, nhw);
 	*made = 1;
 	return ENT_OK;
 fail:
@@ -577,7 +611,8 @@ int cal_demo(db_conn *c, FILE *out)
 	}
 	if (rc)
 		goto out;
-	struct demo_ctx d = {.c = c, .a = a, .y = &y, .year = year, .admin = admin.id, .now = now, .until = y.end - 1, .out = out};
+	struct demo_ctx d = {
+		.c = c, .a = a, .y = &y, .year = year, .admin = admin.id, .now = now, .until = y.end - 1, .out = out};
 	for (int j = 0, t = 0; j < NSUBJ; j++) {
 		if (!subjects[j].teacher)
 			continue;

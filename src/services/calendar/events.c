@@ -28,7 +28,7 @@
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
-#define SERIES_COLS                                                                                                    \
+#define SERIES_COLS                                                                                                       \
 	"e.id, e.kind, e.title, e.description, e.location, e.starts_at, e.ends_at, e.tz, e.all_day, e.rrule, e.exdates, " \
 	"e.audience, e.course_id, e.evaluation_id, e.teacher_id, e.owner_id, e.created_at, e.updated_at, e.last_end_at"
 #define WINDOW " AND e.starts_at < ? AND (e.last_end_at IS NULL OR e.last_end_at > ?)"
@@ -44,8 +44,25 @@ struct series {
 	size_t nclass_ids;
 };
 enum {
-	C_ID, C_KIND, C_TITLE, C_DESC, C_LOC, C_START, C_END, C_TZ, C_ALLDAY, C_RRULE, C_EXDATES, C_AUDIENCE, C_COURSE,
-	C_EVAL, C_TEACHER, C_OWNER, C_CREATED, C_UPDATED, C_LASTEND
+	C_ID,
+	C_KIND,
+	C_TITLE,
+	C_DESC,
+	C_LOC,
+	C_START,
+	C_END,
+	C_TZ,
+	C_ALLDAY,
+	C_RRULE,
+	C_EXDATES,
+	C_AUDIENCE,
+	C_COURSE,
+	C_EVAL,
+	C_TEACHER,
+	C_OWNER,
+	C_CREATED,
+	C_UPDATED,
+	C_LASTEND
 };
 
 static void now_text(char out[21]) { util_time_rfc3339(time(NULL), out); }
@@ -220,7 +237,8 @@ static int query_one(db_conn *c, arena *a, const char *sql, const char *p1, cons
 /* The holidays overlapping [from, to) (school-wide events of kind holiday). */
 static int load_holidays(db_conn *c, arena *a, const char *from, const char *to, struct cal_span **out, size_t *n)
 {
-	db_stmt *s = db_prepare(c, "SELECT e.starts_at, e.ends_at FROM calendar_events e WHERE e.kind = 'holiday'" WINDOW);
+	db_stmt *s = db_prepare(c,
+				"SELECT e.starts_at, e.ends_at FROM calendar_events e WHERE e.kind = 'holiday'" WINDOW);
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, to);
@@ -375,8 +393,8 @@ static int kind_wanted(const char *const *kinds, const char *kind)
 	return 0;
 }
 
-int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to,
-		    const char *const *kinds, struct cal_occ **out)
+int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to, const char *const *kinds,
+		    struct cal_occ **out)
 {
 	char f[21], t[21];
 	util_time_rfc3339(from, f);
@@ -384,28 +402,39 @@ int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t fro
 	struct found fs = {0};
 	int rc;
 	if (v->all)
-		rc = query_one(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE (e.audience <> 'owner' OR e.owner_id = ?)"
-			       WINDOW, v->user_id, t, f, &fs);
+		rc = query_one(c, a,
+			       "SELECT " SERIES_COLS
+			       " FROM calendar_events e WHERE (e.audience <> 'owner' OR e.owner_id = ?)" WINDOW,
+			       v->user_id, t, f, &fs);
 	else {
-		rc = query_one(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW, "school", t, f, &fs);
+		rc = query_one(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW,
+			       "school", t, f, &fs);
 		if (!rc && (v->roles & ROLE_ENSEIGNANT))
-			rc = query_one(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW, "teachers",
-				       t, f, &fs);
+			rc = query_one(c, a,
+				       "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW,
+				       "teachers", t, f, &fs);
 		if (!rc && *v->user_id)
-			rc = query_one(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.owner_id = ?"
-				       " AND e.audience = 'owner'" WINDOW, v->user_id, t, f, &fs);
+			rc = query_one(c, a,
+				       "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.owner_id = ?"
+				       " AND e.audience = 'owner'" WINDOW,
+				       v->user_id, t, f, &fs);
 		if (!rc)
-			rc = query_in(c, a, "SELECT " SERIES_COLS " FROM calendar_event_classes k JOIN calendar_events e"
-				      " ON e.id = k.event_id WHERE e.audience = 'classes' AND k.class_id IN " IN16 WINDOW,
-				      v->classes, v->nclasses, t, f, &fs);
+			rc = query_in(
+				c, a,
+				"SELECT " SERIES_COLS " FROM calendar_event_classes k JOIN calendar_events e"
+				" ON e.id = k.event_id WHERE e.audience = 'classes' AND k.class_id IN " IN16 WINDOW,
+				v->classes, v->nclasses, t, f, &fs);
 		if (!rc)
 			/*
 			 * (e.audience || '') keeps SQLite off the audience index for this one: it would read every
 			 * course series of the school instead of the caller's courses' (measured on the district:
 			 * 124 ms against 0.4 ms). Portable: PostgreSQL plans on course_id either way.
 			 */
-			rc = query_in(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE (e.audience || '') = 'course'"
-				      " AND e.course_id IN " IN16 WINDOW, v->courses, v->ncourses, t, f, &fs);
+			rc = query_in(c, a,
+				      "SELECT " SERIES_COLS
+				      " FROM calendar_events e WHERE (e.audience || '') = 'course'"
+				      " AND e.course_id IN " IN16 WINDOW,
+				      v->courses, v->ncourses, t, f, &fs);
 	}
 	struct cal_span *hol = NULL;
 	size_t nhol = 0;
@@ -421,13 +450,19 @@ int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t fro
 		k.x = x;
 		if ((rc = load_overrides(c, a, x->col[C_ID], &k.ov, &k.nov)))
 			break;
-		struct cal_series cs = {.start = x->start, .end = x->end, .tz = x->col[C_TZ], .rrule = x->col[C_RRULE],
-					.exdates = x->exdates, .nexdates = x->nexdates,
-					.skip_holidays = strcmp(x->col[C_KIND], "lesson") == 0, .holidays = hol,
+		struct cal_series cs = {.start = x->start,
+					.end = x->end,
+					.tz = x->col[C_TZ],
+					.rrule = x->col[C_RRULE],
+					.exdates = x->exdates,
+					.nexdates = x->nexdates,
+					.skip_holidays = strcmp(x->col[C_KIND], "lesson") == 0,
+					.holidays = hol,
 					.nholidays = nhol};
 		int n = cal_expand(&cs, from, to, on_occ, &k);
 		if (n < 0) {
-			rc = n == ENT_EINVAL ? ENT_OK : n; /* a rule that cannot be read shows nothing (logged at write) */
+			rc = n == ENT_EINVAL ? ENT_OK
+					     : n; /* a rule that cannot be read shows nothing (logged at write) */
 			continue;
 		}
 		/* Occurrences moved into the window from outside it. */
@@ -570,9 +605,11 @@ int cal_window_args(http_req *req, time_t *from, time_t *to)
 	*from = wf;
 	*to = wt;
 	if (f && parse_bound(f, from))
-		json_object_set_new(errors, "from", json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
+		json_object_set_new(errors, "from",
+				    json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
 	if (t && parse_bound(t, to))
-		json_object_set_new(errors, "to", json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
+		json_object_set_new(errors, "to",
+				    json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
 	if (!json_object_size(errors)) {
 		if (f && !t)
 			*to = *from + 7 * 86400;
@@ -598,7 +635,8 @@ void cal_events_list(http_req *req)
 	const char *kind = http_query(req, "kind");
 	const char *kinds[2] = {kind, NULL};
 	if (kind && !kind_wanted(all_kinds, kind)) {
-		http_invalid(req, json_pack("{s:s}", "kind", "doit être lesson, exam, homework, school, holiday ou personal"));
+		http_invalid(req, json_pack("{s:s}", "kind",
+					    "doit être lesson, exam, homework, school, holiday ou personal"));
 		return;
 	}
 	struct cal_viewer v;
@@ -648,7 +686,8 @@ static const struct jfield series_fields[] = {
 
 /* The values of a series being written, after defaults. */
 struct draft {
-	const char *kind, *title, *description, *location, *tz, *rrule, *audience, *course_id, *evaluation_id, *teacher_id;
+	const char *kind, *title, *description, *location, *tz, *rrule, *audience, *course_id, *evaluation_id,
+		*teacher_id;
 	time_t start, end;
 	int all_day;
 	time_t *exdates;
@@ -709,11 +748,11 @@ static void draft_read(arena *a, const json_t *body, struct draft *d, json_t *er
 		d->exdates = arena_alloc(a, (json_array_size(v) + 1) * sizeof(*d->exdates));
 		size_t i;
 		json_t *x;
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			time_t t;
 			if (!json_is_string(x) || util_parse_rfc3339(json_string_value(x), &t)) {
-				json_object_set_new(errors, "exdates", json_string("ne contient que des dates-heures RFC 3339"));
+				json_object_set_new(errors, "exdates",
+						    json_string("ne contient que des dates-heures RFC 3339"));
 				break;
 			}
 			d->exdates[d->nexdates++] = t;
@@ -724,10 +763,10 @@ static void draft_read(arena *a, const json_t *body, struct draft *d, json_t *er
 		d->class_ids = arena_alloc(a, (json_array_size(v) + 1) * sizeof(*d->class_ids));
 		size_t i;
 		json_t *x;
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			if (!json_is_string(x) || !util_is_uuid(json_string_value(x))) {
-				json_object_set_new(errors, "class_ids", json_string("ne contient que des identifiants de classes"));
+				json_object_set_new(errors, "class_ids",
+						    json_string("ne contient que des identifiants de classes"));
 				break;
 			}
 			if (!cal_has(d->class_ids, d->nclass_ids, json_string_value(x)))
@@ -742,7 +781,10 @@ static void draft_defaults(struct draft *d, const struct cal_viewer *v)
 	if (!d->tz)
 		d->tz = CAL_DEFAULT_TZ;
 	if (!d->audience)
-		d->audience = d->course_id ? "course" : d->nclass_ids ? "classes" : (d->kind && !strcmp(d->kind, "holiday")) ? "school" : "owner";
+		d->audience = d->course_id                               ? "course"
+			      : d->nclass_ids                            ? "classes"
+			      : (d->kind && !strcmp(d->kind, "holiday")) ? "school"
+									 : "owner";
 	if (!d->kind) {
 		if (!strcmp(d->audience, "owner"))
 			d->kind = "personal";
@@ -767,19 +809,23 @@ static int draft_check(db_conn *c, arena *a, const struct cal_viewer *v, struct 
 	else if (d->end - d->start > 366L * 86400)
 		json_object_set_new(errors, "ends_at", json_string("est à plus d'un an de starts_at"));
 	if (!cal_tz_valid(d->tz))
-		json_object_set_new(errors, "time_zone", json_string("n'est pas un fuseau horaire connu (Europe/Paris)"));
+		json_object_set_new(errors, "time_zone",
+				    json_string("n'est pas un fuseau horaire connu (Europe/Paris)"));
 	const char *why;
 	if (d->rrule && cal_rule_check(d->rrule, d->start, &why))
 		json_object_set_new(errors, "rrule", json_string(arena_printf(a, "La règle de récurrence %s.", why)));
 	const char *aud = d->audience, *kind = d->kind;
 	int personal = !strcmp(kind, "personal"), owner = !strcmp(aud, "owner");
 	if (personal != owner)
-		json_object_set_new(errors, "audience", json_string("un événement personnel (kind personal) a l'audience owner, et seul lui"));
+		json_object_set_new(
+			errors, "audience",
+			json_string("un événement personnel (kind personal) a l'audience owner, et seul lui"));
 	if (!strcmp(kind, "holiday") && strcmp(aud, "school"))
 		json_object_set_new(errors, "audience", json_string("des vacances concernent toute l'école (school)"));
 	if ((!strcmp(kind, "lesson") || !strcmp(kind, "exam") || !strcmp(kind, "homework")) && strcmp(aud, "course") &&
 	    strcmp(aud, "classes"))
-		json_object_set_new(errors, "audience", json_string("un cours, un devoir ou un examen concerne un cours ou des classes"));
+		json_object_set_new(errors, "audience",
+				    json_string("un cours, un devoir ou un examen concerne un cours ou des classes"));
 	if (!strcmp(aud, "course")) {
 		if (!d->course_id)
 			json_object_set_new(errors, "course_id", json_string("est requis pour l'audience course"));
@@ -791,16 +837,19 @@ static int draft_check(db_conn *c, arena *a, const struct cal_viewer *v, struct 
 				json_object_set_new(errors, "course_id", json_string("ne désigne aucun cours"));
 		}
 	} else if (d->course_id && strcmp(aud, "classes"))
-		json_object_set_new(errors, "course_id", json_string("ne s'emploie qu'avec l'audience course ou classes"));
+		json_object_set_new(errors, "course_id",
+				    json_string("ne s'emploie qu'avec l'audience course ou classes"));
 	if (!strcmp(aud, "classes")) {
 		if (!d->nclass_ids)
-			json_object_set_new(errors, "class_ids", json_string("doit nommer au moins une classe pour l'audience classes"));
+			json_object_set_new(errors, "class_ids",
+					    json_string("doit nommer au moins une classe pour l'audience classes"));
 		for (size_t i = 0; i < d->nclass_ids; i++) {
 			int rc = users_class_exists(c, d->class_ids[i]);
 			if (rc < 0)
 				return rc;
 			if (!rc) {
-				json_object_set_new(errors, "class_ids", json_string("nomme une classe qui n'existe pas"));
+				json_object_set_new(errors, "class_ids",
+						    json_string("nomme une classe qui n'existe pas"));
 				break;
 			}
 		}
@@ -820,17 +869,20 @@ static int draft_check(db_conn *c, arena *a, const struct cal_viewer *v, struct 
 	if (v->all)
 		return ENT_OK;
 	if (!strcmp(aud, "school") || !strcmp(aud, "teachers"))
-		*forbidden = "Seuls les administrateurs publient des événements pour toute l'école, les vacances ou les "
-			     "événements du personnel.";
+		*forbidden =
+			"Seuls les administrateurs publient des événements pour toute l'école, les vacances ou les "
+			"événements du personnel.";
 	else if (!strcmp(aud, "course") && !cal_has(v->taught, v->ntaught, d->course_id))
 		*forbidden = "Seuls les enseignants du cours et les administrateurs y ajoutent des événements.";
 	else if (!strcmp(aud, "classes")) {
 		if (!(v->roles & ROLE_ENSEIGNANT))
-			*forbidden = "Seuls les enseignants de la classe et les administrateurs y ajoutent des événements.";
+			*forbidden =
+				"Seuls les enseignants de la classe et les administrateurs y ajoutent des événements.";
 		for (size_t i = 0; !*forbidden && i < d->nclass_ids; i++)
 			if (!cal_has(v->classes, v->nclasses, d->class_ids[i]))
-				*forbidden = "Vous n'enseignez pas dans l'une de ces classes : seuls ses enseignants et les "
-					     "administrateurs y ajoutent des événements.";
+				*forbidden =
+					"Vous n'enseignez pas dans l'une de ces classes : seuls ses enseignants et les "
+					"administrateurs y ajoutent des événements.";
 	}
 	return ENT_OK;
 }
@@ -875,15 +927,16 @@ static int draft_store(db_conn *c, arena *a, const char *id, int is_new, const s
 	util_time_rfc3339(d->start, start);
 	util_time_rfc3339(d->end, end);
 	now_text(now);
-	db_stmt *s = db_prepare(c, is_new ? "INSERT INTO calendar_events (kind, title, description, location, starts_at, ends_at,"
-					    " tz, all_day, rrule, exdates, last_end_at, audience, course_id, evaluation_id,"
-					    " teacher_id, owner_id, parent_id, created_at, updated_at, id)"
-					    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-					  : "UPDATE calendar_events SET kind = ?, title = ?, description = ?, location = ?,"
-					    " starts_at = ?, ends_at = ?, tz = ?, all_day = ?, rrule = ?, exdates = ?,"
-					    " last_end_at = ?, audience = ?, course_id = ?, evaluation_id = ?, teacher_id = ?,"
-					    " owner_id = ?, parent_id = COALESCE(?, parent_id), created_at = COALESCE(?, created_at),"
-					    " updated_at = ? WHERE id = ?");
+	db_stmt *s = db_prepare(
+		c, is_new ? "INSERT INTO calendar_events (kind, title, description, location, starts_at, ends_at,"
+			    " tz, all_day, rrule, exdates, last_end_at, audience, course_id, evaluation_id,"
+			    " teacher_id, owner_id, parent_id, created_at, updated_at, id)"
+			    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			  : "UPDATE calendar_events SET kind = ?, title = ?, description = ?, location = ?,"
+			    " starts_at = ?, ends_at = ?, tz = ?, all_day = ?, rrule = ?, exdates = ?,"
+			    " last_end_at = ?, audience = ?, course_id = ?, evaluation_id = ?, teacher_id = ?,"
+			    " owner_id = ?, parent_id = COALESCE(?, parent_id), created_at = COALESCE(?, created_at),"
+			    " updated_at = ? WHERE id = ?");
 	if (!s)
 		return ENT_EDB;
 	time_t *ex = arena_alloc(a, (d->nexdates + 1) * sizeof(*ex));
@@ -897,8 +950,9 @@ static int draft_store(db_conn *c, arena *a, const char *id, int is_new, const s
 	db_bind_text_or_null(s, k++, d->rrule);
 	db_bind_text(s, k++, exdates_text(a, ex, d->nexdates));
 	db_bind_text_or_null(s, k++, draft_last_end(a, d));
-	const char *more[] = {d->audience, d->course_id, d->evaluation_id, d->teacher_id, owner, parent,
-			      is_new ? now : NULL, now, id};
+	const char *more[] = {d->audience,         d->course_id, d->evaluation_id,
+			      d->teacher_id,       owner,        parent,
+			      is_new ? now : NULL, now,          id};
 	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
 		db_bind_text_or_null(s, k++, more[i]);
 	int rc = db_step(s);
@@ -980,8 +1034,9 @@ static int series_for_request(http_req *req, db_conn *c, struct cal_viewer *v, s
 		return -1;
 	}
 	if (need_edit && !editable(v, x)) {
-		http_problem(req, 403, "Seuls l'auteur de l'événement, les enseignants de son cours et les administrateurs le "
-				       "modifient.");
+		http_problem(req, 403,
+			     "Seuls l'auteur de l'événement, les enseignants de son cours et les administrateurs le "
+			     "modifient.");
 		return -1;
 	}
 	return 0;
@@ -1089,9 +1144,12 @@ void cal_events_patch(http_req *req)
 	time_t at = 0;
 	int following = scope && !strcmp(scope, "following");
 	if (scope && !following && strcmp(scope, "all"))
-		json_object_set_new(errors, "scope", json_string("doit être all (toute la série) ou following (celle-ci et les suivantes)"));
+		json_object_set_new(
+			errors, "scope",
+			json_string("doit être all (toute la série) ou following (celle-ci et les suivantes)"));
 	if (following && (!occ || util_parse_rfc3339(occ, &at)))
-		json_object_set_new(errors, "occurrence_id", json_string("est requis avec scope=following : la date-heure de l'occurrence"));
+		json_object_set_new(errors, "occurrence_id",
+				    json_string("est requis avec scope=following : la date-heure de l'occurrence"));
 	struct series x;
 	struct cal_viewer v;
 	if (json_object_size(errors)) {
@@ -1174,7 +1232,9 @@ void cal_events_patch(http_req *req)
 		if (!rc)
 			rc = draft_store(c, a, new_id, 1, &d, x.col[C_OWNER], id);
 		if (!rc && same_times) {
-			db_stmt *s = db_prepare(c, "UPDATE calendar_overrides SET event_id = ? WHERE event_id = ? AND occurrence_at >= ?");
+			db_stmt *s = db_prepare(
+				c,
+				"UPDATE calendar_overrides SET event_id = ? WHERE event_id = ? AND occurrence_at >= ?");
 			rc = ENT_EDB;
 			if (s) {
 				db_bind_text(s, 1, new_id);
@@ -1186,7 +1246,8 @@ void cal_events_patch(http_req *req)
 			}
 		}
 		if (!rc && !same_times) {
-			db_stmt *s = db_prepare(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at >= ?");
+			db_stmt *s = db_prepare(
+				c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at >= ?");
 			rc = ENT_EDB;
 			if (s) {
 				db_bind_text(s, 1, id);
@@ -1235,8 +1296,12 @@ void cal_events_delete(http_req *req)
 /* 1 if at is an occurrence of x (before its changes). */
 static int is_occurrence(const struct series *x, time_t at)
 {
-	struct cal_series s = {.start = x->start, .end = x->end, .tz = x->col[C_TZ], .rrule = x->col[C_RRULE],
-				.exdates = x->exdates, .nexdates = x->nexdates};
+	struct cal_series s = {.start = x->start,
+			       .end = x->end,
+			       .tz = x->col[C_TZ],
+			       .rrule = x->col[C_RRULE],
+			       .exdates = x->exdates,
+			       .nexdates = x->nexdates};
 	int n = 0;
 	cal_expand(&s, at, at + 1, count_before, &n);
 	return n > 0;
@@ -1264,12 +1329,9 @@ static void reply_occurrence(http_req *req, db_conn *c, const struct cal_viewer 
 
 static const char *const occ_status[] = {"cancelled", "scheduled", NULL};
 static const struct jfield override_fields[] = {
-	{"status", JF_STRING, 0, 0, 0, 0, occ_status},
-	{"starts_at", JF_TIME, 0, 0, 0, 0, NULL},
-	{"ends_at", JF_TIME, 0, 0, 0, 0, NULL},
-	{"location", JF_STRING, 0, 1, 0, 100, NULL},
-	{"teacher_id", JF_UUID, 0, 1, 0, 0, NULL},
-	{"note", JF_STRING, 0, 1, 0, 500, NULL},
+	{"status", JF_STRING, 0, 0, 0, 0, occ_status}, {"starts_at", JF_TIME, 0, 0, 0, 0, NULL},
+	{"ends_at", JF_TIME, 0, 0, 0, 0, NULL},        {"location", JF_STRING, 0, 1, 0, 100, NULL},
+	{"teacher_id", JF_UUID, 0, 1, 0, 0, NULL},     {"note", JF_STRING, 0, 1, 0, 500, NULL},
 };
 
 void cal_occurrence_put(http_req *req)
@@ -1333,23 +1395,33 @@ void cal_occurrence_put(http_req *req)
 	}
 	if (!cancelled && !start && !loc && !teacher) {
 		/* Nothing changed any more: back to the series. */
-		rc = db_run(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?", x.col[C_ID], ats);
+		rc = db_run(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?", x.col[C_ID],
+			    ats);
 		rc = rc < 0 ? rc : ENT_OK;
 	} else {
-		db_stmt *s = db_prepare(c, "INSERT INTO calendar_overrides (event_id, occurrence_at, status, starts_at, ends_at,"
-					   " location, teacher_id, note, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-					   " ON CONFLICT (event_id, occurrence_at) DO UPDATE SET status = excluded.status,"
-					   " starts_at = excluded.starts_at, ends_at = excluded.ends_at, location = excluded.location,"
-					   " teacher_id = excluded.teacher_id, note = excluded.note, updated_by = excluded.updated_by,"
-					   " updated_at = excluded.updated_at");
+		db_stmt *s = db_prepare(
+			c, "INSERT INTO calendar_overrides (event_id, occurrence_at, status, starts_at, ends_at,"
+			   " location, teacher_id, note, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			   " ON CONFLICT (event_id, occurrence_at) DO UPDATE SET status = excluded.status,"
+			   " starts_at = excluded.starts_at, ends_at = excluded.ends_at, location = excluded.location,"
+			   " teacher_id = excluded.teacher_id, note = excluded.note, updated_by = excluded.updated_by,"
+			   " updated_at = excluded.updated_at");
 		rc = ENT_EDB;
 		if (s) {
 			if (start) {
 				util_time_rfc3339(start, sts);
 				util_time_rfc3339(end, ets);
 			}
-			const char *vals[] = {x.col[C_ID], ats, cancelled ? "cancelled" : "changed", start ? sts : NULL,
-					      start ? ets : NULL, loc, teacher, note, v.user_id, now};
+			const char *vals[] = {x.col[C_ID],
+					      ats,
+					      cancelled ? "cancelled" : "changed",
+					      start ? sts : NULL,
+					      start ? ets : NULL,
+					      loc,
+					      teacher,
+					      note,
+					      v.user_id,
+					      now};
 			for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 				db_bind_text_or_null(s, (int)i + 1, vals[i]);
 			rc = db_step(s);
@@ -1357,10 +1429,19 @@ void cal_occurrence_put(http_req *req)
 			rc = rc < 0 ? rc : ENT_OK;
 		}
 		/* The students hear of it, in the same transaction (a lesson of the next 14 days). */
-		struct cal_change ch = {.event_id = x.col[C_ID], .kind = x.col[C_KIND], .title = x.col[C_TITLE],
-					.tz = x.col[C_TZ], .audience = x.col[C_AUDIENCE], .course_id = x.col[C_COURSE],
-					.class_ids = x.class_ids, .nclass_ids = x.nclass_ids, .at = at, .cancelled = cancelled,
-					.new_start = start, .location = loc, .note = note};
+		struct cal_change ch = {.event_id = x.col[C_ID],
+					.kind = x.col[C_KIND],
+					.title = x.col[C_TITLE],
+					.tz = x.col[C_TZ],
+					.audience = x.col[C_AUDIENCE],
+					.course_id = x.col[C_COURSE],
+					.class_ids = x.class_ids,
+					.nclass_ids = x.nclass_ids,
+					.at = at,
+					.cancelled = cancelled,
+					.new_start = start,
+					.location = loc,
+					.note = note};
 		if (!rc)
 			rc = cal_notify_change(c, a, &ch);
 	}
@@ -1424,7 +1505,9 @@ void cal_timetable(http_req *req)
 	struct cal_viewer v;
 	if (cls) {
 		if (!(p->roles & (ROLE_ENSEIGNANT | ROLE_ADMIN))) {
-			http_problem(req, 403, "Seuls les enseignants et les administrateurs consultent l'emploi du temps d'une classe.");
+			http_problem(
+				req, 403,
+				"Seuls les enseignants et les administrateurs consultent l'emploi du temps d'une classe.");
 			return;
 		}
 		int rc = users_class_exists(c, cls);
@@ -1452,7 +1535,8 @@ void cal_timetable(http_req *req)
 			const struct cal_occ *o = &occ[i];
 			int lesson = !strcmp(o->kind, "lesson") || !strcmp(o->kind, "exam");
 			int theirs = (o->teacher_id && !strcmp(o->teacher_id, p->sub)) ||
-				     (!o->orig_teacher_id && o->course_id && cal_has(v.taught, v.ntaught, o->course_id) &&
+				     (!o->orig_teacher_id && o->course_id &&
+				      cal_has(v.taught, v.ntaught, o->course_id) &&
 				      (!o->teacher_id || !strcmp(o->teacher_id, p->sub)));
 			if (!lesson || theirs)
 				occ[k++] = occ[i];

@@ -95,7 +95,8 @@ int cal_rule_check(const char *rrule, time_t dtstart, const char **why)
 		*why = "n'est pas une règle de récurrence RFC 5545 (par exemple FREQ=WEEKLY;INTERVAL=2;BYDAY=MO)";
 		return ENT_EINVAL;
 	}
-	if (r.freq == ICAL_SECONDLY_RECURRENCE || r.freq == ICAL_MINUTELY_RECURRENCE || r.freq == ICAL_HOURLY_RECURRENCE) {
+	if (r.freq == ICAL_SECONDLY_RECURRENCE || r.freq == ICAL_MINUTELY_RECURRENCE ||
+	    r.freq == ICAL_HOURLY_RECURRENCE) {
 		*why = "répète plus d'une fois par jour : FREQ doit être DAILY, WEEKLY, MONTHLY ou YEARLY";
 		return ENT_EINVAL;
 	}
@@ -111,7 +112,8 @@ int cal_rule_check(const char *rrule, time_t dtstart, const char **why)
 		*why = "a une partie BY… hors des valeurs de la RFC 5545 (BYDAY=5MO au plus dans un mois, pas de BYHOUR…)";
 		return ENT_EINVAL;
 	}
-	if (!icaltime_is_null_time(r.until) && icaltime_as_timet_with_zone(r.until, icaltimezone_get_utc_timezone()) < dtstart) {
+	if (!icaltime_is_null_time(r.until) &&
+	    icaltime_as_timet_with_zone(r.until, icaltimezone_get_utc_timezone()) < dtstart) {
 		*why = "se termine (UNTIL) avant son premier début";
 		return ENT_EINVAL;
 	}
@@ -148,7 +150,8 @@ int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn
 	if (to <= from)
 		return 0;
 	if (!s->rrule) {
-		if (s->start < to && s->end > from && !(s->skip_holidays && in_holiday(s->holidays, s->nholidays, s->start))) {
+		if (s->start < to && s->end > from &&
+		    !(s->skip_holidays && in_holiday(s->holidays, s->nholidays, s->start))) {
 			int rc = fn(ctx, s->start, s->end, s->start);
 			return rc < 0 ? rc : 1;
 		}
@@ -163,8 +166,8 @@ int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn
 		icalerror_clear_errno();
 		return ENT_EINVAL;
 	}
-	if (r.freq == ICAL_SECONDLY_RECURRENCE || r.freq == ICAL_MINUTELY_RECURRENCE || r.freq == ICAL_HOURLY_RECURRENCE ||
-	    rule_parts_bad(&r))
+	if (r.freq == ICAL_SECONDLY_RECURRENCE || r.freq == ICAL_MINUTELY_RECURRENCE ||
+	    r.freq == ICAL_HOURLY_RECURRENCE || rule_parts_bad(&r))
 		return ENT_EINVAL;
 	/* The first occurrence on the zone's wall clock, and the series' wall-clock length. */
 	struct icaltimetype dt = icaltime_from_timet_with_zone(s->start, 0, z);
@@ -256,8 +259,8 @@ int cal_week_start(const char *week, const char *tz, time_t *from, time_t *to)
 	/* ISO 8601 week "2026-W49": its Monday 00:00 on the zone's wall clock, and the next Monday's. */
 	int y, w;
 	char tail;
-	if (!week || strlen(week) != 8 || week[4] != '-' || week[5] != 'W' || sscanf(week, "%4d-W%2d%c", &y, &w, &tail) != 2 ||
-	    y < 1971 || y > 9998 || w < 1 || w > iso_weeks(y))
+	if (!week || strlen(week) != 8 || week[4] != '-' || week[5] != 'W' ||
+	    sscanf(week, "%4d-W%2d%c", &y, &w, &tail) != 2 || y < 1971 || y > 9998 || w < 1 || w > iso_weeks(y))
 		return ENT_EINVAL;
 	/* January 4th is always in week 1; week 1 starts on its Monday (1970-01-01 was a Thursday). */
 	long jan4 = days_from_civil(y, 1, 4);
@@ -296,7 +299,8 @@ int cal_local_date(time_t t, const char *tz, char out[11])
 	if (!z)
 		return ENT_EINVAL;
 	struct icaltimetype lt = icaltime_from_timet_with_zone(t, 0, z);
-	snprintf(out, 11, "%04u-%02u-%02u", (unsigned)lt.year % 10000u, (unsigned)lt.month % 100u, (unsigned)lt.day % 100u);
+	snprintf(out, 11, "%04u-%02u-%02u", (unsigned)lt.year % 10000u, (unsigned)lt.month % 100u,
+		 (unsigned)lt.day % 100u);
 	return ENT_OK;
 }
 
@@ -304,8 +308,8 @@ int cal_local_midnight(const char *date, const char *tz, time_t *out)
 {
 	int y, m, d;
 	char tail;
-	if (!date || strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 ||
-	    d > icaltime_days_in_month(m, y))
+	if (!date || strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 ||
+	    d < 1 || d > icaltime_days_in_month(m, y))
 		return ENT_EINVAL;
 	icaltimezone *z = zone_of(tz);
 	if (!z)

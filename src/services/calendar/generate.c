@@ -44,9 +44,16 @@ static const struct {
 	int halves;
 	const char *room;
 } weights[] = {
-	{"Mathématiques", 8, NULL}, {"Français", 9, NULL}, {"Histoire-Géographie", 6, NULL}, {"Anglais", 6, NULL},
-	{"SVT", 3, "Laboratoire 1"}, {"Physique-Chimie", 3, "Laboratoire 2"}, {"Espagnol", 5, NULL},
-	{"Technologie", 3, "Salle de technologie"}, {"Arts plastiques", 2, "Salle d'arts plastiques"}, {"EPS", 6, "Gymnase"},
+	{"Mathématiques", 8, NULL},
+	{"Français", 9, NULL},
+	{"Histoire-Géographie", 6, NULL},
+	{"Anglais", 6, NULL},
+	{"SVT", 3, "Laboratoire 1"},
+	{"Physique-Chimie", 3, "Laboratoire 2"},
+	{"Espagnol", 5, NULL},
+	{"Technologie", 3, "Salle de technologie"},
+	{"Arts plastiques", 2, "Salle d'arts plastiques"},
+	{"EPS", 6, "Gymnase"},
 };
 #define NWEIGHTS (sizeof(weights) / sizeof(weights[0]))
 
@@ -57,8 +64,10 @@ static const char *const byday[5] = {"MO", "TU", "WE", "TH", "FR"};
 
 static const char *const homework[6][3] = {
 	{"Exercices du manuel", "Faire les exercices 3 à 6 de la page 84.", "Correction des exercices de la séance."},
-	{"Apprendre la leçon", "Revoir le cours et apprendre les définitions du chapitre.", "Nouvelle leçon et exemples."},
-	{"Préparer le contrôle", "Refaire les exercices corrigés et la fiche de révision.", "Fiche de révision distribuée."},
+	{"Apprendre la leçon", "Revoir le cours et apprendre les définitions du chapitre.",
+	 "Nouvelle leçon et exemples."},
+	{"Préparer le contrôle", "Refaire les exercices corrigés et la fiche de révision.",
+	 "Fiche de révision distribuée."},
 	{"Lecture", "Lire le document distribué et répondre aux trois questions.", "Lecture commentée en classe."},
 	{"Exposé", "Préparer l'exposé en binôme (cinq minutes).", "Choix des sujets d'exposé."},
 	{"Rédaction", "Rédiger un paragraphe argumenté d'une quinzaine de lignes.", "Méthode du paragraphe argumenté."},
@@ -81,11 +90,11 @@ struct bulk {
 	db_conn *c;
 	const char *head, *row; /* "INSERT ... VALUES ", "(?, ...)" */
 	int ncols, n;
-	arena *keep;            /* the statements' text, for the whole run */
-	arena *a;               /* the pending rows' values */
-	const char **v;         /* ROWS * ncols values */
-	const char *sql[ROWS];  /* the statement of n rows at [n - 1], made when first needed */
-	uint64_t *done;         /* rows written, shared by the tables (for the commits) */
+	arena *keep;           /* the statements' text, for the whole run */
+	arena *a;              /* the pending rows' values */
+	const char **v;        /* ROWS * ncols values */
+	const char *sql[ROWS]; /* the statement of n rows at [n - 1], made when first needed */
+	uint64_t *done;        /* rows written, shared by the tables (for the commits) */
 };
 
 static int bulk_flush(struct bulk *b)
@@ -159,7 +168,7 @@ struct gen {
 	/* The teachers' courses, sorted by course id: course -> teacher user id. */
 	struct taught {
 		const char *course, *teacher;
-	} *taught;
+	} * taught;
 	size_t ntaught;
 };
 
@@ -278,7 +287,9 @@ static int gen_class(struct gen *g, arena *a, unsigned k, struct bulk *ev, struc
 		const char *title = cours_title(g->c, a, ids[i]);
 		/* The subject: the title before " — " ("Mathématiques — 6e 001"). */
 		const char *dash = title ? strstr(title, " — ") : NULL;
-		cp[i].title = !title ? "Cours" : dash && dash > title ? arena_strndup(a, title, (size_t)(dash - title)) : title;
+		cp[i].title = !title                 ? "Cours"
+			      : dash && dash > title ? arena_strndup(a, title, (size_t)(dash - title))
+						     : title;
 		cp[i].halves = 4;
 		for (size_t w = 0; w < NWEIGHTS; w++)
 			if (strcmp(cp[i].title, weights[w].name) == 0) {
@@ -347,9 +358,12 @@ static int gen_class(struct gen *g, arena *a, unsigned k, struct bulk *ev, struc
 			sid[j] = arena_strdup(a, id);
 			util_time_rfc3339(s->start, st);
 			util_time_rfc3339(s->end, en);
-			const char *desc = cp[i].slots[j][1] == 1 ? "Semaine A" : cp[i].slots[j][1] == 2 ? "Semaine B" : NULL;
-			const char *v[13] = {id, cp[i].title, desc, cp[i].room, st, en, s->rule, s->last_end, cp[i].id, cp[i].teacher,
-					     owner, g->now, g->now};
+			const char *desc = cp[i].slots[j][1] == 1   ? "Semaine A"
+					   : cp[i].slots[j][1] == 2 ? "Semaine B"
+								    : NULL;
+			const char *v[13] = {id,    cp[i].title, desc,        cp[i].room, st,
+					     en,    s->rule,     s->last_end, cp[i].id,   cp[i].teacher,
+					     owner, g->now,      g->now};
 			if ((rc = bulk_add(ev, v)))
 				return rc;
 		}
@@ -361,7 +375,8 @@ static int gen_class(struct gen *g, arena *a, unsigned k, struct bulk *ev, struc
 				return rc;
 			if (s->nocc < 2)
 				continue;
-			int lo = 1 + (s->nocc - 1) * h / HOMEWORK_PER_COURSE, hi = 1 + (s->nocc - 1) * (h + 1) / HOMEWORK_PER_COURSE;
+			int lo = 1 + (s->nocc - 1) * h / HOMEWORK_PER_COURSE,
+			    hi = 1 + (s->nocc - 1) * (h + 1) / HOMEWORK_PER_COURSE;
 			int o = hi > lo ? lo + (int)(util_splitmix64(&g->rng) % (uint64_t)(hi - lo)) : lo;
 			if (o >= s->nocc)
 				o = s->nocc - 1;
@@ -370,7 +385,8 @@ static int gen_class(struct gen *g, arena *a, unsigned k, struct bulk *ev, struc
 			util_time_rfc3339(s->occ[o - 1], given_at);
 			util_time_rfc3339(s->occ[o], due);
 			const char *const *t = homework[util_splitmix64(&g->rng) % 6];
-			const char *v[11] = {id, cp[i].id, sid[j], given_at, t[0], t[1], t[2], due, owner, g->now, g->now};
+			const char *v[11] = {id,   cp[i].id, sid[j], given_at, t[0],  t[1],
+					     t[2], due,      owner,  g->now,   g->now};
 			if ((rc = bulk_add(hw, v)))
 				return rc;
 			(*nhomework)++;
@@ -383,16 +399,24 @@ int cal_generate(db_conn *c, const struct scale *sc)
 {
 	struct gen *g = calloc(1, sizeof(*g));
 	arena *a = arena_new(0), *keep = arena_new(0);
-	struct bulk ev = {.c = c,
-			  .head = "INSERT INTO calendar_events (id, kind, title, description, location, starts_at, ends_at, tz,"
-				  " all_day, rrule, exdates, last_end_at, audience, course_id, evaluation_id, teacher_id, owner_id,"
-				  " parent_id, created_at, updated_at) VALUES ",
-			  .row = "(?, 'lesson', ?, ?, ?, ?, ?, '" CAL_DEFAULT_TZ "', 0, ?, '', ?, 'course', ?, NULL, ?, ?, NULL, ?, ?)",
-			  .ncols = 13, .keep = keep, .a = arena_new(0)};
-	struct bulk hw = {.c = c,
-			  .head = "INSERT INTO calendar_homework (id, course_id, event_id, occurrence_at, title, work, done_in_class,"
-				  " due_at, created_by, created_at, updated_at) VALUES ",
-			  .row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", .ncols = 11, .keep = keep, .a = arena_new(0)};
+	struct bulk ev = {
+		.c = c,
+		.head = "INSERT INTO calendar_events (id, kind, title, description, location, starts_at, ends_at, tz,"
+			" all_day, rrule, exdates, last_end_at, audience, course_id, evaluation_id, teacher_id, owner_id,"
+			" parent_id, created_at, updated_at) VALUES ",
+		.row = "(?, 'lesson', ?, ?, ?, ?, ?, '" CAL_DEFAULT_TZ
+		       "', 0, ?, '', ?, 'course', ?, NULL, ?, ?, NULL, ?, ?)",
+		.ncols = 13,
+		.keep = keep,
+		.a = arena_new(0)};
+	struct bulk hw = {
+		.c = c,
+		.head = "INSERT INTO calendar_homework (id, course_id, event_id, occurrence_at, title, work, done_in_class,"
+			" due_at, created_by, created_at, updated_at) VALUES ",
+		.row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		.ncols = 11,
+		.keep = keep,
+		.a = arena_new(0)};
 	uint64_t done = 0, nhomework = 0;
 	ev.done = hw.done = &done;
 	ev.v = calloc(ROWS * (size_t)ev.ncols, sizeof(*ev.v));
@@ -434,8 +458,7 @@ int cal_generate(db_conn *c, const struct scale *sc)
 	if ((rc = bulk_flush(&ev)) || (rc = bulk_flush(&hw)))
 		goto fail;
 	rc = db_commit(c);
-	if (!rc)
-	{
+	if (!rc) {
 		printf("Timetables: %llu lesson series and %llu homework, %d holidays.\n",
 		       (unsigned long long)(done - nhomework), (unsigned long long)nhomework, holidays);
 		fflush(stdout);

@@ -19,8 +19,9 @@
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
-#define HW_COLS "h.id, h.course_id, h.event_id, h.occurrence_at, h.title, h.work, h.done_in_class, h.due_at, " \
-		"h.created_by, h.created_at, h.updated_at"
+#define HW_COLS                                                                                                        \
+	"h.id, h.course_id, h.event_id, h.occurrence_at, h.title, h.work, h.done_in_class, h.due_at, "                 \
+	"h.created_by, h.created_at, h.updated_at"
 #define IN16 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 struct hw {
@@ -39,8 +40,9 @@ static void read_hw(db_stmt *s, arena *a, struct hw *h)
 
 static void write_hw(jw *w, const struct hw *h, int student, int staff)
 {
-	static const char *const keys[11] = {"id", "course_id", "event_id", "occurrence_id", "title", "work",
-					     "done_in_class", "due_at", "created_by", "created_at", "updated_at"};
+	static const char *const keys[11] = {"id",         "course_id",  "event_id",      "occurrence_id",
+					     "title",      "work",       "done_in_class", "due_at",
+					     "created_by", "created_at", "updated_at"};
 	jw_obj_open(w);
 	for (int i = 0; i < 11; i++) {
 		jw_kstr(w, keys[i], h->col[i]);
@@ -86,8 +88,8 @@ static int hw_counts(db_conn *c, arena *a, struct hw *h)
 /* The student's tick on h. */
 static int hw_done(db_conn *c, const char *student, struct hw *h)
 {
-	int rc = db_exists(c, "SELECT 1 FROM calendar_homework_done WHERE homework_id = ? AND student_id = ?", h->col[0],
-			   student);
+	int rc = db_exists(c, "SELECT 1 FROM calendar_homework_done WHERE homework_id = ? AND student_id = ?",
+			   h->col[0], student);
 	if (rc < 0)
 		return rc;
 	h->done = rc;
@@ -158,9 +160,11 @@ void cal_homework_list(http_req *req)
 	cal_local_midnight(today, CAL_DEFAULT_TZ, &from);
 	to = from + 28 * 86400;
 	if (f && util_parse_rfc3339(f, &from) && cal_local_midnight(f, CAL_DEFAULT_TZ, &from))
-		json_object_set_new(errors, "from", json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
+		json_object_set_new(errors, "from",
+				    json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
 	if (t && util_parse_rfc3339(t, &to) && cal_local_midnight(t, CAL_DEFAULT_TZ, &to))
-		json_object_set_new(errors, "to", json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
+		json_object_set_new(errors, "to",
+				    json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
 	else if (f && !t)
 		to = from + 28 * 86400;
 	if (!json_object_size(errors) && to <= from)
@@ -192,7 +196,8 @@ void cal_homework_list(http_req *req)
 	size_t nitems = 0, cap = 0;
 	int rc = ENT_OK;
 	if (v.all && !course) {
-		db_stmt *s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.due_at >= ? AND h.due_at < ?"
+		db_stmt *s = db_prepare(c, "SELECT " HW_COLS
+					   " FROM calendar_homework h WHERE h.due_at >= ? AND h.due_at < ?"
 					   " ORDER BY h.due_at, h.id LIMIT 500");
 		rc = ENT_EDB;
 		if (s) {
@@ -206,8 +211,9 @@ void cal_homework_list(http_req *req)
 		}
 	} else
 		for (size_t base = 0; base < n && rc >= 0; base += 16) {
-			db_stmt *s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.course_id IN " IN16
-						   " AND h.due_at >= ? AND h.due_at < ?");
+			db_stmt *s = db_prepare(c,
+						"SELECT " HW_COLS " FROM calendar_homework h WHERE h.course_id IN " IN16
+						" AND h.due_at >= ? AND h.due_at < ?");
 			if (!s) {
 				rc = ENT_EDB;
 				break;
@@ -262,12 +268,9 @@ void cal_homework_list(http_req *req)
 }
 
 static const struct jfield hw_fields[] = {
-	{"course_id", JF_UUID, 1, 0, 0, 0, NULL},
-	{"event_id", JF_UUID, 0, 1, 0, 0, NULL},
-	{"occurrence_id", JF_TIME, 0, 1, 0, 0, NULL},
-	{"title", JF_STRING, 1, 0, 1, 200, NULL},
-	{"work", JF_STRING, 0, 1, 0, 10000, NULL},
-	{"done_in_class", JF_STRING, 0, 1, 0, 10000, NULL},
+	{"course_id", JF_UUID, 1, 0, 0, 0, NULL},     {"event_id", JF_UUID, 0, 1, 0, 0, NULL},
+	{"occurrence_id", JF_TIME, 0, 1, 0, 0, NULL}, {"title", JF_STRING, 1, 0, 1, 200, NULL},
+	{"work", JF_STRING, 0, 1, 0, 10000, NULL},    {"done_in_class", JF_STRING, 0, 1, 0, 10000, NULL},
 	{"due_at", JF_TIME, 1, 0, 0, 0, NULL},
 };
 #define NHW_FIELDS (sizeof(hw_fields) / sizeof(hw_fields[0]))
@@ -319,14 +322,23 @@ void cal_homework_create(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	db_stmt *s = db_prepare(c, "INSERT INTO calendar_homework (id, course_id, event_id, occurrence_at, title, work,"
-				   " done_in_class, due_at, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c,
+		"INSERT INTO calendar_homework (id, course_id, event_id, occurrence_at, title, work,"
+		" done_in_class, due_at, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	rc = ENT_EDB;
 	if (s) {
-		const char *vals[] = {id, course, json_get_str(body, "event_id", NULL),
-				      utc(a, json_get_str(body, "occurrence_id", NULL)), json_get_str(body, "title", NULL),
-				      json_get_str(body, "work", NULL), json_get_str(body, "done_in_class", NULL),
-				      utc(a, json_get_str(body, "due_at", NULL)), v.user_id, now, now};
+		const char *vals[] = {id,
+				      course,
+				      json_get_str(body, "event_id", NULL),
+				      utc(a, json_get_str(body, "occurrence_id", NULL)),
+				      json_get_str(body, "title", NULL),
+				      json_get_str(body, "work", NULL),
+				      json_get_str(body, "done_in_class", NULL),
+				      utc(a, json_get_str(body, "due_at", NULL)),
+				      v.user_id,
+				      now,
+				      now};
 		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 			db_bind_text_or_null(s, (int)i + 1, vals[i]);
 		rc = db_step(s);
@@ -393,7 +405,8 @@ void cal_homework_patch(http_req *req)
 	json_t *errors = json_object();
 	json_check(body, fields, NHW_FIELDS, errors);
 	if (json_object_get(body, "course_id") && strcmp(json_get_str(body, "course_id", ""), h.col[1]))
-		json_object_set_new(errors, "course_id", json_string("ne change pas : donnez le devoir dans l'autre cours"));
+		json_object_set_new(errors, "course_id",
+				    json_string("ne change pas : donnez le devoir dans l'autre cours"));
 	if (http_invalid(req, errors))
 		return;
 	/* One statement (core/patch.h); the times are stored normalised to UTC first. */
@@ -404,9 +417,12 @@ void cal_homework_patch(http_req *req)
 		if (t)
 			json_object_set_new(norm, keys[i], json_string(utc(a, t)));
 	}
-	db_stmt *s = db_prepare(c, "UPDATE calendar_homework SET " PATCH_SET("event_id") ", occurrence_at = CASE WHEN ? = 1"
-				   " THEN ? ELSE occurrence_at END, " PATCH_SET("title") ", " PATCH_SET("work") ", "
-				   PATCH_SET("done_in_class") ", " PATCH_SET("due_at") ", updated_at = ? WHERE id = ?");
+	db_stmt *s = db_prepare(
+		c,
+		"UPDATE calendar_homework SET " PATCH_SET(
+			"event_id") ", occurrence_at = CASE WHEN ? = 1"
+				    " THEN ? ELSE occurrence_at END, " PATCH_SET("title") ", " PATCH_SET("work") ", " PATCH_SET(
+					    "done_in_class") ", " PATCH_SET("due_at") ", updated_at = ? WHERE id = ?");
 	int rc = ENT_EDB;
 	if (s) {
 		int k = patch_bind(s, 1, norm, keys, sizeof(keys) / sizeof(keys[0]));
@@ -471,8 +487,9 @@ static void set_done(http_req *req, int done)
 	util_time_rfc3339(time(NULL), now);
 	int rc;
 	if (done) {
-		db_stmt *s = db_prepare(c, "INSERT INTO calendar_homework_done (homework_id, student_id, done_at) VALUES (?, ?, ?)"
-					   " ON CONFLICT (homework_id, student_id) DO NOTHING");
+		db_stmt *s = db_prepare(
+			c, "INSERT INTO calendar_homework_done (homework_id, student_id, done_at) VALUES (?, ?, ?)"
+			   " ON CONFLICT (homework_id, student_id) DO NOTHING");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, h.col[0]);
@@ -482,7 +499,8 @@ static void set_done(http_req *req, int done)
 			db_done(s);
 		}
 	} else
-		rc = db_run(c, "DELETE FROM calendar_homework_done WHERE homework_id = ? AND student_id = ?", h.col[0], v.user_id);
+		rc = db_run(c, "DELETE FROM calendar_homework_done WHERE homework_id = ? AND student_id = ?", h.col[0],
+			    v.user_id);
 	if (rc < 0)
 		http_problem_err(req, rc, "Votre coche n'a pas pu être enregistrée.");
 	else

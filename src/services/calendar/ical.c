@@ -32,7 +32,10 @@
 
 /* ---- export ---- */
 
-static struct icaltimetype utc_time(time_t t) { return icaltime_from_timet_with_zone(t, 0, icaltimezone_get_utc_timezone()); }
+static struct icaltimetype utc_time(time_t t)
+{
+	return icaltime_from_timet_with_zone(t, 0, icaltimezone_get_utc_timezone());
+}
 
 static struct icaltimetype local_date(time_t t, const char *tz)
 {
@@ -305,17 +308,21 @@ void cal_ics_import(http_req *req)
 	if (!kind)
 		kind = course ? "lesson" : "school";
 	if (strcmp(kind, "holiday") && strcmp(kind, "school") && strcmp(kind, "lesson") && strcmp(kind, "exam")) {
-		http_invalid(req, json_pack("{s:s}", "kind", "doit être school, holiday (administrateurs), lesson ou exam (avec course_id)"));
+		http_invalid(req,
+			     json_pack("{s:s}", "kind",
+				       "doit être school, holiday (administrateurs), lesson ou exam (avec course_id)"));
 		return;
 	}
 	int school = !strcmp(kind, "school") || !strcmp(kind, "holiday");
 	if (school && !v.all) {
-		http_problem(req, 403, "Seuls les administrateurs importent des événements de l'école ou des vacances.");
+		http_problem(req, 403,
+			     "Seuls les administrateurs importent des événements de l'école ou des vacances.");
 		return;
 	}
 	if (!school) {
 		if (!course || !util_is_uuid(course)) {
-			http_invalid(req, json_pack("{s:s}", "course_id", "est requis : le cours des événements importés"));
+			http_invalid(req,
+				     json_pack("{s:s}", "course_id", "est requis : le cours des événements importés"));
 			return;
 		}
 		int rc = cours_exists(c, course);
@@ -339,7 +346,8 @@ void cal_ics_import(http_req *req)
 	}
 	const char *begin = strstr(text, "BEGIN:VCALENDAR");
 	if (!begin || !strstr(text, "END:VCALENDAR")) {
-		http_invalid(req, json_pack("{s:s}", "body", "n'est pas un fichier iCalendar (BEGIN:VCALENDAR ... END:VCALENDAR)"));
+		http_invalid(req, json_pack("{s:s}", "body",
+					    "n'est pas un fichier iCalendar (BEGIN:VCALENDAR ... END:VCALENDAR)"));
 		return;
 	}
 	icalerror_set_errors_are_fatal(0);
@@ -390,16 +398,20 @@ void cal_ics_import(http_req *req)
 		memset(&im, 0, sizeof(im));
 		im.all_day = ds.is_date;
 		icaltimezone *paris = icaltimezone_get_builtin_timezone(CAL_DEFAULT_TZ);
-		const icaltimezone *zs = ds.zone ? ds.zone : (icaltime_is_utc(ds) ? icaltimezone_get_utc_timezone() : paris);
+		const icaltimezone *zs = ds.zone ? ds.zone
+						 : (icaltime_is_utc(ds) ? icaltimezone_get_utc_timezone() : paris);
 		im.start = icaltime_as_timet_with_zone(ds, zs);
 		if (!icalcomponent_get_first_property(e, ICAL_DTEND_PROPERTY)) {
 			/* No DTEND: DURATION, or RFC 5545's default (a day for a date, else one hour here). */
 			icalproperty *dp = icalcomponent_get_first_property(e, ICAL_DURATION_PROPERTY);
-			struct icaldurationtype d = dp ? icalproperty_get_duration(dp) : icaldurationtype_null_duration();
+			struct icaldurationtype d = dp ? icalproperty_get_duration(dp)
+						       : icaldurationtype_null_duration();
 			im.end = icaldurationtype_is_null_duration(d) ? im.start + (im.all_day ? 86400 : 3600)
 								      : im.start + icaldurationtype_as_int(d);
 		} else {
-			const icaltimezone *ze = de.zone ? de.zone : (icaltime_is_utc(de) ? icaltimezone_get_utc_timezone() : paris);
+			const icaltimezone *ze = de.zone ? de.zone
+							 : (icaltime_is_utc(de) ? icaltimezone_get_utc_timezone()
+										: paris);
 			im.end = icaltime_as_timet_with_zone(de, ze);
 		}
 		if (im.end <= im.start || im.end - im.start > 366L * 86400) {
@@ -417,7 +429,8 @@ void cal_ics_import(http_req *req)
 			char *rs = icalrecurrencetype_as_string_r(&r);
 			const char *why = NULL;
 			if (!rs || cal_rule_check(rs, im.start, &why)) {
-				problem = why ? arena_printf(a, "a une règle de récurrence qui %s", why) : "a une règle de récurrence illisible";
+				problem = why ? arena_printf(a, "a une règle de récurrence qui %s", why)
+					      : "a une règle de récurrence illisible";
 				problem_line = line;
 				free(rs);
 				break;
@@ -429,7 +442,9 @@ void cal_ics_import(http_req *req)
 		for (icalproperty *x = icalcomponent_get_first_property(e, ICAL_EXDATE_PROPERTY); x;
 		     x = icalcomponent_get_next_property(e, ICAL_EXDATE_PROPERTY)) {
 			struct icaltimetype t = icalproperty_get_exdate(x);
-			const icaltimezone *zx = t.zone ? t.zone : (icaltime_is_utc(t) ? icaltimezone_get_utc_timezone() : paris);
+			const icaltimezone *zx = t.zone ? t.zone
+							: (icaltime_is_utc(t) ? icaltimezone_get_utc_timezone()
+									      : paris);
 			im.exdates = arena_grow(a, im.exdates, im.nexdates, &ecap, sizeof(*im.exdates));
 			im.exdates[im.nexdates++] = icaltime_as_timet_with_zone(t, zx);
 		}
@@ -439,7 +454,9 @@ void cal_ics_import(http_req *req)
 	icalcomponent_free(cal);
 	icalerror_clear_errno();
 	if (problem) {
-		http_invalid(req, json_pack("{s:s}", "body", arena_printf(a, "ligne %d : l'événement %s ; rien n'a été importé", problem_line, problem)));
+		http_invalid(req, json_pack("{s:s}", "body",
+					    arena_printf(a, "ligne %d : l'événement %s ; rien n'a été importé",
+							 problem_line, problem)));
 		return;
 	}
 	if (!n) {
@@ -448,8 +465,9 @@ void cal_ics_import(http_req *req)
 	}
 	int rc = db_begin(c);
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = cal_import_one(c, a, &v, kind, school ? NULL : course, ev[i].title, ev[i].description, ev[i].location,
-				    ev[i].start, ev[i].end, ev[i].all_day, ev[i].rrule, ev[i].exdates, ev[i].nexdates);
+		rc = cal_import_one(c, a, &v, kind, school ? NULL : course, ev[i].title, ev[i].description,
+				    ev[i].location, ev[i].start, ev[i].end, ev[i].all_day, ev[i].rrule, ev[i].exdates,
+				    ev[i].nexdates);
 	}
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {

@@ -31,12 +31,12 @@ struct cal_span {
 
 /* A series as stored: its first occurrence, its rule and exceptions. */
 struct cal_series {
-	time_t start, end;       /* the first occurrence, UTC */
-	const char *tz;          /* IANA zone name; NULL: CAL_DEFAULT_TZ */
-	const char *rrule;       /* NULL: one occurrence */
-	const time_t *exdates;   /* sorted original starts left out */
+	time_t start, end;     /* the first occurrence, UTC */
+	const char *tz;        /* IANA zone name; NULL: CAL_DEFAULT_TZ */
+	const char *rrule;     /* NULL: one occurrence */
+	const time_t *exdates; /* sorted original starts left out */
 	size_t nexdates;
-	int skip_holidays;       /* lessons: occurrences starting in a holiday are left out */
+	int skip_holidays; /* lessons: occurrences starting in a holiday are left out */
 	const struct cal_span *holidays;
 	size_t nholidays;
 };
@@ -75,12 +75,12 @@ int cal_local_midnight(const char *date, const char *tz, time_t *out);
 struct cal_viewer {
 	const char *user_id;
 	unsigned roles;
-	int all;                 /* an administrator: everything */
-	const char **classes;    /* a student's class; a teacher's assigned classes and those of their courses */
+	int all;              /* an administrator: everything */
+	const char **classes; /* a student's class; a teacher's assigned classes and those of their courses */
 	size_t nclasses;
-	const char **courses;    /* a student's class's courses; a teacher's courses */
+	const char **courses; /* a student's class's courses; a teacher's courses */
 	size_t ncourses;
-	const char **taught;     /* the courses the caller teaches (teachers) */
+	const char **taught; /* the courses the caller teaches (teachers) */
 	size_t ntaught;
 };
 
@@ -110,12 +110,12 @@ struct cal_occ {
 	const char *evaluation_id, *owner_id;
 	const char **class_ids;
 	size_t nclass_ids;
-	time_t start, end, id;      /* id: the original start */
+	time_t start, end, id;       /* id: the original start */
 	time_t orig_start, orig_end; /* before a change */
 	const char *orig_location, *orig_teacher_id;
 	int all_day, recurring;
-	int status;                 /* CAL_SCHEDULED, CAL_CANCELLED, CAL_CHANGED */
-	const char *note;           /* the change's note */
+	int status;       /* CAL_SCHEDULED, CAL_CANCELLED, CAL_CHANGED */
+	const char *note; /* the change's note */
 	const char *rrule;
 	const char *updated_at;
 };
@@ -125,8 +125,8 @@ enum { CAL_SCHEDULED = 0, CAL_CANCELLED = 1, CAL_CHANGED = 2 };
  * The occurrences visible to v overlapping [from, to), sorted by start then event id, into *out
  * (arena). kinds: NULL for all, or a NULL-terminated list. Returns how many or an ent_err.
  */
-int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to,
-		    const char *const *kinds, struct cal_occ **out);
+int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to, const char *const *kinds,
+		    struct cal_occ **out);
 /* Parses ?from= and ?to= (RFC 3339 or YYYY-MM-DD on Paris's clock; defaults: this week). Answers 400 and returns -1. */
 int cal_window_args(http_req *req, time_t *from, time_t *to);
 /*
@@ -165,7 +165,7 @@ struct cal_change {
 	const char *event_id, *kind, *title, *tz, *audience, *course_id;
 	const char *const *class_ids;
 	size_t nclass_ids;
-	time_t at;        /* the occurrence's original start */
+	time_t at; /* the occurrence's original start */
 	int cancelled;
 	time_t new_start; /* 0: not moved */
 	const char *location, *note;

@@ -93,8 +93,8 @@ int cal_notify_change(db_conn *c, arena *a, const struct cal_change *ch)
 	util_time_rfc3339(ch->at, at);
 	cal_french_when(ch->at, ch->tz, 1, when);
 	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "event_id", ch->event_id, "occurrence_id", at,
-			      "title", ch->title, "status", ch->cancelled ? "cancelled" : "changed", "starts_at", at, "when",
-			      when, "students", students);
+			      "title", ch->title, "status", ch->cancelled ? "cancelled" : "changed", "starts_at", at,
+			      "when", when, "students", students);
 	if (ch->course_id)
 		json_object_set_new(p, "course_id", json_string(ch->course_id));
 	if (ch->new_start) {
@@ -125,8 +125,8 @@ int cal_notify_homework(db_conn *c, arena *a, const char *homework_id, const cha
 	util_time_rfc3339(due, due_at);
 	cal_french_when(due, CAL_DEFAULT_TZ, 0, when);
 	const char *course_title = cours_title(c, a, course_id);
-	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "homework_id", homework_id, "course_id", course_id, "title",
-			      title, "due_at", due_at, "due_when", when, "students", students);
+	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "homework_id", homework_id, "course_id", course_id,
+			      "title", title, "due_at", due_at, "due_when", when, "students", students);
 	if (course_title)
 		json_object_set_new(p, "course_title", json_string(course_title));
 	rc = bus_publish(c, "calendar", "calendar.homework", p, NULL);
@@ -159,9 +159,10 @@ static int remind_due(db_conn *c)
 	char from[21], to[21];
 	util_time_rfc3339(now, from);
 	util_time_rfc3339(now + 86400, to);
-	db_stmt *s = db_prepare(c, "SELECT e.id, e.title, e.location, e.tz, e.rrule, e.audience, e.course_id, e.exdates,"
-				   " e.starts_at, e.ends_at FROM calendar_events e WHERE e.kind = 'exam' AND e.starts_at < ?"
-				   " AND (e.last_end_at IS NULL OR e.last_end_at > ?)");
+	db_stmt *s = db_prepare(
+		c, "SELECT e.id, e.title, e.location, e.tz, e.rrule, e.audience, e.course_id, e.exdates,"
+		   " e.starts_at, e.ends_at FROM calendar_events e WHERE e.kind = 'exam' AND e.starts_at < ?"
+		   " AND (e.last_end_at IS NULL OR e.last_end_at > ?)");
 	if (!s) {
 		arena_free(a);
 		return ENT_EDB;
@@ -174,7 +175,8 @@ static int remind_due(db_conn *c)
 	while ((rc = db_step(s)) == DB_ROW) {
 		ex = arena_grow(a, ex, n, &cap, sizeof(*ex));
 		struct exam *x = &ex[n++];
-		const char **f[] = {&x->id, &x->title, &x->location, &x->tz, &x->rrule, &x->audience, &x->course_id, &x->exdates};
+		const char **f[] = {&x->id,    &x->title,    &x->location,  &x->tz,
+				    &x->rrule, &x->audience, &x->course_id, &x->exdates};
 		for (int i = 0; i < 8; i++)
 			*f[i] = db_col_text(s, i) ? arena_strdup(a, db_col_text(s, i)) : NULL;
 		util_parse_rfc3339(db_col_text(s, 8), &x->start);
@@ -193,14 +195,17 @@ static int remind_due(db_conn *c)
 		util_time_rfc3339(first, at);
 		if (x->exdates && strstr(x->exdates, at))
 			continue;
-		int cancelled = db_exists(c, "SELECT 1 FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?"
-					     " AND status = 'cancelled'", x->id, at);
+		int cancelled = db_exists(c,
+					  "SELECT 1 FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?"
+					  " AND status = 'cancelled'",
+					  x->id, at);
 		if (cancelled)
 			continue;
 		if ((rc = db_begin(c)))
 			break;
-		db_stmt *ins = db_prepare(c, "INSERT INTO calendar_reminders (event_id, occurrence_at, sent_at) VALUES (?, ?, ?)"
-					     " ON CONFLICT (event_id, occurrence_at) DO NOTHING");
+		db_stmt *ins = db_prepare(
+			c, "INSERT INTO calendar_reminders (event_id, occurrence_at, sent_at) VALUES (?, ?, ?)"
+			   " ON CONFLICT (event_id, occurrence_at) DO NOTHING");
 		rc = ENT_EDB;
 		int claimed = 0;
 		if (ins) {
@@ -216,7 +221,8 @@ static int remind_due(db_conn *c)
 			const char **classes = NULL;
 			size_t ncls = 0;
 			if (x->audience && !strcmp(x->audience, "classes")) {
-				db_stmt *k = db_prepare(c, "SELECT class_id FROM calendar_event_classes WHERE event_id = ?");
+				db_stmt *k = db_prepare(
+					c, "SELECT class_id FROM calendar_event_classes WHERE event_id = ?");
 				size_t kcap = 0;
 				if (k) {
 					db_bind_text(k, 1, x->id);
@@ -231,8 +237,9 @@ static int remind_due(db_conn *c)
 			if (!rc && json_array_size(students)) {
 				char when[64];
 				cal_french_when(first, x->tz, 1, when);
-				json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "event_id", x->id, "occurrence_id", at,
-						      "title", x->title, "starts_at", at, "when", when, "students", students);
+				json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "event_id", x->id,
+						      "occurrence_id", at, "title", x->title, "starts_at", at, "when",
+						      when, "students", students);
 				if (x->course_id)
 					json_object_set_new(p, "course_id", json_string(x->course_id));
 				if (x->location)

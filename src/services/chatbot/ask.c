@@ -62,7 +62,7 @@ struct viewer {
 	int all;
 	const char **edit, **read; /* courses: every document / published documents only */
 	size_t nedit, nread;
-	const char *class_id;      /* a student's class (for the teachers' list of unanswered questions) */
+	const char *class_id; /* a student's class (for the teachers' list of unanswered questions) */
 };
 
 static int viewer_load(db_conn *c, arena *a, const struct http_principal *p, struct viewer *v)
@@ -139,15 +139,15 @@ struct hit {
 
 #define HIT_COLS "p.id, p.material_id, p.course_id, p.page, p.text, p.stems, d.file_id, d.title"
 #define IN16 " AND p.course_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-#define SQLITE_Q(in)                                                                                             \
+#define SQLITE_Q(in)                                                                                                   \
 	"SELECT " HIT_COLS ", -bm25(chatbot_fts) FROM chatbot_fts JOIN chatbot_passages p ON p.id = chatbot_fts.rowid" \
-	" JOIN chatbot_documents d ON d.material_id = p.material_id WHERE chatbot_fts MATCH ?"                      \
-	" AND d.status = 'indexed' AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)" in  \
+	" JOIN chatbot_documents d ON d.material_id = p.material_id WHERE chatbot_fts MATCH ?"                         \
+	" AND d.status = 'indexed' AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)" in     \
 	" ORDER BY bm25(chatbot_fts) LIMIT 8"
-#define PG_Q(in)                                                                                                 \
-	"SELECT " HIT_COLS ", ts_rank(p.tsv, to_tsquery('french', ?)) AS r FROM chatbot_passages p"                 \
-	" JOIN chatbot_documents d ON d.material_id = p.material_id WHERE p.tsv @@ to_tsquery('french', ?)"          \
-	" AND d.status = 'indexed' AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)" in  \
+#define PG_Q(in)                                                                                                       \
+	"SELECT " HIT_COLS ", ts_rank(p.tsv, to_tsquery('french', ?)) AS r FROM chatbot_passages p"                    \
+	" JOIN chatbot_documents d ON d.material_id = p.material_id WHERE p.tsv @@ to_tsquery('french', ?)"            \
+	" AND d.status = 'indexed' AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)" in     \
 	" ORDER BY r DESC, p.id LIMIT 8"
 
 /* Adds h to the best CB_TOP hits in v (sorted by score, descending). */
@@ -211,7 +211,8 @@ static int search_set(db_conn *c, arena *a, const char *match, int everything, c
 		      struct hit *v, size_t *nv)
 {
 	for (size_t i = 0; i < n; i += COURS_BATCH) {
-		int rc = search_batch(c, a, match, everything, ids + i, n - i < COURS_BATCH ? n - i : COURS_BATCH, v, nv);
+		int rc = search_batch(c, a, match, everything, ids + i, n - i < COURS_BATCH ? n - i : COURS_BATCH, v,
+				      nv);
 		if (rc)
 			return rc;
 	}
@@ -327,10 +328,10 @@ static const char *best_sentence(arena *a, const char *text, const char *const *
 /* What an answer is made of, for the JSON answer, the stream and the record. */
 struct answer {
 	int answered;
-	const char *text;          /* the answer as shown */
-	struct hit *hits;          /* the cited passages, numbered from 1 */
+	const char *text; /* the answer as shown */
+	struct hit *hits; /* the cited passages, numbered from 1 */
 	size_t nhits;
-	const char *sources_json;  /* JSON array */
+	const char *sources_json; /* JSON array */
 };
 
 static const char *link_of(arena *a, const struct hit *h)
@@ -387,8 +388,8 @@ static void extractive(arena *a, struct hit *hits, size_t n, const char *const *
 		if (dup)
 			continue;
 		cited[nc++] = hits[i];
-		buf_printf(&b, "\n\n« %s » [%zu] (%s, page %d)", best_sentence(a, hits[i].text, q, nq), nc, hits[i].title,
-			   hits[i].page);
+		buf_printf(&b, "\n\n« %s » [%zu] (%s, page %d)", best_sentence(a, hits[i].text, q, nq), nc,
+			   hits[i].title, hits[i].page);
 	}
 	ans->answered = 1;
 	ans->text = arena_strdup(a, b.data ? b.data : "");
@@ -489,8 +490,7 @@ static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct qu
 		}
 		const char *k;
 		json_t *v;
-		json_object_foreach(body, k, v)
-		{
+		json_object_foreach (body, k, v) {
 			if (strcmp(k, "question") && strcmp(k, "conversation_id") && strcmp(k, "course_id"))
 				json_object_set_new(errors, k, json_string("n'est pas un champ de la question"));
 			else if (!json_is_string(v) && !json_is_null(v))
@@ -505,7 +505,8 @@ static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct qu
 	else if (json_utf8_len(qn->text) > CB_QUESTION_MAX)
 		json_object_set_new(errors, "question", json_string("est trop longue (2000 caractères au plus)"));
 	if (qn->conversation_id && !util_is_uuid(qn->conversation_id))
-		json_object_set_new(errors, "conversation_id", json_string("doit être l'identifiant d'une conversation"));
+		json_object_set_new(errors, "conversation_id",
+				    json_string("doit être l'identifiant d'une conversation"));
 	if (qn->course_id && !util_is_uuid(qn->course_id))
 		json_object_set_new(errors, "course_id", json_string("doit être l'identifiant d'un cours"));
 	if (http_invalid(req, errors))
@@ -530,8 +531,9 @@ static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct qu
 	}
 	if (qn->conversation_id) {
 		/* The previous question of the caller's own conversation; another's answers 404. */
-		db_stmt *s = db_prepare(c, "SELECT question FROM interactions_chatbot WHERE conversation_id = ? AND user_id = ?"
-					   " ORDER BY created_at DESC, id DESC LIMIT 1");
+		db_stmt *s = db_prepare(
+			c, "SELECT question FROM interactions_chatbot WHERE conversation_id = ? AND user_id = ?"
+			   " ORDER BY created_at DESC, id DESC LIMIT 1");
 		if (!s) {
 			http_problem_err(req, ENT_EDB, NULL);
 			return -1;
@@ -562,9 +564,10 @@ static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct qu
 	rc = rate_take(c, vw->sub, &retry);
 	if (rc == ENT_EBUSY && retry) {
 		http_set_header(req, "Retry-After", arena_printf(a, "%d", retry));
-		http_problemf(req, 429,
-			      "Vous avez posé %d questions en %d minutes, la limite de l'assistant. Réessayez dans %d minute%s.",
-			      (int)CB_RATE_MAX, CB_RATE_WINDOW / 60, (retry + 59) / 60, (retry + 59) / 60 > 1 ? "s" : "");
+		http_problemf(
+			req, 429,
+			"Vous avez posé %d questions en %d minutes, la limite de l'assistant. Réessayez dans %d minute%s.",
+			(int)CB_RATE_MAX, CB_RATE_WINDOW / 60, (retry + 59) / 60, (retry + 59) / 60 > 1 ? "s" : "");
 		return -1;
 	}
 	if (rc) {
@@ -581,9 +584,10 @@ static int record(db_conn *c, const struct viewer *vw, const struct question *qn
 	util_uuid(id);
 	char now[32];
 	cb_now_precise(now);
-	db_stmt *s = db_prepare(c, "INSERT INTO interactions_chatbot (id, user_id, conversation_id, class_id, course_id,"
-				   " question, answer, sources, answered, mode, first_token_ms, created_at)"
-				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(c,
+				"INSERT INTO interactions_chatbot (id, user_id, conversation_id, class_id, course_id,"
+				" question, answer, sources, answered, mode, first_token_ms, created_at)"
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -604,8 +608,7 @@ static int record(db_conn *c, const struct viewer *vw, const struct question *qn
 }
 
 /* Retrieval and the extractive answer for a loaded question. */
-static int answer_question(db_conn *c, arena *a, const struct viewer *vw, const struct question *qn,
-			   struct answer *ans)
+static int answer_question(db_conn *c, arena *a, const struct viewer *vw, const struct question *qn, struct answer *ans)
 {
 	const char **q = arena_alloc(a, CB_MAX_STEMS * sizeof(*q));
 	size_t nq = cb_stem_set(a, qn->context, q, CB_MAX_STEMS);
@@ -752,7 +755,8 @@ void cb_ask_stream(http_req *req)
 
 /* ---- history ---- */
 
-#define INT_COLS "id, conversation_id, question, answer, sources, answered, mode, first_token_ms, feedback, comment, created_at"
+#define INT_COLS                                                                                                       \
+	"id, conversation_id, question, answer, sources, answered, mode, first_token_ms, feedback, comment, created_at"
 
 static void interaction_write(jw *w, db_stmt *s)
 {
@@ -786,14 +790,16 @@ void cb_conversations_list(http_req *req)
 	const char *conv = http_query(req, "conversation_id");
 	json_t *errors = json_object();
 	if (conv && !util_is_uuid(conv))
-		json_object_set_new(errors, "conversation_id", json_string("doit être l'identifiant d'une conversation"));
+		json_object_set_new(errors, "conversation_id",
+				    json_string("doit être l'identifiant d'une conversation"));
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	static const char *const sqls[4] = {
-		"SELECT " INT_COLS " FROM interactions_chatbot WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+		"SELECT " INT_COLS
+		" FROM interactions_chatbot WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
 		"SELECT " INT_COLS " FROM interactions_chatbot WHERE user_id = ? AND (created_at, id) < (?, ?)"
 		" ORDER BY created_at DESC, id DESC LIMIT ?",
 		"SELECT " INT_COLS " FROM interactions_chatbot WHERE user_id = ? AND conversation_id = ?"
@@ -839,7 +845,8 @@ void cb_conversation_get(http_req *req)
 	if (!c)
 		return;
 	const char *id = http_param(req, "id");
-	db_stmt *s = util_is_uuid(id) ? db_prepare(c, "SELECT " INT_COLS " FROM interactions_chatbot WHERE id = ? AND user_id = ?")
+	db_stmt *s = util_is_uuid(id) ? db_prepare(c, "SELECT " INT_COLS
+						      " FROM interactions_chatbot WHERE id = ? AND user_id = ?")
 				      : NULL;
 	int rc = DB_DONE;
 	if (s) {
@@ -864,14 +871,16 @@ void cb_history_delete(http_req *req)
 	const char *conv = http_query(req, "conversation_id");
 	json_t *errors = json_object();
 	if (conv && !util_is_uuid(conv))
-		json_object_set_new(errors, "conversation_id", json_string("doit être l'identifiant d'une conversation"));
+		json_object_set_new(errors, "conversation_id",
+				    json_string("doit être l'identifiant d'une conversation"));
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	const char *sub = http_principal(req)->sub;
-	int rc = conv ? db_run(c, "DELETE FROM interactions_chatbot WHERE user_id = ? AND conversation_id = ?", sub, conv)
+	int rc = conv ? db_run(c, "DELETE FROM interactions_chatbot WHERE user_id = ? AND conversation_id = ?", sub,
+			       conv)
 		      : db_run(c, "DELETE FROM interactions_chatbot WHERE user_id = ?", sub, NULL);
 	if (rc)
 		http_problem_err(req, rc, NULL);
@@ -886,21 +895,27 @@ void cb_feedback(http_req *req)
 	if (!body)
 		return;
 	static const char *const ratings[] = {"up", "down", NULL};
-	static const struct jfield f[] = {{"rating", JF_STRING, 1, 0, 0, 0, ratings}, {"comment", JF_STRING, 0, 1, 0, 2000, NULL}};
+	static const struct jfield f[] = {{"rating", JF_STRING, 1, 0, 0, 0, ratings},
+					  {"comment", JF_STRING, 0, 1, 0, 2000, NULL}};
 	json_t *errors = json_object();
 	json_check(body, f, 2, errors);
 	const char *k;
 	json_t *v;
-	json_object_foreach(body, k, v) if (strcmp(k, "rating") && strcmp(k, "comment"))
-		json_object_set_new(errors, k, json_string("n'est pas un champ de l'avis"));
+	json_object_foreach (body, k, v)
+		if (strcmp(k, "rating") && strcmp(k, "comment"))
+			json_object_set_new(errors, k, json_string("n'est pas un champ de l'avis"));
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	const char *id = http_param(req, "id");
-	db_stmt *s = util_is_uuid(id) ? db_prepare(c, "UPDATE interactions_chatbot SET feedback = ?, comment = ? WHERE id = ? AND user_id = ?")
-				      : NULL;
+	db_stmt *s =
+		util_is_uuid(id)
+			? db_prepare(
+				  c,
+				  "UPDATE interactions_chatbot SET feedback = ?, comment = ? WHERE id = ? AND user_id = ?")
+			: NULL;
 	int rc = DB_DONE;
 	int64_t changed = 0;
 	if (s) {
@@ -958,9 +973,10 @@ void cb_unanswered(http_req *req)
 	json_t *items = json_array();
 	int rc = ENT_OK;
 	for (int i = 0; !rc && i <= n / COURS_BATCH; i++) {
-		db_stmt *s = db_prepare(c, "SELECT id, question, created_at FROM interactions_chatbot WHERE answered = 0 AND"
-					   " (course_id = ? OR (course_id IS NULL AND class_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-					   " ?, ?, ?, ?))) ORDER BY created_at DESC, id DESC LIMIT 200");
+		db_stmt *s = db_prepare(
+			c, "SELECT id, question, created_at FROM interactions_chatbot WHERE answered = 0 AND"
+			   " (course_id = ? OR (course_id IS NULL AND class_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+			   " ?, ?, ?, ?))) ORDER BY created_at DESC, id DESC LIMIT 200");
 		if (!s) {
 			rc = ENT_EDB;
 			break;
@@ -974,10 +990,12 @@ void cb_unanswered(http_req *req)
 			int dup = 0;
 			size_t x;
 			json_t *it;
-			json_array_foreach(items, x, it) dup |= strcmp(json_string_value(json_object_get(it, "id")), db_col_text(s, 0)) == 0;
+			json_array_foreach (items, x, it)
+				dup |= strcmp(json_string_value(json_object_get(it, "id")), db_col_text(s, 0)) == 0;
 			if (!dup)
-				json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "id", db_col_text(s, 0), "question",
-								       db_col_text(s, 1), "created_at", db_col_text(s, 2)));
+				json_array_append_new(items,
+						      json_pack("{s:s, s:s, s:s}", "id", db_col_text(s, 0), "question",
+								db_col_text(s, 1), "created_at", db_col_text(s, 2)));
 		}
 		db_done(s);
 		rc = rc < 0 ? rc : ENT_OK;

@@ -33,41 +33,41 @@ void cb_now_precise(char out[32])
 	snprintf(out, 32, "%.19s.%06dZ", base, (int)(ts.tv_nsec / 1000) % 1000000);
 }
 
-#define SCHEMA_DOCS                                                                                                \
-	"CREATE TABLE chatbot_documents ("                                                                         \
-	" material_id TEXT PRIMARY KEY,"                                                                           \
-	" course_id TEXT NOT NULL,"                                                                                \
-	" file_id TEXT NOT NULL,"                                                                                  \
-	" title TEXT NOT NULL,"                                                                                    \
-	" publish_at TEXT,"                                                                                        \
-	" status TEXT NOT NULL CHECK (status IN ('indexed', 'unreadable', 'empty')),"                             \
-	" reason TEXT,"                                                                                            \
-	" pages INTEGER NOT NULL DEFAULT 0,"                                                                       \
-	" passages INTEGER NOT NULL DEFAULT 0,"                                                                    \
-	" excluded INTEGER NOT NULL DEFAULT 0,"                                                                    \
-	" indexed_at TEXT NOT NULL);"                                                                              \
+#define SCHEMA_DOCS                                                                                                    \
+	"CREATE TABLE chatbot_documents ("                                                                             \
+	" material_id TEXT PRIMARY KEY,"                                                                               \
+	" course_id TEXT NOT NULL,"                                                                                    \
+	" file_id TEXT NOT NULL,"                                                                                      \
+	" title TEXT NOT NULL,"                                                                                        \
+	" publish_at TEXT,"                                                                                            \
+	" status TEXT NOT NULL CHECK (status IN ('indexed', 'unreadable', 'empty')),"                                  \
+	" reason TEXT,"                                                                                                \
+	" pages INTEGER NOT NULL DEFAULT 0,"                                                                           \
+	" passages INTEGER NOT NULL DEFAULT 0,"                                                                        \
+	" excluded INTEGER NOT NULL DEFAULT 0,"                                                                        \
+	" indexed_at TEXT NOT NULL);"                                                                                  \
 	"CREATE INDEX chatbot_documents_by_course ON chatbot_documents (course_id, title, material_id);"
-#define SCHEMA_REST                                                                                                \
-	"CREATE INDEX chatbot_passages_by_material ON chatbot_passages (material_id);"                            \
-	"CREATE TABLE interactions_chatbot ("                                                                      \
-	" id TEXT PRIMARY KEY,"                                                                                    \
-	" user_id TEXT NOT NULL,"                                                                                  \
-	" conversation_id TEXT NOT NULL,"                                                                          \
-	" class_id TEXT,"                                                                                          \
-	" course_id TEXT,"                                                                                         \
-	" question TEXT NOT NULL,"                                                                                 \
-	" answer TEXT NOT NULL,"                                                                                   \
-	" sources TEXT NOT NULL,"                                                                                  \
-	" answered INTEGER NOT NULL,"                                                                              \
-	" mode TEXT NOT NULL,"                                                                                     \
-	" first_token_ms BIGINT,"                                                                                  \
-	" feedback INTEGER,"                                                                                       \
-	" comment TEXT,"                                                                                           \
-	" created_at TEXT NOT NULL);"                                                                              \
-	"CREATE INDEX interactions_chatbot_by_user ON interactions_chatbot (user_id, created_at, id);"            \
-	"CREATE INDEX interactions_chatbot_by_conversation ON interactions_chatbot (conversation_id, created_at);" \
-	"CREATE INDEX interactions_chatbot_unanswered ON interactions_chatbot (answered, class_id, created_at);"  \
-	"CREATE TABLE chatbot_asks (user_id TEXT NOT NULL, at_us BIGINT NOT NULL);"                                \
+#define SCHEMA_REST                                                                                                    \
+	"CREATE INDEX chatbot_passages_by_material ON chatbot_passages (material_id);"                                 \
+	"CREATE TABLE interactions_chatbot ("                                                                          \
+	" id TEXT PRIMARY KEY,"                                                                                        \
+	" user_id TEXT NOT NULL,"                                                                                      \
+	" conversation_id TEXT NOT NULL,"                                                                              \
+	" class_id TEXT,"                                                                                              \
+	" course_id TEXT,"                                                                                             \
+	" question TEXT NOT NULL,"                                                                                     \
+	" answer TEXT NOT NULL,"                                                                                       \
+	" sources TEXT NOT NULL,"                                                                                      \
+	" answered INTEGER NOT NULL,"                                                                                  \
+	" mode TEXT NOT NULL,"                                                                                         \
+	" first_token_ms BIGINT,"                                                                                      \
+	" feedback INTEGER,"                                                                                           \
+	" comment TEXT,"                                                                                               \
+	" created_at TEXT NOT NULL);"                                                                                  \
+	"CREATE INDEX interactions_chatbot_by_user ON interactions_chatbot (user_id, created_at, id);"                 \
+	"CREATE INDEX interactions_chatbot_by_conversation ON interactions_chatbot (conversation_id, created_at);"     \
+	"CREATE INDEX interactions_chatbot_unanswered ON interactions_chatbot (answered, class_id, created_at);"       \
+	"CREATE TABLE chatbot_asks (user_id TEXT NOT NULL, at_us BIGINT NOT NULL);"                                    \
 	"CREATE INDEX chatbot_asks_by_user ON chatbot_asks (user_id, at_us);"
 
 /*
@@ -106,8 +106,9 @@ static const struct migration migrations[] = {
 
 static int cb_export_user(db_conn *c, const char *user_id, json_t *out)
 {
-	db_stmt *s = db_prepare(c, "SELECT id, conversation_id, question, answer, sources, feedback, comment, created_at"
-				   " FROM interactions_chatbot WHERE user_id = ? ORDER BY created_at, id");
+	db_stmt *s = db_prepare(c,
+				"SELECT id, conversation_id, question, answer, sources, feedback, comment, created_at"
+				" FROM interactions_chatbot WHERE user_id = ? ORDER BY created_at, id");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
@@ -115,11 +116,13 @@ static int cb_export_user(db_conn *c, const char *user_id, json_t *out)
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
 		json_t *src = json_loads(db_col_text(s, 4), 0, NULL);
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?, s:s?, s:s}", "id", db_col_text(s, 0),
-						       "conversation_id", db_col_text(s, 1), "question", db_col_text(s, 2),
-						       "answer", db_col_text(s, 3), "sources", src ? src : json_array(),
-						       "feedback",
-						       db_col_is_null(s, 5) ? NULL : db_col_int64(s, 5) > 0 ? "up" : "down",
+		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?, s:s?, s:s}", "id",
+						       db_col_text(s, 0), "conversation_id", db_col_text(s, 1),
+						       "question", db_col_text(s, 2), "answer", db_col_text(s, 3),
+						       "sources", src ? src : json_array(), "feedback",
+						       db_col_is_null(s, 5)     ? NULL
+						       : db_col_int64(s, 5) > 0 ? "up"
+										: "down",
 						       "comment", db_col_text(s, 6), "created_at", db_col_text(s, 7)));
 	}
 	db_done(s);
@@ -145,73 +148,108 @@ static void cb_stop(void) { cb_text_stop(); }
 #define S_STR "{\"type\":\"string\"}"
 #define S_NSTR "{\"type\":[\"string\",\"null\"]}"
 #define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
-#define S_SOURCE                                                                                                   \
-	"{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"},\"title\":" S_STR ",\"page\":"          \
-	"{\"type\":\"integer\"},\"course_id\":" S_UUID ",\"material_id\":" S_UUID ",\"link\":" S_STR               \
+#define S_SOURCE                                                                                                       \
+	"{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"},\"title\":" S_STR ",\"page\":"              \
+	"{\"type\":\"integer\"},\"course_id\":" S_UUID ",\"material_id\":" S_UUID ",\"link\":" S_STR                   \
 	",\"excerpt\":" S_STR "}}"
-#define S_ASK_REQ                                                                                                  \
-	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"question\"],\"properties\":"          \
-	"{\"question\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":2000},\"conversation_id\":" S_UUID      \
+#define S_ASK_REQ                                                                                                      \
+	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"question\"],\"properties\":"              \
+	"{\"question\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":2000},\"conversation_id\":" S_UUID           \
 	",\"course_id\":" S_UUID "}}"
-#define S_ANSWER                                                                                                   \
-	"{\"type\":\"object\",\"required\":[\"interaction_id\",\"conversation_id\",\"answer\",\"answered\","       \
-	"\"sources\"],\"properties\":{\"interaction_id\":" S_UUID ",\"conversation_id\":" S_UUID ",\"question\":" \
-	S_STR ",\"answer\":" S_STR ",\"answered\":{\"type\":\"boolean\"},\"sources\":{\"type\":\"array\","       \
+#define S_ANSWER                                                                                                       \
+	"{\"type\":\"object\",\"required\":[\"interaction_id\",\"conversation_id\",\"answer\",\"answered\","           \
+	"\"sources\"],\"properties\":{\"interaction_id\":" S_UUID ",\"conversation_id\":" S_UUID                       \
+	",\"question\":" S_STR ",\"answer\":" S_STR                                                                    \
+	",\"answered\":{\"type\":\"boolean\"},\"sources\":{\"type\":\"array\","                                        \
 	"\"items\":" S_SOURCE "},\"suggestions\":{\"type\":\"array\"},\"mode\":" S_STR "}}"
-#define S_INTERACTION                                                                                              \
-	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"conversation_id\":" S_UUID ",\"question\":" S_STR \
-	",\"answer\":" S_STR ",\"sources\":{\"type\":\"array\",\"items\":" S_SOURCE "},\"answered\":"             \
-	"{\"type\":\"boolean\"},\"mode\":" S_STR ",\"time_to_first_token_ms\":{\"type\":[\"integer\",\"null\"]},"  \
-	"\"feedback\":{\"type\":[\"string\",\"null\"],\"enum\":[\"up\",\"down\",null]},\"comment\":" S_NSTR          \
+#define S_INTERACTION                                                                                                  \
+	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"conversation_id\":" S_UUID ",\"question\":" S_STR    \
+	",\"answer\":" S_STR ",\"sources\":{\"type\":\"array\",\"items\":" S_SOURCE "},\"answered\":"                  \
+	"{\"type\":\"boolean\"},\"mode\":" S_STR ",\"time_to_first_token_ms\":{\"type\":[\"integer\",\"null\"]},"      \
+	"\"feedback\":{\"type\":[\"string\",\"null\"],\"enum\":[\"up\",\"down\",null]},\"comment\":" S_NSTR            \
 	",\"created_at\":" S_STR "}}"
-#define S_DOCUMENT                                                                                                 \
-	"{\"type\":\"object\",\"properties\":{\"material_id\":" S_UUID ",\"course_id\":" S_UUID ",\"title\":"      \
-	S_STR ",\"publish_at\":" S_NSTR ",\"status\":{\"type\":\"string\",\"enum\":[\"indexed\",\"unreadable\","  \
-	"\"empty\"]},\"reason\":" S_NSTR ",\"pages\":{\"type\":\"integer\"},\"passages\":{\"type\":\"integer\"},"  \
+#define S_DOCUMENT                                                                                                     \
+	"{\"type\":\"object\",\"properties\":{\"material_id\":" S_UUID ",\"course_id\":" S_UUID ",\"title\":" S_STR    \
+	",\"publish_at\":" S_NSTR ",\"status\":{\"type\":\"string\",\"enum\":[\"indexed\",\"unreadable\","             \
+	"\"empty\"]},\"reason\":" S_NSTR ",\"pages\":{\"type\":\"integer\"},\"passages\":{\"type\":\"integer\"},"      \
 	"\"excluded\":{\"type\":\"boolean\"},\"indexed_at\":" S_STR "}}"
-#define S_LIST(item)                                                                                               \
-	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":"      \
+#define S_LIST(item)                                                                                                   \
+	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":"           \
 	"\"array\",\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
 
 static const struct route routes[] = {
-	{.method = "POST", .pattern = "/chatbot/ask", .handler = cb_ask, .access = ROLE_ANY_USER,
+	{.method = "POST",
+	 .pattern = "/chatbot/ask",
+	 .handler = cb_ask,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Ask the assistant: an answer quoted from the documents of the caller's courses, each quote with "
 		    "its document, page and link; \"Je ne sais pas\" with the FAQ and a ticket below the relevance "
 		    "floor; 429 with Retry-After past the per-user limit",
-	 .request_schema = S_ASK_REQ, .response_schema = S_ANSWER},
-	{.method = "POST", .pattern = "/chatbot/ask/stream", .handler = cb_ask_stream, .access = ROLE_ANY_USER,
+	 .request_schema = S_ASK_REQ,
+	 .response_schema = S_ANSWER},
+	{.method = "POST",
+	 .pattern = "/chatbot/ask/stream",
+	 .handler = cb_ask_stream,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The same answer as Server-Sent Events: sources, then token events, then done",
 	 .request_schema = S_ASK_REQ},
-	{.method = "GET", .pattern = "/chatbot/ask/stream", .handler = cb_ask_stream, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/chatbot/ask/stream",
+	 .handler = cb_ask_stream,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The streamed answer for ?question= (and ?conversation_id=, ?course_id=), for EventSource"},
-	{.method = "GET", .pattern = "/chatbot/history", .handler = cb_conversations_list, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/chatbot/history",
+	 .handler = cb_conversations_list,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The caller's questions and answers, newest first (?conversation_id= for one conversation)",
 	 .response_schema = S_LIST(S_INTERACTION)},
-	{.method = "DELETE", .pattern = "/chatbot/history", .handler = cb_history_delete, .access = ROLE_ANY_USER,
-	 .status = 204, .summary = "Delete the caller's history (?conversation_id= for one conversation)"},
-	{.method = "GET", .pattern = "/chatbot/interactions/{id}", .handler = cb_conversation_get, .access = ROLE_ANY_USER,
-	 .summary = "One of the caller's questions with its answer", .response_schema = S_INTERACTION},
-	{.method = "PUT", .pattern = "/chatbot/interactions/{id}/feedback", .handler = cb_feedback, .access = ROLE_ANY_USER,
-	 .status = 204, .summary = "Thumbs up or down on one of the caller's answers, with a comment",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"rating\"],\"properties\":"
-			   "{\"rating\":{\"type\":\"string\",\"enum\":[\"up\",\"down\"]},\"comment\":" S_NSTR "}}"},
-	{.method = "GET", .pattern = "/chatbot/documents", .handler = cb_documents_list, .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	{.method = "DELETE",
+	 .pattern = "/chatbot/history",
+	 .handler = cb_history_delete,
+	 .access = ROLE_ANY_USER,
+	 .status = 204,
+	 .summary = "Delete the caller's history (?conversation_id= for one conversation)"},
+	{.method = "GET",
+	 .pattern = "/chatbot/interactions/{id}",
+	 .handler = cb_conversation_get,
+	 .access = ROLE_ANY_USER,
+	 .summary = "One of the caller's questions with its answer",
+	 .response_schema = S_INTERACTION},
+	{.method = "PUT",
+	 .pattern = "/chatbot/interactions/{id}/feedback",
+	 .handler = cb_feedback,
+	 .access = ROLE_ANY_USER,
+	 .status = 204,
+	 .summary = "Thumbs up or down on one of the caller's answers, with a comment",
+	 .request_schema =
+		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"rating\"],\"properties\":"
+		 "{\"rating\":{\"type\":\"string\",\"enum\":[\"up\",\"down\"]},\"comment\":" S_NSTR "}}"},
+	{.method = "GET",
+	 .pattern = "/chatbot/documents",
+	 .handler = cb_documents_list,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
 	 .summary = "The documents of ?course_id= as the assistant sees them: indexed, unreadable or empty (with the "
 		    "reason), excluded; for the course's teachers",
 	 .response_schema = S_LIST(S_DOCUMENT)},
-	{.method = "PATCH", .pattern = "/chatbot/documents/{material_id}", .handler = cb_document_patch,
+	{.method = "PATCH",
+	 .pattern = "/chatbot/documents/{material_id}",
+	 .handler = cb_document_patch,
 	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
 	 .summary = "Exclude a document from the assistant's answers, or include it again ({\"excluded\": bool})",
 	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"excluded\"],"
 			   "\"properties\":{\"excluded\":{\"type\":\"boolean\"}}}",
 	 .response_schema = S_DOCUMENT},
-	{.method = "GET", .pattern = "/chatbot/unanswered", .handler = cb_unanswered, .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	{.method = "GET",
+	 .pattern = "/chatbot/unanswered",
+	 .handler = cb_unanswered,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
 	 .summary = "The questions about ?course_id= (or from its classes) the assistant could not answer, without "
 		    "who asked; for the course's teachers"},
 };
 
-static const char *const owned_tables[] = {"chatbot_documents", "chatbot_passages", "chatbot_fts",
-					   "interactions_chatbot", "chatbot_asks", NULL};
+static const char *const owned_tables[] = {"chatbot_documents",    "chatbot_passages", "chatbot_fts",
+					   "interactions_chatbot", "chatbot_asks",     NULL};
 
 static const struct command commands[] = {
 	{"index", "rebuild the chatbot's index of every course document: ent index", cb_cmd_index},

@@ -35,8 +35,10 @@ int cb_index_remove(db_conn *c, const char *material_id)
 {
 	int rc = ENT_OK;
 	if (db_conn_kind(c) == DB_SQLITE)
-		rc = db_run(c, "DELETE FROM chatbot_fts WHERE rowid IN (SELECT id FROM chatbot_passages WHERE material_id = ?)",
-			    material_id, NULL);
+		rc = db_run(
+			c,
+			"DELETE FROM chatbot_fts WHERE rowid IN (SELECT id FROM chatbot_passages WHERE material_id = ?)",
+			material_id, NULL);
 	if (!rc)
 		rc = db_run(c, "DELETE FROM chatbot_passages WHERE material_id = ?", material_id, NULL);
 	if (!rc)
@@ -51,8 +53,9 @@ static int insert_passages(db_conn *c, arena *a, const struct cours_material *m,
 	int sqlite = db_conn_kind(c) == DB_SQLITE;
 	for (size_t i = 0; i < d->npassages; i++) {
 		const char *stems = cb_stems(a, d->passages[i].text);
-		db_stmt *s = db_prepare(c, "INSERT INTO chatbot_passages (material_id, course_id, page, seq, text, stems)"
-					   " VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
+		db_stmt *s = db_prepare(c,
+					"INSERT INTO chatbot_passages (material_id, course_id, page, seq, text, stems)"
+					" VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, m->id);
@@ -108,8 +111,9 @@ static int index_file(db_conn *c, arena *a, const struct cours_material *m, int 
 		return rc;
 	char now[21];
 	cb_now(now);
-	db_stmt *s = db_prepare(c, "INSERT INTO chatbot_documents (material_id, course_id, file_id, title, publish_at,"
-				   " status, reason, pages, passages, excluded, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO chatbot_documents (material_id, course_id, file_id, title, publish_at,"
+		   " status, reason, pages, passages, excluded, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, m->id);
@@ -155,7 +159,9 @@ int cb_index_material(db_conn *c, const char *material_id)
 		goto out;
 	if (same) {
 		/* The same file: only what the answers show and the filters use may have changed. */
-		s = db_prepare(c, "UPDATE chatbot_documents SET title = ?, publish_at = ?, course_id = ? WHERE material_id = ?");
+		s = db_prepare(
+			c,
+			"UPDATE chatbot_documents SET title = ?, publish_at = ?, course_id = ? WHERE material_id = ?");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, m.title);
@@ -252,10 +258,11 @@ void cb_documents_list(http_req *req)
 	const char *course = edited_course(req, c, http_query(req, "course_id"));
 	if (!course)
 		return;
-	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT " DOC_COLS " FROM chatbot_documents WHERE course_id = ?"
-						   " AND (title, material_id) > (?, ?) ORDER BY title, material_id LIMIT ?"
-						 : "SELECT " DOC_COLS " FROM chatbot_documents WHERE course_id = ?"
-						   " ORDER BY title, material_id LIMIT ?");
+	db_stmt *s = db_prepare(c, pg.has_cursor
+					   ? "SELECT " DOC_COLS " FROM chatbot_documents WHERE course_id = ?"
+					     " AND (title, material_id) > (?, ?) ORDER BY title, material_id LIMIT ?"
+					   : "SELECT " DOC_COLS " FROM chatbot_documents WHERE course_id = ?"
+					     " ORDER BY title, material_id LIMIT ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
@@ -303,7 +310,8 @@ void cb_document_patch(http_req *req)
 		return;
 	const char *mid = http_param(req, "material_id");
 	char course[37] = "";
-	db_stmt *s = util_is_uuid(mid) ? db_prepare(c, "SELECT course_id FROM chatbot_documents WHERE material_id = ?") : NULL;
+	db_stmt *s = util_is_uuid(mid) ? db_prepare(c, "SELECT course_id FROM chatbot_documents WHERE material_id = ?")
+				       : NULL;
 	int rc = DB_DONE;
 	if (s) {
 		db_bind_text(s, 1, mid);
@@ -420,7 +428,8 @@ int cb_cmd_index(int argc, char **argv)
 		if (r) {
 			db_rollback(c);
 			failed++;
-			fprintf(stderr, "\nent index: %s (« %s ») could not be indexed: %s\n", m[i].id, m[i].title, ent_err_str(r));
+			fprintf(stderr, "\nent index: %s (« %s ») could not be indexed: %s\n", m[i].id, m[i].title,
+				ent_err_str(r));
 		}
 		fprintf(stderr, "\rindexés : %d/%d documents", i + 1, n);
 		fflush(stderr);

@@ -22,7 +22,7 @@
 
 /* A passage: words [from, to) of one page, never across pages (so that a citation's page is exact). */
 struct cb_passage {
-	int page;        /* 1-based */
+	int page;         /* 1-based */
 	const char *text; /* arena */
 };
 
@@ -31,7 +31,7 @@ enum cb_status { CB_INDEXED = 0, CB_UNREADABLE = 1, CB_EMPTY = 2 };
 
 struct cb_doc {
 	enum cb_status status;
-	const char *reason;       /* French, for the teacher (static), NULL when indexed */
+	const char *reason; /* French, for the teacher (static), NULL when indexed */
 	int pages;
 	struct cb_passage *passages;
 	size_t npassages;

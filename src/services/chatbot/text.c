@@ -161,15 +161,19 @@ static struct sb_stemmer *stemmer;
 
 /* Sorted, for bsearch: articles, pronouns, auxiliaries, and the words every question has. */
 static const char *const stop_words[] = {
-	"a", "afin", "ai", "ainsi", "alors", "au", "aucun", "aussi", "autre", "aux", "avec", "avoir", "c", "ca", "ce",
-	"cela", "celle", "celui", "ces", "cet", "cette", "ceux", "chaque", "comme", "comment", "d", "dans", "de",
-	"definir", "definition", "des", "donc", "donne", "donner", "dont", "du", "elle", "elles", "en", "encore", "entre",
-	"es", "est", "et", "etaient", "etait", "ete", "etre", "eu", "explique", "expliquer", "expliquez", "fait", "faut",
-	"il", "ils", "j", "je", "l", "la", "le", "les", "leur", "leurs", "lui", "m", "ma", "mais", "me", "mes", "moi",
-	"mon", "n", "ne", "ni", "nos", "notre", "nous", "on", "ont", "ou", "par", "parce", "pas", "peut", "peux", "plus",
-	"pour", "pourquoi", "qu", "quand", "que", "quel", "quelle", "quelles", "quels", "qui", "quoi", "role", "s", "sa", "sais",
-	"sans", "se", "ses", "si", "signifie", "son", "sont", "sur", "t", "ta", "te", "tes", "toi", "ton", "tous", "tout",
-	"tu", "un", "une", "vos", "votre", "vous", "y",
+	"a",         "afin",      "ai",     "ainsi",  "alors",   "au",    "aucun",    "aussi", "autre",    "aux",
+	"avec",      "avoir",     "c",      "ca",     "ce",      "cela",  "celle",    "celui", "ces",      "cet",
+	"cette",     "ceux",      "chaque", "comme",  "comment", "d",     "dans",     "de",    "definir",  "definition",
+	"des",       "donc",      "donne",  "donner", "dont",    "du",    "elle",     "elles", "en",       "encore",
+	"entre",     "es",        "est",    "et",     "etaient", "etait", "ete",      "etre",  "eu",       "explique",
+	"expliquer", "expliquez", "fait",   "faut",   "il",      "ils",   "j",        "je",    "l",        "la",
+	"le",        "les",       "leur",   "leurs",  "lui",     "m",     "ma",       "mais",  "me",       "mes",
+	"moi",       "mon",       "n",      "ne",     "ni",      "nos",   "notre",    "nous",  "on",       "ont",
+	"ou",        "par",       "parce",  "pas",    "peut",    "peux",  "plus",     "pour",  "pourquoi", "qu",
+	"quand",     "que",       "quel",   "quelle", "quelles", "quels", "qui",      "quoi",  "role",     "s",
+	"sa",        "sais",      "sans",   "se",     "ses",     "si",    "signifie", "son",   "sont",     "sur",
+	"t",         "ta",        "te",     "tes",    "toi",     "ton",   "tous",     "tout",  "tu",       "un",
+	"une",       "vos",       "votre",  "vous",   "y",
 };
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
@@ -203,7 +207,8 @@ static int is_stop(const char *w, size_t len)
 		return 0;
 	f[n] = '\0';
 	const char *k = f;
-	return bsearch(&k, stop_words, sizeof(stop_words) / sizeof(stop_words[0]), sizeof(stop_words[0]), cmp_str) != NULL;
+	return bsearch(&k, stop_words, sizeof(stop_words) / sizeof(stop_words[0]), sizeof(stop_words[0]), cmp_str) !=
+	       NULL;
 }
 
 /*
@@ -357,10 +362,10 @@ static size_t entity(const char *s, long *cp)
 	static const struct {
 		const char *name;
 		long cp;
-	} named[] = {{"amp", '&'},   {"lt", '<'},     {"gt", '>'},     {"quot", '"'},   {"apos", '\''},
-		     {"nbsp", ' '},  {"eacute", 0xE9}, {"egrave", 0xE8}, {"ecirc", 0xEA}, {"agrave", 0xE0},
-		     {"acirc", 0xE2}, {"ccedil", 0xE7}, {"ocirc", 0xF4},  {"ucirc", 0xFB}, {"ugrave", 0xF9},
-		     {"icirc", 0xEE}, {"iuml", 0xEF},  {"euml", 0xEB},  {"oelig", 0x153}, {"laquo", 0xAB},
+	} named[] = {{"amp", '&'},    {"lt", '<'},       {"gt", '>'},        {"quot", '"'},    {"apos", '\''},
+		     {"nbsp", ' '},   {"eacute", 0xE9},  {"egrave", 0xE8},   {"ecirc", 0xEA},  {"agrave", 0xE0},
+		     {"acirc", 0xE2}, {"ccedil", 0xE7},  {"ocirc", 0xF4},    {"ucirc", 0xFB},  {"ugrave", 0xF9},
+		     {"icirc", 0xEE}, {"iuml", 0xEF},    {"euml", 0xEB},     {"oelig", 0x153}, {"laquo", 0xAB},
 		     {"raquo", 0xBB}, {"rsquo", 0x2019}, {"hellip", 0x2026}, {"Eacute", 0xC9}};
 	const char *e = strchr(s, ';');
 	if (!e || e - s > 10 || e - s < 3)
@@ -374,7 +379,8 @@ static size_t entity(const char *s, long *cp)
 		return (size_t)(e - s) + 1;
 	}
 	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
-		if (strlen(named[i].name) == (size_t)(e - s - 1) && strncmp(s + 1, named[i].name, (size_t)(e - s - 1)) == 0) {
+		if (strlen(named[i].name) == (size_t)(e - s - 1) &&
+		    strncmp(s + 1, named[i].name, (size_t)(e - s - 1)) == 0) {
 			*cp = named[i].cp;
 			return (size_t)(e - s) + 1;
 		}
@@ -391,7 +397,8 @@ static void html_text(const char *s, size_t n, buf *out)
 			for (size_t k = 0; k < sizeof(skip) / sizeof(skip[0]); k++) {
 				size_t kl = strlen(skip[k]);
 				if (i + 1 + kl < n && strncasecmp(s + i + 1, skip[k], kl) == 0 &&
-				    (s[i + 1 + kl] == '>' || s[i + 1 + kl] == ' ' || s[i + 1 + kl] == '\t' || s[i + 1 + kl] == '\n')) {
+				    (s[i + 1 + kl] == '>' || s[i + 1 + kl] == ' ' || s[i + 1 + kl] == '\t' ||
+				     s[i + 1 + kl] == '\n')) {
 					char close[16];
 					snprintf(close, sizeof(close), "</%s", skip[k]);
 					const char *e = strcasestr(s + i, close);
@@ -438,7 +445,8 @@ static void markdown_text(const char *s, size_t n, buf *out)
 			i = e ? (size_t)(e - s) + 1 : n;
 			continue;
 		}
-		if (ch == '#' || ch == '*' || ch == '_' || ch == '`' || ch == '[' || ch == '>' || ch == '|' || ch == '~') {
+		if (ch == '#' || ch == '*' || ch == '_' || ch == '`' || ch == '[' || ch == '>' || ch == '|' ||
+		    ch == '~') {
 			buf_addc(out, ' ');
 			i++;
 			continue;

@@ -103,17 +103,16 @@ static void openapi(http_req *req)
 	http_reply_data(req, 200, "application/json", doc, len);
 }
 
-static const char docs_page[] =
-	"<!doctype html>\n"
-	"<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ENT API reference</title>\n"
-	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	"<link rel=\"icon\" href=\"data:,\">\n"
-	"<link rel=\"stylesheet\" href=\"/docs/swagger-ui.css\">\n"
-	"</head><body>\n"
-	"<div id=\"swagger-ui\"></div>\n"
-	"<script src=\"/docs/swagger-ui-bundle.js\"></script>\n"
-	"<script src=\"/docs/init.js\"></script>\n"
-	"</body></html>\n";
+static const char docs_page[] = "<!doctype html>\n"
+				"<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ENT API reference</title>\n"
+				"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+				"<link rel=\"icon\" href=\"data:,\">\n"
+				"<link rel=\"stylesheet\" href=\"/docs/swagger-ui.css\">\n"
+				"</head><body>\n"
+				"<div id=\"swagger-ui\"></div>\n"
+				"<script src=\"/docs/swagger-ui-bundle.js\"></script>\n"
+				"<script src=\"/docs/init.js\"></script>\n"
+				"</body></html>\n";
 
 /* Swagger UI sets element styles at run time; no inline or remote script is allowed. */
 static const char docs_csp[] = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -131,7 +130,8 @@ static void docs_asset(http_req *req)
 	char root[4096];
 	snprintf(root, sizeof(root), "%s/docs", app.cfg->web);
 	if (static_send(req, root, http_param(req, "file"), "public, max-age=3600") != ENT_OK)
-		http_problemf(req, 404, "no documentation asset named \"%s\"; the portal assets may not be built (make web)",
+		http_problemf(req, 404,
+			      "no documentation asset named \"%s\"; the portal assets may not be built (make web)",
 			      http_param(req, "file"));
 }
 
@@ -187,16 +187,18 @@ static const char *portal_csp(http_req *req)
 		snprintf(origin, sizeof(origin), " %.*s", (int)(scheme + 3 + n - issuer), issuer);
 		/* Only printable text without separators goes into the header. */
 		for (char *p = origin + 1; *p; p++)
-			if ((unsigned char)*p <= 0x20 || *p == ';' || *p == ',' || *p == '\'' || (unsigned char)*p >= 0x7f) {
+			if ((unsigned char)*p <= 0x20 || *p == ';' || *p == ',' || *p == '\'' ||
+			    (unsigned char)*p >= 0x7f) {
 				origin[0] = '\0';
 				break;
 			}
 	}
-	return arena_printf(http_arena(req),
-			    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-			    "font-src 'self'; connect-src 'self'%s; object-src 'none'; base-uri 'self'; form-action 'self'%s; "
-			    "frame-ancestors 'none'",
-			    origin, origin);
+	return arena_printf(
+		http_arena(req),
+		"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+		"font-src 'self'; connect-src 'self'%s; object-src 'none'; base-uri 'self'; form-action 'self'%s; "
+		"frame-ancestors 'none'",
+		origin, origin);
 }
 
 /* index.html for every client-side route of the portal; never cached, so a new build is seen at once. */
@@ -229,27 +231,61 @@ static const char health_schema[] =
 	"\"uptime_seconds\":{\"type\":\"integer\"}}}";
 
 static const struct route routes[] = {
-	{.method = "GET", .pattern = "/health", .handler = health, .access = ACCESS_PUBLIC,
+	{.method = "GET",
+	 .pattern = "/health",
+	 .handler = health,
+	 .access = ACCESS_PUBLIC,
 	 .summary = "Liveness and readiness: version, services of this process, database reachability (503 when down)",
 	 .response_schema = health_schema},
-	{.method = "GET", .pattern = "/metrics", .handler = metrics_all, .access = ACCESS_PUBLIC, .flags = ROUTE_NO_LOG,
-	 .summary = "Prometheus metrics of this process (text exposition format)", .response_schema = "{\"type\":\"string\"}"},
-	{.method = "GET", .pattern = "/metrics/{service}", .handler = metrics_one, .access = ACCESS_PUBLIC,
-	 .flags = ROUTE_NO_LOG, .summary = "Prometheus metrics of one service of this process",
+	{.method = "GET",
+	 .pattern = "/metrics",
+	 .handler = metrics_all,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_NO_LOG,
+	 .summary = "Prometheus metrics of this process (text exposition format)",
 	 .response_schema = "{\"type\":\"string\"}"},
-	{.method = "GET", .pattern = "/openapi.json", .handler = openapi, .access = ACCESS_PUBLIC, .flags = ROUTE_NO_DOC,
+	{.method = "GET",
+	 .pattern = "/metrics/{service}",
+	 .handler = metrics_one,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_NO_LOG,
+	 .summary = "Prometheus metrics of one service of this process",
+	 .response_schema = "{\"type\":\"string\"}"},
+	{.method = "GET",
+	 .pattern = "/openapi.json",
+	 .handler = openapi,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_NO_DOC,
 	 .summary = "This OpenAPI document"},
-	{.method = "GET", .pattern = "/docs", .handler = docs, .access = ACCESS_PUBLIC, .flags = ROUTE_NO_DOC,
+	{.method = "GET",
+	 .pattern = "/docs",
+	 .handler = docs,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_NO_DOC,
 	 .summary = "Interactive API reference"},
-	{.method = "GET", .pattern = "/docs/{file}", .handler = docs_asset, .access = ACCESS_PUBLIC, .flags = ROUTE_NO_DOC,
+	{.method = "GET",
+	 .pattern = "/docs/{file}",
+	 .handler = docs_asset,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_NO_DOC,
 	 .summary = "Assets of the API reference page"},
-	{.method = "GET", .pattern = "/config.json", .handler = portal_config, .access = ACCESS_PUBLIC,
+	{.method = "GET",
+	 .pattern = "/config.json",
+	 .handler = portal_config,
+	 .access = ACCESS_PUBLIC,
 	 .summary = "The portal's settings: OIDC issuer, client id, services this process runs",
 	 .response_schema = config_schema},
-	{.method = "GET", .pattern = "/assets/{file}", .handler = portal_asset, .access = ACCESS_PUBLIC,
-	 .flags = ROUTE_NO_DOC, .summary = "The portal's hashed assets"},
-#define PORTAL_ROUTE(p) {.method = "GET", .pattern = p, .handler = portal_page, .access = ACCESS_PUBLIC, \
-			 .flags = ROUTE_NO_DOC, .summary = "The portal (single-page application)"}
+	{.method = "GET",
+	 .pattern = "/assets/{file}",
+	 .handler = portal_asset,
+	 .access = ACCESS_PUBLIC,
+	 .flags = ROUTE_NO_DOC,
+	 .summary = "The portal's hashed assets"},
+#define PORTAL_ROUTE(p)                                                                                                \
+	{                                                                                                              \
+		.method = "GET", .pattern = p, .handler = portal_page, .access = ACCESS_PUBLIC, .flags = ROUTE_NO_DOC, \
+		.summary = "The portal (single-page application)"                                                      \
+	}
 	PORTAL_ROUTE("/"),
 	PORTAL_ROUTE("/login"),
 	PORTAL_ROUTE("/login/callback"),

@@ -40,10 +40,10 @@ static json_t *problem_response(const char *description)
 static json_t *components(void)
 {
 	json_t *problem = json_pack(
-		"{s:s, s:[s,s,s], s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}}", "type", "object",
-		"required", "type", "title", "status", "properties", "type", "type", "string", "title", "type", "string",
-		"status", "type", "integer", "detail", "type", "string", "instance", "type", "string", "request_id", "type",
-		"string", "errors", "type", "object", "additionalProperties", "type", "string");
+		"{s:s, s:[s,s,s], s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}}", "type",
+		"object", "required", "type", "title", "status", "properties", "type", "type", "string", "title",
+		"type", "string", "status", "type", "integer", "detail", "type", "string", "instance", "type", "string",
+		"request_id", "type", "string", "errors", "type", "object", "additionalProperties", "type", "string");
 	return json_pack("{s:{s:o}, s:{s:{s:s, s:s, s:s}}}", "schemas", "Problem", problem, "securitySchemes", "bearer",
 			 "type", "http", "scheme", "bearer", "bearerFormat", "JWT");
 }
@@ -98,8 +98,8 @@ static json_t *operation(const struct route *r, const char *service)
 		if (!end)
 			break;
 		json_t *name = json_stringn(p + 1, (size_t)(end - p - 1));
-		json_array_append_new(params, json_pack("{s:o, s:s, s:b, s:{s:s}}", "name", name, "in", "path", "required", 1,
-							"schema", "type", "string"));
+		json_array_append_new(params, json_pack("{s:o, s:s, s:b, s:{s:s}}", "name", name, "in", "path",
+							"required", 1, "schema", "type", "string"));
 	}
 	if (json_array_size(params))
 		json_object_set_new(op, "parameters", params);
@@ -133,8 +133,9 @@ static json_t *operation(const struct route *r, const char *service)
 	if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0) {
 		if (!(r->flags & (ROUTE_RAW_BODY | ROUTE_NO_BODY))) {
 			json_object_set_new(op, "requestBody",
-					    json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content", "application/json",
-						      "schema", schema_or(r->request_schema, "{\"type\":\"object\"}")));
+					    json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content",
+						      "application/json", "schema",
+						      schema_or(r->request_schema, "{\"type\":\"object\"}")));
 			json_object_set_new(responses, "415", problem_response("The body is not application/json"));
 		}
 		if (!(r->flags & ROUTE_NO_BODY))
@@ -173,11 +174,12 @@ void openapi_build(const char *public_url)
 		}
 	}
 	json_decref(seen);
-	json_t *root = json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s}], s:o, s:o, s:o}", "openapi", "3.1.0", "info", "title",
-				 "ENT", "version", ENT_VERSION, "description",
+	json_t *root = json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s}], s:o, s:o, s:o}", "openapi", "3.1.0", "info",
+				 "title", "ENT", "version", ENT_VERSION, "description",
 				 "ENT, the school digital workspace: every service of this process, generated from its "
 				 "route table. Errors are RFC 9457 problem+json.",
-				 "servers", "url", public_url, "tags", tags, "paths", paths, "components", components());
+				 "servers", "url", public_url, "tags", tags, "paths", paths, "components",
+				 components());
 	doc = json_dumps(root, JSON_COMPACT);
 	doc_len = doc ? strlen(doc) : 0;
 	json_decref(root);

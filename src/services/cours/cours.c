@@ -26,50 +26,49 @@
 #include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
 
-static const char schema_v1[] =
-	"CREATE TABLE cours ("
-	" id TEXT PRIMARY KEY,"
-	" title TEXT NOT NULL,"
-	" subject TEXT,"
-	" description TEXT,"
-	" school_year TEXT NOT NULL,"
-	" created_by TEXT NOT NULL,"
-	" created_at TEXT NOT NULL,"
-	" updated_at TEXT NOT NULL);"
-	"CREATE INDEX cours_by_title ON cours (title, id);"
-	"CREATE TABLE cours_teachers ("
-	" cours_id TEXT NOT NULL REFERENCES cours (id) ON DELETE CASCADE,"
-	" user_id TEXT NOT NULL,"
-	" PRIMARY KEY (cours_id, user_id));"
-	"CREATE INDEX cours_teachers_by_user ON cours_teachers (user_id);"
-	"CREATE TABLE cours_classes ("
-	" cours_id TEXT NOT NULL REFERENCES cours (id) ON DELETE CASCADE,"
-	" class_id TEXT NOT NULL,"
-	" PRIMARY KEY (cours_id, class_id));"
-	"CREATE INDEX cours_classes_by_class ON cours_classes (class_id);"
-	"CREATE TABLE materials ("
-	" id TEXT PRIMARY KEY,"
-	" cours_id TEXT NOT NULL REFERENCES cours (id) ON DELETE CASCADE,"
-	" title TEXT NOT NULL,"
-	" description TEXT,"
-	" section TEXT NOT NULL DEFAULT '',"
-	" position INTEGER NOT NULL DEFAULT 0,"
-	" publish_at TEXT,"
-	" file_id TEXT,"
-	" created_by TEXT NOT NULL,"
-	" created_at TEXT NOT NULL,"
-	" updated_at TEXT NOT NULL);"
-	"CREATE INDEX materials_by_cours ON materials (cours_id, section, position, id);"
-	"CREATE INDEX materials_by_file ON materials (file_id);"
-	"CREATE TABLE consultation_cours ("
-	" id TEXT PRIMARY KEY,"
-	" material_id TEXT NOT NULL,"
-	" cours_id TEXT NOT NULL,"
-	" user_id TEXT NOT NULL,"
-	" action TEXT NOT NULL CHECK (action IN ('view', 'download')),"
-	" at TEXT NOT NULL);"
-	"CREATE INDEX consultation_by_material ON consultation_cours (material_id, user_id);"
-	"CREATE INDEX consultation_by_user ON consultation_cours (user_id, at);";
+static const char schema_v1[] = "CREATE TABLE cours ("
+				" id TEXT PRIMARY KEY,"
+				" title TEXT NOT NULL,"
+				" subject TEXT,"
+				" description TEXT,"
+				" school_year TEXT NOT NULL,"
+				" created_by TEXT NOT NULL,"
+				" created_at TEXT NOT NULL,"
+				" updated_at TEXT NOT NULL);"
+				"CREATE INDEX cours_by_title ON cours (title, id);"
+				"CREATE TABLE cours_teachers ("
+				" cours_id TEXT NOT NULL REFERENCES cours (id) ON DELETE CASCADE,"
+				" user_id TEXT NOT NULL,"
+				" PRIMARY KEY (cours_id, user_id));"
+				"CREATE INDEX cours_teachers_by_user ON cours_teachers (user_id);"
+				"CREATE TABLE cours_classes ("
+				" cours_id TEXT NOT NULL REFERENCES cours (id) ON DELETE CASCADE,"
+				" class_id TEXT NOT NULL,"
+				" PRIMARY KEY (cours_id, class_id));"
+				"CREATE INDEX cours_classes_by_class ON cours_classes (class_id);"
+				"CREATE TABLE materials ("
+				" id TEXT PRIMARY KEY,"
+				" cours_id TEXT NOT NULL REFERENCES cours (id) ON DELETE CASCADE,"
+				" title TEXT NOT NULL,"
+				" description TEXT,"
+				" section TEXT NOT NULL DEFAULT '',"
+				" position INTEGER NOT NULL DEFAULT 0,"
+				" publish_at TEXT,"
+				" file_id TEXT,"
+				" created_by TEXT NOT NULL,"
+				" created_at TEXT NOT NULL,"
+				" updated_at TEXT NOT NULL);"
+				"CREATE INDEX materials_by_cours ON materials (cours_id, section, position, id);"
+				"CREATE INDEX materials_by_file ON materials (file_id);"
+				"CREATE TABLE consultation_cours ("
+				" id TEXT PRIMARY KEY,"
+				" material_id TEXT NOT NULL,"
+				" cours_id TEXT NOT NULL,"
+				" user_id TEXT NOT NULL,"
+				" action TEXT NOT NULL CHECK (action IN ('view', 'download')),"
+				" at TEXT NOT NULL);"
+				"CREATE INDEX consultation_by_material ON consultation_cours (material_id, user_id);"
+				"CREATE INDEX consultation_by_user ON consultation_cours (user_id, at);";
 
 static const struct migration migrations[] = {
 	{1, "courses, teachers, classes, materials, consultations", schema_v1, NULL},
@@ -88,7 +87,8 @@ int cours_exists(db_conn *c, const char *cours_id)
 
 int cours_taught_by(db_conn *c, arena *a, const char *user_id, const char ***ids)
 {
-	return db_texts(c, a, "SELECT cours_id FROM cours_teachers WHERE user_id = ? ORDER BY cours_id", user_id, NULL, ids);
+	return db_texts(c, a, "SELECT cours_id FROM cours_teachers WHERE user_id = ? ORDER BY cours_id", user_id, NULL,
+			ids);
 }
 
 int cours_access(db_conn *c, const char *cours_id, const char *user_id, unsigned roles)
@@ -195,9 +195,9 @@ static json_t *course_row(db_conn *c, db_stmt *s)
 		return NULL;
 	}
 	return json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:s, s:o, s:o}", "id", id, "title", db_col_text(s, 1),
-			 "subject", db_col_text(s, 2), "description", db_col_text(s, 3), "school_year", db_col_text(s, 4),
-			 "created_by", db_col_text(s, 5), "created_at", db_col_text(s, 6), "updated_at",
-			 db_col_text(s, 7), "teacher_ids", teachers, "class_ids", classes);
+			 "subject", db_col_text(s, 2), "description", db_col_text(s, 3), "school_year",
+			 db_col_text(s, 4), "created_by", db_col_text(s, 5), "created_at", db_col_text(s, 6),
+			 "updated_at", db_col_text(s, 7), "teacher_ids", teachers, "class_ids", classes);
 }
 
 static json_t *course_load(db_conn *c, const char *id, int *err)
@@ -245,22 +245,24 @@ static const char *like_pattern(arena *a, const char *q)
  * only compared with NULL. A student's or teacher's courses are a few rows, so their cursor is
  * an optional filter too; an administrator's list needs the index seek, hence two statements.
  */
-#define LIST_FILTERS                                                                                           \
-	" AND (CAST(? AS TEXT) IS NULL OR LOWER(c.title) LIKE ? ESCAPE '\\'"                                   \
-	"  OR LOWER(COALESCE(c.subject, '')) LIKE ? ESCAPE '\\'"                                              \
-	"  OR LOWER(COALESCE(c.description, '')) LIKE ? ESCAPE '\\')"                                         \
-	" AND (CAST(? AS TEXT) IS NULL OR c.subject = ?)"                                                      \
+#define LIST_FILTERS                                                                                                   \
+	" AND (CAST(? AS TEXT) IS NULL OR LOWER(c.title) LIKE ? ESCAPE '\\'"                                           \
+	"  OR LOWER(COALESCE(c.subject, '')) LIKE ? ESCAPE '\\'"                                                       \
+	"  OR LOWER(COALESCE(c.description, '')) LIKE ? ESCAPE '\\')"                                                  \
+	" AND (CAST(? AS TEXT) IS NULL OR c.subject = ?)"                                                              \
 	" AND (CAST(? AS TEXT) IS NULL OR c.school_year = ?)"
 #define LIST_AFTER_OPT " AND (CAST(? AS TEXT) IS NULL OR (c.title, c.id) > (?, ?))"
 #define LIST_ORDER " ORDER BY c.title, c.id LIMIT ?"
-#define LIST_STUDENT                                                                                           \
-	"SELECT " COURS_COLS " FROM cours_classes k JOIN cours c ON c.id = k.cours_id WHERE k.class_id = ?"    \
-	LIST_FILTERS LIST_AFTER_OPT LIST_ORDER
-#define LIST_TEACHER                                                                                           \
-	"SELECT " COURS_COLS " FROM cours_teachers t JOIN cours c ON c.id = t.cours_id WHERE t.user_id = ?"    \
-	LIST_FILTERS LIST_AFTER_OPT LIST_ORDER
+#define LIST_STUDENT                                                                                                   \
+	"SELECT " COURS_COLS                                                                                           \
+	" FROM cours_classes k JOIN cours c ON c.id = k.cours_id WHERE k.class_id = ?" LIST_FILTERS LIST_AFTER_OPT     \
+		LIST_ORDER
+#define LIST_TEACHER                                                                                                   \
+	"SELECT " COURS_COLS                                                                                           \
+	" FROM cours_teachers t JOIN cours c ON c.id = t.cours_id WHERE t.user_id = ?" LIST_FILTERS LIST_AFTER_OPT     \
+		LIST_ORDER
 #define LIST_ALL "SELECT " COURS_COLS " FROM cours c WHERE 1 = 1" LIST_FILTERS LIST_ORDER
-#define LIST_ALL_AFTER                                                                                         \
+#define LIST_ALL_AFTER                                                                                                 \
 	"SELECT " COURS_COLS " FROM cours c WHERE 1 = 1" LIST_FILTERS " AND (c.title, c.id) > (?, ?)" LIST_ORDER
 
 /* Writes the first column of sql, run with one parameter, as a JSON array of strings. 0 or an error. */
@@ -364,13 +366,14 @@ static const char *const links_classes[] = {
  */
 static int write_courses(jw *w, db_conn *c, arena *a, const struct crow *rows, int n, int scope, const char *param)
 {
-	static const char *const keys[8] = {"id", "title", "subject", "description",
+	static const char *const keys[8] = {"id",          "title",      "subject",    "description",
 					    "school_year", "created_by", "created_at", "updated_at"};
 	struct link *teachers = NULL, *classes = NULL;
 	size_t nteachers = 0, nclasses = 0;
 	int rc;
-	if (scope && n && ((rc = load_links(c, a, links_teachers[scope], param, &teachers, &nteachers)) ||
-			   (rc = load_links(c, a, links_classes[scope], param, &classes, &nclasses))))
+	if (scope && n &&
+	    ((rc = load_links(c, a, links_teachers[scope], param, &teachers, &nteachers)) ||
+	     (rc = load_links(c, a, links_classes[scope], param, &classes, &nclasses))))
 		return rc;
 	for (int i = 0; i < n; i++) {
 		const char *id = rows[i].col[0];
@@ -380,12 +383,14 @@ static int write_courses(jw *w, db_conn *c, arena *a, const struct crow *rows, i
 		jw_key(w, "teacher_ids");
 		if (scope)
 			write_linked(w, teachers, nteachers, id);
-		else if ((rc = write_ids(w, c, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id", id)))
+		else if ((rc = write_ids(w, c, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id",
+					 id)))
 			return rc;
 		jw_key(w, "class_ids");
 		if (scope)
 			write_linked(w, classes, nclasses, id);
-		else if ((rc = write_ids(w, c, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id", id)))
+		else if ((rc = write_ids(
+				  w, c, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id", id)))
 			return rc;
 		jw_obj_close(w);
 	}
@@ -414,7 +419,8 @@ static void cours_list(http_req *req)
 		return;
 	arena *a = http_arena(req);
 	json_t *errors = json_object();
-	const char *q = http_query(req, "q"), *subject = http_query(req, "subject"), *year = http_query(req, "school_year");
+	const char *q = http_query(req, "q"), *subject = http_query(req, "subject"),
+		   *year = http_query(req, "school_year");
 	if (cursor && !util_is_uuid(cursor))
 		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
 	if (q && strlen(q) > 200)
@@ -518,12 +524,9 @@ static void cours_list(http_req *req)
 }
 
 static const struct jfield course_fields[] = {
-	{"title", JF_STRING, 1, 0, 1, 200, NULL},
-	{"subject", JF_STRING, 0, 1, 0, 100, NULL},
-	{"description", JF_STRING, 0, 1, 0, 20000, NULL},
-	{"school_year", JF_STRING, 0, 0, 9, 9, NULL},
-	{"class_ids", JF_ARRAY, 0, 0, 0, 100, NULL},
-	{"teacher_ids", JF_ARRAY, 0, 0, 0, 50, NULL},
+	{"title", JF_STRING, 1, 0, 1, 200, NULL},         {"subject", JF_STRING, 0, 1, 0, 100, NULL},
+	{"description", JF_STRING, 0, 1, 0, 20000, NULL}, {"school_year", JF_STRING, 0, 0, 9, 9, NULL},
+	{"class_ids", JF_ARRAY, 0, 0, 0, 100, NULL},      {"teacher_ids", JF_ARRAY, 0, 0, 0, 50, NULL},
 };
 #define NFIELDS (sizeof(course_fields) / sizeof(course_fields[0]))
 
@@ -543,11 +546,11 @@ static void check_course(db_conn *c, arena *a, json_t *body, json_t *errors)
 	if (json_is_array(cl)) {
 		size_t i;
 		json_t *v;
-		json_array_foreach(cl, i, v)
-		{
+		json_array_foreach (cl, i, v) {
 			const char *id = json_string_value(v);
 			if (!id || !util_is_uuid(id) || users_class_exists(c, id) != 1) {
-				json_object_set_new(errors, "class_ids", json_string("lists a class that does not exist"));
+				json_object_set_new(errors, "class_ids",
+						    json_string("lists a class that does not exist"));
 				break;
 			}
 		}
@@ -556,12 +559,13 @@ static void check_course(db_conn *c, arena *a, json_t *body, json_t *errors)
 	if (json_is_array(tl)) {
 		size_t i;
 		json_t *v;
-		json_array_foreach(tl, i, v)
-		{
+		json_array_foreach (tl, i, v) {
 			const char *id = json_string_value(v);
 			struct user u;
-			if (!id || !util_is_uuid(id) || users_get(c, a, id, &u) != ENT_OK || !(u.roles & ROLE_ENSEIGNANT)) {
-				json_object_set_new(errors, "teacher_ids", json_string("lists someone who is not a teacher"));
+			if (!id || !util_is_uuid(id) || users_get(c, a, id, &u) != ENT_OK ||
+			    !(u.roles & ROLE_ENSEIGNANT)) {
+				json_object_set_new(errors, "teacher_ids",
+						    json_string("lists someone who is not a teacher"));
 				break;
 			}
 		}
@@ -573,7 +577,9 @@ static int has_id(json_t *arr, const char *v)
 {
 	size_t i;
 	json_t *x;
-	json_array_foreach(arr, i, x) if (json_string_value(x) && strcmp(json_string_value(x), v) == 0) return 1;
+	json_array_foreach (arr, i, x)
+		if (json_string_value(x) && strcmp(json_string_value(x), v) == 0)
+			return 1;
 	return 0;
 }
 
@@ -596,20 +602,20 @@ static int check_grants(http_req *req, db_conn *c, const char *cours_id, json_t 
 	if ((p->roles & ROLE_ADMIN) || (!teachers && !classes))
 		return 0;
 	arena *a = http_arena(req);
-	json_t *old_t = cours_id ? id_list(c, "SELECT user_id FROM cours_teachers WHERE cours_id = ?", cours_id) : json_array();
-	json_t *old_c = cours_id ? id_list(c, "SELECT class_id FROM cours_classes WHERE cours_id = ?", cours_id) : json_array();
+	json_t *old_t = cours_id ? id_list(c, "SELECT user_id FROM cours_teachers WHERE cours_id = ?", cours_id)
+				 : json_array();
+	json_t *old_c = cours_id ? id_list(c, "SELECT class_id FROM cours_classes WHERE cours_id = ?", cours_id)
+				 : json_array();
 	int rc = old_t && old_c ? ENT_OK : ENT_EDB;
 	json_t *nt = teachers ? teachers : old_t, *nc = classes ? classes : old_c;
 	size_t i, j;
 	json_t *t, *k;
 	const char *bad_t = NULL, *bad_c = NULL;
 	if (!rc)
-		json_array_foreach(nt, i, t)
-		{
+		json_array_foreach (nt, i, t) {
 			const char *tid = json_string_value(t);
 			int old_teacher = has_id(old_t, tid);
-			json_array_foreach(nc, j, k)
-			{
+			json_array_foreach (nc, j, k) {
 				const char *cid = json_string_value(k);
 				if (old_teacher && has_id(old_c, cid))
 					continue;
@@ -634,16 +640,18 @@ static int check_grants(http_req *req, db_conn *c, const char *cours_id, json_t 
 	const char *cname = users_class_name(c, a, bad_c);
 	const char *tname = NULL;
 	if (strcmp(bad_t, p->sub) == 0)
-		http_problemf(req, 403,
-			      "Vous n'êtes pas affecté(e) à la classe %s : seul un administrateur, ou un enseignant qu'un "
-			      "administrateur a affecté à cette classe, peut y rattacher un cours.",
-			      cname ? cname : bad_c);
+		http_problemf(
+			req, 403,
+			"Vous n'êtes pas affecté(e) à la classe %s : seul un administrateur, ou un enseignant qu'un "
+			"administrateur a affecté à cette classe, peut y rattacher un cours.",
+			cname ? cname : bad_c);
 	else {
 		users_names(c, a, &bad_t, 1, &tname);
-		http_problemf(req, 403,
-			      "%s n'est pas affecté(e) à la classe %s : un administrateur doit d'abord l'affecter à cette "
-			      "classe pour qu'il ou elle enseigne ce cours.",
-			      tname ? tname : bad_t, cname ? cname : bad_c);
+		http_problemf(
+			req, 403,
+			"%s n'est pas affecté(e) à la classe %s : un administrateur doit d'abord l'affecter à cette "
+			"classe pour qu'il ou elle enseigne ce cours.",
+			tname ? tname : bad_t, cname ? cname : bad_c);
 	}
 	return -1;
 }
@@ -661,8 +669,7 @@ static int replace_links(db_conn *c, const char *del_sql, const char *ins_sql, c
 		return rc;
 	size_t i;
 	json_t *v;
-	json_array_foreach(arr, i, v)
-	{
+	json_array_foreach (arr, i, v) {
 		s = db_prepare(c, ins_sql);
 		if (!s)
 			return ENT_EDB;
@@ -712,7 +719,8 @@ static void cours_create(http_req *req)
 		int found = 0;
 		size_t i;
 		json_t *v;
-		json_array_foreach(teachers, i, v) found |= strcmp(json_string_value(v), p->sub) == 0;
+		json_array_foreach (teachers, i, v)
+			found |= strcmp(json_string_value(v), p->sub) == 0;
 		if (!found)
 			json_array_append_new(teachers, json_string(p->sub));
 	}
@@ -725,8 +733,9 @@ static void cours_create(http_req *req)
 	rc = db_begin(c);
 	if (rc)
 		goto out;
-	db_stmt *s = db_prepare(c, "INSERT INTO cours (id, title, subject, description, school_year, created_by, created_at, "
-				   "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO cours (id, title, subject, description, school_year, created_by, created_at, "
+		   "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!s) {
 		rc = ENT_EDB;
 		goto fail;
@@ -786,12 +795,9 @@ static void cours_patch(http_req *req)
 	if (!body)
 		return;
 	static const struct jfield patch_fields[] = {
-		{"title", JF_STRING, 0, 0, 1, 200, NULL},
-		{"subject", JF_STRING, 0, 1, 0, 100, NULL},
-		{"description", JF_STRING, 0, 1, 0, 20000, NULL},
-		{"school_year", JF_STRING, 0, 0, 9, 9, NULL},
-		{"class_ids", JF_ARRAY, 0, 0, 0, 100, NULL},
-		{"teacher_ids", JF_ARRAY, 0, 0, 0, 50, NULL},
+		{"title", JF_STRING, 0, 0, 1, 200, NULL},         {"subject", JF_STRING, 0, 1, 0, 100, NULL},
+		{"description", JF_STRING, 0, 1, 0, 20000, NULL}, {"school_year", JF_STRING, 0, 0, 9, 9, NULL},
+		{"class_ids", JF_ARRAY, 0, 0, 0, 100, NULL},      {"teacher_ids", JF_ARRAY, 0, 0, 0, 50, NULL},
 	};
 	db_conn *c = app_db();
 	const char *id = http_param(req, "id");
@@ -818,8 +824,9 @@ static void cours_patch(http_req *req)
 	for (int i = 0; i < 4; i++)
 		changes += json_object_get(body, cols[i]) != NULL;
 	if (changes) { /* the course's own fields, in one statement (core/patch.h) */
-		db_stmt *s = db_prepare(c, "UPDATE cours SET " PATCH_SET("title") ", " PATCH_SET("subject") ", "
-					   PATCH_SET("description") ", " PATCH_SET("school_year") ", updated_at = ? WHERE id = ?");
+		db_stmt *s = db_prepare(
+			c, "UPDATE cours SET " PATCH_SET("title") ", " PATCH_SET("subject") ", " PATCH_SET(
+				   "description") ", " PATCH_SET("school_year") ", updated_at = ? WHERE id = ?");
 		if (!s) {
 			rc = ENT_EDB;
 			goto fail;
@@ -890,79 +897,131 @@ static void cours_delete(http_req *req)
 
 /* ---- service ---- */
 
-#define S_COURS                                                                                                      \
-	"{\"type\":\"object\",\"required\":[\"id\",\"title\",\"school_year\",\"teacher_ids\",\"class_ids\"],"        \
-	"\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR ",\"subject\":" S_NSTR ",\"description\":" S_NSTR        \
-	",\"school_year\":" S_STR ",\"created_by\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME       \
+#define S_COURS                                                                                                        \
+	"{\"type\":\"object\",\"required\":[\"id\",\"title\",\"school_year\",\"teacher_ids\",\"class_ids\"],"          \
+	"\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR ",\"subject\":" S_NSTR ",\"description\":" S_NSTR         \
+	",\"school_year\":" S_STR ",\"created_by\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME        \
 	",\"teacher_ids\":" S_IDS ",\"class_ids\":" S_IDS "}}"
-#define S_COURS_REQ(req)                                                                                         \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"title\":{\"type\":\"string\"," \
-	"\"minLength\":1,\"maxLength\":200},\"subject\":" S_NSTR ",\"description\":" S_NSTR                           \
-	",\"school_year\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{4}$\"},\"class_ids\":" S_IDS            \
-	",\"teacher_ids\":" S_IDS "}}"
-#define S_MATERIAL                                                                                                   \
-	"{\"type\":\"object\",\"required\":[\"id\",\"cours_id\",\"title\",\"section\",\"position\",\"published\"],"   \
-	"\"properties\":{\"id\":" S_UUID ",\"cours_id\":" S_UUID ",\"title\":" S_STR ",\"description\":" S_NSTR       \
-	",\"section\":" S_STR ",\"position\":{\"type\":\"integer\"},\"publish_at\":" S_NTIME                          \
-	",\"published\":{\"type\":\"boolean\"},\"file_id\":" S_NSTR ",\"file\":{\"type\":[\"object\",\"null\"]},"     \
-	"\"created_by\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
-#define S_MATERIAL_REQ(req)                                                                                          \
+#define S_COURS_REQ(req)                                                                                               \
 	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"title\":{\"type\":\"string\","   \
-	"\"minLength\":1,\"maxLength\":200},\"description\":" S_NSTR ",\"section\":{\"type\":[\"string\",\"null\"],"    \
-	"\"maxLength\":100},\"position\":{\"type\":\"integer\",\"minimum\":0},\"publish_at\":" S_NTIME                 \
-	",\"file_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\",\"description\":\"a file the caller uploaded "  \
+	"\"minLength\":1,\"maxLength\":200},\"subject\":" S_NSTR ",\"description\":" S_NSTR                            \
+	",\"school_year\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{4}$\"},\"class_ids\":" S_IDS              \
+	",\"teacher_ids\":" S_IDS "}}"
+#define S_MATERIAL                                                                                                     \
+	"{\"type\":\"object\",\"required\":[\"id\",\"cours_id\",\"title\",\"section\",\"position\",\"published\"],"    \
+	"\"properties\":{\"id\":" S_UUID ",\"cours_id\":" S_UUID ",\"title\":" S_STR ",\"description\":" S_NSTR        \
+	",\"section\":" S_STR ",\"position\":{\"type\":\"integer\"},\"publish_at\":" S_NTIME                           \
+	",\"published\":{\"type\":\"boolean\"},\"file_id\":" S_NSTR ",\"file\":{\"type\":[\"object\",\"null\"]},"      \
+	"\"created_by\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
+#define S_MATERIAL_REQ(req)                                                                                              \
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"title\":{\"type\":\"string\","     \
+	"\"minLength\":1,\"maxLength\":200},\"description\":" S_NSTR ",\"section\":{\"type\":[\"string\",\"null\"],"     \
+	"\"maxLength\":100},\"position\":{\"type\":\"integer\",\"minimum\":0},\"publish_at\":" S_NTIME                   \
+	",\"file_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\",\"description\":\"a file the caller uploaded " \
 	"to /api/fichiers and not yet used\"}}}"
 #define S_PERSON "{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"first_at\":" S_TIME "}}"
 
 #define STAFF (ROLE_ENSEIGNANT | ROLE_ADMIN)
 
 static const struct route routes[] = {
-	{.method = "GET", .pattern = "/api/cours", .handler = cours_list, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/cours",
+	 .handler = cours_list,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The caller's courses (student: their class's; teacher: those they teach; admin: all); ?q=, "
 		    "?subject=, ?school_year=, ?limit=, ?cursor=",
 	 .response_schema = S_LIST(S_COURS)},
-	{.method = "POST", .pattern = "/api/cours", .handler = cours_create, .access = STAFF, .status = 201,
+	{.method = "POST",
+	 .pattern = "/api/cours",
+	 .handler = cours_create,
+	 .access = STAFF,
+	 .status = 201,
 	 .summary = "Create a course (enseignant: becomes one of its teachers; admin)",
-	 .request_schema = S_COURS_REQ("\"required\":[\"title\"],"), .response_schema = S_COURS},
-	{.method = "GET", .pattern = "/api/cours/{id}", .handler = cours_get, .access = ROLE_ANY_USER,
-	 .summary = "A course (its teachers, its classes' students, admins; others 404)", .response_schema = S_COURS},
-	{.method = "PATCH", .pattern = "/api/cours/{id}", .handler = cours_patch, .access = STAFF,
-	 .summary = "Change a course (its teachers, admins)", .request_schema = S_COURS_REQ(""),
+	 .request_schema = S_COURS_REQ("\"required\":[\"title\"],"),
 	 .response_schema = S_COURS},
-	{.method = "DELETE", .pattern = "/api/cours/{id}", .handler = cours_delete, .access = STAFF, .status = 204,
+	{.method = "GET",
+	 .pattern = "/api/cours/{id}",
+	 .handler = cours_get,
+	 .access = ROLE_ANY_USER,
+	 .summary = "A course (its teachers, its classes' students, admins; others 404)",
+	 .response_schema = S_COURS},
+	{.method = "PATCH",
+	 .pattern = "/api/cours/{id}",
+	 .handler = cours_patch,
+	 .access = STAFF,
+	 .summary = "Change a course (its teachers, admins)",
+	 .request_schema = S_COURS_REQ(""),
+	 .response_schema = S_COURS},
+	{.method = "DELETE",
+	 .pattern = "/api/cours/{id}",
+	 .handler = cours_delete,
+	 .access = STAFF,
+	 .status = 204,
 	 .summary = "Delete a course with its materials and their files (its teachers, admins)"},
-	{.method = "GET", .pattern = "/api/cours/{id}/materials", .handler = materials_list, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/cours/{id}/materials",
+	 .handler = materials_list,
+	 .access = ROLE_ANY_USER,
 	 .summary = "A course's materials by section and position (students: published ones only)",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
-			    "\"items\":" S_MATERIAL "}}}"},
-	{.method = "POST", .pattern = "/api/cours/{id}/materials", .handler = materials_create, .access = STAFF,
-	 .status = 201, .summary = "Add a material, with a file uploaded to /api/fichiers by the caller",
-	 .request_schema = S_MATERIAL_REQ("\"required\":[\"title\"],"), .response_schema = S_MATERIAL},
-	{.method = "PUT", .pattern = "/api/cours/{id}/materials/order", .handler = materials_order, .access = STAFF,
+	 .response_schema =
+		 "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
+		 "\"items\":" S_MATERIAL "}}}"},
+	{.method = "POST",
+	 .pattern = "/api/cours/{id}/materials",
+	 .handler = materials_create,
+	 .access = STAFF,
+	 .status = 201,
+	 .summary = "Add a material, with a file uploaded to /api/fichiers by the caller",
+	 .request_schema = S_MATERIAL_REQ("\"required\":[\"title\"],"),
+	 .response_schema = S_MATERIAL},
+	{.method = "PUT",
+	 .pattern = "/api/cours/{id}/materials/order",
+	 .handler = materials_order,
+	 .access = STAFF,
 	 .summary = "Reorder materials: {\"ids\": [...]} gives positions 0, 1, 2 ... in that order",
 	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"ids\"],\"properties\":"
 			   "{\"ids\":" S_IDS "}}",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
-			    "\"items\":" S_MATERIAL "}}}"},
-	{.method = "GET", .pattern = "/api/cours/{id}/materials/{mid}", .handler = materials_get, .access = ROLE_ANY_USER,
-	 .summary = "A material (a student's view is recorded)", .response_schema = S_MATERIAL},
-	{.method = "PATCH", .pattern = "/api/cours/{id}/materials/{mid}", .handler = materials_patch, .access = STAFF,
-	 .summary = "Change a material; a new file_id replaces (and deletes) the old file", .request_schema = S_MATERIAL_REQ(""),
+	 .response_schema =
+		 "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
+		 "\"items\":" S_MATERIAL "}}}"},
+	{.method = "GET",
+	 .pattern = "/api/cours/{id}/materials/{mid}",
+	 .handler = materials_get,
+	 .access = ROLE_ANY_USER,
+	 .summary = "A material (a student's view is recorded)",
 	 .response_schema = S_MATERIAL},
-	{.method = "DELETE", .pattern = "/api/cours/{id}/materials/{mid}", .handler = materials_delete, .access = STAFF,
-	 .status = 204, .summary = "Delete a material and its file"},
-	{.method = "GET", .pattern = "/api/cours/{id}/materials/{mid}/file", .handler = materials_file,
+	{.method = "PATCH",
+	 .pattern = "/api/cours/{id}/materials/{mid}",
+	 .handler = materials_patch,
+	 .access = STAFF,
+	 .summary = "Change a material; a new file_id replaces (and deletes) the old file",
+	 .request_schema = S_MATERIAL_REQ(""),
+	 .response_schema = S_MATERIAL},
+	{.method = "DELETE",
+	 .pattern = "/api/cours/{id}/materials/{mid}",
+	 .handler = materials_delete,
+	 .access = STAFF,
+	 .status = 204,
+	 .summary = "Delete a material and its file"},
+	{.method = "GET",
+	 .pattern = "/api/cours/{id}/materials/{mid}/file",
+	 .handler = materials_file,
 	 .access = ROLE_ANY_USER,
 	 .summary = "Download a material's file (as /api/fichiers/{id}/content; a student's download is recorded)"},
-	{.method = "GET", .pattern = "/api/cours/{id}/materials/{mid}/views", .handler = materials_views, .access = STAFF,
+	{.method = "GET",
+	 .pattern = "/api/cours/{id}/materials/{mid}/views",
+	 .handler = materials_views,
+	 .access = STAFF,
 	 .summary = "Consultations of a material: how many students viewed or downloaded it, and who has not yet",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"material_id\",\"viewed_count\",\"students_total\","
-			    "\"viewed\",\"not_viewed\"],\"properties\":{\"material_id\":" S_UUID ",\"viewed_count\":"
-			    "{\"type\":\"integer\"},\"students_total\":{\"type\":\"integer\"},\"viewed\":{\"type\":\"array\","
-			    "\"items\":" S_PERSON "},\"not_viewed\":{\"type\":\"array\",\"items\":" S_PERSON "}}}"},
+	 .response_schema =
+		 "{\"type\":\"object\",\"required\":[\"material_id\",\"viewed_count\",\"students_total\","
+		 "\"viewed\",\"not_viewed\"],\"properties\":{\"material_id\":" S_UUID ",\"viewed_count\":"
+		 "{\"type\":\"integer\"},\"students_total\":{\"type\":\"integer\"},\"viewed\":{\"type\":\"array\","
+		 "\"items\":" S_PERSON "},\"not_viewed\":{\"type\":\"array\",\"items\":" S_PERSON "}}}"},
 };
 
-static const char *const owned_tables[] = {"cours", "cours_teachers", "cours_classes", "materials", "consultation_cours", NULL};
+static const char *const owned_tables[] = {"cours",     "cours_teachers",     "cours_classes",
+					   "materials", "consultation_cours", NULL};
 
 const struct service svc_cours = {
 	.name = "cours",

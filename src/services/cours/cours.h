@@ -95,7 +95,6 @@ int cours_find(db_conn *c, const char *title, const char *school_year, char out[
 /* The ids of the courses of school_year, sorted, into *ids (arena). How many, or a negative ent_err. */
 int cours_of_year(db_conn *c, arena *a, const char *school_year, const char ***ids);
 
-
 /*
  * Each fills *ids with ids as arena strings (sorted; the array and strings live as long as a) and
  * returns how many, or a negative ent_err:

@@ -36,9 +36,14 @@ struct demo_course {
 };
 
 static const struct demo_course demo_courses[] = {
-	{"6e A", "claire.martin@demo.ent.local", "Mathématiques — 6e A", "mathematiques",
+	{"6e A",
+	 "claire.martin@demo.ent.local",
+	 "Mathématiques — 6e A",
+	 "mathematiques",
 	 "Nombres, calcul et géométrie pour la classe de sixième.",
-	 {{"Les fractions", "Chapitre 1 : nombres", "fractions.pdf",
+	 {{"Les fractions",
+	   "Chapitre 1 : nombres",
+	   "fractions.pdf",
 	   {"Une fraction représente un partage : dans 3/4, le dénominateur 4 indique en combien de parts égales on "
 	    "partage l'unité, et le numérateur 3 combien de parts on prend.",
 	    "Deux fractions sont égales quand on multiplie ou divise leur numérateur et leur dénominateur par un même "
@@ -46,40 +51,58 @@ static const struct demo_course demo_courses[] = {
 	    "Pour comparer deux fractions de même dénominateur, il suffit de comparer leurs numérateurs. Sinon, on les "
 	    "écrit d'abord avec un dénominateur commun.",
 	    "Exercice : place sur une demi-droite graduée les fractions 1/4, 3/4, 5/4 et 2."}},
-	  {"Les angles", "Chapitre 2 : géométrie", "angles.pdf",
+	  {"Les angles",
+	   "Chapitre 2 : géométrie",
+	   "angles.pdf",
 	   {"Un angle est formé par deux demi-droites de même origine, appelée le sommet de l'angle.",
 	    "On mesure un angle en degrés avec un rapporteur : un angle droit mesure 90°, un angle plat 180°.",
 	    "Un angle aigu mesure moins de 90°, un angle obtus entre 90° et 180°.",
 	    "Exercice : trace un angle de 35°, puis un angle de 120°, et nomme-les."}},
 	  {NULL, NULL, NULL, {NULL}}}},
-	{"5e B", "thomas.bernard@demo.ent.local", "Français — 5e B", "francais",
+	{"5e B",
+	 "thomas.bernard@demo.ent.local",
+	 "Français — 5e B",
+	 "francais",
 	 "Lecture, écriture et étude de la langue en cinquième.",
-	 {{"Le récit d'aventure", "Séquence 1", "recit-aventure.pdf",
+	 {{"Le récit d'aventure",
+	   "Séquence 1",
+	   "recit-aventure.pdf",
 	   {"Le récit d'aventure raconte le voyage d'un héros qui affronte des épreuves et revient transformé.",
 	    "Le narrateur peut être extérieur à l'histoire ou en être un personnage : on parle alors de récit à la "
 	    "première personne.",
 	    "Les temps du récit sont le passé simple pour les actions de premier plan et l'imparfait pour les "
 	    "descriptions et les actions d'arrière-plan.",
 	    "Lecture : un extrait de « L'Île au trésor » de Robert Louis Stevenson."}},
-	  {"Le complément d'objet", "Étude de la langue", "complement-objet.pdf",
+	  {"Le complément d'objet",
+	   "Étude de la langue",
+	   "complement-objet.pdf",
 	   {"Le complément d'objet direct (COD) se rattache au verbe sans préposition : « Elle lit un roman ».",
 	    "Le complément d'objet indirect (COI) est introduit par une préposition : « Il parle à son ami ».",
 	    "Pour trouver le COD, on pose la question « quoi ? » ou « qui ? » après le verbe.",
 	    "Exercice : souligne les COD et encadre les COI dans le texte distribué."}},
-	  {"Écrire un dialogue", "Séquence 1", "dialogue.pdf",
+	  {"Écrire un dialogue",
+	   "Séquence 1",
+	   "dialogue.pdf",
 	   {"Un dialogue s'ouvre par des guillemets ; chaque réplique commence par un tiret.",
 	    "Les verbes de parole (dire, répondre, s'écrier, murmurer) précisent qui parle et comment.",
 	    "Évite de répéter « dit-il » : varie les verbes et les incises.",
 	    "Consigne : écris un dialogue de dix répliques entre deux explorateurs perdus."}}}},
-	{"4e C", "nadia.haddad@demo.ent.local", "Histoire-Géographie — 4e C", "histoire-geographie",
+	{"4e C",
+	 "nadia.haddad@demo.ent.local",
+	 "Histoire-Géographie — 4e C",
+	 "histoire-geographie",
 	 "Le XVIIIe siècle, la Révolution et l'Empire ; l'urbanisation du monde.",
-	 {{"Les Lumières", "Thème 1 : le XVIIIe siècle", "lumieres.pdf",
+	 {{"Les Lumières",
+	   "Thème 1 : le XVIIIe siècle",
+	   "lumieres.pdf",
 	   {"Au XVIIIe siècle, des philosophes comme Voltaire, Montesquieu, Rousseau et Diderot critiquent "
 	    "l'absolutisme et l'intolérance.",
 	    "Ils défendent la raison, la liberté, l'égalité devant la loi et la séparation des pouvoirs.",
 	    "L'Encyclopédie, dirigée par Diderot et d'Alembert, diffuse les connaissances et les idées nouvelles.",
 	    "Question : pourquoi parle-t-on de « siècle des Lumières » ?"}},
-	  {"La Révolution française", "Thème 2 : la Révolution et l'Empire", "revolution.pdf",
+	  {"La Révolution française",
+	   "Thème 2 : la Révolution et l'Empire",
+	   "revolution.pdf",
 	   {"En 1789, les états généraux se réunissent à Versailles ; les députés du tiers état se proclament "
 	    "Assemblée nationale.",
 	    "Le 14 juillet 1789, le peuple de Paris prend la Bastille ; le 26 août, la Déclaration des droits de "
@@ -228,8 +251,10 @@ static int demo_course(db_conn *c, arena *a, const struct demo_course *dc, const
 	if ((rc = db_begin(c)))
 		goto undo_files;
 	const char *cv[8] = {id, dc->title, dc->subject, dc->description, year, t.id, now, now};
-	rc = exec_params(c, "INSERT INTO cours (id, title, subject, description, school_year, created_by, created_at, "
-			    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cv, 8);
+	rc = exec_params(c,
+			 "INSERT INTO cours (id, title, subject, description, school_year, created_by, created_at, "
+			 "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			 cv, 8);
 	const char *tv[2] = {id, t.id}, *kv[2] = {id, class_id};
 	if (!rc)
 		rc = exec_params(c, "INSERT INTO cours_teachers (cours_id, user_id) VALUES (?, ?)", tv, 2);
@@ -242,8 +267,9 @@ static int demo_course(db_conn *c, arena *a, const struct demo_course *dc, const
 		rc = fichiers_attach(c, file_ids[i], t.id, id);
 		if (rc)
 			break;
-		s = db_prepare(c, "INSERT INTO materials (id, cours_id, title, description, section, position, publish_at, "
-				  "file_id, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)");
+		s = db_prepare(
+			c, "INSERT INTO materials (id, cours_id, title, description, section, position, publish_at, "
+			   "file_id, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)");
 		if (!s) {
 			rc = ENT_EDB;
 			break;
@@ -288,7 +314,8 @@ int cours_demo(db_conn *c, FILE *out)
 	for (size_t i = 0; !rc && i < sizeof(demo_courses) / sizeof(demo_courses[0]); i++)
 		rc = demo_course(c, a, &demo_courses[i], year, out, &made);
 	if (!rc)
-		fprintf(out, "%d courses created now (%s).\n", made, made ? "first run" : "already loaded, nothing changed");
+		fprintf(out, "%d courses created now (%s).\n", made,
+			made ? "first run" : "already loaded, nothing changed");
 	arena_free(a);
 	/* cairo and fontconfig keep caches for the process's life: release them (the demo is a one-shot command). */
 	cairo_debug_reset_static_data();

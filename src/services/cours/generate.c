@@ -29,8 +29,8 @@
 #define BATCH 1000
 
 static const char *const subjects[NSUBJECTS] = {
-	"Mathématiques", "Français", "Histoire-Géographie", "Anglais", "SVT",
-	"Physique-Chimie", "Espagnol", "Technologie", "Arts plastiques", "EPS",
+	"Mathématiques",   "Français", "Histoire-Géographie", "Anglais",         "SVT",
+	"Physique-Chimie", "Espagnol", "Technologie",         "Arts plastiques", "EPS",
 };
 static const char *const levels[7] = {"6e", "5e", "4e", "3e", "2de", "1re", "Tle"};
 
@@ -80,9 +80,12 @@ static int add_materials(db_conn *c, const struct scale *sc, const struct first 
 		util_uuid(mid);
 		const char *mv[6] = {mid, fc[k].id, file_id, teacher[fc[k].teacher], now, now};
 		if (!rc)
-			rc = insert(c, "INSERT INTO materials (id, cours_id, title, description, section, position, publish_at, "
-				       "file_id, created_by, created_at, updated_at) VALUES (?, ?, 'Programme du trimestre', NULL, "
-				       "'Documents', 0, NULL, ?, ?, ?, ?)", mv, 6);
+			rc = insert(
+				c,
+				"INSERT INTO materials (id, cours_id, title, description, section, position, publish_at, "
+				"file_id, created_by, created_at, updated_at) VALUES (?, ?, 'Programme du trimestre', NULL, "
+				"'Documents', 0, NULL, ?, ?, ?, ?)",
+				mv, 6);
 		if (rc) {
 			db_rollback(c);
 			fichiers_delete(c, file_id);
@@ -102,7 +105,7 @@ int cours_generate(db_conn *c, const struct scale *sc)
 {
 	if (sc->classes == 0 || sc->teachers == 0)
 		return ENT_EINVAL;
-	char (*teacher)[37] = calloc(sc->teachers, 37);
+	char(*teacher)[37] = calloc(sc->teachers, 37);
 	struct first *first_course = NULL;
 	unsigned *next_of_subject = calloc(NSUBJECTS, sizeof(unsigned));
 	arena *a = arena_new(0);
@@ -139,14 +142,18 @@ int cours_generate(db_conn *c, const struct scale *sc)
 		for (unsigned j = 0; j < share; j++) {
 			unsigned subject = j % NSUBJECTS;
 			/* Teachers of this subject: subject, subject + NSUBJECTS, … (at least teacher 0). */
-			unsigned of_subject = sc->teachers > subject ? (sc->teachers - subject + NSUBJECTS - 1) / NSUBJECTS : 0;
+			unsigned of_subject = sc->teachers > subject
+						      ? (sc->teachers - subject + NSUBJECTS - 1) / NSUBJECTS
+						      : 0;
 			unsigned t = of_subject ? subject + NSUBJECTS * (next_of_subject[subject]++ % of_subject) : 0;
 			char id[37], title[96];
 			util_uuid(id);
 			snprintf(title, sizeof title, "%s — %s", subjects[subject], name);
 			const char *cv[7] = {id, title, subjects[subject], sc->school_year, teacher[t], now, now};
-			if ((rc = insert(c, "INSERT INTO cours (id, title, subject, description, school_year, created_by, "
-					    "created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?)", cv, 7)))
+			if ((rc = insert(c,
+					 "INSERT INTO cours (id, title, subject, description, school_year, created_by, "
+					 "created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",
+					 cv, 7)))
 				goto fail;
 			const char *tv[2] = {id, teacher[t]}, *kv[2] = {id, class_id};
 			if ((rc = insert(c, "INSERT INTO cours_teachers (cours_id, user_id) VALUES (?, ?)", tv, 2)) ||

@@ -12,7 +12,6 @@
 #include "store/db.h"
 #include "cours.h"
 
-
 /*
  * Resolves the course of the path parameter {id} for the caller: answers 404 (absent or not
  * visible), 403 (visible but need is COURS_EDIT) or 5xx itself and returns -1; otherwise returns
@@ -22,7 +21,6 @@ int cours_for_request(http_req *req, int need);
 
 /* The current time as RFC 3339 into out. */
 void cours_now(char out[21]);
-
 
 /* Materials routes (materials.c). */
 void materials_list(http_req *req);

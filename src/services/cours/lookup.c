@@ -24,19 +24,23 @@
 
 int cours_of_class(db_conn *c, arena *a, const char *class_id, const char ***ids)
 {
-	return db_texts(c, a, "SELECT cours_id FROM cours_classes WHERE class_id = ? ORDER BY cours_id", class_id, NULL, ids);
+	return db_texts(c, a, "SELECT cours_id FROM cours_classes WHERE class_id = ? ORDER BY cours_id", class_id, NULL,
+			ids);
 }
 
 int cours_teacher_classes(db_conn *c, arena *a, const char *user_id, const char ***ids)
 {
-	return db_texts(c, a, "SELECT DISTINCT k.class_id FROM cours_teachers t JOIN cours_classes k ON k.cours_id = t.cours_id"
-			 " WHERE t.user_id = ? ORDER BY k.class_id",
-			 user_id, NULL, ids);
+	return db_texts(
+		c, a,
+		"SELECT DISTINCT k.class_id FROM cours_teachers t JOIN cours_classes k ON k.cours_id = t.cours_id"
+		" WHERE t.user_id = ? ORDER BY k.class_id",
+		user_id, NULL, ids);
 }
 
 int cours_classes_of(db_conn *c, arena *a, const char *cours_id, const char ***ids)
 {
-	return db_texts(c, a, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id", cours_id, NULL, ids);
+	return db_texts(c, a, "SELECT class_id FROM cours_classes WHERE cours_id = ? ORDER BY class_id", cours_id, NULL,
+			ids);
 }
 
 const char *cours_title(db_conn *c, arena *a, const char *cours_id)
@@ -159,8 +163,9 @@ int cours_class_courses(db_conn *c, arena *a, const char *class_id, struct cours
 	*out = NULL;
 	if (!c)
 		return ENT_EUNAVAIL;
-	db_stmt *s = db_prepare(c, "SELECT k.id, k.title, k.subject FROM cours_classes cc JOIN cours k ON k.id = cc.cours_id"
-				   " WHERE cc.class_id = ?");
+	db_stmt *s = db_prepare(
+		c, "SELECT k.id, k.title, k.subject FROM cours_classes cc JOIN cours k ON k.id = cc.cours_id"
+		   " WHERE cc.class_id = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, class_id);
@@ -244,14 +249,17 @@ int cours_of_year(db_conn *c, arena *a, const char *school_year, const char ***i
 
 int cours_class_teachers(db_conn *c, arena *a, const char *class_id, const char ***ids)
 {
-	return db_texts(c, a, "SELECT DISTINCT t.user_id FROM cours_classes k JOIN cours_teachers t ON t.cours_id = k.cours_id"
-			 " WHERE k.class_id = ? ORDER BY t.user_id",
-			 class_id, NULL, ids);
+	return db_texts(
+		c, a,
+		"SELECT DISTINCT t.user_id FROM cours_classes k JOIN cours_teachers t ON t.cours_id = k.cours_id"
+		" WHERE k.class_id = ? ORDER BY t.user_id",
+		class_id, NULL, ids);
 }
 
 int cours_teachers_of(db_conn *c, arena *a, const char *cours_id, const char ***ids)
 {
-	return db_texts(c, a, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id", cours_id, NULL, ids);
+	return db_texts(c, a, "SELECT user_id FROM cours_teachers WHERE cours_id = ? ORDER BY user_id", cours_id, NULL,
+			ids);
 }
 
 /* ---- for the chatbot ---- */
@@ -292,7 +300,8 @@ int cours_materials_with_files(db_conn *c, arena *a, struct cours_material **out
 	*out = NULL;
 	if (!c)
 		return ENT_EUNAVAIL;
-	db_stmt *s = db_prepare(c, "SELECT " MATERIAL_FILE_COLS " FROM materials WHERE file_id IS NOT NULL ORDER BY id");
+	db_stmt *s = db_prepare(c,
+				"SELECT " MATERIAL_FILE_COLS " FROM materials WHERE file_id IS NOT NULL ORDER BY id");
 	if (!s)
 		return ENT_EDB;
 	struct cours_material *v = NULL;

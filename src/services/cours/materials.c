@@ -28,7 +28,7 @@
 #include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
 
-#define MAT_COLS                                                                                                 \
+#define MAT_COLS                                                                                                       \
 	"id, cours_id, title, description, section, position, publish_at, file_id, created_by, created_at, updated_at"
 
 static json_t *material_row(db_stmt *s, const char *now)
@@ -69,7 +69,8 @@ static int publish_state(db_conn *c, const char *mid, int had_file)
 	if (rc == DB_ROW) {
 		const char *f = db_col_text(s, 1);
 		if (f)
-			rc = publish(c, "material.published", db_col_text(s, 0), mid, f, db_col_text(s, 2), db_col_text(s, 3));
+			rc = publish(c, "material.published", db_col_text(s, 0), mid, f, db_col_text(s, 2),
+				     db_col_text(s, 3));
 		else if (had_file)
 			rc = publish(c, "material.deleted", db_col_text(s, 0), mid, NULL, db_col_text(s, 2), NULL);
 		else
@@ -125,8 +126,9 @@ static void record(http_req *req, const char *mid, const char *action)
 	char id[37], now[21];
 	util_uuid(id);
 	cours_now(now);
-	db_stmt *s = db_prepare(app_db(), "INSERT INTO consultation_cours (id, material_id, cours_id, user_id, action, at) "
-					  "VALUES (?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(app_db(),
+				"INSERT INTO consultation_cours (id, material_id, cours_id, user_id, action, at) "
+				"VALUES (?, ?, ?, ?, ?, ?)");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
@@ -146,10 +148,11 @@ static json_t *list_materials(db_conn *c, const char *cours_id, int published_on
 {
 	char now[21];
 	cours_now(now);
-	db_stmt *s = published_only ? db_prepare(c, "SELECT " MAT_COLS " FROM materials WHERE cours_id = ? AND "
-						     "(publish_at IS NULL OR publish_at <= ?) ORDER BY section, position, id")
-				    : db_prepare(c, "SELECT " MAT_COLS " FROM materials WHERE cours_id = ? "
-						    "ORDER BY section, position, id");
+	db_stmt *s = published_only
+			     ? db_prepare(c, "SELECT " MAT_COLS " FROM materials WHERE cours_id = ? AND "
+					     "(publish_at IS NULL OR publish_at <= ?) ORDER BY section, position, id")
+			     : db_prepare(c, "SELECT " MAT_COLS " FROM materials WHERE cours_id = ? "
+					     "ORDER BY section, position, id");
 	*err = ENT_EDB;
 	if (!s)
 		return NULL;
@@ -184,12 +187,9 @@ void materials_list(http_req *req)
 }
 
 static const struct jfield mat_fields[] = {
-	{"title", JF_STRING, 0, 0, 1, 200, NULL},
-	{"description", JF_STRING, 0, 1, 0, 20000, NULL},
-	{"section", JF_STRING, 0, 1, 0, 100, NULL},
-	{"position", JF_INT, 0, 0, 0, 1000000, NULL},
-	{"publish_at", JF_TIME, 0, 1, 0, 0, NULL},
-	{"file_id", JF_UUID, 0, 1, 0, 0, NULL},
+	{"title", JF_STRING, 0, 0, 1, 200, NULL},   {"description", JF_STRING, 0, 1, 0, 20000, NULL},
+	{"section", JF_STRING, 0, 1, 0, 100, NULL}, {"position", JF_INT, 0, 0, 0, 1000000, NULL},
+	{"publish_at", JF_TIME, 0, 1, 0, 0, NULL},  {"file_id", JF_UUID, 0, 1, 0, 0, NULL},
 };
 #define NMAT (sizeof(mat_fields) / sizeof(mat_fields[0]))
 
@@ -251,7 +251,8 @@ void materials_create(http_req *req)
 		goto out;
 	int64_t position = json_get_int(body, "position", -1);
 	if (position < 0) {
-		db_stmt *s = db_prepare(c, "SELECT COALESCE(MAX(position) + 1, 0) FROM materials WHERE cours_id = ? AND section = ?");
+		db_stmt *s = db_prepare(
+			c, "SELECT COALESCE(MAX(position) + 1, 0) FROM materials WHERE cours_id = ? AND section = ?");
 		if (!s) {
 			rc = ENT_EDB;
 			goto fail;
@@ -267,8 +268,9 @@ void materials_create(http_req *req)
 	if (file_id && (rc = fichiers_attach(c, file_id, sub, cours_id))) {
 		if (rc == ENT_ENOTFOUND) {
 			db_rollback(c);
-			http_problem_errors(req, 400, "invalid material",
-					    json_pack("{s:s}", "file_id", "is not a file you uploaded that is still unused"));
+			http_problem_errors(
+				req, 400, "invalid material",
+				json_pack("{s:s}", "file_id", "is not a file you uploaded that is still unused"));
 			return;
 		}
 		goto fail;
@@ -355,7 +357,8 @@ void materials_patch(http_req *req)
 	json_decref(old);
 	json_t *fv = json_object_get(body, "file_id");
 	const char *new_file = json_string_value(fv);
-	int file_changes = fv && !(new_file && old_file && strcmp(new_file, old_file) == 0) && !(json_is_null(fv) && !old_file);
+	int file_changes = fv && !(new_file && old_file && strcmp(new_file, old_file) == 0) &&
+			   !(json_is_null(fv) && !old_file);
 	char now[21];
 	cours_now(now);
 	int rc = db_begin(c);
@@ -398,7 +401,8 @@ void materials_patch(http_req *req)
 			if (rc == ENT_ENOTFOUND) {
 				db_rollback(c);
 				http_problem_errors(req, 400, "invalid material",
-						    json_pack("{s:s}", "file_id", "is not a file you uploaded that is still unused"));
+						    json_pack("{s:s}", "file_id",
+							      "is not a file you uploaded that is still unused"));
 				return;
 			}
 			goto fail;
@@ -482,7 +486,8 @@ void materials_delete(http_req *req)
 int materials_course_deleting(db_conn *c, arena *a, const char *cours_id, const char ***files)
 {
 	*files = NULL;
-	db_stmt *s = db_prepare(c, "SELECT id, file_id FROM materials WHERE cours_id = ? AND file_id IS NOT NULL ORDER BY id");
+	db_stmt *s = db_prepare(
+		c, "SELECT id, file_id FROM materials WHERE cours_id = ? AND file_id IS NOT NULL ORDER BY id");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, cours_id);
@@ -517,8 +522,9 @@ void materials_order(http_req *req)
 	size_t i;
 	json_t *v;
 	if (!json_object_size(errors))
-		json_array_foreach(ids, i, v) if (!json_is_string(v) || !util_is_uuid(json_string_value(v)))
-			json_object_set_new(errors, "ids", json_string("must be a list of material ids"));
+		json_array_foreach (ids, i, v)
+			if (!json_is_string(v) || !util_is_uuid(json_string_value(v)))
+				json_object_set_new(errors, "ids", json_string("must be a list of material ids"));
 	if (json_object_size(errors)) {
 		http_problem_errors(req, 400, "invalid order", errors);
 		return;
@@ -533,9 +539,9 @@ void materials_order(http_req *req)
 		http_problem_err(req, rc, "the materials could not be reordered");
 		return;
 	}
-	json_array_foreach(ids, i, v)
-	{
-		db_stmt *s = db_prepare(c, "UPDATE materials SET position = ?, updated_at = ? WHERE id = ? AND cours_id = ?");
+	json_array_foreach (ids, i, v) {
+		db_stmt *s = db_prepare(
+			c, "UPDATE materials SET position = ?, updated_at = ? WHERE id = ? AND cours_id = ?");
 		if (!s) {
 			rc = ENT_EDB;
 			break;
@@ -651,8 +657,7 @@ void materials_views(http_req *req)
 	}
 	size_t i;
 	json_t *v;
-	json_array_foreach(classes, i, v)
-	{
+	json_array_foreach (classes, i, v) {
 		if (rc < 0)
 			break;
 		char **ids = NULL;
@@ -667,8 +672,9 @@ void materials_views(http_req *req)
 	json_decref(classes);
 	json_t *viewed = json_array(), *not_viewed = json_array(), *seen = json_object();
 	if (rc >= 0) {
-		s = db_prepare(c, "SELECT user_id, MIN(at) FROM consultation_cours WHERE material_id = ? GROUP BY user_id "
-				  "ORDER BY MIN(at), user_id");
+		s = db_prepare(c,
+			       "SELECT user_id, MIN(at) FROM consultation_cours WHERE material_id = ? GROUP BY user_id "
+			       "ORDER BY MIN(at), user_id");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, mid);
@@ -676,8 +682,8 @@ void materials_views(http_req *req)
 				const char *uid = db_col_text(s, 0);
 				struct user u;
 				const char *name = users_get(c, a, uid, &u) == ENT_OK ? u.name : NULL;
-				json_array_append_new(viewed, json_pack("{s:s, s:s?, s:s}", "id", uid, "name", name, "first_at",
-									db_col_text(s, 1)));
+				json_array_append_new(viewed, json_pack("{s:s, s:s?, s:s}", "id", uid, "name", name,
+									"first_at", db_col_text(s, 1)));
 				json_object_set_new(seen, uid, json_true());
 			}
 			db_done(s);
@@ -685,8 +691,7 @@ void materials_views(http_req *req)
 	}
 	if (rc >= 0) {
 		const char *uid;
-		json_object_foreach(students, uid, v)
-		{
+		json_object_foreach (students, uid, v) {
 			if (json_object_get(seen, uid))
 				continue;
 			struct user u;
@@ -705,8 +710,8 @@ void materials_views(http_req *req)
 	}
 	http_reply_json(req, 200,
 			json_pack("{s:s, s:I, s:I, s:o, s:o}", "material_id", mid, "viewed_count",
-				  (json_int_t)json_array_size(viewed), "students_total", (json_int_t)total, "viewed", viewed,
-				  "not_viewed", not_viewed));
+				  (json_int_t)json_array_size(viewed), "students_total", (json_int_t)total, "viewed",
+				  viewed, "not_viewed", not_viewed));
 }
 
 int cours_export_user(db_conn *c, const char *user_id, json_t *out)
@@ -719,8 +724,9 @@ int cours_export_user(db_conn *c, const char *user_id, json_t *out)
 	json_t *items = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s}", "material_id", db_col_text(s, 0), "cours_id",
-						       db_col_text(s, 1), "action", db_col_text(s, 2), "at", db_col_text(s, 3)));
+		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s}", "material_id", db_col_text(s, 0),
+						       "cours_id", db_col_text(s, 1), "action", db_col_text(s, 2), "at",
+						       db_col_text(s, 3)));
 	db_done(s);
 	if (rc < 0) {
 		json_decref(items);

@@ -37,20 +37,18 @@ uint64_t fichiers_max_upload = 100ull << 20;
 uint64_t fichiers_quota = 2ull << 30;
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 
-
-static const char schema_v1[] =
-	"CREATE TABLE fichiers ("
-	" id TEXT PRIMARY KEY,"
-	" blob_key TEXT NOT NULL UNIQUE,"
-	" owner_id TEXT NOT NULL,"
-	" cours_id TEXT,"
-	" name TEXT NOT NULL,"
-	" content_type TEXT NOT NULL,"
-	" size BIGINT NOT NULL,"
-	" sha256 TEXT NOT NULL,"
-	" created_at TEXT NOT NULL);"
-	"CREATE INDEX fichiers_by_owner ON fichiers (owner_id, created_at, id);"
-	"CREATE INDEX fichiers_by_cours ON fichiers (cours_id);";
+static const char schema_v1[] = "CREATE TABLE fichiers ("
+				" id TEXT PRIMARY KEY,"
+				" blob_key TEXT NOT NULL UNIQUE,"
+				" owner_id TEXT NOT NULL,"
+				" cours_id TEXT,"
+				" name TEXT NOT NULL,"
+				" content_type TEXT NOT NULL,"
+				" size BIGINT NOT NULL,"
+				" sha256 TEXT NOT NULL,"
+				" created_at TEXT NOT NULL);"
+				"CREATE INDEX fichiers_by_owner ON fichiers (owner_id, created_at, id);"
+				"CREATE INDEX fichiers_by_cours ON fichiers (cours_id);";
 
 static const char schema_v2[] =
 	/* One row per owner, written first by every reservation: it serialises an owner's reservations. */
@@ -227,7 +225,8 @@ int fichiers_attach(db_conn *c, const char *file_id, const char *owner_id, const
 		return ENT_EUNAVAIL;
 	if (!util_is_uuid(file_id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "UPDATE fichiers SET cours_id = ? WHERE id = ? AND owner_id = ? AND cours_id IS NULL");
+	db_stmt *s = db_prepare(c,
+				"UPDATE fichiers SET cours_id = ? WHERE id = ? AND owner_id = ? AND cours_id IS NULL");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, cours_id);
@@ -292,7 +291,8 @@ static const char *disposition(arena *a, const char *kind, const char *name)
 	char *enc = arena_alloc(a, n * 3 + 1), *o = enc;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)name[i];
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("!#$&+-.^_`|~", ch)) {
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    strchr("!#$&+-.^_`|~", ch)) {
 			*o++ = (char)ch;
 		} else {
 			*o++ = '%';
@@ -406,8 +406,9 @@ static void send_file(http_req *req, const struct fichier *f)
 	if (pr > 0) {
 		status = 206;
 		len = to - from + 1;
-		http_set_header(req, "Content-Range", arena_printf(a, "bytes %llu-%llu/%llu", (unsigned long long)from,
-								    (unsigned long long)to, (unsigned long long)f->size));
+		http_set_header(req, "Content-Range",
+				arena_printf(a, "bytes %llu-%llu/%llu", (unsigned long long)from,
+					     (unsigned long long)to, (unsigned long long)f->size));
 	}
 	if (fichiers_store_ready() != ENT_OK) {
 		http_problem(req, 503, "the file store is not available");
@@ -419,8 +420,8 @@ static void send_file(http_req *req, const struct fichier *f)
 	if (rc == ENT_OK) {
 		if (bsize != f->size) {
 			close(fd);
-			log_error("fichiers: blob %s has %llu bytes, %llu expected", f->blob_key, (unsigned long long)bsize,
-				  (unsigned long long)f->size);
+			log_error("fichiers: blob %s has %llu bytes, %llu expected", f->blob_key,
+				  (unsigned long long)bsize, (unsigned long long)f->size);
 			http_problem(req, 500, "the stored file is damaged");
 			return;
 		}
@@ -505,10 +506,11 @@ static void file_list(http_req *req)
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	db_stmt *s = pg.has_cursor ? db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ?"
-						   " AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?")
-				   : db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? "
-						   "ORDER BY created_at DESC, id DESC LIMIT ?");
+	db_stmt *s = pg.has_cursor
+			     ? db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ?"
+					     " AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?")
+			     : db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? "
+					     "ORDER BY created_at DESC, id DESC LIMIT ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "the files could not be listed");
 		return;
@@ -546,8 +548,10 @@ static void file_usage(http_req *req)
 	if (!c)
 		return;
 	const char *me = http_principal(req)->sub;
-	db_stmt *s = db_prepare(c, "SELECT (SELECT COALESCE(SUM(size), 0) FROM fichiers WHERE owner_id = ?),"
-				   " (SELECT COALESCE(SUM(bytes), 0) FROM fichiers_reservations WHERE owner_id = ? AND expires_at > ?)");
+	db_stmt *s = db_prepare(
+		c,
+		"SELECT (SELECT COALESCE(SUM(size), 0) FROM fichiers WHERE owner_id = ?),"
+		" (SELECT COALESCE(SUM(bytes), 0) FROM fichiers_reservations WHERE owner_id = ? AND expires_at > ?)");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
@@ -574,38 +578,63 @@ static void file_usage(http_req *req)
 
 /* ---- service ---- */
 
-#define S_FILE                                                                                                  \
-	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"content_type\",\"size\",\"sha256\"],\"properties\":{" \
-	"\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"owner_id\":" S_STR ",\"cours_id\":" S_NSTR            \
-	",\"name\":" S_STR ",\"content_type\":" S_STR ",\"size\":{\"type\":\"integer\"},\"sha256\":" S_STR           \
+#define S_FILE                                                                                                         \
+	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"content_type\",\"size\",\"sha256\"],\"properties\":{"    \
+	"\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"owner_id\":" S_STR ",\"cours_id\":" S_NSTR                 \
+	",\"name\":" S_STR ",\"content_type\":" S_STR ",\"size\":{\"type\":\"integer\"},\"sha256\":" S_STR             \
 	",\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}"
 
 #define STAFF (ROLE_ENSEIGNANT | ROLE_ADMIN)
 
 /* Not const: the upload route's max_body follows ENT_MAX_UPLOAD, set at start before the router is used. */
 static struct route routes[] = {
-	{.method = "POST", .pattern = "/api/fichiers", .handler = fichiers_upload, .on_body = fichiers_upload_body,
-	 .access = STAFF, .flags = ROUTE_RAW_BODY, .max_body = (100u << 20) + 65536, .status = 201,
+	{.method = "POST",
+	 .pattern = "/api/fichiers",
+	 .handler = fichiers_upload,
+	 .on_body = fichiers_upload_body,
+	 .access = STAFF,
+	 .flags = ROUTE_RAW_BODY,
+	 .max_body = (100u << 20) + 65536,
+	 .status = 201,
 	 .summary = "Upload a file (enseignant, admin): a raw body (name from ?name= or Content-Disposition) or "
 		    "multipart/form-data (the first file part); streamed to the store; 413 over ENT_MAX_UPLOAD or the "
 		    "quota (ENT_QUOTA); the type is detected from the bytes",
 	 .response_schema = S_FILE},
-	{.method = "GET", .pattern = "/api/fichiers", .handler = file_list, .access = STAFF,
+	{.method = "GET",
+	 .pattern = "/api/fichiers",
+	 .handler = file_list,
+	 .access = STAFF,
 	 .summary = "The caller's own files, newest first; ?limit= and ?cursor=",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":"
 			    "{\"type\":\"array\",\"items\":" S_FILE "},\"next_cursor\":" S_NSTR "}}"},
-	{.method = "GET", .pattern = "/api/fichiers/usage", .handler = file_usage, .access = STAFF,
-	 .summary = "The caller's storage: quota (ENT_QUOTA), bytes used by their files, bytes reserved by their uploads "
-		    "in progress, and the largest upload",
+	{.method = "GET",
+	 .pattern = "/api/fichiers/usage",
+	 .handler = file_usage,
+	 .access = STAFF,
+	 .summary =
+		 "The caller's storage: quota (ENT_QUOTA), bytes used by their files, bytes reserved by their uploads "
+		 "in progress, and the largest upload",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"quota\",\"used\",\"reserved\",\"max_upload\"],"
-			    "\"properties\":{\"quota\":" S_INT ",\"used\":" S_INT ",\"reserved\":" S_INT ",\"max_upload\":" S_INT "}}"},
-	{.method = "GET", .pattern = "/api/fichiers/{id}", .handler = file_get, .access = ROLE_ANY_USER,
-	 .summary = "A file's metadata (its owner, members of its course, admins; others 404)", .response_schema = S_FILE},
-	{.method = "GET", .pattern = "/api/fichiers/{id}/content", .handler = file_content, .access = ROLE_ANY_USER,
+			    "\"properties\":{\"quota\":" S_INT ",\"used\":" S_INT ",\"reserved\":" S_INT
+			    ",\"max_upload\":" S_INT "}}"},
+	{.method = "GET",
+	 .pattern = "/api/fichiers/{id}",
+	 .handler = file_get,
+	 .access = ROLE_ANY_USER,
+	 .summary = "A file's metadata (its owner, members of its course, admins; others 404)",
+	 .response_schema = S_FILE},
+	{.method = "GET",
+	 .pattern = "/api/fichiers/{id}/content",
+	 .handler = file_content,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Download a file: Range (206/416), ETag and If-None-Match (304); attachment except PDF, images, "
 		    "audio and video"},
-	{.method = "DELETE", .pattern = "/api/fichiers/{id}", .handler = file_delete, .access = ROLE_ANY_USER,
-	 .status = 204, .summary = "Delete a file not used by a course material, and its blob (owner or admin)"},
+	{.method = "DELETE",
+	 .pattern = "/api/fichiers/{id}",
+	 .handler = file_delete,
+	 .access = ROLE_ANY_USER,
+	 .status = 204,
+	 .summary = "Delete a file not used by a course material, and its blob (owner or admin)"},
 };
 
 static int fichiers_start(void)
@@ -665,7 +694,8 @@ static int fichiers_export(db_conn *c, const char *user_id, json_t *out)
 	return ENT_OK;
 }
 
-static const char *const owned_tables[] = {"fichiers", "fichiers_usage", "fichiers_reservations", "fichiers_trash", NULL};
+static const char *const owned_tables[] = {"fichiers", "fichiers_usage", "fichiers_reservations", "fichiers_trash",
+					   NULL};
 
 const struct service svc_fichiers = {
 	.name = "fichiers",

@@ -30,7 +30,6 @@ int fichiers_load(db_conn *c, arena *a, const char *id, struct fichier *out);
 /* Writes the JSON metadata answered by the API. */
 void fichiers_write(jw *w, const struct fichier *f);
 
-
 /* POST /api/fichiers: the streaming body callback and the final handler (upload.c). */
 int fichiers_upload_body(http_req *req, const char *data, size_t len);
 void fichiers_upload(http_req *req);

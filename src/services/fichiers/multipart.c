@@ -271,10 +271,8 @@ int mp_feed(mp_parser *p, const char *data, size_t len)
 					goto fail;
 			}
 			break;
-		case MP_END:
-			return 0; /* the epilogue is ignored */
-		case MP_FAILED:
-			return -1;
+		case MP_END: return 0; /* the epilogue is ignored */
+		case MP_FAILED: return -1;
 		}
 	}
 	if ((p->st == MP_BODY) && p->matched == 0 && emit(p, data + start, len - start))

@@ -29,7 +29,8 @@ int fichiers_trash_sweep(db_conn *c)
 	if (!fichiers_store)
 		return ENT_EUNAVAIL;
 	/* Stale keys first: a row that still names its blob an hour later was never deleted. */
-	db_stmt *s = db_prepare(c, "DELETE FROM fichiers_trash WHERE deleted_at < ? AND blob_key IN (SELECT blob_key FROM fichiers)");
+	db_stmt *s = db_prepare(
+		c, "DELETE FROM fichiers_trash WHERE deleted_at < ? AND blob_key IN (SELECT blob_key FROM fichiers)");
 	if (!s)
 		return ENT_EDB;
 	db_bind_int64(s, 1, (int64_t)time(NULL) - 3600);
@@ -55,7 +56,8 @@ int fichiers_trash_sweep(db_conn *c)
 		const char *sql = brc ? "UPDATE fichiers_trash SET attempts = attempts + 1 WHERE blob_key = ?"
 				      : "DELETE FROM fichiers_trash WHERE blob_key = ?";
 		if (brc)
-			log_warn("fichiers: blob %s could not be deleted (%s); retried later", keys[i], ent_err_str(brc));
+			log_warn("fichiers: blob %s could not be deleted (%s); retried later", keys[i],
+				 ent_err_str(brc));
 		if ((s = db_prepare(c, sql))) {
 			db_bind_text(s, 1, keys[i]);
 			db_step(s);

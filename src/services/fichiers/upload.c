@@ -42,13 +42,13 @@ struct upload {
 	char key[64];
 	const char *name;
 	uint64_t size;
-	uint64_t limit;      /* the smaller of ENT_MAX_UPLOAD and the quota reserved */
-	int limit_is_quota;  /* which of the two the limit is */
-	char resv[37];       /* the quota reservation, "" when none */
-	int in_file;         /* multipart: inside the file part */
-	int file_seen;       /* multipart: a file part was started */
+	uint64_t limit;     /* the smaller of ENT_MAX_UPLOAD and the quota reserved */
+	int limit_is_quota; /* which of the two the limit is */
+	char resv[37];      /* the quota reservation, "" when none */
+	int in_file;        /* multipart: inside the file part */
+	int file_seen;      /* multipart: a file part was started */
 	int failed;
-	int fail_status;     /* the refusal, for an upload refused before any body arrived */
+	int fail_status; /* the refusal, for an upload refused before any body arrived */
 	const char *fail_detail;
 	size_t headlen;
 	unsigned char head[HEAD_BYTES];
@@ -154,8 +154,10 @@ int fichiers_reserve(db_conn *c, const char *owner, uint64_t want, uint64_t max,
 	}
 	int64_t used = 0;
 	if (rc >= 0) {
-		s = db_prepare(c, "SELECT (SELECT COALESCE(SUM(size), 0) FROM fichiers WHERE owner_id = ?)"
-				  " + (SELECT COALESCE(SUM(bytes), 0) FROM fichiers_reservations WHERE owner_id = ? AND expires_at > ?)");
+		s = db_prepare(
+			c,
+			"SELECT (SELECT COALESCE(SUM(size), 0) FROM fichiers WHERE owner_id = ?)"
+			" + (SELECT COALESCE(SUM(bytes), 0) FROM fichiers_reservations WHERE owner_id = ? AND expires_at > ?)");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, owner);
@@ -172,7 +174,8 @@ int fichiers_reserve(db_conn *c, const char *owner, uint64_t want, uint64_t max,
 		rc = ENT_ETOOBIG;
 	if (rc >= 0) {
 		util_uuid(id);
-		s = db_prepare(c, "INSERT INTO fichiers_reservations (id, owner_id, bytes, expires_at) VALUES (?, ?, ?, ?)");
+		s = db_prepare(
+			c, "INSERT INTO fichiers_reservations (id, owner_id, bytes, expires_at) VALUES (?, ?, ?, ?)");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, id);
@@ -380,14 +383,17 @@ void fichiers_upload(http_req *req)
 	if (!u || u->failed) {
 		/* Refused while being set up (a failed stream is answered by the core itself). */
 		if (!http_answered(req))
-			http_problem(req, u ? u->fail_status : 500, u ? u->fail_detail : "the upload could not be started");
+			http_problem(req, u ? u->fail_status : 500,
+				     u ? u->fail_detail : "the upload could not be started");
 		return;
 	}
 	if (u->mp && (!mp_done(u->mp) || !u->file_seen)) {
 		upload_cleanup(u);
 		http_problem_errors(req, 400, "no complete file in the form",
-				    json_pack("{s:s}", "file", mp_done(u->mp) ? "a file part is required" : "the body ends before "
-													 "the closing boundary"));
+				    json_pack("{s:s}", "file",
+					      mp_done(u->mp) ? "a file part is required"
+							     : "the body ends before "
+							       "the closing boundary"));
 		return;
 	}
 	char sha[65];
@@ -436,8 +442,9 @@ void fichiers_upload(http_req *req)
 
 int fichiers_insert(db_conn *c, const struct fichier *f)
 {
-	db_stmt *s = c ? db_prepare(c, "INSERT INTO fichiers (id, blob_key, owner_id, cours_id, name, content_type, size, "
-				       "sha256, created_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?)")
+	db_stmt *s = c ? db_prepare(c,
+				    "INSERT INTO fichiers (id, blob_key, owner_id, cours_id, name, content_type, size, "
+				    "sha256, created_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?)")
 		       : NULL;
 	if (!s)
 		return ENT_EDB;

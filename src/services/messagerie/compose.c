@@ -61,8 +61,7 @@ static void parse_addrs(arena *a, const json_t *body, const char *kind, struct c
 	}
 	size_t i;
 	const json_t *v;
-	json_array_foreach(arr, i, v)
-	{
+	json_array_foreach (arr, i, v) {
 		const char *type = json_string_value(json_object_get(v, "type"));
 		const char *id = json_string_value(json_object_get(v, "id"));
 		if (!json_is_object(v)) {
@@ -73,11 +72,12 @@ static void parse_addrs(arena *a, const json_t *body, const char *kind, struct c
 		const char *k;
 		const json_t *x;
 		int bad = 0;
-		json_object_foreach((json_t *)v, k, x) if (strcmp(k, "type") && strcmp(k, "id"))
-		{
-			json_object_set_new(errors, arena_printf(a, "%s[%zu].%s", kind, i, k), json_string("champ inconnu"));
-			bad = 1;
-		}
+		json_object_foreach ((json_t *)v, k, x)
+			if (strcmp(k, "type") && strcmp(k, "id")) {
+				json_object_set_new(errors, arena_printf(a, "%s[%zu].%s", kind, i, k),
+						    json_string("champ inconnu"));
+				bad = 1;
+			}
 		int t = -1;
 		for (int j = 0; type && addr_types[j]; j++)
 			if (!strcmp(type, addr_types[j]))
@@ -158,15 +158,18 @@ static int check_sendable(http_req *req, const struct msg_who *who, const struct
 	if (!m->naddrs)
 		json_object_set_new(errors, "to", json_string("indiquez au moins un destinataire"));
 	else if (who->per_message > 0 && m->naddrs > (size_t)who->per_message)
-		json_object_set_new(errors, "to",
-				    json_string(arena_printf(http_arena(req),
-							     "%d destinataires au plus par message (une classe ou un groupe compte pour un)",
-							     who->per_message)));
+		json_object_set_new(
+			errors, "to",
+			json_string(arena_printf(
+				http_arena(req),
+				"%d destinataires au plus par message (une classe ou un groupe compte pour un)",
+				who->per_message)));
 	if (http_invalid(req, errors))
 		return -1;
 	if (m->ack && who->role == ROLE_ETUDIANT) {
-		http_problem_errors(req, 403, "Seuls les enseignants et l'administration demandent un accusé de réception.",
-				    json_pack("{s:s}", "ack_required", "réservé aux enseignants et à l'administration"));
+		http_problem_errors(
+			req, 403, "Seuls les enseignants et l'administration demandent un accusé de réception.",
+			json_pack("{s:s}", "ack_required", "réservé aux enseignants et à l'administration"));
 		return -1;
 	}
 	return 0;
@@ -185,10 +188,12 @@ static void expand_failed(http_req *req, const struct compose *m, int rc, int ba
 		field = arena_printf(a, "%s[%d]", m->addrs[bad].kind, idx);
 	}
 	if (rc == ENT_EFORBIDDEN) {
-		const char *detail = arena_printf(a, "Vous n'avez pas le droit d'écrire à %s. Le message n'a pas été envoyé.",
-						  name ? name : "ce destinataire");
-		http_problem_errors(req, 403, detail,
-				    json_pack("{s:s}", field, arena_printf(a, "%s : destinataire non autorisé", name ? name : "")));
+		const char *detail = arena_printf(
+			a, "Vous n'avez pas le droit d'écrire à %s. Le message n'a pas été envoyé.",
+			name ? name : "ce destinataire");
+		http_problem_errors(
+			req, 403, detail,
+			json_pack("{s:s}", field, arena_printf(a, "%s : destinataire non autorisé", name ? name : "")));
 	} else if (rc == ENT_EINVAL) {
 		if (bad < 0)
 			http_invalid(req, json_pack("{s:s}", "to", "ces adresses n'atteignent personne"));
@@ -211,9 +216,10 @@ static int store(db_conn *c, const char *id, const struct msg_who *who, const st
 	if (m->send_at)
 		util_time_rfc3339(m->send_at, send_at);
 	int sent = !strcmp(state, "sent"), draft = !strcmp(state, "draft");
-	db_stmt *s = db_prepare(c, "INSERT INTO messages (id, thread_id, in_reply_to, forward_of, sender_id, subject, body,"
-				   " state, ack_required, send_at, sent_at, submitted_us, created_at, updated_at)"
-				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO messages (id, thread_id, in_reply_to, forward_of, sender_id, subject, body,"
+		   " state, ack_required, send_at, sent_at, submitted_us, created_at, updated_at)"
+		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -236,7 +242,9 @@ static int store(db_conn *c, const char *id, const struct msg_who *who, const st
 	int rc = db_step(s);
 	db_done(s);
 	for (size_t i = 0; i < m->naddrs && rc >= 0; i++) {
-		s = db_prepare(c, "INSERT INTO message_addresses (message_id, position, kind, type, ref_id) VALUES (?, ?, ?, ?, ?)");
+		s = db_prepare(
+			c,
+			"INSERT INTO message_addresses (message_id, position, kind, type, ref_id) VALUES (?, ?, ?, ?, ?)");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, id);
@@ -247,8 +255,9 @@ static int store(db_conn *c, const char *id, const struct msg_who *who, const st
 		rc = db_step(s);
 		db_done(s);
 	}
-	static const char box_sql[] = "INSERT INTO message_boxes (message_id, user_id, role, folder, at_us, visible, read_at)"
-				      " VALUES (?, ?, ?, ?, ?, ?, ?)";
+	static const char box_sql[] =
+		"INSERT INTO message_boxes (message_id, user_id, role, folder, at_us, visible, read_at)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?)";
 	if (rc >= 0) {
 		s = db_prepare(c, box_sql);
 		if (!s)
@@ -309,8 +318,8 @@ static void reply_copy(http_req *req, db_conn *c, const char *id, int status)
  * Stores m as id (a draft, or a message sent now or scheduled) and answers it with status.
  * replace: id is a draft of the caller's to replace (changed or sent).
  */
-static void submit(http_req *req, db_conn *c, const struct msg_who *who, struct compose *m, const char *id,
-		   int replace, int status)
+static void submit(http_req *req, db_conn *c, const struct msg_who *who, struct compose *m, const char *id, int replace,
+		   int status)
 {
 	arena *a = http_arena(req);
 	struct msg_rcpt *r = NULL;
@@ -341,9 +350,10 @@ static void submit(http_req *req, db_conn *c, const struct msg_who *who, struct 
 		char ra[24];
 		snprintf(ra, sizeof(ra), "%d", retry);
 		http_set_header(req, "Retry-After", ra);
-		http_problemf(req, 429,
-			      "Vous avez envoyé %d messages dans l'heure, la limite de votre profil. Réessayez dans %d minute%s.",
-			      who->per_hour, (retry + 59) / 60, (retry + 59) / 60 > 1 ? "s" : "");
+		http_problemf(
+			req, 429,
+			"Vous avez envoyé %d messages dans l'heure, la limite de votre profil. Réessayez dans %d minute%s.",
+			who->per_hour, (retry + 59) / 60, (retry + 59) / 60 > 1 ? "s" : "");
 		return;
 	}
 	if (!rc && replace)
@@ -372,7 +382,8 @@ void msg_create(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	static const char *const allowed[] = {"subject", "body", "to", "cc", "bcc", "ack_required", "send_at", "draft", NULL};
+	static const char *const allowed[] = {"subject",      "body",    "to",    "cc", "bcc",
+					      "ack_required", "send_at", "draft", NULL};
 	struct compose m = {0};
 	json_t *errors = json_object();
 	parse_compose(req, body, allowed, &m, errors);
@@ -410,14 +421,19 @@ static int load_draft(http_req *req, db_conn *c, struct msg_copy *copy, struct c
 	m->draft = 1;
 	if (copy->send_at)
 		util_parse_rfc3339(copy->send_at, &m->send_at);
-	db_stmt *s = db_prepare(c, "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? ORDER BY position");
+	db_stmt *s = db_prepare(
+		c, "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? ORDER BY position");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, copy->id);
 		while ((rc = db_step(s)) == DB_ROW) {
 			const char *kind = db_col_text(s, 0);
-			add_addr(a, m, !strcmp(kind, "to") ? "to" : !strcmp(kind, "cc") ? "cc" : "bcc",
-				 arena_strdup(a, db_col_text(s, 1)), db_col_text(s, 2) ? arena_strdup(a, db_col_text(s, 2)) : NULL);
+			add_addr(a, m,
+				 !strcmp(kind, "to")   ? "to"
+				 : !strcmp(kind, "cc") ? "cc"
+						       : "bcc",
+				 arena_strdup(a, db_col_text(s, 1)),
+				 db_col_text(s, 2) ? arena_strdup(a, db_col_text(s, 2)) : NULL);
 		}
 		db_done(s);
 	}
@@ -627,7 +643,8 @@ int msg_deliver_due(db_conn *c)
 	arena *a = arena_new(0);
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = db_prepare(c, "SELECT id FROM messages WHERE state = 'scheduled' AND send_at <= ? ORDER BY send_at, id LIMIT 100");
+	db_stmt *s = db_prepare(
+		c, "SELECT id FROM messages WHERE state = 'scheduled' AND send_at <= ? ORDER BY send_at, id LIMIT 100");
 	if (!s) {
 		arena_free(a);
 		return ENT_EDB;
@@ -649,7 +666,9 @@ int msg_deliver_due(db_conn *c)
 		if ((rc = db_begin(c)))
 			break;
 		/* The claim: of several processes, the one whose update changes the row delivers it. */
-		s = db_prepare(c, "UPDATE messages SET state = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND state = 'scheduled'");
+		s = db_prepare(
+			c,
+			"UPDATE messages SET state = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND state = 'scheduled'");
 		int claimed = 0;
 		rc = ENT_EDB;
 		if (s) {
@@ -665,7 +684,9 @@ int msg_deliver_due(db_conn *c)
 		const char *sender = NULL, *subject = NULL;
 		int ack = 0;
 		if (rc >= 0 && claimed) {
-			s = db_prepare(c, "UPDATE message_boxes SET visible = 1, at_us = ? WHERE message_id = ? AND role <> 'sender'");
+			s = db_prepare(
+				c,
+				"UPDATE message_boxes SET visible = 1, at_us = ? WHERE message_id = ? AND role <> 'sender'");
 			rc = ENT_EDB;
 			if (s) {
 				db_bind_int64(s, 1, now_us);
@@ -673,9 +694,12 @@ int msg_deliver_due(db_conn *c)
 				rc = db_step(s);
 				db_done(s);
 			}
-			s = rc < 0 ? NULL : db_prepare(c, "SELECT b.user_id, m.sender_id, m.subject, m.ack_required FROM message_boxes b"
-							     " JOIN messages m ON m.id = b.message_id WHERE b.message_id = ?"
-							     " AND b.role <> 'sender'");
+			s = rc < 0 ? NULL
+				   : db_prepare(
+					     c,
+					     "SELECT b.user_id, m.sender_id, m.subject, m.ack_required FROM message_boxes b"
+					     " JOIN messages m ON m.id = b.message_id WHERE b.message_id = ?"
+					     " AND b.role <> 'sender'");
 			if (s) {
 				db_bind_text(s, 1, ids[i]);
 				while ((rc = db_step(s)) == DB_ROW) {
@@ -689,11 +713,13 @@ int msg_deliver_due(db_conn *c)
 			} else if (rc >= 0)
 				rc = ENT_EDB;
 			if (rc >= 0 && nu)
-				rc = msg_notify(c, a, ids[i], msg_addr_label(c, a, "user", sender), subject, ack, 0, users, nu);
+				rc = msg_notify(c, a, ids[i], msg_addr_label(c, a, "user", sender), subject, ack, 0,
+						users, nu);
 		}
 		if (rc < 0 || (rc = db_commit(c))) {
 			db_rollback(c);
-			log_error("messagerie: the scheduled message %s could not be delivered: %s", ids[i], ent_err_str(rc));
+			log_error("messagerie: the scheduled message %s could not be delivered: %s", ids[i],
+				  ent_err_str(rc));
 		} else if (claimed) {
 			msg_announce(c, a, ids[i], users, nu);
 			sent++;

@@ -28,45 +28,45 @@
 #include "store/db.h"
 
 #define MSG_SUBJECT_MAX 200
-#define MSG_BODY_MAX 50000      /* characters */
-#define MSG_ADDRS_MAX 200       /* addresses of one kind (to, cc, bcc) in a request */
+#define MSG_BODY_MAX 50000 /* characters */
+#define MSG_ADDRS_MAX 200  /* addresses of one kind (to, cc, bcc) in a request */
 #define MSG_FOLDER_NAME_MAX 60
-#define MSG_RECALL_S 3600       /* a message may be recalled this long after it was sent */
-#define MSG_TRASH_DAYS 30       /* the trash keeps messages this long */
+#define MSG_RECALL_S 3600 /* a message may be recalled this long after it was sent */
+#define MSG_TRASH_DAYS 30 /* the trash keeps messages this long */
 #define MSG_SCHEDULE_MAX_DAYS 366
 
 /* ---- rules.c ---- */
 
 /* The targets of the rules table (message_rules.target), in this order. */
 enum msg_target {
-	T_ADMIN,               /* an administrator, individually */
-	T_TEACHER_OWN,         /* a teacher of one of the sender's classes */
-	T_TEACHER_ANY,         /* any teacher */
-	T_STUDENT_OWN,         /* a student of one of the sender's classes */
-	T_STUDENT_ANY,         /* any student */
-	T_CLASS_OWN,           /* group: the students of one of the sender's classes */
-	T_CLASS_ANY,           /* group: the students of any class */
-	T_COURSE_OWN,          /* group: the students of a course the sender teaches or follows */
-	T_COURSE_ANY,          /* group: the students of any course */
-	T_CLASS_TEACHERS_OWN,  /* group: the teachers of one of the sender's classes */
-	T_CLASS_TEACHERS_ANY,  /* group: the teachers of any class */
-	T_STAFF,               /* group: every administrator */
+	T_ADMIN,              /* an administrator, individually */
+	T_TEACHER_OWN,        /* a teacher of one of the sender's classes */
+	T_TEACHER_ANY,        /* any teacher */
+	T_STUDENT_OWN,        /* a student of one of the sender's classes */
+	T_STUDENT_ANY,        /* any student */
+	T_CLASS_OWN,          /* group: the students of one of the sender's classes */
+	T_CLASS_ANY,          /* group: the students of any class */
+	T_COURSE_OWN,         /* group: the students of a course the sender teaches or follows */
+	T_COURSE_ANY,         /* group: the students of any course */
+	T_CLASS_TEACHERS_OWN, /* group: the teachers of one of the sender's classes */
+	T_CLASS_TEACHERS_ANY, /* group: the teachers of any class */
+	T_STAFF,              /* group: every administrator */
 	T_COUNT
 };
 extern const char *const msg_target_names[T_COUNT + 1]; /* NULL-terminated */
-extern const char *const msg_role_names[4];            /* etudiant, enseignant, admin, NULL */
+extern const char *const msg_role_names[4];             /* etudiant, enseignant, admin, NULL */
 
 /* Who is writing: their one role, classes, courses and what the rules allow them. */
 struct msg_who {
 	const char *id;
 	const char *name;
-	unsigned role;          /* one ROLE_* bit: the highest the caller has */
-	const char *role_name;  /* "etudiant" ... */
-	const char **classes;   /* a student's class; a teacher's assigned classes and their courses' */
+	unsigned role;         /* one ROLE_* bit: the highest the caller has */
+	const char *role_name; /* "etudiant" ... */
+	const char **classes;  /* a student's class; a teacher's assigned classes and their courses' */
 	size_t nclasses;
-	const char **courses;   /* a student's class's courses; the courses a teacher teaches */
+	const char **courses; /* a student's class's courses; the courses a teacher teaches */
 	size_t ncourses;
-	int allowed[T_COUNT];   /* the rules of role */
+	int allowed[T_COUNT];      /* the rules of role */
 	int per_hour, per_message; /* the limits of role */
 };
 
@@ -130,9 +130,9 @@ struct msg_copy {
 	int ack_required;
 	int64_t at_us;
 };
-#define MSG_COPY_COLS                                                                                            \
-	"m.id, m.thread_id, m.in_reply_to, m.forward_of, m.sender_id, m.subject, m.body, m.state, m.send_at, "    \
-	"m.sent_at, m.recalled_at, m.created_at, m.updated_at, b.role, b.folder, b.prev_folder, b.read_at, "      \
+#define MSG_COPY_COLS                                                                                                  \
+	"m.id, m.thread_id, m.in_reply_to, m.forward_of, m.sender_id, m.subject, m.body, m.state, m.send_at, "         \
+	"m.sent_at, m.recalled_at, m.created_at, m.updated_at, b.role, b.folder, b.prev_folder, b.read_at, "           \
 	"b.acked_at, m.ack_required, b.at_us"
 #define MSG_COPY_FROM " FROM message_boxes b JOIN messages m ON m.id = b.message_id"
 void msg_copy_read(arena *a, db_stmt *s, struct msg_copy *m);

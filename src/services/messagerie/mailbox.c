@@ -57,7 +57,8 @@ int msg_purge_trash(db_conn *c)
 {
 	char before[21];
 	util_time_rfc3339(time(NULL) - (time_t)MSG_TRASH_DAYS * 86400, before);
-	db_stmt *s = db_prepare(c, "SELECT message_id, user_id FROM message_boxes WHERE folder = 'trash' AND trashed_at < ? LIMIT 500");
+	db_stmt *s = db_prepare(
+		c, "SELECT message_id, user_id FROM message_boxes WHERE folder = 'trash' AND trashed_at < ? LIMIT 500");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, before);
@@ -76,8 +77,8 @@ int msg_purge_trash(db_conn *c)
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		if ((rc = db_begin(c)))
 			break;
-		rc = db_run(c, "DELETE FROM message_boxes WHERE message_id = ? AND user_id = ? AND folder = 'trash'", v[2 * i],
-			    v[2 * i + 1]);
+		rc = db_run(c, "DELETE FROM message_boxes WHERE message_id = ? AND user_id = ? AND folder = 'trash'",
+			    v[2 * i], v[2 * i + 1]);
 		if (!rc)
 			rc = msg_collect(c, v[2 * i]);
 		rc = rc ? (db_rollback(c), rc) : db_commit(c);
@@ -243,7 +244,8 @@ void msg_folders_create(http_req *req)
 		db_done(s);
 	}
 	if (rc == ENT_ECONFLICT) {
-		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.", json_pack("{s:s}", "name", "est déjà pris"));
+		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.",
+				    json_pack("{s:s}", "name", "est déjà pris"));
 		return;
 	}
 	if (rc < 0) {
@@ -278,7 +280,8 @@ void msg_folders_patch(http_req *req)
 	} else if (!rc)
 		rc = ENT_EDB;
 	if (rc == ENT_ECONFLICT) {
-		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.", json_pack("{s:s}", "name", "est déjà pris"));
+		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.",
+				    json_pack("{s:s}", "name", "est déjà pris"));
 		return;
 	}
 	if (rc == ENT_ENOTFOUND || (rc >= 0 && !changed)) {
@@ -308,10 +311,14 @@ void msg_folders_delete(http_req *req)
 	}
 	/* Its messages go back where they came from: the inbox, or sent for the user's own messages. */
 	if (!(rc = db_begin(c))) {
-		rc = db_run(c, "UPDATE message_boxes SET folder = CASE WHEN role = 'sender' THEN 'sent' ELSE 'inbox' END"
-			       " WHERE user_id = ? AND folder = ?", me, id);
+		rc = db_run(c,
+			    "UPDATE message_boxes SET folder = CASE WHEN role = 'sender' THEN 'sent' ELSE 'inbox' END"
+			    " WHERE user_id = ? AND folder = ?",
+			    me, id);
 		if (!rc)
-			rc = db_run(c, "UPDATE message_boxes SET prev_folder = NULL WHERE user_id = ? AND prev_folder = ?", me, id);
+			rc = db_run(c,
+				    "UPDATE message_boxes SET prev_folder = NULL WHERE user_id = ? AND prev_folder = ?",
+				    me, id);
 		if (!rc)
 			rc = db_run(c, "DELETE FROM message_folders WHERE id = ? AND owner_id = ?", id, me);
 		rc = rc ? (db_rollback(c), rc) : db_commit(c);
@@ -325,9 +332,9 @@ void msg_folders_delete(http_req *req)
 
 /* ---- lists ---- */
 
-#define LIST_COLS                                                                                                 \
-	"m.id, m.thread_id, m.in_reply_to, m.forward_of, m.sender_id, m.subject, substr(m.body, 1, 140), m.state, " \
-	"m.send_at, m.sent_at, m.recalled_at, m.created_at, m.updated_at, b.role, b.folder, b.prev_folder, "          \
+#define LIST_COLS                                                                                                      \
+	"m.id, m.thread_id, m.in_reply_to, m.forward_of, m.sender_id, m.subject, substr(m.body, 1, 140), m.state, "    \
+	"m.send_at, m.sent_at, m.recalled_at, m.created_at, m.updated_at, b.role, b.folder, b.prev_folder, "           \
 	"b.read_at, b.acked_at, m.ack_required, b.at_us"
 #define LIST_WHERE " WHERE b.user_id = ? AND b.visible = 1 AND b.folder = ? AND (? = 0 OR b.read_at IS NULL)"
 #define LIST_ORDER " ORDER BY b.at_us DESC, b.message_id DESC LIMIT ?"
@@ -346,7 +353,8 @@ static int write_page(db_conn *c, arena *a, db_stmt *s, page *pg)
 	db_done(s);
 	if (rc < 0)
 		return rc;
-	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)), **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
+	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)),
+		   **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
 	for (size_t i = 0; i < n; i++)
 		ids[i] = v[i].sender_id;
 	if ((rc = users_names(c, a, ids, n, names)))
@@ -382,7 +390,8 @@ void msg_list(http_req *req)
 	if (unread && strcmp(unread, "true") && strcmp(unread, "false"))
 		json_object_set_new(errors, "unread", json_string("doit être true ou false"));
 	if (strlen(folder) > 36)
-		json_object_set_new(errors, "folder", json_string("doit être inbox, sent, drafts, trash ou l'un de vos dossiers"));
+		json_object_set_new(errors, "folder",
+				    json_string("doit être inbox, sent, drafts, trash ou l'un de vos dossiers"));
 	if (pg.has_cursor && cursor_at(&pg) < 0)
 		json_object_set_new(errors, "cursor", json_string(PAGE_BAD_CURSOR));
 	if (http_invalid(req, errors))
@@ -396,7 +405,8 @@ void msg_list(http_req *req)
 		if (rc < 0)
 			http_problem_err(req, rc, NULL);
 		else
-			http_invalid(req, json_pack("{s:s}", "folder", "doit être inbox, sent, drafts, trash ou l'un de vos dossiers"));
+			http_invalid(req, json_pack("{s:s}", "folder",
+						    "doit être inbox, sent, drafts, trash ou l'un de vos dossiers"));
 		return;
 	}
 	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT " LIST_COLS MSG_COPY_FROM LIST_WHERE LIST_AFTER LIST_ORDER
@@ -454,12 +464,12 @@ static const char *fts5_query(arena *a, const char *q)
 }
 
 #define SEARCH_WHERE " AND b.user_id = ? AND b.visible = 1 AND (? = 0 OR b.folder <> 'trash')"
-#define SEARCH_SQLITE(after)                                                                                      \
-	"SELECT " LIST_COLS " FROM messages_fts f JOIN message_boxes b ON b.message_id = f.message_id"              \
+#define SEARCH_SQLITE(after)                                                                                           \
+	"SELECT " LIST_COLS " FROM messages_fts f JOIN message_boxes b ON b.message_id = f.message_id"                 \
 	" JOIN messages m ON m.id = b.message_id WHERE messages_fts MATCH ?" SEARCH_WHERE after LIST_ORDER
-#define SEARCH_PG(after)                                                                                          \
-	"SELECT " LIST_COLS " FROM messages_fts f JOIN message_boxes b ON b.message_id = f.message_id"              \
-	" JOIN messages m ON m.id = b.message_id WHERE to_tsvector('french', f.subject || ' ' || f.body) @@"       \
+#define SEARCH_PG(after)                                                                                               \
+	"SELECT " LIST_COLS " FROM messages_fts f JOIN message_boxes b ON b.message_id = f.message_id"                 \
+	" JOIN messages m ON m.id = b.message_id WHERE to_tsvector('french', f.subject || ' ' || f.body) @@"           \
 	" plainto_tsquery('french', ?)" SEARCH_WHERE after LIST_ORDER
 
 /* The one place the two engines' SQL differ. */
@@ -544,7 +554,8 @@ void msg_move(http_req *req)
 		return;
 	}
 	int sender = !strcmp(m.role, "sender");
-	if (!rc || !strcmp(folder, "drafts") || (!strcmp(folder, "sent") && !sender) || (!strcmp(folder, "inbox") && sender)) {
+	if (!rc || !strcmp(folder, "drafts") || (!strcmp(folder, "sent") && !sender) ||
+	    (!strcmp(folder, "inbox") && sender)) {
 		http_invalid(req, json_pack("{s:s}", "folder",
 					    sender ? "doit être sent, trash ou l'un de vos dossiers"
 						   : "doit être inbox, trash ou l'un de vos dossiers"));
@@ -557,7 +568,9 @@ void msg_move(http_req *req)
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
 	int to_trash = !strcmp(folder, "trash"), in_trash = !strcmp(m.folder, "trash");
-	db_stmt *s = db_prepare(c, "UPDATE message_boxes SET folder = ?, prev_folder = ?, trashed_at = ? WHERE message_id = ? AND user_id = ?");
+	db_stmt *s = db_prepare(
+		c,
+		"UPDATE message_boxes SET folder = ?, prev_folder = ?, trashed_at = ? WHERE message_id = ? AND user_id = ?");
 	rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, folder);
@@ -585,8 +598,9 @@ static void set_read(http_req *req, int read)
 		return;
 	char now[21];
 	msg_time(msg_now_us(), now);
-	db_stmt *s = db_prepare(c, read ? "UPDATE message_boxes SET read_at = COALESCE(read_at, ?) WHERE message_id = ? AND user_id = ?"
-					: "UPDATE message_boxes SET read_at = NULL WHERE message_id = ? AND user_id = ?");
+	db_stmt *s = db_prepare(
+		c, read ? "UPDATE message_boxes SET read_at = COALESCE(read_at, ?) WHERE message_id = ? AND user_id = ?"
+			: "UPDATE message_boxes SET read_at = NULL WHERE message_id = ? AND user_id = ?");
 	int rc = ENT_EDB;
 	if (s) {
 		int k = 1;
@@ -631,8 +645,9 @@ void msg_delete(http_req *req)
 	} else {
 		char now[21];
 		util_time_rfc3339(time(NULL), now);
-		db_stmt *s = db_prepare(c, "UPDATE message_boxes SET prev_folder = folder, folder = 'trash', trashed_at = ?"
-					   " WHERE message_id = ? AND user_id = ?");
+		db_stmt *s = db_prepare(
+			c, "UPDATE message_boxes SET prev_folder = folder, folder = 'trash', trashed_at = ?"
+			   " WHERE message_id = ? AND user_id = ?");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, now);

@@ -20,9 +20,10 @@
 
 void msg_copy_read(arena *a, db_stmt *s, struct msg_copy *m)
 {
-	const char **f[] = {&m->id,      &m->thread_id,   &m->in_reply_to, &m->forward_of, &m->sender_id, &m->subject, &m->body,
-			    &m->state,   &m->send_at,     &m->sent_at,     &m->recalled_at, &m->created_at, &m->updated_at,
-			    &m->role,    &m->folder,      &m->prev_folder, &m->read_at,     &m->acked_at};
+	const char **f[] = {&m->id,          &m->thread_id,  &m->in_reply_to, &m->forward_of, &m->sender_id,
+			    &m->subject,     &m->body,       &m->state,       &m->send_at,    &m->sent_at,
+			    &m->recalled_at, &m->created_at, &m->updated_at,  &m->role,       &m->folder,
+			    &m->prev_folder, &m->read_at,    &m->acked_at};
 	for (int i = 0; i < 18; i++)
 		*f[i] = db_col_text(s, i) ? arena_strdup(a, db_col_text(s, i)) : NULL;
 	m->ack_required = db_col_int64(s, 18) != 0;
@@ -113,7 +114,9 @@ int msg_write(db_conn *c, arena *a, jw *w, const struct msg_copy *m, int full)
 			jw_arr_close(w);
 			break;
 		}
-		db_stmt *s = db_prepare(c, "SELECT type, ref_id FROM message_addresses WHERE message_id = ? AND kind = ? ORDER BY position");
+		db_stmt *s = db_prepare(
+			c,
+			"SELECT type, ref_id FROM message_addresses WHERE message_id = ? AND kind = ? ORDER BY position");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, m->id);
@@ -191,8 +194,9 @@ void msg_thread(http_req *req)
 	int rc = DB_DONE;
 	if (util_is_uuid(id)) {
 		/* The caller's copies only: a reply they did not receive is not part of their thread. */
-		db_stmt *s = db_prepare(c, "SELECT " MSG_COPY_COLS MSG_COPY_FROM " WHERE m.thread_id = ? AND b.user_id = ?"
-					   " AND b.visible = 1 ORDER BY b.at_us, m.id LIMIT 500");
+		db_stmt *s = db_prepare(c,
+					"SELECT " MSG_COPY_COLS MSG_COPY_FROM " WHERE m.thread_id = ? AND b.user_id = ?"
+					" AND b.visible = 1 ORDER BY b.at_us, m.id LIMIT 500");
 		if (!s)
 			rc = ENT_EDB;
 		else {
@@ -235,7 +239,8 @@ static int load_sent(http_req *req, db_conn *c, struct msg_copy *m)
 	if (msg_copy_load(req, c, http_param(req, "id"), m))
 		return -1;
 	if (strcmp(m->role, "sender")) {
-		http_problem(req, 403, "Seul l'expéditeur d'un message voit ses accusés de lecture, le rappelle ou relance.");
+		http_problem(req, 403,
+			     "Seul l'expéditeur d'un message voit ses accusés de lecture, le rappelle ou relance.");
 		return -1;
 	}
 	if (strcmp(m->state, "sent")) {
@@ -286,7 +291,8 @@ void msg_receipts(http_req *req)
 		n++;
 	}
 	db_done(s);
-	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)), **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
+	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)),
+		   **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
 	for (size_t i = 0; i < n; i++)
 		ids[i] = v[i].user;
 	if (rc >= 0)
@@ -336,8 +342,9 @@ void msg_ack(http_req *req)
 	char now[21];
 	msg_time(msg_now_us(), now);
 	/* Once: a second confirmation keeps the first time. */
-	db_stmt *s = db_prepare(c, "UPDATE message_boxes SET acked_at = COALESCE(acked_at, ?), read_at = COALESCE(read_at, ?)"
-				   " WHERE message_id = ? AND user_id = ?");
+	db_stmt *s = db_prepare(
+		c, "UPDATE message_boxes SET acked_at = COALESCE(acked_at, ?), read_at = COALESCE(read_at, ?)"
+		   " WHERE message_id = ? AND user_id = ?");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, now);
@@ -373,14 +380,16 @@ void msg_remind(http_req *req)
 	if (load_sent(req, c, &m))
 		return;
 	if (!m.ack_required) {
-		http_problem(req, 409, "Ce message ne demande pas d'accusé de réception : il n'y a personne à relancer.");
+		http_problem(req, 409,
+			     "Ce message ne demande pas d'accusé de réception : il n'y a personne à relancer.");
 		return;
 	}
 	int rc = db_begin(c);
 	const char **users = NULL;
 	size_t n = 0, cap = 0;
-	db_stmt *s = rc ? NULL : db_prepare(c, "SELECT user_id FROM message_boxes WHERE message_id = ? AND role <> 'sender'"
-					      " AND acked_at IS NULL ORDER BY user_id");
+	db_stmt *s = rc ? NULL
+			: db_prepare(c, "SELECT user_id FROM message_boxes WHERE message_id = ? AND role <> 'sender'"
+					" AND acked_at IS NULL ORDER BY user_id");
 	if (s) {
 		db_bind_text(s, 1, m.id);
 		while ((rc = db_step(s)) == DB_ROW) {
@@ -392,9 +401,11 @@ void msg_remind(http_req *req)
 		rc = ENT_EDB;
 	if (rc >= 0 && n) {
 		/* The reminder brings the message back to the top of each inbox, unread. */
-		s = db_prepare(c, "UPDATE message_boxes SET read_at = NULL, at_us = ?, folder = CASE WHEN folder = 'trash' THEN"
-				  " COALESCE(prev_folder, 'inbox') ELSE folder END, trashed_at = NULL WHERE message_id = ?"
-				  " AND role <> 'sender' AND acked_at IS NULL");
+		s = db_prepare(
+			c,
+			"UPDATE message_boxes SET read_at = NULL, at_us = ?, folder = CASE WHEN folder = 'trash' THEN"
+			" COALESCE(prev_folder, 'inbox') ELSE folder END, trashed_at = NULL WHERE message_id = ?"
+			" AND role <> 'sender' AND acked_at IS NULL");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_int64(s, 1, msg_now_us());
@@ -403,7 +414,8 @@ void msg_remind(http_req *req)
 			db_done(s);
 		}
 		if (rc >= 0)
-			rc = msg_notify(c, a, m.id, msg_addr_label(c, a, "user", m.sender_id), m.subject, 1, 1, users, n);
+			rc = msg_notify(c, a, m.id, msg_addr_label(c, a, "user", m.sender_id), m.subject, 1, 1, users,
+					n);
 	}
 	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {
@@ -443,8 +455,11 @@ void msg_recall(http_req *req)
 		int read;
 	} *v = NULL;
 	size_t n = 0, cap = 0;
-	db_stmt *s = rc ? NULL : db_prepare(c, "SELECT user_id, read_at FROM message_boxes WHERE message_id = ? AND role <> 'sender'"
-					      " ORDER BY user_id");
+	db_stmt *s = rc ? NULL
+			: db_prepare(
+				  c,
+				  "SELECT user_id, read_at FROM message_boxes WHERE message_id = ? AND role <> 'sender'"
+				  " ORDER BY user_id");
 	if (s) {
 		db_bind_text(s, 1, m.id);
 		while ((rc = db_step(s)) == DB_ROW) {
@@ -458,7 +473,8 @@ void msg_recall(http_req *req)
 	char now[21];
 	msg_time(msg_now_us(), now);
 	if (rc >= 0) {
-		s = db_prepare(c, "DELETE FROM message_boxes WHERE message_id = ? AND role <> 'sender' AND read_at IS NULL");
+		s = db_prepare(
+			c, "DELETE FROM message_boxes WHERE message_id = ? AND role <> 'sender' AND read_at IS NULL");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, m.id);
@@ -477,7 +493,8 @@ void msg_recall(http_req *req)
 		}
 	}
 	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
-	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)), **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
+	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)),
+		   **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
 	for (size_t i = 0; i < n; i++)
 		ids[i] = v[i].user;
 	if (!rc)

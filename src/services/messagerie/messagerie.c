@@ -18,63 +18,63 @@
 #include "core/schema.h"
 
 /* The tables, shared by both engines. */
-#define SCHEMA_COMMON                                                                                          \
-	"CREATE TABLE messages ("                                                                              \
-	" id TEXT PRIMARY KEY,"                                                                                \
-	" thread_id TEXT NOT NULL,"                                                                            \
-	" in_reply_to TEXT,"                                                                                   \
-	" forward_of TEXT,"                                                                                    \
-	" sender_id TEXT NOT NULL,"                                                                            \
-	" subject TEXT NOT NULL,"                                                                              \
-	" body TEXT NOT NULL,"                                                                                 \
-	" state TEXT NOT NULL CHECK (state IN ('draft', 'scheduled', 'sent')),"                                \
-	" ack_required INTEGER NOT NULL DEFAULT 0,"                                                            \
-	" send_at TEXT,"                                                                                       \
-	" sent_at TEXT,"                                                                                       \
-	" submitted_us BIGINT,"                                                                                \
-	" recalled_at TEXT,"                                                                                   \
-	" created_at TEXT NOT NULL,"                                                                           \
-	" updated_at TEXT NOT NULL);"                                                                          \
-	"CREATE INDEX messages_by_thread ON messages (thread_id, created_at);"                                 \
-	"CREATE INDEX messages_by_sender ON messages (sender_id, submitted_us);"                               \
-	"CREATE INDEX messages_scheduled ON messages (state, send_at);"                                        \
-	"CREATE TABLE message_addresses ("                                                                     \
-	" message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"                                \
-	" position INTEGER NOT NULL,"                                                                          \
-	" kind TEXT NOT NULL CHECK (kind IN ('to', 'cc', 'bcc')),"                                             \
-	" type TEXT NOT NULL CHECK (type IN ('user', 'class', 'course', 'class_teachers', 'staff')),"         \
-	" ref_id TEXT,"                                                                                        \
-	" PRIMARY KEY (message_id, position));"                                                                \
-	"CREATE TABLE message_boxes ("                                                                         \
-	" message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"                                \
-	" user_id TEXT NOT NULL,"                                                                              \
-	" role TEXT NOT NULL CHECK (role IN ('sender', 'to', 'cc', 'bcc')),"                                   \
-	" folder TEXT NOT NULL,"                                                                               \
-	" prev_folder TEXT,"                                                                                   \
-	" trashed_at TEXT,"                                                                                    \
-	" at_us BIGINT NOT NULL,"                                                                              \
-	" visible INTEGER NOT NULL,"                                                                           \
-	" read_at TEXT,"                                                                                       \
-	" acked_at TEXT,"                                                                                      \
-	" PRIMARY KEY (message_id, user_id));"                                                                 \
-	"CREATE INDEX message_boxes_by_folder ON message_boxes (user_id, folder, at_us, message_id);"          \
-	"CREATE INDEX message_boxes_trash ON message_boxes (folder, trashed_at);"                              \
-	"CREATE TABLE message_folders ("                                                                       \
-	" id TEXT PRIMARY KEY,"                                                                                \
-	" owner_id TEXT NOT NULL,"                                                                             \
-	" name TEXT NOT NULL,"                                                                                 \
-	" created_at TEXT NOT NULL,"                                                                           \
-	" UNIQUE (owner_id, name));"                                                                           \
-	"CREATE TABLE message_rules ("                                                                         \
-	" role TEXT NOT NULL,"                                                                                 \
-	" target TEXT NOT NULL,"                                                                               \
-	" allowed INTEGER NOT NULL,"                                                                           \
-	" PRIMARY KEY (role, target));"                                                                        \
-	"CREATE TABLE message_limits ("                                                                        \
-	" role TEXT PRIMARY KEY,"                                                                              \
-	" per_hour INTEGER NOT NULL,"                                                                          \
-	" per_message INTEGER NOT NULL);"                                                                      \
-	"INSERT INTO message_limits (role, per_hour, per_message) VALUES ('etudiant', 20, 10),"                \
+#define SCHEMA_COMMON                                                                                                  \
+	"CREATE TABLE messages ("                                                                                      \
+	" id TEXT PRIMARY KEY,"                                                                                        \
+	" thread_id TEXT NOT NULL,"                                                                                    \
+	" in_reply_to TEXT,"                                                                                           \
+	" forward_of TEXT,"                                                                                            \
+	" sender_id TEXT NOT NULL,"                                                                                    \
+	" subject TEXT NOT NULL,"                                                                                      \
+	" body TEXT NOT NULL,"                                                                                         \
+	" state TEXT NOT NULL CHECK (state IN ('draft', 'scheduled', 'sent')),"                                        \
+	" ack_required INTEGER NOT NULL DEFAULT 0,"                                                                    \
+	" send_at TEXT,"                                                                                               \
+	" sent_at TEXT,"                                                                                               \
+	" submitted_us BIGINT,"                                                                                        \
+	" recalled_at TEXT,"                                                                                           \
+	" created_at TEXT NOT NULL,"                                                                                   \
+	" updated_at TEXT NOT NULL);"                                                                                  \
+	"CREATE INDEX messages_by_thread ON messages (thread_id, created_at);"                                         \
+	"CREATE INDEX messages_by_sender ON messages (sender_id, submitted_us);"                                       \
+	"CREATE INDEX messages_scheduled ON messages (state, send_at);"                                                \
+	"CREATE TABLE message_addresses ("                                                                             \
+	" message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"                                        \
+	" position INTEGER NOT NULL,"                                                                                  \
+	" kind TEXT NOT NULL CHECK (kind IN ('to', 'cc', 'bcc')),"                                                     \
+	" type TEXT NOT NULL CHECK (type IN ('user', 'class', 'course', 'class_teachers', 'staff')),"                  \
+	" ref_id TEXT,"                                                                                                \
+	" PRIMARY KEY (message_id, position));"                                                                        \
+	"CREATE TABLE message_boxes ("                                                                                 \
+	" message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"                                        \
+	" user_id TEXT NOT NULL,"                                                                                      \
+	" role TEXT NOT NULL CHECK (role IN ('sender', 'to', 'cc', 'bcc')),"                                           \
+	" folder TEXT NOT NULL,"                                                                                       \
+	" prev_folder TEXT,"                                                                                           \
+	" trashed_at TEXT,"                                                                                            \
+	" at_us BIGINT NOT NULL,"                                                                                      \
+	" visible INTEGER NOT NULL,"                                                                                   \
+	" read_at TEXT,"                                                                                               \
+	" acked_at TEXT,"                                                                                              \
+	" PRIMARY KEY (message_id, user_id));"                                                                         \
+	"CREATE INDEX message_boxes_by_folder ON message_boxes (user_id, folder, at_us, message_id);"                  \
+	"CREATE INDEX message_boxes_trash ON message_boxes (folder, trashed_at);"                                      \
+	"CREATE TABLE message_folders ("                                                                               \
+	" id TEXT PRIMARY KEY,"                                                                                        \
+	" owner_id TEXT NOT NULL,"                                                                                     \
+	" name TEXT NOT NULL,"                                                                                         \
+	" created_at TEXT NOT NULL,"                                                                                   \
+	" UNIQUE (owner_id, name));"                                                                                   \
+	"CREATE TABLE message_rules ("                                                                                 \
+	" role TEXT NOT NULL,"                                                                                         \
+	" target TEXT NOT NULL,"                                                                                       \
+	" allowed INTEGER NOT NULL,"                                                                                   \
+	" PRIMARY KEY (role, target));"                                                                                \
+	"CREATE TABLE message_limits ("                                                                                \
+	" role TEXT PRIMARY KEY,"                                                                                      \
+	" per_hour INTEGER NOT NULL,"                                                                                  \
+	" per_message INTEGER NOT NULL);"                                                                              \
+	"INSERT INTO message_limits (role, per_hour, per_message) VALUES ('etudiant', 20, 10),"                        \
 	" ('enseignant', 100, 50), ('admin', 500, 200);"
 
 /*
@@ -89,44 +89,43 @@ static const char schema_v1_pg[] = SCHEMA_COMMON
 	"CREATE INDEX messages_fts_french ON messages_fts USING GIN (to_tsvector('french', subject || ' ' || body));";
 
 /* The default rules (docs/messagerie.md): administrators change them with PUT /api/messages/rules. */
-static const char rules_seed[] =
-	"INSERT INTO message_rules (role, target, allowed) VALUES"
-	" ('etudiant', 'admin', 1),"
-	" ('etudiant', 'teacher_own', 1),"
-	" ('etudiant', 'teacher_any', 0),"
-	" ('etudiant', 'student_own', 1),"
-	" ('etudiant', 'student_any', 0),"
-	" ('etudiant', 'class_own', 0),"
-	" ('etudiant', 'class_any', 0),"
-	" ('etudiant', 'course_own', 0),"
-	" ('etudiant', 'course_any', 0),"
-	" ('etudiant', 'class_teachers_own', 1),"
-	" ('etudiant', 'class_teachers_any', 0),"
-	" ('etudiant', 'staff', 1),"
-	" ('enseignant', 'admin', 1),"
-	" ('enseignant', 'teacher_own', 1),"
-	" ('enseignant', 'teacher_any', 1),"
-	" ('enseignant', 'student_own', 1),"
-	" ('enseignant', 'student_any', 0),"
-	" ('enseignant', 'class_own', 1),"
-	" ('enseignant', 'class_any', 0),"
-	" ('enseignant', 'course_own', 1),"
-	" ('enseignant', 'course_any', 0),"
-	" ('enseignant', 'class_teachers_own', 1),"
-	" ('enseignant', 'class_teachers_any', 1),"
-	" ('enseignant', 'staff', 1),"
-	" ('admin', 'admin', 1),"
-	" ('admin', 'teacher_own', 1),"
-	" ('admin', 'teacher_any', 1),"
-	" ('admin', 'student_own', 1),"
-	" ('admin', 'student_any', 1),"
-	" ('admin', 'class_own', 1),"
-	" ('admin', 'class_any', 1),"
-	" ('admin', 'course_own', 1),"
-	" ('admin', 'course_any', 1),"
-	" ('admin', 'class_teachers_own', 1),"
-	" ('admin', 'class_teachers_any', 1),"
-	" ('admin', 'staff', 1);";
+static const char rules_seed[] = "INSERT INTO message_rules (role, target, allowed) VALUES"
+				 " ('etudiant', 'admin', 1),"
+				 " ('etudiant', 'teacher_own', 1),"
+				 " ('etudiant', 'teacher_any', 0),"
+				 " ('etudiant', 'student_own', 1),"
+				 " ('etudiant', 'student_any', 0),"
+				 " ('etudiant', 'class_own', 0),"
+				 " ('etudiant', 'class_any', 0),"
+				 " ('etudiant', 'course_own', 0),"
+				 " ('etudiant', 'course_any', 0),"
+				 " ('etudiant', 'class_teachers_own', 1),"
+				 " ('etudiant', 'class_teachers_any', 0),"
+				 " ('etudiant', 'staff', 1),"
+				 " ('enseignant', 'admin', 1),"
+				 " ('enseignant', 'teacher_own', 1),"
+				 " ('enseignant', 'teacher_any', 1),"
+				 " ('enseignant', 'student_own', 1),"
+				 " ('enseignant', 'student_any', 0),"
+				 " ('enseignant', 'class_own', 1),"
+				 " ('enseignant', 'class_any', 0),"
+				 " ('enseignant', 'course_own', 1),"
+				 " ('enseignant', 'course_any', 0),"
+				 " ('enseignant', 'class_teachers_own', 1),"
+				 " ('enseignant', 'class_teachers_any', 1),"
+				 " ('enseignant', 'staff', 1),"
+				 " ('admin', 'admin', 1),"
+				 " ('admin', 'teacher_own', 1),"
+				 " ('admin', 'teacher_any', 1),"
+				 " ('admin', 'student_own', 1),"
+				 " ('admin', 'student_any', 1),"
+				 " ('admin', 'class_own', 1),"
+				 " ('admin', 'class_any', 1),"
+				 " ('admin', 'course_own', 1),"
+				 " ('admin', 'course_any', 1),"
+				 " ('admin', 'class_teachers_own', 1),"
+				 " ('admin', 'class_teachers_any', 1),"
+				 " ('admin', 'staff', 1);";
 
 static const struct migration migrations[] = {
 	{1, "messages, addresses, mailboxes, folders, limits, search index", schema_v1, schema_v1_pg},
@@ -147,9 +146,11 @@ void msg_time(int64_t us, char out[21]) { util_time_rfc3339((time_t)(us / 100000
 int msg_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	/* Every message the user holds a copy of; bcc addresses only of the messages they sent. */
-	db_stmt *s = db_prepare(c, "SELECT m.id, m.thread_id, m.sender_id, m.subject, m.body, m.state, m.sent_at, m.created_at,"
-				   " b.role, b.folder, b.read_at, b.acked_at FROM message_boxes b JOIN messages m ON m.id = b.message_id"
-				   " WHERE b.user_id = ? AND b.visible = 1 ORDER BY m.created_at, m.id");
+	db_stmt *s = db_prepare(
+		c,
+		"SELECT m.id, m.thread_id, m.sender_id, m.subject, m.body, m.state, m.sent_at, m.created_at,"
+		" b.role, b.folder, b.read_at, b.acked_at FROM message_boxes b JOIN messages m ON m.id = b.message_id"
+		" WHERE b.user_id = ? AND b.visible = 1 ORDER BY m.created_at, m.id");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
@@ -158,22 +159,23 @@ int msg_export_user(db_conn *c, const char *user_id, json_t *out)
 	while ((rc = db_step(s)) == DB_ROW)
 		json_array_append_new(
 			msgs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s?, s:s?, s:[]}", "id",
-					db_col_text(s, 0), "thread_id", db_col_text(s, 1), "sender_id", db_col_text(s, 2),
-					"subject", db_col_text(s, 3), "body", db_col_text(s, 4), "state", db_col_text(s, 5),
-					"sent_at", db_col_text(s, 6), "created_at", db_col_text(s, 7), "my_role",
-					db_col_text(s, 8), "folder", db_col_text(s, 9), "read_at", db_col_text(s, 10),
-					"acked_at", db_col_text(s, 11), "addresses"));
+					db_col_text(s, 0), "thread_id", db_col_text(s, 1), "sender_id",
+					db_col_text(s, 2), "subject", db_col_text(s, 3), "body", db_col_text(s, 4),
+					"state", db_col_text(s, 5), "sent_at", db_col_text(s, 6), "created_at",
+					db_col_text(s, 7), "my_role", db_col_text(s, 8), "folder", db_col_text(s, 9),
+					"read_at", db_col_text(s, 10), "acked_at", db_col_text(s, 11), "addresses"));
 	db_done(s);
 	size_t i;
 	json_t *m;
-	json_array_foreach(msgs, i, m)
-	{
+	json_array_foreach (msgs, i, m) {
 		if (rc < 0)
 			break;
 		int sender = !strcmp(json_string_value(json_object_get(m, "my_role")), "sender");
-		s = db_prepare(c, sender ? "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? ORDER BY position"
-					 : "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? AND kind <> 'bcc'"
-					   " ORDER BY position");
+		s = db_prepare(
+			c,
+			sender ? "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? ORDER BY position"
+			       : "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? AND kind <> 'bcc'"
+				 " ORDER BY position");
 		if (!s) {
 			rc = ENT_EDB;
 			break;
@@ -193,8 +195,9 @@ int msg_export_user(db_conn *c, const char *user_id, json_t *out)
 		else {
 			db_bind_text(s, 1, user_id);
 			while ((rc = db_step(s)) == DB_ROW)
-				json_array_append_new(folders, json_pack("{s:s, s:s, s:s}", "id", db_col_text(s, 0), "name",
-									 db_col_text(s, 1), "created_at", db_col_text(s, 2)));
+				json_array_append_new(folders,
+						      json_pack("{s:s, s:s, s:s}", "id", db_col_text(s, 0), "name",
+								db_col_text(s, 1), "created_at", db_col_text(s, 2)));
 			db_done(s);
 		}
 	}
@@ -232,12 +235,14 @@ int msg_erase_user(db_conn *c, const char *user_id)
 	if (rc >= 0)
 		rc = ENT_OK;
 	for (size_t i = 0; i < n && !rc; i++) {
-		int unsent = db_exists(c, "SELECT 1 FROM messages WHERE id = ? AND sender_id = ? AND state <> 'sent'", ids[i], user_id);
+		int unsent = db_exists(c, "SELECT 1 FROM messages WHERE id = ? AND sender_id = ? AND state <> 'sent'",
+				       ids[i], user_id);
 		if (unsent < 0)
 			rc = unsent;
 		else if (unsent)
 			rc = msg_remove(c, ids[i]);
-		else if (!(rc = db_run(c, "DELETE FROM message_boxes WHERE message_id = ? AND user_id = ?", ids[i], user_id)))
+		else if (!(rc = db_run(c, "DELETE FROM message_boxes WHERE message_id = ? AND user_id = ?", ids[i],
+				       user_id)))
 			rc = msg_collect(c, ids[i]);
 	}
 	if (!rc)
@@ -250,175 +255,278 @@ int msg_erase_user(db_conn *c, const char *user_id)
 
 static int msg_start(void) { return msg_worker_start(); }
 
-#define S_PERSON "{\"type\":\"object\",\"required\":[\"id\",\"name\"],\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR "}}"
+#define S_PERSON                                                                                                       \
+	"{\"type\":\"object\",\"required\":[\"id\",\"name\"],\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR "}}"
 #define S_ADDR_TYPE "{\"type\":\"string\",\"enum\":[\"user\",\"class\",\"course\",\"class_teachers\",\"staff\"]}"
-#define S_ADDR_REQ                                                                                                     \
-	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"type\"],\"properties\":{\"type\":"         \
-	S_ADDR_TYPE ",\"id\":" S_UUID "}}"
+#define S_ADDR_REQ                                                                                                          \
+	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"type\"],\"properties\":{\"type\":" S_ADDR_TYPE \
+	",\"id\":" S_UUID "}}"
 #define S_ADDRS_REQ "{\"type\":[\"array\",\"null\"],\"maxItems\":200,\"items\":" S_ADDR_REQ "}"
 #define S_ADDR                                                                                                         \
-	"{\"type\":\"object\",\"required\":[\"type\",\"name\"],\"properties\":{\"type\":" S_ADDR_TYPE ",\"id\":" S_UUID \
-	",\"name\":" S_STR "}}"
+	"{\"type\":\"object\",\"required\":[\"type\",\"name\"],\"properties\":{\"type\":" S_ADDR_TYPE                  \
+	",\"id\":" S_UUID ",\"name\":" S_STR "}}"
 #define S_ADDRS "{\"type\":\"array\",\"items\":" S_ADDR "}"
 #define S_STATE "{\"type\":\"string\",\"enum\":[\"draft\",\"scheduled\",\"sent\"]}"
 #define S_ROLE "{\"type\":\"string\",\"enum\":[\"sender\",\"to\",\"cc\",\"bcc\"]}"
-#define S_MESSAGE                                                                                                      \
+#define S_MESSAGE                                                                                                         \
 	"{\"type\":\"object\",\"required\":[\"id\",\"thread_id\",\"subject\",\"sender\",\"to\",\"cc\",\"bcc\",\"state\"," \
-	"\"folder\",\"my_role\",\"read\",\"ack_required\"],\"properties\":{\"id\":" S_UUID ",\"thread_id\":" S_UUID        \
-	",\"in_reply_to\":" S_NUUID ",\"forward_of\":" S_NUUID ",\"subject\":" S_STR ",\"body\":" S_STR                  \
+	"\"folder\",\"my_role\",\"read\",\"ack_required\"],\"properties\":{\"id\":" S_UUID ",\"thread_id\":" S_UUID       \
+	",\"in_reply_to\":" S_NUUID ",\"forward_of\":" S_NUUID ",\"subject\":" S_STR ",\"body\":" S_STR                   \
 	",\"sender\":" S_PERSON ",\"to\":" S_ADDRS ",\"cc\":" S_ADDRS ",\"bcc\":" S_ADDRS ",\"state\":" S_STATE           \
-	",\"folder\":" S_STR ",\"my_role\":" S_ROLE ",\"send_at\":" S_NTIME ",\"sent_at\":" S_NTIME ",\"created_at\":"    \
-	S_TIME ",\"updated_at\":" S_TIME ",\"read\":" S_BOOL ",\"read_at\":" S_NTIME ",\"ack_required\":" S_BOOL         \
-	",\"acked_at\":" S_NTIME ",\"recalled_at\":" S_NTIME "}}"
+	",\"folder\":" S_STR ",\"my_role\":" S_ROLE ",\"send_at\":" S_NTIME ",\"sent_at\":" S_NTIME                       \
+	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME ",\"read\":" S_BOOL ",\"read_at\":" S_NTIME                   \
+	",\"ack_required\":" S_BOOL ",\"acked_at\":" S_NTIME ",\"recalled_at\":" S_NTIME "}}"
 #define S_ITEM                                                                                                         \
-	"{\"type\":\"object\",\"required\":[\"id\",\"thread_id\",\"subject\",\"sender\",\"state\",\"folder\",\"at\","      \
-	"\"read\"],\"properties\":{\"id\":" S_UUID ",\"thread_id\":" S_UUID ",\"subject\":" S_STR ",\"preview\":" S_STR  \
-	",\"sender\":" S_PERSON ",\"state\":" S_STATE ",\"folder\":" S_STR ",\"my_role\":" S_ROLE ",\"at\":" S_TIME       \
-	",\"sent_at\":" S_NTIME ",\"send_at\":" S_NTIME ",\"read\":" S_BOOL ",\"ack_required\":" S_BOOL ",\"acked\":"     \
-	S_BOOL "}}"
+	"{\"type\":\"object\",\"required\":[\"id\",\"thread_id\",\"subject\",\"sender\",\"state\",\"folder\",\"at\","  \
+	"\"read\"],\"properties\":{\"id\":" S_UUID ",\"thread_id\":" S_UUID ",\"subject\":" S_STR                      \
+	",\"preview\":" S_STR ",\"sender\":" S_PERSON ",\"state\":" S_STATE ",\"folder\":" S_STR                       \
+	",\"my_role\":" S_ROLE ",\"at\":" S_TIME ",\"sent_at\":" S_NTIME ",\"send_at\":" S_NTIME ",\"read\":" S_BOOL   \
+	",\"ack_required\":" S_BOOL ",\"acked\":" S_BOOL "}}"
 #define S_CREATE                                                                                                       \
-	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"subject\":{\"type\":\"string\","          \
-	"\"maxLength\":200},\"body\":{\"type\":\"string\",\"maxLength\":50000},\"to\":" S_ADDRS_REQ ",\"cc\":"         \
-	S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ ",\"ack_required\":" S_BOOL ",\"send_at\":" S_NTIME ",\"draft\":" S_BOOL "}}"
+	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"subject\":{\"type\":\"string\","        \
+	"\"maxLength\":200},\"body\":{\"type\":\"string\",\"maxLength\":50000},\"to\":" S_ADDRS_REQ                    \
+	",\"cc\":" S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ ",\"ack_required\":" S_BOOL ",\"send_at\":" S_NTIME             \
+	",\"draft\":" S_BOOL "}}"
 #define S_PATCH                                                                                                        \
-	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"subject\":{\"type\":\"string\","          \
-	"\"maxLength\":200},\"body\":{\"type\":\"string\",\"maxLength\":50000},\"to\":" S_ADDRS_REQ ",\"cc\":"         \
-	S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ ",\"ack_required\":" S_BOOL ",\"send_at\":" S_NTIME "}}"
+	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"subject\":{\"type\":\"string\","        \
+	"\"maxLength\":200},\"body\":{\"type\":\"string\",\"maxLength\":50000},\"to\":" S_ADDRS_REQ                    \
+	",\"cc\":" S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ ",\"ack_required\":" S_BOOL ",\"send_at\":" S_NTIME "}}"
 #define S_FOLDER                                                                                                       \
-	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"system\"],\"properties\":{\"id\":" S_STR ",\"name\":" S_STR \
-	",\"system\":" S_BOOL ",\"total\":" S_INT ",\"unread\":" S_INT "}}"
-#define S_FOLDER_REQ                                                                                                   \
+	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"system\"],\"properties\":{\"id\":" S_STR                 \
+	",\"name\":" S_STR ",\"system\":" S_BOOL ",\"total\":" S_INT ",\"unread\":" S_INT "}}"
+#define S_FOLDER_REQ                                                                                                      \
 	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":" \
 	"\"string\",\"minLength\":1,\"maxLength\":60}}}"
 #define S_TARGET                                                                                                       \
-	"{\"type\":\"string\",\"enum\":[\"admin\",\"teacher_own\",\"teacher_any\",\"student_own\",\"student_any\","     \
-	"\"class_own\",\"class_any\",\"course_own\",\"course_any\",\"class_teachers_own\",\"class_teachers_any\","        \
+	"{\"type\":\"string\",\"enum\":[\"admin\",\"teacher_own\",\"teacher_any\",\"student_own\",\"student_any\","    \
+	"\"class_own\",\"class_any\",\"course_own\",\"course_any\",\"class_teachers_own\",\"class_teachers_any\","     \
 	"\"staff\"]}"
 #define S_ROLE_NAME "{\"type\":\"string\",\"enum\":[\"etudiant\",\"enseignant\",\"admin\"]}"
 #define S_RULES_BODY(req)                                                                                              \
-	"{\"type\":\"object\"," req "\"properties\":{\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"object\","     \
-	"\"required\":[\"role\",\"target\",\"allowed\"],\"properties\":{\"role\":" S_ROLE_NAME ",\"target\":" S_TARGET  \
-	",\"allowed\":" S_BOOL "}}},\"limits\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"role\"," \
-	"\"per_hour\",\"per_message\"],\"properties\":{\"role\":" S_ROLE_NAME ",\"per_hour\":{\"type\":\"integer\","     \
+	"{\"type\":\"object\"," req "\"properties\":{\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"object\","    \
+	"\"required\":[\"role\",\"target\",\"allowed\"],\"properties\":{\"role\":" S_ROLE_NAME ",\"target\":" S_TARGET \
+	",\"allowed\":" S_BOOL                                                                                         \
+	"}}},\"limits\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"role\","                    \
+	"\"per_hour\",\"per_message\"],\"properties\":{\"role\":" S_ROLE_NAME ",\"per_hour\":{\"type\":\"integer\","   \
 	"\"minimum\":1},\"per_message\":{\"type\":\"integer\",\"minimum\":1}}}}}}"
-#define S_RECEIPTS                                                                                                     \
+#define S_RECEIPTS                                                                                                        \
 	"{\"type\":\"object\",\"required\":[\"message_id\",\"recipients\",\"read\",\"acked\",\"items\"],\"properties\":{" \
-	"\"message_id\":" S_UUID ",\"ack_required\":" S_BOOL ",\"recipients\":" S_INT ",\"read\":" S_INT ",\"acked\":"   \
-	S_INT ",\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"user\":" S_PERSON         \
-	",\"kind\":{\"type\":\"string\",\"enum\":[\"to\",\"cc\",\"bcc\"]},\"read_at\":" S_NTIME ",\"acked_at\":"        \
-	S_NTIME "}}}}}"
+	"\"message_id\":" S_UUID ",\"ack_required\":" S_BOOL ",\"recipients\":" S_INT ",\"read\":" S_INT                  \
+	",\"acked\":" S_INT                                                                                               \
+	",\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"user\":" S_PERSON                \
+	",\"kind\":{\"type\":\"string\",\"enum\":[\"to\",\"cc\",\"bcc\"]},\"read_at\":" S_NTIME                           \
+	",\"acked_at\":" S_NTIME "}}}}}"
 #define S_PEOPLE "{\"type\":\"array\",\"items\":" S_PERSON "}"
 
 static const struct route routes[] = {
-	{.method = "GET", .pattern = "/api/messages", .handler = msg_list, .access = ROLE_ANY_USER,
-	 .summary = "The caller's messages in ?folder= (inbox by default; sent, drafts, trash or one of their folders), "
-		    "newest first; ?unread=true",
+	{.method = "GET",
+	 .pattern = "/api/messages",
+	 .handler = msg_list,
+	 .access = ROLE_ANY_USER,
+	 .summary =
+		 "The caller's messages in ?folder= (inbox by default; sent, drafts, trash or one of their folders), "
+		 "newest first; ?unread=true",
 	 .response_schema = S_LIST(S_ITEM)},
-	{.method = "POST", .pattern = "/api/messages", .handler = msg_create, .access = ROLE_ANY_USER, .status = 201,
-	 .summary = "Write a message: sent now, at send_at, or kept as a draft (draft: true). Every recipient is checked "
-		    "against the communication rules, groups expanded (403 naming a refused one; nothing is sent); 429 "
-		    "with Retry-After past the hourly limit",
-	 .request_schema = S_CREATE, .response_schema = S_MESSAGE},
-	{.method = "GET", .pattern = "/api/messages/search", .handler = msg_search, .access = ROLE_ANY_USER,
+	{.method = "POST",
+	 .pattern = "/api/messages",
+	 .handler = msg_create,
+	 .access = ROLE_ANY_USER,
+	 .status = 201,
+	 .summary =
+		 "Write a message: sent now, at send_at, or kept as a draft (draft: true). Every recipient is checked "
+		 "against the communication rules, groups expanded (403 naming a refused one; nothing is sent); 429 "
+		 "with Retry-After past the hourly limit",
+	 .request_schema = S_CREATE,
+	 .response_schema = S_MESSAGE},
+	{.method = "GET",
+	 .pattern = "/api/messages/search",
+	 .handler = msg_search,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Full-text search of ?q= in the subjects and bodies of the caller's own messages (not the trash "
 		    "unless ?include_trash=true), newest first",
 	 .response_schema = S_LIST(S_ITEM)},
-	{.method = "GET", .pattern = "/api/messages/stream", .handler = msg_stream, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/messages/stream",
+	 .handler = msg_stream,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Server-Sent Events (text/event-stream): `message` for each message delivered to the caller, "
 		    "`recalled` when one is recalled"},
-	{.method = "GET", .pattern = "/api/messages/recipients", .handler = msg_recipients, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/messages/recipients",
+	 .handler = msg_recipients,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Recipients the caller may write to matching ?q=: groups (classes, courses, teachers of a class, "
 		    "staff) and people (from 2 characters), as the communication rules allow",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
-			    "\"items\":{\"type\":\"object\",\"required\":[\"type\",\"name\"],\"properties\":{\"type\":"
-			    S_ADDR_TYPE ",\"id\":" S_UUID ",\"name\":" S_STR ",\"role\":" S_STR "}}}}}"},
-	{.method = "GET", .pattern = "/api/messages/folders", .handler = msg_folders_list, .access = ROLE_ANY_USER,
+	 .response_schema =
+		 "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
+		 "\"items\":{\"type\":\"object\",\"required\":[\"type\",\"name\"],\"properties\":{\"type\":" S_ADDR_TYPE
+		 ",\"id\":" S_UUID ",\"name\":" S_STR ",\"role\":" S_STR "}}}}}"},
+	{.method = "GET",
+	 .pattern = "/api/messages/folders",
+	 .handler = msg_folders_list,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The caller's folders (inbox, sent, drafts, trash, then their own) with total and unread counts",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
-			    "\"items\":" S_FOLDER "}}}"},
-	{.method = "POST", .pattern = "/api/messages/folders", .handler = msg_folders_create, .access = ROLE_ANY_USER,
-	 .status = 201, .summary = "Create a folder of the caller's (409 for a name they use already)",
-	 .request_schema = S_FOLDER_REQ, .response_schema = S_FOLDER},
-	{.method = "PATCH", .pattern = "/api/messages/folders/{id}", .handler = msg_folders_patch, .access = ROLE_ANY_USER,
-	 .summary = "Rename one of the caller's folders", .request_schema = S_FOLDER_REQ, .response_schema = S_FOLDER},
-	{.method = "DELETE", .pattern = "/api/messages/folders/{id}", .handler = msg_folders_delete,
-	 .access = ROLE_ANY_USER, .status = 204,
+	 .response_schema =
+		 "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
+		 "\"items\":" S_FOLDER "}}}"},
+	{.method = "POST",
+	 .pattern = "/api/messages/folders",
+	 .handler = msg_folders_create,
+	 .access = ROLE_ANY_USER,
+	 .status = 201,
+	 .summary = "Create a folder of the caller's (409 for a name they use already)",
+	 .request_schema = S_FOLDER_REQ,
+	 .response_schema = S_FOLDER},
+	{.method = "PATCH",
+	 .pattern = "/api/messages/folders/{id}",
+	 .handler = msg_folders_patch,
+	 .access = ROLE_ANY_USER,
+	 .summary = "Rename one of the caller's folders",
+	 .request_schema = S_FOLDER_REQ,
+	 .response_schema = S_FOLDER},
+	{.method = "DELETE",
+	 .pattern = "/api/messages/folders/{id}",
+	 .handler = msg_folders_delete,
+	 .access = ROLE_ANY_USER,
+	 .status = 204,
 	 .summary = "Delete one of the caller's folders; its messages go back to the inbox (or sent)"},
-	{.method = "GET", .pattern = "/api/messages/rules", .handler = msg_rules_get, .access = ROLE_ADMIN,
+	{.method = "GET",
+	 .pattern = "/api/messages/rules",
+	 .handler = msg_rules_get,
+	 .access = ROLE_ADMIN,
 	 .summary = "The communication rules (which role may write to which target) and the sending limits",
 	 .response_schema = S_RULES_BODY("\"required\":[\"rules\",\"limits\"],")},
-	{.method = "PUT", .pattern = "/api/messages/rules", .handler = msg_rules_put, .access = ROLE_ADMIN,
+	{.method = "PUT",
+	 .pattern = "/api/messages/rules",
+	 .handler = msg_rules_put,
+	 .access = ROLE_ADMIN,
 	 .summary = "Change communication rules and sending limits (the lines given; the others stay)",
 	 .request_schema = S_RULES_BODY("\"additionalProperties\":false,"),
 	 .response_schema = S_RULES_BODY("\"required\":[\"rules\",\"limits\"],")},
-	{.method = "GET", .pattern = "/api/messages/threads/{id}", .handler = msg_thread, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/messages/threads/{id}",
+	 .handler = msg_thread,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The messages of a conversation the caller holds, oldest first (404 when they hold none)",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"thread_id\",\"items\"],\"properties\":{\"thread_id\":"
-			    S_UUID ",\"items\":{\"type\":\"array\",\"items\":" S_MESSAGE "}}}"},
-	{.method = "GET", .pattern = "/api/messages/{id}", .handler = msg_get, .access = ROLE_ANY_USER,
+	 .response_schema =
+		 "{\"type\":\"object\",\"required\":[\"thread_id\",\"items\"],\"properties\":{\"thread_id\":" S_UUID
+		 ",\"items\":{\"type\":\"array\",\"items\":" S_MESSAGE "}}}"},
+	{.method = "GET",
+	 .pattern = "/api/messages/{id}",
+	 .handler = msg_get,
+	 .access = ROLE_ANY_USER,
 	 .summary = "One message as the caller holds it (bcc addresses only for its sender; 404 when not theirs)",
 	 .response_schema = S_MESSAGE},
-	{.method = "PATCH", .pattern = "/api/messages/{id}", .handler = msg_patch, .access = ROLE_ANY_USER,
-	 .summary = "Change a draft (the address kinds given replace the draft's)", .request_schema = S_PATCH,
+	{.method = "PATCH",
+	 .pattern = "/api/messages/{id}",
+	 .handler = msg_patch,
+	 .access = ROLE_ANY_USER,
+	 .summary = "Change a draft (the address kinds given replace the draft's)",
+	 .request_schema = S_PATCH,
 	 .response_schema = S_MESSAGE},
-	{.method = "DELETE", .pattern = "/api/messages/{id}", .handler = msg_delete, .access = ROLE_ANY_USER,
+	{.method = "DELETE",
+	 .pattern = "/api/messages/{id}",
+	 .handler = msg_delete,
+	 .access = ROLE_ANY_USER,
 	 .status = 204,
 	 .summary = "Put a message in the trash; from the trash, delete it for good; a draft is discarded and a "
 		    "scheduled message cancelled"},
-	{.method = "POST", .pattern = "/api/messages/{id}/send", .handler = msg_send_draft, .access = ROLE_ANY_USER,
+	{.method = "POST",
+	 .pattern = "/api/messages/{id}/send",
+	 .handler = msg_send_draft,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Send a draft now (or at send_at), with the same checks as a new message",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"send_at\":" S_NTIME "}}",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"send_at\":" S_NTIME
+			   "}}",
 	 .response_schema = S_MESSAGE},
-	{.method = "POST", .pattern = "/api/messages/{id}/reply", .handler = msg_reply, .access = ROLE_ANY_USER,
+	{.method = "POST",
+	 .pattern = "/api/messages/{id}/reply",
+	 .handler = msg_reply,
+	 .access = ROLE_ANY_USER,
 	 .status = 201,
 	 .summary = "Reply to the sender, or with all: true to the sender and the message's to and cc addresses (never "
 		    "its bcc), in the same conversation",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"body\"],\"properties\":{"
-			   "\"body\":{\"type\":\"string\",\"maxLength\":50000},\"all\":" S_BOOL ",\"draft\":" S_BOOL
-			   ",\"send_at\":" S_NTIME "}}",
+	 .request_schema =
+		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"body\"],\"properties\":{"
+		 "\"body\":{\"type\":\"string\",\"maxLength\":50000},\"all\":" S_BOOL ",\"draft\":" S_BOOL
+		 ",\"send_at\":" S_NTIME "}}",
 	 .response_schema = S_MESSAGE},
-	{.method = "POST", .pattern = "/api/messages/{id}/forward", .handler = msg_forward, .access = ROLE_ANY_USER,
-	 .status = 201, .summary = "Forward a message to new recipients, its text quoted after body",
+	{.method = "POST",
+	 .pattern = "/api/messages/{id}/forward",
+	 .handler = msg_forward,
+	 .access = ROLE_ANY_USER,
+	 .status = 201,
+	 .summary = "Forward a message to new recipients, its text quoted after body",
 	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"body\":{\"type\":"
-			   "\"string\"},\"to\":" S_ADDRS_REQ ",\"cc\":" S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ ",\"draft\":"
-			   S_BOOL ",\"send_at\":" S_NTIME "}}",
+			   "\"string\"},\"to\":" S_ADDRS_REQ ",\"cc\":" S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ
+			   ",\"draft\":" S_BOOL ",\"send_at\":" S_NTIME "}}",
 	 .response_schema = S_MESSAGE},
-	{.method = "POST", .pattern = "/api/messages/{id}/move", .handler = msg_move, .access = ROLE_ANY_USER,
-	 .status = 204, .summary = "Move the caller's copy to another folder (inbox or sent, trash, one of theirs)",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"folder\"],\"properties\":{"
-			   "\"folder\":" S_STR "}}"},
-	{.method = "PUT", .pattern = "/api/messages/{id}/read", .handler = msg_read_put, .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY, .status = 204, .summary = "Mark the caller's copy read (the sender sees it in the receipts)"},
-	{.method = "DELETE", .pattern = "/api/messages/{id}/read", .handler = msg_read_delete, .access = ROLE_ANY_USER,
-	 .status = 204, .summary = "Mark the caller's copy unread"},
-	{.method = "POST", .pattern = "/api/messages/{id}/restore", .handler = msg_restore, .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY, .summary = "Take a message out of the trash, back to the folder it was in",
+	{.method = "POST",
+	 .pattern = "/api/messages/{id}/move",
+	 .handler = msg_move,
+	 .access = ROLE_ANY_USER,
+	 .status = 204,
+	 .summary = "Move the caller's copy to another folder (inbox or sent, trash, one of theirs)",
+	 .request_schema =
+		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"folder\"],\"properties\":{"
+		 "\"folder\":" S_STR "}}"},
+	{.method = "PUT",
+	 .pattern = "/api/messages/{id}/read",
+	 .handler = msg_read_put,
+	 .access = ROLE_ANY_USER,
+	 .flags = ROUTE_NO_BODY,
+	 .status = 204,
+	 .summary = "Mark the caller's copy read (the sender sees it in the receipts)"},
+	{.method = "DELETE",
+	 .pattern = "/api/messages/{id}/read",
+	 .handler = msg_read_delete,
+	 .access = ROLE_ANY_USER,
+	 .status = 204,
+	 .summary = "Mark the caller's copy unread"},
+	{.method = "POST",
+	 .pattern = "/api/messages/{id}/restore",
+	 .handler = msg_restore,
+	 .access = ROLE_ANY_USER,
+	 .flags = ROUTE_NO_BODY,
+	 .summary = "Take a message out of the trash, back to the folder it was in",
 	 .response_schema = S_MESSAGE},
-	{.method = "GET", .pattern = "/api/messages/{id}/receipts", .handler = msg_receipts, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/messages/{id}/receipts",
+	 .handler = msg_receipts,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The sender's view of who read and who confirmed (every recipient, bcc included: they are the "
 		    "sender's); ?pending=true lists those who have not yet",
 	 .response_schema = S_RECEIPTS},
-	{.method = "POST", .pattern = "/api/messages/{id}/ack", .handler = msg_ack, .access = ROLE_ANY_USER,
+	{.method = "POST",
+	 .pattern = "/api/messages/{id}/ack",
+	 .handler = msg_ack,
+	 .access = ROLE_ANY_USER,
 	 .flags = ROUTE_NO_BODY,
 	 .summary = "Confirm an announcement that asks for it (once: the first time is kept)",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"message_id\",\"acked_at\"],\"properties\":{"
 			    "\"message_id\":" S_UUID ",\"acked_at\":" S_TIME "}}"},
-	{.method = "POST", .pattern = "/api/messages/{id}/remind", .handler = msg_remind, .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	{.method = "POST",
+	 .pattern = "/api/messages/{id}/remind",
+	 .handler = msg_remind,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
 	 .flags = ROUTE_NO_BODY,
 	 .summary = "Remind the recipients who have not confirmed an announcement (its sender)",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"message_id\",\"reminded\"],\"properties\":{"
 			    "\"message_id\":" S_UUID ",\"reminded\":" S_INT "}}"},
-	{.method = "POST", .pattern = "/api/messages/{id}/recall", .handler = msg_recall, .access = ROLE_ANY_USER,
+	{.method = "POST",
+	 .pattern = "/api/messages/{id}/recall",
+	 .handler = msg_recall,
+	 .access = ROLE_ANY_USER,
 	 .flags = ROUTE_NO_BODY,
 	 .summary = "Recall a message within 60 minutes of sending: it leaves the mailboxes of those who have not read "
 		    "it; the answer says for whom it worked",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"message_id\",\"recalled\",\"already_read\"],"
-			    "\"properties\":{\"message_id\":" S_UUID ",\"recalled\":" S_PEOPLE ",\"already_read\":"
-			    S_PEOPLE "}}"},
+			    "\"properties\":{\"message_id\":" S_UUID ",\"recalled\":" S_PEOPLE
+			    ",\"already_read\":" S_PEOPLE "}}"},
 };
 
-static const char *const owned_tables[] = {"messages",        "message_addresses", "message_boxes", "message_folders",
-					   "message_rules",   "message_limits",    "messages_fts",  NULL};
+static const char *const owned_tables[] = {"messages",      "message_addresses", "message_boxes", "message_folders",
+					   "message_rules", "message_limits",    "messages_fts",  NULL};
 
 const struct service svc_messagerie = {
 	.name = "messagerie",

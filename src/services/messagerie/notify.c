@@ -56,7 +56,8 @@ void msg_announce(db_conn *c, arena *a, const char *message_id, const char *cons
 	bus_kick();
 	if (!n || !c)
 		return;
-	db_stmt *s = db_prepare(c, "SELECT thread_id, subject, sender_id, sent_at, ack_required FROM messages WHERE id = ?");
+	db_stmt *s = db_prepare(
+		c, "SELECT thread_id, subject, sender_id, sent_at, ack_required FROM messages WHERE id = ?");
 	if (!s)
 		return;
 	db_bind_text(s, 1, message_id);

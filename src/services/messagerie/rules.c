@@ -29,8 +29,9 @@
 #include "services/users/users.h"
 
 const char *const msg_target_names[T_COUNT + 1] = {
-	"admin",     "teacher_own", "teacher_any", "student_own",        "student_any",        "class_own", "class_any",
-	"course_own", "course_any", "class_teachers_own", "class_teachers_any", "staff",     NULL};
+	"admin",     "teacher_own", "teacher_any", "student_own",        "student_any",        "class_own",
+	"class_any", "course_own",  "course_any",  "class_teachers_own", "class_teachers_any", "staff",
+	NULL};
 const char *const msg_role_names[4] = {"etudiant", "enseignant", "admin", NULL};
 
 static int has(const char *const *v, size_t n, const char *s)
@@ -53,12 +54,18 @@ static void merge(arena *a, const char ***v, size_t *n, size_t *cap, const char 
 
 static unsigned top_role(unsigned roles)
 {
-	return roles & ROLE_ADMIN ? ROLE_ADMIN : roles & ROLE_ENSEIGNANT ? ROLE_ENSEIGNANT : roles & ROLE_ETUDIANT ? ROLE_ETUDIANT : 0;
+	return roles & ROLE_ADMIN        ? ROLE_ADMIN
+	       : roles & ROLE_ENSEIGNANT ? ROLE_ENSEIGNANT
+	       : roles & ROLE_ETUDIANT   ? ROLE_ETUDIANT
+					 : 0;
 }
 
 static const char *role_name(unsigned role)
 {
-	return role == ROLE_ADMIN ? "admin" : role == ROLE_ENSEIGNANT ? "enseignant" : role == ROLE_ETUDIANT ? "etudiant" : NULL;
+	return role == ROLE_ADMIN        ? "admin"
+	       : role == ROLE_ENSEIGNANT ? "enseignant"
+	       : role == ROLE_ETUDIANT   ? "etudiant"
+					 : NULL;
 }
 
 /* The classes a teacher reaches: assigned by an administrator, and those of their courses. */
@@ -462,8 +469,7 @@ void msg_rules_put(http_req *req)
 	json_t *rules = json_object_get(body, "rules"), *limits = json_object_get(body, "limits");
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_is_array(rules) ? rules : NULL, i, v)
-	{
+	json_array_foreach (json_is_array(rules) ? rules : NULL, i, v) {
 		json_t *e = json_object();
 		if (!json_is_object(v))
 			json_object_set_new(e, "", json_string("doit être un objet"));
@@ -471,12 +477,14 @@ void msg_rules_put(http_req *req)
 			json_check(v, rule_fields, 3, e);
 		const char *k;
 		json_t *m;
-		json_object_foreach(e, k, m) json_object_set(errors, *k ? arena_printf(http_arena(req), "rules[%zu].%s", i, k)
-								      : arena_printf(http_arena(req), "rules[%zu]", i), m);
+		json_object_foreach (e, k, m)
+			json_object_set(errors,
+					*k ? arena_printf(http_arena(req), "rules[%zu].%s", i, k)
+					   : arena_printf(http_arena(req), "rules[%zu]", i),
+					m);
 		json_decref(e);
 	}
-	json_array_foreach(json_is_array(limits) ? limits : NULL, i, v)
-	{
+	json_array_foreach (json_is_array(limits) ? limits : NULL, i, v) {
 		json_t *e = json_object();
 		if (!json_is_object(v))
 			json_object_set_new(e, "", json_string("doit être un objet"));
@@ -484,8 +492,11 @@ void msg_rules_put(http_req *req)
 			json_check(v, limit_fields, 3, e);
 		const char *k;
 		json_t *m;
-		json_object_foreach(e, k, m) json_object_set(errors, *k ? arena_printf(http_arena(req), "limits[%zu].%s", i, k)
-								      : arena_printf(http_arena(req), "limits[%zu]", i), m);
+		json_object_foreach (e, k, m)
+			json_object_set(errors,
+					*k ? arena_printf(http_arena(req), "limits[%zu].%s", i, k)
+					   : arena_printf(http_arena(req), "limits[%zu]", i),
+					m);
 		json_decref(e);
 	}
 	if (http_invalid(req, errors))
@@ -494,8 +505,7 @@ void msg_rules_put(http_req *req)
 	if (!c)
 		return;
 	int rc = db_begin(c);
-	json_array_foreach(json_is_array(rules) ? rules : NULL, i, v)
-	{
+	json_array_foreach (json_is_array(rules) ? rules : NULL, i, v) {
 		if (rc)
 			break;
 		db_stmt *s = db_prepare(c, "UPDATE message_rules SET allowed = ? WHERE role = ? AND target = ?");
@@ -510,8 +520,7 @@ void msg_rules_put(http_req *req)
 		rc = rc < 0 ? rc : ENT_OK;
 		db_done(s);
 	}
-	json_array_foreach(json_is_array(limits) ? limits : NULL, i, v)
-	{
+	json_array_foreach (json_is_array(limits) ? limits : NULL, i, v) {
 		if (rc)
 			break;
 		db_stmt *s = db_prepare(c, "UPDATE message_limits SET per_hour = ?, per_message = ? WHERE role = ?");
@@ -600,11 +609,13 @@ void msg_recipients(http_req *req)
 			n++;
 		}
 		if ((who.allowed[T_CLASS_TEACHERS_OWN] || who.allowed[T_CLASS_TEACHERS_ANY]) && n < limit) {
-			write_group(w, "class_teachers", who.classes[i], arena_printf(a, "Enseignants de la classe %s", name));
+			write_group(w, "class_teachers", who.classes[i],
+				    arena_printf(a, "Enseignants de la classe %s", name));
 			n++;
 		}
 	}
-	for (size_t i = 0; i < who.ncourses && n < limit && (who.allowed[T_COURSE_OWN] || who.allowed[T_COURSE_ANY]); i++) {
+	for (size_t i = 0; i < who.ncourses && n < limit && (who.allowed[T_COURSE_OWN] || who.allowed[T_COURSE_ANY]);
+	     i++) {
 		const char *t = cours_title(c, a, who.courses[i]);
 		if (!t || !contains_folded(a, t, q))
 			continue;

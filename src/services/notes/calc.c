@@ -117,7 +117,8 @@ static void each_student(const struct notes_subject *subs, size_t n, void (*fn)(
 		for (size_t e = 0; e < subs[s].nevals; e++) {
 			const struct notes_eval *ev = subs[s].evals[e];
 			for (size_t g = 0; g < ev->ngrades; g++)
-				if (ev->grades[g].status == NG_GRADED && !seen_before(subs, s, e, g, ev->grades[g].student_id))
+				if (ev->grades[g].status == NG_GRADED &&
+				    !seen_before(subs, s, e, g, ev->grades[g].student_id))
 					fn(ev->grades[g].student_id, arg);
 		}
 }
@@ -133,7 +134,8 @@ struct class_acc {
 static void class_one(const char *student, void *arg)
 {
 	struct class_acc *ca = arg;
-	double v = ca->general ? notes_general_avg(ca->subs, ca->n, student, NULL) : notes_subject_avg(ca->subs, student, NULL);
+	double v = ca->general ? notes_general_avg(ca->subs, ca->n, student, NULL)
+			       : notes_subject_avg(ca->subs, student, NULL);
 	acc(v, &ca->count, &ca->sum, &ca->min, &ca->max);
 }
 

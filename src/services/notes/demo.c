@@ -70,8 +70,9 @@ static int period_ensure(db_conn *c, struct period_def *p, const char *now)
 	if (rc != DB_DONE)
 		return rc < 0 ? rc : ENT_OK;
 	util_uuid(p->id);
-	s = db_prepare(c, "INSERT INTO notes_periods (id, name, school_year, starts_on, ends_on, created_at, updated_at)"
-			  " VALUES (?, ?, ?, ?, ?, ?, ?)");
+	s = db_prepare(c,
+		       "INSERT INTO notes_periods (id, name, school_year, starts_on, ends_on, created_at, updated_at)"
+		       " VALUES (?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	const char *v[7] = {p->id, p->name, p->year, p->starts, p->ends, now, now};
@@ -113,7 +114,8 @@ static int demo_evaluation(db_conn *c, arena *a, const char *course_id, const ch
 			   const struct demo_eval *de, const char *date, char **students, int nstudents, size_t j,
 			   const char *now, int *made)
 {
-	db_stmt *s = db_prepare(c, "SELECT 1 FROM notes_evaluations WHERE course_id = ? AND period_id = ? AND title = ?");
+	db_stmt *s = db_prepare(c,
+				"SELECT 1 FROM notes_evaluations WHERE course_id = ? AND period_id = ? AND title = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, course_id);
@@ -129,8 +131,10 @@ static int demo_evaluation(db_conn *c, arena *a, const char *course_id, const ch
 	util_time_rfc3339(pt < time(NULL) ? pt : time(NULL), pub);
 	if ((rc = db_begin(c)))
 		return rc;
-	s = db_prepare(c, "INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, coefficient, scale,"
-			  " publish_at, notified, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
+	s = db_prepare(
+		c,
+		"INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, coefficient, scale,"
+		" publish_at, notified, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
 	rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
@@ -156,8 +160,9 @@ static int demo_evaluation(db_conn *c, arena *a, const char *course_id, const ch
 		/* On the evaluation's scale, to the half point (to the point on /100). */
 		double step = de->scale >= 100 ? 1 : 0.5;
 		double v = round(demo_value20((size_t)i, j) * de->scale / 20.0 / step) * step;
-		s = db_prepare(c, "INSERT INTO notes_grades (evaluation_id, student_id, status, value, comment, updated_by,"
-				  " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+		s = db_prepare(
+			c, "INSERT INTO notes_grades (evaluation_id, student_id, status, value, comment, updated_by,"
+			   " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
 		if (!s) {
 			rc = ENT_EDB;
 			break;
@@ -247,8 +252,8 @@ int notes_demo(db_conn *c, FILE *out)
 					static const double at[3] = {0.2, 0.5, 0.8};
 					char date[11];
 					date_of(t0 + (time_t)((double)(t1 - t0) * at[j] / 86400.0) * 86400, date);
-					rc = demo_evaluation(c, a, course, teacher, p, &demo_evals[pi][j], date, students, n,
-							     j + 3 * (size_t)pi, now, &made);
+					rc = demo_evaluation(c, a, course, teacher, p, &demo_evals[pi][j], date,
+							     students, n, j + 3 * (size_t)pi, now, &made);
 				}
 			}
 		}
@@ -261,7 +266,8 @@ int notes_demo(db_conn *c, FILE *out)
 		rc = n < 0 ? n : ENT_OK;
 	}
 	if (!rc)
-		fprintf(out, "%d evaluations created now (%s).\n", made, made ? "first run" : "already loaded, nothing changed");
+		fprintf(out, "%d evaluations created now (%s).\n", made,
+			made ? "first run" : "already loaded, nothing changed");
 	arena_free(a);
 	return rc;
 }
@@ -277,9 +283,10 @@ int notes_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	char now[21];
 	notes_now(now);
-	db_stmt *s = db_prepare(c, "SELECT e.id, e.title, e.course_id, e.held_on, e.scale, e.coefficient, g.status, g.value,"
-				   " g.comment, g.updated_at FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
-				   " WHERE g.student_id = ? AND e.publish_at <= ? ORDER BY e.held_on, e.id");
+	db_stmt *s = db_prepare(
+		c, "SELECT e.id, e.title, e.course_id, e.held_on, e.scale, e.coefficient, g.status, g.value,"
+		   " g.comment, g.updated_at FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
+		   " WHERE g.student_id = ? AND e.publish_at <= ? ORDER BY e.held_on, e.id");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
@@ -287,10 +294,11 @@ int notes_export_user(db_conn *c, const char *user_id, json_t *out)
 	json_t *grades = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		json_t *g = json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:s, s:o, s:s?, s:s}", "evaluation_id", db_col_text(s, 0),
-				      "evaluation_title", db_col_text(s, 1), "course_id", db_col_text(s, 2), "date",
-				      db_col_text(s, 3), "scale", (json_int_t)db_col_int64(s, 4), "coefficient",
-				      db_col_double(s, 5), "status", db_col_text(s, 6), "value",
+		json_t *g = json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:s, s:o, s:s?, s:s}", "evaluation_id",
+				      db_col_text(s, 0), "evaluation_title", db_col_text(s, 1), "course_id",
+				      db_col_text(s, 2), "date", db_col_text(s, 3), "scale",
+				      (json_int_t)db_col_int64(s, 4), "coefficient", db_col_double(s, 5), "status",
+				      db_col_text(s, 6), "value",
 				      db_col_is_null(s, 7) ? json_null() : json_real(db_col_double(s, 7)), "comment",
 				      db_col_text(s, 8), "updated_at", db_col_text(s, 9));
 		json_array_append_new(grades, g);
@@ -311,12 +319,13 @@ int notes_export_user(db_conn *c, const char *user_id, json_t *out)
 	db_bind_text(s, 2, now);
 	json_t *audit = json_array();
 	while ((rc = db_step(s)) == DB_ROW)
-		json_array_append_new(
-			audit, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:s, s:o}", "evaluation_id", db_col_text(s, 0), "changed_by",
-					 db_col_text(s, 1), "changed_at", db_col_text(s, 2), "old_status", db_col_text(s, 3),
-					 "old_value", db_col_is_null(s, 4) ? json_null() : json_real(db_col_double(s, 4)),
-					 "new_status", db_col_text(s, 5), "new_value",
-					 db_col_is_null(s, 6) ? json_null() : json_real(db_col_double(s, 6))));
+		json_array_append_new(audit,
+				      json_pack("{s:s, s:s, s:s, s:s?, s:o, s:s, s:o}", "evaluation_id",
+						db_col_text(s, 0), "changed_by", db_col_text(s, 1), "changed_at",
+						db_col_text(s, 2), "old_status", db_col_text(s, 3), "old_value",
+						db_col_is_null(s, 4) ? json_null() : json_real(db_col_double(s, 4)),
+						"new_status", db_col_text(s, 5), "new_value",
+						db_col_is_null(s, 6) ? json_null() : json_real(db_col_double(s, 6))));
 	db_done(s);
 	if (rc < 0) {
 		json_decref(grades);
@@ -334,8 +343,9 @@ int notes_erase_user(db_conn *c, const char *user_id)
 	arena *a = arena_new(0);
 	struct notes_pair *pairs = NULL;
 	size_t np = 0, cap = 0;
-	db_stmt *q = db_prepare(c, "SELECT DISTINCT e.course_id, e.period_id FROM notes_grades g JOIN notes_evaluations e"
-				   " ON e.id = g.evaluation_id WHERE g.student_id = ?");
+	db_stmt *q = db_prepare(c,
+				"SELECT DISTINCT e.course_id, e.period_id FROM notes_grades g JOIN notes_evaluations e"
+				" ON e.id = g.evaluation_id WHERE g.student_id = ?");
 	if (!q) {
 		arena_free(a);
 		return ENT_EDB;

@@ -28,8 +28,9 @@
 /* INSERT INTO notes_grades ... VALUES (...), ... for n rows of 5 parameters each. */
 static const char *grades_insert_sql(arena *a, int n)
 {
-	static const char head[] = "INSERT INTO notes_grades (evaluation_id, student_id, status, value, comment, updated_by, "
-				   "updated_at) VALUES ";
+	static const char head[] =
+		"INSERT INTO notes_grades (evaluation_id, student_id, status, value, comment, updated_by, "
+		"updated_at) VALUES ";
 	static const char row[] = "(?, ?, ?, ?, NULL, 'generator', ?)";
 	size_t len = sizeof(head) - 1 + (size_t)n * (sizeof(row) + 1);
 	char *sql = arena_alloc(a, len + 1), *p = sql;
@@ -57,8 +58,9 @@ static int period(db_conn *c, const char *year, const char *name, const char *fr
 	char now[21];
 	notes_now(now);
 	util_uuid(id);
-	db_stmt *s = db_prepare(c, "INSERT INTO notes_periods (id, name, school_year, starts_on, ends_on, created_at, "
-				   "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (school_year, name) DO NOTHING");
+	db_stmt *s = db_prepare(c,
+				"INSERT INTO notes_periods (id, name, school_year, starts_on, ends_on, created_at, "
+				"updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (school_year, name) DO NOTHING");
 	if (!s)
 		return ENT_EDB;
 	const char *v[7] = {id, name, year, from, to, now, now};
@@ -221,9 +223,10 @@ int notes_generate(db_conn *c, const struct scale *sc)
 			double coef = r % 5 == 0 ? 2 : r % 7 == 0 ? 0.5 : 1;
 			char title[48];
 			snprintf(title, sizeof title, "%s n°%d", r % 3 ? "Contrôle" : "Devoir maison", e + 1);
-			db_stmt *s = db_prepare(c, "INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, "
-						   "coefficient, scale, publish_at, notified, created_by, created_at, updated_at) "
-						   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'generator', ?, ?)");
+			db_stmt *s = db_prepare(
+				c, "INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, "
+				   "coefficient, scale, publish_at, notified, created_by, created_at, updated_at) "
+				   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'generator', ?, ?)");
 			if (!s) {
 				rc = ENT_EDB;
 				goto fail;
@@ -256,11 +259,16 @@ int notes_generate(db_conn *c, const struct scale *sc)
 				}
 				for (int k = k0; k < k0 + n; k++) {
 					double u = uniform(&rng);
-					const char *status = u < 0.05 ? "absent" : u < 0.08 ? "exempt" : u < 0.10 ? "not_graded" : "graded";
+					const char *status = u < 0.05   ? "absent"
+							     : u < 0.08 ? "exempt"
+							     : u < 0.10 ? "not_graded"
+									: "graded";
 					/* About 12/20 give or take 3.5: the mean of three uniform draws, stretched. */
-					double v20 = 12 + 18 * ((uniform(&rng) + uniform(&rng) + uniform(&rng)) / 3 - 0.5);
+					double v20 = 12 +
+						     18 * ((uniform(&rng) + uniform(&rng) + uniform(&rng)) / 3 - 0.5);
 					v20 = v20 < 0 ? 0 : v20 > 20 ? 20 : v20;
-					double value = round(v20 * scale / 20 * 2) / 2; /* halves, as teachers write them */
+					double value = round(v20 * scale / 20 * 2) /
+						       2; /* halves, as teachers write them */
 					int col = 5 * (k - k0);
 					db_bind_text(s, col + 1, eid);
 					db_bind_text(s, col + 2, members[i][k]);

@@ -49,8 +49,9 @@ struct eval_info {
 
 static int eval_info_load(db_conn *c, arena *a, const char *id, struct eval_info *out)
 {
-	db_stmt *s = db_prepare(c, "SELECT course_id, title, held_on, scale, publish_at, notified FROM notes_evaluations "
-				   "WHERE id = ?");
+	db_stmt *s = db_prepare(c,
+				"SELECT course_id, title, held_on, scale, publish_at, notified FROM notes_evaluations "
+				"WHERE id = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -87,7 +88,8 @@ static int publish_event(db_conn *c, arena *a, const char *type, const struct ev
 int notes_publish_if_due(db_conn *c, arena *a, const char *eval_id, const char *now, int *published)
 {
 	*published = 0;
-	db_stmt *s = db_prepare(c, "UPDATE notes_evaluations SET notified = 1 WHERE id = ? AND notified = 0 AND publish_at <= ?");
+	db_stmt *s = db_prepare(
+		c, "UPDATE notes_evaluations SET notified = 1 WHERE id = ? AND notified = 0 AND publish_at <= ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, eval_id);
@@ -162,7 +164,8 @@ static int grades_write(db_conn *c, arena *a, const char *id, buf *b)
 	if (rc < 0)
 		return rc;
 	/* The students' names in one batch (users_names: the names users_get() gives, cheaper). */
-	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)), **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
+	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)),
+		   **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
 	for (size_t i = 0; i < n; i++)
 		ids[i] = rows[i].student_id;
 	if ((rc = users_names(c, a, ids, n, names)))
@@ -224,8 +227,9 @@ void notes_audit_get(http_req *req)
 		return;
 	db_conn *c = app_db();
 	arena *a = http_arena(req);
-	db_stmt *s = db_prepare(c, "SELECT student_id, changed_by, changed_at, old_status, old_value, new_status, new_value "
-				   "FROM notes_audit WHERE evaluation_id = ? ORDER BY seq");
+	db_stmt *s = db_prepare(
+		c, "SELECT student_id, changed_by, changed_at, old_status, old_value, new_status, new_value "
+		   "FROM notes_audit WHERE evaluation_id = ? ORDER BY seq");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "the audit trail could not be read");
 		return;
@@ -318,8 +322,7 @@ static int has_grade(db_conn *c, const char *eval_id, const char *student)
  * Checks every line of the batch against the evaluation (scale) and the course's classes. Fills
  * lines[] and adds field errors. Returns 0, or a negative ent_err for a failure to check.
  */
-static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info *e, struct line *lines,
-		       json_t *errors)
+static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info *e, struct line *lines, json_t *errors)
 {
 	const char **classes;
 	int ncls = cours_classes_of(c, a, e->course_id, &classes);
@@ -335,8 +338,7 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 	};
 	size_t i;
 	json_t *item;
-	json_array_foreach(arr, i, item)
-	{
+	json_array_foreach (arr, i, item) {
 		struct line *l = &lines[i];
 		memset(l, 0, sizeof(*l));
 		if (!json_is_object(item)) {
@@ -349,7 +351,8 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		json_check(item, fields, sizeof(fields) / sizeof(fields[0]), errs);
 		const char *k;
 		json_t *v;
-		json_object_foreach(errs, k, v) line_error(errors, i, k, json_string_value(v));
+		json_object_foreach (errs, k, v)
+			line_error(errors, i, k, json_string_value(v));
 		int bad_student = json_object_get(errs, "student_id") != NULL;
 		int bad_status = json_object_get(errs, "status") != NULL;
 		int bad_value = json_object_get(errs, "value") != NULL;
@@ -366,7 +369,8 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 					l->value = json_number_value(val);
 					if (!isfinite(l->value) || l->value < 0 || l->value > e->scale) {
 						char msg[64];
-						snprintf(msg, sizeof(msg), "must be between 0 and %d (the scale)", e->scale);
+						snprintf(msg, sizeof(msg), "must be between 0 and %d (the scale)",
+							 e->scale);
 						line_error(errors, i, "value", msg);
 					}
 				}
@@ -408,7 +412,8 @@ struct old_grade {
 static int old_load(db_conn *c, arena *a, const char *eval_id, const char *student, struct old_grade *o)
 {
 	memset(o, 0, sizeof(*o));
-	db_stmt *s = db_prepare(c, "SELECT status, value, comment FROM notes_grades WHERE evaluation_id = ? AND student_id = ?");
+	db_stmt *s = db_prepare(
+		c, "SELECT status, value, comment FROM notes_grades WHERE evaluation_id = ? AND student_id = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, eval_id);
@@ -438,9 +443,11 @@ static int audit_add(db_conn *c, const char *eval_id, const struct line *l, cons
 {
 	char id[37];
 	util_uuid(id);
-	db_stmt *s = db_prepare(c, "INSERT INTO notes_audit (id, evaluation_id, seq, student_id, changed_by, changed_at,"
-				   " old_status, old_value, new_status, new_value) VALUES (?, ?,"
-				   " (SELECT COALESCE(MAX(seq), 0) + 1 FROM notes_audit WHERE evaluation_id = ?), ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c,
+		"INSERT INTO notes_audit (id, evaluation_id, seq, student_id, changed_by, changed_at,"
+		" old_status, old_value, new_status, new_value) VALUES (?, ?,"
+		" (SELECT COALESCE(MAX(seq), 0) + 1 FROM notes_audit WHERE evaluation_id = ?), ?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -462,21 +469,23 @@ static int audit_add(db_conn *c, const char *eval_id, const struct line *l, cons
 }
 
 /* Saves one line; records the audit row and sorts the student into the event lists. */
-static int save_line(db_conn *c, arena *a, const struct eval_info *e, int visible, const struct line *l, const char *who,
-		     const char *now, json_t *appeared, json_t *changed)
+static int save_line(db_conn *c, arena *a, const struct eval_info *e, int visible, const struct line *l,
+		     const char *who, const char *now, json_t *appeared, json_t *changed)
 {
 	struct old_grade o;
 	int rc = old_load(c, a, e->id, l->student_id, &o);
 	if (rc)
 		return rc;
 	int same_grade = o.exists && o.status == l->status && (l->status != NG_GRADED || o.value == l->value);
-	int same_comment = (!o.comment && !l->comment) || (o.comment && l->comment && strcmp(o.comment, l->comment) == 0);
+	int same_comment = (!o.comment && !l->comment) ||
+			   (o.comment && l->comment && strcmp(o.comment, l->comment) == 0);
 	if (same_grade && same_comment)
 		return ENT_OK;
-	db_stmt *s = db_prepare(c, "INSERT INTO notes_grades (evaluation_id, student_id, status, value, comment, updated_by,"
-				   " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (evaluation_id, student_id) DO UPDATE"
-				   " SET status = excluded.status, value = excluded.value, comment = excluded.comment,"
-				   " updated_by = excluded.updated_by, updated_at = excluded.updated_at");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO notes_grades (evaluation_id, student_id, status, value, comment, updated_by,"
+		   " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (evaluation_id, student_id) DO UPDATE"
+		   " SET status = excluded.status, value = excluded.value, comment = excluded.comment,"
+		   " updated_by = excluded.updated_by, updated_at = excluded.updated_at");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, e->id);

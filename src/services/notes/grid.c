@@ -373,7 +373,9 @@ void notes_grid_csv(http_req *req)
 		const struct notes_eval *e = &g.ev.v[k];
 		char coef[32];
 		snprintf(coef, sizeof(coef), "%g", e->coef);
-		csv_cell(&b, &form, arena_printf(a, "%s (%s, /%d, coef. %s)", e->title, e->date, e->scale, csv_num(&form, coef)), 0);
+		csv_cell(&b, &form,
+			 arena_printf(a, "%s (%s, /%d, coef. %s)", e->title, e->date, e->scale, csv_num(&form, coef)),
+			 0);
 	}
 	csv_cell(&b, &form, "Moyenne /20", 0);
 	buf_addstr(&b, "\r\n");

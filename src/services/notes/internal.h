@@ -84,10 +84,10 @@ double notes_general_class(const struct notes_subject *subs, size_t n);
 /* Every class figure of a report card's period at once (what stats.c stores). */
 struct notes_class_figures {
 	struct {
-		int n;               /* students counted */
+		int n;                /* students counted */
 		double avg, min, max; /* NAN when n == 0 */
-	} *subj;                     /* per subject, as notes_subject_class() */
-	double general;              /* as notes_general_class() */
+	} * subj;                     /* per subject, as notes_subject_class() */
+	double general;               /* as notes_general_class() */
 };
 
 /*
@@ -154,7 +154,6 @@ void notes_now(char out[21]);
  */
 const char *notes_period_arg(http_req *req, db_conn *c, int *bad);
 
-
 /* 1 if s is a valid calendar date YYYY-MM-DD. */
 int notes_valid_date(const char *s);
 
@@ -218,7 +217,8 @@ struct notes_pair {
  * figures are rewritten when it is not NULL (the others of those courses did not change). Must run
  * inside the caller's transaction, after its changes. Returns 0 or an ent_err.
  */
-int notes_stats_refresh(db_conn *c, arena *a, struct notes_pair *pairs, size_t n, const char *only_eval, const char *now);
+int notes_stats_refresh(db_conn *c, arena *a, struct notes_pair *pairs, size_t n, const char *only_eval,
+			const char *now);
 
 /* notes_stats_refresh() for the (course, period) of evaluation eval_id (nothing if it is gone). */
 int notes_stats_refresh_eval(db_conn *c, arena *a, const char *eval_id, const char *only_eval, const char *now);

@@ -96,8 +96,9 @@ void notes_bind_ids(db_stmt *s, int first, const char *const *ids, size_t n)
 int notes_graded_in(db_conn *c, const char *student_id, const char *const *courses, size_t n)
 {
 	for (size_t at = 0; at < n; at += NOTES_BATCH) {
-		db_stmt *s = db_prepare(c, "SELECT 1 FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
-					   " WHERE g.student_id = ? AND e.course_id IN " NOTES_IN16 " LIMIT 1");
+		db_stmt *s = db_prepare(
+			c, "SELECT 1 FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
+			   " WHERE g.student_id = ? AND e.course_id IN " NOTES_IN16 " LIMIT 1");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, student_id);
@@ -385,7 +386,9 @@ static void period_patch(http_req *req)
 		return;
 	}
 	arena *a = http_arena(req);
-	const char *cur_starts = util_is_uuid(id) ? one_text(c, a, "SELECT starts_on FROM notes_periods WHERE id = ?", id) : NULL;
+	const char *cur_starts = util_is_uuid(id)
+					 ? one_text(c, a, "SELECT starts_on FROM notes_periods WHERE id = ?", id)
+					 : NULL;
 	if (!cur_starts) {
 		http_problem(req, 404, "no such period");
 		return;
@@ -405,9 +408,10 @@ static void period_patch(http_req *req)
 		return;
 	char now[21];
 	notes_now(now);
-	db_stmt *s = db_prepare(c, "UPDATE notes_periods SET name = COALESCE(?, name), school_year = COALESCE(?, school_year),"
-				   " starts_on = COALESCE(?, starts_on), ends_on = COALESCE(?, ends_on), updated_at = ?"
-				   " WHERE id = ?");
+	db_stmt *s = db_prepare(
+		c, "UPDATE notes_periods SET name = COALESCE(?, name), school_year = COALESCE(?, school_year),"
+		   " starts_on = COALESCE(?, starts_on), ends_on = COALESCE(?, ends_on), updated_at = ?"
+		   " WHERE id = ?");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text_or_null(s, 1, json_get_str(body, "name", NULL));
@@ -464,8 +468,8 @@ static void period_delete(http_req *req)
 
 /* ---- evaluations ---- */
 
-#define EVAL_COLS                                                                                                   \
-	"e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at, e.created_by, "   \
+#define EVAL_COLS                                                                                                      \
+	"e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at, e.created_by, "     \
 	"e.created_at, e.updated_at"
 
 /* An evaluation as the evaluation routes answer it (the columns EVAL_COLS). */
@@ -557,12 +561,14 @@ static int by_date_id(const void *x, const void *y)
 static int evals_read(db_conn *c, arena *a, const char *course, const char *const *ids, size_t n, const char *period,
 		      const char *cursor, int want, struct eset *out)
 {
-	db_stmt *s = db_prepare(c, ids ? "SELECT " EVAL_COLS " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
+	db_stmt *s = db_prepare(c, ids ? "SELECT " EVAL_COLS
+					 " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
 					 " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
 					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) >"
 					 "  (SELECT held_on, id FROM notes_evaluations WHERE id = ?))"
 					 " ORDER BY e.held_on, e.id LIMIT ?"
-				       : "SELECT " EVAL_COLS " FROM notes_evaluations e WHERE (CAST(? AS TEXT) IS NULL OR e.course_id = ?)"
+				       : "SELECT " EVAL_COLS
+					 " FROM notes_evaluations e WHERE (CAST(? AS TEXT) IS NULL OR e.course_id = ?)"
 					 " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
 					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) >"
 					 "  (SELECT held_on, id FROM notes_evaluations WHERE id = ?))"
@@ -755,12 +761,9 @@ static void check_eval(db_conn *c, arena *a, json_t *body, const char *period_id
 }
 
 static const struct jfield eval_fields[] = {
-	{"course_id", JF_UUID, 1, 0, 0, 0, NULL},
-	{"period_id", JF_UUID, 1, 0, 0, 0, NULL},
-	{"title", JF_STRING, 1, 0, 1, 200, NULL},
-	{"date", JF_STRING, 1, 0, 10, 10, NULL},
-	{"coefficient", JF_NUMBER, 0, 0, 0, 100, NULL},
-	{"scale", JF_INT, 0, 0, 1, 1000, NULL},
+	{"course_id", JF_UUID, 1, 0, 0, 0, NULL},       {"period_id", JF_UUID, 1, 0, 0, 0, NULL},
+	{"title", JF_STRING, 1, 0, 1, 200, NULL},       {"date", JF_STRING, 1, 0, 10, 10, NULL},
+	{"coefficient", JF_NUMBER, 0, 0, 0, 100, NULL}, {"scale", JF_INT, 0, 0, 1, 1000, NULL},
 	{"publish_at", JF_TIME, 0, 1, 0, 0, NULL},
 };
 
@@ -793,7 +796,8 @@ static void eval_create(http_req *req)
 			http_problem(req, 403, "only the course's teachers and administrators may add evaluations");
 			return;
 		}
-		check_eval(c, a, body, json_get_str(body, "period_id", NULL), json_get_str(body, "date", NULL), errors, pub);
+		check_eval(c, a, body, json_get_str(body, "period_id", NULL), json_get_str(body, "date", NULL), errors,
+			   pub);
 	}
 	if (invalid(req, errors, "invalid evaluation"))
 		return;
@@ -806,9 +810,10 @@ static void eval_create(http_req *req)
 		http_problem_err(req, rc, "the evaluation could not be created");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, coefficient,"
-				   " scale, publish_at, notified, created_by, created_at, updated_at)"
-				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
+	db_stmt *s = db_prepare(c,
+				"INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, coefficient,"
+				" scale, publish_at, notified, created_by, created_at, updated_at)"
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
 	rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
@@ -858,12 +863,9 @@ static void eval_patch(http_req *req)
 	if (!body)
 		return;
 	static const struct jfield fields[] = {
-		{"period_id", JF_UUID, 0, 0, 0, 0, NULL},
-		{"title", JF_STRING, 0, 0, 1, 200, NULL},
-		{"date", JF_STRING, 0, 0, 10, 10, NULL},
-		{"coefficient", JF_NUMBER, 0, 0, 0, 100, NULL},
-		{"scale", JF_INT, 0, 0, 1, 1000, NULL},
-		{"publish_at", JF_TIME, 0, 1, 0, 0, NULL},
+		{"period_id", JF_UUID, 0, 0, 0, 0, NULL}, {"title", JF_STRING, 0, 0, 1, 200, NULL},
+		{"date", JF_STRING, 0, 0, 10, 10, NULL},  {"coefficient", JF_NUMBER, 0, 0, 0, 100, NULL},
+		{"scale", JF_INT, 0, 0, 1, 1000, NULL},   {"publish_at", JF_TIME, 0, 1, 0, 0, NULL},
 	};
 	db_conn *c = app_db();
 	arena *a = http_arena(req);
@@ -877,8 +879,8 @@ static void eval_patch(http_req *req)
 	char pub[21];
 	json_t *errors = json_object();
 	if (!json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors))
-		check_eval(c, a, body, json_get_str(body, "period_id", cur_period), json_get_str(body, "date", cur_date),
-			   errors, pub);
+		check_eval(c, a, body, json_get_str(body, "period_id", cur_period),
+			   json_get_str(body, "date", cur_date), errors, pub);
 	if (invalid(req, errors, "invalid evaluation"))
 		return;
 	json_t *pubv = json_object_get(body, "publish_at");
@@ -893,7 +895,8 @@ static void eval_patch(http_req *req)
 	}
 	if (scale) {
 		/* Checked inside the transaction: a grade entered meanwhile cannot end above the scale. */
-		db_stmt *s = db_prepare(c, "SELECT 1 FROM notes_grades WHERE evaluation_id = ? AND status = 'graded' AND value > ?");
+		db_stmt *s = db_prepare(
+			c, "SELECT 1 FROM notes_grades WHERE evaluation_id = ? AND status = 'graded' AND value > ?");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, id);
@@ -911,9 +914,10 @@ static void eval_patch(http_req *req)
 		if (rc < 0)
 			goto fail;
 	}
-	db_stmt *s = db_prepare(c, "UPDATE notes_evaluations SET period_id = COALESCE(?, period_id), title = COALESCE(?, title),"
-				   " held_on = COALESCE(?, held_on), coefficient = COALESCE(?, coefficient),"
-				   " scale = COALESCE(?, scale), publish_at = ?, updated_at = ? WHERE id = ?");
+	db_stmt *s = db_prepare(
+		c, "UPDATE notes_evaluations SET period_id = COALESCE(?, period_id), title = COALESCE(?, title),"
+		   " held_on = COALESCE(?, held_on), coefficient = COALESCE(?, coefficient),"
+		   " scale = COALESCE(?, scale), publish_at = ?, updated_at = ? WHERE id = ?");
 	rc = ENT_EDB;
 	if (!s)
 		goto fail;
@@ -1002,130 +1006,196 @@ static void eval_delete(http_req *req)
 #define S_INT "{\"type\":\"integer\"}"
 #define S_STATUS "{\"type\":\"string\",\"enum\":[\"graded\",\"absent\",\"exempt\",\"not_graded\"]}"
 #define S_NSTATUS "{\"type\":[\"string\",\"null\"],\"enum\":[\"graded\",\"absent\",\"exempt\",\"not_graded\",null]}"
-#define S_LIST(item)                                                                                               \
+#define S_LIST(item)                                                                                                   \
 	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\"," \
 	"\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
-#define S_ITEMS(item) "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item "}}}"
-#define S_PERIOD                                                                                                   \
+#define S_ITEMS(item)                                                                                                  \
+	"{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item  \
+	"}}}"
+#define S_PERIOD                                                                                                        \
 	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"school_year\",\"starts_on\",\"ends_on\"],\"properties\":" \
 	"{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR ",\"starts_on\":" S_DATE ",\"ends_on\":" S_DATE  \
 	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
-#define S_PERIOD_REQ(req)                                                                                          \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"name\":{\"type\":\"string\","  \
+#define S_PERIOD_REQ(req)                                                                                               \
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"name\":{\"type\":\"string\","     \
 	"\"minLength\":1,\"maxLength\":100},\"school_year\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{4}$\"}," \
 	"\"starts_on\":" S_DATE ",\"ends_on\":" S_DATE "}}"
-#define S_EVAL                                                                                                     \
-	"{\"type\":\"object\",\"required\":[\"id\",\"course_id\",\"period_id\",\"title\",\"date\",\"coefficient\","   \
-	"\"scale\",\"publish_at\",\"published\"],\"properties\":{\"id\":" S_UUID ",\"course_id\":" S_UUID               \
-	",\"period_id\":" S_UUID ",\"title\":" S_STR ",\"date\":" S_DATE ",\"coefficient\":" S_NUM ",\"scale\":" S_INT  \
-	",\"publish_at\":" S_TIME ",\"published\":{\"type\":\"boolean\"},\"created_by\":" S_UUID ",\"created_at\":"     \
-	S_TIME ",\"updated_at\":" S_TIME "}}"
-#define S_EVAL_REQ(req, course)                                                                                    \
+#define S_EVAL                                                                                                         \
+	"{\"type\":\"object\",\"required\":[\"id\",\"course_id\",\"period_id\",\"title\",\"date\",\"coefficient\","    \
+	"\"scale\",\"publish_at\",\"published\"],\"properties\":{\"id\":" S_UUID ",\"course_id\":" S_UUID              \
+	",\"period_id\":" S_UUID ",\"title\":" S_STR ",\"date\":" S_DATE ",\"coefficient\":" S_NUM ",\"scale\":" S_INT \
+	",\"publish_at\":" S_TIME ",\"published\":{\"type\":\"boolean\"},\"created_by\":" S_UUID                       \
+	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
+#define S_EVAL_REQ(req, course)                                                                                        \
 	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{" course "\"period_id\":" S_UUID   \
-	",\"title\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},\"date\":" S_DATE                            \
-	",\"coefficient\":{\"type\":\"number\",\"exclusiveMinimum\":0,\"maximum\":100,\"default\":1},"                  \
-	"\"scale\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":20},\"publish_at\":{\"type\":"      \
-	"[\"string\",\"null\"],\"format\":\"date-time\",\"description\":\"students see the evaluation from then on "    \
+	",\"title\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},\"date\":" S_DATE                          \
+	",\"coefficient\":{\"type\":\"number\",\"exclusiveMinimum\":0,\"maximum\":100,\"default\":1},"                 \
+	"\"scale\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":20},\"publish_at\":{\"type\":"     \
+	"[\"string\",\"null\"],\"format\":\"date-time\",\"description\":\"students see the evaluation from then on "   \
 	"(default: now)\"}}}"
-#define S_GRADE                                                                                                    \
-	"{\"type\":\"object\",\"required\":[\"student_id\",\"status\"],\"properties\":{\"student_id\":" S_UUID          \
+#define S_GRADE                                                                                                        \
+	"{\"type\":\"object\",\"required\":[\"student_id\",\"status\"],\"properties\":{\"student_id\":" S_UUID         \
 	",\"student_name\":" S_NSTR ",\"status\":" S_STATUS ",\"value\":" S_NNUM ",\"comment\":" S_NSTR                \
 	",\"updated_at\":" S_TIME "}}"
-#define S_GRADES_REQ                                                                                               \
-	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"grades\"],\"properties\":{\"grades\":"    \
+#define S_GRADES_REQ                                                                                                    \
+	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"grades\"],\"properties\":{\"grades\":"     \
 	"{\"type\":\"array\",\"minItems\":1,\"maxItems\":2000,\"items\":{\"type\":\"object\",\"additionalProperties\":" \
-	"false,\"required\":[\"student_id\",\"status\"],\"properties\":{\"student_id\":" S_UUID ",\"status\":"          \
-	S_STATUS ",\"value\":{\"type\":[\"number\",\"null\"],\"minimum\":0,\"description\":\"required when graded, "    \
+	"false,\"required\":[\"student_id\",\"status\"],\"properties\":{\"student_id\":" S_UUID                         \
+	",\"status\":" S_STATUS                                                                                         \
+	",\"value\":{\"type\":[\"number\",\"null\"],\"minimum\":0,\"description\":\"required when graded, "             \
 	"at most the scale\"},\"comment\":{\"type\":[\"string\",\"null\"],\"maxLength\":1000}}}}}}"
-#define S_AUDIT                                                                                                    \
+#define S_AUDIT                                                                                                        \
 	"{\"type\":\"object\",\"required\":[\"student_id\",\"changed_by\",\"changed_at\",\"new_status\"],"             \
 	"\"properties\":{\"student_id\":" S_UUID ",\"student_name\":" S_NSTR ",\"changed_by\":" S_UUID                 \
-	",\"changed_by_name\":" S_NSTR ",\"changed_at\":" S_TIME ",\"old_status\":" S_NSTATUS ",\"old_value\":" S_NNUM   \
+	",\"changed_by_name\":" S_NSTR ",\"changed_at\":" S_TIME ",\"old_status\":" S_NSTATUS ",\"old_value\":" S_NNUM \
 	",\"new_status\":" S_STATUS ",\"new_value\":" S_NNUM "}}"
 #define S_STATS ",\"class_average\":" S_NNUM ",\"min\":" S_NNUM ",\"max\":" S_NNUM
-#define S_REPORT_EVAL                                                                                              \
-	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR ",\"date\":" S_DATE                   \
-	",\"coefficient\":" S_NUM ",\"scale\":" S_INT ",\"status\":" S_NSTATUS ",\"value\":" S_NNUM ",\"value20\":"      \
-	S_NNUM ",\"comment\":" S_NSTR S_STATS "}}"
-#define S_SUBJECT                                                                                                  \
-	"{\"type\":\"object\",\"properties\":{\"course_id\":" S_UUID ",\"title\":" S_STR ",\"subject\":" S_NSTR         \
-	",\"teachers\":{\"type\":\"array\",\"items\":" S_STR "},\"average\":" S_NNUM S_STATS ",\"evaluations\":"        \
+#define S_REPORT_EVAL                                                                                                  \
+	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR ",\"date\":" S_DATE                  \
+	",\"coefficient\":" S_NUM ",\"scale\":" S_INT ",\"status\":" S_NSTATUS ",\"value\":" S_NNUM                    \
+	",\"value20\":" S_NNUM ",\"comment\":" S_NSTR S_STATS "}}"
+#define S_SUBJECT                                                                                                      \
+	"{\"type\":\"object\",\"properties\":{\"course_id\":" S_UUID ",\"title\":" S_STR ",\"subject\":" S_NSTR        \
+	",\"teachers\":{\"type\":\"array\",\"items\":" S_STR "},\"average\":" S_NNUM S_STATS ",\"evaluations\":"       \
 	"{\"type\":\"array\",\"items\":" S_REPORT_EVAL "}}}"
-#define S_REPORT                                                                                                   \
+#define S_REPORT                                                                                                       \
 	"{\"type\":\"object\",\"required\":[\"student\",\"periods\",\"timeline\"],\"properties\":{\"student\":"        \
-	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR "}},\"periods\":{\"type\":\"array\","  \
-	"\"items\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"starts_on\":" S_DATE      \
-	",\"ends_on\":" S_DATE ",\"average\":" S_NNUM ",\"class_average\":" S_NNUM ",\"subjects\":{\"type\":\"array\"," \
-	"\"items\":" S_SUBJECT "}}}},\"timeline\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"    \
+	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR "}},\"periods\":{\"type\":\"array\"," \
+	"\"items\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"starts_on\":" S_DATE    \
+	",\"ends_on\":" S_DATE ",\"average\":" S_NNUM ",\"class_average\":" S_NNUM                                     \
+	",\"subjects\":{\"type\":\"array\","                                                                           \
+	"\"items\":" S_SUBJECT "}}}},\"timeline\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"  \
 	"{\"date\":" S_DATE ",\"period_id\":" S_UUID ",\"average\":" S_NUM "}}}}}"
-#define S_GRID                                                                                                     \
+#define S_GRID                                                                                                         \
 	"{\"type\":\"object\",\"required\":[\"course\",\"period\",\"evaluations\",\"students\",\"class_average\"],"    \
-	"\"properties\":{\"course\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR "}},"       \
-	"\"period\":{\"oneOf\":[" S_PERIOD ",{\"type\":\"null\"}]},\"evaluations\":{\"type\":\"array\",\"items\":"       \
-	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR ",\"date\":" S_DATE ",\"coefficient\":" \
-	S_NUM ",\"scale\":" S_INT ",\"publish_at\":" S_TIME ",\"published\":{\"type\":\"boolean\"},\"average\":" S_NNUM  \
-	",\"min\":" S_NNUM ",\"max\":" S_NNUM "}}},\"students\":{\"type\":\"array\",\"items\":{\"type\":\"object\","     \
-	"\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"class\":" S_NSTR ",\"grades\":{\"type\":\"object\","    \
-	"\"additionalProperties\":{\"type\":\"object\",\"properties\":{\"status\":" S_STATUS ",\"value\":" S_NNUM        \
+	"\"properties\":{\"course\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR "}},"     \
+	"\"period\":{\"oneOf\":[" S_PERIOD ",{\"type\":\"null\"}]},\"evaluations\":{\"type\":\"array\",\"items\":"     \
+	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR ",\"date\":" S_DATE                  \
+	",\"coefficient\":" S_NUM ",\"scale\":" S_INT ",\"publish_at\":" S_TIME                                        \
+	",\"published\":{\"type\":\"boolean\"},\"average\":" S_NNUM ",\"min\":" S_NNUM ",\"max\":" S_NNUM              \
+	"}}},\"students\":{\"type\":\"array\",\"items\":{\"type\":\"object\","                                         \
+	"\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"class\":" S_NSTR ",\"grades\":{\"type\":\"object\","   \
+	"\"additionalProperties\":{\"type\":\"object\",\"properties\":{\"status\":" S_STATUS ",\"value\":" S_NNUM      \
 	",\"comment\":" S_NSTR "}}},\"average\":" S_NNUM "}}},\"class_average\":" S_NNUM "}}"
 
 #define STAFF (ROLE_ENSEIGNANT | ROLE_ADMIN)
 
 static const struct route routes[] = {
-	{.method = "GET", .pattern = "/api/notes/periods", .handler = periods_list, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/notes/periods",
+	 .handler = periods_list,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The periods (trimesters, semesters) by start date; ?school_year=, ?limit=, ?cursor=",
 	 .response_schema = S_LIST(S_PERIOD)},
-	{.method = "POST", .pattern = "/api/notes/periods", .handler = period_create, .access = ROLE_ADMIN, .status = 201,
+	{.method = "POST",
+	 .pattern = "/api/notes/periods",
+	 .handler = period_create,
+	 .access = ROLE_ADMIN,
+	 .status = 201,
 	 .summary = "Create a period of a school year (admin)",
 	 .request_schema = S_PERIOD_REQ("\"required\":[\"name\",\"school_year\",\"starts_on\",\"ends_on\"],"),
 	 .response_schema = S_PERIOD},
-	{.method = "PATCH", .pattern = "/api/notes/periods/{id}", .handler = period_patch, .access = ROLE_ADMIN,
-	 .summary = "Change a period (admin)", .request_schema = S_PERIOD_REQ(""), .response_schema = S_PERIOD},
-	{.method = "DELETE", .pattern = "/api/notes/periods/{id}", .handler = period_delete, .access = ROLE_ADMIN,
-	 .status = 204, .summary = "Delete a period no evaluation uses (admin; 409 otherwise)"},
-	{.method = "GET", .pattern = "/api/notes/evaluations", .handler = evals_list, .access = STAFF,
+	{.method = "PATCH",
+	 .pattern = "/api/notes/periods/{id}",
+	 .handler = period_patch,
+	 .access = ROLE_ADMIN,
+	 .summary = "Change a period (admin)",
+	 .request_schema = S_PERIOD_REQ(""),
+	 .response_schema = S_PERIOD},
+	{.method = "DELETE",
+	 .pattern = "/api/notes/periods/{id}",
+	 .handler = period_delete,
+	 .access = ROLE_ADMIN,
+	 .status = 204,
+	 .summary = "Delete a period no evaluation uses (admin; 409 otherwise)"},
+	{.method = "GET",
+	 .pattern = "/api/notes/evaluations",
+	 .handler = evals_list,
+	 .access = STAFF,
 	 .summary = "Evaluations of the courses the caller teaches (admin: all) by date; ?course_id=, ?period_id=, "
 		    "?limit=, ?cursor=",
 	 .response_schema = S_LIST(S_EVAL)},
-	{.method = "POST", .pattern = "/api/notes/evaluations", .handler = eval_create, .access = STAFF, .status = 201,
+	{.method = "POST",
+	 .pattern = "/api/notes/evaluations",
+	 .handler = eval_create,
+	 .access = STAFF,
+	 .status = 201,
 	 .summary = "Create an evaluation of a course the caller teaches (admin: any)",
 	 .request_schema = S_EVAL_REQ("\"required\":[\"course_id\",\"period_id\",\"title\",\"date\"],",
 				      "\"course_id\":" S_UUID ","),
 	 .response_schema = S_EVAL},
-	{.method = "GET", .pattern = "/api/notes/evaluations/{id}", .handler = eval_get, .access = STAFF,
-	 .summary = "An evaluation (its course's teachers, admins)", .response_schema = S_EVAL},
-	{.method = "PATCH", .pattern = "/api/notes/evaluations/{id}", .handler = eval_patch, .access = STAFF,
+	{.method = "GET",
+	 .pattern = "/api/notes/evaluations/{id}",
+	 .handler = eval_get,
+	 .access = STAFF,
+	 .summary = "An evaluation (its course's teachers, admins)",
+	 .response_schema = S_EVAL},
+	{.method = "PATCH",
+	 .pattern = "/api/notes/evaluations/{id}",
+	 .handler = eval_patch,
+	 .access = STAFF,
 	 .summary = "Change an evaluation; moving publish_at to the past publishes its grades",
-	 .request_schema = S_EVAL_REQ("", ""), .response_schema = S_EVAL},
-	{.method = "DELETE", .pattern = "/api/notes/evaluations/{id}", .handler = eval_delete, .access = STAFF,
-	 .status = 204, .summary = "Delete an evaluation with its grades and audit trail"},
-	{.method = "PUT", .pattern = "/api/notes/evaluations/{id}/grades", .handler = notes_grades_put, .access = STAFF,
+	 .request_schema = S_EVAL_REQ("", ""),
+	 .response_schema = S_EVAL},
+	{.method = "DELETE",
+	 .pattern = "/api/notes/evaluations/{id}",
+	 .handler = eval_delete,
+	 .access = STAFF,
+	 .status = 204,
+	 .summary = "Delete an evaluation with its grades and audit trail"},
+	{.method = "PUT",
+	 .pattern = "/api/notes/evaluations/{id}/grades",
+	 .handler = notes_grades_put,
+	 .access = STAFF,
 	 .max_body = 1u << 20,
 	 .summary = "Enter grades for students of the course's classes, all or nothing; answers every grade of the "
 		    "evaluation",
-	 .request_schema = S_GRADES_REQ, .response_schema = S_ITEMS(S_GRADE)},
-	{.method = "GET", .pattern = "/api/notes/evaluations/{id}/grades", .handler = notes_grades_get, .access = STAFF,
-	 .summary = "The grades of an evaluation, by student name", .response_schema = S_ITEMS(S_GRADE)},
-	{.method = "GET", .pattern = "/api/notes/evaluations/{id}/audit", .handler = notes_audit_get, .access = STAFF,
+	 .request_schema = S_GRADES_REQ,
+	 .response_schema = S_ITEMS(S_GRADE)},
+	{.method = "GET",
+	 .pattern = "/api/notes/evaluations/{id}/grades",
+	 .handler = notes_grades_get,
+	 .access = STAFF,
+	 .summary = "The grades of an evaluation, by student name",
+	 .response_schema = S_ITEMS(S_GRADE)},
+	{.method = "GET",
+	 .pattern = "/api/notes/evaluations/{id}/audit",
+	 .handler = notes_audit_get,
+	 .access = STAFF,
 	 .summary = "Changes of grades made after publication: who, when, old and new value",
 	 .response_schema = S_ITEMS(S_AUDIT)},
-	{.method = "GET", .pattern = "/api/notes/me", .handler = notes_me, .access = ROLE_ETUDIANT,
+	{.method = "GET",
+	 .pattern = "/api/notes/me",
+	 .handler = notes_me,
+	 .access = ROLE_ETUDIANT,
 	 .summary = "The caller's published grades by period and subject, with averages and class figures; ?period_id=",
 	 .response_schema = S_REPORT},
-	{.method = "GET", .pattern = "/api/notes/students/{id}", .handler = notes_student, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/notes/students/{id}",
+	 .handler = notes_student,
+	 .access = ROLE_ANY_USER,
 	 .summary = "A student's report card as /me (admins; teachers of one of the student's courses; a student: "
 		    "their own only, 404 for others); ?period_id=",
 	 .response_schema = S_REPORT},
-	{.method = "GET", .pattern = "/api/notes/courses/{id}/grid", .handler = notes_grid, .access = STAFF,
+	{.method = "GET",
+	 .pattern = "/api/notes/courses/{id}/grid",
+	 .handler = notes_grid,
+	 .access = STAFF,
 	 .summary = "The class grid of a course: students x evaluations with averages; ?period_id=",
 	 .response_schema = S_GRID},
-	{.method = "GET", .pattern = "/api/notes/courses/{id}/grid.csv", .handler = notes_grid_csv, .access = STAFF,
-	 .summary = "The class grid as CSV, one row per student in register order, formula-safe cells: by default as French "
-		    "Excel opens it (UTF-8 with a BOM, ';', decimal commas); ?format=rfc4180 for commas and decimal points; "
-		    "?period_id="},
+	{.method = "GET",
+	 .pattern = "/api/notes/courses/{id}/grid.csv",
+	 .handler = notes_grid_csv,
+	 .access = STAFF,
+	 .summary =
+		 "The class grid as CSV, one row per student in register order, formula-safe cells: by default as French "
+		 "Excel opens it (UTF-8 with a BOM, ';', decimal commas); ?format=rfc4180 for commas and decimal points; "
+		 "?period_id="},
 };
 
-static const char *const owned_tables[] = {"notes_periods", "notes_evaluations", "notes_grades", "notes_audit", "notes_subject_stats", "notes_class_stats", "notes_subject_students", "notes_stats_todo", NULL};
+static const char *const owned_tables[] = {
+	"notes_periods",     "notes_evaluations",      "notes_grades",     "notes_audit", "notes_subject_stats",
+	"notes_class_stats", "notes_subject_students", "notes_stats_todo", NULL};
 
 const struct service svc_notes = {
 	.name = "notes",

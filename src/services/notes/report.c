@@ -91,7 +91,8 @@ static int course_teachers(db_conn *c, arena *a, const char *class_id, const str
 	}
 	int rc;
 	/* Each teacher's name once, though they may teach several of the courses. */
-	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)), **unames = arena_alloc(a, (n ? n : 1) * sizeof(*unames));
+	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)),
+		   **unames = arena_alloc(a, (n ? n : 1) * sizeof(*unames));
 	const char **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
 	size_t nu = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -138,9 +139,9 @@ struct reval {
 	size_t subj;   /* index of its subject in its period (timeline) */
 	int full;      /* e.grades holds every grade (else the student's only) */
 	double avg, min, max;
-	long dkey;     /* e.date as YYYYMMDD, 0 if it is not such a date: compared before the text */
-	size_t pix;    /* index of its period in the card's periods */
-	size_t cix;    /* index of its course in the card's courses */
+	long dkey;  /* e.date as YYYYMMDD, 0 if it is not such a date: compared before the text */
+	size_t pix; /* index of its period in the card's periods */
+	size_t cix; /* index of its course in the card's courses */
 };
 
 /* A date YYYY-MM-DD as the number YYYYMMDD (which orders as the text does), else 0. */
@@ -251,8 +252,8 @@ static int read_evals(db_stmt *s, arena *a, const char *now, const char *student
 	return rc < 0 ? rc : ENT_OK;
 }
 
-#define REVAL_COLS                                                                                                 \
-	"e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at, e.stat_n, "       \
+#define REVAL_COLS                                                                                                     \
+	"e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at, e.stat_n, "         \
 	"e.stat_avg, e.stat_lo, e.stat_hi"
 
 /*
@@ -264,10 +265,11 @@ static int evals_in(db_conn *c, arena *a, int by_course, const char *const *keys
 		    const char *period, struct rset *out)
 {
 	for (size_t at = 0; at < n; at += NOTES_BATCH) {
-		db_stmt *s = db_prepare(c, by_course ? "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
-						       " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
-						     : "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.id IN " NOTES_IN16
-						       " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
+		db_stmt *s = db_prepare(
+			c, by_course ? "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
+				       " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
+				     : "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.id IN " NOTES_IN16
+				       " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
 		if (!s)
 			return ENT_EDB;
 		notes_bind_ids(s, 1, keys + at, n - at);
@@ -444,13 +446,16 @@ static int period_figures(db_conn *c, arena *a, const char *cls, const char *per
 		/* The class's rows were read with the card; another course's is read here. */
 		const struct sstat *x = NULL;
 		for (size_t i = 0; !x && i < nsst; i++)
-			if (strcmp(sst[i].course_id, subs[k].course_id) == 0 && strcmp(sst[i].period_id, period_id) == 0)
+			if (strcmp(sst[i].course_id, subs[k].course_id) == 0 &&
+			    strcmp(sst[i].period_id, period_id) == 0)
 				x = &sst[i];
 		struct sstat *one = NULL;
 		size_t none = 0, ocap = 0;
 		if (!x) {
-			db_stmt *s = db_prepare(c, "SELECT course_id, period_id, nevals, average, lo, hi, stale_at FROM notes_subject_stats"
-						   " WHERE course_id = ? AND period_id = ?");
+			db_stmt *s = db_prepare(
+				c,
+				"SELECT course_id, period_id, nevals, average, lo, hi, stale_at FROM notes_subject_stats"
+				" WHERE course_id = ? AND period_id = ?");
 			if (!s)
 				return ENT_EDB;
 			db_bind_text(s, 1, subs[k].course_id);
@@ -468,7 +473,9 @@ static int period_figures(db_conn *c, arena *a, const char *cls, const char *per
 	}
 	int general_ok = 0;
 	if (cls) {
-		db_stmt *s = db_prepare(c, "SELECT courses, average, stale_at FROM notes_class_stats WHERE class_id = ? AND period_id = ?");
+		db_stmt *s = db_prepare(
+			c,
+			"SELECT courses, average, stale_at FROM notes_class_stats WHERE class_id = ? AND period_id = ?");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, cls);
@@ -660,9 +667,11 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 						}
 		} else {
 			/* Many (a student who changed class): one read of all their grades with their evaluations. */
-			s = db_prepare(c, "SELECT " REVAL_COLS ", g.status, g.value, g.comment, g.updated_at"
-					  " FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
-					  " WHERE g.student_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
+			s = db_prepare(
+				c,
+				"SELECT " REVAL_COLS ", g.status, g.value, g.comment, g.updated_at"
+				" FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
+				" WHERE g.student_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
 			rc = ENT_EDB;
 			if (s) {
 				db_bind_text(s, 1, student_id);
@@ -799,8 +808,10 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	}
 	if (has_class && nev) {
 		for (size_t at = 0; at < nkc; at += NOTES_BATCH) {
-			s = db_prepare(c, "SELECT course_id, period_id, nevals, average, lo, hi, stale_at FROM notes_subject_stats"
-					  " WHERE course_id IN " NOTES_IN16);
+			s = db_prepare(
+				c,
+				"SELECT course_id, period_id, nevals, average, lo, hi, stale_at FROM notes_subject_stats"
+				" WHERE course_id IN " NOTES_IN16);
 			if (!s) {
 				rc = ENT_EDB;
 				break;
@@ -867,8 +878,8 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		psubs[p] = subs;
 		pnsubs[p] = ns;
 		double general = NAN;
-		if ((rc = period_figures(c, a, has_class ? cls : NULL, ps[p].id, p, now, subs, rs, ns, ev, nev, sst, nsst,
-					 &general))) {
+		if ((rc = period_figures(c, a, has_class ? cls : NULL, ps[p].id, p, now, subs, rs, ns, ev, nev, sst,
+					 nsst, &general))) {
 			buf_free(&b);
 			http_problem_err(req, rc, "the report card could not be read");
 			return;
@@ -926,7 +937,8 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		 * each point is the very double notes_general_avg(..., date) would give, in one pass.
 		 */
 		size_t ns = pnsubs[p];
-		double *num = arena_calloc(a, ns ? ns : 1, sizeof(*num)), *den = arena_calloc(a, ns ? ns : 1, sizeof(*den));
+		double *num = arena_calloc(a, ns ? ns : 1, sizeof(*num)),
+		       *den = arena_calloc(a, ns ? ns : 1, sizeof(*den));
 		for (size_t i = 0; i < nev;) {
 			if (ev[i].pix != p) {
 				i++;
@@ -937,8 +949,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			for (; i < nev && same_date(&ev[i], first); i++) {
 				const struct notes_eval *e = &ev[i].e;
 				const struct notes_grade *g;
-				if (ev[i].pix != p || !(g = notes_find_grade(e, student_id)) ||
-				    g->status != NG_GRADED)
+				if (ev[i].pix != p || !(g = notes_find_grade(e, student_id)) || g->status != NG_GRADED)
 					continue;
 				num[ev[i].subj] += notes_value20(g->value, e->scale) * e->coef;
 				den[ev[i].subj] += e->coef;
@@ -1041,6 +1052,7 @@ void notes_student(http_req *req)
 	if (bad)
 		return;
 	/* A teacher sees the subjects they teach only, unless the school chose to show them all. */
-	int restrict_view = !(p->roles & ROLE_ADMIN) && !self && (!app.cfg || strcmp(app.cfg->teacher_report_view, "all") != 0);
+	int restrict_view = !(p->roles & ROLE_ADMIN) && !self &&
+			    (!app.cfg || strcmp(app.cfg->teacher_report_view, "all") != 0);
 	report(req, c, id, u.name, period, restrict_view ? p->sub : NULL);
 }

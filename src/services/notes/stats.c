@@ -101,7 +101,9 @@ static int load_course_period(db_conn *c, arena *a, const char *course, const ch
 		return rc;
 	for (size_t i = 0; i < nv; i++) {
 		struct notes_eval *e = &v[i];
-		s = db_prepare(c, "SELECT student_id, status, value FROM notes_grades WHERE evaluation_id = ? ORDER BY student_id");
+		s = db_prepare(
+			c,
+			"SELECT student_id, status, value FROM notes_grades WHERE evaluation_id = ? ORDER BY student_id");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, e->id);
@@ -127,7 +129,8 @@ static int eval_stats_store(db_conn *c, const struct notes_eval *e)
 {
 	double avg, lo, hi;
 	int n = notes_eval_stats(e, &avg, &lo, &hi);
-	db_stmt *s = db_prepare(c, "UPDATE notes_evaluations SET stat_n = ?, stat_avg = ?, stat_lo = ?, stat_hi = ? WHERE id = ?");
+	db_stmt *s = db_prepare(
+		c, "UPDATE notes_evaluations SET stat_n = ?, stat_avg = ?, stat_lo = ?, stat_hi = ? WHERE id = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_int64(s, 1, n);
@@ -161,9 +164,10 @@ static int store_subject_students(db_conn *c, arena *a, const struct notes_pair 
 static int refresh_subject(db_conn *c, arena *a, const struct notes_pair *p, const char *only_eval, const char *now)
 {
 	/* The row lock first (see the top of the file). */
-	int rc = db_run(c, "INSERT INTO notes_subject_stats (course_id, period_id, nevals, n) VALUES (?, ?, 0, 0)"
-			       " ON CONFLICT (course_id, period_id) DO UPDATE SET nevals = notes_subject_stats.nevals",
-			    p->id, p->period_id);
+	int rc = db_run(c,
+			"INSERT INTO notes_subject_stats (course_id, period_id, nevals, n) VALUES (?, ?, 0, 0)"
+			" ON CONFLICT (course_id, period_id) DO UPDATE SET nevals = notes_subject_stats.nevals",
+			p->id, p->period_id);
 	if (rc)
 		return rc;
 	struct notes_eval *v;
@@ -200,7 +204,7 @@ static int refresh_subject(db_conn *c, arena *a, const struct notes_pair *p, con
 	if ((rc = store_subject_students(c, a, p, &sj, st, nst)))
 		return rc;
 	return db_run(c, "DELETE FROM notes_stats_todo WHERE kind = 's' AND id = ? AND period_id = ?", p->id,
-			  p->period_id);
+		      p->period_id);
 }
 
 /* 1 when the stored row (average, NULL as NAN; first_at) is the computed one, bit for bit. */
@@ -241,7 +245,9 @@ static int store_subject_students(db_conn *c, arena *a, const struct notes_pair 
 			h = (h + 1) & (cap - 1);
 		slot[h] = i + 1;
 	}
-	db_stmt *s = db_prepare(c, "SELECT student_id, average, first_at FROM notes_subject_students WHERE course_id = ? AND period_id = ?");
+	db_stmt *s = db_prepare(
+		c,
+		"SELECT student_id, average, first_at FROM notes_subject_students WHERE course_id = ? AND period_id = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, p->id);
@@ -271,7 +277,9 @@ static int store_subject_students(db_conn *c, arena *a, const struct notes_pair 
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < ngone; i++) {
-		s = db_prepare(c, "DELETE FROM notes_subject_students WHERE course_id = ? AND period_id = ? AND student_id = ?");
+		s = db_prepare(
+			c,
+			"DELETE FROM notes_subject_students WHERE course_id = ? AND period_id = ? AND student_id = ?");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, p->id);
@@ -285,9 +293,10 @@ static int store_subject_students(db_conn *c, arena *a, const struct notes_pair 
 	for (size_t i = 0; i < nst; i++) {
 		if (keep[i])
 			continue;
-		s = db_prepare(c, "INSERT INTO notes_subject_students (course_id, period_id, student_id, average, first_at)"
-				  " VALUES (?, ?, ?, ?, ?) ON CONFLICT (course_id, period_id, student_id)"
-				  " DO UPDATE SET average = excluded.average, first_at = excluded.first_at");
+		s = db_prepare(
+			c, "INSERT INTO notes_subject_students (course_id, period_id, student_id, average, first_at)"
+			   " VALUES (?, ?, ?, ?, ?) ON CONFLICT (course_id, period_id, student_id)"
+			   " DO UPDATE SET average = excluded.average, first_at = excluded.first_at");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, p->id);
@@ -359,9 +368,10 @@ static int by_first(const void *x, const void *y)
  */
 static int refresh_class(db_conn *c, arena *a, const struct notes_pair *p)
 {
-	int rc = db_run(c, "INSERT INTO notes_class_stats (class_id, period_id, courses) VALUES (?, ?, '')"
-			       " ON CONFLICT (class_id, period_id) DO UPDATE SET courses = notes_class_stats.courses",
-			    p->id, p->period_id);
+	int rc = db_run(c,
+			"INSERT INTO notes_class_stats (class_id, period_id, courses) VALUES (?, ?, '')"
+			" ON CONFLICT (class_id, period_id) DO UPDATE SET courses = notes_class_stats.courses",
+			p->id, p->period_id);
 	if (rc)
 		return rc;
 	struct kcourse *ks;
@@ -375,7 +385,8 @@ static int refresh_class(db_conn *c, arena *a, const struct notes_pair *p)
 	buf ids;
 	buf_init(&ids, 0);
 	for (size_t k = 0; k < nk; k++) {
-		db_stmt *s = db_prepare(c, "SELECT nevals, stale_at FROM notes_subject_stats WHERE course_id = ? AND period_id = ?");
+		db_stmt *s = db_prepare(
+			c, "SELECT nevals, stale_at FROM notes_subject_stats WHERE course_id = ? AND period_id = ?");
 		if (!s) {
 			buf_free(&ids);
 			return ENT_EDB;
@@ -396,7 +407,9 @@ static int refresh_class(db_conn *c, arena *a, const struct notes_pair *p)
 		}
 		if (nevals <= 0)
 			continue; /* no visible evaluation: not a subject of the card */
-		s = db_prepare(c, "SELECT student_id, average, first_at FROM notes_subject_students WHERE course_id = ? AND period_id = ?");
+		s = db_prepare(
+			c,
+			"SELECT student_id, average, first_at FROM notes_subject_students WHERE course_id = ? AND period_id = ?");
 		if (!s) {
 			buf_free(&ids);
 			return ENT_EDB;
@@ -472,7 +485,9 @@ static int refresh_class(db_conn *c, arena *a, const struct notes_pair *p)
 		}
 	}
 	double general = cnt ? sum / cnt : NAN;
-	db_stmt *s = db_prepare(c, "UPDATE notes_class_stats SET courses = ?, average = ?, stale_at = ? WHERE class_id = ? AND period_id = ?");
+	db_stmt *s = db_prepare(
+		c,
+		"UPDATE notes_class_stats SET courses = ?, average = ?, stale_at = ? WHERE class_id = ? AND period_id = ?");
 	if (!s) {
 		buf_free(&ids);
 		return ENT_EDB;
@@ -488,7 +503,7 @@ static int refresh_class(db_conn *c, arena *a, const struct notes_pair *p)
 	if (rc < 0)
 		return rc;
 	return db_run(c, "DELETE FROM notes_stats_todo WHERE kind = 'k' AND id = ? AND period_id = ?", p->id,
-			  p->period_id);
+		      p->period_id);
 }
 
 /* The (class, period) pairs of the classes of the courses of pairs, sorted, without duplicates. */
@@ -567,7 +582,8 @@ static int refresh_all(db_conn *c, arena *a, const struct notes_pair *pairs, siz
 	if (na > 1)
 		qsort(all, na, sizeof(*all), pair_cmp);
 	for (size_t i = 0; i < na; i++)
-		if ((i == 0 || pair_cmp(&all[i - 1], &all[i]) != 0) && (rc = refresh_subject(c, a, &all[i], only_eval, now)))
+		if ((i == 0 || pair_cmp(&all[i - 1], &all[i]) != 0) &&
+		    (rc = refresh_subject(c, a, &all[i], only_eval, now)))
 			return rc;
 	for (size_t i = 0; i < nk; i++)
 		if ((rc = refresh_class(c, a, &ks[i])))
@@ -575,7 +591,8 @@ static int refresh_all(db_conn *c, arena *a, const struct notes_pair *pairs, siz
 	return ENT_OK;
 }
 
-int notes_stats_refresh(db_conn *c, arena *a, struct notes_pair *pairs, size_t n, const char *only_eval, const char *now)
+int notes_stats_refresh(db_conn *c, arena *a, struct notes_pair *pairs, size_t n, const char *only_eval,
+			const char *now)
 {
 	struct notes_pair *ks;
 	size_t nk;
@@ -604,8 +621,9 @@ int notes_stats_refresh_eval(db_conn *c, arena *a, const char *eval_id, const ch
 int notes_stats_enqueue_all(db_conn *c)
 {
 	/* "WHERE 1 = 1": SQLite would read ON CONFLICT as a join constraint after a bare FROM. */
-	db_stmt *s = db_prepare(c, "INSERT INTO notes_stats_todo (kind, id, period_id) SELECT DISTINCT 's', course_id,"
-				   " period_id FROM notes_evaluations WHERE 1 = 1 ON CONFLICT (kind, id, period_id) DO NOTHING");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO notes_stats_todo (kind, id, period_id) SELECT DISTINCT 's', course_id,"
+		   " period_id FROM notes_evaluations WHERE 1 = 1 ON CONFLICT (kind, id, period_id) DO NOTHING");
 	if (!s)
 		return ENT_EDB;
 	int rc = db_step(s);
@@ -625,7 +643,9 @@ int notes_stats_drain(db_conn *c, int (*stop)(void))
 		char now[21];
 		notes_now(now);
 		/* Subjects first: each one queues its classes, computed once afterwards. */
-		db_stmt *s = db_prepare(c, "SELECT kind, id, period_id FROM notes_stats_todo ORDER BY kind DESC, id, period_id LIMIT ?");
+		db_stmt *s = db_prepare(
+			c,
+			"SELECT kind, id, period_id FROM notes_stats_todo ORDER BY kind DESC, id, period_id LIMIT ?");
 		if (!s) {
 			arena_free(a);
 			return ENT_EDB;
@@ -660,9 +680,10 @@ int notes_stats_drain(db_conn *c, int (*stop)(void))
 			if (!rc)
 				rc = classes_of(c, a, &ps[i], 1, &ks, &nk);
 			for (size_t k = 0; !rc && k < nk; k++)
-				rc = db_run(c, "INSERT INTO notes_stats_todo (kind, id, period_id) VALUES ('k', ?, ?)"
-						   " ON CONFLICT (kind, id, period_id) DO NOTHING",
-						ks[k].id, ks[k].period_id);
+				rc = db_run(c,
+					    "INSERT INTO notes_stats_todo (kind, id, period_id) VALUES ('k', ?, ?)"
+					    " ON CONFLICT (kind, id, period_id) DO NOTHING",
+					    ks[k].id, ks[k].period_id);
 		}
 		if (!rc)
 			rc = db_commit(c);

@@ -276,7 +276,8 @@ static int consume(db_conn *c, const struct bus_event *ev)
 	}
 	/* What the portal needs to open the right page: the ids found in the payload, nothing else. */
 	json_t *d = json_object();
-	static const char *const keys[] = {"evaluation_id", "course_id", "event_id", "homework_id", "message_id", "ticket_id"};
+	static const char *const keys[] = {"evaluation_id", "course_id",  "event_id",
+					   "homework_id",   "message_id", "ticket_id"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *v = json_string_value(json_object_get(ev->payload, keys[i]));
 		if (v && util_is_uuid(v))
@@ -289,8 +290,7 @@ static int consume(db_conn *c, const struct bus_event *ev)
 	int rc = ENT_OK;
 	size_t i;
 	json_t *v;
-	json_array_foreach(students, i, v)
-	{
+	json_array_foreach (students, i, v) {
 		const char *user_id = json_string_value(v);
 		if (!user_id || !util_is_uuid(user_id))
 			continue;

@@ -17,8 +17,8 @@
 
 #define BATCH 5000
 
-static const char *const subjects[6] = {"Mathématiques", "Français", "Histoire-Géographie", "Anglais", "SVT",
-					"Physique-Chimie"};
+static const char *const subjects[6] = {"Mathématiques", "Français", "Histoire-Géographie",
+					"Anglais",       "SVT",      "Physique-Chimie"};
 
 int notif_generate(db_conn *c, const struct scale *sc)
 {
@@ -51,8 +51,10 @@ int notif_generate(db_conn *c, const struct scale *sc)
 		util_uuid(eid);
 		util_uuid(cid);
 		snprintf(data, sizeof data, "{\"evaluation_id\":\"%s\",\"course_id\":\"%s\"}", eid, cid);
-		db_stmt *s = db_prepare(c, "INSERT INTO notifications (id, user_id, type, title, body, link, data, event_id, "
-				  "created_at, created_us, read_at) VALUES (?, ?, 'note.published', ?, ?, '/notes', ?, NULL, ?, ?, ?)");
+		db_stmt *s = db_prepare(
+			c,
+			"INSERT INTO notifications (id, user_id, type, title, body, link, data, event_id, "
+			"created_at, created_us, read_at) VALUES (?, ?, 'note.published', ?, ?, '/notes', ?, NULL, ?, ?, ?)");
 		if (!s) {
 			rc = ENT_EDB;
 			break;

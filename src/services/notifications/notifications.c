@@ -26,28 +26,27 @@
 #include "core/util.h"
 #include "core/schema.h"
 
-static const char schema_v1[] =
-	"CREATE TABLE notifications ("
-	" id TEXT PRIMARY KEY,"
-	" user_id TEXT NOT NULL,"
-	" type TEXT NOT NULL,"
-	" title TEXT NOT NULL,"
-	" body TEXT NOT NULL,"
-	" link TEXT,"
-	" data TEXT NOT NULL,"
-	" event_id TEXT,"
-	" created_at TEXT NOT NULL,"
-	" created_us BIGINT NOT NULL,"
-	" read_at TEXT);"
-	"CREATE INDEX notifications_by_user ON notifications (user_id, created_us, id);"
-	"CREATE INDEX notifications_unread ON notifications (user_id, read_at);"
-	"CREATE UNIQUE INDEX notifications_by_event ON notifications (event_id, user_id);"
-	"CREATE TABLE notification_prefs ("
-	" user_id TEXT NOT NULL,"
-	" type TEXT NOT NULL,"
-	" enabled INTEGER NOT NULL,"
-	" updated_at TEXT NOT NULL,"
-	" PRIMARY KEY (user_id, type));";
+static const char schema_v1[] = "CREATE TABLE notifications ("
+				" id TEXT PRIMARY KEY,"
+				" user_id TEXT NOT NULL,"
+				" type TEXT NOT NULL,"
+				" title TEXT NOT NULL,"
+				" body TEXT NOT NULL,"
+				" link TEXT,"
+				" data TEXT NOT NULL,"
+				" event_id TEXT,"
+				" created_at TEXT NOT NULL,"
+				" created_us BIGINT NOT NULL,"
+				" read_at TEXT);"
+				"CREATE INDEX notifications_by_user ON notifications (user_id, created_us, id);"
+				"CREATE INDEX notifications_unread ON notifications (user_id, read_at);"
+				"CREATE UNIQUE INDEX notifications_by_event ON notifications (event_id, user_id);"
+				"CREATE TABLE notification_prefs ("
+				" user_id TEXT NOT NULL,"
+				" type TEXT NOT NULL,"
+				" enabled INTEGER NOT NULL,"
+				" updated_at TEXT NOT NULL,"
+				" PRIMARY KEY (user_id, type));";
 
 static const struct migration migrations[] = {
 	{1, "notifications and preferences", schema_v1, NULL},
@@ -110,11 +109,11 @@ static void notif_list(http_req *req)
 	 * what the first one does. "unread" only narrows the rows read and stays an optional filter.
 	 */
 	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ?"
-					    " AND (? = 0 OR read_at IS NULL) AND (created_us, id) < (?, ?)"
-					    " ORDER BY created_us DESC, id DESC LIMIT ?"
-					  : "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ?"
-					    " AND (? = 0 OR read_at IS NULL)"
-					    " ORDER BY created_us DESC, id DESC LIMIT ?");
+						   " AND (? = 0 OR read_at IS NULL) AND (created_us, id) < (?, ?)"
+						   " ORDER BY created_us DESC, id DESC LIMIT ?"
+						 : "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ?"
+						   " AND (? = 0 OR read_at IS NULL)"
+						   " ORDER BY created_us DESC, id DESC LIMIT ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "the notifications could not be listed");
 		return;
@@ -171,7 +170,8 @@ static void notif_read(http_req *req)
 		return;
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = db_prepare(c, "UPDATE notifications SET read_at = ? WHERE id = ? AND user_id = ? AND read_at IS NULL");
+	db_stmt *s = db_prepare(
+		c, "UPDATE notifications SET read_at = ? WHERE id = ? AND user_id = ? AND read_at IS NULL");
 	int rc = ENT_EDB;
 	int64_t changed = 0;
 	if (s) {
@@ -332,8 +332,7 @@ static void prefs_put(http_req *req)
 	if (!json_check(body, fields, 1, errors)) {
 		size_t i;
 		json_t *it;
-		json_array_foreach(items, i, it)
-		{
+		json_array_foreach (items, i, it) {
 			char key[64];
 			if (!json_is_object(it)) {
 				snprintf(key, sizeof(key), "items[%zu]", i);
@@ -347,8 +346,7 @@ static void prefs_put(http_req *req)
 				json_object_set_new(sub, "type", json_string("is not a known notification type"));
 			const char *k;
 			json_t *msg;
-			json_object_foreach(sub, k, msg)
-			{
+			json_object_foreach (sub, k, msg) {
 				snprintf(key, sizeof(key), "items[%zu].%.20s", i, k);
 				json_object_set(errors, key, msg);
 			}
@@ -370,11 +368,11 @@ static void prefs_put(http_req *req)
 	}
 	size_t i;
 	json_t *it;
-	json_array_foreach(items, i, it)
-	{
-		db_stmt *s = db_prepare(c, "INSERT INTO notification_prefs (user_id, type, enabled, updated_at) VALUES "
-					   "(?, ?, ?, ?) ON CONFLICT (user_id, type) DO UPDATE SET enabled = excluded.enabled, "
-					   "updated_at = excluded.updated_at");
+	json_array_foreach (items, i, it) {
+		db_stmt *s = db_prepare(
+			c, "INSERT INTO notification_prefs (user_id, type, enabled, updated_at) VALUES "
+			   "(?, ?, ?, ?) ON CONFLICT (user_id, type) DO UPDATE SET enabled = excluded.enabled, "
+			   "updated_at = excluded.updated_at");
 		if (!s) {
 			rc = ENT_EDB;
 			break;
@@ -403,7 +401,8 @@ static void prefs_put(http_req *req)
 
 static int notif_export_user(db_conn *c, const char *user_id, json_t *out)
 {
-	db_stmt *s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ? ORDER BY created_us, id");
+	db_stmt *s = db_prepare(c,
+				"SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ? ORDER BY created_us, id");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
@@ -411,11 +410,11 @@ static int notif_export_user(db_conn *c, const char *user_id, json_t *out)
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
 		json_t *data = json_loads(db_col_text(s, 5), 0, NULL);
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:s, s:s?}", "id", db_col_text(s, 0),
-						       "type", db_col_text(s, 1), "title", db_col_text(s, 2), "body",
-						       db_col_text(s, 3), "link", db_col_text(s, 4), "data",
-						       data ? data : json_object(), "created_at", db_col_text(s, 6), "read_at",
-						       db_col_text(s, 7)));
+		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:s, s:s?}", "id",
+						       db_col_text(s, 0), "type", db_col_text(s, 1), "title",
+						       db_col_text(s, 2), "body", db_col_text(s, 3), "link",
+						       db_col_text(s, 4), "data", data ? data : json_object(),
+						       "created_at", db_col_text(s, 6), "read_at", db_col_text(s, 7)));
 	}
 	db_done(s);
 	if (rc < 0) {
@@ -466,53 +465,86 @@ static int notif_start(void) { return bus_subscribe(&notif_consumer); }
 
 /* ---- service ---- */
 
-#define S_COUNT "{\"type\":\"object\",\"required\":[\"count\"],\"properties\":{\"count\":{\"type\":\"integer\",\"minimum\":0}}}"
-#define S_NOTIF                                                                                                      \
-	"{\"type\":\"object\",\"required\":[\"id\",\"type\",\"title\",\"body\",\"link\",\"data\",\"created_at\","     \
-	"\"read_at\"],\"properties\":{\"id\":" S_UUID ",\"type\":{\"type\":\"string\",\"examples\":"                   \
-	"[\"note.published\",\"note.updated\",\"calendar.lesson_changed\",\"calendar.homework\",\"calendar.exam_reminder\",\"message.received\",\"support.updated\"]},\"title\":" S_STR ",\"body\":" S_STR ",\"link\":" S_NSTR              \
-	",\"data\":{\"type\":\"object\",\"description\":\"ids of what the notification is about (evaluation_id, "   \
+#define S_COUNT                                                                                                        \
+	"{\"type\":\"object\",\"required\":[\"count\"],\"properties\":{\"count\":{\"type\":\"integer\",\"minimum\":0}}}"
+#define S_NOTIF                                                                                                                                                                         \
+	"{\"type\":\"object\",\"required\":[\"id\",\"type\",\"title\",\"body\",\"link\",\"data\",\"created_at\","                                                                       \
+	"\"read_at\"],\"properties\":{\"id\":" S_UUID ",\"type\":{\"type\":\"string\",\"examples\":"                                                                                    \
+	"[\"note.published\",\"note.updated\",\"calendar.lesson_changed\",\"calendar.homework\",\"calendar.exam_reminder\",\"message.received\",\"support.updated\"]},\"title\":" S_STR \
+	",\"body\":" S_STR ",\"link\":" S_NSTR                                                                                                                                          \
+	",\"data\":{\"type\":\"object\",\"description\":\"ids of what the notification is about (evaluation_id, "                                                                       \
 	"course_id)\"},\"created_at\":" S_TIME ",\"read_at\":" S_NTIME "}}"
-#define S_PREFS                                                                                                      \
+#define S_PREFS                                                                                                        \
 	"{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":"       \
-	"{\"type\":\"object\",\"required\":[\"type\",\"label\",\"enabled\"],\"properties\":{\"type\":" S_STR          \
+	"{\"type\":\"object\",\"required\":[\"type\",\"label\",\"enabled\"],\"properties\":{\"type\":" S_STR           \
 	",\"label\":" S_STR ",\"enabled\":{\"type\":\"boolean\"}}}}}}"
-#define S_PREFS_REQ                                                                                                  \
+#define S_PREFS_REQ                                                                                                    \
 	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"items\"],\"properties\":{\"items\":"      \
-	"{\"type\":\"array\",\"maxItems\":100,\"items\":{\"type\":\"object\",\"additionalProperties\":false,"         \
-	"\"required\":[\"type\",\"enabled\"],\"properties\":{\"type\":" S_STR ",\"enabled\":{\"type\":\"boolean\"}}}}}}"
+	"{\"type\":\"array\",\"maxItems\":100,\"items\":{\"type\":\"object\",\"additionalProperties\":false,"          \
+	"\"required\":[\"type\",\"enabled\"],\"properties\":{\"type\":" S_STR                                          \
+	",\"enabled\":{\"type\":\"boolean\"}}}}}}"
 
 static const struct route routes[] = {
-	{.method = "GET", .pattern = "/api/notifications", .handler = notif_list, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/notifications",
+	 .handler = notif_list,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The caller's notifications, newest first; ?unread=true for unread ones only, ?limit=, ?cursor=",
 	 .response_schema = S_LIST(S_NOTIF)},
-	{.method = "GET", .pattern = "/api/notifications/unread-count", .handler = notif_count, .access = ROLE_ANY_USER,
-	 .summary = "How many of the caller's notifications are unread", .response_schema = S_COUNT},
-	{.method = "POST", .pattern = "/api/notifications/read-all", .handler = notif_read_all, .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY, .summary = "Mark all the caller's notifications read; answers how many were unread",
+	{.method = "GET",
+	 .pattern = "/api/notifications/unread-count",
+	 .handler = notif_count,
+	 .access = ROLE_ANY_USER,
+	 .summary = "How many of the caller's notifications are unread",
 	 .response_schema = S_COUNT},
-	{.method = "GET", .pattern = "/api/notifications/preferences", .handler = prefs_get, .access = ROLE_ANY_USER,
+	{.method = "POST",
+	 .pattern = "/api/notifications/read-all",
+	 .handler = notif_read_all,
+	 .access = ROLE_ANY_USER,
+	 .flags = ROUTE_NO_BODY,
+	 .summary = "Mark all the caller's notifications read; answers how many were unread",
+	 .response_schema = S_COUNT},
+	{.method = "GET",
+	 .pattern = "/api/notifications/preferences",
+	 .handler = prefs_get,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The caller's preferences: every notification type, enabled unless turned off",
 	 .response_schema = S_PREFS},
-	{.method = "PUT", .pattern = "/api/notifications/preferences", .handler = prefs_put, .access = ROLE_ANY_USER,
+	{.method = "PUT",
+	 .pattern = "/api/notifications/preferences",
+	 .handler = prefs_put,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Turn notification types on or off for the caller (types not listed keep their setting)",
-	 .request_schema = S_PREFS_REQ, .response_schema = S_PREFS},
-	{.method = "GET", .pattern = "/api/notifications/stream", .handler = notif_stream, .access = ROLE_ANY_USER,
+	 .request_schema = S_PREFS_REQ,
+	 .response_schema = S_PREFS},
+	{.method = "GET",
+	 .pattern = "/api/notifications/stream",
+	 .handler = notif_stream,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Server-Sent Events (text/event-stream, bearer token in the Authorization header): `unread` "
 		    "{\"count\"} at connect and after each change, `notification` (id: the notification's id) for each "
 		    "new one; Last-Event-ID replays the ones missed"},
-	{.method = "POST", .pattern = "/api/notifications/{id}/read", .handler = notif_read, .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY, .summary = "Mark one of the caller's notifications read (others' answer 404)",
+	{.method = "POST",
+	 .pattern = "/api/notifications/{id}/read",
+	 .handler = notif_read,
+	 .access = ROLE_ANY_USER,
+	 .flags = ROUTE_NO_BODY,
+	 .summary = "Mark one of the caller's notifications read (others' answer 404)",
 	 .response_schema = S_NOTIF},
-	{.method = "DELETE", .pattern = "/api/notifications/{id}", .handler = notif_delete, .access = ROLE_ANY_USER,
-	 .status = 204, .summary = "Delete one of the caller's notifications (others' answer 404)"},
+	{.method = "DELETE",
+	 .pattern = "/api/notifications/{id}",
+	 .handler = notif_delete,
+	 .access = ROLE_ANY_USER,
+	 .status = 204,
+	 .summary = "Delete one of the caller's notifications (others' answer 404)"},
 };
 
 static const char *const owned_tables[] = {"notifications", "notification_prefs", NULL};
 
 const struct service svc_notifications = {
 	.name = "notifications",
-	.title = "Notifications from other services' events, live by Server-Sent Events (the seed's notification-service)",
+	.title =
+		"Notifications from other services' events, live by Server-Sent Events (the seed's notification-service)",
 	.routes = routes,
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
 	.migrations = migrations,

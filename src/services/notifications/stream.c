@@ -300,5 +300,6 @@ void notif_applied(const struct bus_event *ev)
 	}
 	db_done(s);
 	if (rc < 0)
-		log_warn("notifications: the notifications of event %s could not be pushed: %s", ev->id, ent_err_str(rc));
+		log_warn("notifications: the notifications of event %s could not be pushed: %s", ev->id,
+			 ent_err_str(rc));
 }

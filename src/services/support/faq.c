@@ -51,7 +51,8 @@ static const char *search_query(arena *a, db_conn *c, const char *text, int any)
 	int n = 0;
 	const unsigned char *p = (const unsigned char *)text;
 	while (*p && n < MAX_WORDS) {
-		while (*p && !(*p >= 0x80 || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		while (*p && !(*p >= 0x80 || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+			       (*p >= 'A' && *p <= 'Z')))
 			p++;
 		const unsigned char *start = p;
 		while (*p >= 0x80 || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
@@ -132,9 +133,11 @@ void sup_faq_list(http_req *req)
 	if (published && strcmp(published, "true") && strcmp(published, "false"))
 		json_object_set_new(errors, "published", json_string("doit valoir true ou false"));
 	else if (published && !v.admin && strcmp(published, "true"))
-		json_object_set_new(errors, "published", json_string("seuls les administrateurs voient les brouillons"));
+		json_object_set_new(errors, "published",
+				    json_string("seuls les administrateurs voient les brouillons"));
 	if (q && pg.has_cursor)
-		json_object_set_new(errors, "cursor", json_string("une recherche tient en une page : pas de page suivante"));
+		json_object_set_new(errors, "cursor",
+				    json_string("une recherche tient en une page : pas de page suivante"));
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
@@ -144,8 +147,7 @@ void sup_faq_list(http_req *req)
 	if (q) {
 		/* A search answers its best matches in one page, ranked (no cursor). */
 		const char *query = search_query(a, c, q, 0);
-		int rc = query ? run_search(c, http_jw(req), query, v.admin, category, published, pg.limit)
-			       : ENT_OK;
+		int rc = query ? run_search(c, http_jw(req), query, v.admin, category, published, pg.limit) : ENT_OK;
 		if (rc) {
 			http_problem_err(req, rc, NULL);
 			return;
@@ -157,14 +159,15 @@ void sup_faq_list(http_req *req)
 		http_reply_jw(req, 200);
 		return;
 	}
-	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
-						   " AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
-						   " AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
-						   " AND (f.created_at, f.id) < (?, ?) ORDER BY f.created_at DESC, f.id DESC LIMIT ?"
-						 : "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
-						   " AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
-						   " AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
-						   " ORDER BY f.created_at DESC, f.id DESC LIMIT ?");
+	db_stmt *s = db_prepare(
+		c, pg.has_cursor ? "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
+				   " AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
+				   " AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
+				   " AND (f.created_at, f.id) < (?, ?) ORDER BY f.created_at DESC, f.id DESC LIMIT ?"
+				 : "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
+				   " AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
+				   " AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
+				   " ORDER BY f.created_at DESC, f.id DESC LIMIT ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
@@ -233,8 +236,9 @@ void sup_faq_suggest(http_req *req)
 static int faq_load(http_req *req, db_conn *c, int admin, const char **id_out)
 {
 	const char *id = http_param(req, "id");
-	int rc = util_is_uuid(id) ? db_exists(c, admin ? "SELECT 1 FROM support_faq WHERE id = ?"
-						      : "SELECT 1 FROM support_faq WHERE id = ? AND published = 1",
+	int rc = util_is_uuid(id) ? db_exists(c,
+					      admin ? "SELECT 1 FROM support_faq WHERE id = ?"
+						    : "SELECT 1 FROM support_faq WHERE id = ? AND published = 1",
 					      id, NULL)
 				  : 0;
 	if (rc < 0) {
@@ -296,7 +300,8 @@ static int faq_check(json_t *body, int create, json_t *errors)
 	json_check(body, fields, NFAQ_FIELDS, errors);
 	const char *title = json_get_str(body, "title", NULL), *text = json_get_str(body, "body", NULL);
 	if (title && !json_object_get(errors, "title") && !util_valid_text(title))
-		json_object_set_new(errors, "title", json_string("doit être une ligne de texte sans caractère de contrôle"));
+		json_object_set_new(errors, "title",
+				    json_string("doit être une ligne de texte sans caractère de contrôle"));
 	if (text && !json_object_get(errors, "body") && !util_valid_lines(text))
 		json_object_set_new(errors, "body", json_string("contient des caractères de contrôle"));
 	return (int)json_object_size(errors);
@@ -317,8 +322,9 @@ void sup_faq_create(http_req *req)
 	char id[37], now[21];
 	util_uuid(id);
 	sup_now(now, NULL);
-	db_stmt *s = db_prepare(c, "INSERT INTO support_faq (id, title, body, category, published, created_by, created_at,"
-				   " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(c,
+				"INSERT INTO support_faq (id, title, body, category, published, created_by, created_at,"
+				" updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
@@ -358,9 +364,10 @@ void sup_faq_patch(http_req *req)
 	char now[21];
 	sup_now(now, NULL);
 	json_t *pub = json_object_get(body, "published");
-	db_stmt *s = db_prepare(c, "UPDATE support_faq SET title = COALESCE(?, title), body = COALESCE(?, body),"
-				   " category = COALESCE(?, category), published = COALESCE(CAST(? AS INTEGER), published),"
-				   " updated_at = ? WHERE id = ?");
+	db_stmt *s = db_prepare(
+		c, "UPDATE support_faq SET title = COALESCE(?, title), body = COALESCE(?, body),"
+		   " category = COALESCE(?, category), published = COALESCE(CAST(? AS INTEGER), published),"
+		   " updated_at = ? WHERE id = ?");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text_or_null(s, 1, json_get_str(body, "title", NULL));
@@ -429,7 +436,8 @@ void sup_faq_helpful(http_req *req)
 		}
 		/* Once per person: a second click changes nothing. */
 		if (rc >= 0 && counted)
-			rc = db_run(c, "UPDATE support_faq SET helpful_count = helpful_count + 1 WHERE id = ?", id, NULL);
+			rc = db_run(c, "UPDATE support_faq SET helpful_count = helpful_count + 1 WHERE id = ?", id,
+				    NULL);
 		rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
 	}
 	s = rc ? NULL : db_prepare(c, "SELECT helpful_count FROM support_faq WHERE id = ?");

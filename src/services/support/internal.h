@@ -46,13 +46,29 @@ void sup_viewer_of(http_req *req, struct sup_viewer *v);
 
 /* A ticket as stored; strings live in the arena it was read into. */
 enum {
-	T_ID, T_SUBJECT, T_DESCRIPTION, T_CATEGORY, T_PRIORITY, T_STATE, T_REQUESTER, T_ASSIGNEE, T_CREATED,
-	T_UPDATED, T_FR_DUE, T_RES_DUE, T_FR_AT, T_RESOLVED_AT, T_CLOSED_AT, T_RATING, T_RATING_COMMENT, T_RATED_AT,
+	T_ID,
+	T_SUBJECT,
+	T_DESCRIPTION,
+	T_CATEGORY,
+	T_PRIORITY,
+	T_STATE,
+	T_REQUESTER,
+	T_ASSIGNEE,
+	T_CREATED,
+	T_UPDATED,
+	T_FR_DUE,
+	T_RES_DUE,
+	T_FR_AT,
+	T_RESOLVED_AT,
+	T_CLOSED_AT,
+	T_RATING,
+	T_RATING_COMMENT,
+	T_RATED_AT,
 	T_NCOLS
 };
-#define SUP_TICKET_COLS                                                                                         \
-	"t.id, t.subject, t.description, t.category, t.priority, t.state, t.requester_id, t.assignee_id, "     \
-	"t.created_at, t.updated_at, t.first_response_due, t.resolution_due, t.first_response_at, "            \
+#define SUP_TICKET_COLS                                                                                                \
+	"t.id, t.subject, t.description, t.category, t.priority, t.state, t.requester_id, t.assignee_id, "             \
+	"t.created_at, t.updated_at, t.first_response_due, t.resolution_due, t.first_response_at, "                    \
 	"t.resolved_at, t.closed_at, t.rating, t.rating_comment, t.rated_at"
 struct sup_ticket {
 	const char *col[T_NCOLS];

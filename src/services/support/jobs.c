@@ -66,7 +66,8 @@ int sup_autoclose_due(db_conn *c)
 		if (rc >= 0 && claimed)
 			rc = sup_ticket_get(c, a, ids[i], &t);
 		if (rc >= 0 && claimed)
-			rc = sup_notify_requester(c, &t, NULL, arena_printf(a, "Demande « %s » : Clos", t.col[T_SUBJECT]),
+			rc = sup_notify_requester(c, &t, NULL,
+						  arena_printf(a, "Demande « %s » : Clos", t.col[T_SUBJECT]),
 						  "Votre demande résolue depuis 7 jours a été close automatiquement. "
 						  "Pour un nouveau problème, ouvrez une nouvelle demande.");
 		if (rc < 0 || (rc = db_commit(c))) {

@@ -42,8 +42,7 @@ int sup_notify(db_conn *c, const struct sup_ticket *t, const char *actor, const 
 	return rc;
 }
 
-int sup_notify_requester(db_conn *c, const struct sup_ticket *t, const char *actor, const char *title,
-			 const char *body)
+int sup_notify_requester(db_conn *c, const struct sup_ticket *t, const char *actor, const char *title, const char *body)
 {
 	const char *one[1] = {t->col[T_REQUESTER]};
 	return sup_notify(c, t, actor, one, 1, title, body);

@@ -28,7 +28,8 @@
 #include "services/users/users.h"
 
 #define OPEN_STATES "t.state IN ('new', 'open', 'waiting')"
-#define OVERDUE_SQL OPEN_STATES " AND ((t.first_response_at IS NULL AND t.first_response_due < ?) OR t.resolution_due < ?)"
+#define OVERDUE_SQL                                                                                                    \
+	OPEN_STATES " AND ((t.first_response_at IS NULL AND t.first_response_due < ?) OR t.resolution_due < ?)"
 #define CSV_MAX_ROWS 10000
 
 /* A statement being put together, with its parameters in order. */
@@ -209,8 +210,8 @@ void sup_tickets_list(http_req *req)
 			break;
 		sup_ticket_write(w, c, a, &items[i], now);
 	}
-	static const char *const keep[] = {"state", "category", "priority", "assignee_id", "requester_id", "overdue",
-					   "q", "mine", "limit", NULL};
+	static const char *const keep[] = {"state",   "category", "priority", "assignee_id", "requester_id",
+					   "overdue", "q",        "mine",     "limit",       NULL};
 	page_reply(&pg, keep);
 }
 
@@ -301,10 +302,23 @@ void sup_tickets_csv(http_req *req)
 	buf b;
 	buf_init(&b, 0);
 	buf_addstr(&b, "\xEF\xBB\xBF"); /* a BOM, so that a spreadsheet reads the file as UTF-8 */
-	static const char *const head[] = {"Référence", "Sujet", "Catégorie", "Priorité", "État", "Demandeur", "Confiée à",
-					   "Ouverte le", "Première réponse attendue avant", "Première réponse le",
-					   "Délai de première réponse (heures)", "Résolution attendue avant", "Résolue le",
-					   "Close le", "En retard", "Satisfaction (1 à 5)", "Avis"};
+	static const char *const head[] = {"Référence",
+					   "Sujet",
+					   "Catégorie",
+					   "Priorité",
+					   "État",
+					   "Demandeur",
+					   "Confiée à",
+					   "Ouverte le",
+					   "Première réponse attendue avant",
+					   "Première réponse le",
+					   "Délai de première réponse (heures)",
+					   "Résolution attendue avant",
+					   "Résolue le",
+					   "Close le",
+					   "En retard",
+					   "Satisfaction (1 à 5)",
+					   "Avis"};
 	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
 		csv_cell(&b, head[i], i == 0);
 	buf_addstr(&b, "\r\n");
@@ -332,7 +346,8 @@ void sup_tickets_csv(http_req *req)
 				       french_time(a, t->col[T_RES_DUE]),
 				       french_time(a, t->col[T_RESOLVED_AT]),
 				       french_time(a, t->col[T_CLOSED_AT]),
-				       sup_first_response_overdue(t, now) || sup_resolution_overdue(t, now) ? "oui" : "non",
+				       sup_first_response_overdue(t, now) || sup_resolution_overdue(t, now) ? "oui"
+													    : "non",
 				       t->col[T_RATING] ? t->col[T_RATING] : "",
 				       t->col[T_RATING_COMMENT] ? t->col[T_RATING_COMMENT] : ""};
 		for (size_t k = 0; k < sizeof(cells) / sizeof(cells[0]); k++)
@@ -360,7 +375,8 @@ int sup_deadlines(db_conn *c, const char *priority, const char *created, char fr
 	time_t t0;
 	if (util_parse_rfc3339(created, &t0))
 		return ENT_EINVAL;
-	db_stmt *s = db_prepare(c, "SELECT first_response_minutes, resolution_minutes FROM support_sla WHERE priority = ?");
+	db_stmt *s = db_prepare(
+		c, "SELECT first_response_minutes, resolution_minutes FROM support_sla WHERE priority = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, priority);
@@ -373,10 +389,8 @@ int sup_deadlines(db_conn *c, const char *priority, const char *created, char fr
 	return rc == DB_ROW ? ENT_OK : rc < 0 ? rc : ENT_EINTERNAL;
 }
 
-#define SLA_SELECT                                                                                              \
-	"SELECT priority, first_response_minutes, resolution_minutes, updated_at FROM support_sla"
-#define SLA_ORDER                                                                                               \
-	" ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+#define SLA_SELECT "SELECT priority, first_response_minutes, resolution_minutes, updated_at FROM support_sla"
+#define SLA_ORDER " ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
 
 static void write_sla(jw *w, db_stmt *s)
 {
@@ -430,9 +444,11 @@ void sup_sla_put(http_req *req)
 	if (!sup_is(sup_priorities, priority))
 		json_object_set_new(errors, "priority", json_string("doit valoir low, normal, high ou urgent"));
 	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
-	long long fr = json_get_int(body, "first_response_minutes", 0), res = json_get_int(body, "resolution_minutes", 0);
+	long long fr = json_get_int(body, "first_response_minutes", 0),
+		  res = json_get_int(body, "resolution_minutes", 0);
 	if (!json_object_size(errors) && res < fr)
-		json_object_set_new(errors, "resolution_minutes", json_string("doit être au moins le délai de première réponse"));
+		json_object_set_new(errors, "resolution_minutes",
+				    json_string("doit être au moins le délai de première réponse"));
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
@@ -440,8 +456,9 @@ void sup_sla_put(http_req *req)
 		return;
 	char now[21];
 	sup_now(now, NULL);
-	db_stmt *s = db_prepare(c, "UPDATE support_sla SET first_response_minutes = ?, resolution_minutes = ?, updated_at = ?,"
-				   " updated_by = ? WHERE priority = ?");
+	db_stmt *s = db_prepare(
+		c, "UPDATE support_sla SET first_response_minutes = ?, resolution_minutes = ?, updated_at = ?,"
+		   " updated_by = ? WHERE priority = ?");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_int64(s, 1, fr);
@@ -511,9 +528,11 @@ void sup_dashboard(http_req *req)
 	time_t to = (time_t)(us / 1000000) + 1, from = to - 30L * 86400;
 	json_t *errors = json_object();
 	if (f && parse_bound(f, &from))
-		json_object_set_new(errors, "from", json_string("doit être une date (2026-11-24) ou une date-heure RFC 3339"));
+		json_object_set_new(errors, "from",
+				    json_string("doit être une date (2026-11-24) ou une date-heure RFC 3339"));
 	if (t && parse_bound(t, &to))
-		json_object_set_new(errors, "to", json_string("doit être une date (2026-11-24) ou une date-heure RFC 3339"));
+		json_object_set_new(errors, "to",
+				    json_string("doit être une date (2026-11-24) ou une date-heure RFC 3339"));
 	if (!json_object_size(errors) && to <= from)
 		json_object_set_new(errors, "to", json_string("doit être après from"));
 	else if (!json_object_size(errors) && to - from > 800L * 86400)
@@ -610,8 +629,9 @@ void sup_dashboard(http_req *req)
 	} else if (rc >= 0)
 		rc = ENT_EDB;
 	/* Satisfaction given in the window. */
-	if (rc >= 0 && (s = db_prepare(c, "SELECT rating FROM support_requests WHERE rating IS NOT NULL AND rated_at >= ?"
-					  " AND rated_at < ?"))) {
+	if (rc >= 0 &&
+	    (s = db_prepare(c, "SELECT rating FROM support_requests WHERE rating IS NOT NULL AND rated_at >= ?"
+			       " AND rated_at < ?"))) {
 		db_bind_text(s, 1, fs);
 		db_bind_text(s, 2, ts);
 		int64_t sum = 0, n = 0;

@@ -26,82 +26,81 @@
 #include "services/users/users.h"
 
 /* The FAQ's full-text index differs by engine: FTS5 on SQLite, a tsvector column on PostgreSQL. */
-#define SCHEMA_COMMON                                                                                           \
-	"CREATE TABLE support_requests ("                                                                       \
-	" id TEXT PRIMARY KEY,"                                                                                  \
-	" subject TEXT NOT NULL,"                                                                                \
-	" description TEXT NOT NULL,"                                                                            \
-	" category TEXT NOT NULL CHECK (category IN ('account', 'courses', 'grades', 'timetable', 'messaging', 'other')),"\
-	" priority TEXT NOT NULL CHECK (priority IN ('low', 'normal', 'high', 'urgent')),"                       \
-	" state TEXT NOT NULL CHECK (state IN ('new', 'open', 'waiting', 'resolved', 'closed')),"                \
-	" requester_id TEXT NOT NULL,"                                                                           \
-	" assignee_id TEXT,"                                                                                     \
-	" created_at TEXT NOT NULL,"                                                                             \
-	" updated_at TEXT NOT NULL,"                                                                             \
-	" first_response_due TEXT NOT NULL,"                                                                     \
-	" resolution_due TEXT NOT NULL,"                                                                         \
-	" first_response_at TEXT,"                                                                               \
-	" resolved_at TEXT,"                                                                                     \
-	" closed_at TEXT,"                                                                                       \
-	" rating INTEGER CHECK (rating BETWEEN 1 AND 5),"                                                        \
-	" rating_comment TEXT,"                                                                                  \
-	" rated_at TEXT);"                                                                                       \
-	"CREATE INDEX support_requests_by_created ON support_requests (created_at, id);"                        \
-	"CREATE INDEX support_requests_by_requester ON support_requests (requester_id, created_at, id);"        \
-	"CREATE INDEX support_requests_by_assignee ON support_requests (assignee_id, created_at, id);"          \
-	"CREATE INDEX support_requests_by_state ON support_requests (state, resolved_at);"                      \
-	"CREATE TABLE support_comments ("                                                                       \
-	" id TEXT PRIMARY KEY,"                                                                                  \
-	" ticket_id TEXT NOT NULL REFERENCES support_requests (id) ON DELETE CASCADE,"                           \
-	" author_id TEXT NOT NULL,"                                                                              \
-	" body TEXT NOT NULL,"                                                                                   \
-	" internal INTEGER NOT NULL DEFAULT 0,"                                                                  \
-	" created_at TEXT NOT NULL,"                                                                             \
-	" seq BIGINT NOT NULL);"                                                                                \
-	"CREATE INDEX support_comments_by_ticket ON support_comments (ticket_id, seq, id);"                     \
-	"CREATE INDEX support_comments_by_author ON support_comments (author_id);"                              \
-	"CREATE TABLE support_history ("                                                                        \
-	" id TEXT PRIMARY KEY,"                                                                                  \
-	" ticket_id TEXT NOT NULL REFERENCES support_requests (id) ON DELETE CASCADE,"                           \
-	" actor_id TEXT,"                                                                                        \
-	" field TEXT NOT NULL,"                                                                                  \
-	" old_value TEXT,"                                                                                       \
-	" new_value TEXT,"                                                                                       \
-	" at TEXT NOT NULL,"                                                                                     \
-	" seq BIGINT NOT NULL);"                                                                                \
-	"CREATE INDEX support_history_by_ticket ON support_history (ticket_id, seq, id);"                       \
-	"CREATE TABLE support_sla ("                                                                            \
-	" priority TEXT PRIMARY KEY CHECK (priority IN ('low', 'normal', 'high', 'urgent')),"                    \
-	" first_response_minutes INTEGER NOT NULL,"                                                              \
-	" resolution_minutes INTEGER NOT NULL,"                                                                  \
-	" updated_at TEXT,"                                                                                      \
-	" updated_by TEXT);"                                                                                     \
-	"INSERT INTO support_sla (priority, first_response_minutes, resolution_minutes) VALUES"                  \
-	" ('urgent', 240, 1440), ('high', 480, 4320), ('normal', 1440, 7200), ('low', 4320, 14400);"             \
-	"CREATE TABLE support_faq_helpful ("                                                                    \
-	" article_id TEXT NOT NULL,"                                                                             \
-	" user_id TEXT NOT NULL,"                                                                                \
-	" at TEXT NOT NULL,"                                                                                     \
-	" PRIMARY KEY (article_id, user_id));"                                                                   \
+#define SCHEMA_COMMON                                                                                                      \
+	"CREATE TABLE support_requests ("                                                                                  \
+	" id TEXT PRIMARY KEY,"                                                                                            \
+	" subject TEXT NOT NULL,"                                                                                          \
+	" description TEXT NOT NULL,"                                                                                      \
+	" category TEXT NOT NULL CHECK (category IN ('account', 'courses', 'grades', 'timetable', 'messaging', 'other'))," \
+	" priority TEXT NOT NULL CHECK (priority IN ('low', 'normal', 'high', 'urgent')),"                                 \
+	" state TEXT NOT NULL CHECK (state IN ('new', 'open', 'waiting', 'resolved', 'closed')),"                          \
+	" requester_id TEXT NOT NULL,"                                                                                     \
+	" assignee_id TEXT,"                                                                                               \
+	" created_at TEXT NOT NULL,"                                                                                       \
+	" updated_at TEXT NOT NULL,"                                                                                       \
+	" first_response_due TEXT NOT NULL,"                                                                               \
+	" resolution_due TEXT NOT NULL,"                                                                                   \
+	" first_response_at TEXT,"                                                                                         \
+	" resolved_at TEXT,"                                                                                               \
+	" closed_at TEXT,"                                                                                                 \
+	" rating INTEGER CHECK (rating BETWEEN 1 AND 5),"                                                                  \
+	" rating_comment TEXT,"                                                                                            \
+	" rated_at TEXT);"                                                                                                 \
+	"CREATE INDEX support_requests_by_created ON support_requests (created_at, id);"                                   \
+	"CREATE INDEX support_requests_by_requester ON support_requests (requester_id, created_at, id);"                   \
+	"CREATE INDEX support_requests_by_assignee ON support_requests (assignee_id, created_at, id);"                     \
+	"CREATE INDEX support_requests_by_state ON support_requests (state, resolved_at);"                                 \
+	"CREATE TABLE support_comments ("                                                                                  \
+	" id TEXT PRIMARY KEY,"                                                                                            \
+	" ticket_id TEXT NOT NULL REFERENCES support_requests (id) ON DELETE CASCADE,"                                     \
+	" author_id TEXT NOT NULL,"                                                                                        \
+	" body TEXT NOT NULL,"                                                                                             \
+	" internal INTEGER NOT NULL DEFAULT 0,"                                                                            \
+	" created_at TEXT NOT NULL,"                                                                                       \
+	" seq BIGINT NOT NULL);"                                                                                           \
+	"CREATE INDEX support_comments_by_ticket ON support_comments (ticket_id, seq, id);"                                \
+	"CREATE INDEX support_comments_by_author ON support_comments (author_id);"                                         \
+	"CREATE TABLE support_history ("                                                                                   \
+	" id TEXT PRIMARY KEY,"                                                                                            \
+	" ticket_id TEXT NOT NULL REFERENCES support_requests (id) ON DELETE CASCADE,"                                     \
+	" actor_id TEXT,"                                                                                                  \
+	" field TEXT NOT NULL,"                                                                                            \
+	" old_value TEXT,"                                                                                                 \
+	" new_value TEXT,"                                                                                                 \
+	" at TEXT NOT NULL,"                                                                                               \
+	" seq BIGINT NOT NULL);"                                                                                           \
+	"CREATE INDEX support_history_by_ticket ON support_history (ticket_id, seq, id);"                                  \
+	"CREATE TABLE support_sla ("                                                                                       \
+	" priority TEXT PRIMARY KEY CHECK (priority IN ('low', 'normal', 'high', 'urgent')),"                              \
+	" first_response_minutes INTEGER NOT NULL,"                                                                        \
+	" resolution_minutes INTEGER NOT NULL,"                                                                            \
+	" updated_at TEXT,"                                                                                                \
+	" updated_by TEXT);"                                                                                               \
+	"INSERT INTO support_sla (priority, first_response_minutes, resolution_minutes) VALUES"                            \
+	" ('urgent', 240, 1440), ('high', 480, 4320), ('normal', 1440, 7200), ('low', 4320, 14400);"                       \
+	"CREATE TABLE support_faq_helpful ("                                                                               \
+	" article_id TEXT NOT NULL,"                                                                                       \
+	" user_id TEXT NOT NULL,"                                                                                          \
+	" at TEXT NOT NULL,"                                                                                               \
+	" PRIMARY KEY (article_id, user_id));"                                                                             \
 	"CREATE INDEX support_faq_helpful_by_user ON support_faq_helpful (user_id);"
 
-#define FAQ_COLUMNS                                                                                             \
-	" id TEXT PRIMARY KEY,"                                                                                  \
-	" title TEXT NOT NULL,"                                                                                  \
-	" body TEXT NOT NULL,"                                                                                   \
-	" category TEXT NOT NULL CHECK (category IN ('account', 'courses', 'grades', 'timetable', 'messaging', 'other')),"\
-	" published INTEGER NOT NULL DEFAULT 0,"                                                                 \
-	" helpful_count INTEGER NOT NULL DEFAULT 0,"                                                             \
-	" created_by TEXT NOT NULL,"                                                                             \
-	" created_at TEXT NOT NULL,"                                                                             \
+#define FAQ_COLUMNS                                                                                                        \
+	" id TEXT PRIMARY KEY,"                                                                                            \
+	" title TEXT NOT NULL,"                                                                                            \
+	" body TEXT NOT NULL,"                                                                                             \
+	" category TEXT NOT NULL CHECK (category IN ('account', 'courses', 'grades', 'timetable', 'messaging', 'other'))," \
+	" published INTEGER NOT NULL DEFAULT 0,"                                                                           \
+	" helpful_count INTEGER NOT NULL DEFAULT 0,"                                                                       \
+	" created_by TEXT NOT NULL,"                                                                                       \
+	" created_at TEXT NOT NULL,"                                                                                       \
 	" updated_at TEXT NOT NULL"
 
 /*
  * SQLite: an FTS5 table of its own (not external content: support_faq has no stable integer
  * rowid), kept by triggers; unicode61 with remove_diacritics folds "élève" and "eleve" together.
  */
-static const char schema_v1[] =
-	SCHEMA_COMMON
+static const char schema_v1[] = SCHEMA_COMMON
 	"CREATE TABLE support_faq (" FAQ_COLUMNS ");"
 	"CREATE INDEX support_faq_by_created ON support_faq (created_at, id);"
 	"CREATE VIRTUAL TABLE support_faq_fts USING fts5(id UNINDEXED, title, body,"
@@ -115,8 +114,7 @@ static const char schema_v1[] =
 	" INSERT INTO support_faq_fts (id, title, body) VALUES (new.id, new.title, new.body); END;";
 
 /* PostgreSQL: a generated tsvector with the 'french' configuration (stemming), title weighted A. */
-static const char schema_v1_pg[] =
-	SCHEMA_COMMON
+static const char schema_v1_pg[] = SCHEMA_COMMON
 	"CREATE TABLE support_faq (" FAQ_COLUMNS ","
 	" search tsvector GENERATED ALWAYS AS (setweight(to_tsvector('french', title), 'A') ||"
 	" setweight(to_tsvector('french', body), 'B')) STORED);"
@@ -124,7 +122,8 @@ static const char schema_v1_pg[] =
 	"CREATE INDEX support_faq_search ON support_faq USING GIN (search);";
 
 static const struct migration migrations[] = {
-	{1, "tickets, comments and notes, history, service levels, FAQ with its full-text index", schema_v1, schema_v1_pg},
+	{1, "tickets, comments and notes, history, service levels, FAQ with its full-text index", schema_v1,
+	 schema_v1_pg},
 };
 
 /* ---- codes and labels ---- */
@@ -313,28 +312,29 @@ void sup_ticket_write(jw *w, db_conn *c, arena *a, const struct sup_ticket *t, c
 int sup_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	/* The user's tickets and their public comments: never an internal note, never the history. */
-	db_stmt *s = db_prepare(c, "SELECT id, subject, description, category, priority, state, created_at, resolved_at,"
-				   " closed_at, rating, rating_comment FROM support_requests WHERE requester_id = ?"
-				   " ORDER BY created_at, id");
+	db_stmt *s = db_prepare(c,
+				"SELECT id, subject, description, category, priority, state, created_at, resolved_at,"
+				" closed_at, rating, rating_comment FROM support_requests WHERE requester_id = ?"
+				" ORDER BY created_at, id");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
 	json_t *tickets = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:o}", "id", db_col_text(s, 0),
-				      "subject", db_col_text(s, 1), "description", db_col_text(s, 2), "category",
-				      db_col_text(s, 3), "priority", db_col_text(s, 4), "state", db_col_text(s, 5),
-				      "created_at", db_col_text(s, 6), "resolved_at", db_col_text(s, 7), "closed_at",
-				      db_col_text(s, 8), "rating_comment", db_col_text(s, 10), "comments", json_array());
+		json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:o}", "id",
+				      db_col_text(s, 0), "subject", db_col_text(s, 1), "description", db_col_text(s, 2),
+				      "category", db_col_text(s, 3), "priority", db_col_text(s, 4), "state",
+				      db_col_text(s, 5), "created_at", db_col_text(s, 6), "resolved_at",
+				      db_col_text(s, 7), "closed_at", db_col_text(s, 8), "rating_comment",
+				      db_col_text(s, 10), "comments", json_array());
 		json_object_set_new(r, "rating", db_col_is_null(s, 9) ? json_null() : json_integer(db_col_int64(s, 9)));
 		json_array_append_new(tickets, r);
 	}
 	db_done(s);
 	size_t i;
 	json_t *tk;
-	json_array_foreach(tickets, i, tk)
-	{
+	json_array_foreach (tickets, i, tk) {
 		if (rc < 0)
 			break;
 		s = db_prepare(c, "SELECT id, author_id, body, created_at FROM support_comments WHERE ticket_id = ?"
@@ -346,9 +346,10 @@ int sup_export_user(db_conn *c, const char *user_id, json_t *out)
 		db_bind_text(s, 1, json_string_value(json_object_get(tk, "id")));
 		json_t *list = json_object_get(tk, "comments");
 		while ((rc = db_step(s)) == DB_ROW)
-			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", db_col_text(s, 0), "author_id",
-							      db_col_text(s, 1), "body", db_col_text(s, 2), "created_at",
-							      db_col_text(s, 3), "mine", !strcmp(db_col_text(s, 1), user_id)));
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", db_col_text(s, 0),
+							      "author_id", db_col_text(s, 1), "body", db_col_text(s, 2),
+							      "created_at", db_col_text(s, 3), "mine",
+							      !strcmp(db_col_text(s, 1), user_id)));
 		db_done(s);
 	}
 	json_t *helpful = json_array();
@@ -359,8 +360,8 @@ int sup_export_user(db_conn *c, const char *user_id, json_t *out)
 		else {
 			db_bind_text(s, 1, user_id);
 			while ((rc = db_step(s)) == DB_ROW)
-				json_array_append_new(helpful, json_pack("{s:s, s:s}", "article_id", db_col_text(s, 0), "at",
-									 db_col_text(s, 1)));
+				json_array_append_new(helpful, json_pack("{s:s, s:s}", "article_id", db_col_text(s, 0),
+									 "at", db_col_text(s, 1)));
 			db_done(s);
 		}
 	}
@@ -404,134 +405,205 @@ static int sup_start(void)
 	return sup_jobs_start();
 }
 
-#define S_CATEGORY                                                                                               \
+#define S_CATEGORY                                                                                                     \
 	"{\"type\":\"string\",\"enum\":[\"account\",\"courses\",\"grades\",\"timetable\",\"messaging\",\"other\"]}"
 #define S_PRIORITY "{\"type\":\"string\",\"enum\":[\"low\",\"normal\",\"high\",\"urgent\"]}"
 #define S_STATE "{\"type\":\"string\",\"enum\":[\"new\",\"open\",\"waiting\",\"resolved\",\"closed\"]}"
-#define S_PERSON                                                                                                 \
-	"{\"type\":[\"object\",\"null\"],\"properties\":{\"id\":" S_UUID ",\"name\":" S_NSTR "}}"
-#define S_TICKET                                                                                                 \
-	"{\"type\":\"object\",\"required\":[\"id\",\"subject\",\"description\",\"category\",\"priority\",\"state\","  \
-	"\"requester\",\"created_at\",\"first_response_due\",\"resolution_due\",\"overdue\"],\"properties\":{"       \
-	"\"id\":" S_UUID ",\"subject\":" S_STR ",\"description\":" S_STR ",\"category\":" S_CATEGORY               \
-	",\"category_label\":" S_STR ",\"priority\":" S_PRIORITY ",\"priority_label\":" S_STR ",\"state\":" S_STATE \
-	",\"state_label\":" S_STR ",\"requester\":" S_PERSON ",\"assignee\":" S_PERSON ",\"created_at\":" S_TIME     \
-	",\"updated_at\":" S_TIME ",\"first_response_due\":" S_TIME ",\"resolution_due\":" S_TIME                    \
-	",\"first_response_at\":" S_NTIME ",\"resolved_at\":" S_NTIME ",\"closed_at\":" S_NTIME                      \
-	",\"first_response_overdue\":" S_BOOL ",\"resolution_overdue\":" S_BOOL ",\"overdue\":" S_BOOL               \
-	",\"rating\":{\"type\":[\"object\",\"null\"],\"properties\":{\"value\":" S_INT ",\"comment\":" S_NSTR        \
+#define S_PERSON "{\"type\":[\"object\",\"null\"],\"properties\":{\"id\":" S_UUID ",\"name\":" S_NSTR "}}"
+#define S_TICKET                                                                                                       \
+	"{\"type\":\"object\",\"required\":[\"id\",\"subject\",\"description\",\"category\",\"priority\",\"state\","   \
+	"\"requester\",\"created_at\",\"first_response_due\",\"resolution_due\",\"overdue\"],\"properties\":{"         \
+	"\"id\":" S_UUID ",\"subject\":" S_STR ",\"description\":" S_STR ",\"category\":" S_CATEGORY                   \
+	",\"category_label\":" S_STR ",\"priority\":" S_PRIORITY ",\"priority_label\":" S_STR ",\"state\":" S_STATE    \
+	",\"state_label\":" S_STR ",\"requester\":" S_PERSON ",\"assignee\":" S_PERSON ",\"created_at\":" S_TIME       \
+	",\"updated_at\":" S_TIME ",\"first_response_due\":" S_TIME ",\"resolution_due\":" S_TIME                      \
+	",\"first_response_at\":" S_NTIME ",\"resolved_at\":" S_NTIME ",\"closed_at\":" S_NTIME                        \
+	",\"first_response_overdue\":" S_BOOL ",\"resolution_overdue\":" S_BOOL ",\"overdue\":" S_BOOL                 \
+	",\"rating\":{\"type\":[\"object\",\"null\"],\"properties\":{\"value\":" S_INT ",\"comment\":" S_NSTR          \
 	",\"rated_at\":" S_TIME "}}}}"
-#define S_COMMENT                                                                                                \
-	"{\"type\":\"object\",\"required\":[\"id\",\"ticket_id\",\"author\",\"body\",\"internal\",\"created_at\"],"  \
-	"\"properties\":{\"id\":" S_UUID ",\"ticket_id\":" S_UUID ",\"author\":" S_PERSON ",\"body\":" S_STR         \
+#define S_COMMENT                                                                                                      \
+	"{\"type\":\"object\",\"required\":[\"id\",\"ticket_id\",\"author\",\"body\",\"internal\",\"created_at\"],"    \
+	"\"properties\":{\"id\":" S_UUID ",\"ticket_id\":" S_UUID ",\"author\":" S_PERSON ",\"body\":" S_STR           \
 	",\"internal\":" S_BOOL ",\"created_at\":" S_TIME "}}"
-#define S_CHANGE                                                                                                 \
-	"{\"type\":\"object\",\"required\":[\"id\",\"field\",\"at\"],\"properties\":{\"id\":" S_UUID                \
-	",\"actor\":" S_PERSON ",\"field\":" S_STR ",\"old_value\":" S_NSTR ",\"new_value\":" S_NSTR ",\"at\":" S_TIME "}}"
-#define S_SLA                                                                                                    \
-	"{\"type\":\"object\",\"required\":[\"priority\",\"first_response_minutes\",\"resolution_minutes\"],"       \
-	"\"properties\":{\"priority\":" S_PRIORITY ",\"priority_label\":" S_STR ",\"first_response_minutes\":" S_INT \
+#define S_CHANGE                                                                                                       \
+	"{\"type\":\"object\",\"required\":[\"id\",\"field\",\"at\"],\"properties\":{\"id\":" S_UUID                   \
+	",\"actor\":" S_PERSON ",\"field\":" S_STR ",\"old_value\":" S_NSTR ",\"new_value\":" S_NSTR ",\"at\":" S_TIME \
+	"}}"
+#define S_SLA                                                                                                          \
+	"{\"type\":\"object\",\"required\":[\"priority\",\"first_response_minutes\",\"resolution_minutes\"],"          \
+	"\"properties\":{\"priority\":" S_PRIORITY ",\"priority_label\":" S_STR ",\"first_response_minutes\":" S_INT   \
 	",\"resolution_minutes\":" S_INT ",\"updated_at\":" S_NTIME "}}"
-#define S_FAQ                                                                                                    \
-	"{\"type\":\"object\",\"required\":[\"id\",\"title\",\"body\",\"category\",\"published\"],\"properties\":{"  \
-	"\"id\":" S_UUID ",\"title\":" S_STR ",\"body\":" S_STR ",\"category\":" S_CATEGORY ",\"category_label\":"   \
-	S_STR ",\"published\":" S_BOOL ",\"helpful_count\":" S_INT ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
-#define S_FAQ_REQ(req)                                                                                           \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"title\":{\"type\":\"string\","\
-	"\"minLength\":1,\"maxLength\":200},\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":20000},"     \
+#define S_FAQ                                                                                                          \
+	"{\"type\":\"object\",\"required\":[\"id\",\"title\",\"body\",\"category\",\"published\"],\"properties\":{"    \
+	"\"id\":" S_UUID ",\"title\":" S_STR ",\"body\":" S_STR ",\"category\":" S_CATEGORY                            \
+	",\"category_label\":" S_STR ",\"published\":" S_BOOL ",\"helpful_count\":" S_INT ",\"created_at\":" S_TIME    \
+	",\"updated_at\":" S_TIME "}}"
+#define S_FAQ_REQ(req)                                                                                                 \
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"title\":{\"type\":\"string\","   \
+	"\"minLength\":1,\"maxLength\":200},\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":20000},"       \
 	"\"category\":" S_CATEGORY ",\"published\":" S_BOOL "}}"
 
 static const struct route routes[] = {
-	{.method = "POST", .pattern = "/api/support/tickets", .handler = sup_tickets_create, .access = ROLE_ANY_USER,
-	 .status = 201, .summary = "Ask for help: a new ticket (state new), its deadlines set from the service levels",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"subject\",\"description\","
-			   "\"category\"],\"properties\":{\"subject\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},"
-			   "\"description\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"category\":" S_CATEGORY
-			   ",\"priority\":" S_PRIORITY "}}",
+	{.method = "POST",
+	 .pattern = "/api/support/tickets",
+	 .handler = sup_tickets_create,
+	 .access = ROLE_ANY_USER,
+	 .status = 201,
+	 .summary = "Ask for help: a new ticket (state new), its deadlines set from the service levels",
+	 .request_schema =
+		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"subject\",\"description\","
+		 "\"category\"],\"properties\":{\"subject\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},"
+		 "\"description\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"category\":" S_CATEGORY
+		 ",\"priority\":" S_PRIORITY "}}",
 	 .response_schema = S_TICKET},
-	{.method = "GET", .pattern = "/api/support/tickets", .handler = sup_tickets_list, .access = ROLE_ANY_USER,
-	 .summary = "The tickets the caller may see, newest first: their own; the queue for admins (all) and teachers "
-		    "(grades tickets assigned to them); ?state= ?category= ?priority= ?assignee_id= (or none) ?overdue= "
-		    "?q= ?mine=true",
+	{.method = "GET",
+	 .pattern = "/api/support/tickets",
+	 .handler = sup_tickets_list,
+	 .access = ROLE_ANY_USER,
+	 .summary =
+		 "The tickets the caller may see, newest first: their own; the queue for admins (all) and teachers "
+		 "(grades tickets assigned to them); ?state= ?category= ?priority= ?assignee_id= (or none) ?overdue= "
+		 "?q= ?mine=true",
 	 .response_schema = S_LIST(S_TICKET)},
-	{.method = "GET", .pattern = "/api/support/tickets.csv", .handler = sup_tickets_csv, .access = ROLE_ADMIN,
+	{.method = "GET",
+	 .pattern = "/api/support/tickets.csv",
+	 .handler = sup_tickets_csv,
+	 .access = ROLE_ADMIN,
 	 .summary = "The queue as CSV for a French spreadsheet (';', UTF-8 with BOM, decimal commas, formula-safe), "
 		    "with the list's filters"},
-	{.method = "GET", .pattern = "/api/support/tickets/{id}", .handler = sup_tickets_get, .access = ROLE_ANY_USER,
-	 .summary = "A ticket (404 when the caller may not see it)", .response_schema = S_TICKET},
-	{.method = "PATCH", .pattern = "/api/support/tickets/{id}", .handler = sup_tickets_patch, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/support/tickets/{id}",
+	 .handler = sup_tickets_get,
+	 .access = ROLE_ANY_USER,
+	 .summary = "A ticket (404 when the caller may not see it)",
+	 .response_schema = S_TICKET},
+	{.method = "PATCH",
+	 .pattern = "/api/support/tickets/{id}",
+	 .handler = sup_tickets_patch,
+	 .access = ROLE_ANY_USER,
 	 .summary = "Change a ticket's state (legal transitions only, else 409), priority, category or assignee "
 		    "(staff); its requester may close it once resolved",
 	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"state\":" S_STATE
 			   ",\"priority\":" S_PRIORITY ",\"category\":" S_CATEGORY ",\"assignee_id\":" S_NUUID "}}",
 	 .response_schema = S_TICKET},
-	{.method = "GET", .pattern = "/api/support/tickets/{id}/comments", .handler = sup_comments_list,
+	{.method = "GET",
+	 .pattern = "/api/support/tickets/{id}/comments",
+	 .handler = sup_comments_list,
 	 .access = ROLE_ANY_USER,
 	 .summary = "The conversation, oldest first: public comments, and the internal notes for staff only",
 	 .response_schema = S_LIST(S_COMMENT)},
-	{.method = "POST", .pattern = "/api/support/tickets/{id}/comments", .handler = sup_comments_create,
-	 .access = ROLE_ANY_USER, .status = 201,
+	{.method = "POST",
+	 .pattern = "/api/support/tickets/{id}/comments",
+	 .handler = sup_comments_create,
+	 .access = ROLE_ANY_USER,
+	 .status = 201,
 	 .summary = "Answer on a ticket; staff may write an internal note (internal: true) the requester never sees. "
 		    "A requester's answer reopens a resolved or waiting ticket",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"body\"],\"properties\":{"
-			   "\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"internal\":" S_BOOL "}}",
+	 .request_schema =
+		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"body\"],\"properties\":{"
+		 "\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"internal\":" S_BOOL "}}",
 	 .response_schema = S_COMMENT},
-	{.method = "GET", .pattern = "/api/support/tickets/{id}/history", .handler = sup_history_list,
-	 .access = ROLE_ANY_USER, .summary = "Every change of a ticket: who, when, which field, old and new value (staff)",
+	{.method = "GET",
+	 .pattern = "/api/support/tickets/{id}/history",
+	 .handler = sup_history_list,
+	 .access = ROLE_ANY_USER,
+	 .summary = "Every change of a ticket: who, when, which field, old and new value (staff)",
 	 .response_schema = S_LIST(S_CHANGE)},
-	{.method = "PUT", .pattern = "/api/support/tickets/{id}/rating", .handler = sup_rating_put,
-	 .access = ROLE_ANY_USER, .summary = "The requester's satisfaction (1 to 5 and a comment) once resolved; once",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"rating\"],\"properties\":{"
-			   "\"rating\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":5},\"comment\":" S_NSTR "}}",
+	{.method = "PUT",
+	 .pattern = "/api/support/tickets/{id}/rating",
+	 .handler = sup_rating_put,
+	 .access = ROLE_ANY_USER,
+	 .summary = "The requester's satisfaction (1 to 5 and a comment) once resolved; once",
+	 .request_schema =
+		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"rating\"],\"properties\":{"
+		 "\"rating\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":5},\"comment\":" S_NSTR "}}",
 	 .response_schema = S_TICKET},
-	{.method = "GET", .pattern = "/api/support/sla", .handler = sup_sla_list, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/support/sla",
+	 .handler = sup_sla_list,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The service levels: first-answer and resolution deadlines by priority, in minutes",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
 			    "\"array\",\"items\":" S_SLA "}}}"},
-	{.method = "PUT", .pattern = "/api/support/sla/{priority}", .handler = sup_sla_put, .access = ROLE_ADMIN,
+	{.method = "PUT",
+	 .pattern = "/api/support/sla/{priority}",
+	 .handler = sup_sla_put,
+	 .access = ROLE_ADMIN,
 	 .summary = "Change one priority's deadlines (for tickets opened or re-prioritised after)",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"first_response_minutes\","
-			   "\"resolution_minutes\"],\"properties\":{\"first_response_minutes\":{\"type\":\"integer\","
-			   "\"minimum\":5},\"resolution_minutes\":{\"type\":\"integer\",\"minimum\":5}}}",
+	 .request_schema =
+		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"first_response_minutes\","
+		 "\"resolution_minutes\"],\"properties\":{\"first_response_minutes\":{\"type\":\"integer\","
+		 "\"minimum\":5},\"resolution_minutes\":{\"type\":\"integer\",\"minimum\":5}}}",
 	 .response_schema = S_SLA},
-	{.method = "GET", .pattern = "/api/support/dashboard", .handler = sup_dashboard, .access = ROLE_ADMIN,
+	{.method = "GET",
+	 .pattern = "/api/support/dashboard",
+	 .handler = sup_dashboard,
+	 .access = ROLE_ADMIN,
 	 .summary = "Tickets opened between ?from= and ?to= (default: the last 30 days) by ?period=day|week|month, "
 		    "median first-answer time, overdue now, mean satisfaction, FAQ answers found helpful",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"from\",\"to\",\"opened\",\"overdue\"],\"properties\":{"
-			    "\"from\":" S_TIME ",\"to\":" S_TIME ",\"period\":" S_STR ",\"opened\":" S_INT
-			    ",\"opened_by_period\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
-			    "\"period\":" S_STR ",\"count\":" S_INT "}}},\"by_state\":{\"type\":\"object\"},"
-			    "\"median_first_response_minutes\":{\"type\":[\"number\",\"null\"]},\"overdue\":" S_INT
-			    ",\"satisfaction\":{\"type\":\"object\",\"properties\":{\"mean\":{\"type\":[\"number\","
-			    "\"null\"]},\"count\":" S_INT "}},\"faq_helpful\":{\"type\":\"object\",\"properties\":{"
-			    "\"period\":" S_INT ",\"total\":" S_INT "}}}}"},
-	{.method = "GET", .pattern = "/api/support/faq", .handler = sup_faq_list, .access = ROLE_ANY_USER,
+	 .response_schema =
+		 "{\"type\":\"object\",\"required\":[\"from\",\"to\",\"opened\",\"overdue\"],\"properties\":{"
+		 "\"from\":" S_TIME ",\"to\":" S_TIME ",\"period\":" S_STR ",\"opened\":" S_INT
+		 ",\"opened_by_period\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+		 "\"period\":" S_STR ",\"count\":" S_INT "}}},\"by_state\":{\"type\":\"object\"},"
+		 "\"median_first_response_minutes\":{\"type\":[\"number\",\"null\"]},\"overdue\":" S_INT
+		 ",\"satisfaction\":{\"type\":\"object\",\"properties\":{\"mean\":{\"type\":[\"number\","
+		 "\"null\"]},\"count\":" S_INT "}},\"faq_helpful\":{\"type\":\"object\",\"properties\":{"
+		 "\"period\":" S_INT ",\"total\":" S_INT "}}}}"},
+	{.method = "GET",
+	 .pattern = "/api/support/faq",
+	 .handler = sup_faq_list,
+	 .access = ROLE_ANY_USER,
 	 .summary = "FAQ articles: published ones (admins also drafts, ?published=false); ?category=; ?q= searches "
 		    "titles and bodies (best matches first, one page)",
 	 .response_schema = S_LIST(S_FAQ)},
-	{.method = "POST", .pattern = "/api/support/faq", .handler = sup_faq_create, .access = ROLE_ADMIN, .status = 201,
-	 .summary = "Write a FAQ article (admins)", .request_schema = S_FAQ_REQ("\"required\":[\"title\",\"body\",\"category\"],"),
+	{.method = "POST",
+	 .pattern = "/api/support/faq",
+	 .handler = sup_faq_create,
+	 .access = ROLE_ADMIN,
+	 .status = 201,
+	 .summary = "Write a FAQ article (admins)",
+	 .request_schema = S_FAQ_REQ("\"required\":[\"title\",\"body\",\"category\"],"),
 	 .response_schema = S_FAQ},
-	{.method = "GET", .pattern = "/api/support/faq/suggest", .handler = sup_faq_suggest, .access = ROLE_ANY_USER,
+	{.method = "GET",
+	 .pattern = "/api/support/faq/suggest",
+	 .handler = sup_faq_suggest,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The published articles that best match ?q= (the new-ticket form's subject), 5 at most",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
 			    "\"array\",\"items\":" S_FAQ "}}}"},
-	{.method = "GET", .pattern = "/api/support/faq/{id}", .handler = sup_faq_get, .access = ROLE_ANY_USER,
-	 .summary = "A FAQ article (a draft answers 404 but to admins)", .response_schema = S_FAQ},
-	{.method = "PATCH", .pattern = "/api/support/faq/{id}", .handler = sup_faq_patch, .access = ROLE_ADMIN,
-	 .summary = "Change or (un)publish a FAQ article", .request_schema = S_FAQ_REQ(""), .response_schema = S_FAQ},
-	{.method = "DELETE", .pattern = "/api/support/faq/{id}", .handler = sup_faq_delete, .access = ROLE_ADMIN,
-	 .status = 204, .summary = "Delete a FAQ article"},
-	{.method = "POST", .pattern = "/api/support/faq/{id}/helpful", .handler = sup_faq_helpful,
-	 .access = ROLE_ANY_USER, .flags = ROUTE_NO_BODY,
+	{.method = "GET",
+	 .pattern = "/api/support/faq/{id}",
+	 .handler = sup_faq_get,
+	 .access = ROLE_ANY_USER,
+	 .summary = "A FAQ article (a draft answers 404 but to admins)",
+	 .response_schema = S_FAQ},
+	{.method = "PATCH",
+	 .pattern = "/api/support/faq/{id}",
+	 .handler = sup_faq_patch,
+	 .access = ROLE_ADMIN,
+	 .summary = "Change or (un)publish a FAQ article",
+	 .request_schema = S_FAQ_REQ(""),
+	 .response_schema = S_FAQ},
+	{.method = "DELETE",
+	 .pattern = "/api/support/faq/{id}",
+	 .handler = sup_faq_delete,
+	 .access = ROLE_ADMIN,
+	 .status = 204,
+	 .summary = "Delete a FAQ article"},
+	{.method = "POST",
+	 .pattern = "/api/support/faq/{id}/helpful",
+	 .handler = sup_faq_helpful,
+	 .access = ROLE_ANY_USER,
+	 .flags = ROUTE_NO_BODY,
 	 .summary = "\"This answered my question\": counted once per person",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"helpful_count\"],\"properties\":{\"helpful_count\":"
-			    S_INT "}}"},
+	 .response_schema =
+		 "{\"type\":\"object\",\"required\":[\"helpful_count\"],\"properties\":{\"helpful_count\":" S_INT "}}"},
 };
 
 /* support_faq_fts exists on SQLite only (PostgreSQL indexes support_faq.search). */
-static const char *const owned_tables[] = {"support_requests", "support_comments", "support_history", "support_sla",
-					   "support_faq", "support_faq_fts", "support_faq_helpful", NULL};
+static const char *const owned_tables[] = {"support_requests", "support_comments", "support_history",     "support_sla",
+					   "support_faq",      "support_faq_fts",  "support_faq_helpful", NULL};
 
 const struct service svc_support = {
 	.name = "support",

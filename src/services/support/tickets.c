@@ -30,8 +30,8 @@
 static int legal_transition(const char *from, const char *to)
 {
 	static const char *const legal[][2] = {
-		{"new", "open"},	  {"new", "closed"},	  {"open", "waiting"},	 {"open", "resolved"},
-		{"waiting", "open"},	  {"waiting", "resolved"}, {"resolved", "open"}, {"resolved", "closed"},
+		{"new", "open"},     {"new", "closed"},       {"open", "waiting"},  {"open", "resolved"},
+		{"waiting", "open"}, {"waiting", "resolved"}, {"resolved", "open"}, {"resolved", "closed"},
 	};
 	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++)
 		if (!strcmp(legal[i][0], from) && !strcmp(legal[i][1], to))
@@ -42,8 +42,9 @@ static int legal_transition(const char *from, const char *to)
 int sup_history_add(db_conn *c, const char *ticket_id, const char *actor, const char *field, const char *old_value,
 		    const char *new_value, const char *at, int64_t us)
 {
-	db_stmt *s = db_prepare(c, "INSERT INTO support_history (id, ticket_id, actor_id, field, old_value, new_value, at, seq)"
-				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO support_history (id, ticket_id, actor_id, field, old_value, new_value, at, seq)"
+		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	char id[37];
@@ -100,9 +101,11 @@ void sup_tickets_create(http_req *req)
 	};
 	json_t *errors = json_object();
 	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
-	const char *subject = json_get_str(body, "subject", NULL), *description = json_get_str(body, "description", NULL);
+	const char *subject = json_get_str(body, "subject", NULL),
+		   *description = json_get_str(body, "description", NULL);
 	if (subject && !json_object_get(errors, "subject") && !util_valid_text(subject))
-		json_object_set_new(errors, "subject", json_string("doit être une ligne de texte sans caractère de contrôle"));
+		json_object_set_new(errors, "subject",
+				    json_string("doit être une ligne de texte sans caractère de contrôle"));
 	if (description && !json_object_get(errors, "description") && !util_valid_lines(description))
 		json_object_set_new(errors, "description", json_string("contient des caractères de contrôle"));
 	if (http_invalid(req, errors))
@@ -130,8 +133,9 @@ void sup_tickets_create(http_req *req)
 				   " VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?)");
 	rc = ENT_EDB;
 	if (s) {
-		const char *vals[] = {id,   subject, description, json_get_str(body, "category", NULL), priority, v.id, now,
-				      now, fr_due,  res_due};
+		const char *vals[] = {id,       subject, description, json_get_str(body, "category", NULL),
+				      priority, v.id,    now,         now,
+				      fr_due,   res_due};
 		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 			db_bind_text(s, (int)i + 1, vals[i]);
 		rc = db_step(s);
@@ -146,8 +150,9 @@ void sup_tickets_create(http_req *req)
 		const char *names[1] = {NULL};
 		users_names(c, a, &v.id, 1, names);
 		rc = sup_notify_staff(c, a, &t, v.id, arena_printf(a, "Nouvelle demande d'assistance : %s", subject),
-				      arena_printf(a, "%s a ouvert une demande (%s, priorité %s).", names[0] ? names[0] : "Un utilisateur",
-						   sup_label(t.col[T_CATEGORY]), sup_label(priority)));
+				      arena_printf(a, "%s a ouvert une demande (%s, priorité %s).",
+						   names[0] ? names[0] : "Un utilisateur", sup_label(t.col[T_CATEGORY]),
+						   sup_label(priority)));
 	}
 	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {
@@ -195,10 +200,11 @@ static int check_assignee(db_conn *c, arena *a, const char *assignee, const char
 		return 0;
 	if ((u.roles & ROLE_ENSEIGNANT) && !strcmp(category, "grades"))
 		return 0;
-	json_object_set_new(errors, "assignee_id",
-			    json_string((u.roles & ROLE_ENSEIGNANT)
-						? "un enseignant ne prend en charge que les demandes de la catégorie Notes"
-						: "doit désigner un administrateur (ou un enseignant pour une demande de notes)"));
+	json_object_set_new(
+		errors, "assignee_id",
+		json_string((u.roles & ROLE_ENSEIGNANT)
+				    ? "un enseignant ne prend en charge que les demandes de la catégorie Notes"
+				    : "doit désigner un administrateur (ou un enseignant pour une demande de notes)"));
 	return 1;
 }
 
@@ -235,7 +241,8 @@ void sup_tickets_patch(http_req *req)
 	errors = json_object();
 	if (!(rel & SUP_STAFF)) {
 		if (state && strcmp(state, "closed"))
-			json_object_set_new(errors, "state", json_string("le demandeur ne peut que clore sa demande résolue"));
+			json_object_set_new(errors, "state",
+					    json_string("le demandeur ne peut que clore sa demande résolue"));
 		if (priority || category || jassignee) {
 			const char *f = priority ? "priority" : category ? "category" : "assignee_id";
 			json_object_set_new(errors, f, json_string("seul le personnel du support modifie ce champ"));
@@ -268,8 +275,10 @@ void sup_tickets_patch(http_req *req)
 		struct user u;
 		int g = users_get(c, a, new_assignee, &u);
 		if (!g && !(u.roles & ROLE_ADMIN))
-			json_object_set_new(errors, "category",
-					    json_string("la demande est confiée à un enseignant : confiez-la d'abord à un administrateur"));
+			json_object_set_new(
+				errors, "category",
+				json_string(
+					"la demande est confiée à un enseignant : confiez-la d'abord à un administrateur"));
 	}
 	if (rc < 0) {
 		json_decref(errors);
@@ -301,13 +310,14 @@ void sup_tickets_patch(http_req *req)
 		resolved_at = NULL;
 	if (state && !strcmp(state, "closed"))
 		closed_at = now;
-	db_stmt *s = db_prepare(c, "UPDATE support_requests SET state = ?, priority = ?, category = ?, assignee_id = ?,"
-				   " first_response_due = ?, resolution_due = ?, resolved_at = ?, closed_at = ?, updated_at = ?"
-				   " WHERE id = ? AND state = ?");
+	db_stmt *s = db_prepare(
+		c, "UPDATE support_requests SET state = ?, priority = ?, category = ?, assignee_id = ?,"
+		   " first_response_due = ?, resolution_due = ?, resolved_at = ?, closed_at = ?, updated_at = ?"
+		   " WHERE id = ? AND state = ?");
 	rc = ENT_EDB;
 	if (s) {
-		const char *vals[] = {new_state, new_priority, new_category, new_assignee, fr_due, res_due,
-				      resolved_at, closed_at, now, t.col[T_ID], t.col[T_STATE]};
+		const char *vals[] = {new_state,   new_priority, new_category, new_assignee, fr_due,        res_due,
+				      resolved_at, closed_at,    now,          t.col[T_ID],  t.col[T_STATE]};
 		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 			db_bind_text_or_null(s, (int)i + 1, vals[i]);
 		rc = db_step(s);
@@ -333,8 +343,9 @@ void sup_tickets_patch(http_req *req)
 	/* Who hears of it: the requester of a staff member's state change; staff of a requester's close. */
 	if (rc >= 0 && state) {
 		const char *title = arena_printf(a, "Demande « %s » : %s", after.col[T_SUBJECT], sup_label(state));
-		const char *text = !strcmp(state, "resolved")  ? "Votre demande a été résolue. Répondez si le problème persiste, "
-								 "ou donnez votre avis sur la réponse."
+		const char *text = !strcmp(state, "resolved")
+					   ? "Votre demande a été résolue. Répondez si le problème persiste, "
+					     "ou donnez votre avis sur la réponse."
 				   : !strcmp(state, "waiting") ? "Le support attend votre réponse pour avancer."
 				   : !strcmp(state, "closed")  ? "La demande est close."
 							       : "Votre demande est prise en charge.";
@@ -346,8 +357,8 @@ void sup_tickets_patch(http_req *req)
 	if (rc >= 0 && assignee && (!t.col[T_ASSIGNEE] || strcmp(assignee, t.col[T_ASSIGNEE]))) {
 		const char *one[1] = {assignee};
 		rc = sup_notify(c, &after, v.id, one, 1, arena_printf(a, "Demande confiée : %s", after.col[T_SUBJECT]),
-				arena_printf(a, "Une demande (%s, priorité %s) vous a été confiée.", sup_label(new_category),
-					     sup_label(new_priority)));
+				arena_printf(a, "Une demande (%s, priorité %s) vous a été confiée.",
+					     sup_label(new_category), sup_label(new_priority)));
 	}
 	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
 	if (rc == ENT_ECONFLICT) {
@@ -405,10 +416,11 @@ void sup_comments_list(http_req *req)
 		return;
 	}
 	/* The requester never reads an internal note; staff read both. */
-	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT " COMMENT_COLS " FROM support_comments WHERE ticket_id = ?"
-						   " AND (internal = 0 OR ? = 1) AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?"
-						 : "SELECT " COMMENT_COLS " FROM support_comments WHERE ticket_id = ?"
-						   " AND (internal = 0 OR ? = 1) ORDER BY seq, id LIMIT ?");
+	db_stmt *s = db_prepare(
+		c, pg.has_cursor ? "SELECT " COMMENT_COLS " FROM support_comments WHERE ticket_id = ?"
+				   " AND (internal = 0 OR ? = 1) AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?"
+				 : "SELECT " COMMENT_COLS " FROM support_comments WHERE ticket_id = ?"
+				   " AND (internal = 0 OR ? = 1) ORDER BY seq, id LIMIT ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
@@ -464,11 +476,13 @@ void sup_comments_create(http_req *req)
 		json_object_set_new(errors, "body", json_string("contient des caractères de contrôle"));
 	int internal = json_is_true(json_object_get(body, "internal"));
 	if (internal && !(rel & SUP_STAFF))
-		json_object_set_new(errors, "internal", json_string("seul le personnel du support écrit des notes internes"));
+		json_object_set_new(errors, "internal",
+				    json_string("seul le personnel du support écrit des notes internes"));
 	if (http_invalid(req, errors))
 		return;
 	if (!strcmp(t.col[T_STATE], "closed")) {
-		http_problem(req, 409, "La demande est à l'état « Clos » : on n'y répond plus ; ouvrez une nouvelle demande.");
+		http_problem(req, 409,
+			     "La demande est à l'état « Clos » : on n'y répond plus ; ouvrez une nouvelle demande.");
 		return;
 	}
 	/* The requester's answer (even from an administrator asking for themselves) reopens. */
@@ -482,8 +496,9 @@ void sup_comments_create(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	db_stmt *s = db_prepare(c, "INSERT INTO support_comments (id, ticket_id, author_id, body, internal, created_at, seq)"
-				   " VALUES (?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO support_comments (id, ticket_id, author_id, body, internal, created_at, seq)"
+		   " VALUES (?, ?, ?, ?, ?, ?, ?)");
 	rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
@@ -503,10 +518,12 @@ void sup_comments_create(http_req *req)
 		to_state = "open"; /* the staff's first answer takes the ticket up */
 	if (rc >= 0 && !internal) {
 		/* The first public answer of the staff stops the first-answer clock. */
-		s = db_prepare(c, "UPDATE support_requests SET state = COALESCE(?, state),"
-				  " resolved_at = CASE WHEN CAST(? AS TEXT) IS NULL THEN resolved_at ELSE NULL END,"
-				  " first_response_at = CASE WHEN ? = 1 THEN COALESCE(first_response_at, ?) ELSE first_response_at END,"
-				  " updated_at = ? WHERE id = ? AND state = ?");
+		s = db_prepare(
+			c,
+			"UPDATE support_requests SET state = COALESCE(?, state),"
+			" resolved_at = CASE WHEN CAST(? AS TEXT) IS NULL THEN resolved_at ELSE NULL END,"
+			" first_response_at = CASE WHEN ? = 1 THEN COALESCE(first_response_at, ?) ELSE first_response_at END,"
+			" updated_at = ? WHERE id = ? AND state = ?");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text_or_null(s, 1, to_state);
@@ -536,11 +553,12 @@ void sup_comments_create(http_req *req)
 			excerpt = arena_printf(a, "%.*s…", (int)cut, text);
 		}
 		if (as_requester)
-			rc = sup_notify_staff(c, a, &t, v.id, arena_printf(a, "Nouvelle réponse du demandeur : %s", t.col[T_SUBJECT]),
+			rc = sup_notify_staff(c, a, &t, v.id,
+					      arena_printf(a, "Nouvelle réponse du demandeur : %s", t.col[T_SUBJECT]),
 					      excerpt);
 		else
-			rc = sup_notify_requester(c, &t, v.id, arena_printf(a, "Réponse du support : %s", t.col[T_SUBJECT]),
-						  excerpt);
+			rc = sup_notify_requester(
+				c, &t, v.id, arena_printf(a, "Réponse du support : %s", t.col[T_SUBJECT]), excerpt);
 	}
 	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
 	if (rc == ENT_ECONFLICT) {
@@ -593,10 +611,11 @@ void sup_history_list(http_req *req)
 		http_invalid(req, json_pack("{s:s}", "cursor", PAGE_BAD_CURSOR));
 		return;
 	}
-	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT id, actor_id, field, old_value, new_value, at, seq FROM support_history"
-						   " WHERE ticket_id = ? AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?"
-						 : "SELECT id, actor_id, field, old_value, new_value, at, seq FROM support_history"
-						   " WHERE ticket_id = ? ORDER BY seq, id LIMIT ?");
+	db_stmt *s = db_prepare(
+		c, pg.has_cursor ? "SELECT id, actor_id, field, old_value, new_value, at, seq FROM support_history"
+				   " WHERE ticket_id = ? AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?"
+				 : "SELECT id, actor_id, field, old_value, new_value, at, seq FROM support_history"
+				   " WHERE ticket_id = ? ORDER BY seq, id LIMIT ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
@@ -676,8 +695,11 @@ void sup_rating_put(http_req *req)
 		return;
 	}
 	if (strcmp(t.col[T_STATE], "resolved") && strcmp(t.col[T_STATE], "closed")) {
-		http_problem(req, 409, arena_printf(a, "La demande est à l'état « %s » : on donne son avis une fois la demande résolue.",
-						    sup_label(t.col[T_STATE])));
+		http_problem(
+			req, 409,
+			arena_printf(a,
+				     "La demande est à l'état « %s » : on donne son avis une fois la demande résolue.",
+				     sup_label(t.col[T_STATE])));
 		return;
 	}
 	if (t.col[T_RATING]) {
@@ -689,9 +711,12 @@ void sup_rating_put(http_req *req)
 	sup_now(now, &us);
 	long long rating = json_get_int(body, "rating", 0);
 	int rc = db_begin(c);
-	db_stmt *s = rc ? NULL
-			: db_prepare(c, "UPDATE support_requests SET rating = ?, rating_comment = ?, rated_at = ?, updated_at = ?"
-					" WHERE id = ? AND rating IS NULL");
+	db_stmt *s =
+		rc ? NULL
+		   : db_prepare(
+			     c,
+			     "UPDATE support_requests SET rating = ?, rating_comment = ?, rated_at = ?, updated_at = ?"
+			     " WHERE id = ? AND rating IS NULL");
 	if (!rc) {
 		rc = ENT_EDB;
 		if (s) {
@@ -706,7 +731,8 @@ void sup_rating_put(http_req *req)
 			db_done(s);
 		}
 		if (rc >= 0)
-			rc = sup_history_add(c, t.col[T_ID], v.id, "rating", NULL, arena_printf(a, "%lld", rating), now, us);
+			rc = sup_history_add(c, t.col[T_ID], v.id, "rating", NULL, arena_printf(a, "%lld", rating), now,
+					     us);
 		rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
 	}
 	if (rc == ENT_ECONFLICT) {

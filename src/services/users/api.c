@@ -72,22 +72,23 @@ static char *like_pattern(arena *a, const char *folded)
  * disabled=false keeps nearly everyone: it narrows, it never chooses the way in.
  */
 #define LIST_SELECT "SELECT " USERS_COLS ", u.sort_key"
-#define LIST_NARROW                                                                                            \
-	" AND (CAST(? AS INTEGER) IS NULL OR u.disabled = ?)"                                                  \
+#define LIST_NARROW                                                                                                    \
+	" AND (CAST(? AS INTEGER) IS NULL OR u.disabled = ?)"                                                          \
 	" AND (CAST(? AS TEXT) IS NULL OR u.search LIKE ? ESCAPE '\\')"
 #define LIST_AFTER " AND (u.sort_key, u.id) > (?, ?)"
 #define LIST_AFTER_OPT " AND (CAST(? AS TEXT) IS NULL OR (u.sort_key, u.id) > (?, ?))"
 #define LIST_ORDER " ORDER BY u.sort_key, u.id LIMIT ?"
-#define LIST_CLASS                                                                                             \
-	LIST_SELECT " FROM class_members cm JOIN users u ON u.id = cm.user_id" USERS_JOINS                      \
-		    " WHERE cm.class_id = ? AND u.deleted_at IS NULL AND (CAST(? AS TEXT) IS NULL OR u.role = ?)" \
-		    LIST_NARROW LIST_AFTER_OPT LIST_ORDER
+#define LIST_CLASS                                                                                                     \
+	LIST_SELECT                                                                                                    \
+	" FROM class_members cm JOIN users u ON u.id = cm.user_id" USERS_JOINS                                         \
+	" WHERE cm.class_id = ? AND u.deleted_at IS NULL AND (CAST(? AS TEXT) IS NULL OR u.role = ?)" LIST_NARROW      \
+		LIST_AFTER_OPT LIST_ORDER
 #define LIST_ROLE LIST_SELECT USERS_FROM " WHERE u.deleted_at IS NULL AND u.role = ?" LIST_NARROW LIST_ORDER
-#define LIST_ROLE_AFTER                                                                                        \
+#define LIST_ROLE_AFTER                                                                                                \
 	LIST_SELECT USERS_FROM " WHERE u.deleted_at IS NULL AND u.role = ?" LIST_NARROW LIST_AFTER LIST_ORDER
 /* Its WHERE repeats the index's own ("disabled = 1 AND deleted_at IS NULL"), so both engines use it. */
-#define LIST_DISABLED_WHERE                                                                                    \
-	" WHERE u.deleted_at IS NULL AND u.disabled = 1 AND (CAST(? AS TEXT) IS NULL OR u.role = ?)"           \
+#define LIST_DISABLED_WHERE                                                                                            \
+	" WHERE u.deleted_at IS NULL AND u.disabled = 1 AND (CAST(? AS TEXT) IS NULL OR u.role = ?)"                   \
 	" AND (CAST(? AS TEXT) IS NULL OR u.search LIKE ? ESCAPE '\\')"
 #define LIST_DISABLED LIST_SELECT USERS_FROM LIST_DISABLED_WHERE LIST_ORDER
 #define LIST_DISABLED_AFTER LIST_SELECT USERS_FROM LIST_DISABLED_WHERE LIST_AFTER LIST_ORDER
@@ -119,10 +120,15 @@ void users_api_list(http_req *req)
 	const char *pattern = q && *q ? like_pattern(a, users_fold(a, q)) : NULL;
 	/* The way in, hence the statement and its parameters (in their order in the SQL). */
 	int only_disabled = disabled && strcmp(disabled, "true") == 0;
-	enum { BY_CLASS, BY_DISABLED, BY_ROLE, BY_ALL } way = class_id ? BY_CLASS
-							       : only_disabled ? BY_DISABLED
-							       : role ? BY_ROLE
-								      : BY_ALL;
+	enum {
+		BY_CLASS,
+		BY_DISABLED,
+		BY_ROLE,
+		BY_ALL
+	} way = class_id        ? BY_CLASS
+		: only_disabled ? BY_DISABLED
+		: role          ? BY_ROLE
+				: BY_ALL;
 	static const char *const first_page[] = {LIST_CLASS, LIST_DISABLED, LIST_ROLE, LIST_ALL};
 	static const char *const next_page[] = {LIST_CLASS, LIST_DISABLED_AFTER, LIST_ROLE_AFTER, LIST_ALL_AFTER};
 	db_stmt *s = db_prepare(c, pg.has_cursor ? next_page[way] : first_page[way]);
@@ -190,7 +196,8 @@ static void check_texts(json_t *body, const char *const *names, json_t *errors)
 	for (const char *const *n = names; *n; n++) {
 		const char *v = json_get_str(body, *n, NULL);
 		if (v && !json_object_get(errors, *n) && (!util_valid_text(v) || !*v))
-			json_object_set_new(errors, *n, json_string("must be non-empty text without control characters"));
+			json_object_set_new(errors, *n,
+					    json_string("must be non-empty text without control characters"));
 	}
 }
 
@@ -236,8 +243,9 @@ void users_api_create(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	rc = users_insert(c, a, id, email, email, json_get_str(body, "given_name", ""), json_get_str(body, "family_name", ""),
-			  role, external_id, NULL, NULL, hash, hash ? NULL : code_hash, hash ? NULL : expires);
+	rc = users_insert(c, a, id, email, email, json_get_str(body, "given_name", ""),
+			  json_get_str(body, "family_name", ""), role, external_id, NULL, NULL, hash,
+			  hash ? NULL : code_hash, hash ? NULL : expires);
 	free(hash);
 	if (rc == ENT_OK && class_id)
 		rc = users_set_class(c, id, role, class_id);
@@ -248,7 +256,8 @@ void users_api_create(http_req *req)
 			json_object_set_new(e, "class_id", json_string("no such class"));
 			http_invalid(req, e);
 		} else if (rc == ENT_ECONFLICT) {
-			if (external_id && users_exists(c, "SELECT 1 FROM users WHERE external_id = ?", external_id) == 1)
+			if (external_id &&
+			    users_exists(c, "SELECT 1 FROM users WHERE external_id = ?", external_id) == 1)
 				conflict(req, "external_id", "another account has this external id");
 			else
 				conflict(req, "email", "an account with this email exists already");
@@ -357,8 +366,10 @@ void users_api_patch(http_req *req)
 	arena *a = http_arena(req);
 	const char *email = patched(body, "email", r.email);
 	email = email ? users_lower(a, email) : NULL;
-	const char *given = patched(body, "given_name", r.given_name), *family = patched(body, "family_name", r.family_name);
-	const char *display = patched(body, "display_name", r.display_name), *locale = patched(body, "locale", r.locale);
+	const char *given = patched(body, "given_name", r.given_name),
+		   *family = patched(body, "family_name", r.family_name);
+	const char *display = patched(body, "display_name", r.display_name),
+		   *locale = patched(body, "locale", r.locale);
 	const char *role = patched(body, "role", r.role), *external_id = patched(body, "external_id", r.external_id);
 	json_t *dv = json_object_get(body, "disabled");
 	int disabled = dv ? json_is_true(dv) : r.disabled;
@@ -379,9 +390,10 @@ void users_api_patch(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	db_stmt *s = db_prepare(c, "UPDATE users SET email = ?, username = ?, given_name = ?, family_name = ?,"
-				   " display_name = ?, locale = ?, role = ?, external_id = ?, disabled = ?, sort_key = ?,"
-				   " search = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL");
+	db_stmt *s = db_prepare(c,
+				"UPDATE users SET email = ?, username = ?, given_name = ?, family_name = ?,"
+				" display_name = ?, locale = ?, role = ?, external_id = ?, disabled = ?, sort_key = ?,"
+				" search = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL");
 	if (!s) {
 		db_rollback(c);
 		http_problem_err(req, ENT_EDB, NULL);
@@ -432,7 +444,9 @@ void users_api_patch(http_req *req)
 	if (rc < 0) {
 		db_rollback(c);
 		if (conflict_field && strcmp(conflict_field, "role") == 0)
-			conflict(req, "role", "a student belongs to one class at most: remove the user from the other classes first");
+			conflict(
+				req, "role",
+				"a student belongs to one class at most: remove the user from the other classes first");
 		else if (rc == ENT_ECONFLICT && external_id &&
 			 users_exists(c, "SELECT 1 FROM users WHERE external_id = ?", external_id) == 1 &&
 			 !(r.external_id && strcmp(r.external_id, external_id) == 0))
@@ -485,10 +499,11 @@ void users_api_delete(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	db_stmt *s = db_prepare(c, "UPDATE users SET iss = NULL, sub = NULL, email = NULL, username = NULL,"
-				   " given_name = 'Utilisateur', family_name = 'supprimé', display_name = NULL, locale = NULL,"
-				   " external_id = NULL, disabled = 1, sort_key = ?, search = '', last_login_at = NULL,"
-				   " deleted_at = ?, updated_at = ? WHERE id = ?");
+	db_stmt *s = db_prepare(
+		c, "UPDATE users SET iss = NULL, sub = NULL, email = NULL, username = NULL,"
+		   " given_name = 'Utilisateur', family_name = 'supprimé', display_name = NULL, locale = NULL,"
+		   " external_id = NULL, disabled = 1, sort_key = ?, search = '', last_login_at = NULL,"
+		   " deleted_at = ?, updated_at = ? WHERE id = ?");
 	if (!s)
 		rc = ENT_EDB;
 	else {
@@ -543,8 +558,9 @@ void users_api_reset(http_req *req)
 		return;
 	}
 	service_revoke_user(c, r.id);
-	http_reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "user_id", r.id, "activation_code", code,
-					    "activation_expires_at", expires));
+	http_reply_json(req, 200,
+			json_pack("{s:s, s:s, s:s}", "user_id", r.id, "activation_code", code, "activation_expires_at",
+				  expires));
 }
 
 /* ---- /api/users/me ---- */
@@ -594,10 +610,12 @@ void users_api_me_patch(http_req *req)
 	if (!c || load_me(req, c, &r))
 		return;
 	arena *a = http_arena(req);
-	const char *display = patched(body, "display_name", r.display_name), *locale = patched(body, "locale", r.locale);
+	const char *display = patched(body, "display_name", r.display_name),
+		   *locale = patched(body, "locale", r.locale);
 	char now[21];
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c, "UPDATE users SET display_name = ?, locale = ?, search = ?, updated_at = ? WHERE id = ?");
+	db_stmt *s = db_prepare(
+		c, "UPDATE users SET display_name = ?, locale = ?, search = ?, updated_at = ? WHERE id = ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
@@ -692,14 +710,15 @@ int users_export(db_conn *c, const char *user_id, json_t *out)
 	users_row_write(jwbuf_init(&profile, 0), c, &r, USERS_VIEW_SELF, 1);
 	json_object_set_new(part, "profile", json_from_buf(&profile.b));
 	json_t *hist = json_array();
-	db_stmt *s = db_prepare(c, "SELECT at, ip, success FROM login_events WHERE user_id = ? ORDER BY at DESC, id LIMIT 1000");
+	db_stmt *s = db_prepare(
+		c, "SELECT at, ip, success FROM login_events WHERE user_id = ? ORDER BY at DESC, id LIMIT 1000");
 	if (!s)
 		rc = ENT_EDB;
 	else {
 		db_bind_text(s, 1, user_id);
 		while ((rc = db_step(s)) == DB_ROW)
-			json_array_append_new(hist, json_pack("{s:s, s:s?, s:b}", "at", db_col_text(s, 0), "ip", db_col_text(s, 1),
-							      "success", db_col_int64(s, 2) != 0));
+			json_array_append_new(hist, json_pack("{s:s, s:s?, s:b}", "at", db_col_text(s, 0), "ip",
+							      db_col_text(s, 1), "success", db_col_int64(s, 2) != 0));
 		db_done(s);
 	}
 	json_object_set_new(part, "login_history", hist);
@@ -726,7 +745,8 @@ void users_api_me_export(http_req *req)
 		if (rc) {
 			log_error("users: export of %s: service %s failed: %s", r.id, sv->name, ent_err_str(rc));
 			json_decref(out);
-			http_problemf(req, 500, "the %s service could not export its data; nothing was exported", sv->name);
+			http_problemf(req, 500, "the %s service could not export its data; nothing was exported",
+				      sv->name);
 			return;
 		}
 	}
@@ -783,6 +803,7 @@ void users_api_import(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	log_info("users: import of %zu bytes in %.0f ms (dry run: %d)", len, (double)(util_now_ns() - t0) / 1e6, opts.dry_run);
+	log_info("users: import of %zu bytes in %.0f ms (dry run: %d)", len, (double)(util_now_ns() - t0) / 1e6,
+		 opts.dry_run);
 	http_reply_json(req, 200, report);
 }

@@ -17,9 +17,9 @@
 
 #include <string.h>
 
-#define CLASS_COLS                                                                                         \
-	"c.id, c.name, c.school_year, c.level, c.created_at, c.updated_at,"                               \
-	" (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id AND m.kind = 'etudiant'),"        \
+#define CLASS_COLS                                                                                                     \
+	"c.id, c.name, c.school_year, c.level, c.created_at, c.updated_at,"                                            \
+	" (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id AND m.kind = 'etudiant'),"                     \
 	" (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id)"
 
 static void class_write(jw *w, db_stmt *s)
@@ -166,7 +166,9 @@ void classes_api_create(http_req *req)
 		users_school_year(users_clock(), year);
 	util_uuid(id);
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c, "INSERT INTO classes (id, name, school_year, level, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(
+		c,
+		"INSERT INTO classes (id, name, school_year, level, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
@@ -205,12 +207,13 @@ void classes_api_get(http_req *req)
 		return;
 	const struct http_principal *p = http_principal(req);
 	int admin = p && (p->roles & ROLE_ADMIN);
-	db_stmt *s = db_prepare(c, "SELECT u.id, u.given_name, u.family_name, u.display_name, u.role, u.email, u.disabled,"
-				   " CASE WHEN k.password_hash IS NULL THEN 0 ELSE 1 END"
-				   " FROM class_members m JOIN users u ON u.id = m.user_id"
-				   " LEFT JOIN user_credentials k ON k.user_id = u.id"
-				   " WHERE m.class_id = ? AND u.deleted_at IS NULL"
-				   " ORDER BY CASE WHEN m.kind = 'etudiant' THEN 1 ELSE 0 END, u.sort_key, u.id");
+	db_stmt *s = db_prepare(c,
+				"SELECT u.id, u.given_name, u.family_name, u.display_name, u.role, u.email, u.disabled,"
+				" CASE WHEN k.password_hash IS NULL THEN 0 ELSE 1 END"
+				" FROM class_members m JOIN users u ON u.id = m.user_id"
+				" LEFT JOIN user_credentials k ON k.user_id = u.id"
+				" WHERE m.class_id = ? AND u.deleted_at IS NULL"
+				" ORDER BY CASE WHEN m.kind = 'etudiant' THEN 1 ELSE 0 END, u.sort_key, u.id");
 	if (!s) {
 		json_decref(out);
 		http_problem_err(req, ENT_EDB, NULL);
@@ -222,8 +225,8 @@ void classes_api_get(http_req *req)
 	while ((rc = db_step(s)) == DB_ROW) {
 		const char *given = db_col_text(s, 1), *family = db_col_text(s, 2), *display = db_col_text(s, 3);
 		json_t *m = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?}", "id", db_col_text(s, 0), "given_name", given,
-				      "family_name", family, "display_name", display, "role", db_col_text(s, 4), "email",
-				      db_col_text(s, 5));
+				      "family_name", family, "display_name", display, "role", db_col_text(s, 4),
+				      "email", db_col_text(s, 5));
 		json_object_set_new(m, "name",
 				    display ? json_string(display)
 					    : json_string(arena_printf(http_arena(req), "%s %s", given, family)));
@@ -262,7 +265,8 @@ void classes_api_patch(http_req *req)
 	const char *level = lv ? json_string_value(lv) : json_string_value(json_object_get(cur, "level"));
 	char now[21];
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c, "UPDATE classes SET name = ?, school_year = ?, level = ?, updated_at = ? WHERE id = ?");
+	db_stmt *s = db_prepare(c,
+				"UPDATE classes SET name = ?, school_year = ?, level = ?, updated_at = ? WHERE id = ?");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, name);
@@ -298,7 +302,8 @@ void classes_api_delete(http_req *req)
 		return;
 	json_decref(cur);
 	int rc = db_begin(c);
-	static const char *const steps[] = {"DELETE FROM class_members WHERE class_id = ?", "DELETE FROM classes WHERE id = ?"};
+	static const char *const steps[] = {"DELETE FROM class_members WHERE class_id = ?",
+					    "DELETE FROM classes WHERE id = ?"};
 	for (size_t i = 0; rc >= 0 && i < 2; i++) {
 		db_stmt *s = db_prepare(c, steps[i]);
 		if (!s) {

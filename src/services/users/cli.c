@@ -104,7 +104,9 @@ static int user_add(int argc, char **argv)
 		else if ((v = flag(argc, argv, &i, "--class", &missing)))
 			class_name = v;
 		else {
-			fprintf(stderr, missing ? "ent user add: %s needs a value\n" : "ent user add: unknown argument \"%s\"\n",
+			fprintf(stderr,
+				missing ? "ent user add: %s needs a value\n"
+					: "ent user add: unknown argument \"%s\"\n",
 				argv[i]);
 			return 2;
 		}
@@ -175,7 +177,8 @@ static int user_add(int argc, char **argv)
 				e = users_set_class(c, u.id, users_role_name(u.roles), cid);
 			e = e ? (db_rollback(c), e) : db_commit(c);
 			if (e) {
-				fprintf(stderr, "ent user add: the user could not be put in class %s: %s\n", class_name, ent_err_str(e));
+				fprintf(stderr, "ent user add: the user could not be put in class %s: %s\n", class_name,
+					ent_err_str(e));
 				rc = 1;
 			} else {
 				printf("class: %s (%s)\n", class_name, year);
@@ -263,8 +266,7 @@ static void write_codes(FILE *f, const json_t *codes)
 	fputs("line,email,name,class,code\r\n", f);
 	size_t i;
 	json_t *v;
-	json_array_foreach(codes, i, v)
-	{
+	json_array_foreach (codes, i, v) {
 		fprintf(f, "%lld,", (long long)json_integer_value(json_object_get(v, "line")));
 		csv_field(f, json_string_value(json_object_get(v, "email")));
 		fputc(',', f);
@@ -302,7 +304,8 @@ int users_cmd_import(int argc, char **argv)
 		else if (!missing && !file && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
 			file = argv[i];
 		else {
-			fprintf(stderr, missing ? "ent import: %s needs a value\n" : "ent import: unexpected argument \"%s\"\n",
+			fprintf(stderr,
+				missing ? "ent import: %s needs a value\n" : "ent import: unexpected argument \"%s\"\n",
 				argv[i]);
 			return 2;
 		}
@@ -357,8 +360,7 @@ int users_cmd_import(int argc, char **argv)
 	       (double)(util_now_ns() - t0) / 1e9);
 	size_t i;
 	json_t *v;
-	json_array_foreach(rejected, i, v)
-	{
+	json_array_foreach (rejected, i, v) {
 		printf("ligne %lld refusée : %s\n", (long long)json_integer_value(json_object_get(v, "line")),
 		       json_string_value(json_object_get(v, "reason")));
 	}
@@ -370,16 +372,19 @@ int users_cmd_import(int argc, char **argv)
 			if (!out) {
 				if (fd >= 0)
 					close(fd);
-				fprintf(stderr, "ent import users: cannot write %s: %s; the codes follow\n", codes_path, strerror(errno));
+				fprintf(stderr, "ent import users: cannot write %s: %s; the codes follow\n", codes_path,
+					strerror(errno));
 				write_codes(stdout, codes);
 				rc = 1;
 			} else {
 				write_codes(out, codes);
 				if (fclose(out) != 0) {
-					fprintf(stderr, "ent import users: writing %s failed: %s\n", codes_path, strerror(errno));
+					fprintf(stderr, "ent import users: writing %s failed: %s\n", codes_path,
+						strerror(errno));
 					rc = 1;
 				} else {
-					printf("%zu activation codes written to %s\n", json_array_size(codes), codes_path);
+					printf("%zu activation codes written to %s\n", json_array_size(codes),
+					       codes_path);
 				}
 			}
 		} else {

@@ -113,10 +113,7 @@ bad:
 	return rc;
 }
 
-size_t csv_bom_len(const char *data, size_t len)
-{
-	return len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-}
+size_t csv_bom_len(const char *data, size_t len) { return len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; }
 
 char csv_detect_sep(const char *data, size_t len)
 {
@@ -147,8 +144,9 @@ char csv_detect_sep(const char *data, size_t len)
 const char *csv_strerror(int rc)
 {
 	switch (rc) {
-	case CSV_EQUOTE: return "guillemet mal placé (un champ qui contient un guillemet doit être entre guillemets, "
-				"ses guillemets doublés)";
+	case CSV_EQUOTE:
+		return "guillemet mal placé (un champ qui contient un guillemet doit être entre guillemets, "
+		       "ses guillemets doublés)";
 	case CSV_EUNTERMINATED: return "un champ entre guillemets n'est pas refermé avant la fin du fichier";
 	case CSV_ETOOMANY: return "trop de champs";
 	case CSV_ETOOLONG: return "ligne trop longue";

@@ -18,22 +18,22 @@
 #define CSV_MAX_FIELDS 32
 
 enum csv_result {
-	CSV_RECORD = 1,        /* a record was read into out */
-	CSV_END = 0,           /* no data left */
-	CSV_EQUOTE = -1,       /* a quote inside an unquoted field, or text after a closing quote */
+	CSV_RECORD = 1,         /* a record was read into out */
+	CSV_END = 0,            /* no data left */
+	CSV_EQUOTE = -1,        /* a quote inside an unquoted field, or text after a closing quote */
 	CSV_EUNTERMINATED = -2, /* a quoted field runs to the end of the data */
-	CSV_ETOOMANY = -3,     /* more than CSV_MAX_FIELDS fields */
-	CSV_ETOOLONG = -4,     /* the record does not fit in the storage given */
+	CSV_ETOOMANY = -3,      /* more than CSV_MAX_FIELDS fields */
+	CSV_ETOOLONG = -4,      /* the record does not fit in the storage given */
 };
 
 struct csv_record {
-	char *store;        /* storage for the unquoted fields (caller's), cap bytes */
+	char *store; /* storage for the unquoted fields (caller's), cap bytes */
 	size_t cap;
 	size_t nfields;
 	char *fields[CSV_MAX_FIELDS]; /* NUL-terminated, pointing into store */
 	size_t lens[CSV_MAX_FIELDS];  /* lengths (a field may contain NUL bytes: check lens) */
-	unsigned lines;     /* physical line breaks consumed, so the caller can number lines */
-	char sep;           /* the field separator: ',' (also when 0), ';' or '\t'; set by the caller */
+	unsigned lines;               /* physical line breaks consumed, so the caller can number lines */
+	char sep;                     /* the field separator: ',' (also when 0), ';' or '\t'; set by the caller */
 };
 
 /*

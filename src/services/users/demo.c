@@ -21,17 +21,18 @@ static const char *const demo_passwords[3] = {"Demo-Admin-2026!", "Demo-Prof-202
 static const char *const demo_roles[3] = {"admin", "enseignant", "etudiant"};
 
 static const char *const given_names[40] = {
-	"Léa", "Hugo", "Chloé", "Lucas", "Manon", "Louis", "Emma", "Gabriel", "Inès", "Raphaël",
-	"Jade", "Arthur", "Louise", "Jules", "Camille", "Adam", "Zoé", "Nathan", "Lina", "Théo",
-	"Sarah", "Noah", "Clara", "Ethan", "Alice", "Paul", "Anaïs", "Tom", "Juliette", "Sacha",
-	"Lou", "Mathis", "Margaux", "Yanis", "Eva", "Maël", "Rose", "Malo", "Agathe", "Nolan",
+	"Léa",   "Hugo",   "Chloé",   "Lucas", "Manon",   "Louis", "Emma",  "Gabriel", "Inès",     "Raphaël",
+	"Jade",  "Arthur", "Louise",  "Jules", "Camille", "Adam",  "Zoé",   "Nathan",  "Lina",     "Théo",
+	"Sarah", "Noah",   "Clara",   "Ethan", "Alice",   "Paul",  "Anaïs", "Tom",     "Juliette", "Sacha",
+	"Lou",   "Mathis", "Margaux", "Yanis", "Eva",     "Maël",  "Rose",  "Malo",    "Agathe",   "Nolan",
 };
 
 static const char *const family_names[40] = {
-	"Dubois", "Lefèvre", "Girard", "Lambert", "Fontaine", "Rousseau", "Vincent", "Muller", "Faure", "André",
-	"Mercier", "Blanc", "Guérin", "Boyer", "Garnier", "Chevalier", "François", "Legrand", "Gauthier", "Perrin",
-	"Robin", "Clément", "Morin", "Nicolas", "Henry", "Roussel", "Mathieu", "Gautier", "Masson", "Marchand",
-	"Duval", "Denis", "Dumont", "Marie", "Lemaire", "Noël", "Meyer", "Dufour", "Meunier", "Brun",
+	"Dubois",   "Lefèvre", "Girard",   "Lambert", "Fontaine", "Rousseau", "Vincent", "Muller",
+	"Faure",    "André",   "Mercier",  "Blanc",   "Guérin",   "Boyer",    "Garnier", "Chevalier",
+	"François", "Legrand", "Gauthier", "Perrin",  "Robin",    "Clément",  "Morin",   "Nicolas",
+	"Henry",    "Roussel", "Mathieu",  "Gautier", "Masson",   "Marchand", "Duval",   "Denis",
+	"Dumont",   "Marie",   "Lemaire",  "Noël",    "Meyer",    "Dufour",   "Meunier", "Brun",
 };
 
 static const struct {
@@ -44,8 +45,8 @@ static const struct {
 
 struct demo_account {
 	const char *email, *given, *family;
-	int role;            /* index in demo_roles */
-	int class_index;     /* -1: none (teachers are attached to every class) */
+	int role;        /* index in demo_roles */
+	int class_index; /* -1: none (teachers are attached to every class) */
 };
 
 /* "Léa", "Lefèvre" -> "lea.lefevre@demo.ent.local" */
@@ -61,8 +62,8 @@ int users_demo(db_conn *c, FILE *out)
 	size_t n = 0;
 	acc[n++] = (struct demo_account){"admin@" DEMO_DOMAIN, "Camille", "Durand", 0, -1};
 	for (int i = 0; i < 4; i++)
-		acc[n++] = (struct demo_account){demo_email(a, teachers[i].given, teachers[i].family), teachers[i].given,
-						 teachers[i].family, 1, -1};
+		acc[n++] = (struct demo_account){demo_email(a, teachers[i].given, teachers[i].family),
+						 teachers[i].given, teachers[i].family, 1, -1};
 	for (int i = 0; i < 75; i++) {
 		/* Distinct pairs: i and i + 40 share a given name but not a family name. */
 		const char *g = given_names[i % 40], *f = family_names[(i * 7 + i / 40) % 40];
@@ -108,8 +109,8 @@ int users_demo(db_conn *c, FILE *out)
 			goto fail;
 		}
 		char id[37];
-		rc = users_insert(c, a, id, acc[i].email, acc[i].email, acc[i].given, acc[i].family, demo_roles[r], NULL, NULL,
-				  NULL, hashes[r], NULL, NULL);
+		rc = users_insert(c, a, id, acc[i].email, acc[i].email, acc[i].given, acc[i].family, demo_roles[r],
+				  NULL, NULL, NULL, hashes[r], NULL, NULL);
 		if (rc)
 			goto fail;
 		created++;
@@ -129,9 +130,10 @@ int users_demo(db_conn *c, FILE *out)
 		classes_created, created || classes_created ? "first run" : "already loaded, nothing changed");
 	fprintf(out, "%-40s %-11s %-18s %s\n", "email", "role", "password", "class");
 	for (size_t i = 0; i < n; i++)
-		fprintf(out, "%-40s %-11s %-18s %s\n", acc[i].email, demo_roles[acc[i].role], demo_passwords[acc[i].role],
+		fprintf(out, "%-40s %-11s %-18s %s\n", acc[i].email, demo_roles[acc[i].role],
+			demo_passwords[acc[i].role],
 			acc[i].class_index >= 0 ? demo_classes[acc[i].class_index].name
-			: acc[i].role == 1     ? "6e A, 5e B, 4e C"
+			: acc[i].role == 1      ? "6e A, 5e B, 4e C"
 						: "");
 	goto out;
 fail:

@@ -24,13 +24,14 @@
 #define BATCH 2000
 
 static const char *const given[24] = {
-	"Léa", "Hugo", "Chloé", "Lucas", "Manon", "Louis", "Emma", "Gabriel", "Inès", "Raphaël", "Jade", "Arthur",
-	"Louise", "Jules", "Camille", "Adam", "Zoé", "Nathan", "Lina", "Théo", "Sarah", "Noah", "Clara", "Ethan",
+	"Léa",  "Hugo",    "Chloé", "Lucas",  "Manon",  "Louis", "Emma",    "Gabriel",
+	"Inès", "Raphaël", "Jade",  "Arthur", "Louise", "Jules", "Camille", "Adam",
+	"Zoé",  "Nathan",  "Lina",  "Théo",   "Sarah",  "Noah",  "Clara",   "Ethan",
 };
 static const char *const family[24] = {
-	"Dubois", "Lefèvre", "Girard", "Lambert", "Fontaine", "Rousseau", "Vincent", "Muller", "Faure", "André",
-	"Mercier", "Blanc", "Guérin", "Boyer", "Garnier", "Chevalier", "François", "Legrand", "Gauthier", "Perrin",
-	"Robin", "Clément", "Morin", "Nicolas",
+	"Dubois",   "Lefèvre", "Girard",   "Lambert", "Fontaine", "Rousseau", "Vincent", "Muller",
+	"Faure",    "André",   "Mercier",  "Blanc",   "Guérin",   "Boyer",    "Garnier", "Chevalier",
+	"François", "Legrand", "Gauthier", "Perrin",  "Robin",    "Clément",  "Morin",   "Nicolas",
 };
 static const char *const levels[7] = {"6e", "5e", "4e", "3e", "2de", "1re", "Tle"};
 
@@ -81,7 +82,7 @@ int users_generate(db_conn *c, const struct scale *sc)
 	uint64_t rng = sc->seed * 7919u + 1;
 	char *hash = password_hash(SCALE_PASSWORD);
 	unsigned *size = class_sizes(sc->classes, sc->students, &rng);
-	char (*class_ids)[37] = calloc(sc->classes, 37);
+	char(*class_ids)[37] = calloc(sc->classes, 37);
 	arena *a = arena_new(0);
 	if (!hash || !size || !class_ids || !a) {
 		rc = ENT_ENOMEM;
@@ -117,8 +118,8 @@ int users_generate(db_conn *c, const struct scale *sc)
 		char email[64];
 		snprintf(email, sizeof email, "t%u@" SCALE_DOMAIN, t);
 		uint64_t r = util_splitmix64(&rng);
-		if ((rc = users_insert(c, a, id, email, email, given[r % 24], family[(r >> 8) % 24], "enseignant", NULL, NULL,
-				       NULL, hash, NULL, NULL)))
+		if ((rc = users_insert(c, a, id, email, email, given[r % 24], family[(r >> 8) % 24], "enseignant", NULL,
+				       NULL, NULL, hash, NULL, NULL)))
 			goto fail;
 		if (done % 256 == 0) { /* the arena holds each insert's keys: renew it now and then */
 			arena_free(a);
@@ -136,8 +137,8 @@ int users_generate(db_conn *c, const struct scale *sc)
 		char email[64];
 		snprintf(email, sizeof email, "s%u@" SCALE_DOMAIN, n);
 		uint64_t r = util_splitmix64(&rng);
-		if ((rc = users_insert(c, a, id, email, email, given[r % 24], family[(r >> 8) % 24], "etudiant", NULL, NULL,
-				       NULL, hash, NULL, NULL)))
+		if ((rc = users_insert(c, a, id, email, email, given[r % 24], family[(r >> 8) % 24], "etudiant", NULL,
+				       NULL, NULL, hash, NULL, NULL)))
 			goto fail;
 		if (done % 256 == 0) { /* the arena holds each insert's keys: renew it now and then */
 			arena_free(a);

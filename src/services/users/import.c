@@ -138,10 +138,10 @@ static const char *role_of(arena *a, const char *cell)
 	static const struct {
 		const char *word, *role;
 	} words[] = {
-		{"etudiant", "etudiant"}, {"etudiante", "etudiant"}, {"eleve", "etudiant"}, {"student", "etudiant"},
-		{"enseignant", "enseignant"}, {"enseignante", "enseignant"}, {"professeur", "enseignant"},
-		{"prof", "enseignant"}, {"teacher", "enseignant"}, {"admin", "admin"}, {"administrateur", "admin"},
-		{"administratrice", "admin"},
+		{"etudiant", "etudiant"},     {"etudiante", "etudiant"},    {"eleve", "etudiant"},
+		{"student", "etudiant"},      {"enseignant", "enseignant"}, {"enseignante", "enseignant"},
+		{"professeur", "enseignant"}, {"prof", "enseignant"},       {"teacher", "enseignant"},
+		{"admin", "admin"},           {"administrateur", "admin"},  {"administratrice", "admin"},
 	};
 	const char *f = users_fold(a, cell);
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -158,7 +158,8 @@ static void reject(json_t *rejected, unsigned line, const char *column, const ch
 		snprintf(text, sizeof(text), "colonne %s : %s", column, reason);
 	else
 		snprintf(text, sizeof(text), "%s", reason);
-	json_array_append_new(rejected, json_pack("{s:i, s:s?, s:s}", "line", (int)line, "column", column, "reason", text));
+	json_array_append_new(rejected,
+			      json_pack("{s:i, s:s?, s:s}", "line", (int)line, "column", column, "reason", text));
 }
 
 /* Checks a name-like cell; returns a reason (French) or NULL. */
@@ -200,8 +201,8 @@ static int utf8_scan(const unsigned char *p, size_t len, size_t *bad, int *multi
 			ok = (p[i + k] & 0xC0) == 0x80;
 			cp = (cp << 6) | (p[i + k] & 0x3F);
 		}
-		if (ok && ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-			   (cp >= 0xD800 && cp <= 0xDFFF)))
+		if (ok && ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+			   cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
 			ok = 0;
 		if (!ok) {
 			*bad = i;
@@ -259,7 +260,8 @@ static int decode(arena *a, const char *data, size_t len, const char **doc, size
 	const unsigned char *u = (const unsigned char *)data;
 	if ((len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF))) ||
 	    (len >= 4 && u[0] == 0 && u[1] == 0 && u[2] == 0xFE && u[3] == 0xFF)) {
-		snprintf(why_buf, sizeof(why_buf), "le fichier est en UTF-16 ou UTF-32, que l'import ne lit pas : %s", resave);
+		snprintf(why_buf, sizeof(why_buf), "le fichier est en UTF-16 ou UTF-32, que l'import ne lit pas : %s",
+			 resave);
 		return -1;
 	}
 	size_t bom = csv_bom_len(data, len);
@@ -299,25 +301,29 @@ static int decode(arena *a, const char *data, size_t len, const char **doc, size
 				if (strcmp(name, col_names[k]) == 0)
 					col = col_names[k];
 		}
-		const char *label = col ? col : arena_printf(a, "%zu", field + 1); /* by name when the header names it */
-		snprintf(why_buf, sizeof(why_buf),
-			 "ligne %u, colonne %s : l'octet 0x%02X n'est pas de l'UTF-8 valide, alors que le fichier est en UTF-8 "
-			 "(%s) ; rien n'a été importé : corrigez cette cellule ou %s",
-			 line, label, u[bad], bom ? "il commence par la marque d'ordre des octets" : "ses premiers accents sont en UTF-8",
-			 resave);
+		const char *label = col ? col
+					: arena_printf(a, "%zu", field + 1); /* by name when the header names it */
+		snprintf(
+			why_buf, sizeof(why_buf),
+			"ligne %u, colonne %s : l'octet 0x%02X n'est pas de l'UTF-8 valide, alors que le fichier est en UTF-8 "
+			"(%s) ; rien n'a été importé : corrigez cette cellule ou %s",
+			line, label, u[bad],
+			bom ? "il commence par la marque d'ordre des octets" : "ses premiers accents sont en UTF-8",
+			resave);
 		return -1;
 	}
 	if (!plausible_cp1252(u, len, &bad)) {
 		locate(data, bad, sep, &line, &field);
-		snprintf(why_buf, sizeof(why_buf),
-			 "le fichier n'est ni en UTF-8 ni en Windows-1252 (octet 0x%02X à la ligne %u, colonne %zu) : %s", u[bad],
-			 line, field + 1, resave);
+		snprintf(
+			why_buf, sizeof(why_buf),
+			"le fichier n'est ni en UTF-8 ni en Windows-1252 (octet 0x%02X à la ligne %u, colonne %zu) : %s",
+			u[bad], line, field + 1, resave);
 		return -1;
 	}
 	iconv_t cd = iconv_open("UTF-8", "WINDOWS-1252");
 	if (cd == (iconv_t)-1) {
-		snprintf(why_buf, sizeof(why_buf), "le fichier est en Windows-1252, que ce serveur ne sait pas convertir : %s",
-			 resave);
+		snprintf(why_buf, sizeof(why_buf),
+			 "le fichier est en Windows-1252, que ce serveur ne sait pas convertir : %s", resave);
 		return -1;
 	}
 	size_t cap = len * 3 + 1, left = len, room = cap;
@@ -327,8 +333,9 @@ static int decode(arena *a, const char *data, size_t len, const char **doc, size
 	iconv_close(cd);
 	if (r == (size_t)-1) {
 		locate(data, (size_t)(in - data), sep, &line, &field);
-		snprintf(why_buf, sizeof(why_buf), "ligne %u, colonne %zu : l'octet 0x%02X n'existe pas en Windows-1252 : %s",
-			 line, field + 1, (unsigned char)*in, resave);
+		snprintf(why_buf, sizeof(why_buf),
+			 "ligne %u, colonne %zu : l'octet 0x%02X n'existe pas en Windows-1252 : %s", line, field + 1,
+			 (unsigned char)*in, resave);
 		return -1;
 	}
 	*o = '\0';
@@ -372,22 +379,24 @@ static long parse_rows(arena *a, const char *data, size_t len, char sep, struct 
 			if (strcmp(name, col_names[k]) == 0)
 				map[i] = k;
 		if (map[i] < 0) {
-			snprintf(why_buf, sizeof(why_buf),
-				 "ligne 1 (en-tête), colonne %zu : colonne inconnue « %.60s » (colonnes possibles : email, "
-				 "given_name, family_name, role, class, external_id ; séparateur lu : %s)",
-				 i + 1, name, sep_name(sep));
+			snprintf(
+				why_buf, sizeof(why_buf),
+				"ligne 1 (en-tête), colonne %zu : colonne inconnue « %.60s » (colonnes possibles : email, "
+				"given_name, family_name, role, class, external_id ; séparateur lu : %s)",
+				i + 1, name, sep_name(sep));
 			return -1;
 		}
 		if (seen[map[i]]++) {
-			snprintf(why_buf, sizeof(why_buf), "ligne 1 (en-tête), colonne %zu : la colonne « %s » apparaît deux fois",
-				 i + 1, name);
+			snprintf(why_buf, sizeof(why_buf),
+				 "ligne 1 (en-tête), colonne %zu : la colonne « %s » apparaît deux fois", i + 1, name);
 			return -1;
 		}
 	}
 	for (int k = 0; k < COL_CLASS; k++)
 		if (!seen[k]) {
-			snprintf(why_buf, sizeof(why_buf), "ligne 1 (en-tête) : il manque la colonne « %s » (séparateur lu : %s)",
-				 col_names[k], sep_name(sep));
+			snprintf(why_buf, sizeof(why_buf),
+				 "ligne 1 (en-tête) : il manque la colonne « %s » (séparateur lu : %s)", col_names[k],
+				 sep_name(sep));
 			return -1;
 		}
 	pos += used;
@@ -419,12 +428,13 @@ static long parse_rows(arena *a, const char *data, size_t len, char sep, struct 
 			continue;
 		if (rec.nfields != ncols) {
 			reject(rejected, this_line, NULL,
-			       arena_printf(a, "%zu champs au lieu des %zu de la ligne d'en-tête (séparateur : %s)", rec.nfields,
-					    ncols, sep_name(sep)));
+			       arena_printf(a, "%zu champs au lieu des %zu de la ligne d'en-tête (séparateur : %s)",
+					    rec.nfields, ncols, sep_name(sep)));
 			continue;
 		}
 		if (n >= IMPORT_MAX_ROWS) {
-			reject(rejected, this_line, NULL, arena_printf(a, "plus de %d lignes : découpez le fichier", IMPORT_MAX_ROWS));
+			reject(rejected, this_line, NULL,
+			       arena_printf(a, "plus de %d lignes : découpez le fichier", IMPORT_MAX_ROWS));
 			break;
 		}
 		const char *cell[NCOLS] = {"", "", "", "", "", ""};
@@ -451,7 +461,8 @@ static long parse_rows(arena *a, const char *data, size_t len, char sep, struct 
 		if (!bad && (bad = bad_text(cell[COL_FAMILY], 1, a)))
 			bad_col = COL_FAMILY;
 		if (!bad && !(r.role = role_of(a, cell[COL_ROLE]))) {
-			bad = arena_printf(a, "« %.40s » n'est pas un rôle (etudiant, enseignant ou admin)", cell[COL_ROLE]);
+			bad = arena_printf(a, "« %.40s » n'est pas un rôle (etudiant, enseignant ou admin)",
+					   cell[COL_ROLE]);
 			bad_col = COL_ROLE;
 		}
 		if (!bad && (bad = bad_text(cell[COL_CLASS], 0, a)))
@@ -474,7 +485,8 @@ static long parse_rows(arena *a, const char *data, size_t len, char sep, struct 
 		if (r.external_id) {
 			first = strmap_put(&externals, a, r.external_id, this_line);
 			if (first != this_line) {
-				reject(rejected, this_line, "external_id", arena_printf(a, "même identifiant qu'à la ligne %zu", first));
+				reject(rejected, this_line, "external_id",
+				       arena_printf(a, "même identifiant qu'à la ligne %zu", first));
 				continue;
 			}
 		}
@@ -580,14 +592,16 @@ static int apply_row(struct ctx *x, const struct row *r)
 		return rc;
 	struct existing e;
 	int found = 0;
-	if (r->external_id && (found = find_user(c, a, FIND_COLS " WHERE external_id = ? AND deleted_at IS NULL", r->external_id, &e)) < 0)
+	if (r->external_id && (found = find_user(c, a, FIND_COLS " WHERE external_id = ? AND deleted_at IS NULL",
+						 r->external_id, &e)) < 0)
 		return found;
 	if (!found) {
 		found = find_user(c, a, FIND_COLS " WHERE email = ? AND deleted_at IS NULL", r->email, &e);
 		if (found < 0)
 			return found;
 		if (found && r->external_id && e.external_id && strcmp(e.external_id, r->external_id) != 0) {
-			reject(x->rejected, r->line, "email", "cette adresse appartient à un compte d'un autre external_id");
+			reject(x->rejected, r->line, "email",
+			       "cette adresse appartient à un compte d'un autre external_id");
 			return ENT_OK;
 		}
 	}
@@ -597,19 +611,21 @@ static int apply_row(struct ctx *x, const struct row *r)
 		if (rc < 0)
 			return rc;
 		if (rc) {
-			reject(x->rejected, r->line, "email", "cette adresse est l'identifiant de connexion d'un autre compte");
+			reject(x->rejected, r->line, "email",
+			       "cette adresse est l'identifiant de connexion d'un autre compte");
 			return ENT_OK;
 		}
 		char id[37], code[16], hash[65];
 		users_new_code(code, hash);
-		rc = users_insert(c, a, id, r->email, r->email, r->given, r->family, r->role, r->external_id, NULL, NULL, NULL,
-				  hash, x->expires);
+		rc = users_insert(c, a, id, r->email, r->email, r->given, r->family, r->role, r->external_id, NULL,
+				  NULL, NULL, hash, x->expires);
 		if (rc)
 			return rc;
 		if (class_id) {
 			char now[21];
 			users_time(now, 0);
-			db_stmt *s = db_prepare(c, "INSERT INTO class_members (class_id, user_id, kind, added_at) VALUES (?, ?, ?, ?)");
+			db_stmt *s = db_prepare(
+				c, "INSERT INTO class_members (class_id, user_id, kind, added_at) VALUES (?, ?, ?, ?)");
 			if (!s)
 				return ENT_EDB;
 			db_bind_text(s, 1, class_id);
@@ -622,9 +638,10 @@ static int apply_row(struct ctx *x, const struct row *r)
 				return rc;
 		}
 		x->created++;
-		json_array_append_new(x->codes, json_pack("{s:i, s:s, s:s, s:s?, s:s}", "line", (int)r->line, "email", r->email,
-							  "name", arena_printf(a, "%s %s", r->given, r->family), "class",
-							  r->class_name, "code", code));
+		json_array_append_new(x->codes,
+				      json_pack("{s:i, s:s, s:s, s:s?, s:s}", "line", (int)r->line, "email", r->email,
+						"name", arena_printf(a, "%s %s", r->given, r->family), "class",
+						r->class_name, "code", code));
 		return ENT_OK;
 	}
 	/* An existing account: update what differs. */
@@ -657,8 +674,9 @@ static int apply_row(struct ctx *x, const struct row *r)
 			username = r->email;
 		char now[21];
 		users_time(now, 0);
-		db_stmt *s = db_prepare(c, "UPDATE users SET email = ?, username = ?, given_name = ?, family_name = ?, role = ?,"
-					   " external_id = ?, sort_key = ?, search = ?, updated_at = ? WHERE id = ?");
+		db_stmt *s = db_prepare(
+			c, "UPDATE users SET email = ?, username = ?, given_name = ?, family_name = ?, role = ?,"
+			   " external_id = ?, sort_key = ?, search = ?, updated_at = ? WHERE id = ?");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, r->email);
@@ -678,10 +696,13 @@ static int apply_row(struct ctx *x, const struct row *r)
 		if (strcmp(e.role, r->role) != 0) {
 			/* A student is in one class at most: one who becomes a student keeps the imported class only. */
 			if (strcmp(r->role, "etudiant") == 0) {
-				s = db_prepare(c, class_id ? "DELETE FROM class_members WHERE user_id = ? AND class_id <> ?"
-							   : "DELETE FROM class_members WHERE user_id = ? AND class_id NOT IN"
-							     " (SELECT class_id FROM class_members WHERE user_id = ? ORDER BY added_at DESC,"
-							     " class_id LIMIT 1)");
+				s = db_prepare(
+					c,
+					class_id
+						? "DELETE FROM class_members WHERE user_id = ? AND class_id <> ?"
+						: "DELETE FROM class_members WHERE user_id = ? AND class_id NOT IN"
+						  " (SELECT class_id FROM class_members WHERE user_id = ? ORDER BY added_at DESC,"
+						  " class_id LIMIT 1)");
 				if (!s)
 					return ENT_EDB;
 				db_bind_text(s, 1, e.id);
@@ -770,7 +791,8 @@ int users_import(db_conn *c, const char *data, size_t len, const struct import_o
 	for (size_t i = 1; i < nr; i++)
 		for (size_t k = i; k > 0; k--) {
 			json_t *p = json_array_get(x.rejected, k - 1), *q = json_array_get(x.rejected, k);
-			if (json_integer_value(json_object_get(p, "line")) <= json_integer_value(json_object_get(q, "line")))
+			if (json_integer_value(json_object_get(p, "line")) <=
+			    json_integer_value(json_object_get(q, "line")))
 				break;
 			json_incref(p);
 			json_array_set(x.rejected, k - 1, q);
@@ -779,9 +801,9 @@ int users_import(db_conn *c, const char *data, size_t len, const struct import_o
 	if (opts->dry_run)
 		json_array_clear(x.codes);
 	char sep_text[2] = {sep, '\0'};
-	*report = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:O, s:O}", "dry_run", opts->dry_run, "school_year", year,
-			    "encoding", enc, "separator", sep_text,
-			    "created", (json_int_t)x.created, "updated", (json_int_t)x.updated, "unchanged",
+	*report = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:O, s:O}", "dry_run", opts->dry_run,
+			    "school_year", year, "encoding", enc, "separator", sep_text, "created",
+			    (json_int_t)x.created, "updated", (json_int_t)x.updated, "unchanged",
 			    (json_int_t)x.unchanged, "classes_created", (json_int_t)x.classes_created, "rejected",
 			    x.rejected, "activation_codes", x.codes);
 out:

@@ -98,14 +98,14 @@ struct urow {
  * The columns and joins that make a struct urow (read with users_read_row); a query may add
  * columns after them (index 22 on).
  */
-#define USERS_COLS                                                                                                \
-	"u.id, u.iss, u.sub, u.email, u.username, u.given_name, u.family_name, u.display_name, u.locale, u.role, " \
-	"u.external_id, u.disabled, u.created_at, u.updated_at, u.last_login_at, u.deleted_at, "                  \
-	"CASE WHEN k.password_hash IS NULL THEN 0 ELSE 1 END, "                                                    \
+#define USERS_COLS                                                                                                     \
+	"u.id, u.iss, u.sub, u.email, u.username, u.given_name, u.family_name, u.display_name, u.locale, u.role, "     \
+	"u.external_id, u.disabled, u.created_at, u.updated_at, u.last_login_at, u.deleted_at, "                       \
+	"CASE WHEN k.password_hash IS NULL THEN 0 ELSE 1 END, "                                                        \
 	"CASE WHEN k.activation_hash IS NULL THEN 0 ELSE 1 END, k.locked_until, c.id, c.name, c.school_year"
-#define USERS_JOINS                                                                                            \
-	" LEFT JOIN user_credentials k ON k.user_id = u.id"                                                     \
-	" LEFT JOIN class_members m ON m.user_id = u.id AND m.kind = 'etudiant'"                                \
+#define USERS_JOINS                                                                                                    \
+	" LEFT JOIN user_credentials k ON k.user_id = u.id"                                                            \
+	" LEFT JOIN class_members m ON m.user_id = u.id AND m.kind = 'etudiant'"                                       \
 	" LEFT JOIN classes c ON c.id = m.class_id"
 #define USERS_FROM " FROM users u" USERS_JOINS
 

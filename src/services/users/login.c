@@ -82,14 +82,16 @@ static void prune(db_conn *c)
 		db_step(s);
 		db_done(s);
 	}
-	s = db_prepare(c, "DELETE FROM login_unknown WHERE updated_at < ? AND (locked_until IS NULL OR locked_until < ?)");
+	s = db_prepare(c,
+		       "DELETE FROM login_unknown WHERE updated_at < ? AND (locked_until IS NULL OR locked_until < ?)");
 	if (s) {
 		db_bind_text(s, 1, day_ago);
 		db_bind_text(s, 2, now);
 		db_step(s);
 		db_done(s);
 	}
-	s = db_prepare(c, "DELETE FROM login_failures WHERE window_start < ? AND (locked_until IS NULL OR locked_until < ?)");
+	s = db_prepare(
+		c, "DELETE FROM login_failures WHERE window_start < ? AND (locked_until IS NULL OR locked_until < ?)");
 	if (s) {
 		db_bind_text(s, 1, window_ago);
 		db_bind_text(s, 2, now);
@@ -160,12 +162,13 @@ static void ip_failure(db_conn *c, const char *ip)
 	char now[21], window_start[21];
 	users_time(now, 0);
 	users_time(window_start, -IP_WINDOW);
-	db_stmt *s = db_prepare(c, "INSERT INTO login_failures (ip, count, window_start, locked_until) VALUES (?, 1, ?, NULL)"
-				   " ON CONFLICT (ip) DO UPDATE SET"
-				   " count = CASE WHEN login_failures.window_start < ? THEN 1 ELSE login_failures.count + 1 END,"
-				   " window_start = CASE WHEN login_failures.window_start < ? THEN excluded.window_start"
-				   " ELSE login_failures.window_start END"
-				   " RETURNING count");
+	db_stmt *s = db_prepare(
+		c, "INSERT INTO login_failures (ip, count, window_start, locked_until) VALUES (?, 1, ?, NULL)"
+		   " ON CONFLICT (ip) DO UPDATE SET"
+		   " count = CASE WHEN login_failures.window_start < ? THEN 1 ELSE login_failures.count + 1 END,"
+		   " window_start = CASE WHEN login_failures.window_start < ? THEN excluded.window_start"
+		   " ELSE login_failures.window_start END"
+		   " RETURNING count");
 	if (!s)
 		return;
 	db_bind_text(s, 1, ip);
@@ -175,7 +178,8 @@ static void ip_failure(db_conn *c, const char *ip)
 	int64_t n = db_step(s) == DB_ROW ? db_col_int64(s, 0) : 0;
 	db_done(s);
 	if (n == IP_MAX_FAILURES + 1)
-		log_warn("login: %s slowed to one attempt every %d s after %lld failed logins", ip, IP_SLOT, (long long)n);
+		log_warn("login: %s slowed to one attempt every %d s after %lld failed logins", ip, IP_SLOT,
+			 (long long)n);
 }
 
 /* ---- per account, known or unknown ---- */
@@ -288,8 +292,8 @@ struct cred {
 	int disabled;
 };
 
-#define CRED_SQL                                                                                         \
-	"SELECT u.id, k.password_hash, k.activation_hash, k.activation_expires_at, k.locked_until, u.disabled" \
+#define CRED_SQL                                                                                                       \
+	"SELECT u.id, k.password_hash, k.activation_hash, k.activation_expires_at, k.locked_until, u.disabled"         \
 	" FROM users u LEFT JOIN user_credentials k ON k.user_id = u.id"
 
 static int cred_read(db_stmt *s, arena *a, struct cred *cr)
@@ -418,8 +422,11 @@ int users_authenticate(db_conn *c, arena *a, const char *login, const char *pass
 	record_event(c, cr.id, ip, 1);
 	if (password_needs_rehash(cr.password_hash)) {
 		char *h = password_hash(password);
-		db_stmt *s = h ? db_prepare(c, "UPDATE user_credentials SET password_hash = ? WHERE user_id = ? AND password_hash = ?")
-			       : NULL;
+		db_stmt *s =
+			h ? db_prepare(
+				    c,
+				    "UPDATE user_credentials SET password_hash = ? WHERE user_id = ? AND password_hash = ?")
+			  : NULL;
 		if (s) {
 			db_bind_text(s, 1, h);
 			db_bind_text(s, 2, cr.id);
@@ -462,9 +469,10 @@ int users_activate(db_conn *c, arena *a, const char *login, const char *code, co
 	char now[21];
 	users_time(now, 0);
 	/* Conditional on the code still being there: of two concurrent uses, one wins. */
-	db_stmt *s = db_prepare(c, "UPDATE user_credentials SET password_hash = ?, activation_hash = NULL,"
-				   " activation_expires_at = NULL, failed_count = 0, locked_until = NULL, updated_at = ?"
-				   " WHERE user_id = ? AND activation_hash = ?");
+	db_stmt *s = db_prepare(c,
+				"UPDATE user_credentials SET password_hash = ?, activation_hash = NULL,"
+				" activation_expires_at = NULL, failed_count = 0, locked_until = NULL, updated_at = ?"
+				" WHERE user_id = ? AND activation_hash = ?");
 	if (!s) {
 		free(h);
 		return ENT_EDB;
@@ -515,8 +523,9 @@ int users_may_login(db_conn *c, const char *id)
 {
 	if (!id || !util_is_uuid(id))
 		return 0;
-	db_stmt *s = db_prepare(c, "SELECT u.disabled, k.locked_until FROM users u"
-				   " LEFT JOIN user_credentials k ON k.user_id = u.id WHERE u.id = ? AND u.deleted_at IS NULL");
+	db_stmt *s = db_prepare(
+		c, "SELECT u.disabled, k.locked_until FROM users u"
+		   " LEFT JOIN user_credentials k ON k.user_id = u.id WHERE u.id = ? AND u.deleted_at IS NULL");
 	if (!s)
 		return 0;
 	db_bind_text(s, 1, id);

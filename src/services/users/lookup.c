@@ -69,7 +69,9 @@ int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const ch
 		names[i] = NULL;
 		if (!ids[i] || !util_is_uuid(ids[i]))
 			continue; /* users_get() does not look such an id up either */
-		db_stmt *s = db_prepare(c, "SELECT display_name, given_name, family_name FROM users WHERE id = ? AND deleted_at IS NULL");
+		db_stmt *s = db_prepare(
+			c,
+			"SELECT display_name, given_name, family_name FROM users WHERE id = ? AND deleted_at IS NULL");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, ids[i]);
@@ -141,14 +143,15 @@ int users_scale_students(db_conn *c, char (**ids)[37], size_t *n)
 
 int users_teacher_classes(db_conn *c, arena *a, const char *user_id, const char ***ids)
 {
-	return db_texts(c, a, "SELECT class_id FROM class_members WHERE user_id = ? AND kind = 'enseignant' ORDER BY class_id",
-			user_id, NULL, ids);
+	return db_texts(
+		c, a, "SELECT class_id FROM class_members WHERE user_id = ? AND kind = 'enseignant' ORDER BY class_id",
+		user_id, NULL, ids);
 }
 
 int users_with_role(db_conn *c, arena *a, const char *role, const char ***ids)
 {
-	return db_texts(c, a, "SELECT id FROM users WHERE role = ? AND deleted_at IS NULL AND disabled = 0 ORDER BY id", role,
-			NULL, ids);
+	return db_texts(c, a, "SELECT id FROM users WHERE role = ? AND deleted_at IS NULL AND disabled = 0 ORDER BY id",
+			role, NULL, ids);
 }
 
 /* ---- for the messagerie ---- */
@@ -158,14 +161,13 @@ int users_class_teachers(db_conn *c, arena *a, const char *class_id, const char 
 	*ids = NULL;
 	if (!util_is_uuid(class_id))
 		return 0;
-	return db_texts(c, a, "SELECT m.user_id FROM class_members m JOIN users u ON u.id = m.user_id WHERE m.class_id = ?"
-			" AND m.kind = 'enseignant' AND u.deleted_at IS NULL ORDER BY m.user_id", class_id, NULL, ids);
+	return db_texts(c, a,
+			"SELECT m.user_id FROM class_members m JOIN users u ON u.id = m.user_id WHERE m.class_id = ?"
+			" AND m.kind = 'enseignant' AND u.deleted_at IS NULL ORDER BY m.user_id",
+			class_id, NULL, ids);
 }
 
-int users_admins(db_conn *c, arena *a, const char ***ids)
-{
-	return users_with_role(c, a, "admin", ids);
-}
+int users_admins(db_conn *c, arena *a, const char ***ids) { return users_with_role(c, a, "admin", ids); }
 
 /* "%q%" with \, % and _ escaped, for LIKE ... ESCAPE '\'. */
 static char *lookup_like(arena *a, const char *folded)

@@ -63,10 +63,10 @@ unsigned users_role_bit(const char *name)
 
 /* Latin-1 Supplement letters U+00C0..U+00FF without their accents; NULL: kept as is. */
 static const char *const latin1_fold[64] = {
-	"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-	"d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "ss",
-	"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-	"d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "y",
+	"a", "a", "a", "a", "a", "a", "ae", "c",  "e", "e", "e", "e", "i", "i", "i",  "i",
+	"d", "n", "o", "o", "o", "o", "o",  NULL, "o", "u", "u", "u", "u", "y", "th", "ss",
+	"a", "a", "a", "a", "a", "a", "ae", "c",  "e", "e", "e", "e", "i", "i", "i",  "i",
+	"d", "n", "o", "o", "o", "o", "o",  NULL, "o", "u", "u", "u", "u", "y", "th", "y",
 };
 
 char *users_fold(arena *a, const char *s)
@@ -474,7 +474,8 @@ void users_row_fields(jw *w, db_conn *c, const struct urow *r, enum users_view v
 		jw_kbool(w, "disabled", r->disabled);
 		jw_kbool(w, "active", r->active);
 		jw_kbool(w, "activation_pending", r->activation_pending);
-		jw_kstr(w, "locked_until", r->locked_until && strcmp(r->locked_until, now) > 0 ? r->locked_until : NULL);
+		jw_kstr(w, "locked_until",
+			r->locked_until && strcmp(r->locked_until, now) > 0 ? r->locked_until : NULL);
 	}
 }
 
@@ -514,8 +515,9 @@ int users_insert(db_conn *c, arena *a, char id[37], const char *email, const cha
 	db_done(s);
 	if (rc < 0)
 		return rc;
-	s = db_prepare(c, "INSERT INTO user_credentials (user_id, password_hash, activation_hash, activation_expires_at,"
-			  " failed_count, locked_until, updated_at) VALUES (?, ?, ?, ?, 0, NULL, ?)");
+	s = db_prepare(c,
+		       "INSERT INTO user_credentials (user_id, password_hash, activation_hash, activation_expires_at,"
+		       " failed_count, locked_until, updated_at) VALUES (?, ?, ?, ?, 0, NULL, ?)");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -599,7 +601,9 @@ int users_class_by_name(db_conn *c, const char *name, const char *school_year, i
 	util_uuid(id);
 	char now[21];
 	users_time(now, 0);
-	s = db_prepare(c, "INSERT INTO classes (id, name, school_year, level, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?)");
+	s = db_prepare(
+		c,
+		"INSERT INTO classes (id, name, school_year, level, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -638,8 +642,10 @@ int users_reset_code(db_conn *c, const char *user_id, char code[16], char expire
 		return rc;
 	if (n == 0) {
 		/* Accounts first seen in an external token have no credentials row yet. */
-		s = db_prepare(c, "INSERT INTO user_credentials (user_id, password_hash, activation_hash, activation_expires_at,"
-				  " failed_count, locked_until, updated_at) VALUES (?, NULL, ?, ?, 0, NULL, ?)");
+		s = db_prepare(
+			c,
+			"INSERT INTO user_credentials (user_id, password_hash, activation_hash, activation_expires_at,"
+			" failed_count, locked_until, updated_at) VALUES (?, NULL, ?, ?, 0, NULL, ?)");
 		if (!s)
 			return ENT_EDB;
 		db_bind_text(s, 1, user_id);
@@ -672,8 +678,9 @@ int users_find_login(db_conn *c, arena *a, const char *login, struct user *out)
 		return ENT_ENOTFOUND;
 	char *l = users_lower(a, login);
 	/* An email wins over a username that happens to look like someone else's email. */
-	db_stmt *s = db_prepare(c, "SELECT " USERS_COLS USERS_FROM " WHERE (u.email = ? OR u.username = ?)"
-				   " AND u.deleted_at IS NULL ORDER BY CASE WHEN u.email = ? THEN 0 ELSE 1 END LIMIT 1");
+	db_stmt *s = db_prepare(c,
+				"SELECT " USERS_COLS USERS_FROM " WHERE (u.email = ? OR u.username = ?)"
+				" AND u.deleted_at IS NULL ORDER BY CASE WHEN u.email = ? THEN 0 ELSE 1 END LIMIT 1");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, l);
@@ -692,8 +699,8 @@ int users_find_login(db_conn *c, arena *a, const char *login, struct user *out)
 	return ENT_OK;
 }
 
-int users_create(db_conn *c, arena *a, const char *email, const char *given_name, const char *family_name, unsigned roles,
-		 const char *password, struct user *out)
+int users_create(db_conn *c, arena *a, const char *email, const char *given_name, const char *family_name,
+		 unsigned roles, const char *password, struct user *out)
 {
 	const char *role = users_role_name(roles);
 	if (!role || !email || !users_valid_email(email) || !given_name || !*given_name || !family_name ||
@@ -740,9 +747,10 @@ int users_set_password(db_conn *c, const char *id, const char *password, const c
 		return ENT_EINTERNAL;
 	char now[21];
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c, "UPDATE user_credentials SET password_hash = ?, activation_hash = NULL,"
-				   " activation_expires_at = NULL, failed_count = 0, locked_until = NULL, updated_at = ?"
-				   " WHERE user_id = ?");
+	db_stmt *s = db_prepare(c,
+				"UPDATE user_credentials SET password_hash = ?, activation_hash = NULL,"
+				" activation_expires_at = NULL, failed_count = 0, locked_until = NULL, updated_at = ?"
+				" WHERE user_id = ?");
 	if (!s) {
 		free(hash);
 		return ENT_EDB;
@@ -754,8 +762,10 @@ int users_set_password(db_conn *c, const char *id, const char *password, const c
 	int64_t n = db_changes(s);
 	db_done(s);
 	if (rc >= 0 && n == 0) {
-		s = db_prepare(c, "INSERT INTO user_credentials (user_id, password_hash, activation_hash, activation_expires_at,"
-				  " failed_count, locked_until, updated_at) VALUES (?, ?, NULL, NULL, 0, NULL, ?)");
+		s = db_prepare(
+			c,
+			"INSERT INTO user_credentials (user_id, password_hash, activation_hash, activation_expires_at,"
+			" failed_count, locked_until, updated_at) VALUES (?, ?, NULL, NULL, 0, NULL, ?)");
 		if (!s) {
 			free(hash);
 			return ENT_EDB;
@@ -800,8 +810,9 @@ int users_class_members(db_conn *c, arena *a, const char *class_id, char ***ids)
 	return (int)n;
 }
 
-int users_upsert_external(db_conn *c, arena *a, const char *iss, const char *sub, const char *email, const char *username,
-			  const char *given_name, const char *family_name, unsigned roles, struct user *out)
+int users_upsert_external(db_conn *c, arena *a, const char *iss, const char *sub, const char *email,
+			  const char *username, const char *given_name, const char *family_name, unsigned roles,
+			  struct user *out)
 {
 	if (!iss || !*iss || !sub || !*sub)
 		return ENT_EINVAL;
@@ -841,8 +852,10 @@ int users_upsert_external(db_conn *c, arena *a, const char *iss, const char *sub
 				/* Email and username are unique: one that another account holds is not taken over. */
 				for (int variant = 0; variant < 2; variant++) {
 					const char *m = variant ? NULL : mail, *un = variant ? NULL : uname;
-					s = db_prepare(c, "UPDATE users SET email = ?, username = ?, given_name = ?, family_name = ?,"
-							  " role = ?, sort_key = ?, search = ?, updated_at = ? WHERE id = ?");
+					s = db_prepare(
+						c,
+						"UPDATE users SET email = ?, username = ?, given_name = ?, family_name = ?,"
+						" role = ?, sort_key = ?, search = ?, updated_at = ? WHERE id = ?");
 					if (!s)
 						return ENT_EDB;
 					db_bind_text(s, 1, m);
@@ -881,7 +894,8 @@ int users_upsert_external(db_conn *c, arena *a, const char *iss, const char *sub
 			if (mail)
 				taken |= users_exists(c, "SELECT 1 FROM users WHERE ? IN (email, username)", mail) == 1;
 			if (uname)
-				taken |= users_exists(c, "SELECT 1 FROM users WHERE ? IN (email, username)", uname) == 1;
+				taken |= users_exists(c, "SELECT 1 FROM users WHERE ? IN (email, username)", uname) ==
+					 1;
 			if (taken) {
 				mail = NULL;
 				uname = NULL;

@@ -61,8 +61,8 @@ static const char schema_v1[] =
 	"CREATE INDEX class_members_by_user ON class_members (user_id);"
 	"CREATE TABLE user_credentials ("
 	" user_id TEXT PRIMARY KEY REFERENCES users (id),"
-	" password_hash TEXT,"         /* Argon2id, PHC string; NULL until activated */
-	" activation_hash TEXT,"       /* SHA-256 hex of the one-time activation code */
+	" password_hash TEXT,"   /* Argon2id, PHC string; NULL until activated */
+	" activation_hash TEXT," /* SHA-256 hex of the one-time activation code */
 	" activation_expires_at TEXT,"
 	" failed_count INTEGER NOT NULL DEFAULT 0,"
 	" locked_until TEXT,"
@@ -90,7 +90,8 @@ static const char schema_v1[] =
  * The disabled accounts, in list order: GET /api/users?disabled=true reads them alone instead of
  * every account. Partial, so it costs nothing for the others; building it is its own backfill.
  */
-static const char schema_v2[] = "CREATE INDEX users_disabled ON users (sort_key, id) WHERE disabled = 1 AND deleted_at IS NULL;";
+static const char schema_v2[] =
+	"CREATE INDEX users_disabled ON users (sort_key, id) WHERE disabled = 1 AND deleted_at IS NULL;";
 
 /*
  * sort_key becomes ICU's French collation key (store.c, users_sort_key): the old folded keys are
@@ -109,22 +110,25 @@ static int migrate_fill(db_conn *c, int version) { return version == 3 ? users_f
 /* ---- JSON Schemas for the OpenAPI document ---- */
 
 #define S_ROLE "{\"type\":\"string\",\"enum\":[\"etudiant\",\"enseignant\",\"admin\"]}"
-#define S_CLASS_REF                                                                                     \
-	"{\"type\":[\"object\",\"null\"],\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR \
+#define S_CLASS_REF                                                                                                    \
+	"{\"type\":[\"object\",\"null\"],\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR  \
 	"}}"
-#define S_CLASS_SHORT                                                                                            \
-	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR           \
+#define S_CLASS_SHORT                                                                                                  \
+	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR             \
 	",\"level\":" S_NSTR "}}"
-#define S_USER_COMMON                                                                                              \
-	"\"id\":" S_UUID ",\"email\":" S_NSTR ",\"username\":" S_NSTR ",\"given_name\":" S_STR ",\"family_name\":" S_STR \
-	",\"name\":" S_STR ",\"display_name\":" S_NSTR ",\"locale\":" S_NSTR ",\"role\":" S_ROLE ",\"class\":" S_CLASS_REF \
-	",\"classes\":{\"type\":\"array\",\"items\":" S_CLASS_SHORT "},\"created_at\":" S_TIME ",\"last_login_at\":" S_NTIME
-#define S_USER_ADMIN                                                                                                \
-	"{\"type\":\"object\",\"required\":[\"id\",\"role\",\"disabled\",\"active\"],\"properties\":{" S_USER_COMMON \
-	",\"updated_at\":" S_TIME ",\"external_id\":" S_NSTR ",\"iss\":" S_NSTR ",\"disabled\":" S_BOOL               \
+#define S_USER_COMMON                                                                                                  \
+	"\"id\":" S_UUID ",\"email\":" S_NSTR ",\"username\":" S_NSTR ",\"given_name\":" S_STR                         \
+	",\"family_name\":" S_STR ",\"name\":" S_STR ",\"display_name\":" S_NSTR ",\"locale\":" S_NSTR                 \
+	",\"role\":" S_ROLE ",\"class\":" S_CLASS_REF ",\"classes\":{\"type\":\"array\",\"items\":" S_CLASS_SHORT      \
+	"},\"created_at\":" S_TIME ",\"last_login_at\":" S_NTIME
+#define S_USER_ADMIN                                                                                                   \
+	"{\"type\":\"object\",\"required\":[\"id\",\"role\",\"disabled\",\"active\"],\"properties\":{" S_USER_COMMON   \
+	",\"updated_at\":" S_TIME ",\"external_id\":" S_NSTR ",\"iss\":" S_NSTR ",\"disabled\":" S_BOOL                \
 	",\"active\":" S_BOOL ",\"activation_pending\":" S_BOOL ",\"locked_until\":" S_NTIME "}}"
 #define S_USER_SELF "{\"type\":\"object\",\"required\":[\"id\",\"role\"],\"properties\":{" S_USER_COMMON "}}"
-#define S_PAGE(item) "{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
+#define S_PAGE(item)                                                                                                                  \
+	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item \
+	"},\"next_cursor\":" S_NSTR "}}"
 #define S_NAME "{\"type\":\"string\",\"minLength\":1,\"maxLength\":100}"
 #define S_NNAME "{\"type\":[\"string\",\"null\"],\"minLength\":1,\"maxLength\":100}"
 #define S_EMAIL "{\"type\":\"string\",\"format\":\"email\",\"maxLength\":254}"
@@ -137,23 +141,26 @@ static const char user_create_req[] =
 	",\"class_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\"},"
 	"\"password\":{\"type\":\"string\",\"minLength\":12,\"maxLength\":128,\"description\":\"optional: without it an "
 	"activation code is generated and returned once\"},\"external_id\":" S_NNAME "}}";
-static const char user_create_res[] =
-	"{\"allOf\":[" S_USER_ADMIN ",{\"type\":\"object\",\"properties\":{\"activation_code\":" S_STR
-	",\"activation_expires_at\":" S_TIME "}}]}";
+static const char user_create_res[] = "{\"allOf\":[" S_USER_ADMIN
+				      ",{\"type\":\"object\",\"properties\":{\"activation_code\":" S_STR
+				      ",\"activation_expires_at\":" S_TIME "}}]}";
 static const char user_patch_req[] =
-	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"email\":" S_EMAIL ",\"given_name\":" S_NAME
-	",\"family_name\":" S_NAME ",\"display_name\":" S_NNAME ",\"locale\":" S_LOCALE ",\"role\":" S_ROLE
+	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"email\":" S_EMAIL
+	",\"given_name\":" S_NAME ",\"family_name\":" S_NAME ",\"display_name\":" S_NNAME ",\"locale\":" S_LOCALE
+	",\"role\":" S_ROLE
 	",\"class_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\",\"description\":\"a student's class (replaces "
 	"the previous one); for others a class to attach to; null leaves every class\"},\"disabled\":" S_BOOL
 	",\"external_id\":" S_NNAME "}}";
-static const char reset_res[] = "{\"type\":\"object\",\"required\":[\"user_id\",\"activation_code\",\"activation_expires_at\"],"
-				"\"properties\":{\"user_id\":" S_UUID ",\"activation_code\":" S_STR
-				",\"activation_expires_at\":" S_TIME "}}";
-static const char me_patch_req[] = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"display_name\":" S_NNAME
-				   ",\"locale\":" S_LOCALE "}}";
+static const char reset_res[] =
+	"{\"type\":\"object\",\"required\":[\"user_id\",\"activation_code\",\"activation_expires_at\"],"
+	"\"properties\":{\"user_id\":" S_UUID ",\"activation_code\":" S_STR ",\"activation_expires_at\":" S_TIME "}}";
+static const char me_patch_req[] =
+	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"display_name\":" S_NNAME
+	",\"locale\":" S_LOCALE "}}";
 static const char password_req[] =
 	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"current_password\",\"new_password\"],"
-	"\"properties\":{\"current_password\":" S_STR ",\"new_password\":{\"type\":\"string\",\"minLength\":12,\"maxLength\":128}}}";
+	"\"properties\":{\"current_password\":" S_STR
+	",\"new_password\":{\"type\":\"string\",\"minLength\":12,\"maxLength\":128}}}";
 static const char export_res[] =
 	"{\"type\":\"object\",\"required\":[\"user_id\",\"exported_at\",\"users\"],\"properties\":{\"user_id\":" S_UUID
 	",\"exported_at\":" S_TIME ",\"users\":{\"type\":\"object\",\"properties\":{\"profile\":" S_USER_SELF
@@ -163,16 +170,19 @@ static const char export_res[] =
 static const char import_res[] =
 	"{\"type\":\"object\",\"required\":[\"dry_run\",\"created\",\"updated\",\"unchanged\",\"rejected\",\"activation_codes\"],"
 	"\"properties\":{\"dry_run\":" S_BOOL ",\"school_year\":" S_STR ",\"encoding\":{\"type\":\"string\",\"enum\":"
-	"[\"utf-8\",\"windows-1252\"]},\"separator\":{\"type\":\"string\",\"enum\":[\",\",\";\",\"\\t\"]},\"created\":" S_INT ",\"updated\":" S_INT
-	",\"unchanged\":" S_INT ",\"classes_created\":" S_INT ",\"rejected\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-	"\"properties\":{\"line\":" S_INT ",\"column\":" S_NSTR ",\"reason\":" S_STR "}}},\"activation_codes\":{\"type\":\"array\",\"items\":{"
-	"\"type\":\"object\",\"properties\":{\"line\":" S_INT ",\"email\":" S_STR ",\"name\":" S_STR ",\"class\":" S_NSTR
-	",\"code\":" S_STR "}}}}}";
+	"[\"utf-8\",\"windows-1252\"]},\"separator\":{\"type\":\"string\",\"enum\":[\",\",\";\",\"\\t\"]},\"created\":" S_INT
+	",\"updated\":" S_INT ",\"unchanged\":" S_INT ",\"classes_created\":" S_INT
+	",\"rejected\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+	"\"properties\":{\"line\":" S_INT ",\"column\":" S_NSTR ",\"reason\":" S_STR
+	"}}},\"activation_codes\":{\"type\":\"array\",\"items\":{"
+	"\"type\":\"object\",\"properties\":{\"line\":" S_INT ",\"email\":" S_STR ",\"name\":" S_STR
+	",\"class\":" S_NSTR ",\"code\":" S_STR "}}}}}";
 
-#define S_CLASS_PROPS                                                                                                 \
-	"\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR ",\"level\":" S_NSTR ",\"created_at\":" S_TIME \
+#define S_CLASS_PROPS                                                                                                  \
+	"\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR ",\"level\":" S_NSTR ",\"created_at\":" S_TIME   \
 	",\"updated_at\":" S_TIME ",\"student_count\":" S_INT ",\"member_count\":" S_INT
-#define S_CLASS "{\"type\":\"object\",\"required\":[\"id\",\"name\",\"school_year\"],\"properties\":{" S_CLASS_PROPS "}}"
+#define S_CLASS                                                                                                        \
+	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"school_year\"],\"properties\":{" S_CLASS_PROPS "}}"
 static const char class_list_res[] = S_PAGE(S_CLASS);
 static const char class_get_res[] =
 	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"school_year\",\"members\"],\"properties\":{" S_CLASS_PROPS
@@ -183,63 +193,138 @@ static const char class_create_req[] =
 	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"name\"],\"properties\":{\"name\":" S_NAME
 	",\"school_year\":" S_YEAR ",\"level\":{\"type\":[\"string\",\"null\"],\"maxLength\":50}}}";
 static const char class_patch_req[] =
-	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"name\":" S_NAME ",\"school_year\":" S_YEAR
-	",\"level\":{\"type\":[\"string\",\"null\"],\"maxLength\":50}}}";
+	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"name\":" S_NAME
+	",\"school_year\":" S_YEAR ",\"level\":{\"type\":[\"string\",\"null\"],\"maxLength\":50}}}";
 
 #define STAFF (ROLE_ADMIN | ROLE_ENSEIGNANT)
 
 static const struct route routes[] = {
-	{.method = "GET", .pattern = "/api/users", .handler = users_api_list, .access = ROLE_ADMIN,
-	 .summary = "List users (admin): ?q= searches names, email and username; ?role=, ?class_id=, ?disabled= filter; "
-		    "?limit= and ?cursor= paginate",
+	{.method = "GET",
+	 .pattern = "/api/users",
+	 .handler = users_api_list,
+	 .access = ROLE_ADMIN,
+	 .summary =
+		 "List users (admin): ?q= searches names, email and username; ?role=, ?class_id=, ?disabled= filter; "
+		 "?limit= and ?cursor= paginate",
 	 .response_schema = S_PAGE(S_USER_ADMIN)},
-	{.method = "POST", .pattern = "/api/users", .handler = users_api_create, .access = ROLE_ADMIN, .status = 201,
+	{.method = "POST",
+	 .pattern = "/api/users",
+	 .handler = users_api_create,
+	 .access = ROLE_ADMIN,
+	 .status = 201,
 	 .summary = "Create a user (admin); without a password, a one-time activation code is returned once",
-	 .request_schema = user_create_req, .response_schema = user_create_res},
-	{.method = "POST", .pattern = "/api/users/import", .handler = users_api_import, .access = ROLE_ADMIN,
-	 .flags = ROUTE_RAW_BODY, .max_body = 16u << 20,
-	 .summary = "Import users and classes from a text/csv body (admin): header email,given_name,family_name,role,class,"
-		    "external_id; separator ',' ';' or tab, UTF-8 (BOM or not) or Windows-1252, as Excel saves it; "
-		    "messages in French; ?dry_run=true, ?school_year=",
+	 .request_schema = user_create_req,
+	 .response_schema = user_create_res},
+	{.method = "POST",
+	 .pattern = "/api/users/import",
+	 .handler = users_api_import,
+	 .access = ROLE_ADMIN,
+	 .flags = ROUTE_RAW_BODY,
+	 .max_body = 16u << 20,
+	 .summary =
+		 "Import users and classes from a text/csv body (admin): header email,given_name,family_name,role,class,"
+		 "external_id; separator ',' ';' or tab, UTF-8 (BOM or not) or Windows-1252, as Excel saves it; "
+		 "messages in French; ?dry_run=true, ?school_year=",
 	 .response_schema = import_res},
-	{.method = "GET", .pattern = "/api/users/me", .handler = users_api_me, .access = ROLE_ANY_USER,
-	 .summary = "The caller's own profile, role and class", .response_schema = S_USER_SELF},
-	{.method = "PATCH", .pattern = "/api/users/me", .handler = users_api_me_patch, .access = ROLE_ANY_USER,
-	 .summary = "Change the caller's display name or locale (no other field)", .request_schema = me_patch_req,
+	{.method = "GET",
+	 .pattern = "/api/users/me",
+	 .handler = users_api_me,
+	 .access = ROLE_ANY_USER,
+	 .summary = "The caller's own profile, role and class",
 	 .response_schema = S_USER_SELF},
-	{.method = "POST", .pattern = "/api/users/me/password", .handler = users_api_me_password, .access = ROLE_ANY_USER,
-	 .status = 204, .summary = "Change the caller's password, given the current one; ends the caller's sessions",
+	{.method = "PATCH",
+	 .pattern = "/api/users/me",
+	 .handler = users_api_me_patch,
+	 .access = ROLE_ANY_USER,
+	 .summary = "Change the caller's display name or locale (no other field)",
+	 .request_schema = me_patch_req,
+	 .response_schema = S_USER_SELF},
+	{.method = "POST",
+	 .pattern = "/api/users/me/password",
+	 .handler = users_api_me_password,
+	 .access = ROLE_ANY_USER,
+	 .status = 204,
+	 .summary = "Change the caller's password, given the current one; ends the caller's sessions",
 	 .request_schema = password_req},
-	{.method = "GET", .pattern = "/api/users/me/export", .handler = users_api_me_export, .access = ROLE_ANY_USER,
-	 .summary = "Everything ENT holds about the caller, as JSON (GDPR right of access)", .response_schema = export_res},
-	{.method = "GET", .pattern = "/api/users/classes", .handler = classes_api_list, .access = STAFF,
+	{.method = "GET",
+	 .pattern = "/api/users/me/export",
+	 .handler = users_api_me_export,
+	 .access = ROLE_ANY_USER,
+	 .summary = "Everything ENT holds about the caller, as JSON (GDPR right of access)",
+	 .response_schema = export_res},
+	{.method = "GET",
+	 .pattern = "/api/users/classes",
+	 .handler = classes_api_list,
+	 .access = STAFF,
 	 .summary = "List classes with their member counts (admin, enseignant); ?school_year= filters",
 	 .response_schema = class_list_res},
-	{.method = "POST", .pattern = "/api/users/classes", .handler = classes_api_create, .access = ROLE_ADMIN,
-	 .status = 201, .summary = "Create a class (admin); school_year defaults to the current one",
-	 .request_schema = class_create_req, .response_schema = S_CLASS},
-	{.method = "GET", .pattern = "/api/users/classes/{id}", .handler = classes_api_get, .access = STAFF,
-	 .summary = "A class and its members (admin, enseignant)", .response_schema = class_get_res},
-	{.method = "PATCH", .pattern = "/api/users/classes/{id}", .handler = classes_api_patch, .access = ROLE_ADMIN,
-	 .summary = "Rename a class or change its school year or level (admin)", .request_schema = class_patch_req,
+	{.method = "POST",
+	 .pattern = "/api/users/classes",
+	 .handler = classes_api_create,
+	 .access = ROLE_ADMIN,
+	 .status = 201,
+	 .summary = "Create a class (admin); school_year defaults to the current one",
+	 .request_schema = class_create_req,
 	 .response_schema = S_CLASS},
-	{.method = "DELETE", .pattern = "/api/users/classes/{id}", .handler = classes_api_delete, .access = ROLE_ADMIN,
-	 .status = 204, .summary = "Delete a class and its memberships (admin); the users stay"},
-	{.method = "PUT", .pattern = "/api/users/classes/{id}/members/{user_id}", .handler = classes_api_member_put,
-	 .access = ROLE_ADMIN, .status = 204, .flags = ROUTE_NO_BODY,
+	{.method = "GET",
+	 .pattern = "/api/users/classes/{id}",
+	 .handler = classes_api_get,
+	 .access = STAFF,
+	 .summary = "A class and its members (admin, enseignant)",
+	 .response_schema = class_get_res},
+	{.method = "PATCH",
+	 .pattern = "/api/users/classes/{id}",
+	 .handler = classes_api_patch,
+	 .access = ROLE_ADMIN,
+	 .summary = "Rename a class or change its school year or level (admin)",
+	 .request_schema = class_patch_req,
+	 .response_schema = S_CLASS},
+	{.method = "DELETE",
+	 .pattern = "/api/users/classes/{id}",
+	 .handler = classes_api_delete,
+	 .access = ROLE_ADMIN,
+	 .status = 204,
+	 .summary = "Delete a class and its memberships (admin); the users stay"},
+	{.method = "PUT",
+	 .pattern = "/api/users/classes/{id}/members/{user_id}",
+	 .handler = classes_api_member_put,
+	 .access = ROLE_ADMIN,
+	 .status = 204,
+	 .flags = ROUTE_NO_BODY,
 	 .summary = "Put a user in a class (admin); a student leaves their previous class. No body"},
-	{.method = "DELETE", .pattern = "/api/users/classes/{id}/members/{user_id}", .handler = classes_api_member_delete,
-	 .access = ROLE_ADMIN, .status = 204, .summary = "Remove a user from a class (admin)"},
-	{.method = "GET", .pattern = "/api/users/{id}", .handler = users_api_get, .access = ROLE_ADMIN,
-	 .summary = "A user (admin)", .response_schema = S_USER_ADMIN},
-	{.method = "PATCH", .pattern = "/api/users/{id}", .handler = users_api_patch, .access = ROLE_ADMIN,
-	 .summary = "Update a user (admin): names, email, role, class, disabled; disabling or a new role ends their sessions",
-	 .request_schema = user_patch_req, .response_schema = S_USER_ADMIN},
-	{.method = "DELETE", .pattern = "/api/users/{id}", .handler = users_api_delete, .access = ROLE_ADMIN, .status = 204,
+	{.method = "DELETE",
+	 .pattern = "/api/users/classes/{id}/members/{user_id}",
+	 .handler = classes_api_member_delete,
+	 .access = ROLE_ADMIN,
+	 .status = 204,
+	 .summary = "Remove a user from a class (admin)"},
+	{.method = "GET",
+	 .pattern = "/api/users/{id}",
+	 .handler = users_api_get,
+	 .access = ROLE_ADMIN,
+	 .summary = "A user (admin)",
+	 .response_schema = S_USER_ADMIN},
+	{.method = "PATCH",
+	 .pattern = "/api/users/{id}",
+	 .handler = users_api_patch,
+	 .access = ROLE_ADMIN,
+	 .summary =
+		 "Update a user (admin): names, email, role, class, disabled; disabling or a new role ends their sessions",
+	 .request_schema = user_patch_req,
+	 .response_schema = S_USER_ADMIN},
+	{.method = "DELETE",
+	 .pattern = "/api/users/{id}",
+	 .handler = users_api_delete,
+	 .access = ROLE_ADMIN,
+	 .status = 204,
 	 .summary = "Erase a user (admin, GDPR): personal data removed, the id kept so references stay valid"},
-	{.method = "POST", .pattern = "/api/users/{id}/password-reset", .handler = users_api_reset, .access = ROLE_ADMIN,
-	 .summary = "Reset a user's password (admin): the password is cleared, sessions end, a one-time activation code "
-		    "is returned once",
+	{.method = "POST",
+	 .pattern = "/api/users/{id}/password-reset",
+	 .handler = users_api_reset,
+	 .access = ROLE_ADMIN,
+	 .summary =
+		 "Reset a user's password (admin): the password is cleared, sessions end, a one-time activation code "
+		 "is returned once",
 	 .response_schema = reset_res},
 };
 
@@ -248,7 +333,8 @@ static const struct command commands[] = {
 	{"import", "import users and classes from CSV: ent import users FILE.csv [--dry-run]", users_cmd_import},
 };
 
-static const char *const owned_tables[] = {"users", "user_credentials", "classes", "class_members", "login_events", "login_failures", "login_unknown", NULL};
+static const char *const owned_tables[] = {"users",        "user_credentials", "classes",       "class_members",
+					   "login_events", "login_failures",   "login_unknown", NULL};
 
 const struct service svc_users = {
 	.name = "users",

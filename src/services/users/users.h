@@ -24,10 +24,10 @@ struct user {
 	const char *username; /* preferred_username: unique, defaults to the email */
 	const char *given_name;
 	const char *family_name;
-	const char *name;     /* display name: "Given Family" */
-	unsigned roles;       /* ROLE_* bits of core/http.h (one of etudiant, enseignant, admin) */
-	int disabled;         /* an administrator disabled the account */
-	int active;           /* has a password (0: waiting for activation) */
+	const char *name; /* display name: "Given Family" */
+	unsigned roles;   /* ROLE_* bits of core/http.h (one of etudiant, enseignant, admin) */
+	int disabled;     /* an administrator disabled the account */
+	int active;       /* has a password (0: waiting for activation) */
 };
 
 /* The user with local id, or ENT_ENOTFOUND (also for deleted users). */
@@ -65,12 +65,13 @@ int users_may_login(db_conn *c, const char *id);
  * the token's claims (email, preferred_username, given_name, family_name, roles). Roles and names
  * are refreshed from the claims each time they change.
  */
-int users_upsert_external(db_conn *c, arena *a, const char *iss, const char *sub, const char *email, const char *username,
-			  const char *given_name, const char *family_name, unsigned roles, struct user *out);
+int users_upsert_external(db_conn *c, arena *a, const char *iss, const char *sub, const char *email,
+			  const char *username, const char *given_name, const char *family_name, unsigned roles,
+			  struct user *out);
 
 /* Creates a local user (ent user add, ent demo). password may be NULL (activation code later). */
-int users_create(db_conn *c, arena *a, const char *email, const char *given_name, const char *family_name, unsigned roles,
-		 const char *password, struct user *out);
+int users_create(db_conn *c, arena *a, const char *email, const char *given_name, const char *family_name,
+		 unsigned roles, const char *password, struct user *out);
 
 /* Sets a new password (policy applied, ENT_EINVAL with *why). Ends the user's refresh tokens. */
 int users_set_password(db_conn *c, const char *id, const char *password, const char **why);
