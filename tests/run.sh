@@ -15,6 +15,9 @@ if [ ! -f tests/node_modules/.package-lock.json ] || [ tests/package-lock.json -
   (cd tests && npm ci --no-audit --no-fund)
 fi
 
+echo "== C formatting (.clang-format)"
+bash scripts/check-format.sh
+
 echo "== unit tests (SQLite)"
 (cd "$BUILD" && ctest --output-on-failure)
 
