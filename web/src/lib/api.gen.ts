@@ -98,7 +98,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Import users and classes from a text/csv body (admin): header email,given_name,family_name,role,class,external_id; ?dry_run=true, ?school_year= */
+        /** Import users and classes from a text/csv body (admin): header email,given_name,family_name,role,class,external_id; separator ',' ';' or tab, UTF-8 (BOM or not) or Windows-1252, as Excel saves it; messages in French; ?dry_run=true, ?school_year= */
         post: operations["post_api_users_import"];
         delete?: never;
         options?: never;
@@ -730,7 +730,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The class grid as CSV (UTF-8, comma separated, one row per student, formula-safe cells); ?period_id= */
+        /** The class grid as CSV, one row per student in register order, formula-safe cells: by default as French Excel opens it (UTF-8 with a BOM, ';', decimal commas); ?format=rfc4180 for commas and decimal points; ?period_id= */
         get: operations["get_api_notes_courses_id_grid_csv"];
         put?: never;
         post?: never;
@@ -2368,12 +2368,17 @@ export interface operations {
                     "application/json": {
                         dry_run: boolean;
                         school_year?: string;
+                        /** @enum {string} */
+                        encoding?: "utf-8" | "windows-1252";
+                        /** @enum {string} */
+                        separator?: "," | ";" | "\t";
                         created: number;
                         updated: number;
                         unchanged: number;
                         classes_created?: number;
                         rejected: {
                             line?: number;
+                            column?: string | null;
                             reason?: string;
                         }[];
                         activation_codes: {
