@@ -12,6 +12,8 @@
 //  8. two uploads could pass the quota check together, and deleting a course deleted rows then
 //     blobs outside one transaction: the quota is now a reservation, and blobs are deleted by a
 //     durable job after the transaction that deleted their files;
+//  6. a student's display_name replaced their real name in teachers' lists, grid and CSV, so a
+//     student could take a classmate's name there: staff's lists show the official name;
 //  7. access tokens outlived account changes: a demoted teacher or a disabled user kept their
 //     rights until the token expired, and `ent token --ttl` allowed 24 hours.
 import { test, before, after } from 'node:test';
@@ -265,4 +267,26 @@ test('the quota is a reservation: two uploads cannot both pass it; a deleted cou
     const e = await ent.stop();
     assert.equal(e.code, 0, ent.stderr.slice(-3000));
   }
+});
+
+test('a display name never replaces the official name in what teachers see', async () => {
+  const { s, A, maths, grade } = w;
+  s.add('eve', 'eve@h.test', 'Ève Dupuis', 'etudiant');
+  await s.join('admin', A, 'eve');
+  // Ève takes her classmate's name as her display name.
+  await ok(s.as('eve', '/api/users/me', { method: 'PATCH', body: { display_name: 'Alice Alpha' } }));
+  const e = await grade('maths', maths.id, 'Géométrie', 9, null);
+  await ok(s.as('maths', `/api/notes/evaluations/${e.id}/grades`, { method: 'PUT', body: { grades: [{ student_id: s.users.eve.id, status: 'graded', value: 11 }] } }));
+  const grid = await ok(s.as('maths', `/api/notes/courses/${maths.id}/grid`));
+  const names = grid.students.map((x) => x.name);
+  assert.deepEqual(names.filter((n) => n === 'Alice Alpha').length, 1, `grid: ${names.join(', ')}`);
+  assert.ok(names.includes('Ève Dupuis'));
+  const csv = await s.as('maths', `/api/notes/courses/${maths.id}/grid.csv`);
+  assert.equal(csv.text.split('Alice Alpha').length - 1, 1);
+  assert.ok(csv.text.includes('Ève Dupuis'));
+  const grades = await ok(s.as('maths', `/api/notes/evaluations/${e.id}/grades`));
+  assert.deepEqual(grades.items.map((x) => x.student_name).sort(), ['Alice Alpha', 'Ève Dupuis']);
+  assert.equal((await ok(s.as('maths', `/api/notes/students/${s.users.eve.id}`))).student.name, 'Ève Dupuis');
+  // Speaking for herself, her card shows the name she chose.
+  assert.equal((await ok(s.as('eve', '/api/notes/me'))).student.name, 'Alice Alpha');
 });

@@ -681,7 +681,7 @@ void materials_views(http_req *req)
 			while ((rc = db_step(s)) == DB_ROW) {
 				const char *uid = db_col_text(s, 0);
 				struct user u;
-				const char *name = users_get(c, a, uid, &u) == ENT_OK ? u.name : NULL;
+				const char *name = users_get(c, a, uid, &u) == ENT_OK ? u.official_name : NULL;
 				json_array_append_new(viewed, json_pack("{s:s, s:s?, s:s}", "id", uid, "name", name,
 									"first_at", db_col_text(s, 1)));
 				json_object_set_new(seen, uid, json_true());
@@ -695,7 +695,7 @@ void materials_views(http_req *req)
 			if (json_object_get(seen, uid))
 				continue;
 			struct user u;
-			const char *name = users_get(c, a, uid, &u) == ENT_OK ? u.name : NULL;
+			const char *name = users_get(c, a, uid, &u) == ENT_OK ? u.official_name : NULL;
 			json_array_append_new(not_viewed, json_pack("{s:s, s:s?}", "id", uid, "name", name));
 		}
 	}

@@ -168,7 +168,7 @@ static int grades_write(db_conn *c, arena *a, const char *id, buf *b)
 		   **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
 	for (size_t i = 0; i < n; i++)
 		ids[i] = rows[i].student_id;
-	if ((rc = users_names(c, a, ids, n, names)))
+	if ((rc = users_official_names(c, a, ids, n, names))) /* staff's list: the official names */
 		return rc;
 	const char **keys = arena_alloc(a, (n ? n : 1) * sizeof(*keys));
 	if ((rc = users_sort_keys(c, a, ids, n, keys)))
@@ -250,9 +250,9 @@ void notes_audit_get(http_req *req)
 		int cok = users_get(c, a, db_col_text(s, 1), &cu) == ENT_OK;
 		jw_obj_open(&w);
 		jw_kstr(&w, "student_id", db_col_text(s, 0));
-		jw_kstr(&w, "student_name", sok ? su.name : NULL);
+		jw_kstr(&w, "student_name", sok ? su.official_name : NULL);
 		jw_kstr(&w, "changed_by", db_col_text(s, 1));
-		jw_kstr(&w, "changed_by_name", cok ? cu.name : NULL);
+		jw_kstr(&w, "changed_by_name", cok ? cu.official_name : NULL);
 		jw_kstr(&w, "changed_at", db_col_text(s, 2));
 		jw_kstr(&w, "old_status", db_col_text(s, 3));
 		jw_key(&w, "old_value");

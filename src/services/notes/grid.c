@@ -185,7 +185,8 @@ static int grid_load(http_req *req, struct grid *g)
 	size_t ncls = 0;
 	for (size_t i = 0; i < g->nst; i++) {
 		struct user u;
-		g->st[i].name = users_get(c, a, g->st[i].id, &u) == ENT_OK ? u.name : NULL;
+		g->st[i].name = users_get(c, a, g->st[i].id, &u) == ENT_OK ? u.official_name
+									   : NULL; /* never a chosen name */
 		char cls[37];
 		if (users_student_class(c, g->st[i].id, cls) == ENT_OK) {
 			size_t k = 0;

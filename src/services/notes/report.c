@@ -1054,5 +1054,6 @@ void notes_student(http_req *req)
 	/* A teacher sees the subjects they teach only, unless the school chose to show them all. */
 	int restrict_view = !(p->roles & ROLE_ADMIN) && !self &&
 			    (!app.cfg || strcmp(app.cfg->teacher_report_view, "all") != 0);
-	report(req, c, id, u.name, period, restrict_view ? p->sub : NULL);
+	/* The student's own card shows the name they chose; staff see the official one. */
+	report(req, c, id, self ? u.name : u.official_name, period, restrict_view ? p->sub : NULL);
 }

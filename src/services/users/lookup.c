@@ -63,7 +63,8 @@ int users_class_find(db_conn *c, const char *name, const char *school_year, char
 	return users_class_by_name(c, name, school_year, 0, out, NULL);
 }
 
-int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names)
+/* The names of ids: the display name first (official 0), or always "Given Family" (official 1). */
+static int names_of(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names, int official)
 {
 	for (size_t i = 0; i < n; i++) {
 		names[i] = NULL;
@@ -77,15 +78,26 @@ int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const ch
 		db_bind_text(s, 1, ids[i]);
 		int rc = db_step(s);
 		if (rc == DB_ROW) {
-			/* The name of to_user() (store.c). */
+			/* The names of to_user() (store.c). */
 			const char *d = db_col_text(s, 0), *g = db_col_text(s, 1), *f = db_col_text(s, 2);
-			names[i] = d ? arena_strdup(a, d) : arena_printf(a, "%s %s", g ? g : "", f ? f : "");
+			names[i] = d && !official ? arena_strdup(a, d)
+						  : arena_printf(a, "%s %s", g ? g : "", f ? f : "");
 		}
 		db_done(s);
 		if (rc < 0)
 			return rc;
 	}
 	return ENT_OK;
+}
+
+int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names)
+{
+	return names_of(c, a, ids, n, names, 0);
+}
+
+int users_official_names(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names)
+{
+	return names_of(c, a, ids, n, names, 1);
 }
 
 int users_sort_keys(db_conn *c, arena *a, const char *const *ids, size_t n, const char **keys)

@@ -406,9 +406,9 @@ static void to_user(arena *a, const struct urow *r, struct user *out)
 	out->username = r->username;
 	out->given_name = r->given_name;
 	out->family_name = r->family_name;
-	out->name = r->display_name ? r->display_name
-				    : arena_printf(a, "%s %s", r->given_name ? r->given_name : "",
-						   r->family_name ? r->family_name : "");
+	out->official_name = arena_printf(a, "%s %s", r->given_name ? r->given_name : "",
+					  r->family_name ? r->family_name : "");
+	out->name = r->display_name ? r->display_name : out->official_name;
 	out->roles = users_role_bit(r->role);
 	out->disabled = r->disabled;
 	out->active = r->active;

@@ -24,10 +24,16 @@ struct user {
 	const char *username; /* preferred_username: unique, defaults to the email */
 	const char *given_name;
 	const char *family_name;
-	const char *name; /* display name: "Given Family" */
-	unsigned roles;   /* ROLE_* bits of core/http.h (one of etudiant, enseignant, admin) */
-	int disabled;     /* an administrator disabled the account */
-	int active;       /* has a password (0: waiting for activation) */
+	const char *name; /* display name: the one the user chose, else "Given Family" */
+	/*
+	 * "Given Family", the official name: what other people see of the user in lists and exports
+	 * (a teacher's grade grid, consultations), where a chosen display name could take a
+	 * classmate's name. The display name is for where the user speaks for themselves.
+	 */
+	const char *official_name;
+	unsigned roles; /* ROLE_* bits of core/http.h (one of etudiant, enseignant, admin) */
+	int disabled;   /* an administrator disabled the account */
+	int active;     /* has a password (0: waiting for activation) */
 };
 
 /* The user with local id, or ENT_ENOTFOUND (also for deleted users). */
@@ -107,6 +113,8 @@ int users_class_find(db_conn *c, const char *name, const char *school_year, char
  * NULL for an id that is not a user or a deleted one. Returns 0 or a negative ent_err.
  */
 int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names);
+/* The same with the official names ("Given Family", struct user .official_name), for staff's lists and exports. */
+int users_official_names(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names);
 
 /*
  * The register order of n users (ids): keys[i] is the sort key the users service keeps for the
