@@ -430,10 +430,21 @@ test('password change: current password required, policy applied, failures count
 test('password change is throttled like a login: locked after 5 failures (429, Retry-After)', async () => {
   const email = `${uniq('brute')}@ent.test`;
   users.brute = addUser(email, 'Bruno Force', 'etudiant');
+  const wrong = (i) => as('brute', '/api/users/me/password', { method: 'POST', body: { current_password: `Wrong-Password-${i}`, new_password: 'Brand-New-Password-2' } });
   for (let i = 0; i < 5; i++) {
-    const r = await as('brute', '/api/users/me/password', { method: 'POST', body: { current_password: `Wrong-Password-${i}`, new_password: 'Brand-New-Password-2' } });
+    const r = await wrong(i);
     assert.equal(r.status, 400, r.text);
   }
+  // From the 5th failure the account is locked for 2^(n-5) s, and every attempt counts: hammer on
+  // until the lock is long enough (16 s) that the right password below lands inside it even on a
+  // loaded machine (a 1 s lock could expire between two requests there).
+  let lock = 0;
+  for (let i = 5; i < 20 && lock < 16; i++) {
+    const r = await wrong(i);
+    assert.ok(r.status === 429 || r.status === 400, r.text);
+    if (r.status === 429) lock = Number(r.headers.get('retry-after'));
+  }
+  assert.ok(lock >= 16, `the lock grew to ${lock} s`);
   const locked = await as('brute', '/api/users/me/password', { method: 'POST', body: { current_password: PW, new_password: 'Brand-New-Password-2' } });
   assertProblem(assert, locked, 429);
   assert.ok(Number(locked.headers.get('retry-after')) > 0);
