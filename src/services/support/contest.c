@@ -29,8 +29,7 @@
 #include "services/notes/notes.h"
 #include "services/users/users.h"
 
-/* "12,5/20", "Absent" ...: a grade as the report card shows it. */
-static const char *grade_text(arena *a, const struct notes_grade_info *g)
+const char *sup_grade_text(arena *a, const struct notes_grade_info *g)
 {
 	if (!strcmp(g->status, "absent"))
 		return "Absent";
@@ -144,7 +143,7 @@ void sup_contest_create(http_req *req)
 		http_problem_err(req, rc, "La note n'a pas pu être lue.");
 		return;
 	}
-	const char *gtext = grade_text(a, &g);
+	const char *gtext = sup_grade_text(a, &g);
 	/* The subject names the evaluation; a long title is cut on a character, not inside one. */
 	const char *subject = arena_printf(a, "Révision de note : %s (%s)", g.evaluation_title, g.course_title);
 	if (json_utf8_len(subject) > SUP_SUBJECT_MAX) {
@@ -179,12 +178,14 @@ void sup_contest_create(http_req *req)
 		rc = rc == DB_ROW ? ENT_ECONFLICT : rc < 0 ? rc : ENT_OK;
 	}
 	if (!rc) {
-		s = db_prepare(c, "INSERT INTO support_requests (id, subject, description, category, priority, state,"
-				  " requester_id, assignee_id, evaluation_id, created_at, updated_at, first_response_due,"
-				  " resolution_due) VALUES (?, ?, ?, 'grades', 'normal', 'new', ?, ?, ?, ?, ?, ?, ?)");
+		s = db_prepare(c,
+			       "INSERT INTO support_requests (id, subject, description, category, priority, state,"
+			       " requester_id, assignee_id, evaluation_id, created_at, updated_at, first_response_due,"
+			       " resolution_due) VALUES (?, ?, ?, 'grades', 'normal', 'new', ?, ?, ?, ?, ?, ?, ?)");
 		rc = ENT_EDB;
 		if (s) {
-			const char *vals[] = {id, subject, reason, v.id, teacher, evaluation, now, now, fr_due, res_due};
+			const char *vals[] = {id,         subject, reason, v.id,   teacher,
+					      evaluation, now,     now,    fr_due, res_due};
 			for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 				db_bind_text_or_null(s, (int)i + 1, vals[i]);
 			rc = db_step(s);
@@ -202,11 +203,10 @@ void sup_contest_create(http_req *req)
 		/* Staff read the official name of the student. */
 		const char *names[1] = {NULL};
 		users_official_names(c, a, &v.id, 1, names);
-		rc = sup_notify_staff(c, a, &t, v.id,
-				      arena_printf(a, "Demande de révision de note : %s", g.evaluation_title),
-				      arena_printf(a, "%s demande la révision de sa note de « %s » (%s) : %s.",
-						   names[0] ? names[0] : "Un élève", g.evaluation_title, g.course_title,
-						   gtext));
+		rc = sup_notify_staff(
+			c, a, &t, v.id, arena_printf(a, "Demande de révision de note : %s", g.evaluation_title),
+			arena_printf(a, "%s demande la révision de sa note de « %s » (%s) : %s.",
+				     names[0] ? names[0] : "Un élève", g.evaluation_title, g.course_title, gtext));
 	}
 	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
 	if (rc == ENT_ECONFLICT) {
@@ -243,7 +243,7 @@ static void grade_write(jw *w, db_conn *c, arena *a, const struct notes_grade_in
 		jw_double(w, g->value);
 	else
 		jw_null(w);
-	jw_kstr(w, "text", grade_text(a, g));
+	jw_kstr(w, "text", sup_grade_text(a, g));
 	jw_kbool(w, "published", g->published);
 	jw_key(w, "student");
 	jw_obj_open(w);
@@ -376,7 +376,7 @@ void sup_grade_put(http_req *req)
 	after.status = "graded";
 	after.has_value = 1;
 	after.value = value;
-	const char *old_text = rc ? NULL : grade_text(a, &before), *new_text = grade_text(a, &after);
+	const char *old_text = rc ? NULL : sup_grade_text(a, &before), *new_text = sup_grade_text(a, &after);
 	if (!rc) {
 		/* The ticket moves too (updated_at), on the condition that nobody changed its state meanwhile. */
 		db_stmt *s = db_prepare(c, "UPDATE support_requests SET updated_at = ? WHERE id = ? AND state = ?");
@@ -397,10 +397,9 @@ void sup_grade_put(http_req *req)
 	if (!rc)
 		rc = sup_history_add(c, t.col[T_ID], v.id, "grade", old_text, new_text, now, us);
 	if (!rc)
-		rc = sup_notify_requester(
-			c, &t, v.id, arena_printf(a, "Note révisée : %s", g.evaluation_title),
-			arena_printf(a, "Votre note de « %s » (%s) passe de %s à %s.", g.evaluation_title, g.course_title,
-				     old_text, new_text));
+		rc = sup_notify_requester(c, &t, v.id, arena_printf(a, "Note révisée : %s", g.evaluation_title),
+					  arena_printf(a, "Votre note de « %s » (%s) passe de %s à %s.",
+						       g.evaluation_title, g.course_title, old_text, new_text));
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (same) {
 		http_problem(req, 409, arena_printf(a, "La note est déjà de %s.", new_text));
@@ -449,9 +448,9 @@ const char *sup_contest_outcome(db_conn *c, arena *a, const struct sup_ticket *t
 		return arena_printf(a,
 				    "Votre demande de révision est traitée : votre note de « %s » (%s) a été révisée, "
 				    "elle est maintenant de %s.",
-				    g.evaluation_title, g.course_title, grade_text(a, &g));
+				    g.evaluation_title, g.course_title, sup_grade_text(a, &g));
 	return arena_printf(a,
 			    "Votre demande de révision est traitée : votre note de « %s » (%s) est maintenue (%s). "
 			    "Consultez la réponse de votre enseignant.",
-			    g.evaluation_title, g.course_title, grade_text(a, &g));
+			    g.evaluation_title, g.course_title, sup_grade_text(a, &g));
 }

@@ -156,6 +156,10 @@ int sup_notify_staff(db_conn *c, arena *a, const struct sup_ticket *t, const cha
 
 /* ---- contest.c: grade contestations ---- */
 
+struct notes_grade_info;
+/* "12,5/20", "Absent" ...: a grade as the report card shows it (an arena string). */
+const char *sup_grade_text(arena *a, const struct notes_grade_info *g);
+
 void sup_contest_create(http_req *req);
 void sup_grade_get(http_req *req);
 void sup_grade_put(http_req *req);

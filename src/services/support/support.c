@@ -5,8 +5,9 @@
  * Who sees what (docs/support.md has the whole table):
  *   requester   their own tickets, with the public comments only (never an internal note)
  *   admin       every ticket, every comment and note, the history, the queue, the dashboard
- *   teacher     their own tickets, and the "grades" tickets an administrator assigned to them,
- *               on which they act as staff
+ *   teacher     their own tickets, and the "grades" tickets assigned to them (by an
+ *               administrator, or a student's grade contestation of their course: contest.c), on
+ *               which they act as staff
  * A ticket the caller may not see answers 404, as one that does not exist. Names come from the
  * users service's C interface (users.h), never from its tables.
  *
@@ -23,6 +24,7 @@
 #include "core/service.h"
 #include "core/util.h"
 #include "core/schema.h"
+#include "services/notes/notes.h"
 #include "services/users/users.h"
 
 /* The FAQ's full-text index differs by engine: FTS5 on SQLite, a tsvector column on PostgreSQL. */
@@ -301,6 +303,21 @@ void sup_ticket_write(jw *w, db_conn *c, arena *a, const struct sup_ticket *t, c
 	jw_kstr(w, "resolved_at", t->col[T_RESOLVED_AT]);
 	jw_kstr(w, "closed_at", t->col[T_CLOSED_AT]);
 	jw_kstr(w, "evaluation_id", t->col[T_EVALUATION]);
+	/*
+	 * A contestation names its grade, so a queue reads at a glance; an unpublished grade is null
+	 * here for everyone (GET .../grade gives the staff the details).
+	 */
+	jw_key(w, "grade");
+	struct notes_grade_info g;
+	if (t->col[T_EVALUATION] && !notes_student_grade(c, a, t->col[T_EVALUATION], t->col[T_REQUESTER], &g) &&
+	    g.published) {
+		jw_obj_open(w);
+		jw_kstr(w, "evaluation_title", g.evaluation_title);
+		jw_kstr(w, "course_title", g.course_title);
+		jw_kstr(w, "text", sup_grade_text(a, &g));
+		jw_obj_close(w);
+	} else
+		jw_null(w);
 	int fr = sup_first_response_overdue(t, now), res = sup_resolution_overdue(t, now);
 	jw_kbool(w, "first_response_overdue", fr);
 	jw_kbool(w, "resolution_overdue", res);
@@ -432,8 +449,10 @@ static int sup_start(void)
 	",\"updated_at\":" S_TIME ",\"first_response_due\":" S_TIME ",\"resolution_due\":" S_TIME                      \
 	",\"first_response_at\":" S_NTIME ",\"resolved_at\":" S_NTIME ",\"closed_at\":" S_NTIME                        \
 	",\"first_response_overdue\":" S_BOOL ",\"resolution_overdue\":" S_BOOL ",\"overdue\":" S_BOOL                 \
-	",\"evaluation_id\":" S_NUUID ",\"rating\":{\"type\":[\"object\",\"null\"],\"properties\":{\"value\":" S_INT   \
-	",\"comment\":" S_NSTR ",\"rated_at\":" S_TIME "}}}}"
+	",\"evaluation_id\":" S_NUUID ",\"grade\":{\"type\":[\"object\",\"null\"],\"properties\":{"                    \
+	"\"evaluation_title\":" S_STR ",\"course_title\":" S_STR ",\"text\":" S_STR                                    \
+	"}},\"rating\":{\"type\":[\"object\",\"null\"],\"properties\":{\"value\":" S_INT ",\"comment\":" S_NSTR        \
+	",\"rated_at\":" S_TIME "}}}}"
 #define S_COMMENT                                                                                                      \
 	"{\"type\":\"object\",\"required\":[\"id\",\"ticket_id\",\"author\",\"body\",\"internal\",\"created_at\"],"    \
 	"\"properties\":{\"id\":" S_UUID ",\"ticket_id\":" S_UUID ",\"author\":" S_PERSON ",\"body\":" S_STR           \
