@@ -149,16 +149,37 @@ struct demo_ticket {
 /* The people of the demo tickets, by login (the users demo's accounts). */
 enum { P_ADMIN, P_CLAIRE, P_LEA, P_HUGO, P_CHLOE, P_LUCAS, P_PAUL, P_JADE, P_N };
 static const char *const logins[P_N] = {
-	"admin" DEMO_DOMAIN,        "claire.martin" DEMO_DOMAIN, "lea.dubois" DEMO_DOMAIN, "hugo.muller" DEMO_DOMAIN,
-	"chloe.garnier" DEMO_DOMAIN, "lucas.clement" DEMO_DOMAIN, "paul.chevalier" DEMO_DOMAIN, "jade.denis" DEMO_DOMAIN,
+	"admin" DEMO_DOMAIN,          "claire.martin" DEMO_DOMAIN, "lea.dubois" DEMO_DOMAIN,
+	"hugo.muller" DEMO_DOMAIN,    "chloe.garnier" DEMO_DOMAIN, "lucas.clement" DEMO_DOMAIN,
+	"paul.chevalier" DEMO_DOMAIN, "jade.denis" DEMO_DOMAIN,
 };
 
 static const struct demo_ticket tickets[] = {
-	{P_HUGO, -1, "Le document du cours de français ne s'ouvre pas", "courses", "normal", "new", 3, 0, 0, 0, NULL,
+	{P_HUGO,
+	 -1,
+	 "Le document du cours de français ne s'ouvre pas",
+	 "courses",
+	 "normal",
+	 "new",
+	 3,
+	 0,
+	 0,
+	 0,
+	 NULL,
 	 "Bonjour, quand je clique sur le document « Lecture analytique » du cours de français, la page reste "
 	 "blanche. J'ai essayé avec un autre navigateur, pareil.",
 	 {{0}}},
-	{P_CLAIRE, -1, "Impossible de déposer une vidéo dans mon cours", "courses", "urgent", "new", 6, 0, 0, 0, NULL,
+	{P_CLAIRE,
+	 -1,
+	 "Impossible de déposer une vidéo dans mon cours",
+	 "courses",
+	 "urgent",
+	 "new",
+	 6,
+	 0,
+	 0,
+	 0,
+	 NULL,
 	 "Je dois mettre en ligne la vidéo de l'expérience pour demain matin, le dépôt échoue à chaque fois "
 	 "(fichier de 80 Mo).",
 	 {{0}}},
@@ -300,7 +321,8 @@ static int ticket_write(db_conn *c, const struct demo_ticket *d, const char *con
 	char rated[21] = "";
 	int64_t rated_us = 0;
 	if (d->rating)
-		ago(now, d->closed_hours_ago > 0 ? d->closed_hours_ago + 1 : d->resolved_hours_ago - 1, rated, &rated_us);
+		ago(now, d->closed_hours_ago > 0 ? d->closed_hours_ago + 1 : d->resolved_hours_ago - 1, rated,
+		    &rated_us);
 	db_stmt *s = db_prepare(
 		c, "INSERT INTO support_requests (id, subject, description, category, priority, state, requester_id,"
 		   " assignee_id, evaluation_id, created_at, updated_at, first_response_due, resolution_due,"
@@ -318,7 +340,9 @@ static int ticket_write(db_conn *c, const struct demo_ticket *d, const char *con
 			      assignee,
 			      evaluation,
 			      created,
-			      *closed ? closed : *resolved ? resolved : created,
+			      *closed     ? closed
+			      : *resolved ? resolved
+					  : created,
 			      fr_due,
 			      res_due,
 			      *fr_at ? fr_at : NULL,
