@@ -194,8 +194,9 @@ void sup_contest_create(http_req *req)
 	}
 	if (rc >= 0)
 		rc = sup_history_add(c, id, v.id, "created", NULL, "new", now, us);
+	/* The assignment is the desk's rule, not the student's choice: the system's (actor NULL). */
 	if (rc >= 0 && teacher)
-		rc = sup_history_add(c, id, v.id, "assignee_id", NULL, teacher, now, us);
+		rc = sup_history_add(c, id, NULL, "assignee_id", NULL, teacher, now, us + 1);
 	struct sup_ticket t;
 	if (rc >= 0)
 		rc = sup_ticket_get(c, a, id, &t);

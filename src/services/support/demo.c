@@ -362,8 +362,8 @@ static int ticket_write(db_conn *c, const struct demo_ticket *d, const char *con
 		return rc;
 	if ((rc = sup_history_add(c, id, requester, "created", NULL, "new", created, us)))
 		return rc;
-	if (assignee && (rc = sup_history_add(c, id, evaluation ? requester : who[P_ADMIN], "assignee_id", NULL,
-					      assignee, created, us + 1)))
+	if (assignee && (rc = sup_history_add(c, id, evaluation ? NULL : who[P_ADMIN], "assignee_id", NULL, assignee,
+					      created, us + 1)))
 		return rc;
 	for (int i = 0; i < 3 && d->comments[i].body; i++) {
 		char at[21];

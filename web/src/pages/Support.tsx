@@ -53,6 +53,7 @@ const FIELDS: Record<string, string> = {
   title: 'Titre',
   published: 'Publication',
   grade: 'Note contestée',
+  created: 'Création',
   value: 'Nouvelle note',
   reason: 'Motif',
 };
@@ -885,10 +886,10 @@ export function SupportTicketPage() {
   const fieldLabel = (f: string) => FIELDS[f] ?? f;
   const valueLabel = (f: string, v: string | null | undefined) => {
     if (v === null || v === undefined || v === '') return '—';
-    if (f === 'state') return STATES[v as TicketState] ?? v;
+    if (f === 'state' || f === 'created') return STATES[v as TicketState] ?? v;
     if (f === 'priority') return PRIORITIES[v as TicketPriority] ?? v;
     if (f === 'category') return CATEGORIES[v as TicketCategory] ?? v;
-    if (f === 'assignee_id') return admins.find((a) => a.id === v)?.name ?? 'une autre personne';
+    if (f === 'assignee_id') return admins.find((a) => a.id === v)?.name ?? (t.assignee?.id === v ? t.assignee.name : null) ?? 'une autre personne';
     return v;
   };
 
