@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startEnt, assertProblem } from './lib/ent.mjs';
 import { school, ok, until, NIL } from './lib/school.mjs';
 
-let ent, s;
+let ent, s, evaluation;
 const ids = {};
 
 before(async () => {
@@ -32,7 +32,7 @@ before(async () => {
   ids.period = (await ok(s.as('admin', '/api/notes/periods', {
     method: 'POST', body: { name: 'Trimestre 1', school_year: '2020-2021', starts_on: '2020-09-01', ends_on: '2020-11-30' },
   }), 201)).id;
-  const evaluation = async (who, course, title, grades, extra = {}) => {
+  evaluation = async (who, course, title, grades, extra = {}) => {
     const e = await ok(s.as(who, '/api/notes/evaluations', {
       method: 'POST', body: { course_id: course, period_id: ids.period, title, date: '2020-10-05', ...extra },
     }), 201);
@@ -214,6 +214,11 @@ test('a student contests only their own published grade: anything else is 404, b
   assert.equal((await ok(s.as('alice', `/api/support/tickets/${svt.id}`))).grade, null);
   assert.equal((await ok(s.as('alice', `/api/support/tickets/${abs.id}`))).grade.text, '14/20');
   assert.equal((await ok(s.as('teacher2', `/api/support/tickets/${svt.id}/grade`))).published, false);
+  // Two requests on one grade at once: one ticket, one 409.
+  const twice = await evaluation('teacher', ids.maths, 'Devoir maison', { bob: { status: 'graded', value: 10 } });
+  const both = await Promise.all([contest('bob', twice), contest('bob', twice)]);
+  assert.deepEqual(both.map((x) => x.status).sort(), [201, 409], both.map((x) => x.text).join(' '));
+  assert.equal((await ok(s.as('bob', `/api/support/tickets?evaluation_id=${twice}`))).items.length, 1);
   // GDPR: the export names the contested evaluation.
   const ex = await ok(s.as('alice', '/api/users/me/export'));
   assert.equal(ex.support.tickets.find((x) => x.id === abs.id).evaluation_id, ids.absent);
