@@ -4,8 +4,10 @@
 // stream) and confirms; the teacher sees who has confirmed and who has not, and reminds them; a
 // refused recipient's 403 is shown in French. A student opens a ticket after seeing the FAQ's
 // suggestions; an admin answers with a public comment and an internal note, and resolves it; the
-// student sees the comment, never the note, and rates the answer. Each page is checked with
-// axe-core and photographed at 1280 and 375 px (screenshots/).
+// student sees the comment, never the note, and rates the answer. A student asks for the review
+// of a grade from /notes; the teacher finds it in their queue with the grade, answers and revises
+// the grade from the ticket; the student's report card shows the new grade. Each page is checked
+// with axe-core and photographed at 1280 and 375 px (screenshots/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, api } from '../api/lib/ent.mjs';
@@ -168,15 +170,7 @@ test('messagerie: an announcement with acknowledgement to a class, seen live, co
 });
 
 test('support: FAQ suggestions, a ticket answered with a public comment and an internal note, rated', async (t) => {
-  await as(ADMIN[0], '/api/support/faq', {
-    method: 'POST',
-    body: { title: 'J\'ai oublié mon mot de passe', body: 'Sur la page de connexion, choisissez « Mot de passe oublié ».\nSans adresse e-mail, demandez un nouveau code d\'activation à la vie scolaire.', category: 'account', published: true },
-  });
-  await as(ADMIN[0], '/api/support/faq', {
-    method: 'POST',
-    body: { title: 'Où trouver mon emploi du temps ?', body: 'Dans « Emploi du temps », semaine par semaine.', category: 'timetable', published: true },
-  });
-
+  // The FAQ's articles ("J'ai oublié mon mot de passe", "Où trouver mon emploi du temps ?" ...) come with the demo.
   const student = await newPage(browser);
   await login(student, ent, ctx.student, PASSWORD.student);
   await student.getByRole('navigation', { name: 'Navigation principale' }).getByRole('link', { name: 'Assistance' }).click();
@@ -271,10 +265,82 @@ test('support: an admin writes a FAQ article in the portal, which a teacher then
   await teacher.locator('summary', { hasText: 'Comment joindre un fichier à un message ?' }).click();
   await teacher.getByRole('button', { name: /Cela a répondu à ma question/ }).first().click();
   await teacher.getByText(/Merci ! 1 personne a trouvé cet article utile/).waitFor();
-  // A teacher with no ticket assigned has an empty queue.
+  // A teacher's queue: the grades tickets assigned to them (the demo's contestation, with its grade).
   await teacher.getByRole('link', { name: "File d'attente" }).click();
-  await teacher.getByText('Aucune demande avec ces filtres.').waitFor();
+  const demoContest = teacher.getByRole('row').filter({ has: teacher.getByRole('link', { name: /^Révision de note : / }) });
+  await demoContest.first().getByText(/^Note contestée : /).waitFor();
   await review(t, teacher, 'support-teacher', assert);
   assert.deepEqual(problems(teacher), []);
   await teacher.context().close();
+});
+
+test('grade contestation: a student asks for a review from /notes, the teacher revises the grade from the ticket', async (t) => {
+  // The grade to contest: one of the period /notes shows first, graded, not contested yet.
+  const report = await as(ctx.student, '/api/notes/me');
+  const today = new Date().toISOString().slice(0, 10);
+  const period = report.periods.find((p) => p.starts_on <= today && today <= p.ends_on && p.subjects.length) ||
+    [...report.periods].reverse().find((p) => p.subjects.length);
+  const contested = new Set((await as(ctx.student, '/api/support/tickets?mine=true')).items.map((x) => x.evaluation_id));
+  let subject, e;
+  for (const sub of period.subjects) {
+    e = sub.evaluations.find((x) => x.status === 'graded' && !contested.has(x.id));
+    if (e) { subject = sub; break; }
+  }
+  assert.ok(e, 'a grade to contest');
+  const fmt = (v) => String(v).replace('.', ',');
+  const revisedValue = e.value + 1 <= e.scale ? e.value + 1 : e.value - 1;
+
+  const student = await newPage(browser);
+  await login(student, ent, ctx.student, PASSWORD.student);
+  await student.getByRole('link', { name: 'Notes', exact: true }).click();
+  const card = student.locator('section.card', { has: student.getByRole('heading', { name: subject.title }) });
+  await card.getByRole('button', { name: `Demander une révision : ${e.title}` }).click();
+  const reason = student.getByLabel(`Pourquoi demandez-vous une révision de « ${e.title} »`, { exact: false });
+  await reason.waitFor();
+  await reason.fill("Je pense que l'exercice 2 n'a pas été compté dans le total.");
+  await review(t, student, 'notes-contest-form', assert);
+  await student.getByRole('button', { name: 'Envoyer la demande' }).click();
+  const title = `Révision de note : ${e.title} (${subject.title})`;
+  await student.getByRole('heading', { level: 1, name: title }).waitFor();
+  await student.getByTestId('contested-grade').filter({ hasText: `${fmt(e.value)}/${e.scale}` }).waitFor();
+  assert.equal(await student.getByRole('button', { name: 'Réviser la note' }).count(), 0, 'a student does not revise');
+  await review(t, student, 'support-contest-student', assert);
+
+  // The teacher: the contestation in the queue with the grade, then the ticket.
+  const teacher = await newPage(browser);
+  await login(teacher, ent, ctx.teacher, PASSWORD.teacher);
+  await teacher.goto(`${ent.url}/support/file`);
+  const row = teacher.getByRole('row').filter({ has: teacher.getByRole('link', { name: title }) });
+  await row.getByText(`Note contestée : ${fmt(e.value)}/${e.scale}`).waitFor();
+  await review(t, teacher, 'support-contest-queue', assert);
+  await row.getByRole('link', { name: title }).click();
+  await teacher.getByRole('heading', { level: 1, name: title }).waitFor();
+  await teacher.getByLabel('Réponse au demandeur').fill("J'ai recompté votre copie : vous avez raison, je corrige la note.");
+  await teacher.getByRole('button', { name: 'Envoyer la réponse' }).click();
+  await teacher.getByTestId('comment').filter({ hasText: 'je corrige la note' }).waitFor();
+  await teacher.getByLabel(`Nouvelle note (sur ${e.scale})`).fill(fmt(revisedValue));
+  await teacher.getByRole('button', { name: 'Réviser la note' }).click();
+  await teacher.getByTestId('contested-grade').filter({ hasText: `${fmt(revisedValue)}/${e.scale}` }).waitFor();
+  await teacher.getByRole('button', { name: 'Marquer comme résolue' }).click();
+  await teacher.locator('.details').getByText('Résolu', { exact: true }).waitFor();
+  await teacher.getByRole('button', { name: "Afficher l'historique" }).click();
+  await teacher.getByText(`Note contestée ${fmt(e.value)}/${e.scale} → ${fmt(revisedValue)}/${e.scale}`).waitFor();
+  await review(t, teacher, 'support-contest-teacher', assert);
+  // The notes service's audit trail has the change, by the teacher.
+  const audit = await as(ctx.teacher, `/api/notes/evaluations/${e.id}/audit`);
+  assert.ok(audit.items.some((a) => a.old_value === e.value && a.new_value === revisedValue && a.changed_by_name === ctx.teacherName));
+  assert.deepEqual(problems(teacher), []);
+  await teacher.context().close();
+
+  // The student: the new grade on the report card, the outcome, the notification.
+  await student.getByRole('link', { name: 'Notes', exact: true }).click();
+  const line = card.locator('tr').filter({ hasText: e.title }).first();
+  await line.getByText(`${fmt(revisedValue)}/${e.scale}`).waitFor();
+  await card.getByRole('link', { name: `Révision demandée : Résolu (${e.title})` }).waitFor();
+  await review(t, student, 'notes-contest-done', assert);
+  await student.getByRole('link', { name: 'Notifications', exact: true }).first().click();
+  await student.getByText(`Note révisée : ${e.title}`).first().waitFor();
+  await student.getByText(/Votre demande de révision est traitée/).first().waitFor();
+  assert.deepEqual(problems(student), []);
+  await student.context().close();
 });

@@ -18,11 +18,16 @@
  * The audit trail keeps every change of status or value of an existing grade made while the
  * evaluation is visible (entering a grade for the first time is not a change).
  *
+ * notes_revise_grade() (notes.h: the support desk's grade contestation) changes one grade through
+ * the same steps as one line of a batch: the lock, save_line(), after_lines(). So a revision writes
+ * the same audit entry and the same "note.updated" as the teacher's grid would.
+ *
  * The background publisher is one thread started by the service's start(): it wakes every 2 s
  * (or when stopped), finds visible evaluations not yet announced and announces each in its own
  * transaction, on the thread's own database connection.
  */
 #include "internal.h"
+#include "notes.h"
 
 #include <errno.h>
 #include <math.h>
@@ -511,6 +516,47 @@ static int save_line(db_conn *c, arena *a, const struct eval_info *e, int visibl
 	return ENT_OK;
 }
 
+/*
+ * What follows the lines of a change saved on evaluation e: the events, then the class figures
+ * (stats.c), in the same transaction. *events is set when an event was written (bus_kick() after
+ * the commit).
+ */
+static int after_lines(db_conn *c, arena *a, const struct eval_info *e, int visible, const char *now, json_t *appeared,
+		       json_t *changed, int *events)
+{
+	int rc;
+	*events = 0;
+	if (visible) {
+		/* First announcement (covers grades saved before publish_at), else what this change did. */
+		int published = 0;
+		if ((rc = notes_publish_if_due(c, a, e->id, now, &published)))
+			return rc;
+		*events = published;
+		if (!published && e->notified) {
+			if (json_array_size(appeared) && (rc = publish_event(c, a, "note.published", e, appeared)))
+				return rc;
+			if (json_array_size(changed) && (rc = publish_event(c, a, "note.updated", e, changed)))
+				return rc;
+			*events = json_array_size(appeared) || json_array_size(changed);
+		}
+	}
+	return notes_stats_refresh_eval(c, a, e->id, e->id, now);
+}
+
+/* Locks evaluation id's row (see the top of the file): ENT_ENOTFOUND when it is gone. */
+static int eval_lock(db_conn *c, const char *id)
+{
+	db_stmt *s = db_prepare(c, "UPDATE notes_evaluations SET updated_at = updated_at WHERE id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	int rc = db_step(s);
+	if (rc >= 0)
+		rc = db_changes(s) == 1 ? ENT_OK : ENT_ENOTFOUND;
+	db_done(s);
+	return rc;
+}
+
 void notes_grades_put(http_req *req)
 {
 	char course[37];
@@ -534,21 +580,13 @@ void notes_grades_put(http_req *req)
 	json_t *appeared = json_array(), *changed = json_array();
 	char now[21];
 	notes_now(now);
-	int published = 0, events = 0;
+	int events = 0;
 	struct eval_info e;
 	int rc = db_begin(c);
 	if (rc)
 		goto out;
-	/* Locks the evaluation row (see the top of the file); 0 rows: deleted meanwhile. */
-	db_stmt *s = db_prepare(c, "UPDATE notes_evaluations SET updated_at = updated_at WHERE id = ?");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		rc = db_step(s);
-		if (rc >= 0)
-			rc = db_changes(s) == 1 ? ENT_OK : ENT_ENOTFOUND;
-		db_done(s);
-	}
+	/* Locks the evaluation row; ENT_ENOTFOUND: deleted meanwhile. */
+	rc = eval_lock(c, id);
 	if (rc || (rc = eval_info_load(c, a, id, &e)))
 		goto fail;
 	if ((rc = check_lines(c, a, arr, &e, lines, errors)))
@@ -564,21 +602,7 @@ void notes_grades_put(http_req *req)
 	for (size_t i = 0; i < json_array_size(arr); i++)
 		if ((rc = save_line(c, a, &e, visible, &lines[i], p->sub, now, appeared, changed)))
 			goto fail;
-	if (visible) {
-		/* First announcement (covers grades saved before publish_at), else what this batch changed. */
-		if ((rc = notes_publish_if_due(c, a, id, now, &published)))
-			goto fail;
-		events = published;
-		if (!published && e.notified) {
-			if (json_array_size(appeared) && (rc = publish_event(c, a, "note.published", &e, appeared)))
-				goto fail;
-			if (json_array_size(changed) && (rc = publish_event(c, a, "note.updated", &e, changed)))
-				goto fail;
-			events = json_array_size(appeared) || json_array_size(changed);
-		}
-	}
-	/* The class figures, in the same transaction (stats.c). */
-	if ((rc = notes_stats_refresh_eval(c, a, id, id, now)))
+	if ((rc = after_lines(c, a, &e, visible, now, appeared, changed, &events)))
 		goto fail;
 	rc = db_commit(c);
 	if (rc)
@@ -605,6 +629,38 @@ out:
 		return;
 	}
 	http_reply_buf(req, 200, "application/json", &b);
+}
+
+int notes_revise_grade(db_conn *c, arena *a, const char *evaluation_id, const char *student_id, double value,
+		       const char *by, struct notes_grade_info *before)
+{
+	struct notes_grade_info old_;
+	struct notes_grade_info *o = before ? before : &old_;
+	memset(o, 0, sizeof(*o));
+	if (!c)
+		return ENT_EUNAVAIL;
+	if (!util_is_uuid(evaluation_id) || !util_is_uuid(student_id))
+		return ENT_ENOTFOUND;
+	struct eval_info e;
+	int rc = eval_lock(c, evaluation_id);
+	if (rc || (rc = eval_info_load(c, a, evaluation_id, &e)))
+		return rc;
+	/* Read under the lock: the old value the audit trail and the caller get is exact. */
+	if ((rc = notes_student_grade(c, a, evaluation_id, student_id, o)))
+		return rc;
+	if (!isfinite(value) || value < 0 || value > e.scale)
+		return ENT_EINVAL;
+	char now[21];
+	notes_now(now);
+	struct line l = {.student_id = student_id, .comment = o->comment, .status = NG_GRADED, .value = value};
+	json_t *appeared = json_array(), *changed = json_array();
+	int visible = strcmp(e.publish_at, now) <= 0, events = 0;
+	rc = save_line(c, a, &e, visible, &l, by, now, appeared, changed);
+	if (!rc)
+		rc = after_lines(c, a, &e, visible, now, appeared, changed, &events);
+	json_decref(appeared);
+	json_decref(changed);
+	return rc;
 }
 
 int notes_load_grades(db_conn *c, arena *a, struct notes_eval *e)

@@ -6,7 +6,7 @@
  * publisher), calc.c (the average rules, pure functions), report.c (a student's report card),
  * grid.c (a course's class grid and its CSV), stats.c (the class figures of the report card,
  * stored when grades change), demo.c (demo data and the GDPR hooks), generate.c (the grades of
- * `ent demo --scale`).
+ * `ent demo --scale`), lookup.c (reads for other services; notes.h is the interface they use).
  */
 #ifndef ENT_NOTES_INTERNAL_H
 #define ENT_NOTES_INTERNAL_H

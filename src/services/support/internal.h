@@ -4,13 +4,16 @@
  * Files: support.c (the service table, schema, labels, who sees what, GDPR), tickets.c (tickets,
  * their states, comments, internal notes, history and ratings), queue.c (the staff's queue: lists
  * with filters, the CSV export, the service levels and the dashboard), faq.c (the FAQ and its
- * full-text search), notify.c (support.updated on the bus) and jobs.c (the 7-day auto-close).
+ * full-text search), notify.c (support.updated on the bus), jobs.c (the 7-day auto-close),
+ * contest.c (grade contestations: a grades ticket linked to an evaluation, the grade's revision
+ * through the notes service's C interface) and demo.c (`ent demo`).
  */
 #ifndef ENT_SUPPORT_INTERNAL_H
 #define ENT_SUPPORT_INTERNAL_H
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -64,12 +67,13 @@ enum {
 	T_RATING,
 	T_RATING_COMMENT,
 	T_RATED_AT,
+	T_EVALUATION, /* a grade contestation's evaluation (notes service), else NULL */
 	T_NCOLS
 };
 #define SUP_TICKET_COLS                                                                                                \
 	"t.id, t.subject, t.description, t.category, t.priority, t.state, t.requester_id, t.assignee_id, "             \
 	"t.created_at, t.updated_at, t.first_response_due, t.resolution_due, t.first_response_at, "                    \
-	"t.resolved_at, t.closed_at, t.rating, t.rating_comment, t.rated_at"
+	"t.resolved_at, t.closed_at, t.rating, t.rating_comment, t.rated_at, t.evaluation_id"
 struct sup_ticket {
 	const char *col[T_NCOLS];
 };
@@ -149,6 +153,26 @@ int sup_notify_requester(db_conn *c, const struct sup_ticket *t, const char *act
 /* The same to the assignee of t, or every administrator when nobody is assigned (a requester's action). */
 int sup_notify_staff(db_conn *c, arena *a, const struct sup_ticket *t, const char *actor, const char *title,
 		     const char *body);
+
+/* ---- contest.c: grade contestations ---- */
+
+struct notes_grade_info;
+/* "12,5/20", "Absent" ...: a grade as the report card shows it (an arena string). */
+const char *sup_grade_text(arena *a, const struct notes_grade_info *g);
+
+void sup_contest_create(http_req *req);
+void sup_grade_get(http_req *req);
+void sup_grade_put(http_req *req);
+/*
+ * The French sentence that tells the requester of a contestation t, now resolved, its outcome (the
+ * grade revised to what, or kept), or NULL when it could not be read (the caller says something
+ * general instead).
+ */
+const char *sup_contest_outcome(db_conn *c, arena *a, const struct sup_ticket *t);
+
+/* ---- demo.c ---- */
+
+int sup_demo(db_conn *c, FILE *out);
 
 /* ---- jobs.c ---- */
 

@@ -92,8 +92,10 @@ static int list_query(http_req *req, const struct sup_viewer *v, struct qb *q, c
 	const char *state = http_query(req, "state"), *category = http_query(req, "category");
 	const char *priority = http_query(req, "priority"), *assignee = http_query(req, "assignee_id");
 	const char *overdue = http_query(req, "overdue"), *text = http_query(req, "q"), *mine = http_query(req, "mine");
-	const char *requester = http_query(req, "requester_id");
+	const char *requester = http_query(req, "requester_id"), *evaluation = http_query(req, "evaluation_id");
 	json_t *errors = json_object();
+	if (evaluation && !util_is_uuid(evaluation))
+		json_object_set_new(errors, "evaluation_id", json_string("doit être l'identifiant d'une évaluation"));
 	if (state && !sup_is(sup_states, state))
 		json_object_set_new(errors, "state", json_string("doit valoir new, open, waiting, resolved ou closed"));
 	if (category && !sup_is(sup_categories, category))
@@ -127,7 +129,8 @@ static int list_query(http_req *req, const struct sup_viewer *v, struct qb *q, c
 	const char *eq[][2] = {{" AND t.state = ?", state},
 			       {" AND t.category = ?", category},
 			       {" AND t.priority = ?", priority},
-			       {" AND t.requester_id = ?", requester}};
+			       {" AND t.requester_id = ?", requester},
+			       {" AND t.evaluation_id = ?", evaluation}};
 	for (size_t i = 0; i < sizeof(eq) / sizeof(eq[0]); i++)
 		if (eq[i][1]) {
 			qb_add(q, eq[i][0]);
@@ -210,8 +213,9 @@ void sup_tickets_list(http_req *req)
 			break;
 		sup_ticket_write(w, c, a, &items[i], now);
 	}
-	static const char *const keep[] = {"state",   "category", "priority", "assignee_id", "requester_id",
-					   "overdue", "q",        "mine",     "limit",       NULL};
+	static const char *const keep[] = {"state",         "category", "priority", "assignee_id",
+					   "requester_id",  "overdue",  "q",        "mine",
+					   "evaluation_id", "limit",    NULL};
 	page_reply(&pg, keep);
 }
 

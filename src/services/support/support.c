@@ -5,8 +5,9 @@
  * Who sees what (docs/support.md has the whole table):
  *   requester   their own tickets, with the public comments only (never an internal note)
  *   admin       every ticket, every comment and note, the history, the queue, the dashboard
- *   teacher     their own tickets, and the "grades" tickets an administrator assigned to them,
- *               on which they act as staff
+ *   teacher     their own tickets, and the "grades" tickets assigned to them (by an
+ *               administrator, or a student's grade contestation of their course: contest.c), on
+ *               which they act as staff
  * A ticket the caller may not see answers 404, as one that does not exist. Names come from the
  * users service's C interface (users.h), never from its tables.
  *
@@ -23,6 +24,7 @@
 #include "core/service.h"
 #include "core/util.h"
 #include "core/schema.h"
+#include "services/notes/notes.h"
 #include "services/users/users.h"
 
 /* The FAQ's full-text index differs by engine: FTS5 on SQLite, a tsvector column on PostgreSQL. */
@@ -121,9 +123,21 @@ static const char schema_v1_pg[] = SCHEMA_COMMON
 	"CREATE INDEX support_faq_by_created ON support_faq (created_at, id);"
 	"CREATE INDEX support_faq_search ON support_faq USING GIN (search);";
 
+/*
+ * A grade contestation is a grades ticket linked to the contested evaluation (an id of the notes
+ * service, never a foreign key across services). One contestation of a grade at a time: the index
+ * holds a student's tickets on an evaluation until they are closed, so a resolved one that the
+ * student reopens by answering never collides with another.
+ */
+static const char schema_v2[] =
+	"ALTER TABLE support_requests ADD COLUMN evaluation_id TEXT;"
+	"CREATE UNIQUE INDEX support_requests_one_contestation ON support_requests (evaluation_id, requester_id)"
+	" WHERE evaluation_id IS NOT NULL AND state <> 'closed';";
+
 static const struct migration migrations[] = {
 	{1, "tickets, comments and notes, history, service levels, FAQ with its full-text index", schema_v1,
 	 schema_v1_pg},
+	{2, "grade contestations: a ticket's evaluation, one open contestation per grade", schema_v2, NULL},
 };
 
 /* ---- codes and labels ---- */
@@ -288,6 +302,22 @@ void sup_ticket_write(jw *w, db_conn *c, arena *a, const struct sup_ticket *t, c
 	jw_kstr(w, "first_response_at", t->col[T_FR_AT]);
 	jw_kstr(w, "resolved_at", t->col[T_RESOLVED_AT]);
 	jw_kstr(w, "closed_at", t->col[T_CLOSED_AT]);
+	jw_kstr(w, "evaluation_id", t->col[T_EVALUATION]);
+	/*
+	 * A contestation names its grade, so a queue reads at a glance; an unpublished grade is null
+	 * here for everyone (GET .../grade gives the staff the details).
+	 */
+	jw_key(w, "grade");
+	struct notes_grade_info g;
+	if (t->col[T_EVALUATION] && !notes_student_grade(c, a, t->col[T_EVALUATION], t->col[T_REQUESTER], &g) &&
+	    g.published) {
+		jw_obj_open(w);
+		jw_kstr(w, "evaluation_title", g.evaluation_title);
+		jw_kstr(w, "course_title", g.course_title);
+		jw_kstr(w, "text", sup_grade_text(a, &g));
+		jw_obj_close(w);
+	} else
+		jw_null(w);
 	int fr = sup_first_response_overdue(t, now), res = sup_resolution_overdue(t, now);
 	jw_kbool(w, "first_response_overdue", fr);
 	jw_kbool(w, "resolution_overdue", res);
@@ -314,20 +344,20 @@ int sup_export_user(db_conn *c, const char *user_id, json_t *out)
 	/* The user's tickets and their public comments: never an internal note, never the history. */
 	db_stmt *s = db_prepare(c,
 				"SELECT id, subject, description, category, priority, state, created_at, resolved_at,"
-				" closed_at, rating, rating_comment FROM support_requests WHERE requester_id = ?"
-				" ORDER BY created_at, id");
+				" closed_at, rating, rating_comment, evaluation_id FROM support_requests"
+				" WHERE requester_id = ? ORDER BY created_at, id");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user_id);
 	json_t *tickets = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
-		json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:o}", "id",
-				      db_col_text(s, 0), "subject", db_col_text(s, 1), "description", db_col_text(s, 2),
-				      "category", db_col_text(s, 3), "priority", db_col_text(s, 4), "state",
-				      db_col_text(s, 5), "created_at", db_col_text(s, 6), "resolved_at",
-				      db_col_text(s, 7), "closed_at", db_col_text(s, 8), "rating_comment",
-				      db_col_text(s, 10), "comments", json_array());
+		json_t *r = json_pack(
+			"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o}", "id", db_col_text(s, 0),
+			"subject", db_col_text(s, 1), "description", db_col_text(s, 2), "category", db_col_text(s, 3),
+			"priority", db_col_text(s, 4), "state", db_col_text(s, 5), "created_at", db_col_text(s, 6),
+			"resolved_at", db_col_text(s, 7), "closed_at", db_col_text(s, 8), "rating_comment",
+			db_col_text(s, 10), "evaluation_id", db_col_text(s, 11), "comments", json_array());
 		json_object_set_new(r, "rating", db_col_is_null(s, 9) ? json_null() : json_integer(db_col_int64(s, 9)));
 		json_array_append_new(tickets, r);
 	}
@@ -419,7 +449,9 @@ static int sup_start(void)
 	",\"updated_at\":" S_TIME ",\"first_response_due\":" S_TIME ",\"resolution_due\":" S_TIME                      \
 	",\"first_response_at\":" S_NTIME ",\"resolved_at\":" S_NTIME ",\"closed_at\":" S_NTIME                        \
 	",\"first_response_overdue\":" S_BOOL ",\"resolution_overdue\":" S_BOOL ",\"overdue\":" S_BOOL                 \
-	",\"rating\":{\"type\":[\"object\",\"null\"],\"properties\":{\"value\":" S_INT ",\"comment\":" S_NSTR          \
+	",\"evaluation_id\":" S_NUUID ",\"grade\":{\"type\":[\"object\",\"null\"],\"properties\":{"                    \
+	"\"evaluation_title\":" S_STR ",\"course_title\":" S_STR ",\"text\":" S_STR                                    \
+	"}},\"rating\":{\"type\":[\"object\",\"null\"],\"properties\":{\"value\":" S_INT ",\"comment\":" S_NSTR        \
 	",\"rated_at\":" S_TIME "}}}}"
 #define S_COMMENT                                                                                                      \
 	"{\"type\":\"object\",\"required\":[\"id\",\"ticket_id\",\"author\",\"body\",\"internal\",\"created_at\"],"    \
@@ -429,6 +461,14 @@ static int sup_start(void)
 	"{\"type\":\"object\",\"required\":[\"id\",\"field\",\"at\"],\"properties\":{\"id\":" S_UUID                   \
 	",\"actor\":" S_PERSON ",\"field\":" S_STR ",\"old_value\":" S_NSTR ",\"new_value\":" S_NSTR ",\"at\":" S_TIME \
 	"}}"
+#define S_GRADE                                                                                                        \
+	"{\"type\":\"object\",\"required\":[\"evaluation_id\",\"evaluation_title\",\"course_title\",\"date\","         \
+	"\"scale\",\"status\",\"status_label\",\"value\",\"text\",\"published\",\"student\",\"may_revise\"],"          \
+	"\"properties\":{\"evaluation_id\":" S_UUID ",\"evaluation_title\":" S_STR ",\"course_id\":" S_UUID            \
+	",\"course_title\":" S_STR ",\"date\":" S_STR ",\"scale\":" S_INT ",\"status\":{\"type\":\"string\","          \
+	"\"enum\":[\"graded\",\"absent\",\"exempt\",\"not_graded\"]},\"status_label\":" S_STR                          \
+	",\"value\":{\"type\":[\"number\",\"null\"]},\"text\":" S_STR ",\"published\":" S_BOOL                         \
+	",\"student\":" S_PERSON ",\"may_revise\":" S_BOOL "}}"
 #define S_SLA                                                                                                          \
 	"{\"type\":\"object\",\"required\":[\"priority\",\"first_response_minutes\",\"resolution_minutes\"],"          \
 	"\"properties\":{\"priority\":" S_PRIORITY ",\"priority_label\":" S_STR ",\"first_response_minutes\":" S_INT   \
@@ -456,6 +496,18 @@ static const struct route routes[] = {
 		 "\"description\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"category\":" S_CATEGORY
 		 ",\"priority\":" S_PRIORITY "}}",
 	 .response_schema = S_TICKET},
+	{.method = "POST",
+	 .pattern = "/api/support/contestations",
+	 .handler = sup_contest_create,
+	 .access = ROLE_ETUDIANT,
+	 .status = 201,
+	 .summary = "Ask for the review of one of the caller's published grades: a grades ticket linked to the "
+		    "evaluation, assigned to its teacher (409 while another one on that grade is not closed)",
+	 .request_schema =
+		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"evaluation_id\",\"reason\"],"
+		 "\"properties\":{\"evaluation_id\":" S_UUID ",\"reason\":{\"type\":\"string\",\"minLength\":1,"
+		 "\"maxLength\":10000}}}",
+	 .response_schema = S_TICKET},
 	{.method = "GET",
 	 .pattern = "/api/support/tickets",
 	 .handler = sup_tickets_list,
@@ -463,7 +515,7 @@ static const struct route routes[] = {
 	 .summary =
 		 "The tickets the caller may see, newest first: their own; the queue for admins (all) and teachers "
 		 "(grades tickets assigned to them); ?state= ?category= ?priority= ?assignee_id= (or none) ?overdue= "
-		 "?q= ?mine=true",
+		 "?q= ?mine=true ?evaluation_id=",
 	 .response_schema = S_LIST(S_TICKET)},
 	{.method = "GET",
 	 .pattern = "/api/support/tickets.csv",
@@ -503,6 +555,22 @@ static const struct route routes[] = {
 		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"body\"],\"properties\":{"
 		 "\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"internal\":" S_BOOL "}}",
 	 .response_schema = S_COMMENT},
+	{.method = "GET",
+	 .pattern = "/api/support/tickets/{id}/grade",
+	 .handler = sup_grade_get,
+	 .access = ROLE_ANY_USER,
+	 .summary = "The grade a contestation is about, as it is now (its requester while the grade is published, "
+		    "the ticket's staff); may_revise says whether the caller may revise it",
+	 .response_schema = S_GRADE},
+	{.method = "PUT",
+	 .pattern = "/api/support/tickets/{id}/grade",
+	 .handler = sup_grade_put,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	 .summary = "Revise the contested grade (the ticket's staff who teach the evaluation's course, admins): the "
+		    "notes service's audited change, the student told",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"value\"],"
+			   "\"properties\":{\"value\":{\"type\":\"number\",\"minimum\":0}}}",
+	 .response_schema = S_GRADE},
 	{.method = "GET",
 	 .pattern = "/api/support/tickets/{id}/history",
 	 .handler = sup_history_list,
@@ -615,6 +683,7 @@ const struct service svc_support = {
 	.tables = owned_tables,
 	.start = sup_start,
 	.stop = sup_jobs_stop,
+	.demo = sup_demo,
 	.export_user = sup_export_user,
 	.erase_user = sup_erase_user,
 };

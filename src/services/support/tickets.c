@@ -268,7 +268,10 @@ void sup_tickets_patch(http_req *req)
 	const char *new_assignee = jassignee ? assignee : t.col[T_ASSIGNEE];
 	errors = json_object();
 	int rc = ENT_OK;
-	if (assignee)
+	if (category && t.col[T_EVALUATION] && strcmp(category, "grades"))
+		json_object_set_new(errors, "category",
+				    json_string("une demande de révision de note reste dans la catégorie Notes"));
+	else if (assignee)
 		rc = check_assignee(c, a, assignee, new_category, errors);
 	else if (category && new_assignee && strcmp(category, "grades")) {
 		/* A teacher holds a grades ticket only: moving it elsewhere needs another assignee first. */
@@ -349,6 +352,12 @@ void sup_tickets_patch(http_req *req)
 				   : !strcmp(state, "waiting") ? "Le support attend votre réponse pour avancer."
 				   : !strcmp(state, "closed")  ? "La demande est close."
 							       : "Votre demande est prise en charge.";
+		/* A contestation's student learns its outcome: the grade revised, or kept. */
+		const char *outcome = NULL;
+		if (!strcmp(state, "resolved") && after.col[T_EVALUATION] && (rel & SUP_STAFF))
+			outcome = sup_contest_outcome(c, a, &after);
+		if (outcome)
+			text = outcome;
 		if (rel & SUP_STAFF)
 			rc = sup_notify_requester(c, &after, v.id, title, text);
 		else

@@ -944,11 +944,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tickets the caller may see, newest first: their own; the queue for admins (all) and teachers (grades tickets assigned to them); ?state= ?category= ?priority= ?assignee_id= (or none) ?overdue= ?q= ?mine=true */
+        /** The tickets the caller may see, newest first: their own; the queue for admins (all) and teachers (grades tickets assigned to them); ?state= ?category= ?priority= ?assignee_id= (or none) ?overdue= ?q= ?mine=true ?evaluation_id= */
         get: operations["get_api_support_tickets"];
         put?: never;
         /** Ask for help: a new ticket (state new), its deadlines set from the service levels */
         post: operations["post_api_support_tickets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/support/contestations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask for the review of one of the caller's published grades: a grades ticket linked to the evaluation, assigned to its teacher (409 while another one on that grade is not closed) */
+        post: operations["post_api_support_contestations"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1002,6 +1019,24 @@ export interface paths {
         put?: never;
         /** Answer on a ticket; staff may write an internal note (internal: true) the requester never sees. A requester's answer reopens a resolved or waiting ticket */
         post: operations["post_api_support_tickets_id_comments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/support/tickets/{id}/grade": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The grade a contestation is about, as it is now (its requester while the grade is published, the ticket's staff); may_revise says whether the caller may revise it */
+        get: operations["get_api_support_tickets_id_grade"];
+        /** Revise the contested grade (the ticket's staff who teach the evaluation's course, admins): the notes service's audited change, the student told */
+        put: operations["put_api_support_tickets_id_grade"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -9604,6 +9639,13 @@ export interface operations {
                             first_response_overdue?: boolean;
                             resolution_overdue?: boolean;
                             overdue: boolean;
+                            /** Format: uuid */
+                            evaluation_id?: string | null;
+                            grade?: {
+                                evaluation_title?: string;
+                                course_title?: string;
+                                text?: string;
+                            } | null;
                             rating?: {
                                 value?: number;
                                 comment?: string | null;
@@ -9729,6 +9771,158 @@ export interface operations {
                         first_response_overdue?: boolean;
                         resolution_overdue?: boolean;
                         overdue: boolean;
+                        /** Format: uuid */
+                        evaluation_id?: string | null;
+                        grade?: {
+                            evaluation_title?: string;
+                            course_title?: string;
+                            text?: string;
+                        } | null;
+                        rating?: {
+                            value?: number;
+                            comment?: string | null;
+                            /** Format: date-time */
+                            rated_at?: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_api_support_contestations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    evaluation_id: string;
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        subject: string;
+                        description: string;
+                        /** @enum {string} */
+                        category: "account" | "courses" | "grades" | "timetable" | "messaging" | "other";
+                        category_label?: string;
+                        /** @enum {string} */
+                        priority: "low" | "normal" | "high" | "urgent";
+                        priority_label?: string;
+                        /** @enum {string} */
+                        state: "new" | "open" | "waiting" | "resolved" | "closed";
+                        state_label?: string;
+                        requester: {
+                            /** Format: uuid */
+                            id?: string;
+                            name?: string | null;
+                        } | null;
+                        assignee?: {
+                            /** Format: uuid */
+                            id?: string;
+                            name?: string | null;
+                        } | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at?: string;
+                        /** Format: date-time */
+                        first_response_due: string;
+                        /** Format: date-time */
+                        resolution_due: string;
+                        /** Format: date-time */
+                        first_response_at?: string | null;
+                        /** Format: date-time */
+                        resolved_at?: string | null;
+                        /** Format: date-time */
+                        closed_at?: string | null;
+                        first_response_overdue?: boolean;
+                        resolution_overdue?: boolean;
+                        overdue: boolean;
+                        /** Format: uuid */
+                        evaluation_id?: string | null;
+                        grade?: {
+                            evaluation_title?: string;
+                            course_title?: string;
+                            text?: string;
+                        } | null;
                         rating?: {
                             value?: number;
                             comment?: string | null;
@@ -9926,6 +10120,13 @@ export interface operations {
                         first_response_overdue?: boolean;
                         resolution_overdue?: boolean;
                         overdue: boolean;
+                        /** Format: uuid */
+                        evaluation_id?: string | null;
+                        grade?: {
+                            evaluation_title?: string;
+                            course_title?: string;
+                            text?: string;
+                        } | null;
                         rating?: {
                             value?: number;
                             comment?: string | null;
@@ -10053,6 +10254,13 @@ export interface operations {
                         first_response_overdue?: boolean;
                         resolution_overdue?: boolean;
                         overdue: boolean;
+                        /** Format: uuid */
+                        evaluation_id?: string | null;
+                        grade?: {
+                            evaluation_title?: string;
+                            course_title?: string;
+                            text?: string;
+                        } | null;
                         rating?: {
                             value?: number;
                             comment?: string | null;
@@ -10317,6 +10525,206 @@ export interface operations {
             };
         };
     };
+    get_api_support_tickets_id_grade: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        evaluation_id: string;
+                        evaluation_title: string;
+                        /** Format: uuid */
+                        course_id?: string;
+                        course_title: string;
+                        date: string;
+                        scale: number;
+                        /** @enum {string} */
+                        status: "graded" | "absent" | "exempt" | "not_graded";
+                        status_label: string;
+                        value: number | null;
+                        text: string;
+                        published: boolean;
+                        student: {
+                            /** Format: uuid */
+                            id?: string;
+                            name?: string | null;
+                        } | null;
+                        may_revise: boolean;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_api_support_tickets_id_grade: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    value: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        evaluation_id: string;
+                        evaluation_title: string;
+                        /** Format: uuid */
+                        course_id?: string;
+                        course_title: string;
+                        date: string;
+                        scale: number;
+                        /** @enum {string} */
+                        status: "graded" | "absent" | "exempt" | "not_graded";
+                        status_label: string;
+                        value: number | null;
+                        text: string;
+                        published: boolean;
+                        student: {
+                            /** Format: uuid */
+                            id?: string;
+                            name?: string | null;
+                        } | null;
+                        may_revise: boolean;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_api_support_tickets_id_history: {
         parameters: {
             query?: never;
@@ -10465,6 +10873,13 @@ export interface operations {
                         first_response_overdue?: boolean;
                         resolution_overdue?: boolean;
                         overdue: boolean;
+                        /** Format: uuid */
+                        evaluation_id?: string | null;
+                        grade?: {
+                            evaluation_title?: string;
+                            course_title?: string;
+                            text?: string;
+                        } | null;
                         rating?: {
                             value?: number;
                             comment?: string | null;

@@ -141,13 +141,14 @@ export type MessageThread = Answer<'/api/messages/threads/{id}'>;
 /** A support ticket: the server writes the labels, the assignee (or null) and the rating (or null). */
 export type Ticket = Sure<
   Answer<'/api/support/tickets/{id}'>,
-  'category_label' | 'priority_label' | 'state_label' | 'assignee' | 'rating' | 'first_response_at' | 'resolved_at' | 'closed_at'
+  'category_label' | 'priority_label' | 'state_label' | 'assignee' | 'rating' | 'first_response_at' | 'resolved_at' | 'closed_at' | 'evaluation_id' | 'grade'
 >;
 export type TicketState = Ticket['state'];
 export type TicketCategory = Ticket['category'];
 export type TicketPriority = Ticket['priority'];
 export type TicketComment = ItemOf<Answer<'/api/support/tickets/{id}/comments'>>;
 export type TicketChange = ItemOf<Answer<'/api/support/tickets/{id}/history'>>;
+export type ContestedGrade = Answer<'/api/support/tickets/{id}/grade'>;
 export type NewTicket = RequestBody<'/api/support/tickets', 'post'>;
 export type TicketPatch = RequestBody<'/api/support/tickets/{id}', 'patch'>;
 /** A FAQ article: the server writes every field. */

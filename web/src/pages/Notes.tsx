@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { Fragment, useCallback, useEffect, useState, type FormEvent } from 'react';
+import { Link, useNavigate } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
 import { ApiError, useApi, type List } from '../lib/api';
 import { fmtDate, fmtNum } from '../lib/format';
-import type { Cours, Evaluation, Grid, Period, StudentEvaluation, StudentReport } from '../lib/types';
+import type { Cours, Evaluation, Grid, Period, StudentEvaluation, StudentReport, Ticket } from '../lib/types';
 import { Alert, Card, Empty, PageTitle, Spinner, TableWrap, errorText } from '../components/ui';
 import { AverageChart } from '../components/AverageChart';
 import { GradeGrid, type GradeLine } from '../components/GradeGrid';
@@ -19,11 +20,73 @@ function evalText(e: StudentEvaluation): string {
   return `${fmtNum(e.value)}/${e.scale}`;
 }
 
+/**
+ * "Demander une révision" of one grade: the reason, then the contestation's ticket page (the support
+ * service assigns it to the evaluation's teacher). docs/support.md.
+ */
+function ContestForm({ e, onCancel, onConflict }: { e: StudentEvaluation; onCancel: () => void; onConflict: () => void }) {
+  const { api } = useApi();
+  const navigate = useNavigate();
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (ev: FormEvent) => {
+    ev.preventDefault();
+    if (!reason.trim()) {
+      setError('Expliquez en quelques mots pourquoi vous demandez une révision.');
+      return;
+    }
+    setBusy(true);
+    try {
+      const t = await api<Ticket>('/api/support/contestations', { method: 'POST', json: { evaluation_id: e.id, reason: reason.trim() } });
+      navigate(`/support/demandes/${t.id}`, { state: { created: true } });
+    } catch (err) {
+      setError(errorText(err));
+      setBusy(false);
+      if (err instanceof ApiError && err.status === 409) onConflict();
+    }
+  };
+  return (
+    <form className="form contest-form" onSubmit={submit} noValidate>
+      {error && <Alert>{error}</Alert>}
+      <div className="field">
+        <label htmlFor={`contest-${e.id}`}>Pourquoi demandez-vous une révision de « {e.title} » ({evalText(e)}) ?</label>
+        <textarea id={`contest-${e.id}`} rows={3} maxLength={10000} value={reason} onChange={(x) => setReason(x.target.value)} autoFocus />
+        <span className="muted small">Votre demande est transmise à votre professeur, qui vous répondra dans « Assistance ».</span>
+      </div>
+      <div className="form-actions">
+        <button type="submit" className="button button-primary button-small" disabled={busy}>
+          Envoyer la demande
+        </button>
+        <button type="button" className="button button-small" onClick={onCancel}>
+          Annuler
+        </button>
+      </div>
+    </form>
+  );
+}
+
 function StudentNotes() {
   const { api } = useApi();
+  const { hasService } = useAuth();
   const [report, setReport] = useState<StudentReport | null>(null);
   const [periodId, setPeriodId] = useState<string>('');
   const [error, setError] = useState<string | null>(null);
+  // The student's contestations not closed yet, by evaluation: one at a time per grade.
+  const support = hasService('support');
+  const [contests, setContests] = useState<Record<string, Ticket>>({});
+  const [asking, setAsking] = useState<string | null>(null);
+  const loadContests = useCallback(() => {
+    if (!support) return;
+    api<List<Ticket>>('/api/support/tickets?mine=true&category=grades&limit=500')
+      .then((r) => {
+        const by: Record<string, Ticket> = {};
+        for (const t of r.items) if (t.evaluation_id && t.state !== 'closed') by[t.evaluation_id] = t;
+        setContests(by);
+      })
+      .catch(() => setContests({}));
+  }, [api, support]);
+  useEffect(loadContests, [loadContests]);
 
   useEffect(() => {
     api<StudentReport>('/api/notes/me')
@@ -104,19 +167,46 @@ function StudentNotes() {
                   </thead>
                   <tbody>
                     {s.evaluations.map((e) => (
-                      <tr key={e.id}>
-                        <th scope="row">
-                          {e.title}
-                          <span className="small muted block show-sm">
-                            {fmtDate(e.date)} · coef. {fmtNum(e.coefficient)} · classe {fmtNum(e.class_average)} (min {fmtNum(e.min)}, max {fmtNum(e.max)})
-                          </span>
-                          {e.comment && <span className="small muted block">« {e.comment} »</span>}
-                        </th>
-                        <td className="nowrap hide-sm">{fmtDate(e.date)}</td>
-                        <td className="nowrap"><strong>{evalText(e)}</strong></td>
-                        <td className="hide-sm">{fmtNum(e.coefficient)}</td>
-                        <td className="nowrap hide-sm">{fmtNum(e.class_average)} / {fmtNum(e.min)} / {fmtNum(e.max)}</td>
-                      </tr>
+                      <Fragment key={e.id}>
+                        <tr>
+                          <th scope="row">
+                            {e.title}
+                            <span className="small muted block show-sm">
+                              {fmtDate(e.date)} · coef. {fmtNum(e.coefficient)} · classe {fmtNum(e.class_average)} (min {fmtNum(e.min)}, max {fmtNum(e.max)})
+                            </span>
+                            {e.comment && <span className="small muted block">« {e.comment} »</span>}
+                            {support && e.status && (
+                              <span className="block contest-action">
+                                {contests[e.id] ? (
+                                  <Link to={`/support/demandes/${contests[e.id].id}`} className="small">
+                                    Révision demandée : {contests[e.id].state_label}
+                                    <span className="visually-hidden"> ({e.title})</span>
+                                  </Link>
+                                ) : asking !== e.id ? (
+                                  <button type="button" className="button button-small" onClick={() => setAsking(e.id)}>
+                                    Demander une révision<span className="visually-hidden"> : {e.title}</span>
+                                  </button>
+                                ) : null}
+                              </span>
+                            )}
+                          </th>
+                          <td className="nowrap hide-sm">{fmtDate(e.date)}</td>
+                          <td className="nowrap"><strong>{evalText(e)}</strong></td>
+                          <td className="hide-sm">{fmtNum(e.coefficient)}</td>
+                          <td className="nowrap hide-sm">{fmtNum(e.class_average)} / {fmtNum(e.min)} / {fmtNum(e.max)}</td>
+                        </tr>
+                        {asking === e.id && (
+                          <tr className="contest-row">
+                            <td colSpan={5}>
+                              <ContestForm
+                                e={e}
+                                onCancel={() => setAsking(null)}
+                                onConflict={loadContests}
+                              />
+                            </td>
+                          </tr>
+                        )}
+                      </Fragment>
                     ))}
                   </tbody>
                 </table>

@@ -6,8 +6,9 @@ import { useCallback, useEffect, useId, useState, type FormEvent, type ReactNode
 import { Link, NavLink, useNavigate, useParams } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
 import { ApiError, useApi, type List } from '../lib/api';
-import { fmtDateTime, fmtNum } from '../lib/format';
+import { fmtDate, fmtDateTime, fmtNum } from '../lib/format';
 import type {
+  ContestedGrade,
   FaqArticle,
   FaqInput,
   SupportDashboard,
@@ -51,6 +52,10 @@ const FIELDS: Record<string, string> = {
   comment: 'Commentaire',
   title: 'Titre',
   published: 'Publication',
+  grade: 'Note contestée',
+  created: 'Création',
+  value: 'Nouvelle note',
+  reason: 'Motif',
 };
 
 /** An error of the support in French: the server's detail, and the fields it names. */
@@ -125,6 +130,7 @@ function TicketTable({ items, staff }: { items: Ticket[]; staff: boolean }) {
             <tr key={t.id}>
               <th scope="row">
                 <Link to={`/support/demandes/${t.id}`}>{t.subject}</Link>
+                {t.grade && <span className="small muted block">Note contestée : {t.grade.text}</span>}
                 {t.overdue && (
                   <>
                     {' '}
@@ -821,6 +827,16 @@ export function SupportTicketPage() {
     if (admin) listAll<UserInfo>('/api/users?role=admin').then(setAdmins).catch(() => setAdmins([]));
   }, [admin, listAll]);
 
+  const [grade, setGrade] = useState<ContestedGrade | null>(null);
+  const evaluationId = t?.evaluation_id;
+  const loadGrade = useCallback(() => {
+    if (!evaluationId) return;
+    api<ContestedGrade>(`/api/support/tickets/${id}/grade`)
+      .then(setGrade)
+      .catch(() => setGrade(null));
+  }, [api, id, evaluationId]);
+  useEffect(loadGrade, [loadGrade]);
+
   const requester = !!t && t.requester?.id === session?.id;
   const staff = !!t && (admin || (hasRole('enseignant') && t.assignee?.id === session?.id));
 
@@ -870,10 +886,10 @@ export function SupportTicketPage() {
   const fieldLabel = (f: string) => FIELDS[f] ?? f;
   const valueLabel = (f: string, v: string | null | undefined) => {
     if (v === null || v === undefined || v === '') return '—';
-    if (f === 'state') return STATES[v as TicketState] ?? v;
+    if (f === 'state' || f === 'created') return STATES[v as TicketState] ?? v;
     if (f === 'priority') return PRIORITIES[v as TicketPriority] ?? v;
     if (f === 'category') return CATEGORIES[v as TicketCategory] ?? v;
-    if (f === 'assignee_id') return admins.find((a) => a.id === v)?.name ?? 'une autre personne';
+    if (f === 'assignee_id') return admins.find((a) => a.id === v)?.name ?? (t.assignee?.id === v ? t.assignee.name : null) ?? 'une autre personne';
     return v;
   };
 
@@ -936,6 +952,18 @@ export function SupportTicketPage() {
           {requester && (t.state === 'resolved' || t.state === 'closed') && <Rating ticket={t} onRated={setT} />}
         </div>
         <div>
+          {grade && (
+            <ContestedGradeCard
+              ticketId={id}
+              grade={grade}
+              onRevised={(g) => {
+                setGrade(g);
+                setStatus(`Note révisée : ${g.text}.`);
+                load();
+                if (history) loadHistory();
+              }}
+            />
+          )}
           <Card title="Suivi">
             <dl className="details">
               <dt>État</dt>
@@ -1047,6 +1075,66 @@ export function SupportTicketPage() {
         </div>
       </div>
     </>
+  );
+}
+
+/** The grade a contestation is about; its teacher (or an administrator) revises it here. */
+function ContestedGradeCard({ ticketId, grade, onRevised }: { ticketId: string; grade: ContestedGrade; onRevised: (g: ContestedGrade) => void }) {
+  const { api } = useApi();
+  const [value, setValue] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const v = Number(value.replace(',', '.'));
+    if (value.trim() === '' || !Number.isFinite(v) || v < 0 || v > grade.scale) {
+      setError(`Indiquez une note entre 0 et ${grade.scale}.`);
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      onRevised(await api<ContestedGrade>(`/api/support/tickets/${ticketId}/grade`, { method: 'PUT', json: { value: v } }));
+      setValue('');
+    } catch (err) {
+      setError(supportError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Card title="Note contestée" className="contested-grade">
+      <dl className="details">
+        <dt>Évaluation</dt>
+        <dd>
+          {grade.evaluation_title} <span className="muted small">({grade.course_title}, {fmtDate(grade.date)})</span>
+        </dd>
+        <dt>Élève</dt>
+        <dd>{grade.student?.name ?? '—'}</dd>
+        <dt>Note actuelle</dt>
+        <dd>
+          <strong className="grade-pill" data-testid="contested-grade">{grade.text}</strong>
+          {!grade.published && <span className="tag tag-amber"> Non publiée</span>}
+        </dd>
+      </dl>
+      {grade.may_revise && (
+        <form className="form revise-form" onSubmit={submit} noValidate>
+          {error && <Alert>{error}</Alert>}
+          <div className="field">
+            <label htmlFor="revise-value">Nouvelle note (sur {grade.scale})</label>
+            <input id="revise-value" inputMode="decimal" autoComplete="off" value={value} onChange={(e) => setValue(e.target.value)} aria-describedby="revise-hint" />
+            <span id="revise-hint" className="muted small">
+              La modification est enregistrée dans l'historique des notes et l'élève est prévenu.
+            </span>
+          </div>
+          <div className="form-actions">
+            <button type="submit" className="button button-primary button-small" disabled={busy}>
+              Réviser la note
+            </button>
+          </div>
+        </form>
+      )}
+    </Card>
   );
 }
 
