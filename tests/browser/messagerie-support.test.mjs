@@ -4,8 +4,10 @@
 // stream) and confirms; the teacher sees who has confirmed and who has not, and reminds them; a
 // refused recipient's 403 is shown in French. A student opens a ticket after seeing the FAQ's
 // suggestions; an admin answers with a public comment and an internal note, and resolves it; the
-// student sees the comment, never the note, and rates the answer. Each page is checked with
-// axe-core and photographed at 1280 and 375 px (screenshots/).
+// student sees the comment, never the note, and rates the answer. A teacher attaches a file
+// (uploaded with its progress shown) to a message; the student downloads it from the reading pane
+// and reports a message to the administrators. Each page is checked with axe-core and photographed
+// at 1280 and 375 px (screenshots/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, api } from '../api/lib/ent.mjs';
@@ -164,6 +166,51 @@ test('messagerie: an announcement with acknowledgement to a class, seen live, co
     await dlg.waitFor({ state: 'detached' });
     assert.equal((await as(ctx.student, `/api/messages/${d.id}`)).state, 'draft');
   }
+  await student.context().close();
+});
+
+test('messagerie: a file attached in compose, downloaded by its recipient, who may report the message', async (t) => {
+  const name = ctx.students[0].name;
+  const teacher = await newPage(browser);
+  await login(teacher, ent, ctx.teacher, PASSWORD.teacher);
+  await teacher.goto(`${ent.url}/messagerie`);
+  await teacher.getByRole('button', { name: 'Nouveau message' }).click();
+  const dialog = teacher.getByRole('dialog', { name: 'Nouveau message' });
+  await dialog.waitFor();
+  await teacher.keyboard.type(name);
+  await dialog.getByRole('option', { name: new RegExp(`^${name}`) }).first().click();
+  await dialog.getByRole('button', { name: `Retirer ${name}` }).waitFor();
+  await dialog.getByLabel('Objet').fill("Fiche d'exercices");
+  await dialog.getByLabel('Message').fill('Voici la fiche pour lundi.');
+  await dialog.getByLabel('Joindre des fichiers').setInputFiles({ name: 'exercices.txt', mimeType: 'text/plain', buffer: Buffer.from('Exercice 1 : calculer 2 + 2.') });
+  await dialog.getByRole('button', { name: 'Retirer exercices.txt' }).waitFor();
+  await review(t, teacher, 'messagerie-compose-attachment', assert);
+  await dialog.getByRole('button', { name: 'Envoyer' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await teacher.getByRole('button', { name: 'Envoyés' }).click();
+  const item = teacher.getByRole('button', { name: /Fiche d'exercices/ });
+  await item.waitFor();
+  assert.match(await item.textContent(), new RegExp(`À : ${name}.*1 pièce jointe`));
+  assert.deepEqual(problems(teacher), []);
+  await teacher.context().close();
+
+  const student = await newPage(browser);
+  await login(student, ent, ctx.student, PASSWORD.student);
+  await student.goto(`${ent.url}/messagerie`);
+  await student.getByRole('button', { name: /Fiche d'exercices/ }).click();
+  await student.getByRole('heading', { name: 'Pièces jointes (1)' }).waitFor();
+  const [dl] = await Promise.all([student.waitForEvent('download'), student.getByRole('button', { name: 'Télécharger exercices.txt' }).click()]);
+  assert.equal(dl.suggestedFilename(), 'exercices.txt');
+  const { readFileSync } = await import('node:fs');
+  assert.equal(readFileSync(await dl.path(), 'utf8'), 'Exercice 1 : calculer 2 + 2.');
+  await review(t, student, 'messagerie-attachment', assert);
+  await student.getByRole('button', { name: 'Signaler' }).click();
+  await student.getByLabel('Motif').selectOption('spam');
+  await student.getByRole('form', { name: 'Signaler le message' }).getByRole('button', { name: 'Signaler' }).click();
+  await student.getByRole('status').filter({ hasText: "Message signalé à l'administration." }).waitFor();
+  const reports = await as(ADMIN[0], '/api/messages/reports');
+  assert.ok(reports.items.some((r) => r.message.subject === "Fiche d'exercices" && r.reason === 'spam'));
+  assert.deepEqual(problems(student), []);
   await student.context().close();
 });
 

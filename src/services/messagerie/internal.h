@@ -216,9 +216,9 @@ int msg_purge_trash(db_conn *c);
 void msg_stream(http_req *req);
 /* Sends one event to the open streams of each of the n users (this process only). */
 void msg_push(const char *const *users, size_t n, const char *event, const char *id, const char *data);
-/* Sends `unread` with the count of unread received messages to the open streams of the n users. */
+/* Sends `unread` with the inbox's unread count to the open streams of the n users. */
 void msg_push_unread(db_conn *c, const char *const *users, size_t n);
-/* The unread messages a user received, outside the trash. Count or an ent_err. */
+/* The unread messages in a user's inbox. Count or an ent_err. */
 int64_t msg_unread_count(db_conn *c, const char *user);
 
 /* ---- notify.c ---- */

@@ -1,9 +1,9 @@
 /*
  * stream.c - GET /api/messages/stream: Server-Sent Events carrying a user's new messages as they
  * are delivered (`message`, id = the message id, data = the list item of the recipient's copy
- * without the addresses), recalls (`recalled`, data {"id"}) and the count of unread received
- * messages (`unread`, data {"count"}: at connect, then after each change of it made through this
- * process: a delivery, a read mark, a move, a deletion, a recall).
+ * without the addresses), recalls (`recalled`, data {"id"}) and the inbox's unread count
+ * (`unread`, data {"count"}, as in GET /api/messages/folders: at connect, then after each change
+ * of it made through this process: a delivery, a read mark, a move, a deletion, a recall).
  *
  * A hub lists the open streams with their user, under one mutex (a user has a few tabs at most,
  * STREAMS_PER_USER; the oldest is ended when one more opens). msg_push() is called by the sender's
@@ -69,8 +69,8 @@ static void on_close(sse_stream *s, void *ctx)
 
 int64_t msg_unread_count(db_conn *c, const char *user)
 {
-	db_stmt *s = db_prepare(c, "SELECT COUNT(*) FROM message_boxes WHERE user_id = ? AND visible = 1"
-				   " AND read_at IS NULL AND role <> 'sender' AND folder <> 'trash'");
+	db_stmt *s = db_prepare(c, "SELECT COUNT(*) FROM message_boxes WHERE user_id = ? AND folder = 'inbox'"
+				   " AND visible = 1 AND read_at IS NULL");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user);
