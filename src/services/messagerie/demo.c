@@ -113,8 +113,8 @@ int msg_demo(db_conn *c, FILE *out)
 	one = teacher.id;
 	if (!rc)
 		rc = demo_send(c, a, id[3], id[2], colleague.id, "RE : Conseil de classe de la 6e A",
-			       "Bonjour Claire,\n\nC'est noté, je te les envoie mercredi soir.\n\nThomas",
-			       &to_teacher, 1, &one, 1, 0, "sent", now - 4 * hour);
+			       "Bonjour Claire,\n\nC'est noté, je te les envoie mercredi soir.\n\nThomas", &to_teacher,
+			       1, &one, 1, 0, "sent", now - 4 * hour);
 	/* The announcement to the class, confirmed by about half of the students. */
 	if (!rc)
 		rc = demo_send(c, a, id[4], NULL, teacher.id, DEMO_ANNOUNCEMENT,
@@ -126,8 +126,9 @@ int msg_demo(db_conn *c, FILE *out)
 		char at[21];
 		msg_time(now - hour + (int64_t)i * 60 * 1000000, at);
 		{
-			db_stmt *s = db_prepare(c, "UPDATE message_boxes SET acked_at = ?, read_at = ? WHERE message_id = ?"
-						   " AND user_id = ?");
+			db_stmt *s = db_prepare(
+				c, "UPDATE message_boxes SET acked_at = ?, read_at = ? WHERE message_id = ?"
+				   " AND user_id = ?");
 			rc = ENT_EDB;
 			if (s) {
 				db_bind_text(s, 1, at);
@@ -148,8 +149,9 @@ int msg_demo(db_conn *c, FILE *out)
 			       &to_teachers, 1, NULL, 0, 0, "draft", now - hour);
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (!rc)
-		fprintf(out, "messagerie: 4 messages in 2 conversations, an announcement to 6e A (%d of %d confirmed), "
-			     "a draft of %s\n",
+		fprintf(out,
+			"messagerie: 4 messages in 2 conversations, an announcement to 6e A (%d of %d confirmed), "
+			"a draft of %s\n",
 			ns / 2, ns, DEMO_TEACHER);
 	arena_free(a);
 	return rc;

@@ -76,7 +76,8 @@ static const char *addr_line(db_conn *c, arena *a, const char *id, const char *k
 /* Queues the e-mail of message_id for user, when they opted in and hold it. */
 static int queue_one(db_conn *c, arena *a, const char *user, const char *message_id, const char *title)
 {
-	db_stmt *s = db_prepare(c, "SELECT email_address FROM message_settings WHERE user_id = ? AND email_forward = 1");
+	db_stmt *s = db_prepare(c,
+				"SELECT email_address FROM message_settings WHERE user_id = ? AND email_forward = 1");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, user);
@@ -346,7 +347,8 @@ int msg_mail_send_due(db_conn *c)
 		db_done(s);
 		if (!claimed)
 			continue;
-		int held = db_exists(c, "SELECT 1 FROM message_boxes WHERE message_id = ? AND user_id = ? AND visible = 1",
+		int held = db_exists(c,
+				     "SELECT 1 FROM message_boxes WHERE message_id = ? AND user_id = ? AND visible = 1",
 				     v[i].message, v[i].user);
 		if (held < 0) {
 			rc = held;

@@ -54,8 +54,9 @@ void msg_report(http_req *req)
 	util_uuid(id);
 	int64_t now_us = msg_now_us();
 	msg_time(now_us, now);
-	db_stmt *s = db_prepare(c, "INSERT INTO message_reports (id, message_id, reporter_id, sender_id, reason, comment,"
-				   " subject, body, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(c,
+				"INSERT INTO message_reports (id, message_id, reporter_id, sender_id, reason, comment,"
+				" subject, body, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
@@ -380,10 +381,11 @@ void msg_sender_put(http_req *req)
 	char now[21];
 	msg_time(msg_now_us(), now);
 	db_stmt *s = db_prepare(
-		c, "INSERT INTO message_senders (user_id, suspended, reason, per_hour, per_message, updated_by, updated_at)"
-		   " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET suspended = excluded.suspended,"
-		   " reason = excluded.reason, per_hour = excluded.per_hour, per_message = excluded.per_message,"
-		   " updated_by = excluded.updated_by, updated_at = excluded.updated_at");
+		c,
+		"INSERT INTO message_senders (user_id, suspended, reason, per_hour, per_message, updated_by, updated_at)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET suspended = excluded.suspended,"
+		" reason = excluded.reason, per_hour = excluded.per_hour, per_message = excluded.per_message,"
+		" updated_by = excluded.updated_by, updated_at = excluded.updated_at");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, user);

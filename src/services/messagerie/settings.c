@@ -373,7 +373,8 @@ void msg_settings_put(http_req *req)
 				json_object_set_new(errors, "out_of_office.until",
 						    json_string("doit être après le début de l'absence"));
 			else if (until <= time(NULL))
-				json_object_set_new(errors, "out_of_office.until", json_string("doit être dans le futur"));
+				json_object_set_new(errors, "out_of_office.until",
+						    json_string("doit être dans le futur"));
 			else if (until - from > (time_t)MSG_SCHEDULE_MAX_DAYS * 86400)
 				json_object_set_new(errors, "out_of_office.until",
 						    json_string("une absence dure un an au plus"));
@@ -407,11 +408,13 @@ void msg_settings_put(http_req *req)
 		st.forward = json_is_true(json_object_get(fwd, "enabled"));
 		st.address = json_get_str(fwd, "address", NULL);
 		if (st.forward && !smtp_configured()) {
-			http_problem(req, 409, "Le transfert des messages par courriel n'est pas disponible sur ce serveur.");
+			http_problem(req, 409,
+				     "Le transfert des messages par courriel n'est pas disponible sur ce serveur.");
 			return;
 		}
 		struct user u;
-		if (st.forward && !st.address && (users_get(c, a, me, &u) || !u.email || !util_valid_email_address(u.email))) {
+		if (st.forward && !st.address &&
+		    (users_get(c, a, me, &u) || !u.email || !util_valid_email_address(u.email))) {
 			http_invalid(req, json_pack("{s:s}", "email_forward.address",
 						    "votre compte n'a pas d'adresse électronique : indiquez-en une"));
 			return;
@@ -443,13 +446,14 @@ void msg_settings_put(http_req *req)
 	int released = 0;
 	if (!(rc = db_begin(c))) {
 		db_stmt *s = db_prepare(
-			c, "INSERT INTO message_settings (user_id, email_forward, email_address, ooo_from, ooo_until, ooo_text,"
-			   " ooo_serial, quiet_start, quiet_end, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			   " ON CONFLICT (user_id) DO UPDATE SET email_forward = excluded.email_forward,"
-			   " email_address = excluded.email_address, ooo_from = excluded.ooo_from,"
-			   " ooo_until = excluded.ooo_until, ooo_text = excluded.ooo_text, ooo_serial = excluded.ooo_serial,"
-			   " quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end,"
-			   " updated_at = excluded.updated_at");
+			c,
+			"INSERT INTO message_settings (user_id, email_forward, email_address, ooo_from, ooo_until, ooo_text,"
+			" ooo_serial, quiet_start, quiet_end, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			" ON CONFLICT (user_id) DO UPDATE SET email_forward = excluded.email_forward,"
+			" email_address = excluded.email_address, ooo_from = excluded.ooo_from,"
+			" ooo_until = excluded.ooo_until, ooo_text = excluded.ooo_text, ooo_serial = excluded.ooo_serial,"
+			" quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end,"
+			" updated_at = excluded.updated_at");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, me);
