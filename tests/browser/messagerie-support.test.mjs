@@ -210,8 +210,45 @@ test('messagerie: a file attached in compose, downloaded by its recipient, who m
   await student.getByRole('status').filter({ hasText: "Message signalé à l'administration." }).waitFor();
   const reports = await as(ADMIN[0], '/api/messages/reports');
   assert.ok(reports.items.some((r) => r.message.subject === "Fiche d'exercices" && r.reason === 'spam'));
+
+  // The student's settings: quiet hours for their notifications.
+  await student.getByRole('button', { name: 'Réglages' }).click();
+  const settings = student.getByRole('dialog', { name: 'Réglages de la messagerie' });
+  await settings.getByLabel('Retenir les notifications de nouveaux messages pendant ces heures').check();
+  await settings.getByLabel('De', { exact: true }).fill('21:00');
+  await settings.getByLabel('À', { exact: true }).fill('06:30');
+  await review(t, student, 'messagerie-settings', assert);
+  await settings.getByRole('button', { name: 'Enregistrer' }).click();
+  await settings.waitFor({ state: 'detached' });
+  await student.getByRole('status').filter({ hasText: 'Réglages enregistrés.' }).waitFor();
+  const st = await as(ctx.student, '/api/messages/settings');
+  assert.deepEqual([st.quiet_hours.start, st.quiet_hours.end], ['21:00', '06:30']);
   assert.deepEqual(problems(student), []);
   await student.context().close();
+
+  // An administrator sees the report, suspends the sender's sending, then restores it and closes the report.
+  const admin = await newPage(browser);
+  await login(admin, ent, ADMIN[0], ADMIN[1]);
+  await admin.goto(`${ent.url}/messagerie`);
+  await admin.getByRole('button', { name: 'Signalements' }).click();
+  const dlg = admin.getByRole('dialog', { name: 'Messages signalés' });
+  await dlg.getByRole('heading', { name: "Fiche d'exercices" }).waitFor();
+  await dlg.getByRole('button', { name: `Suspendre l'envoi de ${ctx.teacherName}` }).click();
+  await dlg.getByRole('status').filter({ hasText: `Envoi de ${ctx.teacherName} suspendu.` }).waitFor();
+  await review(t, admin, 'messagerie-reports', assert);
+  const refused = await api(ent, '/api/messages', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token(ctx.teacher)}` },
+    body: { subject: 'x', body: 'x', to: [{ type: 'user', id: ctx.students[0].id }] },
+  });
+  assert.equal(refused.status, 403);
+  assert.match(refused.json.detail, /suspendu/);
+  await dlg.getByRole('button', { name: `Rétablir l'envoi de ${ctx.teacherName}` }).click();
+  await dlg.getByRole('status').filter({ hasText: `Envoi de ${ctx.teacherName} rétabli.` }).waitFor();
+  await dlg.getByRole('button', { name: 'Clore le signalement' }).first().click();
+  await dlg.getByText('Aucun signalement en attente.').waitFor();
+  assert.deepEqual(problems(admin), []);
+  await admin.context().close();
 });
 
 test('support: FAQ suggestions, a ticket answered with a public comment and an internal note, rated', async (t) => {

@@ -10,6 +10,7 @@ import { useAuth } from '../lib/AuthContext';
 import { ApiError, useApi, type List } from '../lib/api';
 import { fmtDateTime, fmtSize, relTime } from '../lib/format';
 import { setInboxUnread, useMailLive } from '../lib/messagerie';
+import { addDays, parisDay, parisToUtc } from '../lib/paris';
 import type { Address, Message, MessageFolder, MessageItem, MessageThread, Receipts, RecallResult } from '../lib/types';
 import { Alert, Empty, PageTitle, Spinner } from '../components/ui';
 import { Dialog } from '../components/Dialog';
@@ -28,6 +29,9 @@ const FIELDS: Record<string, string> = {
   attachments: 'Pièces jointes',
   reason: 'Motif',
   comment: 'Commentaire',
+  email_forward: 'Transfert par courriel',
+  out_of_office: "Message d'absence",
+  quiet_hours: 'Heures calmes',
 };
 
 /** "1 pièce jointe", "3 pièces jointes". */
@@ -57,9 +61,11 @@ function names(list: Address[]): string {
 type ComposeMode = { kind: 'new' } | { kind: 'draft'; message: Message } | { kind: 'reply'; message: Message; all: boolean } | { kind: 'forward'; message: Message };
 
 export function MessageriePage() {
-  const { hasService } = useAuth();
+  const { hasService, hasRole } = useAuth();
   const { api } = useApi();
   const live = useMailLive(hasService('messagerie'));
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [reportsOpen, setReportsOpen] = useState(false);
   const [params, setParams] = useSearchParams();
   const folder = params.get('dossier') || 'inbox';
   const selected = params.get('message');
@@ -188,6 +194,14 @@ export function MessageriePage() {
   return (
     <>
       <PageTitle title="Messagerie">
+        {hasRole('admin') && (
+          <button type="button" className="button" onClick={() => setReportsOpen(true)}>
+            Signalements
+          </button>
+        )}
+        <button type="button" className="button" onClick={() => setSettingsOpen(true)}>
+          Réglages
+        </button>
         <button type="button" className="button button-primary" onClick={() => setCompose({ kind: 'new' })}>
           Nouveau message
         </button>
@@ -357,6 +371,15 @@ export function MessageriePage() {
         </section>
       </div>
       {compose && <ComposeDialog mode={compose} onClose={() => { setCompose(null); refresh(); }} onDone={afterSent} />}
+      {settingsOpen && (
+        <SettingsDialog
+          onClose={(text) => {
+            setSettingsOpen(false);
+            if (text) setStatus(text);
+          }}
+        />
+      )}
+      {reportsOpen && <ReportsDialog onClose={() => setReportsOpen(false)} />}
     </>
   );
 }
@@ -666,6 +689,239 @@ function MessageView({
         </form>
       )}
     </article>
+  );
+}
+
+type Settings = {
+  email_forward: { available?: boolean; enabled?: boolean; address?: string | null; account_email?: string | null };
+  out_of_office: { from?: string; until?: string; text?: string; active?: boolean } | null;
+  quiet_hours: { start?: string; end?: string; active?: boolean; until?: string | null } | null;
+  waiting_notifications: number;
+};
+
+/** The user's settings: forwarding by e-mail, an absence with its automatic answer, quiet hours. */
+function SettingsDialog({ onClose }: { onClose: (status: string | null) => void }) {
+  const { api } = useApi();
+  const [st, setSt] = useState<Settings | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [fwd, setFwd] = useState(false);
+  const [address, setAddress] = useState('');
+  const [away, setAway] = useState(false);
+  const [awayFrom, setAwayFrom] = useState(parisDay());
+  const [awayTo, setAwayTo] = useState(addDays(parisDay(), 7));
+  const [awayText, setAwayText] = useState('');
+  const [quiet, setQuiet] = useState(false);
+  const [quietStart, setQuietStart] = useState('20:00');
+  const [quietEnd, setQuietEnd] = useState('07:00');
+  useEffect(() => {
+    api<Settings>('/api/messages/settings')
+      .then((s) => {
+        setSt(s);
+        setFwd(!!s.email_forward.enabled);
+        setAddress(s.email_forward.address ?? '');
+        if (s.out_of_office?.from && s.out_of_office.until) {
+          setAway(true);
+          setAwayFrom(parisDay(s.out_of_office.from));
+          setAwayTo(addDays(parisDay(s.out_of_office.until), -1));
+          setAwayText(s.out_of_office.text ?? '');
+        }
+        if (s.quiet_hours?.start && s.quiet_hours.end) {
+          setQuiet(true);
+          setQuietStart(s.quiet_hours.start);
+          setQuietEnd(s.quiet_hours.end);
+        }
+      })
+      .catch((e) => setError(mailError(e)));
+  }, [api]);
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      await api('/api/messages/settings', {
+        method: 'PUT',
+        json: {
+          ...(st?.email_forward.available || !fwd ? { email_forward: { enabled: fwd, address: address.trim() || null } } : {}),
+          out_of_office: away ? { from: parisToUtc(awayFrom, '00:00'), until: parisToUtc(addDays(awayTo, 1), '00:00'), text: awayText } : null,
+          quiet_hours: quiet ? { start: quietStart, end: quietEnd } : null,
+        },
+      });
+      onClose('Réglages enregistrés.');
+    } catch (err) {
+      setError(mailError(err));
+    }
+  };
+  return (
+    <Dialog title="Réglages de la messagerie" onClose={() => onClose(null)} wide>
+      {!st ? (
+        error ? <Alert>{error}</Alert> : <Spinner />
+      ) : (
+        <form className="form mail-settings" onSubmit={save}>
+          {error && <Alert>{error}</Alert>}
+          <fieldset>
+            <legend>Transfert par courriel</legend>
+            {st.email_forward.available ? (
+              <>
+                <label className="check">
+                  <input type="checkbox" checked={fwd} onChange={(e) => setFwd(e.target.checked)} />
+                  Recevoir aussi mes nouveaux messages par courriel
+                </label>
+                <div className="field">
+                  <label htmlFor="fwd-address">Adresse (vide : celle de mon compte{st.email_forward.account_email ? `, ${st.email_forward.account_email}` : ''})</label>
+                  <input id="fwd-address" type="email" maxLength={254} value={address} disabled={!fwd} onChange={(e) => setAddress(e.target.value)} />
+                </div>
+              </>
+            ) : (
+              <p className="muted small">Ce serveur n'envoie pas de courriels.</p>
+            )}
+          </fieldset>
+          <fieldset>
+            <legend>Message d'absence</legend>
+            <label className="check">
+              <input type="checkbox" checked={away} onChange={(e) => setAway(e.target.checked)} />
+              Répondre automatiquement pendant mon absence (une fois par expéditeur)
+            </label>
+            {away && (
+              <>
+                <div className="form-row">
+                  <div className="field">
+                    <label htmlFor="away-from">Du</label>
+                    <input id="away-from" type="date" required value={awayFrom} onChange={(e) => setAwayFrom(e.target.value)} />
+                  </div>
+                  <div className="field">
+                    <label htmlFor="away-to">Au (inclus)</label>
+                    <input id="away-to" type="date" required value={awayTo} onChange={(e) => setAwayTo(e.target.value)} />
+                  </div>
+                </div>
+                <div className="field">
+                  <label htmlFor="away-text">Réponse automatique</label>
+                  <textarea id="away-text" rows={4} maxLength={2000} required value={awayText} onChange={(e) => setAwayText(e.target.value)} />
+                </div>
+              </>
+            )}
+          </fieldset>
+          <fieldset>
+            <legend>Heures calmes</legend>
+            <label className="check">
+              <input type="checkbox" checked={quiet} onChange={(e) => setQuiet(e.target.checked)} />
+              Retenir les notifications de nouveaux messages pendant ces heures
+            </label>
+            {quiet && (
+              <div className="form-row">
+                <div className="field">
+                  <label htmlFor="quiet-start">De</label>
+                  <input id="quiet-start" type="time" required value={quietStart} onChange={(e) => setQuietStart(e.target.value)} />
+                </div>
+                <div className="field">
+                  <label htmlFor="quiet-end">À</label>
+                  <input id="quiet-end" type="time" required value={quietEnd} onChange={(e) => setQuietEnd(e.target.value)} />
+                </div>
+              </div>
+            )}
+            {st.waiting_notifications > 0 && (
+              <p className="muted small">
+                {st.waiting_notifications} notification{st.waiting_notifications > 1 ? 's attendent' : ' attend'} la fin des heures calmes.
+              </p>
+            )}
+          </fieldset>
+          <div className="form-actions">
+            <button type="submit" className="button button-primary">
+              Enregistrer
+            </button>
+            <button type="button" className="button button-ghost" onClick={() => onClose(null)}>
+              Annuler
+            </button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}
+
+type Report = {
+  id: string;
+  message: { id?: string; subject?: string; body?: string };
+  sender: { id?: string; name?: string; suspended?: boolean };
+  reporter: { id: string; name: string };
+  reason: string;
+  comment?: string | null;
+  status: string;
+  created_at: string;
+};
+const REASONS: Record<string, string> = { harassment: 'Harcèlement', spam: 'Indésirable', inappropriate: 'Contenu inapproprié', other: 'Autre' };
+
+/** The administrators' view of reported messages: close a report, suspend or restore a sender. */
+function ReportsDialog({ onClose }: { onClose: () => void }) {
+  const { api } = useApi();
+  const [items, setItems] = useState<Report[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const load = useCallback(() => {
+    api<List<Report>>('/api/messages/reports?status=open')
+      .then((r) => setItems(r.items))
+      .catch((e) => setError(mailError(e)));
+  }, [api]);
+  useEffect(load, [load]);
+  const act = async (fn: () => Promise<unknown>, text: string) => {
+    setError(null);
+    try {
+      await fn();
+      setStatus(text);
+      load();
+    } catch (e) {
+      setError(mailError(e));
+    }
+  };
+  return (
+    <Dialog title="Messages signalés" onClose={onClose} wide>
+      <p className="mail-status" role="status">
+        {status}
+      </p>
+      {error && <Alert>{error}</Alert>}
+      {items === null ? (
+        <Spinner />
+      ) : items.length === 0 ? (
+        <Empty>Aucun signalement en attente.</Empty>
+      ) : (
+        <ul className="report-list">
+          {items.map((r) => (
+            <li key={r.id}>
+              <h3>{r.message.subject || '(sans objet)'}</h3>
+              <p className="small muted">
+                De {r.sender.name}
+                {r.sender.suspended ? ' (envoi suspendu)' : ''}, signalé par {r.reporter.name} le {fmtDateTime(r.created_at)} : {REASONS[r.reason] ?? r.reason}
+              </p>
+              {r.comment && <p className="small">« {r.comment} »</p>}
+              <div className="mail-body small">{r.message.body}</div>
+              <div className="form-actions">
+                <button
+                  type="button"
+                  className={`button button-small ${r.sender.suspended ? '' : 'button-danger'}`}
+                  onClick={() =>
+                    act(
+                      () =>
+                        api(`/api/messages/senders/${r.sender.id}`, {
+                          method: 'PUT',
+                          json: r.sender.suspended ? { suspended: false } : { suspended: true, reason: `message signalé (${(REASONS[r.reason] ?? r.reason).toLowerCase()})` },
+                        }),
+                      r.sender.suspended ? `Envoi de ${r.sender.name} rétabli.` : `Envoi de ${r.sender.name} suspendu.`,
+                    )
+                  }
+                >
+                  {r.sender.suspended ? `Rétablir l'envoi de ${r.sender.name}` : `Suspendre l'envoi de ${r.sender.name}`}
+                </button>
+                <button
+                  type="button"
+                  className="button button-small"
+                  onClick={() => act(() => api(`/api/messages/reports/${r.id}`, { method: 'PATCH', json: { status: 'closed' } }), 'Signalement clos.')}
+                >
+                  Clore le signalement
+                </button>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Dialog>
   );
 }
 
