@@ -322,7 +322,8 @@ test('limits of one sender: 429 with Retry-After past their hourly count; a clas
   await ok(s.as('admin', `/api/messages/senders/${s.users.eve.id}`, { method: 'PUT', body: { suspended: false, per_hour: 1, per_message: 1 } }));
   const tooMany = await send('eve', { subject: 'x', body: 'x', to: [user('alice'), user('bob')] });
   assertProblem(assert, tooMany, 400);
-  // eve sent messages in the tests above: her hour is already full.
+  // One message fills her hour (if the tests above had not already), the next is refused.
+  await send('eve', { subject: 'Remplit l\'heure', body: 'x', to: [user('alice')] });
   const r = await send('eve', { subject: 'Limite', body: 'x', to: [user('alice')] });
   assertProblem(assert, r, 429);
   assert.ok(Number(r.headers.get('retry-after')) > 0);
