@@ -44,7 +44,13 @@ const struct config_setting config_settings[] = {
 	 "HTTP worker threads; 0: one per core on SQLite, four per core on PostgreSQL"},
 	{"ENT_MAX_BODY", "--max-body", S(max_body), "1048576", 0, "largest JSON body accepted, in bytes"},
 	{"ENT_MAX_UPLOAD", "--max-upload", S(max_upload), "104857600", 0, "largest course file, in bytes"},
-	{"ENT_QUOTA", "--quota", S(quota), "2147483648", 0, "bytes of files each user may store"},
+	{"ENT_QUOTA", "--quota", S(quota), "2147483648", 0, "bytes of files each teacher or administrator may store"},
+	{"ENT_STUDENT_QUOTA", "--student-quota", S(student_quota), "104857600", 0,
+	 "bytes of files each student may store (message attachments)"},
+	{"ENT_SMTP", "--smtp", S(smtp), "", 1,
+	 "smtp://[user:pass@]host:port or smtps://...: where forwarded messages are sent by e-mail; empty: no e-mail"},
+	{"ENT_SMTP_FROM", "--smtp-from", S(smtp_from), "ent@localhost", 0,
+	 "sender address of the e-mails the messagerie forwards"},
 	{"ENT_IDLE_TIMEOUT", "--idle-timeout", S(idle_timeout), "60", 0, "seconds before an idle connection is closed"},
 	{"ENT_HEADER_TIMEOUT", "--header-timeout", S(header_timeout), "15", 0,
 	 "seconds a request has to send its request line and headers (slow clients are cut)"},
@@ -262,6 +268,15 @@ static int check(struct config *cfg, char *err, size_t errlen)
 	if (!uint_ok(cfg->quota, 0, 1LL << 50, &n))
 		return bad(err, errlen, setting("ENT_QUOTA"), cfg->quota, "expected a number of bytes");
 	cfg->n_quota = n;
+	if (!uint_ok(cfg->student_quota, 0, 1LL << 50, &n))
+		return bad(err, errlen, setting("ENT_STUDENT_QUOTA"), cfg->student_quota, "expected a number of bytes");
+	cfg->n_student_quota = n;
+	s = setting("ENT_SMTP");
+	if (*cfg->smtp && strncmp(cfg->smtp, "smtp://", 7) && strncmp(cfg->smtp, "smtps://", 8))
+		return bad(err, errlen, s, cfg->smtp, "expected smtp://host:port or smtps://host:port, or nothing");
+	s = setting("ENT_SMTP_FROM");
+	if (!util_valid_email_address(cfg->smtp_from))
+		return bad(err, errlen, s, cfg->smtp_from, "expected an e-mail address such as ent@school.example");
 	if (!uint_ok(cfg->chatbot_rate, 1, 100000, &n))
 		return bad(err, errlen, setting("ENT_CHATBOT_RATE"), cfg->chatbot_rate,
 			   "expected a number from 1 to 100000");

@@ -34,6 +34,9 @@ struct config {
 	char *max_body;            /* ENT_MAX_BODY --max-body */
 	char *max_upload;          /* ENT_MAX_UPLOAD --max-upload */
 	char *quota;               /* ENT_QUOTA --quota */
+	char *student_quota;       /* ENT_STUDENT_QUOTA --student-quota */
+	char *smtp;                /* ENT_SMTP --smtp: smtp:// or smtps:// URL, empty for no e-mail */
+	char *smtp_from;           /* ENT_SMTP_FROM --smtp-from */
 	char *idle_timeout;        /* ENT_IDLE_TIMEOUT --idle-timeout */
 	char *header_timeout;      /* ENT_HEADER_TIMEOUT --header-timeout */
 	char *body_min_rate;       /* ENT_BODY_MIN_RATE --body-min-rate */
@@ -46,7 +49,7 @@ struct config {
 	unsigned n_header_timeout, n_body_min_rate;
 	unsigned n_threads, n_idle_timeout, n_max_connections, n_per_ip, n_chatbot_rate;
 	size_t n_max_body;
-	uint64_t n_max_upload, n_quota;
+	uint64_t n_max_upload, n_quota, n_student_quota;
 };
 
 /* One row of the settings table, for --help and `ent config`. */

@@ -278,4 +278,20 @@ static int valid_utf8(const char *s, int lines)
 
 int util_valid_text(const char *s) { return valid_utf8(s, 0); }
 
+int util_valid_email_address(const char *s)
+{
+	if (!s)
+		return 0;
+	size_t n = strlen(s);
+	const char *at = strchr(s, '@');
+	if (n < 3 || n > 254 || !at || at == s || !at[1] || strchr(at + 1, '@') || at[1] == '.' || s[n - 1] == '.')
+		return 0;
+	for (const char *p = s; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch <= 0x20 || ch >= 0x7f || strchr("<>()[]\\,;:\"", ch))
+			return 0;
+	}
+	return 1;
+}
+
 int util_valid_lines(const char *s) { return valid_utf8(s, 1); }

@@ -53,6 +53,11 @@ int util_hexval(int c);
 int util_valid_text(const char *s);
 /* The same, but for a text of several lines: tab, CR and LF are allowed. */
 int util_valid_lines(const char *s);
+/*
+ * 1 if s is a plain e-mail address "local@domain" (ASCII, at most 254 bytes, one @, no space,
+ * quote, angle bracket or control character: safe in an SMTP envelope and a mail header).
+ */
+int util_valid_email_address(const char *s);
 
 /* Reads a whole file into a NUL-terminated malloc'd string (trailing newlines removed). NULL on error. */
 char *util_read_file(const char *path, size_t max);

@@ -375,9 +375,14 @@ test('route × role × ownership: owner, admin, other teacher, student, anonymou
   const r = await upload('teacher', Buffer.from('secret notes'), { name: 'notes.txt' });
   assert.equal(r.status, 201);
   const id = r.json.id;
-  // Students cannot upload or list.
-  assertProblem(assert, await upload('student', Buffer.from('x')), 403);
-  assertProblem(assert, await as('student', '/api/fichiers'), 403);
+  // Students upload (message attachments) within their own quota, and list only their files.
+  const own = await upload('student', Buffer.from('x'), { name: 'devoir.txt' });
+  assert.equal(own.status, 201, own.text);
+  const mine = await as('student', '/api/fichiers');
+  assert.deepEqual(mine.json.items.map((f) => f.id), [own.json.id]);
+  assert.equal((await as('student', '/api/fichiers/usage')).json.quota, 104857600);
+  assert.equal((await as('student', `/api/fichiers/${own.json.id}/content`)).status, 200);
+  assertProblem(assert, await as('teacher', `/api/fichiers/${own.json.id}`), 404);
   assertProblem(assert, await as(null, `/api/fichiers/${id}`), 401);
   // Another teacher and a student: 404, as for a file that does not exist.
   for (const who of ['teacher2', 'student']) {

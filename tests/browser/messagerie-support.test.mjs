@@ -6,8 +6,10 @@
 // suggestions; an admin answers with a public comment and an internal note, and resolves it; the
 // student sees the comment, never the note, and rates the answer. A student asks for the review
 // of a grade from /notes; the teacher finds it in their queue with the grade, answers and revises
-// the grade from the ticket; the student's report card shows the new grade. Each page is checked
-// with axe-core and photographed at 1280 and 375 px (screenshots/).
+// the grade from the ticket; the student's report card shows the new grade. A teacher attaches a
+// file (uploaded with its progress shown) to a message; the student downloads it from the reading
+// pane and reports a message to the administrators. Each page is checked with axe-core and
+// photographed at 1280 and 375 px (screenshots/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, api } from '../api/lib/ent.mjs';
@@ -167,6 +169,88 @@ test('messagerie: an announcement with acknowledgement to a class, seen live, co
     assert.equal((await as(ctx.student, `/api/messages/${d.id}`)).state, 'draft');
   }
   await student.context().close();
+});
+
+test('messagerie: a file attached in compose, downloaded by its recipient, who may report the message', async (t) => {
+  const name = ctx.students[0].name;
+  const teacher = await newPage(browser);
+  await login(teacher, ent, ctx.teacher, PASSWORD.teacher);
+  await teacher.goto(`${ent.url}/messagerie`);
+  await teacher.getByRole('button', { name: 'Nouveau message' }).click();
+  const dialog = teacher.getByRole('dialog', { name: 'Nouveau message' });
+  await dialog.waitFor();
+  await teacher.keyboard.type(name);
+  await dialog.getByRole('option', { name: new RegExp(`^${name}`) }).first().click();
+  await dialog.getByRole('button', { name: `Retirer ${name}` }).waitFor();
+  await dialog.getByLabel('Objet').fill("Fiche d'exercices");
+  await dialog.getByLabel('Message').fill('Voici la fiche pour lundi.');
+  await dialog.getByLabel('Joindre des fichiers').setInputFiles({ name: 'exercices.txt', mimeType: 'text/plain', buffer: Buffer.from('Exercice 1 : calculer 2 + 2.') });
+  await dialog.getByRole('button', { name: 'Retirer exercices.txt' }).waitFor();
+  await review(t, teacher, 'messagerie-compose-attachment', assert);
+  await dialog.getByRole('button', { name: 'Envoyer' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await teacher.getByRole('button', { name: 'Envoyés' }).click();
+  const item = teacher.getByRole('button', { name: /Fiche d'exercices/ });
+  await item.waitFor();
+  assert.match(await item.textContent(), new RegExp(`À : ${name}.*1 pièce jointe`));
+  assert.deepEqual(problems(teacher), []);
+  await teacher.context().close();
+
+  const student = await newPage(browser);
+  await login(student, ent, ctx.student, PASSWORD.student);
+  await student.goto(`${ent.url}/messagerie`);
+  await student.getByRole('button', { name: /Fiche d'exercices/ }).click();
+  await student.getByRole('heading', { name: 'Pièces jointes (1)' }).waitFor();
+  const [dl] = await Promise.all([student.waitForEvent('download'), student.getByRole('button', { name: 'Télécharger exercices.txt' }).click()]);
+  assert.equal(dl.suggestedFilename(), 'exercices.txt');
+  const { readFileSync } = await import('node:fs');
+  assert.equal(readFileSync(await dl.path(), 'utf8'), 'Exercice 1 : calculer 2 + 2.');
+  await review(t, student, 'messagerie-attachment', assert);
+  await student.getByRole('button', { name: 'Signaler' }).click();
+  await student.getByLabel('Motif').selectOption('spam');
+  await student.getByRole('form', { name: 'Signaler le message' }).getByRole('button', { name: 'Signaler' }).click();
+  await student.getByRole('status').filter({ hasText: "Message signalé à l'administration." }).waitFor();
+  const reports = await as(ADMIN[0], '/api/messages/reports');
+  assert.ok(reports.items.some((r) => r.message.subject === "Fiche d'exercices" && r.reason === 'spam'));
+
+  // The student's settings: quiet hours for their notifications.
+  await student.getByRole('button', { name: 'Réglages' }).click();
+  const settings = student.getByRole('dialog', { name: 'Réglages de la messagerie' });
+  await settings.getByLabel('Retenir les notifications de nouveaux messages pendant ces heures').check();
+  await settings.getByLabel('De', { exact: true }).fill('21:00');
+  await settings.getByLabel('À', { exact: true }).fill('06:30');
+  await review(t, student, 'messagerie-settings', assert);
+  await settings.getByRole('button', { name: 'Enregistrer' }).click();
+  await settings.waitFor({ state: 'detached' });
+  await student.getByRole('status').filter({ hasText: 'Réglages enregistrés.' }).waitFor();
+  const st = await as(ctx.student, '/api/messages/settings');
+  assert.deepEqual([st.quiet_hours.start, st.quiet_hours.end], ['21:00', '06:30']);
+  assert.deepEqual(problems(student), []);
+  await student.context().close();
+
+  // An administrator sees the report, suspends the sender's sending, then restores it and closes the report.
+  const admin = await newPage(browser);
+  await login(admin, ent, ADMIN[0], ADMIN[1]);
+  await admin.goto(`${ent.url}/messagerie`);
+  await admin.getByRole('button', { name: 'Signalements' }).click();
+  const dlg = admin.getByRole('dialog', { name: 'Messages signalés' });
+  await dlg.getByRole('heading', { name: "Fiche d'exercices" }).waitFor();
+  await dlg.getByRole('button', { name: `Suspendre l'envoi de ${ctx.teacherName}` }).click();
+  await dlg.getByRole('status').filter({ hasText: `Envoi de ${ctx.teacherName} suspendu.` }).waitFor();
+  await review(t, admin, 'messagerie-reports', assert);
+  const refused = await api(ent, '/api/messages', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token(ctx.teacher)}` },
+    body: { subject: 'x', body: 'x', to: [{ type: 'user', id: ctx.students[0].id }] },
+  });
+  assert.equal(refused.status, 403);
+  assert.match(refused.json.detail, /suspendu/);
+  await dlg.getByRole('button', { name: `Rétablir l'envoi de ${ctx.teacherName}` }).click();
+  await dlg.getByRole('status').filter({ hasText: `Envoi de ${ctx.teacherName} rétabli.` }).waitFor();
+  await dlg.getByRole('button', { name: 'Clore le signalement' }).first().click();
+  await dlg.getByText('Aucun signalement en attente.').waitFor();
+  assert.deepEqual(problems(admin), []);
+  await admin.context().close();
 });
 
 test('support: FAQ suggestions, a ticket answered with a public comment and an internal note, rated', async (t) => {

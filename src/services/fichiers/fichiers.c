@@ -7,8 +7,9 @@
  * to (if any), the client's name (display only, never a path), the type detected from its
  * bytes, its size and SHA-256. Downloads go out with sendfile on file:, by ranged reads on s3:.
  *
- * Access: the owner, admins, and members of the file's course (the cours service's .file_readable
- * hook, asked through service_file_readable()) may read;
+ * Access: the owner, admins, and whoever a service's .file_readable hook lets read it (asked
+ * through service_file_readable(): the cours service for the members of the file's course, the
+ * messagerie for the holders of a message the file is attached to) may read;
  * anyone else gets 404, the same answer as for a file that does not exist. It must never trust
  * the client's file name or content type, nor serve HTML or SVG inline.
  */
@@ -35,6 +36,7 @@
 blob_store *fichiers_store;
 uint64_t fichiers_max_upload = 100ull << 20;
 uint64_t fichiers_quota = 2ull << 30;
+uint64_t fichiers_student_quota = 100ull << 20;
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char schema_v1[] = "CREATE TABLE fichiers ("
@@ -180,9 +182,7 @@ static int readable(db_conn *c, const struct fichier *f, const char *user_id, un
 		return 1;
 	if (strcmp(f->owner_id, user_id) == 0)
 		return 1;
-	if (!f->cours_id)
-		return 0;
-	return service_file_readable(c, f->cours_id, f->id, user_id, roles); /* the cours service's rule */
+	return service_file_readable(c, f->cours_id, f->id, user_id, roles); /* cours's and messagerie's rules */
 }
 
 int fichiers_readable(db_conn *c, const char *file_id, const char *user_id, unsigned roles)
@@ -218,6 +218,27 @@ static int load_visible(http_req *req, db_conn *c, struct fichier *f)
 }
 
 /* ---- C interface ---- */
+
+uint64_t fichiers_quota_of(unsigned roles)
+{
+	return (roles & (ROLE_ENSEIGNANT | ROLE_ADMIN)) ? fichiers_quota : fichiers_student_quota;
+}
+
+int fichiers_meta(db_conn *c, arena *a, const char *file_id, struct fichiers_meta *out)
+{
+	if (!util_is_uuid(file_id))
+		return ENT_ENOTFOUND;
+	struct fichier f;
+	int rc = fichiers_load(c, a, file_id, &f);
+	if (rc)
+		return rc;
+	snprintf(out->id, sizeof(out->id), "%s", f.id);
+	out->owner_id = f.owner_id;
+	out->name = f.name;
+	out->content_type = f.content_type;
+	out->size = f.size;
+	return ENT_OK;
+}
 
 int fichiers_attach(db_conn *c, const char *file_id, const char *owner_id, const char *cours_id)
 {
@@ -568,7 +589,7 @@ static void file_usage(http_req *req)
 	}
 	jw *w = http_jw(req);
 	jw_obj_open(w);
-	jw_kint(w, "quota", (int64_t)fichiers_quota);
+	jw_kint(w, "quota", (int64_t)fichiers_quota_of(http_principal(req)->roles));
 	jw_kint(w, "used", used);
 	jw_kint(w, "reserved", reserved);
 	jw_kint(w, "max_upload", (int64_t)fichiers_max_upload);
@@ -592,27 +613,28 @@ static struct route routes[] = {
 	 .pattern = "/api/fichiers",
 	 .handler = fichiers_upload,
 	 .on_body = fichiers_upload_body,
-	 .access = STAFF,
+	 .access = ROLE_ANY_USER,
 	 .flags = ROUTE_RAW_BODY,
 	 .max_body = (100u << 20) + 65536,
 	 .status = 201,
-	 .summary = "Upload a file (enseignant, admin): a raw body (name from ?name= or Content-Disposition) or "
-		    "multipart/form-data (the first file part); streamed to the store; 413 over ENT_MAX_UPLOAD or the "
-		    "quota (ENT_QUOTA); the type is detected from the bytes",
+	 .summary =
+		 "Upload a file (students within ENT_STUDENT_QUOTA, for message attachments): a raw body (name from ?name= or Content-Disposition) or "
+		 "multipart/form-data (the first file part); streamed to the store; 413 over ENT_MAX_UPLOAD or the "
+		 "quota (ENT_QUOTA); the type is detected from the bytes",
 	 .response_schema = S_FILE},
 	{.method = "GET",
 	 .pattern = "/api/fichiers",
 	 .handler = file_list,
-	 .access = STAFF,
+	 .access = ROLE_ANY_USER,
 	 .summary = "The caller's own files, newest first; ?limit= and ?cursor=",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":"
 			    "{\"type\":\"array\",\"items\":" S_FILE "},\"next_cursor\":" S_NSTR "}}"},
 	{.method = "GET",
 	 .pattern = "/api/fichiers/usage",
 	 .handler = file_usage,
-	 .access = STAFF,
+	 .access = ROLE_ANY_USER,
 	 .summary =
-		 "The caller's storage: quota (ENT_QUOTA), bytes used by their files, bytes reserved by their uploads "
+		 "The caller's storage: quota (ENT_QUOTA, ENT_STUDENT_QUOTA for students), bytes used by their files, bytes reserved by their uploads "
 		 "in progress, and the largest upload",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"quota\",\"used\",\"reserved\",\"max_upload\"],"
 			    "\"properties\":{\"quota\":" S_INT ",\"used\":" S_INT ",\"reserved\":" S_INT
@@ -641,6 +663,7 @@ static int fichiers_start(void)
 {
 	fichiers_max_upload = app.cfg->n_max_upload;
 	fichiers_quota = app.cfg->n_quota;
+	fichiers_student_quota = app.cfg->n_student_quota;
 	fichiers_trash_start();
 	/* Multipart framing needs a little more than the file itself. */
 	routes[0].max_body = (size_t)(fichiers_max_upload + 65536);

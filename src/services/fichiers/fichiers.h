@@ -11,6 +11,7 @@
 #ifndef ENT_FICHIERS_H
 #define ENT_FICHIERS_H
 
+#include "core/arena.h"
 #include "core/http.h"
 #include "store/db.h"
 
@@ -33,8 +34,9 @@ int fichiers_delete(db_conn *c, const char *file_id);
 void fichiers_send(http_req *req, const char *file_id);
 
 /*
- * Whether the user may read file_id: its owner, an admin, or a member of the course it is
- * attached to (see cours_file_readable). 1 yes, 0 no, or a negative ent_err (deny).
+ * Whether the user may read file_id: its owner, an admin, or whoever a service's .file_readable
+ * hook lets read it (the members of its course: cours_file_readable; the holders of a message it
+ * is attached to: the messagerie). 1 yes, 0 no, or a negative ent_err (deny).
  */
 int fichiers_readable(db_conn *c, const char *file_id, const char *user_id, unsigned roles);
 
@@ -53,5 +55,15 @@ int fichiers_create(db_conn *c, const char *owner_id, const char *name, const vo
  * (larger than max), or a storage or database error.
  */
 int fichiers_read(db_conn *c, const char *file_id, size_t max, buf *out, char *type, size_t typelen);
+
+/* What other services may know of a file. Strings in the arena given to fichiers_meta. */
+struct fichiers_meta {
+	char id[37];
+	const char *owner_id, *name, *content_type;
+	uint64_t size;
+};
+
+/* The metadata of file_id (no access check: the caller decides). ENT_OK, ENT_ENOTFOUND, or an error. */
+int fichiers_meta(db_conn *c, arena *a, const char *file_id, struct fichiers_meta *out);
 
 #endif

@@ -16,6 +16,9 @@ extern blob_store *fichiers_store;
 /* Limits read at start: ENT_MAX_UPLOAD (default 100 MiB) and ENT_QUOTA (default 2 GiB). */
 extern uint64_t fichiers_max_upload;
 extern uint64_t fichiers_quota;
+extern uint64_t fichiers_student_quota; /* ENT_STUDENT_QUOTA (default 100 MiB) */
+/* The quota of a user with these ROLE_* bits. */
+uint64_t fichiers_quota_of(unsigned roles);
 
 /* The metadata of one file; strings from the arena given to fichiers_load. */
 struct fichier {

@@ -221,7 +221,7 @@ static void fail_limit(struct upload *u)
 		fail(u, 413,
 		     arena_printf(http_arena(u->req),
 				  "your storage quota of %llu bytes would be exceeded: delete files you no longer need",
-				  (unsigned long long)fichiers_quota));
+				  (unsigned long long)fichiers_quota_of(http_principal(u->req)->roles)));
 	else
 		fail(u, 413,
 		     arena_printf(http_arena(u->req), "the file is larger than the limit of %llu bytes",
@@ -323,7 +323,8 @@ static struct upload *upload_init(http_req *req)
 	uint64_t want = n > 0 ? (uint64_t)n : 0, granted = 0;
 	if (multipart && want > fichiers_max_upload)
 		want = fichiers_max_upload; /* the file inside is what counts; the framing is checked below */
-	int rc = fichiers_reserve(app_db(), sub, want, fichiers_max_upload, fichiers_quota, u->resv, &granted);
+	int rc = fichiers_reserve(app_db(), sub, want, fichiers_max_upload,
+				  fichiers_quota_of(http_principal(req)->roles), u->resv, &granted);
 	if (rc == ENT_ETOOBIG) {
 		u->limit_is_quota = 1;
 		fail_limit(u);

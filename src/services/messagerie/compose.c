@@ -3,11 +3,14 @@
  * a draft changed and later sent; reply, reply all and forward; and the delivery of scheduled
  * messages by the background thread.
  *
- * Sending checks, in this order: the fields (400 naming them), the number of addresses (a group
- * counts as one; 400 naming "to"), who may ask for an acknowledgement (403), every recipient
- * against the rules with groups expanded (rules.c: 400 for an unknown id, 403 naming a refused
- * recipient), and, inside the transaction that stores the message, the hourly limit (429 with
- * Retry-After). Nothing is stored unless everything passed.
+ * Sending checks, in this order: the fields (400 naming them), a sender suspended by the
+ * administrators (403), the number of addresses (a group counts as one; 400 naming "to"), who may
+ * ask for an acknowledgement (403), the attachments (the sender's own files, or those of a message
+ * they hold: 400 naming attachments[i]), every recipient against the rules with groups expanded
+ * (rules.c: 400 for an unknown id, 403 naming a refused recipient), and, inside the transaction
+ * that stores the message, the hourly limit (429 with Retry-After). Nothing is stored unless
+ * everything passed. A delivered message may bring automatic answers of absent recipients
+ * (settings.c), written in the same transaction.
  *
  * A sent message gets one message_boxes row per recipient (folder inbox, their kind to/cc/bcc) and
  * one for the sender (folder sent), and message.received is published in the same transaction. A
@@ -39,7 +42,37 @@ struct compose {
 	int ack, draft;
 	time_t send_at; /* 0: now */
 	const char *thread_id, *in_reply_to, *forward_of;
+	const char **files; /* attachment file ids */
+	size_t nfiles, fcap;
 };
+
+static void add_file(arena *a, struct compose *m, const char *id)
+{
+	m->files = arena_grow(a, m->files, m->nfiles, &m->fcap, sizeof(*m->files));
+	m->files[m->nfiles++] = id;
+}
+
+/* Reads "attachments": a list of file ids. */
+static void parse_files(arena *a, const json_t *body, struct compose *m, json_t *errors)
+{
+	const json_t *arr = json_object_get(body, "attachments");
+	if (!arr || json_is_null(arr))
+		return;
+	if (!json_is_array(arr) || json_array_size(arr) > MSG_FILES_MAX) {
+		json_object_set_new(errors, "attachments",
+				    json_string("doit être une liste de 20 identifiants de fichiers au plus"));
+		return;
+	}
+	size_t i;
+	const json_t *v;
+	json_array_foreach (arr, i, v) {
+		if (!util_is_uuid(json_string_value(v)))
+			json_object_set_new(errors, arena_printf(a, "attachments[%zu]", i),
+					    json_string("doit être l'identifiant (UUID) d'un fichier"));
+		else
+			add_file(a, m, arena_strdup(a, json_string_value(v)));
+	}
+}
 
 static void add_addr(arena *a, struct compose *m, const char *kind, const char *type, const char *id)
 {
@@ -119,6 +152,7 @@ static void parse_compose(http_req *req, const json_t *body, const char *const *
 		{"send_at", JF_TIME, 0, 1, 0, 0, NULL},
 		{"draft", JF_BOOL, 0, 0, 0, 0, NULL},
 		{"all", JF_BOOL, 0, 0, 0, 0, NULL},
+		{"attachments", JF_ARRAY, 0, 1, 0, MSG_FILES_MAX, NULL},
 	};
 	struct jfield fields[sizeof(all) / sizeof(all[0])];
 	size_t n = 0;
@@ -136,6 +170,7 @@ static void parse_compose(http_req *req, const json_t *body, const char *const *
 	for (int k = 0; k < 3; k++)
 		if (json_object_get(body, kinds[k]))
 			parse_addrs(a, body, kinds[k], m, errors);
+	parse_files(a, body, m, errors);
 	m->ack = json_is_true(json_object_get(body, "ack_required"));
 	m->draft = json_is_true(json_object_get(body, "draft"));
 	const char *at = json_get_str(body, "send_at", NULL);
@@ -152,6 +187,11 @@ static void parse_compose(http_req *req, const json_t *body, const char *const *
 /* The checks of a message about to be sent (not a draft): 400 answered, returns -1. */
 static int check_sendable(http_req *req, const struct msg_who *who, const struct compose *m)
 {
+	if (who->suspended) {
+		http_problemf(req, 403, "L'administration a suspendu votre envoi de messages%s%s.",
+			      who->suspend_reason ? " : " : "", who->suspend_reason ? who->suspend_reason : "");
+		return -1;
+	}
 	json_t *errors = json_object();
 	if (!m->subject || !*m->subject)
 		json_object_set_new(errors, "subject", json_string("est obligatoire pour envoyer un message"));
@@ -204,54 +244,48 @@ static void expand_failed(http_req *req, const struct compose *m, int rc, int ba
 		http_problem_err(req, rc, "Les destinataires n'ont pas pu être vérifiés.");
 }
 
-/*
- * Stores message id (inside the caller's transaction): its row, addresses, the sender's copy, the
- * recipients' copies (visible when state is "sent"), the search index.
- */
-static int store(db_conn *c, const char *id, const struct msg_who *who, const struct compose *m, const char *state,
-		 const struct msg_rcpt *r, size_t nr, int64_t now_us)
+int msg_store(db_conn *c, const struct msg_out *o)
 {
-	char now[21], send_at[21];
-	msg_time(now_us, now);
-	if (m->send_at)
-		util_time_rfc3339(m->send_at, send_at);
-	int sent = !strcmp(state, "sent"), draft = !strcmp(state, "draft");
+	char now[21];
+	msg_time(o->now_us, now);
+	int sent = !strcmp(o->state, "sent"), draft = !strcmp(o->state, "draft");
 	db_stmt *s = db_prepare(
 		c, "INSERT INTO messages (id, thread_id, in_reply_to, forward_of, sender_id, subject, body,"
-		   " state, ack_required, send_at, sent_at, submitted_us, created_at, updated_at)"
-		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+		   " state, ack_required, send_at, sent_at, submitted_us, created_at, updated_at, auto_reply)"
+		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, m->thread_id ? m->thread_id : id);
-	db_bind_text_or_null(s, 3, m->in_reply_to);
-	db_bind_text_or_null(s, 4, m->forward_of);
-	db_bind_text(s, 5, who->id);
-	db_bind_text(s, 6, m->subject ? m->subject : "");
-	db_bind_text(s, 7, m->body ? m->body : "");
-	db_bind_text(s, 8, state);
-	db_bind_int64(s, 9, m->ack);
-	db_bind_text_or_null(s, 10, m->send_at ? send_at : NULL);
+	db_bind_text(s, 1, o->id);
+	db_bind_text(s, 2, o->thread_id ? o->thread_id : o->id);
+	db_bind_text_or_null(s, 3, o->in_reply_to);
+	db_bind_text_or_null(s, 4, o->forward_of);
+	db_bind_text(s, 5, o->sender_id);
+	db_bind_text(s, 6, o->subject ? o->subject : "");
+	db_bind_text(s, 7, o->body ? o->body : "");
+	db_bind_text(s, 8, o->state);
+	db_bind_int64(s, 9, o->ack);
+	db_bind_text_or_null(s, 10, o->send_at);
 	db_bind_text_or_null(s, 11, sent ? now : NULL);
-	if (draft)
+	if (draft || o->auto_reply)
 		db_bind_null(s, 12);
 	else
-		db_bind_int64(s, 12, now_us);
+		db_bind_int64(s, 12, o->now_us);
 	db_bind_text(s, 13, now);
 	db_bind_text(s, 14, now);
+	db_bind_int64(s, 15, o->auto_reply);
 	int rc = db_step(s);
 	db_done(s);
-	for (size_t i = 0; i < m->naddrs && rc >= 0; i++) {
+	for (size_t i = 0; i < o->naddrs && rc >= 0; i++) {
 		s = db_prepare(
 			c,
 			"INSERT INTO message_addresses (message_id, position, kind, type, ref_id) VALUES (?, ?, ?, ?, ?)");
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, id);
+		db_bind_text(s, 1, o->id);
 		db_bind_int64(s, 2, (int64_t)i);
-		db_bind_text(s, 3, m->addrs[i].kind);
-		db_bind_text(s, 4, m->addrs[i].type);
-		db_bind_text_or_null(s, 5, m->addrs[i].id);
+		db_bind_text(s, 3, o->addrs[i].kind);
+		db_bind_text(s, 4, o->addrs[i].type);
+		db_bind_text_or_null(s, 5, o->addrs[i].id);
 		rc = db_step(s);
 		db_done(s);
 	}
@@ -262,37 +296,39 @@ static int store(db_conn *c, const char *id, const struct msg_who *who, const st
 		s = db_prepare(c, box_sql);
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, who->id);
+		db_bind_text(s, 1, o->id);
+		db_bind_text(s, 2, o->sender_id);
 		db_bind_text(s, 3, "sender");
 		db_bind_text(s, 4, draft ? "drafts" : "sent");
-		db_bind_int64(s, 5, now_us);
+		db_bind_int64(s, 5, o->now_us);
 		db_bind_int64(s, 6, 1);
 		db_bind_text(s, 7, now);
 		rc = db_step(s);
 		db_done(s);
 	}
-	for (size_t i = 0; i < nr && rc >= 0; i++) {
+	for (size_t i = 0; i < o->nr && rc >= 0; i++) {
 		s = db_prepare(c, box_sql);
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, r[i].user_id);
-		db_bind_text(s, 3, r[i].kind);
+		db_bind_text(s, 1, o->id);
+		db_bind_text(s, 2, o->r[i].user_id);
+		db_bind_text(s, 3, o->r[i].kind);
 		db_bind_text(s, 4, "inbox");
-		db_bind_int64(s, 5, now_us);
+		db_bind_int64(s, 5, o->now_us);
 		db_bind_int64(s, 6, sent);
 		db_bind_null(s, 7);
 		rc = db_step(s);
 		db_done(s);
 	}
+	if (rc >= 0)
+		rc = msg_attach_store(c, o->id, o->files, o->nfiles);
 	if (rc >= 0) {
 		s = db_prepare(c, "INSERT INTO messages_fts (message_id, subject, body) VALUES (?, ?, ?)");
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, m->subject ? m->subject : "");
-		db_bind_text(s, 3, m->body ? m->body : "");
+		db_bind_text(s, 1, o->id);
+		db_bind_text(s, 2, o->subject ? o->subject : "");
+		db_bind_text(s, 3, o->body ? o->body : "");
 		rc = db_step(s);
 		db_done(s);
 	}
@@ -324,6 +360,21 @@ static void submit(http_req *req, db_conn *c, const struct msg_who *who, struct 
 	arena *a = http_arena(req);
 	struct msg_rcpt *r = NULL;
 	size_t nr = 0;
+	struct msg_file *files = NULL;
+	if (m->nfiles) {
+		int bad;
+		int rc = msg_attach_check(c, a, who->id, m->files, m->nfiles, &files, &bad);
+		if (rc == ENT_EINVAL || rc == ENT_ECONFLICT) {
+			http_invalid(req, json_pack("{s:s}", arena_printf(a, "attachments[%d]", bad),
+						    rc == ENT_ECONFLICT ? "est déjà joint à ce message"
+									: "ne désigne aucun de vos fichiers"));
+			return;
+		}
+		if (rc) {
+			http_problem_err(req, rc, "Les pièces jointes n'ont pas pu être vérifiées.");
+			return;
+		}
+	}
 	if (!m->draft) {
 		if (check_sendable(req, who, m))
 			return;
@@ -358,20 +409,46 @@ static void submit(http_req *req, db_conn *c, const struct msg_who *who, struct 
 	}
 	if (!rc && replace)
 		rc = msg_remove(c, id);
+	char send_at[21];
+	if (m->send_at)
+		util_time_rfc3339(m->send_at, send_at);
+	struct msg_out o = {.id = id,
+			    .thread_id = m->thread_id,
+			    .in_reply_to = m->in_reply_to,
+			    .forward_of = m->forward_of,
+			    .sender_id = who->id,
+			    .subject = m->subject,
+			    .body = m->body,
+			    .state = state,
+			    .send_at = m->send_at ? send_at : NULL,
+			    .ack = m->ack,
+			    .addrs = m->addrs,
+			    .naddrs = m->naddrs,
+			    .r = r,
+			    .nr = nr,
+			    .files = files,
+			    .nfiles = m->nfiles,
+			    .now_us = now_us};
 	if (!rc)
-		rc = store(c, id, who, m, state, r, nr, now_us);
+		rc = msg_store(c, &o);
 	const char **users = arena_alloc(a, (nr ? nr : 1) * sizeof(*users));
 	for (size_t i = 0; i < nr; i++)
 		users[i] = r[i].user_id;
+	struct msg_auto *autos = NULL;
+	size_t nautos = 0;
 	if (!rc && !strcmp(state, "sent"))
 		rc = msg_notify(c, a, id, who->name, m->subject, m->ack, 0, users, nr);
+	if (!rc && !strcmp(state, "sent"))
+		rc = msg_out_of_office(c, a, id, &autos, &nautos);
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {
 		http_problem_err(req, rc, "Le message n'a pas pu être enregistré.");
 		return;
 	}
-	if (!strcmp(state, "sent"))
+	if (!strcmp(state, "sent")) {
 		msg_announce(c, a, id, users, nr);
+		msg_announce_autos(c, a, autos, nautos);
+	}
 	reply_copy(req, c, id, status);
 }
 
@@ -382,8 +459,8 @@ void msg_create(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	static const char *const allowed[] = {"subject",      "body",    "to",    "cc", "bcc",
-					      "ack_required", "send_at", "draft", NULL};
+	static const char *const allowed[] = {"subject",      "body",    "to",    "cc",          "bcc",
+					      "ack_required", "send_at", "draft", "attachments", NULL};
 	struct compose m = {0};
 	json_t *errors = json_object();
 	parse_compose(req, body, allowed, &m, errors);
@@ -437,6 +514,12 @@ static int load_draft(http_req *req, db_conn *c, struct msg_copy *copy, struct c
 		}
 		db_done(s);
 	}
+	struct msg_file *files;
+	size_t nfiles = 0;
+	if (rc >= 0)
+		rc = msg_attach_load(c, a, copy->id, &files, &nfiles);
+	for (size_t i = 0; rc >= 0 && i < nfiles; i++)
+		add_file(a, m, files[i].id);
 	if (rc < 0) {
 		http_problem_err(req, rc, "Le brouillon n'a pas pu être lu.");
 		return -1;
@@ -451,7 +534,8 @@ void msg_patch(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	static const char *const allowed[] = {"subject", "body", "to", "cc", "bcc", "ack_required", "send_at", NULL};
+	static const char *const allowed[] = {"subject",      "body",    "to",          "cc", "bcc",
+					      "ack_required", "send_at", "attachments", NULL};
 	struct compose in = {0};
 	json_t *errors = json_object();
 	parse_compose(req, body, allowed, &in, errors);
@@ -475,6 +559,10 @@ void msg_patch(http_req *req)
 		m.ack = in.ack;
 	if (json_object_get(body, "send_at"))
 		m.send_at = in.send_at;
+	if (json_object_get(body, "attachments")) {
+		m.files = in.files;
+		m.nfiles = in.nfiles;
+	}
 	/* The kinds given replace the draft's addresses of that kind. */
 	arena *a = http_arena(req);
 	struct compose merged = m;
@@ -540,7 +628,7 @@ void msg_reply(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	static const char *const allowed[] = {"body", "all", "draft", "send_at", NULL};
+	static const char *const allowed[] = {"body", "all", "draft", "send_at", "attachments", NULL};
 	struct compose m = {0};
 	json_t *errors = json_object();
 	parse_compose(req, body, allowed, &m, errors);
@@ -600,7 +688,7 @@ void msg_forward(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	static const char *const allowed[] = {"body", "to", "cc", "bcc", "draft", "send_at", NULL};
+	static const char *const allowed[] = {"body", "to", "cc", "bcc", "draft", "send_at", "attachments", NULL};
 	struct compose m = {0};
 	json_t *errors = json_object();
 	parse_compose(req, body, allowed, &m, errors);
@@ -631,6 +719,31 @@ void msg_forward(http_req *req)
 	m.body = text;
 	m.subject = prefixed(a, "TR : ", orig.subject);
 	m.forward_of = orig.id;
+	/* The original's attachments travel with it, before those added. */
+	struct msg_file *files;
+	size_t nfiles;
+	int rc = msg_attach_load(c, a, orig.id, &files, &nfiles);
+	if (rc) {
+		http_problem_err(req, rc, "Le message d'origine n'a pas pu être lu.");
+		return;
+	}
+	const char **given = m.files;
+	size_t ngiven = m.nfiles;
+	m.files = NULL;
+	m.nfiles = m.fcap = 0;
+	for (size_t i = 0; i < nfiles; i++)
+		add_file(a, &m, files[i].id);
+	for (size_t i = 0; i < ngiven; i++) {
+		int dup = 0;
+		for (size_t j = 0; j < nfiles; j++)
+			dup |= !strcmp(given[i], files[j].id);
+		if (!dup)
+			add_file(a, &m, given[i]);
+	}
+	if (m.nfiles > MSG_FILES_MAX) {
+		http_invalid(req, json_pack("{s:s}", "attachments", "20 pièces jointes au plus par message"));
+		return;
+	}
 	char id[37];
 	util_uuid(id);
 	submit(req, c, &who, &m, id, 0, 201);
@@ -683,6 +796,8 @@ int msg_deliver_due(db_conn *c)
 		size_t nu = 0, ucap = 0;
 		const char *sender = NULL, *subject = NULL;
 		int ack = 0;
+		struct msg_auto *autos = NULL;
+		size_t nautos = 0;
 		if (rc >= 0 && claimed) {
 			s = db_prepare(
 				c,
@@ -715,6 +830,8 @@ int msg_deliver_due(db_conn *c)
 			if (rc >= 0 && nu)
 				rc = msg_notify(c, a, ids[i], msg_addr_label(c, a, "user", sender), subject, ack, 0,
 						users, nu);
+			if (rc >= 0)
+				rc = msg_out_of_office(c, a, ids[i], &autos, &nautos);
 		}
 		if (rc < 0 || (rc = db_commit(c))) {
 			db_rollback(c);
@@ -722,6 +839,7 @@ int msg_deliver_due(db_conn *c)
 				  ent_err_str(rc));
 		} else if (claimed) {
 			msg_announce(c, a, ids[i], users, nu);
+			msg_announce_autos(c, a, autos, nautos);
 			sent++;
 		}
 		rc = ENT_OK;

@@ -4,21 +4,30 @@
  * Files: messagerie.c (the service table, schema, GDPR hooks), rules.c (who may write to whom:
  * the sender's context, the rules table, group expansion, sending limits, recipient
  * suggestions), compose.c (new messages, drafts, reply, forward, sending and scheduled delivery),
+ * attach.c (attachments, and the fichiers hook that lets their recipients download them),
  * message.c (one message, a thread, read receipts, acknowledgements, reminders, recall),
  * mailbox.c (folders, lists, move, read marks, trash, search), stream.c (the live stream),
- * notify.c (the bus event and the background thread: scheduled sends, trash purge).
+ * notify.c (the bus event, quiet hours, and the background thread: scheduled sends, waiting
+ * notifications, e-mails, trash purge), settings.c (each user's e-mail forwarding,
+ * out-of-office and quiet hours; the automatic answers), mail.c (the `emails` consumer and the
+ * SMTP client), moderation.c (reports to administrators, suspended senders, limits per sender),
+ * demo.c (`ent demo`).
  *
  * Tables: messages (one row per message, its text and state), message_addresses (the addresses
  * as the sender wrote them: users and groups, to/cc/bcc), message_boxes (one row per user who
  * holds a copy: the sender's and each recipient's, with folder and read marks; the only way to
  * see a message), message_folders (users' own folders), message_rules and message_limits
- * (administrators' settings), messages_fts (the search index).
+ * (administrators' settings), messages_fts (the search index), message_attachments, message_settings,
+ * message_ooo_replies (one automatic answer per sender per absence), message_notices
+ * (notifications waiting for the end of quiet hours), message_mails (e-mails waiting to be sent),
+ * message_reports, message_senders (suspensions and limits of one sender).
  */
 #ifndef ENT_MESSAGERIE_INTERNAL_H
 #define ENT_MESSAGERIE_INTERNAL_H
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -34,6 +43,7 @@
 #define MSG_RECALL_S 3600 /* a message may be recalled this long after it was sent */
 #define MSG_TRASH_DAYS 30 /* the trash keeps messages this long */
 #define MSG_SCHEDULE_MAX_DAYS 366
+#define MSG_FILES_MAX 20 /* attachments of one message */
 
 /* ---- rules.c ---- */
 
@@ -67,7 +77,9 @@ struct msg_who {
 	const char **courses; /* a student's class's courses; the courses a teacher teaches */
 	size_t ncourses;
 	int allowed[T_COUNT];      /* the rules of role */
-	int per_hour, per_message; /* the limits of role */
+	int per_hour, per_message; /* the limits of role, or the sender's own (message_senders) */
+	int suspended;             /* an administrator suspended the sender's sending */
+	const char *suspend_reason;
 };
 
 /* Fills w for the caller p (arena a). 0 or an ent_err. */
@@ -112,6 +124,29 @@ void msg_recipients(http_req *req);
 
 /* ---- compose.c ---- */
 
+/* An attachment: a file of the fichiers service as it was sent. */
+struct msg_file {
+	const char *id, *name, *content_type;
+	int64_t size;
+};
+
+/* A message to store (msg_store). */
+struct msg_out {
+	const char *id, *thread_id, *in_reply_to, *forward_of, *sender_id, *subject, *body;
+	const char *state;   /* "draft", "scheduled" or "sent" */
+	const char *send_at; /* RFC 3339 or NULL */
+	int ack, auto_reply; /* an automatic answer does not count in the hourly limit */
+	const struct msg_addr *addrs;
+	size_t naddrs;
+	const struct msg_rcpt *r; /* the recipients' copies (visible when sent) */
+	size_t nr;
+	const struct msg_file *files;
+	size_t nfiles;
+	int64_t now_us;
+};
+/* Stores o inside the caller's transaction: message, addresses, copies, attachments, search index. */
+int msg_store(db_conn *c, const struct msg_out *o);
+
 void msg_create(http_req *req);
 void msg_patch(http_req *req);
 void msg_send_draft(http_req *req);
@@ -129,6 +164,7 @@ struct msg_copy {
 	const char *role, *folder, *prev_folder, *read_at, *acked_at;
 	int ack_required;
 	int64_t at_us;
+	int nfiles; /* attachments (lists only) */
 };
 #define MSG_COPY_COLS                                                                                                  \
 	"m.id, m.thread_id, m.in_reply_to, m.forward_of, m.sender_id, m.subject, m.body, m.state, m.send_at, "         \
@@ -143,8 +179,10 @@ void msg_copy_read(arena *a, db_stmt *s, struct msg_copy *m);
 int msg_copy_load(http_req *req, db_conn *c, const char *id, struct msg_copy *m);
 /* Writes m as the caller sees it (bcc only for its sender; with the body when full). */
 int msg_write(db_conn *c, arena *a, jw *w, const struct msg_copy *m, int full);
-/* Writes the list item of m, sender_name already looked up. */
-void msg_write_item(jw *w, const struct msg_copy *m, const char *sender_name);
+/* Writes the list item of m, sender_name already looked up; recipients: m's to and cc (or NULL). */
+void msg_write_item(db_conn *c, arena *a, jw *w, const struct msg_copy *m, const char *sender_name, int files);
+/* Writes key: the to and cc addresses of message id with their labels (never bcc). */
+int msg_write_addrs(db_conn *c, arena *a, jw *w, const char *key, const char *id, const char *kinds_sql);
 
 void msg_get(http_req *req);
 void msg_thread(http_req *req);
@@ -178,12 +216,18 @@ int msg_purge_trash(db_conn *c);
 void msg_stream(http_req *req);
 /* Sends one event to the open streams of each of the n users (this process only). */
 void msg_push(const char *const *users, size_t n, const char *event, const char *id, const char *data);
+/* Sends `unread` with the inbox's unread count to the open streams of the n users. */
+void msg_push_unread(db_conn *c, const char *const *users, size_t n);
+/* The unread messages in a user's inbox. Count or an ent_err. */
+int64_t msg_unread_count(db_conn *c, const char *user);
 
 /* ---- notify.c ---- */
 
 /*
  * Publishes message.received for the n recipients (inside the caller's transaction), with the
- * French title and body the notifications service shows. reminder: the text of a reminder.
+ * French title and body the notifications service shows. reminder: 1 the text of a reminder, 2 of
+ * an automatic answer. A recipient in their quiet hours gets the notification at their end
+ * (message_notices, released by the background thread).
  */
 int msg_notify(db_conn *c, arena *a, const char *message_id, const char *sender_name, const char *subject,
 	       int ack_required, int reminder, const char *const *users, size_t n);
@@ -191,8 +235,64 @@ int msg_notify(db_conn *c, arena *a, const char *message_id, const char *sender_
  * After the commit: wakes the bus and pushes the new message to the recipients' streams.
  */
 void msg_announce(db_conn *c, arena *a, const char *message_id, const char *const *users, size_t n);
+/* Publishes the waiting notifications that are due (of user only, when not NULL). Count or an ent_err. */
+int msg_release_notices(db_conn *c, const char *user, int64_t now_us);
+/* Wakes the background thread (e-mails to send). */
+void msg_worker_kick(void);
 int msg_worker_start(void);
 void msg_worker_stop(void);
+
+/* ---- attach.c ---- */
+
+/* The .file_readable hook: whether user_id holds a visible copy of a message carrying file_id. */
+int msg_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles);
+/*
+ * Checks the n file ids user wants to attach (theirs, or carried by a message they hold) and fills
+ * *out (arena). ENT_OK; ENT_EINVAL or ENT_ECONFLICT (a repeated id) with *bad the index; an error.
+ */
+int msg_attach_check(db_conn *c, arena *a, const char *user, const char *const *ids, size_t n, struct msg_file **out,
+		     int *bad);
+int msg_attach_store(db_conn *c, const char *message_id, const struct msg_file *f, size_t n);
+int msg_attach_load(db_conn *c, arena *a, const char *message_id, struct msg_file **out, size_t *n);
+void msg_attach_write(jw *w, const struct msg_file *f, size_t n);
+
+/* ---- settings.c ---- */
+
+void msg_settings_get(http_req *req);
+void msg_settings_put(http_req *req);
+/* When user is in their quiet hours at now_us: 1 with *until_us their end; 0; or an ent_err. */
+int msg_quiet_until(db_conn *c, const char *user, int64_t now_us, int64_t *until_us);
+/* An automatic answer written by msg_out_of_office, to announce after the commit. */
+struct msg_auto {
+	const char *id, *to;
+};
+/*
+ * The automatic answers of the absent recipients of message_id, just delivered (inside the
+ * transaction): one per sender per absence, never to an automatic answer nor to an announcement
+ * (a message to a group, or asking for an acknowledgement). *out (arena), *n. 0 or an ent_err.
+ */
+int msg_out_of_office(db_conn *c, arena *a, const char *message_id, struct msg_auto **out, size_t *n);
+/* msg_announce for each automatic answer. */
+void msg_announce_autos(db_conn *c, arena *a, const struct msg_auto *v, size_t n);
+
+/* ---- mail.c ---- */
+
+/* Subscribes the `emails` consumer when ENT_SMTP is set. 0 or an ent_err. */
+int msg_mail_start(void);
+/* Sends the e-mails that are due (the background thread). Count or an ent_err. */
+int msg_mail_send_due(db_conn *c);
+
+/* ---- moderation.c ---- */
+
+void msg_report(http_req *req);
+void msg_reports_list(http_req *req);
+void msg_report_patch(http_req *req);
+void msg_sender_get(http_req *req);
+void msg_sender_put(http_req *req);
+
+/* ---- demo.c ---- */
+
+int msg_demo(db_conn *c, FILE *out);
 
 /* ---- messagerie.c ---- */
 

@@ -42,6 +42,7 @@ int msg_remove(db_conn *c, const char *id)
 	static const char *const sqls[] = {
 		"DELETE FROM message_boxes WHERE message_id = ?",
 		"DELETE FROM message_addresses WHERE message_id = ?",
+		"DELETE FROM message_attachments WHERE message_id = ?",
 		"DELETE FROM messages_fts WHERE message_id = ?",
 		"DELETE FROM messages WHERE id = ?",
 	};
@@ -335,7 +336,8 @@ void msg_folders_delete(http_req *req)
 #define LIST_COLS                                                                                                      \
 	"m.id, m.thread_id, m.in_reply_to, m.forward_of, m.sender_id, m.subject, substr(m.body, 1, 140), m.state, "    \
 	"m.send_at, m.sent_at, m.recalled_at, m.created_at, m.updated_at, b.role, b.folder, b.prev_folder, "           \
-	"b.read_at, b.acked_at, m.ack_required, b.at_us"
+	"b.read_at, b.acked_at, m.ack_required, b.at_us, "                                                             \
+	"(SELECT COUNT(*) FROM message_attachments x WHERE x.message_id = m.id)"
 #define LIST_WHERE " WHERE b.user_id = ? AND b.visible = 1 AND b.folder = ? AND (? = 0 OR b.read_at IS NULL)"
 #define LIST_ORDER " ORDER BY b.at_us DESC, b.message_id DESC LIMIT ?"
 #define LIST_AFTER " AND (b.at_us < ? OR (b.at_us = ? AND b.message_id < ?))"
@@ -348,7 +350,8 @@ static int write_page(db_conn *c, arena *a, db_stmt *s, page *pg)
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
 		v = arena_grow(a, v, n, &cap, sizeof(*v));
-		msg_copy_read(a, s, &v[n++]);
+		msg_copy_read(a, s, &v[n]);
+		v[n++].nfiles = (int)db_col_int64(s, 20);
 	}
 	db_done(s);
 	if (rc < 0)
@@ -366,7 +369,7 @@ static int write_page(db_conn *c, arena *a, db_stmt *s, page *pg)
 		jw *w = page_item(pg, keys);
 		if (!w)
 			break;
-		msg_write_item(w, &v[i], names[i]);
+		msg_write_item(c, a, w, &v[i], names[i], v[i].nfiles);
 	}
 	return ENT_OK;
 }
@@ -585,6 +588,7 @@ void msg_move(http_req *req)
 		http_problem_err(req, rc, "Le message n'a pas pu être déplacé.");
 		return;
 	}
+	msg_push_unread(c, &me, 1);
 	http_reply_empty(req, 204);
 }
 
@@ -615,6 +619,8 @@ static void set_read(http_req *req, int read)
 		http_problem_err(req, rc, "La marque de lecture n'a pas pu être enregistrée.");
 		return;
 	}
+	const char *me = http_principal(req)->sub;
+	msg_push_unread(c, &me, 1);
 	http_reply_empty(req, 204);
 }
 
@@ -663,6 +669,7 @@ void msg_delete(http_req *req)
 		http_problem_err(req, rc, "Le message n'a pas pu être supprimé.");
 		return;
 	}
+	msg_push_unread(c, &me, 1);
 	http_reply_empty(req, 204);
 }
 
@@ -703,6 +710,7 @@ void msg_restore(http_req *req)
 		http_problem_err(req, rc, "Le message n'a pas pu être restauré.");
 		return;
 	}
+	msg_push_unread(c, &me, 1);
 	if (msg_copy_load(req, c, m.id, &m))
 		return;
 	rc = msg_write(c, http_arena(req), http_jw(req), &m, 1);

@@ -66,7 +66,46 @@ static void write_user(jw *w, const char *key, const char *id, const char *name)
 	jw_obj_close(w);
 }
 
-void msg_write_item(jw *w, const struct msg_copy *m, const char *sender_name)
+int msg_write_addrs(db_conn *c, arena *a, jw *w, const char *key, const char *id, const char *kind)
+{
+	db_stmt *s = db_prepare(
+		c,
+		kind ? "SELECT type, ref_id FROM message_addresses WHERE message_id = ? AND kind = ? ORDER BY position"
+		     : "SELECT type, ref_id FROM message_addresses WHERE message_id = ? AND kind IN ('to', 'cc')"
+		       " ORDER BY position");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	if (kind)
+		db_bind_text(s, 2, kind);
+	struct {
+		const char *type, *id;
+	} *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		v = arena_grow(a, v, n, &cap, sizeof(*v));
+		v[n].type = arena_strdup(a, db_col_text(s, 0));
+		v[n++].id = db_col_text(s, 1) ? arena_strdup(a, db_col_text(s, 1)) : NULL;
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	jw_key(w, key);
+	jw_arr_open(w);
+	for (size_t i = 0; i < n; i++) {
+		jw_obj_open(w);
+		jw_kstr(w, "type", v[i].type);
+		if (v[i].id)
+			jw_kstr(w, "id", v[i].id);
+		jw_kstr(w, "name", msg_addr_label(c, a, v[i].type, v[i].id));
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+	return ENT_OK;
+}
+
+void msg_write_item(db_conn *c, arena *a, jw *w, const struct msg_copy *m, const char *sender_name, int files)
 {
 	char at[21];
 	msg_time(m->at_us, at);
@@ -86,6 +125,13 @@ void msg_write_item(jw *w, const struct msg_copy *m, const char *sender_name)
 	jw_kbool(w, "read", m->read_at != NULL);
 	jw_kbool(w, "ack_required", m->ack_required);
 	jw_kbool(w, "acked", m->acked_at != NULL);
+	jw_kint(w, "attachments", files);
+	/* The sender's own copies (sent, drafts) show whom they went to: to and cc, never bcc. */
+	if (!strcmp(m->role, "sender") && msg_write_addrs(c, a, w, "recipients", m->id, NULL)) {
+		jw_key(w, "recipients");
+		jw_arr_open(w);
+		jw_arr_close(w);
+	}
 	jw_obj_close(w);
 }
 
@@ -108,40 +154,20 @@ int msg_write(db_conn *c, arena *a, jw *w, const struct msg_copy *m, int full)
 	/* The addresses as written; bcc only for the sender. */
 	static const char *const kinds[] = {"to", "cc", "bcc"};
 	for (int k = 0; k < 3 && !rc; k++) {
-		jw_key(w, kinds[k]);
-		jw_arr_open(w);
 		if (k == 2 && !sender) {
+			jw_key(w, kinds[k]);
+			jw_arr_open(w);
 			jw_arr_close(w);
 			break;
 		}
-		db_stmt *s = db_prepare(
-			c,
-			"SELECT type, ref_id FROM message_addresses WHERE message_id = ? AND kind = ? ORDER BY position");
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, m->id);
-		db_bind_text(s, 2, kinds[k]);
-		struct {
-			const char *type, *id;
-		} *v = NULL;
-		size_t n = 0, cap = 0;
-		while ((rc = db_step(s)) == DB_ROW) {
-			v = arena_grow(a, v, n, &cap, sizeof(*v));
-			v[n].type = arena_strdup(a, db_col_text(s, 0));
-			v[n++].id = db_col_text(s, 1) ? arena_strdup(a, db_col_text(s, 1)) : NULL;
-		}
-		db_done(s);
-		rc = rc < 0 ? rc : ENT_OK;
-		for (size_t i = 0; i < n; i++) {
-			jw_obj_open(w);
-			jw_kstr(w, "type", v[i].type);
-			if (v[i].id)
-				jw_kstr(w, "id", v[i].id);
-			jw_kstr(w, "name", msg_addr_label(c, a, v[i].type, v[i].id));
-			jw_obj_close(w);
-		}
-		jw_arr_close(w);
+		rc = msg_write_addrs(c, a, w, kinds[k], m->id, kinds[k]);
 	}
+	struct msg_file *files = NULL;
+	size_t nfiles = 0;
+	if (!rc)
+		rc = msg_attach_load(c, a, m->id, &files, &nfiles);
+	if (!rc)
+		msg_attach_write(w, files, nfiles);
 	if (rc)
 		return rc;
 	jw_kstr(w, "state", m->state);
@@ -358,6 +384,8 @@ void msg_ack(http_req *req)
 		http_problem_err(req, rc, "La confirmation n'a pas pu être enregistrée.");
 		return;
 	}
+	const char *me = http_principal(req)->sub;
+	msg_push_unread(c, &me, 1);
 	if (msg_copy_load(req, c, m.id, &m))
 		return;
 	jw *w = http_jw(req);
@@ -527,5 +555,6 @@ void msg_recall(http_req *req)
 	char data[64];
 	snprintf(data, sizeof(data), "{\"id\":\"%s\"}", m.id);
 	msg_push(gone, ngone, "recalled", m.id, data);
+	msg_push_unread(c, gone, ngone);
 	http_reply_jw(req, 200);
 }

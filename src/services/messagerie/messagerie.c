@@ -10,6 +10,7 @@
  */
 #include "internal.h"
 
+#include <libical/ical.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -127,9 +128,88 @@ static const char rules_seed[] = "INSERT INTO message_rules (role, target, allow
 				 " ('admin', 'class_teachers_any', 1),"
 				 " ('admin', 'staff', 1);";
 
+/*
+ * Attachments (file ids of the fichiers service, with their name, type and size as sent), each
+ * user's settings (e-mail forwarding, out-of-office, quiet hours), the automatic answers already
+ * sent per absence, notifications waiting for the end of quiet hours, the e-mails waiting to be
+ * sent, reports of messages to the administrators, and the administrators' settings per sender
+ * (suspension, limits of their own).
+ */
+static const char schema_v3[] = "ALTER TABLE messages ADD COLUMN auto_reply INTEGER NOT NULL DEFAULT 0;"
+				"CREATE TABLE message_attachments ("
+				" message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
+				" position INTEGER NOT NULL,"
+				" file_id TEXT NOT NULL,"
+				" name TEXT NOT NULL,"
+				" content_type TEXT NOT NULL,"
+				" size BIGINT NOT NULL,"
+				" PRIMARY KEY (message_id, position));"
+				"CREATE INDEX message_attachments_by_file ON message_attachments (file_id, message_id);"
+				"CREATE TABLE message_settings ("
+				" user_id TEXT PRIMARY KEY,"
+				" email_forward INTEGER NOT NULL DEFAULT 0,"
+				" email_address TEXT,"
+				" ooo_from TEXT,"
+				" ooo_until TEXT,"
+				" ooo_text TEXT,"
+				" ooo_serial INTEGER NOT NULL DEFAULT 0,"
+				" quiet_start INTEGER,"
+				" quiet_end INTEGER,"
+				" updated_at TEXT NOT NULL);"
+				"CREATE TABLE message_ooo_replies ("
+				" user_id TEXT NOT NULL,"
+				" serial INTEGER NOT NULL,"
+				" sender_id TEXT NOT NULL,"
+				" message_id TEXT NOT NULL,"
+				" PRIMARY KEY (user_id, serial, sender_id));"
+				"CREATE TABLE message_notices ("
+				" user_id TEXT NOT NULL,"
+				" message_id TEXT NOT NULL,"
+				" due_us BIGINT NOT NULL,"
+				" title TEXT NOT NULL,"
+				" body TEXT NOT NULL,"
+				" PRIMARY KEY (user_id, message_id));"
+				"CREATE INDEX message_notices_due ON message_notices (due_us);"
+				"CREATE TABLE message_mails ("
+				" id TEXT PRIMARY KEY,"
+				" user_id TEXT NOT NULL,"
+				" message_id TEXT NOT NULL,"
+				" address TEXT NOT NULL,"
+				" subject TEXT NOT NULL,"
+				" body TEXT NOT NULL,"
+				" attempts INTEGER NOT NULL DEFAULT 0,"
+				" next_us BIGINT NOT NULL,"
+				" claimed_until BIGINT NOT NULL DEFAULT 0);"
+				"CREATE INDEX message_mails_due ON message_mails (next_us);"
+				"CREATE INDEX message_mails_by_user ON message_mails (user_id);"
+				"CREATE TABLE message_reports ("
+				" id TEXT PRIMARY KEY,"
+				" message_id TEXT NOT NULL,"
+				" reporter_id TEXT NOT NULL,"
+				" sender_id TEXT NOT NULL,"
+				" reason TEXT NOT NULL,"
+				" comment TEXT,"
+				" subject TEXT NOT NULL,"
+				" body TEXT NOT NULL,"
+				" status TEXT NOT NULL DEFAULT 'open',"
+				" created_us BIGINT NOT NULL,"
+				" handled_by TEXT,"
+				" handled_at TEXT,"
+				" UNIQUE (message_id, reporter_id));"
+				"CREATE INDEX message_reports_by_time ON message_reports (created_us, id);"
+				"CREATE TABLE message_senders ("
+				" user_id TEXT PRIMARY KEY,"
+				" suspended INTEGER NOT NULL DEFAULT 0,"
+				" reason TEXT,"
+				" per_hour INTEGER,"
+				" per_message INTEGER,"
+				" updated_by TEXT NOT NULL,"
+				" updated_at TEXT NOT NULL);";
+
 static const struct migration migrations[] = {
 	{1, "messages, addresses, mailboxes, folders, limits, search index", schema_v1, schema_v1_pg},
 	{2, "default communication rules", rules_seed, NULL},
+	{3, "attachments, settings, out-of-office, quiet hours, e-mails, reports, senders", schema_v3, NULL},
 };
 
 int64_t msg_now_us(void)
@@ -206,7 +286,30 @@ int msg_export_user(db_conn *c, const char *user_id, json_t *out)
 		json_decref(folders);
 		return rc;
 	}
-	json_object_set_new(out, "messagerie", json_pack("{s:o, s:o}", "messages", msgs, "folders", folders));
+	json_t *settings = json_null();
+	if (rc >= 0 && (s = db_prepare(c, "SELECT email_forward, email_address, ooo_from, ooo_until, ooo_text,"
+					  " quiet_start, quiet_end FROM message_settings WHERE user_id = ?"))) {
+		db_bind_text(s, 1, user_id);
+		if ((rc = db_step(s)) == DB_ROW) {
+			json_decref(settings);
+			settings = json_pack(
+				"{s:b, s:s?, s:s?, s:s?, s:s?, s:I, s:I}", "email_forward", (int)db_col_int64(s, 0),
+				"email_address", db_col_text(s, 1), "ooo_from", db_col_text(s, 2), "ooo_until",
+				db_col_text(s, 3), "ooo_text", db_col_text(s, 4), "quiet_start_minute",
+				(json_int_t)(db_col_is_null(s, 5) ? -1 : db_col_int64(s, 5)), "quiet_end_minute",
+				(json_int_t)(db_col_is_null(s, 6) ? -1 : db_col_int64(s, 6)));
+		}
+		db_done(s);
+	} else if (rc >= 0)
+		rc = ENT_EDB;
+	if (rc < 0) {
+		json_decref(msgs);
+		json_decref(folders);
+		json_decref(settings);
+		return rc;
+	}
+	json_object_set_new(out, "messagerie",
+			    json_pack("{s:o, s:o, s:o}", "messages", msgs, "folders", folders, "settings", settings));
 	return ENT_OK;
 }
 
@@ -245,15 +348,30 @@ int msg_erase_user(db_conn *c, const char *user_id)
 				       user_id)))
 			rc = msg_collect(c, ids[i]);
 	}
-	if (!rc)
-		rc = db_run(c, "DELETE FROM message_folders WHERE owner_id = ?", user_id, NULL);
+	static const char *const own[] = {
+		"DELETE FROM message_folders WHERE owner_id = ?",
+		"DELETE FROM message_settings WHERE user_id = ?",
+		"DELETE FROM message_ooo_replies WHERE user_id = ? OR sender_id = ?",
+		"DELETE FROM message_notices WHERE user_id = ?",
+		"DELETE FROM message_mails WHERE user_id = ?",
+		"DELETE FROM message_reports WHERE reporter_id = ? OR sender_id = ?",
+		"DELETE FROM message_senders WHERE user_id = ?",
+	};
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) && !rc; i++)
+		rc = db_run(c, own[i], user_id, strstr(own[i], " OR ") ? user_id : NULL);
 	arena_free(a);
 	return rc;
 }
 
 /* ---- service ---- */
 
-static int msg_start(void) { return msg_worker_start(); }
+static int msg_start(void)
+{
+	/* Loads Paris's zone (quiet hours) before worker threads use it. */
+	(void)icaltimezone_get_builtin_timezone("Europe/Paris");
+	int rc = msg_mail_start();
+	return rc ? rc : msg_worker_start();
+}
 
 #define S_PERSON                                                                                                       \
 	"{\"type\":\"object\",\"required\":[\"id\",\"name\"],\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR "}}"
@@ -266,6 +384,10 @@ static int msg_start(void) { return msg_worker_start(); }
 	"{\"type\":\"object\",\"required\":[\"type\",\"name\"],\"properties\":{\"type\":" S_ADDR_TYPE                  \
 	",\"id\":" S_UUID ",\"name\":" S_STR "}}"
 #define S_ADDRS "{\"type\":\"array\",\"items\":" S_ADDR "}"
+#define S_FILES                                                                                                        \
+	"{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"id\",\"name\",\"content_type\",\"size\"]," \
+	"\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"content_type\":" S_STR ",\"size\":" S_INT "}}}"
+#define S_FILE_IDS "{\"type\":[\"array\",\"null\"],\"maxItems\":20,\"items\":" S_UUID "}"
 #define S_STATE "{\"type\":\"string\",\"enum\":[\"draft\",\"scheduled\",\"sent\"]}"
 #define S_ROLE "{\"type\":\"string\",\"enum\":[\"sender\",\"to\",\"cc\",\"bcc\"]}"
 #define S_MESSAGE                                                                                                         \
@@ -275,22 +397,24 @@ static int msg_start(void) { return msg_worker_start(); }
 	",\"sender\":" S_PERSON ",\"to\":" S_ADDRS ",\"cc\":" S_ADDRS ",\"bcc\":" S_ADDRS ",\"state\":" S_STATE           \
 	",\"folder\":" S_STR ",\"my_role\":" S_ROLE ",\"send_at\":" S_NTIME ",\"sent_at\":" S_NTIME                       \
 	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME ",\"read\":" S_BOOL ",\"read_at\":" S_NTIME                   \
-	",\"ack_required\":" S_BOOL ",\"acked_at\":" S_NTIME ",\"recalled_at\":" S_NTIME "}}"
+	",\"ack_required\":" S_BOOL ",\"acked_at\":" S_NTIME ",\"recalled_at\":" S_NTIME ",\"attachments\":" S_FILES      \
+	"}}"
 #define S_ITEM                                                                                                         \
 	"{\"type\":\"object\",\"required\":[\"id\",\"thread_id\",\"subject\",\"sender\",\"state\",\"folder\",\"at\","  \
 	"\"read\"],\"properties\":{\"id\":" S_UUID ",\"thread_id\":" S_UUID ",\"subject\":" S_STR                      \
 	",\"preview\":" S_STR ",\"sender\":" S_PERSON ",\"state\":" S_STATE ",\"folder\":" S_STR                       \
 	",\"my_role\":" S_ROLE ",\"at\":" S_TIME ",\"sent_at\":" S_NTIME ",\"send_at\":" S_NTIME ",\"read\":" S_BOOL   \
-	",\"ack_required\":" S_BOOL ",\"acked\":" S_BOOL "}}"
+	",\"ack_required\":" S_BOOL ",\"acked\":" S_BOOL ",\"attachments\":" S_INT ",\"recipients\":" S_ADDRS "}}"
 #define S_CREATE                                                                                                       \
 	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"subject\":{\"type\":\"string\","        \
 	"\"maxLength\":200},\"body\":{\"type\":\"string\",\"maxLength\":50000},\"to\":" S_ADDRS_REQ                    \
 	",\"cc\":" S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ ",\"ack_required\":" S_BOOL ",\"send_at\":" S_NTIME             \
-	",\"draft\":" S_BOOL "}}"
+	",\"draft\":" S_BOOL ",\"attachments\":" S_FILE_IDS "}}"
 #define S_PATCH                                                                                                        \
 	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"subject\":{\"type\":\"string\","        \
 	"\"maxLength\":200},\"body\":{\"type\":\"string\",\"maxLength\":50000},\"to\":" S_ADDRS_REQ                    \
-	",\"cc\":" S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ ",\"ack_required\":" S_BOOL ",\"send_at\":" S_NTIME "}}"
+	",\"cc\":" S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ ",\"ack_required\":" S_BOOL ",\"send_at\":" S_NTIME             \
+	",\"attachments\":" S_FILE_IDS "}}"
 #define S_FOLDER                                                                                                       \
 	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"system\"],\"properties\":{\"id\":" S_STR                 \
 	",\"name\":" S_STR ",\"system\":" S_BOOL ",\"total\":" S_INT ",\"unread\":" S_INT "}}"
@@ -317,6 +441,35 @@ static int msg_start(void) { return msg_worker_start(); }
 	",\"kind\":{\"type\":\"string\",\"enum\":[\"to\",\"cc\",\"bcc\"]},\"read_at\":" S_NTIME                           \
 	",\"acked_at\":" S_NTIME "}}}}}"
 #define S_PEOPLE "{\"type\":\"array\",\"items\":" S_PERSON "}"
+#define S_SETTINGS                                                                                                     \
+	"{\"type\":\"object\",\"required\":[\"email_forward\",\"out_of_office\",\"quiet_hours\","                      \
+	"\"waiting_notifications\"],\"properties\":{\"email_forward\":{\"type\":\"object\",\"properties\":{"           \
+	"\"available\":" S_BOOL ",\"enabled\":" S_BOOL ",\"address\":" S_NSTR ",\"account_email\":" S_NSTR "}},"       \
+	"\"out_of_office\":{\"type\":[\"object\",\"null\"],\"properties\":{\"from\":" S_TIME ",\"until\":" S_TIME      \
+	",\"text\":" S_STR ",\"active\":" S_BOOL "}},\"quiet_hours\":{\"type\":[\"object\",\"null\"],"                 \
+	"\"properties\":{\"start\":" S_STR ",\"end\":" S_STR ",\"active\":" S_BOOL ",\"until\":" S_NTIME "}},"         \
+	"\"waiting_notifications\":" S_INT "}}"
+#define S_SETTINGS_REQ                                                                                                 \
+	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"email_forward\":{\"type\":"             \
+	"\"object\",\"additionalProperties\":false,\"required\":[\"enabled\"],\"properties\":{\"enabled\":" S_BOOL     \
+	",\"address\":{\"type\":[\"string\",\"null\"],\"maxLength\":254}}},\"out_of_office\":{\"type\":"               \
+	"[\"object\",\"null\"],\"additionalProperties\":false,\"required\":[\"from\",\"until\",\"text\"],"             \
+	"\"properties\":{\"from\":" S_TIME ",\"until\":" S_TIME ",\"text\":{\"type\":\"string\",\"minLength\":1,"      \
+	"\"maxLength\":2000}}},\"quiet_hours\":{\"type\":[\"object\",\"null\"],\"additionalProperties\":false,"        \
+	"\"required\":[\"start\",\"end\"],\"properties\":{\"start\":{\"type\":\"string\",\"pattern\":"                 \
+	"\"^[0-2][0-9]:[0-5][0-9]$\"},\"end\":{\"type\":\"string\",\"pattern\":\"^[0-2][0-9]:[0-5][0-9]$\"}}}}}"
+#define S_REPORT                                                                                                       \
+	"{\"type\":\"object\",\"required\":[\"id\",\"message\",\"sender\",\"reporter\",\"reason\",\"status\","         \
+	"\"created_at\"],\"properties\":{\"id\":" S_UUID ",\"message\":{\"type\":\"object\",\"properties\":{"          \
+	"\"id\":" S_UUID ",\"subject\":" S_STR ",\"body\":" S_STR "}},\"sender\":{\"type\":\"object\","                \
+	"\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"suspended\":" S_BOOL "}},\"reporter\":" S_PERSON       \
+	",\"reason\":" S_REASON ",\"comment\":" S_NSTR ",\"status\":{\"type\":\"string\",\"enum\":[\"open\","          \
+	"\"closed\"]},\"created_at\":" S_TIME ",\"handled_at\":" S_NTIME "}}"
+#define S_REASON "{\"type\":\"string\",\"enum\":[\"harassment\",\"spam\",\"inappropriate\",\"other\"]}"
+#define S_SENDER                                                                                                       \
+	"{\"type\":\"object\",\"required\":[\"user_id\",\"suspended\"],\"properties\":{\"user_id\":" S_UUID            \
+	",\"suspended\":" S_BOOL ",\"reason\":" S_NSTR ",\"per_hour\":{\"type\":[\"integer\",\"null\"]},"              \
+	"\"per_message\":{\"type\":[\"integer\",\"null\"]},\"updated_at\":" S_NTIME "}}"
 
 static const struct route routes[] = {
 	{.method = "GET",
@@ -361,6 +514,54 @@ static const struct route routes[] = {
 		 "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
 		 "\"items\":{\"type\":\"object\",\"required\":[\"type\",\"name\"],\"properties\":{\"type\":" S_ADDR_TYPE
 		 ",\"id\":" S_UUID ",\"name\":" S_STR ",\"role\":" S_STR "}}}}}"},
+	{.method = "GET",
+	 .pattern = "/api/messages/settings",
+	 .handler = msg_settings_get,
+	 .access = ROLE_ANY_USER,
+	 .summary = "The caller's settings: forwarding of new messages by e-mail, out-of-office answer, quiet hours "
+		    "of their notifications (Paris time), and how many notifications wait for their end",
+	 .response_schema = S_SETTINGS},
+	{.method = "PUT",
+	 .pattern = "/api/messages/settings",
+	 .handler = msg_settings_put,
+	 .access = ROLE_ANY_USER,
+	 .summary = "Change the caller's settings (the members given; null ends an absence or the quiet hours); 409 "
+		    "for e-mail forwarding when the server sends no e-mail (ENT_SMTP)",
+	 .request_schema = S_SETTINGS_REQ,
+	 .response_schema = S_SETTINGS},
+	{.method = "GET",
+	 .pattern = "/api/messages/reports",
+	 .handler = msg_reports_list,
+	 .access = ROLE_ADMIN,
+	 .summary = "Reported messages, newest first, with the text as reported and the sender's suspension; "
+		    "?status=open (default), closed or all",
+	 .response_schema = S_LIST(S_REPORT)},
+	{.method = "PATCH",
+	 .pattern = "/api/messages/reports/{id}",
+	 .handler = msg_report_patch,
+	 .access = ROLE_ADMIN,
+	 .summary = "Close (or reopen) a report",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"status\"],"
+			   "\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"open\",\"closed\"]}}}",
+	 .response_schema = S_REPORT},
+	{.method = "GET",
+	 .pattern = "/api/messages/senders/{id}",
+	 .handler = msg_sender_get,
+	 .access = ROLE_ADMIN,
+	 .summary = "What administrators set for one sender: suspension and reason, limits of their own (null: their "
+		    "role's)",
+	 .response_schema = S_SENDER},
+	{.method = "PUT",
+	 .pattern = "/api/messages/senders/{id}",
+	 .handler = msg_sender_put,
+	 .access = ROLE_ADMIN,
+	 .summary = "Suspend or restore a user's sending (their messages then answer 403 with the reason), or give "
+		    "them limits of their own",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"suspended\"],"
+			   "\"properties\":{\"suspended\":" S_BOOL ",\"reason\":{\"type\":[\"string\",\"null\"],"
+			   "\"maxLength\":500},\"per_hour\":{\"type\":[\"integer\",\"null\"],\"minimum\":1},"
+			   "\"per_message\":{\"type\":[\"integer\",\"null\"],\"minimum\":1}}}",
+	 .response_schema = S_SENDER},
 	{.method = "GET",
 	 .pattern = "/api/messages/folders",
 	 .handler = msg_folders_list,
@@ -449,7 +650,7 @@ static const struct route routes[] = {
 	 .request_schema =
 		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"body\"],\"properties\":{"
 		 "\"body\":{\"type\":\"string\",\"maxLength\":50000},\"all\":" S_BOOL ",\"draft\":" S_BOOL
-		 ",\"send_at\":" S_NTIME "}}",
+		 ",\"send_at\":" S_NTIME ",\"attachments\":" S_FILE_IDS "}}",
 	 .response_schema = S_MESSAGE},
 	{.method = "POST",
 	 .pattern = "/api/messages/{id}/forward",
@@ -459,7 +660,7 @@ static const struct route routes[] = {
 	 .summary = "Forward a message to new recipients, its text quoted after body",
 	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"body\":{\"type\":"
 			   "\"string\"},\"to\":" S_ADDRS_REQ ",\"cc\":" S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ
-			   ",\"draft\":" S_BOOL ",\"send_at\":" S_NTIME "}}",
+			   ",\"draft\":" S_BOOL ",\"send_at\":" S_NTIME ",\"attachments\":" S_FILE_IDS "}}",
 	 .response_schema = S_MESSAGE},
 	{.method = "POST",
 	 .pattern = "/api/messages/{id}/move",
@@ -514,6 +715,20 @@ static const struct route routes[] = {
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"message_id\",\"reminded\"],\"properties\":{"
 			    "\"message_id\":" S_UUID ",\"reminded\":" S_INT "}}"},
 	{.method = "POST",
+	 .pattern = "/api/messages/{id}/report",
+	 .handler = msg_report,
+	 .access = ROLE_ANY_USER,
+	 .status = 201,
+	 .summary =
+		 "Report a message received to the administrators (harassment, spam, inappropriate, other); once per "
+		 "message; the sender is not told",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"reason\"],"
+			   "\"properties\":{\"reason\":" S_REASON ",\"comment\":{\"type\":[\"string\",\"null\"],"
+			   "\"maxLength\":1000}}}",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"id\",\"message_id\",\"reason\",\"status\","
+			    "\"created_at\"],\"properties\":{\"id\":" S_UUID ",\"message_id\":" S_UUID
+			    ",\"reason\":" S_REASON ",\"status\":" S_STR ",\"created_at\":" S_TIME "}}"},
+	{.method = "POST",
 	 .pattern = "/api/messages/{id}/recall",
 	 .handler = msg_recall,
 	 .access = ROLE_ANY_USER,
@@ -525,8 +740,10 @@ static const struct route routes[] = {
 			    ",\"already_read\":" S_PEOPLE "}}"},
 };
 
-static const char *const owned_tables[] = {"messages",      "message_addresses", "message_boxes", "message_folders",
-					   "message_rules", "message_limits",    "messages_fts",  NULL};
+static const char *const owned_tables[] = {
+	"messages",        "message_addresses", "message_boxes",       "message_folders",  "message_rules",
+	"message_limits",  "messages_fts",      "message_attachments", "message_settings", "message_ooo_replies",
+	"message_notices", "message_mails",     "message_reports",     "message_senders",  NULL};
 
 const struct service svc_messagerie = {
 	.name = "messagerie",
@@ -538,6 +755,8 @@ const struct service svc_messagerie = {
 	.tables = owned_tables,
 	.start = msg_start,
 	.stop = msg_worker_stop,
+	.demo = msg_demo,
 	.export_user = msg_export_user,
 	.erase_user = msg_erase_user,
+	.file_readable = msg_file_readable,
 };

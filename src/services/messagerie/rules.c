@@ -14,7 +14,8 @@
  * message (403 naming them); nothing is sent. The sender never receives their own message.
  *
  * The sending limit (message_limits): messages per hour and addresses per message (a group
- * counting as one), per role.
+ * counting as one), per role, unless the administrators set limits for one sender
+ * (message_senders, moderation.c), where they may also suspend a sender.
  */
 #include "internal.h"
 
@@ -143,6 +144,22 @@ int msg_who_load(db_conn *c, arena *a, const struct http_principal *p, struct ms
 	if ((rc = db_step(s)) == DB_ROW) {
 		w->per_hour = (int)db_col_int64(s, 0);
 		w->per_message = (int)db_col_int64(s, 1);
+	}
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	/* What the administrators set for this sender: a suspension, limits of their own. */
+	s = db_prepare(c, "SELECT suspended, reason, per_hour, per_message FROM message_senders WHERE user_id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, w->id);
+	if ((rc = db_step(s)) == DB_ROW) {
+		w->suspended = db_col_int64(s, 0) != 0;
+		w->suspend_reason = db_col_text(s, 1) ? arena_strdup(a, db_col_text(s, 1)) : NULL;
+		if (!db_col_is_null(s, 2))
+			w->per_hour = (int)db_col_int64(s, 2);
+		if (!db_col_is_null(s, 3))
+			w->per_message = (int)db_col_int64(s, 3);
 	}
 	db_done(s);
 	return rc < 0 ? rc : ENT_OK;

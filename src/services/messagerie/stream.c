@@ -1,7 +1,9 @@
 /*
  * stream.c - GET /api/messages/stream: Server-Sent Events carrying a user's new messages as they
  * are delivered (`message`, id = the message id, data = the list item of the recipient's copy
- * without the addresses) and recalls (`recalled`, data {"id"}).
+ * without the addresses), recalls (`recalled`, data {"id"}) and the inbox's unread count
+ * (`unread`, data {"count"}, as in GET /api/messages/folders: at connect, then after each change
+ * of it made through this process: a delivery, a read mark, a move, a deletion, a recall).
  *
  * A hub lists the open streams with their user, under one mutex (a user has a few tabs at most,
  * STREAMS_PER_USER; the oldest is ended when one more opens). msg_push() is called by the sender's
@@ -19,8 +21,10 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/sse.h"
 
 #define STREAMS_PER_USER 8
@@ -63,9 +67,61 @@ static void on_close(sse_stream *s, void *ctx)
 		free(st);
 }
 
+int64_t msg_unread_count(db_conn *c, const char *user)
+{
+	db_stmt *s = db_prepare(c, "SELECT COUNT(*) FROM message_boxes WHERE user_id = ? AND folder = 'inbox'"
+				   " AND visible = 1 AND read_at IS NULL");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, user);
+	int rc = db_step(s);
+	int64_t n = rc == DB_ROW ? db_col_int64(s, 0) : rc;
+	db_done(s);
+	return rc < 0 ? rc : n;
+}
+
+void msg_push_unread(db_conn *c, const char *const *users, size_t n)
+{
+	if (!c)
+		return;
+	/* Only the users with a stream open here are counted. */
+	char(*open)[37] = NULL;
+	size_t nopen = 0;
+	pthread_mutex_lock(&hub_lock);
+	for (size_t i = 0; i < n; i++)
+		for (struct stream *st = hub; st; st = st->next)
+			if (!strcmp(st->user, users[i])) {
+				char(*grown)[37] = realloc(open, (nopen + 1) * sizeof(*open));
+				if (!grown)
+					abort();
+				open = grown;
+				snprintf(open[nopen++], 37, "%s", users[i]);
+				break;
+			}
+	pthread_mutex_unlock(&hub_lock);
+	for (size_t i = 0; i < nopen; i++) {
+		int64_t count = msg_unread_count(c, open[i]);
+		if (count < 0)
+			continue;
+		char data[48];
+		snprintf(data, sizeof(data), "{\"count\":%lld}", (long long)count);
+		const char *one = open[i];
+		msg_push(&one, 1, "unread", NULL, data);
+	}
+	free(open);
+}
+
 void msg_stream(http_req *req)
 {
 	const struct http_principal *p = http_principal(req);
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	int64_t unread = msg_unread_count(c, p->sub);
+	if (unread < 0) {
+		http_problem_err(req, (int)unread, NULL);
+		return;
+	}
 	struct stream *st = calloc(1, sizeof(*st));
 	if (!st)
 		abort();
@@ -104,6 +160,9 @@ void msg_stream(http_req *req)
 	st->listed = 1;
 	/* A first event, so the client knows the stream is live before any message arrives. */
 	sse_send(st->sse, "ready", NULL, "{}");
+	char data[48];
+	snprintf(data, sizeof(data), "{\"count\":%lld}", (long long)unread);
+	sse_send(st->sse, "unread", NULL, data);
 	int last = --st->refs == 0;
 	pthread_mutex_unlock(&hub_lock);
 	if (evicted) {

@@ -259,7 +259,7 @@ export interface paths {
         /** The caller's own files, newest first; ?limit= and ?cursor= */
         get: operations["get_api_fichiers"];
         put?: never;
-        /** Upload a file (enseignant, admin): a raw body (name from ?name= or Content-Disposition) or multipart/form-data (the first file part); streamed to the store; 413 over ENT_MAX_UPLOAD or the quota (ENT_QUOTA); the type is detected from the bytes */
+        /** Upload a file (students within ENT_STUDENT_QUOTA, for message attachments): a raw body (name from ?name= or Content-Disposition) or multipart/form-data (the first file part); streamed to the store; 413 over ENT_MAX_UPLOAD or the quota (ENT_QUOTA); the type is detected from the bytes */
         post: operations["post_api_fichiers"];
         delete?: never;
         options?: never;
@@ -274,7 +274,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's storage: quota (ENT_QUOTA), bytes used by their files, bytes reserved by their uploads in progress, and the largest upload */
+        /** The caller's storage: quota (ENT_QUOTA, ENT_STUDENT_QUOTA for students), bytes used by their files, bytes reserved by their uploads in progress, and the largest upload */
         get: operations["get_api_fichiers_usage"];
         put?: never;
         post?: never;
@@ -1268,6 +1268,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/messages/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's settings: forwarding of new messages by e-mail, out-of-office answer, quiet hours of their notifications (Paris time), and how many notifications wait for their end */
+        get: operations["get_api_messages_settings"];
+        /** Change the caller's settings (the members given; null ends an absence or the quiet hours); 409 for e-mail forwarding when the server sends no e-mail (ENT_SMTP) */
+        put: operations["put_api_messages_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reported messages, newest first, with the text as reported and the sender's suspension; ?status=open (default), closed or all */
+        get: operations["get_api_messages_reports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Close (or reopen) a report */
+        patch: operations["patch_api_messages_reports_id"];
+        trace?: never;
+    };
+    "/api/messages/senders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What administrators set for one sender: suspension and reason, limits of their own (null: their role's) */
+        get: operations["get_api_messages_senders_id"];
+        /** Suspend or restore a user's sending (their messages then answer 403 with the reason), or give them limits of their own */
+        put: operations["put_api_messages_senders_id"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/messages/folders": {
         parameters: {
             query?: never;
@@ -1506,6 +1576,23 @@ export interface paths {
         put?: never;
         /** Remind the recipients who have not confirmed an announcement (its sender) */
         post: operations["post_api_messages_id_remind"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report a message received to the administrators (harassment, spam, inappropriate, other); once per message; the sender is not told */
+        post: operations["post_api_messages_id_report"];
         delete?: never;
         options?: never;
         head?: never;
@@ -11852,6 +11939,14 @@ export interface operations {
                             read: boolean;
                             ack_required?: boolean;
                             acked?: boolean;
+                            attachments?: number;
+                            recipients?: {
+                                /** @enum {string} */
+                                type: "user" | "class" | "course" | "class_teachers" | "staff";
+                                /** Format: uuid */
+                                id?: string;
+                                name: string;
+                            }[];
                         }[];
                         next_cursor: string | null;
                     };
@@ -11938,6 +12033,7 @@ export interface operations {
                     /** Format: date-time */
                     send_at?: string | null;
                     draft?: boolean;
+                    attachments?: string[] | null;
                 };
             };
         };
@@ -12006,6 +12102,13 @@ export interface operations {
                         acked_at?: string | null;
                         /** Format: date-time */
                         recalled_at?: string | null;
+                        attachments?: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            content_type: string;
+                            size: number;
+                        }[];
                     };
                 };
             };
@@ -12116,6 +12219,14 @@ export interface operations {
                             read: boolean;
                             ack_required?: boolean;
                             acked?: boolean;
+                            attachments?: number;
+                            recipients?: {
+                                /** @enum {string} */
+                                type: "user" | "class" | "course" | "class_teachers" | "staff";
+                                /** Format: uuid */
+                                id?: string;
+                                name: string;
+                            }[];
                         }[];
                         next_cursor: string | null;
                     };
@@ -12289,6 +12400,617 @@ export interface operations {
             };
             /** @description Not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_api_messages_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        email_forward: {
+                            available?: boolean;
+                            enabled?: boolean;
+                            address?: string | null;
+                            account_email?: string | null;
+                        };
+                        out_of_office: {
+                            /** Format: date-time */
+                            from?: string;
+                            /** Format: date-time */
+                            until?: string;
+                            text?: string;
+                            active?: boolean;
+                        } | null;
+                        quiet_hours: {
+                            start?: string;
+                            end?: string;
+                            active?: boolean;
+                            /** Format: date-time */
+                            until?: string | null;
+                        } | null;
+                        waiting_notifications: number;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_api_messages_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email_forward?: {
+                        enabled: boolean;
+                        address?: string | null;
+                    };
+                    out_of_office?: {
+                        /** Format: date-time */
+                        from: string;
+                        /** Format: date-time */
+                        until: string;
+                        text: string;
+                    } | null;
+                    quiet_hours?: {
+                        start: string;
+                        end: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        email_forward: {
+                            available?: boolean;
+                            enabled?: boolean;
+                            address?: string | null;
+                            account_email?: string | null;
+                        };
+                        out_of_office: {
+                            /** Format: date-time */
+                            from?: string;
+                            /** Format: date-time */
+                            until?: string;
+                            text?: string;
+                            active?: boolean;
+                        } | null;
+                        quiet_hours: {
+                            start?: string;
+                            end?: string;
+                            active?: boolean;
+                            /** Format: date-time */
+                            until?: string | null;
+                        } | null;
+                        waiting_notifications: number;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_api_messages_reports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            message: {
+                                /** Format: uuid */
+                                id?: string;
+                                subject?: string;
+                                body?: string;
+                            };
+                            sender: {
+                                /** Format: uuid */
+                                id?: string;
+                                name?: string;
+                                suspended?: boolean;
+                            };
+                            reporter: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                            };
+                            /** @enum {string} */
+                            reason: "harassment" | "spam" | "inappropriate" | "other";
+                            comment?: string | null;
+                            /** @enum {string} */
+                            status: "open" | "closed";
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            handled_at?: string | null;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_api_messages_reports_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    status: "open" | "closed";
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        message: {
+                            /** Format: uuid */
+                            id?: string;
+                            subject?: string;
+                            body?: string;
+                        };
+                        sender: {
+                            /** Format: uuid */
+                            id?: string;
+                            name?: string;
+                            suspended?: boolean;
+                        };
+                        reporter: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                        };
+                        /** @enum {string} */
+                        reason: "harassment" | "spam" | "inappropriate" | "other";
+                        comment?: string | null;
+                        /** @enum {string} */
+                        status: "open" | "closed";
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        handled_at?: string | null;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_api_messages_senders_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        user_id: string;
+                        suspended: boolean;
+                        reason?: string | null;
+                        per_hour?: number | null;
+                        per_message?: number | null;
+                        /** Format: date-time */
+                        updated_at?: string | null;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_api_messages_senders_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    suspended: boolean;
+                    reason?: string | null;
+                    per_hour?: number | null;
+                    per_message?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        user_id: string;
+                        suspended: boolean;
+                        reason?: string | null;
+                        per_hour?: number | null;
+                        per_message?: number | null;
+                        /** Format: date-time */
+                        updated_at?: string | null;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12909,6 +13631,13 @@ export interface operations {
                             acked_at?: string | null;
                             /** Format: date-time */
                             recalled_at?: string | null;
+                            attachments?: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                                content_type: string;
+                                size: number;
+                            }[];
                         }[];
                     };
                 };
@@ -13035,6 +13764,13 @@ export interface operations {
                         acked_at?: string | null;
                         /** Format: date-time */
                         recalled_at?: string | null;
+                        attachments?: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            content_type: string;
+                            size: number;
+                        }[];
                     };
                 };
             };
@@ -13185,6 +13921,7 @@ export interface operations {
                     ack_required?: boolean;
                     /** Format: date-time */
                     send_at?: string | null;
+                    attachments?: string[] | null;
                 };
             };
         };
@@ -13253,6 +13990,13 @@ export interface operations {
                         acked_at?: string | null;
                         /** Format: date-time */
                         recalled_at?: string | null;
+                        attachments?: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            content_type: string;
+                            size: number;
+                        }[];
                     };
                 };
             };
@@ -13403,6 +14147,13 @@ export interface operations {
                         acked_at?: string | null;
                         /** Format: date-time */
                         recalled_at?: string | null;
+                        attachments?: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            content_type: string;
+                            size: number;
+                        }[];
                     };
                 };
             };
@@ -13488,6 +14239,7 @@ export interface operations {
                     draft?: boolean;
                     /** Format: date-time */
                     send_at?: string | null;
+                    attachments?: string[] | null;
                 };
             };
         };
@@ -13556,6 +14308,13 @@ export interface operations {
                         acked_at?: string | null;
                         /** Format: date-time */
                         recalled_at?: string | null;
+                        attachments?: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            content_type: string;
+                            size: number;
+                        }[];
                     };
                 };
             };
@@ -13658,6 +14417,7 @@ export interface operations {
                     draft?: boolean;
                     /** Format: date-time */
                     send_at?: string | null;
+                    attachments?: string[] | null;
                 };
             };
         };
@@ -13726,6 +14486,13 @@ export interface operations {
                         acked_at?: string | null;
                         /** Format: date-time */
                         recalled_at?: string | null;
+                        attachments?: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            content_type: string;
+                            size: number;
+                        }[];
                     };
                 };
             };
@@ -14088,6 +14855,13 @@ export interface operations {
                         acked_at?: string | null;
                         /** Format: date-time */
                         recalled_at?: string | null;
+                        attachments?: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            content_type: string;
+                            size: number;
+                        }[];
                     };
                 };
             };
@@ -14350,6 +15124,109 @@ export interface operations {
             };
             /** @description Not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_api_messages_id_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "harassment" | "spam" | "inappropriate" | "other";
+                    comment?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        message_id: string;
+                        /** @enum {string} */
+                        reason: "harassment" | "spam" | "inappropriate" | "other";
+                        status: string;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

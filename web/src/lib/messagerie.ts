@@ -3,11 +3,10 @@
 //
 // One stream, GET /api/messages/stream (Server-Sent Events read with fetch, lib/sse.ts), opened
 // while at least one component uses the state and closed when the last one goes. The stream sends
-// no count: `ready` (each (re)connection) and each `message` or `recalled` event read the folders
-// again (GET /api/messages/folders); the page, which reads them itself, gives its count back with
-// setInboxUnread(), so that the badge follows what the user does (a message read, deleted).
+// the inbox's unread count (`unread`) at each (re)connection and after each change (a message
+// delivered, read, moved, deleted, recalled, in any tab); the page, which reads the folders
+// itself, also gives its count with setInboxUnread().
 import { useEffect, useSyncExternalStore } from 'react';
-import { api } from './api';
 import { openStream } from './sse';
 import type { MessageFolder } from './types';
 
@@ -42,15 +41,6 @@ export function setInboxUnread(folders: MessageFolder[]) {
   if (inbox && inbox.unread !== state.unread) set({ unread: inbox.unread });
 }
 
-async function readCount() {
-  try {
-    const r = await api<{ items: MessageFolder[] }>('/api/messages/folders');
-    setInboxUnread(r.items);
-  } catch {
-    /* the badge stays as it was */
-  }
-}
-
 function start() {
   if (closeTimer) {
     clearTimeout(closeTimer);
@@ -60,8 +50,13 @@ function start() {
   stop = openStream('/api/messages/stream', {
     onState: (up) => set({ connected: up }),
     onEvent: (e) => {
-      if (e.event === 'ready') {
-        readCount();
+      if (e.event === 'unread') {
+        try {
+          const n = JSON.parse(e.data).count;
+          if (typeof n === 'number' && n !== state.unread) set({ unread: n });
+        } catch {
+          /* the badge stays as it was */
+        }
       } else if (e.event === 'message' || e.event === 'recalled') {
         let data: MailLiveEvent['data'] = null;
         try {
@@ -70,7 +65,6 @@ function start() {
           /* kept without its data */
         }
         set({ event: { seq: state.event.seq + 1, kind: e.event, data } });
-        readCount();
       }
     },
   });

@@ -1,14 +1,16 @@
 // /messagerie: folders with their unread counts, a folder's list and the reading pane side by side
 // (the list, then the message, on a phone), search, compose (recipients proposed by the server),
 // drafts, reply, reply all, forward, announcements with acknowledgement (the recipients confirm,
-// the sender sees who has not and reminds them), recall within 60 minutes. The list follows the
-// live stream (lib/messagerie.ts). API: docs/messagerie.md.
+// the sender sees who has not and reminds them), recall within 60 minutes, attachments (uploaded
+// to fichiers with progress, downloaded from the reading pane), reporting a message to the
+// administrators. The list follows the live stream (lib/messagerie.ts). API: docs/messagerie.md.
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
 import { ApiError, useApi, type List } from '../lib/api';
-import { fmtDateTime, relTime } from '../lib/format';
+import { fmtDateTime, fmtSize, relTime } from '../lib/format';
 import { setInboxUnread, useMailLive } from '../lib/messagerie';
+import { addDays, parisDay, parisToUtc } from '../lib/paris';
 import type { Address, Message, MessageFolder, MessageItem, MessageThread, Receipts, RecallResult } from '../lib/types';
 import { Alert, Empty, PageTitle, Spinner } from '../components/ui';
 import { Dialog } from '../components/Dialog';
@@ -24,7 +26,16 @@ const FIELDS: Record<string, string> = {
   folder: 'Dossier',
   name: 'Nom du dossier',
   ack_required: 'Accusé de lecture',
+  attachments: 'Pièces jointes',
+  reason: 'Motif',
+  comment: 'Commentaire',
+  email_forward: 'Transfert par courriel',
+  out_of_office: "Message d'absence",
+  quiet_hours: 'Heures calmes',
 };
+
+/** "1 pièce jointe", "3 pièces jointes". */
+const filesLabel = (n: number) => (n > 1 ? `${n} pièces jointes` : '1 pièce jointe');
 
 /** An error of the messagerie in French: the server's detail, and the fields it names. */
 export function mailError(e: unknown): string {
@@ -50,9 +61,11 @@ function names(list: Address[]): string {
 type ComposeMode = { kind: 'new' } | { kind: 'draft'; message: Message } | { kind: 'reply'; message: Message; all: boolean } | { kind: 'forward'; message: Message };
 
 export function MessageriePage() {
-  const { hasService } = useAuth();
+  const { hasService, hasRole } = useAuth();
   const { api } = useApi();
   const live = useMailLive(hasService('messagerie'));
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [reportsOpen, setReportsOpen] = useState(false);
   const [params, setParams] = useSearchParams();
   const folder = params.get('dossier') || 'inbox';
   const selected = params.get('message');
@@ -181,6 +194,14 @@ export function MessageriePage() {
   return (
     <>
       <PageTitle title="Messagerie">
+        {hasRole('admin') && (
+          <button type="button" className="button" onClick={() => setReportsOpen(true)}>
+            Signalements
+          </button>
+        )}
+        <button type="button" className="button" onClick={() => setSettingsOpen(true)}>
+          Réglages
+        </button>
         <button type="button" className="button button-primary" onClick={() => setCompose({ kind: 'new' })}>
           Nouveau message
         </button>
@@ -295,7 +316,13 @@ export function MessageriePage() {
                     <span className="mail-item-top">
                       <span className="mail-from">
                         {!m.read && <span className="dot" aria-hidden="true" />}
-                        {m.state === 'draft' ? 'Brouillon' : m.my_role === 'sender' ? 'Moi' : m.sender.name}
+                        {m.state === 'draft'
+                          ? 'Brouillon'
+                          : m.my_role === 'sender'
+                            ? m.recipients && m.recipients.length > 0
+                              ? `À : ${names(m.recipients)}`
+                              : 'Moi'
+                            : m.sender.name}
                       </span>
                       <span className="mail-date">{relTime(m.sent_at ?? m.at)}</span>
                     </span>
@@ -311,6 +338,7 @@ export function MessageriePage() {
                         </span>
                       )}
                       {m.state === 'scheduled' && <span className="tag tag-amber">Programmé {fmtDateTime(m.send_at)}</span>}
+                      {(m.attachments ?? 0) > 0 && <span className="tag tag-file">{filesLabel(m.attachments ?? 0)}</span>}
                     </span>
                   </button>
                 </li>
@@ -343,6 +371,15 @@ export function MessageriePage() {
         </section>
       </div>
       {compose && <ComposeDialog mode={compose} onClose={() => { setCompose(null); refresh(); }} onDone={afterSent} />}
+      {settingsOpen && (
+        <SettingsDialog
+          onClose={(text) => {
+            setSettingsOpen(false);
+            if (text) setStatus(text);
+          }}
+        />
+      )}
+      {reportsOpen && <ReportsDialog onClose={() => setReportsOpen(false)} />}
     </>
   );
 }
@@ -360,9 +397,10 @@ function MessageView({
   onCompose: (m: ComposeMode) => void;
   folders: MessageFolder[];
 }) {
-  const { api } = useApi();
+  const { api, download } = useApi();
   const { hasRole } = useAuth();
   const [m, setM] = useState<Message | null>(null);
+  const [reportAsk, setReportAsk] = useState(false);
   const [thread, setThread] = useState<Message[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [recallAsk, setRecallAsk] = useState(false);
@@ -486,6 +524,25 @@ function MessageView({
         </div>
       )}
       <div className="mail-body">{m.body}</div>
+      {m.attachments && m.attachments.length > 0 && (
+        <section className="mail-files" aria-labelledby="mail-files-title">
+          <h3 id="mail-files-title">Pièces jointes ({m.attachments.length})</h3>
+          <ul>
+            {m.attachments.map((f) => (
+              <li key={f.id}>
+                <button
+                  type="button"
+                  className="link-button"
+                  onClick={() => download(`/api/fichiers/${f.id}/content`, f.name).catch((e) => setError(mailError(e)))}
+                >
+                  Télécharger {f.name}
+                </button>{' '}
+                <span className="muted small">{fmtSize(f.size)}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       {thread.length > 0 && (
         <details className="mail-thread">
           <summary>Messages précédents de la conversation ({thread.length})</summary>
@@ -555,6 +612,11 @@ function MessageView({
                 Supprimer
               </button>
             )}
+            {!mine && !reportAsk && (
+              <button type="button" className="button button-ghost" onClick={() => setReportAsk(true)}>
+                Signaler
+              </button>
+            )}
             {canRecall && !recallAsk && (
               <button type="button" className="button button-danger" onClick={() => setRecallAsk(true)}>
                 Rappeler le message
@@ -590,6 +652,15 @@ function MessageView({
           </div>
         </div>
       )}
+      {reportAsk && (
+        <ReportForm
+          id={m.id}
+          onClose={(text) => {
+            setReportAsk(false);
+            if (text) onChanged(text);
+          }}
+        />
+      )}
       {m.state === 'sent' && !inTrash && (
         <form
           className="inline-form mail-move"
@@ -618,6 +689,348 @@ function MessageView({
         </form>
       )}
     </article>
+  );
+}
+
+type Settings = {
+  email_forward: { available?: boolean; enabled?: boolean; address?: string | null; account_email?: string | null };
+  out_of_office: { from?: string; until?: string; text?: string; active?: boolean } | null;
+  quiet_hours: { start?: string; end?: string; active?: boolean; until?: string | null } | null;
+  waiting_notifications: number;
+};
+
+/** The user's settings: forwarding by e-mail, an absence with its automatic answer, quiet hours. */
+function SettingsDialog({ onClose }: { onClose: (status: string | null) => void }) {
+  const { api } = useApi();
+  const [st, setSt] = useState<Settings | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [fwd, setFwd] = useState(false);
+  const [address, setAddress] = useState('');
+  const [away, setAway] = useState(false);
+  const [awayFrom, setAwayFrom] = useState(parisDay());
+  const [awayTo, setAwayTo] = useState(addDays(parisDay(), 7));
+  const [awayText, setAwayText] = useState('');
+  const [quiet, setQuiet] = useState(false);
+  const [quietStart, setQuietStart] = useState('20:00');
+  const [quietEnd, setQuietEnd] = useState('07:00');
+  useEffect(() => {
+    api<Settings>('/api/messages/settings')
+      .then((s) => {
+        setSt(s);
+        setFwd(!!s.email_forward.enabled);
+        setAddress(s.email_forward.address ?? '');
+        if (s.out_of_office?.from && s.out_of_office.until) {
+          setAway(true);
+          setAwayFrom(parisDay(s.out_of_office.from));
+          setAwayTo(addDays(parisDay(s.out_of_office.until), -1));
+          setAwayText(s.out_of_office.text ?? '');
+        }
+        if (s.quiet_hours?.start && s.quiet_hours.end) {
+          setQuiet(true);
+          setQuietStart(s.quiet_hours.start);
+          setQuietEnd(s.quiet_hours.end);
+        }
+      })
+      .catch((e) => setError(mailError(e)));
+  }, [api]);
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      await api('/api/messages/settings', {
+        method: 'PUT',
+        json: {
+          ...(st?.email_forward.available || !fwd ? { email_forward: { enabled: fwd, address: address.trim() || null } } : {}),
+          out_of_office: away ? { from: parisToUtc(awayFrom, '00:00'), until: parisToUtc(addDays(awayTo, 1), '00:00'), text: awayText } : null,
+          quiet_hours: quiet ? { start: quietStart, end: quietEnd } : null,
+        },
+      });
+      onClose('Réglages enregistrés.');
+    } catch (err) {
+      setError(mailError(err));
+    }
+  };
+  return (
+    <Dialog title="Réglages de la messagerie" onClose={() => onClose(null)} wide>
+      {!st ? (
+        error ? <Alert>{error}</Alert> : <Spinner />
+      ) : (
+        <form className="form mail-settings" onSubmit={save}>
+          {error && <Alert>{error}</Alert>}
+          <fieldset>
+            <legend>Transfert par courriel</legend>
+            {st.email_forward.available ? (
+              <>
+                <label className="check">
+                  <input type="checkbox" checked={fwd} onChange={(e) => setFwd(e.target.checked)} />
+                  Recevoir aussi mes nouveaux messages par courriel
+                </label>
+                <div className="field">
+                  <label htmlFor="fwd-address">Adresse (vide : celle de mon compte{st.email_forward.account_email ? `, ${st.email_forward.account_email}` : ''})</label>
+                  <input id="fwd-address" type="email" maxLength={254} value={address} disabled={!fwd} onChange={(e) => setAddress(e.target.value)} />
+                </div>
+              </>
+            ) : (
+              <p className="muted small">Ce serveur n'envoie pas de courriels.</p>
+            )}
+          </fieldset>
+          <fieldset>
+            <legend>Message d'absence</legend>
+            <label className="check">
+              <input type="checkbox" checked={away} onChange={(e) => setAway(e.target.checked)} />
+              Répondre automatiquement pendant mon absence (une fois par expéditeur)
+            </label>
+            {away && (
+              <>
+                <div className="form-row">
+                  <div className="field">
+                    <label htmlFor="away-from">Du</label>
+                    <input id="away-from" type="date" required value={awayFrom} onChange={(e) => setAwayFrom(e.target.value)} />
+                  </div>
+                  <div className="field">
+                    <label htmlFor="away-to">Au (inclus)</label>
+                    <input id="away-to" type="date" required value={awayTo} onChange={(e) => setAwayTo(e.target.value)} />
+                  </div>
+                </div>
+                <div className="field">
+                  <label htmlFor="away-text">Réponse automatique</label>
+                  <textarea id="away-text" rows={4} maxLength={2000} required value={awayText} onChange={(e) => setAwayText(e.target.value)} />
+                </div>
+              </>
+            )}
+          </fieldset>
+          <fieldset>
+            <legend>Heures calmes</legend>
+            <label className="check">
+              <input type="checkbox" checked={quiet} onChange={(e) => setQuiet(e.target.checked)} />
+              Retenir les notifications de nouveaux messages pendant ces heures
+            </label>
+            {quiet && (
+              <div className="form-row">
+                <div className="field">
+                  <label htmlFor="quiet-start">De</label>
+                  <input id="quiet-start" type="time" required value={quietStart} onChange={(e) => setQuietStart(e.target.value)} />
+                </div>
+                <div className="field">
+                  <label htmlFor="quiet-end">À</label>
+                  <input id="quiet-end" type="time" required value={quietEnd} onChange={(e) => setQuietEnd(e.target.value)} />
+                </div>
+              </div>
+            )}
+            {st.waiting_notifications > 0 && (
+              <p className="muted small">
+                {st.waiting_notifications} notification{st.waiting_notifications > 1 ? 's attendent' : ' attend'} la fin des heures calmes.
+              </p>
+            )}
+          </fieldset>
+          <div className="form-actions">
+            <button type="submit" className="button button-primary">
+              Enregistrer
+            </button>
+            <button type="button" className="button button-ghost" onClick={() => onClose(null)}>
+              Annuler
+            </button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}
+
+type Report = {
+  id: string;
+  message: { id?: string; subject?: string; body?: string };
+  sender: { id?: string; name?: string; suspended?: boolean };
+  reporter: { id: string; name: string };
+  reason: string;
+  comment?: string | null;
+  status: string;
+  created_at: string;
+};
+const REASONS: Record<string, string> = { harassment: 'Harcèlement', spam: 'Indésirable', inappropriate: 'Contenu inapproprié', other: 'Autre' };
+
+/** The administrators' view of reported messages: close a report, suspend or restore a sender. */
+function ReportsDialog({ onClose }: { onClose: () => void }) {
+  const { api } = useApi();
+  const [items, setItems] = useState<Report[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const load = useCallback(() => {
+    api<List<Report>>('/api/messages/reports?status=open')
+      .then((r) => setItems(r.items))
+      .catch((e) => setError(mailError(e)));
+  }, [api]);
+  useEffect(load, [load]);
+  const act = async (fn: () => Promise<unknown>, text: string) => {
+    setError(null);
+    try {
+      await fn();
+      setStatus(text);
+      load();
+    } catch (e) {
+      setError(mailError(e));
+    }
+  };
+  return (
+    <Dialog title="Messages signalés" onClose={onClose} wide>
+      <p className="mail-status" role="status">
+        {status}
+      </p>
+      {error && <Alert>{error}</Alert>}
+      {items === null ? (
+        <Spinner />
+      ) : items.length === 0 ? (
+        <Empty>Aucun signalement en attente.</Empty>
+      ) : (
+        <ul className="report-list">
+          {items.map((r) => (
+            <li key={r.id}>
+              <h3>{r.message.subject || '(sans objet)'}</h3>
+              <p className="small muted">
+                De {r.sender.name}
+                {r.sender.suspended ? ' (envoi suspendu)' : ''}, signalé par {r.reporter.name} le {fmtDateTime(r.created_at)} : {REASONS[r.reason] ?? r.reason}
+              </p>
+              {r.comment && <p className="small">« {r.comment} »</p>}
+              <div className="mail-body small">{r.message.body}</div>
+              <div className="form-actions">
+                <button
+                  type="button"
+                  className={`button button-small ${r.sender.suspended ? '' : 'button-danger'}`}
+                  onClick={() =>
+                    act(
+                      () =>
+                        api(`/api/messages/senders/${r.sender.id}`, {
+                          method: 'PUT',
+                          json: r.sender.suspended ? { suspended: false } : { suspended: true, reason: `message signalé (${(REASONS[r.reason] ?? r.reason).toLowerCase()})` },
+                        }),
+                      r.sender.suspended ? `Envoi de ${r.sender.name} rétabli.` : `Envoi de ${r.sender.name} suspendu.`,
+                    )
+                  }
+                >
+                  {r.sender.suspended ? `Rétablir l'envoi de ${r.sender.name}` : `Suspendre l'envoi de ${r.sender.name}`}
+                </button>
+                <button
+                  type="button"
+                  className="button button-small"
+                  onClick={() => act(() => api(`/api/messages/reports/${r.id}`, { method: 'PATCH', json: { status: 'closed' } }), 'Signalement clos.')}
+                >
+                  Clore le signalement
+                </button>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Dialog>
+  );
+}
+
+/** Reporting a received message to the administrators (harassment, spam...). */
+function ReportForm({ id, onClose }: { id: string; onClose: (status: string | null) => void }) {
+  const { api } = useApi();
+  const [reason, setReason] = useState('harassment');
+  const [comment, setComment] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await api(`/api/messages/${id}/report`, { method: 'POST', json: { reason, comment: comment.trim() || null } });
+      onClose("Message signalé à l'administration.");
+    } catch (err) {
+      setError(mailError(err));
+    }
+  };
+  return (
+    <form className="confirm-box form" onSubmit={submit} aria-label="Signaler le message">
+      <p>L'administration verra ce message et votre signalement. L'expéditeur n'en est pas informé.</p>
+      {error && <Alert>{error}</Alert>}
+      <div className="field">
+        <label htmlFor="report-reason">Motif</label>
+        <select id="report-reason" value={reason} onChange={(e) => setReason(e.target.value)} autoFocus>
+          <option value="harassment">Harcèlement</option>
+          <option value="inappropriate">Contenu inapproprié</option>
+          <option value="spam">Indésirable (spam)</option>
+          <option value="other">Autre</option>
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor="report-comment">Commentaire (facultatif)</label>
+        <textarea id="report-comment" rows={3} maxLength={1000} value={comment} onChange={(e) => setComment(e.target.value)} />
+      </div>
+      <div className="form-actions">
+        <button type="submit" className="button button-danger">
+          Signaler
+        </button>
+        <button type="button" className="button" onClick={() => onClose(null)}>
+          Annuler
+        </button>
+      </div>
+    </form>
+  );
+}
+
+type Attached = { id: string; name: string; size: number };
+type Uploading = { key: number; name: string; progress: number };
+
+/** The compose dialog's attachments: files uploaded to fichiers with their progress, removable. */
+function AttachmentsField({
+  files,
+  onChange,
+  uploads,
+  setUploads,
+  onError,
+  invalid,
+}: {
+  files: Attached[];
+  onChange: (f: (prev: Attached[]) => Attached[]) => void;
+  uploads: Uploading[];
+  setUploads: (f: (prev: Uploading[]) => Uploading[]) => void;
+  onError: (e: unknown) => void;
+  invalid?: boolean;
+}) {
+  const { upload } = useApi();
+  const [inputKey, setInputKey] = useState(0);
+  const keyRef = useRef(0);
+  const add = (list: FileList | null) => {
+    for (const file of Array.from(list ?? [])) {
+      const key = ++keyRef.current;
+      setUploads((u) => [...u, { key, name: file.name, progress: 0 }]);
+      upload<Attached>(`/api/fichiers?name=${encodeURIComponent(file.name)}`, file, (p) =>
+        setUploads((u) => u.map((x) => (x.key === key ? { ...x, progress: p } : x))),
+      )
+        .then((f) => onChange((prev) => [...prev, { id: f.id, name: f.name, size: f.size }]))
+        .catch(onError)
+        .finally(() => setUploads((u) => u.filter((x) => x.key !== key)));
+    }
+    setInputKey((k) => k + 1);
+  };
+  return (
+    <div className="field compose-files">
+      <label htmlFor="compose-files">Joindre des fichiers</label>
+      <input key={inputKey} id="compose-files" type="file" multiple aria-invalid={invalid || undefined} onChange={(e) => add(e.target.files)} />
+      {(files.length > 0 || uploads.length > 0) && (
+        <ul className="file-list" aria-label="Pièces jointes">
+          {files.map((f) => (
+            <li key={f.id}>
+              <span>
+                {f.name} <span className="muted small">{fmtSize(f.size)}</span>
+              </span>
+              <button type="button" className="link-button" onClick={() => onChange((prev) => prev.filter((x) => x.id !== f.id))}>
+                Retirer<span className="visually-hidden"> {f.name}</span>
+              </button>
+            </li>
+          ))}
+          {uploads.map((u) => (
+            <li key={`u${u.key}`}>
+              <label htmlFor={`upload-${u.key}`}>
+                Envoi de {u.name} : {Math.round(u.progress * 100)} %
+              </label>
+              <progress id={`upload-${u.key}`} max={100} value={Math.round(u.progress * 100)} />
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
 
@@ -728,6 +1141,9 @@ function ComposeDialog({ mode, onClose, onDone }: { mode: ComposeMode; onClose: 
   const [subject, setSubject] = useState(mode.kind === 'draft' ? mode.message.subject : '');
   const [body, setBody] = useState(mode.kind === 'draft' ? mode.message.body : '');
   const [ack, setAck] = useState(mode.kind === 'draft' ? mode.message.ack_required : false);
+  const [files, setFiles] = useState<Attached[]>(mode.kind === 'draft' ? (mode.message.attachments ?? []) : []);
+  const [uploads, setUploads] = useState<Uploading[]>([]);
+  const fileIds = files.map((f) => f.id);
   const [error, setError] = useState<string | null>(null);
   const [invalid, setInvalid] = useState<Record<string, boolean>>({});
   const [busy, setBusy] = useState(false);
@@ -744,27 +1160,31 @@ function ComposeDialog({ mode, onClose, onDone }: { mode: ComposeMode; onClose: 
     setInvalid(fields);
   };
 
-  const fields = () => ({ subject, body, to: toRefs(to), cc: toRefs(cc), bcc: toRefs(bcc), ack_required: staff ? ack : false });
+  const fields = () => ({ subject, body, to: toRefs(to), cc: toRefs(cc), bcc: toRefs(bcc), ack_required: staff ? ack : false, attachments: fileIds });
 
   const save = async () => {
     setBusy(true);
     setError(null);
     try {
+      let d: Message;
       if (draftId) {
-        await api(`/api/messages/${draftId}`, { method: 'PATCH', json: fields() });
-      } else if (reply) {
-        const d = await api<Message>(`/api/messages/${reply.message.id}/reply`, { method: 'POST', json: { body, all: reply.all, draft: true } });
-        setDraftId(d.id);
-      } else if (mode.kind === 'forward') {
-        const d = await api<Message>(`/api/messages/${mode.message.id}/forward`, {
-          method: 'POST',
-          json: { body, to: toRefs(to), cc: toRefs(cc), bcc: toRefs(bcc), draft: true },
+        d = await api<Message>(`/api/messages/${draftId}`, {
+          method: 'PATCH',
+          json: reply ? { body, attachments: fileIds } : mode.kind === 'forward' ? { body, to: toRefs(to), cc: toRefs(cc), bcc: toRefs(bcc), attachments: fileIds } : fields(),
         });
-        setDraftId(d.id);
+      } else if (reply) {
+        d = await api<Message>(`/api/messages/${reply.message.id}/reply`, { method: 'POST', json: { body, all: reply.all, draft: true, attachments: fileIds } });
+      } else if (mode.kind === 'forward') {
+        d = await api<Message>(`/api/messages/${mode.message.id}/forward`, {
+          method: 'POST',
+          json: { body, to: toRefs(to), cc: toRefs(cc), bcc: toRefs(bcc), draft: true, attachments: fileIds },
+        });
       } else {
-        const d = await api<Message>('/api/messages', { method: 'POST', json: { ...fields(), draft: true } });
-        setDraftId(d.id);
+        d = await api<Message>('/api/messages', { method: 'POST', json: { ...fields(), draft: true } });
       }
+      setDraftId(d.id);
+      // A forward's draft carries the original's attachments: they are listed from now on.
+      setFiles(d.attachments ?? []);
       setSaved(`Brouillon enregistré à ${new Date().toLocaleTimeString('fr-FR', { hour: '2-digit', minute: '2-digit' })}.`);
     } catch (e) {
       fail(e);
@@ -791,12 +1211,15 @@ function ComposeDialog({ mode, onClose, onDone }: { mode: ComposeMode; onClose: 
     try {
       if (draftId) {
         // A reply or forward saved as a draft is a draft like the others from then on.
-        await api(`/api/messages/${draftId}`, { method: 'PATCH', json: reply ? { body } : mode.kind === 'forward' ? { body, to: toRefs(to), cc: toRefs(cc), bcc: toRefs(bcc) } : fields() });
+        await api(`/api/messages/${draftId}`, {
+          method: 'PATCH',
+          json: reply ? { body, attachments: fileIds } : mode.kind === 'forward' ? { body, to: toRefs(to), cc: toRefs(cc), bcc: toRefs(bcc), attachments: fileIds } : fields(),
+        });
         await api(`/api/messages/${draftId}/send`, { method: 'POST', json: {} });
       } else if (reply) {
-        await api(`/api/messages/${reply.message.id}/reply`, { method: 'POST', json: { body, all: reply.all } });
+        await api(`/api/messages/${reply.message.id}/reply`, { method: 'POST', json: { body, all: reply.all, attachments: fileIds } });
       } else if (mode.kind === 'forward') {
-        await api(`/api/messages/${mode.message.id}/forward`, { method: 'POST', json: { body, to: toRefs(to), cc: toRefs(cc), bcc: toRefs(bcc) } });
+        await api(`/api/messages/${mode.message.id}/forward`, { method: 'POST', json: { body, to: toRefs(to), cc: toRefs(cc), bcc: toRefs(bcc), attachments: fileIds } });
       } else {
         await api('/api/messages', { method: 'POST', json: fields() });
       }
@@ -852,8 +1275,13 @@ function ComposeDialog({ mode, onClose, onDone }: { mode: ComposeMode; onClose: 
         <div className="field">
           <label htmlFor="compose-body">Message</label>
           <textarea id="compose-body" rows={9} maxLength={50000} value={body} aria-invalid={invalid.body || undefined} onChange={(e) => setBody(e.target.value)} data-autofocus={reply ? true : undefined} />
-          {mode.kind === 'forward' && <span className="muted small">Le message d'origine est ajouté à la suite.</span>}
+          {mode.kind === 'forward' && (
+            <span className="muted small">
+              Le message d'origine est ajouté à la suite{!draftId && src?.attachments?.length ? `, avec ses ${filesLabel(src.attachments.length)}` : ''}.
+            </span>
+          )}
         </div>
+        <AttachmentsField files={files} onChange={setFiles} uploads={uploads} setUploads={setUploads} onError={fail} invalid={invalid.attachments} />
         {staff && !reply && mode.kind !== 'forward' && (
           <label className="check">
             <input type="checkbox" checked={ack} onChange={(e) => setAck(e.target.checked)} />
@@ -861,10 +1289,10 @@ function ComposeDialog({ mode, onClose, onDone }: { mode: ComposeMode; onClose: 
           </label>
         )}
         <div className="form-actions">
-          <button type="submit" className="button button-primary" disabled={busy}>
+          <button type="submit" className="button button-primary" disabled={busy || uploads.length > 0}>
             Envoyer
           </button>
-          <button type="button" className="button" onClick={save} disabled={busy}>
+          <button type="button" className="button" onClick={save} disabled={busy || uploads.length > 0}>
             Enregistrer le brouillon
           </button>
           <button type="button" className="button button-ghost" onClick={onClose}>
