@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import { startEnt, api } from '../api/lib/ent.mjs';
 import { until } from '../api/lib/school.mjs';
 import { makePdf } from '../api/lib/pdf.mjs';
-import { launch, newPage, login, review, shot, PHONE } from './lib/browser.mjs';
+import { join } from 'node:path';
+import { launch, newPage, login, review, shot, PHONE, SHOTS } from './lib/browser.mjs';
 
 const ADMIN = 'admin@demo.ent.local';
 const STUDENT_PASSWORD = 'Demo-Eleve-2026!';
@@ -209,7 +210,10 @@ test('a student asks from any page, gets the streamed answer with its citation, 
   refused = await lastAnswer(page);
   assert.equal(await refused.getAttribute('data-state'), 'error');
   assert.match(await refused.getByRole('alert').textContent(), /^Vous avez posé beaucoup de questions en peu de temps\. Vous pourrez en poser une nouvelle dans (\d+ min( \d+ s)?|\d+ s)\.$/);
-  await shot(page, 'chat-rate-limit');
+  // The conversation scrolls inside its card, at its newest answer (a full-page screenshot would
+  // scroll it back to the top: the viewport is photographed).
+  await refused.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(SHOTS, 'chat-rate-limit-desktop.png') });
 
   // Deleting the history, after a confirmation.
   await page.getByRole('button', { name: 'Supprimer mon historique' }).click();
