@@ -196,6 +196,15 @@ test('a student asks from any page, gets the streamed answer with its citation, 
   assert.equal(await unknown.getByRole('link', { name: "Ouvrir un ticket d'assistance" }).getAttribute('href'), '/support/nouvelle');
   await review(t, page, 'chat-unknown', assert);
 
+  // A new conversation, then the first one taken up again from the history.
+  await page.getByRole('button', { name: 'Nouvelle conversation' }).click();
+  assert.equal(await page.getByTestId('chat-turn').count(), 0);
+  await item.getByRole('button', { name: 'Reprendre cette conversation' }).click();
+  await page.getByTestId('chat-turn').nth(1).waitFor();
+  assert.deepEqual(await page.locator('.chat-question').allTextContents(), [`Vous : ${QUESTION}`, 'Vous : Quelle est la capitale du Pérou ?']);
+  assert.equal(await page.getByTestId('chat-turn').first().getByRole('button', { name: 'Réponse utile' }).getAttribute('aria-pressed'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'TEXTAREA');
+
   // Beyond the rate limit: the refusal in French, with the wait.
   let refused = null;
   for (let i = 3; i <= RATE && !refused; i++) {
