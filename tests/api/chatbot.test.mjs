@@ -127,7 +127,7 @@ test('a student of another class asking the same gets nothing from it', async ()
     assert.deepEqual(a.sources, []);
     assert.match(a.answer, /^Je ne sais pas/);
     assert.ok(!a.answer.includes('chloroplaste'));
-    assert.deepEqual(a.suggestions.map((x) => x.link), ['/support', '/support?ticket=nouveau']);
+    assert.deepEqual(a.suggestions.map((x) => x.link), ['/support/faq', '/support/nouvelle']);
   }
   // The class's teacher and the administrators read it.
   for (const who of ['teacher', 'admin']) assert.equal((await ok(ask(who, 'photosynthèse chloroplastes'))).answered, true, who);

@@ -5,6 +5,7 @@ import { NotificationsProvider } from './lib/notifications';
 import type { Role } from './lib/auth';
 import { ROLE_LABELS } from './lib/format';
 import { ModulesProvider } from './lib/modules';
+import { ChatProvider } from './lib/chat';
 import { MODULES } from './modules';
 import { Layout } from './components/Layout';
 import { PageTitle, Spinner } from './components/ui';
@@ -88,9 +89,11 @@ export function App() {
   return (
     <AuthProvider>
       <NotificationsProvider>
-        <ModulesProvider modules={MODULES}>
-          <Routed />
-        </ModulesProvider>
+        <ChatProvider>
+          <ModulesProvider modules={MODULES}>
+            <Routed />
+          </ModulesProvider>
+        </ChatProvider>
       </NotificationsProvider>
     </AuthProvider>
   );

@@ -7,7 +7,8 @@
 // no page for yet: a greyed-out tile, no link. See PortalModule (lib/modules.tsx) and docs/portal.md.
 import type { PortalModule } from './lib/modules';
 import { PortailPage } from './pages/Portail';
-import { CoursDetailPage, CoursListPage } from './pages/Cours';
+import { CoursDetailPage, CoursListPage, MaterialPage } from './pages/Cours';
+import { ChatPage } from './pages/Chat';
 import { NotesPage } from './pages/Notes';
 import { NotificationsPage, UnreadBadge } from './pages/Notifications';
 import { AdminPage } from './pages/Admin';
@@ -28,7 +29,10 @@ export const MODULES: readonly PortalModule[] = [
     service: 'cours',
     icon: 'M6 2h12a2 2 0 0 1 2 2v16a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm1 3v6l2.5-1.5L12 11V5z',
     page: CoursListPage,
-    subpages: [{ path: '/cours/:id', page: CoursDetailPage }],
+    subpages: [
+      { path: '/cours/:id', page: CoursDetailPage },
+      { path: '/cours/:id/materials/:mid', page: MaterialPage },
+    ],
     tile: { text: 'Supports de cours et documents' },
   },
   {
@@ -76,12 +80,12 @@ export const MODULES: readonly PortalModule[] = [
     ],
     tile: { text: 'Demandes au support' },
   },
-  // A service being built on the server: its tile shows (greyed out) once the server runs it.
   {
     path: '/chat',
     title: 'Assistant',
     service: 'chatbot',
     icon: 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6v2h2V9zm4 0v2h2V9zm4 0v2h2V9z',
+    page: ChatPage,
     tile: { text: 'Questions sur vos cours' },
   },
   {

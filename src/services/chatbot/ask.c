@@ -625,11 +625,11 @@ static void suggestions(jw *w)
 	jw_arr_open(w);
 	jw_obj_open(w);
 	jw_kstr(w, "label", "Consulter la FAQ");
-	jw_kstr(w, "link", "/support");
+	jw_kstr(w, "link", "/support/faq");
 	jw_obj_close(w);
 	jw_obj_open(w);
 	jw_kstr(w, "label", "Ouvrir un ticket d'assistance");
-	jw_kstr(w, "link", "/support?ticket=nouveau");
+	jw_kstr(w, "link", "/support/nouvelle");
 	jw_obj_close(w);
 	jw_arr_close(w);
 }

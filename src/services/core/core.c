@@ -175,7 +175,8 @@ static void portal_config(http_req *req)
 /*
  * The portal's policy: scripts and styles from this origin only (React sets styles through the
  * CSSOM, which style-src does not restrict); API calls to this origin and, with an external
- * issuer, to that issuer's origin (token refresh).
+ * issuer, to that issuer's origin (token refresh). Frames only from blob: URLs, which only the
+ * portal's own scripts make: a course document fetched with the token and shown at a page.
  */
 static const char *portal_csp(http_req *req)
 {
@@ -196,8 +197,8 @@ static const char *portal_csp(http_req *req)
 	return arena_printf(
 		http_arena(req),
 		"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-		"font-src 'self'; connect-src 'self'%s; object-src 'none'; base-uri 'self'; form-action 'self'%s; "
-		"frame-ancestors 'none'",
+		"font-src 'self'; connect-src 'self'%s; frame-src blob:; object-src 'none'; base-uri 'self'; "
+		"form-action 'self'%s; frame-ancestors 'none'",
 		origin, origin);
 }
 

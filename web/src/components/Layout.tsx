@@ -4,6 +4,7 @@ import { useAuth } from '../lib/AuthContext';
 import { ROLE_LABELS } from '../lib/format';
 import { useModules } from '../lib/modules';
 import { Bell } from './Bell';
+import { ChatButton } from './ChatPanel';
 
 export function Layout({ children }: { children: ReactNode }) {
   const { session, logout } = useAuth();
@@ -56,6 +57,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <span className="visually-hidden"> — accueil</span>
         </NavLink>
         <div className="topbar-right">
+          <ChatButton />
           <Bell />
           <div className="user-chip">
             <span className="user-name">{session?.name}</span>

@@ -156,3 +156,16 @@ export type FaqArticle = Sure<Answer<'/api/support/faq/{id}'>, 'category_label' 
 export type FaqInput = RequestBody<'/api/support/faq', 'post'>;
 /** The admins' dashboard (GET /api/support/dashboard). */
 export type SupportDashboard = Answer<'/api/support/dashboard'>;
+
+// --- chatbot (the assistant) ---------------------------------------------------------------------
+
+/** A question and its answer as the history holds it (GET /chatbot/history): every field written. */
+export type ChatInteraction = Filled<ItemOf<Answer<'/chatbot/history'>>>;
+/** A passage an answer cites: its document (material) and page, and the portal's link to it. */
+export type ChatSource = ChatInteraction['sources'][number];
+/** Where to go when the assistant does not know: described as bare objects by the schema. */
+export interface ChatSuggestion {
+  label: string;
+  link: string;
+}
+export type ChatAsk = RequestBody<'/chatbot/ask', 'post'>;

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
-import { useApi, type List } from '../lib/api';
+import { messageForStatus, useApi, type List } from '../lib/api';
 import { fmtDate, fmtDateTime, fmtSize, subjectLabel } from '../lib/format';
 import type { ClassInfo, Cours, FileInfo, Material, MaterialViews } from '../lib/types';
 import { Alert, Card, Empty, PageTitle, Spinner, errorText } from '../components/ui';
@@ -381,5 +381,104 @@ function UploadMaterial({ coursId, onDone }: { coursId: string; onDone: (title: 
         </div>
       </form>
     </Card>
+  );
+}
+
+/**
+ * /cours/{id}/materials/{mid}?page=N: one material, opened at a page (the assistant's citations
+ * link here). A PDF is shown in the page at page N (`#page=N` on the file fetched with the token),
+ * with a link that opens it in a tab of its own, at the same page; a text document is shown with
+ * its pages (form feeds), page N in view; anything else is offered for download.
+ */
+export function MaterialPage() {
+  const { id = '', mid = '' } = useParams();
+  const [params] = useSearchParams();
+  const { api, apiFetch, download } = useApi();
+  const [cours, setCours] = useState<Cours | null>(null);
+  const [material, setMaterial] = useState<Material | null>(null);
+  const [file, setFile] = useState<{ url: string; type: string; text: string | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const requested = Number(params.get('page'));
+  const page = Number.isInteger(requested) && requested > 0 ? requested : 1;
+
+  useEffect(() => {
+    let url: string | null = null;
+    (async () => {
+      try {
+        const [c, m] = await Promise.all([api<Cours>(`/api/cours/${id}`), api<Material>(`/api/cours/${id}/materials/${mid}`)]);
+        setCours(c);
+        setMaterial(m);
+        if (!m.file_id) return;
+        const r = await apiFetch(`/api/cours/${id}/materials/${mid}/file`, { headers: { Accept: '*/*' } });
+        if (!r.ok) throw new Error(messageForStatus(r.status));
+        const type = (r.headers.get('Content-Type') || m.file?.content_type || '').split(';')[0].trim().toLowerCase();
+        const blob = await r.blob();
+        const text = type.startsWith('text/') ? await blob.text() : null;
+        url = URL.createObjectURL(type === 'application/pdf' ? new Blob([blob], { type }) : blob);
+        setFile({ url, type, text });
+      } catch (e) {
+        setError(errorText(e));
+      }
+    })();
+    return () => {
+      if (url) URL.revokeObjectURL(url);
+    };
+  }, [id, mid, api, apiFetch]);
+
+  // A text document: its page N in view once shown.
+  useEffect(() => {
+    if (file?.text !== null && file?.text !== undefined && page > 1) document.getElementById(`doc-page-${page}`)?.scrollIntoView({ block: 'start' });
+  }, [file, page]);
+
+  if (error && !material) return <><PageTitle title="Document" /><Alert>{error}</Alert></>;
+  if (!cours || !material) return <Spinner />;
+  const name = material.file?.name || material.title;
+  const pages = file?.text != null ? file.text.split('\f') : [];
+
+  return (
+    <>
+      <p className="breadcrumb">
+        <Link to="/cours">Cours</Link> <span aria-hidden="true">›</span> <Link to={`/cours/${id}`}>{cours.title}</Link>{' '}
+        <span aria-hidden="true">›</span> {material.title}
+      </p>
+      <PageTitle title={material.title}>
+        {file?.type === 'application/pdf' && (
+          <a className="button button-primary" href={`${file.url}#page=${page}`} target="_blank" rel="noopener">
+            Ouvrir à la page {page} dans un nouvel onglet
+          </a>
+        )}
+        {material.file_id && (
+          <button type="button" className="button" onClick={() => download(`/api/cours/${id}/materials/${mid}/file`, name).catch((e) => setError(errorText(e)))}>
+            Télécharger
+          </button>
+        )}
+      </PageTitle>
+      {material.description && <p className="lead">{material.description}</p>}
+      {error && <Alert>{error}</Alert>}
+      {!material.file_id ? (
+        <Card><Empty>Ce support n'a pas de document.</Empty></Card>
+      ) : !file ? (
+        <Spinner label="Ouverture du document…" />
+      ) : file.type === 'application/pdf' ? (
+        <>
+          <p className="muted small">Page {page} de « {name} ».</p>
+          <iframe className="doc-frame" title={`${material.title}, page ${page}`} src={`${file.url}#page=${page}`} data-testid="doc-frame" />
+        </>
+      ) : file.text !== null ? (
+        <div className="doc-text" data-testid="doc-text">
+          {pages.map((p, i) => (
+            <section key={i} id={`doc-page-${i + 1}`} className={`card ${i + 1 === page ? 'doc-page-current' : ''}`} aria-labelledby={`doc-page-${i + 1}-title`}>
+              <h2 id={`doc-page-${i + 1}-title`}>
+                Page {i + 1}
+                {i + 1 === page && <span className="tag">page citée</span>}
+              </h2>
+              <pre>{p.trim()}</pre>
+            </section>
+          ))}
+        </div>
+      ) : (
+        <Card><p>Ce document ne s'affiche pas dans le navigateur : téléchargez-le pour l'ouvrir (page {page}).</p></Card>
+      )}
+    </>
   );
 }
