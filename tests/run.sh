@@ -52,8 +52,9 @@ echo "== unit tests (S3)"
 s3_api=$(ls tests/api/cours*.test.mjs tests/api/fichiers*.test.mjs 2>/dev/null || true)
 if [ -n "$s3_api" ]; then
   echo "== API tests of the file services (S3)"
+  # ENT_TEST_S3_DATA: where s3rver keeps the objects, so that the tests can count them.
   # shellcheck disable=SC2086
-  ENT_BLOB=$s3url node --test --test-concurrency=1 $s3_api
+  ENT_BLOB=$s3url ENT_TEST_S3_DATA=$s3dir/data node --test --test-concurrency=1 $s3_api
 fi
 
 echo "== RabbitMQ (event bus)"

@@ -6,12 +6,16 @@
  * 0640), and commit fsyncs the file, renames it into place and fsyncs the directory that
  * received it, so after a crash an object is either absent or complete, never partial. Abort (or
  * a failed commit) unlinks the temporary file. Keys cannot start with '.', so ".tmp" never
- * collides with an object.
+ * collides with an object. A process killed in the middle of a write leaves its temporary file:
+ * opening the store removes the temporary files nobody has written to for two hours. A live upload
+ * writes far more often (the server closes a connection idle for ENT_IDLE_TIMEOUT, an hour at
+ * most), so another process's upload in progress on the same PATH is never touched.
  *
  * Reads open with O_NOFOLLOW and refuse anything but a regular file: a symlink or directory at
  * a key is "not found". The store itself is only a path: nothing is shared between threads.
  * This file must never follow a key anywhere but under PATH, and never publish a partial file.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -102,6 +107,32 @@ static int fsync_parent(const char *path)
 	return rc;
 }
 
+/* Temporary files older than this were left by a process that died writing them. */
+#define TMP_STALE_S 7200 /* more than ENT_IDLE_TIMEOUT's maximum */
+
+/* Removes the regular files of dir (PATH/.tmp) last modified more than TMP_STALE_S ago. */
+static void sweep_tmp(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	time_t cutoff = time(NULL) - TMP_STALE_S;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.' || fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISREG(st.st_mode) && st.st_mtime < cutoff)
+			unlinkat(dfd, e->d_name, 0);
+	}
+	closedir(d); /* closes dfd */
+}
+
 static void *fs_open(const char *url, char *err, size_t errlen)
 {
 	const char *path = url + 5; /* "file:" */
@@ -136,6 +167,7 @@ static void *fs_open(const char *url, char *err, size_t errlen)
 		free(root);
 		return NULL;
 	}
+	sweep_tmp(tmp);
 	free(tmp);
 	struct fs *fs = calloc(1, sizeof(*fs));
 	if (!fs)

@@ -61,9 +61,14 @@ static const char schema_v2[] =
 	"CREATE TABLE fichiers_trash (blob_key TEXT PRIMARY KEY, deleted_at BIGINT NOT NULL,"
 	" attempts INTEGER NOT NULL DEFAULT 0);";
 
+/* The object an upload writes, named by its reservation: a crash between the object's commit and
+ * its row leaves the key there, and the sweeper deletes the object once the reservation expires. */
+static const char schema_v3[] = "ALTER TABLE fichiers_reservations ADD COLUMN blob_key TEXT;";
+
 static const struct migration migrations[] = {
 	{1, "files metadata", schema_v1, NULL},
 	{2, "quota reservations of uploads in progress; blobs waiting to be deleted", schema_v2, NULL},
+	{3, "the object each upload in progress writes", schema_v3, NULL},
 };
 
 /* ---- limits and the store ---- */

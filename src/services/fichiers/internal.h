@@ -67,11 +67,17 @@ int fichiers_trash_sweep(db_conn *c);
  * Reserves want bytes of owner's quota for an upload (want 0: whatever is left, up to max): the
  * owner's files and live reservations plus want must fit in quota. Concurrent reservations of one
  * owner are serialised by their fichiers_usage row. ENT_OK with *granted and the reservation's id
- * in id (37 bytes), ENT_ETOOBIG when it does not fit, or an ent_err. A reservation lasts an hour
- * unless the upload ends first (fichiers_release, or the file's insert deleting it).
+ * in id (37 bytes), ENT_ETOOBIG when it does not fit, or an ent_err. blob_key (or NULL) is the
+ * object the upload writes. A reservation lasts an hour unless the upload ends first
+ * (fichiers_release, or fichiers_claim with the file's insert); after it, the sweeper deletes the
+ * reservation and the object it names if no file names it (a process killed between the object's
+ * commit and its row).
  */
-int fichiers_reserve(db_conn *c, const char *owner, uint64_t want, uint64_t max, uint64_t quota, char id[37],
-		     uint64_t *granted);
+int fichiers_reserve(db_conn *c, const char *owner, uint64_t want, uint64_t max, uint64_t quota, const char *blob_key,
+		     char id[37], uint64_t *granted);
 void fichiers_release(db_conn *c, const char *id);
+/* In the transaction that inserts the file's row: ends the reservation. ENT_ENOTFOUND when it is
+ * no longer there (expired and swept: its object may be deleted, the upload must fail). */
+int fichiers_claim(db_conn *c, const char *id);
 
 #endif

@@ -9,6 +9,12 @@
  * rolled back) and leaves the trash; a blob store that refuses keeps the row, retried at each
  * sweep (attempts counts them). Deleting an absent blob succeeds, so two processes sweeping the
  * same row do no harm.
+ *
+ * Expired upload reservations go first: each names the object its upload was writing (upload.c);
+ * one still there after its hour is an upload that never recorded its file (a process killed
+ * between the object's commit and its row, or an upload of more than an hour, which then fails
+ * since its reservation is gone: fichiers_claim). The key goes to the trash and the reservation
+ * away, in one transaction; the object is then deleted like any other if no file names it.
  */
 #include "internal.h"
 
@@ -24,10 +30,54 @@
 #define SWEEP_INTERVAL_S 5
 #define SWEEP_BATCH 100
 
+/* Moves the keys of expired reservations to the trash and deletes those reservations. */
+static int sweep_reservations(db_conn *c)
+{
+	int64_t now = (int64_t)time(NULL);
+	/* A read first: no write transaction every few seconds when there is nothing to do. */
+	db_stmt *s = db_prepare(c, "SELECT 1 FROM fichiers_reservations WHERE expires_at < ? LIMIT 1");
+	if (!s)
+		return ENT_EDB;
+	db_bind_int64(s, 1, now);
+	int rc = db_step(s);
+	db_done(s);
+	if (rc != DB_ROW)
+		return rc < 0 ? rc : ENT_OK;
+	if ((rc = db_begin(c)))
+		return rc;
+	s = db_prepare(c,
+		       "INSERT INTO fichiers_trash (blob_key, deleted_at) SELECT blob_key, ? FROM fichiers_reservations"
+		       " WHERE expires_at < ? AND blob_key IS NOT NULL ON CONFLICT (blob_key) DO NOTHING");
+	rc = ENT_EDB;
+	if (s) {
+		db_bind_int64(s, 1, now);
+		db_bind_int64(s, 2, now);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc >= 0) {
+		s = db_prepare(c, "DELETE FROM fichiers_reservations WHERE expires_at < ?");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_int64(s, 1, now);
+			rc = db_step(s);
+			db_done(s);
+		}
+	}
+	if (rc < 0) {
+		db_rollback(c);
+		return rc;
+	}
+	return db_commit(c);
+}
+
 int fichiers_trash_sweep(db_conn *c)
 {
 	if (!fichiers_store)
 		return ENT_EUNAVAIL;
+	int rrc = sweep_reservations(c);
+	if (rrc < 0)
+		return rrc;
 	/* Stale keys first: a row that still names its blob an hour later was never deleted. */
 	db_stmt *s = db_prepare(
 		c, "DELETE FROM fichiers_trash WHERE deleted_at < ? AND blob_key IN (SELECT blob_key FROM fichiers)");

@@ -134,8 +134,8 @@ static void upload_cleanup(void *arg)
 	}
 }
 
-int fichiers_reserve(db_conn *c, const char *owner, uint64_t want, uint64_t max, uint64_t quota, char id[37],
-		     uint64_t *granted)
+int fichiers_reserve(db_conn *c, const char *owner, uint64_t want, uint64_t max, uint64_t quota, const char *blob_key,
+		     char id[37], uint64_t *granted)
 {
 	if (!c)
 		return ENT_EUNAVAIL;
@@ -175,13 +175,18 @@ int fichiers_reserve(db_conn *c, const char *owner, uint64_t want, uint64_t max,
 	if (rc >= 0) {
 		util_uuid(id);
 		s = db_prepare(
-			c, "INSERT INTO fichiers_reservations (id, owner_id, bytes, expires_at) VALUES (?, ?, ?, ?)");
+			c,
+			"INSERT INTO fichiers_reservations (id, owner_id, bytes, expires_at, blob_key) VALUES (?, ?, ?, ?, ?)");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, id);
 			db_bind_text(s, 2, owner);
 			db_bind_int64(s, 3, (int64_t)*granted);
 			db_bind_int64(s, 4, now + 3600);
+			if (blob_key)
+				db_bind_text(s, 5, blob_key);
+			else
+				db_bind_null(s, 5);
 			rc = db_step(s);
 			db_done(s);
 		}
@@ -204,6 +209,18 @@ void fichiers_release(db_conn *c, const char *id)
 		db_step(s);
 		db_done(s);
 	}
+}
+
+int fichiers_claim(db_conn *c, const char *id)
+{
+	db_stmt *s = db_prepare(c, "DELETE FROM fichiers_reservations WHERE id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	int rc = db_step(s);
+	int64_t n = rc < 0 ? 0 : db_changes(s);
+	db_done(s);
+	return rc < 0 ? rc : n == 1 ? ENT_OK : ENT_ENOTFOUND;
 }
 
 static void fail(struct upload *u, int status, const char *detail)
@@ -234,8 +251,6 @@ static int begin_blob(struct upload *u)
 		fail(u, 503, "the file store is not available");
 		return -1;
 	}
-	util_uuid(u->id);
-	snprintf(u->key, sizeof(u->key), "fichiers/%s", u->id);
 	int rc = blob_write_begin(fichiers_store, u->key, &u->w);
 	if (rc) {
 		u->w = NULL;
@@ -323,8 +338,10 @@ static struct upload *upload_init(http_req *req)
 	uint64_t want = n > 0 ? (uint64_t)n : 0, granted = 0;
 	if (multipart && want > fichiers_max_upload)
 		want = fichiers_max_upload; /* the file inside is what counts; the framing is checked below */
+	util_uuid(u->id);
+	snprintf(u->key, sizeof(u->key), "fichiers/%s", u->id);
 	int rc = fichiers_reserve(app_db(), sub, want, fichiers_max_upload,
-				  fichiers_quota_of(http_principal(req)->roles), u->resv, &granted);
+				  fichiers_quota_of(http_principal(req)->roles), u->key, u->resv, &granted);
 	if (rc == ENT_ETOOBIG) {
 		u->limit_is_quota = 1;
 		fail_limit(u);
@@ -419,16 +436,24 @@ void fichiers_upload(http_req *req)
 	util_time_rfc3339(time(NULL), now);
 	f.created_at = now;
 
-	/* The file's row and the end of its reservation, together. */
+	/*
+	 * The file's row and the end of its reservation, together. A reservation already gone expired
+	 * and was swept (an upload of more than an hour): the sweeper may delete the object, so the
+	 * upload fails rather than record a file without its bytes.
+	 */
 	db_conn *c = app_db();
 	rc = c ? db_begin(c) : ENT_EUNAVAIL;
-	if (!rc)
-		rc = fichiers_insert(c, &f);
 	if (!rc) {
-		fichiers_release(c, u->resv);
-		rc = db_commit(c);
-	} else if (c)
-		db_rollback(c);
+		rc = fichiers_claim(c, u->resv);
+		if (!rc)
+			rc = fichiers_insert(c, &f);
+		if (!rc)
+			rc = db_commit(c);
+		else
+			db_rollback(c);
+	}
+	if (rc == ENT_ENOTFOUND)
+		rc = ENT_EUNAVAIL;
 	if (rc < 0) {
 		blob_delete(fichiers_store, u->key);
 		upload_cleanup(u); /* the reservation */
