@@ -63,6 +63,8 @@ const struct config_setting config_settings[] = {
 	 "comma list of proxy addresses or CIDR ranges whose X-Forwarded-For / Forwarded is believed"},
 	{"ENT_MFA_TEACHERS", "--mfa-teachers", S(mfa_teachers), "optional", 0,
 	 "teachers' second factor (TOTP) at login: optional or required (administrators always need one)"},
+	{"ENT_CACHE_MB", "--cache-mb", S(cache_mb), "32", 0,
+	 "megabytes of rendered answers kept by each process (report cards); 0: none (ETags stay)"},
 	{"ENT_TEACHER_REPORT_VIEW", "--teacher-report-view", S(teacher_report_view), "own", 0,
 	 "what a teacher sees of a student's report card: own (the subjects they teach) or all (every subject)"},
 };
@@ -301,6 +303,9 @@ static int check(struct config *cfg, char *err, size_t errlen)
 		return bad(err, errlen, setting("ENT_PER_IP_CONNECTIONS"), cfg->per_ip_connections,
 			   "expected a number from 1 to 1000000");
 	cfg->n_per_ip = (unsigned)n;
+	if (!uint_ok(cfg->cache_mb, 0, 65536, &n))
+		return bad(err, errlen, setting("ENT_CACHE_MB"), cfg->cache_mb, "expected a number from 0 to 65536");
+	cfg->n_cache_bytes = (size_t)n << 20;
 	return 0;
 }
 

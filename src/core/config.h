@@ -45,10 +45,11 @@ struct config {
 	char *trusted_proxies;     /* ENT_TRUSTED_PROXIES --trusted-proxies */
 	char *mfa_teachers;        /* ENT_MFA_TEACHERS --mfa-teachers: optional|required */
 	char *teacher_report_view; /* ENT_TEACHER_REPORT_VIEW --teacher-report-view: own|all */
+	char *cache_mb;            /* ENT_CACHE_MB --cache-mb */
 	/* Parsed forms. */
 	unsigned n_header_timeout, n_body_min_rate;
 	unsigned n_threads, n_idle_timeout, n_max_connections, n_per_ip, n_chatbot_rate;
-	size_t n_max_body;
+	size_t n_max_body, n_cache_bytes;
 	uint64_t n_max_upload, n_quota, n_student_quota;
 };
 

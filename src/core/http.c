@@ -140,6 +140,8 @@ struct http_req {
 	buf out; /* the answer written with http_jw() */
 	jw out_w;
 	int has_out;
+	http_reply_hook reply_hook; /* the read cache's (rcache.c), or NULL */
+	void *reply_hook_ctx;
 };
 
 struct http_server {
@@ -422,7 +424,7 @@ static z_stream *thread_deflate(void)
 	return z;
 }
 
-static char *gzip(const char *data, size_t len, size_t *outlen)
+char *http_gzip(const char *data, size_t len, size_t *outlen)
 {
 	z_stream *z = thread_deflate();
 	if (!z)
@@ -452,12 +454,21 @@ static void reply_owned(http_req *req, int status, const char *type, char *data,
 		log_error("handler answered twice on %s", req->m.route ? req->m.route->pattern : req->path);
 		return;
 	}
+	if (req->reply_hook) {
+		http_reply_hook hook = req->reply_hook;
+		req->reply_hook = NULL;
+		if (hook(req, status, type, data, len, req->reply_hook_ctx)) {
+			free(data);
+			http_reply_empty(req, 304);
+			return;
+		}
+	}
 	int gz = 0;
 	const char *cc = find_header(req, "Cache-Control");
 	int no_transform = cc && strstr(cc, "no-transform");
 	if (len >= GZIP_MIN && !no_transform && compressible(type) && accepts_gzip(req)) {
 		size_t zlen;
-		char *z = gzip(data, len, &zlen);
+		char *z = http_gzip(data, len, &zlen);
 		if (z) {
 			free(data);
 			data = z;
@@ -472,6 +483,36 @@ static void reply_owned(http_req *req, int status, const char *type, char *data,
 	if (gz || (len >= GZIP_MIN && compressible(type)))
 		MHD_add_response_header(r, "Vary", "Accept-Encoding");
 	req->bytes_out = len;
+	http__queue(req, status, r);
+}
+
+void http_set_reply_hook(http_req *req, http_reply_hook fn, void *ctx)
+{
+	req->reply_hook = fn;
+	req->reply_hook_ctx = ctx;
+}
+
+void *http_reply_hook_ctx(const http_req *req) { return req->reply_hook ? req->reply_hook_ctx : NULL; }
+
+void http_reply_stored(http_req *req, int status, const char *type, const char *data, size_t len, const char *gz,
+		       size_t gzlen)
+{
+	if (req->answered)
+		return;
+	int z = gz && accepts_gzip(req);
+	size_t n = z ? gzlen : len;
+	char *copy = malloc(n ? n : 1);
+	if (!copy)
+		abort();
+	if (n)
+		memcpy(copy, z ? gz : data, n);
+	struct MHD_Response *r = MHD_create_response_from_buffer(n, copy, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, "Content-Type", type);
+	if (z)
+		MHD_add_response_header(r, "Content-Encoding", "gzip");
+	if (z || (len >= GZIP_MIN && compressible(type)))
+		MHD_add_response_header(r, "Vary", "Accept-Encoding");
+	req->bytes_out = n;
 	http__queue(req, status, r);
 }
 

@@ -221,6 +221,20 @@ void http_reply_jw(http_req *req, int status);
 void http_set_header(http_req *req, const char *name, const char *value);
 
 /*
+ * The read cache's hook (rcache.c): called once with the body of the next answer before it is
+ * sent. It may add headers; returning 1 sends 304 Not Modified instead (no body).
+ */
+typedef int (*http_reply_hook)(http_req *req, int status, const char *type, const char *data, size_t len, void *ctx);
+void http_set_reply_hook(http_req *req, http_reply_hook fn, void *ctx);
+/* The context given with the hook still waiting, or NULL. */
+void *http_reply_hook_ctx(const http_req *req);
+/* Sends a stored answer: its gzip form gz when there is one and the client takes it. Copies. */
+void http_reply_stored(http_req *req, int status, const char *type, const char *data, size_t len, const char *gz,
+		       size_t gzlen);
+/* Gzip-compresses data into a new malloc'd buffer; NULL when it would not shrink. */
+char *http_gzip(const char *data, size_t len, size_t *outlen);
+
+/*
  * For a page of a list: sets `Link: <PATH?k=v&...&cursor=NEXT>; rel="next"`, keeping the
  * request's query arguments named in keep (NULL-terminated: the filters and limit), so that the
  * next page has the same filters. Nothing when next is NULL.

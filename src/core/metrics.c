@@ -230,6 +230,24 @@ void metrics_write(buf *out, const char *service, const struct metrics_gauges *g
 		   "# TYPE ent_bus_pending gauge\n"
 		   "ent_bus_pending %ld\n",
 		   g->in_flight, g->db_connections, g->db_up, g->sse_streams, g->bus_pending);
+	buf_printf(out,
+		   "# HELP ent_cache_requests_total Cacheable reads by outcome (hit, miss, not_modified).\n"
+		   "# TYPE ent_cache_requests_total counter\n"
+		   "ent_cache_requests_total{outcome=\"hit\"} %llu\n"
+		   "ent_cache_requests_total{outcome=\"miss\"} %llu\n"
+		   "ent_cache_requests_total{outcome=\"not_modified\"} %llu\n"
+		   "# HELP ent_cache_evictions_total Cached answers dropped to stay under the size cap.\n"
+		   "# TYPE ent_cache_evictions_total counter\n"
+		   "ent_cache_evictions_total %llu\n"
+		   "# HELP ent_cache_bytes Bytes held by the answer cache.\n"
+		   "# TYPE ent_cache_bytes gauge\n"
+		   "ent_cache_bytes %zu\n"
+		   "# HELP ent_cache_entries Answers held by the cache.\n"
+		   "# TYPE ent_cache_entries gauge\n"
+		   "ent_cache_entries %zu\n",
+		   (unsigned long long)g->cache.hits, (unsigned long long)g->cache.misses,
+		   (unsigned long long)g->cache.not_modified, (unsigned long long)g->cache.evictions, g->cache.bytes,
+		   g->cache.entries);
 	if (g->bus_broker_up >= 0)
 		buf_printf(out,
 			   "# HELP ent_bus_broker_up Whether the message broker connection is up (1) or not (0).\n"

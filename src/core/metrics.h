@@ -9,6 +9,7 @@
 #define ENT_METRICS_H
 
 #include "buf.h"
+#include "rcache.h"
 
 /* Prepares slots for route ids 0..nroutes-1 (plus one for requests that matched no route). */
 void metrics_init(int nroutes);
@@ -25,6 +26,7 @@ struct metrics_gauges {
 	long sse_streams;  /* open Server-Sent Events streams */
 	long bus_pending;  /* events waiting for a retry (local) or for the broker (amqp) */
 	int bus_broker_up; /* -1: no broker configured */
+	struct rcache_stats cache;
 };
 
 /* Writes the exposition for every service (service NULL) or for one. */

@@ -34,7 +34,8 @@ struct db_backend {
 	const void *(*col_blob)(void *stmt, int col, size_t *len);
 	int64_t (*changes)(void *stmt);
 	void (*reset)(void *stmt);
-	const char *begin_sql; /* "BEGIN IMMEDIATE" or "BEGIN" */
+	const char *begin_sql;      /* "BEGIN IMMEDIATE" or "BEGIN" */
+	const char *begin_read_sql; /* a read-only transaction on one snapshot */
 	int (*migrate_lock)(void *conn);
 	int (*migrate_unlock)(void *conn);
 	const char *(*errmsg)(void *conn);

@@ -267,6 +267,7 @@ void db_done(db_stmt *s)
 }
 
 int db_begin(db_conn *c) { return db_exec(c, c->d->be->begin_sql); }
+int db_begin_read(db_conn *c) { return db_exec(c, c->d->be->begin_read_sql); }
 int db_commit(db_conn *c) { return db_exec(c, "COMMIT"); }
 int db_rollback(db_conn *c) { return db_exec(c, "ROLLBACK"); }
 

@@ -110,6 +110,8 @@ void db_done(db_stmt *s);
 
 /* Transactions. db_begin() takes the write lock at once on SQLite (BEGIN IMMEDIATE). */
 int db_begin(db_conn *c);
+/* A read-only transaction whose statements all see one snapshot of the database; ended by db_rollback(). */
+int db_begin_read(db_conn *c);
 int db_commit(db_conn *c);
 int db_rollback(db_conn *c);
 

@@ -911,6 +911,7 @@ const struct db_backend db_pg_backend = {
 	.changes = pg_changes,
 	.reset = pg_reset,
 	.begin_sql = "BEGIN",
+	.begin_read_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
 	.migrate_lock = pg_migrate_lock,
 	.migrate_unlock = pg_migrate_unlock,
 	.errmsg = pg_errmsg,

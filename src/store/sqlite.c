@@ -199,6 +199,8 @@ const struct db_backend db_sqlite_backend = {
 	.changes = sq_changes,
 	.reset = sq_reset,
 	.begin_sql = "BEGIN IMMEDIATE",
+	/* Deferred: the snapshot is taken by the first read and kept until the end (WAL). */
+	.begin_read_sql = "BEGIN",
 	.migrate_lock = sq_migrate_lock,
 	.migrate_unlock = sq_migrate_unlock,
 	.errmsg = sq_errmsg,

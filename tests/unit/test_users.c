@@ -25,6 +25,7 @@
 #include "services/users/internal.h"
 #include "store/migrate.h"
 
+extern const struct service svc_core;
 extern const struct service svc_users;
 extern const struct service svc_auth;
 
@@ -57,8 +58,8 @@ static int setup(void **state)
 		return -1;
 	}
 	app.db = dbh;
-	const struct service *svcs[] = {&svc_users, &svc_auth};
-	if (migrate_run(db_conn_get(dbh), svcs, 2, NULL, err, sizeof(err)) < 0) {
+	const struct service *svcs[] = {&svc_core, &svc_users, &svc_auth}; /* core first: its change table (core/rcache.h) */
+	if (migrate_run(db_conn_get(dbh), svcs, 3, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "migrate: %s\n", err);
 		return -1;
 	}
@@ -109,8 +110,8 @@ static int setup_pg(void **state)
 		return -1;
 	}
 	app.db = dbh;
-	const struct service *svcs[] = {&svc_users, &svc_auth};
-	if (migrate_run(db_conn_get(dbh), svcs, 2, NULL, err, sizeof(err)) < 0) {
+	const struct service *svcs[] = {&svc_core, &svc_users, &svc_auth}; /* core first: its change table (core/rcache.h) */
+	if (migrate_run(db_conn_get(dbh), svcs, 3, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "migrate: %s\n", err);
 		return -1;
 	}

@@ -75,6 +75,7 @@ static void metrics_reply(http_req *req, const char *service)
 		.bus_pending = bus_pending(),
 		.bus_broker_up = bus_broker_up(),
 	};
+	rcache_stats(&g.cache);
 	buf b;
 	buf_init(&b, 0);
 	metrics_write(&b, service, &g);
@@ -304,12 +305,17 @@ static const struct route routes[] = {
 static int core_start(void)
 {
 	http_set_page_fallback(portal_page);
+	rcache_init(app.cfg ? app.cfg->n_cache_bytes : 0);
+	rcache_start();
 	return ENT_OK;
 }
+
+static void core_stop(void) { rcache_stop(); }
 
 /* The event bus's tables live with the core service, which every process runs. */
 static const struct migration migrations[] = {
 	{1, "event bus: outbox, applied events, cursors", bus_schema_v1, bus_schema_v1_pg},
+	{2, "versioned answers: the change of every cached answer's inputs", rcache_schema_v1, rcache_schema_v1_pg},
 };
 
 const struct service svc_core = {
@@ -320,4 +326,5 @@ const struct service svc_core = {
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
 	.start = core_start,
+	.stop = core_stop,
 };

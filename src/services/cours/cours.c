@@ -70,8 +70,28 @@ static const char schema_v1[] = "CREATE TABLE cours ("
 				"CREATE INDEX consultation_by_material ON consultation_cours (material_id, user_id);"
 				"CREATE INDEX consultation_by_user ON consultation_cours (user_id, at);";
 
+/* Every change of an input of a cached answer is recorded in the core's change table (core/rcache.h). */
+static const char schema_changes[] =
+	"CREATE TRIGGER cours_changed_u AFTER UPDATE ON cours BEGIN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.id); END;"
+	"CREATE TRIGGER cours_changed_d AFTER DELETE ON cours BEGIN INSERT INTO core_changes (scope) VALUES ('c:' || OLD.id); END;"
+	"CREATE TRIGGER cours_teachers_changed_i AFTER INSERT ON cours_teachers BEGIN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.cours_id); END;"
+	"CREATE TRIGGER cours_teachers_changed_u AFTER UPDATE ON cours_teachers BEGIN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.cours_id); INSERT INTO core_changes (scope) VALUES ('c:' || OLD.cours_id); END;"
+	"CREATE TRIGGER cours_teachers_changed_d AFTER DELETE ON cours_teachers BEGIN INSERT INTO core_changes (scope) VALUES ('c:' || OLD.cours_id); END;"
+	"CREATE TRIGGER cours_classes_changed_i AFTER INSERT ON cours_classes BEGIN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.cours_id); INSERT INTO core_changes (scope) VALUES ('k:' || NEW.class_id); END;"
+	"CREATE TRIGGER cours_classes_changed_u AFTER UPDATE ON cours_classes BEGIN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.cours_id); INSERT INTO core_changes (scope) VALUES ('k:' || NEW.class_id); INSERT INTO core_changes (scope) VALUES ('c:' || OLD.cours_id); INSERT INTO core_changes (scope) VALUES ('k:' || OLD.class_id); END;"
+	"CREATE TRIGGER cours_classes_changed_d AFTER DELETE ON cours_classes BEGIN INSERT INTO core_changes (scope) VALUES ('c:' || OLD.cours_id); INSERT INTO core_changes (scope) VALUES ('k:' || OLD.class_id); END;";
+static const char schema_changes_pg[] =
+	"CREATE FUNCTION cours_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.id); END IF; IF TG_OP = 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('c:' || OLD.id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER cours_changed AFTER UPDATE OR DELETE ON cours FOR EACH ROW EXECUTE FUNCTION cours_changed();"
+	"CREATE FUNCTION cours_teachers_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.cours_id); END IF; IF TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN INSERT INTO core_changes (scope) VALUES ('c:' || OLD.cours_id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER cours_teachers_changed AFTER INSERT OR UPDATE OR DELETE ON cours_teachers FOR EACH ROW EXECUTE FUNCTION cours_teachers_changed();"
+	"CREATE FUNCTION cours_classes_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.cours_id); INSERT INTO core_changes (scope) VALUES ('k:' || NEW.class_id); END IF; IF TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN INSERT INTO core_changes (scope) VALUES ('c:' || OLD.cours_id); INSERT INTO core_changes (scope) VALUES ('k:' || OLD.class_id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER cours_classes_changed AFTER INSERT OR UPDATE OR DELETE ON cours_classes FOR EACH ROW EXECUTE FUNCTION cours_classes_changed();";
+
 static const struct migration migrations[] = {
 	{1, "courses, teachers, classes, materials, consultations", schema_v1, NULL},
+	{2, "changes of courses, their teachers and classes recorded for versioned answers", schema_changes,
+	 schema_changes_pg},
 };
 
 void cours_now(char out[21]) { util_time_rfc3339(time(NULL), out); }

@@ -21,6 +21,7 @@
 
 #include "core/app.h"
 #include "core/err.h"
+#include "core/rcache.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -60,8 +61,8 @@ static int by_title(const void *x, const void *y)
  * every name once (users_names: the names users_get() gives, cheaper). A teacher without a name
  * (a deleted account) is left out.
  */
-static int course_teachers(db_conn *c, arena *a, const char *class_id, const struct cours_brief *kc, size_t nkc,
-			   struct rcourse *cs, size_t nc)
+static int course_teachers(http_req *req, db_conn *c, arena *a, const char *class_id, const struct cours_brief *kc,
+			   size_t nkc, struct rcourse *cs, size_t nc)
 {
 	struct cours_link *cl = NULL, *ol = NULL;
 	int ncl = 0, nol = 0;
@@ -102,6 +103,8 @@ static int course_teachers(db_conn *c, arena *a, const char *class_id, const str
 		if (j == nu)
 			ids[nu++] = v[i].id;
 	}
+	for (size_t j = 0; j < nu; j++)
+		rcache_dep(req, "u", ids[j]);
 	if ((rc = users_names(c, a, ids, nu, unames)))
 		return rc;
 	for (size_t i = 0; i < n; i++)
@@ -281,6 +284,40 @@ static int evals_in(db_conn *c, arena *a, int by_course, const char *const *keys
 			return rc;
 	}
 	return ENT_OK;
+}
+
+/*
+ * The next instant the card changes by itself: the earliest publication still to come of an
+ * evaluation of the class's courses or of one the student has a grade on (rcache_until).
+ */
+static int next_publication(http_req *req, db_conn *c, const char *const *kids, size_t nkc, const char *student,
+			    const char *now)
+{
+	int rc = DB_DONE;
+	for (size_t at = 0; rc >= 0 && at < nkc; at += NOTES_BATCH) {
+		db_stmt *s = db_prepare(c,
+					"SELECT MIN(publish_at) FROM notes_evaluations WHERE course_id IN " NOTES_IN16
+					" AND publish_at > ?");
+		if (!s)
+			return ENT_EDB;
+		notes_bind_ids(s, 1, kids + at, nkc - at);
+		db_bind_text(s, NOTES_BATCH + 1, now);
+		if ((rc = db_step(s)) == DB_ROW)
+			rcache_until(req, db_col_text(s, 0));
+		db_done(s);
+	}
+	if (rc < 0)
+		return rc;
+	db_stmt *s = db_prepare(c, "SELECT MIN(e.publish_at) FROM notes_grades g JOIN notes_evaluations e"
+				   " ON e.id = g.evaluation_id WHERE g.student_id = ? AND e.publish_at > ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, student);
+	db_bind_text(s, 2, now);
+	if ((rc = db_step(s)) == DB_ROW)
+		rcache_until(req, db_col_text(s, 0));
+	db_done(s);
+	return rc < 0 ? rc : ENT_OK;
 }
 
 /* What the card knows of courses (cours_describe's answers), looked up by id. */
@@ -577,6 +614,11 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		return;
 	}
 	int has_class = rc == ENT_OK;
+	/* What the card reads, for the answer cache (core/rcache.h); the triggers name the same scopes. */
+	rcache_dep(req, "u", student_id);
+	rcache_dep(req, "n", "periods");
+	if (has_class)
+		rcache_dep(req, "k", cls);
 	struct reval *cev = NULL, *mev = NULL;
 	size_t ncev = 0, nmev = 0;
 	db_stmt *s;
@@ -592,8 +634,10 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		}
 		nkc = (size_t)n;
 		kids = arena_alloc(a, (nkc ? nkc : 1) * sizeof(*kids));
-		for (size_t k = 0; k < nkc; k++)
+		for (size_t k = 0; k < nkc; k++) {
 			kids[k] = kc[k].id;
+			rcache_dep(req, "c", kids[k]);
+		}
 		struct rset rs = {0};
 		if ((rc = evals_in(c, a, 1, kids, nkc, now, period, &rs))) {
 			http_problem_err(req, rc, "the report card could not be read");
@@ -705,6 +749,12 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			j++;
 		}
 	}
+	for (size_t i = 0; i < nev; i++)
+		rcache_dep(req, "c", ev[i].e.course_id);
+	if (rcache_collecting(req) && (rc = next_publication(req, c, kids, nkc, student_id, now))) {
+		http_problem_err(req, rc, "the report card could not be read");
+		return;
+	}
 	if (only_teacher) {
 		const char **mine = NULL;
 		int nmine = cours_taught_by(c, a, only_teacher, &mine);
@@ -802,7 +852,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 					cs[k].subject = mb[j].subject;
 				}
 	}
-	if ((rc = course_teachers(c, a, has_class ? cls : NULL, kc, nkc, cs, nc))) {
+	if ((rc = course_teachers(req, c, a, has_class ? cls : NULL, kc, nkc, cs, nc))) {
 		http_problem_err(req, rc, "the report card could not be read");
 		return;
 	}
@@ -983,6 +1033,19 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	http_reply_buf(req, 200, "application/json", &b);
 }
 
+/*
+ * The card from the answer cache when still right (1: answered), or 0 with the snapshot open for
+ * report(). Asked after the access checks: the key holds who asks, whose card, the period and the
+ * teacher's restricted view.
+ */
+static int cached_card(http_req *req, db_conn *c, const char *caller, const char *student, const char *period,
+		       int restricted)
+{
+	char key[200];
+	snprintf(key, sizeof(key), "notes-card|%s|%s|%s|%d", caller, student, period ? period : "", restricted);
+	return rcache_begin(req, c, key);
+}
+
 void notes_me(http_req *req)
 {
 	db_conn *c = app_db();
@@ -995,10 +1058,13 @@ void notes_me(http_req *req)
 	if (bad)
 		return;
 	const struct http_principal *p = http_principal(req);
+	if (cached_card(req, c, p->sub, p->sub, period, 0))
+		return;
 	const char *name;
 	if (users_names(c, http_arena(req), &p->sub, 1, &name) || !name)
 		name = p->name;
 	report(req, c, p->sub, name, period, NULL);
+	rcache_end(req, c);
 }
 
 void notes_student(http_req *req)
@@ -1054,6 +1120,18 @@ void notes_student(http_req *req)
 	/* A teacher sees the subjects they teach only, unless the school chose to show them all. */
 	int restrict_view = !(p->roles & ROLE_ADMIN) && !self &&
 			    (!app.cfg || strcmp(app.cfg->teacher_report_view, "all") != 0);
-	/* The student's own card shows the name they chose; staff see the official one. */
-	report(req, c, id, self ? u.name : u.official_name, period, restrict_view ? p->sub : NULL);
+	if (cached_card(req, c, p->sub, id, period, restrict_view))
+		return;
+	/* The student's own card shows the name they chose; staff see the official one (read again in the snapshot). */
+	struct user su;
+	if ((rc = users_get(c, a, id, &su))) {
+		if (rc == ENT_ENOTFOUND)
+			http_problem(req, 404, "no such student");
+		else
+			http_problem_err(req, rc, "the student could not be read");
+		rcache_end(req, c);
+		return;
+	}
+	report(req, c, id, self ? su.name : su.official_name, period, restrict_view ? p->sub : NULL);
+	rcache_end(req, c);
 }

@@ -120,8 +120,29 @@ static const char schema_v3_pg[] =
 	"CREATE INDEX notes_evaluations_by_course ON notes_evaluations (course_id, held_on, id) INCLUDE (period_id, title,"
 	" coefficient, scale, publish_at, stat_n, stat_avg, stat_lo, stat_hi);";
 
+/* Every change of an input of a cached answer is recorded in the core's change table (core/rcache.h). */
+static const char schema_changes[] =
+	"CREATE TRIGGER notes_grades_changed_i AFTER INSERT ON notes_grades BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.student_id); INSERT INTO core_changes (scope) SELECT 'c:' || course_id FROM notes_evaluations WHERE id = NEW.evaluation_id; END;"
+	"CREATE TRIGGER notes_grades_changed_u AFTER UPDATE ON notes_grades BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.student_id); INSERT INTO core_changes (scope) SELECT 'c:' || course_id FROM notes_evaluations WHERE id = NEW.evaluation_id; END;"
+	"CREATE TRIGGER notes_grades_changed_d AFTER DELETE ON notes_grades BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || OLD.student_id); INSERT INTO core_changes (scope) SELECT 'c:' || course_id FROM notes_evaluations WHERE id = OLD.evaluation_id; END;"
+	"CREATE TRIGGER notes_evaluations_changed_i AFTER INSERT ON notes_evaluations BEGIN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.course_id); END;"
+	"CREATE TRIGGER notes_evaluations_changed_u AFTER UPDATE ON notes_evaluations BEGIN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.course_id); INSERT INTO core_changes (scope) VALUES ('c:' || OLD.course_id); END;"
+	"CREATE TRIGGER notes_evaluations_changed_d AFTER DELETE ON notes_evaluations BEGIN INSERT INTO core_changes (scope) VALUES ('c:' || OLD.course_id); END;"
+	"CREATE TRIGGER notes_periods_changed_i AFTER INSERT ON notes_periods BEGIN INSERT INTO core_changes (scope) VALUES ('n:periods'); END;"
+	"CREATE TRIGGER notes_periods_changed_u AFTER UPDATE ON notes_periods BEGIN INSERT INTO core_changes (scope) VALUES ('n:periods'); END;"
+	"CREATE TRIGGER notes_periods_changed_d AFTER DELETE ON notes_periods BEGIN INSERT INTO core_changes (scope) VALUES ('n:periods'); END;";
+static const char schema_changes_pg[] =
+	"CREATE FUNCTION notes_grades_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.student_id); INSERT INTO core_changes (scope) SELECT 'c:' || course_id FROM notes_evaluations WHERE id = NEW.evaluation_id; END IF; IF TG_OP = 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('u:' || OLD.student_id); INSERT INTO core_changes (scope) SELECT 'c:' || course_id FROM notes_evaluations WHERE id = OLD.evaluation_id; END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER notes_grades_changed AFTER INSERT OR UPDATE OR DELETE ON notes_grades FOR EACH ROW EXECUTE FUNCTION notes_grades_changed();"
+	"CREATE FUNCTION notes_evaluations_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.course_id); END IF; IF TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN INSERT INTO core_changes (scope) VALUES ('c:' || OLD.course_id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER notes_evaluations_changed AFTER INSERT OR UPDATE OR DELETE ON notes_evaluations FOR EACH ROW EXECUTE FUNCTION notes_evaluations_changed();"
+	"CREATE FUNCTION notes_periods_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('n:periods'); END IF; IF TG_OP = 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('n:periods'); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER notes_periods_changed AFTER INSERT OR UPDATE OR DELETE ON notes_periods FOR EACH ROW EXECUTE FUNCTION notes_periods_changed();";
+
 const struct migration notes_migrations[NOTES_NMIGRATIONS] = {
 	{1, "periods, evaluations, grades, audit trail", schema_v1, NULL},
 	{2, "class figures kept at write time", schema_v2, NULL},
 	{3, "the report card's reads covered by their indexes", schema_v3, schema_v3_pg},
+	{4, "changes of grades, evaluations and periods recorded for versioned answers", schema_changes,
+	 schema_changes_pg},
 };

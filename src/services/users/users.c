@@ -99,10 +99,29 @@ static const char schema_v2[] =
  */
 static const char schema_v3[] = "UPDATE users SET sort_key = '';";
 
+/* Every change of an input of a cached answer is recorded in the core's change table (core/rcache.h). */
+static const char schema_changes[] =
+	"CREATE TRIGGER users_changed_u AFTER UPDATE OF given_name, family_name, display_name, role, disabled, deleted_at, email, username, external_id, iss, sub, locale ON users BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.id); END;"
+	"CREATE TRIGGER users_changed_d AFTER DELETE ON users BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || OLD.id); END;"
+	"CREATE TRIGGER class_members_changed_i AFTER INSERT ON class_members BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.user_id); INSERT INTO core_changes (scope) VALUES ('k:' || NEW.class_id); END;"
+	"CREATE TRIGGER class_members_changed_u AFTER UPDATE ON class_members BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.user_id); INSERT INTO core_changes (scope) VALUES ('k:' || NEW.class_id); INSERT INTO core_changes (scope) VALUES ('u:' || OLD.user_id); INSERT INTO core_changes (scope) VALUES ('k:' || OLD.class_id); END;"
+	"CREATE TRIGGER class_members_changed_d AFTER DELETE ON class_members BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || OLD.user_id); INSERT INTO core_changes (scope) VALUES ('k:' || OLD.class_id); END;"
+	"CREATE TRIGGER classes_changed_u AFTER UPDATE ON classes BEGIN INSERT INTO core_changes (scope) VALUES ('k:' || NEW.id); END;"
+	"CREATE TRIGGER classes_changed_d AFTER DELETE ON classes BEGIN INSERT INTO core_changes (scope) VALUES ('k:' || OLD.id); END;";
+static const char schema_changes_pg[] =
+	"CREATE FUNCTION users_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.id); END IF; IF TG_OP = 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('u:' || OLD.id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER users_changed AFTER UPDATE OF given_name, family_name, display_name, role, disabled, deleted_at, email, username, external_id, iss, sub, locale OR DELETE ON users FOR EACH ROW EXECUTE FUNCTION users_changed();"
+	"CREATE FUNCTION class_members_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.user_id); INSERT INTO core_changes (scope) VALUES ('k:' || NEW.class_id); END IF; IF TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN INSERT INTO core_changes (scope) VALUES ('u:' || OLD.user_id); INSERT INTO core_changes (scope) VALUES ('k:' || OLD.class_id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER class_members_changed AFTER INSERT OR UPDATE OR DELETE ON class_members FOR EACH ROW EXECUTE FUNCTION class_members_changed();"
+	"CREATE FUNCTION classes_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('k:' || NEW.id); END IF; IF TG_OP = 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('k:' || OLD.id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER classes_changed AFTER UPDATE OR DELETE ON classes FOR EACH ROW EXECUTE FUNCTION classes_changed();";
+
 static const struct migration migrations[] = {
 	{1, "users, classes, credentials, login throttling and history", schema_v1, NULL},
 	{2, "an index of disabled accounts for GET /api/users?disabled=true", schema_v2, NULL},
 	{3, "names sorted as a French register: sort_key is ICU's French collation key", schema_v3, NULL},
+	{4, "changes of names, roles and class membership recorded for versioned answers", schema_changes,
+	 schema_changes_pg},
 };
 
 static int migrate_fill(db_conn *c, int version) { return version == 3 ? users_fill_sort_keys(c) : 0; }

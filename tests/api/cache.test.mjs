@@ -1,0 +1,186 @@
+// Versioned answers (core/rcache.h): a cached report card can never be stale. Three processes
+// share one database: A and C keep an answer cache, R keeps none (ENT_CACHE_MB=0) and is the
+// reference. For every kind of write that changes an input of a card (a grade, another student's
+// grade, an evaluation created, changed, deleted, a publication time reached, a course's title, its
+// teachers, class membership, a name, a period), written through A or through C, the card read
+// from A must equal the card computed by R; then a random interleaving of such writes and reads.
+// Also: ETag and 304 before and after a change, and the cache's counters.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEnt, api } from './lib/ent.mjs';
+import { school, ok, until } from './lib/school.mjs';
+
+let A, C, R, s;
+const cls = {};
+const courses = {};
+let period;
+const evals = [];
+
+function on(proc, who, path, opts = {}) {
+  const headers = { ...(opts.headers || {}) };
+  if (who) headers.Authorization = `Bearer ${s.token(who)}`;
+  return api(proc, path, { ...opts, headers });
+}
+
+// Who looks at whose card, and how.
+const views = [
+  ['alice', '/api/notes/me'], ['bob', '/api/notes/me'], ['dan', '/api/notes/me'],
+  ['teacher', 'alice'], ['teacher2', 'bob'], ['admin', 'alice'], ['admin', 'dan'],
+];
+const path = (v) => (v[1].startsWith('/') ? v[1] : `/api/notes/students/${s.users[v[1]].id}`);
+
+/** Every view from A (twice: the second may be a hit) equals the reference computed by R. */
+async function same(label) {
+  for (const v of views) {
+    const ref = await on(R, v[0], path(v));
+    for (let i = 0; i < 2; i++) {
+      const got = await on(A, v[0], path(v));
+      assert.equal(got.status, ref.status, `${label}: ${v.join(' ')}`);
+      assert.deepEqual(got.json, ref.json, `${label}: ${v.join(' ')} (read ${i + 1} from the cache)`);
+    }
+  }
+}
+
+async function hits() {
+  const m = await (await fetch(`${A.url}/metrics`)).text();
+  return Number(m.match(/ent_cache_requests_total\{outcome="hit"\} (\d+)/)[1]);
+}
+
+before(async () => {
+  A = await startEnt({ keepData: true });
+  // One issuer for the three (tokens made for A are accepted by all), as behind one gateway.
+  const shared = { dataDir: A.dataDir, db: A.env.ENT_DB, keepData: true };
+  C = await startEnt({ ...shared, env: { ENT_PUBLIC_URL: A.env.ENT_PUBLIC_URL } });
+  R = await startEnt({ ...shared, env: { ENT_PUBLIC_URL: A.env.ENT_PUBLIC_URL, ENT_CACHE_MB: '0' } });
+  s = school(A);
+  s.add('admin', 'admin@k.test', 'Ada Admin', 'admin');
+  s.add('teacher', 'prof@k.test', 'Paul Prof', 'enseignant');
+  s.add('teacher2', 'prof2@k.test', 'Pia Autre', 'enseignant');
+  for (const [k, n] of [['alice', 'Alice Alpha'], ['bob', 'Bob Beta'], ['chloe', 'Chloé Gamma'], ['dan', 'Dan Delta']])
+    s.add(k, `${k}@k.test`, n, 'etudiant');
+  cls.A = await s.newClass('admin', 'Classe A');
+  cls.B = await s.newClass('admin', 'Classe B');
+  for (const [k, c] of [['alice', 'A'], ['bob', 'A'], ['chloe', 'A'], ['dan', 'B'], ['teacher', 'A'], ['teacher2', 'A'], ['teacher2', 'B']])
+    await s.join('admin', cls[c], k);
+  const course = async (who, title, subject, c) =>
+    (await ok(s.as(who, '/api/cours', { method: 'POST', body: { title, subject, class_ids: [cls[c]] } }), 201)).id;
+  courses.maths = await course('teacher', 'Mathématiques', 'mathematiques', 'A');
+  courses.svt = await course('teacher2', 'SVT', 'svt', 'A');
+  courses.b = await course('teacher2', 'Anglais B', 'anglais', 'B');
+  period = (await ok(s.as('admin', '/api/notes/periods', { method: 'POST', body: { name: 'Trimestre 1', school_year: '2026-2027', starts_on: '2026-09-01', ends_on: '2027-06-30' } }), 201)).id;
+});
+
+after(async () => {
+  for (const p of [C, R, A]) {
+    const e = await p.stop();
+    assert.equal(e.code, 0, p.stderr.slice(-3000));
+  }
+});
+
+async function newEval(proc, who, course, title, extra = {}) {
+  const e = await ok(on(proc, who, '/api/notes/evaluations', { method: 'POST', body: { course_id: course, period_id: period, title, date: '2026-12-01', ...extra } }), 201);
+  evals.push({ id: e.id, course, who });
+  return e;
+}
+const grade = (who, value) => ({ student_id: s.users[who].id, status: 'graded', value });
+async function putGrades(proc, who, evalId, grades) {
+  await ok(on(proc, who, `/api/notes/evaluations/${evalId}/grades`, { method: 'PUT', body: { grades } }));
+}
+
+test('the card answers with a strong ETag, 304 when unchanged, 200 with a new ETag after a change', async () => {
+  const e = await newEval(A, 'teacher', courses.maths, 'Contrôle 1');
+  await putGrades(A, 'teacher', e.id, [grade('alice', 12), grade('bob', 15)]);
+  const first = await on(A, 'alice', '/api/notes/me');
+  assert.equal(first.status, 200);
+  const etag = first.headers.get('etag');
+  assert.match(etag, /^"[0-9a-f]{32}"$/);
+  assert.equal(first.headers.get('cache-control'), 'private, no-cache');
+  const before = await hits();
+  const again = await on(A, 'alice', '/api/notes/me', { headers: { 'If-None-Match': etag } });
+  assert.equal(again.status, 304);
+  assert.equal(again.text, '');
+  assert.equal(await hits(), before + 1, 'the 304 came from the cache');
+  // A process without a cache answers 304 too (after rendering) for the same bytes.
+  assert.equal((await on(R, 'alice', '/api/notes/me', { headers: { 'If-None-Match': etag } })).status, 304);
+  // A grade changed through the other caching process: A's next answer is the new card.
+  await putGrades(C, 'teacher', e.id, [grade('alice', 17)]);
+  const after = await on(A, 'alice', '/api/notes/me', { headers: { 'If-None-Match': etag } });
+  assert.equal(after.status, 200);
+  assert.notEqual(after.headers.get('etag'), etag);
+  assert.deepEqual(after.json, (await on(R, 'alice', '/api/notes/me')).json);
+  const g = after.json.periods.flatMap((p) => p.subjects).flatMap((x) => x.evaluations).find((x) => x.id === e.id);
+  assert.equal(g.value, 17);
+});
+
+test('every kind of write that changes a card is seen at once, through the same process or another', async () => {
+  const e1 = evals[0].id;
+  await same('start');
+  for (const proc of [A, C]) {
+    const name = proc === A ? 'same process' : 'other process';
+    await putGrades(proc, 'teacher', e1, [grade('alice', 9)]);
+    await same(`${name}: own grade`);
+    await putGrades(proc, 'teacher', e1, [grade('chloe', 4)]);
+    await same(`${name}: a classmate's grade (class figures)`);
+    const e2 = await newEval(proc, 'teacher2', courses.svt, `Évaluation ${name}`);
+    await same(`${name}: evaluation created`);
+    await putGrades(proc, 'teacher2', e2.id, [grade('alice', 14), grade('bob', 8)]);
+    await same(`${name}: grades of a new evaluation`);
+    await ok(on(proc, 'teacher2', `/api/notes/evaluations/${e2.id}`, { method: 'PATCH', body: { title: 'Renommée', coefficient: 3 } }));
+    await same(`${name}: evaluation changed`);
+    await ok(on(proc, 'teacher', `/api/cours/${courses.maths}`, { method: 'PATCH', body: { title: `Maths (${name})` } }));
+    await same(`${name}: course title`);
+    await ok(on(proc, 'admin', `/api/cours/${courses.svt}`, { method: 'PATCH', body: { teacher_ids: [s.users.teacher2.id, s.users.teacher.id] } }));
+    await same(`${name}: course teachers`);
+    await ok(on(proc, 'admin', `/api/users/${s.users.teacher2.id}`, { method: 'PATCH', body: { family_name: `Autre-${proc.port}` } }));
+    await same(`${name}: a teacher's name`);
+    await ok(on(proc, 'admin', `/api/users/${s.users.alice.id}`, { method: 'PATCH', body: { given_name: `Alicia${proc.port}` } }));
+    await same(`${name}: the student's name`);
+    await ok(on(proc, 'admin', `/api/notes/periods/${period}`, { method: 'PATCH', body: { name: `Trimestre (${proc.port})` } }));
+    await same(`${name}: the period`);
+    // Dan joins class A (class figures of A change), then goes back to B.
+    assert.equal((await on(proc, 'admin', `/api/users/classes/${cls.A}/members/${s.users.dan.id}`, { method: 'PUT' })).status, 204);
+    await same(`${name}: class membership`);
+    await putGrades(proc, 'teacher', e1, [grade('dan', 20)]);
+    await same(`${name}: a newcomer's grade`);
+    assert.equal((await on(proc, 'admin', `/api/users/classes/${cls.B}/members/${s.users.dan.id}`, { method: 'PUT' })).status, 204);
+    await same(`${name}: back to the first class`);
+    assert.equal((await on(proc, 'teacher2', `/api/notes/evaluations/${e2.id}`, { method: 'DELETE' })).status, 204);
+    await same(`${name}: evaluation deleted`);
+  }
+});
+
+test('an evaluation reaching its publication time appears in a cached card', async () => {
+  const at = new Date(Date.now() + 3000);
+  at.setMilliseconds(0);
+  const e = await newEval(A, 'teacher', courses.maths, 'Publiée bientôt', { publish_at: at.toISOString().replace('.000Z', 'Z') });
+  await putGrades(A, 'teacher', e.id, [grade('alice', 11)]);
+  const hidden = await on(A, 'alice', '/api/notes/me');
+  const ids = (card) => card.periods.flatMap((p) => p.subjects).flatMap((x) => x.evaluations).map((x) => x.id);
+  assert.ok(!ids(hidden.json).includes(e.id), 'hidden before its publication time');
+  await on(A, 'alice', '/api/notes/me'); // cached now
+  const seen = await until(async () => ids((await on(A, 'alice', '/api/notes/me')).json).includes(e.id), 40, 250);
+  assert.ok(seen, 'shown by the cache once its publication time has passed');
+  await same('after publication');
+});
+
+test('random interleavings of writes and reads never give a card other than the fresh one', async () => {
+  let seed = 20261203;
+  const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+  const students = ['alice', 'bob', 'chloe'];
+  const e = await newEval(A, 'teacher', courses.maths, 'Aléatoire');
+  for (let i = 0; i < 40; i++) {
+    const proc = rnd(2) ? A : C;
+    switch (rnd(5)) {
+      case 0: await putGrades(proc, 'teacher', e.id, [grade(students[rnd(3)], rnd(21))]); break;
+      case 1: await ok(on(proc, 'teacher', `/api/notes/evaluations/${e.id}`, { method: 'PATCH', body: { coefficient: 1 + rnd(4) } })); break;
+      case 2: await ok(on(proc, 'admin', `/api/users/${s.users[students[rnd(3)]].id}`, { method: 'PATCH', body: { family_name: `Nom${rnd(100)}` } })); break;
+      case 3: await ok(on(proc, 'teacher', `/api/cours/${courses.maths}`, { method: 'PATCH', body: { title: `Maths ${rnd(100)}` } })); break;
+      default: break; // reads only
+    }
+    const v = views[rnd(views.length)];
+    const ref = await on(R, v[0], path(v));
+    const got = await on(A, v[0], path(v));
+    assert.deepEqual(got.json, ref.json, `step ${i}: ${v.join(' ')}`);
+  }
+  assert.ok(await hits() > 0);
+});
