@@ -471,7 +471,8 @@ void rcache_dep(http_req *req, const char *kind, const char *id)
 	arena *a = http_arena(req);
 	size_t kl = strlen(kind), il = strlen(id);
 	for (size_t i = 0; i < p->nscopes; i++)
-		if (strncmp(p->scopes[i], kind, kl) == 0 && p->scopes[i][kl] == ':' && strcmp(p->scopes[i] + kl + 1, id) == 0)
+		if (strncmp(p->scopes[i], kind, kl) == 0 && p->scopes[i][kl] == ':' &&
+		    strcmp(p->scopes[i] + kl + 1, id) == 0)
 			return;
 	if (p->nscopes == p->cap) {
 		size_t cap = p->cap ? 2 * p->cap : 16;

@@ -58,7 +58,8 @@ static int setup(void **state)
 		return -1;
 	}
 	app.db = dbh;
-	const struct service *svcs[] = {&svc_core, &svc_users, &svc_auth}; /* core first: its change table (core/rcache.h) */
+	const struct service *svcs[] = {&svc_core, &svc_users,
+					&svc_auth}; /* core first: its change table (core/rcache.h) */
 	if (migrate_run(db_conn_get(dbh), svcs, 3, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "migrate: %s\n", err);
 		return -1;
@@ -110,7 +111,8 @@ static int setup_pg(void **state)
 		return -1;
 	}
 	app.db = dbh;
-	const struct service *svcs[] = {&svc_core, &svc_users, &svc_auth}; /* core first: its change table (core/rcache.h) */
+	const struct service *svcs[] = {&svc_core, &svc_users,
+					&svc_auth}; /* core first: its change table (core/rcache.h) */
 	if (migrate_run(db_conn_get(dbh), svcs, 3, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "migrate: %s\n", err);
 		return -1;
