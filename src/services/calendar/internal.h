@@ -58,6 +58,8 @@ int cal_rule_check(const char *rrule, time_t dtstart, const char **why);
  * negative ent_err (ENT_EINVAL for a rule or zone that cannot be read; fn's own error).
  */
 int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn, void *ctx);
+/* cal_expand, with libical's iterator for every rule when libical is 1 (tests compare the two). */
+int cal_expand_rule(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn, void *ctx, int libical);
 /* The end of s's last occurrence: returns 1 with *last_end, 0 for a rule without end, or an error. */
 int cal_series_last_end(const struct cal_series *s, time_t *last_end);
 /* The ISO week "2026-W49" on tz's wall clock: [Monday 00:00, next Monday 00:00) in UTC. ENT_EINVAL if not a week. */
