@@ -267,18 +267,23 @@ static int cal_start(void)
 
 #define S_KIND "{\"type\":\"string\",\"enum\":[\"lesson\",\"exam\",\"homework\",\"school\",\"holiday\",\"personal\"]}"
 #define S_AUDIENCE "{\"type\":\"string\",\"enum\":[\"school\",\"teachers\",\"classes\",\"course\",\"owner\"]}"
-#define S_OCC                                                                                                                   \
-	"{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_id\",\"kind\",\"title\",\"description\","                 \
-	"\"location\",\"starts_at\",\"ends_at\",\"all_day\",\"time_zone\",\"recurring\",\"audience\",\"course_id\","            \
-	"\"class_ids\",\"teacher_id\",\"evaluation_id\",\"status\",\"note\",\"original\"],\"properties\":{\"event_id\":" S_UUID \
-	",\"occurrence_id\":" S_TIME ",\"kind\":" S_KIND ",\"title\":" S_STR ",\"description\":" S_NSTR                         \
-	",\"location\":" S_NSTR ",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME                                                 \
-	",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR ",\"recurring\":{\"type\":\"boolean\"},"                     \
-	"\"audience\":" S_AUDIENCE ",\"course_id\":" S_NUUID ",\"class_ids\":" S_IDS ",\"teacher_id\":" S_NUUID                 \
-	",\"evaluation_id\":" S_NUUID ",\"status\":{\"type\":\"string\",\"enum\":[\"scheduled\",\"cancelled\","                 \
-	"\"changed\"]},\"note\":" S_NSTR                                                                                        \
-	",\"original\":{\"type\":[\"object\",\"null\"],\"description\":\"what a changed occurrence was\","                      \
-	"\"required\":[\"starts_at\",\"ends_at\",\"location\",\"teacher_id\"],\"properties\":{\"starts_at\":" S_TIME            \
+#define S_CLASSES                                                                                                      \
+	"{\"type\":\"array\",\"description\":\"the classes it is for (audience classes: those listed; course: the "    \
+	"course's classes now), with their names\",\"items\":{\"type\":\"object\",\"required\":[\"id\",\"name\"],"     \
+	"\"properties\":{\"id\":" S_UUID ",\"name\":" S_NSTR "}}}"
+#define S_OCC                                                                                                                               \
+	"{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_id\",\"kind\",\"title\",\"description\","                             \
+	"\"location\",\"starts_at\",\"ends_at\",\"all_day\",\"time_zone\",\"recurring\",\"audience\",\"course_id\","                        \
+	"\"class_ids\",\"classes\",\"teacher_id\",\"evaluation_id\",\"status\",\"note\",\"original\"],\"properties\":{\"event_id\":" S_UUID \
+	",\"occurrence_id\":" S_TIME ",\"kind\":" S_KIND ",\"title\":" S_STR ",\"description\":" S_NSTR                                     \
+	",\"location\":" S_NSTR ",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME                                                             \
+	",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR ",\"recurring\":{\"type\":\"boolean\"},"                                 \
+	"\"audience\":" S_AUDIENCE ",\"course_id\":" S_NUUID ",\"class_ids\":" S_IDS ",\"classes\":" S_CLASSES                              \
+	",\"teacher_id\":" S_NUUID ",\"evaluation_id\":" S_NUUID                                                                            \
+	",\"status\":{\"type\":\"string\",\"enum\":[\"scheduled\",\"cancelled\","                                                           \
+	"\"changed\"]},\"note\":" S_NSTR                                                                                                    \
+	",\"original\":{\"type\":[\"object\",\"null\"],\"description\":\"what a changed occurrence was\","                                  \
+	"\"required\":[\"starts_at\",\"ends_at\",\"location\",\"teacher_id\"],\"properties\":{\"starts_at\":" S_TIME                        \
 	",\"ends_at\":" S_TIME ",\"location\":" S_NSTR ",\"teacher_id\":" S_NUUID "}}}}"
 #define S_SERIES                                                                                                       \
 	"{\"type\":\"object\",\"required\":[\"id\",\"kind\",\"title\",\"starts_at\",\"ends_at\",\"audience\"],"        \

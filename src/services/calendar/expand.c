@@ -310,6 +310,36 @@ static int expand_simple(const struct icalrecurrencetype *r, struct icaltimetype
 	return w->n;
 }
 
+/*
+ * libical's parse of a rule costs ~7,000 instructions (a sscanf of UNTIL among them), a third of
+ * a week's expansion; the timetables of a school share a few dozen rules (the days of the week,
+ * A/B, the end of the year). Each thread keeps the last RULE_CACHE rules it parsed.
+ */
+#define RULE_CACHE 16
+static _Thread_local struct {
+	char text[256];
+	struct icalrecurrencetype r;
+} rule_cache[RULE_CACHE];
+static _Thread_local unsigned rule_next;
+
+static struct icalrecurrencetype parse_rule(const char *text)
+{
+	size_t len = strlen(text);
+	if (len >= sizeof(rule_cache[0].text))
+		return icalrecurrencetype_from_string(text);
+	for (unsigned i = 0; i < RULE_CACHE; i++)
+		if (memcmp(rule_cache[i].text, text, len + 1) == 0)
+			return rule_cache[i].r;
+	icalerror_clear_errno();
+	struct icalrecurrencetype r = icalrecurrencetype_from_string(text);
+	if (r.freq != ICAL_NO_RECURRENCE && icalerrno == ICAL_NO_ERROR) {
+		unsigned k = rule_next++ % RULE_CACHE;
+		memcpy(rule_cache[k].text, text, len + 1);
+		rule_cache[k].r = r;
+	}
+	return r;
+}
+
 int cal_expand_rule(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn, void *ctx, int libical)
 {
 	if (to <= from)
@@ -326,7 +356,7 @@ int cal_expand_rule(const struct cal_series *s, time_t from, time_t to, cal_occ_
 	if (!z)
 		return ENT_EINVAL;
 	icalerror_clear_errno();
-	struct icalrecurrencetype r = icalrecurrencetype_from_string(s->rrule);
+	struct icalrecurrencetype r = parse_rule(s->rrule);
 	if (r.freq == ICAL_NO_RECURRENCE) {
 		icalerror_clear_errno();
 		return ENT_EINVAL;

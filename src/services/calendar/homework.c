@@ -96,6 +96,52 @@ static int hw_done(db_conn *c, const char *student, struct hw *h)
 	return ENT_OK;
 }
 
+/* The student's ticks on items[0..n), 16 a statement. */
+static int hw_ticks(db_conn *c, const char *student, struct hw *items, size_t n)
+{
+	for (size_t base = 0; base < n; base += 16) {
+		db_stmt *s = db_prepare(c, "SELECT homework_id FROM calendar_homework_done WHERE student_id = ?"
+					   " AND homework_id IN " IN16);
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, student);
+		for (size_t i = 0; i < 16; i++)
+			db_bind_text_or_null(s, (int)i + 2, base + i < n ? items[base + i].col[0] : NULL);
+		int rc;
+		while ((rc = db_step(s)) == DB_ROW)
+			for (size_t i = base; i < n && i < base + 16; i++)
+				if (!strcmp(items[i].col[0], db_col_text(s, 0)))
+					items[i].done = 1;
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	return ENT_OK;
+}
+
+/* The titles of the courses of items[0..n), each course asked once (cours.h, 16 a statement). */
+static int hw_titles(db_conn *c, arena *a, struct hw *items, size_t n)
+{
+	const char **ids = NULL;
+	size_t nids = 0, cap = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!cal_has(ids, nids, items[i].col[1])) {
+			ids = arena_grow(a, ids, nids, &cap, sizeof(*ids));
+			ids[nids++] = items[i].col[1];
+		}
+	if (!nids)
+		return ENT_OK;
+	struct cours_brief *b = arena_alloc(a, nids * sizeof(*b));
+	int rc = cours_describe(c, a, ids, nids, b);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < nids; j++)
+			if (!strcmp(items[i].col[1], ids[j]))
+				items[i].course_title = b[j].title;
+	return ENT_OK;
+}
+
 /* Loads {id} for the caller: 404 when absent or not the caller's course; 403 when need_edit and not a teacher of it. */
 static int hw_for_request(http_req *req, db_conn *c, struct cal_viewer *v, struct hw *h, int need_edit)
 {
@@ -152,28 +198,17 @@ void cal_homework_list(http_req *req)
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	const char *f = http_query(req, "from"), *t = http_query(req, "to"), *course = http_query(req, "course_id");
-	time_t from, to;
-	json_t *errors = json_object();
+	const char *course = http_query(req, "course_id");
+	if (course && !util_is_uuid(course)) {
+		http_invalid(req, json_pack("{s:s}", "course_id", "doit être l'identifiant d'un cours"));
+		return;
+	}
+	/* Default: from today (midnight in Paris), four weeks. */
 	char today[11];
+	time_t midnight, from, to;
 	cal_local_date(time(NULL), CAL_DEFAULT_TZ, today);
-	cal_local_midnight(today, CAL_DEFAULT_TZ, &from);
-	to = from + 28 * 86400;
-	if (f && util_parse_rfc3339(f, &from) && cal_local_midnight(f, CAL_DEFAULT_TZ, &from))
-		json_object_set_new(errors, "from",
-				    json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
-	if (t && util_parse_rfc3339(t, &to) && cal_local_midnight(t, CAL_DEFAULT_TZ, &to))
-		json_object_set_new(errors, "to",
-				    json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
-	else if (f && !t)
-		to = from + 28 * 86400;
-	if (!json_object_size(errors) && to <= from)
-		json_object_set_new(errors, "to", json_string("doit être après from"));
-	else if (!json_object_size(errors) && to - from > (time_t)CAL_MAX_WINDOW_DAYS * 86400)
-		json_object_set_new(errors, "to", json_string("est à plus de 400 jours de from"));
-	if (course && !util_is_uuid(course))
-		json_object_set_new(errors, "course_id", json_string("doit être l'identifiant d'un cours"));
-	if (http_invalid(req, errors))
+	cal_local_midnight(today, CAL_DEFAULT_TZ, &midnight);
+	if (cal_window_args(req, midnight, 28, &from, &to))
 		return;
 	struct cal_viewer v;
 	if (cal_viewer_load(req, c, &v))
@@ -243,14 +278,14 @@ void cal_homework_list(http_req *req)
 			items[j - 1] = x;
 		}
 	int student = (v.roles & ROLE_ETUDIANT) != 0;
-	for (size_t i = 0; i < nitems && !rc; i++) {
-		struct hw *h = &items[i];
-		if (student)
-			rc = hw_done(c, v.user_id, h);
-		if (!rc && (v.all || cal_has(v.taught, v.ntaught, h->col[1])))
-			rc = hw_counts(c, a, h);
-		h->course_title = cours_title(c, a, h->col[1]);
-	}
+	rc = ENT_OK;
+	if (student)
+		rc = hw_ticks(c, v.user_id, items, nitems);
+	if (!rc)
+		rc = hw_titles(c, a, items, nitems);
+	for (size_t i = 0; i < nitems && !rc; i++)
+		if (v.all || cal_has(v.taught, v.ntaught, items[i].col[1]))
+			rc = hw_counts(c, a, &items[i]);
 	if (rc) {
 		http_problem_err(req, rc, "Les devoirs n'ont pas pu être lus.");
 		return;

@@ -106,12 +106,19 @@ void cal_occurrence_put(http_req *req);
 void cal_occurrence_delete(http_req *req);
 void cal_timetable(http_req *req);
 
+/* A class an occurrence is for, and its name (NULL for a class that no longer exists). */
+struct cal_class {
+	const char *id, *name;
+};
+
 /* An occurrence as listed and exported. Strings live in the request's arena. */
 struct cal_occ {
 	const char *event_id, *kind, *title, *description, *location, *tz, *audience, *course_id, *teacher_id;
 	const char *evaluation_id, *owner_id;
 	const char **class_ids;
 	size_t nclass_ids;
+	const struct cal_class *classes; /* audience classes: those; course: the course's classes now */
+	size_t nclasses;
 	time_t start, end, id;       /* id: the original start */
 	time_t orig_start, orig_end; /* before a change */
 	const char *orig_location, *orig_teacher_id;
@@ -129,8 +136,12 @@ enum { CAL_SCHEDULED = 0, CAL_CANCELLED = 1, CAL_CHANGED = 2 };
  */
 int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to, const char *const *kinds,
 		    struct cal_occ **out);
-/* Parses ?from= and ?to= (RFC 3339 or YYYY-MM-DD on Paris's clock; defaults: this week). Answers 400 and returns -1. */
-int cal_window_args(http_req *req, time_t *from, time_t *to);
+/*
+ * Parses ?from= and ?to= (RFC 3339 or YYYY-MM-DD, midnight on Paris's clock; 400 days at most).
+ * Without them: def_from (0: this week's Monday) and span_days on; with one of them, span_days
+ * from or to it. Answers 400 (problem+json naming the field, in French) and returns -1.
+ */
+int cal_window_args(http_req *req, time_t def_from, int span_days, time_t *from, time_t *to);
 /*
  * Stores one imported event (inside the caller's transaction): a school event or holiday (course
  * NULL) or an event of kind of the course, owned by v's user. 0 or an ent_err.
