@@ -19,10 +19,16 @@ int service_revoke_user(db_conn *c, const char *user_id)
 
 int service_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles)
 {
+	int err = 0;
 	for (const struct service *const *s = service_registry; *s; s++)
-		if ((*s)->file_readable)
-			return (*s)->file_readable(c, cours_id, file_id, user_id, roles);
-	return 0;
+		if ((*s)->file_readable) {
+			int rc = (*s)->file_readable(c, cours_id, file_id, user_id, roles);
+			if (rc == 1)
+				return 1;
+			if (rc < 0 && !err)
+				err = rc;
+		}
+	return err;
 }
 
 const struct service *service_find(const char *name)

@@ -1549,6 +1549,191 @@ void cal_occurrence_put(http_req *req)
 	reply_occurrence(req, c, &v, &x, at);
 }
 
+/* Collects occurrence starts (cal_occurrences_cancel's range). */
+struct starts {
+	arena *a;
+	time_t *v;
+	size_t n, cap;
+};
+
+static int keep_start(void *ctx, time_t start, time_t end, time_t id)
+{
+	(void)end;
+	(void)start;
+	struct starts *k = ctx;
+	if (k->n >= 1000)
+		return ENT_ETOOBIG;
+	k->v = arena_grow(k->a, k->v, k->n, &k->cap, sizeof(*k->v));
+	k->v[k->n++] = id;
+	return 0;
+}
+
+static const struct jfield cancel_fields[] = {
+	{"occurrence_ids", JF_ARRAY, 0, 0, 1, 500, NULL},
+	{"from", JF_STRING, 0, 0, 1, 40, NULL},
+	{"to", JF_STRING, 0, 0, 1, 40, NULL},
+	{"note", JF_STRING, 0, 1, 0, 500, NULL},
+};
+
+void cal_occurrences_cancel(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	json_t *errors = json_object();
+	json_check(body, cancel_fields, sizeof(cancel_fields) / sizeof(cancel_fields[0]), errors);
+	json_t *ids = json_object_get(body, "occurrence_ids");
+	const char *fs = json_get_str(body, "from", NULL), *ts = json_get_str(body, "to", NULL);
+	if (!json_object_size(errors)) {
+		if (ids && (fs || ts))
+			json_object_set_new(errors, "occurrence_ids",
+					    json_string("ou bien from et to, pas les deux à la fois"));
+		else if (!ids && !(fs && ts))
+			json_object_set_new(errors, "occurrence_ids",
+					    json_string("est requis (la liste des occurrences), sinon from et to"));
+	}
+	if (http_invalid(req, errors))
+		return;
+	struct cal_viewer v;
+	struct series x;
+	if (series_for_request(req, c, &v, &x, 1))
+		return;
+	/* The occurrences named, each checked; or those starting in [from, to). All or nothing. */
+	struct starts k = {.a = a};
+	errors = json_object();
+	if (ids) {
+		size_t i;
+		json_t *one;
+		json_array_foreach (ids, i, one) {
+			time_t at;
+			const char *txt = json_string_value(one);
+			if (!txt || util_parse_rfc3339(txt, &at)) {
+				json_object_set_new(errors, "occurrence_ids",
+						    json_sprintf("contient %s, qui n'est pas une date-heure RFC 3339",
+								 txt ? txt : "une valeur qui n'est pas du texte"));
+				break;
+			}
+			if (!is_occurrence(&x, at)) {
+				json_object_set_new(
+					errors, "occurrence_ids",
+					json_sprintf("contient %s, qui n'est pas une occurrence de la série", txt));
+				break;
+			}
+			int dup = 0;
+			for (size_t j = 0; j < k.n && !dup; j++)
+				dup = k.v[j] == at;
+			if (!dup)
+				keep_start(&k, at, at, at);
+		}
+	} else {
+		time_t from, to;
+		if (parse_bound(fs, &from))
+			json_object_set_new(errors, "from",
+					    json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
+		if (parse_bound(ts, &to))
+			json_object_set_new(errors, "to",
+					    json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
+		if (!json_object_size(errors) && to <= from)
+			json_object_set_new(errors, "to", json_string("doit être après from"));
+		else if (!json_object_size(errors) && to - from > (time_t)CAL_MAX_WINDOW_DAYS * 86400)
+			json_object_set_new(errors, "to", json_string("est à plus de 400 jours de from"));
+		if (!json_object_size(errors)) {
+			struct cal_series cs = {.start = x.start,
+						.end = x.end,
+						.tz = x.col[C_TZ],
+						.rrule = x.col[C_RRULE],
+						.exdates = x.exdates,
+						.nexdates = x.nexdates};
+			/* Occurrences starting in the range (an occurrence overlapping from is not one of them). */
+			int n = cal_expand(&cs, from, to, keep_start, &k);
+			size_t kept = 0;
+			for (size_t i = 0; i < k.n; i++)
+				if (k.v[i] >= from)
+					k.v[kept++] = k.v[i];
+			k.n = kept;
+			if (n < 0 && n != ENT_ETOOBIG) {
+				json_decref(errors);
+				http_problem_err(req, n, NULL);
+				return;
+			}
+			if (!k.n)
+				json_object_set_new(
+					errors, "from",
+					json_string("aucune occurrence de la série ne commence entre from et to"));
+		}
+	}
+	if (http_invalid(req, errors))
+		return;
+	const char *note = json_get_str(body, "note", NULL);
+	char ats[21], now[21];
+	now_text(now);
+	int rc = db_begin(c);
+	for (size_t i = 0; !rc && i < k.n; i++) {
+		util_time_rfc3339(k.v[i], ats);
+		db_stmt *s = db_prepare(
+			c,
+			"INSERT INTO calendar_overrides (event_id, occurrence_at, status, starts_at, ends_at,"
+			" location, teacher_id, note, updated_by, updated_at)"
+			" VALUES (?, ?, 'cancelled', NULL, NULL, NULL, NULL, ?, ?, ?)"
+			" ON CONFLICT (event_id, occurrence_at) DO UPDATE SET status = excluded.status,"
+			" starts_at = NULL, ends_at = NULL, location = NULL, teacher_id = NULL, note = excluded.note,"
+			" updated_by = excluded.updated_by, updated_at = excluded.updated_at");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_text(s, 1, x.col[C_ID]);
+			db_bind_text(s, 2, ats);
+			db_bind_text_or_null(s, 3, note);
+			db_bind_text(s, 4, v.user_id);
+			db_bind_text(s, 5, now);
+			rc = db_step(s);
+			db_done(s);
+			rc = rc < 0 ? rc : ENT_OK;
+		}
+		/* The students hear of each lesson of the next 14 days, in the same transaction. */
+		struct cal_change ch = {.event_id = x.col[C_ID],
+					.kind = x.col[C_KIND],
+					.title = x.col[C_TITLE],
+					.tz = x.col[C_TZ],
+					.audience = x.col[C_AUDIENCE],
+					.course_id = x.col[C_COURSE],
+					.class_ids = x.class_ids,
+					.nclass_ids = x.nclass_ids,
+					.at = k.v[i],
+					.cancelled = 1,
+					.note = note};
+		if (!rc)
+			rc = cal_notify_change(c, a, &ch);
+	}
+	rc = rc ? (db_rollback(c), rc) : db_commit(c);
+	if (rc) {
+		http_problem_err(req, rc, "Les occurrences n'ont pas pu être annulées.");
+		return;
+	}
+	bus_kick();
+	for (size_t i = 1; i < k.n; i++) /* in order */
+		for (size_t j = i; j > 0 && k.v[j - 1] > k.v[j]; j--) {
+			time_t t = k.v[j];
+			k.v[j] = k.v[j - 1];
+			k.v[j - 1] = t;
+		}
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_kstr(w, "event_id", x.col[C_ID]);
+	jw_key(w, "occurrence_ids");
+	jw_arr_open(w);
+	for (size_t i = 0; i < k.n; i++) {
+		util_time_rfc3339(k.v[i], ats);
+		jw_str(w, ats);
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+	http_reply_jw(req, 200);
+}
+
 void cal_occurrence_delete(http_req *req)
 {
 	db_conn *c = http_db(req);

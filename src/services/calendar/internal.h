@@ -104,6 +104,7 @@ void cal_events_patch(http_req *req);
 void cal_events_delete(http_req *req);
 void cal_occurrence_put(http_req *req);
 void cal_occurrence_delete(http_req *req);
+void cal_occurrences_cancel(http_req *req);
 void cal_timetable(http_req *req);
 
 /* A class an occurrence is for, and its name (NULL for a class that no longer exists). */
@@ -161,6 +162,9 @@ void cal_homework_patch(http_req *req);
 void cal_homework_delete(http_req *req);
 void cal_homework_done_put(http_req *req);
 void cal_homework_done_delete(http_req *req);
+void cal_homework_file(http_req *req);
+/* The service's .file_readable hook: 1 when file_id is attached to a homework user_id sees. */
+int cal_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles);
 
 /* ---- ical.c ---- */
 
