@@ -13,11 +13,12 @@ reps=${BENCH_REPS:-200}
 [[ -f $build/libentcore.a ]] || { echo "bench: $build/libentcore.a is missing: make build (or ENT_BUILD=)" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "bench: valgrind is not installed" >&2; exit 1; }
 mkdir -p build-bench
-deps="libmicrohttpd jansson sqlite3 libpq openssl zlib libcurl libargon2 libmagic cairo fontconfig librabbitmq libical"
+# The same libraries as CMakeLists.txt links libentcore with.
+deps="libmicrohttpd jansson sqlite3 libpq openssl zlib libcurl libargon2 libmagic cairo fontconfig librabbitmq libical liboath libqrencode icu-uc icu-i18n poppler-glib"
 # shellcheck disable=SC2046,SC2086
 cc -std=c17 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
 	-Isrc $(pkg-config --cflags $deps) bench/expand.c -o build-bench/expand "$build/libentcore.a" \
-	$(pkg-config --libs $deps) -lpthread -lm
+	$(pkg-config --libs $deps) -lstemmer -lpthread -lm
 
 echo "== native, $reps calls each"
 build-bench/expand "$reps"

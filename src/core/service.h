@@ -98,9 +98,10 @@ struct service {
 	int (*revoke_user)(db_conn *c, const char *user_id);
 	/*
 	 * Whether user_id (with ROLE_* bits roles) may read file_id, attached to course cours_id (NULL
-	 * when none): the cours service answers for the files of its materials, the messagerie for
-	 * message attachments (1 yes, 0 no, or an ent_err, which denies unless another service says
-	 * yes). Called by service_file_readable(). May be NULL.
+	 * when none): a service that attaches files to what it shows answers for them (the cours
+	 * service for its materials, the messagerie for message attachments, the calendar for
+	 * homework; 1 yes, 0 no, or an ent_err, which denies unless another service says yes). Called
+	 * by service_file_readable(). May be NULL.
 	 */
 	int (*file_readable)(db_conn *c, const char *cours_id, const char *file_id, const char *user_id,
 			     unsigned roles);
@@ -115,7 +116,8 @@ extern const struct service *const service_registry[];
  * Hooks across services, asked of every service of the build (not only those of this process: the
  * database is shared), so that a service does not call another's code directly:
  *   service_revoke_user    every .revoke_user; the first error stops and is returned;
- *   service_file_readable  every .file_readable: 1 when one says yes, else the first error, else 0.
+ *   service_file_readable  every .file_readable: 1 as soon as one says yes, else the first error,
+ *                          else 0 (the owner and admins are the fichiers service's own rule).
  */
 int service_revoke_user(db_conn *c, const char *user_id);
 int service_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles);

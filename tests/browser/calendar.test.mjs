@@ -151,6 +151,13 @@ test('a teacher plans an A/B series and homework; a student sees them, ticks; a 
   const hw = (await as(ctx.teacher, `/api/calendar/homework?from=${monday}&to=${addDays(monday, 21)}`)).items.find((h) => h.title === 'Exercices 12 à 15 p. 84');
   assert.equal(parisDay(hw.due_at), due);
   assert.equal(hw.event_id, seriesId, 'given in that lesson');
+  // A worksheet attached to it (the teacher's file, uploaded to fichiers): the students download it from the homework.
+  const fd = new FormData();
+  const sheet = Buffer.from('%PDF-1.4\n% fiche\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+  fd.append('file', new Blob([sheet], { type: 'application/pdf' }), 'fiche-exercices.pdf');
+  const up = await fetch(ent.url + '/api/fichiers', { method: 'POST', body: fd, headers: { Authorization: `Bearer ${token(ctx.teacher)}` } });
+  assert.equal(up.status, 201);
+  await as(ctx.teacher, `/api/calendar/homework/${hw.id}`, { method: 'PATCH', body: { file_ids: [(await up.json()).id] } });
 
   // ---- the student: the lesson in week A, not in week B, again in the next week A ----
   const student = await newPage(browser);
@@ -182,6 +189,10 @@ test('a teacher plans an A/B series and homework; a student sees them, ticks; a 
   assert.equal(mine.done, true);
   const theirs = (await as(ctx.student2, `/api/calendar/homework?from=${monday}&to=${addDays(monday, 21)}`)).items.find((h) => h.id === hw.id);
   assert.equal(theirs.done, false);
+  // The attachment, downloaded from the homework list.
+  const files = student.getByRole('list', { name: 'Pièces jointes : Exercices 12 à 15 p. 84' });
+  const [dl] = await Promise.all([student.waitForEvent('download'), files.getByRole('button', { name: /^fiche-exercices\.pdf/ }).click()]);
+  assert.equal(dl.suggestedFilename(), 'fiche-exercices.pdf');
   await review(t, student, 'calendar-student', assert);
 
   // ---- the teacher sees the count, and cancels this week's lesson ----

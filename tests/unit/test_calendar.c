@@ -95,6 +95,20 @@ static void test_ab_weeks(void **state)
 			       .tz = "Europe/Paris",
 			       .rrule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;COUNT=3"};
 	expect(&s, (const char *const[]){"2026-12-01T07:00:00Z", "2026-12-15T07:00:00Z", "2026-12-29T07:00:00Z", NULL});
+	/* UNTIL on the last occurrence's UTC start includes it (RFC 5545), one second before does not. */
+	s.rrule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20261229T070000Z";
+	expect(&s, (const char *const[]){"2026-12-01T07:00:00Z", "2026-12-15T07:00:00Z", "2026-12-29T07:00:00Z", NULL});
+	s.rrule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20261229T065959Z";
+	expect(&s, (const char *const[]){"2026-12-01T07:00:00Z", "2026-12-15T07:00:00Z", NULL});
+	/* Week B of the same slot, read in a window of the spring: the weeks before are skipped, not walked. */
+	struct cal_series b = {.start = T("2026-12-08T07:00:00Z"),
+			       .end = T("2026-12-08T08:00:00Z"),
+			       .tz = "Europe/Paris",
+			       .rrule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU"};
+	struct got g = {.n = 0};
+	assert_int_equal(cal_expand(&b, T("2027-03-29T00:00:00Z"), T("2027-04-19T00:00:00Z"), keep, &g), 2);
+	assert_string_equal(g.v[0], "2027-03-30T06:00:00Z"); /* 08:00 summer time: 30 March is week B */
+	assert_string_equal(g.v[1], "2027-04-13T06:00:00Z");
 }
 
 static void test_exdate_and_holiday(void **state)
@@ -175,6 +189,93 @@ static void test_rules_refused(void **state)
 	assert_true(n > 0 && n <= 10000);
 }
 
+struct occs {
+	time_t start[600], end[600];
+	int n;
+};
+
+static int keep_all(void *ctx, time_t start, time_t end, time_t id)
+{
+	struct occs *o = ctx;
+	assert_int_equal(id, start);
+	assert_true(o->n < 600);
+	o->start[o->n] = start;
+	o->end[o->n++] = end;
+	return 0;
+}
+
+/*
+ * The arithmetic expansion of weekly and daily rules (expand.c, expand_simple) gives exactly what
+ * libical's iterator gives, over windows placed all along the series (so that whole periods are
+ * skipped before them): A/B weeks with several days and another WKST, COUNT, UNTIL on an
+ * occurrence and one second before it, the October and March clock changes, a start in the hour
+ * the clocks skip, EXDATE, a holiday, a length over a day, and rules left to libical.
+ */
+static void test_simple_matches_libical(void **state)
+{
+	(void)state;
+	static const char *const rules[] = {
+		"FREQ=WEEKLY",
+		"FREQ=WEEKLY;BYDAY=TU,TH",
+		"FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
+		"FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TU,FR;WKST=SU",
+		"FREQ=WEEKLY;INTERVAL=3;BYDAY=SU,TU,SA;WKST=WE",
+		"FREQ=WEEKLY;COUNT=7;BYDAY=MO,TU,WE,TH,FR,SA,SU",
+		"FREQ=WEEKLY;INTERVAL=2;COUNT=9;BYDAY=TU,FR",
+		"FREQ=WEEKLY;INTERVAL=2;UNTIL=20270302T070000Z",
+		"FREQ=WEEKLY;UNTIL=20270302T065959Z;BYDAY=TU",
+		"FREQ=DAILY;INTERVAL=3",
+		"FREQ=DAILY;COUNT=40",
+		"FREQ=DAILY;BYDAY=MO,TU",
+		"FREQ=WEEKLY;BYDAY=MO,WE",
+		"FREQ=MONTHLY;BYDAY=1TU",
+	};
+	/* Tuesday 08:00 in Paris (summer time), Tuesday 02:30 in winter (the clocks skip 02:00-03:00 on
+	 * Sunday 28 March 2027, not a Tuesday), Sunday 02:30 in winter (a weekly rule then falls in the gap). */
+	static const char *const starts[] = {"2026-09-01T06:00:00Z", "2026-11-03T01:30:00Z", "2027-03-21T01:30:00Z"};
+	static const long lengths[] = {3600, 25 * 3600};
+	struct cal_span hol = {T("2026-12-19T23:00:00Z"), T("2027-01-03T23:00:00Z")};
+	int compared = 0;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		for (size_t j = 0; j < sizeof(starts) / sizeof(starts[0]); j++)
+			for (size_t l = 0; l < 2; l++) {
+				time_t start = T(starts[j]), ex[1] = {start + 14 * 86400};
+				struct cal_series s = {.start = start,
+						       .end = start + lengths[l],
+						       .tz = "Europe/Paris",
+						       .rrule = rules[i],
+						       .exdates = ex,
+						       .nexdates = 1,
+						       .skip_holidays = (int)l == 0,
+						       .holidays = &hol,
+						       .nholidays = 1};
+				for (long w = -3; w < 70; w++) {
+					time_t from = start + w * 7 * 86400 + (w % 3) * 3 * 3600 - 86400,
+					       to = from + (w % 2 ? 7 : 3) * 86400;
+					static struct occs a, b;
+					a.n = b.n = 0;
+					int na = cal_expand_rule(&s, from, to, keep_all, &a, 0);
+					int nb = cal_expand_rule(&s, from, to, keep_all, &b, 1);
+					if (na != nb)
+						fail_msg("%s from %s, window %ld: %d occurrences, libical %d", rules[i],
+							 starts[j], w, na, nb);
+					for (int k = 0; k < na; k++) {
+						assert_int_equal(a.start[k], b.start[k]);
+						assert_int_equal(a.end[k], b.end[k]);
+					}
+					compared += na;
+				}
+				/* The whole series (from its start: nothing skipped). */
+				static struct occs a, b;
+				a.n = b.n = 0;
+				time_t far = start + 800L * 86400;
+				assert_int_equal(cal_expand_rule(&s, start, far, keep_all, &a, 0),
+						 cal_expand_rule(&s, start, far, keep_all, &b, 1));
+				assert_memory_equal(a.start, b.start, sizeof(time_t) * (size_t)a.n);
+			}
+	assert_true(compared > 4000); /* 4,875 */
+}
+
 static void test_iso_weeks(void **state)
 {
 	(void)state;
@@ -214,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_window_and_last_end),
 		cmocka_unit_test(test_rules_refused),
 		cmocka_unit_test(test_iso_weeks),
+		cmocka_unit_test(test_simple_matches_libical),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

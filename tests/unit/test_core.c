@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -277,6 +278,16 @@ static void test_util(void **state)
 	assert_int_equal(util_parse_rfc3339("2024-02-29T00:00:00Z", &t), 0);
 	assert_int_equal(util_parse_rfc3339("2026-11-24 10:00:00Z", &t), -1);
 	assert_int_equal(util_parse_rfc3339("2026-11-24T10:00:00", &t), -1);
+	/* The arithmetic formatting agrees with gmtime_r + strftime (years 1000-9999: strftime does not pad %Y). */
+	for (long long x = -30610224000LL; /* 1000-01-01 */ x < 253402300800LL; x += 86400LL * 37 + 3607) {
+		time_t tv = (time_t)x;
+		struct tm tm;
+		char want[32];
+		gmtime_r(&tv, &tm);
+		strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		util_time_rfc3339(tv, out);
+		assert_string_equal(out, want);
+	}
 
 	assert_true(util_valid_text("Zoë d'Arc"));
 	assert_false(util_valid_text("a\x01"));

@@ -101,9 +101,17 @@ static const char schema_v2[] = "CREATE TABLE calendar_reminders ("
 				" sent_at TEXT NOT NULL,"
 				" PRIMARY KEY (event_id, occurrence_at));";
 
+static const char schema_v3[] = "CREATE TABLE calendar_homework_files ("
+				" homework_id TEXT NOT NULL REFERENCES calendar_homework (id) ON DELETE CASCADE,"
+				" file_id TEXT NOT NULL,"
+				" position INTEGER NOT NULL,"
+				" PRIMARY KEY (homework_id, file_id));"
+				"CREATE INDEX calendar_homework_files_by_file ON calendar_homework_files (file_id);";
+
 static const struct migration migrations[] = {
 	{1, "events, classes, overrides, homework, ticks, feeds", schema_v1, NULL},
 	{2, "exam reminders sent (one row per occurrence: the lease)", schema_v2, NULL},
+	{3, "homework attachments (files of the fichiers service, by id)", schema_v3, NULL},
 };
 
 int cal_has(const char *const *v, size_t n, const char *s)
@@ -267,18 +275,23 @@ static int cal_start(void)
 
 #define S_KIND "{\"type\":\"string\",\"enum\":[\"lesson\",\"exam\",\"homework\",\"school\",\"holiday\",\"personal\"]}"
 #define S_AUDIENCE "{\"type\":\"string\",\"enum\":[\"school\",\"teachers\",\"classes\",\"course\",\"owner\"]}"
-#define S_OCC                                                                                                                   \
-	"{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_id\",\"kind\",\"title\",\"description\","                 \
-	"\"location\",\"starts_at\",\"ends_at\",\"all_day\",\"time_zone\",\"recurring\",\"audience\",\"course_id\","            \
-	"\"class_ids\",\"teacher_id\",\"evaluation_id\",\"status\",\"note\",\"original\"],\"properties\":{\"event_id\":" S_UUID \
-	",\"occurrence_id\":" S_TIME ",\"kind\":" S_KIND ",\"title\":" S_STR ",\"description\":" S_NSTR                         \
-	",\"location\":" S_NSTR ",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME                                                 \
-	",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR ",\"recurring\":{\"type\":\"boolean\"},"                     \
-	"\"audience\":" S_AUDIENCE ",\"course_id\":" S_NUUID ",\"class_ids\":" S_IDS ",\"teacher_id\":" S_NUUID                 \
-	",\"evaluation_id\":" S_NUUID ",\"status\":{\"type\":\"string\",\"enum\":[\"scheduled\",\"cancelled\","                 \
-	"\"changed\"]},\"note\":" S_NSTR                                                                                        \
-	",\"original\":{\"type\":[\"object\",\"null\"],\"description\":\"what a changed occurrence was\","                      \
-	"\"required\":[\"starts_at\",\"ends_at\",\"location\",\"teacher_id\"],\"properties\":{\"starts_at\":" S_TIME            \
+#define S_CLASSES                                                                                                      \
+	"{\"type\":\"array\",\"description\":\"the classes it is for (audience classes: those listed; course: the "    \
+	"course's classes now), with their names\",\"items\":{\"type\":\"object\",\"required\":[\"id\",\"name\"],"     \
+	"\"properties\":{\"id\":" S_UUID ",\"name\":" S_NSTR "}}}"
+#define S_OCC                                                                                                                               \
+	"{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_id\",\"kind\",\"title\",\"description\","                             \
+	"\"location\",\"starts_at\",\"ends_at\",\"all_day\",\"time_zone\",\"recurring\",\"audience\",\"course_id\","                        \
+	"\"class_ids\",\"classes\",\"teacher_id\",\"evaluation_id\",\"status\",\"note\",\"original\"],\"properties\":{\"event_id\":" S_UUID \
+	",\"occurrence_id\":" S_TIME ",\"kind\":" S_KIND ",\"title\":" S_STR ",\"description\":" S_NSTR                                     \
+	",\"location\":" S_NSTR ",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME                                                             \
+	",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR ",\"recurring\":{\"type\":\"boolean\"},"                                 \
+	"\"audience\":" S_AUDIENCE ",\"course_id\":" S_NUUID ",\"class_ids\":" S_IDS ",\"classes\":" S_CLASSES                              \
+	",\"teacher_id\":" S_NUUID ",\"evaluation_id\":" S_NUUID                                                                            \
+	",\"status\":{\"type\":\"string\",\"enum\":[\"scheduled\",\"cancelled\","                                                           \
+	"\"changed\"]},\"note\":" S_NSTR                                                                                                    \
+	",\"original\":{\"type\":[\"object\",\"null\"],\"description\":\"what a changed occurrence was\","                                  \
+	"\"required\":[\"starts_at\",\"ends_at\",\"location\",\"teacher_id\"],\"properties\":{\"starts_at\":" S_TIME                        \
 	",\"ends_at\":" S_TIME ",\"location\":" S_NSTR ",\"teacher_id\":" S_NUUID "}}}}"
 #define S_SERIES                                                                                                       \
 	"{\"type\":\"object\",\"required\":[\"id\",\"kind\",\"title\",\"starts_at\",\"ends_at\",\"audience\"],"        \
@@ -299,17 +312,22 @@ static int cal_start(void)
 	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"status\":{\"type\":\"string\","         \
 	"\"enum\":[\"cancelled\",\"scheduled\"]},\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"location\":" S_NSTR \
 	",\"teacher_id\":" S_NUUID ",\"note\":" S_NSTR "}}"
-#define S_HOMEWORK                                                                                                           \
-	"{\"type\":\"object\",\"required\":[\"id\",\"course_id\",\"course_title\",\"event_id\",\"occurrence_id\",\"title\"," \
-	"\"work\",\"done_in_class\",\"due_at\",\"created_by\",\"created_at\",\"updated_at\"],\"properties\":{\"id\":" S_UUID \
-	",\"course_id\":" S_UUID ",\"course_title\":" S_NSTR ",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME          \
-	",\"title\":" S_STR ",\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME                           \
-	",\"done\":{\"type\":\"boolean\"},\"done_count\":{\"type\":\"integer\"},\"students_total\":"                         \
-	"{\"type\":\"integer\"},\"created_by\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
-#define S_HOMEWORK_REQ(req)                                                                                            \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"course_id\":" S_UUID             \
-	",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME ",\"title\":{\"type\":\"string\",\"minLength\":1,"      \
-	"\"maxLength\":200},\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME "}}"
+#define S_HOMEWORK                                                                                                                           \
+	"{\"type\":\"object\",\"required\":[\"id\",\"course_id\",\"course_title\",\"event_id\",\"occurrence_id\",\"title\","                 \
+	"\"work\",\"done_in_class\",\"due_at\",\"attachments\",\"created_by\",\"created_at\",\"updated_at\"],\"properties\":{\"id\":" S_UUID \
+	",\"course_id\":" S_UUID ",\"course_title\":" S_NSTR ",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME                          \
+	",\"title\":" S_STR ",\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME                                           \
+	",\"done\":{\"type\":\"boolean\"},\"done_count\":{\"type\":\"integer\"},\"students_total\":"                                         \
+	"{\"type\":\"integer\"},\"attachments\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":"                            \
+	"[\"file_id\",\"name\",\"content_type\",\"size\"],\"properties\":{\"file_id\":" S_UUID ",\"name\":" S_STR                            \
+	",\"content_type\":" S_STR ",\"size\":{\"type\":\"integer\"}}}},\"created_by\":" S_UUID                                              \
+	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
+#define S_HOMEWORK_REQ(req)                                                                                             \
+	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"course_id\":" S_UUID              \
+	",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME ",\"title\":{\"type\":\"string\",\"minLength\":1,"       \
+	"\"maxLength\":200},\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME                        \
+	",\"file_ids\":{\"type\":\"array\",\"maxItems\":10,\"description\":\"files of the caller (fichiers) to attach;" \
+	" on PATCH, the whole new list\",\"items\":" S_UUID "}}}"
 
 static const struct route routes[] = {
 	{.method = "GET",
@@ -376,6 +394,17 @@ static const struct route routes[] = {
 	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
 	 .status = 204,
 	 .summary = "Undo the changes made to one occurrence"},
+	{.method = "POST",
+	 .pattern = "/api/calendar/events/{id}/cancellations",
+	 .handler = cal_occurrences_cancel,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	 .summary = "Cancel several occurrences at once, all or none: the list occurrence_ids, or every occurrence "
+		    "starting between from and to (dates or RFC 3339, 400 days at most); an optional note",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+			   "\"occurrence_ids\":{\"type\":\"array\",\"minItems\":1,\"maxItems\":500,\"items\":" S_TIME
+			   "},\"from\":" S_STR ",\"to\":" S_STR ",\"note\":" S_NSTR "}}",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_ids\"],\"properties\":{"
+			    "\"event_id\":" S_UUID ",\"occurrence_ids\":{\"type\":\"array\",\"items\":" S_TIME "}}}"},
 	{.method = "GET",
 	 .pattern = "/api/calendar/timetable",
 	 .handler = cal_timetable,
@@ -420,6 +449,11 @@ static const struct route routes[] = {
 	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
 	 .status = 204,
 	 .summary = "Delete homework (its course's teachers)"},
+	{.method = "GET",
+	 .pattern = "/api/calendar/homework/{id}/files/{file_id}",
+	 .handler = cal_homework_file,
+	 .access = ROLE_ANY_USER,
+	 .summary = "Download an attachment of a homework (those who see the homework; 404 otherwise)"},
 	{.method = "PUT",
 	 .pattern = "/api/calendar/homework/{id}/done",
 	 .handler = cal_homework_done_put,
@@ -464,9 +498,9 @@ static const struct route routes[] = {
 		    "30 days ago to a year ahead; 404 for a revoked or unknown address"},
 };
 
-static const char *const owned_tables[] = {
-	"calendar_events",        "calendar_event_classes", "calendar_overrides", "calendar_homework",
-	"calendar_homework_done", "calendar_feeds",         "calendar_reminders", NULL};
+static const char *const owned_tables[] = {"calendar_events",    "calendar_event_classes",  "calendar_overrides",
+					   "calendar_homework",  "calendar_homework_done",  "calendar_feeds",
+					   "calendar_reminders", "calendar_homework_files", NULL};
 
 const struct service svc_calendar = {
 	.name = "calendar",
@@ -482,4 +516,5 @@ const struct service svc_calendar = {
 	.generate = cal_generate,
 	.export_user = cal_export_user,
 	.erase_user = cal_erase_user,
+	.file_readable = cal_file_readable,
 };

@@ -26,10 +26,16 @@
 /* Iterations of a rule at most per expansion (a daily rule over 27 years; a weekly one, 190). */
 #define CAL_MAX_STEPS 10000
 
+/* The default zone, found once by cal_init() before worker threads start (libical's lookup by name
+ * compares it with every zone it knows: a third of a week's expansion). */
+static icaltimezone *default_zone;
+
 static icaltimezone *zone_of(const char *tz)
 {
 	if (!tz || !*tz)
 		tz = CAL_DEFAULT_TZ;
+	if (default_zone && strcmp(tz, CAL_DEFAULT_TZ) == 0)
+		return default_zone;
 	if (strcmp(tz, "UTC") == 0)
 		return icaltimezone_get_utc_timezone();
 	return icaltimezone_get_builtin_timezone(tz);
@@ -40,7 +46,8 @@ int cal_tz_valid(const char *tz) { return tz && strlen(tz) < 64 && zone_of(tz) !
 void cal_init(void)
 {
 	/* Loads the default zone once, before worker threads use it. */
-	(void)zone_of(CAL_DEFAULT_TZ);
+	if (!default_zone)
+		default_zone = zone_of(CAL_DEFAULT_TZ);
 }
 
 /* 1 if a list of r has a value out of [lo, hi] or 0 (when nonzero), up to its end marker. */
@@ -120,6 +127,31 @@ int cal_rule_check(const char *rrule, time_t dtstart, const char **why)
 	return ENT_OK;
 }
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's algorithm). */
+static long days_from_civil(long y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	long era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long)doe - 719468;
+}
+
+/* The date of day number z (days from 1970-01-01), the inverse of days_from_civil. */
+static void civil_from_days(long z, int *y, int *m, int *d)
+{
+	z += 719468;
+	long era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
 /* 1 if t is in the sorted array v of n times. */
 static int in_sorted(const time_t *v, size_t n, time_t t)
 {
@@ -145,7 +177,170 @@ static int in_holiday(const struct cal_span *h, size_t nh, time_t start)
 	return 0;
 }
 
-int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn, void *ctx)
+/* expand_simple(): not a rule it expands (below every ent_err a callback may return). */
+#define NOT_SIMPLE (-1000)
+
+/* 1 if a BY list of a rule is not empty. */
+static int has(const short *v) { return v[0] != ICAL_RECURRENCE_ARRAY_MAX; }
+
+/*
+ * What a series' occurrence needs besides its start: the wall clock, the wall-clock length, the
+ * filters applied to each occurrence, and the callback.
+ */
+struct walk {
+	const struct cal_series *s;
+	icaltimezone *z;
+	struct icaldurationtype len;
+	time_t from, to;
+	time_t until; /* the rule's UNTIL in UTC (inclusive), or 0 */
+	cal_occ_fn fn;
+	void *ctx;
+	int n;
+};
+
+/* One occurrence at wall-clock t: 1 to stop (past the window or the rule's UNTIL), 0 to go on, or fn's error. */
+static int occurrence(struct walk *w, struct icaltimetype t)
+{
+	const struct cal_series *s = w->s;
+	time_t start = icaltime_as_timet_with_zone(t, w->z);
+	if (start >= w->to || (w->until && start > w->until))
+		return 1;
+	time_t end = icaltime_as_timet_with_zone(icaltime_add(t, w->len), w->z);
+	if (end <= start) /* the wall-clock end fell in the spring gap: keep the series' length in seconds */
+		end = start + (s->end - s->start);
+	if (end <= w->from)
+		return 0;
+	if (in_sorted(s->exdates, s->nexdates, start))
+		return 0;
+	if (s->skip_holidays && in_holiday(s->holidays, s->nholidays, start))
+		return 0;
+	int rc = w->fn(w->ctx, start, end, start);
+	if (rc < 0)
+		return rc;
+	w->n++;
+	return 0;
+}
+
+/*
+ * The rules a school writes for its timetable, expanded by arithmetic on day numbers instead of
+ * libical's iterator: FREQ=WEEKLY with BYDAY days (no position) or none, INTERVAL (A/B weeks),
+ * WKST, COUNT, an UTC UNTIL; FREQ=DAILY without BY parts; a first occurrence the rule itself
+ * produces (DTSTART on one of the BYDAY days). Every occurrence is the first one's wall-clock time
+ * on another day, turned into UTC by the zone (so 08:00 stays 08:00 across the clock changes),
+ * exactly as libical's iterator gives them (tests/unit/test_calendar.c compares the two on many
+ * rules and windows).
+ *
+ * Two savings: the periods (INTERVAL weeks or days) that end before the window are skipped by
+ * arithmetic, their occurrences counted for COUNT without being produced (libical always iterates
+ * from DTSTART: a week of June cost as much as the whole school year); and no ICU calendar is
+ * consulted at each step (libical's iterator spends ~20,000 instructions per occurrence there).
+ *
+ * Returns the number of occurrences given to fn, NOT_SIMPLE when the rule is not one of these (the
+ * caller uses libical), or fn's error.
+ */
+static int expand_simple(const struct icalrecurrencetype *r, struct icaltimetype dt, struct walk *w)
+{
+	if (has(r->by_month) || has(r->by_month_day) || has(r->by_year_day) || has(r->by_week_no) ||
+	    has(r->by_set_pos) || r->interval < 1)
+		return NOT_SIMPLE;
+	if (!icaltime_is_null_time(r->until) && !w->until)
+		return NOT_SIMPLE; /* a DATE or floating UNTIL */
+	long d0 = days_from_civil(dt.year, (unsigned)dt.month, (unsigned)dt.day);
+	int dow0 = (int)(((d0 % 7) + 7 + 4) % 7) + 1; /* libical's weekday: 1 Sunday ... 7 Saturday */
+	int offs[7], noffs = 0;                       /* the days of a period, from its first day */
+	long period, first;                           /* a period's length in days; the first day of DTSTART's period */
+	if (r->freq == ICAL_DAILY_RECURRENCE) {
+		if (has(r->by_day))
+			return NOT_SIMPLE;
+		period = r->interval;
+		first = d0;
+		offs[noffs++] = 0;
+	} else if (r->freq == ICAL_WEEKLY_RECURRENCE) {
+		int wkst = r->week_start >= ICAL_SUNDAY_WEEKDAY && r->week_start <= ICAL_SATURDAY_WEEKDAY
+				   ? (int)r->week_start
+				   : ICAL_MONDAY_WEEKDAY;
+		unsigned days = 0;
+		for (int i = 0; i < ICAL_BY_DAY_SIZE && r->by_day[i] != ICAL_RECURRENCE_ARRAY_MAX; i++) {
+			if (icalrecurrencetype_day_position(r->by_day[i]) != 0)
+				return NOT_SIMPLE;
+			days |= 1u << (int)icalrecurrencetype_day_day_of_week(r->by_day[i]);
+		}
+		if (!days)
+			days = 1u << dow0;
+		if (!(days & (1u << dow0)))
+			return NOT_SIMPLE;  /* DTSTART on no BYDAY day: libical's own rules */
+		for (int k = 0; k < 7; k++) /* in the week's order from WKST */
+			if (days & (1u << ((wkst - 1 + k) % 7 + 1)))
+				offs[noffs++] = k;
+		period = 7L * r->interval;
+		first = d0 - (dow0 - wkst + 7) % 7;
+	} else
+		return NOT_SIMPLE;
+	/* Occurrences of DTSTART's period before DTSTART are not the rule's. */
+	int before0 = 0;
+	while (before0 < noffs && first + offs[before0] < d0)
+		before0++;
+	/* Skip whole periods that end before the window (margin: the series' length and two days). */
+	long p = 0, counted = 0;
+	time_t reach = w->from - (w->s->end - w->s->start) - 2 * 86400;
+	if (reach > w->s->start) {
+		p = (long)((reach - w->s->start) / (period * 86400));
+		if (p > 0)
+			counted = (noffs - before0) + (p - 1) * noffs;
+	}
+	if (r->count > 0 && counted >= r->count)
+		return 0;
+	int tod = dt.hour * 3600 + dt.minute * 60 + dt.second;
+	for (int step = 0; step < CAL_MAX_STEPS; p++) {
+		for (int i = p == 0 ? before0 : 0; i < noffs; i++, step++) {
+			if (r->count > 0 && counted >= r->count)
+				return w->n;
+			struct icaltimetype t = icaltime_null_time();
+			civil_from_days(first + p * period + offs[i], &t.year, &t.month, &t.day);
+			t.hour = tod / 3600;
+			t.minute = tod / 60 % 60;
+			t.second = tod % 60;
+			t.zone = w->z;
+			int rc = occurrence(w, t);
+			if (rc)
+				return rc < 0 ? rc : w->n;
+			counted++;
+		}
+	}
+	return w->n;
+}
+
+/*
+ * libical's parse of a rule costs ~7,000 instructions (a sscanf of UNTIL among them), a third of
+ * a week's expansion; the timetables of a school share a few dozen rules (the days of the week,
+ * A/B, the end of the year). Each thread keeps the last RULE_CACHE rules it parsed.
+ */
+#define RULE_CACHE 16
+static _Thread_local struct {
+	char text[256];
+	struct icalrecurrencetype r;
+} rule_cache[RULE_CACHE];
+static _Thread_local unsigned rule_next;
+
+static struct icalrecurrencetype parse_rule(const char *text)
+{
+	size_t len = strlen(text);
+	if (len >= sizeof(rule_cache[0].text))
+		return icalrecurrencetype_from_string(text);
+	for (unsigned i = 0; i < RULE_CACHE; i++)
+		if (memcmp(rule_cache[i].text, text, len + 1) == 0)
+			return rule_cache[i].r;
+	icalerror_clear_errno();
+	struct icalrecurrencetype r = icalrecurrencetype_from_string(text);
+	if (r.freq != ICAL_NO_RECURRENCE && icalerrno == ICAL_NO_ERROR) {
+		unsigned k = rule_next++ % RULE_CACHE;
+		memcpy(rule_cache[k].text, text, len + 1);
+		rule_cache[k].r = r;
+	}
+	return r;
+}
+
+int cal_expand_rule(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn, void *ctx, int libical)
 {
 	if (to <= from)
 		return 0;
@@ -161,7 +356,7 @@ int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn
 	if (!z)
 		return ENT_EINVAL;
 	icalerror_clear_errno();
-	struct icalrecurrencetype r = icalrecurrencetype_from_string(s->rrule);
+	struct icalrecurrencetype r = parse_rule(s->rrule);
 	if (r.freq == ICAL_NO_RECURRENCE) {
 		icalerror_clear_errno();
 		return ENT_EINVAL;
@@ -172,36 +367,51 @@ int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn
 	/* The first occurrence on the zone's wall clock, and the series' wall-clock length. */
 	struct icaltimetype dt = icaltime_from_timet_with_zone(s->start, 0, z);
 	struct icaltimetype de = icaltime_from_timet_with_zone(s->end, 0, z);
-	struct icaldurationtype len = icaltime_subtract(de, dt);
+	struct walk w = {
+		.s = s, .z = z, .len = icaltime_subtract(de, dt), .from = from, .to = to, .fn = fn, .ctx = ctx};
+	/*
+	 * An UTC UNTIL is compared with each occurrence's UTC start, RFC 5545's meaning (the last
+	 * occurrence may start at UNTIL: files exported elsewhere often say so). libical 3.0's iterator
+	 * compares it with the occurrence's wall-clock digits, as if they were UTC (in Paris it would
+	 * end a series an hour or two early): it is handed UNTIL on the zone's wall clock instead, and
+	 * checked here again.
+	 */
+	if (!icaltime_is_null_time(r.until) && !r.until.is_date && icaltime_is_utc(r.until)) {
+		w.until = icaltime_as_timet_with_zone(r.until, icaltimezone_get_utc_timezone());
+		struct icaltimetype u = icaltime_from_timet_with_zone(w.until, 0, z);
+		r.until.year = u.year;
+		r.until.month = u.month;
+		r.until.day = u.day;
+		r.until.hour = u.hour;
+		r.until.minute = u.minute;
+		r.until.second = u.second;
+	}
+	if (!libical) {
+		int n = expand_simple(&r, dt, &w);
+		if (n != NOT_SIMPLE)
+			return n;
+	}
 	icalrecur_iterator *it = icalrecur_iterator_new(r, dt);
 	if (!it) {
 		icalerror_clear_errno();
 		return ENT_EINVAL;
 	}
-	int n = 0, rc = 0;
+	int rc = 0;
 	for (int step = 0; step < CAL_MAX_STEPS; step++) {
 		struct icaltimetype t = icalrecur_iterator_next(it);
 		if (icaltime_is_null_time(t))
 			break;
-		time_t start = icaltime_as_timet_with_zone(t, z);
-		if (start >= to)
+		if ((rc = occurrence(&w, t)) != 0)
 			break;
-		time_t end = icaltime_as_timet_with_zone(icaltime_add(t, len), z);
-		if (end <= start) /* the wall-clock end fell in the spring gap: keep the series' length in seconds */
-			end = start + (s->end - s->start);
-		if (end <= from)
-			continue;
-		if (in_sorted(s->exdates, s->nexdates, start))
-			continue;
-		if (s->skip_holidays && in_holiday(s->holidays, s->nholidays, start))
-			continue;
-		if ((rc = fn(ctx, start, end, start)) < 0)
-			break;
-		n++;
 	}
 	icalrecur_iterator_free(it);
 	icalerror_clear_errno();
-	return rc < 0 ? rc : n;
+	return rc < 0 ? rc : w.n;
+}
+
+int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn, void *ctx)
+{
+	return cal_expand_rule(s, from, to, fn, ctx, 0);
 }
 
 /* Collects the last occurrence's end (for cal_series_last_end). */
@@ -234,17 +444,6 @@ int cal_series_last_end(const struct cal_series *s, time_t *last_end)
 	if (n == 0)
 		*last_end = s->end;
 	return 1;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's algorithm). */
-static long days_from_civil(long y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	long era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (long)doe - 719468;
 }
 
 /* The ISO weeks of year y: 53 when the year starts on a Thursday, or a leap year on a Wednesday. */

@@ -17,6 +17,7 @@
 #include "core/patch.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
+#include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
 
 #define HW_COLS                                                                                                        \
@@ -24,11 +25,19 @@
 	"h.created_by, h.created_at, h.updated_at"
 #define IN16 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
+/* An attachment as shown: the file's id, and its name, type and size from the fichiers service. */
+struct hw_file {
+	const char *file_id;
+	struct fichiers_info info;
+};
+
 struct hw {
 	const char *col[11];
 	int done;
 	int64_t done_count, students_total;
 	const char *course_title;
+	struct hw_file *files;
+	size_t nfiles, files_cap;
 };
 
 static void read_hw(db_stmt *s, arena *a, struct hw *h)
@@ -49,6 +58,17 @@ static void write_hw(jw *w, const struct hw *h, int student, int staff)
 		if (i == 1)
 			jw_kstr(w, "course_title", h->course_title);
 	}
+	jw_key(w, "attachments");
+	jw_arr_open(w);
+	for (size_t i = 0; i < h->nfiles; i++) {
+		jw_obj_open(w);
+		jw_kstr(w, "file_id", h->files[i].file_id);
+		jw_kstr(w, "name", h->files[i].info.name);
+		jw_kstr(w, "content_type", h->files[i].info.content_type);
+		jw_kint(w, "size", (int64_t)h->files[i].info.size);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
 	if (student)
 		jw_kbool(w, "done", h->done);
 	if (staff) {
@@ -96,6 +116,152 @@ static int hw_done(db_conn *c, const char *student, struct hw *h)
 	return ENT_OK;
 }
 
+/*
+ * The attachments of items[0..n), 16 homework a statement, each file described by the fichiers
+ * service (fichiers.h); a file deleted since by its owner is left out.
+ */
+static int hw_files(db_conn *c, arena *a, struct hw *items, size_t n)
+{
+	for (size_t base = 0; base < n; base += 16) {
+		db_stmt *s = db_prepare(
+			c, "SELECT homework_id, file_id FROM calendar_homework_files WHERE homework_id IN " IN16
+			   " ORDER BY homework_id, position");
+		if (!s)
+			return ENT_EDB;
+		for (size_t i = 0; i < 16; i++)
+			db_bind_text_or_null(s, (int)i + 1, base + i < n ? items[base + i].col[0] : NULL);
+		int rc;
+		while ((rc = db_step(s)) == DB_ROW)
+			for (size_t i = base; i < n && i < base + 16; i++)
+				if (!strcmp(items[i].col[0], db_col_text(s, 0))) {
+					struct hw *h = &items[i];
+					h->files = arena_grow(a, h->files, h->nfiles, &h->files_cap, sizeof(*h->files));
+					h->files[h->nfiles++].file_id = arena_strdup(a, db_col_text(s, 1));
+				}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct hw *h = &items[i];
+		size_t kept = 0;
+		for (size_t j = 0; j < h->nfiles; j++) {
+			int rc = fichiers_info(c, a, h->files[j].file_id, &h->files[j].info);
+			if (rc && rc != ENT_ENOTFOUND)
+				return rc;
+			if (!rc)
+				h->files[kept++] = h->files[j];
+		}
+		h->nfiles = kept;
+	}
+	return ENT_OK;
+}
+
+/*
+ * Checks body's file_ids (a JSON array, absent: nothing to do): each must be a file of the caller,
+ * or one already attached to homework_id (NULL for a new homework). Adds an error naming the first
+ * that is not to errors. ENT_OK or a database error.
+ */
+static int hw_check_files(db_conn *c, arena *a, json_t *ids, const char *user_id, const char *homework_id,
+			  json_t *errors)
+{
+	size_t i;
+	json_t *one;
+	json_array_foreach (ids, i, one) {
+		const char *id = json_string_value(one);
+		struct fichiers_info info;
+		int rc = id && util_is_uuid(id) ? fichiers_info(c, a, id, &info) : ENT_ENOTFOUND;
+		if (rc && rc != ENT_ENOTFOUND)
+			return rc;
+		int ok = !rc && !strcmp(info.owner_id, user_id);
+		if (!rc && !ok && homework_id) {
+			ok = db_exists(c, "SELECT 1 FROM calendar_homework_files WHERE homework_id = ? AND file_id = ?",
+				       homework_id, id);
+			if (ok < 0)
+				return ok;
+		}
+		for (size_t j = 0; ok && j < i; j++)
+			ok = strcmp(json_string_value(json_array_get(ids, j)), id) != 0;
+		if (!ok) {
+			json_object_set_new(
+				errors, "file_ids",
+				json_sprintf("contient %s, qui n'est pas un de vos fichiers (ou apparaît deux fois)",
+					     id ? id : "une valeur qui n'est pas un identifiant"));
+			return ENT_OK;
+		}
+	}
+	return ENT_OK;
+}
+
+/* Replaces the attachments of homework_id by ids (inside the caller's transaction). */
+static int hw_store_files(db_conn *c, const char *homework_id, json_t *ids)
+{
+	if (db_run(c, "DELETE FROM calendar_homework_files WHERE homework_id = ?", homework_id, NULL) < 0)
+		return ENT_EDB;
+	size_t i;
+	json_t *one;
+	json_array_foreach (ids, i, one) {
+		db_stmt *s = db_prepare(
+			c, "INSERT INTO calendar_homework_files (homework_id, file_id, position) VALUES (?, ?, ?)");
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, homework_id);
+		db_bind_text(s, 2, json_string_value(one));
+		db_bind_int64(s, 3, (int64_t)i);
+		int rc = db_step(s);
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	return ENT_OK;
+}
+
+/* The student's ticks on items[0..n), 16 a statement. */
+static int hw_ticks(db_conn *c, const char *student, struct hw *items, size_t n)
+{
+	for (size_t base = 0; base < n; base += 16) {
+		db_stmt *s = db_prepare(c, "SELECT homework_id FROM calendar_homework_done WHERE student_id = ?"
+					   " AND homework_id IN " IN16);
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, student);
+		for (size_t i = 0; i < 16; i++)
+			db_bind_text_or_null(s, (int)i + 2, base + i < n ? items[base + i].col[0] : NULL);
+		int rc;
+		while ((rc = db_step(s)) == DB_ROW)
+			for (size_t i = base; i < n && i < base + 16; i++)
+				if (!strcmp(items[i].col[0], db_col_text(s, 0)))
+					items[i].done = 1;
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	return ENT_OK;
+}
+
+/* The titles of the courses of items[0..n), each course asked once (cours.h, 16 a statement). */
+static int hw_titles(db_conn *c, arena *a, struct hw *items, size_t n)
+{
+	const char **ids = NULL;
+	size_t nids = 0, cap = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!cal_has(ids, nids, items[i].col[1])) {
+			ids = arena_grow(a, ids, nids, &cap, sizeof(*ids));
+			ids[nids++] = items[i].col[1];
+		}
+	if (!nids)
+		return ENT_OK;
+	struct cours_brief *b = arena_alloc(a, nids * sizeof(*b));
+	int rc = cours_describe(c, a, ids, nids, b);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < nids; j++)
+			if (!strcmp(items[i].col[1], ids[j]))
+				items[i].course_title = b[j].title;
+	return ENT_OK;
+}
+
 /* Loads {id} for the caller: 404 when absent or not the caller's course; 403 when need_edit and not a teacher of it. */
 static int hw_for_request(http_req *req, db_conn *c, struct cal_viewer *v, struct hw *h, int need_edit)
 {
@@ -137,6 +303,8 @@ static void reply_hw(http_req *req, db_conn *c, const struct cal_viewer *v, stru
 	int rc = student ? hw_done(c, v->user_id, h) : ENT_OK;
 	if (!rc && staff)
 		rc = hw_counts(c, a, h);
+	if (!rc)
+		rc = hw_files(c, a, h, 1);
 	if (rc) {
 		http_problem_err(req, rc, "Le devoir n'a pas pu être relu.");
 		return;
@@ -152,28 +320,17 @@ void cal_homework_list(http_req *req)
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	const char *f = http_query(req, "from"), *t = http_query(req, "to"), *course = http_query(req, "course_id");
-	time_t from, to;
-	json_t *errors = json_object();
+	const char *course = http_query(req, "course_id");
+	if (course && !util_is_uuid(course)) {
+		http_invalid(req, json_pack("{s:s}", "course_id", "doit être l'identifiant d'un cours"));
+		return;
+	}
+	/* Default: from today (midnight in Paris), four weeks. */
 	char today[11];
+	time_t midnight, from, to;
 	cal_local_date(time(NULL), CAL_DEFAULT_TZ, today);
-	cal_local_midnight(today, CAL_DEFAULT_TZ, &from);
-	to = from + 28 * 86400;
-	if (f && util_parse_rfc3339(f, &from) && cal_local_midnight(f, CAL_DEFAULT_TZ, &from))
-		json_object_set_new(errors, "from",
-				    json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
-	if (t && util_parse_rfc3339(t, &to) && cal_local_midnight(t, CAL_DEFAULT_TZ, &to))
-		json_object_set_new(errors, "to",
-				    json_string("doit être une date (2026-12-07) ou une date-heure RFC 3339"));
-	else if (f && !t)
-		to = from + 28 * 86400;
-	if (!json_object_size(errors) && to <= from)
-		json_object_set_new(errors, "to", json_string("doit être après from"));
-	else if (!json_object_size(errors) && to - from > (time_t)CAL_MAX_WINDOW_DAYS * 86400)
-		json_object_set_new(errors, "to", json_string("est à plus de 400 jours de from"));
-	if (course && !util_is_uuid(course))
-		json_object_set_new(errors, "course_id", json_string("doit être l'identifiant d'un cours"));
-	if (http_invalid(req, errors))
+	cal_local_midnight(today, CAL_DEFAULT_TZ, &midnight);
+	if (cal_window_args(req, midnight, 28, &from, &to))
 		return;
 	struct cal_viewer v;
 	if (cal_viewer_load(req, c, &v))
@@ -243,14 +400,16 @@ void cal_homework_list(http_req *req)
 			items[j - 1] = x;
 		}
 	int student = (v.roles & ROLE_ETUDIANT) != 0;
-	for (size_t i = 0; i < nitems && !rc; i++) {
-		struct hw *h = &items[i];
-		if (student)
-			rc = hw_done(c, v.user_id, h);
-		if (!rc && (v.all || cal_has(v.taught, v.ntaught, h->col[1])))
-			rc = hw_counts(c, a, h);
-		h->course_title = cours_title(c, a, h->col[1]);
-	}
+	rc = ENT_OK;
+	if (student)
+		rc = hw_ticks(c, v.user_id, items, nitems);
+	if (!rc)
+		rc = hw_titles(c, a, items, nitems);
+	if (!rc)
+		rc = hw_files(c, a, items, nitems);
+	for (size_t i = 0; i < nitems && !rc; i++)
+		if (v.all || cal_has(v.taught, v.ntaught, items[i].col[1]))
+			rc = hw_counts(c, a, &items[i]);
 	if (rc) {
 		http_problem_err(req, rc, "Les devoirs n'ont pas pu être lus.");
 		return;
@@ -271,7 +430,7 @@ static const struct jfield hw_fields[] = {
 	{"course_id", JF_UUID, 1, 0, 0, 0, NULL},     {"event_id", JF_UUID, 0, 1, 0, 0, NULL},
 	{"occurrence_id", JF_TIME, 0, 1, 0, 0, NULL}, {"title", JF_STRING, 1, 0, 1, 200, NULL},
 	{"work", JF_STRING, 0, 1, 0, 10000, NULL},    {"done_in_class", JF_STRING, 0, 1, 0, 10000, NULL},
-	{"due_at", JF_TIME, 1, 0, 0, 0, NULL},
+	{"due_at", JF_TIME, 1, 0, 0, 0, NULL},        {"file_ids", JF_ARRAY, 0, 0, 0, 10, NULL},
 };
 #define NHW_FIELDS (sizeof(hw_fields) / sizeof(hw_fields[0]))
 
@@ -315,6 +474,15 @@ void cal_homework_create(http_req *req)
 		http_problem(req, 403, "Seuls les enseignants du cours et les administrateurs y donnent des devoirs.");
 		return;
 	}
+	json_t *files = json_object_get(body, "file_ids");
+	errors = json_object();
+	if (files && (rc = hw_check_files(c, a, files, v.user_id, NULL, errors))) {
+		json_decref(errors);
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	if (http_invalid(req, errors))
+		return;
 	char id[37], now[21];
 	util_uuid(id);
 	util_time_rfc3339(time(NULL), now);
@@ -344,6 +512,8 @@ void cal_homework_create(http_req *req)
 		rc = db_step(s);
 		db_done(s);
 	}
+	if (rc >= 0 && files)
+		rc = hw_store_files(c, id, files);
 	/* The course's students hear of it, in the same transaction. */
 	time_t due = 0;
 	util_parse_rfc3339(json_get_str(body, "due_at", ""), &due);
@@ -407,6 +577,13 @@ void cal_homework_patch(http_req *req)
 	if (json_object_get(body, "course_id") && strcmp(json_get_str(body, "course_id", ""), h.col[1]))
 		json_object_set_new(errors, "course_id",
 				    json_string("ne change pas : donnez le devoir dans l'autre cours"));
+	json_t *files = json_object_get(body, "file_ids");
+	int frc = files && !json_object_size(errors) ? hw_check_files(c, a, files, v.user_id, h.col[0], errors) : 0;
+	if (frc) {
+		json_decref(errors);
+		http_problem_err(req, frc, NULL);
+		return;
+	}
 	if (http_invalid(req, errors))
 		return;
 	/* One statement (core/patch.h); the times are stored normalised to UTC first. */
@@ -423,16 +600,22 @@ void cal_homework_patch(http_req *req)
 			"event_id") ", occurrence_at = CASE WHEN ? = 1"
 				    " THEN ? ELSE occurrence_at END, " PATCH_SET("title") ", " PATCH_SET("work") ", " PATCH_SET(
 					    "done_in_class") ", " PATCH_SET("due_at") ", updated_at = ? WHERE id = ?");
-	int rc = ENT_EDB;
-	if (s) {
+	int rc = db_begin(c);
+	if (!rc && !s)
+		rc = ENT_EDB;
+	if (!rc) {
 		int k = patch_bind(s, 1, norm, keys, sizeof(keys) / sizeof(keys[0]));
 		char now[21];
 		util_time_rfc3339(time(NULL), now);
 		db_bind_text(s, k++, now);
 		db_bind_text(s, k, h.col[0]);
 		rc = db_step(s);
-		db_done(s);
+		rc = rc < 0 ? rc : ENT_OK;
 	}
+	db_done(s);
+	if (!rc && files)
+		rc = hw_store_files(c, h.col[0], files);
+	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	json_decref(norm);
 	if (rc < 0) {
 		http_problem_err(req, rc, "Le devoir n'a pas pu être modifié.");
@@ -464,6 +647,8 @@ void cal_homework_delete(http_req *req)
 		return;
 	int rc = db_begin(c);
 	if (!rc && db_run(c, "DELETE FROM calendar_homework_done WHERE homework_id = ?", h.col[0], NULL) < 0)
+		rc = ENT_EDB;
+	if (!rc && db_run(c, "DELETE FROM calendar_homework_files WHERE homework_id = ?", h.col[0], NULL) < 0)
 		rc = ENT_EDB;
 	if (!rc && db_run(c, "DELETE FROM calendar_homework WHERE id = ?", h.col[0], NULL) < 0)
 		rc = ENT_EDB;
@@ -509,3 +694,62 @@ static void set_done(http_req *req, int done)
 
 void cal_homework_done_put(http_req *req) { set_done(req, 1); }
 void cal_homework_done_delete(http_req *req) { set_done(req, 0); }
+
+void cal_homework_file(http_req *req)
+{
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	struct cal_viewer v;
+	struct hw h;
+	if (hw_for_request(req, c, &v, &h, 0))
+		return;
+	const char *file = http_param(req, "file_id");
+	int rc = util_is_uuid(file)
+			 ? db_exists(c, "SELECT 1 FROM calendar_homework_files WHERE homework_id = ? AND file_id = ?",
+				     h.col[0], file)
+			 : 0;
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	if (!rc) {
+		http_problem(req, 404, "Ce fichier n'est pas joint à ce devoir.");
+		return;
+	}
+	fichiers_send(req, file);
+}
+
+int cal_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles)
+{
+	(void)cours_id;
+	if (!file_id || !util_is_uuid(file_id))
+		return 0;
+	/* The courses of the homework it is attached to; the file is readable if the user sees one. */
+	db_stmt *s = db_prepare(c, "SELECT DISTINCT h.course_id FROM calendar_homework_files f JOIN calendar_homework h"
+				   " ON h.id = f.homework_id WHERE f.file_id = ? ORDER BY h.course_id");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, file_id);
+	arena *a = arena_new(0);
+	const char **courses = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		courses = arena_grow(a, courses, n, &cap, sizeof(*courses));
+		courses[n++] = arena_strdup(a, db_col_text(s, 0));
+	}
+	db_done(s);
+	if (rc >= 0)
+		rc = 0;
+	if (!rc && n) {
+		struct http_principal p = {.sub = user_id, .roles = roles};
+		struct cal_viewer v;
+		rc = cal_viewer_for(c, a, &p, &v);
+		for (size_t i = 0; !rc && i < n; i++)
+			if (v.all || cal_has(v.courses, v.ncourses, courses[i]))
+				rc = 1;
+	}
+	arena_free(a);
+	return rc;
+}

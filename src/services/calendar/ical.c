@@ -106,7 +106,7 @@ void cal_ics_export(http_req *req)
 	if (!c)
 		return;
 	time_t from, to;
-	if (cal_window_args(req, &from, &to))
+	if (cal_window_args(req, 0, 7, &from, &to))
 		return;
 	struct cal_viewer v;
 	if (cal_viewer_load(req, c, &v))

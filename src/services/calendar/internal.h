@@ -58,6 +58,8 @@ int cal_rule_check(const char *rrule, time_t dtstart, const char **why);
  * negative ent_err (ENT_EINVAL for a rule or zone that cannot be read; fn's own error).
  */
 int cal_expand(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn, void *ctx);
+/* cal_expand, with libical's iterator for every rule when libical is 1 (tests compare the two). */
+int cal_expand_rule(const struct cal_series *s, time_t from, time_t to, cal_occ_fn fn, void *ctx, int libical);
 /* The end of s's last occurrence: returns 1 with *last_end, 0 for a rule without end, or an error. */
 int cal_series_last_end(const struct cal_series *s, time_t *last_end);
 /* The ISO week "2026-W49" on tz's wall clock: [Monday 00:00, next Monday 00:00) in UTC. ENT_EINVAL if not a week. */
@@ -102,7 +104,13 @@ void cal_events_patch(http_req *req);
 void cal_events_delete(http_req *req);
 void cal_occurrence_put(http_req *req);
 void cal_occurrence_delete(http_req *req);
+void cal_occurrences_cancel(http_req *req);
 void cal_timetable(http_req *req);
+
+/* A class an occurrence is for, and its name (NULL for a class that no longer exists). */
+struct cal_class {
+	const char *id, *name;
+};
 
 /* An occurrence as listed and exported. Strings live in the request's arena. */
 struct cal_occ {
@@ -110,6 +118,8 @@ struct cal_occ {
 	const char *evaluation_id, *owner_id;
 	const char **class_ids;
 	size_t nclass_ids;
+	const struct cal_class *classes; /* audience classes: those; course: the course's classes now */
+	size_t nclasses;
 	time_t start, end, id;       /* id: the original start */
 	time_t orig_start, orig_end; /* before a change */
 	const char *orig_location, *orig_teacher_id;
@@ -127,8 +137,12 @@ enum { CAL_SCHEDULED = 0, CAL_CANCELLED = 1, CAL_CHANGED = 2 };
  */
 int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to, const char *const *kinds,
 		    struct cal_occ **out);
-/* Parses ?from= and ?to= (RFC 3339 or YYYY-MM-DD on Paris's clock; defaults: this week). Answers 400 and returns -1. */
-int cal_window_args(http_req *req, time_t *from, time_t *to);
+/*
+ * Parses ?from= and ?to= (RFC 3339 or YYYY-MM-DD, midnight on Paris's clock; 400 days at most).
+ * Without them: def_from (0: this week's Monday) and span_days on; with one of them, span_days
+ * from or to it. Answers 400 (problem+json naming the field, in French) and returns -1.
+ */
+int cal_window_args(http_req *req, time_t def_from, int span_days, time_t *from, time_t *to);
 /*
  * Stores one imported event (inside the caller's transaction): a school event or holiday (course
  * NULL) or an event of kind of the course, owned by v's user. 0 or an ent_err.
@@ -148,6 +162,9 @@ void cal_homework_patch(http_req *req);
 void cal_homework_delete(http_req *req);
 void cal_homework_done_put(http_req *req);
 void cal_homework_done_delete(http_req *req);
+void cal_homework_file(http_req *req);
+/* The service's .file_readable hook: 1 when file_id is attached to a homework user_id sees. */
+int cal_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles);
 
 /* ---- ical.c ---- */
 

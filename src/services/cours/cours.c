@@ -163,7 +163,7 @@ int cours_for_request(http_req *req, int need)
 int cours_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles)
 {
 	if (!cours_id)
-		return 0;
+		return 0; /* not a course's file */
 	int acc = cours_access(c, cours_id, user_id, roles);
 	if (acc <= COURS_NONE)
 		return acc < 0 ? acc : 0;

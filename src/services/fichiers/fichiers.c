@@ -7,9 +7,10 @@
  * to (if any), the client's name (display only, never a path), the type detected from its
  * bytes, its size and SHA-256. Downloads go out with sendfile on file:, by ranged reads on s3:.
  *
- * Access: the owner, admins, and whoever a service's .file_readable hook lets read it (asked
- * through service_file_readable(): the cours service for the members of the file's course, the
- * messagerie for the holders of a message the file is attached to) may read;
+ * Access: the owner, admins, and those the services that attach files let read it (the
+ * .file_readable hooks, asked through service_file_readable(): the members of the file's course,
+ * the holders of a message it is attached to, the students who see a homework it is attached to)
+ * may read;
  * anyone else gets 404, the same answer as for a file that does not exist. It must never trust
  * the client's file name or content type, nor serve HTML or SVG inline.
  */
@@ -187,7 +188,21 @@ static int readable(db_conn *c, const struct fichier *f, const char *user_id, un
 		return 1;
 	if (strcmp(f->owner_id, user_id) == 0)
 		return 1;
-	return service_file_readable(c, f->cours_id, f->id, user_id, roles); /* cours's and messagerie's rules */
+	/* The services that attach files: a course's materials, a message's or a homework's attachments. */
+	return service_file_readable(c, f->cours_id, f->id, user_id, roles);
+}
+
+int fichiers_info(db_conn *c, arena *a, const char *file_id, struct fichiers_info *out)
+{
+	struct fichier f;
+	int rc = fichiers_load(c, a, file_id, &f);
+	if (rc)
+		return rc;
+	out->owner_id = f.owner_id;
+	out->name = f.name;
+	out->content_type = f.content_type;
+	out->size = f.size;
+	return ENT_OK;
 }
 
 int fichiers_readable(db_conn *c, const char *file_id, const char *user_id, unsigned roles)

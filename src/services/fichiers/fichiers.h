@@ -11,6 +11,8 @@
 #ifndef ENT_FICHIERS_H
 #define ENT_FICHIERS_H
 
+#include <stdint.h>
+
 #include "core/arena.h"
 #include "core/http.h"
 #include "store/db.h"
@@ -34,11 +36,21 @@ int fichiers_delete(db_conn *c, const char *file_id);
 void fichiers_send(http_req *req, const char *file_id);
 
 /*
- * Whether the user may read file_id: its owner, an admin, or whoever a service's .file_readable
- * hook lets read it (the members of its course: cours_file_readable; the holders of a message it
- * is attached to: the messagerie). 1 yes, 0 no, or a negative ent_err (deny).
+ * Whether the user may read file_id: its owner, an admin, or whom a service that attached it lets
+ * read it (a member of its course, see cours_file_readable; the holders of a message it is
+ * attached to; a student who sees a homework it is attached to). 1 yes, 0 no, or a negative
+ * ent_err (deny).
  */
 int fichiers_readable(db_conn *c, const char *file_id, const char *user_id, unsigned roles);
+
+/* What other services show of a file (strings in the arena a). */
+struct fichiers_info {
+	const char *owner_id, *name, *content_type;
+	uint64_t size;
+};
+
+/* The owner, name, type and size of file_id: ENT_OK, ENT_ENOTFOUND, or a database error. */
+int fichiers_info(db_conn *c, arena *a, const char *file_id, struct fichiers_info *out);
 
 /*
  * Stores len bytes as a new file of owner_id named name (display only), not attached to any

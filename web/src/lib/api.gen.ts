@@ -829,6 +829,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/calendar/events/{id}/cancellations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel several occurrences at once, all or none: the list occurrence_ids, or every occurrence starting between from and to (dates or RFC 3339, 400 days at most); an optional note */
+        post: operations["post_api_calendar_events_id_cancellations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/calendar/timetable": {
         parameters: {
             query?: never;
@@ -881,6 +898,23 @@ export interface paths {
         head?: never;
         /** Change homework (its course's teachers) */
         patch: operations["patch_api_calendar_homework_id"];
+        trace?: never;
+    };
+    "/api/calendar/homework/{id}/files/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download an attachment of a homework (those who see the homework; 404 otherwise) */
+        get: operations["get_api_calendar_homework_id_files_fileid"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/calendar/homework/{id}/done": {
@@ -7822,6 +7856,12 @@ export interface operations {
                             /** Format: uuid */
                             course_id: string | null;
                             class_ids: string[];
+                            /** @description the classes it is for (audience classes: those listed; course: the course's classes now), with their names */
+                            classes: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string | null;
+                            }[];
                             /** Format: uuid */
                             teacher_id: string | null;
                             /** Format: uuid */
@@ -8532,6 +8572,12 @@ export interface operations {
                         /** Format: uuid */
                         course_id: string | null;
                         class_ids: string[];
+                        /** @description the classes it is for (audience classes: those listed; course: the course's classes now), with their names */
+                        classes: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string | null;
+                        }[];
                         /** Format: uuid */
                         teacher_id: string | null;
                         /** Format: uuid */
@@ -8683,6 +8729,104 @@ export interface operations {
             };
         };
     };
+    post_api_calendar_events_id_cancellations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    occurrence_ids?: string[];
+                    from?: string;
+                    to?: string;
+                    note?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        event_id: string;
+                        occurrence_ids: string[];
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_api_calendar_timetable: {
         parameters: {
             query?: never;
@@ -8725,6 +8869,12 @@ export interface operations {
                             /** Format: uuid */
                             course_id: string | null;
                             class_ids: string[];
+                            /** @description the classes it is for (audience classes: those listed; course: the course's classes now), with their names */
+                            classes: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string | null;
+                            }[];
                             /** Format: uuid */
                             teacher_id: string | null;
                             /** Format: uuid */
@@ -8827,6 +8977,13 @@ export interface operations {
                             done?: boolean;
                             done_count?: number;
                             students_total?: number;
+                            attachments: {
+                                /** Format: uuid */
+                                file_id: string;
+                                name: string;
+                                content_type: string;
+                                size: number;
+                            }[];
                             /** Format: uuid */
                             created_by: string;
                             /** Format: date-time */
@@ -8906,6 +9063,8 @@ export interface operations {
                     done_in_class?: string | null;
                     /** Format: date-time */
                     due_at: string;
+                    /** @description files of the caller (fichiers) to attach; on PATCH, the whole new list */
+                    file_ids?: string[];
                 };
             };
         };
@@ -8934,6 +9093,13 @@ export interface operations {
                         done?: boolean;
                         done_count?: number;
                         students_total?: number;
+                        attachments: {
+                            /** Format: uuid */
+                            file_id: string;
+                            name: string;
+                            content_type: string;
+                            size: number;
+                        }[];
                         /** Format: uuid */
                         created_by: string;
                         /** Format: date-time */
@@ -9043,6 +9209,13 @@ export interface operations {
                         done?: boolean;
                         done_count?: number;
                         students_total?: number;
+                        attachments: {
+                            /** Format: uuid */
+                            file_id: string;
+                            name: string;
+                            content_type: string;
+                            size: number;
+                        }[];
                         /** Format: uuid */
                         created_by: string;
                         /** Format: date-time */
@@ -9187,6 +9360,8 @@ export interface operations {
                     done_in_class?: string | null;
                     /** Format: date-time */
                     due_at?: string;
+                    /** @description files of the caller (fichiers) to attach; on PATCH, the whole new list */
+                    file_ids?: string[];
                 };
             };
         };
@@ -9215,6 +9390,13 @@ export interface operations {
                         done?: boolean;
                         done_count?: number;
                         students_total?: number;
+                        attachments: {
+                            /** Format: uuid */
+                            file_id: string;
+                            name: string;
+                            content_type: string;
+                            size: number;
+                        }[];
                         /** Format: uuid */
                         created_by: string;
                         /** Format: date-time */
@@ -9271,6 +9453,74 @@ export interface operations {
             };
             /** @description The body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_api_calendar_homework_id_files_fileid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -24,6 +24,7 @@ import {
 import { DayList, MonthGrid, WeekGrid } from '../components/Timetable';
 import { HomeworkDialog, OccurrenceDialog, SeriesDialog, nextLessonDay } from '../components/CalendarForms';
 import { Alert, Card, Empty, PageTitle, Spinner, errorText } from '../components/ui';
+import { fmtSize } from '../lib/format';
 
 /** Whether a media query matches, kept up to date (the phone layout at 640 px and below). */
 function useMedia(query: string): boolean {
@@ -313,7 +314,7 @@ function HomeworkCard({
   version: number;
   onStatus: (s: string) => void;
 }) {
-  const { api } = useApi();
+  const { api, download } = useApi();
   const id = useId();
   const [list, setList] = useState<Homework[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -384,6 +385,25 @@ function HomeworkCard({
                     <strong className="hw-title">{h.title}</strong>
                     {h.work && <span className="hw-work">{h.work}</span>}
                     {h.done_in_class && <span className="muted small">Fait en classe : {h.done_in_class}</span>}
+                    {h.attachments.length > 0 && (
+                      <ul className="hw-files" aria-label={`Pièces jointes : ${h.title}`}>
+                        {h.attachments.map((f) => (
+                          <li key={f.file_id}>
+                            <button
+                              type="button"
+                              className="link-button"
+                              onClick={() =>
+                                download(`/api/calendar/homework/${h.id}/files/${f.file_id}`, f.name).catch((e) => setError(errorText(e)))
+                              }
+                            >
+                              {f.name}
+                              <span className="visually-hidden"> (télécharger)</span>
+                            </button>{' '}
+                            <span className="muted small">{fmtSize(f.size)}</span>
+                          </li>
+                        ))}
+                      </ul>
+                    )}
                   </span>
                   {student && (
                     <label className="check hw-tick">

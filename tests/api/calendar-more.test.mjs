@@ -1,0 +1,201 @@
+// The calendar's later parts against a real `ent serve`: several lessons cancelled in one call
+// (a list or a date range, all or nothing, 400 in French on bad input, the students told once per
+// lesson of the next 14 days), the class names on occurrences, the homework window's validation,
+// and homework attachments through fichiers (the teacher's own files only; the course's students
+// download them, through the homework and through /api/fichiers; everyone else gets 404).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { startEnt, assertProblem } from './lib/ent.mjs';
+import { school, ok, until } from './lib/school.mjs';
+
+let ent, s, A, B, maths, english;
+
+before(async () => {
+  ent = await startEnt();
+  s = school(ent);
+  s.add('admin', 'admin@calm.test', 'Ada Admin', 'admin');
+  s.add('teacher', 'prof@calm.test', 'Paul Prof', 'enseignant');
+  s.add('teacher2', 'prof2@calm.test', 'Pia Autre', 'enseignant');
+  s.add('alice', 'alice@calm.test', 'Alice Alpha', 'etudiant');
+  s.add('bob', 'bob@calm.test', 'Bob Beta', 'etudiant');
+  s.add('dan', 'dan@calm.test', 'Dan Delta', 'etudiant');
+  A = await s.newClass('admin', '5e A');
+  B = await s.newClass('admin', '5e B');
+  for (const k of ['teacher', 'alice', 'bob']) await s.join('admin', A, k);
+  for (const k of ['teacher2', 'dan']) await s.join('admin', B, k);
+  maths = (await ok(s.as('teacher', '/api/cours', { method: 'POST', body: { title: 'Mathématiques 5e', class_ids: [A] } }), 201)).id;
+  english = (await ok(s.as('teacher2', '/api/cours', { method: 'POST', body: { title: 'Anglais 5e', class_ids: [B] } }), 201)).id;
+});
+
+after(async () => {
+  const errors = ent.stderr.split('\n').filter((l) => l.includes('"level":"error"'));
+  const e = await ent.stop();
+  assert.equal(e.code, 0, ent.stderr.slice(-3000));
+  assert.deepEqual(errors, []);
+});
+
+const iso = (ms) => new Date(ms).toISOString().replace('.000', '');
+const statuses = (items, id) => items.filter((o) => o.event_id === id).map((o) => [o.occurrence_id, o.status]);
+
+test('several lessons cancelled in one call: a list or a range, all or nothing', async () => {
+  // Mondays and Thursdays 08:00 in Paris from 4 January 2027, eight lessons.
+  const series = await ok(s.as('teacher', '/api/calendar/events', {
+    method: 'POST',
+    body: { title: 'Mathématiques', course_id: maths, starts_at: '2027-01-04T07:00:00Z', ends_at: '2027-01-04T08:00:00Z', rrule: 'FREQ=WEEKLY;BYDAY=MO,TH;COUNT=8' },
+  }), 201);
+  const url = `/api/calendar/events/${series.id}/cancellations`;
+  const window = 'from=2027-01-01&to=2027-02-01';
+  const before = statuses((await ok(s.as('alice', `/api/calendar/events?${window}`))).items, series.id);
+  assert.equal(before.length, 8);
+  // Bad input: 400 naming the field in French, and nothing cancelled.
+  const bad = [
+    [{}, 'occurrence_ids'],
+    [{ occurrence_ids: [] }, 'occurrence_ids'],
+    [{ occurrence_ids: ['2027-01-04T07:00:00Z', '2027-01-05T07:00:00Z'] }, 'occurrence_ids'], // a Tuesday: not one
+    [{ occurrence_ids: ['lundi'] }, 'occurrence_ids'],
+    [{ occurrence_ids: ['2027-01-04T07:00:00Z'], from: '2027-01-01', to: '2027-01-10' }, 'occurrence_ids'],
+    [{ from: '2027-01-10', to: '2027-01-01' }, 'to'],
+    [{ from: '2027-13-01', to: '2027-01-10' }, 'from'],
+    [{ from: '2027-03-01', to: '2027-03-10' }, 'from'], // no lesson there
+    [{ from: '2027-01-01', to: '2028-06-01' }, 'to'], // over 400 days
+  ];
+  for (const [body, field] of bad) {
+    const r = await s.as('teacher', url, { method: 'POST', body });
+    assertProblem(assert, r, 400);
+    assert.ok(r.json.errors[field], `${JSON.stringify(body)}: ${JSON.stringify(r.json)}`);
+    assert.match(r.json.errors[field], /^(ou|est|contient|doit|aucune)/, 'French');
+  }
+  assert.deepEqual(statuses((await ok(s.as('alice', `/api/calendar/events?${window}`))).items, series.id), before);
+  // Who may: not a student (403), not the teacher of another class (404, the series is not theirs to see).
+  assertProblem(assert, await s.as('alice', url, { method: 'POST', body: { occurrence_ids: ['2027-01-04T07:00:00Z'] } }), 403);
+  assertProblem(assert, await s.as('teacher2', url, { method: 'POST', body: { occurrence_ids: ['2027-01-04T07:00:00Z'] } }), 404);
+  // A list (a repeated one counts once), then a range: the week of 11 January (a school trip).
+  const listed = await ok(s.as('teacher', url, { method: 'POST', body: { occurrence_ids: ['2027-01-07T07:00:00Z', '2027-01-04T07:00:00Z', '2027-01-07T07:00:00Z'], note: 'Grève' } }));
+  assert.deepEqual(listed, { event_id: series.id, occurrence_ids: ['2027-01-04T07:00:00Z', '2027-01-07T07:00:00Z'] });
+  const ranged = await ok(s.as('teacher', url, { method: 'POST', body: { from: '2027-01-11', to: '2027-01-18', note: 'Sortie scolaire' } }));
+  assert.deepEqual(ranged.occurrence_ids, ['2027-01-11T07:00:00Z', '2027-01-14T07:00:00Z']);
+  const after = (await ok(s.as('bob', `/api/calendar/events?${window}`))).items.filter((o) => o.event_id === series.id);
+  assert.deepEqual(after.map((o) => o.status), ['cancelled', 'cancelled', 'cancelled', 'cancelled', 'scheduled', 'scheduled', 'scheduled', 'scheduled']);
+  assert.deepEqual(after.slice(0, 4).map((o) => o.note), ['Grève', 'Grève', 'Sortie scolaire', 'Sortie scolaire']);
+  // A moved lesson cancelled with the others is cancelled, its move forgotten.
+  await ok(s.as('teacher', `/api/calendar/events/${series.id}/occurrences/2027-01-18T07:00:00Z`, { method: 'PUT', body: { starts_at: '2027-01-19T07:00:00Z' } }));
+  await ok(s.as('teacher', url, { method: 'POST', body: { occurrence_ids: ['2027-01-18T07:00:00Z'] } }));
+  const moved = (await ok(s.as('alice', `/api/calendar/events?${window}`))).items.find((o) => o.event_id === series.id && o.occurrence_id === '2027-01-18T07:00:00Z');
+  assert.equal(moved.status, 'cancelled');
+  assert.equal(moved.starts_at, '2027-01-18T07:00:00Z');
+});
+
+test('a range of the next days: each student told once per cancelled lesson', async () => {
+  const hour = 3600_000, day = 24 * hour;
+  const t0 = Math.ceil(Date.now() / hour) * hour + 2 * day;
+  const soon = await ok(s.as('teacher', '/api/calendar/events', {
+    method: 'POST', body: { title: 'Arithmétique', course_id: maths, starts_at: iso(t0), ends_at: iso(t0 + hour), rrule: 'FREQ=DAILY;COUNT=5' },
+  }), 201);
+  const r = await ok(s.as('teacher', `/api/calendar/events/${soon.id}/cancellations`, { method: 'POST', body: { from: iso(t0), to: iso(t0 + 2 * day) } }));
+  assert.deepEqual(r.occurrence_ids, [iso(t0), iso(t0 + day)]);
+  const mine = async (who) => (await ok(s.as(who, '/api/notifications?limit=100'))).items.filter((n) => n.type === 'calendar.lesson_changed' && n.data.event_id === soon.id);
+  assert.ok(await until(async () => (await mine('alice')).length === 2 && (await mine('bob')).length === 2));
+  assert.ok((await mine('alice')).every((n) => n.title === 'Cours annulé : Arithmétique'));
+  assert.deepEqual(await mine('dan'), []);
+});
+
+test('occurrences name their classes (from the users service)', async () => {
+  const both = await ok(s.as('admin', '/api/calendar/events', {
+    method: 'POST', body: { kind: 'school', audience: 'classes', class_ids: [A, B], title: 'Conseil de classe', starts_at: '2027-02-01T16:00:00Z', ends_at: '2027-02-01T18:00:00Z' },
+  }), 201);
+  const course = await ok(s.as('teacher', '/api/calendar/events', {
+    method: 'POST', body: { title: 'Géométrie', course_id: maths, starts_at: '2027-02-02T07:00:00Z', ends_at: '2027-02-02T08:00:00Z' },
+  }), 201);
+  const tt = await ok(s.as('alice', '/api/calendar/timetable?week=2027-W05'));
+  const names = (id) => tt.items.find((o) => o.event_id === id).classes.map((c) => c.name).sort();
+  assert.deepEqual(names(both.id), ['5e A', '5e B']);
+  assert.deepEqual(names(course.id), ['5e A']);
+  assert.deepEqual(tt.items.find((o) => o.event_id === course.id).classes[0].id, A);
+  // A class added to the course is named at once.
+  await ok(s.as('admin', `/api/cours/${maths}`, { method: 'PATCH', body: { class_ids: [A, B] } }));
+  const later = await ok(s.as('teacher', '/api/calendar/events?from=2027-02-02&to=2027-02-03'));
+  assert.deepEqual(later.items.find((o) => o.event_id === course.id).classes.map((c) => c.name).sort(), ['5e A', '5e B']);
+  await ok(s.as('admin', `/api/cours/${maths}`, { method: 'PATCH', body: { class_ids: [A] } }));
+});
+
+test('the homework window: dates or RFC 3339, 400 in French otherwise', async () => {
+  for (const [q, field] of [['from=demain', 'from'], ['to=2027-02-30', 'to'], ['from=2027-02-01&to=2027-01-01', 'to'], ['from=2026-01-01&to=2027-06-01', 'to'], ['course_id=x', 'course_id']]) {
+    const r = await s.as('alice', `/api/calendar/homework?${q}`);
+    assertProblem(assert, r, 400);
+    assert.ok(r.json.errors[field], q);
+  }
+  const hw = await ok(s.as('teacher', '/api/calendar/homework', { method: 'POST', body: { course_id: maths, title: 'Exercices 1 à 5', due_at: '2027-03-10T07:00:00Z' } }), 201);
+  const ids = async (q) => (await ok(s.as('alice', `/api/calendar/homework?${q}`))).items.map((h) => h.id);
+  assert.ok((await ids('from=2027-03-01')).includes(hw.id)); // four weeks from `from`
+  assert.ok((await ids('to=2027-03-11')).includes(hw.id)); // four weeks up to `to`
+  assert.ok(!(await ids('from=2027-03-10T07:00:01Z')).includes(hw.id));
+  assert.ok(!(await ids('to=2027-03-10')).includes(hw.id));
+});
+
+async function upload(who, name, bytes) {
+  const fd = new FormData();
+  fd.append('file', new Blob([bytes], { type: 'application/pdf' }), name);
+  const res = await fetch(ent.url + '/api/fichiers', { method: 'POST', body: fd, headers: { Authorization: `Bearer ${s.token(who)}` } });
+  const json = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(json));
+  return json.id;
+}
+async function bytes(who, path) {
+  const r = await fetch(ent.url + path, { headers: { Authorization: `Bearer ${s.token(who)}` } });
+  assert.equal(r.status, 200, path);
+  return Buffer.from(await r.arrayBuffer());
+}
+const pdf = (text) => Buffer.concat([Buffer.from(`%PDF-1.4\n% ${text}\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n`), randomBytes(1500)]);
+
+test('homework attachments: the teacher\'s own files; the course\'s students download them, others get 404', async () => {
+  const sheet = pdf('fiche'), answers = pdf('corrigé');
+  const f1 = await upload('teacher', 'fiche.pdf', sheet);
+  const f2 = await upload('teacher', 'corrige.pdf', answers);
+  const other = await upload('teacher2', 'autre.pdf', pdf('autre'));
+  // Before anything is attached, a student cannot read the teacher's file.
+  assertProblem(assert, await s.as('alice', `/api/fichiers/${f1}`), 404);
+  // Only files of the caller: another's, an unknown id, a repeated one -> 400, nothing created.
+  const body = { course_id: maths, title: 'Fiche d\'exercices', due_at: '2027-03-15T07:00:00Z' };
+  for (const file_ids of [[other], ['00000000-0000-4000-8000-000000000000'], [f1, f1], ['pas-un-id']]) {
+    const r = await s.as('teacher', '/api/calendar/homework', { method: 'POST', body: { ...body, file_ids } });
+    assertProblem(assert, r, 400);
+    assert.match(r.json.errors.file_ids, /^contient /);
+  }
+  assert.ok(!(await ok(s.as('teacher', '/api/calendar/homework?from=2027-03-01'))).items.some((h) => h.title === body.title));
+  const hw = await ok(s.as('teacher', '/api/calendar/homework', { method: 'POST', body: { ...body, file_ids: [f1, f2] } }), 201);
+  assert.deepEqual(hw.attachments.map((f) => [f.file_id, f.name, f.content_type, f.size]), [
+    [f1, 'fiche.pdf', 'application/pdf', sheet.length], [f2, 'corrige.pdf', 'application/pdf', answers.length],
+  ]);
+  // The students of the course see them in their list and download them, byte for byte.
+  const listed = (await ok(s.as('bob', '/api/calendar/homework?from=2027-03-01'))).items.find((h) => h.id === hw.id);
+  assert.deepEqual(listed.attachments.map((f) => f.file_id), [f1, f2]);
+  for (const who of ['alice', 'bob']) {
+    assert.deepEqual(await bytes(who, `/api/calendar/homework/${hw.id}/files/${f1}`), sheet);
+    // The same file through the fichiers service (its .file_readable hook asks the calendar).
+    assert.deepEqual(await bytes(who, `/api/fichiers/${f2}/content`), answers);
+  }
+  // Others: a student and a teacher of another class, 404 everywhere; a file not attached, 404.
+  for (const who of ['dan', 'teacher2']) {
+    assertProblem(assert, await s.as(who, `/api/calendar/homework/${hw.id}/files/${f1}`), 404);
+    assertProblem(assert, await s.as(who, `/api/fichiers/${f1}/content`), 404);
+    assertProblem(assert, await s.as(who, `/api/fichiers/${f1}`), 404);
+  }
+  assertProblem(assert, await s.as('alice', `/api/calendar/homework/${hw.id}/files/${other}`), 404);
+  // PATCH replaces the list; a file already attached stays allowed, another's not.
+  assertProblem(assert, await s.as('teacher', `/api/calendar/homework/${hw.id}`, { method: 'PATCH', body: { file_ids: [f2, other] } }), 400);
+  const patched = await ok(s.as('teacher', `/api/calendar/homework/${hw.id}`, { method: 'PATCH', body: { file_ids: [f2] } }));
+  assert.deepEqual(patched.attachments.map((f) => f.file_id), [f2]);
+  assertProblem(assert, await s.as('alice', `/api/calendar/homework/${hw.id}/files/${f1}`), 404);
+  assertProblem(assert, await s.as('alice', `/api/fichiers/${f1}/content`), 404);
+  // A file its owner deletes disappears from the homework.
+  assert.equal((await s.as('teacher', `/api/fichiers/${f2}`, { method: 'DELETE' })).status, 204);
+  assert.deepEqual((await ok(s.as('alice', `/api/calendar/homework/${hw.id}`))).attachments, []);
+  // Deleting the homework ends the students' access to what was attached.
+  const f3 = await upload('teacher', 'plan.pdf', pdf('plan'));
+  const hw2 = await ok(s.as('teacher', '/api/calendar/homework', { method: 'POST', body: { ...body, title: 'Plan', file_ids: [f3] } }), 201);
+  await bytes('alice', `/api/fichiers/${f3}/content`);
+  assert.equal((await s.as('teacher', `/api/calendar/homework/${hw2.id}`, { method: 'DELETE' })).status, 204);
+  assertProblem(assert, await s.as('alice', `/api/fichiers/${f3}/content`), 404);
+  void english;
+});
