@@ -142,8 +142,19 @@ static int cb_erase_user(db_conn *c, const char *user_id)
 
 /* ---- service ---- */
 
-static int cb_start(void) { return bus_subscribe(&cb_consumer); }
-static void cb_stop(void) { cb_text_stop(); }
+static int cb_start(void)
+{
+	int rc = bus_subscribe(&cb_consumer);
+	if (!rc && cb_llm_on())
+		rc = cb_jobs_start();
+	return rc;
+}
+
+static void cb_stop(void)
+{
+	cb_jobs_stop();
+	cb_text_stop();
+}
 
 #define S_STR "{\"type\":\"string\"}"
 #define S_NSTR "{\"type\":[\"string\",\"null\"]}"

@@ -33,8 +33,8 @@
 
 int cb_index_remove(db_conn *c, const char *material_id)
 {
-	int rc = ENT_OK;
-	if (db_conn_kind(c) == DB_SQLITE)
+	int rc = cb_vectors_on() ? cb_vec_delete_document(material_id) : ENT_OK;
+	if (!rc && db_conn_kind(c) == DB_SQLITE)
 		rc = db_run(
 			c,
 			"DELETE FROM chatbot_fts WHERE rowid IN (SELECT id FROM chatbot_passages WHERE material_id = ?)",
@@ -131,7 +131,11 @@ static int index_file(db_conn *c, arena *a, const struct cours_material *m, int 
 	db_done(s);
 	if (rc < 0)
 		return rc;
-	return insert_passages(c, a, m, &d);
+	rc = insert_passages(c, a, m, &d);
+	/* The points go to Qdrant last: a failure there rolls the whole event back, to be retried. */
+	if (!rc && cb_vectors_on() && d.status == CB_INDEXED)
+		rc = cb_vec_index(m->id, m->cours_id, d.passages, d.npassages);
+	return rc;
 }
 
 int cb_index_material(db_conn *c, const char *material_id)
@@ -145,14 +149,16 @@ int cb_index_material(db_conn *c, const char *material_id)
 	}
 	if (rc)
 		goto out;
-	db_stmt *s = db_prepare(c, "SELECT file_id, excluded FROM chatbot_documents WHERE material_id = ?");
+	db_stmt *s = db_prepare(c, "SELECT file_id, excluded, course_id FROM chatbot_documents WHERE material_id = ?");
 	if (!s) {
 		rc = ENT_EDB;
 		goto out;
 	}
 	db_bind_text(s, 1, material_id);
 	rc = db_step(s);
-	int same = rc == DB_ROW && strcmp(db_col_text(s, 0), m.file_id) == 0;
+	/* A material moved to another course is indexed again: its points carry the course. */
+	int same = rc == DB_ROW && strcmp(db_col_text(s, 0), m.file_id) == 0 &&
+		   (!cb_vectors_on() || strcmp(db_col_text(s, 2), m.cours_id) == 0);
 	int excluded = rc == DB_ROW ? (int)db_col_int64(s, 1) : 0;
 	db_done(s);
 	if (rc < 0)
