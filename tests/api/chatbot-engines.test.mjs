@@ -4,7 +4,8 @@
 // publish, replace and delete (UUID ids, payload, collection and payload index); queries filtered on
 // the asker's courses with a score threshold; generated answers streamed token by token with their
 // citations; citations of passages not given removed; no model call below the relevance floor; a
-// prompt-injection document; the ACL property with vectors on; the rate limit.
+// prompt-injection document; the ACL property with vectors on; the rate limit. Qdrant's points are
+// written by a thread after the event's transaction, so the tests wait for them (bounded).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, assertProblem } from './lib/ent.mjs';
@@ -52,8 +53,11 @@ before(async () => {
     'Physique 5e — Chapitre 1',
     'Un circuit électrique fermé permet le passage du courant. La pile est le générateur du circuit. Les plantes vertes et la lumière du soleil alimentent aussi des panneaux solaires.',
   ]));
-  await indexed('teacher', svt, docs.svt.id);
-  await indexed('teacher2', phys, docs.phys.id);
+  for (const [who, course, mid] of [['teacher', svt, docs.svt.id], ['teacher2', phys, docs.phys.id]]) {
+    const d = await indexed(who, course, mid);
+    // The points follow the index outside the bus's transaction (vectors.c).
+    assert.ok(await until(() => pointsOf(mid).length === d.passages, 80, 250), `points of ${mid}`);
+  }
 });
 
 after(async () => {

@@ -8,8 +8,8 @@
 //   POST /api/embed  {model, input: string | string[], truncate?, options?, keep_alive?, dimensions?}
 //        -> {model, embeddings: number[][], total_duration, load_duration, prompt_eval_count}
 //        Embeddings are deterministic: a hashed bag of words (accents folded, French stop words out,
-//        words cut to their first 6 letters as a crude stem, plus the whole word), DIM dimensions,
-//        L2-normalised. So texts that share words are near, and retrieval means something.
+//        words cut to their first 6 letters as a crude stem, the whole word, and its letter
+//        4-grams as fastText's subwords), DIM dimensions, L2-normalised. So texts that share words are near, and retrieval means something.
 //   POST /api/chat   {model, messages: [{role, content, images?, tool_calls?}], stream?, format?,
 //                     options?, keep_alive?, tools?, think?}
 //        -> stream (default): NDJSON lines {model, created_at, message: {role, content}, done: false},
@@ -44,7 +44,12 @@ function fnv(s) {
 export function embed(text) {
   const v = new Float64Array(DIM);
   for (const w of words(text)) {
-    for (const [tok, weight] of [[w.slice(0, 6), 1], [w, 0.5]]) {
+    // The word's first 6 letters (a crude stem), the word, and its letter 4-grams (subwords, as
+    // fastText does): "simple" and "simplifier" share "simp", "impl".
+    const grams = [];
+    const padded = `<${w}>`;
+    for (let i = 0; i + 4 <= padded.length; i++) grams.push([padded.slice(i, i + 4), 0.25]);
+    for (const [tok, weight] of [[w.slice(0, 6), 1], [w, 0.5], ...grams]) {
       const h = fnv(tok);
       v[h % DIM] += (h & 0x80000000 ? -1 : 1) * weight;
     }

@@ -1375,3 +1375,43 @@ void cb_unanswered(http_req *req)
 	}
 	http_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
 }
+
+/* ---- `ent ask` ---- */
+
+int cb_cmd_ask(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		fprintf(stderr,
+			"usage: ent ask QUESTION...\n  Prints the passages the assistant retrieves for QUESTION, best first, as an\n"
+			"  administrator (every course): rank, document, page, stems held, title. No answer is\n"
+			"  recorded. For tuning retrieval (tests/api/chatbot-quality.json).\n");
+		return argc < 2 ? 2 : 0;
+	}
+	db_conn *c = app_db();
+	if (!c) {
+		fprintf(stderr, "ent ask: the database cannot be reached\n");
+		return 1;
+	}
+	arena *a = arena_new(0);
+	buf b;
+	buf_init(&b, 0);
+	for (int i = 1; i < argc; i++)
+		buf_printf(&b, "%s%s", i > 1 ? " " : "", argv[i]);
+	const char *text = arena_strdup(a, b.data ? b.data : "");
+	buf_free(&b);
+	struct viewer vw = {.sub = "", .roles = ROLE_ADMIN, .all = 1};
+	const char **q = arena_alloc(a, CB_MAX_STEMS * sizeof(*q));
+	size_t nq = cb_stem_set(a, text, q, CB_MAX_STEMS);
+	struct hit *hits = arena_alloc(a, CB_TOP * sizeof(*hits));
+	int n = retrieve(c, a, &vw, text, q, nq, hits);
+	if (n < 0) {
+		fprintf(stderr, "ent ask: %s\n", ent_err_str(n));
+		arena_free(a);
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		printf("%d\t%s\t%d\t%zu/%zu\t%s\n", i + 1, hits[i].material_id, hits[i].page, hits[i].cover, nq,
+		       hits[i].title);
+	arena_free(a);
+	return 0;
+}

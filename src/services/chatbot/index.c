@@ -33,7 +33,7 @@
 
 int cb_index_remove(db_conn *c, const char *material_id)
 {
-	int rc = cb_vectors_on() ? cb_vec_delete_document(material_id) : ENT_OK;
+	int rc = cb_vectors_on() ? cb_vec_queue(c, material_id) : ENT_OK;
 	if (!rc && db_conn_kind(c) == DB_SQLITE)
 		rc = db_run(
 			c,
@@ -131,11 +131,8 @@ static int index_file(db_conn *c, arena *a, const struct cours_material *m, int 
 	db_done(s);
 	if (rc < 0)
 		return rc;
-	rc = insert_passages(c, a, m, &d);
-	/* The points go to Qdrant last: a failure there rolls the whole event back, to be retried. */
-	if (!rc && cb_vectors_on() && d.status == CB_INDEXED)
-		rc = cb_vec_index(m->id, m->cours_id, d.passages, d.npassages);
-	return rc;
+	/* Qdrant's points follow outside the transaction (vectors.c): cb_index_remove queued them. */
+	return insert_passages(c, a, m, &d);
 }
 
 int cb_index_material(db_conn *c, const char *material_id)

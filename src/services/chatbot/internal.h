@@ -90,6 +90,8 @@ void cb_conversation_get(http_req *req);
 void cb_history_delete(http_req *req);
 void cb_feedback(http_req *req);
 void cb_unanswered(http_req *req);
+/* `ent ask QUESTION`: prints the passages retrieved for QUESTION (every course), best first. Exit status. */
+int cb_cmd_ask(int argc, char **argv);
 
 /* ---- remote.c ---- */
 
@@ -114,7 +116,8 @@ int cb_embed(arena *a, const char *const *texts, size_t n, float **out);
  * Replaces the points of document material_id in Qdrant by one per passage p[0..n) (payload course,
  * document, page, passage = index in p). The collection is created on first use. 0 or an ent_err.
  */
-int cb_vec_index(const char *material_id, const char *course_id, const struct cb_passage *p, size_t n);
+int cb_vec_index(const char *material_id, const char *course_id, const char *file_id, const struct cb_passage *p,
+		 size_t n);
 /* Deletes document material_id's points (by filter). 0 or an ent_err. */
 int cb_vec_delete_document(const char *material_id);
 
@@ -136,6 +139,14 @@ int cb_vec_query(arena *a, const char *text, const char *const *courses, size_t 
  * ENT_EUNAVAIL when Ollama could not be reached or failed (logged).
  */
 int cb_llm_chat(const char *system, const char *user, cb_chunk_fn fn, void *ctx);
+
+/* ---- vectors.c ---- */
+
+/* Records (caller's transaction) that material_id's points must be brought in line. 0 or an ent_err. */
+int cb_vec_queue(db_conn *c, const char *material_id);
+/* The thread that writes the queued documents' points to Qdrant (service start and stop). */
+int cb_vec_start(void);
+void cb_vec_stop(void);
 
 /* ---- llm.c ---- */
 
@@ -172,7 +183,7 @@ int cb_jobs_start(void);
 void cb_jobs_stop(void);
 /* Queues run(arg) on a worker. ENT_OK, or ENT_EBUSY when the queue is full (run is not called). */
 int cb_jobs_submit(void (*run)(void *arg), void *arg);
-/* 1 once the service stops: a running job should cut its answer short. */
+/* 1 once the service stops: a running job should cut its answer short, a transfer end. */
 int cb_jobs_stopping(void);
 
 /* ---- chatbot.c ---- */

@@ -242,6 +242,7 @@ int cb_jobs_stopping(void)
 void cb_jobs_stop(void)
 {
 	pthread_mutex_lock(&q_mu);
+	q_stop = 1; /* also read by remote.c's transfers and vectors.c's thread */
 	if (!q_started) {
 		pthread_mutex_unlock(&q_mu);
 		return;

@@ -9,7 +9,8 @@
  *
  * Qdrant's collection is created on first use with the size of the embeddings Ollama returns
  * (cosine distance) and keyword payload indexes on `course` (every query filters on it) and
- * `document` (re-indexing deletes by it). A point's id is a random UUID; its payload is
+ * `document` (re-indexing deletes by it). A point's id is a UUID made from a hash of its document,
+ * file and position (so writing a document twice writes the same points); its payload is
  * {course, document, page, passage}: course and material ids, page, and the passage's position in
  * the document (chatbot_passages.seq), by which a hit is found again in the passages table, where
  * the access filter is applied once more.
@@ -29,6 +30,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/jwt.h"
 #include "core/util.h"
 
 #define COLLECTION "documents"
@@ -116,7 +118,7 @@ struct xfer {
 	int aborted;
 };
 
-/* A streamed exchange also ends when the service stops, even while the server says nothing. */
+/* An exchange ends when the service stops, even while the server says nothing. */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	(void)arg;
@@ -171,10 +173,8 @@ static int call(const char *method, const char *url, const char *body, long time
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
-	if (fn) {
-		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	}
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	CURLcode rc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -345,7 +345,19 @@ int cb_vec_delete_document(const char *material_id)
 	return rc == ENT_ENOTFOUND ? ENT_OK : rc;
 }
 
-int cb_vec_index(const char *material_id, const char *course_id, const struct cb_passage *p, size_t n)
+/* The id of passage seq of material_id read from file_id: a UUID made of a SHA-256 of the three. */
+static void point_id(const char *material_id, const char *file_id, size_t seq, char out[37])
+{
+	char key[128], hex[65];
+	int len = snprintf(key, sizeof(key), "%s:%s:%zu", material_id, file_id, seq);
+	sha256_hex(key, len > 0 ? (size_t)len : 0, hex);
+	hex[12] = '8'; /* version 8 (custom), RFC 9562 */
+	hex[16] = "89ab"[util_hexval(hex[16]) & 3];
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+int cb_vec_index(const char *material_id, const char *course_id, const char *file_id, const struct cb_passage *p,
+		 size_t n)
 {
 	int rc = cb_vec_delete_document(material_id);
 	if (rc || !n)
@@ -372,7 +384,7 @@ int cb_vec_index(const char *material_id, const char *course_id, const struct cb
 		buf_addstr(&b, "{\"points\":[");
 		for (size_t i = at; i < n && i < at + 64; i++) {
 			char id[37];
-			util_uuid(id);
+			point_id(material_id, file_id, i, id);
 			buf_printf(&b, "%s{\"id\":\"%s\",\"vector\":", i > at ? "," : "", id);
 			vector_json(&b, vecs[i], dim);
 			buf_printf(&b,
