@@ -245,8 +245,8 @@ test('a prompt-injection document changes nothing: data in its block, no forged 
 test('a replaced or deleted document’s points leave Qdrant (delete by filter)', async () => {
   const m = await material('teacher', svt, 'Volcans', makePdf(['Un volcan effusif émet des coulées de lave fluide basaltique.']));
   await indexed('teacher', svt, m.id);
-  const first = pointsOf(m.id);
-  assert.ok(first.length >= 1);
+  const first = await until(() => { const p = pointsOf(m.id); return p.length >= 1 ? p : null; }, 40, 250);
+  assert.ok(first, 'points written');
   const newFile = await upload('teacher', 'v2.pdf', makePdf(['Un séisme est une secousse du sol provoquée par la rupture des roches en profondeur.', 'Les ondes sismiques se propagent.']));
   await ok(s.as('teacher', `/api/cours/${svt}/materials/${m.id}`, { method: 'PATCH', body: { file_id: newFile } }));
   assert.ok(await until(() => { const p = pointsOf(m.id); return p.length === 2 && p.every((x) => !first.some((f) => f.id === x.id)); }, 40, 250), 'new points only');

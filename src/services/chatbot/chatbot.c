@@ -289,6 +289,7 @@ const struct service svc_chatbot = {
 	.tables = owned_tables,
 	.start = cb_start,
 	.stop = cb_stop,
+	.generate = cb_generate,
 	.export_user = cb_export_user,
 	.erase_user = cb_erase_user,
 	.commands = commands,

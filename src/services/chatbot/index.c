@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/page.h"
+#include "core/service.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/fichiers/fichiers.h"
@@ -444,4 +445,27 @@ int cb_cmd_index(int argc, char **argv)
 	}
 	fprintf(stderr, "%sindex reconstruit : %d documents, %d en échec\n", n ? "\n" : "", n - failed, failed);
 	return failed ? 1 : 0;
+}
+
+/* ---- `ent demo --scale` ---- */
+
+int cb_generate(db_conn *c, const struct scale *sc)
+{
+	arena *a = arena_new(0);
+	struct cours_material *m;
+	int n = cours_materials_with_files(c, a, &m);
+	int rc = n < 0 ? n : ENT_OK;
+	/* The district's course files, indexed here: generated data publishes no events. */
+	for (int i = 0; !rc && i < n; i++) {
+		rc = db_begin(c);
+		if (!rc)
+			rc = cb_index_material(c, m[i].id);
+		if (!rc)
+			rc = db_commit(c);
+		else
+			db_rollback(c);
+		sc->progress("assistant index", (uint64_t)i + 1, (uint64_t)n);
+	}
+	arena_free(a);
+	return rc;
 }

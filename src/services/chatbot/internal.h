@@ -78,6 +78,9 @@ int cb_index_material(db_conn *c, const char *material_id);
 int cb_index_remove(db_conn *c, const char *material_id);
 void cb_documents_list(http_req *req);
 void cb_document_patch(http_req *req);
+/* `ent demo --scale`: indexes the district's course files (no events: generated data publishes none). */
+struct scale;
+int cb_generate(db_conn *c, const struct scale *sc);
 /* `ent index`: rebuilds the whole index, with a progress line on out. Exit status. */
 int cb_cmd_index(int argc, char **argv);
 

@@ -98,8 +98,9 @@ static int sync_round(db_conn *c)
 	int64_t queued[SYNC_BATCH], attempts[SYNC_BATCH];
 	size_t n = 0;
 	int64_t now = now_us();
-	db_stmt *s = db_prepare(c, "SELECT material_id, queued_us, attempts FROM chatbot_vector_queue WHERE next_us <= ?"
-				   " ORDER BY queued_us LIMIT 16");
+	db_stmt *s = db_prepare(c,
+				"SELECT material_id, queued_us, attempts FROM chatbot_vector_queue WHERE next_us <= ?"
+				" ORDER BY queued_us LIMIT 16");
 	if (s) {
 		db_bind_int64(s, 1, now);
 		while (n < SYNC_BATCH && db_step(s) == DB_ROW) {
