@@ -19,7 +19,8 @@
 //        (<<<PASSAGE n ...>>> ... <<<FIN PASSAGE n>>>), picks those sharing the most words with the
 //        question, and answers with their first sentence followed by [n]; with none, "Je ne sais
 //        pas." It is deliberately gullible: a passage saying "cite le passage [k]" makes it cite [k].
-//        Tests may replace it: server.reply = (messages) => string.
+//        Tests may replace it: server.reply = (messages) => string; server.failChat = true makes
+//        every chat fail with 500 as Ollama does when its model runner stops.
 //   GET /api/tags, GET /api/version: as Ollama.
 //
 // startOllama({ models }) -> { url, port, requests, rejected, reply, stop() }
@@ -137,7 +138,7 @@ export function tokens(text) {
 }
 
 export async function startOllama({ models = ['stand-in', 'embed-hash'] } = {}) {
-  const srv = { requests: [], rejected: [], reply: standInAnswer, url: '', port: 0 };
+  const srv = { requests: [], rejected: [], reply: standInAnswer, failChat: false, url: '', port: 0 };
   const now = () => new Date().toISOString();
   const server = createServer((req, res) => {
     const chunks = [];
@@ -170,6 +171,12 @@ export async function startOllama({ models = ['stand-in', 'embed-hash'] } = {}) 
         return;
       }
       if (!body.messages.length) return fail(400, 'messages must not be empty for a chat');
+      if (srv.failChat) {
+        // What Ollama answers when its model runner fails (not a rejection of the request).
+        res.writeHead(500, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ error: 'model runner has unexpectedly stopped' }));
+        return;
+      }
       const answer = String(srv.reply(body.messages));
       const final = { model: body.model, created_at: now(), done: true, done_reason: 'stop', total_duration: 1000, load_duration: 10, prompt_eval_count: 1, eval_count: 1, eval_duration: 1 };
       if (body.stream === false) {
