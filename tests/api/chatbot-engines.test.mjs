@@ -280,6 +280,12 @@ test('a replaced or deleted document’s points leave Qdrant (delete by filter)'
   assert.equal((await s.as('teacher', `/api/cours/${svt}/materials/${m.id}`, { method: 'DELETE' })).status, 204);
   assert.ok(await until(() => pointsOf(m.id).length === 0, 40, 250), 'points deleted');
   assert.equal((await ok(ask('alice', 'séisme rupture roches'))).answered, false);
+  // A collection deleted by an operator is created again, with its index, at the next write.
+  qdrant.collections.delete('documents');
+  const again = await material('teacher', svt, 'Séismes', makePdf(['Un séisme est une secousse du sol.']));
+  await indexed('teacher', svt, again.id);
+  assert.ok(await until(() => pointsOf(again.id).length === 1, 40, 250), 'collection created again');
+  assert.equal(qdrant.collections.get('documents').indexes.get('course'), 'keyword');
 });
 
 test('ACL property with vectors on: nothing from a course the user may not read, in answers, citations, streams or history', { skip }, async () => {

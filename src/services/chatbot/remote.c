@@ -329,6 +329,14 @@ out:
 	return rc;
 }
 
+/* The collection went (deleted by an operator): it is looked for, and created, again next time. */
+static void collection_gone(void)
+{
+	pthread_mutex_lock(&coll_mu);
+	coll_dim = 0;
+	pthread_mutex_unlock(&coll_mu);
+}
+
 int cb_vec_delete_document(const char *material_id)
 {
 	char url[400];
@@ -341,7 +349,9 @@ int cb_vec_delete_document(const char *material_id)
 	int rc = call_json("POST", url, body, 60, &res, NULL);
 	free(body);
 	json_decref(res);
-	/* No collection yet: nothing to delete. */
+	/* No collection (yet, or any more): nothing to delete; it is created before the next write. */
+	if (rc == ENT_ENOTFOUND)
+		collection_gone();
 	return rc == ENT_ENOTFOUND ? ENT_OK : rc;
 }
 
@@ -398,7 +408,9 @@ int cb_vec_index(const char *material_id, const char *course_id, const char *fil
 		buf_free(&b);
 	}
 	arena_free(a);
-	return rc;
+	if (rc == ENT_ENOTFOUND)
+		collection_gone();
+	return rc == ENT_ENOTFOUND ? ENT_EUNAVAIL : rc;
 }
 
 int cb_vec_query(arena *a, const char *text, const char *const *courses, size_t ncourses, int all, struct cb_vhit *out,
@@ -430,8 +442,10 @@ int cb_vec_query(arena *a, const char *text, const char *const *courses, size_t 
 	json_t *res = NULL;
 	rc = b.failed ? ENT_ENOMEM : call_json("POST", url, b.data, 60, &res, NULL);
 	buf_free(&b);
+	if (rc == ENT_ENOTFOUND)
+		collection_gone();
 	if (rc)
-		return rc;
+		return rc == ENT_ENOTFOUND ? ENT_EUNAVAIL : rc;
 	json_t *points = json_object_get(json_object_get(res, "result"), "points");
 	size_t n = 0, i;
 	json_t *pt;
