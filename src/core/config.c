@@ -35,6 +35,9 @@ const struct config_setting config_settings[] = {
 	 "dotted path of the roles array in tokens"},
 	{"ENT_LLM", "--llm", S(llm), "", 0, "ollama://host:11434?model=...; empty: extractive answers"},
 	{"ENT_VECTORS", "--vectors", S(vectors), "builtin", 0, "builtin or qdrant://host:6333"},
+	{"ENT_EMBED_MODEL", "--embed-model", S(embed_model), "", 0,
+	 "embedding model for ENT_VECTORS: NAME (served by ENT_LLM's Ollama) or ollama://host:port?model=NAME; "
+	 "empty: ENT_LLM's model"},
 	{"ENT_CHATBOT_RATE", "--chatbot-rate", S(chatbot_rate), "20", 0,
 	 "questions each user may ask the assistant in 10 minutes"},
 	{"ENT_WEB", "--web", S(web), ENT_WEB_DEFAULT, 0, "directory of the built portal and documentation assets"},
@@ -111,6 +114,16 @@ static const struct config_setting *setting(const char *env)
 }
 
 /* scheme://host[:port][/...]: a host is present and the port, if any, is numeric. */
+/* 1 when url's query has a non-empty model=. */
+static int model_of(const char *url)
+{
+	const char *q = strchr(url, '?');
+	for (const char *p = q; p && *p; p = strchr(p + 1, '&'))
+		if (strncmp(p + 1, "model=", 6) == 0 && p[7] && p[7] != '&')
+			return 1;
+	return 0;
+}
+
 static int url_ok(const char *url, const char *const *schemes)
 {
 	size_t n = 0;
@@ -233,11 +246,22 @@ static int check(struct config *cfg, char *err, size_t errlen)
 	if (*cfg->issuer && !url_ok(cfg->issuer, http))
 		return bad(err, errlen, s, cfg->issuer, "expected an http:// or https:// issuer URL, or nothing");
 	s = setting("ENT_LLM");
-	if (*cfg->llm && strcmp(cfg->llm, "none") != 0 && !url_ok(cfg->llm, ollama))
+	int llm_on = *cfg->llm && strcmp(cfg->llm, "none") != 0;
+	if (llm_on && (!url_ok(cfg->llm, ollama) || !model_of(cfg->llm)))
 		return bad(err, errlen, s, cfg->llm, "expected ollama://host:port?model=NAME, or nothing");
+	s = setting("ENT_EMBED_MODEL");
+	int embed_url = strncmp(cfg->embed_model, "ollama://", 9) == 0;
+	if (embed_url && (!url_ok(cfg->embed_model, ollama) || !model_of(cfg->embed_model)))
+		return bad(err, errlen, s, cfg->embed_model, "expected NAME or ollama://host:port?model=NAME");
+	if (!embed_url && strpbrk(cfg->embed_model, " /?#\"\\"))
+		return bad(err, errlen, s, cfg->embed_model, "expected NAME or ollama://host:port?model=NAME");
 	s = setting("ENT_VECTORS");
 	if (strcmp(cfg->vectors, "builtin") != 0 && !url_ok(cfg->vectors, qdrant))
 		return bad(err, errlen, s, cfg->vectors, "expected builtin or qdrant://host:port");
+	if (strcmp(cfg->vectors, "builtin") != 0 && !embed_url && !llm_on)
+		return bad(
+			err, errlen, s, cfg->vectors,
+			"vectors need an Ollama for embeddings: set ENT_LLM or ENT_EMBED_MODEL=ollama://host:port?model=NAME");
 	s = setting("ENT_LOG_LEVEL");
 	if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") && strcmp(cfg->log_level, "warn") &&
 	    strcmp(cfg->log_level, "error"))

@@ -26,6 +26,7 @@ struct config {
 	char *roles_claim;         /* ENT_OIDC_ROLES_CLAIM --roles-claim */
 	char *llm;                 /* ENT_LLM --llm */
 	char *vectors;             /* ENT_VECTORS --vectors */
+	char *embed_model;         /* ENT_EMBED_MODEL --embed-model: NAME or ollama://host:port?model=NAME */
 	char *chatbot_rate;        /* ENT_CHATBOT_RATE --chatbot-rate: questions per user per 10 minutes */
 	char *web;                 /* ENT_WEB --web: the built portal and /docs assets */
 	char *log_level;           /* ENT_LOG_LEVEL --log-level */

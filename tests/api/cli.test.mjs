@@ -27,7 +27,7 @@ test('every subcommand has --help', () => {
   for (const cmd of ['serve', 'migrate', 'demo', 'config', 'version']) assert.match(all.stdout, new RegExp(`\\b${cmd}\\b`));
   const serve = entRun(['serve', '--help']).stdout;
   for (const v of ['ENT_DATA', 'ENT_LISTEN', 'ENT_PUBLIC_URL', 'ENT_SERVICES', 'ENT_DB', 'ENT_BLOB', 'ENT_BUS',
-    'ENT_OIDC_ISSUER', 'ENT_LLM', 'ENT_VECTORS'])
+    'ENT_OIDC_ISSUER', 'ENT_LLM', 'ENT_VECTORS', 'ENT_EMBED_MODEL'])
     assert.match(serve, new RegExp(v), `${v} is documented in --help`);
 });
 
@@ -76,6 +76,10 @@ const badSettings = [
   [['--issuer', 'not a url'], /ENT_OIDC_ISSUER \(--issuer\)/],
   [['--llm', 'gpt://x'], /ENT_LLM \(--llm\)/],
   [['--vectors', 'pinecone://x'], /ENT_VECTORS \(--vectors\)/],
+  [['--llm', 'ollama://localhost:11434'], /ENT_LLM \(--llm\).*model=NAME/],
+  [['--vectors', 'qdrant://localhost:6333'], /ENT_VECTORS \(--vectors\).*Ollama for embeddings/],
+  [['--embed-model', 'ollama://localhost:11434'], /ENT_EMBED_MODEL \(--embed-model\)/],
+  [['--embed-model', 'a model'], /ENT_EMBED_MODEL \(--embed-model\)/],
 ];
 
 for (const [args, message] of badSettings) {

@@ -34,6 +34,9 @@ test('the district has the announced proportions', async () => {
   for (const n of sizes) assert.ok(n >= 10 && n <= 40, `class of ${n}`);
   assert.equal(count('SELECT COUNT(*) AS n FROM cours'), 60);
   assert.equal(count('SELECT COUNT(*) AS n FROM materials'), 8);
+  // The assistant's index holds the district's course files (indexed by the generator, without events).
+  assert.equal(count("SELECT COUNT(*) AS n FROM chatbot_documents WHERE status = 'indexed'"), 8);
+  assert.ok(count('SELECT COUNT(*) AS n FROM chatbot_passages') >= 8);
   const grades = count('SELECT COUNT(*) AS n FROM notes_grades');
   assert.ok(grades > 15000 && grades < 25000, `${grades} grades for 20000 announced`);
   assert.equal(count('SELECT COUNT(*) AS n FROM notifications'), 2000);

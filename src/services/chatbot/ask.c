@@ -49,6 +49,8 @@
 #define CB_TOP 8
 #define CB_MAX_QUOTES 3
 #define CB_QUESTION_MAX 2000
+/* Reciprocal rank fusion's constant (Cormack et al., 2009): 1 / (k + rank) per list. */
+#define CB_RRF_K 60.0
 
 static const char UNKNOWN[] = "Je ne sais pas : je n'ai trouvé dans vos documents de cours aucun passage qui réponde "
 			      "à cette question. Vous pouvez consulter la FAQ de l'assistance ou ouvrir un ticket : "
@@ -219,14 +221,113 @@ static int search_set(db_conn *c, arena *a, const char *match, int everything, c
 	return ENT_OK;
 }
 
+/* 1 when course is among ids[0..n). */
+static int has_course(const char *const *ids, size_t n, const char *course)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ids[i], course) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The passages nearest to text in Qdrant (filtered there on the caller's courses), each found
+ * again in chatbot_passages with the same conditions as the full-text query (indexed, not
+ * excluded, published for a student's courses), best first. Returns how many (<= CB_TOP).
+ */
+static int vector_hits(db_conn *c, arena *a, const struct viewer *vw, const char *text, struct hit *out)
+{
+	size_t nc = vw->nedit + vw->nread;
+	const char **courses = arena_alloc(a, (nc ? nc : 1) * sizeof(*courses));
+	for (size_t i = 0; i < vw->nedit; i++)
+		courses[i] = vw->edit[i];
+	for (size_t i = 0; i < vw->nread; i++)
+		courses[vw->nedit + i] = vw->read[i];
+	struct cb_vhit vh[2 * CB_TOP];
+	int nv = cb_vec_query(a, text, courses, nc, vw->all, vh, 2 * CB_TOP);
+	if (nv <= 0)
+		return nv;
+	char now[21];
+	cb_now(now);
+	size_t n = 0;
+	for (int i = 0; i < nv && n < CB_TOP; i++) {
+		db_stmt *s = db_prepare(c, "SELECT " HIT_COLS
+					   ", d.publish_at FROM chatbot_passages p JOIN chatbot_documents d"
+					   " ON d.material_id = p.material_id WHERE p.material_id = ? AND p.seq = ?"
+					   " AND d.status = 'indexed' AND d.excluded = 0");
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, vh[i].material_id);
+		db_bind_int64(s, 2, vh[i].seq);
+		int rc = db_step(s);
+		if (rc == DB_ROW) {
+			const char *course = db_col_text(s, 2), *pub = db_col_text(s, 8);
+			int published = !pub || strcmp(pub, now) <= 0;
+			if (vw->all || has_course(vw->edit, vw->nedit, course) ||
+			    (published && has_course(vw->read, vw->nread, course))) {
+				out[n++] = (struct hit){
+					.id = db_col_int64(s, 0),
+					.material_id = arena_strdup(a, db_col_text(s, 1)),
+					.course_id = arena_strdup(a, course),
+					.page = (int)db_col_int64(s, 3),
+					.text = arena_strdup(a, db_col_text(s, 4)),
+					.stems = arena_strdup(a, db_col_text(s, 5)),
+					.file_id = arena_strdup(a, db_col_text(s, 6)),
+					.title = arena_strdup(a, db_col_text(s, 7)),
+					.score = vh[i].score,
+				};
+			}
+		}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	return (int)n;
+}
+
+/* Reciprocal rank fusion of the ranked lists x[0..nx) and y[0..ny) into out (<= CB_TOP). */
+static size_t fuse(const struct hit *x, size_t nx, const struct hit *y, size_t ny, struct hit *out)
+{
+	struct hit all[2 * CB_TOP];
+	size_t n = 0;
+	for (size_t i = 0; i < nx; i++) {
+		all[n] = x[i];
+		all[n++].score = 1.0 / (CB_RRF_K + (double)i + 1);
+	}
+	for (size_t j = 0; j < ny; j++) {
+		size_t k = 0;
+		while (k < n && all[k].id != y[j].id)
+			k++;
+		if (k == n) {
+			all[n] = y[j];
+			all[n++].score = 0;
+		}
+		all[k].score += 1.0 / (CB_RRF_K + (double)j + 1);
+	}
+	/* Stable insertion sort by fused score: ties keep the full-text order. */
+	for (size_t i = 1; i < n; i++) {
+		struct hit h = all[i];
+		size_t j = i;
+		while (j > 0 && all[j - 1].score < h.score) {
+			all[j] = all[j - 1];
+			j--;
+		}
+		all[j] = h;
+	}
+	n = n < CB_TOP ? n : CB_TOP;
+	memcpy(out, all, n * sizeof(*out));
+	return n;
+}
+
 /*
  * The passages v may read that best match text, re-checked one by one, ordered by how many of the
- * question's stems q[0..nq) they hold, then by rank. Returns how many (<= CB_TOP) or an ent_err.
+ * question's stems q[0..nq) they hold, then by rank; with ENT_VECTORS, that list fused with
+ * Qdrant's by reciprocal rank fusion. Returns how many (<= CB_TOP) or an ent_err.
  */
 static int retrieve(db_conn *c, arena *a, const struct viewer *vw, const char *text, const char *const *q, size_t nq,
 		    struct hit *out)
 {
-	if (!nq)
+	if (!nq && !cb_vectors_on())
 		return 0;
 	const char *match;
 	if (db_conn_kind(c) == DB_POSTGRES) {
@@ -243,28 +344,44 @@ static int retrieve(db_conn *c, arena *a, const struct viewer *vw, const char *t
 	}
 	size_t n = 0;
 	int rc = ENT_OK;
-	if (vw->all)
+	if (!nq)
+		match = NULL; /* nothing to match in full text: vectors only */
+	if (match && vw->all)
 		rc = search_batch(c, a, match, 1, NULL, 0, out, &n);
-	if (!rc)
+	if (match && !rc)
 		rc = search_set(c, a, match, 1, vw->edit, vw->nedit, out, &n);
-	if (!rc)
+	if (match && !rc)
 		rc = search_set(c, a, match, 0, vw->read, vw->nread, out, &n);
 	if (rc)
 		return rc;
+	struct hit *vec = NULL;
+	size_t nvec = 0;
+	if (cb_vectors_on()) {
+		/* Qdrant or Ollama down: the full-text ranking alone (logged), not a failed question. */
+		vec = arena_alloc(a, CB_TOP * sizeof(*vec));
+		int nv = vector_hits(c, a, vw, text, vec);
+		if (nv == ENT_EDB)
+			return nv;
+		nvec = nv > 0 ? (size_t)nv : 0;
+	}
 	/* Checked again, each one, through the cours service. */
-	size_t kept = 0;
-	for (size_t i = 0; i < n; i++) {
-		int ok = cours_file_readable(c, out[i].course_id, out[i].file_id, vw->sub, vw->roles);
+	for (size_t i = 0; i < n + nvec; i++) {
+		struct hit *h = i < n ? &out[i] : &vec[i - n];
+		int ok = cours_file_readable(c, h->course_id, h->file_id, vw->sub, vw->roles);
 		if (ok < 0)
 			return ok;
 		if (!ok) {
 			log_warn("chatbot: passage %lld of material %s dropped: not readable by its asker",
-				 (long long)out[i].id, out[i].material_id);
+				 (long long)h->id, h->material_id);
+			h->id = -1;
 			continue;
 		}
-		out[i].cover = cb_coverage(out[i].stems, q, nq);
-		out[kept++] = out[i];
+		h->cover = cb_coverage(h->stems, q, nq);
 	}
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++)
+		if (out[i].id >= 0)
+			out[kept++] = out[i];
 	/* Stable insertion sort by coverage (the rank order stays within equal coverage). */
 	for (size_t i = 1; i < kept; i++) {
 		struct hit h = out[i];
@@ -275,7 +392,13 @@ static int retrieve(db_conn *c, arena *a, const struct viewer *vw, const char *t
 		}
 		out[j] = h;
 	}
-	return (int)kept;
+	if (!cb_vectors_on())
+		return (int)kept;
+	size_t nv = 0;
+	for (size_t i = 0; i < nvec; i++)
+		if (vec[i].id >= 0)
+			vec[nv++] = vec[i];
+	return (int)fuse(out, kept, vec, nv, out);
 }
 
 /* ---- the extractive answer ---- */
@@ -339,12 +462,13 @@ static const char *link_of(arena *a, const struct hit *h)
 	return arena_printf(a, "/cours/%s/materials/%s?page=%d", h->course_id, h->material_id, h->page);
 }
 
-static void write_sources(jw *w, arena *a, const struct hit *h, size_t n)
+/* The sources h[0..n), numbered nums[i] (NULL: 1..n). */
+static void write_sources(jw *w, arena *a, const struct hit *h, size_t n, const int *nums)
 {
 	jw_arr_open(w);
 	for (size_t i = 0; i < n; i++) {
 		jw_obj_open(w);
-		jw_kint(w, "n", (int64_t)i + 1);
+		jw_kint(w, "n", nums ? nums[i] : (int64_t)i + 1);
 		jw_kstr(w, "title", h[i].title);
 		jw_kint(w, "page", h[i].page);
 		jw_kstr(w, "course_id", h[i].course_id);
@@ -369,7 +493,10 @@ static void extractive(arena *a, struct hit *hits, size_t n, const char *const *
 	size_t floor = (size_t)ceil(0.6 * (double)nq);
 	if (floor < 1)
 		floor = 1;
-	if (!n || hits[0].cover < floor) {
+	size_t best = 0;
+	for (size_t i = 0; i < n; i++)
+		best = hits[i].cover > best ? hits[i].cover : best;
+	if (best < floor) {
 		ans->text = UNKNOWN;
 		ans->sources_json = "[]";
 		return;
@@ -381,7 +508,7 @@ static void extractive(arena *a, struct hit *hits, size_t n, const char *const *
 	buf_addstr(&b, "Voici ce que disent vos documents de cours :");
 	for (size_t i = 0; i < n && nc < CB_MAX_QUOTES; i++) {
 		if (hits[i].cover < floor)
-			break;
+			continue; /* fused rankings are not ordered by coverage */
 		int dup = 0;
 		for (size_t k = 0; k < nc; k++)
 			dup |= strcmp(cited[k].material_id, hits[i].material_id) == 0 && cited[k].page == hits[i].page;
@@ -398,7 +525,7 @@ static void extractive(arena *a, struct hit *hits, size_t n, const char *const *
 	ans->nhits = nc;
 	jwbuf j;
 	jw *w = jwbuf_init(&j, 0);
-	write_sources(w, a, cited, nc);
+	write_sources(w, a, cited, nc, NULL);
 	ans->sources_json = arena_strdup(a, j.b.data ? j.b.data : "[]");
 	buf_free(&j.b);
 }
@@ -607,8 +734,15 @@ static int record(db_conn *c, const struct viewer *vw, const struct question *qn
 	return rc < 0 ? rc : ENT_OK;
 }
 
-/* Retrieval and the extractive answer for a loaded question. */
-static int answer_question(db_conn *c, arena *a, const struct viewer *vw, const struct question *qn, struct answer *ans)
+/* What retrieval found for a question: the passages, best first. */
+struct found {
+	struct hit *hits;
+	size_t n;
+};
+
+/* Retrieval and the extractive answer for a loaded question (the passages found into f). */
+static int answer_question(db_conn *c, arena *a, const struct viewer *vw, const struct question *qn, struct answer *ans,
+			   struct found *f)
 {
 	const char **q = arena_alloc(a, CB_MAX_STEMS * sizeof(*q));
 	size_t nq = cb_stem_set(a, qn->context, q, CB_MAX_STEMS);
@@ -617,6 +751,108 @@ static int answer_question(db_conn *c, arena *a, const struct viewer *vw, const 
 	if (n < 0)
 		return n;
 	extractive(a, hits, (size_t)n, q, nq, ans);
+	f->hits = hits;
+	f->n = (size_t)n;
+	return ENT_OK;
+}
+
+/* ---- answers written by a model (ENT_LLM) ---- */
+
+/* Passages given to the model at most. */
+#define CB_GIVEN 5
+
+/* A generated answer as it is written: the text so far, the filter, the time of its first piece. */
+struct gen {
+	buf text;
+	struct cb_cite cite;
+	uint64_t t0;
+	int64_t first_ms;
+	sse_stream *st; /* NULL: not streamed */
+	int gone;       /* the stream's client left */
+};
+
+/* Receives the filtered answer: keeps it, and sends it on as a "token" event when streamed. */
+static int gen_out(void *ctx, const char *s, size_t len)
+{
+	struct gen *g = ctx;
+	if (g->first_ms < 0)
+		g->first_ms = (int64_t)((util_now_ns() - g->t0) / 1000000);
+	buf_add(&g->text, s, len);
+	if (g->st) {
+		jwbuf j;
+		jw *w = jwbuf_init(&j, 0);
+		jw_obj_open(w);
+		jw_key(w, "text");
+		jw_strn(w, s, len);
+		jw_obj_close(w);
+		if (sse_send(g->st, "token", NULL, j.b.data) < 0)
+			g->gone = 1;
+		buf_free(&j.b);
+	}
+	return g->gone || cb_jobs_stopping();
+}
+
+static int gen_in(void *ctx, const char *s, size_t len)
+{
+	struct gen *g = ctx;
+	return cb_cite_feed(&g->cite, s, len);
+}
+
+/* The passages given to the model: the first CB_GIVEN found. */
+static size_t given_of(const struct found *f) { return f->n < CB_GIVEN ? f->n : CB_GIVEN; }
+
+/*
+ * Asks the model to answer qn from the passages found (only called above the relevance floor) and
+ * replaces *ans by its answer: sources are the passages it cites (with their numbers in the
+ * prompt; all of those given when it cites none), a "Je ne sais pas" without citation is not
+ * answered. Returns 0, or ENT_EUNAVAIL when the model gave nothing (ans is left as it was).
+ */
+static int generate(arena *a, const struct question *qn, const struct found *f, struct gen *g, struct answer *ans)
+{
+	size_t ng = given_of(f);
+	struct cb_given *given = arena_alloc(a, ng * sizeof(*given));
+	for (size_t i = 0; i < ng; i++)
+		given[i] = (struct cb_given){f->hits[i].title, f->hits[i].text, f->hits[i].page};
+	const char *user = cb_prompt_user(a, qn->text, given, ng);
+	buf_init(&g->text, 1u << 20);
+	g->first_ms = -1;
+	cb_cite_init(&g->cite, ng, gen_out, g);
+	int rc = cb_llm_chat(CB_SYSTEM_PROMPT, user, gen_in, g);
+	cb_cite_end(&g->cite);
+	if (g->cite.removed)
+		log_warn("chatbot: %d citation%s of passages not given removed from a generated answer",
+			 g->cite.removed, g->cite.removed > 1 ? "s" : "");
+	if (rc < 0 && !g->text.len) {
+		buf_free(&g->text);
+		return ENT_EUNAVAIL;
+	}
+	const char *text = arena_strdup(a, g->text.data ? g->text.data : "");
+	buf_free(&g->text);
+	const char *t = text;
+	while (*t == ' ' || *t == '\n')
+		t++;
+	int unknown = !g->cite.cited && strncmp(t, "Je ne sais pas", 14) == 0;
+	memset(ans, 0, sizeof(*ans));
+	ans->text = text;
+	ans->answered = !unknown;
+	ans->sources_json = "[]";
+	if (unknown)
+		return ENT_OK;
+	struct hit *cited = arena_alloc(a, ng * sizeof(*cited));
+	int *nums = arena_alloc(a, ng * sizeof(*nums));
+	size_t nc = 0;
+	for (size_t i = 0; i < ng; i++)
+		if (!g->cite.cited || (i < 64 && (g->cite.cited >> i) & 1)) {
+			cited[nc] = f->hits[i];
+			nums[nc++] = (int)i + 1;
+		}
+	ans->hits = cited;
+	ans->nhits = nc;
+	jwbuf j;
+	jw *w = jwbuf_init(&j, 0);
+	write_sources(w, a, cited, nc, nums);
+	ans->sources_json = arena_strdup(a, j.b.data ? j.b.data : "[]");
+	buf_free(&j.b);
 	return ENT_OK;
 }
 
@@ -646,10 +882,23 @@ void cb_ask(http_req *req)
 	if (question_load(req, c, &vw, &qn))
 		return;
 	struct answer ans;
-	int rc = answer_question(c, a, &vw, &qn, &ans);
+	struct found f;
+	int rc = answer_question(c, a, &vw, &qn, &ans, &f);
+	const char *mode = "extractive";
+	int64_t first_ms = -1;
+	if (!rc && ans.answered && cb_llm_on()) {
+		/* Below the relevance floor the model is never called. */
+		struct gen g = {.t0 = t0};
+		if (generate(a, &qn, &f, &g, &ans) == ENT_OK) {
+			mode = "generated";
+			first_ms = g.first_ms;
+		}
+	}
+	if (first_ms < 0)
+		first_ms = (int64_t)((util_now_ns() - t0) / 1000000);
 	char id[37];
 	if (!rc)
-		rc = record(c, &vw, &qn, &ans, "extractive", (int64_t)((util_now_ns() - t0) / 1000000), id);
+		rc = record(c, &vw, &qn, &ans, mode, first_ms, id);
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
@@ -667,7 +916,7 @@ void cb_ask(http_req *req)
 		jw_key(w, "suggestions");
 		suggestions(w);
 	}
-	jw_kstr(w, "mode", "extractive");
+	jw_kstr(w, "mode", mode);
 	jw_obj_close(w);
 	http_reply_jw(req, 200);
 }
@@ -704,6 +953,120 @@ static void send_tokens(sse_stream *st, const char *text)
 	}
 }
 
+/* The "sources" event that opens a stream. */
+static void send_sources(sse_stream *st, const char *conversation_id, const char *sources_json)
+{
+	jwbuf j;
+	jw *w = jwbuf_init(&j, 0);
+	jw_obj_open(w);
+	jw_kstr(w, "conversation_id", conversation_id);
+	jw_key(w, "sources");
+	jw_raw(w, sources_json, strlen(sources_json));
+	jw_obj_close(w);
+	sse_send(st, "sources", NULL, j.b.data);
+	buf_free(&j.b);
+}
+
+/* The "done" event (with the answer's final sources), then the end of the stream. */
+static void send_done(sse_stream *st, const char *id, const char *conversation_id, const struct answer *ans)
+{
+	jwbuf j;
+	jw *w = jwbuf_init(&j, 0);
+	jw_obj_open(w);
+	jw_kstr(w, "interaction_id", id);
+	jw_kstr(w, "conversation_id", conversation_id);
+	jw_kbool(w, "answered", ans->answered);
+	jw_key(w, "sources");
+	jw_raw(w, ans->sources_json, strlen(ans->sources_json));
+	if (!ans->answered) {
+		jw_key(w, "suggestions");
+		suggestions(w);
+	}
+	jw_obj_close(w);
+	sse_send(st, "done", id, j.b.data);
+	buf_free(&j.b);
+	sse_close(st);
+	sse_release(st);
+}
+
+/* A streamed answer to be written by the model on a worker thread; everything in its own arena. */
+struct stream_job {
+	arena *a;
+	sse_stream *st;
+	struct viewer vw;
+	struct question qn;
+	struct found f;
+	struct answer extract; /* the extractive answer, if the model fails before writing anything */
+	uint64_t t0;
+};
+
+static const char *dup_or_null(arena *a, const char *s) { return s ? arena_strdup(a, s) : NULL; }
+
+static struct stream_job *job_new(const struct viewer *vw, const struct question *qn, const struct found *f,
+				  const struct answer *ans, uint64_t t0)
+{
+	arena *a = arena_new(0);
+	struct stream_job *j = arena_calloc(a, 1, sizeof(*j));
+	j->a = a;
+	j->t0 = t0;
+	j->vw.sub = arena_strdup(a, vw->sub);
+	j->vw.roles = vw->roles;
+	j->vw.class_id = dup_or_null(a, vw->class_id);
+	j->qn.text = arena_strdup(a, qn->text);
+	j->qn.conversation_id = arena_strdup(a, qn->conversation_id);
+	j->qn.course_id = dup_or_null(a, qn->course_id);
+	j->qn.context = arena_strdup(a, qn->context);
+	size_t ng = given_of(f);
+	j->f.hits = arena_calloc(a, ng ? ng : 1, sizeof(*j->f.hits));
+	j->f.n = ng;
+	for (size_t i = 0; i < ng; i++) {
+		const struct hit *h = &f->hits[i];
+		j->f.hits[i] = (struct hit){.id = h->id,
+					    .material_id = arena_strdup(a, h->material_id),
+					    .course_id = arena_strdup(a, h->course_id),
+					    .file_id = arena_strdup(a, h->file_id),
+					    .title = arena_strdup(a, h->title),
+					    .text = arena_strdup(a, h->text),
+					    .stems = "",
+					    .page = h->page,
+					    .cover = h->cover};
+	}
+	j->extract = (struct answer){.answered = ans->answered,
+				     .text = arena_strdup(a, ans->text),
+				     .sources_json = arena_strdup(a, ans->sources_json)};
+	return j;
+}
+
+static void stream_job_run(void *arg)
+{
+	struct stream_job *j = arg;
+	arena *a = j->a;
+	/* The passages given, numbered as in the prompt: what [n] in the tokens refers to. */
+	jwbuf jb;
+	jw *w = jwbuf_init(&jb, 0);
+	write_sources(w, a, j->f.hits, j->f.n, NULL);
+	send_sources(j->st, j->qn.conversation_id, jb.b.data ? jb.b.data : "[]");
+	buf_free(&jb.b);
+	struct answer ans = j->extract;
+	struct gen g = {.t0 = j->t0, .st = j->st};
+	const char *mode = "generated";
+	if (generate(a, &j->qn, &j->f, &g, &ans) != ENT_OK) {
+		mode = "extractive";
+		ans = j->extract;
+		g.first_ms = (int64_t)((util_now_ns() - j->t0) / 1000000);
+		send_tokens(j->st, ans.text);
+	}
+	if (g.first_ms < 0)
+		g.first_ms = (int64_t)((util_now_ns() - j->t0) / 1000000);
+	char id[37] = "";
+	db_conn *c = app_db();
+	int rc = c ? record(c, &j->vw, &j->qn, &ans, mode, g.first_ms, id) : ENT_EUNAVAIL;
+	if (rc)
+		log_error("chatbot: a streamed answer could not be recorded: %s", ent_err_str(rc));
+	send_done(j->st, rc ? NULL : id, j->qn.conversation_id, &ans);
+	arena_free(a);
+}
+
 void cb_ask_stream(http_req *req)
 {
 	uint64_t t0 = util_now_ns();
@@ -716,10 +1079,36 @@ void cb_ask_stream(http_req *req)
 	if (question_load(req, c, &vw, &qn))
 		return;
 	struct answer ans;
-	int rc = answer_question(c, a, &vw, &qn, &ans);
-	char id[37];
-	if (!rc)
+	struct found f;
+	int rc = answer_question(c, a, &vw, &qn, &ans, &f);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	if (ans.answered && cb_llm_on()) {
+		/* Written by the model on a worker: this thread must return for the events to flow. */
+		struct stream_job *j = job_new(&vw, &qn, &f, &ans, t0);
+		sse_stream *st = sse_open(req, stream_closed, NULL);
+		if (!st) {
+			arena_free(j->a);
+			return;
+		}
+		j->st = st;
+		if (cb_jobs_submit(stream_job_run, j) == ENT_OK)
+			return;
+		/* Every worker busy: the extractive answer, now. */
+		arena_free(j->a);
+		char id[37];
 		rc = record(c, &vw, &qn, &ans, "extractive", (int64_t)((util_now_ns() - t0) / 1000000), id);
+		if (rc)
+			log_error("chatbot: a streamed answer could not be recorded: %s", ent_err_str(rc));
+		send_sources(st, qn.conversation_id, ans.sources_json);
+		send_tokens(st, ans.text);
+		send_done(st, rc ? NULL : id, qn.conversation_id, &ans);
+		return;
+	}
+	char id[37];
+	rc = record(c, &vw, &qn, &ans, "extractive", (int64_t)((util_now_ns() - t0) / 1000000), id);
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
@@ -727,30 +1116,9 @@ void cb_ask_stream(http_req *req)
 	sse_stream *st = sse_open(req, stream_closed, NULL);
 	if (!st)
 		return;
-	jwbuf j;
-	jw *w = jwbuf_init(&j, 0);
-	jw_obj_open(w);
-	jw_kstr(w, "conversation_id", qn.conversation_id);
-	jw_key(w, "sources");
-	jw_raw(w, ans.sources_json, strlen(ans.sources_json));
-	jw_obj_close(w);
-	sse_send(st, "sources", NULL, j.b.data);
-	buf_free(&j.b);
+	send_sources(st, qn.conversation_id, ans.sources_json);
 	send_tokens(st, ans.text);
-	w = jwbuf_init(&j, 0);
-	jw_obj_open(w);
-	jw_kstr(w, "interaction_id", id);
-	jw_kstr(w, "conversation_id", qn.conversation_id);
-	jw_kbool(w, "answered", ans.answered);
-	if (!ans.answered) {
-		jw_key(w, "suggestions");
-		suggestions(w);
-	}
-	jw_obj_close(w);
-	sse_send(st, "done", id, j.b.data);
-	buf_free(&j.b);
-	sse_close(st);
-	sse_release(st);
+	send_done(st, id, qn.conversation_id, &ans);
 }
 
 /* ---- history ---- */
@@ -1006,4 +1374,44 @@ void cb_unanswered(http_req *req)
 		return;
 	}
 	http_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+}
+
+/* ---- `ent ask` ---- */
+
+int cb_cmd_ask(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		fprintf(stderr,
+			"usage: ent ask QUESTION...\n  Prints the passages the assistant retrieves for QUESTION, best first, as an\n"
+			"  administrator (every course): rank, document, page, stems held, title. No answer is\n"
+			"  recorded. For tuning retrieval (tests/api/chatbot-quality.json).\n");
+		return argc < 2 ? 2 : 0;
+	}
+	db_conn *c = app_db();
+	if (!c) {
+		fprintf(stderr, "ent ask: the database cannot be reached\n");
+		return 1;
+	}
+	arena *a = arena_new(0);
+	buf b;
+	buf_init(&b, 0);
+	for (int i = 1; i < argc; i++)
+		buf_printf(&b, "%s%s", i > 1 ? " " : "", argv[i]);
+	const char *text = arena_strdup(a, b.data ? b.data : "");
+	buf_free(&b);
+	struct viewer vw = {.sub = "", .roles = ROLE_ADMIN, .all = 1};
+	const char **q = arena_alloc(a, CB_MAX_STEMS * sizeof(*q));
+	size_t nq = cb_stem_set(a, text, q, CB_MAX_STEMS);
+	struct hit *hits = arena_alloc(a, CB_TOP * sizeof(*hits));
+	int n = retrieve(c, a, &vw, text, q, nq, hits);
+	if (n < 0) {
+		fprintf(stderr, "ent ask: %s\n", ent_err_str(n));
+		arena_free(a);
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		printf("%d\t%s\t%d\t%zu/%zu\t%s\n", i + 1, hits[i].material_id, hits[i].page, hits[i].cover, nq,
+		       hits[i].title);
+	arena_free(a);
+	return 0;
 }

@@ -98,8 +98,16 @@ static const char schema_v1_pg[] = SCHEMA_DOCS
 	" tsv tsvector GENERATED ALWAYS AS (to_tsvector('french', text)) STORED);"
 	"CREATE INDEX chatbot_passages_tsv ON chatbot_passages USING GIN (tsv);" SCHEMA_REST;
 
+/* The documents whose Qdrant points must be brought in line (vectors.c). */
+static const char schema_v2[] = "CREATE TABLE chatbot_vector_queue ("
+				" material_id TEXT PRIMARY KEY,"
+				" queued_us BIGINT NOT NULL,"
+				" attempts INTEGER NOT NULL DEFAULT 0,"
+				" next_us BIGINT NOT NULL DEFAULT 0);";
+
 static const struct migration migrations[] = {
 	{1, "documents, passages and their full-text index, interactions, rate limit", schema_v1, schema_v1_pg},
+	{2, "documents waiting for their vectors", schema_v2, NULL},
 };
 
 /* ---- GDPR ---- */
@@ -142,8 +150,22 @@ static int cb_erase_user(db_conn *c, const char *user_id)
 
 /* ---- service ---- */
 
-static int cb_start(void) { return bus_subscribe(&cb_consumer); }
-static void cb_stop(void) { cb_text_stop(); }
+static int cb_start(void)
+{
+	int rc = bus_subscribe(&cb_consumer);
+	if (!rc && cb_llm_on())
+		rc = cb_jobs_start();
+	if (!rc && cb_vectors_on())
+		rc = cb_vec_start();
+	return rc;
+}
+
+static void cb_stop(void)
+{
+	cb_jobs_stop();
+	cb_vec_stop();
+	cb_text_stop();
+}
 
 #define S_STR "{\"type\":\"string\"}"
 #define S_NSTR "{\"type\":[\"string\",\"null\"]}"
@@ -248,11 +270,13 @@ static const struct route routes[] = {
 		    "who asked; for the course's teachers"},
 };
 
-static const char *const owned_tables[] = {"chatbot_documents",    "chatbot_passages", "chatbot_fts",
-					   "interactions_chatbot", "chatbot_asks",     NULL};
+static const char *const owned_tables[] = {
+	"chatbot_documents", "chatbot_passages",     "chatbot_fts", "interactions_chatbot",
+	"chatbot_asks",      "chatbot_vector_queue", NULL};
 
 static const struct command commands[] = {
 	{"index", "rebuild the chatbot's index of every course document: ent index", cb_cmd_index},
+	{"ask", "print the passages the assistant retrieves for a question: ent ask QUESTION", cb_cmd_ask},
 };
 
 const struct service svc_chatbot = {
@@ -265,6 +289,7 @@ const struct service svc_chatbot = {
 	.tables = owned_tables,
 	.start = cb_start,
 	.stop = cb_stop,
+	.generate = cb_generate,
 	.export_user = cb_export_user,
 	.erase_user = cb_erase_user,
 	.commands = commands,

@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/page.h"
+#include "core/service.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/fichiers/fichiers.h"
@@ -33,8 +34,8 @@
 
 int cb_index_remove(db_conn *c, const char *material_id)
 {
-	int rc = ENT_OK;
-	if (db_conn_kind(c) == DB_SQLITE)
+	int rc = cb_vectors_on() ? cb_vec_queue(c, material_id) : ENT_OK;
+	if (!rc && db_conn_kind(c) == DB_SQLITE)
 		rc = db_run(
 			c,
 			"DELETE FROM chatbot_fts WHERE rowid IN (SELECT id FROM chatbot_passages WHERE material_id = ?)",
@@ -131,6 +132,7 @@ static int index_file(db_conn *c, arena *a, const struct cours_material *m, int 
 	db_done(s);
 	if (rc < 0)
 		return rc;
+	/* Qdrant's points follow outside the transaction (vectors.c): cb_index_remove queued them. */
 	return insert_passages(c, a, m, &d);
 }
 
@@ -145,14 +147,16 @@ int cb_index_material(db_conn *c, const char *material_id)
 	}
 	if (rc)
 		goto out;
-	db_stmt *s = db_prepare(c, "SELECT file_id, excluded FROM chatbot_documents WHERE material_id = ?");
+	db_stmt *s = db_prepare(c, "SELECT file_id, excluded, course_id FROM chatbot_documents WHERE material_id = ?");
 	if (!s) {
 		rc = ENT_EDB;
 		goto out;
 	}
 	db_bind_text(s, 1, material_id);
 	rc = db_step(s);
-	int same = rc == DB_ROW && strcmp(db_col_text(s, 0), m.file_id) == 0;
+	/* A material moved to another course is indexed again: its points carry the course. */
+	int same = rc == DB_ROW && strcmp(db_col_text(s, 0), m.file_id) == 0 &&
+		   (!cb_vectors_on() || strcmp(db_col_text(s, 2), m.cours_id) == 0);
 	int excluded = rc == DB_ROW ? (int)db_col_int64(s, 1) : 0;
 	db_done(s);
 	if (rc < 0)
@@ -441,4 +445,27 @@ int cb_cmd_index(int argc, char **argv)
 	}
 	fprintf(stderr, "%sindex reconstruit : %d documents, %d en échec\n", n ? "\n" : "", n - failed, failed);
 	return failed ? 1 : 0;
+}
+
+/* ---- `ent demo --scale` ---- */
+
+int cb_generate(db_conn *c, const struct scale *sc)
+{
+	arena *a = arena_new(0);
+	struct cours_material *m;
+	int n = cours_materials_with_files(c, a, &m);
+	int rc = n < 0 ? n : ENT_OK;
+	/* The district's course files, indexed here: generated data publishes no events. */
+	for (int i = 0; !rc && i < n; i++) {
+		rc = db_begin(c);
+		if (!rc)
+			rc = cb_index_material(c, m[i].id);
+		if (!rc)
+			rc = db_commit(c);
+		else
+			db_rollback(c);
+		sc->progress("assistant index", (uint64_t)i + 1, (uint64_t)n);
+	}
+	arena_free(a);
+	return rc;
 }

@@ -4,7 +4,9 @@
  * Files: chatbot.c (the service table, schema, who may read what, GDPR, `ent index`), text.c (text
  * out of PDF, plain text, Markdown and HTML, page by page; passages; French stems), index.c (the
  * consumer of the cours service's material events, the index of passages, GET /chatbot/documents
- * and exclusion), ask.c (retrieval, extractive answers, SSE, conversations, feedback, rate limit).
+ * and exclusion), ask.c (retrieval, extractive answers, SSE, conversations, feedback, rate limit),
+ * llm.c (answers written by a model from the retrieved passages, and their streams), remote.c
+ * (Ollama and Qdrant over HTTP).
  */
 #ifndef ENT_CHATBOT_INTERNAL_H
 #define ENT_CHATBOT_INTERNAL_H
@@ -76,6 +78,9 @@ int cb_index_material(db_conn *c, const char *material_id);
 int cb_index_remove(db_conn *c, const char *material_id);
 void cb_documents_list(http_req *req);
 void cb_document_patch(http_req *req);
+/* `ent demo --scale`: indexes the district's course files (no events: generated data publishes none). */
+struct scale;
+int cb_generate(db_conn *c, const struct scale *sc);
 /* `ent index`: rebuilds the whole index, with a progress line on out. Exit status. */
 int cb_cmd_index(int argc, char **argv);
 
@@ -88,6 +93,101 @@ void cb_conversation_get(http_req *req);
 void cb_history_delete(http_req *req);
 void cb_feedback(http_req *req);
 void cb_unanswered(http_req *req);
+/* `ent ask QUESTION`: prints the passages retrieved for QUESTION (every course), best first. Exit status. */
+int cb_cmd_ask(int argc, char **argv);
+
+/* ---- remote.c ---- */
+
+/* Qdrant hits below this cosine similarity are not returned. */
+#define CB_VEC_THRESHOLD 0.30
+
+/* Receives a piece of an answer; returns nonzero to stop the transfer. */
+typedef int (*cb_chunk_fn)(void *ctx, const char *data, size_t len);
+
+/*
+ * 1 when answers are written by Ollama (ENT_LLM) / retrieval uses Qdrant (ENT_VECTORS). The first
+ * call reads ENT_LLM, ENT_VECTORS and ENT_EMBED_MODEL.
+ */
+int cb_llm_on(void);
+int cb_vectors_on(void);
+/*
+ * The embeddings of texts[0..n) from Ollama's /api/embed: out[i] points to dim floats (arena a).
+ * Returns dim (> 0), or ENT_EUNAVAIL (logged) when Ollama fails or answers something else.
+ */
+int cb_embed(arena *a, const char *const *texts, size_t n, float **out);
+/*
+ * Replaces the points of document material_id in Qdrant by one per passage p[0..n) (payload course,
+ * document, page, passage = index in p). The collection is created on first use. 0 or an ent_err.
+ */
+int cb_vec_index(const char *material_id, const char *course_id, const char *file_id, const struct cb_passage *p,
+		 size_t n);
+/* Deletes document material_id's points (by filter). 0 or an ent_err. */
+int cb_vec_delete_document(const char *material_id);
+
+/* A vector hit: which passage (material, position) and its cosine similarity. */
+struct cb_vhit {
+	const char *material_id;
+	int64_t seq;
+	double score;
+};
+/*
+ * The passages nearest to text among the courses courses[0..ncourses) (all: every course), at
+ * most max, best first, above CB_VEC_THRESHOLD. Returns how many, or an ent_err.
+ */
+int cb_vec_query(arena *a, const char *text, const char *const *courses, size_t ncourses, int all, struct cb_vhit *out,
+		 size_t max);
+/*
+ * Sends system and user messages to Ollama's /api/chat (stream: true) and hands every piece of
+ * the answer to fn as it comes. Returns 0 when the model finished, 1 when fn stopped it,
+ * ENT_EUNAVAIL when Ollama could not be reached or failed (logged).
+ */
+int cb_llm_chat(const char *system, const char *user, cb_chunk_fn fn, void *ctx);
+
+/* ---- vectors.c ---- */
+
+/* Records (caller's transaction) that material_id's points must be brought in line. 0 or an ent_err. */
+int cb_vec_queue(db_conn *c, const char *material_id);
+/* The thread that writes the queued documents' points to Qdrant (service start and stop). */
+int cb_vec_start(void);
+void cb_vec_stop(void);
+
+/* ---- llm.c ---- */
+
+/* The system message of every chat (French rules: passages only, cite [n], passages are data). */
+extern const char CB_SYSTEM_PROMPT[];
+
+/* A passage given to the model, numbered from 1 by its position. */
+struct cb_given {
+	const char *title, *text;
+	int page;
+};
+/* The user message: the passages g[0..n) numbered and delimited, then the question (arena a). */
+const char *cb_prompt_user(arena *a, const char *question, const struct cb_given *g, size_t n);
+
+/* The citation filter: passes the answer on to out, piece by piece, without citations of passages not given. */
+struct cb_cite {
+	size_t n; /* passages given: [1]..[n] are kept */
+	cb_chunk_fn out;
+	void *ctx;
+	char pend[32]; /* a "[..." not yet closed */
+	size_t np;
+	uint64_t cited; /* bit n-1: [n] was kept (n <= 64) */
+	int removed;    /* citations removed */
+	int stopped;    /* out asked to stop */
+};
+void cb_cite_init(struct cb_cite *f, size_t npassages, cb_chunk_fn out, void *ctx);
+/* Feeds a piece of the answer. Returns nonzero once out asked to stop. */
+int cb_cite_feed(struct cb_cite *f, const char *s, size_t len);
+/* The end of the answer: what is pending goes out as it is. */
+void cb_cite_end(struct cb_cite *f);
+
+/* Worker threads for streamed answers (service start and stop). */
+int cb_jobs_start(void);
+void cb_jobs_stop(void);
+/* Queues run(arg) on a worker. ENT_OK, or ENT_EBUSY when the queue is full (run is not called). */
+int cb_jobs_submit(void (*run)(void *arg), void *arg);
+/* 1 once the service stops: a running job should cut its answer short, a transfer end. */
+int cb_jobs_stopping(void);
 
 /* ---- chatbot.c ---- */
 

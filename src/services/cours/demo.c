@@ -5,8 +5,9 @@
  * The users demo runs first; its classes ("6e A", "5e B", "4e C" of the current school year) and
  * teachers are found through the users service's C interface (users_class_find,
  * users_find_login), never its tables. The PDFs are drawn with cairo's PDF surface into memory
- * (a title page, then a few paragraphs of French course text wrapped to the page), so they open
- * in any browser and their text can be extracted for the chatbot's index later. They are stored
+ * (a title page, then two or three pages of French course text wrapped to the page), so they open
+ * in any browser and the assistant has something to answer from: each material is published on the
+ * bus (material.published) in the transaction that creates it, and the chatbot indexes it. They are stored
  * through the fichiers service (fichiers_create, fichiers_attach).
  *
  * Idempotent: a course that exists (same title, same creator) is left as it is.
@@ -27,7 +28,7 @@
 
 struct demo_material {
 	const char *title, *section, *file_name;
-	const char *paragraphs[4];
+	const char *paragraphs[20]; /* "\f" starts a new page; NULL ends */
 };
 
 struct demo_course {
@@ -41,75 +42,102 @@ static const struct demo_course demo_courses[] = {
 	 "Mathématiques — 6e A",
 	 "mathematiques",
 	 "Nombres, calcul et géométrie pour la classe de sixième.",
-	 {{"Les fractions",
-	   "Chapitre 1 : nombres",
-	   "fractions.pdf",
-	   {"Une fraction représente un partage : dans 3/4, le dénominateur 4 indique en combien de parts égales on "
-	    "partage l'unité, et le numérateur 3 combien de parts on prend.",
-	    "Deux fractions sont égales quand on multiplie ou divise leur numérateur et leur dénominateur par un même "
-	    "nombre non nul : 1/2 = 2/4 = 50/100.",
-	    "Pour comparer deux fractions de même dénominateur, il suffit de comparer leurs numérateurs. Sinon, on les "
-	    "écrit d'abord avec un dénominateur commun.",
-	    "Exercice : place sur une demi-droite graduée les fractions 1/4, 3/4, 5/4 et 2."}},
-	  {"Les angles",
-	   "Chapitre 2 : géométrie",
-	   "angles.pdf",
-	   {"Un angle est formé par deux demi-droites de même origine, appelée le sommet de l'angle.",
-	    "On mesure un angle en degrés avec un rapporteur : un angle droit mesure 90°, un angle plat 180°.",
-	    "Un angle aigu mesure moins de 90°, un angle obtus entre 90° et 180°.",
-	    "Exercice : trace un angle de 35°, puis un angle de 120°, et nomme-les."}},
-	  {NULL, NULL, NULL, {NULL}}}},
+	 {
+		 {"Les fractions",
+		  "Chapitre 1 : nombres",
+		  "fractions.pdf",
+		  {"Une fraction représente un partage : dans 3/4, le dénominateur 4 indique en combien de parts égales on partage l'unité, et le numérateur 3 combien de parts on prend.",
+		   "Une fraction est aussi un quotient : 3/4 est le nombre qui, multiplié par 4, donne 3. On peut l'écrire sous forme décimale : 3/4 = 0,75.",
+		   "Une fraction dont le numérateur est plus petit que le dénominateur est inférieure à 1 ; si le numérateur est plus grand, elle est supérieure à 1.",
+		   "\f",
+		   "Deux fractions sont égales quand on multiplie ou divise leur numérateur et leur dénominateur par un même nombre non nul : 1/2 = 2/4 = 50/100.",
+		   "Simplifier une fraction, c'est l'écrire avec un numérateur et un dénominateur plus petits, en les divisant par un diviseur commun : 12/18 = 2/3 en divisant par 6.",
+		   "Pour comparer deux fractions de même dénominateur, il suffit de comparer leurs numérateurs. Sinon, on les écrit d'abord avec un dénominateur commun.",
+		   "\f",
+		   "Pour prendre une fraction d'une quantité, on divise la quantité par le dénominateur puis on multiplie par le numérateur : les 3/4 de 20 euros font 20 ÷ 4 × 3 = 15 euros.",
+		   "Pour placer une fraction sur une demi-droite graduée, on partage chaque unité en autant de parts égales que l'indique le dénominateur.",
+		   "Exercice : place sur une demi-droite graduée les fractions 1/4, 3/4, 5/4 et 2."}},
+		 {"Les angles",
+		  "Chapitre 2 : géométrie",
+		  "angles.pdf",
+		  {"Un angle est formé par deux demi-droites de même origine, appelée le sommet de l'angle. Les deux demi-droites sont les côtés de l'angle.",
+		   "On nomme un angle avec trois lettres, le sommet au milieu : l'angle xOy ou l'angle AOB.",
+		   "On mesure un angle en degrés avec un rapporteur : on place le centre du rapporteur sur le sommet et le zéro sur un côté.",
+		   "\f",
+		   "Un angle droit mesure 90°, un angle plat 180°. Un angle aigu mesure moins de 90°, un angle obtus entre 90° et 180°.",
+		   "La bissectrice d'un angle est la demi-droite qui le partage en deux angles de même mesure.",
+		   "Dans un triangle, la somme des mesures des trois angles est toujours égale à 180°.",
+		   "Exercice : trace un angle de 35°, puis un angle de 120°, et nomme-les."}},
+		 {NULL, NULL, NULL, {NULL}},
+	 }},
 	{"5e B",
 	 "thomas.bernard@demo.ent.local",
 	 "Français — 5e B",
 	 "francais",
 	 "Lecture, écriture et étude de la langue en cinquième.",
-	 {{"Le récit d'aventure",
-	   "Séquence 1",
-	   "recit-aventure.pdf",
-	   {"Le récit d'aventure raconte le voyage d'un héros qui affronte des épreuves et revient transformé.",
-	    "Le narrateur peut être extérieur à l'histoire ou en être un personnage : on parle alors de récit à la "
-	    "première personne.",
-	    "Les temps du récit sont le passé simple pour les actions de premier plan et l'imparfait pour les "
-	    "descriptions et les actions d'arrière-plan.",
-	    "Lecture : un extrait de « L'Île au trésor » de Robert Louis Stevenson."}},
-	  {"Le complément d'objet",
-	   "Étude de la langue",
-	   "complement-objet.pdf",
-	   {"Le complément d'objet direct (COD) se rattache au verbe sans préposition : « Elle lit un roman ».",
-	    "Le complément d'objet indirect (COI) est introduit par une préposition : « Il parle à son ami ».",
-	    "Pour trouver le COD, on pose la question « quoi ? » ou « qui ? » après le verbe.",
-	    "Exercice : souligne les COD et encadre les COI dans le texte distribué."}},
-	  {"Écrire un dialogue",
-	   "Séquence 1",
-	   "dialogue.pdf",
-	   {"Un dialogue s'ouvre par des guillemets ; chaque réplique commence par un tiret.",
-	    "Les verbes de parole (dire, répondre, s'écrier, murmurer) précisent qui parle et comment.",
-	    "Évite de répéter « dit-il » : varie les verbes et les incises.",
-	    "Consigne : écris un dialogue de dix répliques entre deux explorateurs perdus."}}}},
+	 {
+		 {"Le récit d'aventure",
+		  "Séquence 1",
+		  "recit-aventure.pdf",
+		  {"Le récit d'aventure raconte le voyage d'un héros qui quitte son monde familier, affronte des épreuves et revient transformé.",
+		   "Le schéma narratif organise le récit en cinq étapes : la situation initiale, l'élément perturbateur, les péripéties, l'élément de résolution et la situation finale.",
+		   "\f",
+		   "Le narrateur peut être extérieur à l'histoire ou en être un personnage : on parle alors de récit à la première personne.",
+		   "Les temps du récit sont le passé simple pour les actions de premier plan et l'imparfait pour les descriptions et les actions d'arrière-plan.",
+		   "\f",
+		   "Lecture : dans « L'Île au trésor » de Robert Louis Stevenson, le jeune Jim Hawkins découvre la carte d'un trésor caché et embarque sur l'Hispaniola.",
+		   "À bord, il surprend le cuisinier Long John Silver, un pirate à la jambe de bois, qui prépare une mutinerie avec une partie de l'équipage."}},
+		 {"Le complément d'objet",
+		  "Étude de la langue",
+		  "complement-objet.pdf",
+		  {"Le complément d'objet direct (COD) se rattache au verbe sans préposition : « Elle lit un roman ».",
+		   "Pour trouver le COD, on pose la question « quoi ? » ou « qui ? » après le verbe.", "\f",
+		   "Le complément d'objet indirect (COI) est introduit par une préposition, le plus souvent « à » ou « de » : « Il parle à son ami ».",
+		   "Pour trouver le COI, on pose la question « à qui ? », « à quoi ? », « de qui ? » ou « de quoi ? » après le verbe.",
+		   "Le pronom personnel peut remplacer un complément d'objet : « Je le vois » (COD), « Je lui parle » (COI).",
+		   "Exercice : souligne les COD et encadre les COI dans le texte distribué."}},
+		 {"Écrire un dialogue",
+		  "Séquence 1",
+		  "dialogue.pdf",
+		  {"Un dialogue s'ouvre par des guillemets ; chaque changement de personnage qui parle est marqué par un tiret en début de ligne.",
+		   "Les verbes de parole (dire, répondre, s'écrier, murmurer) précisent qui parle et comment.", "\f",
+		   "Évite de répéter « dit-il » : varie les verbes et les incises, placées entre virgules au milieu ou à la fin de la réplique.",
+		   "Le discours indirect rapporte les paroles sans guillemets, dans une proposition subordonnée : « Il a dit qu'il viendrait demain ».",
+		   "Consigne : écris un dialogue de dix répliques entre deux explorateurs perdus."}},
+	 }},
 	{"4e C",
 	 "nadia.haddad@demo.ent.local",
 	 "Histoire-Géographie — 4e C",
 	 "histoire-geographie",
 	 "Le XVIIIe siècle, la Révolution et l'Empire ; l'urbanisation du monde.",
-	 {{"Les Lumières",
-	   "Thème 1 : le XVIIIe siècle",
-	   "lumieres.pdf",
-	   {"Au XVIIIe siècle, des philosophes comme Voltaire, Montesquieu, Rousseau et Diderot critiquent "
-	    "l'absolutisme et l'intolérance.",
-	    "Ils défendent la raison, la liberté, l'égalité devant la loi et la séparation des pouvoirs.",
-	    "L'Encyclopédie, dirigée par Diderot et d'Alembert, diffuse les connaissances et les idées nouvelles.",
-	    "Question : pourquoi parle-t-on de « siècle des Lumières » ?"}},
-	  {"La Révolution française",
-	   "Thème 2 : la Révolution et l'Empire",
-	   "revolution.pdf",
-	   {"En 1789, les états généraux se réunissent à Versailles ; les députés du tiers état se proclament "
-	    "Assemblée nationale.",
-	    "Le 14 juillet 1789, le peuple de Paris prend la Bastille ; le 26 août, la Déclaration des droits de "
-	    "l'homme et du citoyen est adoptée.",
-	    "En 1792, la monarchie est abolie et la République proclamée.",
-	    "Repère : réalise une frise chronologique de 1789 à 1815."}},
-	  {NULL, NULL, NULL, {NULL}}}},
+	 {
+		 {"Les Lumières",
+		  "Thème 1 : le XVIIIe siècle",
+		  "lumieres.pdf",
+		  {"Au XVIIIe siècle, des philosophes comme Voltaire, Montesquieu, Rousseau et Diderot critiquent l'absolutisme et l'intolérance religieuse.",
+		   "Ils défendent la raison, la liberté, l'égalité devant la loi et le progrès des connaissances.",
+		   "\f",
+		   "Dans « De l'esprit des lois » (1748), Montesquieu propose la séparation des pouvoirs : le pouvoir législatif, le pouvoir exécutif et le pouvoir judiciaire doivent être confiés à des personnes différentes.",
+		   "Rousseau, dans « Du contrat social » (1762), affirme que la souveraineté appartient au peuple.",
+		   "\f",
+		   "L'Encyclopédie, dirigée par Diderot et d'Alembert, paraît de 1751 à 1772 : elle rassemble les connaissances et diffuse les idées nouvelles malgré la censure.",
+		   "Les idées des Lumières circulent dans les salons, les cafés et les académies, et par les journaux.",
+		   "Question : pourquoi parle-t-on de « siècle des Lumières » ?"}},
+		 {"La Révolution française",
+		  "Thème 2 : la Révolution et l'Empire",
+		  "revolution.pdf",
+		  {"En mai 1789, les états généraux se réunissent à Versailles ; le 17 juin, les députés du tiers état se proclament Assemblée nationale.",
+		   "Le 20 juin 1789, par le serment du Jeu de paume, ils jurent de ne pas se séparer avant d'avoir donné une constitution à la France.",
+		   "\f",
+		   "Le 14 juillet 1789, le peuple de Paris prend la Bastille, une prison symbole de l'arbitraire royal.",
+		   "Dans la nuit du 4 août 1789, l'Assemblée abolit les privilèges ; le 26 août, elle adopte la Déclaration des droits de l'homme et du citoyen.",
+		   "\f",
+		   "Le 10 août 1792, le palais des Tuileries est pris ; le 21 septembre 1792, la monarchie est abolie et la République proclamée.",
+		   "Louis XVI est jugé par la Convention et guillotiné le 21 janvier 1793.",
+		   "En 1799, le coup d'État du 18 brumaire porte Napoléon Bonaparte au pouvoir ; il se fait sacrer empereur en 1804.",
+		   "Repère : réalise une frise chronologique de 1789 à 1815."}},
+		 {NULL, NULL, NULL, {NULL}},
+	 }},
 };
 
 #define PAGE_W 595.0
@@ -181,8 +209,14 @@ int cours_make_pdf(const char *course, const char *title, const char *section, c
 	cairo_select_font_face(cr, "DejaVu Serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
 	y = draw_wrapped(cr, title, MARGIN + 20, 20, PAGE_W - 2 * MARGIN) + 12;
 	cairo_select_font_face(cr, "DejaVu Serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-	for (int i = 0; i < nparagraphs && paragraphs[i]; i++)
+	for (int i = 0; i < nparagraphs && paragraphs[i]; i++) {
+		if (strcmp(paragraphs[i], "\f") == 0) {
+			cairo_show_page(cr);
+			y = MARGIN + 20;
+			continue;
+		}
 		y = draw_wrapped(cr, paragraphs[i], y, 12, PAGE_W - 2 * MARGIN) + 10;
+	}
 	cairo_show_page(cr);
 	cairo_destroy(cr);
 	cairo_surface_finish(sf);
@@ -238,7 +272,10 @@ static int demo_course(db_conn *c, arena *a, const struct demo_course *dc, const
 	for (int i = 0; i < 3 && dc->materials[i].title; i++) {
 		buf pdf;
 		const struct demo_material *m = &dc->materials[i];
-		if ((rc = cours_make_pdf(dc->title, m->title, m->section, m->paragraphs, 4, t.name, &pdf)))
+		int np = 0;
+		while (m->paragraphs[np])
+			np++;
+		if ((rc = cours_make_pdf(dc->title, m->title, m->section, m->paragraphs, np, t.name, &pdf)))
 			goto undo_files;
 		rc = fichiers_create(c, t.id, dc->materials[i].file_name, pdf.data, pdf.len, file_ids[i]);
 		buf_free(&pdf);
@@ -287,6 +324,8 @@ static int demo_course(db_conn *c, arena *a, const struct demo_course *dc, const
 		rc = db_step(s);
 		db_done(s);
 		rc = rc < 0 ? rc : ENT_OK;
+		if (!rc)
+			rc = cours_material_publish_state(c, mid, 0);
 	}
 	if (!rc)
 		rc = db_commit(c);

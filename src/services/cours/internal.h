@@ -43,11 +43,19 @@ int materials_course_deleting(db_conn *c, arena *a, const char *cours_id, const 
 int cours_export_user(db_conn *c, const char *user_id, json_t *out);
 int cours_erase_user(db_conn *c, const char *user_id);
 
+/*
+ * After a change of material mid inside the caller's transaction, publishes its event:
+ * "material.published" when it has a file, "material.deleted" when it had one (had_file) and has
+ * none now (materials.c). 0 or an ent_err.
+ */
+int cours_material_publish_state(db_conn *c, const char *mid, int had_file);
+
 /* The demo courses (demo.c). */
 int cours_demo(db_conn *c, FILE *out);
 /*
- * A two-page PDF (a title page with the course, title, section and teacher, then the paragraphs)
- * into out, which it initialises (the caller frees it with buf_free). ENT_OK or ENT_EIO.
+ * A PDF (a title page with the course, title, section and teacher, then the paragraphs; a
+ * paragraph "\f" starts a new page) into out, which it initialises (the caller frees it with
+ * buf_free). ENT_OK or ENT_EIO.
  */
 int cours_make_pdf(const char *course, const char *title, const char *section, const char *const *paragraphs,
 		   int nparagraphs, const char *teacher, buf *out);

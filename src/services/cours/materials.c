@@ -59,7 +59,7 @@ static int publish(db_conn *c, const char *type, const char *cours_id, const cha
  * state as the transaction sees it when it has a file; "material.deleted" when it had one (had_file)
  * and has none now. 0 or an ent_err.
  */
-static int publish_state(db_conn *c, const char *mid, int had_file)
+int cours_material_publish_state(db_conn *c, const char *mid, int had_file)
 {
 	db_stmt *s = db_prepare(c, "SELECT cours_id, file_id, title, publish_at FROM materials WHERE id = ?");
 	if (!s)
@@ -295,7 +295,7 @@ void materials_create(http_req *req)
 	db_done(s);
 	if (rc < 0)
 		goto fail;
-	if (file_id && (rc = publish_state(c, id, 0)))
+	if (file_id && (rc = cours_material_publish_state(c, id, 0)))
 		goto fail;
 	rc = db_commit(c);
 	if (!rc && file_id)
@@ -420,7 +420,7 @@ void materials_patch(http_req *req)
 		if (rc < 0)
 			goto fail;
 	}
-	if ((rc = publish_state(c, mid, old_file != NULL)))
+	if ((rc = cours_material_publish_state(c, mid, old_file != NULL)))
 		goto fail;
 	rc = db_commit(c);
 	if (!rc)
