@@ -176,7 +176,7 @@ test('a question: query filtered on the asker’s courses with a threshold, a ge
   const e = await ok(ask('eve', 'Qu’est-ce que la photosynthèse ?'));
   assert.equal(e.answered, false);
   assert.match(e.answer, /^Je ne sais pas/);
-  assert.deepEqual(e.suggestions.map((x) => x.link), ['/support', '/support?ticket=nouveau']);
+  assert.deepEqual(e.suggestions.map((x) => x.link), ['/support/faq', '/support/nouvelle']);
   assert.equal(chats().length, n + (d.answered ? 1 : 0));
 });
 
