@@ -8,6 +8,8 @@
 #ifndef ENT_LOG_H
 #define ENT_LOG_H
 
+#include "err.h"
+
 #include <stddef.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
@@ -23,6 +25,12 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+/*
+ * A background job's failure (rc an ent_err): a warning when the job simply tries again at its
+ * next round (the database busy past its timeout under load, or unreachable: ENT_EBUSY,
+ * ENT_EUNAVAIL), an error otherwise.
+ */
+#define log_job(rc, ...) log_msg((rc) == ENT_EBUSY || (rc) == ENT_EUNAVAIL ? LOG_WARN : LOG_ERROR, __VA_ARGS__)
 
 /* Writes an already formatted line (without the newline) at once. */
 void log_write_line(const char *line, size_t len);

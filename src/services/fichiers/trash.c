@@ -134,7 +134,7 @@ static void *sweeper_main(void *arg)
 		if (c && fichiers_store) {
 			int rc = fichiers_trash_sweep(c);
 			if (rc < 0 && rc != ENT_EBUSY)
-				log_error("fichiers: the trash could not be swept: %s", ent_err_str(rc));
+				log_job(rc, "fichiers: the trash could not be swept: %s", ent_err_str(rc));
 		}
 		pthread_mutex_lock(&mu);
 		struct timespec until;
