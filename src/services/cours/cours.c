@@ -422,9 +422,9 @@ static void cours_list(http_req *req)
 	const char *q = http_query(req, "q"), *subject = http_query(req, "subject"),
 		   *year = http_query(req, "school_year");
 	if (cursor && !util_is_uuid(cursor))
-		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
 	if (q && strlen(q) > 200)
-		json_object_set_new(errors, "q", json_string("is longer than 200 characters"));
+		json_field_error(errors, "q", "length", "dépasse 200 caractères");
 	if (json_object_size(errors)) {
 		http_problem_errors(req, 400, "invalid query", errors);
 		return;
@@ -540,7 +540,8 @@ static void check_course(db_conn *c, arena *a, json_t *body, json_t *errors)
 			if (i != 4 && (year[i] < '0' || year[i] > '9'))
 				ok = 0;
 		if (!ok)
-			json_object_set_new(errors, "school_year", json_string("must look like 2026-2027"));
+			json_field_error(errors, "school_year", "not_school_year",
+					 "doit être une année scolaire comme 2026-2027");
 	}
 	json_t *cl = json_object_get(body, "class_ids");
 	if (json_is_array(cl)) {
@@ -806,7 +807,8 @@ static void cours_patch(http_req *req)
 		check_course(c, http_arena(req), body, errors);
 	json_t *tl = json_object_get(body, "teacher_ids");
 	if (tl && json_array_size(tl) == 0)
-		json_object_set_new(errors, "teacher_ids", json_string("a course keeps at least one teacher"));
+		json_field_error(errors, "teacher_ids", "course_needs_teacher",
+				 "un cours garde au moins un enseignant");
 	if (json_object_size(errors)) {
 		http_problem_errors(req, 400, "invalid course", errors);
 		return;

@@ -344,15 +344,18 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		if (!json_is_object(item)) {
 			char key[32];
 			snprintf(key, sizeof(key), "grades[%zu]", i);
-			json_object_set_new(errors, key, json_string("must be an object"));
+			json_field_error(errors, key, "not_object", "doit être un objet");
 			continue;
 		}
 		json_t *errs = json_object();
 		json_check(item, fields, sizeof(fields) / sizeof(fields[0]), errs);
 		const char *k;
 		json_t *v;
-		json_object_foreach (errs, k, v)
-			line_error(errors, i, k, json_string_value(v));
+		json_object_foreach (errs, k, v) {
+			char key[64];
+			snprintf(key, sizeof(key), "grades[%zu].%s", i, k);
+			json_object_set(errors, key, v); /* message and code as json_check gave them */
+		}
 		int bad_student = json_object_get(errs, "student_id") != NULL;
 		int bad_status = json_object_get(errs, "status") != NULL;
 		int bad_value = json_object_get(errs, "value") != NULL;

@@ -198,7 +198,7 @@ const char *notes_period_arg(http_req *req, db_conn *c, int *bad)
 	}
 	if (!ok) {
 		json_t *errors = json_object();
-		json_object_set_new(errors, "period_id", json_string("no such period"));
+		json_field_error(errors, "period_id", "no_such_period", "ne désigne aucune période");
 		http_problem_errors(req, 400, "invalid query", errors);
 		*bad = 1;
 	}
@@ -258,9 +258,10 @@ static void periods_list(http_req *req)
 	json_t *errors = json_object();
 	const char *year = http_query(req, "school_year");
 	if (cursor && !util_is_uuid(cursor))
-		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
 	if (year && !valid_school_year(year))
-		json_object_set_new(errors, "school_year", json_string("must look like 2026-2027"));
+		json_field_error(errors, "school_year", "not_school_year",
+				 "doit être une année scolaire comme 2026-2027");
 	if (invalid(req, errors, "invalid query"))
 		return;
 	db_conn *c = app_db();
@@ -315,13 +316,14 @@ static void periods_list(http_req *req)
 static void check_period(const char *year, const char *starts, const char *ends, json_t *errors)
 {
 	if (year && !valid_school_year(year))
-		json_object_set_new(errors, "school_year", json_string("must look like 2026-2027"));
+		json_field_error(errors, "school_year", "not_school_year",
+				 "doit être une année scolaire comme 2026-2027");
 	if (starts && !notes_valid_date(starts))
-		json_object_set_new(errors, "starts_on", json_string("must be a date YYYY-MM-DD"));
+		json_field_error(errors, "starts_on", "not_date", "doit être une date AAAA-MM-JJ");
 	if (ends && !notes_valid_date(ends))
-		json_object_set_new(errors, "ends_on", json_string("must be a date YYYY-MM-DD"));
+		json_field_error(errors, "ends_on", "not_date", "doit être une date AAAA-MM-JJ");
 	else if (starts && ends && notes_valid_date(starts) && strcmp(starts, ends) > 0)
-		json_object_set_new(errors, "ends_on", json_string("must not be before starts_on"));
+		json_field_error(errors, "ends_on", "dates_order", "ne doit pas précéder starts_on");
 }
 
 static void period_create(http_req *req)
@@ -673,11 +675,11 @@ static void evals_list(http_req *req)
 	const char *course = http_query(req, "course_id"), *period = http_query(req, "period_id");
 	json_t *errors = json_object();
 	if (cursor && !util_is_uuid(cursor))
-		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
 	if (course && !util_is_uuid(course))
-		json_object_set_new(errors, "course_id", json_string("must be a UUID"));
+		json_field_error(errors, "course_id", "not_uuid", "doit être un identifiant (UUID)");
 	if (period && !util_is_uuid(period))
-		json_object_set_new(errors, "period_id", json_string("must be a UUID"));
+		json_field_error(errors, "period_id", "not_uuid", "doit être un identifiant (UUID)");
 	if (invalid(req, errors, "invalid query"))
 		return;
 	db_conn *c = app_db();
@@ -744,19 +746,20 @@ static void check_eval(db_conn *c, arena *a, json_t *body, const char *period_id
 	if (json_is_number(coef) && json_number_value(coef) <= 0)
 		json_object_set_new(errors, "coefficient", json_string("must be more than 0 (at most 100)"));
 	if (date && !notes_valid_date(date))
-		json_object_set_new(errors, "date", json_string("must be a date YYYY-MM-DD"));
+		json_field_error(errors, "date", "not_date", "doit être une date AAAA-MM-JJ");
 	if (period_id) {
 		const char *starts = one_text(c, a, "SELECT starts_on FROM notes_periods WHERE id = ?", period_id);
 		const char *ends = one_text(c, a, "SELECT ends_on FROM notes_periods WHERE id = ?", period_id);
 		if (!starts || !ends)
-			json_object_set_new(errors, "period_id", json_string("no such period"));
+			json_field_error(errors, "period_id", "no_such_period", "ne désigne aucune période");
 		else if (date && notes_valid_date(date) && (strcmp(date, starts) < 0 || strcmp(date, ends) > 0))
-			json_object_set_new(errors, "date", json_string("is outside the evaluation's period"));
+			json_field_error(errors, "date", "outside_period",
+					 "est en dehors de la période de l'évaluation");
 	}
 	const char *p = json_get_str(body, "publish_at", NULL);
 	time_t t = time(NULL);
 	if (p && util_parse_rfc3339(p, &t))
-		json_object_set_new(errors, "publish_at", json_string("must be an RFC 3339 time"));
+		json_field_error(errors, "publish_at", "not_time", "doit être une date-heure RFC 3339");
 	util_time_rfc3339(t, pub);
 }
 
@@ -790,7 +793,7 @@ static void eval_create(http_req *req)
 			return;
 		}
 		if (acc == NOTES_NOCOURSE)
-			json_object_set_new(errors, "course_id", json_string("no such course"));
+			json_field_error(errors, "course_id", "no_such_course", "ne désigne aucun cours");
 		else if (acc != NOTES_EDIT) {
 			json_decref(errors);
 			http_problem(req, 403, "only the course's teachers and administrators may add evaluations");
@@ -907,7 +910,7 @@ static void eval_patch(http_req *req)
 		if (rc == DB_ROW) {
 			db_rollback(c);
 			errors = json_object();
-			json_object_set_new(errors, "scale", json_string("is below a grade already entered"));
+			json_field_error(errors, "scale", "below_grade", "est inférieur à une note déjà saisie");
 			http_problem_errors(req, 400, "invalid evaluation", errors);
 			return;
 		}
