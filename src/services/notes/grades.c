@@ -45,13 +45,14 @@ struct eval_info {
 	char id[37], course_id[37];
 	const char *title, *date, *publish_at;
 	int scale, notified;
+	int closed; /* its period's school year is closed: its grades no longer change */
 };
 
 static int eval_info_load(db_conn *c, arena *a, const char *id, struct eval_info *out)
 {
 	db_stmt *s = db_prepare(c,
-				"SELECT course_id, title, held_on, scale, publish_at, notified FROM notes_evaluations "
-				"WHERE id = ?");
+				"SELECT e.course_id, e.title, e.held_on, e.scale, e.publish_at, e.notified, p.closed"
+				" FROM notes_evaluations e JOIN notes_periods p ON p.id = e.period_id WHERE e.id = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -64,6 +65,7 @@ static int eval_info_load(db_conn *c, arena *a, const char *id, struct eval_info
 		out->scale = (int)db_col_int64(s, 3);
 		out->publish_at = arena_strdup(a, db_col_text(s, 4));
 		out->notified = (int)db_col_int64(s, 5);
+		out->closed = (int)db_col_int64(s, 6);
 		rc = ENT_OK;
 	} else if (rc >= 0)
 		rc = ENT_ENOTFOUND;
@@ -554,6 +556,15 @@ void notes_grades_put(http_req *req)
 	}
 	if (rc || (rc = eval_info_load(c, a, id, &e)))
 		goto fail;
+	if (e.closed) {
+		db_rollback(c);
+		json_decref(errors);
+		json_decref(appeared);
+		json_decref(changed);
+		http_problem_code(req, 409, "year_closed",
+				  "l'année scolaire de cette évaluation est close : ses notes ne changent plus");
+		return;
+	}
 	if ((rc = check_lines(c, a, arr, &e, lines, errors)))
 		goto fail;
 	if (json_object_size(errors)) {

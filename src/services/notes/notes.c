@@ -207,7 +207,7 @@ const char *notes_period_arg(http_req *req, db_conn *c, int *bad)
 
 /* ---- periods ---- */
 
-#define PERIOD_COLS "id, name, school_year, starts_on, ends_on, created_at, updated_at"
+#define PERIOD_COLS "id, name, school_year, starts_on, ends_on, created_at, updated_at, closed"
 
 static void period_write(jw *w, db_stmt *s)
 {
@@ -219,6 +219,7 @@ static void period_write(jw *w, db_stmt *s)
 	jw_kstr(w, "ends_on", db_col_text(s, 4));
 	jw_kstr(w, "created_at", db_col_text(s, 5));
 	jw_kstr(w, "updated_at", db_col_text(s, 6));
+	jw_kbool(w, "closed", db_col_int64(s, 7) != 0);
 	jw_obj_close(w);
 }
 
@@ -351,7 +352,8 @@ static void period_create(http_req *req)
 	char id[37], now[21];
 	util_uuid(id);
 	notes_now(now);
-	db_stmt *s = db_prepare(c, "INSERT INTO notes_periods (" PERIOD_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(c, "INSERT INTO notes_periods (id, name, school_year, starts_on, ends_on, created_at,"
+				   " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
@@ -466,6 +468,80 @@ static void period_delete(http_req *req)
 		http_problem_err(req, rc, "the period could not be deleted");
 	else
 		http_reply_empty(req, 204);
+}
+
+/*
+ * PUT /api/notes/school-years/{year} {"closed": true|false}: an administrator closes a school year
+ * that is over (every period ended before today; 409 year_not_over otherwise) or opens it again.
+ * In a closed year no evaluation is added or changed and no grade is saved (409 year_closed); the
+ * portal offers only the open years' periods. Answers the year's periods.
+ */
+static void year_put(http_req *req)
+{
+	const char *year = http_param(req, "year");
+	if (!valid_school_year(year)) {
+		http_problem(req, 404, "aucune année scolaire de ce nom");
+		return;
+	}
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const struct jfield fields[] = {{"closed", JF_BOOL, 1, 0, 0, 0, NULL}};
+	json_t *errors = json_object();
+	json_check(body, fields, 1, errors);
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	int closed = json_is_true(json_object_get(body, "closed"));
+	if (db_exists(c, "SELECT 1 FROM notes_periods WHERE school_year = ?", year, NULL) != 1) {
+		http_problem(req, 404, "aucune période pour cette année scolaire");
+		return;
+	}
+	char now[21], today[11];
+	notes_now(now);
+	snprintf(today, sizeof(today), "%.10s", now);
+	if (closed &&
+	    db_exists(c, "SELECT 1 FROM notes_periods WHERE school_year = ? AND ends_on >= ?", year, today) == 1) {
+		http_problem_code(
+			req, 409, "year_not_over",
+			"cette année scolaire n'est pas terminée : une de ses périodes finit aujourd'hui ou plus tard");
+		return;
+	}
+	db_stmt *s = db_prepare(c, "UPDATE notes_periods SET closed = ?, updated_at = ? WHERE school_year = ?");
+	int rc = ENT_EDB;
+	if (s) {
+		db_bind_int64(s, 1, closed);
+		db_bind_text(s, 2, now);
+		db_bind_text(s, 3, year);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	s = db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods WHERE school_year = ? ORDER BY starts_on, id");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return;
+	}
+	db_bind_text(s, 1, year);
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_key(w, "items");
+	jw_arr_open(w);
+	while ((rc = db_step(s)) == DB_ROW)
+		period_write(w, s);
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+	http_reply_jw(req, 200);
 }
 
 /* ---- evaluations ---- */
@@ -750,8 +826,14 @@ static void check_eval(db_conn *c, arena *a, json_t *body, const char *period_id
 	if (period_id) {
 		const char *starts = one_text(c, a, "SELECT starts_on FROM notes_periods WHERE id = ?", period_id);
 		const char *ends = one_text(c, a, "SELECT ends_on FROM notes_periods WHERE id = ?", period_id);
+		const char *closed = one_text(c, a, "SELECT 'y' FROM notes_periods WHERE id = ? AND closed = 1",
+					      period_id);
 		if (!starts || !ends)
 			json_field_error(errors, "period_id", "no_such_period", "ne désigne aucune période");
+		else if (closed)
+			json_field_error(
+				errors, "period_id", "year_closed",
+				"appartient à une année scolaire close : choisissez une période de l'année en cours");
 		else if (date && notes_valid_date(date) && (strcmp(date, starts) < 0 || strcmp(date, ends) > 0))
 			json_field_error(errors, "date", "outside_period",
 					 "est en dehors de la période de l'évaluation");
@@ -1004,6 +1086,7 @@ static void eval_delete(http_req *req)
 #define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
 #define S_DATE "{\"type\":\"string\",\"format\":\"date\"}"
 #define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
+#define S_BOOL "{\"type\":\"boolean\"}"
 #define S_NUM "{\"type\":\"number\"}"
 #define S_NNUM "{\"type\":[\"number\",\"null\"]}"
 #define S_INT "{\"type\":\"integer\"}"
@@ -1018,7 +1101,7 @@ static void eval_delete(http_req *req)
 #define S_PERIOD                                                                                                        \
 	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"school_year\",\"starts_on\",\"ends_on\"],\"properties\":" \
 	"{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR ",\"starts_on\":" S_DATE ",\"ends_on\":" S_DATE  \
-	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
+	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME ",\"closed\":" S_BOOL "}}"
 #define S_PERIOD_REQ(req)                                                                                               \
 	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"name\":{\"type\":\"string\","     \
 	"\"minLength\":1,\"maxLength\":100},\"school_year\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{4}$\"}," \
@@ -1111,6 +1194,15 @@ static const struct route routes[] = {
 	 .access = ROLE_ADMIN,
 	 .status = 204,
 	 .summary = "Delete a period no evaluation uses (admin; 409 otherwise)"},
+	{.method = "PUT",
+	 .pattern = "/api/notes/school-years/{year}",
+	 .handler = year_put,
+	 .access = ROLE_ADMIN,
+	 .summary = "Close a school year that is over, or open it again (admin): in a closed year evaluations and "
+		    "grades no longer change",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"closed\"],"
+			   "\"properties\":{\"closed\":" S_BOOL "}}",
+	 .response_schema = S_ITEMS(S_PERIOD)},
 	{.method = "GET",
 	 .pattern = "/api/notes/evaluations",
 	 .handler = evals_list,

@@ -252,6 +252,13 @@ static int read_evals(db_stmt *s, arena *a, const char *now, const char *student
 	return rc < 0 ? rc : ENT_OK;
 }
 
+/*
+ * Students see an evaluation once its publish_at has passed and a grade has been entered in it
+ * (graded, absent or exempt): one with no grade yet would only show "Non noté" (stats.c's
+ * visible_subject applies the same rule to the stored figures).
+ */
+#define ENTERED " AND EXISTS (SELECT 1 FROM notes_grades x WHERE x.evaluation_id = e.id AND x.status <> 'not_graded')"
+
 #define REVAL_COLS                                                                                                     \
 	"e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at, e.stat_n, "         \
 	"e.stat_avg, e.stat_lo, e.stat_hi"
@@ -266,10 +273,11 @@ static int evals_in(db_conn *c, arena *a, int by_course, const char *const *keys
 {
 	for (size_t at = 0; at < n; at += NOTES_BATCH) {
 		db_stmt *s = db_prepare(
-			c, by_course ? "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
-				       " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
-				     : "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.id IN " NOTES_IN16
-				       " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
+			c, by_course
+				   ? "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
+				     " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)" ENTERED
+				   : "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.id IN " NOTES_IN16
+				     " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)" ENTERED);
 		if (!s)
 			return ENT_EDB;
 		notes_bind_ids(s, 1, keys + at, n - at);
@@ -671,7 +679,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 				c,
 				"SELECT " REVAL_COLS ", g.status, g.value, g.comment, g.updated_at"
 				" FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
-				" WHERE g.student_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
+				" WHERE g.student_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)" ENTERED);
 			rc = ENT_EDB;
 			if (s) {
 				db_bind_text(s, 1, student_id);

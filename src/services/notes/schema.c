@@ -120,8 +120,12 @@ static const char schema_v3_pg[] =
 	"CREATE INDEX notes_evaluations_by_course ON notes_evaluations (course_id, held_on, id) INCLUDE (period_id, title,"
 	" coefficient, scale, publish_at, stat_n, stat_avg, stat_lo, stat_hi);";
 
+/* An administrator closes a school year that is over: its evaluations and grades no longer change. */
+static const char schema_v4[] = "ALTER TABLE notes_periods ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;";
+
 const struct migration notes_migrations[NOTES_NMIGRATIONS] = {
 	{1, "periods, evaluations, grades, audit trail", schema_v1, NULL},
 	{2, "class figures kept at write time", schema_v2, NULL},
 	{3, "the report card's reads covered by their indexes", schema_v3, schema_v3_pg},
+	{4, "school years closed by an administrator", schema_v4, NULL},
 };
