@@ -45,6 +45,9 @@ const struct config_setting config_settings[] = {
 	{"ENT_MAX_BODY", "--max-body", S(max_body), "1048576", 0, "largest JSON body accepted, in bytes"},
 	{"ENT_MAX_UPLOAD", "--max-upload", S(max_upload), "104857600", 0, "largest course file, in bytes"},
 	{"ENT_QUOTA", "--quota", S(quota), "2147483648", 0, "bytes of files each user may store"},
+	{"ENT_REFUSED_TYPES", "--refused-types", S(refused_types), "executables", 0,
+	 "comma list of file types refused at upload, detected from the bytes: MIME types and/or executables "
+	 "(programs, installers, scripts, APKs); none: accept every type"},
 	{"ENT_IDLE_TIMEOUT", "--idle-timeout", S(idle_timeout), "60", 0, "seconds before an idle connection is closed"},
 	{"ENT_HEADER_TIMEOUT", "--header-timeout", S(header_timeout), "15", 0,
 	 "seconds a request has to send its request line and headers (slow clients are cut)"},
@@ -262,6 +265,17 @@ static int check(struct config *cfg, char *err, size_t errlen)
 	if (!uint_ok(cfg->quota, 0, 1LL << 50, &n))
 		return bad(err, errlen, setting("ENT_QUOTA"), cfg->quota, "expected a number of bytes");
 	cfg->n_quota = n;
+	for (const char *p = cfg->refused_types; *p;) {
+		size_t k = strcspn(p, ",");
+		int ok = k > 0 && (memchr(p, '/', k) || (k == 11 && strncmp(p, "executables", 11) == 0) ||
+				   (k == 4 && strncmp(p, "none", 4) == 0));
+		for (size_t i = 0; ok && i < k; i++)
+			ok = p[i] > ' ' && p[i] < 0x7f;
+		if (!ok)
+			return bad(err, errlen, setting("ENT_REFUSED_TYPES"), cfg->refused_types,
+				   "expected a comma list of MIME types (type/subtype), executables, or none");
+		p += k + (p[k] == ',');
+	}
 	if (!uint_ok(cfg->chatbot_rate, 1, 100000, &n))
 		return bad(err, errlen, setting("ENT_CHATBOT_RATE"), cfg->chatbot_rate,
 			   "expected a number from 1 to 100000");

@@ -33,6 +33,7 @@ struct config {
 	char *threads;             /* ENT_THREADS --threads */
 	char *max_body;            /* ENT_MAX_BODY --max-body */
 	char *max_upload;          /* ENT_MAX_UPLOAD --max-upload */
+	char *refused_types;       /* ENT_REFUSED_TYPES --refused-types */
 	char *quota;               /* ENT_QUOTA --quota */
 	char *idle_timeout;        /* ENT_IDLE_TIMEOUT --idle-timeout */
 	char *header_timeout;      /* ENT_HEADER_TIMEOUT --header-timeout */

@@ -3,10 +3,14 @@
 // message ("codes": field -> code), the portal's French text being chosen by them; an evaluation
 // is shown to students only once a grade is entered and its publication date has passed; an
 // administrator closes a school year that is over, after which its evaluations and grades no
-// longer change. See docs/service-guide.md and docs/notes.md.
+// longer change; an upload whose bytes are a program, an installer or a script is refused by
+// default (415 file_type_refused, whatever its name says), the refused types being the setting
+// ENT_REFUSED_TYPES. See docs/service-guide.md, docs/notes.md and docs/courses.md.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEnt } from './lib/ent.mjs';
+import { readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { startEnt, api } from './lib/ent.mjs';
 import { school, ok } from './lib/school.mjs';
 
 let ent, s;
@@ -139,4 +143,81 @@ test('an administrator closes a school year that is over; its evaluations and gr
   // Opened again, it takes grades.
   await ok(s.as('admin', '/api/notes/school-years/2024-2025', { method: 'PUT', body: { closed: false } }));
   await ok(grade(old, [{ student_id: s.users.alice.id, status: 'graded', value: 10 }]));
+});
+
+/** A ZIP archive of stored (uncompressed) entries: enough for libmagic to tell an APK from a ZIP. */
+function zip(entries) {
+  const parts = [], central = [];
+  let offset = 0;
+  for (const [name, data] of entries) {
+    const n = Buffer.from(name), crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18); local.writeUInt32LE(data.length, 22); local.writeUInt16LE(n.length, 26);
+    const cen = Buffer.alloc(46);
+    cen.writeUInt32LE(0x02014b50, 0); cen.writeUInt16LE(20, 4); cen.writeUInt16LE(20, 6); cen.writeUInt32LE(crc, 16);
+    cen.writeUInt32LE(data.length, 20); cen.writeUInt32LE(data.length, 24); cen.writeUInt16LE(n.length, 28);
+    cen.writeUInt32LE(offset, 42);
+    parts.push(local, n, data);
+    central.push(cen, n);
+    offset += 30 + n.length + data.length;
+  }
+  const cd = Buffer.concat(central), end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(entries.length, 8); end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12); end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, cd, end]);
+}
+/** The headers of a 32-bit Windows program (what libmagic reads of an .exe). */
+function windowsExe() {
+  const b = Buffer.alloc(512);
+  b.write('MZ', 0); b.writeUInt32LE(0x80, 0x3c); b.write('PE\0\0', 0x80, 'latin1');
+  b.writeUInt16LE(0x14c, 0x84); b.writeUInt16LE(1, 0x86); b.writeUInt16LE(0xe0, 0x94); b.writeUInt16LE(0x102, 0x96);
+  b.writeUInt16LE(0x10b, 0x98); b.writeUInt16LE(2, 0x80 + 24 + 68);
+  return b;
+}
+const EXECUTABLES = [
+  ['cours.pdf', windowsExe(), 'application/vnd.microsoft.portable-executable'],
+  ['notes.txt', readFileSync('/bin/true').subarray(0, 8192), /^application\/x-(pie-)?executable$|^application\/x-sharedlib$/],
+  ['exercice.txt', Buffer.from('#!/bin/sh\nrm -rf "$HOME"\n'), 'text/x-shellscript'],
+  ['lisez-moi.txt', Buffer.from('@echo off\r\ndel /q C:\\*\r\n'), 'text/x-msdos-batch'],
+  ['photos.zip', zip([['AndroidManifest.xml', Buffer.alloc(64, 3)], ['classes.dex', Buffer.from('dex\n035\0')]]), 'application/vnd.android.package-archive'],
+];
+const uploadAs = (server, token, name, bytes, type = 'application/octet-stream') =>
+  api(server, `/api/fichiers?name=${encodeURIComponent(name)}`, { method: 'POST', raw: true, body: bytes, headers: { Authorization: `Bearer ${token}`, 'Content-Type': type } });
+
+test('programs, installers and scripts are refused at upload, told from their bytes, not their name', async () => {
+  const token = s.token('teacher');
+  for (const [name, bytes, type] of EXECUTABLES) {
+    const r = await uploadAs(ent, token, name, bytes, 'application/pdf');
+    assert.equal(r.status, 415, `${name}: ${r.text}`);
+    assert.equal(r.json.code, 'file_type_refused');
+    assert.match(r.json.detail, /^Ce type de fichier n'est pas accepté/);
+    const detected = /type détecté : ([^)]+)\)/.exec(r.json.detail)[1];
+    if (type instanceof RegExp) assert.match(detected, type);
+    else assert.equal(detected, type);
+  }
+  // Nothing stored: the teacher's files and their quota are untouched.
+  const usage = await ok(s.as('teacher', '/api/fichiers/usage'));
+  assert.equal(usage.used, 0);
+  // A plain ZIP, a PDF named .exe and text pass.
+  const plain = await ok(uploadAs(ent, token, 'archive.zip', zip([['a.txt', Buffer.from('bonjour')]])), 201);
+  assert.equal(plain.content_type, 'application/zip');
+  const pdf = await ok(uploadAs(ent, token, 'setup.exe', Buffer.from('%PDF-1.4\n%%EOF\n')), 201);
+  assert.equal(pdf.content_type, 'application/pdf');
+});
+
+test('the refused types are a setting: none accepts everything, a list refuses what it names', async () => {
+  for (const [refused, exe, pdf] of [['none', 201, 201], ['application/pdf', 201, 415], ['executables,application/pdf', 415, 415]]) {
+    const other = await startEnt({ env: { ENT_REFUSED_TYPES: refused } });
+    try {
+      const o = school(other);
+      o.add('t', 'prof@types.test', 'Paul Prof', 'enseignant');
+      assert.equal((await uploadAs(other, o.token('t'), 'a.exe', windowsExe())).status, exe, refused);
+      assert.equal((await uploadAs(other, o.token('t'), 'a.pdf', Buffer.from('%PDF-1.4\n%%EOF\n'))).status, pdf, refused);
+    } finally {
+      await other.stop();
+    }
+  }
+  // A value that is neither a MIME type nor a keyword stops the server at start.
+  await assert.rejects(startEnt({ env: { ENT_REFUSED_TYPES: 'exe' } }), /ENT_REFUSED_TYPES/);
 });
