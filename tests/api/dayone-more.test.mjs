@@ -78,6 +78,13 @@ test('problems carry a stable code; field errors carry theirs beside the French 
   assert.equal(r.json.codes.given_name, 'not_utf8');
 });
 
+test("the admin list shows a teacher's classes", async () => {
+  const list = await ok(s.as('admin', '/api/users?limit=50'));
+  const prof = list.items.find((u) => u.email === 'prof@codes.test');
+  assert.deepEqual(prof.classes.map((c) => c.name), ['3e A']);
+  assert.equal(list.items.find((u) => u.email === 'alice@codes.test').class.name, '3e A');
+});
+
 const evaluation = async (title, extra = {}) =>
   (await ok(s.as('teacher', '/api/notes/evaluations', {
     method: 'POST', body: { course_id: ids.course, period_id: ids.now, title, date: '2026-10-05', ...extra },

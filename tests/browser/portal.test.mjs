@@ -357,7 +357,7 @@ test('an admin creates a user who then activates the account and logs in', async
   });
   await admin.getByRole('button', { name: 'Vérifier le fichier' }).click();
   await admin.getByTestId('import-report').waitFor();
-  assert.match(await admin.getByTestId('import-report').textContent(), /1 créés/);
+  assert.match(await admin.getByTestId('import-report').textContent(), /1 compte créé/);
   await review(t, admin, 'admin-import', assert);
 
   // The new teacher activates the account on the provider's page and lands on the portal.

@@ -196,6 +196,8 @@ static const char *portal_csp(http_req *req)
 	return arena_printf(
 		http_arena(req),
 		"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+		/* A course material shown in the portal: fetched with the token, shown from a blob: URL. */
+		"media-src 'self' blob:; frame-src 'self' blob:; "
 		"font-src 'self'; connect-src 'self'%s; object-src 'none'; base-uri 'self'; form-action 'self'%s; "
 		"frame-ancestors 'none'",
 		origin, origin);

@@ -1147,8 +1147,8 @@ static void eval_delete(http_req *req)
 #define S_REPORT                                                                                                       \
 	"{\"type\":\"object\",\"required\":[\"student\",\"periods\",\"timeline\"],\"properties\":{\"student\":"        \
 	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR "}},\"periods\":{\"type\":\"array\"," \
-	"\"items\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"starts_on\":" S_DATE    \
-	",\"ends_on\":" S_DATE ",\"average\":" S_NNUM ",\"class_average\":" S_NNUM                                     \
+	"\"items\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR   \
+	",\"starts_on\":" S_DATE ",\"ends_on\":" S_DATE ",\"average\":" S_NNUM ",\"class_average\":" S_NNUM            \
 	",\"subjects\":{\"type\":\"array\","                                                                           \
 	"\"items\":" S_SUBJECT "}}}},\"timeline\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"  \
 	"{\"date\":" S_DATE ",\"period_id\":" S_UUID ",\"average\":" S_NUM "}}}}}"

@@ -29,7 +29,7 @@
 
 /* A period of the card, read once: its row, or found 0 (starts_on "") when there is none. */
 struct rperiod {
-	const char *id, *name, *starts_on, *ends_on;
+	const char *id, *name, *school_year, *starts_on, *ends_on;
 	int found;
 };
 
@@ -743,7 +743,8 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		memset(rp, 0, sizeof(*rp));
 		rp->id = pid;
 		rp->starts_on = "";
-		db_stmt *q = db_prepare(c, "SELECT name, starts_on, ends_on FROM notes_periods WHERE id = ?");
+		db_stmt *q = db_prepare(c,
+					"SELECT name, starts_on, ends_on, school_year FROM notes_periods WHERE id = ?");
 		if (!q) {
 			http_problem_err(req, ENT_EDB, "the report card could not be read");
 			return;
@@ -754,6 +755,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			rp->name = arena_strdup(a, db_col_text(q, 0));
 			rp->starts_on = arena_strdup(a, db_col_text(q, 1));
 			rp->ends_on = arena_strdup(a, db_col_text(q, 2));
+			rp->school_year = arena_strdup(a, db_col_text(q, 3));
 		}
 		db_done(q);
 		if (rc < 0) {
@@ -896,6 +898,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		if (ps[p].found) { /* the fields period_fields() writes, from the row read above */
 			jw_kstr(&w, "id", ps[p].id);
 			jw_kstr(&w, "name", ps[p].name);
+			jw_kstr(&w, "school_year", ps[p].school_year);
 			jw_kstr(&w, "starts_on", ps[p].starts_on);
 			jw_kstr(&w, "ends_on", ps[p].ends_on);
 		}

@@ -167,7 +167,8 @@ void users_api_list(http_req *req)
 			break;
 		struct urow r;
 		users_read_row(a, s, &r);
-		users_row_write(w, c, &r, USERS_VIEW_ADMIN, 0);
+		users_row_write(w, c, &r, USERS_VIEW_ADMIN,
+				strcmp(r.role, "enseignant") == 0); /* a teacher's classes */
 	}
 	db_done(s);
 	if (rc < 0) {

@@ -7393,6 +7393,7 @@ export interface operations {
                             /** Format: uuid */
                             id?: string;
                             name?: string;
+                            school_year?: string;
                             /** Format: date */
                             starts_on?: string;
                             /** Format: date */
@@ -7512,6 +7513,7 @@ export interface operations {
                             /** Format: uuid */
                             id?: string;
                             name?: string;
+                            school_year?: string;
                             /** Format: date */
                             starts_on?: string;
                             /** Format: date */
