@@ -186,9 +186,11 @@ function UsersSection({ classes }: { classes: ClassInfo[] }) {
                     <strong className="ulist-name">{u.name}</strong>
                     <span className="ulist-email small muted" title={u.email ?? undefined}>{u.email ? emailBreaks(u.email) : '—'}</span>
                   </div>
-                  <span className="ulist-role">{ROLE_LABELS[u.role]}</span>
+                  <div className="ulist-meta">
+                    <span className="ulist-role">{ROLE_LABELS[u.role]}</span>
+                    <span className={`tag ${s.cls}`}>{s.text}</span>
+                  </div>
                   <span className="ulist-classes" title={cls}><span className="ulist-label muted small">{plural(u.classes?.length ?? 1, 'Classe', 'Classes')} : </span>{cls}</span>
-                  <span className="ulist-state"><span className={`tag ${s.cls}`}>{s.text}</span></span>
                   <div className="ulist-actions">
                     <button type="button" className="button button-small" onClick={() => setEditing(u.id)}>
                       Modifier<span className="visually-hidden"> {u.name}</span>
