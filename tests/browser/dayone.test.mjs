@@ -244,11 +244,11 @@ test('materials: uploaded with a description, opened in the page and from the da
 test('every page has its title and the icon; notifications roomy on a phone', async (t) => {
   const anon = await newPage(browser);
   await anon.goto(`${ent.url}/portail`);
-  const login = anon.getByRole('button', { name: 'Se connecter' });
-  await login.waitFor();
+  const signIn = anon.getByRole('button', { name: 'Se connecter' });
+  await signIn.waitFor();
   assert.equal(await anon.locator('link[rel=icon]').count(), 1);
   assert.equal(await anon.title(), 'Connexion — ENT');
-  await login.click();
+  await signIn.click();
   await anon.waitForURL(/openid-connect\/auth/);
   assert.match(await anon.locator('link[rel=icon]').getAttribute('href'), /^data:image\/svg\+xml,/);
   await anon.context().close();

@@ -39,8 +39,13 @@ test('a problem is said in French from its codes, each sentence once', () => {
   );
   // Field errors: the field's French name and the text of its code, never the server's English.
   assert.equal(
-    i18n.problemText({ status: 400, code: 'validation', detail: 'La requête contient des champs invalides.', errors: { email: 'email is not a valid address', role: 'role "directeur" is not one of etudiant, enseignant, admin' }, codes: { email: 'not_email', role: 'one_of' } }),
-    "Certains champs sont à corriger. Adresse e-mail n'est pas une adresse e-mail valide ; Rôle n'est pas une valeur proposée.",
+    i18n.problemText({ status: 400, code: 'validation', detail: 'La requête contient des champs invalides.', errors: { email: 'email is not a valid address', given_name: 'is required' }, codes: { email: 'not_email', given_name: 'required' } }),
+    "Certains champs sont à corriger. Adresse e-mail n'est pas une adresse e-mail valide ; Prénom est obligatoire.",
+  );
+  // A line of a batch: its number from 1, the field's name.
+  assert.equal(
+    i18n.problemText({ status: 400, code: 'validation', errors: { 'grades[2].value': 'doit être comprise entre 0 et 20 (le barème)' }, codes: { 'grades[2].value': 'range' } }),
+    'Certains champs sont à corriger. Ligne 3, note doit être comprise entre 0 et 20 (le barème).',
   );
   // An unknown code (a newer server): its message is the fallback.
   assert.equal(i18n.problemText({ status: 400, code: 'validation', errors: { x: 'doit être pair' }, codes: { x: 'odd' } }), 'Certains champs sont à corriger. x doit être pair.');
@@ -49,6 +54,6 @@ test('a problem is said in French from its codes, each sentence once', () => {
   // Every code the server gives a problem or a field has its French text.
   for (const c of ['validation', 'not_found', 'forbidden', 'conflict', 'too_large', 'rate_limited', 'unavailable', 'email_taken', 'self_demote', 'class_name_taken', 'year_closed', 'year_not_over', 'file_type_refused'])
     assert.ok(i18n.PROBLEM_TEXT[c], c);
-  for (const c of ['required', 'unknown_field', 'not_email', 'one_of', 'length', 'range', 'not_uuid', 'not_utf8', 'not_date', 'year_closed', 'not_school_year'])
+  for (const c of ['required', 'unknown_field', 'not_email', 'not_uuid', 'not_utf8', 'not_date', 'year_closed', 'not_school_year'])
     assert.ok(i18n.FIELD_TEXT[c], c);
 });

@@ -551,7 +551,7 @@ static void check_course(db_conn *c, arena *a, json_t *body, json_t *errors)
 			const char *id = json_string_value(v);
 			if (!id || !util_is_uuid(id) || users_class_exists(c, id) != 1) {
 				json_object_set_new(errors, "class_ids",
-						    json_string("lists a class that does not exist"));
+						    json_string("désigne une classe qui n'existe pas"));
 				break;
 			}
 		}
@@ -566,7 +566,7 @@ static void check_course(db_conn *c, arena *a, json_t *body, json_t *errors)
 			if (!id || !util_is_uuid(id) || users_get(c, a, id, &u) != ENT_OK ||
 			    !(u.roles & ROLE_ENSEIGNANT)) {
 				json_object_set_new(errors, "teacher_ids",
-						    json_string("lists someone who is not a teacher"));
+						    json_string("désigne quelqu'un qui n'est pas enseignant"));
 				break;
 			}
 		}

@@ -290,12 +290,12 @@ struct line {
 };
 
 /* Adds "grades[i].field": msg to errors. */
-static void line_error(json_t *errors, size_t i, const char *field, const char *msg)
+static void line_error(json_t *errors, size_t i, const char *field, const char *code, const char *msg)
 {
 	char key[64];
 	snprintf(key, sizeof(key), "grades[%zu].%s", i, field);
 	if (!json_object_get(errors, key))
-		json_object_set_new(errors, key, json_string(msg));
+		json_field_error(errors, key, code, msg);
 }
 
 /* 1 if class_id is one of classes[0..n). */
@@ -369,24 +369,26 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		if (!bad_status && !bad_value) {
 			if (l->status == NG_GRADED) {
 				if (!json_is_number(val))
-					line_error(errors, i, "value", "is required when the status is graded");
+					line_error(errors, i, "value", "required",
+						   "est obligatoire pour une note saisie (statut graded)");
 				else {
 					l->value = json_number_value(val);
 					if (!isfinite(l->value) || l->value < 0 || l->value > e->scale) {
 						char msg[64];
-						snprintf(msg, sizeof(msg), "must be between 0 and %d (the scale)",
-							 e->scale);
-						line_error(errors, i, "value", msg);
+						snprintf(msg, sizeof(msg),
+							 "doit être comprise entre 0 et %d (le barème)", e->scale);
+						line_error(errors, i, "value", "range", msg);
 					}
 				}
 			} else if (val && !json_is_null(val))
-				line_error(errors, i, "value", "must be absent or null unless the status is graded");
+				line_error(errors, i, "value", "not_null",
+					   "doit être vide quand l'élève n'a pas de note (absent, dispensé, non noté)");
 		}
 		if (bad_student)
 			continue;
 		for (size_t j = 0; j < i; j++)
 			if (lines[j].student_id && strcmp(lines[j].student_id, l->student_id) == 0) {
-				line_error(errors, i, "student_id", "appears twice in the batch");
+				line_error(errors, i, "student_id", "duplicate", "apparaît deux fois dans l'envoi");
 				bad_student = 1;
 				break;
 			}
@@ -402,7 +404,7 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		if (rc < 0)
 			return rc;
 		if (!rc)
-			line_error(errors, i, "student_id", "is not a student of the course's classes");
+			line_error(errors, i, "student_id", "not_in_course", "n'est pas un élève des classes du cours");
 	}
 	return ENT_OK;
 }

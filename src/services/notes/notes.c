@@ -820,7 +820,7 @@ static void check_eval(db_conn *c, arena *a, json_t *body, const char *period_id
 {
 	json_t *coef = json_object_get(body, "coefficient");
 	if (json_is_number(coef) && json_number_value(coef) <= 0)
-		json_object_set_new(errors, "coefficient", json_string("must be more than 0 (at most 100)"));
+		json_field_error(errors, "coefficient", "range", "doit être supérieur à 0 (100 au plus)");
 	if (date && !notes_valid_date(date))
 		json_field_error(errors, "date", "not_date", "doit être une date AAAA-MM-JJ");
 	if (period_id) {

@@ -34,7 +34,11 @@ export const PROBLEM_TEXT: Record<string, string> = {
     "Ce type de fichier n'est pas accepté : les programmes, installateurs et scripts exécutables sont refusés. Déposez plutôt un document (PDF, image, texte…).",
 };
 
-/** French text of a field error's code; the field's name is said before it. */
+/**
+ * French text of a field error's code; the field's name is said before it. The codes whose
+ * message carries the bounds or the choices (length, range, one_of, count) are not here: the
+ * server's French message says them ("doit être comprise entre 0 et 20 (le barème)").
+ */
 export const FIELD_TEXT: Record<string, string> = {
   required: 'est obligatoire',
   unknown_field: "n'est pas un champ attendu",
@@ -46,15 +50,11 @@ export const FIELD_TEXT: Record<string, string> = {
   not_time: 'doit être une date et une heure',
   not_date: 'doit être une date',
   not_email: "n'est pas une adresse e-mail valide",
-  length: "n'a pas la bonne longueur",
-  one_of: "n'est pas une valeur proposée",
   not_integer: 'doit être un nombre entier',
   not_number: 'doit être un nombre',
-  range: 'est hors des limites permises',
   not_boolean: 'doit valoir oui ou non',
   not_object: 'est mal formé',
   not_list: 'doit être une liste',
-  count: "n'a pas le bon nombre d'éléments",
   not_school_year: 'doit être une année scolaire comme 2026-2027',
   not_locale: 'doit être une langue comme fr',
   dates_order: 'doit venir après la date de début',
@@ -72,6 +72,8 @@ export const FIELD_TEXT: Record<string, string> = {
   student_one_class: "ne peut pas changer : l'élève est dans plusieurs classes",
   year_closed: 'appartient à une année scolaire close',
   course_needs_teacher: 'doit garder au moins un enseignant',
+  duplicate: 'apparaît deux fois',
+  not_in_course: "n'est pas un élève des classes du cours",
 };
 
 /** How a field is named on screen. */
@@ -101,6 +103,10 @@ export const FIELD_LABEL: Record<string, string> = {
   subject: 'Matière',
   body: 'Message',
   locale: 'Langue',
+  value: 'Note',
+  student_id: 'Élève',
+  comment: 'Commentaire',
+  status: 'Statut',
 };
 
 export interface ProblemLike {
@@ -113,6 +119,8 @@ export interface ProblemLike {
 
 /** "Adresse e-mail", or the field as given ("grades[2].value"). */
 export function fieldLabel(field: string): string {
+  const line = /^(\w+)\[(\d+)\]\.(\w+)$/.exec(field); // grades[2].value: "Ligne 3, note"
+  if (line) return `Ligne ${Number(line[2]) + 1}, ${(FIELD_LABEL[line[3]] ?? line[3]).toLowerCase()}`;
   return FIELD_LABEL[field] ?? field;
 }
 

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { useAuth } from '../lib/AuthContext';
 import { ApiError, useApi, type List } from '../lib/api';
 import { fmtDate, fmtNum } from '../lib/format';
+import { fieldText } from '../lib/i18n';
 import type { Cours, Evaluation, Grid, Period, StudentEvaluation, StudentReport } from '../lib/types';
 import { Alert, Card, Empty, PageTitle, Spinner, TableWrap, errorText } from '../components/ui';
 import { AverageChart } from '../components/AverageChart';
@@ -236,7 +237,7 @@ function TeacherNotes() {
         const byRow: Record<number, string> = {};
         for (const [k, v] of Object.entries(e.problem.errors)) {
           const m = /^grades\[(\d+)\]/.exec(k);
-          if (m) byRow[Number(m[1])] = v;
+          if (m) byRow[Number(m[1])] = fieldText(k, e.problem.codes?.[k], v);
         }
         setServerErrors(byRow);
       }
