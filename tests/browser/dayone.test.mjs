@@ -237,6 +237,10 @@ test('materials: uploaded with a description, opened in the page and from the da
   await dialog.waitFor({ state: 'detached' });
   assert.equal(new URL(student.url()).search, '');
   assert.equal(await student.title(), `${ctx.course.title} — ENT`);
+  // From the list as well.
+  await student.getByRole('button', { name: 'Ouvrir Fiche de révisions' }).click();
+  await student.getByRole('dialog', { name: 'Fiche de révisions' }).getByTestId('viewer').waitFor();
+  assert.match(student.url(), new RegExp(`\\?support=${mat.id}$`));
   assert.deepEqual(problems(student), []);
   await student.context().close();
 });

@@ -264,7 +264,7 @@ export function CoursDetailPage() {
                     {m.description && <span className="small">{m.description}</span>}
                   </div>
                   <div className="material-actions">
-                    {m.file_id && viewable(m.file?.content_type) && (
+                    {m.file_id && openable(m) && (
                       <button type="button" className="button button-primary button-small" onClick={() => openViewer(m)}>
                         Ouvrir<span className="visually-hidden"> {m.title}</span>
                       </button>
@@ -272,7 +272,7 @@ export function CoursDetailPage() {
                     {m.file_id && (
                       <button
                         type="button"
-                        className={`button button-small ${viewable(m.file?.content_type) ? '' : 'button-primary'}`}
+                        className={`button button-small ${openable(m) ? '' : 'button-primary'}`}
                         onClick={() => download(`/api/cours/${id}/materials/${m.id}/file`, m.file?.name || m.title).catch((e) => setError(errorText(e)))}
                       >
                         Télécharger<span className="visually-hidden"> {m.title}</span>
@@ -415,6 +415,15 @@ function UploadMaterial({ coursId, onDone }: { coursId: string; onDone: (title: 
       </form>
     </Card>
   );
+}
+
+/**
+ * Whether a material gets "Ouvrir": its file's type is one the browser shows, or is not known
+ * yet (the materials list gives the file's id only; the viewer then decides from the type the
+ * server answers, and offers the download for anything else).
+ */
+function openable(m: Material): boolean {
+  return !!m.file_id && (!m.file?.content_type || viewable(m.file.content_type));
 }
 
 /** Whether the browser shows a file of this type itself: PDF, image, audio, video. */
