@@ -54,6 +54,9 @@ const struct config_setting config_settings[] = {
 	 "smtp://[user:pass@]host:port or smtps://...: where forwarded messages are sent by e-mail; empty: no e-mail"},
 	{"ENT_SMTP_FROM", "--smtp-from", S(smtp_from), "ent@localhost", 0,
 	 "sender address of the e-mails the messagerie forwards"},
+	{"ENT_REFUSED_TYPES", "--refused-types", S(refused_types), "executables", 0,
+	 "comma list of file types refused at upload, detected from the bytes: MIME types and/or executables "
+	 "(programs, installers, scripts, APKs); none: accept every type"},
 	{"ENT_IDLE_TIMEOUT", "--idle-timeout", S(idle_timeout), "60", 0, "seconds before an idle connection is closed"},
 	{"ENT_HEADER_TIMEOUT", "--header-timeout", S(header_timeout), "15", 0,
 	 "seconds a request has to send its request line and headers (slow clients are cut)"},
@@ -303,6 +306,17 @@ static int check(struct config *cfg, char *err, size_t errlen)
 	s = setting("ENT_SMTP_FROM");
 	if (!util_valid_email_address(cfg->smtp_from))
 		return bad(err, errlen, s, cfg->smtp_from, "expected an e-mail address such as ent@school.example");
+	for (const char *p = cfg->refused_types; *p;) {
+		size_t k = strcspn(p, ",");
+		int ok = k > 0 && (memchr(p, '/', k) || (k == 11 && strncmp(p, "executables", 11) == 0) ||
+				   (k == 4 && strncmp(p, "none", 4) == 0));
+		for (size_t i = 0; ok && i < k; i++)
+			ok = p[i] > ' ' && p[i] < 0x7f;
+		if (!ok)
+			return bad(err, errlen, setting("ENT_REFUSED_TYPES"), cfg->refused_types,
+				   "expected a comma list of MIME types (type/subtype), executables, or none");
+		p += k + (p[k] == ',');
+	}
 	if (!uint_ok(cfg->chatbot_rate, 1, 100000, &n))
 		return bad(err, errlen, setting("ENT_CHATBOT_RATE"), cfg->chatbot_rate,
 			   "expected a number from 1 to 100000");

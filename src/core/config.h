@@ -34,6 +34,7 @@ struct config {
 	char *threads;             /* ENT_THREADS --threads */
 	char *max_body;            /* ENT_MAX_BODY --max-body */
 	char *max_upload;          /* ENT_MAX_UPLOAD --max-upload */
+	char *refused_types;       /* ENT_REFUSED_TYPES --refused-types */
 	char *quota;               /* ENT_QUOTA --quota */
 	char *student_quota;       /* ENT_STUDENT_QUOTA --student-quota */
 	char *smtp;                /* ENT_SMTP --smtp: smtp:// or smtps:// URL, empty for no e-mail */

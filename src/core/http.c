@@ -636,8 +636,33 @@ void http_reply_stream(http_req *req, int status, const char *content_type, uint
 	http__queue(req, status, r);
 }
 
-static void problem_write(http_req *req, int status, const char *type, const char *title, const char *detail,
-			  json_t *errors)
+/* The stable code of a problem answered without one: a name for its status. */
+static const char *status_code(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 401: return "unauthenticated";
+	case 403: return "forbidden";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 406: return "not_acceptable";
+	case 409: return "conflict";
+	case 410: return "gone";
+	case 412: return "precondition_failed";
+	case 413: return "too_large";
+	case 414: return "uri_too_long";
+	case 415: return "unsupported_media_type";
+	case 416: return "range_not_satisfiable";
+	case 422: return "unprocessable";
+	case 429: return "rate_limited";
+	case 431: return "headers_too_large";
+	case 503: return "unavailable";
+	default: return status >= 500 ? "internal" : "error";
+	}
+}
+
+static void problem_write(http_req *req, int status, const char *type, const char *title, const char *code,
+			  const char *detail, json_t *errors)
 {
 	buf b;
 	buf_init(&b, 0);
@@ -647,16 +672,26 @@ static void problem_write(http_req *req, int status, const char *type, const cha
 	jw_kstr(&w, "type", type);
 	jw_kstr(&w, "title", title);
 	jw_kint(&w, "status", status);
+	jw_kstr(&w, "code", code ? code : status_code(status));
 	jw_kstr(&w, "detail", detail);
 	jw_kstr(&w, "instance", req->path);
 	jw_kstr(&w, "request_id", req->request_id);
 	if (errors) {
-		char *e = json_dumps(errors, JSON_COMPACT);
-		if (e) {
-			jw_key(&w, "errors");
-			jw_raw(&w, e, strlen(e));
-			free(e);
+		/* errors: field -> message, as clients have always read it; codes: field -> code beside it. */
+		const char *key;
+		json_t *v;
+		jw_key(&w, "errors");
+		jw_obj_open(&w);
+		json_object_foreach (errors, key, v) {
+			const char *m = json_field_message(v);
+			jw_kstr(&w, key, m ? m : "est invalide");
 		}
+		jw_obj_close(&w);
+		jw_key(&w, "codes");
+		jw_obj_open(&w);
+		json_object_foreach (errors, key, v)
+			jw_kstr(&w, key, json_field_code(v));
+		jw_obj_close(&w);
 	}
 	jw_obj_close(&w);
 	size_t len;
@@ -666,7 +701,12 @@ static void problem_write(http_req *req, int status, const char *type, const cha
 
 void http_problem(http_req *req, int status, const char *detail)
 {
-	problem_write(req, status, "about:blank", http_status_text(status), detail, NULL);
+	problem_write(req, status, "about:blank", http_status_text(status), NULL, detail, NULL);
+}
+
+void http_problem_code(http_req *req, int status, const char *code, const char *detail)
+{
+	problem_write(req, status, "about:blank", http_status_text(status), code, detail, NULL);
 }
 
 void http_problemf(http_req *req, int status, const char *fmt, ...)
@@ -681,7 +721,15 @@ void http_problemf(http_req *req, int status, const char *fmt, ...)
 
 void http_problem_errors(http_req *req, int status, const char *detail, json_t *errors)
 {
-	problem_write(req, status, "urn:ent:problem:validation", "Invalid input", detail, errors);
+	const char *code = status == 400 ? "validation" : NULL;
+	/* One field error with its own code (a conflict on email): the problem takes that code. */
+	if (!code && json_object_size(errors) == 1) {
+		const char *key;
+		json_t *v;
+		json_object_foreach (errors, key, v)
+			code = json_is_object(v) ? json_field_code(v) : NULL;
+	}
+	problem_write(req, status, "urn:ent:problem:validation", "Invalid input", code, detail, errors);
 	json_decref(errors);
 }
 
@@ -756,9 +804,9 @@ json_t *http_json_body(http_req *req)
 		char field[200];
 		if (json_bad_utf8_field(req->body.data, req->body.len, field, sizeof(field))) {
 			json_t *errors = json_object();
-			json_object_set_new(
-				errors, field,
-				json_string("must be valid UTF-8 text (the body has bytes that are not UTF-8)"));
+			json_field_error(
+				errors, field, "not_utf8",
+				"doit être un texte UTF-8 valide (le corps contient des octets qui ne sont pas de l'UTF-8)");
 			http_invalid(req, errors);
 			return NULL;
 		}
@@ -778,7 +826,7 @@ int http_page_args(http_req *req, int *limit, const char **cursor)
 		int64_t v;
 		if (util_parse_int64(l, 1, 500, &v)) {
 			json_t *e = json_object();
-			json_object_set_new(e, "limit", json_string("must be an integer from 1 to 500"));
+			json_field_error(e, "limit", "range", "doit être un entier de 1 à 500");
 			http_problem_errors(req, 400, "invalid pagination", e);
 			return -1;
 		}

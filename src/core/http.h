@@ -266,10 +266,14 @@ void http_reply_stream(http_req *req, int status, const char *content_type, uint
 /* Server-Sent Events (answers that stay open and carry pushed events): see sse.h. */
 
 /*
- * RFC 9457 problem+json: {"type","title","status","detail"} and, for validation, "errors"
- * (field -> message). http_problem_errors steals the errors reference.
+ * RFC 9457 problem+json: {"type","title","status","code","detail"} and, for validation, "errors"
+ * (field -> message) with "codes" (field -> code) beside it. "code" is stable and machine-readable:
+ * the portal shows French text chosen by it, the detail being the fallback. http_problem_errors
+ * steals the errors reference; its code is "validation" for a 400, else the one field's code.
  */
 void http_problem(http_req *req, int status, const char *detail);
+/* A problem with its own stable code (default: a name for the status, "not_found", "conflict" ...). */
+void http_problem_code(http_req *req, int status, const char *code, const char *detail);
 void http_problemf(http_req *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void http_problem_errors(http_req *req, int status, const char *detail, json_t *errors);
 /*

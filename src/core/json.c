@@ -165,29 +165,32 @@ static int valid_email(const char *s)
 	return 1;
 }
 
-static const char *check_one(const struct jfield *f, const json_t *v, char *msg, size_t msglen)
+/* Returns the French message of v's problem and sets *code to its stable code, or NULL when v is valid. */
+static const char *check_one(const struct jfield *f, const json_t *v, char *msg, size_t msglen, const char **code)
 {
+	*code = "invalid";
 	switch (f->type) {
 	case JF_STRING:
 	case JF_EMAIL:
 	case JF_UUID:
 	case JF_TIME: {
 		if (!json_is_string(v))
-			return "doit être une chaîne de caractères";
+			return *code = "not_string", "doit être une chaîne de caractères";
 		const char *s = json_string_value(v);
 		if (strlen(s) != json_string_length(v))
-			return "ne doit pas contenir de caractère NUL";
+			return *code = "control_chars", "ne doit pas contenir de caractère NUL";
 		size_t n = json_utf8_len(s);
 		if (f->type == JF_UUID && !util_is_uuid(s))
-			return "doit être un identifiant (UUID)";
+			return *code = "not_uuid", "doit être un identifiant (UUID)";
 		if (f->type == JF_TIME) {
 			time_t t;
 			if (util_parse_rfc3339(s, &t))
-				return "doit être une date-heure RFC 3339 (2026-12-07T08:00:00Z)";
+				return *code = "not_time", "doit être une date-heure RFC 3339 (2026-12-07T08:00:00Z)";
 		}
 		if (f->type == JF_EMAIL && !valid_email(s))
-			return "doit être une adresse e-mail";
+			return *code = "not_email", "doit être une adresse e-mail";
 		if (bounded(f) && (n < (size_t)f->min || n > (size_t)f->max)) {
+			*code = "length";
 			snprintf(msg, msglen, "doit compter de %.0f à %.0f caractères", f->min, f->max);
 			return msg;
 		}
@@ -195,6 +198,7 @@ static const char *check_one(const struct jfield *f, const json_t *v, char *msg,
 			for (const char *const *o = f->one_of; *o; o++)
 				if (strcmp(*o, s) == 0)
 					return NULL;
+			*code = "one_of";
 			size_t pos = (size_t)snprintf(msg, msglen, "doit valoir l'une de ces valeurs :");
 			for (const char *const *o = f->one_of; *o && pos < msglen; o++)
 				pos += (size_t)snprintf(msg + pos, msglen - pos, " %s", *o);
@@ -204,9 +208,10 @@ static const char *check_one(const struct jfield *f, const json_t *v, char *msg,
 	}
 	case JF_INT: {
 		if (!json_is_integer(v))
-			return "doit être un nombre entier";
+			return *code = "not_integer", "doit être un nombre entier";
 		double d = (double)json_integer_value(v);
 		if (bounded(f) && (d < f->min || d > f->max)) {
+			*code = "range";
 			snprintf(msg, msglen, "doit être compris entre %.0f et %.0f", f->min, f->max);
 			return msg;
 		}
@@ -214,23 +219,25 @@ static const char *check_one(const struct jfield *f, const json_t *v, char *msg,
 	}
 	case JF_NUMBER: {
 		if (!json_is_number(v))
-			return "doit être un nombre";
+			return *code = "not_number", "doit être un nombre";
 		double d = json_number_value(v);
 		if (!isfinite(d))
-			return "doit être un nombre fini";
+			return *code = "not_number", "doit être un nombre fini";
 		if (bounded(f) && (d < f->min || d > f->max)) {
+			*code = "range";
 			snprintf(msg, msglen, "doit être compris entre %g et %g", f->min, f->max);
 			return msg;
 		}
 		return NULL;
 	}
-	case JF_BOOL: return json_is_boolean(v) ? NULL : "doit valoir true ou false";
-	case JF_OBJECT: return json_is_object(v) ? NULL : "doit être un objet";
+	case JF_BOOL: return json_is_boolean(v) ? NULL : (*code = "not_boolean", "doit valoir true ou false");
+	case JF_OBJECT: return json_is_object(v) ? NULL : (*code = "not_object", "doit être un objet");
 	case JF_ARRAY: {
 		if (!json_is_array(v))
-			return "doit être une liste";
+			return *code = "not_list", "doit être une liste";
 		size_t n = json_array_size(v);
 		if (bounded(f) && (n < (size_t)f->min || n > (size_t)f->max)) {
+			*code = "count";
 			snprintf(msg, msglen, "doit contenir de %.0f à %.0f éléments", f->min, f->max);
 			return msg;
 		}
@@ -238,6 +245,26 @@ static const char *check_one(const struct jfield *f, const json_t *v, char *msg,
 	}
 	}
 	return "a un type non pris en charge";
+}
+
+void json_field_error(json_t *errors, const char *field, const char *code, const char *message)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "code", json_string(code));
+	json_t *m = json_string(message); /* NULL if a cut message ended mid-character */
+	json_object_set_new(o, "message", m ? m : json_string("est invalide"));
+	json_object_set_new(errors, field, o);
+}
+
+const char *json_field_message(const json_t *v)
+{
+	return json_is_object(v) ? json_string_value(json_object_get(v, "message")) : json_string_value(v);
+}
+
+const char *json_field_code(const json_t *v)
+{
+	const char *c = json_is_object(v) ? json_string_value(json_object_get(v, "code")) : NULL;
+	return c ? c : "invalid";
 }
 
 int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t *errors)
@@ -252,7 +279,7 @@ int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t 
 			if (strcmp(fields[i].name, key) == 0)
 				break;
 		if (i == n) {
-			json_object_set_new(errors, key, json_string("champ inconnu"));
+			json_field_error(errors, key, "unknown_field", "champ inconnu");
 			problems++;
 		}
 	}
@@ -261,23 +288,23 @@ int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t 
 		v = json_object_get(obj, f->name);
 		if (!v) {
 			if (f->required) {
-				json_object_set_new(errors, f->name, json_string("est obligatoire"));
+				json_field_error(errors, f->name, "required", "est obligatoire");
 				problems++;
 			}
 			continue;
 		}
 		if (json_is_null(v)) {
 			if (!f->nullable) {
-				json_object_set_new(
-					errors, f->name,
-					json_string(f->required ? "est obligatoire" : "ne peut pas être null"));
+				json_field_error(errors, f->name, f->required ? "required" : "not_null",
+						 f->required ? "est obligatoire" : "ne peut pas être null");
 				problems++;
 			}
 			continue;
 		}
-		const char *m = check_one(f, v, msg, sizeof(msg));
+		const char *code;
+		const char *m = check_one(f, v, msg, sizeof(msg), &code);
 		if (m) {
-			json_object_set_new(errors, f->name, json_string(m));
+			json_field_error(errors, f->name, code, m);
 			problems++;
 		}
 	}

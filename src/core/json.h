@@ -46,8 +46,22 @@ struct jfield {
 };
 
 /*
- * Checks obj against n fields. Adds "field": "message" entries to errors (a JSON object the
- * caller owns) and returns the number of problems found (0: valid).
+ * Field errors. errors (a JSON object the caller owns) maps a field to its problem: either
+ * {"code","message"} set by json_field_error (code: a stable snake_case name the portal translates,
+ * message: the French text) or, from older call sites, a bare message string whose code is
+ * "invalid". http_invalid answers both forms the same way: "errors": {field: message} and
+ * "codes": {field: code} (docs/service-guide.md). json_field_error copies code and message.
+ */
+void json_field_error(json_t *errors, const char *field, const char *code, const char *message);
+/* The message and the code of one value of an errors object (either form); never NULL for a code. */
+const char *json_field_message(const json_t *v);
+const char *json_field_code(const json_t *v);
+
+/*
+ * Checks obj against n fields. Adds json_field_error entries to errors (codes: unknown_field, required,
+ * not_null, not_string, control_chars, not_uuid, not_time, not_email, length, one_of, not_integer,
+ * not_number, range, not_boolean, not_object, not_list, count) and returns the number of problems
+ * found (0: valid).
  */
 int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t *errors);
 

@@ -9,6 +9,7 @@
  */
 #include "page.h"
 
+#include "json.h"
 #include "jwt.h"
 #include "util.h"
 
@@ -98,7 +99,7 @@ int page_begin(http_req *req, page *p, const char *list, int nkeys)
 	if (l && util_parse_int64(l, 1, PAGE_MAX_LIMIT, &v) == 0)
 		p->limit = (int)v;
 	else if (l)
-		json_object_set_new(errors, "limit", json_string("must be an integer from 1 to 500"));
+		json_field_error(errors, "limit", "range", "doit être un entier de 1 à 500");
 	const char *c = http_query(req, "cursor");
 	if (c && page_cursor_decode(http_arena(req), list, c, p->after, nkeys) == 0)
 		p->has_cursor = 1;

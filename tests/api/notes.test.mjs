@@ -506,7 +506,7 @@ test('the OpenAPI document describes every notes route with a summary and schema
       if (method !== 'delete' && !path.endsWith('.csv')) assert.ok(JSON.stringify(op.responses).includes('schema'), `${method} ${path} response`);
     }
   }
-  assert.equal(n, 16);
+  assert.equal(n, 17);
 });
 
 test('ent demo adds periods and published grades over two periods, idempotently', async () => {

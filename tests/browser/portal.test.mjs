@@ -333,9 +333,9 @@ test('an admin creates a user who then activates the account and logs in', async
   await login(admin, ent, ...ADMIN);
   await review(t, admin, 'portail-admin', assert);
   await admin.getByRole('link', { name: 'Administration', exact: true }).click();
-  await admin.getByRole('table').waitFor();
+  await admin.getByRole('list', { name: 'Utilisateurs' }).waitFor();
   await admin.getByLabel('Rôle', { exact: true }).selectOption('enseignant');
-  await admin.getByRole('row', { name: /Claire Martin/ }).waitFor();
+  await admin.getByRole('listitem').filter({ hasText: 'Claire Martin' }).waitFor();
   await review(t, admin, 'admin-users', assert);
   await admin.getByRole('button', { name: 'Nouvel utilisateur' }).click();
   await admin.getByLabel('Prénom').fill('Inès');
@@ -357,7 +357,7 @@ test('an admin creates a user who then activates the account and logs in', async
   });
   await admin.getByRole('button', { name: 'Vérifier le fichier' }).click();
   await admin.getByTestId('import-report').waitFor();
-  assert.match(await admin.getByTestId('import-report').textContent(), /1 créés/);
+  assert.match(await admin.getByTestId('import-report').textContent(), /1 compte créé/);
   await review(t, admin, 'admin-import', assert);
 
   // The new teacher activates the account on the provider's page and lands on the portal.
@@ -406,8 +406,8 @@ test('an admin creates a user who then activates the account and logs in', async
   // Disabled from the admin page: the account's list entry says so.
   await admin.getByRole('link', { name: 'Utilisateurs' }).click();
   await admin.getByLabel('Rechercher').fill('lambert');
-  await admin.getByRole('row', { name: /Inès Lambert/ }).getByRole('button', { name: /^Désactiver/ }).click();
-  await admin.getByRole('row', { name: /Inès Lambert/ }).getByText('Désactivé').waitFor();
+  await admin.getByRole('listitem').filter({ hasText: 'Inès Lambert' }).getByRole('button', { name: /^Désactiver/ }).click();
+  await admin.getByRole('listitem').filter({ hasText: 'Inès Lambert' }).getByText('Désactivé').waitFor();
   assert.deepEqual(problems(admin), []);
   assert.deepEqual(problems(user), []);
   await admin.context().close();

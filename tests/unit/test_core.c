@@ -169,17 +169,20 @@ static void test_json_check(void **state)
 	j = json_parse_strict(bad, strlen(bad), err, sizeof(err));
 	errors = json_object();
 	assert_int_equal(json_check(j, fields, 6, errors), 7);
-	assert_string_equal(json_string_value(json_object_get(errors, "extra")), "champ inconnu");
+	assert_string_equal(json_field_message(json_object_get(errors, "extra")), "champ inconnu");
 	assert_non_null(json_object_get(errors, "name"));
-	assert_string_equal(json_string_value(json_object_get(errors, "age")), "doit être un nombre entier");
-	assert_non_null(strstr(json_string_value(json_object_get(errors, "role")), "etudiant"));
+	assert_string_equal(json_field_message(json_object_get(errors, "age")), "doit être un nombre entier");
+	assert_string_equal(json_field_code(json_object_get(errors, "age")), "not_integer");
+	assert_string_equal(json_field_code(json_object_get(errors, "extra")), "unknown_field");
+	assert_non_null(strstr(json_field_message(json_object_get(errors, "role")), "etudiant"));
 	json_decref(j);
 	json_decref(errors);
 
 	j = json_parse_strict("{}", 2, err, sizeof(err));
 	errors = json_object();
 	assert_int_equal(json_check(j, fields, 6, errors), 1);
-	assert_string_equal(json_string_value(json_object_get(errors, "name")), "est obligatoire");
+	assert_string_equal(json_field_message(json_object_get(errors, "name")), "est obligatoire");
+	assert_string_equal(json_field_code(json_object_get(errors, "name")), "required");
 	json_decref(j);
 	json_decref(errors);
 }

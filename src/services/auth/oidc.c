@@ -90,7 +90,13 @@ static void page_open(http_req *req, buf *b, const char *title, const char *form
 	buf_addstr(b, "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\">"
 		      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
 	html_text(b, title);
-	buf_printf(b, " · ENT</title><style nonce=\"%s\">%s</style></head><body><main>", nonce, page_css);
+	/* The portal's icon, inline (img-src data:), so that the login pages ask for no /favicon.ico. */
+	buf_addstr(
+		b,
+		" · ENT</title><link rel=\"icon\" type=\"image/svg+xml\" href=\"data:image/svg+xml,"
+		"%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' "
+		"rx='7' fill='%231d4ed8'/%3E%3Cpath d='M9 9h14v3H13v3h9v3h-9v3h10v3H9z' fill='%23fff'/%3E%3C/svg%3E\">");
+	buf_printf(b, "<style nonce=\"%s\">%s</style></head><body><main>", nonce, page_css);
 }
 
 static void page_close(http_req *req, buf *b, int status)

@@ -198,8 +198,10 @@ static const char *portal_csp(http_req *req)
 	return arena_printf(
 		http_arena(req),
 		"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-		"font-src 'self'; connect-src 'self'%s; frame-src blob:; object-src 'none'; base-uri 'self'; "
-		"form-action 'self'%s; frame-ancestors 'none'",
+		/* A course material shown in the portal: fetched with the token, shown from a blob: URL. */
+		"media-src 'self' blob:; frame-src 'self' blob:; "
+		"font-src 'self'; connect-src 'self'%s; object-src 'none'; base-uri 'self'; form-action 'self'%s; "
+		"frame-ancestors 'none'",
 		origin, origin);
 }
 

@@ -444,9 +444,9 @@ static void cours_list(http_req *req)
 	const char *q = http_query(req, "q"), *subject = http_query(req, "subject"),
 		   *year = http_query(req, "school_year");
 	if (cursor && !util_is_uuid(cursor))
-		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
 	if (q && strlen(q) > 200)
-		json_object_set_new(errors, "q", json_string("is longer than 200 characters"));
+		json_field_error(errors, "q", "length", "dépasse 200 caractères");
 	if (json_object_size(errors)) {
 		http_problem_errors(req, 400, "invalid query", errors);
 		return;
@@ -562,7 +562,8 @@ static void check_course(db_conn *c, arena *a, json_t *body, json_t *errors)
 			if (i != 4 && (year[i] < '0' || year[i] > '9'))
 				ok = 0;
 		if (!ok)
-			json_object_set_new(errors, "school_year", json_string("must look like 2026-2027"));
+			json_field_error(errors, "school_year", "not_school_year",
+					 "doit être une année scolaire comme 2026-2027");
 	}
 	json_t *cl = json_object_get(body, "class_ids");
 	if (json_is_array(cl)) {
@@ -572,7 +573,7 @@ static void check_course(db_conn *c, arena *a, json_t *body, json_t *errors)
 			const char *id = json_string_value(v);
 			if (!id || !util_is_uuid(id) || users_class_exists(c, id) != 1) {
 				json_object_set_new(errors, "class_ids",
-						    json_string("lists a class that does not exist"));
+						    json_string("désigne une classe qui n'existe pas"));
 				break;
 			}
 		}
@@ -587,7 +588,7 @@ static void check_course(db_conn *c, arena *a, json_t *body, json_t *errors)
 			if (!id || !util_is_uuid(id) || users_get(c, a, id, &u) != ENT_OK ||
 			    !(u.roles & ROLE_ENSEIGNANT)) {
 				json_object_set_new(errors, "teacher_ids",
-						    json_string("lists someone who is not a teacher"));
+						    json_string("désigne quelqu'un qui n'est pas enseignant"));
 				break;
 			}
 		}
@@ -828,7 +829,8 @@ static void cours_patch(http_req *req)
 		check_course(c, http_arena(req), body, errors);
 	json_t *tl = json_object_get(body, "teacher_ids");
 	if (tl && json_array_size(tl) == 0)
-		json_object_set_new(errors, "teacher_ids", json_string("a course keeps at least one teacher"));
+		json_field_error(errors, "teacher_ids", "course_needs_teacher",
+				 "un cours garde au moins un enseignant");
 	if (json_object_size(errors)) {
 		http_problem_errors(req, 400, "invalid course", errors);
 		return;

@@ -232,7 +232,7 @@ void materials_create(http_req *req)
 	json_t *errors = json_object();
 	json_check(body, mat_fields, NMAT, errors);
 	if (!json_object_get(body, "title"))
-		json_object_set_new(errors, "title", json_string("is required"));
+		json_field_error(errors, "title", "required", "est obligatoire");
 	if (json_object_size(errors)) {
 		http_problem_errors(req, 400, "invalid material", errors);
 		return;
@@ -524,7 +524,8 @@ void materials_order(http_req *req)
 	if (!json_object_size(errors))
 		json_array_foreach (ids, i, v)
 			if (!json_is_string(v) || !util_is_uuid(json_string_value(v)))
-				json_object_set_new(errors, "ids", json_string("must be a list of material ids"));
+				json_field_error(errors, "ids", "not_list",
+						 "doit être une liste d'identifiants de supports");
 	if (json_object_size(errors)) {
 		http_problem_errors(req, 400, "invalid order", errors);
 		return;

@@ -40,6 +40,12 @@ void fichiers_upload(http_req *req);
 /* A display name made safe: last path segment, no control characters, valid UTF-8, <= 255 bytes. */
 const char *fichiers_safe_name(arena *a, const char *name);
 
+/*
+ * Whether type (a detected MIME type) is refused by refused, an ENT_REFUSED_TYPES value: a comma
+ * list of MIME types and/or "executables" (upload.c's list of programs, installers and scripts).
+ */
+int fichiers_type_refused(const char *refused, const char *type);
+
 /* The MIME type of the first bytes of a file (libmagic), copied into a. */
 const char *fichiers_detect_type(arena *a, const void *data, size_t len);
 

@@ -79,6 +79,47 @@ const char *fichiers_detect_type(arena *a, const void *data, size_t len)
 	return out;
 }
 
+/*
+ * What "executables" stands for in ENT_REFUSED_TYPES: the MIME types libmagic gives programs
+ * (Windows .exe/.dll, Linux ELF, macOS Mach-O), Windows installers (.msi), Android packages (.apk)
+ * and scripts it recognises from their first line (#!/bin/sh ..., @echo off). The file's name and
+ * the type the client claims are never looked at.
+ */
+static const char *const executable_types[] = {
+	"application/vnd.microsoft.portable-executable",
+	"application/x-dosexec",
+	"application/x-msdownload",
+	"application/x-msi",
+	"application/x-ms-installer",
+	"application/x-executable",
+	"application/x-pie-executable",
+	"application/x-sharedlib",
+	"application/x-mach-binary",
+	"application/vnd.android.package-archive",
+	"text/x-shellscript",
+	"application/x-shellscript",
+	"text/x-msdos-batch",
+	"application/x-bat",
+	NULL,
+};
+
+int fichiers_type_refused(const char *refused, const char *type)
+{
+	size_t tl = strlen(type);
+	for (const char *p = refused ? refused : ""; *p;) {
+		size_t k = strcspn(p, ",");
+		if (k == 11 && strncmp(p, "executables", 11) == 0) {
+			for (const char *const *t = executable_types; *t; t++)
+				if (strcmp(*t, type) == 0)
+					return 1;
+		} else if (k == tl && strncasecmp(p, type, k) == 0) {
+			return 1;
+		}
+		p += k + (p[k] == ',');
+	}
+	return 0;
+}
+
 void fichiers_magic_close(void)
 {
 	pthread_mutex_lock(&magic_lock);
@@ -430,6 +471,18 @@ void fichiers_upload(http_req *req)
 	f.owner_id = http_principal(req)->sub;
 	f.name = u->name;
 	f.content_type = fichiers_detect_type(a, u->head, u->headlen);
+	if (fichiers_type_refused(app.cfg->refused_types, f.content_type)) {
+		blob_delete(fichiers_store, u->key);
+		upload_cleanup(u); /* the reservation */
+		http_problem_code(
+			req, 415, "file_type_refused",
+			arena_printf(a,
+				     "Ce type de fichier n'est pas accepté : les programmes, installateurs et scripts "
+				     "exécutables sont refusés (type détecté : %s). Déposez plutôt un document (PDF, "
+				     "image, texte, archive ZIP).",
+				     f.content_type));
+		return;
+	}
 	f.size = size;
 	f.sha256 = arena_strdup(a, sha);
 	char now[21];

@@ -127,7 +127,7 @@ int notes_status_parse(const char *s);
 /* ---- schema.c ---- */
 
 /* The service's migrations, in order (the service table in notes.c). */
-#define NOTES_NMIGRATIONS 4
+#define NOTES_NMIGRATIONS 5
 extern const struct migration notes_migrations[NOTES_NMIGRATIONS];
 
 /* ---- notes.c ---- */

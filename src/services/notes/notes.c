@@ -198,7 +198,7 @@ const char *notes_period_arg(http_req *req, db_conn *c, int *bad)
 	}
 	if (!ok) {
 		json_t *errors = json_object();
-		json_object_set_new(errors, "period_id", json_string("no such period"));
+		json_field_error(errors, "period_id", "no_such_period", "ne désigne aucune période");
 		http_problem_errors(req, 400, "invalid query", errors);
 		*bad = 1;
 	}
@@ -207,7 +207,7 @@ const char *notes_period_arg(http_req *req, db_conn *c, int *bad)
 
 /* ---- periods ---- */
 
-#define PERIOD_COLS "id, name, school_year, starts_on, ends_on, created_at, updated_at"
+#define PERIOD_COLS "id, name, school_year, starts_on, ends_on, created_at, updated_at, closed"
 
 static void period_write(jw *w, db_stmt *s)
 {
@@ -219,6 +219,7 @@ static void period_write(jw *w, db_stmt *s)
 	jw_kstr(w, "ends_on", db_col_text(s, 4));
 	jw_kstr(w, "created_at", db_col_text(s, 5));
 	jw_kstr(w, "updated_at", db_col_text(s, 6));
+	jw_kbool(w, "closed", db_col_int64(s, 7) != 0);
 	jw_obj_close(w);
 }
 
@@ -258,9 +259,10 @@ static void periods_list(http_req *req)
 	json_t *errors = json_object();
 	const char *year = http_query(req, "school_year");
 	if (cursor && !util_is_uuid(cursor))
-		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
 	if (year && !valid_school_year(year))
-		json_object_set_new(errors, "school_year", json_string("must look like 2026-2027"));
+		json_field_error(errors, "school_year", "not_school_year",
+				 "doit être une année scolaire comme 2026-2027");
 	if (invalid(req, errors, "invalid query"))
 		return;
 	db_conn *c = app_db();
@@ -315,13 +317,14 @@ static void periods_list(http_req *req)
 static void check_period(const char *year, const char *starts, const char *ends, json_t *errors)
 {
 	if (year && !valid_school_year(year))
-		json_object_set_new(errors, "school_year", json_string("must look like 2026-2027"));
+		json_field_error(errors, "school_year", "not_school_year",
+				 "doit être une année scolaire comme 2026-2027");
 	if (starts && !notes_valid_date(starts))
-		json_object_set_new(errors, "starts_on", json_string("must be a date YYYY-MM-DD"));
+		json_field_error(errors, "starts_on", "not_date", "doit être une date AAAA-MM-JJ");
 	if (ends && !notes_valid_date(ends))
-		json_object_set_new(errors, "ends_on", json_string("must be a date YYYY-MM-DD"));
+		json_field_error(errors, "ends_on", "not_date", "doit être une date AAAA-MM-JJ");
 	else if (starts && ends && notes_valid_date(starts) && strcmp(starts, ends) > 0)
-		json_object_set_new(errors, "ends_on", json_string("must not be before starts_on"));
+		json_field_error(errors, "ends_on", "dates_order", "ne doit pas précéder starts_on");
 }
 
 static void period_create(http_req *req)
@@ -349,7 +352,8 @@ static void period_create(http_req *req)
 	char id[37], now[21];
 	util_uuid(id);
 	notes_now(now);
-	db_stmt *s = db_prepare(c, "INSERT INTO notes_periods (" PERIOD_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(c, "INSERT INTO notes_periods (id, name, school_year, starts_on, ends_on, created_at,"
+				   " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
 	int rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
@@ -464,6 +468,80 @@ static void period_delete(http_req *req)
 		http_problem_err(req, rc, "the period could not be deleted");
 	else
 		http_reply_empty(req, 204);
+}
+
+/*
+ * PUT /api/notes/school-years/{year} {"closed": true|false}: an administrator closes a school year
+ * that is over (every period ended before today; 409 year_not_over otherwise) or opens it again.
+ * In a closed year no evaluation is added or changed and no grade is saved (409 year_closed); the
+ * portal offers only the open years' periods. Answers the year's periods.
+ */
+static void year_put(http_req *req)
+{
+	const char *year = http_param(req, "year");
+	if (!valid_school_year(year)) {
+		http_problem(req, 404, "aucune année scolaire de ce nom");
+		return;
+	}
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	static const struct jfield fields[] = {{"closed", JF_BOOL, 1, 0, 0, 0, NULL}};
+	json_t *errors = json_object();
+	json_check(body, fields, 1, errors);
+	if (http_invalid(req, errors))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	int closed = json_is_true(json_object_get(body, "closed"));
+	if (db_exists(c, "SELECT 1 FROM notes_periods WHERE school_year = ?", year, NULL) != 1) {
+		http_problem(req, 404, "aucune période pour cette année scolaire");
+		return;
+	}
+	char now[21], today[11];
+	notes_now(now);
+	snprintf(today, sizeof(today), "%.10s", now);
+	if (closed &&
+	    db_exists(c, "SELECT 1 FROM notes_periods WHERE school_year = ? AND ends_on >= ?", year, today) == 1) {
+		http_problem_code(
+			req, 409, "year_not_over",
+			"cette année scolaire n'est pas terminée : une de ses périodes finit aujourd'hui ou plus tard");
+		return;
+	}
+	db_stmt *s = db_prepare(c, "UPDATE notes_periods SET closed = ?, updated_at = ? WHERE school_year = ?");
+	int rc = ENT_EDB;
+	if (s) {
+		db_bind_int64(s, 1, closed);
+		db_bind_text(s, 2, now);
+		db_bind_text(s, 3, year);
+		rc = db_step(s);
+		db_done(s);
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	s = db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods WHERE school_year = ? ORDER BY starts_on, id");
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return;
+	}
+	db_bind_text(s, 1, year);
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_key(w, "items");
+	jw_arr_open(w);
+	while ((rc = db_step(s)) == DB_ROW)
+		period_write(w, s);
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+	http_reply_jw(req, 200);
 }
 
 /* ---- evaluations ---- */
@@ -673,11 +751,11 @@ static void evals_list(http_req *req)
 	const char *course = http_query(req, "course_id"), *period = http_query(req, "period_id");
 	json_t *errors = json_object();
 	if (cursor && !util_is_uuid(cursor))
-		json_object_set_new(errors, "cursor", json_string("is not a cursor this server issued"));
+		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
 	if (course && !util_is_uuid(course))
-		json_object_set_new(errors, "course_id", json_string("must be a UUID"));
+		json_field_error(errors, "course_id", "not_uuid", "doit être un identifiant (UUID)");
 	if (period && !util_is_uuid(period))
-		json_object_set_new(errors, "period_id", json_string("must be a UUID"));
+		json_field_error(errors, "period_id", "not_uuid", "doit être un identifiant (UUID)");
 	if (invalid(req, errors, "invalid query"))
 		return;
 	db_conn *c = app_db();
@@ -742,21 +820,28 @@ static void check_eval(db_conn *c, arena *a, json_t *body, const char *period_id
 {
 	json_t *coef = json_object_get(body, "coefficient");
 	if (json_is_number(coef) && json_number_value(coef) <= 0)
-		json_object_set_new(errors, "coefficient", json_string("must be more than 0 (at most 100)"));
+		json_field_error(errors, "coefficient", "range", "doit être supérieur à 0 (100 au plus)");
 	if (date && !notes_valid_date(date))
-		json_object_set_new(errors, "date", json_string("must be a date YYYY-MM-DD"));
+		json_field_error(errors, "date", "not_date", "doit être une date AAAA-MM-JJ");
 	if (period_id) {
 		const char *starts = one_text(c, a, "SELECT starts_on FROM notes_periods WHERE id = ?", period_id);
 		const char *ends = one_text(c, a, "SELECT ends_on FROM notes_periods WHERE id = ?", period_id);
+		const char *closed = one_text(c, a, "SELECT 'y' FROM notes_periods WHERE id = ? AND closed = 1",
+					      period_id);
 		if (!starts || !ends)
-			json_object_set_new(errors, "period_id", json_string("no such period"));
+			json_field_error(errors, "period_id", "no_such_period", "ne désigne aucune période");
+		else if (closed)
+			json_field_error(
+				errors, "period_id", "year_closed",
+				"appartient à une année scolaire close : choisissez une période de l'année en cours");
 		else if (date && notes_valid_date(date) && (strcmp(date, starts) < 0 || strcmp(date, ends) > 0))
-			json_object_set_new(errors, "date", json_string("is outside the evaluation's period"));
+			json_field_error(errors, "date", "outside_period",
+					 "est en dehors de la période de l'évaluation");
 	}
 	const char *p = json_get_str(body, "publish_at", NULL);
 	time_t t = time(NULL);
 	if (p && util_parse_rfc3339(p, &t))
-		json_object_set_new(errors, "publish_at", json_string("must be an RFC 3339 time"));
+		json_field_error(errors, "publish_at", "not_time", "doit être une date-heure RFC 3339");
 	util_time_rfc3339(t, pub);
 }
 
@@ -790,7 +875,7 @@ static void eval_create(http_req *req)
 			return;
 		}
 		if (acc == NOTES_NOCOURSE)
-			json_object_set_new(errors, "course_id", json_string("no such course"));
+			json_field_error(errors, "course_id", "no_such_course", "ne désigne aucun cours");
 		else if (acc != NOTES_EDIT) {
 			json_decref(errors);
 			http_problem(req, 403, "only the course's teachers and administrators may add evaluations");
@@ -907,7 +992,7 @@ static void eval_patch(http_req *req)
 		if (rc == DB_ROW) {
 			db_rollback(c);
 			errors = json_object();
-			json_object_set_new(errors, "scale", json_string("is below a grade already entered"));
+			json_field_error(errors, "scale", "below_grade", "est inférieur à une note déjà saisie");
 			http_problem_errors(req, 400, "invalid evaluation", errors);
 			return;
 		}
@@ -1001,6 +1086,7 @@ static void eval_delete(http_req *req)
 #define S_UUID "{\"type\":\"string\",\"format\":\"uuid\"}"
 #define S_DATE "{\"type\":\"string\",\"format\":\"date\"}"
 #define S_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
+#define S_BOOL "{\"type\":\"boolean\"}"
 #define S_NUM "{\"type\":\"number\"}"
 #define S_NNUM "{\"type\":[\"number\",\"null\"]}"
 #define S_INT "{\"type\":\"integer\"}"
@@ -1015,7 +1101,7 @@ static void eval_delete(http_req *req)
 #define S_PERIOD                                                                                                        \
 	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"school_year\",\"starts_on\",\"ends_on\"],\"properties\":" \
 	"{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR ",\"starts_on\":" S_DATE ",\"ends_on\":" S_DATE  \
-	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
+	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME ",\"closed\":" S_BOOL "}}"
 #define S_PERIOD_REQ(req)                                                                                               \
 	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"name\":{\"type\":\"string\","     \
 	"\"minLength\":1,\"maxLength\":100},\"school_year\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{4}$\"}," \
@@ -1061,8 +1147,8 @@ static void eval_delete(http_req *req)
 #define S_REPORT                                                                                                       \
 	"{\"type\":\"object\",\"required\":[\"student\",\"periods\",\"timeline\"],\"properties\":{\"student\":"        \
 	"{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR "}},\"periods\":{\"type\":\"array\"," \
-	"\"items\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"starts_on\":" S_DATE    \
-	",\"ends_on\":" S_DATE ",\"average\":" S_NNUM ",\"class_average\":" S_NNUM                                     \
+	"\"items\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR   \
+	",\"starts_on\":" S_DATE ",\"ends_on\":" S_DATE ",\"average\":" S_NNUM ",\"class_average\":" S_NNUM            \
 	",\"subjects\":{\"type\":\"array\","                                                                           \
 	"\"items\":" S_SUBJECT "}}}},\"timeline\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"  \
 	"{\"date\":" S_DATE ",\"period_id\":" S_UUID ",\"average\":" S_NUM "}}}}}"
@@ -1108,6 +1194,15 @@ static const struct route routes[] = {
 	 .access = ROLE_ADMIN,
 	 .status = 204,
 	 .summary = "Delete a period no evaluation uses (admin; 409 otherwise)"},
+	{.method = "PUT",
+	 .pattern = "/api/notes/school-years/{year}",
+	 .handler = year_put,
+	 .access = ROLE_ADMIN,
+	 .summary = "Close a school year that is over, or open it again (admin): in a closed year evaluations and "
+		    "grades no longer change",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"closed\"],"
+			   "\"properties\":{\"closed\":" S_BOOL "}}",
+	 .response_schema = S_ITEMS(S_PERIOD)},
 	{.method = "GET",
 	 .pattern = "/api/notes/evaluations",
 	 .handler = evals_list,

@@ -30,7 +30,7 @@
 
 /* A period of the card, read once: its row, or found 0 (starts_on "") when there is none. */
 struct rperiod {
-	const char *id, *name, *starts_on, *ends_on;
+	const char *id, *name, *school_year, *starts_on, *ends_on;
 	int found;
 };
 
@@ -255,6 +255,13 @@ static int read_evals(db_stmt *s, arena *a, const char *now, const char *student
 	return rc < 0 ? rc : ENT_OK;
 }
 
+/*
+ * Students see an evaluation once its publish_at has passed and a grade has been entered in it
+ * (graded, absent or exempt): one with no grade yet would only show "Non noté" (stats.c's
+ * visible_subject applies the same rule to the stored figures).
+ */
+#define ENTERED " AND EXISTS (SELECT 1 FROM notes_grades x WHERE x.evaluation_id = e.id AND x.status <> 'not_graded')"
+
 #define REVAL_COLS                                                                                                     \
 	"e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale, e.publish_at, e.stat_n, "         \
 	"e.stat_avg, e.stat_lo, e.stat_hi"
@@ -269,10 +276,11 @@ static int evals_in(db_conn *c, arena *a, int by_course, const char *const *keys
 {
 	for (size_t at = 0; at < n; at += NOTES_BATCH) {
 		db_stmt *s = db_prepare(
-			c, by_course ? "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
-				       " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
-				     : "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.id IN " NOTES_IN16
-				       " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
+			c, by_course
+				   ? "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
+				     " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)" ENTERED
+				   : "SELECT " REVAL_COLS " FROM notes_evaluations e WHERE e.id IN " NOTES_IN16
+				     " AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)" ENTERED);
 		if (!s)
 			return ENT_EDB;
 		notes_bind_ids(s, 1, keys + at, n - at);
@@ -715,7 +723,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 				c,
 				"SELECT " REVAL_COLS ", g.status, g.value, g.comment, g.updated_at"
 				" FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
-				" WHERE g.student_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)");
+				" WHERE g.student_id = ? AND e.publish_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)" ENTERED);
 			rc = ENT_EDB;
 			if (s) {
 				db_bind_text(s, 1, student_id);
@@ -785,7 +793,8 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		memset(rp, 0, sizeof(*rp));
 		rp->id = pid;
 		rp->starts_on = "";
-		db_stmt *q = db_prepare(c, "SELECT name, starts_on, ends_on FROM notes_periods WHERE id = ?");
+		db_stmt *q = db_prepare(c,
+					"SELECT name, starts_on, ends_on, school_year FROM notes_periods WHERE id = ?");
 		if (!q) {
 			http_problem_err(req, ENT_EDB, "the report card could not be read");
 			return;
@@ -796,6 +805,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 			rp->name = arena_strdup(a, db_col_text(q, 0));
 			rp->starts_on = arena_strdup(a, db_col_text(q, 1));
 			rp->ends_on = arena_strdup(a, db_col_text(q, 2));
+			rp->school_year = arena_strdup(a, db_col_text(q, 3));
 		}
 		db_done(q);
 		if (rc < 0) {
@@ -938,6 +948,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		if (ps[p].found) { /* the fields period_fields() writes, from the row read above */
 			jw_kstr(&w, "id", ps[p].id);
 			jw_kstr(&w, "name", ps[p].name);
+			jw_kstr(&w, "school_year", ps[p].school_year);
 			jw_kstr(&w, "starts_on", ps[p].starts_on);
 			jw_kstr(&w, "ends_on", ps[p].ends_on);
 		}

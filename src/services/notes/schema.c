@@ -120,6 +120,9 @@ static const char schema_v3_pg[] =
 	"CREATE INDEX notes_evaluations_by_course ON notes_evaluations (course_id, held_on, id) INCLUDE (period_id, title,"
 	" coefficient, scale, publish_at, stat_n, stat_avg, stat_lo, stat_hi);";
 
+/* An administrator closes a school year that is over: its evaluations and grades no longer change. */
+static const char schema_v4[] = "ALTER TABLE notes_periods ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;";
+
 /* Every change of an input of a cached answer is recorded in the core's change table (core/rcache.h). */
 static const char schema_changes[] =
 	"CREATE TRIGGER notes_grades_changed_i AFTER INSERT ON notes_grades BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.student_id); INSERT INTO core_changes (scope) SELECT 'c:' || course_id FROM notes_evaluations WHERE id = NEW.evaluation_id; END;"
@@ -143,6 +146,7 @@ const struct migration notes_migrations[NOTES_NMIGRATIONS] = {
 	{1, "periods, evaluations, grades, audit trail", schema_v1, NULL},
 	{2, "class figures kept at write time", schema_v2, NULL},
 	{3, "the report card's reads covered by their indexes", schema_v3, schema_v3_pg},
-	{4, "changes of grades, evaluations and periods recorded for versioned answers", schema_changes,
+	{4, "school years closed by an administrator", schema_v4, NULL},
+	{5, "changes of grades, evaluations and periods recorded for versioned answers", schema_changes,
 	 schema_changes_pg},
 };

@@ -143,16 +143,29 @@ static int eval_stats_store(db_conn *c, const struct notes_eval *e)
 	return rc < 0 ? rc : ENT_OK;
 }
 
-/* The subject of the evaluations of v visible at now; *stale_at: the first publish_at after now. */
+/* Whether a grade has been entered in e (a row other than not_graded): students see it only then. */
+static int entered(const struct notes_eval *e)
+{
+	for (size_t i = 0; i < e->ngrades; i++)
+		if (e->grades[i].status != NG_NOT_GRADED)
+			return 1;
+	return 0;
+}
+
+/*
+ * The subject of the evaluations of v visible at now (publish_at passed and a grade entered, as
+ * report.c reads them); *stale_at: the first publish_at after now.
+ */
 static void visible_subject(arena *a, const struct notes_eval *v, size_t n, const char *now, struct notes_subject *sj,
 			    const char **stale_at)
 {
 	sj->evals = arena_alloc(a, (n ? n : 1) * sizeof(*sj->evals));
 	sj->nevals = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(v[i].publish_at, now) <= 0)
-			sj->evals[sj->nevals++] = &v[i];
-		else if (!*stale_at || strcmp(v[i].publish_at, *stale_at) < 0)
+		if (strcmp(v[i].publish_at, now) <= 0) {
+			if (entered(&v[i]))
+				sj->evals[sj->nevals++] = &v[i];
+		} else if (!*stale_at || strcmp(v[i].publish_at, *stale_at) < 0)
 			*stale_at = v[i].publish_at;
 	}
 }

@@ -94,7 +94,7 @@ static void notif_list(http_req *req)
 	const char *unread = http_query(req, "unread");
 	int only_unread = unread && !strcmp(unread, "true");
 	if (unread && !only_unread && strcmp(unread, "false"))
-		json_object_set_new(errors, "unread", json_string("must be true or false"));
+		json_field_error(errors, "unread", "not_boolean", "doit valoir true ou false");
 	int64_t cur_us = 0;
 	if (pg.has_cursor && util_parse_int64(pg.after[0], 0, INT64_MAX, &cur_us))
 		json_object_set_new(errors, "cursor", json_string(PAGE_BAD_CURSOR));

@@ -33,11 +33,11 @@ static const char *caller(http_req *req)
 	return p ? p->sub : NULL;
 }
 
-/* Writes "user@x" -> "there is already an account with this email" style conflicts. */
-static void conflict(http_req *req, const char *field, const char *msg)
+/* A 409 on one field with its stable code ("email_taken"): the problem's code is the field's. */
+static void conflict(http_req *req, const char *field, const char *code, const char *msg)
 {
 	json_t *e = json_object();
-	json_object_set_new(e, field, json_string(msg));
+	json_field_error(e, field, code, msg);
 	http_problem_errors(req, 409, msg, e);
 }
 
@@ -105,13 +105,13 @@ void users_api_list(http_req *req)
 	const char *disabled = http_query(req, "disabled");
 	json_t *errors = json_object();
 	if (q && (!util_valid_text(q) || json_utf8_len(q) > USERS_NAME_MAX))
-		json_object_set_new(errors, "q", json_string("must be text of at most 100 characters"));
+		json_field_error(errors, "q", "length", "doit être un texte de 100 caractères au plus");
 	if (role && !users_role_bit(role))
-		json_object_set_new(errors, "role", json_string("must be one of: etudiant enseignant admin"));
+		json_field_error(errors, "role", "one_of", "doit valoir etudiant, enseignant ou admin");
 	if (class_id && !util_is_uuid(class_id))
-		json_object_set_new(errors, "class_id", json_string("must be a UUID"));
+		json_field_error(errors, "class_id", "not_uuid", "doit être un identifiant (UUID)");
 	if (disabled && strcmp(disabled, "true") != 0 && strcmp(disabled, "false") != 0)
-		json_object_set_new(errors, "disabled", json_string("must be true or false"));
+		json_field_error(errors, "disabled", "not_boolean", "doit valoir true ou false");
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
@@ -167,7 +167,8 @@ void users_api_list(http_req *req)
 			break;
 		struct urow r;
 		users_read_row(a, s, &r);
-		users_row_write(w, c, &r, USERS_VIEW_ADMIN, 0);
+		users_row_write(w, c, &r, USERS_VIEW_ADMIN,
+				strcmp(r.role, "enseignant") == 0); /* a teacher's classes */
 	}
 	db_done(s);
 	if (rc < 0) {
@@ -196,8 +197,8 @@ static void check_texts(json_t *body, const char *const *names, json_t *errors)
 	for (const char *const *n = names; *n; n++) {
 		const char *v = json_get_str(body, *n, NULL);
 		if (v && !json_object_get(errors, *n) && (!util_valid_text(v) || !*v))
-			json_object_set_new(errors, *n,
-					    json_string("must be non-empty text without control characters"));
+			json_field_error(errors, *n, "control_chars",
+					 "doit être un texte non vide sans caractères de contrôle");
 	}
 }
 
@@ -213,7 +214,7 @@ void users_api_create(http_req *req)
 	const char *password = json_get_str(body, "password", NULL);
 	const char *why = password && !json_object_get(errors, "password") ? password_policy_error(password) : NULL;
 	if (why)
-		json_object_set_new(errors, "password", json_string(why));
+		json_field_error(errors, "password", "weak_password", why);
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
@@ -253,14 +254,16 @@ void users_api_create(http_req *req)
 		db_rollback(c);
 		if (rc == ENT_ENOTFOUND) {
 			json_t *e = json_object();
-			json_object_set_new(e, "class_id", json_string("no such class"));
+			json_field_error(e, "class_id", "no_such_class", "ne désigne aucune classe");
 			http_invalid(req, e);
 		} else if (rc == ENT_ECONFLICT) {
 			if (external_id &&
 			    users_exists(c, "SELECT 1 FROM users WHERE external_id = ?", external_id) == 1)
-				conflict(req, "external_id", "another account has this external id");
+				conflict(req, "external_id", "external_id_taken",
+					 "un autre compte a déjà cet identifiant externe");
 			else
-				conflict(req, "email", "an account with this email exists already");
+				conflict(req, "email", "email_taken",
+					 "un compte existe déjà avec cette adresse e-mail");
 		} else {
 			http_problem_err(req, rc, NULL);
 		}
@@ -295,7 +298,7 @@ static int load_param_user(http_req *req, db_conn *c, struct urow *r)
 {
 	int rc = users_load(c, http_arena(req), http_param(req, "id"), 0, r);
 	if (rc == ENT_ENOTFOUND)
-		http_problem(req, 404, "no such user");
+		http_problem(req, 404, "compte introuvable");
 	else if (rc)
 		http_problem_err(req, rc, NULL);
 	return rc;
@@ -356,7 +359,7 @@ void users_api_patch(http_req *req)
 	check_texts(body, texts, errors);
 	const char *loc = json_get_str(body, "locale", NULL);
 	if (loc && !json_object_get(errors, "locale") && !valid_locale(loc))
-		json_object_set_new(errors, "locale", json_string("must be a language tag such as fr or fr-FR"));
+		json_field_error(errors, "locale", "not_locale", "doit être une langue comme fr ou fr-FR");
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
@@ -376,7 +379,8 @@ void users_api_patch(http_req *req)
 	int role_changed = strcmp(role, r.role) != 0;
 	const char *me = caller(req);
 	if (me && strcmp(me, r.id) == 0 && (disabled || strcmp(role, "admin") != 0)) {
-		http_problem(req, 409, "an administrator cannot disable or demote their own account");
+		http_problem_code(req, 409, "self_demote",
+				  "un administrateur ne peut ni désactiver ni rétrograder son propre compte");
 		return;
 	}
 	/* The username follows the email for local accounts, where it was the email. */
@@ -436,7 +440,7 @@ void users_api_patch(http_req *req)
 		if (rc == ENT_ENOTFOUND) {
 			db_rollback(c);
 			json_t *e = json_object();
-			json_object_set_new(e, "class_id", json_string("no such class"));
+			json_field_error(e, "class_id", "no_such_class", "ne désigne aucune classe");
 			http_invalid(req, e);
 			return;
 		}
@@ -445,14 +449,15 @@ void users_api_patch(http_req *req)
 		db_rollback(c);
 		if (conflict_field && strcmp(conflict_field, "role") == 0)
 			conflict(
-				req, "role",
-				"a student belongs to one class at most: remove the user from the other classes first");
+				req, "role", "student_one_class",
+				"un élève appartient à une seule classe : retirez d'abord ce compte des autres classes");
 		else if (rc == ENT_ECONFLICT && external_id &&
 			 users_exists(c, "SELECT 1 FROM users WHERE external_id = ?", external_id) == 1 &&
 			 !(r.external_id && strcmp(r.external_id, external_id) == 0))
-			conflict(req, "external_id", "another account has this external id");
+			conflict(req, "external_id", "external_id_taken",
+				 "un autre compte a déjà cet identifiant externe");
 		else if (rc == ENT_ECONFLICT)
-			conflict(req, "email", "another account has this email");
+			conflict(req, "email", "email_taken", "un compte existe déjà avec cette adresse e-mail");
 		else
 			http_problem_err(req, rc, NULL);
 		return;
@@ -482,7 +487,7 @@ void users_api_delete(http_req *req)
 		return;
 	const char *me = caller(req);
 	if (me && strcmp(me, r.id) == 0) {
-		http_problem(req, 409, "an administrator cannot delete their own account");
+		http_problem_code(req, 409, "self_delete", "un administrateur ne peut pas supprimer son propre compte");
 		return;
 	}
 	arena *a = http_arena(req);
@@ -602,7 +607,7 @@ void users_api_me_patch(http_req *req)
 	check_texts(body, texts, errors);
 	const char *loc = json_get_str(body, "locale", NULL);
 	if (loc && !json_object_get(errors, "locale") && !valid_locale(loc))
-		json_object_set_new(errors, "locale", json_string("must be a language tag such as fr or fr-FR"));
+		json_field_error(errors, "locale", "not_locale", "doit être une langue comme fr ou fr-FR");
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
@@ -667,7 +672,7 @@ void users_api_me_password(http_req *req)
 		return;
 	}
 	if (rc == ENT_EAUTH) {
-		json_object_set_new(errors, "current_password", json_string("is wrong"));
+		json_field_error(errors, "current_password", "wrong_password", "est incorrect");
 		http_invalid(req, errors);
 		return;
 	}
@@ -779,11 +784,12 @@ void users_api_import(http_req *req)
 		if (strcmp(dry, "true") == 0 || strcmp(dry, "1") == 0)
 			opts.dry_run = 1;
 		else if (strcmp(dry, "false") != 0 && strcmp(dry, "0") != 0)
-			json_object_set_new(errors, "dry_run", json_string("must be true or false"));
+			json_field_error(errors, "dry_run", "not_boolean", "doit valoir true ou false");
 	}
 	opts.school_year = http_query(req, "school_year");
 	if (opts.school_year && !users_valid_school_year(opts.school_year))
-		json_object_set_new(errors, "school_year", json_string("must be a school year such as 2026-2027"));
+		json_field_error(errors, "school_year", "not_school_year",
+				 "doit être une année scolaire comme 2026-2027");
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);

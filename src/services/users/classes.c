@@ -48,7 +48,7 @@ static json_t *class_json(db_stmt *s)
 static json_t *load_class(http_req *req, db_conn *c, const char *id)
 {
 	if (!id || !util_is_uuid(id)) {
-		http_problem(req, 404, "no such class");
+		http_problem(req, 404, "classe introuvable");
 		return NULL;
 	}
 	db_stmt *s = db_prepare(c, "SELECT " CLASS_COLS " FROM classes c WHERE c.id = ?");
@@ -63,7 +63,7 @@ static json_t *load_class(http_req *req, db_conn *c, const char *id)
 	if (rc < 0)
 		http_problem_err(req, rc, NULL);
 	else if (!out)
-		http_problem(req, 404, "no such class");
+		http_problem(req, 404, "classe introuvable");
 	return out;
 }
 
@@ -75,7 +75,8 @@ void classes_api_list(http_req *req)
 	const char *year = http_query(req, "school_year");
 	json_t *errors = json_object();
 	if (year && !users_valid_school_year(year))
-		json_object_set_new(errors, "school_year", json_string("must be a school year such as 2026-2027"));
+		json_field_error(errors, "school_year", "not_school_year",
+				 "doit être une année scolaire comme 2026-2027");
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
@@ -133,12 +134,13 @@ static int check_class_body(http_req *req, json_t *body, int required)
 	json_check(body, f, 3, errors);
 	const char *year = json_get_str(body, "school_year", NULL);
 	if (year && !json_object_get(errors, "school_year") && !users_valid_school_year(year))
-		json_object_set_new(errors, "school_year", json_string("must be a school year such as 2026-2027"));
+		json_field_error(errors, "school_year", "not_school_year",
+				 "doit être une année scolaire comme 2026-2027");
 	static const char *const texts[] = {"name", "level", NULL};
 	for (const char *const *n = texts; *n; n++) {
 		const char *v = json_get_str(body, *n, NULL);
 		if (v && !json_object_get(errors, *n) && !util_valid_text(v))
-			json_object_set_new(errors, *n, json_string("must be text without control characters"));
+			json_field_error(errors, *n, "control_chars", "ne doit pas contenir de caractères de contrôle");
 	}
 	return http_invalid(req, errors) ? -1 : 0;
 }
@@ -146,8 +148,8 @@ static int check_class_body(http_req *req, json_t *body, int required)
 static void name_conflict(http_req *req)
 {
 	json_t *e = json_object();
-	json_object_set_new(e, "name", json_string("a class with this name exists for this school year"));
-	http_problem_errors(req, 409, "a class with this name exists for this school year", e);
+	json_field_error(e, "name", "class_name_taken", "une classe porte déjà ce nom pour cette année scolaire");
+	http_problem_errors(req, 409, "une classe porte déjà ce nom pour cette année scolaire", e);
 }
 
 void classes_api_create(http_req *req)
@@ -338,7 +340,7 @@ void classes_api_member_put(http_req *req)
 	struct urow r;
 	int rc = users_load(c, http_arena(req), http_param(req, "user_id"), 0, &r);
 	if (rc == ENT_ENOTFOUND) {
-		http_problem(req, 404, "no such user");
+		http_problem(req, 404, "compte introuvable");
 		return;
 	}
 	if (rc) {
@@ -367,7 +369,7 @@ void classes_api_member_delete(http_req *req)
 		return;
 	const char *id = http_param(req, "id"), *uid = http_param(req, "user_id");
 	if (!util_is_uuid(id) || !util_is_uuid(uid)) {
-		http_problem(req, 404, "no such member");
+		http_problem(req, 404, "ce compte n'est pas membre de la classe");
 		return;
 	}
 	db_stmt *s = db_prepare(c, "DELETE FROM class_members WHERE class_id = ? AND user_id = ?");
@@ -385,7 +387,7 @@ void classes_api_member_delete(http_req *req)
 		return;
 	}
 	if (n == 0) {
-		http_problem(req, 404, "no such member");
+		http_problem(req, 404, "ce compte n'est pas membre de la classe");
 		return;
 	}
 	http_reply_empty(req, 204);

@@ -1,5 +1,6 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import { ApiError } from '../lib/api';
+import { problemText } from '../lib/i18n';
 
 export function Spinner({ label = 'Chargement…' }: { label?: string }) {
   return (
@@ -11,10 +12,8 @@ export function Spinner({ label = 'Chargement…' }: { label?: string }) {
 }
 
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError) {
-    const fields = e.problem.errors ? Object.entries(e.problem.errors).map(([k, v]) => `${k} : ${v}`) : [];
-    return [e.message, ...fields].join(' — ');
-  }
+  // French from the problem's codes (lib/i18n.ts), the server's detail when a code is unknown.
+  if (e instanceof ApiError) return problemText(e.problem, e.message);
   return e instanceof Error ? e.message : String(e);
 }
 

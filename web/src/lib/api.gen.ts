@@ -600,6 +600,23 @@ export interface paths {
         patch: operations["patch_api_notes_periods_id"];
         trace?: never;
     };
+    "/api/notes/school-years/{year}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Close a school year that is over, or open it again (admin): in a closed year evaluations and grades no longer change */
+        put: operations["put_api_notes_school_years_year"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/notes/evaluations": {
         parameters: {
             query?: never;
@@ -6298,6 +6315,7 @@ export interface operations {
                             created_at?: string;
                             /** Format: date-time */
                             updated_at?: string;
+                            closed?: boolean;
                         }[];
                         next_cursor: string | null;
                     };
@@ -6389,6 +6407,7 @@ export interface operations {
                         created_at?: string;
                         /** Format: date-time */
                         updated_at?: string;
+                        closed?: boolean;
                     };
                 };
             };
@@ -6563,6 +6582,114 @@ export interface operations {
                         created_at?: string;
                         /** Format: date-time */
                         updated_at?: string;
+                        closed?: boolean;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_api_notes_school_years_year: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                year: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    closed: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            school_year: string;
+                            /** Format: date */
+                            starts_on: string;
+                            /** Format: date */
+                            ends_on: string;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            updated_at?: string;
+                            closed?: boolean;
+                        }[];
                     };
                 };
             };
@@ -7422,6 +7549,7 @@ export interface operations {
                             /** Format: uuid */
                             id?: string;
                             name?: string;
+                            school_year?: string;
                             /** Format: date */
                             starts_on?: string;
                             /** Format: date */
@@ -7541,6 +7669,7 @@ export interface operations {
                             /** Format: uuid */
                             id?: string;
                             name?: string;
+                            school_year?: string;
                             /** Format: date */
                             starts_on?: string;
                             /** Format: date */
@@ -7669,6 +7798,7 @@ export interface operations {
                             created_at?: string;
                             /** Format: date-time */
                             updated_at?: string;
+                            closed?: boolean;
                         } | null;
                         evaluations: {
                             /** Format: uuid */

@@ -13,7 +13,11 @@ export interface Problem {
   title?: string;
   status: number;
   detail?: string;
+  /** Stable machine code of the problem ("email_taken", "not_found" …): lib/i18n.ts has its French text. */
+  code?: string;
   errors?: Record<string, string>;
+  /** field -> stable code of that field's error, beside errors (field -> the server's message). */
+  codes?: Record<string, string>;
 }
 
 export class ApiError extends Error {
@@ -41,7 +45,7 @@ export async function apiFetch(path: string, init: RequestInit = {}): Promise<Re
   return r;
 }
 
-async function problemOf(r: Response): Promise<ApiError> {
+export async function problemOf(r: Response): Promise<ApiError> {
   let p: Problem = { status: r.status };
   try {
     const ct = r.headers.get('Content-Type') || '';

@@ -2,8 +2,10 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { NavLink, useParams } from 'react-router';
 import { saveBlob, useApi, type List } from '../lib/api';
 import { ROLE_LABELS, fmtDate, fmtDateTime } from '../lib/format';
-import type { ClassInfo, CreatedUser, ImportReport, PasswordReset, UserInfo } from '../lib/types';
+import type { ClassInfo, CreatedUser, ImportReport, PasswordReset, Period, UserInfo } from '../lib/types';
 import { Alert, Card, Empty, PageTitle, Spinner, TableWrap, errorText } from '../components/ui';
+import { Dialog } from '../components/Dialog';
+import { count, ofName, plural } from '../lib/i18n';
 
 export function AdminPage() {
   const { section = 'utilisateurs' } = useParams();
@@ -23,8 +25,11 @@ export function AdminPage() {
         </NavLink>
         <NavLink to="/admin/classes">Classes</NavLink>
         <NavLink to="/admin/import">Import CSV</NavLink>
+        <NavLink to="/admin/annees">Années scolaires</NavLink>
       </nav>
-      {section === 'classes' ? (
+      {section === 'annees' ? (
+        <YearsSection />
+      ) : section === 'classes' ? (
         <ClassesSection classes={classes} reload={reloadClasses} />
       ) : section === 'import' ? (
         <ImportSection onImported={reloadClasses} />
@@ -104,6 +109,8 @@ function UsersSection({ classes }: { classes: ClassInfo[] }) {
     }
   };
 
+  const editingUser = users?.find((u) => u.id === editing);
+
   const reset = async (u: UserInfo) => {
     if (!window.confirm(`Réinitialiser le mot de passe de ${u.name} ? Un nouveau code d'activation sera créé.`)) return;
     try {
@@ -156,7 +163,7 @@ function UsersSection({ classes }: { classes: ClassInfo[] }) {
           onSaved={(u) => {
             setCreating(false);
             if (u.activation_code) setCode({ user: u.name, code: u.activation_code, expires: u.activation_expires_at });
-            setStatus(`Compte de ${u.name} créé.`);
+            setStatus(`Compte ${ofName(u.name)} créé.`);
             load();
           }}
         />
@@ -167,65 +174,54 @@ function UsersSection({ classes }: { classes: ClassInfo[] }) {
       ) : users.length === 0 ? (
         <Empty>Aucun utilisateur ne correspond.</Empty>
       ) : (
-        <TableWrap label="Utilisateurs">
-          <table className="table">
-            <caption className="visually-hidden">Utilisateurs</caption>
-            <thead>
-              <tr>
-                <th scope="col">Nom</th>
-                <th scope="col" className="hide-sm">E-mail</th>
-                <th scope="col">Rôle</th>
-                <th scope="col" className="hide-sm">Classe</th>
-                <th scope="col">État</th>
-                <th scope="col"><span className="visually-hidden">Actions</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((u) => {
-                const s = statusOf(u);
-                return [
-                  <tr key={u.id}>
-                    <th scope="row">
-                      {u.name}
-                      <span className="block small muted show-sm break">{u.email}</span>
-                    </th>
-                    <td className="break hide-sm">{u.email}</td>
-                    <td>{ROLE_LABELS[u.role]}</td>
-                    <td className="hide-sm">{u.class?.name ?? (u.classes?.map((c) => c.name).join(', ') || '—')}</td>
-                    <td><span className={`tag ${s.cls}`}>{s.text}</span></td>
-                    <td className="row-actions">
-                      <button type="button" className="button button-small" onClick={() => setEditing(editing === u.id ? null : u.id)} aria-expanded={editing === u.id}>
-                        Modifier<span className="visually-hidden"> {u.name}</span>
-                      </button>
-                      <button type="button" className="button button-small" onClick={() => patch(u, { disabled: !u.disabled }, `${u.name} ${u.disabled ? 'réactivé' : 'désactivé'}.`)}>
-                        {u.disabled ? 'Réactiver' : 'Désactiver'}<span className="visually-hidden"> {u.name}</span>
-                      </button>
-                      <button type="button" className="button button-small" onClick={() => reset(u)}>
-                        Réinitialiser<span className="visually-hidden"> le mot de passe de {u.name}</span>
-                      </button>
-                    </td>
-                  </tr>,
-                  editing === u.id && (
-                    <tr key={`${u.id}-edit`} className="edit-row">
-                      <td colSpan={6}>
-                        <UserForm
-                          user={u}
-                          classes={classes}
-                          onCancel={() => setEditing(null)}
-                          onSaved={(r) => {
-                            setUsers((old) => old?.map((x) => (x.id === r.id ? r : x)) ?? null);
-                            setEditing(null);
-                            setStatus(`${r.name} enregistré.`);
-                          }}
-                        />
-                      </td>
-                    </tr>
-                  ),
-                ];
-              })}
-            </tbody>
-          </table>
-        </TableWrap>
+        <>
+          <p className="small muted" data-testid="user-count">{count(users.length, 'compte affiché', 'comptes affichés')}{next ? ' (il y en a d’autres)' : ''}</p>
+          <ul className="ulist" aria-label="Utilisateurs">
+            {users.map((u) => {
+              const s = statusOf(u);
+              const cls = u.class?.name ?? (u.classes?.map((c) => c.name).join(', ') || '—');
+              return (
+                <li key={u.id} className="ulist-row">
+                  <div className="ulist-who">
+                    <strong className="ulist-name">{u.name}</strong>
+                    <span className="ulist-email small muted" title={u.email ?? undefined}>{u.email ? emailBreaks(u.email) : '—'}</span>
+                  </div>
+                  <div className="ulist-meta">
+                    <span className="ulist-role">{ROLE_LABELS[u.role]}</span>
+                    <span className={`tag ${s.cls}`}>{s.text}</span>
+                  </div>
+                  <span className="ulist-classes" title={cls}><span className="ulist-label muted small">{plural(u.classes?.length ?? 1, 'Classe', 'Classes')} : </span>{cls}</span>
+                  <div className="ulist-actions">
+                    <button type="button" className="button button-small" onClick={() => setEditing(u.id)}>
+                      Modifier<span className="visually-hidden"> {u.name}</span>
+                    </button>
+                    <button type="button" className="button button-small" onClick={() => patch(u, { disabled: !u.disabled }, `Compte ${ofName(u.name)} ${u.disabled ? 'réactivé' : 'désactivé'}.`)}>
+                      {u.disabled ? 'Réactiver' : 'Désactiver'}<span className="visually-hidden"> {u.name}</span>
+                    </button>
+                    <button type="button" className="button button-small" onClick={() => reset(u)}>
+                      Mot de passe<span className="visually-hidden"> {ofName(u.name)} : réinitialiser</span>
+                    </button>
+                  </div>
+                </li>
+              );
+            })}
+          </ul>
+          {editingUser && (
+            <Dialog title={`Modifier le compte ${ofName(editingUser.name)}`} onClose={() => setEditing(null)} wide>
+              <UserForm
+                bare
+                user={editingUser}
+                classes={classes}
+                onCancel={() => setEditing(null)}
+                onSaved={(r) => {
+                  setUsers((old) => old?.map((x) => (x.id === r.id ? r : x)) ?? null);
+                  setEditing(null);
+                  setStatus(`Compte ${ofName(r.name)} enregistré.`);
+                }}
+              />
+            </Dialog>
+          )}
+        </>
       )}
       {next && (
         <button type="button" className="button" onClick={() => load(next)}>
@@ -236,7 +232,18 @@ function UsersSection({ classes }: { classes: ClassInfo[] }) {
   );
 }
 
-function UserForm({ user, classes, onSaved, onCancel }: { user?: UserInfo; classes: ClassInfo[]; onSaved: (u: CreatedUser) => void; onCancel: () => void }) {
+/** An e-mail address that may wrap only after its @ and before its dots, never inside a word. */
+function emailBreaks(email: string) {
+  const parts = email.split(/(?=[@.])/);
+  return parts.map((p, i) => (
+    <span key={i}>
+      {i > 0 && <wbr />}
+      {p}
+    </span>
+  ));
+}
+
+function UserForm({ user, classes, onSaved, onCancel, bare = false }: { user?: UserInfo; classes: ClassInfo[]; onSaved: (u: CreatedUser) => void; onCancel: () => void; bare?: boolean }) {
   const { api } = useApi();
   const [given, setGiven] = useState(user?.given_name ?? '');
   const [family, setFamily] = useState(user?.family_name ?? '');
@@ -268,14 +275,13 @@ function UserForm({ user, classes, onSaved, onCancel }: { user?: UserInfo; class
     }
   };
 
-  return (
-    <Card title={user ? `Modifier ${user.name}` : 'Nouvel utilisateur'}>
+  const form = (
       <form className="form" onSubmit={submit}>
         {error && <Alert>{error}</Alert>}
         <div className="form-row">
           <div className="field">
             <label htmlFor={`${p}-given`}>Prénom</label>
-            <input id={`${p}-given`} required maxLength={100} value={given} onChange={(e) => setGiven(e.target.value)} autoComplete="off" />
+            <input id={`${p}-given`} data-autofocus required maxLength={100} value={given} onChange={(e) => setGiven(e.target.value)} autoComplete="off" />
           </div>
           <div className="field">
             <label htmlFor={`${p}-family`}>Nom</label>
@@ -314,8 +320,8 @@ function UserForm({ user, classes, onSaved, onCancel }: { user?: UserInfo; class
           </button>
         </div>
       </form>
-    </Card>
   );
+  return bare ? form : <Card title="Nouvel utilisateur">{form}</Card>;
 }
 
 function currentSchoolYear(): string {
@@ -476,11 +482,11 @@ function ImportSection({ onImported }: { onImported: () => void }) {
       {report && (
         <Card title={report.dry_run ? 'Résultat de la simulation' : "Rapport d'import"}>
           <ul className="stats" data-testid="import-report">
-            <li><strong>{report.created}</strong> créés</li>
-            <li><strong>{report.updated}</strong> mis à jour</li>
-            <li><strong>{report.unchanged}</strong> inchangés</li>
-            <li><strong>{report.classes_created ?? 0}</strong> classes créées</li>
-            <li><strong>{report.rejected.length}</strong> lignes rejetées</li>
+            <li><strong>{report.created}</strong> {plural(report.created, 'compte créé', 'comptes créés')}</li>
+            <li><strong>{report.updated}</strong> {plural(report.updated, 'compte mis à jour', 'comptes mis à jour')}</li>
+            <li><strong>{report.unchanged}</strong> {plural(report.unchanged, 'compte inchangé', 'comptes inchangés')}</li>
+            <li><strong>{report.classes_created ?? 0}</strong> {plural(report.classes_created ?? 0, 'classe créée', 'classes créées')}</li>
+            <li><strong>{report.rejected.length}</strong> {plural(report.rejected.length, 'ligne rejetée', 'lignes rejetées')}</li>
           </ul>
           {report.rejected.length > 0 && (
             <>
@@ -518,5 +524,72 @@ function ImportSection({ onImported }: { onImported: () => void }) {
         </Card>
       )}
     </>
+  );
+}
+
+/**
+ * The school years of the notes' periods: an administrator closes a year that is over (its
+ * evaluations and grades no longer change, teachers no longer see its periods when they add an
+ * evaluation) or opens it again.
+ */
+function YearsSection() {
+  const { api, listAll } = useApi();
+  const [periods, setPeriods] = useState<Period[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [ok, setOk] = useState<string | null>(null);
+  const load = useCallback(() => {
+    listAll<Period>('/api/notes/periods').then(setPeriods).catch((e) => setError(errorText(e)));
+  }, [listAll]);
+  useEffect(load, [load]);
+  const today = new Date().toISOString().slice(0, 10);
+  const years = [...new Set((periods ?? []).map((p) => p.school_year))].sort().reverse();
+
+  const setClosed = async (year: string, closed: boolean) => {
+    if (closed && !window.confirm(`Clore l'année ${year} ? Ses évaluations et ses notes ne pourront plus être modifiées.`)) return;
+    try {
+      await api(`/api/notes/school-years/${year}`, { method: 'PUT', json: { closed } });
+      setOk(`Année ${year} ${closed ? 'close' : 'rouverte'}.`);
+      setError(null);
+      load();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+
+  return (
+    <Card title="Années scolaires">
+      {error && <Alert>{error}</Alert>}
+      {ok && <Alert kind="success">{ok}</Alert>}
+      {periods === null ? (
+        <Spinner />
+      ) : years.length === 0 ? (
+        <Empty>Aucune période de notation.</Empty>
+      ) : (
+        <ul className="list">
+          {years.map((y) => {
+            const ps = periods.filter((p) => p.school_year === y);
+            const closed = ps.every((p) => p.closed);
+            const over = ps.every((p) => p.ends_on < today);
+            return (
+              <li key={y} className="list-row">
+                <span>
+                  <strong>{y}</strong> <span className="muted">· {count(ps.length, 'période', 'périodes')} ({ps.map((p) => p.name).join(', ')})</span>{' '}
+                  <span className={`tag ${closed ? 'tag-red' : over ? 'tag-amber' : 'tag-green'}`}>{closed ? 'Close' : over ? 'Terminée' : 'En cours'}</span>
+                </span>
+                {closed ? (
+                  <button type="button" className="button button-small" onClick={() => setClosed(y, false)}>
+                    Rouvrir<span className="visually-hidden"> l'année {y}</span>
+                  </button>
+                ) : over ? (
+                  <button type="button" className="button button-small" onClick={() => setClosed(y, true)}>
+                    Clore<span className="visually-hidden"> l'année {y}</span>
+                  </button>
+                ) : null}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </Card>
   );
 }

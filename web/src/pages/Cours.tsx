@@ -1,7 +1,9 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
-import { messageForStatus, useApi, type List } from '../lib/api';
+import { apiFetch, messageForStatus, problemOf, useApi, type List } from '../lib/api';
+import { consulted } from '../lib/i18n';
+import { Dialog } from '../components/Dialog';
 import { fmtDate, fmtDateTime, fmtSize, subjectLabel } from '../lib/format';
 import type { ClassInfo, Cours, FileInfo, Material, MaterialViews } from '../lib/types';
 import { Alert, Card, Empty, PageTitle, Spinner, errorText } from '../components/ui';
@@ -164,6 +166,11 @@ export function CoursDetailPage() {
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [views, setViews] = useState<{ id: string; data: MaterialViews } | null>(null);
+  // ?support=<id> (the dashboard's links to a recent material) opens that material.
+  const [params, setParams] = useSearchParams();
+  const viewing = materials?.find((m) => m.id === params.get('support')) ?? null;
+  const openViewer = (m: Material) => setParams({ support: m.id });
+  const closeViewer = () => setParams({}, { replace: true });
 
   const load = useCallback(async () => {
     try {
@@ -230,6 +237,7 @@ export function CoursDetailPage() {
 
   return (
     <>
+      {viewing && <MaterialViewer coursId={id} material={viewing} onClose={closeViewer} />}
       <p className="breadcrumb">
         <Link to="/cours">Cours</Link> <span aria-hidden="true">›</span> {cours.title}
       </p>
@@ -256,10 +264,15 @@ export function CoursDetailPage() {
                     {m.description && <span className="small">{m.description}</span>}
                   </div>
                   <div className="material-actions">
+                    {m.file_id && openable(m) && (
+                      <button type="button" className="button button-primary button-small" onClick={() => openViewer(m)}>
+                        Ouvrir<span className="visually-hidden"> {m.title}</span>
+                      </button>
+                    )}
                     {m.file_id && (
                       <button
                         type="button"
-                        className="button button-primary button-small"
+                        className={`button button-small ${openable(m) ? '' : 'button-primary'}`}
                         onClick={() => download(`/api/cours/${id}/materials/${m.id}/file`, m.file?.name || m.title).catch((e) => setError(errorText(e)))}
                       >
                         Télécharger<span className="visually-hidden"> {m.title}</span>
@@ -285,7 +298,7 @@ export function CoursDetailPage() {
                   {views?.id === m.id && (
                     <div className="views" data-testid="views">
                       <p>
-                        <strong>{views.data.viewed_count}</strong> élève{views.data.viewed_count > 1 ? 's' : ''} sur {views.data.students_total} ont consulté ce support.
+                        {consulted(views.data.viewed_count, views.data.students_total)} ce support.
                       </p>
                       <div className="grid-2">
                         <div>
@@ -317,6 +330,8 @@ function UploadMaterial({ coursId, onDone }: { coursId: string; onDone: (title: 
   const { api, upload } = useApi();
   const [title, setTitle] = useState('');
   const [section, setSection] = useState('');
+  const [description, setDescription] = useState('');
+  const [publishAt, setPublishAt] = useState('');
   const [file, setFile] = useState<File | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -336,10 +351,18 @@ function UploadMaterial({ coursId, onDone }: { coursId: string; onDone: (title: 
       const t = title.trim() || file.name.replace(/\.[^.]+$/, '');
       await api(`/api/cours/${coursId}/materials`, {
         method: 'POST',
-        json: { title: t, section: section.trim() || null, file_id: f.id },
+        json: {
+          title: t,
+          section: section.trim() || null,
+          description: description.trim() || null,
+          publish_at: publishAt ? new Date(publishAt).toISOString() : null,
+          file_id: f.id,
+        },
       });
       setTitle('');
       setSection('');
+      setDescription('');
+      setPublishAt('');
       setFile(null);
       setInputKey((k) => k + 1);
       onDone(t);
@@ -366,6 +389,16 @@ function UploadMaterial({ coursId, onDone }: { coursId: string; onDone: (title: 
           <div className="field">
             <label htmlFor={`${fileId}-section`}>Section</label>
             <input id={`${fileId}-section`} value={section} maxLength={100} onChange={(e) => setSection(e.target.value)} placeholder="Général" />
+          </div>
+        </div>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor={`${fileId}-desc`}>Description (facultative)</label>
+            <textarea id={`${fileId}-desc`} rows={2} maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor={`${fileId}-publish`}>Visible par les élèves à partir du (vide : tout de suite)</label>
+            <input id={`${fileId}-publish`} type="datetime-local" value={publishAt} onChange={(e) => setPublishAt(e.target.value)} />
           </div>
         </div>
         {progress !== null && (
@@ -480,5 +513,79 @@ export function MaterialPage() {
         <Card><p>Ce document ne s'affiche pas dans le navigateur : téléchargez-le pour l'ouvrir (page {page}).</p></Card>
       )}
     </>
+  );
+}
+
+/**
+ * Whether a material gets "Ouvrir": its file's type is one the browser shows, or is not known
+ * yet (the materials list gives the file's id only; the viewer then decides from the type the
+ * server answers, and offers the download for anything else).
+ */
+function openable(m: Material): boolean {
+  return !!m.file_id && (!m.file?.content_type || viewable(m.file.content_type));
+}
+
+/** Whether the browser shows a file of this type itself: PDF, image, audio, video. */
+function viewable(type?: string | null): boolean {
+  return !!type && (type === 'application/pdf' || /^(image|audio|video)\//.test(type)) && type !== 'image/svg+xml';
+}
+
+/**
+ * A material shown in the page: its file fetched with the token and shown from a blob: URL (an
+ * <iframe> for a PDF, <img>, <audio>, <video>), with its download beside it.
+ */
+function MaterialViewer({ coursId, material, onClose }: { coursId: string; material: Material; onClose: () => void }) {
+  const { download } = useApi();
+  const [url, setUrl] = useState<string | null>(null);
+  const [type, setType] = useState<string>('');
+  const [error, setError] = useState<string | null>(null);
+  const path = `/api/cours/${coursId}/materials/${material.id}/file`;
+
+  useEffect(() => {
+    const ctl = new AbortController();
+    let made: string | null = null;
+    (async () => {
+      try {
+        const r = await apiFetch(path, { headers: { Accept: '*/*' }, signal: ctl.signal });
+        if (!r.ok) throw await problemOf(r);
+        const blob = await r.blob();
+        made = URL.createObjectURL(blob);
+        setType(blob.type || material.file?.content_type || '');
+        setUrl(made);
+      } catch (e) {
+        if (!ctl.signal.aborted) setError(errorText(e));
+      }
+    })();
+    return () => {
+      ctl.abort();
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [path, material.file?.content_type]);
+
+  const name = material.file?.name || material.title;
+  return (
+    <Dialog title={material.title} onClose={onClose} wide>
+      {material.description && <p>{material.description}</p>}
+      {error ? (
+        <Alert>{error}</Alert>
+      ) : !url ? (
+        <Spinner label="Ouverture du support…" />
+      ) : type === 'application/pdf' ? (
+        <iframe className="viewer viewer-pdf" src={url} title={`Document : ${name}`} data-testid="viewer" />
+      ) : type.startsWith('image/') ? (
+        <img className="viewer" src={url} alt={material.description || material.title} data-testid="viewer" />
+      ) : type.startsWith('audio/') ? (
+        <audio className="viewer" src={url} controls data-testid="viewer" />
+      ) : type.startsWith('video/') ? (
+        <video className="viewer" src={url} controls data-testid="viewer" />
+      ) : (
+        <p>Ce document ne peut pas être affiché ici : téléchargez-le.</p>
+      )}
+      <div className="form-actions">
+        <button type="button" className="button" onClick={() => download(path, name).catch((e) => setError(errorText(e)))}>
+          Télécharger<span className="visually-hidden"> {material.title}</span>
+        </button>
+      </div>
+    </Dialog>
   );
 }

@@ -3,6 +3,7 @@ import { Link, useNavigate } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
 import { ApiError, useApi, type List } from '../lib/api';
 import { fmtDate, fmtNum } from '../lib/format';
+import { fieldText } from '../lib/i18n';
 import type { Cours, Evaluation, Grid, Period, StudentEvaluation, StudentReport, Ticket } from '../lib/types';
 import { Alert, Card, Empty, PageTitle, Spinner, TableWrap, errorText } from '../components/ui';
 import { AverageChart } from '../components/AverageChart';
@@ -17,7 +18,45 @@ function evalText(e: StudentEvaluation): string {
   if (e.status === 'absent') return 'Absent';
   if (e.status === 'exempt') return 'Dispensé';
   if (e.status === 'not_graded' || e.value === null) return 'Non noté';
-  return `${fmtNum(e.value)}/${e.scale}`;
+  // The grade on its own scale, and on /20 (what averages count) when the scale is another.
+  return e.scale === 20 ? `${fmtNum(e.value)}/20` : `${fmtNum(e.value)}/${e.scale} (${fmtNum(e.value20)}/20)`;
+}
+
+/** A class figure of an evaluation (the server gives them on /20) on the evaluation's own scale. */
+function onScale(v20: number | null | undefined, scale: number): string {
+  return v20 === null || v20 === undefined ? '—' : `${fmtNum(Math.round(((v20 * scale) / 20) * 100) / 100)}/${scale}`;
+}
+
+/** "moy. 8,5/10 · min 7/10 · max 10/10": the class figures of an evaluation, each with its scale. */
+function classFigures(e: StudentEvaluation): string {
+  return `moy. ${onScale(e.class_average, e.scale)} · min ${onScale(e.min, e.scale)} · max ${onScale(e.max, e.scale)}`;
+}
+
+/** "Trimestre 1 — 2026-2027": a period with its school year, as every period menu shows it. */
+export function periodLabel(p: Period): string {
+  return `${p.name} — ${p.school_year}${p.closed ? ' (close)' : ''}`;
+}
+
+/** The school year of today ("2026-2027" from August on). */
+export function currentSchoolYear(d = new Date()): string {
+  const y = d.getFullYear();
+  return d.getMonth() >= 7 ? `${y}-${y + 1}` : `${y - 1}-${y}`;
+}
+
+/** A period menu's options, grouped by school year (newest first). */
+function PeriodOptions({ periods }: { periods: Period[] }) {
+  const years = [...new Set(periods.map((p) => p.school_year))].sort().reverse();
+  return (
+    <>
+      {years.map((y) => (
+        <optgroup key={y} label={`Année ${y}`}>
+          {periods.filter((p) => p.school_year === y).map((p) => (
+            <option key={p.id} value={p.id}>{periodLabel(p)}</option>
+          ))}
+        </optgroup>
+      ))}
+    </>
+  );
 }
 
 /**
@@ -116,7 +155,7 @@ function StudentNotes() {
               <label htmlFor="period">Période</label>
               <select id="period" value={periodId} onChange={(e) => setPeriodId(e.target.value)}>
                 {report.periods.map((p) => (
-                  <option key={p.id} value={p.id}>{p.name}</option>
+                  <option key={p.id} value={p.id}>{p.name} — {p.school_year}</option>
                 ))}
               </select>
             </div>
@@ -151,7 +190,7 @@ function StudentNotes() {
               actions={<span className="grade-pill big-pill">{s.average === null ? '—' : `${fmtNum(s.average)}/20`}</span>}
             >
               <p className="small muted">
-                {s.teachers.length > 0 && `${s.teachers.join(', ')} · `}Classe : moyenne {fmtNum(s.class_average)}, min {fmtNum(s.min)}, max {fmtNum(s.max)}
+                {s.teachers.length > 0 && `${s.teachers.join(', ')} · `}Classe (moyennes sur 20) : moyenne {fmtNum(s.class_average)}/20, min {fmtNum(s.min)}/20, max {fmtNum(s.max)}/20
               </p>
               <TableWrap label={`Évaluations de ${s.title}`}>
                 <table className="table">
@@ -162,7 +201,7 @@ function StudentNotes() {
                       <th scope="col" className="hide-sm">Date</th>
                       <th scope="col">Ma note</th>
                       <th scope="col" className="hide-sm">Coef.</th>
-                      <th scope="col" className="hide-sm">Classe (moy. / min / max)</th>
+                      <th scope="col" className="hide-sm">Classe, sur le barème de l'évaluation</th>
                     </tr>
                   </thead>
                   <tbody>
@@ -172,7 +211,7 @@ function StudentNotes() {
                           <th scope="row">
                             {e.title}
                             <span className="small muted block show-sm">
-                              {fmtDate(e.date)} · coef. {fmtNum(e.coefficient)} · classe {fmtNum(e.class_average)} (min {fmtNum(e.min)}, max {fmtNum(e.max)})
+                              {fmtDate(e.date)} · coef. {fmtNum(e.coefficient)} · classe : {classFigures(e)}
                             </span>
                             {e.comment && <span className="small muted block">« {e.comment} »</span>}
                             {support && e.status && (
@@ -193,7 +232,7 @@ function StudentNotes() {
                           <td className="nowrap hide-sm">{fmtDate(e.date)}</td>
                           <td className="nowrap"><strong>{evalText(e)}</strong></td>
                           <td className="hide-sm">{fmtNum(e.coefficient)}</td>
-                          <td className="nowrap hide-sm">{fmtNum(e.class_average)} / {fmtNum(e.min)} / {fmtNum(e.max)}</td>
+                          <td className="nowrap hide-sm" data-testid="class-figures">{classFigures(e)}</td>
                         </tr>
                         {asking === e.id && (
                           <tr className="contest-row">
@@ -240,7 +279,8 @@ function TeacherNotes() {
         setPeriods(p.items);
         if (c.items.length) setCourseId(c.items[0].id);
         const today = new Date().toISOString().slice(0, 10);
-        const cur = p.items.find((x) => x.starts_on <= today && today <= x.ends_on) || p.items[0];
+        const year = currentSchoolYear();
+        const cur = p.items.find((x) => x.starts_on <= today && today <= x.ends_on) || p.items.find((x) => x.school_year === year) || p.items[0];
         if (cur) setPeriodId(cur.id);
       })
       .catch((e) => setError(errorText(e)));
@@ -287,7 +327,7 @@ function TeacherNotes() {
         const byRow: Record<number, string> = {};
         for (const [k, v] of Object.entries(e.problem.errors)) {
           const m = /^grades\[(\d+)\]/.exec(k);
-          if (m) byRow[Number(m[1])] = v;
+          if (m) byRow[Number(m[1])] = fieldText(k, e.problem.codes?.[k], v);
         }
         setServerErrors(byRow);
       }
@@ -330,9 +370,7 @@ function TeacherNotes() {
               <label htmlFor="t-period">Période</label>
               <select id="t-period" value={periodId} onChange={(e) => setPeriodId(e.target.value)}>
                 <option value="">Toutes les périodes</option>
-                {periods.map((p) => (
-                  <option key={p.id} value={p.id}>{p.name}</option>
-                ))}
+                <PeriodOptions periods={periods} />
               </select>
             </div>
             <div className="field">
@@ -370,8 +408,8 @@ function TeacherNotes() {
               title={`${evaluation.title}`}
               actions={
                 <span className="small muted">
-                  {fmtDate(evaluation.date)} · coef. {fmtNum(evaluation.coefficient)} · sur {evaluation.scale}
-                  {evaluation.average != null && ` · moyenne ${fmtNum(evaluation.average)}`}
+                  {fmtDate(evaluation.date)} · coef. {fmtNum(evaluation.coefficient)} · noté sur {evaluation.scale}
+                  {evaluation.average != null && ` · moyenne ${onScale(evaluation.average, evaluation.scale)}`}
                 </span>
               }
             >
@@ -398,7 +436,15 @@ function CreateEvaluation({ courseId, periods, periodId, onCreated, onCancel }: 
   const { api } = useApi();
   const [title, setTitle] = useState('');
   const [date, setDate] = useState(new Date().toISOString().slice(0, 10));
-  const [period, setPeriod] = useState(periodId || periods[0]?.id || '');
+  // The open periods of the current school year, the period of today first; others on demand.
+  const year = currentSchoolYear();
+  const open = periods.filter((p) => !p.closed);
+  const [allYears, setAllYears] = useState(false);
+  const offered = allYears ? open : open.filter((p) => p.school_year === year);
+  const today = new Date().toISOString().slice(0, 10);
+  const [period, setPeriod] = useState(
+    offered.find((p) => p.id === periodId)?.id || offered.find((p) => p.starts_on <= today && today <= p.ends_on)?.id || offered[0]?.id || '',
+  );
   const [coefficient, setCoefficient] = useState('1');
   const [scale, setScale] = useState('20');
   const [publishAt, setPublishAt] = useState('');
@@ -438,10 +484,12 @@ function CreateEvaluation({ courseId, periods, periodId, onCreated, onCancel }: 
           <div className="field">
             <label htmlFor="ev-period">Période</label>
             <select id="ev-period" required value={period} onChange={(e) => setPeriod(e.target.value)}>
-              {periods.map((p) => (
-                <option key={p.id} value={p.id}>{p.name}</option>
-              ))}
+              {offered.length === 0 && <option value="">Aucune période ouverte en {year}</option>}
+              <PeriodOptions periods={offered} />
             </select>
+            <label className="check small">
+              <input type="checkbox" checked={allYears} onChange={(e) => setAllYears(e.target.checked)} /> Autres années scolaires
+            </label>
           </div>
         </div>
         <div className="form-row">

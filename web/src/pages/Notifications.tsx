@@ -3,6 +3,7 @@ import { useNavigate } from 'react-router';
 import { useApi, type List } from '../lib/api';
 import { useNotifications, type Notification } from '../lib/notifications';
 import { fmtDateTime } from '../lib/format';
+import { count } from '../lib/i18n';
 import { Alert, Card, Empty, PageTitle, Spinner, errorText } from '../components/ui';
 
 export function NotificationsPage() {
@@ -57,7 +58,7 @@ export function NotificationsPage() {
         ) : (
           <ul className="list">
             {items.map((n) => (
-              <li key={n.id} className={`list-row ${n.read_at ? '' : 'unread'}`}>
+              <li key={n.id} className={`list-row notif-row ${n.read_at ? '' : 'unread'}`}>
                 <span>
                   <strong>{!n.read_at && <span className="dot" aria-label="Non lue" role="img" />}{n.title}</strong>
                   <br />
@@ -65,7 +66,7 @@ export function NotificationsPage() {
                   <br />
                   <span className="muted small">{fmtDateTime(n.created_at)}</span>
                 </span>
-                <span className="row-actions">
+                <span className="row-actions notif-actions">
                   {n.link && n.link.startsWith('/') && (
                     <button type="button" className="button button-small" onClick={() => { if (!n.read_at) markRead(n.id).catch(() => {}); navigate(n.link!); }}>
                       Ouvrir<span className="visually-hidden"> {n.title}</span>
@@ -93,5 +94,5 @@ export function NotificationsPage() {
 /** The notifications tile's badge on the dashboard: how many are unread. */
 export function UnreadBadge() {
   const { unread } = useNotifications();
-  return unread > 0 ? <span className="tile-badge">{unread} non lue{unread > 1 ? 's' : ''}</span> : null;
+  return unread > 0 ? <span className="tile-badge">{count(unread, 'non lue', 'non lues')}</span> : null;
 }

@@ -20,7 +20,7 @@ function gradeText(e: StudentEvaluation): string {
   if (e.status === 'absent') return 'Absent';
   if (e.status === 'exempt') return 'Dispensé';
   if (e.status === 'not_graded' || e.value === null) return 'Non noté';
-  return `${fmtNum(e.value)}/${e.scale}`;
+  return e.scale === 20 ? `${fmtNum(e.value)}/20` : `${fmtNum(e.value)}/${e.scale} (${fmtNum(e.value20)}/20)`;
 }
 
 export function PortailPage() {
@@ -147,7 +147,7 @@ export function PortailPage() {
                 {materials.map((m) => (
                   <li key={m.id} className="list-row">
                     <span>
-                      <Link to={`/cours/${m.cours_id}`}>{m.title}</Link>
+                      <Link to={`/cours/${m.cours_id}?support=${m.id}`}>{m.title}</Link>
                       <br />
                       <span className="muted">{m.cours}</span>
                     </span>
