@@ -142,7 +142,7 @@ static int cb_erase_user(db_conn *c, const char *user_id)
 
 /* ---- service ---- */
 
-static int cb_start(void) { return bus_subscribe(&cb_consumer); }
+static const struct bus_consumer *const consumers[] = {&cb_consumer, NULL};
 static void cb_stop(void) { cb_text_stop(); }
 
 #define S_STR "{\"type\":\"string\"}"
@@ -263,7 +263,7 @@ const struct service svc_chatbot = {
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
 	.tables = owned_tables,
-	.start = cb_start,
+	.consumers = consumers,
 	.stop = cb_stop,
 	.export_user = cb_export_user,
 	.erase_user = cb_erase_user,

@@ -176,8 +176,10 @@ int msg_purge_trash(db_conn *c);
 /* ---- stream.c ---- */
 
 void msg_stream(http_req *req);
-/* Sends one event to the open streams of each of the n users (this process only). */
+/* Sends one event to the open streams of each of the n users, in every process running the service. */
 void msg_push(const char *const *users, size_t n, const char *event, const char *id, const char *data);
+/* The wake-up subscriber (core/wake.h, topic "messages"): pushes to this process's streams. */
+void msg_wake(const char *payload);
 
 /* ---- notify.c ---- */
 

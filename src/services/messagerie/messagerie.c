@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/wake.h"
 #include "core/schema.h"
 
 /* The tables, shared by both engines. */
@@ -253,7 +254,11 @@ int msg_erase_user(db_conn *c, const char *user_id)
 
 /* ---- service ---- */
 
-static int msg_start(void) { return msg_worker_start(); }
+static int msg_start(void)
+{
+	int rc = wake_subscribe("messages", msg_wake);
+	return rc ? rc : msg_worker_start();
+}
 
 #define S_PERSON                                                                                                       \
 	"{\"type\":\"object\",\"required\":[\"id\",\"name\"],\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR "}}"
