@@ -321,9 +321,9 @@ test('search finds words in the caller\'s own messages only', async () => {
 });
 
 /** Opens the caller's message stream and returns {next(pred), close()}. */
-async function openStream(who) {
+async function openStream(who, server = ent) {
   const ctl = new AbortController();
-  const res = await fetch(`${ent.url}/api/messages/stream`, { headers: { Authorization: `Bearer ${s.token(who)}` }, signal: ctl.signal });
+  const res = await fetch(`${server.url}/api/messages/stream`, { headers: { Authorization: `Bearer ${s.token(who)}` }, signal: ctl.signal });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type'), /^text\/event-stream/);
   const reader = res.body.getReader();
@@ -366,6 +366,32 @@ test('the live stream pushes a new message to its recipients', async () => {
   assert.equal(data.subject, 'En direct');
   assert.equal(data.sender.name, 'Paul Prof');
   st.close();
+});
+
+test('on PostgreSQL, a stream held by a second process hears of a message sent through the first', async (t) => {
+  if (!/^postgres(ql)?:/.test(ent.env.ENT_DB || '')) {
+    t.skip('processes wake each other through PostgreSQL (LISTEN/NOTIFY); one SQLite process holds every stream');
+    return;
+  }
+  const twin = await startEnt({ db: ent.env.ENT_DB, keepData: true,
+    env: { ENT_SERVICES: 'messagerie', ENT_PUBLIC_URL: ent.env.ENT_PUBLIC_URL, ENT_BUS: 'local' } });
+  try {
+    const st = await openStream('eve', twin);
+    try {
+      assert.ok(await st.next((e) => e.event === 'ready'));
+      const m = await ok(send('teacher', { subject: 'D\'un processus à l\'autre', body: 'x', to: [user('eve')] }), 201);
+      let timer;
+      const late = new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('no message on the other process\'s stream within 20 s')), 20000); });
+      const ev = await Promise.race([st.next((e) => e.event === 'message' && e.id === m.id), late]).finally(() => clearTimeout(timer));
+      assert.equal(JSON.parse(ev.data).subject, 'D\'un processus à l\'autre');
+    } finally {
+      st.close();
+    }
+  } finally {
+    const e = await twin.stop();
+    assert.equal(e.code, 0, twin.stderr.slice(-3000));
+    assert.deepEqual(twin.stderr.split('\n').filter((l) => l.includes('"level":"error"')), []);
+  }
 });
 
 test('announcements with acknowledgement: counts, once per recipient, reminders to those who have not', async () => {
