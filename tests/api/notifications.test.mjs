@@ -136,12 +136,16 @@ async function openStream(who, lastEventId, server = ent) {
   };
 }
 
+/** Whether the server's database is PostgreSQL (its own, or a cluster's). */
+const sharedPg = () => /^postgres(ql)?:/.test(ent.env.ENT_DB || '');
+
 /** Rows of the notifications tables for a user, read straight from the database (for the erasure). */
 function rowsInDb(userId) {
   const sql = `SELECT (SELECT COUNT(*) FROM notifications WHERE user_id = '${userId}') + ` +
     `(SELECT COUNT(*) FROM notification_prefs WHERE user_id = '${userId}')`;
-  const r = ent.pg
-    ? spawnSync('psql', [ent.pg.url, '-qAtc', sql], { encoding: 'utf8' })
+  // The server's database: its own, or a cluster's (ENT_TEST_URL) named by its settings.
+  const r = sharedPg()
+    ? spawnSync('psql', [ent.env.ENT_DB, '-qAtc', sql], { encoding: 'utf8' })
     : spawnSync('sqlite3', [join(ent.dataDir, 'ent.db'), sql], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return Number(r.stdout.trim());
@@ -247,8 +251,6 @@ function within(p, ms, what) {
   const late = new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`no ${what} within ${ms / 1000} s`)), ms); });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
-
-const sharedPg = () => /^postgres(ql)?:/.test(ent.env.ENT_DB || '');
 
 test('Last-Event-ID: a reconnecting stream gets the notifications it missed, oldest first, and only those', { timeout: 60000 }, async () => {
   const before = await list('s0');
