@@ -439,7 +439,7 @@ static int await_confirms(struct batch *b)
 			if (strcmp(type, b->unrouted) != 0) {
 				log_warn(
 					"bus: relay: no queue is bound for event type %s; the broker dropped such events "
-					"(start the consuming services once so that their queues exist)",
+					"(no service of this version consumes them)",
 					type);
 				snprintf(b->unrouted, BROKER_TYPE_MAX, "%s", type);
 			}
