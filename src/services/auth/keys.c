@@ -142,16 +142,40 @@ int keys_load(db_conn *c, int generate)
 		return rc;
 	if (!st->signing && generate) {
 		state_free(st);
-		/* Two processes starting together may both generate: harmless, both keys are published. */
-		jwt_key *k = new_key();
-		if (!k)
-			return ENT_EINTERNAL;
-		rc = insert_key(c, k);
-		jwt_key_free(k);
-		if (rc)
+		/*
+		 * Processes starting together generate one first key between them, not one each (with one
+		 * each, every process published only the keys it had seen, and a JWKS read through a
+		 * round-robin gateway changed from one request to the next): under the migrations' lock (an
+		 * advisory lock on PostgreSQL) and a write transaction (SQLite), the table is read again and
+		 * a key made only when it still has none.
+		 */
+		if ((rc = db_migrate_lock(c)) != ENT_OK)
 			return rc;
-		log_info("auth: generated the first signing key");
+		if ((rc = db_begin(c)) != ENT_OK) {
+			db_migrate_unlock(c);
+			return rc;
+		}
 		rc = build(c, &st);
+		if (rc == ENT_OK && !st->signing) {
+			state_free(st);
+			st = NULL;
+			jwt_key *k = new_key();
+			rc = k ? insert_key(c, k) : ENT_EINTERNAL;
+			jwt_key_free(k);
+			if (rc == ENT_OK)
+				rc = db_commit(c);
+			if (rc == ENT_OK) {
+				log_info("auth: generated the first signing key");
+				rc = build(c, &st);
+			}
+		} else if (rc == ENT_OK) {
+			rc = db_commit(c);
+		}
+		if (rc != ENT_OK) {
+			db_rollback(c);
+			state_free(st);
+		}
+		db_migrate_unlock(c);
 		if (rc)
 			return rc;
 	}
