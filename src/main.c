@@ -13,6 +13,7 @@
 #include "core/metrics.h"
 #include "core/router.h"
 #include "core/util.h"
+#include "core/wake.h"
 #include "services/auth/auth.h"
 #include "services/core/openapi.h"
 #include "store/migrate.h"
@@ -226,9 +227,30 @@ static int cmd_serve(int argc, char **argv)
 			goto stop;
 		}
 	}
-	/* Consumers subscribed in their services' start(); delivery begins before the first request. */
+	/*
+	 * This process consumes for the services it runs, and declares every service's consumers, so
+	 * that their queues exist before it publishes anything (docs/bus.md). Delivery begins before
+	 * the first request.
+	 */
+	for (const struct service *const *sv = service_registry; *sv; sv++)
+		for (const struct bus_consumer *const *k = (*sv)->consumers; k && *k; k++)
+			if (bus_declare(*k) != ENT_OK ||
+			    (service_find_selected((*sv)->name) && bus_subscribe(*k) != ENT_OK)) {
+				fprintf(stderr, "ent: consumer %s of service %s: invalid or duplicate\n", (*k)->name,
+					(*sv)->name);
+				rc = 1;
+				close(listen_fd);
+				goto stop;
+			}
 	if ((rc = bus_start(err, sizeof(err))) != ENT_OK) {
 		fprintf(stderr, "%s\n", err);
+		rc = 1;
+		close(listen_fd);
+		goto stop;
+	}
+	/* Live pushes produced by other processes (services subscribed in their start()). */
+	if ((rc = wake_start()) != ENT_OK) {
+		fprintf(stderr, "ent: the wake-up listener did not start: %s\n", ent_err_str(rc));
 		rc = 1;
 		close(listen_fd);
 		goto stop;
@@ -280,6 +302,7 @@ static int cmd_serve(int argc, char **argv)
 		auth_guard_stop();
 	rc = 0;
 stop:
+	wake_stop();
 	bus_stop();
 	while (started > 0) {
 		const struct service *s = app.services[--started];

@@ -22,10 +22,11 @@
  *                that at-least-once implies harmless.
  *
  * Before its first publish on every connection the relay also declares and binds the queues of
- * this process's consumers: a message routed to no queue is dropped by the broker, so a queue
- * must exist before the events it wants are relayed. Consumers living in another process create
- * their queue when that process first starts (it is durable from then on); an event published
- * to no queue at all is returned to the relay (mandatory flag), logged, and counted as relayed.
+ * every consumer of the deployment (bus_declared(): `ent serve` declares the consumers of every
+ * service in the registry, whichever it runs): a message routed to no queue is dropped by the
+ * broker, so a queue must exist before the events it wants are relayed, even when its consuming
+ * process has never started yet. An event that no consumer wants at all is returned to the relay
+ * (mandatory flag), logged, and counted as relayed.
  *
  * Connections are retried with a backoff from 1 s doubling to 30 s; each state change (down,
  * up again) is logged once. There are no AMQP heartbeats, because rabbitmq-c only answers them
@@ -438,7 +439,7 @@ static int await_confirms(struct batch *b)
 			if (strcmp(type, b->unrouted) != 0) {
 				log_warn(
 					"bus: relay: no queue is bound for event type %s; the broker dropped such events "
-					"(start the consuming services once so that their queues exist)",
+					"(no service of this version consumes them)",
 					type);
 				snprintf(b->unrouted, BROKER_TYPE_MAX, "%s", type);
 			}
@@ -522,7 +523,7 @@ static void *relay_main(void *arg)
 	(void)arg;
 	struct link l = {.who = "relay"};
 	size_t n;
-	const struct bus_consumer *const *ks = bus_consumers(&n);
+	const struct bus_consumer *const *ks = bus_declared(&n);
 	uint64_t next_tag = 0;
 	int db_down = 0;
 	char unrouted[BROKER_TYPE_MAX] = "";

@@ -79,6 +79,9 @@ enum backend { BACKEND_NONE, BACKEND_LOCAL, BACKEND_AMQP };
 
 static const struct bus_consumer *consumers[BUS_MAX_CONSUMERS + 1];
 static size_t nconsumers;
+/* Consumers of the whole deployment (bus_declare) and of this process, by name, once each. */
+static const struct bus_consumer *declared[2 * BUS_MAX_CONSUMERS + 1];
+static size_t ndeclared;
 static enum backend running = BACKEND_NONE;
 static atomic_long pending;
 
@@ -102,6 +105,31 @@ const struct bus_consumer *const *bus_consumers(size_t *n)
 {
 	*n = nconsumers;
 	return consumers;
+}
+
+/* Adds k to the declared list unless a consumer of that name is there. 0 or ENT_EINVAL when full. */
+static int declare_add(const struct bus_consumer *k)
+{
+	for (size_t i = 0; i < ndeclared; i++)
+		if (strcmp(declared[i]->name, k->name) == 0)
+			return ENT_OK;
+	if (ndeclared == 2 * BUS_MAX_CONSUMERS)
+		return ENT_EINVAL;
+	declared[ndeclared++] = k;
+	return ENT_OK;
+}
+
+int bus_declare(const struct bus_consumer *k)
+{
+	if (!k || !k->name)
+		return ENT_EINVAL;
+	return declare_add(k);
+}
+
+const struct bus_consumer *const *bus_declared(size_t *n)
+{
+	*n = ndeclared;
+	return declared;
 }
 
 int bus_type_matches(const char *pattern, const char *type)
@@ -179,6 +207,8 @@ int bus_subscribe(const struct bus_consumer *k)
 	for (size_t i = 0; i < nconsumers; i++)
 		if (strcmp(consumers[i]->name, k->name) == 0)
 			return ENT_EINVAL;
+	if (declare_add(k) != ENT_OK)
+		return ENT_EINVAL;
 	consumers[nconsumers++] = k;
 	return ENT_OK;
 }
@@ -638,6 +668,7 @@ void bus_stop(void)
 		pthread_join(dispatcher, NULL);
 	}
 	nconsumers = 0;
+	ndeclared = 0;
 	memset(retries, 0, sizeof retries);
 }
 

@@ -65,10 +65,20 @@ int bus_publish(db_conn *c, const char *producer, const char *type, const json_t
 void bus_kick(void);
 
 /*
- * Registers a consumer for this process (from a service's start(), before bus_start()). The
- * struct must outlive the process's bus. Returns 0, or ENT_EINVAL for a duplicate name.
+ * Registers a consumer for this process (before bus_start(); `ent serve` subscribes the consumers
+ * of the services it runs, struct service.consumers). The struct must outlive the process's bus.
+ * Returns 0, or ENT_EINVAL for a duplicate name.
  */
 int bus_subscribe(const struct bus_consumer *consumer);
+
+/*
+ * Names a consumer that exists in the deployment, in this process or another (before bus_start();
+ * `ent serve` declares the consumers of every service of the registry). On RabbitMQ the relay
+ * declares and binds the queue of every declared or subscribed consumer before its first publish,
+ * so an event published before the consuming process first started waits in its queue. Without a
+ * broker it changes nothing (the outbox keeps events). Returns 0, or ENT_EINVAL. Idempotent.
+ */
+int bus_declare(const struct bus_consumer *consumer);
 
 /*
  * Starts delivery for the configured backend (app.cfg->bus): the local dispatcher, or the AMQP

@@ -11,6 +11,8 @@
 
 /* The consumers registered in this process. */
 const struct bus_consumer *const *bus_consumers(size_t *n);
+/* The consumers whose queues exist on the broker: those declared and those subscribed, once each. */
+const struct bus_consumer *const *bus_declared(size_t *n);
 
 /*
  * Applies ev for consumer k on connection c in its own transaction, recording (k->name, ev->id)

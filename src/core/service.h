@@ -16,6 +16,8 @@
 #include "http.h"
 #include "../store/db.h"
 
+struct bus_consumer;
+
 struct migration {
 	int version; /* 1, 2, 3 ... per service, never reused */
 	const char *name;
@@ -73,6 +75,13 @@ struct service {
 	 * version is the migration's. 0 or an ent_err, which rolls the migration back. May be NULL.
 	 */
 	int (*migrate_fill)(db_conn *c, int version);
+	/*
+	 * The service's event consumers (bus/bus.h), NULL-terminated; may be NULL. The process that runs
+	 * the service subscribes them before the bus starts; every process, whatever services it runs,
+	 * declares their queues, so that an event published before the consuming process first started
+	 * waits for it (docs/bus.md).
+	 */
+	const struct bus_consumer *const *consumers;
 	/* Called after migrations, before the listener opens. 0 or an ent_err. May be NULL. */
 	int (*start)(void);
 	void (*stop)(void);

@@ -1,6 +1,7 @@
 /*
  * sse.h - Server-Sent Events: an answer (text/event-stream) that stays open and carries events
- * pushed from any thread. Notifications stream through it; messages and chatbot answers will too.
+ * pushed from any thread. Notifications, messages and chatbot answers stream through it. A stream
+ * lives in one process: what another process produces for it arrives through a wake-up (wake.h).
  *
  *   sse_stream *s = sse_open(req, on_close, ctx);   // answers the request; NULL: answered 500
  *   sse_send(s, "notification", id, json);          // from any thread; -1 once the stream is closed

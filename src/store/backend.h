@@ -41,6 +41,14 @@ struct db_backend {
 	const char *(*errmsg)(void *conn);
 };
 
+/*
+ * PostgreSQL notifications (pg.c), behind db_listen() and friends: a connection of its own that
+ * ran LISTEN channel. NULL with a reason in err on failure.
+ */
+void *pg_listen_open(const char *url, const char *channel, char *err, size_t errlen);
+int pg_listen_wait(void *l, int timeout_ms, void (*fn)(const char *payload, void *arg), void *arg);
+void pg_listen_close(void *l);
+
 extern const struct db_backend db_sqlite_backend;
 extern const struct db_backend db_pg_backend;
 

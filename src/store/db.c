@@ -149,6 +149,26 @@ void db_close(db *d)
 	free(d);
 }
 
+db_listener *db_listen(db *d, const char *channel, char *err, size_t errlen)
+{
+	if (d->kind != DB_POSTGRES) {
+		snprintf(err, errlen, "notifications need PostgreSQL");
+		return NULL;
+	}
+	return pg_listen_open(d->url, channel, err, errlen);
+}
+
+int db_listen_wait(db_listener *l, int timeout_ms, void (*fn)(const char *payload, void *arg), void *arg)
+{
+	return pg_listen_wait(l, timeout_ms, fn, arg);
+}
+
+void db_listen_close(db_listener *l)
+{
+	if (l)
+		pg_listen_close(l);
+}
+
 enum db_kind db_kind(const db *d) { return d->kind; }
 enum db_kind db_conn_kind(const db_conn *c) { return c->d->kind; }
 long db_connections(const db *d) { return atomic_load(&((db *)d)->nconns); }

@@ -125,6 +125,20 @@ int db_ping(db_conn *c);
 int db_migrate_lock(db_conn *c);
 int db_migrate_unlock(db_conn *c);
 
+/*
+ * Notifications across processes (PostgreSQL's LISTEN/NOTIFY; see core/wake.h). db_listen() opens
+ * a connection of its own, outside the per-thread ones, and runs LISTEN channel on it. NULL with
+ * a reason in err on SQLite or when the server cannot be reached. db_listen_wait() waits up to
+ * timeout_ms and calls fn(payload, arg) for each notification received; it returns how many, or
+ * ENT_EUNAVAIL when the connection is lost (close it and listen again: what was notified in
+ * between is not received). A NOTIFY is sent on any connection with SELECT pg_notify(?, ?),
+ * delivered at the commit of its transaction.
+ */
+typedef struct db_listener db_listener;
+db_listener *db_listen(db *d, const char *channel, char *err, size_t errlen);
+int db_listen_wait(db_listener *l, int timeout_ms, void (*fn)(const char *payload, void *arg), void *arg);
+void db_listen_close(db_listener *l);
+
 /* The last error message of this connection, for logs. Never NULL. */
 const char *db_errmsg(db_conn *c);
 

@@ -43,8 +43,10 @@
 #include "../core/err.h"
 #include "../core/log.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -887,6 +889,53 @@ static const char *pg_errmsg(void *conn)
 	struct pg_conn *c = conn;
 	return c->err[0] ? c->err : "no error";
 }
+
+/* ---- notifications (LISTEN) ------------------------------------------------------------------ */
+
+void *pg_listen_open(const char *url, const char *channel, char *err, size_t errlen)
+{
+	struct pg_conn *c = pg_connect(url, err, errlen);
+	if (!c)
+		return NULL;
+	char *ident = PQescapeIdentifier(c->pg, channel, strlen(channel));
+	char sql[160];
+	snprintf(sql, sizeof(sql), "LISTEN %s", ident ? ident : "\"\"");
+	PQfreemem(ident);
+	PGresult *res = PQexec(c->pg, sql);
+	int rc = check_result(c, res, "listen");
+	PQclear(res);
+	if (rc != ENT_OK) {
+		snprintf(err, errlen, "postgres: %s", c->err);
+		pg_disconnect(c);
+		return NULL;
+	}
+	return c;
+}
+
+int pg_listen_wait(void *l, int timeout_ms, void (*fn)(const char *payload, void *arg), void *arg)
+{
+	struct pg_conn *c = l;
+	int n = 0;
+	for (int waited = 0;; waited = 1) {
+		if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK || c->doomed)
+			return ENT_EUNAVAIL;
+		PGnotify *nt;
+		while ((nt = PQnotifies(c->pg))) {
+			fn(nt->extra ? nt->extra : "", arg);
+			PQfreemem(nt);
+			n++;
+		}
+		if (n || waited)
+			return n;
+		struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
+		if (p.fd < 0)
+			return ENT_EUNAVAIL;
+		if (poll(&p, 1, timeout_ms) < 0 && errno != EINTR)
+			return ENT_EUNAVAIL;
+	}
+}
+
+void pg_listen_close(void *l) { pg_disconnect(l); }
 
 const struct db_backend db_pg_backend = {
 	.name = "postgres",

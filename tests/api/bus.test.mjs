@@ -6,7 +6,9 @@
 //   - grade to notification, end to end;
 //   - a stream of grades while the broker is restarted: every notification arrives, none twice;
 //   - the process killed with SIGKILL between the commit and the delivery: the event is
-//     delivered after the restart.
+//     delivered after the restart;
+//   - an event published by a process without the consuming service, before any process of that
+//     service ever started, is delivered when one starts (every process declares every queue).
 // Each test on RabbitMQ gets a virtual host of its own, so that the queues of one test's server
 // never hold events of another test's database.
 //
@@ -277,6 +279,32 @@ test('amqp: grades become one notification per student through RabbitMQ', { skip
     await school.stop();
     assert.match(school.logs, /bus: relay: connected to RabbitMQ/);
     assert.match(school.logs, /bus: notifications: connected to RabbitMQ/);
+    assert.deepEqual(school.errors(), []);
+  } finally {
+    await school.close();
+  }
+});
+
+test('amqp: an event published before its consuming service first started waits in its queue and is delivered when it starts', { skip: noAmqp }, async () => {
+  const school = new School({ ENT_BUS: await freshVhost() });
+  try {
+    // A virtual host where no process ever ran the notifications service: only the producer's
+    // process, which declares every service's queue at its bus start, has been there.
+    await school.start({ ENT_SERVICES: 'users,fichiers,cours,notes,auth' });
+    await school.populate(3);
+    await school.gradeAll(1);
+    await school.gradeAll(2);
+    // The broker confirmed both events (relayed), with no consumer connected anywhere.
+    const deadline = Date.now() + WAIT_LIMIT_MS;
+    while (school.unrelayed() > 0 && Date.now() < deadline) await sleep(100);
+    assert.equal(school.unrelayed(), 0);
+    await school.stop();
+    assert.doesNotMatch(school.logs, /no queue is bound/);
+    // The consumer's process starts for the first time, running that service alone.
+    await school.start({ ENT_SERVICES: 'notifications' });
+    await school.waitAllDelivered();
+    await school.assertExactlyOnce();
+    await school.stop();
     assert.deepEqual(school.errors(), []);
   } finally {
     await school.close();

@@ -3,7 +3,8 @@
 // (newest first, unread filter, cursor pages), the unread count, read one, read all, delete, and
 // 404 for someone else's notification; preferences turning a type off; the Server-Sent Events
 // stream (bearer header only, `unread` at connect, a `notification` when grades are entered,
-// `unread` after a read elsewhere, Last-Event-ID replay); the GDPR export and erasure.
+// `unread` after a read elsewhere, Last-Event-ID replay, on PostgreSQL a stream held by a second
+// process hearing of what the first made); the GDPR export and erasure.
 // Delivery delays are printed as diagnostics, never asserted (speed is measured in bench/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,11 +87,11 @@ async function grade(evaluationId, who, value = 14) {
  * Opens the stream as who (Authorization header, optional Last-Event-ID). Returns {next(), until(pred),
  * close()}; next() resolves with the next event {event, id, data} (data parsed as JSON).
  */
-async function openStream(who, lastEventId) {
+async function openStream(who, lastEventId, server = ent) {
   const ac = new AbortController();
   const headers = { Authorization: `Bearer ${token(who)}`, Accept: 'text/event-stream' };
   if (lastEventId) headers['Last-Event-ID'] = lastEventId;
-  const res = await fetch(ent.url + '/api/notifications/stream', { headers, signal: ac.signal });
+  const res = await fetch(server.url + '/api/notifications/stream', { headers, signal: ac.signal });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type'), /^text\/event-stream/);
   assert.equal(res.headers.get('cache-control').includes('no-cache'), true);
@@ -135,12 +136,16 @@ async function openStream(who, lastEventId) {
   };
 }
 
+/** Whether the server's database is PostgreSQL (its own, or a cluster's). */
+const sharedPg = () => /^postgres(ql)?:/.test(ent.env.ENT_DB || '');
+
 /** Rows of the notifications tables for a user, read straight from the database (for the erasure). */
 function rowsInDb(userId) {
   const sql = `SELECT (SELECT COUNT(*) FROM notifications WHERE user_id = '${userId}') + ` +
     `(SELECT COUNT(*) FROM notification_prefs WHERE user_id = '${userId}')`;
-  const r = ent.pg
-    ? spawnSync('psql', [ent.pg.url, '-qAtc', sql], { encoding: 'utf8' })
+  // The server's database: its own, or a cluster's (ENT_TEST_URL) named by its settings.
+  const r = sharedPg()
+    ? spawnSync('psql', [ent.env.ENT_DB, '-qAtc', sql], { encoding: 'utf8' })
     : spawnSync('sqlite3', [join(ent.dataDir, 'ent.db'), sql], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return Number(r.stdout.trim());
@@ -240,6 +245,13 @@ test('the stream: 401 without a bearer token, `unread` at connect, a `notificati
   }
 });
 
+/** p, or a failure naming what after ms milliseconds. */
+function within(p, ms, what) {
+  let timer;
+  const late = new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`no ${what} within ${ms / 1000} s`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 test('Last-Event-ID: a reconnecting stream gets the notifications it missed, oldest first, and only those', { timeout: 60000 }, async () => {
   const before = await list('s0');
   assert.equal(before.length, 2);
@@ -287,7 +299,11 @@ test('Last-Event-ID: a reconnecting stream gets the notifications it missed, old
   }
 });
 
-test('at most 8 streams per user: a 9th ends the oldest; every listed tab gets the notification', { timeout: 60000 }, async () => {
+// The cap is per process: behind a round-robin of processes (tests/services/cluster.sh replicas) a
+// user's tabs spread over them and each process counts its own.
+const perProcessCap = process.env.ENT_TEST_LAYOUT === 'replicas' && 'the cap of streams per user is per process; a round-robin spreads them';
+
+test('at most 8 streams per user: a 9th ends the oldest; every listed tab gets the notification', { timeout: 60000, skip: perProcessCap }, async () => {
   const streams = [];
   try {
     for (let i = 0; i < 9; i++) {
@@ -522,4 +538,38 @@ test('GDPR: the export lists the user\'s notifications and preferences; erasure 
   assert.equal(rowsInDb(users.s6.id), 0);
   // Another student's notifications stay.
   assert.ok(rowsInDb(users.s7.id) >= 1);
+});
+
+test('two processes on one PostgreSQL database: a stream on one hears of what is made and read through the other', { timeout: 90000 }, async (t) => {
+  if (!sharedPg()) {
+    t.skip('processes wake each other through PostgreSQL (LISTEN/NOTIFY); one SQLite process holds every stream');
+    return;
+  }
+  // The second process runs the notifications service on the same database, with the same issuer,
+  // but consumes no event: its bus points at a broker that does not exist. So whatever reaches
+  // its stream was made by the first process and crossed through a wake-up.
+  const twin = await startEnt({ db: ent.env.ENT_DB, keepData: true,
+    env: { ENT_SERVICES: 'notifications', ENT_PUBLIC_URL: ent.env.ENT_PUBLIC_URL, ENT_BUS: 'amqp://ent:none@127.0.0.1:1/' } });
+  try {
+    const stream = await openStream('s2', undefined, twin);
+    try {
+      const hello = await within(stream.next(), 20000, '`unread` at connect');
+      assert.equal(hello.event, 'unread');
+      const before = hello.data.count;
+      const ev = await newEvaluation('Contrôle entre processus');
+      await grade(ev.id, ['s2']);
+      const got = await within(stream.until((e) => e.event === 'notification'), 20000, 'notification from the other process');
+      assert.equal(got.data.data.evaluation_id, ev.id);
+      assert.deepEqual(await within(stream.until((e) => e.event === 'unread'), 20000, 'unread count'), { event: 'unread', id: null, data: { count: before + 1 } });
+      // Read through the first process: the tab on the second updates its badge.
+      await ok(as('s2', `/api/notifications/${got.id}/read`, { method: 'POST' }));
+      assert.deepEqual(await within(stream.until((e) => e.event === 'unread'), 20000, 'unread count after the read'), { event: 'unread', id: null, data: { count: before } });
+    } finally {
+      await stream.close();
+    }
+  } finally {
+    const e = await twin.stop();
+    assert.equal(e.code, 0, twin.stderr.slice(-3000));
+    assert.deepEqual(twin.stderr.split('\n').filter((l) => l.includes('"level":"error"')), []);
+  }
 });

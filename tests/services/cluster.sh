@@ -24,7 +24,7 @@
 # from $ENT_WEB (default web/dist).
 #
 # DIR/env holds the cluster's settings for `ent` commands (ENT_DB, ENT_BUS, ENT_BLOB, ENT_DATA,
-# ENT_PUBLIC_URL): the API harness reads it in external mode (tests/api/lib/ent.mjs, ENT_TEST_URL,
+# ENT_PUBLIC_URL) and ENT_TEST_LAYOUT: the API harness reads it in external mode (tests/api/lib/ent.mjs, ENT_TEST_URL,
 # ENT_TEST_ENV, ENT_TEST_RESET). `reset` applies the ENT_* settings of its environment (e.g.
 # ENT_MAX_UPLOAD asked by a test) to the restarted processes, except those the cluster sets itself.
 #
@@ -293,8 +293,10 @@ cmd_start() {
 	} >"$dir/processes"
 	mkdir -p "$dir/ent/cli"
 	# ENT_TEST_S3_DATA: where s3rver keeps the objects (the API tests count them).
-	(umask 077 && printf 'ENT_DB=%s\nENT_BUS=%s\nENT_BLOB=%s\nENT_PUBLIC_URL=%s\nENT_DATA=%s\nENT_TEST_S3_DATA=%s\n' \
-		"$pg" "$bus" "$s3" "$url" "$dir/ent/cli" "$dir/s3/data" >"$dir/env")
+	# ENT_TEST_LAYOUT: the API tests skip what a round-robin of processes does not promise (a cap
+	# of open streams per user is per process).
+	(umask 077 && printf 'ENT_DB=%s\nENT_BUS=%s\nENT_BLOB=%s\nENT_PUBLIC_URL=%s\nENT_DATA=%s\nENT_TEST_S3_DATA=%s\nENT_TEST_LAYOUT=%s\n' \
+		"$pg" "$bus" "$s3" "$url" "$dir/ent/cli" "$dir/s3/data" "$layout" >"$dir/env")
 	start_ent "$dir"
 	start_nginx "$dir" "$gw"
 	wait_http "$url/health" 10 || die "the gateway does not answer $url/health"

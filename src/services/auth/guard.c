@@ -420,7 +420,7 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out)
 		rc = keys_verify(token, &claims, kid, sizeof(kid));
 		if (rc == JWT_EKID && kid[0]) {
 			db_conn *c = app_db();
-			if (c && keys_reload(c, 2) == ENT_OK)
+			if (c && keys_reload_kid(c, kid) == ENT_OK)
 				rc = keys_verify(token, &claims, kid, sizeof(kid));
 		}
 	}

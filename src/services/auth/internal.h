@@ -37,6 +37,13 @@ int auth_external(void);
 int keys_load(db_conn *c, int generate);
 /* Reloads keys from the database when older than max_age seconds (0: now). */
 int keys_reload(db_conn *c, int max_age);
+/*
+ * For a token signed with a kid this process does not know: reloads the keys when the table has
+ * that kid (another process generated or rotated it, maybe a moment ago), whatever the age of the
+ * loaded ones. 0 when the kid is known now, ENT_ENOTFOUND when the table does not have it either,
+ * or an ent_err.
+ */
+int keys_reload_kid(db_conn *c, const char *kid);
 /* Signs claims with the current key. malloc'd JWT or NULL. */
 char *keys_sign(const json_t *claims);
 /* Verifies a token against the built-in keys (see jwt_verify_rs256). */

@@ -150,11 +150,11 @@ static int cb_erase_user(db_conn *c, const char *user_id)
 
 /* ---- service ---- */
 
+static const struct bus_consumer *const consumers[] = {&cb_consumer, NULL};
+
 static int cb_start(void)
 {
-	int rc = bus_subscribe(&cb_consumer);
-	if (!rc && cb_llm_on())
-		rc = cb_jobs_start();
+	int rc = cb_llm_on() ? cb_jobs_start() : ENT_OK;
 	if (!rc && cb_vectors_on())
 		rc = cb_vec_start();
 	return rc;
@@ -287,6 +287,7 @@ const struct service svc_chatbot = {
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
 	.tables = owned_tables,
+	.consumers = consumers,
 	.start = cb_start,
 	.stop = cb_stop,
 	.generate = cb_generate,

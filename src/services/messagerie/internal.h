@@ -211,15 +211,20 @@ int msg_remove(db_conn *c, const char *id);
 /* Empties the trash of what was put there more than MSG_TRASH_DAYS days ago. Count or error. */
 int msg_purge_trash(db_conn *c);
 
+/* The `emails` queue's consumer (mail.c): queues the e-mails of the users who forward their messages. */
+extern const struct bus_consumer msg_emails_consumer;
+
 /* ---- stream.c ---- */
 
 void msg_stream(http_req *req);
-/* Sends one event to the open streams of each of the n users (this process only). */
+/* Sends one event to the open streams of each of the n users, in every process running the service. */
 void msg_push(const char *const *users, size_t n, const char *event, const char *id, const char *data);
 /* Sends `unread` with the inbox's unread count to the open streams of the n users. */
 void msg_push_unread(db_conn *c, const char *const *users, size_t n);
 /* The unread messages in a user's inbox. Count or an ent_err. */
 int64_t msg_unread_count(db_conn *c, const char *user);
+/* The wake-up subscriber (core/wake.h, topic "messages"): pushes to this process's streams. */
+void msg_wake(const char *payload);
 
 /* ---- notify.c ---- */
 

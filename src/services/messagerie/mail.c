@@ -151,6 +151,8 @@ static int queue_one(db_conn *c, arena *a, const char *user, const char *message
 
 static int on_received(db_conn *c, const struct bus_event *ev)
 {
+	if (!smtp_on())
+		return ENT_OK; /* no e-mail sent from here: nothing to queue */
 	const json_t *users = json_object_get(ev->payload, "students");
 	const char *message_id = json_string_value(json_object_get(ev->payload, "message_id"));
 	const char *title = json_string_value(json_object_get(ev->payload, "notify_title"));
@@ -177,7 +179,7 @@ static void on_applied(const struct bus_event *ev)
 }
 
 static const char *const consumed[] = {"message.received", NULL};
-static const struct bus_consumer emails = {
+const struct bus_consumer msg_emails_consumer = {
 	.name = "emails",
 	.types = consumed,
 	.handle = on_received,
@@ -189,7 +191,7 @@ int msg_mail_start(void)
 	if (!smtp_on())
 		return ENT_OK;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	return bus_subscribe(&emails);
+	return ENT_OK;
 }
 
 /* ---- SMTP ---- */

@@ -31,7 +31,16 @@ static const char *const folder_names[] = {"Boîte de réception", "Envoyés", "
 
 int msg_collect(db_conn *c, const char *id)
 {
-	int rc = db_exists(c, "SELECT 1 FROM message_boxes WHERE message_id = ?", id, NULL);
+	/*
+	 * The message row is locked first (a no-op update): two transactions deleting the last two
+	 * copies at once (two users, or two processes purging trash) would otherwise each still see
+	 * the other's copy and neither would remove the message. Locked, the second one waits for the
+	 * first to commit and then sees that no copy is left.
+	 */
+	int rc = db_run(c, "UPDATE messages SET updated_at = updated_at WHERE id = ?", id, NULL);
+	if (rc < 0)
+		return rc;
+	rc = db_exists(c, "SELECT 1 FROM message_boxes WHERE message_id = ?", id, NULL);
 	if (rc)
 		return rc < 0 ? rc : ENT_OK;
 	return msg_remove(c, id);

@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/wake.h"
 #include "core/schema.h"
 
 /* The tables, shared by both engines. */
@@ -365,11 +366,16 @@ int msg_erase_user(db_conn *c, const char *user_id)
 
 /* ---- service ---- */
 
+/* Declared by every process (docs/bus.md), consumed by those that run the messagerie. */
+static const struct bus_consumer *const msg_consumers[] = {&msg_emails_consumer, NULL};
+
 static int msg_start(void)
 {
 	/* Loads Paris's zone (quiet hours) before worker threads use it. */
 	(void)icaltimezone_get_builtin_timezone("Europe/Paris");
-	int rc = msg_mail_start();
+	int rc = wake_subscribe("messages", msg_wake);
+	if (!rc)
+		rc = msg_mail_start();
 	return rc ? rc : msg_worker_start();
 }
 
@@ -753,6 +759,7 @@ const struct service svc_messagerie = {
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
 	.tables = owned_tables,
+	.consumers = msg_consumers,
 	.start = msg_start,
 	.stop = msg_worker_stop,
 	.demo = msg_demo,

@@ -8,9 +8,10 @@
  * A hub lists the open streams with their user, under one mutex (a user has a few tabs at most,
  * STREAMS_PER_USER; the oldest is ended when one more opens). msg_push() is called by the sender's
  * request (or the scheduler) after its transaction committed, so a recipient's tab hears of the
- * message as soon as it exists. Only this process's streams are reached: with several processes
- * behind a load balancer, a tab connected to another process learns of the message through the
- * notifications stream (the bus event) or its next list.
+ * message as soon as it exists. It does not push itself: it sends a wake-up (core/wake.h, topic
+ * "messages", the event and its recipients) that every process running the service receives in
+ * msg_wake(), which pushes to the streams held there; so a tab connected to another process than
+ * the sender's hears of it too.
  *
  * Lifetime, as in the notifications hub: sse_open() gives two references to the sse handle, one
  * for the connection and one for us; ours belongs to the hub while the stream is listed. The
@@ -25,7 +26,10 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/log.h"
+#include "core/app.h"
 #include "core/sse.h"
+#include "core/wake.h"
 
 #define STREAMS_PER_USER 8
 
@@ -80,11 +84,17 @@ int64_t msg_unread_count(db_conn *c, const char *user)
 	return rc < 0 ? rc : n;
 }
 
-void msg_push_unread(db_conn *c, const char *const *users, size_t n)
+static void push_local(const char *const *users, size_t n, const char *event, const char *id, const char *data);
+
+/*
+ * The unread counts of those of the n users who have a stream open in this process, each pushed
+ * as `unread` (counted here, after the change committed: every process counts for its own streams).
+ */
+static void push_unread_local(const char *const *users, size_t n)
 {
+	db_conn *c = app_db();
 	if (!c)
 		return;
-	/* Only the users with a stream open here are counted. */
 	char(*open)[37] = NULL;
 	size_t nopen = 0;
 	pthread_mutex_lock(&hub_lock);
@@ -106,9 +116,24 @@ void msg_push_unread(db_conn *c, const char *const *users, size_t n)
 		char data[48];
 		snprintf(data, sizeof(data), "{\"count\":%lld}", (long long)count);
 		const char *one = open[i];
-		msg_push(&one, 1, "unread", NULL, data);
+		push_local(&one, 1, "unread", NULL, data);
 	}
 	free(open);
+}
+
+/* An event for this process's streams: `unread` is counted here, any other is sent as it is. */
+static void deliver(const char *const *users, size_t n, const char *event, const char *id, const char *data)
+{
+	if (strcmp(event, "unread") == 0)
+		push_unread_local(users, n);
+	else
+		push_local(users, n, event, id, data);
+}
+
+void msg_push_unread(db_conn *c, const char *const *users, size_t n)
+{
+	(void)c;
+	msg_push(users, n, "unread", NULL, "{}");
 }
 
 void msg_stream(http_req *req)
@@ -173,7 +198,8 @@ void msg_stream(http_req *req)
 		free(st);
 }
 
-void msg_push(const char *const *users, size_t n, const char *event, const char *id, const char *data)
+/* Sends one event to this process's streams of the given users. */
+static void push_local(const char *const *users, size_t n, const char *event, const char *id, const char *data)
 {
 	pthread_mutex_lock(&hub_lock);
 	for (struct stream *st = hub; st; st = st->next)
@@ -183,4 +209,66 @@ void msg_push(const char *const *users, size_t n, const char *event, const char 
 				break;
 			}
 	pthread_mutex_unlock(&hub_lock);
+}
+
+/* {"e":event,"i":id,"d":data,"u":[users[from..to)]} as text (malloc'd), or NULL. */
+static char *wake_payload(const char *const *users, size_t from, size_t to, const char *event, const char *id,
+			  const char *data)
+{
+	json_t *u = json_array();
+	for (size_t i = from; i < to; i++)
+		json_array_append_new(u, json_string(users[i]));
+	json_t *o = json_pack("{s:s, s:s?, s:s, s:o}", "e", event, "i", id, "d", data, "u", u);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text;
+}
+
+/*
+ * Every process holding streams hears of it through wake-ups (core/wake.h), as many as needed to
+ * keep each under WAKE_MAX_PAYLOAD: the recipients are split in runs, each with the event.
+ */
+void msg_push(const char *const *users, size_t n, const char *event, const char *id, const char *data)
+{
+	size_t from = 0;
+	while (from < n) {
+		size_t to = n;
+		char *text = wake_payload(users, from, to, event, id, data);
+		/* Too long: halve the run until it fits (a run of one that does not fit is pushed here only). */
+		while (text && strlen(text) > WAKE_MAX_PAYLOAD && to - from > 1) {
+			free(text);
+			to = from + (to - from) / 2;
+			text = wake_payload(users, from, to, event, id, data);
+		}
+		if (text && strlen(text) <= WAKE_MAX_PAYLOAD) {
+			wake_send("messages", text);
+		} else {
+			log_warn("messagerie: a %s event is too large to reach other processes' streams", event);
+			deliver(users + from, to - from, event, id, data);
+		}
+		free(text);
+		from = to;
+	}
+}
+
+void msg_wake(const char *payload)
+{
+	json_t *o = json_loads(payload, 0, NULL);
+	json_t *u = json_object_get(o, "u");
+	const char *event = json_string_value(json_object_get(o, "e"));
+	const char *id = json_string_value(json_object_get(o, "i"));
+	const char *data = json_string_value(json_object_get(o, "d"));
+	size_t n = json_array_size(u);
+	if (event && data && n) {
+		const char **users = calloc(n, sizeof(*users));
+		if (!users)
+			abort();
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (json_is_string(json_array_get(u, i)))
+				users[k++] = json_string_value(json_array_get(u, i));
+		deliver(users, k, event, id, data);
+		free(users);
+	}
+	json_decref(o);
 }

@@ -53,11 +53,14 @@ int64_t notif_now_us(void);
 /* GET /api/notifications/stream. */
 void notif_stream(http_req *req);
 
-/* Sends the user's current unread count to each of their open streams (after read, delete). */
+/* Sends the user's current unread count to each of their open streams, in every process (after read, delete). */
 void notif_push_unread(const char *user_id);
 
-/* The consumer's `applied` callback: pushes the event's new notifications to open streams. */
+/* The consumer's `applied` callback: pushes the event's new notifications to open streams, in every process. */
 void notif_applied(const struct bus_event *ev);
+
+/* The wake-up subscriber (core/wake.h, topic "notifications"): pushes to this process's streams. */
+void notif_wake(const char *payload);
 
 /* The notifications of `ent demo --scale` (generate.c). */
 struct scale;

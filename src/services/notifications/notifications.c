@@ -24,6 +24,7 @@
 #include "core/page.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/wake.h"
 #include "core/schema.h"
 
 static const char schema_v1[] = "CREATE TABLE notifications ("
@@ -461,7 +462,9 @@ static int notif_erase_user(db_conn *c, const char *user_id)
 	return ENT_OK;
 }
 
-static int notif_start(void) { return bus_subscribe(&notif_consumer); }
+static const struct bus_consumer *const consumers[] = {&notif_consumer, NULL};
+
+static int notif_start(void) { return wake_subscribe("notifications", notif_wake); }
 
 /* ---- service ---- */
 
@@ -550,6 +553,7 @@ const struct service svc_notifications = {
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
 	.tables = owned_tables,
+	.consumers = consumers,
 	.start = notif_start,
 	.generate = notif_generate,
 	.export_user = notif_export_user,

@@ -10,9 +10,9 @@
  * Who sends:
  *  - notif_stream() at connect: `unread` with the count, then the notifications newer than the
  *    Last-Event-ID the browser sends when it reconnects (those it missed).
- *  - notif_applied(), called by the bus on its thread once an event's notifications committed:
+ *  - push_event(), woken (notif_wake) once an event's notifications committed, in any process:
  *    each new notification (`notification`, id = its id) and the recipient's new `unread` count.
- *  - notif_push_unread() after read, read-all and delete, so other tabs update their badge.
+ *  - push_unread(), woken after read, read-all and delete, so other tabs update their badge.
  *
  * Lifetime of a stream: sse_open() gives two references to the sse_stream handle, one kept
  * by the connection and one by us; ours belongs to the hub while the stream is listed there. The
@@ -25,8 +25,10 @@
  * runs on a server thread when the client goes away), since sends happen under the stripe lock
  * that on_close takes.
  *
- * Only this process's streams are reached: with several processes behind a load balancer, the
- * process that consumed an event pushes it to the tabs connected to it (docs/notifications.md).
+ * Across processes: notif_applied() and notif_push_unread() do not push themselves; they send a
+ * wake-up (core/wake.h: NOTIFY on PostgreSQL, a direct call on SQLite) that every process running
+ * the service receives in notif_wake(), which pushes to the streams held there. So a tab connected
+ * to any process hears of a notification made by the consumer of another (docs/deploy.md).
  */
 #include "internal.h"
 
@@ -40,6 +42,7 @@
 #include "core/log.h"
 #include "core/sse.h"
 #include "core/util.h"
+#include "core/wake.h"
 
 #define HUB_STRIPES 64
 #define STREAMS_PER_USER 8
@@ -257,7 +260,8 @@ void notif_stream(http_req *req)
 		free(st);
 }
 
-void notif_push_unread(const char *user_id)
+/* The user's new unread count to this process's streams of user_id. */
+static void push_unread(const char *user_id)
 {
 	pthread_once(&hub_once, hub_init);
 	if (atomic_load(&hub_streams) == 0)
@@ -270,7 +274,8 @@ void notif_push_unread(const char *user_id)
 	pthread_mutex_unlock(&sp->lock);
 }
 
-void notif_applied(const struct bus_event *ev)
+/* The notifications made from event_id to this process's streams of their recipients. */
+static void push_event(const char *event_id)
 {
 	pthread_once(&hub_once, hub_init);
 	if (atomic_load(&hub_streams) == 0)
@@ -281,7 +286,7 @@ void notif_applied(const struct bus_event *ev)
 	db_stmt *s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE event_id = ?");
 	if (!s)
 		return;
-	db_bind_text(s, 1, ev->id);
+	db_bind_text(s, 1, event_id);
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
 		const char *user = db_col_text(s, 9);
@@ -300,6 +305,30 @@ void notif_applied(const struct bus_event *ev)
 	}
 	db_done(s);
 	if (rc < 0)
-		log_warn("notifications: the notifications of event %s could not be pushed: %s", ev->id,
+		log_warn("notifications: the notifications of event %s could not be pushed: %s", event_id,
 			 ent_err_str(rc));
 }
+
+/*
+ * Every process holding streams hears of what changed, through a wake-up (core/wake.h): "e:" and
+ * an event id (its notifications were committed), or "u:" and a user id (their unread count
+ * changed). Each process then reads the database and pushes to the streams it holds.
+ */
+void notif_wake(const char *payload)
+{
+	if (!strncmp(payload, "e:", 2) && util_is_uuid(payload + 2))
+		push_event(payload + 2);
+	else if (!strncmp(payload, "u:", 2) && util_is_uuid(payload + 2))
+		push_unread(payload + 2);
+}
+
+static void wake(char kind, const char *id)
+{
+	char payload[48];
+	snprintf(payload, sizeof payload, "%c:%s", kind, id);
+	wake_send("notifications", payload);
+}
+
+void notif_push_unread(const char *user_id) { wake('u', user_id); }
+
+void notif_applied(const struct bus_event *ev) { wake('e', ev->id); }

@@ -8,6 +8,12 @@
 // startEnt() first runs that shell command, with the ENT_* settings the test asked for in its
 // environment, to give it a fresh database and restarted servers with those settings (as a
 // started ent would have); stop() then does nothing and reports a clean exit.
+// A reset would pull the database from under a server a test still uses, and the cluster fixes
+// some settings itself (its URL, database, bus, services). So a startEnt() made while the cluster's
+// handle is in use (a test starting a second server), or asking for one of those settings, starts
+// a private `ent serve` as in the normal mode instead, on a database of its own (a fresh database
+// on the cluster's PostgreSQL server) and the local bus: what such a test checks is a setting, not
+// the gateway.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,6 +94,27 @@ export async function startEnt(opts = {}) {
   }
 }
 
+// Settings the cluster sets itself (tests/services/cluster.sh, OWN_SETTINGS).
+const CLUSTER_SETTINGS = ['ENT_DB', 'ENT_BUS', 'ENT_BLOB', 'ENT_DATA', 'ENT_LISTEN', 'ENT_PUBLIC_URL', 'ENT_SERVICES', 'ENT_WEB'];
+let externalInUse = false;
+
+/** Whether a startEnt() in external mode must start a private server (see the top of this file). */
+function needsPrivate({ env = {}, args = [], db, dataDir } = {}) {
+  return externalInUse || args.length > 0 || db !== undefined || dataDir !== undefined ||
+    CLUSTER_SETTINGS.some((k) => env[k] !== undefined);
+}
+
+/** A fresh database on the cluster's PostgreSQL server for a private server; null on SQLite. */
+function privateDatabase() {
+  const url = externalEnv().ENT_DB || '';
+  if (!/^postgres(ql)?:/.test(url)) return null;
+  const name = 'ent_p_' + randomBytes(6).toString('hex');
+  psql(url, `CREATE DATABASE ${name}`);
+  const u = new URL(url);
+  u.pathname = '/' + name;
+  return { url: u.toString(), drop() { try { psql(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } catch { /* gone */ } } };
+}
+
 /** External mode: a handle on the server at ENT_TEST_URL (see the top of this file). */
 function startExternal({ env = {} } = {}) {
   if (process.env.ENT_TEST_RESET) {
@@ -103,13 +130,21 @@ function startExternal({ env = {} } = {}) {
     child: null, dataDir: fullEnv.ENT_DATA || '', env: fullEnv, stderr: '', pg: null, exited: null,
     port: Number(u.port) || 80, url: TEST_URL, external: true,
   };
-  handle.stop = async () => ({ code: 0, signal: null });
+  externalInUse = true;
+  handle.stop = async () => { externalInUse = false; return { code: 0, signal: null }; };
   handle.run = (cmdArgs, opts2 = {}) => entRun(cmdArgs, { ...opts2, env: { ...fullEnv, ...(opts2.env || {}) } });
   return handle;
 }
 
 async function startOnce(opts = {}) {
-  if (TEST_URL) return startExternal(opts);
+  let privateDb = null;
+  if (TEST_URL) {
+    if (!needsPrivate(opts)) return startExternal(opts);
+    // A private server: not the cluster's database, bus, data directory or URL.
+    if (opts.db === undefined && !PG_URL) privateDb = privateDatabase();
+    opts = { ...opts, env: { ENT_BUS: 'local', ...(opts.env || {}) }, private: true };
+    if (privateDb) opts.db = privateDb.url;
+  }
   const { env = {}, args = [], db, dataDir: givenDir, keepData } = opts;
   const dataDir = givenDir || mkdtempSync(join(tmpdir(), 'ent-test-'));
   const port = await freePort();
@@ -122,6 +157,8 @@ async function startOnce(opts = {}) {
   if (db) baseEnv.ENT_DB = db;
   else if (PG_URL) { pg = freshPgDatabase(); baseEnv.ENT_DB = pg.url; }
   const fullEnv = { ...process.env, ...baseEnv, ...env };
+  // A private server in external mode: the cluster's database only when asked for.
+  if (opts.private && !db && !PG_URL && env.ENT_DB === undefined) delete fullEnv.ENT_DB;
   const child = spawn(ENT_BIN, ['serve', ...args], { env: fullEnv, stdio: ['ignore', 'ignore', 'pipe'] });
   const handle = { child, dataDir, env: fullEnv, stderr: '', pg, exited: null, port, url: `http://127.0.0.1:${port}` };
   child.stderr.setEncoding('utf8');
@@ -140,6 +177,7 @@ async function startOnce(opts = {}) {
     const e = await exited;
     if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     if (pg && !keepData) pg.drop();
+    if (privateDb && !keepData) privateDb.drop();
     return e;
   };
   /** Runs an `ent` command with this server's settings. */
