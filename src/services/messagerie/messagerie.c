@@ -756,6 +756,7 @@ const struct service svc_messagerie = {
 	.start = msg_start,
 	.stop = msg_worker_stop,
 	.demo = msg_demo,
+	.generate = msg_generate,
 	.export_user = msg_export_user,
 	.erase_user = msg_erase_user,
 	.file_readable = msg_file_readable,
