@@ -58,7 +58,7 @@ struct val {
 struct bulk {
 	db_conn *c;
 	const char *head, *row; /* "INSERT ... VALUES ", "(?, ...)" */
-	const char *types;      /* one letter a column: 't' text or NULL, 'i' integer */
+	const char *types;      /* one letter a column: 't' text or NULL, 'i' integer, 'j' integer or NULL (< 0) */
 	int ncols, n;
 	struct bulk *parent; /* written first: the rows referenced by these */
 	arena *keep;         /* the statements' text, for the whole run */
@@ -94,7 +94,10 @@ static int bulk_flush(struct bulk *b)
 	if (!s)
 		return ENT_EDB;
 	for (int i = 0; i < b->n * b->ncols; i++) {
-		if (b->types[i % b->ncols] == 'i')
+		char type = b->types[i % b->ncols];
+		if (type == 'j' && b->v[i].i < 0)
+			db_bind_null(s, i + 1);
+		else if (type != 't')
 			db_bind_int64(s, i + 1, b->v[i].i);
 		else
 			db_bind_text_or_null(s, i + 1, b->v[i].s);
@@ -218,12 +221,16 @@ struct gen {
 	size_t nteachers;
 	const char *admin;
 	uint64_t nmessages, ntrash;
+	int64_t search_rowid; /* SQLite: the last FTS5 rowid given; -1 on PostgreSQL (none) */
 };
 
 static uint64_t rnd(struct gen *g, uint64_t n) { return n ? util_splitmix64(&g->rng) % n : 0; }
 
 /* A time between a and b (microseconds). */
-static int64_t between(struct gen *g, int64_t a, int64_t b) { return b > a ? a + (int64_t)rnd(g, (uint64_t)(b - a)) : a; }
+static int64_t between(struct gen *g, int64_t a, int64_t b)
+{
+	return b > a ? a + (int64_t)rnd(g, (uint64_t)(b - a)) : a;
+}
 
 static int by_str(const void *p, const void *q) { return strcmp(*(const char *const *)p, *(const char *const *)q); }
 
@@ -240,24 +247,26 @@ static int message(struct gen *g, char id[37], const char *thread, const char *r
 	char at_text[21];
 	msg_time(at, at_text);
 	util_uuid(id);
-	struct val m[11] = {{id, 0},      {thread ? thread : id, 0},
+	int64_t rowid = g->search_rowid < 0 ? -1 : ++g->search_rowid;
+	struct val m[12] = {{id, 0},       {thread ? thread : id, 0},
 			    {reply_to, 0}, {sender, 0},
-			    {subject, 0}, {body, 0},
-			    {NULL, ack},  {at_text, 0},
-			    {NULL, at},   {at_text, 0},
-			    {at_text, 0}};
+			    {subject, 0},  {body, 0},
+			    {NULL, ack},   {at_text, 0},
+			    {NULL, at},    {at_text, 0},
+			    {at_text, 0},  {NULL, rowid}};
 	int rc = bulk_add(&g->msgs, m);
 	for (size_t i = 0; i < n && !rc; i++) {
-		struct val v[5] = {{id, 0}, {NULL, (int64_t)i}, {addrs[i].kind, 0}, {addrs[i].type, 0}, {addrs[i].id, 0}};
+		struct val v[5] = {
+			{id, 0}, {NULL, (int64_t)i}, {addrs[i].kind, 0}, {addrs[i].type, 0}, {addrs[i].id, 0}};
 		rc = bulk_add(&g->addrs, v);
 	}
 	if (!rc) {
-		struct val f[3] = {{id, 0}, {subject, 0}, {body, 0}};
+		struct val f[4] = {{id, 0}, {subject, 0}, {body, 0}, {NULL, rowid}};
 		rc = bulk_add(&g->fts, f);
 	}
 	if (!rc) { /* the sender's copy */
-		struct val b[9] = {{id, 0}, {sender, 0}, {"sender", 0}, {"sent", 0}, {NULL, 0},
-				   {NULL, 0}, {NULL, at}, {at_text, 0}, {NULL, 0}};
+		struct val b[9] = {{id, 0},   {sender, 0}, {"sender", 0}, {"sent", 0}, {NULL, 0},
+				   {NULL, 0}, {NULL, at},  {at_text, 0},  {NULL, 0}};
 		rc = bulk_add(&g->boxes, b);
 	}
 	g->nmessages++;
@@ -348,7 +357,8 @@ static int gen_class(struct gen *g, arena *a, const struct scale *sc, unsigned k
 			break;
 		for (int t = 0; t < nt && !rc; t++)
 			if (strcmp(teachers[t], sender))
-				rc = copy(g, id, teachers[t], "to", at, 0, rnd(g, 2) ? folder_of(g, teachers[t]) : NULL);
+				rc = copy(g, id, teachers[t], "to", at, 0,
+					  rnd(g, 2) ? folder_of(g, teachers[t]) : NULL);
 	}
 	/* Each student's conversations with the teachers, and a message to a classmate. */
 	for (int s = 0; s < ns && !rc; s++) {
@@ -381,7 +391,8 @@ static int gen_class(struct gen *g, arena *a, const struct scale *sc, unsigned k
 			if (at3 >= g->now_us || rnd(g, 2))
 				continue;
 			char reply[37];
-			if ((rc = message(g, reply, first, id, students[s], subject, "Merci beaucoup !", 0, at3, &to, 1)))
+			if ((rc = message(g, reply, first, id, students[s], subject, "Merci beaucoup !", 0, at3, &to,
+					  1)))
 				break;
 			rc = copy(g, reply, teacher, "to", at3, 0, NULL);
 		}
@@ -415,10 +426,10 @@ int msg_generate(db_conn *c, const struct scale *sc)
 	g->rng = sc->seed * 0x2545f4914f6cdd1du + 9;
 	g->msgs = (struct bulk){
 		.head = "INSERT INTO messages (id, thread_id, in_reply_to, forward_of, sender_id, subject, body, state,"
-			" ack_required, send_at, sent_at, submitted_us, recalled_at, created_at, updated_at, auto_reply)"
-			" VALUES ",
-		.row = "(?, ?, ?, NULL, ?, ?, ?, 'sent', ?, NULL, ?, ?, NULL, ?, ?, 0)",
-		.types = "ttttttititt"};
+			" ack_required, send_at, sent_at, submitted_us, recalled_at, created_at, updated_at, auto_reply,"
+			" search_rowid) VALUES ",
+		.row = "(?, ?, ?, NULL, ?, ?, ?, 'sent', ?, NULL, ?, ?, NULL, ?, ?, 0, ?)",
+		.types = "ttttttitittj"};
 	g->addrs = (struct bulk){
 		.head = "INSERT INTO message_addresses (message_id, position, kind, type, ref_id) VALUES ",
 		.row = "(?, ?, ?, ?, ?)",
@@ -429,9 +440,20 @@ int msg_generate(db_conn *c, const struct scale *sc)
 				 .row = "(?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
 				 .types = "ttttttitt",
 				 .parent = &g->msgs};
-	g->fts = (struct bulk){.head = "INSERT INTO messages_fts (message_id, subject, body) VALUES ",
-			       .row = "(?, ?, ?)",
-			       .types = "ttt"};
+	/* SQLite: the FTS5 rows get the rowids their messages keep (search_rowid, see messagerie.c). */
+	int sqlite = db_conn_kind(c) == DB_SQLITE;
+	g->fts = (struct bulk){.head = sqlite ? "INSERT INTO messages_fts (message_id, subject, body, rowid) VALUES "
+					      : "INSERT INTO messages_fts (message_id, subject, body) VALUES ",
+			       .row = sqlite ? "(?, ?, ?, ?)" : "(?, ?, ?)",
+			       .types = sqlite ? "ttti" : "ttt"};
+	g->search_rowid = -1;
+	if (sqlite) {
+		db_stmt *s = db_prepare(c, "SELECT COALESCE(MAX(rowid), 0) FROM messages_fts");
+		rc = !s ? ENT_EDB : db_step(s) == DB_ROW ? ENT_OK : ENT_EDB;
+		if (!rc)
+			g->search_rowid = db_col_int64(s, 0);
+		db_done(s);
+	}
 	g->folders = (struct bulk){.head = "INSERT INTO message_folders (id, owner_id, name, created_at) VALUES ",
 				   .row = "(?, ?, ?, ?)",
 				   .types = "tttt"};

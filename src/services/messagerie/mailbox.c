@@ -8,9 +8,9 @@
  * the database when its last copy is deleted (msg_collect).
  *
  * Search: SQLite's FTS5 (messages_fts, accents folded) or PostgreSQL's full text with the
- * 'french' configuration (a GIN index on messages_fts). The two differ only in the MATCH clause,
- * chosen in search_sql(); both join the caller's copies, so the search never returns another
- * user's mail.
+ * 'french' configuration (a GIN index on messages_fts). The two differ in the MATCH clause and in
+ * the join's order (SQLite starts from the caller's copies, below), chosen in search_sql(); both
+ * join the caller's copies, so the search never returns another user's mail.
  */
 #include "internal.h"
 
@@ -467,9 +467,15 @@ static const char *fts5_query(arena *a, const char *q)
 }
 
 #define SEARCH_WHERE " AND b.user_id = ? AND b.visible = 1 AND (? = 0 OR b.folder <> 'trash')"
+/*
+ * SQLite: from the caller's copies (CROSS JOIN keeps that order), each message's FTS5 row looked
+ * up by its rowid with the MATCH; the cost follows the size of the mailbox, not the number of
+ * matches in every mailbox.
+ */
 #define SEARCH_SQLITE(after)                                                                                           \
-	"SELECT " LIST_COLS " FROM messages_fts f JOIN message_boxes b ON b.message_id = f.message_id"                 \
-	" JOIN messages m ON m.id = b.message_id WHERE messages_fts MATCH ?" SEARCH_WHERE after LIST_ORDER
+	"SELECT " LIST_COLS " FROM message_boxes b CROSS JOIN messages m CROSS JOIN messages_fts f"                    \
+	" WHERE m.id = b.message_id AND f.rowid = m.search_rowid AND messages_fts MATCH ?" SEARCH_WHERE after          \
+		LIST_ORDER
 #define SEARCH_PG(after)                                                                                               \
 	"SELECT " LIST_COLS " FROM messages_fts f JOIN message_boxes b ON b.message_id = f.message_id"                 \
 	" JOIN messages m ON m.id = b.message_id WHERE to_tsvector('french', f.subject || ' ' || f.body) @@"           \
