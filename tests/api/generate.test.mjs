@@ -164,6 +164,16 @@ test("a generated mailbox is served: inbox with unread counts, search, and bcc s
   const found = await api(ent, '/api/messages/search?q=contr%C3%B4le&limit=50', { headers: s1 });
   assert.equal(found.status, 200, found.text);
   assert.ok(found.json.items.length > 0);
+  // A word longer than the index's prefixes (10 characters) still finds its messages, and only
+  // the searcher's.
+  const [holder, withWord] = sql(ent, "SELECT u.email, m.id FROM messages m JOIN message_boxes b ON b.message_id = m.id"
+    + " AND b.role = 'to' AND b.folder = 'inbox' JOIN users u ON u.id = b.user_id WHERE m.body LIKE '%calculatrices%'"
+    + ' ORDER BY b.at_us DESC LIMIT 1').split('|');
+  const long = await api(ent, '/api/messages/search?q=calculatrices&limit=100', { headers: as(holder) });
+  assert.equal(long.status, 200, long.text);
+  assert.ok(long.json.items.some((i) => i.id === withWord), 'the message with the long word is found');
+  const mine = sql(ent, `SELECT b.message_id FROM message_boxes b JOIN users u ON u.id = b.user_id WHERE u.email = '${holder}'`).split('\n');
+  assert.ok(long.json.items.every((i) => mine.includes(i.id)), 'only the searcher\'s own mail');
   // A teacher's answer with a colleague in bcc: the student's copy shows no bcc, the sender's does.
   const [mid, sender, student, hidden] = sql(ent, "SELECT m.id, m.sender_id, t.user_id, b.user_id FROM messages m"
     + " JOIN message_boxes b ON b.message_id = m.id AND b.role = 'bcc'"

@@ -441,8 +441,12 @@ void msg_list(http_req *req)
 
 /*
  * The FTS5 query for what a user typed: each word quoted (so no character of the FTS5 syntax
- * means anything) and matched as a prefix, all words required. NULL when q has no word.
+ * means anything) and matched as a prefix, all words required. NULL when q has no word. A word is
+ * cut to its first PREFIX_MAX characters, the longest prefix messages_fts keeps an index of
+ * (messagerie.c, migration 4): a longer one would make FTS5 gather the rows of every word that
+ * begins so, for each message of the mailbox.
  */
+#define PREFIX_MAX 10
 static const char *fts5_query(arena *a, const char *q)
 {
 	buf b;
@@ -452,11 +456,17 @@ static const char *fts5_query(arena *a, const char *q)
 	while (*p) {
 		while (*p && !(*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
 			p++;
-		const unsigned char *start = p;
-		while (*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+		const unsigned char *start = p, *cut = NULL;
+		int chars = 0;
+		while (*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')) {
+			/* A character starts at every byte but UTF-8's continuation bytes. */
+			if ((*p & 0xc0) != 0x80 && ++chars == PREFIX_MAX + 1)
+				cut = p;
 			p++;
+		}
 		if (p > start) {
-			buf_printf(&b, "%s\"%.*s\"*", words++ ? " " : "", (int)(p - start), (const char *)start);
+			const unsigned char *end = cut ? cut : p;
+			buf_printf(&b, "%s\"%.*s\"*", words++ ? " " : "", (int)(end - start), (const char *)start);
 		}
 	}
 	size_t len;

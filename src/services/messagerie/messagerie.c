@@ -215,8 +215,10 @@ static const char schema_v3[] = "ALTER TABLE messages ADD COLUMN auto_reply INTE
  * MATCH. The words typed are prefixes (mailbox.c): without an index of prefixes, FTS5 gathers the
  * rows of every word that begins so for each lookup (150 ms for "merci" over the district's
  * 53,000 messages that hold it), so the index keeps the prefixes of 1 to 10 characters; a longer
- * prefix is still gathered, but few words share one. The index is rebuilt with those rowids and
- * prefixes (it holds each message's subject and body, as msg_store writes them).
+ * prefix is never asked (the search cuts a word to 10 characters). The index is rebuilt with those
+ * rowids and prefixes (it holds each message's subject and body, as msg_store writes them), then
+ * merged into one segment ('optimize': a lookup visits every segment; a bulk insert leaves
+ * thousands, which FTS5's automatic merging then keeps few as messages come one by one).
  * bench/README.md: S7, S8 and the class message.
  */
 #define SCHEMA_V4_COMMON                                                                                               \
@@ -227,7 +229,8 @@ static const char schema_v4[] = SCHEMA_V4_COMMON
 	"DROP TABLE messages_fts;"
 	"CREATE VIRTUAL TABLE messages_fts USING fts5(message_id UNINDEXED, subject, body,"
 	" tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4 5 6 7 8 9 10');"
-	"INSERT INTO messages_fts (rowid, message_id, subject, body) SELECT search_rowid, id, subject, body FROM messages;";
+	"INSERT INTO messages_fts (rowid, message_id, subject, body) SELECT search_rowid, id, subject, body FROM messages;"
+	"INSERT INTO messages_fts (messages_fts) VALUES ('optimize');";
 static const char schema_v4_pg[] = SCHEMA_V4_COMMON "ALTER TABLE messages ADD COLUMN search_rowid BIGINT;";
 
 static const struct migration migrations[] = {

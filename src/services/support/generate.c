@@ -106,10 +106,10 @@ static int ticket(struct sgen *g, arena *a, uint64_t i, const char *requester, c
 {
 	static const char *const priorities[] = {"low", "normal", "normal", "normal", "high", "urgent"};
 	/* The states in their proportions, every one among the first five tickets. */
-	static const char *const states[20] = {"new",    "open",   "waiting", "resolved", "closed",
-					       "closed", "open",   "closed",  "resolved", "closed",
-					       "closed", "open",   "new",     "closed",   "waiting",
-					       "open",   "closed", "resolved", "closed",  "closed"};
+	static const char *const states[20] = {"new",    "open",   "waiting",  "resolved", "closed",
+					       "closed", "open",   "closed",   "resolved", "closed",
+					       "closed", "open",   "new",      "closed",   "waiting",
+					       "open",   "closed", "resolved", "closed",   "closed"};
 	uint64_t k = rnd(g, NKINDS);
 	const char *state = states[i % 20];
 	const char *priority = priorities[rnd(g, 6)], *category = kinds[k].category;
@@ -168,10 +168,21 @@ static int ticket(struct sgen *g, arena *a, uint64_t i, const char *requester, c
 		      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
-	const char *v[15] = {id,         kinds[k].subject, kinds[k].description, category,
-			     priority,   state,            requester,            assigned ? staff : NULL,
-			     c_text,     updated,          fr_due,               res_due,
-			     answered ? fr_at : NULL, resolved ? res_at : NULL, closed ? cl_at : NULL};
+	const char *v[15] = {id,
+			     kinds[k].subject,
+			     kinds[k].description,
+			     category,
+			     priority,
+			     state,
+			     requester,
+			     assigned ? staff : NULL,
+			     c_text,
+			     updated,
+			     fr_due,
+			     res_due,
+			     answered ? fr_at : NULL,
+			     resolved ? res_at : NULL,
+			     closed ? cl_at : NULL};
 	for (int j = 0; j < 15; j++)
 		db_bind_text_or_null(s, j + 1, v[j]);
 	if (rating)
@@ -211,8 +222,8 @@ static int ticket(struct sgen *g, arena *a, uint64_t i, const char *requester, c
 			return rc;
 	}
 	if (closed)
-		rc = history(g, id, closed - resolved >= 7 * 24 * hour ? NULL : requester, "state", "resolved", "closed",
-			     closed);
+		rc = history(g, id, closed - resolved >= 7 * 24 * hour ? NULL : requester, "state", "resolved",
+			     "closed", closed);
 	return rc;
 }
 
