@@ -7,13 +7,16 @@
 #      default) on SQLite, or PostgreSQL with BENCH_DB=postgres (a server started for the run);
 #   3. starts ent on it and measures start to ready (first 200 on /health);
 #   4. prepares the request lists (bench/prepare.mjs: tokens of many users, see there);
-#   5. runs wrk with bench/scenario.lua for S1..S6, and against the hello-world (the ceiling);
+#   5. runs wrk with bench/scenario.lua for S1..S8 (S8 also at 4 connections), and against the
+#      hello-world (the ceiling); then bench/fanout.mjs: a teacher's message to a class, committed
+#      and told to every student's open stream;
 #   6. prints a table (requests/s, p50 and p99 latency, ent's resident memory) and writes it to
 #      bench/results/DATE-COMMIT-district-DB.md with the machine and the commit.
 #
 # Settings (environment): BENCH_SCALE=20000 BENCH_DB=sqlite|postgres BENCH_THREADS=2
 # BENCH_CONNECTIONS=64 BENCH_DURATION=10 BENCH_WARMUP=3 BENCH_USERS=1000 BENCH_TEACHERS=200
 # BENCH_DATA=DIR (keep the generated district there and reuse it on the next run; SQLite only)
+# BENCH_FANOUT_CLASSES=6 BENCH_FANOUT_SENDS=10 (bench/fanout.mjs: classes, messages to each)
 # ENT_BIN=build/ent BENCH_RESULTS=bench/results
 set -euo pipefail
 
@@ -135,15 +138,16 @@ start_bg build-bench/hello "$hport2" "$card_bytes" >/dev/null
 hpid2=$bench_last_pid
 wait_ready "$hpid2" "http://127.0.0.1:$hport2/" || die "the hello-world with a card-sized answer did not start"
 
-scenario() { # NAME FILE SECONDS -> WRK_RESULT line
-	local out
-	out=$(timeout $(($3 + 60)) wrk -t"$threads" -c"$conns" -d"$3s" --timeout 5s -s bench/scenario.lua \
+scenario() { # NAME FILE SECONDS [CONNECTIONS] -> WRK_RESULT line
+	local out c=${4:-$conns} t=$threads
+	((t > c)) && t=$c
+	out=$(timeout $(($3 + 60)) wrk -t"$t" -c"$c" -d"$3s" --timeout 5s -s bench/scenario.lua \
 		"http://127.0.0.1:$eport" -- "$2") || return 1
 	grep '^WRK_RESULT ' <<<"$out"
 }
 
 declare -A result peak
-names=(S1 S2 S3 S4 S5 S6)
+names=(S1 S2 S3 S4 S5 S6 S7 S8 S8c4)
 declare -A label=(
 	[S1]="S1 student reads grades and averages (GET /api/notes/me)"
 	[S2]="S2 student lists courses (GET /api/cours)"
@@ -151,6 +155,9 @@ declare -A label=(
 	[S4]="S4 teachers enter a class's grades (PUT …/grades)"
 	[S5]="S5 mix: 40% S1, 20% S2, 25% S3, 5% S4, 10% downloads"
 	[S6]="S6 a student's week with homework (GET /api/calendar/timetable?week=, /api/calendar/homework)"
+	[S7]="S7 a student's inbox: first page and unread counts (GET /api/messages, /api/messages/folders)"
+	[S8]="S8 a student searches their mailbox (GET /api/messages/search?q=)"
+	[S8c4]="S8 at 4 connections"
 )
 echo "bench: ceiling (hello-world), ${duration}s" >&2
 run_wrk "http://127.0.0.1:$hport/" "$warmup" "$threads" "$conns" >/dev/null || die "wrk failed"
@@ -161,10 +168,12 @@ run_wrk "http://127.0.0.1:$hport2/" "$warmup" "$threads" "$conns" >/dev/null || 
 result[hello2]=$(run_wrk "http://127.0.0.1:$hport2/" "$duration" "$threads" "$conns") || die "wrk failed"
 kill "$hpid2" 2>/dev/null || true
 for n in "${names[@]}"; do
-	f=$lists/$(tr 'S' 's' <<<"$n").txt
+	f=$lists/$(tr 'S' 's' <<<"${n%c4}").txt
+	c=$conns
+	[[ $n == *c4 ]] && c=4
 	echo "bench: $n, warm-up ${warmup}s then ${duration}s" >&2
-	scenario "$n" "$f" "$warmup" >/dev/null || die "wrk failed on $n"
-	result[$n]=$(scenario "$n" "$f" "$duration") || die "wrk failed on $n"
+	scenario "$n" "$f" "$warmup" "$c" >/dev/null || die "wrk failed on $n"
+	result[$n]=$(scenario "$n" "$f" "$duration" "$c") || die "wrk failed on $n"
 	kill -0 "$epid" 2>/dev/null || die "ent died under $n: $(tail -5 "$data/ent.log")"
 	peak[$n]=$(hwm_kib "$epid")
 	bad=$(($(field "${result[$n]}" err_status) + $(field "${result[$n]}" err_connect)))
@@ -173,6 +182,13 @@ for n in "${names[@]}"; do
 done
 load_rss=$(rss_kib "$epid")
 peak_rss=$(hwm_kib "$epid")
+
+# A teacher's message to a class: committed, and told to every student's open stream.
+echo "bench: a class message to the students' streams (bench/fanout.mjs)" >&2
+fanout=$(BENCH_SCALE=$scale ENT_BIN=$ent_bin timeout 600 node bench/fanout.mjs "http://127.0.0.1:$eport" \
+	"${BENCH_FANOUT_CLASSES:-6}" "${BENCH_FANOUT_SENDS:-10}" | grep '^FANOUT_RESULT ') || die "bench/fanout.mjs failed"
+echo "bench:   $fanout" >&2
+load_avg=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report ----
 
@@ -190,6 +206,9 @@ s1_p99=$(ms "$(field "${result[S1]}" p99_us)")
 # Requests that timed out have no latency in wrk's histogram: then p99 is at least the timeout.
 if (($(field "${result[S1]}" err_timeout) > 0)); then s1_p99=">5000"; fi
 s1_p99_ok=$(if [[ $s1_p99 == ">"* ]]; then echo "NOT met"; else ok "$s1_p99" 10 le; fi)
+s8_p99=$(ms "$(field "${result[S8]}" p99_us)")
+s8c4_p99=$(ms "$(field "${result[S8c4]}" p99_us)")
+fv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$fanout"; }
 s4_grades=$(awk -v r="$(field "${result[S4]}" rps)" -v g="$grades_per_put" 'BEGIN { printf "%.0f", r * g }')
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -220,6 +239,9 @@ targets="| target | measured | |
 | (S1 against the ceiling with a card-sized answer, for comparison) | ${s1_ratio2} % | |
 | S1 p99 ≤ 10 ms at $conns connections | ${s1_p99} ms | ${s1_p99_ok} |
 | (S6, a student's week, against S2 / against the ceiling) | $(pct "$(field "${result[S6]}" rps)" "$(field "${result[S2]}" rps)") % / $(pct "$(field "${result[S6]}" rps)" "$hello_rps") % | |
+| S7 ≥ S2's requests/s | $(pct "$(field "${result[S7]}" rps)" "$(field "${result[S2]}" rps)") % of S2 | $(ok "$(field "${result[S7]}" rps)" "$(field "${result[S2]}" rps)" ge) |
+| S8 p99 ≤ 50 ms ($conns connections; at 4) | ${s8_p99} ms; ${s8c4_p99} ms | $(ok "$s8_p99" 50 le); $(ok "$s8c4_p99" 50 le) |
+| class message committed and all its streams told ≤ 100 ms (p99 of $(fv sends) messages to $(fv recipients) students) | committed p50 $(fv committed_p50) / p99 $(fv committed_p99) ms; told p50 $(fv told_p50) / p99 $(fv told_p99) ms (max $(fv told_max)), $(fv missed) missed | $(ok "$(fv told_p99)" 100 le) |
 | S4 ≥ 2,000 grades/s (synchronous=FULL) | ${s4_grades} grades/s ($(field "${result[S4]}" rps) requests of $(printf "%.1f" "$grades_per_put") grades) | $(ok "$s4_grades" 2000 ge) |
 | resident memory idle ≤ 30 MB | $(mib "$idle_rss") MiB | $(ok "$(mib "$idle_rss")" 28.6 le) |
 | resident memory under S5 ≤ 100 MB | $(mib "${peak[S5]}") MiB peak | $(ok "$(mib "${peak[S5]}")" 95.4 le) |
@@ -233,6 +255,7 @@ out="$results_dir/$day-$commit$dirty-district-$dbkind.md"
 	echo "Machine: $(nproc) CPUs ($cpu_model), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)."
 	echo "Data: \`ent demo --scale $scale\`${generated:+ (generated in $generated s)}. wrk -t$threads -c$conns -d${duration}s on the same machine."
 	echo "Requests: bench/prepare.mjs, ${BENCH_USERS:-1000} students and ${BENCH_TEACHERS:-200} teachers with their own tokens."
+	echo "Load average at the end (1, 5, 15 min): $load_avg."
 	echo
 	table
 	echo

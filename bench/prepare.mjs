@@ -16,6 +16,10 @@
 //   s6.txt  a student's week: GET /api/calendar/timetable?week=W (a school week of the year drawn
 //           at random, holidays left out) and GET /api/calendar/homework, alternately, the
 //           students in a random order (seeded: the same list every run)
+//   s7.txt  a student's inbox: GET /api/messages?folder=inbox&limit=20 and GET /api/messages/folders
+//           (the unread count of each folder), alternately
+//   s8.txt  a student's search in their mailbox: GET /api/messages/search?q=WORD&limit=20, WORD
+//           drawn from the words of the generated mail (seeded)
 // and s4.grades: the number of grades per S4 request on average (for grades/s).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -150,7 +154,15 @@ const order = studentTokens.map((t) => [random(), t]).sort((a, b) => a[0] - b[0]
 const s6 = order.flatMap((t) => [line('GET', `/api/calendar/timetable?week=${weeks[Math.floor(random() * weeks.length)]}`, t),
   line('GET', '/api/calendar/homework', t)]);
 
-for (const [name, list] of [['s1', s1], ['s2', s2], ['s3', s3], ['s4', s4], ['s5', s5], ['s6', s6]]) {
+const s7 = studentTokens.flatMap((t) => [line('GET', '/api/messages?folder=inbox&limit=20', t),
+  line('GET', '/api/messages/folders', t)]);
+// Words of the generated mail (src/services/messagerie/generate.c), some in many mailboxes
+// (contrôle, sortie), some in few (calculatrices, binôme); typed without accents half of the time.
+const words = ['contrôle', 'controle', 'sortie', 'exposé', 'devoir', 'réunion', 'manuel', 'correction', 'salle',
+  'calculatrices', 'binôme', 'absent', 'photo', 'conseil', 'merci', 'exercice', 'révision', 'musée'];
+const s8 = order.map((t) => line('GET', `/api/messages/search?q=${encodeURIComponent(words[Math.floor(random() * words.length)])}&limit=20`, t));
+
+for (const [name, list] of [['s1', s1], ['s2', s2], ['s3', s3], ['s4', s4], ['s5', s5], ['s6', s6], ['s7', s7], ['s8', s8]]) {
   writeFileSync(join(out, `${name}.txt`), list.join('\n') + '\n');
 }
 writeFileSync(join(out, 's4.grades'), String(gradesTotal / s4.length));

@@ -1,6 +1,7 @@
 // `ent demo --scale N`: the district generator of the benchmarks. It must produce the proportions
 // it announces, data the services serve correctly (a generated student's report card, courses and
-// notifications, a course file), refuse to run twice on one database, and refuse bad arguments.
+// notifications, a course file, mailbox and search, the support desk), refuse to run twice on one
+// database, and refuse bad arguments.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, api } from './lib/ent.mjs';
@@ -90,6 +91,138 @@ test("a generated student's grades, courses, notifications and course file are s
     }
   }
   assert.ok(downloaded, 'the first course of the class has a file');
+});
+
+test('the mailboxes: about fifty messages a user, class fan-out, consistent copies, folders and bcc', () => {
+  const m = gen.stdout.match(/Messages: (\d+) messages, (\d+) mailbox copies \((\d+) of recipients, (\d+) in the trash\), (\d+) folders/);
+  assert.ok(m, gen.stdout);
+  const [messages, copies, received, trash] = m.slice(1, 5).map(Number);
+  assert.equal(count("SELECT COUNT(*) FROM messages WHERE state = 'sent'"), messages);
+  assert.equal(count('SELECT COUNT(*) FROM messages'), messages);
+  assert.equal(count('SELECT COUNT(*) FROM message_boxes'), copies);
+  assert.equal(count("SELECT COUNT(*) FROM message_boxes WHERE role <> 'sender'"), received);
+  assert.equal(count('SELECT COUNT(*) FROM messages_fts'), messages);
+  // About fifty copies a user (216 users), each student 42 class messages at least.
+  const users = count("SELECT COUNT(*) FROM users WHERE email LIKE '%@district.ent.local'");
+  assert.ok(copies / users >= 40 && copies / users <= 65, `${copies / users} copies a user`);
+  const least = count("SELECT MIN(n) FROM (SELECT COUNT(*) AS n FROM users u JOIN message_boxes b ON b.user_id = u.id"
+    + " WHERE u.role = 'etudiant' GROUP BY u.id) x");
+  assert.ok(least >= 42, `a student holds ${least} messages`);
+  // Class-wide fan-out: a message to a class reached exactly that class's students.
+  assert.equal(count("SELECT COUNT(*) FROM message_addresses WHERE type = 'class'"), 8 * 42);
+  assert.equal(count("SELECT COUNT(*) FROM message_addresses a JOIN message_boxes b ON b.message_id = a.message_id"
+    + " AND b.role <> 'sender' WHERE a.type = 'class' AND NOT EXISTS (SELECT 1 FROM class_members cm"
+    + " WHERE cm.class_id = a.ref_id AND cm.user_id = b.user_id AND cm.kind = 'etudiant')"), 0);
+  assert.equal(count("SELECT COUNT(*) FROM message_addresses a JOIN message_boxes b ON b.message_id = a.message_id"
+    + " AND b.role <> 'sender' WHERE a.type = 'class'"), count("SELECT COUNT(*) FROM message_addresses a"
+    + " JOIN class_members cm ON cm.class_id = a.ref_id AND cm.kind = 'etudiant' WHERE a.type = 'class'"));
+  // Every copy belongs to an existing user, every message has its sender's copy and a recipient.
+  assert.equal(count('SELECT COUNT(*) FROM message_boxes b WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = b.user_id)'), 0);
+  assert.equal(count("SELECT COUNT(*) FROM messages m WHERE NOT EXISTS (SELECT 1 FROM message_boxes b"
+    + " WHERE b.message_id = m.id AND b.role = 'sender' AND b.user_id = m.sender_id)"), 0);
+  assert.equal(count("SELECT COUNT(*) FROM messages m WHERE NOT EXISTS (SELECT 1 FROM message_boxes b"
+    + " WHERE b.message_id = m.id AND b.role <> 'sender')"), 0);
+  assert.equal(count('SELECT COUNT(*) FROM messages m WHERE thread_id <> id AND NOT EXISTS'
+    + ' (SELECT 1 FROM messages t WHERE t.id = m.thread_id)'), 0);
+  // Folders: senders' copies in sent, recipients' in the inbox or the user's own folder, the trash
+  // with where it came from; an own folder is always its holder's.
+  assert.equal(count("SELECT COUNT(*) FROM message_boxes WHERE role = 'sender' AND (folder <> 'sent' OR read_at IS NULL)"), 0);
+  assert.equal(count("SELECT COUNT(*) FROM message_boxes b WHERE role <> 'sender' AND folder NOT IN ('inbox', 'trash')"
+    + ' AND NOT EXISTS (SELECT 1 FROM message_folders f WHERE f.id = b.folder AND f.owner_id = b.user_id)'), 0);
+  assert.ok(count("SELECT COUNT(*) FROM message_boxes b JOIN message_folders f ON f.id = b.folder") > 0);
+  assert.equal(count("SELECT COUNT(*) FROM message_boxes WHERE folder = 'trash'"), trash);
+  assert.equal(count("SELECT COUNT(*) FROM message_boxes WHERE (folder = 'trash') <> (trashed_at IS NOT NULL)"
+    + " OR (folder = 'trash' AND prev_folder IS NULL)"), 0);
+  // Read marks and acknowledgements: some read, some not; acknowledged only when asked and read.
+  const unread = count('SELECT COUNT(*) FROM message_boxes WHERE read_at IS NULL');
+  assert.ok(unread > received / 20 && unread < received / 2, `${unread} unread of ${received}`);
+  assert.ok(count('SELECT COUNT(*) FROM messages WHERE ack_required = 1') > 0);
+  assert.ok(count('SELECT COUNT(*) FROM message_boxes WHERE acked_at IS NOT NULL') > 0);
+  assert.equal(count('SELECT COUNT(*) FROM message_boxes b JOIN messages m ON m.id = b.message_id'
+    + ' WHERE b.acked_at IS NOT NULL AND (m.ack_required = 0 OR b.read_at IS NULL)'), 0);
+  // bcc: a bcc copy only for a user named in a bcc address, and the reverse.
+  const bcc = count("SELECT COUNT(*) FROM message_boxes WHERE role = 'bcc'");
+  assert.ok(bcc > 0, 'some answers have a colleague in bcc');
+  assert.equal(count("SELECT COUNT(*) FROM message_addresses WHERE kind = 'bcc'"), bcc);
+  assert.equal(count("SELECT COUNT(*) FROM message_boxes b WHERE role = 'bcc' AND NOT EXISTS (SELECT 1"
+    + " FROM message_addresses a WHERE a.message_id = b.message_id AND a.kind = 'bcc' AND a.type = 'user'"
+    + " AND a.ref_id = b.user_id)"), 0);
+  assert.equal(count('SELECT COUNT(*) FROM bus_outbox'), 0, 'generated mail produces no events');
+});
+
+test("a generated mailbox is served: inbox with unread counts, search, and bcc stays hidden", async () => {
+  const as = (email) => ({ Authorization: `Bearer ${ent.run(['token', email]).stdout.trim()}` });
+  const s1 = as('s1@district.ent.local');
+  const folders = await api(ent, '/api/messages/folders', { headers: s1 });
+  assert.equal(folders.status, 200, folders.text);
+  const inbox = folders.json.items.find((f) => f.id === 'inbox');
+  const id = sql(ent, "SELECT id FROM users WHERE email = 's1@district.ent.local'");
+  assert.equal(inbox.unread, count(`SELECT COUNT(*) FROM message_boxes WHERE user_id = '${id}' AND folder = 'inbox' AND read_at IS NULL`));
+  assert.ok(inbox.total >= 40, `${inbox.total} in the inbox`);
+  const list = await api(ent, '/api/messages?folder=inbox&limit=20', { headers: s1 });
+  assert.equal(list.status, 200, list.text);
+  assert.equal(list.json.items.length, 20);
+  const times = list.json.items.map((m) => Date.parse(m.sent_at));
+  assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+  const found = await api(ent, '/api/messages/search?q=contr%C3%B4le&limit=50', { headers: s1 });
+  assert.equal(found.status, 200, found.text);
+  assert.ok(found.json.items.length > 0);
+  // A word longer than the index's prefixes (10 characters) still finds its messages, and only
+  // the searcher's.
+  const [holder, withWord] = sql(ent, "SELECT u.email, m.id FROM messages m JOIN message_boxes b ON b.message_id = m.id"
+    + " AND b.role = 'to' AND b.folder = 'inbox' JOIN users u ON u.id = b.user_id WHERE m.body LIKE '%calculatrices%'"
+    + ' ORDER BY b.at_us DESC LIMIT 1').split('|');
+  const long = await api(ent, '/api/messages/search?q=calculatrices&limit=100', { headers: as(holder) });
+  assert.equal(long.status, 200, long.text);
+  assert.ok(long.json.items.some((i) => i.id === withWord), 'the message with the long word is found');
+  const mine = sql(ent, `SELECT b.message_id FROM message_boxes b JOIN users u ON u.id = b.user_id WHERE u.email = '${holder}'`).split('\n');
+  assert.ok(long.json.items.every((i) => mine.includes(i.id)), 'only the searcher\'s own mail');
+  // A teacher's answer with a colleague in bcc: the student's copy shows no bcc, the sender's does.
+  const [mid, sender, student, hidden] = sql(ent, "SELECT m.id, m.sender_id, t.user_id, b.user_id FROM messages m"
+    + " JOIN message_boxes b ON b.message_id = m.id AND b.role = 'bcc'"
+    + " JOIN message_boxes t ON t.message_id = m.id AND t.role = 'to' LIMIT 1").split('\n')[0].split('|');
+  const email = (u) => sql(ent, `SELECT email FROM users WHERE id = '${u}'`);
+  const seen = await api(ent, `/api/messages/${mid}`, { headers: as(email(student)) });
+  assert.equal(seen.status, 200, seen.text);
+  assert.deepEqual(seen.json.bcc, []);
+  assert.ok(!seen.text.includes(hidden), 'the bcc recipient is never named to the student');
+  const own = await api(ent, `/api/messages/${mid}`, { headers: as(email(sender)) });
+  assert.equal(own.status, 200, own.text);
+  assert.deepEqual(own.json.bcc.map((a) => a.id), [hidden]);
+  const theirs = await api(ent, `/api/messages/${mid}`, { headers: as(email(hidden)) });
+  assert.equal(theirs.status, 200, theirs.text);
+  assert.equal(theirs.json.my_role, 'bcc');
+});
+
+test('the support desk: tickets in every state with their conversation and history', async () => {
+  const m = gen.stdout.match(/Support: (\d+) tickets \((\d+) new, (\d+) open, (\d+) waiting, (\d+) resolved, (\d+) closed\), (\d+) comments/);
+  assert.ok(m, gen.stdout);
+  const [total, ...states] = m.slice(1, 7).map(Number);
+  assert.equal(total, Math.floor(216 * 3 / 100));
+  assert.equal(count('SELECT COUNT(*) FROM support_requests'), total);
+  ['new', 'open', 'waiting', 'resolved', 'closed'].forEach((s, i) => {
+    assert.ok(states[i] > 0, `no ${s} ticket`);
+    assert.equal(count(`SELECT COUNT(*) FROM support_requests WHERE state = '${s}'`), states[i]);
+  });
+  assert.equal(count('SELECT COUNT(*) FROM support_comments'), Number(m[7]));
+  // Every requester and assignee exists; a new ticket has nobody yet, the others have someone.
+  assert.equal(count('SELECT COUNT(*) FROM support_requests t WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = t.requester_id)'
+    + ' OR (t.assignee_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = t.assignee_id))'), 0);
+  assert.equal(count("SELECT COUNT(*) FROM support_requests WHERE (state = 'new') <> (assignee_id IS NULL)"), 0);
+  // Times in order, a resolved ticket resolved in the last week (the auto-close keeps it), the
+  // history's last state change is the ticket's state.
+  assert.equal(count('SELECT COUNT(*) FROM support_requests WHERE first_response_at < created_at OR resolved_at < first_response_at'
+    + ' OR closed_at < resolved_at'), 0);
+  assert.equal(count("SELECT COUNT(*) FROM support_requests WHERE (state IN ('resolved', 'closed')) <> (resolved_at IS NOT NULL)"), 0);
+  const week = new Date(Date.now() - 7 * 86400000).toISOString().slice(0, 19) + 'Z';
+  assert.equal(count(`SELECT COUNT(*) FROM support_requests WHERE state = 'resolved' AND resolved_at < '${week}'`), 0);
+  assert.equal(count('SELECT COUNT(*) FROM support_requests t WHERE t.state <> COALESCE((SELECT h.new_value FROM support_history h'
+    + " WHERE h.ticket_id = t.id AND h.field = 'state' ORDER BY h.seq DESC LIMIT 1), 'new')"), 0);
+  // The admin's queue serves them.
+  const admin = { Authorization: `Bearer ${ent.run(['token', 'admin@district.ent.local']).stdout.trim()}` };
+  const queue = await api(ent, '/api/support/tickets?limit=100', { headers: admin });
+  assert.equal(queue.status, 200, queue.text);
+  assert.equal(queue.json.items.length, total);
 });
 
 test('a second generation on the same database, and bad arguments, are refused', () => {

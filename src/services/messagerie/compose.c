@@ -332,6 +332,9 @@ int msg_store(db_conn *c, const struct msg_out *o)
 		rc = db_step(s);
 		db_done(s);
 	}
+	/* SQLite: the message keeps its FTS5 row's rowid, by which the search finds it (mailbox.c). */
+	if (rc >= 0 && db_conn_kind(c) == DB_SQLITE)
+		rc = db_run(c, "UPDATE messages SET search_rowid = last_insert_rowid() WHERE id = ?", o->id, NULL);
 	return rc < 0 ? rc : ENT_OK;
 }
 

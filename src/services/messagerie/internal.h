@@ -11,7 +11,7 @@
  * notifications, e-mails, trash purge), settings.c (each user's e-mail forwarding,
  * out-of-office and quiet hours; the automatic answers), mail.c (the `emails` consumer and the
  * SMTP client), moderation.c (reports to administrators, suspended senders, limits per sender),
- * demo.c (`ent demo`).
+ * demo.c (`ent demo`), generate.c (`ent demo --scale`).
  *
  * Tables: messages (one row per message, its text and state), message_addresses (the addresses
  * as the sender wrote them: users and groups, to/cc/bcc), message_boxes (one row per user who
@@ -298,6 +298,12 @@ void msg_sender_put(http_req *req);
 /* ---- demo.c ---- */
 
 int msg_demo(db_conn *c, FILE *out);
+
+/* ---- generate.c ---- */
+
+struct scale;
+/* The messagerie's part of `ent demo --scale N` (see generate.c). 0 or an ent_err. */
+int msg_generate(db_conn *c, const struct scale *sc);
 
 /* ---- messagerie.c ---- */
 

@@ -8,9 +8,9 @@
  * the database when its last copy is deleted (msg_collect).
  *
  * Search: SQLite's FTS5 (messages_fts, accents folded) or PostgreSQL's full text with the
- * 'french' configuration (a GIN index on messages_fts). The two differ only in the MATCH clause,
- * chosen in search_sql(); both join the caller's copies, so the search never returns another
- * user's mail.
+ * 'french' configuration (a GIN index on messages_fts). The two differ in the MATCH clause and in
+ * the join's order (SQLite starts from the caller's copies, below), chosen in search_sql(); both
+ * join the caller's copies, so the search never returns another user's mail.
  */
 #include "internal.h"
 
@@ -450,8 +450,12 @@ void msg_list(http_req *req)
 
 /*
  * The FTS5 query for what a user typed: each word quoted (so no character of the FTS5 syntax
- * means anything) and matched as a prefix, all words required. NULL when q has no word.
+ * means anything) and matched as a prefix, all words required. NULL when q has no word. A word is
+ * cut to its first PREFIX_MAX characters, the longest prefix messages_fts keeps an index of
+ * (messagerie.c, migration 4): a longer one would make FTS5 gather the rows of every word that
+ * begins so, for each message of the mailbox.
  */
+#define PREFIX_MAX 10
 static const char *fts5_query(arena *a, const char *q)
 {
 	buf b;
@@ -461,11 +465,17 @@ static const char *fts5_query(arena *a, const char *q)
 	while (*p) {
 		while (*p && !(*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
 			p++;
-		const unsigned char *start = p;
-		while (*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+		const unsigned char *start = p, *cut = NULL;
+		int chars = 0;
+		while (*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')) {
+			/* A character starts at every byte but UTF-8's continuation bytes. */
+			if ((*p & 0xc0) != 0x80 && ++chars == PREFIX_MAX + 1)
+				cut = p;
 			p++;
+		}
 		if (p > start) {
-			buf_printf(&b, "%s\"%.*s\"*", words++ ? " " : "", (int)(p - start), (const char *)start);
+			const unsigned char *end = cut ? cut : p;
+			buf_printf(&b, "%s\"%.*s\"*", words++ ? " " : "", (int)(end - start), (const char *)start);
 		}
 	}
 	size_t len;
@@ -476,9 +486,15 @@ static const char *fts5_query(arena *a, const char *q)
 }
 
 #define SEARCH_WHERE " AND b.user_id = ? AND b.visible = 1 AND (? = 0 OR b.folder <> 'trash')"
+/*
+ * SQLite: from the caller's copies (CROSS JOIN keeps that order), each message's FTS5 row looked
+ * up by its rowid with the MATCH; the cost follows the size of the mailbox, not the number of
+ * matches in every mailbox.
+ */
 #define SEARCH_SQLITE(after)                                                                                           \
-	"SELECT " LIST_COLS " FROM messages_fts f JOIN message_boxes b ON b.message_id = f.message_id"                 \
-	" JOIN messages m ON m.id = b.message_id WHERE messages_fts MATCH ?" SEARCH_WHERE after LIST_ORDER
+	"SELECT " LIST_COLS " FROM message_boxes b CROSS JOIN messages m CROSS JOIN messages_fts f"                    \
+	" WHERE m.id = b.message_id AND f.rowid = m.search_rowid AND messages_fts MATCH ?" SEARCH_WHERE after          \
+		LIST_ORDER
 #define SEARCH_PG(after)                                                                                               \
 	"SELECT " LIST_COLS " FROM messages_fts f JOIN message_boxes b ON b.message_id = f.message_id"                 \
 	" JOIN messages m ON m.id = b.message_id WHERE to_tsvector('french', f.subject || ' ' || f.body) @@"           \

@@ -6,7 +6,7 @@
  * with filters, the CSV export, the service levels and the dashboard), faq.c (the FAQ and its
  * full-text search), notify.c (support.updated on the bus), jobs.c (the 7-day auto-close),
  * contest.c (grade contestations: a grades ticket linked to an evaluation, the grade's revision
- * through the notes service's C interface) and demo.c (`ent demo`).
+ * through the notes service's C interface), demo.c (`ent demo`) and generate.c (`ent demo --scale`).
  */
 #ifndef ENT_SUPPORT_INTERNAL_H
 #define ENT_SUPPORT_INTERNAL_H
@@ -173,6 +173,12 @@ const char *sup_contest_outcome(db_conn *c, arena *a, const struct sup_ticket *t
 /* ---- demo.c ---- */
 
 int sup_demo(db_conn *c, FILE *out);
+
+/* ---- generate.c ---- */
+
+struct scale;
+/* The support part of `ent demo --scale N` (see generate.c). 0 or an ent_err. */
+int sup_generate(db_conn *c, const struct scale *sc);
 
 /* ---- jobs.c ---- */
 

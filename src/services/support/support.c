@@ -684,6 +684,7 @@ const struct service svc_support = {
 	.start = sup_start,
 	.stop = sup_jobs_stop,
 	.demo = sup_demo,
+	.generate = sup_generate,
 	.export_user = sup_export_user,
 	.erase_user = sup_erase_user,
 };
