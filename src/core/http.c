@@ -338,6 +338,8 @@ static const char *find_header(const http_req *req, const char *name)
 	return NULL;
 }
 
+const char *http_reply_header(const http_req *req, const char *name) { return find_header(req, name); }
+
 struct MHD_Connection *http__conn(http_req *req) { return req->conn; }
 
 void http__queue(http_req *req, int status, struct MHD_Response *r)

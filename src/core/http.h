@@ -228,6 +228,8 @@ typedef int (*http_reply_hook)(http_req *req, int status, const char *type, cons
 void http_set_reply_hook(http_req *req, http_reply_hook fn, void *ctx);
 /* The context given with the hook still waiting, or NULL. */
 void *http_reply_hook_ctx(const http_req *req);
+/* A header set on the response being prepared (the last set of that name), or NULL. */
+const char *http_reply_header(const http_req *req, const char *name);
 /* Sends a stored answer: its gzip form gz when there is one and the client takes it. Copies. */
 void http_reply_stored(http_req *req, int status, const char *type, const char *data, size_t len, const char *gz,
 		       size_t gzlen);

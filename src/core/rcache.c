@@ -113,6 +113,7 @@ struct entry {
 	size_t nscopes;
 	char until[21]; /* "" : no expiry */
 	char *type, *body, *gz;
+	char *link; /* the answer's Link header (the next page of a list), or NULL */
 	size_t len, gzlen, bytes;
 	char etag[36];
 	struct entry *prev, *next; /* LRU, most recent first */
@@ -143,6 +144,7 @@ static void entry_free(struct entry *e)
 	free(e->versions);
 	free(e->key);
 	free(e->type);
+	free(e->link);
 	free(e->body);
 	free(e->gz);
 	free(e);
@@ -287,7 +289,7 @@ static void validators(http_req *req, const char *etag)
 	http_set_header(req, "Cache-Control", "private, no-cache");
 }
 
-static void store(struct pending *p, const char *type, const char *data, size_t len, const char *etag,
+static void store(struct pending *p, const char *type, const char *link, const char *data, size_t len, const char *etag,
 		  const int64_t *versions)
 {
 	struct entry *e = calloc(1, sizeof(*e));
@@ -299,10 +301,12 @@ static void store(struct pending *p, const char *type, const char *data, size_t 
 	e->scopes = calloc(p->nscopes ? p->nscopes : 1, sizeof(*e->scopes));
 	e->versions = calloc(p->nscopes ? p->nscopes : 1, sizeof(*e->versions));
 	e->type = strdup(type);
+	e->link = link ? strdup(link) : NULL;
 	e->body = malloc(len ? len : 1);
-	if (!e->key || !e->scopes || !e->versions || !e->type || !e->body)
+	if (!e->key || !e->scopes || !e->versions || !e->type || !e->body || (link && !e->link))
 		abort();
-	e->bytes = sizeof(*e) + strlen(p->key) + len + p->nscopes * (sizeof(char *) + sizeof(int64_t));
+	e->bytes = sizeof(*e) + strlen(p->key) + len + p->nscopes * (sizeof(char *) + sizeof(int64_t)) +
+		   (link ? strlen(link) + 1 : 0);
 	for (size_t i = 0; i < p->nscopes; i++) {
 		if (!(e->scopes[i] = strdup(p->scopes[i])))
 			abort();
@@ -364,7 +368,7 @@ static int on_reply(http_req *req, int status, const char *type, const char *dat
 		/* The versions of what was read, in the snapshot it was read in. */
 		int64_t *v = arena_alloc(http_arena(req), (p->nscopes ? p->nscopes : 1) * sizeof(*v));
 		if (rcache_versions(p->c, p->scopes, p->nscopes, v) == ENT_OK)
-			store(p, type, data, len, etag, v);
+			store(p, type, http_reply_header(req, "Link"), data, len, etag, v);
 	}
 	if (matches(http_header(req, "If-None-Match"), etag)) {
 		atomic_fetch_add(&cache.not_modified, 1);
@@ -432,6 +436,7 @@ static int serve(http_req *req, db_conn *c, const char *key)
 	lru_unlink(e);
 	lru_front(e);
 	char *type = arena_strdup(a, e->type);
+	const char *link = e->link ? arena_strdup(a, e->link) : NULL;
 	char *body = arena_alloc(a, e->len ? e->len : 1), *gz = e->gz ? arena_alloc(a, e->gzlen) : NULL;
 	size_t len = e->len, gzlen = e->gzlen;
 	memcpy(body, e->body, len);
@@ -439,6 +444,8 @@ static int serve(http_req *req, db_conn *c, const char *key)
 		memcpy(gz, e->gz, gzlen);
 	pthread_mutex_unlock(&cache.mu);
 	atomic_fetch_add(&cache.hits, 1);
+	if (link)
+		http_set_header(req, "Link", link);
 	http_reply_stored(req, 200, type, body, len, gz, gzlen);
 	return 1;
 }
