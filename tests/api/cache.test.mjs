@@ -113,6 +113,23 @@ test('the card answers with a strong ETag, 304 when unchanged, 200 with a new ET
   assert.equal(g.value, 17);
 });
 
+test('a cached answer is sent in the encoding the client takes', async () => {
+  for (let i = 0; i < 6; i++) {
+    const e = await newEval(A, 'teacher', courses.maths, `Évaluation longue ${i} : ${'lecture et compréhension, '.repeat(3)}`);
+    await putGrades(A, 'teacher', e.id, [grade('bob', 10 + i)]);
+  }
+  const first = await on(A, 'bob', '/api/notes/me', { headers: { 'Accept-Encoding': 'identity' } });
+  assert.ok(first.text.length >= 1024, `a card worth compressing (${first.text.length} bytes)`);
+  const before = await hits();
+  for (const enc of ['identity', 'gzip', 'gzip', 'identity']) {
+    const r = await on(A, 'bob', '/api/notes/me', { headers: { 'Accept-Encoding': enc } });
+    assert.equal(r.headers.get('content-encoding'), enc === 'gzip' ? 'gzip' : null, enc);
+    assert.equal(r.headers.get('etag'), first.headers.get('etag'));
+    assert.deepEqual(r.json, first.json);
+  }
+  assert.equal(await hits(), before + 4);
+});
+
 test('every kind of write that changes a card is seen at once, through the same process or another', async () => {
   const e1 = evals[0].id;
   await same('start');
