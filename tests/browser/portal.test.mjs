@@ -323,6 +323,8 @@ test('a teacher enters a class\'s grades; the student\'s bell updates live and t
   await student.getByRole('link', { name: 'Tableau de bord' }).click();
   await student.getByRole('heading', { name: 'Dernières notes' }).waitFor();
   await student.getByText('Contrôle n°4').first().waitFor();
+  // (the card's request may end after the text is shown: a bounded wait for its count)
+  for (let i = 0; i < 100 && (await revalidated()) <= before304; i++) await student.waitForTimeout(100);
   assert.ok(await revalidated() > before304, 'the browser revalidated the card and got 304');
   await review(t, student, 'portail-student', assert);
   await student.getByRole('link', { name: 'Notifications', exact: true }).first().click();
