@@ -70,7 +70,7 @@ const struct config_setting config_settings[] = {
 	{"ENT_MFA_TEACHERS", "--mfa-teachers", S(mfa_teachers), "optional", 0,
 	 "teachers' second factor (TOTP) at login: optional or required (administrators always need one)"},
 	{"ENT_CACHE_MB", "--cache-mb", S(cache_mb), "32", 0,
-	 "megabytes of rendered answers kept by each process (report cards); 0: none (ETags stay)"},
+	 "megabytes of rendered answers kept by each process (report cards, course lists); 0: none (ETags stay)"},
 	{"ENT_TEACHER_REPORT_VIEW", "--teacher-report-view", S(teacher_report_view), "own", 0,
 	 "what a teacher sees of a student's report card: own (the subjects they teach) or all (every subject)"},
 };

@@ -338,6 +338,8 @@ static const char *find_header(const http_req *req, const char *name)
 	return NULL;
 }
 
+const char *http_reply_header(const http_req *req, const char *name) { return find_header(req, name); }
+
 struct MHD_Connection *http__conn(http_req *req) { return req->conn; }
 
 void http__queue(http_req *req, int status, struct MHD_Response *r)
@@ -494,23 +496,19 @@ void http_set_reply_hook(http_req *req, http_reply_hook fn, void *ctx)
 
 void *http_reply_hook_ctx(const http_req *req) { return req->reply_hook ? req->reply_hook_ctx : NULL; }
 
-void http_reply_stored(http_req *req, int status, const char *type, const char *data, size_t len, const char *gz,
-		       size_t gzlen)
+int http_accepts_gzip(const http_req *req) { return accepts_gzip(req); }
+
+void http_reply_taken(http_req *req, int status, const char *type, char *data, size_t n, int gzipped, size_t plain_len)
 {
-	if (req->answered)
+	if (req->answered) {
+		free(data);
 		return;
-	int z = gz && accepts_gzip(req);
-	size_t n = z ? gzlen : len;
-	char *copy = malloc(n ? n : 1);
-	if (!copy)
-		abort();
-	if (n)
-		memcpy(copy, z ? gz : data, n);
-	struct MHD_Response *r = MHD_create_response_from_buffer(n, copy, MHD_RESPMEM_MUST_FREE);
+	}
+	struct MHD_Response *r = MHD_create_response_from_buffer(n, data, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(r, "Content-Type", type);
-	if (z)
+	if (gzipped)
 		MHD_add_response_header(r, "Content-Encoding", "gzip");
-	if (z || (len >= GZIP_MIN && compressible(type)))
+	if (gzipped || (plain_len >= GZIP_MIN && compressible(type)))
 		MHD_add_response_header(r, "Vary", "Accept-Encoding");
 	req->bytes_out = n;
 	http__queue(req, status, r);

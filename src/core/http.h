@@ -228,9 +228,15 @@ typedef int (*http_reply_hook)(http_req *req, int status, const char *type, cons
 void http_set_reply_hook(http_req *req, http_reply_hook fn, void *ctx);
 /* The context given with the hook still waiting, or NULL. */
 void *http_reply_hook_ctx(const http_req *req);
-/* Sends a stored answer: its gzip form gz when there is one and the client takes it. Copies. */
-void http_reply_stored(http_req *req, int status, const char *type, const char *data, size_t len, const char *gz,
-		       size_t gzlen);
+/* A header set on the response being prepared (the last set of that name), or NULL. */
+const char *http_reply_header(const http_req *req, const char *name);
+/*
+ * Sends a stored answer (the read cache's): data, n bytes, malloc'd and taken; gzipped when it is
+ * the gzip form (the client takes it, see http_accepts_gzip()) of an answer of plain_len bytes.
+ */
+void http_reply_taken(http_req *req, int status, const char *type, char *data, size_t n, int gzipped, size_t plain_len);
+/* Whether the client takes a gzip-encoded answer (Accept-Encoding). */
+int http_accepts_gzip(const http_req *req);
 /* Gzip-compresses data into a new malloc'd buffer; NULL when it would not shrink. */
 char *http_gzip(const char *data, size_t len, size_t *outlen);
 

@@ -16,7 +16,8 @@
  * renders, the handler names the scopes it read (rcache_dep()) and, when the answer depends on
  * time, the instant it stops being right (rcache_until(): a grade's publication time). When the
  * answer is sent, the versions of those scopes are read in the same snapshot and stored with the
- * body and its gzip form. A later read of the same key reads the current versions (one indexed
+ * body (and the Link header of a list's page; its gzip form is added on the first read by a client
+ * that takes gzip). A later read of the same key reads the current versions (one indexed
  * query) and sends the stored bytes only when every version is the same and the instant has not
  * come. Several processes each keep their own cache; the versions in the shared database keep
  * them all right.

@@ -4,7 +4,8 @@
 // grade, an evaluation created, changed, deleted, a publication time reached, a course's title, its
 // teachers, class membership, a name, a period), written through A or through C, the card read
 // from A must equal the card computed by R; then a random interleaving of such writes and reads.
-// Also: ETag and 304 before and after a change, and the cache's counters.
+// Also: ETag and 304 before and after a change, and the cache's counters. The same for the course
+// lists (a student's, a teacher's, page by page): every write that changes one, compared with R.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, api } from './lib/ent.mjs';
@@ -112,6 +113,23 @@ test('the card answers with a strong ETag, 304 when unchanged, 200 with a new ET
   assert.equal(g.value, 17);
 });
 
+test('a cached answer is sent in the encoding the client takes', async () => {
+  for (let i = 0; i < 6; i++) {
+    const e = await newEval(A, 'teacher', courses.maths, `Évaluation longue ${i} : ${'lecture et compréhension, '.repeat(3)}`);
+    await putGrades(A, 'teacher', e.id, [grade('bob', 10 + i)]);
+  }
+  const first = await on(A, 'bob', '/api/notes/me', { headers: { 'Accept-Encoding': 'identity' } });
+  assert.ok(first.text.length >= 1024, `a card worth compressing (${first.text.length} bytes)`);
+  const before = await hits();
+  for (const enc of ['identity', 'gzip', 'gzip', 'identity']) {
+    const r = await on(A, 'bob', '/api/notes/me', { headers: { 'Accept-Encoding': enc } });
+    assert.equal(r.headers.get('content-encoding'), enc === 'gzip' ? 'gzip' : null, enc);
+    assert.equal(r.headers.get('etag'), first.headers.get('etag'));
+    assert.deepEqual(r.json, first.json);
+  }
+  assert.equal(await hits(), before + 4);
+});
+
 test('every kind of write that changes a card is seen at once, through the same process or another', async () => {
   const e1 = evals[0].id;
   await same('start');
@@ -163,7 +181,86 @@ test('an evaluation reaching its publication time appears in a cached card', asy
   await same('after publication');
 });
 
-test('random interleavings of writes and reads never give a card other than the fresh one', async () => {
+// The course lists (S2): a student's (their class's courses), a teacher's, whole and by pages.
+const lists = [
+  ['alice', '/api/cours'], ['alice', '/api/cours?limit=1'], ['dan', '/api/cours'], ['teacher', '/api/cours'],
+  ['teacher2', '/api/cours?limit=2'], ['alice', '/api/cours?q=math'], ['chloe', '/api/cours?school_year=2026-2027'],
+];
+const paged = [['alice', 1], ['teacher2', 2]];
+let staleCursor = null; // a course id kept as a cursor after the course is gone
+
+async function sameList(label, who, p) {
+  const ref = await on(R, who, p);
+  for (let i = 0; i < 2; i++) {
+    const got = await on(A, who, p);
+    assert.equal(got.status, ref.status, `${label}: ${who} ${p}`);
+    assert.deepEqual(got.json, ref.json, `${label}: ${who} ${p} (read ${i + 1} from the cache)`);
+    assert.equal(got.headers.get('link'), ref.headers.get('link'), `${label}: ${who} ${p}: the next page's link`);
+  }
+  return ref.json;
+}
+
+/** Every list, and every page of the paged ones following the reference's cursors, equals R's. */
+async function sameLists(label) {
+  for (const [who, p] of lists) await sameList(label, who, p);
+  for (const [who, limit] of paged) {
+    let cursor = null;
+    for (let page = 0; page < 6; page++) {
+      const j = await sameList(`${label} (page ${page + 1})`, who, `/api/cours?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+      if (!j.next_cursor) break;
+      cursor = j.next_cursor;
+    }
+  }
+  if (staleCursor) await sameList(`${label} (cursor of a deleted course)`, 'alice', `/api/cours?limit=1&cursor=${staleCursor}`);
+}
+
+test('a course list answers with an ETag, 304 when unchanged, 200 after a change of one of its courses', async () => {
+  const first = await on(A, 'alice', '/api/cours');
+  assert.equal(first.status, 200);
+  const etag = first.headers.get('etag');
+  assert.match(etag, /^"[0-9a-f]{32}"$/);
+  assert.equal(first.headers.get('cache-control'), 'private, no-cache');
+  const before = await hits();
+  assert.equal((await on(A, 'alice', '/api/cours', { headers: { 'If-None-Match': etag } })).status, 304);
+  assert.equal(await hits(), before + 1, 'the 304 came from the cache');
+  await ok(on(C, 'teacher', `/api/cours/${courses.maths}`, { method: 'PATCH', body: { description: 'Programme revu' } }));
+  const after = await on(A, 'alice', '/api/cours', { headers: { 'If-None-Match': etag } });
+  assert.equal(after.status, 200);
+  assert.notEqual(after.headers.get('etag'), etag);
+  assert.equal(after.json.items.find((c) => c.id === courses.maths).description, 'Programme revu');
+});
+
+test('every kind of write that changes a course list is seen at once, through the same process or another', async () => {
+  await sameLists('start');
+  for (const proc of [A, C]) {
+    const name = proc === A ? 'same process' : 'other process';
+    const id = (await ok(on(proc, 'teacher', '/api/cours', { method: 'POST', body: { title: `Zoologie (${name})`, subject: 'svt', class_ids: [cls.A] } }), 201)).id;
+    await sameLists(`${name}: course created in the class`);
+    await ok(on(proc, 'teacher', `/api/cours/${id}`, { method: 'PATCH', body: { title: `Algèbre (${name})` } }));
+    await sameLists(`${name}: a title that moves the course to the first page`);
+    await ok(on(proc, 'teacher', `/api/cours/${id}`, { method: 'PATCH', body: { subject: 'mathematiques', school_year: '2027-2028' } }));
+    await sameLists(`${name}: subject and school year`);
+    await ok(on(proc, 'admin', `/api/cours/${id}`, { method: 'PATCH', body: { teacher_ids: [s.users.teacher.id, s.users.teacher2.id] } }));
+    await sameLists(`${name}: a teacher added`);
+    await ok(on(proc, 'admin', `/api/cours/${id}`, { method: 'PATCH', body: { teacher_ids: [s.users.teacher2.id] } }));
+    await sameLists(`${name}: the creating teacher removed`);
+    await ok(on(proc, 'admin', `/api/cours/${id}`, { method: 'PATCH', body: { class_ids: [cls.A, cls.B] } }));
+    await sameLists(`${name}: a class added`);
+    await ok(on(proc, 'admin', `/api/cours/${id}`, { method: 'PATCH', body: { class_ids: [cls.B] } }));
+    await sameLists(`${name}: a class removed`);
+    assert.equal((await on(proc, 'admin', `/api/users/classes/${cls.A}/members/${s.users.dan.id}`, { method: 'PUT' })).status, 204);
+    await sameLists(`${name}: a student changes class`);
+    assert.equal((await on(proc, 'admin', `/api/users/classes/${cls.B}/members/${s.users.dan.id}`, { method: 'PUT' })).status, 204);
+    await sameLists(`${name}: back to the first class`);
+    await ok(on(proc, 'admin', `/api/cours/${id}`, { method: 'PATCH', body: { class_ids: [cls.A] } }));
+    staleCursor = id;
+    await sameLists(`${name}: before the deletion`);
+    assert.equal((await on(proc, 'admin', `/api/cours/${id}`, { method: 'DELETE' })).status, 204);
+    await sameLists(`${name}: course deleted`);
+  }
+});
+
+test('random interleavings of writes and reads never give a card or a list other than the fresh one', async () => {
   let seed = 20261203;
   const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
   const students = ['alice', 'bob', 'chloe'];
@@ -181,6 +278,8 @@ test('random interleavings of writes and reads never give a card other than the 
     const ref = await on(R, v[0], path(v));
     const got = await on(A, v[0], path(v));
     assert.deepEqual(got.json, ref.json, `step ${i}: ${v.join(' ')}`);
+    const [who, p] = lists[rnd(lists.length)];
+    assert.deepEqual((await on(A, who, p)).json, (await on(R, who, p)).json, `step ${i}: ${who} ${p}`);
   }
   assert.ok(await hits() > 0);
 });

@@ -316,9 +316,17 @@ test('a teacher enters a class\'s grades; the student\'s bell updates live and t
   await subject.getByText('Contrôle n°4').waitFor();
   assert.match(await subject.textContent(), /15,5\/20/);
   await review(t, student, 'notes-student', assert);
+  // Back on the dashboard, the browser revalidates the card it holds (ETag, `no-cache`): the
+  // server answers 304 and the page shows the kept card, with the new grade.
+  const revalidated = async () => Number((await (await fetch(`${ent.url}/metrics`)).text())
+    .match(/ent_cache_requests_total\{outcome="not_modified"\} (\d+)/)[1]);
+  const before304 = await revalidated();
   await student.getByRole('link', { name: 'Tableau de bord' }).click();
   await student.getByRole('heading', { name: 'Dernières notes' }).waitFor();
   await student.getByText('Contrôle n°4').first().waitFor();
+  // (the card's request may end after the text is shown: a bounded wait for its count)
+  for (let i = 0; i < 100 && (await revalidated()) <= before304; i++) await student.waitForTimeout(100);
+  assert.ok(await revalidated() > before304, 'the browser revalidated the card and got 304');
   await review(t, student, 'portail-student', assert);
   await student.getByRole('link', { name: 'Notifications', exact: true }).first().click();
   await student.getByRole('heading', { level: 1, name: 'Notifications' }).waitFor();

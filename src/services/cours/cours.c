@@ -20,6 +20,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/patch.h"
+#include "core/rcache.h"
 #include "core/service.h"
 #include "core/util.h"
 #include "core/schema.h"
@@ -88,10 +89,28 @@ static const char schema_changes_pg[] =
 	"CREATE FUNCTION cours_classes_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('c:' || NEW.cours_id); INSERT INTO core_changes (scope) VALUES ('k:' || NEW.class_id); END IF; IF TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN INSERT INTO core_changes (scope) VALUES ('c:' || OLD.cours_id); INSERT INTO core_changes (scope) VALUES ('k:' || OLD.class_id); END IF; RETURN NULL; END $$;"
 	"CREATE TRIGGER cours_classes_changed AFTER INSERT OR UPDATE OR DELETE ON cours_classes FOR EACH ROW EXECUTE FUNCTION cours_classes_changed();";
 
+/*
+ * The course lists (GET /api/cours) read a class's or a teacher's courses in title order, one page
+ * at a time: a change of any of those courses (a title moves it between pages), or of who teaches
+ * it, changes the class's ("k:") or the teacher's ("u:") list, not only the course's own scope.
+ */
+static const char schema_lists[] =
+	"CREATE TRIGGER cours_lists_changed_u AFTER UPDATE ON cours BEGIN INSERT INTO core_changes (scope) SELECT 'k:' || class_id FROM cours_classes WHERE cours_id = NEW.id; INSERT INTO core_changes (scope) SELECT 'u:' || user_id FROM cours_teachers WHERE cours_id = NEW.id; END;"
+	"CREATE TRIGGER cours_teachers_lists_i AFTER INSERT ON cours_teachers BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.user_id); END;"
+	"CREATE TRIGGER cours_teachers_lists_u AFTER UPDATE ON cours_teachers BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.user_id); INSERT INTO core_changes (scope) VALUES ('u:' || OLD.user_id); END;"
+	"CREATE TRIGGER cours_teachers_lists_d AFTER DELETE ON cours_teachers BEGIN INSERT INTO core_changes (scope) VALUES ('u:' || OLD.user_id); END;";
+static const char schema_lists_pg[] =
+	"CREATE FUNCTION cours_lists_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO core_changes (scope) SELECT 'k:' || class_id FROM cours_classes WHERE cours_id = NEW.id; INSERT INTO core_changes (scope) SELECT 'u:' || user_id FROM cours_teachers WHERE cours_id = NEW.id; RETURN NULL; END $$;"
+	"CREATE TRIGGER cours_lists_changed AFTER UPDATE ON cours FOR EACH ROW EXECUTE FUNCTION cours_lists_changed();"
+	"CREATE FUNCTION cours_teachers_lists_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('u:' || NEW.user_id); END IF; IF TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN INSERT INTO core_changes (scope) VALUES ('u:' || OLD.user_id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER cours_teachers_lists_changed AFTER INSERT OR UPDATE OR DELETE ON cours_teachers FOR EACH ROW EXECUTE FUNCTION cours_teachers_lists_changed();";
+
 static const struct migration migrations[] = {
 	{1, "courses, teachers, classes, materials, consultations", schema_v1, NULL},
 	{2, "changes of courses, their teachers and classes recorded for versioned answers", schema_changes,
 	 schema_changes_pg},
+	{3, "changes of a class's and a teacher's course lists recorded for versioned answers", schema_lists,
+	 schema_lists_pg},
 };
 
 void cours_now(char out[21]) { util_time_rfc3339(time(NULL), out); }
@@ -433,6 +452,9 @@ static int cursor_title(db_conn *c, arena *a, const char *cursor, const char **t
 	return rc < 0 ? rc : rc == DB_ROW ? ENT_OK : ENT_ENOTFOUND;
 }
 
+static void list_page(http_req *req, db_conn *c, int scope, int limit, const char *cursor, const char *q,
+		      const char *subject, const char *year);
+
 static void cours_list(http_req *req)
 {
 	int limit;
@@ -458,10 +480,44 @@ static void cours_list(http_req *req)
 		http_problem(req, 503, "the database is unreachable");
 		return;
 	}
-	char cls[37] = "";
 	int scope = 0; /* 0 admin: all; 1 teacher; 2 student */
 	if (!(p->roles & ROLE_ADMIN))
 		scope = (p->roles & ROLE_ENSEIGNANT) ? 1 : 2;
+	if (!scope) {
+		/* Every course of the school: no scope names them all, so this list is not cached. */
+		list_page(req, c, scope, limit, cursor, q, subject, year);
+		return;
+	}
+	/*
+	 * A teacher's or a student's list through the answer cache (core/rcache.h). The key holds
+	 * every argument that changes the answer, each with its length (a "|" in q cannot make two
+	 * keys alike); list_page() names the scopes it reads.
+	 */
+	const char *key = arena_printf(a, "cours-list|%s|%d|%zu:%s|%zu:%s|%zu:%s|%s|%d", p->sub, scope,
+				       q ? strlen(q) : 0, q ? q : "", subject ? strlen(subject) : 0,
+				       subject ? subject : "", year ? strlen(year) : 0, year ? year : "",
+				       cursor ? cursor : "", limit);
+	if (rcache_begin(req, c, key))
+		return;
+	list_page(req, c, scope, limit, cursor, q, subject, year);
+	rcache_end(req, c);
+}
+
+/*
+ * One page of the courses in scope (0 all, 1 the caller's as a teacher, 2 their class's), answered.
+ * Inside rcache_begin(), it names what it reads: the caller ("u:": a student's class, a teacher's
+ * courses and any change of one of them, cours migration 3), the class ("k:": its courses and any
+ * change of one of them), the cursor's course and each course of the page ("c:": their teachers
+ * and classes).
+ */
+static void list_page(http_req *req, db_conn *c, int scope, int limit, const char *cursor, const char *q,
+		      const char *subject, const char *year)
+{
+	arena *a = http_arena(req);
+	const struct http_principal *p = http_principal(req);
+	char cls[37] = "";
+	if (scope)
+		rcache_dep(req, "u", p->sub);
 	if (scope == 2) {
 		int rc = users_student_class(c, p->sub, cls);
 		if (rc == ENT_ENOTFOUND) {
@@ -472,6 +528,7 @@ static void cours_list(http_req *req)
 			http_problem_err(req, rc, "the courses could not be listed");
 			return;
 		}
+		rcache_dep(req, "k", cls);
 	}
 	/*
 	 * The cursor is a course id: its (title, id) is where the page starts. A cursor that names
@@ -479,6 +536,7 @@ static void cours_list(http_req *req)
 	 */
 	const char *after_title = NULL;
 	if (cursor) {
+		rcache_dep(req, "c", cursor);
 		int rc = cursor_title(c, a, cursor, &after_title);
 		if (rc == ENT_ENOTFOUND) {
 			http_reply_json(req, 200, json_pack("{s:[], s:n}", "items", "next_cursor"));
@@ -527,6 +585,7 @@ static void cours_list(http_req *req)
 		}
 		for (int col = 0; col < 8; col++)
 			rows[n].col[col] = db_col_text(s, col) ? arena_strdup(a, db_col_text(s, col)) : NULL;
+		rcache_dep(req, "c", rows[n].col[0]);
 		n++;
 	}
 	db_done(s);
