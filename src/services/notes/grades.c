@@ -758,7 +758,7 @@ static int publish_due(db_conn *c)
 			rc = db_commit(c);
 		if (rc) {
 			db_rollback(c);
-			log_error("notes: evaluation %s could not be announced: %s", ids[i], ent_err_str(rc));
+			log_job_failed(rc, "notes: evaluation %s could not be announced", ids[i]);
 			continue;
 		}
 		done += published;
@@ -789,7 +789,7 @@ static void *publisher_main(void *arg)
 			/* Figures queued by a migration (an existing database): computed in batches. */
 			int rc = notes_stats_drain(c, publisher_stopping);
 			if (rc < 0)
-				log_error("notes: class figures could not be computed: %s", ent_err_str(rc));
+				log_job_failed(rc, "notes: class figures could not be computed");
 		}
 		pthread_mutex_lock(&publisher_mu);
 		if (publisher_stop)
