@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey, createHmac, createSign, generateKeyP
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { startEnt, api, assertProblem } from './lib/ent.mjs';
-import { school, PW } from './lib/school.mjs';
+import { school, until, PW } from './lib/school.mjs';
 import {
   b64url, pkce, cookiesOf, cookieHeader, openLogin, postLogin, tokenRequest, login, authorizeUrl, serverPrivateKey, sql,
 } from './lib/oidc.mjs';
@@ -560,11 +560,13 @@ describe('operator tools', () => {
     const oldToken = ent.run(['token', 'prof@test.local']).stdout.trim();
     const r = ent.run(['keys', 'rotate']);
     assert.equal(r.status, 0, r.stderr);
-    await new Promise((res) => setTimeout(res, 2100)); // the guard rereads keys at most every 2 s
     const newToken = ent.run(['token', 'prof@test.local']).stdout.trim();
     const newKid = JSON.parse(Buffer.from(newToken.split('.')[0], 'base64url')).kid;
     assert.ok(!before.includes(newKid));
-    assert.equal((await api(ent, '/api/auth/me', { headers: bearer(newToken) })).status, 200, 'new kid picked up');
+    // The guard rereads the keys on an unknown kid, at most every 2 s: until then 401.
+    let me;
+    await until(async () => (me = await api(ent, '/api/auth/me', { headers: bearer(newToken) })).status !== 401, 100, 100);
+    assert.equal(me.status, 200, 'new kid picked up');
     assert.equal((await api(ent, '/api/auth/me', { headers: bearer(oldToken) })).status, 200, 'old key still valid');
     const after = (await api(ent, '/test-jwks')).json.keys.map((k) => k.kid);
     for (const k of before) assert.ok(after.includes(k), 'old key still published');
