@@ -7,6 +7,8 @@
  */
 #include "log.h"
 
+#include "err.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -31,6 +33,19 @@ static const char *level_name(enum log_level l)
 	case LOG_WARN: return "warn";
 	default: return "error";
 	}
+}
+
+void log_job_failed(int rc, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (rc == ENT_EBUSY)
+		log_warn("%s: %s; done at the next round", what, ent_err_str(rc));
+	else
+		log_error("%s: %s", what, ent_err_str(rc));
 }
 
 void log_write_line(const char *line, size_t len)

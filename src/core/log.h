@@ -25,12 +25,14 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
 /*
- * A background job's failure (rc an ent_err): a warning when the job simply tries again at its
- * next round (the database busy past its timeout under load, or unreachable: ENT_EBUSY,
- * ENT_EUNAVAIL), an error otherwise.
+ * A background job's round that failed with rc (an ent_err), as "<what>: <reason>". ENT_EBUSY is
+ * routine there: the database's write lock was held past the busy timeout (by another process
+ * such as `ent demo` or a long import, or on a loaded machine), and the next round does the
+ * work, so it is a warning. Any other failure is an error.
  */
-#define log_job(rc, ...) log_msg((rc) == ENT_EBUSY || (rc) == ENT_EUNAVAIL ? LOG_WARN : LOG_ERROR, __VA_ARGS__)
+void log_job_failed(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Writes an already formatted line (without the newline) at once. */
 void log_write_line(const char *line, size_t len);

@@ -6,23 +6,19 @@ import { createPrivateKey, createPublicKey, createHmac, createSign, generateKeyP
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { startEnt, api, assertProblem } from './lib/ent.mjs';
+import { school, until, PW } from './lib/school.mjs';
 import {
   b64url, pkce, cookiesOf, cookieHeader, openLogin, postLogin, tokenRequest, login, authorizeUrl, serverPrivateKey, sql,
 } from './lib/oidc.mjs';
 
-const PW = 'Correct-Horse-Battery-9';
-let ent;
-
-function addUser(email, role, password = PW, name = 'Test User') {
-  const r = ent.run(['user', 'add', '--email', email, '--name', name, '--role', role, '--password', password]);
-  assert.equal(r.status, 0, `ent user add: ${r.stderr}`);
-}
+let ent, s;
 
 before(async () => {
   ent = await startEnt();
-  addUser('eleve@test.local', 'etudiant', PW, 'Zoé Martin');
-  addUser('prof@test.local', 'enseignant', PW, 'Paul Durand');
-  addUser('admin@test.local', 'admin', PW, 'Ada Admin');
+  s = school(ent);
+  s.add('eleve', 'eleve@test.local', 'Zoé Martin', 'etudiant');
+  s.add('prof', 'prof@test.local', 'Paul Durand', 'enseignant');
+  s.add('admin', 'admin@test.local', 'Ada Admin', 'admin');
 });
 after(async () => {
   const e = await ent.stop();
@@ -361,7 +357,7 @@ describe('login form', () => {
   });
 
   test('after 30 wrong passwords the right one is refused for a while (429 with Retry-After)', async () => {
-    addUser('victim@test.local', 'etudiant');
+    s.add('victim', 'victim@test.local', 'Test User', 'etudiant');
     const page = await openLogin(ent);
     const results = await Promise.all(Array.from({ length: 30 }, () => postLogin(ent, page, 'victim@test.local', 'Not-The-Password-1')));
     assert.ok(results.some((r) => r.res.status === 429), 'some attempts were throttled');
@@ -495,7 +491,7 @@ describe('token checks', () => {
 
 describe('accounts that may not log in', () => {
   test('a disabled account gets no token by any route (login, refresh, password grant)', async () => {
-    addUser('gone@test.local', 'etudiant');
+    s.add('gone', 'gone@test.local', 'Test User', 'etudiant');
     const l = await login(ent, 'gone@test.local', PW);
     const admin = ent.run(['token', 'admin@test.local']).stdout.trim();
     const sub = JSON.parse(Buffer.from(l.tokens.access_token.split('.')[1], 'base64url')).sub;
@@ -516,7 +512,7 @@ describe('accounts that may not log in', () => {
   });
 
   test('a password change ends refresh tokens', async () => {
-    addUser('changer@test.local', 'etudiant');
+    s.add('changer', 'changer@test.local', 'Test User', 'etudiant');
     const l = await login(ent, 'changer@test.local', PW);
     const ch = await api(ent, '/api/users/me/password', {
       method: 'POST', headers: bearer(l.tokens.access_token), body: { current_password: PW, new_password: 'Another-Long-Password-7' },
@@ -564,11 +560,13 @@ describe('operator tools', () => {
     const oldToken = ent.run(['token', 'prof@test.local']).stdout.trim();
     const r = ent.run(['keys', 'rotate']);
     assert.equal(r.status, 0, r.stderr);
-    await new Promise((res) => setTimeout(res, 2100)); // the guard rereads keys at most every 2 s
     const newToken = ent.run(['token', 'prof@test.local']).stdout.trim();
     const newKid = JSON.parse(Buffer.from(newToken.split('.')[0], 'base64url')).kid;
     assert.ok(!before.includes(newKid));
-    assert.equal((await api(ent, '/api/auth/me', { headers: bearer(newToken) })).status, 200, 'new kid picked up');
+    // The guard rereads the keys on an unknown kid, at most every 2 s: until then 401.
+    let me;
+    await until(async () => (me = await api(ent, '/api/auth/me', { headers: bearer(newToken) })).status !== 401, 100, 100);
+    assert.equal(me.status, 200, 'new kid picked up');
     assert.equal((await api(ent, '/api/auth/me', { headers: bearer(oldToken) })).status, 200, 'old key still valid');
     const after = (await api(ent, '/test-jwks')).json.keys.map((k) => k.kid);
     for (const k of before) assert.ok(after.includes(k), 'old key still published');

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { startEnt, api, assertProblem, entRun, PG_URL } from './lib/ent.mjs';
+import { until } from './lib/school.mjs';
 
 let ent;
 before(async () => { ent = await startEnt(); });
@@ -93,10 +94,9 @@ test('a 2 MiB JSON body is refused with 413 before it is read', async () => {
 
 test('the access log has one JSON line per request, without the query string', async () => {
   await api(ent, '/health?token=secret-value');
-  await new Promise((r) => setTimeout(r, 400)); // lines are written in batches every 100 ms
-  const lines = ent.stderr.split('\n').filter((l) => l.includes('"msg":"request"'));
-  assert.ok(lines.length > 0);
-  const last = lines.map((l) => JSON.parse(l)).find((l) => l.path === '/health' && l.method === 'GET');
+  // Lines are written in batches every 100 ms by the flusher thread: waited for, bounded.
+  const requestLines = () => ent.stderr.split('\n').filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l));
+  const last = await until(() => requestLines().find((l) => l.path === '/health' && l.method === 'GET'), 100, 100);
   assert.ok(last, 'the GET /health line is there');
   assert.equal(last.status, 200);
   assert.equal(last.route, '/health');
@@ -195,13 +195,9 @@ test('GET /health is 503 when the database is unreachable', { skip: !PG_URL && '
   try {
     assert.equal((await api(other, '/health')).status, 200);
     other.pg.drop(); // terminates its connections and removes the database
-    // Reachability is checked at most once a second per worker thread.
+    // Reachability is checked at most once a second per worker thread: waited for, bounded.
     let r;
-    for (let i = 0; i < 30; i++) {
-      r = await api(other, '/health');
-      if (r.status === 503) break;
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    await until(async () => (r = await api(other, '/health')).status === 503, 100, 100);
     assert.equal(r.status, 503);
     assert.equal(r.json.status, 'unavailable');
     assert.equal(r.json.database.reachable, false);

@@ -9,35 +9,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEnt, api, assertProblem, entRun } from './lib/ent.mjs';
-import { until } from './lib/school.mjs';
+import { startEnt, assertProblem } from './lib/ent.mjs';
+import { school, until } from './lib/school.mjs';
 
-const PW = 'Correct-Horse-Battery-9';
 const LIMIT = 2 << 20;
-let ent;
-const users = {};
-const tokens = new Map();
+let ent, s, as, token, users;
 const classes = {};
 
-function addUser(email, name, role) {
-  const r = entRun(['user', 'add', '--email', email, '--name', name, '--role', role, '--password', PW], { env: ent.env });
-  assert.equal(r.status, 0, r.stderr);
-  return { id: r.stdout.match(/([0-9a-f-]{36})\)/)[1], email };
-}
-function token(who) {
-  const email = users[who].email;
-  const t = tokens.get(email);
-  if (t && Date.now() - t.at < 150000) return t.token;
-  const r = entRun(['token', email], { env: ent.env });
-  assert.equal(r.status, 0, r.stderr);
-  tokens.set(email, { token: r.stdout.trim(), at: Date.now() });
-  return r.stdout.trim();
-}
-function as(who, path, opts = {}) {
-  const headers = { ...(opts.headers || {}) };
-  if (who) headers.Authorization = `Bearer ${token(who)}`;
-  return api(ent, path, { ...opts, headers });
-}
 async function fetchBytes(who, path, headers = {}) {
   const res = await fetch(ent.url + path, { headers: { Authorization: `Bearer ${token(who)}`, ...headers } });
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
@@ -83,13 +61,15 @@ async function newMaterial(who, coursId, body) {
 
 before(async () => {
   ent = await startEnt({ env: { ENT_MAX_UPLOAD: String(LIMIT) } });
-  users.admin = addUser('admin@c.test', 'Ada Admin', 'admin');
-  users.teacher = addUser('prof@c.test', 'Paul Prof', 'enseignant');
-  users.teacher2 = addUser('prof2@c.test', 'Pia Autre', 'enseignant');
-  users.studentA = addUser('a1@c.test', 'Alice Alpha', 'etudiant');
-  users.studentA2 = addUser('a2@c.test', 'Anna Alpha', 'etudiant');
-  users.studentB = addUser('b1@c.test', 'Bruno Beta', 'etudiant');
-  users.nobody = addUser('n@c.test', 'Nina Sansclasse', 'etudiant');
+  s = school(ent);
+  ({ as, token, users } = s);
+  s.add('admin', 'admin@c.test', 'Ada Admin', 'admin');
+  s.add('teacher', 'prof@c.test', 'Paul Prof', 'enseignant');
+  s.add('teacher2', 'prof2@c.test', 'Pia Autre', 'enseignant');
+  s.add('studentA', 'a1@c.test', 'Alice Alpha', 'etudiant');
+  s.add('studentA2', 'a2@c.test', 'Anna Alpha', 'etudiant');
+  s.add('studentB', 'b1@c.test', 'Bruno Beta', 'etudiant');
+  s.add('nobody', 'n@c.test', 'Nina Sansclasse', 'etudiant');
   for (const name of ['A', 'B']) {
     const r = await as('admin', '/api/users/classes', { method: 'POST', body: { name: `Classe ${name}` } });
     assert.equal(r.status, 201, r.text);

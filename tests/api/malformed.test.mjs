@@ -28,7 +28,7 @@ after(async () => {
  * connection or `wait` ms pass. Returns the text (latin1), whether the server closed, the
  * statuses of every answer seen and the first answer's headers and body.
  */
-function raw(bytes, wait = 4000) {
+function raw(bytes, wait = 30000) {
   return new Promise((resolve) => {
     const s = net.connect(ent.port, '127.0.0.1');
     let got = Buffer.alloc(0);

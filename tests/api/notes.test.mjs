@@ -6,52 +6,15 @@
 // evaluation due later is hidden from /me until then, then announced once), GDPR and the demo.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEnt, api, assertProblem, entRun } from './lib/ent.mjs';
+import { startEnt, api, assertProblem } from './lib/ent.mjs';
+import { school, ok, until, sleep, NIL } from './lib/school.mjs';
 
-const PW = 'Correct-Horse-Battery-9';
-const NIL = '00000000-0000-4000-8000-000000000000';
-let ent;
-const users = {};
-const tokens = new Map();
+let ent, s, as, users;
 const classes = {};
 const courses = {};
 const periods = {};
 const evals = {};
 
-function addUser(email, name, role) {
-  const r = entRun(['user', 'add', '--email', email, '--name', name, '--role', role, '--password', PW], { env: ent.env });
-  assert.equal(r.status, 0, r.stderr);
-  return { id: r.stdout.match(/([0-9a-f-]{36})\)/)[1], email };
-}
-function token(who) {
-  const email = users[who].email;
-  const t = tokens.get(email);
-  if (t && Date.now() - t.at < 150000) return t.token;
-  const r = entRun(['token', email], { env: ent.env });
-  assert.equal(r.status, 0, r.stderr);
-  tokens.set(email, { token: r.stdout.trim(), at: Date.now() });
-  return r.stdout.trim();
-}
-function as(who, path, opts = {}) {
-  const headers = { ...(opts.headers || {}) };
-  if (who) headers.Authorization = `Bearer ${token(who)}`;
-  return api(ent, path, { ...opts, headers });
-}
-async function ok(res, status = 200) {
-  const r = await res;
-  assert.equal(r.status, status, r.text);
-  return r.json;
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Polls fn until it returns a truthy value (at most `tries` times, 500 ms apart). */
-async function until(fn, tries = 60) {
-  for (let i = 0; i < tries; i++) {
-    const v = await fn();
-    if (v) return v;
-    await sleep(500);
-  }
-  return null;
-}
 async function newEval(who, body, status = 201) {
   return ok(as(who, '/api/notes/evaluations', { method: 'POST', body }), status);
 }
@@ -63,15 +26,17 @@ const st = (who, status) => ({ student_id: users[who].id, status });
 
 before(async () => {
   ent = await startEnt();
-  users.admin = addUser('admin@n.test', 'Ada Admin', 'admin');
-  users.teacher = addUser('prof@n.test', 'Paul Prof', 'enseignant');
-  users.teacher2 = addUser('prof2@n.test', 'Pia Autre', 'enseignant');
-  users.teacher3 = addUser('prof3@n.test', 'Hugo Ailleurs', 'enseignant');
-  users.alice = addUser('alice@n.test', 'Alice Alpha', 'etudiant');
-  users.bob = addUser('bob@n.test', 'Bob Beta', 'etudiant');
-  users.chloe = addUser('chloe@n.test', 'Chloé Gamma', 'etudiant');
-  users.evil = addUser('evil@n.test', '=Evil Hacker', 'etudiant');
-  users.dan = addUser('dan@n.test', 'Dan Delta', 'etudiant');
+  s = school(ent);
+  ({ as, users } = s);
+  s.add('admin', 'admin@n.test', 'Ada Admin', 'admin');
+  s.add('teacher', 'prof@n.test', 'Paul Prof', 'enseignant');
+  s.add('teacher2', 'prof2@n.test', 'Pia Autre', 'enseignant');
+  s.add('teacher3', 'prof3@n.test', 'Hugo Ailleurs', 'enseignant');
+  s.add('alice', 'alice@n.test', 'Alice Alpha', 'etudiant');
+  s.add('bob', 'bob@n.test', 'Bob Beta', 'etudiant');
+  s.add('chloe', 'chloe@n.test', 'Chloé Gamma', 'etudiant');
+  s.add('evil', 'evil@n.test', '=Evil Hacker', 'etudiant');
+  s.add('dan', 'dan@n.test', 'Dan Delta', 'etudiant');
   for (const name of ['A', 'B']) {
     const c = await ok(as('admin', '/api/users/classes', { method: 'POST', body: { name: `Classe ${name}` } }), 201);
     classes[name] = c.id;
@@ -654,7 +619,7 @@ test('class figures stay exact after grades, evaluations, publication and erasur
 });
 
 test('the card names the student and the teachers as the users service does (display name first)', async () => {
-  users.eve = addUser('eve@n.test', 'Eve Epsilon', 'etudiant');
+  s.add('eve', 'eve@n.test', 'Eve Epsilon', 'etudiant');
   const c = await ok(as('admin', '/api/users/classes', { method: 'POST', body: { name: 'Classe C' } }), 201);
   const r = await as('admin', `/api/users/classes/${c.id}/members/${users.eve.id}`, { method: 'PUT' });
   assert.equal(r.status, 204, r.text);

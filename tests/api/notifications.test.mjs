@@ -11,50 +11,19 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startEnt, api, assertProblem, entRun } from './lib/ent.mjs';
+import { startEnt, api, assertProblem } from './lib/ent.mjs';
+import { school, ok, until } from './lib/school.mjs';
 
-const PW = 'Correct-Horse-Battery-9';
 const CLASS_SIZE = 30;
-let ent;
-const users = {};
-const tokens = new Map();
+let ent, as, token, users;
 const students = []; // names of the 30 students: s0 .. s29
 let course, period;
 
-function addUser(key, email, name, role) {
-  const r = entRun(['user', 'add', '--email', email, '--name', name, '--role', role, '--password', PW], { env: ent.env });
-  assert.equal(r.status, 0, r.stderr);
-  users[key] = { id: r.stdout.match(/([0-9a-f-]{36})\)/)[1], email };
-}
-function token(who) {
-  const email = users[who].email;
-  const t = tokens.get(email);
-  if (t && Date.now() - t.at < 150000) return t.token;
-  const r = entRun(['token', email], { env: ent.env });
-  assert.equal(r.status, 0, r.stderr);
-  tokens.set(email, { token: r.stdout.trim(), at: Date.now() });
-  return r.stdout.trim();
-}
-function as(who, path, opts = {}) {
-  const headers = { ...(opts.headers || {}) };
-  if (who) headers.Authorization = `Bearer ${token(who)}`;
-  return api(ent, path, { ...opts, headers });
-}
-async function ok(res, status = 200) {
-  const r = await res;
-  assert.equal(r.status, status, r.text);
-  return r.json;
-}
-
-/** Waits until fn() returns a truthy value (polling); fails with what after 20 s. */
+/** Waits until fn() returns a truthy value (polled every 50 ms); fails with what after 20 s. */
 async function waitFor(fn, what) {
-  const end = Date.now() + 20000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const v = await until(fn, 400, 50);
+  assert.ok(v, `gave up waiting for ${what}`);
+  return v;
 }
 const unread = async (who) => (await ok(as(who, '/api/notifications/unread-count'))).count;
 const list = async (who, q = '') => (await ok(as(who, `/api/notifications${q}`))).items;
@@ -153,11 +122,13 @@ function rowsInDb(userId) {
 
 before(async () => {
   ent = await startEnt();
-  addUser('admin', 'admin@n.test', 'Ada Admin', 'admin');
-  addUser('teacher', 'prof@n.test', 'Paul Prof', 'enseignant');
-  addUser('outsider', 'out@n.test', 'Olga Ailleurs', 'etudiant');
+  const sc = school(ent); // `s` names a student or a stream in this file
+  ({ as, token, users } = sc);
+  sc.add('admin', 'admin@n.test', 'Ada Admin', 'admin');
+  sc.add('teacher', 'prof@n.test', 'Paul Prof', 'enseignant');
+  sc.add('outsider', 'out@n.test', 'Olga Ailleurs', 'etudiant');
   for (let i = 0; i < CLASS_SIZE; i++) {
-    addUser(`s${i}`, `s${i}@n.test`, `Élève${i} Num${i}`, 'etudiant');
+    sc.add(`s${i}`, `s${i}@n.test`, `Élève${i} Num${i}`, 'etudiant');
     students.push(`s${i}`);
   }
   const cls = await ok(as('admin', '/api/users/classes', { method: 'POST', body: { name: '3e Notif' } }), 201);

@@ -8,41 +8,11 @@ import { mkdtempSync, writeFileSync, readFileSync, statSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEnt, api, assertProblem, entRun } from './lib/ent.mjs';
+import { school, PW } from './lib/school.mjs';
 
-let ent;
-const PW = 'Correct-Horse-Battery-9';
-const users = {}; // name -> {id, email}
-const tokens = new Map(); // email -> {token, at}
+let ent, s, as, users;
 let counter = 0;
 const uniq = (p) => `${p}${Date.now().toString(36)}${++counter}`;
-
-function addUser(email, name, role, password = PW) {
-  const args = ['user', 'add', '--email', email, '--name', name, '--role', role];
-  if (password) args.push('--password', password);
-  const r = entRun(args, { env: ent.env });
-  assert.equal(r.status, 0, `ent user add ${email}: ${r.stderr}`);
-  const m = r.stdout.match(/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\)/);
-  assert.ok(m, r.stdout);
-  return { id: m[1], email: email.toLowerCase(), out: r.stdout };
-}
-
-/** An access token for email (from `ent token`), renewed before its 5 minutes are over. */
-function token(email) {
-  const t = tokens.get(email);
-  if (t && Date.now() - t.at < 150000) return t.token;
-  const r = entRun(['token', email], { env: ent.env });
-  assert.equal(r.status, 0, `ent token ${email}: ${r.stderr}`);
-  const tok = r.stdout.trim();
-  tokens.set(email, { token: tok, at: Date.now() });
-  return tok;
-}
-
-/** api() as a user (by key of `users`), or anonymously with who = null. */
-function as(who, path, opts = {}) {
-  const headers = { ...(opts.headers || {}) };
-  if (who) headers.Authorization = `Bearer ${token(users[who].email)}`;
-  return api(ent, path, { ...opts, headers });
-}
 
 function csvBody(text) {
   return { method: 'POST', raw: true, body: text, headers: { 'Content-Type': 'text/csv; charset=utf-8' } };
@@ -50,10 +20,12 @@ function csvBody(text) {
 
 before(async () => {
   ent = await startEnt();
-  users.admin = addUser('Admin.Test@ent.test', 'Ada Admin', 'admin');
-  users.teacher = addUser('prof@ent.test', 'Paul Prof', 'enseignant');
-  users.student = addUser('eleve@ent.test', 'Emma Eleve', 'etudiant');
-  users.student2 = addUser('eleve2@ent.test', 'Éloïse Deux', 'etudiant');
+  s = school(ent);
+  ({ as, users } = s);
+  s.add('admin', 'Admin.Test@ent.test', 'Ada Admin', 'admin');
+  s.add('teacher', 'prof@ent.test', 'Paul Prof', 'enseignant');
+  s.add('student', 'eleve@ent.test', 'Emma Eleve', 'etudiant');
+  s.add('student2', 'eleve2@ent.test', 'Éloïse Deux', 'etudiant');
 });
 
 after(async () => {
@@ -405,7 +377,7 @@ test('admin updates a user: names, email, role, class, disabled; not their own r
 
 test('password change: current password required, policy applied, failures counted', async () => {
   const email = `${uniq('pwd')}@ent.test`;
-  users.pwd = addUser(email, 'Pierre Passe', 'etudiant');
+  s.add('pwd', email, 'Pierre Passe', 'etudiant');
   const wrong = await as('pwd', '/api/users/me/password', { method: 'POST', body: { current_password: 'Not-The-Password-1', new_password: 'Brand-New-Password-2' } });
   assertProblem(assert, wrong, 400);
   assert.ok(wrong.json.errors.current_password);
@@ -429,7 +401,7 @@ test('password change: current password required, policy applied, failures count
 
 test('password change is throttled like a login: locked after 5 failures (429, Retry-After)', async () => {
   const email = `${uniq('brute')}@ent.test`;
-  users.brute = addUser(email, 'Bruno Force', 'etudiant');
+  s.add('brute', email, 'Bruno Force', 'etudiant');
   const wrong = (i) => as('brute', '/api/users/me/password', { method: 'POST', body: { current_password: `Wrong-Password-${i}`, new_password: 'Brand-New-Password-2' } });
   for (let i = 0; i < 5; i++) {
     const r = await wrong(i);
@@ -476,11 +448,11 @@ test('GDPR export: profile, class, login history and each service part', async (
 
 test('GDPR erasure: personal data gone, id kept, email reusable', async () => {
   const email = `${uniq('gone')}@ent.test`;
-  users.gone = addUser(email, 'Gaston Parti', 'etudiant');
+  s.add('gone', email, 'Gaston Parti', 'etudiant');
   const c = await freshClass();
   await as('admin', `/api/users/classes/${c.id}/members/${users.gone.id}`, { method: 'PUT' });
   await as('gone', '/api/users/me/password', { method: 'POST', body: { current_password: 'Wrong-Password-1', new_password: 'x'.repeat(12) } });
-  const tok = token(email);
+  const tok = s.token('gone');
   const d = await as('admin', `/api/users/${users.gone.id}`, { method: 'DELETE' });
   assert.equal(d.status, 204, d.text);
   assertProblem(assert, await as('admin', `/api/users/${users.gone.id}`), 404);
@@ -709,6 +681,7 @@ test('ent demo: a school with an admin, teachers and three classes, idempotent',
   // Every printed password satisfies the policy and works with the demo accounts' tokens.
   const line = first.stdout.split('\n').find((l) => l.startsWith('admin@demo.ent.local'));
   assert.ok(line.split(/\s+/)[2].length >= 12);
-  const me = await api(ent, '/api/users/me', { headers: { Authorization: `Bearer ${token('admin@demo.ent.local')}` } });
+  users.demoAdmin = { email: 'admin@demo.ent.local' };
+  const me = await as('demoAdmin', '/api/users/me');
   assert.equal(me.json.role, 'admin');
 });

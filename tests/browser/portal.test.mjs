@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startEnt, api } from '../api/lib/ent.mjs';
+import { until } from '../api/lib/school.mjs';
 import { launch, newPage, login, review, shot, PHONE } from './lib/browser.mjs';
 
 const ADMIN = ['admin@demo.ent.local', 'Demo-Admin-2026!'];
@@ -128,10 +129,15 @@ test('the dashboard loads in few requests, and a page left mid-request cancels i
   await login(page, ent, ctx.student, STUDENT_PASSWORD);
   await page.getByRole('heading', { name: 'Dernières notes' }).waitFor();
   await page.locator('section.card', { has: page.getByRole('heading', { name: 'Supports récents' }) }).locator('.list, .empty').waitFor();
-  // (no networkidle: the notifications stream stays open)
-  while (!requests.includes('/api/notifications?limit=10')) await page.waitForTimeout(50);
-  await page.waitForTimeout(500);
+  // (no networkidle: the notifications stream stays open) Every request the dashboard makes is
+  // waited for, bounded: on a loaded machine the last ones (the materials of each course, asked
+  // once the course list is in) can come well after the headings.
   const courses = (await as(ctx.student, '/api/cours?limit=8')).items;
+  const expected = ['/api/notes/me', '/api/cours?limit=8', ...courses.map((c) => `/api/cours/${c.id}/materials`),
+    '/api/notifications?limit=10', '/api/messages/stream'];
+  const allAsked = () => expected.every((p) => requests.includes(p)) && requests.some((r) => r.startsWith('/api/calendar/events?'));
+  assert.ok(await until(allAsked, 100, 100), `the dashboard's requests: ${requests.join(' ')}`);
+  await page.waitForTimeout(500); // a request made twice would show by now (the counts below)
   const count = (p) => requests.filter((r) => r === p).length;
   assert.equal(count('/api/notes/me'), 1, requests.join(' '));
   assert.equal(count('/api/cours?limit=8'), 1, requests.join(' '));
@@ -141,8 +147,8 @@ test('the dashboard loads in few requests, and a page left mid-request cancels i
   assert.equal(count('/api/notifications/unread-count'), 0, requests.join(' '));
   // The calendar's tile: one request for the lessons of the coming days.
   assert.equal(requests.filter((r) => r.startsWith('/api/calendar/events?')).length, 1, requests.join(' '));
-  // The messagerie's stream: it sends the unread count when it opens (the navigation's badge), so
-  // the folders are not asked for.
+  // The messagerie's stream: the navigation's unread badge (the stream sends the inbox's unread
+  // count, so the folders are not read outside /messagerie).
   assert.equal(count('/api/messages/stream'), 1, requests.join(' '));
   assert.equal(count('/api/messages/folders'), 0, requests.join(' '));
   assert.equal(requests.length, 6 + courses.length, requests.join(' '));

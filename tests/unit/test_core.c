@@ -1,6 +1,6 @@
 /*
  * test_core.c - the core's building blocks without a server: arena, buffer and JSON writer,
- * strict JSON and field checks, router, configuration, utilities.
+ * strict JSON and field checks, router, configuration, utilities, a background job's log line.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/router.h"
 #include "core/util.h"
 
@@ -373,14 +375,45 @@ static void test_config_load(void **state)
 	assert_null(strstr(err, "topsecret"));
 }
 
+/* What log_job_failed(rc, ...) writes on standard error (captured through a pipe). */
+static void job_line(int rc, char *out, size_t cap)
+{
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	dup2(fds[1], STDERR_FILENO);
+	log_job_failed(rc, "svc: job %s", "x");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fds[1]);
+	ssize_t n = read(fds[0], out, cap - 1);
+	close(fds[0]);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+static void test_log_job_failed(void **state)
+{
+	(void)state;
+	char line[4096];
+	/* A busy database is retried at the next round: a warning, not an error. */
+	job_line(ENT_EBUSY, line, sizeof(line));
+	assert_non_null(strstr(line, "\"level\":\"warn\""));
+	assert_non_null(strstr(line, "svc: job x: busy; done at the next round"));
+	job_line(ENT_EDB, line, sizeof(line));
+	assert_non_null(strstr(line, "\"level\":\"error\""));
+	assert_non_null(strstr(line, "svc: job x: "));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_arena),       cmocka_unit_test(test_arena_cleanup),
-		cmocka_unit_test(test_buf_max),     cmocka_unit_test(test_json_writer),
-		cmocka_unit_test(test_json_strict), cmocka_unit_test(test_json_check),
-		cmocka_unit_test(test_router),      cmocka_unit_test(test_util),
-		cmocka_unit_test(test_config_mask), cmocka_unit_test(test_config_load),
+		cmocka_unit_test(test_arena),          cmocka_unit_test(test_arena_cleanup),
+		cmocka_unit_test(test_buf_max),        cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_json_strict),    cmocka_unit_test(test_json_check),
+		cmocka_unit_test(test_router),         cmocka_unit_test(test_util),
+		cmocka_unit_test(test_config_mask),    cmocka_unit_test(test_config_load),
+		cmocka_unit_test(test_log_job_failed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,7 +252,7 @@ static int remind_due(db_conn *c)
 		}
 		if (rc < 0 || (rc = db_commit(c))) {
 			db_rollback(c);
-			log_job(rc, "calendar: the reminder of exam %s could not be sent: %s", x->id, ent_err_str(rc));
+			log_job_failed(rc, "calendar: the reminder of exam %s could not be sent", x->id);
 		}
 		rc = ENT_OK;
 	}
@@ -277,7 +277,7 @@ static void *reminder_main(void *arg)
 		if (c) {
 			int rc = remind_due(c);
 			if (rc < 0)
-				log_job(rc, "calendar: exam reminders: %s", ent_err_str(rc));
+				log_job_failed(rc, "calendar: exam reminders");
 		}
 		pthread_mutex_lock(&reminder_mu);
 		struct timespec until;

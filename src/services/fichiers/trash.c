@@ -133,8 +133,8 @@ static void *sweeper_main(void *arg)
 		db_conn *c = app_db();
 		if (c && fichiers_store) {
 			int rc = fichiers_trash_sweep(c);
-			if (rc < 0 && rc != ENT_EBUSY)
-				log_job(rc, "fichiers: the trash could not be swept: %s", ent_err_str(rc));
+			if (rc < 0)
+				log_job_failed(rc, "fichiers: the trash could not be swept");
 		}
 		pthread_mutex_lock(&mu);
 		struct timespec until;

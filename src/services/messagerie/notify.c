@@ -215,9 +215,9 @@ static void *worker_main(void *arg)
 		if (c) {
 			int rc = msg_deliver_due(c);
 			if (rc < 0)
-				log_job(rc, "messagerie: scheduled messages: %s", ent_err_str(rc));
+				log_job_failed(rc, "messagerie: scheduled messages");
 			if (round++ % PURGE_EVERY == 0 && (rc = msg_purge_trash(c)) < 0)
-				log_job(rc, "messagerie: emptying the trash: %s", ent_err_str(rc));
+				log_job_failed(rc, "messagerie: emptying the trash");
 			if ((rc = db_begin(c)) == ENT_OK) {
 				rc = msg_release_notices(c, NULL, msg_now_us());
 				if (rc < 0)
@@ -226,9 +226,9 @@ static void *worker_main(void *arg)
 					bus_kick();
 			}
 			if (rc < 0)
-				log_job(rc, "messagerie: waiting notifications: %s", ent_err_str(rc));
+				log_job_failed(rc, "messagerie: waiting notifications");
 			if ((rc = msg_mail_send_due(c)) < 0)
-				log_job(rc, "messagerie: e-mails: %s", ent_err_str(rc));
+				log_job_failed(rc, "messagerie: e-mails");
 		}
 		pthread_mutex_lock(&worker_mu);
 		struct timespec until;

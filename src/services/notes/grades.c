@@ -50,14 +50,13 @@ struct eval_info {
 	char id[37], course_id[37];
 	const char *title, *date, *publish_at;
 	int scale, notified;
-	int closed; /* its period's school year is closed: its grades no longer change */
 };
 
 static int eval_info_load(db_conn *c, arena *a, const char *id, struct eval_info *out)
 {
 	db_stmt *s = db_prepare(c,
-				"SELECT e.course_id, e.title, e.held_on, e.scale, e.publish_at, e.notified, p.closed"
-				" FROM notes_evaluations e JOIN notes_periods p ON p.id = e.period_id WHERE e.id = ?");
+				"SELECT course_id, title, held_on, scale, publish_at, notified FROM notes_evaluations "
+				"WHERE id = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -70,7 +69,6 @@ static int eval_info_load(db_conn *c, arena *a, const char *id, struct eval_info
 		out->scale = (int)db_col_int64(s, 3);
 		out->publish_at = arena_strdup(a, db_col_text(s, 4));
 		out->notified = (int)db_col_int64(s, 5);
-		out->closed = (int)db_col_int64(s, 6);
 		rc = ENT_OK;
 	} else if (rc >= 0)
 		rc = ENT_ENOTFOUND;
@@ -295,12 +293,12 @@ struct line {
 };
 
 /* Adds "grades[i].field": msg to errors. */
-static void line_error(json_t *errors, size_t i, const char *field, const char *code, const char *msg)
+static void line_error(json_t *errors, size_t i, const char *field, const char *msg)
 {
 	char key[64];
 	snprintf(key, sizeof(key), "grades[%zu].%s", i, field);
 	if (!json_object_get(errors, key))
-		json_field_error(errors, key, code, msg);
+		json_object_set_new(errors, key, json_string(msg));
 }
 
 /* 1 if class_id is one of classes[0..n). */
@@ -351,18 +349,15 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		if (!json_is_object(item)) {
 			char key[32];
 			snprintf(key, sizeof(key), "grades[%zu]", i);
-			json_field_error(errors, key, "not_object", "doit être un objet");
+			json_object_set_new(errors, key, json_string("must be an object"));
 			continue;
 		}
 		json_t *errs = json_object();
 		json_check(item, fields, sizeof(fields) / sizeof(fields[0]), errs);
 		const char *k;
 		json_t *v;
-		json_object_foreach (errs, k, v) {
-			char key[64];
-			snprintf(key, sizeof(key), "grades[%zu].%s", i, k);
-			json_object_set(errors, key, v); /* message and code as json_check gave them */
-		}
+		json_object_foreach (errs, k, v)
+			line_error(errors, i, k, json_string_value(v));
 		int bad_student = json_object_get(errs, "student_id") != NULL;
 		int bad_status = json_object_get(errs, "status") != NULL;
 		int bad_value = json_object_get(errs, "value") != NULL;
@@ -374,26 +369,24 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		if (!bad_status && !bad_value) {
 			if (l->status == NG_GRADED) {
 				if (!json_is_number(val))
-					line_error(errors, i, "value", "required",
-						   "est obligatoire pour une note saisie (statut graded)");
+					line_error(errors, i, "value", "is required when the status is graded");
 				else {
 					l->value = json_number_value(val);
 					if (!isfinite(l->value) || l->value < 0 || l->value > e->scale) {
 						char msg[64];
-						snprintf(msg, sizeof(msg),
-							 "doit être comprise entre 0 et %d (le barème)", e->scale);
-						line_error(errors, i, "value", "range", msg);
+						snprintf(msg, sizeof(msg), "must be between 0 and %d (the scale)",
+							 e->scale);
+						line_error(errors, i, "value", msg);
 					}
 				}
 			} else if (val && !json_is_null(val))
-				line_error(errors, i, "value", "not_null",
-					   "doit être vide quand l'élève n'a pas de note (absent, dispensé, non noté)");
+				line_error(errors, i, "value", "must be absent or null unless the status is graded");
 		}
 		if (bad_student)
 			continue;
 		for (size_t j = 0; j < i; j++)
 			if (lines[j].student_id && strcmp(lines[j].student_id, l->student_id) == 0) {
-				line_error(errors, i, "student_id", "duplicate", "apparaît deux fois dans l'envoi");
+				line_error(errors, i, "student_id", "appears twice in the batch");
 				bad_student = 1;
 				break;
 			}
@@ -409,7 +402,7 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		if (rc < 0)
 			return rc;
 		if (!rc)
-			line_error(errors, i, "student_id", "not_in_course", "n'est pas un élève des classes du cours");
+			line_error(errors, i, "student_id", "is not a student of the course's classes");
 	}
 	return ENT_OK;
 }
@@ -596,15 +589,6 @@ void notes_grades_put(http_req *req)
 	rc = eval_lock(c, id);
 	if (rc || (rc = eval_info_load(c, a, id, &e)))
 		goto fail;
-	if (e.closed) {
-		db_rollback(c);
-		json_decref(errors);
-		json_decref(appeared);
-		json_decref(changed);
-		http_problem_code(req, 409, "year_closed",
-				  "l'année scolaire de cette évaluation est close : ses notes ne changent plus");
-		return;
-	}
 	if ((rc = check_lines(c, a, arr, &e, lines, errors)))
 		goto fail;
 	if (json_object_size(errors)) {
@@ -774,7 +758,7 @@ static int publish_due(db_conn *c)
 			rc = db_commit(c);
 		if (rc) {
 			db_rollback(c);
-			log_job(rc, "notes: evaluation %s could not be announced: %s", ids[i], ent_err_str(rc));
+			log_job_failed(rc, "notes: evaluation %s could not be announced", ids[i]);
 			continue;
 		}
 		done += published;
@@ -805,7 +789,7 @@ static void *publisher_main(void *arg)
 			/* Figures queued by a migration (an existing database): computed in batches. */
 			int rc = notes_stats_drain(c, publisher_stopping);
 			if (rc < 0)
-				log_job(rc, "notes: class figures could not be computed: %s", ent_err_str(rc));
+				log_job_failed(rc, "notes: class figures could not be computed");
 		}
 		pthread_mutex_lock(&publisher_mu);
 		if (publisher_stop)

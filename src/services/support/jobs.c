@@ -72,7 +72,7 @@ int sup_autoclose_due(db_conn *c)
 						  "Pour un nouveau problème, ouvrez une nouvelle demande.");
 		if (rc < 0 || (rc = db_commit(c))) {
 			db_rollback(c);
-			log_job(rc, "support: ticket %s could not be closed: %s", ids[i], ent_err_str(rc));
+			log_job_failed(rc, "support: ticket %s could not be closed", ids[i]);
 		} else
 			closed += claimed;
 		rc = ENT_OK;
@@ -98,7 +98,7 @@ static void *job_main(void *arg)
 		if (c) {
 			int rc = sup_autoclose_due(c);
 			if (rc < 0)
-				log_job(rc, "support: auto-close: %s", ent_err_str(rc));
+				log_job_failed(rc, "support: auto-close");
 		}
 		pthread_mutex_lock(&job_mu);
 		struct timespec until;
