@@ -17,11 +17,12 @@ json_t *json_parse_strict(const char *data, size_t len, char *err, size_t errlen
 	json_error_t e;
 	json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &e);
 	if (!root) {
-		snprintf(err, errlen, "malformed JSON at line %d, column %d: %s", e.line, e.column, e.text);
+		snprintf(err, errlen, "Le corps de la requête n'est pas du JSON valide (ligne %d, colonne %d).", e.line,
+			 e.column);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		snprintf(err, errlen, "the body must be a JSON object");
+		snprintf(err, errlen, "Le corps de la requête doit être un objet JSON.");
 		json_decref(root);
 		return NULL;
 	}
