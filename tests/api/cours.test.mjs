@@ -228,17 +228,19 @@ test('materials: publication dates, order, file replacement and deletion leave n
   const detail = async (who, mid, coursId = c.id) => {
     const r = await as(who, `/api/cours/${coursId}/materials/${mid}/file`);
     assertProblem(assert, r, 404);
+    assert.equal(r.json.code, 'not_found');
+    assert.equal(r.json.title, 'Introuvable');
     return r.json.detail;
   };
   for (const who of ['studentB', 'teacher']) {
-    assert.equal(await detail(who, m2.id), 'this material has no file', who);
-    assert.equal(await detail(who, elsewhere.id), 'no such material', who);
-    assert.equal(await detail(who, 'not-a-material'), 'no such material', who);
+    assert.equal(await detail(who, m2.id), "Ce support n'a pas de fichier.", who);
+    assert.equal(await detail(who, elsewhere.id), "Ce support n'existe pas.", who);
+    assert.equal(await detail(who, 'not-a-material'), "Ce support n'existe pas.", who);
   }
   const noFileHidden = await newMaterial('teacher', c.id, { title: 'Brouillon', section: 'S2', publish_at: future });
-  assert.equal(await detail('studentB', noFileHidden.id), 'no such material');
-  assert.equal(await detail('teacher', noFileHidden.id), 'this material has no file');
-  assert.equal(await detail('nobody', m1.id), 'no such course');
+  assert.equal(await detail('studentB', noFileHidden.id), "Ce support n'existe pas.");
+  assert.equal(await detail('teacher', noFileHidden.id), "Ce support n'a pas de fichier.");
+  assert.equal(await detail('nobody', m1.id), "Ce cours n'existe pas.");
   assert.equal((await as('teacher', `/api/cours/${c.id}/materials/${noFileHidden.id}`, { method: 'DELETE' })).status, 204);
   // Reorder.
   const o = await as('teacher', `/api/cours/${c.id}/materials/order`, { method: 'PUT', body: { ids: [m2.id, m1.id] } });
