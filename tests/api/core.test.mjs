@@ -128,7 +128,7 @@ test('the core answers in French: title and detail of each problem, its code unc
     [await api(ent, '/api/users/me', { method: 'PATCH', headers: { ...auth, 'Content-Type': 'application/json' }, body: '', raw: true }), 400,
       'bad_request', 'Requête incorrecte', 'La requête doit contenir un corps JSON.'],
     [await api(ent, '/api/users/me', { method: 'PATCH', headers: { ...auth, 'Content-Type': 'application/json' }, body: '{"a":', raw: true }), 400,
-      'bad_request', 'Requête incorrecte', "Le corps de la requête n'est pas du JSON valide (ligne 1, colonne 5)."],
+      'bad_request', 'Requête incorrecte', "Le corps de la requête n'est pas du JSON valide (ligne 1, colonne 5 : le texte s'arrête avant la fin du JSON)."],
     [await api(ent, '/api/users/me', { method: 'PATCH', headers: auth, body: [1, 2] }), 400,
       'bad_request', 'Requête incorrecte', 'Le corps de la requête doit être un objet JSON.'],
     [await api(ent, '/api/cours?limit=0', { headers: auth }), 400, 'validation', 'Champs invalides', 'La pagination demandée est invalide.'],

@@ -176,7 +176,7 @@ test('JSON bodies: bytes that are not UTF-8 in a string are a 400 naming the fie
   // Valid UTF-8 that is malformed JSON is said so, with the place.
   r = await send('/api/users/me', 'PATCH', Buffer.from('{"display_name":'));
   assertProblem(assert, r, 400);
-  assert.match(r.json.detail, /^Le corps de la requête n'est pas du JSON valide \(ligne 1, colonne \d+\)\.$/);
+  assert.match(r.json.detail, /^Le corps de la requête n'est pas du JSON valide \(ligne 1, colonne \d+ : le texte s'arrête avant la fin du JSON\)\.$/);
 });
 
 test('register order: GET /api/users page by page, the grade grid, its CSV in the French Excel form', async () => {

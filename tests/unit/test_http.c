@@ -416,7 +416,8 @@ static void test_malformed_json(void **state)
 	struct resp *r = request("POST", "/test/echo", h, "{\"a\":", 5, 0);
 	json_t *j = assert_problem(r, 400);
 	assert_string_equal(json_string_value(json_object_get(j, "detail")),
-			    "Le corps de la requête n'est pas du JSON valide (ligne 1, colonne 5).");
+			    "Le corps de la requête n'est pas du JSON valide (ligne 1, colonne 5 : le texte s'arrête "
+			    "avant la fin du JSON).");
 	assert_string_equal(json_string_value(json_object_get(j, "code")), "bad_request");
 	assert_string_equal(json_string_value(json_object_get(j, "title")), "Requête incorrecte");
 	json_decref(j);
