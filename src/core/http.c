@@ -760,7 +760,9 @@ void http_problem_errors(http_req *req, int status, const char *detail, json_t *
 		json_object_foreach (errors, key, v)
 			code = json_is_object(v) ? json_field_code(v) : NULL;
 	}
-	problem_write(req, status, "urn:ent:problem:validation", "Champs invalides", code, detail, errors);
+	/* A 400 is about the fields; a 409 or a 403 on a field is first a conflict or a refusal. */
+	problem_write(req, status, "urn:ent:problem:validation",
+		      status == 400 ? "Champs invalides" : http_status_title(status), code, detail, errors);
 	json_decref(errors);
 }
 
