@@ -1,4 +1,7 @@
-/* err.c - maps ent_err values to HTTP statuses and messages. */
+/*
+ * err.c - maps ent_err values to HTTP statuses and messages: a short English name for the logs
+ * (ent_err_str) and a French sentence for the people who read answers (ent_err_text).
+ */
 #include "err.h"
 
 int ent_err_status(int err)
@@ -33,5 +36,21 @@ const char *ent_err_str(int err)
 	case ENT_ENOMEM: return "out of memory";
 	case ENT_EUNAVAIL: return "service unavailable";
 	default: return "internal error";
+	}
+}
+
+const char *ent_err_text(int err)
+{
+	switch (err) {
+	case ENT_OK: return "C'est fait.";
+	case ENT_EINVAL: return "La demande est incorrecte.";
+	case ENT_ENOTFOUND: return "Cette ressource n'existe pas ou ne vous est pas visible.";
+	case ENT_ECONFLICT: return "Conflit : la ressource a changé ou existe déjà.";
+	case ENT_EFORBIDDEN: return "Vous n'avez pas accès à cette ressource.";
+	case ENT_EAUTH: return "Une connexion est nécessaire : reconnectez-vous.";
+	case ENT_ETOOBIG: return "Le contenu est trop volumineux.";
+	case ENT_EBUSY:
+	case ENT_EUNAVAIL: return "La base de données est occupée ou injoignable : réessayez dans un instant.";
+	default: return "Le serveur a rencontré une erreur : réessayez plus tard.";
 	}
 }

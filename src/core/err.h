@@ -2,7 +2,8 @@
  * err.h - the one error enum of ENT.
  *
  * Functions that can fail return 0 (ENT_OK) or one of these negative values; ent_err_status()
- * maps each to the HTTP status a handler answers with, ent_err_str() to a short message.
+ * maps each to the HTTP status a handler answers with, ent_err_str() to a short English name for
+ * the logs and the operator's tools, ent_err_text() to a French sentence for an answer's reader.
  */
 #ifndef ENT_ERR_H
 #define ENT_ERR_H
@@ -25,5 +26,7 @@ enum ent_err {
 
 int ent_err_status(int err);
 const char *ent_err_str(int err);
+/* A French sentence saying what went wrong, for a problem's detail (a static string). */
+const char *ent_err_text(int err);
 
 #endif

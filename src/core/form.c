@@ -50,7 +50,7 @@ int form_parse(arena *a, const char *body, size_t len, struct form *out, const c
 			continue;
 		}
 		if (end - i > FORM_MAX_VALUE) {
-			*why = "a form field is too long";
+			*why = "Un champ du formulaire est trop long.";
 			return -1;
 		}
 		const char *eq = memchr(body + i, '=', end - i);
@@ -58,15 +58,15 @@ int form_parse(arena *a, const char *body, size_t len, struct form *out, const c
 		char *name = decode(a, body + i, nlen);
 		char *value = eq ? decode(a, eq + 1, (size_t)(body + end - eq - 1)) : arena_strdup(a, "");
 		if (!name || !value || !*name) {
-			*why = "malformed form encoding";
+			*why = "Le formulaire est mal encodé.";
 			return -1;
 		}
 		if (form_get(out, name)) {
-			*why = "a form field is repeated";
+			*why = "Un champ du formulaire est répété.";
 			return -1;
 		}
 		if (out->n == FORM_MAX_FIELDS) {
-			*why = "too many form fields";
+			*why = "Le formulaire a trop de champs.";
 			return -1;
 		}
 		out->names[out->n] = name;

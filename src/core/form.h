@@ -20,7 +20,7 @@ struct form {
 	const char *values[FORM_MAX_FIELDS];
 };
 
-/* 0 on success; -1 on a malformed body, with a short English reason in *why. */
+/* 0 on success; -1 on a malformed body, with a short French reason in *why (a static string). */
 int form_parse(arena *a, const char *body, size_t len, struct form *out, const char **why);
 
 /* The decoded value of name, or NULL when absent. */

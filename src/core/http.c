@@ -202,6 +202,33 @@ const char *http_status_text(int status)
 	}
 }
 
+const char *http_status_title(int status)
+{
+	switch (status) {
+	case 400: return "Requête incorrecte";
+	case 401: return "Connexion nécessaire";
+	case 403: return "Accès refusé";
+	case 404: return "Introuvable";
+	case 405: return "Méthode non acceptée";
+	case 406: return "Format non disponible";
+	case 409: return "Conflit";
+	case 410: return "N'existe plus";
+	case 412: return "Condition préalable non remplie";
+	case 413: return "Contenu trop volumineux";
+	case 414: return "Adresse trop longue";
+	case 415: return "Format non accepté";
+	case 416: return "Plage d'octets impossible";
+	case 422: return "Contenu impossible à traiter";
+	case 429: return "Trop de demandes";
+	case 431: return "En-têtes trop volumineux";
+	case 500: return "Erreur interne du serveur";
+	case 502: return "Passerelle en erreur";
+	case 503: return "Service indisponible";
+	case 504: return "Délai de la passerelle dépassé";
+	default: return status >= 500 ? "Erreur du serveur" : "Erreur";
+	}
+}
+
 /* ---- request accessors ---- */
 
 const char *http_method(const http_req *req) { return req->method; }
@@ -240,11 +267,15 @@ const char *http_cookie(const http_req *req, const char *name)
 static void guard_refused(http_req *req, int rc)
 {
 	if (rc == ENT_EUNAVAIL || rc == ENT_EBUSY) {
-		http_problem(req, 503, "the identity provider or the database cannot be reached");
+		http_problem(req, 503,
+			     "Le service d'authentification ou la base de données est injoignable : réessayez dans un "
+			     "instant.");
 		return;
 	}
 	http_set_header(req, "WWW-Authenticate", guard ? "Bearer error=\"invalid_token\"" : "Bearer");
-	http_problem(req, 401, guard ? "the bearer token is missing or invalid" : "a bearer token is required");
+	http_problem(req, 401,
+		     guard ? "Votre session a expiré ou n'est pas valide : reconnectez-vous."
+			   : "Une connexion est nécessaire : envoyez un jeton d'accès (Authorization: Bearer).");
 }
 
 int http_run_guard(http_req *req, const struct http_principal **out)
@@ -527,7 +558,7 @@ void http_reply_data(http_req *req, int status, const char *content_type, const 
 void http_reply_buf(http_req *req, int status, const char *content_type, buf *b)
 {
 	if (b->failed) {
-		http_problem(req, 500, "the answer grew past its size limit");
+		http_problem(req, 500, "La réponse dépasse la taille maximale qu'un serveur envoie.");
 		return;
 	}
 	size_t len;
@@ -558,7 +589,7 @@ void http_reply_json(http_req *req, int status, json_t *body)
 	char *s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (!s) {
-		http_problem(req, 500, "the answer could not be serialised");
+		http_problem(req, 500, "La réponse n'a pas pu être produite.");
 		return;
 	}
 	/* jansson allocates with malloc by default, so MHD may free() it. */
@@ -699,12 +730,12 @@ static void problem_write(http_req *req, int status, const char *type, const cha
 
 void http_problem(http_req *req, int status, const char *detail)
 {
-	problem_write(req, status, "about:blank", http_status_text(status), NULL, detail, NULL);
+	problem_write(req, status, "about:blank", http_status_title(status), NULL, detail, NULL);
 }
 
 void http_problem_code(http_req *req, int status, const char *code, const char *detail)
 {
-	problem_write(req, status, "about:blank", http_status_text(status), code, detail, NULL);
+	problem_write(req, status, "about:blank", http_status_title(status), code, detail, NULL);
 }
 
 void http_problemf(http_req *req, int status, const char *fmt, ...)
@@ -727,15 +758,16 @@ void http_problem_errors(http_req *req, int status, const char *detail, json_t *
 		json_object_foreach (errors, key, v)
 			code = json_is_object(v) ? json_field_code(v) : NULL;
 	}
-	problem_write(req, status, "urn:ent:problem:validation", "Invalid input", code, detail, errors);
+	/* A 400 is about the fields; a 409 or a 403 on a field is first a conflict or a refusal. */
+	problem_write(req, status, "urn:ent:problem:validation",
+		      status == 400 ? "Champs invalides" : http_status_title(status), code, detail, errors);
 	json_decref(errors);
 }
 
 void http_problem_err(http_req *req, int err, const char *detail)
 {
 	if (!detail)
-		detail = err == ENT_EBUSY || err == ENT_EUNAVAIL ? "the database is busy or unreachable; try again"
-								 : ent_err_str(err);
+		detail = ent_err_text(err);
 	http_problem(req, ent_err_status(err), detail);
 }
 
@@ -743,7 +775,7 @@ db_conn *http_db(http_req *req)
 {
 	db_conn *c = app_db();
 	if (!c)
-		http_problem(req, 503, "the database is unreachable");
+		http_problem(req, 503, "La base de données est injoignable : réessayez dans un instant.");
 	return c;
 }
 
@@ -762,7 +794,19 @@ void http_stream_fail(http_req *req, int status, const char *detail)
 	if (req->stream_status)
 		return;
 	req->stream_status = status;
-	req->stream_detail = arena_strdup(req->a, detail ? detail : http_status_text(status));
+	req->stream_detail = arena_strdup(req->a, detail ? detail : http_status_title(status));
+}
+
+/* 413 for a body over the route's limit, said in the unit a person reads (10 Mo, 64 Ko). */
+static void too_large(http_req *req)
+{
+	size_t n = req->max_body;
+	if (n >= (1u << 20) && n % (1u << 20) == 0)
+		http_problemf(req, 413, "Le contenu envoyé dépasse la taille maximale de %zu Mo.", n >> 20);
+	else if (n >= 1024 && n % 1024 == 0)
+		http_problemf(req, 413, "Le contenu envoyé dépasse la taille maximale de %zu Ko.", n >> 10);
+	else
+		http_problemf(req, 413, "Le contenu envoyé dépasse la taille maximale de %zu octets.", n);
 }
 
 void http_set_data(http_req *req, void *data) { req->data = data; }
@@ -788,11 +832,11 @@ static void json_tree_free(void *p) { json_decref(p); }
 json_t *http_json_body(http_req *req)
 {
 	if (!is_json_type(http_header(req, "Content-Type"))) {
-		http_problem(req, 415, "the body must be sent as application/json");
+		http_problem(req, 415, "Le corps de la requête doit être du JSON (Content-Type: application/json).");
 		return NULL;
 	}
 	if (req->body.len == 0) {
-		http_problem(req, 400, "a JSON body is required");
+		http_problem(req, 400, "La requête doit contenir un corps JSON.");
 		return NULL;
 	}
 	char err[200];
@@ -825,7 +869,7 @@ int http_page_args(http_req *req, int *limit, const char **cursor)
 		if (util_parse_int64(l, 1, 500, &v)) {
 			json_t *e = json_object();
 			json_field_error(e, "limit", "range", "doit être un entier de 1 à 500");
-			http_problem_errors(req, 400, "invalid pagination", e);
+			http_problem_errors(req, 400, "La pagination demandée est invalide.", e);
 			return -1;
 		}
 		*limit = (int)v;
@@ -835,7 +879,7 @@ int http_page_args(http_req *req, int *limit, const char **cursor)
 		if (strlen(c) > 512 || !*c) {
 			json_t *e = json_object();
 			json_object_set_new(e, "cursor", json_string(PAGE_BAD_CURSOR));
-			http_problem_errors(req, 400, "invalid pagination", e);
+			http_problem_errors(req, 400, "La pagination demandée est invalide.", e);
 			return -1;
 		}
 		*cursor = c;
@@ -977,13 +1021,13 @@ static const char *check_target(const char *uri)
 	int in_path = 1;
 	for (const unsigned char *p = (const unsigned char *)uri; *p; p++) {
 		if (*p <= 0x20 || *p == 0x7f)
-			return "the request target contains a control character or a space";
+			return "L'adresse demandée contient un caractère de contrôle ou un espace.";
 		if (*p == '?')
 			in_path = 0;
 		if (*p == '%' && hexval((char)p[1]) >= 0 && hexval((char)p[2]) >= 0) {
 			int v = hexval((char)p[1]) * 16 + hexval((char)p[2]);
 			if (v == 0 || (in_path && (v < 0x20 || v == 0x7f)))
-				return "the request target contains an encoded NUL or control character";
+				return "L'adresse demandée contient un caractère NUL ou de contrôle encodé.";
 		}
 	}
 	return NULL;
@@ -1099,17 +1143,17 @@ static const char *check_framing(http_req *req, const char *url, const char *ver
 	 */
 	if (version && *version && version > url && (size_t)(version - url) <= req->uri_len + 65536 &&
 	    (size_t)(version - url) - 1 != req->uri_len)
-		return "the request target contains a NUL byte";
+		return "L'adresse demandée contient un octet NUL.";
 	struct framing f = {0};
 	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, scan_framing, &f);
 	if (f.bad_name)
-		return "a header name contains a space or a character not allowed";
+		return "Un nom d'en-tête contient un espace ou un caractère non autorisé.";
 	if (f.cl_differ)
-		return "Content-Length is given twice with different values";
+		return "L'en-tête Content-Length est donné deux fois avec des valeurs différentes.";
 	if (f.transfer_encoding && f.content_length)
-		return "Content-Length and Transfer-Encoding cannot both be given";
+		return "Les en-têtes Content-Length et Transfer-Encoding ne peuvent pas être donnés ensemble.";
 	if (f.transfer_encoding > 1)
-		return "Transfer-Encoding is given twice";
+		return "L'en-tête Transfer-Encoding est donné deux fois.";
 	if (f.transfer_encoding) {
 		const char *v = f.te;
 		while (*v == ' ' || *v == '\t')
@@ -1118,14 +1162,14 @@ static const char *check_framing(http_req *req, const char *url, const char *ver
 		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 			n--;
 		if (n != 7 || strncasecmp(v, "chunked", 7) != 0)
-			return "the only transfer coding accepted is chunked";
+			return "Le seul codage de transfert accepté est chunked.";
 		if (strcmp(version, "HTTP/1.1") != 0)
-			return "Transfer-Encoding needs HTTP/1.1";
+			return "L'en-tête Transfer-Encoding demande HTTP/1.1.";
 	}
 	if (f.host > 1)
-		return "Host is given twice";
+		return "L'en-tête Host est donné deux fois.";
 	if (f.host == 0 && strcmp(version, "HTTP/1.1") == 0)
-		return "Host is required in HTTP/1.1";
+		return "L'en-tête Host est obligatoire en HTTP/1.1.";
 	return NULL;
 }
 
@@ -1194,13 +1238,13 @@ static int on_headers(http_req *req, const char *url, const char *version)
 		util_request_id(req->request_id);
 
 	if (req->uri_len > MAX_URI) {
-		http_problemf(req, 414, "the request target is longer than %d bytes", MAX_URI);
+		http_problemf(req, 414, "L'adresse demandée dépasse %d octets.", MAX_URI);
 		return 1;
 	}
 	struct hdr_count hc = {0, 0};
 	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, count_header, &hc);
 	if (hc.n > MAX_HEADERS || hc.bytes > MAX_HEADER_BYTES) {
-		http_problemf(req, 431, "at most %d header fields and %d bytes of headers are accepted", MAX_HEADERS,
+		http_problemf(req, 431, "La requête a trop d'en-têtes : %d au plus, et %d octets en tout.", MAX_HEADERS,
 			      MAX_HEADER_BYTES);
 		return 1;
 	}
@@ -1212,7 +1256,7 @@ static int on_headers(http_req *req, const char *url, const char *version)
 		return 1;
 	}
 	if (!target_utf8(req)) {
-		http_problem(req, 400, "the request target is not valid UTF-8 once decoded");
+		http_problem(req, 400, "L'adresse demandée, une fois décodée, n'est pas de l'UTF-8 valide.");
 		return 1;
 	}
 
@@ -1229,11 +1273,11 @@ static int on_headers(http_req *req, const char *url, const char *version)
 	if (cl) {
 		int64_t n;
 		if (util_parse_int64(cl, 0, INT64_MAX, &n)) {
-			http_problem(req, 400, "Content-Length is not a valid number");
+			http_problem(req, 400, "L'en-tête Content-Length n'est pas un nombre valide.");
 			return 1;
 		}
 		if ((uint64_t)n > req->max_body) {
-			http_problemf(req, 413, "the body is larger than the limit of %zu bytes", req->max_body);
+			too_large(req);
 			return 1;
 		}
 	}
@@ -1250,7 +1294,7 @@ static int check_access(http_req *req)
 	if (http_run_guard(req, &p) != ENT_OK)
 		return -1;
 	if (!(p->roles & r->access)) {
-		http_problem(req, 403, "your role does not allow this");
+		http_problem(req, 403, "Votre rôle ne permet pas cette action.");
 		return -1;
 	}
 	return 0;
@@ -1274,12 +1318,13 @@ static void dispatch(http_req *req)
 		if (not_found && wants_page(req))
 			not_found(req);
 		else
-			http_problemf(req, 404, "no resource at %s", req->path);
+			http_problemf(req, 404, "Rien ne se trouve à l'adresse %s.", req->path);
 		return;
 	}
 	if (req->match_rc != ENT_OK) {
 		http_set_header(req, "Allow", req->m.allow);
-		http_problemf(req, 405, "%s is not allowed here; allowed: %s", req->method, req->m.allow);
+		http_problemf(req, 405, "La méthode %s n'est pas acceptée ici (méthodes acceptées : %s).", req->method,
+			      req->m.allow);
 		return;
 	}
 	const struct route *r = req->m.route;
@@ -1289,7 +1334,7 @@ static void dispatch(http_req *req)
 	r->handler(req);
 	if (!req->answered) {
 		log_error("handler for %s %s did not answer", r->method, r->pattern);
-		http_problem(req, 500, "the server did not produce an answer");
+		http_problem(req, 500, "Le serveur n'a pas produit de réponse.");
 	}
 }
 
@@ -1325,7 +1370,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				if (req->streamed > req->max_body)
 					req->too_big = 1;
 				else if (r->on_body(req, upload_data, *upload_data_size) != 0 && !req->stream_status)
-					http_stream_fail(req, 500, "the upload could not be stored");
+					http_stream_fail(req, 500, "Le fichier envoyé n'a pas pu être enregistré.");
 			}
 			if (req->too_big || req->stream_status) {
 				req->drained += *upload_data_size;
@@ -1349,7 +1394,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (req->answered)
 		return MHD_YES;
 	if (req->too_big)
-		http_problemf(req, 413, "the body is larger than the limit of %zu bytes", req->max_body);
+		too_large(req);
 	else if (req->stream_status)
 		http_problem(req, req->stream_status, req->stream_detail);
 	else

@@ -283,8 +283,9 @@ void http_problem_code(http_req *req, int status, const char *code, const char *
 void http_problemf(http_req *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void http_problem_errors(http_req *req, int status, const char *detail, json_t *errors);
 /*
- * Maps an ent_err to its status and answers with a problem: detail, or when NULL a short text
- * for the error ("the database is busy or unreachable; try again" for ENT_EBUSY and ENT_EUNAVAIL).
+ * Maps an ent_err to its status and answers with a problem: detail, or when NULL the error's
+ * French sentence (ent_err_text: "La base de données est occupée ou injoignable : réessayez dans
+ * un instant." for ENT_EBUSY and ENT_EUNAVAIL). Every detail is French: a person reads it.
  */
 void http_problem_err(http_req *req, int err, const char *detail);
 
@@ -298,7 +299,9 @@ void *http_data(const http_req *req);
 /* Whether the handler has answered already. */
 int http_answered(const http_req *req);
 
-/* The reason phrase of a status ("Not Found"). */
+/* The reason phrase of a status ("Not Found"), as HTTP spells it. */
 const char *http_status_text(int status);
+/* The French title of a problem with that status ("Introuvable"): what a person reads. */
+const char *http_status_title(int status);
 
 #endif

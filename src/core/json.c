@@ -12,16 +12,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What went wrong in jansson's words, said in French (its own text is English). */
+static const char *parse_reason(const json_error_t *e)
+{
+	switch (json_error_code(e)) {
+	case json_error_duplicate_key: return "une clé apparaît deux fois dans le même objet";
+	case json_error_premature_end_of_input: return "le texte s'arrête avant la fin du JSON";
+	case json_error_end_of_input_expected: return "du texte suit la fin du JSON";
+	case json_error_invalid_utf8: return "des octets ne sont pas de l'UTF-8";
+	case json_error_null_character:
+	case json_error_null_byte_in_key: return "un caractère NUL n'est pas accepté";
+	case json_error_numeric_overflow: return "un nombre est trop grand";
+	case json_error_stack_overflow: return "les objets et les listes sont trop imbriqués";
+	default: return "la syntaxe est incorrecte";
+	}
+}
+
 json_t *json_parse_strict(const char *data, size_t len, char *err, size_t errlen)
 {
 	json_error_t e;
 	json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &e);
 	if (!root) {
-		snprintf(err, errlen, "malformed JSON at line %d, column %d: %s", e.line, e.column, e.text);
+		snprintf(err, errlen, "Le corps de la requête n'est pas du JSON valide (ligne %d, colonne %d : %s).",
+			 e.line, e.column, parse_reason(&e));
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		snprintf(err, errlen, "the body must be a JSON object");
+		snprintf(err, errlen, "Le corps de la requête doit être un objet JSON.");
 		json_decref(root);
 		return NULL;
 	}

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* Parses data; NULL on error with a one-line reason (with position) in err. Caller json_decref()s. */
+/* Parses data; NULL on error with a French sentence (with position) in err. Caller json_decref()s. */
 json_t *json_parse_strict(const char *data, size_t len, char *err, size_t errlen);
 
 /*

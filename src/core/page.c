@@ -106,7 +106,7 @@ int page_begin(http_req *req, page *p, const char *list, int nkeys)
 	else if (c)
 		json_object_set_new(errors, "cursor", json_string(PAGE_BAD_CURSOR));
 	if (json_object_size(errors)) {
-		http_problem_errors(req, 400, "invalid pagination", errors);
+		http_problem_errors(req, 400, "La pagination demandée est invalide.", errors);
 		return -1;
 	}
 	json_decref(errors);

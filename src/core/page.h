@@ -22,7 +22,7 @@
  * The cursor is base64url of a version byte, the list's name and the key values of the page's
  * last item (separated by 0x1F), followed by an 8-byte check over all that. A cursor that does not
  * decode, fails the check, has another version or comes from another list is answered 400
- * problem+json with errors.cursor = "is not a cursor this server issued". The check is not a
+ * problem+json with errors.cursor = PAGE_BAD_CURSOR. The check is not a
  * signature: a cursor's values only seek within the rows the caller may read anyway, so a forged
  * one reads nothing more; the check catches cursors cut, edited by hand, or taken from another list.
  * Key values are text without control characters (a number is written in decimal).
@@ -40,7 +40,7 @@
 #define PAGE_CURSOR_MAX 2048 /* characters of a cursor */
 #define PAGE_KEYS_MAX 1500   /* bytes of an item's key values together */
 /* errors.cursor of every refused cursor: a stable text clients may test for. */
-#define PAGE_BAD_CURSOR "is not a cursor this server issued"
+#define PAGE_BAD_CURSOR "n'est pas un curseur émis par ce serveur : rechargez la liste"
 
 typedef struct page {
 	int limit;                        /* ?limit=: 1..500, default 50 */

@@ -214,7 +214,7 @@ sse_stream *sse_open(http_req *req, void (*on_close)(sse_stream *s, void *ctx), 
 		return NULL;
 	sse_stream *s = calloc(1, sizeof(*s));
 	if (!s) {
-		http_problem(req, 500, "Out of memory.");
+		http_problem(req, 500, "Le serveur manque de mémoire : réessayez dans un instant.");
 		return NULL;
 	}
 	pthread_mutex_init(&s->mu, NULL);
@@ -228,7 +228,7 @@ sse_stream *sse_open(http_req *req, void (*on_close)(sse_stream *s, void *ctx), 
 	if (!r) {
 		free(s->q);
 		free(s);
-		http_problem(req, 500, "Out of memory.");
+		http_problem(req, 500, "Le serveur manque de mémoire : réessayez dans un instant.");
 		return NULL;
 	}
 	pthread_mutex_lock(&sse_mu);

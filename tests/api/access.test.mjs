@@ -47,6 +47,8 @@ test('without a token, every non-public route answers 401 problem+json', async (
     const res = await call(r);
     assertProblem(assert, res, 401);
     assert.ok(res.headers.get('www-authenticate'), `${r.method} ${r.pattern}`);
+    assert.deepEqual([res.json.code, res.json.title, res.json.detail],
+      ['unauthenticated', 'Connexion nécessaire', "Votre session a expiré ou n'est pas valide : reconnectez-vous."], `${r.method} ${r.pattern}`);
   }
 });
 
@@ -61,6 +63,8 @@ test('a role a route does not list gets 403; a listed role passes the role check
         allowed++;
       } else {
         assertProblem(assert, res, 403);
+        assert.deepEqual([res.json.code, res.json.title, res.json.detail], ['forbidden', 'Accès refusé', 'Votre rôle ne permet pas cette action.'],
+          `${role} ${r.method} ${r.pattern}`);
         denied++;
       }
     }

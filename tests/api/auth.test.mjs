@@ -261,7 +261,8 @@ describe('lifetimes', () => {
     sql(ent, 'UPDATE auth_codes SET expires_at = expires_at - 61 WHERE used_at IS NULL');
     const r = await tokenRequest(ent, { grant_type: 'authorization_code', code, redirect_uri: `${ent.url}/login/callback`, client_id: 'ent-portal', code_verifier: page.pk.verifier });
     assert.equal(r.status, 400);
-    assert.match(r.json.error_description, /expired/);
+    assert.equal(r.json.error_description, "Le code d'autorisation a expiré.");
+    assert.equal(r.json.detail, r.json.error_description);
   });
 
   test('refresh has an absolute lifetime, even when used within its idle lifetime', async () => {

@@ -90,6 +90,8 @@ test('a 2 MiB JSON body is refused with 413 before it is read', async () => {
   assert.equal(res.status, 413);
   assert.equal(res.type, 'application/problem+json');
   assert.equal(res.json.status, 413);
+  assert.equal(res.json.code, 'too_large');
+  assert.equal(res.json.detail, 'Le contenu envoyé dépasse la taille maximale de 1 Mo.');
 });
 
 test('the access log has one JSON line per request, without the query string', async () => {
@@ -103,6 +105,41 @@ test('the access log has one JSON line per request, without the query string', a
   assert.match(last.request_id, /^[0-9a-f]{32}$/);
   assert.equal(typeof last.duration_ms, 'number');
   assert.ok(!ent.stderr.includes('secret-value'), 'query strings are never logged');
+});
+
+// Words every English answer of the core had and no French one has.
+const ENGLISH = /\b(the|is|are|must|could|cannot|no such|not|only|allowed|required|invalid|Not Found|Bad Request|Unauthorized|Forbidden)\b/;
+
+test('the core answers in French: title and detail of each problem, its code unchanged', async () => {
+  assert.equal(ent.run(['user', 'add', '--email', 'fr@t.local', '--name', 'Léa Martin', '--role', 'etudiant', '--password', 'Correct-Horse-Battery-9']).status, 0);
+  const token = ent.run(['token', 'fr@t.local']).stdout.trim();
+  const auth = { Authorization: `Bearer ${token}` };
+  const cases = [
+    [await api(ent, '/no/such/path'), 404, 'not_found', 'Introuvable', "Rien ne se trouve à l'adresse /no/such/path."],
+    [await api(ent, '/health', { method: 'DELETE' }), 405, 'method_not_allowed', 'Méthode non acceptée',
+      "La méthode DELETE n'est pas acceptée ici (méthodes acceptées : GET)."],
+    [await api(ent, '/metrics/nosuchservice'), 404, 'not_found', 'Introuvable', 'Aucun service nommé « nosuchservice » ne tourne dans ce processus.'],
+    [await api(ent, '/api/auth/me'), 401, 'unauthenticated', 'Connexion nécessaire', "Votre session a expiré ou n'est pas valide : reconnectez-vous."],
+    [await api(ent, '/api/auth/me', { headers: { Authorization: 'Bearer a.b.c' } }), 401, 'unauthenticated', 'Connexion nécessaire',
+      "Votre session a expiré ou n'est pas valide : reconnectez-vous."],
+    [await api(ent, '/api/users', { headers: auth }), 403, 'forbidden', 'Accès refusé', 'Votre rôle ne permet pas cette action.'],
+    [await api(ent, '/api/users/me', { method: 'PATCH', headers: { ...auth, 'Content-Type': 'text/plain' }, body: '{}', raw: true }), 415,
+      'unsupported_media_type', 'Format non accepté', 'Le corps de la requête doit être du JSON (Content-Type: application/json).'],
+    [await api(ent, '/api/users/me', { method: 'PATCH', headers: { ...auth, 'Content-Type': 'application/json' }, body: '', raw: true }), 400,
+      'bad_request', 'Requête incorrecte', 'La requête doit contenir un corps JSON.'],
+    [await api(ent, '/api/users/me', { method: 'PATCH', headers: { ...auth, 'Content-Type': 'application/json' }, body: '{"a":', raw: true }), 400,
+      'bad_request', 'Requête incorrecte', "Le corps de la requête n'est pas du JSON valide (ligne 1, colonne 5 : le texte s'arrête avant la fin du JSON)."],
+    [await api(ent, '/api/users/me', { method: 'PATCH', headers: auth, body: [1, 2] }), 400,
+      'bad_request', 'Requête incorrecte', 'Le corps de la requête doit être un objet JSON.'],
+    [await api(ent, '/api/cours?limit=0', { headers: auth }), 400, 'validation', 'Champs invalides', 'La pagination demandée est invalide.'],
+  ];
+  for (const [r, status, code, title, detail] of cases) {
+    assertProblem(assert, r, status);
+    assert.deepEqual([r.json.code, r.json.title, r.json.detail], [code, title, detail]);
+    assert.doesNotMatch(`${r.json.title} ${r.json.detail}`, ENGLISH);
+  }
+  const page = await api(ent, '/api/cours?cursor=x', { headers: auth });
+  assert.equal(page.json.errors.cursor, "n'est pas un curseur émis par ce serveur");
 });
 
 test('/metrics is valid Prometheus exposition (promtool check metrics)', async () => {

@@ -153,7 +153,9 @@ test('route × role × ownership for courses', async () => {
   assertProblem(assert, await as('studentA', `/api/cours/${c.id}`, { method: 'PATCH', body: { title: 'x' } }), 403);
   assertProblem(assert, await as('studentA', `/api/cours/${c.id}`, { method: 'DELETE' }), 403);
   assertProblem(assert, await as('studentA', `/api/cours/${c.id}/materials`, { method: 'POST', body: { title: 'x' } }), 403);
-  assertProblem(assert, await as('studentA', `/api/cours/${c.id}/materials/${c.id}/views`), 403);
+  const views = await as('studentA', `/api/cours/${c.id}/materials/${c.id}/views`);
+  assertProblem(assert, views, 403);
+  assert.deepEqual([views.json.code, views.json.detail], ['forbidden', 'Votre rôle ne permet pas cette action.']);
   assert.equal((await as('studentA', `/api/cours/${c.id}`)).status, 200);
   for (const [method, path, body] of [
     ['GET', `/api/cours/${c.id}`], ['PATCH', `/api/cours/${c.id}`, { title: 'Piraté' }], ['DELETE', `/api/cours/${c.id}`],
@@ -175,7 +177,14 @@ test('route × role × ownership for courses', async () => {
   // Validation: unknown fields, bad class ids, a student as teacher, wrong types.
   for (const body of [{ title: '' }, { title: 'x', role: 'admin' }, { title: 'x', class_ids: ['00000000-0000-4000-8000-000000000000'] },
     { title: 'x', teacher_ids: [users.studentA.id] }, { title: 7 }, { title: 'x', school_year: '2026' }]) {
-    assertProblem(assert, await as('admin', '/api/cours', { method: 'POST', body }), 400);
+    const r = await as('admin', '/api/cours', { method: 'POST', body });
+    assertProblem(assert, r, 400);
+    // In French, field by field, each with its code.
+    assert.deepEqual([r.json.code, r.json.title, r.json.detail], ['validation', 'Champs invalides', 'Certains champs du cours sont à corriger.']);
+    for (const [field, message] of Object.entries(r.json.errors)) {
+      assert.doesNotMatch(message, /\b(is|are|must|not|the|no such|unknown)\b/, `${field}: ${message}`);
+      assert.equal(typeof r.json.codes[field], 'string');
+    }
   }
   assertProblem(assert, await as('teacher', '/api/cours', { method: 'POST', raw: true, body: 'title=x', headers: { 'Content-Type': 'text/plain' } }), 415);
   // The second teacher deletes it.
@@ -208,26 +217,32 @@ test('materials: publication dates, order, file replacement and deletion leave n
   const detail = async (who, mid, coursId = c.id) => {
     const r = await as(who, `/api/cours/${coursId}/materials/${mid}/file`);
     assertProblem(assert, r, 404);
+    assert.equal(r.json.code, 'not_found');
+    assert.equal(r.json.title, 'Introuvable');
     return r.json.detail;
   };
   for (const who of ['studentB', 'teacher']) {
-    assert.equal(await detail(who, m2.id), 'this material has no file', who);
-    assert.equal(await detail(who, elsewhere.id), 'no such material', who);
-    assert.equal(await detail(who, 'not-a-material'), 'no such material', who);
+    assert.equal(await detail(who, m2.id), "Ce support n'a pas de fichier.", who);
+    assert.equal(await detail(who, elsewhere.id), "Ce support n'existe pas.", who);
+    assert.equal(await detail(who, 'not-a-material'), "Ce support n'existe pas.", who);
   }
   const noFileHidden = await newMaterial('teacher', c.id, { title: 'Brouillon', section: 'S2', publish_at: future });
-  assert.equal(await detail('studentB', noFileHidden.id), 'no such material');
-  assert.equal(await detail('teacher', noFileHidden.id), 'this material has no file');
-  assert.equal(await detail('nobody', m1.id), 'no such course');
+  assert.equal(await detail('studentB', noFileHidden.id), "Ce support n'existe pas.");
+  assert.equal(await detail('teacher', noFileHidden.id), "Ce support n'a pas de fichier.");
+  assert.equal(await detail('nobody', m1.id), "Ce cours n'existe pas.");
   assert.equal((await as('teacher', `/api/cours/${c.id}/materials/${noFileHidden.id}`, { method: 'DELETE' })).status, 204);
   // Reorder.
   const o = await as('teacher', `/api/cours/${c.id}/materials/order`, { method: 'PUT', body: { ids: [m2.id, m1.id] } });
   assert.equal(o.status, 200, o.text);
   assert.deepEqual(o.json.items.filter((x) => x.section === 'S1').map((x) => x.id), [m2.id, m1.id]);
-  assertProblem(assert, await as('teacher', `/api/cours/${c.id}/materials/order`, { method: 'PUT', body: { ids: [c.id] } }), 400);
+  const badOrder = await as('teacher', `/api/cours/${c.id}/materials/order`, { method: 'PUT', body: { ids: [c.id] } });
+  assertProblem(assert, badOrder, 400);
+  assert.deepEqual([badOrder.json.detail, badOrder.json.errors], ["L'ordre demandé est invalide.", { ids: "contient un support qui n'est pas dans ce cours" }]);
   // A file that is not the caller's, or already used, cannot be attached.
   const other = await uploadPdf('teacher2', 'autre');
-  assertProblem(assert, await as('teacher', `/api/cours/${c.id}/materials`, { method: 'POST', body: { title: 'x', file_id: other.id } }), 400);
+  const notMine = await as('teacher', `/api/cours/${c.id}/materials`, { method: 'POST', body: { title: 'x', file_id: other.id } });
+  assertProblem(assert, notMine, 400);
+  assert.equal(notMine.json.errors.file_id, "ne désigne pas un fichier que vous avez déposé et qui n'est pas encore utilisé");
   assertProblem(assert, await as('teacher', `/api/cours/${c.id}/materials`, { method: 'POST', body: { title: 'x', file_id: f1.id } }), 400);
   assertProblem(assert, await as('teacher', `/api/fichiers/${f1.id}`, { method: 'DELETE' }), 409);
   // Replacing the file deletes the old one and its blob.

@@ -86,7 +86,10 @@ for (const [name, bytes] of Object.entries(smuggling)) {
     const r = await raw(bytes);
     assert.deepEqual(r.statuses, [400], `one 400 answer expected, got ${JSON.stringify(r.text.slice(0, 300))}`);
     assert.equal(r.headers['content-type'], 'application/problem+json');
-    assert.equal(JSON.parse(r.body).status, 400);
+    const p = JSON.parse(Buffer.from(r.body, 'latin1').toString('utf8'));
+    assert.equal(p.status, 400);
+    assert.deepEqual([p.code, p.title], ['bad_request', 'Requête incorrecte']);
+    assert.match(p.detail, /^(L'adresse demandée|L'en-tête|Les en-têtes|Le seul codage|Un nom d'en-tête) .*\.$/, 'a French sentence');
     assert.match(r.headers.connection || '', /close/i);
     assert.equal(r.closed, true, 'the server must close the connection');
   });

@@ -138,9 +138,14 @@ static void test_json_strict(void **state)
 	assert_non_null(j);
 	json_decref(j);
 	assert_null(json_parse_strict("{\"a\":1,\"a\":2}", 13, err, sizeof(err)));
-	assert_non_null(strstr(err, "duplicate"));
+	assert_string_equal(err,
+			    "Le corps de la requête n'est pas du JSON valide (ligne 1, colonne 10 : une clé apparaît "
+			    "deux fois dans le même objet).");
+	assert_null(json_parse_strict("{\"a\":", 5, err, sizeof(err)));
+	assert_non_null(strstr(err, "le texte s'arrête avant la fin du JSON"));
 	assert_null(json_parse_strict("[1]", 3, err, sizeof(err)));
 	assert_null(json_parse_strict("{}x", 3, err, sizeof(err)));
+	assert_non_null(strstr(err, "du texte suit la fin du JSON"));
 	assert_null(json_parse_strict("{\"a\":\"\\u0000\"}", 14, err, sizeof(err)));
 	assert_null(json_parse_strict("{\"a\":\"\xff\"}", 8, err, sizeof(err)));
 }

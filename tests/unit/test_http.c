@@ -89,7 +89,7 @@ static void listed(http_req *req)
 	json_t *errors = json_object();
 	const char *f = http_query(req, "f");
 	if (f && strcmp(f, "x") != 0)
-		json_object_set_new(errors, "f", json_string("must be x"));
+		json_object_set_new(errors, "f", json_string("doit valoir x"));
 	if (http_invalid(req, errors))
 		return;
 	int64_t from = 0;
@@ -136,7 +136,7 @@ static int upload_chunk(http_req *req, const char *data, size_t len)
 		http_set_data(req, u);
 		arena_on_free(http_arena(req), upload_cleanup, u);
 		if (len >= 3 && memcmp(data, "BAD", 3) == 0) {
-			http_stream_fail(req, 415, "this kind of file is refused");
+			http_stream_fail(req, 415, "Ce type de fichier est refusé.");
 			return -1;
 		}
 	}
@@ -329,7 +329,23 @@ static void resp_free(struct resp *r)
 
 static struct curl_slist *json_ct(void) { return curl_slist_append(NULL, "Content-Type: application/json"); }
 
-/* Asserts r is a problem+json with the given status and returns its parsed body. */
+/*
+ * Whether s reads as English: a few words every English sentence of the old answers had and no
+ * French one has (" the ", " is ", " must ", "could not", "no such" ...).
+ */
+static int english(const char *s)
+{
+	static const char *const words[] = {"the ",         " is ",      " are ",   " must ",    " could ",
+					    "cannot",       "no such",   " not ",   "invalid ",  " only ",
+					    " allowed",     " required", "Invalid", "Not Found", "Bad Request",
+					    "Unauthorized", "Forbidden"};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(s, words[i]))
+			return 1;
+	return 0;
+}
+
+/* Asserts r is a problem+json with the given status, in French, and returns its parsed body. */
 static json_t *assert_problem(const struct resp *r, long status)
 {
 	assert_int_equal(r->status, status);
@@ -340,9 +356,14 @@ static json_t *assert_problem(const struct resp *r, long status)
 	json_t *j = json_loads(r->body, 0, &e);
 	assert_non_null(j);
 	assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
-	assert_non_null(json_string_value(json_object_get(j, "title")));
+	const char *title = json_string_value(json_object_get(j, "title"));
+	const char *detail = json_string_value(json_object_get(j, "detail"));
+	assert_non_null(title);
 	assert_non_null(json_string_value(json_object_get(j, "type")));
-	assert_non_null(json_string_value(json_object_get(j, "detail")));
+	assert_non_null(json_string_value(json_object_get(j, "code")));
+	assert_non_null(detail);
+	if (english(title) || english(detail))
+		fail_msg("an answer in English: %s", r->body);
 	return j;
 }
 
@@ -373,7 +394,11 @@ static void test_body_too_large(void **state)
 	body[n - 1] = '}';
 	struct curl_slist *h = json_ct();
 	struct resp *r = request("POST", "/test/echo", h, body, n, 0);
-	json_decref(assert_problem(r, 413));
+	json_t *j = assert_problem(r, 413);
+	assert_string_equal(json_string_value(json_object_get(j, "title")), "Contenu trop volumineux");
+	assert_string_equal(json_string_value(json_object_get(j, "detail")),
+			    "Le contenu envoyé dépasse la taille maximale de 1 Mo.");
+	json_decref(j);
 	resp_free(r);
 	/* The same without Content-Length (chunked): refused while reading. */
 	h = curl_slist_append(h, "Transfer-Encoding: chunked");
@@ -390,7 +415,11 @@ static void test_malformed_json(void **state)
 	struct curl_slist *h = json_ct();
 	struct resp *r = request("POST", "/test/echo", h, "{\"a\":", 5, 0);
 	json_t *j = assert_problem(r, 400);
-	assert_non_null(strstr(json_string_value(json_object_get(j, "detail")), "malformed JSON"));
+	assert_string_equal(json_string_value(json_object_get(j, "detail")),
+			    "Le corps de la requête n'est pas du JSON valide (ligne 1, colonne 5 : le texte s'arrête "
+			    "avant la fin du JSON).");
+	assert_string_equal(json_string_value(json_object_get(j, "code")), "bad_request");
+	assert_string_equal(json_string_value(json_object_get(j, "title")), "Requête incorrecte");
 	json_decref(j);
 	resp_free(r);
 	r = request("POST", "/test/echo", h, "{\"a\":1,\"a\":2}", 13, 0);
@@ -427,10 +456,19 @@ static void test_not_found_and_method(void **state)
 {
 	(void)state;
 	struct resp *r = request("GET", "/no/such/thing", NULL, NULL, 0, 0);
-	json_decref(assert_problem(r, 404));
+	json_t *j = assert_problem(r, 404);
+	assert_string_equal(json_string_value(json_object_get(j, "title")), "Introuvable");
+	assert_string_equal(json_string_value(json_object_get(j, "code")), "not_found");
+	assert_string_equal(json_string_value(json_object_get(j, "detail")),
+			    "Rien ne se trouve à l'adresse /no/such/thing.");
+	json_decref(j);
 	resp_free(r);
 	r = request("PUT", "/test/echo", NULL, NULL, 0, 0);
-	json_decref(assert_problem(r, 405));
+	j = assert_problem(r, 405);
+	assert_string_equal(json_string_value(json_object_get(j, "code")), "method_not_allowed");
+	assert_string_equal(json_string_value(json_object_get(j, "detail")),
+			    "La méthode PUT n'est pas acceptée ici (méthodes acceptées : POST).");
+	json_decref(j);
 	assert_string_equal(header(r, "Allow"), "POST");
 	resp_free(r);
 }
@@ -647,8 +685,7 @@ static void test_page_writer(void **state)
 		struct resp *r = request("GET", bad[i], NULL, NULL, 0, 0);
 		json_t *j = assert_problem(r, 400);
 		json_t *e = json_object_get(j, "errors");
-		assert_string_equal(json_string_value(json_object_get(e, "cursor")),
-				    "is not a cursor this server issued");
+		assert_string_equal(json_string_value(json_object_get(e, "cursor")), PAGE_BAD_CURSOR);
 		assert_int_equal(json_object_size(e), i == 3 ? 2 : 1);
 		json_decref(j);
 		resp_free(r);

@@ -79,7 +79,8 @@ static void api_validate(http_req *req)
 static void api_jwks(http_req *req)
 {
 	if (auth_external()) {
-		http_problemf(req, 404, "tokens come from %s: its JWKS is published there", auth_issuer());
+		http_problemf(req, 404, "Les jetons viennent de %s : ses clés publiques (JWKS) y sont publiées.",
+			      auth_issuer());
 		return;
 	}
 	oidc_certs(req);

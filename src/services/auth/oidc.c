@@ -43,7 +43,8 @@ static int provider_off(http_req *req)
 {
 	if (!auth_external())
 		return 0;
-	http_problemf(req, 404, "the built-in provider is off: tokens come from %s", auth_issuer());
+	http_problemf(req, 404, "Le fournisseur d'identité intégré est désactivé : les jetons viennent de %s.",
+		      auth_issuer());
 	return 1;
 }
 
@@ -402,7 +403,7 @@ void oidc_certs(http_req *req)
 	size_t len;
 	char *jwks = keys_jwks_copy(&len);
 	if (!jwks) {
-		http_problem(req, 503, "no signing key is loaded");
+		http_problem(req, 503, "Aucune clé de signature n'est chargée : réessayez dans un instant.");
 		return;
 	}
 	http_set_header(req, "Cache-Control", "public, max-age=60");
@@ -454,33 +455,35 @@ void oidc_authorize(http_req *req)
 	}
 	if (!response_type || strcmp(response_type, "code") != 0) {
 		redirect_error(req, lr.redirect_uri, lr.state, "unsupported_response_type",
-			       "only response_type=code is supported");
+			       "Seul response_type=code est accepté.");
 		return;
 	}
 	if (method && strcmp(method, "S256") != 0) {
-		redirect_error(req, lr.redirect_uri, lr.state, "invalid_request", "code_challenge_method must be S256");
+		redirect_error(req, lr.redirect_uri, lr.state, "invalid_request",
+			       "code_challenge_method doit valoir S256.");
 		return;
 	}
 	if (lr.challenge && !valid_challenge(lr.challenge)) {
-		redirect_error(req, lr.redirect_uri, lr.state, "invalid_request", "code_challenge is malformed");
+		redirect_error(req, lr.redirect_uri, lr.state, "invalid_request", "code_challenge est mal formé.");
 		return;
 	}
 	if (lr.challenge && !method) {
-		redirect_error(req, lr.redirect_uri, lr.state, "invalid_request", "code_challenge_method must be S256");
+		redirect_error(req, lr.redirect_uri, lr.state, "invalid_request",
+			       "code_challenge_method doit valoir S256.");
 		return;
 	}
 	if (!cl.confidential && !lr.challenge) {
 		redirect_error(req, lr.redirect_uri, lr.state, "invalid_request",
-			       "PKCE (S256) is required for public clients");
+			       "PKCE (S256) est obligatoire pour une application publique.");
 		return;
 	}
 	if ((lr.state && strlen(lr.state) > 1024) || (lr.nonce && strlen(lr.nonce) > 1024)) {
-		redirect_error(req, lr.redirect_uri, NULL, "invalid_request", "state or nonce is too long");
+		redirect_error(req, lr.redirect_uri, NULL, "invalid_request", "state ou nonce est trop long.");
 		return;
 	}
 	lr.scope = scope && *scope ? scope : "openid";
 	if (strlen(lr.scope) > 256) {
-		redirect_error(req, lr.redirect_uri, lr.state, "invalid_scope", "scope is too long");
+		redirect_error(req, lr.redirect_uri, lr.state, "invalid_scope", "scope est trop long.");
 		return;
 	}
 	/* An existing provider session logs in without the form (single sign-on). */
@@ -492,6 +495,10 @@ void oidc_authorize(http_req *req)
 		return;
 	}
 	if (prompt && strcmp(prompt, "none") == 0) {
+		/*
+		 * The portal's silent login ends here on every first visit and knows this answer by its
+		 * words: it shows no error for it (web/src/lib/AuthContext.tsx). Nobody reads it.
+		 */
 		redirect_error(req, lr.redirect_uri, lr.state, "login_required", "no active session");
 		return;
 	}
@@ -508,7 +515,8 @@ static int parse_form(http_req *req, struct form *f)
 {
 	const char *ct = http_header(req, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-		http_problem(req, 415, "the body must be application/x-www-form-urlencoded");
+		http_problem(req, 415,
+			     "Le corps de la requête doit être un formulaire (application/x-www-form-urlencoded).");
 		return -1;
 	}
 	size_t len;
@@ -929,10 +937,15 @@ void oidc_activate_post(http_req *req)
 
 /* ---- token endpoint ---- */
 
+/*
+ * An OAuth error: the protocol's code in "error", its French explanation in "error_description"
+ * (the portal's OIDC client shows that text when a login fails) and the same as a problem. RFC 6749
+ * wants the description in ASCII; a French sentence on the screen matters more here.
+ */
 static void oauth_error(http_req *req, int status, const char *error, const char *desc)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "error", error, "error_description", desc, "type",
-			      "about:blank", "title", http_status_text(status), "status", status, "detail", desc);
+			      "about:blank", "title", http_status_title(status), "status", status, "detail", desc);
 	if (status == 401)
 		http_set_header(req, "WWW-Authenticate", "Basic realm=\"ent\"");
 	http_set_header(req, "Cache-Control", "no-store");
@@ -962,13 +975,15 @@ static int token_client(http_req *req, db_conn *c, const struct form *f, struct 
 		conv[o] = '\0';
 		long dl = b64url_decode(conv, o, raw, sizeof(raw) - 1);
 		if (dl <= 0) {
-			oauth_error(req, 401, "invalid_client", "malformed Basic credentials");
+			oauth_error(req, 401, "invalid_client",
+				    "Les identifiants Basic de l'application sont mal formés.");
 			return -1;
 		}
 		raw[dl] = '\0';
 		char *colon = strchr((char *)raw, ':');
 		if (!colon) {
-			oauth_error(req, 401, "invalid_client", "malformed Basic credentials");
+			oauth_error(req, 401, "invalid_client",
+				    "Les identifiants Basic de l'application sont mal formés.");
 			return -1;
 		}
 		*colon = '\0';
@@ -977,31 +992,32 @@ static int token_client(http_req *req, db_conn *c, const struct form *f, struct 
 		const char *why;
 		char *pair = arena_printf(a, "i=%s&s=%s", (char *)raw, colon + 1);
 		if (form_parse(a, pair, strlen(pair), &bf, &why) != 0) {
-			oauth_error(req, 401, "invalid_client", "malformed Basic credentials");
+			oauth_error(req, 401, "invalid_client",
+				    "Les identifiants Basic de l'application sont mal formés.");
 			return -1;
 		}
 		if (id && strcmp(id, form_get(&bf, "i")) != 0) {
-			oauth_error(req, 400, "invalid_request", "client_id differs from the Basic credentials");
+			oauth_error(req, 400, "invalid_request", "client_id diffère de l'identifiant donné en Basic.");
 			return -1;
 		}
 		id = form_get(&bf, "i");
 		secret = form_get(&bf, "s");
 	}
 	if (!id) {
-		oauth_error(req, 400, "invalid_request", "client_id is required");
+		oauth_error(req, 400, "invalid_request", "client_id est obligatoire.");
 		return -1;
 	}
 	if (client_get(c, a, id, cl) != ENT_OK || cl->disabled) {
-		oauth_error(req, 401, "invalid_client", "unknown or disabled client");
+		oauth_error(req, 401, "invalid_client", "Application inconnue ou désactivée.");
 		return -1;
 	}
 	if (cl->confidential) {
 		if (client_check_secret(c, id, secret) != ENT_OK) {
-			oauth_error(req, 401, "invalid_client", "client authentication failed");
+			oauth_error(req, 401, "invalid_client", "L'authentification de l'application a échoué.");
 			return -1;
 		}
 	} else if (secret) {
-		oauth_error(req, 401, "invalid_client", "a public client has no secret");
+		oauth_error(req, 401, "invalid_client", "Une application publique n'a pas de secret.");
 		return -1;
 	}
 	return 0;
@@ -1012,7 +1028,7 @@ static void grant_code(http_req *req, db_conn *c, const struct form *f, const st
 	arena *a = http_arena(req);
 	const char *code = form_get(f, "code");
 	if (!code) {
-		oauth_error(req, 400, "invalid_request", "code is required");
+		oauth_error(req, 400, "invalid_request", "code est obligatoire.");
 		return;
 	}
 	struct code_grant g;
@@ -1023,16 +1039,17 @@ static void grant_code(http_req *req, db_conn *c, const struct form *f, const st
 		return;
 	}
 	if (rc) {
-		oauth_error(req, 503, "temporarily_unavailable", "the database did not answer");
+		oauth_error(req, 503, "temporarily_unavailable",
+			    "La base de données n'a pas répondu : réessayez dans un instant.");
 		return;
 	}
 	if (!users_may_login(c, g.user_id)) {
-		oauth_error(req, 400, "invalid_grant", "the account is disabled or locked");
+		oauth_error(req, 400, "invalid_grant", "Ce compte est désactivé ou verrouillé.");
 		return;
 	}
 	struct token_set t;
 	if (tokens_issue(c, a, g.user_id, cl->id, g.scope, g.nonce, g.session_hash, NULL, 1, &t) != ENT_OK) {
-		oauth_error(req, 500, "server_error", "tokens could not be issued");
+		oauth_error(req, 500, "server_error", "Les jetons n'ont pas pu être émis : réessayez plus tard.");
 		return;
 	}
 	code_set_family(c, code, t.family);
@@ -1050,12 +1067,13 @@ static void grant_refresh(http_req *req, db_conn *c, const struct form *f, const
 		return;
 	}
 	if (rc) {
-		oauth_error(req, 503, "temporarily_unavailable", "the database did not answer");
+		oauth_error(req, 503, "temporarily_unavailable",
+			    "La base de données n'a pas répondu : réessayez dans un instant.");
 		return;
 	}
 	struct token_set t;
 	if (tokens_issue(c, a, g.user_id, cl->id, g.scope, g.nonce, g.session_hash, g.family, 1, &t) != ENT_OK) {
-		oauth_error(req, 500, "server_error", "tokens could not be issued");
+		oauth_error(req, 500, "server_error", "Les jetons n'ont pas pu être émis : réessayez plus tard.");
 		return;
 	}
 	tokens_reply(req, &t);
@@ -1064,13 +1082,14 @@ static void grant_refresh(http_req *req, db_conn *c, const struct form *f, const
 static void grant_password(http_req *req, db_conn *c, const struct form *f, const struct client *cl)
 {
 	if (!cl->direct_grant) {
-		oauth_error(req, 400, "unauthorized_client", "the password grant is not enabled for this client");
+		oauth_error(req, 400, "unauthorized_client",
+			    "La connexion par mot de passe n'est pas activée pour cette application.");
 		return;
 	}
 	const char *username = form_get(f, "username");
 	const char *password = form_get(f, "password");
 	if (!username || !password) {
-		oauth_error(req, 400, "invalid_request", "username and password are required");
+		oauth_error(req, 400, "invalid_request", "username et password sont obligatoires.");
 		return;
 	}
 	arena *a = http_arena(req);
@@ -1081,27 +1100,29 @@ static void grant_password(http_req *req, db_conn *c, const struct form *f, cons
 		char ra[16];
 		snprintf(ra, sizeof(ra), "%d", retry > 0 ? retry : 1);
 		http_set_header(req, "Retry-After", ra);
-		oauth_error(req, 429, "invalid_grant", "too many failed attempts; try again later");
+		oauth_error(req, 429, "invalid_grant", "Trop de tentatives échouées : réessayez plus tard.");
 		return;
 	}
 	if (rc != ENT_OK) {
-		oauth_error(req, 400, "invalid_grant", "invalid user credentials");
+		oauth_error(req, 400, "invalid_grant", "Identifiant ou mot de passe incorrect.");
 		return;
 	}
 	/* The password grant has no place for a second factor: who needs one logs in through the pages. */
 	int mfa = totp_state(c, u.id);
 	if (mfa < 0) {
-		oauth_error(req, 503, "temporarily_unavailable", "try again later");
+		oauth_error(req, 503, "temporarily_unavailable",
+			    "Le service est momentanément indisponible : réessayez plus tard.");
 		return;
 	}
 	if (mfa == TOTP_ON || totp_required(&u)) {
-		oauth_error(req, 400, "invalid_grant", "this account logs in with a second factor: use the login page");
+		oauth_error(req, 400, "invalid_grant",
+			    "Ce compte se connecte avec un second facteur : passez par la page de connexion.");
 		return;
 	}
 	const char *scope = form_get(f, "scope");
 	struct token_set t;
 	if (tokens_issue(c, a, u.id, cl->id, scope && *scope ? scope : "openid", NULL, NULL, NULL, 1, &t) != ENT_OK) {
-		oauth_error(req, 500, "server_error", "tokens could not be issued");
+		oauth_error(req, 500, "server_error", "Les jetons n'ont pas pu être émis : réessayez plus tard.");
 		return;
 	}
 	tokens_reply(req, &t);
@@ -1115,7 +1136,8 @@ static int oauth_begin(http_req *req, struct form *f, db_conn **c, struct client
 {
 	const char *ct = http_header(req, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-		http_problem(req, 415, "this endpoint takes application/x-www-form-urlencoded");
+		http_problem(req, 415,
+			     "Le corps de la requête doit être un formulaire (application/x-www-form-urlencoded).");
 		return -1;
 	}
 	size_t len;
@@ -1127,7 +1149,8 @@ static int oauth_begin(http_req *req, struct form *f, db_conn **c, struct client
 	}
 	*c = app_db();
 	if (!*c) {
-		oauth_error(req, 503, "temporarily_unavailable", "the database did not answer");
+		oauth_error(req, 503, "temporarily_unavailable",
+			    "La base de données n'a pas répondu : réessayez dans un instant.");
 		return -1;
 	}
 	return token_client(req, *c, f, cl);
@@ -1144,26 +1167,28 @@ void oidc_token(http_req *req)
 		return;
 	const char *grant = form_get(&f, "grant_type");
 	if (!grant) {
-		oauth_error(req, 400, "invalid_request", "grant_type is required");
+		oauth_error(req, 400, "invalid_request", "grant_type est obligatoire.");
 	} else if (strcmp(grant, "authorization_code") == 0) {
 		grant_code(req, c, &f, &cl);
 	} else if (strcmp(grant, "refresh_token") == 0) {
 		grant_refresh(req, c, &f, &cl);
 	} else if (strcmp(grant, "client_credentials") == 0) {
 		if (!cl.confidential) {
-			oauth_error(req, 400, "unauthorized_client", "client_credentials needs a confidential client");
+			oauth_error(req, 400, "unauthorized_client",
+				    "client_credentials demande une application confidentielle.");
 			return;
 		}
 		struct token_set t;
 		if (tokens_issue_service(c, http_arena(req), &cl, &t) != ENT_OK) {
-			oauth_error(req, 500, "server_error", "tokens could not be issued");
+			oauth_error(req, 500, "server_error",
+				    "Les jetons n'ont pas pu être émis : réessayez plus tard.");
 			return;
 		}
 		tokens_reply(req, &t);
 	} else if (strcmp(grant, "password") == 0) {
 		grant_password(req, c, &f, &cl);
 	} else {
-		oauth_error(req, 400, "unsupported_grant_type", "unsupported grant_type");
+		oauth_error(req, 400, "unsupported_grant_type", "Ce grant_type n'est pas pris en charge.");
 	}
 }
 
@@ -1178,7 +1203,7 @@ void oidc_revoke(http_req *req)
 		return;
 	const char *t = form_get(&f, "token");
 	if (!t) {
-		oauth_error(req, 400, "invalid_request", "token is required");
+		oauth_error(req, 400, "invalid_request", "token est obligatoire.");
 		return;
 	}
 	/* RFC 7009: the answer is 200 whether or not the token was known. */
@@ -1194,7 +1219,7 @@ void oidc_userinfo(http_req *req)
 	struct user u;
 	if (!c || users_get(c, http_arena(req), p->sub, &u) != ENT_OK) {
 		http_set_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-		http_problem(req, 401, "the token's user does not exist");
+		http_problem(req, 401, "L'utilisateur de ce jeton n'existe pas.");
 		return;
 	}
 	json_t *roles = auth_roles_json(u.roles);

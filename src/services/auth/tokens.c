@@ -318,7 +318,7 @@ int code_redeem(db_conn *c, arena *a, const char *code, const char *client_id, c
 		const char *verifier, struct code_grant *out, const char **why)
 {
 	memset(out, 0, sizeof(*out));
-	*why = "the authorization code is invalid, expired or already used";
+	*why = "Le code d'autorisation est invalide, expiré ou déjà utilisé.";
 	if (!code || strlen(code) > 128)
 		return ENT_EAUTH;
 	char *h = hash_of(a, code);
@@ -346,7 +346,7 @@ int code_redeem(db_conn *c, arena *a, const char *code, const char *client_id, c
 		db_done(s);
 		log_warn("auth: an authorization code was used twice; its tokens are revoked");
 		revoke_family(c, family);
-		*why = "the authorization code was already used";
+		*why = "Le code d'autorisation a déjà été utilisé.";
 		return ENT_ECONFLICT;
 	}
 	const char *cl = db_col_text(s, 0);
@@ -355,28 +355,28 @@ int code_redeem(db_conn *c, arena *a, const char *code, const char *client_id, c
 	int64_t expires = db_col_int64(s, 7);
 	int bad = 0;
 	if (strcmp(cl, client_id) != 0) {
-		*why = "the code was issued to another client";
+		*why = "Le code d'autorisation a été émis pour une autre application.";
 		bad = 1;
 	} else if (!redirect_uri || strcmp(ru, redirect_uri) != 0) {
-		*why = "redirect_uri differs from the authorization request";
+		*why = "redirect_uri diffère de celle de la demande d'autorisation.";
 		bad = 1;
 	} else if (expires <= now) {
-		*why = "the authorization code has expired";
+		*why = "Le code d'autorisation a expiré.";
 		bad = 1;
 	} else if (challenge) {
 		char computed[44];
 		if (!verifier || !valid_verifier(verifier)) {
-			*why = "code_verifier is missing or malformed";
+			*why = "code_verifier est absent ou mal formé.";
 			bad = 1;
 		} else {
 			sha256_b64url(verifier, strlen(verifier), computed);
 			if (strcmp(computed, challenge) != 0) {
-				*why = "code_verifier does not match the code_challenge";
+				*why = "code_verifier ne correspond pas au code_challenge.";
 				bad = 1;
 			}
 		}
 	} else if (verifier) {
-		*why = "a code_verifier was sent but the authorization request had no code_challenge";
+		*why = "Un code_verifier a été envoyé, mais la demande d'autorisation n'avait pas de code_challenge.";
 		bad = 1;
 	}
 	if (!bad) {
@@ -432,7 +432,7 @@ int refresh_use(db_conn *c, arena *a, const char *token, const char *client_id, 
 		const char **why)
 {
 	memset(out, 0, sizeof(*out));
-	*why = "the refresh token is invalid, expired or revoked";
+	*why = "Le jeton de rafraîchissement est invalide, expiré ou révoqué.";
 	if (!token || strlen(token) > 128)
 		return ENT_EAUTH;
 	char *h = hash_of(a, token);
@@ -469,7 +469,7 @@ int refresh_use(db_conn *c, arena *a, const char *token, const char *client_id, 
 	}
 	if (strcmp(db_col_text(s, 2), client_id) != 0) {
 		db_done(s);
-		*why = "the refresh token was issued to another client";
+		*why = "Le jeton de rafraîchissement a été émis pour une autre application.";
 		return ENT_EAUTH;
 	}
 	out->family = family;
@@ -487,13 +487,13 @@ int refresh_use(db_conn *c, arena *a, const char *token, const char *client_id, 
 		int live = db_step(q) == DB_ROW;
 		db_done(q);
 		if (!live) {
-			*why = "the session has ended";
+			*why = "La session est terminée : reconnectez-vous.";
 			return ENT_EAUTH;
 		}
 	}
 	if (!users_may_login(c, out->user_id)) {
 		revoke_family(c, family);
-		*why = "the account is disabled or locked";
+		*why = "Ce compte est désactivé ou verrouillé.";
 		return ENT_EAUTH;
 	}
 	return ENT_OK;

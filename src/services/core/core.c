@@ -93,7 +93,7 @@ static void metrics_one(http_req *req)
 			return;
 		}
 	}
-	http_problemf(req, 404, "no service named \"%s\" runs in this process", name);
+	http_problemf(req, 404, "Aucun service nommé « %s » ne tourne dans ce processus.", name);
 }
 
 static void openapi(http_req *req)
@@ -131,9 +131,11 @@ static void docs_asset(http_req *req)
 	char root[4096];
 	snprintf(root, sizeof(root), "%s/docs", app.cfg->web);
 	if (static_send(req, root, http_param(req, "file"), "public, max-age=3600") != ENT_OK)
-		http_problemf(req, 404,
-			      "no documentation asset named \"%s\"; the portal assets may not be built (make web)",
-			      http_param(req, "file"));
+		http_problemf(
+			req, 404,
+			"Aucun fichier de documentation nommé « %s » : les fichiers du portail ne sont peut-être pas "
+			"construits (make web).",
+			http_param(req, "file"));
 }
 
 /* ---- the portal (docs/portal.md) ---- */
@@ -210,7 +212,10 @@ static void portal_page(http_req *req)
 {
 	http_set_header(req, "Content-Security-Policy", portal_csp(req));
 	if (static_send(req, app.cfg->web, "index.html", "no-cache") != ENT_OK)
-		http_problem(req, 404, "the portal is not built: run `make web` (or set ENT_WEB to a built portal)");
+		http_problem(
+			req, 404,
+			"Le portail n'est pas construit : lancez `make web` (ou donnez dans ENT_WEB le dossier d'un "
+			"portail construit).");
 }
 
 /* Vite names assets by their content's hash: they never change, so browsers keep them a year. */
@@ -219,7 +224,7 @@ static void portal_asset(http_req *req)
 	char root[4096];
 	snprintf(root, sizeof(root), "%s/assets", app.cfg->web);
 	if (static_send(req, root, http_param(req, "file"), "public, max-age=31536000, immutable") != ENT_OK)
-		http_problemf(req, 404, "no portal asset named \"%s\"", http_param(req, "file"));
+		http_problemf(req, 404, "Aucun fichier du portail nommé « %s ».", http_param(req, "file"));
 }
 
 static const char config_schema[] =

@@ -165,15 +165,15 @@ int cours_for_request(http_req *req, int need)
 	const struct http_principal *p = http_principal(req);
 	int acc = cours_access(app_db(), http_param(req, "id"), p->sub, p->roles);
 	if (acc < 0) {
-		http_problem_err(req, acc, "the course could not be read");
+		http_problem_err(req, acc, "Le cours n'a pas pu être lu.");
 		return -1;
 	}
 	if (acc == COURS_NONE) {
-		http_problem(req, 404, "no such course");
+		http_problem(req, 404, "Ce cours n'existe pas.");
 		return -1;
 	}
 	if (acc < need) {
-		http_problem(req, 403, "only the course's teachers and administrators may change it");
+		http_problem(req, 403, "Seuls les enseignants du cours et les administrateurs peuvent le modifier.");
 		return -1;
 	}
 	return acc;
@@ -470,14 +470,14 @@ static void cours_list(http_req *req)
 	if (q && strlen(q) > 200)
 		json_field_error(errors, "q", "length", "dépasse 200 caractères");
 	if (json_object_size(errors)) {
-		http_problem_errors(req, 400, "invalid query", errors);
+		http_problem_errors(req, 400, "La recherche demandée est invalide.", errors);
 		return;
 	}
 	json_decref(errors);
 	const struct http_principal *p = http_principal(req);
 	db_conn *c = app_db();
 	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+		http_problem(req, 503, "La base de données est injoignable : réessayez dans un instant.");
 		return;
 	}
 	int scope = 0; /* 0 admin: all; 1 teacher; 2 student */
@@ -525,7 +525,7 @@ static void list_page(http_req *req, db_conn *c, int scope, int limit, const cha
 			return;
 		}
 		if (rc) {
-			http_problem_err(req, rc, "the courses could not be listed");
+			http_problem_err(req, rc, "La liste des cours n'a pas pu être lue.");
 			return;
 		}
 		rcache_dep(req, "k", cls);
@@ -543,7 +543,7 @@ static void list_page(http_req *req, db_conn *c, int scope, int limit, const cha
 			return;
 		}
 		if (rc) {
-			http_problem_err(req, rc, "the courses could not be listed");
+			http_problem_err(req, rc, "La liste des cours n'a pas pu être lue.");
 			return;
 		}
 	}
@@ -551,7 +551,7 @@ static void list_page(http_req *req, db_conn *c, int scope, int limit, const cha
 	static const char *const by_scope[] = {NULL, LIST_TEACHER, LIST_STUDENT};
 	db_stmt *s = db_prepare(c, scope ? by_scope[scope] : cursor ? LIST_ALL_AFTER : LIST_ALL);
 	if (!s) {
-		http_problem_err(req, ENT_EDB, "the courses could not be listed");
+		http_problem_err(req, ENT_EDB, "La liste des cours n'a pas pu être lue.");
 		return;
 	}
 	int k = 1;
@@ -593,7 +593,7 @@ static void list_page(http_req *req, db_conn *c, int scope, int limit, const cha
 		rc = write_courses(&w, c, a, rows, n, scope, scope == 2 ? cls : p->sub);
 	if (rc < 0) {
 		buf_free(&b);
-		http_problem_err(req, rc, "the courses could not be listed");
+		http_problem_err(req, rc, "La liste des cours n'a pas pu être lue.");
 		return;
 	}
 	jw_arr_close(&w);
@@ -714,7 +714,7 @@ static int check_grants(http_req *req, db_conn *c, const char *cours_id, json_t 
 	json_decref(old_t);
 	json_decref(old_c);
 	if (rc) {
-		http_problem_err(req, rc, "the course's links could not be checked");
+		http_problem_err(req, rc, "Les classes et les enseignants du cours n'ont pas pu être vérifiés.");
 		return -1;
 	}
 	if (!bad_t)
@@ -778,14 +778,14 @@ static void cours_create(http_req *req)
 	db_conn *c = app_db();
 	arena *a = http_arena(req);
 	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+		http_problem(req, 503, "La base de données est injoignable : réessayez dans un instant.");
 		return;
 	}
 	json_t *errors = json_object();
 	if (!json_check(body, course_fields, NFIELDS, errors))
 		check_course(c, a, body, errors);
 	if (json_object_size(errors)) {
-		http_problem_errors(req, 400, "invalid course", errors);
+		http_problem_errors(req, 400, "Certains champs du cours sont à corriger.", errors);
 		return;
 	}
 	json_decref(errors);
@@ -845,12 +845,12 @@ fail:
 out:
 	json_decref(teachers);
 	if (rc) {
-		http_problem_err(req, rc, "the course could not be created");
+		http_problem_err(req, rc, "Le cours n'a pas pu être créé.");
 		return;
 	}
 	json_t *res = course_load(c, id, &rc);
 	if (!res) {
-		http_problem_err(req, rc, "the course could not be read");
+		http_problem_err(req, rc, "Le cours n'a pas pu être lu.");
 		return;
 	}
 	http_set_header(req, "Location", arena_printf(a, "/api/cours/%s", id));
@@ -864,7 +864,7 @@ static void cours_get(http_req *req)
 	int rc;
 	json_t *res = course_load(app_db(), http_param(req, "id"), &rc);
 	if (!res)
-		http_problem_err(req, rc, "the course could not be read");
+		http_problem_err(req, rc, "Le cours n'a pas pu être lu.");
 	else
 		http_reply_json(req, 200, res);
 }
@@ -891,7 +891,7 @@ static void cours_patch(http_req *req)
 		json_field_error(errors, "teacher_ids", "course_needs_teacher",
 				 "un cours garde au moins un enseignant");
 	if (json_object_size(errors)) {
-		http_problem_errors(req, 400, "invalid course", errors);
+		http_problem_errors(req, 400, "Certains champs du cours sont à corriger.", errors);
 		return;
 	}
 	json_decref(errors);
@@ -933,12 +933,12 @@ fail:
 	db_rollback(c);
 done:
 	if (rc) {
-		http_problem_err(req, rc, "the course could not be changed");
+		http_problem_err(req, rc, "Le cours n'a pas pu être modifié.");
 		return;
 	}
 	json_t *res = course_load(c, id, &rc);
 	if (!res)
-		http_problem_err(req, rc, "the course could not be read");
+		http_problem_err(req, rc, "Le cours n'a pas pu être lu.");
 	else
 		http_reply_json(req, 200, res);
 }
@@ -971,7 +971,7 @@ static void cours_delete(http_req *req)
 			db_rollback(c);
 	}
 	if (rc < 0) {
-		http_problem_err(req, rc, "the course could not be deleted");
+		http_problem_err(req, rc, "Le cours n'a pas pu être supprimé.");
 		return;
 	}
 	bus_kick();

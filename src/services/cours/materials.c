@@ -88,14 +88,14 @@ static json_t *material_for_request(http_req *req, int acc)
 {
 	const char *mid = http_param(req, "mid");
 	if (!util_is_uuid(mid)) {
-		http_problem(req, 404, "no such material");
+		http_problem(req, 404, "Ce support n'existe pas.");
 		return NULL;
 	}
 	char now[21];
 	cours_now(now);
 	db_stmt *s = db_prepare(app_db(), "SELECT " MAT_COLS " FROM materials WHERE id = ? AND cours_id = ?");
 	if (!s) {
-		http_problem_err(req, ENT_EDB, "the material could not be read");
+		http_problem_err(req, ENT_EDB, "Le support n'a pas pu être lu.");
 		return NULL;
 	}
 	db_bind_text(s, 1, mid);
@@ -106,12 +106,12 @@ static json_t *material_for_request(http_req *req, int acc)
 		m = material_row(s, now);
 	db_done(s);
 	if (rc < 0) {
-		http_problem_err(req, rc, "the material could not be read");
+		http_problem_err(req, rc, "Le support n'a pas pu être lu.");
 		return NULL;
 	}
 	if (!m || (acc < COURS_EDIT && !json_is_true(json_object_get(m, "published")))) {
 		json_decref(m);
-		http_problem(req, 404, "no such material");
+		http_problem(req, 404, "Ce support n'existe pas.");
 		return NULL;
 	}
 	return m;
@@ -181,7 +181,7 @@ void materials_list(http_req *req)
 	int rc;
 	json_t *items = list_materials(app_db(), http_param(req, "id"), acc < COURS_EDIT, &rc);
 	if (!items)
-		http_problem_err(req, rc, "the materials could not be listed");
+		http_problem_err(req, rc, "La liste des supports n'a pas pu être lue.");
 	else
 		http_reply_json(req, 200, json_pack("{s:o}", "items", items));
 }
@@ -234,7 +234,7 @@ void materials_create(http_req *req)
 	if (!json_object_get(body, "title"))
 		json_field_error(errors, "title", "required", "est obligatoire");
 	if (json_object_size(errors)) {
-		http_problem_errors(req, 400, "invalid material", errors);
+		http_problem_errors(req, 400, "Certains champs du support sont à corriger.", errors);
 		return;
 	}
 	json_decref(errors);
@@ -269,8 +269,10 @@ void materials_create(http_req *req)
 		if (rc == ENT_ENOTFOUND) {
 			db_rollback(c);
 			http_problem_errors(
-				req, 400, "invalid material",
-				json_pack("{s:s}", "file_id", "is not a file you uploaded that is still unused"));
+				req, 400, "Certains champs du support sont à corriger.",
+				json_pack(
+					"{s:s}", "file_id",
+					"ne désigne pas un fichier que vous avez déposé et qui n'est pas encore utilisé"));
 			return;
 		}
 		goto fail;
@@ -305,12 +307,12 @@ fail:
 	db_rollback(c);
 out:
 	if (rc) {
-		http_problem_err(req, rc, "the material could not be created");
+		http_problem_err(req, rc, "Le support n'a pas pu être créé.");
 		return;
 	}
 	json_t *m = load_material(c, id, &rc);
 	if (!m) {
-		http_problem_err(req, rc, "the material could not be read");
+		http_problem_err(req, rc, "Le support n'a pas pu être lu.");
 		return;
 	}
 	http_set_header(req, "Location", arena_printf(a, "/api/cours/%s/materials/%s", cours_id, id));
@@ -345,7 +347,7 @@ void materials_patch(http_req *req)
 	json_check(body, mat_fields, NMAT, errors);
 	if (json_object_size(errors)) {
 		json_decref(old);
-		http_problem_errors(req, 400, "invalid material", errors);
+		http_problem_errors(req, 400, "Certains champs du support sont à corriger.", errors);
 		return;
 	}
 	json_decref(errors);
@@ -400,9 +402,11 @@ void materials_patch(http_req *req)
 		if (new_file && (rc = fichiers_attach(c, new_file, http_principal(req)->sub, cours_id))) {
 			if (rc == ENT_ENOTFOUND) {
 				db_rollback(c);
-				http_problem_errors(req, 400, "invalid material",
-						    json_pack("{s:s}", "file_id",
-							      "is not a file you uploaded that is still unused"));
+				http_problem_errors(
+					req, 400, "Certains champs du support sont à corriger.",
+					json_pack(
+						"{s:s}", "file_id",
+						"ne désigne pas un fichier que vous avez déposé et qui n'est pas encore utilisé"));
 				return;
 			}
 			goto fail;
@@ -432,12 +436,12 @@ fail:
 	db_rollback(c);
 out:
 	if (rc) {
-		http_problem_err(req, rc, "the material could not be changed");
+		http_problem_err(req, rc, "Le support n'a pas pu être modifié.");
 		return;
 	}
 	json_t *m = load_material(c, mid, &rc);
 	if (!m)
-		http_problem_err(req, rc, "the material could not be read");
+		http_problem_err(req, rc, "Le support n'a pas pu être lu.");
 	else
 		http_reply_json(req, 200, m);
 }
@@ -478,7 +482,7 @@ void materials_delete(http_req *req)
 				 f ? arena_strdup(http_arena(req), f) : NULL);
 	json_decref(m);
 	if (rc)
-		http_problem_err(req, rc, "the material could not be deleted");
+		http_problem_err(req, rc, "Le support n'a pas pu être supprimé.");
 	else
 		http_reply_empty(req, 204);
 }
@@ -527,7 +531,7 @@ void materials_order(http_req *req)
 				json_field_error(errors, "ids", "not_list",
 						 "doit être une liste d'identifiants de supports");
 	if (json_object_size(errors)) {
-		http_problem_errors(req, 400, "invalid order", errors);
+		http_problem_errors(req, 400, "L'ordre demandé est invalide.", errors);
 		return;
 	}
 	json_decref(errors);
@@ -537,7 +541,7 @@ void materials_order(http_req *req)
 	cours_now(now);
 	int rc = db_begin(c);
 	if (rc) {
-		http_problem_err(req, rc, "the materials could not be reordered");
+		http_problem_err(req, rc, "Les supports n'ont pas pu être réordonnés.");
 		return;
 	}
 	json_array_foreach (ids, i, v) {
@@ -558,20 +562,21 @@ void materials_order(http_req *req)
 			break;
 		if (n != 1) {
 			db_rollback(c);
-			http_problem_errors(req, 400, "invalid order",
-					    json_pack("{s:s}", "ids", "lists a material that is not in this course"));
+			http_problem_errors(
+				req, 400, "L'ordre demandé est invalide.",
+				json_pack("{s:s}", "ids", "contient un support qui n'est pas dans ce cours"));
 			return;
 		}
 		rc = ENT_OK;
 	}
 	if (rc < 0 || (rc = db_commit(c))) {
 		db_rollback(c);
-		http_problem_err(req, rc, "the materials could not be reordered");
+		http_problem_err(req, rc, "Les supports n'ont pas pu être réordonnés.");
 		return;
 	}
 	json_t *items = list_materials(c, cours_id, 0, &rc);
 	if (!items)
-		http_problem_err(req, rc, "the materials could not be listed");
+		http_problem_err(req, rc, "La liste des supports n'a pas pu être lue.");
 	else
 		http_reply_json(req, 200, json_pack("{s:o}", "items", items));
 }
@@ -585,14 +590,14 @@ static int material_file_for_request(http_req *req, int acc, char fid[37])
 {
 	const char *mid = http_param(req, "mid");
 	if (!util_is_uuid(mid)) {
-		http_problem(req, 404, "no such material");
+		http_problem(req, 404, "Ce support n'existe pas.");
 		return -1;
 	}
 	char now[21];
 	cours_now(now);
 	db_stmt *s = db_prepare(app_db(), "SELECT file_id, publish_at FROM materials WHERE id = ? AND cours_id = ?");
 	if (!s) {
-		http_problem_err(req, ENT_EDB, "the material could not be read");
+		http_problem_err(req, ENT_EDB, "Le support n'a pas pu être lu.");
 		return -1;
 	}
 	db_bind_text(s, 1, mid);
@@ -607,11 +612,11 @@ static int material_file_for_request(http_req *req, int acc, char fid[37])
 	}
 	db_done(s);
 	if (rc < 0) {
-		http_problem_err(req, rc, "the material could not be read");
+		http_problem_err(req, rc, "Le support n'a pas pu être lu.");
 		return -1;
 	}
 	if (!visible) {
-		http_problem(req, 404, "no such material");
+		http_problem(req, 404, "Ce support n'existe pas.");
 		return -1;
 	}
 	return 0;
@@ -626,7 +631,7 @@ void materials_file(http_req *req)
 	if (material_file_for_request(req, acc, fid))
 		return;
 	if (!fid[0]) {
-		http_problem(req, 404, "this material has no file");
+		http_problem(req, 404, "Ce support n'a pas de fichier.");
 		return;
 	}
 	/* A conditional or ranged request is still a consultation: record it once per answer. */
@@ -706,7 +711,7 @@ void materials_views(http_req *req)
 	if (rc < 0) {
 		json_decref(viewed);
 		json_decref(not_viewed);
-		http_problem_err(req, rc, "the consultations could not be read");
+		http_problem_err(req, rc, "Les consultations n'ont pas pu être lues.");
 		return;
 	}
 	http_reply_json(req, 200,
