@@ -293,12 +293,13 @@ struct line {
 };
 
 /* Adds "grades[i].field": msg to errors. */
-static void line_error(json_t *errors, size_t i, const char *field, const char *msg)
+/* The first error of line i's field, with its machine code (json_field_error). */
+static void line_error(json_t *errors, size_t i, const char *field, const char *code, const char *msg)
 {
 	char key[64];
 	snprintf(key, sizeof(key), "grades[%zu].%s", i, field);
 	if (!json_object_get(errors, key))
-		json_object_set_new(errors, key, json_string(msg));
+		json_field_error(errors, key, code, msg);
 }
 
 /* 1 if class_id is one of classes[0..n). */
@@ -349,7 +350,7 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		if (!json_is_object(item)) {
 			char key[32];
 			snprintf(key, sizeof(key), "grades[%zu]", i);
-			json_object_set_new(errors, key, json_string("must be an object"));
+			json_field_error(errors, key, "type", "doit être un objet");
 			continue;
 		}
 		json_t *errs = json_object();
@@ -357,7 +358,7 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		const char *k;
 		json_t *v;
 		json_object_foreach (errs, k, v)
-			line_error(errors, i, k, json_string_value(v));
+			line_error(errors, i, k, json_field_code(v), json_field_message(v));
 		int bad_student = json_object_get(errs, "student_id") != NULL;
 		int bad_status = json_object_get(errs, "status") != NULL;
 		int bad_value = json_object_get(errs, "value") != NULL;
@@ -369,24 +370,26 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		if (!bad_status && !bad_value) {
 			if (l->status == NG_GRADED) {
 				if (!json_is_number(val))
-					line_error(errors, i, "value", "is required when the status is graded");
+					line_error(errors, i, "value", "required",
+						   "est obligatoire quand le statut est « noté »");
 				else {
 					l->value = json_number_value(val);
 					if (!isfinite(l->value) || l->value < 0 || l->value > e->scale) {
 						char msg[64];
-						snprintf(msg, sizeof(msg), "must be between 0 and %d (the scale)",
+						snprintf(msg, sizeof(msg), "doit être entre 0 et %d (le barème)",
 							 e->scale);
-						line_error(errors, i, "value", msg);
+						line_error(errors, i, "value", "range", msg);
 					}
 				}
 			} else if (val && !json_is_null(val))
-				line_error(errors, i, "value", "must be absent or null unless the status is graded");
+				line_error(errors, i, "value", "not_allowed",
+					   "doit être absente ou nulle sauf si le statut est « noté »");
 		}
 		if (bad_student)
 			continue;
 		for (size_t j = 0; j < i; j++)
 			if (lines[j].student_id && strcmp(lines[j].student_id, l->student_id) == 0) {
-				line_error(errors, i, "student_id", "appears twice in the batch");
+				line_error(errors, i, "student_id", "duplicate", "apparaît deux fois dans la saisie");
 				bad_student = 1;
 				break;
 			}
@@ -402,7 +405,7 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		if (rc < 0)
 			return rc;
 		if (!rc)
-			line_error(errors, i, "student_id", "is not a student of the course's classes");
+			line_error(errors, i, "student_id", "not_in_class", "n'est pas un élève des classes du cours");
 	}
 	return ENT_OK;
 }
