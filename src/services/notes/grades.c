@@ -50,13 +50,14 @@ struct eval_info {
 	char id[37], course_id[37];
 	const char *title, *date, *publish_at;
 	int scale, notified;
+	int closed; /* its period's school year is closed: its grades no longer change */
 };
 
 static int eval_info_load(db_conn *c, arena *a, const char *id, struct eval_info *out)
 {
 	db_stmt *s = db_prepare(c,
-				"SELECT course_id, title, held_on, scale, publish_at, notified FROM notes_evaluations "
-				"WHERE id = ?");
+				"SELECT e.course_id, e.title, e.held_on, e.scale, e.publish_at, e.notified, p.closed"
+				" FROM notes_evaluations e JOIN notes_periods p ON p.id = e.period_id WHERE e.id = ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_text(s, 1, id);
@@ -69,6 +70,7 @@ static int eval_info_load(db_conn *c, arena *a, const char *id, struct eval_info
 		out->scale = (int)db_col_int64(s, 3);
 		out->publish_at = arena_strdup(a, db_col_text(s, 4));
 		out->notified = (int)db_col_int64(s, 5);
+		out->closed = (int)db_col_int64(s, 6);
 		rc = ENT_OK;
 	} else if (rc >= 0)
 		rc = ENT_ENOTFOUND;
@@ -293,7 +295,6 @@ struct line {
 };
 
 /* Adds "grades[i].field": msg to errors. */
-/* The first error of line i's field, with its machine code (json_field_error). */
 static void line_error(json_t *errors, size_t i, const char *field, const char *code, const char *msg)
 {
 	char key[64];
@@ -350,15 +351,18 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		if (!json_is_object(item)) {
 			char key[32];
 			snprintf(key, sizeof(key), "grades[%zu]", i);
-			json_field_error(errors, key, "type", "doit être un objet");
+			json_field_error(errors, key, "not_object", "doit être un objet");
 			continue;
 		}
 		json_t *errs = json_object();
 		json_check(item, fields, sizeof(fields) / sizeof(fields[0]), errs);
 		const char *k;
 		json_t *v;
-		json_object_foreach (errs, k, v)
-			line_error(errors, i, k, json_field_code(v), json_field_message(v));
+		json_object_foreach (errs, k, v) {
+			char key[64];
+			snprintf(key, sizeof(key), "grades[%zu].%s", i, k);
+			json_object_set(errors, key, v); /* message and code as json_check gave them */
+		}
 		int bad_student = json_object_get(errs, "student_id") != NULL;
 		int bad_status = json_object_get(errs, "status") != NULL;
 		int bad_value = json_object_get(errs, "value") != NULL;
@@ -371,25 +375,25 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 			if (l->status == NG_GRADED) {
 				if (!json_is_number(val))
 					line_error(errors, i, "value", "required",
-						   "est obligatoire quand le statut est « noté »");
+						   "est obligatoire pour une note saisie (statut graded)");
 				else {
 					l->value = json_number_value(val);
 					if (!isfinite(l->value) || l->value < 0 || l->value > e->scale) {
 						char msg[64];
-						snprintf(msg, sizeof(msg), "doit être entre 0 et %d (le barème)",
-							 e->scale);
+						snprintf(msg, sizeof(msg),
+							 "doit être comprise entre 0 et %d (le barème)", e->scale);
 						line_error(errors, i, "value", "range", msg);
 					}
 				}
 			} else if (val && !json_is_null(val))
-				line_error(errors, i, "value", "not_allowed",
-					   "doit être absente ou nulle sauf si le statut est « noté »");
+				line_error(errors, i, "value", "not_null",
+					   "doit être vide quand l'élève n'a pas de note (absent, dispensé, non noté)");
 		}
 		if (bad_student)
 			continue;
 		for (size_t j = 0; j < i; j++)
 			if (lines[j].student_id && strcmp(lines[j].student_id, l->student_id) == 0) {
-				line_error(errors, i, "student_id", "duplicate", "apparaît deux fois dans la saisie");
+				line_error(errors, i, "student_id", "duplicate", "apparaît deux fois dans l'envoi");
 				bad_student = 1;
 				break;
 			}
@@ -405,7 +409,7 @@ static int check_lines(db_conn *c, arena *a, json_t *arr, const struct eval_info
 		if (rc < 0)
 			return rc;
 		if (!rc)
-			line_error(errors, i, "student_id", "not_in_class", "n'est pas un élève des classes du cours");
+			line_error(errors, i, "student_id", "not_in_course", "n'est pas un élève des classes du cours");
 	}
 	return ENT_OK;
 }
@@ -592,6 +596,15 @@ void notes_grades_put(http_req *req)
 	rc = eval_lock(c, id);
 	if (rc || (rc = eval_info_load(c, a, id, &e)))
 		goto fail;
+	if (e.closed) {
+		db_rollback(c);
+		json_decref(errors);
+		json_decref(appeared);
+		json_decref(changed);
+		http_problem_code(req, 409, "year_closed",
+				  "l'année scolaire de cette évaluation est close : ses notes ne changent plus");
+		return;
+	}
 	if ((rc = check_lines(c, a, arr, &e, lines, errors)))
 		goto fail;
 	if (json_object_size(errors)) {
