@@ -1126,8 +1126,9 @@ void cb_ask_stream(http_req *req)
 #define INT_COLS                                                                                                       \
 	"id, conversation_id, question, answer, sources, answered, mode, first_token_ms, feedback, comment, created_at"
 
-static void interaction_write(jw *w, db_stmt *s)
+static void interaction_write(jw *w, db_stmt *s, void *unused)
 {
+	(void)unused;
 	jw_obj_open(w);
 	jw_kstr(w, "id", db_col_text(s, 0));
 	jw_kstr(w, "conversation_id", db_col_text(s, 1));
@@ -1184,26 +1185,9 @@ void cb_conversations_list(http_req *req)
 	db_bind_text(s, k++, http_principal(req)->sub);
 	if (conv)
 		db_bind_text(s, k++, conv);
-	if (pg.has_cursor) {
-		db_bind_text(s, k++, pg.after[0]);
-		db_bind_text(s, k++, pg.after[1]);
-	}
-	db_bind_int64(s, k, page_fetch(&pg));
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *keys[2] = {db_col_text(s, 10), db_col_text(s, 0)};
-		jw *w = page_item(&pg, keys);
-		if (!w)
-			break;
-		interaction_write(w, s);
-	}
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
+	page_bind(&pg, s, k);
 	static const char *const keep[] = {"conversation_id", "limit", NULL};
-	page_reply(&pg, keep);
+	page_rows(&pg, s, (const int[]){10, 0}, interaction_write, NULL, NULL, keep);
 }
 
 /* GET /chatbot/interactions/{id}: one of the caller's own. */
@@ -1222,7 +1206,7 @@ void cb_conversation_get(http_req *req)
 		db_bind_text(s, 2, http_principal(req)->sub);
 		rc = db_step(s);
 		if (rc == DB_ROW)
-			interaction_write(http_jw(req), s);
+			interaction_write(http_jw(req), s, NULL);
 		db_done(s);
 	}
 	if (rc < 0)

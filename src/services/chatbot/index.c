@@ -233,8 +233,9 @@ static const char *edited_course(http_req *req, db_conn *c, const char *course)
 	return course;
 }
 
-static void document_write(jw *w, db_stmt *s)
+static void document_write(jw *w, db_stmt *s, void *unused)
 {
+	(void)unused;
 	jw_obj_open(w);
 	jw_kstr(w, "material_id", db_col_text(s, 0));
 	jw_kstr(w, "course_id", db_col_text(s, 1));
@@ -273,26 +274,9 @@ void cb_documents_list(http_req *req)
 	}
 	int k = 1;
 	db_bind_text(s, k++, course);
-	if (pg.has_cursor) {
-		db_bind_text(s, k++, pg.after[0]);
-		db_bind_text(s, k++, pg.after[1]);
-	}
-	db_bind_int64(s, k, page_fetch(&pg));
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *keys[2] = {db_col_text(s, 2), db_col_text(s, 0)};
-		jw *w = page_item(&pg, keys);
-		if (!w)
-			break;
-		document_write(w, s);
-	}
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
+	page_bind(&pg, s, k);
 	static const char *const keep[] = {"course_id", "limit", NULL};
-	page_reply(&pg, keep);
+	page_rows(&pg, s, (const int[]){2, 0}, document_write, NULL, NULL, keep);
 }
 
 /* PATCH /chatbot/documents/{material_id} {"excluded": bool}: a teacher of the course keeps a document out of the answers. */
@@ -362,7 +346,7 @@ void cb_document_patch(http_req *req)
 	db_bind_text(s, 1, mid);
 	rc = db_step(s);
 	if (rc == DB_ROW)
-		document_write(http_jw(req), s);
+		document_write(http_jw(req), s, NULL);
 	db_done(s);
 	if (rc != DB_ROW) {
 		http_problem_err(req, rc < 0 ? rc : ENT_ENOTFOUND, NULL);

@@ -22,8 +22,9 @@
 	" (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id AND m.kind = 'etudiant'),"                     \
 	" (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id)"
 
-static void class_write(jw *w, db_stmt *s)
+static void class_write(jw *w, db_stmt *s, void *unused)
 {
+	(void)unused;
 	jw_obj_open(w);
 	jw_kstr(w, "id", db_col_text(s, 0));
 	jw_kstr(w, "name", db_col_text(s, 1));
@@ -40,7 +41,7 @@ static void class_write(jw *w, db_stmt *s)
 static json_t *class_json(db_stmt *s)
 {
 	jwbuf j;
-	class_write(jwbuf_init(&j, 0), s);
+	class_write(jwbuf_init(&j, 0), s, NULL);
 	return json_from_buf(&j.b);
 }
 
@@ -101,21 +102,8 @@ void classes_api_list(http_req *req)
 	db_bind_text(s, 7, pg.after[1]);
 	db_bind_text(s, 8, pg.after[2]);
 	db_bind_int64(s, 9, page_fetch(&pg));
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *keys[3] = {db_col_text(s, 2), db_col_text(s, 1), db_col_text(s, 0)};
-		jw *w = page_item(&pg, keys);
-		if (!w)
-			break;
-		class_write(w, s);
-	}
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	static const char *const keep[] = {"school_year", "limit", NULL};
-	page_reply(&pg, keep);
+	page_rows(&pg, s, (const int[]){2, 1, 0}, class_write, NULL, NULL, keep);
 }
 
 static const struct jfield class_fields[] = {
