@@ -24,6 +24,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/row.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -1120,14 +1121,9 @@ static int series_for_request(http_req *req, db_conn *c, struct cal_viewer *v, s
 	if (cal_viewer_load(req, c, v))
 		return -1;
 	int rc = load_series(c, http_arena(req), http_param(req, "id"), x);
-	if (rc == ENT_ENOTFOUND || (!rc && !visible(v, x))) {
-		http_problem(req, 404, "Cet événement n'existe pas ou ne vous est pas visible.");
+	if (row_verdict(req, rc, !rc && visible(v, x), "Cet événement n'existe pas ou ne vous est pas visible.",
+			"L'événement n'a pas pu être lu."))
 		return -1;
-	}
-	if (rc) {
-		http_problem_err(req, rc, "L'événement n'a pas pu être lu.");
-		return -1;
-	}
 	if (need_edit && !editable(v, x)) {
 		http_problem(req, 403,
 			     "Seuls l'auteur de l'événement, les enseignants de son cours et les administrateurs le "

@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/patch.h"
+#include "core/row.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/fichiers/fichiers.h"
@@ -268,7 +269,7 @@ static int hw_for_request(http_req *req, db_conn *c, struct cal_viewer *v, struc
 	if (cal_viewer_load(req, c, v))
 		return -1;
 	const char *id = http_param(req, "id");
-	int rc = DB_DONE;
+	int rc = ENT_ENOTFOUND;
 	if (util_is_uuid(id)) {
 		db_stmt *s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.id = ?");
 		if (!s)
@@ -278,16 +279,12 @@ static int hw_for_request(http_req *req, db_conn *c, struct cal_viewer *v, struc
 			if ((rc = db_step(s)) == DB_ROW)
 				read_hw(s, http_arena(req), h);
 			db_done(s);
+			rc = rc == DB_ROW ? ENT_OK : rc < 0 ? rc : ENT_ENOTFOUND;
 		}
 	}
-	if (rc < 0) {
-		http_problem_err(req, rc, "Le devoir n'a pas pu être lu.");
+	if (row_verdict(req, rc, !rc && (v->all || cal_has(v->courses, v->ncourses, h->col[1])),
+			"Ce devoir n'existe pas ou ne vous est pas visible.", "Le devoir n'a pas pu être lu."))
 		return -1;
-	}
-	if (rc != DB_ROW || (!v->all && !cal_has(v->courses, v->ncourses, h->col[1]))) {
-		http_problem(req, 404, "Ce devoir n'existe pas ou ne vous est pas visible.");
-		return -1;
-	}
 	if (need_edit && !v->all && !cal_has(v->taught, v->ntaught, h->col[1])) {
 		http_problem(req, 403, "Seuls les enseignants du cours et les administrateurs modifient ses devoirs.");
 		return -1;

@@ -27,6 +27,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/row.h"
 #include "core/service.h"
 #include "core/util.h"
 #include "bus/bus.h"
@@ -125,11 +126,9 @@ int notes_course_access(db_conn *c, const char *course_id, const char *user_id, 
 
 int notes_eval_for_request(http_req *req, const char *id, char course_id[37])
 {
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return -1;
-	}
 	if (!util_is_uuid(id)) {
 		http_problem(req, 404, "no such evaluation");
 		return -1;
@@ -226,21 +225,10 @@ static void period_write(jw *w, db_stmt *s)
 /* Answers one period with status, or 404. */
 static void period_reply(http_req *req, db_conn *c, const char *id, int status)
 {
-	db_stmt *s = db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods WHERE id = ?");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, "the period could not be read");
+	db_stmt *s = row_get(req, c, "SELECT " PERIOD_COLS " FROM notes_periods WHERE id = ?", id,
+			     "the period could not be read", "no such period");
+	if (!s)
 		return;
-	}
-	db_bind_text(s, 1, id);
-	int rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		if (rc < 0)
-			http_problem_err(req, rc, "the period could not be read");
-		else
-			http_problem(req, 404, "no such period");
-		return;
-	}
 	buf b;
 	buf_init(&b, 0);
 	jw w;
@@ -344,11 +332,9 @@ static void period_create(http_req *req)
 			     json_get_str(body, "ends_on", NULL), errors);
 	if (invalid(req, errors, "invalid period"))
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	char id[37], now[21];
 	util_uuid(id);
 	notes_now(now);
@@ -384,11 +370,9 @@ static void period_patch(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	arena *a = http_arena(req);
 	const char *cur_starts = util_is_uuid(id)
 					 ? one_text(c, a, "SELECT starts_on FROM notes_periods WHERE id = ?", id)
@@ -441,11 +425,9 @@ static void period_patch(http_req *req)
 static void period_delete(http_req *req)
 {
 	const char *id = http_param(req, "id");
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	if (!util_is_uuid(id) || db_exists(c, "SELECT 1 FROM notes_periods WHERE id = ?", id, NULL) != 1) {
 		http_problem(req, 404, "no such period");
 		return;
@@ -593,18 +575,10 @@ static void eval_write(jw *w, const struct erow *r, const char *now)
 
 static void eval_reply(http_req *req, db_conn *c, const char *id, int status)
 {
-	db_stmt *s = db_prepare(c, "SELECT " EVAL_COLS " FROM notes_evaluations e WHERE e.id = ?");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, "the evaluation could not be read");
+	db_stmt *s = row_get(req, c, "SELECT " EVAL_COLS " FROM notes_evaluations e WHERE e.id = ?", id,
+			     "the evaluation could not be read", NULL);
+	if (!s)
 		return;
-	}
-	db_bind_text(s, 1, id);
-	int rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		http_problem_err(req, rc < 0 ? rc : ENT_ENOTFOUND, "the evaluation could not be read");
-		return;
-	}
 	char now[21];
 	notes_now(now);
 	buf b;
@@ -758,11 +732,9 @@ static void evals_list(http_req *req)
 		json_field_error(errors, "period_id", "not_uuid", "doit être un identifiant (UUID)");
 	if (invalid(req, errors, "invalid query"))
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	const struct http_principal *p = http_principal(req);
 	if (course) {
 		int acc = notes_course_access(c, course, p->sub, p->roles);
@@ -857,11 +829,9 @@ static void eval_create(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	arena *a = http_arena(req);
 	const struct http_principal *p = http_principal(req);
 	char pub[21];

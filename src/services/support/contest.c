@@ -25,6 +25,7 @@
 #include "bus/bus.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/row.h"
 #include "core/util.h"
 #include "services/notes/notes.h"
 #include "services/users/users.h"
@@ -265,15 +266,8 @@ static int contest_load(http_req *req, struct sup_open *x, struct notes_grade_in
 	}
 	int rc = notes_student_grade(x->c, x->a, x->t.col[T_EVALUATION], x->t.col[T_REQUESTER], g);
 	/* An unpublished grade is unpublished everywhere, the student's own ticket included. */
-	if (rc == ENT_ENOTFOUND || (!rc && !g->published && !(x->rel & SUP_STAFF))) {
-		http_problem(req, 404, "La note contestée n'existe plus ou n'est pas publiée.");
-		return -1;
-	}
-	if (rc) {
-		http_problem_err(req, rc, "La note n'a pas pu être lue.");
-		return -1;
-	}
-	return 0;
+	return row_verdict(req, rc, !rc && (g->published || (x->rel & SUP_STAFF)),
+			   "La note contestée n'existe plus ou n'est pas publiée.", "La note n'a pas pu être lue.");
 }
 
 /* 1 if the caller (staff of t) may revise its grade: an administrator, or a teacher of the evaluation. */

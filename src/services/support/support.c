@@ -22,6 +22,7 @@
 
 #include "core/err.h"
 #include "core/service.h"
+#include "core/row.h"
 #include "core/util.h"
 #include "core/schema.h"
 #include "services/notes/notes.h"
@@ -256,17 +257,9 @@ int sup_ticket_open(http_req *req, struct sup_open *x)
 	x->a = http_arena(req);
 	sup_viewer_of(req, &x->v);
 	int rc = sup_ticket_get(x->c, x->a, http_param(req, "id"), &x->t);
-	if (rc == ENT_OK && !(x->rel = sup_relation(&x->v, &x->t)))
-		rc = ENT_ENOTFOUND;
-	if (rc == ENT_ENOTFOUND) {
-		http_problem(req, 404, "Cette demande n'existe pas ou ne vous est pas visible.");
-		return -1;
-	}
-	if (rc) {
-		http_problem_err(req, rc, "La demande n'a pas pu être lue.");
-		return -1;
-	}
-	return 0;
+	x->rel = rc ? 0 : sup_relation(&x->v, &x->t);
+	return row_verdict(req, rc, x->rel != 0, "Cette demande n'existe pas ou ne vous est pas visible.",
+			   "La demande n'a pas pu être lue.");
 }
 
 static int open_state(const char *state)
