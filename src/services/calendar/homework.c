@@ -17,6 +17,7 @@
 #include "core/patch.h"
 #include "core/row.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
@@ -202,15 +203,9 @@ static int hw_store_files(db_conn *c, const char *homework_id, json_t *ids)
 	size_t i;
 	json_t *one;
 	json_array_foreach (ids, i, one) {
-		db_stmt *s = db_prepare(
-			c, "INSERT INTO calendar_homework_files (homework_id, file_id, position) VALUES (?, ?, ?)");
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, homework_id);
-		db_bind_text(s, 2, json_string_value(one));
-		db_bind_int64(s, 3, (int64_t)i);
-		int rc = db_step(s);
-		db_done(s);
+		int rc = SQL_RUN(
+			c, "INSERT INTO calendar_homework_files (homework_id, file_id, position) VALUES (?, ?, ?)",
+			SQL_T(homework_id), SQL_T(json_string_value(one)), SQL_I((int64_t)i));
 		if (rc < 0)
 			return rc;
 	}
@@ -669,17 +664,10 @@ static void set_done(http_req *req, int done)
 	util_time_rfc3339(time(NULL), now);
 	int rc;
 	if (done) {
-		db_stmt *s = db_prepare(
-			c, "INSERT INTO calendar_homework_done (homework_id, student_id, done_at) VALUES (?, ?, ?)"
-			   " ON CONFLICT (homework_id, student_id) DO NOTHING");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, h.col[0]);
-			db_bind_text(s, 2, v.user_id);
-			db_bind_text(s, 3, now);
-			rc = db_step(s);
-			db_done(s);
-		}
+		rc = SQL_RUN(c,
+			     "INSERT INTO calendar_homework_done (homework_id, student_id, done_at) VALUES (?, ?, ?)"
+			     " ON CONFLICT (homework_id, student_id) DO NOTHING",
+			     SQL_T(h.col[0]), SQL_T(v.user_id), SQL_T(now));
 	} else
 		rc = db_run(c, "DELETE FROM calendar_homework_done WHERE homework_id = ? AND student_id = ?", h.col[0],
 			    v.user_id);

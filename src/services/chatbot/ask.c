@@ -39,6 +39,7 @@
 #include "core/page.h"
 #include "core/sse.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -542,17 +543,10 @@ static int rate_take(db_conn *c, const char *sub, int *retry)
 	int rc = db_begin(c);
 	if (rc)
 		return rc;
-	db_stmt *s = db_prepare(c, "DELETE FROM chatbot_asks WHERE user_id = ? AND at_us < ?");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, sub);
-		db_bind_int64(s, 2, since);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c, "DELETE FROM chatbot_asks WHERE user_id = ? AND at_us < ?", SQL_T(sub), SQL_I(since));
 	int64_t n = 0, oldest = now;
 	if (rc >= 0) {
-		s = db_prepare(c, "SELECT COUNT(*), MIN(at_us) FROM chatbot_asks WHERE user_id = ?");
+		db_stmt *s = db_prepare(c, "SELECT COUNT(*), MIN(at_us) FROM chatbot_asks WHERE user_id = ?");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, sub);
@@ -569,16 +563,8 @@ static int rate_take(db_conn *c, const char *sub, int *retry)
 		*retry = (int)((oldest + (int64_t)CB_RATE_WINDOW * 1000000 - now) / 1000000) + 1;
 		return ENT_EBUSY;
 	}
-	if (rc >= 0) {
-		s = db_prepare(c, "INSERT INTO chatbot_asks (user_id, at_us) VALUES (?, ?)");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, sub);
-			db_bind_int64(s, 2, now);
-			rc = db_step(s);
-			db_done(s);
-		}
-	}
+	if (rc >= 0)
+		rc = SQL_RUN(c, "INSERT INTO chatbot_asks (user_id, at_us) VALUES (?, ?)", SQL_T(sub), SQL_I(now));
 	if (rc >= 0)
 		rc = db_commit(c);
 	if (rc) {
@@ -711,26 +697,13 @@ static int record(db_conn *c, const struct viewer *vw, const struct question *qn
 	util_uuid(id);
 	char now[32];
 	cb_now_precise(now);
-	db_stmt *s = db_prepare(c,
-				"INSERT INTO interactions_chatbot (id, user_id, conversation_id, class_id, course_id,"
-				" question, answer, sources, answered, mode, first_token_ms, created_at)"
-				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, vw->sub);
-	db_bind_text(s, 3, qn->conversation_id);
-	db_bind_text_or_null(s, 4, vw->class_id);
-	db_bind_text_or_null(s, 5, qn->course_id);
-	db_bind_text(s, 6, qn->text);
-	db_bind_text(s, 7, ans->text);
-	db_bind_text(s, 8, ans->sources_json);
-	db_bind_int64(s, 9, ans->answered);
-	db_bind_text(s, 10, mode);
-	db_bind_int64(s, 11, first_ms);
-	db_bind_text(s, 12, now);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO interactions_chatbot (id, user_id, conversation_id, class_id, course_id,"
+			 " question, answer, sources, answered, mode, first_token_ms, created_at)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(vw->sub), SQL_T(qn->conversation_id), SQL_T(vw->class_id),
+			 SQL_T(qn->course_id), SQL_T(qn->text), SQL_T(ans->text), SQL_T(ans->sources_json),
+			 SQL_I(ans->answered), SQL_T(mode), SQL_I(first_ms), SQL_T(now));
 	return rc < 0 ? rc : ENT_OK;
 }
 

@@ -30,6 +30,7 @@
 #include "core/row.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "bus/bus.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -338,20 +339,12 @@ static void period_create(http_req *req)
 	char id[37], now[21];
 	util_uuid(id);
 	notes_now(now);
-	db_stmt *s = db_prepare(c, "INSERT INTO notes_periods (id, name, school_year, starts_on, ends_on, created_at,"
-				   " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, json_get_str(body, "name", ""));
-		db_bind_text(s, 3, json_get_str(body, "school_year", ""));
-		db_bind_text(s, 4, json_get_str(body, "starts_on", ""));
-		db_bind_text(s, 5, json_get_str(body, "ends_on", ""));
-		db_bind_text(s, 6, now);
-		db_bind_text(s, 7, now);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c,
+			 "INSERT INTO notes_periods (id, name, school_year, starts_on, ends_on, created_at,"
+			 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(json_get_str(body, "name", "")), SQL_T(json_get_str(body, "school_year", "")),
+			 SQL_T(json_get_str(body, "starts_on", "")), SQL_T(json_get_str(body, "ends_on", "")),
+			 SQL_T(now), SQL_T(now));
 	if (rc == ENT_ECONFLICT) {
 		http_problem(req, 409, "a period with this name exists in this school year");
 		return;
@@ -396,21 +389,13 @@ static void period_patch(http_req *req)
 		return;
 	char now[21];
 	notes_now(now);
-	db_stmt *s = db_prepare(
-		c, "UPDATE notes_periods SET name = COALESCE(?, name), school_year = COALESCE(?, school_year),"
-		   " starts_on = COALESCE(?, starts_on), ends_on = COALESCE(?, ends_on), updated_at = ?"
-		   " WHERE id = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text_or_null(s, 1, json_get_str(body, "name", NULL));
-		db_bind_text_or_null(s, 2, json_get_str(body, "school_year", NULL));
-		db_bind_text_or_null(s, 3, json_get_str(body, "starts_on", NULL));
-		db_bind_text_or_null(s, 4, json_get_str(body, "ends_on", NULL));
-		db_bind_text(s, 5, now);
-		db_bind_text(s, 6, id);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c,
+			 "UPDATE notes_periods SET name = COALESCE(?, name), school_year = COALESCE(?, school_year),"
+			 " starts_on = COALESCE(?, starts_on), ends_on = COALESCE(?, ends_on), updated_at = ?"
+			 " WHERE id = ?",
+			 SQL_T(json_get_str(body, "name", NULL)), SQL_T(json_get_str(body, "school_year", NULL)),
+			 SQL_T(json_get_str(body, "starts_on", NULL)), SQL_T(json_get_str(body, "ends_on", NULL)),
+			 SQL_T(now), SQL_T(id));
 	if (rc == ENT_ECONFLICT) {
 		http_problem(req, 409, "a period with this name exists in this school year");
 		return;
@@ -491,20 +476,14 @@ static void year_put(http_req *req)
 			"cette année scolaire n'est pas terminée : une de ses périodes finit aujourd'hui ou plus tard");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "UPDATE notes_periods SET closed = ?, updated_at = ? WHERE school_year = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_int64(s, 1, closed);
-		db_bind_text(s, 2, now);
-		db_bind_text(s, 3, year);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c, "UPDATE notes_periods SET closed = ?, updated_at = ? WHERE school_year = ?", SQL_I(closed),
+			 SQL_T(now), SQL_T(year));
 	if (rc < 0) {
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	s = db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods WHERE school_year = ? ORDER BY starts_on, id");
+	db_stmt *s = db_prepare(c, "SELECT " PERIOD_COLS
+				   " FROM notes_periods WHERE school_year = ? ORDER BY starts_on, id");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
@@ -865,26 +844,14 @@ static void eval_create(http_req *req)
 		http_problem_err(req, rc, "the evaluation could not be created");
 		return;
 	}
-	db_stmt *s = db_prepare(c,
-				"INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, coefficient,"
-				" scale, publish_at, notified, created_by, created_at, updated_at)"
-				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, course);
-		db_bind_text(s, 3, json_get_str(body, "period_id", ""));
-		db_bind_text(s, 4, json_get_str(body, "title", ""));
-		db_bind_text(s, 5, json_get_str(body, "date", ""));
-		db_bind_double(s, 6, coef ? json_number_value(coef) : 1.0);
-		db_bind_int64(s, 7, json_get_int(body, "scale", 20));
-		db_bind_text(s, 8, pub);
-		db_bind_text(s, 9, p->sub);
-		db_bind_text(s, 10, now);
-		db_bind_text(s, 11, now);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c,
+		     "INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, coefficient,"
+		     " scale, publish_at, notified, created_by, created_at, updated_at)"
+		     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+		     SQL_T(id), SQL_T(course), SQL_T(json_get_str(body, "period_id", "")),
+		     SQL_T(json_get_str(body, "title", "")), SQL_T(json_get_str(body, "date", "")),
+		     SQL_D(coef ? json_number_value(coef) : 1.0), SQL_I(json_get_int(body, "scale", 20)), SQL_T(pub),
+		     SQL_T(p->sub), SQL_T(now), SQL_T(now));
 	/* Its subject's figures: a visible evaluation counts, a later one sets when they go stale. */
 	if (rc >= 0)
 		rc = notes_stats_refresh_eval(c, a, id, id, now);
@@ -950,15 +917,9 @@ static void eval_patch(http_req *req)
 	}
 	if (scale) {
 		/* Checked inside the transaction: a grade entered meanwhile cannot end above the scale. */
-		db_stmt *s = db_prepare(
-			c, "SELECT 1 FROM notes_grades WHERE evaluation_id = ? AND status = 'graded' AND value > ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, id);
-			db_bind_double(s, 2, (double)json_integer_value(scale));
-			rc = db_step(s);
-			db_done(s);
-		}
+		rc = SQL_RUN(c,
+			     "SELECT 1 FROM notes_grades WHERE evaluation_id = ? AND status = 'graded' AND value > ?",
+			     SQL_T(id), SQL_D((double)json_integer_value(scale)));
 		if (rc == DB_ROW) {
 			db_rollback(c);
 			errors = json_object();
@@ -1029,13 +990,7 @@ static void eval_delete(http_req *req)
 	}
 	/* Its subject's figures are recomputed without it (its own go with it: ON DELETE CASCADE). */
 	const char *period = one_text(c, a, "SELECT period_id FROM notes_evaluations WHERE id = ?", id);
-	db_stmt *s = db_prepare(c, "DELETE FROM notes_evaluations WHERE id = ?");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c, "DELETE FROM notes_evaluations WHERE id = ?", SQL_T(id));
 	struct notes_pair pair = {course, period};
 	if (rc >= 0 && period)
 		rc = notes_stats_refresh(c, a, &pair, 1, id, now);

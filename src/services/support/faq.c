@@ -20,6 +20,7 @@
 #include "core/json.h"
 #include "core/page.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #define FAQ_COLS "f.id, f.title, f.body, f.category, f.published, f.helpful_count, f.created_at, f.updated_at"
 #define MAX_WORDS 10
@@ -298,22 +299,13 @@ void sup_faq_create(http_req *req)
 	char id[37], now[21];
 	util_uuid(id);
 	sup_now(now, NULL);
-	db_stmt *s = db_prepare(c,
-				"INSERT INTO support_faq (id, title, body, category, published, created_by, created_at,"
-				" updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, json_get_str(body, "title", ""));
-		db_bind_text(s, 3, json_get_str(body, "body", ""));
-		db_bind_text(s, 4, json_get_str(body, "category", ""));
-		db_bind_int64(s, 5, json_is_true(json_object_get(body, "published")));
-		db_bind_text(s, 6, http_principal(req)->sub);
-		db_bind_text(s, 7, now);
-		db_bind_text(s, 8, now);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c,
+			 "INSERT INTO support_faq (id, title, body, category, published, created_by, created_at,"
+			 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(json_get_str(body, "title", "")), SQL_T(json_get_str(body, "body", "")),
+			 SQL_T(json_get_str(body, "category", "")),
+			 SQL_I(json_is_true(json_object_get(body, "published"))), SQL_T(http_principal(req)->sub),
+			 SQL_T(now), SQL_T(now));
 	if (rc < 0) {
 		http_problem_err(req, rc, "L'article n'a pas pu être enregistré.");
 		return;

@@ -25,6 +25,7 @@
 #include "core/json.h"
 #include "core/page.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 #define OPEN_STATES "t.state IN ('new', 'open', 'waiting')"
@@ -460,20 +461,12 @@ void sup_sla_put(http_req *req)
 		return;
 	char now[21];
 	sup_now(now, NULL);
-	db_stmt *s = db_prepare(
-		c, "UPDATE support_sla SET first_response_minutes = ?, resolution_minutes = ?, updated_at = ?,"
-		   " updated_by = ? WHERE priority = ?");
-	int rc = ENT_EDB;
+	int rc = SQL_RUN(c,
+			 "UPDATE support_sla SET first_response_minutes = ?, resolution_minutes = ?, updated_at = ?,"
+			 " updated_by = ? WHERE priority = ?",
+			 SQL_I(fr), SQL_I(res), SQL_T(now), SQL_T(http_principal(req)->sub), SQL_T(priority));
+	db_stmt *s = rc >= 0 ? db_prepare(c, SLA_SELECT " WHERE priority = ?") : NULL;
 	if (s) {
-		db_bind_int64(s, 1, fr);
-		db_bind_int64(s, 2, res);
-		db_bind_text(s, 3, now);
-		db_bind_text(s, 4, http_principal(req)->sub);
-		db_bind_text(s, 5, priority);
-		rc = db_step(s);
-		db_done(s);
-	}
-	if (rc >= 0 && (s = db_prepare(c, SLA_SELECT " WHERE priority = ?"))) {
 		db_bind_text(s, 1, priority);
 		if ((rc = db_step(s)) == DB_ROW)
 			write_sla(http_jw(req), s);

@@ -25,6 +25,7 @@
 #include "core/json.h"
 #include "core/page.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 static int legal_transition(const char *from, const char *to)
@@ -484,21 +485,11 @@ void sup_comments_create(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	db_stmt *s = db_prepare(
-		x.c, "INSERT INTO support_comments (id, ticket_id, author_id, body, internal, created_at, seq)"
-		     " VALUES (?, ?, ?, ?, ?, ?, ?)");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, x.t.col[T_ID]);
-		db_bind_text(s, 3, x.v.id);
-		db_bind_text(s, 4, text);
-		db_bind_int64(s, 5, internal);
-		db_bind_text(s, 6, now);
-		db_bind_int64(s, 7, us);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(x.c,
+		     "INSERT INTO support_comments (id, ticket_id, author_id, body, internal, created_at, seq)"
+		     " VALUES (?, ?, ?, ?, ?, ?, ?)",
+		     SQL_T(id), SQL_T(x.t.col[T_ID]), SQL_T(x.v.id), SQL_T(text), SQL_I(internal), SQL_T(now),
+		     SQL_I(us));
 	const char *to_state = NULL;
 	if (!internal && as_requester &&
 	    (!strcmp(x.t.col[T_STATE], "resolved") || !strcmp(x.t.col[T_STATE], "waiting")))
@@ -507,7 +498,7 @@ void sup_comments_create(http_req *req)
 		to_state = "open"; /* the staff's first answer takes the ticket up */
 	if (rc >= 0 && !internal) {
 		/* The first public answer of the staff stops the first-answer clock. */
-		s = db_prepare(
+		db_stmt *s = db_prepare(
 			x.c,
 			"UPDATE support_requests SET state = COALESCE(?, state),"
 			" resolved_at = CASE WHEN CAST(? AS TEXT) IS NULL THEN resolved_at ELSE NULL END,"
@@ -560,7 +551,7 @@ void sup_comments_create(http_req *req)
 		return;
 	}
 	bus_kick();
-	s = db_prepare(x.c, "SELECT " COMMENT_COLS " FROM support_comments WHERE id = ?");
+	db_stmt *s = db_prepare(x.c, "SELECT " COMMENT_COLS " FROM support_comments WHERE id = ?");
 	rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);

@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/page.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #include <string.h>
 
@@ -255,18 +256,8 @@ void classes_api_patch(http_req *req)
 	const char *level = lv ? json_string_value(lv) : json_string_value(json_object_get(cur, "level"));
 	char now[21];
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c,
-				"UPDATE classes SET name = ?, school_year = ?, level = ?, updated_at = ? WHERE id = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, name);
-		db_bind_text(s, 2, year);
-		db_bind_text(s, 3, level);
-		db_bind_text(s, 4, now);
-		db_bind_text(s, 5, id);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c, "UPDATE classes SET name = ?, school_year = ?, level = ?, updated_at = ? WHERE id = ?",
+			 SQL_T(name), SQL_T(year), SQL_T(level), SQL_T(now), SQL_T(id));
 	json_decref(cur);
 	if (rc == ENT_ECONFLICT) {
 		name_conflict(req);
