@@ -5,8 +5,7 @@
 
 #include "err.h"
 
-db_stmt *row_get(http_req *req, db_conn *c, const char *sql, const char *id, const char *detail,
-		 const char *not_found)
+db_stmt *row_get(http_req *req, db_conn *c, const char *sql, const char *id, const char *detail, const char *not_found)
 {
 	db_stmt *s = db_prepare(c, sql);
 	if (!s) {

@@ -28,8 +28,7 @@
  * detail), or, when there is no row, 404 with not_found as its detail (not_found NULL: the 404 of
  * http_problem_err(req, ENT_ENOTFOUND, detail)).
  */
-db_stmt *row_get(http_req *req, db_conn *c, const char *sql, const char *id, const char *detail,
-		 const char *not_found);
+db_stmt *row_get(http_req *req, db_conn *c, const char *sql, const char *id, const char *detail, const char *not_found);
 
 /*
  * The answer to loading a row for the caller. rc is the load's outcome (ENT_OK, ENT_ENOTFOUND or
