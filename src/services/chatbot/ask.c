@@ -843,35 +843,55 @@ static void suggestions(jw *w)
 	jw_arr_close(w);
 }
 
-void cb_ask(http_req *req)
-{
-	uint64_t t0 = util_now_ns();
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	arena *a = http_arena(req);
+/* What both ways of asking start from: the caller, the question, its extractive answer and the passages found. */
+struct asking {
+	uint64_t t0;
+	db_conn *c;
+	arena *a;
 	struct viewer vw;
 	struct question qn;
-	if (question_load(req, c, &vw, &qn))
-		return;
 	struct answer ans;
 	struct found f;
-	int rc = answer_question(c, a, &vw, &qn, &ans, &f);
+};
+
+/*
+ * Reads the question of req and answers it extractively into k (*rc: answer_question's outcome).
+ * 0, or -1 after answering (503, the question refused ...).
+ */
+static int ask_begin(http_req *req, struct asking *k, int *rc)
+{
+	k->t0 = util_now_ns();
+	k->c = http_db(req);
+	if (!k->c)
+		return -1;
+	k->a = http_arena(req);
+	if (question_load(req, k->c, &k->vw, &k->qn))
+		return -1;
+	*rc = answer_question(k->c, k->a, &k->vw, &k->qn, &k->ans, &k->f);
+	return 0;
+}
+
+void cb_ask(http_req *req)
+{
+	struct asking k;
+	int rc;
+	if (ask_begin(req, &k, &rc))
+		return;
 	const char *mode = "extractive";
 	int64_t first_ms = -1;
-	if (!rc && ans.answered && cb_llm_on()) {
+	if (!rc && k.ans.answered && cb_llm_on()) {
 		/* Below the relevance floor the model is never called. */
-		struct gen g = {.t0 = t0};
-		if (generate(a, &qn, &f, &g, &ans) == ENT_OK) {
+		struct gen g = {.t0 = k.t0};
+		if (generate(k.a, &k.qn, &k.f, &g, &k.ans) == ENT_OK) {
 			mode = "generated";
 			first_ms = g.first_ms;
 		}
 	}
 	if (first_ms < 0)
-		first_ms = (int64_t)((util_now_ns() - t0) / 1000000);
+		first_ms = (int64_t)((util_now_ns() - k.t0) / 1000000);
 	char id[37];
 	if (!rc)
-		rc = record(c, &vw, &qn, &ans, mode, first_ms, id);
+		rc = record(k.c, &k.vw, &k.qn, &k.ans, mode, first_ms, id);
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
@@ -879,13 +899,13 @@ void cb_ask(http_req *req)
 	jw *w = http_jw(req);
 	jw_obj_open(w);
 	jw_kstr(w, "interaction_id", id);
-	jw_kstr(w, "conversation_id", qn.conversation_id);
-	jw_kstr(w, "question", qn.text);
-	jw_kstr(w, "answer", ans.text);
-	jw_kbool(w, "answered", ans.answered);
+	jw_kstr(w, "conversation_id", k.qn.conversation_id);
+	jw_kstr(w, "question", k.qn.text);
+	jw_kstr(w, "answer", k.ans.text);
+	jw_kbool(w, "answered", k.ans.answered);
 	jw_key(w, "sources");
-	jw_raw(w, ans.sources_json, strlen(ans.sources_json));
-	if (!ans.answered) {
+	jw_raw(w, k.ans.sources_json, strlen(k.ans.sources_json));
+	if (!k.ans.answered) {
 		jw_key(w, "suggestions");
 		suggestions(w);
 	}
@@ -1040,27 +1060,27 @@ static void stream_job_run(void *arg)
 	arena_free(a);
 }
 
+/* Streams k's extractive answer: its sources, its text, then "done" with the interaction id (NULL: not recorded). */
+static void send_extractive(sse_stream *st, const struct asking *k, const char *id)
+{
+	send_sources(st, k->qn.conversation_id, k->ans.sources_json);
+	send_tokens(st, k->ans.text);
+	send_done(st, id, k->qn.conversation_id, &k->ans);
+}
+
 void cb_ask_stream(http_req *req)
 {
-	uint64_t t0 = util_now_ns();
-	db_conn *c = http_db(req);
-	if (!c)
+	struct asking k;
+	int rc;
+	if (ask_begin(req, &k, &rc))
 		return;
-	arena *a = http_arena(req);
-	struct viewer vw;
-	struct question qn;
-	if (question_load(req, c, &vw, &qn))
-		return;
-	struct answer ans;
-	struct found f;
-	int rc = answer_question(c, a, &vw, &qn, &ans, &f);
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	if (ans.answered && cb_llm_on()) {
+	if (k.ans.answered && cb_llm_on()) {
 		/* Written by the model on a worker: this thread must return for the events to flow. */
-		struct stream_job *j = job_new(&vw, &qn, &f, &ans, t0);
+		struct stream_job *j = job_new(&k.vw, &k.qn, &k.f, &k.ans, k.t0);
 		sse_stream *st = sse_open(req, stream_closed, NULL);
 		if (!st) {
 			arena_free(j->a);
@@ -1072,16 +1092,14 @@ void cb_ask_stream(http_req *req)
 		/* Every worker busy: the extractive answer, now. */
 		arena_free(j->a);
 		char id[37];
-		rc = record(c, &vw, &qn, &ans, "extractive", (int64_t)((util_now_ns() - t0) / 1000000), id);
+		rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id);
 		if (rc)
 			log_error("chatbot: a streamed answer could not be recorded: %s", ent_err_str(rc));
-		send_sources(st, qn.conversation_id, ans.sources_json);
-		send_tokens(st, ans.text);
-		send_done(st, rc ? NULL : id, qn.conversation_id, &ans);
+		send_extractive(st, &k, rc ? NULL : id);
 		return;
 	}
 	char id[37];
-	rc = record(c, &vw, &qn, &ans, "extractive", (int64_t)((util_now_ns() - t0) / 1000000), id);
+	rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id);
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
@@ -1089,9 +1107,7 @@ void cb_ask_stream(http_req *req)
 	sse_stream *st = sse_open(req, stream_closed, NULL);
 	if (!st)
 		return;
-	send_sources(st, qn.conversation_id, ans.sources_json);
-	send_tokens(st, ans.text);
-	send_done(st, id, qn.conversation_id, &ans);
+	send_extractive(st, &k, id);
 }
 
 /* ---- history ---- */

@@ -316,22 +316,51 @@ static void check_period(const char *year, const char *starts, const char *ends,
 		json_field_error(errors, "ends_on", "dates_order", "ne doit pas précéder starts_on");
 }
 
-static void period_create(http_req *req)
+/*
+ * Checks a period's fields, all required for a creation (create), none for a change; the dates
+ * missing from a change are the period's (cur_starts, cur_ends). 0, or -1 after answering 400.
+ */
+static int period_check(http_req *req, const json_t *body, int create, const char *cur_starts, const char *cur_ends)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	static const struct jfield fields[] = {
+	static const struct jfield all[] = {
 		{"name", JF_STRING, 1, 0, 1, 100, NULL},
 		{"school_year", JF_STRING, 1, 0, 9, 9, NULL},
 		{"starts_on", JF_STRING, 1, 0, 10, 10, NULL},
 		{"ends_on", JF_STRING, 1, 0, 10, 10, NULL},
 	};
+	struct jfield fields[sizeof(all) / sizeof(all[0])];
+	memcpy(fields, all, sizeof(fields));
+	for (size_t i = 0; !create && i < sizeof(all) / sizeof(all[0]); i++)
+		fields[i].required = 0;
 	json_t *errors = json_object();
-	if (!json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors))
-		check_period(json_get_str(body, "school_year", NULL), json_get_str(body, "starts_on", NULL),
-			     json_get_str(body, "ends_on", NULL), errors);
-	if (invalid(req, errors, "invalid period"))
+	if (!json_check(body, fields, sizeof(all) / sizeof(all[0]), errors))
+		check_period(json_get_str(body, "school_year", NULL), json_get_str(body, "starts_on", cur_starts),
+			     json_get_str(body, "ends_on", cur_ends), errors);
+	return invalid(req, errors, "invalid period") ? -1 : 0;
+}
+
+/* Answers the write rc of period id: 409 for a name taken, the failure, or the period with status. */
+static void period_saved(http_req *req, db_conn *c, int rc, const char *id, int status, const char *failed)
+{
+	if (rc == ENT_ECONFLICT) {
+		http_problem(req, 409, "a period with this name exists in this school year");
+		return;
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, failed);
+		return;
+	}
+	if (status == 201)
+		http_set_header(req, "Location", arena_printf(http_arena(req), "/api/notes/periods/%s", id));
+	period_reply(req, c, id, status);
+}
+
+static void period_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	if (period_check(req, body, 1, NULL, NULL))
 		return;
 	db_conn *c = http_db(req);
 	if (!c)
@@ -345,16 +374,7 @@ static void period_create(http_req *req)
 			 SQL_T(id), SQL_T(json_get_str(body, "name", "")), SQL_T(json_get_str(body, "school_year", "")),
 			 SQL_T(json_get_str(body, "starts_on", "")), SQL_T(json_get_str(body, "ends_on", "")),
 			 SQL_T(now), SQL_T(now));
-	if (rc == ENT_ECONFLICT) {
-		http_problem(req, 409, "a period with this name exists in this school year");
-		return;
-	}
-	if (rc < 0) {
-		http_problem_err(req, rc, "the period could not be created");
-		return;
-	}
-	http_set_header(req, "Location", arena_printf(http_arena(req), "/api/notes/periods/%s", id));
-	period_reply(req, c, id, 201);
+	period_saved(req, c, rc, id, 201, "the period could not be created");
 }
 
 static void period_patch(http_req *req)
@@ -375,17 +395,7 @@ static void period_patch(http_req *req)
 		return;
 	}
 	const char *cur_ends = one_text(c, a, "SELECT ends_on FROM notes_periods WHERE id = ?", id);
-	static const struct jfield fields[] = {
-		{"name", JF_STRING, 0, 0, 1, 100, NULL},
-		{"school_year", JF_STRING, 0, 0, 9, 9, NULL},
-		{"starts_on", JF_STRING, 0, 0, 10, 10, NULL},
-		{"ends_on", JF_STRING, 0, 0, 10, 10, NULL},
-	};
-	json_t *errors = json_object();
-	if (!json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors))
-		check_period(json_get_str(body, "school_year", NULL), json_get_str(body, "starts_on", cur_starts),
-			     json_get_str(body, "ends_on", cur_ends), errors);
-	if (invalid(req, errors, "invalid period"))
+	if (period_check(req, body, 0, cur_starts, cur_ends))
 		return;
 	char now[21];
 	notes_now(now);
@@ -396,15 +406,7 @@ static void period_patch(http_req *req)
 			 SQL_T(json_get_str(body, "name", NULL)), SQL_T(json_get_str(body, "school_year", NULL)),
 			 SQL_T(json_get_str(body, "starts_on", NULL)), SQL_T(json_get_str(body, "ends_on", NULL)),
 			 SQL_T(now), SQL_T(id));
-	if (rc == ENT_ECONFLICT) {
-		http_problem(req, 409, "a period with this name exists in this school year");
-		return;
-	}
-	if (rc < 0) {
-		http_problem_err(req, rc, "the period could not be changed");
-		return;
-	}
-	period_reply(req, c, id, 200);
+	period_saved(req, c, rc, id, 200, "the period could not be changed");
 }
 
 static void period_delete(http_req *req)
