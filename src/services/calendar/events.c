@@ -1116,32 +1116,34 @@ void cal_events_create(http_req *req)
 	reply_series(req, c, id, 201);
 }
 
-/* Loads {id} for the caller: 404 when absent or not visible, 403 when need_edit and not editable. */
-static int series_for_request(http_req *req, db_conn *c, struct cal_viewer *v, struct series *x, int need_edit)
+/*
+ * The event {id} for the caller: the connection, or NULL after answering (503; 404 when absent or
+ * not visible; 403 when need_edit and not editable).
+ */
+static db_conn *series_open(http_req *req, struct cal_viewer *v, struct series *x, int need_edit)
 {
-	if (cal_viewer_load(req, c, v))
-		return -1;
+	db_conn *c = http_db(req);
+	if (!c || cal_viewer_load(req, c, v))
+		return NULL;
 	int rc = load_series(c, http_arena(req), http_param(req, "id"), x);
 	if (row_verdict(req, rc, !rc && visible(v, x), "Cet événement n'existe pas ou ne vous est pas visible.",
 			"L'événement n'a pas pu être lu."))
-		return -1;
+		return NULL;
 	if (need_edit && !editable(v, x)) {
 		http_problem(req, 403,
 			     "Seuls l'auteur de l'événement, les enseignants de son cours et les administrateurs le "
 			     "modifient.");
-		return -1;
+		return NULL;
 	}
-	return 0;
+	return c;
 }
 
 void cal_events_get(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct cal_viewer v;
 	struct series x;
-	if (series_for_request(req, c, &v, &x, 0))
+	db_conn *c = series_open(req, &v, &x, 0);
+	if (!c)
 		return;
 	write_series(http_jw(req), &x);
 	http_reply_jw(req, 200);
@@ -1248,7 +1250,7 @@ void cal_events_patch(http_req *req)
 		http_invalid(req, errors);
 		return;
 	}
-	if (series_for_request(req, c, &v, &x, 1)) {
+	if (!series_open(req, &v, &x, 1)) {
 		json_decref(errors);
 		return;
 	}
@@ -1361,12 +1363,10 @@ out:
 
 void cal_events_delete(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct cal_viewer v;
 	struct series x;
-	if (series_for_request(req, c, &v, &x, 1))
+	db_conn *c = series_open(req, &v, &x, 1);
+	if (!c)
 		return;
 	static const char *const sqls[] = {
 		"DELETE FROM calendar_overrides WHERE event_id = ?",
@@ -1475,14 +1475,12 @@ void cal_occurrence_put(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	db_conn *c = http_db(req);
+	struct cal_viewer v;
+	struct series x;
+	db_conn *c = series_open(req, &v, &x, 1);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct cal_viewer v;
-	struct series x;
-	if (series_for_request(req, c, &v, &x, 1))
-		return;
 	time_t at;
 	json_t *errors = json_object();
 	const char *occ = http_param(req, "occurrence_id");
@@ -1597,7 +1595,7 @@ void cal_occurrences_cancel(http_req *req)
 		return;
 	struct cal_viewer v;
 	struct series x;
-	if (series_for_request(req, c, &v, &x, 1))
+	if (!series_open(req, &v, &x, 1))
 		return;
 	/* The occurrences named, each checked; or those starting in [from, to). All or nothing. */
 	struct starts k = {.a = a};
@@ -1700,12 +1698,10 @@ void cal_occurrences_cancel(http_req *req)
 
 void cal_occurrence_delete(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct cal_viewer v;
 	struct series x;
-	if (series_for_request(req, c, &v, &x, 1))
+	db_conn *c = series_open(req, &v, &x, 1);
+	if (!c)
 		return;
 	time_t at;
 	char ats[21];
