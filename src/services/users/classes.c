@@ -69,6 +69,21 @@ static json_t *load_class(http_req *req, db_conn *c, const char *id)
 	return out;
 }
 
+/* Ends the transaction of a change whose outcome is rc: commits and answers 204, or rolls back and answers the failure. */
+static void commit_reply(http_req *req, db_conn *c, int rc)
+{
+	if (rc < 0) {
+		db_rollback(c);
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	if ((rc = db_commit(c))) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	http_reply_empty(req, 204);
+}
+
 void classes_api_list(http_req *req)
 {
 	page pg;
@@ -295,16 +310,7 @@ void classes_api_delete(http_req *req)
 		rc = db_step(s);
 		db_done(s);
 	}
-	if (rc < 0) {
-		db_rollback(c);
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	if ((rc = db_commit(c))) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	http_reply_empty(req, 204);
+	commit_reply(req, c, rc);
 }
 
 void classes_api_member_put(http_req *req)
@@ -329,16 +335,7 @@ void classes_api_member_put(http_req *req)
 	rc = db_begin(c);
 	if (!rc)
 		rc = users_set_class(c, r.id, r.role, http_param(req, "id"));
-	if (rc) {
-		db_rollback(c);
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	if ((rc = db_commit(c))) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	http_reply_empty(req, 204);
+	commit_reply(req, c, rc);
 }
 
 void classes_api_member_delete(http_req *req)
