@@ -256,9 +256,9 @@ static void grade_write(jw *w, db_conn *c, arena *a, const struct notes_grade_in
  * The contestation {id} of req and its grade, for the caller: 0, or -1 after answering (404: no
  * such ticket for the caller, not a contestation, or a grade the requester may not see now).
  */
-static int contest_load(http_req *req, struct sup_open *x, struct notes_grade_info *g)
+static int contest_load(http_req *req, int with_body, struct sup_open *x, struct notes_grade_info *g)
 {
-	if (sup_ticket_open(req, x))
+	if (sup_ticket_open(req, with_body, x))
 		return -1;
 	if (!x->t.col[T_EVALUATION]) {
 		http_problem(req, 404, "Cette demande ne porte pas sur une note.");
@@ -289,7 +289,7 @@ void sup_grade_get(http_req *req)
 	struct sup_open x;
 	struct notes_grade_info g;
 	int err;
-	if (contest_load(req, &x, &g))
+	if (contest_load(req, 0, &x, &g))
 		return;
 	int may = may_revise(x.c, x.a, &x.v, &x.t, x.rel, &err);
 	if (err) {
@@ -302,13 +302,10 @@ void sup_grade_get(http_req *req)
 
 void sup_grade_put(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	struct sup_open x;
 	struct notes_grade_info g;
 	int err;
-	if (contest_load(req, &x, &g))
+	if (contest_load(req, 1, &x, &g))
 		return;
 	if (!(x.rel & SUP_STAFF)) {
 		http_problem(req, 403, "Seul le personnel chargé de la demande révise la note.");
@@ -329,8 +326,8 @@ void sup_grade_put(http_req *req)
 	}
 	const struct jfield fields[] = {{"value", JF_NUMBER, 1, 0, 0, 0, NULL}};
 	json_t *errors = json_object();
-	json_check(body, fields, 1, errors);
-	double value = json_number_value(json_object_get(body, "value"));
+	json_check(x.body, fields, 1, errors);
+	double value = json_number_value(json_object_get(x.body, "value"));
 	if (!json_object_get(errors, "value") && (!isfinite(value) || value < 0 || value > g.scale))
 		json_object_set_new(errors, "value",
 				    json_string(arena_printf(x.a, "doit être entre 0 et %d (le barème)", g.scale)));

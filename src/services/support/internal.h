@@ -89,6 +89,7 @@ int sup_relation(const struct sup_viewer *v, const struct sup_ticket *t);
  * the ticket {id} and what the caller is to it.
  */
 struct sup_open {
+	json_t *body; /* the request's JSON body, when asked for */
 	db_conn *c;
 	arena *a;
 	struct sup_viewer v;
@@ -96,10 +97,10 @@ struct sup_open {
 	int rel;
 };
 /*
- * Opens the ticket {id} of req for the caller into x: 0, or -1 after answering (503 without the
- * database, 404 when absent or not visible ...).
+ * Opens the ticket {id} of req for the caller into x, after its JSON body when with_body: 0, or -1
+ * after answering (400 for the body, 503 without the database, 404 when absent or not visible ...).
  */
-int sup_ticket_open(http_req *req, struct sup_open *x);
+int sup_ticket_open(http_req *req, int with_body, struct sup_open *x);
 /* Rereads the ticket id into t (after a change). 0 or an ent_err. */
 int sup_ticket_get(db_conn *c, arena *a, const char *id, struct sup_ticket *t);
 

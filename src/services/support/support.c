@@ -249,8 +249,11 @@ int sup_ticket_get(db_conn *c, arena *a, const char *id, struct sup_ticket *t)
 	return rc == DB_ROW ? ENT_OK : rc < 0 ? rc : ENT_ENOTFOUND;
 }
 
-int sup_ticket_open(http_req *req, struct sup_open *x)
+int sup_ticket_open(http_req *req, int with_body, struct sup_open *x)
 {
+	x->body = with_body ? http_json_body(req) : NULL;
+	if (with_body && !x->body)
+		return -1;
 	x->c = http_db(req);
 	if (!x->c)
 		return -1;

@@ -163,7 +163,7 @@ void sup_tickets_create(http_req *req)
 void sup_tickets_get(http_req *req)
 {
 	struct sup_open x;
-	if (sup_ticket_open(req, &x))
+	if (sup_ticket_open(req, 0, &x))
 		return;
 	char now[21];
 	sup_now(now, NULL);
@@ -198,11 +198,8 @@ static int check_assignee(db_conn *c, arena *a, const char *assignee, const char
 
 void sup_tickets_patch(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	struct sup_open x;
-	if (sup_ticket_open(req, &x))
+	if (sup_ticket_open(req, 1, &x))
 		return;
 	const struct jfield fields[] = {
 		{"state", JF_STRING, 0, 0, 0, 0, sup_states},
@@ -211,12 +208,12 @@ void sup_tickets_patch(http_req *req)
 		{"assignee_id", JF_UUID, 0, 1, 0, 0, NULL},
 	};
 	json_t *errors = json_object();
-	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
+	json_check(x.body, fields, sizeof(fields) / sizeof(fields[0]), errors);
 	if (http_invalid(req, errors))
 		return;
-	const char *state = json_get_str(body, "state", NULL), *priority = json_get_str(body, "priority", NULL);
-	const char *category = json_get_str(body, "category", NULL);
-	json_t *jassignee = json_object_get(body, "assignee_id");
+	const char *state = json_get_str(x.body, "state", NULL), *priority = json_get_str(x.body, "priority", NULL);
+	const char *category = json_get_str(x.body, "category", NULL);
+	json_t *jassignee = json_object_get(x.body, "assignee_id");
 	const char *assignee = json_string_value(jassignee);
 	/* Who may change what: staff the state; administrators the rest; the requester only closes. */
 	errors = json_object();
@@ -410,7 +407,7 @@ static void seq_page(http_req *req, const char *list, const char *staff_only, co
 	if (page_begin(req, &pg, list, 2))
 		return;
 	struct sup_open x;
-	if (sup_ticket_open(req, &x))
+	if (sup_ticket_open(req, 0, &x))
 		return;
 	if (staff_only && !(x.rel & SUP_STAFF)) {
 		http_problem(req, 403, staff_only);
@@ -451,19 +448,16 @@ void sup_comments_list(http_req *req)
 
 void sup_comments_create(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	struct sup_open x;
-	if (sup_ticket_open(req, &x))
+	if (sup_ticket_open(req, 1, &x))
 		return;
 	const struct jfield fields[] = {
 		{"body", JF_STRING, 1, 0, 1, SUP_TEXT_MAX, NULL},
 		{"internal", JF_BOOL, 0, 0, 0, 0, NULL},
 	};
-	json_t *errors = sup_check(body, fields, sizeof(fields) / sizeof(fields[0]), NULL, "body");
-	const char *text = json_get_str(body, "body", NULL);
-	int internal = json_is_true(json_object_get(body, "internal"));
+	json_t *errors = sup_check(x.body, fields, sizeof(fields) / sizeof(fields[0]), NULL, "body");
+	const char *text = json_get_str(x.body, "body", NULL);
+	int internal = json_is_true(json_object_get(x.body, "internal"));
 	if (internal && !(x.rel & SUP_STAFF))
 		json_object_set_new(errors, "internal",
 				    json_string("seul le personnel du support écrit des notes internes"));
@@ -595,19 +589,16 @@ void sup_history_list(http_req *req)
 
 void sup_rating_put(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	struct sup_open x;
-	if (sup_ticket_open(req, &x))
+	if (sup_ticket_open(req, 1, &x))
 		return;
 	const struct jfield fields[] = {
 		{"rating", JF_INT, 1, 0, 1, 5, NULL},
 		{"comment", JF_STRING, 0, 1, 0, 2000, NULL},
 	};
-	if (http_invalid(req, sup_check(body, fields, sizeof(fields) / sizeof(fields[0]), NULL, "comment")))
+	if (http_invalid(req, sup_check(x.body, fields, sizeof(fields) / sizeof(fields[0]), NULL, "comment")))
 		return;
-	const char *comment = json_get_str(body, "comment", NULL);
+	const char *comment = json_get_str(x.body, "comment", NULL);
 	if (!(x.rel & SUP_REQUESTER)) {
 		http_problem(req, 403, "Seul le demandeur donne son avis sur la réponse.");
 		return;
@@ -627,7 +618,7 @@ void sup_rating_put(http_req *req)
 	char now[21];
 	int64_t us;
 	sup_now(now, &us);
-	long long rating = json_get_int(body, "rating", 0);
+	long long rating = json_get_int(x.body, "rating", 0);
 	int rc = db_begin(x.c);
 	db_stmt *s =
 		rc ? NULL
