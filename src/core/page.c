@@ -155,3 +155,32 @@ void page_reply(page *p, const char *const *keep)
 	http_link_next(p->req, p->next, keep);
 	http_reply_jw(p->req, 200);
 }
+
+int page_bind(const page *p, db_stmt *s, int k)
+{
+	for (int i = 0; p->has_cursor && i < p->nkeys; i++)
+		db_bind_text(s, k++, p->after[i]);
+	db_bind_int64(s, k++, page_fetch(p));
+	return k;
+}
+
+void page_rows(page *p, db_stmt *s, const int *key_cols, page_write_fn *write, void *ctx, const char *detail,
+	       const char *const *keep)
+{
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *keys[PAGE_MAX_KEYS];
+		for (int i = 0; i < p->nkeys; i++)
+			keys[i] = db_col_text(s, key_cols[i]);
+		jw *w = page_item(p, keys);
+		if (!w)
+			break;
+		write(w, s, ctx);
+	}
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(p->req, rc, detail);
+		return;
+	}
+	page_reply(p, keep);
+}

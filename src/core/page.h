@@ -30,6 +30,7 @@
 #ifndef ENT_PAGE_H
 #define ENT_PAGE_H
 
+#include "../store/db.h"
 #include "arena.h"
 #include "buf.h"
 #include "http.h"
@@ -80,6 +81,26 @@ jw *page_item(page *p, const char *const *keys);
  * answers 200 application/json.
  */
 void page_reply(page *p, const char *const *keep);
+
+/*
+ * The usual tail of a list's statement, bound from parameter k: the cursor's key values as text,
+ * in order, when the request carried a cursor, then the row count page_fetch(). Returns the next
+ * parameter index. A list whose cursor keys are not bound as text, or not last, binds them itself.
+ */
+int page_bind(const page *p, db_stmt *s, int k);
+
+/* Writes one item of a page from the current row of s (see page_rows). */
+typedef void page_write_fn(jw *w, db_stmt *s, void *ctx);
+
+/*
+ * Reads the rows of s (bound, not yet stepped) into the page and answers. Each row's sort key
+ * values are the text of its columns key_cols[0 .. nkeys - 1] (nkeys of page_begin), and
+ * write(w, s, ctx) writes its item. Then s is finished (db_done) and the page answered
+ * (page_reply with keep), or, when a step failed, the failure (http_problem_err with detail, which
+ * may be NULL).
+ */
+void page_rows(page *p, db_stmt *s, const int *key_cols, page_write_fn *write, void *ctx, const char *detail,
+	       const char *const *keep);
 
 /* The cursor for keys (n values) of list, as an arena string. */
 char *page_cursor_encode(arena *a, const char *list, const char *const *keys, int n);

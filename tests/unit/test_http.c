@@ -27,6 +27,7 @@
 #include "core/http.h"
 #include "core/metrics.h"
 #include "core/page.h"
+#include "core/row.h"
 #include "core/router.h"
 #include "core/sse.h"
 #include "core/util.h"
@@ -113,6 +114,17 @@ static void listed(http_req *req)
 static void needs_db(http_req *req)
 {
 	if (!http_db(req))
+		return;
+	http_reply_empty(req, 204);
+}
+
+/* core/row.h: ?rc= is the load's outcome (0, -2 not found, -5 busy ...), ?visible= 0 or 1. */
+static void verdict(http_req *req)
+{
+	int64_t rc = 0, visible = 0;
+	util_parse_int64(http_query(req, "rc"), -100, 0, &rc);
+	util_parse_int64(http_query(req, "visible"), 0, 1, &visible);
+	if (row_verdict(req, (int)rc, (int)visible, "absent ou caché", "illisible"))
 		return;
 	http_reply_empty(req, 204);
 }
@@ -225,6 +237,7 @@ static const struct route routes[] = {
 	{.method = "GET", .pattern = "/test/paged", .handler = paged, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/list", .handler = listed, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/db", .handler = needs_db, .access = ACCESS_PUBLIC},
+	{.method = "GET", .pattern = "/test/verdict", .handler = verdict, .access = ACCESS_PUBLIC},
 	{.method = "POST",
 	 .pattern = "/test/upload",
 	 .handler = upload_done,
@@ -716,6 +729,30 @@ static void test_failures(void **state)
 	curl_slist_free_all(h);
 }
 
+/* A row absent and a row not visible answer the same 404; a failed read its own status. */
+static void test_row_verdict(void **state)
+{
+	(void)state;
+	struct resp *r = request("GET", "/test/verdict?rc=0&visible=1", NULL, NULL, 0, 0);
+	assert_int_equal(r->status, 204);
+	resp_free(r);
+	const char *hidden[] = {"/test/verdict?rc=0&visible=0", "/test/verdict?rc=-2&visible=1"};
+	for (int i = 0; i < 2; i++) {
+		r = request("GET", hidden[i], NULL, NULL, 0, 0);
+		json_t *j = assert_problem(r, 404);
+		assert_string_equal(json_string_value(json_object_get(j, "detail")), "absent ou caché");
+		json_decref(j);
+		resp_free(r);
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/test/verdict?rc=%d&visible=1", ENT_EBUSY);
+	r = request("GET", path, NULL, NULL, 0, 0);
+	json_t *j = assert_problem(r, ent_err_status(ENT_EBUSY));
+	assert_string_equal(json_string_value(json_object_get(j, "detail")), "illisible");
+	json_decref(j);
+	resp_free(r);
+}
+
 static int raw_connect(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -1080,6 +1117,7 @@ int main(void)
 		cmocka_unit_test(test_pagination_args),
 		cmocka_unit_test(test_page_writer),
 		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_row_verdict),
 		cmocka_unit_test(test_streaming_upload),
 		cmocka_unit_test(test_event_stream),
 		cmocka_unit_test(test_metrics_counted),

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "core/err.h"
+#include "core/sql.h"
 #include "store/db.h"
 
 #include <errno.h>
@@ -351,6 +352,27 @@ static void test_changes(void **state)
 	db_done(s);
 	assert_int_equal(scalar(c, "SELECT sum(n) FROM t_store_ch"), 31 + 41 + 51);
 	exec_ok(c, "DROP TABLE t_store_ch");
+}
+
+/* core/sql.h: values of every kind bound in order, the step's outcome and the rows changed. */
+static void test_sql_run(void **state)
+{
+	db_conn *c = conn(state);
+	exec_ok(c, "DROP TABLE IF EXISTS t_store_sql");
+	exec_ok(c, "CREATE TABLE t_store_sql (id INTEGER PRIMARY KEY, t TEXT, r DOUBLE PRECISION, z TEXT)");
+	for (int i = 1; i <= 3; i++)
+		assert_int_equal(SQL_RUN(c, "INSERT INTO t_store_sql (id, t, r, z) VALUES (?, ?, ?, ?)", SQL_I(i),
+					 SQL_T(i == 2 ? NULL : "x"), SQL_D(i * 0.5), SQL_NULL),
+				 DB_DONE);
+	assert_int_equal(scalar(c, "SELECT COUNT(*) FROM t_store_sql WHERE t IS NULL AND z IS NULL"), 1);
+	assert_int_equal(scalar(c, "SELECT CAST(SUM(r) * 2 AS INTEGER) FROM t_store_sql"), 6);
+	int64_t changed = -1;
+	assert_int_equal(SQL_CHANGE(c, &changed, "UPDATE t_store_sql SET z = ? WHERE t = ?", SQL_T("y"), SQL_T("x")),
+			 DB_DONE);
+	assert_int_equal(changed, 2);
+	assert_int_equal(SQL_RUN(c, "SELECT 1 FROM t_store_sql WHERE id = ?", SQL_I(2)), DB_ROW);
+	assert_int_equal(SQL_RUN(c, "INSERT INTO t_store_sql (id) VALUES (?)", SQL_I(1)), ENT_ECONFLICT);
+	exec_ok(c, "DROP TABLE t_store_sql");
 }
 
 static void test_transactions(void **state)
@@ -830,9 +852,9 @@ static void test_pg_not_configured(void **state)
 #define COMMON_TESTS                                                                                                   \
 	cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_question_mark_in_literal),                             \
 		cmocka_unit_test(test_unique_conflict), cmocka_unit_test(test_changes),                                \
-		cmocka_unit_test(test_transactions), cmocka_unit_test(test_statement_cache),                           \
-		cmocka_unit_test(test_nested_same_sql), cmocka_unit_test(test_threads),                                \
-		cmocka_unit_test(test_ping_and_migrate_lock)
+		cmocka_unit_test(test_sql_run), cmocka_unit_test(test_transactions),                                   \
+		cmocka_unit_test(test_statement_cache), cmocka_unit_test(test_nested_same_sql),                        \
+		cmocka_unit_test(test_threads), cmocka_unit_test(test_ping_and_migrate_lock)
 
 int main(void)
 {

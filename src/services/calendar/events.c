@@ -24,6 +24,8 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/row.h"
+#include "core/sql.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -1114,37 +1116,34 @@ void cal_events_create(http_req *req)
 	reply_series(req, c, id, 201);
 }
 
-/* Loads {id} for the caller: 404 when absent or not visible, 403 when need_edit and not editable. */
-static int series_for_request(http_req *req, db_conn *c, struct cal_viewer *v, struct series *x, int need_edit)
+/*
+ * The event {id} for the caller: the connection, or NULL after answering (503; 404 when absent or
+ * not visible; 403 when need_edit and not editable).
+ */
+static db_conn *series_open(http_req *req, struct cal_viewer *v, struct series *x, int need_edit)
 {
-	if (cal_viewer_load(req, c, v))
-		return -1;
+	db_conn *c = http_db(req);
+	if (!c || cal_viewer_load(req, c, v))
+		return NULL;
 	int rc = load_series(c, http_arena(req), http_param(req, "id"), x);
-	if (rc == ENT_ENOTFOUND || (!rc && !visible(v, x))) {
-		http_problem(req, 404, "Cet événement n'existe pas ou ne vous est pas visible.");
-		return -1;
-	}
-	if (rc) {
-		http_problem_err(req, rc, "L'événement n'a pas pu être lu.");
-		return -1;
-	}
+	if (row_verdict(req, rc, !rc && visible(v, x), "Cet événement n'existe pas ou ne vous est pas visible.",
+			"L'événement n'a pas pu être lu."))
+		return NULL;
 	if (need_edit && !editable(v, x)) {
 		http_problem(req, 403,
 			     "Seuls l'auteur de l'événement, les enseignants de son cours et les administrateurs le "
 			     "modifient.");
-		return -1;
+		return NULL;
 	}
-	return 0;
+	return c;
 }
 
 void cal_events_get(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct cal_viewer v;
 	struct series x;
-	if (series_for_request(req, c, &v, &x, 0))
+	db_conn *c = series_open(req, &v, &x, 0);
+	if (!c)
 		return;
 	write_series(http_jw(req), &x);
 	http_reply_jw(req, 200);
@@ -1251,7 +1250,7 @@ void cal_events_patch(http_req *req)
 		http_invalid(req, errors);
 		return;
 	}
-	if (series_for_request(req, c, &v, &x, 1)) {
+	if (!series_open(req, &v, &x, 1)) {
 		json_decref(errors);
 		return;
 	}
@@ -1364,12 +1363,10 @@ out:
 
 void cal_events_delete(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct cal_viewer v;
 	struct series x;
-	if (series_for_request(req, c, &v, &x, 1))
+	db_conn *c = series_open(req, &v, &x, 1);
+	if (!c)
 		return;
 	static const char *const sqls[] = {
 		"DELETE FROM calendar_overrides WHERE event_id = ?",
@@ -1422,6 +1419,50 @@ static void reply_occurrence(http_req *req, db_conn *c, const struct cal_viewer 
 		http_reply_empty(req, 204); /* moved out of sight of the caller: nothing to show */
 }
 
+/*
+ * Records the override of x's occurrence at, by the user by at now: cancelled, or changed to start
+ * and end (0: the series' times), loc and teacher (NULL: the series'), with an optional note; then
+ * tells the students of a lesson of the next 14 days (cal_notify_change). Inside the caller's
+ * transaction; 0 or an ent_err.
+ */
+static int override_store(db_conn *c, arena *a, const struct series *x, time_t at, int cancelled, time_t start,
+			  time_t end, const char *loc, const char *teacher, const char *note, const char *by,
+			  const char *now)
+{
+	char ats[21], sts[21], ets[21];
+	util_time_rfc3339(at, ats);
+	if (start) {
+		util_time_rfc3339(start, sts);
+		util_time_rfc3339(end, ets);
+	}
+	int rc = SQL_RUN(c,
+			 "INSERT INTO calendar_overrides (event_id, occurrence_at, status, starts_at, ends_at,"
+			 " location, teacher_id, note, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			 " ON CONFLICT (event_id, occurrence_at) DO UPDATE SET status = excluded.status,"
+			 " starts_at = excluded.starts_at, ends_at = excluded.ends_at, location = excluded.location,"
+			 " teacher_id = excluded.teacher_id, note = excluded.note, updated_by = excluded.updated_by,"
+			 " updated_at = excluded.updated_at",
+			 SQL_T(x->col[C_ID]), SQL_T(ats), SQL_T(cancelled ? "cancelled" : "changed"),
+			 SQL_T(start ? sts : NULL), SQL_T(start ? ets : NULL), SQL_T(loc), SQL_T(teacher), SQL_T(note),
+			 SQL_T(by), SQL_T(now));
+	if (rc < 0)
+		return rc;
+	struct cal_change ch = {.event_id = x->col[C_ID],
+				.kind = x->col[C_KIND],
+				.title = x->col[C_TITLE],
+				.tz = x->col[C_TZ],
+				.audience = x->col[C_AUDIENCE],
+				.course_id = x->col[C_COURSE],
+				.class_ids = x->class_ids,
+				.nclass_ids = x->nclass_ids,
+				.at = at,
+				.cancelled = cancelled,
+				.new_start = start,
+				.location = loc,
+				.note = note};
+	return cal_notify_change(c, a, &ch);
+}
+
 static const char *const occ_status[] = {"cancelled", "scheduled", NULL};
 static const struct jfield override_fields[] = {
 	{"status", JF_STRING, 0, 0, 0, 0, occ_status}, {"starts_at", JF_TIME, 0, 0, 0, 0, NULL},
@@ -1434,14 +1475,12 @@ void cal_occurrence_put(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	db_conn *c = http_db(req);
+	struct cal_viewer v;
+	struct series x;
+	db_conn *c = series_open(req, &v, &x, 1);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct cal_viewer v;
-	struct series x;
-	if (series_for_request(req, c, &v, &x, 1))
-		return;
 	time_t at;
 	json_t *errors = json_object();
 	const char *occ = http_param(req, "occurrence_id");
@@ -1480,7 +1519,7 @@ void cal_occurrence_put(http_req *req)
 	const char *status = json_get_str(body, "status", NULL);
 	int cancelled = status && !strcmp(status, "cancelled");
 	const char *loc = json_get_str(body, "location", NULL), *note = json_get_str(body, "note", NULL);
-	char ats[21], sts[21], ets[21], now[21];
+	char ats[21], now[21];
 	util_time_rfc3339(at, ats);
 	now_text(now);
 	int rc = db_begin(c);
@@ -1494,51 +1533,7 @@ void cal_occurrence_put(http_req *req)
 			    ats);
 		rc = rc < 0 ? rc : ENT_OK;
 	} else {
-		db_stmt *s = db_prepare(
-			c, "INSERT INTO calendar_overrides (event_id, occurrence_at, status, starts_at, ends_at,"
-			   " location, teacher_id, note, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			   " ON CONFLICT (event_id, occurrence_at) DO UPDATE SET status = excluded.status,"
-			   " starts_at = excluded.starts_at, ends_at = excluded.ends_at, location = excluded.location,"
-			   " teacher_id = excluded.teacher_id, note = excluded.note, updated_by = excluded.updated_by,"
-			   " updated_at = excluded.updated_at");
-		rc = ENT_EDB;
-		if (s) {
-			if (start) {
-				util_time_rfc3339(start, sts);
-				util_time_rfc3339(end, ets);
-			}
-			const char *vals[] = {x.col[C_ID],
-					      ats,
-					      cancelled ? "cancelled" : "changed",
-					      start ? sts : NULL,
-					      start ? ets : NULL,
-					      loc,
-					      teacher,
-					      note,
-					      v.user_id,
-					      now};
-			for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
-				db_bind_text_or_null(s, (int)i + 1, vals[i]);
-			rc = db_step(s);
-			db_done(s);
-			rc = rc < 0 ? rc : ENT_OK;
-		}
-		/* The students hear of it, in the same transaction (a lesson of the next 14 days). */
-		struct cal_change ch = {.event_id = x.col[C_ID],
-					.kind = x.col[C_KIND],
-					.title = x.col[C_TITLE],
-					.tz = x.col[C_TZ],
-					.audience = x.col[C_AUDIENCE],
-					.course_id = x.col[C_COURSE],
-					.class_ids = x.class_ids,
-					.nclass_ids = x.nclass_ids,
-					.at = at,
-					.cancelled = cancelled,
-					.new_start = start,
-					.location = loc,
-					.note = note};
-		if (!rc)
-			rc = cal_notify_change(c, a, &ch);
+		rc = override_store(c, a, &x, at, cancelled, start, end, loc, teacher, note, v.user_id, now);
 	}
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {
@@ -1600,7 +1595,7 @@ void cal_occurrences_cancel(http_req *req)
 		return;
 	struct cal_viewer v;
 	struct series x;
-	if (series_for_request(req, c, &v, &x, 1))
+	if (!series_open(req, &v, &x, 1))
 		return;
 	/* The occurrences named, each checked; or those starting in [from, to). All or nothing. */
 	struct starts k = {.a = a};
@@ -1673,40 +1668,7 @@ void cal_occurrences_cancel(http_req *req)
 	now_text(now);
 	int rc = db_begin(c);
 	for (size_t i = 0; !rc && i < k.n; i++) {
-		util_time_rfc3339(k.v[i], ats);
-		db_stmt *s = db_prepare(
-			c,
-			"INSERT INTO calendar_overrides (event_id, occurrence_at, status, starts_at, ends_at,"
-			" location, teacher_id, note, updated_by, updated_at)"
-			" VALUES (?, ?, 'cancelled', NULL, NULL, NULL, NULL, ?, ?, ?)"
-			" ON CONFLICT (event_id, occurrence_at) DO UPDATE SET status = excluded.status,"
-			" starts_at = NULL, ends_at = NULL, location = NULL, teacher_id = NULL, note = excluded.note,"
-			" updated_by = excluded.updated_by, updated_at = excluded.updated_at");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, x.col[C_ID]);
-			db_bind_text(s, 2, ats);
-			db_bind_text_or_null(s, 3, note);
-			db_bind_text(s, 4, v.user_id);
-			db_bind_text(s, 5, now);
-			rc = db_step(s);
-			db_done(s);
-			rc = rc < 0 ? rc : ENT_OK;
-		}
-		/* The students hear of each lesson of the next 14 days, in the same transaction. */
-		struct cal_change ch = {.event_id = x.col[C_ID],
-					.kind = x.col[C_KIND],
-					.title = x.col[C_TITLE],
-					.tz = x.col[C_TZ],
-					.audience = x.col[C_AUDIENCE],
-					.course_id = x.col[C_COURSE],
-					.class_ids = x.class_ids,
-					.nclass_ids = x.nclass_ids,
-					.at = k.v[i],
-					.cancelled = 1,
-					.note = note};
-		if (!rc)
-			rc = cal_notify_change(c, a, &ch);
+		rc = override_store(c, a, &x, k.v[i], 1, 0, 0, NULL, NULL, note, v.user_id, now);
 	}
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {
@@ -1736,12 +1698,10 @@ void cal_occurrences_cancel(http_req *req)
 
 void cal_occurrence_delete(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct cal_viewer v;
 	struct series x;
-	if (series_for_request(req, c, &v, &x, 1))
+	db_conn *c = series_open(req, &v, &x, 1);
+	if (!c)
 		return;
 	time_t at;
 	char ats[21];

@@ -15,7 +15,9 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/patch.h"
+#include "core/row.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
@@ -201,15 +203,9 @@ static int hw_store_files(db_conn *c, const char *homework_id, json_t *ids)
 	size_t i;
 	json_t *one;
 	json_array_foreach (ids, i, one) {
-		db_stmt *s = db_prepare(
-			c, "INSERT INTO calendar_homework_files (homework_id, file_id, position) VALUES (?, ?, ?)");
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, homework_id);
-		db_bind_text(s, 2, json_string_value(one));
-		db_bind_int64(s, 3, (int64_t)i);
-		int rc = db_step(s);
-		db_done(s);
+		int rc = SQL_RUN(
+			c, "INSERT INTO calendar_homework_files (homework_id, file_id, position) VALUES (?, ?, ?)",
+			SQL_T(homework_id), SQL_T(json_string_value(one)), SQL_I((int64_t)i));
 		if (rc < 0)
 			return rc;
 	}
@@ -262,37 +258,40 @@ static int hw_titles(db_conn *c, arena *a, struct hw *items, size_t n)
 	return ENT_OK;
 }
 
-/* Loads {id} for the caller: 404 when absent or not the caller's course; 403 when need_edit and not a teacher of it. */
-static int hw_for_request(http_req *req, db_conn *c, struct cal_viewer *v, struct hw *h, int need_edit)
+/* Reads the homework id into h: ENT_OK, ENT_ENOTFOUND or an ent_err. */
+static int hw_get(db_conn *c, arena *a, const char *id, struct hw *h)
 {
-	if (cal_viewer_load(req, c, v))
-		return -1;
-	const char *id = http_param(req, "id");
-	int rc = DB_DONE;
-	if (util_is_uuid(id)) {
-		db_stmt *s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.id = ?");
-		if (!s)
-			rc = ENT_EDB;
-		else {
-			db_bind_text(s, 1, id);
-			if ((rc = db_step(s)) == DB_ROW)
-				read_hw(s, http_arena(req), h);
-			db_done(s);
-		}
-	}
-	if (rc < 0) {
-		http_problem_err(req, rc, "Le devoir n'a pas pu être lu.");
-		return -1;
-	}
-	if (rc != DB_ROW || (!v->all && !cal_has(v->courses, v->ncourses, h->col[1]))) {
-		http_problem(req, 404, "Ce devoir n'existe pas ou ne vous est pas visible.");
-		return -1;
-	}
+	if (!util_is_uuid(id))
+		return ENT_ENOTFOUND;
+	db_stmt *s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.id = ?");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, id);
+	int rc = db_step(s);
+	if (rc == DB_ROW)
+		read_hw(s, a, h);
+	db_done(s);
+	return rc == DB_ROW ? ENT_OK : rc < 0 ? rc : ENT_ENOTFOUND;
+}
+
+/*
+ * The homework {id} for the caller: the connection, or NULL after answering (503; 404 when absent
+ * or not of the caller's courses; 403 when need_edit and not a teacher of its course).
+ */
+static db_conn *hw_open(http_req *req, struct cal_viewer *v, struct hw *h, int need_edit)
+{
+	db_conn *c = http_db(req);
+	if (!c || cal_viewer_load(req, c, v))
+		return NULL;
+	int rc = hw_get(c, http_arena(req), http_param(req, "id"), h);
+	if (row_verdict(req, rc, !rc && (v->all || cal_has(v->courses, v->ncourses, h->col[1])),
+			"Ce devoir n'existe pas ou ne vous est pas visible.", "Le devoir n'a pas pu être lu."))
+		return NULL;
 	if (need_edit && !v->all && !cal_has(v->taught, v->ntaught, h->col[1])) {
 		http_problem(req, 403, "Seuls les enseignants du cours et les administrateurs modifient ses devoirs.");
-		return -1;
+		return NULL;
 	}
-	return 0;
+	return c;
 }
 
 static void reply_hw(http_req *req, db_conn *c, const struct cal_viewer *v, struct hw *h, int status)
@@ -312,6 +311,21 @@ static void reply_hw(http_req *req, db_conn *c, const struct cal_viewer *v, stru
 	h->course_title = cours_title(c, a, h->col[1]);
 	write_hw(http_jw(req), h, student, staff);
 	http_reply_jw(req, status);
+}
+
+/* Answers the homework id as it is now, with status (201: with its Location), after a write. */
+static void reread_reply(http_req *req, db_conn *c, const struct cal_viewer *v, const char *id, int status)
+{
+	struct hw h;
+	memset(&h, 0, sizeof(h));
+	int rc = hw_get(c, http_arena(req), id, &h);
+	if (rc) {
+		http_problem_err(req, rc == ENT_ENOTFOUND ? ENT_EDB : rc, "Le devoir n'a pas pu être relu.");
+		return;
+	}
+	if (status == 201)
+		http_set_header(req, "Location", arena_printf(http_arena(req), "/api/calendar/homework/%s", id));
+	reply_hw(req, c, v, &h, status);
 }
 
 void cal_homework_list(http_req *req)
@@ -525,32 +539,15 @@ void cal_homework_create(http_req *req)
 		return;
 	}
 	bus_kick();
-	struct hw h;
-	memset(&h, 0, sizeof(h));
-	s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.id = ?");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		if ((rc = db_step(s)) == DB_ROW)
-			read_hw(s, a, &h);
-		db_done(s);
-	}
-	if (rc != DB_ROW) {
-		http_problem_err(req, rc < 0 ? rc : ENT_EDB, "Le devoir n'a pas pu être relu.");
-		return;
-	}
-	http_set_header(req, "Location", arena_printf(a, "/api/calendar/homework/%s", id));
-	reply_hw(req, c, &v, &h, 201);
+	reread_reply(req, c, &v, id, 201);
 }
 
 void cal_homework_get(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct cal_viewer v;
 	struct hw h;
-	if (hw_for_request(req, c, &v, &h, 0))
+	db_conn *c = hw_open(req, &v, &h, 0);
+	if (!c)
 		return;
 	reply_hw(req, c, &v, &h, 200);
 }
@@ -560,14 +557,12 @@ void cal_homework_patch(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	db_conn *c = http_db(req);
+	struct cal_viewer v;
+	struct hw h;
+	db_conn *c = hw_open(req, &v, &h, 1);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct cal_viewer v;
-	struct hw h;
-	if (hw_for_request(req, c, &v, &h, 1))
-		return;
 	struct jfield fields[NHW_FIELDS];
 	memcpy(fields, hw_fields, sizeof(fields));
 	for (size_t i = 0; i < NHW_FIELDS; i++)
@@ -621,29 +616,15 @@ void cal_homework_patch(http_req *req)
 		http_problem_err(req, rc, "Le devoir n'a pas pu être modifié.");
 		return;
 	}
-	s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.id = ?");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, h.col[0]);
-		if ((rc = db_step(s)) == DB_ROW)
-			read_hw(s, a, &h);
-		db_done(s);
-	}
-	if (rc != DB_ROW) {
-		http_problem_err(req, rc < 0 ? rc : ENT_EDB, "Le devoir n'a pas pu être relu.");
-		return;
-	}
-	reply_hw(req, c, &v, &h, 200);
+	reread_reply(req, c, &v, h.col[0], 200);
 }
 
 void cal_homework_delete(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct cal_viewer v;
 	struct hw h;
-	if (hw_for_request(req, c, &v, &h, 1))
+	db_conn *c = hw_open(req, &v, &h, 1);
+	if (!c)
 		return;
 	int rc = db_begin(c);
 	if (!rc && db_run(c, "DELETE FROM calendar_homework_done WHERE homework_id = ?", h.col[0], NULL) < 0)
@@ -661,28 +642,19 @@ void cal_homework_delete(http_req *req)
 
 static void set_done(http_req *req, int done)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct cal_viewer v;
 	struct hw h;
-	if (hw_for_request(req, c, &v, &h, 0))
+	db_conn *c = hw_open(req, &v, &h, 0);
+	if (!c)
 		return;
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
 	int rc;
 	if (done) {
-		db_stmt *s = db_prepare(
-			c, "INSERT INTO calendar_homework_done (homework_id, student_id, done_at) VALUES (?, ?, ?)"
-			   " ON CONFLICT (homework_id, student_id) DO NOTHING");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, h.col[0]);
-			db_bind_text(s, 2, v.user_id);
-			db_bind_text(s, 3, now);
-			rc = db_step(s);
-			db_done(s);
-		}
+		rc = SQL_RUN(c,
+			     "INSERT INTO calendar_homework_done (homework_id, student_id, done_at) VALUES (?, ?, ?)"
+			     " ON CONFLICT (homework_id, student_id) DO NOTHING",
+			     SQL_T(h.col[0]), SQL_T(v.user_id), SQL_T(now));
 	} else
 		rc = db_run(c, "DELETE FROM calendar_homework_done WHERE homework_id = ? AND student_id = ?", h.col[0],
 			    v.user_id);
@@ -697,12 +669,10 @@ void cal_homework_done_delete(http_req *req) { set_done(req, 0); }
 
 void cal_homework_file(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct cal_viewer v;
 	struct hw h;
-	if (hw_for_request(req, c, &v, &h, 0))
+	db_conn *c = hw_open(req, &v, &h, 0);
+	if (!c)
 		return;
 	const char *file = http_param(req, "file_id");
 	int rc = util_is_uuid(file)

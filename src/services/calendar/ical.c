@@ -27,6 +27,7 @@
 #include "core/err.h"
 #include "core/jwt.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -158,17 +159,11 @@ void cal_feed_create(http_req *req)
 	util_random_hex(token, 32); /* 32 random bytes, 64 hex digits */
 	sha256_hex(token, 64, hash);
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = db_prepare(c, "INSERT INTO calendar_feeds (user_id, token_hash, created_at) VALUES (?, ?, ?)"
-				   " ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash,"
-				   " created_at = excluded.created_at");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, p->sub);
-		db_bind_text(s, 2, hash);
-		db_bind_text(s, 3, now);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c,
+			 "INSERT INTO calendar_feeds (user_id, token_hash, created_at) VALUES (?, ?, ?)"
+			 " ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash,"
+			 " created_at = excluded.created_at",
+			 SQL_T(p->sub), SQL_T(hash), SQL_T(now));
 	if (rc < 0) {
 		http_problem_err(req, rc, "L'adresse de l'agenda n'a pas pu être créée.");
 		return;

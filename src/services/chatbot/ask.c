@@ -39,6 +39,7 @@
 #include "core/page.h"
 #include "core/sse.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -542,17 +543,10 @@ static int rate_take(db_conn *c, const char *sub, int *retry)
 	int rc = db_begin(c);
 	if (rc)
 		return rc;
-	db_stmt *s = db_prepare(c, "DELETE FROM chatbot_asks WHERE user_id = ? AND at_us < ?");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, sub);
-		db_bind_int64(s, 2, since);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c, "DELETE FROM chatbot_asks WHERE user_id = ? AND at_us < ?", SQL_T(sub), SQL_I(since));
 	int64_t n = 0, oldest = now;
 	if (rc >= 0) {
-		s = db_prepare(c, "SELECT COUNT(*), MIN(at_us) FROM chatbot_asks WHERE user_id = ?");
+		db_stmt *s = db_prepare(c, "SELECT COUNT(*), MIN(at_us) FROM chatbot_asks WHERE user_id = ?");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, sub);
@@ -569,16 +563,8 @@ static int rate_take(db_conn *c, const char *sub, int *retry)
 		*retry = (int)((oldest + (int64_t)CB_RATE_WINDOW * 1000000 - now) / 1000000) + 1;
 		return ENT_EBUSY;
 	}
-	if (rc >= 0) {
-		s = db_prepare(c, "INSERT INTO chatbot_asks (user_id, at_us) VALUES (?, ?)");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, sub);
-			db_bind_int64(s, 2, now);
-			rc = db_step(s);
-			db_done(s);
-		}
-	}
+	if (rc >= 0)
+		rc = SQL_RUN(c, "INSERT INTO chatbot_asks (user_id, at_us) VALUES (?, ?)", SQL_T(sub), SQL_I(now));
 	if (rc >= 0)
 		rc = db_commit(c);
 	if (rc) {
@@ -711,26 +697,13 @@ static int record(db_conn *c, const struct viewer *vw, const struct question *qn
 	util_uuid(id);
 	char now[32];
 	cb_now_precise(now);
-	db_stmt *s = db_prepare(c,
-				"INSERT INTO interactions_chatbot (id, user_id, conversation_id, class_id, course_id,"
-				" question, answer, sources, answered, mode, first_token_ms, created_at)"
-				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, vw->sub);
-	db_bind_text(s, 3, qn->conversation_id);
-	db_bind_text_or_null(s, 4, vw->class_id);
-	db_bind_text_or_null(s, 5, qn->course_id);
-	db_bind_text(s, 6, qn->text);
-	db_bind_text(s, 7, ans->text);
-	db_bind_text(s, 8, ans->sources_json);
-	db_bind_int64(s, 9, ans->answered);
-	db_bind_text(s, 10, mode);
-	db_bind_int64(s, 11, first_ms);
-	db_bind_text(s, 12, now);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO interactions_chatbot (id, user_id, conversation_id, class_id, course_id,"
+			 " question, answer, sources, answered, mode, first_token_ms, created_at)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(vw->sub), SQL_T(qn->conversation_id), SQL_T(vw->class_id),
+			 SQL_T(qn->course_id), SQL_T(qn->text), SQL_T(ans->text), SQL_T(ans->sources_json),
+			 SQL_I(ans->answered), SQL_T(mode), SQL_I(first_ms), SQL_T(now));
 	return rc < 0 ? rc : ENT_OK;
 }
 
@@ -870,35 +843,55 @@ static void suggestions(jw *w)
 	jw_arr_close(w);
 }
 
-void cb_ask(http_req *req)
-{
-	uint64_t t0 = util_now_ns();
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	arena *a = http_arena(req);
+/* What both ways of asking start from: the caller, the question, its extractive answer and the passages found. */
+struct asking {
+	uint64_t t0;
+	db_conn *c;
+	arena *a;
 	struct viewer vw;
 	struct question qn;
-	if (question_load(req, c, &vw, &qn))
-		return;
 	struct answer ans;
 	struct found f;
-	int rc = answer_question(c, a, &vw, &qn, &ans, &f);
+};
+
+/*
+ * Reads the question of req and answers it extractively into k (*rc: answer_question's outcome).
+ * 0, or -1 after answering (503, the question refused ...).
+ */
+static int ask_begin(http_req *req, struct asking *k, int *rc)
+{
+	k->t0 = util_now_ns();
+	k->c = http_db(req);
+	if (!k->c)
+		return -1;
+	k->a = http_arena(req);
+	if (question_load(req, k->c, &k->vw, &k->qn))
+		return -1;
+	*rc = answer_question(k->c, k->a, &k->vw, &k->qn, &k->ans, &k->f);
+	return 0;
+}
+
+void cb_ask(http_req *req)
+{
+	struct asking k;
+	int rc;
+	if (ask_begin(req, &k, &rc))
+		return;
 	const char *mode = "extractive";
 	int64_t first_ms = -1;
-	if (!rc && ans.answered && cb_llm_on()) {
+	if (!rc && k.ans.answered && cb_llm_on()) {
 		/* Below the relevance floor the model is never called. */
-		struct gen g = {.t0 = t0};
-		if (generate(a, &qn, &f, &g, &ans) == ENT_OK) {
+		struct gen g = {.t0 = k.t0};
+		if (generate(k.a, &k.qn, &k.f, &g, &k.ans) == ENT_OK) {
 			mode = "generated";
 			first_ms = g.first_ms;
 		}
 	}
 	if (first_ms < 0)
-		first_ms = (int64_t)((util_now_ns() - t0) / 1000000);
+		first_ms = (int64_t)((util_now_ns() - k.t0) / 1000000);
 	char id[37];
 	if (!rc)
-		rc = record(c, &vw, &qn, &ans, mode, first_ms, id);
+		rc = record(k.c, &k.vw, &k.qn, &k.ans, mode, first_ms, id);
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
@@ -906,13 +899,13 @@ void cb_ask(http_req *req)
 	jw *w = http_jw(req);
 	jw_obj_open(w);
 	jw_kstr(w, "interaction_id", id);
-	jw_kstr(w, "conversation_id", qn.conversation_id);
-	jw_kstr(w, "question", qn.text);
-	jw_kstr(w, "answer", ans.text);
-	jw_kbool(w, "answered", ans.answered);
+	jw_kstr(w, "conversation_id", k.qn.conversation_id);
+	jw_kstr(w, "question", k.qn.text);
+	jw_kstr(w, "answer", k.ans.text);
+	jw_kbool(w, "answered", k.ans.answered);
 	jw_key(w, "sources");
-	jw_raw(w, ans.sources_json, strlen(ans.sources_json));
-	if (!ans.answered) {
+	jw_raw(w, k.ans.sources_json, strlen(k.ans.sources_json));
+	if (!k.ans.answered) {
 		jw_key(w, "suggestions");
 		suggestions(w);
 	}
@@ -1067,27 +1060,27 @@ static void stream_job_run(void *arg)
 	arena_free(a);
 }
 
+/* Streams k's extractive answer: its sources, its text, then "done" with the interaction id (NULL: not recorded). */
+static void send_extractive(sse_stream *st, const struct asking *k, const char *id)
+{
+	send_sources(st, k->qn.conversation_id, k->ans.sources_json);
+	send_tokens(st, k->ans.text);
+	send_done(st, id, k->qn.conversation_id, &k->ans);
+}
+
 void cb_ask_stream(http_req *req)
 {
-	uint64_t t0 = util_now_ns();
-	db_conn *c = http_db(req);
-	if (!c)
+	struct asking k;
+	int rc;
+	if (ask_begin(req, &k, &rc))
 		return;
-	arena *a = http_arena(req);
-	struct viewer vw;
-	struct question qn;
-	if (question_load(req, c, &vw, &qn))
-		return;
-	struct answer ans;
-	struct found f;
-	int rc = answer_question(c, a, &vw, &qn, &ans, &f);
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	if (ans.answered && cb_llm_on()) {
+	if (k.ans.answered && cb_llm_on()) {
 		/* Written by the model on a worker: this thread must return for the events to flow. */
-		struct stream_job *j = job_new(&vw, &qn, &f, &ans, t0);
+		struct stream_job *j = job_new(&k.vw, &k.qn, &k.f, &k.ans, k.t0);
 		sse_stream *st = sse_open(req, stream_closed, NULL);
 		if (!st) {
 			arena_free(j->a);
@@ -1099,16 +1092,14 @@ void cb_ask_stream(http_req *req)
 		/* Every worker busy: the extractive answer, now. */
 		arena_free(j->a);
 		char id[37];
-		rc = record(c, &vw, &qn, &ans, "extractive", (int64_t)((util_now_ns() - t0) / 1000000), id);
+		rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id);
 		if (rc)
 			log_error("chatbot: a streamed answer could not be recorded: %s", ent_err_str(rc));
-		send_sources(st, qn.conversation_id, ans.sources_json);
-		send_tokens(st, ans.text);
-		send_done(st, rc ? NULL : id, qn.conversation_id, &ans);
+		send_extractive(st, &k, rc ? NULL : id);
 		return;
 	}
 	char id[37];
-	rc = record(c, &vw, &qn, &ans, "extractive", (int64_t)((util_now_ns() - t0) / 1000000), id);
+	rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id);
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
@@ -1116,9 +1107,7 @@ void cb_ask_stream(http_req *req)
 	sse_stream *st = sse_open(req, stream_closed, NULL);
 	if (!st)
 		return;
-	send_sources(st, qn.conversation_id, ans.sources_json);
-	send_tokens(st, ans.text);
-	send_done(st, id, qn.conversation_id, &ans);
+	send_extractive(st, &k, id);
 }
 
 /* ---- history ---- */
@@ -1126,8 +1115,9 @@ void cb_ask_stream(http_req *req)
 #define INT_COLS                                                                                                       \
 	"id, conversation_id, question, answer, sources, answered, mode, first_token_ms, feedback, comment, created_at"
 
-static void interaction_write(jw *w, db_stmt *s)
+static void interaction_write(jw *w, db_stmt *s, void *unused)
 {
+	(void)unused;
 	jw_obj_open(w);
 	jw_kstr(w, "id", db_col_text(s, 0));
 	jw_kstr(w, "conversation_id", db_col_text(s, 1));
@@ -1184,26 +1174,9 @@ void cb_conversations_list(http_req *req)
 	db_bind_text(s, k++, http_principal(req)->sub);
 	if (conv)
 		db_bind_text(s, k++, conv);
-	if (pg.has_cursor) {
-		db_bind_text(s, k++, pg.after[0]);
-		db_bind_text(s, k++, pg.after[1]);
-	}
-	db_bind_int64(s, k, page_fetch(&pg));
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *keys[2] = {db_col_text(s, 10), db_col_text(s, 0)};
-		jw *w = page_item(&pg, keys);
-		if (!w)
-			break;
-		interaction_write(w, s);
-	}
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
+	page_bind(&pg, s, k);
 	static const char *const keep[] = {"conversation_id", "limit", NULL};
-	page_reply(&pg, keep);
+	page_rows(&pg, s, (const int[]){10, 0}, interaction_write, NULL, NULL, keep);
 }
 
 /* GET /chatbot/interactions/{id}: one of the caller's own. */
@@ -1222,7 +1195,7 @@ void cb_conversation_get(http_req *req)
 		db_bind_text(s, 2, http_principal(req)->sub);
 		rc = db_step(s);
 		if (rc == DB_ROW)
-			interaction_write(http_jw(req), s);
+			interaction_write(http_jw(req), s, NULL);
 		db_done(s);
 	}
 	if (rc < 0)

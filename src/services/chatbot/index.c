@@ -26,6 +26,7 @@
 #include "core/page.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/fichiers/fichiers.h"
 
@@ -72,13 +73,7 @@ static int insert_passages(db_conn *c, arena *a, const struct cours_material *m,
 			return rc;
 		if (!sqlite)
 			continue;
-		s = db_prepare(c, "INSERT INTO chatbot_fts (rowid, stems) VALUES (?, ?)");
-		if (!s)
-			return ENT_EDB;
-		db_bind_int64(s, 1, id);
-		db_bind_text(s, 2, stems);
-		rc = db_step(s);
-		db_done(s);
+		rc = SQL_RUN(c, "INSERT INTO chatbot_fts (rowid, stems) VALUES (?, ?)", SQL_I(id), SQL_T(stems));
 		if (rc < 0)
 			return rc;
 	}
@@ -112,24 +107,12 @@ static int index_file(db_conn *c, arena *a, const struct cours_material *m, int 
 		return rc;
 	char now[21];
 	cb_now(now);
-	db_stmt *s = db_prepare(
-		c, "INSERT INTO chatbot_documents (material_id, course_id, file_id, title, publish_at,"
-		   " status, reason, pages, passages, excluded, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, m->id);
-	db_bind_text(s, 2, m->cours_id);
-	db_bind_text(s, 3, m->file_id);
-	db_bind_text(s, 4, m->title);
-	db_bind_text_or_null(s, 5, m->publish_at);
-	db_bind_text(s, 6, status_names[d.status]);
-	db_bind_text_or_null(s, 7, d.reason);
-	db_bind_int64(s, 8, d.pages);
-	db_bind_int64(s, 9, (int64_t)d.npassages);
-	db_bind_int64(s, 10, excluded);
-	db_bind_text(s, 11, now);
-	rc = db_step(s);
-	db_done(s);
+	rc = SQL_RUN(c,
+		     "INSERT INTO chatbot_documents (material_id, course_id, file_id, title, publish_at,"
+		     " status, reason, pages, passages, excluded, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		     SQL_T(m->id), SQL_T(m->cours_id), SQL_T(m->file_id), SQL_T(m->title), SQL_T(m->publish_at),
+		     SQL_T(status_names[d.status]), SQL_T(d.reason), SQL_I(d.pages), SQL_I((int64_t)d.npassages),
+		     SQL_I(excluded), SQL_T(now));
 	if (rc < 0)
 		return rc;
 	/* Qdrant's points follow outside the transaction (vectors.c): cb_index_remove queued them. */
@@ -163,18 +146,10 @@ int cb_index_material(db_conn *c, const char *material_id)
 		goto out;
 	if (same) {
 		/* The same file: only what the answers show and the filters use may have changed. */
-		s = db_prepare(
+		rc = SQL_RUN(
 			c,
-			"UPDATE chatbot_documents SET title = ?, publish_at = ?, course_id = ? WHERE material_id = ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, m.title);
-			db_bind_text_or_null(s, 2, m.publish_at);
-			db_bind_text(s, 3, m.cours_id);
-			db_bind_text(s, 4, material_id);
-			rc = db_step(s);
-			db_done(s);
-		}
+			"UPDATE chatbot_documents SET title = ?, publish_at = ?, course_id = ? WHERE material_id = ?",
+			SQL_T(m.title), SQL_T(m.publish_at), SQL_T(m.cours_id), SQL_T(material_id));
 		goto out;
 	}
 	rc = index_file(c, a, &m, excluded);
@@ -233,8 +208,9 @@ static const char *edited_course(http_req *req, db_conn *c, const char *course)
 	return course;
 }
 
-static void document_write(jw *w, db_stmt *s)
+static void document_write(jw *w, db_stmt *s, void *unused)
 {
+	(void)unused;
 	jw_obj_open(w);
 	jw_kstr(w, "material_id", db_col_text(s, 0));
 	jw_kstr(w, "course_id", db_col_text(s, 1));
@@ -273,26 +249,9 @@ void cb_documents_list(http_req *req)
 	}
 	int k = 1;
 	db_bind_text(s, k++, course);
-	if (pg.has_cursor) {
-		db_bind_text(s, k++, pg.after[0]);
-		db_bind_text(s, k++, pg.after[1]);
-	}
-	db_bind_int64(s, k, page_fetch(&pg));
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *keys[2] = {db_col_text(s, 2), db_col_text(s, 0)};
-		jw *w = page_item(&pg, keys);
-		if (!w)
-			break;
-		document_write(w, s);
-	}
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
+	page_bind(&pg, s, k);
 	static const char *const keep[] = {"course_id", "limit", NULL};
-	page_reply(&pg, keep);
+	page_rows(&pg, s, (const int[]){2, 0}, document_write, NULL, NULL, keep);
 }
 
 /* PATCH /chatbot/documents/{material_id} {"excluded": bool}: a teacher of the course keeps a document out of the answers. */
@@ -342,14 +301,8 @@ void cb_document_patch(http_req *req)
 		http_problem(req, 403, "Seuls les enseignants du cours peuvent exclure un document de l'assistant.");
 		return;
 	}
-	s = db_prepare(c, "UPDATE chatbot_documents SET excluded = ? WHERE material_id = ?");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_int64(s, 1, json_is_true(ex));
-		db_bind_text(s, 2, mid);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c, "UPDATE chatbot_documents SET excluded = ? WHERE material_id = ?", SQL_I(json_is_true(ex)),
+		     SQL_T(mid));
 	if (rc < 0) {
 		http_problem_err(req, rc, NULL);
 		return;
@@ -362,7 +315,7 @@ void cb_document_patch(http_req *req)
 	db_bind_text(s, 1, mid);
 	rc = db_step(s);
 	if (rc == DB_ROW)
-		document_write(http_jw(req), s);
+		document_write(http_jw(req), s, NULL);
 	db_done(s);
 	if (rc != DB_ROW) {
 		http_problem_err(req, rc < 0 ? rc : ENT_ENOTFOUND, NULL);

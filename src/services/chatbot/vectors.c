@@ -27,6 +27,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/sql.h"
 
 #define SYNC_INTERVAL_S 1
 #define SYNC_BATCH 16
@@ -40,15 +41,11 @@ static int64_t now_us(void)
 
 int cb_vec_queue(db_conn *c, const char *material_id)
 {
-	db_stmt *s = db_prepare(c, "INSERT INTO chatbot_vector_queue (material_id, queued_us, attempts, next_us)"
-				   " VALUES (?, ?, 0, 0) ON CONFLICT (material_id) DO UPDATE SET"
-				   " queued_us = excluded.queued_us, attempts = 0, next_us = 0");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, material_id);
-	db_bind_int64(s, 2, now_us());
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO chatbot_vector_queue (material_id, queued_us, attempts, next_us)"
+			 " VALUES (?, ?, 0, 0) ON CONFLICT (material_id) DO UPDATE SET"
+			 " queued_us = excluded.queued_us, attempts = 0, next_us = 0",
+			 SQL_T(material_id), SQL_I(now_us()));
 	return rc < 0 ? rc : ENT_OK;
 }
 

@@ -33,6 +33,7 @@
 #include "core/service.h"
 #include "core/util.h"
 #include "core/schema.h"
+#include "core/sql.h"
 
 blob_store *fichiers_store;
 uint64_t fichiers_max_upload = 100ull << 20;
@@ -293,14 +294,10 @@ int fichiers_delete(db_conn *c, const char *file_id)
 	 * its materials) or statement by statement, no crash leaves an orphan blob nor a row without
 	 * its blob.
 	 */
-	db_stmt *s = db_prepare(c, "INSERT INTO fichiers_trash (blob_key, deleted_at) SELECT blob_key, ? FROM fichiers"
-				   " WHERE id = ? ON CONFLICT (blob_key) DO NOTHING");
-	if (!s)
-		return ENT_EDB;
-	db_bind_int64(s, 1, time(NULL));
-	db_bind_text(s, 2, file_id);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO fichiers_trash (blob_key, deleted_at) SELECT blob_key, ? FROM fichiers"
+			 " WHERE id = ? ON CONFLICT (blob_key) DO NOTHING",
+			 SQL_I(time(NULL)), SQL_T(file_id));
 	if (rc < 0)
 		return rc;
 	if ((rc = db_run(c, "DELETE FROM fichiers WHERE id = ?", file_id, NULL)) < 0)

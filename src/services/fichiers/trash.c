@@ -26,6 +26,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/sql.h"
 
 #define SWEEP_INTERVAL_S 5
 #define SWEEP_BATCH 100
@@ -35,35 +36,17 @@ static int sweep_reservations(db_conn *c)
 {
 	int64_t now = (int64_t)time(NULL);
 	/* A read first: no write transaction every few seconds when there is nothing to do. */
-	db_stmt *s = db_prepare(c, "SELECT 1 FROM fichiers_reservations WHERE expires_at < ? LIMIT 1");
-	if (!s)
-		return ENT_EDB;
-	db_bind_int64(s, 1, now);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c, "SELECT 1 FROM fichiers_reservations WHERE expires_at < ? LIMIT 1", SQL_I(now));
 	if (rc != DB_ROW)
 		return rc < 0 ? rc : ENT_OK;
 	if ((rc = db_begin(c)))
 		return rc;
-	s = db_prepare(c,
-		       "INSERT INTO fichiers_trash (blob_key, deleted_at) SELECT blob_key, ? FROM fichiers_reservations"
-		       " WHERE expires_at < ? AND blob_key IS NOT NULL ON CONFLICT (blob_key) DO NOTHING");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_int64(s, 1, now);
-		db_bind_int64(s, 2, now);
-		rc = db_step(s);
-		db_done(s);
-	}
-	if (rc >= 0) {
-		s = db_prepare(c, "DELETE FROM fichiers_reservations WHERE expires_at < ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_int64(s, 1, now);
-			rc = db_step(s);
-			db_done(s);
-		}
-	}
+	rc = SQL_RUN(c,
+		     "INSERT INTO fichiers_trash (blob_key, deleted_at) SELECT blob_key, ? FROM fichiers_reservations"
+		     " WHERE expires_at < ? AND blob_key IS NOT NULL ON CONFLICT (blob_key) DO NOTHING",
+		     SQL_I(now), SQL_I(now));
+	if (rc >= 0)
+		rc = SQL_RUN(c, "DELETE FROM fichiers_reservations WHERE expires_at < ?", SQL_I(now));
 	if (rc < 0) {
 		db_rollback(c);
 		return rc;
@@ -79,17 +62,13 @@ int fichiers_trash_sweep(db_conn *c)
 	if (rrc < 0)
 		return rrc;
 	/* Stale keys first: a row that still names its blob an hour later was never deleted. */
-	db_stmt *s = db_prepare(
-		c, "DELETE FROM fichiers_trash WHERE deleted_at < ? AND blob_key IN (SELECT blob_key FROM fichiers)");
-	if (!s)
-		return ENT_EDB;
-	db_bind_int64(s, 1, (int64_t)time(NULL) - 3600);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(
+		c, "DELETE FROM fichiers_trash WHERE deleted_at < ? AND blob_key IN (SELECT blob_key FROM fichiers)",
+		SQL_I((int64_t)time(NULL) - 3600));
 	if (rc < 0)
 		return rc;
-	s = db_prepare(c, "SELECT t.blob_key FROM fichiers_trash t WHERE NOT EXISTS (SELECT 1 FROM fichiers f"
-			  " WHERE f.blob_key = t.blob_key) ORDER BY t.deleted_at, t.blob_key LIMIT ?");
+	db_stmt *s = db_prepare(c, "SELECT t.blob_key FROM fichiers_trash t WHERE NOT EXISTS (SELECT 1 FROM fichiers f"
+				   " WHERE f.blob_key = t.blob_key) ORDER BY t.deleted_at, t.blob_key LIMIT ?");
 	if (!s)
 		return ENT_EDB;
 	db_bind_int64(s, 1, SWEEP_BATCH);

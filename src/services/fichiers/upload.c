@@ -30,6 +30,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "multipart.h"
 
 #define HEAD_BYTES 16384
@@ -185,17 +186,13 @@ int fichiers_reserve(db_conn *c, const char *owner, uint64_t want, uint64_t max,
 		return rc;
 	int64_t now = (int64_t)time(NULL);
 	/* The owner's row first: its write lock makes the owner's reservations one at a time. */
-	db_stmt *s = db_prepare(c, "INSERT INTO fichiers_usage (owner_id, touched) VALUES (?, 1)"
-				   " ON CONFLICT (owner_id) DO UPDATE SET touched = fichiers_usage.touched + 1");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, owner);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c,
+		     "INSERT INTO fichiers_usage (owner_id, touched) VALUES (?, 1)"
+		     " ON CONFLICT (owner_id) DO UPDATE SET touched = fichiers_usage.touched + 1",
+		     SQL_T(owner));
 	int64_t used = 0;
 	if (rc >= 0) {
-		s = db_prepare(
+		db_stmt *s = db_prepare(
 			c,
 			"SELECT (SELECT COALESCE(SUM(size), 0) FROM fichiers WHERE owner_id = ?)"
 			" + (SELECT COALESCE(SUM(bytes), 0) FROM fichiers_reservations WHERE owner_id = ? AND expires_at > ?)");
@@ -215,22 +212,10 @@ int fichiers_reserve(db_conn *c, const char *owner, uint64_t want, uint64_t max,
 		rc = ENT_ETOOBIG;
 	if (rc >= 0) {
 		util_uuid(id);
-		s = db_prepare(
-			c,
-			"INSERT INTO fichiers_reservations (id, owner_id, bytes, expires_at, blob_key) VALUES (?, ?, ?, ?, ?)");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, id);
-			db_bind_text(s, 2, owner);
-			db_bind_int64(s, 3, (int64_t)*granted);
-			db_bind_int64(s, 4, now + 3600);
-			if (blob_key)
-				db_bind_text(s, 5, blob_key);
-			else
-				db_bind_null(s, 5);
-			rc = db_step(s);
-			db_done(s);
-		}
+		rc = SQL_RUN(c,
+			     "INSERT INTO fichiers_reservations (id, owner_id, bytes, expires_at, blob_key)"
+			     " VALUES (?, ?, ?, ?, ?)",
+			     SQL_T(id), SQL_T(owner), SQL_I((int64_t)*granted), SQL_I(now + 3600), SQL_T(blob_key));
 	}
 	if (rc < 0) {
 		db_rollback(c);

@@ -20,6 +20,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -114,15 +115,8 @@ static int demo_evaluation(db_conn *c, arena *a, const char *course_id, const ch
 			   const struct demo_eval *de, const char *date, char **students, int nstudents, size_t j,
 			   const char *now, int *made)
 {
-	db_stmt *s = db_prepare(c,
-				"SELECT 1 FROM notes_evaluations WHERE course_id = ? AND period_id = ? AND title = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, course_id);
-	db_bind_text(s, 2, p->id);
-	db_bind_text(s, 3, de->title);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c, "SELECT 1 FROM notes_evaluations WHERE course_id = ? AND period_id = ? AND title = ?",
+			 SQL_T(course_id), SQL_T(p->id), SQL_T(de->title));
 	if (rc != DB_DONE)
 		return rc < 0 ? rc : ENT_OK;
 	char id[37], pub[21];
@@ -131,26 +125,12 @@ static int demo_evaluation(db_conn *c, arena *a, const char *course_id, const ch
 	util_time_rfc3339(pt < time(NULL) ? pt : time(NULL), pub);
 	if ((rc = db_begin(c)))
 		return rc;
-	s = db_prepare(
+	rc = SQL_RUN(
 		c,
 		"INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, coefficient, scale,"
-		" publish_at, notified, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, course_id);
-		db_bind_text(s, 3, p->id);
-		db_bind_text(s, 4, de->title);
-		db_bind_text(s, 5, date);
-		db_bind_double(s, 6, de->coef);
-		db_bind_int64(s, 7, de->scale);
-		db_bind_text(s, 8, pub);
-		db_bind_text(s, 9, teacher);
-		db_bind_text(s, 10, now);
-		db_bind_text(s, 11, now);
-		rc = db_step(s);
-		db_done(s);
-	}
+		" publish_at, notified, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+		SQL_T(id), SQL_T(course_id), SQL_T(p->id), SQL_T(de->title), SQL_T(date), SQL_D(de->coef),
+		SQL_I(de->scale), SQL_T(pub), SQL_T(teacher), SQL_T(now), SQL_T(now));
 	for (int i = 0; rc >= 0 && i < nstudents; i++) {
 		const char *status = "graded";
 		if ((i * 7 + j * 3) % 13 == 5)
@@ -160,7 +140,7 @@ static int demo_evaluation(db_conn *c, arena *a, const char *course_id, const ch
 		/* On the evaluation's scale, to the half point (to the point on /100). */
 		double step = de->scale >= 100 ? 1 : 0.5;
 		double v = round(demo_value20((size_t)i, j) * de->scale / 20.0 / step) * step;
-		s = db_prepare(
+		db_stmt *s = db_prepare(
 			c, "INSERT INTO notes_grades (evaluation_id, student_id, status, value, comment, updated_by,"
 			   " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
 		if (!s) {

@@ -42,6 +42,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -315,13 +316,8 @@ static int in_list(const char *const *classes, int n, const char *class_id)
 /* 1 if the student already has a grade for the evaluation (kept when they changed class). */
 static int has_grade(db_conn *c, const char *eval_id, const char *student)
 {
-	db_stmt *s = db_prepare(c, "SELECT 1 FROM notes_grades WHERE evaluation_id = ? AND student_id = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, eval_id);
-	db_bind_text(s, 2, student);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c, "SELECT 1 FROM notes_grades WHERE evaluation_id = ? AND student_id = ?", SQL_T(eval_id),
+			 SQL_T(student));
 	return rc < 0 ? rc : rc == DB_ROW;
 }
 

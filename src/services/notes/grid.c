@@ -112,11 +112,9 @@ static void add_student(arena *a, struct grid *g, size_t *cap, const char *id)
  */
 static int grid_load(http_req *req, struct grid *g)
 {
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return -1;
-	}
 	arena *a = http_arena(req);
 	const struct http_principal *p = http_principal(req);
 	memset(g, 0, sizeof(*g));

@@ -27,8 +27,10 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/row.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "bus/bus.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -125,11 +127,9 @@ int notes_course_access(db_conn *c, const char *course_id, const char *user_id, 
 
 int notes_eval_for_request(http_req *req, const char *id, char course_id[37])
 {
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return -1;
-	}
 	if (!util_is_uuid(id)) {
 		http_problem(req, 404, "no such evaluation");
 		return -1;
@@ -226,21 +226,10 @@ static void period_write(jw *w, db_stmt *s)
 /* Answers one period with status, or 404. */
 static void period_reply(http_req *req, db_conn *c, const char *id, int status)
 {
-	db_stmt *s = db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods WHERE id = ?");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, "the period could not be read");
+	db_stmt *s = row_get(req, c, "SELECT " PERIOD_COLS " FROM notes_periods WHERE id = ?", id,
+			     "the period could not be read", "no such period");
+	if (!s)
 		return;
-	}
-	db_bind_text(s, 1, id);
-	int rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		if (rc < 0)
-			http_problem_err(req, rc, "the period could not be read");
-		else
-			http_problem(req, 404, "no such period");
-		return;
-	}
 	buf b;
 	buf_init(&b, 0);
 	jw w;
@@ -327,55 +316,65 @@ static void check_period(const char *year, const char *starts, const char *ends,
 		json_field_error(errors, "ends_on", "dates_order", "ne doit pas précéder starts_on");
 }
 
-static void period_create(http_req *req)
+/*
+ * Checks a period's fields, all required for a creation (create), none for a change; the dates
+ * missing from a change are the period's (cur_starts, cur_ends). 0, or -1 after answering 400.
+ */
+static int period_check(http_req *req, const json_t *body, int create, const char *cur_starts, const char *cur_ends)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	static const struct jfield fields[] = {
+	static const struct jfield all[] = {
 		{"name", JF_STRING, 1, 0, 1, 100, NULL},
 		{"school_year", JF_STRING, 1, 0, 9, 9, NULL},
 		{"starts_on", JF_STRING, 1, 0, 10, 10, NULL},
 		{"ends_on", JF_STRING, 1, 0, 10, 10, NULL},
 	};
+	struct jfield fields[sizeof(all) / sizeof(all[0])];
+	memcpy(fields, all, sizeof(fields));
+	for (size_t i = 0; !create && i < sizeof(all) / sizeof(all[0]); i++)
+		fields[i].required = 0;
 	json_t *errors = json_object();
-	if (!json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors))
-		check_period(json_get_str(body, "school_year", NULL), json_get_str(body, "starts_on", NULL),
-			     json_get_str(body, "ends_on", NULL), errors);
-	if (invalid(req, errors, "invalid period"))
-		return;
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
-		return;
-	}
-	char id[37], now[21];
-	util_uuid(id);
-	notes_now(now);
-	db_stmt *s = db_prepare(c, "INSERT INTO notes_periods (id, name, school_year, starts_on, ends_on, created_at,"
-				   " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, json_get_str(body, "name", ""));
-		db_bind_text(s, 3, json_get_str(body, "school_year", ""));
-		db_bind_text(s, 4, json_get_str(body, "starts_on", ""));
-		db_bind_text(s, 5, json_get_str(body, "ends_on", ""));
-		db_bind_text(s, 6, now);
-		db_bind_text(s, 7, now);
-		rc = db_step(s);
-		db_done(s);
-	}
+	if (!json_check(body, fields, sizeof(all) / sizeof(all[0]), errors))
+		check_period(json_get_str(body, "school_year", NULL), json_get_str(body, "starts_on", cur_starts),
+			     json_get_str(body, "ends_on", cur_ends), errors);
+	return invalid(req, errors, "invalid period") ? -1 : 0;
+}
+
+/* Answers the write rc of period id: 409 for a name taken, the failure, or the period with status. */
+static void period_saved(http_req *req, db_conn *c, int rc, const char *id, int status, const char *failed)
+{
 	if (rc == ENT_ECONFLICT) {
 		http_problem(req, 409, "a period with this name exists in this school year");
 		return;
 	}
 	if (rc < 0) {
-		http_problem_err(req, rc, "the period could not be created");
+		http_problem_err(req, rc, failed);
 		return;
 	}
-	http_set_header(req, "Location", arena_printf(http_arena(req), "/api/notes/periods/%s", id));
-	period_reply(req, c, id, 201);
+	if (status == 201)
+		http_set_header(req, "Location", arena_printf(http_arena(req), "/api/notes/periods/%s", id));
+	period_reply(req, c, id, status);
+}
+
+static void period_create(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	if (period_check(req, body, 1, NULL, NULL))
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	char id[37], now[21];
+	util_uuid(id);
+	notes_now(now);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO notes_periods (id, name, school_year, starts_on, ends_on, created_at,"
+			 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(json_get_str(body, "name", "")), SQL_T(json_get_str(body, "school_year", "")),
+			 SQL_T(json_get_str(body, "starts_on", "")), SQL_T(json_get_str(body, "ends_on", "")),
+			 SQL_T(now), SQL_T(now));
+	period_saved(req, c, rc, id, 201, "the period could not be created");
 }
 
 static void period_patch(http_req *req)
@@ -384,11 +383,9 @@ static void period_patch(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	arena *a = http_arena(req);
 	const char *cur_starts = util_is_uuid(id)
 					 ? one_text(c, a, "SELECT starts_on FROM notes_periods WHERE id = ?", id)
@@ -398,54 +395,26 @@ static void period_patch(http_req *req)
 		return;
 	}
 	const char *cur_ends = one_text(c, a, "SELECT ends_on FROM notes_periods WHERE id = ?", id);
-	static const struct jfield fields[] = {
-		{"name", JF_STRING, 0, 0, 1, 100, NULL},
-		{"school_year", JF_STRING, 0, 0, 9, 9, NULL},
-		{"starts_on", JF_STRING, 0, 0, 10, 10, NULL},
-		{"ends_on", JF_STRING, 0, 0, 10, 10, NULL},
-	};
-	json_t *errors = json_object();
-	if (!json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors))
-		check_period(json_get_str(body, "school_year", NULL), json_get_str(body, "starts_on", cur_starts),
-			     json_get_str(body, "ends_on", cur_ends), errors);
-	if (invalid(req, errors, "invalid period"))
+	if (period_check(req, body, 0, cur_starts, cur_ends))
 		return;
 	char now[21];
 	notes_now(now);
-	db_stmt *s = db_prepare(
-		c, "UPDATE notes_periods SET name = COALESCE(?, name), school_year = COALESCE(?, school_year),"
-		   " starts_on = COALESCE(?, starts_on), ends_on = COALESCE(?, ends_on), updated_at = ?"
-		   " WHERE id = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text_or_null(s, 1, json_get_str(body, "name", NULL));
-		db_bind_text_or_null(s, 2, json_get_str(body, "school_year", NULL));
-		db_bind_text_or_null(s, 3, json_get_str(body, "starts_on", NULL));
-		db_bind_text_or_null(s, 4, json_get_str(body, "ends_on", NULL));
-		db_bind_text(s, 5, now);
-		db_bind_text(s, 6, id);
-		rc = db_step(s);
-		db_done(s);
-	}
-	if (rc == ENT_ECONFLICT) {
-		http_problem(req, 409, "a period with this name exists in this school year");
-		return;
-	}
-	if (rc < 0) {
-		http_problem_err(req, rc, "the period could not be changed");
-		return;
-	}
-	period_reply(req, c, id, 200);
+	int rc = SQL_RUN(c,
+			 "UPDATE notes_periods SET name = COALESCE(?, name), school_year = COALESCE(?, school_year),"
+			 " starts_on = COALESCE(?, starts_on), ends_on = COALESCE(?, ends_on), updated_at = ?"
+			 " WHERE id = ?",
+			 SQL_T(json_get_str(body, "name", NULL)), SQL_T(json_get_str(body, "school_year", NULL)),
+			 SQL_T(json_get_str(body, "starts_on", NULL)), SQL_T(json_get_str(body, "ends_on", NULL)),
+			 SQL_T(now), SQL_T(id));
+	period_saved(req, c, rc, id, 200, "the period could not be changed");
 }
 
 static void period_delete(http_req *req)
 {
 	const char *id = http_param(req, "id");
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	if (!util_is_uuid(id) || db_exists(c, "SELECT 1 FROM notes_periods WHERE id = ?", id, NULL) != 1) {
 		http_problem(req, 404, "no such period");
 		return;
@@ -509,20 +478,14 @@ static void year_put(http_req *req)
 			"cette année scolaire n'est pas terminée : une de ses périodes finit aujourd'hui ou plus tard");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "UPDATE notes_periods SET closed = ?, updated_at = ? WHERE school_year = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_int64(s, 1, closed);
-		db_bind_text(s, 2, now);
-		db_bind_text(s, 3, year);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c, "UPDATE notes_periods SET closed = ?, updated_at = ? WHERE school_year = ?", SQL_I(closed),
+			 SQL_T(now), SQL_T(year));
 	if (rc < 0) {
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	s = db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods WHERE school_year = ? ORDER BY starts_on, id");
+	db_stmt *s = db_prepare(c, "SELECT " PERIOD_COLS
+				   " FROM notes_periods WHERE school_year = ? ORDER BY starts_on, id");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
@@ -593,18 +556,10 @@ static void eval_write(jw *w, const struct erow *r, const char *now)
 
 static void eval_reply(http_req *req, db_conn *c, const char *id, int status)
 {
-	db_stmt *s = db_prepare(c, "SELECT " EVAL_COLS " FROM notes_evaluations e WHERE e.id = ?");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, "the evaluation could not be read");
+	db_stmt *s = row_get(req, c, "SELECT " EVAL_COLS " FROM notes_evaluations e WHERE e.id = ?", id,
+			     "the evaluation could not be read", NULL);
+	if (!s)
 		return;
-	}
-	db_bind_text(s, 1, id);
-	int rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		http_problem_err(req, rc < 0 ? rc : ENT_ENOTFOUND, "the evaluation could not be read");
-		return;
-	}
 	char now[21];
 	notes_now(now);
 	buf b;
@@ -758,11 +713,9 @@ static void evals_list(http_req *req)
 		json_field_error(errors, "period_id", "not_uuid", "doit être un identifiant (UUID)");
 	if (invalid(req, errors, "invalid query"))
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	const struct http_principal *p = http_principal(req);
 	if (course) {
 		int acc = notes_course_access(c, course, p->sub, p->roles);
@@ -857,11 +810,9 @@ static void eval_create(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	arena *a = http_arena(req);
 	const struct http_principal *p = http_principal(req);
 	char pub[21];
@@ -895,26 +846,14 @@ static void eval_create(http_req *req)
 		http_problem_err(req, rc, "the evaluation could not be created");
 		return;
 	}
-	db_stmt *s = db_prepare(c,
-				"INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, coefficient,"
-				" scale, publish_at, notified, created_by, created_at, updated_at)"
-				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, course);
-		db_bind_text(s, 3, json_get_str(body, "period_id", ""));
-		db_bind_text(s, 4, json_get_str(body, "title", ""));
-		db_bind_text(s, 5, json_get_str(body, "date", ""));
-		db_bind_double(s, 6, coef ? json_number_value(coef) : 1.0);
-		db_bind_int64(s, 7, json_get_int(body, "scale", 20));
-		db_bind_text(s, 8, pub);
-		db_bind_text(s, 9, p->sub);
-		db_bind_text(s, 10, now);
-		db_bind_text(s, 11, now);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c,
+		     "INSERT INTO notes_evaluations (id, course_id, period_id, title, held_on, coefficient,"
+		     " scale, publish_at, notified, created_by, created_at, updated_at)"
+		     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+		     SQL_T(id), SQL_T(course), SQL_T(json_get_str(body, "period_id", "")),
+		     SQL_T(json_get_str(body, "title", "")), SQL_T(json_get_str(body, "date", "")),
+		     SQL_D(coef ? json_number_value(coef) : 1.0), SQL_I(json_get_int(body, "scale", 20)), SQL_T(pub),
+		     SQL_T(p->sub), SQL_T(now), SQL_T(now));
 	/* Its subject's figures: a visible evaluation counts, a later one sets when they go stale. */
 	if (rc >= 0)
 		rc = notes_stats_refresh_eval(c, a, id, id, now);
@@ -980,15 +919,9 @@ static void eval_patch(http_req *req)
 	}
 	if (scale) {
 		/* Checked inside the transaction: a grade entered meanwhile cannot end above the scale. */
-		db_stmt *s = db_prepare(
-			c, "SELECT 1 FROM notes_grades WHERE evaluation_id = ? AND status = 'graded' AND value > ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, id);
-			db_bind_double(s, 2, (double)json_integer_value(scale));
-			rc = db_step(s);
-			db_done(s);
-		}
+		rc = SQL_RUN(c,
+			     "SELECT 1 FROM notes_grades WHERE evaluation_id = ? AND status = 'graded' AND value > ?",
+			     SQL_T(id), SQL_D((double)json_integer_value(scale)));
 		if (rc == DB_ROW) {
 			db_rollback(c);
 			errors = json_object();
@@ -1059,13 +992,7 @@ static void eval_delete(http_req *req)
 	}
 	/* Its subject's figures are recomputed without it (its own go with it: ON DELETE CASCADE). */
 	const char *period = one_text(c, a, "SELECT period_id FROM notes_evaluations WHERE id = ?", id);
-	db_stmt *s = db_prepare(c, "DELETE FROM notes_evaluations WHERE id = ?");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c, "DELETE FROM notes_evaluations WHERE id = ?", SQL_T(id));
 	struct notes_pair pair = {course, period};
 	if (rc >= 0 && period)
 		rc = notes_stats_refresh(c, a, &pair, 1, id, now);

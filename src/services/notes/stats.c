@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 
 static int pair_cmp(const void *x, const void *y)
@@ -290,16 +291,10 @@ static int store_subject_students(db_conn *c, arena *a, const struct notes_pair 
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < ngone; i++) {
-		s = db_prepare(
+		rc = SQL_RUN(
 			c,
-			"DELETE FROM notes_subject_students WHERE course_id = ? AND period_id = ? AND student_id = ?");
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, p->id);
-		db_bind_text(s, 2, p->period_id);
-		db_bind_text(s, 3, gone[i]);
-		rc = db_step(s);
-		db_done(s);
+			"DELETE FROM notes_subject_students WHERE course_id = ? AND period_id = ? AND student_id = ?",
+			SQL_T(p->id), SQL_T(p->period_id), SQL_T(gone[i]));
 		if (rc < 0)
 			return rc;
 	}

@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 /* Days older than this are purged from a user's list when a new notification arrives. */
 #define RETENTION_DAYS 365
@@ -231,36 +232,19 @@ static int insert_one(db_conn *c, const struct bus_event *ev, const struct notif
 	util_uuid(id);
 	int64_t us = notif_now_us();
 	util_time_rfc3339((time_t)(us / 1000000), now);
-	db_stmt *s = db_prepare(c, "INSERT INTO notifications (id, user_id, type, title, body, link, data, event_id, "
-				   "created_at, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-				   "ON CONFLICT (event_id, user_id) DO NOTHING");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, user_id);
-		db_bind_text(s, 3, t->type);
-		db_bind_text(s, 4, title.data);
-		db_bind_text(s, 5, body.data);
-		db_bind_text(s, 6, t->link);
-		db_bind_text(s, 7, data);
-		db_bind_text(s, 8, ev->id);
-		db_bind_text(s, 9, now);
-		db_bind_int64(s, 10, us);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c,
+		     "INSERT INTO notifications (id, user_id, type, title, body, link, data, event_id, "
+		     "created_at, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		     "ON CONFLICT (event_id, user_id) DO NOTHING",
+		     SQL_T(id), SQL_T(user_id), SQL_T(t->type), SQL_T(title.data), SQL_T(body.data), SQL_T(t->link),
+		     SQL_T(data), SQL_T(ev->id), SQL_T(now), SQL_I(us));
 	buf_free(&title);
 	buf_free(&body);
 	if (rc < 0)
 		return rc;
 	/* Retention: the user's notifications older than a year go (documented in docs/notifications.md). */
-	s = db_prepare(c, "DELETE FROM notifications WHERE user_id = ? AND created_us < ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
-	db_bind_int64(s, 2, us - (int64_t)RETENTION_DAYS * 86400 * 1000000);
-	rc = db_step(s);
-	db_done(s);
+	rc = SQL_RUN(c, "DELETE FROM notifications WHERE user_id = ? AND created_us < ?", SQL_T(user_id),
+		     SQL_I(us - (int64_t)RETENTION_DAYS * 86400 * 1000000));
 	return rc < 0 ? rc : ENT_OK;
 }
 

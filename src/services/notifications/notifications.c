@@ -23,6 +23,7 @@
 #include "core/json.h"
 #include "core/page.h"
 #include "core/service.h"
+#include "core/sql.h"
 #include "core/util.h"
 #include "core/wake.h"
 #include "core/schema.h"
@@ -171,23 +172,15 @@ static void notif_read(http_req *req)
 		return;
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = db_prepare(
-		c, "UPDATE notifications SET read_at = ? WHERE id = ? AND user_id = ? AND read_at IS NULL");
-	int rc = ENT_EDB;
 	int64_t changed = 0;
-	if (s) {
-		db_bind_text(s, 1, now);
-		db_bind_text(s, 2, id);
-		db_bind_text(s, 3, user);
-		rc = db_step(s);
-		changed = db_changes(s);
-		db_done(s);
-	}
+	int rc = SQL_CHANGE(c, &changed,
+			    "UPDATE notifications SET read_at = ? WHERE id = ? AND user_id = ? AND read_at IS NULL",
+			    SQL_T(now), SQL_T(id), SQL_T(user));
 	if (rc < 0) {
 		http_problem_err(req, rc, "the notification could not be marked read");
 		return;
 	}
-	s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE id = ? AND user_id = ?");
+	db_stmt *s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE id = ? AND user_id = ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "the notification could not be read");
 		return;
@@ -218,16 +211,9 @@ static void notif_read_all(http_req *req)
 		return;
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = db_prepare(c, "UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, "the notifications could not be marked read");
-		return;
-	}
-	db_bind_text(s, 1, now);
-	db_bind_text(s, 2, user);
-	int rc = db_step(s);
-	int64_t changed = db_changes(s);
-	db_done(s);
+	int64_t changed = 0;
+	int rc = SQL_CHANGE(c, &changed, "UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL",
+			    SQL_T(now), SQL_T(user));
 	if (rc < 0) {
 		http_problem_err(req, rc, "the notifications could not be marked read");
 		return;
@@ -248,16 +234,9 @@ static void notif_delete(http_req *req)
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
-	db_stmt *s = db_prepare(c, "DELETE FROM notifications WHERE id = ? AND user_id = ?");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, "the notification could not be deleted");
-		return;
-	}
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, user);
-	int rc = db_step(s);
-	int64_t changed = db_changes(s);
-	db_done(s);
+	int64_t changed = 0;
+	int rc = SQL_CHANGE(c, &changed, "DELETE FROM notifications WHERE id = ? AND user_id = ?", SQL_T(id),
+			    SQL_T(user));
 	if (rc < 0)
 		http_problem_err(req, rc, "the notification could not be deleted");
 	else if (!changed)

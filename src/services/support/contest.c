@@ -25,6 +25,7 @@
 #include "bus/bus.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/row.h"
 #include "core/util.h"
 #include "services/notes/notes.h"
 #include "services/users/users.h"
@@ -115,13 +116,9 @@ void sup_contest_create(http_req *req)
 		{"evaluation_id", JF_UUID, 1, 0, 0, 0, NULL},
 		{"reason", JF_STRING, 1, 0, 1, SUP_TEXT_MAX, NULL},
 	};
-	json_t *errors = json_object();
-	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
-	const char *reason = json_get_str(body, "reason", NULL);
-	if (reason && !json_object_get(errors, "reason") && !util_valid_lines(reason))
-		json_object_set_new(errors, "reason", json_string("contient des caractères de contrôle"));
-	if (http_invalid(req, errors))
+	if (http_invalid(req, sup_check(body, fields, sizeof(fields) / sizeof(fields[0]), NULL, "reason")))
 		return;
+	const char *reason = json_get_str(body, "reason", NULL);
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
@@ -259,26 +256,18 @@ static void grade_write(jw *w, db_conn *c, arena *a, const struct notes_grade_in
  * The contestation {id} of req and its grade, for the caller: 0, or -1 after answering (404: no
  * such ticket for the caller, not a contestation, or a grade the requester may not see now).
  */
-static int contest_load(http_req *req, db_conn *c, const struct sup_viewer *v, struct sup_ticket *t, int *rel,
-			struct notes_grade_info *g)
+static int contest_load(http_req *req, int with_body, struct sup_open *x, struct notes_grade_info *g)
 {
-	if (sup_ticket_load(req, c, v, t, rel))
+	if (sup_ticket_open(req, with_body, x))
 		return -1;
-	if (!t->col[T_EVALUATION]) {
+	if (!x->t.col[T_EVALUATION]) {
 		http_problem(req, 404, "Cette demande ne porte pas sur une note.");
 		return -1;
 	}
-	int rc = notes_student_grade(c, http_arena(req), t->col[T_EVALUATION], t->col[T_REQUESTER], g);
+	int rc = notes_student_grade(x->c, x->a, x->t.col[T_EVALUATION], x->t.col[T_REQUESTER], g);
 	/* An unpublished grade is unpublished everywhere, the student's own ticket included. */
-	if (rc == ENT_ENOTFOUND || (!rc && !g->published && !(*rel & SUP_STAFF))) {
-		http_problem(req, 404, "La note contestée n'existe plus ou n'est pas publiée.");
-		return -1;
-	}
-	if (rc) {
-		http_problem_err(req, rc, "La note n'a pas pu être lue.");
-		return -1;
-	}
-	return 0;
+	return row_verdict(req, rc, !rc && (g->published || (x->rel & SUP_STAFF)),
+			   "La note contestée n'existe plus ou n'est pas publiée.", "La note n'a pas pu être lue.");
 }
 
 /* 1 if the caller (staff of t) may revise its grade: an administrator, or a teacher of the evaluation. */
@@ -297,51 +286,36 @@ static int may_revise(db_conn *c, arena *a, const struct sup_viewer *v, const st
 
 void sup_grade_get(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	arena *a = http_arena(req);
-	struct sup_viewer v;
-	sup_viewer_of(req, &v);
-	struct sup_ticket t;
+	struct sup_open x;
 	struct notes_grade_info g;
-	int rel, err;
-	if (contest_load(req, c, &v, &t, &rel, &g))
+	int err;
+	if (contest_load(req, 0, &x, &g))
 		return;
-	int may = may_revise(c, a, &v, &t, rel, &err);
+	int may = may_revise(x.c, x.a, &x.v, &x.t, x.rel, &err);
 	if (err) {
 		http_problem_err(req, err, NULL);
 		return;
 	}
-	grade_write(http_jw(req), c, a, &g, may);
+	grade_write(http_jw(req), x.c, x.a, &g, may);
 	http_reply_jw(req, 200);
 }
 
 void sup_grade_put(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	arena *a = http_arena(req);
-	struct sup_viewer v;
-	sup_viewer_of(req, &v);
-	struct sup_ticket t;
+	struct sup_open x;
 	struct notes_grade_info g;
-	int rel, err;
-	if (contest_load(req, c, &v, &t, &rel, &g))
+	int err;
+	if (contest_load(req, 1, &x, &g))
 		return;
-	if (!(rel & SUP_STAFF)) {
+	if (!(x.rel & SUP_STAFF)) {
 		http_problem(req, 403, "Seul le personnel chargé de la demande révise la note.");
 		return;
 	}
-	if (!strcmp(t.col[T_STATE], "closed")) {
+	if (!strcmp(x.t.col[T_STATE], "closed")) {
 		http_problem(req, 409, "La demande est à l'état « Clos » : elle ne change plus.");
 		return;
 	}
-	if (!may_revise(c, a, &v, &t, rel, &err)) {
+	if (!may_revise(x.c, x.a, &x.v, &x.t, x.rel, &err)) {
 		if (err)
 			http_problem_err(req, err, NULL);
 		else
@@ -352,11 +326,11 @@ void sup_grade_put(http_req *req)
 	}
 	const struct jfield fields[] = {{"value", JF_NUMBER, 1, 0, 0, 0, NULL}};
 	json_t *errors = json_object();
-	json_check(body, fields, 1, errors);
-	double value = json_number_value(json_object_get(body, "value"));
+	json_check(x.body, fields, 1, errors);
+	double value = json_number_value(json_object_get(x.body, "value"));
 	if (!json_object_get(errors, "value") && (!isfinite(value) || value < 0 || value > g.scale))
 		json_object_set_new(errors, "value",
-				    json_string(arena_printf(a, "doit être entre 0 et %d (le barème)", g.scale)));
+				    json_string(arena_printf(x.a, "doit être entre 0 et %d (le barème)", g.scale)));
 	if (http_invalid(req, errors))
 		return;
 	char now[21];
@@ -364,12 +338,12 @@ void sup_grade_put(http_req *req)
 	sup_now(now, &us);
 	struct notes_grade_info before, after = g;
 	int same = 0, moved = 0;
-	int rc = db_begin(c);
+	int rc = db_begin(x.c);
 	if (rc) {
 		http_problem_err(req, rc, "La note n'a pas pu être révisée.");
 		return;
 	}
-	rc = notes_revise_grade(c, a, t.col[T_EVALUATION], t.col[T_REQUESTER], value, v.id, &before);
+	rc = notes_revise_grade(x.c, x.a, x.t.col[T_EVALUATION], x.t.col[T_REQUESTER], value, x.v.id, &before);
 	if (!rc && before.has_value && !strcmp(before.status, "graded") && before.value == value) {
 		same = 1; /* nothing changed: said as such below */
 		rc = ENT_ECONFLICT;
@@ -377,15 +351,15 @@ void sup_grade_put(http_req *req)
 	after.status = "graded";
 	after.has_value = 1;
 	after.value = value;
-	const char *old_text = rc ? NULL : sup_grade_text(a, &before), *new_text = sup_grade_text(a, &after);
+	const char *old_text = rc ? NULL : sup_grade_text(x.a, &before), *new_text = sup_grade_text(x.a, &after);
 	if (!rc) {
 		/* The ticket moves too (updated_at), on the condition that nobody changed its state meanwhile. */
-		db_stmt *s = db_prepare(c, "UPDATE support_requests SET updated_at = ? WHERE id = ? AND state = ?");
+		db_stmt *s = db_prepare(x.c, "UPDATE support_requests SET updated_at = ? WHERE id = ? AND state = ?");
 		rc = ENT_EDB;
 		if (s) {
 			db_bind_text(s, 1, now);
-			db_bind_text(s, 2, t.col[T_ID]);
-			db_bind_text(s, 3, t.col[T_STATE]);
+			db_bind_text(s, 2, x.t.col[T_ID]);
+			db_bind_text(s, 3, x.t.col[T_STATE]);
 			rc = db_step(s);
 			if (rc >= 0 && db_changes(s) != 1) {
 				moved = 1;
@@ -396,14 +370,14 @@ void sup_grade_put(http_req *req)
 		}
 	}
 	if (!rc)
-		rc = sup_history_add(c, t.col[T_ID], v.id, "grade", old_text, new_text, now, us);
+		rc = sup_history_add(x.c, x.t.col[T_ID], x.v.id, "grade", old_text, new_text, now, us);
 	if (!rc)
-		rc = sup_notify_requester(c, &t, v.id, arena_printf(a, "Note révisée : %s", g.evaluation_title),
-					  arena_printf(a, "Votre note de « %s » (%s) passe de %s à %s.",
+		rc = sup_notify_requester(x.c, &x.t, x.v.id, arena_printf(x.a, "Note révisée : %s", g.evaluation_title),
+					  arena_printf(x.a, "Votre note de « %s » (%s) passe de %s à %s.",
 						       g.evaluation_title, g.course_title, old_text, new_text));
-	rc = rc ? (db_rollback(c), rc) : db_commit(c);
+	rc = rc ? (db_rollback(x.c), rc) : db_commit(x.c);
 	if (same) {
-		http_problem(req, 409, arena_printf(a, "La note est déjà de %s.", new_text));
+		http_problem(req, 409, arena_printf(x.a, "La note est déjà de %s.", new_text));
 		return;
 	}
 	if (moved) {
@@ -423,12 +397,12 @@ void sup_grade_put(http_req *req)
 		return;
 	}
 	bus_kick();
-	rc = notes_student_grade(c, a, t.col[T_EVALUATION], t.col[T_REQUESTER], &g);
+	rc = notes_student_grade(x.c, x.a, x.t.col[T_EVALUATION], x.t.col[T_REQUESTER], &g);
 	if (rc) {
 		http_problem_err(req, rc == ENT_ENOTFOUND ? ENT_EDB : rc, "La note n'a pas pu être relue.");
 		return;
 	}
-	grade_write(http_jw(req), c, a, &g, 1);
+	grade_write(http_jw(req), x.c, x.a, &g, 1);
 	http_reply_jw(req, 200);
 }
 

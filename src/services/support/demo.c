@@ -23,6 +23,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/notes/notes.h"
 #include "services/users/users.h"
 
@@ -99,16 +100,12 @@ static const struct demo_faq {
 
 static int faq_ensure(db_conn *c, const struct demo_faq *f, const char *author, const char *now, int *made)
 {
-	db_stmt *s = db_prepare(c, "SELECT 1 FROM support_faq WHERE title = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, f->title);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c, "SELECT 1 FROM support_faq WHERE title = ?", SQL_T(f->title));
 	if (rc != DB_DONE)
 		return rc < 0 ? rc : ENT_OK;
-	s = db_prepare(c, "INSERT INTO support_faq (id, title, body, category, published, created_by, created_at,"
-			  " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = db_prepare(c,
+				"INSERT INTO support_faq (id, title, body, category, published, created_by, created_at,"
+				" updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!s)
 		return ENT_EDB;
 	char id[37];

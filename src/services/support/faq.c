@@ -20,13 +20,15 @@
 #include "core/json.h"
 #include "core/page.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #define FAQ_COLS "f.id, f.title, f.body, f.category, f.published, f.helpful_count, f.created_at, f.updated_at"
 #define MAX_WORDS 10
 #define SUGGEST_MAX 5
 
-static void write_faq(jw *w, db_stmt *s)
+static void write_faq(jw *w, db_stmt *s, void *unused)
 {
+	(void)unused;
 	jw_obj_open(w);
 	jw_kstr(w, "id", db_col_text(s, 0));
 	jw_kstr(w, "title", db_col_text(s, 1));
@@ -110,7 +112,7 @@ static int run_search(db_conn *c, jw *w, const char *query, int admin, const cha
 	db_bind_int64(s, k, limit);
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
-		write_faq(w, s);
+		write_faq(w, s, NULL);
 	db_done(s);
 	return rc < 0 ? rc : ENT_OK;
 }
@@ -181,26 +183,9 @@ void sup_faq_list(http_req *req)
 			db_bind_int64(s, k++, !strcmp(published, "true"));
 		else
 			db_bind_null(s, k++);
-	if (pg.has_cursor) {
-		db_bind_text(s, k++, pg.after[0]);
-		db_bind_text(s, k++, pg.after[1]);
-	}
-	db_bind_int64(s, k, page_fetch(&pg));
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *keys[2] = {db_col_text(s, 6), db_col_text(s, 0)};
-		jw *w = page_item(&pg, keys);
-		if (!w)
-			break;
-		write_faq(w, s);
-	}
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
+	page_bind(&pg, s, k);
 	static const char *const keep[] = {"category", "published", "limit", NULL};
-	page_reply(&pg, keep);
+	page_rows(&pg, s, (const int[]){6, 0}, write_faq, NULL, NULL, keep);
 }
 
 void sup_faq_suggest(http_req *req)
@@ -260,7 +245,7 @@ static void reply_faq(http_req *req, db_conn *c, const char *id, int status)
 	if (s) {
 		db_bind_text(s, 1, id);
 		if ((rc = db_step(s)) == DB_ROW)
-			write_faq(http_jw(req), s);
+			write_faq(http_jw(req), s, NULL);
 		db_done(s);
 	}
 	if (rc != DB_ROW) {
@@ -291,20 +276,14 @@ static const struct jfield faq_fields[] = {
 };
 #define NFAQ_FIELDS (sizeof(faq_fields) / sizeof(faq_fields[0]))
 
-static int faq_check(json_t *body, int create, json_t *errors)
+/* The FAQ's fields, all required for a creation (create), none for a change: the errors object. */
+static json_t *faq_check(json_t *body, int create)
 {
 	struct jfield fields[NFAQ_FIELDS];
 	memcpy(fields, faq_fields, sizeof(fields));
 	for (size_t i = 0; !create && i < NFAQ_FIELDS; i++)
 		fields[i].required = 0;
-	json_check(body, fields, NFAQ_FIELDS, errors);
-	const char *title = json_get_str(body, "title", NULL), *text = json_get_str(body, "body", NULL);
-	if (title && !json_object_get(errors, "title") && !util_valid_text(title))
-		json_object_set_new(errors, "title",
-				    json_string("doit être une ligne de texte sans caractère de contrôle"));
-	if (text && !json_object_get(errors, "body") && !util_valid_lines(text))
-		json_object_set_new(errors, "body", json_string("contient des caractères de contrôle"));
-	return (int)json_object_size(errors);
+	return sup_check(body, fields, NFAQ_FIELDS, "title", "body");
 }
 
 void sup_faq_create(http_req *req)
@@ -312,9 +291,7 @@ void sup_faq_create(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	json_t *errors = json_object();
-	faq_check(body, 1, errors);
-	if (http_invalid(req, errors))
+	if (http_invalid(req, faq_check(body, 1)))
 		return;
 	db_conn *c = http_db(req);
 	if (!c)
@@ -322,22 +299,13 @@ void sup_faq_create(http_req *req)
 	char id[37], now[21];
 	util_uuid(id);
 	sup_now(now, NULL);
-	db_stmt *s = db_prepare(c,
-				"INSERT INTO support_faq (id, title, body, category, published, created_by, created_at,"
-				" updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, json_get_str(body, "title", ""));
-		db_bind_text(s, 3, json_get_str(body, "body", ""));
-		db_bind_text(s, 4, json_get_str(body, "category", ""));
-		db_bind_int64(s, 5, json_is_true(json_object_get(body, "published")));
-		db_bind_text(s, 6, http_principal(req)->sub);
-		db_bind_text(s, 7, now);
-		db_bind_text(s, 8, now);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c,
+			 "INSERT INTO support_faq (id, title, body, category, published, created_by, created_at,"
+			 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(json_get_str(body, "title", "")), SQL_T(json_get_str(body, "body", "")),
+			 SQL_T(json_get_str(body, "category", "")),
+			 SQL_I(json_is_true(json_object_get(body, "published"))), SQL_T(http_principal(req)->sub),
+			 SQL_T(now), SQL_T(now));
 	if (rc < 0) {
 		http_problem_err(req, rc, "L'article n'a pas pu être enregistré.");
 		return;
@@ -357,9 +325,7 @@ void sup_faq_patch(http_req *req)
 	const char *id;
 	if (faq_load(req, c, 1, &id))
 		return;
-	json_t *errors = json_object();
-	faq_check(body, 0, errors);
-	if (http_invalid(req, errors))
+	if (http_invalid(req, faq_check(body, 0)))
 		return;
 	char now[21];
 	sup_now(now, NULL);

@@ -20,6 +20,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/http.h"
+#include "core/json.h"
 #include "store/db.h"
 
 /* A RESOLVED ticket nobody reopened closes itself after this long. */
@@ -84,10 +85,22 @@ enum { SUP_REQUESTER = 1, SUP_STAFF = 2 };
 int sup_relation(const struct sup_viewer *v, const struct sup_ticket *t);
 
 /*
- * The ticket {id} of req for the caller: 0 with *t and *rel, or -1 after answering (404 when
- * absent or not visible, 503 ...).
+ * What every handler about one ticket starts from: the database, the request's arena, the caller,
+ * the ticket {id} and what the caller is to it.
  */
-int sup_ticket_load(http_req *req, db_conn *c, const struct sup_viewer *v, struct sup_ticket *t, int *rel);
+struct sup_open {
+	json_t *body; /* the request's JSON body, when asked for */
+	db_conn *c;
+	arena *a;
+	struct sup_viewer v;
+	struct sup_ticket t;
+	int rel;
+};
+/*
+ * Opens the ticket {id} of req for the caller into x, after its JSON body when with_body: 0, or -1
+ * after answering (400 for the body, 503 without the database, 404 when absent or not visible ...).
+ */
+int sup_ticket_open(http_req *req, int with_body, struct sup_open *x);
 /* Rereads the ticket id into t (after a change). 0 or an ent_err. */
 int sup_ticket_get(db_conn *c, arena *a, const char *id, struct sup_ticket *t);
 
@@ -97,6 +110,13 @@ int sup_resolution_overdue(const struct sup_ticket *t, const char *now);
 
 /* Writes t as JSON (names looked up through users.h). */
 void sup_ticket_write(jw *w, db_conn *c, arena *a, const struct sup_ticket *t, const char *now);
+
+/*
+ * json_check of body against its n fields, then the refusal of control characters in the one-line
+ * text field line and in the text field lines (line breaks allowed); either name may be NULL.
+ * Returns the errors object, for http_invalid (the caller may add its own checks first).
+ */
+json_t *sup_check(const json_t *body, const struct jfield *fields, size_t n, const char *line, const char *lines);
 
 /* now as RFC 3339 UTC and its microseconds (to order rows of the same second). */
 void sup_now(char out[21], int64_t *us);

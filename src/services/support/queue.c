@@ -25,6 +25,7 @@
 #include "core/json.h"
 #include "core/page.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 #define OPEN_STATES "t.state IN ('new', 'open', 'waiting')"
@@ -161,6 +162,41 @@ static int list_query(http_req *req, const struct sup_viewer *v, struct qb *q, c
 	return 0;
 }
 
+/*
+ * Runs the query q (freed) and reads its tickets into *items (*n of them, request arena). Returns
+ * the connection, or NULL after answering (503, the failure).
+ */
+static db_conn *read_tickets(http_req *req, struct qb *q, struct sup_ticket **items, size_t *n)
+{
+	db_conn *c = http_db(req);
+	if (!c) {
+		buf_free(&q->sql);
+		return NULL;
+	}
+	arena *a = http_arena(req);
+	db_stmt *s = q->sql.failed ? NULL : db_prepare(c, q->sql.data);
+	buf_free(&q->sql);
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return NULL;
+	}
+	qb_bind(q, s);
+	size_t cap = 0;
+	*items = NULL;
+	*n = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		*items = arena_grow(a, *items, *n, &cap, sizeof(**items));
+		sup_ticket_read(s, a, &(*items)[(*n)++]);
+	}
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return NULL;
+	}
+	return c;
+}
+
 void sup_tickets_list(http_req *req)
 {
 	page pg;
@@ -180,31 +216,12 @@ void sup_tickets_list(http_req *req)
 	}
 	qb_add(&q, " ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
 	qb_num(&q, page_fetch(&pg));
-	db_conn *c = http_db(req);
-	if (!c) {
-		buf_free(&q.sql);
+	struct sup_ticket *items;
+	size_t n;
+	db_conn *c = read_tickets(req, &q, &items, &n);
+	if (!c)
 		return;
-	}
 	arena *a = http_arena(req);
-	db_stmt *s = q.sql.failed ? NULL : db_prepare(c, q.sql.data);
-	buf_free(&q.sql);
-	if (!s) {
-		http_problem_err(req, ENT_EDB, NULL);
-		return;
-	}
-	qb_bind(&q, s);
-	struct sup_ticket *items = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		items = arena_grow(a, items, n, &cap, sizeof(*items));
-		sup_ticket_read(s, a, &items[n++]);
-	}
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	/* Names are read after the statement is done (users_names uses the same connection). */
 	for (size_t i = 0; i < n; i++) {
 		const char *keys[2] = {items[i].col[T_CREATED], items[i].col[T_ID]};
@@ -274,31 +291,12 @@ void sup_tickets_csv(http_req *req)
 		return;
 	qb_add(&q, " ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
 	qb_num(&q, CSV_MAX_ROWS + 1);
-	db_conn *c = http_db(req);
-	if (!c) {
-		buf_free(&q.sql);
+	struct sup_ticket *items;
+	size_t n;
+	db_conn *c = read_tickets(req, &q, &items, &n);
+	if (!c)
 		return;
-	}
 	arena *a = http_arena(req);
-	db_stmt *s = q.sql.failed ? NULL : db_prepare(c, q.sql.data);
-	buf_free(&q.sql);
-	if (!s) {
-		http_problem_err(req, ENT_EDB, NULL);
-		return;
-	}
-	qb_bind(&q, s);
-	struct sup_ticket *items = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		items = arena_grow(a, items, n, &cap, sizeof(*items));
-		sup_ticket_read(s, a, &items[n++]);
-	}
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	if (n > CSV_MAX_ROWS) {
 		http_problem(req, 413, "Plus de 10 000 demandes : affinez les filtres de l'export.");
 		return;
@@ -326,6 +324,7 @@ void sup_tickets_csv(http_req *req)
 	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
 		csv_cell(&b, head[i], i == 0);
 	buf_addstr(&b, "\r\n");
+	int rc = ENT_OK;
 	for (size_t i = 0; i < n; i++) {
 		const struct sup_ticket *t = &items[i];
 		const char *ids[2] = {t->col[T_REQUESTER], t->col[T_ASSIGNEE]}, *names[2] = {NULL, NULL};
@@ -460,20 +459,12 @@ void sup_sla_put(http_req *req)
 		return;
 	char now[21];
 	sup_now(now, NULL);
-	db_stmt *s = db_prepare(
-		c, "UPDATE support_sla SET first_response_minutes = ?, resolution_minutes = ?, updated_at = ?,"
-		   " updated_by = ? WHERE priority = ?");
-	int rc = ENT_EDB;
+	int rc = SQL_RUN(c,
+			 "UPDATE support_sla SET first_response_minutes = ?, resolution_minutes = ?, updated_at = ?,"
+			 " updated_by = ? WHERE priority = ?",
+			 SQL_I(fr), SQL_I(res), SQL_T(now), SQL_T(http_principal(req)->sub), SQL_T(priority));
+	db_stmt *s = rc >= 0 ? db_prepare(c, SLA_SELECT " WHERE priority = ?") : NULL;
 	if (s) {
-		db_bind_int64(s, 1, fr);
-		db_bind_int64(s, 2, res);
-		db_bind_text(s, 3, now);
-		db_bind_text(s, 4, http_principal(req)->sub);
-		db_bind_text(s, 5, priority);
-		rc = db_step(s);
-		db_done(s);
-	}
-	if (rc >= 0 && (s = db_prepare(c, SLA_SELECT " WHERE priority = ?"))) {
 		db_bind_text(s, 1, priority);
 		if ((rc = db_step(s)) == DB_ROW)
 			write_sla(http_jw(req), s);

@@ -22,6 +22,7 @@
 
 #include "core/err.h"
 #include "core/service.h"
+#include "core/row.h"
 #include "core/util.h"
 #include "core/schema.h"
 #include "services/notes/notes.h"
@@ -189,6 +190,20 @@ void sup_now(char out[21], int64_t *us)
 		*us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
+json_t *sup_check(const json_t *body, const struct jfield *fields, size_t n, const char *line, const char *lines)
+{
+	json_t *errors = json_object();
+	json_check(body, fields, n, errors);
+	const char *v = line ? json_get_str(body, line, NULL) : NULL;
+	if (v && !json_object_get(errors, line) && !util_valid_text(v))
+		json_object_set_new(errors, line,
+				    json_string("doit être une ligne de texte sans caractère de contrôle"));
+	v = lines ? json_get_str(body, lines, NULL) : NULL;
+	if (v && !json_object_get(errors, lines) && !util_valid_lines(v))
+		json_object_set_new(errors, lines, json_string("contient des caractères de contrôle"));
+	return errors;
+}
+
 /* ---- who is asking ---- */
 
 void sup_viewer_of(http_req *req, struct sup_viewer *v)
@@ -234,20 +249,20 @@ int sup_ticket_get(db_conn *c, arena *a, const char *id, struct sup_ticket *t)
 	return rc == DB_ROW ? ENT_OK : rc < 0 ? rc : ENT_ENOTFOUND;
 }
 
-int sup_ticket_load(http_req *req, db_conn *c, const struct sup_viewer *v, struct sup_ticket *t, int *rel)
+int sup_ticket_open(http_req *req, int with_body, struct sup_open *x)
 {
-	int rc = sup_ticket_get(c, http_arena(req), http_param(req, "id"), t);
-	if (rc == ENT_OK && !(*rel = sup_relation(v, t)))
-		rc = ENT_ENOTFOUND;
-	if (rc == ENT_ENOTFOUND) {
-		http_problem(req, 404, "Cette demande n'existe pas ou ne vous est pas visible.");
+	x->body = with_body ? http_json_body(req) : NULL;
+	if (with_body && !x->body)
 		return -1;
-	}
-	if (rc) {
-		http_problem_err(req, rc, "La demande n'a pas pu être lue.");
+	x->c = http_db(req);
+	if (!x->c)
 		return -1;
-	}
-	return 0;
+	x->a = http_arena(req);
+	sup_viewer_of(req, &x->v);
+	int rc = sup_ticket_get(x->c, x->a, http_param(req, "id"), &x->t);
+	x->rel = rc ? 0 : sup_relation(&x->v, &x->t);
+	return row_verdict(req, rc, x->rel != 0, "Cette demande n'existe pas ou ne vous est pas visible.",
+			   "La demande n'a pas pu être lue.");
 }
 
 static int open_state(const char *state)

@@ -25,6 +25,7 @@
 #include "core/json.h"
 #include "core/page.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 static int legal_transition(const char *from, const char *to)
@@ -99,17 +100,10 @@ void sup_tickets_create(http_req *req)
 		{"category", JF_STRING, 1, 0, 0, 0, sup_categories},
 		{"priority", JF_STRING, 0, 0, 0, 0, sup_priorities},
 	};
-	json_t *errors = json_object();
-	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
+	if (http_invalid(req, sup_check(body, fields, sizeof(fields) / sizeof(fields[0]), "subject", "description")))
+		return;
 	const char *subject = json_get_str(body, "subject", NULL),
 		   *description = json_get_str(body, "description", NULL);
-	if (subject && !json_object_get(errors, "subject") && !util_valid_text(subject))
-		json_object_set_new(errors, "subject",
-				    json_string("doit être une ligne de texte sans caractère de contrôle"));
-	if (description && !json_object_get(errors, "description") && !util_valid_lines(description))
-		json_object_set_new(errors, "description", json_string("contient des caractères de contrôle"));
-	if (http_invalid(req, errors))
-		return;
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
@@ -168,18 +162,12 @@ void sup_tickets_create(http_req *req)
 
 void sup_tickets_get(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	struct sup_viewer v;
-	sup_viewer_of(req, &v);
-	struct sup_ticket t;
-	int rel;
-	if (sup_ticket_load(req, c, &v, &t, &rel))
+	struct sup_open x;
+	if (sup_ticket_open(req, 0, &x))
 		return;
 	char now[21];
 	sup_now(now, NULL);
-	sup_ticket_write(http_jw(req), c, http_arena(req), &t, now);
+	sup_ticket_write(http_jw(req), x.c, http_arena(req), &x.t, now);
 	http_reply_jw(req, 200);
 }
 
@@ -210,18 +198,8 @@ static int check_assignee(db_conn *c, arena *a, const char *assignee, const char
 
 void sup_tickets_patch(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	arena *a = http_arena(req);
-	struct sup_viewer v;
-	sup_viewer_of(req, &v);
-	struct sup_ticket t;
-	int rel;
-	if (sup_ticket_load(req, c, &v, &t, &rel))
+	struct sup_open x;
+	if (sup_ticket_open(req, 1, &x))
 		return;
 	const struct jfield fields[] = {
 		{"state", JF_STRING, 0, 0, 0, 0, sup_states},
@@ -230,16 +208,16 @@ void sup_tickets_patch(http_req *req)
 		{"assignee_id", JF_UUID, 0, 1, 0, 0, NULL},
 	};
 	json_t *errors = json_object();
-	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
+	json_check(x.body, fields, sizeof(fields) / sizeof(fields[0]), errors);
 	if (http_invalid(req, errors))
 		return;
-	const char *state = json_get_str(body, "state", NULL), *priority = json_get_str(body, "priority", NULL);
-	const char *category = json_get_str(body, "category", NULL);
-	json_t *jassignee = json_object_get(body, "assignee_id");
+	const char *state = json_get_str(x.body, "state", NULL), *priority = json_get_str(x.body, "priority", NULL);
+	const char *category = json_get_str(x.body, "category", NULL);
+	json_t *jassignee = json_object_get(x.body, "assignee_id");
 	const char *assignee = json_string_value(jassignee);
 	/* Who may change what: staff the state; administrators the rest; the requester only closes. */
 	errors = json_object();
-	if (!(rel & SUP_STAFF)) {
+	if (!(x.rel & SUP_STAFF)) {
 		if (state && strcmp(state, "closed"))
 			json_object_set_new(errors, "state",
 					    json_string("le demandeur ne peut que clore sa demande résolue"));
@@ -247,7 +225,7 @@ void sup_tickets_patch(http_req *req)
 			const char *f = priority ? "priority" : category ? "category" : "assignee_id";
 			json_object_set_new(errors, f, json_string("seul le personnel du support modifie ce champ"));
 		}
-	} else if (!v.admin && (priority || category || jassignee)) {
+	} else if (!x.v.admin && (priority || category || jassignee)) {
 		const char *f = priority ? "priority" : category ? "category" : "assignee_id";
 		json_object_set_new(errors, f, json_string("seuls les administrateurs modifient ce champ"));
 	}
@@ -256,27 +234,27 @@ void sup_tickets_patch(http_req *req)
 		return;
 	}
 	json_decref(errors);
-	if (state && !legal_transition(t.col[T_STATE], state)) {
-		http_problem(req, 409, state_conflict(a, t.col[T_STATE], state));
+	if (state && !legal_transition(x.t.col[T_STATE], state)) {
+		http_problem(req, 409, state_conflict(x.a, x.t.col[T_STATE], state));
 		return;
 	}
-	if (!state && !strcmp(t.col[T_STATE], "closed") && (priority || category || jassignee)) {
+	if (!state && !strcmp(x.t.col[T_STATE], "closed") && (priority || category || jassignee)) {
 		http_problem(req, 409, "La demande est à l'état « Clos » : elle ne change plus.");
 		return;
 	}
-	const char *new_category = category ? category : t.col[T_CATEGORY];
-	const char *new_assignee = jassignee ? assignee : t.col[T_ASSIGNEE];
+	const char *new_category = category ? category : x.t.col[T_CATEGORY];
+	const char *new_assignee = jassignee ? assignee : x.t.col[T_ASSIGNEE];
 	errors = json_object();
 	int rc = ENT_OK;
-	if (category && t.col[T_EVALUATION] && strcmp(category, "grades"))
+	if (category && x.t.col[T_EVALUATION] && strcmp(category, "grades"))
 		json_object_set_new(errors, "category",
 				    json_string("une demande de révision de note reste dans la catégorie Notes"));
 	else if (assignee)
-		rc = check_assignee(c, a, assignee, new_category, errors);
+		rc = check_assignee(x.c, x.a, assignee, new_category, errors);
 	else if (category && new_assignee && strcmp(category, "grades")) {
 		/* A teacher holds a grades ticket only: moving it elsewhere needs another assignee first. */
 		struct user u;
-		int g = users_get(c, a, new_assignee, &u);
+		int g = users_get(x.c, x.a, new_assignee, &u);
 		if (!g && !(u.roles & ROLE_ADMIN))
 			json_object_set_new(
 				errors, "category",
@@ -293,20 +271,20 @@ void sup_tickets_patch(http_req *req)
 	char now[21], fr_due[21], res_due[21];
 	int64_t us;
 	sup_now(now, &us);
-	const char *new_state = state ? state : t.col[T_STATE];
-	const char *new_priority = priority ? priority : t.col[T_PRIORITY];
+	const char *new_state = state ? state : x.t.col[T_STATE];
+	const char *new_priority = priority ? priority : x.t.col[T_PRIORITY];
 	/* A new priority moves the deadlines, from the ticket's creation. */
-	snprintf(fr_due, sizeof(fr_due), "%s", t.col[T_FR_DUE]);
-	snprintf(res_due, sizeof(res_due), "%s", t.col[T_RES_DUE]);
-	if (priority && strcmp(priority, t.col[T_PRIORITY]))
-		rc = sup_deadlines(c, priority, t.col[T_CREATED], fr_due, res_due);
+	snprintf(fr_due, sizeof(fr_due), "%s", x.t.col[T_FR_DUE]);
+	snprintf(res_due, sizeof(res_due), "%s", x.t.col[T_RES_DUE]);
+	if (priority && strcmp(priority, x.t.col[T_PRIORITY]))
+		rc = sup_deadlines(x.c, priority, x.t.col[T_CREATED], fr_due, res_due);
 	if (!rc)
-		rc = db_begin(c);
+		rc = db_begin(x.c);
 	if (rc) {
 		http_problem_err(req, rc, "La demande n'a pas pu être modifiée.");
 		return;
 	}
-	const char *resolved_at = t.col[T_RESOLVED_AT], *closed_at = t.col[T_CLOSED_AT];
+	const char *resolved_at = x.t.col[T_RESOLVED_AT], *closed_at = x.t.col[T_CLOSED_AT];
 	if (state && !strcmp(state, "resolved"))
 		resolved_at = now;
 	else if (state && !strcmp(state, "open"))
@@ -314,13 +292,13 @@ void sup_tickets_patch(http_req *req)
 	if (state && !strcmp(state, "closed"))
 		closed_at = now;
 	db_stmt *s = db_prepare(
-		c, "UPDATE support_requests SET state = ?, priority = ?, category = ?, assignee_id = ?,"
-		   " first_response_due = ?, resolution_due = ?, resolved_at = ?, closed_at = ?, updated_at = ?"
-		   " WHERE id = ? AND state = ?");
+		x.c, "UPDATE support_requests SET state = ?, priority = ?, category = ?, assignee_id = ?,"
+		     " first_response_due = ?, resolution_due = ?, resolved_at = ?, closed_at = ?, updated_at = ?"
+		     " WHERE id = ? AND state = ?");
 	rc = ENT_EDB;
 	if (s) {
-		const char *vals[] = {new_state,   new_priority, new_category, new_assignee, fr_due,        res_due,
-				      resolved_at, closed_at,    now,          t.col[T_ID],  t.col[T_STATE]};
+		const char *vals[] = {new_state,   new_priority, new_category, new_assignee,  fr_due,          res_due,
+				      resolved_at, closed_at,    now,          x.t.col[T_ID], x.t.col[T_STATE]};
 		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 			db_bind_text_or_null(s, (int)i + 1, vals[i]);
 		rc = db_step(s);
@@ -329,23 +307,23 @@ void sup_tickets_patch(http_req *req)
 		db_done(s);
 	}
 	const char *changes[][3] = {
-		{"state", t.col[T_STATE], new_state},
-		{"priority", t.col[T_PRIORITY], new_priority},
-		{"category", t.col[T_CATEGORY], new_category},
-		{"assignee_id", t.col[T_ASSIGNEE], new_assignee},
+		{"state", x.t.col[T_STATE], new_state},
+		{"priority", x.t.col[T_PRIORITY], new_priority},
+		{"category", x.t.col[T_CATEGORY], new_category},
+		{"assignee_id", x.t.col[T_ASSIGNEE], new_assignee},
 	};
 	for (size_t i = 0; rc >= 0 && i < sizeof(changes) / sizeof(changes[0]); i++) {
 		const char *o = changes[i][1], *n = changes[i][2];
 		if ((!o && !n) || (o && n && !strcmp(o, n)))
 			continue;
-		rc = sup_history_add(c, t.col[T_ID], v.id, changes[i][0], o, n, now, us);
+		rc = sup_history_add(x.c, x.t.col[T_ID], x.v.id, changes[i][0], o, n, now, us);
 	}
 	struct sup_ticket after;
 	if (rc >= 0)
-		rc = sup_ticket_get(c, a, t.col[T_ID], &after);
+		rc = sup_ticket_get(x.c, x.a, x.t.col[T_ID], &after);
 	/* Who hears of it: the requester of a staff member's state change; staff of a requester's close. */
 	if (rc >= 0 && state) {
-		const char *title = arena_printf(a, "Demande « %s » : %s", after.col[T_SUBJECT], sup_label(state));
+		const char *title = arena_printf(x.a, "Demande « %s » : %s", after.col[T_SUBJECT], sup_label(state));
 		const char *text = !strcmp(state, "resolved")
 					   ? "Votre demande a été résolue. Répondez si le problème persiste, "
 					     "ou donnez votre avis sur la réponse."
@@ -354,22 +332,23 @@ void sup_tickets_patch(http_req *req)
 							       : "Votre demande est prise en charge.";
 		/* A contestation's student learns its outcome: the grade revised, or kept. */
 		const char *outcome = NULL;
-		if (!strcmp(state, "resolved") && after.col[T_EVALUATION] && (rel & SUP_STAFF))
-			outcome = sup_contest_outcome(c, a, &after);
+		if (!strcmp(state, "resolved") && after.col[T_EVALUATION] && (x.rel & SUP_STAFF))
+			outcome = sup_contest_outcome(x.c, x.a, &after);
 		if (outcome)
 			text = outcome;
-		if (rel & SUP_STAFF)
-			rc = sup_notify_requester(c, &after, v.id, title, text);
+		if (x.rel & SUP_STAFF)
+			rc = sup_notify_requester(x.c, &after, x.v.id, title, text);
 		else
-			rc = sup_notify_staff(c, a, &after, v.id, title, "Le demandeur a clos sa demande.");
+			rc = sup_notify_staff(x.c, x.a, &after, x.v.id, title, "Le demandeur a clos sa demande.");
 	}
-	if (rc >= 0 && assignee && (!t.col[T_ASSIGNEE] || strcmp(assignee, t.col[T_ASSIGNEE]))) {
+	if (rc >= 0 && assignee && (!x.t.col[T_ASSIGNEE] || strcmp(assignee, x.t.col[T_ASSIGNEE]))) {
 		const char *one[1] = {assignee};
-		rc = sup_notify(c, &after, v.id, one, 1, arena_printf(a, "Demande confiée : %s", after.col[T_SUBJECT]),
-				arena_printf(a, "Une demande (%s, priorité %s) vous a été confiée.",
+		rc = sup_notify(x.c, &after, x.v.id, one, 1,
+				arena_printf(x.a, "Demande confiée : %s", after.col[T_SUBJECT]),
+				arena_printf(x.a, "Une demande (%s, priorité %s) vous a été confiée.",
 					     sup_label(new_category), sup_label(new_priority)));
 	}
-	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
+	rc = rc < 0 ? (db_rollback(x.c), rc) : db_commit(x.c);
 	if (rc == ENT_ECONFLICT) {
 		http_problem(req, 409, "La demande vient d'être modifiée par quelqu'un d'autre : relisez-la.");
 		return;
@@ -379,156 +358,142 @@ void sup_tickets_patch(http_req *req)
 		return;
 	}
 	bus_kick();
-	reply_ticket(req, c, t.col[T_ID], 200);
+	reply_ticket(req, x.c, x.t.col[T_ID], 200);
 }
 
 /* ---- comments and internal notes ---- */
 
 #define COMMENT_COLS "id, author_id, body, internal, created_at, seq"
 
-static void write_comment(jw *w, db_conn *c, arena *a, db_stmt *s, const char *ticket_id)
+/* Writes "key": {"id", "name"} of the person id, or null for the system (no id). */
+static void write_person(jw *w, struct sup_open *x, const char *key, const char *id)
 {
-	const char *author = db_col_text(s, 1), *name = NULL;
-	users_names(c, a, &author, 1, &name);
+	const char *name = NULL;
+	jw_key(w, key);
+	if (!id) {
+		jw_null(w);
+		return;
+	}
+	users_names(x->c, x->a, &id, 1, &name);
 	jw_obj_open(w);
-	jw_kstr(w, "id", db_col_text(s, 0));
-	jw_kstr(w, "ticket_id", ticket_id);
-	jw_key(w, "author");
-	jw_obj_open(w);
-	jw_kstr(w, "id", author);
+	jw_kstr(w, "id", id);
 	jw_kstr(w, "name", name);
 	jw_obj_close(w);
+}
+
+static void write_comment(jw *w, db_stmt *s, void *ctx)
+{
+	struct sup_open *x = ctx;
+	jw_obj_open(w);
+	jw_kstr(w, "id", db_col_text(s, 0));
+	jw_kstr(w, "ticket_id", x->t.col[T_ID]);
+	write_person(w, x, "author", db_col_text(s, 1));
 	jw_kstr(w, "body", db_col_text(s, 2));
 	jw_kbool(w, "internal", db_col_int64(s, 3) != 0);
 	jw_kstr(w, "created_at", db_col_text(s, 4));
 	jw_obj_close(w);
 }
 
-void sup_comments_list(http_req *req)
+/*
+ * Answers a page of the rows of the ticket {id} ordered by (seq, id), its comments or its history
+ * (the list's name): sql selects them by "ticket_id = ? AND (internal = 0 OR ? = 1)" (1 for the
+ * ticket's staff), sql_after the same followed by "AND (seq, id) > (?, ?)". Column seq_col is the
+ * seq, column 0 the id. With staff_only, someone else than the staff is answered 403 staff_only.
+ */
+static void seq_page(http_req *req, const char *list, const char *staff_only, const char *sql, const char *sql_after,
+		     int seq_col, page_write_fn *write)
 {
 	page pg;
-	if (page_begin(req, &pg, "support_comments", 2))
+	if (page_begin(req, &pg, list, 2))
 		return;
-	db_conn *c = http_db(req);
-	if (!c)
+	struct sup_open x;
+	if (sup_ticket_open(req, 0, &x))
 		return;
-	arena *a = http_arena(req);
-	struct sup_viewer v;
-	sup_viewer_of(req, &v);
-	struct sup_ticket t;
-	int rel;
-	if (sup_ticket_load(req, c, &v, &t, &rel))
+	if (staff_only && !(x.rel & SUP_STAFF)) {
+		http_problem(req, 403, staff_only);
 		return;
+	}
 	int64_t seq = 0;
 	if (pg.has_cursor && util_parse_int64(pg.after[0], 0, INT64_MAX, &seq)) {
 		http_invalid(req, json_pack("{s:s}", "cursor", PAGE_BAD_CURSOR));
 		return;
 	}
-	/* The requester never reads an internal note; staff read both. */
-	db_stmt *s = db_prepare(
-		c, pg.has_cursor ? "SELECT " COMMENT_COLS " FROM support_comments WHERE ticket_id = ?"
-				   " AND (internal = 0 OR ? = 1) AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?"
-				 : "SELECT " COMMENT_COLS " FROM support_comments WHERE ticket_id = ?"
-				   " AND (internal = 0 OR ? = 1) ORDER BY seq, id LIMIT ?");
+	db_stmt *s = db_prepare(x.c, pg.has_cursor ? sql_after : sql);
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	int k = 1;
-	db_bind_text(s, k++, t.col[T_ID]);
-	db_bind_int64(s, k++, (rel & SUP_STAFF) ? 1 : 0);
+	db_bind_text(s, 1, x.t.col[T_ID]);
+	db_bind_int64(s, 2, (x.rel & SUP_STAFF) ? 1 : 0);
+	int k = 3;
 	if (pg.has_cursor) {
 		db_bind_int64(s, k++, seq);
 		db_bind_text(s, k++, pg.after[1]);
 	}
 	db_bind_int64(s, k, page_fetch(&pg));
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *keys[2] = {db_col_text(s, 5), db_col_text(s, 0)};
-		jw *w = page_item(&pg, keys);
-		if (!w)
-			break;
-		write_comment(w, c, a, s, t.col[T_ID]);
-	}
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	static const char *const keep[] = {"limit", NULL};
-	page_reply(&pg, keep);
+	page_rows(&pg, s, (const int[]){seq_col, 0}, write, &x, NULL, keep);
+}
+
+/* The requester never reads an internal note; staff read both. */
+void sup_comments_list(http_req *req)
+{
+	seq_page(req, "support_comments", NULL,
+		 "SELECT " COMMENT_COLS " FROM support_comments WHERE ticket_id = ? AND (internal = 0 OR ? = 1)"
+		 " ORDER BY seq, id LIMIT ?",
+		 "SELECT " COMMENT_COLS " FROM support_comments WHERE ticket_id = ? AND (internal = 0 OR ? = 1)"
+		 " AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?",
+		 5, write_comment);
 }
 
 void sup_comments_create(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	arena *a = http_arena(req);
-	struct sup_viewer v;
-	sup_viewer_of(req, &v);
-	struct sup_ticket t;
-	int rel;
-	if (sup_ticket_load(req, c, &v, &t, &rel))
+	struct sup_open x;
+	if (sup_ticket_open(req, 1, &x))
 		return;
 	const struct jfield fields[] = {
 		{"body", JF_STRING, 1, 0, 1, SUP_TEXT_MAX, NULL},
 		{"internal", JF_BOOL, 0, 0, 0, 0, NULL},
 	};
-	json_t *errors = json_object();
-	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
-	const char *text = json_get_str(body, "body", NULL);
-	if (text && !json_object_get(errors, "body") && !util_valid_lines(text))
-		json_object_set_new(errors, "body", json_string("contient des caractères de contrôle"));
-	int internal = json_is_true(json_object_get(body, "internal"));
-	if (internal && !(rel & SUP_STAFF))
+	json_t *errors = sup_check(x.body, fields, sizeof(fields) / sizeof(fields[0]), NULL, "body");
+	const char *text = json_get_str(x.body, "body", NULL);
+	int internal = json_is_true(json_object_get(x.body, "internal"));
+	if (internal && !(x.rel & SUP_STAFF))
 		json_object_set_new(errors, "internal",
 				    json_string("seul le personnel du support écrit des notes internes"));
 	if (http_invalid(req, errors))
 		return;
-	if (!strcmp(t.col[T_STATE], "closed")) {
+	if (!strcmp(x.t.col[T_STATE], "closed")) {
 		http_problem(req, 409,
 			     "La demande est à l'état « Clos » : on n'y répond plus ; ouvrez une nouvelle demande.");
 		return;
 	}
 	/* The requester's answer (even from an administrator asking for themselves) reopens. */
-	int as_requester = (rel & SUP_REQUESTER) != 0;
+	int as_requester = (x.rel & SUP_REQUESTER) != 0;
 	char id[37], now[21];
 	int64_t us;
 	util_uuid(id);
 	sup_now(now, &us);
-	int rc = db_begin(c);
+	int rc = db_begin(x.c);
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	db_stmt *s = db_prepare(
-		c, "INSERT INTO support_comments (id, ticket_id, author_id, body, internal, created_at, seq)"
-		   " VALUES (?, ?, ?, ?, ?, ?, ?)");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, t.col[T_ID]);
-		db_bind_text(s, 3, v.id);
-		db_bind_text(s, 4, text);
-		db_bind_int64(s, 5, internal);
-		db_bind_text(s, 6, now);
-		db_bind_int64(s, 7, us);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(x.c,
+		     "INSERT INTO support_comments (id, ticket_id, author_id, body, internal, created_at, seq)"
+		     " VALUES (?, ?, ?, ?, ?, ?, ?)",
+		     SQL_T(id), SQL_T(x.t.col[T_ID]), SQL_T(x.v.id), SQL_T(text), SQL_I(internal), SQL_T(now),
+		     SQL_I(us));
 	const char *to_state = NULL;
-	if (!internal && as_requester && (!strcmp(t.col[T_STATE], "resolved") || !strcmp(t.col[T_STATE], "waiting")))
+	if (!internal && as_requester &&
+	    (!strcmp(x.t.col[T_STATE], "resolved") || !strcmp(x.t.col[T_STATE], "waiting")))
 		to_state = "open";
-	else if (!internal && !as_requester && !strcmp(t.col[T_STATE], "new"))
+	else if (!internal && !as_requester && !strcmp(x.t.col[T_STATE], "new"))
 		to_state = "open"; /* the staff's first answer takes the ticket up */
 	if (rc >= 0 && !internal) {
 		/* The first public answer of the staff stops the first-answer clock. */
-		s = db_prepare(
-			c,
+		db_stmt *s = db_prepare(
+			x.c,
 			"UPDATE support_requests SET state = COALESCE(?, state),"
 			" resolved_at = CASE WHEN CAST(? AS TEXT) IS NULL THEN resolved_at ELSE NULL END,"
 			" first_response_at = CASE WHEN ? = 1 THEN COALESCE(first_response_at, ?) ELSE first_response_at END,"
@@ -540,8 +505,8 @@ void sup_comments_create(http_req *req)
 			db_bind_int64(s, 3, !as_requester);
 			db_bind_text(s, 4, now);
 			db_bind_text(s, 5, now);
-			db_bind_text(s, 6, t.col[T_ID]);
-			db_bind_text(s, 7, t.col[T_STATE]);
+			db_bind_text(s, 6, x.t.col[T_ID]);
+			db_bind_text(s, 7, x.t.col[T_STATE]);
 			rc = db_step(s);
 			if (rc >= 0 && db_changes(s) != 1)
 				rc = ENT_ECONFLICT;
@@ -549,7 +514,7 @@ void sup_comments_create(http_req *req)
 		}
 	}
 	if (rc >= 0 && to_state)
-		rc = sup_history_add(c, t.col[T_ID], v.id, "state", t.col[T_STATE], to_state, now, us);
+		rc = sup_history_add(x.c, x.t.col[T_ID], x.v.id, "state", x.t.col[T_STATE], to_state, now, us);
 	if (rc >= 0 && !internal) {
 		/* A public answer reaches the other side; an internal note reaches nobody. */
 		size_t n = strlen(text);
@@ -559,17 +524,18 @@ void sup_comments_create(http_req *req)
 			size_t cut = 277;
 			while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
 				cut--;
-			excerpt = arena_printf(a, "%.*s…", (int)cut, text);
+			excerpt = arena_printf(x.a, "%.*s…", (int)cut, text);
 		}
 		if (as_requester)
-			rc = sup_notify_staff(c, a, &t, v.id,
-					      arena_printf(a, "Nouvelle réponse du demandeur : %s", t.col[T_SUBJECT]),
-					      excerpt);
+			rc = sup_notify_staff(
+				x.c, x.a, &x.t, x.v.id,
+				arena_printf(x.a, "Nouvelle réponse du demandeur : %s", x.t.col[T_SUBJECT]), excerpt);
 		else
-			rc = sup_notify_requester(
-				c, &t, v.id, arena_printf(a, "Réponse du support : %s", t.col[T_SUBJECT]), excerpt);
+			rc = sup_notify_requester(x.c, &x.t, x.v.id,
+						  arena_printf(x.a, "Réponse du support : %s", x.t.col[T_SUBJECT]),
+						  excerpt);
 	}
-	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
+	rc = rc < 0 ? (db_rollback(x.c), rc) : db_commit(x.c);
 	if (rc == ENT_ECONFLICT) {
 		http_problem(req, 409, "La demande vient d'être modifiée par quelqu'un d'autre : relisez-la.");
 		return;
@@ -579,12 +545,12 @@ void sup_comments_create(http_req *req)
 		return;
 	}
 	bus_kick();
-	s = db_prepare(c, "SELECT " COMMENT_COLS " FROM support_comments WHERE id = ?");
+	db_stmt *s = db_prepare(x.c, "SELECT " COMMENT_COLS " FROM support_comments WHERE id = ?");
 	rc = ENT_EDB;
 	if (s) {
 		db_bind_text(s, 1, id);
 		if ((rc = db_step(s)) == DB_ROW)
-			write_comment(http_jw(req), c, a, s, t.col[T_ID]);
+			write_comment(http_jw(req), s, &x);
 		db_done(s);
 	}
 	if (rc != DB_ROW) {
@@ -596,134 +562,68 @@ void sup_comments_create(http_req *req)
 
 /* ---- GET /api/support/tickets/{id}/history ---- */
 
+static void write_change(jw *w, db_stmt *s, void *ctx)
+{
+	jw_obj_open(w);
+	jw_kstr(w, "id", db_col_text(s, 0));
+	write_person(w, ctx, "actor", db_col_text(s, 1)); /* null: the system (the 7-day auto-close) */
+	jw_kstr(w, "field", db_col_text(s, 2));
+	jw_kstr(w, "old_value", db_col_text(s, 3));
+	jw_kstr(w, "new_value", db_col_text(s, 4));
+	jw_kstr(w, "at", db_col_text(s, 5));
+	jw_obj_close(w);
+}
+
+/* Staff only; the history has no internal rows, so the second condition always holds. */
 void sup_history_list(http_req *req)
 {
-	page pg;
-	if (page_begin(req, &pg, "support_history", 2))
-		return;
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	arena *a = http_arena(req);
-	struct sup_viewer v;
-	sup_viewer_of(req, &v);
-	struct sup_ticket t;
-	int rel;
-	if (sup_ticket_load(req, c, &v, &t, &rel))
-		return;
-	if (!(rel & SUP_STAFF)) {
-		http_problem(req, 403, "L'historique d'une demande est réservé au personnel du support.");
-		return;
-	}
-	int64_t seq = 0;
-	if (pg.has_cursor && util_parse_int64(pg.after[0], 0, INT64_MAX, &seq)) {
-		http_invalid(req, json_pack("{s:s}", "cursor", PAGE_BAD_CURSOR));
-		return;
-	}
-	db_stmt *s = db_prepare(
-		c, pg.has_cursor ? "SELECT id, actor_id, field, old_value, new_value, at, seq FROM support_history"
-				   " WHERE ticket_id = ? AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?"
-				 : "SELECT id, actor_id, field, old_value, new_value, at, seq FROM support_history"
-				   " WHERE ticket_id = ? ORDER BY seq, id LIMIT ?");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, NULL);
-		return;
-	}
-	int k = 1;
-	db_bind_text(s, k++, t.col[T_ID]);
-	if (pg.has_cursor) {
-		db_bind_int64(s, k++, seq);
-		db_bind_text(s, k++, pg.after[1]);
-	}
-	db_bind_int64(s, k, page_fetch(&pg));
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *keys[2] = {db_col_text(s, 6), db_col_text(s, 0)};
-		jw *w = page_item(&pg, keys);
-		if (!w)
-			break;
-		const char *actor = db_col_text(s, 1), *name = NULL;
-		if (actor)
-			users_names(c, a, &actor, 1, &name);
-		jw_obj_open(w);
-		jw_kstr(w, "id", db_col_text(s, 0));
-		jw_key(w, "actor");
-		if (!actor)
-			jw_null(w); /* the system: the 7-day auto-close */
-		else {
-			jw_obj_open(w);
-			jw_kstr(w, "id", actor);
-			jw_kstr(w, "name", name);
-			jw_obj_close(w);
-		}
-		jw_kstr(w, "field", db_col_text(s, 2));
-		jw_kstr(w, "old_value", db_col_text(s, 3));
-		jw_kstr(w, "new_value", db_col_text(s, 4));
-		jw_kstr(w, "at", db_col_text(s, 5));
-		jw_obj_close(w);
-	}
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	static const char *const keep[] = {"limit", NULL};
-	page_reply(&pg, keep);
+	seq_page(req, "support_history", "L'historique d'une demande est réservé au personnel du support.",
+		 "SELECT id, actor_id, field, old_value, new_value, at, seq FROM support_history"
+		 " WHERE ticket_id = ? AND ? = 1 ORDER BY seq, id LIMIT ?",
+		 "SELECT id, actor_id, field, old_value, new_value, at, seq FROM support_history"
+		 " WHERE ticket_id = ? AND ? = 1 AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?",
+		 6, write_change);
 }
 
 /* ---- PUT /api/support/tickets/{id}/rating ---- */
 
 void sup_rating_put(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	arena *a = http_arena(req);
-	struct sup_viewer v;
-	sup_viewer_of(req, &v);
-	struct sup_ticket t;
-	int rel;
-	if (sup_ticket_load(req, c, &v, &t, &rel))
+	struct sup_open x;
+	if (sup_ticket_open(req, 1, &x))
 		return;
 	const struct jfield fields[] = {
 		{"rating", JF_INT, 1, 0, 1, 5, NULL},
 		{"comment", JF_STRING, 0, 1, 0, 2000, NULL},
 	};
-	json_t *errors = json_object();
-	json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors);
-	const char *comment = json_get_str(body, "comment", NULL);
-	if (comment && !json_object_get(errors, "comment") && !util_valid_lines(comment))
-		json_object_set_new(errors, "comment", json_string("contient des caractères de contrôle"));
-	if (http_invalid(req, errors))
+	if (http_invalid(req, sup_check(x.body, fields, sizeof(fields) / sizeof(fields[0]), NULL, "comment")))
 		return;
-	if (!(rel & SUP_REQUESTER)) {
+	const char *comment = json_get_str(x.body, "comment", NULL);
+	if (!(x.rel & SUP_REQUESTER)) {
 		http_problem(req, 403, "Seul le demandeur donne son avis sur la réponse.");
 		return;
 	}
-	if (strcmp(t.col[T_STATE], "resolved") && strcmp(t.col[T_STATE], "closed")) {
+	if (strcmp(x.t.col[T_STATE], "resolved") && strcmp(x.t.col[T_STATE], "closed")) {
 		http_problem(
 			req, 409,
-			arena_printf(a,
+			arena_printf(x.a,
 				     "La demande est à l'état « %s » : on donne son avis une fois la demande résolue.",
-				     sup_label(t.col[T_STATE])));
+				     sup_label(x.t.col[T_STATE])));
 		return;
 	}
-	if (t.col[T_RATING]) {
+	if (x.t.col[T_RATING]) {
 		http_problem(req, 409, "Vous avez déjà donné votre avis sur cette demande.");
 		return;
 	}
 	char now[21];
 	int64_t us;
 	sup_now(now, &us);
-	long long rating = json_get_int(body, "rating", 0);
-	int rc = db_begin(c);
+	long long rating = json_get_int(x.body, "rating", 0);
+	int rc = db_begin(x.c);
 	db_stmt *s =
 		rc ? NULL
 		   : db_prepare(
-			     c,
+			     x.c,
 			     "UPDATE support_requests SET rating = ?, rating_comment = ?, rated_at = ?, updated_at = ?"
 			     " WHERE id = ? AND rating IS NULL");
 	if (!rc) {
@@ -733,16 +633,16 @@ void sup_rating_put(http_req *req)
 			db_bind_text_or_null(s, 2, comment);
 			db_bind_text(s, 3, now);
 			db_bind_text(s, 4, now);
-			db_bind_text(s, 5, t.col[T_ID]);
+			db_bind_text(s, 5, x.t.col[T_ID]);
 			rc = db_step(s);
 			if (rc >= 0 && db_changes(s) != 1)
 				rc = ENT_ECONFLICT;
 			db_done(s);
 		}
 		if (rc >= 0)
-			rc = sup_history_add(c, t.col[T_ID], v.id, "rating", NULL, arena_printf(a, "%lld", rating), now,
-					     us);
-		rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
+			rc = sup_history_add(x.c, x.t.col[T_ID], x.v.id, "rating", NULL,
+					     arena_printf(x.a, "%lld", rating), now, us);
+		rc = rc < 0 ? (db_rollback(x.c), rc) : db_commit(x.c);
 	}
 	if (rc == ENT_ECONFLICT) {
 		http_problem(req, 409, "Vous avez déjà donné votre avis sur cette demande.");
@@ -752,5 +652,5 @@ void sup_rating_put(http_req *req)
 		http_problem_err(req, rc, "Votre avis n'a pas pu être enregistré.");
 		return;
 	}
-	reply_ticket(req, c, t.col[T_ID], 200);
+	reply_ticket(req, x.c, x.t.col[T_ID], 200);
 }

@@ -294,21 +294,29 @@ void users_api_create(http_req *req)
 
 /* ---- GET /api/users/{id} ---- */
 
-static int load_param_user(http_req *req, db_conn *c, struct urow *r)
+/*
+ * The account the request is about, {id} or the caller's own (me): the connection, or NULL after
+ * answering (503, 404 when there is no such account).
+ */
+static db_conn *user_open(http_req *req, int me, struct urow *r)
 {
-	int rc = users_load(c, http_arena(req), http_param(req, "id"), 0, r);
+	db_conn *c = http_db(req);
+	if (!c)
+		return NULL;
+	const char *id = me ? caller(req) : http_param(req, "id");
+	int rc = id ? users_load(c, http_arena(req), id, 0, r) : ENT_ENOTFOUND;
 	if (rc == ENT_ENOTFOUND)
-		http_problem(req, 404, "compte introuvable");
+		http_problem(req, 404, me ? "the caller has no account here" : "compte introuvable");
 	else if (rc)
 		http_problem_err(req, rc, NULL);
-	return rc;
+	return rc ? NULL : c;
 }
 
 void users_api_get(http_req *req)
 {
-	db_conn *c = http_db(req);
 	struct urow r;
-	if (!c || load_param_user(req, c, &r))
+	db_conn *c = user_open(req, 0, &r);
+	if (!c)
 		return;
 	users_row_write(http_jw(req), c, &r, USERS_VIEW_ADMIN, 1);
 	http_reply_jw(req, 200);
@@ -362,9 +370,9 @@ void users_api_patch(http_req *req)
 		json_field_error(errors, "locale", "not_locale", "doit être une langue comme fr ou fr-FR");
 	if (http_invalid(req, errors))
 		return;
-	db_conn *c = http_db(req);
 	struct urow r;
-	if (!c || load_param_user(req, c, &r))
+	db_conn *c = user_open(req, 0, &r);
+	if (!c)
 		return;
 	arena *a = http_arena(req);
 	const char *email = patched(body, "email", r.email);
@@ -481,9 +489,9 @@ void users_api_patch(http_req *req)
 
 void users_api_delete(http_req *req)
 {
-	db_conn *c = http_db(req);
 	struct urow r;
-	if (!c || load_param_user(req, c, &r))
+	db_conn *c = user_open(req, 0, &r);
+	if (!c)
 		return;
 	const char *me = caller(req);
 	if (me && strcmp(me, r.id) == 0) {
@@ -552,9 +560,9 @@ void users_api_delete(http_req *req)
 
 void users_api_reset(http_req *req)
 {
-	db_conn *c = http_db(req);
 	struct urow r;
-	if (!c || load_param_user(req, c, &r))
+	db_conn *c = user_open(req, 0, &r);
+	if (!c)
 		return;
 	char code[16], expires[21];
 	int rc = users_reset_code(c, r.id, code, expires);
@@ -570,22 +578,11 @@ void users_api_reset(http_req *req)
 
 /* ---- /api/users/me ---- */
 
-static int load_me(http_req *req, db_conn *c, struct urow *r)
-{
-	const char *me = caller(req);
-	int rc = me ? users_load(c, http_arena(req), me, 0, r) : ENT_ENOTFOUND;
-	if (rc == ENT_ENOTFOUND)
-		http_problem(req, 404, "the caller has no account here");
-	else if (rc)
-		http_problem_err(req, rc, NULL);
-	return rc;
-}
-
 void users_api_me(http_req *req)
 {
-	db_conn *c = http_db(req);
 	struct urow r;
-	if (!c || load_me(req, c, &r))
+	db_conn *c = user_open(req, 1, &r);
+	if (!c)
 		return;
 	users_row_write(http_jw(req), c, &r, USERS_VIEW_SELF, 1);
 	http_reply_jw(req, 200);
@@ -610,9 +607,9 @@ void users_api_me_patch(http_req *req)
 		json_field_error(errors, "locale", "not_locale", "doit être une langue comme fr ou fr-FR");
 	if (http_invalid(req, errors))
 		return;
-	db_conn *c = http_db(req);
 	struct urow r;
-	if (!c || load_me(req, c, &r))
+	db_conn *c = user_open(req, 1, &r);
+	if (!c)
 		return;
 	arena *a = http_arena(req);
 	const char *display = patched(body, "display_name", r.display_name),
@@ -734,9 +731,9 @@ int users_export(db_conn *c, const char *user_id, json_t *out)
 
 void users_api_me_export(http_req *req)
 {
-	db_conn *c = http_db(req);
 	struct urow r;
-	if (!c || load_me(req, c, &r))
+	db_conn *c = user_open(req, 1, &r);
+	if (!c)
 		return;
 	char now[21];
 	users_time(now, 0);

@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/page.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #include <string.h>
 
@@ -22,8 +23,9 @@
 	" (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id AND m.kind = 'etudiant'),"                     \
 	" (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id)"
 
-static void class_write(jw *w, db_stmt *s)
+static void class_write(jw *w, db_stmt *s, void *unused)
 {
+	(void)unused;
 	jw_obj_open(w);
 	jw_kstr(w, "id", db_col_text(s, 0));
 	jw_kstr(w, "name", db_col_text(s, 1));
@@ -40,7 +42,7 @@ static void class_write(jw *w, db_stmt *s)
 static json_t *class_json(db_stmt *s)
 {
 	jwbuf j;
-	class_write(jwbuf_init(&j, 0), s);
+	class_write(jwbuf_init(&j, 0), s, NULL);
 	return json_from_buf(&j.b);
 }
 
@@ -65,6 +67,21 @@ static json_t *load_class(http_req *req, db_conn *c, const char *id)
 	else if (!out)
 		http_problem(req, 404, "classe introuvable");
 	return out;
+}
+
+/* Ends the transaction of a change whose outcome is rc: commits and answers 204, or rolls back and answers the failure. */
+static void commit_reply(http_req *req, db_conn *c, int rc)
+{
+	if (rc < 0) {
+		db_rollback(c);
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	if ((rc = db_commit(c))) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	http_reply_empty(req, 204);
 }
 
 void classes_api_list(http_req *req)
@@ -101,21 +118,8 @@ void classes_api_list(http_req *req)
 	db_bind_text(s, 7, pg.after[1]);
 	db_bind_text(s, 8, pg.after[2]);
 	db_bind_int64(s, 9, page_fetch(&pg));
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *keys[3] = {db_col_text(s, 2), db_col_text(s, 1), db_col_text(s, 0)};
-		jw *w = page_item(&pg, keys);
-		if (!w)
-			break;
-		class_write(w, s);
-	}
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	static const char *const keep[] = {"school_year", "limit", NULL};
-	page_reply(&pg, keep);
+	page_rows(&pg, s, (const int[]){2, 1, 0}, class_write, NULL, NULL, keep);
 }
 
 static const struct jfield class_fields[] = {
@@ -267,18 +271,8 @@ void classes_api_patch(http_req *req)
 	const char *level = lv ? json_string_value(lv) : json_string_value(json_object_get(cur, "level"));
 	char now[21];
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c,
-				"UPDATE classes SET name = ?, school_year = ?, level = ?, updated_at = ? WHERE id = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, name);
-		db_bind_text(s, 2, year);
-		db_bind_text(s, 3, level);
-		db_bind_text(s, 4, now);
-		db_bind_text(s, 5, id);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c, "UPDATE classes SET name = ?, school_year = ?, level = ?, updated_at = ? WHERE id = ?",
+			 SQL_T(name), SQL_T(year), SQL_T(level), SQL_T(now), SQL_T(id));
 	json_decref(cur);
 	if (rc == ENT_ECONFLICT) {
 		name_conflict(req);
@@ -316,16 +310,7 @@ void classes_api_delete(http_req *req)
 		rc = db_step(s);
 		db_done(s);
 	}
-	if (rc < 0) {
-		db_rollback(c);
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	if ((rc = db_commit(c))) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	http_reply_empty(req, 204);
+	commit_reply(req, c, rc);
 }
 
 void classes_api_member_put(http_req *req)
@@ -350,16 +335,7 @@ void classes_api_member_put(http_req *req)
 	rc = db_begin(c);
 	if (!rc)
 		rc = users_set_class(c, r.id, r.role, http_param(req, "id"));
-	if (rc) {
-		db_rollback(c);
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	if ((rc = db_commit(c))) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	http_reply_empty(req, 204);
+	commit_reply(req, c, rc);
 }
 
 void classes_api_member_delete(http_req *req)

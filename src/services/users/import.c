@@ -33,6 +33,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "csv.h"
 
 #include <errno.h>
@@ -540,13 +541,8 @@ static int same(const char *x, const char *y) { return (!x && !y) || (x && y && 
 /* 1 if the user is in the class, 0 if not, or an error. */
 static int in_class(db_conn *c, const char *user_id, const char *class_id)
 {
-	db_stmt *s = db_prepare(c, "SELECT 1 FROM class_members WHERE user_id = ? AND class_id = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
-	db_bind_text(s, 2, class_id);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c, "SELECT 1 FROM class_members WHERE user_id = ? AND class_id = ?", SQL_T(user_id),
+			 SQL_T(class_id));
 	return rc < 0 ? rc : rc == DB_ROW;
 }
 
@@ -624,16 +620,9 @@ static int apply_row(struct ctx *x, const struct row *r)
 		if (class_id) {
 			char now[21];
 			users_time(now, 0);
-			db_stmt *s = db_prepare(
-				c, "INSERT INTO class_members (class_id, user_id, kind, added_at) VALUES (?, ?, ?, ?)");
-			if (!s)
-				return ENT_EDB;
-			db_bind_text(s, 1, class_id);
-			db_bind_text(s, 2, id);
-			db_bind_text(s, 3, r->role);
-			db_bind_text(s, 4, now);
-			rc = db_step(s);
-			db_done(s);
+			rc = SQL_RUN(
+				c, "INSERT INTO class_members (class_id, user_id, kind, added_at) VALUES (?, ?, ?, ?)",
+				SQL_T(class_id), SQL_T(id), SQL_T(r->role), SQL_T(now));
 			if (rc < 0)
 				return rc;
 		}
@@ -674,29 +663,19 @@ static int apply_row(struct ctx *x, const struct row *r)
 			username = r->email;
 		char now[21];
 		users_time(now, 0);
-		db_stmt *s = db_prepare(
-			c, "UPDATE users SET email = ?, username = ?, given_name = ?, family_name = ?, role = ?,"
-			   " external_id = ?, sort_key = ?, search = ?, updated_at = ? WHERE id = ?");
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, r->email);
-		db_bind_text(s, 2, username);
-		db_bind_text(s, 3, r->given);
-		db_bind_text(s, 4, r->family);
-		db_bind_text(s, 5, r->role);
-		db_bind_text(s, 6, external_id);
-		db_bind_text(s, 7, users_sort_key(a, r->given, r->family));
-		db_bind_text(s, 8, users_search_text(a, r->given, r->family, NULL, r->email, username));
-		db_bind_text(s, 9, now);
-		db_bind_text(s, 10, e.id);
-		rc = db_step(s);
-		db_done(s);
+		rc = SQL_RUN(c,
+			     "UPDATE users SET email = ?, username = ?, given_name = ?, family_name = ?, role = ?,"
+			     " external_id = ?, sort_key = ?, search = ?, updated_at = ? WHERE id = ?",
+			     SQL_T(r->email), SQL_T(username), SQL_T(r->given), SQL_T(r->family), SQL_T(r->role),
+			     SQL_T(external_id), SQL_T(users_sort_key(a, r->given, r->family)),
+			     SQL_T(users_search_text(a, r->given, r->family, NULL, r->email, username)), SQL_T(now),
+			     SQL_T(e.id));
 		if (rc < 0)
 			return rc;
 		if (strcmp(e.role, r->role) != 0) {
 			/* A student is in one class at most: one who becomes a student keeps the imported class only. */
 			if (strcmp(r->role, "etudiant") == 0) {
-				s = db_prepare(
+				db_stmt *s = db_prepare(
 					c,
 					class_id
 						? "DELETE FROM class_members WHERE user_id = ? AND class_id <> ?"
@@ -712,13 +691,8 @@ static int apply_row(struct ctx *x, const struct row *r)
 				if (rc < 0)
 					return rc;
 			}
-			s = db_prepare(c, "UPDATE class_members SET kind = ? WHERE user_id = ?");
-			if (!s)
-				return ENT_EDB;
-			db_bind_text(s, 1, r->role);
-			db_bind_text(s, 2, e.id);
-			rc = db_step(s);
-			db_done(s);
+			rc = SQL_RUN(c, "UPDATE class_members SET kind = ? WHERE user_id = ?", SQL_T(r->role),
+				     SQL_T(e.id));
 			if (rc < 0)
 				return rc;
 			if (x->nrevoke % 64 == 0) {

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/password.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -493,40 +494,19 @@ int users_insert(db_conn *c, arena *a, char id[37], const char *email, const cha
 	util_uuid(id);
 	char now[21];
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c, "INSERT INTO users (id, iss, sub, email, username, given_name, family_name, role,"
-				   " external_id, disabled, sort_key, search, created_at, updated_at)"
-				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, iss);
-	db_bind_text(s, 3, sub);
-	db_bind_text(s, 4, email);
-	db_bind_text(s, 5, username);
-	db_bind_text(s, 6, given);
-	db_bind_text(s, 7, family);
-	db_bind_text(s, 8, role);
-	db_bind_text(s, 9, external_id);
-	db_bind_text(s, 10, users_sort_key(a, given, family));
-	db_bind_text(s, 11, users_search_text(a, given, family, NULL, email, username));
-	db_bind_text(s, 12, now);
-	db_bind_text(s, 13, now);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO users (id, iss, sub, email, username, given_name, family_name, role,"
+			 " external_id, disabled, sort_key, search, created_at, updated_at)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(iss), SQL_T(sub), SQL_T(email), SQL_T(username), SQL_T(given), SQL_T(family),
+			 SQL_T(role), SQL_T(external_id), SQL_T(users_sort_key(a, given, family)),
+			 SQL_T(users_search_text(a, given, family, NULL, email, username)), SQL_T(now), SQL_T(now));
 	if (rc < 0)
 		return rc;
-	s = db_prepare(c,
-		       "INSERT INTO user_credentials (user_id, password_hash, activation_hash, activation_expires_at,"
-		       " failed_count, locked_until, updated_at) VALUES (?, ?, ?, ?, 0, NULL, ?)");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, password_hash);
-	db_bind_text(s, 3, code_hash);
-	db_bind_text(s, 4, code_expires);
-	db_bind_text(s, 5, now);
-	rc = db_step(s);
-	db_done(s);
+	rc = SQL_RUN(c,
+		     "INSERT INTO user_credentials (user_id, password_hash, activation_hash, activation_expires_at,"
+		     " failed_count, locked_until, updated_at) VALUES (?, ?, ?, ?, 0, NULL, ?)",
+		     SQL_T(id), SQL_T(password_hash), SQL_T(code_hash), SQL_T(code_expires), SQL_T(now));
 	return rc < 0 ? rc : ENT_OK;
 }
 
@@ -566,16 +546,10 @@ int users_set_class(db_conn *c, const char *user_id, const char *role, const cha
 	}
 	char now[21];
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c, "INSERT INTO class_members (class_id, user_id, kind, added_at) VALUES (?, ?, ?, ?)"
-				   " ON CONFLICT (class_id, user_id) DO UPDATE SET kind = excluded.kind");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, class_id);
-	db_bind_text(s, 2, user_id);
-	db_bind_text(s, 3, role ? role : "etudiant");
-	db_bind_text(s, 4, now);
-	rc = db_step(s);
-	db_done(s);
+	rc = SQL_RUN(c,
+		     "INSERT INTO class_members (class_id, user_id, kind, added_at) VALUES (?, ?, ?, ?)"
+		     " ON CONFLICT (class_id, user_id) DO UPDATE SET kind = excluded.kind",
+		     SQL_T(class_id), SQL_T(user_id), SQL_T(role ? role : "etudiant"), SQL_T(now));
 	return rc < 0 ? rc : ENT_OK;
 }
 
@@ -601,18 +575,10 @@ int users_class_by_name(db_conn *c, const char *name, const char *school_year, i
 	util_uuid(id);
 	char now[21];
 	users_time(now, 0);
-	s = db_prepare(
+	rc = SQL_RUN(
 		c,
-		"INSERT INTO classes (id, name, school_year, level, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?)");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, name);
-	db_bind_text(s, 3, school_year);
-	db_bind_text(s, 4, now);
-	db_bind_text(s, 5, now);
-	rc = db_step(s);
-	db_done(s);
+		"INSERT INTO classes (id, name, school_year, level, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?)",
+		SQL_T(id), SQL_T(name), SQL_T(school_year), SQL_T(now), SQL_T(now));
 	if (rc < 0)
 		return rc;
 	if (created)
@@ -642,18 +608,11 @@ int users_reset_code(db_conn *c, const char *user_id, char code[16], char expire
 		return rc;
 	if (n == 0) {
 		/* Accounts first seen in an external token have no credentials row yet. */
-		s = db_prepare(
+		rc = SQL_RUN(
 			c,
 			"INSERT INTO user_credentials (user_id, password_hash, activation_hash, activation_expires_at,"
-			" failed_count, locked_until, updated_at) VALUES (?, NULL, ?, ?, 0, NULL, ?)");
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, user_id);
-		db_bind_text(s, 2, hash);
-		db_bind_text(s, 3, expires);
-		db_bind_text(s, 4, now);
-		rc = db_step(s);
-		db_done(s);
+			" failed_count, locked_until, updated_at) VALUES (?, NULL, ?, ?, 0, NULL, ?)",
+			SQL_T(user_id), SQL_T(hash), SQL_T(expires), SQL_T(now));
 		if (rc < 0)
 			return rc;
 	}
@@ -852,23 +811,14 @@ int users_upsert_external(db_conn *c, arena *a, const char *iss, const char *sub
 				/* Email and username are unique: one that another account holds is not taken over. */
 				for (int variant = 0; variant < 2; variant++) {
 					const char *m = variant ? NULL : mail, *un = variant ? NULL : uname;
-					s = db_prepare(
+					rc = SQL_RUN(
 						c,
 						"UPDATE users SET email = ?, username = ?, given_name = ?, family_name = ?,"
-						" role = ?, sort_key = ?, search = ?, updated_at = ? WHERE id = ?");
-					if (!s)
-						return ENT_EDB;
-					db_bind_text(s, 1, m);
-					db_bind_text(s, 2, un);
-					db_bind_text(s, 3, given);
-					db_bind_text(s, 4, family);
-					db_bind_text(s, 5, role);
-					db_bind_text(s, 6, users_sort_key(a, given, family));
-					db_bind_text(s, 7, users_search_text(a, given, family, NULL, m, un));
-					db_bind_text(s, 8, now);
-					db_bind_text(s, 9, id);
-					rc = db_step(s);
-					db_done(s);
+						" role = ?, sort_key = ?, search = ?, updated_at = ? WHERE id = ?",
+						SQL_T(m), SQL_T(un), SQL_T(given), SQL_T(family), SQL_T(role),
+						SQL_T(users_sort_key(a, given, family)),
+						SQL_T(users_search_text(a, given, family, NULL, m, un)), SQL_T(now),
+						SQL_T(id));
 					if (rc != ENT_ECONFLICT)
 						break;
 				}

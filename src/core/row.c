@@ -1,0 +1,38 @@
+/*
+ * row.c - reading the one row of a handler, or answering why not (see row.h).
+ */
+#include "row.h"
+
+#include "err.h"
+
+db_stmt *row_get(http_req *req, db_conn *c, const char *sql, const char *id, const char *detail, const char *not_found)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s) {
+		http_problem_err(req, ENT_EDB, detail);
+		return NULL;
+	}
+	db_bind_text(s, 1, id);
+	int rc = db_step(s);
+	if (rc == DB_ROW)
+		return s;
+	db_done(s);
+	if (rc < 0 || !not_found)
+		http_problem_err(req, rc < 0 ? rc : ENT_ENOTFOUND, detail);
+	else
+		http_problem(req, 404, not_found);
+	return NULL;
+}
+
+int row_verdict(http_req *req, int rc, int visible, const char *not_found, const char *failed)
+{
+	if (rc == ENT_ENOTFOUND || (rc == ENT_OK && !visible)) {
+		http_problem(req, 404, not_found);
+		return -1;
+	}
+	if (rc) {
+		http_problem_err(req, rc, failed);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * sql.h - one statement run once, its parameters given as values.
+ *
+ * Most writes read the same way: prepare, bind a few values in order, step once, finish. SQL_RUN
+ * is all of that in one expression, so that a handler shows the statement and its values and
+ * nothing else:
+ *
+ *   int rc = SQL_RUN(c, "UPDATE things SET title = ?, rank = ? WHERE id = ?", SQL_T(title), SQL_I(rank),
+ *                    SQL_T(id));
+ *
+ * The values are bound to the parameters 1..n in order: SQL_T a text (NULL binds NULL), SQL_I an
+ * integer, SQL_D a real, SQL_NULL a NULL. The statement is prepared through db_prepare (cached),
+ * stepped once and finished. It never reads rows: a statement whose rows matter goes through
+ * db_prepare/db_step itself.
+ */
+#ifndef ENT_SQL_H
+#define ENT_SQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../store/db.h"
+
+typedef struct sql_val {
+	char kind; /* 't', 'i', 'd' or 'n' */
+	const char *t;
+	int64_t i;
+	double d;
+} sql_val;
+
+#define SQL_T(v) ((sql_val){.kind = 't', .t = (v)})
+#define SQL_I(v) ((sql_val){.kind = 'i', .i = (v)})
+#define SQL_D(v) ((sql_val){.kind = 'd', .d = (v)})
+#define SQL_NULL ((sql_val){.kind = 'n'})
+
+/*
+ * Prepares sql, binds the n values v to its parameters 1..n, steps once and finishes it. Returns
+ * what db_step returned (DB_DONE, or DB_ROW for a statement that returns rows), or a negative
+ * ent_err: ENT_EDB when the statement could not be prepared. When changes is not NULL and the
+ * step succeeded, *changes is the number of rows changed (db_changes).
+ */
+int sql_run(db_conn *c, const char *sql, const sql_val *v, size_t n, int64_t *changes);
+
+#define SQL_VALS(...) (const sql_val[]){__VA_ARGS__}, sizeof((const sql_val[]){__VA_ARGS__}) / sizeof(sql_val)
+/* sql_run of sql with the values that follow (at least one). */
+#define SQL_RUN(c, sql, ...) sql_run((c), (sql), SQL_VALS(__VA_ARGS__), NULL)
+/* The same, with the number of rows changed in *changes. */
+#define SQL_CHANGE(c, changes, sql, ...) sql_run((c), (sql), SQL_VALS(__VA_ARGS__), (changes))
+
+#endif
