@@ -13,12 +13,12 @@
 // starts with fichiers). The other kinds of writes: durability.test.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { startEnt, api, PG_URL, TEST_URL, freshPgDatabase } from './lib/ent.mjs';
+import { startEnt, api, PG_URL, TEST_URL, freshPgDatabase, noise } from './lib/ent.mjs';
 import { killMidStream, sqliteIntact } from './lib/durability.mjs';
 import { until } from './lib/school.mjs';
 
@@ -85,13 +85,13 @@ test('every upload answered 201 survives kill -9 byte for byte; nothing partial 
     await new Promise((res) => stalled.once('connect', res));
     stalled.write(`POST /api/fichiers?name=half.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth.Authorization}\r\n` +
       `Content-Type: application/octet-stream\r\nContent-Length: ${2 * HALF}\r\n\r\n`);
-    stalled.write(randomBytes(HALF));
+    stalled.write(noise(HALF));
     if (!S3) assert.ok(await until(() => tmpFiles(dataDir).some((f) => f.size > 0), 100, 50), 'the half-sent upload is being written');
 
     const sent = new Map(); // name -> {sha, size, id (when answered 201)}
     const acked = await killMidStream(ent, { writers: 4, max: 300, target: 30, write: async (w, i) => {
       const name = `w${w}-${i}.bin`;
-      const body = randomBytes(20000 + ((w * 7919 + i * 104729) % 400000));
+      const body = noise(20000 + ((w * 7919 + i * 104729) % 400000));
       const one = { sha: sha(body), size: body.length, id: null };
       sent.set(name, one);
       let res;

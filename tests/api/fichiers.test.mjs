@@ -10,7 +10,7 @@ import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
-import { startEnt, assertProblem } from './lib/ent.mjs';
+import { startEnt, assertProblem, noise } from './lib/ent.mjs';
 import { school, ok, until } from './lib/school.mjs';
 
 const LIMIT = 1 << 20; // ENT_MAX_UPLOAD for this server
@@ -121,7 +121,7 @@ test('a 20 MiB file streams back byte for byte, whole and by range, on any store
   try {
     assert.equal(big.run(['user', 'add', '--email', 'big@t.local', '--name', 'Big Teacher', '--role', 'enseignant', '--password', 'Correct-Horse-Battery-9']).status, 0);
     const auth = { Authorization: `Bearer ${big.run(['token', 'big@t.local']).stdout.trim()}` };
-    const data = randomBytes(20 * 1024 * 1024);
+    const data = noise(20 * 1024 * 1024);
     const up = await fetch(`${big.url}/api/fichiers?name=film.bin`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/octet-stream' }, body: data });
     const meta = await up.json();
     assert.equal(up.status, 201, JSON.stringify(meta));
@@ -153,7 +153,7 @@ test('a text file is never compressed on the way out (its ETag is a digest of th
 });
 
 test('Range returns exactly the bytes asked; 416 when unsatisfiable', async () => {
-  const data = randomBytes(10000);
+  const data = noise(10000);
   const r = await upload('teacher', data, { name: 'video.bin' });
   assert.equal(r.status, 201, r.text);
   const p = `/api/fichiers/${r.json.id}/content`;
@@ -208,7 +208,7 @@ test('multipart/form-data: the first file part is stored, other fields ignored',
   assert.equal(d.headers.get('content-disposition'), "inline; filename*=UTF-8''image%20%C3%A9.png");
   // A boundary split across every byte still parses: multipart sent in tiny chunks.
   const boundary = 'XyZ' + randomBytes(8).toString('hex');
-  const payload = randomBytes(5000);
+  const payload = noise(5000);
   const body = Buffer.concat([
     Buffer.from(`preamble\r\n--${boundary}\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue\r\n--${boundary}\r\n` +
       `Content-Disposition: form-data; name="file"; filename="data.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
@@ -305,7 +305,7 @@ test('a file just over the limit gets 413 and nothing is stored', async () => {
   assertProblem(assert, r, 413);
   assert.match(r.json.detail, /limit/);
   // Exactly the limit is accepted.
-  r = await upload('teacher', randomBytes(LIMIT), { name: 'exact.bin' });
+  r = await upload('teacher', noise(LIMIT), { name: 'exact.bin' });
   assert.equal(r.status, 201, r.text);
   const exact = r.json.id;
   assert.equal((await as('teacher', `/api/fichiers/${exact}`, { method: 'DELETE' })).status, 204);
@@ -321,7 +321,7 @@ test('a file just over the limit gets 413 and nothing is stored', async () => {
       method: 'POST', headers: { Authorization: `Bearer ${token('teacher')}`, 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' },
     }, (resp) => { resp.resume(); resp.on('end', () => resolve(resp.statusCode)); });
     req.on('error', reject);
-    for (let i = 0; i < 17; i++) req.write(randomBytes(LIMIT / 16));
+    for (let i = 0; i < 17; i++) req.write(noise(LIMIT / 16));
     req.end();
   });
   assert.equal(status, 413);
@@ -332,17 +332,17 @@ test('a file just over the limit gets 413 and nothing is stored', async () => {
 
 test('the per-user quota answers 413 with a clear message', async () => {
   for (let i = 0; i < 3; i++) {
-    const r = await upload('quota', randomBytes(LIMIT), { name: `q${i}.bin` });
+    const r = await upload('quota', noise(LIMIT), { name: `q${i}.bin` });
     assert.equal(r.status, 201, r.text);
   }
-  const r = await upload('quota', randomBytes(2000), { name: 'one-too-many.bin' });
+  const r = await upload('quota', noise(2000), { name: 'one-too-many.bin' });
   assertProblem(assert, r, 413);
   assert.match(r.json.detail, /quota/);
   assert.equal(await myFileCount('quota'), 3);
   // Freeing space makes room again.
   const list = await as('quota', '/api/fichiers');
   assert.equal((await as('quota', `/api/fichiers/${list.json.items[0].id}`, { method: 'DELETE' })).status, 204);
-  assert.equal((await upload('quota', randomBytes(2000), { name: 'ok.bin' })).status, 201);
+  assert.equal((await upload('quota', noise(2000), { name: 'ok.bin' })).status, 201);
 });
 
 test('a client cutting the connection mid-body leaves nothing behind', async () => {
@@ -354,7 +354,7 @@ test('a client cutting the connection mid-body leaves nothing behind', async () 
   await new Promise((resolve) => sock.once('connect', resolve));
   sock.write(`POST /api/fichiers?name=cut.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token('teacher')}\r\n` +
     `Content-Type: application/octet-stream\r\nContent-Length: 600000\r\n\r\n`);
-  sock.write(randomBytes(300000));
+  sock.write(noise(300000));
   // The cut comes once the server is writing the upload: its 600000 bytes are reserved (the
   // reservation is made with the blob writer, when the first bytes arrive).
   assert.ok(await until(async () => (await reserved('teacher')) === held + 600000, 100, 100), 'the upload has begun');

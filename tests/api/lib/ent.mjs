@@ -186,6 +186,17 @@ async function startOnce(opts = {}) {
 }
 
 /** fetch() against the server, with the JSON body parsed when the answer is JSON. */
+/*
+ * n random bytes for an upload that must be accepted: the first byte is 0, so the data never starts
+ * like a program ("MZ", about 1 chance in 65,536 for random bytes, "\x7fELF", "#!") and fichiers,
+ * which refuses executables by their content, never takes it for one.
+ */
+export function noise(n) {
+  const b = randomBytes(n);
+  if (n > 0) b[0] = 0;
+  return b;
+}
+
 export async function api(ent, path, { method = 'GET', headers = {}, body, raw } = {}) {
   const init = { method, headers: { ...headers } };
   if (body !== undefined) {
