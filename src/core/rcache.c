@@ -24,6 +24,7 @@
 #include "arena.h"
 #include "err.h"
 #include "log.h"
+#include "sql.h"
 #include "util.h"
 
 const char rcache_schema_v1[] = "CREATE TABLE core_changes ("
@@ -100,43 +101,80 @@ static int64_t last_change(db_conn *c)
 	return top;
 }
 
-int rcache_purge(db_conn *c)
+/* Set by rcache_stop(): a purge in progress ends after the batch it is folding. */
+static atomic_int purge_stopping;
+
+/* Scopes folded in one transaction: a district's first purge folds millions of rows, never under one lock. */
+#define PURGE_SCOPES 256
+
+/*
+ * Folds the rows up to id top of the scopes after `after` ("" : from the first) up to and
+ * including `last`, in one transaction.
+ */
+static int fold(db_conn *c, int64_t top, const char *after, const char *last)
 {
-	/* One snapshot for the three statements: rows committed meanwhile are neither summed nor deleted. */
+	/* One snapshot for both statements: rows committed meanwhile are neither summed nor deleted. */
 	int rc = db_conn_kind(c) == DB_POSTGRES ? db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ") : db_begin(c);
 	if (rc)
 		return rc;
-	int64_t top = 0;
-	db_stmt *s = db_prepare(c, "SELECT COALESCE(MAX(id), 0) FROM core_changes");
-	if (!s) {
-		db_rollback(c);
-		return ENT_EDB;
-	}
-	if ((rc = db_step(s)) == DB_ROW)
-		top = db_col_int64(s, 0);
-	db_done(s);
-	static const char *const steps[] = {
-		"INSERT INTO core_changes (scope, weight) SELECT scope, SUM(weight) FROM core_changes"
-		" WHERE id <= ? GROUP BY scope HAVING COUNT(*) > 1",
-		"DELETE FROM core_changes WHERE id <= ? AND scope IN (SELECT scope FROM core_changes"
-		" WHERE id <= ? GROUP BY scope HAVING COUNT(*) > 1)",
-	};
-	for (size_t i = 0; rc >= 0 && i < sizeof(steps) / sizeof(steps[0]); i++) {
-		if (!(s = db_prepare(c, steps[i]))) {
-			rc = ENT_EDB;
-			break;
-		}
-		db_bind_int64(s, 1, top);
-		if (i == 1)
-			db_bind_int64(s, 2, top);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c,
+		     "INSERT INTO core_changes (scope, weight) SELECT scope, SUM(weight) FROM core_changes"
+		     " WHERE id <= ? AND scope > ? AND scope <= ? GROUP BY scope HAVING COUNT(*) > 1",
+		     SQL_I(top), SQL_T(after), SQL_T(last));
+	if (rc >= 0)
+		rc = SQL_RUN(c,
+			     "DELETE FROM core_changes WHERE id <= ? AND scope > ? AND scope <= ? AND scope IN"
+			     " (SELECT scope FROM core_changes WHERE id <= ? AND scope > ? AND scope <= ?"
+			     " GROUP BY scope HAVING COUNT(*) > 1)",
+			     SQL_I(top), SQL_T(after), SQL_T(last), SQL_I(top), SQL_T(after), SQL_T(last));
 	if (rc < 0) {
 		db_rollback(c);
 		return rc;
 	}
 	return db_commit(c);
+}
+
+int rcache_purge(db_conn *c)
+{
+	int64_t top = 0;
+	db_stmt *s = db_prepare(c, "SELECT COALESCE(MAX(id), 0) FROM core_changes");
+	if (!s)
+		return ENT_EDB;
+	int rc = db_step(s);
+	if (rc == DB_ROW)
+		top = db_col_int64(s, 0);
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	/* The scopes with rows to fold, PURGE_SCOPES at a time in their order, each batch its own transaction. */
+	char after[256] = "", last[256];
+	while (!atomic_load(&purge_stopping)) {
+		if (!(s = db_prepare(c, "SELECT scope FROM core_changes WHERE id <= ? AND scope > ? GROUP BY scope"
+					" HAVING COUNT(*) > 1 ORDER BY scope LIMIT ?")))
+			return ENT_EDB;
+		db_bind_int64(s, 1, top);
+		db_bind_text(s, 2, after);
+		db_bind_int64(s, 3, PURGE_SCOPES);
+		int n = 0;
+		last[0] = 0;
+		while ((rc = db_step(s)) == DB_ROW) {
+			const char *sc = db_col_text(s, 0);
+			if (sc && strlen(sc) < sizeof(last))
+				snprintf(last, sizeof(last), "%s", sc);
+			n++;
+		}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+		if (!n || !last[0])
+			return ENT_OK;
+		if ((rc = fold(c, top, after, last)) != ENT_OK)
+			return rc;
+		if (n < PURGE_SCOPES || strcmp(last, after) <= 0)
+			return ENT_OK;
+		memcpy(after, last, sizeof(after));
+	}
+	return ENT_OK;
 }
 
 /* ---- the cache ---- */
@@ -713,6 +751,7 @@ void rcache_start(void)
 	pthread_mutex_lock(&purger.mu);
 	if (!purger.running) {
 		purger.stop = 0;
+		atomic_store(&purge_stopping, 0);
 		purger.running = pthread_create(&purger.th, NULL, purge_loop, NULL) == 0;
 	}
 	pthread_mutex_unlock(&purger.mu);
@@ -723,6 +762,7 @@ void rcache_stop(void)
 	pthread_mutex_lock(&purger.mu);
 	int was = purger.running;
 	purger.stop = 1;
+	atomic_store(&purge_stopping, 1);
 	purger.running = 0;
 	pthread_cond_broadcast(&purger.cond);
 	pthread_mutex_unlock(&purger.mu);

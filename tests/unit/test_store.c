@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "core/err.h"
+#include "core/rcache.h"
 #include "core/sql.h"
 #include "store/db.h"
 
@@ -634,6 +635,51 @@ static void test_group_commit(void **state)
 	exec_ok(c, "DROP TABLE t_store_gc");
 }
 
+/*
+ * The change table's purge folds each scope's rows into one of the same total, a batch of scopes
+ * per transaction (more scopes than one batch here), and leaves every version as it was.
+ */
+static void test_purge_changes(void **state)
+{
+	struct fixture *f = fx(state);
+	db_conn *c = conn(state);
+	exec_ok(c, "DROP TABLE IF EXISTS core_changes");
+	exec_ok(c, f->kind == DB_POSTGRES ? rcache_schema_v1_pg : rcache_schema_v1);
+	enum { SCOPES = 700 };
+	char scope[SCOPES][16];
+	int64_t want[SCOPES];
+	assert_int_equal(db_begin(c), ENT_OK);
+	for (int k = 0; k < SCOPES; k++) {
+		snprintf(scope[k], sizeof(scope[k]), "u:%04d", k);
+		want[k] = 0;
+		for (int r = 0; r <= k % 3; r++) {
+			assert_int_equal(SQL_RUN(c, "INSERT INTO core_changes (scope, weight) VALUES (?, ?)",
+						 SQL_T(scope[k]), SQL_I(r + 1)),
+					 DB_DONE);
+			want[k] += r + 1;
+		}
+	}
+	assert_int_equal(db_commit(c), ENT_OK);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(rcache_purge(c), ENT_OK);
+		assert_int_equal(scalar(c, "SELECT count(*) FROM core_changes"), SCOPES);
+		for (int k = 0; k < SCOPES; k += 32) {
+			const char *names[32];
+			int64_t got[32];
+			size_t n = SCOPES - k < 32 ? (size_t)(SCOPES - k) : 32;
+			for (size_t i = 0; i < n; i++)
+				names[i] = scope[k + (int)i];
+			assert_int_equal(rcache_versions(c, names, n, got), ENT_OK);
+			for (size_t i = 0; i < n; i++)
+				assert_int_equal(got[i], want[k + (int)i]);
+		}
+		/* A change after a purge: folded by the next one, its weight kept. */
+		assert_int_equal(SQL_RUN(c, "INSERT INTO core_changes (scope) VALUES (?)", SQL_T(scope[1])), DB_DONE);
+		want[1]++;
+	}
+	exec_ok(c, "DROP TABLE core_changes");
+}
+
 static void test_ping_and_migrate_lock(void **state)
 {
 	db_conn *c = conn(state);
@@ -925,7 +971,8 @@ static void test_pg_not_configured(void **state)
 		cmocka_unit_test(test_unique_conflict), cmocka_unit_test(test_changes),                                \
 		cmocka_unit_test(test_sql_run), cmocka_unit_test(test_transactions),                                   \
 		cmocka_unit_test(test_statement_cache), cmocka_unit_test(test_nested_same_sql),                        \
-		cmocka_unit_test(test_threads), cmocka_unit_test(test_ping_and_migrate_lock)
+		cmocka_unit_test(test_threads), cmocka_unit_test(test_ping_and_migrate_lock),                          \
+		cmocka_unit_test(test_purge_changes)
 
 int main(void)
 {
