@@ -258,29 +258,51 @@ static void fail(struct upload *u, int status, const char *detail)
 	http_stream_fail(u->req, status, detail);
 }
 
+/* A size as a person reads it: "10 Mo", "1,5 Go", "800 octets" (French units, decimal comma). */
+static const char *size_text(arena *a, uint64_t n)
+{
+	static const char *const unit[] = {"Ko", "Mo", "Go", "To"};
+	if (n < 1024)
+		return arena_printf(a, "%llu octet%s", (unsigned long long)n, n > 1 ? "s" : "");
+	double v = (double)n / 1024.0;
+	int i = 0;
+	while (v >= 1024.0 && i < 3) {
+		v /= 1024.0;
+		i++;
+	}
+	unsigned long long tenths = (unsigned long long)(v * 10.0 + 0.5);
+	if (tenths % 10 == 0 || v >= 100.0)
+		return arena_printf(a, "%llu %s", (tenths + 5) / 10, unit[i]);
+	return arena_printf(a, "%llu,%llu %s", tenths / 10, tenths % 10, unit[i]);
+}
+
 static void fail_limit(struct upload *u)
 {
+	arena *a = http_arena(u->req);
 	if (u->limit_is_quota)
 		fail(u, 413,
-		     arena_printf(http_arena(u->req),
-				  "your storage quota of %llu bytes would be exceeded: delete files you no longer need",
-				  (unsigned long long)fichiers_quota_of(http_principal(u->req)->roles)));
+		     arena_printf(a,
+				  "Votre espace de stockage (%s) serait dépassé : supprimez les fichiers dont vous "
+				  "n'avez plus besoin, puis recommencez.",
+				  size_text(a, fichiers_quota_of(http_principal(u->req)->roles))));
 	else
 		fail(u, 413,
-		     arena_printf(http_arena(u->req), "the file is larger than the limit of %llu bytes",
-				  (unsigned long long)fichiers_max_upload));
+		     arena_printf(a,
+				  "Ce fichier dépasse la taille maximale autorisée (%s) : réduisez-le ou envoyez-en un "
+				  "plus petit.",
+				  size_text(a, fichiers_max_upload)));
 }
 
 static int begin_blob(struct upload *u)
 {
 	if (!fichiers_store) {
-		fail(u, 503, "the file store is not available");
+		fail(u, 503, "Le stockage des fichiers est momentanément indisponible : réessayez dans un instant.");
 		return -1;
 	}
 	int rc = blob_write_begin(fichiers_store, u->key, &u->w);
 	if (rc) {
 		u->w = NULL;
-		fail(u, ent_err_status(rc), "the file store refused the upload");
+		fail(u, ent_err_status(rc), "Le stockage des fichiers a refusé l'envoi : réessayez dans un instant.");
 		return -1;
 	}
 	return 0;
@@ -301,7 +323,7 @@ static int write_bytes(struct upload *u, const char *data, size_t len)
 	}
 	int rc = blob_write(u->w, data, len);
 	if (rc) {
-		fail(u, ent_err_status(rc), "the file could not be stored");
+		fail(u, ent_err_status(rc), "Le fichier n'a pas pu être enregistré : réessayez dans un instant.");
 		return -1;
 	}
 	u->size += len;
@@ -374,7 +396,7 @@ static struct upload *upload_init(http_req *req)
 		return NULL;
 	}
 	if (rc) {
-		fail(u, 503, "the quota could not be checked");
+		fail(u, 503, "L'espace de stockage disponible n'a pas pu être vérifié : réessayez dans un instant.");
 		return NULL;
 	}
 	if (granted < u->limit) {
@@ -384,7 +406,8 @@ static struct upload *upload_init(http_req *req)
 	if (multipart) {
 		const char *b = mp_boundary(a, ct);
 		if (!b) {
-			fail(u, 400, "multipart/form-data needs a valid boundary parameter");
+			fail(u, 400,
+			     "L'envoi est mal formé : le formulaire (multipart/form-data) n'indique pas de séparateur (boundary) valide.");
 			return NULL;
 		}
 		u->mp = mp_new(a, b, &mp_cb, u);
@@ -409,7 +432,8 @@ int fichiers_upload_body(http_req *req, const char *data, size_t len)
 	if (u->mp) {
 		if (mp_feed(u->mp, data, len) != 0) {
 			if (!u->failed)
-				fail(u, 400, "the multipart/form-data body is malformed");
+				fail(u, 400,
+				     "Le formulaire d'envoi (multipart/form-data) est mal formé : recommencez l'envoi.");
 			return -1;
 		}
 		return 0;
@@ -428,16 +452,18 @@ void fichiers_upload(http_req *req)
 		/* Refused while being set up (a failed stream is answered by the core itself). */
 		if (!http_answered(req))
 			http_problem(req, u ? u->fail_status : 500,
-				     u ? u->fail_detail : "the upload could not be started");
+				     u ? u->fail_detail : "L'envoi n'a pas pu commencer : réessayez dans un instant.");
 		return;
 	}
 	if (u->mp && (!mp_done(u->mp) || !u->file_seen)) {
 		upload_cleanup(u);
-		http_problem_errors(req, 400, "no complete file in the form",
-				    json_pack("{s:s}", "file",
-					      mp_done(u->mp) ? "a file part is required"
-							     : "the body ends before "
-							       "the closing boundary"));
+		http_problem_errors(
+			req, 400,
+			"Le formulaire ne contient aucun fichier complet : choisissez un fichier et recommencez l'envoi.",
+			json_pack("{s:s}", "file",
+				  mp_done(u->mp) ? "est obligatoire : choisissez un fichier à envoyer"
+						 : "est incomplet : l'envoi s'est interrompu avant la "
+						   "fin, recommencez-le"));
 		return;
 	}
 	char sha[65];
@@ -446,7 +472,7 @@ void fichiers_upload(http_req *req)
 	u->w = NULL;
 	int rc = blob_write_commit(w, &size, sha);
 	if (rc) {
-		http_problem_err(req, rc, "the file could not be stored");
+		http_problem_err(req, rc, "Le fichier n'a pas pu être enregistré : réessayez dans un instant.");
 		return;
 	}
 	arena *a = http_arena(req);
@@ -495,7 +521,7 @@ void fichiers_upload(http_req *req)
 	if (rc < 0) {
 		blob_delete(fichiers_store, u->key);
 		upload_cleanup(u); /* the reservation */
-		http_problem_err(req, rc, "the file could not be recorded");
+		http_problem_err(req, rc, "Le fichier n'a pas pu être enregistré : réessayez dans un instant.");
 		return;
 	}
 	u->resv[0] = '\0';
