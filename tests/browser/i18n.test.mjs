@@ -57,3 +57,15 @@ test('a problem is said in French from its codes, each sentence once', () => {
   for (const c of ['required', 'unknown_field', 'not_email', 'not_uuid', 'not_utf8', 'not_date', 'year_closed', 'not_school_year'])
     assert.ok(i18n.FIELD_TEXT[c], c);
 });
+
+test('a session that ends and a login the provider refused are said in French by their codes', () => {
+  // A token the API refused (401 "unauthenticated"): the login page's message.
+  assert.equal(i18n.problemText({ status: 401, code: 'unauthenticated', detail: 'no active session' }), 'Votre session a expiré ou a été fermée : reconnectez-vous.');
+  // The provider's OAuth error codes; its description (English at Keycloak) is never shown.
+  assert.equal(i18n.loginErrorText('login_required'), null); // a silent login that found no session
+  assert.equal(i18n.loginErrorText('interaction_required'), null);
+  assert.match(i18n.loginErrorText('access_denied'), /^La connexion a été refusée/);
+  assert.match(i18n.loginErrorText('temporarily_unavailable'), /momentanément indisponible/);
+  for (const c of [undefined, 'invalid_request', 'server_error', 'something_new'])
+    assert.match(i18n.loginErrorText(c), /^La connexion n'a pas abouti : réessayez\./);
+});
