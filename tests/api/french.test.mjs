@@ -114,7 +114,14 @@ test('fichiers: unknown file, malformed uploads, a file over the limit, a full q
   assertFrench('unknown content', await as('teacher', `/api/fichiers/${NIL}/content`), 404);
   assertFrench('delete unknown', await del('teacher', `/api/fichiers/${NIL}`), 404);
   const big = assertFrench('over the limit', await upload('teacher', noise(LIMIT + 1)), 413);
+  assert.equal(big.code, 'file_too_large');
   assert.equal(big.detail, 'Ce fichier dépasse la taille maximale autorisée (64 Ko) : réduisez-le ou envoyez-en un plus petit.');
+  // Multipart: the limit is passed while the body streams in; the same answer.
+  const fd = new FormData();
+  fd.append('file', new Blob([noise(LIMIT + 1)]), 'gros.bin');
+  const res = await fetch(ent.url + '/api/fichiers', { method: 'POST', body: fd, headers: { Authorization: `Bearer ${s.token('teacher')}` } });
+  const streamed = assertFrench('over the limit, streamed', { status: res.status, headers: res.headers, text: '', json: await res.json() }, 413);
+  assert.equal(streamed.code, 'file_too_large');
   assertFrench('no boundary', await as('teacher', '/api/fichiers', { method: 'POST', raw: true, body: Buffer.from('x'), headers: { 'Content-Type': 'multipart/form-data' } }), 400);
   const b = 'xYz';
   const cut = Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nbonjour`);
@@ -125,6 +132,7 @@ test('fichiers: unknown file, malformed uploads, a file over the limit, a full q
   assertFrench('a program', await upload('teacher', Buffer.from('#!/bin/sh\nrm -rf "$HOME"\n'), 'notes.pdf'), 415);
   for (let i = 0; i < 3; i++) assert.equal((await upload('teacher', noise(LIMIT), `q${i}.bin`)).status, 201);
   const full = assertFrench('quota', await upload('teacher', noise(10), 'plus.bin'), 413);
+  assert.equal(full.code, 'quota_exceeded');
   assert.match(full.detail, /^Votre espace de stockage \(192 Ko\) serait dépassé/);
   const mine = (await ok(as('teacher', '/api/fichiers'))).items[0].id;
   assertFrench('someone else deletes', await del('other', `/api/fichiers/${mine}`));

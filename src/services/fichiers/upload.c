@@ -49,7 +49,8 @@ struct upload {
 	int in_file;        /* multipart: inside the file part */
 	int file_seen;      /* multipart: a file part was started */
 	int failed;
-	int fail_status; /* the refusal, for an upload refused before any body arrived */
+	int fail_status;       /* the refusal, for an upload refused before any body arrived */
+	const char *fail_code; /* the problem's own code, NULL for the status's */
 	const char *fail_detail;
 	size_t headlen;
 	unsigned char head[HEAD_BYTES];
@@ -249,14 +250,17 @@ int fichiers_claim(db_conn *c, const char *id)
 	return rc < 0 ? rc : n == 1 ? ENT_OK : ENT_ENOTFOUND;
 }
 
-static void fail(struct upload *u, int status, const char *detail)
+static void fail_code(struct upload *u, int status, const char *code, const char *detail)
 {
 	upload_cleanup(u);
 	u->failed = 1;
 	u->fail_status = status;
+	u->fail_code = code;
 	u->fail_detail = arena_strdup(http_arena(u->req), detail);
-	http_stream_fail(u->req, status, detail);
+	http_stream_fail_code(u->req, status, code, detail);
 }
+
+static void fail(struct upload *u, int status, const char *detail) { fail_code(u, status, NULL, detail); }
 
 /* A size as a person reads it: "10 Mo", "1,5 Go", "800 octets" (French units, decimal comma). */
 static const char *size_text(arena *a, uint64_t n)
@@ -279,15 +283,18 @@ static const char *size_text(arena *a, uint64_t n)
 static void fail_limit(struct upload *u)
 {
 	arena *a = http_arena(u->req);
+	/* Codes of their own: the portal shows these details, which say the limit (docs/courses.md). */
 	if (u->limit_is_quota)
-		fail(u, 413,
-		     arena_printf(a,
-				  "Votre espace de stockage (%s) serait dépassé : supprimez les fichiers dont vous "
-				  "n'avez plus besoin, puis recommencez.",
-				  size_text(a, fichiers_quota_of(http_principal(u->req)->roles))));
+		fail_code(
+			u, 413, "quota_exceeded",
+			arena_printf(a,
+				     "Votre espace de stockage (%s) serait dépassé : supprimez les fichiers dont vous "
+				     "n'avez plus besoin, puis recommencez.",
+				     size_text(a, fichiers_quota_of(http_principal(u->req)->roles))));
 	else
-		fail(u, 413,
-		     arena_printf(a,
+		fail_code(u, 413, "file_too_large",
+			  arena_printf(
+				  a,
 				  "Ce fichier dépasse la taille maximale autorisée (%s) : réduisez-le ou envoyez-en un "
 				  "plus petit.",
 				  size_text(a, fichiers_max_upload)));
@@ -451,8 +458,9 @@ void fichiers_upload(http_req *req)
 	if (!u || u->failed) {
 		/* Refused while being set up (a failed stream is answered by the core itself). */
 		if (!http_answered(req))
-			http_problem(req, u ? u->fail_status : 500,
-				     u ? u->fail_detail : "L'envoi n'a pas pu commencer : réessayez dans un instant.");
+			http_problem_code(req, u ? u->fail_status : 500, u ? u->fail_code : NULL,
+					  u ? u->fail_detail
+					    : "L'envoi n'a pas pu commencer : réessayez dans un instant.");
 		return;
 	}
 	if (u->mp && (!mp_done(u->mp) || !u->file_seen)) {

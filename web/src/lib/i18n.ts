@@ -30,6 +30,7 @@ export const PROBLEM_TEXT: Record<string, string> = {
   class_name_taken: 'Une classe porte déjà ce nom pour cette année scolaire.',
   year_closed: 'Cette année scolaire est close : ses évaluations et ses notes ne changent plus.',
   year_not_over: "Cette année scolaire n'est pas terminée : elle ne peut pas encore être close.",
+  // file_too_large and quota_exceeded are not here: the server's detail says the limit ("64 Ko").
   file_type_refused:
     "Ce type de fichier n'est pas accepté : les programmes, installateurs et scripts exécutables sont refusés. Déposez plutôt un document (PDF, image, texte…).",
 };
