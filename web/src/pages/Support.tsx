@@ -21,7 +21,7 @@ import type {
   TicketState,
   UserInfo,
 } from '../lib/types';
-import { Alert, Card, Empty, PageTitle, Spinner, TableWrap } from '../components/ui';
+import { Alert, Card, Empty, PageTitle, Spinner, TableWrap, otherErrorText } from '../components/ui';
 
 export const CATEGORIES: Record<TicketCategory, string> = {
   account: 'Compte et connexion',
@@ -60,7 +60,7 @@ const FIELDS: Record<string, string> = {
 
 /** An error of the support in French: the server's detail, and the fields it names. */
 function supportError(e: unknown): string {
-  if (!(e instanceof ApiError)) return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof ApiError)) return otherErrorText(e);
   const errors = Object.entries(e.problem.errors ?? {});
   if (!errors.length) return e.message;
   const parts = errors.map(([k, v]) => {
