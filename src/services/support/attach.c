@@ -23,8 +23,9 @@
 
 #define ATTACH_COLS "file_id, comment_id, internal, added_by, name, content_type, size, created_at"
 
-int sup_attach_check(db_conn *c, arena *a, const char *ticket_id, const char *user, const json_t *body,
-		     json_t *errors, const char ***ids, size_t *n)
+/* sup_attach_check's reading of file_ids: 0 (errors added to errors) or an ent_err. */
+static int check_files(db_conn *c, arena *a, const char *ticket_id, const char *user, const json_t *body,
+		       json_t *errors, const char ***ids, size_t *n)
 {
 	*ids = NULL;
 	*n = 0;
@@ -58,8 +59,8 @@ int sup_attach_check(db_conn *c, arena *a, const char *ticket_id, const char *us
 		for (size_t j = 0; ok && j < i; j++)
 			ok = strcmp(out[j], id) != 0;
 		if (ok) {
-			rc = db_exists(c, "SELECT 1 FROM support_attachments WHERE ticket_id = ? AND file_id = ?", ticket_id,
-				       id);
+			rc = db_exists(c, "SELECT 1 FROM support_attachments WHERE ticket_id = ? AND file_id = ?",
+				       ticket_id, id);
 			if (rc < 0)
 				return rc;
 			if (rc) {
@@ -69,9 +70,10 @@ int sup_attach_check(db_conn *c, arena *a, const char *ticket_id, const char *us
 			}
 		}
 		if (!ok) {
-			json_field_error(errors, "file_ids", "not_yours",
-					 "contient un fichier qui n'est pas un des vôtres (ou qui apparaît deux fois) : "
-					 "envoyez d'abord le fichier, puis joignez-le");
+			json_field_error(
+				errors, "file_ids", "not_yours",
+				"contient un fichier qui n'est pas un des vôtres (ou qui apparaît deux fois) : "
+				"envoyez d'abord le fichier, puis joignez-le");
 			return ENT_OK;
 		}
 		out[i] = id;
@@ -92,12 +94,13 @@ int sup_attach_store(db_conn *c, arena *a, const char *ticket_id, const char *co
 		int rc = fichiers_info(c, a, ids[i], &info);
 		if (rc)
 			return rc == ENT_ENOTFOUND ? ENT_ECONFLICT : rc; /* deleted meanwhile */
-		rc = SQL_RUN(c,
-			     "INSERT INTO support_attachments (ticket_id, file_id, comment_id, internal, added_by, name,"
-			     " content_type, size, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			     SQL_T(ticket_id), SQL_T(ids[i]), SQL_T(comment_id), SQL_I(internal), SQL_T(user),
-			     SQL_T(info.name), SQL_T(info.content_type), SQL_I((int64_t)info.size), SQL_T(now),
-			     SQL_I(us + (int64_t)i));
+		rc = SQL_RUN(
+			c,
+			"INSERT INTO support_attachments (ticket_id, file_id, comment_id, internal, added_by, name,"
+			" content_type, size, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			SQL_T(ticket_id), SQL_T(ids[i]), SQL_T(comment_id), SQL_I(internal), SQL_T(user),
+			SQL_T(info.name), SQL_T(info.content_type), SQL_I((int64_t)info.size), SQL_T(now),
+			SQL_I(us + (int64_t)i));
 		/* A file attached to the ticket itself is a change of the ticket; an answer's is the answer's. */
 		if (rc >= 0 && !comment_id)
 			rc = sup_history_add(c, ticket_id, user, "attachment", NULL, info.name, now, us + (int64_t)i);
@@ -105,6 +108,17 @@ int sup_attach_store(db_conn *c, arena *a, const char *ticket_id, const char *co
 			return rc;
 	}
 	return ENT_OK;
+}
+
+int sup_attach_check(http_req *req, struct sup_open *x, json_t *errors, const char ***ids, size_t *n)
+{
+	int rc = check_files(x->c, x->a, x->t.col[T_ID], x->v.id, x->body, errors, ids, n);
+	if (rc) {
+		json_decref(errors);
+		http_problem_err(req, rc, NULL);
+		return -1;
+	}
+	return http_invalid(req, errors) ? -1 : 0;
 }
 
 static void write_attachment(jw *w, db_conn *c, arena *a, db_stmt *s)
@@ -177,20 +191,15 @@ void sup_attachments_create(http_req *req)
 	json_check(x.body, fields, 1, errors);
 	const char **ids;
 	size_t n;
-	int rc = sup_attach_check(x.c, x.a, x.t.col[T_ID], x.v.id, x.body, errors, &ids, &n);
-	if (rc) {
-		json_decref(errors);
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	if (http_invalid(req, errors))
+	if (sup_attach_check(req, &x, errors, &ids, &n))
 		return;
 	if (!strcmp(x.t.col[T_STATE], "closed")) {
-		http_problem_code(req, 409, "ticket_closed",
-				  "La demande est à l'état « Clos » : on n'y joint plus rien ; ouvrez une nouvelle demande.");
+		http_problem_code(
+			req, 409, "ticket_closed",
+			"La demande est à l'état « Clos » : on n'y joint plus rien ; ouvrez une nouvelle demande.");
 		return;
 	}
-	rc = db_begin(x.c);
+	int rc = db_begin(x.c);
 	if (!rc) {
 		rc = sup_attach_store(x.c, x.a, x.t.col[T_ID], NULL, 0, x.v.id, ids, n);
 		if (rc >= 0) {
@@ -223,9 +232,10 @@ void sup_attachment_get(http_req *req)
 	const char *file = http_param(req, "file_id");
 	int rc = 0;
 	if (util_is_uuid(file)) {
-		rc = SQL_RUN(x.c,
-			     "SELECT 1 FROM support_attachments WHERE ticket_id = ? AND file_id = ? AND (internal = 0 OR ? = 1)",
-			     SQL_T(x.t.col[T_ID]), SQL_T(file), SQL_I((x.rel & SUP_STAFF) ? 1 : 0));
+		rc = SQL_RUN(
+			x.c,
+			"SELECT 1 FROM support_attachments WHERE ticket_id = ? AND file_id = ? AND (internal = 0 OR ? = 1)",
+			SQL_T(x.t.col[T_ID]), SQL_T(file), SQL_I((x.rel & SUP_STAFF) ? 1 : 0));
 		rc = rc == DB_ROW ? 1 : rc < 0 ? rc : 0;
 	}
 	if (rc < 0) {

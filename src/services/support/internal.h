@@ -173,12 +173,11 @@ void sup_attachments_list(http_req *req);
 void sup_attachments_create(http_req *req);
 void sup_attachment_get(http_req *req);
 /*
- * Checks the file_ids of body (absent: none) against what the caller (user) may attach to ticket_id:
- * their own files, not attached yet, SUP_ATTACH_MAX at most on the ticket. Adds an error for
- * file_ids to errors. Sets *ids and *n (arena). 0 or an ent_err.
+ * Checks the file_ids of x's body (absent: none) against what the caller may attach to x's ticket:
+ * their own files, not attached yet, SUP_ATTACH_MAX at most on the ticket; then answers 400 with
+ * errors (the caller's own, taken) if any. Sets *ids and *n (arena). 0, or -1 after answering.
  */
-int sup_attach_check(db_conn *c, arena *a, const char *ticket_id, const char *user, const json_t *body, json_t *errors,
-		     const char ***ids, size_t *n);
+int sup_attach_check(http_req *req, struct sup_open *x, json_t *errors, const char ***ids, size_t *n);
 /* Records the n files ids on ticket_id (and comment_id, NULL for the ticket itself), inside the caller's transaction. */
 int sup_attach_store(db_conn *c, arena *a, const char *ticket_id, const char *comment_id, int internal,
 		     const char *user, const char *const *ids, size_t n);

@@ -581,13 +581,7 @@ void sup_comments_create(http_req *req)
 				    json_string("seul le personnel du support écrit des notes internes"));
 	const char **files;
 	size_t nfiles;
-	int rc = sup_attach_check(x.c, x.a, x.t.col[T_ID], x.v.id, x.body, errors, &files, &nfiles);
-	if (rc) {
-		json_decref(errors);
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	if (http_invalid(req, errors))
+	if (sup_attach_check(req, &x, errors, &files, &nfiles))
 		return;
 	if (!strcmp(x.t.col[T_STATE], "closed")) {
 		http_problem(req, 409,
@@ -600,7 +594,7 @@ void sup_comments_create(http_req *req)
 	int64_t us;
 	util_uuid(id);
 	sup_now(now, &us);
-	rc = db_begin(x.c);
+	int rc = db_begin(x.c);
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
