@@ -252,6 +252,8 @@ const char *sup_contest_outcome(db_conn *c, arena *a, const struct sup_ticket *t
 /* ---- demo.c ---- */
 
 int sup_demo(db_conn *c, FILE *out);
+/* The FAQ articles of a school year (demo.c), those missing, by author, inside the caller's transaction; *made counts them. */
+int sup_faq_defaults(db_conn *c, const char *author, const char *now, int *made);
 
 /* ---- generate.c ---- */
 
