@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, api, assertProblem, noise } from './lib/ent.mjs';
 import { school, ok, NIL } from './lib/school.mjs';
+import { openEvents } from './lib/sse.mjs';
 
 let ent, s;
 
@@ -175,52 +176,17 @@ test('assignable staff: administrators, teachers for grades; anyone else is refu
   assert.equal((await ok(patch('admin', other.id, { assignee_id: s.users.admin2.id }))).assignee.id, s.users.admin2.id);
 });
 
-/** Opens the ticket's stream as who and returns {status, next(pred), close()}; next waits 10 s at most. */
+/** The ticket's stream as who; its events' data parsed: {event, ...data}. */
 async function openStream(who, id) {
-  const ctl = new AbortController();
-  const res = await fetch(`${ent.url}/api/support/tickets/${id}/stream`, { headers: { Authorization: `Bearer ${s.token(who)}` }, signal: ctl.signal });
-  if (res.status !== 200) return { status: res.status, json: await res.json() };
-  assert.match(res.headers.get('content-type'), /^text\/event-stream/);
-  const reader = res.body.getReader();
-  const dec = new TextDecoder();
-  let text = '';
-  const events = [];
-  const read = async () => {
-    const { value, done } = await reader.read();
-    if (done) return false;
-    text += dec.decode(value, { stream: true });
-    let k;
-    while ((k = text.indexOf('\n\n')) >= 0) {
-      const block = text.slice(0, k);
-      text = text.slice(k + 2);
-      const ev = { event: 'message', data: '' };
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event: ')) ev.event = line.slice(7);
-        else if (line.startsWith('data: ')) ev.data += line.slice(6);
-      }
-      if (ev.data) events.push({ event: ev.event, ...JSON.parse(ev.data) });
-    }
-    return true;
-  };
-  let pending = null;
+  const st = await openEvents(`${ent.url}/api/support/tickets/${id}/stream`, s.token(who));
+  if (st.status !== 200) return st;
   return {
     status: 200,
-    /** The first event (in order) that pred accepts, the others before it dropped; null after 10 s or at the end. */
-    async next(pred = () => true) {
-      const deadline = Date.now() + 10000;
-      for (;;) {
-        while (events.length) {
-          const ev = events.shift();
-          if (pred(ev)) return ev;
-        }
-        const left = deadline - Date.now();
-        if (left <= 0) return null;
-        pending = pending || read().finally(() => { pending = null; });
-        const more = await Promise.race([pending, new Promise((r) => setTimeout(() => r('timeout'), left))]);
-        if (more === false) return null;
-      }
+    async next() {
+      const ev = await st.next();
+      return ev && { event: ev.event, ...JSON.parse(ev.data) };
     },
-    close() { ctl.abort(); },
+    close: st.close,
   };
 }
 

@@ -10,63 +10,28 @@
  * tells each stream of it held there whose user still sees it (sup_relation: an assignment moved
  * away ends a teacher's stream with `gone`); an internal note only the ticket's staff.
  *
- * Lifetime, as in the messagerie's hub: sse_open() gives two references to the sse handle, one for
- * the connection and one for us; ours belongs to the hub while the stream is listed. The struct
- * stream is shared by on_close and the registering handler (refs = 2) and freed by the last of
- * them, under the hub's lock. sse_send() never calls on_close, so sending under the lock is safe.
+ * The streams are listed in a core/ssehub.h hub (at most 8 a user, the oldest ends), keyed by
+ * their ticket; what is sent goes out under the hub's lock, in order.
  */
 #include "internal.h"
 
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/app.h"
 #include "core/err.h"
-#include "core/sse.h"
+#include "core/ssehub.h"
 #include "core/util.h"
 #include "core/wake.h"
 
-#define STREAMS_PER_USER 8
+static sse_hub hub = SSE_HUB_INIT(8);
 
-struct stream {
-	sse_stream *sse;
-	char ticket[37], user[37];
-	unsigned roles;
-	unsigned long opened;
-	int refs, closed, listed;
-	struct stream *next;
-};
-
-static pthread_mutex_t hub_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct stream *hub;
-static unsigned long hub_opened;
-
-static void unlink_stream(struct stream *st)
+/* A first event, so the client knows the stream is live before anything changes. */
+static void hello(sse_stream *s, void *ctx)
 {
-	for (struct stream **pp = &hub; *pp; pp = &(*pp)->next)
-		if (*pp == st) {
-			*pp = st->next;
-			st->listed = 0;
-			return;
-		}
-}
-
-static void on_close(sse_stream *s, void *ctx)
-{
-	struct stream *st = ctx;
-	pthread_mutex_lock(&hub_lock);
-	st->closed = 1;
-	int release = st->listed;
-	if (release)
-		unlink_stream(st);
-	int last = --st->refs == 0;
-	pthread_mutex_unlock(&hub_lock);
-	if (release)
-		sse_release(s);
-	if (last)
-		free(st);
+	char data[80];
+	snprintf(data, sizeof(data), "{\"ticket_id\":\"%s\"}", (const char *)ctx);
+	sse_send(s, "ready", NULL, data);
 }
 
 void sup_stream(http_req *req)
@@ -74,57 +39,7 @@ void sup_stream(http_req *req)
 	struct sup_open x;
 	if (sup_ticket_open(req, 0, &x))
 		return;
-	struct stream *st = calloc(1, sizeof(*st));
-	if (!st)
-		abort();
-	snprintf(st->ticket, sizeof(st->ticket), "%s", x.t.col[T_ID]);
-	snprintf(st->user, sizeof(st->user), "%s", x.v.id);
-	st->roles = x.v.roles;
-	st->refs = 2;
-	st->sse = sse_open(req, on_close, st);
-	if (!st->sse) {
-		free(st); /* answered 500; on_close never runs for a stream that was not opened */
-		return;
-	}
-	sse_stream *evicted = NULL;
-	pthread_mutex_lock(&hub_lock);
-	if (st->closed) {
-		int last = --st->refs == 0;
-		pthread_mutex_unlock(&hub_lock);
-		sse_release(st->sse);
-		if (last)
-			free(st);
-		return;
-	}
-	/* A user has a few tabs at most: the oldest of their streams ends when one more opens. */
-	int mine = 0;
-	struct stream *oldest = NULL;
-	for (struct stream *o = hub; o; o = o->next)
-		if (!strcmp(o->user, st->user)) {
-			mine++;
-			if (!oldest || o->opened < oldest->opened)
-				oldest = o;
-		}
-	if (mine >= STREAMS_PER_USER) {
-		evicted = oldest->sse;
-		unlink_stream(oldest);
-	}
-	st->opened = hub_opened++;
-	st->next = hub;
-	hub = st;
-	st->listed = 1;
-	/* A first event, so the client knows the stream is live before anything changes. */
-	char data[80];
-	snprintf(data, sizeof(data), "{\"ticket_id\":\"%s\"}", st->ticket);
-	sse_send(st->sse, "ready", NULL, data);
-	int last = --st->refs == 0;
-	pthread_mutex_unlock(&hub_lock);
-	if (evicted) {
-		sse_close(evicted);
-		sse_release(evicted);
-	}
-	if (last)
-		free(st);
+	sse_hub_open(&hub, req, x.v.id, x.v.roles, x.t.col[T_ID], hello, (void *)x.t.col[T_ID]);
 }
 
 void sup_live(const char *ticket_id, const char *kind, int internal)
@@ -134,19 +49,47 @@ void sup_live(const char *ticket_id, const char *kind, int internal)
 	wake_send("support", payload);
 }
 
+/* What one wake-up tells the streams of its ticket. */
+struct tell {
+	const char *ticket;
+	const struct sup_ticket *t; /* NULL: the ticket is gone */
+	int internal, any;
+	char data[96];
+};
+
+static int follows(const struct sse_hub_member *m, void *ctx)
+{
+	struct tell *w = ctx;
+	w->any |= !strcmp(m->key, w->ticket);
+	return 0;
+}
+
+/* Tells m of the change if its user still sees the ticket; ends it (`gone`) if not. */
+static int tell_one(const struct sse_hub_member *m, void *ctx)
+{
+	struct tell *w = ctx;
+	if (strcmp(m->key, w->ticket))
+		return 0;
+	struct sup_viewer v = {.id = m->user, .roles = m->roles, .admin = (m->roles & ROLE_ADMIN) != 0};
+	int rel = w->t ? sup_relation(&v, w->t) : 0;
+	if (!rel) {
+		sse_send(m->sse, "gone", NULL, w->data);
+		return 1;
+	}
+	if (!w->internal || (rel & SUP_STAFF))
+		sse_send(m->sse, "update", NULL, w->data);
+	return 0;
+}
+
 /* "ticket kind internal": tells this process's streams of the ticket (see the top of the file). */
 static void sup_wake(const char *payload)
 {
 	char ticket[37], kind[16];
-	int internal = 0;
-	if (sscanf(payload, "%36s %15s %d", ticket, kind, &internal) != 3 || !util_is_uuid(ticket))
+	struct tell w = {.ticket = ticket};
+	if (sscanf(payload, "%36s %15s %d", ticket, kind, &w.internal) != 3 || !util_is_uuid(ticket))
 		return;
-	pthread_mutex_lock(&hub_lock);
-	int any = 0;
-	for (struct stream *st = hub; st && !any; st = st->next)
-		any = !strcmp(st->ticket, ticket);
-	pthread_mutex_unlock(&hub_lock);
-	if (!any)
+	sse_hub_each(&hub, follows, &w);
+	if (!w.any)
 		return;
 	/* The ticket as it is now decides who still sees it. */
 	db_conn *c = app_db();
@@ -155,39 +98,10 @@ static void sup_wake(const char *payload)
 	arena *a = arena_new(4096);
 	struct sup_ticket t;
 	int rc = sup_ticket_get(c, a, ticket, &t);
-	if (rc && rc != ENT_ENOTFOUND) {
-		arena_free(a);
-		return; /* the page rereads when its stream reconnects */
-	}
-	char data[96];
-	snprintf(data, sizeof(data), "{\"ticket_id\":\"%s\",\"kind\":\"%s\"}", ticket, kind);
-	sse_stream *gone[STREAMS_PER_USER * 4];
-	size_t ngone = 0;
-	pthread_mutex_lock(&hub_lock);
-	for (struct stream **pp = &hub; *pp;) {
-		struct stream *st = *pp;
-		if (strcmp(st->ticket, ticket)) {
-			pp = &st->next;
-			continue;
-		}
-		struct sup_viewer v = {.id = st->user, .roles = st->roles, .admin = (st->roles & ROLE_ADMIN) != 0};
-		int rel = rc ? 0 : sup_relation(&v, &t);
-		if (!rel && ngone < sizeof(gone) / sizeof(gone[0])) {
-			/* No longer theirs (deleted, assigned to someone else): the stream ends. */
-			sse_send(st->sse, "gone", NULL, data);
-			gone[ngone++] = st->sse;
-			*pp = st->next;
-			st->listed = 0;
-			continue;
-		}
-		if (rel && (!internal || (rel & SUP_STAFF)))
-			sse_send(st->sse, "update", NULL, data);
-		pp = &st->next;
-	}
-	pthread_mutex_unlock(&hub_lock);
-	for (size_t i = 0; i < ngone; i++) {
-		sse_close(gone[i]);
-		sse_release(gone[i]);
+	if (!rc || rc == ENT_ENOTFOUND) { /* else the page rereads when its stream reconnects */
+		w.t = rc ? NULL : &t;
+		snprintf(w.data, sizeof(w.data), "{\"ticket_id\":\"%s\",\"kind\":\"%s\"}", ticket, kind);
+		sse_hub_each(&hub, tell_one, &w);
 	}
 	arena_free(a);
 }
