@@ -16,6 +16,7 @@
 
 #include "core/err.h"
 #include "core/json.h"
+#include "core/page.h"
 #include "core/util.h"
 #include "core/sql.h"
 #include "services/fichiers/fichiers.h"
@@ -121,10 +122,11 @@ int sup_attach_check(http_req *req, struct sup_open *x, json_t *errors, const ch
 	return http_invalid(req, errors) ? -1 : 0;
 }
 
-static void write_attachment(jw *w, db_conn *c, arena *a, db_stmt *s)
+static void write_attachment(jw *w, db_stmt *s, void *ctx)
 {
+	struct sup_open *x = ctx;
 	const char *by = db_col_text(s, 3), *name = NULL;
-	users_names(c, a, &by, 1, &name);
+	users_names(x->c, x->a, &by, 1, &name);
 	jw_obj_open(w);
 	jw_kstr(w, "file_id", db_col_text(s, 0));
 	jw_kstr(w, "comment_id", db_col_text(s, 1));
@@ -146,27 +148,11 @@ static void reply_list(http_req *req, struct sup_open *x, int status)
 {
 	db_stmt *s = db_prepare(x->c, "SELECT " ATTACH_COLS " FROM support_attachments WHERE ticket_id = ?"
 				      " AND (internal = 0 OR ? = 1) ORDER BY seq, file_id");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, NULL);
-		return;
+	if (s) {
+		db_bind_text(s, 1, x->t.col[T_ID]);
+		db_bind_int64(s, 2, (x->rel & SUP_STAFF) ? 1 : 0);
 	}
-	db_bind_text(s, 1, x->t.col[T_ID]);
-	db_bind_int64(s, 2, (x->rel & SUP_STAFF) ? 1 : 0);
-	jw *w = http_jw(req);
-	jw_obj_open(w);
-	jw_key(w, "items");
-	jw_arr_open(w);
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW)
-		write_attachment(w, x->c, x->a, s);
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, "Les pièces jointes n'ont pas pu être lues.");
-		return;
-	}
-	jw_arr_close(w);
-	jw_obj_close(w);
-	http_reply_jw(req, status);
+	sup_reply_items(req, s, write_attachment, x, status, "Les pièces jointes n'ont pas pu être lues.");
 }
 
 /* ---- GET /api/support/tickets/{id}/attachments ---- */

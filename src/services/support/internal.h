@@ -21,6 +21,7 @@
 #include "core/buf.h"
 #include "core/http.h"
 #include "core/json.h"
+#include "core/page.h"
 #include "store/db.h"
 
 /* A RESOLVED ticket nobody reopened closes itself after this long. */
@@ -117,6 +118,12 @@ void sup_ticket_write(jw *w, db_conn *c, arena *a, const struct sup_ticket *t, c
  * Returns the errors object, for http_invalid (the caller may add its own checks first).
  */
 json_t *sup_check(const json_t *body, const struct jfield *fields, size_t n, const char *line, const char *lines);
+
+/*
+ * Answers status with {"items": [...]}: write(w, s, ctx) for each row of s (prepared and bound by
+ * the caller; NULL: it could not be prepared), or the failure (detail failed, may be NULL).
+ */
+void sup_reply_items(http_req *req, db_stmt *s, page_write_fn *write, void *ctx, int status, const char *failed);
 
 /* now as RFC 3339 UTC and its microseconds (to order rows of the same second). */
 void sup_now(char out[21], int64_t *us);

@@ -21,6 +21,7 @@
 #include <sys/time.h>
 
 #include "core/err.h"
+#include "core/page.h"
 #include "core/service.h"
 #include "core/row.h"
 #include "core/util.h"
@@ -222,6 +223,29 @@ json_t *sup_check(const json_t *body, const struct jfield *fields, size_t n, con
 	if (v && !json_object_get(errors, lines) && !util_valid_lines(v))
 		json_object_set_new(errors, lines, json_string("contient des caractères de contrôle"));
 	return errors;
+}
+
+void sup_reply_items(http_req *req, db_stmt *s, page_write_fn *write, void *ctx, int status, const char *failed)
+{
+	if (!s) {
+		http_problem_err(req, ENT_EDB, failed);
+		return;
+	}
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_key(w, "items");
+	jw_arr_open(w);
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW)
+		write(w, s, ctx);
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, failed);
+		return;
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+	http_reply_jw(req, status);
 }
 
 /* ---- who is asking ---- */
