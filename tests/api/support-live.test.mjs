@@ -207,6 +207,8 @@ test('live: the requester and the staff hear of an answer or a state change at o
   // A public answer reaches both; the requester's answer too; an attached file too.
   await ok(comment('admin2', t.id, { body: 'Pouvez-vous essayer un autre navigateur ?' }), 201);
   for (const st of [mine, desk]) assert.deepEqual(await st.next(), { event: 'update', ticket_id: t.id, kind: 'comment' });
+  await ok(comment('alice', t.id, { body: 'Même chose avec un autre navigateur.' }), 201);
+  for (const st of [mine, desk]) assert.deepEqual(await st.next(), { event: 'update', ticket_id: t.id, kind: 'comment' });
   const f = await upload('alice', Buffer.from('capture'), 'capture.txt');
   await ok(attach('alice', t.id, [f]), 201);
   for (const st of [mine, desk]) assert.deepEqual(await st.next(), { event: 'update', ticket_id: t.id, kind: 'attachment' });
