@@ -226,3 +226,20 @@ test('live: a teacher who is no longer assigned hears `gone` and the stream ends
   assert.equal(await st.next(), null, 'the stream ended');
   st.close();
 });
+
+// The cap is per process: behind a round-robin of processes (tests/services/cluster.sh replicas) a
+// user's streams spread over them and each process counts its own.
+const perProcessCap = process.env.ENT_TEST_LAYOUT === 'replicas' && 'the cap of streams per user is per process; a round-robin spreads them';
+
+test('live: at most 8 streams a user (core/ssehub.h): a 9th ends the oldest; the others still hear', { skip: perProcessCap }, async () => {
+  const t = await newTicket('alice', { subject: 'Huit onglets ouverts' });
+  const tabs = [];
+  for (let i = 0; i < 9; i++) {
+    tabs.push(await openStream('alice', t.id));
+    assert.equal((await tabs[i].next()).event, 'ready');
+  }
+  assert.equal(await tabs[0].next(), null, 'the oldest stream ended');
+  await ok(comment('admin', t.id, { body: 'Une réponse pour tous les onglets.' }), 201);
+  for (const tab of tabs.slice(1)) assert.deepEqual(await tab.next(), { event: 'update', ticket_id: t.id, kind: 'comment' });
+  for (const tab of tabs) tab.close();
+});
