@@ -36,7 +36,10 @@ typedef struct sse_hub {
 	unsigned long opened;
 	int per_user;
 } sse_hub;
-#define SSE_HUB_INIT(per_user) {PTHREAD_MUTEX_INITIALIZER, NULL, 0, (per_user)}
+#define SSE_HUB_INIT(per_user)                                                                                         \
+	{                                                                                                              \
+		PTHREAD_MUTEX_INITIALIZER, NULL, 0, (per_user)                                                         \
+	}
 
 /*
  * Answers req with an event stream of user (with ROLE_* bits roles) following key (NULL: none) and

@@ -7,28 +7,19 @@
 // checked with axe-core and photographed at 1280 and 375 px (screenshots/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEnt, api } from '../api/lib/ent.mjs';
-import { launch, newPage, login, review } from './lib/browser.mjs';
+import { startEnt } from '../api/lib/ent.mjs';
+import { launch, newPage, login, review, apiAs } from './lib/browser.mjs';
 
 const ADMIN = ['admin@demo.ent.local', 'Demo-Admin-2026!'];
 const STUDENT_PASSWORD = 'Demo-Eleve-2026!';
 
-let ent, browser, student;
+let ent, browser, student, as;
 
-function token(email) {
-  const r = ent.run(['token', email]);
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
-}
-async function as(email, path, opts = {}) {
-  const r = await api(ent, path, { ...opts, headers: { Authorization: `Bearer ${token(email)}`, ...(opts.headers || {}) } });
-  assert.ok(r.status < 400, `${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
 const problems = (page) => page.problems.filter((p) => !/favicon/.test(p));
 
 before(async () => {
   ent = await startEnt({ env: { ENT_ACCESS_LOG: 'off' } });
+  as = apiAs(ent);
   const demo = ent.run(['demo']);
   assert.equal(demo.status, 0, demo.stderr);
   const students = await as(ADMIN[0], '/api/users?role=etudiant&limit=1');
