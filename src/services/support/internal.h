@@ -155,10 +155,11 @@ struct sup_person {
 /*
  * Who a ticket of category may be assigned to: the active administrators; for grades, the teachers
  * of the contested evaluation's course (evaluation), or every active teacher for a grades ticket
- * that is not a contestation. Administrators first, then in register order, into *out (arena).
- * Count, or a negative ent_err.
+ * that is not a contestation. Administrators first, then in register order, into *out (arena);
+ * only that one person when only is not NULL (is only assignable?). Count, or a negative ent_err.
  */
-int sup_assignables(db_conn *c, arena *a, const char *category, const char *evaluation, struct sup_person **out);
+int sup_assignables(db_conn *c, arena *a, const char *category, const char *evaluation, const char *only,
+		    struct sup_person **out);
 void sup_assignees_list(http_req *req);
 
 void sup_tickets_create(http_req *req);

@@ -193,7 +193,8 @@ void sup_tickets_get(http_req *req)
 
 /* ---- who may take a ticket: GET /api/support/tickets/{id}/assignees ---- */
 
-int sup_assignables(db_conn *c, arena *a, const char *category, const char *evaluation, struct sup_person **out)
+int sup_assignables(db_conn *c, arena *a, const char *category, const char *evaluation, const char *only,
+		    struct sup_person **out)
 {
 	*out = NULL;
 	const char **admins, **teachers = NULL;
@@ -212,8 +213,11 @@ int sup_assignables(db_conn *c, arena *a, const char *category, const char *eval
 	struct sup_person *p = arena_calloc(a, (size_t)(na + nt) + 1, sizeof(*p));
 	size_t n = 0;
 	for (int i = 0; i < na + nt; i++) {
+		const char *id = i < na ? admins[i] : teachers[i - na];
+		if (only && strcmp(id, only))
+			continue;
 		struct user u;
-		int rc = users_get(c, a, i < na ? admins[i] : teachers[i - na], &u);
+		int rc = users_get(c, a, id, &u);
 		if (rc == ENT_ENOTFOUND)
 			continue;
 		if (rc)
@@ -233,7 +237,7 @@ int sup_assignables(db_conn *c, arena *a, const char *category, const char *eval
 	const char **ids = arena_calloc(a, n + 1, sizeof(*ids)), **keys = arena_calloc(a, n + 1, sizeof(*keys));
 	for (size_t i = 0; i < n; i++)
 		ids[i] = p[i].id;
-	if (n && !users_sort_keys(c, a, ids, n, keys))
+	if (n > 1 && !users_sort_keys(c, a, ids, n, keys))
 		for (size_t i = 0; i < n; i++)
 			p[i].sort = keys[i];
 	for (size_t i = 1; i < n; i++)
@@ -260,7 +264,7 @@ void sup_assignees_list(http_req *req)
 	if (sup_ticket_open(req, 0, &x))
 		return;
 	struct sup_person *p;
-	int n = sup_assignables(x.c, x.a, x.t.col[T_CATEGORY], x.t.col[T_EVALUATION], &p);
+	int n = sup_assignables(x.c, x.a, x.t.col[T_CATEGORY], x.t.col[T_EVALUATION], NULL, &p);
 	if (n < 0) {
 		http_problem_err(req, n, "La liste des personnes à qui confier la demande n'a pas pu être lue.");
 		return;
@@ -290,12 +294,11 @@ static int check_assignee(db_conn *c, arena *a, const char *assignee, const char
 			  json_t *errors)
 {
 	struct sup_person *p;
-	int n = sup_assignables(c, a, category, evaluation, &p);
+	int n = sup_assignables(c, a, category, evaluation, assignee, &p);
 	if (n < 0)
 		return n;
-	for (int i = 0; i < n; i++)
-		if (!strcmp(p[i].id, assignee))
-			return 0;
+	if (n > 0)
+		return 0;
 	struct user u;
 	int rc = users_get(c, a, assignee, &u);
 	if (rc && rc != ENT_ENOTFOUND)
