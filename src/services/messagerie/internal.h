@@ -219,8 +219,11 @@ extern const struct bus_consumer msg_emails_consumer;
 void msg_stream(http_req *req);
 /* Sends one event to the open streams of each of the n users, in every process running the service. */
 void msg_push(const char *const *users, size_t n, const char *event, const char *id, const char *data);
-/* Sends `unread` with the inbox's unread count to the open streams of the n users. */
-void msg_push_unread(db_conn *c, const char *const *users, size_t n);
+/*
+ * Sends `unread` with the inbox's unread count to the open streams of the n users: each process
+ * holding one of their streams counts it after the change committed (on its own connection).
+ */
+void msg_push_unread(const char *const *users, size_t n);
 /* The unread messages in a user's inbox. Count or an ent_err. */
 int64_t msg_unread_count(db_conn *c, const char *user);
 /* The wake-up subscriber (core/wake.h, topic "messages"): pushes to this process's streams. */
@@ -307,6 +310,9 @@ int msg_generate(db_conn *c, const struct scale *sc);
 
 /* ---- messagerie.c ---- */
 
+/* The request's JSON body checked against the n fields: the body, or NULL after answering 400. */
+struct jfield;
+json_t *msg_body(http_req *req, const struct jfield *fields, size_t n);
 int64_t msg_now_us(void);
 /* RFC 3339 of a microsecond time. */
 void msg_time(int64_t us, char out[21]);

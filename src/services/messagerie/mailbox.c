@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/page.h"
+#include "core/sql.h"
 #include "core/util.h"
 #include "services/users/users.h"
 
@@ -560,13 +561,9 @@ void msg_search(http_req *req)
 
 void msg_move(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const struct jfield fields[] = {{"folder", JF_STRING, 1, 0, 1, 36, NULL}};
-	json_t *errors = json_object();
-	json_check(body, fields, 1, errors);
-	if (http_invalid(req, errors))
+	json_t *body = msg_body(req, fields, 1);
+	if (!body)
 		return;
 	const char *folder = json_get_str(body, "folder", "");
 	db_conn *c = http_db(req);
@@ -596,24 +593,16 @@ void msg_move(http_req *req)
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
 	int to_trash = !strcmp(folder, "trash"), in_trash = !strcmp(m.folder, "trash");
-	db_stmt *s = db_prepare(
+	rc = SQL_RUN(
 		c,
-		"UPDATE message_boxes SET folder = ?, prev_folder = ?, trashed_at = ? WHERE message_id = ? AND user_id = ?");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, folder);
-		db_bind_text_or_null(s, 2, to_trash ? (in_trash ? m.prev_folder : m.folder) : NULL);
-		db_bind_text_or_null(s, 3, to_trash ? now : NULL);
-		db_bind_text(s, 4, m.id);
-		db_bind_text(s, 5, me);
-		rc = db_step(s);
-		db_done(s);
-	}
+		"UPDATE message_boxes SET folder = ?, prev_folder = ?, trashed_at = ? WHERE message_id = ? AND user_id = ?",
+		SQL_T(folder), SQL_T(to_trash ? (in_trash ? m.prev_folder : m.folder) : NULL),
+		SQL_T(to_trash ? now : NULL), SQL_T(m.id), SQL_T(me));
 	if (rc < 0) {
 		http_problem_err(req, rc, "Le message n'a pas pu être déplacé.");
 		return;
 	}
-	msg_push_unread(c, &me, 1);
+	msg_push_unread(&me, 1);
 	http_reply_empty(req, 204);
 }
 
@@ -627,25 +616,18 @@ static void set_read(http_req *req, int read)
 		return;
 	char now[21];
 	msg_time(msg_now_us(), now);
-	db_stmt *s = db_prepare(
-		c, read ? "UPDATE message_boxes SET read_at = COALESCE(read_at, ?) WHERE message_id = ? AND user_id = ?"
-			: "UPDATE message_boxes SET read_at = NULL WHERE message_id = ? AND user_id = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		int k = 1;
-		if (read)
-			db_bind_text(s, k++, now);
-		db_bind_text(s, k++, m.id);
-		db_bind_text(s, k, http_principal(req)->sub);
-		rc = db_step(s);
-		db_done(s);
-	}
+	const char *me = http_principal(req)->sub;
+	int rc =
+		read ? SQL_RUN(c,
+			       "UPDATE message_boxes SET read_at = COALESCE(read_at, ?) WHERE message_id = ? AND user_id = ?",
+			       SQL_T(now), SQL_T(m.id), SQL_T(me))
+		     : SQL_RUN(c, "UPDATE message_boxes SET read_at = NULL WHERE message_id = ? AND user_id = ?",
+			       SQL_T(m.id), SQL_T(me));
 	if (rc < 0) {
 		http_problem_err(req, rc, "La marque de lecture n'a pas pu être enregistrée.");
 		return;
 	}
-	const char *me = http_principal(req)->sub;
-	msg_push_unread(c, &me, 1);
+	msg_push_unread(&me, 1);
 	http_reply_empty(req, 204);
 }
 
@@ -694,7 +676,7 @@ void msg_delete(http_req *req)
 		http_problem_err(req, rc, "Le message n'a pas pu être supprimé.");
 		return;
 	}
-	msg_push_unread(c, &me, 1);
+	msg_push_unread(&me, 1);
 	http_reply_empty(req, 204);
 }
 
@@ -735,7 +717,7 @@ void msg_restore(http_req *req)
 		http_problem_err(req, rc, "Le message n'a pas pu être restauré.");
 		return;
 	}
-	msg_push_unread(c, &me, 1);
+	msg_push_unread(&me, 1);
 	if (msg_copy_load(req, c, m.id, &m))
 		return;
 	rc = msg_write(c, http_arena(req), http_jw(req), &m, 1);

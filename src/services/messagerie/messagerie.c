@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/json.h"
 #include "core/service.h"
 #include "core/util.h"
 #include "core/wake.h"
@@ -240,6 +241,16 @@ static const struct migration migrations[] = {
 	{3, "attachments, settings, out-of-office, quiet hours, e-mails, reports, senders", schema_v3, NULL},
 	{4, "the mailbox counts' index, the search from the mailbox", schema_v4, schema_v4_pg},
 };
+
+json_t *msg_body(http_req *req, const struct jfield *fields, size_t n)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return NULL;
+	json_t *errors = json_object();
+	json_check(body, fields, n, errors);
+	return http_invalid(req, errors) ? NULL : body;
+}
 
 int64_t msg_now_us(void)
 {

@@ -188,7 +188,7 @@ void msg_announce(db_conn *c, arena *a, const char *message_id, const char *cons
 	if (data)
 		msg_push(users, n, "message", message_id, data);
 	free(data);
-	msg_push_unread(c, users, n);
+	msg_push_unread(users, n);
 }
 
 void msg_announce_autos(db_conn *c, arena *a, const struct msg_auto *v, size_t n)

@@ -63,25 +63,82 @@ int users_class_find(db_conn *c, const char *name, const char *school_year, char
 	return users_class_by_name(c, name, school_year, 0, out, NULL);
 }
 
+/*
+ * The placeholders of a batched lookup: USERS_BATCH ids, the places an id does not fill bound NULL
+ * (equal to nothing). One constant statement, prepared once per connection, whatever n is.
+ */
+#define P4 "?, ?, ?, ?"
+#define P32 P4 ", " P4 ", " P4 ", " P4 ", " P4 ", " P4 ", " P4 ", " P4
+#define IN_BATCH " IN (" P32 ")"
+_Static_assert(USERS_BATCH == 32, "IN_BATCH holds USERS_BATCH places");
+
+/* Binds ids[from..from+USERS_BATCH) to s's parameters 1..USERS_BATCH (NULL past n and for non-UUIDs). */
+static void bind_batch(db_stmt *s, const char *const *ids, size_t from, size_t n)
+{
+	for (size_t k = 0; k < USERS_BATCH; k++) {
+		const char *id = from + k < n ? ids[from + k] : NULL;
+		if (id && util_is_uuid(id))
+			db_bind_text(s, (int)k + 1, id);
+		else
+			db_bind_null(s, (int)k + 1);
+	}
+}
+
 /* The names of ids: the display name first (official 0), or always "Given Family" (official 1). */
 static int names_of(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names, int official)
 {
-	for (size_t i = 0; i < n; i++) {
-		names[i] = NULL;
-		if (!ids[i] || !util_is_uuid(ids[i]))
-			continue; /* users_get() does not look such an id up either */
-		db_stmt *s = db_prepare(
-			c,
-			"SELECT display_name, given_name, family_name FROM users WHERE id = ? AND deleted_at IS NULL");
+	for (size_t i = 0; i < n; i++)
+		names[i] = NULL; /* users_get() does not look a non-UUID up either */
+	for (size_t from = 0; from < n; from += USERS_BATCH) {
+		db_stmt *s = db_prepare(c, "SELECT id, display_name, given_name, family_name FROM users"
+					   " WHERE id" IN_BATCH " AND deleted_at IS NULL");
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, ids[i]);
-		int rc = db_step(s);
-		if (rc == DB_ROW) {
+		bind_batch(s, ids, from, n);
+		int rc;
+		while ((rc = db_step(s)) == DB_ROW) {
 			/* The names of to_user() (store.c). */
-			const char *d = db_col_text(s, 0), *g = db_col_text(s, 1), *f = db_col_text(s, 2);
-			names[i] = d && !official ? arena_strdup(a, d)
-						  : arena_printf(a, "%s %s", g ? g : "", f ? f : "");
+			const char *id = db_col_text(s, 0), *d = db_col_text(s, 1), *g = db_col_text(s, 2),
+				   *f = db_col_text(s, 3);
+			const char *name = d && !official ? arena_strdup(a, d)
+							  : arena_printf(a, "%s %s", g ? g : "", f ? f : "");
+			for (size_t k = from; k < n && k < from + USERS_BATCH; k++)
+				if (ids[k] && !strcmp(ids[k], id))
+					names[k] = name;
+		}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	return ENT_OK;
+}
+
+int users_reach(db_conn *c, arena *a, const char *const *ids, size_t n, struct user_reach *out)
+{
+	memset(out, 0, n * sizeof(*out));
+	for (size_t from = 0; from < n; from += USERS_BATCH) {
+		db_stmt *s = db_prepare(c,
+					"SELECT u.id, u.display_name, u.given_name, u.family_name, u.role, u.disabled,"
+					" m.class_id FROM users u"
+					" LEFT JOIN class_members m ON m.user_id = u.id AND m.kind = 'etudiant'"
+					" WHERE u.id" IN_BATCH " AND u.deleted_at IS NULL");
+		if (!s)
+			return ENT_EDB;
+		bind_batch(s, ids, from, n);
+		int rc;
+		while ((rc = db_step(s)) == DB_ROW) {
+			const char *id = db_col_text(s, 0), *d = db_col_text(s, 1), *g = db_col_text(s, 2),
+				   *f = db_col_text(s, 3), *cls = db_col_text(s, 6);
+			struct user_reach r = {
+				.name = d ? arena_strdup(a, d) : arena_printf(a, "%s %s", g ? g : "", f ? f : ""),
+				.roles = users_role_bit(db_col_text(s, 4)),
+				.disabled = db_col_int64(s, 5) != 0,
+				.class_id = cls ? arena_strdup(a, cls) : NULL,
+			};
+			/* A student in two classes gives two rows: the first one counts, as in users_student_class(). */
+			for (size_t k = from; k < n && k < from + USERS_BATCH; k++)
+				if (ids[k] && !strcmp(ids[k], id) && !out[k].name)
+					out[k] = r;
 		}
 		db_done(s);
 		if (rc < 0)
