@@ -268,8 +268,12 @@ void msg_attach_write(jw *w, const struct msg_file *f, size_t n);
 
 void msg_settings_get(http_req *req);
 void msg_settings_put(http_req *req);
-/* When user is in their quiet hours at now_us: 1 with *until_us their end; 0; or an ent_err. */
-int msg_quiet_until(db_conn *c, const char *user, int64_t now_us, int64_t *until_us);
+/*
+ * The ends of the quiet hours of n users at now_us, their settings read SQL_IN_MAX users a
+ * statement: until_us[i] is the end (microseconds) when users[i] is in their quiet hours, else 0.
+ * 0 or an ent_err.
+ */
+int msg_quiet_until(db_conn *c, const char *const *users, size_t n, int64_t now_us, int64_t *until_us);
 /* An automatic answer written by msg_out_of_office, to announce after the commit. */
 struct msg_auto {
 	const char *id, *to;

@@ -13,6 +13,7 @@
 
 #include "core/err.h"
 #include "core/service.h"
+#include "core/sql.h"
 #include "core/util.h"
 
 int users_student_class(db_conn *c, const char *user_id, char out[37])
@@ -63,14 +64,7 @@ int users_class_find(db_conn *c, const char *name, const char *school_year, char
 	return users_class_by_name(c, name, school_year, 0, out, NULL);
 }
 
-/*
- * The placeholders of a batched lookup: USERS_BATCH ids, the places an id does not fill bound NULL
- * (equal to nothing). One constant statement, prepared once per connection, whatever n is.
- */
-#define P4 "?, ?, ?, ?"
-#define P32 P4 ", " P4 ", " P4 ", " P4 ", " P4 ", " P4 ", " P4 ", " P4
-#define IN_BATCH " IN (" P32 ")"
-_Static_assert(USERS_BATCH == 32, "IN_BATCH holds USERS_BATCH places");
+_Static_assert(USERS_BATCH == SQL_IN_MAX, "one statement of SQL_IN a batch");
 
 /* Binds ids[from..from+USERS_BATCH) to s's parameters 1..USERS_BATCH (NULL past n and for non-UUIDs). */
 static void bind_batch(db_stmt *s, const char *const *ids, size_t from, size_t n)
@@ -91,7 +85,7 @@ static int names_of(db_conn *c, arena *a, const char *const *ids, size_t n, cons
 		names[i] = NULL; /* users_get() does not look a non-UUID up either */
 	for (size_t from = 0; from < n; from += USERS_BATCH) {
 		db_stmt *s = db_prepare(c, "SELECT id, display_name, given_name, family_name FROM users"
-					   " WHERE id" IN_BATCH " AND deleted_at IS NULL");
+					   " WHERE id" SQL_IN " AND deleted_at IS NULL");
 		if (!s)
 			return ENT_EDB;
 		bind_batch(s, ids, from, n);
@@ -121,7 +115,7 @@ int users_reach(db_conn *c, arena *a, const char *const *ids, size_t n, struct u
 					"SELECT u.id, u.display_name, u.given_name, u.family_name, u.role, u.disabled,"
 					" m.class_id FROM users u"
 					" LEFT JOIN class_members m ON m.user_id = u.id AND m.kind = 'etudiant'"
-					" WHERE u.id" IN_BATCH " AND u.deleted_at IS NULL");
+					" WHERE u.id" SQL_IN " AND u.deleted_at IS NULL");
 		if (!s)
 			return ENT_EDB;
 		bind_batch(s, ids, from, n);
