@@ -47,4 +47,17 @@ int sql_run(db_conn *c, const char *sql, const sql_val *v, size_t n, int64_t *ch
 /* The same, with the number of rows changed in *changes. */
 #define SQL_CHANGE(c, changes, sql, ...) sql_run((c), (sql), SQL_VALS(__VA_ARGS__), (changes))
 
+/*
+ * A set of up to SQL_IN_MAX values in one constant statement: "WHERE id" SQL_IN, its places bound
+ * one by one, those a set does not fill bound NULL (equal to nothing). A longer set runs the
+ * statement once per SQL_IN_MAX values; the statement is prepared once per connection, whatever
+ * the set's size.
+ */
+#define SQL_IN_MAX 32
+#define SQL_IN_4_ "?, ?, ?, ?"
+#define SQL_IN_32_                                                                                                     \
+	SQL_IN_4_ ", " SQL_IN_4_ ", " SQL_IN_4_ ", " SQL_IN_4_ ", " SQL_IN_4_ ", " SQL_IN_4_ ", " SQL_IN_4_            \
+		  ", " SQL_IN_4_
+#define SQL_IN " IN (" SQL_IN_32_ ")"
+
 #endif

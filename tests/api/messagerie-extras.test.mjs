@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, assertProblem, api } from './lib/ent.mjs';
 import { school, ok, until, NIL } from './lib/school.mjs';
-import { openEvents } from './lib/sse.mjs';
+import { openSse } from './lib/sse.mjs';
 import { startSmtp } from '../services/smtp.mjs';
 
 let ent, s, smtp, A, B;
@@ -117,12 +117,8 @@ test('the sent list shows whom a message went to, never its bcc; an inbox item h
   assert.equal(got.recipients, undefined);
 });
 
-/** Opens the caller's message stream and returns {next(pred), close()}. */
-async function openStream(who) {
-  const st = await openEvents(`${ent.url}/api/messages/stream`, s.token(who));
-  assert.equal(st.status, 200);
-  return st;
-}
+/** Opens the caller's message stream (tests/api/lib/sse.mjs). */
+const openStream = (who) => openSse(`${ent.url}/api/messages/stream`, s.token(who));
 
 test('the stream tells the unread count at once and after each change', async () => {
   const st = await openStream('eve');

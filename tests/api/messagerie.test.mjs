@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, assertProblem } from './lib/ent.mjs';
 import { school, ok, until, NIL } from './lib/school.mjs';
-import { openEvents } from './lib/sse.mjs';
+import { openSse } from './lib/sse.mjs';
 
 let ent, s, A, B, maths;
 
@@ -322,12 +322,8 @@ test('search finds words in the caller\'s own messages only', async () => {
   assert.ok((await find('alice', 'polyvalente', '&include_trash=true')).includes(m.id));
 });
 
-/** Opens the caller's message stream and returns {next(pred), close()}. */
-async function openStream(who, server = ent) {
-  const st = await openEvents(`${server.url}/api/messages/stream`, s.token(who));
-  assert.equal(st.status, 200);
-  return st;
-}
+/** Opens the caller's message stream (tests/api/lib/sse.mjs). */
+const openStream = (who, server = ent) => openSse(`${server.url}/api/messages/stream`, s.token(who));
 
 test('the live stream pushes a new message to its recipients', async () => {
   const st = await openStream('bob');
@@ -457,9 +453,23 @@ test('with two processes on one database, each scheduled message is delivered on
 
 test('the sending limit: 429 with Retry-After past the hourly count; too many addresses is 400', async () => {
   await ok(s.as('admin', '/api/messages/rules', { method: 'PUT', body: { limits: [{ role: 'etudiant', per_hour: 3, per_message: 2 }] } }));
-  const wide = await send('eve', { subject: 'x', body: 'x', to: [user('alice'), user('bob'), user('teacher')] });
+  // Too many addresses is the request's own fault, answered at once and counted nowhere: a 400
+  // with a stable code, never the 429 of the hourly limit (which asks to wait and retry).
+  const wide = await send('eve', { subject: 'x', body: 'x', to: [user('alice'), user('bob')], cc: [user('teacher')] });
   assertProblem(assert, wide, 400);
-  assert.ok(wide.json.errors.to);
+  assert.equal(wide.json.code, 'validation');
+  assert.equal(wide.json.codes.to, 'too_many_recipients');
+  assert.equal(wide.json.errors.to, '2 destinataires au plus par message (une classe ou un groupe compte pour un)');
+  assert.equal(wide.headers.get('retry-after'), null);
+  // Past the 200 addresses a list may hold, the same code, whoever sends (a draft too).
+  const many = Array.from({ length: 201 }, () => user('alice'));
+  for (const body of [{ subject: 'x', body: 'x', bcc: many }, { subject: 'x', body: 'x', to: many, draft: true }]) {
+    const r = await s.as('admin', '/api/messages', { method: 'POST', body });
+    assertProblem(assert, r, 400);
+    const kind = body.bcc ? 'bcc' : 'to';
+    assert.equal(r.json.codes[kind], 'too_many_recipients');
+    assert.equal(r.json.errors[kind], '200 adresses au plus par liste');
+  }
   for (let i = 0; i < 3; i++) await ok(send('eve', { subject: `n° ${i}`, body: 'x', to: [user('alice')] }), 201);
   const r = await send('eve', { subject: 'encore', body: 'x', to: [user('alice')] });
   assertProblem(assert, r, 429);

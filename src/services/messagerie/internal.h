@@ -219,8 +219,11 @@ extern const struct bus_consumer msg_emails_consumer;
 void msg_stream(http_req *req);
 /* Sends one event to the open streams of each of the n users, in every process running the service. */
 void msg_push(const char *const *users, size_t n, const char *event, const char *id, const char *data);
-/* Sends `unread` with the inbox's unread count to the open streams of the n users. */
-void msg_push_unread(db_conn *c, const char *const *users, size_t n);
+/*
+ * Sends `unread` with the inbox's unread count to the open streams of the n users: each process
+ * holding one of their streams counts it after the change committed (on its own connection).
+ */
+void msg_push_unread(const char *const *users, size_t n);
 /* The unread messages in a user's inbox. Count or an ent_err. */
 int64_t msg_unread_count(db_conn *c, const char *user);
 /* The wake-up subscriber (core/wake.h, topic "messages"): pushes to this process's streams. */
@@ -265,8 +268,12 @@ void msg_attach_write(jw *w, const struct msg_file *f, size_t n);
 
 void msg_settings_get(http_req *req);
 void msg_settings_put(http_req *req);
-/* When user is in their quiet hours at now_us: 1 with *until_us their end; 0; or an ent_err. */
-int msg_quiet_until(db_conn *c, const char *user, int64_t now_us, int64_t *until_us);
+/*
+ * The ends of the quiet hours of n users at now_us, their settings read SQL_IN_MAX users a
+ * statement: until_us[i] is the end (microseconds) when users[i] is in their quiet hours, else 0.
+ * 0 or an ent_err.
+ */
+int msg_quiet_until(db_conn *c, const char *const *users, size_t n, int64_t now_us, int64_t *until_us);
 /* An automatic answer written by msg_out_of_office, to announce after the commit. */
 struct msg_auto {
 	const char *id, *to;
@@ -307,6 +314,9 @@ int msg_generate(db_conn *c, const struct scale *sc);
 
 /* ---- messagerie.c ---- */
 
+/* The request's JSON body checked against the n fields: the body, or NULL after answering 400. */
+struct jfield;
+json_t *msg_body(http_req *req, const struct jfield *fields, size_t n);
 int64_t msg_now_us(void);
 /* RFC 3339 of a microsecond time. */
 void msg_time(int64_t us, char out[21]);

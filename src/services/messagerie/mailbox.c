@@ -21,6 +21,8 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/page.h"
+#include "core/rcache.h"
+#include "core/sql.h"
 #include "core/util.h"
 #include "services/users/users.h"
 
@@ -100,6 +102,8 @@ int msg_purge_trash(db_conn *c)
 
 /* ---- folders ---- */
 
+static void folders_page(http_req *req, db_conn *c, const char *me);
+
 /* 1 if folder (a system name or the id of one of user's folders) is one of user's; 0; or an error. */
 static int folder_exists(db_conn *c, const char *user, const char *folder)
 {
@@ -111,13 +115,24 @@ static int folder_exists(db_conn *c, const char *user, const char *folder)
 	return db_exists(c, "SELECT 1 FROM message_folders WHERE id = ? AND owner_id = ?", folder, user);
 }
 
+/* GET /api/messages/folders, through the answer cache: it reads the caller's mailbox alone ("m:"). */
 void msg_folders_list(http_req *req)
 {
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
-	arena *a = http_arena(req);
 	const char *me = http_principal(req)->sub;
+	if (rcache_begin(req, c, arena_printf(http_arena(req), "msg-folders|%s", me)))
+		return;
+	rcache_dep(req, "m", me);
+	folders_page(req, c, me);
+	rcache_end(req, c);
+}
+
+/* The folders of me with their counts, answered. */
+static void folders_page(http_req *req, db_conn *c, const char *me)
+{
+	arena *a = http_arena(req);
 	/* Counts per folder, then the folders in order: the four system ones, the user's by name. */
 	db_stmt *s = db_prepare(c, "SELECT folder, COUNT(*), SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END)"
 				   " FROM message_boxes WHERE user_id = ? AND visible = 1 GROUP BY folder");
@@ -351,8 +366,11 @@ void msg_folders_delete(http_req *req)
 #define LIST_ORDER " ORDER BY b.at_us DESC, b.message_id DESC LIMIT ?"
 #define LIST_AFTER " AND (b.at_us < ? OR (b.at_us = ? AND b.message_id < ?))"
 
-/* Reads the rows of s into the page, with the senders' names. Returns 0 or an ent_err. */
-static int write_page(db_conn *c, arena *a, db_stmt *s, page *pg)
+/*
+ * Reads the rows of s into the page, with the senders' names. Inside rcache_begin() (the inbox),
+ * names each sender's scope: their name is in the answer. Returns 0 or an ent_err.
+ */
+static int write_page(http_req *req, db_conn *c, arena *a, db_stmt *s, page *pg)
 {
 	struct msg_copy *v = NULL;
 	size_t n = 0, cap = 0;
@@ -367,8 +385,10 @@ static int write_page(db_conn *c, arena *a, db_stmt *s, page *pg)
 		return rc;
 	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)),
 		   **names = arena_alloc(a, (n ? n : 1) * sizeof(*names));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		ids[i] = v[i].sender_id;
+		rcache_dep(req, "u", v[i].sender_id);
+	}
 	if ((rc = users_names(c, a, ids, n, names)))
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -390,7 +410,7 @@ static int64_t cursor_at(const page *pg)
 	return util_parse_int64(pg->after[0], 0, INT64_MAX, &v) ? -1 : v;
 }
 
-void msg_list(http_req *req)
+static void list_folder(http_req *req)
 {
 	page pg;
 	if (page_begin(req, &pg, "messages", 2))
@@ -437,13 +457,42 @@ void msg_list(http_req *req)
 		db_bind_text(s, k++, pg.after[1]);
 	}
 	db_bind_int64(s, k, page_fetch(&pg));
-	rc = write_page(c, http_arena(req), s, &pg);
+	rc = write_page(req, c, http_arena(req), s, &pg);
 	if (rc) {
 		http_problem_err(req, rc, "La liste des messages n'a pas pu être lue.");
 		return;
 	}
 	static const char *const keep[] = {"folder", "unread", "limit", NULL};
 	page_reply(&pg, keep);
+}
+
+/*
+ * GET /api/messages. The inbox's pages go through the answer cache (core/rcache.h): they read the
+ * caller's copies alone ("m:<caller>", messagerie migration 5) and the senders' names ("u:").
+ * The key holds the query's arguments as given: only an answer of 200 is stored, so an argument
+ * refused (400) never reaches a stored answer. The other folders may hold the caller's own
+ * messages, whose items name their recipients (classes, courses): they are not cached.
+ */
+void msg_list(http_req *req)
+{
+	const char *folder = http_query(req, "folder");
+	if (folder && strcmp(folder, "inbox")) {
+		list_folder(req);
+		return;
+	}
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	const char *unread = http_query(req, "unread"), *limit = http_query(req, "limit"),
+		   *cursor = http_query(req, "cursor"), *me = http_principal(req)->sub;
+	const char *key = arena_printf(http_arena(req), "msg-inbox|%s|%zu:%s|%zu:%s|%s", me,
+				       unread ? strlen(unread) : 0, unread ? unread : "", limit ? strlen(limit) : 0,
+				       limit ? limit : "", cursor ? cursor : "");
+	if (rcache_begin(req, c, key))
+		return;
+	rcache_dep(req, "m", me);
+	list_folder(req);
+	rcache_end(req, c);
 }
 
 /* ---- search ---- */
@@ -547,7 +596,7 @@ void msg_search(http_req *req)
 		db_bind_text(s, k++, pg.after[1]);
 	}
 	db_bind_int64(s, k, page_fetch(&pg));
-	int rc = write_page(c, a, s, &pg);
+	int rc = write_page(req, c, a, s, &pg);
 	if (rc) {
 		http_problem_err(req, rc, "La recherche n'a pas pu être faite.");
 		return;
@@ -560,13 +609,9 @@ void msg_search(http_req *req)
 
 void msg_move(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const struct jfield fields[] = {{"folder", JF_STRING, 1, 0, 1, 36, NULL}};
-	json_t *errors = json_object();
-	json_check(body, fields, 1, errors);
-	if (http_invalid(req, errors))
+	json_t *body = msg_body(req, fields, 1);
+	if (!body)
 		return;
 	const char *folder = json_get_str(body, "folder", "");
 	db_conn *c = http_db(req);
@@ -596,24 +641,16 @@ void msg_move(http_req *req)
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
 	int to_trash = !strcmp(folder, "trash"), in_trash = !strcmp(m.folder, "trash");
-	db_stmt *s = db_prepare(
+	rc = SQL_RUN(
 		c,
-		"UPDATE message_boxes SET folder = ?, prev_folder = ?, trashed_at = ? WHERE message_id = ? AND user_id = ?");
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, folder);
-		db_bind_text_or_null(s, 2, to_trash ? (in_trash ? m.prev_folder : m.folder) : NULL);
-		db_bind_text_or_null(s, 3, to_trash ? now : NULL);
-		db_bind_text(s, 4, m.id);
-		db_bind_text(s, 5, me);
-		rc = db_step(s);
-		db_done(s);
-	}
+		"UPDATE message_boxes SET folder = ?, prev_folder = ?, trashed_at = ? WHERE message_id = ? AND user_id = ?",
+		SQL_T(folder), SQL_T(to_trash ? (in_trash ? m.prev_folder : m.folder) : NULL),
+		SQL_T(to_trash ? now : NULL), SQL_T(m.id), SQL_T(me));
 	if (rc < 0) {
 		http_problem_err(req, rc, "Le message n'a pas pu être déplacé.");
 		return;
 	}
-	msg_push_unread(c, &me, 1);
+	msg_push_unread(&me, 1);
 	http_reply_empty(req, 204);
 }
 
@@ -627,25 +664,18 @@ static void set_read(http_req *req, int read)
 		return;
 	char now[21];
 	msg_time(msg_now_us(), now);
-	db_stmt *s = db_prepare(
-		c, read ? "UPDATE message_boxes SET read_at = COALESCE(read_at, ?) WHERE message_id = ? AND user_id = ?"
-			: "UPDATE message_boxes SET read_at = NULL WHERE message_id = ? AND user_id = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		int k = 1;
-		if (read)
-			db_bind_text(s, k++, now);
-		db_bind_text(s, k++, m.id);
-		db_bind_text(s, k, http_principal(req)->sub);
-		rc = db_step(s);
-		db_done(s);
-	}
+	const char *me = http_principal(req)->sub;
+	int rc =
+		read ? SQL_RUN(c,
+			       "UPDATE message_boxes SET read_at = COALESCE(read_at, ?) WHERE message_id = ? AND user_id = ?",
+			       SQL_T(now), SQL_T(m.id), SQL_T(me))
+		     : SQL_RUN(c, "UPDATE message_boxes SET read_at = NULL WHERE message_id = ? AND user_id = ?",
+			       SQL_T(m.id), SQL_T(me));
 	if (rc < 0) {
 		http_problem_err(req, rc, "La marque de lecture n'a pas pu être enregistrée.");
 		return;
 	}
-	const char *me = http_principal(req)->sub;
-	msg_push_unread(c, &me, 1);
+	msg_push_unread(&me, 1);
 	http_reply_empty(req, 204);
 }
 
@@ -694,7 +724,7 @@ void msg_delete(http_req *req)
 		http_problem_err(req, rc, "Le message n'a pas pu être supprimé.");
 		return;
 	}
-	msg_push_unread(c, &me, 1);
+	msg_push_unread(&me, 1);
 	http_reply_empty(req, 204);
 }
 
@@ -735,7 +765,7 @@ void msg_restore(http_req *req)
 		http_problem_err(req, rc, "Le message n'a pas pu être restauré.");
 		return;
 	}
-	msg_push_unread(c, &me, 1);
+	msg_push_unread(&me, 1);
 	if (msg_copy_load(req, c, m.id, &m))
 		return;
 	rc = msg_write(c, http_arena(req), http_jw(req), &m, 1);

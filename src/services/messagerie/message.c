@@ -385,7 +385,7 @@ void msg_ack(http_req *req)
 		return;
 	}
 	const char *me = http_principal(req)->sub;
-	msg_push_unread(c, &me, 1);
+	msg_push_unread(&me, 1);
 	if (msg_copy_load(req, c, m.id, &m))
 		return;
 	jw *w = http_jw(req);
@@ -555,6 +555,6 @@ void msg_recall(http_req *req)
 	char data[64];
 	snprintf(data, sizeof(data), "{\"id\":\"%s\"}", m.id);
 	msg_push(gone, ngone, "recalled", m.id, data);
-	msg_push_unread(c, gone, ngone);
+	msg_push_unread(gone, ngone);
 	http_reply_jw(req, 200);
 }

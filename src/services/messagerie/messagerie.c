@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/json.h"
 #include "core/service.h"
 #include "core/util.h"
 #include "core/wake.h"
@@ -234,12 +235,51 @@ static const char schema_v4[] = SCHEMA_V4_COMMON
 	"INSERT INTO messages_fts (messages_fts) VALUES ('optimize');";
 static const char schema_v4_pg[] = SCHEMA_V4_COMMON "ALTER TABLE messages ADD COLUMN search_rowid BIGINT;";
 
+/*
+ * The answer cache (core/rcache.h) of the inbox list and of the folders' counts: every change of a
+ * user's mailbox records the scope "m:<user>" in the core's change table, in the transaction of
+ * the change: a copy delivered, read, moved, recalled or deleted (message_boxes), a folder of
+ * theirs created, renamed or deleted (message_folders), and a change of a message they hold that
+ * its list item shows (its text, state, times, attachments). The senders' names are the users
+ * service's scope "u:<sender>".
+ */
+static const char schema_v5[] =
+	"CREATE TRIGGER message_boxes_changed_i AFTER INSERT ON message_boxes BEGIN INSERT INTO core_changes (scope) VALUES ('m:' || NEW.user_id); END;"
+	"CREATE TRIGGER message_boxes_changed_u AFTER UPDATE ON message_boxes BEGIN INSERT INTO core_changes (scope) VALUES ('m:' || NEW.user_id); END;"
+	"CREATE TRIGGER message_boxes_changed_d AFTER DELETE ON message_boxes BEGIN INSERT INTO core_changes (scope) VALUES ('m:' || OLD.user_id); END;"
+	"CREATE TRIGGER message_folders_changed_i AFTER INSERT ON message_folders BEGIN INSERT INTO core_changes (scope) VALUES ('m:' || NEW.owner_id); END;"
+	"CREATE TRIGGER message_folders_changed_u AFTER UPDATE ON message_folders BEGIN INSERT INTO core_changes (scope) VALUES ('m:' || NEW.owner_id); END;"
+	"CREATE TRIGGER message_folders_changed_d AFTER DELETE ON message_folders BEGIN INSERT INTO core_changes (scope) VALUES ('m:' || OLD.owner_id); END;"
+	"CREATE TRIGGER messages_changed_u AFTER UPDATE OF thread_id, subject, body, state, ack_required, send_at, sent_at ON messages BEGIN INSERT INTO core_changes (scope) SELECT 'm:' || user_id FROM message_boxes WHERE message_id = NEW.id; END;"
+	"CREATE TRIGGER message_attachments_changed_i AFTER INSERT ON message_attachments BEGIN INSERT INTO core_changes (scope) SELECT 'm:' || user_id FROM message_boxes WHERE message_id = NEW.message_id; END;"
+	"CREATE TRIGGER message_attachments_changed_d AFTER DELETE ON message_attachments BEGIN INSERT INTO core_changes (scope) SELECT 'm:' || user_id FROM message_boxes WHERE message_id = OLD.message_id; END;";
+static const char schema_v5_pg[] =
+	"CREATE FUNCTION message_boxes_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('m:' || OLD.user_id); ELSE INSERT INTO core_changes (scope) VALUES ('m:' || NEW.user_id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER message_boxes_changed AFTER INSERT OR UPDATE OR DELETE ON message_boxes FOR EACH ROW EXECUTE FUNCTION message_boxes_changed();"
+	"CREATE FUNCTION message_folders_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('m:' || OLD.owner_id); ELSE INSERT INTO core_changes (scope) VALUES ('m:' || NEW.owner_id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER message_folders_changed AFTER INSERT OR UPDATE OR DELETE ON message_folders FOR EACH ROW EXECUTE FUNCTION message_folders_changed();"
+	"CREATE FUNCTION messages_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO core_changes (scope) SELECT 'm:' || user_id FROM message_boxes WHERE message_id = NEW.id; RETURN NULL; END $$;"
+	"CREATE TRIGGER messages_changed AFTER UPDATE OF thread_id, subject, body, state, ack_required, send_at, sent_at ON messages FOR EACH ROW EXECUTE FUNCTION messages_changed();"
+	"CREATE FUNCTION message_attachments_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'DELETE' THEN INSERT INTO core_changes (scope) SELECT 'm:' || user_id FROM message_boxes WHERE message_id = OLD.message_id; ELSE INSERT INTO core_changes (scope) SELECT 'm:' || user_id FROM message_boxes WHERE message_id = NEW.message_id; END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER message_attachments_changed AFTER INSERT OR DELETE ON message_attachments FOR EACH ROW EXECUTE FUNCTION message_attachments_changed();";
+
 static const struct migration migrations[] = {
 	{1, "messages, addresses, mailboxes, folders, limits, search index", schema_v1, schema_v1_pg},
 	{2, "default communication rules", rules_seed, NULL},
 	{3, "attachments, settings, out-of-office, quiet hours, e-mails, reports, senders", schema_v3, NULL},
 	{4, "the mailbox counts' index, the search from the mailbox", schema_v4, schema_v4_pg},
+	{5, "the mailbox's changes for the answer cache", schema_v5, schema_v5_pg},
 };
+
+json_t *msg_body(http_req *req, const struct jfield *fields, size_t n)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return NULL;
+	json_t *errors = json_object();
+	json_check(body, fields, n, errors);
+	return http_invalid(req, errors) ? NULL : body;
+}
 
 int64_t msg_now_us(void)
 {

@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/page.h"
+#include "core/sql.h"
 #include "core/util.h"
 #include "services/users/users.h"
 
@@ -230,13 +231,9 @@ void msg_reports_list(http_req *req)
 
 void msg_report_patch(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const struct jfield fields[] = {{"status", JF_STRING, 1, 0, 0, 0, statuses}};
-	json_t *errors = json_object();
-	json_check(body, fields, 1, errors);
-	if (http_invalid(req, errors))
+	json_t *body = msg_body(req, fields, 1);
+	if (!body)
 		return;
 	db_conn *c = http_db(req);
 	if (!c)
@@ -245,20 +242,14 @@ void msg_report_patch(http_req *req)
 	char now[21];
 	msg_time(msg_now_us(), now);
 	int closed = !strcmp(status, "closed");
-	db_stmt *s = util_is_uuid(id) ? db_prepare(c, "UPDATE message_reports SET status = ?, handled_by = ?,"
-						      " handled_at = ? WHERE id = ?")
-				      : NULL;
-	int rc = util_is_uuid(id) ? ENT_EDB : DB_DONE;
 	int64_t changed = 0;
-	if (s) {
-		db_bind_text(s, 1, status);
-		db_bind_text_or_null(s, 2, closed ? http_principal(req)->sub : NULL);
-		db_bind_text_or_null(s, 3, closed ? now : NULL);
-		db_bind_text(s, 4, id);
-		rc = db_step(s);
-		changed = db_changes(s);
-		db_done(s);
-	}
+	int rc = !util_is_uuid(id)
+			 ? DB_DONE
+			 : SQL_CHANGE(
+				   c, &changed,
+				   "UPDATE message_reports SET status = ?, handled_by = ?, handled_at = ? WHERE id = ?",
+				   SQL_T(status), SQL_T(closed ? http_principal(req)->sub : NULL),
+				   SQL_T(closed ? now : NULL), SQL_T(id));
 	if (rc < 0) {
 		http_problem_err(req, rc, "Le signalement n'a pas pu être modifié.");
 		return;
@@ -267,7 +258,7 @@ void msg_report_patch(http_req *req)
 		http_problem(req, 404, "Ce signalement n'existe pas.");
 		return;
 	}
-	s = db_prepare(c, "SELECT " REPORT_COLS " FROM message_reports r WHERE r.id = ?");
+	db_stmt *s = db_prepare(c, "SELECT " REPORT_COLS " FROM message_reports r WHERE r.id = ?");
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;

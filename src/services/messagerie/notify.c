@@ -67,13 +67,13 @@ int msg_notify(db_conn *c, arena *a, const char *message_id, const char *sender_
 	/* Those in their quiet hours get it when they end; the others now. */
 	const char **now = arena_alloc(a, n * sizeof(*now));
 	size_t nnow = 0;
-	int64_t now_us = msg_now_us();
+	int64_t now_us = msg_now_us(), *ends = arena_alloc(a, n * sizeof(*ends));
+	int rc = msg_quiet_until(c, users, n, now_us, ends);
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; i < n; i++) {
-		int64_t until = 0;
-		int rc = msg_quiet_until(c, users[i], now_us, &until);
-		if (rc < 0)
-			return rc;
-		if (!rc) {
+		int64_t until = ends[i];
+		if (!until) {
 			now[nnow++] = users[i];
 			continue;
 		}
@@ -188,7 +188,7 @@ void msg_announce(db_conn *c, arena *a, const char *message_id, const char *cons
 	if (data)
 		msg_push(users, n, "message", message_id, data);
 	free(data);
-	msg_push_unread(c, users, n);
+	msg_push_unread(users, n);
 }
 
 void msg_announce_autos(db_conn *c, arena *a, const struct msg_auto *v, size_t n)

@@ -176,45 +176,38 @@ int msg_who_req(http_req *req, db_conn *c, struct msg_who *w)
 }
 
 /*
- * Whether w may write to user uid: 1 yes, 0 no, ENT_ENOTFOUND for no usable account, or an error.
- * *name receives the user's official name.
+ * Whether w may write to the user uid whose account r describes (users_reach): 1 yes, 0 no,
+ * ENT_ENOTFOUND for no usable account, or an error. Only a teacher reached through "the teachers
+ * of my classes" costs lookups of its own (their classes).
  */
-static int user_allowed(db_conn *c, arena *a, const struct msg_who *w, const char *uid, const char **name)
+static int user_allowed(db_conn *c, arena *a, const struct msg_who *w, const char *uid, const struct user_reach *r)
 {
-	struct user u;
-	int rc = util_is_uuid(uid) ? users_get(c, a, uid, &u) : ENT_ENOTFOUND;
-	if (rc)
-		return rc;
-	if (u.disabled)
+	if (!r->name || r->disabled)
 		return ENT_ENOTFOUND;
-	*name = u.name;
-	unsigned r = top_role(u.roles);
-	if (r == ROLE_ADMIN)
+	unsigned role = top_role(r->roles);
+	if (role == ROLE_ADMIN)
 		return w->allowed[T_ADMIN];
-	if (r == ROLE_ENSEIGNANT) {
+	if (role == ROLE_ENSEIGNANT) {
 		if (w->allowed[T_TEACHER_ANY])
 			return 1;
 		if (!w->allowed[T_TEACHER_OWN] || !w->nclasses)
 			return 0;
 		const char **cls = NULL;
 		size_t n = 0;
-		if ((rc = teacher_classes(c, a, uid, &cls, &n)))
+		int rc = teacher_classes(c, a, uid, &cls, &n);
+		if (rc)
 			return rc;
 		for (size_t i = 0; i < n; i++)
 			if (has(w->classes, w->nclasses, cls[i]))
 				return 1;
 		return 0;
 	}
-	if (r == ROLE_ETUDIANT) {
+	if (role == ROLE_ETUDIANT) {
 		if (w->allowed[T_STUDENT_ANY])
 			return 1;
 		if (!w->allowed[T_STUDENT_OWN] || !w->nclasses)
 			return 0;
-		char cls[37];
-		rc = users_student_class(c, uid, cls);
-		if (rc == ENT_ENOTFOUND)
-			return 0;
-		return rc ? rc : has(w->classes, w->nclasses, cls);
+		return has(w->classes, w->nclasses, r->class_id);
 	}
 	return 0;
 }
@@ -347,15 +340,25 @@ int msg_expand(db_conn *c, arena *a, const struct msg_who *w, const struct msg_a
 		if (k < 0)
 			return k;
 	}
-	/* Every user reached is checked as an individual; the sender is left out. */
+	/*
+	 * Every user reached is checked as an individual, their accounts read in a few statements for
+	 * the whole set (a class in one); the sender is left out.
+	 */
+	const char **ids = arena_alloc(a, (e.n ? e.n : 1) * sizeof(*ids));
+	struct user_reach *reach = arena_alloc(a, (e.n ? e.n : 1) * sizeof(*reach));
+	for (size_t i = 0; i < e.n; i++)
+		ids[i] = e.v[i].user_id;
+	int rc = users_reach(c, a, ids, e.n, reach);
+	if (rc)
+		return rc;
 	size_t kept = 0;
 	for (size_t i = 0; i < e.n; i++) {
-		const char *name = NULL;
+		const char *name = reach[i].name;
 		int from = e.from[i];
 		int is_user = !strcmp(addrs[from].type, "user");
 		if (!strcmp(e.v[i].user_id, w->id))
 			continue;
-		int ok = user_allowed(c, a, w, e.v[i].user_id, &name);
+		int ok = user_allowed(c, a, w, e.v[i].user_id, &reach[i]);
 		if (ok == ENT_ENOTFOUND) {
 			if (is_user) {
 				*bad = from;
@@ -655,13 +658,15 @@ void msg_recipients(http_req *req)
 	if (!rc && json_utf8_len(q) >= 2) {
 		struct users_hit *hits;
 		int k = users_suggest(c, a, q, 100, &hits);
-		if (k < 0)
-			rc = k;
+		const char **ids = arena_alloc(a, (k > 0 ? (size_t)k : 1) * sizeof(*ids));
+		struct user_reach *reach = arena_alloc(a, (k > 0 ? (size_t)k : 1) * sizeof(*reach));
+		for (int i = 0; i < k; i++)
+			ids[i] = hits[i].id;
+		rc = k < 0 ? k : users_reach(c, a, ids, (size_t)k, reach);
 		for (int i = 0; i < k && n < limit && !rc; i++) {
 			if (!strcmp(hits[i].id, who.id))
 				continue;
-			const char *name;
-			int ok = user_allowed(c, a, &who, hits[i].id, &name);
+			int ok = user_allowed(c, a, &who, hits[i].id, &reach[i]);
 			if (ok < 0 && ok != ENT_ENOTFOUND)
 				rc = ok;
 			if (ok != 1)

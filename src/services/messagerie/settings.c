@@ -26,6 +26,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/sql.h"
 #include "core/util.h"
 #include "services/users/users.h"
 
@@ -53,23 +54,35 @@ static time_t quiet_end(int start, int end, time_t now)
 	return icaltime_as_timet_with_zone(e, z);
 }
 
-int msg_quiet_until(db_conn *c, const char *user, int64_t now_us, int64_t *until_us)
+int msg_quiet_until(db_conn *c, const char *const *users, size_t n, int64_t now_us, int64_t *until_us)
 {
-	*until_us = 0;
-	db_stmt *s = db_prepare(c, "SELECT quiet_start, quiet_end FROM message_settings WHERE user_id = ?"
-				   " AND quiet_start IS NOT NULL AND quiet_end IS NOT NULL");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, user);
-	int rc = db_step(s);
-	time_t end = 0;
-	if (rc == DB_ROW)
-		end = quiet_end((int)db_col_int64(s, 0), (int)db_col_int64(s, 1), (time_t)(now_us / 1000000));
-	db_done(s);
-	if (rc < 0)
-		return rc;
-	*until_us = (int64_t)end * 1000000;
-	return end != 0;
+	memset(until_us, 0, n * sizeof(*until_us));
+	for (size_t from = 0; from < n; from += SQL_IN_MAX) {
+		db_stmt *s = db_prepare(
+			c, "SELECT user_id, quiet_start, quiet_end FROM message_settings WHERE user_id" SQL_IN
+			   " AND quiet_start IS NOT NULL AND quiet_end IS NOT NULL");
+		if (!s)
+			return ENT_EDB;
+		for (size_t k = 0; k < SQL_IN_MAX; k++) {
+			if (from + k < n)
+				db_bind_text(s, (int)k + 1, users[from + k]);
+			else
+				db_bind_null(s, (int)k + 1);
+		}
+		int rc;
+		while ((rc = db_step(s)) == DB_ROW) {
+			const char *user = db_col_text(s, 0);
+			time_t end = quiet_end((int)db_col_int64(s, 1), (int)db_col_int64(s, 2),
+					       (time_t)(now_us / 1000000));
+			for (size_t k = from; k < n && k < from + SQL_IN_MAX; k++)
+				if (!strcmp(users[k], user))
+					until_us[k] = (int64_t)end * 1000000;
+		}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+	}
+	return ENT_OK;
 }
 
 /* ---- automatic answers ---- */

@@ -103,11 +103,7 @@ static void deliver(const char *const *users, size_t n, const char *event, const
 		push_local(users, n, event, id, data);
 }
 
-void msg_push_unread(db_conn *c, const char *const *users, size_t n)
-{
-	(void)c;
-	msg_push(users, n, "unread", NULL, "{}");
-}
+void msg_push_unread(const char *const *users, size_t n) { msg_push(users, n, "unread", NULL, "{}"); }
 
 /* A first event, so the client knows the stream is live before any message arrives; then the count. */
 static void hello(sse_stream *s, void *ctx)

@@ -13,6 +13,7 @@
 
 #include "core/err.h"
 #include "core/service.h"
+#include "core/sql.h"
 #include "core/util.h"
 
 int users_student_class(db_conn *c, const char *user_id, char out[37])
@@ -63,31 +64,105 @@ int users_class_find(db_conn *c, const char *name, const char *school_year, char
 	return users_class_by_name(c, name, school_year, 0, out, NULL);
 }
 
-/* The names of ids: the display name first (official 0), or always "Given Family" (official 1). */
-static int names_of(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names, int official)
+_Static_assert(USERS_BATCH == SQL_IN_MAX, "one statement of SQL_IN a batch");
+
+/* Binds ids[from..from+USERS_BATCH) to s's parameters 1..USERS_BATCH (NULL past n and for non-UUIDs). */
+static void bind_batch(db_stmt *s, const char *const *ids, size_t from, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		names[i] = NULL;
-		if (!ids[i] || !util_is_uuid(ids[i]))
-			continue; /* users_get() does not look such an id up either */
-		db_stmt *s = db_prepare(
-			c,
-			"SELECT display_name, given_name, family_name FROM users WHERE id = ? AND deleted_at IS NULL");
+	for (size_t k = 0; k < USERS_BATCH; k++) {
+		const char *id = from + k < n ? ids[from + k] : NULL;
+		if (id && util_is_uuid(id))
+			db_bind_text(s, (int)k + 1, id);
+		else
+			db_bind_null(s, (int)k + 1);
+	}
+}
+
+/*
+ * Runs sql (whose first column is a user's id, and whose only parameters are the SQL_IN set of ids)
+ * for ids[0..n), USERS_BATCH ids a statement, and calls row(s, k, ctx) for each row and each k
+ * whose ids[k] is that row's id (an id given twice is filled twice). 0 or a negative ent_err.
+ */
+static int batch_rows(db_conn *c, const char *sql, const char *const *ids, size_t n,
+		      void (*row)(db_stmt *s, size_t k, void *ctx), void *ctx)
+{
+	for (size_t from = 0; from < n; from += USERS_BATCH) {
+		db_stmt *s = db_prepare(c, sql);
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, ids[i]);
-		int rc = db_step(s);
-		if (rc == DB_ROW) {
-			/* The names of to_user() (store.c). */
-			const char *d = db_col_text(s, 0), *g = db_col_text(s, 1), *f = db_col_text(s, 2);
-			names[i] = d && !official ? arena_strdup(a, d)
-						  : arena_printf(a, "%s %s", g ? g : "", f ? f : "");
+		bind_batch(s, ids, from, n);
+		int rc;
+		while ((rc = db_step(s)) == DB_ROW) {
+			const char *id = db_col_text(s, 0);
+			for (size_t k = from; k < n && k < from + USERS_BATCH; k++)
+				if (ids[k] && id && !strcmp(ids[k], id))
+					row(s, k, ctx);
 		}
 		db_done(s);
 		if (rc < 0)
 			return rc;
 	}
 	return ENT_OK;
+}
+
+struct names_ctx {
+	arena *a;
+	const char **names;
+	int official;
+};
+
+/* A name of to_user() (store.c) from columns 1..3 (display, given, family): the display name first, or "Given Family". */
+static const char *row_name(arena *a, db_stmt *s, int official)
+{
+	const char *d = db_col_text(s, 1), *g = db_col_text(s, 2), *f = db_col_text(s, 3);
+	return d && !official ? arena_strdup(a, d) : arena_printf(a, "%s %s", g ? g : "", f ? f : "");
+}
+
+static void name_row(db_stmt *s, size_t k, void *ctx)
+{
+	struct names_ctx *x = ctx;
+	x->names[k] = row_name(x->a, s, x->official);
+}
+
+/* The names of ids: the display name first (official 0), or always "Given Family" (official 1). */
+static int names_of(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names, int official)
+{
+	for (size_t i = 0; i < n; i++)
+		names[i] = NULL; /* users_get() does not look a non-UUID up either */
+	struct names_ctx x = {a, names, official};
+	return batch_rows(c,
+			  "SELECT id, display_name, given_name, family_name FROM users WHERE id" SQL_IN
+			  " AND deleted_at IS NULL",
+			  ids, n, name_row, &x);
+}
+
+struct reach_ctx {
+	arena *a;
+	struct user_reach *out;
+};
+
+static void reach_row(db_stmt *s, size_t k, void *ctx)
+{
+	struct reach_ctx *x = ctx;
+	struct user_reach *r = &x->out[k];
+	if (r->name)
+		return; /* a student in two classes gives two rows: the first counts, as in users_student_class() */
+	r->name = row_name(x->a, s, 0);
+	const char *cls = db_col_text(s, 6);
+	r->roles = users_role_bit(db_col_text(s, 4));
+	r->disabled = db_col_int64(s, 5) != 0;
+	r->class_id = cls ? arena_strdup(x->a, cls) : NULL;
+}
+
+int users_reach(db_conn *c, arena *a, const char *const *ids, size_t n, struct user_reach *out)
+{
+	memset(out, 0, n * sizeof(*out));
+	struct reach_ctx x = {a, out};
+	return batch_rows(c,
+			  "SELECT u.id, u.display_name, u.given_name, u.family_name, u.role, u.disabled, m.class_id"
+			  " FROM users u LEFT JOIN class_members m ON m.user_id = u.id AND m.kind = 'etudiant'"
+			  " WHERE u.id" SQL_IN " AND u.deleted_at IS NULL",
+			  ids, n, reach_row, &x);
 }
 
 int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names)

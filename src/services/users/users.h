@@ -108,13 +108,30 @@ const char *users_class_name(db_conn *c, arena *a, const char *class_id);
 int users_class_find(db_conn *c, const char *name, const char *school_year, char out[37]);
 
 /*
- * The display names of n users (ids), as users_get() gives them (struct user .name), in one
- * prepared statement that reads the users table alone (no credentials, no class): names[i] is
+ * The display names of n users (ids), as users_get() gives them (struct user .name), read
+ * USERS_BATCH ids a statement from the users table alone (no credentials, no class): names[i] is
  * NULL for an id that is not a user or a deleted one. Returns 0 or a negative ent_err.
  */
 int users_names(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names);
 /* The same with the official names ("Given Family", struct user .official_name), for staff's lists and exports. */
 int users_official_names(db_conn *c, arena *a, const char *const *ids, size_t n, const char **names);
+
+/* Ids looked up by one statement of the batched lookups (users_names, users_reach). */
+#define USERS_BATCH 32
+
+/* What another service needs to decide whether it may reach a user (users_reach). */
+struct user_reach {
+	const char *name;     /* display name (struct user .name); NULL: no such user, or deleted */
+	unsigned roles;       /* ROLE_* bits */
+	int disabled;         /* an administrator disabled the account */
+	const char *class_id; /* a student's class (users_student_class), or NULL */
+};
+
+/*
+ * users_get() and users_student_class() for n users at once, USERS_BATCH ids a statement: out[i]
+ * for ids[i] (name NULL for an id that is no user's). Arena strings. 0 or a negative ent_err.
+ */
+int users_reach(db_conn *c, arena *a, const char *const *ids, size_t n, struct user_reach *out);
 
 /*
  * The register order of n users (ids): keys[i] is the sort key the users service keeps for the

@@ -61,3 +61,10 @@ export async function openEvents(url, token) {
     close() { ctl.abort(); },
   };
 }
+
+/** openEvents for a stream that must open: asserts the 200. */
+export async function openSse(url, token) {
+  const st = await openEvents(url, token);
+  assert.equal(st.status, 200, JSON.stringify(st.json));
+  return st;
+}
