@@ -225,7 +225,7 @@ start_nginx() {
 	# The built-in OpenID provider is the auth service's.
 	conf=${conf//@UPSTREAM_OIDC@/$(upstream_lines "$dir" auth)}
 	# An upstream of the template that no process of the layout fills: a service missing here.
-	[[ "$conf" != *@UPSTREAM_* ]] || die "deploy/nginx/ent.conf.template has upstreams cluster.sh does not know: $(grep -o '@UPSTREAM_[A-Z]*@' <<<"$conf" | sort -u | tr '\n' ' ')"
+	[[ ! "$conf" =~ @UPSTREAM_[A-Z]+@ ]] || die "deploy/nginx/ent.conf.template has upstreams cluster.sh does not know: $(grep -o '@UPSTREAM_[A-Z]*@' <<<"$conf" | sort -u | tr '\n' ' ')"
 	cat >"$n/nginx.conf" <<-EOF
 		# Written by tests/services/cluster.sh from deploy/nginx/ent.conf.template.
 		worker_processes 1;
