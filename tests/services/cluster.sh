@@ -272,7 +272,9 @@ start_prometheus() {
 	promtool check config "$p/prometheus.yml" >/dev/null || die "promtool refused $p/prometheus.yml"
 	local u=${RUN_USER:+prometheus}
 	[[ -n "$u" ]] && chown -R "$u" "$p"
-	(cd "$p" && as_user "${u:-$(id -un)}" setsid prometheus --config.file="$p/prometheus.yml" \
+	# fd 3 closed for the whole subshell: the shell that waits on the backgrounded function would
+	# otherwise keep a saved copy of it, and `$(cluster.sh start)` would never end.
+	(exec 3>&-; cd "$p" && as_user "${u:-$(id -un)}" setsid prometheus --config.file="$p/prometheus.yml" \
 		--storage.tsdb.path="$p/data" --web.listen-address="127.0.0.1:$port" \
 		</dev/null >>"$p/log" 2>&1 3>&- &
 		echo $! >"$p/pid")
