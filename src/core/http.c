@@ -134,7 +134,8 @@ struct http_req {
 	struct hdr *headers;
 	struct http_principal principal;
 	int has_principal;
-	int stream_status; /* an on_body refusal: its status and detail */
+	int stream_status; /* an on_body refusal: its status, code (NULL: the status's) and detail */
+	const char *stream_code;
 	const char *stream_detail;
 	void *data;
 	buf out; /* the answer written with http_jw() */
@@ -789,12 +790,18 @@ int http_invalid(http_req *req, json_t *errors)
 	return 1;
 }
 
-void http_stream_fail(http_req *req, int status, const char *detail)
+void http_stream_fail_code(http_req *req, int status, const char *code, const char *detail)
 {
 	if (req->stream_status)
 		return;
 	req->stream_status = status;
+	req->stream_code = code ? arena_strdup(req->a, code) : NULL;
 	req->stream_detail = arena_strdup(req->a, detail ? detail : http_status_title(status));
+}
+
+void http_stream_fail(http_req *req, int status, const char *detail)
+{
+	http_stream_fail_code(req, status, NULL, detail);
 }
 
 /* 413 for a body over the route's limit, said in the unit a person reads (10 Mo, 64 Ko). */
@@ -1396,7 +1403,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (req->too_big)
 		too_large(req);
 	else if (req->stream_status)
-		http_problem(req, req->stream_status, req->stream_detail);
+		http_problem_code(req, req->stream_status, req->stream_code, req->stream_detail);
 	else
 		dispatch(req);
 	return MHD_YES;

@@ -291,6 +291,8 @@ void http_problem_err(http_req *req, int err, const char *detail);
 
 /* For on_body callbacks: refuses the upload; answered as a problem once the body is drained. */
 void http_stream_fail(http_req *req, int status, const char *detail);
+/* The same with the problem's own stable code (NULL: the status's). */
+void http_stream_fail_code(http_req *req, int status, const char *code, const char *detail);
 
 /* A pointer a route keeps with its request (e.g. an upload's state). */
 void http_set_data(http_req *req, void *data);

@@ -24,6 +24,7 @@
 #include "arena.h"
 #include "err.h"
 #include "log.h"
+#include "sql.h"
 #include "util.h"
 
 const char rcache_schema_v1[] = "CREATE TABLE core_changes ("
@@ -76,43 +77,104 @@ int rcache_versions(db_conn *c, const char *const *scopes, size_t n, int64_t *ou
 	return ENT_OK;
 }
 
-int rcache_purge(db_conn *c)
+/*
+ * The last change's id on SQLite, or 0 (PostgreSQL, or an error): the one-row probe that spares a
+ * hit the versions statement while nothing changed anywhere.
+ *
+ * SQLite has one writer at a time, which holds its lock from its first insert to its commit, and
+ * core_changes' ids are AUTOINCREMENT (never reused; the purge inserts its folded rows before it
+ * deletes, so the largest id never goes down). So every transaction committed after a snapshot
+ * added an id above the snapshot's largest: when the largest id is still the one read with an
+ * entry's versions, none of its scopes changed. On PostgreSQL, identities are handed out before
+ * commit and transactions commit in any order (id 7 can commit after id 8 was read), so the probe
+ * would miss a change and is not used there.
+ */
+static int64_t last_change(db_conn *c)
 {
-	/* One snapshot for the three statements: rows committed meanwhile are neither summed nor deleted. */
+	if (db_conn_kind(c) != DB_SQLITE)
+		return 0;
+	db_stmt *s = db_prepare(c, "SELECT COALESCE(MAX(id), 0) FROM core_changes");
+	if (!s)
+		return 0;
+	int64_t top = db_step(s) == DB_ROW ? db_col_int64(s, 0) : 0;
+	db_done(s);
+	return top;
+}
+
+/* Set by rcache_stop(): a purge in progress ends after the batch it is folding. */
+static atomic_int purge_stopping;
+
+/* Scopes folded in one transaction: a district's first purge folds millions of rows, never under one lock. */
+#define PURGE_SCOPES 256
+
+/*
+ * Folds the rows up to id top of the scopes after `after` ("" : from the first) up to and
+ * including `last`, in one transaction.
+ */
+static int fold(db_conn *c, int64_t top, const char *after, const char *last)
+{
+	/* One snapshot for both statements: rows committed meanwhile are neither summed nor deleted. */
 	int rc = db_conn_kind(c) == DB_POSTGRES ? db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ") : db_begin(c);
 	if (rc)
 		return rc;
-	int64_t top = 0;
-	db_stmt *s = db_prepare(c, "SELECT COALESCE(MAX(id), 0) FROM core_changes");
-	if (!s) {
-		db_rollback(c);
-		return ENT_EDB;
-	}
-	if ((rc = db_step(s)) == DB_ROW)
-		top = db_col_int64(s, 0);
-	db_done(s);
-	static const char *const steps[] = {
-		"INSERT INTO core_changes (scope, weight) SELECT scope, SUM(weight) FROM core_changes"
-		" WHERE id <= ? GROUP BY scope HAVING COUNT(*) > 1",
-		"DELETE FROM core_changes WHERE id <= ? AND scope IN (SELECT scope FROM core_changes"
-		" WHERE id <= ? GROUP BY scope HAVING COUNT(*) > 1)",
-	};
-	for (size_t i = 0; rc >= 0 && i < sizeof(steps) / sizeof(steps[0]); i++) {
-		if (!(s = db_prepare(c, steps[i]))) {
-			rc = ENT_EDB;
-			break;
-		}
-		db_bind_int64(s, 1, top);
-		if (i == 1)
-			db_bind_int64(s, 2, top);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c,
+		     "INSERT INTO core_changes (scope, weight) SELECT scope, SUM(weight) FROM core_changes"
+		     " WHERE id <= ? AND scope > ? AND scope <= ? GROUP BY scope HAVING COUNT(*) > 1",
+		     SQL_I(top), SQL_T(after), SQL_T(last));
+	if (rc >= 0)
+		rc = SQL_RUN(c,
+			     "DELETE FROM core_changes WHERE id <= ? AND scope > ? AND scope <= ? AND scope IN"
+			     " (SELECT scope FROM core_changes WHERE id <= ? AND scope > ? AND scope <= ?"
+			     " GROUP BY scope HAVING COUNT(*) > 1)",
+			     SQL_I(top), SQL_T(after), SQL_T(last), SQL_I(top), SQL_T(after), SQL_T(last));
 	if (rc < 0) {
 		db_rollback(c);
 		return rc;
 	}
 	return db_commit(c);
+}
+
+int rcache_purge(db_conn *c)
+{
+	int64_t top = 0;
+	db_stmt *s = db_prepare(c, "SELECT COALESCE(MAX(id), 0) FROM core_changes");
+	if (!s)
+		return ENT_EDB;
+	int rc = db_step(s);
+	if (rc == DB_ROW)
+		top = db_col_int64(s, 0);
+	db_done(s);
+	if (rc < 0)
+		return rc;
+	/* The scopes with rows to fold, PURGE_SCOPES at a time in their order, each batch its own transaction. */
+	char after[256] = "", last[256];
+	while (!atomic_load(&purge_stopping)) {
+		if (!(s = db_prepare(c, "SELECT scope FROM core_changes WHERE id <= ? AND scope > ? GROUP BY scope"
+					" HAVING COUNT(*) > 1 ORDER BY scope LIMIT ?")))
+			return ENT_EDB;
+		db_bind_int64(s, 1, top);
+		db_bind_text(s, 2, after);
+		db_bind_int64(s, 3, PURGE_SCOPES);
+		int n = 0;
+		last[0] = 0;
+		while ((rc = db_step(s)) == DB_ROW) {
+			const char *sc = db_col_text(s, 0);
+			if (sc && strlen(sc) < sizeof(last))
+				snprintf(last, sizeof(last), "%s", sc);
+			n++;
+		}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+		if (!n || !last[0])
+			return ENT_OK;
+		if ((rc = fold(c, top, after, last)) != ENT_OK)
+			return rc;
+		if (n < PURGE_SCOPES || strcmp(last, after) <= 0)
+			return ENT_OK;
+		memcpy(after, last, sizeof(after));
+	}
+	return ENT_OK;
 }
 
 /* ---- the cache ---- */
@@ -123,6 +185,7 @@ struct entry {
 	char **scopes;
 	int64_t *versions;
 	size_t nscopes;
+	int64_t last;   /* last_change() when the versions were read; 0: not known */
 	char until[21]; /* "" : no expiry */
 	char *type, *body, *gz;
 	char *link; /* the answer's Link header (the next page of a list), or NULL */
@@ -368,7 +431,7 @@ static void free_list(struct entry *gone)
 }
 
 static void store(struct pending *p, const char *type, const char *link, const char *data, size_t len, const char *etag,
-		  const int64_t *versions)
+		  const int64_t *versions, int64_t last)
 {
 	struct entry *e = calloc(1, sizeof(*e));
 	if (!e)
@@ -376,6 +439,7 @@ static void store(struct pending *p, const char *type, const char *link, const c
 	e->key = strdup(p->key);
 	e->hash = fnv(p->key);
 	e->nscopes = p->nscopes;
+	e->last = last;
 	e->scopes = calloc(p->nscopes ? p->nscopes : 1, sizeof(*e->scopes));
 	e->versions = calloc(p->nscopes ? p->nscopes : 1, sizeof(*e->versions));
 	e->type = strdup(type);
@@ -456,8 +520,9 @@ static int on_reply(http_req *req, int status, const char *type, const char *dat
 	if (p->snapshot && cache.max_bytes) {
 		/* The versions of what was read, in the snapshot it was read in. */
 		int64_t *v = arena_alloc(http_arena(req), (p->nscopes ? p->nscopes : 1) * sizeof(*v));
+		int64_t last = last_change(p->c);
 		if (rcache_versions(p->c, p->scopes, p->nscopes, v) == ENT_OK)
-			store(p, type, http_reply_header(req, "Link"), data, len, etag, v);
+			store(p, type, http_reply_header(req, "Link"), data, len, etag, v, last);
 	}
 	if (matches(http_header(req, "If-None-Match"), etag)) {
 		atomic_fetch_add(&cache.not_modified, 1);
@@ -495,6 +560,7 @@ static int serve(http_req *req, db_conn *c, const char *key)
 		scopes[i] = arena_strdup(a, e->scopes[i]);
 		was[i] = e->versions[i];
 	}
+	int64_t last = e->last;
 	memcpy(until, e->until, sizeof(until));
 	memcpy(etag, e->etag, sizeof(etag));
 	pthread_mutex_unlock(&cache.mu);
@@ -502,12 +568,30 @@ static int serve(http_req *req, db_conn *c, const char *key)
 	util_time_rfc3339(time(NULL), now);
 	if (until[0] && strcmp(now, until) >= 0)
 		return 0;
-	int64_t *cur = arena_alloc(a, (n ? n : 1) * sizeof(*cur));
-	if (rcache_versions(c, scopes, n, cur) != ENT_OK)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (cur[i] != was[i])
+	/*
+	 * Nothing changed anywhere since the entry's versions were read: a hit without reading them.
+	 * Otherwise the versions; when they are still the entry's, it takes the last change read
+	 * before them (what changed between the two reads has a larger id, so is never skipped).
+	 */
+	int64_t now_last = last ? last_change(c) : 0;
+	if (!now_last || now_last != last) {
+		int64_t *cur = arena_alloc(a, (n ? n : 1) * sizeof(*cur));
+		if (rcache_versions(c, scopes, n, cur) != ENT_OK)
 			return 0;
+		for (size_t i = 0; i < n; i++)
+			if (cur[i] != was[i])
+				return 0;
+		if (now_last) {
+			pthread_mutex_lock(&cache.mu);
+			e = *slot(key, h);
+			int same = e && strcmp(e->etag, etag) == 0 && e->nscopes == n && e->last < now_last;
+			for (size_t i = 0; same && i < n; i++)
+				same = e->versions[i] == was[i] && strcmp(e->scopes[i], scopes[i]) == 0;
+			if (same)
+				e->last = now_last;
+			pthread_mutex_unlock(&cache.mu);
+		}
+	}
 	validators(req, etag);
 	if (matches(http_header(req, "If-None-Match"), etag)) {
 		atomic_fetch_add(&cache.hits, 1);
@@ -667,6 +751,7 @@ void rcache_start(void)
 	pthread_mutex_lock(&purger.mu);
 	if (!purger.running) {
 		purger.stop = 0;
+		atomic_store(&purge_stopping, 0);
 		purger.running = pthread_create(&purger.th, NULL, purge_loop, NULL) == 0;
 	}
 	pthread_mutex_unlock(&purger.mu);
@@ -677,6 +762,7 @@ void rcache_stop(void)
 	pthread_mutex_lock(&purger.mu);
 	int was = purger.running;
 	purger.stop = 1;
+	atomic_store(&purge_stopping, 1);
 	purger.running = 0;
 	pthread_cond_broadcast(&purger.cond);
 	pthread_mutex_unlock(&purger.mu);

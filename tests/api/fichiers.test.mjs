@@ -228,7 +228,7 @@ test('multipart/form-data: the first file part is stored, other fields ignored',
   assertProblem(assert, noboundary, 400);
   const empty = await upload('teacher', Buffer.alloc(0), { contentType: 'multipart/form-data' }); // refused before any body
   assertProblem(assert, empty, 400);
-  assert.match(empty.json.detail, /boundary/);
+  assert.match(empty.json.detail, /séparateur \(boundary\)/);
   const emptyForm = await upload('teacher', Buffer.alloc(0), { contentType: `multipart/form-data; boundary=${boundary}` });
   assertProblem(assert, emptyForm, 400);
   assert.equal(await myFileCount('teacher'), before);
@@ -303,7 +303,7 @@ test('a file just over the limit gets 413 and nothing is stored', async () => {
   // Raw body with Content-Length: refused before anything is written.
   let r = await upload('teacher', randomBytes(LIMIT + 1), { name: 'big.bin' });
   assertProblem(assert, r, 413);
-  assert.match(r.json.detail, /limit/);
+  assert.equal(r.json.detail, 'Ce fichier dépasse la taille maximale autorisée (1 Mo) : réduisez-le ou envoyez-en un plus petit.');
   // Exactly the limit is accepted.
   r = await upload('teacher', noise(LIMIT), { name: 'exact.bin' });
   assert.equal(r.status, 201, r.text);
@@ -337,7 +337,7 @@ test('the per-user quota answers 413 with a clear message', async () => {
   }
   const r = await upload('quota', noise(2000), { name: 'one-too-many.bin' });
   assertProblem(assert, r, 413);
-  assert.match(r.json.detail, /quota/);
+  assert.match(r.json.detail, /^Votre espace de stockage \(\d+(,\d)? (Ko|Mo)\) serait dépassé : supprimez les fichiers dont vous n'avez plus besoin/);
   assert.equal(await myFileCount('quota'), 3);
   // Freeing space makes room again.
   const list = await as('quota', '/api/fichiers');

@@ -195,20 +195,33 @@ test("a generated mailbox is served: inbox with unread counts, search, and bcc s
 });
 
 test('the support desk: tickets in every state with their conversation and history', async () => {
-  const m = gen.stdout.match(/Support: (\d+) tickets \((\d+) new, (\d+) open, (\d+) waiting, (\d+) resolved, (\d+) closed\), (\d+) comments/);
+  const m = gen.stdout.match(/Support: (\d+) tickets \((\d+) new, (\d+) open, (\d+) waiting, (\d+) resolved, (\d+) closed\), (\d+) comments; (\d+) grade contestations; (\d+) FAQ answers found helpful/);
   assert.ok(m, gen.stdout);
   const [total, ...states] = m.slice(1, 7).map(Number);
+  const [contests, helpful] = [Number(m[8]), Number(m[9])];
   assert.equal(total, Math.floor(216 * 3 / 100));
-  assert.equal(count('SELECT COUNT(*) FROM support_requests'), total);
+  // Contestations: one per 200 students, each on the student's own published grade (the notes
+  // service's tables, read here by the test only), assigned to a teacher of its course.
+  assert.equal(contests, 1);
+  assert.equal(count('SELECT COUNT(*) FROM support_requests WHERE evaluation_id IS NULL'), total);
+  assert.equal(count("SELECT COUNT(*) FROM support_requests WHERE evaluation_id IS NOT NULL AND category = 'grades'"), contests);
+  assert.equal(count('SELECT COUNT(*) FROM support_requests t WHERE evaluation_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM notes_grades g'
+    + ' WHERE g.evaluation_id = t.evaluation_id AND g.student_id = t.requester_id)'), 0);
+  assert.equal(count('SELECT COUNT(*) FROM support_requests t WHERE evaluation_id IS NOT NULL AND assignee_id IS NULL'), 0);
   ['new', 'open', 'waiting', 'resolved', 'closed'].forEach((s, i) => {
     assert.ok(states[i] > 0, `no ${s} ticket`);
-    assert.equal(count(`SELECT COUNT(*) FROM support_requests WHERE state = '${s}'`), states[i]);
+    assert.equal(count(`SELECT COUNT(*) FROM support_requests WHERE state = '${s}' AND evaluation_id IS NULL`), states[i]);
   });
+  // The FAQ of a school year and its "this answered my question", counted on the articles.
+  assert.ok(count('SELECT COUNT(*) FROM support_faq WHERE published = 1') >= 4);
+  assert.ok(helpful > 0);
+  assert.equal(count('SELECT COUNT(*) FROM support_faq_helpful'), helpful);
+  assert.equal(count('SELECT SUM(helpful_count) FROM support_faq'), helpful);
   assert.equal(count('SELECT COUNT(*) FROM support_comments'), Number(m[7]));
   // Every requester and assignee exists; a new ticket has nobody yet, the others have someone.
   assert.equal(count('SELECT COUNT(*) FROM support_requests t WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = t.requester_id)'
     + ' OR (t.assignee_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = t.assignee_id))'), 0);
-  assert.equal(count("SELECT COUNT(*) FROM support_requests WHERE (state = 'new') <> (assignee_id IS NULL)"), 0);
+  assert.equal(count("SELECT COUNT(*) FROM support_requests WHERE evaluation_id IS NULL AND (state = 'new') <> (assignee_id IS NULL)"), 0);
   // Times in order, a resolved ticket resolved in the last week (the auto-close keeps it), the
   // history's last state change is the ticket's state.
   assert.equal(count('SELECT COUNT(*) FROM support_requests WHERE first_response_at < created_at OR resolved_at < first_response_at'
@@ -222,7 +235,13 @@ test('the support desk: tickets in every state with their conversation and histo
   const admin = { Authorization: `Bearer ${ent.run(['token', 'admin@district.ent.local']).stdout.trim()}` };
   const queue = await api(ent, '/api/support/tickets?limit=100', { headers: admin });
   assert.equal(queue.status, 200, queue.text);
-  assert.equal(queue.json.items.length, total);
+  assert.equal(queue.json.items.length, total + contests);
+  // The dashboard has its figures: tickets avoided by the FAQ over the sixty days.
+  const dash = await api(ent, `/api/support/dashboard?from=${new Date(Date.now() - 61 * 86400000).toISOString().slice(0, 19)}Z`, { headers: admin });
+  assert.equal(dash.status, 200, dash.text);
+  assert.equal(dash.json.faq_helpful.total, helpful);
+  assert.equal(dash.json.faq_helpful.period, helpful);
+  assert.ok(dash.json.opened >= total);
 });
 
 test('a second generation on the same database, and bad arguments, are refused', () => {

@@ -244,7 +244,7 @@ test('the quota is a reservation: two uploads cannot both pass it; a deleted cou
     assert.ok(await until(async () => (await ok(s.as('prof', '/api/fichiers/usage'))).reserved === 60000, 40), 'no reservation seen');
     const b = await s.as('prof', '/api/fichiers?name=b.bin', { method: 'POST', raw: true, body: Buffer.alloc(60000, 3), headers: { 'Content-Type': 'application/octet-stream' } });
     assertProblem(assert, b, 413);
-    assert.match(b.json.detail, /quota/);
+    assert.match(b.json.detail, /^Votre espace de stockage \(.*\) serait dépassé/);
     const first = await a.finish();
     assert.equal(first.status, 201, first.body);
     const usage = await ok(s.as('prof', '/api/fichiers/usage'));

@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, assertProblem } from './lib/ent.mjs';
 import { school, ok, until, NIL } from './lib/school.mjs';
+import { openEvents } from './lib/sse.mjs';
 
 let ent, s, A, B, maths;
 
@@ -323,38 +324,9 @@ test('search finds words in the caller\'s own messages only', async () => {
 
 /** Opens the caller's message stream and returns {next(pred), close()}. */
 async function openStream(who, server = ent) {
-  const ctl = new AbortController();
-  const res = await fetch(`${server.url}/api/messages/stream`, { headers: { Authorization: `Bearer ${s.token(who)}` }, signal: ctl.signal });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type'), /^text\/event-stream/);
-  const reader = res.body.getReader();
-  const dec = new TextDecoder();
-  let text = '';
-  const events = [];
-  return {
-    async next(pred) {
-      for (;;) {
-        const i = events.findIndex(pred);
-        if (i >= 0) return events.splice(i, 1)[0];
-        const { value, done } = await reader.read();
-        if (done) return null;
-        text += dec.decode(value, { stream: true });
-        let k;
-        while ((k = text.indexOf('\n\n')) >= 0) {
-          const block = text.slice(0, k);
-          text = text.slice(k + 2);
-          const ev = { event: 'message', data: '' };
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) ev.event = line.slice(7);
-            else if (line.startsWith('id: ')) ev.id = line.slice(4);
-            else if (line.startsWith('data: ')) ev.data += line.slice(6);
-          }
-          if (block.split('\n').some((l) => l.startsWith('data: '))) events.push(ev);
-        }
-      }
-    },
-    close() { ctl.abort(); },
-  };
+  const st = await openEvents(`${server.url}/api/messages/stream`, s.token(who));
+  assert.equal(st.status, 200);
+  return st;
 }
 
 test('the live stream pushes a new message to its recipients', async () => {

@@ -193,11 +193,19 @@ test('a student contests only their own published grade: anything else is 404, b
   // teach the course 403, an administrator yes.
   assertProblem(assert, await revise('alice', abs.id, 10), 403);
   assertProblem(assert, await revise('teacher2', abs.id, 10), 404);
-  await ok(s.as('admin', `/api/support/tickets/${abs.id}`, { method: 'PATCH', body: { assignee_id: s.users.teacher2.id } }));
-  assert.equal((await ok(s.as('teacher2', `/api/support/tickets/${abs.id}/grade`))).may_revise, false);
-  const no = await revise('teacher2', abs.id, 10);
-  assertProblem(assert, no, 403);
-  assert.match(no.json.detail, /enseignants du cours/);
+  // A contestation goes only to a teacher of the evaluation's course, or to an administrator: the
+  // list the portal offers, and a refusal with a stable code for anyone else.
+  const who = await ok(s.as('admin', `/api/support/tickets/${abs.id}/assignees`));
+  assert.ok(who.items.some((p) => p.id === s.users.teacher.id && p.role === 'enseignant' && p.role_label === 'Enseignant'));
+  assert.ok(who.items.some((p) => p.id === s.users.admin.id && p.role === 'admin'));
+  assert.ok(!who.items.some((p) => p.id === s.users.teacher2.id || p.id === s.users.alice.id));
+  assert.deepEqual(who.items.map((p) => p.role), [...who.items.map((p) => p.role)].sort(), 'administrators first');
+  const no = await s.as('admin', `/api/support/tickets/${abs.id}`, { method: 'PATCH', body: { assignee_id: s.users.teacher2.id } });
+  assertProblem(assert, no, 400);
+  assert.equal(no.json.codes.assignee_id, 'not_assignable');
+  assert.match(no.json.errors.assignee_id, /n'enseigne pas le cours/);
+  for (const r of ['teacher', 'alice']) assertProblem(assert, await s.as(r, `/api/support/tickets/${abs.id}/assignees`), 403);
+  await ok(s.as('admin', `/api/support/tickets/${abs.id}`, { method: 'PATCH', body: { assignee_id: s.users.admin.id } }));
   assertProblem(assert, await revise('teacher', abs.id, 10), 404); // no longer assigned to them
   const byAdmin = await ok(revise('admin', abs.id, 14));
   assert.deepEqual([byAdmin.status, byAdmin.value, byAdmin.text], ['graded', 14, '14/20']);

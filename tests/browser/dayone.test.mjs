@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnt, api } from '../api/lib/ent.mjs';
+import { until } from '../api/lib/school.mjs';
 import { join } from 'node:path';
 import { launch, newPage, login, review, shot, PHONE, DESKTOP, SHOTS } from './lib/browser.mjs';
 
@@ -279,4 +280,47 @@ test('every page has its title and the icon; notifications roomy on a phone', as
   }
   await shot(student, 'dayone-notifications');
   await student.context().close();
+});
+
+test('a session that ends (account closed, token refused) brings the login page back with a French message', async (t) => {
+  const email = 'parti@demo.ent.local';
+  const password = 'Compte-Ferme-2026!';
+  const user = await as(ADMIN[0], '/api/users', { method: 'POST', body: { email, given_name: 'Paul', family_name: 'Parti', role: 'etudiant', password } });
+  const page = await newPage(browser);
+  await login(page, ent, email, password);
+  // The account is closed while its page is open: its token is refused from then on (within the
+  // guard's few seconds of cache), and the next request the portal makes answers 401.
+  await as(ADMIN[0], `/api/users/${user.id}`, { method: 'PATCH', body: { disabled: true } });
+  const nav = page.getByRole('navigation', { name: 'Navigation principale' });
+  const pages = ['Notes', 'Notifications', 'Tableau de bord'];
+  let i = 0;
+  // Moves between pages (each asks the API) until the portal is on its login page; bounded.
+  const onLogin = await until(async () => {
+    if (new URL(page.url()).pathname === '/login') return true;
+    // The link is gone when the portal left for /login meanwhile: checked on the next round.
+    await nav.getByRole('link', { name: pages[i++ % pages.length], exact: true }).click({ timeout: 2000 }).catch(() => {});
+    return false;
+  }, 80, 250);
+  assert.ok(onLogin, `still on ${page.url()}`);
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.equal((await alert.textContent()).trim(), 'Votre session a expiré ou a été fermée : reconnectez-vous.');
+  assert.equal(await page.title(), 'Connexion — ENT');
+  assert.doesNotMatch(await page.locator('main').textContent(), ENGLISH);
+  assert.doesNotMatch(await page.locator('main').textContent(), /\b(token|active|unauthenticated|login_required)\b/i);
+  await page.getByRole('button', { name: 'Se connecter' }).waitFor();
+  await review(t, page, 'dayone-session-ended', assert);
+  await page.context().close();
+
+  // The provider sends back an error the portal did not ask for (a stale or forged callback, or a
+  // refusal in English words): said in French by its code, the provider's words never shown.
+  const anon = await newPage(browser);
+  await anon.goto(`${ent.url}/login/callback?error=access_denied&error_description=Access+denied+by+the+user&state=stale`);
+  await anon.waitForURL(`${ent.url}/login`);
+  const a2 = anon.getByRole('alert');
+  await a2.waitFor();
+  assert.match((await a2.textContent()).trim(), /^La connexion n'a pas abouti : réessayez\./);
+  assert.doesNotMatch(await anon.locator('main').textContent(), /Access denied|state|No matching/i);
+  await shot(anon, 'dayone-login-failed');
+  await anon.context().close();
 });

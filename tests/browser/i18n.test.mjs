@@ -51,9 +51,25 @@ test('a problem is said in French from its codes, each sentence once', () => {
   assert.equal(i18n.problemText({ status: 400, code: 'validation', errors: { x: 'doit être pair' }, codes: { x: 'odd' } }), 'Certains champs sont à corriger. x doit être pair.');
   assert.equal(i18n.problemText({ status: 418, code: 'teapot', detail: 'Je suis une théière.' }), 'Je suis une théière.');
   assert.equal(i18n.problemText({ status: 415, code: 'file_type_refused', detail: 'x' }), i18n.PROBLEM_TEXT.file_type_refused);
+  // An upload over a limit: the server's French detail, which says the limit.
+  const big = 'Ce fichier dépasse la taille maximale autorisée (100 Mo) : réduisez-le ou envoyez-en un plus petit.';
+  assert.equal(i18n.problemText({ status: 413, code: 'file_too_large', detail: big }), big);
+  assert.equal(i18n.problemText({ status: 413, code: 'quota_exceeded', detail: 'Votre espace de stockage (2 Go) serait dépassé.' }), 'Votre espace de stockage (2 Go) serait dépassé.');
   // Every code the server gives a problem or a field has its French text.
   for (const c of ['validation', 'not_found', 'forbidden', 'conflict', 'too_large', 'rate_limited', 'unavailable', 'email_taken', 'self_demote', 'class_name_taken', 'year_closed', 'year_not_over', 'file_type_refused'])
     assert.ok(i18n.PROBLEM_TEXT[c], c);
   for (const c of ['required', 'unknown_field', 'not_email', 'not_uuid', 'not_utf8', 'not_date', 'year_closed', 'not_school_year'])
     assert.ok(i18n.FIELD_TEXT[c], c);
+});
+
+test('a session that ends and a login the provider refused are said in French by their codes', () => {
+  // A token the API refused (401 "unauthenticated"): the login page's message.
+  assert.equal(i18n.problemText({ status: 401, code: 'unauthenticated', detail: 'no active session' }), 'Votre session a expiré ou a été fermée : reconnectez-vous.');
+  // The provider's OAuth error codes; its description (English at Keycloak) is never shown.
+  assert.equal(i18n.loginErrorText('login_required'), null); // a silent login that found no session
+  assert.equal(i18n.loginErrorText('interaction_required'), null);
+  assert.match(i18n.loginErrorText('access_denied'), /^La connexion a été refusée/);
+  assert.match(i18n.loginErrorText('temporarily_unavailable'), /momentanément indisponible/);
+  for (const c of [undefined, 'invalid_request', 'server_error', 'something_new'])
+    assert.match(i18n.loginErrorText(c), /^La connexion n'a pas abouti : réessayez\./);
 });

@@ -16,12 +16,13 @@ initAuth()
       </StrictMode>,
     ),
   )
-  .catch((e) => {
+  .catch(() => {
+    // Said in French without the browser's words ("Failed to fetch" …).
     root.render(
       <main className="login-page">
         <div className="login-card" role="alert">
           <h1>Portail indisponible</h1>
-          <p>Le portail ne peut pas joindre le serveur ENT ({String(e instanceof Error ? e.message : e)}).</p>
+          <p>Le portail ne peut pas joindre le serveur ENT : vérifiez votre connexion, puis rechargez la page.</p>
         </div>
       </main>,
     );

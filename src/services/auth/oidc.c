@@ -497,9 +497,11 @@ void oidc_authorize(http_req *req)
 	if (prompt && strcmp(prompt, "none") == 0) {
 		/*
 		 * The portal's silent login ends here on every first visit and knows this answer by its
-		 * words: it shows no error for it (web/src/lib/AuthContext.tsx). Nobody reads it.
+		 * code (error=login_required): it shows no error for it but its login page
+		 * (web/src/lib/AuthContext.tsx). The description is French all the same.
 		 */
-		redirect_error(req, lr.redirect_uri, lr.state, "login_required", "no active session");
+		redirect_error(req, lr.redirect_uri, lr.state, "login_required",
+			       "Aucune session ouverte : connectez-vous.");
 		return;
 	}
 	char *csrf;

@@ -232,9 +232,9 @@ static int load_visible(http_req *req, db_conn *c, struct fichier *f)
 			rc = ENT_OK;
 	}
 	if (rc == ENT_ENOTFOUND)
-		http_problem(req, 404, "no such file");
+		http_problem(req, 404, "Ce fichier n'existe pas.");
 	else if (rc)
-		http_problem_err(req, rc, "the file could not be read");
+		http_problem_err(req, rc, "Le fichier n'a pas pu être lu.");
 	return rc;
 }
 
@@ -438,7 +438,7 @@ static void send_file(http_req *req, const struct fichier *f)
 	int pr = ir && strcmp(ir, etag) != 0 ? 0 : parse_range(http_header(req, "Range"), f->size, &from, &to);
 	if (pr < 0) {
 		http_set_header(req, "Content-Range", arena_printf(a, "bytes */%llu", (unsigned long long)f->size));
-		http_problem(req, 416, "the requested range is outside the file");
+		http_problem(req, 416, "La partie demandée dépasse la fin du fichier.");
 		return;
 	}
 	if (pr > 0) {
@@ -449,7 +449,8 @@ static void send_file(http_req *req, const struct fichier *f)
 					     (unsigned long long)to, (unsigned long long)f->size));
 	}
 	if (fichiers_store_ready() != ENT_OK) {
-		http_problem(req, 503, "the file store is not available");
+		http_problem(req, 503,
+			     "Le stockage des fichiers est momentanément indisponible : réessayez dans un instant.");
 		return;
 	}
 	int fd = -1;
@@ -460,14 +461,17 @@ static void send_file(http_req *req, const struct fichier *f)
 			close(fd);
 			log_error("fichiers: blob %s has %llu bytes, %llu expected", f->blob_key,
 				  (unsigned long long)bsize, (unsigned long long)f->size);
-			http_problem(req, 500, "the stored file is damaged");
+			http_problem(
+				req, 500,
+				"Le fichier enregistré est endommagé : déposez-le de nouveau ou prévenez l'administrateur.");
 			return;
 		}
 		http_reply_fd(req, status, ct, fd, from, len);
 		return;
 	}
 	if (rc != ENT_EINVAL) {
-		http_problem_err(req, rc == ENT_ENOTFOUND ? ENT_EIO : rc, "the stored file could not be opened");
+		http_problem_err(req, rc == ENT_ENOTFOUND ? ENT_EIO : rc,
+				 "Le fichier enregistré n'a pas pu être ouvert : réessayez dans un instant.");
 		return;
 	}
 	/* A store without descriptors (s3): streamed with ranged reads, 1 MiB at a time. */
@@ -486,9 +490,9 @@ void fichiers_send(http_req *req, const char *file_id)
 	struct fichier f;
 	int rc = fichiers_load(app_db(), http_arena(req), file_id, &f);
 	if (rc == ENT_ENOTFOUND)
-		http_problem(req, 404, "no such file");
+		http_problem(req, 404, "Ce fichier n'existe pas.");
 	else if (rc)
-		http_problem_err(req, rc, "the file could not be read");
+		http_problem_err(req, rc, "Le fichier n'a pas pu être lu.");
 	else
 		send_file(req, &f);
 }
@@ -521,16 +525,19 @@ static void file_delete(http_req *req)
 	if (!c || load_visible(req, c, &f) != ENT_OK)
 		return;
 	if (!(p->roles & ROLE_ADMIN) && strcmp(f.owner_id, p->sub) != 0) {
-		http_problem(req, 403, "only the file's owner or an administrator may delete it");
+		http_problem(req, 403,
+			     "Seuls la personne qui a déposé ce fichier et les administrateurs peuvent le supprimer.");
 		return;
 	}
 	if (f.cours_id) {
-		http_problem(req, 409, "this file is used by a course material: delete or change the material instead");
+		http_problem(
+			req, 409,
+			"Ce fichier est utilisé par un support de cours : supprimez ou modifiez plutôt le support.");
 		return;
 	}
 	int rc = fichiers_delete(c, f.id);
 	if (rc)
-		http_problem_err(req, rc, "the file could not be deleted");
+		http_problem_err(req, rc, "Le fichier n'a pas pu être supprimé.");
 	else
 		http_reply_empty(req, 204);
 }
@@ -550,7 +557,7 @@ static void file_list(http_req *req)
 			     : db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? "
 					     "ORDER BY created_at DESC, id DESC LIMIT ?");
 	if (!s) {
-		http_problem_err(req, ENT_EDB, "the files could not be listed");
+		http_problem_err(req, ENT_EDB, "La liste des fichiers n'a pas pu être lue.");
 		return;
 	}
 	int k = 1;
@@ -572,7 +579,7 @@ static void file_list(http_req *req)
 	}
 	db_done(s);
 	if (rc < 0) {
-		http_problem_err(req, rc, "the files could not be listed");
+		http_problem_err(req, rc, "La liste des fichiers n'a pas pu être lue.");
 		return;
 	}
 	static const char *const keep[] = {"limit", NULL};

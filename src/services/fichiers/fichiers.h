@@ -38,8 +38,8 @@ void fichiers_send(http_req *req, const char *file_id);
 /*
  * Whether the user may read file_id: its owner, an admin, or whom a service that attached it lets
  * read it (a member of its course, see cours_file_readable; the holders of a message it is
- * attached to; a student who sees a homework it is attached to). 1 yes, 0 no, or a negative
- * ent_err (deny).
+ * attached to; a student who sees a homework it is attached to; who sees a support ticket it is
+ * attached to). 1 yes, 0 no, or a negative ent_err (deny).
  */
 int fichiers_readable(db_conn *c, const char *file_id, const char *user_id, unsigned roles);
 

@@ -49,7 +49,8 @@ struct upload {
 	int in_file;        /* multipart: inside the file part */
 	int file_seen;      /* multipart: a file part was started */
 	int failed;
-	int fail_status; /* the refusal, for an upload refused before any body arrived */
+	int fail_status;       /* the refusal, for an upload refused before any body arrived */
+	const char *fail_code; /* the problem's own code, NULL for the status's */
 	const char *fail_detail;
 	size_t headlen;
 	unsigned char head[HEAD_BYTES];
@@ -249,38 +250,66 @@ int fichiers_claim(db_conn *c, const char *id)
 	return rc < 0 ? rc : n == 1 ? ENT_OK : ENT_ENOTFOUND;
 }
 
-static void fail(struct upload *u, int status, const char *detail)
+static void fail_code(struct upload *u, int status, const char *code, const char *detail)
 {
 	upload_cleanup(u);
 	u->failed = 1;
 	u->fail_status = status;
+	u->fail_code = code;
 	u->fail_detail = arena_strdup(http_arena(u->req), detail);
-	http_stream_fail(u->req, status, detail);
+	http_stream_fail_code(u->req, status, code, detail);
+}
+
+static void fail(struct upload *u, int status, const char *detail) { fail_code(u, status, NULL, detail); }
+
+/* A size as a person reads it: "10 Mo", "1,5 Go", "800 octets" (French units, decimal comma). */
+static const char *size_text(arena *a, uint64_t n)
+{
+	static const char *const unit[] = {"Ko", "Mo", "Go", "To"};
+	if (n < 1024)
+		return arena_printf(a, "%llu octet%s", (unsigned long long)n, n > 1 ? "s" : "");
+	double v = (double)n / 1024.0;
+	int i = 0;
+	while (v >= 1024.0 && i < 3) {
+		v /= 1024.0;
+		i++;
+	}
+	unsigned long long tenths = (unsigned long long)(v * 10.0 + 0.5);
+	if (tenths % 10 == 0 || v >= 100.0)
+		return arena_printf(a, "%llu %s", (tenths + 5) / 10, unit[i]);
+	return arena_printf(a, "%llu,%llu %s", tenths / 10, tenths % 10, unit[i]);
 }
 
 static void fail_limit(struct upload *u)
 {
+	arena *a = http_arena(u->req);
+	/* Codes of their own: the portal shows these details, which say the limit (docs/courses.md). */
 	if (u->limit_is_quota)
-		fail(u, 413,
-		     arena_printf(http_arena(u->req),
-				  "your storage quota of %llu bytes would be exceeded: delete files you no longer need",
-				  (unsigned long long)fichiers_quota_of(http_principal(u->req)->roles)));
+		fail_code(
+			u, 413, "quota_exceeded",
+			arena_printf(a,
+				     "Votre espace de stockage (%s) serait dépassé : supprimez les fichiers dont vous "
+				     "n'avez plus besoin, puis recommencez.",
+				     size_text(a, fichiers_quota_of(http_principal(u->req)->roles))));
 	else
-		fail(u, 413,
-		     arena_printf(http_arena(u->req), "the file is larger than the limit of %llu bytes",
-				  (unsigned long long)fichiers_max_upload));
+		fail_code(u, 413, "file_too_large",
+			  arena_printf(
+				  a,
+				  "Ce fichier dépasse la taille maximale autorisée (%s) : réduisez-le ou envoyez-en un "
+				  "plus petit.",
+				  size_text(a, fichiers_max_upload)));
 }
 
 static int begin_blob(struct upload *u)
 {
 	if (!fichiers_store) {
-		fail(u, 503, "the file store is not available");
+		fail(u, 503, "Le stockage des fichiers est momentanément indisponible : réessayez dans un instant.");
 		return -1;
 	}
 	int rc = blob_write_begin(fichiers_store, u->key, &u->w);
 	if (rc) {
 		u->w = NULL;
-		fail(u, ent_err_status(rc), "the file store refused the upload");
+		fail(u, ent_err_status(rc), "Le stockage des fichiers a refusé l'envoi : réessayez dans un instant.");
 		return -1;
 	}
 	return 0;
@@ -301,7 +330,7 @@ static int write_bytes(struct upload *u, const char *data, size_t len)
 	}
 	int rc = blob_write(u->w, data, len);
 	if (rc) {
-		fail(u, ent_err_status(rc), "the file could not be stored");
+		fail(u, ent_err_status(rc), "Le fichier n'a pas pu être enregistré : réessayez dans un instant.");
 		return -1;
 	}
 	u->size += len;
@@ -374,7 +403,7 @@ static struct upload *upload_init(http_req *req)
 		return NULL;
 	}
 	if (rc) {
-		fail(u, 503, "the quota could not be checked");
+		fail(u, 503, "L'espace de stockage disponible n'a pas pu être vérifié : réessayez dans un instant.");
 		return NULL;
 	}
 	if (granted < u->limit) {
@@ -384,7 +413,8 @@ static struct upload *upload_init(http_req *req)
 	if (multipart) {
 		const char *b = mp_boundary(a, ct);
 		if (!b) {
-			fail(u, 400, "multipart/form-data needs a valid boundary parameter");
+			fail(u, 400,
+			     "L'envoi est mal formé : le formulaire (multipart/form-data) n'indique pas de séparateur (boundary) valide.");
 			return NULL;
 		}
 		u->mp = mp_new(a, b, &mp_cb, u);
@@ -409,7 +439,8 @@ int fichiers_upload_body(http_req *req, const char *data, size_t len)
 	if (u->mp) {
 		if (mp_feed(u->mp, data, len) != 0) {
 			if (!u->failed)
-				fail(u, 400, "the multipart/form-data body is malformed");
+				fail(u, 400,
+				     "Le formulaire d'envoi (multipart/form-data) est mal formé : recommencez l'envoi.");
 			return -1;
 		}
 		return 0;
@@ -427,17 +458,20 @@ void fichiers_upload(http_req *req)
 	if (!u || u->failed) {
 		/* Refused while being set up (a failed stream is answered by the core itself). */
 		if (!http_answered(req))
-			http_problem(req, u ? u->fail_status : 500,
-				     u ? u->fail_detail : "the upload could not be started");
+			http_problem_code(req, u ? u->fail_status : 500, u ? u->fail_code : NULL,
+					  u ? u->fail_detail
+					    : "L'envoi n'a pas pu commencer : réessayez dans un instant.");
 		return;
 	}
 	if (u->mp && (!mp_done(u->mp) || !u->file_seen)) {
 		upload_cleanup(u);
-		http_problem_errors(req, 400, "no complete file in the form",
-				    json_pack("{s:s}", "file",
-					      mp_done(u->mp) ? "a file part is required"
-							     : "the body ends before "
-							       "the closing boundary"));
+		http_problem_errors(
+			req, 400,
+			"Le formulaire ne contient aucun fichier complet : choisissez un fichier et recommencez l'envoi.",
+			json_pack("{s:s}", "file",
+				  mp_done(u->mp) ? "est obligatoire : choisissez un fichier à envoyer"
+						 : "est incomplet : l'envoi s'est interrompu avant la "
+						   "fin, recommencez-le"));
 		return;
 	}
 	char sha[65];
@@ -446,7 +480,7 @@ void fichiers_upload(http_req *req)
 	u->w = NULL;
 	int rc = blob_write_commit(w, &size, sha);
 	if (rc) {
-		http_problem_err(req, rc, "the file could not be stored");
+		http_problem_err(req, rc, "Le fichier n'a pas pu être enregistré : réessayez dans un instant.");
 		return;
 	}
 	arena *a = http_arena(req);
@@ -495,7 +529,7 @@ void fichiers_upload(http_req *req)
 	if (rc < 0) {
 		blob_delete(fichiers_store, u->key);
 		upload_cleanup(u); /* the reservation */
-		http_problem_err(req, rc, "the file could not be recorded");
+		http_problem_err(req, rc, "Le fichier n'a pas pu être enregistré : réessayez dans un instant.");
 		return;
 	}
 	u->resv[0] = '\0';

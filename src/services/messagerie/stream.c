@@ -5,22 +5,16 @@
  * (`unread`, data {"count"}, as in GET /api/messages/folders: at connect, then after each change
  * of it made through this process: a delivery, a read mark, a move, a deletion, a recall).
  *
- * A hub lists the open streams with their user, under one mutex (a user has a few tabs at most,
+ * A hub (core/ssehub.h) lists the open streams with their user (a user has a few tabs at most,
  * STREAMS_PER_USER; the oldest is ended when one more opens). msg_push() is called by the sender's
  * request (or the scheduler) after its transaction committed, so a recipient's tab hears of the
  * message as soon as it exists. It does not push itself: it sends a wake-up (core/wake.h, topic
  * "messages", the event and its recipients) that every process running the service receives in
  * msg_wake(), which pushes to the streams held there; so a tab connected to another process than
  * the sender's hears of it too.
- *
- * Lifetime, as in the notifications hub: sse_open() gives two references to the sse handle, one
- * for the connection and one for us; ours belongs to the hub while the stream is listed. The
- * struct stream is shared by on_close and the registering handler (refs = 2) and freed by the last
- * of them, under the hub's lock. sse_send() never calls on_close, so sending under the lock is safe.
  */
 #include "internal.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,47 +23,12 @@
 #include "core/log.h"
 #include "core/app.h"
 #include "core/sse.h"
+#include "core/ssehub.h"
 #include "core/wake.h"
 
 #define STREAMS_PER_USER 8
 
-struct stream {
-	sse_stream *sse;
-	char user[37];
-	unsigned long opened;
-	int refs, closed, listed;
-	struct stream *next;
-};
-
-static pthread_mutex_t hub_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct stream *hub;
-static unsigned long hub_opened;
-
-static void unlink_stream(struct stream *st)
-{
-	for (struct stream **pp = &hub; *pp; pp = &(*pp)->next)
-		if (*pp == st) {
-			*pp = st->next;
-			st->listed = 0;
-			return;
-		}
-}
-
-static void on_close(sse_stream *s, void *ctx)
-{
-	struct stream *st = ctx;
-	pthread_mutex_lock(&hub_lock);
-	st->closed = 1;
-	int release = st->listed;
-	if (release)
-		unlink_stream(st);
-	int last = --st->refs == 0;
-	pthread_mutex_unlock(&hub_lock);
-	if (release)
-		sse_release(s);
-	if (last)
-		free(st);
-}
+static sse_hub hub = SSE_HUB_INIT(STREAMS_PER_USER);
 
 int64_t msg_unread_count(db_conn *c, const char *user)
 {
@@ -90,35 +49,49 @@ static void push_local(const char *const *users, size_t n, const char *event, co
  * The unread counts of those of the n users who have a stream open in this process, each pushed
  * as `unread` (counted here, after the change committed: every process counts for its own streams).
  */
+/* Those of a list of users who have a stream open here (ids copied into open, nopen of them). */
+struct who_open {
+	const char *const *users;
+	size_t n;
+	char (*open)[37];
+	size_t nopen;
+};
+
+static int note_open(const struct sse_hub_member *m, void *ctx)
+{
+	struct who_open *w = ctx;
+	for (size_t i = 0; i < w->n; i++)
+		if (!strcmp(m->user, w->users[i])) {
+			for (size_t j = 0; j < w->nopen; j++)
+				if (!strcmp(w->open[j], m->user))
+					return 0;
+			char(*grown)[37] = realloc(w->open, (w->nopen + 1) * sizeof(*w->open));
+			if (!grown)
+				abort();
+			w->open = grown;
+			snprintf(w->open[w->nopen++], 37, "%s", m->user);
+			return 0;
+		}
+	return 0;
+}
+
 static void push_unread_local(const char *const *users, size_t n)
 {
 	db_conn *c = app_db();
 	if (!c)
 		return;
-	char(*open)[37] = NULL;
-	size_t nopen = 0;
-	pthread_mutex_lock(&hub_lock);
-	for (size_t i = 0; i < n; i++)
-		for (struct stream *st = hub; st; st = st->next)
-			if (!strcmp(st->user, users[i])) {
-				char(*grown)[37] = realloc(open, (nopen + 1) * sizeof(*open));
-				if (!grown)
-					abort();
-				open = grown;
-				snprintf(open[nopen++], 37, "%s", users[i]);
-				break;
-			}
-	pthread_mutex_unlock(&hub_lock);
-	for (size_t i = 0; i < nopen; i++) {
-		int64_t count = msg_unread_count(c, open[i]);
+	struct who_open w = {.users = users, .n = n};
+	sse_hub_each(&hub, note_open, &w);
+	for (size_t i = 0; i < w.nopen; i++) {
+		int64_t count = msg_unread_count(c, w.open[i]);
 		if (count < 0)
 			continue;
 		char data[48];
 		snprintf(data, sizeof(data), "{\"count\":%lld}", (long long)count);
-		const char *one = open[i];
+		const char *one = w.open[i];
 		push_local(&one, 1, "unread", NULL, data);
 	}
-	free(open);
+	free(w.open);
 }
 
 /* An event for this process's streams: `unread` is counted here, any other is sent as it is. */
@@ -136,6 +109,15 @@ void msg_push_unread(db_conn *c, const char *const *users, size_t n)
 	msg_push(users, n, "unread", NULL, "{}");
 }
 
+/* A first event, so the client knows the stream is live before any message arrives; then the count. */
+static void hello(sse_stream *s, void *ctx)
+{
+	sse_send(s, "ready", NULL, "{}");
+	char data[48];
+	snprintf(data, sizeof(data), "{\"count\":%lld}", (long long)*(const int64_t *)ctx);
+	sse_send(s, "unread", NULL, data);
+}
+
 void msg_stream(http_req *req)
 {
 	const struct http_principal *p = http_principal(req);
@@ -147,68 +129,31 @@ void msg_stream(http_req *req)
 		http_problem_err(req, (int)unread, NULL);
 		return;
 	}
-	struct stream *st = calloc(1, sizeof(*st));
-	if (!st)
-		abort();
-	snprintf(st->user, sizeof(st->user), "%s", p->sub);
-	st->refs = 2;
-	st->sse = sse_open(req, on_close, st);
-	if (!st->sse) {
-		free(st); /* answered 500; on_close never runs for a stream that was not opened */
-		return;
-	}
-	sse_stream *evicted = NULL;
-	pthread_mutex_lock(&hub_lock);
-	if (st->closed) {
-		int last = --st->refs == 0;
-		pthread_mutex_unlock(&hub_lock);
-		sse_release(st->sse);
-		if (last)
-			free(st);
-		return;
-	}
-	int mine = 0;
-	struct stream *oldest = NULL;
-	for (struct stream *o = hub; o; o = o->next)
-		if (!strcmp(o->user, st->user)) {
-			mine++;
-			if (!oldest || o->opened < oldest->opened)
-				oldest = o;
-		}
-	if (mine >= STREAMS_PER_USER) {
-		evicted = oldest->sse;
-		unlink_stream(oldest);
-	}
-	st->opened = hub_opened++;
-	st->next = hub;
-	hub = st;
-	st->listed = 1;
-	/* A first event, so the client knows the stream is live before any message arrives. */
-	sse_send(st->sse, "ready", NULL, "{}");
-	char data[48];
-	snprintf(data, sizeof(data), "{\"count\":%lld}", (long long)unread);
-	sse_send(st->sse, "unread", NULL, data);
-	int last = --st->refs == 0;
-	pthread_mutex_unlock(&hub_lock);
-	if (evicted) {
-		sse_close(evicted);
-		sse_release(evicted);
-	}
-	if (last)
-		free(st);
+	sse_hub_open(&hub, req, p->sub, p->roles, NULL, hello, &unread);
 }
 
 /* Sends one event to this process's streams of the given users. */
+struct one_event {
+	const char *const *users;
+	size_t n;
+	const char *event, *id, *data;
+};
+
+static int send_one(const struct sse_hub_member *m, void *ctx)
+{
+	const struct one_event *e = ctx;
+	for (size_t i = 0; i < e->n; i++)
+		if (!strcmp(m->user, e->users[i])) {
+			sse_send(m->sse, e->event, e->id, e->data);
+			break;
+		}
+	return 0;
+}
+
 static void push_local(const char *const *users, size_t n, const char *event, const char *id, const char *data)
 {
-	pthread_mutex_lock(&hub_lock);
-	for (struct stream *st = hub; st; st = st->next)
-		for (size_t i = 0; i < n; i++)
-			if (!strcmp(st->user, users[i])) {
-				sse_send(st->sse, event, id, data);
-				break;
-			}
-	pthread_mutex_unlock(&hub_lock);
+	struct one_event e = {users, n, event, id, data};
+	sse_hub_each(&hub, send_one, &e);
 }
 
 /* {"e":event,"i":id,"d":data,"u":[users[from..to)]} as text (malloc'd), or NULL. */

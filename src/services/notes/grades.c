@@ -221,7 +221,7 @@ void notes_grades_get(http_req *req)
 	int rc = grades_write(app_db(), http_arena(req), id, &b);
 	if (rc) {
 		buf_free(&b);
-		http_problem_err(req, rc, "the grades could not be read");
+		http_problem_err(req, rc, "Les notes n'ont pas pu être lues.");
 		return;
 	}
 	http_reply_buf(req, 200, "application/json", &b);
@@ -239,7 +239,7 @@ void notes_audit_get(http_req *req)
 		c, "SELECT student_id, changed_by, changed_at, old_status, old_value, new_status, new_value "
 		   "FROM notes_audit WHERE evaluation_id = ? ORDER BY seq");
 	if (!s) {
-		http_problem_err(req, ENT_EDB, "the audit trail could not be read");
+		http_problem_err(req, ENT_EDB, "L'historique des modifications des notes n'a pas pu être lu.");
 		return;
 	}
 	db_bind_text(s, 1, id);
@@ -279,7 +279,7 @@ void notes_audit_get(http_req *req)
 	db_done(s);
 	if (rc < 0) {
 		buf_free(&b);
-		http_problem_err(req, rc, "the audit trail could not be read");
+		http_problem_err(req, rc, "L'historique des modifications des notes n'a pas pu être lu.");
 		return;
 	}
 	jw_arr_close(&w);
@@ -572,7 +572,7 @@ void notes_grades_put(http_req *req)
 	static const struct jfield top[] = {{"grades", JF_ARRAY, 1, 0, 1, 2000, NULL}};
 	json_t *errors = json_object();
 	if (json_check(body, top, 1, errors)) {
-		http_problem_errors(req, 400, "invalid grades", errors);
+		http_problem_errors(req, 400, "Certaines notes sont à corriger.", errors);
 		return;
 	}
 	db_conn *c = app_db();
@@ -607,7 +607,7 @@ void notes_grades_put(http_req *req)
 		db_rollback(c);
 		json_decref(appeared);
 		json_decref(changed);
-		http_problem_errors(req, 400, "invalid grades: nothing was saved", errors);
+		http_problem_errors(req, 400, "Certaines notes sont à corriger : aucune n'a été enregistrée.", errors);
 		return;
 	}
 	int visible = strcmp(e.publish_at, now) <= 0;
@@ -629,7 +629,9 @@ out:
 	json_decref(appeared);
 	json_decref(changed);
 	if (rc) {
-		http_problem_err(req, rc, rc == ENT_ENOTFOUND ? "no such evaluation" : "the grades could not be saved");
+		http_problem_err(req, rc,
+				 rc == ENT_ENOTFOUND ? "Cette évaluation n'existe pas."
+						     : "Les notes n'ont pas pu être enregistrées.");
 		return;
 	}
 	buf b;
@@ -637,7 +639,7 @@ out:
 	rc = grades_write(c, a, id, &b);
 	if (rc) {
 		buf_free(&b);
-		http_problem_err(req, rc, "the grades could not be read");
+		http_problem_err(req, rc, "Les notes n'ont pas pu être lues.");
 		return;
 	}
 	http_reply_buf(req, 200, "application/json", &b);

@@ -121,15 +121,15 @@ static int grid_load(http_req *req, struct grid *g)
 	g->course_id = http_param(req, "id");
 	int rc = notes_course_access(c, g->course_id, p->sub, p->roles);
 	if (rc < 0) {
-		http_problem_err(req, rc, "the course could not be read");
+		http_problem_err(req, rc, "Le cours n'a pas pu être lu.");
 		return -1;
 	}
 	if (rc == NOTES_NOCOURSE) {
-		http_problem(req, 404, "no such course");
+		http_problem(req, 404, "Ce cours n'existe pas.");
 		return -1;
 	}
 	if (rc != NOTES_EDIT) {
-		http_problem(req, 403, "only the course's teachers and administrators see its grades");
+		http_problem(req, 403, "Seuls les enseignants du cours et les administrateurs voient ses notes.");
 		return -1;
 	}
 	int bad;
@@ -143,14 +143,14 @@ static int grid_load(http_req *req, struct grid *g)
 				   " e.publish_at FROM notes_evaluations e WHERE e.course_id = ?"
 				   " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?) ORDER BY e.held_on, e.id");
 	if (!s) {
-		http_problem_err(req, ENT_EDB, "the grid could not be read");
+		http_problem_err(req, ENT_EDB, "Le tableau des notes n'a pas pu être lu.");
 		return -1;
 	}
 	db_bind_text(s, 1, g->course_id);
 	db_bind_text_or_null(s, 2, g->period);
 	db_bind_text_or_null(s, 3, g->period);
 	if ((rc = load_evals(c, a, s, now, &g->ev))) {
-		http_problem_err(req, rc, "the grid could not be read");
+		http_problem_err(req, rc, "Le tableau des notes n'a pas pu être lu.");
 		return -1;
 	}
 	g->subj.course_id = g->course_id;
@@ -162,14 +162,14 @@ static int grid_load(http_req *req, struct grid *g)
 	const char **classes;
 	int ncls_ = cours_classes_of(c, a, g->course_id, &classes);
 	if (ncls_ < 0) {
-		http_problem_err(req, ncls_, "the grid could not be read");
+		http_problem_err(req, ncls_, "Le tableau des notes n'a pas pu être lu.");
 		return -1;
 	}
 	for (int k = 0; k < ncls_; k++) {
 		char **ids;
 		int n = users_class_members(c, a, classes[k], &ids);
 		if (n < 0) {
-			http_problem_err(req, n, "the grid could not be read");
+			http_problem_err(req, n, "Le tableau des notes n'a pas pu être lu.");
 			return -1;
 		}
 		for (int i = 0; i < n; i++)
@@ -204,7 +204,7 @@ static int grid_load(http_req *req, struct grid *g)
 	for (size_t i = 0; i < g->nst; i++)
 		ids[i] = g->st[i].id;
 	if ((rc = users_sort_keys(c, a, ids, g->nst, keys))) {
-		http_problem_err(req, rc, "the grid could not be read");
+		http_problem_err(req, rc, "Le tableau des notes n'a pas pu être lu.");
 		return -1;
 	}
 	for (size_t i = 0; i < g->nst; i++)
@@ -236,7 +236,7 @@ void notes_grid(http_req *req)
 		int rc = period_fields(c, &w, g.period, 1);
 		if (rc) {
 			buf_free(&b);
-			http_problem_err(req, rc, "the grid could not be read");
+			http_problem_err(req, rc, "Le tableau des notes n'a pas pu être lu.");
 			return;
 		}
 		jw_obj_close(&w);
@@ -303,7 +303,7 @@ void notes_grid(http_req *req)
 	jw_obj_close(&w);
 	if (b.failed) {
 		buf_free(&b);
-		http_problem(req, 500, "the grid is too large");
+		http_problem(req, 500, "Le tableau des notes est trop grand : choisissez une période.");
 		return;
 	}
 	http_reply_buf(req, 200, "application/json", &b);
@@ -401,7 +401,7 @@ void notes_grid_csv(http_req *req)
 	}
 	if (b.failed) {
 		buf_free(&b);
-		http_problem(req, 500, "the grid is too large");
+		http_problem(req, 500, "Le tableau des notes est trop grand : choisissez une période.");
 		return;
 	}
 	http_set_header(req, "Content-Disposition", "attachment; filename=\"notes.csv\"");

@@ -131,27 +131,29 @@ int notes_eval_for_request(http_req *req, const char *id, char course_id[37])
 	if (!c)
 		return -1;
 	if (!util_is_uuid(id)) {
-		http_problem(req, 404, "no such evaluation");
+		http_problem(req, 404, "Cette évaluation n'existe pas.");
 		return -1;
 	}
 	const char *cid = one_text(c, http_arena(req), "SELECT course_id FROM notes_evaluations WHERE id = ?", id);
 	if (!cid) {
-		http_problem(req, 404, "no such evaluation");
+		http_problem(req, 404, "Cette évaluation n'existe pas.");
 		return -1;
 	}
 	const struct http_principal *p = http_principal(req);
 	int acc = notes_course_access(c, cid, p->sub, p->roles);
 	if (acc < 0) {
-		http_problem_err(req, acc, "the evaluation could not be read");
+		http_problem_err(req, acc, "L'évaluation n'a pas pu être lue.");
 		return -1;
 	}
 	/* An evaluation whose course the cours service deleted is gone with it. */
 	if (acc == NOTES_NOCOURSE) {
-		http_problem(req, 404, "no such evaluation");
+		http_problem(req, 404, "Cette évaluation n'existe pas.");
 		return -1;
 	}
 	if (acc != NOTES_EDIT) {
-		http_problem(req, 403, "only the course's teachers and administrators may see or change its grades");
+		http_problem(
+			req, 403,
+			"Seuls les enseignants du cours et les administrateurs peuvent voir ou modifier ses notes.");
 		return -1;
 	}
 	snprintf(course_id, 37, "%s", cid);
@@ -174,7 +176,7 @@ static void reply_buf(http_req *req, int status, buf *b)
 {
 	if (b->failed) {
 		buf_free(b);
-		http_problem(req, 500, "the answer could not be written");
+		http_problem(req, 500, "La réponse n'a pas pu être préparée : réessayez.");
 		return;
 	}
 	http_reply_buf(req, status, "application/json", b);
@@ -199,7 +201,7 @@ const char *notes_period_arg(http_req *req, db_conn *c, int *bad)
 	if (!ok) {
 		json_t *errors = json_object();
 		json_field_error(errors, "period_id", "no_such_period", "ne désigne aucune période");
-		http_problem_errors(req, 400, "invalid query", errors);
+		http_problem_errors(req, 400, "Les critères de la demande sont à corriger.", errors);
 		*bad = 1;
 	}
 	return p;
@@ -227,7 +229,7 @@ static void period_write(jw *w, db_stmt *s)
 static void period_reply(http_req *req, db_conn *c, const char *id, int status)
 {
 	db_stmt *s = row_get(req, c, "SELECT " PERIOD_COLS " FROM notes_periods WHERE id = ?", id,
-			     "the period could not be read", "no such period");
+			     "La période n'a pas pu être lue.", "Cette période n'existe pas.");
 	if (!s)
 		return;
 	buf b;
@@ -252,7 +254,7 @@ static void periods_list(http_req *req)
 	if (year && !valid_school_year(year))
 		json_field_error(errors, "school_year", "not_school_year",
 				 "doit être une année scolaire comme 2026-2027");
-	if (invalid(req, errors, "invalid query"))
+	if (invalid(req, errors, "Les critères de la demande sont à corriger."))
 		return;
 	db_conn *c = app_db();
 	db_stmt *s = c ? db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods p WHERE"
@@ -262,7 +264,7 @@ static void periods_list(http_req *req)
 				       " ORDER BY p.starts_on, p.id LIMIT ?")
 		       : NULL;
 	if (!s) {
-		http_problem_err(req, c ? ENT_EDB : ENT_EUNAVAIL, "the periods could not be listed");
+		http_problem_err(req, c ? ENT_EDB : ENT_EUNAVAIL, "La liste des périodes n'a pas pu être lue.");
 		return;
 	}
 	db_bind_text_or_null(s, 1, year);
@@ -291,7 +293,7 @@ static void periods_list(http_req *req)
 	db_done(s);
 	if (rc < 0) {
 		buf_free(&b);
-		http_problem_err(req, rc, "the periods could not be listed");
+		http_problem_err(req, rc, "La liste des périodes n'a pas pu être lue.");
 		return;
 	}
 	jw_arr_close(&w);
@@ -336,14 +338,15 @@ static int period_check(http_req *req, const json_t *body, int create, const cha
 	if (!json_check(body, fields, sizeof(all) / sizeof(all[0]), errors))
 		check_period(json_get_str(body, "school_year", NULL), json_get_str(body, "starts_on", cur_starts),
 			     json_get_str(body, "ends_on", cur_ends), errors);
-	return invalid(req, errors, "invalid period") ? -1 : 0;
+	return invalid(req, errors, "Certains champs de la période sont à corriger.") ? -1 : 0;
 }
 
 /* Answers the write rc of period id: 409 for a name taken, the failure, or the period with status. */
 static void period_saved(http_req *req, db_conn *c, int rc, const char *id, int status, const char *failed)
 {
 	if (rc == ENT_ECONFLICT) {
-		http_problem(req, 409, "a period with this name exists in this school year");
+		http_problem(req, 409,
+			     "Une période porte déjà ce nom pour cette année scolaire : choisissez-en un autre.");
 		return;
 	}
 	if (rc < 0) {
@@ -374,7 +377,7 @@ static void period_create(http_req *req)
 			 SQL_T(id), SQL_T(json_get_str(body, "name", "")), SQL_T(json_get_str(body, "school_year", "")),
 			 SQL_T(json_get_str(body, "starts_on", "")), SQL_T(json_get_str(body, "ends_on", "")),
 			 SQL_T(now), SQL_T(now));
-	period_saved(req, c, rc, id, 201, "the period could not be created");
+	period_saved(req, c, rc, id, 201, "La période n'a pas pu être créée.");
 }
 
 static void period_patch(http_req *req)
@@ -391,7 +394,7 @@ static void period_patch(http_req *req)
 					 ? one_text(c, a, "SELECT starts_on FROM notes_periods WHERE id = ?", id)
 					 : NULL;
 	if (!cur_starts) {
-		http_problem(req, 404, "no such period");
+		http_problem(req, 404, "Cette période n'existe pas.");
 		return;
 	}
 	const char *cur_ends = one_text(c, a, "SELECT ends_on FROM notes_periods WHERE id = ?", id);
@@ -406,7 +409,7 @@ static void period_patch(http_req *req)
 			 SQL_T(json_get_str(body, "name", NULL)), SQL_T(json_get_str(body, "school_year", NULL)),
 			 SQL_T(json_get_str(body, "starts_on", NULL)), SQL_T(json_get_str(body, "ends_on", NULL)),
 			 SQL_T(now), SQL_T(id));
-	period_saved(req, c, rc, id, 200, "the period could not be changed");
+	period_saved(req, c, rc, id, 200, "La période n'a pas pu être modifiée.");
 }
 
 static void period_delete(http_req *req)
@@ -416,7 +419,7 @@ static void period_delete(http_req *req)
 	if (!c)
 		return;
 	if (!util_is_uuid(id) || db_exists(c, "SELECT 1 FROM notes_periods WHERE id = ?", id, NULL) != 1) {
-		http_problem(req, 404, "no such period");
+		http_problem(req, 404, "Cette période n'existe pas.");
 		return;
 	}
 	/* One statement, so that an evaluation added meanwhile keeps its period (or the FK refuses). */
@@ -432,9 +435,11 @@ static void period_delete(http_req *req)
 		db_done(s);
 	}
 	if (rc == ENT_ECONFLICT || rc == ENT_EINVAL)
-		http_problem(req, 409, "evaluations use this period: delete or move them first");
+		http_problem(
+			req, 409,
+			"Des évaluations utilisent cette période : supprimez-les ou rattachez-les d'abord à une autre période.");
 	else if (rc < 0)
-		http_problem_err(req, rc, "the period could not be deleted");
+		http_problem_err(req, rc, "La période n'a pas pu être supprimée.");
 	else
 		http_reply_empty(req, 204);
 }
@@ -557,7 +562,7 @@ static void eval_write(jw *w, const struct erow *r, const char *now)
 static void eval_reply(http_req *req, db_conn *c, const char *id, int status)
 {
 	db_stmt *s = row_get(req, c, "SELECT " EVAL_COLS " FROM notes_evaluations e WHERE e.id = ?", id,
-			     "the evaluation could not be read", NULL);
+			     "L'évaluation n'a pas pu être lue.", NULL);
 	if (!s)
 		return;
 	char now[21];
@@ -711,7 +716,7 @@ static void evals_list(http_req *req)
 		json_field_error(errors, "course_id", "not_uuid", "doit être un identifiant (UUID)");
 	if (period && !util_is_uuid(period))
 		json_field_error(errors, "period_id", "not_uuid", "doit être un identifiant (UUID)");
-	if (invalid(req, errors, "invalid query"))
+	if (invalid(req, errors, "Les critères de la demande sont à corriger."))
 		return;
 	db_conn *c = http_db(req);
 	if (!c)
@@ -720,15 +725,16 @@ static void evals_list(http_req *req)
 	if (course) {
 		int acc = notes_course_access(c, course, p->sub, p->roles);
 		if (acc < 0) {
-			http_problem_err(req, acc, "the evaluations could not be listed");
+			http_problem_err(req, acc, "La liste des évaluations n'a pas pu être lue.");
 			return;
 		}
 		if (acc == NOTES_NOCOURSE) {
-			http_problem(req, 404, "no such course");
+			http_problem(req, 404, "Ce cours n'existe pas.");
 			return;
 		}
 		if (acc != NOTES_EDIT) {
-			http_problem(req, 403, "only the course's teachers and administrators see its evaluations");
+			http_problem(req, 403,
+				     "Seuls les enseignants du cours et les administrateurs voient ses évaluations.");
 			return;
 		}
 	}
@@ -736,7 +742,7 @@ static void evals_list(http_req *req)
 	struct eset rows;
 	int rc = evals_page(c, http_arena(req), course, teacher, period, cursor, limit + 1, &rows);
 	if (rc < 0) {
-		http_problem_err(req, rc, "the evaluations could not be listed");
+		http_problem_err(req, rc, "La liste des évaluations n'a pas pu être lue.");
 		return;
 	}
 	char now[21];
@@ -822,20 +828,22 @@ static void eval_create(http_req *req)
 		int acc = notes_course_access(c, course, p->sub, p->roles);
 		if (acc < 0) {
 			json_decref(errors);
-			http_problem_err(req, acc, "the course could not be read");
+			http_problem_err(req, acc, "Le cours n'a pas pu être lu.");
 			return;
 		}
 		if (acc == NOTES_NOCOURSE)
 			json_field_error(errors, "course_id", "no_such_course", "ne désigne aucun cours");
 		else if (acc != NOTES_EDIT) {
 			json_decref(errors);
-			http_problem(req, 403, "only the course's teachers and administrators may add evaluations");
+			http_problem(
+				req, 403,
+				"Seuls les enseignants du cours et les administrateurs peuvent y ajouter des évaluations.");
 			return;
 		}
 		check_eval(c, a, body, json_get_str(body, "period_id", NULL), json_get_str(body, "date", NULL), errors,
 			   pub);
 	}
-	if (invalid(req, errors, "invalid evaluation"))
+	if (invalid(req, errors, "Certains champs de l'évaluation sont à corriger."))
 		return;
 	json_t *coef = json_object_get(body, "coefficient");
 	char id[37], now[21];
@@ -843,7 +851,7 @@ static void eval_create(http_req *req)
 	notes_now(now);
 	int rc = db_begin(c);
 	if (rc) {
-		http_problem_err(req, rc, "the evaluation could not be created");
+		http_problem_err(req, rc, "L'évaluation n'a pas pu être créée.");
 		return;
 	}
 	rc = SQL_RUN(c,
@@ -861,7 +869,7 @@ static void eval_create(http_req *req)
 		rc = db_commit(c);
 	if (rc < 0) {
 		db_rollback(c);
-		http_problem_err(req, rc, "the evaluation could not be created");
+		http_problem_err(req, rc, "L'évaluation n'a pas pu être créée.");
 		return;
 	}
 	http_set_header(req, "Location", arena_printf(a, "/api/notes/evaluations/%s", id));
@@ -897,7 +905,7 @@ static void eval_patch(http_req *req)
 	const char *cur_date = one_text(c, a, "SELECT held_on FROM notes_evaluations WHERE id = ?", id);
 	const char *cur_pub = one_text(c, a, "SELECT publish_at FROM notes_evaluations WHERE id = ?", id);
 	if (!cur_period || !cur_date || !cur_pub) {
-		http_problem(req, 404, "no such evaluation");
+		http_problem(req, 404, "Cette évaluation n'existe pas.");
 		return;
 	}
 	char pub[21];
@@ -905,7 +913,7 @@ static void eval_patch(http_req *req)
 	if (!json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors))
 		check_eval(c, a, body, json_get_str(body, "period_id", cur_period),
 			   json_get_str(body, "date", cur_date), errors, pub);
-	if (invalid(req, errors, "invalid evaluation"))
+	if (invalid(req, errors, "Certains champs de l'évaluation sont à corriger."))
 		return;
 	json_t *pubv = json_object_get(body, "publish_at");
 	const char *new_pub = !pubv ? cur_pub : pub; /* null or a time: pub holds now or that time */
@@ -914,7 +922,7 @@ static void eval_patch(http_req *req)
 	notes_now(now);
 	int rc = db_begin(c), published = 0;
 	if (rc) {
-		http_problem_err(req, rc, "the evaluation could not be changed");
+		http_problem_err(req, rc, "L'évaluation n'a pas pu être modifiée.");
 		return;
 	}
 	if (scale) {
@@ -926,7 +934,7 @@ static void eval_patch(http_req *req)
 			db_rollback(c);
 			errors = json_object();
 			json_field_error(errors, "scale", "below_grade", "est inférieur à une note déjà saisie");
-			http_problem_errors(req, 400, "invalid evaluation", errors);
+			http_problem_errors(req, 400, "Certains champs de l'évaluation sont à corriger.", errors);
 			return;
 		}
 		if (rc < 0)
@@ -972,7 +980,7 @@ static void eval_patch(http_req *req)
 	return;
 fail:
 	db_rollback(c);
-	http_problem_err(req, rc, "the evaluation could not be changed");
+	http_problem_err(req, rc, "L'évaluation n'a pas pu être modifiée.");
 }
 
 static void eval_delete(http_req *req)
@@ -987,7 +995,7 @@ static void eval_delete(http_req *req)
 	notes_now(now);
 	int rc = db_begin(c);
 	if (rc) {
-		http_problem_err(req, rc, "the evaluation could not be deleted");
+		http_problem_err(req, rc, "L'évaluation n'a pas pu être supprimée.");
 		return;
 	}
 	/* Its subject's figures are recomputed without it (its own go with it: ON DELETE CASCADE). */
@@ -1001,7 +1009,7 @@ static void eval_delete(http_req *req)
 	if (rc < 0)
 		db_rollback(c);
 	if (rc < 0)
-		http_problem_err(req, rc, "the evaluation could not be deleted");
+		http_problem_err(req, rc, "L'évaluation n'a pas pu être supprimée.");
 	else
 		http_reply_empty(req, 204);
 }

@@ -618,7 +618,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	notes_now(now);
 	int rc = users_student_class(c, student_id, cls);
 	if (rc && rc != ENT_ENOTFOUND) {
-		http_problem_err(req, rc, "the report card could not be read");
+		http_problem_err(req, rc, "Le relevé de notes n'a pas pu être lu.");
 		return;
 	}
 	int has_class = rc == ENT_OK;
@@ -637,7 +637,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	if (has_class) {
 		int n = cours_class_courses(c, a, cls, &kc);
 		if (n < 0) {
-			http_problem_err(req, n, "the report card could not be read");
+			http_problem_err(req, n, "Le relevé de notes n'a pas pu être lu.");
 			return;
 		}
 		nkc = (size_t)n;
@@ -648,7 +648,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		}
 		struct rset rs = {0};
 		if ((rc = evals_in(c, a, 1, kids, nkc, now, period, &rs))) {
-			http_problem_err(req, rc, "the report card could not be read");
+			http_problem_err(req, rc, "Le relevé de notes n'a pas pu être lu.");
 			return;
 		}
 		cev = sort_by_date(a, rs.v, rs.n);
@@ -661,7 +661,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	 */
 	s = db_prepare(c, "SELECT evaluation_id, status, value, comment FROM notes_grades WHERE student_id = ?");
 	if (!s) {
-		http_problem_err(req, ENT_EDB, "the report card could not be read");
+		http_problem_err(req, ENT_EDB, "Le relevé de notes n'a pas pu être lu.");
 		return;
 	}
 	db_bind_text(s, 1, student_id);
@@ -703,7 +703,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	}
 	db_done(s);
 	if (rc < 0) {
-		http_problem_err(req, rc, "the report card could not be read");
+		http_problem_err(req, rc, "Le relevé de notes n'a pas pu être lu.");
 		return;
 	}
 	if (others) {
@@ -737,7 +737,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		if (!rc)
 			rc = drop_gone(c, a, &known, rs.v, &rs.n);
 		if (rc) {
-			http_problem_err(req, rc, "the report card could not be read");
+			http_problem_err(req, rc, "Le relevé de notes n'a pas pu être lu.");
 			return;
 		}
 		mev = sort_by_date(a, rs.v, rs.n);
@@ -760,14 +760,14 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	for (size_t i = 0; i < nev; i++)
 		rcache_dep(req, "c", ev[i].e.course_id);
 	if (rcache_collecting(req) && (rc = next_publication(req, c, kids, nkc, student_id, now))) {
-		http_problem_err(req, rc, "the report card could not be read");
+		http_problem_err(req, rc, "Le relevé de notes n'a pas pu être lu.");
 		return;
 	}
 	if (only_teacher) {
 		const char **mine = NULL;
 		int nmine = cours_taught_by(c, a, only_teacher, &mine);
 		if (nmine < 0) {
-			http_problem_err(req, nmine, "the report card could not be read");
+			http_problem_err(req, nmine, "Le relevé de notes n'a pas pu être lu.");
 			return;
 		}
 		size_t kept = 0;
@@ -796,7 +796,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		db_stmt *q = db_prepare(c,
 					"SELECT name, starts_on, ends_on, school_year FROM notes_periods WHERE id = ?");
 		if (!q) {
-			http_problem_err(req, ENT_EDB, "the report card could not be read");
+			http_problem_err(req, ENT_EDB, "Le relevé de notes n'a pas pu être lu.");
 			return;
 		}
 		db_bind_text(q, 1, pid);
@@ -809,7 +809,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		}
 		db_done(q);
 		if (rc < 0) {
-			http_problem_err(req, rc, "the report card could not be read");
+			http_problem_err(req, rc, "Le relevé de notes n'a pas pu être lu.");
 			return;
 		}
 	}
@@ -852,7 +852,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	if (nmissing) {
 		struct cours_brief *mb = arena_alloc(a, nmissing * sizeof(*mb));
 		if ((rc = cours_describe(c, a, missing, nmissing, mb)) < 0) {
-			http_problem_err(req, rc, "the report card could not be read");
+			http_problem_err(req, rc, "Le relevé de notes n'a pas pu être lu.");
 			return;
 		}
 		for (size_t k = 0; k < nc; k++)
@@ -863,7 +863,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 				}
 	}
 	if ((rc = course_teachers(req, c, a, has_class ? cls : NULL, kc, nkc, cs, nc))) {
-		http_problem_err(req, rc, "the report card could not be read");
+		http_problem_err(req, rc, "Le relevé de notes n'a pas pu être lu.");
 		return;
 	}
 	if (has_class && nev) {
@@ -881,7 +881,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 				break;
 		}
 		if (rc < 0) {
-			http_problem_err(req, rc, "the report card could not be read");
+			http_problem_err(req, rc, "Le relevé de notes n'a pas pu être lu.");
 			return;
 		}
 	}
@@ -941,7 +941,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 		if ((rc = period_figures(c, a, has_class ? cls : NULL, ps[p].id, p, now, subs, rs, ns, ev, nev, sst,
 					 nsst, &general))) {
 			buf_free(&b);
-			http_problem_err(req, rc, "the report card could not be read");
+			http_problem_err(req, rc, "Le relevé de notes n'a pas pu être lu.");
 			return;
 		}
 		jw_obj_open(&w);
@@ -1038,7 +1038,7 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	jw_obj_close(&w);
 	if (b.failed) {
 		buf_free(&b);
-		http_problem(req, 500, "the report card is too large");
+		http_problem(req, 500, "Le relevé de notes est trop volumineux : choisissez une période.");
 		return;
 	}
 	http_reply_buf(req, 200, "application/json", &b);
@@ -1061,7 +1061,7 @@ void notes_me(http_req *req)
 {
 	db_conn *c = app_db();
 	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+		http_problem(req, 503, "La base de données est injoignable : réessayez dans un instant.");
 		return;
 	}
 	int bad;
@@ -1082,7 +1082,7 @@ void notes_student(http_req *req)
 {
 	db_conn *c = app_db();
 	if (!c) {
-		http_problem(req, 503, "the database is unreachable");
+		http_problem(req, 503, "La base de données est injoignable : réessayez dans un instant.");
 		return;
 	}
 	const struct http_principal *p = http_principal(req);
@@ -1091,14 +1091,14 @@ void notes_student(http_req *req)
 	struct user u;
 	int rc = util_is_uuid(id) ? users_get(c, a, id, &u) : ENT_ENOTFOUND;
 	if (rc && rc != ENT_ENOTFOUND) {
-		http_problem_err(req, rc, "the student could not be read");
+		http_problem_err(req, rc, "Le compte de l'élève n'a pas pu être lu.");
 		return;
 	}
 	int self = strcmp(id, p->sub) == 0;
 	/* A student reaches only their own card: any other id answers as if it did not exist. */
 	if (rc == ENT_ENOTFOUND || !(u.roles & ROLE_ETUDIANT) ||
 	    (!(p->roles & (ROLE_ADMIN | ROLE_ENSEIGNANT)) && !self)) {
-		http_problem(req, 404, "no such student");
+		http_problem(req, 404, "Cet élève n'existe pas.");
 		return;
 	}
 	if (!(p->roles & ROLE_ADMIN) && !self) {
@@ -1106,7 +1106,7 @@ void notes_student(http_req *req)
 		char cls[37];
 		int hc = users_student_class(c, id, cls);
 		if (hc && hc != ENT_ENOTFOUND) {
-			http_problem_err(req, hc, "the student could not be read");
+			http_problem_err(req, hc, "Le compte de l'élève n'a pas pu être lu.");
 			return;
 		}
 		int ok = hc == ENT_OK ? cours_teaches_class(c, p->sub, cls) : 0;
@@ -1116,11 +1116,12 @@ void notes_student(http_req *req)
 			ok = n < 0 ? n : notes_graded_in(c, id, mine, (size_t)n);
 		}
 		if (ok < 0) {
-			http_problem_err(req, ok, "the student could not be read");
+			http_problem_err(req, ok, "Le compte de l'élève n'a pas pu être lu.");
 			return;
 		}
 		if (!ok) {
-			http_problem(req, 403, "only the student's teachers and administrators see their grades");
+			http_problem(req, 403,
+				     "Seuls les enseignants de l'élève et les administrateurs voient ses notes.");
 			return;
 		}
 	}
@@ -1137,9 +1138,9 @@ void notes_student(http_req *req)
 	struct user su;
 	if ((rc = users_get(c, a, id, &su))) {
 		if (rc == ENT_ENOTFOUND)
-			http_problem(req, 404, "no such student");
+			http_problem(req, 404, "Cet élève n'existe pas.");
 		else
-			http_problem_err(req, rc, "the student could not be read");
+			http_problem_err(req, rc, "Le compte de l'élève n'a pas pu être lu.");
 		rcache_end(req, c);
 		return;
 	}

@@ -117,7 +117,7 @@ static void notif_list(http_req *req)
 						   " AND (? = 0 OR read_at IS NULL)"
 						   " ORDER BY created_us DESC, id DESC LIMIT ?");
 	if (!s) {
-		http_problem_err(req, ENT_EDB, "the notifications could not be listed");
+		http_problem_err(req, ENT_EDB, "La liste des notifications n'a pas pu être lue.");
 		return;
 	}
 	int k = 1;
@@ -140,7 +140,7 @@ static void notif_list(http_req *req)
 	}
 	db_done(s);
 	if (rc < 0) {
-		http_problem_err(req, rc, "the notifications could not be listed");
+		http_problem_err(req, rc, "La liste des notifications n'a pas pu être lue.");
 		return;
 	}
 	static const char *const keep[] = {"unread", "limit", NULL};
@@ -154,7 +154,7 @@ static void notif_count(http_req *req)
 		return;
 	int64_t n = notif_unread_count(c, http_principal(req)->sub);
 	if (n < 0)
-		http_problem_err(req, (int)n, "the notifications could not be counted");
+		http_problem_err(req, (int)n, "Les notifications non lues n'ont pas pu être comptées.");
 	else
 		http_reply_json(req, 200, json_pack("{s:I}", "count", (json_int_t)n));
 }
@@ -164,7 +164,7 @@ static void notif_read(http_req *req)
 	const char *id = http_param(req, "id");
 	const char *user = http_principal(req)->sub;
 	if (!util_is_uuid(id)) {
-		http_problem(req, 404, "no such notification");
+		http_problem(req, 404, "Cette notification n'existe pas.");
 		return;
 	}
 	db_conn *c = http_db(req);
@@ -177,12 +177,12 @@ static void notif_read(http_req *req)
 			    "UPDATE notifications SET read_at = ? WHERE id = ? AND user_id = ? AND read_at IS NULL",
 			    SQL_T(now), SQL_T(id), SQL_T(user));
 	if (rc < 0) {
-		http_problem_err(req, rc, "the notification could not be marked read");
+		http_problem_err(req, rc, "La notification n'a pas pu être marquée comme lue.");
 		return;
 	}
 	db_stmt *s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE id = ? AND user_id = ?");
 	if (!s) {
-		http_problem_err(req, ENT_EDB, "the notification could not be read");
+		http_problem_err(req, ENT_EDB, "La notification n'a pas pu être lue.");
 		return;
 	}
 	db_bind_text(s, 1, id);
@@ -191,9 +191,9 @@ static void notif_read(http_req *req)
 	if (rc != DB_ROW) {
 		db_done(s);
 		if (rc < 0)
-			http_problem_err(req, rc, "the notification could not be read");
+			http_problem_err(req, rc, "La notification n'a pas pu être lue.");
 		else
-			http_problem(req, 404, "no such notification");
+			http_problem(req, 404, "Cette notification n'existe pas.");
 		return;
 	}
 	notif_write_row(http_jw(req), s);
@@ -215,7 +215,7 @@ static void notif_read_all(http_req *req)
 	int rc = SQL_CHANGE(c, &changed, "UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL",
 			    SQL_T(now), SQL_T(user));
 	if (rc < 0) {
-		http_problem_err(req, rc, "the notifications could not be marked read");
+		http_problem_err(req, rc, "Les notifications n'ont pas pu être marquées comme lues.");
 		return;
 	}
 	if (changed)
@@ -228,7 +228,7 @@ static void notif_delete(http_req *req)
 	const char *id = http_param(req, "id");
 	const char *user = http_principal(req)->sub;
 	if (!util_is_uuid(id)) {
-		http_problem(req, 404, "no such notification");
+		http_problem(req, 404, "Cette notification n'existe pas.");
 		return;
 	}
 	db_conn *c = http_db(req);
@@ -238,9 +238,9 @@ static void notif_delete(http_req *req)
 	int rc = SQL_CHANGE(c, &changed, "DELETE FROM notifications WHERE id = ? AND user_id = ?", SQL_T(id),
 			    SQL_T(user));
 	if (rc < 0)
-		http_problem_err(req, rc, "the notification could not be deleted");
+		http_problem_err(req, rc, "La notification n'a pas pu être supprimée.");
 	else if (!changed)
-		http_problem(req, 404, "no such notification");
+		http_problem(req, 404, "Cette notification n'existe pas.");
 	else {
 		notif_push_unread(user);
 		http_reply_empty(req, 204);
@@ -257,7 +257,7 @@ static void prefs_reply(http_req *req, db_conn *c, const char *user)
 		enabled[i] = 1;
 	db_stmt *s = db_prepare(c, "SELECT type, enabled FROM notification_prefs WHERE user_id = ?");
 	if (!s) {
-		http_problem_err(req, ENT_EDB, "the preferences could not be read");
+		http_problem_err(req, ENT_EDB, "Vos préférences de notification n'ont pas pu être lues.");
 		return;
 	}
 	db_bind_text(s, 1, user);
@@ -269,7 +269,7 @@ static void prefs_reply(http_req *req, db_conn *c, const char *user)
 	}
 	db_done(s);
 	if (rc < 0) {
-		http_problem_err(req, rc, "the preferences could not be read");
+		http_problem_err(req, rc, "Vos préférences de notification n'ont pas pu être lues.");
 		return;
 	}
 	jw *w = http_jw(req);
@@ -316,14 +316,18 @@ static void prefs_put(http_req *req)
 			char key[64];
 			if (!json_is_object(it)) {
 				snprintf(key, sizeof(key), "items[%zu]", i);
-				json_object_set_new(errors, key, json_string("must be an object {type, enabled}"));
+				json_object_set_new(
+					errors, key,
+					json_string(
+						"doit indiquer un type de notification et s'il est activé ({type, enabled})"));
 				continue;
 			}
 			json_t *sub = json_object();
 			json_check(it, item_fields, 2, sub);
 			const char *type = json_string_value(json_object_get(it, "type"));
 			if (type && !json_object_get(sub, "type") && !notif_type_find(type))
-				json_object_set_new(sub, "type", json_string("is not a known notification type"));
+				json_object_set_new(sub, "type",
+						    json_string("n'est pas un type de notification connu"));
 			const char *k;
 			json_t *msg;
 			json_object_foreach (sub, k, msg) {
@@ -343,7 +347,7 @@ static void prefs_put(http_req *req)
 	util_time_rfc3339(time(NULL), now);
 	int rc = db_begin(c);
 	if (rc) {
-		http_problem_err(req, rc, "the preferences could not be saved");
+		http_problem_err(req, rc, "Vos préférences de notification n'ont pas pu être enregistrées.");
 		return;
 	}
 	size_t i;
@@ -371,7 +375,7 @@ static void prefs_put(http_req *req)
 		rc = db_commit(c);
 	if (rc) {
 		db_rollback(c);
-		http_problem_err(req, rc, "the preferences could not be saved");
+		http_problem_err(req, rc, "Vos préférences de notification n'ont pas pu être enregistrées.");
 		return;
 	}
 	prefs_reply(req, c, user);

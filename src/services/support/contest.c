@@ -27,6 +27,7 @@
 #include "core/json.h"
 #include "core/row.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/notes/notes.h"
 #include "services/users/users.h"
 
@@ -153,50 +154,23 @@ void sup_contest_create(http_req *req)
 		}
 		subject = arena_printf(a, "%.*s…", (int)cut, subject);
 	}
-	char id[37], now[21], fr_due[21], res_due[21];
-	int64_t us;
-	util_uuid(id);
-	sup_now(now, &us);
-	rc = sup_deadlines(c, "normal", now, fr_due, res_due);
-	if (!rc)
-		rc = db_begin(c);
+	rc = db_begin(c);
 	if (rc) {
 		http_problem_err(req, rc, "La demande n'a pas pu être enregistrée.");
 		return;
 	}
 	/* One at a time (checked in the transaction; the unique index settles a race). */
-	db_stmt *s = db_prepare(c, CONTEST_OPEN_SQL);
-	rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, evaluation);
-		db_bind_text(s, 2, v.id);
-		rc = db_step(s);
-		db_done(s);
-		rc = rc == DB_ROW ? ENT_ECONFLICT : rc < 0 ? rc : ENT_OK;
-	}
-	if (!rc) {
-		s = db_prepare(c,
-			       "INSERT INTO support_requests (id, subject, description, category, priority, state,"
-			       " requester_id, assignee_id, evaluation_id, created_at, updated_at, first_response_due,"
-			       " resolution_due) VALUES (?, ?, ?, 'grades', 'normal', 'new', ?, ?, ?, ?, ?, ?, ?)");
-		rc = ENT_EDB;
-		if (s) {
-			const char *vals[] = {id,         subject, reason, v.id,   teacher,
-					      evaluation, now,     now,    fr_due, res_due};
-			for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
-				db_bind_text_or_null(s, (int)i + 1, vals[i]);
-			rc = db_step(s);
-			db_done(s);
-		}
-	}
-	if (rc >= 0)
-		rc = sup_history_add(c, id, v.id, "created", NULL, "new", now, us);
-	/* The assignment is the desk's rule, not the student's choice: the system's (actor NULL). */
-	if (rc >= 0 && teacher)
-		rc = sup_history_add(c, id, NULL, "assignee_id", NULL, teacher, now, us + 1);
+	rc = SQL_RUN(c, CONTEST_OPEN_SQL, SQL_T(evaluation), SQL_T(v.id));
+	rc = rc == DB_ROW ? ENT_ECONFLICT : rc < 0 ? rc : ENT_OK;
+	struct sup_new n = {.subject = subject,
+			    .description = reason,
+			    .category = "grades",
+			    .priority = "normal",
+			    .assignee = teacher,
+			    .evaluation = evaluation};
 	struct sup_ticket t;
-	if (rc >= 0)
-		rc = sup_ticket_get(c, a, id, &t);
+	if (!rc)
+		rc = sup_ticket_insert(c, a, v.id, &n, &t);
 	if (rc >= 0) {
 		/* Staff read the official name of the student. */
 		const char *names[1] = {NULL};
@@ -206,19 +180,7 @@ void sup_contest_create(http_req *req)
 			arena_printf(a, "%s demande la révision de sa note de « %s » (%s) : %s.",
 				     names[0] ? names[0] : "Un élève", g.evaluation_title, g.course_title, gtext));
 	}
-	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
-	if (rc == ENT_ECONFLICT) {
-		http_problem(req, 409, ALREADY);
-		return;
-	}
-	if (rc) {
-		http_problem_err(req, rc, "La demande n'a pas pu être enregistrée.");
-		return;
-	}
-	bus_kick();
-	http_set_header(req, "Location", arena_printf(a, "/api/support/tickets/%s", id));
-	sup_ticket_write(http_jw(req), c, a, &t, now);
-	http_reply_jw(req, 201);
+	sup_ticket_created(req, c, rc, &t, ALREADY);
 }
 
 /* ---- GET and PUT /api/support/tickets/{id}/grade ---- */
@@ -397,6 +359,7 @@ void sup_grade_put(http_req *req)
 		return;
 	}
 	bus_kick();
+	sup_live(x.t.col[T_ID], "ticket", 0);
 	rc = notes_student_grade(x.c, x.a, x.t.col[T_EVALUATION], x.t.col[T_REQUESTER], &g);
 	if (rc) {
 		http_problem_err(req, rc == ENT_ENOTFOUND ? ENT_EDB : rc, "La note n'a pas pu être relue.");

@@ -125,6 +125,14 @@ static int faq_ensure(db_conn *c, const struct demo_faq *f, const char *author, 
 	return rc < 0 ? rc : ENT_OK;
 }
 
+int sup_faq_defaults(db_conn *c, const char *author, const char *now, int *made)
+{
+	int rc = ENT_OK;
+	for (size_t i = 0; i < sizeof(faqs) / sizeof(faqs[0]) && !rc; i++)
+		rc = faq_ensure(c, &faqs[i], author, now, made);
+	return rc;
+}
+
 /* ---- tickets ---- */
 
 struct demo_comment {
@@ -477,8 +485,7 @@ int sup_demo(db_conn *c, FILE *out)
 	int articles = 0, made = 0;
 	if ((rc = db_begin(c)))
 		goto out;
-	for (size_t i = 0; i < sizeof(faqs) / sizeof(faqs[0]) && !rc; i++)
-		rc = faq_ensure(c, &faqs[i], who[P_ADMIN], now_text, &articles);
+	rc = sup_faq_defaults(c, who[P_ADMIN], now_text, &articles);
 	for (size_t i = 0; i < sizeof(tickets) / sizeof(tickets[0]) && !rc; i++) {
 		rc = exists(c, "SELECT 1 FROM support_requests WHERE requester_id = ? AND subject = ?",
 			    who[tickets[i].requester], tickets[i].subject);

@@ -14,6 +14,15 @@
  * ticket was resolved in the last six days (the 7-day auto-close would have closed an older one);
  * half of the closed ones are rated. The history holds every change, as the API writes it, and
  * the deadlines come from the service levels table (sup_deadlines). No bus event: history, not news.
+ *
+ * Grade contestations: CONTESTS_PER_1000 per thousand students, each by a different student on one
+ * of their published grades (notes_student_grades, the notes service's C interface), assigned to a
+ * teacher of the evaluation's course as the desk does, in the states of a cycle of six; an answered
+ * one has the teacher's answer, a resolved one kept the grade (a revision is the notes service's
+ * audited change, which a generator does not fake). The FAQ: the articles of a school year
+ * (sup_faq_defaults, as `ent demo`) and HELPFUL_PER_100 "this answered my question" per hundred
+ * users over the sixty days, each on a published article, once per person and article (the
+ * articles' counters are set from them): the dashboard's tickets avoided.
  */
 #include "internal.h"
 
@@ -23,10 +32,14 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
+#include "services/notes/notes.h"
 #include "services/users/users.h"
 
 #define TICKETS_PER_100 3
+#define CONTESTS_PER_1000 5
+#define HELPFUL_PER_100 8
 #define DAYS 60
 
 static const struct {
@@ -227,6 +240,104 @@ static int ticket(struct sgen *g, arena *a, uint64_t i, const char *requester, c
 	return rc;
 }
 
+/* One contestation by student (who has no other), or nothing when they have no published grade. 1 made, 0, or an ent_err. */
+static int contest(struct sgen *g, arena *a, uint64_t i, const char *student)
+{
+	static const char *const states[6] = {"new", "open", "resolved", "closed", "open", "closed"};
+	struct notes_grade_info *grades;
+	int n = notes_student_grades(g->c, a, student, 10, &grades);
+	if (n <= 0)
+		return n;
+	const struct notes_grade_info *gr = &grades[rnd(g, (uint64_t)n)];
+	const char **teachers;
+	int nt = notes_evaluation_teachers(g->c, a, gr->evaluation_id, &teachers);
+	if (nt < 0 && nt != ENT_ENOTFOUND)
+		return nt;
+	const char *teacher = nt > 0 ? teachers[0] : g->admin, *state = states[i % 6];
+	const int hour = 3600;
+	int resolved_state = !strcmp(state, "resolved"), closed_state = !strcmp(state, "closed");
+	/* A resolved one within the last six days (the auto-close), a closed one a day after its resolution. */
+	time_t created = g->now - (time_t)(resolved_state ? 3 * 24 + rnd(g, 3 * 24)
+					   : closed_state ? 2 * 24 + rnd(g, 18 * 24)
+							  : 6 + rnd(g, 20 * 24)) *
+					  hour;
+	time_t answered = created + (time_t)(1 + rnd(g, 4)) * hour;
+	time_t resolved = resolved_state || closed_state ? answered + hour : 0;
+	time_t closed = closed_state ? resolved + (time_t)(1 + rnd(g, 24)) * hour : 0;
+	int is_new = !strcmp(state, "new");
+	char id[37], c_text[21], fr_due[21], res_due[21], fr_at[21], res_at[21], cl_at[21], updated[21];
+	util_uuid(id);
+	util_time_rfc3339(created, c_text);
+	util_time_rfc3339(answered, fr_at);
+	util_time_rfc3339(resolved, res_at);
+	util_time_rfc3339(closed, cl_at);
+	util_time_rfc3339(closed ? closed : resolved ? resolved : is_new ? created : answered, updated);
+	int rc = sup_deadlines(g->c, "normal", c_text, fr_due, res_due);
+	if (rc)
+		return rc;
+	const char *grade = sup_grade_text(a, gr);
+	rc = SQL_RUN(
+		g->c,
+		"INSERT INTO support_requests (id, subject, description, category, priority, state, requester_id,"
+		" assignee_id, evaluation_id, created_at, updated_at, first_response_due, resolution_due,"
+		" first_response_at, resolved_at, closed_at) VALUES (?, ?, ?, 'grades', 'normal', ?, ?, ?, ?, ?, ?,"
+		" ?, ?, ?, ?, ?)",
+		SQL_T(id),
+		SQL_T(arena_printf(a, "Révision de note : %.80s (%.80s)", gr->evaluation_title, gr->course_title)),
+		SQL_T(arena_printf(a, "Je pense qu'une question n'a pas été comptée dans ma note (%s).", grade)),
+		SQL_T(state), SQL_T(student), SQL_T(teacher), SQL_T(gr->evaluation_id), SQL_T(c_text), SQL_T(updated),
+		SQL_T(fr_due), SQL_T(res_due), SQL_T(is_new ? NULL : fr_at), SQL_T(resolved ? res_at : NULL),
+		SQL_T(closed ? cl_at : NULL));
+	if (rc < 0 || (rc = history(g, id, student, "created", NULL, "new", created)) ||
+	    (rc = history(g, id, NULL, "assignee_id", NULL, teacher, created)) || is_new)
+		return rc < 0 ? rc : 1;
+	if ((rc = comment(g, id, teacher,
+			  "J'ai repris votre copie : le barème a bien été appliqué, la note est maintenue. Je vous "
+			  "montre la correction en classe.",
+			  0, answered)) ||
+	    (rc = history(g, id, teacher, "state", "new", "open", answered)) || !resolved)
+		return rc < 0 ? rc : 1;
+	if ((rc = history(g, id, teacher, "state", "open", "resolved", resolved)) ||
+	    (closed && (rc = history(g, id, student, "state", "resolved", "closed", closed))))
+		return rc;
+	return 1;
+}
+
+/* The FAQ's articles and the users' "this answered my question" (n of them, among users). */
+static int faq(struct sgen *g, arena *a, char (*students)[37], size_t ns, const char *const *teachers, size_t nt,
+	       uint64_t n, uint64_t *votes)
+{
+	char now[21];
+	util_time_rfc3339(g->now, now);
+	int made = 0;
+	int rc = sup_faq_defaults(g->c, g->admin, now, &made);
+	const char **articles;
+	int na = rc ? rc
+		    : db_texts(g->c, a, "SELECT id FROM support_faq WHERE published = 1 ORDER BY id", NULL, NULL,
+			       &articles);
+	if (na <= 0)
+		return na;
+	for (uint64_t i = 0; i < n && ns + nt > 0; i++) {
+		uint64_t k = rnd(g, ns + nt);
+		const char *user = k < ns ? students[k] : teachers[k - ns];
+		char at[21];
+		util_time_rfc3339(g->now - (time_t)rnd(g, DAYS * 86400), at);
+		int64_t changed = 0;
+		rc = SQL_CHANGE(g->c, &changed,
+				"INSERT INTO support_faq_helpful (article_id, user_id, at) VALUES (?, ?, ?)"
+				" ON CONFLICT (article_id, user_id) DO NOTHING",
+				SQL_T(articles[rnd(g, (uint64_t)na)]), SQL_T(user), SQL_T(at));
+		if (rc < 0)
+			return rc;
+		*votes += (uint64_t)changed;
+	}
+	rc = db_run(g->c,
+		    "UPDATE support_faq SET helpful_count = (SELECT COUNT(*) FROM support_faq_helpful h"
+		    " WHERE h.article_id = support_faq.id)",
+		    NULL, NULL);
+	return rc < 0 ? rc : ENT_OK;
+}
+
 int sup_generate(db_conn *c, const struct scale *sc)
 {
 	arena *a = arena_new(0);
@@ -272,13 +383,33 @@ int sup_generate(db_conn *c, const struct scale *sc)
 				by_state[k]++;
 		sc->progress("tickets", i + 1, total);
 	}
+	/* Contestations: distinct students, spread over the list. */
+	uint64_t ncontest = (uint64_t)ns * CONTESTS_PER_1000 / 1000, contests = 0, votes = 0;
+	for (uint64_t i = 0; i < ncontest && !rc; i++) {
+		arena *ta = arena_new(0);
+		if (!ta) {
+			rc = ENT_ENOMEM;
+			break;
+		}
+		int made = contest(&g, ta, i, students[(i * (ns / ncontest) + rnd(&g, ns / ncontest)) % ns]);
+		arena_free(ta);
+		if (made < 0)
+			rc = made;
+		else
+			contests += (uint64_t)made;
+		sc->progress("contestations", i + 1, ncontest);
+	}
+	if (!rc)
+		rc = faq(&g, a, students, ns, teachers, (size_t)nt,
+			 ((uint64_t)ns + (uint64_t)nt) * HELPFUL_PER_100 / 100, &votes);
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (!rc) {
 		printf("Support: %llu tickets (%llu new, %llu open, %llu waiting, %llu resolved, %llu closed), "
-		       "%llu comments.\n",
+		       "%llu comments; %llu grade contestations; %llu FAQ answers found helpful.\n",
 		       (unsigned long long)total, (unsigned long long)by_state[0], (unsigned long long)by_state[1],
 		       (unsigned long long)by_state[2], (unsigned long long)by_state[3],
-		       (unsigned long long)by_state[4], (unsigned long long)g.comments);
+		       (unsigned long long)by_state[4], (unsigned long long)g.comments, (unsigned long long)contests,
+		       (unsigned long long)votes);
 		fflush(stdout);
 	}
 out:

@@ -21,6 +21,7 @@
 #include "core/buf.h"
 #include "core/http.h"
 #include "core/json.h"
+#include "core/page.h"
 #include "store/db.h"
 
 /* A RESOLVED ticket nobody reopened closes itself after this long. */
@@ -118,10 +119,48 @@ void sup_ticket_write(jw *w, db_conn *c, arena *a, const struct sup_ticket *t, c
  */
 json_t *sup_check(const json_t *body, const struct jfield *fields, size_t n, const char *line, const char *lines);
 
+/*
+ * Answers status with {"items": [...]}: write(w, s, ctx) for each row of s (prepared and bound by
+ * the caller; NULL: it could not be prepared), or the failure (detail failed, may be NULL).
+ */
+void sup_reply_items(http_req *req, db_stmt *s, page_write_fn *write, void *ctx, int status, const char *failed);
+
 /* now as RFC 3339 UTC and its microseconds (to order rows of the same second). */
 void sup_now(char out[21], int64_t *us);
 
 /* ---- tickets.c ---- */
+
+/* A new ticket: what its creation (a request, a contestation) sets. */
+struct sup_new {
+	const char *subject, *description, *category, *priority;
+	const char *assignee;   /* NULL: nobody yet */
+	const char *evaluation; /* a contestation's evaluation, else NULL */
+};
+/*
+ * Inserts a new ticket of requester (state new, deadlines from the service levels) with its
+ * history, inside the caller's transaction, and reads it into t. 0 or an ent_err.
+ */
+int sup_ticket_insert(db_conn *c, arena *a, const char *requester, const struct sup_new *n, struct sup_ticket *t);
+/*
+ * Ends the creation's transaction (rolled back when rc < 0, else committed) and answers: 201 with
+ * t and its Location, 409 with conflict for ENT_ECONFLICT (when not NULL), or the failure.
+ */
+void sup_ticket_created(http_req *req, db_conn *c, int rc, const struct sup_ticket *t, const char *conflict);
+
+/* Someone a ticket may be assigned to. Arena strings. */
+struct sup_person {
+	const char *id, *name, *role; /* role: "admin" or "enseignant" */
+	const char *sort;             /* the users service's register key (ordering only) */
+};
+/*
+ * Who a ticket of category may be assigned to: the active administrators; for grades, the teachers
+ * of the contested evaluation's course (evaluation), or every active teacher for a grades ticket
+ * that is not a contestation. Administrators first, then in register order, into *out (arena);
+ * only that one person when only is not NULL (is only assignable?). Count, or a negative ent_err.
+ */
+int sup_assignables(db_conn *c, arena *a, const char *category, const char *evaluation, const char *only,
+		    struct sup_person **out);
+void sup_assignees_list(http_req *req);
 
 void sup_tickets_create(http_req *req);
 void sup_tickets_get(http_req *req);
@@ -134,6 +173,34 @@ void sup_rating_put(http_req *req);
 /* Records one change in the history (actor NULL: the system). Inside the caller's transaction. */
 int sup_history_add(db_conn *c, const char *ticket_id, const char *actor, const char *field, const char *old_value,
 		    const char *new_value, const char *at, int64_t us);
+
+/* ---- attach.c: attachments (files of the fichiers service) ---- */
+
+#define SUP_ATTACH_MAX 20 /* per ticket */
+void sup_attachments_list(http_req *req);
+void sup_attachments_create(http_req *req);
+void sup_attachment_get(http_req *req);
+/*
+ * Checks the file_ids of x's body (absent: none) against what the caller may attach to x's ticket:
+ * their own files, not attached yet, SUP_ATTACH_MAX at most on the ticket; then answers 400 with
+ * errors (the caller's own, taken) if any. Sets *ids and *n (arena). 0, or -1 after answering.
+ */
+int sup_attach_check(http_req *req, struct sup_open *x, json_t *errors, const char ***ids, size_t *n);
+/* Records the n files ids on ticket_id (and comment_id, NULL for the ticket itself), inside the caller's transaction. */
+int sup_attach_store(db_conn *c, arena *a, const char *ticket_id, const char *comment_id, int internal,
+		     const char *user, const char *const *ids, size_t n);
+/* The .file_readable hook: a file attached to a ticket, for those who see it (internal: its staff). */
+int sup_file_readable(db_conn *c, const char *cours_id, const char *file_id, const char *user_id, unsigned roles);
+
+/* ---- stream.c: live updates of a ticket (Server-Sent Events) ---- */
+
+void sup_stream(http_req *req);
+/*
+ * After the commit of a change of ticket_id: its open streams hear `update` with {"ticket_id",
+ * "kind"} (kind: "comment", "ticket", "attachment"); internal: for the ticket's staff only.
+ */
+void sup_live(const char *ticket_id, const char *kind, int internal);
+int sup_stream_start(void);
 
 /* ---- queue.c ---- */
 
@@ -193,6 +260,8 @@ const char *sup_contest_outcome(db_conn *c, arena *a, const struct sup_ticket *t
 /* ---- demo.c ---- */
 
 int sup_demo(db_conn *c, FILE *out);
+/* The FAQ articles of a school year (demo.c), those missing, by author, inside the caller's transaction; *made counts them. */
+int sup_faq_defaults(db_conn *c, const char *author, const char *now, int *made);
 
 /* ---- generate.c ---- */
 

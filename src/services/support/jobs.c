@@ -73,8 +73,10 @@ int sup_autoclose_due(db_conn *c)
 		if (rc < 0 || (rc = db_commit(c))) {
 			db_rollback(c);
 			log_job_failed(rc, "support: ticket %s could not be closed", ids[i]);
-		} else
-			closed += claimed;
+		} else if (claimed) {
+			closed++;
+			sup_live(ids[i], "ticket", 0);
+		}
 		rc = ENT_OK;
 	}
 	arena_free(a);

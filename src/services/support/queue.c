@@ -395,8 +395,9 @@ int sup_deadlines(db_conn *c, const char *priority, const char *created, char fr
 #define SLA_SELECT "SELECT priority, first_response_minutes, resolution_minutes, updated_at FROM support_sla"
 #define SLA_ORDER " ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
 
-static void write_sla(jw *w, db_stmt *s)
+static void write_sla(jw *w, db_stmt *s, void *ctx)
 {
+	(void)ctx;
 	jw_obj_open(w);
 	jw_kstr(w, "priority", db_col_text(s, 0));
 	jw_kstr(w, "priority_label", sup_label(db_col_text(s, 0)));
@@ -411,26 +412,7 @@ void sup_sla_list(http_req *req)
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
-	db_stmt *s = db_prepare(c, SLA_SELECT SLA_ORDER);
-	if (!s) {
-		http_problem_err(req, ENT_EDB, NULL);
-		return;
-	}
-	jw *w = http_jw(req);
-	jw_obj_open(w);
-	jw_key(w, "items");
-	jw_arr_open(w);
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW)
-		write_sla(w, s);
-	db_done(s);
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	jw_arr_close(w);
-	jw_obj_close(w);
-	http_reply_jw(req, 200);
+	sup_reply_items(req, db_prepare(c, SLA_SELECT SLA_ORDER), write_sla, NULL, 200, NULL);
 }
 
 void sup_sla_put(http_req *req)
@@ -467,7 +449,7 @@ void sup_sla_put(http_req *req)
 	if (s) {
 		db_bind_text(s, 1, priority);
 		if ((rc = db_step(s)) == DB_ROW)
-			write_sla(http_jw(req), s);
+			write_sla(http_jw(req), s, NULL);
 		db_done(s);
 	} else if (rc >= 0)
 		rc = ENT_EDB;

@@ -21,6 +21,7 @@
 #include <sys/time.h>
 
 #include "core/err.h"
+#include "core/page.h"
 #include "core/service.h"
 #include "core/row.h"
 #include "core/util.h"
@@ -135,10 +136,30 @@ static const char schema_v2[] =
 	"CREATE UNIQUE INDEX support_requests_one_contestation ON support_requests (evaluation_id, requester_id)"
 	" WHERE evaluation_id IS NOT NULL AND state <> 'closed';";
 
+/*
+ * Attachments: files of the fichiers service (ids only, no foreign key across services) on a ticket,
+ * or on one of its answers (comment_id), with the name, type and size they had when attached.
+ */
+static const char schema_v3[] = "CREATE TABLE support_attachments ("
+				" ticket_id TEXT NOT NULL REFERENCES support_requests (id) ON DELETE CASCADE,"
+				" file_id TEXT NOT NULL,"
+				" comment_id TEXT REFERENCES support_comments (id) ON DELETE CASCADE,"
+				" internal INTEGER NOT NULL DEFAULT 0,"
+				" added_by TEXT NOT NULL,"
+				" name TEXT NOT NULL,"
+				" content_type TEXT NOT NULL,"
+				" size BIGINT NOT NULL,"
+				" created_at TEXT NOT NULL,"
+				" seq BIGINT NOT NULL,"
+				" PRIMARY KEY (ticket_id, file_id));"
+				"CREATE INDEX support_attachments_by_file ON support_attachments (file_id);"
+				"CREATE INDEX support_attachments_by_adder ON support_attachments (added_by);";
+
 static const struct migration migrations[] = {
 	{1, "tickets, comments and notes, history, service levels, FAQ with its full-text index", schema_v1,
 	 schema_v1_pg},
 	{2, "grade contestations: a ticket's evaluation, one open contestation per grade", schema_v2, NULL},
+	{3, "attachments: files of the fichiers service on a ticket or an answer", schema_v3, NULL},
 };
 
 /* ---- codes and labels ---- */
@@ -202,6 +223,29 @@ json_t *sup_check(const json_t *body, const struct jfield *fields, size_t n, con
 	if (v && !json_object_get(errors, lines) && !util_valid_lines(v))
 		json_object_set_new(errors, lines, json_string("contient des caractères de contrôle"));
 	return errors;
+}
+
+void sup_reply_items(http_req *req, db_stmt *s, page_write_fn *write, void *ctx, int status, const char *failed)
+{
+	if (!s) {
+		http_problem_err(req, ENT_EDB, failed);
+		return;
+	}
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_key(w, "items");
+	jw_arr_open(w);
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW)
+		write(w, s, ctx);
+	db_done(s);
+	if (rc < 0) {
+		http_problem_err(req, rc, failed);
+		return;
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+	http_reply_jw(req, status);
 }
 
 /* ---- who is asking ---- */
@@ -426,6 +470,8 @@ int sup_erase_user(db_conn *c, const char *user_id)
 	 * tickets (as staff) is replaced by a mention, so the requester's conversation keeps its shape.
 	 */
 	static const char *const sqls[] = {
+		"DELETE FROM support_attachments WHERE ticket_id IN (SELECT id FROM support_requests WHERE requester_id = ?)",
+		"DELETE FROM support_attachments WHERE added_by = ?",
 		"DELETE FROM support_comments WHERE ticket_id IN (SELECT id FROM support_requests WHERE requester_id = ?)",
 		"DELETE FROM support_history WHERE ticket_id IN (SELECT id FROM support_requests WHERE requester_id = ?)",
 		"DELETE FROM support_requests WHERE requester_id = ?",
@@ -447,7 +493,8 @@ static int sup_start(void)
 {
 	/* Loads Paris's zone (the CSV export's times) before worker threads use it. */
 	(void)icaltimezone_get_builtin_timezone("Europe/Paris");
-	return sup_jobs_start();
+	int rc = sup_stream_start();
+	return rc ? rc : sup_jobs_start();
 }
 
 #define S_CATEGORY                                                                                                     \
@@ -472,6 +519,15 @@ static int sup_start(void)
 	"{\"type\":\"object\",\"required\":[\"id\",\"ticket_id\",\"author\",\"body\",\"internal\",\"created_at\"],"    \
 	"\"properties\":{\"id\":" S_UUID ",\"ticket_id\":" S_UUID ",\"author\":" S_PERSON ",\"body\":" S_STR           \
 	",\"internal\":" S_BOOL ",\"created_at\":" S_TIME "}}"
+#define S_FILE_IDS "{\"type\":\"array\",\"minItems\":1,\"maxItems\":20,\"items\":" S_UUID "}"
+#define S_ATTACHMENT                                                                                                   \
+	"{\"type\":\"object\",\"required\":[\"file_id\",\"name\",\"content_type\",\"size\",\"internal\","              \
+	"\"added_by\",\"created_at\"],\"properties\":{\"file_id\":" S_UUID ",\"comment_id\":" S_NUUID                  \
+	",\"internal\":" S_BOOL ",\"added_by\":" S_PERSON ",\"name\":" S_STR ",\"content_type\":" S_STR                \
+	",\"size\":" S_INT ",\"created_at\":" S_TIME "}}"
+#define S_ITEMS(item)                                                                                                  \
+	"{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item  \
+	"}}}"
 #define S_CHANGE                                                                                                       \
 	"{\"type\":\"object\",\"required\":[\"id\",\"field\",\"at\"],\"properties\":{\"id\":" S_UUID                   \
 	",\"actor\":" S_PERSON ",\"field\":" S_STR ",\"old_value\":" S_NSTR ",\"new_value\":" S_NSTR ",\"at\":" S_TIME \
@@ -568,7 +624,8 @@ static const struct route routes[] = {
 		    "A requester's answer reopens a resolved or waiting ticket",
 	 .request_schema =
 		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"body\"],\"properties\":{"
-		 "\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"internal\":" S_BOOL "}}",
+		 "\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"internal\":" S_BOOL
+		 ",\"file_ids\":" S_FILE_IDS "}}",
 	 .response_schema = S_COMMENT},
 	{.method = "GET",
 	 .pattern = "/api/support/tickets/{id}/grade",
@@ -592,6 +649,43 @@ static const struct route routes[] = {
 	 .access = ROLE_ANY_USER,
 	 .summary = "Every change of a ticket: who, when, which field, old and new value (staff)",
 	 .response_schema = S_LIST(S_CHANGE)},
+	{.method = "GET",
+	 .pattern = "/api/support/tickets/{id}/attachments",
+	 .handler = sup_attachments_list,
+	 .access = ROLE_ANY_USER,
+	 .summary = "The ticket's attachments, oldest first (those of internal notes for its staff only); comment_id "
+		    "names the answer a file came with",
+	 .response_schema = S_ITEMS(S_ATTACHMENT)},
+	{.method = "POST",
+	 .pattern = "/api/support/tickets/{id}/attachments",
+	 .handler = sup_attachments_create,
+	 .access = ROLE_ANY_USER,
+	 .status = 201,
+	 .summary = "Attach files the caller uploaded (/api/fichiers) to the ticket (its requester and staff; 20 at "
+		    "most per ticket); answers the attachments",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"file_ids\"],"
+			   "\"properties\":{\"file_ids\":" S_FILE_IDS "}}",
+	 .response_schema = S_ITEMS(S_ATTACHMENT)},
+	{.method = "GET",
+	 .pattern = "/api/support/tickets/{id}/attachments/{file_id}",
+	 .handler = sup_attachment_get,
+	 .access = ROLE_ANY_USER,
+	 .summary = "Download an attachment (404 for a file not attached, or of an internal note but to staff)"},
+	{.method = "GET",
+	 .pattern = "/api/support/tickets/{id}/assignees",
+	 .handler = sup_assignees_list,
+	 .access = ROLE_ADMIN,
+	 .summary = "Who the ticket may be assigned to: the administrators; for grades the teachers of the "
+		    "contested evaluation's course (any teacher for another grades ticket)",
+	 .response_schema = S_ITEMS("{\"type\":\"object\",\"required\":[\"id\",\"name\",\"role\"],"
+				    "\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"role\":{\"type\":"
+				    "\"string\",\"enum\":[\"admin\",\"enseignant\"]},\"role_label\":" S_STR "}}")},
+	{.method = "GET",
+	 .pattern = "/api/support/tickets/{id}/stream",
+	 .handler = sup_stream,
+	 .access = ROLE_ANY_USER,
+	 .summary = "Server-Sent Events: `update` {ticket_id, kind: comment|ticket|attachment} when the ticket "
+		    "changes (an internal note to its staff only), `gone` when the caller no longer sees it"},
 	{.method = "PUT",
 	 .pattern = "/api/support/tickets/{id}/rating",
 	 .handler = sup_rating_put,
@@ -685,8 +779,9 @@ static const struct route routes[] = {
 };
 
 /* support_faq_fts exists on SQLite only (PostgreSQL indexes support_faq.search). */
-static const char *const owned_tables[] = {"support_requests", "support_comments", "support_history",     "support_sla",
-					   "support_faq",      "support_faq_fts",  "support_faq_helpful", NULL};
+static const char *const owned_tables[] = {"support_requests",    "support_comments",    "support_history",
+					   "support_sla",         "support_faq",         "support_faq_fts",
+					   "support_faq_helpful", "support_attachments", NULL};
 
 const struct service svc_support = {
 	.name = "support",
@@ -702,4 +797,5 @@ const struct service svc_support = {
 	.generate = sup_generate,
 	.export_user = sup_export_user,
 	.erase_user = sup_erase_user,
+	.file_readable = sup_file_readable,
 };

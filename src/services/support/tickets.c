@@ -26,6 +26,7 @@
 #include "core/page.h"
 #include "core/util.h"
 #include "core/sql.h"
+#include "services/notes/notes.h"
 #include "services/users/users.h"
 
 static int legal_transition(const char *from, const char *to)
@@ -89,6 +90,50 @@ static const char *state_conflict(arena *a, const char *state, const char *to)
 
 /* ---- POST /api/support/tickets ---- */
 
+int sup_ticket_insert(db_conn *c, arena *a, const char *requester, const struct sup_new *n, struct sup_ticket *t)
+{
+	char id[37], now[21], fr_due[21], res_due[21];
+	int64_t us;
+	util_uuid(id);
+	sup_now(now, &us);
+	int rc = sup_deadlines(c, n->priority, now, fr_due, res_due);
+	if (rc)
+		return rc;
+	rc = SQL_RUN(c,
+		     "INSERT INTO support_requests (id, subject, description, category, priority, state, requester_id,"
+		     " assignee_id, evaluation_id, created_at, updated_at, first_response_due, resolution_due)"
+		     " VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?)",
+		     SQL_T(id), SQL_T(n->subject), SQL_T(n->description), SQL_T(n->category), SQL_T(n->priority),
+		     SQL_T(requester), SQL_T(n->assignee), SQL_T(n->evaluation), SQL_T(now), SQL_T(now), SQL_T(fr_due),
+		     SQL_T(res_due));
+	if (rc >= 0)
+		rc = sup_history_add(c, id, requester, "created", NULL, "new", now, us);
+	/* An assignment made at creation is the desk's rule, not the requester's choice: the system's. */
+	if (rc >= 0 && n->assignee)
+		rc = sup_history_add(c, id, NULL, "assignee_id", NULL, n->assignee, now, us + 1);
+	return rc < 0 ? rc : sup_ticket_get(c, a, id, t);
+}
+
+void sup_ticket_created(http_req *req, db_conn *c, int rc, const struct sup_ticket *t, const char *conflict)
+{
+	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
+	if (rc == ENT_ECONFLICT && conflict) {
+		http_problem(req, 409, conflict);
+		return;
+	}
+	if (rc) {
+		http_problem_err(req, rc, "La demande n'a pas pu être enregistrée.");
+		return;
+	}
+	bus_kick();
+	arena *a = http_arena(req);
+	http_set_header(req, "Location", arena_printf(a, "/api/support/tickets/%s", t->col[T_ID]));
+	char now[21];
+	sup_now(now, NULL);
+	sup_ticket_write(http_jw(req), c, a, t, now);
+	http_reply_jw(req, 201);
+}
+
 void sup_tickets_create(http_req *req)
 {
 	json_t *body = http_json_body(req);
@@ -102,60 +147,33 @@ void sup_tickets_create(http_req *req)
 	};
 	if (http_invalid(req, sup_check(body, fields, sizeof(fields) / sizeof(fields[0]), "subject", "description")))
 		return;
-	const char *subject = json_get_str(body, "subject", NULL),
-		   *description = json_get_str(body, "description", NULL);
+	struct sup_new n = {
+		.subject = json_get_str(body, "subject", NULL),
+		.description = json_get_str(body, "description", NULL),
+		.category = json_get_str(body, "category", NULL),
+		.priority = json_get_str(body, "priority", "normal"),
+	};
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct sup_viewer v;
-	sup_viewer_of(req, &v);
-	const char *priority = json_get_str(body, "priority", "normal");
-	char id[37], now[21], fr_due[21], res_due[21];
-	int64_t us;
-	util_uuid(id);
-	sup_now(now, &us);
-	int rc = sup_deadlines(c, priority, now, fr_due, res_due);
-	if (!rc)
-		rc = db_begin(c);
+	const char *me = http_principal(req)->sub;
+	struct sup_ticket t;
+	int rc = db_begin(c);
 	if (rc) {
 		http_problem_err(req, rc, "La demande n'a pas pu être enregistrée.");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "INSERT INTO support_requests (id, subject, description, category, priority, state,"
-				   " requester_id, created_at, updated_at, first_response_due, resolution_due)"
-				   " VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?)");
-	rc = ENT_EDB;
-	if (s) {
-		const char *vals[] = {id,       subject, description, json_get_str(body, "category", NULL),
-				      priority, v.id,    now,         now,
-				      fr_due,   res_due};
-		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
-			db_bind_text(s, (int)i + 1, vals[i]);
-		rc = db_step(s);
-		db_done(s);
-	}
-	if (rc >= 0)
-		rc = sup_history_add(c, id, v.id, "created", NULL, "new", now, us);
-	struct sup_ticket t;
-	if (rc >= 0)
-		rc = sup_ticket_get(c, a, id, &t);
+	rc = sup_ticket_insert(c, a, me, &n, &t);
 	if (rc >= 0) {
 		const char *names[1] = {NULL};
-		users_names(c, a, &v.id, 1, names);
-		rc = sup_notify_staff(c, a, &t, v.id, arena_printf(a, "Nouvelle demande d'assistance : %s", subject),
+		users_names(c, a, &me, 1, names);
+		rc = sup_notify_staff(c, a, &t, me, arena_printf(a, "Nouvelle demande d'assistance : %s", n.subject),
 				      arena_printf(a, "%s a ouvert une demande (%s, priorité %s).",
-						   names[0] ? names[0] : "Un utilisateur", sup_label(t.col[T_CATEGORY]),
-						   sup_label(priority)));
+						   names[0] ? names[0] : "Un utilisateur", sup_label(n.category),
+						   sup_label(n.priority)));
 	}
-	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
-	if (rc) {
-		http_problem_err(req, rc, "La demande n'a pas pu être enregistrée.");
-		return;
-	}
-	bus_kick();
-	http_set_header(req, "Location", arena_printf(a, "/api/support/tickets/%s", id));
-	reply_ticket(req, c, id, 201);
+	sup_ticket_created(req, c, rc, &t, NULL);
 }
 
 /* ---- GET /api/support/tickets/{id} ---- */
@@ -173,26 +191,127 @@ void sup_tickets_get(http_req *req)
 
 /* ---- PATCH /api/support/tickets/{id} ---- */
 
-/* Checks that assignee may take a ticket of category: an admin, or a teacher for grades. 0, 1 (refused) or an error. */
-static int check_assignee(db_conn *c, arena *a, const char *assignee, const char *category, json_t *errors)
+/* ---- who may take a ticket: GET /api/support/tickets/{id}/assignees ---- */
+
+int sup_assignables(db_conn *c, arena *a, const char *category, const char *evaluation, const char *only,
+		    struct sup_person **out)
 {
+	*out = NULL;
+	const char **admins, **teachers = NULL;
+	int na = users_admins(c, a, &admins), nt = 0;
+	if (na < 0)
+		return na;
+	if (!strcmp(category, "grades")) {
+		/* A contestation: the teachers of the evaluation's course; another grades ticket: any teacher. */
+		nt = evaluation ? notes_evaluation_teachers(c, a, evaluation, &teachers)
+				: users_with_role(c, a, "enseignant", &teachers);
+		if (nt == ENT_ENOTFOUND)
+			nt = 0;
+		if (nt < 0)
+			return nt;
+	}
+	struct sup_person *p = arena_calloc(a, (size_t)(na + nt) + 1, sizeof(*p));
+	size_t n = 0;
+	for (int i = 0; i < na + nt; i++) {
+		const char *id = i < na ? admins[i] : teachers[i - na];
+		if (only && strcmp(id, only))
+			continue;
+		struct user u;
+		int rc = users_get(c, a, id, &u);
+		if (rc == ENT_ENOTFOUND)
+			continue;
+		if (rc)
+			return rc;
+		unsigned need = i < na ? ROLE_ADMIN : ROLE_ENSEIGNANT;
+		int dup = 0;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = !strcmp(p[j].id, u.id);
+		if (u.disabled || !(u.roles & need) || dup)
+			continue;
+		p[n].id = arena_strdup(a, u.id);
+		p[n].name = u.official_name;
+		p[n].role = i < na ? "admin" : "enseignant";
+		n++;
+	}
+	/* The register's order (family then given name, French collation), administrators first. */
+	const char **ids = arena_calloc(a, n + 1, sizeof(*ids)), **keys = arena_calloc(a, n + 1, sizeof(*keys));
+	for (size_t i = 0; i < n; i++)
+		ids[i] = p[i].id;
+	if (n > 1 && !users_sort_keys(c, a, ids, n, keys))
+		for (size_t i = 0; i < n; i++)
+			p[i].sort = keys[i];
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0; j--) {
+			struct sup_person *x = &p[j - 1], *y = &p[j];
+			int cmp = strcmp(x->role, y->role);
+			if (!cmp)
+				cmp = strcmp(x->sort ? x->sort : "", y->sort ? y->sort : "");
+			if (!cmp)
+				cmp = strcmp(x->id, y->id);
+			if (cmp <= 0)
+				break;
+			struct sup_person tmp = *x;
+			*x = *y;
+			*y = tmp;
+		}
+	*out = p;
+	return (int)n;
+}
+
+void sup_assignees_list(http_req *req)
+{
+	struct sup_open x;
+	if (sup_ticket_open(req, 0, &x))
+		return;
+	struct sup_person *p;
+	int n = sup_assignables(x.c, x.a, x.t.col[T_CATEGORY], x.t.col[T_EVALUATION], NULL, &p);
+	if (n < 0) {
+		http_problem_err(req, n, "La liste des personnes à qui confier la demande n'a pas pu être lue.");
+		return;
+	}
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_key(w, "items");
+	jw_arr_open(w);
+	for (int i = 0; i < n; i++) {
+		jw_obj_open(w);
+		jw_kstr(w, "id", p[i].id);
+		jw_kstr(w, "name", p[i].name);
+		jw_kstr(w, "role", p[i].role);
+		jw_kstr(w, "role_label", !strcmp(p[i].role, "admin") ? "Administrateur" : "Enseignant");
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+	http_reply_jw(req, 200);
+}
+
+/*
+ * Checks that assignee is one of sup_assignables for a ticket of category (and evaluation): 0, 1
+ * (refused: an error in errors, code not_assignable) or an ent_err.
+ */
+static int check_assignee(db_conn *c, arena *a, const char *assignee, const char *category, const char *evaluation,
+			  json_t *errors)
+{
+	struct sup_person *p;
+	int n = sup_assignables(c, a, category, evaluation, assignee, &p);
+	if (n < 0)
+		return n;
+	if (n > 0)
+		return 0;
 	struct user u;
 	int rc = users_get(c, a, assignee, &u);
-	if (rc == ENT_ENOTFOUND || (!rc && u.disabled)) {
-		json_object_set_new(errors, "assignee_id", json_string("ne désigne aucun compte actif"));
-		return 1;
-	}
-	if (rc)
+	if (rc && rc != ENT_ENOTFOUND)
 		return rc;
-	if (u.roles & ROLE_ADMIN)
-		return 0;
-	if ((u.roles & ROLE_ENSEIGNANT) && !strcmp(category, "grades"))
-		return 0;
-	json_object_set_new(
-		errors, "assignee_id",
-		json_string((u.roles & ROLE_ENSEIGNANT)
-				    ? "un enseignant ne prend en charge que les demandes de la catégorie Notes"
-				    : "doit désigner un administrateur (ou un enseignant pour une demande de notes)"));
+	const char *why = "doit désigner un administrateur (ou un enseignant pour une demande de notes)";
+	if (rc == ENT_ENOTFOUND || u.disabled)
+		why = "ne désigne aucun compte actif";
+	else if ((u.roles & ROLE_ENSEIGNANT) && strcmp(category, "grades"))
+		why = "un enseignant ne prend en charge que les demandes de la catégorie Notes";
+	else if (u.roles & ROLE_ENSEIGNANT)
+		why = "n'enseigne pas le cours de la note contestée : choisissez un de ses enseignants ou un "
+		      "administrateur";
+	json_field_error(errors, "assignee_id", "not_assignable", why);
 	return 1;
 }
 
@@ -250,7 +369,7 @@ void sup_tickets_patch(http_req *req)
 		json_object_set_new(errors, "category",
 				    json_string("une demande de révision de note reste dans la catégorie Notes"));
 	else if (assignee)
-		rc = check_assignee(x.c, x.a, assignee, new_category, errors);
+		rc = check_assignee(x.c, x.a, assignee, new_category, x.t.col[T_EVALUATION], errors);
 	else if (category && new_assignee && strcmp(category, "grades")) {
 		/* A teacher holds a grades ticket only: moving it elsewhere needs another assignee first. */
 		struct user u;
@@ -358,6 +477,7 @@ void sup_tickets_patch(http_req *req)
 		return;
 	}
 	bus_kick();
+	sup_live(x.t.col[T_ID], "ticket", 0);
 	reply_ticket(req, x.c, x.t.col[T_ID], 200);
 }
 
@@ -454,6 +574,7 @@ void sup_comments_create(http_req *req)
 	const struct jfield fields[] = {
 		{"body", JF_STRING, 1, 0, 1, SUP_TEXT_MAX, NULL},
 		{"internal", JF_BOOL, 0, 0, 0, 0, NULL},
+		{"file_ids", JF_ARRAY, 0, 0, 1, SUP_ATTACH_MAX, NULL},
 	};
 	json_t *errors = sup_check(x.body, fields, sizeof(fields) / sizeof(fields[0]), NULL, "body");
 	const char *text = json_get_str(x.body, "body", NULL);
@@ -461,7 +582,9 @@ void sup_comments_create(http_req *req)
 	if (internal && !(x.rel & SUP_STAFF))
 		json_object_set_new(errors, "internal",
 				    json_string("seul le personnel du support écrit des notes internes"));
-	if (http_invalid(req, errors))
+	const char **files;
+	size_t nfiles;
+	if (sup_attach_check(req, &x, errors, &files, &nfiles))
 		return;
 	if (!strcmp(x.t.col[T_STATE], "closed")) {
 		http_problem(req, 409,
@@ -484,6 +607,9 @@ void sup_comments_create(http_req *req)
 		     " VALUES (?, ?, ?, ?, ?, ?, ?)",
 		     SQL_T(id), SQL_T(x.t.col[T_ID]), SQL_T(x.v.id), SQL_T(text), SQL_I(internal), SQL_T(now),
 		     SQL_I(us));
+	/* The files of an internal note are as internal as the note. */
+	if (rc >= 0 && nfiles)
+		rc = sup_attach_store(x.c, x.a, x.t.col[T_ID], id, internal, x.v.id, files, nfiles);
 	const char *to_state = NULL;
 	if (!internal && as_requester &&
 	    (!strcmp(x.t.col[T_STATE], "resolved") || !strcmp(x.t.col[T_STATE], "waiting")))
@@ -545,6 +671,7 @@ void sup_comments_create(http_req *req)
 		return;
 	}
 	bus_kick();
+	sup_live(x.t.col[T_ID], "comment", internal);
 	db_stmt *s = db_prepare(x.c, "SELECT " COMMENT_COLS " FROM support_comments WHERE id = ?");
 	rc = ENT_EDB;
 	if (s) {
@@ -652,5 +779,6 @@ void sup_rating_put(http_req *req)
 		http_problem_err(req, rc, "Votre avis n'a pas pu être enregistré.");
 		return;
 	}
+	sup_live(x.t.col[T_ID], "ticket", 0);
 	reply_ticket(req, x.c, x.t.col[T_ID], 200);
 }

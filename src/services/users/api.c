@@ -230,7 +230,7 @@ void users_api_create(http_req *req)
 	if (password) {
 		hash = password_hash(password);
 		if (!hash) {
-			http_problem(req, 500, "the password could not be hashed");
+			http_problem(req, 500, "Le mot de passe n'a pas pu être enregistré : réessayez.");
 			return;
 		}
 	} else {
@@ -306,7 +306,10 @@ static db_conn *user_open(http_req *req, int me, struct urow *r)
 	const char *id = me ? caller(req) : http_param(req, "id");
 	int rc = id ? users_load(c, http_arena(req), id, 0, r) : ENT_ENOTFOUND;
 	if (rc == ENT_ENOTFOUND)
-		http_problem(req, 404, me ? "the caller has no account here" : "compte introuvable");
+		http_problem(
+			req, 404,
+			me ? "Votre compte est introuvable : reconnectez-vous ou contactez l'administrateur de l'établissement."
+			   : "compte introuvable");
 	else if (rc)
 		http_problem_err(req, rc, NULL);
 	return rc ? NULL : c;
@@ -665,7 +668,8 @@ void users_api_me_password(http_req *req)
 		char ra[16];
 		snprintf(ra, sizeof(ra), "%d", retry > 0 ? retry : 1);
 		http_set_header(req, "Retry-After", ra);
-		http_problemf(req, 429, "too many failed attempts; try again in %d seconds", retry > 0 ? retry : 1);
+		http_problemf(req, 429, "Trop d'essais infructueux : réessayez dans %d seconde%s.",
+			      retry > 0 ? retry : 1, retry > 1 ? "s" : "");
 		return;
 	}
 	if (rc == ENT_EAUTH) {
@@ -676,7 +680,9 @@ void users_api_me_password(http_req *req)
 	if (rc) {
 		json_decref(errors);
 		if (rc == ENT_ENOTFOUND)
-			http_problem(req, 404, "the caller has no account here");
+			http_problem(
+				req, 404,
+				"Votre compte est introuvable : reconnectez-vous ou contactez l'administrateur de l'établissement.");
 		else
 			http_problem_err(req, rc, NULL);
 		return;
@@ -684,7 +690,7 @@ void users_api_me_password(http_req *req)
 	const char *why = NULL;
 	rc = users_set_password(c, me, json_get_str(body, "new_password", ""), &why);
 	if (rc == ENT_EINVAL) {
-		json_object_set_new(errors, "new_password", json_string(why ? why : "is not acceptable"));
+		json_object_set_new(errors, "new_password", json_string(why ? why : "n'est pas accepté"));
 		http_invalid(req, errors);
 		return;
 	}
@@ -747,8 +753,11 @@ void users_api_me_export(http_req *req)
 		if (rc) {
 			log_error("users: export of %s: service %s failed: %s", r.id, sv->name, ent_err_str(rc));
 			json_decref(out);
-			http_problemf(req, 500, "the %s service could not export its data; nothing was exported",
-				      sv->name);
+			http_problemf(
+				req, 500,
+				"Le service %s n'a pas pu exporter ses données : rien n'a été exporté, réessayez plus "
+				"tard.",
+				sv->name);
 			return;
 		}
 	}
@@ -771,7 +780,7 @@ static int is_csv(const char *ct)
 void users_api_import(http_req *req)
 {
 	if (!is_csv(http_header(req, "Content-Type"))) {
-		http_problem(req, 415, "the body must be text/csv");
+		http_problem(req, 415, "Envoyez un fichier CSV (Content-Type: text/csv).");
 		return;
 	}
 	struct import_opts opts = {0};
@@ -799,7 +808,7 @@ void users_api_import(http_req *req)
 	uint64_t t0 = util_now_ns();
 	int rc = users_import(c, data, len, &opts, &report, &why);
 	if (rc == ENT_EINVAL) {
-		http_problem(req, 400, why ? why : "the CSV document is not valid");
+		http_problem(req, 400, why ? why : "Le fichier CSV n'est pas valide : vérifiez-le et réessayez.");
 		return;
 	}
 	if (rc) {

@@ -1,11 +1,13 @@
 // Browser helpers: the system Chromium driven by playwright-core (no browser download), logins
 // through the real OIDC pages, axe-core checks and screenshots at desktop and phone widths.
+import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { api } from '../../api/lib/ent.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -121,4 +123,18 @@ export async function review(t, page, name, assert) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `${name} (375 px): the page scrolls sideways by ${overflow}px`);
   await page.setViewportSize(before);
+}
+
+/**
+ * The API as a user of the test server ent, to set a scene up: as(email, path, opts) answers the
+ * JSON of a call with a token from `ent token` (any status of 400 or more fails the test).
+ */
+export function apiAs(ent) {
+  return async function as(email, path, opts = {}) {
+    const t = ent.run(['token', email]);
+    assert.equal(t.status, 0, t.stderr);
+    const r = await api(ent, path, { ...opts, headers: { Authorization: `Bearer ${t.stdout.trim()}`, ...(opts.headers || {}) } });
+    assert.ok(r.status < 400, `${path}: ${r.status} ${r.text}`);
+    return r.json;
+  };
 }

@@ -14,7 +14,17 @@ export function Spinner({ label = 'Chargement…' }: { label?: string }) {
 export function errorText(e: unknown): string {
   // French from the problem's codes (lib/i18n.ts), the server's detail when a code is unknown.
   if (e instanceof ApiError) return problemText(e.problem, e.message);
-  return e instanceof Error ? e.message : String(e);
+  return otherErrorText(e);
+}
+
+/**
+ * A failure that is not the server's answer, in French: the browser's own words ("Failed to
+ * fetch", "NetworkError when attempting to fetch resource.") are never shown.
+ */
+export function otherErrorText(e: unknown): string {
+  if (e instanceof DOMException && e.name === 'AbortError') return e.message || 'Opération annulée.';
+  if (e instanceof TypeError) return 'Le serveur est injoignable : vérifiez votre connexion, puis réessayez.';
+  return 'Une erreur inattendue est survenue : rechargez la page, puis réessayez.';
 }
 
 export function Alert({ kind = 'error', children }: { kind?: 'error' | 'success' | 'info'; children: ReactNode }) {

@@ -1,8 +1,9 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import type { User } from 'oidc-client-ts';
+import { ErrorResponse, type User } from 'oidc-client-ts';
 import { useNavigate } from 'react-router';
 import { getManager, loadConfig, returnPath, sessionOf, type PortalConfig, type Role, type Session } from './auth';
 import { setUnauthorizedHandler } from './api';
+import { loginErrorText, PROBLEM_TEXT } from './i18n';
 
 type Status = 'loading' | 'ready';
 
@@ -38,7 +39,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     const loaded = (u: User) => setSession(sessionOf(u));
     const expired = () => {
       setSession(null);
-      setError('Votre session a expiré : reconnectez-vous.');
+      setError(PROBLEM_TEXT.unauthenticated);
     };
     mgr.events.addUserLoaded(loaded);
     mgr.events.addSilentRenewError(expired);
@@ -58,10 +59,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
           const to = (user.state as LoginState | undefined)?.returnTo;
           navigate(to && to.startsWith('/') && !to.startsWith('/login') ? to : '/portail', { replace: true });
         } catch (e) {
-          const msg = e instanceof Error ? e.message : String(e);
+          // Said by the error's code, never by the provider's words (they may be English): a
+          // silent login that found no session (login_required) says nothing; a callback that is
+          // not an OAuth answer (stale or replayed state) is a failed login.
           sessionStorage.setItem(SILENT_FAILED, '1');
-          if (!/login_required|no active session|interaction_required/i.test(msg))
-            setError(`La connexion a échoué : ${msg}`);
+          const text = loginErrorText(e instanceof ErrorResponse ? e.error ?? undefined : undefined);
+          if (text) setError(text);
           navigate('/login', { replace: true, state: { from: (e as { state?: LoginState })?.state?.returnTo } });
         }
         setStatus('ready');
@@ -80,8 +83,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         return;
       }
       setStatus('ready');
-    })().catch((e) => {
-      setError(`Le portail ne peut pas joindre le serveur (${e instanceof Error ? e.message : e}).`);
+    })().catch(() => {
+      setError('Le portail ne peut pas joindre le serveur : vérifiez votre connexion, puis rechargez la page.');
       setStatus('ready');
     });
     return () => {
@@ -92,12 +95,19 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
+  // The API refused the token (401, code "unauthenticated"): it expired, was revoked, or the
+  // account was closed. The session ends here and the protected page sends the user to the login
+  // page (RequireAuth), which says why in French and brings them back afterwards. Any other code
+  // on a 401 is not a session's end and is left to the page that asked.
   useEffect(() => {
-    setUnauthorizedHandler(() => {
+    setUnauthorizedHandler((code) => {
+      if (code !== undefined && code !== 'unauthenticated') return;
+      setError(PROBLEM_TEXT.unauthenticated);
+      setSession(null);
       getManager()
-        .getUser()
-        .then((u) => {
-          if (!u || u.expired) setSession(null);
+        .removeUser()
+        .catch(() => {
+          /* the tokens are in memory only: nothing left to clear */
         });
     });
   }, []);

@@ -30,9 +30,26 @@ export class ApiError extends Error {
   }
 }
 
-let onUnauthorized: (() => void) | null = null;
-export function setUnauthorizedHandler(fn: () => void) {
+/**
+ * Called when the API refuses the caller's token (401: it expired, was revoked, or the account
+ * was closed), with the problem's code ("unauthenticated"). The portal then ends the session and
+ * shows its login page with a French message (lib/AuthContext.tsx).
+ */
+let onUnauthorized: ((code: string | undefined) => void) | null = null;
+export function setUnauthorizedHandler(fn: (code: string | undefined) => void) {
   onUnauthorized = fn;
+}
+
+/** Reports a 401 answer r to the handler above, with its problem's code when it has one. */
+export async function reportUnauthorized(r: Response): Promise<void> {
+  if (r.status !== 401 || !onUnauthorized) return;
+  let code: string | undefined;
+  try {
+    if ((r.headers.get('Content-Type') || '').includes('json')) code = ((await r.clone().json()) as Problem).code;
+  } catch {
+    /* no body: a 401 all the same */
+  }
+  onUnauthorized(code);
 }
 
 export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {
@@ -41,7 +58,7 @@ export async function apiFetch(path: string, init: RequestInit = {}): Promise<Re
   if (token) headers.set('Authorization', `Bearer ${token}`);
   if (!headers.has('Accept')) headers.set('Accept', 'application/json');
   const r = await fetch(path, { ...init, headers });
-  if (r.status === 401 && onUnauthorized) onUnauthorized();
+  if (r.status === 401) await reportUnauthorized(r);
   return r;
 }
 
@@ -59,7 +76,7 @@ export async function problemOf(r: Response): Promise<ApiError> {
 
 export function messageForStatus(status: number): string {
   switch (status) {
-    case 401: return 'Votre session a expiré : reconnectez-vous.';
+    case 401: return 'Votre session a expiré ou a été fermée : reconnectez-vous.';
     case 403: return "Vous n'avez pas accès à cette ressource.";
     case 404: return 'Ressource introuvable.';
     case 409: return 'Conflit : la ressource a changé ou existe déjà.';
@@ -144,6 +161,7 @@ export async function upload<T>(path: string, file: File, onProgress: (fraction:
         resolve(body as T);
       } else {
         const p = (body as Problem) || { status: xhr.status };
+        if (xhr.status === 401) onUnauthorized?.(p.code);
         reject(new ApiError({ ...p, status: xhr.status, detail: p.detail || messageForStatus(xhr.status) }));
       }
     };

@@ -13,7 +13,7 @@
 export const PROBLEM_TEXT: Record<string, string> = {
   validation: 'Certains champs sont à corriger.',
   bad_request: 'La demande est incorrecte.',
-  unauthenticated: 'Votre session a expiré : reconnectez-vous.',
+  unauthenticated: 'Votre session a expiré ou a été fermée : reconnectez-vous.',
   forbidden: "Vous n'avez pas accès à cette ressource.",
   not_found: 'Ressource introuvable : elle a peut-être été supprimée.',
   conflict: 'Conflit : la ressource a changé ou existe déjà.',
@@ -30,6 +30,7 @@ export const PROBLEM_TEXT: Record<string, string> = {
   class_name_taken: 'Une classe porte déjà ce nom pour cette année scolaire.',
   year_closed: 'Cette année scolaire est close : ses évaluations et ses notes ne changent plus.',
   year_not_over: "Cette année scolaire n'est pas terminée : elle ne peut pas encore être close.",
+  // file_too_large and quota_exceeded are not here: the server's detail says the limit ("64 Ko").
   file_type_refused:
     "Ce type de fichier n'est pas accepté : les programmes, installateurs et scripts exécutables sont refusés. Déposez plutôt un document (PDF, image, texte…).",
 };
@@ -75,6 +76,27 @@ export const FIELD_TEXT: Record<string, string> = {
   duplicate: 'apparaît deux fois',
   not_in_course: "n'est pas un élève des classes du cours",
 };
+
+/**
+ * What the login page says after the provider sent the portal back with an OAuth error code
+ * (RFC 6749 4.1.2.1, OpenID Connect 3.1.2.6), by its code only: the provider's own description
+ * may be English (Keycloak's is). null: nothing to say (a silent login that found no session).
+ */
+export function loginErrorText(code: string | undefined): string | null {
+  switch (code) {
+    case 'login_required':
+    case 'interaction_required':
+    case 'consent_required':
+    case 'account_selection_required':
+      return null;
+    case 'access_denied':
+      return "La connexion a été refusée : vérifiez votre compte ou contactez l'administrateur de l'établissement.";
+    case 'temporarily_unavailable':
+      return 'Le service de connexion est momentanément indisponible : réessayez dans un instant.';
+    default:
+      return "La connexion n'a pas abouti : réessayez. Si cela se reproduit, contactez l'administrateur de l'établissement.";
+  }
+}
 
 /** How a field is named on screen. */
 export const FIELD_LABEL: Record<string, string> = {

@@ -2,6 +2,7 @@
 // stream is read with a ReadableStream reader and parsed here (WHATWG event-stream format).
 // Reconnects with exponential backoff and jitter, sending Last-Event-ID.
 import { accessToken } from './auth';
+import { reportUnauthorized } from './api';
 
 export interface SseEvent {
   event: string;
@@ -84,6 +85,10 @@ export function openStream(url: string, opts: SseOptions): () => void {
       if (!r.ok || !r.body) {
         opts.onState?.(false);
         if (r.status === 404 || r.status === 403) return; // no such service here: do not insist
+        if (r.status === 401) {
+          await reportUnauthorized(r); // the session is over: the login page, not a retry
+          return;
+        }
         schedule();
         return;
       }

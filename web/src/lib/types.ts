@@ -151,6 +151,10 @@ export type TicketChange = ItemOf<Answer<'/api/support/tickets/{id}/history'>>;
 export type ContestedGrade = Answer<'/api/support/tickets/{id}/grade'>;
 export type NewTicket = RequestBody<'/api/support/tickets', 'post'>;
 export type TicketPatch = RequestBody<'/api/support/tickets/{id}', 'patch'>;
+/** A file attached to a ticket (comment_id: the answer it came with, null for the ticket itself). */
+export type TicketAttachment = Sure<ItemOf<Answer<'/api/support/tickets/{id}/attachments'>>, 'comment_id'>;
+/** Someone a ticket may be assigned to (GET .../assignees). */
+export type Assignable = ItemOf<Answer<'/api/support/tickets/{id}/assignees'>>;
 /** A FAQ article: the server writes every field. */
 export type FaqArticle = Sure<Answer<'/api/support/faq/{id}'>, 'category_label' | 'helpful_count' | 'created_at' | 'updated_at'>;
 export type FaqInput = RequestBody<'/api/support/faq', 'post'>;

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
-import { apiFetch, messageForStatus, problemOf, useApi, type List } from '../lib/api';
+import { apiFetch, problemOf, useApi, type List } from '../lib/api';
 import { consulted } from '../lib/i18n';
 import { Dialog } from '../components/Dialog';
 import { fmtDate, fmtDateTime, fmtSize, subjectLabel } from '../lib/format';
@@ -443,7 +443,7 @@ export function MaterialPage() {
         setMaterial(m);
         if (!m.file_id) return;
         const r = await apiFetch(`/api/cours/${id}/materials/${mid}/file`, { headers: { Accept: '*/*' } });
-        if (!r.ok) throw new Error(messageForStatus(r.status));
+        if (!r.ok) throw await problemOf(r);
         const type = (r.headers.get('Content-Type') || m.file?.content_type || '').split(';')[0].trim().toLowerCase();
         const blob = await r.blob();
         const text = type.startsWith('text/') ? await blob.text() : null;

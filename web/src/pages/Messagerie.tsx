@@ -12,7 +12,7 @@ import { fmtDateTime, fmtSize, relTime } from '../lib/format';
 import { setInboxUnread, useMailLive } from '../lib/messagerie';
 import { addDays, parisDay, parisToUtc } from '../lib/paris';
 import type { Address, Message, MessageFolder, MessageItem, MessageThread, Receipts, RecallResult } from '../lib/types';
-import { Alert, Empty, PageTitle, Spinner } from '../components/ui';
+import { Alert, Empty, PageTitle, Spinner, otherErrorText } from '../components/ui';
 import { Dialog } from '../components/Dialog';
 import { RecipientField, type Chosen } from '../components/RecipientField';
 
@@ -39,7 +39,7 @@ const filesLabel = (n: number) => (n > 1 ? `${n} pièces jointes` : '1 pièce jo
 
 /** An error of the messagerie in French: the server's detail, and the fields it names. */
 export function mailError(e: unknown): string {
-  if (!(e instanceof ApiError)) return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof ApiError)) return otherErrorText(e);
   const errors = e.problem.errors ?? {};
   // A refused recipient (403) or the hourly limit (429): the server's sentence says it all.
   if (e.status !== 400) return e.message;

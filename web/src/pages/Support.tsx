@@ -1,13 +1,16 @@
 // /support: "Mes demandes", a new ticket (with FAQ suggestions as the subject is typed), the staff
 // queue with its filters (and the admins' dashboard figures), the FAQ (read by all, written by
 // admins); /support/demandes/{id}: a ticket, its conversation (internal notes for staff only),
-// its state changes and the requester's rating. API: docs/support.md.
-import { useCallback, useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
+// its state changes, its attachments, the requester's rating; the page follows the ticket's event
+// stream and rereads it when someone else answers or changes it. API: docs/support.md.
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, NavLink, useNavigate, useParams } from 'react-router';
 import { useAuth } from '../lib/AuthContext';
 import { ApiError, useApi, type List } from '../lib/api';
-import { fmtDate, fmtDateTime, fmtNum } from '../lib/format';
+import { fmtDate, fmtDateTime, fmtNum, fmtSize } from '../lib/format';
+import { openStream } from '../lib/sse';
 import type {
+  Assignable,
   ContestedGrade,
   FaqArticle,
   FaqInput,
@@ -18,10 +21,11 @@ import type {
   TicketComment,
   TicketPatch,
   TicketPriority,
+  TicketAttachment,
   TicketState,
   UserInfo,
 } from '../lib/types';
-import { Alert, Card, Empty, PageTitle, Spinner, TableWrap } from '../components/ui';
+import { Alert, Card, Empty, PageTitle, Spinner, TableWrap, otherErrorText } from '../components/ui';
 
 export const CATEGORIES: Record<TicketCategory, string> = {
   account: 'Compte et connexion',
@@ -56,11 +60,13 @@ const FIELDS: Record<string, string> = {
   created: 'Création',
   value: 'Nouvelle note',
   reason: 'Motif',
+  file_ids: 'Pièces jointes',
+  attachment: 'Pièce jointe',
 };
 
 /** An error of the support in French: the server's detail, and the fields it names. */
 function supportError(e: unknown): string {
-  if (!(e instanceof ApiError)) return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof ApiError)) return otherErrorText(e);
   const errors = Object.entries(e.problem.errors ?? {});
   if (!errors.length) return e.message;
   const parts = errors.map(([k, v]) => {
@@ -798,12 +804,14 @@ const STAFF_MOVES: Record<TicketState, [TicketState, string][]> = {
 
 export function SupportTicketPage() {
   const { id = '' } = useParams();
-  const { api, listAll } = useApi();
+  const { api } = useApi();
   const { session, hasRole } = useAuth();
   const [t, setT] = useState<Ticket | null>(null);
   const [comments, setComments] = useState<TicketComment[]>([]);
   const [history, setHistory] = useState<TicketChange[] | null>(null);
-  const [admins, setAdmins] = useState<UserInfo[]>([]);
+  const [files, setFiles] = useState<TicketAttachment[]>([]);
+  const [assignables, setAssignables] = useState<Assignable[]>([]);
+  const [live, setLive] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [body, setBody] = useState('');
@@ -813,9 +821,14 @@ export function SupportTicketPage() {
 
   const load = useCallback(async () => {
     try {
-      const [ticket, c] = await Promise.all([api<Ticket>(`/api/support/tickets/${id}`), api<List<TicketComment>>(`/api/support/tickets/${id}/comments?limit=100`)]);
+      const [ticket, c, f] = await Promise.all([
+        api<Ticket>(`/api/support/tickets/${id}`),
+        api<List<TicketComment>>(`/api/support/tickets/${id}/comments?limit=100`),
+        api<{ items: TicketAttachment[] }>(`/api/support/tickets/${id}/attachments`),
+      ]);
       setT(ticket);
       setComments(c.items);
+      setFiles(f.items);
     } catch (e) {
       setError(e instanceof ApiError && e.status === 404 ? "Cette demande n'existe pas ou vous n'y avez pas accès." : supportError(e));
     }
@@ -823,9 +836,31 @@ export function SupportTicketPage() {
   useEffect(() => {
     load();
   }, [load]);
+  // Who the ticket may go to depends on its category (and, for a contestation, its course).
+  const category = t?.category;
   useEffect(() => {
-    if (admin) listAll<UserInfo>('/api/users?role=admin').then(setAdmins).catch(() => setAdmins([]));
-  }, [admin, listAll]);
+    if (admin && category)
+      api<{ items: Assignable[] }>(`/api/support/tickets/${id}/assignees`)
+        .then((r) => setAssignables(r.items))
+        .catch(() => setAssignables([]));
+  }, [admin, api, id, category]);
+  // Live: someone else's answer, note or change rereads the ticket (and its history when shown).
+  const historyShown = useRef(false);
+  historyShown.current = history !== null;
+  const reload = useRef<() => void>(() => {});
+  useEffect(() => {
+    const stop = openStream(`/api/support/tickets/${id}/stream`, {
+      onState: (up) => {
+        setLive(up);
+        if (up) reload.current(); // caught up after a reconnection
+      },
+      onEvent: (e) => {
+        if (e.event === 'update') reload.current();
+        else if (e.event === 'gone') setError("Cette demande ne vous est plus confiée : vous n'y avez plus accès.");
+      },
+    });
+    return stop;
+  }, [id]);
 
   const [grade, setGrade] = useState<ContestedGrade | null>(null);
   const evaluationId = t?.evaluation_id;
@@ -836,6 +871,11 @@ export function SupportTicketPage() {
       .catch(() => setGrade(null));
   }, [api, id, evaluationId]);
   useEffect(loadGrade, [loadGrade]);
+
+  reload.current = () => {
+    load();
+    if (historyShown.current) loadHistory();
+  };
 
   const requester = !!t && t.requester?.id === session?.id;
   const staff = !!t && (admin || (hasRole('enseignant') && t.assignee?.id === session?.id));
@@ -855,15 +895,18 @@ export function SupportTicketPage() {
       .then((h) => setHistory(h.items))
       .catch((e) => setError(supportError(e)));
 
+  const [pending, setPending] = useState<Uploaded[]>([]);
   const sendComment = async (e: FormEvent) => {
     e.preventDefault();
     if (!body.trim()) return;
     setBusy(true);
     try {
-      await api(`/api/support/tickets/${id}/comments`, { method: 'POST', json: staff ? { body, internal } : { body } });
+      const file_ids = pending.length ? pending.map((f) => f.id) : undefined;
+      await api(`/api/support/tickets/${id}/comments`, { method: 'POST', json: staff ? { body, internal, file_ids } : { body, file_ids } });
       setStatus(internal ? 'Note interne ajoutée.' : 'Réponse envoyée.');
       setBody('');
       setInternal(false);
+      setPending([]);
       await load();
     } catch (err) {
       setError(supportError(err));
@@ -889,7 +932,7 @@ export function SupportTicketPage() {
     if (f === 'state' || f === 'created') return STATES[v as TicketState] ?? v;
     if (f === 'priority') return PRIORITIES[v as TicketPriority] ?? v;
     if (f === 'category') return CATEGORIES[v as TicketCategory] ?? v;
-    if (f === 'assignee_id') return admins.find((a) => a.id === v)?.name ?? (t.assignee?.id === v ? t.assignee.name : null) ?? 'une autre personne';
+    if (f === 'assignee_id') return assignables.find((a) => a.id === v)?.name ?? (t.assignee?.id === v ? t.assignee.name : null) ?? 'une autre personne';
     return v;
   };
 
@@ -899,6 +942,7 @@ export function SupportTicketPage() {
         <Link to={staff ? '/support/file' : '/support'}>{staff ? "File d'attente" : 'Mes demandes'}</Link>
       </p>
       <PageTitle title={t.subject} />
+      <p className="muted small live-state">{live ? 'Mise à jour en direct' : 'Mise à jour en direct interrompue : rechargez la page pour voir les nouveautés.'}</p>
       <p className="visually-hidden" role="status">
         {status}
       </p>
@@ -921,6 +965,7 @@ export function SupportTicketPage() {
                   </p>
                   {c.internal && <p className="small internal-hint">Visible par l'équipe d'assistance uniquement.</p>}
                   <div className="pre">{c.body}</div>
+                  <FileList ticketId={id} files={files.filter((f) => f.comment_id === c.id)} label={`Pièces jointes du message de ${c.author?.name ?? 'son auteur'}`} onError={(e) => setError(supportError(e))} />
                 </li>
               ))}
             </ol>
@@ -935,6 +980,7 @@ export function SupportTicketPage() {
                     <span className="muted small">Votre réponse rouvre la demande.</span>
                   )}
                 </div>
+                <UploadField id="c-files" label={internal ? 'Joindre des fichiers à la note' : 'Joindre des fichiers à la réponse'} files={pending} onChange={setPending} onError={(e) => setError(supportError(e))} />
                 {staff && (
                   <label className="check">
                     <input type="checkbox" checked={internal} onChange={(e) => setInternal(e.target.checked)} />
@@ -964,6 +1010,7 @@ export function SupportTicketPage() {
               }}
             />
           )}
+          <TicketFiles ticketId={id} files={files.filter((f) => !f.comment_id)} closed={t.state === 'closed'} onAttached={setFiles} onError={(e) => setError(supportError(e))} onStatus={setStatus} />
           <Card title="Suivi">
             <dl className="details">
               <dt>État</dt>
@@ -1041,14 +1088,26 @@ export function SupportTicketPage() {
                   <label htmlFor="tk-assignee">Assignée à</label>
                   <select id="tk-assignee" value={t.assignee?.id ?? ''} onChange={(e) => patch({ assignee_id: e.target.value || null }, 'Personne assignée modifiée.')}>
                     <option value="">Personne</option>
-                    {t.assignee && !admins.some((a) => a.id === t.assignee?.id) && <option value={t.assignee.id}>{t.assignee.name}</option>}
-                    {admins.map((a) => (
-                      <option key={a.id} value={a.id}>
-                        {a.name}
-                        {a.id === session?.id ? ' (moi)' : ''}
-                      </option>
-                    ))}
+                    {t.assignee && !assignables.some((a) => a.id === t.assignee?.id) && <option value={t.assignee.id}>{t.assignee.name}</option>}
+                    {(['admin', 'enseignant'] as const).map((role) => {
+                      const group = assignables.filter((a) => a.role === role);
+                      return (
+                        group.length > 0 && (
+                          <optgroup key={role} label={role === 'admin' ? 'Administrateurs' : 'Enseignants'}>
+                            {group.map((a) => (
+                              <option key={a.id} value={a.id}>
+                                {a.name}
+                                {a.id === session?.id ? ' (moi)' : ''}
+                              </option>
+                            ))}
+                          </optgroup>
+                        )
+                      );
+                    })}
                   </select>
+                  <span className="muted small">
+                    {t.evaluation_id ? 'Les administrateurs et les enseignants du cours de la note contestée.' : t.category === 'grades' ? 'Les administrateurs et les enseignants.' : 'Les administrateurs.'}
+                  </span>
                 </div>
               </div>
             </Card>
@@ -1075,6 +1134,111 @@ export function SupportTicketPage() {
         </div>
       </div>
     </>
+  );
+}
+
+type Uploaded = { id: string; name: string; size: number };
+
+/** Files uploaded to fichiers, to be attached with an answer (or at once, by the caller): removable. */
+function UploadField({ id, label, files, onChange, onError }: { id: string; label: string; files: Uploaded[]; onChange: (f: Uploaded[]) => void; onError: (e: unknown) => void }) {
+  const { upload } = useApi();
+  const [inputKey, setInputKey] = useState(0);
+  const [sending, setSending] = useState<string[]>([]);
+  const latest = useRef(files);
+  latest.current = files;
+  const add = async (list: FileList | null) => {
+    const chosen = Array.from(list ?? []);
+    setInputKey((k) => k + 1);
+    setSending(chosen.map((f) => f.name));
+    try {
+      const done: Uploaded[] = [];
+      for (const file of chosen) {
+        const f = await upload<Uploaded>(`/api/fichiers?name=${encodeURIComponent(file.name)}`, file, () => {});
+        done.push({ id: f.id, name: f.name, size: f.size });
+      }
+      onChange([...latest.current, ...done]);
+    } catch (e) {
+      onError(e);
+    } finally {
+      setSending([]);
+    }
+  };
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input key={inputKey} id={id} type="file" multiple onChange={(e) => add(e.target.files)} />
+      {sending.length > 0 && <span className="muted small">Envoi de {sending.join(', ')}…</span>}
+      {files.length > 0 && (
+        <ul className="file-list" aria-label="Fichiers à joindre">
+          {files.map((f) => (
+            <li key={f.id}>
+              <span>
+                {f.name} <span className="muted small">{fmtSize(f.size)}</span>
+              </span>
+              <button type="button" className="link-button" onClick={() => onChange(files.filter((x) => x.id !== f.id))}>
+                Retirer<span className="visually-hidden"> {f.name}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** Attached files with their download button (nothing when there are none). */
+function FileList({ ticketId, files, label, onError }: { ticketId: string; files: TicketAttachment[]; label: string; onError: (e: unknown) => void }) {
+  const { download } = useApi();
+  if (files.length === 0) return null;
+  return (
+    <ul className="file-list" aria-label={label}>
+      {files.map((f) => (
+        <li key={f.file_id}>
+          <button type="button" className="link-button" onClick={() => download(`/api/support/tickets/${ticketId}/attachments/${f.file_id}`, f.name).catch(onError)}>
+            {f.name}
+            <span className="visually-hidden"> (télécharger)</span>
+          </button>{' '}
+          <span className="muted small">
+            {fmtSize(f.size)} — {f.added_by?.name ?? 'Auteur effacé'}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** The files attached to the ticket itself, and the control that attaches more. */
+function TicketFiles({
+  ticketId,
+  files,
+  closed,
+  onAttached,
+  onError,
+  onStatus,
+}: {
+  ticketId: string;
+  files: TicketAttachment[];
+  closed: boolean;
+  onAttached: (all: TicketAttachment[]) => void;
+  onError: (e: unknown) => void;
+  onStatus: (s: string) => void;
+}) {
+  const { api } = useApi();
+  const attach = async (up: Uploaded[]) => {
+    if (!up.length) return;
+    try {
+      const r = await api<{ items: TicketAttachment[] }>(`/api/support/tickets/${ticketId}/attachments`, { method: 'POST', json: { file_ids: up.map((f) => f.id) } });
+      onAttached(r.items);
+      onStatus(up.length > 1 ? `${up.length} fichiers joints.` : `${up[0].name} joint à la demande.`);
+    } catch (e) {
+      onError(e);
+    }
+  };
+  return (
+    <Card title="Pièces jointes">
+      {files.length === 0 ? <Empty>Aucune pièce jointe.</Empty> : <FileList ticketId={ticketId} files={files} label="Pièces jointes de la demande" onError={onError} />}
+      {!closed && <UploadField id="tk-files" label="Joindre un fichier (capture d'écran, document)" files={[]} onChange={attach} onError={onError} />}
+    </Card>
   );
 }
 
