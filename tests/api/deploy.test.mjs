@@ -46,17 +46,22 @@ const rulePaths = (rule) => [...rule.matchAll(/(PathPrefix|Path)\(`([^`]+)`\)/g)
 const dynamic = YAML.parse(read('traefik/dynamic.yml'));
 const traefikStatic = YAML.parse(read('traefik/traefik.yml'));
 
-/** nginx's locations of the template: { kind: '=' | '', path, upstream, body } (body: the block's text). */
+/**
+ * nginx's locations of the template: { kind: '=' | '~' | '', path (a regular expression for '~'),
+ * upstream, body } (body: the block's text).
+ */
 function nginxLocations() {
   const conf = read('nginx/ent.conf.template');
-  return [...conf.matchAll(/location\s+(=\s+)?(\/\S*)\s*\{([^}]*)\}/g)].map((m) => ({
-    kind: m[1] ? '=' : '', path: m[2], body: m[3], upstream: (/proxy_pass http:\/\/ent_(\w+);/.exec(m[3]) || [])[1],
+  return [...conf.matchAll(/location\s+(=\s+|~\s+)?([/^]\S*)\s*\{([^}]*)\}/g)].map((m) => ({
+    kind: (m[1] || '').trim(), path: m[2], body: m[3], upstream: (/proxy_pass http:\/\/ent_(\w+);/.exec(m[3]) || [])[1],
   }));
 }
-/** The location nginx picks for a path: an exact match, else the longest prefix. */
+/** The location nginx picks for a path: an exact match, else the first matching regular expression, else the longest prefix. */
 function nginxPick(locs, path) {
   const exact = locs.find((l) => l.kind === '=' && l.path === path);
   if (exact) return exact;
+  const re = locs.find((l) => l.kind === '~' && new RegExp(l.path).test(path));
+  if (re) return re;
   return locs.filter((l) => !l.kind && path.startsWith(l.path)).sort((a, b) => b.path.length - a.path.length)[0];
 }
 /** A directive's value in a location block, else in the server block (nginx's inheritance). */
@@ -96,8 +101,8 @@ function traefikRouters() {
 }
 /** The router Traefik picks for a path: the matching rule of highest priority (by default its length). */
 function traefikPick(routers, path) {
-  const match = (r) => [...r.rule.matchAll(/(PathPrefix|Path)\(`([^`]+)`\)/g)]
-    .some(([, kind, p]) => (kind === 'Path' ? path === p : path.startsWith(p)));
+  const match = (r) => [...r.rule.matchAll(/(PathPrefix|PathRegexp|Path)\(`([^`]+)`\)/g)]
+    .some(([, kind, p]) => (kind === 'Path' ? path === p : kind === 'PathRegexp' ? new RegExp(p.replace(/\$\$/g, '$')).test(path) : path.startsWith(p)));
   return routers.filter(match).sort((a, b) => b.priority - a.priority)[0];
 }
 const responseTimeout = (router) => seconds(String(router.transport
@@ -205,10 +210,18 @@ test('nginx routes the same paths to the same services as Traefik', () => {
   for (const p of traefik) assert.ok(p in routes, `nginx routes ${p} like Traefik`);
 });
 
-test('event streams pass unbuffered and stay open through nginx and Traefik', () => {
+test('event streams pass unbuffered and stay open through nginx and Traefik', async () => {
   const locs = nginxLocations();
   const routers = traefikRouters();
-  for (const [path, svc] of STREAMS) {
+  // Every `.../stream` operation ent documents (the project's name for its event streams).
+  const r = await api(ent || { url: TEST_URL }, '/openapi.json');
+  assert.equal(r.status, 200);
+  const streams = new Map(STREAMS);
+  for (const [pattern, ops] of Object.entries(r.json.paths)) {
+    if (/\/stream$/.test(pattern)) streams.set(pattern.replace(/\{[^}]+\}/g, 'x'), Object.values(ops)[0].tags[0]);
+  }
+  assert.ok(streams.size >= STREAMS.length);
+  for (const [path, svc] of streams) {
     const l = nginxPick(locs, path);
     assert.equal(l.upstream, svc, `nginx sends ${path} to ${svc}`);
     assert.equal(nginxSetting(l, 'proxy_buffering'), 'off', `nginx: ${path} unbuffered`);
