@@ -61,7 +61,7 @@ chmod 755 "$work" # the engines and nginx run as their own users and reach their
 cdir=$work/cluster
 n1=$work/nginx1
 cleanup() {
-	[[ -s $n1/nginx.pid ]] && kill -TERM "$(cat "$n1/nginx.pid")" 2>/dev/null || true
+	if [[ -s $n1/nginx.pid ]]; then kill -TERM "$(cat "$n1/nginx.pid")" 2>/dev/null || true; fi
 	bash tests/services/cluster.sh stop "$cdir" >/dev/null 2>&1 || true
 	stop_all
 }
@@ -132,6 +132,7 @@ ticks() { # PIDS... -> total ticks
 	done
 	echo "$t"
 }
+# shellcheck disable=SC2046 # one pid a word
 cpu_now() { echo "$(ticks $(ent_pids)) $(ticks $(nginx_pids)) $(ticks $(pg_pids))"; }
 
 scenario() { # URL FILE SECONDS -> WRK_RESULT line
