@@ -94,12 +94,17 @@ async function underLoad(during, { more = 3 } = {}) {
     let i = 0;
     while (!done) {
       const [name, call] = others[i++ % others.length];
-      const r = await call();
+      let r;
+      try { r = await call(); } catch (e) { otherBad.push(`${name}: ${e.cause?.code || e.message}`); continue; }
       if (r.status !== 200) otherBad.push(`${name}: ${r.status} ${r.text.slice(0, 120)}`);
     }
   })();
   try {
     await during(() => acked.length);
+  } catch (e) {
+    done = true; // the loops end before the test reports, so that nothing keeps running
+    await Promise.allSettled([writer, reader]);
+    throw e;
   } finally {
     after = acked.length;
   }
