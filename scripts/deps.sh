@@ -5,8 +5,8 @@ set -euo pipefail
 
 build=(build-essential cmake pkg-config git libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
        libssl-dev zlib1g-dev libcurl4-openssl-dev libargon2-dev libmagic-dev libcairo2-dev libfontconfig-dev librabbitmq-dev libical-dev liboath-dev libqrencode-dev libpoppler-glib-dev libstemmer-dev libicu-dev nodejs npm)
-test=(libcmocka-dev prometheus postgresql sqlite3 curl rabbitmq-server chromium docker-compose clang-format)
-bench=(wrk hyperfine)
+test=(libcmocka-dev prometheus postgresql sqlite3 curl rabbitmq-server chromium docker-compose clang-format nginx-light)
+bench=(wrk hyperfine nginx-light postgresql rabbitmq-server)
 fuzz=(clang)
 
 want=("${build[@]}")

@@ -2,7 +2,9 @@
 # Runs every test against the binaries in the build directory given (built with sanitizers by
 # `make test`): unit tests (ctest), then the API suite against the real binary on SQLite, then the
 # file services on S3, the event bus on RabbitMQ, and everything again on PostgreSQL (with the bus
-# tests on RabbitMQ as well); each server is started for the occasion and stopped afterwards.
+# tests on RabbitMQ as well), and last the faults of the production layout behind nginx (a killed
+# service, RabbitMQ and PostgreSQL restarted); each server is started for the occasion and stopped
+# afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build-asan}
@@ -80,3 +82,7 @@ echo "== unit tests (PostgreSQL)"
 
 echo "== API tests (PostgreSQL)"
 node --test --test-concurrency=1 tests/api/
+
+echo "== faults of the production layout (tests/services/cluster.sh: PostgreSQL, RabbitMQ, nginx)"
+# Its own cluster, started and stopped by the test file (about 2 minutes on two cores).
+node --test --test-concurrency=1 tests/cluster/

@@ -29,7 +29,12 @@ const LAYOUT = [
   ['notification-service', 'notifications', 8004, ['/api/notifications']],
   ['calendar-service', 'calendar', 8005, ['/api/calendar']],
   ['notes-service', 'notes', 8006, ['/api/notes']],
+  ['support-service', 'support', 8008, ['/api/support']],
+  ['chatbot-service', 'chatbot', 8082, ['/chatbot']],
+  ['messagerie-service', 'messagerie', 8010, ['/api/messages']],
 ];
+// Event streams (text/event-stream): unbuffered at both gateways, kept open.
+const STREAMS = [['/api/notifications/stream', 'notifications'], ['/api/messages/stream', 'messagerie'], ['/chatbot/ask/stream', 'chatbot']];
 const ENGINES = ['traefik', 'postgres', 'rabbitmq', 'minio', 'keycloak', 'keycloak-init', 'qdrant', 'ollama', 'prometheus', 'grafana', 'portal'];
 
 const labels = (svc) => Object.fromEntries((compose.services[svc].labels || []).map((l) => {
@@ -38,6 +43,75 @@ const labels = (svc) => Object.fromEntries((compose.services[svc].labels || []).
 }));
 /** Every PathPrefix/Path of a Traefik rule. */
 const rulePaths = (rule) => [...rule.matchAll(/(PathPrefix|Path)\(`([^`]+)`\)/g)].map((m) => m[2]);
+const dynamic = YAML.parse(read('traefik/dynamic.yml'));
+const traefikStatic = YAML.parse(read('traefik/traefik.yml'));
+
+/**
+ * nginx's locations of the template: { kind: '=' | '~' | '', path (a regular expression for '~'),
+ * upstream, body } (body: the block's text).
+ */
+function nginxLocations() {
+  const conf = read('nginx/ent.conf.template');
+  return [...conf.matchAll(/location\s+(=\s+|~\s+)?([/^]\S*)\s*\{([^}]*)\}/g)].map((m) => ({
+    kind: (m[1] || '').trim(), path: m[2], body: m[3], upstream: (/proxy_pass http:\/\/ent_(\w+);/.exec(m[3]) || [])[1],
+  }));
+}
+/** The location nginx picks for a path: an exact match, else the first matching regular expression, else the longest prefix. */
+function nginxPick(locs, path) {
+  const exact = locs.find((l) => l.kind === '=' && l.path === path);
+  if (exact) return exact;
+  const re = locs.find((l) => l.kind === '~' && new RegExp(l.path).test(path));
+  if (re) return re;
+  return locs.filter((l) => !l.kind && path.startsWith(l.path)).sort((a, b) => b.path.length - a.path.length)[0];
+}
+/** A directive's value in a location block, else in the server block (nginx's inheritance). */
+function nginxSetting(loc, name) {
+  const m = new RegExp(`(?:^|\\n)\\s*${name}\\s+([^;]+);`).exec(loc.body);
+  if (m) return m[1].trim();
+  const server = read('nginx/ent.conf.template').replace(/location[^{]*\{[^}]*\}/g, '');
+  const s = new RegExp(`(?:^|\\n)\\s*${name}\\s+([^;]+);`).exec(server);
+  return s ? s[1].trim() : undefined;
+}
+/** nginx sizes and times in bytes and seconds. */
+const bytes = (v) => Number(/^(\d+)([km]?)$/i.exec(v)[1]) * ({ '': 1, k: 1024, m: 1048576 })[/^(\d+)([km]?)$/i.exec(v)[2].toLowerCase()];
+const seconds = (v) => { const m = /^(\d+)(s|m|h)?$/.exec(v); return Number(m[1]) * ({ s: 1, m: 60, h: 3600 })[m[2] || 's']; };
+/**
+ * Traefik's routers from the containers' labels: { name, container, rule, paths, service, middlewares,
+ * priority, transport } (the service defaults to the container's only one).
+ */
+function traefikRouters() {
+  const out = [];
+  for (const c of Object.keys(compose.services)) {
+    const l = labels(c);
+    const services = Object.keys(l).map((k) => /^traefik\.http\.services\.([^.]+)\./.exec(k)?.[1]).filter(Boolean);
+    for (const [k, rule] of Object.entries(l)) {
+      const m = /^traefik\.http\.routers\.([^.]+)\.rule$/.exec(k);
+      if (!m) continue;
+      const r = m[1];
+      const service = l[`traefik.http.routers.${r}.service`] || [...new Set(services)][0];
+      out.push({
+        name: r, container: c, rule, paths: rulePaths(rule), service,
+        middlewares: (l[`traefik.http.routers.${r}.middlewares`] || '').split(',').filter(Boolean),
+        priority: Number(l[`traefik.http.routers.${r}.priority`] || rule.length),
+        transport: l[`traefik.http.services.${service}.loadbalancer.serverstransport`],
+      });
+    }
+  }
+  return out;
+}
+/** The router Traefik picks for a path: the matching rule of highest priority (by default its length). */
+function traefikPick(routers, path) {
+  const match = (r) => [...r.rule.matchAll(/(PathPrefix|PathRegexp|Path)\(`([^`]+)`\)/g)]
+    .some(([, kind, p]) => (kind === 'Path' ? path === p : kind === 'PathRegexp' ? new RegExp(p.replace(/\$\$/g, '$')).test(path) : path.startsWith(p)));
+  return routers.filter(match).sort((a, b) => b.priority - a.priority)[0];
+}
+const responseTimeout = (router) => seconds(String(router.transport
+  ? dynamic.http.serversTransports[router.transport.replace(/@file$/, '')].forwardingTimeouts.responseHeaderTimeout
+  : traefikStatic.serversTransport.forwardingTimeouts.responseHeaderTimeout));
+const maxBody = (router) => {
+  const b = router.middlewares.map((m) => dynamic.http.middlewares[m.replace(/@file$/, '')]?.buffering).find(Boolean);
+  return b ? b.maxRequestBodyBytes : 0;
+};
 
 test('docker-compose config accepts both Compose files (when docker-compose is installed)', (t) => {
   const dc = spawnSync('docker-compose', ['version'], { encoding: 'utf8' });
@@ -134,8 +208,58 @@ test('nginx routes the same paths to the same services as Traefik', () => {
     for (const [k, v] of Object.entries(labels(name))) if (/\.rule$/.test(k)) traefik.push(...rulePaths(v));
   }
   for (const p of traefik) assert.ok(p in routes, `nginx routes ${p} like Traefik`);
-  // Event streams are not buffered.
-  assert.match(/location \/api\/notifications \{[^}]*\}/.exec(conf)[0], /proxy_buffering off/);
+});
+
+test('event streams pass unbuffered and stay open through nginx and Traefik', async () => {
+  const locs = nginxLocations();
+  const routers = traefikRouters();
+  // Every `.../stream` operation ent documents (the project's name for its event streams).
+  const r = await api(ent || { url: TEST_URL }, '/openapi.json');
+  assert.equal(r.status, 200);
+  const streams = new Map(STREAMS);
+  for (const [pattern, ops] of Object.entries(r.json.paths)) {
+    if (/\/stream$/.test(pattern)) streams.set(pattern.replace(/\{[^}]+\}/g, 'x'), Object.values(ops)[0].tags[0]);
+  }
+  assert.ok(streams.size >= STREAMS.length);
+  for (const [path, svc] of streams) {
+    const l = nginxPick(locs, path);
+    assert.equal(l.upstream, svc, `nginx sends ${path} to ${svc}`);
+    assert.equal(nginxSetting(l, 'proxy_buffering'), 'off', `nginx: ${path} unbuffered`);
+    assert.equal(nginxSetting(l, 'gzip'), 'off', `nginx: ${path} not compressed`);
+    assert.ok(seconds(nginxSetting(l, 'proxy_read_timeout')) >= 3600, `nginx: ${path} kept open`);
+    const r = traefikPick(routers, path);
+    assert.equal(r.service, svc, `Traefik sends ${path} to ${svc}`);
+    // The buffering middleware (body limits) holds an answer until it ends: never on a stream.
+    assert.equal(maxBody(r), 0, `Traefik: ${path} through ${r.name} is not buffered`);
+  }
+  assert.ok(dynamic.http.middlewares['global-compress'].compress.excludedContentTypes.includes('text/event-stream'));
+  assert.equal(traefikStatic.entryPoints.web.transport.respondingTimeouts.writeTimeout, '0s');
+});
+
+test('body limits and answer timeouts are the same at nginx and Traefik', () => {
+  const locs = nginxLocations();
+  const routers = traefikRouters();
+  const nginxBody = (p) => bytes(nginxSetting(nginxPick(locs, p), 'client_max_body_size'));
+  const nginxTimeout = (p) => seconds(nginxSetting(nginxPick(locs, p), 'proxy_read_timeout'));
+  // ENT_MAX_BODY (1 MiB) for JSON; 16 MiB for the CSV import (its route's max_body); files
+  // stream to ent, which enforces ENT_MAX_UPLOAD (no limit, no buffering at the gateway).
+  const cases = [
+    ['/api/users/import', 16 << 20, 900], ['/api/users', 1 << 20, 120], ['/api/notes/me', 1 << 20, 120],
+    ['/api/calendar/import', 1 << 20, 120], ['/api/support/tickets', 1 << 20, 120], ['/api/messages', 1 << 20, 120],
+    ['/chatbot/ask', 1 << 20, 600], ['/api/fichiers/files', 0, 120], ['/api/cours/x/materials', 0, 120],
+  ];
+  for (const [p, body, timeout] of cases) {
+    const r = traefikPick(routers, p);
+    assert.equal(nginxBody(p), body, `nginx body limit of ${p}`);
+    assert.equal(maxBody(r), body, `Traefik body limit of ${p} (router ${r.name})`);
+    assert.equal(nginxTimeout(p), timeout, `nginx answer timeout of ${p}`);
+    assert.equal(responseTimeout(r), timeout, `Traefik answer timeout of ${p} (router ${r.name})`);
+  }
+  // Reading the largest accepted body is within the entry point's read timeout at a modest rate
+  // (16 MiB in 120 s: 140 KB/s).
+  assert.ok(seconds(traefikStatic.entryPoints.web.transport.respondingTimeouts.readTimeout) >= 120);
+  // nginx's files routes do not buffer the request body.
+  for (const p of ['/api/fichiers', '/api/cours']) assert.equal(nginxSetting(nginxPick(locs, p), 'proxy_request_buffering'), 'off');
 });
 
 test('promtool accepts the Prometheus file, which scrapes every service container', (t) => {
@@ -204,4 +328,75 @@ test('every metric the Grafana dashboard uses is one ent\'s /metrics exposes', a
   // The labels the dashboard groups by exist.
   assert.match(r.text, /ent_http_requests_total\{service="[a-z]+",route="[^"]+",method="[A-Z]+",status="\d+"\}/);
   assert.ok(existsSync(join(D, 'grafana', 'provisioning', 'dashboards', 'dashboards.yml')));
+});
+
+test('every route ent serves reaches its own service through nginx and through Traefik', async () => {
+  const r = await api(ent || { url: TEST_URL }, '/openapi.json');
+  assert.equal(r.status, 200);
+  const locs = nginxLocations();
+  const routers = traefikRouters();
+  const container = Object.fromEntries(LAYOUT.map(([c, svc]) => [svc, c]));
+  const services = new Set();
+  let n = 0;
+  for (const [pattern, ops] of Object.entries(r.json.paths)) {
+    const path = pattern.replace(/\{[^}]+\}/g, 'x');
+    for (const op of Object.values(ops)) {
+      const svc = op.tags?.[0];
+      if (!svc) continue;
+      services.add(svc);
+      n++;
+      const l = nginxPick(locs, path);
+      const t = traefikPick(routers, path);
+      if (svc === 'core') {
+        assert.equal(l.upstream, 'portal', `nginx: ${pattern} to the portal`);
+        assert.equal(t.container, 'portal', `Traefik: ${pattern} to the portal`);
+      } else if (svc === 'auth' && path.startsWith('/realms/')) {
+        // The OpenID provider: ent's auth service here, Keycloak in Compose.
+        assert.equal(l.upstream, 'oidc', `nginx: ${pattern}`);
+        assert.equal(t.container, 'keycloak', `Traefik: ${pattern}`);
+      } else {
+        assert.ok(container[svc], `the service ${svc} (${pattern}) has its container in docker-compose.yml`);
+        assert.equal(l?.upstream, svc, `nginx sends ${op.operationId || pattern} (${pattern}) to ${svc}`);
+        assert.equal(t?.container, container[svc], `Traefik sends ${pattern} to ${container[svc]}`);
+      }
+    }
+  }
+  assert.ok(n > 100, `${n} operations`);
+  // Every service has its container, its nginx upstream, its /metrics route and its scrape target.
+  const prom = YAML.parse(read('prometheus/prometheus.yml'));
+  const targets = prom.scrape_configs.find((j) => j.job_name === 'ent').static_configs.flatMap((c) => c.targets);
+  const cluster = readFileSync(join(root, 'tests', 'services', 'cluster.sh'), 'utf8');
+  const split = /^SPLIT_SERVICES=\(([^)]*)\)/m.exec(cluster)[1].split(/\s+/);
+  for (const svc of [...services].filter((x) => x !== 'core')) {
+    const c = LAYOUT.find((x) => x[1] === svc);
+    assert.ok(c, `${svc} is in the seed's layout`);
+    assert.ok(targets.includes(`${c[0]}:${c[2]}`), `Prometheus scrapes ${svc}`);
+    assert.equal(nginxPick(locs, `/metrics/${svc}`).upstream, svc, `nginx /metrics/${svc}`);
+    assert.ok(split.includes(svc), `tests/services/cluster.sh runs ${svc} in its own process`);
+  }
+});
+
+test('through the gateway: a body above ent\'s limit is refused there with a problem, a CSV import up to 16 MiB goes through', async (t) => {
+  if (!TEST_URL) { t.skip('only through a cluster\'s gateway (tests/services/cluster.sh, ENT_TEST_URL)'); return; }
+  const big = JSON.stringify({ subject: 'x', description: 'y'.repeat((1 << 20) + 1024) });
+  for (const p of ['/api/support/tickets', '/api/messages', '/chatbot/ask', '/api/calendar/events', '/api/users']) {
+    const r = await api({ url: TEST_URL }, p, { method: 'POST', body: big, raw: true, headers: { 'Content-Type': 'application/json' } });
+    assert.equal(r.status, 413, `${p}: ${r.status} ${r.text.slice(0, 200)}`);
+    assert.equal(r.headers.get('content-type'), 'application/problem+json');
+    assert.equal(r.json.status, 413);
+  }
+  const server = await startEnt();
+  try {
+    const { school } = await import('./lib/school.mjs');
+    const s = school(server);
+    s.add('admin', 'admin.gateway@test.ent', 'Ada Admin', 'admin');
+    // 2 MiB: above the JSON limit, below the import's. Blank lines after the header: ent reads
+    // the whole body and answers itself (a dry run changes nothing).
+    const csv = 'email,given_name,family_name,role,class,external_id\n' + '\n'.repeat(2 << 20);
+    const r = await s.as('admin', '/api/users/import?dry_run=true', { method: 'POST', body: csv, raw: true, headers: { 'Content-Type': 'text/csv' } });
+    assert.notEqual(r.status, 413, r.text.slice(0, 300));
+    assert.ok(r.status < 500, `${r.status} ${r.text.slice(0, 300)}`);
+  } finally {
+    await server.stop();
+  }
 });

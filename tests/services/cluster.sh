@@ -7,14 +7,17 @@
 #   bash tests/services/cluster.sh targets DIR  Prometheus's targets, one "job process health" a line;
 #                                               exit status 0 only when every one is up
 #   bash tests/services/cluster.sh stop DIR     stops everything and removes DIR
+#   bash tests/services/cluster.sh pid DIR NAME  the pid of the ent process NAME (auth, ..., portal,
+#                                               replica1, ...) at this moment
 #
 # `start` starts PostgreSQL, RabbitMQ and the S3 test server with the other scripts of this
 # directory (in DIR/pg, DIR/amqp, DIR/s3), then the `ent` processes, nginx and Prometheus, all on
 # free loopback ports:
 #
 #   split (default): the seed's layout, one process per service (auth, users, cours, fichiers,
-#     notifications, calendar, notes: `ent serve --services NAME`) plus the portal's process
-#     (every service, as in deploy/docker-compose.yml), behind nginx routing /api/<service>;
+#     notifications, calendar, notes, support, messagerie, chatbot: `ent serve --services NAME`)
+#     plus the portal's process (every service, as in deploy/docker-compose.yml), behind nginx
+#     routing /api/<service>;
 #   replicas: three identical all-service processes behind nginx, round-robin.
 #
 # nginx (Debian's, installed with apt-get when missing) runs from deploy/nginx/ent.conf.template
@@ -22,6 +25,11 @@
 # user (www-data when we are root). Prometheus (Debian's) scrapes every ent process's /metrics
 # every 2 s, with its data in DIR/prom. `ent` is $ENT_BIN (default build/ent); the portal comes
 # from $ENT_WEB (default web/dist).
+#
+# Each ent process runs under a supervisor loop (this script's `supervise`, standing in for
+# Compose's restart policy): an ent that exits or is killed is started again at once with the same
+# settings (a line "restarting" in DIR/ent/NAME/log; DIR/ent/NAME/pid follows the new process).
+# `stop` and `reset` end the supervisors first.
 #
 # DIR/env holds the cluster's settings for `ent` commands (ENT_DB, ENT_BUS, ENT_BLOB, ENT_DATA,
 # ENT_PUBLIC_URL) and ENT_TEST_LAYOUT: the API harness reads it in external mode (tests/api/lib/ent.mjs, ENT_TEST_URL,
@@ -38,7 +46,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 ENT_BIN=${ENT_BIN:-$ROOT/build/ent}
 ENT_WEB_DIR=${ENT_WEB:-$ROOT/web/dist}
 MARKER=.ent-cluster
-SPLIT_SERVICES=(auth users cours fichiers notifications calendar notes)
+SPLIT_SERVICES=(auth users cours fichiers notifications calendar notes support messagerie chatbot)
 # Settings the cluster sets itself; the others may come from the caller's environment.
 OWN_SETTINGS=" ENT_DB ENT_BUS ENT_BLOB ENT_DATA ENT_LISTEN ENT_PUBLIC_URL ENT_SERVICES ENT_WEB "
 
@@ -46,7 +54,7 @@ die() {
 	echo "cluster.sh: $*"
 	exit 1
 }
-usage() { die "usage: cluster.sh start DIR [split|replicas] | reset DIR | targets DIR | stop DIR"; }
+usage() { die "usage: cluster.sh start DIR [split|replicas] | reset DIR | targets DIR | pid DIR NAME | stop DIR"; }
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -141,24 +149,51 @@ start_ent() {
 		{ cat "$dir/ent/migrate.log"; die "ent migrate failed"; }
 	while read -r name services port; do
 		mkdir -p "$dir/ent/$name"
-		# setsid: the process outlives this script; fd 3 closed so `$(cluster.sh start)` returns.
+		rm -f "$dir/ent/$name/stopping" "$dir/ent/$name/pid"
+		# setsid: the supervisor and its ent outlive this script; fd 3 closed so that
+		# `$(cluster.sh start)` returns.
 		env "${extra[@]}" "${settings[@]}" ENT_DATA="$dir/ent/$name" ENT_WEB="$ENT_WEB_DIR" \
 			ENT_SERVICES="$services" ENT_LISTEN="127.0.0.1:$port" ENT_TRUSTED_PROXIES=127.0.0.1 \
-			ENT_THREADS="${CLUSTER_THREADS:-2}" \
-			setsid "$ENT_BIN" serve </dev/null >>"$dir/ent/$name/log" 2>&1 3>&- &
-		echo $! >"$dir/ent/$name/pid"
+			ENT_THREADS="${CLUSTER_THREADS:-2}" ENT_BIN="$ENT_BIN" \
+			setsid bash "$HERE/cluster.sh" supervise "$dir/ent/$name" </dev/null >>"$dir/ent/$name/log" 2>&1 3>&- &
+		echo $! >"$dir/ent/$name/supervisor.pid"
 	done < <(processes "$dir")
 	while read -r name services port; do
 		wait_http "http://127.0.0.1:$port/health" 30 || { tail -n 20 "$dir/ent/$name/log"; die "ent $name did not answer /health"; }
 	done < <(processes "$dir")
 }
 
+# The supervisor loop of one ent process (run by start_ent with the process's settings in its
+# environment): starts `ent serve` again whenever it ends, until DIR/stopping exists.
+cmd_supervise() {
+	local d=$1 st
+	while [[ ! -e "$d/stopping" ]]; do
+		"$ENT_BIN" serve </dev/null &
+		echo $! >"$d/pid"
+		st=0
+		wait $! || st=$?
+		[[ -e "$d/stopping" ]] && break
+		echo "cluster.sh: ent exited with status $st, restarting it"
+		sleep 0.2
+	done
+}
+
 stop_ent() {
 	local dir=$1 name services port
 	[[ -f "$dir/processes" ]] || return 0
 	while read -r name services port; do
+		[[ -d "$dir/ent/$name" ]] || continue
+		touch "$dir/ent/$name/stopping"
 		stop_pid "$dir/ent/$name/pid" ent
+		stop_pid "$dir/ent/$name/supervisor.pid" bash
 	done < <(processes "$dir")
+}
+
+cmd_pid() {
+	local dir=$1 name=$2
+	[[ -f "$dir/$MARKER" && -f "$dir/ent/$name/pid" ]] || die "no ent process $name in $dir"
+	alive "$dir/ent/$name/pid" ent || die "ent $name is not running"
+	cat "$dir/ent/$name/pid" >&3
 }
 
 upstream_lines() { # dir service -> "server 127.0.0.1:P;" for the processes serving it
@@ -181,13 +216,16 @@ start_nginx() {
 	conf=$(cat "$ROOT/deploy/nginx/ent.conf.template")
 	conf=${conf//@LISTEN@/127.0.0.1:$gw}
 	local s
-	for s in auth users cours fichiers notifications calendar notes portal; do
+	for s in "${SPLIT_SERVICES[@]}" portal; do
 		local up
+		[[ "$conf" == *"@UPSTREAM_${s^^}@"* ]] || die "deploy/nginx/ent.conf.template has no upstream for $s"
 		up=$(upstream_lines "$dir" "$s")
 		conf=${conf//@UPSTREAM_${s^^}@/$up}
 	done
 	# The built-in OpenID provider is the auth service's.
 	conf=${conf//@UPSTREAM_OIDC@/$(upstream_lines "$dir" auth)}
+	# An upstream of the template that no process of the layout fills: a service missing here.
+	[[ ! "$conf" =~ @UPSTREAM_[A-Z]+@ ]] || die "deploy/nginx/ent.conf.template has upstreams cluster.sh does not know: $(grep -o '@UPSTREAM_[A-Z]*@' <<<"$conf" | sort -u | tr '\n' ' ')"
 	cat >"$n/nginx.conf" <<-EOF
 		# Written by tests/services/cluster.sh from deploy/nginx/ent.conf.template.
 		worker_processes 1;
@@ -234,7 +272,9 @@ start_prometheus() {
 	promtool check config "$p/prometheus.yml" >/dev/null || die "promtool refused $p/prometheus.yml"
 	local u=${RUN_USER:+prometheus}
 	[[ -n "$u" ]] && chown -R "$u" "$p"
-	(cd "$p" && as_user "${u:-$(id -un)}" setsid prometheus --config.file="$p/prometheus.yml" \
+	# fd 3 closed for the whole subshell: the shell that waits on the backgrounded function would
+	# otherwise keep a saved copy of it, and `$(cluster.sh start)` would never end.
+	(exec 3>&-; cd "$p" && as_user "${u:-$(id -un)}" setsid prometheus --config.file="$p/prometheus.yml" \
 		--storage.tsdb.path="$p/data" --web.listen-address="127.0.0.1:$port" \
 		</dev/null >>"$p/log" 2>&1 3>&- &
 		echo $! >"$p/pid")
@@ -363,5 +403,7 @@ start) cmd_start "$2" "${3:-split}" ;;
 reset) cmd_reset "$2" ;;
 targets) cmd_targets "$2" ;;
 stop) cmd_stop "$2" ;;
+supervise) cmd_supervise "$2" ;;
+pid) [[ $# -eq 3 ]] || usage; cmd_pid "$2" "$3" ;;
 *) usage ;;
 esac

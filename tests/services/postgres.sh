@@ -4,6 +4,8 @@
 #
 #   bash tests/services/postgres.sh start DIR   prints postgresql://ent:PASSWORD@127.0.0.1:PORT/ent
 #   bash tests/services/postgres.sh stop DIR    stops the server and removes DIR
+#   bash tests/services/postgres.sh halt DIR    stops the server (fast shutdown), keeps its data
+#   bash tests/services/postgres.sh resume DIR  starts a halted server again: same port, data, URL
 #
 # `start` installs PostgreSQL from Debian when no server binaries are found, creates a fresh
 # cluster in DIR/data, and starts it on a free loopback port with its unix socket inside DIR, so
@@ -32,7 +34,7 @@ die() {
 }
 
 usage() {
-	die "usage: postgres.sh start|stop DIR"
+	die "usage: postgres.sh start|stop|halt|resume DIR"
 }
 
 # The directory holding initdb, pg_ctl, postgres and psql. Debian keeps them under
@@ -140,6 +142,25 @@ cmd_stop() {
 	rm -rf -- "$dir"
 }
 
+cmd_halt() {
+	local dir=$1
+	[[ -f "$dir/$MARKER" && -s "$dir/url" ]] || die "no server of ours in $dir"
+	postmaster_pid "$dir" >/dev/null || return 0
+	BINDIR=$(find_bindir) || die "PostgreSQL binaries not found"
+	as_owner "$BINDIR/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null || die "the server in $dir did not stop"
+}
+
+cmd_resume() {
+	local dir=$1
+	[[ -f "$dir/$MARKER" && -s "$dir/url" ]] || die "no server of ours in $dir"
+	BINDIR=$(find_bindir) || die "PostgreSQL binaries not found"
+	if ! server_running "$dir"; then
+		as_owner "$BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
+			{ tail -n 5 "$dir/server.log"; die "the server in $dir did not start again"; }
+	fi
+	cat "$dir/url" >&3
+}
+
 cmd_start() {
 	local dir=$1
 	check_ours "$dir"
@@ -224,5 +245,7 @@ cmd_start() {
 case "$1" in
 start) cmd_start "$2" ;;
 stop) cmd_stop "$2" ;;
+halt) cmd_halt "$2" ;;
+resume) cmd_resume "$2" ;;
 *) usage ;;
 esac

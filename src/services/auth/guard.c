@@ -338,20 +338,30 @@ static int fill_entry(arena *a, const json_t *claims, struct entry *e)
  * portal gets a new one with the roles of now). *roles is set to the roles to use. (A
  * brute-force lockout does not end sessions: it only stops new tokens, or anyone could log a
  * classmate out by failing logins in their name.)
+ * Returns ENT_OK, ENT_EAUTH (no such user, disabled, no role left), or ENT_EUNAVAIL / ENT_EBUSY when
+ * the database cannot tell: the caller then answers 503, never a 401 that would end the session
+ * of everyone while the database restarts.
  */
 static int user_enabled(arena *a, const struct entry *e, unsigned *roles)
 {
 	*roles = e->roles;
 	if (e->roles & ROLE_SERVICE)
-		return 1;
+		return ENT_OK;
 	db_conn *c = app_db();
 	struct user u;
 	if (!c)
-		return 0;
-	if (users_get(c, a, e->sub, &u) != ENT_OK || u.disabled)
-		return 0;
+		return ENT_EUNAVAIL;
+	int rc = users_get(c, a, e->sub, &u);
+	if (rc == ENT_EBUSY)
+		return rc;
+	if (rc == ENT_EDB || rc == ENT_EUNAVAIL)
+		return ENT_EUNAVAIL;
+	if (rc != ENT_OK)
+		return ENT_EAUTH;
+	if (u.disabled)
+		return ENT_EAUTH;
 	*roles = e->roles & u.roles;
-	return *roles != 0;
+	return *roles ? ENT_OK : ENT_EAUTH;
 }
 
 static void to_principal(arena *a, const struct entry *e, struct http_principal *out)
@@ -391,13 +401,15 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out)
 			/* The database is asked without the lock held, from the token's own roles. */
 			copy.roles = copy.token_roles;
 			unsigned roles;
-			if (!user_enabled(a, &copy, &roles)) {
+			int rc = user_enabled(a, &copy, &roles);
+			if (rc == ENT_EAUTH) {
 				pthread_mutex_lock(lk);
 				if ((e = cache_find(set, hash)))
 					e->used = 0;
 				pthread_mutex_unlock(lk);
-				return ENT_EAUTH;
 			}
+			if (rc != ENT_OK)
+				return rc;
 			pthread_mutex_lock(lk);
 			if ((e = cache_find(set, hash))) {
 				e->checked = now;
@@ -447,8 +459,9 @@ int guard_verify_token(arena *a, const char *token, struct http_principal *out)
 	if (rc)
 		return rc == ENT_EUNAVAIL ? rc : ENT_EAUTH;
 	unsigned roles;
-	if (!user_enabled(a, &fresh, &roles))
-		return ENT_EAUTH;
+	rc = user_enabled(a, &fresh, &roles);
+	if (rc != ENT_OK)
+		return rc;
 	fresh.token_roles = fresh.roles;
 	fresh.roles = roles;
 	fresh.checked = now;
