@@ -172,13 +172,6 @@ const struct http_principal *http_principal(const http_req *req);
  */
 json_t *http_json_body(http_req *req);
 
-/*
- * Legacy, for the lists not yet on page.h (cours, notes): reads ?limit= (default 50, 1..500) and
- * ?cursor= (max 512 characters, not decoded). On bad values answers 400 and returns -1. New lists
- * use page_begin() (core/page.h), which also decodes and checks the cursor and writes the page.
- */
-int http_page_args(http_req *req, int *limit, const char **cursor);
-
 /* ---- failing: the one way a handler stops early ---- */
 
 /*

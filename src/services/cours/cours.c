@@ -19,6 +19,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/page.h"
 #include "core/patch.h"
 #include "core/rcache.h"
 #include "core/service.h"
@@ -400,12 +401,13 @@ static const char *const links_classes[] = {
 };
 
 /*
- * Writes the courses of a page as course_row builds them, field for field and in the same order,
- * straight into the list's buffer: a page of courses costs no jansson tree. scope 1 or 2 (and
- * param, the teacher or the class) reads the links of every course in that scope at once; scope 0
- * (an admin's list of all courses) reads them course by course. 0 or an error.
+ * Writes the courses of a page (rows: the page's rows and the one after it, if any) as course_row
+ * builds them, field for field and in the same order, straight into the page: a page of courses
+ * costs no jansson tree. scope 1 or 2 (and param, the teacher or the class) reads the links of
+ * every course in that scope at once; scope 0 (an admin's list of all courses) reads them course
+ * by course. 0 or an error.
  */
-static int write_courses(jw *w, db_conn *c, arena *a, const struct crow *rows, int n, int scope, const char *param)
+static int write_courses(page *pg, db_conn *c, arena *a, const struct crow *rows, int n, int scope, const char *param)
 {
 	static const char *const keys[8] = {"id",          "title",      "subject",    "description",
 					    "school_year", "created_by", "created_at", "updated_at"};
@@ -417,7 +419,10 @@ static int write_courses(jw *w, db_conn *c, arena *a, const struct crow *rows, i
 	     (rc = load_links(c, a, links_classes[scope], param, &classes, &nclasses))))
 		return rc;
 	for (int i = 0; i < n; i++) {
-		const char *id = rows[i].col[0];
+		const char *id = rows[i].col[0], *sort[2] = {rows[i].col[1], id};
+		jw *w = page_item(pg, sort); /* NULL: the row after the page */
+		if (!w)
+			break;
 		jw_obj_open(w);
 		for (int k = 0; k < 8; k++)
 			jw_kstr(w, keys[k], rows[i].col[k]);
@@ -438,54 +443,32 @@ static int write_courses(jw *w, db_conn *c, arena *a, const struct crow *rows, i
 	return ENT_OK;
 }
 
-/* The title of the course named by a cursor into *title (arena copy): ENT_OK, ENT_ENOTFOUND or an error. */
-static int cursor_title(db_conn *c, arena *a, const char *cursor, const char **title)
-{
-	db_stmt *s = db_prepare(c, "SELECT title FROM cours WHERE id = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, cursor);
-	int rc = db_step(s);
-	if (rc == DB_ROW)
-		*title = arena_strdup(a, db_col_text(s, 0));
-	db_done(s);
-	return rc < 0 ? rc : rc == DB_ROW ? ENT_OK : ENT_ENOTFOUND;
-}
-
-static void list_page(http_req *req, db_conn *c, int scope, int limit, const char *cursor, const char *q,
-		      const char *subject, const char *year);
+static void list_page(http_req *req, db_conn *c, page *pg, int scope, const char *q, const char *subject,
+		      const char *year);
 
 static void cours_list(http_req *req)
 {
-	int limit;
-	const char *cursor;
-	if (http_page_args(req, &limit, &cursor))
+	page pg;
+	if (page_begin(req, &pg, "cours", 2))
 		return;
 	arena *a = http_arena(req);
 	json_t *errors = json_object();
 	const char *q = http_query(req, "q"), *subject = http_query(req, "subject"),
-		   *year = http_query(req, "school_year");
-	if (cursor && !util_is_uuid(cursor))
-		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
+		   *year = http_query(req, "school_year"), *cursor = http_query(req, "cursor");
 	if (q && strlen(q) > 200)
 		json_field_error(errors, "q", "length", "dépasse 200 caractères");
-	if (json_object_size(errors)) {
-		http_problem_errors(req, 400, "La recherche demandée est invalide.", errors);
+	if (http_invalid(req, errors))
 		return;
-	}
-	json_decref(errors);
 	const struct http_principal *p = http_principal(req);
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "La base de données est injoignable : réessayez dans un instant.");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	int scope = 0; /* 0 admin: all; 1 teacher; 2 student */
 	if (!(p->roles & ROLE_ADMIN))
 		scope = (p->roles & ROLE_ENSEIGNANT) ? 1 : 2;
 	if (!scope) {
 		/* Every course of the school: no scope names them all, so this list is not cached. */
-		list_page(req, c, scope, limit, cursor, q, subject, year);
+		list_page(req, c, &pg, scope, q, subject, year);
 		return;
 	}
 	/*
@@ -496,10 +479,10 @@ static void cours_list(http_req *req)
 	const char *key = arena_printf(a, "cours-list|%s|%d|%zu:%s|%zu:%s|%zu:%s|%s|%d", p->sub, scope,
 				       q ? strlen(q) : 0, q ? q : "", subject ? strlen(subject) : 0,
 				       subject ? subject : "", year ? strlen(year) : 0, year ? year : "",
-				       cursor ? cursor : "", limit);
+				       cursor ? cursor : "", pg.limit);
 	if (rcache_begin(req, c, key))
 		return;
-	list_page(req, c, scope, limit, cursor, q, subject, year);
+	list_page(req, c, &pg, scope, q, subject, year);
 	rcache_end(req, c);
 }
 
@@ -507,21 +490,22 @@ static void cours_list(http_req *req)
  * One page of the courses in scope (0 all, 1 the caller's as a teacher, 2 their class's), answered.
  * Inside rcache_begin(), it names what it reads: the caller ("u:": a student's class, a teacher's
  * courses and any change of one of them, cours migration 3), the class ("k:": its courses and any
- * change of one of them), the cursor's course and each course of the page ("c:": their teachers
- * and classes).
+ * change of one of them) and each course of the page ("c:": their teachers and classes). The
+ * cursor carries the (title, id) the page starts after, so no course of its own is read for it.
  */
-static void list_page(http_req *req, db_conn *c, int scope, int limit, const char *cursor, const char *q,
-		      const char *subject, const char *year)
+static void list_page(http_req *req, db_conn *c, page *pg, int scope, const char *q, const char *subject,
+		      const char *year)
 {
 	arena *a = http_arena(req);
 	const struct http_principal *p = http_principal(req);
+	static const char *const keep[] = {"q", "subject", "school_year", "limit", NULL};
 	char cls[37] = "";
 	if (scope)
 		rcache_dep(req, "u", p->sub);
 	if (scope == 2) {
 		int rc = users_student_class(c, p->sub, cls);
 		if (rc == ENT_ENOTFOUND) {
-			http_reply_json(req, 200, json_pack("{s:[], s:n}", "items", "next_cursor"));
+			page_reply(pg, keep);
 			return;
 		}
 		if (rc) {
@@ -530,26 +514,9 @@ static void list_page(http_req *req, db_conn *c, int scope, int limit, const cha
 		}
 		rcache_dep(req, "k", cls);
 	}
-	/*
-	 * The cursor is a course id: its (title, id) is where the page starts. A cursor that names
-	 * no course gives an empty page, as it always has.
-	 */
-	const char *after_title = NULL;
-	if (cursor) {
-		rcache_dep(req, "c", cursor);
-		int rc = cursor_title(c, a, cursor, &after_title);
-		if (rc == ENT_ENOTFOUND) {
-			http_reply_json(req, 200, json_pack("{s:[], s:n}", "items", "next_cursor"));
-			return;
-		}
-		if (rc) {
-			http_problem_err(req, rc, "La liste des cours n'a pas pu être lue.");
-			return;
-		}
-	}
 	/* The statement of the scope, and its parameters in their order in the SQL. */
 	static const char *const by_scope[] = {NULL, LIST_TEACHER, LIST_STUDENT};
-	db_stmt *s = db_prepare(c, scope ? by_scope[scope] : cursor ? LIST_ALL_AFTER : LIST_ALL);
+	db_stmt *s = db_prepare(c, scope ? by_scope[scope] : pg->has_cursor ? LIST_ALL_AFTER : LIST_ALL);
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "La liste des cours n'a pas pu être lue.");
 		return;
@@ -561,47 +528,31 @@ static void list_page(http_req *req, db_conn *c, int scope, int limit, const cha
 	const char *const values[] = {pat, pat, pat, pat, subject, subject, year, year};
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
 		db_bind_text(s, k++, values[i]);
-	if (scope)
-		db_bind_text(s, k++, after_title); /* the "no cursor" switch of LIST_AFTER_OPT */
-	if (scope || cursor) {
-		db_bind_text(s, k++, after_title);
-		db_bind_text(s, k++, cursor);
-	}
-	db_bind_int64(s, k, limit + 1);
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	jw_obj_open(&w);
-	jw_key(&w, "items");
-	jw_arr_open(&w);
+	if (scope) { /* LIST_AFTER_OPT: its "no cursor" switch, then the cursor's (title, id) */
+		db_bind_text(s, k++, pg->after[1]);
+		db_bind_text(s, k++, pg->after[0]);
+		db_bind_text(s, k++, pg->after[1]);
+		db_bind_int64(s, k, page_fetch(pg));
+	} else
+		page_bind(pg, s, k);
+	/* The rows first: the links of a scope's courses are read once for the whole page. */
 	int rc, n = 0;
-	const char *next = NULL;
-	struct crow *rows = arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof(*rows));
+	struct crow *rows = arena_alloc(a, (size_t)page_fetch(pg) * sizeof(*rows));
 	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == limit) {
-			next = rows[n - 1].col[0];
-			break;
-		}
 		for (int col = 0; col < 8; col++)
 			rows[n].col[col] = db_col_text(s, col) ? arena_strdup(a, db_col_text(s, col)) : NULL;
-		rcache_dep(req, "c", rows[n].col[0]);
+		if (n < pg->limit)
+			rcache_dep(req, "c", rows[n].col[0]);
 		n++;
 	}
 	db_done(s);
 	if (rc >= 0)
-		rc = write_courses(&w, c, a, rows, n, scope, scope == 2 ? cls : p->sub);
+		rc = write_courses(pg, c, a, rows, n, scope, scope == 2 ? cls : p->sub);
 	if (rc < 0) {
-		buf_free(&b);
 		http_problem_err(req, rc, "La liste des cours n'a pas pu être lue.");
 		return;
 	}
-	jw_arr_close(&w);
-	jw_kstr(&w, "next_cursor", next);
-	jw_obj_close(&w);
-	static const char *const keep[] = {"q", "subject", "school_year", "limit", NULL};
-	http_link_next(req, next, keep);
-	http_reply_buf(req, 200, "application/json", &b);
+	page_reply(pg, keep);
 }
 
 static const struct jfield course_fields[] = {

@@ -27,6 +27,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/page.h"
 #include "core/row.h"
 #include "core/service.h"
 #include "core/util.h"
@@ -209,8 +210,9 @@ const char *notes_period_arg(http_req *req, db_conn *c, int *bad)
 
 #define PERIOD_COLS "id, name, school_year, starts_on, ends_on, created_at, updated_at, closed"
 
-static void period_write(jw *w, db_stmt *s)
+static void period_write(jw *w, db_stmt *s, void *ctx)
 {
+	(void)ctx;
 	jw_obj_open(w);
 	jw_kstr(w, "id", db_col_text(s, 0));
 	jw_kstr(w, "name", db_col_text(s, 1));
@@ -234,72 +236,43 @@ static void period_reply(http_req *req, db_conn *c, const char *id, int status)
 	buf_init(&b, 0);
 	jw w;
 	jw_init(&w, &b);
-	period_write(&w, s);
+	period_write(&w, s, NULL);
 	db_done(s);
 	reply_buf(req, status, &b);
 }
 
 static void periods_list(http_req *req)
 {
-	int limit;
-	const char *cursor;
-	if (http_page_args(req, &limit, &cursor))
+	page pg;
+	if (page_begin(req, &pg, "notes_periods", 2))
 		return;
 	json_t *errors = json_object();
 	const char *year = http_query(req, "school_year");
-	if (cursor && !util_is_uuid(cursor))
-		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
 	if (year && !valid_school_year(year))
 		json_field_error(errors, "school_year", "not_school_year",
 				 "doit être une année scolaire comme 2026-2027");
 	if (invalid(req, errors, "invalid query"))
 		return;
-	db_conn *c = app_db();
-	db_stmt *s = c ? db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods p WHERE"
-				       " (CAST(? AS TEXT) IS NULL OR p.school_year = ?)"
-				       " AND (CAST(? AS TEXT) IS NULL OR (p.starts_on, p.id) >"
-				       "  (SELECT starts_on, id FROM notes_periods WHERE id = ?))"
-				       " ORDER BY p.starts_on, p.id LIMIT ?")
-		       : NULL;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	db_stmt *s = db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods p WHERE"
+				   " (CAST(? AS TEXT) IS NULL OR p.school_year = ?)"
+				   " AND (CAST(? AS TEXT) IS NULL OR (p.starts_on, p.id) > (?, ?))"
+				   " ORDER BY p.starts_on, p.id LIMIT ?");
 	if (!s) {
-		http_problem_err(req, c ? ENT_EDB : ENT_EUNAVAIL, "the periods could not be listed");
+		http_problem_err(req, ENT_EDB, "the periods could not be listed");
 		return;
 	}
-	db_bind_text_or_null(s, 1, year);
-	db_bind_text_or_null(s, 2, year);
-	db_bind_text_or_null(s, 3, cursor);
-	db_bind_text_or_null(s, 4, cursor);
-	db_bind_int64(s, 5, limit + 1);
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	jw_obj_open(&w);
-	jw_key(&w, "items");
-	jw_arr_open(&w);
-	int rc, n = 0;
-	const char *next = NULL, *last = NULL;
-	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == limit) {
-			next = last;
-			break;
-		}
-		period_write(&w, s);
-		last = arena_strdup(http_arena(req), db_col_text(s, 0));
-		n++;
-	}
-	db_done(s);
-	if (rc < 0) {
-		buf_free(&b);
-		http_problem_err(req, rc, "the periods could not be listed");
-		return;
-	}
-	jw_arr_close(&w);
-	jw_kstr(&w, "next_cursor", next);
-	jw_obj_close(&w);
+	db_bind_text(s, 1, year);
+	db_bind_text(s, 2, year);
+	db_bind_text(s, 3, pg.after[1]); /* the "no cursor" switch */
+	db_bind_text(s, 4, pg.after[0]);
+	db_bind_text(s, 5, pg.after[1]);
+	db_bind_int64(s, 6, page_fetch(&pg));
 	static const char *const keep[] = {"school_year", "limit", NULL};
-	http_link_next(req, next, keep);
-	reply_buf(req, 200, &b);
+	/* Keys: starts_on, id. */
+	page_rows(&pg, s, (const int[]){3, 0}, period_write, NULL, "the periods could not be listed", keep);
 }
 
 /* Checks a period's fields after json_check: year format, dates, order. */
@@ -496,7 +469,7 @@ static void year_put(http_req *req)
 	jw_key(w, "items");
 	jw_arr_open(w);
 	while ((rc = db_step(s)) == DB_ROW)
-		period_write(w, s);
+		period_write(w, s, NULL);
 	db_done(s);
 	if (rc < 0) {
 		http_problem_err(req, rc, NULL);
@@ -589,22 +562,21 @@ static int by_date_id(const void *x, const void *y)
 /*
  * Appends to out the evaluations of the course course (any course when NULL), or of the courses
  * ids[0..n) (at most NOTES_BATCH) when ids is not NULL; of period when not NULL; after the
- * evaluation cursor in (date, id) order when not NULL; want of them at most, in that order.
+ * (date, id) after[0], after[1] in that order when after is not NULL; want of them at most, in
+ * that order.
  */
 static int evals_read(db_conn *c, arena *a, const char *course, const char *const *ids, size_t n, const char *period,
-		      const char *cursor, int want, struct eset *out)
+		      const char *const *after, int want, struct eset *out)
 {
 	db_stmt *s = db_prepare(c, ids ? "SELECT " EVAL_COLS
 					 " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
 					 " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
-					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) >"
-					 "  (SELECT held_on, id FROM notes_evaluations WHERE id = ?))"
+					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) > (?, ?))"
 					 " ORDER BY e.held_on, e.id LIMIT ?"
 				       : "SELECT " EVAL_COLS
 					 " FROM notes_evaluations e WHERE (CAST(? AS TEXT) IS NULL OR e.course_id = ?)"
 					 " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
-					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) >"
-					 "  (SELECT held_on, id FROM notes_evaluations WHERE id = ?))"
+					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) > (?, ?))"
 					 " ORDER BY e.held_on, e.id LIMIT ?");
 	if (!s)
 		return ENT_EDB;
@@ -616,8 +588,9 @@ static int evals_read(db_conn *c, arena *a, const char *course, const char *cons
 		db_bind_text_or_null(s, k++, course);
 		db_bind_text_or_null(s, k++, course);
 	}
-	const char *const values[] = {period, period, cursor, cursor};
-	for (int i = 0; i < 4; i++)
+	const char *const values[] = {period, period, after ? after[1] : NULL, after ? after[0] : NULL,
+				      after ? after[1] : NULL};
+	for (int i = 0; i < 5; i++)
 		db_bind_text_or_null(s, k++, values[i]);
 	db_bind_int64(s, k, want);
 	int rc;
@@ -630,18 +603,18 @@ static int evals_read(db_conn *c, arena *a, const char *course, const char *cons
 }
 
 /*
- * The first want evaluations of a list (after cursor, of period), in (date, id) order, as the
+ * The first want evaluations of a list (after the (date, id) of after when not NULL, of period), in (date, id) order, as the
  * caller may see them: of course when not NULL (the caller may edit it); else of the courses
  * teacher teaches (the cours service's list, read NOTES_BATCH courses a statement, merged here);
  * else (an admin) of every course that still exists: evaluations whose course the cours service
  * deleted stay in notes_evaluations, so pages are read until want are kept.
  */
 static int evals_page(db_conn *c, arena *a, const char *course, const char *teacher, const char *period,
-		      const char *cursor, int want, struct eset *out)
+		      const char *const *after, int want, struct eset *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (course)
-		return evals_read(c, a, course, NULL, 0, period, cursor, want, out);
+		return evals_read(c, a, course, NULL, 0, period, after, want, out);
 	int rc;
 	if (teacher) {
 		const char **ids;
@@ -649,7 +622,7 @@ static int evals_page(db_conn *c, arena *a, const char *course, const char *teac
 		if (n < 0)
 			return n;
 		for (size_t at = 0; at < (size_t)n; at += NOTES_BATCH)
-			if ((rc = evals_read(c, a, NULL, ids + at, (size_t)n - at, period, cursor, want, out)))
+			if ((rc = evals_read(c, a, NULL, ids + at, (size_t)n - at, period, after, want, out)))
 				return rc;
 		if (out->n > 1)
 			qsort(out->v, out->n, sizeof(*out->v), by_date_id);
@@ -659,20 +632,20 @@ static int evals_page(db_conn *c, arena *a, const char *course, const char *teac
 	}
 	struct cours_brief *known = NULL;
 	size_t nknown = 0, kcap = 0;
-	const char *after = cursor;
+	const char *from[2];
 	for (;;) {
-		struct eset page = {0};
-		if ((rc = evals_read(c, a, NULL, NULL, 0, period, after, want, &page)))
+		struct eset batch = {0};
+		if ((rc = evals_read(c, a, NULL, NULL, 0, period, after, want, &batch)))
 			return rc;
 		/* The courses not met yet, asked about in one batch. */
 		size_t first = nknown;
-		for (size_t i = 0; i < page.n; i++) {
+		for (size_t i = 0; i < batch.n; i++) {
 			int seen = 0;
 			for (size_t j = 0; !seen && j < nknown; j++)
-				seen = strcmp(known[j].id, page.v[i].course_id) == 0;
+				seen = strcmp(known[j].id, batch.v[i].course_id) == 0;
 			if (!seen) {
 				known = arena_grow(a, known, nknown, &kcap, sizeof(*known));
-				known[nknown++].id = page.v[i].course_id;
+				known[nknown++].id = batch.v[i].course_id;
 			}
 		}
 		if (nknown > first) {
@@ -682,31 +655,30 @@ static int evals_page(db_conn *c, arena *a, const char *course, const char *teac
 			if ((rc = cours_describe(c, a, ask, nknown - first, known + first)) < 0)
 				return rc;
 		}
-		for (size_t i = 0; i < page.n && out->n < (size_t)want; i++)
+		for (size_t i = 0; i < batch.n && out->n < (size_t)want; i++)
 			for (size_t j = 0; j < nknown; j++)
-				if (strcmp(known[j].id, page.v[i].course_id) == 0) {
+				if (strcmp(known[j].id, batch.v[i].course_id) == 0) {
 					if (known[j].title) {
 						out->v = arena_grow(a, out->v, out->n, &out->cap, sizeof(*out->v));
-						out->v[out->n++] = page.v[i];
+						out->v[out->n++] = batch.v[i];
 					}
 					break;
 				}
-		if (out->n >= (size_t)want || page.n < (size_t)want)
+		if (out->n >= (size_t)want || batch.n < (size_t)want)
 			return ENT_OK;
-		after = page.v[page.n - 1].id;
+		from[0] = batch.v[batch.n - 1].date;
+		from[1] = batch.v[batch.n - 1].id;
+		after = from;
 	}
 }
 
 static void evals_list(http_req *req)
 {
-	int limit;
-	const char *cursor;
-	if (http_page_args(req, &limit, &cursor))
+	page pg;
+	if (page_begin(req, &pg, "notes_evaluations", 2))
 		return;
 	const char *course = http_query(req, "course_id"), *period = http_query(req, "period_id");
 	json_t *errors = json_object();
-	if (cursor && !util_is_uuid(cursor))
-		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
 	if (course && !util_is_uuid(course))
 		json_field_error(errors, "course_id", "not_uuid", "doit être un identifiant (UUID)");
 	if (period && !util_is_uuid(period))
@@ -734,34 +706,23 @@ static void evals_list(http_req *req)
 	}
 	const char *teacher = (p->roles & ROLE_ADMIN) ? NULL : p->sub;
 	struct eset rows;
-	int rc = evals_page(c, http_arena(req), course, teacher, period, cursor, limit + 1, &rows);
+	int rc = evals_page(c, http_arena(req), course, teacher, period, pg.has_cursor ? pg.after : NULL,
+			    page_fetch(&pg), &rows);
 	if (rc < 0) {
 		http_problem_err(req, rc, "the evaluations could not be listed");
 		return;
 	}
 	char now[21];
 	notes_now(now);
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	jw_obj_open(&w);
-	jw_key(&w, "items");
-	jw_arr_open(&w);
-	const char *next = NULL;
 	for (size_t i = 0; i < rows.n; i++) {
-		if (i == (size_t)limit) {
-			next = i ? rows.v[i - 1].id : NULL;
+		const char *keys[2] = {rows.v[i].date, rows.v[i].id};
+		jw *w = page_item(&pg, keys);
+		if (!w)
 			break;
-		}
-		eval_write(&w, &rows.v[i], now);
+		eval_write(w, &rows.v[i], now);
 	}
-	jw_arr_close(&w);
-	jw_kstr(&w, "next_cursor", next);
-	jw_obj_close(&w);
 	static const char *const keep[] = {"course_id", "period_id", "limit", NULL};
-	http_link_next(req, next, keep);
-	reply_buf(req, 200, &b);
+	page_reply(&pg, keep);
 }
 
 /*
