@@ -354,7 +354,7 @@ static void test_changes(void **state)
 	exec_ok(c, "DROP TABLE t_store_ch");
 }
 
-/* core/sql.h: values of every kind bound in order, the step's outcome and the rows changed. */
+/* core/sql.h: values of every kind bound in order, the step's outcome, the rows changed, SQL_PREP's rows. */
 static void test_sql_run(void **state)
 {
 	db_conn *c = conn(state);
@@ -372,6 +372,22 @@ static void test_sql_run(void **state)
 	assert_int_equal(changed, 2);
 	assert_int_equal(SQL_RUN(c, "SELECT 1 FROM t_store_sql WHERE id = ?", SQL_I(2)), DB_ROW);
 	assert_int_equal(SQL_RUN(c, "INSERT INTO t_store_sql (id) VALUES (?)", SQL_I(1)), ENT_ECONFLICT);
+	/* SQL_PREP: bound the same way, the rows read by the caller. */
+	db_stmt *s = SQL_PREP(c, "SELECT id, z FROM t_store_sql WHERE id >= ? AND t = ? ORDER BY id", SQL_I(1),
+			      SQL_T("x"));
+	assert_non_null(s);
+	int64_t ids[3] = {0}, n = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		assert_string_equal(db_col_text(s, 1), "y");
+		ids[n++] = db_col_int64(s, 0);
+	}
+	db_done(s);
+	assert_int_equal(rc, DB_DONE);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 3);
+	assert_null(SQL_PREP(c, "SELECT nothing FROM no_such_table WHERE id = ?", SQL_I(1)));
 	exec_ok(c, "DROP TABLE t_store_sql");
 }
 

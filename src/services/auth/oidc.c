@@ -29,6 +29,7 @@
 #include "core/jwt.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 #include <stdlib.h>
@@ -323,12 +324,12 @@ static int login_request_load(http_req *req, db_conn *c, const char *id, const c
 	memset(lr, 0, sizeof(*lr));
 	if (!id || !util_is_uuid(id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT csrf_hash, client_id, redirect_uri, state, nonce, code_challenge, scope, "
-				   "mfa_user_id, mfa_done FROM auth_login_requests WHERE id = ? AND expires_at > ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT csrf_hash, client_id, redirect_uri, state, nonce, code_challenge, scope, "
+			      "mfa_user_id, mfa_done FROM auth_login_requests WHERE id = ? AND expires_at > ?",
+			      SQL_T(id), SQL_I(time(NULL)));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	db_bind_int64(s, 2, time(NULL));
 	int rc = db_step(s);
 	if (rc != DB_ROW) {
 		db_done(s);
@@ -563,12 +564,10 @@ static void finish_login(http_req *req, db_conn *c, const struct login_req *lr, 
 /* Marks the pending login as past its password for user_id (the code step comes next). */
 static int login_request_mfa(db_conn *c, const char *id, const char *user_id, int done)
 {
-	db_stmt *s = db_prepare(c, "UPDATE auth_login_requests SET mfa_user_id = ?, mfa_done = ? WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "UPDATE auth_login_requests SET mfa_user_id = ?, mfa_done = ? WHERE id = ?",
+			      SQL_T(user_id), SQL_I(done), SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
-	db_bind_int64(s, 2, done);
-	db_bind_text(s, 3, id);
 	int rc = db_step(s);
 	db_done(s);
 	return rc < 0 ? rc : ENT_OK;

@@ -17,6 +17,7 @@
 #include "core/jwt.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 #include <stdlib.h>
@@ -100,10 +101,10 @@ int client_get(db_conn *c, arena *a, const char *id, struct client *out)
 
 int client_check_secret(db_conn *c, const char *id, const char *secret)
 {
-	db_stmt *s = db_prepare(c, "SELECT secret_hash FROM auth_clients WHERE client_id = ? AND disabled = 0");
+	db_stmt *s = SQL_PREP(c, "SELECT secret_hash FROM auth_clients WHERE client_id = ? AND disabled = 0",
+			      SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	int ok = 0;
 	if (db_step(s) == DB_ROW && !db_col_is_null(s, 0) && secret) {
 		char h[65];
@@ -270,19 +271,14 @@ int code_create(db_conn *c, arena *a, const char *client_id, const char *user_id
 		const char *redirect_uri, const char *challenge, const char *scope, const char *nonce, char **code)
 {
 	char *v = random_token(a);
-	db_stmt *s = db_prepare(c, "INSERT INTO auth_codes (code_hash, client_id, user_id, session_hash, redirect_uri, "
-				   "code_challenge, scope, nonce, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = SQL_PREP(c,
+			      "INSERT INTO auth_codes (code_hash, client_id, user_id, session_hash, redirect_uri, "
+			      "code_challenge, scope, nonce, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			      SQL_T(hash_of(a, v)), SQL_T(client_id), SQL_T(user_id), SQL_T(session_hash),
+			      SQL_T(redirect_uri), SQL_T(challenge), SQL_T(scope), SQL_T(nonce),
+			      SQL_I(time(NULL) + CODE_TTL));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, hash_of(a, v));
-	db_bind_text(s, 2, client_id);
-	db_bind_text(s, 3, user_id);
-	db_bind_text(s, 4, session_hash);
-	db_bind_text(s, 5, redirect_uri);
-	db_bind_text(s, 6, challenge);
-	db_bind_text(s, 7, scope);
-	db_bind_text(s, 8, nonce);
-	db_bind_int64(s, 9, time(NULL) + CODE_TTL);
 	int rc = db_step(s);
 	db_done(s);
 	if (rc < 0)
@@ -480,10 +476,10 @@ int refresh_use(db_conn *c, arena *a, const char *token, const char *client_id, 
 	db_done(s);
 	/* The session it belongs to must still be live, and the user still allowed in. */
 	if (out->session_hash) {
-		db_stmt *q = db_prepare(c, "SELECT 1 FROM auth_sessions WHERE id_hash = ? AND ended_at IS NULL");
+		db_stmt *q = SQL_PREP(c, "SELECT 1 FROM auth_sessions WHERE id_hash = ? AND ended_at IS NULL",
+				      SQL_T(out->session_hash));
 		if (!q)
 			return ENT_EDB;
-		db_bind_text(q, 1, out->session_hash);
 		int live = db_step(q) == DB_ROW;
 		db_done(q);
 		if (!live) {
@@ -503,11 +499,10 @@ int refresh_revoke(db_conn *c, const char *token, const char *client_id)
 {
 	char h[65];
 	sha256_hex(token, strlen(token), h);
-	db_stmt *s = db_prepare(c, "SELECT family FROM auth_refresh WHERE token_hash = ? AND client_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT family FROM auth_refresh WHERE token_hash = ? AND client_id = ?", SQL_T(h),
+			      SQL_T(client_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, h);
-	db_bind_text(s, 2, client_id);
 	char family[64] = "";
 	if (db_step(s) == DB_ROW)
 		snprintf(family, sizeof(family), "%s", db_col_text(s, 0));

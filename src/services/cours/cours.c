@@ -25,6 +25,7 @@
 #include "core/service.h"
 #include "core/util.h"
 #include "core/schema.h"
+#include "core/sql.h"
 #include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
 
@@ -191,13 +192,12 @@ int cours_file_readable(db_conn *c, const char *cours_id, const char *file_id, c
 		return 1;
 	char now[21];
 	cours_now(now);
-	db_stmt *s = db_prepare(c, "SELECT 1 FROM materials WHERE cours_id = ? AND file_id = ? AND "
-				   "(publish_at IS NULL OR publish_at <= ?)");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT 1 FROM materials WHERE cours_id = ? AND file_id = ? AND "
+			      "(publish_at IS NULL OR publish_at <= ?)",
+			      SQL_T(cours_id), SQL_T(file_id), SQL_T(now));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, cours_id);
-	db_bind_text(s, 2, file_id);
-	db_bind_text(s, 3, now);
 	int rc = db_step(s);
 	db_done(s);
 	return rc < 0 ? rc : rc == DB_ROW;
@@ -210,10 +210,9 @@ int cours_file_readable(db_conn *c, const char *cours_id, const char *file_id, c
 /* A JSON array of the first column of sql run with one parameter; NULL on error. */
 static json_t *id_list(db_conn *c, const char *sql, const char *param)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(param));
 	if (!s)
 		return NULL;
-	db_bind_text(s, 1, param);
 	json_t *arr = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
@@ -310,10 +309,9 @@ static const char *like_pattern(arena *a, const char *q)
 /* Writes the first column of sql, run with one parameter, as a JSON array of strings. 0 or an error. */
 static int write_ids(jw *w, db_conn *c, const char *sql, const char *param)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(param));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, param);
 	jw_arr_open(w);
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
@@ -342,10 +340,9 @@ static int by_link(const void *x, const void *y)
  */
 static int load_links(db_conn *c, arena *a, const char *sql, const char *param, struct link **out, size_t *n)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(param));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, param);
 	size_t cap = 0;
 	int rc;
 	*out = NULL;
@@ -692,10 +689,9 @@ static int check_grants(http_req *req, db_conn *c, const char *cours_id, json_t 
 /* Replaces the rows of table (cours_teachers or cours_classes) for the course with the ids in arr. */
 static int replace_links(db_conn *c, const char *del_sql, const char *ins_sql, const char *cours_id, json_t *arr)
 {
-	db_stmt *s = db_prepare(c, del_sql);
+	db_stmt *s = SQL_PREP(c, del_sql, SQL_T(cours_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, cours_id);
 	int rc = db_step(s);
 	db_done(s);
 	if (rc < 0)
@@ -703,11 +699,9 @@ static int replace_links(db_conn *c, const char *del_sql, const char *ins_sql, c
 	size_t i;
 	json_t *v;
 	json_array_foreach (arr, i, v) {
-		s = db_prepare(c, ins_sql);
+		s = SQL_PREP(c, ins_sql, SQL_T(cours_id), SQL_T(json_string_value(v)));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, cours_id);
-		db_bind_text(s, 2, json_string_value(v));
 		rc = db_step(s);
 		db_done(s);
 		if (rc < 0 && rc != ENT_ECONFLICT)

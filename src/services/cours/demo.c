@@ -23,6 +23,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
 
@@ -255,11 +256,10 @@ static int demo_course(db_conn *c, arena *a, const struct demo_course *dc, const
 		return ENT_OK;
 	if (rc)
 		return rc;
-	db_stmt *s = db_prepare(c, "SELECT 1 FROM cours WHERE title = ? AND created_by = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT 1 FROM cours WHERE title = ? AND created_by = ?", SQL_T(dc->title),
+			      SQL_T(t.id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, dc->title);
-	db_bind_text(s, 2, t.id);
 	rc = db_step(s);
 	db_done(s);
 	if (rc < 0)

@@ -120,10 +120,9 @@ int fichiers_load(db_conn *c, arena *a, const char *id, struct fichier *out)
 		return ENT_EUNAVAIL;
 	if (!util_is_uuid(id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE id = ?", SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	int rc = db_step(s);
 	if (rc == DB_ROW) {
 		row_to(s, a, out);
@@ -705,10 +704,10 @@ static void fichiers_stop(void)
 
 static int fichiers_export(db_conn *c, const char *user_id, json_t *out)
 {
-	db_stmt *s = db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? ORDER BY created_at, id");
+	db_stmt *s = SQL_PREP(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? ORDER BY created_at, id",
+			      SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	arena *a = arena_new(0);
 	jwbuf part;
 	jw *w = jwbuf_init(&part, 0);

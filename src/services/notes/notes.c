@@ -75,10 +75,9 @@ static int valid_school_year(const char *y)
 /* Copies the first text column of sql run with one parameter into the arena; NULL if no row. */
 static const char *one_text(db_conn *c, arena *a, const char *sql, const char *param)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(param));
 	if (!s)
 		return NULL;
-	db_bind_text(s, 1, param);
 	const char *out = NULL;
 	if (db_step(s) == DB_ROW && db_col_text(s, 0))
 		out = arena_strdup(a, db_col_text(s, 0));
@@ -457,13 +456,13 @@ static void year_put(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	db_stmt *s = db_prepare(c, "SELECT " PERIOD_COLS
-				   " FROM notes_periods WHERE school_year = ? ORDER BY starts_on, id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT " PERIOD_COLS " FROM notes_periods WHERE school_year = ? ORDER BY starts_on, id",
+			      SQL_T(year));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, year);
 	jw *w = http_jw(req);
 	jw_obj_open(w);
 	jw_key(w, "items");

@@ -77,10 +77,10 @@ void notif_write_row(jw *w, db_stmt *s)
 
 int64_t notif_unread_count(db_conn *c, const char *user_id)
 {
-	db_stmt *s = db_prepare(c, "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL");
+	db_stmt *s = SQL_PREP(c, "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL",
+			      SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	int rc = db_step(s);
 	int64_t n = rc == DB_ROW ? db_col_int64(s, 0) : rc < 0 ? rc : 0;
 	db_done(s);
@@ -180,13 +180,12 @@ static void notif_read(http_req *req)
 		http_problem_err(req, rc, "the notification could not be marked read");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE id = ? AND user_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT " NOTIF_COLS " FROM notifications WHERE id = ? AND user_id = ?", SQL_T(id),
+			      SQL_T(user));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "the notification could not be read");
 		return;
 	}
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, user);
 	rc = db_step(s);
 	if (rc != DB_ROW) {
 		db_done(s);
@@ -255,12 +254,11 @@ static void prefs_reply(http_req *req, db_conn *c, const char *user)
 	int enabled[64];
 	for (size_t i = 0; i < notif_ntypes && i < 64; i++)
 		enabled[i] = 1;
-	db_stmt *s = db_prepare(c, "SELECT type, enabled FROM notification_prefs WHERE user_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT type, enabled FROM notification_prefs WHERE user_id = ?", SQL_T(user));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "the preferences could not be read");
 		return;
 	}
-	db_bind_text(s, 1, user);
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
 		const struct notif_type *t = notif_type_find(db_col_text(s, 0));
@@ -402,13 +400,13 @@ static int notif_export_user(db_conn *c, const char *user_id, json_t *out)
 		return rc;
 	}
 	json_t *prefs = json_array();
-	s = db_prepare(c, "SELECT type, enabled, updated_at FROM notification_prefs WHERE user_id = ? ORDER BY type");
+	s = SQL_PREP(c, "SELECT type, enabled, updated_at FROM notification_prefs WHERE user_id = ? ORDER BY type",
+		     SQL_T(user_id));
 	if (!s) {
 		json_decref(items);
 		json_decref(prefs);
 		return ENT_EDB;
 	}
-	db_bind_text(s, 1, user_id);
 	while ((rc = db_step(s)) == DB_ROW)
 		json_array_append_new(prefs, json_pack("{s:s, s:b, s:s}", "type", db_col_text(s, 0), "enabled",
 						       db_col_int64(s, 1) != 0, "updated_at", db_col_text(s, 2)));
@@ -429,10 +427,9 @@ static int notif_erase_user(db_conn *c, const char *user_id)
 		"DELETE FROM notification_prefs WHERE user_id = ?",
 	};
 	for (size_t i = 0; i < 2; i++) {
-		db_stmt *s = db_prepare(c, sqls[i]);
+		db_stmt *s = SQL_PREP(c, sqls[i], SQL_T(user_id));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, user_id);
 		int rc = db_step(s);
 		db_done(s);
 		if (rc < 0)

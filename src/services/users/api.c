@@ -22,6 +22,7 @@
 #include "core/page.h"
 #include "core/password.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -528,12 +529,11 @@ void users_api_delete(http_req *req)
 		db_done(s);
 	}
 	for (size_t i = 0; rc >= 0 && i < sizeof(steps) / sizeof(steps[0]); i++) {
-		s = db_prepare(c, steps[i]);
+		s = SQL_PREP(c, steps[i], SQL_T(r.id));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, r.id);
 		rc = db_step(s);
 		db_done(s);
 	}

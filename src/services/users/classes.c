@@ -53,12 +53,11 @@ static json_t *load_class(http_req *req, db_conn *c, const char *id)
 		http_problem(req, 404, "classe introuvable");
 		return NULL;
 	}
-	db_stmt *s = db_prepare(c, "SELECT " CLASS_COLS " FROM classes c WHERE c.id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT " CLASS_COLS " FROM classes c WHERE c.id = ?", SQL_T(id));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return NULL;
 	}
-	db_bind_text(s, 1, id);
 	int rc = db_step(s);
 	json_t *out = rc == DB_ROW ? class_json(s) : NULL;
 	db_done(s);
@@ -100,24 +99,18 @@ void classes_api_list(http_req *req)
 	if (!c)
 		return;
 	/* Newest school year first, then by name. */
-	db_stmt *s = db_prepare(c, "SELECT " CLASS_COLS " FROM classes c"
-				   " WHERE (CAST(? AS TEXT) IS NULL OR c.school_year = ?)"
-				   " AND (CAST(? AS TEXT) IS NULL OR c.school_year < ?"
-				   " OR (c.school_year = ? AND (c.name > ? OR (c.name = ? AND c.id > ?))))"
-				   " ORDER BY c.school_year DESC, c.name, c.id LIMIT ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT " CLASS_COLS " FROM classes c"
+			      " WHERE (CAST(? AS TEXT) IS NULL OR c.school_year = ?)"
+			      " AND (CAST(? AS TEXT) IS NULL OR c.school_year < ?"
+			      " OR (c.school_year = ? AND (c.name > ? OR (c.name = ? AND c.id > ?))))"
+			      " ORDER BY c.school_year DESC, c.name, c.id LIMIT ?",
+			      SQL_T(year), SQL_T(year), SQL_T(pg.after[2]), SQL_T(pg.after[0]), SQL_T(pg.after[0]),
+			      SQL_T(pg.after[1]), SQL_T(pg.after[1]), SQL_T(pg.after[2]), SQL_I(page_fetch(&pg)));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, year);
-	db_bind_text(s, 2, year);
-	db_bind_text(s, 3, pg.after[2]);
-	db_bind_text(s, 4, pg.after[0]);
-	db_bind_text(s, 5, pg.after[0]);
-	db_bind_text(s, 6, pg.after[1]);
-	db_bind_text(s, 7, pg.after[1]);
-	db_bind_text(s, 8, pg.after[2]);
-	db_bind_int64(s, 9, page_fetch(&pg));
 	static const char *const keep[] = {"school_year", "limit", NULL};
 	page_rows(&pg, s, (const int[]){2, 1, 0}, class_write, NULL, NULL, keep);
 }
@@ -301,12 +294,11 @@ void classes_api_delete(http_req *req)
 	static const char *const steps[] = {"DELETE FROM class_members WHERE class_id = ?",
 					    "DELETE FROM classes WHERE id = ?"};
 	for (size_t i = 0; rc >= 0 && i < 2; i++) {
-		db_stmt *s = db_prepare(c, steps[i]);
+		db_stmt *s = SQL_PREP(c, steps[i], SQL_T(id));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, id);
 		rc = db_step(s);
 		db_done(s);
 	}
@@ -348,13 +340,11 @@ void classes_api_member_delete(http_req *req)
 		http_problem(req, 404, "ce compte n'est pas membre de la classe");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "DELETE FROM class_members WHERE class_id = ? AND user_id = ?");
+	db_stmt *s = SQL_PREP(c, "DELETE FROM class_members WHERE class_id = ? AND user_id = ?", SQL_T(id), SQL_T(uid));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, uid);
 	int rc = db_step(s);
 	int64_t n = db_changes(s);
 	db_done(s);
