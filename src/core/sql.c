@@ -33,3 +33,13 @@ int sql_run(db_conn *c, const char *sql, const sql_val *v, size_t n, int64_t *ch
 	db_done(s);
 	return rc;
 }
+
+int sql_each(db_conn *c, const char *const *sqls, size_t n, const char *v)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = SQL_RUN(c, sqls[i], SQL_T(v));
+		if (rc < 0)
+			return rc;
+	}
+	return ENT_OK;
+}

@@ -55,6 +55,14 @@ db_stmt *sql_prepare(db_conn *c, const char *sql, const sql_val *v, size_t n);
 #define SQL_RUN(c, sql, ...) sql_run((c), (sql), SQL_VALS(__VA_ARGS__), NULL)
 /* The same, with the number of rows changed in *changes. */
 #define SQL_CHANGE(c, changes, sql, ...) sql_run((c), (sql), SQL_VALS(__VA_ARGS__), (changes))
+/*
+ * Runs each statement of sqls[0..n) once with the one text value v, in order (the erasure of a
+ * user's rows: "DELETE FROM ... WHERE user_id = ?"), stopping at the first failure. Returns ENT_OK
+ * or that failure.
+ */
+int sql_each(db_conn *c, const char *const *sqls, size_t n, const char *v);
+/* sql_each over a whole array of statements. */
+#define SQL_EACH(c, sqls, v) sql_each((c), (sqls), sizeof(sqls) / sizeof((sqls)[0]), (v))
 /* sql_prepare of sql with the values that follow (at least one): the statement, not yet stepped. */
 #define SQL_PREP(c, sql, ...) sql_prepare((c), (sql), SQL_VALS(__VA_ARGS__))
 

@@ -277,13 +277,7 @@ int keys_rotate(db_conn *c, FILE *out)
 	}
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = SQL_PREP(c, "UPDATE auth_keys SET retired_at = ? WHERE retired_at IS NULL", SQL_T(now));
-	if (!s) {
-		rc = ENT_EDB;
-		goto fail;
-	}
-	rc = db_step(s);
-	db_done(s);
+	rc = SQL_RUN(c, "UPDATE auth_keys SET retired_at = ? WHERE retired_at IS NULL", SQL_T(now));
 	if (rc < 0)
 		goto fail;
 	rc = insert_key(c, k);

@@ -1128,11 +1128,13 @@ static void grant_password(http_req *req, db_conn *c, const struct form *f, cons
 }
 
 /*
- * What the token and revocation endpoints share: a form body, the database, an authenticated
- * client. Returns 0, or -1 after answering.
+ * What the token and revocation endpoints share: the provider switched on, a form body, the
+ * database, an authenticated client. Returns 0, or -1 after answering.
  */
 static int oauth_begin(http_req *req, struct form *f, db_conn **c, struct client *cl)
 {
+	if (provider_off(req))
+		return -1;
 	const char *ct = http_header(req, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
 		http_problem(req, 415,
@@ -1157,8 +1159,6 @@ static int oauth_begin(http_req *req, struct form *f, db_conn **c, struct client
 
 void oidc_token(http_req *req)
 {
-	if (provider_off(req))
-		return;
 	struct form f;
 	db_conn *c;
 	struct client cl;
@@ -1193,8 +1193,6 @@ void oidc_token(http_req *req)
 
 void oidc_revoke(http_req *req)
 {
-	if (provider_off(req))
-		return;
 	struct form f;
 	db_conn *c;
 	struct client cl;

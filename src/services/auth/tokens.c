@@ -45,26 +45,6 @@ static char *hash_of(arena *a, const char *s)
 	return h;
 }
 
-static int exec_bound(db_conn *c, const char *sql, int n, const char *const *texts, const int64_t *ints,
-		      const char *types, int64_t *changes)
-{
-	db_stmt *s = db_prepare(c, sql);
-	if (!s)
-		return ENT_EDB;
-	int ti = 0, ii = 0;
-	for (int i = 0; i < n; i++) {
-		if (types[i] == 't')
-			db_bind_text(s, i + 1, texts[ti++]);
-		else
-			db_bind_int64(s, i + 1, ints[ii++]);
-	}
-	int rc = db_step(s);
-	if (changes)
-		*changes = db_changes(s);
-	db_done(s);
-	return rc < 0 ? rc : ENT_OK;
-}
-
 /* ---- clients ---- */
 
 int client_get(db_conn *c, arena *a, const char *id, struct client *out)
@@ -140,12 +120,12 @@ int client_ensure_portal(db_conn *c, const char *public_url)
 	json_decref(logouts);
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	const char *texts[] = {PORTAL_CLIENT, "Portail ENT", r, l, now, r, l};
-	int rc = exec_bound(c,
-			    "INSERT INTO auth_clients (client_id, name, secret_hash, redirect_uris, post_logout_uris, "
-			    "direct_grant, service_roles, disabled, created_at) VALUES (?, ?, NULL, ?, ?, 0, 0, 0, ?) "
-			    "ON CONFLICT (client_id) DO UPDATE SET redirect_uris = ?, post_logout_uris = ?",
-			    7, texts, NULL, "ttttttt", NULL);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO auth_clients (client_id, name, secret_hash, redirect_uris, post_logout_uris, "
+			 "direct_grant, service_roles, disabled, created_at) VALUES (?, ?, NULL, ?, ?, 0, 0, 0, ?) "
+			 "ON CONFLICT (client_id) DO UPDATE SET redirect_uris = ?, post_logout_uris = ?",
+			 SQL_T(PORTAL_CLIENT), SQL_T("Portail ENT"), SQL_T(r), SQL_T(l), SQL_T(now), SQL_T(r),
+			 SQL_T(l));
 	free(r);
 	free(l);
 	return rc;
@@ -209,11 +189,8 @@ int session_create(db_conn *c, arena *a, const char *user_id, char **cookie_valu
 	char *v = random_token(a);
 	char *h = hash_of(a, v);
 	int64_t now = time(NULL);
-	const char *texts[] = {h, user_id};
-	int64_t ints[] = {now, now + SESSION_TTL};
-	int rc = exec_bound(c,
-			    "INSERT INTO auth_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-			    4, texts, ints, "ttii", NULL);
+	int rc = SQL_RUN(c, "INSERT INTO auth_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+			 SQL_T(h), SQL_T(user_id), SQL_I(now), SQL_I(now + SESSION_TTL));
 	if (rc)
 		return rc;
 	*cookie_value = v;
@@ -243,26 +220,26 @@ int session_user(db_conn *c, arena *a, const char *cookie_value, char **user_id,
 	return rc == DB_ROW ? ENT_OK : ENT_ENOTFOUND;
 }
 
+/* Ends the sessions and revokes the refresh tokens that end_sql and revoke_sql (the instant, then key) name. */
+static int end_and_revoke(db_conn *c, const char *end_sql, const char *revoke_sql, const char *key)
+{
+	int64_t now = time(NULL);
+	int rc = SQL_RUN(c, end_sql, SQL_I(now), SQL_T(key));
+	return rc ? rc : SQL_RUN(c, revoke_sql, SQL_I(now), SQL_T(key));
+}
+
 int session_end(db_conn *c, const char *session_hash)
 {
-	int64_t ints[] = {time(NULL)};
-	int rc = exec_bound(c, "UPDATE auth_sessions SET ended_at = ? WHERE id_hash = ? AND ended_at IS NULL", 2,
-			    (const char *const[]){session_hash}, ints, "it", NULL);
-	if (rc)
-		return rc;
-	return exec_bound(c, "UPDATE auth_refresh SET revoked_at = ? WHERE session_hash = ? AND revoked_at IS NULL", 2,
-			  (const char *const[]){session_hash}, ints, "it", NULL);
+	return end_and_revoke(c, "UPDATE auth_sessions SET ended_at = ? WHERE id_hash = ? AND ended_at IS NULL",
+			      "UPDATE auth_refresh SET revoked_at = ? WHERE session_hash = ? AND revoked_at IS NULL",
+			      session_hash);
 }
 
 int auth_revoke_user(db_conn *c, const char *user_id)
 {
-	int64_t ints[] = {time(NULL)};
-	int rc = exec_bound(c, "UPDATE auth_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL", 2,
-			    (const char *const[]){user_id}, ints, "it", NULL);
-	if (rc)
-		return rc;
-	return exec_bound(c, "UPDATE auth_refresh SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", 2,
-			  (const char *const[]){user_id}, ints, "it", NULL);
+	return end_and_revoke(c, "UPDATE auth_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
+			      "UPDATE auth_refresh SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+			      user_id);
 }
 
 /* ---- codes ---- */
@@ -271,16 +248,12 @@ int code_create(db_conn *c, arena *a, const char *client_id, const char *user_id
 		const char *redirect_uri, const char *challenge, const char *scope, const char *nonce, char **code)
 {
 	char *v = random_token(a);
-	db_stmt *s = SQL_PREP(c,
-			      "INSERT INTO auth_codes (code_hash, client_id, user_id, session_hash, redirect_uri, "
-			      "code_challenge, scope, nonce, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			      SQL_T(hash_of(a, v)), SQL_T(client_id), SQL_T(user_id), SQL_T(session_hash),
-			      SQL_T(redirect_uri), SQL_T(challenge), SQL_T(scope), SQL_T(nonce),
-			      SQL_I(time(NULL) + CODE_TTL));
-	if (!s)
-		return ENT_EDB;
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO auth_codes (code_hash, client_id, user_id, session_hash, redirect_uri, "
+			 "code_challenge, scope, nonce, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(hash_of(a, v)), SQL_T(client_id), SQL_T(user_id), SQL_T(session_hash),
+			 SQL_T(redirect_uri), SQL_T(challenge), SQL_T(scope), SQL_T(nonce),
+			 SQL_I(time(NULL) + CODE_TTL));
 	if (rc < 0)
 		return rc;
 	*code = v;
@@ -291,9 +264,8 @@ static int revoke_family(db_conn *c, const char *family)
 {
 	if (!family)
 		return ENT_OK;
-	int64_t ints[] = {time(NULL)};
-	return exec_bound(c, "UPDATE auth_refresh SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL", 2,
-			  (const char *const[]){family}, ints, "it", NULL);
+	return SQL_RUN(c, "UPDATE auth_refresh SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+		       SQL_I(time(NULL)), SQL_T(family));
 }
 
 static int valid_verifier(const char *v)
@@ -320,9 +292,8 @@ int code_redeem(db_conn *c, arena *a, const char *code, const char *client_id, c
 	char *h = hash_of(a, code);
 	int64_t now = time(NULL);
 	int64_t changes = 0;
-	int64_t ints[] = {now};
-	int rc = exec_bound(c, "UPDATE auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL", 2,
-			    (const char *const[]){h}, ints, "it", &changes);
+	int rc = SQL_CHANGE(c, &changes, "UPDATE auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
+			    SQL_I(now), SQL_T(h));
 	if (rc)
 		return rc;
 	db_stmt *s = db_prepare(c,
@@ -389,8 +360,7 @@ int code_set_family(db_conn *c, const char *code, const char *family)
 {
 	char h[65];
 	sha256_hex(code, strlen(code), h);
-	return exec_bound(c, "UPDATE auth_codes SET family = ? WHERE code_hash = ?", 2,
-			  (const char *const[]){family, h}, NULL, "tt", NULL);
+	return SQL_RUN(c, "UPDATE auth_codes SET family = ? WHERE code_hash = ?", SQL_T(family), SQL_T(h));
 }
 
 /* ---- refresh tokens ---- */
@@ -434,12 +404,11 @@ int refresh_use(db_conn *c, arena *a, const char *token, const char *client_id, 
 	char *h = hash_of(a, token);
 	int64_t now = time(NULL);
 	int64_t changes = 0;
-	int64_t ints[] = {now, now, now};
-	int rc = exec_bound(
-		c,
+	int rc = SQL_CHANGE(
+		c, &changes,
 		"UPDATE auth_refresh SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL "
 		"AND expires_at > ? AND absolute_expires_at > ?",
-		4, (const char *const[]){h}, ints, "itii", &changes);
+		SQL_I(now), SQL_T(h), SQL_I(now), SQL_I(now));
 	if (rc)
 		return rc;
 	db_stmt *s = db_prepare(
@@ -659,11 +628,13 @@ void tokens_reply(http_req *req, struct token_set *t)
 
 void tokens_gc(db_conn *c)
 {
-	int64_t ints[] = {time(NULL) - 3600};
-	exec_bound(c, "DELETE FROM auth_codes WHERE expires_at < ?", 1, NULL, ints, "i", NULL);
-	exec_bound(c, "DELETE FROM auth_login_requests WHERE expires_at < ?", 1, NULL, ints, "i", NULL);
-	exec_bound(c, "DELETE FROM auth_refresh WHERE absolute_expires_at < ?", 1, NULL, ints, "i", NULL);
-	exec_bound(c, "DELETE FROM auth_sessions WHERE expires_at < ?", 1, NULL, ints, "i", NULL);
+	static const char *const sqls[] = {"DELETE FROM auth_codes WHERE expires_at < ?",
+					   "DELETE FROM auth_login_requests WHERE expires_at < ?",
+					   "DELETE FROM auth_refresh WHERE absolute_expires_at < ?",
+					   "DELETE FROM auth_sessions WHERE expires_at < ?"};
+	int64_t before = time(NULL) - 3600;
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
+		SQL_RUN(c, sqls[i], SQL_I(before));
 }
 
 char *auth_issue_access_token(db_conn *c, const char *user_id, int ttl)

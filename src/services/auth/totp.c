@@ -331,14 +331,5 @@ int totp_erase_user(db_conn *c, const char *user_id)
 {
 	static const char *const sqls[] = {"DELETE FROM auth_recovery_codes WHERE user_id = ?",
 					   "DELETE FROM auth_totp WHERE user_id = ?"};
-	for (size_t i = 0; i < 2; i++) {
-		db_stmt *s = SQL_PREP(c, sqls[i], SQL_T(user_id));
-		if (!s)
-			return ENT_EDB;
-		int rc = db_step(s);
-		db_done(s);
-		if (rc < 0)
-			return rc;
-	}
-	return ENT_OK;
+	return SQL_EACH(c, sqls, user_id);
 }

@@ -689,21 +689,13 @@ static int check_grants(http_req *req, db_conn *c, const char *cours_id, json_t 
 /* Replaces the rows of table (cours_teachers or cours_classes) for the course with the ids in arr. */
 static int replace_links(db_conn *c, const char *del_sql, const char *ins_sql, const char *cours_id, json_t *arr)
 {
-	db_stmt *s = SQL_PREP(c, del_sql, SQL_T(cours_id));
-	if (!s)
-		return ENT_EDB;
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c, del_sql, SQL_T(cours_id));
 	if (rc < 0)
 		return rc;
 	size_t i;
 	json_t *v;
 	json_array_foreach (arr, i, v) {
-		s = SQL_PREP(c, ins_sql, SQL_T(cours_id), SQL_T(json_string_value(v)));
-		if (!s)
-			return ENT_EDB;
-		rc = db_step(s);
-		db_done(s);
+		rc = SQL_RUN(c, ins_sql, SQL_T(cours_id), SQL_T(json_string_value(v)));
 		if (rc < 0 && rc != ENT_ECONFLICT)
 			return rc;
 	}

@@ -222,6 +222,24 @@ static json_t *load_material(db_conn *c, const char *mid, int *err)
 	return m;
 }
 
+/*
+ * Attaches file_id (uploaded by owner, not used yet) to the course inside the caller's
+ * transaction. Returns 0; 1 after rolling back and answering 400 when it names no such file; or
+ * the failure (< 0).
+ */
+static int attach_file(http_req *req, db_conn *c, const char *file_id, const char *owner, const char *cours_id)
+{
+	int rc = fichiers_attach(c, file_id, owner, cours_id);
+	if (rc != ENT_ENOTFOUND)
+		return rc;
+	db_rollback(c);
+	http_problem_errors(
+		req, 400, "Certains champs du support sont à corriger.",
+		json_pack("{s:s}", "file_id",
+			  "ne désigne pas un fichier que vous avez déposé et qui n'est pas encore utilisé"));
+	return 1;
+}
+
 void materials_create(http_req *req)
 {
 	if (cours_for_request(req, COURS_EDIT) < 0)
@@ -265,29 +283,17 @@ void materials_create(http_req *req)
 		if (rc < 0)
 			goto fail;
 	}
-	if (file_id && (rc = fichiers_attach(c, file_id, sub, cours_id))) {
-		if (rc == ENT_ENOTFOUND) {
-			db_rollback(c);
-			http_problem_errors(
-				req, 400, "Certains champs du support sont à corriger.",
-				json_pack(
-					"{s:s}", "file_id",
-					"ne désigne pas un fichier que vous avez déposé et qui n'est pas encore utilisé"));
+	if (file_id) {
+		if ((rc = attach_file(req, c, file_id, sub, cours_id)) > 0)
 			return;
-		}
-		goto fail;
+		if (rc < 0)
+			goto fail;
 	}
-	db_stmt *s = SQL_PREP(c, "INSERT INTO materials (" MAT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			      SQL_T(id), SQL_T(cours_id), SQL_T(json_get_str(body, "title", "")),
-			      SQL_T(json_get_str(body, "description", NULL)), SQL_T(section), SQL_I(position),
-			      SQL_T(norm_time(a, json_get_str(body, "publish_at", NULL))), SQL_T(file_id), SQL_T(sub),
-			      SQL_T(now), SQL_T(now));
-	if (!s) {
-		rc = ENT_EDB;
-		goto fail;
-	}
-	rc = db_step(s);
-	db_done(s);
+	rc = SQL_RUN(c, "INSERT INTO materials (" MAT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SQL_T(id),
+		     SQL_T(cours_id), SQL_T(json_get_str(body, "title", "")),
+		     SQL_T(json_get_str(body, "description", NULL)), SQL_T(section), SQL_I(position),
+		     SQL_T(norm_time(a, json_get_str(body, "publish_at", NULL))), SQL_T(file_id), SQL_T(sub),
+		     SQL_T(now), SQL_T(now));
 	if (rc < 0)
 		goto fail;
 	if (file_id && (rc = cours_material_publish_state(c, id, 0)))
@@ -392,26 +398,14 @@ void materials_patch(http_req *req)
 			goto fail;
 	}
 	if (file_changes) {
-		if (new_file && (rc = fichiers_attach(c, new_file, http_principal(req)->sub, cours_id))) {
-			if (rc == ENT_ENOTFOUND) {
-				db_rollback(c);
-				http_problem_errors(
-					req, 400, "Certains champs du support sont à corriger.",
-					json_pack(
-						"{s:s}", "file_id",
-						"ne désigne pas un fichier que vous avez déposé et qui n'est pas encore utilisé"));
+		if (new_file) {
+			if ((rc = attach_file(req, c, new_file, http_principal(req)->sub, cours_id)) > 0)
 				return;
-			}
-			goto fail;
+			if (rc < 0)
+				goto fail;
 		}
-		db_stmt *s = SQL_PREP(c, "UPDATE materials SET file_id = ?, updated_at = ? WHERE id = ?",
-				      SQL_T(new_file), SQL_T(now), SQL_T(mid));
-		if (!s) {
-			rc = ENT_EDB;
-			goto fail;
-		}
-		rc = db_step(s);
-		db_done(s);
+		rc = SQL_RUN(c, "UPDATE materials SET file_id = ?, updated_at = ? WHERE id = ?", SQL_T(new_file),
+			     SQL_T(now), SQL_T(mid));
 		if (rc < 0)
 			goto fail;
 	}

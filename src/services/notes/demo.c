@@ -343,22 +343,11 @@ int notes_erase_user(db_conn *c, const char *user_id)
 	}
 	static const char *const sqls[] = {"DELETE FROM notes_audit WHERE student_id = ?",
 					   "DELETE FROM notes_grades WHERE student_id = ?"};
-	for (size_t i = 0; i < 2; i++) {
-		db_stmt *s = SQL_PREP(c, sqls[i], SQL_T(user_id));
-		if (!s) {
-			arena_free(a);
-			return ENT_EDB;
-		}
-		int rc = db_step(s);
-		db_done(s);
-		if (rc < 0) {
-			arena_free(a);
-			return rc;
-		}
-	}
+	int rc = SQL_EACH(c, sqls, user_id);
 	char now[21];
 	notes_now(now);
-	int rc = np ? notes_stats_refresh(c, a, pairs, np, NULL, now) : ENT_OK;
+	if (rc == ENT_OK && np)
+		rc = notes_stats_refresh(c, a, pairs, np, NULL, now);
 	arena_free(a);
 	return rc;
 }

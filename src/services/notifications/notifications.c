@@ -23,6 +23,7 @@
 #include "core/json.h"
 #include "core/page.h"
 #include "core/service.h"
+#include "core/row.h"
 #include "core/sql.h"
 #include "core/util.h"
 #include "core/wake.h"
@@ -159,15 +160,21 @@ static void notif_count(http_req *req)
 		http_reply_json(req, 200, json_pack("{s:I}", "count", (json_int_t)n));
 }
 
+/* The database and the notification id of the route, or NULL after answering (404: not an id, 503). */
+static db_conn *notif_open(http_req *req, const char **id)
+{
+	*id = http_param(req, "id");
+	if (!util_is_uuid(*id)) {
+		http_problem(req, 404, "no such notification");
+		return NULL;
+	}
+	return http_db(req);
+}
+
 static void notif_read(http_req *req)
 {
-	const char *id = http_param(req, "id");
-	const char *user = http_principal(req)->sub;
-	if (!util_is_uuid(id)) {
-		http_problem(req, 404, "no such notification");
-		return;
-	}
-	db_conn *c = http_db(req);
+	const char *id, *user = http_principal(req)->sub;
+	db_conn *c = notif_open(req, &id);
 	if (!c)
 		return;
 	char now[21];
@@ -180,21 +187,12 @@ static void notif_read(http_req *req)
 		http_problem_err(req, rc, "the notification could not be marked read");
 		return;
 	}
-	db_stmt *s = SQL_PREP(c, "SELECT " NOTIF_COLS " FROM notifications WHERE id = ? AND user_id = ?", SQL_T(id),
-			      SQL_T(user));
-	if (!s) {
-		http_problem_err(req, ENT_EDB, "the notification could not be read");
+	db_stmt *s = row_step(req,
+			      SQL_PREP(c, "SELECT " NOTIF_COLS " FROM notifications WHERE id = ? AND user_id = ?",
+				       SQL_T(id), SQL_T(user)),
+			      "the notification could not be read", "no such notification");
+	if (!s)
 		return;
-	}
-	rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		if (rc < 0)
-			http_problem_err(req, rc, "the notification could not be read");
-		else
-			http_problem(req, 404, "no such notification");
-		return;
-	}
 	notif_write_row(http_jw(req), s);
 	db_done(s);
 	if (changed)
@@ -224,13 +222,8 @@ static void notif_read_all(http_req *req)
 
 static void notif_delete(http_req *req)
 {
-	const char *id = http_param(req, "id");
-	const char *user = http_principal(req)->sub;
-	if (!util_is_uuid(id)) {
-		http_problem(req, 404, "no such notification");
-		return;
-	}
-	db_conn *c = http_db(req);
+	const char *id, *user = http_principal(req)->sub;
+	db_conn *c = notif_open(req, &id);
 	if (!c)
 		return;
 	int64_t changed = 0;
@@ -426,16 +419,7 @@ static int notif_erase_user(db_conn *c, const char *user_id)
 		"DELETE FROM notifications WHERE user_id = ?",
 		"DELETE FROM notification_prefs WHERE user_id = ?",
 	};
-	for (size_t i = 0; i < 2; i++) {
-		db_stmt *s = SQL_PREP(c, sqls[i], SQL_T(user_id));
-		if (!s)
-			return ENT_EDB;
-		int rc = db_step(s);
-		db_done(s);
-		if (rc < 0)
-			return rc;
-	}
-	return ENT_OK;
+	return SQL_EACH(c, sqls, user_id);
 }
 
 static const struct bus_consumer *const consumers[] = {&notif_consumer, NULL};

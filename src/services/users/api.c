@@ -313,15 +313,18 @@ static db_conn *user_open(http_req *req, int me, struct urow *r)
 	return rc ? NULL : c;
 }
 
-void users_api_get(http_req *req)
+/* Answers the account {id} (an administrator's view) or the caller's own (me). */
+static void user_reply(http_req *req, int me)
 {
 	struct urow r;
-	db_conn *c = user_open(req, 0, &r);
+	db_conn *c = user_open(req, me, &r);
 	if (!c)
 		return;
-	users_row_write(http_jw(req), c, &r, USERS_VIEW_ADMIN, 1);
+	users_row_write(http_jw(req), c, &r, me ? USERS_VIEW_SELF : USERS_VIEW_ADMIN, 1);
 	http_reply_jw(req, 200);
 }
+
+void users_api_get(http_req *req) { user_reply(req, 0); }
 
 /* ---- PATCH /api/users/{id} ---- */
 
@@ -513,30 +516,14 @@ void users_api_delete(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	db_stmt *s = db_prepare(
-		c, "UPDATE users SET iss = NULL, sub = NULL, email = NULL, username = NULL,"
-		   " given_name = 'Utilisateur', family_name = 'supprimé', display_name = NULL, locale = NULL,"
-		   " external_id = NULL, disabled = 1, sort_key = ?, search = '', last_login_at = NULL,"
-		   " deleted_at = ?, updated_at = ? WHERE id = ?");
-	if (!s)
-		rc = ENT_EDB;
-	else {
-		db_bind_text(s, 1, users_sort_key(a, "Utilisateur", "supprimé"));
-		db_bind_text(s, 2, now);
-		db_bind_text(s, 3, now);
-		db_bind_text(s, 4, r.id);
-		rc = db_step(s);
-		db_done(s);
-	}
-	for (size_t i = 0; rc >= 0 && i < sizeof(steps) / sizeof(steps[0]); i++) {
-		s = SQL_PREP(c, steps[i], SQL_T(r.id));
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c,
+		     "UPDATE users SET iss = NULL, sub = NULL, email = NULL, username = NULL,"
+		     " given_name = 'Utilisateur', family_name = 'supprimé', display_name = NULL, locale = NULL,"
+		     " external_id = NULL, disabled = 1, sort_key = ?, search = '', last_login_at = NULL,"
+		     " deleted_at = ?, updated_at = ? WHERE id = ?",
+		     SQL_T(users_sort_key(a, "Utilisateur", "supprimé")), SQL_T(now), SQL_T(now), SQL_T(r.id));
+	if (rc >= 0)
+		rc = SQL_EACH(c, steps, r.id);
 	/* Every other service erases its part in the same transaction (all services, not only
 	 * those of this process: the database is shared). */
 	for (const struct service *const *sv = service_registry; rc >= 0 && *sv; sv++)
@@ -578,15 +565,7 @@ void users_api_reset(http_req *req)
 
 /* ---- /api/users/me ---- */
 
-void users_api_me(http_req *req)
-{
-	struct urow r;
-	db_conn *c = user_open(req, 1, &r);
-	if (!c)
-		return;
-	users_row_write(http_jw(req), c, &r, USERS_VIEW_SELF, 1);
-	http_reply_jw(req, 200);
-}
+void users_api_me(http_req *req) { user_reply(req, 1); }
 
 static const struct jfield me_fields[] = {
 	{"display_name", JF_STRING, 0, 1, 1, USERS_NAME_MAX, NULL},

@@ -85,14 +85,8 @@ int users_demo(db_conn *c, FILE *out)
 			goto fail;
 		if (made) {
 			classes_created++;
-			db_stmt *s = SQL_PREP(c, "UPDATE classes SET level = ? WHERE id = ?",
-					      SQL_T(demo_classes[i].level), SQL_T(class_ids[i]));
-			if (!s) {
-				rc = ENT_EDB;
-				goto fail;
-			}
-			rc = db_step(s);
-			db_done(s);
+			rc = SQL_RUN(c, "UPDATE classes SET level = ? WHERE id = ?", SQL_T(demo_classes[i].level),
+				     SQL_T(class_ids[i]));
 			if (rc < 0)
 				goto fail;
 		}

@@ -97,14 +97,7 @@ int users_generate(db_conn *c, const struct scale *sc)
 		int made = 0;
 		if ((rc = users_class_by_name(c, name, sc->school_year, 1, class_ids[i], &made)))
 			goto fail;
-		db_stmt *s = SQL_PREP(c, "UPDATE classes SET level = ? WHERE id = ?", SQL_T(levels[i % 7]),
-				      SQL_T(class_ids[i]));
-		if (!s) {
-			rc = ENT_EDB;
-			goto fail;
-		}
-		rc = db_step(s);
-		db_done(s);
+		rc = SQL_RUN(c, "UPDATE classes SET level = ? WHERE id = ?", SQL_T(levels[i % 7]), SQL_T(class_ids[i]));
 		if (rc < 0)
 			goto fail;
 		sc->progress("classes", i + 1, sc->classes);

@@ -456,21 +456,9 @@ int users_activate(db_conn *c, arena *a, const char *login, const char *code, co
 	char now[21];
 	users_time(now, 0);
 	/* Conditional on the code still being there: of two concurrent uses, one wins. */
-	db_stmt *s = db_prepare(c,
-				"UPDATE user_credentials SET password_hash = ?, activation_hash = NULL,"
-				" activation_expires_at = NULL, failed_count = 0, locked_until = NULL, updated_at = ?"
-				" WHERE user_id = ? AND activation_hash = ?");
-	if (!s) {
-		free(h);
-		return ENT_EDB;
-	}
-	db_bind_text(s, 1, h);
-	db_bind_text(s, 2, now);
-	db_bind_text(s, 3, cr.id);
-	db_bind_text(s, 4, cr.code_hash);
-	rc = db_step(s);
-	int64_t n = db_changes(s);
-	db_done(s);
+	int64_t n = 0;
+	rc = SQL_CHANGE(c, &n, USERS_SET_PASSWORD " AND activation_hash = ?", SQL_T(h), SQL_T(now), SQL_T(cr.id),
+			SQL_T(cr.code_hash));
 	free(h);
 	if (rc < 0)
 		return rc;

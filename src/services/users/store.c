@@ -700,35 +700,14 @@ int users_set_password(db_conn *c, const char *id, const char *password, const c
 		return ENT_EINTERNAL;
 	char now[21];
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c,
-				"UPDATE user_credentials SET password_hash = ?, activation_hash = NULL,"
-				" activation_expires_at = NULL, failed_count = 0, locked_until = NULL, updated_at = ?"
-				" WHERE user_id = ?");
-	if (!s) {
-		free(hash);
-		return ENT_EDB;
-	}
-	db_bind_text(s, 1, hash);
-	db_bind_text(s, 2, now);
-	db_bind_text(s, 3, id);
-	rc = db_step(s);
-	int64_t n = db_changes(s);
-	db_done(s);
-	if (rc >= 0 && n == 0) {
-		s = db_prepare(
+	int64_t n = 0;
+	rc = SQL_CHANGE(c, &n, USERS_SET_PASSWORD, SQL_T(hash), SQL_T(now), SQL_T(id));
+	if (rc >= 0 && n == 0)
+		rc = SQL_RUN(
 			c,
 			"INSERT INTO user_credentials (user_id, password_hash, activation_hash, activation_expires_at,"
-			" failed_count, locked_until, updated_at) VALUES (?, ?, NULL, NULL, 0, NULL, ?)");
-		if (!s) {
-			free(hash);
-			return ENT_EDB;
-		}
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, hash);
-		db_bind_text(s, 3, now);
-		rc = db_step(s);
-		db_done(s);
-	}
+			" failed_count, locked_until, updated_at) VALUES (?, ?, NULL, NULL, 0, NULL, ?)",
+			SQL_T(id), SQL_T(hash), SQL_T(now));
 	free(hash);
 	if (rc < 0)
 		return rc;
