@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "core/arena.h"
 #include "core/err.h"
 #include "core/sql.h"
 #include "store/db.h"
@@ -389,6 +390,17 @@ static void test_sql_run(void **state)
 	assert_int_equal(ids[1], 3);
 	assert_null(SQL_PREP(c, "SELECT nothing FROM no_such_table WHERE id = ?", SQL_I(1)));
 	exec_ok(c, "DROP TABLE t_store_sql");
+}
+
+/* db_like: the pattern of a search anywhere, its LIKE characters escaped, lowered on demand. */
+static void test_like_pattern(void **state)
+{
+	(void)state;
+	arena *a = arena_new(0);
+	assert_string_equal(db_like(a, "50%_a\\Bé", 0), "%50\\%\\_a\\\\Bé%");
+	assert_string_equal(db_like(a, "AbC_", 1), "%abc\\_%");
+	assert_string_equal(db_like(a, "", 1), "%%");
+	arena_free(a);
 }
 
 static void test_transactions(void **state)
@@ -868,9 +880,10 @@ static void test_pg_not_configured(void **state)
 #define COMMON_TESTS                                                                                                   \
 	cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_question_mark_in_literal),                             \
 		cmocka_unit_test(test_unique_conflict), cmocka_unit_test(test_changes),                                \
-		cmocka_unit_test(test_sql_run), cmocka_unit_test(test_transactions),                                   \
-		cmocka_unit_test(test_statement_cache), cmocka_unit_test(test_nested_same_sql),                        \
-		cmocka_unit_test(test_threads), cmocka_unit_test(test_ping_and_migrate_lock)
+		cmocka_unit_test(test_sql_run), cmocka_unit_test(test_like_pattern),                                   \
+		cmocka_unit_test(test_transactions), cmocka_unit_test(test_statement_cache),                           \
+		cmocka_unit_test(test_nested_same_sql), cmocka_unit_test(test_threads),                                \
+		cmocka_unit_test(test_ping_and_migrate_lock)
 
 int main(void)
 {

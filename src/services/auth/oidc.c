@@ -530,6 +530,21 @@ static int parse_form(http_req *req, struct form *f)
 	return 0;
 }
 
+/*
+ * What the login pages' POSTs share: the provider switched on, a form body and the database.
+ * Returns the connection, or NULL after answering (the provider off, a bad body, or an error page
+ * when the database is unreachable).
+ */
+static db_conn *form_open(http_req *req, struct form *f)
+{
+	if (provider_off(req) || parse_form(req, f))
+		return NULL;
+	db_conn *c = app_db();
+	if (!c)
+		error_page(req, 503, "Le service est momentanément indisponible.");
+	return c;
+}
+
 static void busy_page(http_req *req, int retry_after, void (*render)(http_req *, const char *, int))
 {
 	char ra[16];
@@ -694,16 +709,10 @@ static void recovery_page(http_req *req, const struct login_req *lr, const char 
 
 void oidc_otp_post(http_req *req)
 {
-	if (provider_off(req))
-		return;
 	struct form f;
-	if (parse_form(req, &f))
+	db_conn *c = form_open(req, &f);
+	if (!c)
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		error_page(req, 503, "Le service est momentanément indisponible.");
-		return;
-	}
 	const char *csrf = form_get(&f, "csrf");
 	struct login_req lr;
 	int rc = login_request_load(req, c, form_get(&f, "request"), csrf, &lr);
@@ -799,16 +808,10 @@ static void rerender_login(http_req *req, const char *error, int status)
 
 void oidc_login_post(http_req *req)
 {
-	if (provider_off(req))
-		return;
 	struct form f;
-	if (parse_form(req, &f))
+	db_conn *c = form_open(req, &f);
+	if (!c)
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		error_page(req, 503, "Le service est momentanément indisponible.");
-		return;
-	}
 	struct login_ctx x = {0};
 	x.csrf = form_get(&f, "csrf");
 	int rc = login_request_load(req, c, form_get(&f, "request"), x.csrf, &x.lr);
@@ -875,16 +878,10 @@ void oidc_activate_get(http_req *req)
 
 void oidc_activate_post(http_req *req)
 {
-	if (provider_off(req))
-		return;
 	struct form f;
-	if (parse_form(req, &f))
+	db_conn *c = form_open(req, &f);
+	if (!c)
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		error_page(req, 503, "Le service est momentanément indisponible.");
-		return;
-	}
 	struct activate_ctx x = {form_get(&f, "request"), form_get(&f, "csrf"), form_get(&f, "username")};
 	current_activate = &x;
 	const char *cookie = http_cookie(req, CSRF_COOKIE);

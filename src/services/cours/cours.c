@@ -259,23 +259,6 @@ static json_t *course_load(db_conn *c, const char *id, int *err)
 	return out;
 }
 
-/* LIKE pattern for a search: lower case, %, _ and \ escaped, wrapped in %. */
-static const char *like_pattern(arena *a, const char *q)
-{
-	size_t n = strlen(q);
-	char *o = arena_alloc(a, n * 2 + 3), *p = o;
-	*p++ = '%';
-	for (size_t i = 0; i < n; i++) {
-		char ch = q[i];
-		if (ch == '%' || ch == '_' || ch == '\\')
-			*p++ = '\\';
-		*p++ = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-	}
-	*p++ = '%';
-	*p = '\0';
-	return o;
-}
-
 /*
  * The statements of GET /api/cours, one per way in: a student's courses start from their class
  * in cours_classes, a teacher's from cours_teachers, and an administrator's from the
@@ -521,7 +504,7 @@ static void list_page(http_req *req, db_conn *c, page *pg, int scope, const char
 	int k = 1;
 	if (scope)
 		db_bind_text(s, k++, scope == 2 ? cls : p->sub);
-	const char *pat = q ? like_pattern(a, q) : NULL;
+	const char *pat = q ? db_like(a, q, 1) : NULL;
 	const char *const values[] = {pat, pat, pat, pat, subject, subject, year, year};
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
 		db_bind_text(s, k++, values[i]);

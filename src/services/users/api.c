@@ -42,23 +42,6 @@ static void conflict(http_req *req, const char *field, const char *code, const c
 	http_problem_errors(req, 409, msg, e);
 }
 
-/* LIKE pattern for a folded search: %q% with \, % and _ escaped. */
-static char *like_pattern(arena *a, const char *folded)
-{
-	size_t n = strlen(folded);
-	char *out = arena_alloc(a, n * 2 + 3);
-	size_t o = 0;
-	out[o++] = '%';
-	for (const char *p = folded; *p; p++) {
-		if (*p == '\\' || *p == '%' || *p == '_')
-			out[o++] = '\\';
-		out[o++] = *p;
-	}
-	out[o++] = '%';
-	out[o] = '\0';
-	return out;
-}
-
 /* ---- GET /api/users ---- */
 
 /*
@@ -118,7 +101,7 @@ void users_api_list(http_req *req)
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
-	const char *pattern = q && *q ? like_pattern(a, users_fold(a, q)) : NULL;
+	const char *pattern = q && *q ? db_like(a, users_fold(a, q), 0) : NULL;
 	/* The way in, hence the statement and its parameters (in their order in the SQL). */
 	int only_disabled = disabled && strcmp(disabled, "true") == 0;
 	enum {
@@ -360,22 +343,34 @@ static const char *patched(json_t *body, const char *key, const char *current)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-void users_api_patch(http_req *req)
+/*
+ * Opens a PATCH of the account {id} or the caller's own (me): the body checked against fields (n
+ * of them; texts: those without control characters; locale checked when there), then the account
+ * into r. Returns the connection, or NULL after answering (400, 503, 404).
+ */
+static db_conn *user_patch_open(http_req *req, int me, const struct jfield *fields, size_t n, const char *const *texts,
+				json_t **body, struct urow *r)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
+	if (!(*body = http_json_body(req)))
+		return NULL;
 	json_t *errors = json_object();
-	json_check(body, patch_fields, sizeof(patch_fields) / sizeof(patch_fields[0]), errors);
-	static const char *const texts[] = {"given_name", "family_name", "display_name", "external_id", NULL};
-	check_texts(body, texts, errors);
-	const char *loc = json_get_str(body, "locale", NULL);
+	json_check(*body, fields, n, errors);
+	check_texts(*body, texts, errors);
+	const char *loc = json_get_str(*body, "locale", NULL);
 	if (loc && !json_object_get(errors, "locale") && !valid_locale(loc))
 		json_field_error(errors, "locale", "not_locale", "doit être une langue comme fr ou fr-FR");
 	if (http_invalid(req, errors))
-		return;
+		return NULL;
+	return user_open(req, me, r);
+}
+
+void users_api_patch(http_req *req)
+{
+	static const char *const texts[] = {"given_name", "family_name", "display_name", "external_id", NULL};
+	json_t *body;
 	struct urow r;
-	db_conn *c = user_open(req, 0, &r);
+	db_conn *c = user_patch_open(req, 0, patch_fields, sizeof(patch_fields) / sizeof(patch_fields[0]), texts, &body,
+				     &r);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
@@ -574,20 +569,10 @@ static const struct jfield me_fields[] = {
 
 void users_api_me_patch(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	json_t *errors = json_object();
-	json_check(body, me_fields, sizeof(me_fields) / sizeof(me_fields[0]), errors);
 	static const char *const texts[] = {"display_name", NULL};
-	check_texts(body, texts, errors);
-	const char *loc = json_get_str(body, "locale", NULL);
-	if (loc && !json_object_get(errors, "locale") && !valid_locale(loc))
-		json_field_error(errors, "locale", "not_locale", "doit être une langue comme fr ou fr-FR");
-	if (http_invalid(req, errors))
-		return;
+	json_t *body;
 	struct urow r;
-	db_conn *c = user_open(req, 1, &r);
+	db_conn *c = user_patch_open(req, 1, me_fields, sizeof(me_fields) / sizeof(me_fields[0]), texts, &body, &r);
 	if (!c)
 		return;
 	arena *a = http_arena(req);

@@ -180,22 +180,6 @@ int users_class_teachers(db_conn *c, arena *a, const char *class_id, const char 
 
 int users_admins(db_conn *c, arena *a, const char ***ids) { return users_with_role(c, a, "admin", ids); }
 
-/* "%q%" with \, % and _ escaped, for LIKE ... ESCAPE '\'. */
-static char *lookup_like(arena *a, const char *folded)
-{
-	size_t n = strlen(folded), o = 0;
-	char *out = arena_alloc(a, n * 2 + 3);
-	out[o++] = '%';
-	for (const char *p = folded; *p; p++) {
-		if (*p == '\\' || *p == '%' || *p == '_')
-			out[o++] = '\\';
-		out[o++] = *p;
-	}
-	out[o++] = '%';
-	out[o] = '\0';
-	return out;
-}
-
 int users_suggest(db_conn *c, arena *a, const char *q, int limit, struct users_hit **out)
 {
 	*out = NULL;
@@ -203,7 +187,7 @@ int users_suggest(db_conn *c, arena *a, const char *q, int limit, struct users_h
 			      "SELECT id, display_name, given_name, family_name, role FROM users"
 			      " WHERE deleted_at IS NULL AND disabled = 0 AND search LIKE ? ESCAPE '\\'"
 			      " ORDER BY sort_key, id LIMIT ?",
-			      SQL_T(lookup_like(a, users_fold(a, q ? q : ""))), SQL_I(limit));
+			      SQL_T(db_like(a, users_fold(a, q ? q : ""), 0)), SQL_I(limit));
 	if (!s)
 		return ENT_EDB;
 	struct users_hit *v = NULL;
