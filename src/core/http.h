@@ -67,6 +67,17 @@ struct route {
 	int (*on_body)(http_req *req, const char *data, size_t len);
 };
 
+/*
+ * One entry of a service's route table: the method, the pattern, the handler and who may call it,
+ * then the other fields by name (at least the summary):
+ *
+ *   ROUTE("GET", "/api/things/{id}", thing_get, ROLE_ANY_USER, .summary = "A thing", .response_schema = S_THING),
+ */
+#define ROUTE(m, p, h, who, ...)                                                                                       \
+	{                                                                                                              \
+		.method = (m), .pattern = (p), .handler = (h), .access = (who), __VA_ARGS__                            \
+	}
+
 /* The caller's identity, set by the access guard (NULL on public routes without a token). */
 struct http_principal {
 	const char *sub; /* subject (user id) */

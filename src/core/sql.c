@@ -43,3 +43,21 @@ int sql_each(db_conn *c, const char *const *sqls, size_t n, const char *v)
 	}
 	return ENT_OK;
 }
+
+db_stmt *sql_row(db_conn *c, const char *sql, const sql_val *v, size_t n, int *rc)
+{
+	db_stmt *s = sql_prepare(c, sql, v, n);
+	if (!s) {
+		*rc = ENT_EDB;
+		return NULL;
+	}
+	*rc = db_step(s);
+	if (*rc == DB_ROW) {
+		*rc = ENT_OK;
+		return s;
+	}
+	db_done(s);
+	if (*rc >= 0)
+		*rc = ENT_ENOTFOUND;
+	return NULL;
+}

@@ -56,6 +56,15 @@ db_stmt *sql_prepare(db_conn *c, const char *sql, const sql_val *v, size_t n);
 /* The same, with the number of rows changed in *changes. */
 #define SQL_CHANGE(c, changes, sql, ...) sql_run((c), (sql), SQL_VALS(__VA_ARGS__), (changes))
 /*
+ * Prepares sql, binds the n values v and steps once: the statement on its first row (the caller
+ * reads it, then calls db_done), or NULL with *rc set: ENT_ENOTFOUND when there is no row, or the
+ * failure.
+ */
+db_stmt *sql_row(db_conn *c, const char *sql, const sql_val *v, size_t n, int *rc);
+/* sql_row of sql with the values that follow (at least one); *rc as there. */
+#define SQL_ROW(c, rc, sql, ...) sql_row((c), (sql), SQL_VALS(__VA_ARGS__), (rc))
+
+/*
  * Runs each statement of sqls[0..n) once with the one text value v, in order (the erasure of a
  * user's rows: "DELETE FROM ... WHERE user_id = ?"), stopping at the first failure. Returns ENT_OK
  * or that failure.

@@ -379,3 +379,12 @@ char *db_like(struct arena *a, const char *s, int lower)
 	*o = '\0';
 	return out;
 }
+
+int db_end(db_conn *c, int rc)
+{
+	if (rc < 0) {
+		db_rollback(c);
+		return rc;
+	}
+	return db_commit(c);
+}

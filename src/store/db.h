@@ -120,6 +120,11 @@ int db_begin(db_conn *c);
 int db_begin_read(db_conn *c);
 int db_commit(db_conn *c);
 int db_rollback(db_conn *c);
+/*
+ * Ends the transaction of a change whose outcome is rc: commits when rc is not negative, rolls
+ * back otherwise. Returns rc when negative, else the commit's outcome (ENT_OK or its failure).
+ */
+int db_end(db_conn *c, int rc);
 
 /* Cheap liveness check (SELECT 1). Returns 0 when the database answers. */
 int db_ping(db_conn *c);

@@ -430,6 +430,16 @@ static void test_transactions(void **state)
 	assert_int_equal(run1(c, ins, 3), ENT_ECONFLICT);
 	assert_int_equal(db_rollback(c), ENT_OK);
 	assert_int_equal(scalar(c, cnt), 1);
+
+	/* db_end: a failed outcome rolls back and is returned; any other commits. */
+	assert_int_equal(db_begin(c), ENT_OK);
+	assert_int_equal(run1(c, ins, 5), DB_DONE);
+	assert_int_equal(db_end(c, ENT_ECONFLICT), ENT_ECONFLICT);
+	assert_int_equal(scalar(c, cnt), 1);
+	assert_int_equal(db_begin(c), ENT_OK);
+	assert_int_equal(run1(c, ins, 6), DB_DONE);
+	assert_int_equal(db_end(c, DB_ROW), ENT_OK);
+	assert_int_equal(scalar(c, cnt), 2);
 	assert_int_equal(db_ping(c), ENT_OK);
 	exec_ok(c, "DROP TABLE t_store_tx");
 }

@@ -324,17 +324,13 @@ static int login_request_load(http_req *req, db_conn *c, const char *id, const c
 	memset(lr, 0, sizeof(*lr));
 	if (!id || !util_is_uuid(id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = SQL_PREP(c,
-			      "SELECT csrf_hash, client_id, redirect_uri, state, nonce, code_challenge, scope, "
-			      "mfa_user_id, mfa_done FROM auth_login_requests WHERE id = ? AND expires_at > ?",
-			      SQL_T(id), SQL_I(time(NULL)));
+	int rc;
+	db_stmt *s = SQL_ROW(c, &rc,
+			     "SELECT csrf_hash, client_id, redirect_uri, state, nonce, code_challenge, scope, "
+			     "mfa_user_id, mfa_done FROM auth_login_requests WHERE id = ? AND expires_at > ?",
+			     SQL_T(id), SQL_I(time(NULL)));
 	if (!s)
-		return ENT_EDB;
-	int rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		return rc < 0 ? rc : ENT_ENOTFOUND;
-	}
+		return rc;
 	char *stored = arena_strdup(a, db_col_text(s, 0));
 	lr->id = arena_strdup(a, id);
 	lr->client_id = arena_strdup(a, db_col_text(s, 1));
@@ -512,7 +508,12 @@ void oidc_authorize(http_req *req)
 	login_form(req, &lr, csrf, &cl, http_query(req, "login_hint"), NULL, 200);
 }
 
-static int parse_form(http_req *req, struct form *f)
+/*
+ * Reads the form body into f. Returns 0; -1 after answering 415 when the body is not a form; or
+ * 1 with *why (not answered: the login pages and the OAuth endpoints tell it their own way) when
+ * it does not parse.
+ */
+static int form_body(http_req *req, struct form *f, const char **why)
 {
 	const char *ct = http_header(req, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
@@ -522,12 +523,17 @@ static int parse_form(http_req *req, struct form *f)
 	}
 	size_t len;
 	const char *body = http_body(req, &len);
+	return form_parse(http_arena(req), body, len, f, why) != 0 ? 1 : 0;
+}
+
+/* The form body into f, or -1 after answering (415, 400 with the reason). */
+static int parse_form(http_req *req, struct form *f)
+{
 	const char *why;
-	if (form_parse(http_arena(req), body, len, f, &why) != 0) {
+	int rc = form_body(req, f, &why);
+	if (rc > 0)
 		http_problem(req, 400, why);
-		return -1;
-	}
-	return 0;
+	return rc ? -1 : 0;
 }
 
 /*
@@ -1132,19 +1138,12 @@ static int oauth_begin(http_req *req, struct form *f, db_conn **c, struct client
 {
 	if (provider_off(req))
 		return -1;
-	const char *ct = http_header(req, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-		http_problem(req, 415,
-			     "Le corps de la requête doit être un formulaire (application/x-www-form-urlencoded).");
-		return -1;
-	}
-	size_t len;
-	const char *body = http_body(req, &len);
 	const char *why;
-	if (form_parse(http_arena(req), body, len, f, &why) != 0) {
+	int rc = form_body(req, f, &why);
+	if (rc > 0)
 		oauth_error(req, 400, "invalid_request", why);
+	if (rc)
 		return -1;
-	}
 	*c = app_db();
 	if (!*c) {
 		oauth_error(req, 503, "temporarily_unavailable",

@@ -296,17 +296,12 @@ int code_redeem(db_conn *c, arena *a, const char *code, const char *client_id, c
 			    SQL_I(now), SQL_T(h));
 	if (rc)
 		return rc;
-	db_stmt *s = db_prepare(c,
-				"SELECT client_id, user_id, session_hash, redirect_uri, code_challenge, scope, nonce, "
-				"expires_at, family FROM auth_codes WHERE code_hash = ?");
+	db_stmt *s = SQL_ROW(c, &rc,
+			     "SELECT client_id, user_id, session_hash, redirect_uri, code_challenge, scope, nonce, "
+			     "expires_at, family FROM auth_codes WHERE code_hash = ?",
+			     SQL_T(h));
 	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, h);
-	rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		return rc < 0 ? rc : ENT_EAUTH;
-	}
+		return rc == ENT_ENOTFOUND ? ENT_EAUTH : rc;
 	char *family = db_col_is_null(s, 8) ? NULL : arena_strdup(a, db_col_text(s, 8));
 	if (changes == 0) {
 		/* Second use: refuse, and revoke what the first use issued. */
@@ -411,17 +406,13 @@ int refresh_use(db_conn *c, arena *a, const char *token, const char *client_id, 
 		SQL_I(now), SQL_T(h), SQL_I(now), SQL_I(now));
 	if (rc)
 		return rc;
-	db_stmt *s = db_prepare(
-		c, "SELECT family, user_id, client_id, session_hash, scope, nonce, used_at, absolute_expires_at "
-		   "FROM auth_refresh WHERE token_hash = ?");
+	db_stmt *s = SQL_ROW(
+		c, &rc,
+		"SELECT family, user_id, client_id, session_hash, scope, nonce, used_at, absolute_expires_at "
+		"FROM auth_refresh WHERE token_hash = ?",
+		SQL_T(h));
 	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, h);
-	rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		return rc < 0 ? rc : ENT_EAUTH;
-	}
+		return rc == ENT_ENOTFOUND ? ENT_EAUTH : rc;
 	char *family = arena_strdup(a, db_col_text(s, 0));
 	if (changes == 0) {
 		int reused = !db_col_is_null(s, 6);

@@ -47,11 +47,7 @@ static int sweep_reservations(db_conn *c)
 		     SQL_I(now), SQL_I(now));
 	if (rc >= 0)
 		rc = SQL_RUN(c, "DELETE FROM fichiers_reservations WHERE expires_at < ?", SQL_I(now));
-	if (rc < 0) {
-		db_rollback(c);
-		return rc;
-	}
-	return db_commit(c);
+	return db_end(c, rc);
 }
 
 int fichiers_trash_sweep(db_conn *c)

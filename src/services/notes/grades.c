@@ -565,9 +565,7 @@ void notes_grades_put(http_req *req)
 {
 	char course[37];
 	const char *id = http_param(req, "id");
-	if (notes_eval_for_request(req, id, course))
-		return;
-	json_t *body = http_json_body(req);
+	json_t *body = notes_eval_body(req, id, course);
 	if (!body)
 		return;
 	static const struct jfield top[] = {{"grades", JF_ARRAY, 1, 0, 1, 2000, NULL}};

@@ -158,6 +158,11 @@ int notes_eval_for_request(http_req *req, const char *id, char course_id[37])
 	return 0;
 }
 
+json_t *notes_eval_body(http_req *req, const char *id, char course_id[37])
+{
+	return notes_eval_for_request(req, id, course_id) ? NULL : http_json_body(req);
+}
+
 /* Answers a validation problem from errors when it is not empty; returns 1 if it answered. */
 static int invalid(http_req *req, json_t *errors, const char *detail)
 {
@@ -841,9 +846,7 @@ static void eval_patch(http_req *req)
 {
 	char course[37];
 	const char *id = http_param(req, "id");
-	if (notes_eval_for_request(req, id, course))
-		return;
-	json_t *body = http_json_body(req);
+	json_t *body = notes_eval_body(req, id, course);
 	if (!body)
 		return;
 	static const struct jfield fields[] = {
@@ -1054,125 +1057,66 @@ static void eval_delete(http_req *req)
 #define STAFF (ROLE_ENSEIGNANT | ROLE_ADMIN)
 
 static const struct route routes[] = {
-	{.method = "GET",
-	 .pattern = "/api/notes/periods",
-	 .handler = periods_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The periods (trimesters, semesters) by start date; ?school_year=, ?limit=, ?cursor=",
-	 .response_schema = S_LIST(S_PERIOD)},
-	{.method = "POST",
-	 .pattern = "/api/notes/periods",
-	 .handler = period_create,
-	 .access = ROLE_ADMIN,
-	 .status = 201,
-	 .summary = "Create a period of a school year (admin)",
-	 .request_schema = S_PERIOD_REQ("\"required\":[\"name\",\"school_year\",\"starts_on\",\"ends_on\"],"),
-	 .response_schema = S_PERIOD},
-	{.method = "PATCH",
-	 .pattern = "/api/notes/periods/{id}",
-	 .handler = period_patch,
-	 .access = ROLE_ADMIN,
-	 .summary = "Change a period (admin)",
-	 .request_schema = S_PERIOD_REQ(""),
-	 .response_schema = S_PERIOD},
-	{.method = "DELETE",
-	 .pattern = "/api/notes/periods/{id}",
-	 .handler = period_delete,
-	 .access = ROLE_ADMIN,
-	 .status = 204,
-	 .summary = "Delete a period no evaluation uses (admin; 409 otherwise)"},
-	{.method = "PUT",
-	 .pattern = "/api/notes/school-years/{year}",
-	 .handler = year_put,
-	 .access = ROLE_ADMIN,
-	 .summary = "Close a school year that is over, or open it again (admin): in a closed year evaluations and "
-		    "grades no longer change",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"closed\"],"
-			   "\"properties\":{\"closed\":" S_BOOL "}}",
-	 .response_schema = S_ITEMS(S_PERIOD)},
-	{.method = "GET",
-	 .pattern = "/api/notes/evaluations",
-	 .handler = evals_list,
-	 .access = STAFF,
-	 .summary = "Evaluations of the courses the caller teaches (admin: all) by date; ?course_id=, ?period_id=, "
-		    "?limit=, ?cursor=",
-	 .response_schema = S_LIST(S_EVAL)},
-	{.method = "POST",
-	 .pattern = "/api/notes/evaluations",
-	 .handler = eval_create,
-	 .access = STAFF,
-	 .status = 201,
-	 .summary = "Create an evaluation of a course the caller teaches (admin: any)",
-	 .request_schema = S_EVAL_REQ("\"required\":[\"course_id\",\"period_id\",\"title\",\"date\"],",
-				      "\"course_id\":" S_UUID ","),
-	 .response_schema = S_EVAL},
-	{.method = "GET",
-	 .pattern = "/api/notes/evaluations/{id}",
-	 .handler = eval_get,
-	 .access = STAFF,
-	 .summary = "An evaluation (its course's teachers, admins)",
-	 .response_schema = S_EVAL},
-	{.method = "PATCH",
-	 .pattern = "/api/notes/evaluations/{id}",
-	 .handler = eval_patch,
-	 .access = STAFF,
-	 .summary = "Change an evaluation; moving publish_at to the past publishes its grades",
-	 .request_schema = S_EVAL_REQ("", ""),
-	 .response_schema = S_EVAL},
-	{.method = "DELETE",
-	 .pattern = "/api/notes/evaluations/{id}",
-	 .handler = eval_delete,
-	 .access = STAFF,
-	 .status = 204,
-	 .summary = "Delete an evaluation with its grades and audit trail"},
-	{.method = "PUT",
-	 .pattern = "/api/notes/evaluations/{id}/grades",
-	 .handler = notes_grades_put,
-	 .access = STAFF,
-	 .max_body = 1u << 20,
-	 .summary = "Enter grades for students of the course's classes, all or nothing; answers every grade of the "
-		    "evaluation",
-	 .request_schema = S_GRADES_REQ,
-	 .response_schema = S_ITEMS(S_GRADE)},
-	{.method = "GET",
-	 .pattern = "/api/notes/evaluations/{id}/grades",
-	 .handler = notes_grades_get,
-	 .access = STAFF,
-	 .summary = "The grades of an evaluation, by student name",
-	 .response_schema = S_ITEMS(S_GRADE)},
-	{.method = "GET",
-	 .pattern = "/api/notes/evaluations/{id}/audit",
-	 .handler = notes_audit_get,
-	 .access = STAFF,
-	 .summary = "Changes of grades made after publication: who, when, old and new value",
-	 .response_schema = S_ITEMS(S_AUDIT)},
-	{.method = "GET",
-	 .pattern = "/api/notes/me",
-	 .handler = notes_me,
-	 .access = ROLE_ETUDIANT,
-	 .summary = "The caller's published grades by period and subject, with averages and class figures; ?period_id=",
-	 .response_schema = S_REPORT},
-	{.method = "GET",
-	 .pattern = "/api/notes/students/{id}",
-	 .handler = notes_student,
-	 .access = ROLE_ANY_USER,
-	 .summary = "A student's report card as /me (admins; teachers of one of the student's courses; a student: "
-		    "their own only, 404 for others); ?period_id=",
-	 .response_schema = S_REPORT},
-	{.method = "GET",
-	 .pattern = "/api/notes/courses/{id}/grid",
-	 .handler = notes_grid,
-	 .access = STAFF,
-	 .summary = "The class grid of a course: students x evaluations with averages; ?period_id=",
-	 .response_schema = S_GRID},
-	{.method = "GET",
-	 .pattern = "/api/notes/courses/{id}/grid.csv",
-	 .handler = notes_grid_csv,
-	 .access = STAFF,
-	 .summary =
-		 "The class grid as CSV, one row per student in register order, formula-safe cells: by default as French "
-		 "Excel opens it (UTF-8 with a BOM, ';', decimal commas); ?format=rfc4180 for commas and decimal points; "
-		 "?period_id="},
+	ROUTE("GET", "/api/notes/periods", periods_list, ROLE_ANY_USER,
+	      .summary = "The periods (trimesters, semesters) by start date; ?school_year=, ?limit=, ?cursor=",
+	      .response_schema = S_LIST(S_PERIOD)),
+	ROUTE("POST", "/api/notes/periods", period_create, ROLE_ADMIN, .status = 201,
+	      .summary = "Create a period of a school year (admin)",
+	      .request_schema = S_PERIOD_REQ("\"required\":[\"name\",\"school_year\",\"starts_on\",\"ends_on\"],"),
+	      .response_schema = S_PERIOD),
+	ROUTE("PATCH", "/api/notes/periods/{id}", period_patch, ROLE_ADMIN, .summary = "Change a period (admin)",
+	      .request_schema = S_PERIOD_REQ(""), .response_schema = S_PERIOD),
+	ROUTE("DELETE", "/api/notes/periods/{id}", period_delete, ROLE_ADMIN, .status = 204,
+	      .summary = "Delete a period no evaluation uses (admin; 409 otherwise)"),
+	ROUTE("PUT", "/api/notes/school-years/{year}", year_put, ROLE_ADMIN,
+	      .summary = "Close a school year that is over, or open it again (admin): in a closed year evaluations and "
+			 "grades no longer change",
+	      .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"closed\"],"
+				"\"properties\":{\"closed\":" S_BOOL "}}",
+	      .response_schema = S_ITEMS(S_PERIOD)),
+	ROUTE("GET", "/api/notes/evaluations", evals_list, STAFF,
+	      .summary =
+		      "Evaluations of the courses the caller teaches (admin: all) by date; ?course_id=, ?period_id=, "
+		      "?limit=, ?cursor=",
+	      .response_schema = S_LIST(S_EVAL)),
+	ROUTE("POST", "/api/notes/evaluations", eval_create, STAFF, .status = 201,
+	      .summary = "Create an evaluation of a course the caller teaches (admin: any)",
+	      .request_schema = S_EVAL_REQ("\"required\":[\"course_id\",\"period_id\",\"title\",\"date\"],",
+					   "\"course_id\":" S_UUID ","),
+	      .response_schema = S_EVAL),
+	ROUTE("GET", "/api/notes/evaluations/{id}", eval_get, STAFF,
+	      .summary = "An evaluation (its course's teachers, admins)", .response_schema = S_EVAL),
+	ROUTE("PATCH", "/api/notes/evaluations/{id}", eval_patch, STAFF,
+	      .summary = "Change an evaluation; moving publish_at to the past publishes its grades",
+	      .request_schema = S_EVAL_REQ("", ""), .response_schema = S_EVAL),
+	ROUTE("DELETE", "/api/notes/evaluations/{id}", eval_delete, STAFF, .status = 204,
+	      .summary = "Delete an evaluation with its grades and audit trail"),
+	ROUTE("PUT", "/api/notes/evaluations/{id}/grades", notes_grades_put, STAFF, .max_body = 1u << 20,
+	      .summary =
+		      "Enter grades for students of the course's classes, all or nothing; answers every grade of the "
+		      "evaluation",
+	      .request_schema = S_GRADES_REQ, .response_schema = S_ITEMS(S_GRADE)),
+	ROUTE("GET", "/api/notes/evaluations/{id}/grades", notes_grades_get, STAFF,
+	      .summary = "The grades of an evaluation, by student name", .response_schema = S_ITEMS(S_GRADE)),
+	ROUTE("GET", "/api/notes/evaluations/{id}/audit", notes_audit_get, STAFF,
+	      .summary = "Changes of grades made after publication: who, when, old and new value",
+	      .response_schema = S_ITEMS(S_AUDIT)),
+	ROUTE("GET", "/api/notes/me", notes_me, ROLE_ETUDIANT,
+	      .summary =
+		      "The caller's published grades by period and subject, with averages and class figures; ?period_id=",
+	      .response_schema = S_REPORT),
+	ROUTE("GET", "/api/notes/students/{id}", notes_student, ROLE_ANY_USER,
+	      .summary = "A student's report card as /me (admins; teachers of one of the student's courses; a student: "
+			 "their own only, 404 for others); ?period_id=",
+	      .response_schema = S_REPORT),
+	ROUTE("GET", "/api/notes/courses/{id}/grid", notes_grid, STAFF,
+	      .summary = "The class grid of a course: students x evaluations with averages; ?period_id=",
+	      .response_schema = S_GRID),
+	ROUTE("GET", "/api/notes/courses/{id}/grid.csv", notes_grid_csv, STAFF,
+	      .summary =
+		      "The class grid as CSV, one row per student in register order, formula-safe cells: by default as French "
+		      "Excel opens it (UTF-8 with a BOM, ';', decimal commas); ?format=rfc4180 for commas and decimal points; "
+		      "?period_id="),
 };
 
 static const char *const owned_tables[] = {

@@ -524,12 +524,7 @@ void users_api_delete(http_req *req)
 	for (const struct service *const *sv = service_registry; rc >= 0 && *sv; sv++)
 		if ((*sv)->erase_user)
 			rc = (*sv)->erase_user(c, r.id);
-	if (rc < 0) {
-		db_rollback(c);
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	if ((rc = db_commit(c))) {
+	if ((rc = db_end(c, rc))) {
 		http_problem_err(req, rc, NULL);
 		return;
 	}

@@ -73,12 +73,7 @@ static json_t *class_open(http_req *req, db_conn **c)
 /* Ends the transaction of a change whose outcome is rc: commits and answers 204, or rolls back and answers the failure. */
 static void commit_reply(http_req *req, db_conn *c, int rc)
 {
-	if (rc < 0) {
-		db_rollback(c);
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	if ((rc = db_commit(c))) {
+	if ((rc = db_end(c, rc))) {
 		http_problem_err(req, rc, NULL);
 		return;
 	}
