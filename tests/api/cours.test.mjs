@@ -369,6 +369,7 @@ test('every role\'s course list pages in (title, id) order, with and without fil
       const r = await as(who, `/api/cours?cursor=${cursor}`);
       assertProblem(assert, r, 400);
       assert.equal(r.json.errors.cursor, "n'est pas un curseur émis par ce serveur : rechargez la liste");
+      assert.equal(r.json.codes.cursor, 'bad_cursor');
     }
   }
   // A student in no class has no course.

@@ -689,6 +689,8 @@ static void test_page_writer(void **state)
 		json_t *j = assert_problem(r, 400);
 		json_t *e = json_object_get(j, "errors");
 		assert_string_equal(json_string_value(json_object_get(e, "cursor")), PAGE_BAD_CURSOR);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(j, "codes"), "cursor")),
+				    "bad_cursor");
 		assert_int_equal(json_object_size(e), i == 3 ? 2 : 1);
 		json_decref(j);
 		resp_free(r);
