@@ -45,70 +45,22 @@ for cmd in wrk curl cc pkg-config node; do
 	command -v "$cmd" >/dev/null || die "$cmd is not installed (make bench installs it)"
 done
 
-pgdir=""
-cleanup() {
-	stop_all
-	[[ -n $pgdir ]] && bash tests/services/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
-# ---- build ----
+# ---- build and data (bench/common.sh) ----
 
-if [[ -z ${ENT_BIN:-} && -z ${BENCH_SKIP_BUILD:-} ]]; then
-	make --no-print-directory build >&2 || die "make build failed"
-fi
-[[ -x $ent_bin ]] || die "$ent_bin is missing: run make build"
-ent_bin=$(cd "$(dirname "$ent_bin")" && pwd)/$(basename "$ent_bin")
+bench_ent_bin
 build_hello || die "bench/hello.c did not build"
-
-# ---- data ----
-
-if [[ -n ${BENCH_DATA:-} && $dbkind == sqlite ]]; then
-	data=$BENCH_DATA
-	mkdir -p "$data"
-else
-	make_tmpdir || die "cannot make a temporary directory"
-	data=$bench_tmpdir
-fi
-export ENT_DATA=$data ENT_LOG_LEVEL=warn
-unset ENT_DB
-if [[ $dbkind == postgres ]]; then
-	pgdir=$(mktemp -d /tmp/ent-bench-pg.XXXXXX)
-	rmdir "$pgdir"
-	ENT_DB=$(bash tests/services/postgres.sh start "$pgdir") || die "PostgreSQL did not start"
-	export ENT_DB
-fi
-generated=""
-if [[ -f $data/.district-$scale ]]; then
-	echo "bench: reusing the district of $scale students in $data" >&2
-else
-	echo "bench: generating a district of $scale students ($dbkind)" >&2
-	t0=$(date +%s%N)
-	"$ent_bin" demo --scale "$scale" >&2 || die "ent demo --scale failed"
-	t1=$(date +%s%N)
-	generated=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.1f", d / 1e9 }')
-	[[ $dbkind == sqlite ]] && touch "$data/.district-$scale"
-	# The generator leaves about a gigabyte of written pages for the kernel to flush; flushed
-	# during the scenarios, they slow every fsync (S4 measured 123 requests/s that way, 496 after).
-	sync
-fi
+district_data
+generated=$bench_generated
 
 # ---- start to ready ----
 
-# The first start of a new installation creates the signing key (RSA, a one-time cost): do it
-# before timing, as on any server that has run once.
-"$ent_bin" token --ttl 60 "admin@district.ent.local" >/dev/null || die "ent token failed"
-free_port || die "no free loopback port"
-eport=$bench_port
-t0=$(date +%s%N)
-start_bg "$ent_bin" serve --listen "127.0.0.1:$eport" --access-log off 2>"$data/ent.log"
-epid=$bench_last_pid
+district_serve
 ready=""
 for _ in $(seq 5000); do
 	if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$eport/health" || true) == 200 ]]; then
-		ready=$(( ($(date +%s%N) - t0) / 1000000 ))
+		ready=$(( ($(date +%s%N) - bench_started_ns) / 1000000 ))
 		break
 	fi
 	kill -0 "$epid" 2>/dev/null || die "ent did not start: $(tail -5 "$data/ent.log")"
@@ -151,11 +103,7 @@ hpid2=$bench_last_pid
 wait_ready "$hpid2" "http://127.0.0.1:$hport2/" || die "the hello-world with a card-sized answer did not start"
 
 scenario() { # PORT FILE SECONDS [LUA] [CONNECTIONS] -> WRK_RESULT line
-	local out c=${5:-$conns} t=$threads
-	((t > c)) && t=$c
-	out=$(timeout $(($3 + 60)) wrk -t"$t" -c"$c" -d"$3s" --timeout 5s -s "${4:-bench/scenario.lua}" \
-		"http://127.0.0.1:$1" -- "$2") || return 1
-	grep '^WRK_RESULT ' <<<"$out"
+	run_list "http://127.0.0.1:$1" "$2" "$3" "$threads" "${5:-$conns}" "${4:-bench/scenario.lua}"
 }
 
 # The answer cache's counters of the server on port $1: "HITS MISSES NOT_MODIFIED EVICTIONS BYTES ENTRIES".

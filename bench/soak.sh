@@ -58,14 +58,7 @@ for cmd in wrk curl node; do
 	command -v "$cmd" >/dev/null || die "$cmd is not installed (make bench installs it)"
 done
 
-pgdir=""
-cleanup() {
-	stop_all
-	[[ -n $pgdir ]] && bash tests/services/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 # CPU use of the whole machine in percent over 2 s (before anything of ours runs: other load).
 cpu_busy() {
@@ -83,46 +76,15 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=""
 [[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]] && dirty="-dirty"
 
-# ---- build and data (as district.sh) ----
+# ---- build and data (bench/common.sh, as district.sh) ----
 
-if [[ -z ${ENT_BIN:-} && -z ${BENCH_SKIP_BUILD:-} ]]; then
-	make --no-print-directory build >&2 || die "make build failed"
-fi
-[[ -x $ent_bin ]] || die "$ent_bin is missing: run make build"
-ent_bin=$(cd "$(dirname "$ent_bin")" && pwd)/$(basename "$ent_bin")
-
-if [[ -n ${BENCH_DATA:-} && $dbkind == sqlite ]]; then
-	data=$BENCH_DATA
-	mkdir -p "$data"
-else
-	make_tmpdir || die "cannot make a temporary directory"
-	data=$bench_tmpdir
-fi
-export ENT_DATA=$data ENT_LOG_LEVEL=warn
-unset ENT_DB
-if [[ $dbkind == postgres ]]; then
-	pgdir=$(mktemp -d /tmp/ent-bench-pg.XXXXXX)
-	rmdir "$pgdir"
-	ENT_DB=$(bash tests/services/postgres.sh start "$pgdir") || die "PostgreSQL did not start"
-	export ENT_DB
-fi
-if [[ -f $data/.district-$scale ]]; then
-	echo "bench: reusing the district of $scale students in $data" >&2
-else
-	echo "bench: generating a district of $scale students ($dbkind)" >&2
-	"$ent_bin" demo --scale "$scale" >&2 || die "ent demo --scale failed"
-	[[ $dbkind == sqlite ]] && touch "$data/.district-$scale"
-	sync
-fi
+bench_ent_bin
+district_data
 
 busy_before=$(cpu_busy)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-"$ent_bin" token --ttl 60 "admin@district.ent.local" >/dev/null || die "ent token failed"
-free_port || die "no free loopback port"
-eport=$bench_port
-start_bg "$ent_bin" serve --listen "127.0.0.1:$eport" --access-log off 2>"$data/ent.log"
-epid=$bench_last_pid
+district_serve
 wait_ready "$epid" "http://127.0.0.1:$eport/health" 30 || die "ent did not start: $(tail -5 "$data/ent.log")"
 base="http://127.0.0.1:$eport"
 
@@ -142,12 +104,7 @@ count_5xx() {
 # ---- S5's peak ----
 
 echo "bench: S5 warm-up ${warmup}s, then its peak: best of two runs of ${peak_duration}s (wrk -t$threads -c$conns)" >&2
-peak_run() {
-	local out
-	out=$(timeout $(($1 + 60)) wrk -t"$threads" -c"$conns" -d"$1s" --timeout 5s -s bench/scenario.lua "$base" -- "$s5") ||
-		return 1
-	grep '^WRK_RESULT ' <<<"$out"
-}
+peak_run() { run_list "$base" "$s5" "$1" "$threads" "$conns"; }
 peak_run "$warmup" >/dev/null || die "wrk failed on the S5 warm-up"
 peak=""
 peak_line=""

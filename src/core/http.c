@@ -36,7 +36,6 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
-#include "page.h"
 #include "router.h"
 #include "sse.h"
 #include "util.h"
@@ -864,34 +863,6 @@ json_t *http_json_body(http_req *req)
 	}
 	arena_on_free(req->a, json_tree_free, j);
 	return j;
-}
-
-int http_page_args(http_req *req, int *limit, const char **cursor)
-{
-	*limit = 50;
-	*cursor = NULL;
-	const char *l = http_query(req, "limit");
-	if (l) {
-		int64_t v;
-		if (util_parse_int64(l, 1, 500, &v)) {
-			json_t *e = json_object();
-			json_field_error(e, "limit", "range", "doit être un entier de 1 à 500");
-			http_problem_errors(req, 400, "La pagination demandée est invalide.", e);
-			return -1;
-		}
-		*limit = (int)v;
-	}
-	const char *c = http_query(req, "cursor");
-	if (c) {
-		if (strlen(c) > 512 || !*c) {
-			json_t *e = json_object();
-			json_object_set_new(e, "cursor", json_string(PAGE_BAD_CURSOR));
-			http_problem_errors(req, 400, "La pagination demandée est invalide.", e);
-			return -1;
-		}
-		*cursor = c;
-	}
-	return 0;
 }
 
 /* ---- slow clients: the connections' phases and the reaper ---- */

@@ -67,6 +67,17 @@ struct route {
 	int (*on_body)(http_req *req, const char *data, size_t len);
 };
 
+/*
+ * One entry of a service's route table: the method, the pattern, the handler and who may call it,
+ * then the other fields by name (at least the summary):
+ *
+ *   ROUTE("GET", "/api/things/{id}", thing_get, ROLE_ANY_USER, .summary = "A thing", .response_schema = S_THING),
+ */
+#define ROUTE(m, p, h, who, ...)                                                                                       \
+	{                                                                                                              \
+		.method = (m), .pattern = (p), .handler = (h), .access = (who), __VA_ARGS__                            \
+	}
+
 /* The caller's identity, set by the access guard (NULL on public routes without a token). */
 struct http_principal {
 	const char *sub; /* subject (user id) */
@@ -171,13 +182,6 @@ const struct http_principal *http_principal(const http_req *req);
  * returns NULL: the handler then just returns.
  */
 json_t *http_json_body(http_req *req);
-
-/*
- * Legacy, for the lists not yet on page.h (cours, notes): reads ?limit= (default 50, 1..500) and
- * ?cursor= (max 512 characters, not decoded). On bad values answers 400 and returns -1. New lists
- * use page_begin() (core/page.h), which also decodes and checks the cursor and writes the page.
- */
-int http_page_args(http_req *req, int *limit, const char **cursor);
 
 /* ---- failing: the one way a handler stops early ---- */
 

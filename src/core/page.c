@@ -104,7 +104,7 @@ int page_begin(http_req *req, page *p, const char *list, int nkeys)
 	if (c && page_cursor_decode(http_arena(req), list, c, p->after, nkeys) == 0)
 		p->has_cursor = 1;
 	else if (c)
-		json_object_set_new(errors, "cursor", json_string(PAGE_BAD_CURSOR));
+		json_field_error(errors, "cursor", "bad_cursor", PAGE_BAD_CURSOR);
 	if (json_object_size(errors)) {
 		http_problem_errors(req, 400, "La pagination demandée est invalide.", errors);
 		return -1;

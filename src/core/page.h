@@ -40,7 +40,7 @@
 #define PAGE_MAX_LIMIT 500
 #define PAGE_CURSOR_MAX 2048 /* characters of a cursor */
 #define PAGE_KEYS_MAX 1500   /* bytes of an item's key values together */
-/* errors.cursor of every refused cursor: a stable text clients may test for. */
+/* errors.cursor of every refused cursor (codes.cursor: "bad_cursor"): a stable text clients may test for. */
 #define PAGE_BAD_CURSOR "n'est pas un curseur émis par ce serveur : rechargez la liste"
 
 typedef struct page {

@@ -4,15 +4,19 @@
 #include "row.h"
 
 #include "err.h"
+#include "sql.h"
 
 db_stmt *row_get(http_req *req, db_conn *c, const char *sql, const char *id, const char *detail, const char *not_found)
 {
-	db_stmt *s = db_prepare(c, sql);
+	return row_step(req, SQL_PREP(c, sql, SQL_T(id)), detail, not_found);
+}
+
+db_stmt *row_step(http_req *req, db_stmt *s, const char *detail, const char *not_found)
+{
 	if (!s) {
 		http_problem_err(req, ENT_EDB, detail);
 		return NULL;
 	}
-	db_bind_text(s, 1, id);
 	int rc = db_step(s);
 	if (rc == DB_ROW)
 		return s;

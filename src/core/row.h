@@ -31,6 +31,16 @@
 db_stmt *row_get(http_req *req, db_conn *c, const char *sql, const char *id, const char *detail, const char *not_found);
 
 /*
+ * The same for a statement already prepared and bound (SQL_PREP, core/sql.h), such as one that
+ * narrows the row to the caller's: s NULL (the statement could not be prepared) answers the
+ * failure. Returns s on its row, or NULL after answering.
+ *
+ *   db_stmt *s = row_step(req, SQL_PREP(c, "SELECT ... WHERE id = ? AND user_id = ?", SQL_T(id), SQL_T(me)),
+ *                         "... n'a pas pu être lue.", "Cette chose n'existe pas.");
+ */
+db_stmt *row_step(http_req *req, db_stmt *s, const char *detail, const char *not_found);
+
+/*
  * The answer to loading a row for the caller. rc is the load's outcome (ENT_OK, ENT_ENOTFOUND or
  * another ent_err) and visible whether the caller may see the row (only read when rc is ENT_OK).
  * Returns 0 when the handler goes on, or -1 after answering 404 with not_found (absent or not

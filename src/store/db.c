@@ -365,3 +365,26 @@ int db_run(db_conn *c, const char *sql, const char *p1, const char *p2)
 	int rc = step_texts(c, sql, p1, p2);
 	return rc < 0 ? rc : ENT_OK;
 }
+
+char *db_like(struct arena *a, const char *s, int lower)
+{
+	char *out = arena_alloc(a, strlen(s) * 2 + 3), *o = out;
+	*o++ = '%';
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '%' || *s == '_')
+			*o++ = '\\';
+		*o++ = lower && *s >= 'A' && *s <= 'Z' ? (char)(*s - 'A' + 'a') : *s;
+	}
+	*o++ = '%';
+	*o = '\0';
+	return out;
+}
+
+int db_end(db_conn *c, int rc)
+{
+	if (rc < 0) {
+		db_rollback(c);
+		return rc;
+	}
+	return db_commit(c);
+}

@@ -94,6 +94,12 @@ struct arena;
 int db_texts(db_conn *c, struct arena *a, const char *sql, const char *p1, const char *p2, const char ***out);
 
 /*
+ * The LIKE pattern that finds s anywhere, for `LIKE ? ESCAPE ''`: "%s%" with \, % and _ escaped
+ * (arena string). lower: A-Z lowered too (a search on a lowered column).
+ */
+char *db_like(struct arena *a, const char *s, int lower);
+
+/*
  * Executes (first call) and advances. Returns DB_ROW while a row is available, DB_DONE at the end,
  * or a negative ent_err: ENT_ECONFLICT for a unique/primary-key violation, ENT_EINVAL for another
  * constraint (NOT NULL, CHECK, foreign key), ENT_EBUSY when the database stays locked past the
@@ -123,6 +129,11 @@ int db_begin(db_conn *c);
 int db_begin_read(db_conn *c);
 int db_commit(db_conn *c);
 int db_rollback(db_conn *c);
+/*
+ * Ends the transaction of a change whose outcome is rc: commits when rc is not negative, rolls
+ * back otherwise. Returns rc when negative, else the commit's outcome (ENT_OK or its failure).
+ */
+int db_end(db_conn *c, int rc);
 
 /* Cheap liveness check (SELECT 1). Returns 0 when the database answers. */
 int db_ping(db_conn *c);

@@ -139,7 +139,7 @@ test('the core answers in French: title and detail of each problem, its code unc
     assert.doesNotMatch(`${r.json.title} ${r.json.detail}`, ENGLISH);
   }
   const page = await api(ent, '/api/cours?cursor=x', { headers: auth });
-  assert.equal(page.json.errors.cursor, "n'est pas un curseur émis par ce serveur");
+  assert.equal(page.json.errors.cursor, "n'est pas un curseur émis par ce serveur : rechargez la liste");
 });
 
 test('/metrics is valid Prometheus exposition (promtool check metrics)', async () => {

@@ -353,14 +353,24 @@ test('every role\'s course list pages in (title, id) order, with and without fil
   assert.deepEqual(await walkCourses('teacher', '/api/cours?limit=2&subject=pagin-x'), [alpha1.id, onlyA.id, zeta.id]);
   assert.deepEqual(await walkCourses('admin', '/api/cours?limit=1&q=pagin'), [...alphas, onlyA.id, mu.id, zeta.id]);
   assert.deepEqual(await walkCourses('admin', '/api/cours?limit=3&subject=pagin-y'), [alpha2.id]);
-  // A cursor that is a course id, but not one of the caller's courses, starts after it all the same.
-  assert.deepEqual(await walkCourses('studentB', `/api/cours?limit=5&q=pagin&cursor=${onlyA.id}`), [mu.id, zeta.id]);
-  // A well-formed cursor naming no course gives an empty last page, whoever asks.
+  // The cursor carries the (title, id) of the page's last course (core/page.h): the next page
+  // starts after that place even when the course has gone since.
+  const nu = await mk('Pagin Nu', null, [classes.B]);
+  const upTo = await as('studentB', '/api/cours?limit=4&q=pagin');
+  assert.deepEqual(upTo.json.items.map((x) => x.id), [...alphas, mu.id, nu.id]);
+  assert.equal((await as('admin', `/api/cours/${nu.id}`, { method: 'DELETE' })).status, 204);
+  const rest = `/api/cours?limit=5&q=pagin&cursor=${encodeURIComponent(upTo.json.next_cursor)}`;
+  assert.deepEqual(await walkCourses('studentB', rest), [zeta.id]);
+  // A cursor of the former format (a course id), or of another list, is refused, whoever asks.
+  const usersCursor = (await as('admin', '/api/users?limit=1')).json.next_cursor;
+  assert.ok(usersCursor);
   for (const who of ['studentB', 'teacher', 'admin', 'nobody']) {
-    const r = await as(who, '/api/cours?cursor=00000000-0000-4000-8000-000000000000');
-    assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.json, { items: [], next_cursor: null });
-    assert.equal(r.headers.get('link'), null);
+    for (const cursor of [onlyA.id, '00000000-0000-4000-8000-000000000000', encodeURIComponent(usersCursor)]) {
+      const r = await as(who, `/api/cours?cursor=${cursor}`);
+      assertProblem(assert, r, 400);
+      assert.equal(r.json.errors.cursor, "n'est pas un curseur émis par ce serveur : rechargez la liste");
+      assert.equal(r.json.codes.cursor, 'bad_cursor');
+    }
   }
   // A student in no class has no course.
   assert.deepEqual((await as('nobody', '/api/cours?q=pagin')).json, { items: [], next_cursor: null });

@@ -73,15 +73,6 @@ static void whoami(http_req *req)
 
 static void silent(http_req *req) { (void)req; }
 
-static void paged(http_req *req)
-{
-	int limit;
-	const char *cursor;
-	if (http_page_args(req, &limit, &cursor))
-		return;
-	http_reply_json(req, 200, json_pack("{s:i, s:s?}", "limit", limit, "cursor", cursor));
-}
-
 /* A list of the numbers 0..6 on core/page.h, keyed by the number; ?f= is a filter to keep. */
 static void listed(http_req *req)
 {
@@ -234,7 +225,6 @@ static const struct route routes[] = {
 	{.method = "GET", .pattern = "/test/admin", .handler = whoami, .access = ROLE_ADMIN},
 	{.method = "GET", .pattern = "/test/nobody", .handler = whoami, .access = 0},
 	{.method = "GET", .pattern = "/test/silent", .handler = silent, .access = ACCESS_PUBLIC},
-	{.method = "GET", .pattern = "/test/paged", .handler = paged, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/list", .handler = listed, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/db", .handler = needs_db, .access = ACCESS_PUBLIC},
 	{.method = "GET", .pattern = "/test/verdict", .handler = verdict, .access = ACCESS_PUBLIC},
@@ -634,18 +624,17 @@ static void test_handler_without_answer(void **state)
 static void test_pagination_args(void **state)
 {
 	(void)state;
-	struct resp *r = request("GET", "/test/paged", NULL, NULL, 0, 0);
+	/* No limit: 50, so the seven numbers fit one page; 500 is the largest limit. */
+	struct resp *r = request("GET", "/test/list", NULL, NULL, 0, 0);
 	assert_int_equal(r->status, 200);
-	assert_non_null(strstr(r->body, "\"limit\":50"));
+	assert_string_equal(r->body, "{\"items\":[0,1,2,3,4,5,6],\"next_cursor\":null}");
 	resp_free(r);
-	r = request("GET", "/test/paged?limit=500&cursor=abc", NULL, NULL, 0, 0);
+	r = request("GET", "/test/list?limit=500", NULL, NULL, 0, 0);
 	assert_int_equal(r->status, 200);
-	assert_non_null(strstr(r->body, "\"limit\":500"));
-	assert_non_null(strstr(r->body, "\"cursor\":\"abc\""));
 	resp_free(r);
-	const char *bad[] = {"/test/paged?limit=0",   "/test/paged?limit=501",
-			     "/test/paged?limit=-5",  "/test/paged?limit=99999999999999999999999",
-			     "/test/paged?limit=abc", "/test/paged?limit="};
+	const char *bad[] = {"/test/list?limit=0",   "/test/list?limit=501",
+			     "/test/list?limit=-5",  "/test/list?limit=99999999999999999999999",
+			     "/test/list?limit=abc", "/test/list?limit="};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r = request("GET", bad[i], NULL, NULL, 0, 0);
 		json_t *j = assert_problem(r, 400);
@@ -700,6 +689,8 @@ static void test_page_writer(void **state)
 		json_t *j = assert_problem(r, 400);
 		json_t *e = json_object_get(j, "errors");
 		assert_string_equal(json_string_value(json_object_get(e, "cursor")), PAGE_BAD_CURSOR);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(j, "codes"), "cursor")),
+				    "bad_cursor");
 		assert_int_equal(json_object_size(e), i == 3 ? 2 : 1);
 		json_decref(j);
 		resp_free(r);

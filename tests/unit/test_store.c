@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "core/arena.h"
 #include "core/err.h"
 #include "core/rcache.h"
 #include "core/sql.h"
@@ -355,7 +356,7 @@ static void test_changes(void **state)
 	exec_ok(c, "DROP TABLE t_store_ch");
 }
 
-/* core/sql.h: values of every kind bound in order, the step's outcome and the rows changed. */
+/* core/sql.h: values of every kind bound in order, the step's outcome, the rows changed, SQL_PREP's rows. */
 static void test_sql_run(void **state)
 {
 	db_conn *c = conn(state);
@@ -373,7 +374,34 @@ static void test_sql_run(void **state)
 	assert_int_equal(changed, 2);
 	assert_int_equal(SQL_RUN(c, "SELECT 1 FROM t_store_sql WHERE id = ?", SQL_I(2)), DB_ROW);
 	assert_int_equal(SQL_RUN(c, "INSERT INTO t_store_sql (id) VALUES (?)", SQL_I(1)), ENT_ECONFLICT);
+	/* SQL_PREP: bound the same way, the rows read by the caller. */
+	db_stmt *s = SQL_PREP(c, "SELECT id, z FROM t_store_sql WHERE id >= ? AND t = ? ORDER BY id", SQL_I(1),
+			      SQL_T("x"));
+	assert_non_null(s);
+	int64_t ids[3] = {0}, n = 0;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		assert_string_equal(db_col_text(s, 1), "y");
+		ids[n++] = db_col_int64(s, 0);
+	}
+	db_done(s);
+	assert_int_equal(rc, DB_DONE);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 3);
+	assert_null(SQL_PREP(c, "SELECT nothing FROM no_such_table WHERE id = ?", SQL_I(1)));
 	exec_ok(c, "DROP TABLE t_store_sql");
+}
+
+/* db_like: the pattern of a search anywhere, its LIKE characters escaped, lowered on demand. */
+static void test_like_pattern(void **state)
+{
+	(void)state;
+	arena *a = arena_new(0);
+	assert_string_equal(db_like(a, "50%_a\\Bé", 0), "%50\\%\\_a\\\\Bé%");
+	assert_string_equal(db_like(a, "AbC_", 1), "%abc\\_%");
+	assert_string_equal(db_like(a, "", 1), "%%");
+	arena_free(a);
 }
 
 static void test_transactions(void **state)
@@ -403,6 +431,16 @@ static void test_transactions(void **state)
 	assert_int_equal(run1(c, ins, 3), ENT_ECONFLICT);
 	assert_int_equal(db_rollback(c), ENT_OK);
 	assert_int_equal(scalar(c, cnt), 1);
+
+	/* db_end: a failed outcome rolls back and is returned; any other commits. */
+	assert_int_equal(db_begin(c), ENT_OK);
+	assert_int_equal(run1(c, ins, 5), DB_DONE);
+	assert_int_equal(db_end(c, ENT_ECONFLICT), ENT_ECONFLICT);
+	assert_int_equal(scalar(c, cnt), 1);
+	assert_int_equal(db_begin(c), ENT_OK);
+	assert_int_equal(run1(c, ins, 6), DB_DONE);
+	assert_int_equal(db_end(c, DB_ROW), ENT_OK);
+	assert_int_equal(scalar(c, cnt), 2);
 	assert_int_equal(db_ping(c), ENT_OK);
 	exec_ok(c, "DROP TABLE t_store_tx");
 }
@@ -969,10 +1007,10 @@ static void test_pg_not_configured(void **state)
 #define COMMON_TESTS                                                                                                   \
 	cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_question_mark_in_literal),                             \
 		cmocka_unit_test(test_unique_conflict), cmocka_unit_test(test_changes),                                \
-		cmocka_unit_test(test_sql_run), cmocka_unit_test(test_transactions),                                   \
-		cmocka_unit_test(test_statement_cache), cmocka_unit_test(test_nested_same_sql),                        \
-		cmocka_unit_test(test_threads), cmocka_unit_test(test_ping_and_migrate_lock),                          \
-		cmocka_unit_test(test_purge_changes)
+		cmocka_unit_test(test_sql_run), cmocka_unit_test(test_like_pattern),                                   \
+		cmocka_unit_test(test_transactions), cmocka_unit_test(test_statement_cache),                           \
+		cmocka_unit_test(test_nested_same_sql), cmocka_unit_test(test_threads),                                \
+		cmocka_unit_test(test_ping_and_migrate_lock), cmocka_unit_test(test_purge_changes)
 
 int main(void)
 {

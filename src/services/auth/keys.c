@@ -17,6 +17,7 @@
 #include "core/jwt.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -76,11 +77,12 @@ static int build(db_conn *c, struct keystate **out)
 	*out = NULL;
 	char cutoff[21];
 	util_time_rfc3339(time(NULL) - KEY_GRACE, cutoff);
-	db_stmt *s = db_prepare(c, "SELECT kid, private_pem, retired_at FROM auth_keys "
-				   "WHERE retired_at IS NULL OR retired_at > ? ORDER BY created_at, kid");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT kid, private_pem, retired_at FROM auth_keys "
+			      "WHERE retired_at IS NULL OR retired_at > ? ORDER BY created_at, kid",
+			      SQL_T(cutoff));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, cutoff);
 	struct keystate *st = calloc(1, sizeof(*st));
 	if (!st)
 		abort();
@@ -275,14 +277,7 @@ int keys_rotate(db_conn *c, FILE *out)
 	}
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = db_prepare(c, "UPDATE auth_keys SET retired_at = ? WHERE retired_at IS NULL");
-	if (!s) {
-		rc = ENT_EDB;
-		goto fail;
-	}
-	db_bind_text(s, 1, now);
-	rc = db_step(s);
-	db_done(s);
+	rc = SQL_RUN(c, "UPDATE auth_keys SET retired_at = ? WHERE retired_at IS NULL", SQL_T(now));
 	if (rc < 0)
 		goto fail;
 	rc = insert_key(c, k);

@@ -29,6 +29,7 @@
 #include "core/jwt.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 #include <stdlib.h>
@@ -323,17 +324,13 @@ static int login_request_load(http_req *req, db_conn *c, const char *id, const c
 	memset(lr, 0, sizeof(*lr));
 	if (!id || !util_is_uuid(id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT csrf_hash, client_id, redirect_uri, state, nonce, code_challenge, scope, "
-				   "mfa_user_id, mfa_done FROM auth_login_requests WHERE id = ? AND expires_at > ?");
+	int rc;
+	db_stmt *s = SQL_ROW(c, &rc,
+			     "SELECT csrf_hash, client_id, redirect_uri, state, nonce, code_challenge, scope, "
+			     "mfa_user_id, mfa_done FROM auth_login_requests WHERE id = ? AND expires_at > ?",
+			     SQL_T(id), SQL_I(time(NULL)));
 	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	db_bind_int64(s, 2, time(NULL));
-	int rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		return rc < 0 ? rc : ENT_ENOTFOUND;
-	}
+		return rc;
 	char *stored = arena_strdup(a, db_col_text(s, 0));
 	lr->id = arena_strdup(a, id);
 	lr->client_id = arena_strdup(a, db_col_text(s, 1));
@@ -513,7 +510,12 @@ void oidc_authorize(http_req *req)
 	login_form(req, &lr, csrf, &cl, http_query(req, "login_hint"), NULL, 200);
 }
 
-static int parse_form(http_req *req, struct form *f)
+/*
+ * Reads the form body into f. Returns 0; -1 after answering 415 when the body is not a form; or
+ * 1 with *why (not answered: the login pages and the OAuth endpoints tell it their own way) when
+ * it does not parse.
+ */
+static int form_body(http_req *req, struct form *f, const char **why)
 {
 	const char *ct = http_header(req, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
@@ -523,12 +525,32 @@ static int parse_form(http_req *req, struct form *f)
 	}
 	size_t len;
 	const char *body = http_body(req, &len);
+	return form_parse(http_arena(req), body, len, f, why) != 0 ? 1 : 0;
+}
+
+/* The form body into f, or -1 after answering (415, 400 with the reason). */
+static int parse_form(http_req *req, struct form *f)
+{
 	const char *why;
-	if (form_parse(http_arena(req), body, len, f, &why) != 0) {
+	int rc = form_body(req, f, &why);
+	if (rc > 0)
 		http_problem(req, 400, why);
-		return -1;
-	}
-	return 0;
+	return rc ? -1 : 0;
+}
+
+/*
+ * What the login pages' POSTs share: the provider switched on, a form body and the database.
+ * Returns the connection, or NULL after answering (the provider off, a bad body, or an error page
+ * when the database is unreachable).
+ */
+static db_conn *form_open(http_req *req, struct form *f)
+{
+	if (provider_off(req) || parse_form(req, f))
+		return NULL;
+	db_conn *c = app_db();
+	if (!c)
+		error_page(req, 503, "Le service est momentanément indisponible.");
+	return c;
 }
 
 static void busy_page(http_req *req, int retry_after, void (*render)(http_req *, const char *, int))
@@ -565,12 +587,10 @@ static void finish_login(http_req *req, db_conn *c, const struct login_req *lr, 
 /* Marks the pending login as past its password for user_id (the code step comes next). */
 static int login_request_mfa(db_conn *c, const char *id, const char *user_id, int done)
 {
-	db_stmt *s = db_prepare(c, "UPDATE auth_login_requests SET mfa_user_id = ?, mfa_done = ? WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "UPDATE auth_login_requests SET mfa_user_id = ?, mfa_done = ? WHERE id = ?",
+			      SQL_T(user_id), SQL_I(done), SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
-	db_bind_int64(s, 2, done);
-	db_bind_text(s, 3, id);
 	int rc = db_step(s);
 	db_done(s);
 	return rc < 0 ? rc : ENT_OK;
@@ -697,16 +717,10 @@ static void recovery_page(http_req *req, const struct login_req *lr, const char 
 
 void oidc_otp_post(http_req *req)
 {
-	if (provider_off(req))
-		return;
 	struct form f;
-	if (parse_form(req, &f))
+	db_conn *c = form_open(req, &f);
+	if (!c)
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		error_page(req, 503, "Le service est momentanément indisponible.");
-		return;
-	}
 	const char *csrf = form_get(&f, "csrf");
 	struct login_req lr;
 	int rc = login_request_load(req, c, form_get(&f, "request"), csrf, &lr);
@@ -802,16 +816,10 @@ static void rerender_login(http_req *req, const char *error, int status)
 
 void oidc_login_post(http_req *req)
 {
-	if (provider_off(req))
-		return;
 	struct form f;
-	if (parse_form(req, &f))
+	db_conn *c = form_open(req, &f);
+	if (!c)
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		error_page(req, 503, "Le service est momentanément indisponible.");
-		return;
-	}
 	struct login_ctx x = {0};
 	x.csrf = form_get(&f, "csrf");
 	int rc = login_request_load(req, c, form_get(&f, "request"), x.csrf, &x.lr);
@@ -878,16 +886,10 @@ void oidc_activate_get(http_req *req)
 
 void oidc_activate_post(http_req *req)
 {
-	if (provider_off(req))
-		return;
 	struct form f;
-	if (parse_form(req, &f))
+	db_conn *c = form_open(req, &f);
+	if (!c)
 		return;
-	db_conn *c = app_db();
-	if (!c) {
-		error_page(req, 503, "Le service est momentanément indisponible.");
-		return;
-	}
 	struct activate_ctx x = {form_get(&f, "request"), form_get(&f, "csrf"), form_get(&f, "username")};
 	current_activate = &x;
 	const char *cookie = http_cookie(req, CSRF_COOKIE);
@@ -1131,24 +1133,19 @@ static void grant_password(http_req *req, db_conn *c, const struct form *f, cons
 }
 
 /*
- * What the token and revocation endpoints share: a form body, the database, an authenticated
- * client. Returns 0, or -1 after answering.
+ * What the token and revocation endpoints share: the provider switched on, a form body, the
+ * database, an authenticated client. Returns 0, or -1 after answering.
  */
 static int oauth_begin(http_req *req, struct form *f, db_conn **c, struct client *cl)
 {
-	const char *ct = http_header(req, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-		http_problem(req, 415,
-			     "Le corps de la requête doit être un formulaire (application/x-www-form-urlencoded).");
+	if (provider_off(req))
 		return -1;
-	}
-	size_t len;
-	const char *body = http_body(req, &len);
 	const char *why;
-	if (form_parse(http_arena(req), body, len, f, &why) != 0) {
+	int rc = form_body(req, f, &why);
+	if (rc > 0)
 		oauth_error(req, 400, "invalid_request", why);
+	if (rc)
 		return -1;
-	}
 	*c = app_db();
 	if (!*c) {
 		oauth_error(req, 503, "temporarily_unavailable",
@@ -1160,8 +1157,6 @@ static int oauth_begin(http_req *req, struct form *f, db_conn **c, struct client
 
 void oidc_token(http_req *req)
 {
-	if (provider_off(req))
-		return;
 	struct form f;
 	db_conn *c;
 	struct client cl;
@@ -1196,8 +1191,6 @@ void oidc_token(http_req *req)
 
 void oidc_revoke(http_req *req)
 {
-	if (provider_off(req))
-		return;
 	struct form f;
 	db_conn *c;
 	struct client cl;

@@ -17,6 +17,7 @@
 #include "core/jwt.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 #include <stdlib.h>
@@ -42,26 +43,6 @@ static char *hash_of(arena *a, const char *s)
 	char *h = arena_alloc(a, 65);
 	sha256_hex(s, strlen(s), h);
 	return h;
-}
-
-static int exec_bound(db_conn *c, const char *sql, int n, const char *const *texts, const int64_t *ints,
-		      const char *types, int64_t *changes)
-{
-	db_stmt *s = db_prepare(c, sql);
-	if (!s)
-		return ENT_EDB;
-	int ti = 0, ii = 0;
-	for (int i = 0; i < n; i++) {
-		if (types[i] == 't')
-			db_bind_text(s, i + 1, texts[ti++]);
-		else
-			db_bind_int64(s, i + 1, ints[ii++]);
-	}
-	int rc = db_step(s);
-	if (changes)
-		*changes = db_changes(s);
-	db_done(s);
-	return rc < 0 ? rc : ENT_OK;
 }
 
 /* ---- clients ---- */
@@ -100,10 +81,10 @@ int client_get(db_conn *c, arena *a, const char *id, struct client *out)
 
 int client_check_secret(db_conn *c, const char *id, const char *secret)
 {
-	db_stmt *s = db_prepare(c, "SELECT secret_hash FROM auth_clients WHERE client_id = ? AND disabled = 0");
+	db_stmt *s = SQL_PREP(c, "SELECT secret_hash FROM auth_clients WHERE client_id = ? AND disabled = 0",
+			      SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	int ok = 0;
 	if (db_step(s) == DB_ROW && !db_col_is_null(s, 0) && secret) {
 		char h[65];
@@ -139,12 +120,12 @@ int client_ensure_portal(db_conn *c, const char *public_url)
 	json_decref(logouts);
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	const char *texts[] = {PORTAL_CLIENT, "Portail ENT", r, l, now, r, l};
-	int rc = exec_bound(c,
-			    "INSERT INTO auth_clients (client_id, name, secret_hash, redirect_uris, post_logout_uris, "
-			    "direct_grant, service_roles, disabled, created_at) VALUES (?, ?, NULL, ?, ?, 0, 0, 0, ?) "
-			    "ON CONFLICT (client_id) DO UPDATE SET redirect_uris = ?, post_logout_uris = ?",
-			    7, texts, NULL, "ttttttt", NULL);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO auth_clients (client_id, name, secret_hash, redirect_uris, post_logout_uris, "
+			 "direct_grant, service_roles, disabled, created_at) VALUES (?, ?, NULL, ?, ?, 0, 0, 0, ?) "
+			 "ON CONFLICT (client_id) DO UPDATE SET redirect_uris = ?, post_logout_uris = ?",
+			 SQL_T(PORTAL_CLIENT), SQL_T("Portail ENT"), SQL_T(r), SQL_T(l), SQL_T(now), SQL_T(r),
+			 SQL_T(l));
 	free(r);
 	free(l);
 	return rc;
@@ -208,11 +189,8 @@ int session_create(db_conn *c, arena *a, const char *user_id, char **cookie_valu
 	char *v = random_token(a);
 	char *h = hash_of(a, v);
 	int64_t now = time(NULL);
-	const char *texts[] = {h, user_id};
-	int64_t ints[] = {now, now + SESSION_TTL};
-	int rc = exec_bound(c,
-			    "INSERT INTO auth_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-			    4, texts, ints, "ttii", NULL);
+	int rc = SQL_RUN(c, "INSERT INTO auth_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+			 SQL_T(h), SQL_T(user_id), SQL_I(now), SQL_I(now + SESSION_TTL));
 	if (rc)
 		return rc;
 	*cookie_value = v;
@@ -242,26 +220,26 @@ int session_user(db_conn *c, arena *a, const char *cookie_value, char **user_id,
 	return rc == DB_ROW ? ENT_OK : ENT_ENOTFOUND;
 }
 
+/* Ends the sessions and revokes the refresh tokens that end_sql and revoke_sql (the instant, then key) name. */
+static int end_and_revoke(db_conn *c, const char *end_sql, const char *revoke_sql, const char *key)
+{
+	int64_t now = time(NULL);
+	int rc = SQL_RUN(c, end_sql, SQL_I(now), SQL_T(key));
+	return rc ? rc : SQL_RUN(c, revoke_sql, SQL_I(now), SQL_T(key));
+}
+
 int session_end(db_conn *c, const char *session_hash)
 {
-	int64_t ints[] = {time(NULL)};
-	int rc = exec_bound(c, "UPDATE auth_sessions SET ended_at = ? WHERE id_hash = ? AND ended_at IS NULL", 2,
-			    (const char *const[]){session_hash}, ints, "it", NULL);
-	if (rc)
-		return rc;
-	return exec_bound(c, "UPDATE auth_refresh SET revoked_at = ? WHERE session_hash = ? AND revoked_at IS NULL", 2,
-			  (const char *const[]){session_hash}, ints, "it", NULL);
+	return end_and_revoke(c, "UPDATE auth_sessions SET ended_at = ? WHERE id_hash = ? AND ended_at IS NULL",
+			      "UPDATE auth_refresh SET revoked_at = ? WHERE session_hash = ? AND revoked_at IS NULL",
+			      session_hash);
 }
 
 int auth_revoke_user(db_conn *c, const char *user_id)
 {
-	int64_t ints[] = {time(NULL)};
-	int rc = exec_bound(c, "UPDATE auth_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL", 2,
-			    (const char *const[]){user_id}, ints, "it", NULL);
-	if (rc)
-		return rc;
-	return exec_bound(c, "UPDATE auth_refresh SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", 2,
-			  (const char *const[]){user_id}, ints, "it", NULL);
+	return end_and_revoke(c, "UPDATE auth_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
+			      "UPDATE auth_refresh SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+			      user_id);
 }
 
 /* ---- codes ---- */
@@ -270,21 +248,12 @@ int code_create(db_conn *c, arena *a, const char *client_id, const char *user_id
 		const char *redirect_uri, const char *challenge, const char *scope, const char *nonce, char **code)
 {
 	char *v = random_token(a);
-	db_stmt *s = db_prepare(c, "INSERT INTO auth_codes (code_hash, client_id, user_id, session_hash, redirect_uri, "
-				   "code_challenge, scope, nonce, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, hash_of(a, v));
-	db_bind_text(s, 2, client_id);
-	db_bind_text(s, 3, user_id);
-	db_bind_text(s, 4, session_hash);
-	db_bind_text(s, 5, redirect_uri);
-	db_bind_text(s, 6, challenge);
-	db_bind_text(s, 7, scope);
-	db_bind_text(s, 8, nonce);
-	db_bind_int64(s, 9, time(NULL) + CODE_TTL);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO auth_codes (code_hash, client_id, user_id, session_hash, redirect_uri, "
+			 "code_challenge, scope, nonce, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(hash_of(a, v)), SQL_T(client_id), SQL_T(user_id), SQL_T(session_hash),
+			 SQL_T(redirect_uri), SQL_T(challenge), SQL_T(scope), SQL_T(nonce),
+			 SQL_I(time(NULL) + CODE_TTL));
 	if (rc < 0)
 		return rc;
 	*code = v;
@@ -295,9 +264,8 @@ static int revoke_family(db_conn *c, const char *family)
 {
 	if (!family)
 		return ENT_OK;
-	int64_t ints[] = {time(NULL)};
-	return exec_bound(c, "UPDATE auth_refresh SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL", 2,
-			  (const char *const[]){family}, ints, "it", NULL);
+	return SQL_RUN(c, "UPDATE auth_refresh SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+		       SQL_I(time(NULL)), SQL_T(family));
 }
 
 static int valid_verifier(const char *v)
@@ -324,22 +292,16 @@ int code_redeem(db_conn *c, arena *a, const char *code, const char *client_id, c
 	char *h = hash_of(a, code);
 	int64_t now = time(NULL);
 	int64_t changes = 0;
-	int64_t ints[] = {now};
-	int rc = exec_bound(c, "UPDATE auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL", 2,
-			    (const char *const[]){h}, ints, "it", &changes);
+	int rc = SQL_CHANGE(c, &changes, "UPDATE auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
+			    SQL_I(now), SQL_T(h));
 	if (rc)
 		return rc;
-	db_stmt *s = db_prepare(c,
-				"SELECT client_id, user_id, session_hash, redirect_uri, code_challenge, scope, nonce, "
-				"expires_at, family FROM auth_codes WHERE code_hash = ?");
+	db_stmt *s = SQL_ROW(c, &rc,
+			     "SELECT client_id, user_id, session_hash, redirect_uri, code_challenge, scope, nonce, "
+			     "expires_at, family FROM auth_codes WHERE code_hash = ?",
+			     SQL_T(h));
 	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, h);
-	rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		return rc < 0 ? rc : ENT_EAUTH;
-	}
+		return rc == ENT_ENOTFOUND ? ENT_EAUTH : rc;
 	char *family = db_col_is_null(s, 8) ? NULL : arena_strdup(a, db_col_text(s, 8));
 	if (changes == 0) {
 		/* Second use: refuse, and revoke what the first use issued. */
@@ -393,8 +355,7 @@ int code_set_family(db_conn *c, const char *code, const char *family)
 {
 	char h[65];
 	sha256_hex(code, strlen(code), h);
-	return exec_bound(c, "UPDATE auth_codes SET family = ? WHERE code_hash = ?", 2,
-			  (const char *const[]){family, h}, NULL, "tt", NULL);
+	return SQL_RUN(c, "UPDATE auth_codes SET family = ? WHERE code_hash = ?", SQL_T(family), SQL_T(h));
 }
 
 /* ---- refresh tokens ---- */
@@ -438,25 +399,20 @@ int refresh_use(db_conn *c, arena *a, const char *token, const char *client_id, 
 	char *h = hash_of(a, token);
 	int64_t now = time(NULL);
 	int64_t changes = 0;
-	int64_t ints[] = {now, now, now};
-	int rc = exec_bound(
-		c,
+	int rc = SQL_CHANGE(
+		c, &changes,
 		"UPDATE auth_refresh SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL "
 		"AND expires_at > ? AND absolute_expires_at > ?",
-		4, (const char *const[]){h}, ints, "itii", &changes);
+		SQL_I(now), SQL_T(h), SQL_I(now), SQL_I(now));
 	if (rc)
 		return rc;
-	db_stmt *s = db_prepare(
-		c, "SELECT family, user_id, client_id, session_hash, scope, nonce, used_at, absolute_expires_at "
-		   "FROM auth_refresh WHERE token_hash = ?");
+	db_stmt *s = SQL_ROW(
+		c, &rc,
+		"SELECT family, user_id, client_id, session_hash, scope, nonce, used_at, absolute_expires_at "
+		"FROM auth_refresh WHERE token_hash = ?",
+		SQL_T(h));
 	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, h);
-	rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		return rc < 0 ? rc : ENT_EAUTH;
-	}
+		return rc == ENT_ENOTFOUND ? ENT_EAUTH : rc;
 	char *family = arena_strdup(a, db_col_text(s, 0));
 	if (changes == 0) {
 		int reused = !db_col_is_null(s, 6);
@@ -480,10 +436,10 @@ int refresh_use(db_conn *c, arena *a, const char *token, const char *client_id, 
 	db_done(s);
 	/* The session it belongs to must still be live, and the user still allowed in. */
 	if (out->session_hash) {
-		db_stmt *q = db_prepare(c, "SELECT 1 FROM auth_sessions WHERE id_hash = ? AND ended_at IS NULL");
+		db_stmt *q = SQL_PREP(c, "SELECT 1 FROM auth_sessions WHERE id_hash = ? AND ended_at IS NULL",
+				      SQL_T(out->session_hash));
 		if (!q)
 			return ENT_EDB;
-		db_bind_text(q, 1, out->session_hash);
 		int live = db_step(q) == DB_ROW;
 		db_done(q);
 		if (!live) {
@@ -503,11 +459,10 @@ int refresh_revoke(db_conn *c, const char *token, const char *client_id)
 {
 	char h[65];
 	sha256_hex(token, strlen(token), h);
-	db_stmt *s = db_prepare(c, "SELECT family FROM auth_refresh WHERE token_hash = ? AND client_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT family FROM auth_refresh WHERE token_hash = ? AND client_id = ?", SQL_T(h),
+			      SQL_T(client_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, h);
-	db_bind_text(s, 2, client_id);
 	char family[64] = "";
 	if (db_step(s) == DB_ROW)
 		snprintf(family, sizeof(family), "%s", db_col_text(s, 0));
@@ -664,11 +619,13 @@ void tokens_reply(http_req *req, struct token_set *t)
 
 void tokens_gc(db_conn *c)
 {
-	int64_t ints[] = {time(NULL) - 3600};
-	exec_bound(c, "DELETE FROM auth_codes WHERE expires_at < ?", 1, NULL, ints, "i", NULL);
-	exec_bound(c, "DELETE FROM auth_login_requests WHERE expires_at < ?", 1, NULL, ints, "i", NULL);
-	exec_bound(c, "DELETE FROM auth_refresh WHERE absolute_expires_at < ?", 1, NULL, ints, "i", NULL);
-	exec_bound(c, "DELETE FROM auth_sessions WHERE expires_at < ?", 1, NULL, ints, "i", NULL);
+	static const char *const sqls[] = {"DELETE FROM auth_codes WHERE expires_at < ?",
+					   "DELETE FROM auth_login_requests WHERE expires_at < ?",
+					   "DELETE FROM auth_refresh WHERE absolute_expires_at < ?",
+					   "DELETE FROM auth_sessions WHERE expires_at < ?"};
+	int64_t before = time(NULL) - 3600;
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
+		SQL_RUN(c, sqls[i], SQL_I(before));
 }
 
 char *auth_issue_access_token(db_conn *c, const char *user_id, int ttl)

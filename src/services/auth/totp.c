@@ -26,6 +26,7 @@
 #include "core/err.h"
 #include "core/jwt.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 #define TOTP_STEP 30
@@ -45,10 +46,9 @@ int totp_required(const struct user *u)
 
 int totp_state(db_conn *c, const char *user_id)
 {
-	db_stmt *s = db_prepare(c, "SELECT confirmed_at FROM auth_totp WHERE user_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT confirmed_at FROM auth_totp WHERE user_id = ?", SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	int rc = db_step(s);
 	int state = rc == DB_ROW ? (db_col_is_null(s, 0) ? TOTP_PENDING : TOTP_ON) : TOTP_OFF;
 	db_done(s);
@@ -331,15 +331,5 @@ int totp_erase_user(db_conn *c, const char *user_id)
 {
 	static const char *const sqls[] = {"DELETE FROM auth_recovery_codes WHERE user_id = ?",
 					   "DELETE FROM auth_totp WHERE user_id = ?"};
-	for (size_t i = 0; i < 2; i++) {
-		db_stmt *s = db_prepare(c, sqls[i]);
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, user_id);
-		int rc = db_step(s);
-		db_done(s);
-		if (rc < 0)
-			return rc;
-	}
-	return ENT_OK;
+	return SQL_EACH(c, sqls, user_id);
 }

@@ -19,11 +19,13 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/page.h"
 #include "core/patch.h"
 #include "core/rcache.h"
 #include "core/service.h"
 #include "core/util.h"
 #include "core/schema.h"
+#include "core/sql.h"
 #include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
 
@@ -190,13 +192,12 @@ int cours_file_readable(db_conn *c, const char *cours_id, const char *file_id, c
 		return 1;
 	char now[21];
 	cours_now(now);
-	db_stmt *s = db_prepare(c, "SELECT 1 FROM materials WHERE cours_id = ? AND file_id = ? AND "
-				   "(publish_at IS NULL OR publish_at <= ?)");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT 1 FROM materials WHERE cours_id = ? AND file_id = ? AND "
+			      "(publish_at IS NULL OR publish_at <= ?)",
+			      SQL_T(cours_id), SQL_T(file_id), SQL_T(now));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, cours_id);
-	db_bind_text(s, 2, file_id);
-	db_bind_text(s, 3, now);
 	int rc = db_step(s);
 	db_done(s);
 	return rc < 0 ? rc : rc == DB_ROW;
@@ -209,10 +210,9 @@ int cours_file_readable(db_conn *c, const char *cours_id, const char *file_id, c
 /* A JSON array of the first column of sql run with one parameter; NULL on error. */
 static json_t *id_list(db_conn *c, const char *sql, const char *param)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(param));
 	if (!s)
 		return NULL;
-	db_bind_text(s, 1, param);
 	json_t *arr = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
@@ -259,23 +259,6 @@ static json_t *course_load(db_conn *c, const char *id, int *err)
 	return out;
 }
 
-/* LIKE pattern for a search: lower case, %, _ and \ escaped, wrapped in %. */
-static const char *like_pattern(arena *a, const char *q)
-{
-	size_t n = strlen(q);
-	char *o = arena_alloc(a, n * 2 + 3), *p = o;
-	*p++ = '%';
-	for (size_t i = 0; i < n; i++) {
-		char ch = q[i];
-		if (ch == '%' || ch == '_' || ch == '\\')
-			*p++ = '\\';
-		*p++ = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-	}
-	*p++ = '%';
-	*p = '\0';
-	return o;
-}
-
 /*
  * The statements of GET /api/cours, one per way in: a student's courses start from their class
  * in cours_classes, a teacher's from cours_teachers, and an administrator's from the
@@ -309,10 +292,9 @@ static const char *like_pattern(arena *a, const char *q)
 /* Writes the first column of sql, run with one parameter, as a JSON array of strings. 0 or an error. */
 static int write_ids(jw *w, db_conn *c, const char *sql, const char *param)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(param));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, param);
 	jw_arr_open(w);
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
@@ -341,10 +323,9 @@ static int by_link(const void *x, const void *y)
  */
 static int load_links(db_conn *c, arena *a, const char *sql, const char *param, struct link **out, size_t *n)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(param));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, param);
 	size_t cap = 0;
 	int rc;
 	*out = NULL;
@@ -400,12 +381,13 @@ static const char *const links_classes[] = {
 };
 
 /*
- * Writes the courses of a page as course_row builds them, field for field and in the same order,
- * straight into the list's buffer: a page of courses costs no jansson tree. scope 1 or 2 (and
- * param, the teacher or the class) reads the links of every course in that scope at once; scope 0
- * (an admin's list of all courses) reads them course by course. 0 or an error.
+ * Writes the courses of a page (rows: the page's rows and the one after it, if any) as course_row
+ * builds them, field for field and in the same order, straight into the page: a page of courses
+ * costs no jansson tree. scope 1 or 2 (and param, the teacher or the class) reads the links of
+ * every course in that scope at once; scope 0 (an admin's list of all courses) reads them course
+ * by course. 0 or an error.
  */
-static int write_courses(jw *w, db_conn *c, arena *a, const struct crow *rows, int n, int scope, const char *param)
+static int write_courses(page *pg, db_conn *c, arena *a, const struct crow *rows, int n, int scope, const char *param)
 {
 	static const char *const keys[8] = {"id",          "title",      "subject",    "description",
 					    "school_year", "created_by", "created_at", "updated_at"};
@@ -417,7 +399,10 @@ static int write_courses(jw *w, db_conn *c, arena *a, const struct crow *rows, i
 	     (rc = load_links(c, a, links_classes[scope], param, &classes, &nclasses))))
 		return rc;
 	for (int i = 0; i < n; i++) {
-		const char *id = rows[i].col[0];
+		const char *id = rows[i].col[0], *sort[2] = {rows[i].col[1], id};
+		jw *w = page_item(pg, sort); /* NULL: the row after the page */
+		if (!w)
+			break;
 		jw_obj_open(w);
 		for (int k = 0; k < 8; k++)
 			jw_kstr(w, keys[k], rows[i].col[k]);
@@ -438,54 +423,32 @@ static int write_courses(jw *w, db_conn *c, arena *a, const struct crow *rows, i
 	return ENT_OK;
 }
 
-/* The title of the course named by a cursor into *title (arena copy): ENT_OK, ENT_ENOTFOUND or an error. */
-static int cursor_title(db_conn *c, arena *a, const char *cursor, const char **title)
-{
-	db_stmt *s = db_prepare(c, "SELECT title FROM cours WHERE id = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, cursor);
-	int rc = db_step(s);
-	if (rc == DB_ROW)
-		*title = arena_strdup(a, db_col_text(s, 0));
-	db_done(s);
-	return rc < 0 ? rc : rc == DB_ROW ? ENT_OK : ENT_ENOTFOUND;
-}
-
-static void list_page(http_req *req, db_conn *c, int scope, int limit, const char *cursor, const char *q,
-		      const char *subject, const char *year);
+static void list_page(http_req *req, db_conn *c, page *pg, int scope, const char *q, const char *subject,
+		      const char *year);
 
 static void cours_list(http_req *req)
 {
-	int limit;
-	const char *cursor;
-	if (http_page_args(req, &limit, &cursor))
+	page pg;
+	if (page_begin(req, &pg, "cours", 2))
 		return;
 	arena *a = http_arena(req);
 	json_t *errors = json_object();
 	const char *q = http_query(req, "q"), *subject = http_query(req, "subject"),
-		   *year = http_query(req, "school_year");
-	if (cursor && !util_is_uuid(cursor))
-		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
+		   *year = http_query(req, "school_year"), *cursor = http_query(req, "cursor");
 	if (q && strlen(q) > 200)
 		json_field_error(errors, "q", "length", "dépasse 200 caractères");
-	if (json_object_size(errors)) {
-		http_problem_errors(req, 400, "La recherche demandée est invalide.", errors);
+	if (http_invalid(req, errors))
 		return;
-	}
-	json_decref(errors);
 	const struct http_principal *p = http_principal(req);
-	db_conn *c = app_db();
-	if (!c) {
-		http_problem(req, 503, "La base de données est injoignable : réessayez dans un instant.");
+	db_conn *c = http_db(req);
+	if (!c)
 		return;
-	}
 	int scope = 0; /* 0 admin: all; 1 teacher; 2 student */
 	if (!(p->roles & ROLE_ADMIN))
 		scope = (p->roles & ROLE_ENSEIGNANT) ? 1 : 2;
 	if (!scope) {
 		/* Every course of the school: no scope names them all, so this list is not cached. */
-		list_page(req, c, scope, limit, cursor, q, subject, year);
+		list_page(req, c, &pg, scope, q, subject, year);
 		return;
 	}
 	/*
@@ -496,10 +459,10 @@ static void cours_list(http_req *req)
 	const char *key = arena_printf(a, "cours-list|%s|%d|%zu:%s|%zu:%s|%zu:%s|%s|%d", p->sub, scope,
 				       q ? strlen(q) : 0, q ? q : "", subject ? strlen(subject) : 0,
 				       subject ? subject : "", year ? strlen(year) : 0, year ? year : "",
-				       cursor ? cursor : "", limit);
+				       cursor ? cursor : "", pg.limit);
 	if (rcache_begin(req, c, key))
 		return;
-	list_page(req, c, scope, limit, cursor, q, subject, year);
+	list_page(req, c, &pg, scope, q, subject, year);
 	rcache_end(req, c);
 }
 
@@ -507,21 +470,22 @@ static void cours_list(http_req *req)
  * One page of the courses in scope (0 all, 1 the caller's as a teacher, 2 their class's), answered.
  * Inside rcache_begin(), it names what it reads: the caller ("u:": a student's class, a teacher's
  * courses and any change of one of them, cours migration 3), the class ("k:": its courses and any
- * change of one of them), the cursor's course and each course of the page ("c:": their teachers
- * and classes).
+ * change of one of them) and each course of the page ("c:": their teachers and classes). The
+ * cursor carries the (title, id) the page starts after, so no course of its own is read for it.
  */
-static void list_page(http_req *req, db_conn *c, int scope, int limit, const char *cursor, const char *q,
-		      const char *subject, const char *year)
+static void list_page(http_req *req, db_conn *c, page *pg, int scope, const char *q, const char *subject,
+		      const char *year)
 {
 	arena *a = http_arena(req);
 	const struct http_principal *p = http_principal(req);
+	static const char *const keep[] = {"q", "subject", "school_year", "limit", NULL};
 	char cls[37] = "";
 	if (scope)
 		rcache_dep(req, "u", p->sub);
 	if (scope == 2) {
 		int rc = users_student_class(c, p->sub, cls);
 		if (rc == ENT_ENOTFOUND) {
-			http_reply_json(req, 200, json_pack("{s:[], s:n}", "items", "next_cursor"));
+			page_reply(pg, keep);
 			return;
 		}
 		if (rc) {
@@ -530,26 +494,9 @@ static void list_page(http_req *req, db_conn *c, int scope, int limit, const cha
 		}
 		rcache_dep(req, "k", cls);
 	}
-	/*
-	 * The cursor is a course id: its (title, id) is where the page starts. A cursor that names
-	 * no course gives an empty page, as it always has.
-	 */
-	const char *after_title = NULL;
-	if (cursor) {
-		rcache_dep(req, "c", cursor);
-		int rc = cursor_title(c, a, cursor, &after_title);
-		if (rc == ENT_ENOTFOUND) {
-			http_reply_json(req, 200, json_pack("{s:[], s:n}", "items", "next_cursor"));
-			return;
-		}
-		if (rc) {
-			http_problem_err(req, rc, "La liste des cours n'a pas pu être lue.");
-			return;
-		}
-	}
 	/* The statement of the scope, and its parameters in their order in the SQL. */
 	static const char *const by_scope[] = {NULL, LIST_TEACHER, LIST_STUDENT};
-	db_stmt *s = db_prepare(c, scope ? by_scope[scope] : cursor ? LIST_ALL_AFTER : LIST_ALL);
+	db_stmt *s = db_prepare(c, scope ? by_scope[scope] : pg->has_cursor ? LIST_ALL_AFTER : LIST_ALL);
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "La liste des cours n'a pas pu être lue.");
 		return;
@@ -557,51 +504,35 @@ static void list_page(http_req *req, db_conn *c, int scope, int limit, const cha
 	int k = 1;
 	if (scope)
 		db_bind_text(s, k++, scope == 2 ? cls : p->sub);
-	const char *pat = q ? like_pattern(a, q) : NULL;
+	const char *pat = q ? db_like(a, q, 1) : NULL;
 	const char *const values[] = {pat, pat, pat, pat, subject, subject, year, year};
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
 		db_bind_text(s, k++, values[i]);
-	if (scope)
-		db_bind_text(s, k++, after_title); /* the "no cursor" switch of LIST_AFTER_OPT */
-	if (scope || cursor) {
-		db_bind_text(s, k++, after_title);
-		db_bind_text(s, k++, cursor);
-	}
-	db_bind_int64(s, k, limit + 1);
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	jw_obj_open(&w);
-	jw_key(&w, "items");
-	jw_arr_open(&w);
+	if (scope) { /* LIST_AFTER_OPT: its "no cursor" switch, then the cursor's (title, id) */
+		db_bind_text(s, k++, pg->after[1]);
+		db_bind_text(s, k++, pg->after[0]);
+		db_bind_text(s, k++, pg->after[1]);
+		db_bind_int64(s, k, page_fetch(pg));
+	} else
+		page_bind(pg, s, k);
+	/* The rows first: the links of a scope's courses are read once for the whole page. */
 	int rc, n = 0;
-	const char *next = NULL;
-	struct crow *rows = arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof(*rows));
+	struct crow *rows = arena_alloc(a, (size_t)page_fetch(pg) * sizeof(*rows));
 	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == limit) {
-			next = rows[n - 1].col[0];
-			break;
-		}
 		for (int col = 0; col < 8; col++)
 			rows[n].col[col] = db_col_text(s, col) ? arena_strdup(a, db_col_text(s, col)) : NULL;
-		rcache_dep(req, "c", rows[n].col[0]);
+		if (n < pg->limit)
+			rcache_dep(req, "c", rows[n].col[0]);
 		n++;
 	}
 	db_done(s);
 	if (rc >= 0)
-		rc = write_courses(&w, c, a, rows, n, scope, scope == 2 ? cls : p->sub);
+		rc = write_courses(pg, c, a, rows, n, scope, scope == 2 ? cls : p->sub);
 	if (rc < 0) {
-		buf_free(&b);
 		http_problem_err(req, rc, "La liste des cours n'a pas pu être lue.");
 		return;
 	}
-	jw_arr_close(&w);
-	jw_kstr(&w, "next_cursor", next);
-	jw_obj_close(&w);
-	static const char *const keep[] = {"q", "subject", "school_year", "limit", NULL};
-	http_link_next(req, next, keep);
-	http_reply_buf(req, 200, "application/json", &b);
+	page_reply(pg, keep);
 }
 
 static const struct jfield course_fields[] = {
@@ -741,24 +672,13 @@ static int check_grants(http_req *req, db_conn *c, const char *cours_id, json_t 
 /* Replaces the rows of table (cours_teachers or cours_classes) for the course with the ids in arr. */
 static int replace_links(db_conn *c, const char *del_sql, const char *ins_sql, const char *cours_id, json_t *arr)
 {
-	db_stmt *s = db_prepare(c, del_sql);
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, cours_id);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c, del_sql, SQL_T(cours_id));
 	if (rc < 0)
 		return rc;
 	size_t i;
 	json_t *v;
 	json_array_foreach (arr, i, v) {
-		s = db_prepare(c, ins_sql);
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, cours_id);
-		db_bind_text(s, 2, json_string_value(v));
-		rc = db_step(s);
-		db_done(s);
+		rc = SQL_RUN(c, ins_sql, SQL_T(cours_id), SQL_T(json_string_value(v)));
 		if (rc < 0 && rc != ENT_ECONFLICT)
 			return rc;
 	}
@@ -1007,100 +927,53 @@ static void cours_delete(http_req *req)
 #define STAFF (ROLE_ENSEIGNANT | ROLE_ADMIN)
 
 static const struct route routes[] = {
-	{.method = "GET",
-	 .pattern = "/api/cours",
-	 .handler = cours_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The caller's courses (student: their class's; teacher: those they teach; admin: all); ?q=, "
-		    "?subject=, ?school_year=, ?limit=, ?cursor=",
-	 .response_schema = S_LIST(S_COURS)},
-	{.method = "POST",
-	 .pattern = "/api/cours",
-	 .handler = cours_create,
-	 .access = STAFF,
-	 .status = 201,
-	 .summary = "Create a course (enseignant: becomes one of its teachers; admin)",
-	 .request_schema = S_COURS_REQ("\"required\":[\"title\"],"),
-	 .response_schema = S_COURS},
-	{.method = "GET",
-	 .pattern = "/api/cours/{id}",
-	 .handler = cours_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "A course (its teachers, its classes' students, admins; others 404)",
-	 .response_schema = S_COURS},
-	{.method = "PATCH",
-	 .pattern = "/api/cours/{id}",
-	 .handler = cours_patch,
-	 .access = STAFF,
-	 .summary = "Change a course (its teachers, admins)",
-	 .request_schema = S_COURS_REQ(""),
-	 .response_schema = S_COURS},
-	{.method = "DELETE",
-	 .pattern = "/api/cours/{id}",
-	 .handler = cours_delete,
-	 .access = STAFF,
-	 .status = 204,
-	 .summary = "Delete a course with its materials and their files (its teachers, admins)"},
-	{.method = "GET",
-	 .pattern = "/api/cours/{id}/materials",
-	 .handler = materials_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "A course's materials by section and position (students: published ones only)",
-	 .response_schema =
-		 "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
-		 "\"items\":" S_MATERIAL "}}}"},
-	{.method = "POST",
-	 .pattern = "/api/cours/{id}/materials",
-	 .handler = materials_create,
-	 .access = STAFF,
-	 .status = 201,
-	 .summary = "Add a material, with a file uploaded to /api/fichiers by the caller",
-	 .request_schema = S_MATERIAL_REQ("\"required\":[\"title\"],"),
-	 .response_schema = S_MATERIAL},
-	{.method = "PUT",
-	 .pattern = "/api/cours/{id}/materials/order",
-	 .handler = materials_order,
-	 .access = STAFF,
-	 .summary = "Reorder materials: {\"ids\": [...]} gives positions 0, 1, 2 ... in that order",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"ids\"],\"properties\":"
-			   "{\"ids\":" S_IDS "}}",
-	 .response_schema =
-		 "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
-		 "\"items\":" S_MATERIAL "}}}"},
-	{.method = "GET",
-	 .pattern = "/api/cours/{id}/materials/{mid}",
-	 .handler = materials_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "A material (a student's view is recorded)",
-	 .response_schema = S_MATERIAL},
-	{.method = "PATCH",
-	 .pattern = "/api/cours/{id}/materials/{mid}",
-	 .handler = materials_patch,
-	 .access = STAFF,
-	 .summary = "Change a material; a new file_id replaces (and deletes) the old file",
-	 .request_schema = S_MATERIAL_REQ(""),
-	 .response_schema = S_MATERIAL},
-	{.method = "DELETE",
-	 .pattern = "/api/cours/{id}/materials/{mid}",
-	 .handler = materials_delete,
-	 .access = STAFF,
-	 .status = 204,
-	 .summary = "Delete a material and its file"},
-	{.method = "GET",
-	 .pattern = "/api/cours/{id}/materials/{mid}/file",
-	 .handler = materials_file,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Download a material's file (as /api/fichiers/{id}/content; a student's download is recorded)"},
-	{.method = "GET",
-	 .pattern = "/api/cours/{id}/materials/{mid}/views",
-	 .handler = materials_views,
-	 .access = STAFF,
-	 .summary = "Consultations of a material: how many students viewed or downloaded it, and who has not yet",
-	 .response_schema =
-		 "{\"type\":\"object\",\"required\":[\"material_id\",\"viewed_count\",\"students_total\","
-		 "\"viewed\",\"not_viewed\"],\"properties\":{\"material_id\":" S_UUID ",\"viewed_count\":"
-		 "{\"type\":\"integer\"},\"students_total\":{\"type\":\"integer\"},\"viewed\":{\"type\":\"array\","
-		 "\"items\":" S_PERSON "},\"not_viewed\":{\"type\":\"array\",\"items\":" S_PERSON "}}}"},
+	ROUTE("GET", "/api/cours", cours_list, ROLE_ANY_USER,
+	      .summary = "The caller's courses (student: their class's; teacher: those they teach; admin: all); ?q=, "
+			 "?subject=, ?school_year=, ?limit=, ?cursor=",
+	      .response_schema = S_LIST(S_COURS)),
+	ROUTE("POST", "/api/cours", cours_create, STAFF, .status = 201,
+	      .summary = "Create a course (enseignant: becomes one of its teachers; admin)",
+	      .request_schema = S_COURS_REQ("\"required\":[\"title\"],"), .response_schema = S_COURS),
+	ROUTE("GET", "/api/cours/{id}", cours_get, ROLE_ANY_USER,
+	      .summary = "A course (its teachers, its classes' students, admins; others 404)",
+	      .response_schema = S_COURS),
+	ROUTE("PATCH", "/api/cours/{id}", cours_patch, STAFF, .summary = "Change a course (its teachers, admins)",
+	      .request_schema = S_COURS_REQ(""), .response_schema = S_COURS),
+	ROUTE("DELETE", "/api/cours/{id}", cours_delete, STAFF, .status = 204,
+	      .summary = "Delete a course with its materials and their files (its teachers, admins)"),
+	ROUTE("GET", "/api/cours/{id}/materials", materials_list, ROLE_ANY_USER,
+	      .summary = "A course's materials by section and position (students: published ones only)",
+	      .response_schema =
+		      "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
+		      "\"items\":" S_MATERIAL "}}}"),
+	ROUTE("POST", "/api/cours/{id}/materials", materials_create, STAFF, .status = 201,
+	      .summary = "Add a material, with a file uploaded to /api/fichiers by the caller",
+	      .request_schema = S_MATERIAL_REQ("\"required\":[\"title\"],"), .response_schema = S_MATERIAL),
+	ROUTE("PUT", "/api/cours/{id}/materials/order", materials_order, STAFF,
+	      .summary = "Reorder materials: {\"ids\": [...]} gives positions 0, 1, 2 ... in that order",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"ids\"],\"properties\":"
+		      "{\"ids\":" S_IDS "}}",
+	      .response_schema =
+		      "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
+		      "\"items\":" S_MATERIAL "}}}"),
+	ROUTE("GET", "/api/cours/{id}/materials/{mid}", materials_get, ROLE_ANY_USER,
+	      .summary = "A material (a student's view is recorded)", .response_schema = S_MATERIAL),
+	ROUTE("PATCH", "/api/cours/{id}/materials/{mid}", materials_patch, STAFF,
+	      .summary = "Change a material; a new file_id replaces (and deletes) the old file",
+	      .request_schema = S_MATERIAL_REQ(""), .response_schema = S_MATERIAL),
+	ROUTE("DELETE", "/api/cours/{id}/materials/{mid}", materials_delete, STAFF, .status = 204,
+	      .summary = "Delete a material and its file"),
+	ROUTE("GET", "/api/cours/{id}/materials/{mid}/file", materials_file, ROLE_ANY_USER,
+	      .summary =
+		      "Download a material's file (as /api/fichiers/{id}/content; a student's download is recorded)"),
+	ROUTE("GET", "/api/cours/{id}/materials/{mid}/views", materials_views, STAFF,
+	      .summary = "Consultations of a material: how many students viewed or downloaded it, and who has not yet",
+	      .response_schema =
+		      "{\"type\":\"object\",\"required\":[\"material_id\",\"viewed_count\",\"students_total\","
+		      "\"viewed\",\"not_viewed\"],\"properties\":{\"material_id\":" S_UUID ",\"viewed_count\":"
+		      "{\"type\":\"integer\"},\"students_total\":{\"type\":\"integer\"},\"viewed\":{\"type\":\"array\","
+		      "\"items\":" S_PERSON "},\"not_viewed\":{\"type\":\"array\",\"items\":" S_PERSON "}}}"),
 };
 
 static const char *const owned_tables[] = {"cours",     "cours_teachers",     "cours_classes",

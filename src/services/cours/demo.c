@@ -23,6 +23,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
 
@@ -255,13 +256,7 @@ static int demo_course(db_conn *c, arena *a, const struct demo_course *dc, const
 		return ENT_OK;
 	if (rc)
 		return rc;
-	db_stmt *s = db_prepare(c, "SELECT 1 FROM cours WHERE title = ? AND created_by = ?");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, dc->title);
-	db_bind_text(s, 2, t.id);
-	rc = db_step(s);
-	db_done(s);
+	rc = SQL_RUN(c, "SELECT 1 FROM cours WHERE title = ? AND created_by = ?", SQL_T(dc->title), SQL_T(t.id));
 	if (rc < 0)
 		return rc;
 	if (rc == DB_ROW)
@@ -304,25 +299,11 @@ static int demo_course(db_conn *c, arena *a, const struct demo_course *dc, const
 		rc = fichiers_attach(c, file_ids[i], t.id, id);
 		if (rc)
 			break;
-		s = db_prepare(
-			c, "INSERT INTO materials (id, cours_id, title, description, section, position, publish_at, "
-			   "file_id, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)");
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		db_bind_text(s, 1, mid);
-		db_bind_text(s, 2, id);
-		db_bind_text(s, 3, m->title);
-		db_bind_text(s, 4, m->paragraphs[0]);
-		db_bind_text(s, 5, m->section);
-		db_bind_int64(s, 6, i);
-		db_bind_text(s, 7, file_ids[i]);
-		db_bind_text(s, 8, t.id);
-		db_bind_text(s, 9, now);
-		db_bind_text(s, 10, now);
-		rc = db_step(s);
-		db_done(s);
+		rc = SQL_RUN(c,
+			     "INSERT INTO materials (id, cours_id, title, description, section, position, publish_at, "
+			     "file_id, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+			     SQL_T(mid), SQL_T(id), SQL_T(m->title), SQL_T(m->paragraphs[0]), SQL_T(m->section),
+			     SQL_I(i), SQL_T(file_ids[i]), SQL_T(t.id), SQL_T(now), SQL_T(now));
 		rc = rc < 0 ? rc : ENT_OK;
 		if (!rc)
 			rc = cours_material_publish_state(c, mid, 0);

@@ -21,6 +21,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 int cours_of_class(db_conn *c, arena *a, const char *class_id, const char ***ids)
 {
@@ -47,10 +48,9 @@ const char *cours_title(db_conn *c, arena *a, const char *cours_id)
 {
 	if (!c || !util_is_uuid(cours_id))
 		return NULL;
-	db_stmt *s = db_prepare(c, "SELECT title FROM cours WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT title FROM cours WHERE id = ?", SQL_T(cours_id));
 	if (!s)
 		return NULL;
-	db_bind_text(s, 1, cours_id);
 	const char *t = db_step(s) == DB_ROW && db_col_text(s, 0) ? arena_strdup(a, db_col_text(s, 0)) : NULL;
 	db_done(s);
 	return t;
@@ -122,11 +122,12 @@ int cours_class_teacher_links(db_conn *c, arena *a, const char *class_id, struct
 	*out = NULL;
 	if (!c)
 		return ENT_EUNAVAIL;
-	db_stmt *s = db_prepare(c, "SELECT t.cours_id, t.user_id FROM cours_classes cc JOIN cours_teachers t"
-				   " ON t.cours_id = cc.cours_id WHERE cc.class_id = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT t.cours_id, t.user_id FROM cours_classes cc JOIN cours_teachers t"
+			      " ON t.cours_id = cc.cours_id WHERE cc.class_id = ?",
+			      SQL_T(class_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, class_id);
 	struct cours_link *v = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
@@ -230,11 +231,10 @@ int cours_find(db_conn *c, const char *title, const char *school_year, char out[
 {
 	if (!c)
 		return ENT_EUNAVAIL;
-	db_stmt *s = db_prepare(c, "SELECT id FROM cours WHERE title = ? AND school_year = ? ORDER BY id LIMIT 1");
+	db_stmt *s = SQL_PREP(c, "SELECT id FROM cours WHERE title = ? AND school_year = ? ORDER BY id LIMIT 1",
+			      SQL_T(title), SQL_T(school_year));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, title);
-	db_bind_text(s, 2, school_year);
 	int rc = db_step(s);
 	if (rc == DB_ROW)
 		snprintf(out, 37, "%s", db_col_text(s, 0));
@@ -281,10 +281,9 @@ int cours_material_get(db_conn *c, arena *a, const char *material_id, struct cou
 		return ENT_EUNAVAIL;
 	if (!util_is_uuid(material_id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT " MATERIAL_FILE_COLS " FROM materials WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT " MATERIAL_FILE_COLS " FROM materials WHERE id = ?", SQL_T(material_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, material_id);
 	int rc = db_step(s);
 	if (rc == DB_ROW) {
 		material_from(s, a, out);

@@ -25,6 +25,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
 
@@ -61,10 +62,9 @@ static int publish(db_conn *c, const char *type, const char *cours_id, const cha
  */
 int cours_material_publish_state(db_conn *c, const char *mid, int had_file)
 {
-	db_stmt *s = db_prepare(c, "SELECT cours_id, file_id, title, publish_at FROM materials WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT cours_id, file_id, title, publish_at FROM materials WHERE id = ?", SQL_T(mid));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, mid);
 	int rc = db_step(s);
 	if (rc == DB_ROW) {
 		const char *f = db_col_text(s, 1);
@@ -222,6 +222,24 @@ static json_t *load_material(db_conn *c, const char *mid, int *err)
 	return m;
 }
 
+/*
+ * Attaches file_id (uploaded by owner, not used yet) to the course inside the caller's
+ * transaction. Returns 0; 1 after rolling back and answering 400 when it names no such file; or
+ * the failure (< 0).
+ */
+static int attach_file(http_req *req, db_conn *c, const char *file_id, const char *owner, const char *cours_id)
+{
+	int rc = fichiers_attach(c, file_id, owner, cours_id);
+	if (rc != ENT_ENOTFOUND)
+		return rc;
+	db_rollback(c);
+	http_problem_errors(
+		req, 400, "Certains champs du support sont à corriger.",
+		json_pack("{s:s}", "file_id",
+			  "ne désigne pas un fichier que vous avez déposé et qui n'est pas encore utilisé"));
+	return 1;
+}
+
 void materials_create(http_req *req)
 {
 	if (cours_for_request(req, COURS_EDIT) < 0)
@@ -265,36 +283,17 @@ void materials_create(http_req *req)
 		if (rc < 0)
 			goto fail;
 	}
-	if (file_id && (rc = fichiers_attach(c, file_id, sub, cours_id))) {
-		if (rc == ENT_ENOTFOUND) {
-			db_rollback(c);
-			http_problem_errors(
-				req, 400, "Certains champs du support sont à corriger.",
-				json_pack(
-					"{s:s}", "file_id",
-					"ne désigne pas un fichier que vous avez déposé et qui n'est pas encore utilisé"));
+	if (file_id) {
+		if ((rc = attach_file(req, c, file_id, sub, cours_id)) > 0)
 			return;
-		}
-		goto fail;
+		if (rc < 0)
+			goto fail;
 	}
-	db_stmt *s = db_prepare(c, "INSERT INTO materials (" MAT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!s) {
-		rc = ENT_EDB;
-		goto fail;
-	}
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, cours_id);
-	db_bind_text(s, 3, json_get_str(body, "title", ""));
-	db_bind_text_or_null(s, 4, json_get_str(body, "description", NULL));
-	db_bind_text(s, 5, section);
-	db_bind_int64(s, 6, position);
-	db_bind_text_or_null(s, 7, norm_time(a, json_get_str(body, "publish_at", NULL)));
-	db_bind_text_or_null(s, 8, file_id);
-	db_bind_text(s, 9, sub);
-	db_bind_text(s, 10, now);
-	db_bind_text(s, 11, now);
-	rc = db_step(s);
-	db_done(s);
+	rc = SQL_RUN(c, "INSERT INTO materials (" MAT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SQL_T(id),
+		     SQL_T(cours_id), SQL_T(json_get_str(body, "title", "")),
+		     SQL_T(json_get_str(body, "description", NULL)), SQL_T(section), SQL_I(position),
+		     SQL_T(norm_time(a, json_get_str(body, "publish_at", NULL))), SQL_T(file_id), SQL_T(sub),
+		     SQL_T(now), SQL_T(now));
 	if (rc < 0)
 		goto fail;
 	if (file_id && (rc = cours_material_publish_state(c, id, 0)))
@@ -399,28 +398,14 @@ void materials_patch(http_req *req)
 			goto fail;
 	}
 	if (file_changes) {
-		if (new_file && (rc = fichiers_attach(c, new_file, http_principal(req)->sub, cours_id))) {
-			if (rc == ENT_ENOTFOUND) {
-				db_rollback(c);
-				http_problem_errors(
-					req, 400, "Certains champs du support sont à corriger.",
-					json_pack(
-						"{s:s}", "file_id",
-						"ne désigne pas un fichier que vous avez déposé et qui n'est pas encore utilisé"));
+		if (new_file) {
+			if ((rc = attach_file(req, c, new_file, http_principal(req)->sub, cours_id)) > 0)
 				return;
-			}
-			goto fail;
+			if (rc < 0)
+				goto fail;
 		}
-		db_stmt *s = db_prepare(c, "UPDATE materials SET file_id = ?, updated_at = ? WHERE id = ?");
-		if (!s) {
-			rc = ENT_EDB;
-			goto fail;
-		}
-		db_bind_text_or_null(s, 1, new_file);
-		db_bind_text(s, 2, now);
-		db_bind_text(s, 3, mid);
-		rc = db_step(s);
-		db_done(s);
+		rc = SQL_RUN(c, "UPDATE materials SET file_id = ?, updated_at = ? WHERE id = ?", SQL_T(new_file),
+			     SQL_T(now), SQL_T(mid));
 		if (rc < 0)
 			goto fail;
 	}
@@ -722,11 +707,12 @@ void materials_views(http_req *req)
 
 int cours_export_user(db_conn *c, const char *user_id, json_t *out)
 {
-	db_stmt *s = db_prepare(c, "SELECT material_id, cours_id, action, at FROM consultation_cours WHERE user_id = ? "
-				   "ORDER BY at, id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT material_id, cours_id, action, at FROM consultation_cours WHERE user_id = ? "
+			      "ORDER BY at, id",
+			      SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	json_t *items = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
@@ -744,10 +730,9 @@ int cours_export_user(db_conn *c, const char *user_id, json_t *out)
 
 int cours_erase_user(db_conn *c, const char *user_id)
 {
-	db_stmt *s = db_prepare(c, "DELETE FROM consultation_cours WHERE user_id = ?");
+	db_stmt *s = SQL_PREP(c, "DELETE FROM consultation_cours WHERE user_id = ?", SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	int rc = db_step(s);
 	db_done(s);
 	return rc < 0 ? rc : ENT_OK;

@@ -120,10 +120,9 @@ int fichiers_load(db_conn *c, arena *a, const char *id, struct fichier *out)
 		return ENT_EUNAVAIL;
 	if (!util_is_uuid(id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE id = ?", SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	int rc = db_step(s);
 	if (rc == DB_ROW) {
 		row_to(s, a, out);
@@ -633,54 +632,34 @@ static void file_usage(http_req *req)
 
 /* Not const: the upload route's max_body follows ENT_MAX_UPLOAD, set at start before the router is used. */
 static struct route routes[] = {
-	{.method = "POST",
-	 .pattern = "/api/fichiers",
-	 .handler = fichiers_upload,
-	 .on_body = fichiers_upload_body,
-	 .access = ROLE_ANY_USER,
-	 .flags = ROUTE_RAW_BODY,
-	 .max_body = (100u << 20) + 65536,
-	 .status = 201,
-	 .summary =
-		 "Upload a file (students within ENT_STUDENT_QUOTA, for message attachments): a raw body (name from ?name= or Content-Disposition) or "
-		 "multipart/form-data (the first file part); streamed to the store; 413 over ENT_MAX_UPLOAD or the "
-		 "quota (ENT_QUOTA); the type is detected from the bytes",
-	 .response_schema = S_FILE},
-	{.method = "GET",
-	 .pattern = "/api/fichiers",
-	 .handler = file_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The caller's own files, newest first; ?limit= and ?cursor=",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":"
-			    "{\"type\":\"array\",\"items\":" S_FILE "},\"next_cursor\":" S_NSTR "}}"},
-	{.method = "GET",
-	 .pattern = "/api/fichiers/usage",
-	 .handler = file_usage,
-	 .access = ROLE_ANY_USER,
-	 .summary =
-		 "The caller's storage: quota (ENT_QUOTA, ENT_STUDENT_QUOTA for students), bytes used by their files, bytes reserved by their uploads "
-		 "in progress, and the largest upload",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"quota\",\"used\",\"reserved\",\"max_upload\"],"
-			    "\"properties\":{\"quota\":" S_INT ",\"used\":" S_INT ",\"reserved\":" S_INT
-			    ",\"max_upload\":" S_INT "}}"},
-	{.method = "GET",
-	 .pattern = "/api/fichiers/{id}",
-	 .handler = file_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "A file's metadata (its owner, members of its course, admins; others 404)",
-	 .response_schema = S_FILE},
-	{.method = "GET",
-	 .pattern = "/api/fichiers/{id}/content",
-	 .handler = file_content,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Download a file: Range (206/416), ETag and If-None-Match (304); attachment except PDF, images, "
-		    "audio and video"},
-	{.method = "DELETE",
-	 .pattern = "/api/fichiers/{id}",
-	 .handler = file_delete,
-	 .access = ROLE_ANY_USER,
-	 .status = 204,
-	 .summary = "Delete a file not used by a course material, and its blob (owner or admin)"},
+	ROUTE("POST", "/api/fichiers", fichiers_upload, ROLE_ANY_USER, .on_body = fichiers_upload_body,
+	      .flags = ROUTE_RAW_BODY, .max_body = (100u << 20) + 65536, .status = 201,
+	      .summary =
+		      "Upload a file (students within ENT_STUDENT_QUOTA, for message attachments): a raw body (name from ?name= or Content-Disposition) or "
+		      "multipart/form-data (the first file part); streamed to the store; 413 over ENT_MAX_UPLOAD or the "
+		      "quota (ENT_QUOTA); the type is detected from the bytes",
+	      .response_schema = S_FILE),
+	ROUTE("GET", "/api/fichiers", file_list, ROLE_ANY_USER,
+	      .summary = "The caller's own files, newest first; ?limit= and ?cursor=",
+	      .response_schema =
+		      "{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":"
+		      "{\"type\":\"array\",\"items\":" S_FILE "},\"next_cursor\":" S_NSTR "}}"),
+	ROUTE("GET", "/api/fichiers/usage", file_usage, ROLE_ANY_USER,
+	      .summary =
+		      "The caller's storage: quota (ENT_QUOTA, ENT_STUDENT_QUOTA for students), bytes used by their files, bytes reserved by their uploads "
+		      "in progress, and the largest upload",
+	      .response_schema = "{\"type\":\"object\",\"required\":[\"quota\",\"used\",\"reserved\",\"max_upload\"],"
+				 "\"properties\":{\"quota\":" S_INT ",\"used\":" S_INT ",\"reserved\":" S_INT
+				 ",\"max_upload\":" S_INT "}}"),
+	ROUTE("GET", "/api/fichiers/{id}", file_get, ROLE_ANY_USER,
+	      .summary = "A file's metadata (its owner, members of its course, admins; others 404)",
+	      .response_schema = S_FILE),
+	ROUTE("GET", "/api/fichiers/{id}/content", file_content, ROLE_ANY_USER,
+	      .summary =
+		      "Download a file: Range (206/416), ETag and If-None-Match (304); attachment except PDF, images, "
+		      "audio and video"),
+	ROUTE("DELETE", "/api/fichiers/{id}", file_delete, ROLE_ANY_USER, .status = 204,
+	      .summary = "Delete a file not used by a course material, and its blob (owner or admin)"),
 };
 
 static int fichiers_start(void)
@@ -712,10 +691,10 @@ static void fichiers_stop(void)
 
 static int fichiers_export(db_conn *c, const char *user_id, json_t *out)
 {
-	db_stmt *s = db_prepare(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? ORDER BY created_at, id");
+	db_stmt *s = SQL_PREP(c, "SELECT " FICHIER_COLS " FROM fichiers WHERE owner_id = ? ORDER BY created_at, id",
+			      SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	arena *a = arena_new(0);
 	jwbuf part;
 	jw *w = jwbuf_init(&part, 0);

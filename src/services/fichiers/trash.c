@@ -47,11 +47,7 @@ static int sweep_reservations(db_conn *c)
 		     SQL_I(now), SQL_I(now));
 	if (rc >= 0)
 		rc = SQL_RUN(c, "DELETE FROM fichiers_reservations WHERE expires_at < ?", SQL_I(now));
-	if (rc < 0) {
-		db_rollback(c);
-		return rc;
-	}
-	return db_commit(c);
+	return db_end(c, rc);
 }
 
 int fichiers_trash_sweep(db_conn *c)
@@ -67,11 +63,12 @@ int fichiers_trash_sweep(db_conn *c)
 		SQL_I((int64_t)time(NULL) - 3600));
 	if (rc < 0)
 		return rc;
-	db_stmt *s = db_prepare(c, "SELECT t.blob_key FROM fichiers_trash t WHERE NOT EXISTS (SELECT 1 FROM fichiers f"
-				   " WHERE f.blob_key = t.blob_key) ORDER BY t.deleted_at, t.blob_key LIMIT ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT t.blob_key FROM fichiers_trash t WHERE NOT EXISTS (SELECT 1 FROM fichiers f"
+			      " WHERE f.blob_key = t.blob_key) ORDER BY t.deleted_at, t.blob_key LIMIT ?",
+			      SQL_I(SWEEP_BATCH));
 	if (!s)
 		return ENT_EDB;
-	db_bind_int64(s, 1, SWEEP_BATCH);
 	char keys[SWEEP_BATCH][128];
 	int n = 0;
 	while (n < SWEEP_BATCH && (rc = db_step(s)) == DB_ROW)

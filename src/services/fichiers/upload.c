@@ -240,10 +240,9 @@ void fichiers_release(db_conn *c, const char *id)
 
 int fichiers_claim(db_conn *c, const char *id)
 {
-	db_stmt *s = db_prepare(c, "DELETE FROM fichiers_reservations WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "DELETE FROM fichiers_reservations WHERE id = ?", SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	int rc = db_step(s);
 	int64_t n = rc < 0 ? 0 : db_changes(s);
 	db_done(s);

@@ -59,11 +59,10 @@ void notes_trimesters(int y, struct period_def out[3])
 
 static int period_ensure(db_conn *c, struct period_def *p, const char *now)
 {
-	db_stmt *s = db_prepare(c, "SELECT id FROM notes_periods WHERE school_year = ? AND name = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT id FROM notes_periods WHERE school_year = ? AND name = ?", SQL_T(p->year),
+			      SQL_T(p->name));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, p->year);
-	db_bind_text(s, 2, p->name);
 	int rc = db_step(s);
 	if (rc == DB_ROW)
 		snprintf(p->id, sizeof(p->id), "%s", db_col_text(s, 0));
@@ -288,15 +287,15 @@ int notes_export_user(db_conn *c, const char *user_id, json_t *out)
 		json_decref(grades);
 		return rc;
 	}
-	s = db_prepare(c, "SELECT a.evaluation_id, a.changed_by, a.changed_at, a.old_status, a.old_value, a.new_status,"
-			  " a.new_value FROM notes_audit a JOIN notes_evaluations e ON e.id = a.evaluation_id"
-			  " WHERE a.student_id = ? AND e.publish_at <= ? ORDER BY a.changed_at, a.seq");
+	s = SQL_PREP(c,
+		     "SELECT a.evaluation_id, a.changed_by, a.changed_at, a.old_status, a.old_value, a.new_status,"
+		     " a.new_value FROM notes_audit a JOIN notes_evaluations e ON e.id = a.evaluation_id"
+		     " WHERE a.student_id = ? AND e.publish_at <= ? ORDER BY a.changed_at, a.seq",
+		     SQL_T(user_id), SQL_T(now));
 	if (!s) {
 		json_decref(grades);
 		return ENT_EDB;
 	}
-	db_bind_text(s, 1, user_id);
-	db_bind_text(s, 2, now);
 	json_t *audit = json_array();
 	while ((rc = db_step(s)) == DB_ROW)
 		json_array_append_new(audit,
@@ -344,23 +343,11 @@ int notes_erase_user(db_conn *c, const char *user_id)
 	}
 	static const char *const sqls[] = {"DELETE FROM notes_audit WHERE student_id = ?",
 					   "DELETE FROM notes_grades WHERE student_id = ?"};
-	for (size_t i = 0; i < 2; i++) {
-		db_stmt *s = db_prepare(c, sqls[i]);
-		if (!s) {
-			arena_free(a);
-			return ENT_EDB;
-		}
-		db_bind_text(s, 1, user_id);
-		int rc = db_step(s);
-		db_done(s);
-		if (rc < 0) {
-			arena_free(a);
-			return rc;
-		}
-	}
+	int rc = SQL_EACH(c, sqls, user_id);
 	char now[21];
 	notes_now(now);
-	int rc = np ? notes_stats_refresh(c, a, pairs, np, NULL, now) : ENT_OK;
+	if (rc == ENT_OK && np)
+		rc = notes_stats_refresh(c, a, pairs, np, NULL, now);
 	arena_free(a);
 	return rc;
 }

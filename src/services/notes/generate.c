@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -70,11 +71,9 @@ static int period(db_conn *c, const char *year, const char *name, const char *fr
 	db_done(s);
 	if (rc < 0)
 		return rc;
-	s = db_prepare(c, "SELECT id FROM notes_periods WHERE school_year = ? AND name = ?");
+	s = SQL_PREP(c, "SELECT id FROM notes_periods WHERE school_year = ? AND name = ?", SQL_T(year), SQL_T(name));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, year);
-	db_bind_text(s, 2, name);
 	rc = db_step(s);
 	if (rc == DB_ROW)
 		snprintf(id, 37, "%s", db_col_text(s, 0));

@@ -112,11 +112,12 @@ int notes_publish_if_due(db_conn *c, arena *a, const char *eval_id, const char *
 	struct eval_info e;
 	if ((rc = eval_info_load(c, a, eval_id, &e)))
 		return rc;
-	s = db_prepare(c, "SELECT student_id FROM notes_grades WHERE evaluation_id = ? AND status <> 'not_graded' "
-			  "ORDER BY student_id");
+	s = SQL_PREP(c,
+		     "SELECT student_id FROM notes_grades WHERE evaluation_id = ? AND status <> 'not_graded' "
+		     "ORDER BY student_id",
+		     SQL_T(eval_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, eval_id);
 	json_t *students = json_array();
 	while ((rc = db_step(s)) == DB_ROW)
 		json_array_append_new(students, json_string(db_col_text(s, 0)));
@@ -148,11 +149,12 @@ static int by_key(const void *x, const void *y)
 /* Writes {"items":[grade...]} of evaluation id into b, sorted by student name. */
 static int grades_write(db_conn *c, arena *a, const char *id, buf *b)
 {
-	db_stmt *s = db_prepare(c, "SELECT student_id, status, value, comment, updated_at FROM notes_grades "
-				   "WHERE evaluation_id = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT student_id, status, value, comment, updated_at FROM notes_grades "
+			      "WHERE evaluation_id = ?",
+			      SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	size_t n = 0, cap = 32;
 	struct grade_row *rows = arena_alloc(a, cap * sizeof(*rows));
 	int rc;
@@ -549,10 +551,9 @@ static int after_lines(db_conn *c, arena *a, const struct eval_info *e, int visi
 /* Locks evaluation id's row (see the top of the file): ENT_ENOTFOUND when it is gone. */
 static int eval_lock(db_conn *c, const char *id)
 {
-	db_stmt *s = db_prepare(c, "UPDATE notes_evaluations SET updated_at = updated_at WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "UPDATE notes_evaluations SET updated_at = updated_at WHERE id = ?", SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	int rc = db_step(s);
 	if (rc >= 0)
 		rc = db_changes(s) == 1 ? ENT_OK : ENT_ENOTFOUND;
@@ -564,9 +565,7 @@ void notes_grades_put(http_req *req)
 {
 	char course[37];
 	const char *id = http_param(req, "id");
-	if (notes_eval_for_request(req, id, course))
-		return;
-	json_t *body = http_json_body(req);
+	json_t *body = notes_eval_body(req, id, course);
 	if (!body)
 		return;
 	static const struct jfield top[] = {{"grades", JF_ARRAY, 1, 0, 1, 2000, NULL}};
@@ -679,11 +678,12 @@ int notes_revise_grade(db_conn *c, arena *a, const char *evaluation_id, const ch
 
 int notes_load_grades(db_conn *c, arena *a, struct notes_eval *e)
 {
-	db_stmt *s = db_prepare(c, "SELECT student_id, status, value, comment, updated_at FROM notes_grades "
-				   "WHERE evaluation_id = ? ORDER BY student_id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT student_id, status, value, comment, updated_at FROM notes_grades "
+			      "WHERE evaluation_id = ? ORDER BY student_id",
+			      SQL_T(e->id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, e->id);
 	size_t cap = 0;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
@@ -725,19 +725,17 @@ static int publish_due(db_conn *c)
 	int n = 0, rc = ENT_OK;
 	const char *after_pub = NULL, *after_id = NULL;
 	for (int more = 1; more && n < PUBLISH_BATCH;) {
-		db_stmt *s = db_prepare(c, "SELECT e.id, e.course_id, e.publish_at FROM notes_evaluations e"
-					   " WHERE e.notified = 0 AND e.publish_at <= ?"
-					   " AND (CAST(? AS TEXT) IS NULL OR (e.publish_at, e.id) > (?, ?))"
-					   " ORDER BY e.publish_at, e.id LIMIT ?");
+		db_stmt *s = SQL_PREP(c,
+				      "SELECT e.id, e.course_id, e.publish_at FROM notes_evaluations e"
+				      " WHERE e.notified = 0 AND e.publish_at <= ?"
+				      " AND (CAST(? AS TEXT) IS NULL OR (e.publish_at, e.id) > (?, ?))"
+				      " ORDER BY e.publish_at, e.id LIMIT ?",
+				      SQL_T(now), SQL_T(after_id), SQL_T(after_pub), SQL_T(after_id),
+				      SQL_I(NOTES_BATCH));
 		if (!s) {
 			arena_free(a);
 			return ENT_EDB;
 		}
-		db_bind_text(s, 1, now);
-		db_bind_text_or_null(s, 2, after_id);
-		db_bind_text_or_null(s, 3, after_pub);
-		db_bind_text_or_null(s, 4, after_id);
-		db_bind_int64(s, 5, NOTES_BATCH);
 		char *eid[NOTES_BATCH];
 		const char *cid[NOTES_BATCH];
 		size_t m = 0;

@@ -16,6 +16,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -58,10 +59,10 @@ static int load_evals(db_conn *c, arena *a, db_stmt *s, const char *now, struct 
 /* Writes a period object's fields (without closing it). */
 static int period_fields(db_conn *c, jw *w, const char *id, int with_year)
 {
-	db_stmt *s = db_prepare(c, "SELECT id, name, school_year, starts_on, ends_on FROM notes_periods WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT id, name, school_year, starts_on, ends_on FROM notes_periods WHERE id = ?",
+			      SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	int rc = db_step(s);
 	if (rc == DB_ROW) {
 		jw_kstr(w, "id", db_col_text(s, 0));
@@ -139,16 +140,15 @@ static int grid_load(http_req *req, struct grid *g)
 	g->course_title = cours_title(c, a, g->course_id);
 	char now[21];
 	notes_now(now);
-	db_stmt *s = db_prepare(c, "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale,"
-				   " e.publish_at FROM notes_evaluations e WHERE e.course_id = ?"
-				   " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?) ORDER BY e.held_on, e.id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT e.id, e.course_id, e.period_id, e.title, e.held_on, e.coefficient, e.scale,"
+			      " e.publish_at FROM notes_evaluations e WHERE e.course_id = ?"
+			      " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?) ORDER BY e.held_on, e.id",
+			      SQL_T(g->course_id), SQL_T(g->period), SQL_T(g->period));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "Le tableau des notes n'a pas pu être lu.");
 		return -1;
 	}
-	db_bind_text(s, 1, g->course_id);
-	db_bind_text_or_null(s, 2, g->period);
-	db_bind_text_or_null(s, 3, g->period);
 	if ((rc = load_evals(c, a, s, now, &g->ev))) {
 		http_problem_err(req, rc, "Le tableau des notes n'a pas pu être lu.");
 		return -1;

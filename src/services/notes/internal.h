@@ -144,6 +144,8 @@ int notes_course_access(db_conn *c, const char *course_id, const char *user_id, 
  * course id copied into course_id.
  */
 int notes_eval_for_request(http_req *req, const char *id, char course_id[37]);
+/* notes_eval_for_request, then the request's JSON body: the body, or NULL after answering. */
+json_t *notes_eval_body(http_req *req, const char *id, char course_id[37]);
 
 /* The current time as RFC 3339 into out. */
 void notes_now(char out[21]);

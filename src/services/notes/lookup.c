@@ -14,6 +14,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 
 int notes_evaluation_teachers(db_conn *c, arena *a, const char *evaluation_id, const char ***ids)
@@ -23,10 +24,9 @@ int notes_evaluation_teachers(db_conn *c, arena *a, const char *evaluation_id, c
 		return ENT_EUNAVAIL;
 	if (!util_is_uuid(evaluation_id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT course_id FROM notes_evaluations WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT course_id FROM notes_evaluations WHERE id = ?", SQL_T(evaluation_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, evaluation_id);
 	int rc = db_step(s);
 	const char *course = rc == DB_ROW ? arena_strdup(a, db_col_text(s, 0)) : NULL;
 	db_done(s);
@@ -70,12 +70,12 @@ int notes_student_grade(db_conn *c, arena *a, const char *evaluation_id, const c
 		return ENT_ENOTFOUND;
 	char now[21];
 	notes_now(now);
-	db_stmt *s = db_prepare(c, "SELECT " GRADE_COLS " FROM notes_grades g JOIN notes_evaluations e"
-				   " ON e.id = g.evaluation_id WHERE g.evaluation_id = ? AND g.student_id = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT " GRADE_COLS " FROM notes_grades g JOIN notes_evaluations e"
+			      " ON e.id = g.evaluation_id WHERE g.evaluation_id = ? AND g.student_id = ?",
+			      SQL_T(evaluation_id), SQL_T(student_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, evaluation_id);
-	db_bind_text(s, 2, student_id);
 	int rc = db_step(s);
 	if (rc == DB_ROW)
 		grade_read(s, a, now, out);
@@ -102,13 +102,13 @@ int notes_student_grades(db_conn *c, arena *a, const char *student_id, int max, 
 		return 0;
 	char now[21];
 	notes_now(now);
-	db_stmt *s = db_prepare(c, "SELECT " GRADE_COLS " FROM notes_grades g JOIN notes_evaluations e"
-				   " ON e.id = g.evaluation_id WHERE g.student_id = ? AND g.status = 'graded'"
-				   " AND e.publish_at <= ? ORDER BY e.held_on DESC, e.id DESC");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT " GRADE_COLS " FROM notes_grades g JOIN notes_evaluations e"
+			      " ON e.id = g.evaluation_id WHERE g.student_id = ? AND g.status = 'graded'"
+			      " AND e.publish_at <= ? ORDER BY e.held_on DESC, e.id DESC",
+			      SQL_T(student_id), SQL_T(now));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, student_id);
-	db_bind_text(s, 2, now);
 	struct notes_grade_info *v = NULL;
 	size_t n = 0, cap = 0;
 	int rc;

@@ -27,6 +27,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/page.h"
 #include "core/row.h"
 #include "core/service.h"
 #include "core/util.h"
@@ -74,10 +75,9 @@ static int valid_school_year(const char *y)
 /* Copies the first text column of sql run with one parameter into the arena; NULL if no row. */
 static const char *one_text(db_conn *c, arena *a, const char *sql, const char *param)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(param));
 	if (!s)
 		return NULL;
-	db_bind_text(s, 1, param);
 	const char *out = NULL;
 	if (db_step(s) == DB_ROW && db_col_text(s, 0))
 		out = arena_strdup(a, db_col_text(s, 0));
@@ -160,6 +160,11 @@ int notes_eval_for_request(http_req *req, const char *id, char course_id[37])
 	return 0;
 }
 
+json_t *notes_eval_body(http_req *req, const char *id, char course_id[37])
+{
+	return notes_eval_for_request(req, id, course_id) ? NULL : http_json_body(req);
+}
+
 /* Answers a validation problem from errors when it is not empty; returns 1 if it answered. */
 static int invalid(http_req *req, json_t *errors, const char *detail)
 {
@@ -211,8 +216,9 @@ const char *notes_period_arg(http_req *req, db_conn *c, int *bad)
 
 #define PERIOD_COLS "id, name, school_year, starts_on, ends_on, created_at, updated_at, closed"
 
-static void period_write(jw *w, db_stmt *s)
+static void period_write(jw *w, db_stmt *s, void *ctx)
 {
+	(void)ctx;
 	jw_obj_open(w);
 	jw_kstr(w, "id", db_col_text(s, 0));
 	jw_kstr(w, "name", db_col_text(s, 1));
@@ -236,72 +242,43 @@ static void period_reply(http_req *req, db_conn *c, const char *id, int status)
 	buf_init(&b, 0);
 	jw w;
 	jw_init(&w, &b);
-	period_write(&w, s);
+	period_write(&w, s, NULL);
 	db_done(s);
 	reply_buf(req, status, &b);
 }
 
 static void periods_list(http_req *req)
 {
-	int limit;
-	const char *cursor;
-	if (http_page_args(req, &limit, &cursor))
+	page pg;
+	if (page_begin(req, &pg, "notes_periods", 2))
 		return;
 	json_t *errors = json_object();
 	const char *year = http_query(req, "school_year");
-	if (cursor && !util_is_uuid(cursor))
-		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
 	if (year && !valid_school_year(year))
 		json_field_error(errors, "school_year", "not_school_year",
 				 "doit être une année scolaire comme 2026-2027");
 	if (invalid(req, errors, "Les critères de la demande sont à corriger."))
 		return;
-	db_conn *c = app_db();
-	db_stmt *s = c ? db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods p WHERE"
-				       " (CAST(? AS TEXT) IS NULL OR p.school_year = ?)"
-				       " AND (CAST(? AS TEXT) IS NULL OR (p.starts_on, p.id) >"
-				       "  (SELECT starts_on, id FROM notes_periods WHERE id = ?))"
-				       " ORDER BY p.starts_on, p.id LIMIT ?")
-		       : NULL;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	db_stmt *s = db_prepare(c, "SELECT " PERIOD_COLS " FROM notes_periods p WHERE"
+				   " (CAST(? AS TEXT) IS NULL OR p.school_year = ?)"
+				   " AND (CAST(? AS TEXT) IS NULL OR (p.starts_on, p.id) > (?, ?))"
+				   " ORDER BY p.starts_on, p.id LIMIT ?");
 	if (!s) {
-		http_problem_err(req, c ? ENT_EDB : ENT_EUNAVAIL, "La liste des périodes n'a pas pu être lue.");
+		http_problem_err(req, ENT_EDB, "La liste des périodes n'a pas pu être lue.");
 		return;
 	}
-	db_bind_text_or_null(s, 1, year);
-	db_bind_text_or_null(s, 2, year);
-	db_bind_text_or_null(s, 3, cursor);
-	db_bind_text_or_null(s, 4, cursor);
-	db_bind_int64(s, 5, limit + 1);
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	jw_obj_open(&w);
-	jw_key(&w, "items");
-	jw_arr_open(&w);
-	int rc, n = 0;
-	const char *next = NULL, *last = NULL;
-	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == limit) {
-			next = last;
-			break;
-		}
-		period_write(&w, s);
-		last = arena_strdup(http_arena(req), db_col_text(s, 0));
-		n++;
-	}
-	db_done(s);
-	if (rc < 0) {
-		buf_free(&b);
-		http_problem_err(req, rc, "La liste des périodes n'a pas pu être lue.");
-		return;
-	}
-	jw_arr_close(&w);
-	jw_kstr(&w, "next_cursor", next);
-	jw_obj_close(&w);
+	db_bind_text(s, 1, year);
+	db_bind_text(s, 2, year);
+	db_bind_text(s, 3, pg.after[1]); /* the "no cursor" switch */
+	db_bind_text(s, 4, pg.after[0]);
+	db_bind_text(s, 5, pg.after[1]);
+	db_bind_int64(s, 6, page_fetch(&pg));
 	static const char *const keep[] = {"school_year", "limit", NULL};
-	http_link_next(req, next, keep);
-	reply_buf(req, 200, &b);
+	/* Keys: starts_on, id. */
+	page_rows(&pg, s, (const int[]){3, 0}, period_write, NULL, "La liste des périodes n'a pas pu être lue.", keep);
 }
 
 /* Checks a period's fields after json_check: year format, dates, order. */
@@ -489,19 +466,19 @@ static void year_put(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	db_stmt *s = db_prepare(c, "SELECT " PERIOD_COLS
-				   " FROM notes_periods WHERE school_year = ? ORDER BY starts_on, id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT " PERIOD_COLS " FROM notes_periods WHERE school_year = ? ORDER BY starts_on, id",
+			      SQL_T(year));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, year);
 	jw *w = http_jw(req);
 	jw_obj_open(w);
 	jw_key(w, "items");
 	jw_arr_open(w);
 	while ((rc = db_step(s)) == DB_ROW)
-		period_write(w, s);
+		period_write(w, s, NULL);
 	db_done(s);
 	if (rc < 0) {
 		http_problem_err(req, rc, NULL);
@@ -594,22 +571,21 @@ static int by_date_id(const void *x, const void *y)
 /*
  * Appends to out the evaluations of the course course (any course when NULL), or of the courses
  * ids[0..n) (at most NOTES_BATCH) when ids is not NULL; of period when not NULL; after the
- * evaluation cursor in (date, id) order when not NULL; want of them at most, in that order.
+ * (date, id) after[0], after[1] in that order when after is not NULL; want of them at most, in
+ * that order.
  */
 static int evals_read(db_conn *c, arena *a, const char *course, const char *const *ids, size_t n, const char *period,
-		      const char *cursor, int want, struct eset *out)
+		      const char *const *after, int want, struct eset *out)
 {
 	db_stmt *s = db_prepare(c, ids ? "SELECT " EVAL_COLS
 					 " FROM notes_evaluations e WHERE e.course_id IN " NOTES_IN16
 					 " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
-					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) >"
-					 "  (SELECT held_on, id FROM notes_evaluations WHERE id = ?))"
+					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) > (?, ?))"
 					 " ORDER BY e.held_on, e.id LIMIT ?"
 				       : "SELECT " EVAL_COLS
 					 " FROM notes_evaluations e WHERE (CAST(? AS TEXT) IS NULL OR e.course_id = ?)"
 					 " AND (CAST(? AS TEXT) IS NULL OR e.period_id = ?)"
-					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) >"
-					 "  (SELECT held_on, id FROM notes_evaluations WHERE id = ?))"
+					 " AND (CAST(? AS TEXT) IS NULL OR (e.held_on, e.id) > (?, ?))"
 					 " ORDER BY e.held_on, e.id LIMIT ?");
 	if (!s)
 		return ENT_EDB;
@@ -621,8 +597,9 @@ static int evals_read(db_conn *c, arena *a, const char *course, const char *cons
 		db_bind_text_or_null(s, k++, course);
 		db_bind_text_or_null(s, k++, course);
 	}
-	const char *const values[] = {period, period, cursor, cursor};
-	for (int i = 0; i < 4; i++)
+	const char *const values[] = {period, period, after ? after[1] : NULL, after ? after[0] : NULL,
+				      after ? after[1] : NULL};
+	for (int i = 0; i < 5; i++)
 		db_bind_text_or_null(s, k++, values[i]);
 	db_bind_int64(s, k, want);
 	int rc;
@@ -635,18 +612,18 @@ static int evals_read(db_conn *c, arena *a, const char *course, const char *cons
 }
 
 /*
- * The first want evaluations of a list (after cursor, of period), in (date, id) order, as the
+ * The first want evaluations of a list (after the (date, id) of after when not NULL, of period), in (date, id) order, as the
  * caller may see them: of course when not NULL (the caller may edit it); else of the courses
  * teacher teaches (the cours service's list, read NOTES_BATCH courses a statement, merged here);
  * else (an admin) of every course that still exists: evaluations whose course the cours service
  * deleted stay in notes_evaluations, so pages are read until want are kept.
  */
 static int evals_page(db_conn *c, arena *a, const char *course, const char *teacher, const char *period,
-		      const char *cursor, int want, struct eset *out)
+		      const char *const *after, int want, struct eset *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (course)
-		return evals_read(c, a, course, NULL, 0, period, cursor, want, out);
+		return evals_read(c, a, course, NULL, 0, period, after, want, out);
 	int rc;
 	if (teacher) {
 		const char **ids;
@@ -654,7 +631,7 @@ static int evals_page(db_conn *c, arena *a, const char *course, const char *teac
 		if (n < 0)
 			return n;
 		for (size_t at = 0; at < (size_t)n; at += NOTES_BATCH)
-			if ((rc = evals_read(c, a, NULL, ids + at, (size_t)n - at, period, cursor, want, out)))
+			if ((rc = evals_read(c, a, NULL, ids + at, (size_t)n - at, period, after, want, out)))
 				return rc;
 		if (out->n > 1)
 			qsort(out->v, out->n, sizeof(*out->v), by_date_id);
@@ -664,20 +641,20 @@ static int evals_page(db_conn *c, arena *a, const char *course, const char *teac
 	}
 	struct cours_brief *known = NULL;
 	size_t nknown = 0, kcap = 0;
-	const char *after = cursor;
+	const char *from[2];
 	for (;;) {
-		struct eset page = {0};
-		if ((rc = evals_read(c, a, NULL, NULL, 0, period, after, want, &page)))
+		struct eset batch = {0};
+		if ((rc = evals_read(c, a, NULL, NULL, 0, period, after, want, &batch)))
 			return rc;
 		/* The courses not met yet, asked about in one batch. */
 		size_t first = nknown;
-		for (size_t i = 0; i < page.n; i++) {
+		for (size_t i = 0; i < batch.n; i++) {
 			int seen = 0;
 			for (size_t j = 0; !seen && j < nknown; j++)
-				seen = strcmp(known[j].id, page.v[i].course_id) == 0;
+				seen = strcmp(known[j].id, batch.v[i].course_id) == 0;
 			if (!seen) {
 				known = arena_grow(a, known, nknown, &kcap, sizeof(*known));
-				known[nknown++].id = page.v[i].course_id;
+				known[nknown++].id = batch.v[i].course_id;
 			}
 		}
 		if (nknown > first) {
@@ -687,31 +664,30 @@ static int evals_page(db_conn *c, arena *a, const char *course, const char *teac
 			if ((rc = cours_describe(c, a, ask, nknown - first, known + first)) < 0)
 				return rc;
 		}
-		for (size_t i = 0; i < page.n && out->n < (size_t)want; i++)
+		for (size_t i = 0; i < batch.n && out->n < (size_t)want; i++)
 			for (size_t j = 0; j < nknown; j++)
-				if (strcmp(known[j].id, page.v[i].course_id) == 0) {
+				if (strcmp(known[j].id, batch.v[i].course_id) == 0) {
 					if (known[j].title) {
 						out->v = arena_grow(a, out->v, out->n, &out->cap, sizeof(*out->v));
-						out->v[out->n++] = page.v[i];
+						out->v[out->n++] = batch.v[i];
 					}
 					break;
 				}
-		if (out->n >= (size_t)want || page.n < (size_t)want)
+		if (out->n >= (size_t)want || batch.n < (size_t)want)
 			return ENT_OK;
-		after = page.v[page.n - 1].id;
+		from[0] = batch.v[batch.n - 1].date;
+		from[1] = batch.v[batch.n - 1].id;
+		after = from;
 	}
 }
 
 static void evals_list(http_req *req)
 {
-	int limit;
-	const char *cursor;
-	if (http_page_args(req, &limit, &cursor))
+	page pg;
+	if (page_begin(req, &pg, "notes_evaluations", 2))
 		return;
 	const char *course = http_query(req, "course_id"), *period = http_query(req, "period_id");
 	json_t *errors = json_object();
-	if (cursor && !util_is_uuid(cursor))
-		json_field_error(errors, "cursor", "bad_cursor", "n'est pas un curseur émis par ce serveur");
 	if (course && !util_is_uuid(course))
 		json_field_error(errors, "course_id", "not_uuid", "doit être un identifiant (UUID)");
 	if (period && !util_is_uuid(period))
@@ -740,34 +716,23 @@ static void evals_list(http_req *req)
 	}
 	const char *teacher = (p->roles & ROLE_ADMIN) ? NULL : p->sub;
 	struct eset rows;
-	int rc = evals_page(c, http_arena(req), course, teacher, period, cursor, limit + 1, &rows);
+	int rc = evals_page(c, http_arena(req), course, teacher, period, pg.has_cursor ? pg.after : NULL,
+			    page_fetch(&pg), &rows);
 	if (rc < 0) {
 		http_problem_err(req, rc, "La liste des évaluations n'a pas pu être lue.");
 		return;
 	}
 	char now[21];
 	notes_now(now);
-	buf b;
-	buf_init(&b, 0);
-	jw w;
-	jw_init(&w, &b);
-	jw_obj_open(&w);
-	jw_key(&w, "items");
-	jw_arr_open(&w);
-	const char *next = NULL;
 	for (size_t i = 0; i < rows.n; i++) {
-		if (i == (size_t)limit) {
-			next = i ? rows.v[i - 1].id : NULL;
+		const char *keys[2] = {rows.v[i].date, rows.v[i].id};
+		jw *w = page_item(&pg, keys);
+		if (!w)
 			break;
-		}
-		eval_write(&w, &rows.v[i], now);
+		eval_write(w, &rows.v[i], now);
 	}
-	jw_arr_close(&w);
-	jw_kstr(&w, "next_cursor", next);
-	jw_obj_close(&w);
 	static const char *const keep[] = {"course_id", "period_id", "limit", NULL};
-	http_link_next(req, next, keep);
-	reply_buf(req, 200, &b);
+	page_reply(&pg, keep);
 }
 
 /*
@@ -889,9 +854,7 @@ static void eval_patch(http_req *req)
 {
 	char course[37];
 	const char *id = http_param(req, "id");
-	if (notes_eval_for_request(req, id, course))
-		return;
-	json_t *body = http_json_body(req);
+	json_t *body = notes_eval_body(req, id, course);
 	if (!body)
 		return;
 	static const struct jfield fields[] = {
@@ -1102,125 +1065,66 @@ static void eval_delete(http_req *req)
 #define STAFF (ROLE_ENSEIGNANT | ROLE_ADMIN)
 
 static const struct route routes[] = {
-	{.method = "GET",
-	 .pattern = "/api/notes/periods",
-	 .handler = periods_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The periods (trimesters, semesters) by start date; ?school_year=, ?limit=, ?cursor=",
-	 .response_schema = S_LIST(S_PERIOD)},
-	{.method = "POST",
-	 .pattern = "/api/notes/periods",
-	 .handler = period_create,
-	 .access = ROLE_ADMIN,
-	 .status = 201,
-	 .summary = "Create a period of a school year (admin)",
-	 .request_schema = S_PERIOD_REQ("\"required\":[\"name\",\"school_year\",\"starts_on\",\"ends_on\"],"),
-	 .response_schema = S_PERIOD},
-	{.method = "PATCH",
-	 .pattern = "/api/notes/periods/{id}",
-	 .handler = period_patch,
-	 .access = ROLE_ADMIN,
-	 .summary = "Change a period (admin)",
-	 .request_schema = S_PERIOD_REQ(""),
-	 .response_schema = S_PERIOD},
-	{.method = "DELETE",
-	 .pattern = "/api/notes/periods/{id}",
-	 .handler = period_delete,
-	 .access = ROLE_ADMIN,
-	 .status = 204,
-	 .summary = "Delete a period no evaluation uses (admin; 409 otherwise)"},
-	{.method = "PUT",
-	 .pattern = "/api/notes/school-years/{year}",
-	 .handler = year_put,
-	 .access = ROLE_ADMIN,
-	 .summary = "Close a school year that is over, or open it again (admin): in a closed year evaluations and "
-		    "grades no longer change",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"closed\"],"
-			   "\"properties\":{\"closed\":" S_BOOL "}}",
-	 .response_schema = S_ITEMS(S_PERIOD)},
-	{.method = "GET",
-	 .pattern = "/api/notes/evaluations",
-	 .handler = evals_list,
-	 .access = STAFF,
-	 .summary = "Evaluations of the courses the caller teaches (admin: all) by date; ?course_id=, ?period_id=, "
-		    "?limit=, ?cursor=",
-	 .response_schema = S_LIST(S_EVAL)},
-	{.method = "POST",
-	 .pattern = "/api/notes/evaluations",
-	 .handler = eval_create,
-	 .access = STAFF,
-	 .status = 201,
-	 .summary = "Create an evaluation of a course the caller teaches (admin: any)",
-	 .request_schema = S_EVAL_REQ("\"required\":[\"course_id\",\"period_id\",\"title\",\"date\"],",
-				      "\"course_id\":" S_UUID ","),
-	 .response_schema = S_EVAL},
-	{.method = "GET",
-	 .pattern = "/api/notes/evaluations/{id}",
-	 .handler = eval_get,
-	 .access = STAFF,
-	 .summary = "An evaluation (its course's teachers, admins)",
-	 .response_schema = S_EVAL},
-	{.method = "PATCH",
-	 .pattern = "/api/notes/evaluations/{id}",
-	 .handler = eval_patch,
-	 .access = STAFF,
-	 .summary = "Change an evaluation; moving publish_at to the past publishes its grades",
-	 .request_schema = S_EVAL_REQ("", ""),
-	 .response_schema = S_EVAL},
-	{.method = "DELETE",
-	 .pattern = "/api/notes/evaluations/{id}",
-	 .handler = eval_delete,
-	 .access = STAFF,
-	 .status = 204,
-	 .summary = "Delete an evaluation with its grades and audit trail"},
-	{.method = "PUT",
-	 .pattern = "/api/notes/evaluations/{id}/grades",
-	 .handler = notes_grades_put,
-	 .access = STAFF,
-	 .max_body = 1u << 20,
-	 .summary = "Enter grades for students of the course's classes, all or nothing; answers every grade of the "
-		    "evaluation",
-	 .request_schema = S_GRADES_REQ,
-	 .response_schema = S_ITEMS(S_GRADE)},
-	{.method = "GET",
-	 .pattern = "/api/notes/evaluations/{id}/grades",
-	 .handler = notes_grades_get,
-	 .access = STAFF,
-	 .summary = "The grades of an evaluation, by student name",
-	 .response_schema = S_ITEMS(S_GRADE)},
-	{.method = "GET",
-	 .pattern = "/api/notes/evaluations/{id}/audit",
-	 .handler = notes_audit_get,
-	 .access = STAFF,
-	 .summary = "Changes of grades made after publication: who, when, old and new value",
-	 .response_schema = S_ITEMS(S_AUDIT)},
-	{.method = "GET",
-	 .pattern = "/api/notes/me",
-	 .handler = notes_me,
-	 .access = ROLE_ETUDIANT,
-	 .summary = "The caller's published grades by period and subject, with averages and class figures; ?period_id=",
-	 .response_schema = S_REPORT},
-	{.method = "GET",
-	 .pattern = "/api/notes/students/{id}",
-	 .handler = notes_student,
-	 .access = ROLE_ANY_USER,
-	 .summary = "A student's report card as /me (admins; teachers of one of the student's courses; a student: "
-		    "their own only, 404 for others); ?period_id=",
-	 .response_schema = S_REPORT},
-	{.method = "GET",
-	 .pattern = "/api/notes/courses/{id}/grid",
-	 .handler = notes_grid,
-	 .access = STAFF,
-	 .summary = "The class grid of a course: students x evaluations with averages; ?period_id=",
-	 .response_schema = S_GRID},
-	{.method = "GET",
-	 .pattern = "/api/notes/courses/{id}/grid.csv",
-	 .handler = notes_grid_csv,
-	 .access = STAFF,
-	 .summary =
-		 "The class grid as CSV, one row per student in register order, formula-safe cells: by default as French "
-		 "Excel opens it (UTF-8 with a BOM, ';', decimal commas); ?format=rfc4180 for commas and decimal points; "
-		 "?period_id="},
+	ROUTE("GET", "/api/notes/periods", periods_list, ROLE_ANY_USER,
+	      .summary = "The periods (trimesters, semesters) by start date; ?school_year=, ?limit=, ?cursor=",
+	      .response_schema = S_LIST(S_PERIOD)),
+	ROUTE("POST", "/api/notes/periods", period_create, ROLE_ADMIN, .status = 201,
+	      .summary = "Create a period of a school year (admin)",
+	      .request_schema = S_PERIOD_REQ("\"required\":[\"name\",\"school_year\",\"starts_on\",\"ends_on\"],"),
+	      .response_schema = S_PERIOD),
+	ROUTE("PATCH", "/api/notes/periods/{id}", period_patch, ROLE_ADMIN, .summary = "Change a period (admin)",
+	      .request_schema = S_PERIOD_REQ(""), .response_schema = S_PERIOD),
+	ROUTE("DELETE", "/api/notes/periods/{id}", period_delete, ROLE_ADMIN, .status = 204,
+	      .summary = "Delete a period no evaluation uses (admin; 409 otherwise)"),
+	ROUTE("PUT", "/api/notes/school-years/{year}", year_put, ROLE_ADMIN,
+	      .summary = "Close a school year that is over, or open it again (admin): in a closed year evaluations and "
+			 "grades no longer change",
+	      .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"closed\"],"
+				"\"properties\":{\"closed\":" S_BOOL "}}",
+	      .response_schema = S_ITEMS(S_PERIOD)),
+	ROUTE("GET", "/api/notes/evaluations", evals_list, STAFF,
+	      .summary =
+		      "Evaluations of the courses the caller teaches (admin: all) by date; ?course_id=, ?period_id=, "
+		      "?limit=, ?cursor=",
+	      .response_schema = S_LIST(S_EVAL)),
+	ROUTE("POST", "/api/notes/evaluations", eval_create, STAFF, .status = 201,
+	      .summary = "Create an evaluation of a course the caller teaches (admin: any)",
+	      .request_schema = S_EVAL_REQ("\"required\":[\"course_id\",\"period_id\",\"title\",\"date\"],",
+					   "\"course_id\":" S_UUID ","),
+	      .response_schema = S_EVAL),
+	ROUTE("GET", "/api/notes/evaluations/{id}", eval_get, STAFF,
+	      .summary = "An evaluation (its course's teachers, admins)", .response_schema = S_EVAL),
+	ROUTE("PATCH", "/api/notes/evaluations/{id}", eval_patch, STAFF,
+	      .summary = "Change an evaluation; moving publish_at to the past publishes its grades",
+	      .request_schema = S_EVAL_REQ("", ""), .response_schema = S_EVAL),
+	ROUTE("DELETE", "/api/notes/evaluations/{id}", eval_delete, STAFF, .status = 204,
+	      .summary = "Delete an evaluation with its grades and audit trail"),
+	ROUTE("PUT", "/api/notes/evaluations/{id}/grades", notes_grades_put, STAFF, .max_body = 1u << 20,
+	      .summary =
+		      "Enter grades for students of the course's classes, all or nothing; answers every grade of the "
+		      "evaluation",
+	      .request_schema = S_GRADES_REQ, .response_schema = S_ITEMS(S_GRADE)),
+	ROUTE("GET", "/api/notes/evaluations/{id}/grades", notes_grades_get, STAFF,
+	      .summary = "The grades of an evaluation, by student name", .response_schema = S_ITEMS(S_GRADE)),
+	ROUTE("GET", "/api/notes/evaluations/{id}/audit", notes_audit_get, STAFF,
+	      .summary = "Changes of grades made after publication: who, when, old and new value",
+	      .response_schema = S_ITEMS(S_AUDIT)),
+	ROUTE("GET", "/api/notes/me", notes_me, ROLE_ETUDIANT,
+	      .summary =
+		      "The caller's published grades by period and subject, with averages and class figures; ?period_id=",
+	      .response_schema = S_REPORT),
+	ROUTE("GET", "/api/notes/students/{id}", notes_student, ROLE_ANY_USER,
+	      .summary = "A student's report card as /me (admins; teachers of one of the student's courses; a student: "
+			 "their own only, 404 for others); ?period_id=",
+	      .response_schema = S_REPORT),
+	ROUTE("GET", "/api/notes/courses/{id}/grid", notes_grid, STAFF,
+	      .summary = "The class grid of a course: students x evaluations with averages; ?period_id=",
+	      .response_schema = S_GRID),
+	ROUTE("GET", "/api/notes/courses/{id}/grid.csv", notes_grid_csv, STAFF,
+	      .summary =
+		      "The class grid as CSV, one row per student in register order, formula-safe cells: by default as French "
+		      "Excel opens it (UTF-8 with a BOM, ';', decimal commas); ?format=rfc4180 for commas and decimal points; "
+		      "?period_id="),
 };
 
 static const char *const owned_tables[] = {

@@ -23,6 +23,7 @@
 #include "core/err.h"
 #include "core/rcache.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -316,12 +317,12 @@ static int next_publication(http_req *req, db_conn *c, const char *const *kids, 
 	}
 	if (rc < 0)
 		return rc;
-	db_stmt *s = db_prepare(c, "SELECT MIN(e.publish_at) FROM notes_grades g JOIN notes_evaluations e"
-				   " ON e.id = g.evaluation_id WHERE g.student_id = ? AND e.publish_at > ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT MIN(e.publish_at) FROM notes_grades g JOIN notes_evaluations e"
+			      " ON e.id = g.evaluation_id WHERE g.student_id = ? AND e.publish_at > ?",
+			      SQL_T(student), SQL_T(now));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, student);
-	db_bind_text(s, 2, now);
 	if ((rc = db_step(s)) == DB_ROW)
 		rcache_until(req, db_col_text(s, 0));
 	db_done(s);
@@ -659,12 +660,12 @@ static void report(http_req *req, db_conn *c, const char *student_id, const char
 	 * The student's grades: on evaluations of the class's courses (matched by id), or on
 	 * others, read with their evaluation only when there are such.
 	 */
-	s = db_prepare(c, "SELECT evaluation_id, status, value, comment FROM notes_grades WHERE student_id = ?");
+	s = SQL_PREP(c, "SELECT evaluation_id, status, value, comment FROM notes_grades WHERE student_id = ?",
+		     SQL_T(student_id));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "Le relevé de notes n'a pas pu être lu.");
 		return;
 	}
-	db_bind_text(s, 1, student_id);
 	struct reval **byid = arena_alloc(a, (ncev ? ncev : 1) * sizeof(*byid));
 	for (size_t i = 0; i < ncev; i++)
 		byid[i] = &cev[i];

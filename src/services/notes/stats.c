@@ -76,12 +76,12 @@ static void bind_num(db_stmt *s, int idx, double v)
 static int load_course_period(db_conn *c, arena *a, const char *course, const char *period, struct notes_eval **out,
 			      size_t *n)
 {
-	db_stmt *s = db_prepare(c, "SELECT id, held_on, coefficient, scale, publish_at FROM notes_evaluations"
-				   " WHERE course_id = ? AND period_id = ? ORDER BY held_on, id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT id, held_on, coefficient, scale, publish_at FROM notes_evaluations"
+			      " WHERE course_id = ? AND period_id = ? ORDER BY held_on, id",
+			      SQL_T(course), SQL_T(period));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, course);
-	db_bind_text(s, 2, period);
 	struct notes_eval *v = NULL;
 	size_t nv = 0, cap = 0;
 	int rc;
@@ -545,11 +545,10 @@ static int classes_of(db_conn *c, arena *a, const struct notes_pair *pairs, size
 /* 1 when the figures of (course, period) are missing or count fewer evaluations than are visible at now. */
 static int subject_stale(db_conn *c, const char *course, const char *period, const char *now, int *stale)
 {
-	db_stmt *s = db_prepare(c, "SELECT stale_at FROM notes_subject_stats WHERE course_id = ? AND period_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT stale_at FROM notes_subject_stats WHERE course_id = ? AND period_id = ?",
+			      SQL_T(course), SQL_T(period));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, course);
-	db_bind_text(s, 2, period);
 	int rc = db_step(s);
 	*stale = rc != DB_ROW || (db_col_text(s, 0) && strcmp(now, db_col_text(s, 0)) >= 0);
 	db_done(s);
@@ -610,10 +609,9 @@ int notes_stats_refresh(db_conn *c, arena *a, struct notes_pair *pairs, size_t n
 
 int notes_stats_refresh_eval(db_conn *c, arena *a, const char *eval_id, const char *only_eval, const char *now)
 {
-	db_stmt *s = db_prepare(c, "SELECT course_id, period_id FROM notes_evaluations WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT course_id, period_id FROM notes_evaluations WHERE id = ?", SQL_T(eval_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, eval_id);
 	struct notes_pair p = {NULL, NULL};
 	int rc = db_step(s);
 	if (rc == DB_ROW) {

@@ -204,11 +204,10 @@ int64_t notif_now_us(void)
 /* 1 when user_id turned type off, 0 when not (the default), or a negative ent_err. */
 static int type_disabled(db_conn *c, const char *user_id, const char *type)
 {
-	db_stmt *s = db_prepare(c, "SELECT enabled FROM notification_prefs WHERE user_id = ? AND type = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT enabled FROM notification_prefs WHERE user_id = ? AND type = ?",
+			      SQL_T(user_id), SQL_T(type));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
-	db_bind_text(s, 2, type);
 	int rc = db_step(s);
 	int off = rc == DB_ROW && db_col_int64(s, 0) == 0;
 	db_done(s);

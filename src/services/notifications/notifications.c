@@ -23,6 +23,7 @@
 #include "core/json.h"
 #include "core/page.h"
 #include "core/service.h"
+#include "core/row.h"
 #include "core/sql.h"
 #include "core/util.h"
 #include "core/wake.h"
@@ -77,10 +78,10 @@ void notif_write_row(jw *w, db_stmt *s)
 
 int64_t notif_unread_count(db_conn *c, const char *user_id)
 {
-	db_stmt *s = db_prepare(c, "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL");
+	db_stmt *s = SQL_PREP(c, "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL",
+			      SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	int rc = db_step(s);
 	int64_t n = rc == DB_ROW ? db_col_int64(s, 0) : rc < 0 ? rc : 0;
 	db_done(s);
@@ -159,15 +160,21 @@ static void notif_count(http_req *req)
 		http_reply_json(req, 200, json_pack("{s:I}", "count", (json_int_t)n));
 }
 
+/* The database and the notification id of the route, or NULL after answering (404: not an id, 503). */
+static db_conn *notif_open(http_req *req, const char **id)
+{
+	*id = http_param(req, "id");
+	if (!util_is_uuid(*id)) {
+		http_problem(req, 404, "Cette notification n'existe pas.");
+		return NULL;
+	}
+	return http_db(req);
+}
+
 static void notif_read(http_req *req)
 {
-	const char *id = http_param(req, "id");
-	const char *user = http_principal(req)->sub;
-	if (!util_is_uuid(id)) {
-		http_problem(req, 404, "Cette notification n'existe pas.");
-		return;
-	}
-	db_conn *c = http_db(req);
+	const char *id, *user = http_principal(req)->sub;
+	db_conn *c = notif_open(req, &id);
 	if (!c)
 		return;
 	char now[21];
@@ -180,22 +187,12 @@ static void notif_read(http_req *req)
 		http_problem_err(req, rc, "La notification n'a pas pu être marquée comme lue.");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE id = ? AND user_id = ?");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, "La notification n'a pas pu être lue.");
+	db_stmt *s = row_step(req,
+			      SQL_PREP(c, "SELECT " NOTIF_COLS " FROM notifications WHERE id = ? AND user_id = ?",
+				       SQL_T(id), SQL_T(user)),
+			      "La notification n'a pas pu être lue.", "Cette notification n'existe pas.");
+	if (!s)
 		return;
-	}
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, user);
-	rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_done(s);
-		if (rc < 0)
-			http_problem_err(req, rc, "La notification n'a pas pu être lue.");
-		else
-			http_problem(req, 404, "Cette notification n'existe pas.");
-		return;
-	}
 	notif_write_row(http_jw(req), s);
 	db_done(s);
 	if (changed)
@@ -225,13 +222,8 @@ static void notif_read_all(http_req *req)
 
 static void notif_delete(http_req *req)
 {
-	const char *id = http_param(req, "id");
-	const char *user = http_principal(req)->sub;
-	if (!util_is_uuid(id)) {
-		http_problem(req, 404, "Cette notification n'existe pas.");
-		return;
-	}
-	db_conn *c = http_db(req);
+	const char *id, *user = http_principal(req)->sub;
+	db_conn *c = notif_open(req, &id);
 	if (!c)
 		return;
 	int64_t changed = 0;
@@ -255,12 +247,11 @@ static void prefs_reply(http_req *req, db_conn *c, const char *user)
 	int enabled[64];
 	for (size_t i = 0; i < notif_ntypes && i < 64; i++)
 		enabled[i] = 1;
-	db_stmt *s = db_prepare(c, "SELECT type, enabled FROM notification_prefs WHERE user_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT type, enabled FROM notification_prefs WHERE user_id = ?", SQL_T(user));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, "Vos préférences de notification n'ont pas pu être lues.");
 		return;
 	}
-	db_bind_text(s, 1, user);
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
 		const struct notif_type *t = notif_type_find(db_col_text(s, 0));
@@ -406,13 +397,13 @@ static int notif_export_user(db_conn *c, const char *user_id, json_t *out)
 		return rc;
 	}
 	json_t *prefs = json_array();
-	s = db_prepare(c, "SELECT type, enabled, updated_at FROM notification_prefs WHERE user_id = ? ORDER BY type");
+	s = SQL_PREP(c, "SELECT type, enabled, updated_at FROM notification_prefs WHERE user_id = ? ORDER BY type",
+		     SQL_T(user_id));
 	if (!s) {
 		json_decref(items);
 		json_decref(prefs);
 		return ENT_EDB;
 	}
-	db_bind_text(s, 1, user_id);
 	while ((rc = db_step(s)) == DB_ROW)
 		json_array_append_new(prefs, json_pack("{s:s, s:b, s:s}", "type", db_col_text(s, 0), "enabled",
 						       db_col_int64(s, 1) != 0, "updated_at", db_col_text(s, 2)));
@@ -432,17 +423,7 @@ static int notif_erase_user(db_conn *c, const char *user_id)
 		"DELETE FROM notifications WHERE user_id = ?",
 		"DELETE FROM notification_prefs WHERE user_id = ?",
 	};
-	for (size_t i = 0; i < 2; i++) {
-		db_stmt *s = db_prepare(c, sqls[i]);
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, user_id);
-		int rc = db_step(s);
-		db_done(s);
-		if (rc < 0)
-			return rc;
-	}
-	return ENT_OK;
+	return SQL_EACH(c, sqls, user_id);
 }
 
 static const struct bus_consumer *const consumers[] = {&notif_consumer, NULL};
@@ -471,58 +452,31 @@ static int notif_start(void) { return wake_subscribe("notifications", notif_wake
 	",\"enabled\":{\"type\":\"boolean\"}}}}}}"
 
 static const struct route routes[] = {
-	{.method = "GET",
-	 .pattern = "/api/notifications",
-	 .handler = notif_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The caller's notifications, newest first; ?unread=true for unread ones only, ?limit=, ?cursor=",
-	 .response_schema = S_LIST(S_NOTIF)},
-	{.method = "GET",
-	 .pattern = "/api/notifications/unread-count",
-	 .handler = notif_count,
-	 .access = ROLE_ANY_USER,
-	 .summary = "How many of the caller's notifications are unread",
-	 .response_schema = S_COUNT},
-	{.method = "POST",
-	 .pattern = "/api/notifications/read-all",
-	 .handler = notif_read_all,
-	 .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY,
-	 .summary = "Mark all the caller's notifications read; answers how many were unread",
-	 .response_schema = S_COUNT},
-	{.method = "GET",
-	 .pattern = "/api/notifications/preferences",
-	 .handler = prefs_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The caller's preferences: every notification type, enabled unless turned off",
-	 .response_schema = S_PREFS},
-	{.method = "PUT",
-	 .pattern = "/api/notifications/preferences",
-	 .handler = prefs_put,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Turn notification types on or off for the caller (types not listed keep their setting)",
-	 .request_schema = S_PREFS_REQ,
-	 .response_schema = S_PREFS},
-	{.method = "GET",
-	 .pattern = "/api/notifications/stream",
-	 .handler = notif_stream,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Server-Sent Events (text/event-stream, bearer token in the Authorization header): `unread` "
-		    "{\"count\"} at connect and after each change, `notification` (id: the notification's id) for each "
-		    "new one; Last-Event-ID replays the ones missed"},
-	{.method = "POST",
-	 .pattern = "/api/notifications/{id}/read",
-	 .handler = notif_read,
-	 .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY,
-	 .summary = "Mark one of the caller's notifications read (others' answer 404)",
-	 .response_schema = S_NOTIF},
-	{.method = "DELETE",
-	 .pattern = "/api/notifications/{id}",
-	 .handler = notif_delete,
-	 .access = ROLE_ANY_USER,
-	 .status = 204,
-	 .summary = "Delete one of the caller's notifications (others' answer 404)"},
+	ROUTE("GET", "/api/notifications", notif_list, ROLE_ANY_USER,
+	      .summary =
+		      "The caller's notifications, newest first; ?unread=true for unread ones only, ?limit=, ?cursor=",
+	      .response_schema = S_LIST(S_NOTIF)),
+	ROUTE("GET", "/api/notifications/unread-count", notif_count, ROLE_ANY_USER,
+	      .summary = "How many of the caller's notifications are unread", .response_schema = S_COUNT),
+	ROUTE("POST", "/api/notifications/read-all", notif_read_all, ROLE_ANY_USER, .flags = ROUTE_NO_BODY,
+	      .summary = "Mark all the caller's notifications read; answers how many were unread",
+	      .response_schema = S_COUNT),
+	ROUTE("GET", "/api/notifications/preferences", prefs_get, ROLE_ANY_USER,
+	      .summary = "The caller's preferences: every notification type, enabled unless turned off",
+	      .response_schema = S_PREFS),
+	ROUTE("PUT", "/api/notifications/preferences", prefs_put, ROLE_ANY_USER,
+	      .summary = "Turn notification types on or off for the caller (types not listed keep their setting)",
+	      .request_schema = S_PREFS_REQ, .response_schema = S_PREFS),
+	ROUTE("GET", "/api/notifications/stream", notif_stream, ROLE_ANY_USER,
+	      .summary =
+		      "Server-Sent Events (text/event-stream, bearer token in the Authorization header): `unread` "
+		      "{\"count\"} at connect and after each change, `notification` (id: the notification's id) for each "
+		      "new one; Last-Event-ID replays the ones missed"),
+	ROUTE("POST", "/api/notifications/{id}/read", notif_read, ROLE_ANY_USER, .flags = ROUTE_NO_BODY,
+	      .summary = "Mark one of the caller's notifications read (others' answer 404)",
+	      .response_schema = S_NOTIF),
+	ROUTE("DELETE", "/api/notifications/{id}", notif_delete, ROLE_ANY_USER, .status = 204,
+	      .summary = "Delete one of the caller's notifications (others' answer 404)"),
 };
 
 static const char *const owned_tables[] = {"notifications", "notification_prefs", NULL};

@@ -43,6 +43,7 @@
 #include "core/sse.h"
 #include "core/util.h"
 #include "core/wake.h"
+#include "core/sql.h"
 
 #define HUB_STRIPES 64
 #define STREAMS_PER_USER 8
@@ -157,25 +158,21 @@ static char *row_json(db_stmt *s)
  */
 static int replay(db_conn *c, struct stream *st, const char *last)
 {
-	db_stmt *s = db_prepare(c, "SELECT created_us FROM notifications WHERE id = ? AND user_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT created_us FROM notifications WHERE id = ? AND user_id = ?", SQL_T(last),
+			      SQL_T(st->user));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, last);
-	db_bind_text(s, 2, st->user);
 	int rc = db_step(s);
 	int64_t us = rc == DB_ROW ? db_col_int64(s, 0) : 0;
 	db_done(s);
 	if (rc != DB_ROW)
 		return rc < 0 ? rc : ENT_OK;
-	s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ? AND (created_us > ? OR "
-			  "(created_us = ? AND id > ?)) ORDER BY created_us, id LIMIT ?");
+	s = SQL_PREP(c,
+		     "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ? AND (created_us > ? OR "
+		     "(created_us = ? AND id > ?)) ORDER BY created_us, id LIMIT ?",
+		     SQL_T(st->user), SQL_I(us), SQL_I(us), SQL_T(last), SQL_I(REPLAY_MAX));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, st->user);
-	db_bind_int64(s, 2, us);
-	db_bind_int64(s, 3, us);
-	db_bind_text(s, 4, last);
-	db_bind_int64(s, 5, REPLAY_MAX);
 	while ((rc = db_step(s)) == DB_ROW) {
 		char *json = row_json(s);
 		if (json)
@@ -283,10 +280,9 @@ static void push_event(const char *event_id)
 	db_conn *c = app_db();
 	if (!c)
 		return;
-	db_stmt *s = db_prepare(c, "SELECT " NOTIF_COLS " FROM notifications WHERE event_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT " NOTIF_COLS " FROM notifications WHERE event_id = ?", SQL_T(event_id));
 	if (!s)
 		return;
-	db_bind_text(s, 1, event_id);
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
 		const char *user = db_col_text(s, 9);

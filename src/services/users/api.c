@@ -22,6 +22,7 @@
 #include "core/page.h"
 #include "core/password.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,23 +40,6 @@ static void conflict(http_req *req, const char *field, const char *code, const c
 	json_t *e = json_object();
 	json_field_error(e, field, code, msg);
 	http_problem_errors(req, 409, msg, e);
-}
-
-/* LIKE pattern for a folded search: %q% with \, % and _ escaped. */
-static char *like_pattern(arena *a, const char *folded)
-{
-	size_t n = strlen(folded);
-	char *out = arena_alloc(a, n * 2 + 3);
-	size_t o = 0;
-	out[o++] = '%';
-	for (const char *p = folded; *p; p++) {
-		if (*p == '\\' || *p == '%' || *p == '_')
-			out[o++] = '\\';
-		out[o++] = *p;
-	}
-	out[o++] = '%';
-	out[o] = '\0';
-	return out;
 }
 
 /* ---- GET /api/users ---- */
@@ -117,7 +101,7 @@ void users_api_list(http_req *req)
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
-	const char *pattern = q && *q ? like_pattern(a, users_fold(a, q)) : NULL;
+	const char *pattern = q && *q ? db_like(a, users_fold(a, q), 0) : NULL;
 	/* The way in, hence the statement and its parameters (in their order in the SQL). */
 	int only_disabled = disabled && strcmp(disabled, "true") == 0;
 	enum {
@@ -315,15 +299,18 @@ static db_conn *user_open(http_req *req, int me, struct urow *r)
 	return rc ? NULL : c;
 }
 
-void users_api_get(http_req *req)
+/* Answers the account {id} (an administrator's view) or the caller's own (me). */
+static void user_reply(http_req *req, int me)
 {
 	struct urow r;
-	db_conn *c = user_open(req, 0, &r);
+	db_conn *c = user_open(req, me, &r);
 	if (!c)
 		return;
-	users_row_write(http_jw(req), c, &r, USERS_VIEW_ADMIN, 1);
+	users_row_write(http_jw(req), c, &r, me ? USERS_VIEW_SELF : USERS_VIEW_ADMIN, 1);
 	http_reply_jw(req, 200);
 }
+
+void users_api_get(http_req *req) { user_reply(req, 0); }
 
 /* ---- PATCH /api/users/{id} ---- */
 
@@ -359,22 +346,34 @@ static const char *patched(json_t *body, const char *key, const char *current)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-void users_api_patch(http_req *req)
+/*
+ * Opens a PATCH of the account {id} or the caller's own (me): the body checked against fields (n
+ * of them; texts: those without control characters; locale checked when there), then the account
+ * into r. Returns the connection, or NULL after answering (400, 503, 404).
+ */
+static db_conn *user_patch_open(http_req *req, int me, const struct jfield *fields, size_t n, const char *const *texts,
+				json_t **body, struct urow *r)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
+	if (!(*body = http_json_body(req)))
+		return NULL;
 	json_t *errors = json_object();
-	json_check(body, patch_fields, sizeof(patch_fields) / sizeof(patch_fields[0]), errors);
-	static const char *const texts[] = {"given_name", "family_name", "display_name", "external_id", NULL};
-	check_texts(body, texts, errors);
-	const char *loc = json_get_str(body, "locale", NULL);
+	json_check(*body, fields, n, errors);
+	check_texts(*body, texts, errors);
+	const char *loc = json_get_str(*body, "locale", NULL);
 	if (loc && !json_object_get(errors, "locale") && !valid_locale(loc))
 		json_field_error(errors, "locale", "not_locale", "doit être une langue comme fr ou fr-FR");
 	if (http_invalid(req, errors))
-		return;
+		return NULL;
+	return user_open(req, me, r);
+}
+
+void users_api_patch(http_req *req)
+{
+	static const char *const texts[] = {"given_name", "family_name", "display_name", "external_id", NULL};
+	json_t *body;
 	struct urow r;
-	db_conn *c = user_open(req, 0, &r);
+	db_conn *c = user_patch_open(req, 0, patch_fields, sizeof(patch_fields) / sizeof(patch_fields[0]), texts, &body,
+				     &r);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
@@ -515,42 +514,20 @@ void users_api_delete(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	db_stmt *s = db_prepare(
-		c, "UPDATE users SET iss = NULL, sub = NULL, email = NULL, username = NULL,"
-		   " given_name = 'Utilisateur', family_name = 'supprimé', display_name = NULL, locale = NULL,"
-		   " external_id = NULL, disabled = 1, sort_key = ?, search = '', last_login_at = NULL,"
-		   " deleted_at = ?, updated_at = ? WHERE id = ?");
-	if (!s)
-		rc = ENT_EDB;
-	else {
-		db_bind_text(s, 1, users_sort_key(a, "Utilisateur", "supprimé"));
-		db_bind_text(s, 2, now);
-		db_bind_text(s, 3, now);
-		db_bind_text(s, 4, r.id);
-		rc = db_step(s);
-		db_done(s);
-	}
-	for (size_t i = 0; rc >= 0 && i < sizeof(steps) / sizeof(steps[0]); i++) {
-		s = db_prepare(c, steps[i]);
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		db_bind_text(s, 1, r.id);
-		rc = db_step(s);
-		db_done(s);
-	}
+	rc = SQL_RUN(c,
+		     "UPDATE users SET iss = NULL, sub = NULL, email = NULL, username = NULL,"
+		     " given_name = 'Utilisateur', family_name = 'supprimé', display_name = NULL, locale = NULL,"
+		     " external_id = NULL, disabled = 1, sort_key = ?, search = '', last_login_at = NULL,"
+		     " deleted_at = ?, updated_at = ? WHERE id = ?",
+		     SQL_T(users_sort_key(a, "Utilisateur", "supprimé")), SQL_T(now), SQL_T(now), SQL_T(r.id));
+	if (rc >= 0)
+		rc = SQL_EACH(c, steps, r.id);
 	/* Every other service erases its part in the same transaction (all services, not only
 	 * those of this process: the database is shared). */
 	for (const struct service *const *sv = service_registry; rc >= 0 && *sv; sv++)
 		if ((*sv)->erase_user)
 			rc = (*sv)->erase_user(c, r.id);
-	if (rc < 0) {
-		db_rollback(c);
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	if ((rc = db_commit(c))) {
+	if ((rc = db_end(c, rc))) {
 		http_problem_err(req, rc, NULL);
 		return;
 	}
@@ -581,15 +558,7 @@ void users_api_reset(http_req *req)
 
 /* ---- /api/users/me ---- */
 
-void users_api_me(http_req *req)
-{
-	struct urow r;
-	db_conn *c = user_open(req, 1, &r);
-	if (!c)
-		return;
-	users_row_write(http_jw(req), c, &r, USERS_VIEW_SELF, 1);
-	http_reply_jw(req, 200);
-}
+void users_api_me(http_req *req) { user_reply(req, 1); }
 
 static const struct jfield me_fields[] = {
 	{"display_name", JF_STRING, 0, 1, 1, USERS_NAME_MAX, NULL},
@@ -598,20 +567,10 @@ static const struct jfield me_fields[] = {
 
 void users_api_me_patch(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	json_t *errors = json_object();
-	json_check(body, me_fields, sizeof(me_fields) / sizeof(me_fields[0]), errors);
 	static const char *const texts[] = {"display_name", NULL};
-	check_texts(body, texts, errors);
-	const char *loc = json_get_str(body, "locale", NULL);
-	if (loc && !json_object_get(errors, "locale") && !valid_locale(loc))
-		json_field_error(errors, "locale", "not_locale", "doit être une langue comme fr ou fr-FR");
-	if (http_invalid(req, errors))
-		return;
+	json_t *body;
 	struct urow r;
-	db_conn *c = user_open(req, 1, &r);
+	db_conn *c = user_patch_open(req, 1, me_fields, sizeof(me_fields) / sizeof(me_fields[0]), texts, &body, &r);
 	if (!c)
 		return;
 	arena *a = http_arena(req);

@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/page.h"
+#include "core/row.h"
 #include "core/util.h"
 #include "core/sql.h"
 
@@ -53,31 +54,26 @@ static json_t *load_class(http_req *req, db_conn *c, const char *id)
 		http_problem(req, 404, "classe introuvable");
 		return NULL;
 	}
-	db_stmt *s = db_prepare(c, "SELECT " CLASS_COLS " FROM classes c WHERE c.id = ?");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, NULL);
+	db_stmt *s = row_step(req, SQL_PREP(c, "SELECT " CLASS_COLS " FROM classes c WHERE c.id = ?", SQL_T(id)), NULL,
+			      "classe introuvable");
+	if (!s)
 		return NULL;
-	}
-	db_bind_text(s, 1, id);
-	int rc = db_step(s);
-	json_t *out = rc == DB_ROW ? class_json(s) : NULL;
+	json_t *out = class_json(s);
 	db_done(s);
-	if (rc < 0)
-		http_problem_err(req, rc, NULL);
-	else if (!out)
-		http_problem(req, 404, "classe introuvable");
 	return out;
+}
+
+/* The database and the class {id} of the route, or NULL after answering (503, 404). */
+static json_t *class_open(http_req *req, db_conn **c)
+{
+	*c = http_db(req);
+	return *c ? load_class(req, *c, http_param(req, "id")) : NULL;
 }
 
 /* Ends the transaction of a change whose outcome is rc: commits and answers 204, or rolls back and answers the failure. */
 static void commit_reply(http_req *req, db_conn *c, int rc)
 {
-	if (rc < 0) {
-		db_rollback(c);
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	if ((rc = db_commit(c))) {
+	if ((rc = db_end(c, rc))) {
 		http_problem_err(req, rc, NULL);
 		return;
 	}
@@ -100,24 +96,18 @@ void classes_api_list(http_req *req)
 	if (!c)
 		return;
 	/* Newest school year first, then by name. */
-	db_stmt *s = db_prepare(c, "SELECT " CLASS_COLS " FROM classes c"
-				   " WHERE (CAST(? AS TEXT) IS NULL OR c.school_year = ?)"
-				   " AND (CAST(? AS TEXT) IS NULL OR c.school_year < ?"
-				   " OR (c.school_year = ? AND (c.name > ? OR (c.name = ? AND c.id > ?))))"
-				   " ORDER BY c.school_year DESC, c.name, c.id LIMIT ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT " CLASS_COLS " FROM classes c"
+			      " WHERE (CAST(? AS TEXT) IS NULL OR c.school_year = ?)"
+			      " AND (CAST(? AS TEXT) IS NULL OR c.school_year < ?"
+			      " OR (c.school_year = ? AND (c.name > ? OR (c.name = ? AND c.id > ?))))"
+			      " ORDER BY c.school_year DESC, c.name, c.id LIMIT ?",
+			      SQL_T(year), SQL_T(year), SQL_T(pg.after[2]), SQL_T(pg.after[0]), SQL_T(pg.after[0]),
+			      SQL_T(pg.after[1]), SQL_T(pg.after[1]), SQL_T(pg.after[2]), SQL_I(page_fetch(&pg)));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, year);
-	db_bind_text(s, 2, year);
-	db_bind_text(s, 3, pg.after[2]);
-	db_bind_text(s, 4, pg.after[0]);
-	db_bind_text(s, 5, pg.after[0]);
-	db_bind_text(s, 6, pg.after[1]);
-	db_bind_text(s, 7, pg.after[1]);
-	db_bind_text(s, 8, pg.after[2]);
-	db_bind_int64(s, 9, page_fetch(&pg));
 	static const char *const keep[] = {"school_year", "limit", NULL};
 	page_rows(&pg, s, (const int[]){2, 1, 0}, class_write, NULL, NULL, keep);
 }
@@ -149,11 +139,29 @@ static int check_class_body(http_req *req, json_t *body, int required)
 	return http_invalid(req, errors) ? -1 : 0;
 }
 
-static void name_conflict(http_req *req)
+/*
+ * Answers the write of class id whose outcome is rc: 409 for a name the school year already has,
+ * the failure, or the class as it is now with status (201 with its Location).
+ */
+static void class_saved(http_req *req, db_conn *c, int rc, const char *id, int status)
 {
-	json_t *e = json_object();
-	json_field_error(e, "name", "class_name_taken", "une classe porte déjà ce nom pour cette année scolaire");
-	http_problem_errors(req, 409, "une classe porte déjà ce nom pour cette année scolaire", e);
+	if (rc == ENT_ECONFLICT) {
+		json_t *e = json_object();
+		json_field_error(e, "name", "class_name_taken",
+				 "une classe porte déjà ce nom pour cette année scolaire");
+		http_problem_errors(req, 409, "une classe porte déjà ce nom pour cette année scolaire", e);
+		return;
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	json_t *out = load_class(req, c, id);
+	if (!out)
+		return;
+	if (status == 201)
+		http_set_header(req, "Location", arena_printf(http_arena(req), "/api/users/classes/%s", id));
+	http_reply_json(req, status, out);
 }
 
 void classes_api_create(http_req *req)
@@ -172,45 +180,21 @@ void classes_api_create(http_req *req)
 		users_school_year(users_clock(), year);
 	util_uuid(id);
 	users_time(now, 0);
-	db_stmt *s = db_prepare(
+	int rc = SQL_RUN(
 		c,
-		"INSERT INTO classes (id, name, school_year, level, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)");
-	if (!s) {
-		http_problem_err(req, ENT_EDB, NULL);
-		return;
-	}
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, json_get_str(body, "name", NULL));
-	db_bind_text(s, 3, year);
-	db_bind_text(s, 4, json_get_str(body, "level", NULL));
-	db_bind_text(s, 5, now);
-	db_bind_text(s, 6, now);
-	int rc = db_step(s);
-	db_done(s);
-	if (rc == ENT_ECONFLICT) {
-		name_conflict(req);
-		return;
-	}
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	json_t *out = load_class(req, c, id);
-	if (!out)
-		return;
-	http_set_header(req, "Location", arena_printf(http_arena(req), "/api/users/classes/%s", id));
-	http_reply_json(req, 201, out);
+		"INSERT INTO classes (id, name, school_year, level, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+		SQL_T(id), SQL_T(json_get_str(body, "name", NULL)), SQL_T(year),
+		SQL_T(json_get_str(body, "level", NULL)), SQL_T(now), SQL_T(now));
+	class_saved(req, c, rc, id, 201);
 }
 
 void classes_api_get(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	const char *id = http_param(req, "id");
-	json_t *out = load_class(req, c, id);
+	db_conn *c;
+	json_t *out = class_open(req, &c);
 	if (!out)
 		return;
+	const char *id = http_param(req, "id");
 	const struct http_principal *p = http_principal(req);
 	int admin = p && (p->roles & ROLE_ADMIN);
 	db_stmt *s = db_prepare(c,
@@ -258,13 +242,11 @@ void classes_api_patch(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body || check_class_body(req, body, 0))
 		return;
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	const char *id = http_param(req, "id");
-	json_t *cur = load_class(req, c, id);
+	db_conn *c;
+	json_t *cur = class_open(req, &c);
 	if (!cur)
 		return;
+	const char *id = http_param(req, "id");
 	const char *name = json_get_str(body, "name", json_string_value(json_object_get(cur, "name")));
 	const char *year = json_get_str(body, "school_year", json_string_value(json_object_get(cur, "school_year")));
 	json_t *lv = json_object_get(body, "level");
@@ -274,51 +256,29 @@ void classes_api_patch(http_req *req)
 	int rc = SQL_RUN(c, "UPDATE classes SET name = ?, school_year = ?, level = ?, updated_at = ? WHERE id = ?",
 			 SQL_T(name), SQL_T(year), SQL_T(level), SQL_T(now), SQL_T(id));
 	json_decref(cur);
-	if (rc == ENT_ECONFLICT) {
-		name_conflict(req);
-		return;
-	}
-	if (rc < 0) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
-	json_t *out = load_class(req, c, id);
-	if (out)
-		http_reply_json(req, 200, out);
+	class_saved(req, c, rc, id, 200);
 }
 
 void classes_api_delete(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	const char *id = http_param(req, "id");
-	json_t *cur = load_class(req, c, id);
+	db_conn *c;
+	json_t *cur = class_open(req, &c);
 	if (!cur)
 		return;
 	json_decref(cur);
+	const char *id = http_param(req, "id");
 	int rc = db_begin(c);
 	static const char *const steps[] = {"DELETE FROM class_members WHERE class_id = ?",
 					    "DELETE FROM classes WHERE id = ?"};
-	for (size_t i = 0; rc >= 0 && i < 2; i++) {
-		db_stmt *s = db_prepare(c, steps[i]);
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		db_bind_text(s, 1, id);
-		rc = db_step(s);
-		db_done(s);
-	}
+	if (rc >= 0)
+		rc = SQL_EACH(c, steps, id);
 	commit_reply(req, c, rc);
 }
 
 void classes_api_member_put(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	json_t *cur = load_class(req, c, http_param(req, "id"));
+	db_conn *c;
+	json_t *cur = class_open(req, &c);
 	if (!cur)
 		return;
 	json_decref(cur);
@@ -348,13 +308,11 @@ void classes_api_member_delete(http_req *req)
 		http_problem(req, 404, "ce compte n'est pas membre de la classe");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "DELETE FROM class_members WHERE class_id = ? AND user_id = ?");
+	db_stmt *s = SQL_PREP(c, "DELETE FROM class_members WHERE class_id = ? AND user_id = ?", SQL_T(id), SQL_T(uid));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, uid);
 	int rc = db_step(s);
 	int64_t n = db_changes(s);
 	db_done(s);

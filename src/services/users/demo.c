@@ -11,6 +11,7 @@
 
 #include "core/err.h"
 #include "core/password.h"
+#include "core/sql.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,15 +85,8 @@ int users_demo(db_conn *c, FILE *out)
 			goto fail;
 		if (made) {
 			classes_created++;
-			db_stmt *s = db_prepare(c, "UPDATE classes SET level = ? WHERE id = ?");
-			if (!s) {
-				rc = ENT_EDB;
-				goto fail;
-			}
-			db_bind_text(s, 1, demo_classes[i].level);
-			db_bind_text(s, 2, class_ids[i]);
-			rc = db_step(s);
-			db_done(s);
+			rc = SQL_RUN(c, "UPDATE classes SET level = ? WHERE id = ?", SQL_T(demo_classes[i].level),
+				     SQL_T(class_ids[i]));
 			if (rc < 0)
 				goto fail;
 		}

@@ -16,6 +16,7 @@
 #include "core/password.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,15 +97,7 @@ int users_generate(db_conn *c, const struct scale *sc)
 		int made = 0;
 		if ((rc = users_class_by_name(c, name, sc->school_year, 1, class_ids[i], &made)))
 			goto fail;
-		db_stmt *s = db_prepare(c, "UPDATE classes SET level = ? WHERE id = ?");
-		if (!s) {
-			rc = ENT_EDB;
-			goto fail;
-		}
-		db_bind_text(s, 1, levels[i % 7]);
-		db_bind_text(s, 2, class_ids[i]);
-		rc = db_step(s);
-		db_done(s);
+		rc = SQL_RUN(c, "UPDATE classes SET level = ? WHERE id = ?", SQL_T(levels[i % 7]), SQL_T(class_ids[i]));
 		if (rc < 0)
 			goto fail;
 		sc->progress("classes", i + 1, sc->classes);

@@ -514,10 +514,9 @@ struct existing {
 /* Finds a live user by sql (one parameter). 1 found, 0 not, or an error. */
 static int find_user(db_conn *c, arena *a, const char *sql, const char *param, struct existing *e)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(param));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, param);
 	int rc = db_step(s);
 	if (rc == DB_ROW) {
 		snprintf(e->id, sizeof(e->id), "%s", db_col_text(s, 0));

@@ -108,6 +108,10 @@ struct urow {
 	" LEFT JOIN class_members m ON m.user_id = u.id AND m.kind = 'etudiant'"                                       \
 	" LEFT JOIN classes c ON c.id = m.class_id"
 #define USERS_FROM " FROM users u" USERS_JOINS
+/* Sets a user's password (hash, instant, user id), clearing the activation code and the lock. */
+#define USERS_SET_PASSWORD                                                                                             \
+	"UPDATE user_credentials SET password_hash = ?, activation_hash = NULL, activation_expires_at = NULL,"         \
+	" failed_count = 0, locked_until = NULL, updated_at = ? WHERE user_id = ?"
 
 void users_read_row(arena *a, db_stmt *s, struct urow *r);
 

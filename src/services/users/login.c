@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "core/password.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -121,15 +122,12 @@ static int ip_gate(db_conn *c, const char *ip, int *retry_after)
 	users_time(now, 0);
 	users_time(window_start, -IP_WINDOW);
 	users_time(next, IP_SLOT);
-	db_stmt *s = db_prepare(c, "UPDATE login_failures SET locked_until = ? WHERE ip = ? AND count > ?"
-				   " AND window_start >= ? AND (locked_until IS NULL OR locked_until <= ?)");
+	db_stmt *s = SQL_PREP(c,
+			      "UPDATE login_failures SET locked_until = ? WHERE ip = ? AND count > ?"
+			      " AND window_start >= ? AND (locked_until IS NULL OR locked_until <= ?)",
+			      SQL_T(next), SQL_T(ip), SQL_I(IP_MAX_FAILURES), SQL_T(window_start), SQL_T(now));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, next);
-	db_bind_text(s, 2, ip);
-	db_bind_int64(s, 3, IP_MAX_FAILURES);
-	db_bind_text(s, 4, window_start);
-	db_bind_text(s, 5, now);
 	int rc = db_step(s);
 	int64_t took = rc >= 0 ? db_changes(s) : 0;
 	db_done(s);
@@ -137,12 +135,10 @@ static int ip_gate(db_conn *c, const char *ip, int *retry_after)
 		return rc;
 	if (took)
 		return 0; /* hot, and this attempt has the slot */
-	s = db_prepare(c, "SELECT locked_until FROM login_failures WHERE ip = ? AND count > ? AND window_start >= ?");
+	s = SQL_PREP(c, "SELECT locked_until FROM login_failures WHERE ip = ? AND count > ? AND window_start >= ?",
+		     SQL_T(ip), SQL_I(IP_MAX_FAILURES), SQL_T(window_start));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, ip);
-	db_bind_int64(s, 2, IP_MAX_FAILURES);
-	db_bind_text(s, 3, window_start);
 	rc = db_step(s);
 	int wait = rc == DB_ROW ? seconds_until(db_col_text(s, 0)) : 0;
 	db_done(s);
@@ -221,12 +217,9 @@ static int count_failure(db_conn *c, const struct counter *k, const char *key)
 	char now[21], forget[21];
 	users_time(now, 0);
 	users_time(forget, -FAILURES_FORGOTTEN_AFTER);
-	db_stmt *s = db_prepare(c, k->bump);
+	db_stmt *s = SQL_PREP(c, k->bump, SQL_T(key), SQL_T(now), SQL_T(forget));
 	if (!s)
 		return 0;
-	db_bind_text(s, 1, key);
-	db_bind_text(s, 2, now);
-	db_bind_text(s, 3, forget);
 	int64_t n = db_step(s) == DB_ROW ? db_col_int64(s, 0) : 0;
 	db_done(s);
 	long secs = lock_seconds(n);
@@ -234,12 +227,9 @@ static int count_failure(db_conn *c, const struct counter *k, const char *key)
 		return 0;
 	char until[21];
 	users_time(until, secs);
-	s = db_prepare(c, k->lock);
+	s = SQL_PREP(c, k->lock, SQL_T(until), SQL_T(until), SQL_T(key));
 	if (!s)
 		return 0;
-	db_bind_text(s, 1, until);
-	db_bind_text(s, 2, until);
-	db_bind_text(s, 3, key);
 	db_step(s);
 	db_done(s);
 	return (int)secs;
@@ -250,14 +240,11 @@ static void record_event(db_conn *c, const char *user_id, const char *ip, int su
 	char id[37], now[21];
 	util_uuid(id);
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c, "INSERT INTO login_events (id, user_id, at, ip, success) VALUES (?, ?, ?, ?, ?)");
+	db_stmt *s = SQL_PREP(c, "INSERT INTO login_events (id, user_id, at, ip, success) VALUES (?, ?, ?, ?, ?)",
+			      SQL_T(id), SQL_T(user_id), SQL_T(now), SQL_T(ip && *ip ? ip : NULL),
+			      SQL_I(success ? 1 : 0));
 	if (!s)
 		return;
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, user_id);
-	db_bind_text(s, 3, now);
-	db_bind_text(s, 4, ip && *ip ? ip : NULL);
-	db_bind_int64(s, 5, success ? 1 : 0);
 	db_step(s);
 	db_done(s);
 	if (success) {
@@ -275,12 +262,12 @@ static void reset_failures(db_conn *c, const char *user_id)
 {
 	char now[21];
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c, "UPDATE user_credentials SET failed_count = 0, locked_until = NULL, updated_at = ?"
-				   " WHERE user_id = ? AND (failed_count <> 0 OR locked_until IS NOT NULL)");
+	db_stmt *s = SQL_PREP(c,
+			      "UPDATE user_credentials SET failed_count = 0, locked_until = NULL, updated_at = ?"
+			      " WHERE user_id = ? AND (failed_count <> 0 OR locked_until IS NOT NULL)",
+			      SQL_T(now), SQL_T(user_id));
 	if (!s)
 		return;
-	db_bind_text(s, 1, now);
-	db_bind_text(s, 2, user_id);
 	db_step(s);
 	db_done(s);
 }
@@ -469,21 +456,9 @@ int users_activate(db_conn *c, arena *a, const char *login, const char *code, co
 	char now[21];
 	users_time(now, 0);
 	/* Conditional on the code still being there: of two concurrent uses, one wins. */
-	db_stmt *s = db_prepare(c,
-				"UPDATE user_credentials SET password_hash = ?, activation_hash = NULL,"
-				" activation_expires_at = NULL, failed_count = 0, locked_until = NULL, updated_at = ?"
-				" WHERE user_id = ? AND activation_hash = ?");
-	if (!s) {
-		free(h);
-		return ENT_EDB;
-	}
-	db_bind_text(s, 1, h);
-	db_bind_text(s, 2, now);
-	db_bind_text(s, 3, cr.id);
-	db_bind_text(s, 4, cr.code_hash);
-	rc = db_step(s);
-	int64_t n = db_changes(s);
-	db_done(s);
+	int64_t n = 0;
+	rc = SQL_CHANGE(c, &n, USERS_SET_PASSWORD " AND activation_hash = ?", SQL_T(h), SQL_T(now), SQL_T(cr.id),
+			SQL_T(cr.code_hash));
 	free(h);
 	if (rc < 0)
 		return rc;

@@ -15,13 +15,14 @@
 #include "core/service.h"
 #include "core/sql.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 int users_student_class(db_conn *c, const char *user_id, char out[37])
 {
-	db_stmt *s = db_prepare(c, "SELECT class_id FROM class_members WHERE user_id = ? AND kind = 'etudiant'");
+	db_stmt *s = SQL_PREP(c, "SELECT class_id FROM class_members WHERE user_id = ? AND kind = 'etudiant'",
+			      SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	int rc = db_step(s);
 	if (rc == DB_ROW) {
 		const char *v = db_col_text(s, 0);
@@ -50,10 +51,9 @@ const char *users_class_name(db_conn *c, arena *a, const char *class_id)
 {
 	if (!util_is_uuid(class_id))
 		return NULL;
-	db_stmt *s = db_prepare(c, "SELECT name FROM classes WHERE id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT name FROM classes WHERE id = ?", SQL_T(class_id));
 	if (!s)
 		return NULL;
-	db_bind_text(s, 1, class_id);
 	const char *name = db_step(s) == DB_ROW && db_col_text(s, 0) ? arena_strdup(a, db_col_text(s, 0)) : NULL;
 	db_done(s);
 	return name;
@@ -181,10 +181,9 @@ int users_sort_keys(db_conn *c, arena *a, const char *const *ids, size_t n, cons
 		keys[i] = NULL;
 		if (!ids[i] || !util_is_uuid(ids[i]))
 			continue;
-		db_stmt *s = db_prepare(c, "SELECT sort_key FROM users WHERE id = ?");
+		db_stmt *s = SQL_PREP(c, "SELECT sort_key FROM users WHERE id = ?", SQL_T(ids[i]));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, ids[i]);
 		int rc = db_step(s);
 		if (rc == DB_ROW && db_col_text(s, 0))
 			keys[i] = arena_strdup(a, db_col_text(s, 0));
@@ -201,10 +200,10 @@ int users_scale_students(db_conn *c, char (**ids)[37], size_t *n)
 {
 	*ids = NULL;
 	*n = 0;
-	db_stmt *s = db_prepare(c, "SELECT id FROM users WHERE role = 'etudiant' AND email LIKE ? ORDER BY id");
+	db_stmt *s = SQL_PREP(c, "SELECT id FROM users WHERE role = 'etudiant' AND email LIKE ? ORDER BY id",
+			      SQL_T("s%@" SCALE_DOMAIN));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, "s%@" SCALE_DOMAIN);
 	size_t cap = 0;
 	char(*v)[37] = NULL;
 	int rc;
@@ -256,32 +255,16 @@ int users_class_teachers(db_conn *c, arena *a, const char *class_id, const char 
 
 int users_admins(db_conn *c, arena *a, const char ***ids) { return users_with_role(c, a, "admin", ids); }
 
-/* "%q%" with \, % and _ escaped, for LIKE ... ESCAPE '\'. */
-static char *lookup_like(arena *a, const char *folded)
-{
-	size_t n = strlen(folded), o = 0;
-	char *out = arena_alloc(a, n * 2 + 3);
-	out[o++] = '%';
-	for (const char *p = folded; *p; p++) {
-		if (*p == '\\' || *p == '%' || *p == '_')
-			out[o++] = '\\';
-		out[o++] = *p;
-	}
-	out[o++] = '%';
-	out[o] = '\0';
-	return out;
-}
-
 int users_suggest(db_conn *c, arena *a, const char *q, int limit, struct users_hit **out)
 {
 	*out = NULL;
-	db_stmt *s = db_prepare(c, "SELECT id, display_name, given_name, family_name, role FROM users"
-				   " WHERE deleted_at IS NULL AND disabled = 0 AND search LIKE ? ESCAPE '\\'"
-				   " ORDER BY sort_key, id LIMIT ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT id, display_name, given_name, family_name, role FROM users"
+			      " WHERE deleted_at IS NULL AND disabled = 0 AND search LIKE ? ESCAPE '\\'"
+			      " ORDER BY sort_key, id LIMIT ?",
+			      SQL_T(db_like(a, users_fold(a, q ? q : ""), 0)), SQL_I(limit));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, lookup_like(a, users_fold(a, q ? q : "")));
-	db_bind_int64(s, 2, limit);
 	struct users_hit *v = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
@@ -305,10 +288,9 @@ int users_classes_matching(db_conn *c, arena *a, const char *q, int limit, const
 	char year[10];
 	users_current_school_year(year);
 	/* Class names are short: folded in C rather than stored folded. */
-	db_stmt *s = db_prepare(c, "SELECT id, name FROM classes WHERE school_year = ? ORDER BY name, id");
+	db_stmt *s = SQL_PREP(c, "SELECT id, name FROM classes WHERE school_year = ? ORDER BY name, id", SQL_T(year));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, year);
 	const char *want = users_fold(a, q ? q : "");
 	const char **v = NULL, **w = NULL;
 	size_t n = 0, cap = 0, wcap = 0;

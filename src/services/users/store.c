@@ -223,13 +223,12 @@ int users_fill_sort_keys(db_conn *c)
 		db_done(s);
 	rc = rc < 0 ? rc : ENT_OK;
 	for (size_t i = 0; !rc && i < n; i++) {
-		s = db_prepare(c, "UPDATE users SET sort_key = ? WHERE id = ?");
+		s = SQL_PREP(c, "UPDATE users SET sort_key = ? WHERE id = ?",
+			     SQL_T(users_sort_key(a, v[i][1], v[i][2])), SQL_T(v[i][0]));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, users_sort_key(a, v[i][1], v[i][2]));
-		db_bind_text(s, 2, v[i][0]);
 		rc = db_step(s);
 		db_done(s);
 		rc = rc < 0 ? rc : ENT_OK;
@@ -381,10 +380,9 @@ int users_load(db_conn *c, arena *a, const char *id, int with_deleted, struct ur
 {
 	if (!id || !util_is_uuid(id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT " USERS_COLS USERS_FROM " WHERE u.id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT " USERS_COLS USERS_FROM " WHERE u.id = ?", SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	int rc = db_step(s);
 	if (rc == DB_ROW)
 		users_read_row(a, s, r);
@@ -512,10 +510,9 @@ int users_insert(db_conn *c, arena *a, char id[37], const char *email, const cha
 
 int users_exists(db_conn *c, const char *sql, const char *param)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(param));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, param);
 	int rc = db_step(s);
 	db_done(s);
 	return rc < 0 ? rc : rc == DB_ROW;
@@ -557,11 +554,10 @@ int users_class_by_name(db_conn *c, const char *name, const char *school_year, i
 {
 	if (created)
 		*created = 0;
-	db_stmt *s = db_prepare(c, "SELECT id FROM classes WHERE name = ? AND school_year = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT id FROM classes WHERE name = ? AND school_year = ?", SQL_T(name),
+			      SQL_T(school_year));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, name);
-	db_bind_text(s, 2, school_year);
 	int rc = db_step(s);
 	if (rc == DB_ROW)
 		snprintf(id, 37, "%s", db_col_text(s, 0));
@@ -592,15 +588,13 @@ int users_reset_code(db_conn *c, const char *user_id, char code[16], char expire
 	users_new_code(code, hash);
 	users_time(now, 0);
 	users_time(expires, (long)USERS_CODE_DAYS * 86400);
-	db_stmt *s = db_prepare(c, "UPDATE user_credentials SET password_hash = NULL, activation_hash = ?,"
-				   " activation_expires_at = ?, failed_count = 0, locked_until = NULL, updated_at = ?"
-				   " WHERE user_id = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "UPDATE user_credentials SET password_hash = NULL, activation_hash = ?,"
+			      " activation_expires_at = ?, failed_count = 0, locked_until = NULL, updated_at = ?"
+			      " WHERE user_id = ?",
+			      SQL_T(hash), SQL_T(expires), SQL_T(now), SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, hash);
-	db_bind_text(s, 2, expires);
-	db_bind_text(s, 3, now);
-	db_bind_text(s, 4, user_id);
 	int rc = db_step(s);
 	int64_t n = db_changes(s);
 	db_done(s);
@@ -706,35 +700,14 @@ int users_set_password(db_conn *c, const char *id, const char *password, const c
 		return ENT_EINTERNAL;
 	char now[21];
 	users_time(now, 0);
-	db_stmt *s = db_prepare(c,
-				"UPDATE user_credentials SET password_hash = ?, activation_hash = NULL,"
-				" activation_expires_at = NULL, failed_count = 0, locked_until = NULL, updated_at = ?"
-				" WHERE user_id = ?");
-	if (!s) {
-		free(hash);
-		return ENT_EDB;
-	}
-	db_bind_text(s, 1, hash);
-	db_bind_text(s, 2, now);
-	db_bind_text(s, 3, id);
-	rc = db_step(s);
-	int64_t n = db_changes(s);
-	db_done(s);
-	if (rc >= 0 && n == 0) {
-		s = db_prepare(
+	int64_t n = 0;
+	rc = SQL_CHANGE(c, &n, USERS_SET_PASSWORD, SQL_T(hash), SQL_T(now), SQL_T(id));
+	if (rc >= 0 && n == 0)
+		rc = SQL_RUN(
 			c,
 			"INSERT INTO user_credentials (user_id, password_hash, activation_hash, activation_expires_at,"
-			" failed_count, locked_until, updated_at) VALUES (?, ?, NULL, NULL, 0, NULL, ?)");
-		if (!s) {
-			free(hash);
-			return ENT_EDB;
-		}
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, hash);
-		db_bind_text(s, 3, now);
-		rc = db_step(s);
-		db_done(s);
-	}
+			" failed_count, locked_until, updated_at) VALUES (?, ?, NULL, NULL, 0, NULL, ?)",
+			SQL_T(id), SQL_T(hash), SQL_T(now));
 	free(hash);
 	if (rc < 0)
 		return rc;
@@ -747,12 +720,13 @@ int users_class_members(db_conn *c, arena *a, const char *class_id, char ***ids)
 	*ids = NULL;
 	if (!class_id || !util_is_uuid(class_id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT m.user_id FROM class_members m JOIN users u ON u.id = m.user_id"
-				   " WHERE m.class_id = ? AND m.kind = 'etudiant' AND u.deleted_at IS NULL"
-				   " ORDER BY u.sort_key, u.id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT m.user_id FROM class_members m JOIN users u ON u.id = m.user_id"
+			      " WHERE m.class_id = ? AND m.kind = 'etudiant' AND u.deleted_at IS NULL"
+			      " ORDER BY u.sort_key, u.id",
+			      SQL_T(class_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, class_id);
 	size_t n = 0, cap = 32;
 	char **v = arena_alloc(a, cap * sizeof(*v));
 	int rc;
@@ -784,12 +758,12 @@ int users_upsert_external(db_conn *c, arena *a, const char *iss, const char *sub
 	const char *given = given_name && util_valid_text(given_name) ? given_name : "";
 	const char *family = family_name && util_valid_text(family_name) ? family_name : "";
 	for (int attempt = 0; attempt < 3; attempt++) {
-		db_stmt *s = db_prepare(c, "SELECT id, email, username, given_name, family_name, role FROM users"
-					   " WHERE iss = ? AND sub = ?");
+		db_stmt *s = SQL_PREP(c,
+				      "SELECT id, email, username, given_name, family_name, role FROM users"
+				      " WHERE iss = ? AND sub = ?",
+				      SQL_T(iss), SQL_T(sub));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, iss);
-		db_bind_text(s, 2, sub);
 		int rc = db_step(s);
 		char id[37] = "";
 		int same = 0;
