@@ -45,7 +45,7 @@ if (TEST_URL) {
 
 /** Runs `ent ARGS` to completion. Returns {status, stdout, stderr}. */
 export function entRun(args, { env = {}, input } = {}) {
-  const r = spawnSync(ENT_BIN, args, { env: { ...process.env, ...env }, input, encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync(ENT_BIN, args, { env: { ...process.env, ...env }, input, encoding: 'utf8', timeout: 180000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -153,6 +153,11 @@ async function startOnce(opts = {}) {
     ENT_DATA: dataDir,
     ENT_LISTEN: `127.0.0.1:${port}`,
     ENT_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    // A test that blocks in entRun() (spawnSync: `ent demo` hashes a password per account, near a
+    // minute on a loaded machine) keeps fetch's pooled connections open without running its
+    // timers; with the server's 60 s idle close, the next request could go out on a connection
+    // the server had just closed ("fetch failed"). The server keeps them longer than a test runs.
+    ENT_IDLE_TIMEOUT: '900',
   };
   if (db) baseEnv.ENT_DB = db;
   else if (PG_URL) { pg = freshPgDatabase(); baseEnv.ENT_DB = pg.url; }
