@@ -578,7 +578,9 @@ static int rate_take(db_conn *c, const char *sub, int *retry)
 
 struct question {
 	const char *text, *conversation_id, *course_id;
-	const char *context; /* the text searched: the question, with the previous one for a short follow-up */
+	const char *context;         /* the text searched: the question, with the previous one for a short follow-up */
+	const struct cb_turn *turns; /* a follow-up's previous turns in its conversation, oldest first */
+	size_t nturns;
 	int new_conversation;
 };
 
@@ -643,30 +645,43 @@ static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct qu
 		}
 	}
 	if (qn->conversation_id) {
-		/* The previous question of the caller's own conversation; another's answers 404. */
-		db_stmt *s = db_prepare(
-			c, "SELECT question FROM interactions_chatbot WHERE conversation_id = ? AND user_id = ?"
-			   " ORDER BY created_at DESC, id DESC LIMIT 1");
+		/* The caller's own conversation (another's answers 404): its last CB_TURNS turns, newest first. */
+		db_stmt *s = db_prepare(c, "SELECT question, answer FROM interactions_chatbot WHERE conversation_id = ?"
+					   " AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT " CB_TURNS_SQL);
 		if (!s) {
 			http_problem_err(req, ENT_EDB, NULL);
 			return -1;
 		}
 		db_bind_text(s, 1, qn->conversation_id);
 		db_bind_text(s, 2, vw->sub);
-		rc = db_step(s);
-		const char *prev = rc == DB_ROW ? arena_strdup(a, db_col_text(s, 0)) : NULL;
+		struct cb_turn *t = arena_alloc(a, CB_TURNS * sizeof(*t));
+		size_t n = 0;
+		while ((rc = db_step(s)) == DB_ROW && n < CB_TURNS) {
+			t[n].question = arena_strdup(a, db_col_text(s, 0));
+			t[n].answer = arena_strdup(a, db_col_text(s, 1));
+			n++;
+		}
 		db_done(s);
 		if (rc < 0) {
 			http_problem_err(req, rc, NULL);
 			return -1;
 		}
-		if (!prev) {
+		if (!n) {
 			http_problem(req, 404, "Cette conversation n'existe pas.");
 			return -1;
 		}
+		/* Oldest first, as the model reads a conversation. */
+		for (size_t i = 0; i < n / 2; i++) {
+			struct cb_turn x = t[i];
+			t[i] = t[n - 1 - i];
+			t[n - 1 - i] = x;
+		}
+		qn->turns = t;
+		qn->nturns = n;
+		/* A short follow-up ("Et la page suivante ?") is searched with the previous question. */
 		const char *tmp[3];
 		if (cb_stem_set(a, qn->text, tmp, 3) < 3)
-			qn->context = arena_printf(a, "%s %s", prev, qn->text);
+			qn->context = arena_printf(a, "%s %s", t[n - 1].question, qn->text);
 	} else {
 		char *id = arena_alloc(a, 37);
 		util_uuid(id);
@@ -790,7 +805,7 @@ static int generate(arena *a, const struct question *qn, const struct found *f, 
 	buf_init(&g->text, 1u << 20);
 	g->first_ms = -1;
 	cb_cite_init(&g->cite, ng, gen_out, g);
-	int rc = cb_llm_chat(CB_SYSTEM_PROMPT, user, gen_in, g);
+	int rc = cb_llm_chat(CB_SYSTEM_PROMPT, qn->turns, qn->nturns, user, gen_in, g);
 	cb_cite_end(&g->cite);
 	if (g->cite.removed)
 		log_warn("chatbot: %d citation%s of passages not given removed from a generated answer",
@@ -1009,6 +1024,12 @@ static struct stream_job *job_new(const struct viewer *vw, const struct question
 	j->qn.conversation_id = arena_strdup(a, qn->conversation_id);
 	j->qn.course_id = dup_or_null(a, qn->course_id);
 	j->qn.context = arena_strdup(a, qn->context);
+	struct cb_turn *turns = arena_alloc(a, (qn->nturns ? qn->nturns : 1) * sizeof(*turns));
+	for (size_t i = 0; i < qn->nturns; i++)
+		turns[i] = (struct cb_turn){arena_strdup(a, qn->turns[i].question),
+					    arena_strdup(a, qn->turns[i].answer)};
+	j->qn.turns = turns;
+	j->qn.nturns = qn->nturns;
 	size_t ng = given_of(f);
 	j->f.hits = arena_calloc(a, ng ? ng : 1, sizeof(*j->f.hits));
 	j->f.n = ng;

@@ -136,12 +136,24 @@ struct cb_vhit {
  */
 int cb_vec_query(arena *a, const char *text, const char *const *courses, size_t ncourses, int all, struct cb_vhit *out,
 		 size_t max);
+/* A previous turn of a conversation: what was asked and what was answered. */
+struct cb_turn {
+	const char *question, *answer;
+};
+/* Previous turns given to the model with a follow-up question, at most (and "LIMIT" in SQL). */
+#define CB_TURNS 3
+#define CB_TURNS_SQL "3"
+/* Bytes of a previous answer given to the model, at most. */
+#define CB_TURN_ANSWER_MAX 1500
+
 /*
- * Sends system and user messages to Ollama's /api/chat (stream: true) and hands every piece of
- * the answer to fn as it comes. Returns 0 when the model finished, 1 when fn stopped it,
- * ENT_EUNAVAIL when Ollama could not be reached or failed (logged).
+ * Sends to Ollama's /api/chat (stream: true) the system message, the conversation's previous turns
+ * turns[0..nturns) (oldest first: a user message and an assistant message each) and the user
+ * message, and hands every piece of the answer to fn as it comes. Returns 0 when the model
+ * finished, 1 when fn stopped it, ENT_EUNAVAIL when Ollama could not be reached or failed (logged).
  */
-int cb_llm_chat(const char *system, const char *user, cb_chunk_fn fn, void *ctx);
+int cb_llm_chat(const char *system, const struct cb_turn *turns, size_t nturns, const char *user, cb_chunk_fn fn,
+		void *ctx);
 
 /* ---- vectors.c ---- */
 
@@ -163,6 +175,8 @@ struct cb_given {
 };
 /* The user message: the passages g[0..n) numbered and delimited, then the question (arena a). */
 const char *cb_prompt_user(arena *a, const char *question, const struct cb_given *g, size_t n);
+/* A previous turn's text as given to the model: delimiters defused, at most max bytes (arena a). */
+const char *cb_prompt_turn(arena *a, const char *text, size_t max);
 
 /* The citation filter: passes the answer on to out, piece by piece, without citations of passages not given. */
 struct cb_cite {

@@ -77,6 +77,27 @@ const char *cb_prompt_user(arena *a, const char *question, const struct cb_given
 	return r;
 }
 
+const char *cb_prompt_turn(arena *a, const char *text, size_t max)
+{
+	size_t len = strlen(text);
+	if (len > max) {
+		len = max;
+		while (len > 0 && (text[len] & 0xC0) == 0x80)
+			len--;
+	}
+	char *cut = arena_alloc(a, len + 1);
+	memcpy(cut, text, len);
+	cut[len] = '\0';
+	buf b;
+	buf_init(&b, 0);
+	add_defused(&b, cut);
+	if (len < strlen(text))
+		buf_addstr(&b, "…");
+	const char *r = arena_strdup(a, b.data ? b.data : "");
+	buf_free(&b);
+	return r;
+}
+
 /* ---- the citation filter ---- */
 
 void cb_cite_init(struct cb_cite *f, size_t npassages, cb_chunk_fn out, void *ctx)

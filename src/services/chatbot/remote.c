@@ -4,8 +4,9 @@
  * Qdrant (the collection `documents`: one point per passage).
  *
  * Settings (read once at service start): ENT_LLM=ollama://host:port?model=NAME (written answers;
- * its Ollama also computes embeddings), ENT_VECTORS=qdrant://host:port, ENT_EMBED_MODEL=NAME or
- * ollama://host:port?model=NAME (the embedding model; default ENT_LLM's model).
+ * its Ollama also computes embeddings), ENT_VECTORS=qdrant://host:port[?api_key=KEY],
+ * ENT_VECTORS_API_KEY (Qdrant's key, sent as its api-key header to Qdrant only; before api_key=),
+ * ENT_EMBED_MODEL=NAME or ollama://host:port?model=NAME (the embedding model; default ENT_LLM's model).
  *
  * Qdrant's collection is created on first use with the size of the embeddings Ollama returns
  * (cosine distance) and keyword payload indexes on `course` (every query filters on it) and
@@ -41,10 +42,33 @@ static struct {
 	char llm_base[300], llm_model[200];
 	char embed_base[300], embed_model[200];
 	char qdrant_base[300];
+	char qdrant_key[600]; /* "api-key: KEY", or empty */
 } rm;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* The value of query parameter name= of url, percent-decoded, into out ("" when absent). */
+static void query_param(const char *url, const char *name, char *out, size_t len)
+{
+	out[0] = '\0';
+	size_t nl = strlen(name);
+	const char *q = strchr(url, '?');
+	for (const char *p = q; p && *p; p = strchr(p + 1, '&')) {
+		if (strncmp(p + 1, name, nl) != 0 || p[1 + nl] != '=')
+			continue;
+		size_t o = 0;
+		for (const char *v = p + 2 + nl; *v && *v != '&' && *v != '#' && o + 1 < len; v++) {
+			if (*v == '%' && util_hexval(v[1]) >= 0 && util_hexval(v[2]) >= 0) {
+				out[o++] = (char)(util_hexval(v[1]) * 16 + util_hexval(v[2]));
+				v += 2;
+			} else
+				out[o++] = *v == '+' ? ' ' : *v;
+		}
+		out[o] = '\0';
+		return;
+	}
+}
 
 /* "ollama://host:port?model=NAME" -> base "http://host:port", model NAME (percent-decoded). */
 static void parse_url(const char *url, char *base, size_t blen, char *model, size_t mlen)
@@ -53,24 +77,8 @@ static void parse_url(const char *url, char *base, size_t blen, char *model, siz
 	host = host ? host + 3 : url;
 	size_t hl = strcspn(host, "/?#");
 	snprintf(base, blen, "http://%.*s", (int)hl, host);
-	if (!model)
-		return;
-	model[0] = '\0';
-	const char *q = strchr(url, '?');
-	for (const char *p = q; p && *p; p = strchr(p + 1, '&')) {
-		if (strncmp(p + 1, "model=", 6) != 0)
-			continue;
-		size_t o = 0;
-		for (const char *v = p + 7; *v && *v != '&' && *v != '#' && o + 1 < mlen; v++) {
-			if (*v == '%' && util_hexval(v[1]) >= 0 && util_hexval(v[2]) >= 0) {
-				model[o++] = (char)(util_hexval(v[1]) * 16 + util_hexval(v[2]));
-				v += 2;
-			} else
-				model[o++] = *v == '+' ? ' ' : *v;
-		}
-		model[o] = '\0';
-		return;
-	}
+	if (model)
+		query_param(url, "model", model, mlen);
 }
 
 static pthread_once_t rm_once = PTHREAD_ONCE_INIT;
@@ -85,6 +93,13 @@ static void rm_load(void)
 		parse_url(cfg->llm, rm.llm_base, sizeof(rm.llm_base), rm.llm_model, sizeof(rm.llm_model));
 	if (cfg->vectors && strncmp(cfg->vectors, "qdrant://", 9) == 0) {
 		parse_url(cfg->vectors, rm.qdrant_base, sizeof(rm.qdrant_base), NULL, 0);
+		/* Qdrant's API key: ENT_VECTORS_API_KEY(_FILE), else api_key= in ENT_VECTORS. */
+		char key[512];
+		snprintf(key, sizeof(key), "%s", cfg->vectors_api_key ? cfg->vectors_api_key : "");
+		if (!key[0])
+			query_param(cfg->vectors, "api_key", key, sizeof(key));
+		if (key[0] && !strpbrk(key, "\r\n"))
+			snprintf(rm.qdrant_key, sizeof(rm.qdrant_key), "api-key: %s", key);
 		const char *em = cfg->embed_model ? cfg->embed_model : "";
 		if (strncmp(em, "ollama://", 9) == 0)
 			parse_url(em, rm.embed_base, sizeof(rm.embed_base), rm.embed_model, sizeof(rm.embed_model));
@@ -148,8 +163,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
  * by chunk to fn (which returns nonzero to stop). Returns the HTTP status (2xx expected), or
  * ENT_EUNAVAIL when the server cannot be reached, ENT_EIO when fn stopped it.
  */
-static int call(const char *method, const char *url, const char *body, long timeout, buf *out, cb_chunk_fn fn,
-		void *ctx)
+static int call(const char *method, const char *url, const char *body, long timeout, const char *key, buf *out,
+		cb_chunk_fn fn, void *ctx)
 {
 	pthread_once(&curl_once, curl_init);
 	CURL *c = curl_easy_init();
@@ -157,6 +172,8 @@ static int call(const char *method, const char *url, const char *body, long time
 		abort();
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	h = curl_slist_append(h, "Accept: application/json, application/x-ndjson");
+	if (key && *key)
+		h = curl_slist_append(h, key);
 	struct xfer x = {out, fn, ctx, 0};
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -194,7 +211,10 @@ static int call_json(const char *method, const char *url, const char *body, long
 {
 	buf out;
 	buf_init(&out, MAX_REPLY);
-	int st = call(method, url, body, timeout, &out, NULL, NULL);
+	/* Qdrant's key goes to Qdrant only. */
+	size_t ql = strlen(rm.qdrant_base);
+	const char *key = ql && strncmp(url, rm.qdrant_base, ql) == 0 && url[ql] == '/' ? rm.qdrant_key : NULL;
+	int st = call(method, url, body, timeout, key, &out, NULL, NULL);
 	if (status)
 		*status = st;
 	if (st < 0) {
@@ -505,18 +525,29 @@ static int on_chat(void *arg, const char *p, size_t len)
 	return 0;
 }
 
-int cb_llm_chat(const char *system, const char *user, cb_chunk_fn fn, void *ctx)
+int cb_llm_chat(const char *system, const struct cb_turn *turns, size_t nturns, const char *user, cb_chunk_fn fn,
+		void *ctx)
 {
 	char url[400];
 	snprintf(url, sizeof(url), "%s/api/chat", rm.llm_base);
-	json_t *req = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:b, s:{s:f}}", "model", rm.llm_model, "messages",
-				"role", "system", "content", system, "role", "user", "content", user, "stream", 1,
+	arena *a = arena_new(0);
+	json_t *msgs = json_array();
+	json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content", system));
+	for (size_t i = 0; i < nturns; i++) {
+		json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "user", "content",
+						      cb_prompt_turn(a, turns[i].question, CB_TURN_ANSWER_MAX)));
+		json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "assistant", "content",
+						      cb_prompt_turn(a, turns[i].answer, CB_TURN_ANSWER_MAX)));
+	}
+	json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "user", "content", user));
+	json_t *req = json_pack("{s:s, s:o, s:b, s:{s:f}}", "model", rm.llm_model, "messages", msgs, "stream", 1,
 				"options", "temperature", 0.1);
 	char *body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
+	arena_free(a);
 	struct chat ch = {.fn = fn, .ctx = ctx};
 	buf_init(&ch.line, 1u << 20);
-	int st = call("POST", url, body, 600, NULL, on_chat, &ch);
+	int st = call("POST", url, body, 600, NULL, NULL, on_chat, &ch);
 	free(body);
 	buf_free(&ch.line);
 	if (st == ENT_EIO)
