@@ -777,7 +777,7 @@ static int gen_out(void *ctx, const char *s, size_t len)
 			g->gone = 1;
 		buf_free(&j.b);
 	}
-	return g->gone || cb_jobs_stopping();
+	return g->gone || cb_jobs_stopping() || http_stopping();
 }
 
 static int gen_in(void *ctx, const char *s, size_t len)
@@ -790,22 +790,36 @@ static int gen_in(void *ctx, const char *s, size_t len)
 static size_t given_of(const struct found *f) { return f->n < CB_GIVEN ? f->n : CB_GIVEN; }
 
 /*
- * Asks the model to answer qn from the passages found (only called above the relevance floor) and
- * replaces *ans by its answer: sources are the passages it cites (with their numbers in the
- * prompt; all of those given when it cites none), a "Je ne sais pas" without citation is not
- * answered. Returns 0, or ENT_EUNAVAIL when the model gave nothing (ans is left as it was).
+ * Starts the model on qn with the passages found (only above the relevance floor): the prompt, the
+ * filter, the chat. done(ctx, rc) follows on the relay thread (see cb_llm_chat_start), then
+ * gen_end(). ENT_OK, or ENT_EBUSY (too many chats in flight: neither done nor gen_end follows).
  */
-static int generate(arena *a, const struct question *qn, const struct found *f, struct gen *g, struct answer *ans)
+static int gen_start(arena *a, const struct question *qn, const struct found *f, struct gen *g,
+		     void (*done)(void *ctx, int rc), void *ctx)
 {
 	size_t ng = given_of(f);
-	struct cb_given *given = arena_alloc(a, ng * sizeof(*given));
+	struct cb_given *given = arena_alloc(a, (ng ? ng : 1) * sizeof(*given));
 	for (size_t i = 0; i < ng; i++)
 		given[i] = (struct cb_given){f->hits[i].title, f->hits[i].text, f->hits[i].page};
 	const char *user = cb_prompt_user(a, qn->text, given, ng);
 	buf_init(&g->text, 1u << 20);
 	g->first_ms = -1;
 	cb_cite_init(&g->cite, ng, gen_out, g);
-	int rc = cb_llm_chat(CB_SYSTEM_PROMPT, qn->turns, qn->nturns, user, gen_in, g);
+	int rc = cb_llm_chat_start(CB_SYSTEM_PROMPT, qn->turns, qn->nturns, user, gen_in, g, done, ctx);
+	if (rc)
+		buf_free(&g->text);
+	return rc;
+}
+
+/*
+ * After the model (rc: its done's): replaces *ans by its answer. Sources are the passages it
+ * cites (with their numbers in the prompt; all of those given when it cites none); a "Je ne sais
+ * pas" without citation is not answered. Returns 0, or ENT_EUNAVAIL when the model gave nothing
+ * (ans is left as it was).
+ */
+static int gen_end(arena *a, const struct found *f, struct gen *g, int rc, struct answer *ans)
+{
+	size_t ng = given_of(f);
 	cb_cite_end(&g->cite);
 	if (g->cite.removed)
 		log_warn("chatbot: %d citation%s of passages not given removed from a generated answer",
@@ -826,8 +840,8 @@ static int generate(arena *a, const struct question *qn, const struct found *f, 
 	ans->sources_json = "[]";
 	if (unknown)
 		return ENT_OK;
-	struct hit *cited = arena_alloc(a, ng * sizeof(*cited));
-	int *nums = arena_alloc(a, ng * sizeof(*nums));
+	struct hit *cited = arena_alloc(a, (ng ? ng : 1) * sizeof(*cited));
+	int *nums = arena_alloc(a, (ng ? ng : 1) * sizeof(*nums));
 	size_t nc = 0;
 	for (size_t i = 0; i < ng; i++)
 		if (!g->cite.cited || (i < 64 && (g->cite.cited >> i) & 1)) {
@@ -886,47 +900,100 @@ static int ask_begin(http_req *req, struct asking *k, int *rc)
 	return 0;
 }
 
-void cb_ask(http_req *req)
+/* The JSON answer to a question. */
+static void ask_reply(http_req *req, const struct asking *k, const char *id, const char *mode)
 {
-	struct asking k;
-	int rc;
-	if (ask_begin(req, &k, &rc))
-		return;
-	const char *mode = "extractive";
-	int64_t first_ms = -1;
-	if (!rc && k.ans.answered && cb_llm_on()) {
-		/* Below the relevance floor the model is never called. */
-		struct gen g = {.t0 = k.t0};
-		if (generate(k.a, &k.qn, &k.f, &g, &k.ans) == ENT_OK) {
-			mode = "generated";
-			first_ms = g.first_ms;
-		}
-	}
-	if (first_ms < 0)
-		first_ms = (int64_t)((util_now_ns() - k.t0) / 1000000);
-	char id[37];
-	if (!rc)
-		rc = record(k.c, &k.vw, &k.qn, &k.ans, mode, first_ms, id);
-	if (rc) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	jw *w = http_jw(req);
 	jw_obj_open(w);
 	jw_kstr(w, "interaction_id", id);
-	jw_kstr(w, "conversation_id", k.qn.conversation_id);
-	jw_kstr(w, "question", k.qn.text);
-	jw_kstr(w, "answer", k.ans.text);
-	jw_kbool(w, "answered", k.ans.answered);
+	jw_kstr(w, "conversation_id", k->qn.conversation_id);
+	jw_kstr(w, "question", k->qn.text);
+	jw_kstr(w, "answer", k->ans.text);
+	jw_kbool(w, "answered", k->ans.answered);
 	jw_key(w, "sources");
-	jw_raw(w, k.ans.sources_json, strlen(k.ans.sources_json));
-	if (!k.ans.answered) {
+	jw_raw(w, k->ans.sources_json, strlen(k->ans.sources_json));
+	if (!k->ans.answered) {
 		jw_key(w, "suggestions");
 		suggestions(w);
 	}
 	jw_kstr(w, "mode", mode);
 	jw_obj_close(w);
 	http_reply_jw(req, 200);
+}
+
+/* Records the answer of k and replies with it (the extractive one unless the model wrote it). */
+static void ask_record_reply(http_req *req, db_conn *c, struct asking *k, const char *mode, int64_t first_ms)
+{
+	if (first_ms < 0)
+		first_ms = (int64_t)((util_now_ns() - k->t0) / 1000000);
+	char id[37];
+	int rc = record(c, &k->vw, &k->qn, &k->ans, mode, first_ms, id);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	ask_reply(req, k, id, mode);
+}
+
+/* A question whose answer the model writes: everything in the request's arena while it waits. */
+struct ask_later {
+	http_req *req;
+	struct asking k;
+	struct gen g;
+	int rc; /* the chat's outcome */
+};
+
+/* The model is done (relay thread): the request is resumed, ask_finish answers. */
+static void ask_done(void *ctx, int rc)
+{
+	struct ask_later *l = ctx;
+	l->rc = rc;
+	http_resume(l->req);
+}
+
+/* A server thread again (or the connection is gone: the answer is still recorded). */
+static void ask_finish(http_req *req, void *ctx)
+{
+	struct ask_later *l = ctx;
+	const char *mode = "extractive";
+	int64_t first_ms = -1;
+	if (gen_end(l->k.a, &l->k.f, &l->g, l->rc, &l->k.ans) == ENT_OK) {
+		mode = "generated";
+		first_ms = l->g.first_ms;
+	}
+	db_conn *c = http_db(req);
+	if (c)
+		ask_record_reply(req, c, &l->k, mode, first_ms);
+}
+
+void cb_ask(http_req *req)
+{
+	struct asking k;
+	int rc;
+	if (ask_begin(req, &k, &rc))
+		return;
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	if (k.ans.answered && cb_llm_on()) {
+		/* Below the relevance floor the model is never called. Above it, no thread waits for the
+		 * model: the request is deferred (its connection suspended) until the relay has the answer. */
+		struct ask_later *l = arena_calloc(k.a, 1, sizeof(*l));
+		l->req = req;
+		l->k = k;
+		l->g.t0 = k.t0;
+		http_defer(req, ask_finish, l);
+		if (gen_start(k.a, &l->k.qn, &l->k.f, &l->g, ask_done, l) == ENT_OK)
+			return;
+		/* Too many chats in flight: the extractive answer, now. */
+		l->rc = ENT_EUNAVAIL;
+		l->g.text = (buf){0};
+		cb_cite_init(&l->g.cite, 0, gen_out, &l->g);
+		http_resume(req);
+		return;
+	}
+	ask_record_reply(req, k.c, &k, "extractive", -1);
 }
 
 /* ---- the stream ---- */
@@ -1006,6 +1073,8 @@ struct stream_job {
 	struct found f;
 	struct answer extract; /* the extractive answer, if the model fails before writing anything */
 	uint64_t t0;
+	struct gen g; /* the answer as the model writes it */
+	int rc;       /* the chat's outcome */
 };
 
 static const char *dup_or_null(arena *a, const char *s) { return s ? arena_strdup(a, s) : NULL; }
@@ -1051,34 +1120,38 @@ static struct stream_job *job_new(const struct viewer *vw, const struct question
 	return j;
 }
 
-static void stream_job_run(void *arg)
+/* The end of a streamed answer (a worker): the answer recorded, "done" sent, the stream ended. */
+static void stream_finish(void *arg)
 {
 	struct stream_job *j = arg;
 	arena *a = j->a;
-	/* The passages given, numbered as in the prompt: what [n] in the tokens refers to. */
-	jwbuf jb;
-	jw *w = jwbuf_init(&jb, 0);
-	write_sources(w, a, j->f.hits, j->f.n, NULL);
-	send_sources(j->st, j->qn.conversation_id, jb.b.data ? jb.b.data : "[]");
-	buf_free(&jb.b);
 	struct answer ans = j->extract;
-	struct gen g = {.t0 = j->t0, .st = j->st};
 	const char *mode = "generated";
-	if (generate(a, &j->qn, &j->f, &g, &ans) != ENT_OK) {
+	if (gen_end(a, &j->f, &j->g, j->rc, &ans) != ENT_OK) {
+		/* The model failed before writing anything: the extractive answer instead. */
 		mode = "extractive";
 		ans = j->extract;
-		g.first_ms = (int64_t)((util_now_ns() - j->t0) / 1000000);
+		j->g.first_ms = (int64_t)((util_now_ns() - j->t0) / 1000000);
 		send_tokens(j->st, ans.text);
 	}
-	if (g.first_ms < 0)
-		g.first_ms = (int64_t)((util_now_ns() - j->t0) / 1000000);
+	if (j->g.first_ms < 0)
+		j->g.first_ms = (int64_t)((util_now_ns() - j->t0) / 1000000);
 	char id[37] = "";
 	db_conn *c = app_db();
-	int rc = c ? record(c, &j->vw, &j->qn, &ans, mode, g.first_ms, id) : ENT_EUNAVAIL;
+	int rc = c ? record(c, &j->vw, &j->qn, &ans, mode, j->g.first_ms, id) : ENT_EUNAVAIL;
 	if (rc)
 		log_error("chatbot: a streamed answer could not be recorded: %s", ent_err_str(rc));
 	send_done(j->st, rc ? NULL : id, j->qn.conversation_id, &ans);
 	arena_free(a);
+}
+
+/* The model is done (relay thread): the rest goes to a worker, which may write to the database. */
+static void stream_done(void *ctx, int rc)
+{
+	struct stream_job *j = ctx;
+	j->rc = rc;
+	if (cb_jobs_submit(stream_finish, j) != ENT_OK)
+		stream_finish(j); /* the workers stop: here, then */
 }
 
 /* Streams k's extractive answer: its sources, its text, then "done" with the interaction id (NULL: not recorded). */
@@ -1100,7 +1173,7 @@ void cb_ask_stream(http_req *req)
 		return;
 	}
 	if (k.ans.answered && cb_llm_on()) {
-		/* Written by the model on a worker: this thread must return for the events to flow. */
+		/* Written by the model: the relay thread sends its tokens as they come; no thread waits. */
 		struct stream_job *j = job_new(&k.vw, &k.qn, &k.f, &k.ans, k.t0);
 		sse_stream *st = sse_open(req, stream_closed, NULL);
 		if (!st) {
@@ -1108,15 +1181,24 @@ void cb_ask_stream(http_req *req)
 			return;
 		}
 		j->st = st;
-		if (cb_jobs_submit(stream_job_run, j) == ENT_OK)
+		j->g.t0 = k.t0;
+		j->g.st = st;
+		/* The passages given, numbered as in the prompt: what [n] in the tokens refers to. */
+		jwbuf jb;
+		jw *w = jwbuf_init(&jb, 0);
+		write_sources(w, j->a, j->f.hits, j->f.n, NULL);
+		send_sources(st, j->qn.conversation_id, jb.b.data ? jb.b.data : "[]");
+		buf_free(&jb.b);
+		if (gen_start(j->a, &j->qn, &j->f, &j->g, stream_done, j) == ENT_OK)
 			return;
-		/* Every worker busy: the extractive answer, now. */
+		/* Too many chats in flight: the extractive answer, now. */
 		arena_free(j->a);
 		char id[37];
 		rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id);
 		if (rc)
 			log_error("chatbot: a streamed answer could not be recorded: %s", ent_err_str(rc));
-		send_extractive(st, &k, rc ? NULL : id);
+		send_tokens(st, k.ans.text);
+		send_done(st, rc ? NULL : id, k.qn.conversation_id, &k.ans);
 		return;
 	}
 	char id[37];

@@ -155,6 +155,8 @@ static const struct bus_consumer *const consumers[] = {&cb_consumer, NULL};
 static int cb_start(void)
 {
 	int rc = cb_llm_on() ? cb_jobs_start() : ENT_OK;
+	if (!rc && cb_llm_on())
+		rc = cb_relay_start();
 	if (!rc && cb_vectors_on())
 		rc = cb_vec_start();
 	return rc;
@@ -162,6 +164,7 @@ static int cb_start(void)
 
 static void cb_stop(void)
 {
+	cb_relay_stop(); /* the chats in flight end; their last jobs go to the workers */
 	cb_jobs_stop();
 	cb_vec_stop();
 	cb_text_stop();

@@ -146,14 +146,23 @@ struct cb_turn {
 /* Bytes of a previous answer given to the model, at most. */
 #define CB_TURN_ANSWER_MAX 1500
 
+/* Chats with the model in flight at once, at most (beyond: answered extractively at once). */
+#define CB_MAX_CHATS 256
+
 /*
- * Sends to Ollama's /api/chat (stream: true) the system message, the conversation's previous turns
- * turns[0..nturns) (oldest first: a user message and an assistant message each) and the user
- * message, and hands every piece of the answer to fn as it comes. Returns 0 when the model
- * finished, 1 when fn stopped it, ENT_EUNAVAIL when Ollama could not be reached or failed (logged).
+ * Starts a chat with Ollama's /api/chat (stream: true): the system message, the conversation's
+ * previous turns turns[0..nturns) (oldest first: a user message and an assistant message each)
+ * and the user message. The relay thread hands every piece of the answer to fn(fn_ctx, ...) as it
+ * comes, then calls done(ctx, rc) once: rc 0 when the model finished, 1 when fn stopped it (or
+ * the service stops), ENT_EUNAVAIL when Ollama could not be reached or failed (logged). No thread
+ * waits meanwhile. Returns ENT_OK, or ENT_EBUSY (CB_MAX_CHATS in flight, or stopping: neither fn
+ * nor done is called).
  */
-int cb_llm_chat(const char *system, const struct cb_turn *turns, size_t nturns, const char *user, cb_chunk_fn fn,
-		void *ctx);
+int cb_llm_chat_start(const char *system, const struct cb_turn *turns, size_t nturns, const char *user, cb_chunk_fn fn,
+		      void *fn_ctx, void (*done)(void *ctx, int rc), void *ctx);
+/* The relay thread (service start and stop; stop ends the chats in flight). */
+int cb_relay_start(void);
+void cb_relay_stop(void);
 
 /* ---- vectors.c ---- */
 
@@ -195,10 +204,10 @@ int cb_cite_feed(struct cb_cite *f, const char *s, size_t len);
 /* The end of the answer: what is pending goes out as it is. */
 void cb_cite_end(struct cb_cite *f);
 
-/* Worker threads for streamed answers (service start and stop). */
+/* Worker threads for the ends of streamed answers (service start and stop). */
 int cb_jobs_start(void);
 void cb_jobs_stop(void);
-/* Queues run(arg) on a worker. ENT_OK, or ENT_EBUSY when the queue is full (run is not called). */
+/* Queues run(arg) on a worker. ENT_OK, or ENT_EBUSY when the workers stop (run is not called). */
 int cb_jobs_submit(void (*run)(void *arg), void *arg);
 /* 1 once the service stops: a running job should cut its answer short, a transfer end. */
 int cb_jobs_stopping(void);
