@@ -34,6 +34,8 @@ before(async () => {
   ent = await startEnt({
     env: {
       ENT_CHATBOT_RATE: '60',
+      // Two server threads, whatever the machine: answers that held one each would block the server.
+      ENT_THREADS: '2',
       ENT_LLM: `ollama://127.0.0.1:${ollama.port}?model=stand-in`,
       ENT_EMBED_MODEL: 'embed-hash',
       ENT_VECTORS: `qdrant://127.0.0.1:${qdrant.port}?api_key=${QKEY}`,
@@ -377,6 +379,63 @@ test('a replaced or deleted document’s points leave Qdrant (delete by filter)'
   await indexed('teacher', svt, again.id);
   assert.ok(await until(() => pointsOf(again.id).length === 1, 40, 250), 'collection created again');
   assert.equal(qdrant.collections.get('documents').indexes.get('course'), 'keyword');
+});
+
+test('no thread waits for the model: while 16 answers stream slowly, other requests are served', { skip }, async () => {
+  const kids = ['k1', 'k2', 'k3', 'k4'];
+  for (const k of kids) { s.add(k, `${k}@eng.test`, `Kim ${k}`, 'etudiant'); await s.join('admin', A, k); }
+  ollama.hold(); // every chat stops after its first token until released
+  ollama.tokenDelayMs = 20;
+  const before = chats().length;
+  const asks = [], streams = [], readers = [];
+  try {
+    for (let i = 0; i < 8; i++) asks.push(ask(kids[i % 4], 'Qu’est-ce que la photosynthèse ?'));
+    for (let i = 0; i < 8; i++) {
+      const ctl = new AbortController();
+      const res = fetch(`${ent.url}/chatbot/ask/stream?question=${encodeURIComponent('Où a lieu la photosynthèse ?')}`, {
+        headers: { Authorization: `Bearer ${s.token(kids[i % 4])}`, Accept: 'text/event-stream' }, signal: ctl.signal,
+      });
+      streams.push({ res, ctl });
+    }
+    // All 16 are with the model at once (two server threads: each would hold one if it waited).
+    assert.ok(await until(() => ollama.held === 16, 80, 250), `chats held: ${ollama.held}`);
+    assert.equal(chats().length - before, 16);
+    // The server answers meanwhile: its health, a list, a question below the floor (no model).
+    const t = { signal: AbortSignal.timeout(10000) };
+    assert.equal((await fetch(`${ent.url}/health`, t)).status, 200);
+    assert.equal((await s.as('alice', '/api/cours')).status, 200);
+    const other = await ok(ask('alice', 'Quelle est la capitale du Pérou ?'));
+    assert.equal(other.answered, false);
+    // Each stream already carries the model's first token.
+    for (const st of streams) {
+      const r = await st.res;
+      assert.equal(r.status, 200);
+      const reader = r.body.getReader();
+      let text = '';
+      const dec = new TextDecoder();
+      while (!/event: token/.test(text)) { const { value, done } = await reader.read(); assert.ok(!done, 'stream ended early'); text += dec.decode(value, { stream: true }); }
+      readers.push({ reader, text, dec });
+    }
+  } finally {
+    ollama.release();
+  }
+  ollama.tokenDelayMs = 0;
+  // Released: every answer is written, generated, and recorded.
+  for (const a of await Promise.all(asks)) {
+    assert.equal(a.status, 200, a.text);
+    assert.equal(a.json.mode, 'generated');
+    assert.match(a.json.answer, /photosynthèse est le processus/);
+  }
+  assert.equal(readers.length, 8);
+  for (const rd of readers) {
+    for (;;) { const { value, done } = await rd.reader.read(); if (done) break; rd.text += rd.dec.decode(value, { stream: true }); }
+    const done = /event: done\nid: [^\n]+\ndata: ([^\n]+)/.exec(rd.text);
+    assert.ok(done, rd.text.slice(-500));
+    const d = JSON.parse(done[1]);
+    assert.equal(d.answered, true);
+  }
+  const hist = (await Promise.all(kids.map((k) => ok(s.as(k, '/chatbot/history?limit=100'))))).flatMap((h) => h.items);
+  assert.equal(hist.filter((h) => h.mode === 'generated').length, 16);
 });
 
 test('ACL property with vectors on: nothing from a course the user may not read, in answers, citations, streams or history', { skip }, async () => {
