@@ -2,16 +2,17 @@
 //
 // Usage: node bench/chatbot-corpus.mjs URL SCALE OUTDIR
 // Environment: ENT_BIN and the server's settings (so that `ent token` signs tokens it accepts);
-// BENCH_DOCS (documents, default 2000), BENCH_PAGES (pages each, default 25), BENCH_USERS
+// BENCH_DOCS (documents, default 1400), BENCH_PAGES (pages each, default 25), BENCH_USERS
 // (students sampled for S9, default 1000), BENCH_SEED.
 //
 // On a district made by `ent demo --scale N`, the administrator uploads BENCH_DOCS course PDFs of
 // BENCH_PAGES pages of generated French course text each (tests/api/lib/pdf.mjs: real PDFs that
 // poppler reads) and publishes them as materials of the district's courses, round robin. A page
-// holds about 320 words (two passages of 180 words overlapping by 40), so the defaults make
-// 50,000 pages and about 100,000 passages. The text is drawn, with a seed, from a vocabulary of
-// about 600 words with Zipf-like frequencies, so that the index has long and short posting lists
-// as real course text does.
+// holds about 300 words (passages of 180 words overlapping by 40, never across pages: about
+// three a page), so the defaults make 35,000 pages and about 100,000 passages. The text is drawn
+// with a seed: each document is about a dozen nouns of one of five domains (its topic) among the
+// domain's 470 (real and made-up), with common verbs and adjectives, so that the index has long
+// posting lists (verbs, adjectives, a domain's frequent nouns) and short ones, as course text has.
 //
 // Then OUTDIR/s9.txt (bench/scenario.lua's format): POST /chatbot/ask by sampled students, each
 // question made of three or four content words of a sentence of a document of one of that
@@ -29,7 +30,7 @@ if (!url || !scale || !out) {
   process.exit(2);
 }
 const ent = process.env.ENT_BIN || 'build/ent';
-const nDocs = Number(process.env.BENCH_DOCS || 2000);
+const nDocs = Number(process.env.BENCH_DOCS || 1400);
 const nPages = Number(process.env.BENCH_PAGES || 25);
 const nUsers = Number(process.env.BENCH_USERS || 1000);
 let seed = Number(process.env.BENCH_SEED || 17);
@@ -46,28 +47,48 @@ function zipf(list) {
   return () => { const r = rnd(); let lo = 0, hi = cum.length - 1; while (lo < hi) { const m = (lo + hi) >> 1; if (cum[m] < r) lo = m + 1; else hi = m; } return list[lo]; };
 }
 
-const NOUNS = ('fraction numérateur dénominateur angle rapporteur triangle cercle rayon diamètre périmètre aire volume équation inconnue fonction courbe tableau graphique proportion pourcentage nombre entier décimal division multiplication addition soustraction puissance racine théorème démonstration propriété figure symétrie axe droite segment milieu médiatrice bissectrice hauteur ' +
-  'cellule noyau membrane organe tissu plante feuille racine tige fleur graine fruit pollen photosynthèse respiration digestion sang cœur poumon muscle squelette os nerf cerveau neurone hormone bactérie virus microbe vaccin écosystème chaîne alimentaire espèce évolution fossile roche volcan séisme plaque relief érosion climat température ' +
-  'atome molécule électron ion masse énergie force vitesse mouvement trajectoire lumière son onde circuit courant tension résistance pile lampe interrupteur moteur aimant métal solution mélange dissolution réaction combustion oxygène carbone hydrogène azote eau vapeur glace fusion ' +
-  'roi reine empereur révolution république monarchie constitution assemblée citoyen peuple noblesse clergé paysan bourgeoisie guerre paix traité bataille armée frontière territoire colonie empire commerce port ville campagne château église cathédrale monastère seigneur vassal chevalier croisade philosophe encyclopédie liberté égalité droit impôt ' +
-  'récit roman conte fable poème vers strophe rime narrateur personnage héros dialogue description portrait argument thèse exemple paragraphe phrase verbe sujet complément adjectif adverbe pronom déterminant conjonction préposition temps passé présent futur imparfait subjonctif conditionnel orthographe accord lexique synonyme antonyme métaphore comparaison ' +
-  'carte paysage population densité migration agriculture industrie service transport réseau mondialisation développement ressource pétrole charbon énergie renouvelable océan continent fleuve montagne plaine littoral désert forêt risque aménagement métropole').split(' ');
+// Five domains (mathematics, life sciences, physics and chemistry, history, French, geography:
+// the lines below), each with its real nouns and 400 made-up words of its own (syllables drawn
+// with the seed: "bralitude", "ménoçage" ...), as a subject's rarer vocabulary.
+const DOMAINS = [
+  'fraction numérateur dénominateur angle rapporteur triangle cercle rayon diamètre périmètre aire volume équation inconnue fonction courbe tableau graphique proportion pourcentage nombre entier décimal division multiplication addition soustraction puissance racine théorème démonstration propriété figure symétrie axe droite segment milieu médiatrice bissectrice hauteur',
+  'cellule noyau membrane organe tissu plante feuille tige fleur graine fruit pollen photosynthèse respiration digestion sang cœur poumon muscle squelette os nerf cerveau neurone hormone bactérie virus microbe vaccin écosystème chaîne espèce évolution fossile roche volcan séisme plaque relief érosion climat',
+  'atome molécule électron ion masse énergie force vitesse mouvement trajectoire lumière son onde circuit courant tension résistance pile lampe interrupteur moteur aimant métal solution mélange dissolution réaction combustion oxygène carbone hydrogène azote eau vapeur glace fusion température',
+  'roi reine empereur révolution république monarchie constitution assemblée citoyen peuple noblesse clergé paysan bourgeoisie guerre paix traité bataille armée frontière territoire colonie empire commerce port château église cathédrale monastère seigneur vassal chevalier croisade philosophe encyclopédie liberté égalité impôt',
+  'récit roman conte fable poème vers strophe rime narrateur personnage héros dialogue description portrait argument thèse exemple paragraphe phrase verbe sujet complément adjectif adverbe pronom déterminant conjonction préposition orthographe accord lexique synonyme antonyme métaphore comparaison carte paysage population densité migration agriculture industrie transport réseau mondialisation ressource pétrole océan continent fleuve montagne plaine littoral désert forêt métropole',
+].map((line) => line.split(' '));
+const SYL = ['bra', 'li', 'tu', 'mé', 'no', 'ça', 'gé', 'ron', 'pla', 'vi', 'cor', 'dal', 'sé', 'fu', 'tan', 'quo', 'ri', 'mon', 'pé', 'ste', 'lu', 'var', 'chi', 'bé', 'dro', 'nal', 'gri', 'fé', 'ma', 'zo'];
+const END = ['tude', 'age', 'ment', 'ure', 'ion', 'ette', 'isme', 'eur', 'ance', 'ise'];
+for (const pool of DOMAINS) {
+  const seen = new Set(pool);
+  while (pool.length < 470) {
+    const w = Array.from({ length: 2 + Math.floor(rnd() * 2) }, () => SYL[Math.floor(rnd() * SYL.length)]).join('') + END[Math.floor(rnd() * END.length)];
+    if (!seen.has(w)) { seen.add(w); pool.push(w); }
+  }
+}
 const VERBS = ('explique montre décrit présente transforme produit contient permet provoque entraîne dépend compare mesure calcule représente relie sépare protège absorbe rejette utilise fabrique conserve modifie augmente diminue organise définit étudie raconte annonce oppose accompagne traverse domine conquiert gouverne').split(' ');
 const ADJS = ('important principal simple complexe rapide lent grand petit nouveau ancien politique économique social naturel chimique physique électrique solide liquide gazeux vivant végétal animal humain royal national européen moderne médiéval littéraire narratif égal parallèle perpendiculaire positif négatif régulier central').split(' ');
 const DETS = ['le', 'la', 'les', 'un', 'une', 'des', 'ce', 'cette', 'chaque'];
 const PREPS = ['dans', 'avec', 'pour', 'par', 'sur', 'entre', 'selon', 'sans', 'vers', 'avant', 'après'];
-const noun = zipf(NOUNS), verb = zipf(VERBS), adj = zipf(ADJS);
+const verb = zipf(VERBS), adj = zipf(ADJS);
 const pick = (l) => l[Math.floor(rnd() * l.length)];
 
-function sentence() {
-  const s = `${pick(DETS)} ${noun()} ${adj()} ${verb()} ${pick(DETS)} ${noun()} ${pick(PREPS)} ${pick(DETS)} ${noun()}${rnd() < 0.5 ? ` ${adj()}` : ''}.`;
-  return s[0].toUpperCase() + s.slice(1);
-}
-function page() {
-  const sentences = [];
-  let words = 0;
-  while (words < 320) { const s = sentence(); sentences.push(s); words += s.split(' ').length; }
-  return sentences;
+// A document is about a dozen nouns of its domain (its topic), which most of its sentences use;
+// the others come from the whole domain.
+function documentPages(domain, nPages) {
+  const pool = DOMAINS[domain];
+  const topic = Array.from({ length: 12 }, () => pick(pool));
+  const noun = () => (rnd() < 0.6 ? pick(topic) : pick(pool));
+  const sentence = () => {
+    const s = `${pick(DETS)} ${noun()} ${adj()} ${verb()} ${pick(DETS)} ${noun()} ${pick(PREPS)} ${pick(DETS)} ${noun()}${rnd() < 0.5 ? ` ${adj()}` : ''}.`;
+    return s[0].toUpperCase() + s.slice(1);
+  };
+  return Array.from({ length: nPages }, () => {
+    const sentences = [];
+    let words = 0;
+    while (words < 300) { const s = sentence(); sentences.push(s); words += s.split(' ').length; }
+    return sentences;
+  });
 }
 
 function tokens(emails) {
@@ -79,9 +100,15 @@ function tokens(emails) {
   if (all.length !== emails.length) throw new Error(`expected ${emails.length} tokens, got ${all.length}`);
   return all;
 }
-async function call(method, path, token, body) {
+// A 503 (the database busy: the server indexes documents in the bus's write transaction while
+// uploads come in) is retried a few times, as a client would.
+async function call(method, path, token, body, attempt = 0) {
   const r = await fetch(url + path, { method, headers: { Authorization: `Bearer ${token}`, ...(body && !(body instanceof FormData) ? { 'Content-Type': 'application/json' } : {}) }, body: body instanceof FormData ? body : body ? JSON.stringify(body) : undefined });
   const text = await r.text();
+  if (r.status === 503 && attempt < 8) {
+    await new Promise((resolve) => setTimeout(resolve, 500 * (attempt + 1)));
+    return call(method, path, token, body, attempt + 1);
+  }
   if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text.slice(0, 300)}`);
   return text ? JSON.parse(text) : null;
 }
@@ -105,9 +132,9 @@ if (!courses.length) throw new Error('no course in the district');
 const firstSentences = new Map(); // course -> [sentences]
 const t0 = Date.now();
 let done = 0;
-await pool(4, nDocs, async (i) => {
+await pool(2, nDocs, async (i) => {
   const course = courses[i % courses.length];
-  const pages = Array.from({ length: nPages }, page);
+  const pages = documentPages(i % DOMAINS.length, nPages);
   const pdf = makePdf(pages.map((p) => p.join(' ')));
   const fd = new FormData();
   fd.append('file', new Blob([pdf], { type: 'application/pdf' }), `chapitre-${i + 1}.pdf`);
@@ -134,7 +161,7 @@ await pool(8, studentTokens.length, async (i) => {
   for (let q = 0; q < 4; q++) {
     const s = pick(firstSentences.get(pick(mine)));
     const words = s.replace(/[.]/g, '').split(' ').filter((w) => !DETS.includes(w.toLowerCase()) && !PREPS.includes(w));
-    const chosen = words.filter(() => rnd() < 0.8).slice(0, 4);
+    const chosen = words.filter(() => rnd() < 0.75).slice(0, 4);
     const question = `Que dit le cours sur ${chosen.join(' ')} ?`;
     lines.push(['POST', '/chatbot/ask', t, JSON.stringify({ question })].join('\t'));
   }

@@ -5,7 +5,7 @@
 #   1. builds build/ent (release) and bench/hello.c;
 #   2. generates a district with `ent demo --scale N` (SQLite, or PostgreSQL with BENCH_DB=postgres);
 #   3. starts ent and has bench/chatbot-corpus.mjs upload BENCH_DOCS course PDFs of BENCH_PAGES
-#      pages of generated French text (2,000 x 25 = 50,000 pages, about 100,000 passages) as
+#      pages of generated French text (1,400 x 25 = 35,000 pages, about 100,000 passages) as
 #      materials of the district's courses, and write the S9 request list;
 #   4. stops ent and times `ent index` (every document extracted with poppler, cut, stemmed and
 #      indexed again): pages per second, from its last line;
@@ -15,7 +15,7 @@
 #   6. prints a table and writes it to bench/results/DATE-COMMIT-chatbot-DB.md.
 #
 # Targets (issue 17): indexing >= 50 pages/s; S9 p99 <= 30 ms.
-# Settings: BENCH_SCALE=2000 BENCH_DB=sqlite|postgres BENCH_DOCS=2000 BENCH_PAGES=25 BENCH_USERS=1000
+# Settings: BENCH_SCALE=2000 BENCH_DB=sqlite|postgres BENCH_DOCS=1400 BENCH_PAGES=25 BENCH_USERS=1000
 # BENCH_THREADS=2 BENCH_CONNECTIONS=64 BENCH_DURATION=10 BENCH_WARMUP=3 ENT_BIN=build/ent
 # BENCH_RESULTS=bench/results
 set -euo pipefail
@@ -34,7 +34,7 @@ duration=${BENCH_DURATION:-10}
 warmup=${BENCH_WARMUP:-3}
 ent_bin=${ENT_BIN:-build/ent}
 results_dir=${BENCH_RESULTS:-bench/results}
-export BENCH_DOCS=${BENCH_DOCS:-2000} BENCH_PAGES=${BENCH_PAGES:-25} BENCH_USERS=${BENCH_USERS:-1000}
+export BENCH_DOCS=${BENCH_DOCS:-1400} BENCH_PAGES=${BENCH_PAGES:-25} BENCH_USERS=${BENCH_USERS:-1000}
 for v in "$scale" "$threads" "$conns" "$duration" "$warmup" "$BENCH_DOCS" "$BENCH_PAGES" "$BENCH_USERS"; do
 	[[ $v =~ ^[0-9]+$ && $v -gt 0 ]] || die "BENCH_* settings must be positive integers (got \"$v\")"
 done

@@ -142,16 +142,20 @@ struct hit {
 
 #define HIT_COLS "p.id, p.material_id, p.course_id, p.page, p.text, p.stems, d.file_id, d.title"
 #define IN16 " AND p.course_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-#define SQLITE_Q(in)                                                                                                   \
-	"SELECT " HIT_COLS ", -bm25(chatbot_fts) FROM chatbot_fts JOIN chatbot_passages p ON p.id = chatbot_fts.rowid" \
-	" JOIN chatbot_documents d ON d.material_id = p.material_id WHERE chatbot_fts MATCH ?"                         \
-	" AND d.status = 'indexed' AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)" in     \
-	" ORDER BY bm25(chatbot_fts) LIMIT 8"
 #define PG_Q(in)                                                                                                       \
 	"SELECT " HIT_COLS ", ts_rank(p.tsv, to_tsquery('french', ?)) AS r FROM chatbot_passages p"                    \
 	" JOIN chatbot_documents d ON d.material_id = p.material_id WHERE p.tsv @@ to_tsquery('french', ?)"            \
 	" AND d.status = 'indexed' AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)" in     \
 	" ORDER BY r DESC, p.id LIMIT 8"
+
+/* 1 when course is among ids[0..n). */
+static int has_course(const char *const *ids, size_t n, const char *course)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ids[i], course) == 0)
+			return 1;
+	return 0;
+}
 
 /* Adds h to the best CB_TOP hits in v (sorted by score, descending). */
 static void keep_best(struct hit *v, size_t *n, const struct hit *h)
@@ -171,21 +175,18 @@ static void keep_best(struct hit *v, size_t *n, const struct hit *h)
 		(*n)++;
 }
 
-/* One statement over the courses ids[0..n) (n <= 16; ids NULL: every course). */
-static int search_batch(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
-			struct hit *v, size_t *nv)
+/* One statement over the courses ids[0..n) (n <= 16; ids NULL: every course): PostgreSQL. */
+static int search_batch_pg(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
+			   struct hit *v, size_t *nv)
 {
-	int pg = db_conn_kind(c) == DB_POSTGRES;
-	const char *sql = pg ? (ids ? PG_Q(IN16) : PG_Q("")) : (ids ? SQLITE_Q(IN16) : SQLITE_Q(""));
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = db_prepare(c, ids ? PG_Q(IN16) : PG_Q(""));
 	if (!s)
 		return ENT_EDB;
 	char now[21];
 	cb_now(now);
 	int k = 1;
 	db_bind_text(s, k++, match);
-	if (pg)
-		db_bind_text(s, k++, match);
+	db_bind_text(s, k++, match);
 	db_bind_int64(s, k++, everything);
 	db_bind_text(s, k++, now);
 	if (ids)
@@ -210,6 +211,96 @@ static int search_batch(db_conn *c, arena *a, const char *match, int everything,
 	return rc < 0 ? rc : ENT_OK;
 }
 
+/* Full-text candidates taken at first; more only when too many of them are filtered out. */
+#define CB_CANDIDATES 32
+
+/*
+ * SQLite: the index is asked for the best passages of the courses ids[0..n) only (each passage's
+ * course is a token of the index: "course : (c... OR c...) AND stems : (...)"), so ranking costs
+ * what the asker's courses hold, not the district. The candidates, best first, are then read with
+ * their document under the remaining conditions (indexed, not excluded, published for a
+ * student's course) until CB_TOP pass; when fewer pass, more candidates are taken.
+ */
+static int search_batch_sqlite(db_conn *c, arena *a, const char *stems_match, int everything, const char *const *ids,
+			       size_t n, struct hit *v, size_t *nv)
+{
+	buf b;
+	buf_init(&b, 0);
+	if (ids) {
+		buf_addstr(&b, "course : (");
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&b, "%s%s", i ? " OR " : "", cb_course_token(a, ids[i]));
+		buf_addstr(&b, ") AND ");
+	}
+	buf_printf(&b, "stems : (%s)", stems_match);
+	const char *match = arena_strdup(a, b.data ? b.data : "");
+	buf_free(&b);
+	char now[21];
+	cb_now(now);
+	size_t found = 0;
+	int rc = ENT_OK;
+	for (int64_t want = CB_CANDIDATES, offset = 0; !rc && found < CB_TOP; offset += want, want *= 8) {
+		db_stmt *s = db_prepare(c, "SELECT rowid, -bm25(chatbot_fts) FROM chatbot_fts WHERE chatbot_fts MATCH ?"
+					   " ORDER BY bm25(chatbot_fts) LIMIT ? OFFSET ?");
+		if (!s)
+			return ENT_EDB;
+		db_bind_text(s, 1, match);
+		db_bind_int64(s, 2, want);
+		db_bind_int64(s, 3, offset);
+		int64_t *cand = arena_alloc(a, (size_t)want * sizeof(*cand));
+		double *score = arena_alloc(a, (size_t)want * sizeof(*score));
+		int64_t nc = 0;
+		while ((rc = db_step(s)) == DB_ROW && nc < want) {
+			cand[nc] = db_col_int64(s, 0);
+			score[nc++] = db_col_double(s, 1);
+		}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+		rc = ENT_OK;
+		for (int64_t i = 0; i < nc && found < CB_TOP; i++) {
+			db_stmt *q = db_prepare(
+				c, "SELECT " HIT_COLS " FROM chatbot_passages p JOIN chatbot_documents d"
+				   " ON d.material_id = p.material_id WHERE p.id = ? AND d.status = 'indexed'"
+				   " AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)");
+			if (!q)
+				return ENT_EDB;
+			db_bind_int64(q, 1, cand[i]);
+			db_bind_int64(q, 2, everything);
+			db_bind_text(q, 3, now);
+			int r = db_step(q);
+			if (r == DB_ROW && (!ids || has_course(ids, n, db_col_text(q, 2)))) {
+				struct hit h = {
+					.id = db_col_int64(q, 0),
+					.material_id = arena_strdup(a, db_col_text(q, 1)),
+					.course_id = arena_strdup(a, db_col_text(q, 2)),
+					.page = (int)db_col_int64(q, 3),
+					.text = arena_strdup(a, db_col_text(q, 4)),
+					.stems = arena_strdup(a, db_col_text(q, 5)),
+					.file_id = arena_strdup(a, db_col_text(q, 6)),
+					.title = arena_strdup(a, db_col_text(q, 7)),
+					.score = score[i],
+				};
+				keep_best(v, nv, &h);
+				found++;
+			}
+			db_done(q);
+			if (r < 0)
+				return r;
+		}
+		if (nc < want)
+			break; /* no more candidates */
+	}
+	return rc;
+}
+
+static int search_batch(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
+			struct hit *v, size_t *nv)
+{
+	return db_conn_kind(c) == DB_POSTGRES ? search_batch_pg(c, a, match, everything, ids, n, v, nv)
+					      : search_batch_sqlite(c, a, match, everything, ids, n, v, nv);
+}
+
 static int search_set(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
 		      struct hit *v, size_t *nv)
 {
@@ -220,15 +311,6 @@ static int search_set(db_conn *c, arena *a, const char *match, int everything, c
 			return rc;
 	}
 	return ENT_OK;
-}
-
-/* 1 when course is among ids[0..n). */
-static int has_course(const char *const *ids, size_t n, const char *course)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(ids[i], course) == 0)
-			return 1;
-	return 0;
 }
 
 /*

@@ -105,9 +105,21 @@ static const char schema_v2[] = "CREATE TABLE chatbot_vector_queue ("
 				" attempts INTEGER NOT NULL DEFAULT 0,"
 				" next_us BIGINT NOT NULL DEFAULT 0);";
 
+/*
+ * SQLite: the full-text index also holds each passage's course as a token ("c" and the id's hex
+ * digits), so that a question is matched among the asker's courses' passages only, inside the
+ * index (ask.c), rather than ranking the whole district's and filtering after.
+ */
+static const char schema_v3[] =
+	"DROP TABLE chatbot_fts;"
+	"CREATE VIRTUAL TABLE chatbot_fts USING fts5(stems, course, tokenize = 'unicode61 remove_diacritics 2');"
+	"INSERT INTO chatbot_fts (rowid, stems, course) SELECT id, stems, 'c' || replace(course_id, '-', '')"
+	" FROM chatbot_passages;";
+
 static const struct migration migrations[] = {
 	{1, "documents, passages and their full-text index, interactions, rate limit", schema_v1, schema_v1_pg},
 	{2, "documents waiting for their vectors", schema_v2, NULL},
+	{3, "the full-text index knows each passage's course (SQLite)", schema_v3, "SELECT 1;"},
 };
 
 /* ---- GDPR ---- */

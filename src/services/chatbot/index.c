@@ -73,7 +73,8 @@ static int insert_passages(db_conn *c, arena *a, const struct cours_material *m,
 			return rc;
 		if (!sqlite)
 			continue;
-		rc = SQL_RUN(c, "INSERT INTO chatbot_fts (rowid, stems) VALUES (?, ?)", SQL_I(id), SQL_T(stems));
+		rc = SQL_RUN(c, "INSERT INTO chatbot_fts (rowid, stems, course) VALUES (?, ?, ?)", SQL_I(id),
+			     SQL_T(stems), SQL_T(cb_course_token(a, m->cours_id)));
 		if (rc < 0)
 			return rc;
 	}
@@ -137,9 +138,9 @@ int cb_index_material(db_conn *c, const char *material_id)
 	}
 	db_bind_text(s, 1, material_id);
 	rc = db_step(s);
-	/* A material moved to another course is indexed again: its points carry the course. */
+	/* A material moved to another course is indexed again: its passages, index tokens and points carry the course. */
 	int same = rc == DB_ROW && strcmp(db_col_text(s, 0), m.file_id) == 0 &&
-		   (!cb_vectors_on() || strcmp(db_col_text(s, 2), m.cours_id) == 0);
+		   strcmp(db_col_text(s, 2), m.cours_id) == 0;
 	int excluded = rc == DB_ROW ? (int)db_col_int64(s, 1) : 0;
 	db_done(s);
 	if (rc < 0)

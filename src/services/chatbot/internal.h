@@ -62,6 +62,8 @@ size_t cb_stem_set(arena *a, const char *text, const char **v, size_t max);
 const char *cb_words(arena *a, const char *text, const char *sep);
 /* How many of the n stems q[] occur in the stem string stems. */
 size_t cb_coverage(const char *stems, const char *const *q, size_t n);
+/* The token of a course in the SQLite full-text index: "c" and the id's hex digits (arena a). */
+const char *cb_course_token(arena *a, const char *course_id);
 /* Frees the stemmer (service stop). */
 void cb_text_stop(void);
 
