@@ -438,6 +438,39 @@ test('no thread waits for the model: while 16 answers stream slowly, other reque
   assert.equal(hist.filter((h) => h.mode === 'generated').length, 16);
 });
 
+test('a server stopping while answers are with the model ends them and exits cleanly', { skip }, async () => {
+  const e = await startEnt({ env: { ENT_LLM: `ollama://127.0.0.1:${ollama.port}?model=stand-in`, ENT_THREADS: '2' } });
+  const o = school(e);
+  o.add('admin', 'admin@stop.test', 'Ada Stop', 'admin');
+  o.add('teacher', 'prof@stop.test', 'Paul Stop', 'enseignant');
+  o.add('kid', 'kid@stop.test', 'Kim Stop', 'etudiant');
+  const cls = await o.newClass('admin', '6e S');
+  for (const k of ['teacher', 'kid']) await o.join('admin', cls, k);
+  const course = (await ok(o.as('teacher', '/api/cours', { method: 'POST', body: { title: 'SVT 6e', class_ids: [cls] } }), 201)).id;
+  const fd = new FormData();
+  fd.append('file', new Blob([makePdf(['SVT 6e', PHOTO])], { type: 'application/pdf' }), 'svt.pdf');
+  const up = await fetch(e.url + '/api/fichiers', { method: 'POST', body: fd, headers: { Authorization: `Bearer ${o.token('teacher')}` } });
+  assert.equal(up.status, 201);
+  const mid = (await ok(o.as('teacher', `/api/cours/${course}/materials`, { method: 'POST', body: { title: 'Les végétaux', file_id: (await up.json()).id } }), 201)).id;
+  assert.ok(await until(async () => (await o.as('teacher', `/chatbot/documents?course_id=${course}`)).json.items?.some((d) => d.material_id === mid && d.status === 'indexed'), 80, 250));
+  ollama.hold();
+  let pending;
+  try {
+    const held = ollama.held;
+    pending = o.as('kid', '/chatbot/ask', { method: 'POST', body: { question: 'Qu’est-ce que la photosynthèse ?' } }).catch((err) => ({ status: 0, err }));
+    assert.ok(await until(() => ollama.held === held + 1, 80, 250), 'the chat reached the model');
+    // SIGTERM while the answer waits for the model: the chat is cut, the request answered or closed, exit 0.
+    const r = await e.stop();
+    assert.equal(r.code, 0, e.stderr.slice(-2000));
+    assert.ok(!/AddressSanitizer|LeakSanitizer|runtime error/.test(e.stderr), e.stderr.slice(-2000));
+  } finally {
+    ollama.release();
+  }
+  const a = await pending;
+  if (a.status === 200) assert.equal(a.json.mode, 'generated');
+  else assert.equal(a.status, 0);
+});
+
 test('ACL property with vectors on: nothing from a course the user may not read, in answers, citations, streams or history', { skip }, async () => {
   const readable = { alice: new Set([svt]), dan: new Set([phys]), eve: new Set(), teacher: new Set([svt]), teacher2: new Set([phys]) };
   const users = Object.keys(readable);
