@@ -26,6 +26,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +404,106 @@ static size_t fuse(const struct hit *x, size_t nx, const struct hit *y, size_t n
 }
 
 /*
+ * Common stems (SQLite). On a large index, a stem found in more than a quarter of the passages
+ * ("important", "présente" in a district's course text) makes the full-text match read a doclist
+ * as long as the index for little: its BM25 weight is near nothing. Such stems are left out of the
+ * match (never all of them: the rarest stays) and still count for the relevance floor. How many
+ * passages hold a stem is counted once and kept CB_DF_TTL seconds in a small table per process.
+ */
+#define CB_DF_SLOTS 4096
+#define CB_DF_TTL 600
+#define CB_PRUNE_MIN 5000 /* passages: below, every stem is matched */
+#define CB_COMMON_SHARE 0.25
+
+struct df_slot {
+	char stem[40];
+	int64_t n;
+	time_t at;
+};
+static struct df_slot df_cache[CB_DF_SLOTS];
+static int64_t df_total;
+static time_t df_total_at;
+static pthread_mutex_t df_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t count_of(db_conn *c, const char *sql, const char *arg)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return -1;
+	if (arg)
+		db_bind_text(s, 1, arg);
+	int64_t n = db_step(s) == DB_ROW ? db_col_int64(s, 0) : -1;
+	db_done(s);
+	return n;
+}
+
+/* How many passages hold stem (cached), or -1. */
+static int64_t stem_df(db_conn *c, arena *a, const char *stem, time_t now)
+{
+	size_t len = strlen(stem);
+	if (len >= sizeof(df_cache[0].stem))
+		return -1;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)stem[i]) * 16777619u;
+	struct df_slot *slot = &df_cache[h % CB_DF_SLOTS];
+	pthread_mutex_lock(&df_mu);
+	int64_t n = strcmp(slot->stem, stem) == 0 && now - slot->at < CB_DF_TTL ? slot->n : -1;
+	pthread_mutex_unlock(&df_mu);
+	if (n >= 0)
+		return n;
+	n = count_of(c, "SELECT COUNT(*) FROM chatbot_fts WHERE chatbot_fts MATCH ?",
+		     arena_printf(a, "stems : \"%s\"", stem));
+	if (n < 0)
+		return -1;
+	pthread_mutex_lock(&df_mu);
+	memcpy(slot->stem, stem, len + 1);
+	slot->n = n;
+	slot->at = now;
+	pthread_mutex_unlock(&df_mu);
+	return n;
+}
+
+/* keep[i] = 0 for the common stems of q[0..nq) (see above), 1 for the others. */
+static void common_stems(db_conn *c, const char *const *q, size_t nq, int *keep)
+{
+	for (size_t i = 0; i < nq; i++)
+		keep[i] = 1;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&df_mu);
+	int64_t total = now - df_total_at < CB_DF_TTL ? df_total : -1;
+	pthread_mutex_unlock(&df_mu);
+	if (total < 0) {
+		total = count_of(c, "SELECT COUNT(*) FROM chatbot_passages", NULL);
+		pthread_mutex_lock(&df_mu);
+		df_total = total;
+		df_total_at = now;
+		pthread_mutex_unlock(&df_mu);
+	}
+	if (total < CB_PRUNE_MIN || nq < 2)
+		return;
+	arena *a = arena_new(0);
+	size_t rarest = 0, kept = nq;
+	int64_t best = -1;
+	for (size_t i = 0; i < nq; i++) {
+		int64_t n = stem_df(c, a, q[i], now);
+		if (n < 0)
+			continue; /* not counted: matched */
+		if (best < 0 || n < best) {
+			best = n;
+			rarest = i;
+		}
+		if ((double)n > CB_COMMON_SHARE * (double)total) {
+			keep[i] = 0;
+			kept--;
+		}
+	}
+	if (!kept)
+		keep[rarest] = 1;
+	arena_free(a);
+}
+
+/*
  * The passages v may read that best match text, re-checked one by one, ordered by how many of the
  * question's stems q[0..nq) they hold, then by rank; with ENT_VECTORS, that list fused with
  * Qdrant's by reciprocal rank fusion. Returns how many (<= CB_TOP) or an ent_err.
@@ -418,10 +519,14 @@ static int retrieve(db_conn *c, arena *a, const struct viewer *vw, const char *t
 		if (!*match)
 			return 0;
 	} else {
+		/* Stems in most passages cost the most to match and weigh little in BM25: left out. */
+		int keep[CB_MAX_STEMS];
+		common_stems(c, q, nq, keep);
 		buf b;
 		buf_init(&b, 0);
-		for (size_t i = 0; i < nq; i++)
-			buf_printf(&b, "%s\"%s\"", i ? " OR " : "", q[i]);
+		for (size_t i = 0, k = 0; i < nq; i++)
+			if (keep[i])
+				buf_printf(&b, "%s\"%s\"", k++ ? " OR " : "", q[i]);
 		match = arena_strdup(a, b.data ? b.data : "");
 		buf_free(&b);
 	}
