@@ -720,17 +720,17 @@ static void extractive(arena *a, struct hit *hits, size_t n, const char *const *
 
 /* ---- rate limit ---- */
 
-/* Counts this question against the caller's limit: ENT_OK, or ENT_EBUSY with *retry seconds. */
-static int rate_take(db_conn *c, const char *sub, int *retry)
+/*
+ * Counts this question against the caller's limit inside the caller's transaction: ENT_OK, or
+ * ENT_EBUSY with *retry seconds (nothing written), or an ent_err.
+ */
+static int rate_count(db_conn *c, const char *sub, int *retry)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, since = now - (int64_t)CB_RATE_WINDOW * 1000000;
 	*retry = 0;
-	int rc = db_begin(c);
-	if (rc)
-		return rc;
-	rc = SQL_RUN(c, "DELETE FROM chatbot_asks WHERE user_id = ? AND at_us < ?", SQL_T(sub), SQL_I(since));
+	int rc = SQL_RUN(c, "DELETE FROM chatbot_asks WHERE user_id = ? AND at_us < ?", SQL_T(sub), SQL_I(since));
 	int64_t n = 0, oldest = now;
 	if (rc >= 0) {
 		db_stmt *s = db_prepare(c, "SELECT COUNT(*), MIN(at_us) FROM chatbot_asks WHERE user_id = ?");
@@ -746,19 +746,36 @@ static int rate_take(db_conn *c, const char *sub, int *retry)
 		}
 	}
 	if (rc >= 0 && n >= CB_RATE_MAX) {
-		db_rollback(c);
 		*retry = (int)((oldest + (int64_t)CB_RATE_WINDOW * 1000000 - now) / 1000000) + 1;
 		return ENT_EBUSY;
 	}
 	if (rc >= 0)
 		rc = SQL_RUN(c, "INSERT INTO chatbot_asks (user_id, at_us) VALUES (?, ?)", SQL_T(sub), SQL_I(now));
-	if (rc >= 0)
-		rc = db_commit(c);
-	if (rc) {
-		db_rollback(c);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/* The same in a transaction of its own. */
+static int rate_take(db_conn *c, const char *sub, int *retry)
+{
+	int rc = db_begin(c);
+	if (rc)
 		return rc;
-	}
-	return ENT_OK;
+	rc = rate_count(c, sub, retry);
+	if (!rc)
+		rc = db_commit(c);
+	if (rc)
+		db_rollback(c);
+	return rc;
+}
+
+/* The 429 answer of a question over the limit. */
+static void rate_refused(http_req *req, int retry)
+{
+	http_set_header(req, "Retry-After", arena_printf(http_arena(req), "%d", retry));
+	http_problemf(
+		req, 429,
+		"Vous avez posé %d questions en %d minutes, la limite de l'assistant. Réessayez dans %d minute%s.",
+		(int)CB_RATE_MAX, CB_RATE_WINDOW / 60, (retry + 59) / 60, (retry + 59) / 60 > 1 ? "s" : "");
 }
 
 /* ---- a question ---- */
@@ -769,6 +786,7 @@ struct question {
 	const struct cb_turn *turns; /* a follow-up's previous turns in its conversation, oldest first */
 	size_t nturns;
 	int new_conversation;
+	int rate_later; /* counted against the limit when recorded, in the same transaction */
 };
 
 /*
@@ -875,14 +893,19 @@ static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct qu
 		qn->conversation_id = id;
 		qn->new_conversation = 1;
 	}
+	/*
+	 * Without a model, an answer costs a few milliseconds: the question is counted when it is
+	 * recorded, in one write transaction with it (one commit, one fsync, per question). With a
+	 * model, before the model is called.
+	 */
+	if (!cb_llm_on()) {
+		qn->rate_later = 1;
+		return 0;
+	}
 	int retry;
 	rc = rate_take(c, vw->sub, &retry);
 	if (rc == ENT_EBUSY && retry) {
-		http_set_header(req, "Retry-After", arena_printf(a, "%d", retry));
-		http_problemf(
-			req, 429,
-			"Vous avez posé %d questions en %d minutes, la limite de l'assistant. Réessayez dans %d minute%s.",
-			(int)CB_RATE_MAX, CB_RATE_WINDOW / 60, (retry + 59) / 60, (retry + 59) / 60 > 1 ? "s" : "");
+		rate_refused(req, retry);
 		return -1;
 	}
 	if (rc) {
@@ -893,6 +916,29 @@ static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct qu
 }
 
 /* Records the interaction; its id into id (37 bytes). */
+static int record(db_conn *c, const struct viewer *vw, const struct question *qn, const struct answer *ans,
+		  const char *mode, int64_t first_ms, char *id);
+
+/* Records the interaction, counted against the limit first when not yet (rate_later): ENT_EBUSY with *retry. */
+static int record_counted(db_conn *c, const struct viewer *vw, const struct question *qn, const struct answer *ans,
+			  const char *mode, int64_t first_ms, char *id, int *retry)
+{
+	*retry = 0;
+	if (!qn->rate_later)
+		return record(c, vw, qn, ans, mode, first_ms, id);
+	int rc = db_begin(c);
+	if (rc)
+		return rc;
+	rc = rate_count(c, vw->sub, retry);
+	if (!rc)
+		rc = record(c, vw, qn, ans, mode, first_ms, id);
+	if (!rc)
+		rc = db_commit(c);
+	if (rc)
+		db_rollback(c);
+	return rc;
+}
+
 static int record(db_conn *c, const struct viewer *vw, const struct question *qn, const struct answer *ans,
 		  const char *mode, int64_t first_ms, char *id)
 {
@@ -1114,7 +1160,12 @@ static void ask_record_reply(http_req *req, db_conn *c, struct asking *k, const 
 	if (first_ms < 0)
 		first_ms = (int64_t)((util_now_ns() - k->t0) / 1000000);
 	char id[37];
-	int rc = record(c, &k->vw, &k->qn, &k->ans, mode, first_ms, id);
+	int retry;
+	int rc = record_counted(c, &k->vw, &k->qn, &k->ans, mode, first_ms, id, &retry);
+	if (rc == ENT_EBUSY && retry) {
+		rate_refused(req, retry);
+		return;
+	}
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
@@ -1389,7 +1440,13 @@ void cb_ask_stream(http_req *req)
 		return;
 	}
 	char id[37];
-	rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id);
+	int retry;
+	rc = record_counted(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id,
+			    &retry);
+	if (rc == ENT_EBUSY && retry) {
+		rate_refused(req, retry);
+		return;
+	}
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
