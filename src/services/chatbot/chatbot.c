@@ -116,10 +116,14 @@ static const char schema_v3[] =
 	"INSERT INTO chatbot_fts (rowid, stems, course) SELECT id, stems, 'c' || replace(course_id, '-', '')"
 	" FROM chatbot_passages;";
 
+/* PostgreSQL: the passages by course, so that a question is matched among the asker's courses'
+ * passages (a few thousand rows) rather than ranking the district's matches. */
+static const char schema_v3_pg[] = "CREATE INDEX chatbot_passages_by_course ON chatbot_passages (course_id);";
+
 static const struct migration migrations[] = {
 	{1, "documents, passages and their full-text index, interactions, rate limit", schema_v1, schema_v1_pg},
 	{2, "documents waiting for their vectors", schema_v2, NULL},
-	{3, "the full-text index knows each passage's course (SQLite)", schema_v3, "SELECT 1;"},
+	{3, "the full-text index knows each passage's course", schema_v3, schema_v3_pg},
 };
 
 /* ---- GDPR ---- */
