@@ -6,6 +6,7 @@ import type { ClassInfo, CreatedUser, ImportReport, PasswordReset, Period, UserI
 import { Alert, Card, Empty, PageTitle, Spinner, TableWrap, errorText } from '../components/ui';
 import { Dialog } from '../components/Dialog';
 import { count, ofName, plural } from '../lib/i18n';
+import { FileInput } from '../components/FileInput';
 
 export function AdminPage() {
   const { section = 'utilisateurs' } = useParams();
@@ -466,7 +467,7 @@ function ImportSection({ onImported }: { onImported: () => void }) {
           {error && <Alert>{error}</Alert>}
           <div className="field">
             <label htmlFor="imp-file">Fichier CSV</label>
-            <input id="imp-file" type="file" accept=".csv,text/csv" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+            <FileInput id="imp-file" accept=".csv,text/csv" chosen={file?.name ?? null} onFiles={(f) => setFile(f?.[0] ?? null)} />
           </div>
           <label className="check">
             <input type="checkbox" checked={dryRun} onChange={(e) => setDryRun(e.target.checked)} />

@@ -7,6 +7,7 @@ import { Dialog } from '../components/Dialog';
 import { fmtDate, fmtDateTime, fmtSize, subjectLabel } from '../lib/format';
 import type { ClassInfo, Cours, FileInfo, Material, MaterialViews } from '../lib/types';
 import { Alert, Card, Empty, PageTitle, Spinner, errorText } from '../components/ui';
+import { FileInput } from '../components/FileInput';
 
 export function CoursListPage() {
   const { hasRole } = useAuth();
@@ -380,7 +381,7 @@ function UploadMaterial({ coursId, onDone }: { coursId: string; onDone: (title: 
         <div className="form-row">
           <div className="field">
             <label htmlFor={`${fileId}-file`}>Fichier</label>
-            <input key={inputKey} id={`${fileId}-file`} type="file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+            <FileInput key={inputKey} id={`${fileId}-file`} chosen={file?.name ?? null} onFiles={(f) => setFile(f?.[0] ?? null)} />
           </div>
           <div className="field">
             <label htmlFor={`${fileId}-title`}>Titre</label>

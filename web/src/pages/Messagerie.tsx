@@ -15,6 +15,7 @@ import type { Address, Message, MessageFolder, MessageItem, MessageThread, Recei
 import { Alert, Empty, PageTitle, Spinner, otherErrorText } from '../components/ui';
 import { Dialog } from '../components/Dialog';
 import { RecipientField, type Chosen } from '../components/RecipientField';
+import { FileInput } from '../components/FileInput';
 
 const FIELDS: Record<string, string> = {
   to: 'À',
@@ -1007,7 +1008,7 @@ function AttachmentsField({
   return (
     <div className="field compose-files">
       <label htmlFor="compose-files">Joindre des fichiers</label>
-      <input key={inputKey} id="compose-files" type="file" multiple aria-invalid={invalid || undefined} onChange={(e) => add(e.target.files)} />
+      <FileInput key={inputKey} id="compose-files" multiple invalid={invalid} onFiles={add} />
       {(files.length > 0 || uploads.length > 0) && (
         <ul className="file-list" aria-label="Pièces jointes">
           {files.map((f) => (

@@ -26,6 +26,7 @@ import type {
   UserInfo,
 } from '../lib/types';
 import { Alert, Card, Empty, PageTitle, Spinner, TableWrap, otherErrorText } from '../components/ui';
+import { FileInput } from '../components/FileInput';
 
 export const CATEGORIES: Record<TicketCategory, string> = {
   account: 'Compte et connexion',
@@ -1166,7 +1167,7 @@ function UploadField({ id, label, files, onChange, onError }: { id: string; labe
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <input key={inputKey} id={id} type="file" multiple onChange={(e) => add(e.target.files)} />
+      <FileInput key={inputKey} id={id} multiple onFiles={add} />
       {sending.length > 0 && <span className="muted small">Envoi de {sending.join(', ')}…</span>}
       {files.length > 0 && (
         <ul className="file-list" aria-label="Fichiers à joindre">
