@@ -405,6 +405,19 @@ static const struct route routes[] = {
 			   "},\"from\":" S_STR ",\"to\":" S_STR ",\"note\":" S_NSTR "}}",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_ids\"],\"properties\":{"
 			    "\"event_id\":" S_UUID ",\"occurrence_ids\":{\"type\":\"array\",\"items\":" S_TIME "}}}"},
+	{.method = "POST",
+	 .pattern = "/api/calendar/cancellations",
+	 .handler = cal_cancellations,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	 .summary =
+		 "Cancel every lesson and exam starting between from and to (dates or RFC 3339, 31 days at most): "
+		 "a teacher's own (a teacher away), or for administrators the school's, a teacher's (teacher_id) or a "
+		 "class's (class_id); all or none, each student told once of their lessons",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"from\",\"to\"],"
+			   "\"properties\":{\"from\":" S_STR ",\"to\":" S_STR ",\"teacher_id\":" S_NUUID
+			   ",\"class_id\":" S_NUUID ",\"note\":" S_NSTR "}}",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
+			    "\"array\",\"items\":" S_OCC "}}}"},
 	{.method = "GET",
 	 .pattern = "/api/calendar/timetable",
 	 .handler = cal_timetable,

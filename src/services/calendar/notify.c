@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <libical/ical.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bus/bus.h"
@@ -76,25 +77,26 @@ int cal_students(db_conn *c, arena *a, const char *audience, const char *course_
 	return ENT_OK;
 }
 
-int cal_notify_change(db_conn *c, arena *a, const struct cal_change *ch)
+/* 1 when ch is announced: a lesson or exam of the next 14 days (before or after the change). */
+static int announced(const struct cal_change *ch)
 {
 	time_t now = time(NULL);
 	int near = (ch->at >= now && ch->at < now + NOTIFY_HORIZON) ||
 		   (ch->new_start && ch->new_start >= now && ch->new_start < now + NOTIFY_HORIZON);
-	if (!near || (strcmp(ch->kind, "lesson") && strcmp(ch->kind, "exam")))
-		return ENT_OK;
-	json_t *students = json_array();
-	int rc = cal_students(c, a, ch->audience, ch->course_id, ch->class_ids, ch->nclass_ids, students);
-	if (rc || !json_array_size(students)) {
-		json_decref(students);
-		return rc;
-	}
+	return near && (!strcmp(ch->kind, "lesson") || !strcmp(ch->kind, "exam"));
+}
+
+/* The lesson_changed payload of one change (students: a new reference, or NULL). */
+static json_t *change_payload(const struct cal_change *ch, json_t *students)
+{
 	char at[21], when[64], new_at[21], new_when[64];
 	util_time_rfc3339(ch->at, at);
 	cal_french_when(ch->at, ch->tz, 1, when);
-	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "event_id", ch->event_id, "occurrence_id", at,
-			      "title", ch->title, "status", ch->cancelled ? "cancelled" : "changed", "starts_at", at,
-			      "when", when, "students", students);
+	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "event_id", ch->event_id, "occurrence_id", at,
+			      "kind", ch->kind, "title", ch->title, "status", ch->cancelled ? "cancelled" : "changed",
+			      "starts_at", at, "when", when);
+	if (students)
+		json_object_set_new(p, "students", students);
 	if (ch->course_id)
 		json_object_set_new(p, "course_id", json_string(ch->course_id));
 	if (ch->new_start) {
@@ -107,8 +109,115 @@ int cal_notify_change(db_conn *c, arena *a, const struct cal_change *ch)
 		json_object_set_new(p, "location", json_string(ch->location));
 	if (ch->note)
 		json_object_set_new(p, "note", json_string(ch->note));
+	return p;
+}
+
+int cal_notify_change(db_conn *c, arena *a, const struct cal_change *ch)
+{
+	if (!announced(ch))
+		return ENT_OK;
+	json_t *students = json_array();
+	int rc = cal_students(c, a, ch->audience, ch->course_id, ch->class_ids, ch->nclass_ids, students);
+	if (rc || !json_array_size(students)) {
+		json_decref(students);
+		return rc;
+	}
+	json_t *p = change_payload(ch, students);
 	rc = bus_publish(c, "calendar", "calendar.lesson_changed", p, NULL);
 	json_decref(p);
+	return rc;
+}
+
+int cal_cancels_add(db_conn *c, struct cal_cancels *k, const struct cal_change *ch)
+{
+	if (!announced(ch))
+		return ENT_OK;
+	/* The occurrences of one series concern the same students: asked once a series. */
+	json_t *students = NULL;
+	for (size_t i = 0; i < k->n && !students; i++)
+		if (!strcmp(k->v[i].event_id, ch->event_id))
+			students = json_incref(k->v[i].students);
+	if (!students) {
+		students = json_array();
+		int rc = cal_students(c, k->a, ch->audience, ch->course_id, ch->class_ids, ch->nclass_ids, students);
+		if (rc) {
+			json_decref(students);
+			return rc;
+		}
+	}
+	k->v = arena_grow(k->a, k->v, k->n, &k->cap, sizeof(*k->v));
+	struct cal_cancelled *one = &k->v[k->n++];
+	one->event_id = arena_strdup(k->a, ch->event_id);
+	one->payload = change_payload(ch, NULL);
+	one->students = students;
+	return ENT_OK;
+}
+
+void cal_cancels_free(struct cal_cancels *k)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		json_decref(k->v[i].payload);
+		json_decref(k->v[i].students);
+	}
+	k->n = 0;
+}
+
+/*
+ * One calendar.lesson_changed per group of students concerned by the same cancelled lessons: each
+ * student is told once, of their own lessons. A group of one lesson gets that lesson's payload; of
+ * several, {"status": "cancelled", "lessons": [payloads, in order], "note"}.
+ */
+int cal_cancels_publish(db_conn *c, struct cal_cancels *k, const char *note)
+{
+	/* Each student's lessons ("0,3,5,"), then the students of each such list. */
+	json_t *mine = json_object(), *groups = json_object();
+	for (size_t i = 0; i < k->n; i++) {
+		size_t j;
+		json_t *one;
+		json_array_foreach (k->v[i].students, j, one) {
+			const char *id = json_string_value(one), *had = json_string_value(json_object_get(mine, id));
+			char num[24];
+			snprintf(num, sizeof(num), "%zu,", i);
+			size_t len = had ? strlen(had) : 0;
+			char *list = arena_alloc(k->a, len + strlen(num) + 1);
+			memcpy(list, had ? had : "", len);
+			strcpy(list + len, num);
+			json_object_set_new(mine, id, json_string(list));
+		}
+	}
+	const char *student;
+	json_t *list;
+	json_object_foreach (mine, student, list) {
+		json_t *g = json_object_get(groups, json_string_value(list));
+		if (!g)
+			json_object_set_new(groups, json_string_value(list), g = json_array());
+		json_array_append_new(g, json_string(student));
+	}
+	int rc = ENT_OK;
+	const char *key;
+	json_t *members;
+	json_object_foreach (groups, key, members) {
+		json_t *lessons = json_array();
+		for (const char *p = key; *p; p += strcspn(p, ",") + 1)
+			json_array_append(lessons, k->v[strtoul(p, NULL, 10)].payload);
+		json_t *payload;
+		if (json_array_size(lessons) == 1)
+			payload = json_deep_copy(json_array_get(lessons, 0));
+		else {
+			payload = json_pack("{s:s, s:O}", "status", "cancelled", "lessons", lessons);
+			if (note)
+				json_object_set_new(payload, "note", json_string(note));
+		}
+		json_decref(lessons);
+		json_object_set(payload, "students", members);
+		rc = bus_publish(c, "calendar", "calendar.lesson_changed", payload, NULL);
+		json_decref(payload);
+		if (rc)
+			break;
+	}
+	json_decref(mine);
+	json_decref(groups);
+	cal_cancels_free(k);
 	return rc;
 }
 
