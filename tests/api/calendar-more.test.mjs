@@ -116,7 +116,7 @@ test('a range of the next days: each student told once, of all the lessons cance
 });
 
 test('a teacher away for days, an administrator cancelling a class\'s day: every series, one notification per student', async () => {
-  const t0 = Math.ceil(Date.now() / hour) * hour + 3 * day;
+  const t0 = Math.ceil(Date.now() / hour) * hour + 8 * day; // after the other tests' lessons
   const physics = (await ok(s.as('admin', '/api/cours', { method: 'POST', body: { title: 'Physique 5e', class_ids: [A, B], teacher_ids: [s.users.teacher.id] } }), 201)).id;
   const make = async (who, title, course, at) => (await ok(s.as(who, '/api/calendar/events', {
     method: 'POST', body: { title, course_id: course, starts_at: iso(at), ends_at: iso(at + hour), rrule: 'FREQ=DAILY;COUNT=4' },
@@ -170,6 +170,57 @@ test('a teacher away for days, an administrator cancelling a class\'s day: every
   assert.deepEqual(dan.map((n) => n.title), ['2 cours annulés', '2 cours annulés']);
   assert.ok(dan.some((n) => /^Cours annulés : Optique le .* ; Optique le .* \(Professeur absent\)\.$/.test(n.body)), JSON.stringify(dan));
   assert.ok(dan.some((n) => /^Cours annulés : Optique le .* ; Grammaire le .* \(Sortie au musée\)\.$/.test(n.body)), JSON.stringify(dan));
+});
+
+test('an exam moved: its students are told, and it is reminded before its new time', async () => {
+  const base = Math.ceil(Date.now() / 60000) * 60000;
+  const at = (h) => base + h * hour;
+  // "lundi 7 décembre à 08:00" on Paris's clock, as the calendar writes it.
+  const fr = (ms) => {
+    const p = Object.fromEntries(new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+    return `${p.weekday} ${p.day} ${p.month} à ${p.hour}:${p.minute}`;
+  };
+  const exam = async (title, h) => (await ok(s.as('teacher', '/api/calendar/events', {
+    method: 'POST', body: { kind: 'exam', title, course_id: maths, location: 'Salle 12', starts_at: iso(at(h)), ends_at: iso(at(h + 1)) },
+  }), 201)).id;
+  const reminders = async (who, id) => (await notes(who, 'calendar.exam_reminder')).filter((n) => n.data.event_id === id);
+  const moves = async (who, id) => (await notes(who, 'calendar.lesson_changed')).filter((n) => n.data.event_id === id);
+
+  // In three days, its occurrence moved to two hours from now: told of the move, then reminded of the new time.
+  const e1 = await exam('Contrôle de fractions', 72);
+  await ok(s.as('teacher', `/api/calendar/events/${e1}/occurrences/${iso(at(72))}`, { method: 'PUT', body: { starts_at: iso(at(2)) } }));
+  assert.ok(await until(async () => (await moves('alice', e1)).length === 1));
+  const [moved] = await moves('alice', e1);
+  assert.equal(moved.title, 'Examen déplacé : Contrôle de fractions');
+  assert.equal(moved.body, `L'examen prévu le ${fr(at(72))} a lieu le ${fr(at(2))}.`);
+  assert.ok(await until(async () => (await reminders('alice', e1)).length === 1), 'reminded before its new time');
+  assert.equal((await reminders('alice', e1))[0].body, `Rappel : Contrôle de fractions a lieu le ${fr(at(2))}, salle Salle 12.`);
+
+  // In three hours, reminded; then moved (the event itself) to five hours: told, and reminded again of the new time.
+  const e2 = await exam('Contrôle de géométrie', 3);
+  assert.ok(await until(async () => (await reminders('bob', e2)).length === 1));
+  assert.equal((await reminders('bob', e2))[0].body, `Rappel : Contrôle de géométrie a lieu le ${fr(at(3))}, salle Salle 12.`);
+  await ok(s.as('teacher', `/api/calendar/events/${e2}`, { method: 'PATCH', body: { starts_at: iso(at(5)), ends_at: iso(at(6)) } }));
+  assert.ok(await until(async () => (await moves('bob', e2)).length === 1));
+  assert.equal((await moves('bob', e2))[0].body, `L'examen prévu le ${fr(at(3))} a lieu le ${fr(at(5))}, salle Salle 12.`);
+  assert.ok(await until(async () => (await reminders('bob', e2)).length === 2), 'reminded again, of its new time');
+  assert.deepEqual((await reminders('bob', e2)).map((n) => n.body).sort(), [
+    `Rappel : Contrôle de géométrie a lieu le ${fr(at(3))}, salle Salle 12.`,
+    `Rappel : Contrôle de géométrie a lieu le ${fr(at(5))}, salle Salle 12.`,
+  ].sort());
+
+  // An exam far away moved further: nothing is reminded. A last exam, later than the others, is the
+  // marker: the reminder round that sends it has gone through the others first (in order of start).
+  const e3 = await exam('Contrôle de calcul', 80);
+  await ok(s.as('teacher', `/api/calendar/events/${e3}/occurrences/${iso(at(80))}`, { method: 'PUT', body: { starts_at: iso(at(200)) } }));
+  const marker = await exam('Repère', 20);
+  for (const who of ['alice', 'bob']) {
+    assert.ok(await until(async () => (await reminders(who, marker)).length === 1), who);
+    assert.equal((await reminders(who, e1)).length, 1, `${who}: e1 once`);
+    assert.equal((await reminders(who, e2)).length, 2, `${who}: e2 at each of its times`);
+    assert.deepEqual(await reminders(who, e3), []);
+  }
+  assert.deepEqual(await reminders('dan', e1), []);
 });
 
 test('occurrences name their classes (from the users service)', async () => {

@@ -108,10 +108,28 @@ static const char schema_v3[] = "CREATE TABLE calendar_homework_files ("
 				" PRIMARY KEY (homework_id, file_id));"
 				"CREATE INDEX calendar_homework_files_by_file ON calendar_homework_files (file_id);";
 
+/*
+ * The lease of a reminder names the start it was sent for: an exam moved is reminded again before
+ * its new time. The rows sent so far were for occurrences where the series put them.
+ */
+static const char schema_v4[] = "CREATE TABLE calendar_reminders_v4 ("
+				" event_id TEXT NOT NULL,"
+				" occurrence_at TEXT NOT NULL,"
+				" starts_at TEXT NOT NULL,"
+				" sent_at TEXT NOT NULL,"
+				" PRIMARY KEY (event_id, occurrence_at, starts_at));"
+				"INSERT INTO calendar_reminders_v4 (event_id, occurrence_at, starts_at, sent_at)"
+				" SELECT event_id, occurrence_at, occurrence_at, sent_at FROM calendar_reminders;"
+				"DROP TABLE calendar_reminders;"
+				"ALTER TABLE calendar_reminders_v4 RENAME TO calendar_reminders;"
+				"CREATE INDEX calendar_overrides_by_start ON calendar_overrides (starts_at);";
+
 static const struct migration migrations[] = {
 	{1, "events, classes, overrides, homework, ticks, feeds", schema_v1, NULL},
 	{2, "exam reminders sent (one row per occurrence: the lease)", schema_v2, NULL},
 	{3, "homework attachments (files of the fichiers service, by id)", schema_v3, NULL},
+	{4, "exam reminders by occurrence and start (a moved exam is reminded again); overrides by start", schema_v4,
+	 NULL},
 };
 
 int cal_has(const char *const *v, size_t n, const char *s)

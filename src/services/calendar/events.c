@@ -468,62 +468,25 @@ static int kind_wanted(const char *const *kinds, const char *kind)
 	return 0;
 }
 
-int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to, const char *const *kinds,
-		    struct cal_occ **out)
+/* The occurrences of the series fs overlapping [from, to), of the kinds asked for, sorted (cal_occurrences). */
+static int occurrences_of(db_conn *c, arena *a, const struct found *fs, time_t from, time_t to,
+			  const char *const *kinds, struct cal_occ **out)
 {
 	char f[21], t[21];
 	util_time_rfc3339(from, f);
 	util_time_rfc3339(to, t);
-	struct found fs = {0};
-	int rc;
-	if (v->all)
-		rc = query_one(c, a,
-			       "SELECT " SERIES_COLS
-			       " FROM calendar_events e WHERE (e.audience <> 'owner' OR e.owner_id = ?)" WINDOW,
-			       v->user_id, t, f, &fs);
-	else {
-		rc = query_one(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW,
-			       "school", t, f, &fs);
-		if (!rc && (v->roles & ROLE_ENSEIGNANT))
-			rc = query_one(c, a,
-				       "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW,
-				       "teachers", t, f, &fs);
-		if (!rc && *v->user_id)
-			rc = query_one(c, a,
-				       "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.owner_id = ?"
-				       " AND e.audience = 'owner'" WINDOW,
-				       v->user_id, t, f, &fs);
-		if (!rc)
-			rc = query_in(
-				c, a,
-				"SELECT " SERIES_COLS " FROM calendar_event_classes k JOIN calendar_events e"
-				" ON e.id = k.event_id WHERE e.audience = 'classes' AND k.class_id IN " IN16 WINDOW,
-				v->classes, v->nclasses, t, f, &fs);
-		if (!rc)
-			/*
-			 * (e.audience || '') keeps SQLite off the audience index for this one: it would read every
-			 * course series of the school instead of the caller's courses' (measured on the district:
-			 * 124 ms against 0.4 ms). Portable: PostgreSQL plans on course_id either way.
-			 */
-			rc = query_in(c, a,
-				      "SELECT " SERIES_COLS
-				      " FROM calendar_events e WHERE (e.audience || '') = 'course'"
-				      " AND e.course_id IN " IN16 WINDOW,
-				      v->courses, v->ncourses, t, f, &fs);
-	}
 	struct cal_span *hol = NULL;
 	size_t nhol = 0;
-	if (!rc)
-		rc = load_holidays(c, a, f, t, &hol, &nhol);
+	int rc = load_holidays(c, a, f, t, &hol, &nhol);
 	/* The series of the kinds asked for; their classes, their changed occurrences, a few statements in all. */
-	struct series **xs = arena_alloc(a, (fs.n + 1) * sizeof(*xs));
+	struct series **xs = arena_alloc(a, (fs->n + 1) * sizeof(*xs));
 	size_t nxs = 0;
-	for (size_t i = 0; !rc && i < fs.n; i++) {
-		if (!kind_wanted(kinds, fs.v[i].col[C_KIND]))
+	for (size_t i = 0; !rc && i < fs->n; i++) {
+		if (!kind_wanted(kinds, fs->v[i].col[C_KIND]))
 			continue;
-		if (strcmp(fs.v[i].col[C_AUDIENCE], "classes") == 0 && (rc = load_classes(c, a, &fs.v[i])))
+		if (strcmp(fs->v[i].col[C_AUDIENCE], "classes") == 0 && (rc = load_classes(c, a, &fs->v[i])))
 			break;
-		xs[nxs++] = &fs.v[i];
+		xs[nxs++] = &fs->v[i];
 	}
 	if (!rc)
 		rc = load_overrides(c, a, xs, nxs);
@@ -571,6 +534,81 @@ int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t fro
 		qsort(k.v, k.n, sizeof(*k.v), by_start);
 	*out = k.v;
 	return (int)k.n;
+}
+
+int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to, const char *const *kinds,
+		    struct cal_occ **out)
+{
+	char f[21], t[21];
+	util_time_rfc3339(from, f);
+	util_time_rfc3339(to, t);
+	struct found fs = {0};
+	int rc;
+	if (v->all)
+		rc = query_one(c, a,
+			       "SELECT " SERIES_COLS
+			       " FROM calendar_events e WHERE (e.audience <> 'owner' OR e.owner_id = ?)" WINDOW,
+			       v->user_id, t, f, &fs);
+	else {
+		rc = query_one(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW,
+			       "school", t, f, &fs);
+		if (!rc && (v->roles & ROLE_ENSEIGNANT))
+			rc = query_one(c, a,
+				       "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW,
+				       "teachers", t, f, &fs);
+		if (!rc && *v->user_id)
+			rc = query_one(c, a,
+				       "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.owner_id = ?"
+				       " AND e.audience = 'owner'" WINDOW,
+				       v->user_id, t, f, &fs);
+		if (!rc)
+			rc = query_in(
+				c, a,
+				"SELECT " SERIES_COLS " FROM calendar_event_classes k JOIN calendar_events e"
+				" ON e.id = k.event_id WHERE e.audience = 'classes' AND k.class_id IN " IN16 WINDOW,
+				v->classes, v->nclasses, t, f, &fs);
+		if (!rc)
+			/*
+			 * (e.audience || '') keeps SQLite off the audience index for this one: it would read every
+			 * course series of the school instead of the caller's courses' (measured on the district:
+			 * 124 ms against 0.4 ms). Portable: PostgreSQL plans on course_id either way.
+			 */
+			rc = query_in(c, a,
+				      "SELECT " SERIES_COLS
+				      " FROM calendar_events e WHERE (e.audience || '') = 'course'"
+				      " AND e.course_id IN " IN16 WINDOW,
+				      v->courses, v->ncourses, t, f, &fs);
+	}
+	return rc ? rc : occurrences_of(c, a, &fs, from, to, kinds, out);
+}
+
+int cal_exams_starting(db_conn *c, arena *a, time_t from, time_t to, struct cal_occ **out)
+{
+	char f[21], t[21];
+	util_time_rfc3339(from, f);
+	util_time_rfc3339(to, t);
+	/* The exams of the window, and those with an occurrence moved into it (from further away). */
+	db_stmt *s = db_prepare(c,
+				"SELECT " SERIES_COLS " FROM calendar_events e WHERE e.kind = 'exam' AND ((1 = 1" WINDOW
+				") OR e.id IN (SELECT o.event_id FROM calendar_overrides o"
+				" WHERE o.starts_at >= ? AND o.starts_at < ?))");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, t);
+	db_bind_text(s, 2, f);
+	db_bind_text(s, 3, f);
+	db_bind_text(s, 4, t);
+	struct found fs = {0};
+	int rc = add_rows(s, a, &fs);
+	static const char *const exams[] = {"exam", NULL};
+	struct cal_occ *occ = NULL;
+	int n = rc ? rc : occurrences_of(c, a, &fs, from, to, exams, &occ);
+	int kept = 0;
+	for (int i = 0; i < n; i++)
+		if (occ[i].start >= from && occ[i].start < to)
+			occ[kept++] = occ[i];
+	*out = occ;
+	return n < 0 ? n : kept;
 }
 
 /* ---- writing ---- */
@@ -1224,6 +1262,25 @@ static const char *rule_from(arena *a, const struct series *x, time_t at)
 	return out;
 }
 
+/* The change to x's occurrence at, for the students (cal_notify_change, cal_cancels_add). */
+static struct cal_change change_of(const struct series *x, time_t at, int cancelled, time_t start, const char *loc,
+				   const char *note)
+{
+	return (struct cal_change){.event_id = x->col[C_ID],
+				   .kind = x->col[C_KIND],
+				   .title = x->col[C_TITLE],
+				   .tz = x->col[C_TZ],
+				   .audience = x->col[C_AUDIENCE],
+				   .course_id = x->col[C_COURSE],
+				   .class_ids = x->class_ids,
+				   .nclass_ids = x->nclass_ids,
+				   .at = at,
+				   .cancelled = cancelled,
+				   .new_start = start,
+				   .location = loc,
+				   .note = note};
+}
+
 void cal_events_patch(http_req *req)
 {
 	json_t *body = http_json_body(req);
@@ -1300,6 +1357,12 @@ void cal_events_patch(http_req *req)
 		goto out;
 	if (!following) {
 		rc = draft_store(c, a, id, 0, &d, x.col[C_OWNER], NULL);
+		if (!rc && !x.col[C_RRULE] && !d.rrule && d.start != x.start) {
+			/* A lesson or exam of one occurrence moved: its students are told (the next 14 days). */
+			struct cal_change ch = change_of(&x, x.start, 0, d.start, d.location, NULL);
+			ch.title = d.title;
+			rc = cal_notify_change(c, a, &ch);
+		}
 	} else {
 		/* Split: the old series ends before at; the new one takes the exdates and overrides from at. */
 		util_uuid(new_id);
@@ -1358,6 +1421,7 @@ out:
 		http_problem_err(req, rc, "L'événement n'a pas pu être modifié.");
 		return;
 	}
+	bus_kick();
 	reply_series(req, c, following ? new_id : id, 200);
 }
 
@@ -1438,25 +1502,6 @@ static int override_clear(db_conn *c, const char *event_id, time_t at)
 	util_time_rfc3339(at, ats);
 	int rc = db_run(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?", event_id, ats);
 	return rc < 0 ? rc : ENT_OK;
-}
-
-/* The change to x's occurrence at, for the students (cal_notify_change, cal_cancels_add). */
-static struct cal_change change_of(const struct series *x, time_t at, int cancelled, time_t start, const char *loc,
-				   const char *note)
-{
-	return (struct cal_change){.event_id = x->col[C_ID],
-				   .kind = x->col[C_KIND],
-				   .title = x->col[C_TITLE],
-				   .tz = x->col[C_TZ],
-				   .audience = x->col[C_AUDIENCE],
-				   .course_id = x->col[C_COURSE],
-				   .class_ids = x->class_ids,
-				   .nclass_ids = x->nclass_ids,
-				   .at = at,
-				   .cancelled = cancelled,
-				   .new_start = start,
-				   .location = loc,
-				   .note = note};
 }
 
 /*

@@ -139,6 +139,12 @@ enum { CAL_SCHEDULED = 0, CAL_CANCELLED = 1, CAL_CHANGED = 2 };
 int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to, const char *const *kinds,
 		    struct cal_occ **out);
 /*
+ * Every exam occurrence starting in [from, to), its changes applied (one moved into the window
+ * from outside it included, cancelled ones with their status), for the reminders. How many or an
+ * ent_err.
+ */
+int cal_exams_starting(db_conn *c, arena *a, time_t from, time_t to, struct cal_occ **out);
+/*
  * Parses ?from= and ?to= (RFC 3339 or YYYY-MM-DD, midnight on Paris's clock; 400 days at most).
  * Without them: def_from (0: this week's Monday) and span_days on; with one of them, span_days
  * from or to it. Answers 400 (problem+json naming the field, in French) and returns -1.

@@ -8,10 +8,12 @@
  *   calendar.exam_reminder   the day before an exam (in the 24 hours before it starts)
  *
  * The reminder is sent once even when several processes run the calendar: a background thread
- * in each looks every few seconds for exams starting within 24 hours, and claims each occurrence
- * by inserting (event, occurrence) into calendar_reminders in the transaction that publishes the
- * event. The primary key is the lease: the insert of a second process does nothing (ON CONFLICT
- * DO NOTHING, after the first commits), and it publishes nothing.
+ * in each looks every few seconds for exams starting within 24 hours (where they are now: an exam
+ * moved is reminded before its new time, a cancelled one not at all), and claims each occurrence
+ * by inserting (event, occurrence, start) into calendar_reminders in the transaction that
+ * publishes the event. The primary key is the lease: the insert of a second process does nothing
+ * (ON CONFLICT DO NOTHING, after the first commits), and it publishes nothing. An exam moved after
+ * its reminder has another start, so it is reminded again before its new time.
  *
  * Payloads carry the students' ids and the texts' ingredients, with times already written for
  * people on Paris's clock ("lundi 18 janvier à 08:00"), never grades or private notes.
@@ -28,6 +30,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/sql.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -245,110 +248,40 @@ int cal_notify_homework(db_conn *c, arena *a, const char *homework_id, const cha
 
 /* ---- the exam reminder ---- */
 
-struct exam {
-	const char *id, *title, *location, *tz, *rrule, *audience, *course_id, *exdates;
-	time_t start, end;
-};
-
-static int collect_exam(void *ctx, time_t start, time_t end, time_t id)
-{
-	(void)end;
-	(void)id;
-	time_t *first = ctx;
-	if (!*first)
-		*first = start;
-	return 0;
-}
-
 /* Sends the reminders due now. Returns how many were published, or an ent_err. */
 static int remind_due(db_conn *c)
 {
 	arena *a = arena_new(0);
 	time_t now = time(NULL);
-	char from[21], to[21];
-	util_time_rfc3339(now, from);
-	util_time_rfc3339(now + 86400, to);
-	db_stmt *s = db_prepare(
-		c, "SELECT e.id, e.title, e.location, e.tz, e.rrule, e.audience, e.course_id, e.exdates,"
-		   " e.starts_at, e.ends_at FROM calendar_events e WHERE e.kind = 'exam' AND e.starts_at < ?"
-		   " AND (e.last_end_at IS NULL OR e.last_end_at > ?)");
-	if (!s) {
-		arena_free(a);
-		return ENT_EDB;
-	}
-	db_bind_text(s, 1, to);
-	db_bind_text(s, 2, from);
-	struct exam *ex = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		ex = arena_grow(a, ex, n, &cap, sizeof(*ex));
-		struct exam *x = &ex[n++];
-		const char **f[] = {&x->id,    &x->title,    &x->location,  &x->tz,
-				    &x->rrule, &x->audience, &x->course_id, &x->exdates};
-		for (int i = 0; i < 8; i++)
-			*f[i] = db_col_text(s, i) ? arena_strdup(a, db_col_text(s, i)) : NULL;
-		util_parse_rfc3339(db_col_text(s, 8), &x->start);
-		util_parse_rfc3339(db_col_text(s, 9), &x->end);
-	}
-	db_done(s);
-	int sent = 0;
-	for (size_t i = 0; i < n && rc >= 0; i++) {
-		struct exam *x = &ex[i];
-		/* The first occurrence starting in the next 24 hours (a cancelled one is not reminded). */
-		time_t first = 0;
-		struct cal_series cs = {.start = x->start, .end = x->end, .tz = x->tz, .rrule = x->rrule};
-		if (cal_expand(&cs, now, now + 86400, collect_exam, &first) <= 0 || first < now)
+	char sent_at[21];
+	util_time_rfc3339(now, sent_at);
+	/* The exams starting in the next 24 hours, where they are now (a moved one at its new time). */
+	struct cal_occ *ex = NULL;
+	int n = cal_exams_starting(c, a, now, now + 86400, &ex), rc = n < 0 ? n : ENT_OK, sent = 0;
+	for (int i = 0; i < n; i++) {
+		const struct cal_occ *x = &ex[i];
+		if (x->status == CAL_CANCELLED)
 			continue;
-		char at[21];
-		util_time_rfc3339(first, at);
-		if (x->exdates && strstr(x->exdates, at))
-			continue;
-		int cancelled = db_exists(c,
-					  "SELECT 1 FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?"
-					  " AND status = 'cancelled'",
-					  x->id, at);
-		if (cancelled)
-			continue;
+		char at[21], starts[21];
+		util_time_rfc3339(x->id, at);
+		util_time_rfc3339(x->start, starts);
 		if ((rc = db_begin(c)))
 			break;
-		db_stmt *ins = db_prepare(
-			c, "INSERT INTO calendar_reminders (event_id, occurrence_at, sent_at) VALUES (?, ?, ?)"
-			   " ON CONFLICT (event_id, occurrence_at) DO NOTHING");
-		rc = ENT_EDB;
-		int claimed = 0;
-		if (ins) {
-			db_bind_text(ins, 1, x->id);
-			db_bind_text(ins, 2, at);
-			db_bind_text(ins, 3, from);
-			rc = db_step(ins);
-			claimed = rc >= 0 && db_changes(ins) == 1;
-			db_done(ins);
-		}
-		if (rc >= 0 && claimed) {
+		/* The lease: one row per occurrence and start, so that a moved exam is reminded again. */
+		int64_t claimed = 0;
+		rc = SQL_CHANGE(c, &claimed,
+				"INSERT INTO calendar_reminders (event_id, occurrence_at, starts_at, sent_at)"
+				" VALUES (?, ?, ?, ?) ON CONFLICT (event_id, occurrence_at, starts_at) DO NOTHING",
+				SQL_T(x->event_id), SQL_T(at), SQL_T(starts), SQL_T(sent_at));
+		if (rc >= 0 && claimed == 1) {
 			json_t *students = json_array();
-			const char **classes = NULL;
-			size_t ncls = 0;
-			if (x->audience && !strcmp(x->audience, "classes")) {
-				db_stmt *k = db_prepare(
-					c, "SELECT class_id FROM calendar_event_classes WHERE event_id = ?");
-				size_t kcap = 0;
-				if (k) {
-					db_bind_text(k, 1, x->id);
-					while (db_step(k) == DB_ROW) {
-						classes = arena_grow(a, classes, ncls, &kcap, sizeof(*classes));
-						classes[ncls++] = arena_strdup(a, db_col_text(k, 0));
-					}
-					db_done(k);
-				}
-			}
-			rc = cal_students(c, a, x->audience, x->course_id, classes, ncls, students);
+			rc = cal_students(c, a, x->audience, x->course_id, x->class_ids, x->nclass_ids, students);
 			if (!rc && json_array_size(students)) {
 				char when[64];
-				cal_french_when(first, x->tz, 1, when);
-				json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "event_id", x->id,
-						      "occurrence_id", at, "title", x->title, "starts_at", at, "when",
-						      when, "students", students);
+				cal_french_when(x->start, x->tz, 1, when);
+				json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "event_id", x->event_id,
+						      "occurrence_id", at, "title", x->title, "starts_at", starts,
+						      "when", when, "students", students);
 				if (x->course_id)
 					json_object_set_new(p, "course_id", json_string(x->course_id));
 				if (x->location)
@@ -361,7 +294,7 @@ static int remind_due(db_conn *c)
 		}
 		if (rc < 0 || (rc = db_commit(c))) {
 			db_rollback(c);
-			log_job_failed(rc, "calendar: the reminder of exam %s could not be sent", x->id);
+			log_job_failed(rc, "calendar: the reminder of exam %s could not be sent", x->event_id);
 		}
 		rc = ENT_OK;
 	}
