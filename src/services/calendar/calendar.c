@@ -124,12 +124,51 @@ static const char schema_v4[] = "CREATE TABLE calendar_reminders_v4 ("
 				"ALTER TABLE calendar_reminders_v4 RENAME TO calendar_reminders;"
 				"CREATE INDEX calendar_overrides_by_start ON calendar_overrides (starts_at);";
 
+/*
+ * The answer cache's versions (core/rcache.h): every write to the timetable's tables changes
+ * "n:calendar" (a week read depends on many series: one scope for them all; calendar writes are
+ * rare against reads), a homework or its attachments "h:<course>", a student's ticks "t:<student>".
+ * Triggers, so that no write path can forget (PostgreSQL: once per statement for n:calendar).
+ */
+static const char schema_v5[] =
+	"CREATE TRIGGER calendar_events_changed_i AFTER INSERT ON calendar_events BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_events_changed_u AFTER UPDATE ON calendar_events BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_events_changed_d AFTER DELETE ON calendar_events BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_overrides_changed_i AFTER INSERT ON calendar_overrides BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_overrides_changed_u AFTER UPDATE ON calendar_overrides BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_overrides_changed_d AFTER DELETE ON calendar_overrides BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_event_classes_changed_i AFTER INSERT ON calendar_event_classes BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_event_classes_changed_u AFTER UPDATE ON calendar_event_classes BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_event_classes_changed_d AFTER DELETE ON calendar_event_classes BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_homework_changed_i AFTER INSERT ON calendar_homework BEGIN INSERT INTO core_changes (scope) VALUES ('h:' || NEW.course_id); END;"
+	"CREATE TRIGGER calendar_homework_changed_u AFTER UPDATE ON calendar_homework BEGIN INSERT INTO core_changes (scope) VALUES ('h:' || NEW.course_id); INSERT INTO core_changes (scope) VALUES ('h:' || OLD.course_id); END;"
+	"CREATE TRIGGER calendar_homework_changed_d AFTER DELETE ON calendar_homework BEGIN INSERT INTO core_changes (scope) VALUES ('h:' || OLD.course_id); END;"
+	"CREATE TRIGGER calendar_homework_files_changed_i AFTER INSERT ON calendar_homework_files BEGIN INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = NEW.homework_id; END;"
+	"CREATE TRIGGER calendar_homework_files_changed_u AFTER UPDATE ON calendar_homework_files BEGIN INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = NEW.homework_id; INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = OLD.homework_id; END;"
+	"CREATE TRIGGER calendar_homework_files_changed_d AFTER DELETE ON calendar_homework_files BEGIN INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = OLD.homework_id; END;"
+	"CREATE TRIGGER calendar_homework_done_changed_i AFTER INSERT ON calendar_homework_done BEGIN INSERT INTO core_changes (scope) VALUES ('t:' || NEW.student_id); END;"
+	"CREATE TRIGGER calendar_homework_done_changed_u AFTER UPDATE ON calendar_homework_done BEGIN INSERT INTO core_changes (scope) VALUES ('t:' || NEW.student_id); INSERT INTO core_changes (scope) VALUES ('t:' || OLD.student_id); END;"
+	"CREATE TRIGGER calendar_homework_done_changed_d AFTER DELETE ON calendar_homework_done BEGIN INSERT INTO core_changes (scope) VALUES ('t:' || OLD.student_id); END;";
+static const char schema_v5_pg[] =
+	"CREATE FUNCTION calendar_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); RETURN NULL; END $$;"
+	"CREATE TRIGGER calendar_events_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_events FOR EACH STATEMENT EXECUTE FUNCTION calendar_changed();"
+	"CREATE TRIGGER calendar_overrides_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_overrides FOR EACH STATEMENT EXECUTE FUNCTION calendar_changed();"
+	"CREATE TRIGGER calendar_event_classes_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_event_classes FOR EACH STATEMENT EXECUTE FUNCTION calendar_changed();"
+	"CREATE FUNCTION calendar_homework_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('h:' || NEW.course_id); END IF; IF TG_OP <> 'INSERT' THEN INSERT INTO core_changes (scope) VALUES ('h:' || OLD.course_id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER calendar_homework_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_homework FOR EACH ROW EXECUTE FUNCTION calendar_homework_changed();"
+	"CREATE FUNCTION calendar_homework_files_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = NEW.homework_id; END IF; IF TG_OP <> 'INSERT' THEN INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = OLD.homework_id; END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER calendar_homework_files_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_homework_files FOR EACH ROW EXECUTE FUNCTION calendar_homework_files_changed();"
+	"CREATE FUNCTION calendar_homework_done_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('t:' || NEW.student_id); END IF; IF TG_OP <> 'INSERT' THEN INSERT INTO core_changes (scope) VALUES ('t:' || OLD.student_id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER calendar_homework_done_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_homework_done FOR EACH ROW EXECUTE FUNCTION calendar_homework_done_changed();";
+
 static const struct migration migrations[] = {
 	{1, "events, classes, overrides, homework, ticks, feeds", schema_v1, NULL},
 	{2, "exam reminders sent (one row per occurrence: the lease)", schema_v2, NULL},
 	{3, "homework attachments (files of the fichiers service, by id)", schema_v3, NULL},
 	{4, "exam reminders by occurrence and start (a moved exam is reminded again); overrides by start", schema_v4,
 	 NULL},
+	{5, "versions of the answer cache: n:calendar, h:<course> (homework), t:<student> (ticks)", schema_v5,
+	 schema_v5_pg},
 };
 
 int cal_has(const char *const *v, size_t n, const char *s)

@@ -24,6 +24,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/rcache.h"
 #include "core/row.h"
 #include "core/sql.h"
 #include "core/util.h"
@@ -1945,6 +1946,9 @@ void cal_occurrence_delete(http_req *req)
 
 /* ---- the week's timetable ---- */
 
+static void timetable_week(http_req *req, db_conn *c, const char *week, time_t from, time_t to, const char *cls,
+			   const char *mine);
+
 void cal_timetable(http_req *req)
 {
 	db_conn *c = http_db(req);
@@ -1969,21 +1973,49 @@ void cal_timetable(http_req *req)
 	if (http_invalid(req, errors))
 		return;
 	const struct http_principal *p = http_principal(req);
+	if (cls && !(p->roles & (ROLE_ENSEIGNANT | ROLE_ADMIN))) {
+		http_problem(req, 403,
+			     "Seuls les enseignants et les administrateurs consultent l'emploi du temps d'une classe.");
+		return;
+	}
+	const char *mine = http_query(req, "mine");
 	/*
-	 * One read transaction for the dozen statements that follow: SQLite then takes its shared locks
-	 * once instead of once per statement (in the district, a third of the request's system time).
+	 * A student's week and a class's go through the answer cache (core/rcache.h); a teacher's or an
+	 * administrator's own week depends on course assignments that no version names, so it is not.
 	 */
-	int tx = db_exec(c, "BEGIN") == 0;
+	if (cls || (p->roles & (ROLE_ETUDIANT | ROLE_ENSEIGNANT | ROLE_ADMIN)) == ROLE_ETUDIANT) {
+		const char *key = arena_printf(a, "cal-timetable|%s|%s|%s", p->sub, week, cls ? cls : "");
+		if (rcache_begin(req, c, key))
+			return;
+		timetable_week(req, c, week, from, to, cls, mine);
+		rcache_end(req, c);
+	} else
+		timetable_week(req, c, week, from, to, cls, mine);
+}
+
+/*
+ * Answers the week [from, to) of the caller or of class cls (a teacher or an administrator asks).
+ * Inside rcache_begin(), it names what it reads: every series ("n:calendar"), the student
+ * ("u:": their class), the class ("k:": its courses, its name), each course ("c:": its classes)
+ * and each class named on an occurrence ("k:").
+ */
+static void timetable_week(http_req *req, db_conn *c, const char *week, time_t from, time_t to, const char *cls,
+			   const char *mine)
+{
+	arena *a = http_arena(req);
+	const struct http_principal *p = http_principal(req);
+	/*
+	 * One read transaction for the dozen statements that follow (the answer cache's snapshot when
+	 * it stores the answer): SQLite then takes its shared locks once instead of once per statement
+	 * (in the district, a third of the request's system time).
+	 */
+	int caching = rcache_collecting(req), tx = !caching && db_exec(c, "BEGIN") == 0;
 	struct cal_viewer v;
 	struct cal_occ *occ = NULL;
 	int n = 0;
 	if (cls) {
-		if (!(p->roles & (ROLE_ENSEIGNANT | ROLE_ADMIN))) {
-			n = -403;
-		} else {
-			int rc = users_class_exists(c, cls);
-			n = rc < 0 ? rc : rc == 0 ? -404 : cal_viewer_of_class(c, a, cls, &v);
-		}
+		int rc = users_class_exists(c, cls);
+		n = rc < 0 ? rc : rc == 0 ? -404 : cal_viewer_of_class(c, a, cls, &v);
 	} else
 		n = cal_viewer_for(c, a, p, &v);
 	static const char *const kinds[] = {"lesson", "exam", "school", "holiday", NULL};
@@ -1991,10 +2023,17 @@ void cal_timetable(http_req *req)
 		n = cal_occurrences(c, a, &v, from, to, kinds, &occ);
 	if (tx)
 		db_exec(c, "COMMIT");
-	if (n == -403) {
-		http_problem(req, 403,
-			     "Seuls les enseignants et les administrateurs consultent l'emploi du temps d'une classe.");
-		return;
+	if (caching && n >= 0) {
+		rcache_dep(req, "n", "calendar");
+		if (!cls)
+			rcache_dep(req, "u", p->sub);
+		for (size_t i = 0; i < v.nclasses; i++)
+			rcache_dep(req, "k", v.classes[i]);
+		for (size_t i = 0; i < v.ncourses; i++)
+			rcache_dep(req, "c", v.courses[i]);
+		for (int i = 0; i < n; i++)
+			for (size_t j = 0; j < occ[i].nclasses; j++)
+				rcache_dep(req, "k", occ[i].classes[j].id);
 	}
 	if (n == -404) {
 		http_problem(req, 404, "Cette classe n'existe pas.");
@@ -2004,7 +2043,6 @@ void cal_timetable(http_req *req)
 		http_problem_err(req, n, "L'emploi du temps n'a pas pu être lu.");
 		return;
 	}
-	const char *mine = http_query(req, "mine");
 	if (n > 0 && mine && strcmp(mine, "true") == 0 && !cls) {
 		/* A teacher's own lessons: those they teach (or replace), and everything that is not a lesson. */
 		int k = 0;
