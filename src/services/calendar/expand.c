@@ -19,6 +19,7 @@
 #include "internal.h"
 
 #include <libical/ical.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -454,20 +455,27 @@ static int iso_weeks(long y)
 }
 
 /*
- * 00:00 of day (days since 1970-01-01) on z's wall clock, in UTC. Remembered per thread: libical's
- * conversion costs ~130,000 instructions here (its offset search), and every week's timetable and
- * homework list asks for one or two such midnights, the same ones again and again.
+ * 00:00 of day (days since 1970-01-01) on z's wall clock, in UTC. Remembered by the process (the
+ * requests run on many threads): libical's conversion costs 130,000 to 450,000 instructions here
+ * (its offset search), and every week's timetable and homework list asks for one or two such
+ * midnights, the same ones again and again.
  */
+static pthread_mutex_t memo_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	icaltimezone *z;
+	long day;
+	time_t t;
+} memo[256];
+
 static time_t midnight_utc(icaltimezone *z, long day)
 {
-	static _Thread_local struct {
-		icaltimezone *z;
-		long day;
-		time_t t;
-	} memo[64];
-	unsigned i = (unsigned)day & 63u;
-	if (memo[i].z == z && memo[i].day == day)
-		return memo[i].t;
+	unsigned i = (unsigned)day & 255u;
+	pthread_mutex_lock(&memo_mu);
+	int hit = memo[i].z == z && memo[i].day == day;
+	time_t known = memo[i].t;
+	pthread_mutex_unlock(&memo_mu);
+	if (hit)
+		return known;
 	int y, m, d;
 	civil_from_days(day, &y, &m, &d);
 	struct icaltimetype t = icaltime_null_time();
@@ -476,9 +484,11 @@ static time_t midnight_utc(icaltimezone *z, long day)
 	t.day = d;
 	t.zone = z;
 	time_t r = icaltime_as_timet_with_zone(t, z);
+	pthread_mutex_lock(&memo_mu);
 	memo[i].z = z;
 	memo[i].day = day;
 	memo[i].t = r;
+	pthread_mutex_unlock(&memo_mu);
 	return r;
 }
 
