@@ -86,18 +86,141 @@ test('several lessons cancelled in one call: a list or a range, all or nothing',
   assert.equal(moved.starts_at, '2027-01-18T07:00:00Z');
 });
 
-test('a range of the next days: each student told once per cancelled lesson', async () => {
-  const hour = 3600_000, day = 24 * hour;
+const hour = 3600_000, day = 24 * hour;
+const notes = async (who, type) => (await ok(s.as(who, '/api/notifications?limit=100'))).items.filter((n) => n.type === type);
+/**
+ * The notifications of type WHO has once MARKER (a title) has come: the bus delivers in order, so
+ * everything published before the marker is there too (no waiting for what should not come).
+ */
+async function settled(who, type, marker) {
+  assert.ok(await until(async () => (await ok(s.as(who, '/api/notifications?limit=100'))).items.some((n) => n.title === marker)), `${who}: ${marker}`);
+  return notes(who, type);
+}
+
+test('a range of the next days: each student told once, of all the lessons cancelled', async () => {
   const t0 = Math.ceil(Date.now() / hour) * hour + 2 * day;
   const soon = await ok(s.as('teacher', '/api/calendar/events', {
     method: 'POST', body: { title: 'Arithmétique', course_id: maths, starts_at: iso(t0), ends_at: iso(t0 + hour), rrule: 'FREQ=DAILY;COUNT=5' },
   }), 201);
-  const r = await ok(s.as('teacher', `/api/calendar/events/${soon.id}/cancellations`, { method: 'POST', body: { from: iso(t0), to: iso(t0 + 2 * day) } }));
+  const r = await ok(s.as('teacher', `/api/calendar/events/${soon.id}/cancellations`, { method: 'POST', body: { from: iso(t0), to: iso(t0 + 2 * day), note: 'Professeur absent' } }));
   assert.deepEqual(r.occurrence_ids, [iso(t0), iso(t0 + day)]);
-  const mine = async (who) => (await ok(s.as(who, '/api/notifications?limit=100'))).items.filter((n) => n.type === 'calendar.lesson_changed' && n.data.event_id === soon.id);
-  assert.ok(await until(async () => (await mine('alice')).length === 2 && (await mine('bob')).length === 2));
-  assert.ok((await mine('alice')).every((n) => n.title === 'Cours annulé : Arithmétique'));
-  assert.deepEqual(await mine('dan'), []);
+  // A marker after it: new homework, which alice and bob hear of after the cancellation.
+  await ok(s.as('teacher', '/api/calendar/homework', { method: 'POST', body: { course_id: maths, title: 'Repère 1', due_at: iso(t0 + 4 * day) } }), 201);
+  for (const who of ['alice', 'bob']) {
+    const got = (await settled(who, 'calendar.lesson_changed', 'Nouveau devoir en Mathématiques 5e')).filter((n) => n.body.includes('Arithmétique'));
+    assert.equal(got.length, 1, `${who}: one summary, not one per lesson`);
+    assert.equal(got[0].title, '2 cours annulés');
+    assert.match(got[0].body, /^Cours annulés : Arithmétique le \w+ \d+ \S+ à \d\d:\d\d ; Arithmétique le \w+ \d+ \S+ à \d\d:\d\d \(Professeur absent\)\.$/);
+  }
+  assert.deepEqual((await notes('dan', 'calendar.lesson_changed')).filter((n) => n.body.includes('Arithmétique')), []);
+});
+
+test('a teacher away for days, an administrator cancelling a class\'s day: every series, one notification per student', async () => {
+  const t0 = Math.ceil(Date.now() / hour) * hour + 8 * day; // after the other tests' lessons
+  const physics = (await ok(s.as('admin', '/api/cours', { method: 'POST', body: { title: 'Physique 5e', class_ids: [A, B], teacher_ids: [s.users.teacher.id] } }), 201)).id;
+  const make = async (who, title, course, at) => (await ok(s.as(who, '/api/calendar/events', {
+    method: 'POST', body: { title, course_id: course, starts_at: iso(at), ends_at: iso(at + hour), rrule: 'FREQ=DAILY;COUNT=4' },
+  }), 201)).id;
+  const m = await make('teacher', 'Algèbre', maths, t0);
+  const ph = await make('teacher', 'Optique', physics, t0 + hour);
+  const en = await make('teacher2', 'Grammaire', english, t0 + 2 * hour);
+  const url = '/api/calendar/cancellations';
+  const range = { from: iso(t0), to: iso(t0 + 2 * day) };
+  // Bad input and who may: 400 in French naming the field, 403; nothing cancelled.
+  for (const [body, field] of [[{ from: iso(t0) }, 'to'], [{ from: 'demain', to: iso(t0) }, 'from'], [{ from: iso(t0 + day), to: iso(t0) }, 'to'],
+    [{ from: iso(t0), to: iso(t0 + 40 * day) }, 'to'], [{ from: iso(t0 - 30 * day), to: iso(t0 - 29 * day) }, 'from'], [{ ...range, extra: 1 }, 'extra']]) {
+    const r = await s.as('teacher', url, { method: 'POST', body });
+    assertProblem(assert, r, 400);
+    assert.ok(r.json.errors[field], `${JSON.stringify(body)}: ${JSON.stringify(r.json)}`);
+  }
+  assertProblem(assert, await s.as('alice', url, { method: 'POST', body: range }), 403);
+  assertProblem(assert, await s.as('teacher', url, { method: 'POST', body: { ...range, teacher_id: s.users.teacher2.id } }), 403);
+  assertProblem(assert, await s.as('teacher', url, { method: 'POST', body: { ...range, class_id: B } }), 403);
+  const bad = await s.as('admin', url, { method: 'POST', body: { ...range, teacher_id: s.users.alice.id } });
+  assertProblem(assert, bad, 400);
+  assert.equal(bad.json.errors.teacher_id, 'ne désigne aucun enseignant');
+  const window = `from=${iso(t0 - day)}&to=${iso(t0 + 5 * day)}`;
+  const all = async () => (await ok(s.as('admin', `/api/calendar/events?${window}`))).items.filter((o) => [m, ph, en].includes(o.event_id));
+  assert.ok((await all()).every((o) => o.status === 'scheduled'));
+
+  // The teacher is away two days: their lessons of both courses, not their colleague's.
+  const away = await ok(s.as('teacher', url, { method: 'POST', body: { ...range, note: 'Professeur absent' } }));
+  assert.deepEqual(away.items.map((o) => [o.title, o.occurrence_id, o.status]), [
+    ['Algèbre', iso(t0), 'cancelled'], ['Optique', iso(t0 + hour), 'cancelled'],
+    ['Algèbre', iso(t0 + day), 'cancelled'], ['Optique', iso(t0 + day + hour), 'cancelled'],
+  ]);
+  assert.deepEqual((await all()).filter((o) => o.status === 'cancelled').map((o) => o.event_id).sort(), [m, m, ph, ph].sort());
+  // An administrator cancels the third day of class B: its lessons of every course (Optique is A's too).
+  const dayB = await ok(s.as('admin', url, { method: 'POST', body: { from: iso(t0 + 2 * day), to: iso(t0 + 3 * day), class_id: B, note: 'Sortie au musée' } }));
+  assert.deepEqual(dayB.items.map((o) => o.title), ['Optique', 'Grammaire']);
+  // Nothing left to cancel there: 400, and nothing published.
+  assertProblem(assert, await s.as('admin', url, { method: 'POST', body: { from: iso(t0 + 2 * day), to: iso(t0 + 3 * day), class_id: B } }), 400);
+
+  // Markers after both: homework in each class.
+  await ok(s.as('teacher', '/api/calendar/homework', { method: 'POST', body: { course_id: maths, title: 'Repère 2', due_at: iso(t0 + 5 * day) } }), 201);
+  await ok(s.as('teacher2', '/api/calendar/homework', { method: 'POST', body: { course_id: english, title: 'Repère 3', due_at: iso(t0 + 5 * day) } }), 201);
+  const mine = (list) => list.filter((n) => /Algèbre|Optique|Grammaire/.test(`${n.title} ${n.body}`));
+  for (const who of ['alice', 'bob']) {
+    const got = mine(await settled(who, 'calendar.lesson_changed', 'Nouveau devoir en Mathématiques 5e')).sort((x, y) => x.title.localeCompare(y.title));
+    assert.deepEqual(got.map((n) => n.title), ['4 cours annulés', 'Cours annulé : Optique'], who);
+    assert.match(got[0].body, /^Cours annulés : Algèbre le .* ; Optique le .* ; Algèbre le .* ; Optique le .* \(Professeur absent\)\.$/);
+    assert.match(got[1].body, /Sortie au musée/);
+  }
+  const dan = mine(await settled('dan', 'calendar.lesson_changed', 'Nouveau devoir en Anglais 5e')).sort((x, y) => x.title.localeCompare(y.title));
+  assert.deepEqual(dan.map((n) => n.title), ['2 cours annulés', '2 cours annulés']);
+  assert.ok(dan.some((n) => /^Cours annulés : Optique le .* ; Optique le .* \(Professeur absent\)\.$/.test(n.body)), JSON.stringify(dan));
+  assert.ok(dan.some((n) => /^Cours annulés : Optique le .* ; Grammaire le .* \(Sortie au musée\)\.$/.test(n.body)), JSON.stringify(dan));
+});
+
+test('an exam moved: its students are told, and it is reminded before its new time', async () => {
+  const base = Math.ceil(Date.now() / 60000) * 60000;
+  const at = (h) => base + h * hour;
+  // "lundi 7 décembre à 08:00" on Paris's clock, as the calendar writes it.
+  const fr = (ms) => {
+    const p = Object.fromEntries(new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+    return `${p.weekday} ${p.day} ${p.month} à ${p.hour}:${p.minute}`;
+  };
+  const exam = async (title, h) => (await ok(s.as('teacher', '/api/calendar/events', {
+    method: 'POST', body: { kind: 'exam', title, course_id: maths, location: 'Salle 12', starts_at: iso(at(h)), ends_at: iso(at(h + 1)) },
+  }), 201)).id;
+  const reminders = async (who, id) => (await notes(who, 'calendar.exam_reminder')).filter((n) => n.data.event_id === id);
+  const moves = async (who, id) => (await notes(who, 'calendar.lesson_changed')).filter((n) => n.data.event_id === id);
+
+  // In three days, its occurrence moved to two hours from now: told of the move, then reminded of the new time.
+  const e1 = await exam('Contrôle de fractions', 72);
+  await ok(s.as('teacher', `/api/calendar/events/${e1}/occurrences/${iso(at(72))}`, { method: 'PUT', body: { starts_at: iso(at(2)) } }));
+  assert.ok(await until(async () => (await moves('alice', e1)).length === 1));
+  const [moved] = await moves('alice', e1);
+  assert.equal(moved.title, 'Examen déplacé : Contrôle de fractions');
+  assert.equal(moved.body, `L'examen prévu le ${fr(at(72))} a lieu le ${fr(at(2))}.`);
+  assert.ok(await until(async () => (await reminders('alice', e1)).length === 1), 'reminded before its new time');
+  assert.equal((await reminders('alice', e1))[0].body, `Rappel : Contrôle de fractions a lieu le ${fr(at(2))}, salle Salle 12.`);
+
+  // In three hours, reminded; then moved (the event itself) to five hours: told, and reminded again of the new time.
+  const e2 = await exam('Contrôle de géométrie', 3);
+  assert.ok(await until(async () => (await reminders('bob', e2)).length === 1));
+  assert.equal((await reminders('bob', e2))[0].body, `Rappel : Contrôle de géométrie a lieu le ${fr(at(3))}, salle Salle 12.`);
+  await ok(s.as('teacher', `/api/calendar/events/${e2}`, { method: 'PATCH', body: { starts_at: iso(at(5)), ends_at: iso(at(6)) } }));
+  assert.ok(await until(async () => (await moves('bob', e2)).length === 1));
+  assert.equal((await moves('bob', e2))[0].body, `L'examen prévu le ${fr(at(3))} a lieu le ${fr(at(5))}, salle Salle 12.`);
+  assert.ok(await until(async () => (await reminders('bob', e2)).length === 2), 'reminded again, of its new time');
+  assert.deepEqual((await reminders('bob', e2)).map((n) => n.body).sort(), [
+    `Rappel : Contrôle de géométrie a lieu le ${fr(at(3))}, salle Salle 12.`,
+    `Rappel : Contrôle de géométrie a lieu le ${fr(at(5))}, salle Salle 12.`,
+  ].sort());
+
+  // An exam far away moved further: nothing is reminded. A last exam, later than the others, is the
+  // marker: the reminder round that sends it has gone through the others first (in order of start).
+  const e3 = await exam('Contrôle de calcul', 80);
+  await ok(s.as('teacher', `/api/calendar/events/${e3}/occurrences/${iso(at(80))}`, { method: 'PUT', body: { starts_at: iso(at(200)) } }));
+  const marker = await exam('Repère', 20);
+  for (const who of ['alice', 'bob']) {
+    assert.ok(await until(async () => (await reminders(who, marker)).length === 1), who);
+    assert.equal((await reminders(who, e1)).length, 1, `${who}: e1 once`);
+    assert.equal((await reminders(who, e2)).length, 2, `${who}: e2 at each of its times`);
+    assert.deepEqual(await reminders(who, e3), []);
+  }
+  assert.deepEqual(await reminders('dan', e1), []);
 });
 
 test('occurrences name their classes (from the users service)', async () => {

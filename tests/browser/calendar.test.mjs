@@ -1,5 +1,6 @@
 // The calendar page (/calendar) in a real browser against the real `ent` with the demo school (and
-// its timetable, `ent demo`): a teacher creates an A/B-week lesson series and homework in the portal; a student of the class
+// its timetable, `ent demo`): a teacher creates an A/B-week lesson series and homework in the portal,
+// attaches two files to the homework and takes one off again in its edit dialog; a student of the class
 // sees the lesson every other week and the homework, and ticks it; the teacher sees the count,
 // cancels one lesson, which the student then sees struck through, and moves the room of the
 // following lessons; the student's personal iCalendar feed is created, read without a token and
@@ -143,6 +144,20 @@ test('a teacher plans an A/B series and homework; a student sees them, ticks; a 
   await hwForm.getByLabel('Pour le').fill(due);
   await hwForm.getByLabel('Travail à faire').fill('Exercices 12 à 15 p. 84');
   await hwForm.getByLabel('Consignes (facultatif)').fill('Rédiger les solutions sur la copie double.');
+  // Two files attached in the dialog (uploaded to fichiers as they are chosen).
+  const sheet = Buffer.from('%PDF-1.4\n% fiche\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+  await hwForm.getByLabel('Joindre des fichiers').setInputFiles([
+    { name: 'fiche-exercices.pdf', mimeType: 'application/pdf', buffer: sheet },
+    { name: 'brouillon.txt', mimeType: 'text/plain', buffer: Buffer.from('Premier jet, à ne pas distribuer.\n') },
+  ]);
+  const attached = hwForm.getByRole('list', { name: 'Pièces jointes' });
+  await attached.getByText('fiche-exercices.pdf').waitFor();
+  await attached.getByText('brouillon.txt').waitFor();
+  await shot(teacher, 'calendar-homework-files');
+  await teacher.setViewportSize(PHONE);
+  await attached.scrollIntoViewIfNeeded(); // inside the dialog, which scrolls on a phone
+  await shot(teacher, 'calendar-homework-files');
+  await teacher.setViewportSize(DESKTOP);
   await hwForm.getByRole('button', { name: 'Donner le devoir' }).click();
   await hwForm.waitFor({ state: 'detached' });
   const hwCard = teacher.locator('section.card', { has: teacher.getByRole('heading', { name: 'Travail à faire' }) });
@@ -151,13 +166,20 @@ test('a teacher plans an A/B series and homework; a student sees them, ticks; a 
   const hw = (await as(ctx.teacher, `/api/calendar/homework?from=${monday}&to=${addDays(monday, 21)}`)).items.find((h) => h.title === 'Exercices 12 à 15 p. 84');
   assert.equal(parisDay(hw.due_at), due);
   assert.equal(hw.event_id, seriesId, 'given in that lesson');
-  // A worksheet attached to it (the teacher's file, uploaded to fichiers): the students download it from the homework.
-  const fd = new FormData();
-  const sheet = Buffer.from('%PDF-1.4\n% fiche\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
-  fd.append('file', new Blob([sheet], { type: 'application/pdf' }), 'fiche-exercices.pdf');
-  const up = await fetch(ent.url + '/api/fichiers', { method: 'POST', body: fd, headers: { Authorization: `Bearer ${token(ctx.teacher)}` } });
-  assert.equal(up.status, 201);
-  await as(ctx.teacher, `/api/calendar/homework/${hw.id}`, { method: 'PATCH', body: { file_ids: [(await up.json()).id] } });
+  assert.deepEqual(hw.attachments.map((f) => f.name).sort(), ['brouillon.txt', 'fiche-exercices.pdf']);
+  // The draft taken off again in the edit dialog: only the worksheet stays, the rest unchanged.
+  await hwRow.getByRole('button', { name: 'Modifier « Exercices 12 à 15 p. 84 »' }).click();
+  const editForm = teacher.getByRole('dialog', { name: 'Modifier le devoir' });
+  assert.equal(await editForm.getByLabel('Travail à faire').inputValue(), 'Exercices 12 à 15 p. 84');
+  await editForm.getByRole('button', { name: 'Retirer brouillon.txt' }).click();
+  assert.equal(await editForm.getByText('brouillon.txt').count(), 0);
+  await editForm.getByRole('button', { name: 'Enregistrer' }).click();
+  await teacher.getByRole('status').getByText('Devoir « Exercices 12 à 15 p. 84 » modifié.').waitFor();
+  await editForm.waitFor({ state: 'detached' });
+  const edited = await as(ctx.teacher, `/api/calendar/homework/${hw.id}`);
+  assert.deepEqual(edited.attachments.map((f) => f.name), ['fiche-exercices.pdf']);
+  assert.equal(edited.due_at, hw.due_at, 'the same day keeps its time');
+  assert.equal(edited.work, 'Rédiger les solutions sur la copie double.');
 
   // ---- the student: the lesson in week A, not in week B, again in the next week A ----
   const student = await newPage(browser);

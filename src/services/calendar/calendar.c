@@ -108,10 +108,67 @@ static const char schema_v3[] = "CREATE TABLE calendar_homework_files ("
 				" PRIMARY KEY (homework_id, file_id));"
 				"CREATE INDEX calendar_homework_files_by_file ON calendar_homework_files (file_id);";
 
+/*
+ * The lease of a reminder names the start it was sent for: an exam moved is reminded again before
+ * its new time. The rows sent so far were for occurrences where the series put them.
+ */
+static const char schema_v4[] = "CREATE TABLE calendar_reminders_v4 ("
+				" event_id TEXT NOT NULL,"
+				" occurrence_at TEXT NOT NULL,"
+				" starts_at TEXT NOT NULL,"
+				" sent_at TEXT NOT NULL,"
+				" PRIMARY KEY (event_id, occurrence_at, starts_at));"
+				"INSERT INTO calendar_reminders_v4 (event_id, occurrence_at, starts_at, sent_at)"
+				" SELECT event_id, occurrence_at, occurrence_at, sent_at FROM calendar_reminders;"
+				"DROP TABLE calendar_reminders;"
+				"ALTER TABLE calendar_reminders_v4 RENAME TO calendar_reminders;"
+				"CREATE INDEX calendar_overrides_by_start ON calendar_overrides (starts_at);";
+
+/*
+ * The answer cache's versions (core/rcache.h): every write to the timetable's tables changes
+ * "n:calendar" (a week read depends on many series: one scope for them all; calendar writes are
+ * rare against reads), a homework or its attachments "h:<course>", a student's ticks "t:<student>".
+ * Triggers, so that no write path can forget (PostgreSQL: once per statement for n:calendar).
+ */
+static const char schema_v5[] =
+	"CREATE TRIGGER calendar_events_changed_i AFTER INSERT ON calendar_events BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_events_changed_u AFTER UPDATE ON calendar_events BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_events_changed_d AFTER DELETE ON calendar_events BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_overrides_changed_i AFTER INSERT ON calendar_overrides BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_overrides_changed_u AFTER UPDATE ON calendar_overrides BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_overrides_changed_d AFTER DELETE ON calendar_overrides BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_event_classes_changed_i AFTER INSERT ON calendar_event_classes BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_event_classes_changed_u AFTER UPDATE ON calendar_event_classes BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_event_classes_changed_d AFTER DELETE ON calendar_event_classes BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); END;"
+	"CREATE TRIGGER calendar_homework_changed_i AFTER INSERT ON calendar_homework BEGIN INSERT INTO core_changes (scope) VALUES ('h:' || NEW.course_id); END;"
+	"CREATE TRIGGER calendar_homework_changed_u AFTER UPDATE ON calendar_homework BEGIN INSERT INTO core_changes (scope) VALUES ('h:' || NEW.course_id); INSERT INTO core_changes (scope) VALUES ('h:' || OLD.course_id); END;"
+	"CREATE TRIGGER calendar_homework_changed_d AFTER DELETE ON calendar_homework BEGIN INSERT INTO core_changes (scope) VALUES ('h:' || OLD.course_id); END;"
+	"CREATE TRIGGER calendar_homework_files_changed_i AFTER INSERT ON calendar_homework_files BEGIN INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = NEW.homework_id; END;"
+	"CREATE TRIGGER calendar_homework_files_changed_u AFTER UPDATE ON calendar_homework_files BEGIN INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = NEW.homework_id; INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = OLD.homework_id; END;"
+	"CREATE TRIGGER calendar_homework_files_changed_d AFTER DELETE ON calendar_homework_files BEGIN INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = OLD.homework_id; END;"
+	"CREATE TRIGGER calendar_homework_done_changed_i AFTER INSERT ON calendar_homework_done BEGIN INSERT INTO core_changes (scope) VALUES ('t:' || NEW.student_id); END;"
+	"CREATE TRIGGER calendar_homework_done_changed_u AFTER UPDATE ON calendar_homework_done BEGIN INSERT INTO core_changes (scope) VALUES ('t:' || NEW.student_id); INSERT INTO core_changes (scope) VALUES ('t:' || OLD.student_id); END;"
+	"CREATE TRIGGER calendar_homework_done_changed_d AFTER DELETE ON calendar_homework_done BEGIN INSERT INTO core_changes (scope) VALUES ('t:' || OLD.student_id); END;";
+static const char schema_v5_pg[] =
+	"CREATE FUNCTION calendar_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO core_changes (scope) VALUES ('n:calendar'); RETURN NULL; END $$;"
+	"CREATE TRIGGER calendar_events_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_events FOR EACH STATEMENT EXECUTE FUNCTION calendar_changed();"
+	"CREATE TRIGGER calendar_overrides_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_overrides FOR EACH STATEMENT EXECUTE FUNCTION calendar_changed();"
+	"CREATE TRIGGER calendar_event_classes_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_event_classes FOR EACH STATEMENT EXECUTE FUNCTION calendar_changed();"
+	"CREATE FUNCTION calendar_homework_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('h:' || NEW.course_id); END IF; IF TG_OP <> 'INSERT' THEN INSERT INTO core_changes (scope) VALUES ('h:' || OLD.course_id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER calendar_homework_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_homework FOR EACH ROW EXECUTE FUNCTION calendar_homework_changed();"
+	"CREATE FUNCTION calendar_homework_files_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = NEW.homework_id; END IF; IF TG_OP <> 'INSERT' THEN INSERT INTO core_changes (scope) SELECT 'h:' || course_id FROM calendar_homework WHERE id = OLD.homework_id; END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER calendar_homework_files_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_homework_files FOR EACH ROW EXECUTE FUNCTION calendar_homework_files_changed();"
+	"CREATE FUNCTION calendar_homework_done_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('t:' || NEW.student_id); END IF; IF TG_OP <> 'INSERT' THEN INSERT INTO core_changes (scope) VALUES ('t:' || OLD.student_id); END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER calendar_homework_done_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_homework_done FOR EACH ROW EXECUTE FUNCTION calendar_homework_done_changed();";
+
 static const struct migration migrations[] = {
 	{1, "events, classes, overrides, homework, ticks, feeds", schema_v1, NULL},
 	{2, "exam reminders sent (one row per occurrence: the lease)", schema_v2, NULL},
 	{3, "homework attachments (files of the fichiers service, by id)", schema_v3, NULL},
+	{4, "exam reminders by occurrence and start (a moved exam is reminded again); overrides by start", schema_v4,
+	 NULL},
+	{5, "versions of the answer cache: n:calendar, h:<course> (homework), t:<student> (ticks)", schema_v5,
+	 schema_v5_pg},
 };
 
 int cal_has(const char *const *v, size_t n, const char *s)
@@ -405,6 +462,19 @@ static const struct route routes[] = {
 			   "},\"from\":" S_STR ",\"to\":" S_STR ",\"note\":" S_NSTR "}}",
 	 .response_schema = "{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_ids\"],\"properties\":{"
 			    "\"event_id\":" S_UUID ",\"occurrence_ids\":{\"type\":\"array\",\"items\":" S_TIME "}}}"},
+	{.method = "POST",
+	 .pattern = "/api/calendar/cancellations",
+	 .handler = cal_cancellations,
+	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
+	 .summary =
+		 "Cancel every lesson and exam starting between from and to (dates or RFC 3339, 31 days at most): "
+		 "a teacher's own (a teacher away), or for administrators the school's, a teacher's (teacher_id) or a "
+		 "class's (class_id); all or none, each student told once of their lessons",
+	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"from\",\"to\"],"
+			   "\"properties\":{\"from\":" S_STR ",\"to\":" S_STR ",\"teacher_id\":" S_NUUID
+			   ",\"class_id\":" S_NUUID ",\"note\":" S_NSTR "}}",
+	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
+			    "\"array\",\"items\":" S_OCC "}}}"},
 	{.method = "GET",
 	 .pattern = "/api/calendar/timetable",
 	 .handler = cal_timetable,

@@ -24,6 +24,7 @@
 #include "core/app.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/rcache.h"
 #include "core/row.h"
 #include "core/sql.h"
 #include "core/util.h"
@@ -468,62 +469,25 @@ static int kind_wanted(const char *const *kinds, const char *kind)
 	return 0;
 }
 
-int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to, const char *const *kinds,
-		    struct cal_occ **out)
+/* The occurrences of the series fs overlapping [from, to), of the kinds asked for, sorted (cal_occurrences). */
+static int occurrences_of(db_conn *c, arena *a, const struct found *fs, time_t from, time_t to,
+			  const char *const *kinds, struct cal_occ **out)
 {
 	char f[21], t[21];
 	util_time_rfc3339(from, f);
 	util_time_rfc3339(to, t);
-	struct found fs = {0};
-	int rc;
-	if (v->all)
-		rc = query_one(c, a,
-			       "SELECT " SERIES_COLS
-			       " FROM calendar_events e WHERE (e.audience <> 'owner' OR e.owner_id = ?)" WINDOW,
-			       v->user_id, t, f, &fs);
-	else {
-		rc = query_one(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW,
-			       "school", t, f, &fs);
-		if (!rc && (v->roles & ROLE_ENSEIGNANT))
-			rc = query_one(c, a,
-				       "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW,
-				       "teachers", t, f, &fs);
-		if (!rc && *v->user_id)
-			rc = query_one(c, a,
-				       "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.owner_id = ?"
-				       " AND e.audience = 'owner'" WINDOW,
-				       v->user_id, t, f, &fs);
-		if (!rc)
-			rc = query_in(
-				c, a,
-				"SELECT " SERIES_COLS " FROM calendar_event_classes k JOIN calendar_events e"
-				" ON e.id = k.event_id WHERE e.audience = 'classes' AND k.class_id IN " IN16 WINDOW,
-				v->classes, v->nclasses, t, f, &fs);
-		if (!rc)
-			/*
-			 * (e.audience || '') keeps SQLite off the audience index for this one: it would read every
-			 * course series of the school instead of the caller's courses' (measured on the district:
-			 * 124 ms against 0.4 ms). Portable: PostgreSQL plans on course_id either way.
-			 */
-			rc = query_in(c, a,
-				      "SELECT " SERIES_COLS
-				      " FROM calendar_events e WHERE (e.audience || '') = 'course'"
-				      " AND e.course_id IN " IN16 WINDOW,
-				      v->courses, v->ncourses, t, f, &fs);
-	}
 	struct cal_span *hol = NULL;
 	size_t nhol = 0;
-	if (!rc)
-		rc = load_holidays(c, a, f, t, &hol, &nhol);
+	int rc = load_holidays(c, a, f, t, &hol, &nhol);
 	/* The series of the kinds asked for; their classes, their changed occurrences, a few statements in all. */
-	struct series **xs = arena_alloc(a, (fs.n + 1) * sizeof(*xs));
+	struct series **xs = arena_alloc(a, (fs->n + 1) * sizeof(*xs));
 	size_t nxs = 0;
-	for (size_t i = 0; !rc && i < fs.n; i++) {
-		if (!kind_wanted(kinds, fs.v[i].col[C_KIND]))
+	for (size_t i = 0; !rc && i < fs->n; i++) {
+		if (!kind_wanted(kinds, fs->v[i].col[C_KIND]))
 			continue;
-		if (strcmp(fs.v[i].col[C_AUDIENCE], "classes") == 0 && (rc = load_classes(c, a, &fs.v[i])))
+		if (strcmp(fs->v[i].col[C_AUDIENCE], "classes") == 0 && (rc = load_classes(c, a, &fs->v[i])))
 			break;
-		xs[nxs++] = &fs.v[i];
+		xs[nxs++] = &fs->v[i];
 	}
 	if (!rc)
 		rc = load_overrides(c, a, xs, nxs);
@@ -571,6 +535,81 @@ int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t fro
 		qsort(k.v, k.n, sizeof(*k.v), by_start);
 	*out = k.v;
 	return (int)k.n;
+}
+
+int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to, const char *const *kinds,
+		    struct cal_occ **out)
+{
+	char f[21], t[21];
+	util_time_rfc3339(from, f);
+	util_time_rfc3339(to, t);
+	struct found fs = {0};
+	int rc;
+	if (v->all)
+		rc = query_one(c, a,
+			       "SELECT " SERIES_COLS
+			       " FROM calendar_events e WHERE (e.audience <> 'owner' OR e.owner_id = ?)" WINDOW,
+			       v->user_id, t, f, &fs);
+	else {
+		rc = query_one(c, a, "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW,
+			       "school", t, f, &fs);
+		if (!rc && (v->roles & ROLE_ENSEIGNANT))
+			rc = query_one(c, a,
+				       "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.audience = ?" WINDOW,
+				       "teachers", t, f, &fs);
+		if (!rc && *v->user_id)
+			rc = query_one(c, a,
+				       "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.owner_id = ?"
+				       " AND e.audience = 'owner'" WINDOW,
+				       v->user_id, t, f, &fs);
+		if (!rc)
+			rc = query_in(
+				c, a,
+				"SELECT " SERIES_COLS " FROM calendar_event_classes k JOIN calendar_events e"
+				" ON e.id = k.event_id WHERE e.audience = 'classes' AND k.class_id IN " IN16 WINDOW,
+				v->classes, v->nclasses, t, f, &fs);
+		if (!rc)
+			/*
+			 * (e.audience || '') keeps SQLite off the audience index for this one: it would read every
+			 * course series of the school instead of the caller's courses' (measured on the district:
+			 * 124 ms against 0.4 ms). Portable: PostgreSQL plans on course_id either way.
+			 */
+			rc = query_in(c, a,
+				      "SELECT " SERIES_COLS
+				      " FROM calendar_events e WHERE (e.audience || '') = 'course'"
+				      " AND e.course_id IN " IN16 WINDOW,
+				      v->courses, v->ncourses, t, f, &fs);
+	}
+	return rc ? rc : occurrences_of(c, a, &fs, from, to, kinds, out);
+}
+
+int cal_exams_starting(db_conn *c, arena *a, time_t from, time_t to, struct cal_occ **out)
+{
+	char f[21], t[21];
+	util_time_rfc3339(from, f);
+	util_time_rfc3339(to, t);
+	/* The exams of the window, and those with an occurrence moved into it (from further away). */
+	db_stmt *s = db_prepare(c,
+				"SELECT " SERIES_COLS " FROM calendar_events e WHERE e.kind = 'exam' AND ((1 = 1" WINDOW
+				") OR e.id IN (SELECT o.event_id FROM calendar_overrides o"
+				" WHERE o.starts_at >= ? AND o.starts_at < ?))");
+	if (!s)
+		return ENT_EDB;
+	db_bind_text(s, 1, t);
+	db_bind_text(s, 2, f);
+	db_bind_text(s, 3, f);
+	db_bind_text(s, 4, t);
+	struct found fs = {0};
+	int rc = add_rows(s, a, &fs);
+	static const char *const exams[] = {"exam", NULL};
+	struct cal_occ *occ = NULL;
+	int n = rc ? rc : occurrences_of(c, a, &fs, from, to, exams, &occ);
+	int kept = 0;
+	for (int i = 0; i < n; i++)
+		if (occ[i].start >= from && occ[i].start < to)
+			occ[kept++] = occ[i];
+	*out = occ;
+	return n < 0 ? n : kept;
 }
 
 /* ---- writing ---- */
@@ -1224,6 +1263,25 @@ static const char *rule_from(arena *a, const struct series *x, time_t at)
 	return out;
 }
 
+/* The change to x's occurrence at, for the students (cal_notify_change, cal_cancels_add). */
+static struct cal_change change_of(const struct series *x, time_t at, int cancelled, time_t start, const char *loc,
+				   const char *note)
+{
+	return (struct cal_change){.event_id = x->col[C_ID],
+				   .kind = x->col[C_KIND],
+				   .title = x->col[C_TITLE],
+				   .tz = x->col[C_TZ],
+				   .audience = x->col[C_AUDIENCE],
+				   .course_id = x->col[C_COURSE],
+				   .class_ids = x->class_ids,
+				   .nclass_ids = x->nclass_ids,
+				   .at = at,
+				   .cancelled = cancelled,
+				   .new_start = start,
+				   .location = loc,
+				   .note = note};
+}
+
 void cal_events_patch(http_req *req)
 {
 	json_t *body = http_json_body(req);
@@ -1300,6 +1358,12 @@ void cal_events_patch(http_req *req)
 		goto out;
 	if (!following) {
 		rc = draft_store(c, a, id, 0, &d, x.col[C_OWNER], NULL);
+		if (!rc && !x.col[C_RRULE] && !d.rrule && d.start != x.start) {
+			/* A lesson or exam of one occurrence moved: its students are told (the next 14 days). */
+			struct cal_change ch = change_of(&x, x.start, 0, d.start, d.location, NULL);
+			ch.title = d.title;
+			rc = cal_notify_change(c, a, &ch);
+		}
 	} else {
 		/* Split: the old series ends before at; the new one takes the exdates and overrides from at. */
 		util_uuid(new_id);
@@ -1358,6 +1422,7 @@ out:
 		http_problem_err(req, rc, "L'événement n'a pas pu être modifié.");
 		return;
 	}
+	bus_kick();
 	reply_series(req, c, following ? new_id : id, 200);
 }
 
@@ -1420,14 +1485,34 @@ static void reply_occurrence(http_req *req, db_conn *c, const struct cal_viewer 
 }
 
 /*
- * Records the override of x's occurrence at, by the user by at now: cancelled, or changed to start
- * and end (0: the series' times), loc and teacher (NULL: the series'), with an optional note; then
- * tells the students of a lesson of the next 14 days (cal_notify_change). Inside the caller's
- * transaction; 0 or an ent_err.
+ * The occurrence named by the request's {occurrence_id} in *at: 0, or -1 with 404 answered when it
+ * is not an occurrence of x.
  */
-static int override_store(db_conn *c, arena *a, const struct series *x, time_t at, int cancelled, time_t start,
-			  time_t end, const char *loc, const char *teacher, const char *note, const char *by,
-			  const char *now)
+static int occurrence_arg(http_req *req, const struct series *x, time_t *at)
+{
+	if (!util_parse_rfc3339(http_param(req, "occurrence_id"), at) && is_occurrence(x, *at))
+		return 0;
+	http_problem(req, 404, "Cette occurrence n'existe pas dans la série.");
+	return -1;
+}
+
+/* Takes back the changes to the occurrence at of event_id: it is the series' again. 0 or an ent_err. */
+static int override_clear(db_conn *c, const char *event_id, time_t at)
+{
+	char ats[21];
+	util_time_rfc3339(at, ats);
+	int rc = db_run(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?", event_id, ats);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/*
+ * Records the override of event_id's occurrence at, by the user by at now: cancelled, or changed
+ * to start and end (0: the series' times), loc and teacher (NULL: the series'), with an optional
+ * note. Inside the caller's transaction, which tells the students (cal_notify_change, or
+ * cal_cancels_add for several); 0 or an ent_err.
+ */
+static int override_store(db_conn *c, const char *event_id, time_t at, int cancelled, time_t start, time_t end,
+			  const char *loc, const char *teacher, const char *note, const char *by, const char *now)
 {
 	char ats[21], sts[21], ets[21];
 	util_time_rfc3339(at, ats);
@@ -1442,25 +1527,10 @@ static int override_store(db_conn *c, arena *a, const struct series *x, time_t a
 			 " starts_at = excluded.starts_at, ends_at = excluded.ends_at, location = excluded.location,"
 			 " teacher_id = excluded.teacher_id, note = excluded.note, updated_by = excluded.updated_by,"
 			 " updated_at = excluded.updated_at",
-			 SQL_T(x->col[C_ID]), SQL_T(ats), SQL_T(cancelled ? "cancelled" : "changed"),
+			 SQL_T(event_id), SQL_T(ats), SQL_T(cancelled ? "cancelled" : "changed"),
 			 SQL_T(start ? sts : NULL), SQL_T(start ? ets : NULL), SQL_T(loc), SQL_T(teacher), SQL_T(note),
 			 SQL_T(by), SQL_T(now));
-	if (rc < 0)
-		return rc;
-	struct cal_change ch = {.event_id = x->col[C_ID],
-				.kind = x->col[C_KIND],
-				.title = x->col[C_TITLE],
-				.tz = x->col[C_TZ],
-				.audience = x->col[C_AUDIENCE],
-				.course_id = x->col[C_COURSE],
-				.class_ids = x->class_ids,
-				.nclass_ids = x->nclass_ids,
-				.at = at,
-				.cancelled = cancelled,
-				.new_start = start,
-				.location = loc,
-				.note = note};
-	return cal_notify_change(c, a, &ch);
+	return rc < 0 ? rc : ENT_OK;
 }
 
 static const char *const occ_status[] = {"cancelled", "scheduled", NULL};
@@ -1482,13 +1552,9 @@ void cal_occurrence_put(http_req *req)
 		return;
 	arena *a = http_arena(req);
 	time_t at;
-	json_t *errors = json_object();
-	const char *occ = http_param(req, "occurrence_id");
-	if (util_parse_rfc3339(occ, &at) || !is_occurrence(&x, at)) {
-		json_decref(errors);
-		http_problem(req, 404, "Cette occurrence n'existe pas dans la série.");
+	if (occurrence_arg(req, &x, &at))
 		return;
-	}
+	json_t *errors = json_object();
 	json_check(body, override_fields, sizeof(override_fields) / sizeof(override_fields[0]), errors);
 	time_t start = 0, end = 0;
 	const char *ss = json_get_str(body, "starts_at", NULL), *es = json_get_str(body, "ends_at", NULL);
@@ -1519,8 +1585,7 @@ void cal_occurrence_put(http_req *req)
 	const char *status = json_get_str(body, "status", NULL);
 	int cancelled = status && !strcmp(status, "cancelled");
 	const char *loc = json_get_str(body, "location", NULL), *note = json_get_str(body, "note", NULL);
-	char ats[21], now[21];
-	util_time_rfc3339(at, ats);
+	char now[21];
 	now_text(now);
 	int rc = db_begin(c);
 	if (rc) {
@@ -1528,12 +1593,12 @@ void cal_occurrence_put(http_req *req)
 		return;
 	}
 	if (!cancelled && !start && !loc && !teacher) {
-		/* Nothing changed any more: back to the series. */
-		rc = db_run(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?", x.col[C_ID],
-			    ats);
-		rc = rc < 0 ? rc : ENT_OK;
+		rc = override_clear(c, x.col[C_ID], at); /* nothing changed any more: back to the series */
 	} else {
-		rc = override_store(c, a, &x, at, cancelled, start, end, loc, teacher, note, v.user_id, now);
+		rc = override_store(c, x.col[C_ID], at, cancelled, start, end, loc, teacher, note, v.user_id, now);
+		struct cal_change ch = change_of(&x, at, cancelled, start, loc, note);
+		if (!rc)
+			rc = cal_notify_change(c, a, &ch);
 	}
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {
@@ -1664,24 +1729,32 @@ void cal_occurrences_cancel(http_req *req)
 	if (http_invalid(req, errors))
 		return;
 	const char *note = json_get_str(body, "note", NULL);
-	char ats[21], now[21];
-	now_text(now);
-	int rc = db_begin(c);
-	for (size_t i = 0; !rc && i < k.n; i++) {
-		rc = override_store(c, a, &x, k.v[i], 1, 0, 0, NULL, NULL, note, v.user_id, now);
-	}
-	rc = rc ? (db_rollback(c), rc) : db_commit(c);
-	if (rc) {
-		http_problem_err(req, rc, "Les occurrences n'ont pas pu être annulées.");
-		return;
-	}
-	bus_kick();
 	for (size_t i = 1; i < k.n; i++) /* in order */
 		for (size_t j = i; j > 0 && k.v[j - 1] > k.v[j]; j--) {
 			time_t t = k.v[j];
 			k.v[j] = k.v[j - 1];
 			k.v[j - 1] = t;
 		}
+	char ats[21], now[21];
+	now_text(now);
+	/* The students are told once, of all the lessons of theirs cancelled here. */
+	struct cal_cancels told = {.a = a};
+	int rc = db_begin(c);
+	for (size_t i = 0; !rc && i < k.n; i++) {
+		rc = override_store(c, x.col[C_ID], k.v[i], 1, 0, 0, NULL, NULL, note, v.user_id, now);
+		struct cal_change ch = change_of(&x, k.v[i], 1, 0, NULL, note);
+		if (!rc)
+			rc = cal_cancels_add(c, &told, &ch);
+	}
+	if (!rc)
+		rc = cal_cancels_publish(c, &told, note);
+	cal_cancels_free(&told);
+	rc = rc ? (db_rollback(c), rc) : db_commit(c);
+	if (rc) {
+		http_problem_err(req, rc, "Les occurrences n'ont pas pu être annulées.");
+		return;
+	}
+	bus_kick();
 	jw *w = http_jw(req);
 	jw_obj_open(w);
 	jw_kstr(w, "event_id", x.col[C_ID]);
@@ -1696,6 +1769,164 @@ void cal_occurrences_cancel(http_req *req)
 	http_reply_jw(req, 200);
 }
 
+/* 1 when o is teacher's: they teach its course and nobody replaces them, or they are the replacement. */
+static int lesson_of(const struct cal_occ *o, const char *teacher, const char *const *taught, size_t ntaught)
+{
+	return (o->teacher_id && !strcmp(o->teacher_id, teacher)) ||
+	       (!o->orig_teacher_id && o->course_id && cal_has(taught, ntaught, o->course_id) &&
+		(!o->teacher_id || !strcmp(o->teacher_id, teacher)));
+}
+
+/* A day (or a few weeks) cancelled at most at once. */
+#define CANCEL_MAX_DAYS 31
+#define CANCEL_MAX 2000
+
+static const struct jfield day_cancel_fields[] = {
+	{"from", JF_STRING, 1, 0, 1, 40, NULL},    {"to", JF_STRING, 1, 0, 1, 40, NULL},
+	{"teacher_id", JF_UUID, 0, 1, 0, 0, NULL}, {"class_id", JF_UUID, 0, 1, 0, 0, NULL},
+	{"note", JF_STRING, 0, 1, 0, 500, NULL},
+};
+
+/*
+ * The lessons and exams starting in [from, to) that are not cancelled yet, of every series: a
+ * teacher's own (a teacher away: they teach the course, nobody replaces them), or for an
+ * administrator the whole school's, a teacher's (teacher_id) or a class's (class_id). All or none;
+ * each student is told once, of their own lessons (cal_cancels_publish).
+ */
+void cal_cancellations(http_req *req)
+{
+	json_t *body = http_json_body(req);
+	if (!body)
+		return;
+	db_conn *c = http_db(req);
+	if (!c)
+		return;
+	arena *a = http_arena(req);
+	const struct http_principal *p = http_principal(req);
+	json_t *errors = json_object();
+	time_t from = 0, to = 0;
+	if (!json_check(body, day_cancel_fields, sizeof(day_cancel_fields) / sizeof(day_cancel_fields[0]), errors)) {
+		static const char bad[] = "doit être une date (2026-12-07) ou une date-heure RFC 3339";
+		if (parse_bound(json_get_str(body, "from", NULL), &from))
+			json_object_set_new(errors, "from", json_string(bad));
+		if (parse_bound(json_get_str(body, "to", NULL), &to))
+			json_object_set_new(errors, "to", json_string(bad));
+		else if (!json_object_get(errors, "from") && to <= from)
+			json_object_set_new(errors, "to", json_string("doit être après from"));
+		else if (!json_object_get(errors, "from") && to - from > CANCEL_MAX_DAYS * 86400L)
+			json_object_set_new(errors, "to", json_string("est à plus de 31 jours de from"));
+	}
+	if (http_invalid(req, errors))
+		return;
+	const char *teacher = json_get_str(body, "teacher_id", NULL), *cls = json_get_str(body, "class_id", NULL);
+	int admin = (p->roles & ROLE_ADMIN) != 0;
+	if (!admin && ((teacher && strcmp(teacher, p->sub)) || cls)) {
+		http_problem(req, 403, "Un enseignant n'annule que ses propres cours.");
+		return;
+	}
+	if (!admin)
+		teacher = p->sub;
+	struct cal_viewer v;
+	int rc = cal_viewer_for(c, a, p, &v);
+	const char **taught = v.taught;
+	size_t ntaught = v.ntaught;
+	errors = json_object();
+	if (!rc && admin && teacher) {
+		struct user u;
+		rc = users_get(c, a, teacher, &u);
+		if (rc == ENT_ENOTFOUND || (!rc && !(u.roles & ROLE_ENSEIGNANT))) {
+			json_object_set_new(errors, "teacher_id", json_string("ne désigne aucun enseignant"));
+			rc = ENT_OK;
+		} else if (!rc) {
+			int n = cours_taught_by(c, a, teacher, &taught);
+			rc = n < 0 ? n : ENT_OK;
+			ntaught = n < 0 ? 0 : (size_t)n;
+		}
+	}
+	if (!rc && cls) {
+		rc = users_class_exists(c, cls);
+		if (rc == 0)
+			json_object_set_new(errors, "class_id", json_string("ne désigne aucune classe"));
+		rc = rc < 0 ? rc : ENT_OK;
+	}
+	static const char *const kinds[] = {"lesson", "exam", NULL};
+	struct cal_occ *occ = NULL;
+	int n = rc ? rc : json_object_size(errors) ? 0 : cal_occurrences(c, a, &v, from, to, kinds, &occ);
+	if (n < 0) {
+		json_decref(errors);
+		http_problem_err(req, n, "Les cours n'ont pas pu être lus.");
+		return;
+	}
+	int kept = 0;
+	for (int i = 0; i < n; i++) {
+		const struct cal_occ *o = &occ[i];
+		int in_class = !cls;
+		for (size_t j = 0; !in_class && j < o->nclasses; j++)
+			in_class = !strcmp(o->classes[j].id, cls);
+		if (o->start >= from && o->start < to && o->status != CAL_CANCELLED && in_class &&
+		    (!teacher || lesson_of(o, teacher, taught, ntaught)) &&
+		    (admin || (o->course_id && cal_has(v.taught, v.ntaught, o->course_id))))
+			occ[kept++] = occ[i];
+	}
+	if (!json_object_size(errors) && !kept)
+		json_object_set_new(errors, "from", json_string("aucun cours à annuler ne commence entre from et to"));
+	else if (kept > CANCEL_MAX)
+		json_object_set_new(errors, "to",
+				    json_string("annulerait plus de 2000 cours : choisissez une période plus courte"));
+	if (http_invalid(req, errors))
+		return;
+	const char *note = json_get_str(body, "note", NULL);
+	char now[21];
+	now_text(now);
+	struct cal_cancels told = {.a = a};
+	rc = db_begin(c);
+	for (int i = 0; !rc && i < kept; i++) {
+		struct cal_occ *o = &occ[i];
+		rc = override_store(c, o->event_id, o->id, 1, 0, 0, NULL, NULL, note, p->sub, now);
+		struct cal_change ch = {.event_id = o->event_id,
+					.kind = o->kind,
+					.title = o->title,
+					.tz = o->tz,
+					.audience = o->audience,
+					.course_id = o->course_id,
+					.class_ids = o->class_ids,
+					.nclass_ids = o->nclass_ids,
+					.at = o->id,
+					.cancelled = 1,
+					.note = note};
+		if (!rc)
+			rc = cal_cancels_add(c, &told, &ch);
+		/* As it is now: cancelled, at its time (a move is forgotten) and in its room. */
+		o->status = CAL_CANCELLED;
+		o->note = note;
+		o->start = o->orig_start;
+		o->end = o->orig_end;
+		if (o->orig_location)
+			o->location = o->orig_location;
+		if (o->orig_teacher_id)
+			o->teacher_id = o->orig_teacher_id;
+		o->orig_location = o->orig_teacher_id = NULL;
+	}
+	if (!rc)
+		rc = cal_cancels_publish(c, &told, note);
+	cal_cancels_free(&told);
+	rc = rc ? (db_rollback(c), rc) : db_commit(c);
+	if (rc) {
+		http_problem_err(req, rc, "Les cours n'ont pas pu être annulés.");
+		return;
+	}
+	bus_kick();
+	jw *w = http_jw(req);
+	jw_obj_open(w);
+	jw_key(w, "items");
+	jw_arr_open(w);
+	for (int i = 0; i < kept; i++)
+		cal_write_occ(w, &occ[i]);
+	jw_arr_close(w);
+	jw_obj_close(w);
+	http_reply_jw(req, 200);
+}
+
 void cal_occurrence_delete(http_req *req)
 {
 	struct cal_viewer v;
@@ -1704,20 +1935,19 @@ void cal_occurrence_delete(http_req *req)
 	if (!c)
 		return;
 	time_t at;
-	char ats[21];
-	if (util_parse_rfc3339(http_param(req, "occurrence_id"), &at) || !is_occurrence(&x, at)) {
-		http_problem(req, 404, "Cette occurrence n'existe pas dans la série.");
+	if (occurrence_arg(req, &x, &at))
 		return;
-	}
-	util_time_rfc3339(at, ats);
-	int rc = db_run(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?", x.col[C_ID], ats);
-	if (rc < 0)
+	int rc = override_clear(c, x.col[C_ID], at);
+	if (rc)
 		http_problem_err(req, rc, "L'occurrence n'a pas pu être rétablie.");
 	else
 		http_reply_empty(req, 204);
 }
 
 /* ---- the week's timetable ---- */
+
+static void timetable_week(http_req *req, db_conn *c, const char *week, time_t from, time_t to, const char *cls,
+			   const char *mine);
 
 void cal_timetable(http_req *req)
 {
@@ -1743,21 +1973,49 @@ void cal_timetable(http_req *req)
 	if (http_invalid(req, errors))
 		return;
 	const struct http_principal *p = http_principal(req);
+	if (cls && !(p->roles & (ROLE_ENSEIGNANT | ROLE_ADMIN))) {
+		http_problem(req, 403,
+			     "Seuls les enseignants et les administrateurs consultent l'emploi du temps d'une classe.");
+		return;
+	}
+	const char *mine = http_query(req, "mine");
 	/*
-	 * One read transaction for the dozen statements that follow: SQLite then takes its shared locks
-	 * once instead of once per statement (in the district, a third of the request's system time).
+	 * A student's week and a class's go through the answer cache (core/rcache.h); a teacher's or an
+	 * administrator's own week depends on course assignments that no version names, so it is not.
 	 */
-	int tx = db_exec(c, "BEGIN") == 0;
+	if (cls || (p->roles & (ROLE_ETUDIANT | ROLE_ENSEIGNANT | ROLE_ADMIN)) == ROLE_ETUDIANT) {
+		const char *key = arena_printf(a, "cal-timetable|%s|%s|%s", p->sub, week, cls ? cls : "");
+		if (rcache_begin(req, c, key))
+			return;
+		timetable_week(req, c, week, from, to, cls, mine);
+		rcache_end(req, c);
+	} else
+		timetable_week(req, c, week, from, to, cls, mine);
+}
+
+/*
+ * Answers the week [from, to) of the caller or of class cls (a teacher or an administrator asks).
+ * Inside rcache_begin(), it names what it reads: every series ("n:calendar"), the student
+ * ("u:": their class), the class ("k:": its courses, its name), each course ("c:": its classes)
+ * and each class named on an occurrence ("k:").
+ */
+static void timetable_week(http_req *req, db_conn *c, const char *week, time_t from, time_t to, const char *cls,
+			   const char *mine)
+{
+	arena *a = http_arena(req);
+	const struct http_principal *p = http_principal(req);
+	/*
+	 * One read transaction for the dozen statements that follow (the answer cache's snapshot when
+	 * it stores the answer): SQLite then takes its shared locks once instead of once per statement
+	 * (in the district, a third of the request's system time).
+	 */
+	int caching = rcache_collecting(req), tx = !caching && db_exec(c, "BEGIN") == 0;
 	struct cal_viewer v;
 	struct cal_occ *occ = NULL;
 	int n = 0;
 	if (cls) {
-		if (!(p->roles & (ROLE_ENSEIGNANT | ROLE_ADMIN))) {
-			n = -403;
-		} else {
-			int rc = users_class_exists(c, cls);
-			n = rc < 0 ? rc : rc == 0 ? -404 : cal_viewer_of_class(c, a, cls, &v);
-		}
+		int rc = users_class_exists(c, cls);
+		n = rc < 0 ? rc : rc == 0 ? -404 : cal_viewer_of_class(c, a, cls, &v);
 	} else
 		n = cal_viewer_for(c, a, p, &v);
 	static const char *const kinds[] = {"lesson", "exam", "school", "holiday", NULL};
@@ -1765,10 +2023,17 @@ void cal_timetable(http_req *req)
 		n = cal_occurrences(c, a, &v, from, to, kinds, &occ);
 	if (tx)
 		db_exec(c, "COMMIT");
-	if (n == -403) {
-		http_problem(req, 403,
-			     "Seuls les enseignants et les administrateurs consultent l'emploi du temps d'une classe.");
-		return;
+	if (caching && n >= 0) {
+		rcache_dep(req, "n", "calendar");
+		if (!cls)
+			rcache_dep(req, "u", p->sub);
+		for (size_t i = 0; i < v.nclasses; i++)
+			rcache_dep(req, "k", v.classes[i]);
+		for (size_t i = 0; i < v.ncourses; i++)
+			rcache_dep(req, "c", v.courses[i]);
+		for (int i = 0; i < n; i++)
+			for (size_t j = 0; j < occ[i].nclasses; j++)
+				rcache_dep(req, "k", occ[i].classes[j].id);
 	}
 	if (n == -404) {
 		http_problem(req, 404, "Cette classe n'existe pas.");
@@ -1778,18 +2043,13 @@ void cal_timetable(http_req *req)
 		http_problem_err(req, n, "L'emploi du temps n'a pas pu être lu.");
 		return;
 	}
-	const char *mine = http_query(req, "mine");
 	if (n > 0 && mine && strcmp(mine, "true") == 0 && !cls) {
 		/* A teacher's own lessons: those they teach (or replace), and everything that is not a lesson. */
 		int k = 0;
 		for (int i = 0; i < n; i++) {
 			const struct cal_occ *o = &occ[i];
 			int lesson = !strcmp(o->kind, "lesson") || !strcmp(o->kind, "exam");
-			int theirs = (o->teacher_id && !strcmp(o->teacher_id, p->sub)) ||
-				     (!o->orig_teacher_id && o->course_id &&
-				      cal_has(v.taught, v.ntaught, o->course_id) &&
-				      (!o->teacher_id || !strcmp(o->teacher_id, p->sub)));
-			if (!lesson || theirs)
+			if (!lesson || lesson_of(o, p->sub, v.taught, v.ntaught))
 				occ[k++] = occ[i];
 		}
 		n = k;

@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/patch.h"
+#include "core/rcache.h"
 #include "core/row.h"
 #include "core/util.h"
 #include "core/sql.h"
@@ -328,6 +329,8 @@ static void reread_reply(http_req *req, db_conn *c, const struct cal_viewer *v, 
 	reply_hw(req, c, v, &h, status);
 }
 
+static void homework_list(http_req *req, db_conn *c, const char *course, time_t from, time_t to);
+
 void cal_homework_list(http_req *req)
 {
 	db_conn *c = http_db(req);
@@ -346,6 +349,32 @@ void cal_homework_list(http_req *req)
 	cal_local_midnight(today, CAL_DEFAULT_TZ, &midnight);
 	if (cal_window_args(req, midnight, 28, &from, &to))
 		return;
+	/*
+	 * A student's list goes through the answer cache (core/rcache.h); a teacher's counts depend on
+	 * ticks and course assignments that no version names, so theirs is not.
+	 */
+	const struct http_principal *p = http_principal(req);
+	if ((p->roles & (ROLE_ETUDIANT | ROLE_ENSEIGNANT | ROLE_ADMIN)) == ROLE_ETUDIANT) {
+		const char *key = arena_printf(a, "cal-homework|%s|%lld|%lld|%s", p->sub, (long long)from,
+					       (long long)to, course ? course : "");
+		if (rcache_begin(req, c, key))
+			return;
+		homework_list(req, c, course, from, to);
+		rcache_end(req, c);
+	} else
+		homework_list(req, c, course, from, to);
+}
+
+/*
+ * Answers the homework due in [from, to) of the caller's courses (or of course). Inside
+ * rcache_begin(), it names what it reads: the student ("u:": their class), the class ("k:": its
+ * courses), each course ("c:": its title; "h:": its homework and their attachments), the
+ * student's ticks ("t:"). An attachment's file is the fichiers service's, which no version names:
+ * a list with attachments is not kept.
+ */
+static void homework_list(http_req *req, db_conn *c, const char *course, time_t from, time_t to)
+{
+	arena *a = http_arena(req);
 	struct cal_viewer v;
 	if (cal_viewer_load(req, c, &v))
 		return;
@@ -427,6 +456,23 @@ void cal_homework_list(http_req *req)
 	if (rc) {
 		http_problem_err(req, rc, "Les devoirs n'ont pas pu être lus.");
 		return;
+	}
+	if (rcache_collecting(req)) {
+		rcache_dep(req, "u", v.user_id);
+		rcache_dep(req, "t", v.user_id);
+		for (size_t i = 0; i < v.nclasses; i++)
+			rcache_dep(req, "k", v.classes[i]);
+		for (size_t i = 0; i < n; i++) {
+			rcache_dep(req, "c", ids[i]);
+			rcache_dep(req, "h", ids[i]);
+		}
+		for (size_t i = 0; i < nitems; i++)
+			if (items[i].nfiles) {
+				char now[21];
+				util_time_rfc3339(time(NULL), now);
+				rcache_until(req, now); /* already past: not served again */
+				break;
+			}
 	}
 	jw *w = http_jw(req);
 	jw_obj_open(w);

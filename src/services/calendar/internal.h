@@ -105,6 +105,7 @@ void cal_events_delete(http_req *req);
 void cal_occurrence_put(http_req *req);
 void cal_occurrence_delete(http_req *req);
 void cal_occurrences_cancel(http_req *req);
+void cal_cancellations(http_req *req);
 void cal_timetable(http_req *req);
 
 /* A class an occurrence is for, and its name (NULL for a class that no longer exists). */
@@ -137,6 +138,12 @@ enum { CAL_SCHEDULED = 0, CAL_CANCELLED = 1, CAL_CHANGED = 2 };
  */
 int cal_occurrences(db_conn *c, arena *a, const struct cal_viewer *v, time_t from, time_t to, const char *const *kinds,
 		    struct cal_occ **out);
+/*
+ * Every exam occurrence starting in [from, to), its changes applied (one moved into the window
+ * from outside it included, cancelled ones with their status), for the reminders. How many or an
+ * ent_err.
+ */
+int cal_exams_starting(db_conn *c, arena *a, time_t from, time_t to, struct cal_occ **out);
 /*
  * Parses ?from= and ?to= (RFC 3339 or YYYY-MM-DD, midnight on Paris's clock; 400 days at most).
  * Without them: def_from (0: this week's Monday) and span_days on; with one of them, span_days
@@ -195,6 +202,23 @@ int cal_students(db_conn *c, arena *a, const char *audience, const char *course_
 		 size_t nclass_ids, json_t *out);
 /* Publishes calendar.lesson_changed when ch is a lesson or exam of the next 14 days (inside the caller's transaction). */
 int cal_notify_change(db_conn *c, arena *a, const struct cal_change *ch);
+/*
+ * Cancelled lessons gathered for one notification per student listing theirs (a teacher away for
+ * several days, a day cancelled): cal_cancels_add for each (those announced: the next 14 days),
+ * then cal_cancels_publish in the transaction, or cal_cancels_free when it is rolled back.
+ */
+struct cal_cancels {
+	arena *a;
+	struct cal_cancelled {
+		const char *event_id;
+		json_t *payload;  /* the lesson as cal_notify_change would announce it */
+		json_t *students; /* their ids */
+	} * v;
+	size_t n, cap;
+};
+int cal_cancels_add(db_conn *c, struct cal_cancels *k, const struct cal_change *ch);
+int cal_cancels_publish(db_conn *c, struct cal_cancels *k, const char *note);
+void cal_cancels_free(struct cal_cancels *k);
 /* Publishes calendar.homework to the course's students (inside the caller's transaction). */
 int cal_notify_homework(db_conn *c, arena *a, const char *homework_id, const char *course_id, const char *title,
 			time_t due);

@@ -8,10 +8,12 @@
  *   calendar.exam_reminder   the day before an exam (in the 24 hours before it starts)
  *
  * The reminder is sent once even when several processes run the calendar: a background thread
- * in each looks every few seconds for exams starting within 24 hours, and claims each occurrence
- * by inserting (event, occurrence) into calendar_reminders in the transaction that publishes the
- * event. The primary key is the lease: the insert of a second process does nothing (ON CONFLICT
- * DO NOTHING, after the first commits), and it publishes nothing.
+ * in each looks every few seconds for exams starting within 24 hours (where they are now: an exam
+ * moved is reminded before its new time, a cancelled one not at all), and claims each occurrence
+ * by inserting (event, occurrence, start) into calendar_reminders in the transaction that
+ * publishes the event. The primary key is the lease: the insert of a second process does nothing
+ * (ON CONFLICT DO NOTHING, after the first commits), and it publishes nothing. An exam moved after
+ * its reminder has another start, so it is reminded again before its new time.
  *
  * Payloads carry the students' ids and the texts' ingredients, with times already written for
  * people on Paris's clock ("lundi 18 janvier à 08:00"), never grades or private notes.
@@ -21,12 +23,14 @@
 #include <errno.h>
 #include <libical/ical.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bus/bus.h"
 #include "core/app.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/sql.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -76,25 +80,26 @@ int cal_students(db_conn *c, arena *a, const char *audience, const char *course_
 	return ENT_OK;
 }
 
-int cal_notify_change(db_conn *c, arena *a, const struct cal_change *ch)
+/* 1 when ch is announced: a lesson or exam of the next 14 days (before or after the change). */
+static int announced(const struct cal_change *ch)
 {
 	time_t now = time(NULL);
 	int near = (ch->at >= now && ch->at < now + NOTIFY_HORIZON) ||
 		   (ch->new_start && ch->new_start >= now && ch->new_start < now + NOTIFY_HORIZON);
-	if (!near || (strcmp(ch->kind, "lesson") && strcmp(ch->kind, "exam")))
-		return ENT_OK;
-	json_t *students = json_array();
-	int rc = cal_students(c, a, ch->audience, ch->course_id, ch->class_ids, ch->nclass_ids, students);
-	if (rc || !json_array_size(students)) {
-		json_decref(students);
-		return rc;
-	}
+	return near && (!strcmp(ch->kind, "lesson") || !strcmp(ch->kind, "exam"));
+}
+
+/* The lesson_changed payload of one change (students: a new reference, or NULL). */
+static json_t *change_payload(const struct cal_change *ch, json_t *students)
+{
 	char at[21], when[64], new_at[21], new_when[64];
 	util_time_rfc3339(ch->at, at);
 	cal_french_when(ch->at, ch->tz, 1, when);
-	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "event_id", ch->event_id, "occurrence_id", at,
-			      "title", ch->title, "status", ch->cancelled ? "cancelled" : "changed", "starts_at", at,
-			      "when", when, "students", students);
+	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "event_id", ch->event_id, "occurrence_id", at,
+			      "kind", ch->kind, "title", ch->title, "status", ch->cancelled ? "cancelled" : "changed",
+			      "starts_at", at, "when", when);
+	if (students)
+		json_object_set_new(p, "students", students);
 	if (ch->course_id)
 		json_object_set_new(p, "course_id", json_string(ch->course_id));
 	if (ch->new_start) {
@@ -107,8 +112,115 @@ int cal_notify_change(db_conn *c, arena *a, const struct cal_change *ch)
 		json_object_set_new(p, "location", json_string(ch->location));
 	if (ch->note)
 		json_object_set_new(p, "note", json_string(ch->note));
+	return p;
+}
+
+int cal_notify_change(db_conn *c, arena *a, const struct cal_change *ch)
+{
+	if (!announced(ch))
+		return ENT_OK;
+	json_t *students = json_array();
+	int rc = cal_students(c, a, ch->audience, ch->course_id, ch->class_ids, ch->nclass_ids, students);
+	if (rc || !json_array_size(students)) {
+		json_decref(students);
+		return rc;
+	}
+	json_t *p = change_payload(ch, students);
 	rc = bus_publish(c, "calendar", "calendar.lesson_changed", p, NULL);
 	json_decref(p);
+	return rc;
+}
+
+int cal_cancels_add(db_conn *c, struct cal_cancels *k, const struct cal_change *ch)
+{
+	if (!announced(ch))
+		return ENT_OK;
+	/* The occurrences of one series concern the same students: asked once a series. */
+	json_t *students = NULL;
+	for (size_t i = 0; i < k->n && !students; i++)
+		if (!strcmp(k->v[i].event_id, ch->event_id))
+			students = json_incref(k->v[i].students);
+	if (!students) {
+		students = json_array();
+		int rc = cal_students(c, k->a, ch->audience, ch->course_id, ch->class_ids, ch->nclass_ids, students);
+		if (rc) {
+			json_decref(students);
+			return rc;
+		}
+	}
+	k->v = arena_grow(k->a, k->v, k->n, &k->cap, sizeof(*k->v));
+	struct cal_cancelled *one = &k->v[k->n++];
+	one->event_id = arena_strdup(k->a, ch->event_id);
+	one->payload = change_payload(ch, NULL);
+	one->students = students;
+	return ENT_OK;
+}
+
+void cal_cancels_free(struct cal_cancels *k)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		json_decref(k->v[i].payload);
+		json_decref(k->v[i].students);
+	}
+	k->n = 0;
+}
+
+/*
+ * One calendar.lesson_changed per group of students concerned by the same cancelled lessons: each
+ * student is told once, of their own lessons. A group of one lesson gets that lesson's payload; of
+ * several, {"status": "cancelled", "lessons": [payloads, in order], "note"}.
+ */
+int cal_cancels_publish(db_conn *c, struct cal_cancels *k, const char *note)
+{
+	/* Each student's lessons ("0,3,5,"), then the students of each such list. */
+	json_t *mine = json_object(), *groups = json_object();
+	for (size_t i = 0; i < k->n; i++) {
+		size_t j;
+		json_t *one;
+		json_array_foreach (k->v[i].students, j, one) {
+			const char *id = json_string_value(one), *had = json_string_value(json_object_get(mine, id));
+			char num[24];
+			snprintf(num, sizeof(num), "%zu,", i);
+			size_t len = had ? strlen(had) : 0;
+			char *list = arena_alloc(k->a, len + strlen(num) + 1);
+			memcpy(list, had ? had : "", len);
+			strcpy(list + len, num);
+			json_object_set_new(mine, id, json_string(list));
+		}
+	}
+	const char *student;
+	json_t *list;
+	json_object_foreach (mine, student, list) {
+		json_t *g = json_object_get(groups, json_string_value(list));
+		if (!g)
+			json_object_set_new(groups, json_string_value(list), g = json_array());
+		json_array_append_new(g, json_string(student));
+	}
+	int rc = ENT_OK;
+	const char *key;
+	json_t *members;
+	json_object_foreach (groups, key, members) {
+		json_t *lessons = json_array();
+		for (const char *p = key; *p; p += strcspn(p, ",") + 1)
+			json_array_append(lessons, k->v[strtoul(p, NULL, 10)].payload);
+		json_t *payload;
+		if (json_array_size(lessons) == 1)
+			payload = json_deep_copy(json_array_get(lessons, 0));
+		else {
+			payload = json_pack("{s:s, s:O}", "status", "cancelled", "lessons", lessons);
+			if (note)
+				json_object_set_new(payload, "note", json_string(note));
+		}
+		json_decref(lessons);
+		json_object_set(payload, "students", members);
+		rc = bus_publish(c, "calendar", "calendar.lesson_changed", payload, NULL);
+		json_decref(payload);
+		if (rc)
+			break;
+	}
+	json_decref(mine);
+	json_decref(groups);
+	cal_cancels_free(k);
 	return rc;
 }
 
@@ -136,110 +248,40 @@ int cal_notify_homework(db_conn *c, arena *a, const char *homework_id, const cha
 
 /* ---- the exam reminder ---- */
 
-struct exam {
-	const char *id, *title, *location, *tz, *rrule, *audience, *course_id, *exdates;
-	time_t start, end;
-};
-
-static int collect_exam(void *ctx, time_t start, time_t end, time_t id)
-{
-	(void)end;
-	(void)id;
-	time_t *first = ctx;
-	if (!*first)
-		*first = start;
-	return 0;
-}
-
 /* Sends the reminders due now. Returns how many were published, or an ent_err. */
 static int remind_due(db_conn *c)
 {
 	arena *a = arena_new(0);
 	time_t now = time(NULL);
-	char from[21], to[21];
-	util_time_rfc3339(now, from);
-	util_time_rfc3339(now + 86400, to);
-	db_stmt *s = db_prepare(
-		c, "SELECT e.id, e.title, e.location, e.tz, e.rrule, e.audience, e.course_id, e.exdates,"
-		   " e.starts_at, e.ends_at FROM calendar_events e WHERE e.kind = 'exam' AND e.starts_at < ?"
-		   " AND (e.last_end_at IS NULL OR e.last_end_at > ?)");
-	if (!s) {
-		arena_free(a);
-		return ENT_EDB;
-	}
-	db_bind_text(s, 1, to);
-	db_bind_text(s, 2, from);
-	struct exam *ex = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		ex = arena_grow(a, ex, n, &cap, sizeof(*ex));
-		struct exam *x = &ex[n++];
-		const char **f[] = {&x->id,    &x->title,    &x->location,  &x->tz,
-				    &x->rrule, &x->audience, &x->course_id, &x->exdates};
-		for (int i = 0; i < 8; i++)
-			*f[i] = db_col_text(s, i) ? arena_strdup(a, db_col_text(s, i)) : NULL;
-		util_parse_rfc3339(db_col_text(s, 8), &x->start);
-		util_parse_rfc3339(db_col_text(s, 9), &x->end);
-	}
-	db_done(s);
-	int sent = 0;
-	for (size_t i = 0; i < n && rc >= 0; i++) {
-		struct exam *x = &ex[i];
-		/* The first occurrence starting in the next 24 hours (a cancelled one is not reminded). */
-		time_t first = 0;
-		struct cal_series cs = {.start = x->start, .end = x->end, .tz = x->tz, .rrule = x->rrule};
-		if (cal_expand(&cs, now, now + 86400, collect_exam, &first) <= 0 || first < now)
+	char sent_at[21];
+	util_time_rfc3339(now, sent_at);
+	/* The exams starting in the next 24 hours, where they are now (a moved one at its new time). */
+	struct cal_occ *ex = NULL;
+	int n = cal_exams_starting(c, a, now, now + 86400, &ex), rc = n < 0 ? n : ENT_OK, sent = 0;
+	for (int i = 0; i < n; i++) {
+		const struct cal_occ *x = &ex[i];
+		if (x->status == CAL_CANCELLED)
 			continue;
-		char at[21];
-		util_time_rfc3339(first, at);
-		if (x->exdates && strstr(x->exdates, at))
-			continue;
-		int cancelled = db_exists(c,
-					  "SELECT 1 FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?"
-					  " AND status = 'cancelled'",
-					  x->id, at);
-		if (cancelled)
-			continue;
+		char at[21], starts[21];
+		util_time_rfc3339(x->id, at);
+		util_time_rfc3339(x->start, starts);
 		if ((rc = db_begin(c)))
 			break;
-		db_stmt *ins = db_prepare(
-			c, "INSERT INTO calendar_reminders (event_id, occurrence_at, sent_at) VALUES (?, ?, ?)"
-			   " ON CONFLICT (event_id, occurrence_at) DO NOTHING");
-		rc = ENT_EDB;
-		int claimed = 0;
-		if (ins) {
-			db_bind_text(ins, 1, x->id);
-			db_bind_text(ins, 2, at);
-			db_bind_text(ins, 3, from);
-			rc = db_step(ins);
-			claimed = rc >= 0 && db_changes(ins) == 1;
-			db_done(ins);
-		}
-		if (rc >= 0 && claimed) {
+		/* The lease: one row per occurrence and start, so that a moved exam is reminded again. */
+		int64_t claimed = 0;
+		rc = SQL_CHANGE(c, &claimed,
+				"INSERT INTO calendar_reminders (event_id, occurrence_at, starts_at, sent_at)"
+				" VALUES (?, ?, ?, ?) ON CONFLICT (event_id, occurrence_at, starts_at) DO NOTHING",
+				SQL_T(x->event_id), SQL_T(at), SQL_T(starts), SQL_T(sent_at));
+		if (rc >= 0 && claimed == 1) {
 			json_t *students = json_array();
-			const char **classes = NULL;
-			size_t ncls = 0;
-			if (x->audience && !strcmp(x->audience, "classes")) {
-				db_stmt *k = db_prepare(
-					c, "SELECT class_id FROM calendar_event_classes WHERE event_id = ?");
-				size_t kcap = 0;
-				if (k) {
-					db_bind_text(k, 1, x->id);
-					while (db_step(k) == DB_ROW) {
-						classes = arena_grow(a, classes, ncls, &kcap, sizeof(*classes));
-						classes[ncls++] = arena_strdup(a, db_col_text(k, 0));
-					}
-					db_done(k);
-				}
-			}
-			rc = cal_students(c, a, x->audience, x->course_id, classes, ncls, students);
+			rc = cal_students(c, a, x->audience, x->course_id, x->class_ids, x->nclass_ids, students);
 			if (!rc && json_array_size(students)) {
 				char when[64];
-				cal_french_when(first, x->tz, 1, when);
-				json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "event_id", x->id,
-						      "occurrence_id", at, "title", x->title, "starts_at", at, "when",
-						      when, "students", students);
+				cal_french_when(x->start, x->tz, 1, when);
+				json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "event_id", x->event_id,
+						      "occurrence_id", at, "title", x->title, "starts_at", starts,
+						      "when", when, "students", students);
 				if (x->course_id)
 					json_object_set_new(p, "course_id", json_string(x->course_id));
 				if (x->location)
@@ -252,7 +294,7 @@ static int remind_due(db_conn *c)
 		}
 		if (rc < 0 || (rc = db_commit(c))) {
 			db_rollback(c);
-			log_job_failed(rc, "calendar: the reminder of exam %s could not be sent", x->id);
+			log_job_failed(rc, "calendar: the reminder of exam %s could not be sent", x->event_id);
 		}
 		rc = ENT_OK;
 	}

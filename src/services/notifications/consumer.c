@@ -98,16 +98,60 @@ static void when_line(buf *b, const json_t *payload, const char *key, const char
 	buf_addstr(b, human && *human ? human : at ? at : "?");
 }
 
+/* Lessons listed in a summary at the most; the others are counted. */
+#define SUMMARY_MAX 20
+
+/*
+ * Several lessons cancelled at once (a teacher away for some days, a day cancelled), one
+ * notification per student: "3 cours annulés", "Mathématiques le lundi 7 décembre à 08:00 ; ...".
+ */
+static int text_cancelled_lessons(const json_t *payload, const json_t *lessons, buf *title, buf *body)
+{
+	size_t n = json_array_size(lessons), i;
+	const json_t *one;
+	buf_printf(title, "%zu cours annulés", n);
+	buf_addstr(body, "Cours annulés : ");
+	json_array_foreach (lessons, i, one) {
+		if (i == SUMMARY_MAX) {
+			buf_printf(body, " et %zu autres", n - SUMMARY_MAX);
+			break;
+		}
+		const char *what = json_string_value(json_object_get(one, "title"));
+		buf_printf(body, "%s%s le ", i ? " ; " : "", what ? what : "Cours");
+		when_line(body, one, "when", "starts_at");
+	}
+	const char *note = json_string_value(json_object_get(payload, "note"));
+	if (note && *note)
+		buf_printf(body, " (%s)", note);
+	buf_addc(body, '.');
+	return ENT_OK;
+}
+
 static int text_lesson_changed(const json_t *payload, const char *user_id, buf *title, buf *body)
 {
 	(void)user_id;
+	const json_t *lessons = json_object_get(payload, "lessons");
+	if (json_is_array(lessons) && json_array_size(lessons))
+		return text_cancelled_lessons(payload, lessons, title, body);
 	const char *status = json_string_value(json_object_get(payload, "status"));
 	const char *what = json_string_value(json_object_get(payload, "title"));
+	const char *kind = json_string_value(json_object_get(payload, "kind"));
 	if (!status || !what)
 		return ENT_EINVAL;
-	int cancelled = strcmp(status, "cancelled") == 0;
-	buf_printf(title, "%s : %s", cancelled ? "Cours annulé" : "Cours modifié", what);
-	buf_addstr(body, cancelled ? "Le cours du " : "Le cours prévu le ");
+	int cancelled = strcmp(status, "cancelled") == 0, exam = kind && !strcmp(kind, "exam");
+	int moved = json_string_value(json_object_get(payload, "new_starts_at")) != NULL;
+	if (exam)
+		buf_printf(title, "%s : %s",
+			   cancelled ? "Examen annulé"
+			   : moved   ? "Examen déplacé"
+				     : "Examen modifié",
+			   what);
+	else
+		buf_printf(title, "%s : %s", cancelled ? "Cours annulé" : "Cours modifié", what);
+	if (exam)
+		buf_addstr(body, cancelled ? "L'examen du " : "L'examen prévu le ");
+	else
+		buf_addstr(body, cancelled ? "Le cours du " : "Le cours prévu le ");
 	when_line(body, payload, "when", "starts_at");
 	if (cancelled)
 		buf_addstr(body, " est annulé");

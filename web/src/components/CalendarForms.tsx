@@ -1,10 +1,20 @@
-// The calendar's dialogs: a teacher's new lesson series and new homework, and one lesson's details
-// with what its teachers may change (cancel, another room, another time) for this lesson, this
-// one and the following, or the whole series.
+// The calendar's dialogs: a teacher's new lesson series, new homework or a change to one (with its
+// attachments, files sent to fichiers), and one lesson's details with what its teachers may change
+// (cancel, another room, another time) for this lesson, this one and the following, or the whole series.
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { useApi, type List } from '../lib/api';
 import { subjectLabel } from '../lib/format';
-import type { CalendarEventPatch, CalendarSeries, Cours, Homework, NewCalendarEvent, NewHomework, Occurrence, OccurrenceChange } from '../lib/types';
+import type {
+  CalendarEventPatch,
+  CalendarSeries,
+  Cours,
+  Homework,
+  HomeworkPatch,
+  NewCalendarEvent,
+  NewHomework,
+  Occurrence,
+  OccurrenceChange,
+} from '../lib/types';
 import {
   addDays,
   byDay,
@@ -18,6 +28,7 @@ import {
   parisToUtc,
   schoolYearEnd,
 } from '../lib/paris';
+import { AttachmentsField, type Attached, type Uploading } from './Attachments';
 import { Dialog } from './Dialog';
 import { roomChange, timeChange } from './Timetable';
 import { Alert, errorText } from './ui';
@@ -181,6 +192,7 @@ export function HomeworkDialog({
   courses,
   items,
   from,
+  edit,
   dueDay,
   onClose,
   onCreated,
@@ -188,17 +200,21 @@ export function HomeworkDialog({
   courses: Cours[];
   items: Occurrence[];
   from?: Occurrence;
+  /** The homework changed (absent: a new one). */
+  edit?: Homework;
   dueDay: string;
   onClose: () => void;
   onCreated: (message: string) => void;
 }) {
   const { api } = useApi();
   const id = useId();
-  const [courseId, setCourseId] = useState(from?.course_id ?? courses[0]?.id ?? '');
-  const [title, setTitle] = useState('');
-  const [work, setWork] = useState('');
-  const [inClass, setInClass] = useState('');
-  const [due, setDue] = useState(dueDay);
+  const [courseId, setCourseId] = useState(edit?.course_id ?? from?.course_id ?? courses[0]?.id ?? '');
+  const [title, setTitle] = useState(edit?.title ?? '');
+  const [work, setWork] = useState(edit?.work ?? '');
+  const [inClass, setInClass] = useState(edit?.done_in_class ?? '');
+  const [due, setDue] = useState(edit ? parisDay(edit.due_at) : dueDay);
+  const [files, setFiles] = useState<Attached[]>(edit?.attachments.map((f) => ({ id: f.file_id, name: f.name, size: f.size })) ?? []);
+  const [uploads, setUploads] = useState<Uploading[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [lessons, setLessons] = useState<Occurrence[]>([]);
@@ -223,17 +239,25 @@ export function HomeworkDialog({
       title: title.trim(),
       work: work.trim() || null,
       done_in_class: inClass.trim() || null,
-      due_at: parisToUtc(due, lessonTime([...lessons, ...items], courseId, due)),
+      // A changed homework keeps its time when its day stays.
+      due_at: edit && parisDay(edit.due_at) === due ? edit.due_at : parisToUtc(due, lessonTime([...lessons, ...items], courseId, due)),
+      file_ids: files.map((f) => f.id),
     };
-    if (from && from.course_id === courseId) {
+    if (!edit && from && from.course_id === courseId) {
       body.event_id = from.event_id;
       body.occurrence_id = from.occurrence_id;
     }
     setBusy(true);
     setError(null);
     try {
-      await api<Homework>('/api/calendar/homework', { method: 'POST', json: body });
-      onCreated(`Devoir « ${body.title} » donné pour le ${dayName(due)} ${fmtDayFull(due)}.`);
+      if (edit) {
+        const patch: HomeworkPatch = { title: body.title, work: body.work, done_in_class: body.done_in_class, due_at: body.due_at, file_ids: body.file_ids };
+        await api<Homework>(`/api/calendar/homework/${edit.id}`, { method: 'PATCH', json: patch });
+        onCreated(`Devoir « ${body.title} » modifié.`);
+      } else {
+        await api<Homework>('/api/calendar/homework', { method: 'POST', json: body });
+        onCreated(`Devoir « ${body.title} » donné pour le ${dayName(due)} ${fmtDayFull(due)}.`);
+      }
     } catch (err) {
       setError(errorText(err));
       setBusy(false);
@@ -241,7 +265,7 @@ export function HomeworkDialog({
   };
 
   return (
-    <Dialog title="Nouveau devoir" onClose={onClose}>
+    <Dialog title={edit ? 'Modifier le devoir' : 'Nouveau devoir'} onClose={onClose}>
       <form className="form" onSubmit={submit}>
         {error && <Alert>{error}</Alert>}
         {from && (
@@ -252,7 +276,7 @@ export function HomeworkDialog({
         <div className="form-row">
           <div className="field">
             <label htmlFor={`${id}-course`}>Cours</label>
-            <select id={`${id}-course`} value={courseId} onChange={(e) => setCourseId(e.target.value)} required>
+            <select id={`${id}-course`} value={courseId} onChange={(e) => setCourseId(e.target.value)} required disabled={!!edit}>
               {courses.map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.title}
@@ -277,9 +301,17 @@ export function HomeworkDialog({
           <label htmlFor={`${id}-class`}>Fait en classe (facultatif)</label>
           <textarea id={`${id}-class`} rows={2} value={inClass} onChange={(e) => setInClass(e.target.value)} />
         </div>
+        <AttachmentsField
+          id={`${id}-files`}
+          files={files}
+          onChange={setFiles}
+          uploads={uploads}
+          setUploads={setUploads}
+          onError={(err) => setError(errorText(err))}
+        />
         <div className="form-actions">
-          <button type="submit" className="button button-primary" disabled={busy || !courseId}>
-            Donner le devoir
+          <button type="submit" className="button button-primary" disabled={busy || !courseId || uploads.length > 0}>
+            {edit ? 'Enregistrer' : 'Donner le devoir'}
           </button>
           <button type="button" className="button" onClick={onClose}>
             Annuler

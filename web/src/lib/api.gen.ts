@@ -863,6 +863,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/calendar/cancellations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel every lesson and exam starting between from and to (dates or RFC 3339, 31 days at most): a teacher's own (a teacher away), or for administrators the school's, a teacher's (teacher_id) or a class's (class_id); all or none, each student told once of their lessons */
+        post: operations["post_api_calendar_cancellations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/calendar/timetable": {
         parameters: {
             query?: never;
@@ -8958,6 +8975,148 @@ export interface operations {
                         /** Format: uuid */
                         event_id: string;
                         occurrence_ids: string[];
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_api_calendar_cancellations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    from: string;
+                    to: string;
+                    /** Format: uuid */
+                    teacher_id?: string | null;
+                    /** Format: uuid */
+                    class_id?: string | null;
+                    note?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            event_id: string;
+                            /** Format: date-time */
+                            occurrence_id: string;
+                            /** @enum {string} */
+                            kind: "lesson" | "exam" | "homework" | "school" | "holiday" | "personal";
+                            title: string;
+                            description: string | null;
+                            location: string | null;
+                            /** Format: date-time */
+                            starts_at: string;
+                            /** Format: date-time */
+                            ends_at: string;
+                            all_day: boolean;
+                            time_zone: string;
+                            recurring: boolean;
+                            /** @enum {string} */
+                            audience: "school" | "teachers" | "classes" | "course" | "owner";
+                            /** Format: uuid */
+                            course_id: string | null;
+                            class_ids: string[];
+                            /** @description the classes it is for (audience classes: those listed; course: the course's classes now), with their names */
+                            classes: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string | null;
+                            }[];
+                            /** Format: uuid */
+                            teacher_id: string | null;
+                            /** Format: uuid */
+                            evaluation_id: string | null;
+                            /** @enum {string} */
+                            status: "scheduled" | "cancelled" | "changed";
+                            note: string | null;
+                            /** @description what a changed occurrence was */
+                            original: {
+                                /** Format: date-time */
+                                starts_at: string;
+                                /** Format: date-time */
+                                ends_at: string;
+                                location: string | null;
+                                /** Format: uuid */
+                                teacher_id: string | null;
+                            } | null;
+                        }[];
                     };
                 };
             };

@@ -112,6 +112,7 @@ export type OccurrenceChange = RequestBody<'/api/calendar/events/{id}/occurrence
 /** A homework: `done` for a student (their own tick), `done_count` of `students_total` for its teachers. */
 export type Homework = Sure<ItemOf<Answer<'/api/calendar/homework'>>, 'course_title' | 'work' | 'done_in_class'>;
 export type NewHomework = RequestBody<'/api/calendar/homework', 'post'>;
+export type HomeworkPatch = RequestBody<'/api/calendar/homework/{id}', 'patch'>;
 export type FeedState = Answer<'/api/calendar/feed'>;
 export type FeedCreated = Answer<'/api/calendar/feed', 'post'>;
 

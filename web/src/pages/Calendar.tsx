@@ -52,7 +52,7 @@ function dayOfParams(params: URLSearchParams): string | null {
 }
 type DialogState =
   | { type: 'series' }
-  | { type: 'homework'; from?: Occurrence; due: string }
+  | { type: 'homework'; from?: Occurrence; edit?: Homework; due: string }
   | { type: 'occurrence'; occ: Occurrence }
   | null;
 
@@ -254,6 +254,7 @@ export function CalendarPage() {
           teacher={teacher}
           version={version}
           onStatus={setStatus}
+          onEdit={(h) => setDialog({ type: 'homework', edit: h, due: parisDay(h.due_at) })}
         />
         <FeedCard onStatus={setStatus} />
       </div>
@@ -274,6 +275,7 @@ export function CalendarPage() {
           courses={courses}
           items={items ?? []}
           from={dialog.from}
+          edit={dialog.edit}
           dueDay={dialog.due}
           onClose={() => setDialog(null)}
           onCreated={done}
@@ -306,6 +308,7 @@ function HomeworkCard({
   teacher,
   version,
   onStatus,
+  onEdit,
 }: {
   from: string;
   to: string;
@@ -313,6 +316,7 @@ function HomeworkCard({
   teacher: boolean;
   version: number;
   onStatus: (s: string) => void;
+  onEdit: (h: Homework) => void;
 }) {
   const { api, download } = useApi();
   const id = useId();
@@ -416,6 +420,9 @@ function HomeworkCard({
                       <span className="grade-pill">
                         {h.done_count}/{h.students_total} élèves ont coché
                       </span>
+                      <button type="button" className="link-button" onClick={() => onEdit(h)}>
+                        Modifier<span className="visually-hidden"> « {h.title} »</span>
+                      </button>
                       {confirm === h.id ? (
                         <button type="button" className="link-button text-danger" onClick={() => remove(h)}>
                           Confirmer la suppression<span className="visually-hidden"> de « {h.title} »</span>

@@ -15,7 +15,7 @@ import type { Address, Message, MessageFolder, MessageItem, MessageThread, Recei
 import { Alert, Empty, PageTitle, Spinner, otherErrorText } from '../components/ui';
 import { Dialog } from '../components/Dialog';
 import { RecipientField, type Chosen } from '../components/RecipientField';
-import { FileInput } from '../components/FileInput';
+import { AttachmentsField, type Attached, type Uploading } from '../components/Attachments';
 
 const FIELDS: Record<string, string> = {
   to: 'À',
@@ -970,71 +970,6 @@ function ReportForm({ id, onClose }: { id: string; onClose: (status: string | nu
   );
 }
 
-type Attached = { id: string; name: string; size: number };
-type Uploading = { key: number; name: string; progress: number };
-
-/** The compose dialog's attachments: files uploaded to fichiers with their progress, removable. */
-function AttachmentsField({
-  files,
-  onChange,
-  uploads,
-  setUploads,
-  onError,
-  invalid,
-}: {
-  files: Attached[];
-  onChange: (f: (prev: Attached[]) => Attached[]) => void;
-  uploads: Uploading[];
-  setUploads: (f: (prev: Uploading[]) => Uploading[]) => void;
-  onError: (e: unknown) => void;
-  invalid?: boolean;
-}) {
-  const { upload } = useApi();
-  const [inputKey, setInputKey] = useState(0);
-  const keyRef = useRef(0);
-  const add = (list: FileList | null) => {
-    for (const file of Array.from(list ?? [])) {
-      const key = ++keyRef.current;
-      setUploads((u) => [...u, { key, name: file.name, progress: 0 }]);
-      upload<Attached>(`/api/fichiers?name=${encodeURIComponent(file.name)}`, file, (p) =>
-        setUploads((u) => u.map((x) => (x.key === key ? { ...x, progress: p } : x))),
-      )
-        .then((f) => onChange((prev) => [...prev, { id: f.id, name: f.name, size: f.size }]))
-        .catch(onError)
-        .finally(() => setUploads((u) => u.filter((x) => x.key !== key)));
-    }
-    setInputKey((k) => k + 1);
-  };
-  return (
-    <div className="field compose-files">
-      <label htmlFor="compose-files">Joindre des fichiers</label>
-      <FileInput key={inputKey} id="compose-files" multiple invalid={invalid} onFiles={add} />
-      {(files.length > 0 || uploads.length > 0) && (
-        <ul className="file-list" aria-label="Pièces jointes">
-          {files.map((f) => (
-            <li key={f.id}>
-              <span>
-                {f.name} <span className="muted small">{fmtSize(f.size)}</span>
-              </span>
-              <button type="button" className="link-button" onClick={() => onChange((prev) => prev.filter((x) => x.id !== f.id))}>
-                Retirer<span className="visually-hidden"> {f.name}</span>
-              </button>
-            </li>
-          ))}
-          {uploads.map((u) => (
-            <li key={`u${u.key}`}>
-              <label htmlFor={`upload-${u.key}`}>
-                Envoi de {u.name} : {Math.round(u.progress * 100)} %
-              </label>
-              <progress id={`upload-${u.key}`} max={100} value={Math.round(u.progress * 100)} />
-            </li>
-          ))}
-        </ul>
-      )}
-    </div>
-  );
-}
-
 /** The sender's view: who read, who confirmed an announcement, and the reminder to the others. */
 function ReceiptsPanel({ message, canRemind }: { message: Message; canRemind: boolean }) {
   const { api } = useApi();
@@ -1282,7 +1217,7 @@ function ComposeDialog({ mode, onClose, onDone }: { mode: ComposeMode; onClose: 
             </span>
           )}
         </div>
-        <AttachmentsField files={files} onChange={setFiles} uploads={uploads} setUploads={setUploads} onError={fail} invalid={invalid.attachments} />
+        <AttachmentsField id="compose-files" className="compose-files" files={files} onChange={setFiles} uploads={uploads} setUploads={setUploads} onError={fail} invalid={invalid.attachments} />
         {staff && !reply && mode.kind !== 'forward' && (
           <label className="check">
             <input type="checkbox" checked={ack} onChange={(e) => setAck(e.target.checked)} />
