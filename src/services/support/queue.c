@@ -64,25 +64,6 @@ static void qb_bind(struct qb *q, db_stmt *s)
 			db_bind_text_or_null(s, i + 1, q->p[i].text);
 }
 
-static char *like_pattern(arena *a, const char *q)
-{
-	size_t n = strlen(q);
-	char *out = arena_alloc(a, n * 2 + 3);
-	size_t o = 0;
-	out[o++] = '%';
-	for (const char *p = q; *p; p++) {
-		char ch = *p;
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (char)(ch - 'A' + 'a');
-		if (ch == '\\' || ch == '%' || ch == '_')
-			out[o++] = '\\';
-		out[o++] = ch;
-	}
-	out[o++] = '%';
-	out[o] = '\0';
-	return out;
-}
-
 /*
  * Reads the list's filters and puts the statement together (without ORDER BY). Returns 0, or -1
  * after answering 400 naming the fields.
@@ -150,7 +131,7 @@ static int list_query(http_req *req, const struct sup_viewer *v, struct qb *q, c
 	}
 	if (text && *text) {
 		/* Internal notes are searched for administrators only: a requester never finds a ticket by one. */
-		const char *pat = like_pattern(a, text);
+		const char *pat = db_like(a, text, 1);
 		qb_add(q, " AND (LOWER(t.subject) LIKE ? ESCAPE '\\' OR LOWER(t.description) LIKE ? ESCAPE '\\'"
 			  " OR EXISTS (SELECT 1 FROM support_comments cm WHERE cm.ticket_id = t.id"
 			  " AND (cm.internal = 0 OR ? = 1) AND LOWER(cm.body) LIKE ? ESCAPE '\\'))");
