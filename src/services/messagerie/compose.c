@@ -30,6 +30,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 static const char *const addr_types[] = {"user", "class", "course", "class_teachers", "staff", NULL};
 static const char *const kinds[] = {"to", "cc", "bcc"};
@@ -807,16 +808,10 @@ int msg_deliver_due(db_conn *c)
 		struct msg_auto *autos = NULL;
 		size_t nautos = 0;
 		if (rc >= 0 && claimed) {
-			s = db_prepare(
+			rc = SQL_RUN(
 				c,
-				"UPDATE message_boxes SET visible = 1, at_us = ? WHERE message_id = ? AND role <> 'sender'");
-			rc = ENT_EDB;
-			if (s) {
-				db_bind_int64(s, 1, now_us);
-				db_bind_text(s, 2, ids[i]);
-				rc = db_step(s);
-				db_done(s);
-			}
+				"UPDATE message_boxes SET visible = 1, at_us = ? WHERE message_id = ? AND role <> 'sender'",
+				SQL_I(now_us), SQL_T(ids[i]));
 			s = rc < 0 ? NULL
 				   : db_prepare(
 					     c,

@@ -706,18 +706,11 @@ void msg_delete(http_req *req)
 	} else {
 		char now[21];
 		util_time_rfc3339(time(NULL), now);
-		db_stmt *s = db_prepare(
-			c, "UPDATE message_boxes SET prev_folder = folder, folder = 'trash', trashed_at = ?"
-			   " WHERE message_id = ? AND user_id = ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, now);
-			db_bind_text(s, 2, m.id);
-			db_bind_text(s, 3, me);
-			rc = db_step(s);
-			rc = rc < 0 ? rc : ENT_OK;
-			db_done(s);
-		}
+		rc = SQL_RUN(c,
+			     "UPDATE message_boxes SET prev_folder = folder, folder = 'trash', trashed_at = ?"
+			     " WHERE message_id = ? AND user_id = ?",
+			     SQL_T(now), SQL_T(m.id), SQL_T(me));
+		rc = rc < 0 ? rc : ENT_OK;
 	}
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {
@@ -751,16 +744,10 @@ void msg_restore(http_req *req)
 		if (rc && strcmp(m.prev_folder, "trash"))
 			back = m.prev_folder;
 	}
-	db_stmt *s = db_prepare(c, "UPDATE message_boxes SET folder = ?, prev_folder = NULL, trashed_at = NULL"
-				   " WHERE message_id = ? AND user_id = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, back);
-		db_bind_text(s, 2, m.id);
-		db_bind_text(s, 3, me);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c,
+			 "UPDATE message_boxes SET folder = ?, prev_folder = NULL, trashed_at = NULL"
+			 " WHERE message_id = ? AND user_id = ?",
+			 SQL_T(back), SQL_T(m.id), SQL_T(me));
 	if (rc < 0) {
 		http_problem_err(req, rc, "Le message n'a pas pu être restauré.");
 		return;

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 void msg_copy_read(arena *a, db_stmt *s, struct msg_copy *m)
@@ -368,18 +369,10 @@ void msg_ack(http_req *req)
 	char now[21];
 	msg_time(msg_now_us(), now);
 	/* Once: a second confirmation keeps the first time. */
-	db_stmt *s = db_prepare(
-		c, "UPDATE message_boxes SET acked_at = COALESCE(acked_at, ?), read_at = COALESCE(read_at, ?)"
-		   " WHERE message_id = ? AND user_id = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, now);
-		db_bind_text(s, 2, now);
-		db_bind_text(s, 3, m.id);
-		db_bind_text(s, 4, http_principal(req)->sub);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c,
+			 "UPDATE message_boxes SET acked_at = COALESCE(acked_at, ?), read_at = COALESCE(read_at, ?)"
+			 " WHERE message_id = ? AND user_id = ?",
+			 SQL_T(now), SQL_T(now), SQL_T(m.id), SQL_T(http_principal(req)->sub));
 	if (rc < 0) {
 		http_problem_err(req, rc, "La confirmation n'a pas pu être enregistrée.");
 		return;
@@ -429,18 +422,12 @@ void msg_remind(http_req *req)
 		rc = ENT_EDB;
 	if (rc >= 0 && n) {
 		/* The reminder brings the message back to the top of each inbox, unread. */
-		s = db_prepare(
+		rc = SQL_RUN(
 			c,
 			"UPDATE message_boxes SET read_at = NULL, at_us = ?, folder = CASE WHEN folder = 'trash' THEN"
 			" COALESCE(prev_folder, 'inbox') ELSE folder END, trashed_at = NULL WHERE message_id = ?"
-			" AND role <> 'sender' AND acked_at IS NULL");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_int64(s, 1, msg_now_us());
-			db_bind_text(s, 2, m.id);
-			rc = db_step(s);
-			db_done(s);
-		}
+			" AND role <> 'sender' AND acked_at IS NULL",
+			SQL_I(msg_now_us()), SQL_T(m.id));
 		if (rc >= 0)
 			rc = msg_notify(c, a, m.id, msg_addr_label(c, a, "user", m.sender_id), m.subject, 1, 1, users,
 					n);
@@ -501,24 +488,13 @@ void msg_recall(http_req *req)
 	char now[21];
 	msg_time(msg_now_us(), now);
 	if (rc >= 0) {
-		s = db_prepare(
-			c, "DELETE FROM message_boxes WHERE message_id = ? AND role <> 'sender' AND read_at IS NULL");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, m.id);
-			rc = db_step(s);
-			db_done(s);
-		}
+		rc = SQL_RUN(c,
+			     "DELETE FROM message_boxes WHERE message_id = ? AND role <> 'sender' AND read_at IS NULL",
+			     SQL_T(m.id));
 	}
 	if (rc >= 0) {
-		s = db_prepare(c, "UPDATE messages SET recalled_at = COALESCE(recalled_at, ?) WHERE id = ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, now);
-			db_bind_text(s, 2, m.id);
-			rc = db_step(s);
-			db_done(s);
-		}
+		rc = SQL_RUN(c, "UPDATE messages SET recalled_at = COALESCE(recalled_at, ?) WHERE id = ?", SQL_T(now),
+			     SQL_T(m.id));
 	}
 	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
 	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)),

@@ -55,23 +55,12 @@ void msg_report(http_req *req)
 	util_uuid(id);
 	int64_t now_us = msg_now_us();
 	msg_time(now_us, now);
-	db_stmt *s = db_prepare(c,
-				"INSERT INTO message_reports (id, message_id, reporter_id, sender_id, reason, comment,"
-				" subject, body, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, m.id);
-		db_bind_text(s, 3, http_principal(req)->sub);
-		db_bind_text(s, 4, m.sender_id);
-		db_bind_text(s, 5, json_get_str(body, "reason", "other"));
-		db_bind_text_or_null(s, 6, comment);
-		db_bind_text(s, 7, m.subject);
-		db_bind_text(s, 8, m.body);
-		db_bind_int64(s, 9, now_us);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c,
+			 "INSERT INTO message_reports (id, message_id, reporter_id, sender_id, reason, comment,"
+			 " subject, body, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(m.id), SQL_T(http_principal(req)->sub), SQL_T(m.sender_id),
+			 SQL_T(json_get_str(body, "reason", "other")), SQL_T(comment), SQL_T(m.subject), SQL_T(m.body),
+			 SQL_I(now_us));
 	if (rc == ENT_ECONFLICT) {
 		http_problem(req, 409, "Vous avez déjà signalé ce message : l'administration l'examinera.");
 		return;

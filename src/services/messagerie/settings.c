@@ -494,14 +494,8 @@ void msg_settings_put(http_req *req)
 				time_t end = quiet_end(st.quiet_start, st.quiet_end, (time_t)(now_us / 1000000));
 				until_us = (int64_t)end * 1000000;
 			}
-			s = db_prepare(c, "UPDATE message_notices SET due_us = ? WHERE user_id = ?");
-			rc = ENT_EDB;
-			if (s) {
-				db_bind_int64(s, 1, until_us ? until_us : now_us);
-				db_bind_text(s, 2, me);
-				rc = db_step(s);
-				db_done(s);
-			}
+			rc = SQL_RUN(c, "UPDATE message_notices SET due_us = ? WHERE user_id = ?",
+				     SQL_I(until_us ? until_us : now_us), SQL_T(me));
 			if (rc >= 0 && !until_us)
 				rc = released = msg_release_notices(c, me, now_us);
 		}
