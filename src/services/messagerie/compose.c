@@ -538,84 +538,83 @@ static int load_draft(http_req *req, db_conn *c, struct msg_copy *copy, struct c
 
 /* ---- PATCH /api/messages/{id}: change a draft ---- */
 
+/*
+ * The opening of a handler that changes a draft: the body parsed with the fields allowed, the
+ * caller and the draft {id}. Returns the database, or NULL after answering (400, 503, 404, 409).
+ */
+struct draft {
+	json_t *body;
+	struct compose in; /* what the body gives */
+	struct msg_who who;
+	struct msg_copy copy;
+	struct compose m; /* the draft as it is */
+};
+
+static db_conn *draft_open(http_req *req, const char *const *allowed, struct draft *d)
+{
+	d->body = http_json_body(req);
+	if (!d->body)
+		return NULL;
+	json_t *errors = json_object();
+	parse_compose(req, d->body, allowed, &d->in, errors);
+	if (http_invalid(req, errors))
+		return NULL;
+	db_conn *c = http_db(req);
+	if (!c || msg_who_req(req, c, &d->who) || load_draft(req, c, &d->copy, &d->m))
+		return NULL;
+	return c;
+}
+
 void msg_patch(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const char *const allowed[] = {"subject",      "body",    "to",          "cc", "bcc",
 					      "ack_required", "send_at", "attachments", NULL};
-	struct compose in = {0};
-	json_t *errors = json_object();
-	parse_compose(req, body, allowed, &in, errors);
-	if (http_invalid(req, errors))
-		return;
-	db_conn *c = http_db(req);
+	struct draft d = {0};
+	db_conn *c = draft_open(req, allowed, &d);
 	if (!c)
 		return;
-	struct msg_who who;
-	if (msg_who_req(req, c, &who))
-		return;
-	struct msg_copy copy;
-	struct compose m;
-	if (load_draft(req, c, &copy, &m))
-		return;
-	if (json_object_get(body, "subject"))
-		m.subject = in.subject;
-	if (json_object_get(body, "body"))
-		m.body = in.body;
-	if (json_object_get(body, "ack_required"))
-		m.ack = in.ack;
-	if (json_object_get(body, "send_at"))
-		m.send_at = in.send_at;
-	if (json_object_get(body, "attachments")) {
-		m.files = in.files;
-		m.nfiles = in.nfiles;
+	if (json_object_get(d.body, "subject"))
+		d.m.subject = d.in.subject;
+	if (json_object_get(d.body, "body"))
+		d.m.body = d.in.body;
+	if (json_object_get(d.body, "ack_required"))
+		d.m.ack = d.in.ack;
+	if (json_object_get(d.body, "send_at"))
+		d.m.send_at = d.in.send_at;
+	if (json_object_get(d.body, "attachments")) {
+		d.m.files = d.in.files;
+		d.m.nfiles = d.in.nfiles;
 	}
 	/* The kinds given replace the draft's addresses of that kind. */
 	arena *a = http_arena(req);
-	struct compose merged = m;
+	struct compose merged = d.m;
 	merged.addrs = NULL;
 	merged.naddrs = merged.cap = 0;
 	for (int k = 0; k < 3; k++) {
-		int given = json_object_get(body, kinds[k]) != NULL;
-		const struct compose *from = given ? &in : &m;
+		int given = json_object_get(d.body, kinds[k]) != NULL;
+		const struct compose *from = given ? &d.in : &d.m;
 		for (size_t i = 0; i < from->naddrs; i++)
 			if (!strcmp(from->addrs[i].kind, kinds[k]))
 				add_addr(a, &merged, from->addrs[i].kind, from->addrs[i].type, from->addrs[i].id);
 	}
-	submit(req, c, &who, &merged, copy.id, 1, 200);
+	submit(req, c, &d.who, &merged, d.copy.id, 1, 200);
 }
 
 /* ---- POST /api/messages/{id}/send: send a draft ---- */
 
 void msg_send_draft(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const char *const allowed[] = {"send_at", NULL};
-	struct compose in = {0};
-	json_t *errors = json_object();
-	parse_compose(req, body, allowed, &in, errors);
-	if (http_invalid(req, errors))
-		return;
-	db_conn *c = http_db(req);
+	struct draft d = {0};
+	db_conn *c = draft_open(req, allowed, &d);
 	if (!c)
 		return;
-	struct msg_who who;
-	if (msg_who_req(req, c, &who))
-		return;
-	struct msg_copy copy;
-	struct compose m;
-	if (load_draft(req, c, &copy, &m))
-		return;
-	m.draft = 0;
-	if (json_object_get(body, "send_at"))
-		m.send_at = in.send_at;
-	if (m.send_at && m.send_at <= time(NULL))
-		m.send_at = 0; /* a draft whose planned time passed is sent now */
-	submit(req, c, &who, &m, copy.id, 1, 200);
+	d.m.draft = 0;
+	if (json_object_get(d.body, "send_at"))
+		d.m.send_at = d.in.send_at;
+	if (d.m.send_at && d.m.send_at <= time(NULL))
+		d.m.send_at = 0; /* a draft whose planned time passed is sent now */
+	submit(req, c, &d.who, &d.m, d.copy.id, 1, 200);
 }
 
 /* ---- reply and forward ---- */

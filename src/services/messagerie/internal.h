@@ -177,6 +177,8 @@ void msg_copy_read(arena *a, db_stmt *s, struct msg_copy *m);
  * visible copy: the same as a message that does not exist).
  */
 int msg_copy_load(http_req *req, db_conn *c, const char *id, struct msg_copy *m);
+/* A handler's opening: the database and the caller's copy of {id}, or NULL after answering (503, 404). */
+db_conn *msg_copy_open(http_req *req, struct msg_copy *m);
 /* Writes m as the caller sees it (bcc only for its sender; with the body when full). */
 int msg_write(db_conn *c, arena *a, jw *w, const struct msg_copy *m, int full);
 /* Writes the list item of m, sender_name already looked up; recipients: m's to and cc (or NULL). */

@@ -614,11 +614,9 @@ void msg_move(http_req *req)
 	if (!body)
 		return;
 	const char *folder = json_get_str(body, "folder", "");
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	const char *me = http_principal(req)->sub;
 	int rc = folder_exists(c, me, folder);
@@ -656,11 +654,9 @@ void msg_move(http_req *req)
 
 static void set_read(http_req *req, int read)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	char now[21];
 	msg_time(msg_now_us(), now);
@@ -684,11 +680,9 @@ void msg_read_delete(http_req *req) { set_read(req, 0); }
 
 void msg_delete(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	const char *me = http_principal(req)->sub;
 	int rc = db_begin(c);
@@ -723,11 +717,9 @@ void msg_delete(http_req *req)
 
 void msg_restore(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	if (strcmp(m.folder, "trash")) {
 		http_problem(req, 409, "Ce message n'est pas dans la corbeille.");

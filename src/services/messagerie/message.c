@@ -193,11 +193,9 @@ int msg_write(db_conn *c, arena *a, jw *w, const struct msg_copy *m, int full)
 
 void msg_get(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	int rc = msg_write(c, http_arena(req), http_jw(req), &m, 1);
 	if (rc) {
@@ -260,21 +258,28 @@ void msg_thread(http_req *req)
 	http_reply_jw(req, 200);
 }
 
-/* The caller's copy of {id} as its sender of a sent message: 0, or -1 after answering 404/403/409. */
-static int load_sent(http_req *req, db_conn *c, struct msg_copy *m)
+db_conn *msg_copy_open(http_req *req, struct msg_copy *m)
 {
-	if (msg_copy_load(req, c, http_param(req, "id"), m))
-		return -1;
+	db_conn *c = http_db(req);
+	return c && !msg_copy_load(req, c, http_param(req, "id"), m) ? c : NULL;
+}
+
+/* msg_copy_open for the sender of a sent message: NULL after answering 503/404/403/409. */
+static db_conn *open_sent(http_req *req, struct msg_copy *m)
+{
+	db_conn *c = msg_copy_open(req, m);
+	if (!c)
+		return NULL;
 	if (strcmp(m->role, "sender")) {
 		http_problem(req, 403,
 			     "Seul l'expéditeur d'un message voit ses accusés de lecture, le rappelle ou relance.");
-		return -1;
+		return NULL;
 	}
 	if (strcmp(m->state, "sent")) {
 		http_problem(req, 409, "Ce message n'a pas encore été envoyé.");
-		return -1;
+		return NULL;
 	}
-	return 0;
+	return c;
 }
 
 /* ---- GET /api/messages/{id}/receipts ---- */
@@ -287,13 +292,11 @@ void msg_receipts(http_req *req)
 		return;
 	}
 	int only_pending = pending && !strcmp(pending, "true");
-	db_conn *c = http_db(req);
+	struct msg_copy m;
+	db_conn *c = open_sent(req, &m);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct msg_copy m;
-	if (load_sent(req, c, &m))
-		return;
 	db_stmt *s = db_prepare(c, "SELECT user_id, role, read_at, acked_at FROM message_boxes WHERE message_id = ?"
 				   " AND role <> 'sender' ORDER BY user_id");
 	if (!s) {
@@ -356,11 +359,9 @@ void msg_receipts(http_req *req)
 
 void msg_ack(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	if (!strcmp(m.role, "sender") || !m.ack_required) {
 		http_problem(req, 409, "Ce message ne demande pas d'accusé de réception de votre part.");
@@ -393,13 +394,11 @@ void msg_ack(http_req *req)
 
 void msg_remind(http_req *req)
 {
-	db_conn *c = http_db(req);
+	struct msg_copy m;
+	db_conn *c = open_sent(req, &m);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct msg_copy m;
-	if (load_sent(req, c, &m))
-		return;
 	if (!m.ack_required) {
 		http_problem(req, 409,
 			     "Ce message ne demande pas d'accusé de réception : il n'y a personne à relancer.");
@@ -451,13 +450,11 @@ void msg_remind(http_req *req)
 
 void msg_recall(http_req *req)
 {
-	db_conn *c = http_db(req);
+	struct msg_copy m;
+	db_conn *c = open_sent(req, &m);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct msg_copy m;
-	if (load_sent(req, c, &m))
-		return;
 	time_t sent = 0;
 	util_parse_rfc3339(m.sent_at, &sent);
 	if (time(NULL) - sent > MSG_RECALL_S) {

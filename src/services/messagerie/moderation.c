@@ -41,11 +41,9 @@ void msg_report(http_req *req)
 		json_object_set_new(errors, "comment", json_string("ne doit pas contenir de caractères de contrôle"));
 	if (http_invalid(req, errors))
 		return;
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	if (!strcmp(m.role, "sender")) {
 		http_problem(req, 409, "On signale un message reçu, pas un message que l'on a envoyé.");
