@@ -539,8 +539,11 @@ static int load_draft(http_req *req, db_conn *c, struct msg_copy *copy, struct c
 /* ---- PATCH /api/messages/{id}: change a draft ---- */
 
 /*
- * The opening of a handler that changes a draft: the body parsed with the fields allowed, the
- * caller and the draft {id}. Returns the database, or NULL after answering (400, 503, 404, 409).
+ * The opening of a handler that writes from a message {id}: the body parsed with the fields
+ * allowed (must: a field that is required, or NULL), the caller and its copy of {id}. A draft
+ * is changed (refused NULL: {id} must be the caller's draft); another handler starts from a
+ * message sent (refused: the 409 answer for a draft). Returns the database, or NULL after
+ * answering (400, 503, 404, 409).
  */
 struct draft {
 	json_t *body;
@@ -550,18 +553,29 @@ struct draft {
 	struct compose m; /* the draft as it is */
 };
 
-static db_conn *draft_open(http_req *req, const char *const *allowed, struct draft *d)
+static db_conn *draft_open(http_req *req, const char *const *allowed, const char *must, const char *refused,
+			   struct draft *d)
 {
 	d->body = http_json_body(req);
 	if (!d->body)
 		return NULL;
 	json_t *errors = json_object();
 	parse_compose(req, d->body, allowed, &d->in, errors);
+	if (must && !json_object_get(d->body, must))
+		json_object_set_new(errors, must, json_string("est obligatoire"));
 	if (http_invalid(req, errors))
 		return NULL;
 	db_conn *c = http_db(req);
-	if (!c || msg_who_req(req, c, &d->who) || load_draft(req, c, &d->copy, &d->m))
+	if (!c || msg_who_req(req, c, &d->who))
 		return NULL;
+	if (!refused)
+		return load_draft(req, c, &d->copy, &d->m) ? NULL : c;
+	if (msg_copy_load(req, c, http_param(req, "id"), &d->copy))
+		return NULL;
+	if (!strcmp(d->copy.state, "draft")) {
+		http_problem(req, 409, refused);
+		return NULL;
+	}
 	return c;
 }
 
@@ -570,7 +584,7 @@ void msg_patch(http_req *req)
 	static const char *const allowed[] = {"subject",      "body",    "to",          "cc", "bcc",
 					      "ack_required", "send_at", "attachments", NULL};
 	struct draft d = {0};
-	db_conn *c = draft_open(req, allowed, &d);
+	db_conn *c = draft_open(req, allowed, NULL, NULL, &d);
 	if (!c)
 		return;
 	if (json_object_get(d.body, "subject"))
@@ -606,7 +620,7 @@ void msg_send_draft(http_req *req)
 {
 	static const char *const allowed[] = {"send_at", NULL};
 	struct draft d = {0};
-	db_conn *c = draft_open(req, allowed, &d);
+	db_conn *c = draft_open(req, allowed, NULL, NULL, &d);
 	if (!c)
 		return;
 	d.m.draft = 0;
@@ -633,50 +647,34 @@ static const char *prefixed(arena *a, const char *prefix, const char *subject)
 
 void msg_reply(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const char *const allowed[] = {"body", "all", "draft", "send_at", "attachments", NULL};
-	struct compose m = {0};
-	json_t *errors = json_object();
-	parse_compose(req, body, allowed, &m, errors);
-	if (!json_object_get(body, "body"))
-		json_object_set_new(errors, "body", json_string("est obligatoire"));
-	if (http_invalid(req, errors))
-		return;
-	db_conn *c = http_db(req);
+	struct draft d = {0};
+	db_conn *c = draft_open(req, allowed, "body", "On ne répond pas à un brouillon.", &d);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct msg_who who;
-	if (msg_who_req(req, c, &who))
-		return;
-	struct msg_copy orig;
-	if (msg_copy_load(req, c, http_param(req, "id"), &orig))
-		return;
-	if (!strcmp(orig.state, "draft")) {
-		http_problem(req, 409, "On ne répond pas à un brouillon.");
-		return;
-	}
-	m.subject = prefixed(a, "RE : ", orig.subject);
-	m.thread_id = orig.thread_id;
-	m.in_reply_to = orig.id;
-	int all = json_is_true(json_object_get(body, "all"));
+	struct compose *m = &d.in;
+	const struct msg_copy *orig = &d.copy;
+	const struct msg_who *who = &d.who;
+	m->subject = prefixed(a, "RE : ", orig->subject);
+	m->thread_id = orig->thread_id;
+	m->in_reply_to = orig->id;
+	int all = json_is_true(json_object_get(d.body, "all"));
 	/* To the original sender (unless replying to one's own message), then for "all" its to and cc. */
-	if (strcmp(orig.sender_id, who.id))
-		add_addr(a, &m, "to", "user", orig.sender_id);
+	if (strcmp(orig->sender_id, who->id))
+		add_addr(a, m, "to", "user", orig->sender_id);
 	int rc = ENT_OK;
-	if (all || !strcmp(orig.sender_id, who.id)) {
+	if (all || !strcmp(orig->sender_id, who->id)) {
 		db_stmt *s = db_prepare(c, "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ?"
 					   " AND kind IN ('to', 'cc') ORDER BY position");
 		rc = ENT_EDB;
 		if (s) {
-			db_bind_text(s, 1, orig.id);
+			db_bind_text(s, 1, orig->id);
 			while ((rc = db_step(s)) == DB_ROW) {
 				const char *type = db_col_text(s, 1), *ref = db_col_text(s, 2);
-				if (!strcmp(type, "user") && (!strcmp(ref, who.id) || !strcmp(ref, orig.sender_id)))
+				if (!strcmp(type, "user") && (!strcmp(ref, who->id) || !strcmp(ref, orig->sender_id)))
 					continue;
-				add_addr(a, &m, !strcmp(db_col_text(s, 0), "cc") ? "cc" : "to", arena_strdup(a, type),
+				add_addr(a, m, !strcmp(db_col_text(s, 0), "cc") ? "cc" : "to", arena_strdup(a, type),
 					 ref ? arena_strdup(a, ref) : NULL);
 			}
 			db_done(s);
@@ -688,73 +686,60 @@ void msg_reply(http_req *req)
 	}
 	char id[37];
 	util_uuid(id);
-	submit(req, c, &who, &m, id, 0, 201);
+	submit(req, c, who, m, id, 0, 201);
 }
 
 void msg_forward(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const char *const allowed[] = {"body", "to", "cc", "bcc", "draft", "send_at", "attachments", NULL};
-	struct compose m = {0};
-	json_t *errors = json_object();
-	parse_compose(req, body, allowed, &m, errors);
-	if (http_invalid(req, errors))
-		return;
-	db_conn *c = http_db(req);
+	struct draft d = {0};
+	db_conn *c = draft_open(req, allowed, NULL,
+				"Un brouillon ne se transfère pas : envoyez-le ou copiez son texte.", &d);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct msg_who who;
-	if (msg_who_req(req, c, &who))
-		return;
-	struct msg_copy orig;
-	if (msg_copy_load(req, c, http_param(req, "id"), &orig))
-		return;
-	if (!strcmp(orig.state, "draft")) {
-		http_problem(req, 409, "Un brouillon ne se transfère pas : envoyez-le ou copiez son texte.");
-		return;
-	}
-	const char *from = msg_addr_label(c, a, "user", orig.sender_id);
+	struct compose *m = &d.in;
+	const struct msg_copy *orig = &d.copy;
+	const struct msg_who *who = &d.who;
+	const char *from = msg_addr_label(c, a, "user", orig->sender_id);
 	const char *text = arena_printf(a, "%s%s----- Message transféré -----\nDe : %s\nDate : %s\nObjet : %s\n\n%s",
-					m.body ? m.body : "", m.body && *m.body ? "\n\n" : "", from,
-					orig.sent_at ? orig.sent_at : orig.created_at, orig.subject, orig.body);
+					m->body ? m->body : "", m->body && *m->body ? "\n\n" : "", from,
+					orig->sent_at ? orig->sent_at : orig->created_at, orig->subject, orig->body);
 	if (json_utf8_len(text) > MSG_BODY_MAX) {
 		http_invalid(req, json_pack("{s:s}", "body", "le message transféré dépasserait 50 000 caractères"));
 		return;
 	}
-	m.body = text;
-	m.subject = prefixed(a, "TR : ", orig.subject);
-	m.forward_of = orig.id;
+	m->body = text;
+	m->subject = prefixed(a, "TR : ", orig->subject);
+	m->forward_of = orig->id;
 	/* The original's attachments travel with it, before those added. */
 	struct msg_file *files;
 	size_t nfiles;
-	int rc = msg_attach_load(c, a, orig.id, &files, &nfiles);
+	int rc = msg_attach_load(c, a, orig->id, &files, &nfiles);
 	if (rc) {
 		http_problem_err(req, rc, "Le message d'origine n'a pas pu être lu.");
 		return;
 	}
-	const char **given = m.files;
-	size_t ngiven = m.nfiles;
-	m.files = NULL;
-	m.nfiles = m.fcap = 0;
+	const char **given = m->files;
+	size_t ngiven = m->nfiles;
+	m->files = NULL;
+	m->nfiles = m->fcap = 0;
 	for (size_t i = 0; i < nfiles; i++)
-		add_file(a, &m, files[i].id);
+		add_file(a, m, files[i].id);
 	for (size_t i = 0; i < ngiven; i++) {
 		int dup = 0;
 		for (size_t j = 0; j < nfiles; j++)
 			dup |= !strcmp(given[i], files[j].id);
 		if (!dup)
-			add_file(a, &m, given[i]);
+			add_file(a, m, given[i]);
 	}
-	if (m.nfiles > MSG_FILES_MAX) {
+	if (m->nfiles > MSG_FILES_MAX) {
 		http_invalid(req, json_pack("{s:s}", "attachments", "20 pièces jointes au plus par message"));
 		return;
 	}
 	char id[37];
 	util_uuid(id);
-	submit(req, c, &who, &m, id, 0, 201);
+	submit(req, c, who, m, id, 0, 201);
 }
 
 /* ---- scheduled delivery ---- */
