@@ -410,6 +410,32 @@ static int64_t cursor_at(const page *pg)
 	return util_parse_int64(pg->after[0], 0, INT64_MAX, &v) ? -1 : v;
 }
 
+/*
+ * The end of a list handler: binds the cursor and the page's size to s after its three values
+ * (the statement of LIST_AFTER and LIST_ORDER, NULL when it could not be prepared), writes the
+ * page and answers, failed naming what could not be read.
+ */
+static void list_reply(http_req *req, db_conn *c, db_stmt *s, page *pg, const char *failed, const char *const *keep)
+{
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return;
+	}
+	int k = 4;
+	if (pg->has_cursor) {
+		db_bind_int64(s, k++, cursor_at(pg));
+		db_bind_int64(s, k++, cursor_at(pg));
+		db_bind_text(s, k++, pg->after[1]);
+	}
+	db_bind_int64(s, k, page_fetch(pg));
+	int rc = write_page(req, c, http_arena(req), s, pg);
+	if (rc) {
+		http_problem_err(req, rc, failed);
+		return;
+	}
+	page_reply(pg, keep);
+}
+
 static void list_folder(http_req *req)
 {
 	page pg;
@@ -441,29 +467,12 @@ static void list_folder(http_req *req)
 						    "doit être inbox, sent, drafts, trash ou l'un de vos dossiers"));
 		return;
 	}
-	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT " LIST_COLS MSG_COPY_FROM LIST_WHERE LIST_AFTER LIST_ORDER
-						 : "SELECT " LIST_COLS MSG_COPY_FROM LIST_WHERE LIST_ORDER);
-	if (!s) {
-		http_problem_err(req, ENT_EDB, NULL);
-		return;
-	}
-	int k = 1;
-	db_bind_text(s, k++, me);
-	db_bind_text(s, k++, folder);
-	db_bind_int64(s, k++, unread && !strcmp(unread, "true"));
-	if (pg.has_cursor) {
-		db_bind_int64(s, k++, cursor_at(&pg));
-		db_bind_int64(s, k++, cursor_at(&pg));
-		db_bind_text(s, k++, pg.after[1]);
-	}
-	db_bind_int64(s, k, page_fetch(&pg));
-	rc = write_page(req, c, http_arena(req), s, &pg);
-	if (rc) {
-		http_problem_err(req, rc, "La liste des messages n'a pas pu être lue.");
-		return;
-	}
+	db_stmt *s = SQL_PREP(c,
+			      pg.has_cursor ? "SELECT " LIST_COLS MSG_COPY_FROM LIST_WHERE LIST_AFTER LIST_ORDER
+					    : "SELECT " LIST_COLS MSG_COPY_FROM LIST_WHERE LIST_ORDER,
+			      SQL_T(me), SQL_T(folder), SQL_I(unread && !strcmp(unread, "true")));
 	static const char *const keep[] = {"folder", "unread", "limit", NULL};
-	page_reply(&pg, keep);
+	list_reply(req, c, s, &pg, "La liste des messages n'a pas pu être lue.", keep);
 }
 
 /*
@@ -581,28 +590,10 @@ void msg_search(http_req *req)
 		page_reply(&pg, (const char *const[]){"q", NULL}); /* nothing searchable in q: no result */
 		return;
 	}
-	db_stmt *s = db_prepare(c, search_sql(c, pg.has_cursor));
-	if (!s) {
-		http_problem_err(req, ENT_EDB, NULL);
-		return;
-	}
-	int k = 1;
-	db_bind_text(s, k++, match);
-	db_bind_text(s, k++, http_principal(req)->sub);
-	db_bind_int64(s, k++, !(trash && !strcmp(trash, "true")));
-	if (pg.has_cursor) {
-		db_bind_int64(s, k++, cursor_at(&pg));
-		db_bind_int64(s, k++, cursor_at(&pg));
-		db_bind_text(s, k++, pg.after[1]);
-	}
-	db_bind_int64(s, k, page_fetch(&pg));
-	int rc = write_page(req, c, a, s, &pg);
-	if (rc) {
-		http_problem_err(req, rc, "La recherche n'a pas pu être faite.");
-		return;
-	}
+	db_stmt *s = SQL_PREP(c, search_sql(c, pg.has_cursor), SQL_T(match), SQL_T(http_principal(req)->sub),
+			      SQL_I(!(trash && !strcmp(trash, "true"))));
 	static const char *const keep[] = {"q", "include_trash", "limit", NULL};
-	page_reply(&pg, keep);
+	list_reply(req, c, s, &pg, "La recherche n'a pas pu être faite.", keep);
 }
 
 /* ---- one message in the mailbox ---- */
