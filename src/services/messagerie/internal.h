@@ -319,6 +319,13 @@ int msg_generate(db_conn *c, const struct scale *sc);
 /* The request's JSON body checked against the n fields: the body, or NULL after answering 400. */
 struct jfield;
 json_t *msg_body(http_req *req, const struct jfield *fields, size_t n);
+/*
+ * Adds "field: ne doit pas contenir de caractères de contrôle" to errors when the text field of
+ * obj, not refused already, holds control characters (lines: line breaks allowed).
+ */
+void msg_check_text(json_t *obj, const char *field, int lines, json_t *errors);
+/* msg_body with the text field checked by msg_check_text too. */
+json_t *msg_body_text(http_req *req, const struct jfield *fields, size_t n, const char *text, int lines);
 int64_t msg_now_us(void);
 /* RFC 3339 of a microsecond time. */
 void msg_time(int64_t us, char out[21]);

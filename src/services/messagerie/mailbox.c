@@ -216,9 +216,8 @@ static const char *folder_name(http_req *req, json_t *body)
 {
 	json_t *errors = json_object();
 	json_check(body, folder_fields, 1, errors);
+	msg_check_text(body, "name", 0, errors);
 	const char *name = json_get_str(body, "name", NULL);
-	if (name && !json_object_get(errors, "name") && !util_valid_text(name))
-		json_object_set_new(errors, "name", json_string("ne doit pas contenir de caractères de contrôle"));
 	for (int i = 0; name && !json_object_get(errors, "name") && i < 4; i++)
 		if (!strcasecmp(name, folder_names[i]) || !strcmp(name, system_folders[i]))
 			json_object_set_new(errors, "name", json_string("est le nom d'un dossier de la messagerie"));

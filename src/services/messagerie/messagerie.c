@@ -273,11 +273,25 @@ static const struct migration migrations[] = {
 
 json_t *msg_body(http_req *req, const struct jfield *fields, size_t n)
 {
+	return msg_body_text(req, fields, n, NULL, 0);
+}
+
+void msg_check_text(json_t *obj, const char *field, int lines, json_t *errors)
+{
+	const char *v = json_get_str(obj, field, NULL);
+	if (v && !json_object_get(errors, field) && !(lines ? util_valid_lines(v) : util_valid_text(v)))
+		json_object_set_new(errors, field, json_string("ne doit pas contenir de caractères de contrôle"));
+}
+
+json_t *msg_body_text(http_req *req, const struct jfield *fields, size_t n, const char *text, int lines)
+{
 	json_t *body = http_json_body(req);
 	if (!body)
 		return NULL;
 	json_t *errors = json_object();
 	json_check(body, fields, n, errors);
+	if (text)
+		msg_check_text(body, text, lines, errors);
 	return http_invalid(req, errors) ? NULL : body;
 }
 
