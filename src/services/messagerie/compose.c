@@ -749,21 +749,13 @@ int msg_deliver_due(db_conn *c)
 	arena *a = arena_new(0);
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = db_prepare(
-		c, "SELECT id FROM messages WHERE state = 'scheduled' AND send_at <= ? ORDER BY send_at, id LIMIT 100");
-	if (!s) {
-		arena_free(a);
-		return ENT_EDB;
-	}
-	db_bind_text(s, 1, now);
-	const char **ids = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		ids = arena_grow(a, ids, n, &cap, sizeof(*ids));
-		ids[n++] = arena_strdup(a, db_col_text(s, 0));
-	}
-	db_done(s);
+	const char **ids;
+	int rc = db_texts(
+		c, a,
+		"SELECT id FROM messages WHERE state = 'scheduled' AND send_at <= ? ORDER BY send_at, id LIMIT 100",
+		now, NULL, &ids);
+	size_t n = rc > 0 ? (size_t)rc : 0;
+	db_stmt *s;
 	int sent = 0;
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		int64_t now_us = msg_now_us();

@@ -406,19 +406,12 @@ void msg_remind(http_req *req)
 	}
 	int rc = db_begin(c);
 	const char **users = NULL;
-	size_t n = 0, cap = 0;
-	db_stmt *s = rc ? NULL
-			: db_prepare(c, "SELECT user_id FROM message_boxes WHERE message_id = ? AND role <> 'sender'"
-					" AND acked_at IS NULL ORDER BY user_id");
-	if (s) {
-		db_bind_text(s, 1, m.id);
-		while ((rc = db_step(s)) == DB_ROW) {
-			users = arena_grow(a, users, n, &cap, sizeof(*users));
-			users[n++] = arena_strdup(a, db_col_text(s, 0));
-		}
-		db_done(s);
-	} else if (!rc)
-		rc = ENT_EDB;
+	if (!rc)
+		rc = db_texts(c, a,
+			      "SELECT user_id FROM message_boxes WHERE message_id = ? AND role <> 'sender'"
+			      " AND acked_at IS NULL ORDER BY user_id",
+			      m.id, NULL, &users);
+	size_t n = rc > 0 ? (size_t)rc : 0;
 	if (rc >= 0 && n) {
 		/* The reminder brings the message back to the top of each inbox, unread. */
 		rc = SQL_RUN(

@@ -404,20 +404,9 @@ int msg_erase_user(db_conn *c, const char *user_id)
 	 * with the sender's id, and leaves the database when its last copy is deleted.
 	 */
 	arena *a = arena_new(0);
-	db_stmt *s = db_prepare(c, "SELECT message_id FROM message_boxes WHERE user_id = ?");
-	if (!s) {
-		arena_free(a);
-		return ENT_EDB;
-	}
-	db_bind_text(s, 1, user_id);
-	const char **ids = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		ids = arena_grow(a, ids, n, &cap, sizeof(*ids));
-		ids[n++] = arena_strdup(a, db_col_text(s, 0));
-	}
-	db_done(s);
+	const char **ids;
+	int rc = db_texts(c, a, "SELECT message_id FROM message_boxes WHERE user_id = ?", user_id, NULL, &ids);
+	size_t n = rc > 0 ? (size_t)rc : 0;
 	if (rc >= 0)
 		rc = ENT_OK;
 	for (size_t i = 0; i < n && !rc; i++) {
