@@ -28,6 +28,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #define WORKER_INTERVAL_S 1
 #define PURGE_EVERY 3600 /* worker rounds between two trash purges */
@@ -77,18 +78,11 @@ int msg_notify(db_conn *c, arena *a, const char *message_id, const char *sender_
 			now[nnow++] = users[i];
 			continue;
 		}
-		db_stmt *s = db_prepare(c, "INSERT INTO message_notices (user_id, message_id, due_us, title, body)"
-					   " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, message_id) DO UPDATE SET"
-					   " due_us = excluded.due_us, title = excluded.title, body = excluded.body");
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, users[i]);
-		db_bind_text(s, 2, message_id);
-		db_bind_int64(s, 3, until);
-		db_bind_text(s, 4, title);
-		db_bind_text(s, 5, body);
-		rc = db_step(s);
-		db_done(s);
+		rc = SQL_RUN(c,
+			     "INSERT INTO message_notices (user_id, message_id, due_us, title, body)"
+			     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, message_id) DO UPDATE SET"
+			     " due_us = excluded.due_us, title = excluded.title, body = excluded.body",
+			     SQL_T(users[i]), SQL_T(message_id), SQL_I(until), SQL_T(title), SQL_T(body));
 		if (rc < 0)
 			return rc;
 	}

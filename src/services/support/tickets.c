@@ -44,23 +44,13 @@ static int legal_transition(const char *from, const char *to)
 int sup_history_add(db_conn *c, const char *ticket_id, const char *actor, const char *field, const char *old_value,
 		    const char *new_value, const char *at, int64_t us)
 {
-	db_stmt *s = db_prepare(
-		c, "INSERT INTO support_history (id, ticket_id, actor_id, field, old_value, new_value, at, seq)"
-		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
 	char id[37];
 	util_uuid(id);
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, ticket_id);
-	db_bind_text_or_null(s, 3, actor);
-	db_bind_text(s, 4, field);
-	db_bind_text_or_null(s, 5, old_value);
-	db_bind_text_or_null(s, 6, new_value);
-	db_bind_text(s, 7, at);
-	db_bind_int64(s, 8, us);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO support_history (id, ticket_id, actor_id, field, old_value, new_value, at, seq)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(ticket_id), SQL_T(actor), SQL_T(field), SQL_T(old_value), SQL_T(new_value),
+			 SQL_T(at), SQL_I(us));
 	return rc < 0 ? rc : ENT_OK;
 }
 
