@@ -217,9 +217,15 @@ void sup_faq_suggest(http_req *req)
 	http_reply_jw(req, 200);
 }
 
-/* Loads {id} for the caller into a writer-ready statement result; 404 for a draft to non-admins. */
-static int faq_load(http_req *req, db_conn *c, int admin, const char **id_out)
+/*
+ * A handler's opening: the database and the article {id}, as the caller sees it (admin: drafts
+ * too). Returns the database, or NULL after answering (503; 404 for a draft to non-admins).
+ */
+static db_conn *faq_open(http_req *req, int admin, const char **id_out)
 {
+	db_conn *c = http_db(req);
+	if (!c)
+		return NULL;
 	const char *id = http_param(req, "id");
 	int rc = util_is_uuid(id) ? db_exists(c,
 					      admin ? "SELECT 1 FROM support_faq WHERE id = ?"
@@ -228,14 +234,14 @@ static int faq_load(http_req *req, db_conn *c, int admin, const char **id_out)
 				  : 0;
 	if (rc < 0) {
 		http_problem_err(req, rc, NULL);
-		return -1;
+		return NULL;
 	}
 	if (!rc) {
 		http_problem(req, 404, "Cet article n'existe pas ou n'est pas publié.");
-		return -1;
+		return NULL;
 	}
 	*id_out = id;
-	return 0;
+	return c;
 }
 
 static void reply_faq(http_req *req, db_conn *c, const char *id, int status)
@@ -257,13 +263,11 @@ static void reply_faq(http_req *req, db_conn *c, const char *id, int status)
 
 void sup_faq_get(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct sup_viewer v;
 	sup_viewer_of(req, &v);
 	const char *id;
-	if (faq_load(req, c, v.admin, &id))
+	db_conn *c = faq_open(req, v.admin, &id);
+	if (!c)
 		return;
 	reply_faq(req, c, id, 200);
 }
@@ -319,11 +323,9 @@ void sup_faq_patch(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	const char *id;
-	if (faq_load(req, c, 1, &id))
+	db_conn *c = faq_open(req, 1, &id);
+	if (!c)
 		return;
 	if (http_invalid(req, faq_check(body, 0)))
 		return;
@@ -357,11 +359,9 @@ void sup_faq_patch(http_req *req)
 
 void sup_faq_delete(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	const char *id;
-	if (faq_load(req, c, 1, &id))
+	db_conn *c = faq_open(req, 1, &id);
+	if (!c)
 		return;
 	int rc = db_begin(c);
 	if (!rc)
@@ -377,11 +377,9 @@ void sup_faq_delete(http_req *req)
 
 void sup_faq_helpful(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	const char *id;
-	if (faq_load(req, c, 0, &id))
+	db_conn *c = faq_open(req, 0, &id);
+	if (!c)
 		return;
 	char now[21];
 	sup_now(now, NULL);
