@@ -1117,10 +1117,10 @@ struct asking {
 };
 
 /*
- * Reads the question of req and answers it extractively into k (*rc: answer_question's outcome).
- * 0, or -1 after answering (503, the question refused ...).
+ * Reads the question of req and answers it extractively into k. 0, or -1 after answering (503,
+ * the question refused, the answer that could not be found ...).
  */
-static int ask_begin(http_req *req, struct asking *k, int *rc)
+static int ask_begin(http_req *req, struct asking *k)
 {
 	k->t0 = util_now_ns();
 	k->c = http_db(req);
@@ -1129,7 +1129,11 @@ static int ask_begin(http_req *req, struct asking *k, int *rc)
 	k->a = http_arena(req);
 	if (question_load(req, k->c, &k->vw, &k->qn))
 		return -1;
-	*rc = answer_question(k->c, k->a, &k->vw, &k->qn, &k->ans, &k->f);
+	int rc = answer_question(k->c, k->a, &k->vw, &k->qn, &k->ans, &k->f);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1207,13 +1211,8 @@ static void ask_finish(http_req *req, void *ctx)
 void cb_ask(http_req *req)
 {
 	struct asking k;
-	int rc;
-	if (ask_begin(req, &k, &rc))
+	if (ask_begin(req, &k))
 		return;
-	if (rc) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	if (k.ans.answered && cb_llm_on()) {
 		/* Below the relevance floor the model is never called. Above it, no thread waits for the
 		 * model: the request is deferred (its connection suspended) until the relay has the answer. */
@@ -1403,13 +1402,8 @@ static void send_extractive(sse_stream *st, const struct asking *k, const char *
 void cb_ask_stream(http_req *req)
 {
 	struct asking k;
-	int rc;
-	if (ask_begin(req, &k, &rc))
+	if (ask_begin(req, &k))
 		return;
-	if (rc) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	if (k.ans.answered && cb_llm_on()) {
 		/* Written by the model: the relay thread sends its tokens as they come; no thread waits. */
 		struct stream_job *j = job_new(&k.vw, &k.qn, &k.f, &k.ans, k.t0);
@@ -1432,7 +1426,8 @@ void cb_ask_stream(http_req *req)
 		/* Too many chats in flight: the extractive answer, now. */
 		arena_free(j->a);
 		char id[37];
-		rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id);
+		int rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000),
+				id);
 		if (rc)
 			log_error("chatbot: a streamed answer could not be recorded: %s", ent_err_str(rc));
 		send_tokens(st, k.ans.text);
@@ -1441,8 +1436,8 @@ void cb_ask_stream(http_req *req)
 	}
 	char id[37];
 	int retry;
-	rc = record_counted(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id,
-			    &retry);
+	int rc = record_counted(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000),
+				id, &retry);
 	if (rc == ENT_EBUSY && retry) {
 		rate_refused(req, retry);
 		return;
