@@ -237,15 +237,37 @@ static void write_folder(http_req *req, const char *id, const char *name, int st
 	http_reply_jw(req, status);
 }
 
-void msg_folders_create(http_req *req)
+/*
+ * The opening of a handler that names a folder: the body's valid name and the database, or NULL
+ * after answering (400, 503).
+ */
+static db_conn *folder_open(http_req *req, const char **name)
 {
 	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	const char *name = folder_name(req, body);
-	if (!name)
-		return;
-	db_conn *c = http_db(req);
+	if (!body || !(*name = folder_name(req, body)))
+		return NULL;
+	return http_db(req);
+}
+
+/* After writing a folder's name: 0, or -1 after answering the failure (409 for a name taken). */
+static int folder_failed(http_req *req, int rc, const char *failed)
+{
+	if (rc == ENT_ECONFLICT) {
+		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.",
+				    json_pack("{s:s}", "name", "est déjà pris"));
+		return -1;
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, failed);
+		return -1;
+	}
+	return 0;
+}
+
+void msg_folders_create(http_req *req)
+{
+	const char *name;
+	db_conn *c = folder_open(req, &name);
 	if (!c)
 		return;
 	char id[37], now[21];
@@ -257,65 +279,32 @@ void msg_folders_create(http_req *req)
 		http_problem(req, 409, "Vous avez déjà 100 dossiers.");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "INSERT INTO message_folders (id, owner_id, name, created_at) VALUES (?, ?, ?, ?)");
-	int rc = n < 0 ? n : ENT_EDB;
-	if (s && n >= 0) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, http_principal(req)->sub);
-		db_bind_text(s, 3, name);
-		db_bind_text(s, 4, now);
-		rc = db_step(s);
-		db_done(s);
-	}
-	if (rc == ENT_ECONFLICT) {
-		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.",
-				    json_pack("{s:s}", "name", "est déjà pris"));
+	int rc = n < 0 ? n
+		       : SQL_RUN(c, "INSERT INTO message_folders (id, owner_id, name, created_at) VALUES (?, ?, ?, ?)",
+				 SQL_T(id), SQL_T(http_principal(req)->sub), SQL_T(name), SQL_T(now));
+	if (folder_failed(req, rc, "Le dossier n'a pas pu être créé."))
 		return;
-	}
-	if (rc < 0) {
-		http_problem_err(req, rc, "Le dossier n'a pas pu être créé.");
-		return;
-	}
 	write_folder(req, id, name, 201);
 }
 
 void msg_folders_patch(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	const char *name = folder_name(req, body);
-	if (!name)
-		return;
-	db_conn *c = http_db(req);
+	const char *name;
+	db_conn *c = folder_open(req, &name);
 	if (!c)
 		return;
 	const char *id = http_param(req, "id");
-	int rc = util_is_uuid(id) ? DB_DONE : ENT_ENOTFOUND;
 	int64_t changed = 0;
-	db_stmt *s = rc ? NULL : db_prepare(c, "UPDATE message_folders SET name = ? WHERE id = ? AND owner_id = ?");
-	if (s) {
-		db_bind_text(s, 1, name);
-		db_bind_text(s, 2, id);
-		db_bind_text(s, 3, http_principal(req)->sub);
-		rc = db_step(s);
-		changed = db_changes(s);
-		db_done(s);
-	} else if (!rc)
-		rc = ENT_EDB;
-	if (rc == ENT_ECONFLICT) {
-		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.",
-				    json_pack("{s:s}", "name", "est déjà pris"));
-		return;
-	}
+	int rc = util_is_uuid(id)
+			 ? SQL_CHANGE(c, &changed, "UPDATE message_folders SET name = ? WHERE id = ? AND owner_id = ?",
+				      SQL_T(name), SQL_T(id), SQL_T(http_principal(req)->sub))
+			 : ENT_ENOTFOUND;
 	if (rc == ENT_ENOTFOUND || (rc >= 0 && !changed)) {
 		http_problem(req, 404, "Ce dossier n'existe pas.");
 		return;
 	}
-	if (rc < 0) {
-		http_problem_err(req, rc, "Le dossier n'a pas pu être renommé.");
+	if (folder_failed(req, rc, "Le dossier n'a pas pu être renommé."))
 		return;
-	}
 	write_folder(req, id, name, 200);
 }
 
