@@ -27,6 +27,7 @@
 #include "../core/app.h"
 #include "../core/err.h"
 #include "../core/log.h"
+#include "../core/sql.h"
 #include "../core/util.h"
 
 #define BUS_MAX_CONSUMERS 16
@@ -151,17 +152,13 @@ int bus_publish(db_conn *c, const char *producer, const char *type, const json_t
 	char id[37], now[21];
 	util_uuid(id);
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = db_prepare(
-		c, "INSERT INTO bus_outbox (id, type, producer, created_at, payload) VALUES (?, ?, ?, ?, ?)");
+	db_stmt *s = SQL_PREP(c,
+			      "INSERT INTO bus_outbox (id, type, producer, created_at, payload) VALUES (?, ?, ?, ?, ?)",
+			      SQL_T(id), SQL_T(type), SQL_T(producer), SQL_T(now), SQL_T(text));
 	if (!s) {
 		free(text);
 		return ENT_EDB;
 	}
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, type);
-	db_bind_text(s, 3, producer);
-	db_bind_text(s, 4, now);
-	db_bind_text(s, 5, text);
 	int rc = db_step(s);
 	db_done(s);
 	free(text);
@@ -204,15 +201,14 @@ int bus_apply(db_conn *c, const struct bus_consumer *k, const struct bus_event *
 		return rc;
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = db_prepare(c, "INSERT INTO bus_applied (consumer, event_id, applied_at) VALUES (?, ?, ?) "
-				   "ON CONFLICT (consumer, event_id) DO NOTHING");
+	db_stmt *s = SQL_PREP(c,
+			      "INSERT INTO bus_applied (consumer, event_id, applied_at) VALUES (?, ?, ?) "
+			      "ON CONFLICT (consumer, event_id) DO NOTHING",
+			      SQL_T(k->name), SQL_T(ev->id), SQL_T(now));
 	if (!s) {
 		db_rollback(c);
 		return ENT_EDB;
 	}
-	db_bind_text(s, 1, k->name);
-	db_bind_text(s, 2, ev->id);
-	db_bind_text(s, 3, now);
 	rc = db_step(s);
 	int64_t fresh = rc >= 0 ? db_changes(s) : 0;
 	db_done(s);
@@ -264,11 +260,12 @@ static int row_from(db_stmt *s, struct bus_row *row, json_t **tree)
 
 int bus_outbox_unrelayed(db_conn *c, int limit, int (*fn)(const struct bus_row *row, void *arg), void *arg)
 {
-	db_stmt *s = db_prepare(c, "SELECT seq, id, type, producer, created_at, payload FROM bus_outbox "
-				   "WHERE relayed_at IS NULL ORDER BY seq LIMIT ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT seq, id, type, producer, created_at, payload FROM bus_outbox "
+			      "WHERE relayed_at IS NULL ORDER BY seq LIMIT ?",
+			      SQL_I(limit));
 	if (!s)
 		return ENT_EDB;
-	db_bind_int64(s, 1, limit);
 	int rc, n = 0;
 	while ((rc = db_step(s)) == DB_ROW) {
 		struct bus_row row;
@@ -298,13 +295,12 @@ int bus_outbox_mark_relayed(db_conn *c, const int64_t *seqs, size_t n)
 	if (rc != ENT_OK)
 		return rc;
 	for (size_t i = 0; i < n && rc == ENT_OK; i++) {
-		db_stmt *s = db_prepare(c, "UPDATE bus_outbox SET relayed_at = ? WHERE seq = ?");
+		db_stmt *s = SQL_PREP(c, "UPDATE bus_outbox SET relayed_at = ? WHERE seq = ?", SQL_T(now),
+				      SQL_I(seqs[i]));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, now);
-		db_bind_int64(s, 2, seqs[i]);
 		int st = db_step(s);
 		db_done(s);
 		if (st < 0)
@@ -396,10 +392,9 @@ static void retry_clear(size_t k, const char *id)
 
 static int64_t cursor_load(db_conn *c, const char *name)
 {
-	db_stmt *s = db_prepare(c, "SELECT seq FROM bus_cursors WHERE consumer = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT seq FROM bus_cursors WHERE consumer = ?", SQL_T(name));
 	if (!s)
 		return -1;
-	db_bind_text(s, 1, name);
 	int64_t seq = 0;
 	int rc = db_step(s);
 	if (rc == DB_ROW)
@@ -408,11 +403,11 @@ static int64_t cursor_load(db_conn *c, const char *name)
 	if (rc < 0)
 		return -1;
 	if (rc == DB_DONE) {
-		s = db_prepare(
-			c, "INSERT INTO bus_cursors (consumer, seq) VALUES (?, 0) ON CONFLICT (consumer) DO NOTHING");
+		s = SQL_PREP(c,
+			     "INSERT INTO bus_cursors (consumer, seq) VALUES (?, 0) ON CONFLICT (consumer) DO NOTHING",
+			     SQL_T(name));
 		if (!s)
 			return -1;
-		db_bind_text(s, 1, name);
 		rc = db_step(s);
 		db_done(s);
 		if (rc < 0)
@@ -424,12 +419,10 @@ static int64_t cursor_load(db_conn *c, const char *name)
 static void cursor_store(db_conn *c, const char *name, int64_t seq)
 {
 	/* Only forward: another process delivering the same consumer may be ahead. */
-	db_stmt *s = db_prepare(c, "UPDATE bus_cursors SET seq = ? WHERE consumer = ? AND seq < ?");
+	db_stmt *s = SQL_PREP(c, "UPDATE bus_cursors SET seq = ? WHERE consumer = ? AND seq < ?", SQL_I(seq),
+			      SQL_T(name), SQL_I(seq));
 	if (!s)
 		return;
-	db_bind_int64(s, 1, seq);
-	db_bind_text(s, 2, name);
-	db_bind_int64(s, 3, seq);
 	if (db_step(s) < 0)
 		log_warn("bus: cursor of %s not saved: %s", name, db_errmsg(c));
 	db_done(s);
@@ -472,15 +465,14 @@ static long dispatch_consumer(db_conn *c, size_t k, int settle)
 	util_time_rfc3339(settled, settled_at);
 	static struct held batch[BUS_BATCH];
 	for (;;) {
-		db_stmt *s = db_prepare(
-			c, "SELECT o.seq, o.id, o.type, o.producer, o.created_at, o.payload FROM bus_outbox o "
-			   "WHERE o.seq > ? AND NOT EXISTS (SELECT 1 FROM bus_applied a "
-			   "WHERE a.consumer = ? AND a.event_id = o.id) ORDER BY o.seq LIMIT ?");
+		db_stmt *s = SQL_PREP(
+			c,
+			"SELECT o.seq, o.id, o.type, o.producer, o.created_at, o.payload FROM bus_outbox o "
+			"WHERE o.seq > ? AND NOT EXISTS (SELECT 1 FROM bus_applied a "
+			"WHERE a.consumer = ? AND a.event_id = o.id) ORDER BY o.seq LIMIT ?",
+			SQL_I(pos), SQL_T(kc->name), SQL_I(BUS_BATCH));
 		if (!s)
 			return -1;
-		db_bind_int64(s, 1, pos);
-		db_bind_text(s, 2, kc->name);
-		db_bind_int64(s, 3, BUS_BATCH);
 		size_t n = 0;
 		int rc;
 		while ((rc = db_step(s)) == DB_ROW && n < BUS_BATCH) {

@@ -241,13 +241,12 @@ static int search_batch_sqlite(db_conn *c, arena *a, const char *stems_match, in
 	size_t found = 0;
 	int rc = ENT_OK;
 	for (int64_t want = CB_CANDIDATES, offset = 0; !rc && found < CB_TOP; offset += want, want *= 8) {
-		db_stmt *s = db_prepare(c, "SELECT rowid, -bm25(chatbot_fts) FROM chatbot_fts WHERE chatbot_fts MATCH ?"
-					   " ORDER BY bm25(chatbot_fts) LIMIT ? OFFSET ?");
+		db_stmt *s = SQL_PREP(c,
+				      "SELECT rowid, -bm25(chatbot_fts) FROM chatbot_fts WHERE chatbot_fts MATCH ?"
+				      " ORDER BY bm25(chatbot_fts) LIMIT ? OFFSET ?",
+				      SQL_T(match), SQL_I(want), SQL_I(offset));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, match);
-		db_bind_int64(s, 2, want);
-		db_bind_int64(s, 3, offset);
 		int64_t *cand = arena_alloc(a, (size_t)want * sizeof(*cand));
 		double *score = arena_alloc(a, (size_t)want * sizeof(*score));
 		int64_t nc = 0;
@@ -260,15 +259,14 @@ static int search_batch_sqlite(db_conn *c, arena *a, const char *stems_match, in
 			return rc;
 		rc = ENT_OK;
 		for (int64_t i = 0; i < nc && found < CB_TOP; i++) {
-			db_stmt *q = db_prepare(
-				c, "SELECT " HIT_COLS " FROM chatbot_passages p JOIN chatbot_documents d"
-				   " ON d.material_id = p.material_id WHERE p.id = ? AND d.status = 'indexed'"
-				   " AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)");
+			db_stmt *q = SQL_PREP(
+				c,
+				"SELECT " HIT_COLS " FROM chatbot_passages p JOIN chatbot_documents d"
+				" ON d.material_id = p.material_id WHERE p.id = ? AND d.status = 'indexed'"
+				" AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)",
+				SQL_I(cand[i]), SQL_I(everything), SQL_T(now));
 			if (!q)
 				return ENT_EDB;
-			db_bind_int64(q, 1, cand[i]);
-			db_bind_int64(q, 2, everything);
-			db_bind_text(q, 3, now);
 			int r = db_step(q);
 			if (r == DB_ROW && (!ids || has_course(ids, n, db_col_text(q, 2)))) {
 				struct hit h = {
@@ -335,14 +333,14 @@ static int vector_hits(db_conn *c, arena *a, const struct viewer *vw, const char
 	cb_now(now);
 	size_t n = 0;
 	for (int i = 0; i < nv && n < CB_TOP; i++) {
-		db_stmt *s = db_prepare(c, "SELECT " HIT_COLS
-					   ", d.publish_at FROM chatbot_passages p JOIN chatbot_documents d"
-					   " ON d.material_id = p.material_id WHERE p.material_id = ? AND p.seq = ?"
-					   " AND d.status = 'indexed' AND d.excluded = 0");
+		db_stmt *s = SQL_PREP(c,
+				      "SELECT " HIT_COLS
+				      ", d.publish_at FROM chatbot_passages p JOIN chatbot_documents d"
+				      " ON d.material_id = p.material_id WHERE p.material_id = ? AND p.seq = ?"
+				      " AND d.status = 'indexed' AND d.excluded = 0",
+				      SQL_T(vh[i].material_id), SQL_I(vh[i].seq));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, vh[i].material_id);
-		db_bind_int64(s, 2, vh[i].seq);
 		int rc = db_step(s);
 		if (rc == DB_ROW) {
 			const char *course = db_col_text(s, 2), *pub = db_col_text(s, 8);
@@ -851,14 +849,14 @@ static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct qu
 	}
 	if (qn->conversation_id) {
 		/* The caller's own conversation (another's answers 404): its last CB_TURNS turns, newest first. */
-		db_stmt *s = db_prepare(c, "SELECT question, answer FROM interactions_chatbot WHERE conversation_id = ?"
-					   " AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT " CB_TURNS_SQL);
+		db_stmt *s = SQL_PREP(c,
+				      "SELECT question, answer FROM interactions_chatbot WHERE conversation_id = ?"
+				      " AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT " CB_TURNS_SQL,
+				      SQL_T(qn->conversation_id), SQL_T(vw->sub));
 		if (!s) {
 			http_problem_err(req, ENT_EDB, NULL);
 			return -1;
 		}
-		db_bind_text(s, 1, qn->conversation_id);
-		db_bind_text(s, 2, vw->sub);
 		struct cb_turn *t = arena_alloc(a, CB_TURNS * sizeof(*t));
 		size_t n = 0;
 		while ((rc = db_step(s)) == DB_ROW && n < CB_TURNS) {
@@ -1656,15 +1654,16 @@ void cb_unanswered(http_req *req)
 	json_t *items = json_array();
 	int rc = ENT_OK;
 	for (int i = 0; !rc && i <= n / COURS_BATCH; i++) {
-		db_stmt *s = db_prepare(
-			c, "SELECT id, question, created_at FROM interactions_chatbot WHERE answered = 0 AND"
-			   " (course_id = ? OR (course_id IS NULL AND class_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-			   " ?, ?, ?, ?))) ORDER BY created_at DESC, id DESC LIMIT 200");
+		db_stmt *s = SQL_PREP(
+			c,
+			"SELECT id, question, created_at FROM interactions_chatbot WHERE answered = 0 AND"
+			" (course_id = ? OR (course_id IS NULL AND class_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+			" ?, ?, ?, ?))) ORDER BY created_at DESC, id DESC LIMIT 200",
+			SQL_T(course));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, course);
 		for (int k = 0; k < COURS_BATCH; k++) {
 			int at = i * COURS_BATCH + k;
 			db_bind_text_or_null(s, 2 + k, at < n ? classes[at] : NULL);

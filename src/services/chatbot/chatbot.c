@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 void cb_now(char out[21]) { util_time_rfc3339(time(NULL), out); }
 
@@ -130,12 +131,12 @@ static const struct migration migrations[] = {
 
 static int cb_export_user(db_conn *c, const char *user_id, json_t *out)
 {
-	db_stmt *s = db_prepare(c,
-				"SELECT id, conversation_id, question, answer, sources, feedback, comment, created_at"
-				" FROM interactions_chatbot WHERE user_id = ? ORDER BY created_at, id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT id, conversation_id, question, answer, sources, feedback, comment, created_at"
+			      " FROM interactions_chatbot WHERE user_id = ? ORDER BY created_at, id",
+			      SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	json_t *items = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {

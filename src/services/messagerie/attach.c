@@ -91,11 +91,12 @@ int msg_attach_load(db_conn *c, arena *a, const char *message_id, struct msg_fil
 	*out = NULL;
 	*n = 0;
 	size_t cap = 0;
-	db_stmt *s = db_prepare(c, "SELECT file_id, name, content_type, size FROM message_attachments"
-				   " WHERE message_id = ? ORDER BY position");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT file_id, name, content_type, size FROM message_attachments"
+			      " WHERE message_id = ? ORDER BY position",
+			      SQL_T(message_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, message_id);
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
 		*out = arena_grow(a, *out, *n, &cap, sizeof(**out));

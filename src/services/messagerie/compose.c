@@ -258,23 +258,16 @@ int msg_store(db_conn *c, const struct msg_out *o)
 	char now[21];
 	msg_time(o->now_us, now);
 	int sent = !strcmp(o->state, "sent"), draft = !strcmp(o->state, "draft");
-	db_stmt *s = db_prepare(
-		c, "INSERT INTO messages (id, thread_id, in_reply_to, forward_of, sender_id, subject, body,"
-		   " state, ack_required, send_at, sent_at, submitted_us, created_at, updated_at, auto_reply)"
-		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = SQL_PREP(
+		c,
+		"INSERT INTO messages (id, thread_id, in_reply_to, forward_of, sender_id, subject, body,"
+		" state, ack_required, send_at, sent_at, submitted_us, created_at, updated_at, auto_reply)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		SQL_T(o->id), SQL_T(o->thread_id ? o->thread_id : o->id), SQL_T(o->in_reply_to), SQL_T(o->forward_of),
+		SQL_T(o->sender_id), SQL_T(o->subject ? o->subject : ""), SQL_T(o->body ? o->body : ""),
+		SQL_T(o->state), SQL_I(o->ack), SQL_T(o->send_at), SQL_T(sent ? now : NULL));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, o->id);
-	db_bind_text(s, 2, o->thread_id ? o->thread_id : o->id);
-	db_bind_text_or_null(s, 3, o->in_reply_to);
-	db_bind_text_or_null(s, 4, o->forward_of);
-	db_bind_text(s, 5, o->sender_id);
-	db_bind_text(s, 6, o->subject ? o->subject : "");
-	db_bind_text(s, 7, o->body ? o->body : "");
-	db_bind_text(s, 8, o->state);
-	db_bind_int64(s, 9, o->ack);
-	db_bind_text_or_null(s, 10, o->send_at);
-	db_bind_text_or_null(s, 11, sent ? now : NULL);
 	if (draft || o->auto_reply)
 		db_bind_null(s, 12);
 	else
@@ -285,16 +278,13 @@ int msg_store(db_conn *c, const struct msg_out *o)
 	int rc = db_step(s);
 	db_done(s);
 	for (size_t i = 0; i < o->naddrs && rc >= 0; i++) {
-		s = db_prepare(
+		s = SQL_PREP(
 			c,
-			"INSERT INTO message_addresses (message_id, position, kind, type, ref_id) VALUES (?, ?, ?, ?, ?)");
+			"INSERT INTO message_addresses (message_id, position, kind, type, ref_id) VALUES (?, ?, ?, ?, ?)",
+			SQL_T(o->id), SQL_I((int64_t)i), SQL_T(o->addrs[i].kind), SQL_T(o->addrs[i].type),
+			SQL_T(o->addrs[i].id));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, o->id);
-		db_bind_int64(s, 2, (int64_t)i);
-		db_bind_text(s, 3, o->addrs[i].kind);
-		db_bind_text(s, 4, o->addrs[i].type);
-		db_bind_text_or_null(s, 5, o->addrs[i].id);
 		rc = db_step(s);
 		db_done(s);
 	}
@@ -329,12 +319,10 @@ int msg_store(db_conn *c, const struct msg_out *o)
 	if (rc >= 0)
 		rc = msg_attach_store(c, o->id, o->files, o->nfiles);
 	if (rc >= 0) {
-		s = db_prepare(c, "INSERT INTO messages_fts (message_id, subject, body) VALUES (?, ?, ?)");
+		s = SQL_PREP(c, "INSERT INTO messages_fts (message_id, subject, body) VALUES (?, ?, ?)", SQL_T(o->id),
+			     SQL_T(o->subject ? o->subject : ""), SQL_T(o->body ? o->body : ""));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, o->id);
-		db_bind_text(s, 2, o->subject ? o->subject : "");
-		db_bind_text(s, 3, o->body ? o->body : "");
 		rc = db_step(s);
 		db_done(s);
 	}

@@ -69,11 +69,11 @@ int msg_purge_trash(db_conn *c)
 {
 	char before[21];
 	util_time_rfc3339(time(NULL) - (time_t)MSG_TRASH_DAYS * 86400, before);
-	db_stmt *s = db_prepare(
-		c, "SELECT message_id, user_id FROM message_boxes WHERE folder = 'trash' AND trashed_at < ? LIMIT 500");
+	db_stmt *s = SQL_PREP(
+		c, "SELECT message_id, user_id FROM message_boxes WHERE folder = 'trash' AND trashed_at < ? LIMIT 500",
+		SQL_T(before));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, before);
 	arena *a = arena_new(0);
 	const char **v = NULL;
 	size_t n = 0, cap = 0;
@@ -134,13 +134,14 @@ static void folders_page(http_req *req, db_conn *c, const char *me)
 {
 	arena *a = http_arena(req);
 	/* Counts per folder, then the folders in order: the four system ones, the user's by name. */
-	db_stmt *s = db_prepare(c, "SELECT folder, COUNT(*), SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END)"
-				   " FROM message_boxes WHERE user_id = ? AND visible = 1 GROUP BY folder");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT folder, COUNT(*), SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END)"
+			      " FROM message_boxes WHERE user_id = ? AND visible = 1 GROUP BY folder",
+			      SQL_T(me));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, me);
 	struct count {
 		const char *folder;
 		int64_t total, unread;
@@ -170,12 +171,12 @@ static void folders_page(http_req *req, db_conn *c, const char *me)
 			names = (const char **)folder_names;
 			n = 4;
 		} else {
-			s = db_prepare(c, "SELECT id, name FROM message_folders WHERE owner_id = ? ORDER BY name, id");
+			s = SQL_PREP(c, "SELECT id, name FROM message_folders WHERE owner_id = ? ORDER BY name, id",
+				     SQL_T(me));
 			if (!s) {
 				rc = ENT_EDB;
 				break;
 			}
-			db_bind_text(s, 1, me);
 			while ((rc = db_step(s)) == DB_ROW) {
 				ids = arena_grow(a, ids, n, &icap, sizeof(*ids));
 				names = arena_grow(a, names, n, &ncap, sizeof(*names));

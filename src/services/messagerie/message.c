@@ -69,14 +69,14 @@ static void write_user(jw *w, const char *key, const char *id, const char *name)
 
 int msg_write_addrs(db_conn *c, arena *a, jw *w, const char *key, const char *id, const char *kind)
 {
-	db_stmt *s = db_prepare(
+	db_stmt *s = SQL_PREP(
 		c,
 		kind ? "SELECT type, ref_id FROM message_addresses WHERE message_id = ? AND kind = ? ORDER BY position"
 		     : "SELECT type, ref_id FROM message_addresses WHERE message_id = ? AND kind IN ('to', 'cc')"
-		       " ORDER BY position");
+		       " ORDER BY position",
+		SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	if (kind)
 		db_bind_text(s, 2, kind);
 	struct {
@@ -297,13 +297,14 @@ void msg_receipts(http_req *req)
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	db_stmt *s = db_prepare(c, "SELECT user_id, role, read_at, acked_at FROM message_boxes WHERE message_id = ?"
-				   " AND role <> 'sender' ORDER BY user_id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT user_id, role, read_at, acked_at FROM message_boxes WHERE message_id = ?"
+			      " AND role <> 'sender' ORDER BY user_id",
+			      SQL_T(m.id));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, m.id);
 	struct {
 		const char *user, *kind, *read_at, *acked_at;
 	} *v = NULL;

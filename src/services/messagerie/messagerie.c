@@ -19,6 +19,7 @@
 #include "core/util.h"
 #include "core/wake.h"
 #include "core/schema.h"
+#include "core/sql.h"
 
 /* The tables, shared by both engines. */
 #define SCHEMA_COMMON                                                                                                  \
@@ -309,14 +310,14 @@ void msg_time(int64_t us, char out[21]) { util_time_rfc3339((time_t)(us / 100000
 int msg_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	/* Every message the user holds a copy of; bcc addresses only of the messages they sent. */
-	db_stmt *s = db_prepare(
+	db_stmt *s = SQL_PREP(
 		c,
 		"SELECT m.id, m.thread_id, m.sender_id, m.subject, m.body, m.state, m.sent_at, m.created_at,"
 		" b.role, b.folder, b.read_at, b.acked_at FROM message_boxes b JOIN messages m ON m.id = b.message_id"
-		" WHERE b.user_id = ? AND b.visible = 1 ORDER BY m.created_at, m.id");
+		" WHERE b.user_id = ? AND b.visible = 1 ORDER BY m.created_at, m.id",
+		SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	json_t *msgs = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
@@ -334,16 +335,16 @@ int msg_export_user(db_conn *c, const char *user_id, json_t *out)
 		if (rc < 0)
 			break;
 		int sender = !strcmp(json_string_value(json_object_get(m, "my_role")), "sender");
-		s = db_prepare(
+		s = SQL_PREP(
 			c,
 			sender ? "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? ORDER BY position"
 			       : "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? AND kind <> 'bcc'"
-				 " ORDER BY position");
+				 " ORDER BY position",
+			SQL_T(json_string_value(json_object_get(m, "id"))));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, json_string_value(json_object_get(m, "id")));
 		json_t *addrs = json_object_get(m, "addresses");
 		while ((rc = db_step(s)) == DB_ROW)
 			json_array_append_new(addrs, json_pack("{s:s, s:s, s:s?}", "kind", db_col_text(s, 0), "type",

@@ -239,12 +239,11 @@ void msg_report_patch(http_req *req)
 		http_problem(req, 404, "Ce signalement n'existe pas.");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "SELECT " REPORT_COLS " FROM message_reports r WHERE r.id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT " REPORT_COLS " FROM message_reports r WHERE r.id = ?", SQL_T(id));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, id);
 	struct report *v;
 	size_t n;
 	const char **names;
@@ -261,13 +260,14 @@ void msg_report_patch(http_req *req)
 
 static void sender_reply(http_req *req, db_conn *c, const char *user)
 {
-	db_stmt *s = db_prepare(c, "SELECT suspended, reason, per_hour, per_message, updated_at FROM message_senders"
-				   " WHERE user_id = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT suspended, reason, per_hour, per_message, updated_at FROM message_senders"
+			      " WHERE user_id = ?",
+			      SQL_T(user));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, user);
 	int rc = db_step(s);
 	if (rc < 0) {
 		db_done(s);

@@ -120,14 +120,12 @@ int msg_release_notices(db_conn *c, const char *user, int64_t now_us)
 	int released = 0;
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		/* The claim: the process whose delete removed the row publishes it. */
-		s = db_prepare(c, "DELETE FROM message_notices WHERE user_id = ? AND message_id = ? AND due_us <= ?");
+		s = SQL_PREP(c, "DELETE FROM message_notices WHERE user_id = ? AND message_id = ? AND due_us <= ?",
+			     SQL_T(v[i].user), SQL_T(v[i].message), SQL_I(now_us));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, v[i].user);
-		db_bind_text(s, 2, v[i].message);
-		db_bind_int64(s, 3, now_us);
 		rc = db_step(s);
 		int claimed = rc >= 0 && db_changes(s) == 1;
 		db_done(s);
@@ -152,11 +150,11 @@ void msg_announce(db_conn *c, arena *a, const char *message_id, const char *cons
 	bus_kick();
 	if (!n || !c)
 		return;
-	db_stmt *s = db_prepare(
-		c, "SELECT thread_id, subject, sender_id, sent_at, ack_required FROM messages WHERE id = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT thread_id, subject, sender_id, sent_at, ack_required FROM messages WHERE id = ?",
+			      SQL_T(message_id));
 	if (!s)
 		return;
-	db_bind_text(s, 1, message_id);
 	if (db_step(s) != DB_ROW) {
 		db_done(s);
 		return;

@@ -374,10 +374,10 @@ const char *sup_contest_outcome(db_conn *c, arena *a, const struct sup_ticket *t
 	struct notes_grade_info g;
 	if (notes_student_grade(c, a, t->col[T_EVALUATION], t->col[T_REQUESTER], &g))
 		return NULL;
-	db_stmt *s = db_prepare(c, "SELECT 1 FROM support_history WHERE ticket_id = ? AND field = 'grade'");
+	db_stmt *s = SQL_PREP(c, "SELECT 1 FROM support_history WHERE ticket_id = ? AND field = 'grade'",
+			      SQL_T(t->col[T_ID]));
 	if (!s)
 		return NULL;
-	db_bind_text(s, 1, t->col[T_ID]);
 	int rc = db_step(s);
 	db_done(s);
 	if (rc < 0)

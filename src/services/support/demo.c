@@ -254,10 +254,9 @@ static void ago(time_t now, double hours, char out[21], int64_t *us)
 /* 1 if sql (one or two parameters: p2 NULL for one) finds a row, 0 if not, or an ent_err. */
 static int exists(db_conn *c, const char *sql, const char *p1, const char *p2)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(p1));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, p1);
 	if (p2)
 		db_bind_text(s, 2, p2);
 	int rc = db_step(s);

@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #define JOB_INTERVAL_S 2
 #define BATCH 100
@@ -30,13 +31,14 @@ int sup_autoclose_due(db_conn *c)
 	int64_t us;
 	sup_now(now, &us);
 	util_time_rfc3339(us / 1000000 - SUP_AUTOCLOSE_S, limit);
-	db_stmt *s = db_prepare(c, "SELECT id FROM support_requests WHERE state = 'resolved' AND resolved_at < ?"
-				   " ORDER BY resolved_at LIMIT 100");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT id FROM support_requests WHERE state = 'resolved' AND resolved_at < ?"
+			      " ORDER BY resolved_at LIMIT 100",
+			      SQL_T(limit));
 	if (!s) {
 		arena_free(a);
 		return ENT_EDB;
 	}
-	db_bind_text(s, 1, limit);
 	const char *ids[BATCH];
 	size_t n = 0;
 	int rc;

@@ -359,11 +359,11 @@ int sup_deadlines(db_conn *c, const char *priority, const char *created, char fr
 	time_t t0;
 	if (util_parse_rfc3339(created, &t0))
 		return ENT_EINVAL;
-	db_stmt *s = db_prepare(
-		c, "SELECT first_response_minutes, resolution_minutes FROM support_sla WHERE priority = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT first_response_minutes, resolution_minutes FROM support_sla WHERE priority = ?",
+			      SQL_T(priority));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, priority);
 	int rc = db_step(s);
 	if (rc == DB_ROW) {
 		util_time_rfc3339(t0 + (time_t)db_col_int64(s, 0) * 60, fr_due);

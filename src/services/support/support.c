@@ -26,6 +26,7 @@
 #include "core/row.h"
 #include "core/util.h"
 #include "core/schema.h"
+#include "core/sql.h"
 #include "services/notes/notes.h"
 #include "services/users/users.h"
 
@@ -282,10 +283,9 @@ int sup_ticket_get(db_conn *c, arena *a, const char *id, struct sup_ticket *t)
 {
 	if (!util_is_uuid(id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT " SUP_TICKET_COLS " FROM support_requests t WHERE t.id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT " SUP_TICKET_COLS " FROM support_requests t WHERE t.id = ?", SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	int rc = db_step(s);
 	if (rc == DB_ROW)
 		sup_ticket_read(s, a, t);
@@ -401,13 +401,13 @@ void sup_ticket_write(jw *w, db_conn *c, arena *a, const struct sup_ticket *t, c
 int sup_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	/* The user's tickets and their public comments: never an internal note, never the history. */
-	db_stmt *s = db_prepare(c,
-				"SELECT id, subject, description, category, priority, state, created_at, resolved_at,"
-				" closed_at, rating, rating_comment, evaluation_id FROM support_requests"
-				" WHERE requester_id = ? ORDER BY created_at, id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT id, subject, description, category, priority, state, created_at, resolved_at,"
+			      " closed_at, rating, rating_comment, evaluation_id FROM support_requests"
+			      " WHERE requester_id = ? ORDER BY created_at, id",
+			      SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	json_t *tickets = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
@@ -426,13 +426,14 @@ int sup_export_user(db_conn *c, const char *user_id, json_t *out)
 	json_array_foreach (tickets, i, tk) {
 		if (rc < 0)
 			break;
-		s = db_prepare(c, "SELECT id, author_id, body, created_at FROM support_comments WHERE ticket_id = ?"
-				  " AND internal = 0 ORDER BY seq, id");
+		s = SQL_PREP(c,
+			     "SELECT id, author_id, body, created_at FROM support_comments WHERE ticket_id = ?"
+			     " AND internal = 0 ORDER BY seq, id",
+			     SQL_T(json_string_value(json_object_get(tk, "id"))));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, json_string_value(json_object_get(tk, "id")));
 		json_t *list = json_object_get(tk, "comments");
 		while ((rc = db_step(s)) == DB_ROW)
 			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", db_col_text(s, 0),

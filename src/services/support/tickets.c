@@ -528,13 +528,12 @@ static void seq_page(http_req *req, const char *list, const char *staff_only, co
 		http_invalid(req, json_pack("{s:s}", "cursor", PAGE_BAD_CURSOR));
 		return;
 	}
-	db_stmt *s = db_prepare(x.c, pg.has_cursor ? sql_after : sql);
+	db_stmt *s = SQL_PREP(x.c, pg.has_cursor ? sql_after : sql, SQL_T(x.t.col[T_ID]),
+			      SQL_I((x.rel & SUP_STAFF) ? 1 : 0));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, x.t.col[T_ID]);
-	db_bind_int64(s, 2, (x.rel & SUP_STAFF) ? 1 : 0);
 	int k = 3;
 	if (pg.has_cursor) {
 		db_bind_int64(s, k++, seq);
