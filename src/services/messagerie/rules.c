@@ -462,6 +462,27 @@ void msg_rules_get(http_req *req)
 		return;
 	rules_reply(req, c);
 }
+/* Checks each object of the array arr (when it is one) against its 3 fields, as "name[i].field". */
+static void check_items(http_req *req, json_t *arr, const char *name, const struct jfield *fields, json_t *errors)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach (json_is_array(arr) ? arr : NULL, i, v) {
+		json_t *e = json_object();
+		if (!json_is_object(v))
+			json_object_set_new(e, "", json_string("doit être un objet"));
+		else
+			json_check(v, fields, 3, e);
+		const char *k;
+		json_t *m;
+		json_object_foreach (e, k, m)
+			json_object_set(errors,
+					*k ? arena_printf(http_arena(req), "%s[%zu].%s", name, i, k)
+					   : arena_printf(http_arena(req), "%s[%zu]", name, i),
+					m);
+		json_decref(e);
+	}
+}
 
 void msg_rules_put(http_req *req)
 {
@@ -485,73 +506,33 @@ void msg_rules_put(http_req *req)
 		{"per_message", JF_INT, 1, 0, 1, 100000, NULL},
 	};
 	json_t *rules = json_object_get(body, "rules"), *limits = json_object_get(body, "limits");
-	size_t i;
-	json_t *v;
-	json_array_foreach (json_is_array(rules) ? rules : NULL, i, v) {
-		json_t *e = json_object();
-		if (!json_is_object(v))
-			json_object_set_new(e, "", json_string("doit être un objet"));
-		else
-			json_check(v, rule_fields, 3, e);
-		const char *k;
-		json_t *m;
-		json_object_foreach (e, k, m)
-			json_object_set(errors,
-					*k ? arena_printf(http_arena(req), "rules[%zu].%s", i, k)
-					   : arena_printf(http_arena(req), "rules[%zu]", i),
-					m);
-		json_decref(e);
-	}
-	json_array_foreach (json_is_array(limits) ? limits : NULL, i, v) {
-		json_t *e = json_object();
-		if (!json_is_object(v))
-			json_object_set_new(e, "", json_string("doit être un objet"));
-		else
-			json_check(v, limit_fields, 3, e);
-		const char *k;
-		json_t *m;
-		json_object_foreach (e, k, m)
-			json_object_set(errors,
-					*k ? arena_printf(http_arena(req), "limits[%zu].%s", i, k)
-					   : arena_printf(http_arena(req), "limits[%zu]", i),
-					m);
-		json_decref(e);
-	}
+	check_items(req, rules, "rules", rule_fields, errors);
+	check_items(req, limits, "limits", limit_fields, errors);
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	int rc = db_begin(c);
+	size_t i;
+	json_t *v;
 	json_array_foreach (json_is_array(rules) ? rules : NULL, i, v) {
 		if (rc)
 			break;
-		db_stmt *s = SQL_PREP(c, "UPDATE message_rules SET allowed = ? WHERE role = ? AND target = ?",
-				      SQL_I(json_is_true(json_object_get(v, "allowed"))),
-				      SQL_T(json_string_value(json_object_get(v, "role"))),
-				      SQL_T(json_string_value(json_object_get(v, "target"))));
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		rc = db_step(s);
+		rc = SQL_RUN(c, "UPDATE message_rules SET allowed = ? WHERE role = ? AND target = ?",
+			     SQL_I(json_is_true(json_object_get(v, "allowed"))),
+			     SQL_T(json_string_value(json_object_get(v, "role"))),
+			     SQL_T(json_string_value(json_object_get(v, "target"))));
 		rc = rc < 0 ? rc : ENT_OK;
-		db_done(s);
 	}
 	json_array_foreach (json_is_array(limits) ? limits : NULL, i, v) {
 		if (rc)
 			break;
-		db_stmt *s = SQL_PREP(c, "UPDATE message_limits SET per_hour = ?, per_message = ? WHERE role = ?",
-				      SQL_I(json_integer_value(json_object_get(v, "per_hour"))),
-				      SQL_I(json_integer_value(json_object_get(v, "per_message"))),
-				      SQL_T(json_string_value(json_object_get(v, "role"))));
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		rc = db_step(s);
+		rc = SQL_RUN(c, "UPDATE message_limits SET per_hour = ?, per_message = ? WHERE role = ?",
+			     SQL_I(json_integer_value(json_object_get(v, "per_hour"))),
+			     SQL_I(json_integer_value(json_object_get(v, "per_message"))),
+			     SQL_T(json_string_value(json_object_get(v, "role"))));
 		rc = rc < 0 ? rc : ENT_OK;
-		db_done(s);
 	}
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {
