@@ -95,21 +95,11 @@ static const char *search_sql(db_conn *c)
 static int run_search(db_conn *c, jw *w, const char *query, int admin, const char *category, const char *published,
 		      int limit)
 {
-	db_stmt *s = db_prepare(c, search_sql(c));
+	sql_val pub = published ? SQL_I(!strcmp(published, "true")) : SQL_NULL;
+	db_stmt *s = SQL_PREP(c, search_sql(c), SQL_T(query), SQL_I(admin), SQL_T(category), SQL_T(category), pub, pub,
+			      SQL_T(query), SQL_I(limit));
 	if (!s)
 		return ENT_EDB;
-	int k = 1;
-	db_bind_text(s, k++, query);
-	db_bind_int64(s, k++, admin);
-	db_bind_text_or_null(s, k++, category);
-	db_bind_text_or_null(s, k++, category);
-	for (int i = 0; i < 2; i++)
-		if (published)
-			db_bind_int64(s, k++, !strcmp(published, "true"));
-		else
-			db_bind_null(s, k++);
-	db_bind_text(s, k++, query);
-	db_bind_int64(s, k, limit);
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
 		write_faq(w, s, NULL);
@@ -161,29 +151,23 @@ void sup_faq_list(http_req *req)
 		http_reply_jw(req, 200);
 		return;
 	}
-	db_stmt *s = db_prepare(
-		c, pg.has_cursor ? "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
-				   " AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
-				   " AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
-				   " AND (f.created_at, f.id) < (?, ?) ORDER BY f.created_at DESC, f.id DESC LIMIT ?"
-				 : "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
-				   " AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
-				   " AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
-				   " ORDER BY f.created_at DESC, f.id DESC LIMIT ?");
+	sql_val pub = published ? SQL_I(!strcmp(published, "true")) : SQL_NULL;
+	db_stmt *s = SQL_PREP(
+		c,
+		pg.has_cursor ? "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
+				" AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
+				" AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
+				" AND (f.created_at, f.id) < (?, ?) ORDER BY f.created_at DESC, f.id DESC LIMIT ?"
+			      : "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
+				" AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
+				" AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
+				" ORDER BY f.created_at DESC, f.id DESC LIMIT ?",
+		SQL_I(v.admin), SQL_T(category), SQL_T(category), pub, pub);
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	int k = 1;
-	db_bind_int64(s, k++, v.admin);
-	db_bind_text_or_null(s, k++, category);
-	db_bind_text_or_null(s, k++, category);
-	for (int i = 0; i < 2; i++)
-		if (published)
-			db_bind_int64(s, k++, !strcmp(published, "true"));
-		else
-			db_bind_null(s, k++);
-	page_bind(&pg, s, k);
+	page_bind(&pg, s, 6);
 	static const char *const keep[] = {"category", "published", "limit", NULL};
 	page_rows(&pg, s, (const int[]){6, 0}, write_faq, NULL, NULL, keep);
 }
