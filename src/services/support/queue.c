@@ -65,11 +65,13 @@ static void qb_bind(struct qb *q, db_stmt *s)
 }
 
 /*
- * Reads the list's filters and puts the statement together (without ORDER BY). Returns 0, or -1
- * after answering 400 naming the fields.
+ * Reads the caller (v), the time (now) and the list's filters, and puts the statement together
+ * (without ORDER BY). Returns 0, or -1 after answering 400 naming the fields.
  */
-static int list_query(http_req *req, const struct sup_viewer *v, struct qb *q, const char *now)
+static int list_query(http_req *req, struct sup_viewer *v, struct qb *q, char now[21])
 {
+	sup_viewer_of(req, v);
+	sup_now(now, NULL);
 	arena *a = http_arena(req);
 	const char *state = http_query(req, "state"), *category = http_query(req, "category");
 	const char *priority = http_query(req, "priority"), *assignee = http_query(req, "assignee_id");
@@ -184,9 +186,7 @@ void sup_tickets_list(http_req *req)
 	if (page_begin(req, &pg, "support_tickets", 2))
 		return;
 	struct sup_viewer v;
-	sup_viewer_of(req, &v);
 	char now[21];
-	sup_now(now, NULL);
 	struct qb q;
 	if (list_query(req, &v, &q, now))
 		return;
@@ -264,9 +264,7 @@ static const char *french_number(arena *a, double v)
 void sup_tickets_csv(http_req *req)
 {
 	struct sup_viewer v;
-	sup_viewer_of(req, &v);
 	char now[21];
-	sup_now(now, NULL);
 	struct qb q;
 	if (list_query(req, &v, &q, now))
 		return;
