@@ -648,8 +648,7 @@ static const struct route routes[] = {
 	      .response_schema = S_TICKET),
 	ROUTE("GET", "/api/support/sla", sup_sla_list, ROLE_ANY_USER,
 	      .summary = "The service levels: first-answer and resolution deadlines by priority, in minutes",
-	      .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
-				 "\"array\",\"items\":" S_SLA "}}}"),
+	      .response_schema = S_ITEMS(S_SLA)),
 	ROUTE("PUT", "/api/support/sla/{priority}", sup_sla_put, ROLE_ADMIN,
 	      .summary = "Change one priority's deadlines (for tickets opened or re-prioritised after)",
 	      .request_schema =
@@ -680,8 +679,7 @@ static const struct route routes[] = {
 	      .request_schema = S_FAQ_REQ("\"required\":[\"title\",\"body\",\"category\"],"), .response_schema = S_FAQ),
 	ROUTE("GET", "/api/support/faq/suggest", sup_faq_suggest, ROLE_ANY_USER,
 	      .summary = "The published articles that best match ?q= (the new-ticket form's subject), 5 at most",
-	      .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
-				 "\"array\",\"items\":" S_FAQ "}}}"),
+	      .response_schema = S_ITEMS(S_FAQ)),
 	ROUTE("GET", "/api/support/faq/{id}", sup_faq_get, ROLE_ANY_USER,
 	      .summary = "A FAQ article (a draft answers 404 but to admins)", .response_schema = S_FAQ),
 	ROUTE("PATCH", "/api/support/faq/{id}", sup_faq_patch, ROLE_ADMIN,
