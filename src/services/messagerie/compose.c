@@ -752,19 +752,12 @@ int msg_deliver_due(db_conn *c)
 		if ((rc = db_begin(c)))
 			break;
 		/* The claim: of several processes, the one whose update changes the row delivers it. */
-		s = db_prepare(
-			c,
-			"UPDATE messages SET state = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND state = 'scheduled'");
-		int claimed = 0;
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, at);
-			db_bind_text(s, 2, at);
-			db_bind_text(s, 3, ids[i]);
-			rc = db_step(s);
-			claimed = rc >= 0 && db_changes(s) == 1;
-			db_done(s);
-		}
+		int64_t changed = 0;
+		rc = SQL_CHANGE(
+			c, &changed,
+			"UPDATE messages SET state = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND state = 'scheduled'",
+			SQL_T(at), SQL_T(at), SQL_T(ids[i]));
+		int claimed = rc >= 0 && changed == 1;
 		const char **users = NULL;
 		size_t nu = 0, ucap = 0;
 		const char *sender = NULL, *subject = NULL;

@@ -331,15 +331,11 @@ int msg_mail_send_due(db_conn *c)
 	int sent = 0;
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		/* The claim: the process whose update changed the row sends it. */
-		s = SQL_PREP(c, "UPDATE message_mails SET claimed_until = ? WHERE id = ? AND claimed_until < ?",
-			     SQL_I(now + MAIL_CLAIM_US), SQL_T(v[i].id), SQL_I(now));
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		rc = db_step(s);
-		int claimed = rc >= 0 && db_changes(s) == 1;
-		db_done(s);
+		int64_t changed = 0;
+		rc = SQL_CHANGE(c, &changed,
+				"UPDATE message_mails SET claimed_until = ? WHERE id = ? AND claimed_until < ?",
+				SQL_I(now + MAIL_CLAIM_US), SQL_T(v[i].id), SQL_I(now));
+		int claimed = rc >= 0 && changed == 1;
 		if (!claimed)
 			continue;
 		int held = db_exists(c,

@@ -120,15 +120,11 @@ int msg_release_notices(db_conn *c, const char *user, int64_t now_us)
 	int released = 0;
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		/* The claim: the process whose delete removed the row publishes it. */
-		s = SQL_PREP(c, "DELETE FROM message_notices WHERE user_id = ? AND message_id = ? AND due_us <= ?",
-			     SQL_T(v[i].user), SQL_T(v[i].message), SQL_I(now_us));
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		rc = db_step(s);
-		int claimed = rc >= 0 && db_changes(s) == 1;
-		db_done(s);
+		int64_t changed = 0;
+		rc = SQL_CHANGE(c, &changed,
+				"DELETE FROM message_notices WHERE user_id = ? AND message_id = ? AND due_us <= ?",
+				SQL_T(v[i].user), SQL_T(v[i].message), SQL_I(now_us));
+		int claimed = rc >= 0 && changed == 1;
 		/* A message recalled (or deleted) meanwhile is not announced. */
 		int held = claimed ? db_exists(c,
 					       "SELECT 1 FROM message_boxes WHERE message_id = ? AND user_id = ?"
