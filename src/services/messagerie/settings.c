@@ -150,15 +150,12 @@ int msg_out_of_office(db_conn *c, arena *a, const char *message_id, struct msg_a
 		char id[37];
 		util_uuid(id);
 		/* The claim: one answer per (absent user, absence, sender). */
-		s = SQL_PREP(c,
-			     "INSERT INTO message_ooo_replies (user_id, serial, sender_id, message_id)"
-			     " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, serial, sender_id) DO NOTHING",
-			     SQL_T(v[i].user), SQL_I(v[i].serial), SQL_T(sender), SQL_T(id));
-		if (!s)
-			return ENT_EDB;
-		rc = db_step(s);
-		int claimed = rc >= 0 && db_changes(s) == 1;
-		db_done(s);
+		int64_t changed = 0;
+		rc = SQL_CHANGE(c, &changed,
+				"INSERT INTO message_ooo_replies (user_id, serial, sender_id, message_id)"
+				" VALUES (?, ?, ?, ?) ON CONFLICT (user_id, serial, sender_id) DO NOTHING",
+				SQL_T(v[i].user), SQL_I(v[i].serial), SQL_T(sender), SQL_T(id));
+		int claimed = rc >= 0 && changed == 1;
 		if (rc < 0)
 			return rc;
 		if (!claimed)

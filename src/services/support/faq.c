@@ -368,27 +368,20 @@ void sup_faq_helpful(http_req *req)
 	char now[21];
 	sup_now(now, NULL);
 	int rc = db_begin(c);
-	db_stmt *s = rc ? NULL
-			: db_prepare(c, "INSERT INTO support_faq_helpful (article_id, user_id, at) VALUES (?, ?, ?)"
-					" ON CONFLICT (article_id, user_id) DO NOTHING");
 	if (!rc) {
-		rc = ENT_EDB;
-		int counted = 0;
-		if (s) {
-			db_bind_text(s, 1, id);
-			db_bind_text(s, 2, http_principal(req)->sub);
-			db_bind_text(s, 3, now);
-			rc = db_step(s);
-			counted = rc >= 0 && db_changes(s) == 1;
-			db_done(s);
-		}
+		int64_t changed = 0;
+		rc = SQL_CHANGE(c, &changed,
+				"INSERT INTO support_faq_helpful (article_id, user_id, at) VALUES (?, ?, ?)"
+				" ON CONFLICT (article_id, user_id) DO NOTHING",
+				SQL_T(id), SQL_T(http_principal(req)->sub), SQL_T(now));
+		int counted = rc >= 0 && changed == 1;
 		/* Once per person: a second click changes nothing. */
 		if (rc >= 0 && counted)
 			rc = db_run(c, "UPDATE support_faq SET helpful_count = helpful_count + 1 WHERE id = ?", id,
 				    NULL);
 		rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
 	}
-	s = rc ? NULL : db_prepare(c, "SELECT helpful_count FROM support_faq WHERE id = ?");
+	db_stmt *s = rc ? NULL : db_prepare(c, "SELECT helpful_count FROM support_faq WHERE id = ?");
 	if (s) {
 		db_bind_text(s, 1, id);
 		rc = db_step(s);
