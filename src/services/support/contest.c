@@ -316,14 +316,9 @@ void sup_grade_put(http_req *req)
 	const char *old_text = rc ? NULL : sup_grade_text(x.a, &before), *new_text = sup_grade_text(x.a, &after);
 	if (!rc) {
 		/* The ticket moves too (updated_at), on the condition that nobody changed its state meanwhile. */
-		int64_t changed = 0;
-		rc = SQL_CHANGE(x.c, &changed, "UPDATE support_requests SET updated_at = ? WHERE id = ? AND state = ?",
-				SQL_T(now), SQL_T(x.t.col[T_ID]), SQL_T(x.t.col[T_STATE]));
-		if (rc >= 0 && changed != 1) {
-			moved = 1;
-			rc = ENT_ECONFLICT;
-		} else if (rc >= 0)
-			rc = ENT_OK;
+		rc = SUP_WRITE_ONE(x.c, "UPDATE support_requests SET updated_at = ? WHERE id = ? AND state = ?",
+				   SQL_T(now), SQL_T(x.t.col[T_ID]), SQL_T(x.t.col[T_STATE]));
+		moved = rc == ENT_ECONFLICT;
 	}
 	if (!rc)
 		rc = sup_history_add(x.c, x.t.col[T_ID], x.v.id, "grade", old_text, new_text, now, us);
