@@ -1591,23 +1591,16 @@ void cb_feedback(http_req *req)
 	if (!c)
 		return;
 	const char *id = http_param(req, "id");
-	db_stmt *s =
-		util_is_uuid(id)
-			? db_prepare(
-				  c,
-				  "UPDATE interactions_chatbot SET feedback = ?, comment = ? WHERE id = ? AND user_id = ?")
-			: NULL;
-	int rc = DB_DONE;
 	int64_t changed = 0;
-	if (s) {
-		db_bind_int64(s, 1, strcmp(json_get_str(body, "rating", ""), "up") == 0 ? 1 : -1);
-		db_bind_text_or_null(s, 2, json_get_str(body, "comment", NULL));
-		db_bind_text(s, 3, id);
-		db_bind_text(s, 4, http_principal(req)->sub);
-		rc = db_step(s);
-		changed = rc >= 0 ? db_changes(s) : 0;
-		db_done(s);
-	}
+	int rc =
+		util_is_uuid(id)
+			? SQL_CHANGE(
+				  c, &changed,
+				  "UPDATE interactions_chatbot SET feedback = ?, comment = ? WHERE id = ? AND user_id = ?",
+				  SQL_I(strcmp(json_get_str(body, "rating", ""), "up") == 0 ? 1 : -1),
+				  SQL_T(json_get_str(body, "comment", NULL)), SQL_T(id),
+				  SQL_T(http_principal(req)->sub))
+			: DB_DONE;
 	if (rc < 0)
 		http_problem_err(req, rc, NULL);
 	else if (!changed)
