@@ -304,6 +304,14 @@ static void sq_bind_blob(void *stmt, int idx, const void *v, size_t len)
 static int sq_step(void *stmt)
 {
 	struct sq_stmt *s = stmt;
+	/*
+	 * A write outside a transaction is a transaction of its own: it takes its turn with the
+	 * others (polling SQLite's lock while the turn passes from hand to hand, it could wait past
+	 * the busy timeout). settle() gives the turn back when the statement's transaction ends.
+	 */
+	if (!sqlite3_stmt_busy(s->st) && !s->conn->writing && sqlite3_get_autocommit(s->db) &&
+	    !sqlite3_stmt_readonly(s->st) && writer_turn(s->conn) != ENT_OK)
+		return ENT_EBUSY;
 	int rc = sqlite3_step(s->st);
 	if (rc == SQLITE_ROW)
 		return DB_ROW;

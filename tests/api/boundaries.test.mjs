@@ -74,11 +74,14 @@ test('every service declares the tables it creates, and its SQL names only its o
   assert.ok(owner.size > 20, 'ent tables lists the tables of every service');
   const problems = [];
   const created = new Map();
+  const renamed = new Set();
   for (const svc of readdirSync(servicesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)) {
     for (const f of readdirSync(join(servicesDir, svc)).filter((x) => x.endsWith('.c'))) {
       const src = readFileSync(join(servicesDir, svc, f), 'utf8');
       for (const lit of literals(src)) {
         for (const m of lit.text.matchAll(/\bCREATE\s+(?:VIRTUAL\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z_][a-z0-9_]*)/gi)) created.set(m[1], svc);
+        // A table rebuilt under a new name and renamed back (a migration changing a key) is the table it becomes.
+        for (const m of lit.text.matchAll(/\bALTER\s+TABLE\s+([a-z_][a-z0-9_]*)\s+RENAME\s+TO\s+([a-z_][a-z0-9_]*)/gi)) renamed.add(m[1]);
         for (const t of tablesNamed(lit.text)) {
           const o = owner.get(t);
           if (o && o !== svc) problems.push(`src/services/${svc}/${f}:${lit.line}: names ${t}, a table of ${o}`);
@@ -86,7 +89,7 @@ test('every service declares the tables it creates, and its SQL names only its o
       }
     }
   }
-  for (const [t, svc] of created) if (owner.get(t) !== svc) problems.push(`${svc} creates ${t} but does not declare it in .tables`);
+  for (const [t, svc] of created) if (!renamed.has(t) && owner.get(t) !== svc) problems.push(`${svc} creates ${t} but does not declare it in .tables`);
   for (const [t, o] of owner) if (o !== 'bus' && !created.has(t)) problems.push(`${o} declares ${t}, which no migration creates`);
   assert.deepEqual(problems, []);
 });

@@ -230,12 +230,10 @@ void fichiers_release(db_conn *c, const char *id)
 {
 	if (!c || !id || !*id)
 		return;
-	db_stmt *s = db_prepare(c, "DELETE FROM fichiers_reservations WHERE id = ?");
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c, "DELETE FROM fichiers_reservations WHERE id = ?", SQL_T(id));
+	if (rc < 0)
+		log_warn("fichiers: an upload's reservation could not be released (%s); it expires within the hour",
+			 ent_err_str(rc));
 }
 
 int fichiers_claim(db_conn *c, const char *id)
