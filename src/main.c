@@ -108,7 +108,6 @@ static int open_and_migrate(FILE *report)
 	if (prepare_storage())
 		return 1;
 	char err[512];
-	db_sqlite_group_commit(strcmp(cfg.group_commit, "on") == 0);
 	int rc = db_open(cfg.db, &app.db, err, sizeof(err));
 	if (rc) {
 		char masked[512];

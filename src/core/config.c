@@ -73,8 +73,6 @@ const struct config_setting config_settings[] = {
 	 "teachers' second factor (TOTP) at login: optional or required (administrators always need one)"},
 	{"ENT_CACHE_MB", "--cache-mb", S(cache_mb), "32", 0,
 	 "megabytes of rendered answers kept by each process (report cards, course lists); 0: none (ETags stay)"},
-	{"ENT_GROUP_COMMIT", "--group-commit", S(group_commit), "on", 0,
-	 "SQLite: on, concurrent commits share one sync of the log (each write still answered once on disk); off, one sync per commit"},
 	{"ENT_TEACHER_REPORT_VIEW", "--teacher-report-view", S(teacher_report_view), "own", 0,
 	 "what a teacher sees of a student's report card: own (the subjects they teach) or all (every subject)"},
 };
@@ -353,8 +351,6 @@ static int check(struct config *cfg, char *err, size_t errlen)
 	if (!uint_ok(cfg->cache_mb, 0, 65536, &n))
 		return bad(err, errlen, setting("ENT_CACHE_MB"), cfg->cache_mb, "expected a number from 0 to 65536");
 	cfg->n_cache_bytes = (size_t)n << 20;
-	if (strcmp(cfg->group_commit, "on") != 0 && strcmp(cfg->group_commit, "off") != 0)
-		return bad(err, errlen, setting("ENT_GROUP_COMMIT"), cfg->group_commit, "expected on or off");
 	return 0;
 }
 

@@ -49,7 +49,6 @@ struct config {
 	char *mfa_teachers;        /* ENT_MFA_TEACHERS --mfa-teachers: optional|required */
 	char *teacher_report_view; /* ENT_TEACHER_REPORT_VIEW --teacher-report-view: own|all */
 	char *cache_mb;            /* ENT_CACHE_MB --cache-mb */
-	char *group_commit;        /* ENT_GROUP_COMMIT --group-commit */
 	/* Parsed forms. */
 	unsigned n_header_timeout, n_body_min_rate;
 	unsigned n_threads, n_idle_timeout, n_max_connections, n_per_ip, n_chatbot_rate;

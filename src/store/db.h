@@ -37,15 +37,7 @@ enum { DB_DONE = 0, DB_ROW = 1 };
  * writes a one-line reason into err. The handle is freed with db_close().
  */
 int db_open(const char *url, db **out, char *err, size_t errlen);
-/*
- * SQLite's durability (before db_open): 1, the default, group commit (a write returns once a sync
- * of the log made after its commit is done, one sync serving every commit that ended before it:
- * see store/sqlite.c); 0, synchronous=FULL (each commit syncs the log under the write lock).
- * Writes are on disk when they return either way. PostgreSQL groups its commits itself.
- */
-void db_sqlite_group_commit(int on);
-/* The write transactions committed through group commit in this process, and the syncs of the log they took. */
-void db_sqlite_group_stats(uint64_t *commits, uint64_t *syncs);
+
 /* Closes every connection. All threads that used the handle must have been joined first. */
 void db_close(db *d);
 enum db_kind db_kind(const db *d);

@@ -1,175 +1,28 @@
 /*
  * sqlite.c - the SQLite backend of the store (the embedded default).
  *
- * Each connection is opened with WAL journaling, foreign keys on and a busy timeout, so concurrent
- * writers from other threads or processes wait instead of failing. The URL is "sqlite:PATH"; the
- * parent directory must exist.
- *
- * Durability, by group commit. A write is answered 2xx only once it is on disk (it survives power
- * loss), as with synchronous=FULL, where each commit syncs the write-ahead log while it still holds
- * SQLite's one write lock: concurrent writers then queue behind one another's syncs. Here the
- * connections commit with synchronous=NORMAL (the log is written, not synced, and the lock is
- * released at once), and the statement or COMMIT that ended a write transaction returns only
- * after a sync of the log made after that commit: the first writer to need one syncs it
- * (sqlite3_file's xSync on the log, through SQLITE_FCNTL_JOURNAL_POINTER), and every commit that
- * ended before that sync began rides on it. One sync for many commits; no write is answered
- * before it is durable; a kill -9 loses nothing either way (the log is in the kernel's cache).
- * db_sqlite_group_commit(0) (ENT_GROUP_COMMIT=off) goes back to synchronous=FULL.
- *
- * The process's writers take turns for BEGIN IMMEDIATE on a mutex (struct sq_group's writer),
- * rather than in SQLite's busy handler, which sleeps and polls.
+ * Each connection is opened with WAL journaling, synchronous=FULL (a write answered 2xx survives
+ * power loss), foreign keys on and a busy timeout, so concurrent writers from other threads or
+ * processes wait instead of failing. The URL is "sqlite:PATH"; the parent directory must exist.
  */
 #include "backend.h"
 
 #include "../core/err.h"
 #include "../core/log.h"
 
-#include <pthread.h>
 #include <sqlite3.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BUSY_TIMEOUT_MS 5000
 
-/* The commits to one database file, and how many of them are synced. */
-struct sq_group {
-	char *path;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	uint64_t commits, synced, syncs;
-	int syncing;
-	/*
-	 * This process's writers queue here for BEGIN IMMEDIATE: waiting on SQLite's lock is its busy
-	 * handler, sleeps of up to 100 ms that 64 concurrent writers stretched to seconds; a mutex
-	 * wakes the next one when the lock is released. Other processes still meet the busy handler.
-	 */
-	pthread_mutex_t writer;
-	struct sq_group *next;
-};
-
-struct sq_conn {
-	sqlite3 *db;
-	struct sq_group *group; /* the database file's commits and writers */
-	int full;               /* synchronous=FULL: no group commit */
-	int committed;          /* the commit hook ran: a write transaction is ending */
-	int writing;            /* holds group->writer, from BEGIN IMMEDIATE to the transaction's end */
-};
-
 struct sq_stmt {
 	sqlite3_stmt *st;
-	struct sq_conn *conn;
 	sqlite3 *db;
 	int stepped;
 	int64_t changes;
 };
-
-static int group_commit = 1;
-void db_sqlite_group_commit(int on) { group_commit = on; }
-
-static struct {
-	pthread_mutex_t mu;
-	struct sq_group *list;
-} groups = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-/* The group of path, made on first use and kept for the process's life. */
-static struct sq_group *group_of(const char *path)
-{
-	pthread_mutex_lock(&groups.mu);
-	struct sq_group *g = groups.list;
-	while (g && strcmp(g->path, path) != 0)
-		g = g->next;
-	if (!g) {
-		g = calloc(1, sizeof(*g));
-		if (!g || !(g->path = strdup(path)))
-			abort();
-		pthread_mutex_init(&g->mu, NULL);
-		pthread_cond_init(&g->cond, NULL);
-		pthread_mutex_init(&g->writer, NULL);
-		g->next = groups.list;
-		groups.list = g;
-	}
-	pthread_mutex_unlock(&groups.mu);
-	return g;
-}
-
-void db_sqlite_group_stats(uint64_t *commits, uint64_t *syncs)
-{
-	*commits = *syncs = 0;
-	pthread_mutex_lock(&groups.mu);
-	for (struct sq_group *g = groups.list; g; g = g->next) {
-		pthread_mutex_lock(&g->mu);
-		*commits += g->commits;
-		*syncs += g->syncs;
-		pthread_mutex_unlock(&g->mu);
-	}
-	pthread_mutex_unlock(&groups.mu);
-}
-
-static int on_commit(void *arg)
-{
-	((struct sq_conn *)arg)->committed = 1;
-	return 0; /* the commit goes on */
-}
-
-/* Syncs the connection's write-ahead log: everything written to it so far is on disk. */
-static int sync_log(sqlite3 *sq)
-{
-	sqlite3_file *f = NULL;
-	if (sqlite3_file_control(sq, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f || !f->pMethods)
-		return SQLITE_ERROR;
-	return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
-}
-
-/*
- * After a statement or a COMMIT: when it ended a write transaction, returns once a sync begun
- * after that commit is done (made here, or by another writer's sync). ENT_EDB when the sync
- * failed: the write is committed but not known to be on disk, so it is not answered as done.
- */
-static int settle(struct sq_conn *c)
-{
-	if (!sqlite3_get_autocommit(c->db))
-		return ENT_OK;
-	if (c->writing) {
-		/* The transaction ended (COMMIT, ROLLBACK, or an error that rolled it back): the next writer goes. */
-		c->writing = 0;
-		pthread_mutex_unlock(&c->group->writer);
-	}
-	if (!c->committed)
-		return ENT_OK;
-	c->committed = 0;
-	struct sq_group *g = c->group;
-	if (c->full)
-		return ENT_OK;
-	int rc = SQLITE_OK;
-	pthread_mutex_lock(&g->mu);
-	uint64_t mine = ++g->commits;
-	while (g->synced < mine && rc == SQLITE_OK) {
-		if (g->syncing) {
-			pthread_cond_wait(&g->cond, &g->mu);
-			continue;
-		}
-		g->syncing = 1;
-		uint64_t upto = g->commits;
-		pthread_mutex_unlock(&g->mu);
-		rc = sync_log(c->db);
-		pthread_mutex_lock(&g->mu);
-		g->syncing = 0;
-		if (rc == SQLITE_OK)
-			g->syncs++;
-		if (rc == SQLITE_OK && upto > g->synced)
-			g->synced = upto;
-		pthread_cond_broadcast(&g->cond);
-	}
-	pthread_mutex_unlock(&g->mu);
-	if (rc != SQLITE_OK) {
-		log_error("sqlite: syncing the write-ahead log failed (%s)", sqlite3_errstr(rc));
-		return ENT_EDB;
-	}
-	return ENT_OK;
-}
 
 static void *sq_connect(const char *url, char *err, size_t errlen)
 {
@@ -188,14 +41,10 @@ static void *sq_connect(const char *url, char *err, size_t errlen)
 	sqlite3_busy_timeout(sq, BUSY_TIMEOUT_MS);
 	char *msg = NULL;
 	rc = sqlite3_exec(sq,
-			  group_commit ? "PRAGMA journal_mode=WAL;"
-					 "PRAGMA synchronous=NORMAL;"
-					 "PRAGMA foreign_keys=ON;"
-					 "PRAGMA temp_store=MEMORY;"
-				       : "PRAGMA journal_mode=WAL;"
-					 "PRAGMA synchronous=FULL;"
-					 "PRAGMA foreign_keys=ON;"
-					 "PRAGMA temp_store=MEMORY;",
+			  "PRAGMA journal_mode=WAL;"
+			  "PRAGMA synchronous=FULL;"
+			  "PRAGMA foreign_keys=ON;"
+			  "PRAGMA temp_store=MEMORY;",
 			  NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errstr(rc));
@@ -203,25 +52,10 @@ static void *sq_connect(const char *url, char *err, size_t errlen)
 		sqlite3_close(sq);
 		return NULL;
 	}
-	struct sq_conn *c = calloc(1, sizeof(*c));
-	if (!c)
-		abort();
-	c->db = sq;
-	c->full = !group_commit;
-	const char *file = sqlite3_db_filename(sq, "main");
-	c->group = group_of(file && *file ? file : path);
-	sqlite3_commit_hook(sq, on_commit, c);
-	return c;
+	return sq;
 }
 
-static void sq_disconnect(void *conn)
-{
-	struct sq_conn *c = conn;
-	if (c->writing)
-		pthread_mutex_unlock(&c->group->writer);
-	sqlite3_close_v2(c->db);
-	free(c);
-}
+static void sq_disconnect(void *conn) { sqlite3_close_v2(conn); }
 
 static int map_rc(sqlite3 *sq, int rc)
 {
@@ -237,47 +71,25 @@ static int map_rc(sqlite3 *sq, int rc)
 	}
 }
 
-/* Takes the process's writer turn for BEGIN IMMEDIATE, waiting as long as SQLite's busy timeout. */
-static int writer_turn(struct sq_conn *c)
-{
-	if (c->writing)
-		return ENT_OK; /* SQLite answers the nested BEGIN itself */
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_sec += BUSY_TIMEOUT_MS / 1000;
-	if (pthread_mutex_timedlock(&c->group->writer, &t) != 0)
-		return ENT_EBUSY;
-	c->writing = 1;
-	return ENT_OK;
-}
-
 static int sq_exec(void *conn, const char *sql)
 {
-	struct sq_conn *c = conn;
-	if (strcmp(sql, "BEGIN IMMEDIATE") == 0 && writer_turn(c) != ENT_OK)
-		return ENT_EBUSY;
-	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-	int settled = settle(c);
-	if (rc != SQLITE_OK)
-		return map_rc(c->db, rc);
-	return settled;
+	int rc = sqlite3_exec(conn, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? ENT_OK : map_rc(conn, rc);
 }
 
 static void *sq_prepare(void *conn, const char *sql)
 {
-	struct sq_conn *c = conn;
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	int rc = sqlite3_prepare_v3(conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK) {
-		log_error("sqlite prepare: %s", sqlite3_errmsg(c->db));
+		log_error("sqlite prepare: %s", sqlite3_errmsg(conn));
 		return NULL;
 	}
 	struct sq_stmt *s = calloc(1, sizeof(*s));
 	if (!s)
 		abort();
 	s->st = st;
-	s->conn = c;
-	s->db = c->db;
+	s->db = conn;
 	return s;
 }
 
@@ -285,7 +97,6 @@ static void sq_finalize(void *stmt)
 {
 	struct sq_stmt *s = stmt;
 	sqlite3_finalize(s->st);
-	settle(s->conn);
 	free(s);
 }
 
@@ -304,14 +115,6 @@ static void sq_bind_blob(void *stmt, int idx, const void *v, size_t len)
 static int sq_step(void *stmt)
 {
 	struct sq_stmt *s = stmt;
-	/*
-	 * A write outside a transaction is a transaction of its own: it takes its turn with the
-	 * others (polling SQLite's lock while the turn passes from hand to hand, it could wait past
-	 * the busy timeout). settle() gives the turn back when the statement's transaction ends.
-	 */
-	if (!sqlite3_stmt_busy(s->st) && !s->conn->writing && sqlite3_get_autocommit(s->db) &&
-	    !sqlite3_stmt_readonly(s->st) && writer_turn(s->conn) != ENT_OK)
-		return ENT_EBUSY;
 	int rc = sqlite3_step(s->st);
 	if (rc == SQLITE_ROW)
 		return DB_ROW;
@@ -319,12 +122,9 @@ static int sq_step(void *stmt)
 		if (!s->stepped)
 			s->changes = sqlite3_changes64(s->db);
 		s->stepped = 1;
-		int settled = settle(s->conn);
-		return settled < 0 ? settled : DB_DONE;
+		return DB_DONE;
 	}
-	int err = map_rc(s->db, sqlite3_extended_errcode(s->db));
-	settle(s->conn);
-	return err;
+	return map_rc(s->db, sqlite3_extended_errcode(s->db));
 }
 
 static int sq_col_count(void *stmt) { return sqlite3_column_count(((struct sq_stmt *)stmt)->st); }
@@ -358,8 +158,6 @@ static void sq_reset(void *stmt)
 	sqlite3_clear_bindings(s->st);
 	s->stepped = 0;
 	s->changes = 0;
-	/* A statement with rows (INSERT ... RETURNING) commits its autocommit transaction here. */
-	settle(s->conn);
 }
 
 /*
@@ -376,7 +174,7 @@ static int sq_migrate_unlock(void *conn)
 	(void)conn;
 	return ENT_OK;
 }
-static const char *sq_errmsg(void *conn) { return sqlite3_errmsg(((struct sq_conn *)conn)->db); }
+static const char *sq_errmsg(void *conn) { return sqlite3_errmsg(conn); }
 
 const struct db_backend db_sqlite_backend = {
 	.name = "sqlite",

@@ -602,77 +602,6 @@ static void test_threads(void **state)
 	exec_ok(c, "DROP TABLE t_store_thr");
 }
 
-struct gc_worker {
-	db *d;
-	int id, errors;
-};
-
-/* Ten autocommit inserts, one INSERT ... RETURNING read then reset, one transaction of ten inserts, reads. */
-static void *gc_main(void *arg)
-{
-	struct gc_worker *w = arg;
-	db_conn *c = db_conn_get(w->d);
-	if (!c) {
-		w->errors++;
-		return NULL;
-	}
-	for (int i = 0; i < 10; i++)
-		if (SQL_RUN(c, "INSERT INTO t_store_gc (worker, seq) VALUES (?, ?)", SQL_I(w->id), SQL_I(i)) != DB_DONE)
-			w->errors++;
-	db_stmt *s = db_prepare(c, "INSERT INTO t_store_gc (worker, seq) VALUES (?, 100) RETURNING seq");
-	if (!s || (db_bind_int64(s, 1, w->id), db_step(s)) != DB_ROW)
-		w->errors++;
-	if (s)
-		db_done(s);
-	if (db_begin(c) != ENT_OK)
-		w->errors++;
-	for (int i = 200; i < 210; i++)
-		if (SQL_RUN(c, "INSERT INTO t_store_gc (worker, seq) VALUES (?, ?)", SQL_I(w->id), SQL_I(i)) != DB_DONE)
-			w->errors++;
-	if (db_commit(c) != ENT_OK)
-		w->errors++;
-	for (int i = 0; i < 5; i++) {
-		s = db_prepare(c, "SELECT count(*) FROM t_store_gc WHERE worker = ?");
-		if (!s || (db_bind_int64(s, 1, w->id), db_step(s)) != DB_ROW || db_col_int64(s, 0) != 21)
-			w->errors++;
-		if (s)
-			db_done(s);
-	}
-	return NULL;
-}
-
-/*
- * Group commit (SQLite): every write transaction, whichever way it ends (a statement, a reset, a
- * COMMIT), goes through the wait for a sync; reads do not; the syncs are at most the commits.
- */
-static void test_group_commit(void **state)
-{
-	struct fixture *f = fx(state);
-	db_conn *c = conn(state);
-	exec_ok(c, "DROP TABLE IF EXISTS t_store_gc");
-	exec_ok(c,
-		"CREATE TABLE t_store_gc (worker INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (worker, seq))");
-	uint64_t c0, s0, c1, s1;
-	db_sqlite_group_stats(&c0, &s0);
-	struct gc_worker w[NTHREADS];
-	pthread_t t[NTHREADS];
-	for (int i = 0; i < NTHREADS; i++) {
-		w[i] = (struct gc_worker){.d = f->d, .id = i + 1};
-		assert_int_equal(pthread_create(&t[i], NULL, gc_main, &w[i]), 0);
-	}
-	for (int i = 0; i < NTHREADS; i++)
-		pthread_join(t[i], NULL);
-	db_sqlite_group_stats(&c1, &s1);
-	for (int i = 0; i < NTHREADS; i++)
-		assert_int_equal(w[i].errors, 0);
-	assert_int_equal(scalar(c, "SELECT count(*) FROM t_store_gc"), NTHREADS * 21);
-	/* 10 + 1 + 1 write transactions a worker; none for the reads. */
-	assert_int_equal(c1 - c0, (uint64_t)NTHREADS * 12);
-	assert_true(s1 > s0);
-	assert_true(s1 - s0 <= c1 - c0);
-	exec_ok(c, "DROP TABLE t_store_gc");
-}
-
 /*
  * The change table's purge folds each scope's rows into one of the same total, a batch of scopes
  * per transaction (more scopes than one batch here), and leaves every version as it was.
@@ -1014,7 +943,7 @@ static void test_pg_not_configured(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest sqlite_tests[] = {COMMON_TESTS, cmocka_unit_test(test_group_commit)};
+	const struct CMUnitTest sqlite_tests[] = {COMMON_TESTS};
 	const struct CMUnitTest pg_tests[] = {
 		COMMON_TESTS,
 		cmocka_unit_test(test_pg_quoting),
