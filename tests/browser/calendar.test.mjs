@@ -151,8 +151,10 @@ test('a teacher plans an A/B series and homework; a student sees them, ticks; a 
     { name: 'brouillon.txt', mimeType: 'text/plain', buffer: Buffer.from('Premier jet, à ne pas distribuer.\n') },
   ]);
   const attached = hwForm.getByRole('list', { name: 'Pièces jointes' });
-  await attached.getByText('fiche-exercices.pdf').waitFor();
-  await attached.getByText('brouillon.txt').waitFor();
+  // Each file's row once uploaded (its "Retirer" button): while a file is sent, a progress line
+  // « Envoi de … » names it too, and both are on screen for a moment.
+  await attached.getByRole('button', { name: 'Retirer fiche-exercices.pdf' }).waitFor();
+  await attached.getByRole('button', { name: 'Retirer brouillon.txt' }).waitFor();
   await shot(teacher, 'calendar-homework-files');
   await teacher.setViewportSize(PHONE);
   await attached.scrollIntoViewIfNeeded(); // inside the dialog, which scrolls on a phone
