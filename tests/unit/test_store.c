@@ -21,6 +21,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/rcache.h"
+#include "core/export.h"
 #include "core/sql.h"
 #include "store/db.h"
 
@@ -391,6 +392,51 @@ static void test_sql_run(void **state)
 	assert_int_equal(ids[1], 3);
 	assert_null(SQL_PREP(c, "SELECT nothing FROM no_such_table WHERE id = ?", SQL_I(1)));
 	exec_ok(c, "DROP TABLE t_store_sql");
+}
+
+/* core/export.h: each kind of column, NULL as null, nested lists bound from their parent, the failure. */
+static void test_export_rows(void **state)
+{
+	db_conn *c = conn(state);
+	exec_ok(c, "DROP TABLE IF EXISTS t_store_exp");
+	exec_ok(c, "CREATE TABLE t_store_exp (id TEXT PRIMARY KEY, owner TEXT, n INTEGER, r DOUBLE PRECISION,"
+		   " flag INTEGER, doc TEXT, parent TEXT)");
+	assert_int_equal(SQL_RUN(c, "INSERT INTO t_store_exp VALUES (?, ?, ?, ?, ?, ?, ?)", SQL_T("a"), SQL_T("u1"),
+				 SQL_I(7), SQL_D(2.5), SQL_I(1), SQL_T("{\"k\":[1,2]}"), SQL_NULL),
+			 DB_DONE);
+	assert_int_equal(SQL_RUN(c, "INSERT INTO t_store_exp VALUES (?, ?, ?, ?, ?, ?, ?)", SQL_T("b"), SQL_T("u1"),
+				 SQL_NULL, SQL_NULL, SQL_I(0), SQL_T("not json"), SQL_NULL),
+			 DB_DONE);
+	assert_int_equal(SQL_RUN(c, "INSERT INTO t_store_exp VALUES (?, ?, ?, ?, ?, ?, ?)", SQL_T("c"), SQL_T("u2"),
+				 SQL_I(1), SQL_D(0), SQL_I(0), SQL_NULL, SQL_T("a")),
+			 DB_DONE);
+	json_t *rows = json_array();
+	assert_int_equal(EXPORT_ROWS(c, rows, "id n:i r:f flag:b doc:j",
+				     "SELECT id, n, r, flag, doc FROM t_store_exp WHERE owner = ? ORDER BY id",
+				     SQL_T("u1")),
+			 ENT_OK);
+	char *got = json_dumps(rows, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(got, "[{\"doc\":{\"k\":[1,2]},\"flag\":true,\"id\":\"a\",\"n\":7,\"r\":2.5},"
+				 "{\"doc\":null,\"flag\":false,\"id\":\"b\",\"n\":null,\"r\":null}]");
+	free(got);
+	assert_int_equal(export_nest(c, rows, "children", "id", "id owner",
+				     "SELECT id, owner FROM t_store_exp WHERE parent = ? ORDER BY id"),
+			 ENT_OK);
+	got = json_dumps(rows, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(strstr(got, "\"children\":[{\"id\":\"c\",\"owner\":\"u2\"}],\"doc\":{"));
+	assert_non_null(strstr(got, "\"children\":[],\"doc\":null"));
+	free(got);
+	json_t *out = json_object();
+	assert_int_equal(export_put(out, "things", ENT_OK, "rows", rows, NULL), ENT_OK);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(out, "things"), "rows")), 2);
+	/* A failure: nothing is set, the values are freed (ASan's leak check holds the second half). */
+	json_t *bad = json_array();
+	int rc = EXPORT_ROWS(c, bad, "x", "SELECT x FROM no_such_table WHERE id = ?", SQL_T("a"));
+	assert_true(rc < 0);
+	assert_int_equal(export_put(out, "broken", rc, "rows", bad, NULL), rc);
+	assert_null(json_object_get(out, "broken"));
+	json_decref(out);
+	exec_ok(c, "DROP TABLE t_store_exp");
 }
 
 /* db_like: the pattern of a search anywhere, its LIKE characters escaped, lowered on demand. */
@@ -939,7 +985,8 @@ static void test_pg_not_configured(void **state)
 		cmocka_unit_test(test_sql_run), cmocka_unit_test(test_like_pattern),                                   \
 		cmocka_unit_test(test_transactions), cmocka_unit_test(test_statement_cache),                           \
 		cmocka_unit_test(test_nested_same_sql), cmocka_unit_test(test_threads),                                \
-		cmocka_unit_test(test_ping_and_migrate_lock), cmocka_unit_test(test_purge_changes)
+		cmocka_unit_test(test_ping_and_migrate_lock), cmocka_unit_test(test_purge_changes),                    \
+		cmocka_unit_test(test_export_rows)
 
 int main(void)
 {

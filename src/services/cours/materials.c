@@ -25,6 +25,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/export.h"
 #include "core/sql.h"
 #include "services/fichiers/fichiers.h"
 #include "services/users/users.h"
@@ -707,25 +708,12 @@ void materials_views(http_req *req)
 
 int cours_export_user(db_conn *c, const char *user_id, json_t *out)
 {
-	db_stmt *s = SQL_PREP(c,
-			      "SELECT material_id, cours_id, action, at FROM consultation_cours WHERE user_id = ? "
-			      "ORDER BY at, id",
-			      SQL_T(user_id));
-	if (!s)
-		return ENT_EDB;
 	json_t *items = json_array();
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW)
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s}", "material_id", db_col_text(s, 0),
-						       "cours_id", db_col_text(s, 1), "action", db_col_text(s, 2), "at",
-						       db_col_text(s, 3)));
-	db_done(s);
-	if (rc < 0) {
-		json_decref(items);
-		return rc;
-	}
-	json_object_set_new(out, "cours", json_pack("{s:o}", "consultations", items));
-	return ENT_OK;
+	int rc = EXPORT_ROWS(c, items, "material_id cours_id action at",
+			     "SELECT material_id, cours_id, action, at FROM consultation_cours WHERE user_id = ?"
+			     " ORDER BY at, id",
+			     SQL_T(user_id));
+	return export_put(out, "cours", rc, "consultations", items, NULL);
 }
 
 int cours_erase_user(db_conn *c, const char *user_id)

@@ -20,6 +20,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "core/export.h"
 #include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -262,57 +263,23 @@ int notes_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	char now[21];
 	notes_now(now);
-	db_stmt *s = db_prepare(
-		c, "SELECT e.id, e.title, e.course_id, e.held_on, e.scale, e.coefficient, g.status, g.value,"
-		   " g.comment, g.updated_at FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
-		   " WHERE g.student_id = ? AND e.publish_at <= ? ORDER BY e.held_on, e.id");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
-	db_bind_text(s, 2, now);
-	json_t *grades = json_array();
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		json_t *g = json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:s, s:o, s:s?, s:s}", "evaluation_id",
-				      db_col_text(s, 0), "evaluation_title", db_col_text(s, 1), "course_id",
-				      db_col_text(s, 2), "date", db_col_text(s, 3), "scale",
-				      (json_int_t)db_col_int64(s, 4), "coefficient", db_col_double(s, 5), "status",
-				      db_col_text(s, 6), "value",
-				      db_col_is_null(s, 7) ? json_null() : json_real(db_col_double(s, 7)), "comment",
-				      db_col_text(s, 8), "updated_at", db_col_text(s, 9));
-		json_array_append_new(grades, g);
-	}
-	db_done(s);
-	if (rc < 0) {
-		json_decref(grades);
-		return rc;
-	}
-	s = SQL_PREP(c,
-		     "SELECT a.evaluation_id, a.changed_by, a.changed_at, a.old_status, a.old_value, a.new_status,"
-		     " a.new_value FROM notes_audit a JOIN notes_evaluations e ON e.id = a.evaluation_id"
-		     " WHERE a.student_id = ? AND e.publish_at <= ? ORDER BY a.changed_at, a.seq",
-		     SQL_T(user_id), SQL_T(now));
-	if (!s) {
-		json_decref(grades);
-		return ENT_EDB;
-	}
-	json_t *audit = json_array();
-	while ((rc = db_step(s)) == DB_ROW)
-		json_array_append_new(audit,
-				      json_pack("{s:s, s:s, s:s, s:s?, s:o, s:s, s:o}", "evaluation_id",
-						db_col_text(s, 0), "changed_by", db_col_text(s, 1), "changed_at",
-						db_col_text(s, 2), "old_status", db_col_text(s, 3), "old_value",
-						db_col_is_null(s, 4) ? json_null() : json_real(db_col_double(s, 4)),
-						"new_status", db_col_text(s, 5), "new_value",
-						db_col_is_null(s, 6) ? json_null() : json_real(db_col_double(s, 6))));
-	db_done(s);
-	if (rc < 0) {
-		json_decref(grades);
-		json_decref(audit);
-		return rc;
-	}
-	json_object_set_new(out, "notes", json_pack("{s:o, s:o}", "grades", grades, "audit", audit));
-	return ENT_OK;
+	json_t *grades = json_array(), *audit = json_array();
+	int rc = EXPORT_ROWS(
+		c, grades,
+		"evaluation_id evaluation_title course_id date scale:i coefficient:f status value:f comment updated_at",
+		"SELECT e.id, e.title, e.course_id, e.held_on, e.scale, e.coefficient, g.status, g.value, g.comment,"
+		" g.updated_at FROM notes_grades g JOIN notes_evaluations e ON e.id = g.evaluation_id"
+		" WHERE g.student_id = ? AND e.publish_at <= ? ORDER BY e.held_on, e.id",
+		SQL_T(user_id), SQL_T(now));
+	if (!rc)
+		rc = EXPORT_ROWS(c, audit,
+				 "evaluation_id changed_by changed_at old_status old_value:f new_status new_value:f",
+				 "SELECT a.evaluation_id, a.changed_by, a.changed_at, a.old_status, a.old_value,"
+				 " a.new_status, a.new_value FROM notes_audit a JOIN notes_evaluations e"
+				 " ON e.id = a.evaluation_id WHERE a.student_id = ? AND e.publish_at <= ?"
+				 " ORDER BY a.changed_at, a.seq",
+				 SQL_T(user_id), SQL_T(now));
+	return export_put(out, "notes", rc, "grades", grades, "audit", audit, NULL);
 }
 
 int notes_erase_user(db_conn *c, const char *user_id)

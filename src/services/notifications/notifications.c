@@ -20,6 +20,7 @@
 
 #include "core/app.h"
 #include "core/err.h"
+#include "core/export.h"
 #include "core/json.h"
 #include "core/page.h"
 #include "core/service.h"
@@ -376,45 +377,16 @@ static void prefs_put(http_req *req)
 
 static int notif_export_user(db_conn *c, const char *user_id, json_t *out)
 {
-	db_stmt *s = db_prepare(c,
-				"SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ? ORDER BY created_us, id");
-	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
-	json_t *items = json_array();
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		json_t *data = json_loads(db_col_text(s, 5), 0, NULL);
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:s, s:s?}", "id",
-						       db_col_text(s, 0), "type", db_col_text(s, 1), "title",
-						       db_col_text(s, 2), "body", db_col_text(s, 3), "link",
-						       db_col_text(s, 4), "data", data ? data : json_object(),
-						       "created_at", db_col_text(s, 6), "read_at", db_col_text(s, 7)));
-	}
-	db_done(s);
-	if (rc < 0) {
-		json_decref(items);
-		return rc;
-	}
-	json_t *prefs = json_array();
-	s = SQL_PREP(c, "SELECT type, enabled, updated_at FROM notification_prefs WHERE user_id = ? ORDER BY type",
-		     SQL_T(user_id));
-	if (!s) {
-		json_decref(items);
-		json_decref(prefs);
-		return ENT_EDB;
-	}
-	while ((rc = db_step(s)) == DB_ROW)
-		json_array_append_new(prefs, json_pack("{s:s, s:b, s:s}", "type", db_col_text(s, 0), "enabled",
-						       db_col_int64(s, 1) != 0, "updated_at", db_col_text(s, 2)));
-	db_done(s);
-	if (rc < 0) {
-		json_decref(items);
-		json_decref(prefs);
-		return rc;
-	}
-	json_object_set_new(out, "notifications", json_pack("{s:o, s:o}", "items", items, "preferences", prefs));
-	return ENT_OK;
+	json_t *items = json_array(), *prefs = json_array();
+	int rc = EXPORT_ROWS(c, items, "id type title body link data:j created_at read_at",
+			     "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ? ORDER BY created_us, id",
+			     SQL_T(user_id));
+	if (!rc)
+		rc = EXPORT_ROWS(
+			c, prefs, "type enabled:b updated_at",
+			"SELECT type, enabled, updated_at FROM notification_prefs WHERE user_id = ? ORDER BY type",
+			SQL_T(user_id));
+	return export_put(out, "notifications", rc, "items", items, "preferences", prefs, NULL);
 }
 
 static int notif_erase_user(db_conn *c, const char *user_id)

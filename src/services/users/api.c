@@ -14,6 +14,7 @@
 #include "core/forwarded.h"
 #include "core/app.h"
 #include "core/err.h"
+#include "core/export.h"
 #include "core/service.h"
 #include "core/form.h"
 #include "core/json.h"
@@ -677,21 +678,13 @@ int users_export(db_conn *c, const char *user_id, json_t *out)
 	users_row_write(jwbuf_init(&profile, 0), c, &r, USERS_VIEW_SELF, 1);
 	json_object_set_new(part, "profile", json_from_buf(&profile.b));
 	json_t *hist = json_array();
-	db_stmt *s = db_prepare(
-		c, "SELECT at, ip, success FROM login_events WHERE user_id = ? ORDER BY at DESC, id LIMIT 1000");
-	if (!s)
-		rc = ENT_EDB;
-	else {
-		db_bind_text(s, 1, user_id);
-		while ((rc = db_step(s)) == DB_ROW)
-			json_array_append_new(hist, json_pack("{s:s, s:s?, s:b}", "at", db_col_text(s, 0), "ip",
-							      db_col_text(s, 1), "success", db_col_int64(s, 2) != 0));
-		db_done(s);
-	}
+	rc = EXPORT_ROWS(c, hist, "at ip success:b",
+			 "SELECT at, ip, success FROM login_events WHERE user_id = ? ORDER BY at DESC, id LIMIT 1000",
+			 SQL_T(user_id));
 	json_object_set_new(part, "login_history", hist);
 	json_object_set_new(out, "users", part);
 	arena_free(a);
-	return rc < 0 ? rc : ENT_OK;
+	return rc;
 }
 
 void users_api_me_export(http_req *req)
