@@ -44,15 +44,19 @@ enum {
 	ROUTE_NO_BODY = 1 << 3,  /* a PUT/POST that takes no body (for the OpenAPI document) */
 };
 
+struct jfield;
+
 struct route {
 	const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
 	const char *pattern; /* "/api/users/{id}": literal segments and {name} parameters */
 	http_handler handler;
-	unsigned access;             /* ACCESS_PUBLIC, or the ROLE_* bits allowed; 0 denies everyone */
-	unsigned flags;              /* ROUTE_* */
-	size_t max_body;             /* 0: the server's default (1 MiB) */
-	const char *summary;         /* one line for the OpenAPI document */
-	const char *request_schema;  /* JSON Schema of the body (JSON text), or NULL */
+	unsigned access;            /* ACCESS_PUBLIC, or the ROLE_* bits allowed; 0 denies everyone */
+	unsigned flags;             /* ROUTE_* */
+	size_t max_body;            /* 0: the server's default (1 MiB) */
+	const char *summary;        /* one line for the OpenAPI document */
+	const char *request_schema; /* JSON Schema of the body (JSON text), or NULL; with .body, what it adds */
+	const struct jfield *body;  /* the fields the handler checks its body with (BODY()), documented from them */
+	size_t nbody;
 	const char *response_schema; /* JSON Schema of the 2xx answer (JSON text), or NULL */
 	int status;                  /* the success status for the document (0: 200) */
 	/*
@@ -77,6 +81,12 @@ struct route {
 	{                                                                                                              \
 		.method = (m), .pattern = (p), .handler = (h), .access = (who), __VA_ARGS__                            \
 	}
+
+/*
+ * A route's body documented from the json_check table its handler checks it with; .request_schema,
+ * when set too, adds what the table cannot say ({"properties":{"year":{"pattern":"..."}}}).
+ */
+#define BODY(fields) .body = (fields), .nbody = sizeof(fields) / sizeof((fields)[0])
 
 /* The caller's identity, set by the access guard (NULL on public routes without a token). */
 struct http_principal {

@@ -284,6 +284,69 @@ const char *json_field_code(const json_t *v)
 	return c ? c : "invalid";
 }
 
+/* A bound as an integer when it is one (100, not 100.0). */
+static json_t *bound(double v) { return v == (double)(json_int_t)v ? json_integer((json_int_t)v) : json_real(v); }
+
+/* The JSON Schema type name of a field's type; format and bounds' names go with it. */
+static json_t *field_schema(const struct jfield *f)
+{
+	static const char *const names[] = {[JF_STRING] = "string", [JF_INT] = "integer",   [JF_NUMBER] = "number",
+					    [JF_BOOL] = "boolean",  [JF_UUID] = "string",   [JF_TIME] = "string",
+					    [JF_EMAIL] = "string",  [JF_OBJECT] = "object", [JF_ARRAY] = "array"};
+	static const char *const formats[] = {[JF_UUID] = "uuid", [JF_TIME] = "date-time", [JF_EMAIL] = "email"};
+	json_t *p = json_object();
+	const char *type = (size_t)f->type < sizeof(names) / sizeof(names[0]) ? names[f->type] : NULL;
+	if (type)
+		json_object_set_new(p, "type", f->nullable ? json_pack("[s, s]", type, "null") : json_string(type));
+	if ((size_t)f->type < sizeof(formats) / sizeof(formats[0]) && formats[f->type])
+		json_object_set_new(p, "format", json_string(formats[f->type]));
+	if (bounded(f)) {
+		const char *lo = "minLength", *hi = "maxLength";
+		if (f->type == JF_INT || f->type == JF_NUMBER)
+			lo = "minimum", hi = "maximum";
+		else if (f->type == JF_ARRAY)
+			lo = "minItems", hi = "maxItems";
+		if (f->min > 0 || f->type == JF_INT || f->type == JF_NUMBER)
+			json_object_set_new(p, lo, bound(f->min));
+		json_object_set_new(p, hi, bound(f->max));
+	}
+	if (f->one_of) {
+		json_t *e = json_array();
+		for (const char *const *o = f->one_of; *o; o++)
+			json_array_append_new(e, json_string(*o));
+		json_object_set_new(p, "enum", e);
+	}
+	return p;
+}
+
+json_t *json_fields_schema(const struct jfield *fields, size_t n, const char *more)
+{
+	json_t *required = json_array(), *props = json_object();
+	for (size_t i = 0; i < n; i++) {
+		if (fields[i].required)
+			json_array_append_new(required, json_string(fields[i].name));
+		json_object_set_new(props, fields[i].name, field_schema(&fields[i]));
+	}
+	json_t *s = json_pack("{s:s, s:b}", "type", "object", "additionalProperties", 0);
+	if (json_array_size(required))
+		json_object_set_new(s, "required", required);
+	else
+		json_decref(required);
+	json_t *extra = more ? json_loads(more, 0, NULL) : NULL;
+	const char *key;
+	json_t *v;
+	json_object_foreach (json_object_get(extra, "properties"), key, v) {
+		json_t *p = json_object_get(props, key);
+		if (p && json_is_object(v))
+			json_object_update(p, v);
+	}
+	json_object_del(extra, "properties");
+	json_object_set_new(s, "properties", props);
+	json_object_update(s, extra);
+	json_decref(extra);
+	return s;
+}
+
 int json_check(const json_t *obj, const struct jfield *fields, size_t n, json_t *errors)
 {
 	int problems = 0;

@@ -46,6 +46,17 @@ struct jfield {
 };
 
 /*
+ * The JSON Schema of a body that json_check(fields, n) accepts: an object without other members,
+ * its required fields, each field's type (with null when nullable), bounds (minLength/maxLength,
+ * minimum/maximum, minItems/maxItems) and enum. A route points at the table it checks its body
+ * with (BODY() in http.h), so that the document and the check are one table; what the table does
+ * not say (a pattern, the items of a list) comes from more: a JSON Schema text whose "properties"
+ * members are merged into the fields' ones and whose other members replace the object's ("required"
+ * when a route requires more than its table does); NULL: none. Caller json_decref()s.
+ */
+json_t *json_fields_schema(const struct jfield *fields, size_t n, const char *more);
+
+/*
  * Field errors. errors (a JSON object the caller owns) maps a field to its problem: either
  * {"code","message"} set by json_field_error (code: a stable snake_case name the portal translates,
  * message: the French text) or, from older call sites, a bare message string whose code is

@@ -194,6 +194,51 @@ static void test_json_check(void **state)
 	json_decref(errors);
 }
 
+/* json_fields_schema: the document of a body from the same table json_check uses, and what a route adds. */
+static void test_json_fields_schema(void **state)
+{
+	(void)state;
+	static const char *const kinds[] = {"a", "b", NULL};
+	static const struct jfield fields[] = {
+		{.name = "title", .type = JF_STRING, .required = 1, .min = 1, .max = 200},
+		{.name = "note", .type = JF_STRING, .nullable = 1, .max = 50},
+		{.name = "n", .type = JF_INT, .min = 0, .max = 10},
+		{.name = "x", .type = JF_NUMBER, .min = 0.5, .max = 100},
+		{.name = "ok", .type = JF_BOOL},
+		{.name = "id", .type = JF_UUID, .required = 1},
+		{.name = "at", .type = JF_TIME, .nullable = 1},
+		{.name = "kind", .type = JF_STRING, .one_of = kinds},
+		{.name = "ids", .type = JF_ARRAY, .max = 3},
+	};
+	json_t *sch = json_fields_schema(fields, 9, NULL);
+	char *got = json_dumps(sch, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(got, "{\"additionalProperties\":false,\"properties\":{"
+				 "\"at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},"
+				 "\"id\":{\"format\":\"uuid\",\"type\":\"string\"},"
+				 "\"ids\":{\"maxItems\":3,\"type\":\"array\"},"
+				 "\"kind\":{\"enum\":[\"a\",\"b\"],\"type\":\"string\"},"
+				 "\"n\":{\"maximum\":10,\"minimum\":0,\"type\":\"integer\"},"
+				 "\"note\":{\"maxLength\":50,\"type\":[\"string\",\"null\"]},"
+				 "\"ok\":{\"type\":\"boolean\"},"
+				 "\"title\":{\"maxLength\":200,\"minLength\":1,\"type\":\"string\"},"
+				 "\"x\":{\"maximum\":100,\"minimum\":0.5,\"type\":\"number\"}},"
+				 "\"required\":[\"title\",\"id\"],\"type\":\"object\"}");
+	free(got);
+	json_decref(sch);
+	/* What the route adds: members of a property merged, other members replacing the object's. */
+	sch = json_fields_schema(fields, 9,
+				 "{\"required\":[],\"properties\":{\"ids\":{\"items\":{\"type\":\"string\"}},"
+				 "\"nope\":{\"type\":\"string\"}}}");
+	assert_int_equal(json_array_size(json_object_get(sch, "required")), 0);
+	json_t *props = json_object_get(sch, "properties");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(json_object_get(props, "ids"), "items"), "type")),
+		"string");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(props, "ids"), "maxItems")), 3);
+	assert_null(json_object_get(props, "nope"));
+	json_decref(sch);
+}
+
 static void h(http_req *req) { (void)req; }
 
 static void test_router(void **state)
@@ -413,11 +458,17 @@ static void test_log_job_failed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_arena),          cmocka_unit_test(test_arena_cleanup),
-		cmocka_unit_test(test_buf_max),        cmocka_unit_test(test_json_writer),
-		cmocka_unit_test(test_json_strict),    cmocka_unit_test(test_json_check),
-		cmocka_unit_test(test_router),         cmocka_unit_test(test_util),
-		cmocka_unit_test(test_config_mask),    cmocka_unit_test(test_config_load),
+		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_arena_cleanup),
+		cmocka_unit_test(test_buf_max),
+		cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_json_strict),
+		cmocka_unit_test(test_json_check),
+		cmocka_unit_test(test_json_fields_schema),
+		cmocka_unit_test(test_router),
+		cmocka_unit_test(test_util),
+		cmocka_unit_test(test_config_mask),
+		cmocka_unit_test(test_config_load),
 		cmocka_unit_test(test_log_job_failed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include "openapi.h"
 
 #include "core/http.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/router.h"
 
@@ -132,10 +133,11 @@ static json_t *operation(const struct route *r, const char *service)
 	}
 	if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0) {
 		if (!(r->flags & (ROUTE_RAW_BODY | ROUTE_NO_BODY))) {
+			json_t *body = r->body ? json_fields_schema(r->body, r->nbody, r->request_schema)
+					       : schema_or(r->request_schema, "{\"type\":\"object\"}");
 			json_object_set_new(op, "requestBody",
 					    json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content",
-						      "application/json", "schema",
-						      schema_or(r->request_schema, "{\"type\":\"object\"}")));
+						      "application/json", "schema", body));
 			json_object_set_new(responses, "415", problem_response("The body is not application/json"));
 		}
 		if (!(r->flags & ROUTE_NO_BODY))

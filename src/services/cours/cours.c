@@ -541,6 +541,12 @@ static const struct jfield course_fields[] = {
 	{"class_ids", JF_ARRAY, 0, 0, 0, 100, NULL},      {"teacher_ids", JF_ARRAY, 0, 0, 0, 50, NULL},
 };
 #define NFIELDS (sizeof(course_fields) / sizeof(course_fields[0]))
+/* A PATCH: the same fields, none required. */
+static const struct jfield patch_fields[] = {
+	{"title", JF_STRING, 0, 0, 1, 200, NULL},         {"subject", JF_STRING, 0, 1, 0, 100, NULL},
+	{"description", JF_STRING, 0, 1, 0, 20000, NULL}, {"school_year", JF_STRING, 0, 0, 9, 9, NULL},
+	{"class_ids", JF_ARRAY, 0, 0, 0, 100, NULL},      {"teacher_ids", JF_ARRAY, 0, 0, 0, 50, NULL},
+};
 
 /* Checks the fields json_check cannot (year format, id lists). Adds to errors. */
 static void check_course(db_conn *c, arena *a, json_t *body, json_t *errors)
@@ -796,11 +802,6 @@ static void cours_patch(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	static const struct jfield patch_fields[] = {
-		{"title", JF_STRING, 0, 0, 1, 200, NULL},         {"subject", JF_STRING, 0, 1, 0, 100, NULL},
-		{"description", JF_STRING, 0, 1, 0, 20000, NULL}, {"school_year", JF_STRING, 0, 0, 9, 9, NULL},
-		{"class_ids", JF_ARRAY, 0, 0, 0, 100, NULL},      {"teacher_ids", JF_ARRAY, 0, 0, 0, 50, NULL},
-	};
 	db_conn *c = app_db();
 	const char *id = http_param(req, "id");
 	json_t *errors = json_object();
@@ -905,23 +906,19 @@ static void cours_delete(http_req *req)
 	"\"properties\":{\"id\":" S_UUID ",\"title\":" S_STR ",\"subject\":" S_NSTR ",\"description\":" S_NSTR         \
 	",\"school_year\":" S_STR ",\"created_by\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME        \
 	",\"teacher_ids\":" S_IDS ",\"class_ids\":" S_IDS "}}"
-#define S_COURS_REQ(req)                                                                                               \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"title\":{\"type\":\"string\","   \
-	"\"minLength\":1,\"maxLength\":200},\"subject\":" S_NSTR ",\"description\":" S_NSTR                            \
-	",\"school_year\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{4}$\"},\"class_ids\":" S_IDS              \
-	",\"teacher_ids\":" S_IDS "}}"
+/* What the course's field tables do not say. */
+#define S_COURS_MORE                                                                                                   \
+	"{\"properties\":{\"school_year\":{\"pattern\":\"^[0-9]{4}-[0-9]{4}$\"},\"class_ids\":{\"items\":" S_UUID      \
+	"},\"teacher_ids\":{\"items\":" S_UUID "}}}"
 #define S_MATERIAL                                                                                                     \
 	"{\"type\":\"object\",\"required\":[\"id\",\"cours_id\",\"title\",\"section\",\"position\",\"published\"],"    \
 	"\"properties\":{\"id\":" S_UUID ",\"cours_id\":" S_UUID ",\"title\":" S_STR ",\"description\":" S_NSTR        \
 	",\"section\":" S_STR ",\"position\":{\"type\":\"integer\"},\"publish_at\":" S_NTIME                           \
 	",\"published\":{\"type\":\"boolean\"},\"file_id\":" S_NSTR ",\"file\":{\"type\":[\"object\",\"null\"]},"      \
 	"\"created_by\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
-#define S_MATERIAL_REQ(req)                                                                                              \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"title\":{\"type\":\"string\","     \
-	"\"minLength\":1,\"maxLength\":200},\"description\":" S_NSTR ",\"section\":{\"type\":[\"string\",\"null\"],"     \
-	"\"maxLength\":100},\"position\":{\"type\":\"integer\",\"minimum\":0},\"publish_at\":" S_NTIME                   \
-	",\"file_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\",\"description\":\"a file the caller uploaded " \
-	"to /api/fichiers and not yet used\"}}}"
+#define S_MATERIAL_MORE(req)                                                                                           \
+	"{" req "\"properties\":{\"file_id\":{\"description\":\"a file the caller uploaded to /api/fichiers and "      \
+	"not yet used\"}}}"
 #define S_PERSON "{\"type\":\"object\",\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"first_at\":" S_TIME "}}"
 
 #define STAFF (ROLE_ENSEIGNANT | ROLE_ADMIN)
@@ -932,13 +929,13 @@ static const struct route routes[] = {
 			 "?subject=, ?school_year=, ?limit=, ?cursor=",
 	      .response_schema = S_LIST(S_COURS)),
 	ROUTE("POST", "/api/cours", cours_create, STAFF, .status = 201,
-	      .summary = "Create a course (enseignant: becomes one of its teachers; admin)",
-	      .request_schema = S_COURS_REQ("\"required\":[\"title\"],"), .response_schema = S_COURS),
+	      .summary = "Create a course (enseignant: becomes one of its teachers; admin)", BODY(course_fields),
+	      .request_schema = S_COURS_MORE, .response_schema = S_COURS),
 	ROUTE("GET", "/api/cours/{id}", cours_get, ROLE_ANY_USER,
 	      .summary = "A course (its teachers, its classes' students, admins; others 404)",
 	      .response_schema = S_COURS),
 	ROUTE("PATCH", "/api/cours/{id}", cours_patch, STAFF, .summary = "Change a course (its teachers, admins)",
-	      .request_schema = S_COURS_REQ(""), .response_schema = S_COURS),
+	      BODY(patch_fields), .request_schema = S_COURS_MORE, .response_schema = S_COURS),
 	ROUTE("DELETE", "/api/cours/{id}", cours_delete, STAFF, .status = 204,
 	      .summary = "Delete a course with its materials and their files (its teachers, admins)"),
 	ROUTE("GET", "/api/cours/{id}/materials", materials_list, ROLE_ANY_USER,
@@ -947,8 +944,8 @@ static const struct route routes[] = {
 		      "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
 		      "\"items\":" S_MATERIAL "}}}"),
 	ROUTE("POST", "/api/cours/{id}/materials", materials_create, STAFF, .status = 201,
-	      .summary = "Add a material, with a file uploaded to /api/fichiers by the caller",
-	      .request_schema = S_MATERIAL_REQ("\"required\":[\"title\"],"), .response_schema = S_MATERIAL),
+	      .summary = "Add a material, with a file uploaded to /api/fichiers by the caller", BODY(cours_mat_fields),
+	      .request_schema = S_MATERIAL_MORE("\"required\":[\"title\"],"), .response_schema = S_MATERIAL),
 	ROUTE("PUT", "/api/cours/{id}/materials/order", materials_order, STAFF,
 	      .summary = "Reorder materials: {\"ids\": [...]} gives positions 0, 1, 2 ... in that order",
 	      .request_schema =
@@ -960,8 +957,8 @@ static const struct route routes[] = {
 	ROUTE("GET", "/api/cours/{id}/materials/{mid}", materials_get, ROLE_ANY_USER,
 	      .summary = "A material (a student's view is recorded)", .response_schema = S_MATERIAL),
 	ROUTE("PATCH", "/api/cours/{id}/materials/{mid}", materials_patch, STAFF,
-	      .summary = "Change a material; a new file_id replaces (and deletes) the old file",
-	      .request_schema = S_MATERIAL_REQ(""), .response_schema = S_MATERIAL),
+	      .summary = "Change a material; a new file_id replaces (and deletes) the old file", BODY(cours_mat_fields),
+	      .request_schema = S_MATERIAL_MORE(""), .response_schema = S_MATERIAL),
 	ROUTE("DELETE", "/api/cours/{id}/materials/{mid}", materials_delete, STAFF, .status = 204,
 	      .summary = "Delete a material and its file"),
 	ROUTE("GET", "/api/cours/{id}/materials/{mid}/file", materials_file, ROLE_ANY_USER,

@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "core/http.h"
+#include "core/json.h"
 #include "store/db.h"
 #include "cours.h"
 
@@ -41,6 +42,10 @@ int materials_course_deleting(db_conn *c, arena *a, const char *cours_id, const 
 
 /* GDPR hooks for consultations (materials.c). */
 int cours_export_user(db_conn *c, const char *user_id, json_t *out);
+
+/* The fields of a material's body (POST and PATCH; the POST also requires a title). */
+#define COURS_NMAT 6
+extern const struct jfield cours_mat_fields[COURS_NMAT];
 int cours_erase_user(db_conn *c, const char *user_id);
 
 /*

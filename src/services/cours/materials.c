@@ -187,12 +187,11 @@ void materials_list(http_req *req)
 		http_reply_json(req, 200, json_pack("{s:o}", "items", items));
 }
 
-static const struct jfield mat_fields[] = {
+const struct jfield cours_mat_fields[COURS_NMAT] = {
 	{"title", JF_STRING, 0, 0, 1, 200, NULL},   {"description", JF_STRING, 0, 1, 0, 20000, NULL},
 	{"section", JF_STRING, 0, 1, 0, 100, NULL}, {"position", JF_INT, 0, 0, 0, 1000000, NULL},
 	{"publish_at", JF_TIME, 0, 1, 0, 0, NULL},  {"file_id", JF_UUID, 0, 1, 0, 0, NULL},
 };
-#define NMAT (sizeof(mat_fields) / sizeof(mat_fields[0]))
 
 /* publish_at normalised to RFC 3339 UTC ("...Z"), so that text comparison orders times. */
 static const char *norm_time(arena *a, const char *v)
@@ -249,7 +248,7 @@ void materials_create(http_req *req)
 	if (!body)
 		return;
 	json_t *errors = json_object();
-	json_check(body, mat_fields, NMAT, errors);
+	json_check(body, cours_mat_fields, COURS_NMAT, errors);
 	if (!json_object_get(body, "title"))
 		json_field_error(errors, "title", "required", "est obligatoire");
 	if (json_object_size(errors)) {
@@ -344,7 +343,7 @@ void materials_patch(http_req *req)
 		return;
 	}
 	json_t *errors = json_object();
-	json_check(body, mat_fields, NMAT, errors);
+	json_check(body, cours_mat_fields, COURS_NMAT, errors);
 	if (json_object_size(errors)) {
 		json_decref(old);
 		http_problem_errors(req, 400, "Certains champs du support sont à corriger.", errors);

@@ -299,14 +299,16 @@ static void check_period(const char *year, const char *starts, const char *ends,
  * Checks a period's fields, all required for a creation (create), none for a change; the dates
  * missing from a change are the period's (cur_starts, cur_ends). 0, or -1 after answering 400.
  */
+static const struct jfield period_fields[] = {
+	{"name", JF_STRING, 1, 0, 1, 100, NULL},
+	{"school_year", JF_STRING, 1, 0, 9, 9, NULL},
+	{"starts_on", JF_STRING, 1, 0, 10, 10, NULL},
+	{"ends_on", JF_STRING, 1, 0, 10, 10, NULL},
+};
+#define all period_fields
+
 static int period_check(http_req *req, const json_t *body, int create, const char *cur_starts, const char *cur_ends)
 {
-	static const struct jfield all[] = {
-		{"name", JF_STRING, 1, 0, 1, 100, NULL},
-		{"school_year", JF_STRING, 1, 0, 9, 9, NULL},
-		{"starts_on", JF_STRING, 1, 0, 10, 10, NULL},
-		{"ends_on", JF_STRING, 1, 0, 10, 10, NULL},
-	};
 	struct jfield fields[sizeof(all) / sizeof(all[0])];
 	memcpy(fields, all, sizeof(fields));
 	for (size_t i = 0; !create && i < sizeof(all) / sizeof(all[0]); i++)
@@ -317,6 +319,7 @@ static int period_check(http_req *req, const json_t *body, int create, const cha
 			     json_get_str(body, "ends_on", cur_ends), errors);
 	return invalid(req, errors, "Certains champs de la période sont à corriger.") ? -1 : 0;
 }
+#undef all
 
 /* Answers the write rc of period id: 409 for a name taken, the failure, or the period with status. */
 static void period_saved(http_req *req, db_conn *c, int rc, const char *id, int status, const char *failed)
@@ -775,6 +778,12 @@ static const struct jfield eval_fields[] = {
 	{"coefficient", JF_NUMBER, 0, 0, 0, 100, NULL}, {"scale", JF_INT, 0, 0, 1, 1000, NULL},
 	{"publish_at", JF_TIME, 0, 1, 0, 0, NULL},
 };
+/* A change: the same fields but the course, none required. */
+static const struct jfield eval_patch_fields[] = {
+	{"period_id", JF_UUID, 0, 0, 0, 0, NULL}, {"title", JF_STRING, 0, 0, 1, 200, NULL},
+	{"date", JF_STRING, 0, 0, 10, 10, NULL},  {"coefficient", JF_NUMBER, 0, 0, 0, 100, NULL},
+	{"scale", JF_INT, 0, 0, 1, 1000, NULL},   {"publish_at", JF_TIME, 0, 1, 0, 0, NULL},
+};
 
 static void eval_create(http_req *req)
 {
@@ -857,11 +866,6 @@ static void eval_patch(http_req *req)
 	json_t *body = notes_eval_body(req, id, course);
 	if (!body)
 		return;
-	static const struct jfield fields[] = {
-		{"period_id", JF_UUID, 0, 0, 0, 0, NULL}, {"title", JF_STRING, 0, 0, 1, 200, NULL},
-		{"date", JF_STRING, 0, 0, 10, 10, NULL},  {"coefficient", JF_NUMBER, 0, 0, 0, 100, NULL},
-		{"scale", JF_INT, 0, 0, 1, 1000, NULL},   {"publish_at", JF_TIME, 0, 1, 0, 0, NULL},
-	};
 	db_conn *c = app_db();
 	arena *a = http_arena(req);
 	const char *cur_period = one_text(c, a, "SELECT period_id FROM notes_evaluations WHERE id = ?", id);
@@ -873,7 +877,7 @@ static void eval_patch(http_req *req)
 	}
 	char pub[21];
 	json_t *errors = json_object();
-	if (!json_check(body, fields, sizeof(fields) / sizeof(fields[0]), errors))
+	if (!json_check(body, eval_patch_fields, sizeof(eval_patch_fields) / sizeof(eval_patch_fields[0]), errors))
 		check_eval(c, a, body, json_get_str(body, "period_id", cur_period),
 			   json_get_str(body, "date", cur_date), errors, pub);
 	if (invalid(req, errors, "Certains champs de l'évaluation sont à corriger."))
@@ -1000,22 +1004,19 @@ static void eval_delete(http_req *req)
 	"{\"type\":\"object\",\"required\":[\"id\",\"name\",\"school_year\",\"starts_on\",\"ends_on\"],\"properties\":" \
 	"{\"id\":" S_UUID ",\"name\":" S_STR ",\"school_year\":" S_STR ",\"starts_on\":" S_DATE ",\"ends_on\":" S_DATE  \
 	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME ",\"closed\":" S_BOOL "}}"
-#define S_PERIOD_REQ(req)                                                                                               \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"name\":{\"type\":\"string\","     \
-	"\"minLength\":1,\"maxLength\":100},\"school_year\":{\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{4}$\"}," \
-	"\"starts_on\":" S_DATE ",\"ends_on\":" S_DATE "}}"
+/* What the period's field table does not say; a change requires nothing. */
+#define S_PERIOD_MORE(req)                                                                                             \
+	"{" req "\"properties\":{\"school_year\":{\"pattern\":\"^[0-9]{4}-[0-9]{4}$\"},\"starts_on\":{\"format\":"     \
+	"\"date\"},\"ends_on\":{\"format\":\"date\"}}}"
 #define S_EVAL                                                                                                         \
 	"{\"type\":\"object\",\"required\":[\"id\",\"course_id\",\"period_id\",\"title\",\"date\",\"coefficient\","    \
 	"\"scale\",\"publish_at\",\"published\"],\"properties\":{\"id\":" S_UUID ",\"course_id\":" S_UUID              \
 	",\"period_id\":" S_UUID ",\"title\":" S_STR ",\"date\":" S_DATE ",\"coefficient\":" S_NUM ",\"scale\":" S_INT \
 	",\"publish_at\":" S_TIME ",\"published\":{\"type\":\"boolean\"},\"created_by\":" S_UUID                       \
 	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
-#define S_EVAL_REQ(req, course)                                                                                        \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{" course "\"period_id\":" S_UUID   \
-	",\"title\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},\"date\":" S_DATE                          \
-	",\"coefficient\":{\"type\":\"number\",\"exclusiveMinimum\":0,\"maximum\":100,\"default\":1},"                 \
-	"\"scale\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":20},\"publish_at\":{\"type\":"     \
-	"[\"string\",\"null\"],\"format\":\"date-time\",\"description\":\"students see the evaluation from then on "   \
+#define S_EVAL_MORE                                                                                                    \
+	"{\"properties\":{\"date\":{\"format\":\"date\"},\"coefficient\":{\"exclusiveMinimum\":0,\"default\":1},"      \
+	"\"scale\":{\"default\":20},\"publish_at\":{\"description\":\"students see the evaluation from then on "       \
 	"(default: now)\"}}}"
 #define S_GRADE                                                                                                        \
 	"{\"type\":\"object\",\"required\":[\"student_id\",\"status\"],\"properties\":{\"student_id\":" S_UUID         \
@@ -1069,11 +1070,10 @@ static const struct route routes[] = {
 	      .summary = "The periods (trimesters, semesters) by start date; ?school_year=, ?limit=, ?cursor=",
 	      .response_schema = S_LIST(S_PERIOD)),
 	ROUTE("POST", "/api/notes/periods", period_create, ROLE_ADMIN, .status = 201,
-	      .summary = "Create a period of a school year (admin)",
-	      .request_schema = S_PERIOD_REQ("\"required\":[\"name\",\"school_year\",\"starts_on\",\"ends_on\"],"),
-	      .response_schema = S_PERIOD),
+	      .summary = "Create a period of a school year (admin)", BODY(period_fields),
+	      .request_schema = S_PERIOD_MORE(""), .response_schema = S_PERIOD),
 	ROUTE("PATCH", "/api/notes/periods/{id}", period_patch, ROLE_ADMIN, .summary = "Change a period (admin)",
-	      .request_schema = S_PERIOD_REQ(""), .response_schema = S_PERIOD),
+	      BODY(period_fields), .request_schema = S_PERIOD_MORE("\"required\":[],"), .response_schema = S_PERIOD),
 	ROUTE("DELETE", "/api/notes/periods/{id}", period_delete, ROLE_ADMIN, .status = 204,
 	      .summary = "Delete a period no evaluation uses (admin; 409 otherwise)"),
 	ROUTE("PUT", "/api/notes/school-years/{year}", year_put, ROLE_ADMIN,
@@ -1088,15 +1088,13 @@ static const struct route routes[] = {
 		      "?limit=, ?cursor=",
 	      .response_schema = S_LIST(S_EVAL)),
 	ROUTE("POST", "/api/notes/evaluations", eval_create, STAFF, .status = 201,
-	      .summary = "Create an evaluation of a course the caller teaches (admin: any)",
-	      .request_schema = S_EVAL_REQ("\"required\":[\"course_id\",\"period_id\",\"title\",\"date\"],",
-					   "\"course_id\":" S_UUID ","),
-	      .response_schema = S_EVAL),
+	      .summary = "Create an evaluation of a course the caller teaches (admin: any)", BODY(eval_fields),
+	      .request_schema = S_EVAL_MORE, .response_schema = S_EVAL),
 	ROUTE("GET", "/api/notes/evaluations/{id}", eval_get, STAFF,
 	      .summary = "An evaluation (its course's teachers, admins)", .response_schema = S_EVAL),
 	ROUTE("PATCH", "/api/notes/evaluations/{id}", eval_patch, STAFF,
 	      .summary = "Change an evaluation; moving publish_at to the past publishes its grades",
-	      .request_schema = S_EVAL_REQ("", ""), .response_schema = S_EVAL),
+	      BODY(eval_patch_fields), .request_schema = S_EVAL_MORE, .response_schema = S_EVAL),
 	ROUTE("DELETE", "/api/notes/evaluations/{id}", eval_delete, STAFF, .status = 204,
 	      .summary = "Delete an evaluation with its grades and audit trail"),
 	ROUTE("PUT", "/api/notes/evaluations/{id}/grades", notes_grades_put, STAFF, .max_body = 1u << 20,
