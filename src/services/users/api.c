@@ -166,7 +166,7 @@ void users_api_list(http_req *req)
 
 /* ---- POST /api/users ---- */
 
-static const struct jfield create_fields[] = {
+const struct jfield users_create_fields[] = {
 	{"email", JF_EMAIL, 1, 0, 3, USERS_EMAIL_MAX, NULL},
 	{"given_name", JF_STRING, 1, 0, 1, USERS_NAME_MAX, NULL},
 	{"family_name", JF_STRING, 1, 0, 1, USERS_NAME_MAX, NULL},
@@ -193,7 +193,7 @@ void users_api_create(http_req *req)
 	if (!body)
 		return;
 	json_t *errors = json_object();
-	json_check(body, create_fields, sizeof(create_fields) / sizeof(create_fields[0]), errors);
+	json_check(body, users_create_fields, sizeof(users_create_fields) / sizeof(users_create_fields[0]), errors);
 	static const char *const texts[] = {"given_name", "family_name", "external_id", NULL};
 	check_texts(body, texts, errors);
 	const char *password = json_get_str(body, "password", NULL);
@@ -315,7 +315,7 @@ void users_api_get(http_req *req) { user_reply(req, 0); }
 
 /* ---- PATCH /api/users/{id} ---- */
 
-static const struct jfield patch_fields[] = {
+const struct jfield users_patch_fields[] = {
 	{"email", JF_EMAIL, 0, 0, 3, USERS_EMAIL_MAX, NULL},
 	{"given_name", JF_STRING, 0, 0, 1, USERS_NAME_MAX, NULL},
 	{"family_name", JF_STRING, 0, 0, 1, USERS_NAME_MAX, NULL},
@@ -373,8 +373,8 @@ void users_api_patch(http_req *req)
 	static const char *const texts[] = {"given_name", "family_name", "display_name", "external_id", NULL};
 	json_t *body;
 	struct urow r;
-	db_conn *c = user_patch_open(req, 0, patch_fields, sizeof(patch_fields) / sizeof(patch_fields[0]), texts, &body,
-				     &r);
+	db_conn *c = user_patch_open(req, 0, users_patch_fields,
+				     sizeof(users_patch_fields) / sizeof(users_patch_fields[0]), texts, &body, &r);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
@@ -561,7 +561,7 @@ void users_api_reset(http_req *req)
 
 void users_api_me(http_req *req) { user_reply(req, 1); }
 
-static const struct jfield me_fields[] = {
+const struct jfield users_me_fields[] = {
 	{"display_name", JF_STRING, 0, 1, 1, USERS_NAME_MAX, NULL},
 	{"locale", JF_STRING, 0, 1, 2, 35, NULL},
 };
@@ -571,7 +571,8 @@ void users_api_me_patch(http_req *req)
 	static const char *const texts[] = {"display_name", NULL};
 	json_t *body;
 	struct urow r;
-	db_conn *c = user_patch_open(req, 1, me_fields, sizeof(me_fields) / sizeof(me_fields[0]), texts, &body, &r);
+	db_conn *c = user_patch_open(req, 1, users_me_fields, sizeof(users_me_fields) / sizeof(users_me_fields[0]),
+				     texts, &body, &r);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
@@ -600,7 +601,7 @@ void users_api_me_patch(http_req *req)
 	http_reply_jw(req, 200);
 }
 
-static const struct jfield password_fields[] = {
+const struct jfield users_password_fields[] = {
 	{"current_password", JF_STRING, 1, 0, 1, 1024, NULL},
 	{"new_password", JF_STRING, 1, 0, 1, 1024, NULL},
 };
@@ -611,7 +612,7 @@ void users_api_me_password(http_req *req)
 	if (!body)
 		return;
 	json_t *errors = json_object();
-	if (json_check(body, password_fields, 2, errors)) {
+	if (json_check(body, users_password_fields, 2, errors)) {
 		http_invalid(req, errors);
 		return;
 	}

@@ -112,7 +112,7 @@ void classes_api_list(http_req *req)
 	page_rows(&pg, s, (const int[]){2, 1, 0}, class_write, NULL, NULL, keep);
 }
 
-static const struct jfield class_fields[] = {
+const struct jfield users_class_fields[] = {
 	{"name", JF_STRING, 1, 0, 1, USERS_NAME_MAX, NULL},
 	{"school_year", JF_STRING, 0, 0, 9, 9, NULL},
 	{"level", JF_STRING, 0, 1, 1, 50, NULL},
@@ -122,7 +122,7 @@ static const struct jfield class_fields[] = {
 static int check_class_body(http_req *req, json_t *body, int required)
 {
 	struct jfield f[3];
-	memcpy(f, class_fields, sizeof(f));
+	memcpy(f, users_class_fields, sizeof(f));
 	f[0].required = required;
 	json_t *errors = json_object();
 	json_check(body, f, 3, errors);

@@ -16,6 +16,7 @@
 
 #include "core/arena.h"
 #include "core/http.h"
+#include "core/json.h"
 #include "store/db.h"
 #include "users.h"
 
@@ -200,6 +201,10 @@ void users_api_me_patch(http_req *req);
 void users_api_me_password(http_req *req);
 void users_api_me_export(http_req *req);
 void users_api_import(http_req *req);
+
+/* The bodies' field tables, checked by the handlers and documented by the routes (BODY()). */
+extern const struct jfield users_create_fields[7], users_patch_fields[9], users_me_fields[2], users_password_fields[2],
+	users_class_fields[3];
 
 void classes_api_list(http_req *req);
 void classes_api_create(http_req *req);

@@ -148,38 +148,25 @@ static int migrate_fill(db_conn *c, int version) { return version == 3 ? users_f
 #define S_PAGE(item)                                                                                                                  \
 	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item \
 	"},\"next_cursor\":" S_NSTR "}}"
-#define S_NAME "{\"type\":\"string\",\"minLength\":1,\"maxLength\":100}"
-#define S_NNAME "{\"type\":[\"string\",\"null\"],\"minLength\":1,\"maxLength\":100}"
-#define S_EMAIL "{\"type\":\"string\",\"format\":\"email\",\"maxLength\":254}"
-#define S_LOCALE "{\"type\":[\"string\",\"null\"],\"minLength\":2,\"maxLength\":35,\"examples\":[\"fr\",\"fr-FR\"]}"
-#define S_YEAR "{\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{4}$\",\"examples\":[\"2026-2027\"]}"
 
-static const char user_create_req[] =
-	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"email\",\"given_name\",\"family_name\",\"role\"],"
-	"\"properties\":{\"email\":" S_EMAIL ",\"given_name\":" S_NAME ",\"family_name\":" S_NAME ",\"role\":" S_ROLE
-	",\"class_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\"},"
-	"\"password\":{\"type\":\"string\",\"minLength\":12,\"maxLength\":128,\"description\":\"optional: without it an "
-	"activation code is generated and returned once\"},\"external_id\":" S_NNAME "}}";
+/* What the field tables (api.c, classes.c) do not say. */
+#define S_PASSWORD_MORE "\"minLength\":12,\"maxLength\":128"
+#define S_LOCALE_MORE "\"locale\":{\"examples\":[\"fr\",\"fr-FR\"]}"
+#define S_YEAR_MORE "{\"school_year\":{\"pattern\":\"^[0-9]{4}-[0-9]{4}$\",\"examples\":[\"2026-2027\"]}}"
+static const char user_create_more[] = "{\"properties\":{\"password\":{" S_PASSWORD_MORE
+				       ",\"description\":\"optional: without it an activation "
+				       "code is generated and returned once\"}}}";
 static const char user_create_res[] = "{\"allOf\":[" S_USER_ADMIN
 				      ",{\"type\":\"object\",\"properties\":{\"activation_code\":" S_STR
 				      ",\"activation_expires_at\":" S_TIME "}}]}";
-static const char user_patch_req[] =
-	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"email\":" S_EMAIL
-	",\"given_name\":" S_NAME ",\"family_name\":" S_NAME ",\"display_name\":" S_NNAME ",\"locale\":" S_LOCALE
-	",\"role\":" S_ROLE
-	",\"class_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\",\"description\":\"a student's class (replaces "
-	"the previous one); for others a class to attach to; null leaves every class\"},\"disabled\":" S_BOOL
-	",\"external_id\":" S_NNAME "}}";
+static const char user_patch_more[] = "{\"properties\":{" S_LOCALE_MORE
+				      ",\"class_id\":{\"description\":\"a student's class (replaces the previous "
+				      "one); for others a class to attach to; null leaves every class\"}}}";
 static const char reset_res[] =
 	"{\"type\":\"object\",\"required\":[\"user_id\",\"activation_code\",\"activation_expires_at\"],"
 	"\"properties\":{\"user_id\":" S_UUID ",\"activation_code\":" S_STR ",\"activation_expires_at\":" S_TIME "}}";
-static const char me_patch_req[] =
-	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"display_name\":" S_NNAME
-	",\"locale\":" S_LOCALE "}}";
-static const char password_req[] =
-	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"current_password\",\"new_password\"],"
-	"\"properties\":{\"current_password\":" S_STR
-	",\"new_password\":{\"type\":\"string\",\"minLength\":12,\"maxLength\":128}}}";
+static const char me_patch_more[] = "{\"properties\":{" S_LOCALE_MORE "}}";
+static const char password_more[] = "{\"properties\":{\"new_password\":{" S_PASSWORD_MORE "}}}";
 static const char export_res[] =
 	"{\"type\":\"object\",\"required\":[\"user_id\",\"exported_at\",\"users\"],\"properties\":{\"user_id\":" S_UUID
 	",\"exported_at\":" S_TIME ",\"users\":{\"type\":\"object\",\"properties\":{\"profile\":" S_USER_SELF
@@ -208,12 +195,8 @@ static const char class_get_res[] =
 	",\"members\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":" S_UUID
 	",\"given_name\":" S_STR ",\"family_name\":" S_STR ",\"name\":" S_STR ",\"display_name\":" S_NSTR
 	",\"role\":" S_ROLE ",\"email\":" S_NSTR ",\"disabled\":" S_BOOL ",\"active\":" S_BOOL "}}}}}";
-static const char class_create_req[] =
-	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"name\"],\"properties\":{\"name\":" S_NAME
-	",\"school_year\":" S_YEAR ",\"level\":{\"type\":[\"string\",\"null\"],\"maxLength\":50}}}";
-static const char class_patch_req[] =
-	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"name\":" S_NAME
-	",\"school_year\":" S_YEAR ",\"level\":{\"type\":[\"string\",\"null\"],\"maxLength\":50}}}";
+static const char class_create_more[] = "{\"properties\":" S_YEAR_MORE "}";
+static const char class_patch_more[] = "{\"required\":[],\"properties\":" S_YEAR_MORE "}";
 
 #define STAFF (ROLE_ADMIN | ROLE_ENSEIGNANT)
 
@@ -225,7 +208,7 @@ static const struct route routes[] = {
 	      .response_schema = S_PAGE(S_USER_ADMIN)),
 	ROUTE("POST", "/api/users", users_api_create, ROLE_ADMIN, .status = 201,
 	      .summary = "Create a user (admin); without a password, a one-time activation code is returned once",
-	      .request_schema = user_create_req, .response_schema = user_create_res),
+	      BODY(users_create_fields), .request_schema = user_create_more, .response_schema = user_create_res),
 	ROUTE("POST", "/api/users/import", users_api_import, ROLE_ADMIN, .flags = ROUTE_RAW_BODY, .max_body = 16u << 20,
 	      .summary =
 		      "Import users and classes from a text/csv body (admin): header email,given_name,family_name,role,class,"
@@ -235,11 +218,11 @@ static const struct route routes[] = {
 	ROUTE("GET", "/api/users/me", users_api_me, ROLE_ANY_USER,
 	      .summary = "The caller's own profile, role and class", .response_schema = S_USER_SELF),
 	ROUTE("PATCH", "/api/users/me", users_api_me_patch, ROLE_ANY_USER,
-	      .summary = "Change the caller's display name or locale (no other field)", .request_schema = me_patch_req,
-	      .response_schema = S_USER_SELF),
+	      .summary = "Change the caller's display name or locale (no other field)", BODY(users_me_fields),
+	      .request_schema = me_patch_more, .response_schema = S_USER_SELF),
 	ROUTE("POST", "/api/users/me/password", users_api_me_password, ROLE_ANY_USER, .status = 204,
 	      .summary = "Change the caller's password, given the current one; ends the caller's sessions",
-	      .request_schema = password_req),
+	      BODY(users_password_fields), .request_schema = password_more),
 	ROUTE("GET", "/api/users/me/export", users_api_me_export, ROLE_ANY_USER,
 	      .summary = "Everything ENT holds about the caller, as JSON (GDPR right of access)",
 	      .response_schema = export_res),
@@ -247,13 +230,13 @@ static const struct route routes[] = {
 	      .summary = "List classes with their member counts (admin, enseignant); ?school_year= filters",
 	      .response_schema = class_list_res),
 	ROUTE("POST", "/api/users/classes", classes_api_create, ROLE_ADMIN, .status = 201,
-	      .summary = "Create a class (admin); school_year defaults to the current one",
-	      .request_schema = class_create_req, .response_schema = S_CLASS),
+	      .summary = "Create a class (admin); school_year defaults to the current one", BODY(users_class_fields),
+	      .request_schema = class_create_more, .response_schema = S_CLASS),
 	ROUTE("GET", "/api/users/classes/{id}", classes_api_get, STAFF,
 	      .summary = "A class and its members (admin, enseignant)", .response_schema = class_get_res),
 	ROUTE("PATCH", "/api/users/classes/{id}", classes_api_patch, ROLE_ADMIN,
-	      .summary = "Rename a class or change its school year or level (admin)", .request_schema = class_patch_req,
-	      .response_schema = S_CLASS),
+	      .summary = "Rename a class or change its school year or level (admin)", BODY(users_class_fields),
+	      .request_schema = class_patch_more, .response_schema = S_CLASS),
 	ROUTE("DELETE", "/api/users/classes/{id}", classes_api_delete, ROLE_ADMIN, .status = 204,
 	      .summary = "Delete a class and its memberships (admin); the users stay"),
 	ROUTE("PUT", "/api/users/classes/{id}/members/{user_id}", classes_api_member_put, ROLE_ADMIN, .status = 204,
@@ -266,7 +249,7 @@ static const struct route routes[] = {
 	ROUTE("PATCH", "/api/users/{id}", users_api_patch, ROLE_ADMIN,
 	      .summary =
 		      "Update a user (admin): names, email, role, class, disabled; disabling or a new role ends their sessions",
-	      .request_schema = user_patch_req, .response_schema = S_USER_ADMIN),
+	      BODY(users_patch_fields), .request_schema = user_patch_more, .response_schema = S_USER_ADMIN),
 	ROUTE("DELETE", "/api/users/{id}", users_api_delete, ROLE_ADMIN, .status = 204,
 	      .summary = "Erase a user (admin, GDPR): personal data removed, the id kept so references stay valid"),
 	ROUTE("POST", "/api/users/{id}/password-reset", users_api_reset, ROLE_ADMIN,
