@@ -524,4 +524,6 @@ test('GDPR: erasing a user removes their copies; the sender\'s receipts no longe
   await ok(s.as('admin', `/api/users/${s.users.zoe.id}`, { method: 'DELETE' }), 204);
   const rc = await ok(s.as('teacher', `/api/messages/${m.id}/receipts`));
   assert.deepEqual(rc.items.map((x) => x.user.id), [s.users.alice.id]);
+  // The message's search row, rewritten without the erased user, is still found by those who hold it.
+  for (const k of ['teacher', 'alice']) assert.deepEqual((await ok(s.as(k, '/api/messages/search?q=zo%C3%A9'))).items.map((x) => x.id), [m.id], k);
 });
