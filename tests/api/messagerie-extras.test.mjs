@@ -133,6 +133,31 @@ test('the stream tells the unread count at once and after each change', async ()
   st.close();
 });
 
+test('a class message tells each recipient\'s stream their own unread count', async () => {
+  const unreadOf = async (who) => (await ok(s.as(who, '/api/messages/folders'))).items.find((f) => f.id === 'inbox').unread;
+  // Counts that differ from one student to the next (0, 2, 1), so that a count told to the wrong
+  // stream shows.
+  const who = ['alice', 'bob', 'eve'];
+  for (const k of who) {
+    for (const x of (await inbox(k)).filter((x) => !x.read)) await ok(s.as(k, `/api/messages/${x.id}/read`, { method: 'PUT' }), 204);
+  }
+  for (let i = 0; i < 2; i++) await ok(send('teacher', { subject: `Pour Bob ${i}`, body: 'x', to: [user('bob')] }), 201);
+  await ok(send('teacher', { subject: 'Pour Ève', body: 'x', to: [user('eve')] }), 201);
+  const streams = {};
+  for (const k of who) {
+    streams[k] = await openStream(k);
+    await streams[k].next((e) => e.event === 'unread');
+  }
+  const m = await ok(send('teacher', { subject: 'À toute la classe', body: 'x', to: [{ type: 'class', id: A }] }), 201);
+  for (const k of who) {
+    await streams[k].next((e) => e.event === 'message' && JSON.parse(e.data).id === m.id);
+    const told = JSON.parse((await streams[k].next((e) => e.event === 'unread')).data).count;
+    assert.equal(told, await unreadOf(k), k);
+    streams[k].close();
+  }
+  assert.deepEqual(await Promise.all(who.map(unreadOf)), [1, 3, 2]);
+});
+
 test('e-mail forwarding: one mail per recipient who opted in, French subject, the text, no bcc leak', async () => {
   const set = (who, body) => s.as(who, '/api/messages/settings', { method: 'PUT', body });
   const st = await ok(s.as('alice', '/api/messages/settings'));

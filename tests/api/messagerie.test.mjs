@@ -322,6 +322,31 @@ test('search finds words in the caller\'s own messages only', async () => {
   assert.ok((await find('alice', 'polyvalente', '&include_trash=true')).includes(m.id));
 });
 
+test('search follows a draft changed and sent, and finds a class message for its students only', async () => {
+  const find = async (who, q) => (await ok(s.as(who, `/api/messages/search?q=${encodeURIComponent(q)}`))).items.map((x) => x.id);
+  // A draft is its sender's alone; its old words go with the change, and it is found once.
+  const d = await ok(send('teacher', { subject: 'Brouillon', body: 'Apportez le xylophone.', to: [user('alice')], draft: true }), 201);
+  assert.deepEqual(await find('teacher', 'xylophone'), [d.id]);
+  assert.deepEqual(await find('alice', 'xylophone'), []);
+  await ok(s.as('teacher', `/api/messages/${d.id}`, { method: 'PATCH', body: { body: 'Apportez la balalaïka.' } }));
+  assert.deepEqual(await find('teacher', 'xylophone'), []);
+  assert.deepEqual(await find('teacher', 'balalaïka'), [d.id]);
+  // Sent, it is found by its recipient, still by nobody else.
+  await ok(s.as('teacher', `/api/messages/${d.id}/send`, { method: 'POST', body: {} }));
+  assert.deepEqual(await find('teacher', 'balalaïka'), [d.id]);
+  assert.deepEqual(await find('alice', 'balalaïka'), [d.id]);
+  for (const k of ['bob', 'dan', 'teacher2', 'admin']) assert.deepEqual(await find(k, 'balalaïka'), [], k);
+  // A class message: each of the class's students finds it, the other class's do not.
+  const m = await ok(send('teacher', { subject: 'Concert', body: 'Répétition du concert de glockenspiel.', to: [{ type: 'class', id: A }] }), 201);
+  for (const k of ['teacher', 'alice', 'bob', 'eve']) assert.deepEqual(await find(k, 'glockenspiel'), [m.id], k);
+  for (const k of ['dan', 'teacher2', 'admin']) assert.deepEqual(await find(k, 'glockenspiel'), [], k);
+  // A student deletes their copy for good: gone from their search, not from the others'.
+  await ok(s.as('eve', `/api/messages/${m.id}`, { method: 'DELETE' }), 204);
+  await ok(s.as('eve', `/api/messages/${m.id}`, { method: 'DELETE' }), 204);
+  assert.deepEqual((await ok(s.as('eve', '/api/messages/search?q=glockenspiel&include_trash=true'))).items, []);
+  assert.deepEqual(await find('bob', 'glockenspiel'), [m.id]);
+});
+
 /** Opens the caller's message stream (tests/api/lib/sse.mjs). */
 const openStream = (who, server = ent) => openSse(`${server.url}/api/messages/stream`, s.token(who));
 
@@ -499,4 +524,6 @@ test('GDPR: erasing a user removes their copies; the sender\'s receipts no longe
   await ok(s.as('admin', `/api/users/${s.users.zoe.id}`, { method: 'DELETE' }), 204);
   const rc = await ok(s.as('teacher', `/api/messages/${m.id}/receipts`));
   assert.deepEqual(rc.items.map((x) => x.user.id), [s.users.alice.id]);
+  // The message's search row, rewritten without the erased user, is still found by those who hold it.
+  for (const k of ['teacher', 'alice']) assert.deepEqual((await ok(s.as(k, '/api/messages/search?q=zo%C3%A9'))).items.map((x) => x.id), [m.id], k);
 });

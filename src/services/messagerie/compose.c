@@ -327,18 +327,26 @@ int msg_store(db_conn *c, const struct msg_out *o)
 	}
 	if (rc >= 0)
 		rc = msg_attach_store(c, o->id, o->files, o->nfiles);
+	/* The search row, after the copies: on SQLite it holds their owners (MSG_OWNERS_SQL). */
+	int sqlite = db_conn_kind(c) == DB_SQLITE;
 	if (rc >= 0) {
-		s = db_prepare(c, "INSERT INTO messages_fts (message_id, subject, body) VALUES (?, ?, ?)");
+		s = db_prepare(
+			c,
+			sqlite ? "INSERT INTO messages_fts (subject, body, message_id, owners) VALUES (?, ?, ?, " MSG_OWNERS_SQL(
+					 "?") ")"
+			       : "INSERT INTO messages_fts (subject, body, message_id) VALUES (?, ?, ?)");
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, o->id);
-		db_bind_text(s, 2, o->subject ? o->subject : "");
-		db_bind_text(s, 3, o->body ? o->body : "");
+		db_bind_text(s, 1, o->subject ? o->subject : "");
+		db_bind_text(s, 2, o->body ? o->body : "");
+		db_bind_text(s, 3, o->id);
+		if (sqlite)
+			db_bind_text(s, 4, o->id);
 		rc = db_step(s);
 		db_done(s);
 	}
 	/* SQLite: the message keeps its FTS5 row's rowid, by which the search finds it (mailbox.c). */
-	if (rc >= 0 && db_conn_kind(c) == DB_SQLITE)
+	if (rc >= 0 && sqlite)
 		rc = db_run(c, "UPDATE messages SET search_rowid = last_insert_rowid() WHERE id = ?", o->id, NULL);
 	return rc < 0 ? rc : ENT_OK;
 }

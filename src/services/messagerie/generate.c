@@ -262,8 +262,8 @@ static int message(struct gen *g, char id[37], const char *thread, const char *r
 			{id, 0}, {NULL, (int64_t)i}, {addrs[i].kind, 0}, {addrs[i].type, 0}, {addrs[i].id, 0}};
 		rc = bulk_add(&g->addrs, v);
 	}
-	if (!rc) {
-		struct val f[4] = {{id, 0}, {subject, 0}, {body, 0}, {NULL, rowid}};
+	if (!rc && rowid < 0) { /* PostgreSQL; SQLite's rows are written at the end, with their owners */
+		struct val f[3] = {{id, 0}, {subject, 0}, {body, 0}};
 		rc = bulk_add(&g->fts, f);
 	}
 	if (!rc) { /* the sender's copy */
@@ -442,12 +442,14 @@ int msg_generate(db_conn *c, const struct scale *sc)
 				 .row = "(?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
 				 .types = "ttttttitt",
 				 .parent = &g->msgs};
-	/* SQLite: the FTS5 rows get the rowids their messages keep (search_rowid, see messagerie.c). */
+	/*
+	 * PostgreSQL's search rows go in with the messages; SQLite's FTS5 rows are written once every
+	 * copy is in (their owners, MSG_OWNERS_SQL), with the rowids their messages keep (search_rowid).
+	 */
 	int sqlite = db_conn_kind(c) == DB_SQLITE;
-	g->fts = (struct bulk){.head = sqlite ? "INSERT INTO messages_fts (message_id, subject, body, rowid) VALUES "
-					      : "INSERT INTO messages_fts (message_id, subject, body) VALUES ",
-			       .row = sqlite ? "(?, ?, ?, ?)" : "(?, ?, ?)",
-			       .types = sqlite ? "ttti" : "ttt"};
+	g->fts = (struct bulk){.head = "INSERT INTO messages_fts (message_id, subject, body) VALUES ",
+			       .row = "(?, ?, ?)",
+			       .types = "ttt"};
 	g->search_rowid = -1;
 	if (sqlite) {
 		db_stmt *s = db_prepare(c, "SELECT COALESCE(MAX(rowid), 0) FROM messages_fts");
@@ -456,6 +458,7 @@ int msg_generate(db_conn *c, const struct scale *sc)
 			g->search_rowid = db_col_int64(s, 0);
 		db_done(s);
 	}
+	int64_t first_rowid = g->search_rowid;
 	g->folders = (struct bulk){.head = "INSERT INTO message_folders (id, owner_id, name, created_at) VALUES ",
 				   .row = "(?, ?, ?, ?)",
 				   .types = "tttt"};
@@ -521,7 +524,21 @@ int msg_generate(db_conn *c, const struct scale *sc)
 	}
 	for (size_t i = 1; i < 5 && !rc; i++)
 		rc = bulk_flush(all[i]);
-	/* SQLite: the search index in one segment, as the migration leaves it (messagerie.c). */
+	/* SQLite: the search rows of the new messages, then the index in one segment, as the migration
+	 * leaves it (messagerie.c). */
+	if (!rc && sqlite) {
+		db_stmt *s = db_prepare(c, "INSERT INTO messages_fts (rowid, message_id, owners, subject, body)"
+					   " SELECT m.search_rowid, m.id, " MSG_OWNERS_SQL(
+						   "m.id") ", m.subject, m.body"
+							   " FROM messages m WHERE m.search_rowid > ?");
+		rc = ENT_EDB;
+		if (s) {
+			db_bind_int64(s, 1, first_rowid);
+			rc = db_step(s);
+			db_done(s);
+			rc = rc < 0 ? rc : ENT_OK;
+		}
+	}
 	if (!rc && sqlite)
 		rc = db_run(c, "INSERT INTO messages_fts (messages_fts) VALUES ('optimize')", NULL, NULL);
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);

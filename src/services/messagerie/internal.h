@@ -147,6 +147,17 @@ struct msg_out {
 /* Stores o inside the caller's transaction: message, addresses, copies, attachments, search index. */
 int msg_store(db_conn *c, const struct msg_out *o);
 
+/*
+ * SQLite's search index (messages_fts, migration 6) holds in its column `owners` one word per user
+ * given a copy of the message when it was stored: 'u' and the hexadecimal of the user's id (one
+ * word for the tokenizer, whatever the id holds), written by MSG_OWNERS_SQL from the copies of
+ * message_boxes. A search matches its owner's word and the words typed in one FTS5 query (mailbox.c),
+ * and still joins the caller's visible copies: the column only narrows what FTS5 returns. The
+ * message's search row is rowid messages.search_rowid.
+ */
+#define MSG_OWNERS_SQL(id)                                                                                             \
+	"(SELECT group_concat('u' || hex(ob.user_id), ' ') FROM message_boxes ob WHERE ob.message_id = " id ")"
+
 void msg_create(http_req *req);
 void msg_patch(http_req *req);
 void msg_send_draft(http_req *req);
