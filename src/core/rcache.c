@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "app.h"
 #include "arena.h"
@@ -188,8 +189,14 @@ struct entry {
 	int64_t last;   /* last_change() when the versions were read; 0: not known */
 	char until[21]; /* "" : no expiry */
 	char *type;
-	struct blob *body, *gz; /* gz: NULL until a client that takes gzip reads the entry */
-	char *link;             /* the answer's Link header (the next page of a list), or NULL */
+	/*
+	 * gz: NULL until a client that takes gzip reads the entry. From then on an answer of BIG bytes
+	 * or more keeps only its gzip form (body NULL): browsers all take it, a card's is a fifth of
+	 * its size, and the rare client that does not gets it inflated.
+	 */
+	struct blob *body, *gz;
+	size_t len; /* bytes of the answer (the body's, also when only the gzip form is kept) */
+	char *link; /* the answer's Link header (the next page of a list), or NULL */
 	size_t bytes;
 	char etag[36];
 	struct entry *prev, *next; /* LRU, most recent first */
@@ -488,6 +495,7 @@ static void store(struct pending *p, const char *type, const char *link, const c
 		e->bytes += strlen(p->scopes[i]) + 1;
 	}
 	memcpy(e->body->data, data, len);
+	e->len = len;
 	/* The gzip form is made when a client that takes it first reads the entry (serve()). */
 	memcpy(e->until, p->until, sizeof(e->until));
 	memcpy(e->etag, etag, sizeof(e->etag));
@@ -527,6 +535,12 @@ static void attach_gz(const char *key, uint64_t h, const char *etag, struct blob
 		e->gz = blob_ref(gz);
 		e->bytes += blob_bytes(gz);
 		cache.bytes += blob_bytes(gz);
+		if (e->body && blob_size(e->body->len) >= BIG) {
+			e->bytes -= blob_bytes(e->body);
+			cache.bytes -= blob_bytes(e->body);
+			blob_unref(e->body);
+			e->body = NULL;
+		}
 		gone = trim(e, gone);
 	}
 	pthread_mutex_unlock(&cache.mu);
@@ -554,6 +568,25 @@ static int on_reply(http_req *req, int status, const char *type, const char *dat
 		return 1;
 	}
 	return 0;
+}
+
+/* Inflates the gzip data (n bytes) into out, which it must fill exactly (len bytes). 1 or 0. */
+static int gunzip(const char *data, size_t n, char *out, size_t len)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 15 + 16) != Z_OK)
+		return 0;
+	z.next_in = (Bytef *)data;
+	z.avail_in = (uInt)n;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)len;
+	int rc = inflate(&z, Z_FINISH);
+	int ok = rc == Z_STREAM_END && z.total_out == len;
+	inflateEnd(&z);
+	if (!ok)
+		log_error("rcache: a stored gzip form did not inflate to its %zu bytes", len);
+	return ok;
 }
 
 /*
@@ -642,11 +675,22 @@ static int serve(http_req *req, db_conn *c, const char *key)
 	const char *link = e->link ? arena_strdup(a, e->link) : NULL;
 	/* Only the form that is sent; libmicrohttpd sends it from the entry's bytes and lets go after. */
 	int takes_gz = http_accepts_gzip(req);
-	int zipped = takes_gz && e->gz;
+	int zipped = e->gz && (takes_gz || !e->body);
 	struct blob *out = blob_ref(zipped ? e->gz : e->body);
-	size_t len = e->body->len;
+	size_t len = e->len;
 	pthread_mutex_unlock(&cache.mu);
-	if (!zipped && takes_gz && len >= 1024) {
+	if (zipped && !takes_gz) {
+		/* Only the gzip form is kept and the client does not take it: inflated for it alone. */
+		struct blob *plain = blob_alloc(len);
+		int ok = gunzip(out->data, out->len, plain->data, len);
+		blob_unref(out);
+		if (!ok) {
+			blob_unref(plain);
+			return 0;
+		}
+		out = plain;
+		zipped = 0;
+	} else if (!zipped && takes_gz && len >= 1024) {
 		/* The first client of this entry that takes gzip: its gzip form, kept for the next ones. */
 		size_t zl;
 		char *made = http_gzip(out->data, len, &zl);
