@@ -5,6 +5,7 @@
 # runs ent under callgrind and strace, with its answer cache and without (ENT_CACHE_MB=0), and
 # counts instructions and syscalls per request (as bench/profile.sh does for /health) for:
 #   S1 hit       a student's report card served from the cache (PROFILE_USERS students, warmed)
+#   S1 hit gzip  the same for a client that takes gzip (a browser): the stored gzip form is sent
 #   S1-304       the same revalidated with its ETag (304, no body)
 #   S1 no cache  the card rendered
 #   S2 hit / S2 no cache  a student's course list
@@ -73,22 +74,24 @@ start_ent() {
 
 wanted() { [[ -z $only || ,$only, == *",$1,"* ]]; }
 
-wrk_list() { # PORT FILE SECONDS LUA CONNECTIONS
+wrk_list() { # PORT FILE SECONDS LUA CONNECTIONS [ARGS...]
 	local o
-	o=$(timeout $(($3 + 60)) wrk -t1 -c"$5" -d"$3s" --timeout 30s -s "$4" "http://127.0.0.1:$1" -- "$2") || return 1
+	o=$(timeout $(($3 + 60)) wrk -t1 -c"$5" -d"$3s" --timeout 30s -s "$4" "http://127.0.0.1:$1" -- "$2" "${@:6}") || return 1
 	grep '^WRK_RESULT ' <<<"$o"
 }
 
 declare -A ir sys
-# NAME CACHE FILE LUA: instructions per request over $secs s after a 3 s warm-up, then syscalls.
+# NAME CACHE FILE LUA [ARGS...]: instructions per request over $secs s after a 3 s warm-up, then
+# syscalls. ARGS go to the Lua script (scenario.lua: "gzip").
 measure() {
 	local name=$1 cache=$2 file=$3 lua=$4 line n f total
+	local args=("${@:5}")
 	wanted "$name" || return 0
 	echo "bench: $name: callgrind" >&2
 	start_ent "$name" 1 "$cache"
-	wrk_list "$srv_port" "$file" 3 "$lua" 4 >/dev/null || die "wrk failed on $name"
+	wrk_list "$srv_port" "$file" 3 "$lua" 4 "${args[@]}" >/dev/null || die "wrk failed on $name"
 	callgrind_control -z "$srv_pid" >/dev/null
-	line=$(wrk_list "$srv_port" "$file" "$secs" "$lua" 4) || die "wrk failed on $name"
+	line=$(wrk_list "$srv_port" "$file" "$secs" "$lua" 4 "${args[@]}") || die "wrk failed on $name"
 	callgrind_control -d "$srv_pid" >/dev/null
 	(($(field "$line" err_status) == 0)) || die "$name: non-2xx/3xx answers: $line"
 	n=$(field "$line" requests)
@@ -101,11 +104,11 @@ measure() {
 	((with_strace)) || return 0
 	echo "bench: $name: strace" >&2
 	start_ent "$name" 0 "$cache"
-	wrk_list "$srv_port" "$file" 2 "$lua" 8 >/dev/null || die "wrk failed on $name"
+	wrk_list "$srv_port" "$file" 2 "$lua" 8 "${args[@]}" >/dev/null || die "wrk failed on $name"
 	strace -f -c -o "$out/$name.strace.txt" -p "$srv_pid" 2>/dev/null &
 	local spid=$!
 	sleep 1
-	line=$(wrk_list "$srv_port" "$file" 3 "$lua" 8) || die "wrk failed on $name"
+	line=$(wrk_list "$srv_port" "$file" 3 "$lua" 8 "${args[@]}") || die "wrk failed on $name"
 	kill -INT "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
 	n=$(field "$line" requests)
@@ -122,6 +125,7 @@ card_bytes=$(IFS=$'\t' read -r _ p t _ <"$out/s1.txt"; curl -s -o /dev/null -w '
 stop_one "$srv_pid"
 
 measure "S1 hit" 32 "$out/s1.txt" bench/scenario.lua
+measure "S1 hit gzip" 32 "$out/s1.txt" bench/scenario.lua gzip
 measure "S1-304" 32 "$out/s1-304.txt" bench/revalidate.lua
 measure "S1 no cache" 0 "$out/s1.txt" bench/scenario.lua
 measure "S2 hit" 32 "$out/s2.txt" bench/scenario.lua
@@ -161,7 +165,7 @@ measure_hello hello-137 137
 	if [[ -n ${ir[hello-137]:-} ]]; then
 		printf '| hello-world, 137 bytes | %d | |\n' "${ir[hello-137]}"
 	fi
-	for n in "S1 hit" "S1-304" "S1 no cache" "S2 hit" "S2 no cache" "S3" "S5"; do
+	for n in "S1 hit" "S1 hit gzip" "S1-304" "S1 no cache" "S2 hit" "S2 no cache" "S3" "S5"; do
 		if [[ -n ${ir[$n]:-} ]]; then
 			printf '| %s | %d | %s |\n' "$n" "${ir[$n]}" "${sys[$n]:-}"
 		fi
