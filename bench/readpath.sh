@@ -53,9 +53,9 @@ head -n $((20 * users)) "$data/requests/s5.txt" >"$out/s5.txt"
 # Starts NAME (GRIND 1: under callgrind) with CACHE MiB; sets $srv_pid and $srv_port.
 start_ent() {
 	local name=$1 grind=$2 cache=$3
-	local try
+	local _try
 	# A port found free may be taken by another program before ent binds it: three tries.
-	for try in 1 2 3; do
+	for _try in 1 2 3; do
 		free_port || die "no free loopback port"
 		srv_port=$bench_port
 		local cmd=("$ent_bin" serve --listen "127.0.0.1:$srv_port" --access-log off)
