@@ -2,7 +2,7 @@
 -- (bench/scenario.lua, bench/revalidate.lua, and bench/soak.lua through scenario.lua).
 --
 -- replay(name, parse) defines wrk's setup, init and request: init reads the file given after
--- "--" (args[1]) line by line, parse(line) turns a line into a request made with wrk.format (nil
+-- "--" (args[1]) line by line, parse(line, args) turns a line into a request made with wrk.format (nil
 -- skips the line), and each wrk thread starts at its own place in the list and goes round it, so
 -- the requests (and the users behind the tokens) are spread over the whole list rather than one
 -- cached row. The WRK_RESULT line comes from bench/report.lua.
@@ -25,7 +25,7 @@ function replay(name, parse)
          error(name .. ": give the requests file after --")
       end
       for line in io.lines(file) do
-         local r = parse(line)
+         local r = parse(line, args)
          if r then
             table.insert(lines, r)
          end

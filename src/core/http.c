@@ -529,13 +529,16 @@ void *http_reply_hook_ctx(const http_req *req) { return req->reply_hook ? req->r
 
 int http_accepts_gzip(const http_req *req) { return accepts_gzip(req); }
 
-void http_reply_taken(http_req *req, int status, const char *type, char *data, size_t n, int gzipped, size_t plain_len)
+void http_reply_shared(http_req *req, int status, const char *type, const char *data, size_t n, int gzipped,
+		       size_t plain_len, void (*done)(void *cls), void *cls)
 {
 	if (req->answered) {
-		free(data);
+		done(cls);
 		return;
 	}
-	struct MHD_Response *r = MHD_create_response_from_buffer(n, data, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(n, (void *)data, done, cls);
+	if (!r)
+		abort();
 	MHD_add_response_header(r, "Content-Type", type);
 	if (gzipped)
 		MHD_add_response_header(r, "Content-Encoding", "gzip");

@@ -245,10 +245,13 @@ void *http_reply_hook_ctx(const http_req *req);
 /* A header set on the response being prepared (the last set of that name), or NULL. */
 const char *http_reply_header(const http_req *req, const char *name);
 /*
- * Sends a stored answer (the read cache's): data, n bytes, malloc'd and taken; gzipped when it is
- * the gzip form (the client takes it, see http_accepts_gzip()) of an answer of plain_len bytes.
+ * Sends a stored answer (the read cache's) without copying it: data, n bytes, stays valid until
+ * done(cls) is called, once, when libmicrohttpd has sent it or dropped it (also when the answer
+ * cannot be queued); gzipped when it is the gzip form (the client takes it, see
+ * http_accepts_gzip()) of an answer of plain_len bytes.
  */
-void http_reply_taken(http_req *req, int status, const char *type, char *data, size_t n, int gzipped, size_t plain_len);
+void http_reply_shared(http_req *req, int status, const char *type, const char *data, size_t n, int gzipped,
+		       size_t plain_len, void (*done)(void *cls), void *cls);
 /* Whether the client takes a gzip-encoded answer (Accept-Encoding). */
 int http_accepts_gzip(const http_req *req);
 /* Gzip-compresses data into a new malloc'd buffer; NULL when it would not shrink. */

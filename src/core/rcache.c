@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "app.h"
 #include "arena.h"
@@ -187,9 +188,16 @@ struct entry {
 	size_t nscopes;
 	int64_t last;   /* last_change() when the versions were read; 0: not known */
 	char until[21]; /* "" : no expiry */
-	char *type, *body, *gz;
+	char *type;
+	/*
+	 * gz: NULL until a client that takes gzip reads the entry. From then on an answer of BIG bytes
+	 * or more keeps only its gzip form (body NULL): browsers all take it, a card's is a fifth of
+	 * its size, and the rare client that does not gets it inflated.
+	 */
+	struct blob *body, *gz;
+	size_t len; /* bytes of the answer (the body's, also when only the gzip form is kept) */
 	char *link; /* the answer's Link header (the next page of a list), or NULL */
-	size_t len, gzlen, bytes;
+	size_t bytes;
 	char etag[36];
 	struct entry *prev, *next; /* LRU, most recent first */
 	struct entry *hnext;
@@ -212,12 +220,22 @@ static uint64_t fnv(const char *s)
 }
 
 /*
- * A body or gzip form of BIG bytes or more lives in its own pages, given back to the system when
- * the entry goes: bodies stored by one worker thread and dropped by another would otherwise leave
- * holes in malloc's heaps (measured: 93 MiB resident for a full 32 MiB cache, 74 expected). The
- * footprint counted is the pages'.
+ * A body or its gzip form: shared by the entry and by the answers sending it, so that a hit sends
+ * the stored bytes without copying them (libmicrohttpd reads them from here while it sends, and
+ * lets go of them with blob_unref()). The last reference frees it, whichever thread holds it.
+ *
+ * A blob of BIG bytes or more lives in its own pages, given back to the system when it goes:
+ * bodies stored by one worker thread and dropped by another would otherwise leave holes in
+ * malloc's heaps (measured: 93 MiB resident for a full 32 MiB cache, 74 expected). The footprint
+ * counted is the pages'.
  */
 #define BIG 16384
+
+struct blob {
+	atomic_int refs;
+	size_t len; /* bytes of data */
+	char data[];
+};
 
 static size_t pages(size_t n)
 {
@@ -229,31 +247,52 @@ static size_t pages(size_t n)
 	return (n + page - 1) / page * page;
 }
 
-static char *blob_alloc(size_t n)
+static size_t blob_size(size_t len) { return sizeof(struct blob) + len; }
+
+/* A blob of len bytes holding one reference, its data to fill. */
+static struct blob *blob_alloc(size_t len)
 {
+	size_t n = blob_size(len);
+	struct blob *b;
 	if (n < BIG) {
-		char *p = malloc(n ? n : 1);
-		if (!p)
+		if (!(b = malloc(n)))
 			abort();
-		return p;
+	} else {
+		void *p = mmap(NULL, pages(n), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			abort();
+		b = p;
 	}
-	void *p = mmap(NULL, pages(n), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		abort();
-	return p;
+	atomic_init(&b->refs, 1);
+	b->len = len;
+	return b;
 }
 
-static void blob_free(char *p, size_t n)
+static struct blob *blob_ref(struct blob *b)
 {
-	if (!p)
-		return;
-	if (n < BIG)
-		free(p);
-	else
-		munmap(p, pages(n));
+	atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+	return b;
 }
 
-static size_t blob_bytes(size_t n) { return n < BIG ? n : pages(n); }
+static void blob_unref(void *p)
+{
+	struct blob *b = p;
+	if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	size_t n = blob_size(b->len);
+	if (n < BIG)
+		free(b);
+	else
+		munmap(b, pages(n));
+}
+
+static size_t blob_bytes(const struct blob *b)
+{
+	if (!b)
+		return 0;
+	size_t n = blob_size(b->len);
+	return n < BIG ? n : pages(n);
+}
 
 static void entry_free(struct entry *e)
 {
@@ -264,8 +303,8 @@ static void entry_free(struct entry *e)
 	free(e->key);
 	free(e->type);
 	free(e->link);
-	blob_free(e->body, e->len);
-	blob_free(e->gz, e->gzlen);
+	blob_unref(e->body);
+	blob_unref(e->gz);
 	free(e);
 }
 
@@ -445,9 +484,9 @@ static void store(struct pending *p, const char *type, const char *link, const c
 	e->type = strdup(type);
 	e->link = link ? strdup(link) : NULL;
 	e->body = blob_alloc(len);
-	if (!e->key || !e->scopes || !e->versions || !e->type || !e->body || (link && !e->link))
+	if (!e->key || !e->scopes || !e->versions || !e->type || (link && !e->link))
 		abort();
-	e->bytes = sizeof(*e) + strlen(p->key) + blob_bytes(len) + p->nscopes * (sizeof(char *) + sizeof(int64_t)) +
+	e->bytes = sizeof(*e) + strlen(p->key) + blob_bytes(e->body) + p->nscopes * (sizeof(char *) + sizeof(int64_t)) +
 		   (link ? strlen(link) + 1 : 0);
 	for (size_t i = 0; i < p->nscopes; i++) {
 		if (!(e->scopes[i] = strdup(p->scopes[i])))
@@ -455,7 +494,7 @@ static void store(struct pending *p, const char *type, const char *link, const c
 		e->versions[i] = versions[i];
 		e->bytes += strlen(p->scopes[i]) + 1;
 	}
-	memcpy(e->body, data, len);
+	memcpy(e->body->data, data, len);
 	e->len = len;
 	/* The gzip form is made when a client that takes it first reads the entry (serve()). */
 	memcpy(e->until, p->until, sizeof(e->until));
@@ -486,25 +525,25 @@ static void store(struct pending *p, const char *type, const char *link, const c
 	free_list(gone);
 }
 
-/* Attaches the gzip form made (malloc'd, taken) to the entry of key if it is still the one of etag. */
-static void attach_gz(const char *key, uint64_t h, const char *etag, char *made, size_t gzlen)
+/* Attaches the gzip form gz to the entry of key if it is still the one of etag; gz stays the caller's. */
+static void attach_gz(const char *key, uint64_t h, const char *etag, struct blob *gz)
 {
-	char *gz = blob_alloc(gzlen);
-	memcpy(gz, made, gzlen);
-	free(made);
 	struct entry *gone = NULL;
 	pthread_mutex_lock(&cache.mu);
 	struct entry *e = cache.table ? *slot(key, h) : NULL;
 	if (e && !e->gz && strcmp(e->etag, etag) == 0) {
-		e->gz = gz;
-		e->gzlen = gzlen;
-		e->bytes += blob_bytes(gzlen);
-		cache.bytes += blob_bytes(gzlen);
-		gz = NULL;
+		e->gz = blob_ref(gz);
+		e->bytes += blob_bytes(gz);
+		cache.bytes += blob_bytes(gz);
+		if (e->body && blob_size(e->body->len) >= BIG) {
+			e->bytes -= blob_bytes(e->body);
+			cache.bytes -= blob_bytes(e->body);
+			blob_unref(e->body);
+			e->body = NULL;
+		}
 		gone = trim(e, gone);
 	}
 	pthread_mutex_unlock(&cache.mu);
-	blob_free(gz, gzlen);
 	free_list(gone);
 }
 
@@ -531,6 +570,25 @@ static int on_reply(http_req *req, int status, const char *type, const char *dat
 	return 0;
 }
 
+/* Inflates the gzip data (n bytes) into out, which it must fill exactly (len bytes). 1 or 0. */
+static int gunzip(const char *data, size_t n, char *out, size_t len)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 15 + 16) != Z_OK)
+		return 0;
+	z.next_in = (Bytef *)data;
+	z.avail_in = (uInt)n;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)len;
+	int rc = inflate(&z, Z_FINISH);
+	int ok = rc == Z_STREAM_END && z.total_out == len;
+	inflateEnd(&z);
+	if (!ok)
+		log_error("rcache: a stored gzip form did not inflate to its %zu bytes", len);
+	return ok;
+}
+
 /*
  * The entry of key when still right: its versions equal the current ones and its instant has not
  * come. Answers from it (200 or 304) and returns 1; 0 otherwise.
@@ -539,9 +597,6 @@ static int serve(http_req *req, db_conn *c, const char *key)
 {
 	arena *a = http_arena(req);
 	uint64_t h = fnv(key);
-	const char **scopes;
-	int64_t *was;
-	size_t n;
 	char until[21], etag[36];
 	pthread_mutex_lock(&cache.mu);
 	if (!cache.table) {
@@ -553,13 +608,6 @@ static int serve(http_req *req, db_conn *c, const char *key)
 		pthread_mutex_unlock(&cache.mu);
 		return 0;
 	}
-	n = e->nscopes;
-	scopes = arena_alloc(a, (n ? n : 1) * sizeof(*scopes));
-	was = arena_alloc(a, (n ? n : 1) * sizeof(*was));
-	for (size_t i = 0; i < n; i++) {
-		scopes[i] = arena_strdup(a, e->scopes[i]);
-		was[i] = e->versions[i];
-	}
 	int64_t last = e->last;
 	memcpy(until, e->until, sizeof(until));
 	memcpy(etag, e->etag, sizeof(etag));
@@ -569,12 +617,27 @@ static int serve(http_req *req, db_conn *c, const char *key)
 	if (until[0] && strcmp(now, until) >= 0)
 		return 0;
 	/*
-	 * Nothing changed anywhere since the entry's versions were read: a hit without reading them.
-	 * Otherwise the versions; when they are still the entry's, it takes the last change read
-	 * before them (what changed between the two reads has a larger id, so is never skipped).
+	 * Nothing changed anywhere since the entry's versions were read: a hit without reading them
+	 * (nor copying its scopes). Otherwise the versions; when they are still the entry's, it takes
+	 * the last change read before them (what changed between the two reads has a larger id, so is
+	 * never skipped).
 	 */
 	int64_t now_last = last ? last_change(c) : 0;
 	if (!now_last || now_last != last) {
+		pthread_mutex_lock(&cache.mu);
+		e = *slot(key, h);
+		if (!e || strcmp(e->etag, etag) != 0) {
+			pthread_mutex_unlock(&cache.mu);
+			return 0;
+		}
+		size_t n = e->nscopes;
+		const char **scopes = arena_alloc(a, (n ? n : 1) * sizeof(*scopes));
+		int64_t *was = arena_alloc(a, (n ? n : 1) * sizeof(*was));
+		for (size_t i = 0; i < n; i++) {
+			scopes[i] = arena_strdup(a, e->scopes[i]);
+			was[i] = e->versions[i];
+		}
+		pthread_mutex_unlock(&cache.mu);
 		int64_t *cur = arena_alloc(a, (n ? n : 1) * sizeof(*cur));
 		if (rcache_versions(c, scopes, n, cur) != ENT_OK)
 			return 0;
@@ -599,7 +662,7 @@ static int serve(http_req *req, db_conn *c, const char *key)
 		http_reply_empty(req, 304);
 		return 1;
 	}
-	/* Copied under the lock: the entry may be replaced or evicted as soon as it is released. */
+	/* Referenced under the lock: the entry may be replaced or evicted as soon as it is released. */
 	pthread_mutex_lock(&cache.mu);
 	e = *slot(key, h);
 	if (!e || strcmp(e->etag, etag) != 0) {
@@ -610,36 +673,41 @@ static int serve(http_req *req, db_conn *c, const char *key)
 	lru_front(e);
 	char *type = arena_strdup(a, e->type);
 	const char *link = e->link ? arena_strdup(a, e->link) : NULL;
-	/* Only the form that is sent, straight into the buffer the answer takes. */
+	/* Only the form that is sent; libmicrohttpd sends it from the entry's bytes and lets go after. */
 	int takes_gz = http_accepts_gzip(req);
+	int zipped = e->gz && (takes_gz || !e->body);
+	struct blob *out = blob_ref(zipped ? e->gz : e->body);
 	size_t len = e->len;
-	int zipped = takes_gz && e->gz;
-	size_t sent = zipped ? e->gzlen : len;
-	char *out = malloc(sent ? sent : 1);
-	if (!out)
-		abort();
-	memcpy(out, zipped ? e->gz : e->body, sent);
 	pthread_mutex_unlock(&cache.mu);
-	if (!zipped && takes_gz && len >= 1024) {
+	if (zipped && !takes_gz) {
+		/* Only the gzip form is kept and the client does not take it: inflated for it alone. */
+		struct blob *plain = blob_alloc(len);
+		int ok = gunzip(out->data, out->len, plain->data, len);
+		blob_unref(out);
+		if (!ok) {
+			blob_unref(plain);
+			return 0;
+		}
+		out = plain;
+		zipped = 0;
+	} else if (!zipped && takes_gz && len >= 1024) {
 		/* The first client of this entry that takes gzip: its gzip form, kept for the next ones. */
 		size_t zl;
-		char *made = http_gzip(out, len, &zl);
+		char *made = http_gzip(out->data, len, &zl);
 		if (made) {
-			char *send = malloc(zl);
-			if (!send)
-				abort();
-			memcpy(send, made, zl);
-			attach_gz(key, h, etag, made, zl);
-			free(out);
-			out = send;
-			sent = zl;
+			struct blob *gz = blob_alloc(zl);
+			memcpy(gz->data, made, zl);
+			free(made);
+			attach_gz(key, h, etag, gz);
+			blob_unref(out);
+			out = gz;
 			zipped = 1;
 		}
 	}
 	atomic_fetch_add(&cache.hits, 1);
 	if (link)
 		http_set_header(req, "Link", link);
-	http_reply_taken(req, 200, type, out, sent, zipped, len);
+	http_reply_shared(req, 200, type, out->data, out->len, zipped, len, blob_unref, out);
 	return 1;
 }
 

@@ -470,6 +470,27 @@ describe('token checks', () => {
     await expect401(good.refresh_token, 'opaque refresh token');
   });
 
+  // A verified token is kept by the guard and found again by its bytes (by its SHA-256 when longer
+  // than 2 KiB): only that very token matches, whatever one byte of a copy differs in.
+  test('a token verified and kept matches only itself: a copy one byte off, short or long, → 401', async () => {
+    const ok = async (t) => assert.equal((await api(ent, '/api/auth/me', { headers: bearer(t) })).status, 200);
+    const flip = (t, i) => t.slice(0, i) + (t[i] === 'A' ? 'B' : 'A') + t.slice(i + 1);
+    const { pem, kid } = serverPrivateKey(ent);
+    const key = createPrivateKey(pem);
+    const base = JSON.parse(Buffer.from(good.access_token.split('.')[1], 'base64url'));
+    const long = sign({ alg: 'RS256', typ: 'JWT', kid }, { ...base, jti: 'long', pad: 'x'.repeat(3000) }, key);
+    assert.ok(long.length > 4096);
+    for (const t of [good.access_token, long]) {
+      await ok(t);
+      await ok(t); // the second is served from the guard's cache
+      const sig = t.lastIndexOf('.') + 1;
+      await expect401(flip(t, sig + 10), 'signature one byte off');
+      await expect401(flip(t, t.indexOf('.') + 5), 'payload one byte off');
+      await expect401(t.slice(0, -1), 'one byte short');
+      await ok(t);
+    }
+  });
+
   test('kid is only a lookup key: unknown, traversal, quotes, 10 KB → 401; jku/x5u/jwk headers ignored', async () => {
     const base = JSON.parse(Buffer.from(good.access_token.split('.')[1], 'base64url'));
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -130,6 +130,32 @@ test('a cached answer is sent in the encoding the client takes', async () => {
   assert.equal(await hits(), before + 4);
 });
 
+// An answer of 16 KiB or more keeps only its gzip form once a client that takes gzip has read it
+// (a card's is about a fifth of its size); a client that does not take gzip gets it inflated.
+test('a large answer keeps only its gzip form; a client without gzip still gets the same bytes', async () => {
+  for (let i = 0; i < 60; i++) {
+    const e = await newEval(A, 'teacher2', courses.b, `Devoir ${i} : ${'compréhension écrite et orale, '.repeat(6)}`);
+    await putGrades(A, 'teacher2', e.id, [grade('dan', i % 21)]);
+  }
+  const cacheBytes = async () => Number((await (await fetch(`${A.url}/metrics`)).text()).match(/ent_cache_bytes (\d+)/)[1]);
+  const ref = await on(R, 'dan', '/api/notes/me', { headers: { 'Accept-Encoding': 'identity' } });
+  const first = await on(A, 'dan', '/api/notes/me', { headers: { 'Accept-Encoding': 'identity' } });
+  assert.ok(Buffer.byteLength(first.text) >= 17000, `a card of more than 16 KiB (${Buffer.byteLength(first.text)} bytes)`);
+  assert.equal(first.text, ref.text);
+  const stored = await cacheBytes();
+  const before = await hits();
+  for (const enc of ['gzip', 'gzip', 'identity', 'identity', 'gzip']) {
+    const r = await on(A, 'dan', '/api/notes/me', { headers: { 'Accept-Encoding': enc } });
+    assert.equal(r.status, 200, enc);
+    assert.equal(r.headers.get('content-encoding'), enc === 'gzip' ? 'gzip' : null, enc);
+    assert.equal(r.headers.get('etag'), first.headers.get('etag'), enc);
+    assert.equal(r.text, ref.text, enc);
+  }
+  assert.equal(await hits(), before + 5);
+  const now = await cacheBytes();
+  assert.ok(now < stored, `only the gzip form is kept (${stored} bytes, then ${now})`);
+});
+
 test('every kind of write that changes a card is seen at once, through the same process or another', async () => {
   const e1 = evals[0].id;
   await same('start');
