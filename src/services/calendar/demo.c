@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/sql.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -459,8 +460,8 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 				  rule, l->course ? "course" : "classes", l->course, l->teacher,
 				  l->teacher ? l->teacher : d->admin, d->now);
 		if (!rc && !l->course)
-			rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)", l->id,
-				    class_id);
+			rc = SQL_RUN(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
+				     SQL_T(l->id), SQL_T(class_id));
 	}
 	if (rc)
 		goto fail;
@@ -519,8 +520,8 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 					  lm->room, ox.v[0], ox.v[0] + 3600, 0, NULL, lm->course ? "course" : "classes",
 					  lm->course, lm->teacher, lm->teacher ? lm->teacher : d->admin, d->now);
 			if (!rc && !lm->course)
-				rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
-					    id, class_id);
+				rc = SQL_RUN(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
+					     SQL_T(id), SQL_T(class_id));
 		}
 		long wed = cal_day_number(wfrom) + 14 + 2;
 		for (int i = 0; i < 4; i++) /* not in the holidays */
@@ -535,8 +536,8 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 					  at + 2 * 3600, 0, NULL, "classes", NULL, d->teacher_ids[FR], d->admin,
 					  d->now);
 			if (!rc)
-				rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
-					    id, class_id);
+				rc = SQL_RUN(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
+					     SQL_T(id), SQL_T(class_id));
 		}
 		if (rc)
 			goto fail;
