@@ -162,6 +162,81 @@ static const char schema_v5_pg[] =
 	"CREATE FUNCTION calendar_homework_done_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('t:' || NEW.student_id); END IF; IF TG_OP <> 'INSERT' THEN INSERT INTO core_changes (scope) VALUES ('t:' || OLD.student_id); END IF; RETURN NULL; END $$;"
 	"CREATE TRIGGER calendar_homework_done_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_homework_done FOR EACH ROW EXECUTE FUNCTION calendar_homework_done_changed();";
 
+/*
+ * Finer versions for the weeks (migration 6): n:calendar changed with every write to any series, so
+ * one teacher's cancelled lesson rebuilt every cached week of the school. A series now changes the
+ * scope of its audience: "e:school" (school events and holidays), "e:teachers" (staff events),
+ * "eo:<owner>" (a personal event), "ec:<course>" (a course's lessons and exams), "ek:<class>" (an
+ * event for listed classes, each one); a changed occurrence changes its series' scope. A week names
+ * those it reads (events.c, timetable_week), so a write touching one class or course leaves the
+ * other classes' weeks in the cache. Both the old and the new audience change on an update.
+ */
+#define CAL_SCOPE(r)                                                                                                   \
+	"CASE " r ".audience WHEN 'school' THEN 'e:school' WHEN 'teachers' THEN 'e:teachers' WHEN 'owner' THEN 'eo:' " \
+	"|| " r ".owner_id WHEN 'course' THEN 'ec:' || COALESCE(" r ".course_id, '') END"
+/* The scope of series r (NEW or OLD), and of each class of an event for listed classes. */
+#define CAL_SCOPES(r, id)                                                                                                       \
+	"INSERT INTO core_changes (scope) SELECT " CAL_SCOPE(                                                                   \
+		r) " WHERE " r ".audience <> 'classes'; "                                                                       \
+		   "INSERT INTO core_changes (scope) SELECT 'ek:' || class_id FROM calendar_event_classes WHERE event_id = " id \
+		   "; "
+/* The scope of the series of an override (its row r: NEW or OLD). */
+#define CAL_OV_SCOPES(r)                                                                                                         \
+	"INSERT INTO core_changes (scope) SELECT " CAL_SCOPE(                                                                    \
+		"e") " FROM calendar_events e WHERE e.id = " r ".event_id AND e.audience <> 'classes'; "                         \
+		     "INSERT INTO core_changes (scope) SELECT 'ek:' || class_id FROM calendar_event_classes WHERE event_id = " r \
+		     ".event_id; "
+static const char schema_v6[] =
+	"DROP TRIGGER calendar_events_changed_i; DROP TRIGGER calendar_events_changed_u;"
+	"DROP TRIGGER calendar_events_changed_d; DROP TRIGGER calendar_overrides_changed_i;"
+	"DROP TRIGGER calendar_overrides_changed_u; DROP TRIGGER calendar_overrides_changed_d;"
+	"DROP TRIGGER calendar_event_classes_changed_i; DROP TRIGGER calendar_event_classes_changed_u;"
+	"DROP TRIGGER calendar_event_classes_changed_d;"
+	"CREATE TRIGGER calendar_events_scope_i AFTER INSERT ON calendar_events BEGIN " CAL_SCOPES(
+		"NEW",
+		"NEW.id") "END;"
+			  "CREATE TRIGGER calendar_events_scope_u AFTER UPDATE ON calendar_events BEGIN " CAL_SCOPES("NEW", "NEW.id") CAL_SCOPES(
+				  "OLD",
+				  "OLD.id") "END;"
+					    "CREATE TRIGGER calendar_events_scope_d AFTER DELETE ON calendar_events BEGIN " CAL_SCOPES(
+						    "OLD",
+						    "OLD.id") "END;"
+							      "CREATE TRIGGER calendar_overrides_scope_i AFTER INSERT ON calendar_overrides BEGIN " CAL_OV_SCOPES(
+								      "NEW") "END;"
+									     "CREATE TRIGGER calendar_overrides_scope_u AFTER UPDATE ON calendar_overrides BEGIN " CAL_OV_SCOPES(
+										     "NEW")
+										     CAL_OV_SCOPES(
+											     "OLD") "END;"
+												    "CREATE TRIGGER calendar_overrides_scope_d AFTER DELETE ON calendar_overrides BEGIN " CAL_OV_SCOPES(
+													    "OLD") "END;"
+														   "CREATE TRIGGER calendar_event_classes_scope_i AFTER INSERT ON calendar_event_classes BEGIN INSERT INTO "
+														   "core_changes (scope) VALUES ('ek:' || NEW.class_id); END;"
+														   "CREATE TRIGGER calendar_event_classes_scope_u AFTER UPDATE ON calendar_event_classes BEGIN INSERT INTO "
+														   "core_changes (scope) VALUES ('ek:' || NEW.class_id); INSERT INTO core_changes (scope) VALUES ('ek:' || "
+														   "OLD.class_id); END;"
+														   "CREATE TRIGGER calendar_event_classes_scope_d AFTER DELETE ON calendar_event_classes BEGIN INSERT INTO "
+														   "core_changes (scope) VALUES ('ek:' || OLD.class_id); END;";
+static const char schema_v6_pg[] =
+	"DROP TRIGGER calendar_events_changed ON calendar_events;"
+	"DROP TRIGGER calendar_overrides_changed ON calendar_overrides;"
+	"DROP TRIGGER calendar_event_classes_changed ON calendar_event_classes;"
+	"DROP FUNCTION calendar_changed();"
+	"CREATE FUNCTION calendar_events_scope() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN " CAL_SCOPES("NEW", "NEW.id") "END IF; IF TG_OP <> 'INSERT' THEN " CAL_SCOPES(
+		"OLD",
+		"OLD.id") "END IF; RETURN NULL; END $$;"
+			  "CREATE TRIGGER calendar_events_scope AFTER INSERT OR UPDATE OR DELETE ON calendar_events FOR EACH ROW EXECUTE "
+			  "FUNCTION calendar_events_scope();"
+			  "CREATE FUNCTION calendar_overrides_scope() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' "
+			  "THEN " CAL_OV_SCOPES("NEW") "END IF; IF TG_OP <> 'INSERT' THEN " CAL_OV_SCOPES(
+				  "OLD") "END IF; RETURN NULL; END $$;"
+					 "CREATE TRIGGER calendar_overrides_scope AFTER INSERT OR UPDATE OR DELETE ON calendar_overrides FOR EACH ROW "
+					 "EXECUTE FUNCTION calendar_overrides_scope();"
+					 "CREATE FUNCTION calendar_event_classes_scope() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> "
+					 "'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('ek:' || NEW.class_id); END IF; IF TG_OP <> 'INSERT' "
+					 "THEN INSERT INTO core_changes (scope) VALUES ('ek:' || OLD.class_id); END IF; RETURN NULL; END $$;"
+					 "CREATE TRIGGER calendar_event_classes_scope AFTER INSERT OR UPDATE OR DELETE ON calendar_event_classes FOR EACH "
+					 "ROW EXECUTE FUNCTION calendar_event_classes_scope();";
+
 static const struct migration migrations[] = {
 	{1, "events, classes, overrides, homework, ticks, feeds", schema_v1, NULL},
 	{2, "exam reminders sent (one row per occurrence: the lease)", schema_v2, NULL},
@@ -170,6 +245,8 @@ static const struct migration migrations[] = {
 	 NULL},
 	{5, "versions of the answer cache: n:calendar, h:<course> (homework), t:<student> (ticks)", schema_v5,
 	 schema_v5_pg},
+	{6, "versions of the weeks by audience: e:school, e:teachers, eo:<owner>, ec:<course>, ek:<class>", schema_v6,
+	 schema_v6_pg},
 };
 
 int cal_has(const char *const *v, size_t n, const char *s)

@@ -1970,11 +1970,13 @@ void cal_timetable(http_req *req)
 	}
 	const char *mine = http_query(req, "mine");
 	/*
-	 * A student's week and a class's go through the answer cache (core/rcache.h); a teacher's or an
-	 * administrator's own week depends on course assignments that no version names, so it is not.
+	 * A student's week, a teacher's and a class's go through the answer cache (core/rcache.h). An
+	 * administrator's own week reads every series of the school, which no one scope stands for: it
+	 * is not kept.
 	 */
-	if (cls || (p->roles & (ROLE_ETUDIANT | ROLE_ENSEIGNANT | ROLE_ADMIN)) == ROLE_ETUDIANT) {
-		const char *key = arena_printf(a, "cal-timetable|%s|%s|%s", p->sub, week, cls ? cls : "");
+	if (cls || !(p->roles & ROLE_ADMIN)) {
+		const char *key = arena_printf(a, "cal-timetable|%s|%s|%s|%d", p->sub, week, cls ? cls : "",
+					       mine && !strcmp(mine, "true"));
 		if (rcache_begin(req, c, key))
 			return;
 		timetable_week(req, c, week, from, to, cls, mine);
@@ -1985,9 +1987,11 @@ void cal_timetable(http_req *req)
 
 /*
  * Answers the week [from, to) of the caller or of class cls (a teacher or an administrator asks).
- * Inside rcache_begin(), it names what it reads: every series ("n:calendar"), the student
- * ("u:": their class), the class ("k:": its courses, its name), each course ("c:": its classes)
- * and each class named on an occurrence ("k:").
+ * Inside rcache_begin(), it names what it reads: the series of each audience read (calendar.c,
+ * migration 6: "e:school", "e:teachers" for staff, "eo:" the caller's own, "ek:" each class's,
+ * "ec:" each course's), the caller ("u:": a student's class, a teacher's courses and classes),
+ * each class ("k:": its courses, its name), each course ("c:": its classes) and each class named on
+ * an occurrence ("k:").
  */
 static void timetable_week(http_req *req, db_conn *c, const char *week, time_t from, time_t to, const char *cls,
 			   const char *mine)
@@ -2014,13 +2018,21 @@ static void timetable_week(http_req *req, db_conn *c, const char *week, time_t f
 	if (tx)
 		db_exec(c, "COMMIT");
 	if (caching && n >= 0) {
-		rcache_dep(req, "n", "calendar");
+		rcache_dep(req, "e", "school");
+		if (v.roles & ROLE_ENSEIGNANT)
+			rcache_dep(req, "e", "teachers");
+		if (*v.user_id)
+			rcache_dep(req, "eo", v.user_id);
 		if (!cls)
 			rcache_dep(req, "u", p->sub);
-		for (size_t i = 0; i < v.nclasses; i++)
+		for (size_t i = 0; i < v.nclasses; i++) {
 			rcache_dep(req, "k", v.classes[i]);
-		for (size_t i = 0; i < v.ncourses; i++)
+			rcache_dep(req, "ek", v.classes[i]);
+		}
+		for (size_t i = 0; i < v.ncourses; i++) {
 			rcache_dep(req, "c", v.courses[i]);
+			rcache_dep(req, "ec", v.courses[i]);
+		}
 		for (int i = 0; i < n; i++)
 			for (size_t j = 0; j < occ[i].nclasses; j++)
 				rcache_dep(req, "k", occ[i].classes[j].id);
