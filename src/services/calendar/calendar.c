@@ -174,10 +174,16 @@ static const char schema_v5_pg[] =
 #define CAL_SCOPE(r)                                                                                                   \
 	"CASE " r ".audience WHEN 'school' THEN 'e:school' WHEN 'teachers' THEN 'e:teachers' WHEN 'owner' THEN 'eo:' " \
 	"|| " r ".owner_id WHEN 'course' THEN 'ec:' || COALESCE(" r ".course_id, '') END"
-/* The scope of series r (NEW or OLD), and of each class of an event for listed classes. */
+/*
+ * The scope of series r (NEW or OLD), and of each class of an event for listed classes. Every week
+ * reads every holiday (lessons skip them): a holiday changes e:school whatever its audience (always
+ * school when written through the API).
+ */
 #define CAL_SCOPES(r, id)                                                                                                       \
 	"INSERT INTO core_changes (scope) SELECT " CAL_SCOPE(                                                                   \
 		r) " WHERE " r ".audience <> 'classes'; "                                                                       \
+		   "INSERT INTO core_changes (scope) SELECT 'e:school' WHERE " r ".kind = 'holiday' AND " r                     \
+		   ".audience <> 'school'; "                                                                                    \
 		   "INSERT INTO core_changes (scope) SELECT 'ek:' || class_id FROM calendar_event_classes WHERE event_id = " id \
 		   "; "
 /* The scope of the series of an override (its row r: NEW or OLD). */
