@@ -25,6 +25,7 @@
 #include "core/service.h"
 #include "core/util.h"
 #include "core/schema.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -161,6 +162,87 @@ static const char schema_v5_pg[] =
 	"CREATE FUNCTION calendar_homework_done_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('t:' || NEW.student_id); END IF; IF TG_OP <> 'INSERT' THEN INSERT INTO core_changes (scope) VALUES ('t:' || OLD.student_id); END IF; RETURN NULL; END $$;"
 	"CREATE TRIGGER calendar_homework_done_changed AFTER INSERT OR UPDATE OR DELETE ON calendar_homework_done FOR EACH ROW EXECUTE FUNCTION calendar_homework_done_changed();";
 
+/*
+ * Finer versions for the weeks (migration 6): n:calendar changed with every write to any series, so
+ * one teacher's cancelled lesson rebuilt every cached week of the school. A series now changes the
+ * scope of its audience: "e:school" (school events and holidays), "e:teachers" (staff events),
+ * "eo:<owner>" (a personal event), "ec:<course>" (a course's lessons and exams), "ek:<class>" (an
+ * event for listed classes, each one); a changed occurrence changes its series' scope. A week names
+ * those it reads (events.c, timetable_week), so a write touching one class or course leaves the
+ * other classes' weeks in the cache. Both the old and the new audience change on an update.
+ */
+#define CAL_SCOPE(r)                                                                                                   \
+	"CASE " r ".audience WHEN 'school' THEN 'e:school' WHEN 'teachers' THEN 'e:teachers' WHEN 'owner' THEN 'eo:' " \
+	"|| " r ".owner_id WHEN 'course' THEN 'ec:' || COALESCE(" r ".course_id, '') END"
+/*
+ * The scope of series r (NEW or OLD), and of each class of an event for listed classes. Every week
+ * reads every holiday (lessons skip them): a holiday changes e:school whatever its audience (always
+ * school when written through the API).
+ */
+#define CAL_SCOPES(r, id)                                                                                                       \
+	"INSERT INTO core_changes (scope) SELECT " CAL_SCOPE(                                                                   \
+		r) " WHERE " r ".audience <> 'classes'; "                                                                       \
+		   "INSERT INTO core_changes (scope) SELECT 'e:school' WHERE " r ".kind = 'holiday' AND " r                     \
+		   ".audience <> 'school'; "                                                                                    \
+		   "INSERT INTO core_changes (scope) SELECT 'ek:' || class_id FROM calendar_event_classes WHERE event_id = " id \
+		   "; "
+/* The scope of the series of an override (its row r: NEW or OLD). */
+#define CAL_OV_SCOPES(r)                                                                                                         \
+	"INSERT INTO core_changes (scope) SELECT " CAL_SCOPE(                                                                    \
+		"e") " FROM calendar_events e WHERE e.id = " r ".event_id AND e.audience <> 'classes'; "                         \
+		     "INSERT INTO core_changes (scope) SELECT 'ek:' || class_id FROM calendar_event_classes WHERE event_id = " r \
+		     ".event_id; "
+static const char schema_v6[] =
+	"DROP TRIGGER calendar_events_changed_i; DROP TRIGGER calendar_events_changed_u;"
+	"DROP TRIGGER calendar_events_changed_d; DROP TRIGGER calendar_overrides_changed_i;"
+	"DROP TRIGGER calendar_overrides_changed_u; DROP TRIGGER calendar_overrides_changed_d;"
+	"DROP TRIGGER calendar_event_classes_changed_i; DROP TRIGGER calendar_event_classes_changed_u;"
+	"DROP TRIGGER calendar_event_classes_changed_d;"
+	"CREATE TRIGGER calendar_events_scope_i AFTER INSERT ON calendar_events BEGIN " CAL_SCOPES(
+		"NEW",
+		"NEW.id") "END;"
+			  "CREATE TRIGGER calendar_events_scope_u AFTER UPDATE ON calendar_events BEGIN " CAL_SCOPES("NEW", "NEW.id") CAL_SCOPES(
+				  "OLD",
+				  "OLD.id") "END;"
+					    "CREATE TRIGGER calendar_events_scope_d AFTER DELETE ON calendar_events BEGIN " CAL_SCOPES(
+						    "OLD",
+						    "OLD.id") "END;"
+							      "CREATE TRIGGER calendar_overrides_scope_i AFTER INSERT ON calendar_overrides BEGIN " CAL_OV_SCOPES(
+								      "NEW") "END;"
+									     "CREATE TRIGGER calendar_overrides_scope_u AFTER UPDATE ON calendar_overrides BEGIN " CAL_OV_SCOPES(
+										     "NEW")
+										     CAL_OV_SCOPES(
+											     "OLD") "END;"
+												    "CREATE TRIGGER calendar_overrides_scope_d AFTER DELETE ON calendar_overrides BEGIN " CAL_OV_SCOPES(
+													    "OLD") "END;"
+														   "CREATE TRIGGER calendar_event_classes_scope_i AFTER INSERT ON calendar_event_classes BEGIN INSERT INTO "
+														   "core_changes (scope) VALUES ('ek:' || NEW.class_id); END;"
+														   "CREATE TRIGGER calendar_event_classes_scope_u AFTER UPDATE ON calendar_event_classes BEGIN INSERT INTO "
+														   "core_changes (scope) VALUES ('ek:' || NEW.class_id); INSERT INTO core_changes (scope) VALUES ('ek:' || "
+														   "OLD.class_id); END;"
+														   "CREATE TRIGGER calendar_event_classes_scope_d AFTER DELETE ON calendar_event_classes BEGIN INSERT INTO "
+														   "core_changes (scope) VALUES ('ek:' || OLD.class_id); END;";
+static const char schema_v6_pg[] =
+	"DROP TRIGGER calendar_events_changed ON calendar_events;"
+	"DROP TRIGGER calendar_overrides_changed ON calendar_overrides;"
+	"DROP TRIGGER calendar_event_classes_changed ON calendar_event_classes;"
+	"DROP FUNCTION calendar_changed();"
+	"CREATE FUNCTION calendar_events_scope() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' THEN " CAL_SCOPES("NEW", "NEW.id") "END IF; IF TG_OP <> 'INSERT' THEN " CAL_SCOPES(
+		"OLD",
+		"OLD.id") "END IF; RETURN NULL; END $$;"
+			  "CREATE TRIGGER calendar_events_scope AFTER INSERT OR UPDATE OR DELETE ON calendar_events FOR EACH ROW EXECUTE "
+			  "FUNCTION calendar_events_scope();"
+			  "CREATE FUNCTION calendar_overrides_scope() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'DELETE' "
+			  "THEN " CAL_OV_SCOPES("NEW") "END IF; IF TG_OP <> 'INSERT' THEN " CAL_OV_SCOPES(
+				  "OLD") "END IF; RETURN NULL; END $$;"
+					 "CREATE TRIGGER calendar_overrides_scope AFTER INSERT OR UPDATE OR DELETE ON calendar_overrides FOR EACH ROW "
+					 "EXECUTE FUNCTION calendar_overrides_scope();"
+					 "CREATE FUNCTION calendar_event_classes_scope() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> "
+					 "'DELETE' THEN INSERT INTO core_changes (scope) VALUES ('ek:' || NEW.class_id); END IF; IF TG_OP <> 'INSERT' "
+					 "THEN INSERT INTO core_changes (scope) VALUES ('ek:' || OLD.class_id); END IF; RETURN NULL; END $$;"
+					 "CREATE TRIGGER calendar_event_classes_scope AFTER INSERT OR UPDATE OR DELETE ON calendar_event_classes FOR EACH "
+					 "ROW EXECUTE FUNCTION calendar_event_classes_scope();";
+
 static const struct migration migrations[] = {
 	{1, "events, classes, overrides, homework, ticks, feeds", schema_v1, NULL},
 	{2, "exam reminders sent (one row per occurrence: the lease)", schema_v2, NULL},
@@ -169,6 +251,8 @@ static const struct migration migrations[] = {
 	 NULL},
 	{5, "versions of the answer cache: n:calendar, h:<course> (homework), t:<student> (ticks)", schema_v5,
 	 schema_v5_pg},
+	{6, "versions of the weeks by audience: e:school, e:teachers, eo:<owner>, ec:<course>, ek:<class>", schema_v6,
+	 schema_v6_pg},
 };
 
 int cal_has(const char *const *v, size_t n, const char *s)
@@ -267,12 +351,12 @@ int cal_viewer_load(http_req *req, db_conn *c, struct cal_viewer *v)
 int cal_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	/* The user's own events, and their homework ticks. */
-	db_stmt *s = db_prepare(
-		c, "SELECT id, kind, title, description, location, starts_at, ends_at, rrule, created_at"
-		   " FROM calendar_events WHERE owner_id = ? AND audience = 'owner' ORDER BY starts_at, id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT id, kind, title, description, location, starts_at, ends_at, rrule, created_at"
+			      " FROM calendar_events WHERE owner_id = ? AND audience = 'owner' ORDER BY starts_at, id",
+			      SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	json_t *events = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
@@ -285,13 +369,13 @@ int cal_export_user(db_conn *c, const char *user_id, json_t *out)
 	db_done(s);
 	json_t *done = json_array();
 	if (rc >= 0) {
-		s = db_prepare(
+		s = SQL_PREP(
 			c,
-			"SELECT homework_id, done_at FROM calendar_homework_done WHERE student_id = ? ORDER BY done_at");
+			"SELECT homework_id, done_at FROM calendar_homework_done WHERE student_id = ? ORDER BY done_at",
+			SQL_T(user_id));
 		if (!s)
 			rc = ENT_EDB;
 		else {
-			db_bind_text(s, 1, user_id);
 			while ((rc = db_step(s)) == DB_ROW)
 				json_array_append_new(done, json_pack("{s:s, s:s}", "homework_id", db_col_text(s, 0),
 								      "done_at", db_col_text(s, 1)));
@@ -314,12 +398,7 @@ int cal_erase_user(db_conn *c, const char *user_id)
 		"DELETE FROM calendar_homework_done WHERE student_id = ?",
 		"DELETE FROM calendar_feeds WHERE user_id = ?",
 	};
-	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
-		int rc = db_run(c, sqls[i], user_id, NULL);
-		if (rc < 0)
-			return rc;
-	}
-	return ENT_OK;
+	return SQL_EACH(c, sqls, user_id);
 }
 
 /* ---- service ---- */
@@ -387,185 +466,106 @@ static int cal_start(void)
 	" on PATCH, the whole new list\",\"items\":" S_UUID "}}}"
 
 static const struct route routes[] = {
-	{.method = "GET",
-	 .pattern = "/api/calendar/events",
-	 .handler = cal_events_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The occurrences the caller may see between ?from= and ?to= (RFC 3339 or YYYY-MM-DD; default this "
-		    "week; 400 days at most), recurring events expanded; ?kind= filters",
-	 .response_schema = S_LIST(S_OCC)},
-	{.method = "POST",
-	 .pattern = "/api/calendar/events",
-	 .handler = cal_events_create,
-	 .access = ROLE_ANY_USER,
-	 .status = 201,
-	 .summary =
-		 "Create an event or a series (rrule): teachers for their courses and classes, admins for the school, "
-		 "holidays and staff; anyone a personal one",
-	 .request_schema = S_SERIES_REQ("\"required\":[\"title\",\"starts_at\",\"ends_at\"],"),
-	 .response_schema = S_SERIES},
-	{.method = "GET",
-	 .pattern = "/api/calendar/events.ics",
-	 .handler = cal_ics_export,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The same occurrences as GET /api/calendar/events, as an iCalendar file (RFC 5545)"},
-	{.method = "POST",
-	 .pattern = "/api/calendar/import",
-	 .handler = cal_ics_import,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .flags = ROUTE_RAW_BODY,
-	 .max_body = 1 << 20,
-	 .status = 201,
-	 .summary = "Import an iCalendar file (text/calendar, 1 MiB at most): admins as school events or holidays "
-		    "(?kind=holiday), teachers as events of one of their courses (?course_id=)"},
-	{.method = "GET",
-	 .pattern = "/api/calendar/events/{id}",
-	 .handler = cal_events_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "An event or series (404 when the caller may not see it)",
-	 .response_schema = S_SERIES},
-	{.method = "PATCH",
-	 .pattern = "/api/calendar/events/{id}",
-	 .handler = cal_events_patch,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Change a series: all of it, or ?scope=following&occurrence_id=T to change T and the following "
-		    "occurrences (the series is split there)",
-	 .request_schema = S_SERIES_REQ(""),
-	 .response_schema = S_SERIES},
-	{.method = "DELETE",
-	 .pattern = "/api/calendar/events/{id}",
-	 .handler = cal_events_delete,
-	 .access = ROLE_ANY_USER,
-	 .status = 204,
-	 .summary = "Delete an event or series (its owner, its course's teachers, admins)"},
-	{.method = "PUT",
-	 .pattern = "/api/calendar/events/{id}/occurrences/{occurrence_id}",
-	 .handler = cal_occurrence_put,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .summary = "Change one occurrence: cancel it, move it, another room or a replacement teacher",
-	 .request_schema = S_OVERRIDE_REQ,
-	 .response_schema = S_OCC},
-	{.method = "DELETE",
-	 .pattern = "/api/calendar/events/{id}/occurrences/{occurrence_id}",
-	 .handler = cal_occurrence_delete,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .status = 204,
-	 .summary = "Undo the changes made to one occurrence"},
-	{.method = "POST",
-	 .pattern = "/api/calendar/events/{id}/cancellations",
-	 .handler = cal_occurrences_cancel,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .summary = "Cancel several occurrences at once, all or none: the list occurrence_ids, or every occurrence "
-		    "starting between from and to (dates or RFC 3339, 400 days at most); an optional note",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
-			   "\"occurrence_ids\":{\"type\":\"array\",\"minItems\":1,\"maxItems\":500,\"items\":" S_TIME
-			   "},\"from\":" S_STR ",\"to\":" S_STR ",\"note\":" S_NSTR "}}",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_ids\"],\"properties\":{"
-			    "\"event_id\":" S_UUID ",\"occurrence_ids\":{\"type\":\"array\",\"items\":" S_TIME "}}}"},
-	{.method = "POST",
-	 .pattern = "/api/calendar/cancellations",
-	 .handler = cal_cancellations,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .summary =
-		 "Cancel every lesson and exam starting between from and to (dates or RFC 3339, 31 days at most): "
-		 "a teacher's own (a teacher away), or for administrators the school's, a teacher's (teacher_id) or a "
-		 "class's (class_id); all or none, each student told once of their lessons",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"from\",\"to\"],"
-			   "\"properties\":{\"from\":" S_STR ",\"to\":" S_STR ",\"teacher_id\":" S_NUUID
-			   ",\"class_id\":" S_NUUID ",\"note\":" S_NSTR "}}",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
-			    "\"array\",\"items\":" S_OCC "}}}"},
-	{.method = "GET",
-	 .pattern = "/api/calendar/timetable",
-	 .handler = cal_timetable,
-	 .access = ROLE_ANY_USER,
-	 .summary =
-		 "The timetable of ?week=2026-W49 (default: this week): the caller's, or ?class_id= (teachers, admins); "
-		 "?mine=true keeps a teacher's own lessons (taught or replaced) and every event that is not a lesson",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"week\",\"starts_on\",\"items\"],\"properties\":{"
-			    "\"week\":" S_STR ",\"starts_on\":" S_STR ",\"class_id\":" S_NUUID ",\"items\":{\"type\":"
-			    "\"array\",\"items\":" S_OCC "}}}"},
-	{.method = "GET",
-	 .pattern = "/api/calendar/homework",
-	 .handler = cal_homework_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Homework due between ?from= and ?to= (default: from today, 4 weeks): a student's with their own "
-		    "tick; a teacher's courses' with how many students ticked; ?course_id=",
-	 .response_schema = S_LIST(S_HOMEWORK)},
-	{.method = "POST",
-	 .pattern = "/api/calendar/homework",
-	 .handler = cal_homework_create,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .status = 201,
-	 .summary = "Give homework for a course (its teachers)",
-	 .request_schema = S_HOMEWORK_REQ("\"required\":[\"course_id\",\"title\",\"due_at\"],"),
-	 .response_schema = S_HOMEWORK},
-	{.method = "GET",
-	 .pattern = "/api/calendar/homework/{id}",
-	 .handler = cal_homework_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "One homework (404 when not the caller's course)",
-	 .response_schema = S_HOMEWORK},
-	{.method = "PATCH",
-	 .pattern = "/api/calendar/homework/{id}",
-	 .handler = cal_homework_patch,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .summary = "Change homework (its course's teachers)",
-	 .request_schema = S_HOMEWORK_REQ(""),
-	 .response_schema = S_HOMEWORK},
-	{.method = "DELETE",
-	 .pattern = "/api/calendar/homework/{id}",
-	 .handler = cal_homework_delete,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .status = 204,
-	 .summary = "Delete homework (its course's teachers)"},
-	{.method = "GET",
-	 .pattern = "/api/calendar/homework/{id}/files/{file_id}",
-	 .handler = cal_homework_file,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Download an attachment of a homework (those who see the homework; 404 otherwise)"},
-	{.method = "PUT",
-	 .pattern = "/api/calendar/homework/{id}/done",
-	 .handler = cal_homework_done_put,
-	 .access = ROLE_ETUDIANT,
-	 .flags = ROUTE_NO_BODY,
-	 .status = 204,
-	 .summary = "Tick homework as done (the student's own mark, seen by nobody else but as a count)"},
-	{.method = "DELETE",
-	 .pattern = "/api/calendar/homework/{id}/done",
-	 .handler = cal_homework_done_delete,
-	 .access = ROLE_ETUDIANT,
-	 .status = 204,
-	 .summary = "Untick homework"},
-	{.method = "GET",
-	 .pattern = "/api/calendar/feed",
-	 .handler = cal_feed_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Whether the caller has a personal feed, and since when (never the address itself)",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"active\"],\"properties\":{\"active\":{\"type\":"
-			    "\"boolean\"},\"created_at\":" S_NTIME "}}"},
-	{.method = "POST",
-	 .pattern = "/api/calendar/feed",
-	 .handler = cal_feed_create,
-	 .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY,
-	 .status = 201,
-	 .summary = "Create (or replace: the old address stops working) the caller's secret feed address, shown once",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"url\",\"created_at\"],\"properties\":{\"url\":" S_STR
-			    ",\"created_at\":" S_TIME "}}"},
-	{.method = "DELETE",
-	 .pattern = "/api/calendar/feed",
-	 .handler = cal_feed_delete,
-	 .access = ROLE_ANY_USER,
-	 .status = 204,
-	 .summary = "Revoke the caller's feed address (it then answers 404)"},
-	{.method = "GET",
-	 .pattern = "/api/calendar/feeds/{token}",
-	 .handler = cal_feed_read,
-	 .access = ACCESS_PUBLIC,
-	 .flags = ROUTE_NO_LOG,
-	 .summary = "A personal feed (TOKEN.ics, no bearer token: for phone calendars): the owner's occurrences from "
-		    "30 days ago to a year ahead; 404 for a revoked or unknown address"},
+	ROUTE("GET", "/api/calendar/events", cal_events_list, ROLE_ANY_USER,
+	      .summary =
+		      "The occurrences the caller may see between ?from= and ?to= (RFC 3339 or YYYY-MM-DD; default this "
+		      "week; 400 days at most), recurring events expanded; ?kind= filters",
+	      .response_schema = S_LIST(S_OCC)),
+	ROUTE("POST", "/api/calendar/events", cal_events_create, ROLE_ANY_USER, .status = 201,
+	      .summary =
+		      "Create an event or a series (rrule): teachers for their courses and classes, admins for the school, "
+		      "holidays and staff; anyone a personal one",
+	      .request_schema = S_SERIES_REQ("\"required\":[\"title\",\"starts_at\",\"ends_at\"],"),
+	      .response_schema = S_SERIES),
+	ROUTE("GET", "/api/calendar/events.ics", cal_ics_export, ROLE_ANY_USER,
+	      .summary = "The same occurrences as GET /api/calendar/events, as an iCalendar file (RFC 5545)"),
+	ROUTE("POST", "/api/calendar/import", cal_ics_import, ROLE_ENSEIGNANT | ROLE_ADMIN, .flags = ROUTE_RAW_BODY,
+	      .max_body = 1 << 20, .status = 201,
+	      .summary = "Import an iCalendar file (text/calendar, 1 MiB at most): admins as school events or holidays "
+			 "(?kind=holiday), teachers as events of one of their courses (?course_id=)"),
+	ROUTE("GET", "/api/calendar/events/{id}", cal_events_get, ROLE_ANY_USER,
+	      .summary = "An event or series (404 when the caller may not see it)", .response_schema = S_SERIES),
+	ROUTE("PATCH", "/api/calendar/events/{id}", cal_events_patch, ROLE_ANY_USER,
+	      .summary =
+		      "Change a series: all of it, or ?scope=following&occurrence_id=T to change T and the following "
+		      "occurrences (the series is split there)",
+	      .request_schema = S_SERIES_REQ(""), .response_schema = S_SERIES),
+	ROUTE("DELETE", "/api/calendar/events/{id}", cal_events_delete, ROLE_ANY_USER, .status = 204,
+	      .summary = "Delete an event or series (its owner, its course's teachers, admins)"),
+	ROUTE("PUT", "/api/calendar/events/{id}/occurrences/{occurrence_id}", cal_occurrence_put,
+	      ROLE_ENSEIGNANT | ROLE_ADMIN,
+	      .summary = "Change one occurrence: cancel it, move it, another room or a replacement teacher",
+	      .request_schema = S_OVERRIDE_REQ, .response_schema = S_OCC),
+	ROUTE("DELETE", "/api/calendar/events/{id}/occurrences/{occurrence_id}", cal_occurrence_delete,
+	      ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 204, .summary = "Undo the changes made to one occurrence"),
+	ROUTE("POST", "/api/calendar/events/{id}/cancellations", cal_occurrences_cancel, ROLE_ENSEIGNANT | ROLE_ADMIN,
+	      .summary =
+		      "Cancel several occurrences at once, all or none: the list occurrence_ids, or every occurrence "
+		      "starting between from and to (dates or RFC 3339, 400 days at most); an optional note",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+		      "\"occurrence_ids\":{\"type\":\"array\",\"minItems\":1,\"maxItems\":500,\"items\":" S_TIME
+		      "},\"from\":" S_STR ",\"to\":" S_STR ",\"note\":" S_NSTR "}}",
+	      .response_schema = "{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_ids\"],\"properties\":{"
+				 "\"event_id\":" S_UUID ",\"occurrence_ids\":{\"type\":\"array\",\"items\":" S_TIME
+				 "}}}"),
+	ROUTE("POST", "/api/calendar/cancellations", cal_cancellations, ROLE_ENSEIGNANT | ROLE_ADMIN,
+	      .summary =
+		      "Cancel every lesson and exam starting between from and to (dates or RFC 3339, 31 days at most): "
+		      "a teacher's own (a teacher away), or for administrators the school's, a teacher's (teacher_id) or a "
+		      "class's (class_id); all or none, each student told once of their lessons",
+	      .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"from\",\"to\"],"
+				"\"properties\":{\"from\":" S_STR ",\"to\":" S_STR ",\"teacher_id\":" S_NUUID
+				",\"class_id\":" S_NUUID ",\"note\":" S_NSTR "}}",
+	      .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
+				 "\"array\",\"items\":" S_OCC "}}}"),
+	ROUTE("GET", "/api/calendar/timetable", cal_timetable, ROLE_ANY_USER,
+	      .summary =
+		      "The timetable of ?week=2026-W49 (default: this week): the caller's, or ?class_id= (teachers, admins); "
+		      "?mine=true keeps a teacher's own lessons (taught or replaced) and every event that is not a lesson",
+	      .response_schema = "{\"type\":\"object\",\"required\":[\"week\",\"starts_on\",\"items\"],\"properties\":{"
+				 "\"week\":" S_STR ",\"starts_on\":" S_STR ",\"class_id\":" S_NUUID
+				 ",\"items\":{\"type\":"
+				 "\"array\",\"items\":" S_OCC "}}}"),
+	ROUTE("GET", "/api/calendar/homework", cal_homework_list, ROLE_ANY_USER,
+	      .summary =
+		      "Homework due between ?from= and ?to= (default: from today, 4 weeks): a student's with their own "
+		      "tick; a teacher's courses' with how many students ticked; ?course_id=",
+	      .response_schema = S_LIST(S_HOMEWORK)),
+	ROUTE("POST", "/api/calendar/homework", cal_homework_create, ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 201,
+	      .summary = "Give homework for a course (its teachers)",
+	      .request_schema = S_HOMEWORK_REQ("\"required\":[\"course_id\",\"title\",\"due_at\"],"),
+	      .response_schema = S_HOMEWORK),
+	ROUTE("GET", "/api/calendar/homework/{id}", cal_homework_get, ROLE_ANY_USER,
+	      .summary = "One homework (404 when not the caller's course)", .response_schema = S_HOMEWORK),
+	ROUTE("PATCH", "/api/calendar/homework/{id}", cal_homework_patch, ROLE_ENSEIGNANT | ROLE_ADMIN,
+	      .summary = "Change homework (its course's teachers)", .request_schema = S_HOMEWORK_REQ(""),
+	      .response_schema = S_HOMEWORK),
+	ROUTE("DELETE", "/api/calendar/homework/{id}", cal_homework_delete, ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 204,
+	      .summary = "Delete homework (its course's teachers)"),
+	ROUTE("GET", "/api/calendar/homework/{id}/files/{file_id}", cal_homework_file, ROLE_ANY_USER,
+	      .summary = "Download an attachment of a homework (those who see the homework; 404 otherwise)"),
+	ROUTE("PUT", "/api/calendar/homework/{id}/done", cal_homework_done_put, ROLE_ETUDIANT, .flags = ROUTE_NO_BODY,
+	      .status = 204,
+	      .summary = "Tick homework as done (the student's own mark, seen by nobody else but as a count)"),
+	ROUTE("DELETE", "/api/calendar/homework/{id}/done", cal_homework_done_delete, ROLE_ETUDIANT, .status = 204,
+	      .summary = "Untick homework"),
+	ROUTE("GET", "/api/calendar/feed", cal_feed_get, ROLE_ANY_USER,
+	      .summary = "Whether the caller has a personal feed, and since when (never the address itself)",
+	      .response_schema = "{\"type\":\"object\",\"required\":[\"active\"],\"properties\":{\"active\":{\"type\":"
+				 "\"boolean\"},\"created_at\":" S_NTIME "}}"),
+	ROUTE("POST", "/api/calendar/feed", cal_feed_create, ROLE_ANY_USER, .flags = ROUTE_NO_BODY, .status = 201,
+	      .summary =
+		      "Create (or replace: the old address stops working) the caller's secret feed address, shown once",
+	      .response_schema =
+		      "{\"type\":\"object\",\"required\":[\"url\",\"created_at\"],\"properties\":{\"url\":" S_STR
+		      ",\"created_at\":" S_TIME "}}"),
+	ROUTE("DELETE", "/api/calendar/feed", cal_feed_delete, ROLE_ANY_USER, .status = 204,
+	      .summary = "Revoke the caller's feed address (it then answers 404)"),
+	ROUTE("GET", "/api/calendar/feeds/{token}", cal_feed_read, ACCESS_PUBLIC, .flags = ROUTE_NO_LOG,
+	      .summary =
+		      "A personal feed (TOKEN.ics, no bearer token: for phone calendars): the owner's occurrences from "
+		      "30 days ago to a year ahead; 404 for a revoked or unknown address"),
 };
 
 static const char *const owned_tables[] = {"calendar_events",    "calendar_event_classes",  "calendar_overrides",

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/sql.h"
 #include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -168,23 +169,14 @@ static int insert_event(db_conn *c, const char *id, const char *kind, const char
 		return bounded;
 	if (bounded)
 		util_time_rfc3339(le, last);
-	db_stmt *st = db_prepare(
-		c, "INSERT INTO calendar_events (id, kind, title, description, location, starts_at, ends_at,"
-		   " tz, all_day, rrule, exdates, last_end_at, audience, course_id, evaluation_id, teacher_id,"
-		   " owner_id, parent_id, created_at, updated_at)"
-		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, NULL, ?, ?, NULL, ?, ?)");
-	if (!st)
-		return ENT_EDB;
-	const char *v1[8] = {id, kind, title, description, location, s, e, CAL_DEFAULT_TZ};
-	for (int i = 0; i < 8; i++)
-		db_bind_text_or_null(st, i + 1, v1[i]);
-	db_bind_int64(st, 9, all_day);
-	const char *v2[7] = {rrule, bounded ? last : NULL, audience, course, teacher, owner, now};
-	for (int i = 0; i < 7; i++)
-		db_bind_text_or_null(st, 10 + i, v2[i]);
-	db_bind_text(st, 17, now);
-	int rc = db_step(st);
-	db_done(st);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO calendar_events (id, kind, title, description, location, starts_at, ends_at,"
+			 " tz, all_day, rrule, exdates, last_end_at, audience, course_id, evaluation_id, teacher_id,"
+			 " owner_id, parent_id, created_at, updated_at)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, NULL, ?, ?, NULL, ?, ?)",
+			 SQL_T(id), SQL_T(kind), SQL_T(title), SQL_T(description), SQL_T(location), SQL_T(s), SQL_T(e),
+			 SQL_T(CAL_DEFAULT_TZ), SQL_I(all_day), SQL_T(rrule), SQL_T(bounded ? last : NULL),
+			 SQL_T(audience), SQL_T(course), SQL_T(teacher), SQL_T(owner), SQL_T(now), SQL_T(now));
 	return rc < 0 ? rc : ENT_OK;
 }
 
@@ -351,17 +343,11 @@ static int insert_override(db_conn *c, const char *event, time_t at, const char 
 {
 	char ats[21];
 	util_time_rfc3339(at, ats);
-	db_stmt *s = db_prepare(
+	int rc = SQL_RUN(
 		c,
 		"INSERT INTO calendar_overrides (event_id, occurrence_at, status, starts_at, ends_at,"
-		" location, teacher_id, note, updated_by, updated_at) VALUES (?, ?, ?, NULL, NULL, ?, NULL, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
-	const char *v[7] = {event, ats, status, location, note, by, now};
-	for (int i = 0; i < 7; i++)
-		db_bind_text_or_null(s, i + 1, v[i]);
-	int rc = db_step(s);
-	db_done(s);
+		" location, teacher_id, note, updated_by, updated_at) VALUES (?, ?, ?, NULL, NULL, ?, NULL, ?, ?, ?)",
+		SQL_T(event), SQL_T(ats), SQL_T(status), SQL_T(location), SQL_T(note), SQL_T(by), SQL_T(now));
 	return rc < 0 ? rc : ENT_OK;
 }
 
@@ -372,17 +358,12 @@ static int insert_homework(db_conn *c, const char *course, const char *event, ti
 	util_uuid(id);
 	util_time_rfc3339(given_in, g);
 	util_time_rfc3339(due, du);
-	db_stmt *s = db_prepare(
+	int rc = SQL_RUN(
 		c,
 		"INSERT INTO calendar_homework (id, course_id, event_id, occurrence_at, title, work,"
-		" done_in_class, due_at, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
-	const char *v[11] = {id, course, event, event ? g : NULL, text[0], text[1], text[2], du, by, now, now};
-	for (int i = 0; i < 11; i++)
-		db_bind_text_or_null(s, i + 1, v[i]);
-	int rc = db_step(s);
-	db_done(s);
+		" done_in_class, due_at, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		SQL_T(id), SQL_T(course), SQL_T(event), SQL_T(event ? g : NULL), SQL_T(text[0]), SQL_T(text[1]),
+		SQL_T(text[2]), SQL_T(du), SQL_T(by), SQL_T(now), SQL_T(now));
 	return rc < 0 ? rc : ENT_OK;
 }
 
@@ -459,8 +440,8 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 				  rule, l->course ? "course" : "classes", l->course, l->teacher,
 				  l->teacher ? l->teacher : d->admin, d->now);
 		if (!rc && !l->course)
-			rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)", l->id,
-				    class_id);
+			rc = SQL_RUN(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
+				     SQL_T(l->id), SQL_T(class_id));
 	}
 	if (rc)
 		goto fail;
@@ -519,8 +500,8 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 					  lm->room, ox.v[0], ox.v[0] + 3600, 0, NULL, lm->course ? "course" : "classes",
 					  lm->course, lm->teacher, lm->teacher ? lm->teacher : d->admin, d->now);
 			if (!rc && !lm->course)
-				rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
-					    id, class_id);
+				rc = SQL_RUN(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
+					     SQL_T(id), SQL_T(class_id));
 		}
 		long wed = cal_day_number(wfrom) + 14 + 2;
 		for (int i = 0; i < 4; i++) /* not in the holidays */
@@ -535,8 +516,8 @@ static int demo_class(struct demo_ctx *d, int k, const char *name, int *made)
 					  at + 2 * 3600, 0, NULL, "classes", NULL, d->teacher_ids[FR], d->admin,
 					  d->now);
 			if (!rc)
-				rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
-					    id, class_id);
+				rc = SQL_RUN(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)",
+					     SQL_T(id), SQL_T(class_id));
 		}
 		if (rc)
 			goto fail;

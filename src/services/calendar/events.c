@@ -127,10 +127,10 @@ static void read_series(db_stmt *s, arena *a, struct series *x)
 /* The class ids of a series with audience "classes". */
 static int load_classes(db_conn *c, arena *a, struct series *x)
 {
-	db_stmt *s = db_prepare(c, "SELECT class_id FROM calendar_event_classes WHERE event_id = ? ORDER BY class_id");
+	db_stmt *s = SQL_PREP(c, "SELECT class_id FROM calendar_event_classes WHERE event_id = ? ORDER BY class_id",
+			      SQL_T(x->col[C_ID]));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, x->col[C_ID]);
 	size_t cap = 0;
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
@@ -146,18 +146,12 @@ static int load_series(db_conn *c, arena *a, const char *id, struct series *x)
 {
 	if (!util_is_uuid(id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.id = ?");
+	int rc;
+	db_stmt *s = SQL_ROW(c, &rc, "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.id = ?", SQL_T(id));
 	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	int rc = db_step(s);
-	if (rc == DB_ROW)
-		read_series(s, a, x);
-	db_done(s);
-	if (rc < 0)
 		return rc;
-	if (rc != DB_ROW)
-		return ENT_ENOTFOUND;
+	read_series(s, a, x);
+	db_done(s);
 	return strcmp(x->col[C_AUDIENCE], "classes") == 0 ? load_classes(c, a, x) : ENT_OK;
 }
 
@@ -252,12 +246,10 @@ static int query_one(db_conn *c, arena *a, const char *sql, const char *p1, cons
 /* The holidays overlapping [from, to) (school-wide events of kind holiday). */
 static int load_holidays(db_conn *c, arena *a, const char *from, const char *to, struct cal_span **out, size_t *n)
 {
-	db_stmt *s = db_prepare(c,
-				"SELECT e.starts_at, e.ends_at FROM calendar_events e WHERE e.kind = 'holiday'" WINDOW);
+	db_stmt *s = SQL_PREP(c, "SELECT e.starts_at, e.ends_at FROM calendar_events e WHERE e.kind = 'holiday'" WINDOW,
+			      SQL_T(to), SQL_T(from));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, to);
-	db_bind_text(s, 2, from);
 	size_t cap = 0;
 	int rc;
 	*out = NULL;
@@ -589,16 +581,13 @@ int cal_exams_starting(db_conn *c, arena *a, time_t from, time_t to, struct cal_
 	util_time_rfc3339(from, f);
 	util_time_rfc3339(to, t);
 	/* The exams of the window, and those with an occurrence moved into it (from further away). */
-	db_stmt *s = db_prepare(c,
-				"SELECT " SERIES_COLS " FROM calendar_events e WHERE e.kind = 'exam' AND ((1 = 1" WINDOW
-				") OR e.id IN (SELECT o.event_id FROM calendar_overrides o"
-				" WHERE o.starts_at >= ? AND o.starts_at < ?))");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT " SERIES_COLS " FROM calendar_events e WHERE e.kind = 'exam' AND ((1 = 1" WINDOW
+			      ") OR e.id IN (SELECT o.event_id FROM calendar_overrides o"
+			      " WHERE o.starts_at >= ? AND o.starts_at < ?))",
+			      SQL_T(t), SQL_T(f), SQL_T(f), SQL_T(t));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, t);
-	db_bind_text(s, 2, f);
-	db_bind_text(s, 3, f);
-	db_bind_text(s, 4, t);
 	struct found fs = {0};
 	int rc = add_rows(s, a, &fs);
 	static const char *const exams[] = {"exam", NULL};
@@ -1095,11 +1084,11 @@ static int draft_store(db_conn *c, arena *a, const char *id, int is_new, const s
 	db_done(s);
 	if (rc < 0)
 		return rc;
-	if ((rc = db_run(c, "DELETE FROM calendar_event_classes WHERE event_id = ?", id, NULL)) < 0)
+	if ((rc = SQL_RUN(c, "DELETE FROM calendar_event_classes WHERE event_id = ?", SQL_T(id))) < 0)
 		return rc;
 	for (size_t i = 0; i < d->nclass_ids; i++)
-		if ((rc = db_run(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)", id,
-				 d->class_ids[i])) < 0)
+		if ((rc = SQL_RUN(c, "INSERT INTO calendar_event_classes (event_id, class_id) VALUES (?, ?)", SQL_T(id),
+				  SQL_T(d->class_ids[i]))) < 0)
 			return rc;
 	return ENT_OK;
 }
@@ -1439,8 +1428,8 @@ void cal_events_delete(http_req *req)
 		"DELETE FROM calendar_events WHERE id = ?",
 	};
 	int rc = db_begin(c);
-	for (size_t i = 0; !rc && i < sizeof(sqls) / sizeof(sqls[0]); i++)
-		rc = db_run(c, sqls[i], x.col[C_ID], NULL) < 0 ? ENT_EDB : ENT_OK;
+	if (!rc)
+		rc = SQL_EACH(c, sqls, x.col[C_ID]);
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc)
 		http_problem_err(req, rc, "L'événement n'a pas pu être supprimé.");
@@ -1501,7 +1490,8 @@ static int override_clear(db_conn *c, const char *event_id, time_t at)
 {
 	char ats[21];
 	util_time_rfc3339(at, ats);
-	int rc = db_run(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?", event_id, ats);
+	int rc = SQL_RUN(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at = ?", SQL_T(event_id),
+			 SQL_T(ats));
 	return rc < 0 ? rc : ENT_OK;
 }
 
@@ -1980,11 +1970,13 @@ void cal_timetable(http_req *req)
 	}
 	const char *mine = http_query(req, "mine");
 	/*
-	 * A student's week and a class's go through the answer cache (core/rcache.h); a teacher's or an
-	 * administrator's own week depends on course assignments that no version names, so it is not.
+	 * A student's week, a teacher's and a class's go through the answer cache (core/rcache.h). An
+	 * administrator's own week reads every series of the school, which no one scope stands for: it
+	 * is not kept.
 	 */
-	if (cls || (p->roles & (ROLE_ETUDIANT | ROLE_ENSEIGNANT | ROLE_ADMIN)) == ROLE_ETUDIANT) {
-		const char *key = arena_printf(a, "cal-timetable|%s|%s|%s", p->sub, week, cls ? cls : "");
+	if (cls || !(p->roles & ROLE_ADMIN)) {
+		const char *key = arena_printf(a, "cal-timetable|%s|%s|%s|%d", p->sub, week, cls ? cls : "",
+					       mine && !strcmp(mine, "true"));
 		if (rcache_begin(req, c, key))
 			return;
 		timetable_week(req, c, week, from, to, cls, mine);
@@ -1995,9 +1987,11 @@ void cal_timetable(http_req *req)
 
 /*
  * Answers the week [from, to) of the caller or of class cls (a teacher or an administrator asks).
- * Inside rcache_begin(), it names what it reads: every series ("n:calendar"), the student
- * ("u:": their class), the class ("k:": its courses, its name), each course ("c:": its classes)
- * and each class named on an occurrence ("k:").
+ * Inside rcache_begin(), it names what it reads: the series of each audience read (calendar.c,
+ * migration 6: "e:school", "e:teachers" for staff, "eo:" the caller's own, "ek:" each class's,
+ * "ec:" each course's), the caller ("u:": a student's class, a teacher's courses and classes),
+ * each class ("k:": its courses, its name), each course ("c:": its classes) and each class named on
+ * an occurrence ("k:").
  */
 static void timetable_week(http_req *req, db_conn *c, const char *week, time_t from, time_t to, const char *cls,
 			   const char *mine)
@@ -2024,13 +2018,21 @@ static void timetable_week(http_req *req, db_conn *c, const char *week, time_t f
 	if (tx)
 		db_exec(c, "COMMIT");
 	if (caching && n >= 0) {
-		rcache_dep(req, "n", "calendar");
+		rcache_dep(req, "e", "school");
+		if (v.roles & ROLE_ENSEIGNANT)
+			rcache_dep(req, "e", "teachers");
+		if (*v.user_id)
+			rcache_dep(req, "eo", v.user_id);
 		if (!cls)
 			rcache_dep(req, "u", p->sub);
-		for (size_t i = 0; i < v.nclasses; i++)
+		for (size_t i = 0; i < v.nclasses; i++) {
 			rcache_dep(req, "k", v.classes[i]);
-		for (size_t i = 0; i < v.ncourses; i++)
+			rcache_dep(req, "ek", v.classes[i]);
+		}
+		for (size_t i = 0; i < v.ncourses; i++) {
 			rcache_dep(req, "c", v.courses[i]);
+			rcache_dep(req, "ec", v.courses[i]);
+		}
 		for (int i = 0; i < n; i++)
 			for (size_t j = 0; j < occ[i].nclasses; j++)
 				rcache_dep(req, "k", occ[i].classes[j].id);

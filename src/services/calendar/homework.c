@@ -84,10 +84,9 @@ static void write_hw(jw *w, const struct hw *h, int student, int staff)
 /* done_count and students_total of h (for its course's teachers and administrators). */
 static int hw_counts(db_conn *c, arena *a, struct hw *h)
 {
-	db_stmt *s = db_prepare(c, "SELECT COUNT(*) FROM calendar_homework_done WHERE homework_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT COUNT(*) FROM calendar_homework_done WHERE homework_id = ?", SQL_T(h->col[0]));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, h->col[0]);
 	int rc = db_step(s);
 	h->done_count = rc == DB_ROW ? db_col_int64(s, 0) : 0;
 	db_done(s);
@@ -199,7 +198,7 @@ static int hw_check_files(db_conn *c, arena *a, json_t *ids, const char *user_id
 /* Replaces the attachments of homework_id by ids (inside the caller's transaction). */
 static int hw_store_files(db_conn *c, const char *homework_id, json_t *ids)
 {
-	if (db_run(c, "DELETE FROM calendar_homework_files WHERE homework_id = ?", homework_id, NULL) < 0)
+	if (SQL_RUN(c, "DELETE FROM calendar_homework_files WHERE homework_id = ?", SQL_T(homework_id)) < 0)
 		return ENT_EDB;
 	size_t i;
 	json_t *one;
@@ -264,15 +263,13 @@ static int hw_get(db_conn *c, arena *a, const char *id, struct hw *h)
 {
 	if (!util_is_uuid(id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.id = ?");
+	int rc;
+	db_stmt *s = SQL_ROW(c, &rc, "SELECT " HW_COLS " FROM calendar_homework h WHERE h.id = ?", SQL_T(id));
 	if (!s)
-		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	int rc = db_step(s);
-	if (rc == DB_ROW)
-		read_hw(s, a, h);
+		return rc;
+	read_hw(s, a, h);
 	db_done(s);
-	return rc == DB_ROW ? ENT_OK : rc < 0 ? rc : ENT_ENOTFOUND;
+	return ENT_OK;
 }
 
 /*
@@ -673,11 +670,11 @@ void cal_homework_delete(http_req *req)
 	if (!c)
 		return;
 	int rc = db_begin(c);
-	if (!rc && db_run(c, "DELETE FROM calendar_homework_done WHERE homework_id = ?", h.col[0], NULL) < 0)
+	if (!rc && SQL_RUN(c, "DELETE FROM calendar_homework_done WHERE homework_id = ?", SQL_T(h.col[0])) < 0)
 		rc = ENT_EDB;
-	if (!rc && db_run(c, "DELETE FROM calendar_homework_files WHERE homework_id = ?", h.col[0], NULL) < 0)
+	if (!rc && SQL_RUN(c, "DELETE FROM calendar_homework_files WHERE homework_id = ?", SQL_T(h.col[0])) < 0)
 		rc = ENT_EDB;
-	if (!rc && db_run(c, "DELETE FROM calendar_homework WHERE id = ?", h.col[0], NULL) < 0)
+	if (!rc && SQL_RUN(c, "DELETE FROM calendar_homework WHERE id = ?", SQL_T(h.col[0])) < 0)
 		rc = ENT_EDB;
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc)
@@ -702,8 +699,8 @@ static void set_done(http_req *req, int done)
 			     " ON CONFLICT (homework_id, student_id) DO NOTHING",
 			     SQL_T(h.col[0]), SQL_T(v.user_id), SQL_T(now));
 	} else
-		rc = db_run(c, "DELETE FROM calendar_homework_done WHERE homework_id = ? AND student_id = ?", h.col[0],
-			    v.user_id);
+		rc = SQL_RUN(c, "DELETE FROM calendar_homework_done WHERE homework_id = ? AND student_id = ?",
+			     SQL_T(h.col[0]), SQL_T(v.user_id));
 	if (rc < 0)
 		http_problem_err(req, rc, "Votre coche n'a pas pu être enregistrée.");
 	else
@@ -742,11 +739,12 @@ int cal_file_readable(db_conn *c, const char *cours_id, const char *file_id, con
 	if (!file_id || !util_is_uuid(file_id))
 		return 0;
 	/* The courses of the homework it is attached to; the file is readable if the user sees one. */
-	db_stmt *s = db_prepare(c, "SELECT DISTINCT h.course_id FROM calendar_homework_files f JOIN calendar_homework h"
-				   " ON h.id = f.homework_id WHERE f.file_id = ? ORDER BY h.course_id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT DISTINCT h.course_id FROM calendar_homework_files f JOIN calendar_homework h"
+			      " ON h.id = f.homework_id WHERE f.file_id = ? ORDER BY h.course_id",
+			      SQL_T(file_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, file_id);
 	arena *a = arena_new(0);
 	const char **courses = NULL;
 	size_t n = 0, cap = 0;

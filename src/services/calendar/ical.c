@@ -26,8 +26,8 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/jwt.h"
-#include "core/util.h"
 #include "core/sql.h"
+#include "core/util.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -129,12 +129,11 @@ void cal_feed_get(http_req *req)
 	if (!c)
 		return;
 	const struct http_principal *p = http_principal(req);
-	db_stmt *s = db_prepare(c, "SELECT created_at FROM calendar_feeds WHERE user_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT created_at FROM calendar_feeds WHERE user_id = ?", SQL_T(p->sub));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, p->sub);
 	int rc = db_step(s);
 	jw *w = http_jw(req);
 	jw_obj_open(w);
@@ -182,7 +181,7 @@ void cal_feed_delete(http_req *req)
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
-	int rc = db_run(c, "DELETE FROM calendar_feeds WHERE user_id = ?", http_principal(req)->sub, NULL);
+	int rc = SQL_RUN(c, "DELETE FROM calendar_feeds WHERE user_id = ?", SQL_T(http_principal(req)->sub));
 	if (rc < 0)
 		http_problem_err(req, rc, NULL);
 	else
@@ -212,12 +211,11 @@ void cal_feed_read(http_req *req)
 		return;
 	char hash[65];
 	sha256_hex(tok, 64, hash);
-	db_stmt *s = db_prepare(c, "SELECT user_id FROM calendar_feeds WHERE token_hash = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT user_id FROM calendar_feeds WHERE token_hash = ?", SQL_T(hash));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, hash);
 	int rc = db_step(s);
 	const char *user = rc == DB_ROW ? arena_strdup(http_arena(req), db_col_text(s, 0)) : NULL;
 	db_done(s);
