@@ -205,6 +205,10 @@ test('an evaluation reaching its publication time appears in a cached card', asy
   const seen = await until(async () => ids((await on(A, 'alice', '/api/notes/me')).json).includes(e.id), 40, 250);
   assert.ok(seen, 'shown by the cache once its publication time has passed');
   await same('after publication');
+  // A job announces the publication and marks the evaluation as announced: a change of its
+  // course's scope, which would land in the middle of a later test. Its notification comes after.
+  const announced = await until(async () => (await on(A, 'alice', '/api/notifications')).json.items.some((n) => n.data?.evaluation_id === e.id), 80, 250);
+  assert.ok(announced, 'the publication is announced to the student');
 });
 
 // The course lists (S2): a student's (their class's courses), a teacher's, whole and by pages.
