@@ -25,6 +25,7 @@
 #include "core/service.h"
 #include "core/util.h"
 #include "core/schema.h"
+#include "core/export.h"
 #include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
@@ -351,44 +352,17 @@ int cal_viewer_load(http_req *req, db_conn *c, struct cal_viewer *v)
 int cal_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	/* The user's own events, and their homework ticks. */
-	db_stmt *s = SQL_PREP(c,
-			      "SELECT id, kind, title, description, location, starts_at, ends_at, rrule, created_at"
-			      " FROM calendar_events WHERE owner_id = ? AND audience = 'owner' ORDER BY starts_at, id",
-			      SQL_T(user_id));
-	if (!s)
-		return ENT_EDB;
-	json_t *events = json_array();
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW)
-		json_array_append_new(events, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s}", "id",
-							db_col_text(s, 0), "kind", db_col_text(s, 1), "title",
-							db_col_text(s, 2), "description", db_col_text(s, 3), "location",
-							db_col_text(s, 4), "starts_at", db_col_text(s, 5), "ends_at",
-							db_col_text(s, 6), "rrule", db_col_text(s, 7), "created_at",
-							db_col_text(s, 8)));
-	db_done(s);
-	json_t *done = json_array();
-	if (rc >= 0) {
-		s = SQL_PREP(
-			c,
-			"SELECT homework_id, done_at FROM calendar_homework_done WHERE student_id = ? ORDER BY done_at",
-			SQL_T(user_id));
-		if (!s)
-			rc = ENT_EDB;
-		else {
-			while ((rc = db_step(s)) == DB_ROW)
-				json_array_append_new(done, json_pack("{s:s, s:s}", "homework_id", db_col_text(s, 0),
-								      "done_at", db_col_text(s, 1)));
-			db_done(s);
-		}
-	}
-	if (rc < 0) {
-		json_decref(events);
-		json_decref(done);
-		return rc;
-	}
-	json_object_set_new(out, "calendar", json_pack("{s:o, s:o}", "personal_events", events, "homework_done", done));
-	return ENT_OK;
+	json_t *events = json_array(), *done = json_array();
+	int rc = EXPORT_ROWS(c, events, "id kind title description location starts_at ends_at rrule created_at",
+			     "SELECT id, kind, title, description, location, starts_at, ends_at, rrule, created_at"
+			     " FROM calendar_events WHERE owner_id = ? AND audience = 'owner' ORDER BY starts_at, id",
+			     SQL_T(user_id));
+	if (!rc)
+		rc = EXPORT_ROWS(c, done, "homework_id done_at",
+				 "SELECT homework_id, done_at FROM calendar_homework_done WHERE student_id = ?"
+				 " ORDER BY done_at",
+				 SQL_T(user_id));
+	return export_put(out, "calendar", rc, "personal_events", events, "homework_done", done, NULL);
 }
 
 int cal_erase_user(db_conn *c, const char *user_id)
