@@ -142,7 +142,17 @@ struct http_req {
 	int has_out;
 	http_reply_hook reply_hook; /* the read cache's (rcache.c), or NULL */
 	void *reply_hook_ctx;
+	http_later_fn later; /* a deferred answer's finish (http_defer), until it ran */
+	void *later_ctx;
+	int later_state; /* LATER_*, under later_mu */
 };
+
+/* A deferred answer: its work runs (RUNNING), is done before the handler returned (READY), waits
+ * with its connection suspended (SUSPENDED), was resumed (RESUMED), or its connection ended first (GONE). */
+enum { LATER_RUNNING = 1, LATER_READY, LATER_SUSPENDED, LATER_RESUMED, LATER_GONE };
+static pthread_mutex_t later_mu = PTHREAD_MUTEX_INITIALIZER;
+static long later_n; /* deferred answers not finished */
+static atomic_int stopping;
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -389,7 +399,8 @@ void http__queue(http_req *req, int status, struct MHD_Response *r)
 		MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (req->srv && req->srv->hsts)
 		MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
-	if (MHD_queue_response(req->conn, (unsigned)status, r) != MHD_YES)
+	/* A deferred answer whose connection ended (http_resume) is dropped. */
+	if (req->conn && MHD_queue_response(req->conn, (unsigned)status, r) != MHD_YES)
 		log_warn("could not queue a %d answer", status);
 	MHD_destroy_response(r);
 	req->answered = 1;
@@ -1278,6 +1289,63 @@ static int check_access(http_req *req)
 	return 0;
 }
 
+int http_stopping(void) { return atomic_load(&stopping); }
+
+void http_defer(http_req *req, http_later_fn finish, void *ctx)
+{
+	req->later = finish;
+	req->later_ctx = ctx;
+	pthread_mutex_lock(&later_mu);
+	req->later_state = LATER_RUNNING;
+	later_n++;
+	pthread_mutex_unlock(&later_mu);
+}
+
+/* Runs a deferred answer's finish (a server thread, or the connection is gone: req->conn NULL). */
+static void later_finish(http_req *req)
+{
+	http_later_fn fn = req->later;
+	req->later = NULL;
+	fn(req, req->later_ctx);
+	if (!req->answered && req->conn)
+		http_problem(req, 500, "Le serveur n'a pas produit de réponse.");
+	pthread_mutex_lock(&later_mu);
+	later_n--;
+	pthread_mutex_unlock(&later_mu);
+}
+
+/* After the handler deferred its answer: suspend the connection, unless the work is done already. */
+static void later_park(http_req *req)
+{
+	pthread_mutex_lock(&later_mu);
+	if (req->later_state == LATER_READY) {
+		pthread_mutex_unlock(&later_mu);
+		later_finish(req);
+		return;
+	}
+	req->later_state = LATER_SUSPENDED;
+	MHD_suspend_connection(req->conn);
+	pthread_mutex_unlock(&later_mu);
+}
+
+void http_resume(http_req *req)
+{
+	pthread_mutex_lock(&later_mu);
+	int state = req->later_state;
+	if (state == LATER_SUSPENDED) {
+		req->later_state = LATER_RESUMED;
+		MHD_resume_connection(req->conn); /* finish runs when the handler is called again */
+	} else if (state == LATER_RUNNING) {
+		req->later_state = LATER_READY; /* the handler has not returned yet: later_park finishes */
+	}
+	pthread_mutex_unlock(&later_mu);
+	if (state == LATER_GONE) {
+		/* The connection ended while the work ran: finish (its answer dropped), then free. */
+		later_finish(req);
+		req_free(req);
+	}
+}
+
 static http_handler not_found;
 
 void http_set_page_fallback(http_handler h) { not_found = h; }
@@ -1310,7 +1378,7 @@ static void dispatch(http_req *req)
 	if (!r->on_body && check_access(req))
 		return;
 	r->handler(req);
-	if (!req->answered) {
+	if (!req->answered && !req->later) {
 		log_error("handler for %s %s did not answer", r->method, r->pattern);
 		http_problem(req, 500, "Le serveur n'a pas produit de réponse.");
 	}
@@ -1369,6 +1437,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	trk_phase(req->trk, PHASE_BUSY);
+	if (req->later) {
+		/* Called again after http_resume(): the deferred answer is ready. */
+		if (req->later_state == LATER_RESUMED)
+			later_finish(req);
+		return MHD_YES;
+	}
 	if (req->answered)
 		return MHD_YES;
 	if (req->too_big)
@@ -1377,6 +1451,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		http_problem_code(req, req->stream_status, req->stream_code, req->stream_detail);
 	else
 		dispatch(req);
+	if (req->later && !req->answered)
+		later_park(req);
 	return MHD_YES;
 }
 
@@ -1435,6 +1511,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	/* The connection waits for its next request: the head deadline starts again. */
 	trk_phase(req->trk, PHASE_HEAD);
+	int gone = 0;
+	if (req->later) {
+		/* A deferred answer not given: its work still runs (http_resume frees req) or is done. */
+		pthread_mutex_lock(&later_mu);
+		if (req->later_state == LATER_RUNNING || req->later_state == LATER_SUSPENDED) {
+			req->later_state = LATER_GONE;
+			gone = 1;
+		}
+		pthread_mutex_unlock(&later_mu);
+		req->conn = NULL;
+		if (!gone)
+			later_finish(req);
+		if (!req->answered)
+			req->status = 499;
+	}
 	double seconds = (double)(util_now_ns() - req->start_ns) / 1e9;
 	if (!req->answered)
 		req->status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499;
@@ -1442,6 +1533,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		metrics_observe(req->m.id, req->method, req->status, seconds);
 		if (log_access_enabled() && !(req->m.route && (req->m.route->flags & ROUTE_NO_LOG)))
 			access_log(req, seconds);
+	}
+	if (gone) {
+		/* The connection's bookkeeping goes with it; req waits for http_resume(). */
+		if (req->trk && req->trk->req == req)
+			req->trk->req = NULL;
+		req->trk = NULL;
+		return;
 	}
 	req_free(req);
 }
@@ -1532,6 +1630,7 @@ int http_bind(const char *addr, char *err, size_t errlen)
 int http_start(const struct http_options *opt, http_server **out, char *err, size_t errlen)
 {
 	*out = NULL;
+	atomic_store(&stopping, 0);
 	int fd = opt->fd > 0 ? opt->fd : http_bind(opt->listen, err, errlen);
 	if (fd < 0)
 		return ENT_EINVAL;
@@ -1585,6 +1684,7 @@ void http_stop(http_server *s)
 	if (!s)
 		return;
 	/* Event streams end first: libmicrohttpd must not be stopped with suspended connections. */
+	atomic_store(&stopping, 1);
 	sse__stop();
 	if (s->reaper_running) {
 		pthread_mutex_lock(&s->trk_mu);
@@ -1596,6 +1696,15 @@ void http_stop(http_server *s)
 	MHD_quiesce_daemon(s->d);
 	for (int i = 0; i < 100 && sse_count() > 0; i++)
 		usleep(10000); /* the resumed streams finish (at most a second) */
+	/* Deferred answers: their work sees http_stopping() and cuts itself short (at most 5 s). */
+	for (int i = 0; i < 500; i++) {
+		pthread_mutex_lock(&later_mu);
+		long n = later_n;
+		pthread_mutex_unlock(&later_mu);
+		if (!n)
+			break;
+		usleep(10000);
+	}
 	MHD_stop_daemon(s->d);
 	close(s->fd);
 	pthread_mutex_destroy(&s->trk_mu);

@@ -105,9 +105,25 @@ static const char schema_v2[] = "CREATE TABLE chatbot_vector_queue ("
 				" attempts INTEGER NOT NULL DEFAULT 0,"
 				" next_us BIGINT NOT NULL DEFAULT 0);";
 
+/*
+ * SQLite: the full-text index also holds each passage's course as a token ("c" and the id's hex
+ * digits), so that a question is matched among the asker's courses' passages only, inside the
+ * index (ask.c), rather than ranking the whole district's and filtering after.
+ */
+static const char schema_v3[] =
+	"DROP TABLE chatbot_fts;"
+	"CREATE VIRTUAL TABLE chatbot_fts USING fts5(stems, course, tokenize = 'unicode61 remove_diacritics 2');"
+	"INSERT INTO chatbot_fts (rowid, stems, course) SELECT id, stems, 'c' || replace(course_id, '-', '')"
+	" FROM chatbot_passages;";
+
+/* PostgreSQL: the passages by course, so that a question is matched among the asker's courses'
+ * passages (a few thousand rows) rather than ranking the district's matches. */
+static const char schema_v3_pg[] = "CREATE INDEX chatbot_passages_by_course ON chatbot_passages (course_id);";
+
 static const struct migration migrations[] = {
 	{1, "documents, passages and their full-text index, interactions, rate limit", schema_v1, schema_v1_pg},
 	{2, "documents waiting for their vectors", schema_v2, NULL},
+	{3, "the full-text index knows each passage's course", schema_v3, schema_v3_pg},
 };
 
 /* ---- GDPR ---- */
@@ -155,6 +171,8 @@ static const struct bus_consumer *const consumers[] = {&cb_consumer, NULL};
 static int cb_start(void)
 {
 	int rc = cb_llm_on() ? cb_jobs_start() : ENT_OK;
+	if (!rc && cb_llm_on())
+		rc = cb_relay_start();
 	if (!rc && cb_vectors_on())
 		rc = cb_vec_start();
 	return rc;
@@ -162,6 +180,7 @@ static int cb_start(void)
 
 static void cb_stop(void)
 {
+	cb_relay_stop(); /* the chats in flight end; their last jobs go to the workers */
 	cb_jobs_stop();
 	cb_vec_stop();
 	cb_text_stop();

@@ -73,7 +73,8 @@ static int insert_passages(db_conn *c, arena *a, const struct cours_material *m,
 			return rc;
 		if (!sqlite)
 			continue;
-		rc = SQL_RUN(c, "INSERT INTO chatbot_fts (rowid, stems) VALUES (?, ?)", SQL_I(id), SQL_T(stems));
+		rc = SQL_RUN(c, "INSERT INTO chatbot_fts (rowid, stems, course) VALUES (?, ?, ?)", SQL_I(id),
+			     SQL_T(stems), SQL_T(cb_course_token(a, m->cours_id)));
 		if (rc < 0)
 			return rc;
 	}
@@ -137,9 +138,9 @@ int cb_index_material(db_conn *c, const char *material_id)
 	}
 	db_bind_text(s, 1, material_id);
 	rc = db_step(s);
-	/* A material moved to another course is indexed again: its points carry the course. */
+	/* A material moved to another course is indexed again: its passages, index tokens and points carry the course. */
 	int same = rc == DB_ROW && strcmp(db_col_text(s, 0), m.file_id) == 0 &&
-		   (!cb_vectors_on() || strcmp(db_col_text(s, 2), m.cours_id) == 0);
+		   strcmp(db_col_text(s, 2), m.cours_id) == 0;
 	int excluded = rc == DB_ROW ? (int)db_col_int64(s, 1) : 0;
 	db_done(s);
 	if (rc < 0)
@@ -373,6 +374,7 @@ int cb_cmd_index(int argc, char **argv)
 			db_rollback(c);
 	}
 	int failed = 0;
+	uint64_t t0 = util_now_ns();
 	for (int i = 0; !rc && i < n; i++) {
 		/* Extracted again from the file: first forget which file was read. */
 		int r = db_begin(c);
@@ -396,7 +398,21 @@ int cb_cmd_index(int argc, char **argv)
 		fprintf(stderr, "ent index: %s\n", ent_err_str(rc));
 		return 1;
 	}
-	fprintf(stderr, "%sindex reconstruit : %d documents, %d en échec\n", n ? "\n" : "", n - failed, failed);
+	/* What was indexed and how fast (pages of text per second: bench/chatbot.sh reads this line). */
+	double secs = (double)(util_now_ns() - t0) / 1e9;
+	int64_t pages = 0, passages = 0;
+	db_stmt *s = db_prepare(c, "SELECT COALESCE(SUM(pages), 0), (SELECT COUNT(*) FROM chatbot_passages)"
+				   " FROM chatbot_documents WHERE status = 'indexed'");
+	if (s && db_step(s) == DB_ROW) {
+		pages = db_col_int64(s, 0);
+		passages = db_col_int64(s, 1);
+	}
+	if (s)
+		db_done(s);
+	fprintf(stderr,
+		"%sindex reconstruit : %d documents, %d en échec ; %lld pages, %lld passages en %.1f s (%.0f pages/s)\n",
+		n ? "\n" : "", n - failed, failed, (long long)pages, (long long)passages, secs,
+		secs > 0 ? (double)pages / secs : 0.0);
 	return failed ? 1 : 0;
 }
 
