@@ -124,9 +124,11 @@ struct http_req {
 	struct router_match m;
 	size_t max_body;
 	buf body;
-	int too_big;       /* the body passed max_body while being read */
-	uint64_t streamed; /* bytes handed to on_body */
-	size_t drained;    /* bytes discarded since */
+	int too_big;        /* the body passed max_body while being read */
+	uint64_t streamed;  /* bytes handed to on_body */
+	int64_t body_len;   /* Content-Length, -1 when none (chunked, or no body) */
+	uint64_t body_seen; /* body bytes libmicrohttpd has handed over */
+	size_t drained;     /* bytes discarded since */
 	int answered;
 	int status;
 	size_t bytes_out;
@@ -1185,6 +1187,7 @@ static void *uri_start(void *cls, const char *uri, struct MHD_Connection *conn)
 	req->path = "";
 	req->method = "";
 	req->match_rc = ENT_ENOTFOUND;
+	req->body_len = -1;
 	buf_init(&req->body, 1);
 	atomic_fetch_add(&in_flight, 1);
 	return req;
@@ -1269,6 +1272,7 @@ static int on_headers(http_req *req, const char *url, const char *version)
 			too_large(req);
 			return 1;
 		}
+		req->body_len = n;
 	}
 	return 0;
 }
@@ -1384,6 +1388,34 @@ static void dispatch(http_req *req)
 	}
 }
 
+/*
+ * A client that closed its connection in the middle of a body, seen by the piece that leaves the
+ * body incomplete. libmicrohttpd's epoll loop is edge-triggered and takes a read shorter than its
+ * buffer for "the socket is drained" (recv_param_adapter clears MHD_EPOLL_STATE_READ_READY): when
+ * the client's FIN is already queued behind the last bytes that read returns, no new event ever
+ * comes for it, the end of the stream is never read and the request is never completed (its
+ * upload's blob writer and quota reservation held until the reaper's body deadline, minutes for
+ * a large body). So after each piece of a body with a Content-Length that is still incomplete,
+ * one peek at the socket: at the end of the stream with nothing before it (libmicrohttpd hands
+ * over every body byte it has read, so the body can never be completed), the socket's reading
+ * side is shut down. The kernel then wakes the epoll set, and libmicrohttpd reads the end of the
+ * stream as it does for any client gone mid-request ("closed by remote side with incomplete
+ * request", on_completed with MHD_REQUEST_TERMINATED_CLIENT_ABORT). A chunked body is not
+ * checked (libmicrohttpd may hold chunks it has not handed over yet): the reaper bounds it.
+ */
+static void end_if_client_gone(http_req *req)
+{
+	if (req->body_len < 0 || req->body_seen >= (uint64_t)req->body_len || !req->trk || req->trk->fd < 0)
+		return;
+	char c;
+	ssize_t n;
+	do
+		n = recv(req->trk->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		shutdown(req->trk->fd, SHUT_RD);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
@@ -1403,6 +1435,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size > 0) {
 		if (req->trk)
 			atomic_fetch_add(&req->trk->body_bytes, *upload_data_size);
+		req->body_seen += *upload_data_size;
 		/*
 		 * MHD cannot send an answer queued in the middle of a body, so a body found too large
 		 * while reading (chunked, no Content-Length) is drained and answered 413 at its end;
@@ -1424,6 +1457,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 					return MHD_NO;
 			}
 			*upload_data_size = 0;
+			end_if_client_gone(req);
 			return MHD_YES;
 		}
 		if (!req->answered && !req->too_big && buf_add(&req->body, upload_data, *upload_data_size) != ENT_OK)
@@ -1434,6 +1468,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				return MHD_NO;
 		}
 		*upload_data_size = 0;
+		end_if_client_gone(req);
 		return MHD_YES;
 	}
 	trk_phase(req->trk, PHASE_BUSY);
