@@ -241,13 +241,12 @@ static int search_batch_sqlite(db_conn *c, arena *a, const char *stems_match, in
 	size_t found = 0;
 	int rc = ENT_OK;
 	for (int64_t want = CB_CANDIDATES, offset = 0; !rc && found < CB_TOP; offset += want, want *= 8) {
-		db_stmt *s = db_prepare(c, "SELECT rowid, -bm25(chatbot_fts) FROM chatbot_fts WHERE chatbot_fts MATCH ?"
-					   " ORDER BY bm25(chatbot_fts) LIMIT ? OFFSET ?");
+		db_stmt *s = SQL_PREP(c,
+				      "SELECT rowid, -bm25(chatbot_fts) FROM chatbot_fts WHERE chatbot_fts MATCH ?"
+				      " ORDER BY bm25(chatbot_fts) LIMIT ? OFFSET ?",
+				      SQL_T(match), SQL_I(want), SQL_I(offset));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, match);
-		db_bind_int64(s, 2, want);
-		db_bind_int64(s, 3, offset);
 		int64_t *cand = arena_alloc(a, (size_t)want * sizeof(*cand));
 		double *score = arena_alloc(a, (size_t)want * sizeof(*score));
 		int64_t nc = 0;
@@ -260,15 +259,14 @@ static int search_batch_sqlite(db_conn *c, arena *a, const char *stems_match, in
 			return rc;
 		rc = ENT_OK;
 		for (int64_t i = 0; i < nc && found < CB_TOP; i++) {
-			db_stmt *q = db_prepare(
-				c, "SELECT " HIT_COLS " FROM chatbot_passages p JOIN chatbot_documents d"
-				   " ON d.material_id = p.material_id WHERE p.id = ? AND d.status = 'indexed'"
-				   " AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)");
+			db_stmt *q = SQL_PREP(
+				c,
+				"SELECT " HIT_COLS " FROM chatbot_passages p JOIN chatbot_documents d"
+				" ON d.material_id = p.material_id WHERE p.id = ? AND d.status = 'indexed'"
+				" AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)",
+				SQL_I(cand[i]), SQL_I(everything), SQL_T(now));
 			if (!q)
 				return ENT_EDB;
-			db_bind_int64(q, 1, cand[i]);
-			db_bind_int64(q, 2, everything);
-			db_bind_text(q, 3, now);
 			int r = db_step(q);
 			if (r == DB_ROW && (!ids || has_course(ids, n, db_col_text(q, 2)))) {
 				struct hit h = {
@@ -335,14 +333,14 @@ static int vector_hits(db_conn *c, arena *a, const struct viewer *vw, const char
 	cb_now(now);
 	size_t n = 0;
 	for (int i = 0; i < nv && n < CB_TOP; i++) {
-		db_stmt *s = db_prepare(c, "SELECT " HIT_COLS
-					   ", d.publish_at FROM chatbot_passages p JOIN chatbot_documents d"
-					   " ON d.material_id = p.material_id WHERE p.material_id = ? AND p.seq = ?"
-					   " AND d.status = 'indexed' AND d.excluded = 0");
+		db_stmt *s = SQL_PREP(c,
+				      "SELECT " HIT_COLS
+				      ", d.publish_at FROM chatbot_passages p JOIN chatbot_documents d"
+				      " ON d.material_id = p.material_id WHERE p.material_id = ? AND p.seq = ?"
+				      " AND d.status = 'indexed' AND d.excluded = 0",
+				      SQL_T(vh[i].material_id), SQL_I(vh[i].seq));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, vh[i].material_id);
-		db_bind_int64(s, 2, vh[i].seq);
 		int rc = db_step(s);
 		if (rc == DB_ROW) {
 			const char *course = db_col_text(s, 2), *pub = db_col_text(s, 8);
@@ -851,14 +849,14 @@ static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct qu
 	}
 	if (qn->conversation_id) {
 		/* The caller's own conversation (another's answers 404): its last CB_TURNS turns, newest first. */
-		db_stmt *s = db_prepare(c, "SELECT question, answer FROM interactions_chatbot WHERE conversation_id = ?"
-					   " AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT " CB_TURNS_SQL);
+		db_stmt *s = SQL_PREP(c,
+				      "SELECT question, answer FROM interactions_chatbot WHERE conversation_id = ?"
+				      " AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT " CB_TURNS_SQL,
+				      SQL_T(qn->conversation_id), SQL_T(vw->sub));
 		if (!s) {
 			http_problem_err(req, ENT_EDB, NULL);
 			return -1;
 		}
-		db_bind_text(s, 1, qn->conversation_id);
-		db_bind_text(s, 2, vw->sub);
 		struct cb_turn *t = arena_alloc(a, CB_TURNS * sizeof(*t));
 		size_t n = 0;
 		while ((rc = db_step(s)) == DB_ROW && n < CB_TURNS) {
@@ -1117,10 +1115,10 @@ struct asking {
 };
 
 /*
- * Reads the question of req and answers it extractively into k (*rc: answer_question's outcome).
- * 0, or -1 after answering (503, the question refused ...).
+ * Reads the question of req and answers it extractively into k. 0, or -1 after answering (503,
+ * the question refused, the answer that could not be found ...).
  */
-static int ask_begin(http_req *req, struct asking *k, int *rc)
+static int ask_begin(http_req *req, struct asking *k)
 {
 	k->t0 = util_now_ns();
 	k->c = http_db(req);
@@ -1129,7 +1127,11 @@ static int ask_begin(http_req *req, struct asking *k, int *rc)
 	k->a = http_arena(req);
 	if (question_load(req, k->c, &k->vw, &k->qn))
 		return -1;
-	*rc = answer_question(k->c, k->a, &k->vw, &k->qn, &k->ans, &k->f);
+	int rc = answer_question(k->c, k->a, &k->vw, &k->qn, &k->ans, &k->f);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1207,13 +1209,8 @@ static void ask_finish(http_req *req, void *ctx)
 void cb_ask(http_req *req)
 {
 	struct asking k;
-	int rc;
-	if (ask_begin(req, &k, &rc))
+	if (ask_begin(req, &k))
 		return;
-	if (rc) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	if (k.ans.answered && cb_llm_on()) {
 		/* Below the relevance floor the model is never called. Above it, no thread waits for the
 		 * model: the request is deferred (its connection suspended) until the relay has the answer. */
@@ -1403,13 +1400,8 @@ static void send_extractive(sse_stream *st, const struct asking *k, const char *
 void cb_ask_stream(http_req *req)
 {
 	struct asking k;
-	int rc;
-	if (ask_begin(req, &k, &rc))
+	if (ask_begin(req, &k))
 		return;
-	if (rc) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	if (k.ans.answered && cb_llm_on()) {
 		/* Written by the model: the relay thread sends its tokens as they come; no thread waits. */
 		struct stream_job *j = job_new(&k.vw, &k.qn, &k.f, &k.ans, k.t0);
@@ -1432,7 +1424,8 @@ void cb_ask_stream(http_req *req)
 		/* Too many chats in flight: the extractive answer, now. */
 		arena_free(j->a);
 		char id[37];
-		rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id);
+		int rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000),
+				id);
 		if (rc)
 			log_error("chatbot: a streamed answer could not be recorded: %s", ent_err_str(rc));
 		send_tokens(st, k.ans.text);
@@ -1441,8 +1434,8 @@ void cb_ask_stream(http_req *req)
 	}
 	char id[37];
 	int retry;
-	rc = record_counted(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id,
-			    &retry);
+	int rc = record_counted(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000),
+				id, &retry);
 	if (rc == ENT_EBUSY && retry) {
 		rate_refused(req, retry);
 		return;
@@ -1598,23 +1591,16 @@ void cb_feedback(http_req *req)
 	if (!c)
 		return;
 	const char *id = http_param(req, "id");
-	db_stmt *s =
-		util_is_uuid(id)
-			? db_prepare(
-				  c,
-				  "UPDATE interactions_chatbot SET feedback = ?, comment = ? WHERE id = ? AND user_id = ?")
-			: NULL;
-	int rc = DB_DONE;
 	int64_t changed = 0;
-	if (s) {
-		db_bind_int64(s, 1, strcmp(json_get_str(body, "rating", ""), "up") == 0 ? 1 : -1);
-		db_bind_text_or_null(s, 2, json_get_str(body, "comment", NULL));
-		db_bind_text(s, 3, id);
-		db_bind_text(s, 4, http_principal(req)->sub);
-		rc = db_step(s);
-		changed = rc >= 0 ? db_changes(s) : 0;
-		db_done(s);
-	}
+	int rc =
+		util_is_uuid(id)
+			? SQL_CHANGE(
+				  c, &changed,
+				  "UPDATE interactions_chatbot SET feedback = ?, comment = ? WHERE id = ? AND user_id = ?",
+				  SQL_I(strcmp(json_get_str(body, "rating", ""), "up") == 0 ? 1 : -1),
+				  SQL_T(json_get_str(body, "comment", NULL)), SQL_T(id),
+				  SQL_T(http_principal(req)->sub))
+			: DB_DONE;
 	if (rc < 0)
 		http_problem_err(req, rc, NULL);
 	else if (!changed)
@@ -1661,15 +1647,16 @@ void cb_unanswered(http_req *req)
 	json_t *items = json_array();
 	int rc = ENT_OK;
 	for (int i = 0; !rc && i <= n / COURS_BATCH; i++) {
-		db_stmt *s = db_prepare(
-			c, "SELECT id, question, created_at FROM interactions_chatbot WHERE answered = 0 AND"
-			   " (course_id = ? OR (course_id IS NULL AND class_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-			   " ?, ?, ?, ?))) ORDER BY created_at DESC, id DESC LIMIT 200");
+		db_stmt *s = SQL_PREP(
+			c,
+			"SELECT id, question, created_at FROM interactions_chatbot WHERE answered = 0 AND"
+			" (course_id = ? OR (course_id IS NULL AND class_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+			" ?, ?, ?, ?))) ORDER BY created_at DESC, id DESC LIMIT 200",
+			SQL_T(course));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, course);
 		for (int k = 0; k < COURS_BATCH; k++) {
 			int at = i * COURS_BATCH + k;
 			db_bind_text_or_null(s, 2 + k, at < n ? classes[at] : NULL);

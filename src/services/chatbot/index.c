@@ -55,17 +55,13 @@ static int insert_passages(db_conn *c, arena *a, const struct cours_material *m,
 	int sqlite = db_conn_kind(c) == DB_SQLITE;
 	for (size_t i = 0; i < d->npassages; i++) {
 		const char *stems = cb_stems(a, d->passages[i].text);
-		db_stmt *s = db_prepare(c,
-					"INSERT INTO chatbot_passages (material_id, course_id, page, seq, text, stems)"
-					" VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
+		db_stmt *s = SQL_PREP(c,
+				      "INSERT INTO chatbot_passages (material_id, course_id, page, seq, text, stems)"
+				      " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+				      SQL_T(m->id), SQL_T(m->cours_id), SQL_I(d->passages[i].page), SQL_I((int64_t)i),
+				      SQL_T(d->passages[i].text), SQL_T(stems));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, m->id);
-		db_bind_text(s, 2, m->cours_id);
-		db_bind_int64(s, 3, d->passages[i].page);
-		db_bind_int64(s, 4, (int64_t)i);
-		db_bind_text(s, 5, d->passages[i].text);
-		db_bind_text(s, 6, stems);
 		int rc = db_step(s);
 		int64_t id = rc == DB_ROW ? db_col_int64(s, 0) : 0;
 		db_done(s);
@@ -131,12 +127,12 @@ int cb_index_material(db_conn *c, const char *material_id)
 	}
 	if (rc)
 		goto out;
-	db_stmt *s = db_prepare(c, "SELECT file_id, excluded, course_id FROM chatbot_documents WHERE material_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT file_id, excluded, course_id FROM chatbot_documents WHERE material_id = ?",
+			      SQL_T(material_id));
 	if (!s) {
 		rc = ENT_EDB;
 		goto out;
 	}
-	db_bind_text(s, 1, material_id);
 	rc = db_step(s);
 	/* A material moved to another course is indexed again: its passages, index tokens and points carry the course. */
 	int same = rc == DB_ROW && strcmp(db_col_text(s, 0), m.file_id) == 0 &&
@@ -308,12 +304,11 @@ void cb_document_patch(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	s = db_prepare(c, "SELECT " DOC_COLS " FROM chatbot_documents WHERE material_id = ?");
+	s = SQL_PREP(c, "SELECT " DOC_COLS " FROM chatbot_documents WHERE material_id = ?", SQL_T(mid));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, mid);
 	rc = db_step(s);
 	if (rc == DB_ROW)
 		document_write(http_jw(req), s, NULL);
