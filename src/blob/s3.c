@@ -396,6 +396,15 @@ static int bucket_name_ok(const char *b)
 	return 1;
 }
 
+/* Frees a credential (NULL: nothing), cleared first. */
+static void wipe_free(char *v)
+{
+	if (v) {
+		memset(v, 0, strlen(v));
+		free(v);
+	}
+}
+
 static void *s3_open(const char *url, char *err, size_t errlen)
 {
 	pthread_once(&curl_once, curl_init_once);
@@ -526,24 +535,12 @@ static void *s3_open(const char *url, char *err, size_t errlen)
 			 r.status == 403 ? ", check the credentials" : "");
 		goto fail;
 	}
-	if (access) {
-		memset(access, 0, strlen(access));
-		free(access);
-	}
-	if (secret) {
-		memset(secret, 0, strlen(secret));
-		free(secret);
-	}
+	wipe_free(access);
+	wipe_free(secret);
 	return s3;
 fail:
-	if (access) {
-		memset(access, 0, strlen(access));
-		free(access);
-	}
-	if (secret) {
-		memset(secret, 0, strlen(secret));
-		free(secret);
-	}
+	wipe_free(access);
+	wipe_free(secret);
 	s3_free(s3);
 	return NULL;
 }

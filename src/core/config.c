@@ -34,7 +34,9 @@ const struct config_setting config_settings[] = {
 	{"ENT_OIDC_ROLES_CLAIM", "--roles-claim", S(roles_claim), "realm_access.roles", 0,
 	 "dotted path of the roles array in tokens"},
 	{"ENT_LLM", "--llm", S(llm), "", 0, "ollama://host:11434?model=...; empty: extractive answers"},
-	{"ENT_VECTORS", "--vectors", S(vectors), "builtin", 0, "builtin or qdrant://host:6333"},
+	{"ENT_VECTORS", "--vectors", S(vectors), "builtin", 1, "builtin or qdrant://host:6333[?api_key=KEY]"},
+	{"ENT_VECTORS_API_KEY", "--vectors-api-key", S(vectors_api_key), "", 2,
+	 "Qdrant's API key, sent as its api-key header (or api_key= in ENT_VECTORS); empty: none"},
 	{"ENT_EMBED_MODEL", "--embed-model", S(embed_model), "", 0,
 	 "embedding model for ENT_VECTORS: NAME (served by ENT_LLM's Ollama) or ollama://host:port?model=NAME; "
 	 "empty: ENT_LLM's model"},
@@ -260,7 +262,12 @@ static int check(struct config *cfg, char *err, size_t errlen)
 		return bad(err, errlen, s, cfg->embed_model, "expected NAME or ollama://host:port?model=NAME");
 	s = setting("ENT_VECTORS");
 	if (strcmp(cfg->vectors, "builtin") != 0 && !url_ok(cfg->vectors, qdrant))
-		return bad(err, errlen, s, cfg->vectors, "expected builtin or qdrant://host:port");
+		return bad(err, errlen, s, cfg->vectors, "expected builtin or qdrant://host:port[?api_key=KEY]");
+	/* A key read from a file (ENT_VECTORS_API_KEY_FILE) loses its final newline. */
+	for (size_t kl = strlen(cfg->vectors_api_key); kl > 0 && strchr("\r\n \t", cfg->vectors_api_key[kl - 1]); kl--)
+		cfg->vectors_api_key[kl - 1] = '\0';
+	if (strpbrk(cfg->vectors_api_key, "\r\n"))
+		return bad(err, errlen, setting("ENT_VECTORS_API_KEY"), "***", "must be one line");
 	if (strcmp(cfg->vectors, "builtin") != 0 && !embed_url && !llm_on)
 		return bad(
 			err, errlen, s, cfg->vectors,
@@ -484,7 +491,10 @@ void config_print(const struct config *cfg, FILE *out)
 		const struct config_setting *s = &config_settings[i];
 		const char *v = *cfield(cfg, s);
 		char masked[1024];
-		config_mask_url(v ? v : "", masked, sizeof(masked));
+		if (s->secret == 2 && v && *v)
+			snprintf(masked, sizeof(masked), "***");
+		else
+			config_mask_url(v ? v : "", masked, sizeof(masked));
 		fprintf(out, "%s=%s\n", s->env, masked);
 	}
 }

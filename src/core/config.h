@@ -27,6 +27,7 @@ struct config {
 	char *llm;                 /* ENT_LLM --llm */
 	char *vectors;             /* ENT_VECTORS --vectors */
 	char *embed_model;         /* ENT_EMBED_MODEL --embed-model: NAME or ollama://host:port?model=NAME */
+	char *vectors_api_key;     /* ENT_VECTORS_API_KEY --vectors-api-key: Qdrant's api-key */
 	char *chatbot_rate;        /* ENT_CHATBOT_RATE --chatbot-rate: questions per user per 10 minutes */
 	char *web;                 /* ENT_WEB --web: the built portal and /docs assets */
 	char *log_level;           /* ENT_LOG_LEVEL --log-level */
@@ -61,7 +62,7 @@ struct config_setting {
 	const char *flag;
 	size_t offset;
 	const char *def; /* NULL: computed (see config.c) */
-	int secret;      /* may hold a password: masked when printed */
+	int secret;      /* 1: may hold a password (masked in URLs when printed); 2: a secret whole (never printed) */
 	const char *help;
 };
 

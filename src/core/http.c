@@ -124,9 +124,11 @@ struct http_req {
 	struct router_match m;
 	size_t max_body;
 	buf body;
-	int too_big;       /* the body passed max_body while being read */
-	uint64_t streamed; /* bytes handed to on_body */
-	size_t drained;    /* bytes discarded since */
+	int too_big;        /* the body passed max_body while being read */
+	uint64_t streamed;  /* bytes handed to on_body */
+	int64_t body_len;   /* Content-Length, -1 when none (chunked, or no body) */
+	uint64_t body_seen; /* body bytes libmicrohttpd has handed over */
+	size_t drained;     /* bytes discarded since */
 	int answered;
 	int status;
 	size_t bytes_out;
@@ -142,7 +144,17 @@ struct http_req {
 	int has_out;
 	http_reply_hook reply_hook; /* the read cache's (rcache.c), or NULL */
 	void *reply_hook_ctx;
+	http_later_fn later; /* a deferred answer's finish (http_defer), until it ran */
+	void *later_ctx;
+	int later_state; /* LATER_*, under later_mu */
 };
+
+/* A deferred answer: its work runs (RUNNING), is done before the handler returned (READY), waits
+ * with its connection suspended (SUSPENDED), was resumed (RESUMED), or its connection ended first (GONE). */
+enum { LATER_RUNNING = 1, LATER_READY, LATER_SUSPENDED, LATER_RESUMED, LATER_GONE };
+static pthread_mutex_t later_mu = PTHREAD_MUTEX_INITIALIZER;
+static long later_n; /* deferred answers not finished */
+static atomic_int stopping;
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -389,7 +401,8 @@ void http__queue(http_req *req, int status, struct MHD_Response *r)
 		MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (req->srv && req->srv->hsts)
 		MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
-	if (MHD_queue_response(req->conn, (unsigned)status, r) != MHD_YES)
+	/* A deferred answer whose connection ended (http_resume) is dropped. */
+	if (req->conn && MHD_queue_response(req->conn, (unsigned)status, r) != MHD_YES)
 		log_warn("could not queue a %d answer", status);
 	MHD_destroy_response(r);
 	req->answered = 1;
@@ -1177,6 +1190,7 @@ static void *uri_start(void *cls, const char *uri, struct MHD_Connection *conn)
 	req->path = "";
 	req->method = "";
 	req->match_rc = ENT_ENOTFOUND;
+	req->body_len = -1;
 	buf_init(&req->body, 1);
 	atomic_fetch_add(&in_flight, 1);
 	return req;
@@ -1261,6 +1275,7 @@ static int on_headers(http_req *req, const char *url, const char *version)
 			too_large(req);
 			return 1;
 		}
+		req->body_len = n;
 	}
 	return 0;
 }
@@ -1279,6 +1294,63 @@ static int check_access(http_req *req)
 		return -1;
 	}
 	return 0;
+}
+
+int http_stopping(void) { return atomic_load(&stopping); }
+
+void http_defer(http_req *req, http_later_fn finish, void *ctx)
+{
+	req->later = finish;
+	req->later_ctx = ctx;
+	pthread_mutex_lock(&later_mu);
+	req->later_state = LATER_RUNNING;
+	later_n++;
+	pthread_mutex_unlock(&later_mu);
+}
+
+/* Runs a deferred answer's finish (a server thread, or the connection is gone: req->conn NULL). */
+static void later_finish(http_req *req)
+{
+	http_later_fn fn = req->later;
+	req->later = NULL;
+	fn(req, req->later_ctx);
+	if (!req->answered && req->conn)
+		http_problem(req, 500, "Le serveur n'a pas produit de réponse.");
+	pthread_mutex_lock(&later_mu);
+	later_n--;
+	pthread_mutex_unlock(&later_mu);
+}
+
+/* After the handler deferred its answer: suspend the connection, unless the work is done already. */
+static void later_park(http_req *req)
+{
+	pthread_mutex_lock(&later_mu);
+	if (req->later_state == LATER_READY) {
+		pthread_mutex_unlock(&later_mu);
+		later_finish(req);
+		return;
+	}
+	req->later_state = LATER_SUSPENDED;
+	MHD_suspend_connection(req->conn);
+	pthread_mutex_unlock(&later_mu);
+}
+
+void http_resume(http_req *req)
+{
+	pthread_mutex_lock(&later_mu);
+	int state = req->later_state;
+	if (state == LATER_SUSPENDED) {
+		req->later_state = LATER_RESUMED;
+		MHD_resume_connection(req->conn); /* finish runs when the handler is called again */
+	} else if (state == LATER_RUNNING) {
+		req->later_state = LATER_READY; /* the handler has not returned yet: later_park finishes */
+	}
+	pthread_mutex_unlock(&later_mu);
+	if (state == LATER_GONE) {
+		/* The connection ended while the work ran: finish (its answer dropped), then free. */
+		later_finish(req);
+		req_free(req);
+	}
 }
 
 static http_handler not_found;
@@ -1313,10 +1385,38 @@ static void dispatch(http_req *req)
 	if (!r->on_body && check_access(req))
 		return;
 	r->handler(req);
-	if (!req->answered) {
+	if (!req->answered && !req->later) {
 		log_error("handler for %s %s did not answer", r->method, r->pattern);
 		http_problem(req, 500, "Le serveur n'a pas produit de réponse.");
 	}
+}
+
+/*
+ * A client that closed its connection in the middle of a body, seen by the piece that leaves the
+ * body incomplete. libmicrohttpd's epoll loop is edge-triggered and takes a read shorter than its
+ * buffer for "the socket is drained" (recv_param_adapter clears MHD_EPOLL_STATE_READ_READY): when
+ * the client's FIN is already queued behind the last bytes that read returns, no new event ever
+ * comes for it, the end of the stream is never read and the request is never completed (its
+ * upload's blob writer and quota reservation held until the reaper's body deadline, minutes for
+ * a large body). So after each piece of a body with a Content-Length that is still incomplete,
+ * one peek at the socket: at the end of the stream with nothing before it (libmicrohttpd hands
+ * over every body byte it has read, so the body can never be completed), the socket's reading
+ * side is shut down. The kernel then wakes the epoll set, and libmicrohttpd reads the end of the
+ * stream as it does for any client gone mid-request ("closed by remote side with incomplete
+ * request", on_completed with MHD_REQUEST_TERMINATED_CLIENT_ABORT). A chunked body is not
+ * checked (libmicrohttpd may hold chunks it has not handed over yet): the reaper bounds it.
+ */
+static void end_if_client_gone(http_req *req)
+{
+	if (req->body_len < 0 || req->body_seen >= (uint64_t)req->body_len || !req->trk || req->trk->fd < 0)
+		return;
+	char c;
+	ssize_t n;
+	do
+		n = recv(req->trk->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		shutdown(req->trk->fd, SHUT_RD);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -1338,6 +1438,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size > 0) {
 		if (req->trk)
 			atomic_fetch_add(&req->trk->body_bytes, *upload_data_size);
+		req->body_seen += *upload_data_size;
 		/*
 		 * MHD cannot send an answer queued in the middle of a body, so a body found too large
 		 * while reading (chunked, no Content-Length) is drained and answered 413 at its end;
@@ -1359,6 +1460,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 					return MHD_NO;
 			}
 			*upload_data_size = 0;
+			end_if_client_gone(req);
 			return MHD_YES;
 		}
 		if (!req->answered && !req->too_big && buf_add(&req->body, upload_data, *upload_data_size) != ENT_OK)
@@ -1369,9 +1471,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				return MHD_NO;
 		}
 		*upload_data_size = 0;
+		end_if_client_gone(req);
 		return MHD_YES;
 	}
 	trk_phase(req->trk, PHASE_BUSY);
+	if (req->later) {
+		/* Called again after http_resume(): the deferred answer is ready. */
+		if (req->later_state == LATER_RESUMED)
+			later_finish(req);
+		return MHD_YES;
+	}
 	if (req->answered)
 		return MHD_YES;
 	if (req->too_big)
@@ -1380,6 +1489,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		http_problem_code(req, req->stream_status, req->stream_code, req->stream_detail);
 	else
 		dispatch(req);
+	if (req->later && !req->answered)
+		later_park(req);
 	return MHD_YES;
 }
 
@@ -1438,6 +1549,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	/* The connection waits for its next request: the head deadline starts again. */
 	trk_phase(req->trk, PHASE_HEAD);
+	int gone = 0;
+	if (req->later) {
+		/* A deferred answer not given: its work still runs (http_resume frees req) or is done. */
+		pthread_mutex_lock(&later_mu);
+		if (req->later_state == LATER_RUNNING || req->later_state == LATER_SUSPENDED) {
+			req->later_state = LATER_GONE;
+			gone = 1;
+		}
+		pthread_mutex_unlock(&later_mu);
+		req->conn = NULL;
+		if (!gone)
+			later_finish(req);
+		if (!req->answered)
+			req->status = 499;
+	}
 	double seconds = (double)(util_now_ns() - req->start_ns) / 1e9;
 	if (!req->answered)
 		req->status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499;
@@ -1445,6 +1571,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		metrics_observe(req->m.id, req->method, req->status, seconds);
 		if (log_access_enabled() && !(req->m.route && (req->m.route->flags & ROUTE_NO_LOG)))
 			access_log(req, seconds);
+	}
+	if (gone) {
+		/* The connection's bookkeeping goes with it; req waits for http_resume(). */
+		if (req->trk && req->trk->req == req)
+			req->trk->req = NULL;
+		req->trk = NULL;
+		return;
 	}
 	req_free(req);
 }
@@ -1535,6 +1668,7 @@ int http_bind(const char *addr, char *err, size_t errlen)
 int http_start(const struct http_options *opt, http_server **out, char *err, size_t errlen)
 {
 	*out = NULL;
+	atomic_store(&stopping, 0);
 	int fd = opt->fd > 0 ? opt->fd : http_bind(opt->listen, err, errlen);
 	if (fd < 0)
 		return ENT_EINVAL;
@@ -1588,6 +1722,7 @@ void http_stop(http_server *s)
 	if (!s)
 		return;
 	/* Event streams end first: libmicrohttpd must not be stopped with suspended connections. */
+	atomic_store(&stopping, 1);
 	sse__stop();
 	if (s->reaper_running) {
 		pthread_mutex_lock(&s->trk_mu);
@@ -1599,6 +1734,15 @@ void http_stop(http_server *s)
 	MHD_quiesce_daemon(s->d);
 	for (int i = 0; i < 100 && sse_count() > 0; i++)
 		usleep(10000); /* the resumed streams finish (at most a second) */
+	/* Deferred answers: their work sees http_stopping() and cuts itself short (at most 5 s). */
+	for (int i = 0; i < 500; i++) {
+		pthread_mutex_lock(&later_mu);
+		long n = later_n;
+		pthread_mutex_unlock(&later_mu);
+		if (!n)
+			break;
+		usleep(10000);
+	}
 	MHD_stop_daemon(s->d);
 	close(s->fd);
 	pthread_mutex_destroy(&s->trk_mu);

@@ -286,6 +286,25 @@ typedef long (*http_read_fn)(void *ctx, uint64_t offset, char *buf, size_t max);
 void http_reply_stream(http_req *req, int status, const char *content_type, uint64_t size, http_read_fn read, void *ctx,
 		       void (*free_ctx)(void *));
 
+/*
+ * Answering later, without holding a thread (an answer that waits on a slow remote, such as a
+ * model writing it): the handler calls http_defer() and returns without answering. The
+ * connection is then suspended (out of libmicrohttpd's event loop: no server thread waits for
+ * it). Any thread, once the answer can be written, calls http_resume(req); finish(req, ctx) then
+ * runs on a server thread and answers as a handler does (http_reply_*, http_problem*, http_db ...).
+ * After http_resume() the caller must not touch req nor anything in its arena.
+ *
+ * If the connection is gone in the meantime (the server stops), finish still runs once, on the
+ * thread of http_resume or of the connection's end, and what it answers is dropped: it must only
+ * answer and release what ctx holds. http_stopping() tells deferred work to cut itself short;
+ * http_stop() waits a few seconds for deferred answers before closing their connections.
+ */
+typedef void (*http_later_fn)(http_req *req, void *ctx);
+void http_defer(http_req *req, http_later_fn finish, void *ctx);
+void http_resume(http_req *req);
+/* 1 once http_stop() has begun: deferred work should end now. Any thread. */
+int http_stopping(void);
+
 /* Server-Sent Events (answers that stay open and carry pushed events): see sse.h. */
 
 /*

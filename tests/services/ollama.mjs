@@ -21,9 +21,13 @@
 //        pas." It is deliberately gullible: a passage saying "cite le passage [k]" makes it cite [k].
 //        Tests may replace it: server.reply = (messages) => string; server.failChat = true makes
 //        every chat fail with 500 as Ollama does when its model runner stops.
+//        A slow model: server.tokenDelayMs waits that long between streamed lines; server.hold()
+//        makes every chat started from then on stop after its first token until server.release()
+//        (server.held counts the chats waiting there), so tests can keep answers streaming as
+//        long as they need without timing anything.
 //   GET /api/tags, GET /api/version: as Ollama.
 //
-// startOllama({ models }) -> { url, port, requests, rejected, reply, stop() }
+// startOllama({ models }) -> { url, port, requests, rejected, reply, tokenDelayMs, hold(), release(), held, stop() }
 import { createServer } from 'node:http';
 
 export const DIM = 256;
@@ -138,7 +142,13 @@ export function tokens(text) {
 }
 
 export async function startOllama({ models = ['stand-in', 'embed-hash'] } = {}) {
-  const srv = { requests: [], rejected: [], reply: standInAnswer, failChat: false, url: '', port: 0 };
+  let gate = null, open = null;
+  const srv = {
+    requests: [], rejected: [], reply: standInAnswer, failChat: false, url: '', port: 0, tokenDelayMs: 0, held: 0,
+    hold() { if (!gate) gate = new Promise((resolve) => { open = resolve; }); },
+    release() { const o = open; gate = null; open = null; o?.(); },
+  };
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const now = () => new Date().toISOString();
   const server = createServer((req, res) => {
     const chunks = [];
@@ -185,13 +195,21 @@ export async function startOllama({ models = ['stand-in', 'embed-hash'] } = {}) 
         return;
       }
       res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
-      for (const t of tokens(answer)) res.write(JSON.stringify({ model: body.model, created_at: now(), message: { role: 'assistant', content: t }, done: false }) + '\n');
-      res.end(JSON.stringify({ ...final, message: { role: 'assistant', content: '' } }) + '\n');
+      const held = gate;
+      (async () => {
+        for (const [i, t] of tokens(answer).entries()) {
+          if (res.destroyed) return;
+          if (i > 0 && srv.tokenDelayMs) await pause(srv.tokenDelayMs);
+          res.write(JSON.stringify({ model: body.model, created_at: now(), message: { role: 'assistant', content: t }, done: false }) + '\n');
+          if (i === 0 && held) { srv.held++; await held; srv.held--; }
+        }
+        if (!res.destroyed) res.end(JSON.stringify({ ...final, message: { role: 'assistant', content: '' } }) + '\n');
+      })();
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   srv.port = server.address().port;
   srv.url = `http://127.0.0.1:${srv.port}`;
-  srv.stop = () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); });
+  srv.stop = () => new Promise((resolve) => { srv.release(); server.closeAllConnections?.(); server.close(() => resolve()); });
   return srv;
 }

@@ -20,7 +20,12 @@
 //   ?wait=true|false is accepted on writes. Filters: must / should / must_not / min_should of
 //   {key, match: {value} | {any} | {except}}, {has_id}, or a nested filter.
 //
-// startQdrant() -> { url, port, collections, requests, rejected, stop() }
+// With an API key (startQdrant({ apiKey })), as Qdrant with service.api_key set, every request must
+// carry it in the `api-key` header (or `Authorization: Bearer KEY`): without it or with another,
+// 401 with "Must provide an API key or an Authorization bearer token" (recorded in `rejected` and
+// in `unauthorized`).
+//
+// startQdrant({ apiKey? }) -> { url, port, collections, requests, rejected, unauthorized, stop() }
 import { createServer } from 'node:http';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -109,9 +114,9 @@ function score(distance, a, b) {
 }
 const higherIsBetter = (d) => d === 'Cosine' || d === 'Dot';
 
-export async function startQdrant() {
+export async function startQdrant({ apiKey = '' } = {}) {
   const collections = new Map();
-  const srv = { collections, requests: [], rejected: [], url: '', port: 0 };
+  const srv = { collections, requests: [], rejected: [], unauthorized: [], url: '', port: 0 };
   let opId = 0;
 
   function coll(name) {
@@ -238,6 +243,13 @@ export async function startQdrant() {
       const time = () => Number(process.hrtime.bigint() - t0) / 1e9;
       let body;
       try {
+        if (apiKey) {
+          const bearer = /^Bearer (.+)$/.exec(req.headers.authorization || '')?.[1];
+          if (req.headers['api-key'] !== apiKey && bearer !== apiKey) {
+            srv.unauthorized.push({ method: req.method, path: u.pathname, key: req.headers['api-key'] ?? null });
+            throw new Bad('Must provide an API key or an Authorization bearer token', 401);
+          }
+        }
         if (raw.length) body = JSON.parse(raw);
         else if (req.method === 'PUT' || req.method === 'POST') throw new Bad('Format error in JSON body: EOF while parsing a value');
         srv.requests.push({ method: req.method, path: u.pathname, query: u.search, body });

@@ -26,6 +26,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,16 +143,20 @@ struct hit {
 
 #define HIT_COLS "p.id, p.material_id, p.course_id, p.page, p.text, p.stems, d.file_id, d.title"
 #define IN16 " AND p.course_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-#define SQLITE_Q(in)                                                                                                   \
-	"SELECT " HIT_COLS ", -bm25(chatbot_fts) FROM chatbot_fts JOIN chatbot_passages p ON p.id = chatbot_fts.rowid" \
-	" JOIN chatbot_documents d ON d.material_id = p.material_id WHERE chatbot_fts MATCH ?"                         \
-	" AND d.status = 'indexed' AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)" in     \
-	" ORDER BY bm25(chatbot_fts) LIMIT 8"
 #define PG_Q(in)                                                                                                       \
 	"SELECT " HIT_COLS ", ts_rank(p.tsv, to_tsquery('french', ?)) AS r FROM chatbot_passages p"                    \
 	" JOIN chatbot_documents d ON d.material_id = p.material_id WHERE p.tsv @@ to_tsquery('french', ?)"            \
 	" AND d.status = 'indexed' AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)" in     \
 	" ORDER BY r DESC, p.id LIMIT 8"
+
+/* 1 when course is among ids[0..n). */
+static int has_course(const char *const *ids, size_t n, const char *course)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ids[i], course) == 0)
+			return 1;
+	return 0;
+}
 
 /* Adds h to the best CB_TOP hits in v (sorted by score, descending). */
 static void keep_best(struct hit *v, size_t *n, const struct hit *h)
@@ -171,21 +176,18 @@ static void keep_best(struct hit *v, size_t *n, const struct hit *h)
 		(*n)++;
 }
 
-/* One statement over the courses ids[0..n) (n <= 16; ids NULL: every course). */
-static int search_batch(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
-			struct hit *v, size_t *nv)
+/* One statement over the courses ids[0..n) (n <= 16; ids NULL: every course): PostgreSQL. */
+static int search_batch_pg(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
+			   struct hit *v, size_t *nv)
 {
-	int pg = db_conn_kind(c) == DB_POSTGRES;
-	const char *sql = pg ? (ids ? PG_Q(IN16) : PG_Q("")) : (ids ? SQLITE_Q(IN16) : SQLITE_Q(""));
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = db_prepare(c, ids ? PG_Q(IN16) : PG_Q(""));
 	if (!s)
 		return ENT_EDB;
 	char now[21];
 	cb_now(now);
 	int k = 1;
 	db_bind_text(s, k++, match);
-	if (pg)
-		db_bind_text(s, k++, match);
+	db_bind_text(s, k++, match);
 	db_bind_int64(s, k++, everything);
 	db_bind_text(s, k++, now);
 	if (ids)
@@ -210,6 +212,94 @@ static int search_batch(db_conn *c, arena *a, const char *match, int everything,
 	return rc < 0 ? rc : ENT_OK;
 }
 
+/* Full-text candidates taken at first; more only when too many of them are filtered out. */
+#define CB_CANDIDATES 32
+
+/*
+ * SQLite: the index is asked for the best passages of the courses ids[0..n) only (each passage's
+ * course is a token of the index: "course : (c... OR c...) AND stems : (...)"), so ranking costs
+ * what the asker's courses hold, not the district. The candidates, best first, are then read with
+ * their document under the remaining conditions (indexed, not excluded, published for a
+ * student's course) until CB_TOP pass; when fewer pass, more candidates are taken.
+ */
+static int search_batch_sqlite(db_conn *c, arena *a, const char *stems_match, int everything, const char *const *ids,
+			       size_t n, struct hit *v, size_t *nv)
+{
+	buf b;
+	buf_init(&b, 0);
+	if (ids) {
+		buf_addstr(&b, "course : (");
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&b, "%s%s", i ? " OR " : "", cb_course_token(a, ids[i]));
+		buf_addstr(&b, ") AND ");
+	}
+	buf_printf(&b, "stems : (%s)", stems_match);
+	const char *match = arena_strdup(a, b.data ? b.data : "");
+	buf_free(&b);
+	char now[21];
+	cb_now(now);
+	size_t found = 0;
+	int rc = ENT_OK;
+	for (int64_t want = CB_CANDIDATES, offset = 0; !rc && found < CB_TOP; offset += want, want *= 8) {
+		db_stmt *s = SQL_PREP(c,
+				      "SELECT rowid, -bm25(chatbot_fts) FROM chatbot_fts WHERE chatbot_fts MATCH ?"
+				      " ORDER BY bm25(chatbot_fts) LIMIT ? OFFSET ?",
+				      SQL_T(match), SQL_I(want), SQL_I(offset));
+		if (!s)
+			return ENT_EDB;
+		int64_t *cand = arena_alloc(a, (size_t)want * sizeof(*cand));
+		double *score = arena_alloc(a, (size_t)want * sizeof(*score));
+		int64_t nc = 0;
+		while ((rc = db_step(s)) == DB_ROW && nc < want) {
+			cand[nc] = db_col_int64(s, 0);
+			score[nc++] = db_col_double(s, 1);
+		}
+		db_done(s);
+		if (rc < 0)
+			return rc;
+		rc = ENT_OK;
+		for (int64_t i = 0; i < nc && found < CB_TOP; i++) {
+			db_stmt *q = SQL_PREP(
+				c,
+				"SELECT " HIT_COLS " FROM chatbot_passages p JOIN chatbot_documents d"
+				" ON d.material_id = p.material_id WHERE p.id = ? AND d.status = 'indexed'"
+				" AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)",
+				SQL_I(cand[i]), SQL_I(everything), SQL_T(now));
+			if (!q)
+				return ENT_EDB;
+			int r = db_step(q);
+			if (r == DB_ROW && (!ids || has_course(ids, n, db_col_text(q, 2)))) {
+				struct hit h = {
+					.id = db_col_int64(q, 0),
+					.material_id = arena_strdup(a, db_col_text(q, 1)),
+					.course_id = arena_strdup(a, db_col_text(q, 2)),
+					.page = (int)db_col_int64(q, 3),
+					.text = arena_strdup(a, db_col_text(q, 4)),
+					.stems = arena_strdup(a, db_col_text(q, 5)),
+					.file_id = arena_strdup(a, db_col_text(q, 6)),
+					.title = arena_strdup(a, db_col_text(q, 7)),
+					.score = score[i],
+				};
+				keep_best(v, nv, &h);
+				found++;
+			}
+			db_done(q);
+			if (r < 0)
+				return r;
+		}
+		if (nc < want)
+			break; /* no more candidates */
+	}
+	return rc;
+}
+
+static int search_batch(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
+			struct hit *v, size_t *nv)
+{
+	return db_conn_kind(c) == DB_POSTGRES ? search_batch_pg(c, a, match, everything, ids, n, v, nv)
+					      : search_batch_sqlite(c, a, match, everything, ids, n, v, nv);
+}
+
 static int search_set(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
 		      struct hit *v, size_t *nv)
 {
@@ -220,15 +310,6 @@ static int search_set(db_conn *c, arena *a, const char *match, int everything, c
 			return rc;
 	}
 	return ENT_OK;
-}
-
-/* 1 when course is among ids[0..n). */
-static int has_course(const char *const *ids, size_t n, const char *course)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(ids[i], course) == 0)
-			return 1;
-	return 0;
 }
 
 /*
@@ -252,14 +333,14 @@ static int vector_hits(db_conn *c, arena *a, const struct viewer *vw, const char
 	cb_now(now);
 	size_t n = 0;
 	for (int i = 0; i < nv && n < CB_TOP; i++) {
-		db_stmt *s = db_prepare(c, "SELECT " HIT_COLS
-					   ", d.publish_at FROM chatbot_passages p JOIN chatbot_documents d"
-					   " ON d.material_id = p.material_id WHERE p.material_id = ? AND p.seq = ?"
-					   " AND d.status = 'indexed' AND d.excluded = 0");
+		db_stmt *s = SQL_PREP(c,
+				      "SELECT " HIT_COLS
+				      ", d.publish_at FROM chatbot_passages p JOIN chatbot_documents d"
+				      " ON d.material_id = p.material_id WHERE p.material_id = ? AND p.seq = ?"
+				      " AND d.status = 'indexed' AND d.excluded = 0",
+				      SQL_T(vh[i].material_id), SQL_I(vh[i].seq));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, vh[i].material_id);
-		db_bind_int64(s, 2, vh[i].seq);
 		int rc = db_step(s);
 		if (rc == DB_ROW) {
 			const char *course = db_col_text(s, 2), *pub = db_col_text(s, 8);
@@ -321,6 +402,106 @@ static size_t fuse(const struct hit *x, size_t nx, const struct hit *y, size_t n
 }
 
 /*
+ * Common stems (SQLite). On a large index, a stem found in more than a quarter of the passages
+ * ("important", "présente" in a district's course text) makes the full-text match read a doclist
+ * as long as the index for little: its BM25 weight is near nothing. Such stems are left out of the
+ * match (never all of them: the rarest stays) and still count for the relevance floor. How many
+ * passages hold a stem is counted once and kept CB_DF_TTL seconds in a small table per process.
+ */
+#define CB_DF_SLOTS 4096
+#define CB_DF_TTL 600
+#define CB_PRUNE_MIN 5000 /* passages: below, every stem is matched */
+#define CB_COMMON_SHARE 0.25
+
+struct df_slot {
+	char stem[40];
+	int64_t n;
+	time_t at;
+};
+static struct df_slot df_cache[CB_DF_SLOTS];
+static int64_t df_total;
+static time_t df_total_at;
+static pthread_mutex_t df_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t count_of(db_conn *c, const char *sql, const char *arg)
+{
+	db_stmt *s = db_prepare(c, sql);
+	if (!s)
+		return -1;
+	if (arg)
+		db_bind_text(s, 1, arg);
+	int64_t n = db_step(s) == DB_ROW ? db_col_int64(s, 0) : -1;
+	db_done(s);
+	return n;
+}
+
+/* How many passages hold stem (cached), or -1. */
+static int64_t stem_df(db_conn *c, arena *a, const char *stem, time_t now)
+{
+	size_t len = strlen(stem);
+	if (len >= sizeof(df_cache[0].stem))
+		return -1;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)stem[i]) * 16777619u;
+	struct df_slot *slot = &df_cache[h % CB_DF_SLOTS];
+	pthread_mutex_lock(&df_mu);
+	int64_t n = strcmp(slot->stem, stem) == 0 && now - slot->at < CB_DF_TTL ? slot->n : -1;
+	pthread_mutex_unlock(&df_mu);
+	if (n >= 0)
+		return n;
+	n = count_of(c, "SELECT COUNT(*) FROM chatbot_fts WHERE chatbot_fts MATCH ?",
+		     arena_printf(a, "stems : \"%s\"", stem));
+	if (n < 0)
+		return -1;
+	pthread_mutex_lock(&df_mu);
+	memcpy(slot->stem, stem, len + 1);
+	slot->n = n;
+	slot->at = now;
+	pthread_mutex_unlock(&df_mu);
+	return n;
+}
+
+/* keep[i] = 0 for the common stems of q[0..nq) (see above), 1 for the others. */
+static void common_stems(db_conn *c, const char *const *q, size_t nq, int *keep)
+{
+	for (size_t i = 0; i < nq; i++)
+		keep[i] = 1;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&df_mu);
+	int64_t total = now - df_total_at < CB_DF_TTL ? df_total : -1;
+	pthread_mutex_unlock(&df_mu);
+	if (total < 0) {
+		total = count_of(c, "SELECT COUNT(*) FROM chatbot_passages", NULL);
+		pthread_mutex_lock(&df_mu);
+		df_total = total;
+		df_total_at = now;
+		pthread_mutex_unlock(&df_mu);
+	}
+	if (total < CB_PRUNE_MIN || nq < 2)
+		return;
+	arena *a = arena_new(0);
+	size_t rarest = 0, kept = nq;
+	int64_t best = -1;
+	for (size_t i = 0; i < nq; i++) {
+		int64_t n = stem_df(c, a, q[i], now);
+		if (n < 0)
+			continue; /* not counted: matched */
+		if (best < 0 || n < best) {
+			best = n;
+			rarest = i;
+		}
+		if ((double)n > CB_COMMON_SHARE * (double)total) {
+			keep[i] = 0;
+			kept--;
+		}
+	}
+	if (!kept)
+		keep[rarest] = 1;
+	arena_free(a);
+}
+
+/*
  * The passages v may read that best match text, re-checked one by one, ordered by how many of the
  * question's stems q[0..nq) they hold, then by rank; with ENT_VECTORS, that list fused with
  * Qdrant's by reciprocal rank fusion. Returns how many (<= CB_TOP) or an ent_err.
@@ -336,10 +517,14 @@ static int retrieve(db_conn *c, arena *a, const struct viewer *vw, const char *t
 		if (!*match)
 			return 0;
 	} else {
+		/* Stems in most passages cost the most to match and weigh little in BM25: left out. */
+		int keep[CB_MAX_STEMS];
+		common_stems(c, q, nq, keep);
 		buf b;
 		buf_init(&b, 0);
-		for (size_t i = 0; i < nq; i++)
-			buf_printf(&b, "%s\"%s\"", i ? " OR " : "", q[i]);
+		for (size_t i = 0, k = 0; i < nq; i++)
+			if (keep[i])
+				buf_printf(&b, "%s\"%s\"", k++ ? " OR " : "", q[i]);
 		match = arena_strdup(a, b.data ? b.data : "");
 		buf_free(&b);
 	}
@@ -533,17 +718,17 @@ static void extractive(arena *a, struct hit *hits, size_t n, const char *const *
 
 /* ---- rate limit ---- */
 
-/* Counts this question against the caller's limit: ENT_OK, or ENT_EBUSY with *retry seconds. */
-static int rate_take(db_conn *c, const char *sub, int *retry)
+/*
+ * Counts this question against the caller's limit inside the caller's transaction: ENT_OK, or
+ * ENT_EBUSY with *retry seconds (nothing written), or an ent_err.
+ */
+static int rate_count(db_conn *c, const char *sub, int *retry)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, since = now - (int64_t)CB_RATE_WINDOW * 1000000;
 	*retry = 0;
-	int rc = db_begin(c);
-	if (rc)
-		return rc;
-	rc = SQL_RUN(c, "DELETE FROM chatbot_asks WHERE user_id = ? AND at_us < ?", SQL_T(sub), SQL_I(since));
+	int rc = SQL_RUN(c, "DELETE FROM chatbot_asks WHERE user_id = ? AND at_us < ?", SQL_T(sub), SQL_I(since));
 	int64_t n = 0, oldest = now;
 	if (rc >= 0) {
 		db_stmt *s = db_prepare(c, "SELECT COUNT(*), MIN(at_us) FROM chatbot_asks WHERE user_id = ?");
@@ -559,27 +744,47 @@ static int rate_take(db_conn *c, const char *sub, int *retry)
 		}
 	}
 	if (rc >= 0 && n >= CB_RATE_MAX) {
-		db_rollback(c);
 		*retry = (int)((oldest + (int64_t)CB_RATE_WINDOW * 1000000 - now) / 1000000) + 1;
 		return ENT_EBUSY;
 	}
 	if (rc >= 0)
 		rc = SQL_RUN(c, "INSERT INTO chatbot_asks (user_id, at_us) VALUES (?, ?)", SQL_T(sub), SQL_I(now));
-	if (rc >= 0)
-		rc = db_commit(c);
-	if (rc) {
-		db_rollback(c);
+	return rc < 0 ? rc : ENT_OK;
+}
+
+/* The same in a transaction of its own. */
+static int rate_take(db_conn *c, const char *sub, int *retry)
+{
+	int rc = db_begin(c);
+	if (rc)
 		return rc;
-	}
-	return ENT_OK;
+	rc = rate_count(c, sub, retry);
+	if (!rc)
+		rc = db_commit(c);
+	if (rc)
+		db_rollback(c);
+	return rc;
+}
+
+/* The 429 answer of a question over the limit. */
+static void rate_refused(http_req *req, int retry)
+{
+	http_set_header(req, "Retry-After", arena_printf(http_arena(req), "%d", retry));
+	http_problemf(
+		req, 429,
+		"Vous avez posé %d questions en %d minutes, la limite de l'assistant. Réessayez dans %d minute%s.",
+		(int)CB_RATE_MAX, CB_RATE_WINDOW / 60, (retry + 59) / 60, (retry + 59) / 60 > 1 ? "s" : "");
 }
 
 /* ---- a question ---- */
 
 struct question {
 	const char *text, *conversation_id, *course_id;
-	const char *context; /* the text searched: the question, with the previous one for a short follow-up */
+	const char *context;         /* the text searched: the question, with the previous one for a short follow-up */
+	const struct cb_turn *turns; /* a follow-up's previous turns in its conversation, oldest first */
+	size_t nturns;
 	int new_conversation;
+	int rate_later; /* counted against the limit when recorded, in the same transaction */
 };
 
 /*
@@ -643,44 +848,62 @@ static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct qu
 		}
 	}
 	if (qn->conversation_id) {
-		/* The previous question of the caller's own conversation; another's answers 404. */
-		db_stmt *s = db_prepare(
-			c, "SELECT question FROM interactions_chatbot WHERE conversation_id = ? AND user_id = ?"
-			   " ORDER BY created_at DESC, id DESC LIMIT 1");
+		/* The caller's own conversation (another's answers 404): its last CB_TURNS turns, newest first. */
+		db_stmt *s = SQL_PREP(c,
+				      "SELECT question, answer FROM interactions_chatbot WHERE conversation_id = ?"
+				      " AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT " CB_TURNS_SQL,
+				      SQL_T(qn->conversation_id), SQL_T(vw->sub));
 		if (!s) {
 			http_problem_err(req, ENT_EDB, NULL);
 			return -1;
 		}
-		db_bind_text(s, 1, qn->conversation_id);
-		db_bind_text(s, 2, vw->sub);
-		rc = db_step(s);
-		const char *prev = rc == DB_ROW ? arena_strdup(a, db_col_text(s, 0)) : NULL;
+		struct cb_turn *t = arena_alloc(a, CB_TURNS * sizeof(*t));
+		size_t n = 0;
+		while ((rc = db_step(s)) == DB_ROW && n < CB_TURNS) {
+			t[n].question = arena_strdup(a, db_col_text(s, 0));
+			t[n].answer = arena_strdup(a, db_col_text(s, 1));
+			n++;
+		}
 		db_done(s);
 		if (rc < 0) {
 			http_problem_err(req, rc, NULL);
 			return -1;
 		}
-		if (!prev) {
+		if (!n) {
 			http_problem(req, 404, "Cette conversation n'existe pas.");
 			return -1;
 		}
+		/* Oldest first, as the model reads a conversation. */
+		for (size_t i = 0; i < n / 2; i++) {
+			struct cb_turn x = t[i];
+			t[i] = t[n - 1 - i];
+			t[n - 1 - i] = x;
+		}
+		qn->turns = t;
+		qn->nturns = n;
+		/* A short follow-up ("Et la page suivante ?") is searched with the previous question. */
 		const char *tmp[3];
 		if (cb_stem_set(a, qn->text, tmp, 3) < 3)
-			qn->context = arena_printf(a, "%s %s", prev, qn->text);
+			qn->context = arena_printf(a, "%s %s", t[n - 1].question, qn->text);
 	} else {
 		char *id = arena_alloc(a, 37);
 		util_uuid(id);
 		qn->conversation_id = id;
 		qn->new_conversation = 1;
 	}
+	/*
+	 * Without a model, an answer costs a few milliseconds: the question is counted when it is
+	 * recorded, in one write transaction with it (one commit, one fsync, per question). With a
+	 * model, before the model is called.
+	 */
+	if (!cb_llm_on()) {
+		qn->rate_later = 1;
+		return 0;
+	}
 	int retry;
 	rc = rate_take(c, vw->sub, &retry);
 	if (rc == ENT_EBUSY && retry) {
-		http_set_header(req, "Retry-After", arena_printf(a, "%d", retry));
-		http_problemf(
-			req, 429,
-			"Vous avez posé %d questions en %d minutes, la limite de l'assistant. Réessayez dans %d minute%s.",
-			(int)CB_RATE_MAX, CB_RATE_WINDOW / 60, (retry + 59) / 60, (retry + 59) / 60 > 1 ? "s" : "");
+		rate_refused(req, retry);
 		return -1;
 	}
 	if (rc) {
@@ -691,6 +914,29 @@ static int question_load(http_req *req, db_conn *c, struct viewer *vw, struct qu
 }
 
 /* Records the interaction; its id into id (37 bytes). */
+static int record(db_conn *c, const struct viewer *vw, const struct question *qn, const struct answer *ans,
+		  const char *mode, int64_t first_ms, char *id);
+
+/* Records the interaction, counted against the limit first when not yet (rate_later): ENT_EBUSY with *retry. */
+static int record_counted(db_conn *c, const struct viewer *vw, const struct question *qn, const struct answer *ans,
+			  const char *mode, int64_t first_ms, char *id, int *retry)
+{
+	*retry = 0;
+	if (!qn->rate_later)
+		return record(c, vw, qn, ans, mode, first_ms, id);
+	int rc = db_begin(c);
+	if (rc)
+		return rc;
+	rc = rate_count(c, vw->sub, retry);
+	if (!rc)
+		rc = record(c, vw, qn, ans, mode, first_ms, id);
+	if (!rc)
+		rc = db_commit(c);
+	if (rc)
+		db_rollback(c);
+	return rc;
+}
+
 static int record(db_conn *c, const struct viewer *vw, const struct question *qn, const struct answer *ans,
 		  const char *mode, int64_t first_ms, char *id)
 {
@@ -762,7 +1008,7 @@ static int gen_out(void *ctx, const char *s, size_t len)
 			g->gone = 1;
 		buf_free(&j.b);
 	}
-	return g->gone || cb_jobs_stopping();
+	return g->gone || cb_jobs_stopping() || http_stopping();
 }
 
 static int gen_in(void *ctx, const char *s, size_t len)
@@ -775,22 +1021,36 @@ static int gen_in(void *ctx, const char *s, size_t len)
 static size_t given_of(const struct found *f) { return f->n < CB_GIVEN ? f->n : CB_GIVEN; }
 
 /*
- * Asks the model to answer qn from the passages found (only called above the relevance floor) and
- * replaces *ans by its answer: sources are the passages it cites (with their numbers in the
- * prompt; all of those given when it cites none), a "Je ne sais pas" without citation is not
- * answered. Returns 0, or ENT_EUNAVAIL when the model gave nothing (ans is left as it was).
+ * Starts the model on qn with the passages found (only above the relevance floor): the prompt, the
+ * filter, the chat. done(ctx, rc) follows on the relay thread (see cb_llm_chat_start), then
+ * gen_end(). ENT_OK, or ENT_EBUSY (too many chats in flight: neither done nor gen_end follows).
  */
-static int generate(arena *a, const struct question *qn, const struct found *f, struct gen *g, struct answer *ans)
+static int gen_start(arena *a, const struct question *qn, const struct found *f, struct gen *g,
+		     void (*done)(void *ctx, int rc), void *ctx)
 {
 	size_t ng = given_of(f);
-	struct cb_given *given = arena_alloc(a, ng * sizeof(*given));
+	struct cb_given *given = arena_alloc(a, (ng ? ng : 1) * sizeof(*given));
 	for (size_t i = 0; i < ng; i++)
 		given[i] = (struct cb_given){f->hits[i].title, f->hits[i].text, f->hits[i].page};
 	const char *user = cb_prompt_user(a, qn->text, given, ng);
 	buf_init(&g->text, 1u << 20);
 	g->first_ms = -1;
 	cb_cite_init(&g->cite, ng, gen_out, g);
-	int rc = cb_llm_chat(CB_SYSTEM_PROMPT, user, gen_in, g);
+	int rc = cb_llm_chat_start(CB_SYSTEM_PROMPT, qn->turns, qn->nturns, user, gen_in, g, done, ctx);
+	if (rc)
+		buf_free(&g->text);
+	return rc;
+}
+
+/*
+ * After the model (rc: its done's): replaces *ans by its answer. Sources are the passages it
+ * cites (with their numbers in the prompt; all of those given when it cites none); a "Je ne sais
+ * pas" without citation is not answered. Returns 0, or ENT_EUNAVAIL when the model gave nothing
+ * (ans is left as it was).
+ */
+static int gen_end(arena *a, const struct found *f, struct gen *g, int rc, struct answer *ans)
+{
+	size_t ng = given_of(f);
 	cb_cite_end(&g->cite);
 	if (g->cite.removed)
 		log_warn("chatbot: %d citation%s of passages not given removed from a generated answer",
@@ -811,8 +1071,8 @@ static int generate(arena *a, const struct question *qn, const struct found *f, 
 	ans->sources_json = "[]";
 	if (unknown)
 		return ENT_OK;
-	struct hit *cited = arena_alloc(a, ng * sizeof(*cited));
-	int *nums = arena_alloc(a, ng * sizeof(*nums));
+	struct hit *cited = arena_alloc(a, (ng ? ng : 1) * sizeof(*cited));
+	int *nums = arena_alloc(a, (ng ? ng : 1) * sizeof(*nums));
 	size_t nc = 0;
 	for (size_t i = 0; i < ng; i++)
 		if (!g->cite.cited || (i < 64 && (g->cite.cited >> i) & 1)) {
@@ -855,10 +1115,10 @@ struct asking {
 };
 
 /*
- * Reads the question of req and answers it extractively into k (*rc: answer_question's outcome).
- * 0, or -1 after answering (503, the question refused ...).
+ * Reads the question of req and answers it extractively into k. 0, or -1 after answering (503,
+ * the question refused, the answer that could not be found ...).
  */
-static int ask_begin(http_req *req, struct asking *k, int *rc)
+static int ask_begin(http_req *req, struct asking *k)
 {
 	k->t0 = util_now_ns();
 	k->c = http_db(req);
@@ -867,51 +1127,108 @@ static int ask_begin(http_req *req, struct asking *k, int *rc)
 	k->a = http_arena(req);
 	if (question_load(req, k->c, &k->vw, &k->qn))
 		return -1;
-	*rc = answer_question(k->c, k->a, &k->vw, &k->qn, &k->ans, &k->f);
+	int rc = answer_question(k->c, k->a, &k->vw, &k->qn, &k->ans, &k->f);
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return -1;
+	}
 	return 0;
 }
 
-void cb_ask(http_req *req)
+/* The JSON answer to a question. */
+static void ask_reply(http_req *req, const struct asking *k, const char *id, const char *mode)
 {
-	struct asking k;
-	int rc;
-	if (ask_begin(req, &k, &rc))
-		return;
-	const char *mode = "extractive";
-	int64_t first_ms = -1;
-	if (!rc && k.ans.answered && cb_llm_on()) {
-		/* Below the relevance floor the model is never called. */
-		struct gen g = {.t0 = k.t0};
-		if (generate(k.a, &k.qn, &k.f, &g, &k.ans) == ENT_OK) {
-			mode = "generated";
-			first_ms = g.first_ms;
-		}
-	}
-	if (first_ms < 0)
-		first_ms = (int64_t)((util_now_ns() - k.t0) / 1000000);
-	char id[37];
-	if (!rc)
-		rc = record(k.c, &k.vw, &k.qn, &k.ans, mode, first_ms, id);
-	if (rc) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	jw *w = http_jw(req);
 	jw_obj_open(w);
 	jw_kstr(w, "interaction_id", id);
-	jw_kstr(w, "conversation_id", k.qn.conversation_id);
-	jw_kstr(w, "question", k.qn.text);
-	jw_kstr(w, "answer", k.ans.text);
-	jw_kbool(w, "answered", k.ans.answered);
+	jw_kstr(w, "conversation_id", k->qn.conversation_id);
+	jw_kstr(w, "question", k->qn.text);
+	jw_kstr(w, "answer", k->ans.text);
+	jw_kbool(w, "answered", k->ans.answered);
 	jw_key(w, "sources");
-	jw_raw(w, k.ans.sources_json, strlen(k.ans.sources_json));
-	if (!k.ans.answered) {
+	jw_raw(w, k->ans.sources_json, strlen(k->ans.sources_json));
+	if (!k->ans.answered) {
 		jw_key(w, "suggestions");
 		suggestions(w);
 	}
 	jw_kstr(w, "mode", mode);
 	jw_obj_close(w);
 	http_reply_jw(req, 200);
+}
+
+/* Records the answer of k and replies with it (the extractive one unless the model wrote it). */
+static void ask_record_reply(http_req *req, db_conn *c, struct asking *k, const char *mode, int64_t first_ms)
+{
+	if (first_ms < 0)
+		first_ms = (int64_t)((util_now_ns() - k->t0) / 1000000);
+	char id[37];
+	int retry;
+	int rc = record_counted(c, &k->vw, &k->qn, &k->ans, mode, first_ms, id, &retry);
+	if (rc == ENT_EBUSY && retry) {
+		rate_refused(req, retry);
+		return;
+	}
+	if (rc) {
+		http_problem_err(req, rc, NULL);
+		return;
+	}
+	ask_reply(req, k, id, mode);
+}
+
+/* A question whose answer the model writes: everything in the request's arena while it waits. */
+struct ask_later {
+	http_req *req;
+	struct asking k;
+	struct gen g;
+	int rc; /* the chat's outcome */
+};
+
+/* The model is done (relay thread): the request is resumed, ask_finish answers. */
+static void ask_done(void *ctx, int rc)
+{
+	struct ask_later *l = ctx;
+	l->rc = rc;
+	http_resume(l->req);
+}
+
+/* A server thread again (or the connection is gone: the answer is still recorded). */
+static void ask_finish(http_req *req, void *ctx)
+{
+	struct ask_later *l = ctx;
+	const char *mode = "extractive";
+	int64_t first_ms = -1;
+	if (gen_end(l->k.a, &l->k.f, &l->g, l->rc, &l->k.ans) == ENT_OK) {
+		mode = "generated";
+		first_ms = l->g.first_ms;
+	}
+	db_conn *c = http_db(req);
+	if (c)
+		ask_record_reply(req, c, &l->k, mode, first_ms);
+}
+
+void cb_ask(http_req *req)
+{
+	struct asking k;
+	if (ask_begin(req, &k))
+		return;
+	if (k.ans.answered && cb_llm_on()) {
+		/* Below the relevance floor the model is never called. Above it, no thread waits for the
+		 * model: the request is deferred (its connection suspended) until the relay has the answer. */
+		struct ask_later *l = arena_calloc(k.a, 1, sizeof(*l));
+		l->req = req;
+		l->k = k;
+		l->g.t0 = k.t0;
+		http_defer(req, ask_finish, l);
+		if (gen_start(k.a, &l->k.qn, &l->k.f, &l->g, ask_done, l) == ENT_OK)
+			return;
+		/* Too many chats in flight: the extractive answer, now. */
+		l->rc = ENT_EUNAVAIL;
+		l->g.text = (buf){0};
+		cb_cite_init(&l->g.cite, 0, gen_out, &l->g);
+		http_resume(req);
+		return;
+	}
+	ask_record_reply(req, k.c, &k, "extractive", -1);
 }
 
 /* ---- the stream ---- */
@@ -991,6 +1308,8 @@ struct stream_job {
 	struct found f;
 	struct answer extract; /* the extractive answer, if the model fails before writing anything */
 	uint64_t t0;
+	struct gen g; /* the answer as the model writes it */
+	int rc;       /* the chat's outcome */
 };
 
 static const char *dup_or_null(arena *a, const char *s) { return s ? arena_strdup(a, s) : NULL; }
@@ -1009,6 +1328,12 @@ static struct stream_job *job_new(const struct viewer *vw, const struct question
 	j->qn.conversation_id = arena_strdup(a, qn->conversation_id);
 	j->qn.course_id = dup_or_null(a, qn->course_id);
 	j->qn.context = arena_strdup(a, qn->context);
+	struct cb_turn *turns = arena_alloc(a, (qn->nturns ? qn->nturns : 1) * sizeof(*turns));
+	for (size_t i = 0; i < qn->nturns; i++)
+		turns[i] = (struct cb_turn){arena_strdup(a, qn->turns[i].question),
+					    arena_strdup(a, qn->turns[i].answer)};
+	j->qn.turns = turns;
+	j->qn.nturns = qn->nturns;
 	size_t ng = given_of(f);
 	j->f.hits = arena_calloc(a, ng ? ng : 1, sizeof(*j->f.hits));
 	j->f.n = ng;
@@ -1030,34 +1355,38 @@ static struct stream_job *job_new(const struct viewer *vw, const struct question
 	return j;
 }
 
-static void stream_job_run(void *arg)
+/* The end of a streamed answer (a worker): the answer recorded, "done" sent, the stream ended. */
+static void stream_finish(void *arg)
 {
 	struct stream_job *j = arg;
 	arena *a = j->a;
-	/* The passages given, numbered as in the prompt: what [n] in the tokens refers to. */
-	jwbuf jb;
-	jw *w = jwbuf_init(&jb, 0);
-	write_sources(w, a, j->f.hits, j->f.n, NULL);
-	send_sources(j->st, j->qn.conversation_id, jb.b.data ? jb.b.data : "[]");
-	buf_free(&jb.b);
 	struct answer ans = j->extract;
-	struct gen g = {.t0 = j->t0, .st = j->st};
 	const char *mode = "generated";
-	if (generate(a, &j->qn, &j->f, &g, &ans) != ENT_OK) {
+	if (gen_end(a, &j->f, &j->g, j->rc, &ans) != ENT_OK) {
+		/* The model failed before writing anything: the extractive answer instead. */
 		mode = "extractive";
 		ans = j->extract;
-		g.first_ms = (int64_t)((util_now_ns() - j->t0) / 1000000);
+		j->g.first_ms = (int64_t)((util_now_ns() - j->t0) / 1000000);
 		send_tokens(j->st, ans.text);
 	}
-	if (g.first_ms < 0)
-		g.first_ms = (int64_t)((util_now_ns() - j->t0) / 1000000);
+	if (j->g.first_ms < 0)
+		j->g.first_ms = (int64_t)((util_now_ns() - j->t0) / 1000000);
 	char id[37] = "";
 	db_conn *c = app_db();
-	int rc = c ? record(c, &j->vw, &j->qn, &ans, mode, g.first_ms, id) : ENT_EUNAVAIL;
+	int rc = c ? record(c, &j->vw, &j->qn, &ans, mode, j->g.first_ms, id) : ENT_EUNAVAIL;
 	if (rc)
 		log_error("chatbot: a streamed answer could not be recorded: %s", ent_err_str(rc));
 	send_done(j->st, rc ? NULL : id, j->qn.conversation_id, &ans);
 	arena_free(a);
+}
+
+/* The model is done (relay thread): the rest goes to a worker, which may write to the database. */
+static void stream_done(void *ctx, int rc)
+{
+	struct stream_job *j = ctx;
+	j->rc = rc;
+	if (cb_jobs_submit(stream_finish, j) != ENT_OK)
+		stream_finish(j); /* the workers stop: here, then */
 }
 
 /* Streams k's extractive answer: its sources, its text, then "done" with the interaction id (NULL: not recorded). */
@@ -1071,15 +1400,10 @@ static void send_extractive(sse_stream *st, const struct asking *k, const char *
 void cb_ask_stream(http_req *req)
 {
 	struct asking k;
-	int rc;
-	if (ask_begin(req, &k, &rc))
+	if (ask_begin(req, &k))
 		return;
-	if (rc) {
-		http_problem_err(req, rc, NULL);
-		return;
-	}
 	if (k.ans.answered && cb_llm_on()) {
-		/* Written by the model on a worker: this thread must return for the events to flow. */
+		/* Written by the model: the relay thread sends its tokens as they come; no thread waits. */
 		struct stream_job *j = job_new(&k.vw, &k.qn, &k.f, &k.ans, k.t0);
 		sse_stream *st = sse_open(req, stream_closed, NULL);
 		if (!st) {
@@ -1087,19 +1411,35 @@ void cb_ask_stream(http_req *req)
 			return;
 		}
 		j->st = st;
-		if (cb_jobs_submit(stream_job_run, j) == ENT_OK)
+		j->g.t0 = k.t0;
+		j->g.st = st;
+		/* The passages given, numbered as in the prompt: what [n] in the tokens refers to. */
+		jwbuf jb;
+		jw *w = jwbuf_init(&jb, 0);
+		write_sources(w, j->a, j->f.hits, j->f.n, NULL);
+		send_sources(st, j->qn.conversation_id, jb.b.data ? jb.b.data : "[]");
+		buf_free(&jb.b);
+		if (gen_start(j->a, &j->qn, &j->f, &j->g, stream_done, j) == ENT_OK)
 			return;
-		/* Every worker busy: the extractive answer, now. */
+		/* Too many chats in flight: the extractive answer, now. */
 		arena_free(j->a);
 		char id[37];
-		rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id);
+		int rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000),
+				id);
 		if (rc)
 			log_error("chatbot: a streamed answer could not be recorded: %s", ent_err_str(rc));
-		send_extractive(st, &k, rc ? NULL : id);
+		send_tokens(st, k.ans.text);
+		send_done(st, rc ? NULL : id, k.qn.conversation_id, &k.ans);
 		return;
 	}
 	char id[37];
-	rc = record(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000), id);
+	int retry;
+	int rc = record_counted(k.c, &k.vw, &k.qn, &k.ans, "extractive", (int64_t)((util_now_ns() - k.t0) / 1000000),
+				id, &retry);
+	if (rc == ENT_EBUSY && retry) {
+		rate_refused(req, retry);
+		return;
+	}
 	if (rc) {
 		http_problem_err(req, rc, NULL);
 		return;
@@ -1251,23 +1591,16 @@ void cb_feedback(http_req *req)
 	if (!c)
 		return;
 	const char *id = http_param(req, "id");
-	db_stmt *s =
-		util_is_uuid(id)
-			? db_prepare(
-				  c,
-				  "UPDATE interactions_chatbot SET feedback = ?, comment = ? WHERE id = ? AND user_id = ?")
-			: NULL;
-	int rc = DB_DONE;
 	int64_t changed = 0;
-	if (s) {
-		db_bind_int64(s, 1, strcmp(json_get_str(body, "rating", ""), "up") == 0 ? 1 : -1);
-		db_bind_text_or_null(s, 2, json_get_str(body, "comment", NULL));
-		db_bind_text(s, 3, id);
-		db_bind_text(s, 4, http_principal(req)->sub);
-		rc = db_step(s);
-		changed = rc >= 0 ? db_changes(s) : 0;
-		db_done(s);
-	}
+	int rc =
+		util_is_uuid(id)
+			? SQL_CHANGE(
+				  c, &changed,
+				  "UPDATE interactions_chatbot SET feedback = ?, comment = ? WHERE id = ? AND user_id = ?",
+				  SQL_I(strcmp(json_get_str(body, "rating", ""), "up") == 0 ? 1 : -1),
+				  SQL_T(json_get_str(body, "comment", NULL)), SQL_T(id),
+				  SQL_T(http_principal(req)->sub))
+			: DB_DONE;
 	if (rc < 0)
 		http_problem_err(req, rc, NULL);
 	else if (!changed)
@@ -1314,15 +1647,16 @@ void cb_unanswered(http_req *req)
 	json_t *items = json_array();
 	int rc = ENT_OK;
 	for (int i = 0; !rc && i <= n / COURS_BATCH; i++) {
-		db_stmt *s = db_prepare(
-			c, "SELECT id, question, created_at FROM interactions_chatbot WHERE answered = 0 AND"
-			   " (course_id = ? OR (course_id IS NULL AND class_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-			   " ?, ?, ?, ?))) ORDER BY created_at DESC, id DESC LIMIT 200");
+		db_stmt *s = SQL_PREP(
+			c,
+			"SELECT id, question, created_at FROM interactions_chatbot WHERE answered = 0 AND"
+			" (course_id = ? OR (course_id IS NULL AND class_id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+			" ?, ?, ?, ?))) ORDER BY created_at DESC, id DESC LIMIT 200",
+			SQL_T(course));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, course);
 		for (int k = 0; k < COURS_BATCH; k++) {
 			int at = i * COURS_BATCH + k;
 			db_bind_text_or_null(s, 2 + k, at < n ? classes[at] : NULL);

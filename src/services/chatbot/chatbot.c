@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 void cb_now(char out[21]) { util_time_rfc3339(time(NULL), out); }
 
@@ -105,21 +106,37 @@ static const char schema_v2[] = "CREATE TABLE chatbot_vector_queue ("
 				" attempts INTEGER NOT NULL DEFAULT 0,"
 				" next_us BIGINT NOT NULL DEFAULT 0);";
 
+/*
+ * SQLite: the full-text index also holds each passage's course as a token ("c" and the id's hex
+ * digits), so that a question is matched among the asker's courses' passages only, inside the
+ * index (ask.c), rather than ranking the whole district's and filtering after.
+ */
+static const char schema_v3[] =
+	"DROP TABLE chatbot_fts;"
+	"CREATE VIRTUAL TABLE chatbot_fts USING fts5(stems, course, tokenize = 'unicode61 remove_diacritics 2');"
+	"INSERT INTO chatbot_fts (rowid, stems, course) SELECT id, stems, 'c' || replace(course_id, '-', '')"
+	" FROM chatbot_passages;";
+
+/* PostgreSQL: the passages by course, so that a question is matched among the asker's courses'
+ * passages (a few thousand rows) rather than ranking the district's matches. */
+static const char schema_v3_pg[] = "CREATE INDEX chatbot_passages_by_course ON chatbot_passages (course_id);";
+
 static const struct migration migrations[] = {
 	{1, "documents, passages and their full-text index, interactions, rate limit", schema_v1, schema_v1_pg},
 	{2, "documents waiting for their vectors", schema_v2, NULL},
+	{3, "the full-text index knows each passage's course", schema_v3, schema_v3_pg},
 };
 
 /* ---- GDPR ---- */
 
 static int cb_export_user(db_conn *c, const char *user_id, json_t *out)
 {
-	db_stmt *s = db_prepare(c,
-				"SELECT id, conversation_id, question, answer, sources, feedback, comment, created_at"
-				" FROM interactions_chatbot WHERE user_id = ? ORDER BY created_at, id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT id, conversation_id, question, answer, sources, feedback, comment, created_at"
+			      " FROM interactions_chatbot WHERE user_id = ? ORDER BY created_at, id",
+			      SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	json_t *items = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
@@ -155,6 +172,8 @@ static const struct bus_consumer *const consumers[] = {&cb_consumer, NULL};
 static int cb_start(void)
 {
 	int rc = cb_llm_on() ? cb_jobs_start() : ENT_OK;
+	if (!rc && cb_llm_on())
+		rc = cb_relay_start();
 	if (!rc && cb_vectors_on())
 		rc = cb_vec_start();
 	return rc;
@@ -162,6 +181,7 @@ static int cb_start(void)
 
 static void cb_stop(void)
 {
+	cb_relay_stop(); /* the chats in flight end; their last jobs go to the workers */
 	cb_jobs_stop();
 	cb_vec_stop();
 	cb_text_stop();
@@ -200,74 +220,43 @@ static void cb_stop(void)
 	"\"array\",\"items\":" item "},\"next_cursor\":" S_NSTR "}}"
 
 static const struct route routes[] = {
-	{.method = "POST",
-	 .pattern = "/chatbot/ask",
-	 .handler = cb_ask,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Ask the assistant: an answer quoted from the documents of the caller's courses, each quote with "
-		    "its document, page and link; \"Je ne sais pas\" with the FAQ and a ticket below the relevance "
-		    "floor; 429 with Retry-After past the per-user limit",
-	 .request_schema = S_ASK_REQ,
-	 .response_schema = S_ANSWER},
-	{.method = "POST",
-	 .pattern = "/chatbot/ask/stream",
-	 .handler = cb_ask_stream,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The same answer as Server-Sent Events: sources, then token events, then done",
-	 .request_schema = S_ASK_REQ},
-	{.method = "GET",
-	 .pattern = "/chatbot/ask/stream",
-	 .handler = cb_ask_stream,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The streamed answer for ?question= (and ?conversation_id=, ?course_id=), for EventSource"},
-	{.method = "GET",
-	 .pattern = "/chatbot/history",
-	 .handler = cb_conversations_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The caller's questions and answers, newest first (?conversation_id= for one conversation)",
-	 .response_schema = S_LIST(S_INTERACTION)},
-	{.method = "DELETE",
-	 .pattern = "/chatbot/history",
-	 .handler = cb_history_delete,
-	 .access = ROLE_ANY_USER,
-	 .status = 204,
-	 .summary = "Delete the caller's history (?conversation_id= for one conversation)"},
-	{.method = "GET",
-	 .pattern = "/chatbot/interactions/{id}",
-	 .handler = cb_conversation_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "One of the caller's questions with its answer",
-	 .response_schema = S_INTERACTION},
-	{.method = "PUT",
-	 .pattern = "/chatbot/interactions/{id}/feedback",
-	 .handler = cb_feedback,
-	 .access = ROLE_ANY_USER,
-	 .status = 204,
-	 .summary = "Thumbs up or down on one of the caller's answers, with a comment",
-	 .request_schema =
-		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"rating\"],\"properties\":"
-		 "{\"rating\":{\"type\":\"string\",\"enum\":[\"up\",\"down\"]},\"comment\":" S_NSTR "}}"},
-	{.method = "GET",
-	 .pattern = "/chatbot/documents",
-	 .handler = cb_documents_list,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .summary = "The documents of ?course_id= as the assistant sees them: indexed, unreadable or empty (with the "
-		    "reason), excluded; for the course's teachers",
-	 .response_schema = S_LIST(S_DOCUMENT)},
-	{.method = "PATCH",
-	 .pattern = "/chatbot/documents/{material_id}",
-	 .handler = cb_document_patch,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .summary = "Exclude a document from the assistant's answers, or include it again ({\"excluded\": bool})",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"excluded\"],"
-			   "\"properties\":{\"excluded\":{\"type\":\"boolean\"}}}",
-	 .response_schema = S_DOCUMENT},
-	{.method = "GET",
-	 .pattern = "/chatbot/unanswered",
-	 .handler = cb_unanswered,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .summary = "The questions about ?course_id= (or from its classes) the assistant could not answer, without "
-		    "who asked; for the course's teachers"},
+	ROUTE("POST", "/chatbot/ask", cb_ask, ROLE_ANY_USER,
+	      .summary =
+		      "Ask the assistant: an answer quoted from the documents of the caller's courses, each quote with "
+		      "its document, page and link; \"Je ne sais pas\" with the FAQ and a ticket below the relevance "
+		      "floor; 429 with Retry-After past the per-user limit",
+	      .request_schema = S_ASK_REQ, .response_schema = S_ANSWER),
+	ROUTE("POST", "/chatbot/ask/stream", cb_ask_stream, ROLE_ANY_USER,
+	      .summary = "The same answer as Server-Sent Events: sources, then token events, then done",
+	      .request_schema = S_ASK_REQ),
+	ROUTE("GET", "/chatbot/ask/stream", cb_ask_stream, ROLE_ANY_USER,
+	      .summary = "The streamed answer for ?question= (and ?conversation_id=, ?course_id=), for EventSource"),
+	ROUTE("GET", "/chatbot/history", cb_conversations_list, ROLE_ANY_USER,
+	      .summary = "The caller's questions and answers, newest first (?conversation_id= for one conversation)",
+	      .response_schema = S_LIST(S_INTERACTION)),
+	ROUTE("DELETE", "/chatbot/history", cb_history_delete, ROLE_ANY_USER, .status = 204,
+	      .summary = "Delete the caller's history (?conversation_id= for one conversation)"),
+	ROUTE("GET", "/chatbot/interactions/{id}", cb_conversation_get, ROLE_ANY_USER,
+	      .summary = "One of the caller's questions with its answer", .response_schema = S_INTERACTION),
+	ROUTE("PUT", "/chatbot/interactions/{id}/feedback", cb_feedback, ROLE_ANY_USER, .status = 204,
+	      .summary = "Thumbs up or down on one of the caller's answers, with a comment",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"rating\"],\"properties\":"
+		      "{\"rating\":{\"type\":\"string\",\"enum\":[\"up\",\"down\"]},\"comment\":" S_NSTR "}}"),
+	ROUTE("GET", "/chatbot/documents", cb_documents_list, ROLE_ENSEIGNANT | ROLE_ADMIN,
+	      .summary =
+		      "The documents of ?course_id= as the assistant sees them: indexed, unreadable or empty (with the "
+		      "reason), excluded; for the course's teachers",
+	      .response_schema = S_LIST(S_DOCUMENT)),
+	ROUTE("PATCH", "/chatbot/documents/{material_id}", cb_document_patch, ROLE_ENSEIGNANT | ROLE_ADMIN,
+	      .summary = "Exclude a document from the assistant's answers, or include it again ({\"excluded\": bool})",
+	      .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"excluded\"],"
+				"\"properties\":{\"excluded\":{\"type\":\"boolean\"}}}",
+	      .response_schema = S_DOCUMENT),
+	ROUTE("GET", "/chatbot/unanswered", cb_unanswered, ROLE_ENSEIGNANT | ROLE_ADMIN,
+	      .summary =
+		      "The questions about ?course_id= (or from its classes) the assistant could not answer, without "
+		      "who asked; for the course's teachers"),
 };
 
 static const char *const owned_tables[] = {

@@ -55,17 +55,13 @@ static int insert_passages(db_conn *c, arena *a, const struct cours_material *m,
 	int sqlite = db_conn_kind(c) == DB_SQLITE;
 	for (size_t i = 0; i < d->npassages; i++) {
 		const char *stems = cb_stems(a, d->passages[i].text);
-		db_stmt *s = db_prepare(c,
-					"INSERT INTO chatbot_passages (material_id, course_id, page, seq, text, stems)"
-					" VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
+		db_stmt *s = SQL_PREP(c,
+				      "INSERT INTO chatbot_passages (material_id, course_id, page, seq, text, stems)"
+				      " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+				      SQL_T(m->id), SQL_T(m->cours_id), SQL_I(d->passages[i].page), SQL_I((int64_t)i),
+				      SQL_T(d->passages[i].text), SQL_T(stems));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, m->id);
-		db_bind_text(s, 2, m->cours_id);
-		db_bind_int64(s, 3, d->passages[i].page);
-		db_bind_int64(s, 4, (int64_t)i);
-		db_bind_text(s, 5, d->passages[i].text);
-		db_bind_text(s, 6, stems);
 		int rc = db_step(s);
 		int64_t id = rc == DB_ROW ? db_col_int64(s, 0) : 0;
 		db_done(s);
@@ -73,7 +69,8 @@ static int insert_passages(db_conn *c, arena *a, const struct cours_material *m,
 			return rc;
 		if (!sqlite)
 			continue;
-		rc = SQL_RUN(c, "INSERT INTO chatbot_fts (rowid, stems) VALUES (?, ?)", SQL_I(id), SQL_T(stems));
+		rc = SQL_RUN(c, "INSERT INTO chatbot_fts (rowid, stems, course) VALUES (?, ?, ?)", SQL_I(id),
+			     SQL_T(stems), SQL_T(cb_course_token(a, m->cours_id)));
 		if (rc < 0)
 			return rc;
 	}
@@ -130,16 +127,16 @@ int cb_index_material(db_conn *c, const char *material_id)
 	}
 	if (rc)
 		goto out;
-	db_stmt *s = db_prepare(c, "SELECT file_id, excluded, course_id FROM chatbot_documents WHERE material_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT file_id, excluded, course_id FROM chatbot_documents WHERE material_id = ?",
+			      SQL_T(material_id));
 	if (!s) {
 		rc = ENT_EDB;
 		goto out;
 	}
-	db_bind_text(s, 1, material_id);
 	rc = db_step(s);
-	/* A material moved to another course is indexed again: its points carry the course. */
+	/* A material moved to another course is indexed again: its passages, index tokens and points carry the course. */
 	int same = rc == DB_ROW && strcmp(db_col_text(s, 0), m.file_id) == 0 &&
-		   (!cb_vectors_on() || strcmp(db_col_text(s, 2), m.cours_id) == 0);
+		   strcmp(db_col_text(s, 2), m.cours_id) == 0;
 	int excluded = rc == DB_ROW ? (int)db_col_int64(s, 1) : 0;
 	db_done(s);
 	if (rc < 0)
@@ -307,12 +304,11 @@ void cb_document_patch(http_req *req)
 		http_problem_err(req, rc, NULL);
 		return;
 	}
-	s = db_prepare(c, "SELECT " DOC_COLS " FROM chatbot_documents WHERE material_id = ?");
+	s = SQL_PREP(c, "SELECT " DOC_COLS " FROM chatbot_documents WHERE material_id = ?", SQL_T(mid));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, mid);
 	rc = db_step(s);
 	if (rc == DB_ROW)
 		document_write(http_jw(req), s, NULL);
@@ -373,6 +369,7 @@ int cb_cmd_index(int argc, char **argv)
 			db_rollback(c);
 	}
 	int failed = 0;
+	uint64_t t0 = util_now_ns();
 	for (int i = 0; !rc && i < n; i++) {
 		/* Extracted again from the file: first forget which file was read. */
 		int r = db_begin(c);
@@ -396,7 +393,21 @@ int cb_cmd_index(int argc, char **argv)
 		fprintf(stderr, "ent index: %s\n", ent_err_str(rc));
 		return 1;
 	}
-	fprintf(stderr, "%sindex reconstruit : %d documents, %d en échec\n", n ? "\n" : "", n - failed, failed);
+	/* What was indexed and how fast (pages of text per second: bench/chatbot.sh reads this line). */
+	double secs = (double)(util_now_ns() - t0) / 1e9;
+	int64_t pages = 0, passages = 0;
+	db_stmt *s = db_prepare(c, "SELECT COALESCE(SUM(pages), 0), (SELECT COUNT(*) FROM chatbot_passages)"
+				   " FROM chatbot_documents WHERE status = 'indexed'");
+	if (s && db_step(s) == DB_ROW) {
+		pages = db_col_int64(s, 0);
+		passages = db_col_int64(s, 1);
+	}
+	if (s)
+		db_done(s);
+	fprintf(stderr,
+		"%sindex reconstruit : %d documents, %d en échec ; %lld pages, %lld passages en %.1f s (%.0f pages/s)\n",
+		n ? "\n" : "", n - failed, failed, (long long)pages, (long long)passages, secs,
+		secs > 0 ? (double)pages / secs : 0.0);
 	return failed ? 1 : 0;
 }
 

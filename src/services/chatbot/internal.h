@@ -62,6 +62,8 @@ size_t cb_stem_set(arena *a, const char *text, const char **v, size_t max);
 const char *cb_words(arena *a, const char *text, const char *sep);
 /* How many of the n stems q[] occur in the stem string stems. */
 size_t cb_coverage(const char *stems, const char *const *q, size_t n);
+/* The token of a course in the SQLite full-text index: "c" and the id's hex digits (arena a). */
+const char *cb_course_token(arena *a, const char *course_id);
 /* Frees the stemmer (service stop). */
 void cb_text_stop(void);
 
@@ -136,12 +138,33 @@ struct cb_vhit {
  */
 int cb_vec_query(arena *a, const char *text, const char *const *courses, size_t ncourses, int all, struct cb_vhit *out,
 		 size_t max);
+/* A previous turn of a conversation: what was asked and what was answered. */
+struct cb_turn {
+	const char *question, *answer;
+};
+/* Previous turns given to the model with a follow-up question, at most (and "LIMIT" in SQL). */
+#define CB_TURNS 3
+#define CB_TURNS_SQL "3"
+/* Bytes of a previous answer given to the model, at most. */
+#define CB_TURN_ANSWER_MAX 1500
+
+/* Chats with the model in flight at once, at most (beyond: answered extractively at once). */
+#define CB_MAX_CHATS 256
+
 /*
- * Sends system and user messages to Ollama's /api/chat (stream: true) and hands every piece of
- * the answer to fn as it comes. Returns 0 when the model finished, 1 when fn stopped it,
- * ENT_EUNAVAIL when Ollama could not be reached or failed (logged).
+ * Starts a chat with Ollama's /api/chat (stream: true): the system message, the conversation's
+ * previous turns turns[0..nturns) (oldest first: a user message and an assistant message each)
+ * and the user message. The relay thread hands every piece of the answer to fn(fn_ctx, ...) as it
+ * comes, then calls done(ctx, rc) once: rc 0 when the model finished, 1 when fn stopped it (or
+ * the service stops), ENT_EUNAVAIL when Ollama could not be reached or failed (logged). No thread
+ * waits meanwhile. Returns ENT_OK, or ENT_EBUSY (CB_MAX_CHATS in flight, or stopping: neither fn
+ * nor done is called).
  */
-int cb_llm_chat(const char *system, const char *user, cb_chunk_fn fn, void *ctx);
+int cb_llm_chat_start(const char *system, const struct cb_turn *turns, size_t nturns, const char *user, cb_chunk_fn fn,
+		      void *fn_ctx, void (*done)(void *ctx, int rc), void *ctx);
+/* The relay thread (service start and stop; stop ends the chats in flight). */
+int cb_relay_start(void);
+void cb_relay_stop(void);
 
 /* ---- vectors.c ---- */
 
@@ -163,6 +186,8 @@ struct cb_given {
 };
 /* The user message: the passages g[0..n) numbered and delimited, then the question (arena a). */
 const char *cb_prompt_user(arena *a, const char *question, const struct cb_given *g, size_t n);
+/* A previous turn's text as given to the model: delimiters defused, at most max bytes (arena a). */
+const char *cb_prompt_turn(arena *a, const char *text, size_t max);
 
 /* The citation filter: passes the answer on to out, piece by piece, without citations of passages not given. */
 struct cb_cite {
@@ -181,10 +206,10 @@ int cb_cite_feed(struct cb_cite *f, const char *s, size_t len);
 /* The end of the answer: what is pending goes out as it is. */
 void cb_cite_end(struct cb_cite *f);
 
-/* Worker threads for streamed answers (service start and stop). */
+/* Worker threads for the ends of streamed answers (service start and stop). */
 int cb_jobs_start(void);
 void cb_jobs_stop(void);
-/* Queues run(arg) on a worker. ENT_OK, or ENT_EBUSY when the queue is full (run is not called). */
+/* Queues run(arg) on a worker. ENT_OK, or ENT_EBUSY when the workers stop (run is not called). */
 int cb_jobs_submit(void (*run)(void *arg), void *arg);
 /* 1 once the service stops: a running job should cut its answer short, a transfer end. */
 int cb_jobs_stopping(void);

@@ -12,9 +12,9 @@
  * citations [n] of passages that were given (1..npassages); "[7]" when 5 were given, or the 7 of
  * "[2, 7]", is removed before anything reaches the user, the stream or the history.
  *
- * Streamed answers run on a few worker threads (CB_WORKERS, each with its own database
- * connection), because libmicrohttpd sends a stream's events only once the handler has returned;
- * CB_QUEUE jobs wait at most, beyond which the caller answers 503.
+ * The model's answers are relayed by one thread for all (remote.c, cb_llm_chat_start); a few worker
+ * threads (CB_WORKERS, each with its own database connection) record a streamed answer and send
+ * its last events once the model is done.
  */
 #include "internal.h"
 
@@ -72,6 +72,27 @@ const char *cb_prompt_user(arena *a, const char *question, const struct cb_given
 	buf_addstr(&b, "Question : ");
 	add_defused(&b, question);
 	buf_addstr(&b, "\n\nRéponds à la question avec les seuls passages ci-dessus, en citant [n].");
+	const char *r = arena_strdup(a, b.data ? b.data : "");
+	buf_free(&b);
+	return r;
+}
+
+const char *cb_prompt_turn(arena *a, const char *text, size_t max)
+{
+	size_t len = strlen(text);
+	if (len > max) {
+		len = max;
+		while (len > 0 && (text[len] & 0xC0) == 0x80)
+			len--;
+	}
+	char *cut = arena_alloc(a, len + 1);
+	memcpy(cut, text, len);
+	cut[len] = '\0';
+	buf b;
+	buf_init(&b, 0);
+	add_defused(&b, cut);
+	if (len < strlen(text))
+		buf_addstr(&b, "…");
 	const char *r = arena_strdup(a, b.data ? b.data : "");
 	buf_free(&b);
 	return r;
@@ -170,17 +191,18 @@ void cb_cite_end(struct cb_cite *f)
 /* ---- workers ---- */
 
 #define CB_WORKERS 4
-#define CB_QUEUE 32
 
+/* Jobs are short (recording an answer, its last events): the queue has no bound of its own (at
+ * most one job per chat in flight, CB_MAX_CHATS). */
 struct job {
 	void (*run)(void *arg);
 	void *arg;
+	struct job *next;
 };
 
 static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cv = PTHREAD_COND_INITIALIZER;
-static struct job queue[CB_QUEUE];
-static size_t q_head, q_len;
+static struct job *q_head, *q_tail;
 static int q_stop, q_started;
 static pthread_t workers[CB_WORKERS];
 static size_t nworkers;
@@ -190,15 +212,17 @@ static void *worker_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&q_mu);
 	for (;;) {
-		while (!q_stop && !q_len)
+		while (!q_stop && !q_head)
 			pthread_cond_wait(&q_cv, &q_mu);
-		if (!q_len)
+		if (!q_head)
 			break; /* stopping, nothing left */
-		struct job j = queue[q_head];
-		q_head = (q_head + 1) % CB_QUEUE;
-		q_len--;
+		struct job *j = q_head;
+		q_head = j->next;
+		if (!q_head)
+			q_tail = NULL;
 		pthread_mutex_unlock(&q_mu);
-		j.run(j.arg);
+		j->run(j->arg);
+		free(j);
 		pthread_mutex_lock(&q_mu);
 	}
 	pthread_mutex_unlock(&q_mu);
@@ -219,13 +243,21 @@ int cb_jobs_start(void)
 
 int cb_jobs_submit(void (*run)(void *arg), void *arg)
 {
+	struct job *j = malloc(sizeof(*j));
+	if (!j)
+		abort();
+	*j = (struct job){run, arg, NULL};
 	pthread_mutex_lock(&q_mu);
-	if (!q_started || q_stop || q_len == CB_QUEUE || !nworkers) {
+	if (!q_started || q_stop || !nworkers) {
 		pthread_mutex_unlock(&q_mu);
+		free(j);
 		return ENT_EBUSY;
 	}
-	queue[(q_head + q_len) % CB_QUEUE] = (struct job){run, arg};
-	q_len++;
+	if (q_tail)
+		q_tail->next = j;
+	else
+		q_head = j;
+	q_tail = j;
 	pthread_cond_signal(&q_cv);
 	pthread_mutex_unlock(&q_mu);
 	return ENT_OK;

@@ -4,8 +4,9 @@
  * Qdrant (the collection `documents`: one point per passage).
  *
  * Settings (read once at service start): ENT_LLM=ollama://host:port?model=NAME (written answers;
- * its Ollama also computes embeddings), ENT_VECTORS=qdrant://host:port, ENT_EMBED_MODEL=NAME or
- * ollama://host:port?model=NAME (the embedding model; default ENT_LLM's model).
+ * its Ollama also computes embeddings), ENT_VECTORS=qdrant://host:port[?api_key=KEY],
+ * ENT_VECTORS_API_KEY (Qdrant's key, sent as its api-key header to Qdrant only; before api_key=),
+ * ENT_EMBED_MODEL=NAME or ollama://host:port?model=NAME (the embedding model; default ENT_LLM's model).
  *
  * Qdrant's collection is created on first use with the size of the embeddings Ollama returns
  * (cosine distance) and keyword payload indexes on `course` (every query filters on it) and
@@ -41,10 +42,33 @@ static struct {
 	char llm_base[300], llm_model[200];
 	char embed_base[300], embed_model[200];
 	char qdrant_base[300];
+	char qdrant_key[600]; /* "api-key: KEY", or empty */
 } rm;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* The value of query parameter name= of url, percent-decoded, into out ("" when absent). */
+static void query_param(const char *url, const char *name, char *out, size_t len)
+{
+	out[0] = '\0';
+	size_t nl = strlen(name);
+	const char *q = strchr(url, '?');
+	for (const char *p = q; p && *p; p = strchr(p + 1, '&')) {
+		if (strncmp(p + 1, name, nl) != 0 || p[1 + nl] != '=')
+			continue;
+		size_t o = 0;
+		for (const char *v = p + 2 + nl; *v && *v != '&' && *v != '#' && o + 1 < len; v++) {
+			if (*v == '%' && util_hexval(v[1]) >= 0 && util_hexval(v[2]) >= 0) {
+				out[o++] = (char)(util_hexval(v[1]) * 16 + util_hexval(v[2]));
+				v += 2;
+			} else
+				out[o++] = *v == '+' ? ' ' : *v;
+		}
+		out[o] = '\0';
+		return;
+	}
+}
 
 /* "ollama://host:port?model=NAME" -> base "http://host:port", model NAME (percent-decoded). */
 static void parse_url(const char *url, char *base, size_t blen, char *model, size_t mlen)
@@ -53,24 +77,8 @@ static void parse_url(const char *url, char *base, size_t blen, char *model, siz
 	host = host ? host + 3 : url;
 	size_t hl = strcspn(host, "/?#");
 	snprintf(base, blen, "http://%.*s", (int)hl, host);
-	if (!model)
-		return;
-	model[0] = '\0';
-	const char *q = strchr(url, '?');
-	for (const char *p = q; p && *p; p = strchr(p + 1, '&')) {
-		if (strncmp(p + 1, "model=", 6) != 0)
-			continue;
-		size_t o = 0;
-		for (const char *v = p + 7; *v && *v != '&' && *v != '#' && o + 1 < mlen; v++) {
-			if (*v == '%' && util_hexval(v[1]) >= 0 && util_hexval(v[2]) >= 0) {
-				model[o++] = (char)(util_hexval(v[1]) * 16 + util_hexval(v[2]));
-				v += 2;
-			} else
-				model[o++] = *v == '+' ? ' ' : *v;
-		}
-		model[o] = '\0';
-		return;
-	}
+	if (model)
+		query_param(url, "model", model, mlen);
 }
 
 static pthread_once_t rm_once = PTHREAD_ONCE_INIT;
@@ -85,6 +93,13 @@ static void rm_load(void)
 		parse_url(cfg->llm, rm.llm_base, sizeof(rm.llm_base), rm.llm_model, sizeof(rm.llm_model));
 	if (cfg->vectors && strncmp(cfg->vectors, "qdrant://", 9) == 0) {
 		parse_url(cfg->vectors, rm.qdrant_base, sizeof(rm.qdrant_base), NULL, 0);
+		/* Qdrant's API key: ENT_VECTORS_API_KEY(_FILE), else api_key= in ENT_VECTORS. */
+		char key[512];
+		snprintf(key, sizeof(key), "%s", cfg->vectors_api_key ? cfg->vectors_api_key : "");
+		if (!key[0])
+			query_param(cfg->vectors, "api_key", key, sizeof(key));
+		if (key[0] && !strpbrk(key, "\r\n"))
+			snprintf(rm.qdrant_key, sizeof(rm.qdrant_key), "api-key: %s", key);
 		const char *em = cfg->embed_model ? cfg->embed_model : "";
 		if (strncmp(em, "ollama://", 9) == 0)
 			parse_url(em, rm.embed_base, sizeof(rm.embed_base), rm.embed_model, sizeof(rm.embed_model));
@@ -118,6 +133,8 @@ struct xfer {
 	int aborted;
 };
 
+static int relay_stopping(void);
+
 /* An exchange ends when the service stops, even while the server says nothing. */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
@@ -126,7 +143,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	return cb_jobs_stopping();
+	return cb_jobs_stopping() || http_stopping() || relay_stopping();
 }
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
@@ -148,8 +165,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
  * by chunk to fn (which returns nonzero to stop). Returns the HTTP status (2xx expected), or
  * ENT_EUNAVAIL when the server cannot be reached, ENT_EIO when fn stopped it.
  */
-static int call(const char *method, const char *url, const char *body, long timeout, buf *out, cb_chunk_fn fn,
-		void *ctx)
+static int call(const char *method, const char *url, const char *body, long timeout, const char *key, buf *out,
+		cb_chunk_fn fn, void *ctx)
 {
 	pthread_once(&curl_once, curl_init);
 	CURL *c = curl_easy_init();
@@ -157,6 +174,8 @@ static int call(const char *method, const char *url, const char *body, long time
 		abort();
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	h = curl_slist_append(h, "Accept: application/json, application/x-ndjson");
+	if (key && *key)
+		h = curl_slist_append(h, key);
 	struct xfer x = {out, fn, ctx, 0};
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -194,7 +213,10 @@ static int call_json(const char *method, const char *url, const char *body, long
 {
 	buf out;
 	buf_init(&out, MAX_REPLY);
-	int st = call(method, url, body, timeout, &out, NULL, NULL);
+	/* Qdrant's key goes to Qdrant only. */
+	size_t ql = strlen(rm.qdrant_base);
+	const char *key = ql && strncmp(url, rm.qdrant_base, ql) == 0 && url[ql] == '/' ? rm.qdrant_key : NULL;
+	int st = call(method, url, body, timeout, key, &out, NULL, NULL);
 	if (status)
 		*status = st;
 	if (st < 0) {
@@ -505,27 +527,207 @@ static int on_chat(void *arg, const char *p, size_t len)
 	return 0;
 }
 
-int cb_llm_chat(const char *system, const char *user, cb_chunk_fn fn, void *ctx)
+/* The /api/chat request's body: the system message, the previous turns, the user message. */
+static char *chat_body(const char *system, const struct cb_turn *turns, size_t nturns, const char *user)
 {
-	char url[400];
-	snprintf(url, sizeof(url), "%s/api/chat", rm.llm_base);
-	json_t *req = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:b, s:{s:f}}", "model", rm.llm_model, "messages",
-				"role", "system", "content", system, "role", "user", "content", user, "stream", 1,
+	arena *a = arena_new(0);
+	json_t *msgs = json_array();
+	json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content", system));
+	for (size_t i = 0; i < nturns; i++) {
+		json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "user", "content",
+						      cb_prompt_turn(a, turns[i].question, CB_TURN_ANSWER_MAX)));
+		json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "assistant", "content",
+						      cb_prompt_turn(a, turns[i].answer, CB_TURN_ANSWER_MAX)));
+	}
+	json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "user", "content", user));
+	json_t *req = json_pack("{s:s, s:o, s:b, s:{s:f}}", "model", rm.llm_model, "messages", msgs, "stream", 1,
 				"options", "temperature", 0.1);
 	char *body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	struct chat ch = {.fn = fn, .ctx = ctx};
-	buf_init(&ch.line, 1u << 20);
-	int st = call("POST", url, body, 600, NULL, on_chat, &ch);
-	free(body);
-	buf_free(&ch.line);
-	if (st == ENT_EIO)
-		return ch.stopped ? 1 : ENT_EUNAVAIL;
-	if (st < 0)
-		return st;
-	if (st < 200 || st > 299 || !ch.done) {
-		log_warn("chatbot: Ollama /api/chat answered %d%s", st, ch.done ? "" : " (stream cut before done)");
-		return ENT_EUNAVAIL;
+	arena_free(a);
+	return body;
+}
+
+/*
+ * ---- chats in flight ----
+ *
+ * One thread (the relay) drives every chat at once with libcurl's multi interface: a model may
+ * take a minute to write an answer, and neither a server thread nor a worker waits for it. Each
+ * chat's pieces go to its fn as they arrive, then its done(ctx, rc) runs, on the relay thread.
+ */
+struct chat_job {
+	CURL *easy;
+	struct curl_slist *headers;
+	char *body;
+	struct chat ch;
+	void (*done)(void *ctx, int rc);
+	void *ctx;
+	struct chat_job *next;
+};
+
+static pthread_mutex_t relay_mu = PTHREAD_MUTEX_INITIALIZER;
+static CURLM *relay_multi;
+static pthread_t relay_thread;
+static int relay_running, relay_stop;
+static struct chat_job *relay_new; /* started, not yet handed to the multi handle */
+static size_t relay_n;             /* chats in flight */
+
+static int relay_stopping(void)
+{
+	pthread_mutex_lock(&relay_mu);
+	int s = relay_stop;
+	pthread_mutex_unlock(&relay_mu);
+	return s;
+}
+
+static size_t on_chat_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct chat_job *j = arg;
+	return on_chat(&j->ch, p, size * n) ? 0 : size * n;
+}
+
+/* A chat ended (res: curl's outcome): done(ctx, rc) with rc as documented for cb_llm_chat_start. */
+static void chat_end(struct chat_job *j, CURLcode res)
+{
+	long status = 0;
+	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+	int rc = ENT_OK;
+	if (j->ch.stopped || res == CURLE_ABORTED_BY_CALLBACK) {
+		rc = 1;
+	} else if (res != CURLE_OK) {
+		log_warn("chatbot: POST %s/api/chat failed: %s", rm.llm_base, curl_easy_strerror(res));
+		rc = ENT_EUNAVAIL;
+	} else if (status < 200 || status > 299 || !j->ch.done) {
+		log_warn("chatbot: Ollama /api/chat answered %ld%s", status,
+			 j->ch.done ? "" : " (stream cut before done)");
+		rc = ENT_EUNAVAIL;
 	}
+	curl_easy_cleanup(j->easy);
+	curl_slist_free_all(j->headers);
+	free(j->body);
+	buf_free(&j->ch.line);
+	pthread_mutex_lock(&relay_mu);
+	relay_n--;
+	pthread_mutex_unlock(&relay_mu);
+	j->done(j->ctx, rc);
+	free(j);
+}
+
+static void *relay_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&relay_mu);
+		struct chat_job *add = relay_new;
+		relay_new = NULL;
+		int stop = relay_stop;
+		size_t n = relay_n;
+		pthread_mutex_unlock(&relay_mu);
+		while (add) {
+			struct chat_job *next = add->next;
+			if (curl_multi_add_handle(relay_multi, add->easy) != CURLM_OK)
+				chat_end(add, CURLE_FAILED_INIT);
+			add = next;
+		}
+		if (stop && !n)
+			break;
+		int running = 0;
+		curl_multi_perform(relay_multi, &running);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(relay_multi, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			struct chat_job *j = NULL;
+			CURL *e = msg->easy_handle;
+			CURLcode res = msg->data.result;
+			curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&j);
+			curl_multi_remove_handle(relay_multi, e);
+			chat_end(j, res);
+		}
+		/* Woken by a new chat (curl_multi_wakeup) or data; the progress callbacks see a stop within 200 ms. */
+		curl_multi_poll(relay_multi, NULL, 0, 200, NULL);
+	}
+	return NULL;
+}
+
+int cb_relay_start(void)
+{
+	pthread_once(&curl_once, curl_init);
+	pthread_mutex_lock(&relay_mu);
+	relay_stop = 0;
+	relay_multi = curl_multi_init();
+	int rc = relay_multi && pthread_create(&relay_thread, NULL, relay_main, NULL) == 0 ? ENT_OK : ENT_EINTERNAL;
+	relay_running = rc == ENT_OK;
+	pthread_mutex_unlock(&relay_mu);
+	return rc;
+}
+
+void cb_relay_stop(void)
+{
+	pthread_mutex_lock(&relay_mu);
+	int running = relay_running;
+	relay_stop = 1;
+	if (relay_multi)
+		curl_multi_wakeup(relay_multi);
+	pthread_mutex_unlock(&relay_mu);
+	/* The chats in flight end through their progress callbacks (cb_jobs_stopping). */
+	if (running)
+		pthread_join(relay_thread, NULL);
+	pthread_mutex_lock(&relay_mu);
+	relay_running = 0;
+	if (relay_multi)
+		curl_multi_cleanup(relay_multi);
+	relay_multi = NULL;
+	pthread_mutex_unlock(&relay_mu);
+}
+
+int cb_llm_chat_start(const char *system, const struct cb_turn *turns, size_t nturns, const char *user, cb_chunk_fn fn,
+		      void *fn_ctx, void (*done)(void *ctx, int rc), void *ctx)
+{
+	pthread_mutex_lock(&relay_mu);
+	int full = !relay_running || relay_stop || relay_n >= CB_MAX_CHATS;
+	if (!full)
+		relay_n++;
+	pthread_mutex_unlock(&relay_mu);
+	if (full)
+		return ENT_EBUSY;
+	struct chat_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		abort();
+	j->done = done;
+	j->ctx = ctx;
+	j->ch.fn = fn;
+	j->ch.ctx = fn_ctx;
+	buf_init(&j->ch.line, 1u << 20);
+	j->body = chat_body(system, turns, nturns, user);
+	char url[400];
+	snprintf(url, sizeof(url), "%s/api/chat", rm.llm_base);
+	j->easy = curl_easy_init();
+	if (!j->easy || !j->body)
+		abort();
+	j->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	j->headers = curl_slist_append(j->headers, "Accept: application/x-ndjson");
+	CURL *c = j->easy;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->body));
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, j->headers);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 3L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_chat_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)j);
+	pthread_mutex_lock(&relay_mu);
+	j->next = relay_new;
+	relay_new = j;
+	curl_multi_wakeup(relay_multi);
+	pthread_mutex_unlock(&relay_mu);
 	return ENT_OK;
 }

@@ -570,3 +570,16 @@ int cb_extract(arena *a, const char *type, const char *data, size_t len, struct 
 	}
 	return 0;
 }
+
+const char *cb_course_token(arena *a, const char *course_id)
+{
+	size_t n = strlen(course_id);
+	char *t = arena_alloc(a, n + 2);
+	size_t o = 0;
+	t[o++] = 'c';
+	for (size_t i = 0; i < n; i++)
+		if (course_id[i] != '-')
+			t[o++] = (char)(course_id[i] | 0x20);
+	t[o] = '\0';
+	return t;
+}

@@ -15,6 +15,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/fichiers/fichiers.h"
 
 /* 1 when user holds a visible copy of a message carrying file_id; 0; or an ent_err. */
@@ -74,18 +75,11 @@ int msg_attach_check(db_conn *c, arena *a, const char *user, const char *const *
 int msg_attach_store(db_conn *c, const char *message_id, const struct msg_file *f, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		db_stmt *s = db_prepare(c, "INSERT INTO message_attachments (message_id, position, file_id, name,"
-					   " content_type, size) VALUES (?, ?, ?, ?, ?, ?)");
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, message_id);
-		db_bind_int64(s, 2, (int64_t)i);
-		db_bind_text(s, 3, f[i].id);
-		db_bind_text(s, 4, f[i].name);
-		db_bind_text(s, 5, f[i].content_type);
-		db_bind_int64(s, 6, f[i].size);
-		int rc = db_step(s);
-		db_done(s);
+		int rc = SQL_RUN(c,
+				 "INSERT INTO message_attachments (message_id, position, file_id, name,"
+				 " content_type, size) VALUES (?, ?, ?, ?, ?, ?)",
+				 SQL_T(message_id), SQL_I((int64_t)i), SQL_T(f[i].id), SQL_T(f[i].name),
+				 SQL_T(f[i].content_type), SQL_I(f[i].size));
 		if (rc < 0)
 			return rc;
 	}
@@ -97,11 +91,12 @@ int msg_attach_load(db_conn *c, arena *a, const char *message_id, struct msg_fil
 	*out = NULL;
 	*n = 0;
 	size_t cap = 0;
-	db_stmt *s = db_prepare(c, "SELECT file_id, name, content_type, size FROM message_attachments"
-				   " WHERE message_id = ? ORDER BY position");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT file_id, name, content_type, size FROM message_attachments"
+			      " WHERE message_id = ? ORDER BY position",
+			      SQL_T(message_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, message_id);
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
 		*out = arena_grow(a, *out, *n, &cap, sizeof(**out));

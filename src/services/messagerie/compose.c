@@ -30,6 +30,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 static const char *const addr_types[] = {"user", "class", "course", "class_teachers", "staff", NULL};
 static const char *const kinds[] = {"to", "cc", "bcc"};
@@ -257,23 +258,16 @@ int msg_store(db_conn *c, const struct msg_out *o)
 	char now[21];
 	msg_time(o->now_us, now);
 	int sent = !strcmp(o->state, "sent"), draft = !strcmp(o->state, "draft");
-	db_stmt *s = db_prepare(
-		c, "INSERT INTO messages (id, thread_id, in_reply_to, forward_of, sender_id, subject, body,"
-		   " state, ack_required, send_at, sent_at, submitted_us, created_at, updated_at, auto_reply)"
-		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_stmt *s = SQL_PREP(
+		c,
+		"INSERT INTO messages (id, thread_id, in_reply_to, forward_of, sender_id, subject, body,"
+		" state, ack_required, send_at, sent_at, submitted_us, created_at, updated_at, auto_reply)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		SQL_T(o->id), SQL_T(o->thread_id ? o->thread_id : o->id), SQL_T(o->in_reply_to), SQL_T(o->forward_of),
+		SQL_T(o->sender_id), SQL_T(o->subject ? o->subject : ""), SQL_T(o->body ? o->body : ""),
+		SQL_T(o->state), SQL_I(o->ack), SQL_T(o->send_at), SQL_T(sent ? now : NULL));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, o->id);
-	db_bind_text(s, 2, o->thread_id ? o->thread_id : o->id);
-	db_bind_text_or_null(s, 3, o->in_reply_to);
-	db_bind_text_or_null(s, 4, o->forward_of);
-	db_bind_text(s, 5, o->sender_id);
-	db_bind_text(s, 6, o->subject ? o->subject : "");
-	db_bind_text(s, 7, o->body ? o->body : "");
-	db_bind_text(s, 8, o->state);
-	db_bind_int64(s, 9, o->ack);
-	db_bind_text_or_null(s, 10, o->send_at);
-	db_bind_text_or_null(s, 11, sent ? now : NULL);
 	if (draft || o->auto_reply)
 		db_bind_null(s, 12);
 	else
@@ -284,16 +278,13 @@ int msg_store(db_conn *c, const struct msg_out *o)
 	int rc = db_step(s);
 	db_done(s);
 	for (size_t i = 0; i < o->naddrs && rc >= 0; i++) {
-		s = db_prepare(
+		s = SQL_PREP(
 			c,
-			"INSERT INTO message_addresses (message_id, position, kind, type, ref_id) VALUES (?, ?, ?, ?, ?)");
+			"INSERT INTO message_addresses (message_id, position, kind, type, ref_id) VALUES (?, ?, ?, ?, ?)",
+			SQL_T(o->id), SQL_I((int64_t)i), SQL_T(o->addrs[i].kind), SQL_T(o->addrs[i].type),
+			SQL_T(o->addrs[i].id));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, o->id);
-		db_bind_int64(s, 2, (int64_t)i);
-		db_bind_text(s, 3, o->addrs[i].kind);
-		db_bind_text(s, 4, o->addrs[i].type);
-		db_bind_text_or_null(s, 5, o->addrs[i].id);
 		rc = db_step(s);
 		db_done(s);
 	}
@@ -330,18 +321,16 @@ int msg_store(db_conn *c, const struct msg_out *o)
 	/* The search row, after the copies: on SQLite it holds their owners (MSG_OWNERS_SQL). */
 	int sqlite = db_conn_kind(c) == DB_SQLITE;
 	if (rc >= 0) {
-		s = db_prepare(
-			c,
-			sqlite ? "INSERT INTO messages_fts (subject, body, message_id, owners) VALUES (?, ?, ?, " MSG_OWNERS_SQL(
-					 "?") ")"
-			       : "INSERT INTO messages_fts (subject, body, message_id) VALUES (?, ?, ?)");
+		const char *subject = o->subject ? o->subject : "", *body = o->body ? o->body : "";
+		s = sqlite ? SQL_PREP(
+				     c,
+				     "INSERT INTO messages_fts (subject, body, message_id, owners) VALUES (?, ?, ?, " MSG_OWNERS_SQL(
+					     "?") ")",
+				     SQL_T(subject), SQL_T(body), SQL_T(o->id), SQL_T(o->id))
+			   : SQL_PREP(c, "INSERT INTO messages_fts (subject, body, message_id) VALUES (?, ?, ?)",
+				      SQL_T(subject), SQL_T(body), SQL_T(o->id));
 		if (!s)
 			return ENT_EDB;
-		db_bind_text(s, 1, o->subject ? o->subject : "");
-		db_bind_text(s, 2, o->body ? o->body : "");
-		db_bind_text(s, 3, o->id);
-		if (sqlite)
-			db_bind_text(s, 4, o->id);
 		rc = db_step(s);
 		db_done(s);
 	}
@@ -545,84 +534,97 @@ static int load_draft(http_req *req, db_conn *c, struct msg_copy *copy, struct c
 
 /* ---- PATCH /api/messages/{id}: change a draft ---- */
 
+/*
+ * The opening of a handler that writes from a message {id}: the body parsed with the fields
+ * allowed (must: a field that is required, or NULL), the caller and its copy of {id}. A draft
+ * is changed (refused NULL: {id} must be the caller's draft); another handler starts from a
+ * message sent (refused: the 409 answer for a draft). Returns the database, or NULL after
+ * answering (400, 503, 404, 409).
+ */
+struct draft {
+	json_t *body;
+	struct compose in; /* what the body gives */
+	struct msg_who who;
+	struct msg_copy copy;
+	struct compose m; /* the draft as it is */
+};
+
+static db_conn *draft_open(http_req *req, const char *const *allowed, const char *must, const char *refused,
+			   struct draft *d)
+{
+	d->body = http_json_body(req);
+	if (!d->body)
+		return NULL;
+	json_t *errors = json_object();
+	parse_compose(req, d->body, allowed, &d->in, errors);
+	if (must && !json_object_get(d->body, must))
+		json_object_set_new(errors, must, json_string("est obligatoire"));
+	if (http_invalid(req, errors))
+		return NULL;
+	db_conn *c = http_db(req);
+	if (!c || msg_who_req(req, c, &d->who))
+		return NULL;
+	if (!refused)
+		return load_draft(req, c, &d->copy, &d->m) ? NULL : c;
+	if (msg_copy_load(req, c, http_param(req, "id"), &d->copy))
+		return NULL;
+	if (!strcmp(d->copy.state, "draft")) {
+		http_problem(req, 409, refused);
+		return NULL;
+	}
+	return c;
+}
+
 void msg_patch(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const char *const allowed[] = {"subject",      "body",    "to",          "cc", "bcc",
 					      "ack_required", "send_at", "attachments", NULL};
-	struct compose in = {0};
-	json_t *errors = json_object();
-	parse_compose(req, body, allowed, &in, errors);
-	if (http_invalid(req, errors))
-		return;
-	db_conn *c = http_db(req);
+	struct draft d = {0};
+	db_conn *c = draft_open(req, allowed, NULL, NULL, &d);
 	if (!c)
 		return;
-	struct msg_who who;
-	if (msg_who_req(req, c, &who))
-		return;
-	struct msg_copy copy;
-	struct compose m;
-	if (load_draft(req, c, &copy, &m))
-		return;
-	if (json_object_get(body, "subject"))
-		m.subject = in.subject;
-	if (json_object_get(body, "body"))
-		m.body = in.body;
-	if (json_object_get(body, "ack_required"))
-		m.ack = in.ack;
-	if (json_object_get(body, "send_at"))
-		m.send_at = in.send_at;
-	if (json_object_get(body, "attachments")) {
-		m.files = in.files;
-		m.nfiles = in.nfiles;
+	if (json_object_get(d.body, "subject"))
+		d.m.subject = d.in.subject;
+	if (json_object_get(d.body, "body"))
+		d.m.body = d.in.body;
+	if (json_object_get(d.body, "ack_required"))
+		d.m.ack = d.in.ack;
+	if (json_object_get(d.body, "send_at"))
+		d.m.send_at = d.in.send_at;
+	if (json_object_get(d.body, "attachments")) {
+		d.m.files = d.in.files;
+		d.m.nfiles = d.in.nfiles;
 	}
 	/* The kinds given replace the draft's addresses of that kind. */
 	arena *a = http_arena(req);
-	struct compose merged = m;
+	struct compose merged = d.m;
 	merged.addrs = NULL;
 	merged.naddrs = merged.cap = 0;
 	for (int k = 0; k < 3; k++) {
-		int given = json_object_get(body, kinds[k]) != NULL;
-		const struct compose *from = given ? &in : &m;
+		int given = json_object_get(d.body, kinds[k]) != NULL;
+		const struct compose *from = given ? &d.in : &d.m;
 		for (size_t i = 0; i < from->naddrs; i++)
 			if (!strcmp(from->addrs[i].kind, kinds[k]))
 				add_addr(a, &merged, from->addrs[i].kind, from->addrs[i].type, from->addrs[i].id);
 	}
-	submit(req, c, &who, &merged, copy.id, 1, 200);
+	submit(req, c, &d.who, &merged, d.copy.id, 1, 200);
 }
 
 /* ---- POST /api/messages/{id}/send: send a draft ---- */
 
 void msg_send_draft(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const char *const allowed[] = {"send_at", NULL};
-	struct compose in = {0};
-	json_t *errors = json_object();
-	parse_compose(req, body, allowed, &in, errors);
-	if (http_invalid(req, errors))
-		return;
-	db_conn *c = http_db(req);
+	struct draft d = {0};
+	db_conn *c = draft_open(req, allowed, NULL, NULL, &d);
 	if (!c)
 		return;
-	struct msg_who who;
-	if (msg_who_req(req, c, &who))
-		return;
-	struct msg_copy copy;
-	struct compose m;
-	if (load_draft(req, c, &copy, &m))
-		return;
-	m.draft = 0;
-	if (json_object_get(body, "send_at"))
-		m.send_at = in.send_at;
-	if (m.send_at && m.send_at <= time(NULL))
-		m.send_at = 0; /* a draft whose planned time passed is sent now */
-	submit(req, c, &who, &m, copy.id, 1, 200);
+	d.m.draft = 0;
+	if (json_object_get(d.body, "send_at"))
+		d.m.send_at = d.in.send_at;
+	if (d.m.send_at && d.m.send_at <= time(NULL))
+		d.m.send_at = 0; /* a draft whose planned time passed is sent now */
+	submit(req, c, &d.who, &d.m, d.copy.id, 1, 200);
 }
 
 /* ---- reply and forward ---- */
@@ -641,50 +643,34 @@ static const char *prefixed(arena *a, const char *prefix, const char *subject)
 
 void msg_reply(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const char *const allowed[] = {"body", "all", "draft", "send_at", "attachments", NULL};
-	struct compose m = {0};
-	json_t *errors = json_object();
-	parse_compose(req, body, allowed, &m, errors);
-	if (!json_object_get(body, "body"))
-		json_object_set_new(errors, "body", json_string("est obligatoire"));
-	if (http_invalid(req, errors))
-		return;
-	db_conn *c = http_db(req);
+	struct draft d = {0};
+	db_conn *c = draft_open(req, allowed, "body", "On ne répond pas à un brouillon.", &d);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct msg_who who;
-	if (msg_who_req(req, c, &who))
-		return;
-	struct msg_copy orig;
-	if (msg_copy_load(req, c, http_param(req, "id"), &orig))
-		return;
-	if (!strcmp(orig.state, "draft")) {
-		http_problem(req, 409, "On ne répond pas à un brouillon.");
-		return;
-	}
-	m.subject = prefixed(a, "RE : ", orig.subject);
-	m.thread_id = orig.thread_id;
-	m.in_reply_to = orig.id;
-	int all = json_is_true(json_object_get(body, "all"));
+	struct compose *m = &d.in;
+	const struct msg_copy *orig = &d.copy;
+	const struct msg_who *who = &d.who;
+	m->subject = prefixed(a, "RE : ", orig->subject);
+	m->thread_id = orig->thread_id;
+	m->in_reply_to = orig->id;
+	int all = json_is_true(json_object_get(d.body, "all"));
 	/* To the original sender (unless replying to one's own message), then for "all" its to and cc. */
-	if (strcmp(orig.sender_id, who.id))
-		add_addr(a, &m, "to", "user", orig.sender_id);
+	if (strcmp(orig->sender_id, who->id))
+		add_addr(a, m, "to", "user", orig->sender_id);
 	int rc = ENT_OK;
-	if (all || !strcmp(orig.sender_id, who.id)) {
+	if (all || !strcmp(orig->sender_id, who->id)) {
 		db_stmt *s = db_prepare(c, "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ?"
 					   " AND kind IN ('to', 'cc') ORDER BY position");
 		rc = ENT_EDB;
 		if (s) {
-			db_bind_text(s, 1, orig.id);
+			db_bind_text(s, 1, orig->id);
 			while ((rc = db_step(s)) == DB_ROW) {
 				const char *type = db_col_text(s, 1), *ref = db_col_text(s, 2);
-				if (!strcmp(type, "user") && (!strcmp(ref, who.id) || !strcmp(ref, orig.sender_id)))
+				if (!strcmp(type, "user") && (!strcmp(ref, who->id) || !strcmp(ref, orig->sender_id)))
 					continue;
-				add_addr(a, &m, !strcmp(db_col_text(s, 0), "cc") ? "cc" : "to", arena_strdup(a, type),
+				add_addr(a, m, !strcmp(db_col_text(s, 0), "cc") ? "cc" : "to", arena_strdup(a, type),
 					 ref ? arena_strdup(a, ref) : NULL);
 			}
 			db_done(s);
@@ -696,73 +682,60 @@ void msg_reply(http_req *req)
 	}
 	char id[37];
 	util_uuid(id);
-	submit(req, c, &who, &m, id, 0, 201);
+	submit(req, c, who, m, id, 0, 201);
 }
 
 void msg_forward(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const char *const allowed[] = {"body", "to", "cc", "bcc", "draft", "send_at", "attachments", NULL};
-	struct compose m = {0};
-	json_t *errors = json_object();
-	parse_compose(req, body, allowed, &m, errors);
-	if (http_invalid(req, errors))
-		return;
-	db_conn *c = http_db(req);
+	struct draft d = {0};
+	db_conn *c = draft_open(req, allowed, NULL,
+				"Un brouillon ne se transfère pas : envoyez-le ou copiez son texte.", &d);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct msg_who who;
-	if (msg_who_req(req, c, &who))
-		return;
-	struct msg_copy orig;
-	if (msg_copy_load(req, c, http_param(req, "id"), &orig))
-		return;
-	if (!strcmp(orig.state, "draft")) {
-		http_problem(req, 409, "Un brouillon ne se transfère pas : envoyez-le ou copiez son texte.");
-		return;
-	}
-	const char *from = msg_addr_label(c, a, "user", orig.sender_id);
+	struct compose *m = &d.in;
+	const struct msg_copy *orig = &d.copy;
+	const struct msg_who *who = &d.who;
+	const char *from = msg_addr_label(c, a, "user", orig->sender_id);
 	const char *text = arena_printf(a, "%s%s----- Message transféré -----\nDe : %s\nDate : %s\nObjet : %s\n\n%s",
-					m.body ? m.body : "", m.body && *m.body ? "\n\n" : "", from,
-					orig.sent_at ? orig.sent_at : orig.created_at, orig.subject, orig.body);
+					m->body ? m->body : "", m->body && *m->body ? "\n\n" : "", from,
+					orig->sent_at ? orig->sent_at : orig->created_at, orig->subject, orig->body);
 	if (json_utf8_len(text) > MSG_BODY_MAX) {
 		http_invalid(req, json_pack("{s:s}", "body", "le message transféré dépasserait 50 000 caractères"));
 		return;
 	}
-	m.body = text;
-	m.subject = prefixed(a, "TR : ", orig.subject);
-	m.forward_of = orig.id;
+	m->body = text;
+	m->subject = prefixed(a, "TR : ", orig->subject);
+	m->forward_of = orig->id;
 	/* The original's attachments travel with it, before those added. */
 	struct msg_file *files;
 	size_t nfiles;
-	int rc = msg_attach_load(c, a, orig.id, &files, &nfiles);
+	int rc = msg_attach_load(c, a, orig->id, &files, &nfiles);
 	if (rc) {
 		http_problem_err(req, rc, "Le message d'origine n'a pas pu être lu.");
 		return;
 	}
-	const char **given = m.files;
-	size_t ngiven = m.nfiles;
-	m.files = NULL;
-	m.nfiles = m.fcap = 0;
+	const char **given = m->files;
+	size_t ngiven = m->nfiles;
+	m->files = NULL;
+	m->nfiles = m->fcap = 0;
 	for (size_t i = 0; i < nfiles; i++)
-		add_file(a, &m, files[i].id);
+		add_file(a, m, files[i].id);
 	for (size_t i = 0; i < ngiven; i++) {
 		int dup = 0;
 		for (size_t j = 0; j < nfiles; j++)
 			dup |= !strcmp(given[i], files[j].id);
 		if (!dup)
-			add_file(a, &m, given[i]);
+			add_file(a, m, given[i]);
 	}
-	if (m.nfiles > MSG_FILES_MAX) {
+	if (m->nfiles > MSG_FILES_MAX) {
 		http_invalid(req, json_pack("{s:s}", "attachments", "20 pièces jointes au plus par message"));
 		return;
 	}
 	char id[37];
 	util_uuid(id);
-	submit(req, c, &who, &m, id, 0, 201);
+	submit(req, c, who, m, id, 0, 201);
 }
 
 /* ---- scheduled delivery ---- */
@@ -772,21 +745,13 @@ int msg_deliver_due(db_conn *c)
 	arena *a = arena_new(0);
 	char now[21];
 	util_time_rfc3339(time(NULL), now);
-	db_stmt *s = db_prepare(
-		c, "SELECT id FROM messages WHERE state = 'scheduled' AND send_at <= ? ORDER BY send_at, id LIMIT 100");
-	if (!s) {
-		arena_free(a);
-		return ENT_EDB;
-	}
-	db_bind_text(s, 1, now);
-	const char **ids = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		ids = arena_grow(a, ids, n, &cap, sizeof(*ids));
-		ids[n++] = arena_strdup(a, db_col_text(s, 0));
-	}
-	db_done(s);
+	const char **ids;
+	int rc = db_texts(
+		c, a,
+		"SELECT id FROM messages WHERE state = 'scheduled' AND send_at <= ? ORDER BY send_at, id LIMIT 100",
+		now, NULL, &ids);
+	size_t n = rc > 0 ? (size_t)rc : 0;
+	db_stmt *s;
 	int sent = 0;
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		int64_t now_us = msg_now_us();
@@ -795,19 +760,12 @@ int msg_deliver_due(db_conn *c)
 		if ((rc = db_begin(c)))
 			break;
 		/* The claim: of several processes, the one whose update changes the row delivers it. */
-		s = db_prepare(
-			c,
-			"UPDATE messages SET state = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND state = 'scheduled'");
-		int claimed = 0;
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, at);
-			db_bind_text(s, 2, at);
-			db_bind_text(s, 3, ids[i]);
-			rc = db_step(s);
-			claimed = rc >= 0 && db_changes(s) == 1;
-			db_done(s);
-		}
+		int64_t changed = 0;
+		rc = SQL_CHANGE(
+			c, &changed,
+			"UPDATE messages SET state = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND state = 'scheduled'",
+			SQL_T(at), SQL_T(at), SQL_T(ids[i]));
+		int claimed = rc >= 0 && changed == 1;
 		const char **users = NULL;
 		size_t nu = 0, ucap = 0;
 		const char *sender = NULL, *subject = NULL;
@@ -815,16 +773,10 @@ int msg_deliver_due(db_conn *c)
 		struct msg_auto *autos = NULL;
 		size_t nautos = 0;
 		if (rc >= 0 && claimed) {
-			s = db_prepare(
+			rc = SQL_RUN(
 				c,
-				"UPDATE message_boxes SET visible = 1, at_us = ? WHERE message_id = ? AND role <> 'sender'");
-			rc = ENT_EDB;
-			if (s) {
-				db_bind_int64(s, 1, now_us);
-				db_bind_text(s, 2, ids[i]);
-				rc = db_step(s);
-				db_done(s);
-			}
+				"UPDATE message_boxes SET visible = 1, at_us = ? WHERE message_id = ? AND role <> 'sender'",
+				SQL_I(now_us), SQL_T(ids[i]));
 			s = rc < 0 ? NULL
 				   : db_prepare(
 					     c,

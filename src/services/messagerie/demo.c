@@ -13,6 +13,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 #define DEMO_TEACHER "claire.martin@demo.ent.local"
@@ -126,19 +127,11 @@ int msg_demo(db_conn *c, FILE *out)
 		char at[21];
 		msg_time(now - hour + (int64_t)i * 60 * 1000000, at);
 		{
-			db_stmt *s = db_prepare(
-				c, "UPDATE message_boxes SET acked_at = ?, read_at = ? WHERE message_id = ?"
-				   " AND user_id = ?");
-			rc = ENT_EDB;
-			if (s) {
-				db_bind_text(s, 1, at);
-				db_bind_text(s, 2, at);
-				db_bind_text(s, 3, id[4]);
-				db_bind_text(s, 4, students[i]);
-				rc = db_step(s);
-				rc = rc < 0 ? rc : ENT_OK;
-				db_done(s);
-			}
+			rc = SQL_RUN(c,
+				     "UPDATE message_boxes SET acked_at = ?, read_at = ? WHERE message_id = ?"
+				     " AND user_id = ?",
+				     SQL_T(at), SQL_T(at), SQL_T(id[4]), SQL_T(students[i]));
+			rc = rc < 0 ? rc : ENT_OK;
 		}
 	}
 	/* A draft the teacher has not finished. */

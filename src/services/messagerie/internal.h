@@ -188,6 +188,8 @@ void msg_copy_read(arena *a, db_stmt *s, struct msg_copy *m);
  * visible copy: the same as a message that does not exist).
  */
 int msg_copy_load(http_req *req, db_conn *c, const char *id, struct msg_copy *m);
+/* A handler's opening: the database and the caller's copy of {id}, or NULL after answering (503, 404). */
+db_conn *msg_copy_open(http_req *req, struct msg_copy *m);
 /* Writes m as the caller sees it (bcc only for its sender; with the body when full). */
 int msg_write(db_conn *c, arena *a, jw *w, const struct msg_copy *m, int full);
 /* Writes the list item of m, sender_name already looked up; recipients: m's to and cc (or NULL). */
@@ -328,6 +330,13 @@ int msg_generate(db_conn *c, const struct scale *sc);
 /* The request's JSON body checked against the n fields: the body, or NULL after answering 400. */
 struct jfield;
 json_t *msg_body(http_req *req, const struct jfield *fields, size_t n);
+/*
+ * Adds "field: ne doit pas contenir de caractères de contrôle" to errors when the text field of
+ * obj, not refused already, holds control characters (lines: line breaks allowed).
+ */
+void msg_check_text(json_t *obj, const char *field, int lines, json_t *errors);
+/* msg_body with the text field checked by msg_check_text too. */
+json_t *msg_body_text(http_req *req, const struct jfield *fields, size_t n, const char *text, int lines);
 int64_t msg_now_us(void);
 /* RFC 3339 of a microsecond time. */
 void msg_time(int64_t us, char out[21]);

@@ -29,6 +29,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 #define MAIL_ATTEMPTS 8
@@ -51,12 +52,11 @@ static const char *french_when(arena *a, const char *rfc3339)
 /* The addresses of kind ("to", "cc") of message id, labelled, comma separated ("" when none). */
 static const char *addr_line(db_conn *c, arena *a, const char *id, const char *kind)
 {
-	db_stmt *s = db_prepare(
-		c, "SELECT type, ref_id FROM message_addresses WHERE message_id = ? AND kind = ? ORDER BY position");
+	db_stmt *s = SQL_PREP(
+		c, "SELECT type, ref_id FROM message_addresses WHERE message_id = ? AND kind = ? ORDER BY position",
+		SQL_T(id), SQL_T(kind));
 	if (!s)
 		return "";
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, kind);
 	struct {
 		const char *type, *id;
 	} *v = NULL;
@@ -76,11 +76,10 @@ static const char *addr_line(db_conn *c, arena *a, const char *id, const char *k
 /* Queues the e-mail of message_id for user, when they opted in and hold it. */
 static int queue_one(db_conn *c, arena *a, const char *user, const char *message_id, const char *title)
 {
-	db_stmt *s = db_prepare(c,
-				"SELECT email_address FROM message_settings WHERE user_id = ? AND email_forward = 1");
+	db_stmt *s = SQL_PREP(c, "SELECT email_address FROM message_settings WHERE user_id = ? AND email_forward = 1",
+			      SQL_T(user));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user);
 	int rc = db_step(s);
 	int on = rc == DB_ROW;
 	const char *address = on && db_col_text(s, 0) ? arena_strdup(a, db_col_text(s, 0)) : NULL;
@@ -98,14 +97,14 @@ static int queue_one(db_conn *c, arena *a, const char *user, const char *message
 	}
 	if (!util_valid_email_address(address))
 		return ENT_OK;
-	s = db_prepare(c, "SELECT m.sender_id, m.subject, m.body, m.sent_at,"
-			  " (SELECT COUNT(*) FROM message_attachments x WHERE x.message_id = m.id)"
-			  " FROM message_boxes b JOIN messages m ON m.id = b.message_id"
-			  " WHERE b.message_id = ? AND b.user_id = ? AND b.visible = 1");
+	s = SQL_PREP(c,
+		     "SELECT m.sender_id, m.subject, m.body, m.sent_at,"
+		     " (SELECT COUNT(*) FROM message_attachments x WHERE x.message_id = m.id)"
+		     " FROM message_boxes b JOIN messages m ON m.id = b.message_id"
+		     " WHERE b.message_id = ? AND b.user_id = ? AND b.visible = 1",
+		     SQL_T(message_id), SQL_T(user));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, message_id);
-	db_bind_text(s, 2, user);
 	rc = db_step(s);
 	if (rc != DB_ROW) {
 		db_done(s);
@@ -133,17 +132,13 @@ static int queue_one(db_conn *c, arena *a, const char *user, const char *message
 		base);
 	char id[37];
 	util_uuid(id);
-	s = db_prepare(c, "INSERT INTO message_mails (id, user_id, message_id, address, subject, body, next_us)"
-			  " VALUES (?, ?, ?, ?, ?, ?, ?)");
+	s = SQL_PREP(c,
+		     "INSERT INTO message_mails (id, user_id, message_id, address, subject, body, next_us)"
+		     " VALUES (?, ?, ?, ?, ?, ?, ?)",
+		     SQL_T(id), SQL_T(user), SQL_T(message_id), SQL_T(address), SQL_T(mail_subject), SQL_T(mail_body),
+		     SQL_I(msg_now_us()));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, user);
-	db_bind_text(s, 3, message_id);
-	db_bind_text(s, 4, address);
-	db_bind_text(s, 5, mail_subject);
-	db_bind_text(s, 6, mail_body);
-	db_bind_int64(s, 7, msg_now_us());
 	rc = db_step(s);
 	db_done(s);
 	return rc < 0 ? rc : ENT_OK;
@@ -312,12 +307,12 @@ int msg_mail_send_due(db_conn *c)
 	if (!smtp_on())
 		return 0;
 	int64_t now = msg_now_us();
-	db_stmt *s = db_prepare(c, "SELECT id, user_id, message_id, address, subject, body, attempts FROM message_mails"
-				   " WHERE next_us <= ? AND claimed_until < ? ORDER BY next_us LIMIT 20");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT id, user_id, message_id, address, subject, body, attempts FROM message_mails"
+			      " WHERE next_us <= ? AND claimed_until < ? ORDER BY next_us LIMIT 20",
+			      SQL_I(now), SQL_I(now));
 	if (!s)
 		return ENT_EDB;
-	db_bind_int64(s, 1, now);
-	db_bind_int64(s, 2, now);
 	arena *a = arena_new(0);
 	struct {
 		const char *id, *user, *message, *address, *subject, *body;
@@ -336,17 +331,11 @@ int msg_mail_send_due(db_conn *c)
 	int sent = 0;
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		/* The claim: the process whose update changed the row sends it. */
-		s = db_prepare(c, "UPDATE message_mails SET claimed_until = ? WHERE id = ? AND claimed_until < ?");
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		db_bind_int64(s, 1, now + MAIL_CLAIM_US);
-		db_bind_text(s, 2, v[i].id);
-		db_bind_int64(s, 3, now);
-		rc = db_step(s);
-		int claimed = rc >= 0 && db_changes(s) == 1;
-		db_done(s);
+		int64_t changed = 0;
+		rc = SQL_CHANGE(c, &changed,
+				"UPDATE message_mails SET claimed_until = ? WHERE id = ? AND claimed_until < ?",
+				SQL_I(now + MAIL_CLAIM_US), SQL_T(v[i].id), SQL_I(now));
+		int claimed = rc >= 0 && changed == 1;
 		if (!claimed)
 			continue;
 		int held = db_exists(c,
@@ -368,14 +357,14 @@ int msg_mail_send_due(db_conn *c)
 		}
 		log_warn("messagerie: sending an e-mail failed (attempt %lld): %s", (long long)v[i].attempts + 1, err);
 		int64_t delay = 30LL * 1000000 << (v[i].attempts < 7 ? v[i].attempts : 7);
-		s = db_prepare(c, "UPDATE message_mails SET attempts = attempts + 1, next_us = ?, claimed_until = 0"
-				  " WHERE id = ?");
+		s = SQL_PREP(c,
+			     "UPDATE message_mails SET attempts = attempts + 1, next_us = ?, claimed_until = 0"
+			     " WHERE id = ?",
+			     SQL_I(msg_now_us() + delay), SQL_T(v[i].id));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_int64(s, 1, msg_now_us() + delay);
-		db_bind_text(s, 2, v[i].id);
 		rc = db_step(s);
 		db_done(s);
 	}

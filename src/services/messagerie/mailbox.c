@@ -74,11 +74,11 @@ int msg_purge_trash(db_conn *c)
 {
 	char before[21];
 	util_time_rfc3339(time(NULL) - (time_t)MSG_TRASH_DAYS * 86400, before);
-	db_stmt *s = db_prepare(
-		c, "SELECT message_id, user_id FROM message_boxes WHERE folder = 'trash' AND trashed_at < ? LIMIT 500");
+	db_stmt *s = SQL_PREP(
+		c, "SELECT message_id, user_id FROM message_boxes WHERE folder = 'trash' AND trashed_at < ? LIMIT 500",
+		SQL_T(before));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, before);
 	arena *a = arena_new(0);
 	const char **v = NULL;
 	size_t n = 0, cap = 0;
@@ -139,13 +139,14 @@ static void folders_page(http_req *req, db_conn *c, const char *me)
 {
 	arena *a = http_arena(req);
 	/* Counts per folder, then the folders in order: the four system ones, the user's by name. */
-	db_stmt *s = db_prepare(c, "SELECT folder, COUNT(*), SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END)"
-				   " FROM message_boxes WHERE user_id = ? AND visible = 1 GROUP BY folder");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT folder, COUNT(*), SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END)"
+			      " FROM message_boxes WHERE user_id = ? AND visible = 1 GROUP BY folder",
+			      SQL_T(me));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, me);
 	struct count {
 		const char *folder;
 		int64_t total, unread;
@@ -175,12 +176,12 @@ static void folders_page(http_req *req, db_conn *c, const char *me)
 			names = (const char **)folder_names;
 			n = 4;
 		} else {
-			s = db_prepare(c, "SELECT id, name FROM message_folders WHERE owner_id = ? ORDER BY name, id");
+			s = SQL_PREP(c, "SELECT id, name FROM message_folders WHERE owner_id = ? ORDER BY name, id",
+				     SQL_T(me));
 			if (!s) {
 				rc = ENT_EDB;
 				break;
 			}
-			db_bind_text(s, 1, me);
 			while ((rc = db_step(s)) == DB_ROW) {
 				ids = arena_grow(a, ids, n, &icap, sizeof(*ids));
 				names = arena_grow(a, names, n, &ncap, sizeof(*names));
@@ -221,9 +222,8 @@ static const char *folder_name(http_req *req, json_t *body)
 {
 	json_t *errors = json_object();
 	json_check(body, folder_fields, 1, errors);
+	msg_check_text(body, "name", 0, errors);
 	const char *name = json_get_str(body, "name", NULL);
-	if (name && !json_object_get(errors, "name") && !util_valid_text(name))
-		json_object_set_new(errors, "name", json_string("ne doit pas contenir de caractères de contrôle"));
 	for (int i = 0; name && !json_object_get(errors, "name") && i < 4; i++)
 		if (!strcasecmp(name, folder_names[i]) || !strcmp(name, system_folders[i]))
 			json_object_set_new(errors, "name", json_string("est le nom d'un dossier de la messagerie"));
@@ -243,15 +243,37 @@ static void write_folder(http_req *req, const char *id, const char *name, int st
 	http_reply_jw(req, status);
 }
 
-void msg_folders_create(http_req *req)
+/*
+ * The opening of a handler that names a folder: the body's valid name and the database, or NULL
+ * after answering (400, 503).
+ */
+static db_conn *folder_open(http_req *req, const char **name)
 {
 	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	const char *name = folder_name(req, body);
-	if (!name)
-		return;
-	db_conn *c = http_db(req);
+	if (!body || !(*name = folder_name(req, body)))
+		return NULL;
+	return http_db(req);
+}
+
+/* After writing a folder's name: 0, or -1 after answering the failure (409 for a name taken). */
+static int folder_failed(http_req *req, int rc, const char *failed)
+{
+	if (rc == ENT_ECONFLICT) {
+		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.",
+				    json_pack("{s:s}", "name", "est déjà pris"));
+		return -1;
+	}
+	if (rc < 0) {
+		http_problem_err(req, rc, failed);
+		return -1;
+	}
+	return 0;
+}
+
+void msg_folders_create(http_req *req)
+{
+	const char *name;
+	db_conn *c = folder_open(req, &name);
 	if (!c)
 		return;
 	char id[37], now[21];
@@ -263,65 +285,32 @@ void msg_folders_create(http_req *req)
 		http_problem(req, 409, "Vous avez déjà 100 dossiers.");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "INSERT INTO message_folders (id, owner_id, name, created_at) VALUES (?, ?, ?, ?)");
-	int rc = n < 0 ? n : ENT_EDB;
-	if (s && n >= 0) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, http_principal(req)->sub);
-		db_bind_text(s, 3, name);
-		db_bind_text(s, 4, now);
-		rc = db_step(s);
-		db_done(s);
-	}
-	if (rc == ENT_ECONFLICT) {
-		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.",
-				    json_pack("{s:s}", "name", "est déjà pris"));
+	int rc = n < 0 ? n
+		       : SQL_RUN(c, "INSERT INTO message_folders (id, owner_id, name, created_at) VALUES (?, ?, ?, ?)",
+				 SQL_T(id), SQL_T(http_principal(req)->sub), SQL_T(name), SQL_T(now));
+	if (folder_failed(req, rc, "Le dossier n'a pas pu être créé."))
 		return;
-	}
-	if (rc < 0) {
-		http_problem_err(req, rc, "Le dossier n'a pas pu être créé.");
-		return;
-	}
 	write_folder(req, id, name, 201);
 }
 
 void msg_folders_patch(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	const char *name = folder_name(req, body);
-	if (!name)
-		return;
-	db_conn *c = http_db(req);
+	const char *name;
+	db_conn *c = folder_open(req, &name);
 	if (!c)
 		return;
 	const char *id = http_param(req, "id");
-	int rc = util_is_uuid(id) ? DB_DONE : ENT_ENOTFOUND;
 	int64_t changed = 0;
-	db_stmt *s = rc ? NULL : db_prepare(c, "UPDATE message_folders SET name = ? WHERE id = ? AND owner_id = ?");
-	if (s) {
-		db_bind_text(s, 1, name);
-		db_bind_text(s, 2, id);
-		db_bind_text(s, 3, http_principal(req)->sub);
-		rc = db_step(s);
-		changed = db_changes(s);
-		db_done(s);
-	} else if (!rc)
-		rc = ENT_EDB;
-	if (rc == ENT_ECONFLICT) {
-		http_problem_errors(req, 409, "Vous avez déjà un dossier de ce nom.",
-				    json_pack("{s:s}", "name", "est déjà pris"));
-		return;
-	}
+	int rc = util_is_uuid(id)
+			 ? SQL_CHANGE(c, &changed, "UPDATE message_folders SET name = ? WHERE id = ? AND owner_id = ?",
+				      SQL_T(name), SQL_T(id), SQL_T(http_principal(req)->sub))
+			 : ENT_ENOTFOUND;
 	if (rc == ENT_ENOTFOUND || (rc >= 0 && !changed)) {
 		http_problem(req, 404, "Ce dossier n'existe pas.");
 		return;
 	}
-	if (rc < 0) {
-		http_problem_err(req, rc, "Le dossier n'a pas pu être renommé.");
+	if (folder_failed(req, rc, "Le dossier n'a pas pu être renommé."))
 		return;
-	}
 	write_folder(req, id, name, 200);
 }
 
@@ -415,6 +404,32 @@ static int64_t cursor_at(const page *pg)
 	return util_parse_int64(pg->after[0], 0, INT64_MAX, &v) ? -1 : v;
 }
 
+/*
+ * The end of a list handler: binds the cursor and the page's size to s after its three values
+ * (the statement of LIST_AFTER and LIST_ORDER, NULL when it could not be prepared), writes the
+ * page and answers, failed naming what could not be read.
+ */
+static void list_reply(http_req *req, db_conn *c, db_stmt *s, page *pg, const char *failed, const char *const *keep)
+{
+	if (!s) {
+		http_problem_err(req, ENT_EDB, NULL);
+		return;
+	}
+	int k = 4;
+	if (pg->has_cursor) {
+		db_bind_int64(s, k++, cursor_at(pg));
+		db_bind_int64(s, k++, cursor_at(pg));
+		db_bind_text(s, k++, pg->after[1]);
+	}
+	db_bind_int64(s, k, page_fetch(pg));
+	int rc = write_page(req, c, http_arena(req), s, pg);
+	if (rc) {
+		http_problem_err(req, rc, failed);
+		return;
+	}
+	page_reply(pg, keep);
+}
+
 static void list_folder(http_req *req)
 {
 	page pg;
@@ -446,29 +461,12 @@ static void list_folder(http_req *req)
 						    "doit être inbox, sent, drafts, trash ou l'un de vos dossiers"));
 		return;
 	}
-	db_stmt *s = db_prepare(c, pg.has_cursor ? "SELECT " LIST_COLS MSG_COPY_FROM LIST_WHERE LIST_AFTER LIST_ORDER
-						 : "SELECT " LIST_COLS MSG_COPY_FROM LIST_WHERE LIST_ORDER);
-	if (!s) {
-		http_problem_err(req, ENT_EDB, NULL);
-		return;
-	}
-	int k = 1;
-	db_bind_text(s, k++, me);
-	db_bind_text(s, k++, folder);
-	db_bind_int64(s, k++, unread && !strcmp(unread, "true"));
-	if (pg.has_cursor) {
-		db_bind_int64(s, k++, cursor_at(&pg));
-		db_bind_int64(s, k++, cursor_at(&pg));
-		db_bind_text(s, k++, pg.after[1]);
-	}
-	db_bind_int64(s, k, page_fetch(&pg));
-	rc = write_page(req, c, http_arena(req), s, &pg);
-	if (rc) {
-		http_problem_err(req, rc, "La liste des messages n'a pas pu être lue.");
-		return;
-	}
+	db_stmt *s = SQL_PREP(c,
+			      pg.has_cursor ? "SELECT " LIST_COLS MSG_COPY_FROM LIST_WHERE LIST_AFTER LIST_ORDER
+					    : "SELECT " LIST_COLS MSG_COPY_FROM LIST_WHERE LIST_ORDER,
+			      SQL_T(me), SQL_T(folder), SQL_I(unread && !strcmp(unread, "true")));
 	static const char *const keep[] = {"folder", "unread", "limit", NULL};
-	page_reply(&pg, keep);
+	list_reply(req, c, s, &pg, "La liste des messages n'a pas pu être lue.", keep);
 }
 
 /*
@@ -596,28 +594,10 @@ void msg_search(http_req *req)
 		page_reply(&pg, (const char *const[]){"q", NULL}); /* nothing searchable in q: no result */
 		return;
 	}
-	db_stmt *s = db_prepare(c, search_sql(c, pg.has_cursor));
-	if (!s) {
-		http_problem_err(req, ENT_EDB, NULL);
-		return;
-	}
-	int k = 1;
-	db_bind_text(s, k++, match);
-	db_bind_text(s, k++, http_principal(req)->sub);
-	db_bind_int64(s, k++, !(trash && !strcmp(trash, "true")));
-	if (pg.has_cursor) {
-		db_bind_int64(s, k++, cursor_at(&pg));
-		db_bind_int64(s, k++, cursor_at(&pg));
-		db_bind_text(s, k++, pg.after[1]);
-	}
-	db_bind_int64(s, k, page_fetch(&pg));
-	int rc = write_page(req, c, a, s, &pg);
-	if (rc) {
-		http_problem_err(req, rc, "La recherche n'a pas pu être faite.");
-		return;
-	}
+	db_stmt *s = SQL_PREP(c, search_sql(c, pg.has_cursor), SQL_T(match), SQL_T(http_principal(req)->sub),
+			      SQL_I(!(trash && !strcmp(trash, "true"))));
 	static const char *const keep[] = {"q", "include_trash", "limit", NULL};
-	page_reply(&pg, keep);
+	list_reply(req, c, s, &pg, "La recherche n'a pas pu être faite.", keep);
 }
 
 /* ---- one message in the mailbox ---- */
@@ -629,11 +609,9 @@ void msg_move(http_req *req)
 	if (!body)
 		return;
 	const char *folder = json_get_str(body, "folder", "");
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	const char *me = http_principal(req)->sub;
 	int rc = folder_exists(c, me, folder);
@@ -671,11 +649,9 @@ void msg_move(http_req *req)
 
 static void set_read(http_req *req, int read)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	char now[21];
 	msg_time(msg_now_us(), now);
@@ -699,11 +675,9 @@ void msg_read_delete(http_req *req) { set_read(req, 0); }
 
 void msg_delete(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	const char *me = http_principal(req)->sub;
 	int rc = db_begin(c);
@@ -721,18 +695,11 @@ void msg_delete(http_req *req)
 	} else {
 		char now[21];
 		util_time_rfc3339(time(NULL), now);
-		db_stmt *s = db_prepare(
-			c, "UPDATE message_boxes SET prev_folder = folder, folder = 'trash', trashed_at = ?"
-			   " WHERE message_id = ? AND user_id = ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, now);
-			db_bind_text(s, 2, m.id);
-			db_bind_text(s, 3, me);
-			rc = db_step(s);
-			rc = rc < 0 ? rc : ENT_OK;
-			db_done(s);
-		}
+		rc = SQL_RUN(c,
+			     "UPDATE message_boxes SET prev_folder = folder, folder = 'trash', trashed_at = ?"
+			     " WHERE message_id = ? AND user_id = ?",
+			     SQL_T(now), SQL_T(m.id), SQL_T(me));
+		rc = rc < 0 ? rc : ENT_OK;
 	}
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {
@@ -745,11 +712,9 @@ void msg_delete(http_req *req)
 
 void msg_restore(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	if (strcmp(m.folder, "trash")) {
 		http_problem(req, 409, "Ce message n'est pas dans la corbeille.");
@@ -766,16 +731,10 @@ void msg_restore(http_req *req)
 		if (rc && strcmp(m.prev_folder, "trash"))
 			back = m.prev_folder;
 	}
-	db_stmt *s = db_prepare(c, "UPDATE message_boxes SET folder = ?, prev_folder = NULL, trashed_at = NULL"
-				   " WHERE message_id = ? AND user_id = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, back);
-		db_bind_text(s, 2, m.id);
-		db_bind_text(s, 3, me);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c,
+			 "UPDATE message_boxes SET folder = ?, prev_folder = NULL, trashed_at = NULL"
+			 " WHERE message_id = ? AND user_id = ?",
+			 SQL_T(back), SQL_T(m.id), SQL_T(me));
 	if (rc < 0) {
 		http_problem_err(req, rc, "Le message n'a pas pu être restauré.");
 		return;

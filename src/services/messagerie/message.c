@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/users/users.h"
 
 void msg_copy_read(arena *a, db_stmt *s, struct msg_copy *m)
@@ -68,14 +69,14 @@ static void write_user(jw *w, const char *key, const char *id, const char *name)
 
 int msg_write_addrs(db_conn *c, arena *a, jw *w, const char *key, const char *id, const char *kind)
 {
-	db_stmt *s = db_prepare(
+	db_stmt *s = SQL_PREP(
 		c,
 		kind ? "SELECT type, ref_id FROM message_addresses WHERE message_id = ? AND kind = ? ORDER BY position"
 		     : "SELECT type, ref_id FROM message_addresses WHERE message_id = ? AND kind IN ('to', 'cc')"
-		       " ORDER BY position");
+		       " ORDER BY position",
+		SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	if (kind)
 		db_bind_text(s, 2, kind);
 	struct {
@@ -192,11 +193,9 @@ int msg_write(db_conn *c, arena *a, jw *w, const struct msg_copy *m, int full)
 
 void msg_get(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	int rc = msg_write(c, http_arena(req), http_jw(req), &m, 1);
 	if (rc) {
@@ -259,21 +258,28 @@ void msg_thread(http_req *req)
 	http_reply_jw(req, 200);
 }
 
-/* The caller's copy of {id} as its sender of a sent message: 0, or -1 after answering 404/403/409. */
-static int load_sent(http_req *req, db_conn *c, struct msg_copy *m)
+db_conn *msg_copy_open(http_req *req, struct msg_copy *m)
 {
-	if (msg_copy_load(req, c, http_param(req, "id"), m))
-		return -1;
+	db_conn *c = http_db(req);
+	return c && !msg_copy_load(req, c, http_param(req, "id"), m) ? c : NULL;
+}
+
+/* msg_copy_open for the sender of a sent message: NULL after answering 503/404/403/409. */
+static db_conn *open_sent(http_req *req, struct msg_copy *m)
+{
+	db_conn *c = msg_copy_open(req, m);
+	if (!c)
+		return NULL;
 	if (strcmp(m->role, "sender")) {
 		http_problem(req, 403,
 			     "Seul l'expéditeur d'un message voit ses accusés de lecture, le rappelle ou relance.");
-		return -1;
+		return NULL;
 	}
 	if (strcmp(m->state, "sent")) {
 		http_problem(req, 409, "Ce message n'a pas encore été envoyé.");
-		return -1;
+		return NULL;
 	}
-	return 0;
+	return c;
 }
 
 /* ---- GET /api/messages/{id}/receipts ---- */
@@ -286,20 +292,19 @@ void msg_receipts(http_req *req)
 		return;
 	}
 	int only_pending = pending && !strcmp(pending, "true");
-	db_conn *c = http_db(req);
+	struct msg_copy m;
+	db_conn *c = open_sent(req, &m);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct msg_copy m;
-	if (load_sent(req, c, &m))
-		return;
-	db_stmt *s = db_prepare(c, "SELECT user_id, role, read_at, acked_at FROM message_boxes WHERE message_id = ?"
-				   " AND role <> 'sender' ORDER BY user_id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT user_id, role, read_at, acked_at FROM message_boxes WHERE message_id = ?"
+			      " AND role <> 'sender' ORDER BY user_id",
+			      SQL_T(m.id));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, m.id);
 	struct {
 		const char *user, *kind, *read_at, *acked_at;
 	} *v = NULL;
@@ -355,11 +360,9 @@ void msg_receipts(http_req *req)
 
 void msg_ack(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	if (!strcmp(m.role, "sender") || !m.ack_required) {
 		http_problem(req, 409, "Ce message ne demande pas d'accusé de réception de votre part.");
@@ -368,18 +371,10 @@ void msg_ack(http_req *req)
 	char now[21];
 	msg_time(msg_now_us(), now);
 	/* Once: a second confirmation keeps the first time. */
-	db_stmt *s = db_prepare(
-		c, "UPDATE message_boxes SET acked_at = COALESCE(acked_at, ?), read_at = COALESCE(read_at, ?)"
-		   " WHERE message_id = ? AND user_id = ?");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, now);
-		db_bind_text(s, 2, now);
-		db_bind_text(s, 3, m.id);
-		db_bind_text(s, 4, http_principal(req)->sub);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c,
+			 "UPDATE message_boxes SET acked_at = COALESCE(acked_at, ?), read_at = COALESCE(read_at, ?)"
+			 " WHERE message_id = ? AND user_id = ?",
+			 SQL_T(now), SQL_T(now), SQL_T(m.id), SQL_T(http_principal(req)->sub));
 	if (rc < 0) {
 		http_problem_err(req, rc, "La confirmation n'a pas pu être enregistrée.");
 		return;
@@ -400,13 +395,11 @@ void msg_ack(http_req *req)
 
 void msg_remind(http_req *req)
 {
-	db_conn *c = http_db(req);
+	struct msg_copy m;
+	db_conn *c = open_sent(req, &m);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct msg_copy m;
-	if (load_sent(req, c, &m))
-		return;
 	if (!m.ack_required) {
 		http_problem(req, 409,
 			     "Ce message ne demande pas d'accusé de réception : il n'y a personne à relancer.");
@@ -414,33 +407,20 @@ void msg_remind(http_req *req)
 	}
 	int rc = db_begin(c);
 	const char **users = NULL;
-	size_t n = 0, cap = 0;
-	db_stmt *s = rc ? NULL
-			: db_prepare(c, "SELECT user_id FROM message_boxes WHERE message_id = ? AND role <> 'sender'"
-					" AND acked_at IS NULL ORDER BY user_id");
-	if (s) {
-		db_bind_text(s, 1, m.id);
-		while ((rc = db_step(s)) == DB_ROW) {
-			users = arena_grow(a, users, n, &cap, sizeof(*users));
-			users[n++] = arena_strdup(a, db_col_text(s, 0));
-		}
-		db_done(s);
-	} else if (!rc)
-		rc = ENT_EDB;
+	if (!rc)
+		rc = db_texts(c, a,
+			      "SELECT user_id FROM message_boxes WHERE message_id = ? AND role <> 'sender'"
+			      " AND acked_at IS NULL ORDER BY user_id",
+			      m.id, NULL, &users);
+	size_t n = rc > 0 ? (size_t)rc : 0;
 	if (rc >= 0 && n) {
 		/* The reminder brings the message back to the top of each inbox, unread. */
-		s = db_prepare(
+		rc = SQL_RUN(
 			c,
 			"UPDATE message_boxes SET read_at = NULL, at_us = ?, folder = CASE WHEN folder = 'trash' THEN"
 			" COALESCE(prev_folder, 'inbox') ELSE folder END, trashed_at = NULL WHERE message_id = ?"
-			" AND role <> 'sender' AND acked_at IS NULL");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_int64(s, 1, msg_now_us());
-			db_bind_text(s, 2, m.id);
-			rc = db_step(s);
-			db_done(s);
-		}
+			" AND role <> 'sender' AND acked_at IS NULL",
+			SQL_I(msg_now_us()), SQL_T(m.id));
 		if (rc >= 0)
 			rc = msg_notify(c, a, m.id, msg_addr_label(c, a, "user", m.sender_id), m.subject, 1, 1, users,
 					n);
@@ -464,13 +444,11 @@ void msg_remind(http_req *req)
 
 void msg_recall(http_req *req)
 {
-	db_conn *c = http_db(req);
+	struct msg_copy m;
+	db_conn *c = open_sent(req, &m);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct msg_copy m;
-	if (load_sent(req, c, &m))
-		return;
 	time_t sent = 0;
 	util_parse_rfc3339(m.sent_at, &sent);
 	if (time(NULL) - sent > MSG_RECALL_S) {
@@ -501,24 +479,13 @@ void msg_recall(http_req *req)
 	char now[21];
 	msg_time(msg_now_us(), now);
 	if (rc >= 0) {
-		s = db_prepare(
-			c, "DELETE FROM message_boxes WHERE message_id = ? AND role <> 'sender' AND read_at IS NULL");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, m.id);
-			rc = db_step(s);
-			db_done(s);
-		}
+		rc = SQL_RUN(c,
+			     "DELETE FROM message_boxes WHERE message_id = ? AND role <> 'sender' AND read_at IS NULL",
+			     SQL_T(m.id));
 	}
 	if (rc >= 0) {
-		s = db_prepare(c, "UPDATE messages SET recalled_at = COALESCE(recalled_at, ?) WHERE id = ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, now);
-			db_bind_text(s, 2, m.id);
-			rc = db_step(s);
-			db_done(s);
-		}
+		rc = SQL_RUN(c, "UPDATE messages SET recalled_at = COALESCE(recalled_at, ?) WHERE id = ?", SQL_T(now),
+			     SQL_T(m.id));
 	}
 	rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
 	const char **ids = arena_alloc(a, (n ? n : 1) * sizeof(*ids)),

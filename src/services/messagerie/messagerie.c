@@ -19,6 +19,7 @@
 #include "core/util.h"
 #include "core/wake.h"
 #include "core/schema.h"
+#include "core/sql.h"
 
 /* The tables, shared by both engines. */
 #define SCHEMA_COMMON                                                                                                  \
@@ -296,11 +297,25 @@ static const struct migration migrations[] = {
 
 json_t *msg_body(http_req *req, const struct jfield *fields, size_t n)
 {
+	return msg_body_text(req, fields, n, NULL, 0);
+}
+
+void msg_check_text(json_t *obj, const char *field, int lines, json_t *errors)
+{
+	const char *v = json_get_str(obj, field, NULL);
+	if (v && !json_object_get(errors, field) && !(lines ? util_valid_lines(v) : util_valid_text(v)))
+		json_object_set_new(errors, field, json_string("ne doit pas contenir de caractères de contrôle"));
+}
+
+json_t *msg_body_text(http_req *req, const struct jfield *fields, size_t n, const char *text, int lines)
+{
 	json_t *body = http_json_body(req);
 	if (!body)
 		return NULL;
 	json_t *errors = json_object();
 	json_check(body, fields, n, errors);
+	if (text)
+		msg_check_text(body, text, lines, errors);
 	return http_invalid(req, errors) ? NULL : body;
 }
 
@@ -318,14 +333,14 @@ void msg_time(int64_t us, char out[21]) { util_time_rfc3339((time_t)(us / 100000
 int msg_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	/* Every message the user holds a copy of; bcc addresses only of the messages they sent. */
-	db_stmt *s = db_prepare(
+	db_stmt *s = SQL_PREP(
 		c,
 		"SELECT m.id, m.thread_id, m.sender_id, m.subject, m.body, m.state, m.sent_at, m.created_at,"
 		" b.role, b.folder, b.read_at, b.acked_at FROM message_boxes b JOIN messages m ON m.id = b.message_id"
-		" WHERE b.user_id = ? AND b.visible = 1 ORDER BY m.created_at, m.id");
+		" WHERE b.user_id = ? AND b.visible = 1 ORDER BY m.created_at, m.id",
+		SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	json_t *msgs = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
@@ -343,16 +358,16 @@ int msg_export_user(db_conn *c, const char *user_id, json_t *out)
 		if (rc < 0)
 			break;
 		int sender = !strcmp(json_string_value(json_object_get(m, "my_role")), "sender");
-		s = db_prepare(
+		s = SQL_PREP(
 			c,
 			sender ? "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? ORDER BY position"
 			       : "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? AND kind <> 'bcc'"
-				 " ORDER BY position");
+				 " ORDER BY position",
+			SQL_T(json_string_value(json_object_get(m, "id"))));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, json_string_value(json_object_get(m, "id")));
 		json_t *addrs = json_object_get(m, "addresses");
 		while ((rc = db_step(s)) == DB_ROW)
 			json_array_append_new(addrs, json_pack("{s:s, s:s, s:s?}", "kind", db_col_text(s, 0), "type",
@@ -413,20 +428,9 @@ int msg_erase_user(db_conn *c, const char *user_id)
 	 * with the sender's id, and leaves the database when its last copy is deleted.
 	 */
 	arena *a = arena_new(0);
-	db_stmt *s = db_prepare(c, "SELECT message_id FROM message_boxes WHERE user_id = ?");
-	if (!s) {
-		arena_free(a);
-		return ENT_EDB;
-	}
-	db_bind_text(s, 1, user_id);
-	const char **ids = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		ids = arena_grow(a, ids, n, &cap, sizeof(*ids));
-		ids[n++] = arena_strdup(a, db_col_text(s, 0));
-	}
-	db_done(s);
+	const char **ids;
+	int rc = db_texts(c, a, "SELECT message_id FROM message_boxes WHERE user_id = ?", user_id, NULL, &ids);
+	size_t n = rc > 0 ? (size_t)rc : 0;
 	if (rc >= 0)
 		rc = ENT_OK;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -575,272 +579,162 @@ static int msg_start(void)
 	"\"per_message\":{\"type\":[\"integer\",\"null\"]},\"updated_at\":" S_NTIME "}}"
 
 static const struct route routes[] = {
-	{.method = "GET",
-	 .pattern = "/api/messages",
-	 .handler = msg_list,
-	 .access = ROLE_ANY_USER,
-	 .summary =
-		 "The caller's messages in ?folder= (inbox by default; sent, drafts, trash or one of their folders), "
-		 "newest first; ?unread=true",
-	 .response_schema = S_LIST(S_ITEM)},
-	{.method = "POST",
-	 .pattern = "/api/messages",
-	 .handler = msg_create,
-	 .access = ROLE_ANY_USER,
-	 .status = 201,
-	 .summary =
-		 "Write a message: sent now, at send_at, or kept as a draft (draft: true). Every recipient is checked "
-		 "against the communication rules, groups expanded (403 naming a refused one; nothing is sent); 429 "
-		 "with Retry-After past the hourly limit",
-	 .request_schema = S_CREATE,
-	 .response_schema = S_MESSAGE},
-	{.method = "GET",
-	 .pattern = "/api/messages/search",
-	 .handler = msg_search,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Full-text search of ?q= in the subjects and bodies of the caller's own messages (not the trash "
-		    "unless ?include_trash=true), newest first",
-	 .response_schema = S_LIST(S_ITEM)},
-	{.method = "GET",
-	 .pattern = "/api/messages/stream",
-	 .handler = msg_stream,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Server-Sent Events (text/event-stream): `message` for each message delivered to the caller, "
-		    "`recalled` when one is recalled"},
-	{.method = "GET",
-	 .pattern = "/api/messages/recipients",
-	 .handler = msg_recipients,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Recipients the caller may write to matching ?q=: groups (classes, courses, teachers of a class, "
-		    "staff) and people (from 2 characters), as the communication rules allow",
-	 .response_schema =
-		 "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
-		 "\"items\":{\"type\":\"object\",\"required\":[\"type\",\"name\"],\"properties\":{\"type\":" S_ADDR_TYPE
-		 ",\"id\":" S_UUID ",\"name\":" S_STR ",\"role\":" S_STR "}}}}}"},
-	{.method = "GET",
-	 .pattern = "/api/messages/settings",
-	 .handler = msg_settings_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The caller's settings: forwarding of new messages by e-mail, out-of-office answer, quiet hours "
-		    "of their notifications (Paris time), and how many notifications wait for their end",
-	 .response_schema = S_SETTINGS},
-	{.method = "PUT",
-	 .pattern = "/api/messages/settings",
-	 .handler = msg_settings_put,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Change the caller's settings (the members given; null ends an absence or the quiet hours); 409 "
-		    "for e-mail forwarding when the server sends no e-mail (ENT_SMTP)",
-	 .request_schema = S_SETTINGS_REQ,
-	 .response_schema = S_SETTINGS},
-	{.method = "GET",
-	 .pattern = "/api/messages/reports",
-	 .handler = msg_reports_list,
-	 .access = ROLE_ADMIN,
-	 .summary = "Reported messages, newest first, with the text as reported and the sender's suspension; "
-		    "?status=open (default), closed or all",
-	 .response_schema = S_LIST(S_REPORT)},
-	{.method = "PATCH",
-	 .pattern = "/api/messages/reports/{id}",
-	 .handler = msg_report_patch,
-	 .access = ROLE_ADMIN,
-	 .summary = "Close (or reopen) a report",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"status\"],"
-			   "\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"open\",\"closed\"]}}}",
-	 .response_schema = S_REPORT},
-	{.method = "GET",
-	 .pattern = "/api/messages/senders/{id}",
-	 .handler = msg_sender_get,
-	 .access = ROLE_ADMIN,
-	 .summary = "What administrators set for one sender: suspension and reason, limits of their own (null: their "
-		    "role's)",
-	 .response_schema = S_SENDER},
-	{.method = "PUT",
-	 .pattern = "/api/messages/senders/{id}",
-	 .handler = msg_sender_put,
-	 .access = ROLE_ADMIN,
-	 .summary = "Suspend or restore a user's sending (their messages then answer 403 with the reason), or give "
-		    "them limits of their own",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"suspended\"],"
-			   "\"properties\":{\"suspended\":" S_BOOL ",\"reason\":{\"type\":[\"string\",\"null\"],"
-			   "\"maxLength\":500},\"per_hour\":{\"type\":[\"integer\",\"null\"],\"minimum\":1},"
-			   "\"per_message\":{\"type\":[\"integer\",\"null\"],\"minimum\":1}}}",
-	 .response_schema = S_SENDER},
-	{.method = "GET",
-	 .pattern = "/api/messages/folders",
-	 .handler = msg_folders_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The caller's folders (inbox, sent, drafts, trash, then their own) with total and unread counts",
-	 .response_schema =
-		 "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
-		 "\"items\":" S_FOLDER "}}}"},
-	{.method = "POST",
-	 .pattern = "/api/messages/folders",
-	 .handler = msg_folders_create,
-	 .access = ROLE_ANY_USER,
-	 .status = 201,
-	 .summary = "Create a folder of the caller's (409 for a name they use already)",
-	 .request_schema = S_FOLDER_REQ,
-	 .response_schema = S_FOLDER},
-	{.method = "PATCH",
-	 .pattern = "/api/messages/folders/{id}",
-	 .handler = msg_folders_patch,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Rename one of the caller's folders",
-	 .request_schema = S_FOLDER_REQ,
-	 .response_schema = S_FOLDER},
-	{.method = "DELETE",
-	 .pattern = "/api/messages/folders/{id}",
-	 .handler = msg_folders_delete,
-	 .access = ROLE_ANY_USER,
-	 .status = 204,
-	 .summary = "Delete one of the caller's folders; its messages go back to the inbox (or sent)"},
-	{.method = "GET",
-	 .pattern = "/api/messages/rules",
-	 .handler = msg_rules_get,
-	 .access = ROLE_ADMIN,
-	 .summary = "The communication rules (which role may write to which target) and the sending limits",
-	 .response_schema = S_RULES_BODY("\"required\":[\"rules\",\"limits\"],")},
-	{.method = "PUT",
-	 .pattern = "/api/messages/rules",
-	 .handler = msg_rules_put,
-	 .access = ROLE_ADMIN,
-	 .summary = "Change communication rules and sending limits (the lines given; the others stay)",
-	 .request_schema = S_RULES_BODY("\"additionalProperties\":false,"),
-	 .response_schema = S_RULES_BODY("\"required\":[\"rules\",\"limits\"],")},
-	{.method = "GET",
-	 .pattern = "/api/messages/threads/{id}",
-	 .handler = msg_thread,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The messages of a conversation the caller holds, oldest first (404 when they hold none)",
-	 .response_schema =
-		 "{\"type\":\"object\",\"required\":[\"thread_id\",\"items\"],\"properties\":{\"thread_id\":" S_UUID
-		 ",\"items\":{\"type\":\"array\",\"items\":" S_MESSAGE "}}}"},
-	{.method = "GET",
-	 .pattern = "/api/messages/{id}",
-	 .handler = msg_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "One message as the caller holds it (bcc addresses only for its sender; 404 when not theirs)",
-	 .response_schema = S_MESSAGE},
-	{.method = "PATCH",
-	 .pattern = "/api/messages/{id}",
-	 .handler = msg_patch,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Change a draft (the address kinds given replace the draft's)",
-	 .request_schema = S_PATCH,
-	 .response_schema = S_MESSAGE},
-	{.method = "DELETE",
-	 .pattern = "/api/messages/{id}",
-	 .handler = msg_delete,
-	 .access = ROLE_ANY_USER,
-	 .status = 204,
-	 .summary = "Put a message in the trash; from the trash, delete it for good; a draft is discarded and a "
-		    "scheduled message cancelled"},
-	{.method = "POST",
-	 .pattern = "/api/messages/{id}/send",
-	 .handler = msg_send_draft,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Send a draft now (or at send_at), with the same checks as a new message",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"send_at\":" S_NTIME
-			   "}}",
-	 .response_schema = S_MESSAGE},
-	{.method = "POST",
-	 .pattern = "/api/messages/{id}/reply",
-	 .handler = msg_reply,
-	 .access = ROLE_ANY_USER,
-	 .status = 201,
-	 .summary = "Reply to the sender, or with all: true to the sender and the message's to and cc addresses (never "
-		    "its bcc), in the same conversation",
-	 .request_schema =
-		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"body\"],\"properties\":{"
-		 "\"body\":{\"type\":\"string\",\"maxLength\":50000},\"all\":" S_BOOL ",\"draft\":" S_BOOL
-		 ",\"send_at\":" S_NTIME ",\"attachments\":" S_FILE_IDS "}}",
-	 .response_schema = S_MESSAGE},
-	{.method = "POST",
-	 .pattern = "/api/messages/{id}/forward",
-	 .handler = msg_forward,
-	 .access = ROLE_ANY_USER,
-	 .status = 201,
-	 .summary = "Forward a message to new recipients, its text quoted after body",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"body\":{\"type\":"
-			   "\"string\"},\"to\":" S_ADDRS_REQ ",\"cc\":" S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ
-			   ",\"draft\":" S_BOOL ",\"send_at\":" S_NTIME ",\"attachments\":" S_FILE_IDS "}}",
-	 .response_schema = S_MESSAGE},
-	{.method = "POST",
-	 .pattern = "/api/messages/{id}/move",
-	 .handler = msg_move,
-	 .access = ROLE_ANY_USER,
-	 .status = 204,
-	 .summary = "Move the caller's copy to another folder (inbox or sent, trash, one of theirs)",
-	 .request_schema =
-		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"folder\"],\"properties\":{"
-		 "\"folder\":" S_STR "}}"},
-	{.method = "PUT",
-	 .pattern = "/api/messages/{id}/read",
-	 .handler = msg_read_put,
-	 .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY,
-	 .status = 204,
-	 .summary = "Mark the caller's copy read (the sender sees it in the receipts)"},
-	{.method = "DELETE",
-	 .pattern = "/api/messages/{id}/read",
-	 .handler = msg_read_delete,
-	 .access = ROLE_ANY_USER,
-	 .status = 204,
-	 .summary = "Mark the caller's copy unread"},
-	{.method = "POST",
-	 .pattern = "/api/messages/{id}/restore",
-	 .handler = msg_restore,
-	 .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY,
-	 .summary = "Take a message out of the trash, back to the folder it was in",
-	 .response_schema = S_MESSAGE},
-	{.method = "GET",
-	 .pattern = "/api/messages/{id}/receipts",
-	 .handler = msg_receipts,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The sender's view of who read and who confirmed (every recipient, bcc included: they are the "
-		    "sender's); ?pending=true lists those who have not yet",
-	 .response_schema = S_RECEIPTS},
-	{.method = "POST",
-	 .pattern = "/api/messages/{id}/ack",
-	 .handler = msg_ack,
-	 .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY,
-	 .summary = "Confirm an announcement that asks for it (once: the first time is kept)",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"message_id\",\"acked_at\"],\"properties\":{"
-			    "\"message_id\":" S_UUID ",\"acked_at\":" S_TIME "}}"},
-	{.method = "POST",
-	 .pattern = "/api/messages/{id}/remind",
-	 .handler = msg_remind,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .flags = ROUTE_NO_BODY,
-	 .summary = "Remind the recipients who have not confirmed an announcement (its sender)",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"message_id\",\"reminded\"],\"properties\":{"
-			    "\"message_id\":" S_UUID ",\"reminded\":" S_INT "}}"},
-	{.method = "POST",
-	 .pattern = "/api/messages/{id}/report",
-	 .handler = msg_report,
-	 .access = ROLE_ANY_USER,
-	 .status = 201,
-	 .summary =
-		 "Report a message received to the administrators (harassment, spam, inappropriate, other); once per "
-		 "message; the sender is not told",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"reason\"],"
-			   "\"properties\":{\"reason\":" S_REASON ",\"comment\":{\"type\":[\"string\",\"null\"],"
-			   "\"maxLength\":1000}}}",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"id\",\"message_id\",\"reason\",\"status\","
-			    "\"created_at\"],\"properties\":{\"id\":" S_UUID ",\"message_id\":" S_UUID
-			    ",\"reason\":" S_REASON ",\"status\":" S_STR ",\"created_at\":" S_TIME "}}"},
-	{.method = "POST",
-	 .pattern = "/api/messages/{id}/recall",
-	 .handler = msg_recall,
-	 .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY,
-	 .summary = "Recall a message within 60 minutes of sending: it leaves the mailboxes of those who have not read "
-		    "it; the answer says for whom it worked",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"message_id\",\"recalled\",\"already_read\"],"
-			    "\"properties\":{\"message_id\":" S_UUID ",\"recalled\":" S_PEOPLE
-			    ",\"already_read\":" S_PEOPLE "}}"},
+	ROUTE("GET", "/api/messages", msg_list, ROLE_ANY_USER,
+	      .summary =
+		      "The caller's messages in ?folder= (inbox by default; sent, drafts, trash or one of their folders), "
+		      "newest first; ?unread=true",
+	      .response_schema = S_LIST(S_ITEM)),
+	ROUTE("POST", "/api/messages", msg_create, ROLE_ANY_USER, .status = 201,
+	      .summary =
+		      "Write a message: sent now, at send_at, or kept as a draft (draft: true). Every recipient is checked "
+		      "against the communication rules, groups expanded (403 naming a refused one; nothing is sent); 429 "
+		      "with Retry-After past the hourly limit",
+	      .request_schema = S_CREATE, .response_schema = S_MESSAGE),
+	ROUTE("GET", "/api/messages/search", msg_search, ROLE_ANY_USER,
+	      .summary =
+		      "Full-text search of ?q= in the subjects and bodies of the caller's own messages (not the trash "
+		      "unless ?include_trash=true), newest first",
+	      .response_schema = S_LIST(S_ITEM)),
+	ROUTE("GET", "/api/messages/stream", msg_stream, ROLE_ANY_USER,
+	      .summary = "Server-Sent Events (text/event-stream): `message` for each message delivered to the caller, "
+			 "`recalled` when one is recalled"),
+	ROUTE("GET", "/api/messages/recipients", msg_recipients, ROLE_ANY_USER,
+	      .summary =
+		      "Recipients the caller may write to matching ?q=: groups (classes, courses, teachers of a class, "
+		      "staff) and people (from 2 characters), as the communication rules allow",
+	      .response_schema =
+		      "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
+		      "\"items\":{\"type\":\"object\",\"required\":[\"type\",\"name\"],\"properties\":{\"type\":" S_ADDR_TYPE
+		      ",\"id\":" S_UUID ",\"name\":" S_STR ",\"role\":" S_STR "}}}}}"),
+	ROUTE("GET", "/api/messages/settings", msg_settings_get, ROLE_ANY_USER,
+	      .summary =
+		      "The caller's settings: forwarding of new messages by e-mail, out-of-office answer, quiet hours "
+		      "of their notifications (Paris time), and how many notifications wait for their end",
+	      .response_schema = S_SETTINGS),
+	ROUTE("PUT", "/api/messages/settings", msg_settings_put, ROLE_ANY_USER,
+	      .summary =
+		      "Change the caller's settings (the members given; null ends an absence or the quiet hours); 409 "
+		      "for e-mail forwarding when the server sends no e-mail (ENT_SMTP)",
+	      .request_schema = S_SETTINGS_REQ, .response_schema = S_SETTINGS),
+	ROUTE("GET", "/api/messages/reports", msg_reports_list, ROLE_ADMIN,
+	      .summary = "Reported messages, newest first, with the text as reported and the sender's suspension; "
+			 "?status=open (default), closed or all",
+	      .response_schema = S_LIST(S_REPORT)),
+	ROUTE("PATCH", "/api/messages/reports/{id}", msg_report_patch, ROLE_ADMIN,
+	      .summary = "Close (or reopen) a report",
+	      .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"status\"],"
+				"\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"open\",\"closed\"]}}}",
+	      .response_schema = S_REPORT),
+	ROUTE("GET", "/api/messages/senders/{id}", msg_sender_get, ROLE_ADMIN,
+	      .summary =
+		      "What administrators set for one sender: suspension and reason, limits of their own (null: their "
+		      "role's)",
+	      .response_schema = S_SENDER),
+	ROUTE("PUT", "/api/messages/senders/{id}", msg_sender_put, ROLE_ADMIN,
+	      .summary =
+		      "Suspend or restore a user's sending (their messages then answer 403 with the reason), or give "
+		      "them limits of their own",
+	      .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"suspended\"],"
+				"\"properties\":{\"suspended\":" S_BOOL ",\"reason\":{\"type\":[\"string\",\"null\"],"
+				"\"maxLength\":500},\"per_hour\":{\"type\":[\"integer\",\"null\"],\"minimum\":1},"
+				"\"per_message\":{\"type\":[\"integer\",\"null\"],\"minimum\":1}}}",
+	      .response_schema = S_SENDER),
+	ROUTE("GET", "/api/messages/folders", msg_folders_list, ROLE_ANY_USER,
+	      .summary =
+		      "The caller's folders (inbox, sent, drafts, trash, then their own) with total and unread counts",
+	      .response_schema =
+		      "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
+		      "\"items\":" S_FOLDER "}}}"),
+	ROUTE("POST", "/api/messages/folders", msg_folders_create, ROLE_ANY_USER, .status = 201,
+	      .summary = "Create a folder of the caller's (409 for a name they use already)",
+	      .request_schema = S_FOLDER_REQ, .response_schema = S_FOLDER),
+	ROUTE("PATCH", "/api/messages/folders/{id}", msg_folders_patch, ROLE_ANY_USER,
+	      .summary = "Rename one of the caller's folders", .request_schema = S_FOLDER_REQ,
+	      .response_schema = S_FOLDER),
+	ROUTE("DELETE", "/api/messages/folders/{id}", msg_folders_delete, ROLE_ANY_USER, .status = 204,
+	      .summary = "Delete one of the caller's folders; its messages go back to the inbox (or sent)"),
+	ROUTE("GET", "/api/messages/rules", msg_rules_get, ROLE_ADMIN,
+	      .summary = "The communication rules (which role may write to which target) and the sending limits",
+	      .response_schema = S_RULES_BODY("\"required\":[\"rules\",\"limits\"],")),
+	ROUTE("PUT", "/api/messages/rules", msg_rules_put, ROLE_ADMIN,
+	      .summary = "Change communication rules and sending limits (the lines given; the others stay)",
+	      .request_schema = S_RULES_BODY("\"additionalProperties\":false,"),
+	      .response_schema = S_RULES_BODY("\"required\":[\"rules\",\"limits\"],")),
+	ROUTE("GET", "/api/messages/threads/{id}", msg_thread, ROLE_ANY_USER,
+	      .summary = "The messages of a conversation the caller holds, oldest first (404 when they hold none)",
+	      .response_schema =
+		      "{\"type\":\"object\",\"required\":[\"thread_id\",\"items\"],\"properties\":{\"thread_id\":" S_UUID
+		      ",\"items\":{\"type\":\"array\",\"items\":" S_MESSAGE "}}}"),
+	ROUTE("GET", "/api/messages/{id}", msg_get, ROLE_ANY_USER,
+	      .summary = "One message as the caller holds it (bcc addresses only for its sender; 404 when not theirs)",
+	      .response_schema = S_MESSAGE),
+	ROUTE("PATCH", "/api/messages/{id}", msg_patch, ROLE_ANY_USER,
+	      .summary = "Change a draft (the address kinds given replace the draft's)", .request_schema = S_PATCH,
+	      .response_schema = S_MESSAGE),
+	ROUTE("DELETE", "/api/messages/{id}", msg_delete, ROLE_ANY_USER, .status = 204,
+	      .summary = "Put a message in the trash; from the trash, delete it for good; a draft is discarded and a "
+			 "scheduled message cancelled"),
+	ROUTE("POST", "/api/messages/{id}/send", msg_send_draft, ROLE_ANY_USER,
+	      .summary = "Send a draft now (or at send_at), with the same checks as a new message",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"send_at\":" S_NTIME "}}",
+	      .response_schema = S_MESSAGE),
+	ROUTE("POST", "/api/messages/{id}/reply", msg_reply, ROLE_ANY_USER, .status = 201,
+	      .summary =
+		      "Reply to the sender, or with all: true to the sender and the message's to and cc addresses (never "
+		      "its bcc), in the same conversation",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"body\"],\"properties\":{"
+		      "\"body\":{\"type\":\"string\",\"maxLength\":50000},\"all\":" S_BOOL ",\"draft\":" S_BOOL
+		      ",\"send_at\":" S_NTIME ",\"attachments\":" S_FILE_IDS "}}",
+	      .response_schema = S_MESSAGE),
+	ROUTE("POST", "/api/messages/{id}/forward", msg_forward, ROLE_ANY_USER, .status = 201,
+	      .summary = "Forward a message to new recipients, its text quoted after body",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"body\":{\"type\":"
+		      "\"string\"},\"to\":" S_ADDRS_REQ ",\"cc\":" S_ADDRS_REQ ",\"bcc\":" S_ADDRS_REQ
+		      ",\"draft\":" S_BOOL ",\"send_at\":" S_NTIME ",\"attachments\":" S_FILE_IDS "}}",
+	      .response_schema = S_MESSAGE),
+	ROUTE("POST", "/api/messages/{id}/move", msg_move, ROLE_ANY_USER, .status = 204,
+	      .summary = "Move the caller's copy to another folder (inbox or sent, trash, one of theirs)",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"folder\"],\"properties\":{"
+		      "\"folder\":" S_STR "}}"),
+	ROUTE("PUT", "/api/messages/{id}/read", msg_read_put, ROLE_ANY_USER, .flags = ROUTE_NO_BODY, .status = 204,
+	      .summary = "Mark the caller's copy read (the sender sees it in the receipts)"),
+	ROUTE("DELETE", "/api/messages/{id}/read", msg_read_delete, ROLE_ANY_USER, .status = 204,
+	      .summary = "Mark the caller's copy unread"),
+	ROUTE("POST", "/api/messages/{id}/restore", msg_restore, ROLE_ANY_USER, .flags = ROUTE_NO_BODY,
+	      .summary = "Take a message out of the trash, back to the folder it was in", .response_schema = S_MESSAGE),
+	ROUTE("GET", "/api/messages/{id}/receipts", msg_receipts, ROLE_ANY_USER,
+	      .summary = "The sender's view of who read and who confirmed (every recipient, bcc included: they are the "
+			 "sender's); ?pending=true lists those who have not yet",
+	      .response_schema = S_RECEIPTS),
+	ROUTE("POST", "/api/messages/{id}/ack", msg_ack, ROLE_ANY_USER, .flags = ROUTE_NO_BODY,
+	      .summary = "Confirm an announcement that asks for it (once: the first time is kept)",
+	      .response_schema = "{\"type\":\"object\",\"required\":[\"message_id\",\"acked_at\"],\"properties\":{"
+				 "\"message_id\":" S_UUID ",\"acked_at\":" S_TIME "}}"),
+	ROUTE("POST", "/api/messages/{id}/remind", msg_remind, ROLE_ENSEIGNANT | ROLE_ADMIN, .flags = ROUTE_NO_BODY,
+	      .summary = "Remind the recipients who have not confirmed an announcement (its sender)",
+	      .response_schema = "{\"type\":\"object\",\"required\":[\"message_id\",\"reminded\"],\"properties\":{"
+				 "\"message_id\":" S_UUID ",\"reminded\":" S_INT "}}"),
+	ROUTE("POST", "/api/messages/{id}/report", msg_report, ROLE_ANY_USER, .status = 201,
+	      .summary =
+		      "Report a message received to the administrators (harassment, spam, inappropriate, other); once per "
+		      "message; the sender is not told",
+	      .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"reason\"],"
+				"\"properties\":{\"reason\":" S_REASON ",\"comment\":{\"type\":[\"string\",\"null\"],"
+				"\"maxLength\":1000}}}",
+	      .response_schema = "{\"type\":\"object\",\"required\":[\"id\",\"message_id\",\"reason\",\"status\","
+				 "\"created_at\"],\"properties\":{\"id\":" S_UUID ",\"message_id\":" S_UUID
+				 ",\"reason\":" S_REASON ",\"status\":" S_STR ",\"created_at\":" S_TIME "}}"),
+	ROUTE("POST", "/api/messages/{id}/recall", msg_recall, ROLE_ANY_USER, .flags = ROUTE_NO_BODY,
+	      .summary =
+		      "Recall a message within 60 minutes of sending: it leaves the mailboxes of those who have not read "
+		      "it; the answer says for whom it worked",
+	      .response_schema = "{\"type\":\"object\",\"required\":[\"message_id\",\"recalled\",\"already_read\"],"
+				 "\"properties\":{\"message_id\":" S_UUID ",\"recalled\":" S_PEOPLE
+				 ",\"already_read\":" S_PEOPLE "}}"),
 };
 
 static const char *const owned_tables[] = {

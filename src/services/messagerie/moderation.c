@@ -27,25 +27,17 @@ static const char *const statuses[] = {"open", "closed", NULL};
 
 void msg_report(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const struct jfield fields[] = {
 		{"reason", JF_STRING, 1, 0, 0, 0, reasons},
 		{"comment", JF_STRING, 0, 1, 0, 1000, NULL},
 	};
-	json_t *errors = json_object();
-	json_check(body, fields, 2, errors);
+	json_t *body = msg_body_text(req, fields, 2, "comment", 1);
+	if (!body)
+		return;
 	const char *comment = json_get_str(body, "comment", NULL);
-	if (comment && !json_object_get(errors, "comment") && !util_valid_lines(comment))
-		json_object_set_new(errors, "comment", json_string("ne doit pas contenir de caractères de contrôle"));
-	if (http_invalid(req, errors))
-		return;
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct msg_copy m;
-	if (msg_copy_load(req, c, http_param(req, "id"), &m))
+	db_conn *c = msg_copy_open(req, &m);
+	if (!c)
 		return;
 	if (!strcmp(m.role, "sender")) {
 		http_problem(req, 409, "On signale un message reçu, pas un message que l'on a envoyé.");
@@ -55,23 +47,12 @@ void msg_report(http_req *req)
 	util_uuid(id);
 	int64_t now_us = msg_now_us();
 	msg_time(now_us, now);
-	db_stmt *s = db_prepare(c,
-				"INSERT INTO message_reports (id, message_id, reporter_id, sender_id, reason, comment,"
-				" subject, body, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, id);
-		db_bind_text(s, 2, m.id);
-		db_bind_text(s, 3, http_principal(req)->sub);
-		db_bind_text(s, 4, m.sender_id);
-		db_bind_text(s, 5, json_get_str(body, "reason", "other"));
-		db_bind_text_or_null(s, 6, comment);
-		db_bind_text(s, 7, m.subject);
-		db_bind_text(s, 8, m.body);
-		db_bind_int64(s, 9, now_us);
-		rc = db_step(s);
-		db_done(s);
-	}
+	int rc = SQL_RUN(c,
+			 "INSERT INTO message_reports (id, message_id, reporter_id, sender_id, reason, comment,"
+			 " subject, body, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(m.id), SQL_T(http_principal(req)->sub), SQL_T(m.sender_id),
+			 SQL_T(json_get_str(body, "reason", "other")), SQL_T(comment), SQL_T(m.subject), SQL_T(m.body),
+			 SQL_I(now_us));
 	if (rc == ENT_ECONFLICT) {
 		http_problem(req, 409, "Vous avez déjà signalé ce message : l'administration l'examinera.");
 		return;
@@ -258,12 +239,11 @@ void msg_report_patch(http_req *req)
 		http_problem(req, 404, "Ce signalement n'existe pas.");
 		return;
 	}
-	db_stmt *s = db_prepare(c, "SELECT " REPORT_COLS " FROM message_reports r WHERE r.id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT " REPORT_COLS " FROM message_reports r WHERE r.id = ?", SQL_T(id));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, id);
 	struct report *v;
 	size_t n;
 	const char **names;
@@ -280,13 +260,14 @@ void msg_report_patch(http_req *req)
 
 static void sender_reply(http_req *req, db_conn *c, const char *user)
 {
-	db_stmt *s = db_prepare(c, "SELECT suspended, reason, per_hour, per_message, updated_at FROM message_senders"
-				   " WHERE user_id = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT suspended, reason, per_hour, per_message, updated_at FROM message_senders"
+			      " WHERE user_id = ?",
+			      SQL_T(user));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, user);
 	int rc = db_step(s);
 	if (rc < 0) {
 		db_done(s);
@@ -343,22 +324,16 @@ void msg_sender_get(http_req *req)
 
 void msg_sender_put(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
 	static const struct jfield fields[] = {
 		{"suspended", JF_BOOL, 1, 0, 0, 0, NULL},
 		{"reason", JF_STRING, 0, 1, 0, 500, NULL},
 		{"per_hour", JF_INT, 0, 1, 1, 100000, NULL},
 		{"per_message", JF_INT, 0, 1, 1, 100000, NULL},
 	};
-	json_t *errors = json_object();
-	json_check(body, fields, 4, errors);
-	const char *reason = json_get_str(body, "reason", NULL);
-	if (reason && !json_object_get(errors, "reason") && !util_valid_text(reason))
-		json_object_set_new(errors, "reason", json_string("ne doit pas contenir de caractères de contrôle"));
-	if (http_invalid(req, errors))
+	json_t *body = msg_body_text(req, fields, 4, "reason", 0);
+	if (!body)
 		return;
+	const char *reason = json_get_str(body, "reason", NULL);
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
@@ -371,31 +346,17 @@ void msg_sender_put(http_req *req)
 	}
 	char now[21];
 	msg_time(msg_now_us(), now);
-	db_stmt *s = db_prepare(
+	const json_t *ph = json_object_get(body, "per_hour"), *pm = json_object_get(body, "per_message");
+	int rc = SQL_RUN(
 		c,
 		"INSERT INTO message_senders (user_id, suspended, reason, per_hour, per_message, updated_by, updated_at)"
 		" VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET suspended = excluded.suspended,"
 		" reason = excluded.reason, per_hour = excluded.per_hour, per_message = excluded.per_message,"
-		" updated_by = excluded.updated_by, updated_at = excluded.updated_at");
-	int rc = ENT_EDB;
-	if (s) {
-		db_bind_text(s, 1, user);
-		db_bind_int64(s, 2, json_is_true(json_object_get(body, "suspended")));
-		db_bind_text_or_null(s, 3, reason);
-		const json_t *ph = json_object_get(body, "per_hour"), *pm = json_object_get(body, "per_message");
-		if (json_is_integer(ph))
-			db_bind_int64(s, 4, json_integer_value(ph));
-		else
-			db_bind_null(s, 4);
-		if (json_is_integer(pm))
-			db_bind_int64(s, 5, json_integer_value(pm));
-		else
-			db_bind_null(s, 5);
-		db_bind_text(s, 6, http_principal(req)->sub);
-		db_bind_text(s, 7, now);
-		rc = db_step(s);
-		db_done(s);
-	}
+		" updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+		SQL_T(user), SQL_I(json_is_true(json_object_get(body, "suspended"))), SQL_T(reason),
+		json_is_integer(ph) ? SQL_I(json_integer_value(ph)) : SQL_NULL,
+		json_is_integer(pm) ? SQL_I(json_integer_value(pm)) : SQL_NULL, SQL_T(http_principal(req)->sub),
+		SQL_T(now));
 	if (rc < 0) {
 		http_problem_err(req, rc, "Le réglage n'a pas pu être enregistré.");
 		return;

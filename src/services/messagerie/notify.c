@@ -28,6 +28,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #define WORKER_INTERVAL_S 1
 #define PURGE_EVERY 3600 /* worker rounds between two trash purges */
@@ -77,18 +78,11 @@ int msg_notify(db_conn *c, arena *a, const char *message_id, const char *sender_
 			now[nnow++] = users[i];
 			continue;
 		}
-		db_stmt *s = db_prepare(c, "INSERT INTO message_notices (user_id, message_id, due_us, title, body)"
-					   " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, message_id) DO UPDATE SET"
-					   " due_us = excluded.due_us, title = excluded.title, body = excluded.body");
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, users[i]);
-		db_bind_text(s, 2, message_id);
-		db_bind_int64(s, 3, until);
-		db_bind_text(s, 4, title);
-		db_bind_text(s, 5, body);
-		rc = db_step(s);
-		db_done(s);
+		rc = SQL_RUN(c,
+			     "INSERT INTO message_notices (user_id, message_id, due_us, title, body)"
+			     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, message_id) DO UPDATE SET"
+			     " due_us = excluded.due_us, title = excluded.title, body = excluded.body",
+			     SQL_T(users[i]), SQL_T(message_id), SQL_I(until), SQL_T(title), SQL_T(body));
 		if (rc < 0)
 			return rc;
 	}
@@ -126,17 +120,11 @@ int msg_release_notices(db_conn *c, const char *user, int64_t now_us)
 	int released = 0;
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		/* The claim: the process whose delete removed the row publishes it. */
-		s = db_prepare(c, "DELETE FROM message_notices WHERE user_id = ? AND message_id = ? AND due_us <= ?");
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		db_bind_text(s, 1, v[i].user);
-		db_bind_text(s, 2, v[i].message);
-		db_bind_int64(s, 3, now_us);
-		rc = db_step(s);
-		int claimed = rc >= 0 && db_changes(s) == 1;
-		db_done(s);
+		int64_t changed = 0;
+		rc = SQL_CHANGE(c, &changed,
+				"DELETE FROM message_notices WHERE user_id = ? AND message_id = ? AND due_us <= ?",
+				SQL_T(v[i].user), SQL_T(v[i].message), SQL_I(now_us));
+		int claimed = rc >= 0 && changed == 1;
 		/* A message recalled (or deleted) meanwhile is not announced. */
 		int held = claimed ? db_exists(c,
 					       "SELECT 1 FROM message_boxes WHERE message_id = ? AND user_id = ?"
@@ -158,11 +146,11 @@ void msg_announce(db_conn *c, arena *a, const char *message_id, const char *cons
 	bus_kick();
 	if (!n || !c)
 		return;
-	db_stmt *s = db_prepare(
-		c, "SELECT thread_id, subject, sender_id, sent_at, ack_required FROM messages WHERE id = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT thread_id, subject, sender_id, sent_at, ack_required FROM messages WHERE id = ?",
+			      SQL_T(message_id));
 	if (!s)
 		return;
-	db_bind_text(s, 1, message_id);
 	if (db_step(s) != DB_ROW) {
 		db_done(s);
 		return;

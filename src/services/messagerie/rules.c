@@ -26,6 +26,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "core/sql.h"
 #include "services/cours/cours.h"
 #include "services/users/users.h"
 
@@ -126,10 +127,9 @@ int msg_who_load(db_conn *c, arena *a, const struct http_principal *p, struct ms
 			w->ncourses = (size_t)k;
 		}
 	}
-	db_stmt *s = db_prepare(c, "SELECT target, allowed FROM message_rules WHERE role = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT target, allowed FROM message_rules WHERE role = ?", SQL_T(w->role_name));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, w->role_name);
 	while ((rc = db_step(s)) == DB_ROW)
 		for (int t = 0; t < T_COUNT; t++)
 			if (!strcmp(msg_target_names[t], db_col_text(s, 0)))
@@ -137,10 +137,9 @@ int msg_who_load(db_conn *c, arena *a, const struct http_principal *p, struct ms
 	db_done(s);
 	if (rc < 0)
 		return rc;
-	s = db_prepare(c, "SELECT per_hour, per_message FROM message_limits WHERE role = ?");
+	s = SQL_PREP(c, "SELECT per_hour, per_message FROM message_limits WHERE role = ?", SQL_T(w->role_name));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, w->role_name);
 	if ((rc = db_step(s)) == DB_ROW) {
 		w->per_hour = (int)db_col_int64(s, 0);
 		w->per_message = (int)db_col_int64(s, 1);
@@ -149,10 +148,10 @@ int msg_who_load(db_conn *c, arena *a, const struct http_principal *p, struct ms
 	if (rc < 0)
 		return rc;
 	/* What the administrators set for this sender: a suspension, limits of their own. */
-	s = db_prepare(c, "SELECT suspended, reason, per_hour, per_message FROM message_senders WHERE user_id = ?");
+	s = SQL_PREP(c, "SELECT suspended, reason, per_hour, per_message FROM message_senders WHERE user_id = ?",
+		     SQL_T(w->id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, w->id);
 	if ((rc = db_step(s)) == DB_ROW) {
 		w->suspended = db_col_int64(s, 0) != 0;
 		w->suspend_reason = db_col_text(s, 1) ? arena_strdup(a, db_col_text(s, 1)) : NULL;
@@ -390,13 +389,12 @@ int msg_rate_check(db_conn *c, const struct msg_who *w, int64_t now_us, int *ret
 	*retry_after = 0;
 	if (w->per_hour <= 0)
 		return ENT_OK;
-	db_stmt *s = db_prepare(c, "SELECT submitted_us FROM messages WHERE sender_id = ? AND submitted_us >= ?"
-				   " ORDER BY submitted_us DESC LIMIT ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT submitted_us FROM messages WHERE sender_id = ? AND submitted_us >= ?"
+			      " ORDER BY submitted_us DESC LIMIT ?",
+			      SQL_T(w->id), SQL_I(now_us - (int64_t)3600 * 1000000), SQL_I(w->per_hour));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, w->id);
-	db_bind_int64(s, 2, now_us - (int64_t)3600 * 1000000);
-	db_bind_int64(s, 3, w->per_hour);
 	int rc, n = 0;
 	int64_t oldest = now_us;
 	while ((rc = db_step(s)) == DB_ROW) {
@@ -464,6 +462,27 @@ void msg_rules_get(http_req *req)
 		return;
 	rules_reply(req, c);
 }
+/* Checks each object of the array arr (when it is one) against its 3 fields, as "name[i].field". */
+static void check_items(http_req *req, json_t *arr, const char *name, const struct jfield *fields, json_t *errors)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach (json_is_array(arr) ? arr : NULL, i, v) {
+		json_t *e = json_object();
+		if (!json_is_object(v))
+			json_object_set_new(e, "", json_string("doit être un objet"));
+		else
+			json_check(v, fields, 3, e);
+		const char *k;
+		json_t *m;
+		json_object_foreach (e, k, m)
+			json_object_set(errors,
+					*k ? arena_printf(http_arena(req), "%s[%zu].%s", name, i, k)
+					   : arena_printf(http_arena(req), "%s[%zu]", name, i),
+					m);
+		json_decref(e);
+	}
+}
 
 void msg_rules_put(http_req *req)
 {
@@ -487,73 +506,33 @@ void msg_rules_put(http_req *req)
 		{"per_message", JF_INT, 1, 0, 1, 100000, NULL},
 	};
 	json_t *rules = json_object_get(body, "rules"), *limits = json_object_get(body, "limits");
-	size_t i;
-	json_t *v;
-	json_array_foreach (json_is_array(rules) ? rules : NULL, i, v) {
-		json_t *e = json_object();
-		if (!json_is_object(v))
-			json_object_set_new(e, "", json_string("doit être un objet"));
-		else
-			json_check(v, rule_fields, 3, e);
-		const char *k;
-		json_t *m;
-		json_object_foreach (e, k, m)
-			json_object_set(errors,
-					*k ? arena_printf(http_arena(req), "rules[%zu].%s", i, k)
-					   : arena_printf(http_arena(req), "rules[%zu]", i),
-					m);
-		json_decref(e);
-	}
-	json_array_foreach (json_is_array(limits) ? limits : NULL, i, v) {
-		json_t *e = json_object();
-		if (!json_is_object(v))
-			json_object_set_new(e, "", json_string("doit être un objet"));
-		else
-			json_check(v, limit_fields, 3, e);
-		const char *k;
-		json_t *m;
-		json_object_foreach (e, k, m)
-			json_object_set(errors,
-					*k ? arena_printf(http_arena(req), "limits[%zu].%s", i, k)
-					   : arena_printf(http_arena(req), "limits[%zu]", i),
-					m);
-		json_decref(e);
-	}
+	check_items(req, rules, "rules", rule_fields, errors);
+	check_items(req, limits, "limits", limit_fields, errors);
 	if (http_invalid(req, errors))
 		return;
 	db_conn *c = http_db(req);
 	if (!c)
 		return;
 	int rc = db_begin(c);
+	size_t i;
+	json_t *v;
 	json_array_foreach (json_is_array(rules) ? rules : NULL, i, v) {
 		if (rc)
 			break;
-		db_stmt *s = db_prepare(c, "UPDATE message_rules SET allowed = ? WHERE role = ? AND target = ?");
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		db_bind_int64(s, 1, json_is_true(json_object_get(v, "allowed")));
-		db_bind_text(s, 2, json_string_value(json_object_get(v, "role")));
-		db_bind_text(s, 3, json_string_value(json_object_get(v, "target")));
-		rc = db_step(s);
+		rc = SQL_RUN(c, "UPDATE message_rules SET allowed = ? WHERE role = ? AND target = ?",
+			     SQL_I(json_is_true(json_object_get(v, "allowed"))),
+			     SQL_T(json_string_value(json_object_get(v, "role"))),
+			     SQL_T(json_string_value(json_object_get(v, "target"))));
 		rc = rc < 0 ? rc : ENT_OK;
-		db_done(s);
 	}
 	json_array_foreach (json_is_array(limits) ? limits : NULL, i, v) {
 		if (rc)
 			break;
-		db_stmt *s = db_prepare(c, "UPDATE message_limits SET per_hour = ?, per_message = ? WHERE role = ?");
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		db_bind_int64(s, 1, json_integer_value(json_object_get(v, "per_hour")));
-		db_bind_int64(s, 2, json_integer_value(json_object_get(v, "per_message")));
-		db_bind_text(s, 3, json_string_value(json_object_get(v, "role")));
-		rc = db_step(s);
+		rc = SQL_RUN(c, "UPDATE message_limits SET per_hour = ?, per_message = ? WHERE role = ?",
+			     SQL_I(json_integer_value(json_object_get(v, "per_hour"))),
+			     SQL_I(json_integer_value(json_object_get(v, "per_message"))),
+			     SQL_T(json_string_value(json_object_get(v, "role"))));
 		rc = rc < 0 ? rc : ENT_OK;
-		db_done(s);
 	}
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 	if (rc) {

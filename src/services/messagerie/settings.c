@@ -92,11 +92,12 @@ int msg_out_of_office(db_conn *c, arena *a, const char *message_id, struct msg_a
 	*out = NULL;
 	*n = 0;
 	size_t cap = 0;
-	db_stmt *s = db_prepare(c, "SELECT sender_id, subject, thread_id, ack_required, auto_reply FROM messages"
-				   " WHERE id = ? AND state = 'sent'");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT sender_id, subject, thread_id, ack_required, auto_reply FROM messages"
+			      " WHERE id = ? AND state = 'sent'",
+			      SQL_T(message_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, message_id);
 	int rc = db_step(s);
 	const char *sender = NULL, *subject = NULL, *thread = NULL;
 	int skip = 1;
@@ -115,15 +116,14 @@ int msg_out_of_office(db_conn *c, arena *a, const char *message_id, struct msg_a
 	char now[21];
 	int64_t now_us = msg_now_us();
 	msg_time(now_us, now);
-	s = db_prepare(c, "SELECT b.user_id, st.ooo_text, st.ooo_serial FROM message_boxes b"
-			  " JOIN message_settings st ON st.user_id = b.user_id WHERE b.message_id = ?"
-			  " AND b.role <> 'sender' AND b.visible = 1 AND st.ooo_text IS NOT NULL AND st.ooo_from <= ?"
-			  " AND st.ooo_until > ? ORDER BY b.user_id");
+	s = SQL_PREP(c,
+		     "SELECT b.user_id, st.ooo_text, st.ooo_serial FROM message_boxes b"
+		     " JOIN message_settings st ON st.user_id = b.user_id WHERE b.message_id = ?"
+		     " AND b.role <> 'sender' AND b.visible = 1 AND st.ooo_text IS NOT NULL AND st.ooo_from <= ?"
+		     " AND st.ooo_until > ? ORDER BY b.user_id",
+		     SQL_T(message_id), SQL_T(now), SQL_T(now));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, message_id);
-	db_bind_text(s, 2, now);
-	db_bind_text(s, 3, now);
 	struct {
 		const char *user, *text;
 		int64_t serial;
@@ -150,17 +150,12 @@ int msg_out_of_office(db_conn *c, arena *a, const char *message_id, struct msg_a
 		char id[37];
 		util_uuid(id);
 		/* The claim: one answer per (absent user, absence, sender). */
-		s = db_prepare(c, "INSERT INTO message_ooo_replies (user_id, serial, sender_id, message_id)"
-				  " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, serial, sender_id) DO NOTHING");
-		if (!s)
-			return ENT_EDB;
-		db_bind_text(s, 1, v[i].user);
-		db_bind_int64(s, 2, v[i].serial);
-		db_bind_text(s, 3, sender);
-		db_bind_text(s, 4, id);
-		rc = db_step(s);
-		int claimed = rc >= 0 && db_changes(s) == 1;
-		db_done(s);
+		int64_t changed = 0;
+		rc = SQL_CHANGE(c, &changed,
+				"INSERT INTO message_ooo_replies (user_id, serial, sender_id, message_id)"
+				" VALUES (?, ?, ?, ?) ON CONFLICT (user_id, serial, sender_id) DO NOTHING",
+				SQL_T(v[i].user), SQL_I(v[i].serial), SQL_T(sender), SQL_T(id));
+		int claimed = rc >= 0 && changed == 1;
 		if (rc < 0)
 			return rc;
 		if (!claimed)
@@ -209,11 +204,12 @@ static int settings_load(db_conn *c, arena *a, const char *user, struct settings
 {
 	memset(st, 0, sizeof(*st));
 	st->quiet_start = st->quiet_end = -1;
-	db_stmt *s = db_prepare(c, "SELECT email_forward, email_address, ooo_from, ooo_until, ooo_text, ooo_serial,"
-				   " quiet_start, quiet_end FROM message_settings WHERE user_id = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT email_forward, email_address, ooo_from, ooo_until, ooo_text, ooo_serial,"
+			      " quiet_start, quiet_end FROM message_settings WHERE user_id = ?",
+			      SQL_T(user));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user);
 	int rc = db_step(s);
 	if (rc == DB_ROW) {
 		const char **f[] = {&st->address, &st->ooo_from, &st->ooo_until, &st->ooo_text};
@@ -494,14 +490,8 @@ void msg_settings_put(http_req *req)
 				time_t end = quiet_end(st.quiet_start, st.quiet_end, (time_t)(now_us / 1000000));
 				until_us = (int64_t)end * 1000000;
 			}
-			s = db_prepare(c, "UPDATE message_notices SET due_us = ? WHERE user_id = ?");
-			rc = ENT_EDB;
-			if (s) {
-				db_bind_int64(s, 1, until_us ? until_us : now_us);
-				db_bind_text(s, 2, me);
-				rc = db_step(s);
-				db_done(s);
-			}
+			rc = SQL_RUN(c, "UPDATE message_notices SET due_us = ? WHERE user_id = ?",
+				     SQL_I(until_us ? until_us : now_us), SQL_T(me));
 			if (rc >= 0 && !until_us)
 				rc = released = msg_release_notices(c, me, now_us);
 		}

@@ -25,6 +25,7 @@
 #include "core/sse.h"
 #include "core/ssehub.h"
 #include "core/wake.h"
+#include "core/sql.h"
 
 #define STREAMS_PER_USER 8
 
@@ -32,11 +33,12 @@ static sse_hub hub = SSE_HUB_INIT(STREAMS_PER_USER);
 
 int64_t msg_unread_count(db_conn *c, const char *user)
 {
-	db_stmt *s = db_prepare(c, "SELECT COUNT(*) FROM message_boxes WHERE user_id = ? AND folder = 'inbox'"
-				   " AND visible = 1 AND read_at IS NULL");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT COUNT(*) FROM message_boxes WHERE user_id = ? AND folder = 'inbox'"
+			      " AND visible = 1 AND read_at IS NULL",
+			      SQL_T(user));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user);
 	int rc = db_step(s);
 	int64_t n = rc == DB_ROW ? db_col_int64(s, 0) : rc;
 	db_done(s);

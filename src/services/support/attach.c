@@ -34,10 +34,9 @@ static int check_files(db_conn *c, arena *a, const char *ticket_id, const char *
 	if (!json_is_array(list) || json_object_get(errors, "file_ids"))
 		return ENT_OK; /* absent (json_check said if it was not a list) */
 	size_t k = json_array_size(list);
-	db_stmt *s = db_prepare(c, "SELECT COUNT(*) FROM support_attachments WHERE ticket_id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT COUNT(*) FROM support_attachments WHERE ticket_id = ?", SQL_T(ticket_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, ticket_id);
 	int rc = db_step(s);
 	int64_t have = rc == DB_ROW ? db_col_int64(s, 0) : 0;
 	db_done(s);
@@ -242,11 +241,12 @@ int sup_file_readable(db_conn *c, const char *cours_id, const char *file_id, con
 	(void)cours_id;
 	if (!c || !file_id || !util_is_uuid(file_id))
 		return 0;
-	db_stmt *s = db_prepare(c, "SELECT " SUP_TICKET_COLS ", a.internal FROM support_attachments a"
-				   " JOIN support_requests t ON t.id = a.ticket_id WHERE a.file_id = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT " SUP_TICKET_COLS ", a.internal FROM support_attachments a"
+			      " JOIN support_requests t ON t.id = a.ticket_id WHERE a.file_id = ?",
+			      SQL_T(file_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, file_id);
 	struct sup_viewer v = {.id = user_id, .roles = roles, .admin = (roles & ROLE_ADMIN) != 0};
 	arena *a = arena_new(4096);
 	int rc, yes = 0;

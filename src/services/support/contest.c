@@ -316,20 +316,9 @@ void sup_grade_put(http_req *req)
 	const char *old_text = rc ? NULL : sup_grade_text(x.a, &before), *new_text = sup_grade_text(x.a, &after);
 	if (!rc) {
 		/* The ticket moves too (updated_at), on the condition that nobody changed its state meanwhile. */
-		db_stmt *s = db_prepare(x.c, "UPDATE support_requests SET updated_at = ? WHERE id = ? AND state = ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, now);
-			db_bind_text(s, 2, x.t.col[T_ID]);
-			db_bind_text(s, 3, x.t.col[T_STATE]);
-			rc = db_step(s);
-			if (rc >= 0 && db_changes(s) != 1) {
-				moved = 1;
-				rc = ENT_ECONFLICT;
-			} else if (rc >= 0)
-				rc = ENT_OK;
-			db_done(s);
-		}
+		rc = SUP_WRITE_ONE(x.c, "UPDATE support_requests SET updated_at = ? WHERE id = ? AND state = ?",
+				   SQL_T(now), SQL_T(x.t.col[T_ID]), SQL_T(x.t.col[T_STATE]));
+		moved = rc == ENT_ECONFLICT;
 	}
 	if (!rc)
 		rc = sup_history_add(x.c, x.t.col[T_ID], x.v.id, "grade", old_text, new_text, now, us);
@@ -374,10 +363,10 @@ const char *sup_contest_outcome(db_conn *c, arena *a, const struct sup_ticket *t
 	struct notes_grade_info g;
 	if (notes_student_grade(c, a, t->col[T_EVALUATION], t->col[T_REQUESTER], &g))
 		return NULL;
-	db_stmt *s = db_prepare(c, "SELECT 1 FROM support_history WHERE ticket_id = ? AND field = 'grade'");
+	db_stmt *s = SQL_PREP(c, "SELECT 1 FROM support_history WHERE ticket_id = ? AND field = 'grade'",
+			      SQL_T(t->col[T_ID]));
 	if (!s)
 		return NULL;
-	db_bind_text(s, 1, t->col[T_ID]);
 	int rc = db_step(s);
 	db_done(s);
 	if (rc < 0)

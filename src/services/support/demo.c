@@ -103,23 +103,13 @@ static int faq_ensure(db_conn *c, const struct demo_faq *f, const char *author, 
 	int rc = SQL_RUN(c, "SELECT 1 FROM support_faq WHERE title = ?", SQL_T(f->title));
 	if (rc != DB_DONE)
 		return rc < 0 ? rc : ENT_OK;
-	db_stmt *s = db_prepare(c,
-				"INSERT INTO support_faq (id, title, body, category, published, created_by, created_at,"
-				" updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
 	char id[37];
 	util_uuid(id);
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, f->title);
-	db_bind_text(s, 3, f->body);
-	db_bind_text(s, 4, f->category);
-	db_bind_int64(s, 5, f->published);
-	db_bind_text(s, 6, author);
-	db_bind_text(s, 7, now);
-	db_bind_text(s, 8, now);
-	rc = db_step(s);
-	db_done(s);
+	rc = SQL_RUN(c,
+		     "INSERT INTO support_faq (id, title, body, category, published, created_by, created_at,"
+		     " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		     SQL_T(id), SQL_T(f->title), SQL_T(f->body), SQL_T(f->category), SQL_I(f->published), SQL_T(author),
+		     SQL_T(now), SQL_T(now));
 	if (rc >= 0)
 		(*made)++;
 	return rc < 0 ? rc : ENT_OK;
@@ -264,10 +254,9 @@ static void ago(time_t now, double hours, char out[21], int64_t *us)
 /* 1 if sql (one or two parameters: p2 NULL for one) finds a row, 0 if not, or an ent_err. */
 static int exists(db_conn *c, const char *sql, const char *p1, const char *p2)
 {
-	db_stmt *s = db_prepare(c, sql);
+	db_stmt *s = SQL_PREP(c, sql, SQL_T(p1));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, p1);
 	if (p2)
 		db_bind_text(s, 2, p2);
 	int rc = db_step(s);
@@ -278,22 +267,12 @@ static int exists(db_conn *c, const char *sql, const char *p1, const char *p2)
 static int comment_add(db_conn *c, const char *ticket, const char *author, const char *body, int internal,
 		       const char *at, int64_t us)
 {
-	db_stmt *s = db_prepare(
-		c, "INSERT INTO support_comments (id, ticket_id, author_id, body, internal, created_at, seq)"
-		   " VALUES (?, ?, ?, ?, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
 	char id[37];
 	util_uuid(id);
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, ticket);
-	db_bind_text(s, 3, author);
-	db_bind_text(s, 4, body);
-	db_bind_int64(s, 5, internal);
-	db_bind_text(s, 6, at);
-	db_bind_int64(s, 7, us);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO support_comments (id, ticket_id, author_id, body, internal, created_at, seq)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(ticket), SQL_T(author), SQL_T(body), SQL_I(internal), SQL_T(at), SQL_I(us));
 	return rc < 0 ? rc : ENT_OK;
 }
 

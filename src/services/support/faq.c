@@ -95,21 +95,11 @@ static const char *search_sql(db_conn *c)
 static int run_search(db_conn *c, jw *w, const char *query, int admin, const char *category, const char *published,
 		      int limit)
 {
-	db_stmt *s = db_prepare(c, search_sql(c));
+	sql_val pub = published ? SQL_I(!strcmp(published, "true")) : SQL_NULL;
+	db_stmt *s = SQL_PREP(c, search_sql(c), SQL_T(query), SQL_I(admin), SQL_T(category), SQL_T(category), pub, pub,
+			      SQL_T(query), SQL_I(limit));
 	if (!s)
 		return ENT_EDB;
-	int k = 1;
-	db_bind_text(s, k++, query);
-	db_bind_int64(s, k++, admin);
-	db_bind_text_or_null(s, k++, category);
-	db_bind_text_or_null(s, k++, category);
-	for (int i = 0; i < 2; i++)
-		if (published)
-			db_bind_int64(s, k++, !strcmp(published, "true"));
-		else
-			db_bind_null(s, k++);
-	db_bind_text(s, k++, query);
-	db_bind_int64(s, k, limit);
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW)
 		write_faq(w, s, NULL);
@@ -161,29 +151,23 @@ void sup_faq_list(http_req *req)
 		http_reply_jw(req, 200);
 		return;
 	}
-	db_stmt *s = db_prepare(
-		c, pg.has_cursor ? "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
-				   " AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
-				   " AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
-				   " AND (f.created_at, f.id) < (?, ?) ORDER BY f.created_at DESC, f.id DESC LIMIT ?"
-				 : "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
-				   " AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
-				   " AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
-				   " ORDER BY f.created_at DESC, f.id DESC LIMIT ?");
+	sql_val pub = published ? SQL_I(!strcmp(published, "true")) : SQL_NULL;
+	db_stmt *s = SQL_PREP(
+		c,
+		pg.has_cursor ? "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
+				" AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
+				" AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
+				" AND (f.created_at, f.id) < (?, ?) ORDER BY f.created_at DESC, f.id DESC LIMIT ?"
+			      : "SELECT " FAQ_COLS " FROM support_faq f WHERE (f.published = 1 OR ? = 1)"
+				" AND (CAST(? AS TEXT) IS NULL OR f.category = ?)"
+				" AND (CAST(? AS INTEGER) IS NULL OR f.published = ?)"
+				" ORDER BY f.created_at DESC, f.id DESC LIMIT ?",
+		SQL_I(v.admin), SQL_T(category), SQL_T(category), pub, pub);
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	int k = 1;
-	db_bind_int64(s, k++, v.admin);
-	db_bind_text_or_null(s, k++, category);
-	db_bind_text_or_null(s, k++, category);
-	for (int i = 0; i < 2; i++)
-		if (published)
-			db_bind_int64(s, k++, !strcmp(published, "true"));
-		else
-			db_bind_null(s, k++);
-	page_bind(&pg, s, k);
+	page_bind(&pg, s, 6);
 	static const char *const keep[] = {"category", "published", "limit", NULL};
 	page_rows(&pg, s, (const int[]){6, 0}, write_faq, NULL, NULL, keep);
 }
@@ -217,9 +201,15 @@ void sup_faq_suggest(http_req *req)
 	http_reply_jw(req, 200);
 }
 
-/* Loads {id} for the caller into a writer-ready statement result; 404 for a draft to non-admins. */
-static int faq_load(http_req *req, db_conn *c, int admin, const char **id_out)
+/*
+ * A handler's opening: the database and the article {id}, as the caller sees it (admin: drafts
+ * too). Returns the database, or NULL after answering (503; 404 for a draft to non-admins).
+ */
+static db_conn *faq_open(http_req *req, int admin, const char **id_out)
 {
+	db_conn *c = http_db(req);
+	if (!c)
+		return NULL;
 	const char *id = http_param(req, "id");
 	int rc = util_is_uuid(id) ? db_exists(c,
 					      admin ? "SELECT 1 FROM support_faq WHERE id = ?"
@@ -228,14 +218,14 @@ static int faq_load(http_req *req, db_conn *c, int admin, const char **id_out)
 				  : 0;
 	if (rc < 0) {
 		http_problem_err(req, rc, NULL);
-		return -1;
+		return NULL;
 	}
 	if (!rc) {
 		http_problem(req, 404, "Cet article n'existe pas ou n'est pas publié.");
-		return -1;
+		return NULL;
 	}
 	*id_out = id;
-	return 0;
+	return c;
 }
 
 static void reply_faq(http_req *req, db_conn *c, const char *id, int status)
@@ -257,13 +247,11 @@ static void reply_faq(http_req *req, db_conn *c, const char *id, int status)
 
 void sup_faq_get(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	struct sup_viewer v;
 	sup_viewer_of(req, &v);
 	const char *id;
-	if (faq_load(req, c, v.admin, &id))
+	db_conn *c = faq_open(req, v.admin, &id);
+	if (!c)
 		return;
 	reply_faq(req, c, id, 200);
 }
@@ -319,11 +307,9 @@ void sup_faq_patch(http_req *req)
 	json_t *body = http_json_body(req);
 	if (!body)
 		return;
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	const char *id;
-	if (faq_load(req, c, 1, &id))
+	db_conn *c = faq_open(req, 1, &id);
+	if (!c)
 		return;
 	if (http_invalid(req, faq_check(body, 0)))
 		return;
@@ -357,11 +343,9 @@ void sup_faq_patch(http_req *req)
 
 void sup_faq_delete(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	const char *id;
-	if (faq_load(req, c, 1, &id))
+	db_conn *c = faq_open(req, 1, &id);
+	if (!c)
 		return;
 	int rc = db_begin(c);
 	if (!rc)
@@ -377,36 +361,27 @@ void sup_faq_delete(http_req *req)
 
 void sup_faq_helpful(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
 	const char *id;
-	if (faq_load(req, c, 0, &id))
+	db_conn *c = faq_open(req, 0, &id);
+	if (!c)
 		return;
 	char now[21];
 	sup_now(now, NULL);
 	int rc = db_begin(c);
-	db_stmt *s = rc ? NULL
-			: db_prepare(c, "INSERT INTO support_faq_helpful (article_id, user_id, at) VALUES (?, ?, ?)"
-					" ON CONFLICT (article_id, user_id) DO NOTHING");
 	if (!rc) {
-		rc = ENT_EDB;
-		int counted = 0;
-		if (s) {
-			db_bind_text(s, 1, id);
-			db_bind_text(s, 2, http_principal(req)->sub);
-			db_bind_text(s, 3, now);
-			rc = db_step(s);
-			counted = rc >= 0 && db_changes(s) == 1;
-			db_done(s);
-		}
+		int64_t changed = 0;
+		rc = SQL_CHANGE(c, &changed,
+				"INSERT INTO support_faq_helpful (article_id, user_id, at) VALUES (?, ?, ?)"
+				" ON CONFLICT (article_id, user_id) DO NOTHING",
+				SQL_T(id), SQL_T(http_principal(req)->sub), SQL_T(now));
+		int counted = rc >= 0 && changed == 1;
 		/* Once per person: a second click changes nothing. */
 		if (rc >= 0 && counted)
 			rc = db_run(c, "UPDATE support_faq SET helpful_count = helpful_count + 1 WHERE id = ?", id,
 				    NULL);
 		rc = rc < 0 ? (db_rollback(c), rc) : db_commit(c);
 	}
-	s = rc ? NULL : db_prepare(c, "SELECT helpful_count FROM support_faq WHERE id = ?");
+	db_stmt *s = rc ? NULL : db_prepare(c, "SELECT helpful_count FROM support_faq WHERE id = ?");
 	if (s) {
 		db_bind_text(s, 1, id);
 		rc = db_step(s);

@@ -83,22 +83,14 @@ static uint64_t rnd(struct sgen *g, uint64_t n) { return n ? util_splitmix64(&g-
 
 static int comment(struct sgen *g, const char *ticket, const char *author, const char *body, int internal, time_t at)
 {
-	db_stmt *s = db_prepare(g->c, "INSERT INTO support_comments (id, ticket_id, author_id, body, internal,"
-				      " created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
 	char id[37], text[21];
 	util_uuid(id);
 	util_time_rfc3339(at, text);
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, ticket);
-	db_bind_text(s, 3, author);
-	db_bind_text(s, 4, body);
-	db_bind_int64(s, 5, internal);
-	db_bind_text(s, 6, text);
-	db_bind_int64(s, 7, (int64_t)at * 1000000 + (int64_t)g->comments % 1000);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(g->c,
+			 "INSERT INTO support_comments (id, ticket_id, author_id, body, internal,"
+			 " created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(ticket), SQL_T(author), SQL_T(body), SQL_I(internal), SQL_T(text),
+			 SQL_I((int64_t)at * 1000000 + (int64_t)g->comments % 1000));
 	g->comments++;
 	return rc < 0 ? rc : ENT_OK;
 }

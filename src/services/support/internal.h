@@ -22,6 +22,7 @@
 #include "core/http.h"
 #include "core/json.h"
 #include "core/page.h"
+#include "core/sql.h"
 #include "store/db.h"
 
 /* A RESOLVED ticket nobody reopened closes itself after this long. */
@@ -169,6 +170,13 @@ void sup_comments_list(http_req *req);
 void sup_comments_create(http_req *req);
 void sup_history_list(http_req *req);
 void sup_rating_put(http_req *req);
+
+/*
+ * Runs a write that must change exactly one row (sql with the n values v, as sql_run): ENT_OK,
+ * ENT_ECONFLICT when it changed none (the ticket moved meanwhile), or the failure.
+ */
+int sup_write_one(db_conn *c, const char *sql, const sql_val *v, size_t n);
+#define SUP_WRITE_ONE(c, sql, ...) sup_write_one((c), (sql), SQL_VALS(__VA_ARGS__))
 
 /* Records one change in the history (actor NULL: the system). Inside the caller's transaction. */
 int sup_history_add(db_conn *c, const char *ticket_id, const char *actor, const char *field, const char *old_value,

@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/sql.h"
 
 #define JOB_INTERVAL_S 2
 #define BATCH 100
@@ -30,13 +31,14 @@ int sup_autoclose_due(db_conn *c)
 	int64_t us;
 	sup_now(now, &us);
 	util_time_rfc3339(us / 1000000 - SUP_AUTOCLOSE_S, limit);
-	db_stmt *s = db_prepare(c, "SELECT id FROM support_requests WHERE state = 'resolved' AND resolved_at < ?"
-				   " ORDER BY resolved_at LIMIT 100");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT id FROM support_requests WHERE state = 'resolved' AND resolved_at < ?"
+			      " ORDER BY resolved_at LIMIT 100",
+			      SQL_T(limit));
 	if (!s) {
 		arena_free(a);
 		return ENT_EDB;
 	}
-	db_bind_text(s, 1, limit);
 	const char *ids[BATCH];
 	size_t n = 0;
 	int rc;
@@ -47,19 +49,12 @@ int sup_autoclose_due(db_conn *c)
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		if ((rc = db_begin(c)))
 			break;
-		s = db_prepare(c, "UPDATE support_requests SET state = 'closed', closed_at = ?, updated_at = ?"
-				  " WHERE id = ? AND state = 'resolved' AND resolved_at < ?");
-		rc = ENT_EDB;
-		int claimed = 0;
-		if (s) {
-			db_bind_text(s, 1, now);
-			db_bind_text(s, 2, now);
-			db_bind_text(s, 3, ids[i]);
-			db_bind_text(s, 4, limit);
-			rc = db_step(s);
-			claimed = rc >= 0 && db_changes(s) == 1;
-			db_done(s);
-		}
+		int64_t changed = 0;
+		rc = SQL_CHANGE(c, &changed,
+				"UPDATE support_requests SET state = 'closed', closed_at = ?, updated_at = ?"
+				" WHERE id = ? AND state = 'resolved' AND resolved_at < ?",
+				SQL_T(now), SQL_T(now), SQL_T(ids[i]), SQL_T(limit));
+		int claimed = rc >= 0 && changed == 1;
 		struct sup_ticket t;
 		if (rc >= 0 && claimed)
 			rc = sup_history_add(c, ids[i], NULL, "state", "resolved", "closed", now, us);

@@ -64,31 +64,14 @@ static void qb_bind(struct qb *q, db_stmt *s)
 			db_bind_text_or_null(s, i + 1, q->p[i].text);
 }
 
-static char *like_pattern(arena *a, const char *q)
-{
-	size_t n = strlen(q);
-	char *out = arena_alloc(a, n * 2 + 3);
-	size_t o = 0;
-	out[o++] = '%';
-	for (const char *p = q; *p; p++) {
-		char ch = *p;
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (char)(ch - 'A' + 'a');
-		if (ch == '\\' || ch == '%' || ch == '_')
-			out[o++] = '\\';
-		out[o++] = ch;
-	}
-	out[o++] = '%';
-	out[o] = '\0';
-	return out;
-}
-
 /*
- * Reads the list's filters and puts the statement together (without ORDER BY). Returns 0, or -1
- * after answering 400 naming the fields.
+ * Reads the caller (v), the time (now) and the list's filters, and puts the statement together
+ * (without ORDER BY). Returns 0, or -1 after answering 400 naming the fields.
  */
-static int list_query(http_req *req, const struct sup_viewer *v, struct qb *q, const char *now)
+static int list_query(http_req *req, struct sup_viewer *v, struct qb *q, char now[21])
 {
+	sup_viewer_of(req, v);
+	sup_now(now, NULL);
 	arena *a = http_arena(req);
 	const char *state = http_query(req, "state"), *category = http_query(req, "category");
 	const char *priority = http_query(req, "priority"), *assignee = http_query(req, "assignee_id");
@@ -150,7 +133,7 @@ static int list_query(http_req *req, const struct sup_viewer *v, struct qb *q, c
 	}
 	if (text && *text) {
 		/* Internal notes are searched for administrators only: a requester never finds a ticket by one. */
-		const char *pat = like_pattern(a, text);
+		const char *pat = db_like(a, text, 1);
 		qb_add(q, " AND (LOWER(t.subject) LIKE ? ESCAPE '\\' OR LOWER(t.description) LIKE ? ESCAPE '\\'"
 			  " OR EXISTS (SELECT 1 FROM support_comments cm WHERE cm.ticket_id = t.id"
 			  " AND (cm.internal = 0 OR ? = 1) AND LOWER(cm.body) LIKE ? ESCAPE '\\'))");
@@ -203,9 +186,7 @@ void sup_tickets_list(http_req *req)
 	if (page_begin(req, &pg, "support_tickets", 2))
 		return;
 	struct sup_viewer v;
-	sup_viewer_of(req, &v);
 	char now[21];
-	sup_now(now, NULL);
 	struct qb q;
 	if (list_query(req, &v, &q, now))
 		return;
@@ -283,9 +264,7 @@ static const char *french_number(arena *a, double v)
 void sup_tickets_csv(http_req *req)
 {
 	struct sup_viewer v;
-	sup_viewer_of(req, &v);
 	char now[21];
-	sup_now(now, NULL);
 	struct qb q;
 	if (list_query(req, &v, &q, now))
 		return;
@@ -378,11 +357,11 @@ int sup_deadlines(db_conn *c, const char *priority, const char *created, char fr
 	time_t t0;
 	if (util_parse_rfc3339(created, &t0))
 		return ENT_EINVAL;
-	db_stmt *s = db_prepare(
-		c, "SELECT first_response_minutes, resolution_minutes FROM support_sla WHERE priority = ?");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT first_response_minutes, resolution_minutes FROM support_sla WHERE priority = ?",
+			      SQL_T(priority));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, priority);
 	int rc = db_step(s);
 	if (rc == DB_ROW) {
 		util_time_rfc3339(t0 + (time_t)db_col_int64(s, 0) * 60, fr_due);

@@ -26,6 +26,7 @@
 #include "core/row.h"
 #include "core/util.h"
 #include "core/schema.h"
+#include "core/sql.h"
 #include "services/notes/notes.h"
 #include "services/users/users.h"
 
@@ -282,10 +283,9 @@ int sup_ticket_get(db_conn *c, arena *a, const char *id, struct sup_ticket *t)
 {
 	if (!util_is_uuid(id))
 		return ENT_ENOTFOUND;
-	db_stmt *s = db_prepare(c, "SELECT " SUP_TICKET_COLS " FROM support_requests t WHERE t.id = ?");
+	db_stmt *s = SQL_PREP(c, "SELECT " SUP_TICKET_COLS " FROM support_requests t WHERE t.id = ?", SQL_T(id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, id);
 	int rc = db_step(s);
 	if (rc == DB_ROW)
 		sup_ticket_read(s, a, t);
@@ -401,13 +401,13 @@ void sup_ticket_write(jw *w, db_conn *c, arena *a, const struct sup_ticket *t, c
 int sup_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	/* The user's tickets and their public comments: never an internal note, never the history. */
-	db_stmt *s = db_prepare(c,
-				"SELECT id, subject, description, category, priority, state, created_at, resolved_at,"
-				" closed_at, rating, rating_comment, evaluation_id FROM support_requests"
-				" WHERE requester_id = ? ORDER BY created_at, id");
+	db_stmt *s = SQL_PREP(c,
+			      "SELECT id, subject, description, category, priority, state, created_at, resolved_at,"
+			      " closed_at, rating, rating_comment, evaluation_id FROM support_requests"
+			      " WHERE requester_id = ? ORDER BY created_at, id",
+			      SQL_T(user_id));
 	if (!s)
 		return ENT_EDB;
-	db_bind_text(s, 1, user_id);
 	json_t *tickets = json_array();
 	int rc;
 	while ((rc = db_step(s)) == DB_ROW) {
@@ -426,13 +426,14 @@ int sup_export_user(db_conn *c, const char *user_id, json_t *out)
 	json_array_foreach (tickets, i, tk) {
 		if (rc < 0)
 			break;
-		s = db_prepare(c, "SELECT id, author_id, body, created_at FROM support_comments WHERE ticket_id = ?"
-				  " AND internal = 0 ORDER BY seq, id");
+		s = SQL_PREP(c,
+			     "SELECT id, author_id, body, created_at FROM support_comments WHERE ticket_id = ?"
+			     " AND internal = 0 ORDER BY seq, id",
+			     SQL_T(json_string_value(json_object_get(tk, "id"))));
 		if (!s) {
 			rc = ENT_EDB;
 			break;
 		}
-		db_bind_text(s, 1, json_string_value(json_object_get(tk, "id")));
 		json_t *list = json_object_get(tk, "comments");
 		while ((rc = db_step(s)) == DB_ROW)
 			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", db_col_text(s, 0),
@@ -555,227 +556,142 @@ static int sup_start(void)
 	"\"category\":" S_CATEGORY ",\"published\":" S_BOOL "}}"
 
 static const struct route routes[] = {
-	{.method = "POST",
-	 .pattern = "/api/support/tickets",
-	 .handler = sup_tickets_create,
-	 .access = ROLE_ANY_USER,
-	 .status = 201,
-	 .summary = "Ask for help: a new ticket (state new), its deadlines set from the service levels",
-	 .request_schema =
-		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"subject\",\"description\","
-		 "\"category\"],\"properties\":{\"subject\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},"
-		 "\"description\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"category\":" S_CATEGORY
-		 ",\"priority\":" S_PRIORITY "}}",
-	 .response_schema = S_TICKET},
-	{.method = "POST",
-	 .pattern = "/api/support/contestations",
-	 .handler = sup_contest_create,
-	 .access = ROLE_ETUDIANT,
-	 .status = 201,
-	 .summary = "Ask for the review of one of the caller's published grades: a grades ticket linked to the "
-		    "evaluation, assigned to its teacher (409 while another one on that grade is not closed)",
-	 .request_schema =
-		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"evaluation_id\",\"reason\"],"
-		 "\"properties\":{\"evaluation_id\":" S_UUID ",\"reason\":{\"type\":\"string\",\"minLength\":1,"
-		 "\"maxLength\":10000}}}",
-	 .response_schema = S_TICKET},
-	{.method = "GET",
-	 .pattern = "/api/support/tickets",
-	 .handler = sup_tickets_list,
-	 .access = ROLE_ANY_USER,
-	 .summary =
-		 "The tickets the caller may see, newest first: their own; the queue for admins (all) and teachers "
-		 "(grades tickets assigned to them); ?state= ?category= ?priority= ?assignee_id= (or none) ?overdue= "
-		 "?q= ?mine=true ?evaluation_id=",
-	 .response_schema = S_LIST(S_TICKET)},
-	{.method = "GET",
-	 .pattern = "/api/support/tickets.csv",
-	 .handler = sup_tickets_csv,
-	 .access = ROLE_ADMIN,
-	 .summary = "The queue as CSV for a French spreadsheet (';', UTF-8 with BOM, decimal commas, formula-safe), "
-		    "with the list's filters"},
-	{.method = "GET",
-	 .pattern = "/api/support/tickets/{id}",
-	 .handler = sup_tickets_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "A ticket (404 when the caller may not see it)",
-	 .response_schema = S_TICKET},
-	{.method = "PATCH",
-	 .pattern = "/api/support/tickets/{id}",
-	 .handler = sup_tickets_patch,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Change a ticket's state (legal transitions only, else 409), priority, category or assignee "
-		    "(staff); its requester may close it once resolved",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"state\":" S_STATE
-			   ",\"priority\":" S_PRIORITY ",\"category\":" S_CATEGORY ",\"assignee_id\":" S_NUUID "}}",
-	 .response_schema = S_TICKET},
-	{.method = "GET",
-	 .pattern = "/api/support/tickets/{id}/comments",
-	 .handler = sup_comments_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The conversation, oldest first: public comments, and the internal notes for staff only",
-	 .response_schema = S_LIST(S_COMMENT)},
-	{.method = "POST",
-	 .pattern = "/api/support/tickets/{id}/comments",
-	 .handler = sup_comments_create,
-	 .access = ROLE_ANY_USER,
-	 .status = 201,
-	 .summary = "Answer on a ticket; staff may write an internal note (internal: true) the requester never sees. "
-		    "A requester's answer reopens a resolved or waiting ticket",
-	 .request_schema =
-		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"body\"],\"properties\":{"
-		 "\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"internal\":" S_BOOL
-		 ",\"file_ids\":" S_FILE_IDS "}}",
-	 .response_schema = S_COMMENT},
-	{.method = "GET",
-	 .pattern = "/api/support/tickets/{id}/grade",
-	 .handler = sup_grade_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The grade a contestation is about, as it is now (its requester while the grade is published, "
-		    "the ticket's staff); may_revise says whether the caller may revise it",
-	 .response_schema = S_GRADE},
-	{.method = "PUT",
-	 .pattern = "/api/support/tickets/{id}/grade",
-	 .handler = sup_grade_put,
-	 .access = ROLE_ENSEIGNANT | ROLE_ADMIN,
-	 .summary = "Revise the contested grade (the ticket's staff who teach the evaluation's course, admins): the "
-		    "notes service's audited change, the student told",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"value\"],"
-			   "\"properties\":{\"value\":{\"type\":\"number\",\"minimum\":0}}}",
-	 .response_schema = S_GRADE},
-	{.method = "GET",
-	 .pattern = "/api/support/tickets/{id}/history",
-	 .handler = sup_history_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Every change of a ticket: who, when, which field, old and new value (staff)",
-	 .response_schema = S_LIST(S_CHANGE)},
-	{.method = "GET",
-	 .pattern = "/api/support/tickets/{id}/attachments",
-	 .handler = sup_attachments_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The ticket's attachments, oldest first (those of internal notes for its staff only); comment_id "
-		    "names the answer a file came with",
-	 .response_schema = S_ITEMS(S_ATTACHMENT)},
-	{.method = "POST",
-	 .pattern = "/api/support/tickets/{id}/attachments",
-	 .handler = sup_attachments_create,
-	 .access = ROLE_ANY_USER,
-	 .status = 201,
-	 .summary = "Attach files the caller uploaded (/api/fichiers) to the ticket (its requester and staff; 20 at "
-		    "most per ticket); answers the attachments",
-	 .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"file_ids\"],"
-			   "\"properties\":{\"file_ids\":" S_FILE_IDS "}}",
-	 .response_schema = S_ITEMS(S_ATTACHMENT)},
-	{.method = "GET",
-	 .pattern = "/api/support/tickets/{id}/attachments/{file_id}",
-	 .handler = sup_attachment_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Download an attachment (404 for a file not attached, or of an internal note but to staff)"},
-	{.method = "GET",
-	 .pattern = "/api/support/tickets/{id}/assignees",
-	 .handler = sup_assignees_list,
-	 .access = ROLE_ADMIN,
-	 .summary = "Who the ticket may be assigned to: the administrators; for grades the teachers of the "
-		    "contested evaluation's course (any teacher for another grades ticket)",
-	 .response_schema = S_ITEMS("{\"type\":\"object\",\"required\":[\"id\",\"name\",\"role\"],"
-				    "\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"role\":{\"type\":"
-				    "\"string\",\"enum\":[\"admin\",\"enseignant\"]},\"role_label\":" S_STR "}}")},
-	{.method = "GET",
-	 .pattern = "/api/support/tickets/{id}/stream",
-	 .handler = sup_stream,
-	 .access = ROLE_ANY_USER,
-	 .summary = "Server-Sent Events: `update` {ticket_id, kind: comment|ticket|attachment} when the ticket "
-		    "changes (an internal note to its staff only), `gone` when the caller no longer sees it"},
-	{.method = "PUT",
-	 .pattern = "/api/support/tickets/{id}/rating",
-	 .handler = sup_rating_put,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The requester's satisfaction (1 to 5 and a comment) once resolved; once",
-	 .request_schema =
-		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"rating\"],\"properties\":{"
-		 "\"rating\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":5},\"comment\":" S_NSTR "}}",
-	 .response_schema = S_TICKET},
-	{.method = "GET",
-	 .pattern = "/api/support/sla",
-	 .handler = sup_sla_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The service levels: first-answer and resolution deadlines by priority, in minutes",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
-			    "\"array\",\"items\":" S_SLA "}}}"},
-	{.method = "PUT",
-	 .pattern = "/api/support/sla/{priority}",
-	 .handler = sup_sla_put,
-	 .access = ROLE_ADMIN,
-	 .summary = "Change one priority's deadlines (for tickets opened or re-prioritised after)",
-	 .request_schema =
-		 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"first_response_minutes\","
-		 "\"resolution_minutes\"],\"properties\":{\"first_response_minutes\":{\"type\":\"integer\","
-		 "\"minimum\":5},\"resolution_minutes\":{\"type\":\"integer\",\"minimum\":5}}}",
-	 .response_schema = S_SLA},
-	{.method = "GET",
-	 .pattern = "/api/support/dashboard",
-	 .handler = sup_dashboard,
-	 .access = ROLE_ADMIN,
-	 .summary = "Tickets opened between ?from= and ?to= (default: the last 30 days) by ?period=day|week|month, "
-		    "median first-answer time, overdue now, mean satisfaction, FAQ answers found helpful",
-	 .response_schema =
-		 "{\"type\":\"object\",\"required\":[\"from\",\"to\",\"opened\",\"overdue\"],\"properties\":{"
-		 "\"from\":" S_TIME ",\"to\":" S_TIME ",\"period\":" S_STR ",\"opened\":" S_INT
-		 ",\"opened_by_period\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
-		 "\"period\":" S_STR ",\"count\":" S_INT "}}},\"by_state\":{\"type\":\"object\"},"
-		 "\"median_first_response_minutes\":{\"type\":[\"number\",\"null\"]},\"overdue\":" S_INT
-		 ",\"satisfaction\":{\"type\":\"object\",\"properties\":{\"mean\":{\"type\":[\"number\","
-		 "\"null\"]},\"count\":" S_INT "}},\"faq_helpful\":{\"type\":\"object\",\"properties\":{"
-		 "\"period\":" S_INT ",\"total\":" S_INT "}}}}"},
-	{.method = "GET",
-	 .pattern = "/api/support/faq",
-	 .handler = sup_faq_list,
-	 .access = ROLE_ANY_USER,
-	 .summary = "FAQ articles: published ones (admins also drafts, ?published=false); ?category=; ?q= searches "
-		    "titles and bodies (best matches first, one page)",
-	 .response_schema = S_LIST(S_FAQ)},
-	{.method = "POST",
-	 .pattern = "/api/support/faq",
-	 .handler = sup_faq_create,
-	 .access = ROLE_ADMIN,
-	 .status = 201,
-	 .summary = "Write a FAQ article (admins)",
-	 .request_schema = S_FAQ_REQ("\"required\":[\"title\",\"body\",\"category\"],"),
-	 .response_schema = S_FAQ},
-	{.method = "GET",
-	 .pattern = "/api/support/faq/suggest",
-	 .handler = sup_faq_suggest,
-	 .access = ROLE_ANY_USER,
-	 .summary = "The published articles that best match ?q= (the new-ticket form's subject), 5 at most",
-	 .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
-			    "\"array\",\"items\":" S_FAQ "}}}"},
-	{.method = "GET",
-	 .pattern = "/api/support/faq/{id}",
-	 .handler = sup_faq_get,
-	 .access = ROLE_ANY_USER,
-	 .summary = "A FAQ article (a draft answers 404 but to admins)",
-	 .response_schema = S_FAQ},
-	{.method = "PATCH",
-	 .pattern = "/api/support/faq/{id}",
-	 .handler = sup_faq_patch,
-	 .access = ROLE_ADMIN,
-	 .summary = "Change or (un)publish a FAQ article",
-	 .request_schema = S_FAQ_REQ(""),
-	 .response_schema = S_FAQ},
-	{.method = "DELETE",
-	 .pattern = "/api/support/faq/{id}",
-	 .handler = sup_faq_delete,
-	 .access = ROLE_ADMIN,
-	 .status = 204,
-	 .summary = "Delete a FAQ article"},
-	{.method = "POST",
-	 .pattern = "/api/support/faq/{id}/helpful",
-	 .handler = sup_faq_helpful,
-	 .access = ROLE_ANY_USER,
-	 .flags = ROUTE_NO_BODY,
-	 .summary = "\"This answered my question\": counted once per person",
-	 .response_schema =
-		 "{\"type\":\"object\",\"required\":[\"helpful_count\"],\"properties\":{\"helpful_count\":" S_INT "}}"},
+	ROUTE("POST", "/api/support/tickets", sup_tickets_create, ROLE_ANY_USER, .status = 201,
+	      .summary = "Ask for help: a new ticket (state new), its deadlines set from the service levels",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"subject\",\"description\","
+		      "\"category\"],\"properties\":{\"subject\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},"
+		      "\"description\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"category\":" S_CATEGORY
+		      ",\"priority\":" S_PRIORITY "}}",
+	      .response_schema = S_TICKET),
+	ROUTE("POST", "/api/support/contestations", sup_contest_create, ROLE_ETUDIANT, .status = 201,
+	      .summary = "Ask for the review of one of the caller's published grades: a grades ticket linked to the "
+			 "evaluation, assigned to its teacher (409 while another one on that grade is not closed)",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"evaluation_id\",\"reason\"],"
+		      "\"properties\":{\"evaluation_id\":" S_UUID ",\"reason\":{\"type\":\"string\",\"minLength\":1,"
+		      "\"maxLength\":10000}}}",
+	      .response_schema = S_TICKET),
+	ROUTE("GET", "/api/support/tickets", sup_tickets_list, ROLE_ANY_USER,
+	      .summary =
+		      "The tickets the caller may see, newest first: their own; the queue for admins (all) and teachers "
+		      "(grades tickets assigned to them); ?state= ?category= ?priority= ?assignee_id= (or none) ?overdue= "
+		      "?q= ?mine=true ?evaluation_id=",
+	      .response_schema = S_LIST(S_TICKET)),
+	ROUTE("GET", "/api/support/tickets.csv", sup_tickets_csv, ROLE_ADMIN,
+	      .summary =
+		      "The queue as CSV for a French spreadsheet (';', UTF-8 with BOM, decimal commas, formula-safe), "
+		      "with the list's filters"),
+	ROUTE("GET", "/api/support/tickets/{id}", sup_tickets_get, ROLE_ANY_USER,
+	      .summary = "A ticket (404 when the caller may not see it)", .response_schema = S_TICKET),
+	ROUTE("PATCH", "/api/support/tickets/{id}", sup_tickets_patch, ROLE_ANY_USER,
+	      .summary = "Change a ticket's state (legal transitions only, else 409), priority, category or assignee "
+			 "(staff); its requester may close it once resolved",
+	      .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"state\":" S_STATE
+				",\"priority\":" S_PRIORITY ",\"category\":" S_CATEGORY ",\"assignee_id\":" S_NUUID
+				"}}",
+	      .response_schema = S_TICKET),
+	ROUTE("GET", "/api/support/tickets/{id}/comments", sup_comments_list, ROLE_ANY_USER,
+	      .summary = "The conversation, oldest first: public comments, and the internal notes for staff only",
+	      .response_schema = S_LIST(S_COMMENT)),
+	ROUTE("POST", "/api/support/tickets/{id}/comments", sup_comments_create, ROLE_ANY_USER, .status = 201,
+	      .summary =
+		      "Answer on a ticket; staff may write an internal note (internal: true) the requester never sees. "
+		      "A requester's answer reopens a resolved or waiting ticket",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"body\"],\"properties\":{"
+		      "\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000},\"internal\":" S_BOOL
+		      ",\"file_ids\":" S_FILE_IDS "}}",
+	      .response_schema = S_COMMENT),
+	ROUTE("GET", "/api/support/tickets/{id}/grade", sup_grade_get, ROLE_ANY_USER,
+	      .summary = "The grade a contestation is about, as it is now (its requester while the grade is published, "
+			 "the ticket's staff); may_revise says whether the caller may revise it",
+	      .response_schema = S_GRADE),
+	ROUTE("PUT", "/api/support/tickets/{id}/grade", sup_grade_put, ROLE_ENSEIGNANT | ROLE_ADMIN,
+	      .summary =
+		      "Revise the contested grade (the ticket's staff who teach the evaluation's course, admins): the "
+		      "notes service's audited change, the student told",
+	      .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"value\"],"
+				"\"properties\":{\"value\":{\"type\":\"number\",\"minimum\":0}}}",
+	      .response_schema = S_GRADE),
+	ROUTE("GET", "/api/support/tickets/{id}/history", sup_history_list, ROLE_ANY_USER,
+	      .summary = "Every change of a ticket: who, when, which field, old and new value (staff)",
+	      .response_schema = S_LIST(S_CHANGE)),
+	ROUTE("GET", "/api/support/tickets/{id}/attachments", sup_attachments_list, ROLE_ANY_USER,
+	      .summary =
+		      "The ticket's attachments, oldest first (those of internal notes for its staff only); comment_id "
+		      "names the answer a file came with",
+	      .response_schema = S_ITEMS(S_ATTACHMENT)),
+	ROUTE("POST", "/api/support/tickets/{id}/attachments", sup_attachments_create, ROLE_ANY_USER, .status = 201,
+	      .summary =
+		      "Attach files the caller uploaded (/api/fichiers) to the ticket (its requester and staff; 20 at "
+		      "most per ticket); answers the attachments",
+	      .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"file_ids\"],"
+				"\"properties\":{\"file_ids\":" S_FILE_IDS "}}",
+	      .response_schema = S_ITEMS(S_ATTACHMENT)),
+	ROUTE("GET", "/api/support/tickets/{id}/attachments/{file_id}", sup_attachment_get, ROLE_ANY_USER,
+	      .summary = "Download an attachment (404 for a file not attached, or of an internal note but to staff)"),
+	ROUTE("GET", "/api/support/tickets/{id}/assignees", sup_assignees_list, ROLE_ADMIN,
+	      .summary = "Who the ticket may be assigned to: the administrators; for grades the teachers of the "
+			 "contested evaluation's course (any teacher for another grades ticket)",
+	      .response_schema = S_ITEMS("{\"type\":\"object\",\"required\":[\"id\",\"name\",\"role\"],"
+					 "\"properties\":{\"id\":" S_UUID ",\"name\":" S_STR ",\"role\":{\"type\":"
+					 "\"string\",\"enum\":[\"admin\",\"enseignant\"]},\"role_label\":" S_STR "}}")),
+	ROUTE("GET", "/api/support/tickets/{id}/stream", sup_stream, ROLE_ANY_USER,
+	      .summary = "Server-Sent Events: `update` {ticket_id, kind: comment|ticket|attachment} when the ticket "
+			 "changes (an internal note to its staff only), `gone` when the caller no longer sees it"),
+	ROUTE("PUT", "/api/support/tickets/{id}/rating", sup_rating_put, ROLE_ANY_USER,
+	      .summary = "The requester's satisfaction (1 to 5 and a comment) once resolved; once",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"rating\"],\"properties\":{"
+		      "\"rating\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":5},\"comment\":" S_NSTR "}}",
+	      .response_schema = S_TICKET),
+	ROUTE("GET", "/api/support/sla", sup_sla_list, ROLE_ANY_USER,
+	      .summary = "The service levels: first-answer and resolution deadlines by priority, in minutes",
+	      .response_schema = S_ITEMS(S_SLA)),
+	ROUTE("PUT", "/api/support/sla/{priority}", sup_sla_put, ROLE_ADMIN,
+	      .summary = "Change one priority's deadlines (for tickets opened or re-prioritised after)",
+	      .request_schema =
+		      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"first_response_minutes\","
+		      "\"resolution_minutes\"],\"properties\":{\"first_response_minutes\":{\"type\":\"integer\","
+		      "\"minimum\":5},\"resolution_minutes\":{\"type\":\"integer\",\"minimum\":5}}}",
+	      .response_schema = S_SLA),
+	ROUTE("GET", "/api/support/dashboard", sup_dashboard, ROLE_ADMIN,
+	      .summary =
+		      "Tickets opened between ?from= and ?to= (default: the last 30 days) by ?period=day|week|month, "
+		      "median first-answer time, overdue now, mean satisfaction, FAQ answers found helpful",
+	      .response_schema =
+		      "{\"type\":\"object\",\"required\":[\"from\",\"to\",\"opened\",\"overdue\"],\"properties\":{"
+		      "\"from\":" S_TIME ",\"to\":" S_TIME ",\"period\":" S_STR ",\"opened\":" S_INT
+		      ",\"opened_by_period\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+		      "\"period\":" S_STR ",\"count\":" S_INT "}}},\"by_state\":{\"type\":\"object\"},"
+		      "\"median_first_response_minutes\":{\"type\":[\"number\",\"null\"]},\"overdue\":" S_INT
+		      ",\"satisfaction\":{\"type\":\"object\",\"properties\":{\"mean\":{\"type\":[\"number\","
+		      "\"null\"]},\"count\":" S_INT "}},\"faq_helpful\":{\"type\":\"object\",\"properties\":{"
+		      "\"period\":" S_INT ",\"total\":" S_INT "}}}}"),
+	ROUTE("GET", "/api/support/faq", sup_faq_list, ROLE_ANY_USER,
+	      .summary =
+		      "FAQ articles: published ones (admins also drafts, ?published=false); ?category=; ?q= searches "
+		      "titles and bodies (best matches first, one page)",
+	      .response_schema = S_LIST(S_FAQ)),
+	ROUTE("POST", "/api/support/faq", sup_faq_create, ROLE_ADMIN, .status = 201,
+	      .summary = "Write a FAQ article (admins)",
+	      .request_schema = S_FAQ_REQ("\"required\":[\"title\",\"body\",\"category\"],"), .response_schema = S_FAQ),
+	ROUTE("GET", "/api/support/faq/suggest", sup_faq_suggest, ROLE_ANY_USER,
+	      .summary = "The published articles that best match ?q= (the new-ticket form's subject), 5 at most",
+	      .response_schema = S_ITEMS(S_FAQ)),
+	ROUTE("GET", "/api/support/faq/{id}", sup_faq_get, ROLE_ANY_USER,
+	      .summary = "A FAQ article (a draft answers 404 but to admins)", .response_schema = S_FAQ),
+	ROUTE("PATCH", "/api/support/faq/{id}", sup_faq_patch, ROLE_ADMIN,
+	      .summary = "Change or (un)publish a FAQ article", .request_schema = S_FAQ_REQ(""),
+	      .response_schema = S_FAQ),
+	ROUTE("DELETE", "/api/support/faq/{id}", sup_faq_delete, ROLE_ADMIN, .status = 204,
+	      .summary = "Delete a FAQ article"),
+	ROUTE("POST", "/api/support/faq/{id}/helpful", sup_faq_helpful, ROLE_ANY_USER, .flags = ROUTE_NO_BODY,
+	      .summary = "\"This answered my question\": counted once per person",
+	      .response_schema =
+		      "{\"type\":\"object\",\"required\":[\"helpful_count\"],\"properties\":{\"helpful_count\":" S_INT
+		      "}}"),
 };
 
 /* support_faq_fts exists on SQLite only (PostgreSQL indexes support_faq.search). */

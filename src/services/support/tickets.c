@@ -41,26 +41,23 @@ static int legal_transition(const char *from, const char *to)
 	return 0;
 }
 
+int sup_write_one(db_conn *c, const char *sql, const sql_val *v, size_t n)
+{
+	int64_t changed = 0;
+	int rc = sql_run(c, sql, v, n, &changed);
+	return rc < 0 ? rc : changed == 1 ? ENT_OK : ENT_ECONFLICT;
+}
+
 int sup_history_add(db_conn *c, const char *ticket_id, const char *actor, const char *field, const char *old_value,
 		    const char *new_value, const char *at, int64_t us)
 {
-	db_stmt *s = db_prepare(
-		c, "INSERT INTO support_history (id, ticket_id, actor_id, field, old_value, new_value, at, seq)"
-		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!s)
-		return ENT_EDB;
 	char id[37];
 	util_uuid(id);
-	db_bind_text(s, 1, id);
-	db_bind_text(s, 2, ticket_id);
-	db_bind_text_or_null(s, 3, actor);
-	db_bind_text(s, 4, field);
-	db_bind_text_or_null(s, 5, old_value);
-	db_bind_text_or_null(s, 6, new_value);
-	db_bind_text(s, 7, at);
-	db_bind_int64(s, 8, us);
-	int rc = db_step(s);
-	db_done(s);
+	int rc = SQL_RUN(c,
+			 "INSERT INTO support_history (id, ticket_id, actor_id, field, old_value, new_value, at, seq)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			 SQL_T(id), SQL_T(ticket_id), SQL_T(actor), SQL_T(field), SQL_T(old_value), SQL_T(new_value),
+			 SQL_T(at), SQL_I(us));
 	return rc < 0 ? rc : ENT_OK;
 }
 
@@ -538,13 +535,12 @@ static void seq_page(http_req *req, const char *list, const char *staff_only, co
 		http_invalid(req, json_pack("{s:s}", "cursor", PAGE_BAD_CURSOR));
 		return;
 	}
-	db_stmt *s = db_prepare(x.c, pg.has_cursor ? sql_after : sql);
+	db_stmt *s = SQL_PREP(x.c, pg.has_cursor ? sql_after : sql, SQL_T(x.t.col[T_ID]),
+			      SQL_I((x.rel & SUP_STAFF) ? 1 : 0));
 	if (!s) {
 		http_problem_err(req, ENT_EDB, NULL);
 		return;
 	}
-	db_bind_text(s, 1, x.t.col[T_ID]);
-	db_bind_int64(s, 2, (x.rel & SUP_STAFF) ? 1 : 0);
 	int k = 3;
 	if (pg.has_cursor) {
 		db_bind_int64(s, k++, seq);
@@ -618,26 +614,14 @@ void sup_comments_create(http_req *req)
 		to_state = "open"; /* the staff's first answer takes the ticket up */
 	if (rc >= 0 && !internal) {
 		/* The first public answer of the staff stops the first-answer clock. */
-		db_stmt *s = db_prepare(
+		rc = SUP_WRITE_ONE(
 			x.c,
 			"UPDATE support_requests SET state = COALESCE(?, state),"
 			" resolved_at = CASE WHEN CAST(? AS TEXT) IS NULL THEN resolved_at ELSE NULL END,"
 			" first_response_at = CASE WHEN ? = 1 THEN COALESCE(first_response_at, ?) ELSE first_response_at END,"
-			" updated_at = ? WHERE id = ? AND state = ?");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text_or_null(s, 1, to_state);
-			db_bind_text_or_null(s, 2, to_state);
-			db_bind_int64(s, 3, !as_requester);
-			db_bind_text(s, 4, now);
-			db_bind_text(s, 5, now);
-			db_bind_text(s, 6, x.t.col[T_ID]);
-			db_bind_text(s, 7, x.t.col[T_STATE]);
-			rc = db_step(s);
-			if (rc >= 0 && db_changes(s) != 1)
-				rc = ENT_ECONFLICT;
-			db_done(s);
-		}
+			" updated_at = ? WHERE id = ? AND state = ?",
+			SQL_T(to_state), SQL_T(to_state), SQL_I(!as_requester), SQL_T(now), SQL_T(now),
+			SQL_T(x.t.col[T_ID]), SQL_T(x.t.col[T_STATE]));
 	}
 	if (rc >= 0 && to_state)
 		rc = sup_history_add(x.c, x.t.col[T_ID], x.v.id, "state", x.t.col[T_STATE], to_state, now, us);
@@ -747,25 +731,12 @@ void sup_rating_put(http_req *req)
 	sup_now(now, &us);
 	long long rating = json_get_int(x.body, "rating", 0);
 	int rc = db_begin(x.c);
-	db_stmt *s =
-		rc ? NULL
-		   : db_prepare(
-			     x.c,
-			     "UPDATE support_requests SET rating = ?, rating_comment = ?, rated_at = ?, updated_at = ?"
-			     " WHERE id = ? AND rating IS NULL");
 	if (!rc) {
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_int64(s, 1, rating);
-			db_bind_text_or_null(s, 2, comment);
-			db_bind_text(s, 3, now);
-			db_bind_text(s, 4, now);
-			db_bind_text(s, 5, x.t.col[T_ID]);
-			rc = db_step(s);
-			if (rc >= 0 && db_changes(s) != 1)
-				rc = ENT_ECONFLICT;
-			db_done(s);
-		}
+		rc = SUP_WRITE_ONE(
+			x.c,
+			"UPDATE support_requests SET rating = ?, rating_comment = ?, rated_at = ?, updated_at = ?"
+			" WHERE id = ? AND rating IS NULL",
+			SQL_I(rating), SQL_T(comment), SQL_T(now), SQL_T(now), SQL_T(x.t.col[T_ID]));
 		if (rc >= 0)
 			rc = sup_history_add(x.c, x.t.col[T_ID], x.v.id, "rating", NULL,
 					     arena_printf(x.a, "%lld", rating), now, us);
