@@ -439,7 +439,9 @@ test('GDPR: the export has the requester\'s tickets and public comments, never a
   const ex = await ok(s.as('bob', '/api/users/me/export'));
   const mine = ex.support.tickets.find((t) => t.id === grades.id);
   assert.ok(mine);
-  assert.ok(mine.comments.some((c) => c.body === 'Je corrige votre note.'));
+  assert.ok(mine.comments.some((c) => c.body === 'Je corrige votre note.' && c.mine === false));
+  assert.ok(mine.comments.every((c) => c.mine === (c.author_id === s.users.bob.id)));
+  assert.ok(mine.rating === null || Number.isInteger(mine.rating));
   assert.ok(!JSON.stringify(ex.support).includes('erreur de saisie'));
   assert.deepEqual(ex.support.faq_helpful.map((x) => x.article_id), [faq.id]);
   assert.equal((await s.as('admin', `/api/users/${s.users.bob.id}`, { method: 'DELETE' })).status, 204);

@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "core/service.h"
 #include "core/util.h"
+#include "core/export.h"
 #include "core/sql.h"
 
 void cb_now(char out[21]) { util_time_rfc3339(time(NULL), out); }
@@ -131,32 +132,13 @@ static const struct migration migrations[] = {
 
 static int cb_export_user(db_conn *c, const char *user_id, json_t *out)
 {
-	db_stmt *s = SQL_PREP(c,
-			      "SELECT id, conversation_id, question, answer, sources, feedback, comment, created_at"
-			      " FROM interactions_chatbot WHERE user_id = ? ORDER BY created_at, id",
-			      SQL_T(user_id));
-	if (!s)
-		return ENT_EDB;
 	json_t *items = json_array();
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		json_t *src = json_loads(db_col_text(s, 4), 0, NULL);
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?, s:s?, s:s}", "id",
-						       db_col_text(s, 0), "conversation_id", db_col_text(s, 1),
-						       "question", db_col_text(s, 2), "answer", db_col_text(s, 3),
-						       "sources", src ? src : json_array(), "feedback",
-						       db_col_is_null(s, 5)     ? NULL
-						       : db_col_int64(s, 5) > 0 ? "up"
-										: "down",
-						       "comment", db_col_text(s, 6), "created_at", db_col_text(s, 7)));
-	}
-	db_done(s);
-	if (rc < 0) {
-		json_decref(items);
-		return rc;
-	}
-	json_object_set_new(out, "chatbot", json_pack("{s:o}", "interactions", items));
-	return ENT_OK;
+	int rc = EXPORT_ROWS(c, items, "id conversation_id question answer sources:j feedback comment created_at",
+			     "SELECT id, conversation_id, question, answer, sources,"
+			     " CASE WHEN feedback > 0 THEN 'up' WHEN feedback < 0 THEN 'down' END, comment, created_at"
+			     " FROM interactions_chatbot WHERE user_id = ? ORDER BY created_at, id",
+			     SQL_T(user_id));
+	return export_put(out, "chatbot", rc, "interactions", items, NULL);
 }
 
 static int cb_erase_user(db_conn *c, const char *user_id)

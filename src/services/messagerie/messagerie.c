@@ -19,6 +19,7 @@
 #include "core/util.h"
 #include "core/wake.h"
 #include "core/schema.h"
+#include "core/export.h"
 #include "core/sql.h"
 
 /* The tables, shared by both engines. */
@@ -333,91 +334,32 @@ void msg_time(int64_t us, char out[21]) { util_time_rfc3339((time_t)(us / 100000
 int msg_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	/* Every message the user holds a copy of; bcc addresses only of the messages they sent. */
-	db_stmt *s = SQL_PREP(
-		c,
+	json_t *msgs = json_array(), *folders = json_array(), *settings = json_array();
+	int rc = EXPORT_ROWS(
+		c, msgs, "id thread_id sender_id subject body state sent_at created_at my_role folder read_at acked_at",
 		"SELECT m.id, m.thread_id, m.sender_id, m.subject, m.body, m.state, m.sent_at, m.created_at,"
 		" b.role, b.folder, b.read_at, b.acked_at FROM message_boxes b JOIN messages m ON m.id = b.message_id"
 		" WHERE b.user_id = ? AND b.visible = 1 ORDER BY m.created_at, m.id",
 		SQL_T(user_id));
-	if (!s)
-		return ENT_EDB;
-	json_t *msgs = json_array();
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW)
-		json_array_append_new(
-			msgs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s?, s:s?, s:[]}", "id",
-					db_col_text(s, 0), "thread_id", db_col_text(s, 1), "sender_id",
-					db_col_text(s, 2), "subject", db_col_text(s, 3), "body", db_col_text(s, 4),
-					"state", db_col_text(s, 5), "sent_at", db_col_text(s, 6), "created_at",
-					db_col_text(s, 7), "my_role", db_col_text(s, 8), "folder", db_col_text(s, 9),
-					"read_at", db_col_text(s, 10), "acked_at", db_col_text(s, 11), "addresses"));
-	db_done(s);
-	size_t i;
-	json_t *m;
-	json_array_foreach (msgs, i, m) {
-		if (rc < 0)
-			break;
-		int sender = !strcmp(json_string_value(json_object_get(m, "my_role")), "sender");
-		s = SQL_PREP(
-			c,
-			sender ? "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? ORDER BY position"
-			       : "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ? AND kind <> 'bcc'"
-				 " ORDER BY position",
-			SQL_T(json_string_value(json_object_get(m, "id"))));
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		json_t *addrs = json_object_get(m, "addresses");
-		while ((rc = db_step(s)) == DB_ROW)
-			json_array_append_new(addrs, json_pack("{s:s, s:s, s:s?}", "kind", db_col_text(s, 0), "type",
-							       db_col_text(s, 1), "id", db_col_text(s, 2)));
-		db_done(s);
-	}
-	json_t *folders = json_array();
-	if (rc >= 0) {
-		s = db_prepare(c, "SELECT id, name, created_at FROM message_folders WHERE owner_id = ? ORDER BY name");
-		if (!s)
-			rc = ENT_EDB;
-		else {
-			db_bind_text(s, 1, user_id);
-			while ((rc = db_step(s)) == DB_ROW)
-				json_array_append_new(folders,
-						      json_pack("{s:s, s:s, s:s}", "id", db_col_text(s, 0), "name",
-								db_col_text(s, 1), "created_at", db_col_text(s, 2)));
-			db_done(s);
-		}
-	}
-	if (rc < 0) {
-		json_decref(msgs);
-		json_decref(folders);
-		return rc;
-	}
-	json_t *settings = json_null();
-	if (rc >= 0 && (s = db_prepare(c, "SELECT email_forward, email_address, ooo_from, ooo_until, ooo_text,"
-					  " quiet_start, quiet_end FROM message_settings WHERE user_id = ?"))) {
-		db_bind_text(s, 1, user_id);
-		if ((rc = db_step(s)) == DB_ROW) {
-			json_decref(settings);
-			settings = json_pack(
-				"{s:b, s:s?, s:s?, s:s?, s:s?, s:I, s:I}", "email_forward", (int)db_col_int64(s, 0),
-				"email_address", db_col_text(s, 1), "ooo_from", db_col_text(s, 2), "ooo_until",
-				db_col_text(s, 3), "ooo_text", db_col_text(s, 4), "quiet_start_minute",
-				(json_int_t)(db_col_is_null(s, 5) ? -1 : db_col_int64(s, 5)), "quiet_end_minute",
-				(json_int_t)(db_col_is_null(s, 6) ? -1 : db_col_int64(s, 6)));
-		}
-		db_done(s);
-	} else if (rc >= 0)
-		rc = ENT_EDB;
-	if (rc < 0) {
-		json_decref(msgs);
-		json_decref(folders);
-		json_decref(settings);
-		return rc;
-	}
-	json_object_set_new(out, "messagerie",
-			    json_pack("{s:o, s:o, s:o}", "messages", msgs, "folders", folders, "settings", settings));
-	return ENT_OK;
+	if (!rc)
+		rc = export_nest(c, msgs, "addresses", "id my_role", "kind type id",
+				 "SELECT kind, type, ref_id FROM message_addresses WHERE message_id = ?"
+				 " AND (kind <> 'bcc' OR CAST(? AS TEXT) = 'sender') ORDER BY position");
+	if (!rc)
+		rc = EXPORT_ROWS(c, folders, "id name created_at",
+				 "SELECT id, name, created_at FROM message_folders WHERE owner_id = ? ORDER BY name",
+				 SQL_T(user_id));
+	if (!rc)
+		rc = EXPORT_ROWS(c, settings,
+				 "email_forward:b email_address ooo_from ooo_until ooo_text quiet_start_minute:i"
+				 " quiet_end_minute:i",
+				 "SELECT email_forward, email_address, ooo_from, ooo_until, ooo_text,"
+				 " COALESCE(quiet_start, -1), COALESCE(quiet_end, -1) FROM message_settings"
+				 " WHERE user_id = ?",
+				 SQL_T(user_id));
+	json_t *mine = json_array_size(settings) ? json_incref(json_array_get(settings, 0)) : json_null();
+	json_decref(settings);
+	return export_put(out, "messagerie", rc, "messages", msgs, "folders", folders, "settings", mine, NULL);
 }
 
 int msg_erase_user(db_conn *c, const char *user_id)

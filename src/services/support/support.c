@@ -26,6 +26,7 @@
 #include "core/row.h"
 #include "core/util.h"
 #include "core/schema.h"
+#include "core/export.h"
 #include "core/sql.h"
 #include "services/notes/notes.h"
 #include "services/users/users.h"
@@ -401,67 +402,26 @@ void sup_ticket_write(jw *w, db_conn *c, arena *a, const struct sup_ticket *t, c
 int sup_export_user(db_conn *c, const char *user_id, json_t *out)
 {
 	/* The user's tickets and their public comments: never an internal note, never the history. */
-	db_stmt *s = SQL_PREP(c,
-			      "SELECT id, subject, description, category, priority, state, created_at, resolved_at,"
-			      " closed_at, rating, rating_comment, evaluation_id FROM support_requests"
-			      " WHERE requester_id = ? ORDER BY created_at, id",
-			      SQL_T(user_id));
-	if (!s)
-		return ENT_EDB;
-	json_t *tickets = json_array();
-	int rc;
-	while ((rc = db_step(s)) == DB_ROW) {
-		json_t *r = json_pack(
-			"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o}", "id", db_col_text(s, 0),
-			"subject", db_col_text(s, 1), "description", db_col_text(s, 2), "category", db_col_text(s, 3),
-			"priority", db_col_text(s, 4), "state", db_col_text(s, 5), "created_at", db_col_text(s, 6),
-			"resolved_at", db_col_text(s, 7), "closed_at", db_col_text(s, 8), "rating_comment",
-			db_col_text(s, 10), "evaluation_id", db_col_text(s, 11), "comments", json_array());
-		json_object_set_new(r, "rating", db_col_is_null(s, 9) ? json_null() : json_integer(db_col_int64(s, 9)));
-		json_array_append_new(tickets, r);
-	}
-	db_done(s);
-	size_t i;
-	json_t *tk;
-	json_array_foreach (tickets, i, tk) {
-		if (rc < 0)
-			break;
-		s = SQL_PREP(c,
-			     "SELECT id, author_id, body, created_at FROM support_comments WHERE ticket_id = ?"
-			     " AND internal = 0 ORDER BY seq, id",
-			     SQL_T(json_string_value(json_object_get(tk, "id"))));
-		if (!s) {
-			rc = ENT_EDB;
-			break;
-		}
-		json_t *list = json_object_get(tk, "comments");
-		while ((rc = db_step(s)) == DB_ROW)
-			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", db_col_text(s, 0),
-							      "author_id", db_col_text(s, 1), "body", db_col_text(s, 2),
-							      "created_at", db_col_text(s, 3), "mine",
-							      !strcmp(db_col_text(s, 1), user_id)));
-		db_done(s);
-	}
-	json_t *helpful = json_array();
-	if (rc >= 0) {
-		s = db_prepare(c, "SELECT article_id, at FROM support_faq_helpful WHERE user_id = ? ORDER BY at");
-		if (!s)
-			rc = ENT_EDB;
-		else {
-			db_bind_text(s, 1, user_id);
-			while ((rc = db_step(s)) == DB_ROW)
-				json_array_append_new(helpful, json_pack("{s:s, s:s}", "article_id", db_col_text(s, 0),
-									 "at", db_col_text(s, 1)));
-			db_done(s);
-		}
-	}
-	if (rc < 0) {
-		json_decref(tickets);
-		json_decref(helpful);
-		return rc;
-	}
-	json_object_set_new(out, "support", json_pack("{s:o, s:o}", "tickets", tickets, "faq_helpful", helpful));
-	return ENT_OK;
+	json_t *tickets = json_array(), *helpful = json_array();
+	int rc = EXPORT_ROWS(c, tickets,
+			     "id subject description category priority state created_at resolved_at closed_at rating:i"
+			     " rating_comment evaluation_id",
+			     "SELECT id, subject, description, category, priority, state, created_at, resolved_at,"
+			     " closed_at, rating, rating_comment, evaluation_id FROM support_requests"
+			     " WHERE requester_id = ? ORDER BY created_at, id",
+			     SQL_T(user_id));
+	if (!rc)
+		rc = export_nest(
+			c, tickets, "comments", "id", "id author_id body created_at mine:b",
+			"SELECT m.id, m.author_id, m.body, m.created_at,"
+			" CASE WHEN m.author_id = r.requester_id THEN 1 ELSE 0 END FROM support_comments m"
+			" JOIN support_requests r ON r.id = m.ticket_id WHERE m.ticket_id = ? AND m.internal = 0"
+			" ORDER BY m.seq, m.id");
+	if (!rc)
+		rc = EXPORT_ROWS(c, helpful, "article_id at",
+				 "SELECT article_id, at FROM support_faq_helpful WHERE user_id = ? ORDER BY at",
+				 SQL_T(user_id));
+	return export_put(out, "support", rc, "tickets", tickets, "faq_helpful", helpful, NULL);
 }
 
 int sup_erase_user(db_conn *c, const char *user_id)
