@@ -335,8 +335,11 @@ cmd_start() {
 	# ENT_TEST_S3_DATA: where s3rver keeps the objects (the API tests count them).
 	# ENT_TEST_LAYOUT: the API tests skip what a round-robin of processes does not promise (a cap
 	# of open streams per user is per process).
-	(umask 077 && printf 'ENT_DB=%s\nENT_BUS=%s\nENT_BLOB=%s\nENT_PUBLIC_URL=%s\nENT_DATA=%s\nENT_TEST_S3_DATA=%s\nENT_TEST_LAYOUT=%s\n' \
-		"$pg" "$bus" "$s3" "$url" "$dir/ent/cli" "$dir/s3/data" "$layout" >"$dir/env")
+	# ENT_TEST_PROCESSES: name=port of each ent process, for tests that read one process's counters.
+	local procs
+	procs=$(awk '{ printf "%s%s=%s", (NR > 1 ? "," : ""), $1, $3 }' "$dir/processes")
+	(umask 077 && printf 'ENT_DB=%s\nENT_BUS=%s\nENT_BLOB=%s\nENT_PUBLIC_URL=%s\nENT_DATA=%s\nENT_TEST_S3_DATA=%s\nENT_TEST_LAYOUT=%s\nENT_TEST_PROCESSES=%s\n' \
+		"$pg" "$bus" "$s3" "$url" "$dir/ent/cli" "$dir/s3/data" "$layout" "$procs" >"$dir/env")
 	start_ent "$dir"
 	start_nginx "$dir" "$gw"
 	wait_http "$url/health" 10 || die "the gateway does not answer $url/health"
