@@ -575,7 +575,11 @@ describe('operator tools', () => {
     const kids = async (proc) => (await api(proc, '/test-jwks')).json.keys.map((k) => k.kid);
     if (ent.external) {
       const everywhere = await until(async () => {
-        for (const p of clusterProcesses()) if (!(await kids(p)).includes(newKid)) return false;
+        for (const p of clusterProcesses()) {
+          const r = await api(p, '/test-jwks');
+          if (r.status === 404) continue; // a process without the auth service (split layout)
+          if (!r.json.keys.map((k) => k.kid).includes(newKid)) return false;
+        }
         return true;
       }, 100, 100);
       assert.ok(everywhere, 'the new key published by every process of the cluster within 10 s');

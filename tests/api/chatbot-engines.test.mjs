@@ -76,7 +76,10 @@ after(async () => {
   assert.deepEqual(errors, []);
   // Every request the server made followed the published APIs.
   assert.deepEqual(ollama.rejected, []);
-  assert.deepEqual(qdrant.rejected, []);
+  // Through a cluster several processes run the chatbot and may create the collection at once:
+  // Qdrant answers the later ones 409, and they read the collection as found (remote.c).
+  const raced = (r) => ent.external && r.method === 'PUT' && r.path === '/collections/documents' && r.status === 409;
+  assert.deepEqual(qdrant.rejected.filter((r) => !raced(r)), []);
 });
 
 async function upload(who, name, bytes, type = 'application/pdf') {

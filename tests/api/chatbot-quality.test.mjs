@@ -38,7 +38,10 @@ after(async () => {
   await ollama.stop();
   await qdrant.stop();
   assert.deepEqual(ollama.rejected, []);
-  assert.deepEqual(qdrant.rejected, []);
+  // Through a cluster several processes run the chatbot and may create the collection at once:
+  // Qdrant answers the later ones 409, and they read the collection as found (remote.c).
+  const raced = (r) => TEST_URL && r.method === 'PUT' && r.path === '/collections/documents' && r.status === 409;
+  assert.deepEqual(qdrant.rejected.filter((r) => !raced(r)), []);
 });
 
 /** `ent ask QUESTION` without blocking this process (its Ollama and Qdrant stand-ins answer from here). */
