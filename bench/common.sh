@@ -112,9 +112,14 @@ hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 # These read the caller's $ent_bin, $scale and $dbkind, and set the variables they name.
 
 bench_pgdir=""
+# Commands bench_cleanup runs first (a script's own servers: bench/gateway.sh's cluster).
+bench_cleanup_hooks=()
 
-# Stops every process of the run and the PostgreSQL server district_data() started.
+# Runs the cleanup hooks, stops every process of the run and the PostgreSQL server
+# district_data() started.
 bench_cleanup() {
+	local h
+	for h in "${bench_cleanup_hooks[@]}"; do "$h" || true; done
 	stop_all
 	if [[ -n $bench_pgdir ]]; then
 		bash tests/services/postgres.sh stop "$bench_pgdir" >/dev/null 2>&1 || true
@@ -163,13 +168,20 @@ district_data() {
 		echo "bench: reusing the district of $scale students in $data" >&2
 		return 0
 	fi
+	district_generate
+	[[ $dbkind == sqlite ]] && touch "$data/.district-$scale"
+	return 0
+}
+
+# Generates the district of $scale students with `ent demo --scale` into the database and blob
+# store of the environment (ENT_DB, ENT_DATA, ENT_BLOB); sets $bench_generated to the seconds it took.
+district_generate() {
 	echo "bench: generating a district of $scale students ($dbkind)" >&2
 	local t0 t1
 	t0=$(date +%s%N)
 	"$ent_bin" demo --scale "$scale" >&2 || bench_die "ent demo --scale failed"
 	t1=$(date +%s%N)
 	bench_generated=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.1f", d / 1e9 }')
-	[[ $dbkind == sqlite ]] && touch "$data/.district-$scale"
 	# The generator leaves about a gigabyte of written pages for the kernel to flush; flushed
 	# during the scenarios, they slow every fsync (S4 measured 123 requests/s that way, 496 after).
 	sync

@@ -48,26 +48,21 @@ for cmd in wrk curl node; do
 	command -v "$cmd" >/dev/null || die "$cmd is not installed (make bench installs it)"
 done
 
-if [[ -z ${ENT_BIN:-} ]]; then
-	make --no-print-directory build >&2 || die "make build failed"
-fi
 ent_bin=${ENT_BIN:-build/ent}
-[[ -x $ent_bin ]] || die "$ent_bin is missing: run make build"
-ent_bin=$(cd "$(dirname "$ent_bin")" && pwd)/$(basename "$ent_bin")
+bench_ent_bin
 
 make_tmpdir || die "cannot make a temporary directory"
 work=$bench_tmpdir
 chmod 755 "$work" # the engines and nginx run as their own users and reach their directories in it
 cdir=$work/cluster
 n1=$work/nginx1
-cleanup() {
+# Run by bench_cleanup (bench_traps) before it stops the rest and removes $work.
+stop_gateways() {
 	if [[ -s $n1/nginx.pid ]]; then kill -TERM "$(cat "$n1/nginx.pid")" 2>/dev/null || true; fi
 	bash tests/services/cluster.sh stop "$cdir" >/dev/null 2>&1 || true
-	stop_all
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_cleanup_hooks+=(stop_gateways)
+bench_traps
 
 # ---- the cluster: three all-service processes behind nginx ----
 
@@ -84,10 +79,9 @@ direct=http://127.0.0.1:$p1
 
 # ---- data ----
 
-echo "bench: generating a district of $scale students (PostgreSQL, S3)" >&2
-t0=$(date +%s%N)
-"$ent_bin" demo --scale "$scale" >&2 || die "ent demo --scale failed"
-generated=$(awk -v d=$(($(date +%s%N) - t0)) 'BEGIN { printf "%.1f", d / 1e9 }')
+dbkind=postgres
+district_generate
+generated=$bench_generated
 
 # ---- nginx in front of the first process only ----
 
@@ -108,10 +102,10 @@ as_nginx() { if [[ $EUID -eq 0 ]]; then runuser -u "$nginx_user" -- "$@"; else "
 as_nginx /usr/sbin/nginx -e "$n1/logs/error.log" -p "$n1" -c "$n1/nginx.conf" </dev/null ||
 	die "nginx x1 did not start: $(cat "$n1/logs/error.log")"
 for _ in $(seq 50); do
-	[[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$gw1/health" || true) == 200 ]] && break
+	[[ -s $n1/nginx.pid ]] && break
 	sleep 0.1
 done
-[[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$gw1/health" || true) == 200 ]] || die "nginx x1 does not answer"
+wait_ready "$(cat "$n1/nginx.pid" 2>/dev/null || echo none)" "$gw1/health" 5 || die "nginx x1 does not answer"
 
 # ---- requests ----
 
@@ -127,7 +121,7 @@ pg_pids() { local m; m=$(head -n 1 "$cdir/pg/data/postmaster.pid"); echo "$m"; p
 ticks() { # PIDS... -> total ticks
 	local p t=0 u v
 	for p in "$@"; do
-		read -r u v < <(awk '{ print $14, $15 }' "/proc/$p/stat" 2>/dev/null || echo "0 0")
+		read -r u v < <(proc_cpu "$p" 2>/dev/null || echo "0 0")
 		t=$((t + u + v))
 	done
 	echo "$t"
@@ -135,12 +129,7 @@ ticks() { # PIDS... -> total ticks
 # shellcheck disable=SC2046 # one pid a word
 cpu_now() { echo "$(ticks $(ent_pids)) $(ticks $(nginx_pids)) $(ticks $(pg_pids))"; }
 
-scenario() { # URL FILE SECONDS -> WRK_RESULT line
-	local out t=$threads
-	((t > conns)) && t=$conns
-	out=$(timeout $(($3 + 60)) wrk -t"$t" -c"$conns" -d"$3s" --timeout 5s -s bench/scenario.lua "$1" -- "$2") || return 1
-	grep '^WRK_RESULT ' <<<"$out"
-}
+scenario() { run_list "$1" "$2" "$3" "$threads" "$conns"; } # URL FILE SECONDS -> WRK_RESULT line
 
 declare -A result target rounds_of cpu_of
 targets=(direct nginx1 nginx3)

@@ -21,7 +21,7 @@ import { rmSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { startEnt, api, PG_URL, freshPgDatabase } from './lib/ent.mjs';
+import { startEnt, api, freshDatabase } from './lib/ent.mjs';
 import { until, sleep } from './lib/school.mjs';
 
 const PW = 'Correct-Horse-Battery-9';
@@ -53,12 +53,12 @@ async function freshVhost() {
 
 /**
  * A school that outlives server restarts: its data directory (and PostgreSQL database when
- * ENT_TEST_PG_URL is set) are kept until close().
+ * the tests use PostgreSQL: ENT_TEST_PG_URL, or a cluster's) are kept until close().
  */
 class School {
   constructor(env) {
     this.env = env;
-    this.pg = PG_URL ? freshPgDatabase() : null;
+    this.pg = freshDatabase(); // PostgreSQL when the tests use it (a cluster's too); null on SQLite
     this.dataDir = null;
     this.ent = null;
     this.tokens = new Map();

@@ -8,10 +8,11 @@
 // lists (a student's, a teacher's, page by page): every write that changes one, compared with R.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEnt, api } from './lib/ent.mjs';
+import { api } from './lib/ent.mjs';
+import { cacheTrio } from './lib/cache.mjs';
 import { school, ok, until } from './lib/school.mjs';
 
-let A, C, R, s;
+let trio, A, C, R, s;
 const cls = {};
 const courses = {};
 let period;
@@ -42,17 +43,11 @@ async function same(label) {
   }
 }
 
-async function hits() {
-  const m = await (await fetch(`${A.url}/metrics`)).text();
-  return Number(m.match(/ent_cache_requests_total\{outcome="hit"\} (\d+)/)[1]);
-}
+const hits = () => trio.hits(A);
 
 before(async () => {
-  A = await startEnt({ keepData: true });
-  // One issuer for the three (tokens made for A are accepted by all), as behind one gateway.
-  const shared = { dataDir: A.dataDir, db: A.env.ENT_DB, keepData: true };
-  C = await startEnt({ ...shared, env: { ENT_PUBLIC_URL: A.env.ENT_PUBLIC_URL } });
-  R = await startEnt({ ...shared, env: { ENT_PUBLIC_URL: A.env.ENT_PUBLIC_URL, ENT_CACHE_MB: '0' } });
+  trio = await cacheTrio();
+  ({ A, C, R } = trio);
   s = school(A);
   s.add('admin', 'admin@k.test', 'Ada Admin', 'admin');
   s.add('teacher', 'prof@k.test', 'Paul Prof', 'enseignant');
@@ -71,12 +66,7 @@ before(async () => {
   period = (await ok(s.as('admin', '/api/notes/periods', { method: 'POST', body: { name: 'Trimestre 1', school_year: '2026-2027', starts_on: '2026-09-01', ends_on: '2027-06-30' } }), 201)).id;
 });
 
-after(async () => {
-  for (const p of [C, R, A]) {
-    const e = await p.stop();
-    assert.equal(e.code, 0, p.stderr.slice(-3000));
-  }
-});
+after(async () => { await trio.stop(); });
 
 async function newEval(proc, who, course, title, extra = {}) {
   const e = await ok(on(proc, who, '/api/notes/evaluations', { method: 'POST', body: { course_id: course, period_id: period, title, date: '2026-12-01', ...extra } }), 201);

@@ -14,10 +14,11 @@
 // classes' weeks in the cache (a hit) while the weeks it touches are rebuilt (equal to R's).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEnt, api } from './lib/ent.mjs';
+import { api } from './lib/ent.mjs';
+import { cacheTrio } from './lib/cache.mjs';
 import { school, ok } from './lib/school.mjs';
 
-let A, R, s;
+let trio, A, R, s;
 const cls = {};
 const courses = {};
 const WEEK = '2027-W02'; // 11 to 17 January 2027
@@ -42,10 +43,7 @@ function on(proc, who, path, opts = {}) {
   if (who) headers.Authorization = `Bearer ${s.token(who)}`;
   return api(proc, path, { ...opts, headers });
 }
-async function hits() {
-  const m = await (await fetch(`${A.url}/metrics`)).text();
-  return Number(m.match(/ent_cache_requests_total\{outcome="hit"\} (\d+)/)[1]);
-}
+const hits = () => trio.hits(A);
 
 /** Every view from A (twice) equals R's. */
 async function same(label) {
@@ -61,8 +59,8 @@ async function same(label) {
 }
 
 before(async () => {
-  A = await startEnt({ keepData: true });
-  R = await startEnt({ dataDir: A.dataDir, db: A.env.ENT_DB, keepData: true, env: { ENT_PUBLIC_URL: A.env.ENT_PUBLIC_URL, ENT_CACHE_MB: '0' } });
+  trio = await cacheTrio({ withC: false });
+  ({ A, R } = trio);
   s = school(A);
   s.add('admin', 'admin@kc.test', 'Ada Admin', 'admin');
   s.add('teacher', 'prof@kc.test', 'Paul Prof', 'enseignant');
@@ -75,12 +73,7 @@ before(async () => {
   courses.en = (await ok(s.as('teacher2', '/api/cours', { method: 'POST', body: { title: 'Anglais', class_ids: [cls.B] } }), 201)).id;
 });
 
-after(async () => {
-  for (const p of [R, A]) {
-    const e = await p.stop();
-    assert.equal(e.code, 0, p.stderr.slice(-3000));
-  }
-});
+after(async () => { await trio.stop(); });
 
 test('every kind of write that changes a week or a homework list is seen at once', async () => {
   await same('empty');

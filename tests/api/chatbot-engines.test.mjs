@@ -24,8 +24,10 @@ const docs = {};
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PHOTO = 'La photosynthèse est le processus par lequel les plantes vertes fabriquent leur matière organique à partir de la lumière du soleil, de l’eau et du dioxyde de carbone. Elle a lieu dans les chloroplastes des feuilles.';
 
-// The stand-ins listen on this machine's loopback: not for a cluster (ENT_TEST_URL).
-const skip = TEST_URL ? 'the Ollama and Qdrant stand-ins listen on this machine only' : false;
+// The stand-ins listen on this machine's loopback: a cluster (ENT_TEST_URL) reaches them when it
+// runs here too (tests/services/cluster.sh; its processes are restarted with these settings).
+const skip = TEST_URL && !/^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(`${TEST_URL}/`)
+  ? 'the Ollama and Qdrant stand-ins listen on this machine only' : false;
 
 before(async () => {
   if (skip) return;
@@ -81,7 +83,10 @@ after(async () => {
   assert.deepEqual(errors, []);
   // Every request the server made followed the published APIs.
   assert.deepEqual(ollama.rejected, []);
-  assert.deepEqual(qdrant.rejected, []);
+  // Through a cluster several processes run the chatbot and may create the collection at once:
+  // Qdrant answers the later ones 409, and they read the collection as found (remote.c).
+  const raced = (r) => ent.external && r.method === 'PUT' && r.path === '/collections/documents' && r.status === 409;
+  assert.deepEqual(qdrant.rejected.filter((r) => !raced(r)), []);
 });
 
 async function upload(who, name, bytes, type = 'application/pdf') {

@@ -23,8 +23,10 @@ const figures = {};
 const FLOOR = 0.7;
 const line = (name, f) => `${name}: ranking hit@3 ${f.hit3.toFixed(2)} (direct ${f.direct.toFixed(2)}, paraphrase ${f.paraphrase.toFixed(2)}), hit@1 ${f.hit1.toFixed(2)}; answer cites the page ${f.answered3.toFixed(2)}; missed: ${f.misses.join(' | ')}`;
 
-// The stand-ins listen on this machine's loopback: not for a cluster (ENT_TEST_URL).
-const skip = TEST_URL ? 'the Ollama and Qdrant stand-ins listen on this machine only' : false;
+// The stand-ins listen on this machine's loopback: a cluster (ENT_TEST_URL) reaches them when it
+// runs here too (tests/services/cluster.sh; its processes are restarted with these settings).
+const skip = TEST_URL && !/^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(`${TEST_URL}/`)
+  ? 'the Ollama and Qdrant stand-ins listen on this machine only' : false;
 
 before(async () => {
   if (skip) return;
@@ -36,7 +38,10 @@ after(async () => {
   await ollama.stop();
   await qdrant.stop();
   assert.deepEqual(ollama.rejected, []);
-  assert.deepEqual(qdrant.rejected, []);
+  // Through a cluster several processes run the chatbot and may create the collection at once:
+  // Qdrant answers the later ones 409, and they read the collection as found (remote.c).
+  const raced = (r) => TEST_URL && r.method === 'PUT' && r.path === '/collections/documents' && r.status === 409;
+  assert.deepEqual(qdrant.rejected.filter((r) => !raced(r)), []);
 });
 
 /** `ent ask QUESTION` without blocking this process (its Ollama and Qdrant stand-ins answer from here). */

@@ -18,13 +18,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { startEnt, api, PG_URL, TEST_URL, freshPgDatabase, noise } from './lib/ent.mjs';
+import { startEnt, api, freshDatabase, noise } from './lib/ent.mjs';
 import { killMidStream, sqliteIntact } from './lib/durability.mjs';
 import { until } from './lib/school.mjs';
 
 const PW = 'Correct-Horse-Battery-9';
-// These tests kill the process they started: not through a gateway (ENT_TEST_URL).
-const external = TEST_URL ? 'the server is external (ENT_TEST_URL): it cannot be killed here' : false;
+// These tests kill the process they started: through a cluster (ENT_TEST_URL), a process of their
+// own (startEnt's `own`) on a database of the cluster's PostgreSQL server (and its blob store).
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 const S3 = !!process.env.ENT_BLOB && !process.env.ENT_BLOB.startsWith('file:');
 
@@ -65,10 +65,10 @@ function sql(pg, dataDir, text) {
   return r.stdout.trim();
 }
 
-test('every upload answered 201 survives kill -9 byte for byte; nothing partial is ever shown', { skip: external }, async () => {
-  const pg = PG_URL ? freshPgDatabase() : null;
+test('every upload answered 201 survives kill -9 byte for byte; nothing partial is ever shown', async () => {
+  const pg = freshDatabase();
   const db = pg ? pg.url : undefined;
-  let ent = await startEnt({ db, keepData: true });
+  let ent = await startEnt({ db, own: true, keepData: true });
   const dataDir = ent.dataDir;
   try {
     const r0 = ent.run(['user', 'add', '--email', 'prof@t.local', '--name', 'Paul Prof', '--role', 'enseignant', '--password', PW]);
@@ -119,7 +119,7 @@ test('every upload answered 201 survives kill -9 byte for byte; nothing partial 
     for (const f of tmpFiles(dataDir)) utimesSync(f.path, old, old);
 
     sqliteIntact(pg, dataDir);
-    ent = await startEnt({ db, dataDir, keepData: true });
+    ent = await startEnt({ db, dataDir, own: true, keepData: true });
     const auth2 = { Authorization: `Bearer ${tok()}` };
     assert.deepEqual(tmpFiles(dataDir), [], 'the temporary files of the crash are gone');
 

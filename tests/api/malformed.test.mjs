@@ -13,11 +13,18 @@ import net from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEnt, api } from './lib/ent.mjs';
+import { startEnt, api, clusterProcess, clusterProcesses, TEST_URL } from './lib/ent.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-let ent;
-before(async () => { ent = await startEnt(); });
+// ent: the server; target: the process whose parser gets the raw bytes. Through a cluster
+// (ENT_TEST_URL), nginx reads the requests before ent and answers most of them itself: the raw
+// bytes go to one of the cluster's processes directly (a process running every service), and the
+// corpus is replayed through the gateway as well (see the last test).
+let ent, target;
+before(async () => {
+  ent = await startEnt();
+  target = ent.external ? clusterProcess(ent) : ent;
+});
 after(async () => {
   const e = await ent.stop();
   assert.equal(e.code, 0, `ent must exit cleanly (sanitizers included):\n${ent.stderr.slice(-4000)}`);
@@ -28,9 +35,9 @@ after(async () => {
  * connection or `wait` ms pass. Returns the text (latin1), whether the server closed, the
  * statuses of every answer seen and the first answer's headers and body.
  */
-function raw(bytes, wait = 30000) {
+function raw(bytes, wait = 30000, to = target) {
   return new Promise((resolve) => {
-    const s = net.connect(ent.port, '127.0.0.1');
+    const s = net.connect(to.port, '127.0.0.1');
     let got = Buffer.alloc(0);
     let done = false;
     const finish = (closed) => {
@@ -199,22 +206,47 @@ function corpusFiles() {
   return names.filter((n) => !n.startsWith('.')).map((n) => readFileSync(join(dir, n)));
 }
 
-test('the malformed corpus gets no 5xx and the server stays up', async () => {
-  const cases = [...Object.values(smuggling), ...corpus, ...corpusFiles()];
-  assert.ok(cases.length > 90, `a corpus of ${cases.length} requests`);
-  const bad = [];
+const allCases = () => [...Object.values(smuggling), ...corpus, ...corpusFiles()];
+
+/** Replays every case (eight at a time) to `to`; the cases whose answers have a status `bad` accepts. */
+async function replay(to, bad) {
+  const cases = allCases();
+  const out = [];
   // Eight at a time: a case the server leaves open (waiting for more) costs its wait.
   for (let i = 0; i < cases.length; i += 8) {
     const batch = cases.slice(i, i + 8);
-    const results = await Promise.all(batch.map((c) => raw(c, 3000)));
+    const results = await Promise.all(batch.map((c) => raw(c, 3000, to)));
     results.forEach((r, k) => {
-      // 505 is libmicrohttpd's own answer to an HTTP version it does not speak (HTTP/2.0, 9.9),
-      // given before ent sees the request: the correct answer, not a failure of the server.
-      if (r.statuses.some((st) => st >= 500 && st !== 505)) bad.push({ request: String(batch[k]).slice(0, 120), answer: r.text.slice(0, 200) });
+      if (r.statuses.some(bad)) out.push({ request: String(batch[k]).slice(0, 120), answer: r.text.slice(0, 200) });
     });
   }
+  return out;
+}
+
+test('the malformed corpus gets no 5xx and the server stays up', async () => {
+  assert.ok(allCases().length > 90, `a corpus of ${allCases().length} requests`);
+  // A process of a cluster is restarted by its supervisor if it dies: its uptime tells.
+  const up0 = (await api(target, '/health')).json.uptime_seconds;
+  // 505 is libmicrohttpd's own answer to an HTTP version it does not speak (HTTP/2.0, 9.9),
+  // given before ent sees the request: the correct answer, not a failure of the server.
+  const bad = await replay(target, (st) => st >= 500 && st !== 505);
   assert.deepEqual(bad, [], 'no request may be answered 5xx');
   assert.equal(ent.exited, null, 'the server is still running');
-  const h = await api(ent, '/health');
+  const h = await api(target, '/health');
   assert.equal(h.status, 200);
+  assert.ok(h.json.uptime_seconds >= up0, 'the same process, not a restarted one');
+});
+
+test('through a cluster\'s gateway, the corpus reaches no process in a way that fails it', {
+  skip: !TEST_URL && 'only through a cluster (ENT_TEST_URL)',
+}, async () => {
+  const uptimes = async () => Promise.all(clusterProcesses().map(async (p) => (await api(p, '/health')).json.uptime_seconds));
+  const up0 = await uptimes();
+  // nginx answers most of these itself (400, 414, 494, and 501/505 for a transfer coding or a
+  // version it does not take); what it forwards must not make a process fail: no 502/503/504.
+  const bad = await replay(ent, (st) => st >= 502 && st <= 504);
+  assert.deepEqual(bad, [], 'no request may reach an upstream that fails');
+  assert.equal((await api(ent, '/health')).status, 200, 'the gateway still answers');
+  const up1 = await uptimes();
+  up1.forEach((u, i) => assert.ok(u >= up0[i], `process ${clusterProcesses()[i].name} was not restarted`));
 });

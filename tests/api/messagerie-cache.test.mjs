@@ -7,10 +7,11 @@
 // read from A (twice: the second is a hit) equals R's, page by page following the cursors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEnt, api } from './lib/ent.mjs';
+import { api } from './lib/ent.mjs';
+import { cacheTrio } from './lib/cache.mjs';
 import { school, ok } from './lib/school.mjs';
 
-let A, C, R, s, K;
+let trio, A, C, R, s, K;
 
 function on(proc, who, path, opts = {}) {
   const headers = { ...(opts.headers || {}) };
@@ -45,16 +46,11 @@ async function same(label) {
   }
 }
 
-async function hits() {
-  const m = await (await fetch(`${A.url}/metrics`)).text();
-  return Number(m.match(/ent_cache_requests_total\{outcome="hit"\} (\d+)/)[1]);
-}
+const hits = () => trio.hits(A);
 
 before(async () => {
-  A = await startEnt({ keepData: true });
-  const shared = { dataDir: A.dataDir, db: A.env.ENT_DB, keepData: true };
-  C = await startEnt({ ...shared, env: { ENT_PUBLIC_URL: A.env.ENT_PUBLIC_URL } });
-  R = await startEnt({ ...shared, env: { ENT_PUBLIC_URL: A.env.ENT_PUBLIC_URL, ENT_CACHE_MB: '0' } });
+  trio = await cacheTrio();
+  ({ A, C, R } = trio);
   s = school(A);
   s.add('admin', 'admin@mc.test', 'Ada Admin', 'admin');
   s.add('teacher', 'prof@mc.test', 'Paul Prof', 'enseignant');
@@ -64,12 +60,7 @@ before(async () => {
   for (const k of ['teacher', 'alice', 'bob']) await s.join('admin', K, k);
 });
 
-after(async () => {
-  for (const p of [C, R, A]) {
-    const e = await p.stop();
-    assert.equal(e.code, 0, p.stderr.slice(-3000));
-  }
-});
+after(async () => { await trio.stop(); });
 
 const user = (k) => ({ type: 'user', id: s.users[k].id });
 const send = (proc, who, body) => ok(on(proc, who, '/api/messages', { method: 'POST', body }), 201);

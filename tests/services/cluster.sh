@@ -9,6 +9,11 @@
 #   bash tests/services/cluster.sh stop DIR     stops everything and removes DIR
 #   bash tests/services/cluster.sh pid DIR NAME  the pid of the ent process NAME (auth, ..., portal,
 #                                               replica1, ...) at this moment
+#   bash tests/services/cluster.sh suite DIR [split|replicas] [FILE...]
+#                                               starts the layout in DIR, runs the API suite
+#                                               (tests/api/, or the files given) through its gateway,
+#                                               checks Prometheus's targets, stops it; prints one
+#                                               line "LAYOUT: N passed, N failed, N skipped of N"
 #
 # `start` starts PostgreSQL, RabbitMQ and the S3 test server with the other scripts of this
 # directory (in DIR/pg, DIR/amqp, DIR/s3), then the `ent` processes, nginx and Prometheus, all on
@@ -54,7 +59,7 @@ die() {
 	echo "cluster.sh: $*"
 	exit 1
 }
-usage() { die "usage: cluster.sh start DIR [split|replicas] | reset DIR | targets DIR | pid DIR NAME | stop DIR"; }
+usage() { die "usage: cluster.sh start DIR [split|replicas] | reset DIR | targets DIR | pid DIR NAME | stop DIR | suite DIR [split|replicas] [FILE...]"; }
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -313,6 +318,7 @@ cmd_start() {
 	amqp=$(bash "$HERE/rabbitmq.sh" start "$dir/amqp")
 	local bus
 	bus=$(bash "$HERE/rabbitmq.sh" vhost "$dir/amqp" ent1)
+	echo "$amqp" >"$dir/amqp_url"
 	echo 1 >"$dir/generation"
 
 	local gw prom
@@ -335,8 +341,11 @@ cmd_start() {
 	# ENT_TEST_S3_DATA: where s3rver keeps the objects (the API tests count them).
 	# ENT_TEST_LAYOUT: the API tests skip what a round-robin of processes does not promise (a cap
 	# of open streams per user is per process).
-	(umask 077 && printf 'ENT_DB=%s\nENT_BUS=%s\nENT_BLOB=%s\nENT_PUBLIC_URL=%s\nENT_DATA=%s\nENT_TEST_S3_DATA=%s\nENT_TEST_LAYOUT=%s\n' \
-		"$pg" "$bus" "$s3" "$url" "$dir/ent/cli" "$dir/s3/data" "$layout" >"$dir/env")
+	# ENT_TEST_PROCESSES: name=port of each ent process, for tests that read one process's counters.
+	local procs
+	procs=$(awk '{ printf "%s%s=%s", (NR > 1 ? "," : ""), $1, $3 }' "$dir/processes")
+	(umask 077 && printf 'ENT_DB=%s\nENT_BUS=%s\nENT_BLOB=%s\nENT_PUBLIC_URL=%s\nENT_DATA=%s\nENT_TEST_S3_DATA=%s\nENT_TEST_LAYOUT=%s\nENT_TEST_PROCESSES=%s\n' \
+		"$pg" "$bus" "$s3" "$url" "$dir/ent/cli" "$dir/s3/data" "$layout" "$procs" >"$dir/env")
 	start_ent "$dir"
 	start_nginx "$dir" "$gw"
 	wait_http "$url/health" 10 || die "the gateway does not answer $url/health"
@@ -384,6 +393,38 @@ cmd_targets() {
 	' "$dir/targets.json" >&3
 }
 
+# The API suite through the gateway of a fresh cluster (see the top of this file and docs/deploy.md).
+# Each file starts on a fresh database (ENT_TEST_RESET); the bus tests get the cluster's broker
+# (ENT_TEST_AMQP_URL, ENT_TEST_AMQP_DIR: they halt and restart it, between two files' resets).
+# The test output goes to standard error, the summary line to standard output; the exit status is
+# the suite's (then 1 if a Prometheus target is down). CLUSTER_KEEP=1 leaves the cluster running.
+cmd_suite() {
+	local dir=$1 layout=${2:-split}
+	shift 2 || shift $#
+	local -a files=("$@")
+	[[ ${#files[@]} -gt 0 ]] || files=("$ROOT/tests/api/")
+	local url st=0 log
+	# Its own process, as documented: a function's redirections here would leave a saved copy of the
+	# capturing pipe in the servers' background subshells, and the capture would never end.
+	url=$(bash "$HERE/cluster.sh" start "$dir" "$layout" 3>&-)
+	dir=$(cd "$dir" && pwd)
+	[[ -n ${CLUSTER_KEEP:-} ]] || trap 'cmd_stop "'"$dir"'"' EXIT
+	log=$dir/suite.log
+	echo "cluster.sh: the API suite through $url ($layout layout)"
+	(cd "$ROOT" && env -u ENT_TEST_PG_URL -u ENT_DB -u ENT_BUS -u ENT_BLOB -u ENT_DATA \
+		ENT_TEST_URL="$url" ENT_TEST_ENV="$dir/env" ENT_TEST_RESET="bash $HERE/cluster.sh reset $dir" \
+		ENT_TEST_AMQP_URL="$(cat "$dir/amqp_url")" ENT_TEST_AMQP_DIR="$dir/amqp" \
+		node --test --test-concurrency=1 --test-reporter=spec "${files[@]}") 2>&1 | tee "$log" || st=$?
+	[[ $st -eq 0 ]] || echo "cluster.sh: the suite failed (status $st)"
+	local targets_ok=yes
+	cmd_targets "$dir" 3>&1 || targets_ok=no
+	local n
+	n() { sed -n "s/^ℹ $1 \([0-9]*\)\$/\1/p" "$log" | tail -n 1; }
+	echo "$layout: $(n pass) passed, $(n fail) failed, $(n skipped) skipped of $(n tests); Prometheus targets all up: $targets_ok" >&3
+	[[ $st -eq 0 ]] || return "$st"
+	[[ $targets_ok == yes ]] || return 1
+}
+
 cmd_stop() {
 	local dir=$1
 	[[ -e "$dir" ]] || return 0
@@ -405,5 +446,6 @@ targets) cmd_targets "$2" ;;
 stop) cmd_stop "$2" ;;
 supervise) cmd_supervise "$2" ;;
 pid) [[ $# -eq 3 ]] || usage; cmd_pid "$2" "$3" ;;
+suite) shift; cmd_suite "$@" ;;
 *) usage ;;
 esac

@@ -309,7 +309,22 @@ static int ensure_collection(int dim)
 	json_t *res = NULL;
 	int st = 0;
 	rc = call_json("GET", url, NULL, 60, &res, &st);
-	if (rc == ENT_OK) {
+	int created = 0;
+	if (rc == ENT_ENOTFOUND) {
+		char body[128];
+		snprintf(body, sizeof(body), "{\"vectors\":{\"size\":%d,\"distance\":\"Cosine\"}}", dim);
+		rc = call_json("PUT", url, body, 60, &res, &st);
+		if (rc == ENT_OK) {
+			json_decref(res);
+			created = 1;
+			log_info("chatbot: Qdrant collection " COLLECTION " created (vectors of size %d)", dim);
+		} else if (st == 409) {
+			/* Created a moment ago by another process running the chatbot (several start
+			 * together): checked as one found. */
+			rc = call_json("GET", url, NULL, 60, &res, &st);
+		}
+	}
+	if (rc == ENT_OK && !created) {
 		json_t *size = json_object_get(
 			json_object_get(
 				json_object_get(json_object_get(json_object_get(res, "result"), "config"), "params"),
@@ -324,15 +339,7 @@ static int ensure_collection(int dim)
 			rc = ENT_EUNAVAIL;
 			goto out;
 		}
-	} else if (rc == ENT_ENOTFOUND) {
-		char body[128];
-		snprintf(body, sizeof(body), "{\"vectors\":{\"size\":%d,\"distance\":\"Cosine\"}}", dim);
-		rc = call_json("PUT", url, body, 60, &res, NULL);
-		if (rc)
-			goto out;
-		json_decref(res);
-		log_info("chatbot: Qdrant collection " COLLECTION " created (vectors of size %d)", dim);
-	} else
+	} else if (rc)
 		goto out;
 	/* Creating an index that exists is accepted by Qdrant: done on every start, it heals a half-made collection. */
 	static const char *const fields[] = {"course", "document"};

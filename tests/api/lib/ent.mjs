@@ -14,6 +14,11 @@
 // a private `ent serve` as in the normal mode instead, on a database of its own (a fresh database
 // on the cluster's PostgreSQL server) and the local bus: what such a test checks is a setting, not
 // the gateway.
+// A test that checks one process itself (its HTTP parser, its log, a kill) asks for one with
+// startEnt({ own: true }): in external mode, a private `ent serve` as above even when the cluster's
+// handle is not in use; in the normal mode the option changes nothing. clusterProcess(handle, name)
+// reaches one process of the cluster directly (ENT_TEST_PROCESSES: name=port pairs written by
+// cluster.sh), for what the gateway does not promise (the counters of one process).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,18 +61,36 @@ function psql(url, sql) {
 }
 
 /** A fresh PostgreSQL database on the test server; returns {url, drop()}. */
-export function freshPgDatabase() {
+export function freshPgDatabase(server = PG_URL) {
   const name = 'ent_t_' + randomBytes(6).toString('hex');
-  psql(PG_URL, `CREATE DATABASE ${name}`);
-  const u = new URL(PG_URL);
+  psql(server, `CREATE DATABASE ${name}`);
+  const u = new URL(server);
   u.pathname = '/' + name;
   return {
     url: u.toString(),
     name,
     drop() {
-      try { psql(PG_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } catch { /* already gone */ }
+      try { psql(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } catch { /* already gone */ }
     },
   };
+}
+
+/** The PostgreSQL server the tests use: ENT_TEST_PG_URL, or in external mode the cluster's; '' on SQLite. */
+export function pgServer() {
+  if (PG_URL) return PG_URL;
+  const url = TEST_URL ? externalEnv().ENT_DB || '' : '';
+  return /^postgres(ql)?:/.test(url) ? url : '';
+}
+
+/** A fresh database on the tests' PostgreSQL server (see pgServer()); null on SQLite. */
+export function freshDatabase() {
+  const server = pgServer();
+  return server ? freshPgDatabase(server) : null;
+}
+
+/** The kind of database a started server (or the cluster) uses, as /health names it. */
+export function dbKind(ent) {
+  return /^postgres(ql)?:/.test(ent.env.ENT_DB || '') ? 'postgresql' : 'sqlite';
 }
 
 /** A free loopback port (bound then released: another process could take it, so callers retry). */
@@ -99,20 +122,31 @@ const CLUSTER_SETTINGS = ['ENT_DB', 'ENT_BUS', 'ENT_BLOB', 'ENT_DATA', 'ENT_LIST
 let externalInUse = false;
 
 /** Whether a startEnt() in external mode must start a private server (see the top of this file). */
-function needsPrivate({ env = {}, args = [], db, dataDir } = {}) {
-  return externalInUse || args.length > 0 || db !== undefined || dataDir !== undefined ||
+function needsPrivate({ env = {}, args = [], db, dataDir, own } = {}) {
+  return externalInUse || own || args.length > 0 || db !== undefined || dataDir !== undefined ||
     CLUSTER_SETTINGS.some((k) => env[k] !== undefined);
 }
 
-/** A fresh database on the cluster's PostgreSQL server for a private server; null on SQLite. */
-function privateDatabase() {
-  const url = externalEnv().ENT_DB || '';
-  if (!/^postgres(ql)?:/.test(url)) return null;
-  const name = 'ent_p_' + randomBytes(6).toString('hex');
-  psql(url, `CREATE DATABASE ${name}`);
-  const u = new URL(url);
-  u.pathname = '/' + name;
-  return { url: u.toString(), drop() { try { psql(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } catch { /* gone */ } } };
+/**
+ * One process of the cluster behind the handle of startEnt() in external mode, reached directly
+ * (not through the gateway): a handle with its url and the cluster's settings. name: auth, ...,
+ * portal (split layout) or replica1... (replicas); see clusterProcesses(). Without a name, a process
+ * running every service (portal, or the first replica).
+ */
+export function clusterProcess(ent, name) {
+  const all = clusterProcesses();
+  const p = name ? all.find((x) => x.name === name) : all.find((x) => x.name === 'portal') || all[0];
+  if (!p) throw new Error(`the cluster has no process ${name} (ENT_TEST_PROCESSES)`);
+  return { ...ent, url: p.url, port: p.port, process: name, stop: async () => ({ code: 0, signal: null }) };
+}
+
+/** The processes of the cluster (ENT_TEST_PROCESSES: "name=port,..."): [{name, port, url}]; [] otherwise. */
+export function clusterProcesses() {
+  const spec = TEST_URL ? externalEnv().ENT_TEST_PROCESSES || '' : '';
+  return spec.split(',').filter(Boolean).map((x) => {
+    const [name, port] = x.split('=');
+    return { name, port: Number(port), url: `http://127.0.0.1:${port}` };
+  });
 }
 
 /** External mode: a handle on the server at ENT_TEST_URL (see the top of this file). */
@@ -141,7 +175,7 @@ async function startOnce(opts = {}) {
   if (TEST_URL) {
     if (!needsPrivate(opts)) return startExternal(opts);
     // A private server: not the cluster's database, bus, data directory or URL.
-    if (opts.db === undefined && !PG_URL) privateDb = privateDatabase();
+    if (opts.db === undefined && !PG_URL) privateDb = freshDatabase();
     opts = { ...opts, env: { ENT_BUS: 'local', ...(opts.env || {}) }, private: true };
     if (privateDb) opts.db = privateDb.url;
   }
@@ -165,7 +199,8 @@ async function startOnce(opts = {}) {
   // A private server in external mode: the cluster's database only when asked for.
   if (opts.private && !db && !PG_URL && env.ENT_DB === undefined) delete fullEnv.ENT_DB;
   const child = spawn(ENT_BIN, ['serve', ...args], { env: fullEnv, stdio: ['ignore', 'ignore', 'pipe'] });
-  const handle = { child, dataDir, env: fullEnv, stderr: '', pg, exited: null, port, url: `http://127.0.0.1:${port}` };
+  // pg: the server's own database, dropped at stop() (a private server's too, in external mode).
+  const handle = { child, dataDir, env: fullEnv, stderr: '', pg: pg || privateDb, exited: null, port, url: `http://127.0.0.1:${port}` };
   child.stderr.setEncoding('utf8');
   const exited = new Promise((res) => child.on('exit', (code, signal) => { handle.exited = { code, signal }; res(handle.exited); }));
   let timer;
