@@ -188,6 +188,7 @@ static int cmd_serve(int argc, char **argv)
 	int rc = load_config(&argc, argv);
 	if (rc)
 		return rc;
+	int own_guard = 0;
 	/* Signals are taken by sigwait() below; worker threads inherit this mask. */
 	sigset_t set;
 	sigemptyset(&set);
@@ -248,6 +249,13 @@ static int cmd_serve(int argc, char **argv)
 		close(listen_fd);
 		goto stop;
 	}
+	/*
+	 * Every process checks tokens, whether or not it runs the auth service's routes; before the
+	 * wake-ups start, since the guard subscribes to key rotations.
+	 */
+	own_guard = !service_find_selected("auth");
+	if (own_guard)
+		auth_guard_start();
 	/* Live pushes produced by other processes (services subscribed in their start()). */
 	if ((rc = wake_start()) != ENT_OK) {
 		fprintf(stderr, "ent: the wake-up listener did not start: %s\n", ent_err_str(rc));
@@ -255,10 +263,6 @@ static int cmd_serve(int argc, char **argv)
 		close(listen_fd);
 		goto stop;
 	}
-	/* Every process checks tokens, whether or not it runs the auth service's routes. */
-	int own_guard = !service_find_selected("auth");
-	if (own_guard)
-		auth_guard_start();
 	/*
 	 * A worker thread waits for its database answers: on SQLite (in-process) one thread per core
 	 * keeps the cores busy, on PostgreSQL each statement is a round trip and four per core do
@@ -298,11 +302,11 @@ static int cmd_serve(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("signal %d: stopping", sig);
 	http_stop(srv);
-	if (own_guard)
-		auth_guard_stop();
 	rc = 0;
 stop:
-	wake_stop();
+	wake_stop(); /* first: a rotation's wake-up no longer reloads the guard's keys */
+	if (own_guard)
+		auth_guard_stop();
 	bus_stop();
 	while (started > 0) {
 		const struct service *s = app.services[--started];

@@ -191,6 +191,8 @@ static int auth_start(void)
 		int rc = keys_load(c, 1);
 		if (rc)
 			return rc;
+		if ((rc = keys_subscribe()) != ENT_OK)
+			return rc;
 		rc = client_ensure_portal(c, app.cfg->public_url);
 		if (rc)
 			return rc;
@@ -212,6 +214,9 @@ int auth_guard_start(void)
 	db_conn *c = app_db();
 	if (!auth_external() && (!c || keys_load(c, 0) != ENT_OK))
 		log_warn("auth: the signing keys cannot be read yet; tokens are refused until they can");
+	/* A rotation's wake-up (from before wake_start(): see main.c) reloads the keys at once. */
+	if (!auth_external() && keys_subscribe() != ENT_OK)
+		log_warn("auth: rotations are picked up at the next reload only");
 	return guard_start();
 }
 

@@ -50,7 +50,10 @@ char *keys_sign(const json_t *claims);
 int keys_verify(const char *token, json_t **claims, char *kid, size_t kidlen);
 /* The JWKS document (valid until the next reload: copy it under the request). */
 char *keys_jwks_copy(size_t *len);
+/* Adds a key and retires the current one, then wakes every process up to reload (keys_subscribe). */
 int keys_rotate(db_conn *c, FILE *out);
+/* Reloads the keys on every rotation's wake-up (core/wake.h), before wake_start(). 0 or an ent_err. */
+int keys_subscribe(void);
 void keys_free(void);
 
 /* ---- guard.c ---- */

@@ -393,10 +393,15 @@ void oidc_certs(http_req *req)
 {
 	if (provider_off(req))
 		return;
-	/* Another process may have rotated the keys (ent keys rotate): reread them now and then. */
+	/*
+	 * Another process may have rotated the keys (ent keys rotate). On PostgreSQL its wake-up makes
+	 * every process reload at once (keys.c), and this reread every minute (the JWKS's max-age) is
+	 * only the fallback for a wake-up missed during a database restart; on SQLite, where the
+	 * command cannot wake the server, every 5 s.
+	 */
 	db_conn *c = app_db();
 	if (c)
-		keys_reload(c, 5);
+		keys_reload(c, db_conn_kind(c) == DB_POSTGRES ? 60 : 5);
 	size_t len;
 	char *jwks = keys_jwks_copy(&len);
 	if (!jwks) {
