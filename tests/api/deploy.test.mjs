@@ -262,6 +262,31 @@ test('body limits and answer timeouts are the same at nginx and Traefik', () => 
   for (const p of ['/api/fichiers', '/api/cours']) assert.equal(nginxSetting(nginxPick(locs, p), 'proxy_request_buffering'), 'off');
 });
 
+test('slow clients are bounded the same at nginx and Traefik: requests in progress per address, read deadlines', () => {
+  const conf = read('nginx/ent.conf.template');
+  const server = conf.replace(/location[^{]*\{[^}]*\}/g, '');
+  // nginx: a zone keyed by the client's address, applied server-wide (no location sets its own).
+  const zone = /limit_conn_zone\s+\$binary_remote_addr\s+zone=([a-z_]+):/.exec(conf);
+  assert.ok(zone, 'nginx counts requests per client address');
+  const limit = new RegExp(`(?:^|\\n)\\s*limit_conn\\s+${zone[1]}\\s+(\\d+);`).exec(server);
+  assert.ok(limit, 'nginx applies the per-address limit to the whole server');
+  for (const l of nginxLocations()) assert.ok(!/limit_conn\s/.test(l.body), `nginx: location ${l.path} keeps the server's limit`);
+  assert.equal(nginxSetting({ body: '' }, 'limit_conn_status'), '429');
+  assert.match(conf, /error_page 429 = @too_many;[\s\S]*location @too_many \{[^}]*application\/problem\+json[^}]*return 429/);
+  // Traefik: the same amount by remote address (ipStrategy depth 0), on the entry point, so on every router.
+  const mw = dynamic.http.middlewares['per-address'].inFlightReq;
+  assert.equal(mw.amount, Number(limit[1]), 'the same number of requests in progress per address');
+  assert.equal(mw.sourceCriterion.ipStrategy.depth, 0, 'Traefik counts by the remote address');
+  assert.deepEqual(traefikStatic.entryPoints.web.http.middlewares, ['per-address@file']);
+  // Deadlines: nginx's whole head and a body's pauses within Traefik's whole-request readTimeout,
+  // and neither shorter than a real client needs on a slow line (ent's own header deadline is 15 s).
+  const readTimeout = seconds(traefikStatic.entryPoints.web.transport.respondingTimeouts.readTimeout);
+  for (const d of ['client_header_timeout', 'client_body_timeout']) {
+    const v = seconds(nginxSetting({ body: '' }, d));
+    assert.ok(v >= 10 && v <= readTimeout, `nginx ${d} ${v} s`);
+  }
+});
+
 test('promtool accepts the Prometheus file, which scrapes every service container', (t) => {
   const r = spawnSync('promtool', ['check', 'config', join(D, 'prometheus', 'prometheus.yml')], { encoding: 'utf8' });
   if (r.error) { t.skip('promtool is not installed (scripts/deps.sh test)'); return; }

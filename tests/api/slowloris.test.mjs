@@ -9,7 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
-import { startEnt } from './lib/ent.mjs';
+import { startEnt, TEST_URL } from './lib/ent.mjs';
+import { until } from './lib/school.mjs';
 
 const PER_IP = 64;
 let ent;
@@ -119,4 +120,71 @@ test('a head sent in pieces within the deadline, and a keep-alive idle a few sec
   for (let i = 0; i < 100 && !/\r\n\r\n[\s\S]*\}/.test(text); i++) await sleep(100);
   assert.match(text, /^HTTP\/1\.1 200 /);
   s.destroy();
+});
+
+// The gateway's own bound (deploy/nginx, deploy/traefik): nginx times a body only between two reads
+// and buffers it before ent sees it, so a body trickling one byte every 2 s would hold a gateway
+// connection for as long as its client likes. What bounds it is the number of requests in progress
+// per client address (nginx's limit_conn, Traefik's inFlightReq: 256), answered 429 beyond; a body
+// that stops altogether is cut after nginx's client_body_timeout (15 s). Through a cluster only.
+const GATEWAY_PER_ADDRESS = 256;
+
+/** GET path through the gateway from localAddress: { status, type }, status 0 when refused or timed out. */
+function viaGateway(gw, localAddress, path = '/health') {
+  return new Promise((resolve) => {
+    const req = http.get({ host: gw.hostname, port: gw.port, path, localAddress, agent: false, timeout: 10000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'] }));
+      res.on('error', () => resolve({ status: 0 }));
+    });
+    req.on('timeout', () => { req.destroy(); resolve({ status: 0 }); });
+    req.on('error', () => resolve({ status: 0 }));
+  });
+}
+
+test('through the gateway: trickling bodies are bounded per client address, a stalled body is cut, others are served', {
+  skip: !TEST_URL && 'the gateway of a cluster (ENT_TEST_URL)',
+}, async () => {
+  const gw = new URL(TEST_URL);
+  const t0 = Date.now();
+  const open = (localAddress, head, drip, every) => new Promise((resolve) => {
+    const c = { closedAt: null, sock: null };
+    const s = net.connect({ host: gw.hostname, port: gw.port, localAddress });
+    c.sock = s;
+    let timer = null;
+    s.on('connect', () => {
+      s.write(head);
+      if (drip) timer = setInterval(() => { if (!s.destroyed) s.write(drip); }, every);
+      resolve(c);
+    });
+    s.on('data', () => {});
+    s.on('error', () => {});
+    s.on('close', () => { clearInterval(timer); if (c.closedAt === null) c.closedAt = Date.now() - t0; resolve(c); });
+  });
+  const post = 'POST /api/support/tickets HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n';
+  // 127.0.0.2: as many trickling bodies as the gateway lets one address have in progress.
+  const loris = await Promise.all(Array.from({ length: GATEWAY_PER_ADDRESS }, () => open('127.0.0.2', post, '{', 2000)));
+  // 127.0.0.3: a body that stops after its first bytes.
+  const stalled = await open('127.0.0.3', `${post}{"subject":`, null, 0);
+  try {
+    // One more request from 127.0.0.2 is refused with the gateway's problem+json 429 (bounded wait:
+    // nginx counts a connection once it has read its head).
+    let refused = null;
+    await until(async () => (refused = await viaGateway(gw, '127.0.0.2')).status === 429, 50, 200);
+    assert.equal(refused.status, 429, 'the address has as many requests in progress as the gateway allows');
+    assert.match(refused.type, /application\/problem\+json/);
+    // Every other address is served meanwhile.
+    assert.equal((await viaGateway(gw, '127.0.0.1')).status, 200);
+    assert.equal((await viaGateway(gw, '127.0.0.4', '/api/auth/me')).status, 401, 'an API route too (no token)');
+    assert.equal(loris.filter((c) => c.closedAt !== null).length, 0, 'a body trickling a byte every 2 s is still read (a pause under 15 s)');
+    // The stalled body is cut after the gateway's 15 s without a byte (waited for at most 45 s).
+    await until(async () => stalled.closedAt !== null, 90, 500);
+    assert.notEqual(stalled.closedAt, null, 'a body that stops is cut by the gateway');
+    assert.ok(stalled.closedAt >= 10000, `not before the body timeout (cut at ${stalled.closedAt} ms)`);
+  } finally {
+    for (const c of [...loris, stalled]) c.sock.destroy();
+  }
+  // Once its slow requests are gone, 127.0.0.2 is served again.
+  const again = await until(async () => (await viaGateway(gw, '127.0.0.2')).status === 200, 50, 200);
+  assert.ok(again, '127.0.0.2 served again once its slow requests are gone');
 });
