@@ -587,6 +587,7 @@ describe('operator tools', () => {
     for (const p of ent.external ? clusterProcesses() : [ent]) if ((await kids(p)) !== null) publishers.push(p);
     assert.ok(publishers.length >= 1);
     const oldToken = ent.run(['token', 'prof@test.local']).stdout.trim();
+    let refresh = (await login(ent, 'prof@test.local', PW)).tokens.refresh_token;
     // Each has just reread its keys if they were due (a JWKS read rereads them when a minute old on
     // PostgreSQL): without the rotation's wake-up it would publish the old set until its next reread.
     for (const p of publishers) await kids(p);
@@ -609,8 +610,13 @@ describe('operator tools', () => {
       ` (the rotation took ${rotateMs} ms)`);
     const newToken = ent.run(['token', 'prof@test.local']).stdout.trim();
     assert.equal(JSON.parse(Buffer.from(newToken.split('.')[0], 'base64url')).kid, newKid);
-    // Each accepts tokens of the new key, and still those of the old one.
+    // Each signs the tokens it issues with the new key (a refresh at each), accepts them, and still
+    // accepts those of the old one.
     for (const p of publishers) {
+      const t = await tokenRequest(p, { grant_type: 'refresh_token', refresh_token: refresh, client_id: 'ent-portal' });
+      assert.equal(t.status, 200, JSON.stringify(t.json));
+      assert.equal(JSON.parse(Buffer.from(t.json.access_token.split('.')[0], 'base64url')).kid, newKid, `${p.url} signs with the new key`);
+      refresh = t.json.refresh_token;
       assert.equal((await api(p, '/api/auth/me', { headers: bearer(newToken) })).status, 200, `new kid accepted by ${p.url}`);
       assert.equal((await api(p, '/api/auth/me', { headers: bearer(oldToken) })).status, 200, `old key still valid at ${p.url}`);
     }
