@@ -69,8 +69,9 @@ static int insert_passages(db_conn *c, arena *a, const struct cours_material *m,
 			return rc;
 		if (!sqlite)
 			continue;
-		rc = SQL_RUN(c, "INSERT INTO chatbot_fts (rowid, stems, course) VALUES (?, ?, ?)", SQL_I(id),
-			     SQL_T(stems), SQL_T(cb_course_token(a, m->cours_id)));
+		const char *course = cb_course_token(a, m->cours_id);
+		rc = SQL_RUN(c, "INSERT INTO chatbot_fts (rowid, stems, course, cstems) VALUES (?, ?, ?, ?)", SQL_I(id),
+			     SQL_T(stems), SQL_T(course), SQL_T(cb_course_stems(a, course, stems)));
 		if (rc < 0)
 			return rc;
 	}
