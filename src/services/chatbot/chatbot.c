@@ -127,6 +127,7 @@ static const char schema_v3_pg[] = "CREATE INDEX chatbot_passages_by_course ON c
  * digits, then the stem): a term's document list then holds one course's passages, so that a
  * question matched among the asker's courses reads a few dozen entries per stem rather than the
  * district's (ask.c ranks those matches itself, with the district's document frequencies).
+ * The index is then merged into one segment (each term looked up once, not once per segment).
  * PostgreSQL: nothing (its passages are already read by course).
  */
 static const char schema_v4[] =
@@ -135,7 +136,8 @@ static const char schema_v4[] =
 	" tokenize = 'unicode61 remove_diacritics 2');"
 	"INSERT INTO chatbot_fts (rowid, stems, course, cstems) SELECT id, stems, 'c' || lower(replace(course_id, '-', '')),"
 	" CASE WHEN trim(stems) = '' THEN '' ELSE 'c' || lower(replace(course_id, '-', '')) ||"
-	" replace(trim(stems), ' ', ' c' || lower(replace(course_id, '-', ''))) END FROM chatbot_passages;";
+	" replace(trim(stems), ' ', ' c' || lower(replace(course_id, '-', ''))) END FROM chatbot_passages;"
+	"INSERT INTO chatbot_fts (chatbot_fts) VALUES ('optimize');";
 
 static const struct migration migrations[] = {
 	{1, "documents, passages and their full-text index, interactions, rate limit", schema_v1, schema_v1_pg},
