@@ -8,8 +8,9 @@
  * Every passage found is then checked again with cours_file_readable() before it is used: a course
  * left or a material unpublished between the two reads leaves nothing behind.
  *
- * Ranking: SQLite FTS5's BM25 over stemmed passages (the question stemmed the same way, its
- * stems OR-ed); PostgreSQL's ts_rank over the 'french' tsvector. Then a relevance floor that does
+ * Ranking: BM25 over stemmed passages (the question stemmed the same way, its stems OR-ed) on
+ * SQLite: FTS5's bm25() for an administrator, computed here with the district's weights for a
+ * question by course (matched on the index's per-course terms); PostgreSQL's ts_rank over the 'french' tsvector. Then a relevance floor that does
  * not depend on the engine's scores: the best passage must hold at least 60 % of the question's
  * content stems. Below it the answer is "Je ne sais pas", with the FAQ and a ticket proposed:
  * nothing is ever made up.
