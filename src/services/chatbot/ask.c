@@ -10,9 +10,9 @@
  *
  * Ranking: BM25 over stemmed passages (the question stemmed the same way, its stems OR-ed) on
  * SQLite: FTS5's bm25() for an administrator, computed here with the district's weights for a
- * question by course (matched on the index's per-course terms); PostgreSQL's ts_rank over the 'french' tsvector. Then a relevance floor that does
- * not depend on the engine's scores: the best passage must hold at least 60 % of the question's
- * content stems. Below it the answer is "Je ne sais pas", with the FAQ and a ticket proposed:
+ * question by course (matched on the index's per-course terms); PostgreSQL's ts_rank over the
+ * 'french' tsvector. Then a relevance floor that does not depend on the engine's scores: the best
+ * passage must hold at least 60 % of the question's content stems. Below it the answer is "Je ne sais pas", with the FAQ and a ticket proposed:
  * nothing is ever made up.
  *
  * The extractive answer (the default, and whenever no ENT_LLM is set) quotes the best sentence of
