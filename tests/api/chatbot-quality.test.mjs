@@ -21,7 +21,7 @@ let ollama, qdrant;
 const figures = {};
 // Below these, retrieval got worse than what docs/chatbot.md reports.
 const FLOOR = 0.7;
-const line = (name, f) => `${name}: ranking hit@3 ${f.hit3.toFixed(2)} (direct ${f.direct.toFixed(2)}, paraphrase ${f.paraphrase.toFixed(2)}), hit@1 ${f.hit1.toFixed(2)}; answer cites the page ${f.answered3.toFixed(2)}; missed: ${f.misses.join(' | ')}`;
+const line = (name, f) => `${name}: ranking hit@3 ${f.hit3.toFixed(2)} (direct ${f.direct.toFixed(2)}, paraphrase ${f.paraphrase.toFixed(2)}), hit@1 ${f.hit1.toFixed(2)}; by course hit@3 ${f.course3.toFixed(2)}; answer cites the page ${f.answered3.toFixed(2)}; missed: ${f.misses.join(' | ')}`;
 
 // The stand-ins listen on this machine's loopback: a cluster (ENT_TEST_URL) reaches them when it
 // runs here too (tests/services/cluster.sh; its processes are restarted with these settings).
@@ -45,9 +45,9 @@ after(async () => {
 });
 
 /** `ent ask QUESTION` without blocking this process (its Ollama and Qdrant stand-ins answer from here). */
-function entAsk(ent, question) {
+function entAsk(ent, question, byCourse = false) {
   return new Promise((resolve) => {
-    const child = spawn(ENT_BIN, ['ask', question], { env: ent.env });
+    const child = spawn(ENT_BIN, ['ask', ...(byCourse ? ['--by-course'] : []), question], { env: ent.env });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
@@ -73,12 +73,13 @@ async function measure(env, ready = async () => true) {
     assert.ok(await until(ready, 120, 250), 'the vectors are written');
     // The ranking: `ent ask` prints the passages retrieved, best first (before the relevance floor).
     // The answer: the sources a user is shown (after the floor, at most three pages).
+    // The ranking again as the search by course (`ent ask --by-course`: a teacher of every
+    // course), the one students and teachers get (on SQLite, scored by ask.c rather than FTS5).
     const r3 = { direct: 0, paraphrase: 0 };
-    let hit3 = 0, hit1 = 0, answered3 = 0;
+    let hit3 = 0, hit1 = 0, answered3 = 0, course3 = 0;
     const misses = [];
-    for (const q of set) {
-      const want = `${q.document}#${q.page}`;
-      const r = await entAsk(ent, q.question);
+    const topOf = async (question, byCourse) => {
+      const r = await entAsk(ent, question, byCourse);
       assert.equal(r.status, 0, r.stderr);
       const ranked = [];
       for (const l of r.stdout.trim().split('\n').filter(Boolean)) {
@@ -86,16 +87,21 @@ async function measure(env, ready = async () => true) {
         const key = `${title}#${page}`;
         if (!ranked.includes(key)) ranked.push(key);
       }
-      const top = ranked.slice(0, 3);
+      return ranked.slice(0, 3);
+    };
+    for (const q of set) {
+      const want = `${q.document}#${q.page}`;
+      const top = await topOf(q.question, false);
       if (top.includes(want)) { hit3++; r3[q.kind]++; } else misses.push(`${q.question} → ${top.join(', ') || 'rien'} (attendu ${want})`);
       if (top[0] === want) hit1++;
+      if ((await topOf(q.question, true)).includes(want)) course3++;
       const a = await ok(s.as('admin', '/chatbot/ask', { method: 'POST', body: { question: q.question } }));
       if (a.sources.slice(0, 3).some((x) => `${x.title}#${x.page}` === want)) answered3++;
     }
     const n = (k) => set.filter((q) => q.kind === k).length;
     return {
       hit3: hit3 / set.length, hit1: hit1 / set.length, direct: r3.direct / n('direct'), paraphrase: r3.paraphrase / n('paraphrase'),
-      answered3: answered3 / set.length, misses,
+      answered3: answered3 / set.length, course3: course3 / set.length, misses,
     };
   } finally {
     const e = await ent.stop();
@@ -108,6 +114,7 @@ test('precision@3 on the demo quality set: BM25 (embedded default)', { skip }, a
   figures.bm25 = f;
   t.diagnostic(line('BM25', f));
   assert.ok(f.hit3 >= FLOOR, `BM25 hit@3 ${f.hit3}`);
+  assert.ok(f.course3 >= FLOOR, `BM25 by course hit@3 ${f.course3}`);
 });
 
 test('precision@3 on the demo quality set: BM25 fused with vectors (reciprocal rank fusion)', { skip }, async (t) => {
@@ -122,4 +129,5 @@ test('precision@3 on the demo quality set: BM25 fused with vectors (reciprocal r
   figures.fused = f;
   t.diagnostic(line('fused', f));
   assert.ok(f.hit3 >= FLOOR, `fused hit@3 ${f.hit3}`);
+  assert.ok(f.course3 >= FLOOR, `fused by course hit@3 ${f.course3}`);
 });

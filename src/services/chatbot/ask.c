@@ -8,10 +8,11 @@
  * Every passage found is then checked again with cours_file_readable() before it is used: a course
  * left or a material unpublished between the two reads leaves nothing behind.
  *
- * Ranking: SQLite FTS5's BM25 over stemmed passages (the question stemmed the same way, its
- * stems OR-ed); PostgreSQL's ts_rank over the 'french' tsvector. Then a relevance floor that does
- * not depend on the engine's scores: the best passage must hold at least 60 % of the question's
- * content stems. Below it the answer is "Je ne sais pas", with the FAQ and a ticket proposed:
+ * Ranking: BM25 over stemmed passages (the question stemmed the same way, its stems OR-ed) on
+ * SQLite: FTS5's bm25() for an administrator, computed here with the district's weights for a
+ * question by course (matched on the index's per-course terms); PostgreSQL's ts_rank over the
+ * 'french' tsvector. Then a relevance floor that does not depend on the engine's scores: the best
+ * passage must hold at least 60 % of the question's content stems. Below it the answer is "Je ne sais pas", with the FAQ and a ticket proposed:
  * nothing is ever made up.
  *
  * The extractive answer (the default, and whenever no ENT_LLM is set) quotes the best sentence of
@@ -214,17 +215,175 @@ static int search_batch_pg(db_conn *c, arena *a, const char *match, int everythi
 
 /* Full-text candidates taken at first; more only when too many of them are filtered out. */
 #define CB_CANDIDATES 32
+/* BM25's constants, those of FTS5's bm25(). */
+#define CB_BM25_K1 1.2
+#define CB_BM25_B 0.75
+
+/*
+ * The question's stems as matched on SQLite (common ones left out, see common_stems), each with
+ * its BM25 weight over the district's passages (FTS5's: log((N - n + 0.5) / (n + 0.5)), at least
+ * 1e-6), and the passages' average length in stems. n == 0: no weights (the index ranks).
+ */
+struct terms {
+	const char **stem;
+	double *idf;
+	size_t n;
+	double avgdl;
+};
+
+/*
+ * The candidates cand[0..nc) (best first, scores score[]) read with their document under the
+ * remaining conditions (indexed, not excluded, published for a student's course) until CB_TOP
+ * pass; *found counts those that passed.
+ */
+static int take_candidates(db_conn *c, arena *a, const int64_t *cand, const double *score, int64_t nc, int everything,
+			   const char *const *ids, size_t n, const char *now, struct hit *v, size_t *nv, size_t *found)
+{
+	for (int64_t i = 0; i < nc && *found < CB_TOP; i++) {
+		db_stmt *q = SQL_PREP(c,
+				      "SELECT " HIT_COLS " FROM chatbot_passages p JOIN chatbot_documents d"
+				      " ON d.material_id = p.material_id WHERE p.id = ? AND d.status = 'indexed'"
+				      " AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)",
+				      SQL_I(cand[i]), SQL_I(everything), SQL_T(now));
+		if (!q)
+			return ENT_EDB;
+		int r = db_step(q);
+		if (r == DB_ROW && (!ids || has_course(ids, n, db_col_text(q, 2)))) {
+			struct hit h = {
+				.id = db_col_int64(q, 0),
+				.material_id = arena_strdup(a, db_col_text(q, 1)),
+				.course_id = arena_strdup(a, db_col_text(q, 2)),
+				.page = (int)db_col_int64(q, 3),
+				.text = arena_strdup(a, db_col_text(q, 4)),
+				.stems = arena_strdup(a, db_col_text(q, 5)),
+				.file_id = arena_strdup(a, db_col_text(q, 6)),
+				.title = arena_strdup(a, db_col_text(q, 7)),
+				.score = score[i],
+			};
+			keep_best(v, nv, &h);
+			(*found)++;
+		}
+		db_done(q);
+		if (r < 0)
+			return r;
+	}
+	return ENT_OK;
+}
+
+/* BM25 of a passage's stems ("a b c") for the terms t. */
+static double bm25_of(const char *stems, const struct terms *t)
+{
+	size_t len = 0;
+	for (const char *p = stems; *p;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		len++;
+		while (*p && *p != ' ')
+			p++;
+	}
+	double norm = CB_BM25_K1 * (1 - CB_BM25_B + CB_BM25_B * (double)len / (t->avgdl > 0 ? t->avgdl : 1));
+	double score = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t ql = strlen(t->stem[i]), tf = 0;
+		for (const char *p = stems; (p = strstr(p, t->stem[i])); p += ql)
+			if ((p == stems || p[-1] == ' ') && (p[ql] == ' ' || p[ql] == '\0'))
+				tf++;
+		if (tf)
+			score += t->idf[i] * ((double)tf * (CB_BM25_K1 + 1)) / ((double)tf + norm);
+	}
+	return score;
+}
+
+struct scored {
+	int64_t id;
+	double score;
+};
+
+static int by_score(const void *x, const void *y)
+{
+	const struct scored *a = x, *b = y;
+	if (a->score != b->score)
+		return a->score < b->score ? 1 : -1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/*
+ * SQLite, the courses ids[0..n) with weighted terms: the index's per-course terms ("cstems",
+ * the course's token and the stem) give the matching passages of those courses only, a few
+ * hundred at most, without reading the district's document lists; each is scored here by BM25
+ * with the district's weights (t), from its stems, and the best are taken as above.
+ */
+static int search_courses_sqlite(db_conn *c, arena *a, const struct terms *t, int everything, const char *const *ids,
+				 size_t n, struct hit *v, size_t *nv)
+{
+	buf b;
+	buf_init(&b, 0);
+	buf_addstr(&b, "cstems : (");
+	for (size_t i = 0, k = 0; i < n; i++) {
+		const char *course = cb_course_token(a, ids[i]);
+		for (size_t j = 0; j < t->n; j++)
+			buf_printf(&b, "%s\"%s%s\"", k++ ? " OR " : "", course, t->stem[j]);
+	}
+	buf_addstr(&b, ")");
+	const char *match = arena_strdup(a, b.data ? b.data : "");
+	buf_free(&b);
+	db_stmt *s = SQL_PREP(c, "SELECT rowid, stems FROM chatbot_fts WHERE chatbot_fts MATCH ?", SQL_T(match));
+	if (!s)
+		return ENT_EDB;
+	size_t cap = 64, nc = 0;
+	struct scored *sc = malloc(cap * sizeof(*sc));
+	int rc = 0;
+	while (sc && (rc = db_step(s)) == DB_ROW) {
+		if (nc == cap) {
+			struct scored *g = realloc(sc, 2 * cap * sizeof(*sc));
+			if (!g) {
+				free(sc);
+				sc = NULL;
+				break;
+			}
+			sc = g;
+			cap *= 2;
+		}
+		const char *stems = db_col_text(s, 1);
+		sc[nc].id = db_col_int64(s, 0);
+		sc[nc++].score = bm25_of(stems ? stems : "", t);
+	}
+	db_done(s);
+	if (!sc)
+		return ENT_ENOMEM;
+	if (rc < 0) {
+		free(sc);
+		return rc;
+	}
+	qsort(sc, nc, sizeof(*sc), by_score);
+	int64_t *cand = arena_alloc(a, (nc ? nc : 1) * sizeof(*cand));
+	double *score = arena_alloc(a, (nc ? nc : 1) * sizeof(*score));
+	for (size_t i = 0; i < nc; i++) {
+		cand[i] = sc[i].id;
+		score[i] = sc[i].score;
+	}
+	free(sc);
+	char now[21];
+	cb_now(now);
+	size_t found = 0;
+	return take_candidates(c, a, cand, score, (int64_t)nc, everything, ids, n, now, v, nv, &found);
+}
 
 /*
  * SQLite: the index is asked for the best passages of the courses ids[0..n) only (each passage's
  * course is a token of the index: "course : (c... OR c...) AND stems : (...)"), so ranking costs
- * what the asker's courses hold, not the district. The candidates, best first, are then read with
- * their document under the remaining conditions (indexed, not excluded, published for a
- * student's course) until CB_TOP pass; when fewer pass, more candidates are taken.
+ * what the asker's courses hold, not the district; or, with weighted terms, search_courses_sqlite.
+ * The candidates, best first, are then read with their document under the remaining conditions
+ * (indexed, not excluded, published for a student's course) until CB_TOP pass; when fewer pass,
+ * more candidates are taken.
  */
-static int search_batch_sqlite(db_conn *c, arena *a, const char *stems_match, int everything, const char *const *ids,
-			       size_t n, struct hit *v, size_t *nv)
+static int search_batch_sqlite(db_conn *c, arena *a, const char *stems_match, const struct terms *t, int everything,
+			       const char *const *ids, size_t n, struct hit *v, size_t *nv)
 {
+	if (ids && t && t->n)
+		return search_courses_sqlite(c, a, t, everything, ids, n, v, nv);
 	buf b;
 	buf_init(&b, 0);
 	if (ids) {
@@ -257,54 +416,25 @@ static int search_batch_sqlite(db_conn *c, arena *a, const char *stems_match, in
 		db_done(s);
 		if (rc < 0)
 			return rc;
-		rc = ENT_OK;
-		for (int64_t i = 0; i < nc && found < CB_TOP; i++) {
-			db_stmt *q = SQL_PREP(
-				c,
-				"SELECT " HIT_COLS " FROM chatbot_passages p JOIN chatbot_documents d"
-				" ON d.material_id = p.material_id WHERE p.id = ? AND d.status = 'indexed'"
-				" AND d.excluded = 0 AND (? = 1 OR d.publish_at IS NULL OR d.publish_at <= ?)",
-				SQL_I(cand[i]), SQL_I(everything), SQL_T(now));
-			if (!q)
-				return ENT_EDB;
-			int r = db_step(q);
-			if (r == DB_ROW && (!ids || has_course(ids, n, db_col_text(q, 2)))) {
-				struct hit h = {
-					.id = db_col_int64(q, 0),
-					.material_id = arena_strdup(a, db_col_text(q, 1)),
-					.course_id = arena_strdup(a, db_col_text(q, 2)),
-					.page = (int)db_col_int64(q, 3),
-					.text = arena_strdup(a, db_col_text(q, 4)),
-					.stems = arena_strdup(a, db_col_text(q, 5)),
-					.file_id = arena_strdup(a, db_col_text(q, 6)),
-					.title = arena_strdup(a, db_col_text(q, 7)),
-					.score = score[i],
-				};
-				keep_best(v, nv, &h);
-				found++;
-			}
-			db_done(q);
-			if (r < 0)
-				return r;
-		}
+		rc = take_candidates(c, a, cand, score, nc, everything, ids, n, now, v, nv, &found);
 		if (nc < want)
 			break; /* no more candidates */
 	}
 	return rc;
 }
 
-static int search_batch(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
-			struct hit *v, size_t *nv)
+static int search_batch(db_conn *c, arena *a, const char *match, const struct terms *t, int everything,
+			const char *const *ids, size_t n, struct hit *v, size_t *nv)
 {
 	return db_conn_kind(c) == DB_POSTGRES ? search_batch_pg(c, a, match, everything, ids, n, v, nv)
-					      : search_batch_sqlite(c, a, match, everything, ids, n, v, nv);
+					      : search_batch_sqlite(c, a, match, t, everything, ids, n, v, nv);
 }
 
-static int search_set(db_conn *c, arena *a, const char *match, int everything, const char *const *ids, size_t n,
-		      struct hit *v, size_t *nv)
+static int search_set(db_conn *c, arena *a, const char *match, const struct terms *t, int everything,
+		      const char *const *ids, size_t n, struct hit *v, size_t *nv)
 {
 	for (size_t i = 0; i < n; i += COURS_BATCH) {
-		int rc = search_batch(c, a, match, everything, ids + i, n - i < COURS_BATCH ? n - i : COURS_BATCH, v,
+		int rc = search_batch(c, a, match, t, everything, ids + i, n - i < COURS_BATCH ? n - i : COURS_BATCH, v,
 				      nv);
 		if (rc)
 			return rc;
@@ -501,6 +631,96 @@ static void common_stems(db_conn *c, const char *const *q, size_t nq, int *keep)
 	arena_free(a);
 }
 
+/* FTS5's record varint at *p (at most 9 bytes, within end): its value, *p moved past it. */
+static uint64_t fts_varint(const unsigned char **p, const unsigned char *end)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 9 && *p < end; i++) {
+		unsigned char b = *(*p)++;
+		if (i == 8)
+			return (v << 8) | b;
+		v = (v << 7) | (b & 0x7f);
+		if (!(b & 0x80))
+			return v;
+	}
+	return v;
+}
+
+static double df_avgdl;
+static int64_t df_rows;
+static time_t df_avg_at;
+
+/*
+ * The passages' count and average length in stems, as FTS5 keeps them (its averages record:
+ * varints of the row count then of each column's token count), cached CB_DF_TTL seconds.
+ * 0, or -1 when not read.
+ */
+static int index_averages(db_conn *c, int64_t *rows, double *avgdl)
+{
+	time_t now = time(NULL);
+	pthread_mutex_lock(&df_mu);
+	int fresh = df_avg_at && now - df_avg_at < CB_DF_TTL;
+	*rows = df_rows;
+	*avgdl = df_avgdl;
+	pthread_mutex_unlock(&df_mu);
+	if (fresh)
+		return 0;
+	db_stmt *s = db_prepare(c, "SELECT hex(substr(block, 1, 18)) FROM chatbot_fts_data WHERE id = 1");
+	if (!s)
+		return -1;
+	int ok = -1;
+	if (db_step(s) == DB_ROW && db_col_text(s, 0)) {
+		const char *hex = db_col_text(s, 0);
+		unsigned char bytes[18];
+		size_t nb = 0;
+		for (; nb < sizeof(bytes) && hex[2 * nb] && hex[2 * nb + 1]; nb++) {
+			char two[3] = {hex[2 * nb], hex[2 * nb + 1], 0};
+			bytes[nb] = (unsigned char)strtoul(two, NULL, 16);
+		}
+		const unsigned char *p = bytes, *end = bytes + nb;
+		if (nb) {
+			uint64_t n = fts_varint(&p, end), stems = fts_varint(&p, end);
+			*rows = (int64_t)n;
+			*avgdl = n ? (double)stems / (double)n : 0;
+			ok = 0;
+		}
+	}
+	db_done(s);
+	if (ok)
+		return -1;
+	pthread_mutex_lock(&df_mu);
+	df_rows = *rows;
+	df_avgdl = *avgdl;
+	df_avg_at = now;
+	pthread_mutex_unlock(&df_mu);
+	return 0;
+}
+
+/* t: the stems q[i] with keep[i], each with its BM25 weight over the district; t->n = 0 when a
+ * count could not be read (the index then ranks). */
+static void term_weights(db_conn *c, arena *a, const char *const *q, size_t nq, const int *keep, struct terms *t)
+{
+	memset(t, 0, sizeof(*t));
+	int64_t rows;
+	if (!nq || index_averages(c, &rows, &t->avgdl) || rows <= 0)
+		return;
+	t->stem = arena_alloc(a, nq * sizeof(*t->stem));
+	t->idf = arena_alloc(a, nq * sizeof(*t->idf));
+	time_t now = time(NULL);
+	size_t n = 0;
+	for (size_t i = 0; i < nq; i++) {
+		if (!keep[i])
+			continue;
+		int64_t df = stem_df(c, a, q[i], now);
+		if (df < 0)
+			return;
+		double idf = log(((double)rows - (double)df + 0.5) / ((double)df + 0.5));
+		t->stem[n] = q[i];
+		t->idf[n++] = idf > 0 ? idf : 1e-6;
+	}
+	t->n = n;
+}
+
 /*
  * The passages v may read that best match text, re-checked one by one, ordered by how many of the
  * question's stems q[0..nq) they hold, then by rank; with ENT_VECTORS, that list fused with
@@ -512,6 +732,7 @@ static int retrieve(db_conn *c, arena *a, const struct viewer *vw, const char *t
 	if (!nq && !cb_vectors_on())
 		return 0;
 	const char *match;
+	struct terms terms = {0};
 	if (db_conn_kind(c) == DB_POSTGRES) {
 		match = cb_words(a, text, " | ");
 		if (!*match)
@@ -520,6 +741,7 @@ static int retrieve(db_conn *c, arena *a, const struct viewer *vw, const char *t
 		/* Stems in most passages cost the most to match and weigh little in BM25: left out. */
 		int keep[CB_MAX_STEMS];
 		common_stems(c, q, nq, keep);
+		term_weights(c, a, q, nq, keep, &terms);
 		buf b;
 		buf_init(&b, 0);
 		for (size_t i = 0, k = 0; i < nq; i++)
@@ -533,11 +755,11 @@ static int retrieve(db_conn *c, arena *a, const struct viewer *vw, const char *t
 	if (!nq)
 		match = NULL; /* nothing to match in full text: vectors only */
 	if (match && vw->all)
-		rc = search_batch(c, a, match, 1, NULL, 0, out, &n);
+		rc = search_batch(c, a, match, &terms, 1, NULL, 0, out, &n);
 	if (match && !rc)
-		rc = search_set(c, a, match, 1, vw->edit, vw->nedit, out, &n);
+		rc = search_set(c, a, match, &terms, 1, vw->edit, vw->nedit, out, &n);
 	if (match && !rc)
-		rc = search_set(c, a, match, 0, vw->read, vw->nread, out, &n);
+		rc = search_set(c, a, match, &terms, 0, vw->read, vw->nread, out, &n);
 	if (rc)
 		return rc;
 	struct hit *vec = NULL;
@@ -1687,11 +1909,17 @@ void cb_unanswered(http_req *req)
 
 int cb_cmd_ask(int argc, char **argv)
 {
+	int by_course = argc > 1 && strcmp(argv[1], "--by-course") == 0;
+	if (by_course) {
+		argc--;
+		argv++;
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
 		fprintf(stderr,
-			"usage: ent ask QUESTION...\n  Prints the passages the assistant retrieves for QUESTION, best first, as an\n"
+			"usage: ent ask [--by-course] QUESTION...\n  Prints the passages the assistant retrieves for QUESTION, best first, as an\n"
 			"  administrator (every course): rank, document, page, stems held, title. No answer is\n"
-			"  recorded. For tuning retrieval (tests/api/chatbot-quality.json).\n");
+			"  recorded. For tuning retrieval (tests/api/chatbot-quality.json). --by-course: as a\n"
+			"  teacher of every indexed course, the search students and teachers get (by course).\n");
 		return argc < 2 ? 2 : 0;
 	}
 	db_conn *c = app_db();
@@ -1707,6 +1935,30 @@ int cb_cmd_ask(int argc, char **argv)
 	const char *text = arena_strdup(a, b.data ? b.data : "");
 	buf_free(&b);
 	struct viewer vw = {.sub = "", .roles = ROLE_ADMIN, .all = 1};
+	if (by_course) {
+		db_stmt *s = db_prepare(c, "SELECT DISTINCT course_id FROM chatbot_documents ORDER BY course_id");
+		if (!s) {
+			fprintf(stderr, "ent ask: the database cannot be reached\n");
+			arena_free(a);
+			return 1;
+		}
+		const char **ids = NULL;
+		size_t n = 0, cap = 0;
+		while (db_step(s) == DB_ROW) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 16;
+				const char **g = arena_alloc(a, cap * sizeof(*g));
+				if (n)
+					memcpy(g, ids, n * sizeof(*g));
+				ids = g;
+			}
+			ids[n++] = arena_strdup(a, db_col_text(s, 0));
+		}
+		db_done(s);
+		vw.all = 0;
+		vw.edit = ids;
+		vw.nedit = n;
+	}
 	const char **q = arena_alloc(a, CB_MAX_STEMS * sizeof(*q));
 	size_t nq = cb_stem_set(a, text, q, CB_MAX_STEMS);
 	struct hit *hits = arena_alloc(a, CB_TOP * sizeof(*hits));

@@ -122,10 +122,28 @@ static const char schema_v3[] =
  * passages (a few thousand rows) rather than ranking the district's matches. */
 static const char schema_v3_pg[] = "CREATE INDEX chatbot_passages_by_course ON chatbot_passages (course_id);";
 
+/*
+ * SQLite: each passage's stems again, each prefixed by its course's token ("c" and the id's hex
+ * digits, then the stem): a term's document list then holds one course's passages, so that a
+ * question matched among the asker's courses reads a few dozen entries per stem rather than the
+ * district's (ask.c ranks those matches itself, with the district's document frequencies).
+ * The index is then merged into one segment (each term looked up once, not once per segment).
+ * PostgreSQL: nothing (its passages are already read by course).
+ */
+static const char schema_v4[] =
+	"DROP TABLE chatbot_fts;"
+	"CREATE VIRTUAL TABLE chatbot_fts USING fts5(stems, course, cstems,"
+	" tokenize = 'unicode61 remove_diacritics 2');"
+	"INSERT INTO chatbot_fts (rowid, stems, course, cstems) SELECT id, stems, 'c' || lower(replace(course_id, '-', '')),"
+	" CASE WHEN trim(stems) = '' THEN '' ELSE 'c' || lower(replace(course_id, '-', '')) ||"
+	" replace(trim(stems), ' ', ' c' || lower(replace(course_id, '-', ''))) END FROM chatbot_passages;"
+	"INSERT INTO chatbot_fts (chatbot_fts) VALUES ('optimize');";
+
 static const struct migration migrations[] = {
 	{1, "documents, passages and their full-text index, interactions, rate limit", schema_v1, schema_v1_pg},
 	{2, "documents waiting for their vectors", schema_v2, NULL},
 	{3, "the full-text index knows each passage's course", schema_v3, schema_v3_pg},
+	{4, "the full-text index holds each passage's stems by course", schema_v4, "SELECT 1;"},
 };
 
 /* ---- GDPR ---- */

@@ -64,6 +64,9 @@ const char *cb_words(arena *a, const char *text, const char *sep);
 size_t cb_coverage(const char *stems, const char *const *q, size_t n);
 /* The token of a course in the SQLite full-text index: "c" and the id's hex digits (arena a). */
 const char *cb_course_token(arena *a, const char *course_id);
+/* stems ("a b c") with each stem prefixed by course_token ("cX" -> "cXa cXb cXc"): the full-text
+ * index's per-course terms (SQLite), whose document lists hold one course's passages only. */
+const char *cb_course_stems(arena *a, const char *course_token, const char *stems);
 /* Frees the stemmer (service stop). */
 void cb_text_stop(void);
 

@@ -583,3 +583,26 @@ const char *cb_course_token(arena *a, const char *course_id)
 	t[o] = '\0';
 	return t;
 }
+
+const char *cb_course_stems(arena *a, const char *course_token, const char *stems)
+{
+	size_t tl = strlen(course_token), n = 1;
+	for (const char *p = stems; *p; p++)
+		n += *p == ' ' ? 1 : 0;
+	char *t = arena_alloc(a, strlen(stems) + n * tl + 1);
+	size_t o = 0;
+	for (const char *p = stems; *p;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		if (o)
+			t[o++] = ' ';
+		memcpy(t + o, course_token, tl);
+		o += tl;
+		while (*p && *p != ' ')
+			t[o++] = *p++;
+	}
+	t[o] = '\0';
+	return t;
+}
