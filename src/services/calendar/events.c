@@ -790,7 +790,7 @@ void cal_events_list(http_req *req)
 static const char *const kinds_all[] = {"lesson", "exam", "homework", "school", "holiday", "personal", NULL};
 static const char *const audiences_all[] = {"school", "teachers", "classes", "course", "owner", NULL};
 
-static const struct jfield series_fields[] = {
+const struct jfield cal_series_fields[CAL_NSERIES] = {
 	{"kind", JF_STRING, 0, 0, 0, 0, kinds_all},
 	{"title", JF_STRING, 1, 0, 1, 200, NULL},
 	{"description", JF_STRING, 0, 1, 0, 5000, NULL},
@@ -807,7 +807,6 @@ static const struct jfield series_fields[] = {
 	{"evaluation_id", JF_UUID, 0, 1, 0, 0, NULL},
 	{"teacher_id", JF_UUID, 0, 1, 0, 0, NULL},
 };
-#define NSERIES_FIELDS (sizeof(series_fields) / sizeof(series_fields[0]))
 
 /* The values of a series being written, after defaults. */
 struct draft {
@@ -844,9 +843,11 @@ static void draft_of(const struct series *x, struct draft *d)
 	d->nclass_ids = x->nclass_ids;
 }
 
-/* Reads the body's fields over d. Adds to errors what json_check cannot see. */
-static void draft_read(arena *a, const json_t *body, struct draft *d, json_t *errors)
+/* Checks the body with fields (json_check), then reads it over d, adding to errors what json_check cannot see. */
+static void draft_read(arena *a, const json_t *body, const struct jfield *fields, struct draft *d, json_t *errors)
 {
+	if (json_check(body, fields, CAL_NSERIES, errors))
+		return;
 	json_t *v;
 #define STR(key, field)                                                                                                \
 	if ((v = json_object_get(body, key)))                                                                          \
@@ -1012,6 +1013,25 @@ static int draft_check(db_conn *c, arena *a, const struct cal_viewer *v, struct 
 	return ENT_OK;
 }
 
+/* draft_check answered: 0 when the draft may be written, else -1 after the 400, 403 or 5xx (errors consumed). */
+static int draft_verdict(http_req *req, db_conn *c, const struct cal_viewer *v, struct draft *d, json_t *errors)
+{
+	const char *forbidden;
+	int rc = draft_check(c, http_arena(req), v, d, errors, &forbidden);
+	if (rc) {
+		json_decref(errors);
+		http_problem_err(req, rc, NULL);
+		return -1;
+	}
+	if (http_invalid(req, errors))
+		return -1;
+	if (forbidden) {
+		http_problem(req, 403, forbidden);
+		return -1;
+	}
+	return 0;
+}
+
 /* "t1,t2" of sorted exdates. */
 static const char *exdates_text(arena *a, time_t *v, size_t n)
 {
@@ -1095,10 +1115,8 @@ static int draft_store(db_conn *c, arena *a, const char *id, int is_new, const s
 
 void cal_events_create(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
+	json_t *body;
+	db_conn *c = cal_body_db(req, &body);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
@@ -1106,8 +1124,7 @@ void cal_events_create(http_req *req)
 	struct draft d;
 	memset(&d, 0, sizeof(d));
 	struct cal_viewer v;
-	if (!json_check(body, series_fields, NSERIES_FIELDS, errors))
-		draft_read(a, body, &d, errors);
+	draft_read(a, body, cal_series_fields, &d, errors);
 	if (json_object_size(errors)) {
 		http_invalid(req, errors);
 		return;
@@ -1117,19 +1134,9 @@ void cal_events_create(http_req *req)
 		return;
 	}
 	draft_defaults(&d, &v);
-	const char *forbidden;
-	int rc = draft_check(c, a, &v, &d, errors, &forbidden);
-	if (rc) {
-		json_decref(errors);
-		http_problem_err(req, rc, NULL);
+	if (draft_verdict(req, c, &v, &d, errors))
 		return;
-	}
-	if (http_invalid(req, errors))
-		return;
-	if (forbidden) {
-		http_problem(req, 403, forbidden);
-		return;
-	}
+	int rc;
 	char id[37];
 	util_uuid(id);
 	if (!(rc = db_begin(c))) {
@@ -1273,10 +1280,8 @@ static struct cal_change change_of(const struct series *x, time_t at, int cancel
 
 void cal_events_patch(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
+	json_t *body;
+	db_conn *c = cal_body_db(req, &body);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
@@ -1301,15 +1306,9 @@ void cal_events_patch(http_req *req)
 		json_decref(errors);
 		return;
 	}
-	/* A PATCH body has no required field. */
-	struct jfield fields[NSERIES_FIELDS];
-	memcpy(fields, series_fields, sizeof(fields));
-	for (size_t i = 0; i < NSERIES_FIELDS; i++)
-		fields[i].required = 0;
 	struct draft d;
 	draft_of(&x, &d);
-	if (!json_check(body, fields, NSERIES_FIELDS, errors))
-		draft_read(a, body, &d, errors);
+	draft_read(a, body, cal_patch_fields(req, cal_series_fields, CAL_NSERIES), &d, errors);
 	if (following && !x.col[C_RRULE])
 		json_object_set_new(errors, "scope", json_string("following ne s'applique qu'à une série récurrente"));
 	if (following && at <= x.start)
@@ -1328,19 +1327,9 @@ void cal_events_patch(http_req *req)
 		d.end = d.start + (x.end - x.start);
 	if (following && !json_object_get(body, "rrule"))
 		d.rrule = rule_from(a, &x, at);
-	const char *forbidden;
-	int rc = draft_check(c, a, &v, &d, errors, &forbidden);
-	if (rc) {
-		json_decref(errors);
-		http_problem_err(req, rc, NULL);
+	if (draft_verdict(req, c, &v, &d, errors))
 		return;
-	}
-	if (http_invalid(req, errors))
-		return;
-	if (forbidden) {
-		http_problem(req, 403, forbidden);
-		return;
-	}
+	int rc;
 	const char *id = x.col[C_ID];
 	char new_id[37];
 	if ((rc = db_begin(c)))
@@ -1378,32 +1367,16 @@ void cal_events_patch(http_req *req)
 		rc = draft_store(c, a, id, 0, &old, x.col[C_OWNER], NULL);
 		if (!rc)
 			rc = draft_store(c, a, new_id, 1, &d, x.col[C_OWNER], id);
-		if (!rc && same_times) {
-			db_stmt *s = db_prepare(
+		/* The overrides from at go with the new series when its occurrences keep their times. */
+		if (!rc && same_times)
+			rc = SQL_RUN(
 				c,
-				"UPDATE calendar_overrides SET event_id = ? WHERE event_id = ? AND occurrence_at >= ?");
-			rc = ENT_EDB;
-			if (s) {
-				db_bind_text(s, 1, new_id);
-				db_bind_text(s, 2, id);
-				db_bind_text(s, 3, ats);
-				rc = db_step(s);
-				db_done(s);
-				rc = rc < 0 ? rc : ENT_OK;
-			}
-		}
-		if (!rc && !same_times) {
-			db_stmt *s = db_prepare(
-				c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at >= ?");
-			rc = ENT_EDB;
-			if (s) {
-				db_bind_text(s, 1, id);
-				db_bind_text(s, 2, ats);
-				rc = db_step(s);
-				db_done(s);
-				rc = rc < 0 ? rc : ENT_OK;
-			}
-		}
+				"UPDATE calendar_overrides SET event_id = ? WHERE event_id = ? AND occurrence_at >= ?",
+				SQL_T(new_id), SQL_T(id), SQL_T(ats));
+		else if (!rc)
+			rc = SQL_RUN(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at >= ?",
+				     SQL_T(id), SQL_T(ats));
+		rc = rc < 0 ? rc : ENT_OK;
 	}
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 out:
@@ -1524,7 +1497,7 @@ static int override_store(db_conn *c, const char *event_id, time_t at, int cance
 }
 
 static const char *const occ_status[] = {"cancelled", "scheduled", NULL};
-static const struct jfield override_fields[] = {
+const struct jfield cal_override_fields[CAL_NOVERRIDE] = {
 	{"status", JF_STRING, 0, 0, 0, 0, occ_status}, {"starts_at", JF_TIME, 0, 0, 0, 0, NULL},
 	{"ends_at", JF_TIME, 0, 0, 0, 0, NULL},        {"location", JF_STRING, 0, 1, 0, 100, NULL},
 	{"teacher_id", JF_UUID, 0, 1, 0, 0, NULL},     {"note", JF_STRING, 0, 1, 0, 500, NULL},
@@ -1545,7 +1518,7 @@ void cal_occurrence_put(http_req *req)
 	if (occurrence_arg(req, &x, &at))
 		return;
 	json_t *errors = json_object();
-	json_check(body, override_fields, sizeof(override_fields) / sizeof(override_fields[0]), errors);
+	json_check(body, cal_override_fields, CAL_NOVERRIDE, errors);
 	time_t start = 0, end = 0;
 	const char *ss = json_get_str(body, "starts_at", NULL), *es = json_get_str(body, "ends_at", NULL);
 	if (ss)
@@ -1618,7 +1591,7 @@ static int keep_start(void *ctx, time_t start, time_t end, time_t id)
 	return 0;
 }
 
-static const struct jfield cancel_fields[] = {
+const struct jfield cal_cancel_fields[CAL_NCANCEL] = {
 	{"occurrence_ids", JF_ARRAY, 0, 0, 1, 500, NULL},
 	{"from", JF_STRING, 0, 0, 1, 40, NULL},
 	{"to", JF_STRING, 0, 0, 1, 40, NULL},
@@ -1627,15 +1600,13 @@ static const struct jfield cancel_fields[] = {
 
 void cal_occurrences_cancel(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
+	json_t *body;
+	db_conn *c = cal_body_db(req, &body);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
 	json_t *errors = json_object();
-	json_check(body, cancel_fields, sizeof(cancel_fields) / sizeof(cancel_fields[0]), errors);
+	json_check(body, cal_cancel_fields, CAL_NCANCEL, errors);
 	json_t *ids = json_object_get(body, "occurrence_ids");
 	const char *fs = json_get_str(body, "from", NULL), *ts = json_get_str(body, "to", NULL);
 	if (!json_object_size(errors)) {
@@ -1771,7 +1742,7 @@ static int lesson_of(const struct cal_occ *o, const char *teacher, const char *c
 #define CANCEL_MAX_DAYS 31
 #define CANCEL_MAX 2000
 
-static const struct jfield day_cancel_fields[] = {
+const struct jfield cal_day_cancel_fields[CAL_NDAY_CANCEL] = {
 	{"from", JF_STRING, 1, 0, 1, 40, NULL},    {"to", JF_STRING, 1, 0, 1, 40, NULL},
 	{"teacher_id", JF_UUID, 0, 1, 0, 0, NULL}, {"class_id", JF_UUID, 0, 1, 0, 0, NULL},
 	{"note", JF_STRING, 0, 1, 0, 500, NULL},
@@ -1785,17 +1756,15 @@ static const struct jfield day_cancel_fields[] = {
  */
 void cal_cancellations(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
+	json_t *body;
+	db_conn *c = cal_body_db(req, &body);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
 	const struct http_principal *p = http_principal(req);
 	json_t *errors = json_object();
 	time_t from = 0, to = 0;
-	if (!json_check(body, day_cancel_fields, sizeof(day_cancel_fields) / sizeof(day_cancel_fields[0]), errors)) {
+	if (!json_check(body, cal_day_cancel_fields, CAL_NDAY_CANCEL, errors)) {
 		static const char bad[] = "doit être une date (2026-12-07) ou une date-heure RFC 3339";
 		if (parse_bound(json_get_str(body, "from", NULL), &from))
 			json_object_set_new(errors, "from", json_string(bad));

@@ -483,13 +483,12 @@ static void homework_list(http_req *req, db_conn *c, const char *course, time_t 
 	http_reply_jw(req, 200);
 }
 
-static const struct jfield hw_fields[] = {
+const struct jfield cal_hw_fields[CAL_NHW] = {
 	{"course_id", JF_UUID, 1, 0, 0, 0, NULL},     {"event_id", JF_UUID, 0, 1, 0, 0, NULL},
 	{"occurrence_id", JF_TIME, 0, 1, 0, 0, NULL}, {"title", JF_STRING, 1, 0, 1, 200, NULL},
 	{"work", JF_STRING, 0, 1, 0, 10000, NULL},    {"done_in_class", JF_STRING, 0, 1, 0, 10000, NULL},
 	{"due_at", JF_TIME, 1, 0, 0, 0, NULL},        {"file_ids", JF_ARRAY, 0, 0, 0, 10, NULL},
 };
-#define NHW_FIELDS (sizeof(hw_fields) / sizeof(hw_fields[0]))
 
 /* Normalised RFC 3339 UTC of a valid time string (arena), or NULL. */
 static const char *utc(arena *a, const char *s)
@@ -504,15 +503,13 @@ static const char *utc(arena *a, const char *s)
 
 void cal_homework_create(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
+	json_t *body;
+	db_conn *c = cal_body_db(req, &body);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
 	json_t *errors = json_object();
-	json_check(body, hw_fields, NHW_FIELDS, errors);
+	json_check(body, cal_hw_fields, CAL_NHW, errors);
 	if (http_invalid(req, errors))
 		return;
 	struct cal_viewer v;
@@ -606,12 +603,8 @@ void cal_homework_patch(http_req *req)
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct jfield fields[NHW_FIELDS];
-	memcpy(fields, hw_fields, sizeof(fields));
-	for (size_t i = 0; i < NHW_FIELDS; i++)
-		fields[i].required = 0;
 	json_t *errors = json_object();
-	json_check(body, fields, NHW_FIELDS, errors);
+	json_check(body, cal_patch_fields(req, cal_hw_fields, CAL_NHW), CAL_NHW, errors);
 	if (json_object_get(body, "course_id") && strcmp(json_get_str(body, "course_id", ""), h.col[1]))
 		json_object_set_new(errors, "course_id",
 				    json_string("ne change pas : donnez le devoir dans l'autre cours"));
