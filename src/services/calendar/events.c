@@ -1591,6 +1591,25 @@ static int keep_start(void *ctx, time_t start, time_t end, time_t id)
 	return 0;
 }
 
+/*
+ * The end of a cancellation's transaction (rc: how its writes went): the students told, then
+ * committed (the bus kicked), or rolled back. 0, or -1 after answering failed.
+ */
+static int cancels_end(http_req *req, db_conn *c, struct cal_cancels *told, const char *note, int rc,
+		       const char *failed)
+{
+	if (!rc)
+		rc = cal_cancels_publish(c, told, note);
+	cal_cancels_free(told);
+	rc = rc ? (db_rollback(c), rc) : db_commit(c);
+	if (rc) {
+		http_problem_err(req, rc, failed);
+		return -1;
+	}
+	bus_kick();
+	return 0;
+}
+
 const struct jfield cal_cancel_fields[CAL_NCANCEL] = {
 	{"occurrence_ids", JF_ARRAY, 0, 0, 1, 500, NULL},
 	{"from", JF_STRING, 0, 0, 1, 40, NULL},
@@ -1707,15 +1726,8 @@ void cal_occurrences_cancel(http_req *req)
 		if (!rc)
 			rc = cal_cancels_add(c, &told, &ch);
 	}
-	if (!rc)
-		rc = cal_cancels_publish(c, &told, note);
-	cal_cancels_free(&told);
-	rc = rc ? (db_rollback(c), rc) : db_commit(c);
-	if (rc) {
-		http_problem_err(req, rc, "Les occurrences n'ont pas pu être annulées.");
+	if (cancels_end(req, c, &told, note, rc, "Les occurrences n'ont pas pu être annulées."))
 		return;
-	}
-	bus_kick();
 	jw *w = http_jw(req);
 	jw_obj_open(w);
 	jw_kstr(w, "event_id", x.col[C_ID]);
@@ -1866,15 +1878,8 @@ void cal_cancellations(http_req *req)
 			o->teacher_id = o->orig_teacher_id;
 		o->orig_location = o->orig_teacher_id = NULL;
 	}
-	if (!rc)
-		rc = cal_cancels_publish(c, &told, note);
-	cal_cancels_free(&told);
-	rc = rc ? (db_rollback(c), rc) : db_commit(c);
-	if (rc) {
-		http_problem_err(req, rc, "Les cours n'ont pas pu être annulés.");
+	if (cancels_end(req, c, &told, note, rc, "Les cours n'ont pas pu être annulés."))
 		return;
-	}
-	bus_kick();
 	jw *w = http_jw(req);
 	jw_obj_open(w);
 	jw_key(w, "items");
