@@ -256,10 +256,16 @@ static const struct migration migrations[] = {
 	 schema_v6_pg},
 };
 
-db_conn *cal_body_db(http_req *req, json_t **body)
+db_conn *cal_body_db(http_req *req, const struct jfield *fields, size_t n, json_t **body, json_t **errors)
 {
 	*body = http_json_body(req);
-	return *body ? http_db(req) : NULL;
+	db_conn *c = *body ? http_db(req) : NULL;
+	if (!c)
+		return NULL;
+	*errors = json_object();
+	if (fields)
+		json_check(*body, fields, n, *errors);
+	return c;
 }
 
 const struct jfield *cal_patch_fields(http_req *req, const struct jfield *fields, size_t n)
@@ -269,6 +275,21 @@ const struct jfield *cal_patch_fields(http_req *req, const struct jfield *fields
 	for (size_t i = 0; i < n; i++)
 		f[i].required = 0;
 	return f;
+}
+
+int cal_course_taught(http_req *req, db_conn *c, const struct cal_viewer *v, const char *course_id,
+		      const char *forbidden)
+{
+	int rc = cours_exists(c, course_id);
+	if (rc < 0)
+		http_problem_err(req, rc, NULL);
+	else if (!rc)
+		http_invalid(req, json_pack("{s:s}", "course_id", "ne désigne aucun cours"));
+	else if (!v->all && !cal_has(v->taught, v->ntaught, course_id))
+		http_problem(req, 403, forbidden);
+	else
+		return 0;
+	return -1;
 }
 
 int cal_has(const char *const *v, size_t n, const char *s)

@@ -748,6 +748,8 @@ int cal_window_args(http_req *req, time_t def_from, int span_days, time_t *from,
 	return http_invalid(req, errors) ? -1 : 0;
 }
 
+static const char *const kinds_all[] = {"lesson", "exam", "homework", "school", "holiday", "personal", NULL};
+
 void cal_events_list(http_req *req)
 {
 	db_conn *c = http_db(req);
@@ -756,10 +758,9 @@ void cal_events_list(http_req *req)
 	time_t from, to;
 	if (cal_window_args(req, 0, 7, &from, &to))
 		return;
-	static const char *const all_kinds[] = {"lesson", "exam", "homework", "school", "holiday", "personal", NULL};
 	const char *kind = http_query(req, "kind");
 	const char *kinds[2] = {kind, NULL};
-	if (kind && !kind_wanted(all_kinds, kind)) {
+	if (kind && !kind_wanted(kinds_all, kind)) {
 		http_invalid(req, json_pack("{s:s}", "kind",
 					    "doit être lesson, exam, homework, school, holiday ou personal"));
 		return;
@@ -787,7 +788,6 @@ void cal_events_list(http_req *req)
 
 /* ---- create and change ---- */
 
-static const char *const kinds_all[] = {"lesson", "exam", "homework", "school", "holiday", "personal", NULL};
 static const char *const audiences_all[] = {"school", "teachers", "classes", "course", "owner", NULL};
 
 const struct jfield cal_series_fields[CAL_NSERIES] = {
@@ -843,10 +843,10 @@ static void draft_of(const struct series *x, struct draft *d)
 	d->nclass_ids = x->nclass_ids;
 }
 
-/* Checks the body with fields (json_check), then reads it over d, adding to errors what json_check cannot see. */
-static void draft_read(arena *a, const json_t *body, const struct jfield *fields, struct draft *d, json_t *errors)
+/* Reads over d a body that json_check found right (errors empty), adding to errors what it cannot see. */
+static void draft_read(arena *a, const json_t *body, struct draft *d, json_t *errors)
 {
-	if (json_check(body, fields, CAL_NSERIES, errors))
+	if (json_object_size(errors))
 		return;
 	json_t *v;
 #define STR(key, field)                                                                                                \
@@ -1115,16 +1115,15 @@ static int draft_store(db_conn *c, arena *a, const char *id, int is_new, const s
 
 void cal_events_create(http_req *req)
 {
-	json_t *body;
-	db_conn *c = cal_body_db(req, &body);
+	json_t *body, *errors;
+	db_conn *c = cal_body_db(req, cal_series_fields, CAL_NSERIES, &body, &errors);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	json_t *errors = json_object();
 	struct draft d;
 	memset(&d, 0, sizeof(d));
 	struct cal_viewer v;
-	draft_read(a, body, cal_series_fields, &d, errors);
+	draft_read(a, body, &d, errors);
 	if (json_object_size(errors)) {
 		http_invalid(req, errors);
 		return;
@@ -1280,13 +1279,12 @@ static struct cal_change change_of(const struct series *x, time_t at, int cancel
 
 void cal_events_patch(http_req *req)
 {
-	json_t *body;
-	db_conn *c = cal_body_db(req, &body);
+	json_t *body, *errors;
+	db_conn *c = cal_body_db(req, NULL, 0, &body, &errors);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
 	const char *scope = http_query(req, "scope"), *occ = http_query(req, "occurrence_id");
-	json_t *errors = json_object();
 	time_t at = 0;
 	int following = scope && !strcmp(scope, "following");
 	if (scope && !following && strcmp(scope, "all"))
@@ -1308,7 +1306,8 @@ void cal_events_patch(http_req *req)
 	}
 	struct draft d;
 	draft_of(&x, &d);
-	draft_read(a, body, cal_patch_fields(req, cal_series_fields, CAL_NSERIES), &d, errors);
+	json_check(body, cal_patch_fields(req, cal_series_fields, CAL_NSERIES), CAL_NSERIES, errors);
+	draft_read(a, body, &d, errors);
 	if (following && !x.col[C_RRULE])
 		json_object_set_new(errors, "scope", json_string("following ne s'applique qu'à une série récurrente"));
 	if (following && at <= x.start)
@@ -1619,13 +1618,11 @@ const struct jfield cal_cancel_fields[CAL_NCANCEL] = {
 
 void cal_occurrences_cancel(http_req *req)
 {
-	json_t *body;
-	db_conn *c = cal_body_db(req, &body);
+	json_t *body, *errors;
+	db_conn *c = cal_body_db(req, cal_cancel_fields, CAL_NCANCEL, &body, &errors);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	json_t *errors = json_object();
-	json_check(body, cal_cancel_fields, CAL_NCANCEL, errors);
 	json_t *ids = json_object_get(body, "occurrence_ids");
 	const char *fs = json_get_str(body, "from", NULL), *ts = json_get_str(body, "to", NULL);
 	if (!json_object_size(errors)) {
@@ -1768,15 +1765,14 @@ const struct jfield cal_day_cancel_fields[CAL_NDAY_CANCEL] = {
  */
 void cal_cancellations(http_req *req)
 {
-	json_t *body;
-	db_conn *c = cal_body_db(req, &body);
+	json_t *body, *errors;
+	db_conn *c = cal_body_db(req, cal_day_cancel_fields, CAL_NDAY_CANCEL, &body, &errors);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
 	const struct http_principal *p = http_principal(req);
-	json_t *errors = json_object();
 	time_t from = 0, to = 0;
-	if (!json_check(body, cal_day_cancel_fields, CAL_NDAY_CANCEL, errors)) {
+	if (!json_object_size(errors)) {
 		static const char bad[] = "doit être une date (2026-12-07) ou une date-heure RFC 3339";
 		if (parse_bound(json_get_str(body, "from", NULL), &from))
 			json_object_set_new(errors, "from", json_string(bad));

@@ -503,31 +503,21 @@ static const char *utc(arena *a, const char *s)
 
 void cal_homework_create(http_req *req)
 {
-	json_t *body;
-	db_conn *c = cal_body_db(req, &body);
+	json_t *body, *errors;
+	db_conn *c = cal_body_db(req, cal_hw_fields, CAL_NHW, &body, &errors);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	json_t *errors = json_object();
-	json_check(body, cal_hw_fields, CAL_NHW, errors);
 	if (http_invalid(req, errors))
 		return;
 	struct cal_viewer v;
 	if (cal_viewer_load(req, c, &v))
 		return;
 	const char *course = json_get_str(body, "course_id", NULL);
-	int rc = cours_exists(c, course);
-	if (rc <= 0) {
-		if (rc < 0)
-			http_problem_err(req, rc, NULL);
-		else
-			http_invalid(req, json_pack("{s:s}", "course_id", "ne désigne aucun cours"));
+	if (cal_course_taught(req, c, &v, course,
+			      "Seuls les enseignants du cours et les administrateurs y donnent des devoirs."))
 		return;
-	}
-	if (!v.all && !cal_has(v.taught, v.ntaught, course)) {
-		http_problem(req, 403, "Seuls les enseignants du cours et les administrateurs y donnent des devoirs.");
-		return;
-	}
+	int rc;
 	json_t *files = json_object_get(body, "file_ids");
 	errors = json_object();
 	if (files && (rc = hw_check_files(c, a, files, v.user_id, NULL, errors))) {

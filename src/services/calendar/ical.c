@@ -28,7 +28,6 @@
 #include "core/jwt.h"
 #include "core/sql.h"
 #include "core/util.h"
-#include "services/cours/cours.h"
 #include "services/users/users.h"
 
 /* ---- export ---- */
@@ -318,18 +317,8 @@ void cal_ics_import(http_req *req)
 				     json_pack("{s:s}", "course_id", "est requis : le cours des événements importés"));
 			return;
 		}
-		int rc = cours_exists(c, course);
-		if (rc <= 0) {
-			if (rc < 0)
-				http_problem_err(req, rc, NULL);
-			else
-				http_invalid(req, json_pack("{s:s}", "course_id", "ne désigne aucun cours"));
+		if (cal_course_taught(req, c, &v, course, "Seuls les enseignants du cours importent ses événements."))
 			return;
-		}
-		if (!v.all && !cal_has(v.taught, v.ntaught, course)) {
-			http_problem(req, 403, "Seuls les enseignants du cours importent ses événements.");
-			return;
-		}
 	}
 	size_t len;
 	const char *text = http_body(req, &len);

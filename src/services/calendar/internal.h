@@ -94,12 +94,19 @@ int cal_viewer_load(http_req *req, db_conn *c, struct cal_viewer *v);
 /* The viewer a student of class_id would be (for a class's timetable); 0 or an ent_err. */
 int cal_viewer_of_class(db_conn *c, arena *a, const char *class_id, struct cal_viewer *v);
 /*
- * A handler's JSON body (*body, the request's) and the database: the connection, or NULL after
- * answering (400 for a body that is not JSON, 503).
+ * A handler's JSON body (*body, the request's) checked with the n fields (none when NULL) into
+ * *errors (a new object: the handler adds its own and answers them), and the database: the
+ * connection, or NULL after answering (400 for a body that is not JSON, 503).
  */
-db_conn *cal_body_db(http_req *req, json_t **body);
+db_conn *cal_body_db(http_req *req, const struct jfield *fields, size_t n, json_t **body, json_t **errors);
 /* A copy of the n fields (from the request's arena) with none required: a PATCH's. */
 const struct jfield *cal_patch_fields(http_req *req, const struct jfield *fields, size_t n);
+/*
+ * 0 when course_id names a course that v teaches (or v is an administrator); else -1 after
+ * answering: 400 for no such course, 403 forbidden (a French sentence), 503.
+ */
+int cal_course_taught(http_req *req, db_conn *c, const struct cal_viewer *v, const char *course_id,
+		      const char *forbidden);
 /* 1 if s is in v (n strings). */
 int cal_has(const char *const *v, size_t n, const char *s);
 
