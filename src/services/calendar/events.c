@@ -658,6 +658,16 @@ void cal_write_occ(jw *w, const struct cal_occ *o)
 	jw_obj_close(w);
 }
 
+/* "items": the n occurrences. */
+static void write_items(jw *w, const struct cal_occ *occ, int n)
+{
+	jw_key(w, "items");
+	jw_arr_open(w);
+	for (int i = 0; i < n; i++)
+		cal_write_occ(w, &occ[i]);
+	jw_arr_close(w);
+}
+
 static void write_series(jw *w, const struct series *x)
 {
 	jw_obj_open(w);
@@ -776,11 +786,7 @@ void cal_events_list(http_req *req)
 	}
 	jw *w = http_jw(req);
 	jw_obj_open(w);
-	jw_key(w, "items");
-	jw_arr_open(w);
-	for (int i = 0; i < n; i++)
-		cal_write_occ(w, &occ[i]);
-	jw_arr_close(w);
+	write_items(w, occ, n);
 	jw_kstr(w, "next_cursor", NULL);
 	jw_obj_close(w);
 	http_reply_jw(req, 200);
@@ -1183,30 +1189,36 @@ void cal_events_get(http_req *req)
 	http_reply_jw(req, 200);
 }
 
-/* The rule rrule ending just before t (UNTIL = t - 1 s in UTC; COUNT removed). Arena string. */
-static const char *rule_until(arena *a, const char *rrule, time_t t)
+/* rrule without its COUNT (and its UNTIL unless keep_until), then the part add. Arena string. */
+static const char *rule_with(arena *a, const char *rrule, int keep_until, const char *add)
 {
-	char *out = arena_alloc(a, strlen(rrule) + 64), *p = out;
-	*p = '\0';
+	size_t size = strlen(rrule) + strlen(add) + 2;
+	char *out = arena_alloc(a, size), *p = out;
 	for (const char *q = rrule; *q;) {
 		size_t len = strcspn(q, ";");
-		if (strncasecmp(q, "UNTIL=", 6) && strncasecmp(q, "COUNT=", 6) && len) {
+		if (len && strncasecmp(q, "COUNT=", 6) && (keep_until || strncasecmp(q, "UNTIL=", 6))) {
 			if (p != out)
 				*p++ = ';';
 			memcpy(p, q, len);
 			p += len;
-			*p = '\0';
 		}
 		q += len;
 		if (*q == ';')
 			q++;
 	}
+	snprintf(p, size - (size_t)(p - out), "%s%s", p == out ? "" : ";", add);
+	return out;
+}
+
+/* The rule rrule ending just before t (UNTIL = t - 1 s in UTC; COUNT removed). Arena string. */
+static const char *rule_until(arena *a, const char *rrule, time_t t)
+{
 	struct tm tm;
 	time_t u = t - 1;
 	gmtime_r(&u, &tm);
-	snprintf(p, 64, "%sUNTIL=%04d%02d%02dT%02d%02d%02dZ", p == out ? "" : ";", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	return out;
+	return rule_with(a, rrule, 0,
+			 arena_printf(a, "UNTIL=%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+				      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec));
 }
 
 static int count_before(void *ctx, time_t start, time_t end, time_t id)
@@ -1239,23 +1251,7 @@ static const char *rule_from(arena *a, const struct series *x, time_t at)
 	struct cal_series s = {.start = x->start, .end = x->end, .tz = x->col[C_TZ], .rrule = r};
 	cal_expand(&s, x->start, at, count_before, &before);
 	long total = strtol(cnt, NULL, 10), left = total - before;
-	char *out = arena_alloc(a, strlen(r) + 32), *p = out;
-	*p = '\0';
-	for (const char *q = r; *q;) {
-		size_t len = strcspn(q, ";");
-		if (strncasecmp(q, "COUNT=", 6) && len) {
-			if (p != out)
-				*p++ = ';';
-			memcpy(p, q, len);
-			p += len;
-			*p = '\0';
-		}
-		q += len;
-		if (*q == ';')
-			q++;
-	}
-	snprintf(p, 32, "%sCOUNT=%ld", p == out ? "" : ";", left > 0 ? left : 1);
-	return out;
+	return rule_with(a, r, 1, arena_printf(a, "COUNT=%ld", left > 0 ? left : 1));
 }
 
 /* The change to x's occurrence at, for the students (cal_notify_change, cal_cancels_add). */
@@ -1878,11 +1874,7 @@ void cal_cancellations(http_req *req)
 		return;
 	jw *w = http_jw(req);
 	jw_obj_open(w);
-	jw_key(w, "items");
-	jw_arr_open(w);
-	for (int i = 0; i < kept; i++)
-		cal_write_occ(w, &occ[i]);
-	jw_arr_close(w);
+	write_items(w, occ, kept);
 	jw_obj_close(w);
 	http_reply_jw(req, 200);
 }
@@ -2033,11 +2025,7 @@ static void timetable_week(http_req *req, db_conn *c, const char *week, time_t f
 	jw_kstr(w, "week", week);
 	jw_kstr(w, "starts_on", monday);
 	jw_kstr(w, "class_id", cls);
-	jw_key(w, "items");
-	jw_arr_open(w);
-	for (int i = 0; i < n; i++)
-		cal_write_occ(w, &occ[i]);
-	jw_arr_close(w);
+	write_items(w, occ, n);
 	jw_obj_close(w);
 	http_reply_jw(req, 200);
 }
