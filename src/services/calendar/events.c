@@ -760,30 +760,38 @@ int cal_window_args(http_req *req, time_t def_from, int span_days, time_t *from,
 
 static const char *const kinds_all[] = {"lesson", "exam", "homework", "school", "holiday", "personal", NULL};
 
-void cal_events_list(http_req *req)
+int cal_window_occ(http_req *req, int ask_kind, struct cal_occ **occ)
 {
 	db_conn *c = http_db(req);
 	if (!c)
-		return;
+		return -1;
 	time_t from, to;
 	if (cal_window_args(req, 0, 7, &from, &to))
-		return;
-	const char *kind = http_query(req, "kind");
+		return -1;
+	const char *kind = ask_kind ? http_query(req, "kind") : NULL;
 	const char *kinds[2] = {kind, NULL};
 	if (kind && !kind_wanted(kinds_all, kind)) {
 		http_invalid(req, json_pack("{s:s}", "kind",
 					    "doit être lesson, exam, homework, school, holiday ou personal"));
-		return;
+		return -1;
 	}
 	struct cal_viewer v;
 	if (cal_viewer_load(req, c, &v))
-		return;
-	struct cal_occ *occ;
-	int n = cal_occurrences(c, http_arena(req), &v, from, to, kind ? kinds : NULL, &occ);
+		return -1;
+	int n = cal_occurrences(c, http_arena(req), &v, from, to, kind ? kinds : NULL, occ);
 	if (n < 0) {
 		http_problem_err(req, n, "L'agenda n'a pas pu être lu.");
-		return;
+		return -1;
 	}
+	return n;
+}
+
+void cal_events_list(http_req *req)
+{
+	struct cal_occ *occ;
+	int n = cal_window_occ(req, 1, &occ);
+	if (n < 0)
+		return;
 	jw *w = http_jw(req);
 	jw_obj_open(w);
 	write_items(w, occ, n);

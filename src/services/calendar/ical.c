@@ -102,21 +102,10 @@ static void reply_ics(http_req *req, const struct cal_occ *occ, int n, const cha
 
 void cal_ics_export(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	time_t from, to;
-	if (cal_window_args(req, 0, 7, &from, &to))
-		return;
-	struct cal_viewer v;
-	if (cal_viewer_load(req, c, &v))
-		return;
 	struct cal_occ *occ;
-	int n = cal_occurrences(c, http_arena(req), &v, from, to, NULL, &occ);
-	if (n < 0) {
-		http_problem_err(req, n, "L'agenda n'a pas pu être lu.");
+	int n = cal_window_occ(req, 0, &occ);
+	if (n < 0)
 		return;
-	}
 	reply_ics(req, occ, n, "ENT", "attachment; filename=\"agenda.ics\"");
 }
 

@@ -178,6 +178,11 @@ int cal_exams_starting(db_conn *c, arena *a, time_t from, time_t to, struct cal_
  */
 int cal_window_args(http_req *req, time_t def_from, int span_days, time_t *from, time_t *to);
 /*
+ * The occurrences the caller sees in the window of ?from= and ?to= (this week by default), of
+ * ?kind= when ask_kind (else of every kind): their number, or -1 after answering (400, 503 ...).
+ */
+int cal_window_occ(http_req *req, int ask_kind, struct cal_occ **occ);
+/*
  * Stores one imported event (inside the caller's transaction): a school event or holiday (course
  * NULL) or an event of kind of the course, owned by v's user. 0 or an ent_err.
  */
