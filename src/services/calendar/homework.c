@@ -50,6 +50,20 @@ static void read_hw(db_stmt *s, arena *a, struct hw *h)
 		h->col[i] = db_col_text(s, i) ? arena_strdup(a, db_col_text(s, i)) : NULL;
 }
 
+/* Appends the rows of s (NULL: not prepared) to *v (*n of them, capacity *cap); DB_DONE or an ent_err. */
+static int read_hws(db_stmt *s, arena *a, struct hw **v, size_t *n, size_t *cap)
+{
+	if (!s)
+		return ENT_EDB;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		*v = arena_grow(a, *v, *n, cap, sizeof(**v));
+		read_hw(s, a, &(*v)[(*n)++]);
+	}
+	db_done(s);
+	return rc;
+}
+
 static void write_hw(jw *w, const struct hw *h, int student, int staff)
 {
 	static const char *const keys[11] = {"id",         "course_id",  "event_id",      "occurrence_id",
@@ -392,38 +406,25 @@ static void homework_list(http_req *req, db_conn *c, const char *course, time_t 
 	struct hw *items = NULL;
 	size_t nitems = 0, cap = 0;
 	int rc = ENT_OK;
-	if (v.all && !course) {
-		db_stmt *s = db_prepare(c, "SELECT " HW_COLS
-					   " FROM calendar_homework h WHERE h.due_at >= ? AND h.due_at < ?"
-					   " ORDER BY h.due_at, h.id LIMIT 500");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, fs);
-			db_bind_text(s, 2, ts);
-			while ((rc = db_step(s)) == DB_ROW) {
-				items = arena_grow(a, items, nitems, &cap, sizeof(*items));
-				read_hw(s, a, &items[nitems++]);
-			}
-			db_done(s);
-		}
-	} else
+	if (v.all && !course)
+		rc = read_hws(SQL_PREP(c,
+				       "SELECT " HW_COLS
+				       " FROM calendar_homework h WHERE h.due_at >= ? AND h.due_at < ?"
+				       " ORDER BY h.due_at, h.id LIMIT 500",
+				       SQL_T(fs), SQL_T(ts)),
+			      a, &items, &nitems, &cap);
+	else
 		for (size_t base = 0; base < n && rc >= 0; base += 16) {
 			db_stmt *s = db_prepare(c,
 						"SELECT " HW_COLS " FROM calendar_homework h WHERE h.course_id IN " IN16
 						" AND h.due_at >= ? AND h.due_at < ?");
-			if (!s) {
-				rc = ENT_EDB;
-				break;
-			}
-			for (size_t i = 0; i < 16; i++)
+			for (size_t i = 0; s && i < 16; i++)
 				db_bind_text_or_null(s, (int)i + 1, base + i < n ? ids[base + i] : NULL);
-			db_bind_text(s, 17, fs);
-			db_bind_text(s, 18, ts);
-			while ((rc = db_step(s)) == DB_ROW) {
-				items = arena_grow(a, items, nitems, &cap, sizeof(*items));
-				read_hw(s, a, &items[nitems++]);
+			if (s) {
+				db_bind_text(s, 17, fs);
+				db_bind_text(s, 18, ts);
 			}
-			db_done(s);
+			rc = read_hws(s, a, &items, &nitems, &cap);
 		}
 	if (rc < 0) {
 		http_problem_err(req, rc, "Les devoirs n'ont pas pu être lus.");
