@@ -256,6 +256,42 @@ static const struct migration migrations[] = {
 	 schema_v6_pg},
 };
 
+db_conn *cal_body_db(http_req *req, const struct jfield *fields, size_t n, json_t **body, json_t **errors)
+{
+	*body = http_json_body(req);
+	db_conn *c = *body ? http_db(req) : NULL;
+	if (!c)
+		return NULL;
+	*errors = json_object();
+	if (fields)
+		json_check(*body, fields, n, *errors);
+	return c;
+}
+
+const struct jfield *cal_patch_fields(http_req *req, const struct jfield *fields, size_t n)
+{
+	struct jfield *f = arena_alloc(http_arena(req), n * sizeof(*f));
+	memcpy(f, fields, n * sizeof(*f));
+	for (size_t i = 0; i < n; i++)
+		f[i].required = 0;
+	return f;
+}
+
+int cal_course_taught(http_req *req, db_conn *c, const struct cal_viewer *v, const char *course_id,
+		      const char *forbidden)
+{
+	int rc = cours_exists(c, course_id);
+	if (rc < 0)
+		http_problem_err(req, rc, NULL);
+	else if (!rc)
+		http_invalid(req, json_pack("{s:s}", "course_id", "ne désigne aucun cours"));
+	else if (!v->all && !cal_has(v->taught, v->ntaught, course_id))
+		http_problem(req, 403, forbidden);
+	else
+		return 0;
+	return -1;
+}
+
 int cal_has(const char *const *v, size_t n, const char *s)
 {
 	for (size_t i = 0; s && i < n; i++)
@@ -411,17 +447,9 @@ static int cal_start(void)
 	"},"                                                                                                           \
 	"\"audience\":" S_AUDIENCE ",\"class_ids\":" S_IDS ",\"course_id\":" S_NUUID ",\"evaluation_id\":" S_NUUID     \
 	",\"teacher_id\":" S_NUUID ",\"owner_id\":" S_UUID ",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
-#define S_SERIES_REQ(req)                                                                                              \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"kind\":" S_KIND ",\"title\":"    \
-	"{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},\"description\":" S_NSTR ",\"location\":" S_NSTR      \
-	",\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"all_day\":{\"type\":\"boolean\"},\"time_zone\":" S_STR     \
-	",\"rrule\":" S_NSTR ",\"exdates\":{\"type\":\"array\",\"items\":" S_TIME "},\"audience\":" S_AUDIENCE         \
-	",\"class_ids\":" S_IDS ",\"course_id\":" S_NUUID ",\"evaluation_id\":" S_NUUID ",\"teacher_id\":" S_NUUID     \
-	"}}"
-#define S_OVERRIDE_REQ                                                                                                 \
-	"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"status\":{\"type\":\"string\","         \
-	"\"enum\":[\"cancelled\",\"scheduled\"]},\"starts_at\":" S_TIME ",\"ends_at\":" S_TIME ",\"location\":" S_NSTR \
-	",\"teacher_id\":" S_NUUID ",\"note\":" S_NSTR "}}"
+/* What the field tables (BODY) do not say: the items of the lists; a PATCH requires nothing. */
+#define S_SERIES_MORE(req)                                                                                             \
+	"{" req "\"properties\":{\"exdates\":{\"items\":" S_TIME "},\"class_ids\":{\"items\":" S_UUID "}}}"
 #define S_HOMEWORK                                                                                                                           \
 	"{\"type\":\"object\",\"required\":[\"id\",\"course_id\",\"course_title\",\"event_id\",\"occurrence_id\",\"title\","                 \
 	"\"work\",\"done_in_class\",\"due_at\",\"attachments\",\"created_by\",\"created_at\",\"updated_at\"],\"properties\":{\"id\":" S_UUID \
@@ -432,12 +460,10 @@ static int cal_start(void)
 	"[\"file_id\",\"name\",\"content_type\",\"size\"],\"properties\":{\"file_id\":" S_UUID ",\"name\":" S_STR                            \
 	",\"content_type\":" S_STR ",\"size\":{\"type\":\"integer\"}}}},\"created_by\":" S_UUID                                              \
 	",\"created_at\":" S_TIME ",\"updated_at\":" S_TIME "}}"
-#define S_HOMEWORK_REQ(req)                                                                                             \
-	"{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{\"course_id\":" S_UUID              \
-	",\"event_id\":" S_NUUID ",\"occurrence_id\":" S_NTIME ",\"title\":{\"type\":\"string\",\"minLength\":1,"       \
-	"\"maxLength\":200},\"work\":" S_NSTR ",\"done_in_class\":" S_NSTR ",\"due_at\":" S_TIME                        \
-	",\"file_ids\":{\"type\":\"array\",\"maxItems\":10,\"description\":\"files of the caller (fichiers) to attach;" \
-	" on PATCH, the whole new list\",\"items\":" S_UUID "}}}"
+#define S_HOMEWORK_MORE(req)                                                                                           \
+	"{" req                                                                                                        \
+	"\"properties\":{\"file_ids\":{\"description\":\"files of the caller (fichiers) to attach; on PATCH, the "     \
+	"whole new list\",\"items\":" S_UUID "}}}"
 
 static const struct route routes[] = {
 	ROUTE("GET", "/api/calendar/events", cal_events_list, ROLE_ANY_USER,
@@ -449,8 +475,7 @@ static const struct route routes[] = {
 	      .summary =
 		      "Create an event or a series (rrule): teachers for their courses and classes, admins for the school, "
 		      "holidays and staff; anyone a personal one",
-	      .request_schema = S_SERIES_REQ("\"required\":[\"title\",\"starts_at\",\"ends_at\"],"),
-	      .response_schema = S_SERIES),
+	      BODY(cal_series_fields), .request_schema = S_SERIES_MORE(""), .response_schema = S_SERIES),
 	ROUTE("GET", "/api/calendar/events.ics", cal_ics_export, ROLE_ANY_USER,
 	      .summary = "The same occurrences as GET /api/calendar/events, as an iCalendar file (RFC 5545)"),
 	ROUTE("POST", "/api/calendar/import", cal_ics_import, ROLE_ENSEIGNANT | ROLE_ADMIN, .flags = ROUTE_RAW_BODY,
@@ -463,23 +488,21 @@ static const struct route routes[] = {
 	      .summary =
 		      "Change a series: all of it, or ?scope=following&occurrence_id=T to change T and the following "
 		      "occurrences (the series is split there)",
-	      .request_schema = S_SERIES_REQ(""), .response_schema = S_SERIES),
+	      BODY(cal_series_fields), .request_schema = S_SERIES_MORE("\"required\":[],"),
+	      .response_schema = S_SERIES),
 	ROUTE("DELETE", "/api/calendar/events/{id}", cal_events_delete, ROLE_ANY_USER, .status = 204,
 	      .summary = "Delete an event or series (its owner, its course's teachers, admins)"),
 	ROUTE("PUT", "/api/calendar/events/{id}/occurrences/{occurrence_id}", cal_occurrence_put,
 	      ROLE_ENSEIGNANT | ROLE_ADMIN,
 	      .summary = "Change one occurrence: cancel it, move it, another room or a replacement teacher",
-	      .request_schema = S_OVERRIDE_REQ, .response_schema = S_OCC),
+	      BODY(cal_override_fields), .response_schema = S_OCC),
 	ROUTE("DELETE", "/api/calendar/events/{id}/occurrences/{occurrence_id}", cal_occurrence_delete,
 	      ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 204, .summary = "Undo the changes made to one occurrence"),
 	ROUTE("POST", "/api/calendar/events/{id}/cancellations", cal_occurrences_cancel, ROLE_ENSEIGNANT | ROLE_ADMIN,
 	      .summary =
 		      "Cancel several occurrences at once, all or none: the list occurrence_ids, or every occurrence "
 		      "starting between from and to (dates or RFC 3339, 400 days at most); an optional note",
-	      .request_schema =
-		      "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
-		      "\"occurrence_ids\":{\"type\":\"array\",\"minItems\":1,\"maxItems\":500,\"items\":" S_TIME
-		      "},\"from\":" S_STR ",\"to\":" S_STR ",\"note\":" S_NSTR "}}",
+	      BODY(cal_cancel_fields), .request_schema = "{\"properties\":{\"occurrence_ids\":{\"items\":" S_TIME "}}}",
 	      .response_schema = "{\"type\":\"object\",\"required\":[\"event_id\",\"occurrence_ids\"],\"properties\":{"
 				 "\"event_id\":" S_UUID ",\"occurrence_ids\":{\"type\":\"array\",\"items\":" S_TIME
 				 "}}}"),
@@ -488,9 +511,7 @@ static const struct route routes[] = {
 		      "Cancel every lesson and exam starting between from and to (dates or RFC 3339, 31 days at most): "
 		      "a teacher's own (a teacher away), or for administrators the school's, a teacher's (teacher_id) or a "
 		      "class's (class_id); all or none, each student told once of their lessons",
-	      .request_schema = "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"from\",\"to\"],"
-				"\"properties\":{\"from\":" S_STR ",\"to\":" S_STR ",\"teacher_id\":" S_NUUID
-				",\"class_id\":" S_NUUID ",\"note\":" S_NSTR "}}",
+	      BODY(cal_day_cancel_fields),
 	      .response_schema = "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
 				 "\"array\",\"items\":" S_OCC "}}}"),
 	ROUTE("GET", "/api/calendar/timetable", cal_timetable, ROLE_ANY_USER,
@@ -507,14 +528,13 @@ static const struct route routes[] = {
 		      "tick; a teacher's courses' with how many students ticked; ?course_id=",
 	      .response_schema = S_LIST(S_HOMEWORK)),
 	ROUTE("POST", "/api/calendar/homework", cal_homework_create, ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 201,
-	      .summary = "Give homework for a course (its teachers)",
-	      .request_schema = S_HOMEWORK_REQ("\"required\":[\"course_id\",\"title\",\"due_at\"],"),
-	      .response_schema = S_HOMEWORK),
+	      .summary = "Give homework for a course (its teachers)", BODY(cal_hw_fields),
+	      .request_schema = S_HOMEWORK_MORE(""), .response_schema = S_HOMEWORK),
 	ROUTE("GET", "/api/calendar/homework/{id}", cal_homework_get, ROLE_ANY_USER,
 	      .summary = "One homework (404 when not the caller's course)", .response_schema = S_HOMEWORK),
 	ROUTE("PATCH", "/api/calendar/homework/{id}", cal_homework_patch, ROLE_ENSEIGNANT | ROLE_ADMIN,
-	      .summary = "Change homework (its course's teachers)", .request_schema = S_HOMEWORK_REQ(""),
-	      .response_schema = S_HOMEWORK),
+	      .summary = "Change homework (its course's teachers)", BODY(cal_hw_fields),
+	      .request_schema = S_HOMEWORK_MORE("\"required\":[],"), .response_schema = S_HOMEWORK),
 	ROUTE("DELETE", "/api/calendar/homework/{id}", cal_homework_delete, ROLE_ENSEIGNANT | ROLE_ADMIN, .status = 204,
 	      .summary = "Delete homework (its course's teachers)"),
 	ROUTE("GET", "/api/calendar/homework/{id}/files/{file_id}", cal_homework_file, ROLE_ANY_USER,

@@ -658,6 +658,16 @@ void cal_write_occ(jw *w, const struct cal_occ *o)
 	jw_obj_close(w);
 }
 
+/* "items": the n occurrences. */
+static void write_items(jw *w, const struct cal_occ *occ, int n)
+{
+	jw_key(w, "items");
+	jw_arr_open(w);
+	for (int i = 0; i < n; i++)
+		cal_write_occ(w, &occ[i]);
+	jw_arr_close(w);
+}
+
 static void write_series(jw *w, const struct series *x)
 {
 	jw_obj_open(w);
@@ -748,38 +758,43 @@ int cal_window_args(http_req *req, time_t def_from, int span_days, time_t *from,
 	return http_invalid(req, errors) ? -1 : 0;
 }
 
-void cal_events_list(http_req *req)
+static const char *const kinds_all[] = {"lesson", "exam", "homework", "school", "holiday", "personal", NULL};
+
+int cal_window_occ(http_req *req, int ask_kind, struct cal_occ **occ)
 {
 	db_conn *c = http_db(req);
 	if (!c)
-		return;
+		return -1;
 	time_t from, to;
 	if (cal_window_args(req, 0, 7, &from, &to))
-		return;
-	static const char *const all_kinds[] = {"lesson", "exam", "homework", "school", "holiday", "personal", NULL};
-	const char *kind = http_query(req, "kind");
+		return -1;
+	const char *kind = ask_kind ? http_query(req, "kind") : NULL;
 	const char *kinds[2] = {kind, NULL};
-	if (kind && !kind_wanted(all_kinds, kind)) {
+	if (kind && !kind_wanted(kinds_all, kind)) {
 		http_invalid(req, json_pack("{s:s}", "kind",
 					    "doit être lesson, exam, homework, school, holiday ou personal"));
-		return;
+		return -1;
 	}
 	struct cal_viewer v;
 	if (cal_viewer_load(req, c, &v))
-		return;
-	struct cal_occ *occ;
-	int n = cal_occurrences(c, http_arena(req), &v, from, to, kind ? kinds : NULL, &occ);
+		return -1;
+	int n = cal_occurrences(c, http_arena(req), &v, from, to, kind ? kinds : NULL, occ);
 	if (n < 0) {
 		http_problem_err(req, n, "L'agenda n'a pas pu être lu.");
-		return;
+		return -1;
 	}
+	return n;
+}
+
+void cal_events_list(http_req *req)
+{
+	struct cal_occ *occ;
+	int n = cal_window_occ(req, 1, &occ);
+	if (n < 0)
+		return;
 	jw *w = http_jw(req);
 	jw_obj_open(w);
-	jw_key(w, "items");
-	jw_arr_open(w);
-	for (int i = 0; i < n; i++)
-		cal_write_occ(w, &occ[i]);
-	jw_arr_close(w);
+	write_items(w, occ, n);
 	jw_kstr(w, "next_cursor", NULL);
 	jw_obj_close(w);
 	http_reply_jw(req, 200);
@@ -787,10 +802,9 @@ void cal_events_list(http_req *req)
 
 /* ---- create and change ---- */
 
-static const char *const kinds_all[] = {"lesson", "exam", "homework", "school", "holiday", "personal", NULL};
 static const char *const audiences_all[] = {"school", "teachers", "classes", "course", "owner", NULL};
 
-static const struct jfield series_fields[] = {
+const struct jfield cal_series_fields[CAL_NSERIES] = {
 	{"kind", JF_STRING, 0, 0, 0, 0, kinds_all},
 	{"title", JF_STRING, 1, 0, 1, 200, NULL},
 	{"description", JF_STRING, 0, 1, 0, 5000, NULL},
@@ -807,7 +821,6 @@ static const struct jfield series_fields[] = {
 	{"evaluation_id", JF_UUID, 0, 1, 0, 0, NULL},
 	{"teacher_id", JF_UUID, 0, 1, 0, 0, NULL},
 };
-#define NSERIES_FIELDS (sizeof(series_fields) / sizeof(series_fields[0]))
 
 /* The values of a series being written, after defaults. */
 struct draft {
@@ -844,9 +857,11 @@ static void draft_of(const struct series *x, struct draft *d)
 	d->nclass_ids = x->nclass_ids;
 }
 
-/* Reads the body's fields over d. Adds to errors what json_check cannot see. */
+/* Reads over d a body that json_check found right (errors empty), adding to errors what it cannot see. */
 static void draft_read(arena *a, const json_t *body, struct draft *d, json_t *errors)
 {
+	if (json_object_size(errors))
+		return;
 	json_t *v;
 #define STR(key, field)                                                                                                \
 	if ((v = json_object_get(body, key)))                                                                          \
@@ -1012,6 +1027,25 @@ static int draft_check(db_conn *c, arena *a, const struct cal_viewer *v, struct 
 	return ENT_OK;
 }
 
+/* draft_check answered: 0 when the draft may be written, else -1 after the 400, 403 or 5xx (errors consumed). */
+static int draft_verdict(http_req *req, db_conn *c, const struct cal_viewer *v, struct draft *d, json_t *errors)
+{
+	const char *forbidden;
+	int rc = draft_check(c, http_arena(req), v, d, errors, &forbidden);
+	if (rc) {
+		json_decref(errors);
+		http_problem_err(req, rc, NULL);
+		return -1;
+	}
+	if (http_invalid(req, errors))
+		return -1;
+	if (forbidden) {
+		http_problem(req, 403, forbidden);
+		return -1;
+	}
+	return 0;
+}
+
 /* "t1,t2" of sorted exdates. */
 static const char *exdates_text(arena *a, time_t *v, size_t n)
 {
@@ -1095,19 +1129,15 @@ static int draft_store(db_conn *c, arena *a, const char *id, int is_new, const s
 
 void cal_events_create(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
+	json_t *body, *errors;
+	db_conn *c = cal_body_db(req, cal_series_fields, CAL_NSERIES, &body, &errors);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	json_t *errors = json_object();
 	struct draft d;
 	memset(&d, 0, sizeof(d));
 	struct cal_viewer v;
-	if (!json_check(body, series_fields, NSERIES_FIELDS, errors))
-		draft_read(a, body, &d, errors);
+	draft_read(a, body, &d, errors);
 	if (json_object_size(errors)) {
 		http_invalid(req, errors);
 		return;
@@ -1117,19 +1147,9 @@ void cal_events_create(http_req *req)
 		return;
 	}
 	draft_defaults(&d, &v);
-	const char *forbidden;
-	int rc = draft_check(c, a, &v, &d, errors, &forbidden);
-	if (rc) {
-		json_decref(errors);
-		http_problem_err(req, rc, NULL);
+	if (draft_verdict(req, c, &v, &d, errors))
 		return;
-	}
-	if (http_invalid(req, errors))
-		return;
-	if (forbidden) {
-		http_problem(req, 403, forbidden);
-		return;
-	}
+	int rc;
 	char id[37];
 	util_uuid(id);
 	if (!(rc = db_begin(c))) {
@@ -1177,30 +1197,36 @@ void cal_events_get(http_req *req)
 	http_reply_jw(req, 200);
 }
 
-/* The rule rrule ending just before t (UNTIL = t - 1 s in UTC; COUNT removed). Arena string. */
-static const char *rule_until(arena *a, const char *rrule, time_t t)
+/* rrule without its COUNT (and its UNTIL unless keep_until), then the part add. Arena string. */
+static const char *rule_with(arena *a, const char *rrule, int keep_until, const char *add)
 {
-	char *out = arena_alloc(a, strlen(rrule) + 64), *p = out;
-	*p = '\0';
+	size_t size = strlen(rrule) + strlen(add) + 2;
+	char *out = arena_alloc(a, size), *p = out;
 	for (const char *q = rrule; *q;) {
 		size_t len = strcspn(q, ";");
-		if (strncasecmp(q, "UNTIL=", 6) && strncasecmp(q, "COUNT=", 6) && len) {
+		if (len && strncasecmp(q, "COUNT=", 6) && (keep_until || strncasecmp(q, "UNTIL=", 6))) {
 			if (p != out)
 				*p++ = ';';
 			memcpy(p, q, len);
 			p += len;
-			*p = '\0';
 		}
 		q += len;
 		if (*q == ';')
 			q++;
 	}
+	snprintf(p, size - (size_t)(p - out), "%s%s", p == out ? "" : ";", add);
+	return out;
+}
+
+/* The rule rrule ending just before t (UNTIL = t - 1 s in UTC; COUNT removed). Arena string. */
+static const char *rule_until(arena *a, const char *rrule, time_t t)
+{
 	struct tm tm;
 	time_t u = t - 1;
 	gmtime_r(&u, &tm);
-	snprintf(p, 64, "%sUNTIL=%04d%02d%02dT%02d%02d%02dZ", p == out ? "" : ";", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	return out;
+	return rule_with(a, rrule, 0,
+			 arena_printf(a, "UNTIL=%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+				      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec));
 }
 
 static int count_before(void *ctx, time_t start, time_t end, time_t id)
@@ -1233,23 +1259,7 @@ static const char *rule_from(arena *a, const struct series *x, time_t at)
 	struct cal_series s = {.start = x->start, .end = x->end, .tz = x->col[C_TZ], .rrule = r};
 	cal_expand(&s, x->start, at, count_before, &before);
 	long total = strtol(cnt, NULL, 10), left = total - before;
-	char *out = arena_alloc(a, strlen(r) + 32), *p = out;
-	*p = '\0';
-	for (const char *q = r; *q;) {
-		size_t len = strcspn(q, ";");
-		if (strncasecmp(q, "COUNT=", 6) && len) {
-			if (p != out)
-				*p++ = ';';
-			memcpy(p, q, len);
-			p += len;
-			*p = '\0';
-		}
-		q += len;
-		if (*q == ';')
-			q++;
-	}
-	snprintf(p, 32, "%sCOUNT=%ld", p == out ? "" : ";", left > 0 ? left : 1);
-	return out;
+	return rule_with(a, r, 1, arena_printf(a, "COUNT=%ld", left > 0 ? left : 1));
 }
 
 /* The change to x's occurrence at, for the students (cal_notify_change, cal_cancels_add). */
@@ -1273,15 +1283,12 @@ static struct cal_change change_of(const struct series *x, time_t at, int cancel
 
 void cal_events_patch(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
+	json_t *body, *errors;
+	db_conn *c = cal_body_db(req, NULL, 0, &body, &errors);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
 	const char *scope = http_query(req, "scope"), *occ = http_query(req, "occurrence_id");
-	json_t *errors = json_object();
 	time_t at = 0;
 	int following = scope && !strcmp(scope, "following");
 	if (scope && !following && strcmp(scope, "all"))
@@ -1301,15 +1308,10 @@ void cal_events_patch(http_req *req)
 		json_decref(errors);
 		return;
 	}
-	/* A PATCH body has no required field. */
-	struct jfield fields[NSERIES_FIELDS];
-	memcpy(fields, series_fields, sizeof(fields));
-	for (size_t i = 0; i < NSERIES_FIELDS; i++)
-		fields[i].required = 0;
 	struct draft d;
 	draft_of(&x, &d);
-	if (!json_check(body, fields, NSERIES_FIELDS, errors))
-		draft_read(a, body, &d, errors);
+	json_check(body, cal_patch_fields(req, cal_series_fields, CAL_NSERIES), CAL_NSERIES, errors);
+	draft_read(a, body, &d, errors);
 	if (following && !x.col[C_RRULE])
 		json_object_set_new(errors, "scope", json_string("following ne s'applique qu'à une série récurrente"));
 	if (following && at <= x.start)
@@ -1328,19 +1330,9 @@ void cal_events_patch(http_req *req)
 		d.end = d.start + (x.end - x.start);
 	if (following && !json_object_get(body, "rrule"))
 		d.rrule = rule_from(a, &x, at);
-	const char *forbidden;
-	int rc = draft_check(c, a, &v, &d, errors, &forbidden);
-	if (rc) {
-		json_decref(errors);
-		http_problem_err(req, rc, NULL);
+	if (draft_verdict(req, c, &v, &d, errors))
 		return;
-	}
-	if (http_invalid(req, errors))
-		return;
-	if (forbidden) {
-		http_problem(req, 403, forbidden);
-		return;
-	}
+	int rc;
 	const char *id = x.col[C_ID];
 	char new_id[37];
 	if ((rc = db_begin(c)))
@@ -1378,32 +1370,16 @@ void cal_events_patch(http_req *req)
 		rc = draft_store(c, a, id, 0, &old, x.col[C_OWNER], NULL);
 		if (!rc)
 			rc = draft_store(c, a, new_id, 1, &d, x.col[C_OWNER], id);
-		if (!rc && same_times) {
-			db_stmt *s = db_prepare(
+		/* The overrides from at go with the new series when its occurrences keep their times. */
+		if (!rc && same_times)
+			rc = SQL_RUN(
 				c,
-				"UPDATE calendar_overrides SET event_id = ? WHERE event_id = ? AND occurrence_at >= ?");
-			rc = ENT_EDB;
-			if (s) {
-				db_bind_text(s, 1, new_id);
-				db_bind_text(s, 2, id);
-				db_bind_text(s, 3, ats);
-				rc = db_step(s);
-				db_done(s);
-				rc = rc < 0 ? rc : ENT_OK;
-			}
-		}
-		if (!rc && !same_times) {
-			db_stmt *s = db_prepare(
-				c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at >= ?");
-			rc = ENT_EDB;
-			if (s) {
-				db_bind_text(s, 1, id);
-				db_bind_text(s, 2, ats);
-				rc = db_step(s);
-				db_done(s);
-				rc = rc < 0 ? rc : ENT_OK;
-			}
-		}
+				"UPDATE calendar_overrides SET event_id = ? WHERE event_id = ? AND occurrence_at >= ?",
+				SQL_T(new_id), SQL_T(id), SQL_T(ats));
+		else if (!rc)
+			rc = SQL_RUN(c, "DELETE FROM calendar_overrides WHERE event_id = ? AND occurrence_at >= ?",
+				     SQL_T(id), SQL_T(ats));
+		rc = rc < 0 ? rc : ENT_OK;
 	}
 	rc = rc ? (db_rollback(c), rc) : db_commit(c);
 out:
@@ -1524,7 +1500,7 @@ static int override_store(db_conn *c, const char *event_id, time_t at, int cance
 }
 
 static const char *const occ_status[] = {"cancelled", "scheduled", NULL};
-static const struct jfield override_fields[] = {
+const struct jfield cal_override_fields[CAL_NOVERRIDE] = {
 	{"status", JF_STRING, 0, 0, 0, 0, occ_status}, {"starts_at", JF_TIME, 0, 0, 0, 0, NULL},
 	{"ends_at", JF_TIME, 0, 0, 0, 0, NULL},        {"location", JF_STRING, 0, 1, 0, 100, NULL},
 	{"teacher_id", JF_UUID, 0, 1, 0, 0, NULL},     {"note", JF_STRING, 0, 1, 0, 500, NULL},
@@ -1545,7 +1521,7 @@ void cal_occurrence_put(http_req *req)
 	if (occurrence_arg(req, &x, &at))
 		return;
 	json_t *errors = json_object();
-	json_check(body, override_fields, sizeof(override_fields) / sizeof(override_fields[0]), errors);
+	json_check(body, cal_override_fields, CAL_NOVERRIDE, errors);
 	time_t start = 0, end = 0;
 	const char *ss = json_get_str(body, "starts_at", NULL), *es = json_get_str(body, "ends_at", NULL);
 	if (ss)
@@ -1618,7 +1594,26 @@ static int keep_start(void *ctx, time_t start, time_t end, time_t id)
 	return 0;
 }
 
-static const struct jfield cancel_fields[] = {
+/*
+ * The end of a cancellation's transaction (rc: how its writes went): the students told, then
+ * committed (the bus kicked), or rolled back. 0, or -1 after answering failed.
+ */
+static int cancels_end(http_req *req, db_conn *c, struct cal_cancels *told, const char *note, int rc,
+		       const char *failed)
+{
+	if (!rc)
+		rc = cal_cancels_publish(c, told, note);
+	cal_cancels_free(told);
+	rc = rc ? (db_rollback(c), rc) : db_commit(c);
+	if (rc) {
+		http_problem_err(req, rc, failed);
+		return -1;
+	}
+	bus_kick();
+	return 0;
+}
+
+const struct jfield cal_cancel_fields[CAL_NCANCEL] = {
 	{"occurrence_ids", JF_ARRAY, 0, 0, 1, 500, NULL},
 	{"from", JF_STRING, 0, 0, 1, 40, NULL},
 	{"to", JF_STRING, 0, 0, 1, 40, NULL},
@@ -1627,15 +1622,11 @@ static const struct jfield cancel_fields[] = {
 
 void cal_occurrences_cancel(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
+	json_t *body, *errors;
+	db_conn *c = cal_body_db(req, cal_cancel_fields, CAL_NCANCEL, &body, &errors);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	json_t *errors = json_object();
-	json_check(body, cancel_fields, sizeof(cancel_fields) / sizeof(cancel_fields[0]), errors);
 	json_t *ids = json_object_get(body, "occurrence_ids");
 	const char *fs = json_get_str(body, "from", NULL), *ts = json_get_str(body, "to", NULL);
 	if (!json_object_size(errors)) {
@@ -1736,15 +1727,8 @@ void cal_occurrences_cancel(http_req *req)
 		if (!rc)
 			rc = cal_cancels_add(c, &told, &ch);
 	}
-	if (!rc)
-		rc = cal_cancels_publish(c, &told, note);
-	cal_cancels_free(&told);
-	rc = rc ? (db_rollback(c), rc) : db_commit(c);
-	if (rc) {
-		http_problem_err(req, rc, "Les occurrences n'ont pas pu être annulées.");
+	if (cancels_end(req, c, &told, note, rc, "Les occurrences n'ont pas pu être annulées."))
 		return;
-	}
-	bus_kick();
 	jw *w = http_jw(req);
 	jw_obj_open(w);
 	jw_kstr(w, "event_id", x.col[C_ID]);
@@ -1771,7 +1755,7 @@ static int lesson_of(const struct cal_occ *o, const char *teacher, const char *c
 #define CANCEL_MAX_DAYS 31
 #define CANCEL_MAX 2000
 
-static const struct jfield day_cancel_fields[] = {
+const struct jfield cal_day_cancel_fields[CAL_NDAY_CANCEL] = {
 	{"from", JF_STRING, 1, 0, 1, 40, NULL},    {"to", JF_STRING, 1, 0, 1, 40, NULL},
 	{"teacher_id", JF_UUID, 0, 1, 0, 0, NULL}, {"class_id", JF_UUID, 0, 1, 0, 0, NULL},
 	{"note", JF_STRING, 0, 1, 0, 500, NULL},
@@ -1785,17 +1769,14 @@ static const struct jfield day_cancel_fields[] = {
  */
 void cal_cancellations(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
+	json_t *body, *errors;
+	db_conn *c = cal_body_db(req, cal_day_cancel_fields, CAL_NDAY_CANCEL, &body, &errors);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
 	const struct http_principal *p = http_principal(req);
-	json_t *errors = json_object();
 	time_t from = 0, to = 0;
-	if (!json_check(body, day_cancel_fields, sizeof(day_cancel_fields) / sizeof(day_cancel_fields[0]), errors)) {
+	if (!json_object_size(errors)) {
 		static const char bad[] = "doit être une date (2026-12-07) ou une date-heure RFC 3339";
 		if (parse_bound(json_get_str(body, "from", NULL), &from))
 			json_object_set_new(errors, "from", json_string(bad));
@@ -1897,22 +1878,11 @@ void cal_cancellations(http_req *req)
 			o->teacher_id = o->orig_teacher_id;
 		o->orig_location = o->orig_teacher_id = NULL;
 	}
-	if (!rc)
-		rc = cal_cancels_publish(c, &told, note);
-	cal_cancels_free(&told);
-	rc = rc ? (db_rollback(c), rc) : db_commit(c);
-	if (rc) {
-		http_problem_err(req, rc, "Les cours n'ont pas pu être annulés.");
+	if (cancels_end(req, c, &told, note, rc, "Les cours n'ont pas pu être annulés."))
 		return;
-	}
-	bus_kick();
 	jw *w = http_jw(req);
 	jw_obj_open(w);
-	jw_key(w, "items");
-	jw_arr_open(w);
-	for (int i = 0; i < kept; i++)
-		cal_write_occ(w, &occ[i]);
-	jw_arr_close(w);
+	write_items(w, occ, kept);
 	jw_obj_close(w);
 	http_reply_jw(req, 200);
 }
@@ -2063,11 +2033,7 @@ static void timetable_week(http_req *req, db_conn *c, const char *week, time_t f
 	jw_kstr(w, "week", week);
 	jw_kstr(w, "starts_on", monday);
 	jw_kstr(w, "class_id", cls);
-	jw_key(w, "items");
-	jw_arr_open(w);
-	for (int i = 0; i < n; i++)
-		cal_write_occ(w, &occ[i]);
-	jw_arr_close(w);
+	write_items(w, occ, n);
 	jw_obj_close(w);
 	http_reply_jw(req, 200);
 }

@@ -50,6 +50,20 @@ static void read_hw(db_stmt *s, arena *a, struct hw *h)
 		h->col[i] = db_col_text(s, i) ? arena_strdup(a, db_col_text(s, i)) : NULL;
 }
 
+/* Appends the rows of s (NULL: not prepared) to *v (*n of them, capacity *cap); DB_DONE or an ent_err. */
+static int read_hws(db_stmt *s, arena *a, struct hw **v, size_t *n, size_t *cap)
+{
+	if (!s)
+		return ENT_EDB;
+	int rc;
+	while ((rc = db_step(s)) == DB_ROW) {
+		*v = arena_grow(a, *v, *n, cap, sizeof(**v));
+		read_hw(s, a, &(*v)[(*n)++]);
+	}
+	db_done(s);
+	return rc;
+}
+
 static void write_hw(jw *w, const struct hw *h, int student, int staff)
 {
 	static const char *const keys[11] = {"id",         "course_id",  "event_id",      "occurrence_id",
@@ -392,38 +406,25 @@ static void homework_list(http_req *req, db_conn *c, const char *course, time_t 
 	struct hw *items = NULL;
 	size_t nitems = 0, cap = 0;
 	int rc = ENT_OK;
-	if (v.all && !course) {
-		db_stmt *s = db_prepare(c, "SELECT " HW_COLS
-					   " FROM calendar_homework h WHERE h.due_at >= ? AND h.due_at < ?"
-					   " ORDER BY h.due_at, h.id LIMIT 500");
-		rc = ENT_EDB;
-		if (s) {
-			db_bind_text(s, 1, fs);
-			db_bind_text(s, 2, ts);
-			while ((rc = db_step(s)) == DB_ROW) {
-				items = arena_grow(a, items, nitems, &cap, sizeof(*items));
-				read_hw(s, a, &items[nitems++]);
-			}
-			db_done(s);
-		}
-	} else
+	if (v.all && !course)
+		rc = read_hws(SQL_PREP(c,
+				       "SELECT " HW_COLS
+				       " FROM calendar_homework h WHERE h.due_at >= ? AND h.due_at < ?"
+				       " ORDER BY h.due_at, h.id LIMIT 500",
+				       SQL_T(fs), SQL_T(ts)),
+			      a, &items, &nitems, &cap);
+	else
 		for (size_t base = 0; base < n && rc >= 0; base += 16) {
 			db_stmt *s = db_prepare(c,
 						"SELECT " HW_COLS " FROM calendar_homework h WHERE h.course_id IN " IN16
 						" AND h.due_at >= ? AND h.due_at < ?");
-			if (!s) {
-				rc = ENT_EDB;
-				break;
-			}
-			for (size_t i = 0; i < 16; i++)
+			for (size_t i = 0; s && i < 16; i++)
 				db_bind_text_or_null(s, (int)i + 1, base + i < n ? ids[base + i] : NULL);
-			db_bind_text(s, 17, fs);
-			db_bind_text(s, 18, ts);
-			while ((rc = db_step(s)) == DB_ROW) {
-				items = arena_grow(a, items, nitems, &cap, sizeof(*items));
-				read_hw(s, a, &items[nitems++]);
+			if (s) {
+				db_bind_text(s, 17, fs);
+				db_bind_text(s, 18, ts);
 			}
-			db_done(s);
+			rc = read_hws(s, a, &items, &nitems, &cap);
 		}
 	if (rc < 0) {
 		http_problem_err(req, rc, "Les devoirs n'ont pas pu être lus.");
@@ -483,13 +484,12 @@ static void homework_list(http_req *req, db_conn *c, const char *course, time_t 
 	http_reply_jw(req, 200);
 }
 
-static const struct jfield hw_fields[] = {
+const struct jfield cal_hw_fields[CAL_NHW] = {
 	{"course_id", JF_UUID, 1, 0, 0, 0, NULL},     {"event_id", JF_UUID, 0, 1, 0, 0, NULL},
 	{"occurrence_id", JF_TIME, 0, 1, 0, 0, NULL}, {"title", JF_STRING, 1, 0, 1, 200, NULL},
 	{"work", JF_STRING, 0, 1, 0, 10000, NULL},    {"done_in_class", JF_STRING, 0, 1, 0, 10000, NULL},
 	{"due_at", JF_TIME, 1, 0, 0, 0, NULL},        {"file_ids", JF_ARRAY, 0, 0, 0, 10, NULL},
 };
-#define NHW_FIELDS (sizeof(hw_fields) / sizeof(hw_fields[0]))
 
 /* Normalised RFC 3339 UTC of a valid time string (arena), or NULL. */
 static const char *utc(arena *a, const char *s)
@@ -504,33 +504,21 @@ static const char *utc(arena *a, const char *s)
 
 void cal_homework_create(http_req *req)
 {
-	json_t *body = http_json_body(req);
-	if (!body)
-		return;
-	db_conn *c = http_db(req);
+	json_t *body, *errors;
+	db_conn *c = cal_body_db(req, cal_hw_fields, CAL_NHW, &body, &errors);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	json_t *errors = json_object();
-	json_check(body, hw_fields, NHW_FIELDS, errors);
 	if (http_invalid(req, errors))
 		return;
 	struct cal_viewer v;
 	if (cal_viewer_load(req, c, &v))
 		return;
 	const char *course = json_get_str(body, "course_id", NULL);
-	int rc = cours_exists(c, course);
-	if (rc <= 0) {
-		if (rc < 0)
-			http_problem_err(req, rc, NULL);
-		else
-			http_invalid(req, json_pack("{s:s}", "course_id", "ne désigne aucun cours"));
+	if (cal_course_taught(req, c, &v, course,
+			      "Seuls les enseignants du cours et les administrateurs y donnent des devoirs."))
 		return;
-	}
-	if (!v.all && !cal_has(v.taught, v.ntaught, course)) {
-		http_problem(req, 403, "Seuls les enseignants du cours et les administrateurs y donnent des devoirs.");
-		return;
-	}
+	int rc;
 	json_t *files = json_object_get(body, "file_ids");
 	errors = json_object();
 	if (files && (rc = hw_check_files(c, a, files, v.user_id, NULL, errors))) {
@@ -606,12 +594,8 @@ void cal_homework_patch(http_req *req)
 	if (!c)
 		return;
 	arena *a = http_arena(req);
-	struct jfield fields[NHW_FIELDS];
-	memcpy(fields, hw_fields, sizeof(fields));
-	for (size_t i = 0; i < NHW_FIELDS; i++)
-		fields[i].required = 0;
 	json_t *errors = json_object();
-	json_check(body, fields, NHW_FIELDS, errors);
+	json_check(body, cal_patch_fields(req, cal_hw_fields, CAL_NHW), CAL_NHW, errors);
 	if (json_object_get(body, "course_id") && strcmp(json_get_str(body, "course_id", ""), h.col[1]))
 		json_object_set_new(errors, "course_id",
 				    json_string("ne change pas : donnez le devoir dans l'autre cours"));

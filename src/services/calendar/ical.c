@@ -28,7 +28,6 @@
 #include "core/jwt.h"
 #include "core/sql.h"
 #include "core/util.h"
-#include "services/cours/cours.h"
 #include "services/users/users.h"
 
 /* ---- export ---- */
@@ -103,21 +102,10 @@ static void reply_ics(http_req *req, const struct cal_occ *occ, int n, const cha
 
 void cal_ics_export(http_req *req)
 {
-	db_conn *c = http_db(req);
-	if (!c)
-		return;
-	time_t from, to;
-	if (cal_window_args(req, 0, 7, &from, &to))
-		return;
-	struct cal_viewer v;
-	if (cal_viewer_load(req, c, &v))
-		return;
 	struct cal_occ *occ;
-	int n = cal_occurrences(c, http_arena(req), &v, from, to, NULL, &occ);
-	if (n < 0) {
-		http_problem_err(req, n, "L'agenda n'a pas pu être lu.");
+	int n = cal_window_occ(req, 0, &occ);
+	if (n < 0)
 		return;
-	}
 	reply_ics(req, occ, n, "ENT", "attachment; filename=\"agenda.ics\"");
 }
 
@@ -318,18 +306,8 @@ void cal_ics_import(http_req *req)
 				     json_pack("{s:s}", "course_id", "est requis : le cours des événements importés"));
 			return;
 		}
-		int rc = cours_exists(c, course);
-		if (rc <= 0) {
-			if (rc < 0)
-				http_problem_err(req, rc, NULL);
-			else
-				http_invalid(req, json_pack("{s:s}", "course_id", "ne désigne aucun cours"));
+		if (cal_course_taught(req, c, &v, course, "Seuls les enseignants du cours importent ses événements."))
 			return;
-		}
-		if (!v.all && !cal_has(v.taught, v.ntaught, course)) {
-			http_problem(req, 403, "Seuls les enseignants du cours importent ses événements.");
-			return;
-		}
 	}
 	size_t len;
 	const char *text = http_body(req, &len);

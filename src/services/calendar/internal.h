@@ -17,6 +17,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/http.h"
+#include "core/json.h"
 #include "store/db.h"
 
 #define CAL_DEFAULT_TZ "Europe/Paris"
@@ -92,10 +93,36 @@ int cal_viewer_for(db_conn *c, arena *a, const struct http_principal *p, struct 
 int cal_viewer_load(http_req *req, db_conn *c, struct cal_viewer *v);
 /* The viewer a student of class_id would be (for a class's timetable); 0 or an ent_err. */
 int cal_viewer_of_class(db_conn *c, arena *a, const char *class_id, struct cal_viewer *v);
+/*
+ * A handler's JSON body (*body, the request's) checked with the n fields (none when NULL) into
+ * *errors (a new object: the handler adds its own and answers them), and the database: the
+ * connection, or NULL after answering (400 for a body that is not JSON, 503).
+ */
+db_conn *cal_body_db(http_req *req, const struct jfield *fields, size_t n, json_t **body, json_t **errors);
+/* A copy of the n fields (from the request's arena) with none required: a PATCH's. */
+const struct jfield *cal_patch_fields(http_req *req, const struct jfield *fields, size_t n);
+/*
+ * 0 when course_id names a course that v teaches (or v is an administrator); else -1 after
+ * answering: 400 for no such course, 403 forbidden (a French sentence), 503.
+ */
+int cal_course_taught(http_req *req, db_conn *c, const struct cal_viewer *v, const char *course_id,
+		      const char *forbidden);
 /* 1 if s is in v (n strings). */
 int cal_has(const char *const *v, size_t n, const char *s);
 
 /* ---- events.c ---- */
+
+/*
+ * The tables the handlers check their bodies with (json_check), which the routes document (BODY):
+ * a series (POST; a PATCH makes none required), one occurrence changed, several cancelled, the
+ * lessons of a few days cancelled.
+ */
+#define CAL_NSERIES 15
+#define CAL_NOVERRIDE 6
+#define CAL_NCANCEL 4
+#define CAL_NDAY_CANCEL 5
+extern const struct jfield cal_series_fields[CAL_NSERIES], cal_override_fields[CAL_NOVERRIDE],
+	cal_cancel_fields[CAL_NCANCEL], cal_day_cancel_fields[CAL_NDAY_CANCEL];
 
 void cal_events_list(http_req *req);
 void cal_events_create(http_req *req);
@@ -151,6 +178,11 @@ int cal_exams_starting(db_conn *c, arena *a, time_t from, time_t to, struct cal_
  */
 int cal_window_args(http_req *req, time_t def_from, int span_days, time_t *from, time_t *to);
 /*
+ * The occurrences the caller sees in the window of ?from= and ?to= (this week by default), of
+ * ?kind= when ask_kind (else of every kind): their number, or -1 after answering (400, 503 ...).
+ */
+int cal_window_occ(http_req *req, int ask_kind, struct cal_occ **occ);
+/*
  * Stores one imported event (inside the caller's transaction): a school event or holiday (course
  * NULL) or an event of kind of the course, owned by v's user. 0 or an ent_err.
  */
@@ -161,6 +193,10 @@ int cal_import_one(db_conn *c, arena *a, const struct cal_viewer *v, const char 
 void cal_write_occ(jw *w, const struct cal_occ *o);
 
 /* ---- homework.c ---- */
+
+/* The fields of a homework body (POST; a PATCH makes none required). */
+#define CAL_NHW 8
+extern const struct jfield cal_hw_fields[CAL_NHW];
 
 void cal_homework_list(http_req *req);
 void cal_homework_create(http_req *req);

@@ -430,6 +430,17 @@ static void list_reply(http_req *req, db_conn *c, db_stmt *s, page *pg, const ch
 	page_reply(pg, keep);
 }
 
+/*
+ * The start of a list handler after its own checks (in errors): the cursor checked, then the
+ * database; NULL after answering (400, 503).
+ */
+static db_conn *list_open(http_req *req, page *pg, json_t *errors)
+{
+	if (pg->has_cursor && cursor_at(pg) < 0)
+		json_object_set_new(errors, "cursor", json_string(PAGE_BAD_CURSOR));
+	return http_invalid(req, errors) ? NULL : http_db(req);
+}
+
 static void list_folder(http_req *req)
 {
 	page pg;
@@ -444,11 +455,7 @@ static void list_folder(http_req *req)
 	if (strlen(folder) > 36)
 		json_object_set_new(errors, "folder",
 				    json_string("doit être inbox, sent, drafts, trash ou l'un de vos dossiers"));
-	if (pg.has_cursor && cursor_at(&pg) < 0)
-		json_object_set_new(errors, "cursor", json_string(PAGE_BAD_CURSOR));
-	if (http_invalid(req, errors))
-		return;
-	db_conn *c = http_db(req);
+	db_conn *c = list_open(req, &pg, errors);
 	if (!c)
 		return;
 	const char *me = http_principal(req)->sub;
@@ -581,11 +588,7 @@ void msg_search(http_req *req)
 		json_object_set_new(errors, "q", json_string("est obligatoire : un texte de 1 à 200 caractères"));
 	if (trash && strcmp(trash, "true") && strcmp(trash, "false"))
 		json_object_set_new(errors, "include_trash", json_string("doit être true ou false"));
-	if (pg.has_cursor && cursor_at(&pg) < 0)
-		json_object_set_new(errors, "cursor", json_string(PAGE_BAD_CURSOR));
-	if (http_invalid(req, errors))
-		return;
-	db_conn *c = http_db(req);
+	db_conn *c = list_open(req, &pg, errors);
 	if (!c)
 		return;
 	arena *a = http_arena(req);
