@@ -4,7 +4,7 @@
 // issuer, as behind one gateway).
 //
 //   const t = await cacheTrio();          // { A, C, R } (C: null with { withC: false })
-//   await t.hits(t.A);                    // A's cache hits so far
+//   await t.hits(t.A);                    // A's cache hits so far; t.bytes(t.A) the bytes its cache holds
 //   await t.stop();                       // stops the three, asserting clean exits
 //
 // External mode (ENT_TEST_URL, a cluster of tests/services/cluster.sh, reset first):
@@ -19,12 +19,12 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { startEnt, clusterProcess, clusterProcesses, TEST_URL } from './ent.mjs';
 
-/** ent_cache_requests_total{outcome="hit"} of one process's /metrics. */
-async function processHits(url) {
-  const m = await (await fetch(`${url}/metrics`)).text();
-  const hit = m.match(/ent_cache_requests_total\{outcome="hit"\} (\d+)/);
-  assert.ok(hit, `${url}/metrics has the cache's hit counter`);
-  return Number(hit[1]);
+/** One figure of one process's /metrics: its cache hits (ent_cache_requests_total{outcome="hit"}) or bytes (ent_cache_bytes). */
+const FIGURES = { hits: /ent_cache_requests_total\{outcome="hit"\} (\d+)/, bytes: /ent_cache_bytes (\d+)/ };
+async function processFigure(url, what) {
+  const m = (await (await fetch(`${url}/metrics`)).text()).match(FIGURES[what]);
+  assert.ok(m, `${url}/metrics has the cache's ${what}`);
+  return Number(m[1]);
 }
 
 export async function cacheTrio({ withC = true } = {}) {
@@ -41,17 +41,20 @@ export async function cacheTrio({ withC = true } = {}) {
   const env = { ENT_PUBLIC_URL: A0.env.ENT_PUBLIC_URL, ...(A0.external ? { ENT_BUS: A0.env.ENT_BUS } : {}) };
   if (withC && !C) C = await startEnt({ ...shared, env });
   const R = await startEnt({ ...shared, env: { ...env, ENT_CACHE_MB: '0' } });
+  async function figure(proc, what) {
+    if (proc === A0 && A0.external && TEST_URL) {
+      let n = 0;
+      for (const p of clusterProcesses()) n += await processFigure(p.url, what);
+      return n;
+    }
+    return processFigure(proc.url, what);
+  }
   return {
     A, C, R,
     /** The cache hits of proc so far (the gateway's: the sum over the cluster's processes). */
-    async hits(proc) {
-      if (proc === A0 && A0.external && TEST_URL) {
-        let n = 0;
-        for (const p of clusterProcesses()) n += await processHits(p.url);
-        return n;
-      }
-      return processHits(proc.url);
-    },
+    hits: (proc) => figure(proc, 'hits'),
+    /** The bytes proc's cache holds (the gateway's: the sum over the cluster's processes). */
+    bytes: (proc) => figure(proc, 'bytes'),
     async stop() {
       for (const p of [C, R, A0]) {
         if (!p || (p !== A0 && p.external)) continue; // a replica: the cluster's, stopped with it
