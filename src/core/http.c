@@ -4,7 +4,10 @@
  * 1. MHD parses the request line and calls uri_start(): the request context and its arena are
  *    created, the raw URI's length is kept for the 414 check.
  * 2. First call of on_request(): headers are complete. Limits (414, 431, 413 on Content-Length)
- *    are enforced and answered at once (the connection is then closed: the body is never read).
+ *    are enforced and answered at once (the connection is then closed: the body is never read),
+ *    but for a Content-Length over the route's limit and up to DRAIN_MAX without "Expect:
+ *    100-continue": that body is read and dropped, and 413 answered at its end (a close on
+ *    unread bytes would reset the connection before the client reads its answer).
  *    The route is looked up. Nothing is queued otherwise: queueing on this first call would make
  *    MHD close the connection, which costs keep-alive (see docs/request-lifecycle.md).
  * 3. Following calls deliver the body in pieces; it is appended to a buffer capped at the route's
@@ -1272,8 +1275,19 @@ static int on_headers(http_req *req, const char *url, const char *version)
 			return 1;
 		}
 		if ((uint64_t)n > req->max_body) {
-			too_large(req);
-			return 1;
+			/*
+			 * Answered now, the 413 would be sent while the client still sends its body, and the
+			 * close on those unread bytes resets the connection: the client may never read it.
+			 * So a body up to DRAIN_MAX is read and dropped and answered at its end, as a chunked
+			 * one is; a larger one, or a client waiting for "100 Continue" (it sends nothing
+			 * before an answer), is answered at once.
+			 */
+			const char *expect = http_header(req, "Expect");
+			if ((uint64_t)n > DRAIN_MAX || (expect && strcasecmp(expect, "100-continue") == 0)) {
+				too_large(req);
+				return 1;
+			}
+			req->too_big = 1;
 		}
 		req->body_len = n;
 	}

@@ -6,7 +6,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import http from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { startEnt, api, assertProblem, entRun, dbKind, pgServer, clusterProcess } from './lib/ent.mjs';
 import { until } from './lib/school.mjs';
@@ -66,32 +65,13 @@ test('every answer carries the security headers and a request id', async () => {
   }
 });
 
-test('a 2 MiB JSON body is refused with 413 before it is read', async () => {
-  // node:http on its own socket: the server answers and closes while the body is still being
-  // sent, which fetch() would keep waiting on. The close may reset the connection before the
-  // client has read the answer (the client is still writing): that attempt is made again, up to
-  // five times; an answer that never comes fails instead of hanging.
-  const body = Buffer.from('{"x":"' + 'a'.repeat(2 * 1024 * 1024) + '"}');
-  const attempt = (url) => new Promise((resolve, reject) => {
-    const req = http.request(`${url}/health`, { method: 'POST', agent: false, timeout: 10000,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': body.length } }, (r) => {
-      let text = '';
-      r.setEncoding('utf8');
-      r.on('data', (c) => { text += c; });
-      r.on('end', () => { req.destroy(); resolve({ status: r.statusCode, type: r.headers['content-type'], json: JSON.parse(text) }); });
-    });
-    req.on('timeout', () => { req.destroy(); reject(new Error('no answer in 10 s')); });
-    req.on('error', (e) => {
-      if (e.code === 'EPIPE' || e.code === 'ECONNRESET') setTimeout(() => resolve(null), 500); // an answer may still be parsed
-      else reject(e);
-    });
-    req.end(body);
-  });
+test('a 2 MiB JSON body is refused with 413, an answer the client reads whole', async () => {
+  // The body is read and dropped, then answered: an answer sent while the client is still sending
+  // would be lost when the connection is reset on the unread bytes (fetch: "fetch failed").
+  const body = '{"x":"' + 'a'.repeat(2 * 1024 * 1024) + '"}';
   const send = async (url) => {
-    let res = null;
-    for (let i = 0; i < 5 && !res; i++) res = await attempt(url);
-    assert.ok(res, 'the connection was reset before the answer five times');
-    return res;
+    const r = await fetch(`${url}/health`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    return { status: r.status, type: r.headers.get('content-type'), json: await r.json() };
   };
   let res = await send(ent.url);
   if (ent.external) {
