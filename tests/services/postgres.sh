@@ -225,9 +225,14 @@ cmd_start() {
 	[[ -n "$port" ]] || die "PostgreSQL did not start; see $dir/server.log"
 
 	# The password goes through a psql variable, never spliced into the SQL text.
+	# pg_signal_backend: `DROP DATABASE ... WITH (FORCE)` (the cluster's reset, the tests' fresh
+	# databases) must also end an autovacuum worker busy in that database; without it PostgreSQL
+	# refuses the drop ("must be a member of the role whose process is being terminated or member
+	# of pg_signal_backend") whenever autovacuum happens to be there.
 	as_owner "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -d postgres \
 		-v pw="$pw" <<-'EOF' || die "could not create the ent role and database"
 		CREATE ROLE ent LOGIN CREATEDB PASSWORD :'pw';
+		GRANT pg_signal_backend TO ent;
 		CREATE DATABASE ent OWNER ent;
 	EOF
 
