@@ -203,6 +203,9 @@ cmd_start() {
 	for try in $(seq 1 "$PG_PORT_TRIES"); do
 		port=$(free_port)
 		# The settings are rewritten on each try; the last line for a setting wins.
+		# max_connections: the split cluster's 11 ent processes hold about 6 connections each
+		# (request threads and the services' background threads), and the bus tests start their own
+		# servers beside them; at 100 those servers got "remaining connection slots are reserved".
 		cat >>"$dir/data/postgresql.conf" <<-EOF
 			# Set by tests/services/postgres.sh (try $try).
 			listen_addresses = '127.0.0.1'
@@ -211,7 +214,7 @@ cmd_start() {
 			fsync = on
 			synchronous_commit = on
 			full_page_writes = on
-			max_connections = 100
+			max_connections = 300
 			shared_buffers = 32MB
 			logging_collector = off
 		EOF
