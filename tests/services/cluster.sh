@@ -101,16 +101,16 @@ check_ours() {
 alive() { # pidfile comm
 	local pid
 	[[ -s "$1" ]] || return 1
-	pid=$(cat "$1")
+	pid=$(cat "$1" 2>/dev/null)
 	[[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/status" ]] || return 1
-	grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" && return 1
+	grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null && return 1
 	[[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2"* ]]
 }
 
 stop_pid() { # pidfile comm
 	local pid
 	alive "$1" "$2" || return 0
-	pid=$(cat "$1")
+	pid=$(cat "$1" 2>/dev/null) || return 0
 	kill -TERM "$pid" 2>/dev/null || true
 	for _ in $(seq 1 100); do
 		alive "$1" "$2" || return 0

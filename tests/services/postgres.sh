@@ -107,7 +107,7 @@ postmaster_pid() {
 	pid=$(head -n 1 "$dir/data/postmaster.pid")
 	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
 	[[ -r "/proc/$pid/status" ]] || return 1
-	grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" && return 1
+	grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null && return 1
 	[[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == postgres* ]] || return 1
 	echo "$pid"
 }

@@ -91,7 +91,7 @@ node_pid() {
 	pid=$(cat "$dir/pid" 2>/dev/null || true)
 	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
 	[[ -r "/proc/$pid/status" ]] || return 1
-	grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" && return 1
+	grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null && return 1
 	# The VM's command line does not name DIR; its environment does.
 	tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx -- "RABBITMQ_PID_FILE=$dir/pid" || return 1
 	echo "$pid"

@@ -71,7 +71,7 @@ server_pid() {
 	pid=$(cat "$dir/pid")
 	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
 	[[ -r "/proc/$pid/status" ]] || return 1
-	grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" && return 1
+	grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null && return 1
 	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q S3RVER_CLI || return 1
 	echo "$pid"
 }
